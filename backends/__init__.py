@@ -1,0 +1,1 @@
+"""Engines Lineup can compare: one module per kind, registered in backends.registry."""

@@ -1,0 +1,132 @@
+"""The one place that maps a spec's kind to its backend class, and caches in-process models."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from backends.base import BackendError, Modality
+from backends.spec import ModelSpec, SpecError, parse_spec
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str
+    modality: Modality
+    target: str  # "module:Class", imported lazily
+    description: str
+
+
+KINDS: dict[str, KindInfo] = {
+    info.kind: info
+    for info in [
+        KindInfo("ollama", "vlm", "backends.ollama:OllamaBackend", "Ollama server (/api/chat)"),
+        KindInfo(
+            "openai",
+            "vlm",
+            "backends.openai_chat:OpenAIChatBackend",
+            "OpenAI-compatible server: vLLM, llama.cpp, LM Studio, SGLang, OpenAI",
+        ),
+        KindInfo(
+            "transformers",
+            "vlm",
+            "backends.transformers_vlm:TransformersVLMBackend",
+            "Hugging Face transformers model, in process",
+        ),
+        KindInfo("ocr", "vlm", "backends.ocr:OCRBackend", "Tesseract OCR baseline (offline)"),
+        KindInfo("piper", "tts", "backends.piper_tts:PiperBackend", "Piper neural voices"),
+        KindInfo("espeak", "tts", "backends.espeak:EspeakBackend", "espeak-ng voices"),
+        KindInfo("bark", "tts", "backends.bark:BarkBackend", "Bark / Bark-small, in process"),
+        KindInfo(
+            "openai-tts",
+            "tts",
+            "backends.openai_tts:OpenAITTSBackend",
+            "OpenAI-compatible /v1/audio/speech",
+        ),
+        KindInfo(
+            "faster-whisper",
+            "stt",
+            "backends.whisper_stt:FasterWhisperBackend",
+            "Whisper speech-to-text (CTranslate2)",
+        ),
+    ]
+}
+
+
+def kind_info(kind: str) -> KindInfo:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise SpecError(
+            f"Unknown backend kind {kind!r}. Known kinds: {', '.join(sorted(KINDS))}."
+        ) from None
+
+
+def backend_class(kind: str) -> Any:
+    module_name, class_name = kind_info(kind).target.split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def check_spec(text: str, modality: Modality | None = None) -> ModelSpec:
+    """Parse a spec and check its kind exists (and is of the wanted modality)."""
+    spec = parse_spec(text)
+    info = kind_info(spec.kind)
+    if modality is not None and info.modality != modality:
+        raise SpecError(
+            f"{text!r} is a {info.modality.upper()} backend; a {modality.upper()} one is needed here."
+        )
+    return spec
+
+
+# In-process models are loaded once per process and reused; the counter lets tests check it.
+_instances: dict[str, Any] = {}
+_instance_lock = threading.Lock()
+load_counts: Counter[str] = Counter()
+
+
+def _cache_key(spec: ModelSpec, options: dict[str, Any]) -> str:
+    # The preset is chosen per call, so it does not make a new model.
+    return json.dumps([spec.kind, spec.model, spec.base_url, options], sort_keys=True, default=str)
+
+
+def create_backend(
+    spec: ModelSpec | str,
+    options: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Build (or reuse, for in-process models) the backend for a spec.
+
+    Options that the backend does not know are an error that names them.
+    """
+    if isinstance(spec, str):
+        spec = check_spec(spec)
+    cls = backend_class(spec.kind)
+    try:
+        parsed = cls.Options(**(options or {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise BackendError(f"Bad options for {spec}: {problems}.") from exc
+    if not getattr(cls, "in_process", False) or kwargs:
+        return cls(spec, parsed, **kwargs)
+    key = _cache_key(spec, parsed.model_dump())
+    with _instance_lock:
+        instance = _instances.get(key)
+        if instance is None:
+            instance = cls(spec, parsed)
+            _instances[key] = instance
+            load_counts[key] += 1
+        return instance
+
+
+def clear_cache() -> None:
+    with _instance_lock:
+        _instances.clear()
+        load_counts.clear()

@@ -1,0 +1,7 @@
+"""Entry point for `python -m lineup`."""
+
+import sys
+
+from lineup.cli import main
+
+sys.exit(main())

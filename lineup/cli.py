@@ -1,0 +1,269 @@
+"""`python -m lineup`: the same engine as the app, for scripts and CI.
+
+With --json, stdout carries exactly one JSON document; progress and messages go to stderr.
+Exit status: 0 when the command did its job (even if some models failed), 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from backends.spec import SpecError
+from lineup.config import ConfigError
+from lineup.media import MediaError
+from lineup.metrics import clean_number, vlm_leaderboard
+from lineup.models import RELEVANCE
+from lineup.runner import GenerationResult
+from lineup.service import Lineup
+from lineup.store import StoreError
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """Input the user must fix; printed to stderr, exit status 2."""
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _emit(document: Any) -> None:
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=2, default=clean_number)
+    sys.stdout.write("\n")
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    def cell(value: Any) -> str:
+        value = clean_number(value)
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+        return str(value)
+
+    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
+
+
+# Commands ------------------------------------------------------------------------------------
+
+
+def cmd_backends(app: Lineup, args: argparse.Namespace) -> int:
+    from backends.registry import KINDS
+    from lineup.discovery import local_models, probe_endpoints
+
+    reports = probe_endpoints(app.config)
+    local = local_models()
+    document = {
+        "kinds": [
+            {"kind": i.kind, "modality": i.modality, "description": i.description}
+            for i in KINDS.values()
+        ],
+        "endpoints": [
+            {
+                "name": r.name,
+                "kind": r.kind,
+                "base_url": r.base_url,
+                "ok": r.health.ok,
+                "message": r.health.message,
+                "version": r.health.version,
+                "models": [
+                    {"spec": m.spec, "name": m.name, "vision": m.vision, "details": m.details}
+                    for m in r.models
+                ],
+            }
+            for r in reports
+        ],
+        "local": [{"spec": m.spec, "name": m.name, "vision": m.vision} for m in local],
+        "named": [{"name": m.name, "spec": m.spec} for m in app.config.models],
+    }
+    if args.json:
+        _emit(document)
+        return EXIT_OK
+    for report in reports:
+        state = "up" if report.health.ok else "DOWN"
+        print(f"{report.name} ({report.kind}) {report.base_url}: {state} - {report.health.message}")
+        for model in report.models:
+            vision = {True: " [vision]", False: "", None: ""}[model.vision]
+            print(f"  {model.spec}{vision}")
+    print("local (no server needed):")
+    for model in local:
+        print(f"  {model.spec}")
+    for named in app.config.models:
+        print(f"named {named.name} = {named.spec}")
+    return EXIT_OK
+
+
+def _vlm_result(result: GenerationResult) -> dict[str, Any]:
+    timings = result.timings
+    return {
+        "generation_id": result.generation_id,
+        "model": result.model,
+        "status": result.status,
+        "text": result.text,
+        "error": result.error,
+        "ttft_s": timings.ttft_s if timings else None,
+        "total_s": timings.total_s if timings else None,
+        "output_tokens": timings.output_tokens if timings else None,
+        "tokens_per_s": timings.tokens_per_s if timings else None,
+        "tokens_source": (timings.tokens_per_s_source or timings.output_tokens_source)
+        if timings
+        else None,
+    }
+
+
+def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
+    image = None
+    if args.image is not None:
+        path = Path(args.image)
+        if not path.is_file():
+            raise BadInput(f"No image file at {path}.")
+        try:
+            image = app.validate_image(path.read_bytes())
+        except MediaError as exc:
+            raise BadInput(f"{path}: {exc}") from exc
+    if not args.question.strip():
+        raise BadInput("--question is empty: ask something about the image.")
+    app.check_models(args.model)
+    comparison = app.start_vlm(
+        question=args.question,
+        models=args.model,
+        image=image,
+        system=args.system,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        seed=args.seed,
+        timeout_s=args.timeout,
+    )
+    _err(f"run {comparison.run_id}: {len(args.model)} model(s)")
+    for event in comparison.iter_events():
+        if event.result is not None:
+            r = event.result
+            if r.status == "ok":
+                _err(f"  done   {r.model} (generation {r.generation_id})")
+            else:
+                _err(f"  failed {r.model} (generation {r.generation_id}): {r.error}")
+    by_id = {r.generation_id: r for r in comparison.results()}
+    results = [_vlm_result(by_id[job.generation_id]) for job in comparison.jobs]
+    if args.json:
+        _emit({"run_id": comparison.run_id, "results": results})
+        return EXIT_OK
+    for result in results:
+        print(f"== {result['model']} [{result['status']}] generation {result['generation_id']}")
+        print(result["text"] if result["status"] == "ok" else f"error: {result['error']}")
+        if result["status"] == "ok":
+            print(
+                _table(
+                    [result],
+                    ["ttft_s", "total_s", "output_tokens", "tokens_per_s", "tokens_source"],
+                )
+            )
+        print()
+    return EXIT_OK
+
+
+def cmd_label(app: Lineup, args: argparse.Namespace) -> int:
+    try:
+        label_id = app.store.add_label(
+            args.generation_id, args.relevance, annotator=args.annotator, comment=args.comment
+        )
+    except StoreError as exc:
+        raise BadInput(str(exc)) from exc
+    document = {
+        "label_id": label_id,
+        "generation_id": args.generation_id,
+        "relevance": args.relevance,
+        "annotator": args.annotator,
+        "comment": args.comment,
+    }
+    if args.json:
+        _emit(document)
+    else:
+        print(f"label {label_id}: generation {args.generation_id} is {args.relevance}")
+    return EXIT_OK
+
+
+VLM_COLUMNS = [
+    "model",
+    "n",
+    "relevant",
+    "partial",
+    "irrelevant",
+    "pct_relevant",
+    "median_ttft_s",
+    "median_total_s",
+    "median_tokens_per_s",
+]
+
+
+def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
+    if args.kind == "vlm":
+        rows = vlm_leaderboard(app.store)
+        columns = VLM_COLUMNS
+    else:
+        from lineup.tts_metrics import TTS_COLUMNS, tts_leaderboard
+
+        rows = tts_leaderboard(app.store)
+        columns = TTS_COLUMNS
+    if args.json:
+        _emit({"kind": args.kind, "rows": [{c: row.get(c) for c in columns} for row in rows]})
+    else:
+        print(_table(rows, columns) if rows else f"No {args.kind} generations stored yet.")
+    return EXIT_OK
+
+
+# Parser --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lineup", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    backends = sub.add_parser("backends", help="endpoints, their health and models")
+    backends.add_argument("--json", action="store_true")
+    backends.set_defaults(func=cmd_backends)
+
+    vlm = sub.add_parser("vlm", help="ask several vision-language models at once")
+    vlm.add_argument("--image", help="PNG, JPEG, WebP or GIF")
+    vlm.add_argument("--question", required=True)
+    vlm.add_argument("--model", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
+    vlm.add_argument("--system")
+    vlm.add_argument("--temperature", type=float)
+    vlm.add_argument("--max-tokens", type=int)
+    vlm.add_argument("--seed", type=int)
+    vlm.add_argument("--timeout", type=float, help="seconds per model (LINEUP_MODEL_TIMEOUT_S)")
+    vlm.add_argument("--json", action="store_true")
+    vlm.set_defaults(func=cmd_vlm)
+
+    label = sub.add_parser("label", help="mark a generation's relevance")
+    label.add_argument("generation_id", type=int)
+    label.add_argument("--relevance", required=True, choices=RELEVANCE)
+    label.add_argument("--annotator", default="cli")
+    label.add_argument("--comment")
+    label.add_argument("--json", action="store_true")
+    label.set_defaults(func=cmd_label)
+
+    board = sub.add_parser("leaderboard", help="aggregated figures per model")
+    board.add_argument("--kind", choices=["vlm", "tts"], default="vlm")
+    board.add_argument("--json", action="store_true")
+    board.set_defaults(func=cmd_leaderboard)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        app = Lineup.open()
+        return int(args.func(app, args))
+    except (BadInput, SpecError, ConfigError, ValueError) as exc:
+        _err(f"error: {exc}")
+        return EXIT_BAD_INPUT

@@ -1,0 +1,172 @@
+"""Check that uploaded bytes are an image Lineup can use, judged by content, not by name."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
+ACCEPTED_NAMES = "PNG, JPEG, WebP or GIF"
+SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "GIF": ".gif"}
+# Pillow names a JPEG that carries a multi-picture index (many phone cameras write one) "MPO";
+# its first picture is an ordinary JPEG, and the upload is one to the user.
+FORMAT_ALIASES = {"MPO": "JPEG"}
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # LINEUP_MAX_UPLOAD_MB in lineup.settings
+DEFAULT_MAX_PIXELS = 40_000_000
+
+_MIB = 1024 * 1024
+_WHITE = (255, 255, 255)
+
+
+class MediaError(ValueError):
+    """An upload Lineup cannot use; the message says what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class ValidatedImage:
+    data: bytes
+    format: str
+    width: int
+    height: int
+    sha256: str
+    suffix: str
+    # Decoded once by validate_image; kept so rgb() and png_bytes() never decode again.
+    _rgb: Image.Image = field(compare=False, repr=False)
+
+    def rgb(self) -> Image.Image:
+        """The picture as shown: EXIF orientation applied, RGB, first frame of a GIF.
+
+        A copy, so a caller that draws on it cannot change what others see.
+        """
+        return self._rgb.copy()
+
+    def png_bytes(self, max_side: int | None = None) -> bytes:
+        """An RGB PNG of the picture, shrunk (aspect kept) so its longest side <= max_side."""
+        image = self._rgb
+        if max_side is not None:
+            if max_side < 1:
+                raise ValueError(f"max_side must be at least 1, not {max_side}.")
+            longest_side = max(image.width, image.height)
+            if longest_side > max_side:
+                scale = max_side / longest_side
+                size = (
+                    max(1, round(image.width * scale)),
+                    max(1, round(image.height * scale)),
+                )
+                image = image.resize(size, Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        return buffer.getvalue()
+
+
+def validate_image(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ValidatedImage:
+    """Return the upload as a ValidatedImage, or raise MediaError saying what to fix."""
+    if not data:
+        raise MediaError(f"The file is empty (0 bytes). Upload a {ACCEPTED_NAMES} image.")
+    if len(data) > max_bytes:
+        raise MediaError(
+            f"The file is {len(data) / _MIB:.1f} MB, over the {max_bytes / _MIB:.3g} MB "
+            "upload limit. Upload a smaller or more compressed image, or raise the limit "
+            "with the LINEUP_MAX_UPLOAD_MB environment variable."
+        )
+
+    with warnings.catch_warnings():
+        # Pillow only warns between its own limit and twice that; an upload that big is refused.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError as exc:
+            raise MediaError(
+                f"This file is not an image Lineup can read. Upload a {ACCEPTED_NAMES} image."
+            ) from exc
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _bomb_error(exc, max_pixels) from exc
+        except Exception as exc:  # Pillow's plugins raise many types on a malformed header.
+            raise MediaError(
+                f"The image header is damaged ({exc}). Save or export the image again as "
+                f"{ACCEPTED_NAMES} and upload it again."
+            ) from exc
+
+        with image:
+            detected = FORMAT_ALIASES.get(image.format or "", image.format or "unknown")
+            if detected not in ACCEPTED_FORMATS:
+                raise MediaError(
+                    f"{detected} images are not supported. Accepted formats: {ACCEPTED_NAMES}. "
+                    "Convert the image (for example, save it as PNG) and upload it again."
+                )
+            # Checked from the header, before any pixel is decoded.
+            header_width, header_height = image.size
+            pixels = header_width * header_height
+            if pixels > max_pixels:
+                raise MediaError(
+                    f"The image is {header_width}x{header_height} pixels "
+                    f"({_megapixels(pixels)} megapixels), over the {_megapixels(max_pixels)} "
+                    "megapixel limit. Resize it, or raise the limit with the "
+                    "LINEUP_MAX_MEGAPIXELS environment variable."
+                )
+            try:
+                image.load()
+                rgb_image = _to_rgb(ImageOps.exif_transpose(image))
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                raise _bomb_error(exc, max_pixels) from exc
+            except Exception as exc:  # Truncated or corrupt data: OSError, SyntaxError, ...
+                raise MediaError(
+                    f"The image is damaged or incomplete: it could not be fully decoded ({exc}). "
+                    "It may have been cut off during upload or download; save or export it "
+                    "again and upload the new file."
+                ) from exc
+
+    return ValidatedImage(
+        data=data,
+        format=detected,
+        width=rgb_image.width,
+        height=rgb_image.height,
+        sha256=hashlib.sha256(data).hexdigest(),
+        suffix=SUFFIXES[detected],
+        _rgb=rgb_image,
+    )
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Any decoded mode to 8-bit RGB; transparency is laid over white, as a viewer shows it."""
+    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):
+        # 16-bit greyscale (how Pillow opens 16-bit PNGs). A plain convert("L") clips every
+        # value above 255 to white, so scale 0..65535 down to 0..255 first.
+        image = image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, _WHITE + (255,))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode == "RGB":
+        return image
+    return image.convert("RGB")
+
+
+def _bomb_error(exc: Exception, max_pixels: int) -> MediaError:
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    pillow_note = (
+        f" Pillow itself refuses images over {_megapixels(pillow_limit)} megapixels."
+        if pillow_limit
+        else ""
+    )
+    return MediaError(
+        f"The image claims to be too large to decode safely ({exc}). Lineup accepts up to "
+        f"{_megapixels(max_pixels)} megapixels (LINEUP_MAX_MEGAPIXELS).{pillow_note} "
+        "Resize the image and upload it again."
+    )
+
+
+def _megapixels(pixels: float) -> str:
+    return f"{pixels / 1_000_000:.3g}"

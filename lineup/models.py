@@ -1,0 +1,100 @@
+"""The tables of the store: runs, generations, labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+RELEVANCE = ("relevant", "partial", "irrelevant")
+STATUSES = ("running", "ok", "error")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # vlm | tts
+    input_text: Mapped[str] = mapped_column(Text)
+    image_hash: Mapped[str | None] = mapped_column(String(64))
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    blind: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    generations: Mapped[list[Generation]] = relationship(
+        back_populates="run", order_by="Generation.position"
+    )
+
+
+class Generation(Base):
+    __tablename__ = "generations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    model_spec: Mapped[str] = mapped_column(String(512), index=True)
+    sample_index: Mapped[int] = mapped_column(Integer, default=0)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    output_text: Mapped[str | None] = mapped_column(Text)
+    reasoning_text: Mapped[str | None] = mapped_column(Text)
+    audio_hash: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Timings, measured by the runner (see design.md, "Timing").
+    ttft_s: Mapped[float | None] = mapped_column(Float)
+    reasoning_ttft_s: Mapped[float | None] = mapped_column(Float)
+    total_s: Mapped[float | None] = mapped_column(Float)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens_source: Mapped[str | None] = mapped_column(String(8))
+    tokens_per_s: Mapped[float | None] = mapped_column(Float)
+    tokens_per_s_source: Mapped[str | None] = mapped_column(String(8))
+    chars_per_s: Mapped[float | None] = mapped_column(Float)
+    load_s: Mapped[float | None] = mapped_column(Float)
+    prompt_eval_s: Mapped[float | None] = mapped_column(Float)
+    # Text to speech.
+    gen_s: Mapped[float | None] = mapped_column(Float)
+    audio_s: Mapped[float | None] = mapped_column(Float)
+    rtf: Mapped[float | None] = mapped_column(Float)
+    sample_rate_hz: Mapped[int | None] = mapped_column(Integer)
+    peak_mem_mb: Mapped[float | None] = mapped_column(Float)
+    stt_spec: Mapped[str | None] = mapped_column(String(512))
+    transcript: Mapped[str | None] = mapped_column(Text)
+    wer: Mapped[float | None] = mapped_column(Float)
+    cer: Mapped[float | None] = mapped_column(Float)
+    # What the backend reports about the model: digest, quantisation, server version, ...
+    backend_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    run: Mapped[Run] = relationship(back_populates="generations")
+    labels: Mapped[list[Label]] = relationship(
+        back_populates="generation", order_by="Label.created_at"
+    )
+
+
+class Label(Base):
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation_id: Mapped[int] = mapped_column(
+        ForeignKey("generations.id", ondelete="CASCADE"), index=True
+    )
+    annotator: Mapped[str] = mapped_column(String(128))
+    relevance: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    generation: Mapped[Generation] = relationship(back_populates="labels")

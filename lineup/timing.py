@@ -1,0 +1,99 @@
+"""The timing arithmetic of design.md, in one place: TTFT, total, tokens, decode speed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from backends.base import Chunk, CountSource, Usage
+
+
+@dataclass(frozen=True)
+class VLMTimings:
+    ttft_s: float | None
+    reasoning_ttft_s: float | None
+    total_s: float
+    input_tokens: int | None
+    output_tokens: int | None
+    output_tokens_source: CountSource | None
+    tokens_per_s: float | None
+    tokens_per_s_source: CountSource | None
+    chars_per_s: float | None
+    load_s: float | None
+    prompt_eval_s: float | None
+
+    def as_fields(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class StreamClock:
+    """Stamps a stream's chunks with `time.perf_counter()` as they arrive.
+
+    `start()` is called right before the request is sent. TTFT is the first chunk with
+    non-empty answer text; reasoning text is timed on its own and never counts as the
+    answer's first token; empty or role-only chunks count for nothing but the end time.
+    """
+
+    def __init__(self) -> None:
+        self.started_at: float | None = None
+        self.first_text_at: float | None = None
+        self.first_reasoning_at: float | None = None
+        self.last_chunk_at: float | None = None
+
+    def start(self, now: float | None = None) -> None:
+        self.started_at = time.perf_counter() if now is None else now
+
+    def observe(self, chunk: Chunk, now: float | None = None) -> None:
+        now = time.perf_counter() if now is None else now
+        if chunk.text and self.first_text_at is None:
+            self.first_text_at = now
+        if chunk.reasoning and self.first_reasoning_at is None:
+            self.first_reasoning_at = now
+        self.last_chunk_at = now
+
+    def since_start(self, at: float | None) -> float | None:
+        if at is None or self.started_at is None:
+            return None
+        return at - self.started_at
+
+
+def vlm_timings(clock: StreamClock, text: str, usage: Usage | None) -> VLMTimings:
+    """Compute the stored figures of one answer from its clock, its text and the usage record.
+
+    - total: request sent to last chunk.
+    - output tokens: the server's (or in-process) count from `usage`; never a chunk count.
+    - decode tokens/s: the server's own figure if reported, else the server's token count
+      over the server's decode duration, else output tokens / (total - TTFT).
+    - chars/s: answer characters / (total - TTFT), the same window as the client figure.
+    """
+    usage = usage or Usage()
+    total_s = clock.since_start(clock.last_chunk_at) or 0.0
+    ttft_s = clock.since_start(clock.first_text_at)
+    stream_window_s = total_s - ttft_s if ttft_s is not None else None
+
+    tokens_per_s: float | None = None
+    tokens_per_s_source: CountSource | None = None
+    if usage.decode_tokens_per_s is not None:
+        tokens_per_s, tokens_per_s_source = usage.decode_tokens_per_s, "server"
+    elif usage.output_tokens is not None and usage.decode_s:
+        tokens_per_s, tokens_per_s_source = usage.output_tokens / usage.decode_s, "server"
+    elif usage.output_tokens is not None and stream_window_s and stream_window_s > 0:
+        tokens_per_s, tokens_per_s_source = usage.output_tokens / stream_window_s, "client"
+
+    chars_per_s = (
+        len(text) / stream_window_s if stream_window_s and stream_window_s > 0 and text else None
+    )
+    return VLMTimings(
+        ttft_s=ttft_s,
+        reasoning_ttft_s=clock.since_start(clock.first_reasoning_at),
+        total_s=total_s,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        output_tokens_source=usage.output_tokens_source if usage.output_tokens is not None else None,
+        tokens_per_s=tokens_per_s,
+        tokens_per_s_source=tokens_per_s_source,
+        chars_per_s=chars_per_s,
+        load_s=usage.load_s,
+        prompt_eval_s=usage.prompt_eval_s,
+    )
