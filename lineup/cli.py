@@ -171,6 +171,102 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+TTS_RESULT_FIELDS = [
+    "generation_id",
+    "run_id",
+    "voice",
+    "text",
+    "sample",
+    "seed",
+    "status",
+    "error",
+    "audio_path",
+    "sample_rate_hz",
+    "audio_s",
+    "gen_s",
+    "rtf",
+    "peak_mem_mb",
+    "transcript",
+    "wer",
+    "cer",
+]
+
+
+def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
+    from lineup.config import resolve_model
+    from lineup.tts_metrics import summarize_clips
+    from lineup.tts_runner import language_warnings
+
+    texts = [text.strip() for text in args.text if text.strip()]
+    if not texts:
+        raise BadInput("--text is empty: give a sentence for the voices to speak.")
+    if args.samples < 1:
+        raise BadInput(f"--samples must be at least 1, not {args.samples}.")
+    stt = None if args.stt.strip().lower() == "none" else args.stt
+    app.check_models(args.voice, "tts")
+    if stt is not None:
+        app.check_models([stt], "stt")
+    warnings = language_warnings(
+        texts,
+        args.voice,
+        app.make_backend,
+        spec_of=lambda voice: resolve_model(voice, app.config)[0],
+    )
+    for warning in warnings:
+        _err(f"warning: {warning}")
+    comparison = app.start_tts(
+        texts=texts,
+        voices=args.voice,
+        samples=args.samples,
+        stt=stt,
+        seed=args.seed,
+        timeout_s=args.timeout,
+    )
+    clips = len(comparison.clips)
+    _err(f"run {', '.join(map(str, comparison.run_ids))}: {clips} clip(s)")
+    for event in comparison.iter_events():
+        if event.result is not None:
+            r = event.result
+            label = f"{r.voice} sample {r.sample + 1} (generation {r.generation_id})"
+            if r.status == "ok":
+                _err(f"  done   {label}")
+            else:
+                _err(f"  failed {label}: {r.error}")
+    results = [
+        {name: getattr(r, name) for name in TTS_RESULT_FIELDS} for r in comparison.results()
+    ]
+    if args.json:
+        _emit(
+            {
+                "run_id": comparison.run_id,
+                "run_ids": comparison.run_ids,
+                "warnings": warnings,
+                "results": results,
+            }
+        )
+        return EXIT_OK
+    for result in results:
+        print(
+            f"== {result['voice']} sample {result['sample'] + 1} [{result['status']}] "
+            f"generation {result['generation_id']}"
+        )
+        if result["status"] == "ok":
+            print(f"heard: {result['transcript']}" if result["transcript"] is not None else "")
+            print(_table([result], ["wer", "cer", "gen_s", "audio_s", "rtf", "peak_mem_mb"]))
+        else:
+            print(f"error: {result['error']}")
+        print(f"audio: {result['audio_path'] or '-'}")
+        print()
+    summary = summarize_clips(comparison.results())
+    print(
+        _table(
+            summary,
+            ["voice", "n", "mean_wer", "wer_std", "mean_cer", "median_rtf", "median_gen_s"],
+        )
+    )
+    return EXIT_OK
+
+
 def cmd_label(app: Lineup, args: argparse.Namespace) -> int:
     try:
         label_id = app.store.add_label(
@@ -243,6 +339,18 @@ def build_parser() -> argparse.ArgumentParser:
     vlm.add_argument("--timeout", type=float, help="seconds per model (LINEUP_MODEL_TIMEOUT_S)")
     vlm.add_argument("--json", action="store_true")
     vlm.set_defaults(func=cmd_vlm)
+
+    tts = sub.add_parser("tts", help="speak sentences with several voices, score each clip")
+    tts.add_argument("--text", action="append", required=True, help="repeat for several sentences")
+    tts.add_argument("--voice", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
+    tts.add_argument("--samples", type=int, default=1, help="clips per voice and sentence")
+    tts.add_argument(
+        "--stt", default="faster-whisper:tiny.en", help="speech-to-text for WER, or `none`"
+    )
+    tts.add_argument("--seed", type=int, help="seed of the first sample (sample k: seed + k)")
+    tts.add_argument("--timeout", type=float, help="seconds per clip (LINEUP_MODEL_TIMEOUT_S)")
+    tts.add_argument("--json", action="store_true")
+    tts.set_defaults(func=cmd_tts)
 
     label = sub.add_parser("label", help="mark a generation's relevance")
     label.add_argument("generation_id", type=int)

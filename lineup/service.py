@@ -14,6 +14,7 @@ from lineup.mediastore import MediaStore
 from lineup.runner import Comparison, start_vlm_comparison
 from lineup.settings import Settings, load_settings
 from lineup.store import Store
+from lineup.tts_runner import DEFAULT_STT, TTSComparison, start_tts_comparison
 
 
 @dataclass
@@ -92,4 +93,34 @@ class Lineup:
             blind=blind,
         )
 
+    def start_tts(
+        self,
+        *,
+        texts: str | list[str],
+        voices: list[str],
+        samples: int = 1,
+        stt: str | None = DEFAULT_STT,
+        seed: int | None = None,
+        timeout_s: float | None = None,
+    ) -> TTSComparison:
+        """Check the voices and the STT spec, store one run per sentence, start every voice.
 
+        Voices may be specs or names from backends.toml; a voice's #PRESET is passed to
+        its synthesize(). See lineup.tts_runner for what each clip records.
+        """
+        self.check_models(voices, "tts")
+        if stt is not None:
+            self.check_models([stt], "stt")
+        factory: Any = self.make_backend
+        return start_tts_comparison(
+            self.store,
+            self.media,
+            voices,
+            texts,
+            factory,
+            samples=samples,
+            stt=stt,
+            timeout_s=timeout_s or self.settings.model_timeout_s,
+            seed=seed,
+            spec_of=lambda voice: resolve_model(voice, self.config)[0],
+        )

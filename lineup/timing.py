@@ -40,14 +40,17 @@ class StreamClock:
         self.first_text_at: float | None = None
         self.first_reasoning_at: float | None = None
         self.last_chunk_at: float | None = None
+        self.text_chunks = 0
 
     def start(self, now: float | None = None) -> None:
         self.started_at = time.perf_counter() if now is None else now
 
     def observe(self, chunk: Chunk, now: float | None = None) -> None:
         now = time.perf_counter() if now is None else now
-        if chunk.text and self.first_text_at is None:
-            self.first_text_at = now
+        if chunk.text:
+            self.text_chunks += 1
+            if self.first_text_at is None:
+                self.first_text_at = now
         if chunk.reasoning and self.first_reasoning_at is None:
             self.first_reasoning_at = now
         self.last_chunk_at = now
@@ -66,11 +69,15 @@ def vlm_timings(clock: StreamClock, text: str, usage: Usage | None) -> VLMTiming
     - decode tokens/s: the server's own figure if reported, else the server's token count
       over the server's decode duration, else output tokens / (total - TTFT).
     - chars/s: answer characters / (total - TTFT), the same window as the client figure.
+
+    A client-side rate needs a streamed answer: when the whole answer arrived in one chunk
+    there is no decode window to divide by, and the rate is left empty rather than made up.
     """
     usage = usage or Usage()
     total_s = clock.since_start(clock.last_chunk_at) or 0.0
     ttft_s = clock.since_start(clock.first_text_at)
-    stream_window_s = total_s - ttft_s if ttft_s is not None else None
+    streamed = clock.text_chunks >= 2
+    stream_window_s = total_s - ttft_s if ttft_s is not None and streamed else None
 
     tokens_per_s: float | None = None
     tokens_per_s_source: CountSource | None = None

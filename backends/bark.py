@@ -1,0 +1,176 @@
+"""Bark and Bark-small in process with transformers' BarkModel, from a hub id or a local folder;
+voice presets (`bark:suno/bark-small#v2/en_speaker_6`) or none."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from backends.base import Audio, BackendError, BackendUnavailable, Modality, Options
+from backends.spec import ModelSpec
+
+logger = logging.getLogger(__name__)
+
+NO_PRESET = "none"
+DEFAULT_SAMPLE_RATE_HZ = 24_000  # Bark's EnCodec codec
+_PRESET_LANGUAGE = re.compile(r"^(?:v2/)?([a-z]{2})_speaker_\d+$")
+# torch's random generator is process-wide: seeding and sampling must not interleave.
+_torch_lock = threading.Lock()
+
+
+class BarkOptions(Options):
+    temperature: float = Field(0.55, gt=0.0, le=2.0)
+    seed: int | None = None  # used when the runner gives no per-sample seed
+    # Caps the semantic stage (about 50 tokens per second of speech); None = Bark's own limit.
+    semantic_max_new_tokens: int | None = Field(None, ge=1)
+    device: str = "cpu"
+    # A hub id that is not on disk is downloaded only when this is true.
+    allow_download: bool = True
+
+
+def _torch_and_transformers() -> tuple[Any, Any]:
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:
+        raise BackendUnavailable(
+            "Bark needs `pip install torch transformers` (both are in requirements.txt)."
+        ) from exc
+    return torch, transformers
+
+
+def _prepare_generation_config(model: Any, options: BarkOptions) -> None:
+    """Put the sampling settings into the three sub-configs, as plain dicts.
+
+    BarkModel.generate() unpacks its sub-configs with `**`, so they must be dicts (a
+    BarkGenerationConfig, what from_pretrained may build, wraps them in objects). The
+    temperature and the semantic token cap go in there too, so generate() gets only the
+    inputs: passing sampling arguments beside a generation config is deprecated.
+    """
+    config = model.generation_config
+    for name in ("semantic_config", "coarse_acoustics_config", "fine_acoustics_config"):
+        value = getattr(config, name, None) or {}
+        value = dict(value) if isinstance(value, dict) else value.to_dict()
+        value.update(do_sample=True, temperature=options.temperature)
+        if name == "semantic_config" and options.semantic_max_new_tokens is not None:
+            value["max_new_tokens"] = options.semantic_max_new_tokens
+        setattr(config, name, value)
+
+
+class BarkBackend:
+    modality: ClassVar[Modality] = "tts"
+    in_process: ClassVar[bool] = True
+    Options = BarkOptions
+
+    def __init__(self, spec: ModelSpec, options: BarkOptions | None = None) -> None:
+        self.spec = spec
+        self.options = options or BarkOptions()
+        self.torch, transformers = _torch_and_transformers()
+        source = spec.model.strip()
+        local = Path(source).expanduser()
+        self.downloaded = False
+        if local.is_dir():
+            self.model, self.processor = self._load(transformers, str(local), local_only=True)
+        elif source.startswith(("/", ".", "~")):
+            raise BackendUnavailable(f"There is no Bark model folder at {local}.")
+        else:
+            self.model, self.processor = self._load_hub(transformers, source)
+        _prepare_generation_config(self.model, self.options)
+        self.model.eval()
+
+    def _load(self, transformers: Any, source: str, *, local_only: bool) -> tuple[Any, Any]:
+        model = transformers.BarkModel.from_pretrained(source, local_files_only=local_only)
+        processor = transformers.AutoProcessor.from_pretrained(source, local_files_only=local_only)
+        return model.to(self.options.device), processor
+
+    def _load_hub(self, transformers: Any, hub_id: str) -> tuple[Any, Any]:
+        try:
+            return self._load(transformers, hub_id, local_only=True)
+        except OSError:
+            pass  # not in the local cache
+        if not self.options.allow_download:
+            raise BackendUnavailable(
+                f"{hub_id} is not on disk and downloads are off (option allow_download). "
+                f"Download it where the hub is reachable (`hf download {hub_id}`) and name the "
+                "folder: `bark:/path/to/folder`."
+            )
+        logger.warning("Bark model %s is not on disk: downloading it from the hub.", hub_id)
+        try:
+            loaded = self._load(transformers, hub_id, local_only=False)
+        except OSError as exc:
+            raise BackendUnavailable(
+                f"{hub_id} is not on disk and could not be downloaded ({exc}). Download it where "
+                f"the hub is reachable (`hf download {hub_id}`) and name the folder: "
+                "`bark:/path/to/folder`."
+            ) from exc
+        self.downloaded = True
+        return loaded
+
+    @property
+    def sample_rate_hz(self) -> int:
+        rate = getattr(self.model.generation_config, "sample_rate", None)
+        if rate is None:
+            rate = getattr(self.model.config.codec_config, "sampling_rate", None)
+        return int(rate or DEFAULT_SAMPLE_RATE_HZ)
+
+    def voice_presets(self) -> list[str]:
+        """The voice presets this model's processor knows (`v2/en_speaker_6`, ...)."""
+        return sorted(self.processor.available_voice_presets)
+
+    def _check_preset(self, preset: str | None) -> str | None:
+        if preset is None or preset.strip() in ("", NO_PRESET):
+            return None
+        preset = preset.strip()
+        known = self.voice_presets()
+        if preset not in known:
+            listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+            raise BackendError(
+                f"{self.spec.model} has no voice preset {preset!r}. "
+                + (f"Its presets: {listed}; " if known else "It ships no voice presets; ")
+                + f"use `#{NO_PRESET}` (or no #) for none."
+            )
+        return preset
+
+    def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
+        voice_preset = self._check_preset(preset)
+        seed = seed if seed is not None else self.options.seed
+        torch = self.torch
+        inputs = self.processor(text, voice_preset=voice_preset, return_tensors="pt")
+        kwargs: dict[str, Any] = {
+            "input_ids": inputs["input_ids"].to(self.options.device),
+            "attention_mask": inputs["attention_mask"].to(self.options.device),
+        }
+        if voice_preset is not None:
+            kwargs["history_prompt"] = {
+                key: value.to(self.options.device) for key, value in inputs["history_prompt"].items()
+            }
+        with _torch_lock, torch.inference_mode():
+            if seed is not None:
+                torch.manual_seed(seed)
+            try:
+                waveform = self.model.generate(**kwargs)
+            except Exception as exc:  # noqa: BLE001 - torch raises many types
+                raise BackendError(f"Bark failed to generate: {type(exc).__name__}: {exc}") from exc
+        samples = waveform[0].detach().to("cpu").float().numpy().reshape(-1).astype(np.float32)
+        return Audio(
+            samples,
+            self.sample_rate_hz,
+            metadata={
+                "model": self.spec.model,
+                "voice_preset": voice_preset,
+                "temperature": self.options.temperature,
+                "seed": seed,
+                "downloaded": self.downloaded,
+            },
+        )
+
+    def languages(self, preset: str | None = None) -> set[str] | None:
+        """The preset's language (`v2/ru_speaker_3` -> {"ru"}); unknown without a preset."""
+        match = _PRESET_LANGUAGE.match((preset or "").strip())
+        return {match.group(1)} if match else None

@@ -1,0 +1,59 @@
+"""Three relevance buttons and a comment, written to the store the moment they are used."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lineup.models import Label
+from lineup.store import Store
+
+CHOICES = [
+    ("relevant", "Relevant", ":material/thumb_up:"),
+    ("partial", "Partly", ":material/thumbs_up_down:"),
+    ("irrelevant", "Irrelevant", ":material/thumb_down:"),
+]
+
+
+def _save(store: Store, generation_id: int, relevance: str, annotator: str, comment_key: str) -> None:
+    comment = st.session_state.get(comment_key) or None
+    store.add_label(generation_id, relevance, annotator=annotator, comment=comment)
+
+
+def _save_comment(
+    store: Store, generation_id: int, annotator: str, comment_key: str, current: Label | None
+) -> None:
+    if current is not None:
+        _save(store, generation_id, current.relevance, annotator, comment_key)
+
+
+def label_bar(
+    store: Store, generation_id: int, annotator: str, current: Label | None, *, labels: dict[str, str] | None = None
+) -> None:
+    """Render the bar; the chosen relevance is shown as the primary button."""
+    if not annotator:
+        st.caption("Set your name in the sidebar to label.")
+        return
+    comment_key = f"comment-{generation_id}"
+    if comment_key not in st.session_state:
+        st.session_state[comment_key] = current.comment if current and current.comment else ""
+    columns = st.columns(len(CHOICES))
+    for column, (value, text, icon) in zip(columns, CHOICES, strict=True):
+        column.button(
+            (labels or {}).get(value, text),
+            key=f"label-{generation_id}-{value}",
+            icon=icon,
+            type="primary" if current is not None and current.relevance == value else "secondary",
+            on_click=_save,
+            args=(store, generation_id, value, annotator, comment_key),
+            width="stretch",
+        )
+    st.text_input(
+        "Comment",
+        key=comment_key,
+        placeholder="optional comment",
+        label_visibility="collapsed",
+        on_change=_save_comment,
+        args=(store, generation_id, annotator, comment_key, current),
+        disabled=current is None,
+        help="Choose a relevance first; the comment is saved with it.",
+    )

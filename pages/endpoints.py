@@ -1,0 +1,79 @@
+"""Backends: the endpoints, their health and models, and how to add one."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from backends.registry import KINDS
+from components.context import get_lineup
+from components.models import endpoint_reports
+from lineup.discovery import local_models
+
+app = get_lineup()
+st.title("Backends")
+
+if st.button("Refresh", icon=":material/refresh:"):
+    st.cache_data.clear()
+
+st.subheader("Endpoints")
+for report in endpoint_reports(app):
+    icon = ":material/check_circle:" if report.health.ok else ":material/cancel:"
+    with st.container(border=True):
+        st.markdown(f"{icon} **{report.name}** · `{report.kind}` · `{report.base_url}`")
+        if report.health.ok:
+            st.caption(report.health.message)
+        else:
+            st.warning(report.health.message)
+        if report.models:
+            st.dataframe(
+                [
+                    {
+                        "spec": m.spec,
+                        "vision": {True: "yes", False: "no", None: "?"}[m.vision],
+                        **{k: v for k, v in m.details.items() if k != "digest"},
+                    }
+                    for m in report.models
+                ],
+                hide_index=True,
+            )
+
+st.subheader("Offline, no server needed")
+st.dataframe([{"spec": m.spec} for m in local_models()], hide_index=True)
+
+if app.config.models:
+    st.subheader("Named in backends.toml")
+    st.dataframe([{"name": m.name, "spec": m.spec} for m in app.config.models], hide_index=True)
+
+st.subheader("Kinds")
+st.dataframe(
+    [{"kind": k, "for": i.modality.upper(), "what": i.description} for k, i in KINDS.items()],
+    hide_index=True,
+)
+
+st.subheader("Adding a backend")
+st.markdown(
+    f"""
+Type a spec wherever models are chosen: `KIND:MODEL[#PRESET][@BASE_URL]`, for example
+`ollama:llava:7b`, `openai:Qwen/Qwen2-VL-7B-Instruct@http://127.0.0.1:8000/v1`,
+`transformers:/models/SmolVLM-256M-Instruct`, `ocr:eng+rus`.
+
+To have an endpoint's models listed, and to give models short names, write
+`{app.settings.backends_file}`:
+"""
+)
+st.code(
+    """[endpoints.vllm]
+kind = "openai"
+base_url = "http://127.0.0.1:8000/v1"
+api_key_env = "VLLM_API_KEY"   # the variable holding the key, never the key itself
+
+[models.qwen]
+spec = "openai:Qwen/Qwen2-VL-7B-Instruct@http://127.0.0.1:8000/v1"
+options = { timeout_s = 120 }
+""",
+    language="toml",
+)
+st.caption(
+    "The Ollama endpoint is always listed: OLLAMA_HOST, or http://127.0.0.1:11434. "
+    "API keys come from the environment."
+)

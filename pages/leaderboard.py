@@ -1,0 +1,74 @@
+"""Leaderboard: labels and speed per model, as a table, a chart and a CSV file."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.charts import mean_with_spread_chart, pct_relevant_chart
+from components.context import get_lineup
+from lineup.metrics import vlm_leaderboard
+
+app = get_lineup()
+st.title("Leaderboard")
+st.caption(
+    "% relevant counts each annotator's latest label per answer; the interval is the 95% "
+    "Wilson score interval. Speed figures are medians over successful answers."
+)
+
+vlm_tab, tts_tab = st.tabs(["VLMs", "Voices"])
+
+with vlm_tab:
+    rows = vlm_leaderboard(app.store)
+    if not rows:
+        st.info("Nothing yet: run a comparison on the Compare VLMs page.")
+    else:
+        frame = pd.DataFrame(rows)
+        st.dataframe(
+            frame,
+            hide_index=True,
+            column_config={
+                "model": "Model",
+                "n": st.column_config.NumberColumn("Labeled", help="labels counted"),
+                "pct_relevant": st.column_config.NumberColumn("% relevant", format="%.1f"),
+                "pct_relevant_ci_low": st.column_config.NumberColumn("CI low", format="%.1f"),
+                "pct_relevant_ci_high": st.column_config.NumberColumn("CI high", format="%.1f"),
+                "median_ttft_s": st.column_config.NumberColumn("Median TTFT (s)", format="%.3f"),
+                "median_total_s": st.column_config.NumberColumn("Median total (s)", format="%.3f"),
+                "median_tokens_per_s": st.column_config.NumberColumn("Median tok/s", format="%.1f"),
+            },
+        )
+        if any(r["n"] for r in rows):
+            st.plotly_chart(pct_relevant_chart(rows), key="vlm-chart")
+        st.download_button(
+            "Download CSV",
+            frame.to_csv(index=False).encode(),
+            file_name="lineup-vlm-leaderboard.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="vlm-csv",
+        )
+
+with tts_tab:
+    try:
+        from lineup.tts_metrics import tts_leaderboard
+    except ImportError:
+        tts_leaderboard = None
+    rows = tts_leaderboard(app.store) if tts_leaderboard else []
+    if not rows:
+        st.info("Nothing yet: run a comparison on the Compare voices page.")
+    else:
+        frame = pd.DataFrame(rows)
+        st.dataframe(frame, hide_index=True)
+        st.plotly_chart(
+            mean_with_spread_chart(rows, "voice", "mean_wer", "wer_std", "mean WER (± 1 sd)"),
+            key="tts-chart",
+        )
+        st.download_button(
+            "Download CSV",
+            frame.to_csv(index=False).encode(),
+            file_name="lineup-tts-leaderboard.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="tts-csv",
+        )

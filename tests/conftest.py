@@ -1,0 +1,42 @@
+"""Shared fixtures: an isolated LINEUP_HOME and store per test, and small images."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from lineup.settings import load_settings
+from lineup.store import Store
+
+
+@pytest.fixture()
+def lineup_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh LINEUP_HOME with its own SQLite store; no backends.toml, no Ollama."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("LINEUP_HOME", str(home))
+    monkeypatch.delenv("LINEUP_DATABASE_URL", raising=False)
+    monkeypatch.setenv("LINEUP_BACKENDS_FILE", str(home / "backends.toml"))
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")  # nothing listens there
+    return home
+
+
+@pytest.fixture()
+def store(lineup_home: Path) -> Store:
+    return Store(load_settings().database_url)
+
+
+def png_bytes(size: tuple[int, int] = (64, 48), color: str = "navy", text: str = "") -> bytes:
+    image = Image.new("RGB", size, color)
+    if text:
+        ImageDraw.Draw(image).text((4, 4), text, fill="white")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture()
+def small_png() -> bytes:
+    return png_bytes()

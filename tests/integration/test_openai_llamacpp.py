@@ -1,0 +1,212 @@
+"""The `openai` backend against a real llama-server: what Lineup stores is what the server said.
+
+Each answer goes through the runner into a SQLite store, while a recording HTTP transport
+keeps the raw server-sent events of the same request. The stored output tokens and decode
+tokens/s must be the server's own `usage.completion_tokens` and
+`timings.predicted_per_second`, read here straight from the stream's final chunk.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from backends import registry
+from backends.base import VLMRequest
+from lineup.media import ValidatedImage, validate_image
+from lineup.models import Generation
+from lineup.runner import start_vlm_comparison
+from lineup.store import Store
+from tests.conftest import png_bytes
+from tests.integration.llama_fixtures import (
+    TINY_VLM_IMAGE_TOKENS,
+    LlamaServer,
+    RecordingTransport,
+    free_port,
+    sse_events,
+)
+
+# The servers and the recording transport are fixtures of that module.
+pytest_plugins = ["tests.integration.llama_fixtures"]
+pytestmark = pytest.mark.integration
+
+SEED = 1234
+MAX_TOKENS = 24
+RUN_TIMEOUT_S = 120.0
+QUESTION = "What is in this picture?"
+
+
+def answer(
+    store: Store, spec: str, request: VLMRequest, transport: RecordingTransport
+) -> Generation:
+    """Run one model through the runner, as the app does, and return its stored row."""
+    with httpx.Client(transport=transport) as http_client:
+        comparison = start_vlm_comparison(
+            store,
+            [spec],
+            request,
+            lambda model: registry.create_backend(model, http_client=http_client),
+            timeout_s=RUN_TIMEOUT_S,
+        )
+        [result] = comparison.wait()
+    row = store.get_generation(result.generation_id)
+    assert row is not None
+    return row
+
+
+def final_usage_and_timings(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The server's own figures: llama.cpp puts `usage` and `timings` on the last chunk."""
+    events = sse_events(body)
+    assert events, f"no server-sent events in {bytes(body)[:300]!r}"
+    final = events[-1]
+    assert "usage" in final and "timings" in final, f"final chunk: {final}"
+    return final["usage"], final["timings"]
+
+
+def sent_json(transport: RecordingTransport, index: int = 0) -> dict[str, Any]:
+    """The JSON body of the transport's `index`-th request."""
+    return json.loads(transport.requests[index].content)
+
+
+def report(name: str, row: Generation, timings: dict[str, Any]) -> None:
+    stream_window_s = row.total_s - row.ttft_s
+    print(
+        f"\n{name}: Lineup stored {row.tokens_per_s:.2f} tokens/s "
+        f"(source {row.tokens_per_s_source}); llama-server reported "
+        f"predicted_per_second={timings['predicted_per_second']:.2f} for the same request "
+        f"({timings['predicted_n']} tokens in {timings['predicted_ms']:.1f} ms). "
+        f"Client-side, {row.output_tokens} tokens / (total - TTFT) would be "
+        f"{row.output_tokens / stream_window_s:.2f} tokens/s; TTFT {row.ttft_s:.3f} s, "
+        f"total {row.total_s:.3f} s."
+    )
+
+
+@pytest.fixture()
+def image() -> ValidatedImage:
+    return validate_image(png_bytes((96, 64), "navy", text="Save"))
+
+
+def test_smollm2_row_carries_the_servers_token_count_and_decode_speed(
+    smollm2_server: LlamaServer, store: Store, recording_transport: RecordingTransport
+) -> None:
+    request = VLMRequest(
+        question="Name three colours of the rainbow.",
+        temperature=0.0,
+        max_tokens=MAX_TOKENS,
+        seed=SEED,
+    )
+    row = answer(store, smollm2_server.spec("smollm2"), request, recording_transport)
+
+    assert row.status == "ok", row.error
+    assert len(recording_transport.requests) == 1
+    sent = sent_json(recording_transport)
+    assert sent["stream"] is True
+    assert sent["stream_options"] == {"include_usage": True}
+    assert (sent["temperature"], sent["max_tokens"], sent["seed"]) == (0.0, MAX_TOKENS, SEED)
+
+    usage, timings = final_usage_and_timings(recording_transport.bodies[0])
+    assert row.output_tokens == usage["completion_tokens"] == timings["predicted_n"]
+    assert 0 < row.output_tokens <= MAX_TOKENS
+    assert row.input_tokens == usage["prompt_tokens"]
+    assert row.output_tokens_source == "server"
+    assert row.tokens_per_s == pytest.approx(timings["predicted_per_second"], rel=1e-9)
+    assert row.tokens_per_s_source == "server"
+    assert row.prompt_eval_s == pytest.approx(timings["prompt_ms"] / 1000, rel=1e-9)
+    assert row.backend_metadata["timings"] == timings
+    assert row.output_text.strip()
+    assert 0 < row.ttft_s < row.total_s
+    report("SmolLM2-135M-Instruct Q4_1", row, timings)
+
+
+def test_tiny_vlm_counts_the_image_tokens_and_reports_the_servers_speed(
+    tiny_vlm_server: LlamaServer,
+    store: Store,
+    recording_transport: RecordingTransport,
+    image: ValidatedImage,
+) -> None:
+    spec = tiny_vlm_server.spec("tiny-gemma3")
+    common = {"temperature": 0.0, "max_tokens": MAX_TOKENS, "seed": SEED}
+    with_image = answer(
+        store, spec, VLMRequest(question=QUESTION, image=image, **common), recording_transport
+    )
+    without_image = answer(
+        store, spec, VLMRequest(question=QUESTION, **common), recording_transport
+    )
+
+    assert with_image.status == "ok", with_image.error
+    assert without_image.status == "ok", without_image.error
+    [image_part] = [
+        part
+        for part in sent_json(recording_transport)["messages"][-1]["content"]
+        if part["type"] == "image_url"
+    ]
+    assert image_part["image_url"]["url"].startswith("data:image/png;base64,")
+
+    for row, body in zip((with_image, without_image), recording_transport.bodies, strict=True):
+        usage, timings = final_usage_and_timings(body)
+        assert row.input_tokens == usage["prompt_tokens"]
+        assert row.output_tokens == usage["completion_tokens"] == timings["predicted_n"]
+        assert row.output_tokens_source == "server"
+        assert row.tokens_per_s == pytest.approx(timings["predicted_per_second"], rel=1e-9)
+        assert row.tokens_per_s_source == "server"
+    # The same question, so the extra prompt tokens are the image's (16 soft tokens plus the
+    # begin/end markers).
+    assert with_image.input_tokens >= without_image.input_tokens + TINY_VLM_IMAGE_TOKENS
+    usage, timings = final_usage_and_timings(recording_transport.bodies[0])
+    report("tiny random Gemma3 VLM (image request)", with_image, timings)
+
+
+def test_server_down_is_an_error_row_after_one_attempt(
+    store: Store, recording_transport: RecordingTransport
+) -> None:
+    base_url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    row = answer(
+        store, f"openai:smollm2@{base_url}", VLMRequest(question="Hi"), recording_transport
+    )
+
+    assert row.status == "error"
+    assert f"Nothing answers at {base_url}" in row.error
+    assert "llama-server -m MODEL.gguf" in row.error
+    assert len(recording_transport.requests) == 1  # no retry hidden inside the latency
+    assert row.total_s is not None and row.output_tokens is None
+
+
+def test_server_error_is_an_error_row_with_its_message_after_one_attempt(
+    smollm2_server: LlamaServer,
+    store: Store,
+    recording_transport: RecordingTransport,
+    image: ValidatedImage,
+) -> None:
+    # SmolLM2 is served without --mmproj, so llama-server answers an image with a 500.
+    row = answer(
+        store,
+        smollm2_server.spec("smollm2"),
+        VLMRequest(question=QUESTION, image=image, max_tokens=MAX_TOKENS),
+        recording_transport,
+    )
+
+    assert row.status == "error"
+    assert row.error.startswith(f"{smollm2_server.base_url} answered 500: ")
+    assert "image input is not supported" in row.error and "mmproj" in row.error
+    assert len(recording_transport.requests) == 1  # the openai client would retry a 500 twice
+
+
+def test_llama_server_answers_any_model_name_and_the_row_names_the_model_it_ran(
+    smollm2_server: LlamaServer, store: Store, recording_transport: RecordingTransport
+) -> None:
+    # One model per llama-server: it does not check the request's model name, so a wrong
+    # name is not an error. The row's metadata records the model that really answered.
+    row = answer(
+        store,
+        smollm2_server.spec("no-such-model"),
+        VLMRequest(question="Hi", temperature=0.0, max_tokens=4, seed=SEED),
+        recording_transport,
+    )
+
+    assert row.status == "ok", row.error
+    assert row.model_spec == smollm2_server.spec("no-such-model")
+    assert row.backend_metadata["model"] == str(smollm2_server.model_path)
+    assert len(recording_transport.requests) == 1

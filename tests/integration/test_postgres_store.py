@@ -1,0 +1,82 @@
+"""The store on a real PostgreSQL server that the test starts on 127.0.0.1 and stops after."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lineup.metrics import vlm_leaderboard
+from lineup.store import Store
+
+pytestmark = pytest.mark.integration
+
+
+def _pg_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not found:
+        pytest.fail("PostgreSQL is not installed: `make test` installs it (packages.apt).")
+    return Path(found[-1]).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    bin_dir = _pg_bin()
+    # PostgreSQL refuses to run as root: run it as the `postgres` user Debian's package creates.
+    as_user: list[str] = []
+    workdir = Path(tempfile.mkdtemp(prefix="lineup-pg-"))
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(workdir, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = workdir / "data", _free_port()
+    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "lineup",
+                    "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
+    subprocess.run(
+        [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(workdir / "log"), "-w",
+         "-o", f"-h 127.0.0.1 -p {port} -k {workdir}", "start"],
+        check=True, capture_output=True,
+    )
+    try:
+        subprocess.run([*as_user, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
+                        "-U", "lineup", "lineup"], check=True, capture_output=True)
+        yield f"postgresql+psycopg://lineup@127.0.0.1:{port}/lineup"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+                       capture_output=True)
+        time.sleep(0.2)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_store_migrates_and_round_trips_on_postgresql(postgres_url: str) -> None:
+    store = Store(postgres_url)
+    run_id = store.create_run("vlm", "Что написано на экране?", params={"temperature": 0.0})
+    gid = store.add_generation(run_id, "ocr:eng+rus")
+    store.finish_generation(gid, "ok", output_text="Оплата не прошла", ttft_s=0.3, total_s=0.3,
+                            backend_metadata={"tesseract_version": "5.3.0"})
+    store.add_label(gid, "partial", annotator="ана", comment="без кода ошибки")
+    store.add_label(gid, "relevant", annotator="ана")
+
+    again = Store(postgres_url)  # a second process would see the same; migrations are idempotent
+    run = again.get_run(run_id)
+    assert run.input_text == "Что написано на экране?"
+    assert run.generations[0].output_text == "Оплата не прошла"
+    assert run.generations[0].backend_metadata == {"tesseract_version": "5.3.0"}
+    assert again.current_labels([gid], "ана")[gid].relevance == "relevant"
+    [row] = vlm_leaderboard(again)
+    assert (row["n"], row["pct_relevant"]) == (1, 100.0)

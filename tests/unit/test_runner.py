@@ -1,0 +1,119 @@
+"""The runner: models run at once, each finishes (or fails, or times out) on its own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from backends.base import BackendError, Chunk, Usage, VLMRequest
+from lineup.runner import start_vlm_comparison
+from lineup.store import Store
+
+
+class Scripted:
+    """A backend that streams the given pieces with the given pauses, then reports usage."""
+
+    modality = "vlm"
+
+    def __init__(self, pieces: list[str], pause_s: float = 0.0, fail: str | None = None,
+                 tokens: int | None = None) -> None:
+        self.pieces = pieces
+        self.pause_s = pause_s
+        self.fail = fail
+        self.tokens = tokens
+        self.closed = threading.Event()
+
+    def stream(self, request: VLMRequest) -> Iterator[Chunk]:
+        try:
+            yield Chunk()  # a role-only opening chunk
+            for piece in self.pieces:
+                time.sleep(self.pause_s)
+                yield Chunk(text=piece)
+            if self.fail:
+                raise BackendError(self.fail)
+            yield Chunk(usage=Usage(output_tokens=self.tokens, output_tokens_source="server",
+                                    metadata={"model": "scripted"}))
+        finally:
+            self.closed.set()
+
+
+def test_fast_slow_and_failing_models_run_together(store: Store) -> None:
+    backends = {
+        "fake:fast": Scripted(["The", " answer"], tokens=2),
+        "fake:slow": Scripted(["very", " slow"] * 50, pause_s=0.4),  # 40 s if left alone
+        "fake:failing": Scripted(["partial"], fail="Is the server up? Start it with `serve`."),
+    }
+    started = time.perf_counter()
+    comparison = start_vlm_comparison(
+        store, list(backends), VLMRequest("What is it?"), backends.__getitem__, timeout_s=1.5
+    )
+    order = [e.result.model for e in comparison.iter_events() if e.result is not None]
+    wall_s = time.perf_counter() - started
+
+    # Close to the slowest (cut at its 1.5 s timeout), far from the sum (40 s and more).
+    assert wall_s < 6
+    assert order.index("fake:fast") < order.index("fake:slow")
+    rows = {g.model_spec: g for g in store.get_run(comparison.run_id).generations}
+    fast, slow, failing = rows["fake:fast"], rows["fake:slow"], rows["fake:failing"]
+
+    assert fast.status == "ok" and fast.output_text == "The answer"
+    assert fast.output_tokens == 2 and fast.output_tokens_source == "server"
+    assert fast.backend_metadata == {"model": "scripted"}
+    assert fast.finished_at < slow.finished_at
+
+    assert failing.status == "error"
+    assert failing.error == "Is the server up? Start it with `serve`."
+    assert failing.output_text == "partial"
+
+    assert slow.status == "error"
+    assert slow.error.startswith("Timed out after 1.5 s")
+    assert slow.output_text.startswith("very slow")
+    assert slow.total_s == pytest.approx(1.5, abs=0.5)
+    # The worker stops reading the abandoned stream at its next chunk.
+    assert backends["fake:slow"].closed.wait(timeout=3)
+    assert [g.position for g in store.get_run(comparison.run_id).generations] == [0, 1, 2]
+
+
+def test_models_overlap_in_time(store: Store) -> None:
+    backends = {f"fake:m{i}": Scripted(["x"] * 4, pause_s=0.25, tokens=4) for i in range(3)}
+    started = time.perf_counter()
+    comparison = start_vlm_comparison(
+        store, list(backends), VLMRequest("q"), backends.__getitem__, timeout_s=30
+    )
+    results = comparison.wait()
+    wall_s = time.perf_counter() - started
+    assert [r.status for r in results] == ["ok", "ok", "ok"]
+    # Each takes about 1 s; run one after another they would take 3 s.
+    assert wall_s < 2.5
+
+
+def test_a_backend_that_cannot_be_built_is_an_error_row(store: Store) -> None:
+    def factory(model: str) -> Scripted:
+        if model == "fake:broken":
+            raise BackendError("Bad options for fake:broken: nope: extra inputs are not permitted.")
+        return Scripted(["fine"], tokens=1)
+
+    comparison = start_vlm_comparison(
+        store, ["fake:broken", "fake:ok"], VLMRequest("q", system="sys", seed=3), factory
+    )
+    results = {r.model: r for r in comparison.wait()}
+    assert results["fake:broken"].status == "error"
+    assert "extra inputs" in results["fake:broken"].error
+    assert results["fake:ok"].text == "fine"
+    run = store.get_run(comparison.run_id)
+    assert run.system_prompt == "sys" and run.seed == 3
+    assert [g.status for g in run.generations] == ["error", "ok"]
+
+
+def test_unexpected_exceptions_keep_their_type_in_the_message(store: Store) -> None:
+    class Exploding:
+        def stream(self, request: VLMRequest) -> Iterator[Chunk]:
+            raise KeyError("choices")
+            yield Chunk()
+
+    comparison = start_vlm_comparison(store, ["fake:x"], VLMRequest("q"), lambda m: Exploding())
+    [result] = comparison.wait()
+    assert result.error == "KeyError: 'choices'"

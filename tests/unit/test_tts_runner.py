@@ -1,0 +1,300 @@
+"""lineup.tts_runner with stand-in engines: rows, seeds, errors, timeouts, memory, events.
+
+The stand-ins are small classes with the TTS/STT protocols; the real engines are exercised in
+tests/integration/test_speech_offline.py.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from backends.base import Audio, BackendError, Transcript
+from backends.wav import from_wav_bytes
+from lineup.mediastore import MediaStore
+from lineup.store import Store
+from lineup.tts_runner import language_warnings, start_tts_comparison
+
+RATE_HZ = 16_000
+
+
+class ToneVoice:
+    """One second of tone per clip; remembers the (text, preset, seed) it was asked for."""
+
+    modality = "tts"
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.calls: list[tuple[str, str | None, int | None]] = []
+        self.delay_s = delay_s
+
+    def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
+        self.calls.append((text, preset, seed))
+        time.sleep(self.delay_s)
+        tone = 0.3 * np.sin(np.linspace(0, 2 * np.pi * 440, RATE_HZ, dtype=np.float32))
+        return Audio(tone.astype(np.float32), RATE_HZ, {"seed": seed})
+
+    def languages(self, preset: str | None = None) -> set[str] | None:
+        return {"en"}
+
+
+class BrokenVoice:
+    modality = "tts"
+
+    def synthesize(self, text: str, preset: str | None = None) -> Audio:
+        raise BackendError("The engine crashed. Restart it.")
+
+
+class HungVoice:
+    modality = "tts"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def synthesize(self, text: str, preset: str | None = None) -> Audio:
+        self.release.wait(10)
+        return Audio(np.zeros(RATE_HZ, dtype=np.float32), RATE_HZ)
+
+
+class HungryVoice:
+    """An in-process engine that needs 64 MiB of working memory for a while."""
+
+    modality = "tts"
+    in_process: ClassVar[bool] = True
+
+    def synthesize(self, text: str, preset: str | None = None) -> Audio:
+        buffer = np.ones(64 * 1024 * 1024 // 8, dtype=np.float64)  # touched: resident
+        time.sleep(0.05)
+        del buffer
+        return Audio(np.full(RATE_HZ // 2, 0.1, dtype=np.float32), RATE_HZ)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'lineup.db'}")
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> MediaStore:
+    return MediaStore(tmp_path / "media")
+
+
+class Factory:
+    def __init__(self, backends: dict[str, Any]) -> None:
+        self.backends = backends
+        self.asked: list[str] = []
+
+    def __call__(self, spec: str) -> Any:
+        self.asked.append(spec)
+        backend = self.backends[spec.split("#")[0]]
+        if isinstance(backend, Exception):
+            raise backend
+        return backend
+
+
+class TranscriptOf:
+    """An STT that 'hears' the text it is told the current clip says."""
+
+    modality = "stt"
+
+    def __init__(self, transcript: str) -> None:
+        self.transcript = transcript
+
+    def transcribe(self, audio: Audio) -> Transcript:
+        return Transcript(self.transcript, "en")
+
+
+def test_two_voices_two_samples_make_four_scored_rows_with_seeds(
+    store: Store, media: MediaStore
+) -> None:
+    voice_a, voice_b = ToneVoice(), ToneVoice()
+    factory = Factory(
+        {
+            "espeak:a": voice_a,
+            "espeak:b": voice_b,
+            "faster-whisper:x": TranscriptOf("the cat sat on a mat"),
+        }
+    )
+    comparison = start_tts_comparison(
+        store,
+        media,
+        ["espeak:a#slow", "espeak:b"],
+        "The cat sat on the mat.",
+        factory,
+        samples=2,
+        stt="faster-whisper:x",
+        seed=100,
+    )
+    results = comparison.wait()
+
+    assert [(r.voice, r.sample, r.seed, r.status) for r in results] == [
+        ("espeak:a#slow", 0, 100, "ok"),
+        ("espeak:a#slow", 1, 101, "ok"),
+        ("espeak:b", 0, 100, "ok"),
+        ("espeak:b", 1, 101, "ok"),
+    ]
+    # The spec's preset and each sample's seed reach the engine.
+    assert voice_a.calls == [("The cat sat on the mat.", "slow", 100), ("The cat sat on the mat.", "slow", 101)]
+    assert [seed for _, _, seed in voice_b.calls] == [100, 101]
+
+    run = store.get_run(comparison.run_id)
+    assert run is not None and run.kind == "tts" and run.seed == 100
+    assert run.input_text == "The cat sat on the mat."
+    rows = sorted(run.generations, key=lambda g: g.id)
+    assert [(g.model_spec, g.sample_index, g.seed, g.status) for g in rows] == [
+        ("espeak:a#slow", 0, 100, "ok"),
+        ("espeak:a#slow", 1, 101, "ok"),
+        ("espeak:b", 0, 100, "ok"),
+        ("espeak:b", 1, 101, "ok"),
+    ]
+    for row in rows:
+        assert row.audio_s == 1.0
+        assert row.sample_rate_hz == RATE_HZ
+        assert row.rtf == pytest.approx(row.gen_s / row.audio_s)
+        assert row.peak_mem_mb is None  # not an in-process engine
+        assert row.transcript == "the cat sat on a mat"
+        assert row.wer == pytest.approx(1 / 6)
+        assert row.cer == pytest.approx(2 / 22)
+        assert row.stt_spec == "faster-whisper:x"
+        stored = from_wav_bytes(media.get(row.audio_hash))
+        assert stored.sample_rate_hz == RATE_HZ and len(stored.samples) == RATE_HZ
+    assert results[0].audio_path == str(media.path(rows[0].audio_hash))
+
+
+def test_a_failing_voice_is_an_error_row_and_the_others_finish(
+    store: Store, media: MediaStore
+) -> None:
+    factory = Factory(
+        {
+            "espeak:good": ToneVoice(),
+            "espeak:broken": BrokenVoice(),
+            "espeak:missing": BackendError("espeak-ng has no voice 'missing'."),
+            "faster-whisper:x": TranscriptOf("hello"),
+        }
+    )
+    comparison = start_tts_comparison(
+        store,
+        media,
+        ["espeak:broken", "espeak:missing", "espeak:good"],
+        "Hello",
+        factory,
+        samples=2,
+        stt="faster-whisper:x",
+        seed=7,
+    )
+    results = comparison.wait()
+    by_voice = {(r.voice, r.sample): r for r in results}
+    assert len(results) == 6
+    assert by_voice["espeak:broken", 0].status == "error"
+    assert by_voice["espeak:broken", 1].error == "The engine crashed. Restart it."
+    assert by_voice["espeak:missing", 0].error == "espeak-ng has no voice 'missing'."
+    assert [by_voice["espeak:good", s].status for s in (0, 1)] == ["ok", "ok"]
+    assert by_voice["espeak:good", 0].wer == 0.0
+    statuses = {g.model_spec: g.status for g in store.get_run(comparison.run_id).generations}
+    assert statuses == {"espeak:broken": "error", "espeak:missing": "error", "espeak:good": "ok"}
+
+
+def test_a_timed_out_clip_becomes_an_error_and_the_voice_later_clips_are_skipped(
+    store: Store, media: MediaStore
+) -> None:
+    hung = HungVoice()
+    factory = Factory({"espeak:hung": hung, "espeak:quick": ToneVoice()})
+    started = time.perf_counter()
+    comparison = start_tts_comparison(
+        store, media, ["espeak:hung", "espeak:quick"], "Hi", factory,
+        samples=2, stt=None, timeout_s=0.3, seed=1,
+    )
+    kinds = [(e.kind, e.generation_id) for e in comparison.iter_events()]
+    elapsed_s = time.perf_counter() - started
+    hung.release.set()
+    results = {(r.voice, r.sample): r for r in comparison.results()}
+    assert elapsed_s < 5
+    assert results["espeak:hung", 0].error.startswith("Timed out after 0.3 s")
+    assert results["espeak:hung", 1].error.startswith("Skipped: sample 1 of this voice timed out")
+    assert results["espeak:quick", 0].status == "ok" and results["espeak:quick", 1].status == "ok"
+    # Every clip ends with exactly one done/failed event.
+    finals = [gid for kind, gid in kinds if kind in ("done", "failed")]
+    assert sorted(finals) == sorted(c.generation_id for c in comparison.clips)
+
+
+def test_events_announce_each_clip_then_its_audio_then_its_end(
+    store: Store, media: MediaStore
+) -> None:
+    factory = Factory({"espeak:a": ToneVoice(), "faster-whisper:x": TranscriptOf("hi")})
+    comparison = start_tts_comparison(
+        store, media, ["espeak:a"], "Hi", factory, stt="faster-whisper:x", seed=3
+    )
+    events = list(comparison.iter_events())
+    assert [e.kind for e in events] == ["started", "audio", "done"]
+    assert events[1].audio_hash == events[2].result.audio_hash
+
+
+def test_each_sentence_is_its_own_run_with_its_own_scores(
+    store: Store, media: MediaStore
+) -> None:
+    factory = Factory({"espeak:a": ToneVoice(), "faster-whisper:x": TranscriptOf("one two")})
+    comparison = start_tts_comparison(
+        store,
+        media,
+        ["espeak:a"],
+        ["One two.", "One two three four.", "  "],
+        factory,
+        stt="faster-whisper:x",
+        seed=5,
+    )
+    results = comparison.wait()
+    assert len(comparison.run_ids) == 2
+    runs = [store.get_run(run_id) for run_id in comparison.run_ids]
+    assert [run.input_text for run in runs] == ["One two.", "One two three four."]
+    assert runs[0].params["batch_id"] == runs[1].params["batch_id"]
+    assert [r.wer for r in results] == [0.0, 0.5]
+    assert [r.run_id for r in results] == comparison.run_ids
+
+
+def test_in_process_engines_report_peak_memory_growth(store: Store, media: MediaStore) -> None:
+    factory = Factory({"piper:hungry": HungryVoice()})
+    comparison = start_tts_comparison(
+        store, media, ["piper:hungry"], "Hi", factory, stt=None, seed=1
+    )
+    [result] = comparison.wait()
+    assert result.status == "ok"
+    # 64 MiB were resident during synthesis; the sampler sees (nearly) all of it.
+    assert 48 <= result.peak_mem_mb < 200
+    assert result.audio_s == 0.5
+
+
+def test_a_failed_transcription_keeps_the_audio_and_says_why(
+    store: Store, media: MediaStore
+) -> None:
+    factory = Factory(
+        {"espeak:a": ToneVoice(), "faster-whisper:x": BackendError("Whisper is not installed.")}
+    )
+    comparison = start_tts_comparison(
+        store, media, ["espeak:a"], "Hi", factory, stt="faster-whisper:x", seed=1
+    )
+    [result] = comparison.wait()
+    assert result.status == "error"
+    assert result.error == "Transcription with faster-whisper:x failed: Whisper is not installed."
+    assert result.audio_hash is not None and result.audio_s == 1.0
+
+
+def test_bad_requests_are_refused_before_anything_runs(store: Store, media: MediaStore) -> None:
+    factory = Factory({})
+    with pytest.raises(ValueError, match="Type a sentence"):
+        start_tts_comparison(store, media, ["espeak:a"], "   ", factory)
+    with pytest.raises(ValueError, match="at least 1"):
+        start_tts_comparison(store, media, ["espeak:a"], "Hi", factory, samples=0)
+    assert store.latest_runs("tts") == []
+
+
+def test_language_warnings_name_the_voice_and_skip_voices_that_cannot_load() -> None:
+    factory = Factory({"espeak:a": ToneVoice(), "espeak:gone": BackendError("gone")})
+    warnings = language_warnings(
+        ["Привет, мир.", "Hello.", "Как дела?"], ["espeak:a", "espeak:gone"], factory
+    )
+    assert len(warnings) == 1
+    assert "Cyrillic" in warnings[0] and "espeak:a speaks en" in warnings[0]
