@@ -5,7 +5,9 @@ import streamlit as st
 st.set_page_config(page_title="Lineup", page_icon=":material/view_column:", layout="wide")
 
 pages = [
-    st.Page("pages/compare_vlms.py", title="Compare VLMs", icon=":material/image_search:", default=True),
+    st.Page(
+        "pages/compare_vlms.py", title="Compare VLMs", icon=":material/image_search:", default=True
+    ),
     st.Page("pages/compare_voices.py", title="Compare voices", icon=":material/record_voice_over:"),
     st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
     st.Page("pages/endpoints.py", title="Backends", icon=":material/dns:"),

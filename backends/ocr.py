@@ -78,7 +78,9 @@ class OCRBackend:
             raise BackendError(f"Tesseract took longer than {self.options.timeout_s:g} s.") from exc
         answer = _tidy(text)
         yield Chunk(text=answer)
-        yield Chunk(usage=Usage(metadata={"tesseract_version": version, "languages": self.languages}))
+        yield Chunk(
+            usage=Usage(metadata={"tesseract_version": version, "languages": self.languages})
+        )
 
     @classmethod
     def discover_local(cls) -> list[DiscoveredModel]:

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-import httpx
+import httpx2  # the HTTP library the openai client is built on (a fork of httpx)
 
 from backends.base import (
     BackendError,
@@ -40,8 +40,8 @@ class OpenAIChatOptions(Options):
 def make_client(
     base_url: str,
     api_key_env: str,
-    timeout: httpx.Timeout,
-    http_client: httpx.Client | None = None,
+    timeout: httpx2.Timeout,
+    http_client: httpx2.Client | None = None,
 ) -> Any:
     import openai
 
@@ -72,12 +72,12 @@ class OpenAIChatBackend:
         spec: ModelSpec,
         options: OpenAIChatOptions | None = None,
         *,
-        http_client: httpx.Client | None = None,
+        http_client: httpx2.Client | None = None,
     ) -> None:
         self.spec = spec
         self.options = options or OpenAIChatOptions()
         self.base_url = spec.base_url or DEFAULT_BASE_URL
-        timeout = httpx.Timeout(self.options.timeout_s, connect=self.options.connect_timeout_s)
+        timeout = httpx2.Timeout(self.options.timeout_s, connect=self.options.connect_timeout_s)
         self._client = make_client(self.base_url, self.options.api_key_env, timeout, http_client)
 
     def _messages(self, request: VLMRequest) -> list[dict[str, Any]]:
@@ -160,11 +160,11 @@ class OpenAIChatBackend:
         base_url: str,
         *,
         api_key_env: str = "OPENAI_API_KEY",
-        http_client: httpx.Client | None = None,
+        http_client: httpx2.Client | None = None,
     ) -> list[DiscoveredModel]:
         import openai
 
-        client = make_client(base_url, api_key_env, httpx.Timeout(10.0, connect=3.0), http_client)
+        client = make_client(base_url, api_key_env, httpx2.Timeout(10.0, connect=3.0), http_client)
         try:
             models = list(client.models.list())
         except openai.APIConnectionError as exc:

@@ -79,7 +79,8 @@ def check_spec(text: str, modality: Modality | None = None) -> ModelSpec:
     info = kind_info(spec.kind)
     if modality is not None and info.modality != modality:
         raise SpecError(
-            f"{text!r} is a {info.modality.upper()} backend; a {modality.upper()} one is needed here."
+            f"{text!r} is a {info.modality.upper()} backend; "
+            f"a {modality.upper()} one is needed here."
         )
     return spec
 

@@ -48,7 +48,9 @@ def parse_spec(text: str) -> ModelSpec:
     kind, rest = text.split(":", 1)
     kind = kind.strip().lower()
     if not _KIND.match(kind):
-        raise SpecError(f"Model spec {original!r} starts with {kind!r}, which is not a backend kind.")
+        raise SpecError(
+            f"Model spec {original!r} starts with {kind!r}, which is not a backend kind."
+        )
     base_url: str | None = None
     at = re.search(r"@(?=[a-zA-Z][a-zA-Z0-9+.-]*://)", rest)
     if at:

@@ -161,8 +161,13 @@ class TransformersVLMBackend:
             "(`hf download MODEL --local-dir FOLDER`) and copy the folder here."
         )
 
-    def _not_found(self, exc: BaseException, local_only: bool) -> BackendError:
+    def _not_found(self, exc: BaseException, local_only: bool, loaded_from: str) -> BackendError:
         model = self.spec.model
+        if loaded_from == "local folder":
+            return BackendUnavailable(
+                f"The model folder {model} is incomplete: {exc} Copy the whole folder (config, "
+                "weights, tokenizer and processor files), as save_pretrained() writes it."
+            )
         if _repo_missing(exc):
             return BackendUnavailable(
                 f"The Hugging Face hub has no model {model!r} (or it is gated). Check the id, "
@@ -181,7 +186,6 @@ class TransformersVLMBackend:
     def _load(self) -> None:
         torch, transformers = self._torch, self._transformers
         source, local_only, loaded_from = self._source()
-        self.source = source
         common: dict[str, Any] = {
             "local_files_only": local_only,
             "trust_remote_code": self.options.trust_remote_code,
@@ -189,7 +193,7 @@ class TransformersVLMBackend:
         try:
             config = transformers.AutoConfig.from_pretrained(source, **common)
         except OSError as exc:
-            raise self._not_found(exc, local_only) from exc
+            raise self._not_found(exc, local_only, loaded_from) from exc
         except ValueError as exc:
             raise BackendError(
                 f"transformers cannot read the config of {self.spec.model}: {exc} (a model with "
@@ -202,33 +206,32 @@ class TransformersVLMBackend:
                 f"device={self.options.device} was asked for, but torch sees no CUDA device here. "
                 "Use device=cpu."
             )
-        model_class = self._model_class(config)
         try:
             # The PIL image processors: torchvision does not import beside the CPU torch build.
             self.processor = transformers.AutoProcessor.from_pretrained(
                 source, backend="pil", **common
             )
-            model = model_class.from_pretrained(
+            if self.task == "chat" and not getattr(self.processor, "chat_template", None):
+                raise BackendError(
+                    f"{self.spec.model} has no chat template (chat_template.jinja or "
+                    "processor_config.json), so a question cannot be put to it. Use the "
+                    "model's instruct or chat version."
+                )
+            model = self._model_class().from_pretrained(
                 source, config=config, dtype=self._dtype(), **common
             )
         except OSError as exc:
-            raise self._not_found(exc, local_only) from exc
+            raise self._not_found(exc, local_only, loaded_from) from exc
         except (ValueError, KeyError, RuntimeError) as exc:
             raise BackendError(f"transformers could not load {self.spec.model}: {exc}") from exc
         self.model = model.to(self.options.device).eval()
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
-        if self.task == "chat" and not getattr(self.processor, "chat_template", None):
-            raise BackendError(
-                f"{self.spec.model} has no chat template (chat_template.jinja or "
-                "processor_config.json), so a question cannot be put to it. Use the model's "
-                "instruct or chat version."
-            )
         self.metadata: dict[str, Any] = {
             "model_class": type(self.model).__name__,
             "model_type": config.model_type,
             "task": self.task,
             "loaded_from": loaded_from,
-            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "parameter_count": sum(p.numel() for p in self.model.parameters()),
             "dtype": str(self.model.dtype).removeprefix("torch."),
             "device": str(self.model.device),
             "transformers_version": transformers.__version__,
@@ -256,7 +259,7 @@ class TransformersVLMBackend:
             "Qwen2-VL, Gemma 3, LLaVA, ...), BLIP or GIT."
         )
 
-    def _model_class(self, config: Any) -> Any:
+    def _model_class(self) -> Any:
         transformers = self._transformers
         if self.task == "vqa":
             return transformers.BlipForQuestionAnswering
@@ -295,7 +298,8 @@ class TransformersVLMBackend:
                     )
             except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
                 outcome["error"] = exc
-                streamer.end()  # wake the reader; generate() ends the stream only on success
+                # Wake the reader. Not streamer.end(): it decodes, and decoding may be what failed.
+                streamer.text_queue.put(streamer.stop_signal)
 
         worker = threading.Thread(target=generate, name=f"generate-{self.spec.model}", daemon=True)
         worker.start()

@@ -14,7 +14,9 @@ CHOICES = [
 ]
 
 
-def _save(store: Store, generation_id: int, relevance: str, annotator: str, comment_key: str) -> None:
+def _save(
+    store: Store, generation_id: int, relevance: str, annotator: str, comment_key: str
+) -> None:
     comment = st.session_state.get(comment_key) or None
     store.add_label(generation_id, relevance, annotator=annotator, comment=comment)
 
@@ -27,7 +29,12 @@ def _save_comment(
 
 
 def label_bar(
-    store: Store, generation_id: int, annotator: str, current: Label | None, *, labels: dict[str, str] | None = None
+    store: Store,
+    generation_id: int,
+    annotator: str,
+    current: Label | None,
+    *,
+    labels: dict[str, str] | None = None,
 ) -> None:
     """Render the bar; the chosen relevance is shown as the primary button."""
     if not annotator:

@@ -28,7 +28,9 @@ def endpoint_reports(app: Lineup) -> list[EndpointReport]:
 
 def model_picker(app: Lineup, modality: str, default: list[str]) -> list[str]:
     options: list[str] = list(_local(modality))
-    options += [m.name for m in app.config.models if KINDS[m.spec.split(":", 1)[0]].modality == modality]
+    options += [
+        m.name for m in app.config.models if KINDS[m.spec.split(":", 1)[0]].modality == modality
+    ]
     if modality == "vlm":
         for report in endpoint_reports(app):
             options += [m.spec for m in report.models if m.vision is not False]

@@ -40,11 +40,18 @@ def column_titles(
     letters = [f"Model {chr(ord('A') + i)}" for i in range(len(shuffled))]
     if hidden:
         return shuffled, letters, True
-    return shuffled, [f"{letter}: {g.model_spec}" for letter, g in zip(letters, shuffled, strict=True)], False
+    return (
+        shuffled,
+        [f"{letter}: {g.model_spec}" for letter, g in zip(letters, shuffled, strict=True)],
+        False,
+    )
 
 
 def stream_into_columns(
-    comparison: Comparison, titles: dict[int, str], order: list[int], render_done: Callable[[int], None] | None = None
+    comparison: Comparison,
+    titles: dict[int, str],
+    order: list[int],
+    render_done: Callable[[int], None] | None = None,
 ) -> None:
     """Drain the runner's events into one placeholder per column, redrawing at most ~20×/s."""
     columns = st.columns(len(order))

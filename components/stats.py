@@ -40,8 +40,6 @@ def render_stats(generation: Generation) -> None:
 
 
 def render_answer(text: str | None) -> None:
-    """Model output as Markdown (never raw HTML), keeping its line breaks: OCR text relies on them."""
-    import streamlit as st
-
+    """Model output as Markdown (never raw HTML), keeping its line breaks (OCR relies on them)."""
     if text:
         st.markdown(text.replace("\n", "  \n"))

@@ -232,9 +232,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
                 _err(f"  done   {label}")
             else:
                 _err(f"  failed {label}: {r.error}")
-    results = [
-        {name: getattr(r, name) for name in TTS_RESULT_FIELDS} for r in comparison.results()
-    ]
+    results = [{name: getattr(r, name) for name in TTS_RESULT_FIELDS} for r in comparison.results()]
     if args.json:
         _emit(
             {

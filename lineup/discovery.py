@@ -30,7 +30,9 @@ def _probe(endpoint: Endpoint) -> EndpointReport:
         except Exception:  # noqa: BLE001 - the model list already proved it answers
             pass
     except BackendError as exc:
-        return EndpointReport(endpoint.name, endpoint.kind, endpoint.base_url, Health(False, str(exc)))
+        return EndpointReport(
+            endpoint.name, endpoint.kind, endpoint.base_url, Health(False, str(exc))
+        )
     return EndpointReport(endpoint.name, endpoint.kind, endpoint.base_url, health, models)
 
 

@@ -72,7 +72,9 @@ def vlm_leaderboard(store: Store) -> list[dict[str, Any]]:
                 "median_tokens_per_s": _median(ok["tokens_per_s"]),
             }
         )
-    rows.sort(key=lambda r: (-(r["pct_relevant"] if r["pct_relevant"] is not None else -1), r["model"]))
+    rows.sort(
+        key=lambda r: (-(r["pct_relevant"] if r["pct_relevant"] is not None else -1), r["model"])
+    )
     return rows
 
 

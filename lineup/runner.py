@@ -123,8 +123,14 @@ class _Job:
             )
             self._finish(
                 GenerationResult(
-                    self.generation_id, self.model, "ok", self.text, self.reasoning, None,
-                    timings, metadata,
+                    self.generation_id,
+                    self.model,
+                    "ok",
+                    self.text,
+                    self.reasoning,
+                    None,
+                    timings,
+                    metadata,
                 ),
                 "done",
             )
@@ -145,7 +151,12 @@ class _Job:
             )
             self._finish(
                 GenerationResult(
-                    self.generation_id, self.model, "error", self.text, self.reasoning, message,
+                    self.generation_id,
+                    self.model,
+                    "error",
+                    self.text,
+                    self.reasoning,
+                    message,
                     None,
                 ),
                 "failed",
@@ -176,8 +187,10 @@ class Comparison:
             timer = threading.Timer(
                 self.timeout_s,
                 job.fail,
-                args=(f"Timed out after {self.timeout_s:g} s. Raise the per-model timeout "
-                      "if this model needs longer.",),
+                args=(
+                    f"Timed out after {self.timeout_s:g} s. Raise the per-model timeout "
+                    "if this model needs longer.",
+                ),
             )
             timer.daemon = True
             self._timers.append(timer)
@@ -239,9 +252,7 @@ def start_vlm_comparison(
     )
     comparison = Comparison(store, run_id, timeout_s)
     for position, model in enumerate(models):
-        generation_id = store.add_generation(
-            run_id, model, position=position, seed=request.seed
-        )
+        generation_id = store.add_generation(run_id, model, position=position, seed=request.seed)
         comparison.jobs.append(_Job(comparison, generation_id, model))
     comparison.start(factory, request)
     return comparison

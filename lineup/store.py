@@ -172,9 +172,7 @@ class Store:
     ) -> int:
         """Write a label at once. A later label by the same annotator supersedes the earlier."""
         if relevance not in RELEVANCE:
-            raise StoreError(
-                f"Relevance {relevance!r} is not one of: {', '.join(RELEVANCE)}."
-            )
+            raise StoreError(f"Relevance {relevance!r} is not one of: {', '.join(RELEVANCE)}.")
         annotator = annotator.strip()
         if not annotator:
             raise StoreError("A label needs an annotator name.")

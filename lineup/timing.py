@@ -97,7 +97,9 @@ def vlm_timings(clock: StreamClock, text: str, usage: Usage | None) -> VLMTiming
         total_s=total_s,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
-        output_tokens_source=usage.output_tokens_source if usage.output_tokens is not None else None,
+        output_tokens_source=usage.output_tokens_source
+        if usage.output_tokens is not None
+        else None,
         tokens_per_s=tokens_per_s,
         tokens_per_s_source=tokens_per_s_source,
         chars_per_s=chars_per_s,

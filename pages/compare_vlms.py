@@ -35,12 +35,13 @@ with left:
         if upload is not None:
             image_bytes = upload.getvalue()
     else:
-        samples = list_samples()
+        # Screenshots first: they are what the offline OCR baseline can answer about.
+        samples = sorted(list_samples(), key=lambda s: s.kind != "screenshot")
         if not samples:
             st.info("No sample images yet: run `make run` (it writes them) or upload an image.")
         else:
             sample = st.selectbox(
-                "Sample", samples, format_func=lambda s: s.title, key="sample"
+                "Sample", samples, format_func=lambda s: f"{s.title} ({s.kind})", key="sample"
             )
             image_bytes = sample.path.read_bytes()
             sample_questions = list(sample.questions)
@@ -122,7 +123,10 @@ if run is not None and run.kind == "vlm":
     labels = app.store.current_labels([g.id for g in generations], annotator) if annotator else {}
     ordered, titles, hidden = column_titles(run, generations, labels)
     if hidden:
-        st.info("Blind mode: names appear once you have labeled every answer.", icon=":material/visibility_off:")
+        st.info(
+            "Blind mode: names appear once you have labeled every answer.",
+            icon=":material/visibility_off:",
+        )
     for column, generation, title in zip(st.columns(len(ordered)), ordered, titles, strict=True):
         with column:
             st.subheader(title, divider="gray")

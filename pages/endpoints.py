@@ -38,7 +38,16 @@ for report in endpoint_reports(app):
             )
 
 st.subheader("Offline, no server needed")
-st.dataframe([{"spec": m.spec} for m in local_models()], hide_index=True)
+by_kind: dict[str, list[str]] = {}
+for model in local_models():
+    by_kind.setdefault(model.spec.split(":", 1)[0], []).append(model.spec)
+if not by_kind:
+    st.warning("No offline engine found: run `make run` as root to install the Debian packages.")
+for kind, specs in by_kind.items():
+    with st.expander(
+        f"`{kind}` · {len(specs)} · {KINDS[kind].description}", expanded=len(specs) <= 5
+    ):
+        st.code("\n".join(specs), language=None)
 
 if app.config.models:
     st.subheader("Named in backends.toml")

@@ -35,13 +35,32 @@ def served_app(tmp_path: Path) -> Iterator[tuple[str, Path, OllamaFixture]]:
     home = tmp_path / "home"
     with OllamaFixture([FakeModel("llava:7b", ["A", "payment", "error."], delay_s=0.05)]) as ollama:
         port = free_port()
-        env = dict(os.environ, LINEUP_HOME=str(home), OLLAMA_HOST=ollama.base_url,
-                   LINEUP_BACKENDS_FILE=str(home / "backends.toml"))
+        env = dict(
+            os.environ,
+            LINEUP_HOME=str(home),
+            OLLAMA_HOST=ollama.base_url,
+            LINEUP_BACKENDS_FILE=str(home / "backends.toml"),
+        )
         env.pop("LINEUP_DATABASE_URL", None)
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -65,7 +84,9 @@ def served_app(tmp_path: Path) -> Iterator[tuple[str, Path, OllamaFixture]]:
                 server.kill()
 
 
-def test_upload_compare_two_models_and_label(served_app: tuple[str, Path, OllamaFixture], tmp_path: Path) -> None:
+def test_upload_compare_two_models_and_label(
+    served_app: tuple[str, Path, OllamaFixture], tmp_path: Path
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -77,8 +98,15 @@ def test_upload_compare_two_models_and_label(served_app: tuple[str, Path, Ollama
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/?annotator=ana")

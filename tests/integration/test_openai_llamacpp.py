@@ -21,7 +21,7 @@ from lineup.models import Generation
 from lineup.runner import start_vlm_comparison
 from lineup.store import Store
 from tests.conftest import png_bytes
-from tests.integration.llama_fixtures import (
+from tests.fixtures.llama_server import (
     TINY_VLM_IMAGE_TOKENS,
     LlamaServer,
     RecordingTransport,
@@ -39,19 +39,16 @@ RUN_TIMEOUT_S = 120.0
 QUESTION = "What is in this picture?"
 
 
-def answer(
-    store: Store, spec: str, request: VLMRequest, transport: RecordingTransport
-) -> Generation:
+def answer(store: Store, spec: str, request: VLMRequest, http_client: httpx.Client) -> Generation:
     """Run one model through the runner, as the app does, and return its stored row."""
-    with httpx.Client(transport=transport) as http_client:
-        comparison = start_vlm_comparison(
-            store,
-            [spec],
-            request,
-            lambda model: registry.create_backend(model, http_client=http_client),
-            timeout_s=RUN_TIMEOUT_S,
-        )
-        [result] = comparison.wait()
+    comparison = start_vlm_comparison(
+        store,
+        [spec],
+        request,
+        lambda model: registry.create_backend(model, http_client=http_client),
+        timeout_s=RUN_TIMEOUT_S,
+    )
+    [result] = comparison.wait()
     row = store.get_generation(result.generation_id)
     assert row is not None
     return row
@@ -90,7 +87,10 @@ def image() -> ValidatedImage:
 
 
 def test_smollm2_row_carries_the_servers_token_count_and_decode_speed(
-    smollm2_server: LlamaServer, store: Store, recording_transport: RecordingTransport
+    smollm2_server: LlamaServer,
+    store: Store,
+    http_client: httpx.Client,
+    recording_transport: RecordingTransport,
 ) -> None:
     request = VLMRequest(
         question="Name three colours of the rainbow.",
@@ -98,7 +98,7 @@ def test_smollm2_row_carries_the_servers_token_count_and_decode_speed(
         max_tokens=MAX_TOKENS,
         seed=SEED,
     )
-    row = answer(store, smollm2_server.spec("smollm2"), request, recording_transport)
+    row = answer(store, smollm2_server.spec("smollm2"), request, http_client)
 
     assert row.status == "ok", row.error
     assert len(recording_transport.requests) == 1
@@ -124,17 +124,16 @@ def test_smollm2_row_carries_the_servers_token_count_and_decode_speed(
 def test_tiny_vlm_counts_the_image_tokens_and_reports_the_servers_speed(
     tiny_vlm_server: LlamaServer,
     store: Store,
+    http_client: httpx.Client,
     recording_transport: RecordingTransport,
     image: ValidatedImage,
 ) -> None:
     spec = tiny_vlm_server.spec("tiny-gemma3")
     common = {"temperature": 0.0, "max_tokens": MAX_TOKENS, "seed": SEED}
     with_image = answer(
-        store, spec, VLMRequest(question=QUESTION, image=image, **common), recording_transport
+        store, spec, VLMRequest(question=QUESTION, image=image, **common), http_client
     )
-    without_image = answer(
-        store, spec, VLMRequest(question=QUESTION, **common), recording_transport
-    )
+    without_image = answer(store, spec, VLMRequest(question=QUESTION, **common), http_client)
 
     assert with_image.status == "ok", with_image.error
     assert without_image.status == "ok", without_image.error
@@ -155,17 +154,15 @@ def test_tiny_vlm_counts_the_image_tokens_and_reports_the_servers_speed(
     # The same question, so the extra prompt tokens are the image's (16 soft tokens plus the
     # begin/end markers).
     assert with_image.input_tokens >= without_image.input_tokens + TINY_VLM_IMAGE_TOKENS
-    usage, timings = final_usage_and_timings(recording_transport.bodies[0])
+    _, timings = final_usage_and_timings(recording_transport.bodies[0])
     report("tiny random Gemma3 VLM (image request)", with_image, timings)
 
 
 def test_server_down_is_an_error_row_after_one_attempt(
-    store: Store, recording_transport: RecordingTransport
+    store: Store, http_client: httpx.Client, recording_transport: RecordingTransport
 ) -> None:
     base_url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
-    row = answer(
-        store, f"openai:smollm2@{base_url}", VLMRequest(question="Hi"), recording_transport
-    )
+    row = answer(store, f"openai:smollm2@{base_url}", VLMRequest(question="Hi"), http_client)
 
     assert row.status == "error"
     assert f"Nothing answers at {base_url}" in row.error
@@ -177,6 +174,7 @@ def test_server_down_is_an_error_row_after_one_attempt(
 def test_server_error_is_an_error_row_with_its_message_after_one_attempt(
     smollm2_server: LlamaServer,
     store: Store,
+    http_client: httpx.Client,
     recording_transport: RecordingTransport,
     image: ValidatedImage,
 ) -> None:
@@ -185,7 +183,7 @@ def test_server_error_is_an_error_row_with_its_message_after_one_attempt(
         store,
         smollm2_server.spec("smollm2"),
         VLMRequest(question=QUESTION, image=image, max_tokens=MAX_TOKENS),
-        recording_transport,
+        http_client,
     )
 
     assert row.status == "error"
@@ -195,7 +193,10 @@ def test_server_error_is_an_error_row_with_its_message_after_one_attempt(
 
 
 def test_llama_server_answers_any_model_name_and_the_row_names_the_model_it_ran(
-    smollm2_server: LlamaServer, store: Store, recording_transport: RecordingTransport
+    smollm2_server: LlamaServer,
+    store: Store,
+    http_client: httpx.Client,
+    recording_transport: RecordingTransport,
 ) -> None:
     # One model per llama-server: it does not check the request's model name, so a wrong
     # name is not an error. The row's metadata records the model that really answered.
@@ -203,7 +204,7 @@ def test_llama_server_answers_any_model_name_and_the_row_names_the_model_it_ran(
         store,
         smollm2_server.spec("no-such-model"),
         VLMRequest(question="Hi", temperature=0.0, max_tokens=4, seed=SEED),
-        recording_transport,
+        http_client,
     )
 
     assert row.status == "ok", row.error

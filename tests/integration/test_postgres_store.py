@@ -45,20 +45,59 @@ def postgres_url() -> Iterator[str]:
         os.chown(workdir, user.pw_uid, user.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = workdir / "data", _free_port()
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "lineup",
-                    "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
     subprocess.run(
-        [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(workdir / "log"), "-w",
-         "-o", f"-h 127.0.0.1 -p {port} -k {workdir}", "start"],
-        check=True, capture_output=True,
+        [
+            *as_user,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "lineup",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(workdir / "log"),
+            "-w",
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {workdir}",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
-        subprocess.run([*as_user, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                        "-U", "lineup", "lineup"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                *as_user,
+                str(bin_dir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "lineup",
+                "lineup",
+            ],
+            check=True,
+            capture_output=True,
+        )
         yield f"postgresql+psycopg://lineup@127.0.0.1:{port}/lineup"
     finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+            capture_output=True,
+        )
         time.sleep(0.2)
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -67,8 +106,14 @@ def test_store_migrates_and_round_trips_on_postgresql(postgres_url: str) -> None
     store = Store(postgres_url)
     run_id = store.create_run("vlm", "Что написано на экране?", params={"temperature": 0.0})
     gid = store.add_generation(run_id, "ocr:eng+rus")
-    store.finish_generation(gid, "ok", output_text="Оплата не прошла", ttft_s=0.3, total_s=0.3,
-                            backend_metadata={"tesseract_version": "5.3.0"})
+    store.finish_generation(
+        gid,
+        "ok",
+        output_text="Оплата не прошла",
+        ttft_s=0.3,
+        total_s=0.3,
+        backend_metadata={"tesseract_version": "5.3.0"},
+    )
     store.add_label(gid, "partial", annotator="ана", comment="без кода ошибки")
     store.add_label(gid, "relevant", annotator="ана")
 

@@ -47,7 +47,11 @@ def test_compare_label_and_reload_keeps_the_label(ollama: OllamaFixture) -> None
     at.button(key="compare").click().run()
     assert not at.exception
 
-    run_id = int(at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"])
+    run_id = int(
+        at.query_params["run"][0]
+        if isinstance(at.query_params["run"], list)
+        else at.query_params["run"]
+    )
     store = Store(load_settings().database_url)
     run = store.get_run(run_id)
     assert [g.model_spec for g in run.generations] == ["ollama:llava:7b", "ollama:moondream:latest"]

@@ -22,13 +22,19 @@ ROOT = Path(__file__).resolve().parents[2]
 def lineup(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lineup", *args],
-        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 @pytest.fixture()
 def ollama(lineup_home: Path) -> OllamaFixture:
-    with OllamaFixture([FakeModel("llava:7b", ["Two", "cats."], eval_duration_ns=100_000_000)]) as f:
+    with OllamaFixture(
+        [FakeModel("llava:7b", ["Two", "cats."], eval_duration_ns=100_000_000)]
+    ) as f:
         yield f
 
 
@@ -43,10 +49,22 @@ def test_vlm_json_reports_every_model_and_failures_do_not_fail_the_command(
     ollama: OllamaFixture, image_file: Path
 ) -> None:
     done = lineup(
-        "vlm", "--image", str(image_file), "--question", "How many cats?",
-        "--model", f"ollama:llava:7b@{ollama.base_url}",
-        "--model", f"ollama:missing:1b@{ollama.base_url}",
-        "--temperature", "0", "--seed", "1", "--max-tokens", "20", "--json",
+        "vlm",
+        "--image",
+        str(image_file),
+        "--question",
+        "How many cats?",
+        "--model",
+        f"ollama:llava:7b@{ollama.base_url}",
+        "--model",
+        f"ollama:missing:1b@{ollama.base_url}",
+        "--temperature",
+        "0",
+        "--seed",
+        "1",
+        "--max-tokens",
+        "20",
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)  # stdout is exactly one JSON document
@@ -57,8 +75,18 @@ def test_vlm_json_reports_every_model_and_failures_do_not_fail_the_command(
     assert ok["tokens_per_s"] == pytest.approx(2 / 0.1)
     assert ok["tokens_source"] == "server"
     assert 0 < ok["ttft_s"] <= ok["total_s"]
-    assert set(ok) == {"generation_id", "model", "status", "text", "error", "ttft_s", "total_s",
-                       "output_tokens", "tokens_per_s", "tokens_source"}
+    assert set(ok) == {
+        "generation_id",
+        "model",
+        "status",
+        "text",
+        "error",
+        "ttft_s",
+        "total_s",
+        "output_tokens",
+        "tokens_per_s",
+        "tokens_source",
+    }
     assert failed["status"] == "error" and "ollama pull missing:1b" in failed["error"]
 
     store = Store(load_settings().database_url)
@@ -80,8 +108,11 @@ def test_a_text_file_as_image_exits_2_and_stores_nothing(lineup_home: Path, tmp_
 
 
 def test_bad_specs_exit_2(lineup_home: Path, image_file: Path) -> None:
-    for spec, hint in [("llava", "neither a spec"), ("nope:x", "Unknown backend kind"),
-                       ("espeak:en-us", "not a VLM")]:
+    for spec, hint in [
+        ("llava", "neither a spec"),
+        ("nope:x", "Unknown backend kind"),
+        ("espeak:en-us", "not a VLM"),
+    ]:
         done = lineup("vlm", "--image", str(image_file), "--question", "q", "--model", spec)
         assert done.returncode == 2, spec
         assert hint in done.stderr
@@ -91,13 +122,26 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
     spec = f"ollama:llava:7b@{ollama.base_url}"
     ids = []
     for _ in range(3):
-        done = lineup("vlm", "--image", str(image_file), "--question", "q", "--model", spec, "--json")
+        done = lineup(
+            "vlm", "--image", str(image_file), "--question", "q", "--model", spec, "--json"
+        )
         ids.append(json.loads(done.stdout)["results"][0]["generation_id"])
-    assert lineup("label", str(ids[0]), "--relevance", "relevant", "--annotator", "ana").returncode == 0
-    assert lineup("label", str(ids[1]), "--relevance", "partial", "--annotator", "ana").returncode == 0
+    assert (
+        lineup("label", str(ids[0]), "--relevance", "relevant", "--annotator", "ana").returncode
+        == 0
+    )
+    assert (
+        lineup("label", str(ids[1]), "--relevance", "partial", "--annotator", "ana").returncode == 0
+    )
     # A later label by the same annotator replaces the earlier one.
-    assert lineup("label", str(ids[1]), "--relevance", "relevant", "--annotator", "ana").returncode == 0
-    assert lineup("label", str(ids[2]), "--relevance", "irrelevant", "--annotator", "bob").returncode == 0
+    assert (
+        lineup("label", str(ids[1]), "--relevance", "relevant", "--annotator", "ana").returncode
+        == 0
+    )
+    assert (
+        lineup("label", str(ids[2]), "--relevance", "irrelevant", "--annotator", "bob").returncode
+        == 0
+    )
     bad = lineup("label", "999999", "--relevance", "relevant")
     assert bad.returncode == 2 and "no generation 999999" in bad.stderr
     assert lineup("label", str(ids[0]), "--relevance", "great").returncode == 2
@@ -109,8 +153,17 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
     assert (row["n"], row["relevant"], row["partial"], row["irrelevant"]) == (3, 2, 0, 1)
     assert row["pct_relevant"] == pytest.approx(100 * 2 / 3)
     assert row["median_tokens_per_s"] == pytest.approx(2 / 0.1)
-    assert set(row) == {"model", "n", "relevant", "partial", "irrelevant", "pct_relevant",
-                        "median_ttft_s", "median_total_s", "median_tokens_per_s"}
+    assert set(row) == {
+        "model",
+        "n",
+        "relevant",
+        "partial",
+        "irrelevant",
+        "pct_relevant",
+        "median_ttft_s",
+        "median_total_s",
+        "median_tokens_per_s",
+    }
 
 
 def test_backends_json_lists_the_ollama_models_and_the_offline_baseline(

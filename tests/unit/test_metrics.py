@@ -27,15 +27,24 @@ def test_wilson_interval_matches_the_formula(k: int, n: int) -> None:
     assert wilson_interval(0, 0) == (None, None)
 
 
-def test_leaderboard_counts_latest_label_per_annotator_and_medians_of_ok_answers(store: Store) -> None:
+def test_leaderboard_counts_latest_label_per_annotator_and_medians_of_ok_answers(
+    store: Store,
+) -> None:
     ttfts = {"m:a": [0.2, 0.4, 0.9], "m:b": [1.0, 3.0]}
     ids: dict[str, list[int]] = {}
     for model, values in ttfts.items():
         for ttft in values:
             run = store.create_run("vlm", "q")
             gid = store.add_generation(run, model)
-            store.finish_generation(gid, "ok", output_text="x", ttft_s=ttft, total_s=ttft + 1,
-                                    tokens_per_s=10 / ttft, tokens_per_s_source="client")
+            store.finish_generation(
+                gid,
+                "ok",
+                output_text="x",
+                ttft_s=ttft,
+                total_s=ttft + 1,
+                tokens_per_s=10 / ttft,
+                tokens_per_s_source="client",
+            )
             ids.setdefault(model, []).append(gid)
     failed = store.add_generation(store.create_run("vlm", "q"), "m:a")
     store.finish_generation(failed, "error", error="down", total_s=99.0)
@@ -50,10 +59,14 @@ def test_leaderboard_counts_latest_label_per_annotator_and_medians_of_ok_answers
     a, b = rows["m:a"], rows["m:b"]
     assert (a["n"], a["relevant"], a["partial"], a["irrelevant"]) == (4, 2, 1, 1)
     assert a["pct_relevant"] == pytest.approx(50.0)
-    assert (a["pct_relevant_ci_low"], a["pct_relevant_ci_high"]) == pytest.approx(wilson_by_hand(2, 4))
+    assert (a["pct_relevant_ci_low"], a["pct_relevant_ci_high"]) == pytest.approx(
+        wilson_by_hand(2, 4)
+    )
     assert a["median_ttft_s"] == pytest.approx(statistics.median(ttfts["m:a"]))
     assert a["median_total_s"] == pytest.approx(statistics.median(t + 1 for t in ttfts["m:a"]))
-    assert a["median_tokens_per_s"] == pytest.approx(statistics.median(10 / t for t in ttfts["m:a"]))
+    assert a["median_tokens_per_s"] == pytest.approx(
+        statistics.median(10 / t for t in ttfts["m:a"])
+    )
     assert (a["generations"], a["errors"]) == (4, 1)
     assert b["n"] == 0 and b["pct_relevant"] is None
     assert b["median_ttft_s"] == pytest.approx(2.0)

@@ -31,7 +31,9 @@ def screenshot(lines: list[str]) -> bytes:
 
 def read(languages: str, lines: list[str]) -> str:
     backend = OCRBackend(parse_spec(f"ocr:{languages}"))
-    chunks = list(backend.stream(VLMRequest("What does it say?", image=validate_image(screenshot(lines)))))
+    chunks = list(
+        backend.stream(VLMRequest("What does it say?", image=validate_image(screenshot(lines))))
+    )
     assert chunks[-1].usage is not None and chunks[-1].usage.metadata["languages"] == languages
     return "".join(c.text for c in chunks)
 

@@ -24,7 +24,9 @@ from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 @pytest.fixture()
 def ollama() -> OllamaFixture:
     models = [
-        FakeModel("llava:7b", ["A", "navy", "square."], thinking=["hmm"], eval_duration_ns=250_000_000),
+        FakeModel(
+            "llava:7b", ["A", "navy", "square."], thinking=["hmm"], eval_duration_ns=250_000_000
+        ),
         FakeModel("llama3:8b", ["text", "only"], vision=False),
         FakeModel("broken:1b", [], fail_with="model runner has unexpectedly stopped"),
     ]
@@ -35,8 +37,9 @@ def ollama() -> OllamaFixture:
 def test_stream_sends_image_and_options_and_reports_server_figures(ollama: OllamaFixture) -> None:
     backend = OllamaBackend(parse_spec(f"ollama:llava:7b@{ollama.base_url}"))
     image = validate_image(png_bytes((40, 30)))
-    request = VLMRequest("What colour?", image=image, system="Be brief.", temperature=0.0,
-                         max_tokens=32, seed=42)
+    request = VLMRequest(
+        "What colour?", image=image, system="Be brief.", temperature=0.0, max_tokens=32, seed=42
+    )
     chunks = list(backend.stream(request))
 
     assert "".join(c.text for c in chunks) == "A navy square."

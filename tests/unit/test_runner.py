@@ -18,8 +18,13 @@ class Scripted:
 
     modality = "vlm"
 
-    def __init__(self, pieces: list[str], pause_s: float = 0.0, fail: str | None = None,
-                 tokens: int | None = None) -> None:
+    def __init__(
+        self,
+        pieces: list[str],
+        pause_s: float = 0.0,
+        fail: str | None = None,
+        tokens: int | None = None,
+    ) -> None:
         self.pieces = pieces
         self.pause_s = pause_s
         self.fail = fail
@@ -34,8 +39,13 @@ class Scripted:
                 yield Chunk(text=piece)
             if self.fail:
                 raise BackendError(self.fail)
-            yield Chunk(usage=Usage(output_tokens=self.tokens, output_tokens_source="server",
-                                    metadata={"model": "scripted"}))
+            yield Chunk(
+                usage=Usage(
+                    output_tokens=self.tokens,
+                    output_tokens_source="server",
+                    metadata={"model": "scripted"},
+                )
+            )
         finally:
             self.closed.set()
 

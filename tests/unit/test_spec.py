@@ -16,9 +16,15 @@ from backends.spec import ModelSpec, SpecError, parse_spec
             "openai:Qwen/Qwen2-VL-7B-Instruct@http://127.0.0.1:8000/v1",
             ModelSpec("openai", "Qwen/Qwen2-VL-7B-Instruct", None, "http://127.0.0.1:8000/v1"),
         ),
-        ("transformers:/models/SmolVLM-256M-Instruct", ModelSpec("transformers", "/models/SmolVLM-256M-Instruct")),
+        (
+            "transformers:/models/SmolVLM-256M-Instruct",
+            ModelSpec("transformers", "/models/SmolVLM-256M-Instruct"),
+        ),
         ("ocr:eng+rus", ModelSpec("ocr", "eng+rus")),
-        ("bark:suno/bark-small#v2/en_speaker_6", ModelSpec("bark", "suno/bark-small", "v2/en_speaker_6")),
+        (
+            "bark:suno/bark-small#v2/en_speaker_6",
+            ModelSpec("bark", "suno/bark-small", "v2/en_speaker_6"),
+        ),
         ("piper:en_US-joe-medium", ModelSpec("piper", "en_US-joe-medium")),
         ("espeak:en-us+f3", ModelSpec("espeak", "en-us+f3")),
         ("faster-whisper:tiny.en", ModelSpec("faster-whisper", "tiny.en")),

@@ -15,7 +15,9 @@ def test_migrations_create_exactly_the_models_schema(store: Store) -> None:
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection)
         assert compare_metadata(context, Base.metadata) == []
-        assert connection.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert (
+            connection.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        )
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(store: Store) -> None:
@@ -26,13 +28,24 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(store: Store) -> None:
 
 def test_run_generation_label_round_trip(store: Store) -> None:
     run_id = store.create_run(
-        "vlm", "What is shown?", image_hash="ab" * 32, system_prompt="Be brief.",
-        params={"temperature": 0.2, "max_tokens": 64}, seed=7,
+        "vlm",
+        "What is shown?",
+        image_hash="ab" * 32,
+        system_prompt="Be brief.",
+        params={"temperature": 0.2, "max_tokens": 64},
+        seed=7,
     )
     gen_id = store.add_generation(run_id, "ocr:eng", position=0, seed=7)
     store.finish_generation(
-        gen_id, "ok", output_text="Payment failed", ttft_s=0.5, total_s=1.5, output_tokens=12,
-        output_tokens_source="server", tokens_per_s=12.0, tokens_per_s_source="server",
+        gen_id,
+        "ok",
+        output_text="Payment failed",
+        ttft_s=0.5,
+        total_s=1.5,
+        output_tokens=12,
+        output_tokens_source="server",
+        tokens_per_s=12.0,
+        tokens_per_s_source="server",
         backend_metadata={"digest": "sha256:00"},
     )
     first = store.add_label(gen_id, "partial", annotator="ana", comment="misses the code")
@@ -41,7 +54,12 @@ def test_run_generation_label_round_trip(store: Store) -> None:
 
     run = store.get_run(run_id)
     assert run is not None
-    assert (run.kind, run.input_text, run.system_prompt, run.seed) == ("vlm", "What is shown?", "Be brief.", 7)
+    assert (run.kind, run.input_text, run.system_prompt, run.seed) == (
+        "vlm",
+        "What is shown?",
+        "Be brief.",
+        7,
+    )
     assert run.params == {"temperature": 0.2, "max_tokens": 64}
     [generation] = run.generations
     assert generation.status == "ok"

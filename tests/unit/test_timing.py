@@ -66,7 +66,9 @@ def test_no_token_count_means_no_tokens_per_second_never_a_chunk_count() -> None
 def test_single_chunk_answer_has_no_decode_window() -> None:
     # The usage record may follow the one text chunk a moment later: still no decode window.
     clock = clocked([(100.7, Chunk(text="all at once")), (100.7001, Chunk(usage=Usage()))])
-    timings = vlm_timings(clock, "all at once", Usage(output_tokens=3, output_tokens_source="client"))
+    timings = vlm_timings(
+        clock, "all at once", Usage(output_tokens=3, output_tokens_source="client")
+    )
     assert timings.ttft_s == pytest.approx(0.7)
     assert timings.total_s == pytest.approx(0.7001)
     assert timings.tokens_per_s is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def test_chat_vlm_streams_text_and_counts_generated_token_ids(
     assert usage.metadata["model_class"] == "LlavaForConditionalGeneration"
     assert usage.metadata["task"] == "chat"
     assert usage.metadata["dtype"] == "float32"
-    assert usage.metadata["parameters"] == sum(p.numel() for p in llava.model.parameters())
+    assert usage.metadata["parameter_count"] == sum(p.numel() for p in llava.model.parameters())
     assert usage.metadata["transformers_version"].startswith("5.")
 
 
@@ -195,6 +196,21 @@ def test_folder_without_config_is_unavailable(tmp_path: Path) -> None:
     (tmp_path / "weights.bin").write_bytes(b"")
     with pytest.raises(BackendUnavailable, match="no config.json"):
         TransformersVLMBackend(parse_spec(f"transformers:{tmp_path}"))
+
+
+def test_folder_missing_processor_files_is_called_incomplete(
+    llava_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copy(llava_dir / "config.json", tmp_path / "config.json")
+    with pytest.raises(BackendUnavailable, match="is incomplete"):
+        TransformersVLMBackend(parse_spec(f"transformers:{tmp_path}"))
+
+
+def test_chat_vlm_without_chat_template_is_refused(llava_dir: Path, tmp_path: Path) -> None:
+    folder = shutil.copytree(llava_dir, tmp_path / "no-template")
+    (folder / "chat_template.jinja").unlink()
+    with pytest.raises(BackendError, match="has no chat template"):
+        TransformersVLMBackend(parse_spec(f"transformers:{folder}"))
 
 
 def test_hub_id_not_on_disk_with_no_hub_says_to_give_a_local_folder(

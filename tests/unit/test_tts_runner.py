@@ -158,7 +158,7 @@ def test_two_voices_two_samples_make_four_scored_rows_with_seeds(
         assert row.peak_mem_mb is None  # not an in-process engine
         assert row.transcript == "the cat sat on a mat"
         assert row.wer == pytest.approx(1 / 6)
-        assert row.cer == pytest.approx(2 / 22)
+        assert row.cer == pytest.approx(3 / 22)  # "the" -> "a": 1 substitution, 2 deletions
         assert row.stt_spec == "faster-whisper:x"
         stored = from_wav_bytes(media.get(row.audio_hash))
         assert stored.sample_rate_hz == RATE_HZ and len(stored.samples) == RATE_HZ
