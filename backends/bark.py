@@ -25,10 +25,10 @@ _torch_lock = threading.Lock()
 
 
 class BarkOptions(Options):
-    temperature: float = Field(0.55, gt=0.0, le=2.0)
+    temperature: float = Field(default=0.55, gt=0.0, le=2.0)
     seed: int | None = None  # used when the runner gives no per-sample seed
     # Caps the semantic stage (about 50 tokens per second of speech); None = Bark's own limit.
-    semantic_max_new_tokens: int | None = Field(None, ge=1)
+    semantic_max_new_tokens: int | None = Field(default=None, ge=1)
     device: str = "cpu"
     # A hub id that is not on disk is downloaded only when this is true.
     allow_download: bool = True
@@ -148,7 +148,8 @@ class BarkBackend:
         }
         if voice_preset is not None:
             kwargs["history_prompt"] = {
-                key: value.to(self.options.device) for key, value in inputs["history_prompt"].items()
+                key: value.to(self.options.device)
+                for key, value in inputs["history_prompt"].items()
             }
         with _torch_lock, torch.inference_mode():
             if seed is not None:

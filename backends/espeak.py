@@ -100,7 +100,9 @@ class EspeakBackend:
         self.binary = _binary()
         self.language, self.variant = _split(spec.model)
         if not re.fullmatch(r"[A-Za-z0-9_-]+", self.language):
-            raise BackendError(f"{spec.model!r} is not an espeak-ng voice; write e.g. `espeak:en-us`.")
+            raise BackendError(
+                f"{spec.model!r} is not an espeak-ng voice; write e.g. `espeak:en-us`."
+            )
         known = {v.language for v in installed_voices()}
         if self.language not in known:
             raise BackendUnavailable(
@@ -118,9 +120,7 @@ class EspeakBackend:
         """Speak `text`; espeak-ng is deterministic, so `seed` changes nothing."""
         values = {"speed": float(self.options.speed), "pitch": float(self.options.pitch)}
         values.update(
-            parse_preset(
-                preset, PRESETS, PRESET_BOUNDS, engine="espeak-ng", example=PRESET_EXAMPLE
-            )
+            parse_preset(preset, PRESETS, PRESET_BOUNDS, engine="espeak-ng", example=PRESET_EXAMPLE)
         )
         args = [
             self.binary,
@@ -149,7 +149,9 @@ class EspeakBackend:
             ) from exc
         if done.returncode != 0 or not done.stdout:
             message = done.stderr.decode("utf-8", errors="replace").strip()
-            raise BackendError(f"espeak-ng failed (exit {done.returncode}): {message or 'no audio'}")
+            raise BackendError(
+                f"espeak-ng failed (exit {done.returncode}): {message or 'no audio'}"
+            )
         audio = from_wav_bytes(done.stdout, source="espeak-ng")
         audio.metadata.update(
             {"voice": self.spec.model.strip(), "preset": preset or "default", **values}

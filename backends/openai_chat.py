@@ -196,10 +196,12 @@ def _usage(event: Any, previous: Usage | None) -> Usage:
         usage.output_tokens_source = "server"
     timings = (event.model_extra or {}).get("timings")
     if timings:
-        if timings.get("predicted_per_second") is not None:
+        # llama.cpp times decoding from the second token on (the first comes out of the prompt
+        # batch) and sends 0.0 tokens/s, its "not known", when there was no second token.
+        if timings.get("predicted_per_second"):
             usage.decode_tokens_per_s = float(timings["predicted_per_second"])
-        if timings.get("predicted_ms") is not None:
-            usage.decode_s = float(timings["predicted_ms"]) / 1000
+            if timings.get("predicted_ms") is not None:
+                usage.decode_s = float(timings["predicted_ms"]) / 1000
         if timings.get("prompt_ms") is not None:
             usage.prompt_eval_s = float(timings["prompt_ms"]) / 1000
         usage.metadata["timings"] = timings

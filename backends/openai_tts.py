@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import httpx
+import httpx2  # the openai client's HTTP library: its timeouts and injected clients
 
 from backends.base import (
     Audio,
@@ -50,12 +50,12 @@ class OpenAITTSBackend:
         spec: ModelSpec,
         options: OpenAITTSOptions | None = None,
         *,
-        http_client: httpx.Client | None = None,
+        http_client: httpx2.Client | None = None,
     ) -> None:
         self.spec = spec
         self.options = options or OpenAITTSOptions()
         self.base_url = spec.base_url or DEFAULT_BASE_URL
-        timeout = httpx.Timeout(self.options.timeout_s, connect=self.options.connect_timeout_s)
+        timeout = httpx2.Timeout(self.options.timeout_s, connect=self.options.connect_timeout_s)
         # make_client turns retries off: a retried request would hide its failure in gen_s.
         self._client = make_client(self.base_url, self.options.api_key_env, timeout, http_client)
 
@@ -110,18 +110,20 @@ class OpenAITTSBackend:
         base_url: str,
         *,
         api_key_env: str = "OPENAI_API_KEY",
-        http_client: httpx.Client | None = None,
+        http_client: httpx2.Client | None = None,
     ) -> list[DiscoveredModel]:
         import openai
 
-        client = make_client(base_url, api_key_env, httpx.Timeout(10.0, connect=3.0), http_client)
+        client = make_client(base_url, api_key_env, httpx2.Timeout(10.0, connect=3.0), http_client)
         try:
             models = list(client.models.list())
         except openai.APIConnectionError as exc:
             raise _unavailable(base_url) from exc
         except openai.APIStatusError as exc:
             raise BackendError(f"{base_url} answered {exc.status_code}: {_message(exc)}") from exc
-        return [DiscoveredModel(f"openai-tts:{m.id}@{base_url}", m.id, vision=False) for m in models]
+        return [
+            DiscoveredModel(f"openai-tts:{m.id}@{base_url}", m.id, vision=False) for m in models
+        ]
 
     @classmethod
     def health(cls, base_url: str, *, api_key_env: str = "OPENAI_API_KEY") -> Health:

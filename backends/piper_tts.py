@@ -106,9 +106,7 @@ class PiperBackend:
             "noise_w_scale": float(config.noise_w_scale),
         }
         values.update(
-            parse_preset(
-                preset, PRESETS, PRESET_BOUNDS, engine="Piper", example=PRESET_EXAMPLE
-            )
+            parse_preset(preset, PRESETS, PRESET_BOUNDS, engine="Piper", example=PRESET_EXAMPLE)
         )
         return values
 
@@ -123,7 +121,11 @@ class PiperBackend:
 
         values = self.synthesis_values(preset)
         syn_config = SynthesisConfig(
-            speaker_id=self.options.speaker_id, volume=self.options.volume, **values
+            speaker_id=self.options.speaker_id,
+            length_scale=values["length_scale"],
+            noise_scale=values["noise_scale"],
+            noise_w_scale=values["noise_w_scale"],
+            volume=self.options.volume,
         )
         try:
             chunks = list(self.voice.synthesize(text, syn_config=syn_config))

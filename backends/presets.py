@@ -63,4 +63,3 @@ def parse_preset(
             )
         values[key] = value
     return values
-

@@ -116,7 +116,7 @@ class TransformersVLMBackend:
         self._torch, self._transformers = _import_torch_transformers()
         # One instance serves every comparison in the process; generate() runs one at a time.
         self._generate_lock = threading.Lock()
-        self._load_lock = threading.Lock()
+        self._load_s_lock = threading.Lock()
         started = time.perf_counter()
         self._load()
         self._pending_load_s: float | None = time.perf_counter() - started
@@ -165,8 +165,8 @@ class TransformersVLMBackend:
         model = self.spec.model
         if loaded_from == "local folder":
             return BackendUnavailable(
-                f"The model folder {model} is incomplete: {exc} Copy the whole folder (config, "
-                "weights, tokenizer and processor files), as save_pretrained() writes it."
+                f"The model folder {model} is incomplete: copy the whole folder (config, weights, "
+                f"tokenizer and processor files), as save_pretrained() writes it. ({exc})"
             )
         if _repo_missing(exc):
             return BackendUnavailable(
@@ -437,7 +437,7 @@ class TransformersVLMBackend:
         return error
 
     def _usage(self, input_tokens: int | None, output_tokens: int) -> Usage:
-        with self._load_lock:
+        with self._load_s_lock:
             load_s, self._pending_load_s = self._pending_load_s, None
         return Usage(
             input_tokens=input_tokens,

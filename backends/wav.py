@@ -66,7 +66,9 @@ def from_wav_bytes(data: bytes, *, source: str = "The engine") -> Audio:
     raise BackendError(f"{source} returned a WAV file with no audio data chunk.")
 
 
-def _decode(body: bytes, tag: int, channels: int, rate: int, bits: int, *, source: str) -> np.ndarray:
+def _decode(
+    body: bytes, tag: int, channels: int, rate: int, bits: int, *, source: str
+) -> np.ndarray:
     if channels < 1 or rate < 1:
         raise BackendError(f"{source} returned a WAV with {channels} channels at {rate} Hz.")
     width = bits // 8
@@ -93,4 +95,3 @@ def _decode(body: bytes, tag: int, channels: int, rate: int, bits: int, *, sourc
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1)
     return np.ascontiguousarray(samples, dtype=np.float32)
-

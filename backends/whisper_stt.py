@@ -28,10 +28,10 @@ WHISPER_SAMPLE_RATE_HZ = 16_000
 
 class WhisperOptions(Options):
     language: str | None = None  # ISO code ("en", "ru"); None = detect (".en" models: English)
-    beam_size: int = Field(5, ge=1)
+    beam_size: int = Field(default=5, ge=1)
     compute_type: str = "int8"
     device: str = "cpu"
-    cpu_threads: int = Field(0, ge=0)  # 0 = CTranslate2's default
+    cpu_threads: int = Field(default=0, ge=0)  # 0 = CTranslate2's default
     # Silero VAD drops long silences; off by default so nothing the voice said is cut.
     vad_filter: bool = False
 
@@ -94,7 +94,9 @@ class FasterWhisperBackend:
                 else f" {spec.model!r} is not on disk and the hub could not provide it: use "
                 f"`faster-whisper:{BUNDLED_MODEL}` offline, or a local model folder."
             )
-            raise BackendUnavailable(f"Whisper could not load {spec.model!r}: {exc}.{hint}") from exc
+            raise BackendUnavailable(
+                f"Whisper could not load {spec.model!r}: {exc}.{hint}"
+            ) from exc
         self._lock = threading.Lock()
 
     def transcribe(self, audio: Audio) -> Transcript:
@@ -122,6 +124,13 @@ class FasterWhisperBackend:
             "language_probability": getattr(info, "language_probability", None),
         }
         return Transcript(text, getattr(info, "language", language), metadata)
+
+    def languages(self, preset: str | None = None) -> set[str] | None:
+        """English only for `.en` models (tiny.en, the bundled one); else the language option,
+        or None: multilingual Whisper hears any language it detects."""
+        if self.spec.model.strip().endswith(".en"):
+            return {"en"}
+        return {self.options.language} if self.options.language else None
 
     @classmethod
     def discover_local(cls) -> list[DiscoveredModel]:

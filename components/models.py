@@ -26,7 +26,9 @@ def endpoint_reports(app: Lineup) -> list[EndpointReport]:
     return _reports(app, key)
 
 
-def model_picker(app: Lineup, modality: str, default: list[str]) -> list[str]:
+def model_picker(
+    app: Lineup, modality: str, default: list[str], label: str = "Models"
+) -> list[str]:
     options: list[str] = list(_local(modality))
     options += [
         m.name for m in app.config.models if KINDS[m.spec.split(":", 1)[0]].modality == modality
@@ -36,7 +38,7 @@ def model_picker(app: Lineup, modality: str, default: list[str]) -> list[str]:
             options += [m.spec for m in report.models if m.vision is not False]
     options = list(dict.fromkeys(options))
     return st.multiselect(
-        "Models",
+        label,
         options,
         default=[d for d in default if d in options],
         key=f"models-{modality}",

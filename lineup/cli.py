@@ -211,6 +211,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
         args.voice,
         app.make_backend,
         spec_of=lambda voice: resolve_model(voice, app.config)[0],
+        stt=stt,
     )
     for warning in warnings:
         _err(f"warning: {warning}")

@@ -59,11 +59,14 @@ def guess_language(text: str, default: str = "en") -> str:
     return SCRIPT_LANGUAGE.get(dominant_script(text) or "", default)
 
 
-def language_warning(text: str, voice: Any, preset: str | None = None, name: str = "") -> str | None:
+def language_warning(
+    text: str, voice: Any, preset: str | None = None, name: str = ""
+) -> str | None:
     """A warning when `text` is in a script the voice does not speak, else None.
 
-    `voice` is a TTS backend; its `languages(preset)` (ISO codes, None = unknown) says what it
-    speaks. Only the script is compared: a French text to an English voice is not caught.
+    `voice` is a TTS backend (or an STT one: the model that transcribes for the WER); its
+    `languages(preset)` (ISO codes, None = unknown) says what it handles. Only the script is
+    compared: a French text to an English voice is not caught.
     """
     languages_of = getattr(voice, "languages", None)
     if languages_of is None:
@@ -79,6 +82,12 @@ def language_warning(text: str, voice: Any, preset: str | None = None, name: str
     spoken = ", ".join(sorted(languages))
     likely = SCRIPT_LANGUAGE.get(text_script)
     hint = f" (probably {likely})" if likely else ""
+    if getattr(voice, "modality", "tts") == "stt":
+        return (
+            f"The text is written in {text_script} script{hint}, but {label} only "
+            f"transcribes {spoken}, so the WER will say little. Choose a multilingual "
+            "speech-to-text model (for example faster-whisper:base) for this text."
+        )
     return (
         f"The text is written in {text_script} script{hint}, but {label} speaks {spoken}. "
         "Its audio and WER will say little; choose a voice for the text's language"

@@ -116,7 +116,7 @@ def validate_image(
                 )
             try:
                 image.load()
-                rgb_image = _to_rgb(ImageOps.exif_transpose(image))
+                rgb_image = _to_rgb(_upright(image))
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
                 raise _bomb_error(exc, max_pixels) from exc
             except Exception as exc:  # Truncated or corrupt data: OSError, SyntaxError, ...
@@ -137,12 +137,20 @@ def validate_image(
     )
 
 
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says; as stored if the EXIF block is unreadable."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # A broken EXIF block should not cost the user an otherwise good photo.
+        return image.copy()
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     """Any decoded mode to 8-bit RGB; transparency is laid over white, as a viewer shows it."""
     if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):
         # 16-bit greyscale (how Pillow opens 16-bit PNGs). A plain convert("L") clips every
         # value above 255 to white, so scale 0..65535 down to 0..255 first.
-        image = image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+        image = image.convert("I").point(lambda value: value * (1 / 257) + 0.5).convert("L")
 
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
     if has_alpha:

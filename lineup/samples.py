@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -91,9 +92,18 @@ def ensure_samples(root: Path = SAMPLE_DIR) -> list[Path]:
 
 def _load_generator() -> Any:
     # scripts/ is not a package; load the one generator by path rather than keep a second copy.
-    spec = importlib.util.spec_from_file_location("lineup_make_samples", GENERATOR)
+    module_name = "lineup_make_samples"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, GENERATOR)
     if spec is None or spec.loader is None:
         raise FileNotFoundError(f"The sample generator is missing: {GENERATOR}.")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # Its dataclasses look the module up in sys.modules while they are being built.
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
     return module

@@ -40,6 +40,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -298,12 +299,14 @@ class TTSComparison:
                 "engine is still busy.",
             )
 
-    def _run_clip(self, factory: BackendFactory, backend: Any, preset: str | None, clip: _Clip) -> None:
+    def _run_clip(
+        self, factory: BackendFactory, backend: Any, preset: str | None, clip: _Clip
+    ) -> None:
         self.events.put(TTSEvent(clip.generation_id, "started"))
         kwargs = {"seed": clip.seed} if _takes_seed(backend) else {}
         in_process = _in_process(backend)
         peak_mem_mb: float | None = None
-        with compute_lock if in_process else _no_lock():
+        with compute_lock if in_process else nullcontext():
             meter = _RssPeak() if in_process else None
             started = time.perf_counter()
             if meter is not None:
@@ -337,7 +340,7 @@ class TTSComparison:
             return
         try:
             stt: STTBackend = factory(self.stt)
-            with compute_lock if _in_process(stt) else _no_lock():
+            with compute_lock if _in_process(stt) else nullcontext():
                 transcript = stt.transcribe(audio)
         except BaseException as exc:  # noqa: BLE001 - the audio is kept; the score is missing
             clip.finish("error", f"Transcription with {self.stt} failed: {describe_error(exc)}")
@@ -376,14 +379,6 @@ class TTSComparison:
         with self._timers_lock:
             for timer in self._timers:
                 timer.cancel()
-
-
-class _no_lock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
 
 
 def _jsonable(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -450,9 +445,7 @@ def start_tts_comparison(
         )
         for index, sentence in enumerate(sentences)
     ]
-    comparison = TTSComparison(
-        store, media, run_ids, stt=stt, timeout_s=timeout_s, spec_of=spec_of
-    )
+    comparison = TTSComparison(store, media, run_ids, stt=stt, timeout_s=timeout_s, spec_of=spec_of)
     for index, (run_id, sentence) in enumerate(zip(run_ids, sentences, strict=True)):
         for voice_index, voice in enumerate(voices):
             for sample in range(samples):
@@ -479,24 +472,32 @@ def language_warnings(
     factory: BackendFactory,
     *,
     spec_of: SpecResolver = _default_spec_of,
+    stt: str | None = None,
 ) -> list[str]:
-    """One warning per (voice, sentence) whose script the voice does not speak.
+    """Warnings to show before a run: each voice, and the STT model if given, that cannot
+    handle the script of one of the sentences (one warning per voice, not per sentence).
 
-    Builds each voice's backend (in-process ones load once and are reused by the run); a
-    voice that cannot be built gives no warning here: its run shows the error.
+    Builds each backend (in-process ones load once and are reused by the run); one that
+    cannot be built gives no warning here: its run shows the error.
     """
     sentences = [texts] if isinstance(texts, str) else list(texts)
-    warnings: list[str] = []
+    checks: list[tuple[str, str | None]] = []
     for voice in dict.fromkeys(voices):
         try:
-            preset = spec_of(voice).preset
-            backend = factory(voice)
+            checks.append((voice, spec_of(voice).preset))
         except Exception:  # noqa: BLE001 - reported by the run itself
             continue
-        seen: set[str] = set()
+    if stt is not None:
+        checks.append((stt, None))
+    warnings: list[str] = []
+    for name, preset in checks:
+        try:
+            backend = factory(name)
+        except Exception:  # noqa: BLE001 - reported by the run itself
+            continue
         for sentence in sentences:
-            warning = language_warning(sentence, backend, preset, name=voice)
-            if warning and warning not in seen:
-                seen.add(warning)
+            warning = language_warning(sentence, backend, preset, name=name)
+            if warning:
                 warnings.append(warning)
+                break
     return warnings

@@ -43,6 +43,7 @@ FONT_DIRS = (
 )
 
 JPEG_QUALITY = 90
+FILE_MODE = 0o644
 
 # Colours of a plain Material-like support app.
 BACKGROUND = "#F2F3F5"
@@ -107,9 +108,7 @@ def _font_family(regular: Path) -> FontFiles:
 class Canvas:
     """Draws in logical pixels (as a designer would), rendered `scale` times larger."""
 
-    def __init__(
-        self, name: str, width: int, height: int, scale: float, fonts: FontFiles
-    ) -> None:
+    def __init__(self, name: str, width: int, height: int, scale: float, fonts: FontFiles) -> None:
         self.name = name
         self.scale = scale
         self.fonts = fonts
@@ -145,11 +144,18 @@ class Canvas:
 
     def circle(self, x: float, y: float, radius: float, fill: str) -> None:
         s = self.scale
-        self.draw.ellipse(((x - radius) * s, (y - radius) * s, (x + radius) * s, (y + radius) * s), fill=fill)
+        self.draw.ellipse(
+            ((x - radius) * s, (y - radius) * s, (x + radius) * s, (y + radius) * s), fill=fill
+        )
 
     def line(self, points: Sequence[tuple[float, float]], fill: str, width: float = 1) -> None:
         s = self.scale
-        self.draw.line([(x * s, y * s) for x, y in points], fill=fill, width=max(1, round(width * s)), joint="curve")
+        self.draw.line(
+            [(x * s, y * s) for x, y in points],
+            fill=fill,
+            width=max(1, round(width * s)),
+            joint="curve",
+        )
 
     def text(
         self,
@@ -176,7 +182,9 @@ class Canvas:
     def alert_icon(self, x: float, y: float, radius: float) -> None:
         # Drawn as shapes, not a "!" glyph, so OCR finds only the texts listed in the catalogue.
         self.circle(x, y, radius, SURFACE)
-        self.box(x - radius * 0.12, y - radius * 0.6, x + radius * 0.12, y + radius * 0.15, ERROR_RED)
+        self.box(
+            x - radius * 0.12, y - radius * 0.6, x + radius * 0.12, y + radius * 0.15, ERROR_RED
+        )
         self.circle(x, y + radius * 0.45, radius * 0.13, ERROR_RED)
 
     def png_bytes(self) -> bytes:
@@ -226,7 +234,13 @@ def draw_phone_screen(name: str, texts: dict[str, Any], fonts: FontFiles) -> byt
     # Main action and the home indicator.
     canvas.box(16, 748, width - 16, 800, ACTION_BLUE, radius=14)
     canvas.text(
-        width / 2, 774, texts["button"], size=17, weight="bold", fill=SURFACE, anchor="mm",
+        width / 2,
+        774,
+        texts["button"],
+        size=17,
+        weight="bold",
+        fill=SURFACE,
+        anchor="mm",
         max_width=330,
     )
     canvas.box(width / 2 - 67, 826, width / 2 + 67, 831, TEXT, radius=2.5)
@@ -275,7 +289,13 @@ def draw_web_page(name: str, texts: dict[str, Any], fonts: FontFiles) -> bytes:
     card_bottom = button_top + 52 + 40
     canvas.box(card_left, 264, card_right, card_bottom, SURFACE, radius=16)
     canvas.text(
-        centre, 350, texts["title"], size=96, weight="bold", fill="#3C4043", anchor="mm",
+        centre,
+        350,
+        texts["title"],
+        size=96,
+        weight="bold",
+        fill="#3C4043",
+        anchor="mm",
         max_width=520,
     )
     for index, body_line in enumerate(texts["body"]):
@@ -284,13 +304,25 @@ def draw_web_page(name: str, texts: dict[str, Any], fonts: FontFiles) -> bytes:
         )
     canvas.box(centre - 180, code_top, centre + 180, code_top + 40, CODE_BACKGROUND, radius=8)
     canvas.text(
-        centre, code_top + 20, texts["code"], size=16, weight="mono", fill=TEXT_MUTED,
-        anchor="mm", max_width=340,
+        centre,
+        code_top + 20,
+        texts["code"],
+        size=16,
+        weight="mono",
+        fill=TEXT_MUTED,
+        anchor="mm",
+        max_width=340,
     )
     canvas.box(centre - 140, button_top, centre + 140, button_top + 52, ACTION_BLUE, radius=10)
     canvas.text(
-        centre, button_top + 26, texts["button"], size=18, weight="bold", fill=SURFACE,
-        anchor="mm", max_width=260,
+        centre,
+        button_top + 26,
+        texts["button"],
+        size=18,
+        weight="bold",
+        fill=SURFACE,
+        anchor="mm",
+        max_width=260,
     )
     return canvas.png_bytes()
 
@@ -304,8 +336,7 @@ def photo_jpeg(source: str) -> bytes:
         import skimage.data
     except ImportError as exc:
         raise RuntimeError(
-            "The sample photos come from scikit-image; install it with "
-            "`pip install scikit-image`."
+            "The sample photos come from scikit-image; install it with `pip install scikit-image`."
         ) from exc
     loader = getattr(skimage.data, source, None)
     if loader is None:
@@ -324,20 +355,22 @@ def render(name: str, entry: dict[str, Any], fonts: FontFiles | None) -> bytes:
         layout = LAYOUTS.get(entry.get("layout", ""))
         if layout is None:
             raise ValueError(f"{name}: layout must be one of {sorted(LAYOUTS)}.")
-        assert fonts is not None
-        return layout(name, entry["texts"], fonts)
+        return layout(name, entry["texts"], fonts or find_fonts())
     raise ValueError(f"{name}: kind must be 'photo' or 'screenshot', not {kind!r}.")
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Write atomically, and only when the bytes differ; True if the file was written."""
     if path.is_file() and path.read_bytes() == data:
+        path.chmod(FILE_MODE)  # an earlier version left files readable by their owner only
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        # mkstemp creates the file as 0600; the app may run as another user than set-up did.
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -385,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         written = generate(args.out, args.questions, args.font_dir)
-    except (FontNotFoundError, RuntimeError, ValueError, OSError) as exc:
+    except (RuntimeError, ValueError, OSError) as exc:  # FontNotFoundError is a RuntimeError
         print(f"make_samples: {exc}", file=sys.stderr)
         return 1
     for path in written:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.fixtures.llama_server import (
@@ -53,6 +53,6 @@ def recording_transport() -> RecordingTransport:
 
 
 @pytest.fixture()
-def http_client(recording_transport: RecordingTransport) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=recording_transport) as client:
+def http_client(recording_transport: RecordingTransport) -> Iterator[httpx2.Client]:
+    with httpx2.Client(transport=recording_transport) as client:
         yield client

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from backends import registry
-from backends.base import BackendError
 from backends.bark import BarkBackend
+from backends.base import BackendError
 from lineup.mediastore import MediaStore
 from lineup.store import Store
 from lineup.tts_runner import start_tts_comparison
@@ -55,12 +55,19 @@ def build_tiny_bark(folder: Path) -> Path:
             input_vocab_size=12_096, output_vocab_size=12_096, **small
         ).to_dict(),
         fine_acoustics_config=BarkFineConfig(
-            input_vocab_size=1_056, output_vocab_size=1_056, n_codes_total=8, n_codes_given=1,
+            input_vocab_size=1_056,
+            output_vocab_size=1_056,
+            n_codes_total=8,
+            n_codes_given=1,
             **small,
         ).to_dict(),
         codec_config=EncodecConfig(
-            upsampling_ratios=[8, 5, 4, 2], codebook_size=1024, hidden_size=32, num_filters=8,
-            num_residual_layers=1, codebook_dim=32,
+            upsampling_ratios=[8, 5, 4, 2],
+            codebook_size=1024,
+            hidden_size=32,
+            num_filters=8,
+            num_residual_layers=1,
+            codebook_dim=32,
         ).to_dict(),
     )
     model = BarkModel(config)
@@ -169,7 +176,10 @@ def test_bark_in_the_runner_loads_once_and_seeds_each_sample(
         seed=40,
     )
     results = comparison.wait()
-    assert [(r.status, r.seed, r.sample_rate_hz) for r in results] == [("ok", 40, 24_000), ("ok", 41, 24_000)] * 2
+    assert [(r.status, r.seed, r.sample_rate_hz) for r in results] == [
+        ("ok", 40, 24_000),
+        ("ok", 41, 24_000),
+    ] * 2
     assert [r.metadata["voice_preset"] for r in results] == [PRESET, PRESET, None, None]
     assert all(r.peak_mem_mb is not None and r.audio_s == pytest.approx(0.32) for r in results)
     keys = [key for key in registry.load_counts if str(bark_spec.split(":", 1)[1]) in key]

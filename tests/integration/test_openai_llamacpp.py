@@ -8,10 +8,11 @@ tokens/s must be the server's own `usage.completion_tokens` and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from backends import registry
@@ -39,7 +40,7 @@ RUN_TIMEOUT_S = 120.0
 QUESTION = "What is in this picture?"
 
 
-def answer(store: Store, spec: str, request: VLMRequest, http_client: httpx.Client) -> Generation:
+def answer(store: Store, spec: str, request: VLMRequest, http_client: httpx2.Client) -> Generation:
     """Run one model through the runner, as the app does, and return its stored row."""
     comparison = start_vlm_comparison(
         store,
@@ -54,7 +55,7 @@ def answer(store: Store, spec: str, request: VLMRequest, http_client: httpx.Clie
     return row
 
 
-def final_usage_and_timings(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+def final_usage_and_timings(body: bytes | bytearray) -> tuple[dict[str, Any], dict[str, Any]]:
     """The server's own figures: llama.cpp puts `usage` and `timings` on the last chunk."""
     events = sse_events(body)
     assert events, f"no server-sent events in {bytes(body)[:300]!r}"
@@ -89,7 +90,7 @@ def image() -> ValidatedImage:
 def test_smollm2_row_carries_the_servers_token_count_and_decode_speed(
     smollm2_server: LlamaServer,
     store: Store,
-    http_client: httpx.Client,
+    http_client: httpx2.Client,
     recording_transport: RecordingTransport,
 ) -> None:
     request = VLMRequest(
@@ -114,6 +115,10 @@ def test_smollm2_row_carries_the_servers_token_count_and_decode_speed(
     assert row.output_tokens_source == "server"
     assert row.tokens_per_s == pytest.approx(timings["predicted_per_second"], rel=1e-9)
     assert row.tokens_per_s_source == "server"
+    # llama.cpp's figure counts decode steps: every token but the first, which the prompt
+    # batch yields.
+    decode_steps = timings["predicted_n"] - 1
+    assert row.tokens_per_s == pytest.approx(decode_steps / (timings["predicted_ms"] / 1000))
     assert row.prompt_eval_s == pytest.approx(timings["prompt_ms"] / 1000, rel=1e-9)
     assert row.backend_metadata["timings"] == timings
     assert row.output_text.strip()
@@ -124,16 +129,16 @@ def test_smollm2_row_carries_the_servers_token_count_and_decode_speed(
 def test_tiny_vlm_counts_the_image_tokens_and_reports_the_servers_speed(
     tiny_vlm_server: LlamaServer,
     store: Store,
-    http_client: httpx.Client,
+    http_client: httpx2.Client,
     recording_transport: RecordingTransport,
     image: ValidatedImage,
 ) -> None:
     spec = tiny_vlm_server.spec("tiny-gemma3")
-    common = {"temperature": 0.0, "max_tokens": MAX_TOKENS, "seed": SEED}
-    with_image = answer(
-        store, spec, VLMRequest(question=QUESTION, image=image, **common), http_client
+    request = VLMRequest(
+        question=QUESTION, image=image, temperature=0.0, max_tokens=MAX_TOKENS, seed=SEED
     )
-    without_image = answer(store, spec, VLMRequest(question=QUESTION, **common), http_client)
+    with_image = answer(store, spec, request, http_client)
+    without_image = answer(store, spec, dataclasses.replace(request, image=None), http_client)
 
     assert with_image.status == "ok", with_image.error
     assert without_image.status == "ok", without_image.error
@@ -159,7 +164,7 @@ def test_tiny_vlm_counts_the_image_tokens_and_reports_the_servers_speed(
 
 
 def test_server_down_is_an_error_row_after_one_attempt(
-    store: Store, http_client: httpx.Client, recording_transport: RecordingTransport
+    store: Store, http_client: httpx2.Client, recording_transport: RecordingTransport
 ) -> None:
     base_url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     row = answer(store, f"openai:smollm2@{base_url}", VLMRequest(question="Hi"), http_client)
@@ -174,7 +179,7 @@ def test_server_down_is_an_error_row_after_one_attempt(
 def test_server_error_is_an_error_row_with_its_message_after_one_attempt(
     smollm2_server: LlamaServer,
     store: Store,
-    http_client: httpx.Client,
+    http_client: httpx2.Client,
     recording_transport: RecordingTransport,
     image: ValidatedImage,
 ) -> None:
@@ -195,7 +200,7 @@ def test_server_error_is_an_error_row_with_its_message_after_one_attempt(
 def test_llama_server_answers_any_model_name_and_the_row_names_the_model_it_ran(
     smollm2_server: LlamaServer,
     store: Store,
-    http_client: httpx.Client,
+    http_client: httpx2.Client,
     recording_transport: RecordingTransport,
 ) -> None:
     # One model per llama-server: it does not check the request's model name, so a wrong
@@ -211,3 +216,26 @@ def test_llama_server_answers_any_model_name_and_the_row_names_the_model_it_ran(
     assert row.model_spec == smollm2_server.spec("no-such-model")
     assert row.backend_metadata["model"] == str(smollm2_server.model_path)
     assert len(recording_transport.requests) == 1
+
+
+def test_one_token_answer_is_not_stored_as_zero_tokens_per_second(
+    smollm2_server: LlamaServer,
+    store: Store,
+    http_client: httpx2.Client,
+    recording_transport: RecordingTransport,
+) -> None:
+    # llama.cpp times decoding from the second token on (the first comes out of the prompt
+    # batch) and reports predicted_per_second 0.0, "not known", when there is no second token.
+    row = answer(
+        store,
+        smollm2_server.spec("smollm2"),
+        VLMRequest(question="Name one colour.", temperature=0.0, max_tokens=1, seed=SEED),
+        http_client,
+    )
+
+    assert row.status == "ok", row.error
+    _, timings = final_usage_and_timings(recording_transport.bodies[0])
+    assert row.output_tokens == timings["predicted_n"] == 1
+    assert timings["predicted_per_second"] == 0.0
+    # Nor is there a client-side rate: the answer came in one text chunk (lineup/timing.py).
+    assert (row.tokens_per_s, row.tokens_per_s_source) == (None, None)

@@ -16,7 +16,7 @@ from lineup.settings import load_settings
 from lineup.store import Store
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "compare_vlms.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_vlms.py")
 
 
 @pytest.fixture()

@@ -40,9 +40,7 @@ def png_with_header_only(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     idat = zlib.compress(b"\x00" * 16)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def close_to(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 12) -> bool:
@@ -82,6 +80,17 @@ def test_jpeg_is_accepted_with_jpg_suffix() -> None:
     assert (image.format, image.suffix) == ("JPEG", ".jpg")
     assert (image.width, image.height) == (64, 48)
     assert close_to(image.rgb().getpixel((32, 24)), RED)
+
+
+def test_multi_picture_jpeg_from_a_camera_counts_as_jpeg() -> None:
+    first, second = Image.new("RGB", (24, 16), RED), Image.new("RGB", (24, 16), BLUE)
+    data = encode(first, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+
+    image = validate_image(data)
+
+    assert (image.format, image.suffix) == ("JPEG", ".jpg")
+    assert close_to(image.rgb().getpixel((12, 8)), RED)
 
 
 @pytest.mark.skipif(not features.check("webp"), reason="Pillow built without WebP")
@@ -181,6 +190,18 @@ def test_exif_orientation_6_is_applied() -> None:
     assert close_to(shown.getpixel((4, 35)), BLUE)
 
 
+def test_jpeg_with_a_corrupt_exif_block_is_still_accepted() -> None:
+    corrupt_exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03"
+    data = encode(Image.new("RGB", (12, 8), RED), "JPEG", quality=95, exif=corrupt_exif)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow: "Corrupt EXIF data."
+        image = validate_image(data)
+
+    assert (image.width, image.height) == (12, 8)
+    assert close_to(image.rgb().getpixel((6, 4)), RED)
+
+
 def test_rgb_returns_a_copy_that_callers_cannot_spoil() -> None:
     image = validate_image(encode(Image.new("RGB", (4, 4), BLUE), "PNG"))
 
@@ -211,17 +232,18 @@ def test_png_bytes_never_upscales() -> None:
 
 
 def test_png_bytes_of_a_transparent_gif_is_rgb_on_white() -> None:
-    palette_image = Image.new("P", (10, 10), 0)
+    # Left half transparent (index 0), right half red (index 1).
+    palette_image = Image.new("P", (80, 80), 0)
     palette_image.putpalette([0, 0, 0, 255, 0, 0])
-    palette_image.paste(1, (5, 0, 10, 10))
+    palette_image.paste(1, (40, 0, 80, 80))
     image = validate_image(encode(palette_image, "GIF", transparency=0))
 
-    png = Image.open(io.BytesIO(image.png_bytes(max_side=5)))
+    png = Image.open(io.BytesIO(image.png_bytes(max_side=20)))
 
     assert png.mode == "RGB"
-    assert png.size == (5, 5)
-    assert png.getpixel((0, 2)) == (255, 255, 255)
-    assert close_to(png.getpixel((4, 2)), RED, tolerance=40)
+    assert png.size == (20, 20)
+    assert png.getpixel((2, 10)) == (255, 255, 255)
+    assert png.getpixel((17, 10)) == RED
 
 
 # --- rejected files ----------------------------------------------------------------------------

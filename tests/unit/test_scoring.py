@@ -22,7 +22,9 @@ from lineup.scoring import ScoringError, corpus_wer, normalize, score, word_alig
         ("rock-n-roll", "rock n roll"),
     ],
 )
-def test_normalize_lowercases_spells_numbers_and_drops_punctuation(text: str, expected: str) -> None:
+def test_normalize_lowercases_spells_numbers_and_drops_punctuation(
+    text: str, expected: str
+) -> None:
     assert normalize(text, "en") == expected
 
 

@@ -58,7 +58,19 @@ def test_streamed_wav_with_placeholder_sizes_is_read_to_its_end() -> None:
     pcm = (np.arange(100, dtype="<i2") * 100).tobytes()
     header = struct.pack(
         "<4sI4s4sIHHIIHH4sI",
-        b"RIFF", 0x7FFFF024, b"WAVE", b"fmt ", 16, 1, 1, 22050, 44100, 2, 16, b"data", 0x7FFFF000,
+        b"RIFF",
+        0x7FFFF024,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        1,
+        22050,
+        44100,
+        2,
+        16,
+        b"data",
+        0x7FFFF000,
     )
     audio = from_wav_bytes(header + pcm)
     assert audio.sample_rate_hz == 22050

@@ -15,8 +15,28 @@ from lineup.tts_metrics import TTS_COLUMNS, summarize_clips, tts_leaderboard
 
 # (voice, sentence, transcript, wer, cer, rtf, gen_s, peak_mem_mb, status)
 CLIPS = [
-    ("piper:a", "the cat sat on the mat", "the cat sat on the mat", 0.0, 0.0, 0.10, 0.3, 40.0, "ok"),
-    ("piper:a", "the cat sat on the mat", "the cat sat on a mat", 1 / 6, 3 / 22, 0.12, 0.4, 55.5, "ok"),
+    (
+        "piper:a",
+        "the cat sat on the mat",
+        "the cat sat on the mat",
+        0.0,
+        0.0,
+        0.10,
+        0.3,
+        40.0,
+        "ok",
+    ),
+    (
+        "piper:a",
+        "the cat sat on the mat",
+        "the cat sat on a mat",
+        1 / 6,
+        3 / 22,
+        0.12,
+        0.4,
+        55.5,
+        "ok",
+    ),
     ("piper:a", "a dog", "a dog barks loudly here", 1.5, 1.2, 0.20, 0.2, 38.0, "ok"),
     ("piper:a", "a dog", None, None, None, None, None, None, "error"),
     ("espeak:b", "the cat sat on the mat", "the bat sat", 4 / 6, 0.5, 0.01, 0.02, None, "ok"),
@@ -32,14 +52,23 @@ def store(tmp_path: Path) -> Store:
         run_id = runs.setdefault(sentence, store.create_run("tts", sentence))
         generation_id = store.add_generation(run_id, voice)
         store.finish_generation(
-            generation_id, status, transcript=transcript, wer=wer, cer=cer, rtf=rtf,
-            gen_s=gen_s, peak_mem_mb=peak, error=None if status == "ok" else "boom",
+            generation_id,
+            status,
+            transcript=transcript,
+            wer=wer,
+            cer=cer,
+            rtf=rtf,
+            gen_s=gen_s,
+            peak_mem_mb=peak,
+            error=None if status == "ok" else "boom",
         )
     return store
 
 
 def _label(store: Store, voice: str, index: int, relevance: str, annotator: str) -> None:
-    ids = [g.id for run in store.latest_runs("tts") for g in run.generations if g.model_spec == voice]
+    ids = [
+        g.id for run in store.latest_runs("tts") for g in run.generations if g.model_spec == voice
+    ]
     store.add_label(sorted(ids)[index], relevance, annotator=annotator)
 
 
@@ -54,9 +83,7 @@ def test_leaderboard_figures_match_an_independent_computation(store: Store) -> N
         assert row["mean_cer"] == pytest.approx(np.mean([c[4] for c in ok]))
         assert row["median_rtf"] == pytest.approx(np.median([c[5] for c in ok]))
         assert row["median_gen_s"] == pytest.approx(np.median([c[6] for c in ok]))
-        assert row["corpus_wer"] == pytest.approx(
-            jiwer.wer([c[1] for c in ok], [c[2] for c in ok])
-        )
+        assert row["corpus_wer"] == pytest.approx(jiwer.wer([c[1] for c in ok], [c[2] for c in ok]))
     assert rows["piper:a"]["peak_mem_mb"] == 55.5
     assert rows["piper:a"]["errors"] == 1
     assert rows["espeak:b"]["peak_mem_mb"] is None
@@ -77,7 +104,9 @@ def test_pct_relevant_counts_each_annotators_latest_label(store: Store) -> None:
     row = next(r for r in tts_leaderboard(store) if r["voice"] == "piper:a")
     assert (row["labeled"], row["relevant"], row["partial"]) == (3, 2, 1)
     assert row["pct_relevant"] == pytest.approx(100 * 2 / 3)
-    assert next(r for r in tts_leaderboard(store) if r["voice"] == "espeak:b")["pct_relevant"] is None
+    assert (
+        next(r for r in tts_leaderboard(store) if r["voice"] == "espeak:b")["pct_relevant"] is None
+    )
 
 
 def test_summarize_clips_gives_mean_and_spread_per_voice_in_given_order() -> None:
@@ -87,7 +116,12 @@ def test_summarize_clips_gives_mean_and_spread_per_voice_in_given_order() -> Non
             self.wer, self.cer, self.rtf, self.gen_s, self.peak_mem_mb = wer, wer, 0.1, 0.2, None
 
     summary = summarize_clips(
-        [Clip("z:voice", 0.5), Clip("z:voice", 1.5), Clip("a:voice", 0.0), Clip("a:voice", 0, "error")]
+        [
+            Clip("z:voice", 0.5),
+            Clip("z:voice", 1.5),
+            Clip("a:voice", 0.0),
+            Clip("a:voice", 0, "error"),
+        ]
     )
     assert [s["voice"] for s in summary] == ["z:voice", "a:voice"]
     assert summary[0]["mean_wer"] == 1.0
@@ -96,7 +130,10 @@ def test_summarize_clips_gives_mean_and_spread_per_voice_in_given_order() -> Non
 
 
 def test_cli_leaderboard_tts_json_prints_the_documented_columns(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("LINEUP_HOME", str(tmp_path))
     monkeypatch.delenv("LINEUP_DATABASE_URL", raising=False)

@@ -138,7 +138,10 @@ def test_two_voices_two_samples_make_four_scored_rows_with_seeds(
         ("espeak:b", 1, 101, "ok"),
     ]
     # The spec's preset and each sample's seed reach the engine.
-    assert voice_a.calls == [("The cat sat on the mat.", "slow", 100), ("The cat sat on the mat.", "slow", 101)]
+    assert voice_a.calls == [
+        ("The cat sat on the mat.", "slow", 100),
+        ("The cat sat on the mat.", "slow", 101),
+    ]
     assert [seed for _, _, seed in voice_b.calls] == [100, 101]
 
     run = store.get_run(comparison.run_id)
@@ -205,8 +208,15 @@ def test_a_timed_out_clip_becomes_an_error_and_the_voice_later_clips_are_skipped
     factory = Factory({"espeak:hung": hung, "espeak:quick": ToneVoice()})
     started = time.perf_counter()
     comparison = start_tts_comparison(
-        store, media, ["espeak:hung", "espeak:quick"], "Hi", factory,
-        samples=2, stt=None, timeout_s=0.3, seed=1,
+        store,
+        media,
+        ["espeak:hung", "espeak:quick"],
+        "Hi",
+        factory,
+        samples=2,
+        stt=None,
+        timeout_s=0.3,
+        seed=1,
     )
     kinds = [(e.kind, e.generation_id) for e in comparison.iter_events()]
     elapsed_s = time.perf_counter() - started
@@ -233,9 +243,7 @@ def test_events_announce_each_clip_then_its_audio_then_its_end(
     assert events[1].audio_hash == events[2].result.audio_hash
 
 
-def test_each_sentence_is_its_own_run_with_its_own_scores(
-    store: Store, media: MediaStore
-) -> None:
+def test_each_sentence_is_its_own_run_with_its_own_scores(store: Store, media: MediaStore) -> None:
     factory = Factory({"espeak:a": ToneVoice(), "faster-whisper:x": TranscriptOf("one two")})
     comparison = start_tts_comparison(
         store,
@@ -298,3 +306,23 @@ def test_language_warnings_name_the_voice_and_skip_voices_that_cannot_load() -> 
     )
     assert len(warnings) == 1
     assert "Cyrillic" in warnings[0] and "espeak:a speaks en" in warnings[0]
+
+
+class EnglishOnlySTT:
+    modality = "stt"
+
+    def languages(self, preset: str | None = None) -> set[str] | None:
+        return {"en"}
+
+
+def test_an_english_only_stt_model_is_warned_about_for_cyrillic_text() -> None:
+    factory = Factory({"espeak:ru": ToneVoice(), "faster-whisper:tiny.en": EnglishOnlySTT()})
+    factory.backends["espeak:ru"].languages = lambda preset=None: {"ru"}
+    warnings = language_warnings(
+        ["Привет, мир."], ["espeak:ru"], factory, stt="faster-whisper:tiny.en"
+    )
+    assert warnings == [
+        "The text is written in Cyrillic script (probably ru), but faster-whisper:tiny.en only "
+        "transcribes en, so the WER will say little. Choose a multilingual speech-to-text model "
+        "(for example faster-whisper:base) for this text."
+    ]
