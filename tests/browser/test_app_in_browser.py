@@ -113,7 +113,7 @@ def test_upload_compare_two_models_and_label(
         page.get_by_text("Upload", exact=True).click()
         page.locator("input[type=file]").set_input_files(str(image))
         expect(page.get_by_text("PNG 900×230")).to_be_visible(timeout=30_000)
-        page.get_by_label("Question").fill("What does the error say?")
+        page.get_by_role("textbox", name="Question", exact=True).fill("What does the error say?")
         models = page.locator('[data-testid="stMultiSelect"] input')
         models.click()
         models.fill("ollama:llava:7b")
