@@ -22,6 +22,7 @@ class MediaStore:
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
+            os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; media is meant to be served
             os.replace(tmp, target)
         return digest
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from backends.base import BackendError, Chunk, Usage, VLMBackend, VLMRequest
 from lineup.store import Store
@@ -168,16 +168,79 @@ class _Job:
         self.comparison.events.put(RunnerEvent(self.generation_id, kind, result=result))
 
 
-class Comparison:
+class _Finishing(Protocol):
+    finished: threading.Event
+
+    @property
+    def result(self) -> Any: ...
+
+
+EventT = TypeVar("EventT")
+ResultT = TypeVar("ResultT")
+
+
+class EventRun(Generic[EventT, ResultT]):
+    """Jobs started together, whose events reach the caller over one queue.
+
+    Subclasses list their jobs in `members()`; each job has a `finished` event and, once
+    finished, a `result`. Per-job timers registered with `track_timer` are cancelled when
+    every job is done.
+    """
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[EventT] = queue.Queue()
+        self._timers: list[threading.Timer] = []
+        self._timers_lock = threading.Lock()
+
+    def members(self) -> Sequence[_Finishing]:
+        raise NotImplementedError
+
+    def track_timer(self, timer: threading.Timer) -> None:
+        with self._timers_lock:
+            self._timers.append(timer)
+
+    @property
+    def done(self) -> bool:
+        return all(member.finished.is_set() for member in self.members())
+
+    def iter_events(self, poll_s: float = 0.05) -> Iterator[EventT]:
+        """Yield events until every job has finished (or timed out)."""
+        while True:
+            try:
+                yield self.events.get(timeout=poll_s)
+            except queue.Empty:
+                if self.done and self.events.empty():
+                    self._cancel_timers()
+                    return
+
+    def wait(self) -> list[ResultT]:
+        for member in self.members():
+            member.finished.wait()
+        self._cancel_timers()
+        return self.results()
+
+    def results(self) -> list[ResultT]:
+        """Finished jobs' results, in the order the jobs were added."""
+        return [member.result for member in self.members() if member.result is not None]
+
+    def _cancel_timers(self) -> None:
+        with self._timers_lock:
+            for timer in self._timers:
+                timer.cancel()
+
+
+class Comparison(EventRun[RunnerEvent, GenerationResult]):
     """A run in progress: one job per model, all started at once."""
 
     def __init__(self, store: Store, run_id: int, timeout_s: float) -> None:
+        super().__init__()
         self.store = store
         self.run_id = run_id
         self.timeout_s = timeout_s
-        self.events: queue.Queue[RunnerEvent] = queue.Queue()
         self.jobs: list[_Job] = []
-        self._timers: list[threading.Timer] = []
+
+    def members(self) -> Sequence[_Job]:
+        return self.jobs
 
     def start(self, factory: BackendFactory, request: VLMRequest) -> None:
         for job in self.jobs:
@@ -193,36 +256,9 @@ class Comparison:
                 ),
             )
             timer.daemon = True
-            self._timers.append(timer)
+            self.track_timer(timer)
             worker.start()
             timer.start()
-
-    @property
-    def done(self) -> bool:
-        return all(job.finished.is_set() for job in self.jobs)
-
-    def iter_events(self, poll_s: float = 0.05) -> Iterator[RunnerEvent]:
-        """Yield events until every model has finished (or timed out)."""
-        while True:
-            try:
-                yield self.events.get(timeout=poll_s)
-            except queue.Empty:
-                if self.done and self.events.empty():
-                    self._cancel_timers()
-                    return
-
-    def wait(self) -> list[GenerationResult]:
-        for job in self.jobs:
-            job.finished.wait()
-        self._cancel_timers()
-        return self.results()
-
-    def results(self) -> list[GenerationResult]:
-        return [job.result for job in self.jobs if job.result is not None]
-
-    def _cancel_timers(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
 
 
 def start_vlm_comparison(

@@ -34,12 +34,11 @@ skipped (their engine is still busy), the other voices go on.
 from __future__ import annotations
 
 import inspect
-import queue
 import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -50,7 +49,7 @@ from backends.spec import ModelSpec
 from backends.wav import to_wav_bytes
 from lineup.language import guess_language, language_warning
 from lineup.mediastore import MediaStore
-from lineup.runner import describe_error
+from lineup.runner import EventRun, describe_error
 from lineup.scoring import score
 from lineup.store import Store
 
@@ -214,7 +213,7 @@ class _Clip:
             return True
 
 
-class TTSComparison:
+class TTSComparison(EventRun[TTSEvent, ClipResult]):
     """Runs in progress (one per sentence): one worker per voice, all started at once."""
 
     def __init__(
@@ -227,17 +226,15 @@ class TTSComparison:
         timeout_s: float,
         spec_of: SpecResolver,
     ) -> None:
+        super().__init__()
         self.store = store
         self.media = media
         self.run_ids = run_ids
         self.stt = stt
         self.timeout_s = timeout_s
         self.spec_of = spec_of
-        self.events: queue.Queue[TTSEvent] = queue.Queue()
         self.clips: list[_Clip] = []
         self._lanes: dict[str, list[_Clip]] = {}
-        self._timers: list[threading.Timer] = []
-        self._timers_lock = threading.Lock()
 
     @property
     def run_id(self) -> int:
@@ -275,8 +272,7 @@ class TTSComparison:
                 continue  # failed by an earlier clip's timeout
             timer = threading.Timer(self.timeout_s, self._time_out, args=(clips, index))
             timer.daemon = True
-            with self._timers_lock:
-                self._timers.append(timer)
+            self.track_timer(timer)
             timer.start()
             try:
                 self._run_clip(factory, backend, preset, clip)
@@ -349,36 +345,9 @@ class TTSComparison:
         clip.update(stt_spec=self.stt, transcript=transcript.text, wer=result.wer, cer=result.cer)
         clip.finish("ok")
 
-    # The caller's side -------------------------------------------------------------------
-
-    @property
-    def done(self) -> bool:
-        return all(clip.finished.is_set() for clip in self.clips)
-
-    def iter_events(self, poll_s: float = 0.05) -> Iterator[TTSEvent]:
-        """Yield events until every clip has finished (or timed out)."""
-        while True:
-            try:
-                yield self.events.get(timeout=poll_s)
-            except queue.Empty:
-                if self.done and self.events.empty():
-                    self._cancel_timers()
-                    return
-
-    def wait(self) -> list[ClipResult]:
-        for clip in self.clips:
-            clip.finished.wait()
-        self._cancel_timers()
-        return self.results()
-
-    def results(self) -> list[ClipResult]:
-        """Finished clips in order: sentence, then voice as given, then sample."""
-        return [clip.result for clip in self.clips if clip.result is not None]
-
-    def _cancel_timers(self) -> None:
-        with self._timers_lock:
-            for timer in self._timers:
-                timer.cancel()
+    def members(self) -> Sequence[_Clip]:
+        """Clips in order: sentence, then voice as given, then sample."""
+        return self.clips
 
 
 def _jsonable(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,6 @@ an Ollama server, which cannot be installed here); the first is the real OCR bas
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +15,13 @@ import httpx
 import pytest
 
 from lineup.store import Store
+from tests.fixtures.net import free_port
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 from tests.unit.test_ocr_backend import screenshot
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture()

@@ -6,7 +6,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from lineup.metrics import vlm_leaderboard
 from lineup.store import Store
+from tests.fixtures.net import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -26,12 +26,6 @@ def _pg_bin() -> Path:
     if not found:
         pytest.fail("PostgreSQL is not installed: `make test` installs it (packages.apt).")
     return Path(found[-1]).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +38,7 @@ def postgres_url() -> Iterator[str]:
         user = pwd.getpwnam("postgres")
         os.chown(workdir, user.pw_uid, user.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = workdir / "data", _free_port()
+    data, port = workdir / "data", free_port()
     subprocess.run(
         [
             *as_user,

@@ -96,4 +96,5 @@ def test_media_is_stored_once_by_sha256(tmp_path: Path) -> None:
     assert media.put(b"same bytes", ".png") == digest
     assert digest == hashlib.sha256(b"same bytes").hexdigest()
     assert media.get(digest) == b"same bytes"
-    assert len(list((tmp_path / "media").rglob("*.png"))) == 1
+    [stored] = list((tmp_path / "media").rglob("*.png"))
+    assert stored.stat().st_mode & 0o777 == 0o644
