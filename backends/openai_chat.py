@@ -104,6 +104,7 @@ class OpenAIChatBackend:
             kwargs["seed"] = request.seed
         if self.options.extra_body:
             kwargs["extra_body"] = dict(self.options.extra_body)
+        events_seen = 0
         try:
             stream = self._client.chat.completions.create(
                 model=self.spec.model,
@@ -116,6 +117,7 @@ class OpenAIChatBackend:
             usage: Usage | None = None
             with stream:
                 for event in stream:
+                    events_seen += 1
                     if event.model:
                         metadata["model"] = event.model
                     if event.system_fingerprint:
@@ -137,6 +139,11 @@ class OpenAIChatBackend:
             if isinstance(exc, openai.APITimeoutError):
                 raise BackendTimeout(
                     f"{self.base_url} did not answer within {self.options.timeout_s:g} s."
+                ) from exc
+            if events_seen:
+                raise BackendError(
+                    f"The connection to {self.base_url} broke off mid-answer, after "
+                    f"{events_seen} chunk(s): the server stopped or restarted. Check its log."
                 ) from exc
             raise _unavailable(self.base_url) from exc
         except openai.NotFoundError as exc:
@@ -173,7 +180,10 @@ class OpenAIChatBackend:
             raise BackendError(f"{base_url} answered {exc.status_code}: {_message(exc)}") from exc
         return [
             DiscoveredModel(
-                f"openai:{m.id}@{base_url}", m.id, vision=None, details={"owned_by": m.owned_by}
+                f"openai:{m.id}@{base_url}",
+                m.id,
+                vision=_accepts_images(m.model_extra or {}),
+                details={"owned_by": m.owned_by},
             )
             for m in models
         ]
@@ -185,6 +195,12 @@ class OpenAIChatBackend:
         except BackendError as exc:
             return Health(False, str(exc))
         return Health(True, f"{count} model(s) at {base_url}")
+
+
+def _accepts_images(extra: dict[str, Any]) -> bool | None:
+    """llama.cpp's server lists `architecture.input_modalities`; most servers say nothing."""
+    modalities = (extra.get("architecture") or {}).get("input_modalities")
+    return "image" in modalities if isinstance(modalities, list) else None
 
 
 def _usage(event: Any, previous: Usage | None) -> Usage:

@@ -239,3 +239,15 @@ def test_one_token_answer_is_not_stored_as_zero_tokens_per_second(
     assert timings["predicted_per_second"] == 0.0
     # Nor is there a client-side rate: the answer came in one text chunk (lineup/timing.py).
     assert (row.tokens_per_s, row.tokens_per_s_source) == (None, None)
+
+
+def test_discovery_marks_which_server_takes_images(
+    smollm2_server: LlamaServer, tiny_vlm_server: LlamaServer
+) -> None:
+    from backends.openai_chat import OpenAIChatBackend
+
+    [text_model] = OpenAIChatBackend.discover(smollm2_server.base_url)
+    [vision_model] = OpenAIChatBackend.discover(tiny_vlm_server.base_url)
+    assert text_model.vision is False
+    assert vision_model.vision is True
+    assert vision_model.spec == f"openai:{vision_model.name}@{tiny_vlm_server.base_url}"
