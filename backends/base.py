@@ -121,6 +121,13 @@ class Health:
 
 @runtime_checkable
 class VLMBackend(Protocol):
+    """Streams an answer; the last chunk carries the Usage record.
+
+    A backend may also offer `describe() -> dict` (what it knows about the model and server:
+    digest, quantisation, versions). The runner calls it before starting the clock, so such
+    look-ups never count in a timing.
+    """
+
     modality: ClassVar[Modality]
 
     def stream(self, request: VLMRequest) -> Iterator[Chunk]: ...

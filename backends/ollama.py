@@ -122,8 +122,6 @@ class OllamaBackend:
 
     def _usage(self, response: Any) -> Usage:
         eval_count = response.eval_count
-        metadata: dict[str, Any] = {"model": response.model}
-        metadata.update(self._model_details())
         return Usage(
             input_tokens=response.prompt_eval_count,
             output_tokens=eval_count,
@@ -131,11 +129,16 @@ class OllamaBackend:
             load_s=_seconds(response.load_duration),
             prompt_eval_s=_seconds(response.prompt_eval_duration),
             decode_s=_seconds(response.eval_duration),
-            metadata=metadata,
+            metadata={"model": response.model},
         )
 
-    def _model_details(self) -> dict[str, Any]:
-        """Digest, quantisation and server version, for the record; never fails the answer."""
+    def describe(self) -> dict[str, Any]:
+        """Digest, quantisation and server version, for the record; never fails the answer.
+
+        The runner asks before it starts the clock, so these requests are not in any timing.
+        """
+        import ollama
+
         details: dict[str, Any] = {}
         try:
             for model in self._client.list().models:
@@ -146,8 +149,8 @@ class OllamaBackend:
                         details["parameter_size"] = model.details.parameter_size
                         details["family"] = model.details.family
             details["server_version"] = server_version(self.base_url, self._transport)
-        except Exception:  # noqa: BLE001 - metadata is best effort
-            pass
+        except (httpx.HTTPError, ConnectionError, ollama.ResponseError):
+            pass  # the answer itself will say what is wrong with the server
         return details
 
     @classmethod

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+import httpx
 import httpx2  # the HTTP library the openai client is built on (a fork of httpx)
 
 from backends.base import (
@@ -160,6 +161,31 @@ class OpenAIChatBackend:
             raise BackendError(
                 f"{self.base_url} answered {exc.status_code}: {_message(exc)}"
             ) from exc
+
+    def describe(self) -> dict[str, Any]:
+        """The server's version where it tells it: vLLM's /version, llama.cpp's /props.
+
+        Asked before the runner starts its clock, on a plain client of its own so that a
+        test's recording transport sees only the chat request.
+        """
+        root = self.base_url.rstrip("/").removesuffix("/v1")
+        details: dict[str, Any] = {}
+        try:
+            with httpx.Client(timeout=httpx.Timeout(2.0)) as http:
+                for path, key, field in (
+                    ("/version", "version", "server_version"),
+                    ("/props", "build_info", "server_build"),
+                ):
+                    response = http.get(root + path)
+                    if response.status_code == 200 and "json" in response.headers.get(
+                        "content-type", ""
+                    ):
+                        value = response.json().get(key)
+                        if value:
+                            details[field] = str(value)
+        except (httpx.HTTPError, ValueError):
+            pass  # the answer itself will say what is wrong with the server
+        return details
 
     @classmethod
     def discover(

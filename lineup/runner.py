@@ -61,6 +61,7 @@ class _Job:
         self.text_parts: list[str] = []
         self.reasoning_parts: list[str] = []
         self.result: GenerationResult | None = None
+        self.described: dict[str, Any] = {}
         self._finish_lock = threading.Lock()
         self.finished = threading.Event()
 
@@ -78,6 +79,8 @@ class _Job:
             # Building the backend may load an in-process model; that time is the backend's
             # to report (Usage.load_s) and stays out of TTFT, total and decode speed.
             backend = factory(self.model)
+            describe = getattr(backend, "describe", None)
+            self.described = describe() if describe is not None else {}
             self.clock.start()
             stream = backend.stream(request)
             try:
@@ -112,7 +115,7 @@ class _Job:
             if self.finished.is_set():
                 return
             timings = vlm_timings(self.clock, self.text, usage)
-            metadata = dict(usage.metadata) if usage else {}
+            metadata = {**self.described, **(usage.metadata if usage else {})}
             self.comparison.store.finish_generation(
                 self.generation_id,
                 "ok",

@@ -41,6 +41,7 @@ def test_stream_sends_image_and_options_and_reports_server_figures(ollama: Ollam
         "What colour?", image=image, system="Be brief.", temperature=0.0, max_tokens=32, seed=42
     )
     chunks = list(backend.stream(request))
+    assert [path for path, _ in ollama.requests] == ["/api/chat"]  # nothing else while timed
 
     assert "".join(c.text for c in chunks) == "A navy square."
     assert "".join(c.reasoning for c in chunks) == "hmm"
@@ -51,9 +52,11 @@ def test_stream_sends_image_and_options_and_reports_server_figures(ollama: Ollam
     assert usage.load_s == pytest.approx(1.25)
     assert usage.prompt_eval_s == pytest.approx(0.04)
     assert usage.input_tokens == 17
-    assert usage.metadata["digest"] == "sha256:" + "ab" * 32
-    assert usage.metadata["quantization"] == "Q4_K_M"
-    assert usage.metadata["server_version"] == "0.12.3"
+    assert usage.metadata == {"model": "llava:7b"}
+    described = backend.describe()
+    assert described["digest"] == "sha256:" + "ab" * 32
+    assert described["quantization"] == "Q4_K_M"
+    assert described["server_version"] == "0.12.3"
 
     [sent] = ollama.chat_requests()
     assert sent["model"] == "llava:7b" and sent["stream"] is True
@@ -77,6 +80,11 @@ def test_runner_stores_ollama_decode_speed_from_eval_count_over_eval_duration(
     assert row.load_s == pytest.approx(1.25)
     assert row.reasoning_text == "hmm"
     assert row.backend_metadata["digest"].startswith("sha256:")
+    assert row.backend_metadata["server_version"] == "0.12.3"
+    assert row.backend_metadata["model"] == "llava:7b"
+    # The metadata look-ups happen before the clock starts: only the chat request is timed.
+    paths = [path for path, _ in ollama.requests]
+    assert paths.index("/api/version") < paths.index("/api/chat")
 
 
 def test_missing_model_says_how_to_pull_it(ollama: OllamaFixture) -> None:
