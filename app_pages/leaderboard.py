@@ -59,7 +59,25 @@ with tts_tab:
         st.info("Nothing yet: run a comparison on the Compare voices page.")
     else:
         frame = pd.DataFrame(rows)
-        st.dataframe(frame, hide_index=True)
+        rate = {"format": "percent"}
+        st.dataframe(
+            frame,
+            hide_index=True,
+            column_config={
+                "voice": "Voice",
+                "n": st.column_config.NumberColumn("Clips", help="successful clips"),
+                "mean_wer": st.column_config.NumberColumn("Mean WER", **rate),
+                "wer_std": st.column_config.NumberColumn("WER sd", **rate),
+                "corpus_wer": st.column_config.NumberColumn(
+                    "Corpus WER", help="total errors / total reference words", **rate
+                ),
+                "mean_cer": st.column_config.NumberColumn("Mean CER", **rate),
+                "median_rtf": st.column_config.NumberColumn("Median RTF", format="%.3f"),
+                "median_gen_s": st.column_config.NumberColumn("Median gen (s)", format="%.2f"),
+                "peak_mem_mb": st.column_config.NumberColumn("Peak mem (MB)", format="%.0f"),
+                "pct_relevant": st.column_config.NumberColumn("% correct", format="%.1f"),
+            },
+        )
         st.plotly_chart(
             mean_with_spread_chart(rows, "voice", "mean_wer", "wer_std", "mean WER (± 1 sd)"),
             key="tts-chart",

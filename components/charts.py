@@ -41,7 +41,13 @@ def mean_with_spread_chart(
         go.Bar(
             x=[r[name_key] for r in rows],
             y=[r[mean_key] for r in rows],
-            error_y={"type": "data", "array": [r.get(spread_key) or 0 for r in rows]},
+            # ± one sd, the lower arm cut at zero: an error rate is never negative.
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [r.get(spread_key) or 0 for r in rows],
+                "arrayminus": [min(r.get(spread_key) or 0, r[mean_key] or 0) for r in rows],
+            },
         )
     )
     figure.update_layout(yaxis={"title": title}, margin={"t": 30, "b": 10}, height=380)
