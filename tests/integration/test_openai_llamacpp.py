@@ -76,8 +76,8 @@ def report(name: str, row: Generation, timings: dict[str, Any]) -> None:
         f"(source {row.tokens_per_s_source}); llama-server reported "
         f"predicted_per_second={timings['predicted_per_second']:.2f} for the same request "
         f"({timings['predicted_n']} tokens in {timings['predicted_ms']:.1f} ms). "
-        f"Client-side, {row.output_tokens} tokens / (total - TTFT) would be "
-        f"{row.output_tokens / stream_window_s:.2f} tokens/s; TTFT {row.ttft_s:.3f} s, "
+        f"Client-side, (output tokens - 1) / (total - TTFT) would be "
+        f"{(row.output_tokens - 1) / stream_window_s:.2f} tokens/s; TTFT {row.ttft_s:.3f} s, "
         f"total {row.total_s:.3f} s."
     )
 

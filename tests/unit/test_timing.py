@@ -27,10 +27,10 @@ def test_ttft_skips_empty_and_role_only_chunks_and_reasoning() -> None:
     assert timings.ttft_s == pytest.approx(0.90)
     assert timings.reasoning_ttft_s == pytest.approx(0.30)
     assert timings.total_s == pytest.approx(2.90)
-    # No server figure: output tokens over (total - TTFT).
-    assert timings.tokens_per_s == pytest.approx(10 / 2.0)
+    # No server figure: the 9 tokens after the first, over the 2 s after the first.
+    assert timings.tokens_per_s == pytest.approx((10 - 1) / 2.0)
     assert timings.tokens_per_s_source == "client"
-    assert timings.chars_per_s == pytest.approx(len("A cat") / 2.0)
+    assert timings.chars_per_s == pytest.approx(len(" cat") / 2.0)
 
 
 def test_server_decode_figure_wins_over_client_arithmetic() -> None:
@@ -60,7 +60,7 @@ def test_no_token_count_means_no_tokens_per_second_never_a_chunk_count() -> None
     assert timings.output_tokens is None
     assert timings.tokens_per_s is None
     assert timings.tokens_per_s_source is None
-    assert timings.chars_per_s == pytest.approx(3 / 1.0)
+    assert timings.chars_per_s == pytest.approx(len("bc") / 1.0)
 
 
 def test_single_chunk_answer_has_no_decode_window() -> None:
