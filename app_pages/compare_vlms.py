@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from backends.spec import SpecError
-from components.context import annotator_sidebar, get_lineup
+from components.context import annotator_sidebar, get_lineup, recent_runs_sidebar
 from components.label_bar import label_bar
 from components.models import model_picker
 from components.runs import column_titles, stream_into_columns
@@ -18,6 +18,7 @@ annotator = annotator_sidebar()
 blind = st.sidebar.toggle(
     "Blind mode", help="Hide model names and shuffle the columns until you have labeled them all."
 )
+recent_runs_sidebar(app, "vlm", "run")
 
 st.title("Compare VLMs")
 

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from backends.spec import SpecError
-from components.context import annotator_sidebar, get_lineup
+from components.context import annotator_sidebar, get_lineup, recent_runs_sidebar
 from components.label_bar import label_bar
 from components.models import model_picker
 from lineup.models import Generation, Run
@@ -20,6 +20,7 @@ TTS_LABELS = {"relevant": "Correct", "partial": "Flawed", "irrelevant": "Wrong"}
 
 app = get_lineup()
 annotator = annotator_sidebar()
+recent_runs_sidebar(app, "tts", "runs")
 st.title("Compare voices")
 
 left, right = st.columns([3, 2], gap="large")

@@ -16,7 +16,7 @@ st.caption(
     "Wilson score interval. Speed figures are medians over successful answers."
 )
 
-vlm_tab, tts_tab = st.tabs(["VLMs", "Voices"])
+vlm_tab, tts_tab, raw_tab = st.tabs(["VLMs", "Voices", "All rows"])
 
 with vlm_tab:
     rows = vlm_leaderboard(app.store)
@@ -89,4 +89,32 @@ with tts_tab:
             mime="text/csv",
             icon=":material/download:",
             key="tts-csv",
+        )
+
+with raw_tab:
+    st.caption(
+        "Every stored generation and every label, as they are in the store, for your own "
+        "analysis. Labels carry the generation id they belong to."
+    )
+    for kind, title in [("vlm", "VLM answers"), ("tts", "Voice clips")]:
+        generations = app.store.generations_frame(kind)
+        labels = app.store.labels_frame(kind)
+        c1, c2 = st.columns(2)
+        c1.download_button(
+            f"{title}: {len(generations)} rows (CSV)",
+            generations.to_csv(index=False).encode(),
+            file_name=f"lineup-{kind}-generations.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key=f"{kind}-generations-csv",
+            disabled=generations.empty,
+        )
+        c2.download_button(
+            f"{title}: {len(labels)} labels (CSV)",
+            labels.to_csv(index=False).encode(),
+            file_name=f"lineup-{kind}-labels.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key=f"{kind}-labels-csv",
+            disabled=labels.empty,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lineup.config import ConfigError
 from lineup.service import Lineup
 from lineup.settings import Settings, load_settings
 
@@ -14,8 +15,40 @@ def _open(settings: Settings) -> Lineup:
 
 
 def get_lineup() -> Lineup:
-    """One engine (store, media, config) per distinct set of settings, for the whole server."""
-    return _open(load_settings())
+    """One engine (store, media, config) per distinct set of settings, for the whole server.
+
+    backends.toml is read again on every page run, so an edit shows without a restart.
+    """
+    try:
+        app = _open(load_settings())
+        app.refresh_config()
+    except (ConfigError, ValueError) as exc:
+        st.error(f"Lineup cannot start: {exc}", icon=":material/settings_alert:")
+        st.stop()
+    return app
+
+
+def recent_runs_sidebar(app: Lineup, kind: str, query_key: str) -> None:
+    """A picker of recent runs in the sidebar, to reopen one (e.g. to label it later)."""
+    runs = app.store.latest_runs(kind, limit=30)
+    if not runs:
+        return
+    current = st.query_params.get(query_key, "")
+    labels = {
+        str(run.id): f"#{run.id} · {run.input_text[:40]} · {len(run.generations)} answers"
+        for run in runs
+    }
+    options = ["", *labels]
+    chosen = st.sidebar.selectbox(
+        "Open a recent run",
+        options,
+        index=options.index(current) if current in options else 0,
+        format_func=lambda key: labels.get(key, "—"),
+        key=f"recent-{kind}",
+    )
+    if chosen and chosen != current:
+        st.query_params[query_key] = chosen
+        st.rerun()
 
 
 def annotator_sidebar() -> str:

@@ -64,6 +64,11 @@ def load_backends_config(settings: Settings) -> BackendsConfig:
             if not isinstance(entry, dict) or "kind" not in entry or "base_url" not in entry:
                 raise ConfigError(f"{path}: [endpoints.{name}] needs `kind` and `base_url`.")
             unknown = set(entry) - {"kind", "base_url", "api_key_env"}
+            if "api_key" in unknown:
+                raise ConfigError(
+                    f"{path}: [endpoints.{name}] holds a key. Keys stay out of files: put it in "
+                    "an environment variable and name that with `api_key_env`."
+                )
             if unknown:
                 raise ConfigError(f"{path}: [endpoints.{name}] has unknown keys {sorted(unknown)}.")
             endpoints.append(

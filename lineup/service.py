@@ -24,6 +24,12 @@ class Lineup:
     media: MediaStore
     config: BackendsConfig
 
+    def refresh_config(self) -> None:
+        """Re-read backends.toml if it changed since it was read (the app reads it per page)."""
+        fresh = load_backends_config(self.settings)
+        if fresh != self.config:
+            self.config = fresh
+
     @classmethod
     def open(cls, settings: Settings | None = None) -> Lineup:
         settings = settings or load_settings()

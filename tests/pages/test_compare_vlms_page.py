@@ -124,3 +124,18 @@ def test_a_bad_spec_is_refused_before_anything_runs(ollama: OllamaFixture) -> No
     at.button(key="compare").click().run()
     assert any("neither a spec" in e.value for e in at.error)
     assert Store(load_settings().database_url).latest_runs("vlm") == []
+
+
+def test_a_recent_run_can_be_reopened_for_labeling(ollama: OllamaFixture) -> None:
+    store = Store(load_settings().database_url)
+    run_id = store.create_run("vlm", "Which error code?")
+    generation = store.add_generation(run_id, "ollama:llava:7b")
+    store.finish_generation(generation, "ok", output_text="PAY-4021", ttft_s=0.1, total_s=0.2)
+
+    at = page(annotator="cy").run()
+    at.sidebar.selectbox(key="recent-vlm").set_value(str(run_id)).run()
+    assert not at.exception
+    assert at.query_params["run"] in (str(run_id), [str(run_id)])
+    assert any("PAY-4021" in m.value for m in at.markdown)
+    at.button(key=f"label-{generation}-relevant").click().run()
+    assert store.current_labels([generation], "cy")[generation].relevance == "relevant"

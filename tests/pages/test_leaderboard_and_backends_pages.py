@@ -34,7 +34,14 @@ def test_leaderboard_shows_the_stored_figures(lineup_home: Path) -> None:
     assert row["median_ttft_s"] == pytest.approx(0.5)
     assert tts.set_index("voice").loc["espeak:en-us", "mean_wer"] == 0.0
     assert len(at.get("plotly_chart")) == 2
-    assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download CSV"]
+    assert [b.label for b in at.get("download_button")] == [
+        "Download CSV",
+        "Download CSV",
+        "VLM answers: 3 rows (CSV)",
+        "VLM answers: 3 labels (CSV)",
+        "Voice clips: 1 rows (CSV)",
+        "Voice clips: 0 labels (CSV)",
+    ]
 
 
 def test_leaderboard_is_empty_but_helpful_on_a_new_store(lineup_home: Path) -> None:
@@ -65,3 +72,12 @@ def test_backends_page_lists_an_up_and_a_down_endpoint(
     assert models["spec"].tolist() == [f"ollama:llava:7b@{ollama.base_url}"]
     assert models["vision"].tolist() == ["yes"]
     assert any("ocr:eng+rus" in c.value for c in at.code)
+
+
+def test_a_broken_backends_file_is_a_message_not_a_crash(lineup_home: Path) -> None:
+    lineup_home.mkdir(parents=True, exist_ok=True)
+    (lineup_home / "backends.toml").write_text("[endpoints.x\n")
+    at = AppTest.from_file(str(PAGES / "compare_vlms.py"), default_timeout=60).run()
+    assert not at.exception
+    [error] = at.error
+    assert error.value.startswith("Lineup cannot start:") and "not valid TOML" in error.value
