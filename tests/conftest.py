@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ from PIL import Image, ImageDraw
 
 from lineup.settings import load_settings
 from lineup.store import Store
+
+# Tests never talk to a model hub: everything they load is built locally or ships in a package.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
 @pytest.fixture()
