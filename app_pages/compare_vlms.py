@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from PIL import Image
 
 from backends.spec import SpecError
 from components.context import annotator_sidebar, get_lineup, recent_runs_sidebar
@@ -12,6 +13,8 @@ from components.runs import column_titles, stream_into_columns
 from components.stats import render_answer, render_stats
 from lineup.media import MediaError
 from lineup.samples import list_samples
+
+PREVIEW_HEIGHT_PX = 420
 
 app = get_lineup()
 annotator = annotator_sidebar()
@@ -53,7 +56,13 @@ with left:
         except MediaError as exc:
             st.error(str(exc), icon=":material/broken_image:")
         else:
-            st.image(image.rgb(), caption=f"{image.format} {image.width}×{image.height}")
+            # A tall phone screenshot at full column width would push the answers off screen.
+            preview_width = int(min(600, PREVIEW_HEIGHT_PX * image.width / image.height))
+            st.image(
+                image.rgb(),
+                caption=f"{image.format} {image.width}×{image.height}",
+                width=preview_width,
+            )
 
 with right:
     if sample_questions:
@@ -117,7 +126,10 @@ if run is not None and run.kind == "vlm":
     head.markdown(f"**Run {run.id}** · {run.input_text}")
     if run.image_hash:
         try:
-            image_col.image(str(app.media.path(run.image_hash)), width=120)
+            stored = app.media.path(run.image_hash)
+            with Image.open(stored) as thumb:
+                ratio = thumb.width / thumb.height
+            image_col.image(str(stored), width=int(min(160, 120 * ratio)))
         except FileNotFoundError:
             image_col.caption("image missing from the media store")
     generations = list(run.generations)
@@ -131,10 +143,19 @@ if run is not None and run.kind == "vlm":
     for column, generation, title in zip(st.columns(len(ordered)), ordered, titles, strict=True):
         with column:
             st.subheader(title, divider="gray")
+            if generation.reasoning_text:
+                with st.expander("Reasoning", icon=":material/psychology:"):
+                    st.text(generation.reasoning_text)
             if generation.output_text:
                 render_answer(generation.output_text)
             elif generation.status == "ok":
                 st.markdown("*(empty answer)*")
             render_stats(generation)
             if generation.status == "ok":
-                label_bar(app.store, generation.id, annotator, labels.get(generation.id))
+                label_bar(
+                    app.store,
+                    generation.id,
+                    annotator,
+                    labels.get(generation.id),
+                    stacked=len(ordered) > 3,
+                )

@@ -115,7 +115,7 @@ def marked_transcript(reference: str, transcript: str) -> str:
     return " ".join(parts)
 
 
-def clip_card(run: Run, generation: Generation, labels: dict) -> None:
+def clip_card(run: Run, generation: Generation, labels: dict, *, stacked: bool) -> None:
     st.markdown(f"**sample {generation.sample_index + 1}** · seed {generation.seed}")
     if generation.status != "ok":
         st.error(generation.error or "Failed.", icon=":material/error:")
@@ -134,7 +134,14 @@ def clip_card(run: Run, generation: Generation, labels: dict) -> None:
         f"peak +{generation.peak_mem_mb:.0f} MB" if generation.peak_mem_mb is not None else None,
     ]
     st.caption(" · ".join(f for f in figures if f))
-    label_bar(app.store, generation.id, annotator, labels.get(generation.id), labels=TTS_LABELS)
+    label_bar(
+        app.store,
+        generation.id,
+        annotator,
+        labels.get(generation.id),
+        labels=TTS_LABELS,
+        stacked=stacked,
+    )
 
 
 run_ids = [int(r) for r in st.query_params.get("runs", "").split(",") if r.isdigit()]
@@ -167,4 +174,4 @@ for run_id in run_ids:
                 )
             for clip in clips:
                 with st.container(border=True):
-                    clip_card(run, clip, labels)
+                    clip_card(run, clip, labels, stacked=len(by_voice) > 3)

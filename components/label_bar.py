@@ -35,15 +35,20 @@ def label_bar(
     current: Label | None,
     *,
     labels: dict[str, str] | None = None,
+    stacked: bool = False,
 ) -> None:
-    """Render the bar; the chosen relevance is shown as the primary button."""
+    """Render the bar; the chosen relevance is shown as the primary button.
+
+    `stacked` puts the buttons under each other, for narrow columns where a row would cut
+    their labels.
+    """
     if not annotator:
         st.caption("Set your name in the sidebar to label.")
         return
     comment_key = f"comment-{generation_id}"
     if comment_key not in st.session_state:
         st.session_state[comment_key] = current.comment if current and current.comment else ""
-    columns = st.columns(len(CHOICES))
+    columns = [st.container()] * len(CHOICES) if stacked else st.columns(len(CHOICES))
     for column, (value, text, icon) in zip(columns, CHOICES, strict=True):
         column.button(
             (labels or {}).get(value, text),
