@@ -7,7 +7,9 @@ import streamlit as st
 
 from components.charts import mean_with_spread_chart, pct_relevant_chart
 from components.context import get_lineup
+from components.exports import csv_download
 from lineup.metrics import vlm_leaderboard
+from lineup.tts_metrics import tts_leaderboard
 
 app = get_lineup()
 st.title("Leaderboard")
@@ -40,21 +42,10 @@ with vlm_tab:
         )
         if any(r["n"] for r in rows):
             st.plotly_chart(pct_relevant_chart(rows), key="vlm-chart")
-        st.download_button(
-            "Download CSV",
-            frame.to_csv(index=False).encode(),
-            file_name="lineup-vlm-leaderboard.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            key="vlm-csv",
-        )
+        csv_download(frame, "Download CSV", "lineup-vlm-leaderboard.csv", "vlm-csv")
 
 with tts_tab:
-    try:
-        from lineup.tts_metrics import tts_leaderboard
-    except ImportError:
-        tts_leaderboard = None
-    rows = tts_leaderboard(app.store) if tts_leaderboard else []
+    rows = tts_leaderboard(app.store)
     if not rows:
         st.info("Nothing yet: run a comparison on the Compare voices page.")
     else:
@@ -82,14 +73,7 @@ with tts_tab:
             mean_with_spread_chart(rows, "voice", "mean_wer", "wer_std", "mean WER (± 1 sd)"),
             key="tts-chart",
         )
-        st.download_button(
-            "Download CSV",
-            frame.to_csv(index=False).encode(),
-            file_name="lineup-tts-leaderboard.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            key="tts-csv",
-        )
+        csv_download(frame, "Download CSV", "lineup-tts-leaderboard.csv", "tts-csv")
 
 with raw_tab:
     st.caption(
@@ -100,21 +84,17 @@ with raw_tab:
         generations = app.store.generations_frame(kind)
         labels = app.store.labels_frame(kind)
         c1, c2 = st.columns(2)
-        c1.download_button(
+        csv_download(
+            generations,
             f"{title}: {len(generations)} rows (CSV)",
-            generations.to_csv(index=False).encode(),
-            file_name=f"lineup-{kind}-generations.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            key=f"{kind}-generations-csv",
-            disabled=generations.empty,
+            f"lineup-{kind}-generations.csv",
+            f"{kind}-generations-csv",
+            where=c1,
         )
-        c2.download_button(
+        csv_download(
+            labels,
             f"{title}: {len(labels)} labels (CSV)",
-            labels.to_csv(index=False).encode(),
-            file_name=f"lineup-{kind}-labels.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            key=f"{kind}-labels-csv",
-            disabled=labels.empty,
+            f"lineup-{kind}-labels.csv",
+            f"{kind}-labels-csv",
+            where=c2,
         )
