@@ -10,8 +10,11 @@ in this order:
    separators are dropped (`1,000` -> `one thousand`), decimals are read with their point
    (`3.5` -> `three point five`), English ordinals with a suffix become ordinal words
    (`1st` -> `first`, `22nd` -> `twenty-second`), `%` after a number becomes `percent`
-   (English only), and every other run of digits is a cardinal (`50` -> `fifty`). So "50"
-   and "fifty" are the same word; "1999" is read as a cardinal on both sides.
+   (English only), an amount after a currency sign is read with its unit (English only:
+   `$50` -> `fifty dollars`, `£1` -> `one pound`, `€3.50` -> `three euros fifty cents`, as
+   Whisper writes what a voice says as "50 dollars"), and every other run of digits is a
+   cardinal (`50` -> `fifty`). So "50" and "fifty" are the same word; "1999" is read as a
+   cardinal on both sides.
 4. Punctuation removed: every character that is not a letter, a digit, whitespace or an
    apostrophe becomes a space (so num2words' `ninety-nine` and `ninety nine` agree), and an
    apostrophe is kept only inside a word (`don't`), never at its edges (`'quoted'`).
@@ -39,6 +42,8 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 _GROUPED = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
 _ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b")
 _PERCENT = re.compile(r"(\d)\s*%")
+_MONEY = re.compile(r"([$€£])\s?(\d+)(?:\.(\d{2}))?\b")
+_CURRENCY = {"$": ("dollar", "dollars"), "€": ("euro", "euros"), "£": ("pound", "pounds")}
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NOT_WORD = re.compile(r"[^\w\s']|_")
 _EDGE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
@@ -67,12 +72,22 @@ def _ordinal_words(match: re.Match[str]) -> str:
     return f" {num2words(int(match.group(1)), to='ordinal', lang='en')} "
 
 
+def _money_words(match: re.Match[str]) -> str:
+    one, many = _CURRENCY[match.group(1)]
+    amount, cents = match.group(2), match.group(3)
+    words = f" {amount} {one if amount == '1' else many}"
+    if cents and cents != "00":
+        words += f" {int(cents)} {'cent' if cents == '01' else 'cents'}"
+    return words + " "
+
+
 def normalize(text: str, language: str | None = None) -> str:
     """The normalised form of a text: see the module docstring for each step."""
     language = language or guess_language(text)
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
     text = _GROUPED.sub(lambda m: m.group(0).replace(",", ""), text)
     if language == "en":
+        text = _MONEY.sub(_money_words, text)
         text = _ORDINAL.sub(_ordinal_words, text)
         text = _PERCENT.sub(r"\1 percent", text)
     text = _NUMBER.sub(lambda m: f" {_number_words(m.group(0), language)} ", text)

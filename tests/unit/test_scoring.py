@@ -40,6 +40,23 @@ def test_digits_and_number_words_are_not_an_error() -> None:
     assert result.cer == 0.0
 
 
+@pytest.mark.parametrize(
+    ("reference", "transcript"),
+    [
+        ("Your payment of 50 dollars was declined.", "Your payment of $50 was declined."),
+        ("It costs one pound.", "It costs £1."),
+        ("Pay 3 euros 50 cents now.", "Pay €3.50 now."),
+        ("A refund of 1,000 dollars.", "A refund of $1,000."),
+    ],
+)
+def test_an_amount_with_a_currency_sign_is_read_with_its_unit(
+    reference: str, transcript: str
+) -> None:
+    # Whisper writes a spoken "fifty dollars" as "$50": no error on either side.
+    assert score(reference, transcript).wer == 0.0
+    assert score(transcript, reference).wer == 0.0
+
+
 def test_punctuation_and_case_are_not_an_error() -> None:
     assert score("Well, hello there!", "well hello there").wer == 0.0
 
