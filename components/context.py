@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from lineup.config import ConfigError
@@ -25,7 +27,25 @@ def get_lineup() -> Lineup:
     except (ConfigError, ValueError) as exc:
         st.error(f"Lineup cannot start: {exc}", icon=":material/settings_alert:")
         st.stop()
+    _keys_from_secrets(app)
     return app
+
+
+def _keys_from_secrets(app: Lineup) -> None:
+    """API keys may live in Streamlit secrets as well as in the environment.
+
+    The backends read keys from environment variables only (by the names in backends.toml,
+    OPENAI_API_KEY by default), so a key found in `st.secrets` under such a name is put in the
+    process environment, unless the environment already sets it. Keys never reach the store.
+    """
+    names = {"OPENAI_API_KEY"} | {e.api_key_env for e in app.config.endpoints if e.api_key_env}
+    try:
+        secrets = {name: st.secrets[name] for name in names if name in st.secrets}
+    except FileNotFoundError:  # no secrets.toml at all
+        return
+    for name, value in secrets.items():
+        if isinstance(value, str) and value and not os.environ.get(name):
+            os.environ[name] = value
 
 
 def recent_runs_sidebar(app: Lineup, kind: str, query_key: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,25 @@ def test_a_broken_backends_file_is_a_message_not_a_crash(lineup_home: Path) -> N
     assert not at.exception
     [error] = at.error
     assert error.value.startswith("Lineup cannot start:") and "not valid TOML" in error.value
+
+
+def test_api_keys_may_come_from_streamlit_secrets(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lineup_home.mkdir(parents=True, exist_ok=True)
+    (lineup_home / "backends.toml").write_text(
+        '[endpoints.vllm]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        'api_key_env = "VLLM_API_KEY"\n'
+    )
+    monkeypatch.setenv("VLLM_API_KEY", "")  # unset for the page; removed again after the test
+    monkeypatch.setenv("OPENAI_API_KEY", "from-the-environment")
+    at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60)
+    at.secrets["VLLM_API_KEY"] = "from-secrets"
+    at.secrets["OPENAI_API_KEY"] = "from-secrets-too"
+    at.run()
+    assert not at.exception
+    assert os.environ["VLLM_API_KEY"] == "from-secrets"
+    # The environment wins where it sets a key.
+    assert os.environ["OPENAI_API_KEY"] == "from-the-environment"
+    # And no key reached the store.
+    assert "from-secrets" not in (lineup_home / "lineup.db").read_bytes().decode("latin-1")
