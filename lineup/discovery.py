@@ -47,14 +47,11 @@ def probe_endpoints(config: BackendsConfig) -> list[EndpointReport]:
 def local_models() -> list[DiscoveredModel]:
     """Offline models that need no server: OCR languages, and more as backends add them."""
     found: list[DiscoveredModel] = []
-    for kind, info in KINDS.items():
-        if info.target.split(":")[0] in ("backends.ollama", "backends.openai_chat"):
-            continue
+    for kind in KINDS:
         try:
-            cls = backend_class(kind)
-            local = getattr(cls, "discover_local", None)
+            local = getattr(backend_class(kind), "discover_local", None)
             if local is not None:
                 found.extend(local())
-        except Exception:  # noqa: BLE001 - a missing optional engine just offers nothing
-            continue
+        except (ImportError, OSError, BackendError):
+            continue  # a missing optional engine (package, binary, data) just offers nothing
     return found

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backends.base import VLMRequest
-from backends.registry import create_backend
+from backends.registry import create_backend, kind_info
 from backends.spec import SpecError
 from lineup.config import BackendsConfig, load_backends_config, resolve_model
 from lineup.media import ValidatedImage, validate_image
@@ -47,8 +47,6 @@ class Lineup:
             raise SpecError("Choose at least one model.")
         for model in models:
             spec, _ = resolve_model(model, self.config)
-            from backends.registry import kind_info
-
             if kind_info(spec.kind).modality != modality:
                 raise SpecError(f"{model!r} is not a {modality.upper()} backend.")
         return models
