@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -51,7 +50,6 @@ def stream_into_columns(
     comparison: Comparison,
     titles: dict[int, str],
     order: list[int],
-    render_done: Callable[[int], None] | None = None,
 ) -> None:
     """Drain the runner's events into one placeholder per column, redrawing at most ~20×/s."""
     columns = st.columns(len(order))

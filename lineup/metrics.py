@@ -30,7 +30,8 @@ def wilson_interval(successes: int, n: int) -> tuple[float | None, float | None]
     return 100 * interval.low, 100 * interval.high
 
 
-def _median(values: pd.Series) -> float | None:
+def median_or_none(values: pd.Series) -> float | None:
+    """The median of the values present; None when there are none."""
     values = values.dropna()
     return float(values.median()) if len(values) else None
 
@@ -67,9 +68,9 @@ def vlm_leaderboard(store: Store) -> list[dict[str, Any]]:
                 **label_counts(labels, model),
                 "generations": int(len(mine)),
                 "errors": int((mine["status"] == "error").sum()),
-                "median_ttft_s": _median(ok["ttft_s"]),
-                "median_total_s": _median(ok["total_s"]),
-                "median_tokens_per_s": _median(ok["tokens_per_s"]),
+                "median_ttft_s": median_or_none(ok["ttft_s"]),
+                "median_total_s": median_or_none(ok["total_s"]),
+                "median_tokens_per_s": median_or_none(ok["tokens_per_s"]),
             }
         )
     rows.sort(

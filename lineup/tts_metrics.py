@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from lineup.metrics import label_counts, latest_labels
+from lineup.metrics import label_counts, latest_labels, median_or_none
 from lineup.scoring import corpus_wer
 from lineup.store import Store
 
@@ -57,8 +57,8 @@ def voice_figures(clips: pd.DataFrame) -> dict[str, Any]:
         if len(scored)
         else None,
         "mean_cer": _float(scored["cer"].mean()) if len(scored) else None,
-        "median_rtf": _float(ok["rtf"].median()) if ok["rtf"].notna().any() else None,
-        "median_gen_s": _float(ok["gen_s"].median()) if ok["gen_s"].notna().any() else None,
+        "median_rtf": median_or_none(ok["rtf"]),
+        "median_gen_s": median_or_none(ok["gen_s"]),
         "peak_mem_mb": _float(ok["peak_mem_mb"].max()) if ok["peak_mem_mb"].notna().any() else None,
     }
 
