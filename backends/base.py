@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -25,6 +26,53 @@ class BackendTimeout(BackendError):
     """The backend did not answer in time."""
 
 
+class BackendIncomplete(BackendError):
+    """The answer is not whole: the stream ended without the protocol's end marker, or the
+    server sent something that is not a stream (an HTML page, an empty body). The text
+    received so far is kept by the runner; the answer is never counted as complete."""
+
+
+class CancelToken:
+    """Lets the runner stop one request from another thread (timeout, Stop, shutdown).
+
+    A backend that holds a connection registers a callback that closes it (for an HTTP
+    response: shut its socket down, which wakes a read blocked in the worker thread at once).
+    `cancel()` runs every callback once; one registered after the cancel runs at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+        self._cancelled = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if not self._cancelled.is_set():
+                self._callbacks.append(callback)
+                return
+        _call_quietly(callback)
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._cancelled.is_set():
+                return
+            self._cancelled.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            _call_quietly(callback)
+
+
+def _call_quietly(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:  # noqa: BLE001 - closing what is already broken must not fail the cancel
+        pass
+
+
 class Options(BaseModel):
     """Base for every backend's options: unknown keys are an error, not silently ignored."""
 
@@ -44,6 +92,8 @@ class VLMRequest:
     """One question about one image (or none), with the generation parameters.
 
     Each backend asks the image for the size it needs; the original is kept in the store.
+    `cancel` is the runner's handle for stopping this one request (see `CancelToken`); the
+    runner gives each model its own.
     """
 
     question: str
@@ -52,6 +102,7 @@ class VLMRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     seed: int | None = None
+    cancel: CancelToken | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -122,6 +173,11 @@ class Health:
 @runtime_checkable
 class VLMBackend(Protocol):
     """Streams an answer; the last chunk carries the Usage record.
+
+    The Usage record is the backend's word that the answer is complete: a backend yields it
+    only after the protocol's end marker (OpenAI `[DONE]` / a `finish_reason`, Ollama
+    `done: true`, the end of in-process generation). A stream that stops without it raises
+    `BackendIncomplete`; the runner also treats a stream with no Usage record as cut off.
 
     A backend may also offer `describe() -> dict` (what it knows about the model and server:
     digest, quantisation, versions). The runner calls it before starting the clock, so such

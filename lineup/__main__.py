@@ -3,5 +3,6 @@
 import sys
 
 from lineup.cli import main
+from lineup.shutdown import run_stoppable
 
-sys.exit(main())
+sys.exit(run_stoppable(main))

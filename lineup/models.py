@@ -1,4 +1,4 @@
-"""The tables of the store: runs, generations, labels."""
+"""The tables of the store: runs, generations, labels; the states of a generation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,24 @@ from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, Stri
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 RELEVANCE = ("relevant", "partial", "irrelevant")
-STATUSES = ("running", "ok", "error")
+
+# The states of a generation (design.md, "States of a generation"): `running`, then exactly one
+# of the final states. Only `ok` (a complete answer, the protocol's end marker seen) can be
+# labeled and counted.
+RUNNING = "running"
+OK = "ok"
+ERROR = "error"
+TIMEOUT = "timeout"
+CANCELLED = "cancelled"  # the person pressed Stop
+INTERRUPTED = "interrupted"  # its process died or was stopped; the partial text is kept
+FINAL_STATUSES = (OK, ERROR, TIMEOUT, CANCELLED, INTERRUPTED)
+STATUSES = (RUNNING, *FINAL_STATUSES)
+
+# Limits of the String columns, the same on every database (SQLite would accept longer
+# values, PostgreSQL refuses them): the store checks them before anything is written.
+MODEL_SPEC_MAX_CHARS = 512
+ANNOTATOR_MAX_CHARS = 128
+HOST_MAX_CHARS = 255
 
 
 def utcnow() -> datetime:
@@ -44,10 +61,10 @@ class Generation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
-    model_spec: Mapped[str] = mapped_column(String(512), index=True)
+    model_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS), index=True)
     sample_index: Mapped[int] = mapped_column(Integer, default=0)
     seed: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default=RUNNING, index=True)
     output_text: Mapped[str | None] = mapped_column(Text)
     reasoning_text: Mapped[str | None] = mapped_column(Text)
     audio_hash: Mapped[str | None] = mapped_column(String(64))
@@ -72,12 +89,18 @@ class Generation(Base):
     rtf: Mapped[float | None] = mapped_column(Float)
     sample_rate_hz: Mapped[int | None] = mapped_column(Integer)
     peak_mem_mb: Mapped[float | None] = mapped_column(Float)
-    stt_spec: Mapped[str | None] = mapped_column(String(512))
+    stt_spec: Mapped[str | None] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
     transcript: Mapped[str | None] = mapped_column(Text)
     wer: Mapped[float | None] = mapped_column(Float)
     cer: Mapped[float | None] = mapped_column(Float)
     # What the backend reports about the model: digest, quantisation, server version, ...
     backend_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Who runs it while it is `running`: the owner's host and process, and a heartbeat the
+    # owner refreshes (with the partial text) at least once a second. A row whose owner is
+    # gone becomes `interrupted` (lineup.liveness).
+    owner_host: Mapped[str | None] = mapped_column(String(HOST_MAX_CHARS))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     run: Mapped[Run] = relationship(back_populates="generations")
     labels: Mapped[list[Label]] = relationship(
@@ -92,7 +115,7 @@ class Label(Base):
     generation_id: Mapped[int] = mapped_column(
         ForeignKey("generations.id", ondelete="CASCADE"), index=True
     )
-    annotator: Mapped[str] = mapped_column(String(128))
+    annotator: Mapped[str] = mapped_column(String(ANNOTATOR_MAX_CHARS))
     relevance: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

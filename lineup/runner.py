@@ -1,32 +1,74 @@
 """Runs several models at once in worker threads and reports to the caller over a queue.
 
-Workers never touch the UI: they put `RunnerEvent`s on `Comparison.events`, write their own
-row to the store the moment they finish, and a per-model timer turns a model that runs past
-its timeout into an error row without waiting for it.
+Workers never touch the UI: they put `RunnerEvent`s on `Comparison.events` and write their
+own row to the store the moment they finish. Every generation ends in exactly one final state
+(design.md, "States of a generation"), decided once under the job's lock by whoever gets there
+first: the worker (`ok` or `error`), the per-model timer (`timeout`), Stop (`cancelled`) or a
+shutdown (`interrupted`). The last three also stop the request through the job's
+`CancelToken`, which closes its connection at once. Whatever the store does, the job finishes:
+a failed final write is retried and then recorded as an error with its cause, and the caller
+gets its result in every case. While a model streams, its partial text is saved about twice a
+second (lineup.liveness), so nothing streamed is lost if the process dies.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from backends.base import BackendError, Chunk, Usage, VLMBackend, VLMRequest
-from lineup.store import Store
+from backends.base import (
+    BackendError,
+    BackendTimeout,
+    CancelToken,
+    Chunk,
+    Usage,
+    VLMBackend,
+    VLMRequest,
+)
+from lineup import liveness
+from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, RUNNING, TIMEOUT
+from lineup.redact import redact
+from lineup.store import Store, storable
 from lineup.timing import StreamClock, VLMTimings, vlm_timings
 
 EventKind = Literal["chunk", "done", "failed"]
+Status = Literal["ok", "error", "timeout", "cancelled", "interrupted"]
 BackendFactory = Callable[[str], VLMBackend]
+
+# Pauses before each try of a final write; after the last, the failure itself is recorded.
+FINAL_WRITE_PAUSES_S = (0.0, 0.5)
+
+NO_END_MARKER = (
+    "The answer is cut off: the stream ended without its end marker, so the server stopped "
+    "or the connection broke. The text received until then is kept. Check the server's log "
+    "and run it again."
+)
+EMPTY_ANSWER = "The model returned an empty answer."
+REASONING_ONLY = (
+    "The model reasoned but gave no answer (it may have run out of tokens while thinking): "
+    "raise Max tokens, or turn thinking off for it."
+)
+CANCELLED_MESSAGE = "Stopped before it finished; the text streamed until then is kept."
+
+
+def timeout_message(timeout_s: float, what: str = "model") -> str:
+    return (
+        f"Timed out after {timeout_s:g} s (the per-model timeout). Raise it if this {what} "
+        "needs longer; the text streamed until then is kept."
+    )
 
 
 @dataclass(frozen=True)
 class GenerationResult:
     generation_id: int
     model: str
-    status: Literal["ok", "error"]
+    status: Status
     text: str
     reasoning: str
     error: str | None
@@ -43,6 +85,18 @@ class RunnerEvent:
     result: GenerationResult | None = None
 
 
+@dataclass(frozen=True)
+class JobView:
+    """What a page draws of one model while the run goes on (see `Comparison.snapshot`)."""
+
+    generation_id: int
+    model: str
+    status: str  # "running" until finished, then the final status
+    text: str
+    reasoning: str
+    result: GenerationResult | None
+
+
 def describe_error(exc: BaseException) -> str:
     """The message a user sees for a failed model: ours as written, others with their type."""
     if isinstance(exc, BackendError):
@@ -50,20 +104,54 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def write_final(
+    store: Store, generation_id: int, status: str, fields: dict[str, Any]
+) -> str | None:
+    """Write a generation's final row, retrying; None when stored, else what went wrong.
+
+    When every try fails, the failure itself is recorded as the row's error (without the
+    fields that may have caused it), so the row never stays `running`.
+    """
+    failure: BaseException | None = None
+    for pause_s in FINAL_WRITE_PAUSES_S:
+        time.sleep(pause_s)
+        try:
+            store.finish_generation(generation_id, status, **fields)
+            return None
+        except Exception as exc:  # noqa: BLE001 - any store failure is retried, then recorded
+            failure = exc
+    message = (
+        f"Lineup could not store this {status} result: {type(failure).__name__}: {failure}. "
+        "Check that the database is writable and not locked by another program."
+    )
+    try:
+        store.finish_generation(generation_id, ERROR, error=message)
+    except Exception as exc:  # noqa: BLE001 - nothing more can be done than say so
+        print(
+            f"lineup: generation {generation_id} could not be stored ({exc}); its result is "
+            "only in this process's output.",
+            file=sys.stderr,
+            flush=True,
+        )
+    return message
+
+
 class _Job:
-    """One model's generation: its worker thread, its clock and its one-time finish."""
+    """One model's generation: its worker thread, its clock, its cancel and its one finish."""
 
     def __init__(self, comparison: Comparison, generation_id: int, model: str) -> None:
         self.comparison = comparison
         self.generation_id = generation_id
         self.model = model
         self.clock = StreamClock()
+        self.cancel_token = CancelToken()
         self.text_parts: list[str] = []
         self.reasoning_parts: list[str] = []
         self.result: GenerationResult | None = None
         self.described: dict[str, Any] = {}
         self._finish_lock = threading.Lock()
         self.finished = threading.Event()
+        self.timer: threading.Timer | None = None
 
     @property
     def text(self) -> str:
@@ -73,6 +161,20 @@ class _Job:
     def reasoning(self) -> str:
         return "".join(self.reasoning_parts)
 
+    def progress(self) -> tuple[str | None, str | None]:
+        return self.text or None, self.reasoning or None
+
+    def view(self) -> JobView:
+        result = self.result
+        return JobView(
+            self.generation_id,
+            self.model,
+            result.status if result is not None else RUNNING,
+            result.text if result is not None else self.text,
+            result.reasoning if result is not None else self.reasoning,
+            result,
+        )
+
     def run(self, factory: BackendFactory, request: VLMRequest) -> None:
         usage: Usage | None = None
         try:
@@ -81,13 +183,15 @@ class _Job:
             backend = factory(self.model)
             describe = getattr(backend, "describe", None)
             self.described = describe() if describe is not None else {}
+            if self.finished.is_set():
+                return  # stopped or timed out before the request was sent
             self.clock.start()
-            stream = backend.stream(request)
+            stream = backend.stream(dataclasses.replace(request, cancel=self.cancel_token))
             try:
                 for chunk in stream:
                     self.clock.observe(chunk)
                     if self.finished.is_set():
-                        break  # timed out: stop reading, the row is already written
+                        break  # timed out or stopped: the row is already written
                     self._take(chunk)
                     if chunk.usage is not None:
                         usage = chunk.usage
@@ -96,9 +200,17 @@ class _Job:
                 if close is not None:
                     close()
         except BaseException as exc:  # noqa: BLE001 - any failure belongs to this model alone
-            self.fail(describe_error(exc))
+            status: Status = TIMEOUT if isinstance(exc, BackendTimeout) else ERROR
+            self.finish(status, describe_error(exc))
             return
-        self.succeed(usage)
+        if self.finished.is_set():
+            return
+        if usage is None:
+            self.finish(ERROR, NO_END_MARKER)
+        elif not self.text.strip():
+            self.finish(ERROR, REASONING_ONLY if self.reasoning.strip() else EMPTY_ANSWER, usage)
+        else:
+            self.finish(OK, None, usage)
 
     def _take(self, chunk: Chunk) -> None:
         if chunk.text:
@@ -110,65 +222,62 @@ class _Job:
                 RunnerEvent(self.generation_id, "chunk", chunk.text, chunk.reasoning)
             )
 
-    def succeed(self, usage: Usage | None) -> None:
+    def finish(self, status: Status, error: str | None, usage: Usage | None = None) -> bool:
+        """End this generation in `status`, once: write the row, tell the caller.
+
+        False when it had already finished. A timeout, Stop or shutdown also stops the
+        request and frees its connection. Never raises.
+        """
         with self._finish_lock:
             if self.finished.is_set():
-                return
-            timings = vlm_timings(self.clock, self.text, usage)
-            metadata = {**self.described, **(usage.metadata if usage else {})}
-            self.comparison.store.finish_generation(
-                self.generation_id,
-                "ok",
-                output_text=self.text,
-                reasoning_text=self.reasoning or None,
-                backend_metadata=metadata,
-                **timings.as_fields(),
-            )
-            self._finish(
-                GenerationResult(
-                    self.generation_id,
-                    self.model,
-                    "ok",
-                    self.text,
-                    self.reasoning,
-                    None,
-                    timings,
-                    metadata,
-                ),
-                "done",
-            )
-
-    def fail(self, message: str) -> None:
-        with self._finish_lock:
-            if self.finished.is_set():
-                return
-            total_s = self.clock.since_start(time.perf_counter())
-            self.comparison.store.finish_generation(
-                self.generation_id,
-                "error",
-                error=message,
-                output_text=self.text or None,
-                reasoning_text=self.reasoning or None,
-                total_s=total_s,
-                ttft_s=self.clock.since_start(self.clock.first_text_at),
-            )
-            self._finish(
-                GenerationResult(
-                    self.generation_id,
-                    self.model,
-                    "error",
-                    self.text,
-                    self.reasoning,
-                    message,
-                    None,
-                ),
-                "failed",
-            )
-
-    def _finish(self, result: GenerationResult, kind: EventKind) -> None:
-        self.result = result
-        self.finished.set()
+                return False
+            try:
+                result = self._record(status, error, usage)
+            except Exception as exc:  # noqa: BLE001 - a bug here must not leave the job open
+                message = f"Lineup failed to record this answer: {type(exc).__name__}: {exc}"
+                result = GenerationResult(
+                    self.generation_id, self.model, ERROR, self.text, self.reasoning, message, None
+                )
+            self.result = result
+            self.finished.set()
+        if self.timer is not None:
+            self.timer.cancel()
+        if status in (TIMEOUT, CANCELLED, INTERRUPTED):
+            self.cancel_token.cancel()
+        kind: EventKind = "done" if result.status == OK else "failed"
         self.comparison.events.put(RunnerEvent(self.generation_id, kind, result=result))
+        return True
+
+    def _record(self, status: Status, error: str | None, usage: Usage | None) -> GenerationResult:
+        text, text_repairs = storable(self.text)
+        reasoning, reasoning_repairs = storable(self.reasoning)
+        error = redact(error, self.comparison.secrets)
+        metadata = {**self.described, **(usage.metadata if usage else {})}
+        if text_repairs or reasoning_repairs:
+            # The answer held characters no database stores (lone surrogates, NUL).
+            metadata["replaced_unstorable_chars"] = text_repairs + reasoning_repairs
+        timings: VLMTimings | None = None
+        if status == OK:
+            timings = vlm_timings(self.clock, self.text, usage)
+            fields: dict[str, Any] = {**timings.as_fields()}
+        else:
+            now = time.perf_counter()
+            fields = {
+                "total_s": self.clock.since_start(now),
+                "ttft_s": self.clock.since_start(self.clock.first_text_at),
+            }
+        fields.update(
+            output_text=text or None,
+            reasoning_text=reasoning or None,
+            error=error,
+            backend_metadata=metadata,
+        )
+        failure = write_final(self.comparison.store, self.generation_id, status, fields)
+        if failure is not None:
+            status, error, timings = ERROR, failure, None
+        return GenerationResult(
+            self.generation_id, self.model, status, text, reasoning, error, timings, metadata
+        )
 
 
 class _Finishing(Protocol):
@@ -218,7 +327,8 @@ class EventRun(Generic[EventT, ResultT]):
 
     def wait(self) -> list[ResultT]:
         for member in self.members():
-            member.finished.wait()
+            while not member.finished.wait(0.5):  # a bounded wait lets Ctrl-C through
+                pass
         self._cancel_timers()
         return self.results()
 
@@ -235,33 +345,49 @@ class EventRun(Generic[EventT, ResultT]):
 class Comparison(EventRun[RunnerEvent, GenerationResult]):
     """A run in progress: one job per model, all started at once."""
 
-    def __init__(self, store: Store, run_id: int, timeout_s: float) -> None:
+    def __init__(
+        self, store: Store, run_id: int, timeout_s: float, secrets: Sequence[str] = ()
+    ) -> None:
         super().__init__()
         self.store = store
         self.run_id = run_id
+        self.run_ids = [run_id]
         self.timeout_s = timeout_s
+        self.secrets = tuple(secrets)
         self.jobs: list[_Job] = []
 
     def members(self) -> Sequence[_Job]:
         return self.jobs
 
     def start(self, factory: BackendFactory, request: VLMRequest) -> None:
+        liveness.track(self)
         for job in self.jobs:
+            liveness.keep_alive(self.store, job)
             worker = threading.Thread(
                 target=job.run, args=(factory, request), name=f"lineup-{job.model}", daemon=True
             )
             timer = threading.Timer(
-                self.timeout_s,
-                job.fail,
-                args=(
-                    f"Timed out after {self.timeout_s:g} s. Raise the per-model timeout "
-                    "if this model needs longer.",
-                ),
+                self.timeout_s, job.finish, args=(TIMEOUT, timeout_message(self.timeout_s))
             )
             timer.daemon = True
+            job.timer = timer
             self.track_timer(timer)
             worker.start()
             timer.start()
+
+    def snapshot(self) -> list[JobView]:
+        """Each model's state and text so far, in column order; safe to call at any time."""
+        return [job.view() for job in self.jobs]
+
+    def cancel(self) -> None:
+        """Stop: every unfinished model becomes `cancelled` at once, its request stopped."""
+        for job in self.jobs:
+            job.finish(CANCELLED, CANCELLED_MESSAGE)
+
+    def interrupt(self, why: str) -> None:
+        """The process is stopping: every unfinished model becomes `interrupted`."""
+        for job in self.jobs:
+            job.finish(INTERRUPTED, f"Interrupted: {why}. The text streamed until then is kept.")
 
 
 def start_vlm_comparison(
@@ -273,6 +399,7 @@ def start_vlm_comparison(
     image_hash: str | None = None,
     timeout_s: float = 300.0,
     blind: bool = False,
+    secrets: Sequence[str] = (),
 ) -> Comparison:
     """Store the run and one `running` row per model, then start every model at once."""
     params = {
@@ -289,7 +416,7 @@ def start_vlm_comparison(
         seed=request.seed,
         blind=blind,
     )
-    comparison = Comparison(store, run_id, timeout_s)
+    comparison = Comparison(store, run_id, timeout_s, secrets)
     for position, model in enumerate(models):
         generation_id = store.add_generation(run_id, model, position=position, seed=request.seed)
         comparison.jobs.append(_Job(comparison, generation_id, model))

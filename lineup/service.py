@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from backends.base import VLMRequest
 from backends.registry import create_backend, kind_info
 from backends.spec import SpecError
+from lineup import liveness
 from lineup.config import BackendsConfig, load_backends_config, resolve_model
 from lineup.media import ValidatedImage, validate_image
 from lineup.mediastore import MediaStore
+from lineup.models import MODEL_SPEC_MAX_CHARS
 from lineup.runner import Comparison, start_vlm_comparison
 from lineup.settings import Settings, load_settings
 from lineup.store import Store
 from lineup.tts_runner import DEFAULT_STT, TTSComparison, start_tts_comparison
+
+
+class InputError(ValueError):
+    """Input the person must fix (an empty question, a timeout that is not a positive number);
+    the app shows the message, the CLI prints it and exits 2."""
 
 
 @dataclass
@@ -32,20 +41,62 @@ class Lineup:
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Lineup:
+        """Open the store (migrating it) and mark rows whose process died `interrupted`."""
         settings = settings or load_settings()
         settings.home.mkdir(parents=True, exist_ok=True)
-        return cls(
+        app = cls(
             settings=settings,
             store=Store(settings.database_url),
             media=MediaStore(settings.media_dir),
             config=load_backends_config(settings),
         )
+        app.reap_orphans()
+        return app
+
+    def reap_orphans(self) -> list[int]:
+        """Running rows whose owner process is gone become `interrupted` (the app calls this
+        on every page run, the CLI at start); returns their ids."""
+        return self.store.reap_orphans()
+
+    def secrets(self) -> list[str]:
+        """The values of every configured API key, to keep out of what is stored and printed."""
+        names = {"OPENAI_API_KEY"} | {e.api_key_env for e in self.config.endpoints if e.api_key_env}
+        for named in self.config.models:
+            key_env = (named.options or {}).get("api_key_env")
+            if isinstance(key_env, str):
+                names.add(key_env)
+        return [value for name in names if (value := os.environ.get(name))]
+
+    def timeout(self, timeout_s: float | None) -> float:
+        """The per-model timeout: the one given, else the setting; a positive finite number."""
+        if timeout_s is None:
+            return self.settings.model_timeout_s
+        if not (isinstance(timeout_s, int | float) and math.isfinite(timeout_s) and timeout_s > 0):
+            raise InputError(f"The timeout must be a positive number of seconds, not {timeout_s}.")
+        return float(timeout_s)
+
+    def active_comparison(self, run_id: int) -> Any | None:
+        """The comparison in progress in this process that holds run `run_id`, if any."""
+        return liveness.active_run(run_id)
+
+    def cancel_run(self, run_id: int) -> bool:
+        """Stop the run in progress that holds `run_id`; False when none runs here."""
+        comparison = liveness.active_run(run_id)
+        if comparison is None:
+            return False
+        comparison.cancel()
+        return True
 
     def check_models(self, models: list[str], modality: str = "vlm") -> list[str]:
         """Check every spec or name before anything runs; raise SpecError naming the bad one."""
         if not models:
             raise SpecError("Choose at least one model.")
         for model in models:
+            if len(model) > MODEL_SPEC_MAX_CHARS:
+                raise SpecError(
+                    f"A model spec is {len(model)} characters long; the limit is "
+                    f"{MODEL_SPEC_MAX_CHARS}. Give the model a short name in backends.toml."
+                )
             spec, _ = resolve_model(model, self.config)
             if kind_info(spec.kind).modality != modality:
                 raise SpecError(f"{model!r} is not a {modality.upper()} backend.")
@@ -75,7 +126,8 @@ class Lineup:
     ) -> Comparison:
         """Store the image and the run, then start every model at once."""
         if not question.strip():
-            raise ValueError("Ask a question about the image.")
+            raise InputError("Ask a question about the image.")
+        timeout = self.timeout(timeout_s)
         self.check_models(models)
         image_hash = self.media.put(image.data, image.suffix) if image is not None else None
         request = VLMRequest(
@@ -93,8 +145,9 @@ class Lineup:
             request,
             factory,
             image_hash=image_hash,
-            timeout_s=timeout_s or self.settings.model_timeout_s,
+            timeout_s=timeout,
             blind=blind,
+            secrets=self.secrets(),
         )
 
     def start_tts(
@@ -112,6 +165,7 @@ class Lineup:
         Voices may be specs or names from backends.toml; a voice's #PRESET is passed to
         its synthesize(). See lineup.tts_runner for what each clip records.
         """
+        timeout = self.timeout(timeout_s)
         self.check_models(voices, "tts")
         if stt is not None:
             self.check_models([stt], "stt")
@@ -124,7 +178,8 @@ class Lineup:
             factory,
             samples=samples,
             stt=stt,
-            timeout_s=timeout_s or self.settings.model_timeout_s,
+            timeout_s=timeout,
             seed=seed,
             spec_of=lambda voice: resolve_model(voice, self.config)[0],
+            secrets=self.secrets(),
         )

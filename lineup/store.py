@@ -1,60 +1,212 @@
-"""The store: SQLAlchemy engine, migrations at start, and the reads and writes the app needs."""
+"""The store: SQLAlchemy engine, migrations at start, and the reads and writes the app needs.
+
+Every write goes through two checks (`_check_before_flush`): each String column's value fits
+the column's limit on every database (SQLite would store it, PostgreSQL refuses it), and text
+is storable (a lone surrogate or a NUL, which PostgreSQL or the UTF-8 encoder refuse, becomes
+U+FFFD). The runner records when it had to repair an answer; the store is the last guard.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    Engine,
+    String,
+    bindparam,
+    create_engine,
+    event,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from lineup.models import RELEVANCE, Generation, Label, Run, utcnow
+from lineup.models import (
+    INTERRUPTED,
+    OK,
+    RELEVANCE,
+    RUNNING,
+    Generation,
+    Label,
+    Run,
+    utcnow,
+)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Any number that is the same in every Lineup process: the key of PostgreSQL's advisory lock
+# that serialises migrations.
+PG_MIGRATION_LOCK_KEY = 0x4C494E45  # "LINE"
+# A running row on another host whose heartbeat is older than this has lost its owner.
+HEARTBEAT_STALE_S = 30.0
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 
 
 class StoreError(ValueError):
-    """Bad input to the store (unknown generation, unknown relevance); the message says why."""
+    """Bad input to the store (unknown generation, unknown relevance, a value too long for its
+    column, a label on an answer that is not complete); the message says why."""
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be opened: a malformed URL, an unknown driver, a server that does
+    not answer. The message names the database (password hidden) and says how to fix it."""
+
+
+def storable(value: str) -> tuple[str, int]:
+    """`value` with every lone surrogate and NUL replaced by U+FFFD, and how many there were."""
+    cleaned, count = _UNSTORABLE.subn(REPLACEMENT, value)
+    return cleaned, count
+
+
+def storable_json(value: Any) -> Any:
+    """A JSON value with every string in it made storable."""
+    if isinstance(value, str):
+        return storable(value)[0]
+    if isinstance(value, dict):
+        return {storable_json(k): storable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable_json(v) for v in value]
+    return value
+
+
+def shown_url(url: str | URL) -> str:
+    """A database URL as it may be shown or logged: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a URL)"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # The busy timeout first: switching a new database to WAL takes a write lock, which
+    # several processes opening it at once would otherwise fail to get.
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreUnavailable(
+            f"LINEUP_DATABASE_URL is not a database URL ({exc}). Use a SQLAlchemy URL such as "
+            "sqlite:////path/to/lineup.db or postgresql+psycopg://user@127.0.0.1/lineup, or "
+            "unset it to use $LINEUP_HOME/lineup.db."
+        ) from exc
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                folder = Path(parsed.database).expanduser().parent
+                if folder.exists() and not folder.is_dir():
+                    raise StoreUnavailable(
+                        f"The database {parsed.database} cannot be made: {folder} is a file, "
+                        "not a folder. Point LINEUP_HOME (or LINEUP_DATABASE_URL) elsewhere."
+                    )
+                folder.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreUnavailable(
+            f"No database driver for {shown_url(parsed)} ({exc}). Lineup ships SQLite and "
+            "PostgreSQL (postgresql+psycopg://...)."
+        ) from exc
+    except OSError as exc:
+        raise StoreUnavailable(f"The database {shown_url(parsed)} cannot be made: {exc}") from exc
+
+
+def _alembic_config(connection: Any) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema with Alembic."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    """Bring the database to the newest schema with Alembic, one process at a time.
+
+    Any number of processes may open a new store at once: a file lock beside a SQLite file,
+    an advisory lock on PostgreSQL. The one that gets it first migrates; the others then
+    find the schema at head and change nothing.
+    """
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        from filelock import FileLock
+
+        with FileLock(f"{url.database}.migrate.lock"), engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+        return
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        if url.get_backend_name() == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK_KEY}
+            )
+        command.upgrade(_alembic_config(connection), "head")
 
 
 _upgraded: set[str] = set()
 _upgrade_lock = threading.Lock()
+
+
+def _column_limits() -> dict[type, dict[str, int]]:
+    limits: dict[type, dict[str, int]] = {}
+    for model in (Run, Generation, Label):
+        limits[model] = {
+            column.key: column.type.length
+            for column in model.__table__.columns
+            if isinstance(column.type, String) and column.type.length
+        }
+    return limits
+
+
+_LIMITS = _column_limits()
+
+
+def _check_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """Refuse a value too long for its column on any database; make every text storable."""
+    for obj in [*session.new, *session.dirty]:
+        limits = _LIMITS.get(type(obj), {})
+        for attr in inspect(obj).mapper.column_attrs:
+            value = getattr(obj, attr.key)
+            if isinstance(value, str):
+                cleaned, repaired = storable(value)
+                if repaired:
+                    setattr(obj, attr.key, cleaned)
+                limit = limits.get(attr.key)
+                if limit is not None and len(cleaned) > limit:
+                    raise StoreError(
+                        f"{type(obj).__name__.lower()}.{attr.key} is {len(cleaned)} characters "
+                        f"long; the limit is {limit}. Shorten it."
+                    )
+            elif isinstance(value, dict | list):
+                cleaned_json = storable_json(value)
+                if cleaned_json != value:
+                    setattr(obj, attr.key, cleaned_json)
+
+
+def _owner() -> tuple[str, int]:
+    return socket.gethostname()[:255], os.getpid()
 
 
 class Store:
@@ -66,9 +218,17 @@ class Store:
         if migrate:
             with _upgrade_lock:
                 if url not in _upgraded or url.endswith(":memory:"):
-                    upgrade(self.engine)
+                    try:
+                        upgrade(self.engine)
+                    except OperationalError as exc:
+                        raise StoreUnavailable(
+                            f"Cannot open the database {shown_url(url)}: {exc.orig}. Check that "
+                            "its server is running and the URL (LINEUP_DATABASE_URL) is right, "
+                            "or that the file and its folder are writable."
+                        ) from exc
                     _upgraded.add(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_flush", _check_before_flush)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -111,30 +271,123 @@ class Store:
         sample_index: int = 0,
         seed: int | None = None,
     ) -> int:
+        host, pid = _owner()
         generation = Generation(
             run_id=run_id,
             model_spec=model_spec,
             position=position,
             sample_index=sample_index,
             seed=seed,
-            status="running",
+            status=RUNNING,
+            owner_host=host,
+            owner_pid=pid,
+            heartbeat_at=utcnow(),
         )
         with self.session() as session:
             session.add(generation)
             session.flush()
             return generation.id
 
-    def finish_generation(self, generation_id: int, status: str, **fields: Any) -> None:
+    def finish_generation(self, generation_id: int, status: str, **fields: Any) -> bool:
+        """Write a generation's final state and figures, once.
+
+        Only a `running` row is finished (or one a reaper elsewhere took for dead while its
+        process still ran: that process knows best). A row already in another final state
+        is left as it is, and False is returned.
+        """
+        for name in fields:
+            if name not in Generation.__table__.columns:
+                raise StoreError(f"Generations have no field {name!r}.")
         with self.session() as session:
             generation = session.get(Generation, generation_id)
             if generation is None:
                 raise StoreError(f"There is no generation {generation_id}.")
+            if generation.status not in (RUNNING, INTERRUPTED):
+                return False
             generation.status = status
             generation.finished_at = utcnow()
+            generation.heartbeat_at = None
             for name, value in fields.items():
-                if not hasattr(Generation, name):
-                    raise StoreError(f"Generations have no field {name!r}.")
                 setattr(generation, name, value)
+            return True
+
+    def save_progress(self, progress: Iterable[tuple[int, str | None, str | None]]) -> None:
+        """Save running generations' partial text and heartbeat: (id, text, reasoning) each.
+
+        One statement for them all; a row that has meanwhile finished is not touched.
+        """
+        now = utcnow()
+        rows = [
+            {
+                "gid": generation_id,
+                "output_text": storable(text_so_far)[0] if text_so_far else None,
+                "reasoning_text": storable(reasoning)[0] if reasoning else None,
+                "heartbeat_at": now,
+            }
+            for generation_id, text_so_far, reasoning in progress
+        ]
+        if not rows:
+            return
+        statement = (
+            update(Generation.__table__)
+            .where(
+                Generation.__table__.c.id == bindparam("gid"),
+                Generation.__table__.c.status == RUNNING,
+            )
+            .values(
+                output_text=bindparam("output_text"),
+                reasoning_text=bindparam("reasoning_text"),
+                heartbeat_at=bindparam("heartbeat_at"),
+            )
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement, rows)
+
+    def reap_orphans(self, *, stale_s: float = HEARTBEAT_STALE_S) -> list[int]:
+        """Mark `interrupted` every running row whose owner is gone; return their ids.
+
+        On this host an owner is gone at once when its process no longer exists (or its pid
+        now belongs to a younger process). Elsewhere, when its heartbeat is older than
+        `stale_s`. The partial text saved so far stays in the row.
+        """
+        import psutil
+
+        host, _ = _owner()
+        now = utcnow()
+        with self.session() as session:
+            running = session.execute(
+                select(
+                    Generation.id,
+                    Generation.owner_host,
+                    Generation.owner_pid,
+                    Generation.heartbeat_at,
+                    Generation.started_at,
+                ).where(Generation.status == RUNNING)
+            ).all()
+        gone: dict[int, str] = {}
+        for gid, owner_host, owner_pid, heartbeat_at, started_at in running:
+            if owner_host == host and owner_pid is not None:
+                if not _process_alive(psutil, owner_pid, started_at):
+                    gone[gid] = f"the Lineup process that ran it (pid {owner_pid}) is gone"
+            else:
+                last = _aware(heartbeat_at or started_at)
+                if last is None or now - last > timedelta(seconds=stale_s):
+                    where = f"on {owner_host}" if owner_host else "of an earlier Lineup"
+                    gone[gid] = f"the Lineup process {where} stopped sending its heartbeat"
+        for gid, why in gone.items():
+            with self.session() as session:
+                session.execute(
+                    update(Generation)
+                    .where(Generation.id == gid, Generation.status == RUNNING)
+                    .values(
+                        status=INTERRUPTED,
+                        finished_at=now,
+                        heartbeat_at=None,
+                        error=f"Interrupted: {why} before it finished. The text streamed "
+                        "until then is kept. Run it again to get a complete answer.",
+                    )
+                )
+        return list(gone)
 
     def get_run(self, run_id: int) -> Run | None:
         with self.session() as session:
@@ -177,8 +430,14 @@ class Store:
         if not annotator:
             raise StoreError("A label needs an annotator name.")
         with self.session() as session:
-            if session.get(Generation, generation_id) is None:
+            generation = session.get(Generation, generation_id)
+            if generation is None:
                 raise StoreError(f"There is no generation {generation_id}.")
+            if generation.status != OK:
+                raise StoreError(
+                    f"Generation {generation_id} is `{generation.status}`, not a complete "
+                    "answer: only complete (`ok`) answers can be labeled."
+                )
             label = Label(
                 generation_id=generation_id,
                 annotator=annotator,
@@ -231,7 +490,7 @@ class Store:
             )
             .join(Generation, Label.generation_id == Generation.id)
             .join(Run, Generation.run_id == Run.id)
-            .where(Run.kind == kind)
+            .where(Run.kind == kind, Generation.status == OK)
         )
         with self.session() as session:
             rows = [row._asdict() for row in session.execute(query)]
@@ -247,3 +506,25 @@ class Store:
                 "model_spec",
             ],
         )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; the store writes UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def _process_alive(psutil: Any, pid: int, started_at: datetime | None) -> bool:
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = process.create_time()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True  # it exists; whose it is cannot be told
+    started = _aware(started_at)
+    # A pid reused by a process started after the row was written is not its owner.
+    return started is None or created <= started.timestamp() + 1.0

@@ -47,9 +47,19 @@ from backends.base import Audio, STTBackend, TTSBackend
 from backends.registry import check_spec
 from backends.spec import ModelSpec
 from backends.wav import to_wav_bytes
+from lineup import liveness
 from lineup.language import guess_language, language_warning
 from lineup.mediastore import MediaStore
-from lineup.runner import EventRun, describe_error
+from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, TIMEOUT
+from lineup.redact import redact
+from lineup.runner import (
+    CANCELLED_MESSAGE,
+    EventRun,
+    Status,
+    describe_error,
+    timeout_message,
+    write_final,
+)
 from lineup.scoring import score
 from lineup.store import Store
 
@@ -77,7 +87,7 @@ class ClipResult:
     sentence_index: int
     sample: int
     seed: int | None
-    status: Literal["ok", "error"]
+    status: Status
     error: str | None = None
     audio_hash: str | None = None
     audio_path: str | None = None
@@ -182,33 +192,58 @@ class _Clip:
         with self._finish_lock:
             self.fields.update(fields)
 
-    def finish(self, status: Literal["ok", "error"], error: str | None = None) -> bool:
-        """Write the row and the event once; False when the clip had already finished."""
+    def progress(self) -> tuple[str | None, str | None]:
+        return None, None  # a clip has no text to save while it runs; only its heartbeat
+
+    def finish(self, status: Status, error: str | None = None) -> bool:
+        """Write the row and the event once; False when the clip had already finished.
+
+        Never raises: a row the store refuses is recorded as an error with its cause.
+        """
         with self._finish_lock:
             if self.finished.is_set():
                 return False
             fields = dict(self.fields)
             metadata = fields.pop("backend_metadata", {})
             audio_path = fields.pop("audio_path", None)
-            self.comparison.store.finish_generation(
-                self.generation_id, status, error=error, backend_metadata=metadata, **fields
+            error = redact(error, self.comparison.secrets)
+            failure = write_final(
+                self.comparison.store,
+                self.generation_id,
+                status,
+                {**fields, "error": error, "backend_metadata": metadata},
             )
-            self.result = ClipResult(
-                generation_id=self.generation_id,
-                run_id=self.run_id,
-                voice=self.voice,
-                text=self.text,
-                sentence_index=self.sentence_index,
-                sample=self.sample,
-                seed=self.seed,
-                status=status,
-                error=error,
-                audio_path=audio_path,
-                metadata=metadata,
-                **fields,
-            )
+            if failure is not None:
+                status, error = ERROR, failure
+            try:
+                self.result = ClipResult(
+                    generation_id=self.generation_id,
+                    run_id=self.run_id,
+                    voice=self.voice,
+                    text=self.text,
+                    sentence_index=self.sentence_index,
+                    sample=self.sample,
+                    seed=self.seed,
+                    status=status,
+                    error=error,
+                    audio_path=audio_path,
+                    metadata=metadata,
+                    **fields,
+                )
+            except Exception as exc:  # noqa: BLE001 - a bug here must not leave the clip open
+                self.result = ClipResult(
+                    self.generation_id,
+                    self.run_id,
+                    self.voice,
+                    self.text,
+                    self.sentence_index,
+                    self.sample,
+                    self.seed,
+                    ERROR,
+                    f"Lineup failed to record this clip: {type(exc).__name__}: {exc}",
+                )
             self.finished.set()
-            kind: EventKind = "done" if status == "ok" else "failed"
+            kind: EventKind = "done" if self.result.status == OK else "failed"
             self.comparison.events.put(TTSEvent(self.generation_id, kind, result=self.result))
             return True
 
@@ -225,8 +260,10 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         stt: str | None,
         timeout_s: float,
         spec_of: SpecResolver,
+        secrets: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self.secrets = tuple(secrets)
         self.store = store
         self.media = media
         self.run_ids = run_ids
@@ -245,7 +282,20 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         self.clips.append(clip)
         self._lanes.setdefault(clip.voice, []).append(clip)
 
+    def cancel(self) -> None:
+        """Stop: every clip not finished yet becomes `cancelled` (a synthesis already under
+        way in process runs to its end, but its result is not kept)."""
+        for clip in self.clips:
+            clip.finish(CANCELLED, CANCELLED_MESSAGE)
+
+    def interrupt(self, why: str) -> None:
+        for clip in self.clips:
+            clip.finish(INTERRUPTED, f"Interrupted: {why}.")
+
     def start(self, factory: BackendFactory) -> None:
+        liveness.track(self)
+        for clip in self.clips:
+            liveness.keep_alive(self.store, clip)
         for voice, clips in self._lanes.items():
             worker = threading.Thread(
                 target=self._run_lane,
@@ -265,7 +315,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         except BaseException as exc:  # noqa: BLE001 - this voice alone fails
             message = describe_error(exc)
             for clip in clips:
-                clip.finish("error", message)
+                clip.finish(ERROR, message)
             return
         for index, clip in enumerate(clips):
             if clip.finished.is_set():
@@ -277,20 +327,16 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             try:
                 self._run_clip(factory, backend, preset, clip)
             except BaseException as exc:  # noqa: BLE001 - any failure belongs to this clip
-                clip.finish("error", describe_error(exc))
+                clip.finish(ERROR, describe_error(exc))
             finally:
                 timer.cancel()
 
     def _time_out(self, clips: list[_Clip], index: int) -> None:
-        clips[index].finish(
-            "error",
-            f"Timed out after {self.timeout_s:g} s. Raise the per-model timeout if this voice "
-            "needs longer.",
-        )
+        clips[index].finish(TIMEOUT, timeout_message(self.timeout_s, "voice"))
         # The engine is still busy with that clip, so the voice's later clips cannot start.
         for later in clips[index + 1 :]:
             later.finish(
-                "error",
+                ERROR,
                 f"Skipped: sample {clips[index].sample + 1} of this voice timed out and its "
                 "engine is still busy.",
             )
@@ -328,22 +374,22 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             backend_metadata=_jsonable(audio.metadata),
         )
         if audio_s <= 0:
-            clip.finish("error", "The voice returned no audio for this text.")
+            clip.finish(ERROR, "The voice returned no audio for this text.")
             return
         self.events.put(TTSEvent(clip.generation_id, "audio", audio_hash=audio_hash))
         if self.stt is None:
-            clip.finish("ok")
+            clip.finish(OK)
             return
         try:
             stt: STTBackend = factory(self.stt)
             with compute_lock if _in_process(stt) else nullcontext():
                 transcript = stt.transcribe(audio)
         except BaseException as exc:  # noqa: BLE001 - the audio is kept; the score is missing
-            clip.finish("error", f"Transcription with {self.stt} failed: {describe_error(exc)}")
+            clip.finish(ERROR, f"Transcription with {self.stt} failed: {describe_error(exc)}")
             return
         result = score(clip.text, transcript.text, guess_language(clip.text))
         clip.update(stt_spec=self.stt, transcript=transcript.text, wer=result.wer, cer=result.cer)
-        clip.finish("ok")
+        clip.finish(OK)
 
     def members(self) -> Sequence[_Clip]:
         """Clips in order: sentence, then voice as given, then sample."""
@@ -379,6 +425,7 @@ def start_tts_comparison(
     timeout_s: float = 300.0,
     seed: int | None = None,
     spec_of: SpecResolver = _default_spec_of,
+    secrets: Sequence[str] = (),
 ) -> TTSComparison:
     """Store one run per sentence and a `running` row per (voice, sample), then start every
     voice at once.
@@ -414,7 +461,9 @@ def start_tts_comparison(
         )
         for index, sentence in enumerate(sentences)
     ]
-    comparison = TTSComparison(store, media, run_ids, stt=stt, timeout_s=timeout_s, spec_of=spec_of)
+    comparison = TTSComparison(
+        store, media, run_ids, stt=stt, timeout_s=timeout_s, spec_of=spec_of, secrets=secrets
+    )
     for index, (run_id, sentence) in enumerate(zip(run_ids, sentences, strict=True)):
         for voice_index, voice in enumerate(voices):
             for sample in range(samples):

@@ -7,15 +7,17 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from lineup.metrics import vlm_leaderboard
-from lineup.store import Store
+from lineup.store import Store, StoreError
 from tests.fixtures.net import free_port
 
 pytestmark = pytest.mark.integration
@@ -119,3 +121,55 @@ def test_store_migrates_and_round_trips_on_postgresql(postgres_url: str) -> None
     assert again.current_labels([gid], "ана")[gid].relevance == "relevant"
     [row] = vlm_leaderboard(again)
     assert (row["n"], row["pct_relevant"]) == (1, 100.0)
+
+
+def _fresh_database(postgres_url: str, name: str) -> str:
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+OPEN_STORE = """
+import sys
+from lineup.store import Store
+Store(sys.argv[1]).create_run("vlm", "from a process")
+"""
+
+
+def test_eight_processes_open_one_new_postgresql_store_at_once(postgres_url: str) -> None:
+    url = _fresh_database(postgres_url, "lineup_race")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_STORE, url],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
+    assert [code for code, _ in outcomes] == [0] * 8, [err for _, err in outcomes if err]
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("select count(*) from runs")).scalar() == 8
+
+
+def test_postgresql_refuses_nothing_sqlite_accepts(postgres_url: str) -> None:
+    store = Store(postgres_url)
+    run_id = store.create_run("vlm", "q")
+    with pytest.raises(StoreError, match="limit is 512"):
+        store.add_generation(run_id, "openai:" + "m" * 600)
+    gid = store.add_generation(run_id, "fake:m")
+    # PostgreSQL refuses NUL in text and the UTF-8 encoder refuses a lone surrogate.
+    assert store.finish_generation(
+        gid, "ok", output_text="a\x00b\ud800c", backend_metadata={"raw": "x\x00\udfff"}
+    )
+    row = store.get_generation(gid)
+    assert row.output_text == "a\ufffdb\ufffdc"
+    assert row.backend_metadata == {"raw": "x\ufffd\ufffd"}
+    with pytest.raises(StoreError, match="limit is 128"):
+        store.add_label(gid, "relevant", annotator="a" * 200)

@@ -78,7 +78,7 @@ def test_fast_slow_and_failing_models_run_together(store: Store) -> None:
     assert failing.error == "Is the server up? Start it with `serve`."
     assert failing.output_text == "partial"
 
-    assert slow.status == "error"
+    assert slow.status == "timeout"
     assert slow.error.startswith("Timed out after 1.5 s")
     assert slow.output_text.startswith("very slow")
     assert slow.total_s == pytest.approx(1.5, abs=0.5)

@@ -201,7 +201,7 @@ def test_a_failing_voice_is_an_error_row_and_the_others_finish(
     assert statuses == {"espeak:broken": "error", "espeak:missing": "error", "espeak:good": "ok"}
 
 
-def test_a_timed_out_clip_becomes_an_error_and_the_voice_later_clips_are_skipped(
+def test_a_timed_out_clip_becomes_a_timeout_and_the_voice_later_clips_are_skipped(
     store: Store, media: MediaStore
 ) -> None:
     hung = HungVoice()
@@ -223,6 +223,7 @@ def test_a_timed_out_clip_becomes_an_error_and_the_voice_later_clips_are_skipped
     hung.release.set()
     results = {(r.voice, r.sample): r for r in comparison.results()}
     assert elapsed_s < 5
+    assert results["espeak:hung", 0].status == "timeout"
     assert results["espeak:hung", 0].error.startswith("Timed out after 0.3 s")
     assert results["espeak:hung", 1].error.startswith("Skipped: sample 1 of this voice timed out")
     assert results["espeak:quick", 0].status == "ok" and results["espeak:quick", 1].status == "ok"

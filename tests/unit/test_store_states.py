@@ -1,0 +1,191 @@
+"""The store's guards: labels on complete answers only, the same string limits on every
+database, rows of dead processes marked interrupted, old rows migrated to their true state."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, text, update
+
+from lineup.models import Generation, utcnow
+from lineup.store import Store, StoreError, StoreUnavailable, _alembic_config
+
+
+def _generation(store: Store, status: str, spec: str = "fake:m") -> int:
+    run_id = store.create_run("vlm", "q")
+    generation_id = store.add_generation(run_id, spec)
+    if status != "running":
+        store.finish_generation(generation_id, status, output_text="text", error="why")
+    return generation_id
+
+
+@pytest.mark.parametrize("status", ["error", "timeout", "cancelled", "interrupted", "running"])
+def test_only_complete_answers_can_be_labeled(store: Store, status: str) -> None:
+    generation_id = _generation(store, status)
+    with pytest.raises(StoreError, match="only complete"):
+        store.add_label(generation_id, "relevant", annotator="ana")
+
+
+def test_labels_of_failed_answers_never_reach_the_label_frame(store: Store) -> None:
+    good = _generation(store, "ok")
+    bad = _generation(store, "ok")
+    store.add_label(good, "relevant", annotator="ana")
+    store.add_label(bad, "relevant", annotator="ana")
+    # A label given before the row turned out not to be an answer (e.g. an old store).
+    with store.session() as session:
+        session.execute(update(Generation).where(Generation.id == bad).values(status="error"))
+    frame = store.labels_frame("vlm")
+    assert list(frame["generation_id"]) == [good]
+
+
+def test_string_limits_hold_on_sqlite_as_on_postgresql(store: Store) -> None:
+    run_id = store.create_run("vlm", "q")
+    with pytest.raises(StoreError, match="model_spec is 513 characters long; the limit is 512"):
+        store.add_generation(run_id, "x" * 513)
+    generation_id = _generation(store, "ok")
+    with pytest.raises(StoreError, match="annotator is 129 characters long; the limit is 128"):
+        store.add_label(generation_id, "relevant", annotator="a" * 129)
+    assert store.get_run(run_id).generations == []  # nothing half-stored
+
+
+def test_a_finished_row_is_never_finished_twice(store: Store) -> None:
+    generation_id = _generation(store, "cancelled")
+    assert store.finish_generation(generation_id, "ok", output_text="late") is False
+    assert store.get_generation(generation_id).status == "cancelled"
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_rows_of_a_dead_process_on_this_host_are_interrupted_at_once(store: Store) -> None:
+    mine = _generation(store, "running")
+    orphan = _generation(store, "running")
+    with store.session() as session:
+        session.execute(
+            update(Generation)
+            .where(Generation.id == orphan)
+            .values(owner_pid=_dead_pid(), output_text="streamed so far")
+        )
+    assert store.reap_orphans() == [orphan]
+    row = store.get_generation(orphan)
+    assert (row.status, row.output_text) == ("interrupted", "streamed so far")
+    assert "gone" in row.error
+    assert store.get_generation(mine).status == "running"  # this process is alive
+
+
+def test_rows_owned_elsewhere_are_interrupted_only_when_their_heartbeat_is_stale(
+    store: Store,
+) -> None:
+    fresh = _generation(store, "running")
+    stale = _generation(store, "running")
+    with store.session() as session:
+        for gid, age_s in ((fresh, 5), (stale, 31)):
+            session.execute(
+                update(Generation)
+                .where(Generation.id == gid)
+                .values(
+                    owner_host="another-" + socket.gethostname(),
+                    heartbeat_at=utcnow() - timedelta(seconds=age_s),
+                )
+            )
+    assert store.reap_orphans() == [stale]
+    assert store.get_generation(fresh).status == "running"
+    assert store.get_generation(stale).status == "interrupted"
+
+
+def test_migration_moves_old_rows_to_their_true_states(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0001")
+        connection.execute(
+            text(
+                "INSERT INTO runs (id, kind, input_text, params, blind, created_at) VALUES "
+                "(1, 'vlm', 'q', '{}', 0, '2026-11-01'), (2, 'tts', 's', '{}', 0, '2026-11-01')"
+            )
+        )
+        rows = [
+            (1, 1, "ok", "an answer", None),
+            (2, 1, "ok", "", None),
+            (3, 1, "error", None, "Timed out after 20 s. Raise the per-model timeout"),
+            (4, 1, "running", None, None),
+            (5, 2, "ok", None, None),  # a voice clip has no text and is complete
+            (6, 1, "error", None, "HTTP 500"),
+        ]
+        for gid, run_id, status, output, error in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO generations (id, run_id, position, model_spec, sample_index, "
+                    "status, output_text, error, started_at, backend_metadata) VALUES "
+                    "(:gid, :run_id, 0, 'm', 0, :status, :output, :error, '2026-11-01', '{}')"
+                ),
+                {"gid": gid, "run_id": run_id, "status": status, "output": output, "error": error},
+            )
+    store = Store(url)
+    statuses = {g: store.get_generation(g).status for g in range(1, 7)}
+    assert statuses == {
+        1: "ok",
+        2: "error",
+        3: "timeout",
+        4: "interrupted",
+        5: "ok",
+        6: "error",
+    }
+
+
+def test_a_bad_database_url_is_a_message_without_the_password() -> None:
+    with pytest.raises(StoreUnavailable, match="not a database URL"):
+        Store("not a url at all")
+    with pytest.raises(StoreUnavailable, match="No database driver"):
+        Store("nosuchdb://u@127.0.0.1/x")
+    with pytest.raises(StoreUnavailable) as caught:
+        Store("postgresql+psycopg://lineup:s3cret-pass@127.0.0.1:9/lineup?connect_timeout=2")
+    assert "Cannot open the database" in str(caught.value)
+    assert "s3cret-pass" not in str(caught.value)
+
+
+def test_a_database_folder_that_is_a_file_is_a_message(tmp_path: Path) -> None:
+    blocker = tmp_path / "home"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreUnavailable, match="is a file, not a folder"):
+        Store(f"sqlite:///{blocker / 'lineup.db'}")
+
+
+OPEN_STORE = """
+import sys
+from lineup.store import Store
+store = Store(sys.argv[1])
+store.create_run("vlm", "from a process")
+"""
+
+
+def test_eight_processes_open_one_new_sqlite_store_at_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_STORE, url],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
+    assert [code for code, _ in outcomes] == [0] * 8, [err for _, err in outcomes if err]
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("select count(*) from runs")).scalar() == 8
+        assert connection.execute(text("select version_num from alembic_version")).scalar() == (
+            "0002"
+        )
