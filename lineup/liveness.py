@@ -109,7 +109,9 @@ def keep_alive(store: Store, live: Live) -> None:
 
 class Cancellable(Protocol):
     run_ids: list[int]
-    done: bool
+
+    @property
+    def done(self) -> bool: ...
 
     def cancel(self) -> None: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, Literal
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -13,13 +13,14 @@ RELEVANCE = ("relevant", "partial", "irrelevant")
 # The states of a generation (design.md, "States of a generation"): `running`, then exactly one
 # of the final states. Only `ok` (a complete answer, the protocol's end marker seen) can be
 # labeled and counted.
-RUNNING = "running"
-OK = "ok"
-ERROR = "error"
-TIMEOUT = "timeout"
-CANCELLED = "cancelled"  # the person pressed Stop
-INTERRUPTED = "interrupted"  # its process died or was stopped; the partial text is kept
+RUNNING: Final = "running"
+OK: Final = "ok"
+ERROR: Final = "error"
+TIMEOUT: Final = "timeout"
+CANCELLED: Final = "cancelled"  # the person pressed Stop
+INTERRUPTED: Final = "interrupted"  # its process died or was stopped; the partial text is kept
 FINAL_STATUSES = (OK, ERROR, TIMEOUT, CANCELLED, INTERRUPTED)
+Status = Literal["ok", "error", "timeout", "cancelled", "interrupted"]
 STATUSES = (RUNNING, *FINAL_STATUSES)
 
 # Limits of the String columns, the same on every database (SQLite would accept longer

@@ -32,13 +32,12 @@ from backends.base import (
     VLMRequest,
 )
 from lineup import liveness
-from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, RUNNING, TIMEOUT
+from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, RUNNING, TIMEOUT, Status
 from lineup.redact import redact
 from lineup.store import Store, storable
 from lineup.timing import StreamClock, VLMTimings, vlm_timings
 
 EventKind = Literal["chunk", "done", "failed"]
-Status = Literal["ok", "error", "timeout", "cancelled", "interrupted"]
 BackendFactory = Callable[[str], VLMBackend]
 
 # Pauses before each try of a final write; after the last, the failure itself is recorded.

@@ -328,12 +328,10 @@ class Store:
         ]
         if not rows:
             return
+        table = Generation.__table__
         statement = (
-            update(Generation.__table__)
-            .where(
-                Generation.__table__.c.id == bindparam("gid"),
-                Generation.__table__.c.status == RUNNING,
-            )
+            update(table)  # type: ignore[arg-type]  # a Table is what update() takes
+            .where(table.c.id == bindparam("gid"), table.c.status == RUNNING)
             .values(
                 output_text=bindparam("output_text"),
                 reasoning_text=bindparam("reasoning_text"),
