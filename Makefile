@@ -7,9 +7,13 @@ PORT ?= 8501
 
 .PHONY: run test setup setup-dev lint clean-samples
 
+# Streamlit's upload limit is a whole number of MB: LINEUP_MAX_UPLOAD_MB rounded up (Lineup
+# itself refuses anything over the exact limit).
+UPLOAD_MB_CEIL = $(shell python3 -c 'import math,sys; print(max(1, math.ceil(float(sys.argv[1]))))' '$(LINEUP_MAX_UPLOAD_MB)' 2>/dev/null || echo 20)
+
 run: setup
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
-		--server.maxUploadSize $(LINEUP_MAX_UPLOAD_MB)
+		--server.maxUploadSize $(UPLOAD_MB_CEIL)
 
 test: setup-dev
 	$(PY) -m pytest

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 _KIND = re.compile(r"^[a-z][a-z0-9-]*$")
+# Query parameters that carry a credential (compared without `-` and `_`, in lower case).
+_SECRET_PARAMS = re.compile(r"key|token|secret|passw|pwd|^auth|^sig(nature)?$|^code$")
+_USE_KEY_ENV = (
+    "Keys stay out of model specs and URLs, which are stored and shown with answers: put the "
+    "key in an environment variable and name that variable with `api_key_env` for this "
+    "endpoint in backends.toml."
+)
 
 
 class SpecError(ValueError):
@@ -57,6 +65,11 @@ def parse_spec(text: str) -> ModelSpec:
         rest, base_url = rest[: at.start()], rest[at.end() :]
         if not base_url.split("://", 1)[1]:
             raise SpecError(f"Model spec {original!r} has an empty base URL after `@`.")
+        try:
+            check_base_url(base_url)
+        except SpecError as exc:
+            safe = f"{kind}:{rest.strip()}@{redact_url(base_url)}"
+            raise SpecError(f"Model spec {safe!r}: {exc}") from None
     preset: str | None = None
     if "#" in rest:
         rest, preset = rest.split("#", 1)
@@ -64,3 +77,49 @@ def parse_spec(text: str) -> ModelSpec:
     if not model:
         raise SpecError(f"Model spec {original!r} names no model after `{kind}:`.")
     return ModelSpec(kind=kind, model=model, preset=preset, base_url=base_url)
+
+
+def check_base_url(url: str) -> str:
+    """`url` if it can be an endpoint's address; SpecError if it holds credentials or is broken.
+
+    Messages never repeat a credential: they show the URL as `redact_url` writes it.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        raise SpecError(f"The URL {redact_url(url)!r} cannot be read ({exc}).") from None
+    if "@" in parts.netloc:
+        raise SpecError(
+            f"The URL {redact_url(url)!r} holds a user name or password. {_USE_KEY_ENV}"
+        )
+    secret = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True) if _secret(name)]
+    if secret:
+        raise SpecError(
+            f"The URL {redact_url(url)!r} holds a credential in its query "
+            f"({', '.join(secret)}). {_USE_KEY_ENV}"
+        )
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL with any user name, password and query values replaced by `***`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority_end = min(
+        (i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest)
+    )
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    path, qmark, query = tail.partition("?")
+    if qmark:
+        query, hash_, fragment = query.partition("#")
+        names = [pair.split("=", 1)[0] for pair in query.split("&")]
+        query = "&".join(f"{name}=***" for name in names) + hash_ + fragment
+    return f"{scheme}{sep}{authority}{path}{qmark}{query}"
+
+
+def _secret(name: str) -> bool:
+    return bool(_SECRET_PARAMS.search(name.lower().replace("-", "").replace("_", "")))

@@ -9,17 +9,32 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from backends.spec import SpecError
 from lineup.config import ConfigError
+from lineup.limits import (
+    MAX_QUESTION_CHARS,
+    MAX_SEED,
+    MAX_SENTENCE_CHARS,
+    MAX_SYSTEM_PROMPT_CHARS,
+    InputError,
+    check_max_tokens,
+    check_question,
+    check_seed,
+    check_sentence,
+    check_system_prompt,
+    check_temperature,
+    check_timeout_s,
+)
 from lineup.media import MediaError
 from lineup.metrics import clean_number, vlm_leaderboard
 from lineup.models import RELEVANCE
 from lineup.runner import GenerationResult
 from lineup.service import Lineup
-from lineup.store import StoreError
+from lineup.settings import SettingsError
+from lineup.store import StoreError, StoreUnavailable
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -27,6 +42,20 @@ EXIT_BAD_INPUT = 2
 
 class BadInput(Exception):
     """Input the user must fix; printed to stderr, exit status 2."""
+
+
+# Errors that mean the input, the environment or backends.toml needs fixing, not a bug:
+# each is raised where the bad value is found, before anything is stored.
+BAD_INPUT_ERRORS = (
+    BadInput,
+    InputError,
+    SettingsError,
+    ConfigError,
+    SpecError,
+    MediaError,
+    StoreError,
+    StoreUnavailable,
+)
 
 
 def _err(message: str) -> None:
@@ -122,23 +151,20 @@ def _vlm_result(result: GenerationResult) -> dict[str, Any]:
 
 
 def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
+    question = check_question(args.question)
+    system = check_system_prompt(args.system)
+    app.check_models(args.model)
     image = None
     if args.image is not None:
-        path = Path(args.image)
-        if not path.is_file():
-            raise BadInput(f"No image file at {path}.")
         try:
-            image = app.validate_image(path.read_bytes())
+            image = app.read_image_file(args.image)
         except MediaError as exc:
-            raise BadInput(f"{path}: {exc}") from exc
-    if not args.question.strip():
-        raise BadInput("--question is empty: ask something about the image.")
-    app.check_models(args.model)
+            raise BadInput(f"{args.image}: {exc}") from exc
     comparison = app.start_vlm(
-        question=args.question,
+        question=question,
         models=args.model,
         image=image,
-        system=args.system,
+        system=system,
         temperature=args.temperature,
         max_tokens=args.max_tokens,
         seed=args.seed,
@@ -197,11 +223,11 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
     from lineup.tts_metrics import summarize_clips
     from lineup.tts_runner import language_warnings
 
-    texts = [text.strip() for text in args.text if text.strip()]
+    texts = [check_sentence(text) for text in args.text if text.strip()]
     if not texts:
         raise BadInput("--text is empty: give a sentence for the voices to speak.")
-    if args.samples < 1:
-        raise BadInput(f"--samples must be at least 1, not {args.samples}.")
+    if args.seed is not None:
+        check_seed(args.seed, samples=args.samples)
     stt = None if args.stt.strip().lower() == "none" else args.stt
     app.check_models(args.voice, "tts")
     if stt is not None:
@@ -318,6 +344,37 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
 
 # Parser --------------------------------------------------------------------------------------
 
+T = TypeVar("T", int, float)
+
+
+def _checked(convert: Callable[[str], T], check: Callable[[T], T], what: str) -> Any:
+    """An argparse `type=`: a bad value is argparse's usage error (exit 2) with our message."""
+
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}.") from None
+        try:
+            return check(value)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _at_least_one(value: int) -> int:
+    if value < 1:
+        raise InputError(f"The number of samples must be at least 1, not {value}.")
+    return value
+
+
+TIMEOUT_S = _checked(float, check_timeout_s, "a number of seconds")
+TEMPERATURE = _checked(float, check_temperature, "a number")
+MAX_TOKENS = _checked(int, check_max_tokens, "a whole number")
+SEED = _checked(int, check_seed, f"a whole number from 0 to {MAX_SEED}")
+SAMPLES = _checked(int, _at_least_one, "a whole number")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lineup", description=__doc__.splitlines()[0])
@@ -329,25 +386,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     vlm = sub.add_parser("vlm", help="ask several vision-language models at once")
     vlm.add_argument("--image", help="PNG, JPEG, WebP or GIF")
-    vlm.add_argument("--question", required=True)
+    vlm.add_argument("--question", required=True, help=f"at most {MAX_QUESTION_CHARS:,} characters")
     vlm.add_argument("--model", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
-    vlm.add_argument("--system")
-    vlm.add_argument("--temperature", type=float)
-    vlm.add_argument("--max-tokens", type=int)
-    vlm.add_argument("--seed", type=int)
-    vlm.add_argument("--timeout", type=float, help="seconds per model (LINEUP_MODEL_TIMEOUT_S)")
+    vlm.add_argument("--system", help=f"at most {MAX_SYSTEM_PROMPT_CHARS:,} characters")
+    vlm.add_argument("--temperature", type=TEMPERATURE, help="0 or more")
+    vlm.add_argument("--max-tokens", type=MAX_TOKENS, help="1 or more")
+    vlm.add_argument("--seed", type=SEED, help=f"0 to {MAX_SEED}")
+    vlm.add_argument(
+        "--timeout", type=TIMEOUT_S, help="seconds per model (default LINEUP_MODEL_TIMEOUT_S)"
+    )
     vlm.add_argument("--json", action="store_true")
     vlm.set_defaults(func=cmd_vlm)
 
     tts = sub.add_parser("tts", help="speak sentences with several voices, score each clip")
-    tts.add_argument("--text", action="append", required=True, help="repeat for several sentences")
+    tts.add_argument(
+        "--text",
+        action="append",
+        required=True,
+        help=f"repeat for several sentences, each at most {MAX_SENTENCE_CHARS:,} characters",
+    )
     tts.add_argument("--voice", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
-    tts.add_argument("--samples", type=int, default=1, help="clips per voice and sentence")
+    tts.add_argument("--samples", type=SAMPLES, default=1, help="clips per voice and sentence")
     tts.add_argument(
         "--stt", default="faster-whisper:tiny.en", help="speech-to-text for WER, or `none`"
     )
-    tts.add_argument("--seed", type=int, help="seed of the first sample (sample k: seed + k)")
-    tts.add_argument("--timeout", type=float, help="seconds per clip (LINEUP_MODEL_TIMEOUT_S)")
+    tts.add_argument(
+        "--seed", type=SEED, help=f"seed of the first sample (sample k: seed + k), 0 to {MAX_SEED}"
+    )
+    tts.add_argument(
+        "--timeout", type=TIMEOUT_S, help="seconds per clip (default LINEUP_MODEL_TIMEOUT_S)"
+    )
     tts.add_argument("--json", action="store_true")
     tts.set_defaults(func=cmd_tts)
 
@@ -371,6 +439,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = Lineup.open()
         return int(args.func(app, args))
-    except (BadInput, SpecError, ConfigError, ValueError) as exc:
+    except BAD_INPUT_ERRORS as exc:
         _err(f"error: {exc}")
         return EXIT_BAD_INPUT

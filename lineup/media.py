@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import stat
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -74,11 +76,7 @@ def validate_image(
     if not data:
         raise MediaError(f"The file is empty (0 bytes). Upload a {ACCEPTED_NAMES} image.")
     if len(data) > max_bytes:
-        raise MediaError(
-            f"The file is {len(data) / _MIB:.1f} MB, over the {max_bytes / _MIB:.3g} MB "
-            "upload limit. Upload a smaller or more compressed image, or raise the limit "
-            "with the LINEUP_MAX_UPLOAD_MB environment variable."
-        )
+        raise _too_big(len(data), max_bytes)
 
     with warnings.catch_warnings():
         # Pillow only warns between its own limit and twice that; an upload that big is refused.
@@ -134,6 +132,49 @@ def validate_image(
         sha256=hashlib.sha256(data).hexdigest(),
         suffix=SUFFIXES[detected],
         _rgb=rgb_image,
+    )
+
+
+def read_image_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of an image file, its size checked from the file system before it is read.
+
+    Raises MediaError for a missing, unreadable, empty or too large file, or a path that is
+    not a regular file (a folder, a pipe, a device), so a huge file is never read into memory.
+    The messages do not repeat the path: the caller puts it in front. Pass the bytes to
+    validate_image.
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise MediaError("There is no file at this path.") from None
+    except OSError as exc:
+        raise MediaError(f"The file cannot be opened ({exc.strerror or exc}).") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise MediaError(f"This is a folder. Give the path of a {ACCEPTED_NAMES} image.")
+    if not stat.S_ISREG(info.st_mode):
+        raise MediaError(
+            f"This is not a regular file (a pipe or a device?). Give the path of a "
+            f"{ACCEPTED_NAMES} image."
+        )
+    if info.st_size > max_bytes:
+        raise _too_big(info.st_size, max_bytes)
+    try:
+        with path.open("rb") as file:
+            # The file may have grown since stat(): never read more than the limit allows.
+            data = file.read(max_bytes + 1)
+    except OSError as exc:
+        raise MediaError(f"The file cannot be read ({exc.strerror or exc}).") from None
+    if len(data) > max_bytes:
+        raise _too_big(len(data), max_bytes)
+    return data  # an empty file is refused by validate_image, with the same message as uploads
+
+
+def _too_big(size_bytes: int, max_bytes: int) -> MediaError:
+    return MediaError(
+        f"The file is {size_bytes / _MIB:.1f} MB, over the {max_bytes / _MIB:.3g} MB "
+        "upload limit. Use a smaller or more compressed image, or raise the limit "
+        "with the LINEUP_MAX_UPLOAD_MB environment variable."
     )
 
 

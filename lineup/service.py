@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,14 @@ from backends.registry import create_backend, kind_info
 from backends.spec import SpecError
 from lineup import liveness
 from lineup.config import BackendsConfig, load_backends_config, resolve_model
+from lineup.limits import (
+    InputError,
+    check_question,
+    check_seed,
+    check_sentence,
+    check_system_prompt,
+    check_timeout_s,
+)
 from lineup.media import ValidatedImage, validate_image
 from lineup.mediastore import MediaStore
 from lineup.models import MODEL_SPEC_MAX_CHARS
@@ -19,11 +26,6 @@ from lineup.runner import Comparison, start_vlm_comparison
 from lineup.settings import Settings, load_settings
 from lineup.store import Store
 from lineup.tts_runner import DEFAULT_STT, TTSComparison, start_tts_comparison
-
-
-class InputError(ValueError):
-    """Input the person must fix (an empty question, a timeout that is not a positive number);
-    the app shows the message, the CLI prints it and exits 2."""
 
 
 @dataclass
@@ -71,9 +73,7 @@ class Lineup:
         """The per-model timeout: the one given, else the setting; a positive finite number."""
         if timeout_s is None:
             return self.settings.model_timeout_s
-        if not (isinstance(timeout_s, int | float) and math.isfinite(timeout_s) and timeout_s > 0):
-            raise InputError(f"The timeout must be a positive number of seconds, not {timeout_s}.")
-        return float(timeout_s)
+        return float(check_timeout_s(timeout_s))
 
     def active_comparison(self, run_id: int) -> Any | None:
         """The comparison in progress in this process that holds run `run_id`, if any."""
@@ -106,6 +106,12 @@ class Lineup:
         spec, options = resolve_model(model, self.config)
         return create_backend(spec, options, **kwargs)
 
+    def read_image_file(self, path: Any) -> ValidatedImage:
+        """An image file, its size checked from the file before it is read, then validated."""
+        from lineup.media import read_image_file
+
+        return self.validate_image(read_image_file(path, max_bytes=self.settings.max_upload_bytes))
+
     def validate_image(self, data: bytes) -> ValidatedImage:
         return validate_image(
             data, max_bytes=self.settings.max_upload_bytes, max_pixels=self.settings.max_pixels
@@ -125,15 +131,15 @@ class Lineup:
         blind: bool = False,
     ) -> Comparison:
         """Store the image and the run, then start every model at once."""
-        if not question.strip():
-            raise InputError("Ask a question about the image.")
+        question = check_question(question)
+        system = check_system_prompt(system)
         timeout = self.timeout(timeout_s)
         self.check_models(models)
         image_hash = self.media.put(image.data, image.suffix) if image is not None else None
         request = VLMRequest(
-            question=question.strip(),
+            question=question,
             image=image,
-            system=(system or "").strip() or None,
+            system=system,
             temperature=temperature,
             max_tokens=max_tokens,
             seed=seed,
@@ -166,6 +172,14 @@ class Lineup:
         its synthesize(). See lineup.tts_runner for what each clip records.
         """
         timeout = self.timeout(timeout_s)
+        sentences = [texts] if isinstance(texts, str) else list(texts)
+        texts = [check_sentence(text) for text in sentences if text.strip()]
+        if not texts:
+            raise InputError("Type a sentence for the voices to speak.")
+        if samples < 1:
+            raise InputError(f"The number of samples must be at least 1, not {samples}.")
+        if seed is not None:
+            check_seed(seed, samples=samples)
         self.check_models(voices, "tts")
         if stt is not None:
             self.check_models([stt], "stt")

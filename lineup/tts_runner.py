@@ -49,6 +49,7 @@ from backends.spec import ModelSpec
 from backends.wav import to_wav_bytes
 from lineup import liveness
 from lineup.language import guess_language, language_warning
+from lineup.limits import InputError
 from lineup.mediastore import MediaStore
 from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, TIMEOUT
 from lineup.redact import redact
@@ -437,11 +438,11 @@ def start_tts_comparison(
     sentences = [texts] if isinstance(texts, str) else list(texts)
     sentences = [s.strip() for s in sentences if s.strip()]
     if not sentences:
-        raise ValueError("Type a sentence for the voices to speak.")
+        raise InputError("Type a sentence for the voices to speak.")
     if not voices:
-        raise ValueError("Choose at least one voice.")
+        raise InputError("Choose at least one voice.")
     if samples < 1:
-        raise ValueError(f"--samples must be at least 1, not {samples}.")
+        raise InputError(f"The number of samples must be at least 1, not {samples}.")
     base_seed = seed if seed is not None else random.randrange(2**31 - samples)
     batch_id = uuid.uuid4().hex
     run_ids = [

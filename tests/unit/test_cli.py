@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from lineup.cli import build_parser, main
+from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
 from tests.conftest import png_bytes
@@ -177,3 +180,158 @@ def test_backends_json_lists_the_ollama_models_and_the_offline_baseline(
     assert endpoint["ok"] and endpoint["version"] == "0.12.3"
     assert endpoint["models"][0]["spec"] == "ollama:llava:7b" and endpoint["models"][0]["vision"]
     assert "ocr:eng+rus" in [m["spec"] for m in document["local"]]
+
+
+# Bad input: exit 2 with a message, and nothing stored ---------------------------------------
+
+
+def run_main(*args: str) -> int:
+    """`python -m lineup ARGS` in this process, with argparse's own exits as return codes."""
+    try:
+        return main(list(args))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+def assert_nothing_stored(home: Path) -> None:
+    store = Store(load_settings().database_url)
+    assert store.latest_runs("vlm") == [] and store.latest_runs("tts") == []
+    assert not (home / "media").exists() or not any((home / "media").iterdir())
+
+
+VLM = ["vlm", "--question", "What is shown?", "--model", "ocr:eng"]
+TTS = ["tts", "--text", "Hello there.", "--voice", "espeak:en-us", "--stt", "none"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([*VLM, "--timeout", "0"], "--timeout: The timeout must be a number above 0"),
+        ([*VLM, "--timeout", "-1"], "The timeout must be a number above 0 and at most 86400"),
+        ([*VLM, "--timeout", "nan"], "not nan"),
+        ([*VLM, "--timeout", "inf"], "not inf"),
+        ([*VLM, "--timeout", "1e12"], "at most 86400 seconds"),
+        ([*VLM, "--timeout", "soon"], "'soon' is not a number of seconds"),
+        ([*VLM, "--temperature", "nan"], "--temperature: The temperature must be a number of 0"),
+        ([*VLM, "--temperature", "-0.5"], "number of 0 or more, not -0.5"),
+        ([*VLM, "--temperature", "inf"], "number of 0 or more, not inf"),
+        ([*VLM, "--max-tokens", "0"], "--max-tokens: The token limit must be between 1 and"),
+        ([*VLM, "--max-tokens", "2147483648"], "between 1 and 2,147,483,647"),
+        ([*VLM, "--seed", "-1"], "--seed: The seed must be between 0 and 2,147,483,647"),
+        ([*VLM, "--seed", "2147483648"], "not 2147483648"),
+        ([*VLM, "--seed", "1.5"], "'1.5' is not a whole number"),
+        (["vlm", "--question", "  ", "--model", "ocr:eng"], "The question is empty"),
+        (
+            ["vlm", "--question", "x" * 20_001, "--model", "ocr:eng"],
+            "20,001 characters long, over the limit of 20,000",
+        ),
+        ([*VLM, "--system", "y" * 20_001], "The system prompt is 20,001 characters long"),
+        (["vlm", "--question", "bad \udcff byte", "--model", "ocr:eng"], "not UTF-8 text"),
+        ([*VLM, "--model", "openai:m@http://ana:s3cret@h/v1"], "api_key_env"),
+        ([*TTS, "--samples", "0"], "--samples: The number of samples must be at least 1, not 0"),
+        ([*TTS, "--timeout", "0"], "The timeout must be a number above 0"),
+        ([*TTS, "--seed", "2147483647", "--samples", "2"], "between 0 and 2,147,483,646"),
+        (
+            ["tts", "--text", "z" * 2_001, "--voice", "espeak:en-us", "--stt", "none"],
+            "The sentence is 2,001 characters long, over the limit of 2,000",
+        ),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message_and_store_nothing(
+    lineup_home: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert run_main(*args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert message in captured.err
+    assert "s3cret" not in captured.err
+    assert "Traceback" not in captured.err
+    assert_nothing_stored(lineup_home)
+
+
+def test_limits_at_the_edge_are_accepted() -> None:
+    args = build_parser().parse_args(
+        [*VLM, "--timeout", "0.5", "--temperature", "0", "--max-tokens", "1", "--seed", "0"]
+    )
+    assert (args.timeout, args.temperature, args.max_tokens, args.seed) == (0.5, 0, 1, 0)
+    args = build_parser().parse_args([*TTS, "--seed", str(2**31 - 1), "--timeout", "86400"])
+    assert (args.seed, args.timeout, args.samples) == (2**31 - 1, 86400, 1)
+
+
+def test_a_3_gb_image_is_refused_from_its_size_and_nothing_is_stored(
+    lineup_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    huge = tmp_path / "huge.png"
+    with huge.open("wb") as file:
+        file.truncate(3 * 1024**3)
+    rss_before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    assert run_main(*VLM, "--image", str(huge)) == 2
+
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before_kb) / 1024 < 100
+    err = capsys.readouterr().err
+    assert "huge.png: The file is 3072.0 MB, over the 20 MB upload limit" in err
+    assert "LINEUP_MAX_UPLOAD_MB" in err
+    assert_nothing_stored(lineup_home)
+
+
+def test_a_folder_as_image_exits_2(
+    lineup_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_main(*VLM, "--image", str(tmp_path)) == 2
+    assert "This is a folder" in capsys.readouterr().err
+    assert_nothing_stored(lineup_home)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LINEUP_MAX_UPLOAD_MB", "-1", "LINEUP_MAX_UPLOAD_MB='-1' is not usable"),
+        ("LINEUP_MODEL_TIMEOUT_S", "nan", "LINEUP_MODEL_TIMEOUT_S='nan' is not usable"),
+        ("LINEUP_DATABASE_URL", "nonsense", "LINEUP_DATABASE_URL is not a database URL"),
+    ],
+)
+def test_bad_settings_exit_2_naming_the_variable(
+    lineup_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert run_main(*VLM) == 2
+    assert message in capsys.readouterr().err
+    monkeypatch.delenv(variable)
+    assert_nothing_stored(lineup_home)
+
+
+def test_a_home_that_is_a_file_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "home").write_text("x")
+    monkeypatch.setenv("LINEUP_HOME", str(tmp_path / "home"))
+    assert run_main(*VLM) == 2
+    assert "LINEUP_HOME=" in capsys.readouterr().err
+
+
+def test_a_broken_backends_file_exits_2_naming_file_and_key(
+    lineup_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lineup_home.mkdir(parents=True)
+    (lineup_home / "backends.toml").write_text("[models.m]\nspec = 5\n")
+    assert run_main(*VLM) == 2
+    err = capsys.readouterr().err
+    assert str(lineup_home / "backends.toml") in err and "[models.m]: `spec`" in err
+    assert_nothing_stored(lineup_home)
+
+
+def test_an_internal_value_error_is_a_bug_not_bad_input(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug in Lineup")
+
+    monkeypatch.setattr(Lineup, "start_vlm", broken)
+    with pytest.raises(ValueError, match="a bug in Lineup"):
+        main(VLM)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import resource
 import struct
+import time
 import warnings
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, features
 
-from lineup.media import MediaError, ValidatedImage, validate_image
+from lineup.media import MediaError, ValidatedImage, read_image_file, validate_image
 
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)
@@ -379,3 +383,68 @@ def test_validation_leaves_the_warning_filters_as_they_were() -> None:
         validate_image(png_with_header_only(100_000, 100_000))
 
     assert warnings.filters == before
+
+
+# --- image files (the CLI's --image) ---------------------------------------------------------
+
+
+def test_a_3_gb_file_is_refused_from_its_size_without_being_read(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.png"
+    with huge.open("wb") as file:
+        file.truncate(3 * 1024**3)  # sparse: no disk used, but 3 GB if read
+    rss_before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+
+    with pytest.raises(MediaError) as caught:
+        read_image_file(huge, max_bytes=20 * 1024 * 1024)
+
+    assert time.perf_counter() - started < 1.0
+    rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before_kb) / 1024
+    assert rss_growth_mb < 100
+    message = str(caught.value)
+    assert "3072.0 MB, over the 20 MB upload limit" in message
+    assert "LINEUP_MAX_UPLOAD_MB" in message
+
+
+def test_an_image_file_within_the_limit_is_read_whole(tmp_path: Path) -> None:
+    data = encode(Image.new("RGB", (30, 20), BLUE), "PNG")
+    path = tmp_path / "blue.png"
+    path.write_bytes(data)
+
+    assert read_image_file(path, max_bytes=len(data)) == data
+    with pytest.raises(MediaError, match="upload limit"):
+        read_image_file(path, max_bytes=len(data) - 1)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p, "There is no file at this path"),
+        (lambda p: (p.mkdir(), p)[1], "This is a folder"),
+        (lambda p: (os.mkfifo(p), p)[1], "not a regular file"),
+        (lambda p: (p.write_bytes(b"x"), p / "inside")[1], "cannot be opened"),
+    ],
+    ids=["missing", "folder", "fifo", "below-a-file"],
+)
+def test_a_path_that_is_not_a_readable_file_is_a_media_error(
+    tmp_path: Path, make: object, message: str
+) -> None:
+    path = make(tmp_path / "image.png")  # type: ignore[operator]
+    with pytest.raises(MediaError, match=message):
+        read_image_file(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_is_a_media_error(tmp_path: Path) -> None:
+    path = tmp_path / "secret.png"
+    path.write_bytes(encode(Image.new("RGB", (4, 4), RED), "PNG"))
+    path.chmod(0)
+    with pytest.raises(MediaError, match="cannot be read .*Permission denied"):
+        read_image_file(path)
+
+
+def test_an_empty_image_file_gets_the_empty_file_message(tmp_path: Path) -> None:
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    with pytest.raises(MediaError, match=r"empty \(0 bytes\)"):
+        validate_image(read_image_file(path))

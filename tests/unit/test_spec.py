@@ -65,3 +65,42 @@ def test_check_spec_rejects_unknown_kind_and_wrong_modality() -> None:
     with pytest.raises(SpecError, match="TTS backend"):
         check_spec("espeak:en-us", modality="vlm")
     assert check_spec("ocr:eng", modality="vlm").kind == "ocr"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("openai:m@http://ana:s3cret@gpu-box:8000/v1", "s3cret"),
+        ("openai:m@http://:s3cret@gpu-box:8000/v1", "s3cret"),
+        ("openai:m@http://s3cret@gpu-box:8000/v1", "s3cret"),  # a token as the user name
+        ("ollama:llava@https://u:s3cret@gpu-box", "s3cret"),
+        ("openai-tts:kokoro#af@http://h/v1?api_key=s3cret", "s3cret"),
+        ("openai:m@http://h/v1?x=1&access-token=s3cret", "s3cret"),
+    ],
+)
+def test_credentials_in_a_spec_url_are_refused_without_repeating_them(
+    text: str, secret: str
+) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text)
+    message = str(caught.value)
+    assert secret not in message
+    assert "api_key_env" in message and "environment variable" in message
+    assert "***" in message  # the spec is still recognisable, its credential hidden
+
+
+def test_a_url_query_without_credentials_is_kept() -> None:
+    spec = parse_spec("openai:m@https://h.example/openai?api-version=2024-10-21")
+    assert spec.base_url == "https://h.example/openai?api-version=2024-10-21"
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("openai:m@http://gpu-box:80a/v1", "cannot be read"),
+        ("openai:m@http://[::1/v1", "cannot be read"),
+    ],
+)
+def test_a_url_that_cannot_be_read_is_a_spec_error(text: str, hint: str) -> None:
+    with pytest.raises(SpecError, match=hint):
+        parse_spec(text)
