@@ -2,7 +2,16 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Lineup", page_icon=":material/view_column:", layout="wide")
+# The favicon is inline SVG (Streamlit sends it as a data: URI): a `:material/...:` page icon
+# is fetched from fonts.gstatic.com, which fails offline. The page icons below are drawn with
+# the Material Symbols font that ships in Streamlit's static files.
+ICON_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="#1c83e1">'
+    '<rect x="2" y="4" width="5.5" height="16" rx="1.5"/>'
+    '<rect x="9.25" y="4" width="5.5" height="16" rx="1.5"/>'
+    '<rect x="16.5" y="4" width="5.5" height="16" rx="1.5"/></svg>'
+)
+st.set_page_config(page_title="Lineup", page_icon=ICON_SVG, layout="wide")
 
 pages = [
     st.Page(

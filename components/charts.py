@@ -1,54 +1,174 @@
-"""Plotly charts for the leaderboard."""
+"""The leaderboard's charts, and the short names and cells its tables and charts share."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import plotly.graph_objects as go
 
+from backends.spec import SpecError, parse_spec, redact_url
+from lineup.metrics import FAILURE_KEYS
 
-def pct_relevant_chart(rows: list[dict[str, Any]]) -> go.Figure:
-    """% relevant per model with its 95% Wilson interval as an asymmetric error bar."""
+# Light fill for an interval, strong colour for its point estimate (Streamlit's default blue).
+INTERVAL_COLOUR = "rgba(28, 131, 225, 0.25)"
+ESTIMATE_COLOUR = "rgb(28, 131, 225)"
+
+
+def hide_credentials(spec: str) -> str:
+    """The spec with any credentials in its URL replaced by `***` (backends.spec.redact_url).
+
+    Rows stored before specs with credentials were refused may still hold them, and parse_spec
+    refuses such a spec, so the URL is found here the way parse_spec finds it."""
+    at = re.search(r"@(?=[a-zA-Z][a-zA-Z0-9+.-]*://)", spec)
+    return spec if at is None else spec[: at.end()] + redact_url(spec[at.end() :])
+
+
+def _short(spec: str, with_host: bool) -> str:
+    try:
+        parsed = parse_spec(spec)
+    except SpecError:
+        return hide_credentials(spec)
+    # A hub id or a folder is long: its last part names the model.
+    model = parsed.model.rstrip("/").rsplit("/", 1)[-1] or parsed.model
+    name = f"{parsed.kind}:{model}"
+    if parsed.preset:
+        name += f"#{parsed.preset}"
+    if with_host and parsed.base_url:
+        name += f" @ {parsed.base_url.split('://', 1)[-1].split('/', 1)[0]}"
+    return name
+
+
+def _renamed_where_shared(names: dict[str, str], rename: Callable[[str], str]) -> dict[str, str]:
+    counts = Counter(names.values())
+    return {spec: rename(spec) if counts[name] > 1 else name for spec, name in names.items()}
+
+
+def display_names(specs: Iterable[str]) -> dict[str, str]:
+    """A short name per spec: kind, the model's last path part and its preset; the endpoint's
+    host only where two specs would otherwise share a name; the spec itself as a last resort."""
+    names = {spec: _short(spec, with_host=False) for spec in dict.fromkeys(specs)}
+    names = _renamed_where_shared(names, lambda spec: _short(spec, with_host=True))
+    return _renamed_where_shared(names, hide_credentials)
+
+
+def interval_text(low: float | None, high: float | None) -> str | None:
+    """A percent interval as one cell, e.g. "41–63%"; None when there is no interval."""
+    if low is None or high is None:
+        return None
+    return f"{low:.0f}–{high:.0f}%"
+
+
+def failures_text(row: dict[str, Any]) -> str | None:
+    """The failed generations by state, e.g. "error: 2, timeout: 1"; None when there are none."""
+    parts = [f"{state}: {row[key]}" for state, key in FAILURE_KEYS.items() if row.get(key)]
+    return ", ".join(parts) or None
+
+
+def pct_relevant_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.Figure:
+    """% relevant per labeled model: its 95% Wilson interval as a light bar, the estimate as a
+    mark on it, and the figure written beside it. A model at 0% still has a visible bar: its
+    interval reaches above 0 whenever it has a label."""
     labeled = [r for r in rows if r["n"]]
+    y = [names[r["model"]] for r in labeled]
+    low = [r["pct_relevant_ci_low"] for r in labeled]
+    high = [r["pct_relevant_ci_high"] for r in labeled]
+    pct = [r["pct_relevant"] for r in labeled]
     figure = go.Figure(
-        go.Bar(
-            x=[r["model"] for r in labeled],
-            y=[r["pct_relevant"] for r in labeled],
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": [r["pct_relevant_ci_high"] - r["pct_relevant"] for r in labeled],
-                "arrayminus": [r["pct_relevant"] - r["pct_relevant_ci_low"] for r in labeled],
-            },
-            text=[f"{r['pct_relevant']:.0f}% (n={r['n']})" for r in labeled],
-            textposition="outside",
-        )
+        [
+            go.Bar(
+                y=y,
+                x=[h - lo for lo, h in zip(low, high, strict=True)],
+                base=low,
+                orientation="h",
+                marker={"color": INTERVAL_COLOUR},
+                name="95% Wilson interval",
+                customdata=list(zip(low, high, strict=True)),
+                hovertemplate="%{y}: 95% interval %{customdata[0]:.0f}–%{customdata[1]:.0f}%"
+                "<extra></extra>",
+            ),
+            go.Scatter(
+                y=y,
+                x=pct,
+                mode="markers",
+                marker={
+                    "symbol": "line-ns",
+                    "size": 24,
+                    "line": {"width": 4, "color": ESTIMATE_COLOUR},
+                },
+                name="% relevant",
+                hovertemplate="%{y}: %{x:.0f}% relevant<extra></extra>",
+            ),
+            go.Scatter(
+                y=y,
+                x=high,
+                mode="text",
+                text=[f" {p:.0f}% (n={r['n']})" for p, r in zip(pct, labeled, strict=True)],
+                textposition="middle right",
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+        ]
     )
     figure.update_layout(
-        yaxis={"title": "% relevant (95% Wilson interval)", "range": [0, 105]},
-        xaxis={"title": None},
-        margin={"t": 30, "b": 10},
-        height=380,
+        xaxis={
+            "title": "% relevant (bar: 95% Wilson interval)",
+            "range": [0, 125],
+            "tickvals": [0, 20, 40, 60, 80, 100],
+        },
+        yaxis={"autorange": "reversed", "automargin": True},
+        legend={"orientation": "h", "y": -0.25},
+        margin={"t": 10, "b": 10},
+        height=120 + 40 * len(labeled),
     )
     return figure
 
 
-def mean_with_spread_chart(
-    rows: list[dict[str, Any]], name_key: str, mean_key: str, spread_key: str, title: str
-) -> go.Figure:
-    """A bar per entry with ± one standard deviation, e.g. WER per voice."""
+def wer_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.Figure:
+    """Mean WER per scored voice in percent (the unit of the table), ± one sd with the lower
+    arm cut at 0, and the figure written beside each bar, so a voice at 0% is still there."""
+    scored = [r for r in rows if r["mean_wer"] is not None]
+    y = [names[r["voice"]] for r in scored]
+    mean_pct = [100 * r["mean_wer"] for r in scored]
+    sd_pct = [100 * (r["wer_std"] or 0) for r in scored]
     figure = go.Figure(
-        go.Bar(
-            x=[r[name_key] for r in rows],
-            y=[r[mean_key] for r in rows],
-            # ± one sd, the lower arm cut at zero: an error rate is never negative.
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": [r.get(spread_key) or 0 for r in rows],
-                "arrayminus": [min(r.get(spread_key) or 0, r[mean_key] or 0) for r in rows],
-            },
-        )
+        [
+            go.Bar(
+                y=y,
+                x=mean_pct,
+                orientation="h",
+                marker={"color": ESTIMATE_COLOUR},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": sd_pct,
+                    "arrayminus": [min(s, m) for s, m in zip(sd_pct, mean_pct, strict=True)],
+                },
+                name="mean WER",
+                hovertemplate="%{y}: mean WER %{x:.1f}%<extra></extra>",
+            ),
+            go.Scatter(
+                y=y,
+                x=[m + s for m, s in zip(mean_pct, sd_pct, strict=True)],
+                mode="text",
+                text=[
+                    f" {m:.0f}% (n={r['scored']})" for m, r in zip(mean_pct, scored, strict=True)
+                ],
+                textposition="middle right",
+                showlegend=False,
+                hoverinfo="skip",
+                cliponaxis=False,
+            ),
+        ]
     )
-    figure.update_layout(yaxis={"title": title}, margin={"t": 30, "b": 10}, height=380)
+    top = max([m + s for m, s in zip(mean_pct, sd_pct, strict=True)], default=0)
+    figure.update_layout(
+        xaxis={"title": "mean WER, % (± 1 sd)", "range": [0, max(top * 1.3, 10)]},
+        yaxis={"autorange": "reversed", "automargin": True},
+        showlegend=False,
+        margin={"t": 10, "b": 10},
+        height=120 + 40 * len(scored),
+    )
     return figure

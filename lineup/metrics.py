@@ -1,4 +1,8 @@
-"""Aggregates for the leaderboard: one definition of each figure, computed here only."""
+"""Aggregates for the leaderboard: one definition of each figure, computed here only.
+
+Only complete answers (status `ok`) are counted: a label or a timing of a row in any other
+state never reaches a figure, whatever the store hands over. Failures are counted per state.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,18 @@ from typing import Any
 
 import pandas as pd
 
+from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, RUNNING, TIMEOUT
 from lineup.store import Store
 
 CONFIDENCE = 0.95
+
+# The row key that counts each final state other than `ok`.
+FAILURE_KEYS = {
+    ERROR: "errors",
+    TIMEOUT: "timeouts",
+    CANCELLED: "cancelled",
+    INTERRUPTED: "interrupted",
+}
 
 
 def latest_labels(labels: pd.DataFrame) -> pd.DataFrame:
@@ -18,6 +31,19 @@ def latest_labels(labels: pd.DataFrame) -> pd.DataFrame:
         return labels
     ordered = labels.sort_values(["created_at", "id"])
     return ordered.drop_duplicates(["generation_id", "annotator"], keep="last")
+
+
+def counted_labels(labels: pd.DataFrame, generations: pd.DataFrame) -> pd.DataFrame:
+    """The labels that count: each annotator's latest on each `ok` generation of `generations`."""
+    ok_ids = generations.loc[generations["status"] == OK, "id"]
+    return latest_labels(labels[labels["generation_id"].isin(ok_ids)])
+
+
+def failure_counts(statuses: pd.Series) -> dict[str, int]:
+    """`failed` (every final state but `ok`) and the count of each such state."""
+    counts = {key: int((statuses == state).sum()) for state, key in FAILURE_KEYS.items()}
+    failed = int((~statuses.isin([OK, RUNNING])).sum())
+    return {"failed": failed, **counts}
 
 
 def wilson_interval(successes: int, n: int) -> tuple[float | None, float | None]:
@@ -37,7 +63,9 @@ def median_or_none(values: pd.Series) -> float | None:
 
 
 def label_counts(labels: pd.DataFrame, model: str) -> dict[str, Any]:
-    """n, relevant, partial, irrelevant, % relevant and its interval for one model."""
+    """n, relevant, partial, irrelevant, % relevant and its interval for one model.
+
+    `labels` are the counted ones (`counted_labels`)."""
     mine = labels[labels["model_spec"] == model] if not labels.empty else labels
     counts = mine["relevance"].value_counts() if not mine.empty else pd.Series(dtype=int)
     n = int(len(mine))
@@ -54,23 +82,38 @@ def label_counts(labels: pd.DataFrame, model: str) -> dict[str, Any]:
     }
 
 
+def timing_medians(answers: pd.DataFrame) -> dict[str, float | None]:
+    """Median TTFT and median total over the same answers: `ok` ones that have both.
+
+    Over different subsets the two medians can cross (an answer with a total but no TTFT
+    would pull only the total down); over the same rows, each TTFT <= its total, so the
+    median TTFT <= the median total. Decode speed is over the ok answers that have a rate
+    (a one-chunk answer has none)."""
+    ok = answers[answers["status"] == OK]
+    timed = ok[ok["ttft_s"].notna() & ok["total_s"].notna()]
+    return {
+        "timed": int(len(timed)),
+        "median_ttft_s": median_or_none(timed["ttft_s"]),
+        "median_total_s": median_or_none(timed["total_s"]),
+        "median_tokens_per_s": median_or_none(ok["tokens_per_s"]),
+    }
+
+
 def vlm_leaderboard(store: Store) -> list[dict[str, Any]]:
-    """Per model: labels (latest per annotator) and the medians of its successful answers."""
+    """Per model: labels (latest per annotator) and the medians of its `ok` answers."""
     generations = store.generations_frame("vlm")
-    labels = latest_labels(store.labels_frame("vlm"))
+    labels = counted_labels(store.labels_frame("vlm"), generations)
     rows = []
     for model in sorted(generations["model_spec"].unique()) if not generations.empty else []:
         mine = generations[generations["model_spec"] == model]
-        ok = mine[mine["status"] == "ok"]
         rows.append(
             {
                 "model": model,
                 **label_counts(labels, model),
                 "generations": int(len(mine)),
-                "errors": int((mine["status"] == "error").sum()),
-                "median_ttft_s": median_or_none(ok["ttft_s"]),
-                "median_total_s": median_or_none(ok["total_s"]),
-                "median_tokens_per_s": median_or_none(ok["tokens_per_s"]),
+                "ok": int((mine["status"] == OK).sum()),
+                **failure_counts(mine["status"]),
+                **timing_medians(mine),
             }
         )
     rows.sort(

@@ -2,7 +2,9 @@
 
 Definitions (one place for each):
 
-- n: clips of the voice with status `ok`. Errors are counted apart (`errors`).
+- n: clips of the voice with status `ok`; no figure below counts a clip in another state.
+  Those are counted apart: `failed` (every final state but `ok`) and one count per state
+  (`errors`, `timeouts`, `cancelled`, `interrupted`; lineup.metrics.failure_counts).
 - mean_wer, mean_cer: the mean of the per-clip figures over scored ok clips.
 - wer_std: the sample standard deviation (ddof=1) of those per-clip WERs, the spread over
   samples and sentences; None with fewer than two scored clips.
@@ -11,8 +13,8 @@ Definitions (one place for each):
   weigh more here than in mean_wer.
 - median_rtf, median_gen_s: medians over ok clips.
 - peak_mem_mb: the largest per-clip peak (see lineup.tts_runner for what a clip's peak is).
-- pct_relevant: 100 * relevant / labeled, over the latest label per (clip, annotator)
-  (lineup.metrics.latest_labels and label_counts, shared with the VLM leaderboard).
+- pct_relevant: 100 * relevant / labeled, over the latest label per (ok clip, annotator)
+  (lineup.metrics.counted_labels and label_counts, shared with the VLM leaderboard).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from lineup.metrics import label_counts, latest_labels, median_or_none
+from lineup.metrics import counted_labels, failure_counts, label_counts, median_or_none
+from lineup.models import OK
 from lineup.scoring import corpus_wer
 from lineup.store import Store
 
@@ -45,11 +48,11 @@ def _float(value: Any) -> float | None:
 
 def voice_figures(clips: pd.DataFrame) -> dict[str, Any]:
     """The figures of one voice's clips (columns of CLIP_COLUMNS); see the module docstring."""
-    ok = clips[clips["status"] == "ok"]
+    ok = clips[clips["status"] == OK]
     scored = ok[ok["wer"].notna() & ok["transcript"].notna()]
     return {
         "n": int(len(ok)),
-        "errors": int((clips["status"] == "error").sum()),
+        **failure_counts(clips["status"]),
         "scored": int(len(scored)),
         "mean_wer": _float(scored["wer"].mean()) if len(scored) else None,
         "wer_std": _float(scored["wer"].std(ddof=1)) if len(scored) >= 2 else None,
@@ -66,7 +69,7 @@ def voice_figures(clips: pd.DataFrame) -> dict[str, Any]:
 def tts_leaderboard(store: Store) -> list[dict[str, Any]]:
     """One row per voice over every stored TTS clip, best mean WER first."""
     generations = store.generations_frame("tts")
-    labels = latest_labels(store.labels_frame("tts"))
+    labels = counted_labels(store.labels_frame("tts"), generations)
     rows = []
     for voice in sorted(generations["model_spec"].unique()) if not generations.empty else []:
         mine = generations[generations["model_spec"] == voice]

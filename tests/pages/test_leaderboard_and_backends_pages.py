@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -13,6 +15,18 @@ from lineup.store import Store
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 
 PAGES = Path(__file__).resolve().parents[2] / "app_pages"
+
+
+def shown_columns(at: AppTest, index: int) -> dict[str, dict]:
+    """The columns a dataframe shows, in order, with their config (label, help, type)."""
+    proto = at.dataframe[index].proto
+    config = json.loads(proto.columns)
+    return {name: config.get(name, {}) for name in proto.column_order}
+
+
+def chart_traces(at: AppTest, key: str) -> list[dict]:
+    [chart] = [c for c in at.get("plotly_chart") if c.proto.id.endswith(key) or key in c.proto.id]
+    return json.loads(chart.proto.spec)["data"]
 
 
 def test_leaderboard_shows_the_stored_figures(lineup_home: Path) -> None:
@@ -33,6 +47,7 @@ def test_leaderboard_shows_the_stored_figures(lineup_home: Path) -> None:
     assert (row["n"], row["relevant"], row["irrelevant"]) == (3, 2, 1)
     assert row["pct_relevant"] == pytest.approx(200 / 3)
     assert row["median_ttft_s"] == pytest.approx(0.5)
+    assert row["ci_text"] == "21–94%"  # Wilson 2 of 3: 20.8–93.9
     assert tts.set_index("voice").loc["espeak:en-us", "mean_wer"] == 0.0
     assert len(at.get("plotly_chart")) == 2
     assert [b.label for b in at.get("download_button")] == [
@@ -43,6 +58,147 @@ def test_leaderboard_shows_the_stored_figures(lineup_home: Path) -> None:
         "Voice clips: 1 rows (CSV)",
         "Voice clips: 0 labels (CSV)",
     ]
+
+
+def test_leaderboard_headers_are_words_with_units_and_a_definition(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    gid = store.add_generation(store.create_run("vlm", "q"), "ollama:llava:7b")
+    store.finish_generation(gid, "ok", output_text="x", ttft_s=0.5, total_s=1.0)
+    clip = store.add_generation(store.create_run("tts", "Hello."), "espeak:en-us")
+    store.finish_generation(clip, "ok", transcript="hello", wer=0.0, cer=0.0, rtf=0.1, gen_s=0.1)
+
+    at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()
+    assert not at.exception
+    vlm, tts = shown_columns(at, 0), shown_columns(at, 1)
+    assert [c["label"] for c in vlm.values()] == [
+        "Model",
+        "% relevant",
+        "95% CI",
+        "Labeled",
+        "Median TTFT (s)",
+        "Median total (s)",
+        "Median tok/s",
+        "Answers",
+        "Failed",
+        "Failed, by state",
+        "Spec",
+    ]
+    assert "Voice" in [c["label"] for c in tts.values()]
+    for column in [*vlm.values(), *tts.values()]:
+        assert column["help"], column["label"]
+        assert "_" not in column["label"]
+    assert "first chunk with answer text" in vlm["median_ttft_s"]["help"]
+    # Empty cells read as a dash, not "None": no labels yet, so no % relevant and no interval.
+    assert at.dataframe[0].proto.placeholder == "–"
+    assert at.dataframe[0].value["ci_text"].tolist() == [None]
+
+
+def test_leaderboard_shortens_long_specs_and_keeps_the_full_one_last(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    specs = [
+        "openai:Qwen/Qwen2-VL-7B-Instruct@http://127.0.0.1:8000/v1",
+        "transformers:/models/SmolVLM-256M-Instruct",
+        "ollama:llava:7b@http://gpu-a:11434",
+        "ollama:llava:7b@http://gpu-b:11434",
+    ]
+    for spec in specs:
+        gid = store.add_generation(store.create_run("vlm", "q"), spec)
+        store.finish_generation(gid, "ok", output_text="x", ttft_s=0.5, total_s=1.0)
+
+    at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()
+    assert not at.exception
+    frame = at.dataframe[0].value.set_index("spec")
+    assert frame.loc[specs, "name"].tolist() == [
+        "openai:Qwen2-VL-7B-Instruct",
+        "transformers:SmolVLM-256M-Instruct",
+        "ollama:llava:7b @ gpu-a:11434",
+        "ollama:llava:7b @ gpu-b:11434",
+    ]
+    assert list(shown_columns(at, 0))[-1] == "spec"
+
+
+# About the width of the table beside the sidebar in a 1400 px window (the browser test checks).
+TABLE_PX_AT_1400 = 930
+
+
+def test_every_figure_of_the_leaderboard_fits_a_1400_px_window(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    gid = store.add_generation(store.create_run("vlm", "q"), "ollama:llava:7b")
+    store.finish_generation(gid, "ok", output_text="x", ttft_s=0.5, total_s=1.0)
+    clip = store.add_generation(store.create_run("tts", "Hello."), "espeak:en-us")
+    store.finish_generation(clip, "ok", transcript="hello", wer=0.0, cer=0.0, rtf=0.1, gen_s=0.1)
+
+    at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()
+    assert not at.exception
+    for index in [0, 1]:
+        columns = shown_columns(at, index)
+        names = list(columns)
+        # Fixed widths up to Failed, after the speed columns; the details after it (failures by
+        # state, the full spec, and for voices the spreads and memory) may run past the edge.
+        on_screen = [columns[n]["width"] for n in names[: names.index("failed") + 1]]
+        assert sum(on_screen) <= TABLE_PX_AT_1400
+
+
+def test_a_failed_answer_is_listed_as_failed_and_not_counted(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    failed = store.add_generation(store.create_run("vlm", "q"), "openai:m@http://127.0.0.1:9/v1")
+    store.finish_generation(failed, "error", error="HTTP 500", total_s=0.1)
+    late = store.add_generation(store.create_run("vlm", "q"), "openai:m@http://127.0.0.1:9/v1")
+    store.finish_generation(late, "timeout", error="no answer within 20 s", total_s=20.0)
+
+    at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()
+    assert not at.exception
+    [row] = at.dataframe[0].value.to_dict("records")
+    assert (row["failed"], row["states_text"]) == (2, "error: 1, timeout: 1")
+    assert (row["ok"], row["n"]) == (0, 0)
+    assert pd.isna(row["median_total_s"])
+    # Nothing labeled: a sentence instead of an empty chart.
+    assert not at.get("plotly_chart")
+    assert any("No chart yet" in c.value for c in at.caption)
+
+
+def test_models_at_zero_percent_still_get_a_bar(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    for model in ["ocr:eng+rus", "ollama:llava:7b"]:
+        for _ in range(3):
+            gid = store.add_generation(store.create_run("vlm", "q"), model)
+            store.finish_generation(gid, "ok", output_text="x", ttft_s=0.5, total_s=1.0)
+            store.add_label(gid, "irrelevant", annotator="ana")
+
+    at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()
+    assert not at.exception
+    bars = [t for t in chart_traces(at, "vlm-chart") if t["type"] == "bar"]
+    [interval] = bars
+    # Each model's bar spans its 95% interval, 0 to 56% for 0 of 3: visible though the rate is 0.
+    assert interval["base"] == [0.0, 0.0]
+    assert interval["x"] == pytest.approx([56.15, 56.15], abs=0.01)
+    marks = [t for t in chart_traces(at, "vlm-chart") if t.get("mode") == "markers"]
+    assert marks[0]["x"] == [0.0, 0.0]
+
+
+def test_voice_wer_is_in_percent_in_chart_and_table(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    for voice, wers in [("espeak:en-us", [0.25, 0.5]), ("piper:en_US-joe-medium", [0.0, 0.0])]:
+        for wer in wers:
+            clip = store.add_generation(store.create_run("tts", "a b c d"), voice)
+            store.finish_generation(
+                clip, "ok", transcript="a b", wer=wer, cer=wer, rtf=0.1, gen_s=0.1
+            )
+
+    at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()
+    assert not at.exception
+    [table] = at.dataframe  # the only one: no VLM answers are stored
+    columns = shown_columns(at, 0)
+    assert columns["mean_wer_pct"]["type_config"]["format"] == "%.1f%%"
+    assert columns["corpus_wer_pct"]["type_config"]["format"] == "%.1f%%"
+    assert table.value["mean_wer_pct"].tolist() == [0.0, 37.5]
+    [bar] = [t for t in chart_traces(at, "tts-chart") if t["type"] == "bar"]
+    assert dict(zip(bar["y"], bar["x"], strict=True)) == {
+        "piper:en_US-joe-medium": 0.0,
+        "espeak:en-us": 37.5,
+    }
+    texts = [t for t in chart_traces(at, "tts-chart") if t.get("mode") == "text"]
+    assert texts[0]["text"] == [" 0% (n=2)", " 38% (n=2)"]
 
 
 def test_leaderboard_is_empty_but_helpful_on_a_new_store(lineup_home: Path) -> None:

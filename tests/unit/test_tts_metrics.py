@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from lineup import cli
+from lineup.models import Label
 from lineup.store import Store
 from lineup.tts_metrics import TTS_COLUMNS, summarize_clips, tts_leaderboard
+from tests.unit.test_metrics import labels_of_every_state
 
 # (voice, sentence, transcript, wer, cer, rtf, gen_s, peak_mem_mb, status)
 CLIPS = [
@@ -85,7 +87,7 @@ def test_leaderboard_figures_match_an_independent_computation(store: Store) -> N
         assert row["median_gen_s"] == pytest.approx(np.median([c[6] for c in ok]))
         assert row["corpus_wer"] == pytest.approx(jiwer.wer([c[1] for c in ok], [c[2] for c in ok]))
     assert rows["piper:a"]["peak_mem_mb"] == 55.5
-    assert rows["piper:a"]["errors"] == 1
+    assert (rows["piper:a"]["failed"], rows["piper:a"]["errors"]) == (1, 1)
     assert rows["espeak:b"]["peak_mem_mb"] is None
     # piper:a: (0 + 1 + 3) errors over 6 + 6 + 2 reference words; the mean of clips differs.
     assert rows["piper:a"]["corpus_wer"] == pytest.approx(4 / 14)
@@ -107,6 +109,34 @@ def test_pct_relevant_counts_each_annotators_latest_label(store: Store) -> None:
     assert (
         next(r for r in tts_leaderboard(store) if r["voice"] == "espeak:b")["pct_relevant"] is None
     )
+
+
+def test_a_failed_clip_is_neither_labeled_nor_scored_nor_timed(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = store.create_run("tts", "a dog")
+    clips = []
+    for status in ["timeout", "interrupted"]:
+        clip = store.add_generation(run_id, "piper:a")
+        store.finish_generation(
+            clip, status, transcript="a dog", wer=0.0, cer=0.0, rtf=50.0, gen_s=60.0, error="x"
+        )
+        clips.append(clip)
+    # Labeled by an older build (the store refuses such labels now), and handed over by a
+    # store that does not filter by state: the figures filter themselves.
+    with store.session() as session:
+        for clip in clips:
+            session.add(Label(generation_id=clip, annotator="ann", relevance="relevant"))
+    monkeypatch.setattr(store, "labels_frame", lambda kind: labels_of_every_state(store))
+
+    row = next(r for r in tts_leaderboard(store) if r["voice"] == "piper:a")
+    ok = [c for c in CLIPS if c[0] == "piper:a" and c[8] == "ok"]
+    assert (row["labeled"], row["pct_relevant"]) == (0, None)
+    assert row["n"] == len(ok)
+    assert row["mean_wer"] == pytest.approx(np.mean([c[3] for c in ok]))
+    assert row["median_rtf"] == pytest.approx(np.median([c[5] for c in ok]))
+    assert row["median_gen_s"] == pytest.approx(np.median([c[6] for c in ok]))
+    assert (row["failed"], row["errors"], row["timeouts"], row["interrupted"]) == (3, 1, 1, 1)
 
 
 def test_summarize_clips_gives_mean_and_spread_per_voice_in_given_order() -> None:
