@@ -323,6 +323,8 @@ VLM_COLUMNS = [
     "median_ttft_s",
     "median_total_s",
     "median_tokens_per_s",
+    "generations",
+    "failed",
 ]
 
 

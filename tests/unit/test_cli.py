@@ -166,7 +166,10 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
         "median_ttft_s",
         "median_total_s",
         "median_tokens_per_s",
+        "generations",
+        "failed",
     }
+    assert (row["generations"], row["failed"]) == (3, 0)
 
 
 def test_backends_json_lists_the_ollama_models_and_the_offline_baseline(
