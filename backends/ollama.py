@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import platform
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
 
 from backends.base import (
     BackendError,
-    BackendTimeout,
+    BackendIncomplete,
     BackendUnavailable,
     Chunk,
     DiscoveredModel,
@@ -18,6 +24,19 @@ from backends.base import (
     Options,
     Usage,
     VLMRequest,
+)
+from backends.http_stream import (
+    TRANSPORT_ERRORS,
+    GuardedHTTPTransport,
+    RequestGuard,
+    decode_line,
+    describe_page,
+    is_html,
+    read_head,
+    shorten,
+    split_lines,
+    transport_error,
+    uses_proxy,
 )
 from backends.spec import ModelSpec
 from lineup.settings import default_ollama_host
@@ -43,6 +62,28 @@ def _client(base_url: str, timeout: httpx.Timeout, transport: httpx.BaseTranspor
     return ollama.Client(host=base_url, **kwargs)
 
 
+def _headers() -> dict[str, str]:
+    """The headers the `ollama` client sends, with its key for Ollama's cloud where one is set."""
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "User-Agent": f"lineup ({platform.machine()} {platform.system().lower()}) "
+        f"Python/{platform.python_version()}",
+    }
+    api_key = os.environ.get("OLLAMA_API_KEY")
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    return headers
+
+
+@dataclass
+class _Progress:
+    """How far a request got, for the error message when it fails."""
+
+    headers_received: bool = False
+    records: int = 0
+
+
 def _unavailable(base_url: str) -> BackendUnavailable:
     return BackendUnavailable(
         f"Is Ollama running at {base_url}? Start it with `ollama serve`, or set OLLAMA_HOST "
@@ -66,17 +107,38 @@ class OllamaBackend:
         self.base_url = spec.base_url or default_ollama_host()
         timeout = httpx.Timeout(self.options.timeout_s, connect=self.options.connect_timeout_s)
         self._transport = transport
-        self._client = _client(self.base_url, timeout, transport)
+        if transport is None and not uses_proxy(self.base_url):
+            # A transport whose sockets a cancel can shut down, even before the headers came.
+            transport = GuardedHTTPTransport()
+        # The `ollama` client asks only for metadata (describe), so its limits are short: a
+        # server that does not answer them will not answer the question either.
+        metadata_timeout = httpx.Timeout(
+            min(3.0, self.options.timeout_s), connect=min(3.0, self.options.connect_timeout_s)
+        )
+        self._client = _client(self.base_url, metadata_timeout, transport)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=True,
+            headers=_headers(),
+        )
 
     def stream(self, request: VLMRequest) -> Iterator[Chunk]:
-        import ollama
+        """Stream /api/chat, reading the NDJSON records itself.
 
+        The `ollama` client decodes the body leniently (bytes that are not UTF-8 become U+FFFD
+        and pass as a good answer), hides the content type (an HTML page fails as a raw
+        JSONDecodeError) and holds no handle to stop the request; so the chat request is sent
+        here, and only a stream that ends with its `done: true` record yields the Usage chunk.
+        """
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
         user: dict[str, Any] = {"role": "user", "content": request.question}
         if request.image is not None:
-            user["images"] = [request.image.png_bytes(self.options.max_image_side)]
+            png = request.image.png_bytes(self.options.max_image_side)
+            user["images"] = [base64.b64encode(png).decode()]
         messages.append(user)
         model_options: dict[str, Any] = {}
         if request.temperature is not None:
@@ -87,38 +149,157 @@ class OllamaBackend:
             model_options["seed"] = request.seed
         if self.options.num_ctx is not None:
             model_options["num_ctx"] = self.options.num_ctx
-        kwargs: dict[str, Any] = {}
+        body: dict[str, Any] = {"model": self.spec.model, "messages": messages, "stream": True}
+        if model_options:
+            body["options"] = model_options
         if self.options.keep_alive is not None:
-            kwargs["keep_alive"] = self.options.keep_alive
+            body["keep_alive"] = self.options.keep_alive
         if self.options.think is not None:
-            kwargs["think"] = self.options.think
+            body["think"] = self.options.think
+        guard = RequestGuard(request.cancel)
+        progress = _Progress()
         try:
-            responses = self._client.chat(
-                model=self.spec.model,
-                messages=messages,
-                stream=True,
-                options=model_options or None,
-                **kwargs,
-            )
-            for response in responses:
-                message = response.message
-                chunk = Chunk(text=message.content or "", reasoning=message.thinking or "")
-                if response.done:
-                    chunk.usage = self._usage(response)
-                yield chunk
-        except ollama.ResponseError as exc:
-            if exc.status_code == 404:
-                raise BackendError(
-                    f"Ollama at {self.base_url} has no model {self.spec.model!r}. "
-                    f"Pull it with `ollama pull {self.spec.model}`."
-                ) from exc
-            raise BackendError(f"Ollama at {self.base_url} answered: {exc.error}") from exc
-        except (httpx.ConnectError, ConnectionError) as exc:
-            raise _unavailable(self.base_url) from exc
-        except httpx.TimeoutException as exc:
-            raise BackendTimeout(
-                f"Ollama at {self.base_url} did not answer within {self.options.timeout_s:g} s."
+            if guard.aborted:
+                raise self._stopped()
+            with ExitStack() as exits:
+                with guard.sending():
+                    response = exits.enter_context(
+                        self._http.stream("POST", "/api/chat", json=body)
+                    )
+                    progress.headers_received = True
+                    if response.status_code != 200:
+                        raise self._status_error(response)
+                # Runs before the response closes: its connection may then serve another request.
+                exits.callback(guard.release)
+                guard.watch(response)
+                for chunk in self._read_records(response, progress):
+                    if guard.aborted:
+                        raise self._stopped()
+                    yield chunk
+        except BackendError:
+            if guard.aborted:
+                raise self._stopped() from None
+            raise
+        except TRANSPORT_ERRORS as exc:
+            if guard.aborted:
+                raise self._stopped() from exc
+            raise transport_error(
+                exc,
+                where=self._where,
+                base_url=self.base_url,
+                connect_timeout_s=self.options.connect_timeout_s,
+                timeout_s=self.options.timeout_s,
+                headers_received=progress.headers_received,
+                chunks_received=progress.records,
+                unavailable=lambda: _unavailable(self.base_url),
             ) from exc
+        finally:
+            guard.release()
+
+    @property
+    def _where(self) -> str:
+        return f"Ollama at {self.base_url}"
+
+    def _stopped(self) -> BackendError:
+        return BackendError(f"The request to {self._where} was stopped (timeout or Stop).")
+
+    def _status_error(self, response: httpx.Response) -> BackendError:
+        status = response.status_code
+        head = read_head(response)
+        if is_html(response) or head.lstrip().startswith("<"):
+            message = describe_page(head)
+        else:
+            try:
+                parsed = json.loads(head)
+            except ValueError:
+                parsed = None
+            error = parsed.get("error") if isinstance(parsed, dict) else None
+            message = shorten(str(error) if error else head)
+        if status == 404 and "not found" in message and self.spec.model in message:
+            return BackendError(
+                f"{self._where} has no model {self.spec.model!r}. "
+                f"Pull it with `ollama pull {self.spec.model}`."
+            )
+        if status == 404:
+            return BackendError(
+                f"{self._where} answered HTTP 404 ({message}): is this an Ollama server? "
+                "Check the spec's @URL (Ollama listens on port 11434)."
+            )
+        if status in (401, 403):
+            return BackendError(
+                f"{self._where} refused the request (HTTP {status}: {message}). Set "
+                "OLLAMA_API_KEY if the server needs a key, or check the proxy in front of it."
+            )
+        if status in (429, 503):
+            return BackendError(
+                f"{self._where} answered {status}: {message}. It is busy: try again later, or "
+                "lower the concurrency for this endpoint (OLLAMA_NUM_PARALLEL on the server)."
+            )
+        if status >= 500:
+            return BackendError(
+                f"{self._where} answered {status}: {message}. Check the server's log (a "
+                "crashed model or a full GPU memory show there)."
+            )
+        return BackendError(f"{self._where} answered {status}: {message}")
+
+    def _read_records(self, response: httpx.Response, progress: _Progress) -> Iterator[Chunk]:
+        import ollama
+        from pydantic import ValidationError
+
+        where = self._where
+        if is_html(response):
+            raise BackendIncomplete(
+                f"{where} answered HTTP 200 with an HTML page, not a stream of answers "
+                f"({describe_page(read_head(response))!r}). Check the spec's @URL: it must be "
+                "the Ollama server (port 11434), not a web page, proxy or login page."
+            )
+        unterminated = bytearray()
+        for raw_line in split_lines(response.iter_bytes(), unterminated):
+            line = decode_line(raw_line, where)
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                if not progress.records and line.lstrip().startswith("<"):
+                    raise BackendIncomplete(
+                        f"{where} answered with a page, not a stream of answers "
+                        f"({describe_page(line)!r}). Check the spec's @URL."
+                    ) from None
+                raise BackendError(
+                    f"{where} sent malformed JSON in its stream ({exc}): {shorten(line, 120)!r}. "
+                    "The server (or a proxy in between) garbles its answers; check its log."
+                ) from None
+            if isinstance(record, dict) and record.get("error"):
+                raise BackendError(
+                    f"{where} reported an error mid-answer: {shorten(str(record['error']))}. "
+                    "Check the server's log."
+                )
+            try:
+                parsed = ollama.ChatResponse.model_validate(record)
+            except ValidationError:
+                raise BackendError(
+                    f"{where} sent a record that is not an Ollama chat answer: "
+                    f"{shorten(line, 120)!r}. Check that the spec's @URL is an Ollama server."
+                ) from None
+            progress.records += 1
+            message = parsed.message
+            chunk = Chunk(text=message.content or "", reasoning=message.thinking or "")
+            if parsed.done:
+                chunk.usage = self._usage(parsed)
+                yield chunk
+                return
+            if chunk.text or chunk.reasoning:
+                yield chunk
+        if not progress.records and not unterminated:
+            raise BackendIncomplete(
+                f"{where} sent an empty stream: HTTP 200 and no records. Check the server's log."
+            )
+        cut = " in the middle of a record" if unterminated else ""
+        raise BackendIncomplete(
+            f"The stream from {where} ended{cut} after {progress.records} record(s) without its "
+            "final `done: true` record: the answer may be cut off. Check the server's log."
+        )
 
     def _usage(self, response: Any) -> Usage:
         eval_count = response.eval_count
@@ -129,7 +310,8 @@ class OllamaBackend:
             load_s=_seconds(response.load_duration),
             prompt_eval_s=_seconds(response.prompt_eval_duration),
             decode_s=_seconds(response.eval_duration),
-            metadata={"model": response.model},
+            metadata={"model": response.model}
+            | ({"done_reason": response.done_reason} if response.done_reason else {}),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -149,7 +331,7 @@ class OllamaBackend:
                         details["parameter_size"] = model.details.parameter_size
                         details["family"] = model.details.family
             details["server_version"] = server_version(self.base_url, self._transport)
-        except (httpx.HTTPError, ConnectionError, ollama.ResponseError):
+        except (httpx.HTTPError, ConnectionError, ollama.ResponseError, ValueError):
             pass  # the answer itself will say what is wrong with the server
         return details
 

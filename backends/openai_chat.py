@@ -4,8 +4,11 @@ chat completions with the image as a data URI, usage at the end of the stream.""
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
@@ -13,7 +16,7 @@ import httpx2  # the HTTP library the openai client is built on (a fork of httpx
 
 from backends.base import (
     BackendError,
-    BackendTimeout,
+    BackendIncomplete,
     BackendUnavailable,
     Chunk,
     DiscoveredModel,
@@ -22,6 +25,19 @@ from backends.base import (
     Options,
     Usage,
     VLMRequest,
+)
+from backends.http_stream import (
+    TRANSPORT_ERRORS,
+    GuardedHTTP2Transport,
+    RequestGuard,
+    decode_line,
+    describe_page,
+    is_html,
+    read_head,
+    shorten,
+    split_lines,
+    transport_error,
+    uses_proxy,
 )
 from backends.spec import ModelSpec
 
@@ -79,6 +95,11 @@ class OpenAIChatBackend:
         self.options = options or OpenAIChatOptions()
         self.base_url = spec.base_url or DEFAULT_BASE_URL
         timeout = httpx2.Timeout(self.options.timeout_s, connect=self.options.connect_timeout_s)
+        if http_client is None and not uses_proxy(self.base_url):
+            # A transport whose sockets a cancel can shut down, even before the headers came.
+            http_client = httpx2.Client(
+                transport=GuardedHTTP2Transport(), timeout=timeout, follow_redirects=True
+            )
         self._client = make_client(self.base_url, self.options.api_key_env, timeout, http_client)
 
     def _messages(self, request: VLMRequest) -> list[dict[str, Any]]:
@@ -94,6 +115,13 @@ class OpenAIChatBackend:
         return messages
 
     def stream(self, request: VLMRequest) -> Iterator[Chunk]:
+        """Stream the answer, reading the server-sent events itself.
+
+        The openai client's own `Stream` cannot say whether it saw `data: [DONE]` (it ends the
+        same way when the body just stops), and it lets `JSONDecodeError` and
+        `UnicodeDecodeError` out raw; so the raw response is read here, and only a stream that
+        ends with `[DONE]` or a `finish_reason` yields the final Usage chunk.
+        """
         import openai
 
         kwargs: dict[str, Any] = {}
@@ -105,62 +133,187 @@ class OpenAIChatBackend:
             kwargs["seed"] = request.seed
         if self.options.extra_body:
             kwargs["extra_body"] = dict(self.options.extra_body)
-        events_seen = 0
+        guard = RequestGuard(request.cancel)
+        progress = _Progress()
         try:
-            stream = self._client.chat.completions.create(
-                model=self.spec.model,
-                messages=self._messages(request),
-                stream=True,
-                stream_options={"include_usage": True},
-                **kwargs,
-            )
-            metadata: dict[str, Any] = {}
-            usage: Usage | None = None
-            with stream:
-                for event in stream:
-                    events_seen += 1
-                    if event.model:
-                        metadata["model"] = event.model
-                    if event.system_fingerprint:
-                        metadata["system_fingerprint"] = event.system_fingerprint
-                    text, reasoning = "", ""
-                    if event.choices:
-                        delta = event.choices[0].delta
-                        text = delta.content or ""
-                        extra = delta.model_extra or {}
-                        reasoning = extra.get("reasoning_content") or extra.get("reasoning") or ""
-                    if event.usage is not None or (event.model_extra or {}).get("timings"):
-                        usage = _usage(event, usage)
-                    if text or reasoning:
-                        yield Chunk(text=text, reasoning=reasoning)
-            usage = usage or Usage()
-            usage.metadata.update(metadata)
-            yield Chunk(usage=usage)
-        except openai.APIConnectionError as exc:
-            if isinstance(exc, openai.APITimeoutError):
-                raise BackendTimeout(
-                    f"{self.base_url} did not answer within {self.options.timeout_s:g} s."
-                ) from exc
-            if events_seen:
-                raise BackendError(
-                    f"The connection to {self.base_url} broke off mid-answer, after "
-                    f"{events_seen} chunk(s): the server stopped or restarted. Check its log."
-                ) from exc
-            raise _unavailable(self.base_url) from exc
-        except openai.NotFoundError as exc:
-            raise BackendError(
-                f"{self.base_url} has no model {self.spec.model!r} ({_message(exc)}). "
-                "See the Backends page for the models it serves."
-            ) from exc
-        except openai.AuthenticationError as exc:
-            raise BackendError(
-                f"{self.base_url} refused the API key. Set {self.options.api_key_env} "
-                "(or `api_key_env` in backends.toml) to a valid key."
-            ) from exc
+            if guard.aborted:
+                raise self._stopped()
+            with ExitStack() as exits:
+                with guard.sending():
+                    raw = exits.enter_context(
+                        self._client.chat.completions.with_streaming_response.create(
+                            model=self.spec.model,
+                            messages=self._messages(request),
+                            stream=True,
+                            stream_options={"include_usage": True},
+                            **kwargs,
+                        )
+                    )
+                # Runs before the response closes: its connection may then serve another request.
+                exits.callback(guard.release)
+                response = raw.http_response
+                guard.watch(response)
+                progress.headers_received = True
+                self._check_body_kind(response)
+                for chunk in self._read_events(response, progress):
+                    if guard.aborted:
+                        raise self._stopped()
+                    yield chunk
+        except BackendError:
+            if guard.aborted:
+                raise self._stopped() from None
+            raise
         except openai.APIStatusError as exc:
-            raise BackendError(
-                f"{self.base_url} answered {exc.status_code}: {_message(exc)}"
-            ) from exc
+            raise self._status_error(exc) from exc
+        except openai.APIConnectionError as exc:
+            raise self._transport_error(exc.__cause__ or exc, progress, guard) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise self._transport_error(exc, progress, guard) from exc
+        finally:
+            guard.release()
+
+    def _stopped(self) -> BackendError:
+        return BackendError(f"The request to {self.base_url} was stopped (timeout or Stop).")
+
+    def _transport_error(
+        self, exc: BaseException, progress: _Progress, guard: RequestGuard
+    ) -> BackendError:
+        if guard.aborted:
+            return self._stopped()
+        return transport_error(
+            exc,
+            where=self.base_url,
+            base_url=self.base_url,
+            connect_timeout_s=self.options.connect_timeout_s,
+            timeout_s=self.options.timeout_s,
+            headers_received=progress.headers_received,
+            chunks_received=progress.events,
+            unavailable=lambda: _unavailable(self.base_url),
+        )
+
+    def _status_error(self, exc: Any) -> BackendError:
+        import openai
+
+        status = exc.status_code
+        message = _message(exc)
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return BackendError(
+                f"{self.base_url} refused the API key (HTTP {status}: {message}). Set "
+                f"{self.options.api_key_env} (or `api_key_env` in backends.toml) to a valid key."
+            )
+        if isinstance(exc, openai.NotFoundError):
+            return BackendError(
+                f"{self.base_url} has no model {self.spec.model!r} (HTTP 404: {message}). See "
+                "the Backends page for the models it serves, and check that the URL ends in /v1."
+            )
+        if isinstance(exc, openai.RateLimitError):
+            return BackendError(
+                f"{self.base_url} answered 429: {message}. It is rate limited or busy: try "
+                "again later, or lower the concurrency for this endpoint."
+            )
+        if status >= 500:
+            return BackendError(
+                f"{self.base_url} answered {status}: {message}. Check the server's log (a "
+                "crashed model or a full GPU memory show there)."
+            )
+        return BackendError(f"{self.base_url} answered {status}: {message}")
+
+    def _check_body_kind(self, response: httpx2.Response) -> None:
+        """An HTML page or a single JSON document is not the event stream that was asked for."""
+        content_type = response.headers.get("content-type", "").lower()
+        if is_html(response):
+            raise BackendIncomplete(
+                f"{self.base_url} answered HTTP {response.status_code} with an HTML page, not "
+                f"an event stream ({describe_page(read_head(response))!r}). Check the URL: it "
+                "must be the model server's API (usually ending in /v1), not a web page, proxy "
+                "or login page."
+            )
+        if content_type.startswith("application/json"):
+            head = read_head(response, 64 * 1024)
+            try:
+                body = json.loads(head)
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and body.get("error"):
+                raise BackendError(
+                    f"{self.base_url} reported an error: {_error_text(body['error'])}"
+                )
+            raise BackendIncomplete(
+                f"{self.base_url} answered with one JSON document, not an event stream: it "
+                f"ignored stream=true ({shorten(head, 200)!r}). Use a server that streams."
+            )
+
+    def _read_events(self, response: httpx2.Response, progress: _Progress) -> Iterator[Chunk]:
+        where = self.base_url
+        metadata: dict[str, Any] = {}
+        usage: Usage | None = None
+        finished = done = False
+        stray = ""  # the first line that is not server-sent events, for the message
+        data_lines: list[str] = []
+        event_name = ""
+        unterminated = bytearray()
+        for raw_line in split_lines(response.iter_bytes(), unterminated):
+            line = decode_line(raw_line, where)
+            if line:
+                field, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if field == "data":
+                    data_lines.append(value)
+                elif field == "event":
+                    event_name = value
+                elif field and field not in ("id", "retry") and not stray:
+                    stray = line
+                continue
+            if not data_lines:
+                continue
+            data, name = "\n".join(data_lines), event_name
+            data_lines, event_name = [], ""
+            if data.strip() == "[DONE]":
+                done = True
+                break
+            event = _parse_event(data, name, where)
+            progress.events += 1
+            if event.get("model"):
+                metadata["model"] = event["model"]
+            if event.get("system_fingerprint"):
+                metadata["system_fingerprint"] = event["system_fingerprint"]
+            text, reasoning, finish_reason = _delta(event)
+            if finish_reason:
+                finished = True
+                metadata["finish_reason"] = finish_reason  # "length": cut by max tokens
+            if isinstance(event.get("usage"), dict) or isinstance(event.get("timings"), dict):
+                usage = _usage(event, usage)
+            if text or reasoning:
+                yield Chunk(text=text, reasoning=reasoning)
+        if not done:
+            # A last `data: [DONE]` without the blank line after it still ends the stream.
+            tail = unterminated.decode("utf-8", errors="replace")
+            if tail.startswith("data:"):
+                data_lines.append(tail.removeprefix("data:").strip())
+            done = "\n".join(data_lines).strip() == "[DONE]"
+        if not (done or finished):
+            raise self._incomplete(progress.events, stray, bool(data_lines) or bool(unterminated))
+        usage = usage or Usage()
+        usage.metadata.update(metadata)
+        yield Chunk(usage=usage)
+
+    def _incomplete(self, events: int, stray: str, mid_event: bool) -> BackendIncomplete:
+        where = self.base_url
+        if not events and stray:
+            return BackendIncomplete(
+                f"{where} answered HTTP 200 with a body that is not an event stream "
+                f"({shorten(stray, 200)!r}). Check that the URL is an OpenAI-compatible API."
+            )
+        if not events and not mid_event:
+            return BackendIncomplete(
+                f"{where} sent an empty stream: HTTP 200 and no events. Check the server's log."
+            )
+        cut = " in the middle of an event" if mid_event else ""
+        return BackendIncomplete(
+            f"The stream from {where} ended{cut} after {events} chunk(s) without its end marker "
+            "(`data: [DONE]` or a finish_reason): the answer may be cut off. Check the "
+            "server's log."
+        )
 
     def describe(self) -> dict[str, Any]:
         """The server's version where it tells it: vLLM's /version, llama.cpp's /props.
@@ -171,7 +324,10 @@ class OpenAIChatBackend:
         root = self.base_url.rstrip("/").removesuffix("/v1")
         details: dict[str, Any] = {}
         try:
-            with httpx.Client(timeout=httpx.Timeout(2.0)) as http:
+            # Short limits: a server that does not answer here will not answer the question
+            # either, and the runner's timer is already running.
+            timeout = httpx.Timeout(2.0, connect=min(2.0, self.options.connect_timeout_s))
+            with httpx.Client(timeout=timeout) as http:
                 for path, key, field in (
                     ("/version", "version", "server_version"),
                     ("/props", "build_info", "server_build"),
@@ -229,15 +385,64 @@ def _accepts_images(extra: dict[str, Any]) -> bool | None:
     return "image" in modalities if isinstance(modalities, list) else None
 
 
-def _usage(event: Any, previous: Usage | None) -> Usage:
+@dataclass
+class _Progress:
+    """How far a request got, for the error message when it fails."""
+
+    headers_received: bool = False
+    events: int = 0
+
+
+def _parse_event(data: str, event_name: str, where: str) -> dict[str, Any]:
+    """One event's JSON; an error object (or an `event: error`) is the server's failure."""
+    try:
+        event = json.loads(data)
+    except ValueError as exc:
+        raise BackendError(
+            f"{where} sent malformed JSON in its stream ({exc}): {shorten(data, 120)!r}. The "
+            "server (or a proxy in between) garbles its answers; check its log."
+        ) from None
+    if not isinstance(event, dict):
+        raise BackendError(
+            f"{where} sent an event that is not a chat.completion.chunk object: "
+            f"{shorten(data, 120)!r}. Check that the URL is an OpenAI-compatible API."
+        )
+    if event.get("error") or event_name == "error":
+        raise BackendError(
+            f"{where} reported an error mid-answer: {_error_text(event.get('error') or event)}. "
+            "Check the server's log."
+        )
+    return event
+
+
+def _delta(event: dict[str, Any]) -> tuple[str, str, str | None]:
+    """The answer text, reasoning text and finish_reason of a chunk's first choice."""
+    choices = event.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return "", "", None
+    choice = choices[0]
+    raw_delta = choice.get("delta")
+    delta: dict[str, Any] = raw_delta if isinstance(raw_delta, dict) else {}
+    text = delta.get("content")
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+    finish_reason = choice.get("finish_reason")
+    return (
+        text if isinstance(text, str) else "",
+        reasoning if isinstance(reasoning, str) else "",
+        str(finish_reason) if finish_reason else None,
+    )
+
+
+def _usage(event: dict[str, Any], previous: Usage | None) -> Usage:
     """OpenAI `usage`, plus llama.cpp's `timings` where the server sends them."""
     usage = previous or Usage()
-    if event.usage is not None:
-        usage.input_tokens = event.usage.prompt_tokens
-        usage.output_tokens = event.usage.completion_tokens
-        usage.output_tokens_source = "server"
-    timings = (event.model_extra or {}).get("timings")
-    if timings:
+    reported = event.get("usage")
+    if isinstance(reported, dict):
+        usage.input_tokens = _int_or_none(reported.get("prompt_tokens"))
+        usage.output_tokens = _int_or_none(reported.get("completion_tokens"))
+        usage.output_tokens_source = "server" if usage.output_tokens is not None else None
+    timings = event.get("timings")
+    if isinstance(timings, dict) and timings:
         # llama.cpp times decoding from the second token on (the first comes out of the prompt
         # batch) and sends 0.0 tokens/s, its "not known", when there was no second token.
         if timings.get("predicted_per_second"):
@@ -253,11 +458,23 @@ def _usage(event: Any, previous: Usage | None) -> Usage:
     return usage
 
 
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
+
+
+def _error_text(error: Any) -> str:
+    """The message of an OpenAI error object (`{"message": ..., "type": ...}`) or string."""
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("error") or error
+        return shorten(str(message))
+    return shorten(str(error))
+
+
 def _message(exc: Any) -> str:
+    """What a failed HTTP answer says, short: an error object's message, a page's title."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict):
-            return str(error.get("message", error))
-        return str(error)
-    return str(getattr(exc, "message", exc))
+        return _error_text(body.get("error", body))
+    if isinstance(body, str) and body.strip():
+        return describe_page(body) if "<" in body else shorten(body)
+    return shorten(str(getattr(exc, "message", exc)))

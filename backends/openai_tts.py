@@ -10,13 +10,13 @@ import httpx2  # the openai client's HTTP library: its timeouts and injected cli
 from backends.base import (
     Audio,
     BackendError,
-    BackendTimeout,
     BackendUnavailable,
     DiscoveredModel,
     Health,
     Modality,
     Options,
 )
+from backends.http_stream import transport_error
 from backends.openai_chat import _message, make_client
 from backends.spec import ModelSpec
 from backends.wav import from_wav_bytes
@@ -81,12 +81,18 @@ class OpenAITTSBackend:
             )
             data = response.content
         except openai.APIConnectionError as exc:
-            if isinstance(exc, openai.APITimeoutError):
-                raise BackendTimeout(
-                    f"{self.base_url} did not answer within {self.options.timeout_s:g} s "
-                    "(option timeout_s)."
-                ) from exc
-            raise _unavailable(self.base_url) from exc
+            # Which limit was in force (connect_timeout_s or timeout_s), a name that does not
+            # resolve, a refused connection: said by the one mapping the chat backend uses.
+            raise transport_error(
+                exc.__cause__ or exc,
+                where=self.base_url,
+                base_url=self.base_url,
+                connect_timeout_s=self.options.connect_timeout_s,
+                timeout_s=self.options.timeout_s,
+                headers_received=False,
+                chunks_received=0,
+                unavailable=lambda: _unavailable(self.base_url),
+            ) from exc
         except openai.AuthenticationError as exc:
             raise BackendError(
                 f"{self.base_url} refused the API key. Set {self.options.api_key_env} "

@@ -52,7 +52,7 @@ def test_stream_sends_image_and_options_and_reports_server_figures(ollama: Ollam
     assert usage.load_s == pytest.approx(1.25)
     assert usage.prompt_eval_s == pytest.approx(0.04)
     assert usage.input_tokens == 17
-    assert usage.metadata == {"model": "llava:7b"}
+    assert usage.metadata == {"model": "llava:7b", "done_reason": "stop"}
     described = backend.describe()
     assert described["digest"] == "sha256:" + "ab" * 32
     assert described["quantization"] == "Q4_K_M"
@@ -137,3 +137,14 @@ def test_default_host_honours_ollama_host(
     else:
         monkeypatch.setenv("OLLAMA_HOST", value)
     assert default_ollama_host() == expected
+
+
+def test_backend_options_reach_the_chat_request(ollama: OllamaFixture) -> None:
+    options = OllamaBackend.Options(keep_alive="10m", think=True, num_ctx=4096)
+    backend = OllamaBackend(parse_spec(f"ollama:llava:7b@{ollama.base_url}"), options)
+    chunks = list(backend.stream(VLMRequest("q", temperature=0.2)))
+    assert chunks[-1].usage is not None
+    [sent] = ollama.chat_requests()
+    assert (sent["keep_alive"], sent["think"]) == ("10m", True)
+    assert sent["options"] == {"temperature": 0.2, "num_ctx": 4096}
+    assert sent["messages"] == [{"role": "user", "content": "q"}]

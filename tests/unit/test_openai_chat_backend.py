@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from backends.base import BackendError, VLMRequest
+from backends.base import BackendError, BackendIncomplete, VLMRequest
+from backends.http_stream import uses_proxy
 from backends.openai_chat import OpenAIChatBackend
 from backends.spec import parse_spec
 
@@ -63,12 +64,29 @@ def server() -> Iterator[tuple[str, Script]]:
                 self.end_headers()
                 self.wfile.write(body)
                 return
+            if script.mode == "json-document":
+                # A server that ignores stream=true and sends the whole completion at once.
+                body = json.dumps({"object": "chat.completion", "choices": []}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
 
             def send(data: bytes) -> None:
+                if script.mode == "bytewise":
+                    # Every byte its own HTTP chunk, CRLF line ends and a keep-alive comment: the
+                    # events must be put together again across any split.
+                    data = b": keep-alive\r\n\r\n" + data.replace(b"\n", b"\r\n")
+                    for byte in data:
+                        self.wfile.write(b"1\r\n" + bytes([byte]) + b"\r\n")
+                    self.wfile.flush()
+                    return
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
 
@@ -82,8 +100,15 @@ def server() -> Iterator[tuple[str, Script]]:
                 self.close_connection = True
                 return
             send(chunk(content=" failed."))
-            usage = {"prompt_tokens": 30, "completion_tokens": 3, "total_tokens": 33}
             final = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+            stop = {"index": 0, "delta": {}, "finish_reason": "stop"}
+            send(b"data: " + json.dumps({**final, "choices": [stop]}).encode() + b"\n\n")
+            if script.mode == "finish-without-done":
+                # The answer is whole (a finish_reason came); the server just never says [DONE].
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                return
+            usage = {"prompt_tokens": 30, "completion_tokens": 3, "total_tokens": 33}
             send(
                 b"data: " + json.dumps({**final, "choices": [], "usage": usage}).encode() + b"\n\n"
             )
@@ -121,7 +146,7 @@ def test_connection_lost_mid_answer_says_so(server: tuple[str, Script]) -> None:
     script.mode = "break"
     backend = OpenAIChatBackend(parse_spec(f"openai:m@{base_url}"))
     received: list[str] = []
-    with pytest.raises(BackendError, match="broke off mid-answer"):
+    with pytest.raises(BackendIncomplete, match="broke off mid-answer"):
         for piece in backend.stream(VLMRequest("q")):
             received.append(piece.text)
     assert "".join(received) == "Payment"
@@ -140,3 +165,48 @@ def test_rejected_key_names_the_variable_to_set(
     with pytest.raises(BackendError, match="Set MY_VLLM_KEY"):
         list(backend.stream(VLMRequest("q")))
     assert script.requests == 1  # retries are off
+
+
+def test_events_split_across_any_bytes_and_crlf_lines_are_read_whole(
+    server: tuple[str, Script],
+) -> None:
+    base_url, script = server
+    script.mode = "bytewise"
+    chunks = list(OpenAIChatBackend(parse_spec(f"openai:m@{base_url}")).stream(VLMRequest("q")))
+    assert "".join(c.text for c in chunks) == "Payment failed."
+    assert "".join(c.reasoning for c in chunks) == "Looking at the screen."
+    usage = chunks[-1].usage
+    assert usage is not None and usage.output_tokens == 3
+
+
+def test_finish_reason_without_done_marker_is_a_whole_answer(server: tuple[str, Script]) -> None:
+    base_url, script = server
+    script.mode = "finish-without-done"
+    chunks = list(OpenAIChatBackend(parse_spec(f"openai:m@{base_url}")).stream(VLMRequest("q")))
+    assert "".join(c.text for c in chunks) == "Payment failed."
+    usage = chunks[-1].usage
+    assert usage is not None and usage.output_tokens is None  # no usage record came
+
+
+def test_a_whole_json_document_instead_of_a_stream_is_not_an_answer(
+    server: tuple[str, Script],
+) -> None:
+    base_url, script = server
+    script.mode = "json-document"
+    backend = OpenAIChatBackend(parse_spec(f"openai:m@{base_url}"))
+    with pytest.raises(BackendIncomplete, match="ignored stream=true"):
+        list(backend.stream(VLMRequest("q")))
+
+
+def test_proxied_endpoints_keep_the_proxy_of_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client with its own transport ignores HTTP(S)_PROXY, so the backend builds its
+    stoppable transport only for URLs the environment does not send through a proxy."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    for name in ("HTTP_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert uses_proxy("https://api.openai.com/v1")
+    assert not uses_proxy("https://127.0.0.1:8000/v1")
+    assert not uses_proxy("http://gpu-box:8000/v1")  # no proxy for plain http
