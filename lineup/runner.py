@@ -174,16 +174,44 @@ class _Job:
             result,
         )
 
+    def arm_timer(self, timeout_s: float, message: str) -> None:
+        """(Re)start this job's timeout: it ends the job as `timeout` with `message`."""
+        timer = threading.Timer(timeout_s, self.finish, args=(TIMEOUT, message))
+        timer.daemon = True
+        with self._finish_lock:
+            if self.finished.is_set():
+                return
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = timer
+        self.comparison.track_timer(timer)
+        timer.start()
+
     def run(self, factory: BackendFactory, request: VLMRequest) -> None:
         usage: Usage | None = None
+        prepared: BaseException | None = None
         try:
             # Building the backend may load an in-process model; that time is the backend's
             # to report (Usage.load_s) and stays out of TTFT, total and decode speed.
             backend = factory(self.model)
             describe = getattr(backend, "describe", None)
             self.described = describe() if describe is not None else {}
+        except BaseException as exc:  # noqa: BLE001 - reported after the start gate
+            prepared = exc
+        if self.timer is not None:
+            self.timer.cancel()  # ready: the wait at the gate is bounded by the gate itself
+        self.comparison.wait_for_all_ready()
+        if prepared is not None:
+            self.finish(
+                TIMEOUT if isinstance(prepared, BackendTimeout) else ERROR, describe_error(prepared)
+            )
+            return
+        try:
             if self.finished.is_set():
                 return  # stopped or timed out before the request was sent
+            # The per-model timeout counts from the moment the request is sent.
+            timeout_s = self.comparison.timeout_s
+            self.arm_timer(timeout_s, timeout_message(timeout_s))
             self.clock.start()
             stream = backend.stream(dataclasses.replace(request, cancel=self.cancel_token))
             try:
@@ -359,20 +387,32 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         return self.jobs
 
     def start(self, factory: BackendFactory, request: VLMRequest) -> None:
+        """Start every model: each gets ready (backend built, model described), then all send
+        their requests together, so their clocks start within a thread wake-up of each other.
+
+        Getting ready has its own limit, the per-model timeout: a model not ready by then
+        ends as `timeout`, and the others go ahead without it.
+        """
         liveness.track(self)
+        self._ready = threading.Barrier(len(self.jobs))
+        not_ready = (
+            f"Not ready after {self.timeout_s:g} s (the per-model timeout): building the "
+            "backend or loading the model took too long. Raise the timeout, or check the server."
+        )
         for job in self.jobs:
             liveness.keep_alive(self.store, job)
+            job.arm_timer(self.timeout_s, not_ready)
             worker = threading.Thread(
                 target=job.run, args=(factory, request), name=f"lineup-{job.model}", daemon=True
             )
-            timer = threading.Timer(
-                self.timeout_s, job.finish, args=(TIMEOUT, timeout_message(self.timeout_s))
-            )
-            timer.daemon = True
-            job.timer = timer
-            self.track_timer(timer)
             worker.start()
-            timer.start()
+
+    def wait_for_all_ready(self) -> None:
+        """The start gate: return when every model is ready (or the wait ran out)."""
+        try:
+            self._ready.wait(timeout=self.timeout_s)
+        except threading.BrokenBarrierError:
+            pass  # one was not ready in time: the others start without it
 
     def snapshot(self) -> list[JobView]:
         """Each model's state and text so far, in column order; safe to call at any time."""

@@ -238,3 +238,46 @@ def test_stored_errors_never_hold_a_configured_key(store: Store) -> None:
     row = store.get_run(comparison.run_id).generations[0]
     assert key not in result.error and key not in row.error
     assert "[redacted]" in row.error
+
+
+def test_models_start_together_once_every_one_is_ready(store: Store) -> None:
+    sent_at: dict[str, float] = {}
+
+    class Recording(Script):
+        def stream(self, request: VLMRequest) -> Iterator[Chunk]:
+            sent_at[self.name] = time.perf_counter()
+            yield from super().stream(request)
+
+    def factory(model: str) -> Script:
+        index = int(model.rsplit("m", 1)[1])
+        time.sleep(0.1 * index)  # loading or describing takes 0 to 0.7 s
+        backend = Recording(Chunk(text="hi"), done())
+        backend.name = model
+        return backend
+
+    models = [f"fake:m{i}" for i in range(8)]
+    comparison = start_vlm_comparison(
+        store, models, VLMRequest(question="q"), factory, timeout_s=10
+    )
+    assert [r.status for r in comparison.wait()] == ["ok"] * 8
+    spread_s = max(sent_at.values()) - min(sent_at.values())
+    # Ready 0.7 s apart, sent together: the spread is thread wake-up time (a wide margin here,
+    # the machine is shared; bench/ measures it properly).
+    assert spread_s < 0.1
+
+
+def test_a_model_that_is_never_ready_times_out_and_the_others_go_ahead(store: Store) -> None:
+    def factory(model: str) -> Script:
+        if model == "fake:stuck":
+            time.sleep(30)
+        return Script(Chunk(text="hi"), done())
+
+    started = time.perf_counter()
+    comparison = start_vlm_comparison(
+        store, ["fake:stuck", "fake:fine"], VLMRequest(question="q"), factory, timeout_s=1.0
+    )
+    results = {r.model: r for r in comparison.wait()}
+    assert time.perf_counter() - started < 5
+    assert results["fake:stuck"].status == "timeout"
+    assert "Not ready after 1 s" in results["fake:stuck"].error
+    assert results["fake:fine"].status == "ok"
