@@ -57,8 +57,9 @@ def _wait_for_partial_text(store: Store, min_chars: int = 20) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         runs = store.latest_runs("vlm", limit=1)
-        if runs:
-            row = store.get_run(runs[0].id).generations[0]
+        rows = store.get_run(runs[0].id).generations if runs else []
+        if rows:  # the run is written a moment before its generation
+            row = rows[0]
             if row.status == "running" and row.output_text and len(row.output_text) >= min_chars:
                 return row.output_text
         time.sleep(0.1)
