@@ -32,6 +32,7 @@ from backends.base import (
     VLMRequest,
 )
 from lineup import liveness
+from lineup.engines import Describer, describe_now
 from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, RUNNING, TIMEOUT, Status
 from lineup.redact import redact
 from lineup.store import Store, storable
@@ -194,8 +195,7 @@ class _Job:
             # Building the backend may load an in-process model; that time is the backend's
             # to report (Usage.load_s) and stays out of TTFT, total and decode speed.
             backend = factory(self.model)
-            describe = getattr(backend, "describe", None)
-            self.described = describe() if describe is not None else {}
+            self.described = self.comparison.describe(self.model, backend)
         except BaseException as exc:  # noqa: BLE001 - reported after the start gate
             prepared = exc
         if self.timer is not None:
@@ -373,9 +373,15 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
     """A run in progress: one job per model, all started at once."""
 
     def __init__(
-        self, store: Store, run_id: int, timeout_s: float, secrets: Sequence[str] = ()
+        self,
+        store: Store,
+        run_id: int,
+        timeout_s: float,
+        secrets: Sequence[str] = (),
+        describe: Describer = describe_now,
     ) -> None:
         super().__init__()
+        self.describe = describe
         self.store = store
         self.run_id = run_id
         self.run_ids = [run_id]
@@ -439,6 +445,7 @@ def start_vlm_comparison(
     timeout_s: float = 300.0,
     blind: bool = False,
     secrets: Sequence[str] = (),
+    describe: Describer = describe_now,
 ) -> Comparison:
     """Store the run and one `running` row per model, then start every model at once."""
     params = {
@@ -455,7 +462,7 @@ def start_vlm_comparison(
         seed=request.seed,
         blind=blind,
     )
-    comparison = Comparison(store, run_id, timeout_s, secrets)
+    comparison = Comparison(store, run_id, timeout_s, secrets, describe)
     for position, model in enumerate(models):
         generation_id = store.add_generation(run_id, model, position=position, seed=request.seed)
         comparison.jobs.append(_Job(comparison, generation_id, model))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from backends.base import VLMRequest
@@ -11,6 +11,7 @@ from backends.registry import create_backend, kind_info
 from backends.spec import SpecError
 from lineup import liveness
 from lineup.config import BackendsConfig, load_backends_config, resolve_model
+from lineup.engines import DescribeCache
 from lineup.limits import (
     InputError,
     check_question,
@@ -34,6 +35,7 @@ class Lineup:
     store: Store
     media: MediaStore
     config: BackendsConfig
+    described: DescribeCache = field(default_factory=DescribeCache)
 
     def refresh_config(self) -> None:
         """Re-read backends.toml if it changed since it was read (the app reads it per page)."""
@@ -154,6 +156,7 @@ class Lineup:
             timeout_s=timeout,
             blind=blind,
             secrets=self.secrets(),
+            describe=self.described,
         )
 
     def start_tts(
