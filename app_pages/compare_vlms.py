@@ -6,22 +6,44 @@ import streamlit as st
 from PIL import Image
 
 from backends.spec import SpecError
-from components.context import annotator_sidebar, get_lineup, recent_runs_sidebar
-from components.label_bar import label_bar
+from components.context import (
+    annotator_sidebar,
+    get_lineup,
+    page_runs,
+    recent_runs_sidebar,
+    show_runs,
+)
 from components.models import model_picker
-from components.runs import column_titles, stream_into_columns
-from components.stats import render_answer, render_stats
+from components.runs import (
+    REDRAW_INTERVAL_S,
+    STORE_POLL_S,
+    ColumnView,
+    follow,
+    in_progress,
+    live_views,
+    results_anchor,
+    stop_note,
+    stop_runs,
+    vlm_results,
+)
 from lineup.media import MediaError
 from lineup.samples import list_samples
 
-PREVIEW_HEIGHT_PX = 420
+SCROLL_KEY = "scroll-to-results"
 
 app = get_lineup()
 annotator = annotator_sidebar()
 blind = st.sidebar.toggle(
-    "Blind mode", help="Hide model names and shuffle the columns until you have labeled them all."
+    "Blind mode",
+    key="blind",
+    help="Hide model names and shuffle the columns until you have labeled them all.",
 )
 recent_runs_sidebar(app, "vlm", "run")
+shown = page_runs("run")
+run = app.store.get_run(shown[0]) if shown else None
+if run is not None and run.kind != "vlm":
+    run = None
+running = run is not None and in_progress(app, [run.id])
 
 st.title("Compare VLMs")
 
@@ -56,21 +78,26 @@ with left:
         except MediaError as exc:
             st.error(str(exc), icon=":material/broken_image:")
         else:
-            # A tall phone screenshot at full column width would push the answers off screen.
-            preview_width = int(min(600, PREVIEW_HEIGHT_PX * image.width / image.height))
-            st.image(
-                image.rgb(),
-                caption=f"{image.format} {image.width}×{image.height}",
-                width=preview_width,
+            # A tall phone screenshot at full column width would push the answers off screen,
+            # so it gets a column as much narrower as it is tall (never taller than the column
+            # is wide). "content" keeps an image within its column, a fixed width would not.
+            ratio = image.width / image.height
+            preview = st.columns([ratio, 1 - ratio])[0] if ratio < 1 else st.container()
+            preview.image(
+                image.rgb(), caption=f"{image.format} {image.width}×{image.height}", width="content"
             )
 
 with right:
     if sample_questions:
-        picked = st.pills("Sample questions", sample_questions, key="sample_question")
+        picked = st.pills("Sample questions", sample_questions, key="sample_question", wrap=True)
         if picked and st.session_state.get("question_from_pill") != picked:
             st.session_state["question"] = picked
             st.session_state["question_from_pill"] = picked
-    question = st.text_area("Question", key="question", placeholder="What does the error say?")
+    question = st.text_area(
+        "Question",
+        key="question",
+        placeholder="Type a question about the image, e.g. “What does the error say?”",
+    )
     with st.expander("System prompt and parameters"):
         system = st.text_area("System prompt", key="system")
         c1, c2, c3, c4 = st.columns(4)
@@ -81,7 +108,25 @@ with right:
             "Timeout (s)", 1.0, 3600.0, float(app.settings.model_timeout_s), key="timeout"
         )
     models = model_picker(app, "vlm", default=["ocr:eng+rus"])
-    go = st.button("Compare", type="primary", icon=":material/play_arrow:", key="compare")
+    buttons = st.container(horizontal=True, gap="small")
+    go = buttons.button(
+        "Compare",
+        type="primary",
+        icon=":material/play_arrow:",
+        key="compare",
+        disabled=running,
+        help="Wait for the run in progress, or stop it." if running else None,
+    )
+    buttons.button(
+        "Stop",
+        icon=":material/stop:",
+        key="stop",
+        disabled=not running,
+        on_click=stop_runs,
+        args=(app, "run"),
+        help="Stop every model of this run now; the text streamed so far is kept.",
+    )
+    stop_note()
 
 if go:
     problem = None
@@ -107,20 +152,15 @@ if go:
         except (SpecError, ValueError) as exc:
             st.error(str(exc))
         else:
-            run = app.store.get_run(comparison.run_id)
-            ordered, titles, _ = column_titles(run, list(run.generations), {})
-            stream_into_columns(
-                comparison,
-                {g.id: t for g, t in zip(ordered, titles, strict=True)},
-                [g.id for g in ordered],
-            )
-            st.query_params["run"] = str(comparison.run_id)
+            # The new run is the page's run from now on, whatever the address or the recent
+            # runs picker said before; the next script run draws it as it streams.
+            show_runs("run", [comparison.run_id])
+            st.session_state[SCROLL_KEY] = True
             st.rerun()
 
-# The stored run (also after a page reload: its id is in the URL).
-run_id = st.query_params.get("run")
-run = app.store.get_run(int(run_id)) if run_id and run_id.isdigit() else None
-if run is not None and run.kind == "vlm":
+# The page's run (also after a page reload: its id is in the URL), as it streams or as stored.
+if run is not None:
+    results_anchor(scroll=st.session_state.pop(SCROLL_KEY, False))
     st.divider()
     head, image_col = st.columns([4, 1])
     head.markdown(f"**Run {run.id}** · {run.input_text}")
@@ -132,30 +172,13 @@ if run is not None and run.kind == "vlm":
             image_col.image(str(stored), width=int(min(160, 120 * ratio)))
         except FileNotFoundError:
             image_col.caption("image missing from the media store")
-    generations = list(run.generations)
-    labels = app.store.current_labels([g.id for g in generations], annotator) if annotator else {}
-    ordered, titles, hidden = column_titles(run, generations, labels)
-    if hidden:
-        st.info(
-            "Blind mode: names appear once you have labeled every answer.",
-            icon=":material/visibility_off:",
+    if running:
+        views_now = live_views(app, run)
+        follow(
+            lambda: in_progress(app, [run.id]),
+            lambda: vlm_results(app, run, views_now(), annotator, live=True),
+            REDRAW_INTERVAL_S if app.active_comparison(run.id) is not None else STORE_POLL_S,
         )
-    for column, generation, title in zip(st.columns(len(ordered)), ordered, titles, strict=True):
-        with column:
-            st.subheader(title, divider="gray")
-            if generation.reasoning_text:
-                with st.expander("Reasoning", icon=":material/psychology:"):
-                    st.text(generation.reasoning_text)
-            if generation.output_text:
-                render_answer(generation.output_text)
-            elif generation.status == "ok":
-                st.markdown("*(empty answer)*")
-            render_stats(generation)
-            if generation.status == "ok":
-                label_bar(
-                    app.store,
-                    generation.id,
-                    annotator,
-                    labels.get(generation.id),
-                    stacked=len(ordered) > 3,
-                )
+    else:
+        answers = [ColumnView.of_generation(g) for g in run.generations]
+        vlm_results(app, run, answers, annotator, live=False)

@@ -7,20 +7,51 @@ import pandas as pd
 import streamlit as st
 
 from backends.spec import SpecError
-from components.context import annotator_sidebar, get_lineup, recent_runs_sidebar
+from components.context import (
+    annotator_sidebar,
+    get_lineup,
+    page_runs,
+    recent_runs_sidebar,
+    show_runs,
+)
 from components.label_bar import label_bar
-from components.models import model_picker
-from lineup.models import Generation, Run
+from components.models import display_name, model_picker
+from components.runs import (
+    follow,
+    in_progress,
+    progress_line,
+    results_anchor,
+    stop_note,
+    stop_runs,
+)
+from components.stats import render_state
+from lineup.models import OK, RUNNING, Generation, Label, Run
 from lineup.scoring import word_alignment
 from lineup.sentences import sentence_sets, split_sentences
 from lineup.tts_metrics import CLIP_COLUMNS, voice_figures
 from lineup.tts_runner import DEFAULT_STT, language_warnings
 
 TTS_LABELS = {"relevant": "Correct", "partial": "Flawed", "irrelevant": "Wrong"}
+CLIP_FIGURES_HELP = (
+    "**WER / CER**: word and character error rate of what the speech-to-text model heard, "
+    "against the sentence.  \n"
+    "**gen**: seconds to synthesize.  \n"
+    "**audio**: length of the clip.  \n"
+    "**RTF**: real-time factor, gen / audio (below 1 is faster than real time).  \n"
+    "**peak**: extra memory the synthesis needed (in-process engines only)."
+)
+CLIP_POLL_S = 0.25  # a clip's row is written when it finishes; the page reads the store
+SCROLL_KEY = "scroll-to-clips"
 
 app = get_lineup()
 annotator = annotator_sidebar()
 recent_runs_sidebar(app, "tts", "runs")
+runs = [
+    run
+    for run in (app.store.get_run(run_id) for run_id in page_runs("runs"))
+    if run is not None and run.kind == "tts"
+]
+running = in_progress(app, [run.id for run in runs])
 st.title("Compare voices")
 
 left, right = st.columns([3, 2], gap="large")
@@ -30,7 +61,8 @@ with left:
         typed = st.text_area(
             "Sentences, one per line",
             key="sentences",
-            placeholder="Your payment of 50 dollars was declined by the bank.",
+            placeholder="Type a sentence per line, e.g. “Your payment of 50 dollars was "
+            "declined by the bank.”",
         )
         sentences = split_sentences(typed)
     else:
@@ -66,12 +98,25 @@ if sentences and voices:
         st.error(str(exc))
 for warning in warnings:
     st.warning(warning, icon=":material/translate:")
-go = st.button(
+buttons = st.container(horizontal=True, gap="small")
+go = buttons.button(
     "Speak anyway" if warnings else "Speak",
     type="primary",
     icon=":material/play_arrow:",
     key="speak",
+    disabled=running,
+    help="Wait for the clips in progress, or stop them." if running else None,
 )
+buttons.button(
+    "Stop",
+    icon=":material/stop:",
+    key="stop",
+    disabled=not running,
+    on_click=stop_runs,
+    args=(app, "runs"),
+    help="Stop every voice now; the clips already made are kept.",
+)
+stop_note()
 
 if go and not (sentences and voices):
     st.warning("Type a sentence (or pick a sample set) and choose at least one voice.")
@@ -88,14 +133,9 @@ elif go:
     except (SpecError, ValueError) as exc:
         st.error(str(exc))
     else:
-        total = len(sentences) * len(voices) * samples
-        progress = st.progress(0.0, text="Speaking and transcribing…")
-        finished = 0
-        for event in comparison.iter_events():
-            if event.result is not None:
-                finished += 1
-                progress.progress(finished / total, text=f"{finished} of {total} clips done")
-        st.query_params["runs"] = ",".join(str(r) for r in comparison.run_ids)
+        # The new runs are the page's from now on; the next script run draws them as they go.
+        show_runs("runs", comparison.run_ids)
+        st.session_state[SCROLL_KEY] = True
         st.rerun()
 
 
@@ -115,10 +155,15 @@ def marked_transcript(reference: str, transcript: str) -> str:
     return " ".join(parts)
 
 
-def clip_card(run: Run, generation: Generation, labels: dict, *, stacked: bool) -> None:
+def clip_card(run: Run, generation: Generation, labels: dict[int, Label] | None) -> None:
+    """One clip: its audio, what Whisper heard, its figures and (once the run is over) its
+    label bar."""
     st.markdown(f"**sample {generation.sample_index + 1}** · seed {generation.seed}")
-    if generation.status != "ok":
-        st.error(generation.error or "Failed.", icon=":material/error:")
+    if generation.status == RUNNING:
+        st.caption(":material/progress_activity: speaking…")
+        return
+    if generation.status != OK:
+        render_state(generation.status, generation.error)
         return
     if generation.audio_hash:
         st.audio(str(app.media.path(generation.audio_hash)))
@@ -133,45 +178,83 @@ def clip_card(run: Run, generation: Generation, labels: dict, *, stacked: bool) 
         f"{generation.sample_rate_hz} Hz" if generation.sample_rate_hz else None,
         f"peak +{generation.peak_mem_mb:.0f} MB" if generation.peak_mem_mb is not None else None,
     ]
-    st.caption(" · ".join(f for f in figures if f))
-    label_bar(
-        app.store,
-        generation.id,
-        annotator,
-        labels.get(generation.id),
-        labels=TTS_LABELS,
-        stacked=stacked,
+    st.caption(" · ".join(f for f in figures if f), help=CLIP_FIGURES_HELP)
+    if labels is not None:
+        label_bar(
+            app.store,
+            generation.id,
+            annotator,
+            labels.get(generation.id),
+            labels=TTS_LABELS,
+        )
+
+
+def voice_column(run: Run, clips: list[Generation], labels: dict[int, Label] | None) -> None:
+    """A voice's status line, its WER over its clips, and each clip."""
+    done = sum(clip.status != RUNNING for clip in clips)
+    if done < len(clips):
+        st.caption(f":material/progress_activity: speaking… {done} of {len(clips)} done")
+    frame = pd.DataFrame(
+        [
+            {c: getattr(g, c, None) for c in CLIP_COLUMNS} | {"input_text": run.input_text}
+            for g in clips
+        ],
+        columns=CLIP_COLUMNS,
     )
+    figures = voice_figures(frame)
+    if figures["wer_std"] is not None:
+        st.caption(
+            f"WER mean {figures['mean_wer']:.0%} ± {figures['wer_std']:.0%} (sd) "
+            f"over {figures['scored']} clips"
+        )
+    for clip in clips:
+        with st.container(border=True):
+            clip_card(run, clip, labels)
 
 
-run_ids = [int(r) for r in st.query_params.get("runs", "").split(",") if r.isdigit()]
-for run_id in run_ids:
-    run = app.store.get_run(run_id)
-    if run is None or run.kind != "tts":
-        continue
-    st.divider()
-    st.markdown(f"**Run {run.id}** · {run.input_text}")
-    generations = list(run.generations)
-    labels = app.store.current_labels([g.id for g in generations], annotator) if annotator else {}
-    by_voice: dict[str, list[Generation]] = {}
-    for generation in generations:
-        by_voice.setdefault(generation.model_spec, []).append(generation)
-    for column, (voice, clips) in zip(st.columns(len(by_voice)), by_voice.items(), strict=True):
-        with column:
-            st.subheader(voice, divider="gray")
-            frame = pd.DataFrame(
-                [
-                    {c: getattr(g, c, None) for c in CLIP_COLUMNS} | {"input_text": run.input_text}
-                    for g in clips
-                ],
-                columns=CLIP_COLUMNS,
-            )
-            figures = voice_figures(frame)
-            if figures["wer_std"] is not None:
-                st.caption(
-                    f"WER mean {figures['mean_wer']:.0%} ± {figures['wer_std']:.0%} (sd) "
-                    f"over {figures['scored']} clips"
-                )
-            for clip in clips:
-                with st.container(border=True):
-                    clip_card(run, clip, labels, stacked=len(by_voice) > 3)
+def by_voice(run: Run) -> dict[str, list[Generation]]:
+    voices: dict[str, list[Generation]] = {}
+    for generation in run.generations:
+        voices.setdefault(generation.model_spec, []).append(generation)
+    return voices
+
+
+def voice_results(shown: list[Run], *, live: bool) -> None:
+    """Each run's voice columns: while the clips are made (finished ones playable), or as
+    stored (each complete clip with its label bar)."""
+    labels: dict[int, Label] | None = None
+    if live:
+        clips = [g for run in shown for g in run.generations]
+        finished = sum(clip.status != RUNNING for clip in clips)
+        st.markdown(progress_line(finished, len(clips), "clips", shown[0].created_at))
+    else:
+        generation_ids = [g.id for run in shown for g in run.generations]
+        labels = app.store.current_labels(generation_ids, annotator) if annotator else {}
+    for run in shown:
+        st.divider()
+        st.markdown(f"**Run {run.id}** · {run.input_text}")
+        voices_of_run = by_voice(run)
+        for column, (voice, clips) in zip(
+            st.columns(len(voices_of_run)), voices_of_run.items(), strict=True
+        ):
+            with column:
+                title, details = display_name(voice, app.config)
+                st.subheader(title, anchor=False, help=details, divider="gray")
+                voice_column(run, clips, labels)
+
+
+def runs_now() -> list[Run]:
+    return [app.store.get_run(run.id) or run for run in runs]
+
+
+# The page's runs (also after a page reload: their ids are in the URL), as they go or stored.
+if runs:
+    results_anchor(scroll=st.session_state.pop(SCROLL_KEY, False))
+    if running:
+        follow(
+            lambda: in_progress(app, [run.id for run in runs]),
+            lambda: voice_results(runs_now(), live=True),
+            CLIP_POLL_S,
+        )
+    else:
+        voice_results(runs, live=False)

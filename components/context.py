@@ -7,8 +7,10 @@ import os
 import streamlit as st
 
 from lineup.config import ConfigError
+from lineup.models import ANNOTATOR_MAX_CHARS
 from lineup.service import Lineup
 from lineup.settings import Settings, load_settings
+from lineup.store import StoreUnavailable
 
 
 @st.cache_resource(show_spinner=False)
@@ -19,12 +21,14 @@ def _open(settings: Settings) -> Lineup:
 def get_lineup() -> Lineup:
     """One engine (store, media, config) per distinct set of settings, for the whole server.
 
-    backends.toml is read again on every page run, so an edit shows without a restart.
+    backends.toml is read again on every page run, so an edit shows without a restart, and
+    rows whose process died become `interrupted` (with their partial text) on every page run.
     """
     try:
         app = _open(load_settings())
         app.refresh_config()
-    except (ConfigError, ValueError) as exc:
+        app.reap_orphans()
+    except (ConfigError, ValueError, StoreUnavailable) as exc:
         st.error(f"Lineup cannot start: {exc}", icon=":material/settings_alert:")
         st.stop()
     _keys_from_secrets(app)
@@ -48,27 +52,62 @@ def _keys_from_secrets(app: Lineup) -> None:
             os.environ[name] = value
 
 
+def _state_key(query_key: str) -> str:
+    return f"page-runs-{query_key}"
+
+
+def page_runs(query_key: str) -> list[int]:
+    """The runs the page shows: those in its address (`?run=N`, `?runs=N,M`), else the ones
+    it showed last in this session (switching pages drops the address's query)."""
+    value = st.query_params.get(query_key)
+    if value is None:
+        value = st.session_state.get(_state_key(query_key))
+        if value:
+            st.query_params[query_key] = value
+    else:
+        st.session_state[_state_key(query_key)] = value
+    return [int(part) for part in (value or "").split(",") if part.strip().isdigit()]
+
+
+def show_runs(query_key: str, run_ids: list[int]) -> None:
+    """Make these the page's runs, in its address and its session."""
+    value = ",".join(str(run_id) for run_id in run_ids)
+    st.query_params[query_key] = value
+    st.session_state[_state_key(query_key)] = value
+
+
+def _open_picked(picker_key: str, query_key: str) -> None:
+    chosen = st.session_state.get(picker_key)
+    if chosen:
+        show_runs(query_key, [int(chosen)])
+
+
 def recent_runs_sidebar(app: Lineup, kind: str, query_key: str) -> None:
-    """A picker of recent runs in the sidebar, to reopen one (e.g. to label it later)."""
+    """A picker of recent runs in the sidebar, to reopen one (e.g. to label it later).
+
+    It shows the page's run and changes it only when the person picks one (its callback):
+    a value it kept from an earlier pick never sends the page back to an older run.
+    """
     runs = app.store.latest_runs(kind, limit=30)
     if not runs:
         return
-    current = st.query_params.get(query_key, "")
     labels = {
-        str(run.id): f"#{run.id} · {run.input_text[:40]} · {len(run.generations)} answers"
+        # The question last: the box cuts what does not fit.
+        str(run.id): f"#{run.id} · {len(run.generations)} answers · {run.input_text[:60]}"
         for run in runs
     }
     options = ["", *labels]
-    chosen = st.sidebar.selectbox(
+    picker_key = f"recent-{kind}"
+    current = ",".join(str(run_id) for run_id in page_runs(query_key))
+    st.session_state[picker_key] = current if current in labels else ""
+    st.sidebar.selectbox(
         "Open a recent run",
         options,
-        index=options.index(current) if current in options else 0,
         format_func=lambda key: labels.get(key, "—"),
-        key=f"recent-{kind}",
+        key=picker_key,
+        on_change=_open_picked,
+        args=(picker_key, query_key),
     )
-    if chosen and chosen != current:
-        st.query_params[query_key] = chosen
-        st.rerun()
 
 
 def annotator_sidebar() -> str:
@@ -81,6 +120,13 @@ def annotator_sidebar() -> str:
         placeholder="e.g. ana",
         help="Labels are stored under this name; each annotator's latest label counts.",
     ).strip()
+    if len(name) > ANNOTATOR_MAX_CHARS:
+        st.sidebar.error(
+            f"That name is {len(name)} characters long; names are at most "
+            f"{ANNOTATOR_MAX_CHARS}. Labels are not saved until it is shorter.",
+            icon=":material/person_alert:",
+        )
+        return ""
     if name:
         st.query_params["annotator"] = name
     return name

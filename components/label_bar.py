@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lineup.models import Label
-from lineup.store import Store
+from lineup.store import Store, StoreError
 
 CHOICES = [
     ("relevant", "Relevant", ":material/thumb_up:"),
@@ -14,11 +14,20 @@ CHOICES = [
 ]
 
 
+def _error_key(generation_id: int) -> str:
+    return f"label-error-{generation_id}"
+
+
 def _save(
     store: Store, generation_id: int, relevance: str, annotator: str, comment_key: str
 ) -> None:
     comment = st.session_state.get(comment_key) or None
-    store.add_label(generation_id, relevance, annotator=annotator, comment=comment)
+    try:
+        store.add_label(generation_id, relevance, annotator=annotator, comment=comment)
+    except StoreError as exc:  # a non-ok answer, a name too long: said beside the buttons
+        st.session_state[_error_key(generation_id)] = str(exc)
+    else:
+        st.session_state.pop(_error_key(generation_id), None)
 
 
 def _save_comment(
@@ -35,12 +44,11 @@ def label_bar(
     current: Label | None,
     *,
     labels: dict[str, str] | None = None,
-    stacked: bool = False,
 ) -> None:
     """Render the bar; the chosen relevance is shown as the primary button.
 
-    `stacked` puts the buttons under each other, for narrow columns where a row would cut
-    their labels.
+    The buttons sit in a row that wraps onto a second line in a narrow column, so their
+    labels are never cut.
     """
     if not annotator:
         st.caption("Set your name in the sidebar to label.")
@@ -48,17 +56,19 @@ def label_bar(
     comment_key = f"comment-{generation_id}"
     if comment_key not in st.session_state:
         st.session_state[comment_key] = current.comment if current and current.comment else ""
-    columns = [st.container()] * len(CHOICES) if stacked else st.columns(len(CHOICES))
-    for column, (value, text, icon) in zip(columns, CHOICES, strict=True):
-        column.button(
+    row = st.container(horizontal=True, gap="xsmall")
+    for value, text, icon in CHOICES:
+        row.button(
             (labels or {}).get(value, text),
             key=f"label-{generation_id}-{value}",
             icon=icon,
             type="primary" if current is not None and current.relevance == value else "secondary",
             on_click=_save,
             args=(store, generation_id, value, annotator, comment_key),
-            width="stretch",
         )
+    error = st.session_state.get(_error_key(generation_id))
+    if error:
+        st.error(error, icon=":material/label_off:")
     st.text_input(
         "Comment",
         key=comment_key,

@@ -1,10 +1,13 @@
-"""Choosing models: discovered on the endpoints, declared in backends.toml, local, or typed."""
+"""Choosing models (discovered on the endpoints, declared in backends.toml, local, or typed)
+and naming them in column headers."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from backends.registry import KINDS
+from backends.spec import SpecError, parse_spec, redact_url
+from lineup.config import BackendsConfig
 from lineup.discovery import EndpointReport, local_models, probe_endpoints
 from lineup.service import Lineup
 
@@ -43,7 +46,40 @@ def model_picker(
         default=[d for d in default if d in options],
         key=f"models-{modality}",
         accept_new_options=True,
+        wrap=True,  # a chip with a URL is long: chips go onto more rows, none scrolls out of sight
         placeholder="Pick, or type a spec such as ollama:llava:7b",
         help="Discovered models, names from backends.toml, or any KIND:MODEL[#PRESET][@URL]. "
         "The Backends page lists what each endpoint offers.",
     )
+
+
+# Engines whose endpoint or model name says what they are; for the others (ocr:eng+rus,
+# espeak:en-us) the model part alone is a bare language or voice code, so the kind stays.
+_NAMED_BY_MODEL = {"ollama", "openai", "openai-tts", "transformers"}
+
+
+def display_name(model: str, config: BackendsConfig) -> tuple[str, str]:
+    """A column's short title and the tooltip that holds the rest: the full spec and endpoint.
+
+    A model named in backends.toml keeps its name; a spec shows its model name (the last part
+    of a path or hub id), without the endpoint URL, which would wrap and render as a link.
+    """
+    named = config.named(model)
+    spec_text = named.spec if named is not None else model
+    try:
+        spec = parse_spec(spec_text)
+    except SpecError:  # an old row's spec that today's parser refuses (credentials in its URL)
+        head, at, url = model.partition("@")
+        return head, f"Spec: `{head}{at}{redact_url(url) if url else ''}`"
+    short = spec.model.rstrip("/").rsplit("/", 1)[-1] or spec.model
+    if spec.preset is not None:
+        short += f" #{spec.preset}"
+    title = model if named is not None else short
+    if named is None and spec.kind not in _NAMED_BY_MODEL:
+        title = f"{spec.kind}:{short}"
+    details = [f"Spec: `{spec_text}`"]
+    if named is not None:
+        details.insert(0, f"**{named.name}** in backends.toml")
+    if spec.base_url:
+        details.append(f"Endpoint: `{spec.base_url}`")
+    return title, "  \n".join(details)

@@ -1,23 +1,75 @@
-"""Columns of a comparison: order and names (blind mode), the live stream, the stored result."""
+"""The results of a comparison: column order and titles (blind mode), each column drawn the same
+way while the run goes on and once it is stored, the fragment that redraws a run in progress,
+and Stop."""
 
 from __future__ import annotations
 
 import random
-import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import streamlit as st
 
-from lineup.models import Generation, Label, Run
-from lineup.runner import Comparison
+from components.context import page_runs
+from components.label_bar import label_bar
+from components.models import display_name
+from components.stats import STATE_LINES, FigureValues, render_answer, render_figures, render_state
+from lineup.config import BackendsConfig
+from lineup.models import OK, RUNNING, Generation, Label, Run
+from lineup.runner import Comparison, JobView
+from lineup.service import Lineup
 
-REDRAW_INTERVAL_S = 0.05  # at most about 20 updates a second per column
+REDRAW_INTERVAL_S = 0.05  # at most about 20 redraws a second per column
+STORE_POLL_S = 0.5  # a run of another process: its rows get their partial text once a second
+RESULTS_ANCHOR = "lineup-results"
+STOP_NOTE_KEY = "stop-note"
 
 
 @dataclass(frozen=True)
-class Column:
+class ColumnView:
+    """One model's answer as a column shows it, from the runner (live) or the store."""
+
     generation_id: int
-    title: str
+    model: str
+    status: str
+    text: str
+    reasoning: str
+    error: str | None
+    figures: FigureValues | None  # only once the answer is complete
+
+    @classmethod
+    def of_job(cls, job: JobView) -> ColumnView:
+        result = job.result
+        return cls(
+            job.generation_id,
+            job.model,
+            job.status,
+            job.text,
+            job.reasoning,
+            result.error if result is not None else None,
+            FigureValues.of(result.timings)
+            if result is not None and result.status == OK and result.timings is not None
+            else None,
+        )
+
+    @classmethod
+    def of_generation(cls, generation: Generation) -> ColumnView:
+        return cls(
+            generation.id,
+            generation.model_spec,
+            generation.status,
+            generation.output_text or "",
+            generation.reasoning_text or "",
+            generation.error,
+            FigureValues.of(generation) if generation.status == OK else None,
+        )
+
+
+@dataclass(frozen=True)
+class Title:
+    text: str
+    help: str | None = None
 
 
 def blind_order(run_id: int, count: int) -> list[int]:
@@ -27,52 +79,180 @@ def blind_order(run_id: int, count: int) -> list[int]:
     return order
 
 
-def column_titles(
-    run: Run, generations: list[Generation], labels: dict[int, Label]
-) -> tuple[list[Generation], list[str], bool]:
-    """Order and titles; in blind mode names stay hidden until this annotator labeled them all."""
-    hidden = run.blind and not all(g.id in labels for g in generations if g.status == "ok")
+def names_hidden(run: Run, views: list[ColumnView], labels: Mapping[int, Label]) -> bool:
+    """Blind mode hides the names from the first chunk until the run is over and this
+    annotator has labeled every complete answer."""
     if not run.blind:
-        return generations, [g.model_spec for g in generations], False
-    order = blind_order(run.id, len(generations))
-    shuffled = [generations[i] for i in order]
-    letters = [f"Model {chr(ord('A') + i)}" for i in range(len(shuffled))]
-    if hidden:
-        return shuffled, letters, True
+        return False
+    if any(view.status == RUNNING for view in views):
+        return True
+    return not all(view.generation_id in labels for view in views if view.status == OK)
+
+
+def arrange(
+    run: Run, views: list[ColumnView], hidden: bool, config: BackendsConfig
+) -> list[tuple[ColumnView, Title]]:
+    """The columns in the order shown, with their titles: short names with the full spec in a
+    tooltip, or in blind mode letters over shuffled columns."""
+    if not run.blind:
+        return [(view, Title(*display_name(view.model, config))) for view in views]
+    shuffled = [views[i] for i in blind_order(run.id, len(views))]
+    columns = []
+    for index, view in enumerate(shuffled):
+        letter = f"Model {chr(ord('A') + index)}"
+        if hidden:
+            columns.append((view, Title(letter)))
+        else:
+            name, details = display_name(view.model, config)
+            columns.append((view, Title(f"{letter} · {name}", details)))
+    return columns
+
+
+def draw_column(view: ColumnView) -> None:
+    """A column's status line, reasoning, answer (partial ones marked), state and figures."""
+    if view.status == RUNNING and not view.text:
+        st.caption(":material/hourglass_top: waiting for the first token…")
+    else:
+        st.caption(STATE_LINES.get(view.status, view.status))
+    if view.reasoning:
+        with st.expander("Reasoning", icon=":material/psychology:"):
+            st.text(view.reasoning)
+    if view.status == RUNNING:
+        if view.text:
+            st.markdown(view.text.replace("\n", "  \n") + " ▌")
+    elif view.status == OK:
+        render_answer(view.text)
+        if not view.text:
+            st.markdown("*(empty answer)*")
+    else:
+        render_state(view.status, view.error)
+        render_answer(view.text, partial=True)
+    if view.figures is not None:
+        render_figures(view.figures)
+
+
+def progress_line(finished: int, total: int, noun: str, started_at: datetime | None) -> str:
+    elapsed = ""
+    if started_at is not None:
+        started = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+        elapsed = f" · {(datetime.now(UTC) - started).total_seconds():.0f} s"
     return (
-        shuffled,
-        [f"{letter}: {g.model_spec}" for letter, g in zip(letters, shuffled, strict=True)],
-        False,
+        f":material/progress_activity: **Running:** {finished} of {total} {noun} finished{elapsed}"
     )
 
 
-def stream_into_columns(
-    comparison: Comparison,
-    titles: dict[int, str],
-    order: list[int],
+def follow(still_running: Callable[[], bool], draw: Callable[[], None], interval_s: float) -> None:
+    """Draw a run in progress now and again every `interval_s` until it has finished; then
+    rerun the whole page, which draws the run as stored (label bars, Compare enabled).
+
+    The redraws are a fragment: only this part of the page reruns, and the page's own script
+    run ends at once (so nothing of an earlier run lingers on screen, and every widget stays
+    live). The workers run on in the server process whatever the page does: a click (Stop,
+    any widget) or a reload draws the page anew, and it finds the run again (by the run ids
+    the session keeps, `Lineup.active_comparison`, or the store). So `draw` reads the run's
+    state afresh each time (the runner's snapshot, or the store), never events that a new
+    script run would not see.
+    """
+
+    def redraw() -> None:
+        if not still_running():
+            st.rerun()
+        draw()
+
+    st.fragment(redraw, run_every=interval_s)()
+
+
+def in_progress(app: Lineup, run_ids: list[int]) -> bool:
+    """Whether any of these runs still has a model at work, here or in another process (whose
+    rows are read from the store, after marking those of a process that died)."""
+    reaped = False
+    for run_id in run_ids:
+        comparison = app.active_comparison(run_id)
+        if comparison is not None:
+            if not comparison.done:
+                return True
+            continue
+        if not reaped:
+            app.reap_orphans()
+            reaped = True
+        run = app.store.get_run(run_id)
+        if run is not None and any(g.status == RUNNING for g in run.generations):
+            return True
+    return False
+
+
+def live_views(app: Lineup, run: Run) -> Callable[[], list[ColumnView]]:
+    """How to read a run in progress: from its comparison in this process (the text as it
+    streams), else from the store (where its process saves the text once a second)."""
+    comparison = app.active_comparison(run.id)
+    if isinstance(comparison, Comparison):
+        return lambda: [ColumnView.of_job(job) for job in comparison.snapshot()]
+
+    def from_store() -> list[ColumnView]:
+        fresh = app.store.get_run(run.id)
+        return [ColumnView.of_generation(g) for g in (fresh or run).generations]
+
+    return from_store
+
+
+def vlm_results(
+    app: Lineup, run: Run, views: list[ColumnView], annotator: str, *, live: bool
 ) -> None:
-    """Drain the runner's events into one placeholder per column, redrawing at most ~20×/s."""
-    columns = st.columns(len(order))
-    slots = {}
-    for column, generation_id in zip(columns, order, strict=True):
+    """A VLM run's columns: while it runs (a status line each, and the overall progress), or
+    as stored (each complete answer with its label bar)."""
+    labels: dict[int, Label] = {}
+    if annotator and not live:
+        labels = app.store.current_labels([view.generation_id for view in views], annotator)
+    hidden = run.blind if live else names_hidden(run, views, labels)
+    if live:
+        finished = sum(view.status != RUNNING for view in views)
+        st.markdown(progress_line(finished, len(views), "models", run.created_at))
+    elif hidden:
+        st.info(
+            "Blind mode: names appear once you have labeled every answer.",
+            icon=":material/visibility_off:",
+        )
+    columns = arrange(run, views, hidden, app.config)
+    for column, (view, title) in zip(st.columns(len(columns)), columns, strict=True):
         with column:
-            st.subheader(titles[generation_id], divider="gray")
-            slots[generation_id] = (st.empty(), st.empty())
-    texts: dict[int, str] = {gid: "" for gid in order}
-    drawn_at: dict[int, float] = {gid: 0.0 for gid in order}
-    for event in comparison.iter_events():
-        answer, status = slots[event.generation_id]
-        if event.kind == "chunk":
-            texts[event.generation_id] += event.text
-            now = time.monotonic()
-            if now - drawn_at[event.generation_id] >= REDRAW_INTERVAL_S:
-                answer.markdown(texts[event.generation_id] + " ▌")
-                drawn_at[event.generation_id] = now
-        elif event.result is not None:
-            if event.result.status == "ok":
-                answer.markdown(event.result.text or "*(empty answer)*")
-                status.caption("done")
-            else:
-                if texts[event.generation_id]:
-                    answer.markdown(texts[event.generation_id])
-                status.error(event.result.error or "Failed.")
+            st.subheader(title.text, anchor=False, help=title.help, divider="gray")
+            draw_column(view)
+            if not live and view.status == OK:
+                label_bar(app.store, view.generation_id, annotator, labels.get(view.generation_id))
+
+
+def stop_runs(app: Lineup, query_key: str) -> None:
+    """Stop's callback: cancel the page's runs (every unfinished model at once)."""
+    run_ids = page_runs(query_key)
+    stopped = [app.cancel_run(run_id) for run_id in run_ids]
+    if run_ids and not any(stopped):
+        st.session_state[STOP_NOTE_KEY] = (
+            "This run is not running in this app's process (the command line or another "
+            "server started it), so it can only be stopped there."
+        )
+
+
+def stop_note() -> None:
+    note = st.session_state.pop(STOP_NOTE_KEY, None)
+    if note:
+        st.warning(note, icon=":material/stop_circle:")
+
+
+def results_anchor(scroll: bool) -> None:
+    """A mark above the results; with `scroll`, the page scrolls to it (after Compare).
+
+    Streamlit draws while the script runs, so the mark may be laid out before the columns
+    below it: the scroll is tried again a little later.
+    """
+    anchor = f'<div id="{RESULTS_ANCHOR}"></div>'
+    if not scroll:
+        st.html(anchor)
+        return
+    script = (
+        "<script>(() => {"
+        f"const go = () => document.getElementById('{RESULTS_ANCHOR}')"
+        "?.scrollIntoView({behavior: 'smooth', block: 'start'});"
+        "go(); setTimeout(go, 250); setTimeout(go, 1000);"
+        "})();</script>"
+    )
+    st.html(anchor + script, unsafe_allow_javascript=True)

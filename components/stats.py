@@ -1,10 +1,60 @@
-"""Figures under an answer: TTFT, total, tokens, decode speed, chars/s."""
+"""What an answer shows besides its text: its state, and its figures (TTFT, total, tokens,
+decode speed, chars/s) with a legend."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 import streamlit as st
 
-from lineup.models import Generation
+FIGURES_HELP = (
+    "**TTFT**: time to first token, from sending the request to the first chunk of answer "
+    "text (reasoning does not count).  \n"
+    "**total**: from sending the request to the last chunk.  \n"
+    "**tokens**: output tokens as the server counts them.  \n"
+    "**tok/s**: decode speed after the first token. **(server)**: the server's own figure; "
+    "otherwise measured here from the stream.  \n"
+    "**chars/s**: characters after the first chunk per second, over the same window.  \n"
+    "**load**: time the server took to load the model, kept out of the speeds."
+)
+
+
+class Figures(Protocol):
+    """A stored generation or the runner's VLMTimings: both carry these."""
+
+    ttft_s: float | None
+    total_s: float | None
+    output_tokens: int | None
+    tokens_per_s: float | None
+    tokens_per_s_source: str | None
+    chars_per_s: float | None
+    load_s: float | None
+
+
+@dataclass(frozen=True)
+class FigureValues:
+    """The figures of one answer as plain values (compared when a column is redrawn)."""
+
+    ttft_s: float | None
+    total_s: float | None
+    output_tokens: int | None
+    tokens_per_s: float | None
+    tokens_per_s_source: str | None
+    chars_per_s: float | None
+    load_s: float | None
+
+    @classmethod
+    def of(cls, source: Figures) -> FigureValues:
+        return cls(
+            source.ttft_s,
+            source.total_s,
+            source.output_tokens,
+            source.tokens_per_s,
+            source.tokens_per_s_source,
+            source.chars_per_s,
+            source.load_s,
+        )
 
 
 def _seconds(value: float | None) -> str:
@@ -19,27 +69,50 @@ def _rate(value: float | None, source: str | None = None) -> str:
     return f"{value:.1f}" + (" (server)" if source == "server" else "")
 
 
-def stats_line(generation: Generation) -> str:
+def stats_line(figures: Figures) -> str:
     parts = [
-        f"TTFT {_seconds(generation.ttft_s)}",
-        f"total {_seconds(generation.total_s)}",
-        f"{generation.output_tokens if generation.output_tokens is not None else '–'} tokens",
-        f"{_rate(generation.tokens_per_s, generation.tokens_per_s_source)} tok/s",
-        f"{_rate(generation.chars_per_s)} chars/s",
+        f"TTFT {_seconds(figures.ttft_s)}",
+        f"total {_seconds(figures.total_s)}",
+        f"{figures.output_tokens if figures.output_tokens is not None else '–'} tokens",
+        f"{_rate(figures.tokens_per_s, figures.tokens_per_s_source)} tok/s",
+        f"{_rate(figures.chars_per_s)} chars/s",
     ]
-    if generation.load_s:
-        parts.append(f"load {_seconds(generation.load_s)}")
+    if figures.load_s:
+        parts.append(f"load {_seconds(figures.load_s)}")
     return " · ".join(parts)
 
 
-def render_stats(generation: Generation) -> None:
-    if generation.status == "ok":
-        st.caption(stats_line(generation))
-    elif generation.status == "error":
-        st.error(generation.error or "Failed.", icon=":material/error:")
+def render_figures(figures: Figures) -> None:
+    st.caption(stats_line(figures), help=FIGURES_HELP)
 
 
-def render_answer(text: str | None) -> None:
+# What the status line of a column says in each state.
+STATE_LINES = {
+    "running": ":material/progress_activity: streaming…",
+    "ok": ":material/check_circle: done",
+    "error": ":material/error: failed",
+    "timeout": ":material/timer_off: timed out",
+    "cancelled": ":material/stop_circle: stopped",
+    "interrupted": ":material/power_off: interrupted",
+}
+
+
+def render_state(status: str, error: str | None) -> None:
+    """The message of an answer that is not `ok` (the runner's own words when it gave some);
+    its text, if any, is partial."""
+    if status == "error":
+        st.error(error or "Failed.", icon=":material/error:")
+    elif status == "timeout":
+        st.warning(error or "Timed out.", icon=":material/timer_off:")
+    elif status == "cancelled":
+        st.info(error or "Stopped.", icon=":material/stop_circle:")
+    elif status == "interrupted":
+        st.warning(error or "Interrupted: its process stopped.", icon=":material/power_off:")
+
+
+def render_answer(text: str | None, *, partial: bool = False) -> None:
     """Model output as Markdown (never raw HTML), keeping its line breaks (OCR relies on them)."""
     if text:
+        if partial:
+            st.caption("Partial answer, as received before it ended:")
         st.markdown(text.replace("\n", "  \n"))

@@ -54,7 +54,6 @@ from lineup.mediastore import MediaStore
 from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, TIMEOUT
 from lineup.redact import redact
 from lineup.runner import (
-    CANCELLED_MESSAGE,
     EventRun,
     Status,
     describe_error,
@@ -287,7 +286,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         """Stop: every clip not finished yet becomes `cancelled` (a synthesis already under
         way in process runs to its end, but its result is not kept)."""
         for clip in self.clips:
-            clip.finish(CANCELLED, CANCELLED_MESSAGE)
+            clip.finish(CANCELLED, "Stopped before this clip was made.")
 
     def interrupt(self, why: str) -> None:
         for clip in self.clips:

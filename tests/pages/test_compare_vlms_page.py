@@ -6,12 +6,17 @@ an Ollama server, which cannot be installed here) and the real Tesseract OCR bas
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.runs import in_progress
+from lineup.models import ANNOTATOR_MAX_CHARS, RELEVANCE
 from lineup.samples import ensure_samples
+from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
@@ -24,10 +29,35 @@ def ollama(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> OllamaFixture:
     models = [
         FakeModel("llava:7b", ["A", "payment", "error."]),
         FakeModel("moondream:latest", ["Card", "declined."]),
+        # Streams a word every 0.3 s for a minute: a run that is still going when it is
+        # looked at, reloaded or stopped.
+        FakeModel("slow:latest", [f"word{i}" for i in range(200)], delay_s=0.3),
+        FakeModel("brief:latest", ["Slow", "but", "whole."], delay_s=0.4),
     ]
     with OllamaFixture(models) as fixture:
         monkeypatch.setenv("OLLAMA_HOST", fixture.base_url)
         yield fixture
+
+
+def run_param(at: AppTest) -> str:
+    value = at.query_params["run"]
+    return value[0] if isinstance(value, list) else value
+
+
+def settle(at: AppTest, timeout_s: float = 30) -> AppTest:
+    """The page once its run is over. In a browser the page redraws itself while a run goes
+    on and reruns when it ends; AppTest draws once per run, so: wait, then run the page."""
+    app = Lineup.open(load_settings())
+    run_id = int(run_param(at))
+    deadline = time.monotonic() + timeout_s
+    while in_progress(app, [run_id]):
+        assert time.monotonic() < deadline, f"run {run_id} still going after {timeout_s} s"
+        time.sleep(0.05)
+    return at.run()
+
+
+def label_buttons(at: AppTest) -> list[str]:
+    return [b.key for b in at.button if b.key and b.key.startswith("label-")]
 
 
 def page(**query: str) -> AppTest:
@@ -44,7 +74,7 @@ def test_compare_label_and_reload_keeps_the_label(ollama: OllamaFixture) -> None
     at.radio(key="image_source").set_value("Sample").run()
     at.text_area(key="question").set_value("What went wrong?")
     at.multiselect(key="models-vlm").set_value(["ollama:llava:7b", "ollama:moondream:latest"])
-    at.button(key="compare").click().run()
+    settle(at.button(key="compare").click().run())
     assert not at.exception
 
     run_id = int(
@@ -87,19 +117,28 @@ def test_blind_mode_hides_names_until_everything_is_labeled(ollama: OllamaFixtur
     at.sidebar.toggle[0].set_value(True)
     at.radio(key="image_source").set_value("Sample")
     at.text_area(key="question").set_value("Describe it.")
-    at.multiselect(key="models-vlm").set_value(["ollama:llava:7b", "ollama:moondream:latest"])
+    at.multiselect(key="models-vlm").set_value(["ollama:slow:latest", "ollama:moondream:latest"])
     at.button(key="compare").click().run()
     assert not at.exception
-    headers = [h.value for h in at.subheader]
-    assert "Model A" in headers and "Model B" in headers
-    assert not any("llava" in h for h in headers)
-
+    # While the answers stream: letters from the first chunk on, no names anywhere.
+    assert [h.value for h in at.subheader] == ["Model A", "Model B"]
+    assert not any("slow" in h.proto.help or "moondream" in h.proto.help for h in at.subheader)
+    assert any("streaming…" in c.value or "waiting" in c.value for c in at.caption)
     run = Store(load_settings().database_url).latest_runs("vlm", 1)[0]
+    app = Lineup.open(load_settings())
+    comparison = app.active_comparison(run.id)
+    assert comparison.jobs[1].finished.wait(20)  # moondream's short answer
+    app.cancel_run(run.id)
+    settle(at)
+    assert [h.value for h in at.subheader] == ["Model A", "Model B"]
+
+    # Names appear once every complete answer is labeled (the stopped one cannot be).
+    run = Store(load_settings().database_url).get_run(run.id)
     assert run.blind
-    for generation in run.generations:
-        at.button(key=f"label-{generation.id}-irrelevant").click().run()
+    assert [g.status for g in run.generations] == ["cancelled", "ok"]
+    at.button(key=f"label-{run.generations[1].id}-irrelevant").click().run()
     headers = [h.value for h in at.subheader]
-    assert any("ollama:llava:7b" in h for h in headers)
+    assert any(h.endswith("· moondream:latest") for h in headers)
 
 
 def test_a_failing_model_shows_its_error_beside_a_working_one(ollama: OllamaFixture) -> None:
@@ -108,7 +147,7 @@ def test_a_failing_model_shows_its_error_beside_a_working_one(ollama: OllamaFixt
     at.radio(key="image_source").set_value("Sample")
     at.text_area(key="question").set_value("What is shown?")
     at.multiselect(key="models-vlm").set_value(["ollama:llava:7b", "ollama:not-pulled:1b"])
-    at.button(key="compare").click().run()
+    settle(at.button(key="compare").click().run())
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any("ollama pull not-pulled:1b" in e for e in errors)
@@ -139,3 +178,183 @@ def test_a_recent_run_can_be_reopened_for_labeling(ollama: OllamaFixture) -> Non
     assert any("PAY-4021" in m.value for m in at.markdown)
     at.button(key=f"label-{generation}-relevant").click().run()
     assert store.current_labels([generation], "cy")[generation].relevance == "relevant"
+
+
+def stored_ok_run(store: Store, question: str, answer: str) -> tuple[int, int]:
+    run_id = store.create_run("vlm", question)
+    generation = store.add_generation(run_id, "ollama:llava:7b")
+    store.finish_generation(generation, "ok", output_text=answer, ttft_s=0.1, total_s=0.2)
+    return run_id, generation
+
+
+def test_a_new_comparison_after_an_old_address_is_the_run_shown_and_labeled(
+    ollama: OllamaFixture,
+) -> None:
+    ensure_samples()
+    store = Store(load_settings().database_url)
+    old_run, old_generation = stored_ok_run(store, "Which error code?", "OLD-ANSWER-77")
+
+    # Opened from an old address, and picked again under "Open a recent run".
+    at = page(annotator="ana", run=str(old_run)).run()
+    at.sidebar.selectbox(key="recent-vlm").set_value(str(old_run)).run()
+    assert any("OLD-ANSWER-77" in m.value for m in at.markdown)
+
+    at.radio(key="image_source").set_value("Sample")
+    at.text_area(key="question").set_value("What went wrong?")
+    at.multiselect(key="models-vlm").set_value(["ocr:eng+rus", "ollama:moondream:latest"])
+    settle(at.button(key="compare").click().run())
+    assert not at.exception
+
+    new_run = store.latest_runs("vlm", 1)[0]
+    assert new_run.id != old_run
+    assert run_param(at) == str(new_run.id)
+    assert [g.status for g in new_run.generations] == ["ok", "ok"]
+    shown = " ".join(m.value for m in at.markdown)
+    assert "Card declined." in shown and "OLD-ANSWER-77" not in shown
+    assert at.sidebar.selectbox(key="recent-vlm").value == str(new_run.id)
+
+    # Another script run (any click) stays on the new run.
+    at.run()
+    assert run_param(at) == str(new_run.id)
+    moondream = new_run.generations[1]
+    at.button(key=f"label-{moondream.id}-relevant").click().run()
+    assert not at.exception
+    assert run_param(at) == str(new_run.id)
+    assert store.current_labels([moondream.id], "ana")[moondream.id].relevance == "relevant"
+    assert store.current_labels([old_generation], "ana") == {}
+
+    # Picking the old run again is what brings it back.
+    at.sidebar.selectbox(key="recent-vlm").set_value(str(old_run)).run()
+    assert run_param(at) == str(old_run)
+    assert any("OLD-ANSWER-77" in m.value for m in at.markdown)
+
+
+def test_headers_show_the_model_name_with_the_full_spec_in_a_tooltip(
+    ollama: OllamaFixture,
+) -> None:
+    ensure_samples()
+    at = page(annotator="ana").run()
+    at.radio(key="image_source").set_value("Sample")
+    at.text_area(key="question").set_value("What is shown?")
+    spec = f"ollama:llava:7b@{ollama.base_url}"
+    at.multiselect(key="models-vlm").set_value([spec, "ocr:eng+rus"])
+    settle(at.button(key="compare").click().run())
+    assert not at.exception
+    [llava, ocr] = at.subheader
+    assert (llava.value, ocr.value) == ("llava:7b", "ocr:eng+rus")
+    assert spec in llava.proto.help and ollama.base_url in llava.proto.help
+    # Each answer's figures come with their legend.
+    figures = [c for c in at.caption if c.value.startswith("TTFT")]
+    assert len(figures) == 2
+    assert all("(server)" in c.proto.help and "chars/s" in c.proto.help for c in figures)
+
+
+def wait_for_text(app: Lineup, run_id: int, words: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        first = app.active_comparison(run_id).snapshot()[0]
+        if len(first.text.split()) >= words:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the model streamed no {words} words in 20 s")
+
+
+def test_stop_cancels_the_run_in_progress_and_keeps_its_text(ollama: OllamaFixture) -> None:
+    ensure_samples()
+    at = page(annotator="ana").run()
+    assert at.button(key="stop").disabled
+    at.radio(key="image_source").set_value("Sample")
+    at.text_area(key="question").set_value("Count.")
+    at.multiselect(key="models-vlm").set_value(["ollama:slow:latest", "ollama:moondream:latest"])
+    at.button(key="compare").click().run()
+    assert not at.exception
+    # In progress: Compare is disabled, Stop is not, each column and the run say so.
+    assert at.button(key="compare").disabled and not at.button(key="stop").disabled
+    assert any("Running:" in m.value and "of 2 models finished" in m.value for m in at.markdown)
+    run_id = int(run_param(at))
+    app = Lineup.open(load_settings())
+    wait_for_text(app, run_id, 3)
+
+    started = time.monotonic()
+    at.button(key="stop").click().run()
+    assert not at.exception
+    assert time.monotonic() - started < 5
+    slow, moondream = app.store.get_run(run_id).generations
+    assert (slow.status, moondream.status) == ("cancelled", "ok")
+    assert slow.output_text.startswith("word0 word1 word2")
+    assert any("Stopped" in i.value for i in at.info)
+    assert any("Partial answer" in c.value for c in at.caption)
+    assert any(m.value.startswith("word0 word1 word2") for m in at.markdown)
+    # A stopped answer cannot be labeled, a complete one can; Compare is back, Stop is not.
+    assert label_buttons(at) == [f"label-{moondream.id}-{v}" for v in RELEVANCE]
+    assert not at.button(key="compare").disabled and at.button(key="stop").disabled
+
+
+def test_a_reloaded_page_follows_the_run_in_progress_to_its_end(ollama: OllamaFixture) -> None:
+    app = Lineup.open(load_settings())
+    comparison = app.start_vlm(question="Say it.", models=["ollama:brief:latest"], timeout_s=60)
+
+    # A new session (a reload, another tab) on the run's address finds the run going on.
+    at = page(annotator="ana", run=str(comparison.run_id)).run()
+    assert not at.exception
+    assert at.button(key="compare").disabled and not at.button(key="stop").disabled
+    assert any("Running:" in m.value for m in at.markdown)
+    settle(at)
+    assert comparison.done
+    assert any("Slow but whole." in m.value for m in at.markdown)
+    [generation] = app.store.get_run(comparison.run_id).generations
+    assert f"label-{generation.id}-relevant" in label_buttons(at)
+    assert not at.button(key="compare").disabled
+
+
+def test_a_run_without_its_comparison_here_is_followed_in_the_store(lineup_home: Path) -> None:
+    # As another process (the CLI, another server) would leave it: a running row whose text
+    # so far is saved, then its final state a moment later.
+    store = Store(load_settings().database_url)
+    run_id = store.create_run("vlm", "Which error code?")
+    generation = store.add_generation(run_id, "ollama:llava:7b")
+    store.save_progress([(generation, "Error code", None)])
+    finish = threading.Timer(
+        1.5,
+        store.finish_generation,
+        args=(generation, "ok"),
+        kwargs={"output_text": "Error code PAY-4021", "ttft_s": 0.1, "total_s": 1.5},
+    )
+    finish.start()
+
+    at = page(annotator="ana", run=str(run_id)).run()
+    assert not at.exception
+    assert any(m.value.startswith("Error code ▌") for m in at.markdown)  # the saved text
+    assert at.button(key="compare").disabled
+    finish.join()
+    settle(at)
+    assert any("Error code PAY-4021" in m.value for m in at.markdown)
+    assert f"label-{generation}-relevant" in label_buttons(at)
+    assert not at.button(key="compare").disabled
+
+
+def test_an_interrupted_answer_shows_its_partial_text_and_no_label_bar(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    run_id = store.create_run("vlm", "Which error code?")
+    generation = store.add_generation(run_id, "ollama:llava:7b")
+    store.finish_generation(
+        generation,
+        "interrupted",
+        output_text="Error code PAY",
+        error="Interrupted: the Lineup process that ran it (pid 1) is gone before it finished.",
+    )
+    at = page(annotator="ana", run=str(run_id)).run()
+    assert not at.exception
+    assert any("Error code PAY" in m.value for m in at.markdown)
+    assert any("Partial answer" in c.value for c in at.caption)
+    assert any("Interrupted" in w.value for w in at.warning)
+    assert not label_buttons(at)
+
+
+def test_a_name_too_long_for_labels_is_said_not_raised(ollama: OllamaFixture) -> None:
+    store = Store(load_settings().database_url)
+    run_id, generation = stored_ok_run(store, "Which error code?", "PAY-4021")
+    at = page(annotator="a" * (ANNOTATOR_MAX_CHARS + 1), run=str(run_id)).run()
+    assert not at.exception
+    assert any(f"at most {ANNOTATOR_MAX_CHARS}" in e.value for e in at.sidebar.error)
+    assert not label_buttons(at)

@@ -3,15 +3,40 @@ bundled Whisper tiny.en for the WER."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from backends.base import Audio, TTSBackend
+from backends.spec import parse_spec
+from components.runs import in_progress
+from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
+from lineup.tts_runner import start_tts_comparison
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_voices.py")
 SENTENCE = "Please restart the app and try again."
+
+
+def runs_param(at: AppTest) -> str:
+    value = at.query_params["runs"]
+    return value[0] if isinstance(value, list) else value
+
+
+def settle(at: AppTest, timeout_s: float = 120) -> AppTest:
+    """The page once its clips are made. In a browser the page redraws itself while they are
+    made and reruns at the end; AppTest draws once per run, so: wait, then run the page."""
+    app = Lineup.open(load_settings())
+    run_ids = [int(r) for r in runs_param(at).split(",")]
+    deadline = time.monotonic() + timeout_s
+    while in_progress(app, run_ids):
+        assert time.monotonic() < deadline, f"runs {run_ids} still going after {timeout_s} s"
+        time.sleep(0.05)
+    return at.run()
 
 
 def page(**query: str) -> AppTest:
@@ -26,7 +51,7 @@ def test_two_voices_play_score_and_keep_their_label(lineup_home: Path) -> None:
     assert not at.exception
     at.text_area(key="sentences").set_value(SENTENCE)
     at.multiselect(key="models-tts").set_value(["espeak:en-us", "espeak:en-us+f3"])
-    at.button(key="speak").click().run()
+    settle(at.button(key="speak").click().run())
     assert not at.exception
 
     store = Store(load_settings().database_url)
@@ -62,3 +87,78 @@ def test_russian_text_to_an_english_voice_is_warned_before_it_runs(lineup_home: 
     assert len(warnings) == 1 and "espeak:en-us" in warnings[0]
     assert at.button(key="speak").label == "Speak anyway"
     assert Store(load_settings().database_url).latest_runs("tts") == []
+
+
+def test_new_clips_after_an_old_address_are_the_runs_shown_and_labeled(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    old_run = store.create_run("tts", "An old sentence.")
+    old_clip = store.add_generation(old_run, "espeak:en-us")
+    store.finish_generation(old_clip, "ok", gen_s=0.1, audio_s=1.0)
+
+    at = page(annotator="ana", runs=str(old_run)).run()
+    at.sidebar.selectbox(key="recent-tts").set_value(str(old_run)).run()
+    assert any("An old sentence." in m.value for m in at.markdown)
+    at.text_area(key="sentences").set_value(SENTENCE)
+    at.multiselect(key="models-tts").set_value(["espeak:en-us"])
+    at.text_input(key="stt").set_value("")  # no transcription: this test is about the runs
+    settle(at.button(key="speak").click().run())
+    assert not at.exception
+
+    new_run = store.latest_runs("tts", 1)[0]
+    assert new_run.id != old_run and new_run.input_text == SENTENCE
+    assert runs_param(at) == str(new_run.id)
+    shown = " ".join(m.value for m in at.markdown)
+    assert SENTENCE in shown and "An old sentence." not in shown
+
+    [clip] = new_run.generations
+    at.button(key=f"label-{clip.id}-relevant").click().run()
+    assert runs_param(at) == str(new_run.id)
+    assert store.current_labels([clip.id], "ana")[clip.id].relevance == "relevant"
+    assert store.current_labels([old_clip], "ana") == {}
+
+
+class StuckVoice(TTSBackend):
+    """A voice that does not finish until released: a synthesis in progress to stop."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_spec("espeak:en-us"))
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
+        self.started.set()
+        self.release.wait(60)
+        return Audio(np.zeros(16000, dtype=np.float32), 16000)
+
+
+def test_stop_cancels_every_clip_in_progress(lineup_home: Path) -> None:
+    app = Lineup.open(load_settings())
+    voice = StuckVoice()
+    comparison = start_tts_comparison(
+        app.store,
+        app.media,
+        ["espeak:en-us", "espeak:en-us+f3"],
+        [SENTENCE],
+        lambda spec: voice,
+        samples=2,
+        stt=None,
+        timeout_s=120,
+    )
+    try:
+        assert voice.started.wait(10)
+        # The page on the runs' address (a reload, another tab) finds them in progress.
+        at = page(annotator="ana", runs=str(comparison.run_id)).run()
+        assert not at.exception
+        assert at.button(key="speak").disabled and not at.button(key="stop").disabled
+        assert any("Running:" in m.value and "0 of 4 clips" in m.value for m in at.markdown)
+        started = time.monotonic()
+        at.button(key="stop").click().run()
+        assert not at.exception
+        assert time.monotonic() - started < 5
+    finally:
+        voice.release.set()
+    run = app.store.get_run(comparison.run_id)
+    assert [g.status for g in run.generations] == ["cancelled"] * 4
+    assert len([i for i in at.info if "Stopped" in i.value]) == 4
+    assert not [b for b in at.button if b.key and b.key.startswith("label-")]
+    assert not at.button(key="speak").disabled and at.button(key="stop").disabled

@@ -1,0 +1,82 @@
+"""The result columns of components/runs.py while a run goes on: blind titles from the first
+chunk, a status line per column, and each column's figures as soon as it has finished."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from components.runs import ColumnView, arrange, names_hidden
+from components.stats import FigureValues
+from lineup.config import BackendsConfig
+from lineup.models import Run
+
+FIGURES = FigureValues(0.12, 1.5, 40, 31.0, "server", 120.0, None)
+
+
+def views(*statuses: str) -> list[ColumnView]:
+    return [
+        ColumnView(
+            generation_id=10 + index,
+            model=model,
+            status=status,
+            text="A payment" if status == "running" else "A payment error.",
+            reasoning="",
+            error=None,
+            figures=FIGURES if status == "ok" else None,
+        )
+        for index, (model, status) in enumerate(
+            zip(
+                ["ollama:llava:7b", "ocr:eng+rus", "ollama:moondream:latest"],
+                statuses,
+                strict=False,
+            )
+        )
+    ]
+
+
+def test_blind_names_are_hidden_while_any_model_streams() -> None:
+    run = Run(id=7, blind=True)
+    streaming = views("running", "ok", "running")
+    assert names_hidden(run, streaming, {})
+    titles = [title.text for _, title in arrange(run, streaming, True, BackendsConfig())]
+    assert titles == ["Model A", "Model B", "Model C"]
+    # The same shuffle as the stored run will have, from the first chunk on.
+    order = [view.model for view, _ in arrange(run, streaming, True, BackendsConfig())]
+    assert sorted(order) == sorted(v.model for v in streaming)
+    assert order == [
+        v.model for v, _ in arrange(run, views("ok", "ok", "ok"), True, BackendsConfig())
+    ]
+
+
+def test_names_show_once_every_complete_answer_is_labeled() -> None:
+    run = Run(id=7, blind=True)
+    finished = views("ok", "error", "ok")
+    assert names_hidden(run, finished, {10: object()})
+    assert not names_hidden(run, finished, {10: object(), 12: object()})
+    assert not names_hidden(Run(id=7, blind=False), views("running", "ok", "ok"), {})
+
+
+def draw_two_columns() -> None:
+    import streamlit as st
+
+    from components.runs import ColumnView, draw_column
+    from components.stats import FigureValues
+
+    figures = FigureValues(0.12, 1.5, 40, 31.0, "server", 120.0, None)
+    left, right = st.columns(2)
+    with left:
+        draw_column(ColumnView(1, "ocr:eng+rus", "ok", "PAY-4021", "", None, figures))
+    with right:
+        draw_column(ColumnView(2, "ollama:slow:latest", "running", "word0 word1", "", None, None))
+
+
+def test_a_finished_column_shows_its_figures_while_another_streams() -> None:
+    at = AppTest.from_function(draw_two_columns).run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert any(c.endswith("done") for c in captions)
+    assert any(c.endswith("streaming…") for c in captions)
+    [figures] = [c for c in at.caption if c.value.startswith("TTFT")]
+    assert "TTFT 120 ms" in figures.value and "31.0 (server) tok/s" in figures.value
+    assert "time to first token" in figures.proto.help
+    assert any(m.value == "word0 word1 ▌" for m in at.markdown)
