@@ -3,25 +3,19 @@ voice presets (`bark:suno/bark-small#v2/en_speaker_6`) or none."""
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
 
-from backends.base import Audio, BackendError, BackendUnavailable, Modality, Options
+from backends import compute, hub
+from backends.base import Audio, BackendError, BackendUnavailable, Options, TTSBackend
 from backends.spec import ModelSpec
-
-logger = logging.getLogger(__name__)
 
 NO_PRESET = "none"
 DEFAULT_SAMPLE_RATE_HZ = 24_000  # Bark's EnCodec codec
 _PRESET_LANGUAGE = re.compile(r"^(?:v2/)?([a-z]{2})_speaker_\d+$")
-# torch's random generator is process-wide: seeding and sampling must not interleave.
-_torch_lock = threading.Lock()
 
 
 class BarkOptions(Options):
@@ -63,54 +57,36 @@ def _prepare_generation_config(model: Any, options: BarkOptions) -> None:
         setattr(config, name, value)
 
 
-class BarkBackend:
-    modality: ClassVar[Modality] = "tts"
+class BarkBackend(TTSBackend):
     in_process: ClassVar[bool] = True
+    supports_seed: ClassVar[bool] = True
     Options = BarkOptions
 
     def __init__(self, spec: ModelSpec, options: BarkOptions | None = None) -> None:
         self.spec = spec
         self.options = options or BarkOptions()
         self.torch, transformers = _torch_and_transformers()
-        source = spec.model.strip()
-        local = Path(source).expanduser()
-        self.downloaded = False
-        if local.is_dir():
-            self.model, self.processor = self._load(transformers, str(local), local_only=True)
-        elif source.startswith(("/", ".", "~")):
-            raise BackendUnavailable(f"There is no Bark model folder at {local}.")
-        else:
-            self.model, self.processor = self._load_hub(transformers, source)
+        found = hub.resolve(
+            spec.model,
+            engine="Bark",
+            folder_hint="Give the folder a Bark model was saved to with save_pretrained() or "
+            "downloaded to with `hf download suno/bark-small --local-dir FOLDER`.",
+            allow_download=self.options.allow_download,
+            download_switch="allow_download=true",
+        )
+        self.downloaded = found.downloads
+        try:
+            model = transformers.BarkModel.from_pretrained(
+                found.name_or_path, local_files_only=found.local_only
+            )
+            self.processor = transformers.AutoProcessor.from_pretrained(
+                found.name_or_path, local_files_only=found.local_only
+            )
+        except OSError as exc:
+            raise hub.load_failed(exc, found, spec.model) from exc
+        self.model = model.to(self.options.device)
         _prepare_generation_config(self.model, self.options)
         self.model.eval()
-
-    def _load(self, transformers: Any, source: str, *, local_only: bool) -> tuple[Any, Any]:
-        model = transformers.BarkModel.from_pretrained(source, local_files_only=local_only)
-        processor = transformers.AutoProcessor.from_pretrained(source, local_files_only=local_only)
-        return model.to(self.options.device), processor
-
-    def _load_hub(self, transformers: Any, hub_id: str) -> tuple[Any, Any]:
-        try:
-            return self._load(transformers, hub_id, local_only=True)
-        except OSError:
-            pass  # not in the local cache
-        if not self.options.allow_download:
-            raise BackendUnavailable(
-                f"{hub_id} is not on disk and downloads are off (option allow_download). "
-                f"Download it where the hub is reachable (`hf download {hub_id}`) and name the "
-                "folder: `bark:/path/to/folder`."
-            )
-        logger.warning("Bark model %s is not on disk: downloading it from the hub.", hub_id)
-        try:
-            loaded = self._load(transformers, hub_id, local_only=False)
-        except OSError as exc:
-            raise BackendUnavailable(
-                f"{hub_id} is not on disk and could not be downloaded ({exc}). Download it where "
-                f"the hub is reachable (`hf download {hub_id}`) and name the folder: "
-                "`bark:/path/to/folder`."
-            ) from exc
-        self.downloaded = True
-        return loaded
 
     @property
     def sample_rate_hz(self) -> int:
@@ -151,9 +127,7 @@ class BarkBackend:
                 key: value.to(self.options.device)
                 for key, value in inputs["history_prompt"].items()
             }
-        with _torch_lock, torch.inference_mode():
-            if seed is not None:
-                torch.manual_seed(seed)
+        with compute.seeded(seed), torch.inference_mode():
             try:
                 waveform = self.model.generate(**kwargs)
             except Exception as exc:  # noqa: BLE001 - torch raises many types

@@ -1,14 +1,18 @@
-"""Protocols, records and errors shared by every backend."""
+"""The backend contract (base classes with a default for every optional hook), and the
+records and errors shared by every backend."""
 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
+
+from backends.spec import ModelSpec
 
 Modality = Literal["vlm", "tts", "stt"]
 CountSource = Literal["server", "client"]
@@ -77,6 +81,10 @@ class Options(BaseModel):
     """Base for every backend's options: unknown keys are an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# The same class under a name that `Backend.Options` (the class attribute) does not shadow.
+BackendOptions = Options
 
 
 class ImageInput(Protocol):
@@ -170,34 +178,116 @@ class Health:
     version: str | None = None
 
 
-@runtime_checkable
-class VLMBackend(Protocol):
+class Backend(ABC):
+    """What every backend declares. Each optional hook has its default here, so callers call
+    it plainly and never probe for it.
+
+    A backend is built by the registry as `cls(spec, options)` (options: an instance of its
+    `Options`), plus, in tests, an injected client (`client=` / `transport=` / `http_client=`).
+    Heavy engines are imported lazily, inside the constructor or the call that needs them.
+    """
+
+    modality: ClassVar[Modality]
+    # The pydantic model of the backend's options; unknown keys are an error (`Options`).
+    Options: ClassVar[type[BackendOptions]] = BackendOptions
+    # True for a model loaded into this process (transformers, Bark, Piper, Whisper): the
+    # registry keeps one instance per spec and options, and its compute takes turns with every
+    # other in-process engine through `backends.compute`.
+    in_process: ClassVar[bool] = False
+    spec: ModelSpec
+
+    def __init__(self, spec: ModelSpec, options: Any = None) -> None:
+        """The registry's call. Each backend takes its own `Options` (None: the defaults) and
+        stores both; the base only keeps the spec."""
+        self.spec = spec
+
+    def describe(self) -> dict[str, Any]:
+        """What the backend knows about the model and server (digest, quantisation, versions),
+        for the record. Asked before the runner starts its clock; never fails the answer.
+        Default: nothing."""
+        return {}
+
+    @classmethod
+    def discover_local(cls) -> list[DiscoveredModel]:
+        """Models of this kind that need no server and are on this machine (bundled voices,
+        installed OCR languages). Default: none."""
+        return []
+
+
+class VLMBackend(Backend):
     """Streams an answer; the last chunk carries the Usage record.
 
     The Usage record is the backend's word that the answer is complete: a backend yields it
     only after the protocol's end marker (OpenAI `[DONE]` / a `finish_reason`, Ollama
     `done: true`, the end of in-process generation). A stream that stops without it raises
     `BackendIncomplete`; the runner also treats a stream with no Usage record as cut off.
-
-    A backend may also offer `describe() -> dict` (what it knows about the model and server:
-    digest, quantisation, versions). The runner calls it before starting the clock, so such
-    look-ups never count in a timing.
     """
 
-    modality: ClassVar[Modality]
+    modality: ClassVar[Modality] = "vlm"
 
+    @abstractmethod
     def stream(self, request: VLMRequest) -> Iterator[Chunk]: ...
 
 
-@runtime_checkable
-class TTSBackend(Protocol):
-    modality: ClassVar[Modality]
+class SpeechBackend(Backend):
+    """A TTS or STT backend: it may say which languages it handles."""
 
-    def synthesize(self, text: str, preset: str | None = None) -> Audio: ...
+    def languages(self, preset: str | None = None) -> set[str] | None:
+        """ISO 639-1 codes of the languages handled (with this preset); None = unknown, so no
+        language warning is given. Default: None."""
+        return None
 
 
-@runtime_checkable
-class STTBackend(Protocol):
-    modality: ClassVar[Modality]
+class TTSBackend(SpeechBackend):
+    """Speaks a text with a preset (voice, speed, ...; None = the engine's defaults)."""
 
+    modality: ClassVar[Modality] = "tts"
+    # True when the engine samples from a generator the seed sets (Bark), so the seed picks
+    # the clip; False for deterministic engines (espeak-ng) and those that cannot be seeded
+    # (Piper, HTTP servers). Every TTS backend takes `seed` (the runner always passes sample
+    # k's seed); one that cannot use it ignores it.
+    supports_seed: ClassVar[bool] = False
+
+    @abstractmethod
+    def synthesize(
+        self, text: str, preset: str | None = None, *, seed: int | None = None
+    ) -> Audio: ...
+
+
+class STTBackend(SpeechBackend):
+    """Transcribes a clip, for the word error rate of TTS voices."""
+
+    modality: ClassVar[Modality] = "stt"
+
+    @abstractmethod
     def transcribe(self, audio: Audio) -> Transcript: ...
+
+
+class EndpointBackend(ABC):
+    """A kind that talks to a server at a base URL (Ollama, OpenAI-compatible servers).
+
+    Mixed into a VLM or TTS backend. `discover` and `health` take the same keyword arguments
+    for every endpoint kind, so an endpoint in backends.toml is probed the same way whatever
+    its kind. `api_key_env` names the environment variable (or Streamlit secret) that holds
+    the endpoint's key; None means `default_api_key_env`. Keys are read through
+    `backends.keys`, at request time, and are never stored.
+    """
+
+    # Where this kind's key lives unless the endpoint names another variable; the backend's
+    # Options have an `api_key_env` option with this default.
+    default_api_key_env: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def discover(cls, base_url: str, *, api_key_env: str | None = None) -> list[DiscoveredModel]:
+        """The models the server offers; BackendError (with advice) when it cannot say."""
+
+    @classmethod
+    def health(cls, base_url: str, *, api_key_env: str | None = None) -> Health:
+        """Whether the server answers. Never raises: a failure is `Health(False, advice)`.
+        Default: it answers when its models can be listed."""
+        try:
+            count = len(cls.discover(base_url, api_key_env=api_key_env))
+        except BackendError as exc:
+            return Health(False, str(exc))
+        return Health(True, f"{count} model(s) at {base_url}")

@@ -16,8 +16,8 @@ from backends.base import (
     BackendTimeout,
     BackendUnavailable,
     DiscoveredModel,
-    Modality,
     Options,
+    TTSBackend,
 )
 from backends.presets import parse_preset
 from backends.spec import ModelSpec
@@ -89,8 +89,7 @@ def _split(model: str) -> tuple[str, str | None]:
     return language, (variant or None)
 
 
-class EspeakBackend:
-    modality: ClassVar[Modality] = "tts"
+class EspeakBackend(TTSBackend):
     Options = EspeakOptions
     presets: ClassVar[tuple[str, ...]] = tuple(PRESETS)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 from backends.base import (
     BackendError,
@@ -12,9 +12,9 @@ from backends.base import (
     Chunk,
     DiscoveredModel,
     Health,
-    Modality,
     Options,
     Usage,
+    VLMBackend,
     VLMRequest,
 )
 from backends.spec import ModelSpec
@@ -35,8 +35,7 @@ def _pytesseract() -> Any:
     return pytesseract
 
 
-class OCRBackend:
-    modality: ClassVar[Modality] = "vlm"
+class OCRBackend(VLMBackend):
     Options = OCROptions
 
     def __init__(self, spec: ModelSpec, options: OCROptions | None = None) -> None:

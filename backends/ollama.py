@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import platform
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -19,10 +18,11 @@ from backends.base import (
     BackendUnavailable,
     Chunk,
     DiscoveredModel,
+    EndpointBackend,
     Health,
-    Modality,
     Options,
     Usage,
+    VLMBackend,
     VLMRequest,
 )
 from backends.http_stream import (
@@ -38,10 +38,11 @@ from backends.http_stream import (
     transport_error,
     uses_proxy,
 )
-from backends.spec import ModelSpec
-from lineup.settings import default_ollama_host
+from backends.keys import api_key
+from backends.spec import ModelSpec, default_ollama_host
 
 NS_PER_S = 1_000_000_000
+OLLAMA_API_KEY_ENV = "OLLAMA_API_KEY"  # the `ollama` client's own variable (Ollama's cloud)
 
 
 class OllamaOptions(Options):
@@ -51,29 +52,37 @@ class OllamaOptions(Options):
     keep_alive: str | None = None
     think: bool | None = None
     max_image_side: int | None = 2048
+    api_key_env: str = OLLAMA_API_KEY_ENV
 
 
-def _client(base_url: str, timeout: httpx.Timeout, transport: httpx.BaseTransport | None) -> Any:
+def _client(
+    base_url: str,
+    timeout: httpx.Timeout,
+    transport: httpx.BaseTransport | None,
+    api_key_env: str,
+) -> Any:
     import ollama
 
-    kwargs: dict[str, Any] = {"timeout": timeout}
+    kwargs: dict[str, Any] = {"timeout": timeout, "headers": _auth_headers(api_key_env)}
     if transport is not None:
         kwargs["transport"] = transport
     return ollama.Client(host=base_url, **kwargs)
 
 
+def _auth_headers(api_key_env: str) -> dict[str, str]:
+    """The key for a server that needs one (Ollama's cloud, a proxy), where one is set."""
+    key = api_key(api_key_env)
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 def _headers() -> dict[str, str]:
-    """The headers the `ollama` client sends, with its key for Ollama's cloud where one is set."""
-    headers = {
+    """The headers the `ollama` client sends (the key is added per request)."""
+    return {
         "Content-Type": "application/json",
         "Accept": "application/json",
         "User-Agent": f"lineup ({platform.machine()} {platform.system().lower()}) "
         f"Python/{platform.python_version()}",
     }
-    api_key = os.environ.get("OLLAMA_API_KEY")
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    return headers
 
 
 @dataclass
@@ -91,9 +100,9 @@ def _unavailable(base_url: str) -> BackendUnavailable:
     )
 
 
-class OllamaBackend:
-    modality: ClassVar[Modality] = "vlm"
+class OllamaBackend(VLMBackend, EndpointBackend):
     Options = OllamaOptions
+    default_api_key_env: ClassVar[str] = OLLAMA_API_KEY_ENV
 
     def __init__(
         self,
@@ -115,7 +124,7 @@ class OllamaBackend:
         metadata_timeout = httpx.Timeout(
             min(3.0, self.options.timeout_s), connect=min(3.0, self.options.connect_timeout_s)
         )
-        self._client = _client(self.base_url, metadata_timeout, transport)
+        self._client = _client(self.base_url, metadata_timeout, transport, self.options.api_key_env)
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -164,7 +173,12 @@ class OllamaBackend:
             with ExitStack() as exits:
                 with guard.sending():
                     response = exits.enter_context(
-                        self._http.stream("POST", "/api/chat", json=body)
+                        self._http.stream(
+                            "POST",
+                            "/api/chat",
+                            json=body,
+                            headers=_auth_headers(self.options.api_key_env),
+                        )
                     )
                     progress.headers_received = True
                     if response.status_code != 200:
@@ -228,7 +242,9 @@ class OllamaBackend:
         if status in (401, 403):
             return BackendError(
                 f"{self._where} refused the request (HTTP {status}: {message}). Set "
-                "OLLAMA_API_KEY if the server needs a key, or check the proxy in front of it."
+                f"{self.options.api_key_env} (or name another variable with `api_key_env` for "
+                "this endpoint in backends.toml) if the server needs a key, or check the proxy "
+                "in front of it."
             )
         if status in (429, 503):
             return BackendError(
@@ -330,19 +346,20 @@ class OllamaBackend:
                         details["quantization"] = model.details.quantization_level
                         details["parameter_size"] = model.details.parameter_size
                         details["family"] = model.details.family
-            details["server_version"] = server_version(self.base_url, self._transport)
+            details["server_version"] = server_version(
+                self.base_url, self._transport, self.options.api_key_env
+            )
         except (httpx.HTTPError, ConnectionError, ollama.ResponseError, ValueError):
             pass  # the answer itself will say what is wrong with the server
         return details
 
     @classmethod
-    def discover(
-        cls, base_url: str, *, transport: httpx.BaseTransport | None = None
-    ) -> list[DiscoveredModel]:
+    def discover(cls, base_url: str, *, api_key_env: str | None = None) -> list[DiscoveredModel]:
         """The server's models, marking those whose /api/show lists the vision capability."""
         import ollama
 
-        client = _client(base_url, httpx.Timeout(10.0, connect=3.0), transport)
+        key_env = api_key_env or cls.default_api_key_env
+        client = _client(base_url, httpx.Timeout(10.0, connect=3.0), None, key_env)
         try:
             listed = client.list().models
             found = []
@@ -366,16 +383,22 @@ class OllamaBackend:
             raise BackendError(f"Ollama at {base_url} answered: {exc.error}") from exc
 
     @classmethod
-    def health(cls, base_url: str, *, transport: httpx.BaseTransport | None = None) -> Health:
+    def health(cls, base_url: str, *, api_key_env: str | None = None) -> Health:
         try:
-            version = server_version(base_url, transport)
+            version = server_version(base_url, None, api_key_env or cls.default_api_key_env)
         except httpx.HTTPError:
             return Health(False, str(_unavailable(base_url)))
         return Health(True, f"Ollama {version} at {base_url}", version)
 
 
-def server_version(base_url: str, transport: httpx.BaseTransport | None = None) -> str:
-    with httpx.Client(base_url=base_url, timeout=3.0, transport=transport) as http:
+def server_version(
+    base_url: str,
+    transport: httpx.BaseTransport | None = None,
+    api_key_env: str = OLLAMA_API_KEY_ENV,
+) -> str:
+    with httpx.Client(
+        base_url=base_url, timeout=3.0, transport=transport, headers=_auth_headers(api_key_env)
+    ) as http:
         response = http.get("/api/version")
         response.raise_for_status()
         return str(response.json().get("version", "unknown"))

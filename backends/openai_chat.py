@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -20,15 +19,14 @@ from backends.base import (
     BackendUnavailable,
     Chunk,
     DiscoveredModel,
-    Health,
-    Modality,
+    EndpointBackend,
     Options,
     Usage,
+    VLMBackend,
     VLMRequest,
 )
 from backends.http_stream import (
     TRANSPORT_ERRORS,
-    GuardedHTTP2Transport,
     RequestGuard,
     decode_line,
     describe_page,
@@ -36,9 +34,8 @@ from backends.http_stream import (
     read_head,
     shorten,
     split_lines,
-    transport_error,
-    uses_proxy,
 )
+from backends.openai_compat import OPENAI_API_KEY_ENV, OpenAIServer, error_text
 from backends.spec import ModelSpec
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -47,30 +44,11 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 class OpenAIChatOptions(Options):
     timeout_s: float = 300.0
     connect_timeout_s: float = 5.0
-    api_key_env: str = "OPENAI_API_KEY"
+    api_key_env: str = OPENAI_API_KEY_ENV
     # Some servers reject the newer parameter name; both mean the same limit.
     max_tokens_param: str = "max_tokens"
     extra_body: dict[str, Any] = {}
     max_image_side: int | None = 2048
-
-
-def make_client(
-    base_url: str,
-    api_key_env: str,
-    timeout: httpx2.Timeout,
-    http_client: httpx2.Client | None = None,
-) -> Any:
-    import openai
-
-    # Local servers need no key, but the client insists on one.
-    api_key = os.environ.get(api_key_env) or "not-needed"
-    return openai.OpenAI(
-        base_url=base_url,
-        api_key=api_key,
-        timeout=timeout,
-        max_retries=0,  # a retried request would hide its failure inside a longer latency
-        http_client=http_client,
-    )
 
 
 def _unavailable(base_url: str) -> BackendUnavailable:
@@ -80,9 +58,9 @@ def _unavailable(base_url: str) -> BackendUnavailable:
     )
 
 
-class OpenAIChatBackend:
-    modality: ClassVar[Modality] = "vlm"
+class OpenAIChatBackend(VLMBackend, EndpointBackend):
     Options = OpenAIChatOptions
+    default_api_key_env: ClassVar[str] = OPENAI_API_KEY_ENV
 
     def __init__(
         self,
@@ -94,13 +72,15 @@ class OpenAIChatBackend:
         self.spec = spec
         self.options = options or OpenAIChatOptions()
         self.base_url = spec.base_url or DEFAULT_BASE_URL
-        timeout = httpx2.Timeout(self.options.timeout_s, connect=self.options.connect_timeout_s)
-        if http_client is None and not uses_proxy(self.base_url):
-            # A transport whose sockets a cancel can shut down, even before the headers came.
-            http_client = httpx2.Client(
-                transport=GuardedHTTP2Transport(), timeout=timeout, follow_redirects=True
-            )
-        self._client = make_client(self.base_url, self.options.api_key_env, timeout, http_client)
+        self._server = OpenAIServer(
+            self.base_url,
+            api_key_env=self.options.api_key_env,
+            timeout_s=self.options.timeout_s,
+            connect_timeout_s=self.options.connect_timeout_s,
+            unavailable=lambda: _unavailable(self.base_url),
+            http_client=http_client,
+        )
+        self._client = self._server.client
 
     def _messages(self, request: VLMRequest) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
@@ -124,7 +104,8 @@ class OpenAIChatBackend:
         """
         import openai
 
-        kwargs: dict[str, Any] = {}
+        # No key for OpenAI's own API is an error here, before anything is sent.
+        kwargs: dict[str, Any] = self._server.request_options()
         if request.temperature is not None:
             kwargs["temperature"] = request.temperature
         if request.max_tokens is not None:
@@ -180,43 +161,12 @@ class OpenAIChatBackend:
     ) -> BackendError:
         if guard.aborted:
             return self._stopped()
-        return transport_error(
-            exc,
-            where=self.base_url,
-            base_url=self.base_url,
-            connect_timeout_s=self.options.connect_timeout_s,
-            timeout_s=self.options.timeout_s,
-            headers_received=progress.headers_received,
-            chunks_received=progress.events,
-            unavailable=lambda: _unavailable(self.base_url),
+        return self._server.connection_error(
+            exc, headers_received=progress.headers_received, chunks_received=progress.events
         )
 
     def _status_error(self, exc: Any) -> BackendError:
-        import openai
-
-        status = exc.status_code
-        message = _message(exc)
-        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-            return BackendError(
-                f"{self.base_url} refused the API key (HTTP {status}: {message}). Set "
-                f"{self.options.api_key_env} (or `api_key_env` in backends.toml) to a valid key."
-            )
-        if isinstance(exc, openai.NotFoundError):
-            return BackendError(
-                f"{self.base_url} has no model {self.spec.model!r} (HTTP 404: {message}). See "
-                "the Backends page for the models it serves, and check that the URL ends in /v1."
-            )
-        if isinstance(exc, openai.RateLimitError):
-            return BackendError(
-                f"{self.base_url} answered 429: {message}. It is rate limited or busy: try "
-                "again later, or lower the concurrency for this endpoint."
-            )
-        if status >= 500:
-            return BackendError(
-                f"{self.base_url} answered {status}: {message}. Check the server's log (a "
-                "crashed model or a full GPU memory show there)."
-            )
-        return BackendError(f"{self.base_url} answered {status}: {message}")
+        return self._server.status_error(exc, model=self.spec.model)
 
     def _check_body_kind(self, response: httpx2.Response) -> None:
         """An HTML page or a single JSON document is not the event stream that was asked for."""
@@ -236,7 +186,7 @@ class OpenAIChatBackend:
                 body = None
             if isinstance(body, dict) and body.get("error"):
                 raise BackendError(
-                    f"{self.base_url} reported an error: {_error_text(body['error'])}"
+                    f"{self.base_url} reported an error: {error_text(body['error'])}"
                 )
             raise BackendIncomplete(
                 f"{self.base_url} answered with one JSON document, not an event stream: it "
@@ -327,7 +277,7 @@ class OpenAIChatBackend:
             # Short limits: a server that does not answer here will not answer the question
             # either, and the runner's timer is already running.
             timeout = httpx.Timeout(2.0, connect=min(2.0, self.options.connect_timeout_s))
-            with httpx.Client(timeout=timeout) as http:
+            with httpx.Client(timeout=timeout, headers=self._server.auth_headers()) as http:
                 for path, key, field in (
                     ("/version", "version", "server_version"),
                     ("/props", "build_info", "server_build"),
@@ -344,22 +294,10 @@ class OpenAIChatBackend:
         return details
 
     @classmethod
-    def discover(
-        cls,
-        base_url: str,
-        *,
-        api_key_env: str = "OPENAI_API_KEY",
-        http_client: httpx2.Client | None = None,
-    ) -> list[DiscoveredModel]:
-        import openai
-
-        client = make_client(base_url, api_key_env, httpx2.Timeout(10.0, connect=3.0), http_client)
-        try:
-            models = list(client.models.list())
-        except openai.APIConnectionError as exc:
-            raise _unavailable(base_url) from exc
-        except openai.APIStatusError as exc:
-            raise BackendError(f"{base_url} answered {exc.status_code}: {_message(exc)}") from exc
+    def discover(cls, base_url: str, *, api_key_env: str | None = None) -> list[DiscoveredModel]:
+        models = OpenAIServer.list_models(
+            base_url, api_key_env or cls.default_api_key_env, lambda: _unavailable(base_url)
+        )
         return [
             DiscoveredModel(
                 f"openai:{m.id}@{base_url}",
@@ -369,14 +307,6 @@ class OpenAIChatBackend:
             )
             for m in models
         ]
-
-    @classmethod
-    def health(cls, base_url: str, *, api_key_env: str = "OPENAI_API_KEY") -> Health:
-        try:
-            count = len(cls.discover(base_url, api_key_env=api_key_env))
-        except BackendError as exc:
-            return Health(False, str(exc))
-        return Health(True, f"{count} model(s) at {base_url}")
 
 
 def _accepts_images(extra: dict[str, Any]) -> bool | None:
@@ -409,7 +339,7 @@ def _parse_event(data: str, event_name: str, where: str) -> dict[str, Any]:
         )
     if event.get("error") or event_name == "error":
         raise BackendError(
-            f"{where} reported an error mid-answer: {_error_text(event.get('error') or event)}. "
+            f"{where} reported an error mid-answer: {error_text(event.get('error') or event)}. "
             "Check the server's log."
         )
     return event
@@ -460,21 +390,3 @@ def _usage(event: dict[str, Any], previous: Usage | None) -> Usage:
 
 def _int_or_none(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) else None
-
-
-def _error_text(error: Any) -> str:
-    """The message of an OpenAI error object (`{"message": ..., "type": ...}`) or string."""
-    if isinstance(error, dict):
-        message = error.get("message") or error.get("error") or error
-        return shorten(str(message))
-    return shorten(str(error))
-
-
-def _message(exc: Any) -> str:
-    """What a failed HTTP answer says, short: an error object's message, a page's title."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        return _error_text(body.get("error", body))
-    if isinstance(body, str) and body.strip():
-        return describe_page(body) if "<" in body else shorten(body)
-    return shorten(str(getattr(exc, "message", exc)))

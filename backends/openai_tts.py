@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import httpx2  # the openai client's HTTP library: its timeouts and injected clients
+import httpx2  # the openai client's HTTP library: its injected clients
 
 from backends.base import (
     Audio,
-    BackendError,
     BackendUnavailable,
     DiscoveredModel,
-    Health,
-    Modality,
+    EndpointBackend,
     Options,
+    TTSBackend,
 )
-from backends.http_stream import transport_error
-from backends.openai_chat import _message, make_client
+from backends.openai_compat import OPENAI_API_KEY_ENV, OpenAIServer
 from backends.spec import ModelSpec
 from backends.wav import from_wav_bytes
 
@@ -30,7 +28,7 @@ class OpenAITTSOptions(Options):
     instructions: str | None = None
     timeout_s: float = 120.0
     connect_timeout_s: float = 5.0
-    api_key_env: str = "OPENAI_API_KEY"
+    api_key_env: str = OPENAI_API_KEY_ENV
     extra_body: dict[str, Any] = {}
 
 
@@ -41,9 +39,9 @@ def _unavailable(base_url: str) -> BackendUnavailable:
     )
 
 
-class OpenAITTSBackend:
-    modality: ClassVar[Modality] = "tts"
+class OpenAITTSBackend(TTSBackend, EndpointBackend):
     Options = OpenAITTSOptions
+    default_api_key_env: ClassVar[str] = OPENAI_API_KEY_ENV
 
     def __init__(
         self,
@@ -55,16 +53,23 @@ class OpenAITTSBackend:
         self.spec = spec
         self.options = options or OpenAITTSOptions()
         self.base_url = spec.base_url or DEFAULT_BASE_URL
-        timeout = httpx2.Timeout(self.options.timeout_s, connect=self.options.connect_timeout_s)
-        # make_client turns retries off: a retried request would hide its failure in gen_s.
-        self._client = make_client(self.base_url, self.options.api_key_env, timeout, http_client)
+        # Retries are off: a retried request would hide its failure in gen_s.
+        self._server = OpenAIServer(
+            self.base_url,
+            api_key_env=self.options.api_key_env,
+            timeout_s=self.options.timeout_s,
+            connect_timeout_s=self.options.connect_timeout_s,
+            unavailable=lambda: _unavailable(self.base_url),
+            http_client=http_client,
+        )
 
     def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
         """Ask the server for WAV; the API has no seed, so `seed` is recorded but not sent."""
         import openai
 
         voice = (preset or "").strip() or self.options.voice
-        kwargs: dict[str, Any] = {}
+        # No key for OpenAI's own API is an error here, before anything is sent.
+        kwargs: dict[str, Any] = self._server.request_options()
         if self.options.speed is not None:
             kwargs["speed"] = self.options.speed
         if self.options.instructions:
@@ -72,7 +77,7 @@ class OpenAITTSBackend:
         if self.options.extra_body:
             kwargs["extra_body"] = dict(self.options.extra_body)
         try:
-            response = self._client.audio.speech.create(
+            response = self._server.client.audio.speech.create(
                 model=self.spec.model,
                 voice=voice,
                 input=text,
@@ -81,60 +86,22 @@ class OpenAITTSBackend:
             )
             data = response.content
         except openai.APIConnectionError as exc:
-            # Which limit was in force (connect_timeout_s or timeout_s), a name that does not
-            # resolve, a refused connection: said by the one mapping the chat backend uses.
-            raise transport_error(
-                exc.__cause__ or exc,
-                where=self.base_url,
-                base_url=self.base_url,
-                connect_timeout_s=self.options.connect_timeout_s,
-                timeout_s=self.options.timeout_s,
-                headers_received=False,
-                chunks_received=0,
-                unavailable=lambda: _unavailable(self.base_url),
-            ) from exc
-        except openai.AuthenticationError as exc:
-            raise BackendError(
-                f"{self.base_url} refused the API key. Set {self.options.api_key_env} "
-                "(or `api_key_env` in backends.toml) to a valid key."
-            ) from exc
+            # Which limit was in force, a name that does not resolve, a refused connection:
+            # said by the one mapping the chat backend uses.
+            raise self._server.connection_error(exc.__cause__ or exc) from exc
         except openai.APIStatusError as exc:
-            raise BackendError(
-                f"{self.base_url} answered {exc.status_code} for model {self.spec.model!r}, "
-                f"voice {voice!r}: {_message(exc)}"
+            raise self._server.status_error(
+                exc, subject=f" for model {self.spec.model!r}, voice {voice!r}"
             ) from exc
         audio = from_wav_bytes(data, source=f"{self.base_url}/audio/speech")
         audio.metadata.update({"model": self.spec.model, "voice": voice})
         return audio
 
-    def languages(self, preset: str | None = None) -> set[str] | None:
-        return None  # a server's voices do not say which languages they speak
-
     @classmethod
-    def discover(
-        cls,
-        base_url: str,
-        *,
-        api_key_env: str = "OPENAI_API_KEY",
-        http_client: httpx2.Client | None = None,
-    ) -> list[DiscoveredModel]:
-        import openai
-
-        client = make_client(base_url, api_key_env, httpx2.Timeout(10.0, connect=3.0), http_client)
-        try:
-            models = list(client.models.list())
-        except openai.APIConnectionError as exc:
-            raise _unavailable(base_url) from exc
-        except openai.APIStatusError as exc:
-            raise BackendError(f"{base_url} answered {exc.status_code}: {_message(exc)}") from exc
+    def discover(cls, base_url: str, *, api_key_env: str | None = None) -> list[DiscoveredModel]:
+        models = OpenAIServer.list_models(
+            base_url, api_key_env or cls.default_api_key_env, lambda: _unavailable(base_url)
+        )
         return [
             DiscoveredModel(f"openai-tts:{m.id}@{base_url}", m.id, vision=False) for m in models
         ]
-
-    @classmethod
-    def health(cls, base_url: str, *, api_key_env: str = "OPENAI_API_KEY") -> Health:
-        try:
-            count = len(cls.discover(base_url, api_key_env=api_key_env))
-        except BackendError as exc:
-            return Health(False, str(exc))
-        return Health(True, f"{count} model(s) at {base_url}")

@@ -8,13 +8,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from backends import compute
 from backends.base import (
     Audio,
     BackendError,
     BackendUnavailable,
     DiscoveredModel,
-    Modality,
     Options,
+    TTSBackend,
 )
 from backends.presets import parse_preset
 from backends.spec import ModelSpec
@@ -73,10 +74,9 @@ def _voice_files(model: str) -> tuple[Path, Path]:
     return path, config
 
 
-class PiperBackend:
+class PiperBackend(TTSBackend):
     """A Piper voice, loaded once per process (the registry caches it: `in_process`)."""
 
-    modality: ClassVar[Modality] = "tts"
     in_process: ClassVar[bool] = True
     Options = PiperOptions
     presets: ClassVar[tuple[str, ...]] = tuple(PRESETS)
@@ -128,7 +128,8 @@ class PiperBackend:
             volume=self.options.volume,
         )
         try:
-            chunks = list(self.voice.synthesize(text, syn_config=syn_config))
+            with compute.exclusive():
+                chunks = list(self.voice.synthesize(text, syn_config=syn_config))
         except Exception as exc:  # noqa: BLE001 - phonemizer and onnxruntime errors alike
             raise BackendError(f"Piper failed on this text: {exc}") from exc
         if not chunks:

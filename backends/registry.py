@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from backends.base import BackendError, Modality
+from backends.base import Backend, BackendError, EndpointBackend, Modality
 from backends.spec import ModelSpec, SpecError, parse_spec
 
 
@@ -68,9 +68,37 @@ def kind_info(kind: str) -> KindInfo:
         ) from None
 
 
-def backend_class(kind: str) -> Any:
+def backend_class(kind: str) -> type[Backend]:
+    """The class of a kind, imported now (backend modules import their engines lazily)."""
     module_name, class_name = kind_info(kind).target.split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    cls = vars(importlib.import_module(module_name))[class_name]
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise TypeError(f"{kind_info(kind).target} is not a backends.base.Backend subclass.")
+    return cls
+
+
+def is_endpoint_kind(kind: str) -> bool:
+    """Whether the kind talks to a server at a base URL (and so may need an API key)."""
+    return issubclass(backend_class(kind), EndpointBackend)
+
+
+def endpoint_kinds() -> tuple[str, ...]:
+    """The kinds an endpoint in backends.toml may have."""
+    return tuple(kind for kind in KINDS if is_endpoint_kind(kind))
+
+
+def endpoint_class(kind: str) -> type[EndpointBackend]:
+    cls = backend_class(kind)
+    if not issubclass(cls, EndpointBackend):
+        raise SpecError(
+            f"{kind!r} does not talk to a server. Endpoint kinds: {', '.join(endpoint_kinds())}."
+        )
+    return cls
+
+
+def default_api_key_envs() -> set[str]:
+    """The variable each endpoint kind reads its key from when the endpoint names none."""
+    return {endpoint_class(kind).default_api_key_env for kind in endpoint_kinds()}
 
 
 def check_spec(text: str, modality: Modality | None = None) -> ModelSpec:
@@ -100,7 +128,7 @@ def create_backend(
     spec: ModelSpec | str,
     options: dict[str, Any] | None = None,
     **kwargs: Any,
-) -> Any:
+) -> Any:  # Any: callers know the modality they asked for (see `check_spec`)
     """Build (or reuse, for in-process models) the backend for a spec.
 
     Options that the backend does not know are an error that names them.
@@ -115,7 +143,7 @@ def create_backend(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise BackendError(f"Bad options for {spec}: {problems}.") from exc
-    if not getattr(cls, "in_process", False) or kwargs:
+    if not cls.in_process or kwargs:
         return cls(spec, parsed, **kwargs)
     key = _cache_key(spec, parsed.model_dump())
     with _instance_lock:

@@ -1,7 +1,9 @@
-"""The one parser for model specs: KIND:MODEL[#PRESET][@BASE_URL]."""
+"""The one parser for model specs: KIND:MODEL[#PRESET][@BASE_URL]; and OLLAMA_HOST, read once
+here for backends and settings alike."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
@@ -14,6 +16,9 @@ _USE_KEY_ENV = (
     "key in an environment variable and name that variable with `api_key_env` for this "
     "endpoint in backends.toml."
 )
+
+
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
 class SpecError(ValueError):
@@ -123,3 +128,20 @@ def redact_url(url: str) -> str:
 
 def _secret(name: str) -> bool:
     return bool(_SECRET_PARAMS.search(name.lower().replace("-", "").replace("_", "")))
+
+
+def default_ollama_host() -> str:
+    """Where an `ollama:` spec without @URL points: OLLAMA_HOST, read the way the ollama CLI
+    reads it, else the local default."""
+    host = os.environ.get("OLLAMA_HOST", "").strip()
+    if not host:
+        return DEFAULT_OLLAMA_HOST
+    if "://" not in host:
+        host = "http://" + host
+    scheme, rest = host.split("://", 1)
+    rest = rest.rstrip("/")
+    if rest.startswith("0.0.0.0"):
+        rest = "127.0.0.1" + rest[len("0.0.0.0") :]
+    if ":" not in rest.split("/")[0]:
+        rest = rest.split("/")[0] + ":11434" + rest[len(rest.split("/")[0]) :]
+    return f"{scheme}://{rest}"

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import io
-import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from backends import compute, hub
 from backends.base import (
     BackendError,
     BackendUnavailable,
     Chunk,
-    Modality,
     Options,
     Usage,
+    VLMBackend,
     VLMRequest,
 )
 from backends.spec import ModelSpec
-
-log = logging.getLogger(__name__)
 
 Task = Literal["chat", "vqa", "caption"]
 
@@ -33,17 +30,14 @@ Task = Literal["chat", "vqa", "caption"]
 CAPTION_MODEL_TYPES = frozenset({"blip", "git"})
 VQA_ARCHITECTURES = frozenset({"BlipForQuestionAnswering"})
 
-# torch.manual_seed seeds one process-wide generator: sampled generations of different models
-# take turns on it, or one model's draws would shift another's and a seed would mean nothing.
-_RNG_LOCK = threading.Lock()
-
 
 class TransformersOptions(Options):
     device: str = "cpu"
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
     max_new_tokens: int = Field(default=256, ge=1)
     trust_remote_code: bool = False
-    # None: True when the model is a folder on disk, False (the hub may be asked) otherwise.
+    # True: never ask the hub. Otherwise a hub id that is on disk nowhere is downloaded; a
+    # folder, or a model already in the hub cache, always loads from disk (backends.hub).
     local_files_only: bool | None = None
     # Shrink images (longest side, pixels) before the processor sees them; None keeps the upload.
     max_image_side: int | None = Field(default=None, ge=1)
@@ -61,52 +55,13 @@ def _import_torch_transformers() -> tuple[Any, Any]:
     return torch, transformers
 
 
-def _looks_like_path(model: str) -> bool:
-    # A hub id is `name` or `owner/name`; anything else that names a place on disk is a path.
-    return model.startswith(("/", "~", ".")) or model.count("/") > 1 or "\\" in model
-
-
-def hub_reachable(timeout_s: float = 3.0) -> bool:
-    """Whether the Hugging Face hub answers at all (any HTTP status counts)."""
-    import httpx
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return False
-    try:
-        httpx.head(constants.ENDPOINT, timeout=timeout_s)
-    except httpx.HTTPError:
-        return False
-    return True
-
-
-def _in_hub_cache(model: str) -> bool:
-    from huggingface_hub import try_to_load_from_cache
-
-    try:
-        return isinstance(try_to_load_from_cache(model, "config.json"), str)
-    except ValueError:  # not a valid hub id
-        return False
-
-
-def _repo_missing(exc: BaseException) -> bool:
-    """True when the hub answered that the repository does not exist (not: was unreachable)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if type(seen).__name__ in {"RepositoryNotFoundError", "GatedRepoError"}:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-class TransformersVLMBackend:
+class TransformersVLMBackend(VLMBackend):
     """A chat VLM (AutoModelForImageTextToText, streamed), a BLIP VQA model or a captioner.
 
     Loading happens in the constructor and is timed; the load time is reported in the Usage
     of the first answer only, so a reused instance does not report it again.
     """
 
-    modality: ClassVar[Modality] = "vlm"
     in_process: ClassVar[bool] = True
     Options = TransformersOptions
 
@@ -114,8 +69,6 @@ class TransformersVLMBackend:
         self.spec = spec
         self.options = options or TransformersOptions()
         self._torch, self._transformers = _import_torch_transformers()
-        # One instance serves every comparison in the process; generate() runs one at a time.
-        self._generate_lock = threading.Lock()
         self._load_s_lock = threading.Lock()
         started = time.perf_counter()
         self._load()
@@ -123,77 +76,25 @@ class TransformersVLMBackend:
 
     # Loading ------------------------------------------------------------------------------
 
-    def _source(self) -> tuple[str, bool, str]:
-        """Where to load from, whether only local files may be used, and what that place is."""
-        model = self.spec.model
-        path = Path(model).expanduser()
-        local_only = self.options.local_files_only
-        if path.is_dir():
-            if not (path / "config.json").is_file():
-                raise BackendUnavailable(
-                    f"{path} has no config.json, so it is not a transformers model folder. Give "
-                    "the folder a model was saved to with save_pretrained() or downloaded to "
-                    "with `hf download`."
-                )
-            return str(path), True if local_only is None else local_only, "local folder"
-        if _looks_like_path(model):
-            raise BackendUnavailable(
-                f"No model folder at {path}: it is not on disk, and a path cannot come from the "
-                "hub. Give a local folder that holds the model's config.json and weights."
-            )
-        if local_only is not None:
-            return model, local_only, "hub cache" if local_only else "hub"
-        # Asked first, so an unreachable hub fails at once rather than after the hub client's
-        # retries (about 25 s), and a cached model still loads offline.
-        if hub_reachable():
-            if not _in_hub_cache(model):
-                log.warning(
-                    "%s is not on disk: downloading it from the Hugging Face hub (this happens "
-                    "once; later loads use the hub cache).",
-                    model,
-                )
-            return model, False, "hub"
-        if _in_hub_cache(model):
-            return model, True, "hub cache"
-        raise BackendUnavailable(
-            f"{model} is not on disk and the hub is unreachable; give a local folder that holds "
-            "the model (config.json and weights), or download it on a machine with hub access "
-            "(`hf download MODEL --local-dir FOLDER`) and copy the folder here."
-        )
-
-    def _not_found(self, exc: BaseException, local_only: bool, loaded_from: str) -> BackendError:
-        model = self.spec.model
-        if loaded_from == "local folder":
-            return BackendUnavailable(
-                f"The model folder {model} is incomplete: copy the whole folder (config, weights, "
-                f"tokenizer and processor files), as save_pretrained() writes it. ({exc})"
-            )
-        if _repo_missing(exc):
-            return BackendUnavailable(
-                f"The Hugging Face hub has no model {model!r} (or it is gated). Check the id, "
-                "or give a local folder."
-            )
-        if local_only:
-            return BackendUnavailable(
-                f"{model} is not on disk (not in the hub cache) and local_files_only is on; give a "
-                "local folder, or set local_files_only=false to download it."
-            )
-        return BackendUnavailable(
-            f"{model} is not on disk and the hub is unreachable; give a local folder that holds "
-            "the model (config.json and weights), or download it on a machine with hub access."
-        )
-
     def _load(self) -> None:
         torch, transformers = self._torch, self._transformers
-        source, local_only, loaded_from = self._source()
+        found = hub.resolve(
+            self.spec.model,
+            engine="transformers",
+            folder_hint="Give the folder a model was saved to with save_pretrained() or "
+            "downloaded to with `hf download`.",
+            allow_download=self.options.local_files_only is not True,
+            download_switch="local_files_only=false",
+        )
+        source = found.name_or_path
         common: dict[str, Any] = {
-            "local_files_only": local_only,
+            "local_files_only": found.local_only,
             "trust_remote_code": self.options.trust_remote_code,
         }
         try:
             config = transformers.AutoConfig.from_pretrained(source, **common)
         except OSError as exc:
-            raise self._not_found(exc, local_only, loaded_from) from exc
+            raise hub.load_failed(exc, found, self.spec.model) from exc
         except ValueError as exc:
             raise BackendError(
                 f"transformers cannot read the config of {self.spec.model}: {exc} (a model with "
@@ -221,7 +122,7 @@ class TransformersVLMBackend:
                 source, config=config, dtype=self._dtype(), **common
             )
         except OSError as exc:
-            raise self._not_found(exc, local_only, loaded_from) from exc
+            raise hub.load_failed(exc, found, self.spec.model) from exc
         except (ValueError, KeyError, RuntimeError) as exc:
             raise BackendError(f"transformers could not load {self.spec.model}: {exc}") from exc
         self.model = model.to(self.options.device).eval()
@@ -230,7 +131,7 @@ class TransformersVLMBackend:
             "model_class": type(self.model).__name__,
             "model_type": config.model_type,
             "task": self.task,
-            "loaded_from": loaded_from,
+            "loaded_from": found.place,
             "parameter_count": sum(p.numel() for p in self.model.parameters()),
             "dtype": str(self.model.dtype).removeprefix("torch."),
             "device": str(self.model.device),
@@ -416,16 +317,10 @@ class TransformersVLMBackend:
             return request.temperature > 0
         return bool(getattr(self.model.generation_config, "do_sample", False))
 
-    @contextmanager
-    def _generating(self, request: VLMRequest) -> Iterator[None]:
-        """Hold the model (and, when sampling, the random generator) for one generate()."""
-        with ExitStack() as stack:
-            stack.enter_context(self._generate_lock)
-            if self._samples(request):
-                stack.enter_context(_RNG_LOCK)
-                if request.seed is not None:
-                    self._torch.manual_seed(request.seed)
-            yield
+    def _generating(self, request: VLMRequest) -> AbstractContextManager[None]:
+        """Hold in-process compute (this model, torch's generator) for one generate(); a
+        sampled generation seeds the generator first."""
+        return compute.seeded(request.seed if self._samples(request) else None)
 
     def _generation_failed(self, exc: BaseException) -> BackendError:
         if isinstance(exc, BackendError):

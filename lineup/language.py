@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from typing import Any
+
+from backends.base import STTBackend, TTSBackend
 
 # The script each language a voice may declare is written in (ISO 639-1). A voice whose
 # languages are all missing here is treated as unknown: no warning.
@@ -60,29 +61,27 @@ def guess_language(text: str, default: str = "en") -> str:
 
 
 def language_warning(
-    text: str, voice: Any, preset: str | None = None, name: str = ""
+    text: str, voice: TTSBackend | STTBackend, preset: str | None = None, name: str = ""
 ) -> str | None:
     """A warning when `text` is in a script the voice does not speak, else None.
 
     `voice` is a TTS backend (or an STT one: the model that transcribes for the WER); its
     `languages(preset)` (ISO codes, None = unknown) says what it handles. Only the script is
-    compared: a French text to an English voice is not caught.
+    compared: a French text to an English voice is not caught. `name` is how the voice is
+    shown (its spec when not given).
     """
-    languages_of = getattr(voice, "languages", None)
-    if languages_of is None:
-        return None
-    languages = languages_of(preset)
+    languages = voice.languages(preset)
     if not languages:
         return None
     voice_scripts = {LANGUAGE_SCRIPTS[code] for code in languages if code in LANGUAGE_SCRIPTS}
     text_script = dominant_script(text)
     if not voice_scripts or text_script is None or text_script in voice_scripts:
         return None
-    label = name or str(getattr(voice, "spec", "this voice"))
+    label = name or str(voice.spec)
     spoken = ", ".join(sorted(languages))
     likely = SCRIPT_LANGUAGE.get(text_script)
     hint = f" (probably {likely})" if likely else ""
-    if getattr(voice, "modality", "tts") == "stt":
+    if voice.modality == "stt":
         return (
             f"The text is written in {text_script} script{hint}, but {label} only "
             f"transcribes {spoken}, so the WER will say little. Choose a multilingual "

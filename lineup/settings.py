@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from backends.spec import default_ollama_host
 from lineup.limits import MAX_TIMEOUT_S, is_positive_finite
 
 
@@ -35,22 +36,6 @@ class Settings:
     @property
     def max_pixels(self) -> int:
         return int(self.max_megapixels * 1_000_000)
-
-
-def default_ollama_host() -> str:
-    """The Ollama address, honouring OLLAMA_HOST the way the ollama CLI does."""
-    host = os.environ.get("OLLAMA_HOST", "").strip()
-    if not host:
-        return "http://127.0.0.1:11434"
-    if "://" not in host:
-        host = "http://" + host
-    scheme, rest = host.split("://", 1)
-    rest = rest.rstrip("/")
-    if rest.startswith("0.0.0.0"):
-        rest = "127.0.0.1" + rest[len("0.0.0.0") :]
-    if ":" not in rest.split("/")[0]:
-        rest = rest.split("/")[0] + ":11434" + rest[len(rest.split("/")[0]) :]
-    return f"{scheme}://{rest}"
 
 
 def _positive_number(name: str, default: float, unit: str, maximum: float | None = None) -> float:

@@ -20,30 +20,32 @@ extra memory this clip's synthesis needed on top of what was already resident (t
 weights, loaded earlier, are not in it; memory an earlier call left reserved shows as 0).
 tracemalloc would miss it: onnxruntime's and torch's buffers are native allocations. So
 that no other in-process work shows up in the figure, in-process synthesis and
-transcription are serialised by one lock (`compute_lock`); subprocess and HTTP engines
-(espeak-ng, openai-tts) run freely and have no peak_mem_mb.
+transcription hold the process's one compute lock (`backends.compute`, which also owns torch's
+random generator) while they run; subprocess and HTTP engines (espeak-ng, openai-tts) run
+freely and have no peak_mem_mb.
 
 Samples: sample k of every voice and sentence uses seed `seed + k`; voices compare on the
-same seeds. Engines that cannot be seeded (espeak-ng, HTTP servers) still get K clips.
+same seeds. Every voice is given its sample's seed; engines that cannot use it
+(`supports_seed = False`: espeak-ng, Piper, HTTP servers) still make K clips.
 
-timeout_s holds for each clip, from its start (a wait for `compute_lock` included) to its
+timeout_s holds for each clip, from its start (a wait for the compute lock included) to its
 score. A clip that runs past it becomes an error row at once; the voice's later clips are
 skipped (their engine is still busy), the other voices go on.
 """
 
 from __future__ import annotations
 
-import inspect
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from backends.base import Audio, STTBackend, TTSBackend
+from backends import compute
+from backends.base import Audio, Backend, STTBackend, TTSBackend
 from backends.registry import check_spec
 from backends.spec import ModelSpec
 from backends.wav import to_wav_bytes
@@ -70,10 +72,6 @@ MIB = 1024 * 1024
 EventKind = Literal["started", "audio", "done", "failed"]
 BackendFactory = Callable[[str], Any]
 SpecResolver = Callable[[str], ModelSpec]
-
-# In-process engines (synthesis and transcription) take turns, so gen_s and peak_mem_mb
-# measure one engine at a time and seeding a process-wide generator is safe.
-compute_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -150,15 +148,10 @@ class _RssPeak:
         self.peak_mb = (self._peak - self._baseline) / MIB
 
 
-def _in_process(backend: Any) -> bool:
-    return bool(getattr(type(backend), "in_process", False))
-
-
-def _takes_seed(backend: Any) -> bool:
-    try:
-        return "seed" in inspect.signature(backend.synthesize).parameters
-    except (TypeError, ValueError):
-        return False
+def _computing(backend: Backend) -> AbstractContextManager[None]:
+    """In-process engines take turns (gen_s and peak_mem_mb measure one engine at a time);
+    subprocess and HTTP engines run freely."""
+    return compute.exclusive() if backend.in_process else nullcontext()
 
 
 class _Clip:
@@ -342,21 +335,19 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             )
 
     def _run_clip(
-        self, factory: BackendFactory, backend: Any, preset: str | None, clip: _Clip
+        self, factory: BackendFactory, backend: TTSBackend, preset: str | None, clip: _Clip
     ) -> None:
         self.events.put(TTSEvent(clip.generation_id, "started"))
-        kwargs = {"seed": clip.seed} if _takes_seed(backend) else {}
-        in_process = _in_process(backend)
         peak_mem_mb: float | None = None
-        with compute_lock if in_process else nullcontext():
-            meter = _RssPeak() if in_process else None
+        with _computing(backend):
+            meter = _RssPeak() if backend.in_process else None
             started = time.perf_counter()
             if meter is not None:
                 with meter:
-                    audio: Audio = backend.synthesize(clip.text, preset, **kwargs)
+                    audio: Audio = backend.synthesize(clip.text, preset, seed=clip.seed)
                 peak_mem_mb = meter.peak_mb
             else:
-                audio = backend.synthesize(clip.text, preset, **kwargs)
+                audio = backend.synthesize(clip.text, preset, seed=clip.seed)
             gen_s = time.perf_counter() - started
         if clip.finished.is_set():
             return  # timed out meanwhile: its row is written
@@ -382,7 +373,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             return
         try:
             stt: STTBackend = factory(self.stt)
-            with compute_lock if _in_process(stt) else nullcontext():
+            with _computing(stt):
                 transcript = stt.transcribe(audio)
         except BaseException as exc:  # noqa: BLE001 - the audio is kept; the score is missing
             clip.finish(ERROR, f"Transcription with {self.stt} failed: {describe_error(exc)}")

@@ -102,7 +102,7 @@ def test_an_edited_file_is_read_again(lineup_home: Path) -> None:
         (
             '[models.m]\nspec = "ollama:llava"\noptions = { timeout = 5 }\n',
             "[models.m]: options",
-            "`timeout` is not an option of this backend (it has: connect_timeout_s",
+            "`timeout` is not an option of this backend (it has: api_key_env, connect_timeout_s",
         ),
         (
             '[models.m]\nspec = "openai:m"\noptions = { timeout_s = "soon" }\n',

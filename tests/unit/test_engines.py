@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from backends.base import Chunk, Usage, VLMRequest
+from backends.base import Chunk, Usage, VLMBackend, VLMRequest
 from lineup.engines import DescribeCache
 from lineup.runner import start_vlm_comparison
 from lineup.store import Store
 
 
-class Described:
-    modality = "vlm"
-
+class Described(VLMBackend):
     def __init__(self, answer: dict[str, Any]) -> None:
         self.answer = answer
         self.asked = 0

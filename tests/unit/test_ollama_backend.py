@@ -7,15 +7,17 @@ documented protocol (streaming /api/chat, /api/tags, /api/show, /api/version) on
 from __future__ import annotations
 
 import base64
+import json
 
+import httpx
 import pytest
 
+from backends import keys
 from backends.base import BackendError, BackendUnavailable, VLMRequest
 from backends.ollama import OllamaBackend
-from backends.spec import parse_spec
+from backends.spec import default_ollama_host, parse_spec
 from lineup.media import validate_image
 from lineup.runner import start_vlm_comparison
-from lineup.settings import default_ollama_host
 from lineup.store import Store
 from tests.conftest import png_bytes
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
@@ -148,3 +150,29 @@ def test_backend_options_reach_the_chat_request(ollama: OllamaFixture) -> None:
     assert (sent["keep_alive"], sent["think"]) == ("10m", True)
     assert sent["options"] == {"temperature": 0.2, "num_ctx": 4096}
     assert sent["messages"] == [{"role": "user", "content": "q"}]
+
+
+def test_the_endpoints_key_variable_is_read_at_request_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Authorization"))
+        done = {"model": "m", "message": {"role": "assistant", "content": "ok"}, "done": True}
+        return httpx.Response(200, content=json.dumps(done).encode() + b"\n")
+
+    monkeypatch.delenv("OLLAMA_CLOUD_KEY", raising=False)
+    backend = OllamaBackend(
+        parse_spec("ollama:m@http://127.0.0.1:9"),
+        OllamaBackend.Options(api_key_env="OLLAMA_CLOUD_KEY"),
+        transport=httpx.MockTransport(answer),
+    )
+    list(backend.stream(VLMRequest("q")))
+    secrets = {"OLLAMA_CLOUD_KEY": "from-secrets"}
+    keys.register_source(secrets.get)
+    try:
+        list(backend.stream(VLMRequest("q")))
+    finally:
+        keys.unregister_source(secrets.get)
+    assert seen == [None, "Bearer from-secrets"]

@@ -8,15 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from backends.base import BackendError, Chunk, Usage, VLMRequest
+from backends.base import BackendError, Chunk, Usage, VLMBackend, VLMRequest
+from backends.spec import ModelSpec
 from lineup.runner import start_vlm_comparison
 from lineup.store import Store
 
 
-class Scripted:
+class Scripted(VLMBackend):
     """A backend that streams the given pieces with the given pauses, then reports usage."""
-
-    modality = "vlm"
 
     def __init__(
         self,
@@ -119,11 +118,13 @@ def test_a_backend_that_cannot_be_built_is_an_error_row(store: Store) -> None:
 
 
 def test_unexpected_exceptions_keep_their_type_in_the_message(store: Store) -> None:
-    class Exploding:
+    class Exploding(VLMBackend):
         def stream(self, request: VLMRequest) -> Iterator[Chunk]:
             raise KeyError("choices")
             yield Chunk()
 
-    comparison = start_vlm_comparison(store, ["fake:x"], VLMRequest("q"), lambda m: Exploding())
+    comparison = start_vlm_comparison(
+        store, ["fake:x"], VLMRequest("q"), lambda m: Exploding(ModelSpec("fake", "x"))
+    )
     [result] = comparison.wait()
     assert result.error == "KeyError: 'choices'"

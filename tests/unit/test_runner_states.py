@@ -11,16 +11,14 @@ import pytest
 from sqlalchemy import text
 
 import lineup.store as store_module
-from backends.base import BackendTimeout, Chunk, Usage, VLMRequest
+from backends.base import BackendTimeout, Chunk, Usage, VLMBackend, VLMRequest
 from lineup.runner import start_vlm_comparison
 from lineup.settings import load_settings
 from lineup.store import Store
 
 
-class Script:
+class Script(VLMBackend):
     """A backend that yields the given chunks (a float is a pause), and notices a cancel."""
-
-    modality = "vlm"
 
     def __init__(self, *items: Any, raise_at_end: BaseException | None = None) -> None:
         self.items = items

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from backends.base import Audio, BackendError
+from backends.base import Audio, BackendError, BackendUnavailable, TTSBackend
 from backends.piper_tts import PRESET_BOUNDS, PRESET_EXAMPLE, PRESETS
 from backends.presets import parse_preset
+from backends.spec import parse_spec
 from backends.wav import from_wav_bytes, to_wav_bytes
 from lineup.language import dominant_script, guess_language, language_warning
 
@@ -83,11 +85,13 @@ def test_non_wav_bytes_are_an_error_that_says_so() -> None:
         from_wav_bytes(b"ID3\x04mp3 bytes here", source="The server")
 
 
-class _Voice:
-    spec = "piper:en_US-joe-medium"
-
+class _Voice(TTSBackend):
     def __init__(self, languages: set[str] | None) -> None:
+        super().__init__(parse_spec("piper:en_US-joe-medium"))
         self._languages = languages
+
+    def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
+        raise AssertionError("a language check never speaks")
 
     def languages(self, preset: str | None = None) -> set[str] | None:
         return self._languages
@@ -113,3 +117,23 @@ def test_no_warning_when_the_voice_speaks_the_script_or_is_unknown() -> None:
     assert language_warning("Привет", _Voice({"ru"})) is None
     assert language_warning("Привет", _Voice(None)) is None
     assert language_warning("Hello", _Voice({"ru"})) is not None
+
+
+def test_whisper_and_bark_resolve_folders_and_hub_ids_like_the_vlm_backend(
+    tmp_path: Path,
+) -> None:
+    from backends.bark import BarkBackend, BarkOptions
+    from backends.whisper_stt import resolve_model
+
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(BackendUnavailable, match="has no model.bin, so it is not a Whisper"):
+        resolve_model(str(tmp_path))
+    with pytest.raises(BackendUnavailable, match="No Whisper .* model folder at .*not on disk"):
+        resolve_model("./no-such-folder")
+    # Tests run with HF_HUB_OFFLINE=1: a size name that is not cached cannot be had.
+    with pytest.raises(BackendUnavailable, match="Systran/faster-whisper-large-v3"):
+        resolve_model("large-v3")
+    with pytest.raises(BackendUnavailable, match="set the option allow_download=true"):
+        BarkBackend(parse_spec("bark:lineup-tests/no-bark"), BarkOptions(allow_download=False))
+    with pytest.raises(BackendUnavailable, match="no-bark is not on disk and the hub is unreach"):
+        BarkBackend(parse_spec("bark:lineup-tests/no-bark"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
-from backends import registry, transformers_vlm
+from backends import compute, hub, registry
 from backends.base import BackendError, BackendUnavailable, Chunk, Usage, VLMRequest
 from backends.spec import parse_spec
 from backends.transformers_vlm import TransformersOptions, TransformersVLMBackend
@@ -179,9 +181,10 @@ def test_closing_the_stream_early_stops_generation(llava: TransformersVLMBackend
     stream = llava.stream(VLMRequest(QUESTION, image=screenshot(), temperature=0, max_tokens=5000))
     assert next(stream).text
     stream.close()
-    # 5000 tokens would hold the model for a long time; a stopped generation frees it at once.
-    assert llava._generate_lock.acquire(timeout=5)
-    llava._generate_lock.release()
+    # 5000 tokens would hold in-process compute for a long time; a stopped generation frees it
+    # at once.
+    assert compute.lock.acquire(timeout=5)
+    compute.lock.release()
 
 
 def test_missing_folder_is_unavailable_with_a_useful_message(tmp_path: Path) -> None:
@@ -216,7 +219,7 @@ def test_chat_vlm_without_chat_template_is_refused(llava_dir: Path, tmp_path: Pa
 def test_hub_id_not_on_disk_with_no_hub_says_to_give_a_local_folder(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(transformers_vlm, "hub_reachable", lambda timeout_s=3.0: False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda timeout_s=3.0: False)
     started = time.perf_counter()
     with pytest.raises(BackendUnavailable) as caught:
         TransformersVLMBackend(parse_spec("transformers:lineup-tests/no-such-vlm"))
@@ -322,3 +325,54 @@ def test_git_captioner_answers_with_its_caption_in_one_chunk(git_dir: Path) -> N
     assert len(chunks) == (2 if text else 1)
     assert usage.metadata["model_class"] == "GitForCausalLM"
     assert "question is unused" in usage.metadata["note"]
+
+
+@pytest.fixture(scope="module")
+def tiny_bark(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from backends.bark import BarkBackend, BarkOptions
+    from tests.integration.test_bark_tiny import build_tiny_bark
+
+    folder = build_tiny_bark(tmp_path_factory.mktemp("tiny-bark"))
+    return BarkBackend(parse_spec(f"bark:{folder}"), BarkOptions(semantic_max_new_tokens=16))
+
+
+def test_a_seeded_vlm_and_a_seeded_bark_voice_running_together_keep_their_seeds(
+    llava: TransformersVLMBackend, tiny_bark: Any
+) -> None:
+    # torch has one random generator per process. With a lock of its own per engine, a
+    # sampling VLM and Bark drew from it in turn and neither seed held (every round differed);
+    # with the one owner in backends.compute they take turns and each gets what it gets alone.
+    import numpy as np
+
+    request = VLMRequest(QUESTION, image=screenshot(), temperature=1.5, max_tokens=24, seed=7)
+
+    def answer() -> str:
+        return split(list(llava.stream(request)))[0]
+
+    def speak() -> Any:
+        return tiny_bark.synthesize("hello world", "v2/en_speaker_0", seed=5).samples
+
+    def together() -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        start = threading.Barrier(2)
+
+        def run(name: str, work: Any) -> None:
+            start.wait()
+            results[name] = work()
+
+        threads = [
+            threading.Thread(target=run, args=("vlm", answer)),
+            threading.Thread(target=run, args=("bark", speak)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        return results
+
+    alone_text, alone_audio = answer(), speak()
+    assert alone_text != split(list(llava.stream(dataclasses.replace(request, seed=8))))[0]
+    for _ in range(3):
+        results = together()
+        assert results["vlm"] == alone_text
+        assert np.array_equal(results["bark"], alone_audio)

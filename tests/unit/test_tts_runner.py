@@ -14,21 +14,24 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from backends.base import Audio, BackendError, Transcript
+from backends.base import Audio, BackendError, STTBackend, Transcript, TTSBackend
+from backends.spec import parse_spec
 from backends.wav import from_wav_bytes
 from lineup.mediastore import MediaStore
 from lineup.store import Store
 from lineup.tts_runner import language_warnings, start_tts_comparison
 
 RATE_HZ = 16_000
+STAND_IN = parse_spec("espeak:stand-in")  # the runner names voices by the spec it was given
 
 
-class ToneVoice:
+class ToneVoice(TTSBackend):
     """One second of tone per clip; remembers the (text, preset, seed) it was asked for."""
 
-    modality = "tts"
+    supports_seed = True
 
     def __init__(self, delay_s: float = 0.0) -> None:
+        super().__init__(STAND_IN)
         self.calls: list[tuple[str, str | None, int | None]] = []
         self.delay_s = delay_s
 
@@ -42,31 +45,33 @@ class ToneVoice:
         return {"en"}
 
 
-class BrokenVoice:
-    modality = "tts"
+class BrokenVoice(TTSBackend):
+    def __init__(self) -> None:
+        super().__init__(STAND_IN)
 
-    def synthesize(self, text: str, preset: str | None = None) -> Audio:
+    def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
         raise BackendError("The engine crashed. Restart it.")
 
 
-class HungVoice:
-    modality = "tts"
-
+class HungVoice(TTSBackend):
     def __init__(self) -> None:
+        super().__init__(STAND_IN)
         self.release = threading.Event()
 
-    def synthesize(self, text: str, preset: str | None = None) -> Audio:
+    def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
         self.release.wait(10)
         return Audio(np.zeros(RATE_HZ, dtype=np.float32), RATE_HZ)
 
 
-class HungryVoice:
+class HungryVoice(TTSBackend):
     """An in-process engine that needs 64 MiB of working memory for a while."""
 
-    modality = "tts"
     in_process: ClassVar[bool] = True
 
-    def synthesize(self, text: str, preset: str | None = None) -> Audio:
+    def __init__(self) -> None:
+        super().__init__(STAND_IN)
+
+    def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
         buffer = np.ones(64 * 1024 * 1024 // 8, dtype=np.float64)  # touched: resident
         time.sleep(0.05)
         del buffer
@@ -96,12 +101,11 @@ class Factory:
         return backend
 
 
-class TranscriptOf:
+class TranscriptOf(STTBackend):
     """An STT that 'hears' the text it is told the current clip says."""
 
-    modality = "stt"
-
     def __init__(self, transcript: str) -> None:
+        super().__init__(STAND_IN)
         self.transcript = transcript
 
     def transcribe(self, audio: Audio) -> Transcript:
@@ -309,8 +313,12 @@ def test_language_warnings_name_the_voice_and_skip_voices_that_cannot_load() -> 
     assert "Cyrillic" in warnings[0] and "espeak:a speaks en" in warnings[0]
 
 
-class EnglishOnlySTT:
-    modality = "stt"
+class EnglishOnlySTT(STTBackend):
+    def __init__(self) -> None:
+        super().__init__(STAND_IN)
+
+    def transcribe(self, audio: Audio) -> Transcript:
+        return Transcript("", "en")
 
     def languages(self, preset: str | None = None) -> set[str] | None:
         return {"en"}
