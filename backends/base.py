@@ -196,6 +196,13 @@ class Backend(ABC):
     in_process: ClassVar[bool] = False
     spec: ModelSpec
 
+    @classmethod
+    def resolved_base_url(cls, spec: ModelSpec) -> str | None:
+        """Where the spec's server is, its default filled in from the environment where the
+        kind has one (Ollama's OLLAMA_HOST). The registry keeps one backend per resolved
+        spec and options. Default: the spec's own @URL."""
+        return spec.base_url
+
     def __init__(self, spec: ModelSpec, options: Any = None) -> None:
         """The registry's call. Each backend takes its own `Options` (None: the defaults) and
         stores both; the base only keeps the spec."""

@@ -104,6 +104,10 @@ class OllamaBackend(VLMBackend, EndpointBackend):
     Options = OllamaOptions
     default_api_key_env: ClassVar[str] = OLLAMA_API_KEY_ENV
 
+    @classmethod
+    def resolved_base_url(cls, spec: ModelSpec) -> str | None:
+        return spec.base_url or default_ollama_host()
+
     def __init__(
         self,
         spec: ModelSpec,
@@ -113,7 +117,7 @@ class OllamaBackend(VLMBackend, EndpointBackend):
     ) -> None:
         self.spec = spec
         self.options = options or OllamaOptions()
-        self.base_url = spec.base_url or default_ollama_host()
+        self.base_url = self.resolved_base_url(spec) or default_ollama_host()
         timeout = httpx.Timeout(self.options.timeout_s, connect=self.options.connect_timeout_s)
         self._transport = transport
         if transport is None and not uses_proxy(self.base_url):

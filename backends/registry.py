@@ -113,15 +113,20 @@ def check_spec(text: str, modality: Modality | None = None) -> ModelSpec:
     return spec
 
 
-# In-process models are loaded once per process and reused; the counter lets tests check it.
+# Backends live as long as the process: one instance per kind, model, resolved server and
+# options, shared by every comparison, run and study (their HTTP clients keep connections
+# alive; in-process models load once). Backends hold no per-request state, so one instance
+# serves concurrent requests. The counter lets tests check how often each was built.
 _instances: dict[str, Any] = {}
 _instance_lock = threading.Lock()
+_building: dict[str, threading.Lock] = {}
 load_counts: Counter[str] = Counter()
 
 
-def _cache_key(spec: ModelSpec, options: dict[str, Any]) -> str:
-    # The preset is chosen per call, so it does not make a new model.
-    return json.dumps([spec.kind, spec.model, spec.base_url, options], sort_keys=True, default=str)
+def _cache_key(cls: type[Backend], spec: ModelSpec, options: dict[str, Any]) -> str:
+    # The preset is chosen per call, so it does not make a new backend.
+    where = cls.resolved_base_url(spec)
+    return json.dumps([spec.kind, spec.model, where, options], sort_keys=True, default=str)
 
 
 def create_backend(
@@ -129,9 +134,10 @@ def create_backend(
     options: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> Any:  # Any: callers know the modality they asked for (see `check_spec`)
-    """Build (or reuse, for in-process models) the backend for a spec.
+    """The backend for a spec and options: built once, then reused for the process's life.
 
-    Options that the backend does not know are an error that names them.
+    Options that the backend does not know are an error that names them. A backend given an
+    injected client (`client=`, `transport=`, `http_client=`: tests) is built fresh.
     """
     if isinstance(spec, str):
         spec = check_spec(spec)
@@ -143,15 +149,23 @@ def create_backend(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise BackendError(f"Bad options for {spec}: {problems}.") from exc
-    if not cls.in_process or kwargs:
+    if kwargs:
         return cls(spec, parsed, **kwargs)
-    key = _cache_key(spec, parsed.model_dump())
+    key = _cache_key(cls, spec, parsed.model_dump())
     with _instance_lock:
         instance = _instances.get(key)
+        if instance is not None:
+            return instance
+        building = _building.setdefault(key, threading.Lock())
+    # One lock per backend, so a model loading for a minute holds up no other backend.
+    with building:
+        with _instance_lock:
+            instance = _instances.get(key)
         if instance is None:
             instance = cls(spec, parsed)
-            _instances[key] = instance
-            load_counts[key] += 1
+            with _instance_lock:
+                _instances[key] = instance
+                load_counts[key] += 1
         return instance
 
 
