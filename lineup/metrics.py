@@ -1,18 +1,23 @@
 """Aggregates for the leaderboard: one definition of each figure, computed here only.
 
 Only complete answers (status `ok`) are counted: a label or a timing of a row in any other
-state never reaches a figure, whatever the store hands over. Failures are counted per state.
+state never reaches a figure. Failures are counted per state.
+
+The database counts (lineup.store, "Frames for the metrics"): each figure reads an index of
+exactly the rows it counts, so a leaderboard reads a handful of numbers per model instead of
+every generation. This module says which rows each figure counts and turns the counts into
+figures; the per-comparison summaries (lineup.tts_metrics.summarize_clips) use the same
+functions on the rows they hold.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import pandas as pd
-
 from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, RUNNING, TIMEOUT
-from lineup.store import Store
+from lineup.store import KindScope, Store
 
 CONFIDENCE = 0.95
 
@@ -24,26 +29,21 @@ FAILURE_KEYS = {
     INTERRUPTED: "interrupted",
 }
 
-
-def latest_labels(labels: pd.DataFrame) -> pd.DataFrame:
-    """One label per (generation, annotator): the latest one given."""
-    if labels.empty:
-        return labels
-    ordered = labels.sort_values(["created_at", "id"])
-    return ordered.drop_duplicates(["generation_id", "annotator"], keep="last")
-
-
-def counted_labels(labels: pd.DataFrame, generations: pd.DataFrame) -> pd.DataFrame:
-    """The labels that count: each annotator's latest on each `ok` generation of `generations`."""
-    ok_ids = generations.loc[generations["status"] == OK, "id"]
-    return latest_labels(labels[labels["generation_id"].isin(ok_ids)])
+# Median TTFT and median total are over the same rows, the `ok` answers that have both: over
+# different subsets the two medians can cross (an answer with a total but no TTFT would pull
+# only the total down); over the same rows each TTFT <= its total, so the median TTFT <= the
+# median total. Decode speed is over the ok answers that have a rate (a one-chunk answer has
+# none).
+TIMED = ("ttft_s", "total_s")
+RATED = ("tokens_per_s",)
 
 
-def failure_counts(statuses: pd.Series) -> dict[str, int]:
-    """`failed` (every final state but `ok`) and the count of each such state."""
-    counts = {key: int((statuses == state).sum()) for state, key in FAILURE_KEYS.items()}
-    failed = int((~statuses.isin([OK, RUNNING])).sum())
-    return {"failed": failed, **counts}
+def failure_counts(status_counts: Mapping[str, int]) -> dict[str, int]:
+    """`failed` (every final state but `ok`) and the count of each such state, from the
+    number of generations in each state."""
+    counts = {key: int(status_counts.get(state, 0)) for state, key in FAILURE_KEYS.items()}
+    failed = sum(n for state, n in status_counts.items() if state not in (OK, RUNNING))
+    return {"failed": int(failed), **counts}
 
 
 def wilson_interval(successes: int, n: int) -> tuple[float | None, float | None]:
@@ -56,64 +56,65 @@ def wilson_interval(successes: int, n: int) -> tuple[float | None, float | None]
     return 100 * interval.low, 100 * interval.high
 
 
-def median_or_none(values: pd.Series) -> float | None:
-    """The median of the values present; None when there are none."""
-    values = values.dropna()
-    return float(values.median()) if len(values) else None
+def median_of_middle(middle: Sequence[float]) -> float | None:
+    """The median from the middle value (odd count) or the two middle values (even count)."""
+    return sum(middle) / len(middle) if middle else None
 
 
-def label_counts(labels: pd.DataFrame, model: str) -> dict[str, Any]:
-    """n, relevant, partial, irrelevant, % relevant and its interval for one model.
+def median_or_none(values: Iterable[float | None]) -> float | None:
+    """The median of the values present (None and NaN are absent); None when there are none."""
+    present = sorted(float(v) for v in values if v is not None and not math.isnan(v))
+    n = len(present)
+    return median_of_middle(present[(n - 1) // 2 : n // 2 + 1])
 
-    `labels` are the counted ones (`counted_labels`)."""
-    mine = labels[labels["model_spec"] == model] if not labels.empty else labels
-    counts = mine["relevance"].value_counts() if not mine.empty else pd.Series(dtype=int)
-    n = int(len(mine))
-    relevant = int(counts.get("relevant", 0))
+
+def store_median(
+    store: Store, scope: KindScope, spec: str, column: str, present: Sequence[str]
+) -> tuple[int, float | None]:
+    """How many `ok` generations of `spec` have every column of `present`, and the median of
+    `column` over them."""
+    n, middle = store.middle_values(scope, spec, column, present)
+    return n, median_of_middle(middle)
+
+
+def label_figures(relevance_counts: Mapping[str, int]) -> dict[str, Any]:
+    """n, relevant, partial, irrelevant, % relevant and its interval, from the number of
+    counted labels (each annotator's latest on each `ok` answer) of each relevance."""
+    n = int(sum(relevance_counts.values()))
+    relevant = int(relevance_counts.get("relevant", 0))
     low, high = wilson_interval(relevant, n)
     return {
         "n": n,
         "relevant": relevant,
-        "partial": int(counts.get("partial", 0)),
-        "irrelevant": int(counts.get("irrelevant", 0)),
+        "partial": int(relevance_counts.get("partial", 0)),
+        "irrelevant": int(relevance_counts.get("irrelevant", 0)),
         "pct_relevant": 100 * relevant / n if n else None,
         "pct_relevant_ci_low": low,
         "pct_relevant_ci_high": high,
     }
 
 
-def timing_medians(answers: pd.DataFrame) -> dict[str, float | None]:
-    """Median TTFT and median total over the same answers: `ok` ones that have both.
-
-    Over different subsets the two medians can cross (an answer with a total but no TTFT
-    would pull only the total down); over the same rows, each TTFT <= its total, so the
-    median TTFT <= the median total. Decode speed is over the ok answers that have a rate
-    (a one-chunk answer has none)."""
-    ok = answers[answers["status"] == OK]
-    timed = ok[ok["ttft_s"].notna() & ok["total_s"].notna()]
-    return {
-        "timed": int(len(timed)),
-        "median_ttft_s": median_or_none(timed["ttft_s"]),
-        "median_total_s": median_or_none(timed["total_s"]),
-        "median_tokens_per_s": median_or_none(ok["tokens_per_s"]),
-    }
-
-
 def vlm_leaderboard(store: Store) -> list[dict[str, Any]]:
     """Per model: labels (latest per annotator) and the medians of its `ok` answers."""
-    generations = store.generations_frame("vlm")
-    labels = counted_labels(store.labels_frame("vlm"), generations)
+    scope = store.kind_scope("vlm")
+    labels = store.latest_label_counts(scope)
     rows = []
-    for model in sorted(generations["model_spec"].unique()) if not generations.empty else []:
-        mine = generations[generations["model_spec"] == model]
+    for model in scope.specs:
+        states = scope.status_counts[model]
+        timed, median_ttft_s = store_median(store, scope, model, "ttft_s", TIMED)
+        _, median_total_s = store_median(store, scope, model, "total_s", TIMED)
+        _, median_tokens_per_s = store_median(store, scope, model, "tokens_per_s", RATED)
         rows.append(
             {
                 "model": model,
-                **label_counts(labels, model),
-                "generations": int(len(mine)),
-                "ok": int((mine["status"] == OK).sum()),
-                **failure_counts(mine["status"]),
-                **timing_medians(mine),
+                **label_figures(labels[model]),
+                "generations": sum(states.values()),
+                "ok": states.get(OK, 0),
+                **failure_counts(states),
+                "timed": timed,
+                "median_ttft_s": median_ttft_s,
+                "median_total_s": median_total_s,
+                "median_tokens_per_s": median_tokens_per_s,
             }
         )
     rows.sort(

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 RELEVANCE = ("relevant", "partial", "irrelevant")
@@ -30,6 +41,32 @@ ANNOTATOR_MAX_CHARS = 128
 HOST_MAX_CHARS = 255
 
 
+def ok_rows_with(*columns: str) -> str:
+    """SQL for the `ok` generations that have a value in every one of `columns`: the rows a
+    figure of the leaderboards counts, and the predicate of the partial index that holds them
+    (lineup.store queries with the same text, which SQLite needs to pick that index)."""
+    return " AND ".join(["status = 'ok'", *(f"{column} IS NOT NULL" for column in columns)])
+
+
+# Normally no row: a WER stored without its transcript (lineup.store checks for them). Without
+# a condition on status, so that only its own (empty) index can answer it.
+WER_WITHOUT_TRANSCRIPT = "wer IS NOT NULL AND transcript IS NULL"
+
+
+def _figure_index(name: str, *columns: str, present: tuple[str, ...] = ()) -> Index:
+    """The `ok` generations with a value in each of `present` (by default the first column),
+    by model spec then `columns`."""
+    where = text(ok_rows_with(*(present or columns[:1])))
+    return Index(
+        f"ix_generations_ok_{name}",
+        "model_spec",
+        "status",
+        *columns,
+        sqlite_where=where,
+        postgresql_where=where,
+    )
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -40,6 +77,8 @@ class Base(DeclarativeBase):
 
 class Run(Base):
     __tablename__ = "runs"
+    # The leaderboards find the runs of one kind from this index alone.
+    __table_args__ = (Index("ix_runs_kind_id", "kind", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))  # vlm | tts
@@ -60,9 +99,9 @@ class Generation(Base):
     __tablename__ = "generations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer, default=0)
-    model_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS), index=True)
+    model_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
     sample_index: Mapped[int] = mapped_column(Integer, default=0)
     seed: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=RUNNING, index=True)
@@ -108,17 +147,42 @@ class Generation(Base):
         back_populates="generation", order_by="Label.created_at"
     )
 
+    __table_args__ = (
+        # Each index serves one filter of the aggregates (lineup.store, "Frames for the metrics"):
+        # they read these indexes alone, never the rows. A partial index holds only the rows a
+        # figure counts, ordered by its value, so a median is a walk to the middle of it.
+        Index("ix_generations_run_id_model_spec", "run_id", "model_spec"),
+        Index("ix_generations_model_spec_status", "model_spec", "status"),
+        _figure_index("ttft_total", "ttft_s", "total_s", present=("ttft_s", "total_s")),
+        _figure_index("total_ttft", "total_s", "ttft_s", present=("ttft_s", "total_s")),
+        _figure_index("tokens_per_s", "tokens_per_s"),
+        _figure_index("rtf", "rtf"),
+        _figure_index("gen_s", "gen_s"),
+        _figure_index("peak_mem_mb", "peak_mem_mb"),
+        _figure_index("wer", "wer", "cer", "run_id"),
+        # Normally empty: a WER stored without its transcript (see lineup.store).
+        Index(
+            "ix_generations_wer_without_transcript",
+            "model_spec",
+            sqlite_where=text(WER_WITHOUT_TRANSCRIPT),
+            postgresql_where=text(WER_WITHOUT_TRANSCRIPT),
+        ),
+    )
+
 
 class Label(Base):
     __tablename__ = "labels"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    generation_id: Mapped[int] = mapped_column(
-        ForeignKey("generations.id", ondelete="CASCADE"), index=True
-    )
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
     annotator: Mapped[str] = mapped_column(String(ANNOTATOR_MAX_CHARS))
     relevance: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     generation: Mapped[Generation] = relationship(back_populates="labels")
+
+    # Each annotator's latest label on a generation is read from this index alone.
+    __table_args__ = (
+        Index("ix_labels_latest", "generation_id", "annotator", "created_at", "id", "relevance"),
+    )

@@ -12,8 +12,9 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,28 +23,37 @@ import pandas as pd
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     String,
+    and_,
     bindparam,
+    case,
     create_engine,
     event,
+    exists,
+    func,
     inspect,
+    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
+from sqlalchemy.sql import Select
 
 from lineup.models import (
     INTERRUPTED,
     OK,
     RELEVANCE,
     RUNNING,
+    WER_WITHOUT_TRANSCRIPT,
     Generation,
     Label,
     Run,
+    ok_rows_with,
     utcnow,
 )
 
@@ -100,6 +110,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # several processes opening it at once would otherwise fail to get.
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL syncs at checkpoints, not at every commit: a commit survives a crash
+    # of Lineup (what "nothing is lost" needs), and only a power cut may lose the last ones.
+    # FULL made every row write wait for the disk (about 7 ms each here).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -460,50 +474,204 @@ class Store:
             return {label.generation_id: label for label in rows}
 
     # Frames for the metrics -----------------------------------------------------------
+    # The aggregates of the leaderboards (lineup.metrics, lineup.tts_metrics say what each
+    # figure is). Each query reads one index of lineup.models and the columns it needs, never
+    # whole rows, and returns a handful of numbers; the same SQL runs on SQLite and
+    # PostgreSQL. A median is the middle one or two values of a partial index that holds
+    # exactly the rows it counts, in order: a walk to the middle, no sort.
+
+    def kind_scope(self, kind: str) -> KindScope:
+        """The model specs with generations in runs of `kind`, their generations by state, and
+        whether a spec filter alone keeps to that kind.
+
+        A spec names a VLM or a voice, so its generations are all of one kind. Each spec is
+        taken to be of the kind of one of its generations, and one pass over the runs of
+        `kind` proves it (the generations of those runs are exactly all the generations of the
+        specs taken to be of `kind`); then each figure reads generation indexes by spec only.
+        Otherwise (a spec stored under both kinds) every query also keeps to the runs of
+        `kind`: exact, and slower.
+        """
+        with self.session() as session:
+            candidates = sorted(
+                spec for spec, spec_kind in session.execute(_SPEC_KINDS) if spec_kind == kind
+            )
+            counts = self._status_counts(session, candidates, None)
+            in_kind, in_kind_of_candidates = session.execute(
+                select(
+                    func.count(),
+                    func.count(case((Generation.model_spec.in_(candidates), 1))),
+                )
+                .select_from(Run)
+                .join(Generation, Generation.run_id == Run.id)
+                .where(Run.kind == kind)
+            ).one()
+            of_candidates = sum(sum(states.values()) for states in counts.values())
+            if in_kind == in_kind_of_candidates == of_candidates:
+                return KindScope(kind, tuple(candidates), counts, by_spec=True)
+            specs = sorted(
+                session.scalars(
+                    select(Generation.model_spec)
+                    .distinct()
+                    .join(Run, Generation.run_id == Run.id)
+                    .where(Run.kind == kind)
+                )
+            )
+            return KindScope(
+                kind, tuple(specs), self._status_counts(session, specs, kind), by_spec=False
+            )
+
+    @staticmethod
+    def _status_counts(
+        session: Session, specs: Sequence[str], kind: str | None
+    ) -> dict[str, dict[str, int]]:
+        query = (
+            select(Generation.model_spec, Generation.status, func.count())
+            .where(Generation.model_spec.in_(specs))
+            .group_by(Generation.model_spec, Generation.status)
+        )
+        if kind is not None:
+            query = query.where(_of_kind(kind))
+        counts: dict[str, dict[str, int]] = {spec: {} for spec in specs}
+        for spec, status, n in session.execute(query):
+            counts[spec][status] = n
+        return counts
+
+    def middle_values(
+        self, scope: KindScope, spec: str, column: str, present: Sequence[str]
+    ) -> tuple[int, list[float]]:
+        """How many `ok` generations of `spec` have a value in every column of `present`, and
+        the middle one (odd count) or two (even count) values of `column` among them."""
+        value = Generation.__table__.c[column]
+        where = [*scope.rows_of(spec), _rows_with(*present)]
+        with self.session() as session:
+            n = session.scalar(select(func.count()).select_from(Generation).where(*where)) or 0
+            if not n:
+                return 0, []
+            middle = session.scalars(
+                select(value).where(*where).order_by(value).offset((n - 1) // 2).limit(2 - n % 2)
+            ).all()
+        return n, [float(v) for v in middle]
+
+    def largest_value(self, scope: KindScope, spec: str, column: str) -> float | None:
+        """The largest value of `column` over the `ok` generations of `spec`."""
+        value = Generation.__table__.c[column]
+        with self.session() as session:
+            largest = session.scalar(
+                select(func.max(value)).where(*scope.rows_of(spec), _rows_with(column))
+            )
+        return None if largest is None else float(largest)
+
+    def latest_label_counts(self, scope: KindScope) -> dict[str, dict[str, int]]:
+        """Per spec and relevance: the labels that count, each annotator's latest (greatest
+        created_at, then greatest id) on each `ok` generation of the spec."""
+        later = aliased(Label)
+        superseded = exists(select(later.id)).where(
+            later.generation_id == Label.generation_id,
+            later.annotator == Label.annotator,
+            or_(
+                later.created_at > Label.created_at,
+                and_(later.created_at == Label.created_at, later.id > Label.id),
+            ),
+        )
+        query = (
+            select(Generation.model_spec, Label.relevance, func.count())
+            .join(Generation, Generation.id == Label.generation_id)
+            .where(Generation.model_spec.in_(scope.specs), Generation.status == OK, ~superseded)
+            .group_by(Generation.model_spec, Label.relevance)
+        )
+        if not scope.by_spec:
+            query = query.where(_of_kind(scope.kind))
+        counts: dict[str, dict[str, int]] = {spec: {} for spec in scope.specs}
+        with self.session() as session:
+            for spec, relevance, n in session.execute(query):
+                counts[spec][relevance] = n
+        return counts
+
+    def scored_clips(self, scope: KindScope, spec: str) -> ScoredClips:
+        """The `ok` clips of `spec` with a WER and a transcript: their number, sums and, per
+        sentence, the sum of their WERs (for the corpus WER, lineup.tts_metrics)."""
+        with self.session() as session:
+            # Normally every WER comes with its transcript, and the index of WERs holds the
+            # scored clips exactly; a clip stored with a WER and no transcript (none is written
+            # so) would need each row's transcript read. Only an empty index answers this.
+            incomplete = session.scalars(
+                select(Generation.model_spec).distinct().where(and_(text(WER_WITHOUT_TRANSCRIPT)))
+            ).all()
+            where = [*scope.rows_of(spec), _rows_with("wer")]
+            if spec in incomplete:
+                where.append(Generation.transcript.is_not(None))
+            n, wer_sum, cer_n, cer_sum = session.execute(
+                select(
+                    func.count(),
+                    func.sum(Generation.wer),
+                    func.count(Generation.cer),
+                    func.sum(Generation.cer),
+                ).where(*where)
+            ).one()
+            if not n:
+                return ScoredClips(0, 0.0, None, 0, 0.0, [])
+            mean = float(wer_sum or 0.0) / n
+            squares = session.scalar(
+                select(func.sum((Generation.wer - mean) * (Generation.wer - mean))).where(*where)
+            )
+            by_sentence = [
+                (sentence, float(sentence_wer_sum or 0.0), int(clips))
+                for sentence, sentence_wer_sum, clips in session.execute(
+                    select(Run.input_text, func.sum(Generation.wer), func.count())
+                    .join(Run, Generation.run_id == Run.id)
+                    .where(*where)
+                    .group_by(Run.input_text)
+                )
+            ]
+        return ScoredClips(
+            int(n),
+            float(wer_sum or 0.0),
+            float(squares or 0.0),
+            int(cer_n),
+            float(cer_sum or 0.0),
+            by_sentence,
+        )
 
     def generations_frame(self, kind: str) -> pd.DataFrame:
+        """Every generation of `kind` with its run's input text, read as columns (no objects)."""
+        columns = [c.name for c in Generation.__table__.columns]
         query = (
-            select(Generation, Run.input_text)
+            select(*Generation.__table__.columns, Run.input_text)
             .join(Run, Generation.run_id == Run.id)
             .where(Run.kind == kind)
+            .order_by(Generation.id)
         )
-        columns = [c.name for c in Generation.__table__.columns]
         with self.session() as session:
-            rows = [
-                {**{name: getattr(g, name) for name in columns}, "input_text": text}
-                for g, text in session.execute(query)
-            ]
+            rows = session.execute(query).all()
         return pd.DataFrame(rows, columns=[*columns, "input_text"])
 
     def labels_frame(self, kind: str) -> pd.DataFrame:
-        query = (
-            select(
-                Label.id,
-                Label.generation_id,
-                Label.annotator,
-                Label.relevance,
-                Label.comment,
-                Label.created_at,
-                Generation.model_spec,
-            )
-            .join(Generation, Label.generation_id == Generation.id)
-            .join(Run, Generation.run_id == Run.id)
-            .where(Run.kind == kind, Generation.status == OK)
-        )
         with self.session() as session:
-            rows = [row._asdict() for row in session.execute(query)]
-        return pd.DataFrame(
-            rows,
-            columns=[
-                "id",
-                "generation_id",
-                "annotator",
-                "relevance",
-                "comment",
-                "created_at",
-                "model_spec",
-            ],
-        )
+            rows = session.execute(_labels_query(kind)).all()
+        return pd.DataFrame(rows, columns=list(LABEL_EXPORT_COLUMNS))
+
+    def export_count(self, kind: str, table: str) -> int:
+        """How many rows `export_rows(kind, table)` yields, counted on indexes alone."""
+        query = select(func.count()).select_from(Run).join(Generation, Generation.run_id == Run.id)
+        if table == "labels":
+            query = query.join(Label, Label.generation_id == Generation.id).where(
+                Generation.status == OK
+            )
+        elif table != "generations":
+            raise ValueError(f"No export of {table!r}: generations or labels.")
+        with self.session() as session:
+            return session.scalar(query.where(Run.kind == kind)) or 0
+
+    def export_rows(self, kind: str, table: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of a raw export ("generations" or "labels" of `kind`, columns
+        GENERATION_EXPORT_COLUMNS or LABEL_EXPORT_COLUMNS), streamed in batches from a
+        server-side cursor: memory holds one batch, not the table."""
+        with self.engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=5_000).execute(
+                _export_query(kind, table)
+            )
+            for row in result:
+                yield tuple(row)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -526,3 +694,119 @@ def _process_alive(psutil: Any, pid: int, started_at: datetime | None) -> bool:
     started = _aware(started_at)
     # A pid reused by a process started after the row was written is not its owner.
     return started is None or created <= started.timestamp() + 1.0
+
+
+# Aggregates ------------------------------------------------------------------------------
+
+# Every model spec once (a walk down the index of specs, one step per spec), with the kind of
+# the run of one of its generations.
+_specs = select(func.min(Generation.model_spec).label("spec")).cte("specs", recursive=True)
+_specs = _specs.union_all(
+    select(
+        select(func.min(Generation.model_spec))
+        .where(Generation.model_spec > _specs.c.spec)
+        .scalar_subquery()
+    ).where(_specs.c.spec.is_not(None))
+)
+_SPEC_KINDS = select(
+    _specs.c.spec,
+    select(Run.kind)
+    .join(Generation, Generation.run_id == Run.id)
+    .where(Generation.model_spec == _specs.c.spec)
+    .limit(1)
+    .scalar_subquery(),
+).where(_specs.c.spec.is_not(None))
+
+
+def _rows_with(*columns: str) -> ColumnElement[bool]:
+    """The `ok` generations with a value in each of `columns`, in the very words of their
+    partial index's predicate (lineup.models.ok_rows_with): SQLite uses the index only then."""
+    return and_(text(ok_rows_with(*columns)))
+
+
+def _of_kind(kind: str) -> ColumnElement[bool]:
+    return Generation.run_id.in_(select(Run.id).where(Run.kind == kind))
+
+
+@dataclass(frozen=True)
+class KindScope:
+    """The model specs of one kind of run (sorted), their generations by state, and whether a
+    filter on the spec alone keeps to that kind (Store.kind_scope)."""
+
+    kind: str
+    specs: tuple[str, ...]
+    status_counts: dict[str, dict[str, int]]
+    by_spec: bool
+
+    def rows_of(self, spec: str) -> list[ColumnElement[bool]]:
+        """The conditions that select the generations of `spec` in runs of this kind."""
+        conditions = [Generation.model_spec == spec]
+        if not self.by_spec:
+            conditions.append(_of_kind(self.kind))
+        return conditions
+
+
+@dataclass(frozen=True)
+class ScoredClips:
+    """Sums over a voice's scored clips (Store.scored_clips); `wer_squares` is the sum of
+    squared deviations from their mean WER; `by_sentence` is (sentence, sum of WERs, clips)."""
+
+    n: int
+    wer_sum: float
+    wer_squares: float | None
+    cer_n: int
+    cer_sum: float
+    by_sentence: list[tuple[str, float, int]]
+
+
+# The raw exports: every column a person analysing the runs needs, none of the bookkeeping of
+# a running generation (owner host, pid, heartbeat).
+GENERATION_EXPORT_COLUMNS = (
+    *(
+        c.name
+        for c in Generation.__table__.columns
+        if c.name not in ("owner_host", "owner_pid", "heartbeat_at")
+    ),
+    "input_text",
+)
+LABEL_EXPORT_COLUMNS = (
+    "id",
+    "generation_id",
+    "annotator",
+    "relevance",
+    "comment",
+    "created_at",
+    "model_spec",
+)
+
+
+def _labels_query(kind: str) -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            Label.id,
+            Label.generation_id,
+            Label.annotator,
+            Label.relevance,
+            Label.comment,
+            Label.created_at,
+            Generation.model_spec,
+        )
+        .join(Generation, Label.generation_id == Generation.id)
+        .join(Run, Generation.run_id == Run.id)
+        .where(Run.kind == kind, Generation.status == OK)
+        .order_by(Label.id)
+    )
+
+
+def _export_query(kind: str, table: str) -> Select[*tuple[Any, ...]]:
+    if table == "labels":
+        return _labels_query(kind)
+    if table != "generations":
+        raise ValueError(f"No export of {table!r}: generations or labels.")
+    generation = Generation.__table__.c
+    return (
+        select(*(generation[name] for name in GENERATION_EXPORT_COLUMNS[:-1]), Run.input_text)
+        .join(Run, Generation.run_id == Run.id)
+        .where(Run.kind == kind)
+        .order_by(Generation.id)
+    )

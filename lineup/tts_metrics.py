@@ -5,29 +5,39 @@ Definitions (one place for each):
 - n: clips of the voice with status `ok`; no figure below counts a clip in another state.
   Those are counted apart: `failed` (every final state but `ok`) and one count per state
   (`errors`, `timeouts`, `cancelled`, `interrupted`; lineup.metrics.failure_counts).
-- mean_wer, mean_cer: the mean of the per-clip figures over scored ok clips.
+- scored: the ok clips with a WER and a transcript.
+- mean_wer, mean_cer: the mean of the per-clip figures over scored clips (a scored clip
+  without a CER does not count for mean_cer).
 - wer_std: the sample standard deviation (ddof=1) of those per-clip WERs, the spread over
   samples and sentences; None with fewer than two scored clips.
-- corpus_wer: total word errors / total reference words over the same clips, by jiwer over
-  all (sentence, transcript) pairs at once (lineup.scoring.corpus_wer). Long sentences
-  weigh more here than in mean_wer.
-- median_rtf, median_gen_s: medians over ok clips.
+- corpus_wer: total word errors / total reference words over the same clips (jiwer's WER
+  over all (sentence, transcript) pairs at once). A clip's word errors are its WER times the
+  words of its normalised sentence (lineup.scoring), so the database sums WERs per sentence
+  and only the distinct sentences are normalised here. Long sentences weigh more here than
+  in mean_wer.
+- median_rtf, median_gen_s: medians over ok clips that have the figure.
 - peak_mem_mb: the largest per-clip peak (see lineup.tts_runner for what a clip's peak is).
 - pct_relevant: 100 * relevant / labeled, over the latest label per (ok clip, annotator)
-  (lineup.metrics.counted_labels and label_counts, shared with the VLM leaderboard).
+  (lineup.metrics.label_figures, shared with the VLM leaderboard).
+
+The leaderboard reads these from the database (lineup.store, "Frames for the metrics");
+`voice_figures` computes the same from the clips of one comparison, with the same functions.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 
-from lineup.metrics import counted_labels, failure_counts, label_counts, median_or_none
+from lineup.metrics import failure_counts, label_figures, median_or_none, store_median
 from lineup.models import OK
-from lineup.scoring import corpus_wer
-from lineup.store import Store
+from lineup.scoring import normalize
+from lineup.store import ScoredClips, Store
 
 TTS_COLUMNS = [
     "voice",
@@ -42,42 +52,79 @@ TTS_COLUMNS = [
 CLIP_COLUMNS = ["status", "input_text", "transcript", "wer", "cer", "rtf", "gen_s", "peak_mem_mb"]
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
+@lru_cache(maxsize=4096)
+def reference_words(sentence: str) -> int:
+    """The words of a sentence once normalised as WER normalises it (lineup.scoring)."""
+    return len(normalize(sentence).split())
+
+
+def wer_figures(scored: ScoredClips) -> dict[str, Any]:
+    """scored, mean_wer, wer_std, corpus_wer and mean_cer from the sums over scored clips."""
+    n = scored.n
+    words = sum(reference_words(s) * clips for s, _, clips in scored.by_sentence)
+    errors = sum(reference_words(s) * wer_sum for s, wer_sum, _ in scored.by_sentence)
+    return {
+        "scored": n,
+        "mean_wer": scored.wer_sum / n if n else None,
+        "wer_std": math.sqrt(scored.wer_squares / (n - 1))
+        if n >= 2 and scored.wer_squares is not None
+        else None,
+        "corpus_wer": errors / words if words else None,
+        "mean_cer": scored.cer_sum / scored.cer_n if scored.cer_n else None,
+    }
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def voice_figures(clips: pd.DataFrame) -> dict[str, Any]:
     """The figures of one voice's clips (columns of CLIP_COLUMNS); see the module docstring."""
-    ok = clips[clips["status"] == OK]
-    scored = ok[ok["wer"].notna() & ok["transcript"].notna()]
+    records = clips.to_dict("records")
+    ok = [c for c in records if c["status"] == OK]
+    scored = [c for c in ok if _present(c["wer"]) and _present(c["transcript"])]
+    wers = [float(c["wer"]) for c in scored]
+    cers = [float(c["cer"]) for c in scored if _present(c["cer"])]
+    mean_wer = sum(wers) / len(wers) if wers else 0.0
+    by_sentence: dict[str, list[float]] = {}
+    for clip in scored:
+        by_sentence.setdefault(clip["input_text"], []).append(float(clip["wer"]))
+    peaks = [float(c["peak_mem_mb"]) for c in ok if _present(c["peak_mem_mb"])]
+    sums = ScoredClips(
+        n=len(wers),
+        wer_sum=sum(wers),
+        wer_squares=sum((w - mean_wer) ** 2 for w in wers) if wers else None,
+        cer_n=len(cers),
+        cer_sum=sum(cers),
+        by_sentence=[(s, sum(w), len(w)) for s, w in by_sentence.items()],
+    )
     return {
-        "n": int(len(ok)),
-        **failure_counts(clips["status"]),
-        "scored": int(len(scored)),
-        "mean_wer": _float(scored["wer"].mean()) if len(scored) else None,
-        "wer_std": _float(scored["wer"].std(ddof=1)) if len(scored) >= 2 else None,
-        "corpus_wer": corpus_wer(list(scored["input_text"]), list(scored["transcript"]))
-        if len(scored)
-        else None,
-        "mean_cer": _float(scored["cer"].mean()) if len(scored) else None,
-        "median_rtf": median_or_none(ok["rtf"]),
-        "median_gen_s": median_or_none(ok["gen_s"]),
-        "peak_mem_mb": _float(ok["peak_mem_mb"].max()) if ok["peak_mem_mb"].notna().any() else None,
+        "n": len(ok),
+        **failure_counts(Counter(c["status"] for c in records)),
+        **wer_figures(sums),
+        "median_rtf": median_or_none(c["rtf"] for c in ok),
+        "median_gen_s": median_or_none(c["gen_s"] for c in ok),
+        "peak_mem_mb": max(peaks) if peaks else None,
     }
 
 
 def tts_leaderboard(store: Store) -> list[dict[str, Any]]:
     """One row per voice over every stored TTS clip, best mean WER first."""
-    generations = store.generations_frame("tts")
-    labels = counted_labels(store.labels_frame("tts"), generations)
+    scope = store.kind_scope("tts")
+    labels = store.latest_label_counts(scope)
     rows = []
-    for voice in sorted(generations["model_spec"].unique()) if not generations.empty else []:
-        mine = generations[generations["model_spec"] == voice]
-        counts = label_counts(labels, voice)
+    for voice in scope.specs:
+        states = scope.status_counts[voice]
+        counts = label_figures(labels[voice])
         rows.append(
             {
                 "voice": voice,
-                **voice_figures(mine),
+                "n": states.get(OK, 0),
+                **failure_counts(states),
+                **wer_figures(store.scored_clips(scope, voice)),
+                "median_rtf": store_median(store, scope, voice, "rtf", ("rtf",))[1],
+                "median_gen_s": store_median(store, scope, voice, "gen_s", ("gen_s",))[1],
+                "peak_mem_mb": store.largest_value(scope, voice, "peak_mem_mb"),
                 "labeled": counts["n"],
                 "relevant": counts["relevant"],
                 "partial": counts["partial"],

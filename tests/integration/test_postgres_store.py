@@ -18,7 +18,9 @@ from sqlalchemy import create_engine, text
 
 from lineup.metrics import vlm_leaderboard
 from lineup.store import Store, StoreError
+from lineup.tts_metrics import tts_leaderboard
 from tests.fixtures.net import free_port
+from tests.unit.test_metrics import assert_same_rows, expected_tts, expected_vlm, fill_store
 
 pytestmark = pytest.mark.integration
 
@@ -173,3 +175,50 @@ def test_postgresql_refuses_nothing_sqlite_accepts(postgres_url: str) -> None:
     assert row.backend_metadata == {"raw": "x\ufffd\ufffd"}
     with pytest.raises(StoreError, match="limit is 128"):
         store.add_label(gid, "relevant", annotator="a" * 200)
+
+
+def test_leaderboards_are_the_same_on_postgresql_as_on_sqlite(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # The same rows, labels (ties in created_at, relabels, labels on failed rows) and a spec
+    # stored under both kinds, in each database: every figure equal, and equal to plain Python.
+    postgres = Store(_fresh_database(postgres_url, "lineup_leaderboards"))
+    sqlite = Store(f"sqlite:///{tmp_path / 'lineup.db'}")
+    inserted = fill_store(postgres, seed=5)
+    assert fill_store(sqlite, seed=5) == inserted  # the same ids too
+    for board, expected in ((vlm_leaderboard, expected_vlm), (tts_leaderboard, expected_tts)):
+        on_postgres, on_sqlite = board(postgres), board(sqlite)
+        assert_same_rows(on_postgres, on_sqlite)
+        assert_same_rows(on_postgres, expected(inserted))
+    assert not postgres.kind_scope("vlm").by_spec  # the slower exact path, on both
+
+
+def test_leaderboards_read_by_spec_alone_are_the_same_on_both(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    postgres = Store(_fresh_database(postgres_url, "lineup_by_spec"))
+    sqlite = Store(f"sqlite:///{tmp_path / 'lineup.db'}")
+    for store in (postgres, sqlite):
+        for kind, specs in (("vlm", ["m:a", "m:b"]), ("tts", ["v:a"])):
+            for i in range(7):
+                run_id = store.create_run(kind, "Turn left at the second light.")
+                for spec in specs:
+                    gid = store.add_generation(run_id, spec)
+                    store.finish_generation(
+                        gid,
+                        "ok" if i % 3 else "error",
+                        output_text="x",
+                        ttft_s=0.1 * i,
+                        total_s=0.3 * i,
+                        tokens_per_s=10.0 + i if i != 4 else None,
+                        transcript="turn left at the light",
+                        wer=1 / 6,
+                        rtf=0.01 * i,
+                        gen_s=0.5,
+                    )
+                    if i % 3:
+                        store.add_label(gid, "relevant" if i % 2 else "partial", annotator="ana")
+        assert store.kind_scope("vlm").by_spec and store.kind_scope("tts").by_spec
+    assert_same_rows(vlm_leaderboard(postgres), vlm_leaderboard(sqlite))
+    assert_same_rows(tts_leaderboard(postgres), tts_leaderboard(sqlite))
+    assert [r["n"] for r in vlm_leaderboard(postgres)] == [4, 4]

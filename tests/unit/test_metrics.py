@@ -1,17 +1,32 @@
-"""Leaderboard figures against independent computations."""
+"""Leaderboard figures against independent computations: plain Python over the rows inserted."""
 
 from __future__ import annotations
 
 import math
+import random
 import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete
 
-from lineup.metrics import vlm_leaderboard, wilson_interval
+from lineup.metrics import median_or_none, vlm_leaderboard, wilson_interval
 from lineup.models import Generation, Label
+from lineup.scoring import corpus_wer, score
 from lineup.store import Store
+
+STATES = ["ok"] * 6 + ["error", "timeout", "cancelled", "interrupted", "running"]
+FAILURE_KEYS = {"error": "errors", "timeout": "timeouts", "cancelled": "cancelled"}
+FAILURE_KEYS["interrupted"] = "interrupted"
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Our meeting starts at 10 o'clock and should take about 45 minutes.",
+    "She sold 3,500 tickets on the 21st of June.",
+    "Turn left at the second light.",
+]
 
 
 def wilson_by_hand(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -30,70 +45,326 @@ def test_wilson_interval_matches_the_formula(k: int, n: int) -> None:
     assert wilson_interval(0, 0) == (None, None)
 
 
-def test_leaderboard_counts_latest_label_per_annotator_and_medians_of_ok_answers(
-    store: Store,
-) -> None:
-    ttfts = {"m:a": [0.2, 0.4, 0.9], "m:b": [1.0, 3.0]}
-    ids: dict[str, list[int]] = {}
-    for model, values in ttfts.items():
-        for ttft in values:
-            run = store.create_run("vlm", "q")
-            gid = store.add_generation(run, model)
-            store.finish_generation(
-                gid,
-                "ok",
-                output_text="x",
-                ttft_s=ttft,
-                total_s=ttft + 1,
-                tokens_per_s=10 / ttft,
-                tokens_per_s_source="client",
-            )
-            ids.setdefault(model, []).append(gid)
-    failed = store.add_generation(store.create_run("vlm", "q"), "m:a")
-    store.finish_generation(failed, "error", error="down", total_s=99.0)
-    a1, a2, a3 = ids["m:a"]
-    store.add_label(a1, "irrelevant", annotator="ana")
-    store.add_label(a1, "relevant", annotator="ana")  # supersedes
-    store.add_label(a1, "partial", annotator="bob")
-    store.add_label(a2, "relevant", annotator="ana")
-    store.add_label(a3, "irrelevant", annotator="ana")
+@pytest.mark.parametrize(
+    "values",
+    [[3.0], [1.0, 9.0], [5.0, None, 1.0, 3.0], [None, float("nan")], [], [2.0, 2.0, 1.0, 7.0]],
+)
+def test_median_or_none_matches_the_statistics_module(values: list[float | None]) -> None:
+    present = [v for v in values if v is not None and not math.isnan(v)]
+    assert median_or_none(values) == (statistics.median(present) if present else None)
 
-    rows = {r["model"]: r for r in vlm_leaderboard(store)}
-    a, b = rows["m:a"], rows["m:b"]
-    assert (a["n"], a["relevant"], a["partial"], a["irrelevant"]) == (4, 2, 1, 1)
-    assert a["pct_relevant"] == pytest.approx(50.0)
-    assert (a["pct_relevant_ci_low"], a["pct_relevant_ci_high"]) == pytest.approx(
-        wilson_by_hand(2, 4)
+
+# A store filled at random, and every figure computed again in plain Python --------------------
+
+
+@dataclass
+class Inserted:
+    """What fill_store wrote: one dict per generation and per label."""
+
+    generations: list[dict[str, Any]] = field(default_factory=list)
+    labels: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _maybe(rng: random.Random, value: float, none_share: float) -> float | None:
+    return None if rng.random() < none_share else value
+
+
+def fill_store(store: Store, seed: int = 7) -> Inserted:
+    """VLM answers and voice clips of every state with gaps in every figure, labels by several
+    annotators (relabels, ties in created_at, labels given later with a smaller id, labels on
+    failed rows as an old build wrote them), and a spec stored under both kinds."""
+    rng = random.Random(seed)
+    inserted = Inserted()
+    models = ["m:a", "m:b", "m:c-one-answer", "both:spec", "m:no-labels"]
+    voices = ["v:a", "v:b", "both:spec", "v:in-process"]
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for kind, specs, runs in (("vlm", models, 18), ("tts", voices, 14)):
+        for r in range(runs):
+            sentence = SENTENCES[r % len(SENTENCES)]
+            run_id = store.create_run(kind, sentence if kind == "tts" else f"question {r}")
+            for spec in specs:
+                if spec == "m:c-one-answer" and r:
+                    continue
+                for _ in range(1 if kind == "vlm" else rng.choice([1, 2])):
+                    status = "ok" if spec == "m:c-one-answer" else rng.choice(STATES)
+                    gid = store.add_generation(run_id, spec)
+                    row: dict[str, Any] = {"id": gid, "kind": kind, "spec": spec}
+                    row |= {"status": status, "sentence": sentence}
+                    figures: dict[str, Any] = {}
+                    if kind == "vlm":
+                        ttft = round(rng.uniform(0.1, 2.0), 3)
+                        figures = {
+                            "output_text": "x",
+                            "ttft_s": _maybe(rng, ttft, 0.15),
+                            "total_s": _maybe(rng, ttft + rng.uniform(0.1, 3.0), 0.1),
+                            "tokens_per_s": _maybe(rng, rng.uniform(5, 90), 0.2),
+                        }
+                    else:
+                        transcript = rng.choice(
+                            [sentence, sentence.lower().replace("the", "a"), "uh " + sentence]
+                        )
+                        scored = rng.random() > 0.2
+                        result = score(sentence, transcript)
+                        figures = {
+                            "transcript": transcript if scored else None,
+                            "wer": result.wer if scored else None,
+                            "cer": _maybe(rng, result.cer, 0.1) if scored else None,
+                            "rtf": _maybe(rng, rng.uniform(0.01, 2.0), 0.1),
+                            "gen_s": _maybe(rng, rng.uniform(0.1, 9.0), 0.1),
+                            "peak_mem_mb": rng.uniform(100, 900)
+                            if spec == "v:in-process"
+                            else None,
+                        }
+                    if status != "running":
+                        error = None if status == "ok" else f"{status}: down"
+                        store.finish_generation(gid, status, error=error, **figures)
+                    else:
+                        figures = {}
+                    inserted.generations.append(row | figures)
+    # A WER stored without its transcript (no build writes one): not a scored clip.
+    gid = store.add_generation(store.create_run("tts", SENTENCES[0]), "v:a")
+    store.finish_generation(gid, "ok", wer=0.5, cer=0.2, rtf=0.3, gen_s=1.0)
+    inserted.generations.append(
+        {"id": gid, "kind": "tts", "spec": "v:a", "status": "ok", "sentence": SENTENCES[0]}
+        | {"transcript": None, "wer": 0.5, "cer": 0.2, "rtf": 0.3, "gen_s": 1.0}
     )
-    assert a["median_ttft_s"] == pytest.approx(statistics.median(ttfts["m:a"]))
-    assert a["median_total_s"] == pytest.approx(statistics.median(t + 1 for t in ttfts["m:a"]))
-    assert a["median_tokens_per_s"] == pytest.approx(
-        statistics.median(10 / t for t in ttfts["m:a"])
-    )
-    assert (a["generations"], a["ok"], a["failed"], a["errors"]) == (4, 3, 1, 1)
-    assert b["n"] == 0 and b["pct_relevant"] is None
-    assert b["median_ttft_s"] == pytest.approx(2.0)
-    assert [r["model"] for r in vlm_leaderboard(store)] == ["m:a", "m:b"]
 
-
-def labels_of_every_state(store: Store) -> pd.DataFrame:
-    """The labels as a store that does not filter by state would hand them over."""
-    query = select(
-        Label.id,
-        Label.generation_id,
-        Label.annotator,
-        Label.relevance,
-        Label.comment,
-        Label.created_at,
-        Generation.model_spec,
-    ).join(Generation, Label.generation_id == Generation.id)
+    moment = start + timedelta(days=30)
     with store.session() as session:
-        return pd.DataFrame([row._asdict() for row in session.execute(query)])
+        for generation in inserted.generations:
+            if generation["spec"] == "m:no-labels" or rng.random() < 0.35:
+                continue
+            if generation["status"] != "ok" and rng.random() < 0.7:
+                continue  # labels on failed rows: an old build wrote some
+            for annotator in rng.sample(["ana", "bob", "cy"], rng.randint(1, 3)):
+                for _ in range(rng.choice([1, 1, 2, 3])):
+                    # A relabel in the same microsecond (a double click), a label given later
+                    # with a smaller id (written by a slower process), or simply later.
+                    step = rng.choice([0, 0, 1, 7, -5])
+                    moment += timedelta(microseconds=step)
+                    label = Label(
+                        generation_id=generation["id"],
+                        annotator=annotator,
+                        relevance=rng.choice(["relevant", "partial", "irrelevant"]),
+                        created_at=moment,
+                    )
+                    session.add(label)
+                    session.flush()
+                    inserted.labels.append(
+                        {
+                            "id": label.id,
+                            "generation_id": generation["id"],
+                            "annotator": annotator,
+                            "relevance": label.relevance,
+                            "created_at": moment,
+                        }
+                    )
+    return inserted
 
 
-def test_a_failed_answer_labeled_relevant_does_not_make_its_model_relevant(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+def counted_labels(inserted: Inserted, kind: str) -> dict[str, list[str]]:
+    """Per spec, the relevance of each annotator's latest label on each ok generation."""
+    generation = {g["id"]: g for g in inserted.generations}
+    latest: dict[tuple[int, str], dict[str, Any]] = {}
+    for label in inserted.labels:
+        key = (label["generation_id"], label["annotator"])
+        if key not in latest or (label["created_at"], label["id"]) > (
+            latest[key]["created_at"],
+            latest[key]["id"],
+        ):
+            latest[key] = label
+    counted: dict[str, list[str]] = {}
+    for (generation_id, _), label in latest.items():
+        g = generation[generation_id]
+        if g["kind"] == kind and g["status"] == "ok":
+            counted.setdefault(g["spec"], []).append(label["relevance"])
+    return counted
+
+
+def label_figures(relevances: list[str]) -> dict[str, Any]:
+    n, relevant = len(relevances), relevances.count("relevant")
+    low, high = wilson_by_hand(relevant, n) if n else (None, None)
+    return {
+        "n": n,
+        "relevant": relevant,
+        "partial": relevances.count("partial"),
+        "irrelevant": relevances.count("irrelevant"),
+        "pct_relevant": 100 * relevant / n if n else None,
+        "pct_relevant_ci_low": low,
+        "pct_relevant_ci_high": high,
+    }
+
+
+def failures(rows: list[dict[str, Any]]) -> dict[str, int]:
+    states = [r["status"] for r in rows]
+    counts = {key: states.count(state) for state, key in FAILURE_KEYS.items()}
+    return {"failed": sum(s not in ("ok", "running") for s in states), **counts}
+
+
+def median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def expected_vlm(inserted: Inserted) -> list[dict[str, Any]]:
+    labels = counted_labels(inserted, "vlm")
+    rows = []
+    specs = sorted({g["spec"] for g in inserted.generations if g["kind"] == "vlm"})
+    for model in specs:
+        mine = [g for g in inserted.generations if g["kind"] == "vlm" and g["spec"] == model]
+        ok = [g for g in mine if g["status"] == "ok"]
+        timed = [g for g in ok if g.get("ttft_s") is not None and g.get("total_s") is not None]
+        rows.append(
+            {
+                "model": model,
+                **label_figures(labels.get(model, [])),
+                "generations": len(mine),
+                "ok": len(ok),
+                **failures(mine),
+                "timed": len(timed),
+                "median_ttft_s": median([g["ttft_s"] for g in timed]),
+                "median_total_s": median([g["total_s"] for g in timed]),
+                "median_tokens_per_s": median([g.get("tokens_per_s") for g in ok]),
+            }
+        )
+    rows.sort(
+        key=lambda r: (-(r["pct_relevant"] if r["pct_relevant"] is not None else -1), r["model"])
+    )
+    return rows
+
+
+def expected_tts(inserted: Inserted) -> list[dict[str, Any]]:
+    labels = counted_labels(inserted, "tts")
+    rows = []
+    for voice in sorted({g["spec"] for g in inserted.generations if g["kind"] == "tts"}):
+        mine = [g for g in inserted.generations if g["kind"] == "tts" and g["spec"] == voice]
+        ok = [g for g in mine if g["status"] == "ok"]
+        scored = [g for g in ok if g.get("wer") is not None and g.get("transcript") is not None]
+        wers = [g["wer"] for g in scored]
+        cers = [g["cer"] for g in scored if g.get("cer") is not None]
+        peaks = [g["peak_mem_mb"] for g in ok if g.get("peak_mem_mb") is not None]
+        counts = label_figures(labels.get(voice, []))
+        rows.append(
+            {
+                "voice": voice,
+                "n": len(ok),
+                **failures(mine),
+                "scored": len(scored),
+                "mean_wer": statistics.mean(wers) if wers else None,
+                "wer_std": statistics.stdev(wers) if len(wers) >= 2 else None,
+                "corpus_wer": corpus_wer(
+                    [g["sentence"] for g in scored], [g["transcript"] for g in scored]
+                )
+                if scored
+                else None,
+                "mean_cer": statistics.mean(cers) if cers else None,
+                "median_rtf": median([g.get("rtf") for g in ok]),
+                "median_gen_s": median([g.get("gen_s") for g in ok]),
+                "peak_mem_mb": max(peaks) if peaks else None,
+                "labeled": counts["n"],
+                **{k: counts[k] for k in ("relevant", "partial", "irrelevant", "pct_relevant")},
+                "pct_relevant_ci_low": counts["pct_relevant_ci_low"],
+                "pct_relevant_ci_high": counts["pct_relevant_ci_high"],
+            }
+        )
+    rows.sort(key=lambda r: (r["mean_wer"] is None, r["mean_wer"] or 0.0, r["voice"]))
+    return rows
+
+
+def assert_same_rows(actual: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    """The same rows, keys and order; counts equal, figures equal to floating-point rounding."""
+    assert [list(row) for row in actual] == [list(row) for row in expected]
+    for got, want in zip(actual, expected, strict=True):
+        for key, value in want.items():
+            if isinstance(value, float):
+                assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-12), (got, key)
+            else:
+                assert got[key] == value, (got, key)
+
+
+@pytest.fixture
+def filled(store: Store) -> Inserted:
+    return fill_store(store)
+
+
+def test_every_vlm_figure_matches_plain_python_over_the_inserted_rows(
+    store: Store, filled: Inserted
 ) -> None:
+    expected = expected_vlm(filled)
+    assert_same_rows(vlm_leaderboard(store), expected)
+    # The data covers what the figures must get right.
+    by_model = {row["model"]: row for row in expected}
+    assert by_model["m:no-labels"]["n"] == 0 and by_model["m:no-labels"]["pct_relevant"] is None
+    assert by_model["m:c-one-answer"]["timed"] in (0, 1)
+    assert {row["timed"] % 2 for row in expected if row["timed"] > 1} == {0, 1}
+    assert any(row["failed"] for row in expected)
+
+
+def test_a_spec_stored_under_both_kinds_is_counted_in_each_kind_apart(
+    store: Store, filled: Inserted
+) -> None:
+    scope = store.kind_scope("vlm")
+    assert not scope.by_spec  # the exact, slower path: each query keeps to the runs of a kind
+    [row] = [r for r in vlm_leaderboard(store) if r["model"] == "both:spec"]
+    vlm_rows = [g for g in filled.generations if g["spec"] == "both:spec" and g["kind"] == "vlm"]
+    assert row["generations"] == len(vlm_rows)
+
+
+def test_specs_of_one_kind_are_read_by_spec_alone(lineup_home: Path) -> None:
+    # Without the spec stored under both kinds, one pass proves the kinds apart, and every
+    # figure is read by spec alone.
+    store = Store(f"sqlite:///{lineup_home / 'apart.db'}")
+    inserted = fill_store(store, seed=3)
+    doomed = {g["id"] for g in inserted.generations if g["spec"] == "both:spec"}
+    with store.session() as session:
+        session.execute(delete(Label).where(Label.generation_id.in_(doomed)))
+        session.execute(delete(Generation).where(Generation.id.in_(doomed)))
+    inserted.generations = [g for g in inserted.generations if g["id"] not in doomed]
+    inserted.labels = [lab for lab in inserted.labels if lab["generation_id"] not in doomed]
+    assert store.kind_scope("vlm").by_spec and store.kind_scope("tts").by_spec
+    assert_same_rows(vlm_leaderboard(store), expected_vlm(inserted))
+
+
+def test_latest_label_is_by_created_at_then_by_id(store: Store) -> None:
+    gid = store.add_generation(store.create_run("vlm", "q"), "m:a")
+    store.finish_generation(gid, "ok", output_text="x", ttft_s=0.1, total_s=0.2)
+    moment = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    with store.session() as session:
+        # ana: the later label wins even though it was written first (smaller id).
+        session.add(
+            Label(
+                generation_id=gid,
+                annotator="ana",
+                relevance="relevant",
+                created_at=moment + timedelta(seconds=1),
+            )
+        )
+        session.add(
+            Label(generation_id=gid, annotator="ana", relevance="irrelevant", created_at=moment)
+        )
+        # bob: two labels in the same microsecond: the greater id wins.
+        session.add(
+            Label(generation_id=gid, annotator="bob", relevance="irrelevant", created_at=moment)
+        )
+        session.add(
+            Label(generation_id=gid, annotator="bob", relevance="partial", created_at=moment)
+        )
+    [row] = vlm_leaderboard(store)
+    assert (row["n"], row["relevant"], row["partial"], row["irrelevant"]) == (2, 1, 1, 0)
+
+
+def test_an_empty_store_has_empty_leaderboards(store: Store) -> None:
+    from lineup.tts_metrics import tts_leaderboard
+
+    assert vlm_leaderboard(store) == []
+    assert tts_leaderboard(store) == []
+    store.add_generation(store.create_run("vlm", "q"), "m:running")
+    [row] = vlm_leaderboard(store)
+    assert (row["generations"], row["ok"], row["failed"], row["timed"]) == (1, 0, 0, 0)
+    assert row["median_ttft_s"] is None and row["pct_relevant"] is None
+
+
+def test_a_failed_answer_labeled_relevant_does_not_make_its_model_relevant(store: Store) -> None:
     model = "openai:qwen@http://127.0.0.1:8000/v1"
     failed = store.add_generation(store.create_run("vlm", "q"), model)
     store.finish_generation(failed, "error", error="HTTP 500 Internal Server Error", total_s=0.1)
@@ -103,9 +374,6 @@ def test_a_failed_answer_labeled_relevant_does_not_make_its_model_relevant(
     answered = store.add_generation(store.create_run("vlm", "q"), model)
     store.finish_generation(answered, "ok", output_text="x", ttft_s=0.5, total_s=1.0)
     store.add_label(answered, "irrelevant", annotator="ana")
-    # The figures filter by state themselves, whatever the store hands over.
-    monkeypatch.setattr(store, "labels_frame", lambda kind: labels_of_every_state(store))
-    assert len(store.labels_frame("vlm")) == 2
 
     [row] = vlm_leaderboard(store)
     assert (row["n"], row["relevant"], row["irrelevant"]) == (1, 0, 1)
@@ -155,3 +423,32 @@ def test_median_ttft_never_exceeds_median_total(store: Store) -> None:
     assert row["median_total_s"] == pytest.approx(statistics.median(t for _, t in both))
     assert row["median_ttft_s"] <= row["median_total_s"]
     assert row["timed"] == 3
+
+
+def test_raw_export_streams_the_rows_of_one_kind_as_csv(store: Store, filled: Inserted) -> None:
+    import csv
+    import io
+
+    from components.exports import write_csv
+    from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS
+
+    vlm = [g for g in filled.generations if g["kind"] == "vlm"]
+    assert store.export_count("vlm", "generations") == len(vlm)
+    rows = list(store.export_rows("vlm", "generations"))
+    assert [row[0] for row in rows] == sorted(g["id"] for g in vlm)
+    assert "heartbeat_at" not in GENERATION_EXPORT_COLUMNS
+    by_id = {g["id"]: g for g in vlm}
+    spec_at = GENERATION_EXPORT_COLUMNS.index("model_spec")
+    ttft_at = GENERATION_EXPORT_COLUMNS.index("ttft_s")
+    assert all(row[spec_at] == by_id[row[0]]["spec"] for row in rows)
+    assert all(row[ttft_at] == by_id[row[0]].get("ttft_s") for row in rows)
+
+    labels = list(store.export_rows("tts", "labels"))
+    tts_ok = {g["id"] for g in filled.generations if g["kind"] == "tts" and g["status"] == "ok"}
+    expected = sorted(lab["id"] for lab in filled.labels if lab["generation_id"] in tts_ok)
+    assert [row[0] for row in labels] == expected == sorted(row[0] for row in labels)
+
+    text = write_csv(LABEL_EXPORT_COLUMNS, labels).read().decode()
+    parsed = list(csv.reader(io.StringIO(text)))
+    assert parsed[0] == list(LABEL_EXPORT_COLUMNS)
+    assert [int(row[0]) for row in parsed[1:]] == expected

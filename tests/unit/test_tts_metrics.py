@@ -11,10 +11,12 @@ import pytest
 
 from lineup import cli
 from lineup.models import Label
+from lineup.scoring import score
 from lineup.store import Store
-from lineup.tts_metrics import TTS_COLUMNS, summarize_clips, tts_leaderboard
-from tests.unit.test_metrics import labels_of_every_state
+from lineup.tts_metrics import TTS_COLUMNS, reference_words, summarize_clips, tts_leaderboard
+from tests.unit.test_metrics import assert_same_rows, expected_tts, fill_store
 
+SENTENCE_13 = "She sold 3,500 tickets on the 21st of June."
 # (voice, sentence, transcript, wer, cer, rtf, gen_s, peak_mem_mb, status)
 CLIPS = [
     (
@@ -111,9 +113,7 @@ def test_pct_relevant_counts_each_annotators_latest_label(store: Store) -> None:
     )
 
 
-def test_a_failed_clip_is_neither_labeled_nor_scored_nor_timed(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_clip_is_neither_labeled_nor_scored_nor_timed(store: Store) -> None:
     run_id = store.create_run("tts", "a dog")
     clips = []
     for status in ["timeout", "interrupted"]:
@@ -122,12 +122,11 @@ def test_a_failed_clip_is_neither_labeled_nor_scored_nor_timed(
             clip, status, transcript="a dog", wer=0.0, cer=0.0, rtf=50.0, gen_s=60.0, error="x"
         )
         clips.append(clip)
-    # Labeled by an older build (the store refuses such labels now), and handed over by a
-    # store that does not filter by state: the figures filter themselves.
+    # Labeled by an older build (the store refuses such labels now): the figures filter by
+    # state themselves.
     with store.session() as session:
         for clip in clips:
             session.add(Label(generation_id=clip, annotator="ann", relevance="relevant"))
-    monkeypatch.setattr(store, "labels_frame", lambda kind: labels_of_every_state(store))
 
     row = next(r for r in tts_leaderboard(store) if r["voice"] == "piper:a")
     ok = [c for c in CLIPS if c[0] == "piper:a" and c[8] == "ok"]
@@ -174,3 +173,46 @@ def test_cli_leaderboard_tts_json_prints_the_documented_columns(
     assert document["rows"][0]["voice"] == "espeak:b"
     assert document["rows"][0]["n"] == 2
     assert document["rows"][0]["mean_wer"] == pytest.approx(1 / 3)
+
+
+def test_every_voice_figure_matches_plain_python_and_jiwer_over_the_inserted_rows(
+    lineup_home: Path,
+) -> None:
+    store = Store(f"sqlite:///{lineup_home / 'random.db'}")
+    inserted = fill_store(store, seed=11)
+    expected = expected_tts(inserted)
+    assert_same_rows(tts_leaderboard(store), expected)
+    voices = {row["voice"]: row for row in expected}
+    # A WER without its transcript is not a scored clip; only the in-process voice has a peak.
+    assert voices["v:in-process"]["peak_mem_mb"] is not None
+    assert voices["v:a"]["peak_mem_mb"] is None
+    assert any(row["wer_std"] is not None for row in expected)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["She sold 3,500 tickets on the 21st of June.", "Turn left at the second light.", "Оплата"],
+)
+def test_reference_words_are_the_words_jiwer_scores_against(sentence: str) -> None:
+    # The corpus WER weighs each clip's WER by these words: 3,500 is read "three thousand five
+    # hundred" and 21st "twenty-first", so the first sentence has 13 words, not 9.
+    assert reference_words(sentence) == score(sentence, sentence).reference_words
+    assert reference_words(SENTENCE_13) == 13
+
+
+def test_summary_of_one_comparison_matches_the_stored_leaderboard(store: Store) -> None:
+    class Clip:
+        def __init__(self, row: tuple) -> None:
+            voice, sentence, transcript, wer, cer, rtf, gen_s, peak, status = row
+            self.voice, self.text, self.transcript, self.status = (
+                voice,
+                sentence,
+                transcript,
+                status,
+            )
+            self.wer, self.cer, self.rtf, self.gen_s, self.peak_mem_mb = wer, cer, rtf, gen_s, peak
+
+    summary = {s["voice"]: s for s in summarize_clips(Clip(row) for row in CLIPS)}
+    for row in tts_leaderboard(store):
+        for key, value in summary[row["voice"]].items():
+            assert row[key] == pytest.approx(value), key
