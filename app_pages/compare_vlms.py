@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 from PIL import Image
 
-from backends.spec import SpecError
 from components.context import (
     annotator_sidebar,
     get_lineup,
@@ -19,7 +18,6 @@ from components.runs import (
     STORE_POLL_S,
     ColumnView,
     follow,
-    in_progress,
     live_views,
     results_anchor,
     stop_note,
@@ -27,7 +25,9 @@ from components.runs import (
     vlm_results,
 )
 from lineup.media import MediaError
+from lineup.models import Run
 from lineup.samples import list_samples
+from lineup.service import INPUT_ERRORS
 
 SCROLL_KEY = "scroll-to-results"
 
@@ -40,10 +40,8 @@ blind = st.sidebar.toggle(
 )
 recent_runs_sidebar(app, "vlm", "run")
 shown = page_runs("run")
-run = app.store.get_run(shown[0]) if shown else None
-if run is not None and run.kind != "vlm":
-    run = None
-running = run is not None and in_progress(app, [run.id])
+run = app.run(shown[0], kind="vlm") if shown else None
+running = run is not None and app.in_progress([run.id])
 
 st.title("Compare VLMs")
 
@@ -129,13 +127,8 @@ with right:
     stop_note()
 
 if go:
-    problem = None
     if image is None and image_bytes is not None:
-        problem = "Fix the image first (see the message beside it)."
-    elif not question.strip():
-        problem = "Ask a question first."
-    if problem:
-        st.warning(problem)
+        st.warning("Fix the image first (see the message beside it).")
     else:
         try:
             comparison = app.start_vlm(
@@ -149,7 +142,7 @@ if go:
                 timeout_s=float(timeout_s),
                 blind=blind,
             )
-        except (SpecError, ValueError) as exc:
+        except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
             st.error(str(exc))
         else:
             # The new run is the page's run from now on, whatever the address or the recent
@@ -165,18 +158,19 @@ if run is not None:
     head, image_col = st.columns([4, 1])
     head.markdown(f"**Run {run.id}** · {run.input_text}")
     if run.image_hash:
-        try:
-            stored = app.media.path(run.image_hash)
+        stored = app.media_path(run.image_hash)
+        if stored is None:
+            image_col.caption("image missing from the media store")
+        else:
             with Image.open(stored) as thumb:
                 ratio = thumb.width / thumb.height
             image_col.image(str(stored), width=int(min(160, 120 * ratio)))
-        except FileNotFoundError:
-            image_col.caption("image missing from the media store")
     if running:
-        views_now = live_views(app, run)
+        live_run: Run = run
+        views_now = live_views(app, live_run)
         follow(
-            lambda: in_progress(app, [run.id]),
-            lambda: vlm_results(app, run, views_now(), annotator, live=True),
+            lambda: app.in_progress([live_run.id]),
+            lambda: vlm_results(app, live_run, views_now(), annotator, live=True),
             REDRAW_INTERVAL_S if app.active_comparison(run.id) is not None else STORE_POLL_S,
         )
     else:

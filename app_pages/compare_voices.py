@@ -3,10 +3,10 @@ Whisper round-trip WER, label each clip."""
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import Any
+
 import streamlit as st
 
-from backends.spec import SpecError
 from components.context import (
     annotator_sidebar,
     get_lineup,
@@ -18,7 +18,6 @@ from components.label_bar import label_bar
 from components.models import display_name, model_picker
 from components.runs import (
     follow,
-    in_progress,
     progress_line,
     results_anchor,
     stop_note,
@@ -28,8 +27,8 @@ from components.stats import render_state
 from lineup.models import OK, RUNNING, Generation, Label, Run
 from lineup.scoring import word_alignment
 from lineup.sentences import sentence_sets, split_sentences
-from lineup.tts_metrics import CLIP_COLUMNS, voice_figures
-from lineup.tts_runner import DEFAULT_STT, language_warnings
+from lineup.service import INPUT_ERRORS
+from lineup.tts_runner import DEFAULT_STT
 
 TTS_LABELS = {"relevant": "Correct", "partial": "Flawed", "irrelevant": "Wrong"}
 CLIP_FIGURES_HELP = (
@@ -46,12 +45,8 @@ SCROLL_KEY = "scroll-to-clips"
 app = get_lineup()
 annotator = annotator_sidebar()
 recent_runs_sidebar(app, "tts", "runs")
-runs = [
-    run
-    for run in (app.store.get_run(run_id) for run_id in page_runs("runs"))
-    if run is not None and run.kind == "tts"
-]
-running = in_progress(app, [run.id for run in runs])
+runs = app.runs(page_runs("runs"), kind="tts")
+running = app.in_progress([run.id for run in runs])
 st.title("Compare voices")
 
 left, right = st.columns([3, 2], gap="large")
@@ -89,13 +84,10 @@ with right:
     stt = st.text_input("Speech-to-text for WER", DEFAULT_STT, key="stt")
     timeout_s = float(app.settings.model_timeout_s)
 
-warnings: list[str] = []
-if sentences and voices:
-    try:
-        app.check_models(voices, "tts")
-        warnings = language_warnings(sentences, voices, app.make_backend)
-    except SpecError as exc:
-        st.error(str(exc))
+stt_model = stt.strip() or None
+# Said before anything runs; a voice or STT model that is not usable gives no warning here:
+# Speak says what is wrong with it.
+warnings = app.language_warnings(sentences, voices, stt_model)
 for warning in warnings:
     st.warning(warning, icon=":material/translate:")
 buttons = st.container(horizontal=True, gap="small")
@@ -118,19 +110,17 @@ buttons.button(
 )
 stop_note()
 
-if go and not (sentences and voices):
-    st.warning("Type a sentence (or pick a sample set) and choose at least one voice.")
-elif go:
+if go:
     try:
         comparison = app.start_tts(
             texts=sentences,
             voices=voices,
             samples=samples,
-            stt=stt.strip() or None,
+            stt=stt_model,
             seed=seed,
             timeout_s=timeout_s,
         )
-    except (SpecError, ValueError) as exc:
+    except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
         st.error(str(exc))
     else:
         # The new runs are the page's from now on; the next script run draws them as they go.
@@ -166,7 +156,11 @@ def clip_card(run: Run, generation: Generation, labels: dict[int, Label] | None)
         render_state(generation.status, generation.error)
         return
     if generation.audio_hash:
-        st.audio(str(app.media.path(generation.audio_hash)))
+        audio = app.media_path(generation.audio_hash)
+        if audio is None:
+            st.caption("audio missing from the media store")
+        else:
+            st.audio(str(audio))
     if generation.transcript is not None:
         st.markdown(marked_transcript(run.input_text, generation.transcript) or "*(nothing heard)*")
     figures = [
@@ -181,7 +175,7 @@ def clip_card(run: Run, generation: Generation, labels: dict[int, Label] | None)
     st.caption(" · ".join(f for f in figures if f), help=CLIP_FIGURES_HELP)
     if labels is not None:
         label_bar(
-            app.store,
+            app,
             generation.id,
             annotator,
             labels.get(generation.id),
@@ -189,19 +183,13 @@ def clip_card(run: Run, generation: Generation, labels: dict[int, Label] | None)
         )
 
 
-def voice_column(run: Run, clips: list[Generation], labels: dict[int, Label] | None) -> None:
+def voice_column(
+    run: Run, clips: list[Generation], figures: dict[str, Any], labels: dict[int, Label] | None
+) -> None:
     """A voice's status line, its WER over its clips, and each clip."""
     done = sum(clip.status != RUNNING for clip in clips)
     if done < len(clips):
         st.caption(f":material/progress_activity: speaking… {done} of {len(clips)} done")
-    frame = pd.DataFrame(
-        [
-            {c: getattr(g, c, None) for c in CLIP_COLUMNS} | {"input_text": run.input_text}
-            for g in clips
-        ],
-        columns=CLIP_COLUMNS,
-    )
-    figures = voice_figures(frame)
     if figures["wer_std"] is not None:
         st.caption(
             f"WER mean {figures['mean_wer']:.0%} ± {figures['wer_std']:.0%} (sd) "
@@ -229,22 +217,23 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
         st.markdown(progress_line(finished, len(clips), "clips", shown[0].created_at))
     else:
         generation_ids = [g.id for run in shown for g in run.generations]
-        labels = app.store.current_labels(generation_ids, annotator) if annotator else {}
+        labels = app.current_labels(generation_ids, annotator) if annotator else {}
     for run in shown:
         st.divider()
         st.markdown(f"**Run {run.id}** · {run.input_text}")
         voices_of_run = by_voice(run)
+        figures = app.voice_figures(run)
         for column, (voice, clips) in zip(
             st.columns(len(voices_of_run)), voices_of_run.items(), strict=True
         ):
             with column:
                 title, details = display_name(voice, app.config)
                 st.subheader(title, anchor=False, help=details, divider="gray")
-                voice_column(run, clips, labels)
+                voice_column(run, clips, figures[voice], labels)
 
 
 def runs_now() -> list[Run]:
-    return [app.store.get_run(run.id) or run for run in runs]
+    return [app.run(run.id) or run for run in runs]
 
 
 # The page's runs (also after a page reload: their ids are in the URL), as they go or stored.
@@ -252,7 +241,7 @@ if runs:
     results_anchor(scroll=st.session_state.pop(SCROLL_KEY, False))
     if running:
         follow(
-            lambda: in_progress(app, [run.id for run in runs]),
+            lambda: app.in_progress([run.id for run in runs]),
             lambda: voice_results(runs_now(), live=True),
             CLIP_POLL_S,
         )

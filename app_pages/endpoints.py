@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from backends.registry import KINDS
 from components.context import get_lineup
 from components.models import endpoint_reports
-from lineup.discovery import local_models
 
 app = get_lineup()
+kinds = app.kinds()
 st.title("Backends")
 
 if st.button("Refresh", icon=":material/refresh:"):
     st.cache_data.clear()
+    app.forget_descriptions()
 
 st.subheader("Endpoints")
 for report in endpoint_reports(app):
@@ -39,13 +39,13 @@ for report in endpoint_reports(app):
 
 st.subheader("Offline, no server needed")
 by_kind: dict[str, list[str]] = {}
-for model in local_models():
+for model in app.local_models():
     by_kind.setdefault(model.spec.split(":", 1)[0], []).append(model.spec)
 if not by_kind:
     st.warning("No offline engine found: run `make run` as root to install the Debian packages.")
 for kind, specs in by_kind.items():
     with st.expander(
-        f"`{kind}` · {len(specs)} · {KINDS[kind].description}", expanded=len(specs) <= 5
+        f"`{kind}` · {len(specs)} · {kinds[kind].description}", expanded=len(specs) <= 5
     ):
         st.code("\n".join(specs), language=None)
 
@@ -55,7 +55,7 @@ if app.config.models:
 
 st.subheader("Kinds")
 st.dataframe(
-    [{"kind": k, "for": i.modality.upper(), "what": i.description} for k, i in KINDS.items()],
+    [{"kind": k, "for": i.modality.upper(), "what": i.description} for k, i in kinds.items()],
     hide_index=True,
 )
 

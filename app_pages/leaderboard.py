@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -16,9 +17,8 @@ from components.charts import (
     wer_chart,
 )
 from components.context import get_lineup
-from components.exports import csv_download
-from lineup.metrics import vlm_leaderboard
-from lineup.tts_metrics import tts_leaderboard
+from components.exports import csv_download, streamed_csv_download
+from lineup.service import ExportTable, RunKind
 
 EMPTY_CELL = "–"
 # Widths in px: every figure fits a 1400 px window beside the sidebar (about 930 px of table);
@@ -40,7 +40,7 @@ def number(label: str, definition: str, fmt: str, width: int) -> Any:
     return st.column_config.NumberColumn(label, help=definition, format=fmt, width=width)
 
 
-def text(label: str, definition: str, width: int | str) -> Any:
+def text(label: str, definition: str, width: int | Literal["small", "medium", "large"]) -> Any:
     return st.column_config.TextColumn(label, help=definition, width=width)
 
 
@@ -198,7 +198,7 @@ st.caption(
 vlm_tab, tts_tab, raw_tab = st.tabs(["VLMs", "Voices", "All rows"])
 
 with vlm_tab:
-    rows = vlm_leaderboard(app.store)
+    rows = app.leaderboard("vlm")
     if not rows:
         st.info("Nothing yet: run a comparison on the Compare VLMs page.")
     else:
@@ -212,7 +212,7 @@ with vlm_tab:
         csv_download(export(rows, "model"), "Download CSV", "lineup-vlm-leaderboard.csv", "vlm-csv")
 
 with tts_tab:
-    rows = tts_leaderboard(app.store)
+    rows = app.leaderboard("tts")
     if not rows:
         st.info("Nothing yet: run a comparison on the Compare voices page.")
     else:
@@ -228,21 +228,17 @@ with raw_tab:
         "Every stored generation and every label, as they are in the store, for your own "
         "analysis. Labels carry the generation id they belong to."
     )
-    for kind, title in [("vlm", "VLM answers"), ("tts", "Voice clips")]:
-        generations = app.store.generations_frame(kind)
-        labels = app.store.labels_frame(kind)
-        c1, c2 = st.columns(2)
-        csv_download(
-            generations,
-            f"{title}: {len(generations)} rows (CSV)",
-            f"lineup-{kind}-generations.csv",
-            f"{kind}-generations-csv",
-            where=c1,
-        )
-        csv_download(
-            labels,
-            f"{title}: {len(labels)} labels (CSV)",
-            f"lineup-{kind}-labels.csv",
-            f"{kind}-labels-csv",
-            where=c2,
-        )
+    kinds: list[tuple[RunKind, str]] = [("vlm", "VLM answers"), ("tts", "Voice clips")]
+    raw_tables: list[tuple[ExportTable, str]] = [("generations", "rows"), ("labels", "labels")]
+    for kind, title in kinds:
+        for where, (export_table, noun) in zip(st.columns(2), raw_tables, strict=True):
+            count = app.export_count(kind, export_table)
+            streamed_csv_download(
+                f"{title}: {count} {noun} (CSV)",
+                app.export_columns(export_table),
+                partial(app.export_rows, kind, export_table),
+                f"lineup-{kind}-{export_table}.csv",
+                f"{kind}-{export_table}-csv",
+                disabled=count == 0,
+                where=where,
+            )

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
-from lineup.config import ConfigError
 from lineup.models import ANNOTATOR_MAX_CHARS
-from lineup.service import Lineup
+from lineup.service import INPUT_ERRORS, Lineup, RunKind, read_keys_from
 from lineup.settings import Settings, load_settings
-from lineup.store import StoreUnavailable
 
 
 @st.cache_resource(show_spinner=False)
@@ -18,38 +14,32 @@ def _open(settings: Settings) -> Lineup:
     return Lineup.open(settings)
 
 
-def get_lineup() -> Lineup:
-    """One engine (store, media, config) per distinct set of settings, for the whole server.
+def _key_from_secrets(name: str) -> str | None:
+    """An API key kept in Streamlit secrets under its variable's name (the environment wins)."""
+    try:
+        value = st.secrets.get(name)
+    except FileNotFoundError:  # no secrets.toml at all
+        return None
+    return value if isinstance(value, str) else None
 
-    backends.toml is read again on every page run, so an edit shows without a restart, and
-    rows whose process died become `interrupted` (with their partial text) on every page run.
+
+def get_lineup() -> Lineup:
+    """The engine for this page run.
+
+    One engine (store, media, caches) per distinct set of settings for the whole server,
+    shared by every session and never changed: each page run reads backends.toml again and
+    gets its own facade over that engine (so an edit shows without a restart, and no session
+    sees another's reading change mid-run). Rows whose process died become `interrupted`
+    (with their partial text) on every page run.
     """
     try:
-        app = _open(load_settings())
-        app.refresh_config()
+        app = _open(load_settings()).refreshed()
         app.reap_orphans()
-    except (ConfigError, ValueError, StoreUnavailable) as exc:
+    except INPUT_ERRORS as exc:
         st.error(f"Lineup cannot start: {exc}", icon=":material/settings_alert:")
         st.stop()
-    _keys_from_secrets(app)
+    read_keys_from(_key_from_secrets)
     return app
-
-
-def _keys_from_secrets(app: Lineup) -> None:
-    """API keys may live in Streamlit secrets as well as in the environment.
-
-    The backends read keys from environment variables only (by the names in backends.toml,
-    OPENAI_API_KEY by default), so a key found in `st.secrets` under such a name is put in the
-    process environment, unless the environment already sets it. Keys never reach the store.
-    """
-    names = {"OPENAI_API_KEY"} | {e.api_key_env for e in app.config.endpoints if e.api_key_env}
-    try:
-        secrets = {name: st.secrets[name] for name in names if name in st.secrets}
-    except FileNotFoundError:  # no secrets.toml at all
-        return
-    for name, value in secrets.items():
-        if isinstance(value, str) and value and not os.environ.get(name):
-            os.environ[name] = value
 
 
 def _state_key(query_key: str) -> str:
@@ -82,13 +72,13 @@ def _open_picked(picker_key: str, query_key: str) -> None:
         show_runs(query_key, [int(chosen)])
 
 
-def recent_runs_sidebar(app: Lineup, kind: str, query_key: str) -> None:
+def recent_runs_sidebar(app: Lineup, kind: RunKind, query_key: str) -> None:
     """A picker of recent runs in the sidebar, to reopen one (e.g. to label it later).
 
     It shows the page's run and changes it only when the person picks one (its callback):
     a value it kept from an earlier pick never sends the page back to an older run.
     """
-    runs = app.store.latest_runs(kind, limit=30)
+    runs = app.latest_runs(kind, limit=30)
     if not runs:
         return
     labels = {

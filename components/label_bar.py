@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lineup.models import Label
-from lineup.store import Store, StoreError
+from lineup.service import INPUT_ERRORS, Lineup
 
 CHOICES = [
     ("relevant", "Relevant", ":material/thumb_up:"),
@@ -19,26 +19,26 @@ def _error_key(generation_id: int) -> str:
 
 
 def _save(
-    store: Store, generation_id: int, relevance: str, annotator: str, comment_key: str
+    app: Lineup, generation_id: int, relevance: str, annotator: str, comment_key: str
 ) -> None:
     comment = st.session_state.get(comment_key) or None
     try:
-        store.add_label(generation_id, relevance, annotator=annotator, comment=comment)
-    except StoreError as exc:  # a non-ok answer, a name too long: said beside the buttons
+        app.add_label(generation_id, relevance, annotator=annotator, comment=comment)
+    except INPUT_ERRORS as exc:  # a non-ok answer, a name too long: said beside the buttons
         st.session_state[_error_key(generation_id)] = str(exc)
     else:
         st.session_state.pop(_error_key(generation_id), None)
 
 
 def _save_comment(
-    store: Store, generation_id: int, annotator: str, comment_key: str, current: Label | None
+    app: Lineup, generation_id: int, annotator: str, comment_key: str, current: Label | None
 ) -> None:
     if current is not None:
-        _save(store, generation_id, current.relevance, annotator, comment_key)
+        _save(app, generation_id, current.relevance, annotator, comment_key)
 
 
 def label_bar(
-    store: Store,
+    app: Lineup,
     generation_id: int,
     annotator: str,
     current: Label | None,
@@ -64,7 +64,7 @@ def label_bar(
             icon=icon,
             type="primary" if current is not None and current.relevance == value else "secondary",
             on_click=_save,
-            args=(store, generation_id, value, annotator, comment_key),
+            args=(app, generation_id, value, annotator, comment_key),
         )
     error = st.session_state.get(_error_key(generation_id))
     if error:
@@ -75,7 +75,7 @@ def label_bar(
         placeholder="optional comment",
         label_visibility="collapsed",
         on_change=_save_comment,
-        args=(store, generation_id, annotator, comment_key, current),
+        args=(app, generation_id, annotator, comment_key, current),
         disabled=current is None,
         help="Choose a relevance first; the comment is saved with it.",
     )

@@ -5,37 +5,35 @@ from __future__ import annotations
 
 import streamlit as st
 
-from backends.registry import KINDS
 from backends.spec import SpecError, parse_spec, redact_url
 from lineup.config import BackendsConfig
-from lineup.discovery import EndpointReport, local_models, probe_endpoints
-from lineup.service import Lineup
+from lineup.service import EndpointReport, Lineup, Modality
 
 DISCOVERY_TTL_S = 30
+LOCAL_TTL_S = 300
 
 
 @st.cache_data(ttl=DISCOVERY_TTL_S, show_spinner="Asking the endpoints for their models…")
 def _reports(_app: Lineup, config_key: str) -> list[EndpointReport]:
-    return probe_endpoints(_app.config)
+    return _app.endpoint_reports()
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _local(modality: str) -> list[str]:
-    return [m.spec for m in local_models() if KINDS[m.spec.split(":", 1)[0]].modality == modality]
+@st.cache_data(ttl=LOCAL_TTL_S, show_spinner=False)
+def _local(_app: Lineup, modality: Modality) -> list[str]:
+    return [m.spec for m in _app.local_models(modality)]
 
 
 def endpoint_reports(app: Lineup) -> list[EndpointReport]:
+    """What each endpoint offers, asked at most every DISCOVERY_TTL_S per backends.toml."""
     key = repr(app.config)  # a new backends.toml gives a new cache entry
     return _reports(app, key)
 
 
 def model_picker(
-    app: Lineup, modality: str, default: list[str], label: str = "Models"
+    app: Lineup, modality: Modality, default: list[str], label: str = "Models"
 ) -> list[str]:
-    options: list[str] = list(_local(modality))
-    options += [
-        m.name for m in app.config.models if KINDS[m.spec.split(":", 1)[0]].modality == modality
-    ]
+    options: list[str] = list(_local(app, modality))
+    options += app.named_models(modality)
     if modality == "vlm":
         for report in endpoint_reports(app):
             options += [m.spec for m in report.models if m.vision is not False]

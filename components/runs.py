@@ -149,9 +149,9 @@ def follow(still_running: Callable[[], bool], draw: Callable[[], None], interval
     run ends at once (so nothing of an earlier run lingers on screen, and every widget stays
     live). The workers run on in the server process whatever the page does: a click (Stop,
     any widget) or a reload draws the page anew, and it finds the run again (by the run ids
-    the session keeps, `Lineup.active_comparison`, or the store). So `draw` reads the run's
-    state afresh each time (the runner's snapshot, or the store), never events that a new
-    script run would not see.
+    the session keeps, and `Lineup.in_progress`: the comparison here, or the store). So
+    `draw` reads the run's state afresh each time (the runner's snapshot, or the store), never
+    events that a new script run would not see.
     """
 
     def redraw() -> None:
@@ -162,25 +162,6 @@ def follow(still_running: Callable[[], bool], draw: Callable[[], None], interval
     st.fragment(redraw, run_every=interval_s)()
 
 
-def in_progress(app: Lineup, run_ids: list[int]) -> bool:
-    """Whether any of these runs still has a model at work, here or in another process (whose
-    rows are read from the store, after marking those of a process that died)."""
-    reaped = False
-    for run_id in run_ids:
-        comparison = app.active_comparison(run_id)
-        if comparison is not None:
-            if not comparison.done:
-                return True
-            continue
-        if not reaped:
-            app.reap_orphans()
-            reaped = True
-        run = app.store.get_run(run_id)
-        if run is not None and any(g.status == RUNNING for g in run.generations):
-            return True
-    return False
-
-
 def live_views(app: Lineup, run: Run) -> Callable[[], list[ColumnView]]:
     """How to read a run in progress: from its comparison in this process (the text as it
     streams), else from the store (where its process saves the text once a second)."""
@@ -189,7 +170,7 @@ def live_views(app: Lineup, run: Run) -> Callable[[], list[ColumnView]]:
         return lambda: [ColumnView.of_job(job) for job in comparison.snapshot()]
 
     def from_store() -> list[ColumnView]:
-        fresh = app.store.get_run(run.id)
+        fresh = app.run(run.id)
         return [ColumnView.of_generation(g) for g in (fresh or run).generations]
 
     return from_store
@@ -202,7 +183,7 @@ def vlm_results(
     as stored (each complete answer with its label bar)."""
     labels: dict[int, Label] = {}
     if annotator and not live:
-        labels = app.store.current_labels([view.generation_id for view in views], annotator)
+        labels = app.current_labels([view.generation_id for view in views], annotator)
     hidden = run.blind if live else names_hidden(run, views, labels)
     if live:
         finished = sum(view.status != RUNNING for view in views)
@@ -218,7 +199,7 @@ def vlm_results(
             st.subheader(title.text, anchor=False, help=title.help, divider="gray")
             draw_column(view)
             if not live and view.status == OK:
-                label_bar(app.store, view.generation_id, annotator, labels.get(view.generation_id))
+                label_bar(app, view.generation_id, annotator, labels.get(view.generation_id))
 
 
 def stop_runs(app: Lineup, query_key: str) -> None:

@@ -21,15 +21,22 @@ FIGURES_HELP = (
 
 
 class Figures(Protocol):
-    """A stored generation or the runner's VLMTimings: both carry these."""
+    """A stored generation or the runner's VLMTimings: both carry these (read only)."""
 
-    ttft_s: float | None
-    total_s: float | None
-    output_tokens: int | None
-    tokens_per_s: float | None
-    tokens_per_s_source: str | None
-    chars_per_s: float | None
-    load_s: float | None
+    @property
+    def ttft_s(self) -> float | None: ...
+    @property
+    def total_s(self) -> float | None: ...
+    @property
+    def output_tokens(self) -> int | None: ...
+    @property
+    def tokens_per_s(self) -> float | None: ...
+    @property
+    def tokens_per_s_source(self) -> str | None: ...
+    @property
+    def chars_per_s(self) -> float | None: ...
+    @property
+    def load_s(self) -> float | None: ...
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,19 @@
 """`python -m lineup`: the same engine as the app, for scripts and CI.
 
 With --json, stdout carries exactly one JSON document; progress and messages go to stderr.
-Exit status: 0 when the command did its job (even if some models failed), 2 for bad input.
+Exit status: 0 when the command did its job (even if some models failed), 2 for bad input,
+1 for a bug in Lineup (a one-line message; LINEUP_DEBUG=1 shows the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from backends.spec import SpecError
-from lineup.config import ConfigError
 from lineup.limits import (
     MAX_QUESTION_CHARS,
     MAX_SEED,
@@ -21,41 +21,31 @@ from lineup.limits import (
     MAX_SYSTEM_PROMPT_CHARS,
     InputError,
     check_max_tokens,
-    check_question,
     check_seed,
-    check_sentence,
-    check_system_prompt,
     check_temperature,
     check_timeout_s,
 )
 from lineup.media import MediaError
-from lineup.metrics import clean_number, vlm_leaderboard
+from lineup.metrics import clean_number
 from lineup.models import RELEVANCE
+from lineup.redact import redact
 from lineup.runner import GenerationResult
-from lineup.service import Lineup
-from lineup.settings import SettingsError
-from lineup.store import StoreError, StoreUnavailable
+from lineup.service import INPUT_ERRORS, Lineup
+from lineup.tts_metrics import TTS_COLUMNS
 
 EXIT_OK = 0
+EXIT_BUG = 1
 EXIT_BAD_INPUT = 2
+DEBUG_ENV = "LINEUP_DEBUG"
 
 
 class BadInput(Exception):
     """Input the user must fix; printed to stderr, exit status 2."""
 
 
-# Errors that mean the input, the environment or backends.toml needs fixing, not a bug:
-# each is raised where the bad value is found, before anything is stored.
-BAD_INPUT_ERRORS = (
-    BadInput,
-    InputError,
-    SettingsError,
-    ConfigError,
-    SpecError,
-    MediaError,
-    StoreError,
-    StoreUnavailable,
-)
+# Errors that mean the input, the environment or backends.toml needs fixing, not a bug (see
+# lineup.service.INPUT_ERRORS). Anything else is a bug in Lineup: exit 1.
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (BadInput, *INPUT_ERRORS)
 
 
 def _err(message: str) -> None:
@@ -87,15 +77,12 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def cmd_backends(app: Lineup, args: argparse.Namespace) -> int:
-    from backends.registry import KINDS
-    from lineup.discovery import local_models, probe_endpoints
-
-    reports = probe_endpoints(app.config)
-    local = local_models()
+    reports = app.endpoint_reports()
+    local = app.local_models()
     document = {
         "kinds": [
             {"kind": i.kind, "modality": i.modality, "description": i.description}
-            for i in KINDS.values()
+            for i in app.kinds().values()
         ],
         "endpoints": [
             {
@@ -151,20 +138,17 @@ def _vlm_result(result: GenerationResult) -> dict[str, Any]:
 
 
 def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
-    question = check_question(args.question)
-    system = check_system_prompt(args.system)
-    app.check_models(args.model)
     image = None
     if args.image is not None:
         try:
             image = app.read_image_file(args.image)
         except MediaError as exc:
             raise BadInput(f"{args.image}: {exc}") from exc
-    comparison = app.start_vlm(
-        question=question,
+    comparison = app.start_vlm(  # checks the question, system prompt and models
+        question=args.question,
         models=args.model,
         image=image,
-        system=system,
+        system=args.system,
         temperature=args.temperature,
         max_tokens=args.max_tokens,
         seed=args.seed,
@@ -219,29 +203,12 @@ TTS_RESULT_FIELDS = [
 
 
 def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
-    from lineup.config import resolve_model
-    from lineup.tts_metrics import summarize_clips
-    from lineup.tts_runner import language_warnings
-
-    texts = [check_sentence(text) for text in args.text if text.strip()]
-    if not texts:
-        raise BadInput("--text is empty: give a sentence for the voices to speak.")
-    if args.seed is not None:
-        check_seed(args.seed, samples=args.samples)
+    texts = [text for text in args.text if text.strip()]
     stt = None if args.stt.strip().lower() == "none" else args.stt
-    app.check_models(args.voice, "tts")
-    if stt is not None:
-        app.check_models([stt], "stt")
-    warnings = language_warnings(
-        texts,
-        args.voice,
-        app.make_backend,
-        spec_of=lambda voice: resolve_model(voice, app.config)[0],
-        stt=stt,
-    )
+    warnings = app.language_warnings(texts, args.voice, stt)
     for warning in warnings:
         _err(f"warning: {warning}")
-    comparison = app.start_tts(
+    comparison = app.start_tts(  # checks the sentences, seed, voices and STT model
         texts=texts,
         voices=args.voice,
         samples=args.samples,
@@ -282,7 +249,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
             print(f"error: {result['error']}")
         print(f"audio: {result['audio_path'] or '-'}")
         print()
-    summary = summarize_clips(comparison.results())
+    summary = app.clip_summary(comparison.results())
     print(
         _table(
             summary,
@@ -293,12 +260,9 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
 
 
 def cmd_label(app: Lineup, args: argparse.Namespace) -> int:
-    try:
-        label_id = app.store.add_label(
-            args.generation_id, args.relevance, annotator=args.annotator, comment=args.comment
-        )
-    except StoreError as exc:
-        raise BadInput(str(exc)) from exc
+    label_id = app.add_label(
+        args.generation_id, args.relevance, annotator=args.annotator, comment=args.comment
+    )
     document = {
         "label_id": label_id,
         "generation_id": args.generation_id,
@@ -329,14 +293,8 @@ VLM_COLUMNS = [
 
 
 def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
-    if args.kind == "vlm":
-        rows = vlm_leaderboard(app.store)
-        columns = VLM_COLUMNS
-    else:
-        from lineup.tts_metrics import TTS_COLUMNS, tts_leaderboard
-
-        rows = tts_leaderboard(app.store)
-        columns = TTS_COLUMNS
+    rows = app.leaderboard(args.kind)
+    columns = VLM_COLUMNS if args.kind == "vlm" else TTS_COLUMNS
     if args.json:
         _emit({"kind": args.kind, "rows": [{c: row.get(c) for c in columns} for row in rows]})
     else:
@@ -438,9 +396,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    app: Lineup | None = None
     try:
         app = Lineup.open()
         return int(args.func(app, args))
     except BAD_INPUT_ERRORS as exc:
         _err(f"error: {exc}")
         return EXIT_BAD_INPUT
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        secrets = app.secrets() if app is not None else []
+        _err(
+            f"error: this is a bug in Lineup, not a problem with your input: "
+            f"{type(exc).__name__}: {redact(str(exc), secrets)}\n"
+            f"Run again with {DEBUG_ENV}=1 for the traceback, and please report it."
+        )
+        return EXIT_BUG

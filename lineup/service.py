@@ -1,16 +1,24 @@
-"""The engine the pages and the CLI share: settings, store, media, backends.toml, comparisons."""
+"""The one door the pages and the CLI use into Lineup: runs, labels, media, discovery, warnings,
+leaderboards, exports and comparisons, over one store, one media store and backends.toml."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
 
-from backends.base import VLMRequest
-from backends.registry import create_backend, kind_info
-from backends.spec import SpecError
+import pandas as pd
+
+from backends import keys
+from backends.base import DiscoveredModel, VLMRequest
+from backends.base import Modality as Modality  # what the pages choose models of
+from backends.registry import KINDS, KindInfo, create_backend, default_api_key_envs, kind_info
+from backends.spec import ModelSpec, SpecError
 from lineup import liveness
-from lineup.config import BackendsConfig, load_backends_config, resolve_model
+from lineup.config import BackendsConfig, ConfigError, load_backends_config, resolve_model
+from lineup.discovery import EndpointReport as EndpointReport  # what pages list
+from lineup.discovery import local_models, probe_endpoints
 from lineup.engines import DescribeCache
 from lineup.limits import (
     InputError,
@@ -20,28 +28,69 @@ from lineup.limits import (
     check_system_prompt,
     check_timeout_s,
 )
-from lineup.media import ValidatedImage, validate_image
+from lineup.media import MediaError, ValidatedImage, read_image_file, validate_image
 from lineup.mediastore import MediaStore
-from lineup.models import MODEL_SPEC_MAX_CHARS
+from lineup.metrics import FAILURE_KEYS as FAILURE_KEYS  # the leaderboard rows' failure columns
+from lineup.metrics import vlm_leaderboard
+from lineup.models import MODEL_SPEC_MAX_CHARS, RUNNING, Generation, Label, Run
 from lineup.runner import Comparison, start_vlm_comparison
-from lineup.settings import Settings, load_settings
-from lineup.store import Store
-from lineup.tts_runner import DEFAULT_STT, TTSComparison, start_tts_comparison
+from lineup.settings import Settings, SettingsError, load_settings
+from lineup.store import (
+    GENERATION_EXPORT_COLUMNS,
+    LABEL_EXPORT_COLUMNS,
+    Store,
+    StoreError,
+    StoreUnavailable,
+)
+from lineup.tts_metrics import CLIP_COLUMNS, summarize_clips, tts_leaderboard, voice_figures
+from lineup.tts_runner import (
+    DEFAULT_STT,
+    ClipResult,
+    TTSComparison,
+    language_warnings,
+    start_tts_comparison,
+)
+
+RunKind = Literal["vlm", "tts"]
+ExportTable = Literal["generations", "labels"]
+
+# What Lineup raises when the input, the environment or backends.toml needs fixing: each is
+# raised where the bad value is found, before anything is stored, with a message that says
+# what to do. The pages show these as messages and the CLI exits 2; any other exception is a
+# bug in Lineup and is never shown as bad input. (Most are ValueErrors, but a bare ValueError
+# is not one of them.)
+INPUT_ERRORS: tuple[type[Exception], ...] = (
+    InputError,
+    SettingsError,
+    ConfigError,
+    SpecError,
+    MediaError,
+    StoreError,
+    StoreUnavailable,
+)
 
 
-@dataclass
+def read_keys_from(source: keys.KeySource) -> None:
+    """Look API keys up in `source` too (by variable name), after the environment: the app
+    passes its Streamlit secrets. Registering the same source again does nothing."""
+    keys.register_source(source)
+
+
+@dataclass(frozen=True)
 class Lineup:
+    """The engine with one reading of backends.toml.
+
+    Frozen: the app keeps one per settings for the whole server and every session shares it,
+    so nothing assigns to it. A page run takes its own reading of backends.toml with
+    `refreshed()` (a new facade over the same store, media and caches); what a session sees
+    never changes under another session's feet.
+    """
+
     settings: Settings
     store: Store
     media: MediaStore
     config: BackendsConfig
     described: DescribeCache = field(default_factory=DescribeCache)
-
-    def refresh_config(self) -> None:
-        """Re-read backends.toml if it changed since it was read (the app reads it per page)."""
-        fresh = load_backends_config(self.settings)
-        if fresh != self.config:
-            self.config = fresh
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Lineup:
@@ -57,19 +106,29 @@ class Lineup:
         app.reap_orphans()
         return app
 
-    def reap_orphans(self) -> list[int]:
-        """Running rows whose owner process is gone become `interrupted` (the app calls this
-        on every page run, the CLI at start); returns their ids."""
-        return self.store.reap_orphans()
+    # Config -----------------------------------------------------------------------------
+
+    def with_config(self, config: BackendsConfig) -> Lineup:
+        """The same engine (store, media, caches) with another reading of backends.toml."""
+        return replace(self, config=config)
+
+    def refreshed(self) -> Lineup:
+        """backends.toml read again (the app does so on every page run, so an edit shows
+        without a restart): this facade when the file is unchanged, else a new one."""
+        fresh = load_backends_config(self.settings)
+        return self if fresh == self.config else self.with_config(fresh)
 
     def secrets(self) -> list[str]:
-        """The values of every configured API key, to keep out of what is stored and printed."""
-        names = {"OPENAI_API_KEY"} | {e.api_key_env for e in self.config.endpoints if e.api_key_env}
+        """The value of every API key Lineup may send (from the environment or a registered
+        source such as Streamlit secrets), to keep out of what is stored and printed."""
+        names = default_api_key_envs() | {
+            e.api_key_env for e in self.config.endpoints if e.api_key_env
+        }
         for named in self.config.models:
             key_env = (named.options or {}).get("api_key_env")
             if isinstance(key_env, str):
                 names.add(key_env)
-        return [value for name in names if (value := os.environ.get(name))]
+        return [value for name in sorted(names) if (value := keys.api_key(name))]
 
     def timeout(self, timeout_s: float | None) -> float:
         """The per-model timeout: the one given, else the setting; a positive finite number."""
@@ -77,9 +136,51 @@ class Lineup:
             return self.settings.model_timeout_s
         return float(check_timeout_s(timeout_s))
 
-    def active_comparison(self, run_id: int) -> Any | None:
+    # Runs -------------------------------------------------------------------------------
+
+    def run(self, run_id: int, kind: RunKind | None = None) -> Run | None:
+        """A stored run with its generations and their labels; None when there is no such run
+        (or it is not of `kind`)."""
+        run = self.store.get_run(run_id)
+        if run is None or (kind is not None and run.kind != kind):
+            return None
+        return run
+
+    def runs(self, run_ids: Iterable[int], kind: RunKind | None = None) -> list[Run]:
+        """The runs of these ids that exist (and are of `kind`), in the order given."""
+        return [run for run in (self.run(run_id, kind) for run_id in run_ids) if run is not None]
+
+    def latest_runs(self, kind: RunKind, limit: int = 20) -> list[Run]:
+        """The newest runs of a kind, newest first, with their generations."""
+        return self.store.latest_runs(kind, limit=limit)
+
+    def reap_orphans(self) -> list[int]:
+        """Running rows whose owner process is gone become `interrupted` (the app calls this
+        on every page run, the CLI at start); returns their ids."""
+        return self.store.reap_orphans()
+
+    def active_comparison(self, run_id: int) -> Comparison | TTSComparison | None:
         """The comparison in progress in this process that holds run `run_id`, if any."""
-        return liveness.active_run(run_id)
+        found = liveness.active_run(run_id)
+        return found if isinstance(found, Comparison | TTSComparison) else None
+
+    def in_progress(self, run_ids: Iterable[int]) -> bool:
+        """Whether any of these runs still has a model at work, here or in another process
+        (whose rows are read from the store, after marking those of a process that died)."""
+        reaped = False
+        for run_id in run_ids:
+            comparison = self.active_comparison(run_id)
+            if comparison is not None:
+                if not comparison.done:
+                    return True
+                continue
+            if not reaped:
+                self.reap_orphans()
+                reaped = True
+            run = self.run(run_id)
+            if run is not None and any(g.status == RUNNING for g in run.generations):
+                return True
+        return False
 
     def cancel_run(self, run_id: int) -> bool:
         """Stop the run in progress that holds `run_id`; False when none runs here."""
@@ -89,35 +190,134 @@ class Lineup:
         comparison.cancel()
         return True
 
-    def check_models(self, models: list[str], modality: str = "vlm") -> list[str]:
-        """Check every spec or name before anything runs; raise SpecError naming the bad one."""
-        if not models:
-            raise SpecError("Choose at least one model.")
-        for model in models:
-            if len(model) > MODEL_SPEC_MAX_CHARS:
-                raise SpecError(
-                    f"A model spec is {len(model)} characters long; the limit is "
-                    f"{MODEL_SPEC_MAX_CHARS}. Give the model a short name in backends.toml."
-                )
-            spec, _ = resolve_model(model, self.config)
-            if kind_info(spec.kind).modality != modality:
-                raise SpecError(f"{model!r} is not a {modality.upper()} backend.")
-        return models
+    # Labels -----------------------------------------------------------------------------
 
-    def make_backend(self, model: str, **kwargs: Any) -> Any:
-        spec, options = resolve_model(model, self.config)
-        return create_backend(spec, options, **kwargs)
+    def add_label(
+        self, generation_id: int, relevance: str, *, annotator: str, comment: str | None = None
+    ) -> int:
+        """Write a label now; StoreError when the generation cannot be labeled (it is not a
+        complete answer, there is no such generation, the relevance or name is refused)."""
+        return self.store.add_label(generation_id, relevance, annotator=annotator, comment=comment)
 
-    def read_image_file(self, path: Any) -> ValidatedImage:
+    def current_labels(self, generation_ids: Iterable[int], annotator: str) -> dict[int, Label]:
+        """The label that counts (the latest) of this annotator on each of these generations."""
+        return self.store.current_labels(generation_ids, annotator)
+
+    # Media ------------------------------------------------------------------------------
+
+    def media_path(self, digest: str) -> Path | None:
+        """The file of a stored image or clip, by its hash; None when it is gone from disk."""
+        try:
+            return self.media.path(digest)
+        except FileNotFoundError:
+            return None
+
+    def read_image_file(self, path: str | Path) -> ValidatedImage:
         """An image file, its size checked from the file before it is read, then validated."""
-        from lineup.media import read_image_file
-
         return self.validate_image(read_image_file(path, max_bytes=self.settings.max_upload_bytes))
 
     def validate_image(self, data: bytes) -> ValidatedImage:
+        """Uploaded bytes as an image within the size limits; MediaError says what is wrong."""
         return validate_image(
             data, max_bytes=self.settings.max_upload_bytes, max_pixels=self.settings.max_pixels
         )
+
+    # Discovery --------------------------------------------------------------------------
+
+    def kinds(self) -> dict[str, KindInfo]:
+        """Every backend kind, by name: its modality and what it is."""
+        return dict(KINDS)
+
+    def endpoint_reports(self) -> list[EndpointReport]:
+        """Each endpoint of backends.toml (and Ollama's): up or not, and its models."""
+        return probe_endpoints(self.config)
+
+    def local_models(self, modality: Modality | None = None) -> list[DiscoveredModel]:
+        """Models that need no server (of one modality, or all)."""
+        found = local_models()
+        if modality is None:
+            return found
+        return [m for m in found if self._modality(m.spec) == modality]
+
+    def named_models(self, modality: Modality) -> list[str]:
+        """The names backends.toml gives models of this modality."""
+        return [m.name for m in self.config.models if self._modality(m.spec) == modality]
+
+    def forget_descriptions(self) -> None:
+        """Ask every backend for its model's description afresh on the next run."""
+        self.described.forget()
+
+    # Warnings ---------------------------------------------------------------------------
+
+    def language_warnings(
+        self,
+        texts: str | Sequence[str],
+        voices: Sequence[str],
+        stt: str | None = DEFAULT_STT,
+    ) -> list[str]:
+        """A warning for each voice, and the STT model, that cannot handle the script of one of
+        the sentences. Voices may be specs or names from backends.toml; one that is not a
+        usable voice (or STT model) gives no warning: starting the run says what is wrong."""
+        sentences = [
+            text for text in ([texts] if isinstance(texts, str) else texts) if text.strip()
+        ]
+        if not sentences or not voices:
+            return []
+        return language_warnings(
+            sentences,
+            list(voices),
+            self.make_backend,
+            spec_of=self._voice_spec,
+            stt=stt if stt is not None and self._is_model_of(stt, "stt") else None,
+        )
+
+    # Leaderboards and exports -----------------------------------------------------------
+
+    def leaderboard(self, kind: RunKind) -> list[dict[str, Any]]:
+        """One row per model (`vlm`) or voice (`tts`): label shares, speed, failures; for
+        voices the WER too. Definitions: lineup.metrics and lineup.tts_metrics."""
+        return vlm_leaderboard(self.store) if kind == "vlm" else tts_leaderboard(self.store)
+
+    def export_columns(self, table: ExportTable) -> tuple[str, ...]:
+        """The columns of a raw export, in the order `export_rows` yields them."""
+        return GENERATION_EXPORT_COLUMNS if table == "generations" else LABEL_EXPORT_COLUMNS
+
+    def export_count(self, kind: RunKind, table: ExportTable) -> int:
+        """How many rows a raw export holds (every generation of a kind, or every label on
+        its complete generations)."""
+        return self.store.export_count(kind, table)
+
+    def export_rows(self, kind: RunKind, table: ExportTable) -> Iterator[tuple[Any, ...]]:
+        """The rows of a raw export, as stored, streamed from the store in batches."""
+        return self.store.export_rows(kind, table)
+
+    def voice_figures(self, run: Run) -> dict[str, dict[str, Any]]:
+        """Per voice of a stored TTS run: the WER, CER and speed over its clips."""
+        by_voice: dict[str, list[Generation]] = {}
+        for generation in run.generations:
+            by_voice.setdefault(generation.model_spec, []).append(generation)
+        figures = {}
+        for voice, clips in by_voice.items():
+            frame = pd.DataFrame(
+                [
+                    {c: getattr(g, c, None) for c in CLIP_COLUMNS} | {"input_text": run.input_text}
+                    for g in clips
+                ],
+                columns=CLIP_COLUMNS,
+            )
+            figures[voice] = voice_figures(frame)
+        return figures
+
+    def clip_summary(self, results: Iterable[ClipResult]) -> list[dict[str, Any]]:
+        """The same figures per voice for the clips of one comparison, in the voices' order."""
+        return summarize_clips(results)
+
+    # Comparisons ------------------------------------------------------------------------
+
+    def make_backend(self, model: str, **kwargs: Any) -> Any:
+        """The backend of a spec or a name from backends.toml (built once where it is kept)."""
+        spec, options = resolve_model(model, self.config)
+        return create_backend(spec, options, **kwargs)
 
     def start_vlm(
         self,
@@ -132,11 +332,13 @@ class Lineup:
         timeout_s: float | None = None,
         blind: bool = False,
     ) -> Comparison:
-        """Store the image and the run, then start every model at once."""
+        """Check everything (the one place that does), store the image and the run, then
+        start every model at once. Raises one of INPUT_ERRORS, with nothing stored, for a bad
+        question, system prompt, timeout or model."""
         question = check_question(question)
         system = check_system_prompt(system)
         timeout = self.timeout(timeout_s)
-        self.check_models(models)
+        self._check_models(models, "vlm")
         image_hash = self.media.put(image.data, image.suffix) if image is not None else None
         request = VLMRequest(
             question=question,
@@ -162,41 +364,81 @@ class Lineup:
     def start_tts(
         self,
         *,
-        texts: str | list[str],
+        texts: str | Sequence[str],
         voices: list[str],
         samples: int = 1,
         stt: str | None = DEFAULT_STT,
         seed: int | None = None,
         timeout_s: float | None = None,
     ) -> TTSComparison:
-        """Check the voices and the STT spec, store one run per sentence, start every voice.
+        """Check everything (the one place that does), store one run per sentence, start every
+        voice. Raises one of INPUT_ERRORS, with nothing stored, for a bad sentence, sample
+        count, seed, timeout, voice or STT model.
 
         Voices may be specs or names from backends.toml; a voice's #PRESET is passed to
         its synthesize(). See lineup.tts_runner for what each clip records.
         """
         timeout = self.timeout(timeout_s)
         sentences = [texts] if isinstance(texts, str) else list(texts)
-        texts = [check_sentence(text) for text in sentences if text.strip()]
-        if not texts:
+        checked = [check_sentence(text) for text in sentences if text.strip()]
+        if not checked:
             raise InputError("Type a sentence for the voices to speak.")
         if samples < 1:
             raise InputError(f"The number of samples must be at least 1, not {samples}.")
         if seed is not None:
             check_seed(seed, samples=samples)
-        self.check_models(voices, "tts")
+        self._check_models(voices, "tts")
         if stt is not None:
-            self.check_models([stt], "stt")
+            self._check_models([stt], "stt")
         factory: Any = self.make_backend
         return start_tts_comparison(
             self.store,
             self.media,
             voices,
-            texts,
+            checked,
             factory,
             samples=samples,
             stt=stt,
             timeout_s=timeout,
             seed=seed,
-            spec_of=lambda voice: resolve_model(voice, self.config)[0],
+            spec_of=self._voice_spec,
             secrets=self.secrets(),
         )
+
+    # Specs ------------------------------------------------------------------------------
+
+    def _resolve(self, model: str, modality: Modality) -> ModelSpec:
+        """The spec of a spec or name, checked to be of `modality`; SpecError if not."""
+        if len(model) > MODEL_SPEC_MAX_CHARS:
+            raise SpecError(
+                f"A model spec is {len(model)} characters long; the limit is "
+                f"{MODEL_SPEC_MAX_CHARS}. Give the model a short name in backends.toml."
+            )
+        spec, _ = resolve_model(model, self.config)
+        if kind_info(spec.kind).modality != modality:
+            raise SpecError(f"{model!r} is not a {modality.upper()} backend.")
+        return spec
+
+    def _voice_spec(self, voice: str) -> ModelSpec:
+        return self._resolve(voice, "tts")
+
+    def _is_model_of(self, model: str, modality: Modality) -> bool:
+        try:
+            self._resolve(model, modality)
+        except SpecError:
+            return False
+        return True
+
+    def _check_models(self, models: Sequence[str], modality: Modality) -> None:
+        """Every spec or name, before anything runs; SpecError naming the bad one."""
+        if not models:
+            raise SpecError(
+                "Choose at least one voice." if modality == "tts" else "Choose at least one model."
+            )
+        for model in models:
+            self._resolve(model, modality)
+
+    @staticmethod
+    def _modality(spec_text: str) -> Modality | None:
+        kind = spec_text.split(":", 1)[0]
+        return KINDS[kind].modality if kind in KINDS else None

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.runs import in_progress
 from lineup.models import ANNOTATOR_MAX_CHARS, RELEVANCE
 from lineup.samples import ensure_samples
 from lineup.service import Lineup
@@ -32,7 +31,8 @@ def ollama(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> OllamaFixture:
         # Streams a word every 0.3 s for a minute: a run that is still going when it is
         # looked at, reloaded or stopped.
         FakeModel("slow:latest", [f"word{i}" for i in range(200)], delay_s=0.3),
-        FakeModel("brief:latest", ["Slow", "but", "whole."], delay_s=0.4),
+        # Still going when a new session opens its run (under load that takes over a second).
+        FakeModel("brief:latest", ["Slow", "but", "whole."], delay_s=1.0),
     ]
     with OllamaFixture(models) as fixture:
         monkeypatch.setenv("OLLAMA_HOST", fixture.base_url)
@@ -50,7 +50,7 @@ def settle(at: AppTest, timeout_s: float = 30) -> AppTest:
     app = Lineup.open(load_settings())
     run_id = int(run_param(at))
     deadline = time.monotonic() + timeout_s
-    while in_progress(app, [run_id]):
+    while app.in_progress([run_id]):
         assert time.monotonic() < deadline, f"run {run_id} still going after {timeout_s} s"
         time.sleep(0.05)
     return at.run()

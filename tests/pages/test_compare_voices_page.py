@@ -12,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 
 from backends.base import Audio, TTSBackend
 from backends.spec import parse_spec
-from components.runs import in_progress
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
@@ -33,7 +32,7 @@ def settle(at: AppTest, timeout_s: float = 120) -> AppTest:
     app = Lineup.open(load_settings())
     run_ids = [int(r) for r in runs_param(at).split(",")]
     deadline = time.monotonic() + timeout_s
-    while in_progress(app, run_ids):
+    while app.in_progress(run_ids):
         assert time.monotonic() < deadline, f"runs {run_ids} still going after {timeout_s} s"
         time.sleep(0.05)
     return at.run()
@@ -84,7 +83,10 @@ def test_russian_text_to_an_english_voice_is_warned_before_it_runs(lineup_home: 
     at.multiselect(key="models-tts").set_value(["espeak:en-us", "espeak:ru"])
     at.run()
     warnings = [w.value for w in at.warning]
-    assert len(warnings) == 1 and "espeak:en-us" in warnings[0]
+    # The English voice, and the English-only speech-to-text model that scores the clips.
+    assert len(warnings) == 2
+    assert "espeak:en-us speaks en" in warnings[0]
+    assert "faster-whisper:tiny.en only transcribes en" in warnings[1]
     assert at.button(key="speak").label == "Speak anyway"
     assert Store(load_settings().database_url).latest_runs("tts") == []
 
@@ -162,3 +164,18 @@ def test_stop_cancels_every_clip_in_progress(lineup_home: Path) -> None:
     assert len([i for i in at.info if "Stopped" in i.value]) == 4
     assert not [b for b in at.button if b.key and b.key.startswith("label-")]
     assert not at.button(key="speak").disabled and at.button(key="stop").disabled
+
+
+def test_a_voice_named_in_backends_toml_is_warned_like_its_spec(lineup_home: Path) -> None:
+    lineup_home.mkdir(parents=True, exist_ok=True)
+    (lineup_home / "backends.toml").write_text('[models.narrator]\nspec = "espeak:en-us"\n')
+    at = page().run()
+    at.text_area(key="sentences").set_value("Оплата не прошла.")
+    at.multiselect(key="models-tts").set_value(["narrator", "espeak:ru"])
+    at.run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("narrator speaks en" in w for w in warnings), warnings
+    # The speech-to-text model is checked too, as the command line does: tiny.en hears English.
+    assert any("faster-whisper:tiny.en only transcribes en" in w for w in warnings), warnings
+    assert len(warnings) == 2

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import streamlit as st
+from streamlit.runtime.secrets import Secrets
 from streamlit.testing.v1 import AppTest
 
+from backends import keys
+from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
@@ -251,12 +255,21 @@ def test_api_keys_may_come_from_streamlit_secrets(
     monkeypatch.setenv("VLLM_API_KEY", "")  # unset for the page; removed again after the test
     monkeypatch.setenv("OPENAI_API_KEY", "from-the-environment")
     at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60)
-    at.secrets["VLLM_API_KEY"] = "from-secrets"
-    at.secrets["OPENAI_API_KEY"] = "from-secrets-too"
+    secrets = {"VLLM_API_KEY": "from-secrets", "OPENAI_API_KEY": "from-secrets-too"}
+    at.secrets.update(secrets)
     at.run()
     assert not at.exception
-    assert os.environ["VLLM_API_KEY"] == "from-secrets"
+    # The page registered its secrets as a key source (AppTest swaps st.secrets only during a
+    # run, so the same secrets are put back here); nothing was copied into the environment.
+    assert os.environ["VLLM_API_KEY"] == ""
+    shown = Secrets()
+    shown._secrets = secrets
+    monkeypatch.setattr(st, "secrets", shown)
+    assert keys.api_key("VLLM_API_KEY") == "from-secrets"
     # The environment wins where it sets a key.
-    assert os.environ["OPENAI_API_KEY"] == "from-the-environment"
+    assert keys.api_key("OPENAI_API_KEY") == "from-the-environment"
+    # Keys from secrets are kept out of what is stored and printed like the others.
+    app = Lineup.open(load_settings())
+    assert set(app.secrets()) >= {"from-secrets", "from-the-environment"}
     # And no key reached the store.
     assert "from-secrets" not in (lineup_home / "lineup.db").read_bytes().decode("latin-1")

@@ -330,11 +330,66 @@ def test_a_broken_backends_file_exits_2_naming_file_and_key(
 
 
 def test_an_internal_value_error_is_a_bug_not_bad_input(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug in Lineup")
+
+    monkeypatch.setattr(Store, "create_run", broken)
+    assert run_main(*VLM) == 1
+    err = capsys.readouterr().err
+    assert "this is a bug in Lineup, not a problem with your input" in err
+    assert "ValueError: a bug in Lineup" in err and "LINEUP_DEBUG=1" in err
+    assert "Traceback" not in err
+
+
+def test_lineup_debug_shows_the_traceback_of_a_bug(
     lineup_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("a bug in Lineup")
 
-    monkeypatch.setattr(Lineup, "start_vlm", broken)
+    monkeypatch.setattr(Store, "create_run", broken)
+    monkeypatch.setenv("LINEUP_DEBUG", "1")
     with pytest.raises(ValueError, match="a bug in Lineup"):
         main(VLM)
+
+
+def test_a_bug_message_keeps_api_keys_out(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-printed-0123456789")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("request failed with key sk-never-printed-0123456789")
+
+    monkeypatch.setattr(Store, "create_run", broken)
+    assert run_main(*VLM) == 1
+    assert "sk-never-printed" not in capsys.readouterr().err
+
+
+def test_the_command_line_checks_the_models_once(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checked: list[list[str]] = []
+    check = Lineup._check_models
+
+    def counting(self: Lineup, models: list[str], modality: str) -> None:
+        checked.append(list(models))
+        check(self, models, modality)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Lineup, "_check_models", counting)
+    assert run_main(*TTS, "--json") == 0
+    assert checked == [["espeak:en-us"]]
+    assert json.loads(capsys.readouterr().out)["results"][0]["status"] == "ok"
+
+
+def test_a_voice_named_in_backends_toml_is_warned_about(
+    lineup_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lineup_home.mkdir(parents=True)
+    (lineup_home / "backends.toml").write_text('[models.narrator]\nspec = "espeak:en-us"\n')
+    args = ["tts", "--text", "Оплата не прошла.", "--voice", "narrator", "--stt", "none"]
+    assert run_main(*args, "--json") == 0
+    [warning] = json.loads(capsys.readouterr().out)["warnings"]
+    assert "narrator speaks en" in warning

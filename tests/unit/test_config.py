@@ -65,8 +65,9 @@ def test_an_edited_file_is_read_again(lineup_home: Path) -> None:
     app = Lineup.open()
     assert app.config.named("qwen") is None
     write(lineup_home, TOML)
-    app.refresh_config()
-    assert app.config.named("qwen") is not None
+    fresh = app.refreshed()
+    assert fresh.config.named("qwen") is not None
+    assert app.config.named("qwen") is None  # the shared facade is never changed in place
 
 
 @pytest.mark.parametrize(
