@@ -5,7 +5,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 export LINEUP_MAX_UPLOAD_MB ?= 20
 PORT ?= 8501
 
-.PHONY: run test setup setup-dev lint clean-samples
+.PHONY: run test setup setup-dev lint clean-samples bench
 
 # Streamlit's upload limit is a whole number of MB: LINEUP_MAX_UPLOAD_MB rounded up (Lineup
 # itself refuses anything over the exact limit).
@@ -17,6 +17,13 @@ run: setup
 
 test: setup-dev
 	$(PY) -m pytest
+
+# Benchmarks: each writes a dated Markdown table to bench/results/. LEADERBOARD_SIZES=10000,100000
+# for a shorter run (the default goes to 1,000,000 generations: about 15 minutes here).
+LEADERBOARD_SIZES ?= 10000,100000,1000000
+bench: setup-dev
+	$(PY) -m bench.overhead
+	$(PY) -m bench.leaderboard --sizes $(LEADERBOARD_SIZES)
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .

@@ -9,7 +9,8 @@
     the run's wall time over the slowest model's own total, and the spread (max - min) of
     the models' first-token times.
 
-Usage: .venv/bin/python -m bench.overhead [--requests N]  (prints a Markdown report)
+Usage: .venv/bin/python -m bench.overhead [--requests N] [--fanout-runs K] [--out PATH]
+Prints a Markdown report and prepends it, dated, to bench/results/overhead.md.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import statistics
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -135,7 +138,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--fanout-runs", type=int, default=10)
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "overhead.md"
+    )
     args = parser.parse_args()
+    load_1m, load_5m, _ = os.getloadavg()
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    header = [
+        f"## Overhead and fan-out, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, "
+        f"Python {platform.python_version()}; load average {load_1m:.1f} (1 min), "
+        f"{load_5m:.1f} (5 min) at the start. Store: SQLite in a temporary LINEUP_HOME.",
+        "",
+    ]
 
     os.environ["LINEUP_HOME"] = tempfile.mkdtemp(prefix="lineup-bench-")
     os.environ.pop("LINEUP_DATABASE_URL", None)
@@ -209,7 +225,11 @@ def main() -> None:
                 f"| {n} | {statistics.median(ratios):.3f} | {ms(pct(spreads, 0.5))} | "
                 f"{ms(pct(spreads, 0.99))} |"
             )
-    print("\n".join(lines))
+    report = "\n".join(header + lines) + "\n"
+    print(report)
+    title = "# Overhead and fan-out benchmark (bench/overhead.py)\n\n"
+    earlier = args.out.read_text().removeprefix(title) if args.out.exists() else ""
+    args.out.write_text(title + report + ("\n" + earlier if earlier else ""))
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ def describe_now(_model: str, backend: Any) -> dict[str, Any]:
 
 
 class DescribeCache:
-    """`describe()` answers per model spec, kept for `ttl_s`. An empty answer (the server did
-    not say, or did not answer) is not kept: the next request asks again."""
+    """`describe()` answers per model spec, kept for `ttl_s`, empty ones too: a server that
+    tells nothing (OpenAI's has no /version) is not asked again on every request."""
 
     def __init__(self, ttl_s: float = DESCRIBE_TTL_S, clock: Callable[[], float] = time.monotonic):
         self.ttl_s = ttl_s
@@ -36,9 +36,8 @@ class DescribeCache:
         if kept is not None and now - kept[0] < self.ttl_s:
             return dict(kept[1])
         answer = describe_now(model, backend)
-        if answer:
-            with self._lock:
-                self._answers[model] = (now, dict(answer))
+        with self._lock:
+            self._answers[model] = (now, dict(answer))
         return answer
 
     def forget(self) -> None:

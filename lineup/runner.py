@@ -151,7 +151,6 @@ class _Job:
         self.described: dict[str, Any] = {}
         self._finish_lock = threading.Lock()
         self.finished = threading.Event()
-        self.timer: threading.Timer | None = None
 
     @property
     def text(self) -> str:
@@ -177,16 +176,8 @@ class _Job:
 
     def arm_timer(self, timeout_s: float, message: str) -> None:
         """(Re)start this job's timeout: it ends the job as `timeout` with `message`."""
-        timer = threading.Timer(timeout_s, self.finish, args=(TIMEOUT, message))
-        timer.daemon = True
-        with self._finish_lock:
-            if self.finished.is_set():
-                return
-            if self.timer is not None:
-                self.timer.cancel()
-            self.timer = timer
-        self.comparison.track_timer(timer)
-        timer.start()
+        if not self.finished.is_set():
+            self.comparison.watchdog.set(self, timeout_s, message)
 
     def run(self, factory: BackendFactory, request: VLMRequest) -> None:
         usage: Usage | None = None
@@ -198,8 +189,8 @@ class _Job:
             self.described = self.comparison.describe(self.model, backend)
         except BaseException as exc:  # noqa: BLE001 - reported after the start gate
             prepared = exc
-        if self.timer is not None:
-            self.timer.cancel()  # ready: the wait at the gate is bounded by the gate itself
+        # Ready: the wait at the gate is bounded by the gate itself.
+        self.comparison.watchdog.clear(self)
         self.comparison.wait_for_all_ready()
         if prepared is not None:
             self.finish(
@@ -267,8 +258,9 @@ class _Job:
                 )
             self.result = result
             self.finished.set()
-        if self.timer is not None:
-            self.timer.cancel()
+        self.comparison.watchdog.clear(self)
+        if self.comparison.done:
+            self.comparison.watchdog.stop()
         if status in (TIMEOUT, CANCELLED, INTERRUPTED):
             self.cancel_token.cancel()
         kind: EventKind = "done" if result.status == OK else "failed"
@@ -369,6 +361,53 @@ class EventRun(Generic[EventT, ResultT]):
                 timer.cancel()
 
 
+class Watchdog:
+    """Ends jobs whose deadline has passed, from one thread per comparison.
+
+    A deadline is a number in a dict, so setting one on the way to the request costs no
+    thread start (a `threading.Timer` per model did, and it showed as start skew).
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._deadlines: dict[_Job, tuple[float, str]] = {}
+        self._stopped = False
+        self._thread = threading.Thread(target=self._watch, name="lineup-watchdog", daemon=True)
+        self._thread.start()
+
+    def set(self, job: _Job, timeout_s: float, message: str) -> None:
+        with self._changed:
+            self._deadlines[job] = (time.monotonic() + timeout_s, message)
+            self._changed.notify()
+
+    def clear(self, job: _Job) -> None:
+        with self._changed:
+            self._deadlines.pop(job, None)
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped = True
+            self._changed.notify()
+
+    def _watch(self) -> None:
+        while True:
+            with self._changed:
+                if self._stopped:
+                    return
+                now = time.monotonic()
+                due = [
+                    (job, message) for job, (at, message) in self._deadlines.items() if at <= now
+                ]
+                for job, _ in due:
+                    del self._deadlines[job]
+                if not due:
+                    soonest = min((at for at, _ in self._deadlines.values()), default=None)
+                    self._changed.wait(None if soonest is None else soonest - now)
+                    continue
+            for job, message in due:
+                job.finish(TIMEOUT, message)
+
+
 class Comparison(EventRun[RunnerEvent, GenerationResult]):
     """A run in progress: one job per model, all started at once."""
 
@@ -400,6 +439,7 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         ends as `timeout`, and the others go ahead without it.
         """
         liveness.track(self)
+        self.watchdog = Watchdog()
         self._ready = threading.Barrier(len(self.jobs))
         not_ready = (
             f"Not ready after {self.timeout_s:g} s (the per-model timeout): building the "
