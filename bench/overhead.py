@@ -9,6 +9,7 @@
     the run's wall time over the slowest model's own total, and the spread (max - min) of
     the models' first-token times.
 
+Each server runs in its own process.
 Usage: .venv/bin/python -m bench.overhead [--requests N] [--fanout-runs K] [--out PATH]
 Prints a Markdown report and prepends it, dated, to bench/results/overhead.md.
 """
@@ -17,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -89,16 +90,25 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # a client that closes its kept-alive connection is no error here
 
 
+def _serve(ports: Any) -> None:
+    server = _QuietServer(("127.0.0.1", 0), _Handler)
+    ports.put(server.server_address[1])
+    server.serve_forever()
+
+
 @contextmanager
 def paced_server() -> Iterator[str]:
-    server = _QuietServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """A paced server in a process of its own, so N servers are N independent peers that do
+    not share the clients' interpreter (and its lock) with them."""
+    context = multiprocessing.get_context("spawn")
+    ports = context.Queue()
+    process = context.Process(target=_serve, args=(ports,), daemon=True)
+    process.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+        yield f"http://127.0.0.1:{ports.get(timeout=60)}/v1"
     finally:
-        server.shutdown()
-        server.server_close()
+        process.terminate()
+        process.join(timeout=10)
 
 
 def direct_openai(client: Any) -> dict[str, float]:
