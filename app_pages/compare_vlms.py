@@ -20,8 +20,7 @@ from components.runs import (
     follow,
     live_views,
     results_anchor,
-    stop_note,
-    stop_runs,
+    start_and_stop,
     vlm_results,
 )
 from lineup.media import MediaError
@@ -106,25 +105,15 @@ with right:
             "Timeout (s)", 1.0, 3600.0, float(app.settings.model_timeout_s), key="timeout"
         )
     models = model_picker(app, "vlm", default=["ocr:eng+rus"])
-    buttons = st.container(horizontal=True, gap="small")
-    go = buttons.button(
-        "Compare",
-        type="primary",
-        icon=":material/play_arrow:",
+    go = start_and_stop(
+        app,
+        label="Compare",
         key="compare",
-        disabled=running,
-        help="Wait for the run in progress, or stop it." if running else None,
+        query_key="run",
+        running=running,
+        wait_help="Wait for the run in progress, or stop it.",
+        stop_help="Stop every model of this run now; the text streamed so far is kept.",
     )
-    buttons.button(
-        "Stop",
-        icon=":material/stop:",
-        key="stop",
-        disabled=not running,
-        on_click=stop_runs,
-        args=(app, "run"),
-        help="Stop every model of this run now; the text streamed so far is kept.",
-    )
-    stop_note()
 
 if go:
     if image is None and image_bytes is not None:

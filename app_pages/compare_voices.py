@@ -20,8 +20,7 @@ from components.runs import (
     follow,
     progress_line,
     results_anchor,
-    stop_note,
-    stop_runs,
+    start_and_stop,
 )
 from components.stats import render_state
 from lineup.models import OK, RUNNING, Generation, Label, Run
@@ -90,25 +89,15 @@ stt_model = stt.strip() or None
 warnings = app.language_warnings(sentences, voices, stt_model)
 for warning in warnings:
     st.warning(warning, icon=":material/translate:")
-buttons = st.container(horizontal=True, gap="small")
-go = buttons.button(
-    "Speak anyway" if warnings else "Speak",
-    type="primary",
-    icon=":material/play_arrow:",
+go = start_and_stop(
+    app,
+    label="Speak anyway" if warnings else "Speak",
     key="speak",
-    disabled=running,
-    help="Wait for the clips in progress, or stop them." if running else None,
+    query_key="runs",
+    running=running,
+    wait_help="Wait for the clips in progress, or stop them.",
+    stop_help="Stop every voice now; the clips already made are kept.",
 )
-buttons.button(
-    "Stop",
-    icon=":material/stop:",
-    key="stop",
-    disabled=not running,
-    on_click=stop_runs,
-    args=(app, "runs"),
-    help="Stop every voice now; the clips already made are kept.",
-)
-stop_note()
 
 if go:
     try:

@@ -219,6 +219,40 @@ def stop_note() -> None:
         st.warning(note, icon=":material/stop_circle:")
 
 
+def start_and_stop(
+    app: Lineup,
+    *,
+    label: str,
+    key: str,
+    query_key: str,
+    running: bool,
+    wait_help: str,
+    stop_help: str,
+) -> bool:
+    """The start button (disabled while the page's run is in progress) and Stop beside it
+    (enabled only then); True when the start button was pressed."""
+    buttons = st.container(horizontal=True, gap="small")
+    pressed = buttons.button(
+        label,
+        type="primary",
+        icon=":material/play_arrow:",
+        key=key,
+        disabled=running,
+        help=wait_help if running else None,
+    )
+    buttons.button(
+        "Stop",
+        icon=":material/stop:",
+        key="stop",
+        disabled=not running,
+        on_click=stop_runs,
+        args=(app, query_key),
+        help=stop_help,
+    )
+    stop_note()
+    return pressed
+
+
 def results_anchor(scroll: bool) -> None:
     """A mark above the results; with `scroll`, the page scrolls to it (after Compare).
 
