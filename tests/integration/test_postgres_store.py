@@ -7,7 +7,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from lineup.metrics import vlm_leaderboard
 from lineup.store import Store, StoreError
 from lineup.tts_metrics import tts_leaderboard
 from tests.fixtures.net import free_port
+from tests.fixtures.processes import open_store_at_once
 from tests.unit.test_metrics import assert_same_rows, expected_tts, expected_vlm, fill_store
 
 pytestmark = pytest.mark.integration
@@ -134,27 +134,9 @@ def _fresh_database(postgres_url: str, name: str) -> str:
     return postgres_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-OPEN_STORE = """
-import sys
-from lineup.store import Store
-Store(sys.argv[1]).create_run("vlm", "from a process")
-"""
-
-
 def test_eight_processes_open_one_new_postgresql_store_at_once(postgres_url: str) -> None:
     url = _fresh_database(postgres_url, "lineup_race")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", OPEN_STORE, url],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(8)
-    ]
-    outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
+    outcomes = open_store_at_once(url)
     assert [code for code, _ in outcomes] == [0] * 8, [err for _, err in outcomes if err]
     with create_engine(url).connect() as connection:
         assert connection.execute(text("select count(*) from runs")).scalar() == 8

@@ -3,7 +3,6 @@ database, rows of dead processes marked interrupted, old rows migrated to their 
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from sqlalchemy import create_engine, text, update
 
 from lineup.models import Generation, utcnow
 from lineup.store import Store, StoreError, StoreUnavailable, _alembic_config
+from tests.fixtures.processes import open_store_at_once
 
 
 def _generation(store: Store, status: str, spec: str = "fake:m") -> int:
@@ -162,28 +162,9 @@ def test_a_database_folder_that_is_a_file_is_a_message(tmp_path: Path) -> None:
         Store(f"sqlite:///{blocker / 'lineup.db'}")
 
 
-OPEN_STORE = """
-import sys
-from lineup.store import Store
-store = Store(sys.argv[1])
-store.create_run("vlm", "from a process")
-"""
-
-
 def test_eight_processes_open_one_new_sqlite_store_at_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", OPEN_STORE, url],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(8)
-    ]
-    outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
+    outcomes = open_store_at_once(url)
     assert [code for code, _ in outcomes] == [0] * 8, [err for _, err in outcomes if err]
     with create_engine(url).connect() as connection:
         assert connection.execute(text("select count(*) from runs")).scalar() == 8
