@@ -493,9 +493,10 @@ def start_vlm_comparison(
         "max_tokens": request.max_tokens,
         "timeout_s": timeout_s,
     }
-    run_id = store.create_run(
+    run_id, generation_ids = store.create_run_with_generations(
         "vlm",
         request.question,
+        models,
         image_hash=image_hash,
         system_prompt=request.system,
         params=params,
@@ -503,8 +504,7 @@ def start_vlm_comparison(
         blind=blind,
     )
     comparison = Comparison(store, run_id, timeout_s, secrets, describe)
-    for position, model in enumerate(models):
-        generation_id = store.add_generation(run_id, model, position=position, seed=request.seed)
+    for generation_id, model in zip(generation_ids, models, strict=True):
         comparison.jobs.append(_Job(comparison, generation_id, model))
     comparison.start(factory, request)
     return comparison

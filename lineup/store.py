@@ -223,6 +223,21 @@ def _owner() -> tuple[str, int]:
     return socket.gethostname()[:255], os.getpid()
 
 
+def _running(model_spec: str, position: int, sample_index: int, seed: int | None) -> Generation:
+    """A new `running` row, owned by this process, its heartbeat now."""
+    host, pid = _owner()
+    return Generation(
+        model_spec=model_spec,
+        position=position,
+        sample_index=sample_index,
+        seed=seed,
+        status=RUNNING,
+        owner_host=host,
+        owner_pid=pid,
+        heartbeat_at=utcnow(),
+    )
+
+
 class Store:
     """All reads and writes of runs, generations and labels. Safe to share between threads."""
 
@@ -285,22 +300,43 @@ class Store:
         sample_index: int = 0,
         seed: int | None = None,
     ) -> int:
-        host, pid = _owner()
-        generation = Generation(
-            run_id=run_id,
-            model_spec=model_spec,
-            position=position,
-            sample_index=sample_index,
-            seed=seed,
-            status=RUNNING,
-            owner_host=host,
-            owner_pid=pid,
-            heartbeat_at=utcnow(),
-        )
+        generation = _running(model_spec, position, sample_index, seed)
+        generation.run_id = run_id
         with self.session() as session:
             session.add(generation)
             session.flush()
             return generation.id
+
+    def create_run_with_generations(
+        self,
+        kind: str,
+        input_text: str,
+        models: Sequence[str],
+        *,
+        image_hash: str | None = None,
+        system_prompt: str | None = None,
+        params: dict[str, Any] | None = None,
+        seed: int | None = None,
+        blind: bool = False,
+    ) -> tuple[int, list[int]]:
+        """A run and one `running` row per model (in this order, with the run's seed), written
+        in one transaction: all of it or, when any row is refused, none."""
+        run = Run(
+            kind=kind,
+            input_text=input_text,
+            image_hash=image_hash,
+            system_prompt=system_prompt,
+            params=params or {},
+            seed=seed,
+            blind=blind,
+        )
+        run.generations = [
+            _running(model, position, 0, seed) for position, model in enumerate(models)
+        ]
+        with self.session() as session:
+            session.add(run)
+            session.flush()
+            return run.id, [generation.id for generation in run.generations]
 
     def finish_generation(self, generation_id: int, status: str, **fields: Any) -> bool:
         """Write a generation's final state and figures, once.

@@ -110,7 +110,7 @@ def test_a_bug_in_lineup_is_an_exception_on_the_page_not_bad_input(
     def broken(*args: object, **kwargs: object) -> int:
         raise ValueError("bug")
 
-    monkeypatch.setattr(Store, "create_run", broken)
+    monkeypatch.setattr(Store, "create_run_with_generations", broken)
     at.button(key="compare").click().run()
     assert not [e for e in at.error if e.value == "bug"]  # not said as if the input were wrong
     [exception] = at.exception

@@ -335,7 +335,7 @@ def test_an_internal_value_error_is_a_bug_not_bad_input(
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("a bug in Lineup")
 
-    monkeypatch.setattr(Store, "create_run", broken)
+    monkeypatch.setattr(Store, "create_run_with_generations", broken)
     assert run_main(*VLM) == 1
     err = capsys.readouterr().err
     assert "this is a bug in Lineup, not a problem with your input" in err
@@ -349,7 +349,7 @@ def test_lineup_debug_shows_the_traceback_of_a_bug(
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("a bug in Lineup")
 
-    monkeypatch.setattr(Store, "create_run", broken)
+    monkeypatch.setattr(Store, "create_run_with_generations", broken)
     monkeypatch.setenv("LINEUP_DEBUG", "1")
     with pytest.raises(ValueError, match="a bug in Lineup"):
         main(VLM)
@@ -363,7 +363,7 @@ def test_a_bug_message_keeps_api_keys_out(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("request failed with key sk-never-printed-0123456789")
 
-    monkeypatch.setattr(Store, "create_run", broken)
+    monkeypatch.setattr(Store, "create_run_with_generations", broken)
     assert run_main(*VLM) == 1
     assert "sk-never-printed" not in capsys.readouterr().err
 

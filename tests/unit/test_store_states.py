@@ -171,3 +171,17 @@ def test_eight_processes_open_one_new_sqlite_store_at_once(tmp_path: Path) -> No
         version = connection.execute(text("select version_num from alembic_version")).scalar()
     head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
     assert version == head
+
+
+def test_a_run_and_its_rows_are_written_together_or_not_at_all(store: Store) -> None:
+    run_id, generation_ids = store.create_run_with_generations(
+        "vlm", "q", ["fake:a", "fake:b"], seed=7
+    )
+    run = store.get_run(run_id)
+    assert [(g.id, g.model_spec, g.position, g.seed, g.status) for g in run.generations] == [
+        (generation_ids[0], "fake:a", 0, 7, "running"),
+        (generation_ids[1], "fake:b", 1, 7, "running"),
+    ]
+    with pytest.raises(StoreError, match="limit is 512"):
+        store.create_run_with_generations("vlm", "q2", ["fake:ok", "x" * 600])
+    assert [r.input_text for r in store.latest_runs("vlm")] == ["q"]  # no run left without rows
