@@ -277,19 +277,18 @@ class Store:
         seed: int | None = None,
         blind: bool = False,
     ) -> int:
-        run = Run(
-            kind=kind,
-            input_text=input_text,
+        """A run with no generations yet (they are added one by one: `add_generation`)."""
+        run_id, _ = self.create_run_with_generations(
+            kind,
+            input_text,
+            [],
             image_hash=image_hash,
             system_prompt=system_prompt,
-            params=params or {},
+            params=params,
             seed=seed,
             blind=blind,
         )
-        with self.session() as session:
-            session.add(run)
-            session.flush()
-            return run.id
+        return run_id
 
     def add_generation(
         self,
