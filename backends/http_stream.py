@@ -167,6 +167,17 @@ class _GuardedNetworkBackend:
         self._inner.sleep(seconds)
 
 
+def _guarded_pool(httpcore_module: Any, ssl_context: Any) -> Any:
+    """A connection pool of httpcore (or its httpx2 fork) whose sockets join the bound guard."""
+    return httpcore_module.ConnectionPool(
+        ssl_context=ssl_context,
+        max_connections=_MAX_CONNECTIONS,
+        max_keepalive_connections=_MAX_KEEPALIVE_CONNECTIONS,
+        keepalive_expiry=_KEEPALIVE_EXPIRY_S,
+        network_backend=_GuardedNetworkBackend(httpcore_module.SyncBackend()),
+    )
+
+
 class GuardedHTTPTransport(httpx.HTTPTransport):
     """httpx's transport, whose sockets a bound `RequestGuard` can shut down."""
 
@@ -174,13 +185,7 @@ class GuardedHTTPTransport(httpx.HTTPTransport):
         import httpcore
 
         super().__init__()
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=_MAX_CONNECTIONS,
-            max_keepalive_connections=_MAX_KEEPALIVE_CONNECTIONS,
-            keepalive_expiry=_KEEPALIVE_EXPIRY_S,
-            network_backend=_GuardedNetworkBackend(httpcore.SyncBackend()),  # type: ignore[arg-type]
-        )
+        self._pool = _guarded_pool(httpcore, httpx.create_ssl_context())
 
 
 class GuardedHTTP2Transport(httpx2.HTTPTransport):
@@ -190,13 +195,7 @@ class GuardedHTTP2Transport(httpx2.HTTPTransport):
         import httpcore2
 
         super().__init__()
-        self._pool = httpcore2.ConnectionPool(
-            ssl_context=httpx2.create_ssl_context(),
-            max_connections=_MAX_CONNECTIONS,
-            max_keepalive_connections=_MAX_KEEPALIVE_CONNECTIONS,
-            keepalive_expiry=_KEEPALIVE_EXPIRY_S,
-            network_backend=_GuardedNetworkBackend(httpcore2.SyncBackend()),  # type: ignore[arg-type]
-        )
+        self._pool = _guarded_pool(httpcore2, httpx2.create_ssl_context())
 
 
 def uses_proxy(url: str) -> bool:

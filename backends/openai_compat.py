@@ -5,7 +5,7 @@ what a failed answer means."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx2  # the HTTP library the openai client is built on (a fork of httpx)
@@ -30,6 +30,17 @@ def is_openai_api(base_url: str) -> bool:
     """Whether `base_url` is OpenAI's own API (api.openai.com or a regional *.api.openai.com)."""
     host = (urlsplit(base_url).hostname or "").lower()
     return host == "api.openai.com" or host.endswith(".api.openai.com")
+
+
+class ServerOptions(Protocol):
+    """What both backends' options say about their server."""
+
+    @property
+    def api_key_env(self) -> str: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def connect_timeout_s(self) -> float: ...
 
 
 class OpenAIServer:
@@ -74,6 +85,25 @@ class OpenAIServer:
             api_key=self._key_or_empty,
             timeout=timeout,
             max_retries=0,  # a retried request would hide its failure inside a longer latency
+            http_client=http_client,
+        )
+
+    @classmethod
+    def for_options(
+        cls,
+        base_url: str,
+        options: ServerOptions,
+        *,
+        unavailable: Callable[[], BackendUnavailable],
+        http_client: httpx2.Client | None = None,
+    ) -> OpenAIServer:
+        """The server a backend's options describe (key variable and timeouts)."""
+        return cls(
+            base_url,
+            api_key_env=options.api_key_env,
+            timeout_s=options.timeout_s,
+            connect_timeout_s=options.connect_timeout_s,
+            unavailable=unavailable,
             http_client=http_client,
         )
 

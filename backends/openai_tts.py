@@ -54,11 +54,9 @@ class OpenAITTSBackend(TTSBackend, EndpointBackend):
         self.options = options or OpenAITTSOptions()
         self.base_url = spec.base_url or DEFAULT_BASE_URL
         # Retries are off: a retried request would hide its failure in gen_s.
-        self._server = OpenAIServer(
+        self._server = OpenAIServer.for_options(
             self.base_url,
-            api_key_env=self.options.api_key_env,
-            timeout_s=self.options.timeout_s,
-            connect_timeout_s=self.options.connect_timeout_s,
+            self.options,
             unavailable=lambda: _unavailable(self.base_url),
             http_client=http_client,
         )
