@@ -98,6 +98,7 @@ RUN_COLUMNS = ("id", "kind", "input_text", "params", "blind", "created_at")
 GENERATION_COLUMNS = (
     "id",
     "run_id",
+    "kind",
     "position",
     "model_spec",
     "sample_index",
@@ -121,19 +122,33 @@ GENERATION_COLUMNS = (
     "transcript",
     "wer",
     "cer",
+    "word_errors",
+    "reference_words",
     "backend_metadata",
 )
-LABEL_COLUMNS = ("id", "generation_id", "annotator", "relevance", "comment", "created_at")
+LABEL_COLUMNS = (
+    "id",
+    "generation_id",
+    "annotator",
+    "relevance",
+    "comment",
+    "created_at",
+    "kind",
+    "model_spec",
+    "counted",
+)
 
 
-def _transcripts() -> list[list[tuple[str, float, float]]]:
-    """Per sentence, a few transcripts a voice might get back, with their WER and CER."""
+def _transcripts() -> list[list[tuple[str, float, float, int, int]]]:
+    """Per sentence, a few transcripts a voice might get back, with their WER, CER, word errors
+    and reference words."""
     variants = []
     for sentence in SENTENCES:
         words = sentence.split()
         options = [sentence, " ".join(words[1:]), " ".join([*words[:2], "uh", *words[2:]])]
         options.append(" ".join(w if i % 3 else "the" for i, w in enumerate(words)))
-        variants.append([(t, (s := score(sentence, t)).wer, s.cer) for t in options])
+        scores = [(t, score(sentence, t)) for t in options]
+        variants.append([(t, s.wer, s.cer, s.word_errors, s.reference_words) for t, s in scores])
     return variants
 
 
@@ -204,7 +219,7 @@ def make_rows(n: int, *, kind: str, offset: int, seed: int) -> Rows:
             where(ok & ~no_rate, rate.tolist()),
             where(ok & ~no_rate, ["server"] * n),
         ]
-        tts_columns = [none] * 10
+        tts_columns = [none] * 12
     else:
         transcripts = _transcripts()
         variant_of = rng.integers(0, 4, n)
@@ -228,11 +243,14 @@ def make_rows(n: int, *, kind: str, offset: int, seed: int) -> Rows:
             where(scored, [p[0] for p in picked]),
             where(scored, [p[1] for p in picked]),
             where(scored, [p[2] for p in picked]),
+            where(scored, [p[3] for p in picked]),
+            where(scored, [p[4] for p in picked]),
         ]
     generations = list(
         zip(
             ids,
             (2 * run_of + offset).tolist(),
+            [kind] * n,
             model_of.tolist(),
             spec_list,
             [0] * n,
@@ -263,6 +281,10 @@ def make_rows(n: int, *, kind: str, offset: int, seed: int) -> Rows:
     # click), so the label id has to break the tie.
     steps = rng.integers(1, 5000, m) * (rng.random(m) > 0.05)
     label_s = 30 * 86400 + np.cumsum(steps) / 1e6
+    # The labels that count: the last of each (generation, annotator), whose moment is the
+    # greatest (or shared, and the id greater: ids follow this order, see fill).
+    pair = np.char.add(generation_of.astype(str), annotator)
+    counted = np.r_[pair[1:] != pair[:-1], True]
     labels = list(
         zip(
             [0] * m,
@@ -271,6 +293,9 @@ def make_rows(n: int, *, kind: str, offset: int, seed: int) -> Rows:
             [RELEVANCE[r] for r in rng.integers(0, 3, m).tolist()],
             [None] * m,
             _timestamps(label_s),
+            [kind] * m,
+            [specs[model_of[(g - offset) // 2]] for g in generation_of.tolist()],
+            counted.tolist(),
             strict=True,
         )
     )

@@ -302,6 +302,41 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sets_import(app: Lineup, args: argparse.Namespace) -> int:
+    summary = app.import_set(args.path, name=args.name)
+    if args.json:
+        _emit(summary.as_dict())
+    else:
+        languages = ", ".join(f"{k or 'unknown'} {n}" for k, n in summary.languages.items())
+        print(
+            f"set {summary.name!r} ({summary.kind}): {summary.items} items, "
+            f"{summary.with_reference} with a reference answer; languages: {languages}"
+        )
+    return EXIT_OK
+
+
+SET_COLUMNS = ["id", "name", "kind", "items", "with_reference", "languages", "created_at"]
+
+
+def cmd_sets_list(app: Lineup, args: argparse.Namespace) -> int:
+    sets = [summary.as_dict() for summary in app.sets()]
+    if args.json:
+        _emit({"sets": sets})
+    elif not sets:
+        print("No sets stored yet: python -m lineup sets import PATH")
+    else:
+        rows = [
+            {
+                **s,
+                "languages": " ".join(f"{k or '?'}:{n}" for k, n in s["languages"].items()),
+                "created_at": s["created_at"][:19].replace("T", " "),
+            }
+            for s in sets
+        ]
+        print(_table(rows, SET_COLUMNS))
+    return EXIT_OK
+
+
 # Parser --------------------------------------------------------------------------------------
 
 T = TypeVar("T", int, float)
@@ -391,6 +426,22 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--kind", choices=["vlm", "tts"], default="vlm")
     board.add_argument("--json", action="store_true")
     board.set_defaults(func=cmd_leaderboard)
+
+    sets = sub.add_parser("sets", help="question sets for studies").add_subparsers(
+        dest="sets_command", required=True
+    )
+    set_import = sets.add_parser(
+        "import",
+        help="store a set from a folder (questions.csv, questions.jsonl, sentences.csv or "
+        "sentences.txt), a .zip of one, or a set file",
+    )
+    set_import.add_argument("path")
+    set_import.add_argument("--name", help="default: the folder's, zip's or file's name")
+    set_import.add_argument("--json", action="store_true")
+    set_import.set_defaults(func=cmd_sets_import)
+    set_list = sets.add_parser("list", help="the stored sets")
+    set_list.add_argument("--json", action="store_true")
+    set_list.set_defaults(func=cmd_sets_list)
     return parser
 
 

@@ -23,7 +23,9 @@ class InputError(ValueError):
     """A value the user gave that Lineup refuses; the message says what is allowed."""
 
 
-def _check_text(text: str, *, what: str, max_chars: int, hint: str) -> str:
+def check_text(text: str, *, what: str, max_chars: int, hint: str) -> str:
+    """`text` stripped; InputError if it is empty (the message ends with `hint`), longer than
+    `max_chars`, or holds a NUL or bytes that are not UTF-8."""
     stripped = text.strip()
     if not stripped:
         raise InputError(f"The {what} is empty: {hint}.")
@@ -46,7 +48,7 @@ def _check_text(text: str, *, what: str, max_chars: int, hint: str) -> str:
 
 def check_question(text: str) -> str:
     """The question, stripped; InputError if it is empty, too long or not storable text."""
-    return _check_text(
+    return check_text(
         text,
         what="question",
         max_chars=MAX_QUESTION_CHARS,
@@ -56,7 +58,7 @@ def check_question(text: str) -> str:
 
 def check_sentence(text: str) -> str:
     """One sentence for the voices, stripped; InputError if empty, too long or not text."""
-    return _check_text(
+    return check_text(
         text,
         what="sentence",
         max_chars=MAX_SENTENCE_CHARS,
@@ -68,7 +70,7 @@ def check_system_prompt(text: str | None) -> str | None:
     """The system prompt, stripped, or None when there is none; InputError if too long."""
     if text is None or not text.strip():
         return None
-    return _check_text(
+    return check_text(
         text, what="system prompt", max_chars=MAX_SYSTEM_PROMPT_CHARS, hint="leave it out"
     )
 

@@ -76,7 +76,7 @@ def validate_image(
     if not data:
         raise MediaError(f"The file is empty (0 bytes). Upload a {ACCEPTED_NAMES} image.")
     if len(data) > max_bytes:
-        raise _too_big(len(data), max_bytes)
+        raise too_big(len(data), max_bytes)
 
     with warnings.catch_warnings():
         # Pillow only warns between its own limit and twice that; an upload that big is refused.
@@ -158,7 +158,7 @@ def read_image_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
             f"{ACCEPTED_NAMES} image."
         )
     if info.st_size > max_bytes:
-        raise _too_big(info.st_size, max_bytes)
+        raise too_big(info.st_size, max_bytes)
     try:
         with path.open("rb") as file:
             # The file may have grown since stat(): never read more than the limit allows.
@@ -166,11 +166,12 @@ def read_image_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     except OSError as exc:
         raise MediaError(f"The file cannot be read ({exc.strerror or exc}).") from None
     if len(data) > max_bytes:
-        raise _too_big(len(data), max_bytes)
+        raise too_big(len(data), max_bytes)
     return data  # an empty file is refused by validate_image, with the same message as uploads
 
 
-def _too_big(size_bytes: int, max_bytes: int) -> MediaError:
+def too_big(size_bytes: int, max_bytes: int) -> MediaError:
+    """The one wording of a file over the size limit."""
     return MediaError(
         f"The file is {size_bytes / _MIB:.1f} MB, over the {max_bytes / _MIB:.3g} MB "
         "upload limit. Use a smaller or more compressed image, or raise the limit "

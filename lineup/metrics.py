@@ -68,13 +68,13 @@ def median_or_none(values: Iterable[float | None]) -> float | None:
     return median_of_middle(present[(n - 1) // 2 : n // 2 + 1])
 
 
-def store_median(
-    store: Store, scope: KindScope, spec: str, column: str, present: Sequence[str]
-) -> tuple[int, float | None]:
+def store_medians(
+    store: Store, scope: KindScope, spec: str, columns: Sequence[str], present: Sequence[str]
+) -> tuple[int, dict[str, float | None]]:
     """How many `ok` generations of `spec` have every column of `present`, and the median of
-    `column` over them."""
-    n, middle = store.middle_values(scope, spec, column, present)
-    return n, median_of_middle(middle)
+    each of `columns` over them."""
+    n, middles = store.middle_values(scope, spec, columns, present)
+    return n, {column: median_of_middle(middle) for column, middle in middles.items()}
 
 
 def label_figures(relevance_counts: Mapping[str, int]) -> dict[str, Any]:
@@ -101,9 +101,8 @@ def vlm_leaderboard(store: Store) -> list[dict[str, Any]]:
     rows = []
     for model in scope.specs:
         states = scope.status_counts[model]
-        timed, median_ttft_s = store_median(store, scope, model, "ttft_s", TIMED)
-        _, median_total_s = store_median(store, scope, model, "total_s", TIMED)
-        _, median_tokens_per_s = store_median(store, scope, model, "tokens_per_s", RATED)
+        timed, medians = store_medians(store, scope, model, TIMED, TIMED)
+        _, rate = store_medians(store, scope, model, RATED, RATED)
         rows.append(
             {
                 "model": model,
@@ -112,9 +111,9 @@ def vlm_leaderboard(store: Store) -> list[dict[str, Any]]:
                 "ok": states.get(OK, 0),
                 **failure_counts(states),
                 "timed": timed,
-                "median_ttft_s": median_ttft_s,
-                "median_total_s": median_total_s,
-                "median_tokens_per_s": median_tokens_per_s,
+                "median_ttft_s": medians["ttft_s"],
+                "median_total_s": medians["total_s"],
+                "median_tokens_per_s": rate["tokens_per_s"],
             }
         )
     rows.sort(

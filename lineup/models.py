@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -55,10 +56,11 @@ WER_WITHOUT_TRANSCRIPT = "wer IS NOT NULL AND transcript IS NULL"
 
 def _figure_index(name: str, *columns: str, present: tuple[str, ...] = ()) -> Index:
     """The `ok` generations with a value in each of `present` (by default the first column),
-    by model spec then `columns`."""
+    by kind, model spec then `columns`."""
     where = text(ok_rows_with(*(present or columns[:1])))
     return Index(
         f"ix_generations_ok_{name}",
+        "kind",
         "model_spec",
         "status",
         *columns,
@@ -73,6 +75,45 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON}
+
+
+SET_NAME_MAX_CHARS = 128
+LANGUAGE_MAX_CHARS = 35  # the longest language tag the sets accept (lineup.question_sets)
+
+
+class QuestionSet(Base):
+    """A stored question set (lineup.question_sets reads them): its items in order."""
+
+    __tablename__ = "question_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(SET_NAME_MAX_CHARS), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # vlm | tts
+    source: Mapped[str | None] = mapped_column(Text)  # where it was imported from
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    items: Mapped[list[SetItemRow]] = relationship(
+        back_populates="question_set", order_by="SetItemRow.position"
+    )
+
+
+class SetItemRow(Base):
+    """One item of a set: a question about an image (with the image's hash in the media store)
+    or a sentence, an optional reference answer, language and tags."""
+
+    __tablename__ = "set_items"
+    __table_args__ = (Index("uq_set_items_position", "set_id", "position", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("question_sets.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    image_hash: Mapped[str | None] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(LANGUAGE_MAX_CHARS))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    question_set: Mapped[QuestionSet] = relationship(back_populates="items")
 
 
 class Run(Base):
@@ -100,11 +141,14 @@ class Generation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    # The kind of its run (vlm | tts), copied when the row is written (the store does it) and
+    # never changed, so that every aggregate of one kind reads one index of generations.
+    kind: Mapped[str] = mapped_column(String(8))
     position: Mapped[int] = mapped_column(Integer, default=0)
     model_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
     sample_index: Mapped[int] = mapped_column(Integer, default=0)
     seed: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default=RUNNING, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=RUNNING)
     output_text: Mapped[str | None] = mapped_column(Text)
     reasoning_text: Mapped[str | None] = mapped_column(Text)
     audio_hash: Mapped[str | None] = mapped_column(String(64))
@@ -133,6 +177,10 @@ class Generation(Base):
     transcript: Mapped[str | None] = mapped_column(Text)
     wer: Mapped[float | None] = mapped_column(Float)
     cer: Mapped[float | None] = mapped_column(Float)
+    # WER's numerator and denominator (lineup.scoring): the corpus WER of a voice is the sum
+    # of one over the sum of the other.
+    word_errors: Mapped[int | None] = mapped_column(Integer)
+    reference_words: Mapped[int | None] = mapped_column(Integer)
     # What the backend reports about the model: digest, quantisation, server version, ...
     backend_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Who runs it while it is `running`: the owner's host and process, and a heartbeat the
@@ -152,17 +200,20 @@ class Generation(Base):
         # they read these indexes alone, never the rows. A partial index holds only the rows a
         # figure counts, ordered by its value, so a median is a walk to the middle of it.
         Index("ix_generations_run_id_model_spec", "run_id", "model_spec"),
-        Index("ix_generations_model_spec_status", "model_spec", "status"),
+        Index("ix_generations_kind_spec_status", "kind", "model_spec", "status"),
+        # The running rows (the reaper), and the failed rows of a kind (the label export count).
+        Index("ix_generations_status_kind", "status", "kind"),
         _figure_index("ttft_total", "ttft_s", "total_s", present=("ttft_s", "total_s")),
         _figure_index("total_ttft", "total_s", "ttft_s", present=("ttft_s", "total_s")),
         _figure_index("tokens_per_s", "tokens_per_s"),
         _figure_index("rtf", "rtf"),
         _figure_index("gen_s", "gen_s"),
         _figure_index("peak_mem_mb", "peak_mem_mb"),
-        _figure_index("wer", "wer", "cer", "run_id"),
+        _figure_index("wer", "wer", "cer", "word_errors", "reference_words"),
         # Normally empty: a WER stored without its transcript (see lineup.store).
         Index(
             "ix_generations_wer_without_transcript",
+            "kind",
             "model_spec",
             sqlite_where=text(WER_WITHOUT_TRANSCRIPT),
             postgresql_where=text(WER_WITHOUT_TRANSCRIPT),
@@ -175,6 +226,15 @@ class Label(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    # Its generation's kind and model spec, copied when the label is written (the store does
+    # it; neither ever changes), so that the label counts read one index of labels.
+    kind: Mapped[str] = mapped_column(String(8))
+    model_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
+    # The label that counts: its annotator's latest (greatest created_at, then greatest id) on
+    # a complete (`ok`) generation. The store keeps it true of exactly one label per
+    # (generation, annotator) at most, on every write (lineup.store, `_recount_labels`); a
+    # unique index makes two impossible.
+    counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     annotator: Mapped[str] = mapped_column(String(ANNOTATOR_MAX_CHARS))
     relevance: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
@@ -182,7 +242,26 @@ class Label(Base):
 
     generation: Mapped[Generation] = relationship(back_populates="labels")
 
-    # Each annotator's latest label on a generation is read from this index alone.
     __table_args__ = (
+        # Each annotator's latest label on a generation is read from this index alone.
         Index("ix_labels_latest", "generation_id", "annotator", "created_at", "id", "relevance"),
+        # The labels that count, by kind and spec: the leaderboards' label counts.
+        Index(
+            "ix_labels_counted",
+            "kind",
+            "model_spec",
+            "relevance",
+            sqlite_where=text("counted"),
+            postgresql_where=text("counted"),
+        ),
+        Index(
+            "uq_labels_counted",
+            "generation_id",
+            "annotator",
+            unique=True,
+            sqlite_where=text("counted"),
+            postgresql_where=text("counted"),
+        ),
+        # The labels of a kind (the label export count).
+        Index("ix_labels_kind", "kind"),
     )

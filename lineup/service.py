@@ -32,8 +32,10 @@ from lineup.media import MediaError, ValidatedImage, read_image_file, validate_i
 from lineup.mediastore import MediaStore
 from lineup.metrics import FAILURE_KEYS as FAILURE_KEYS  # the leaderboard rows' failure columns
 from lineup.metrics import vlm_leaderboard
-from lineup.models import MODEL_SPEC_MAX_CHARS, RUNNING, Generation, Label, Run
+from lineup.models import MODEL_SPEC_MAX_CHARS, RUNNING, Generation, Label, QuestionSet, Run
+from lineup.question_sets import read_set, read_set_bytes
 from lineup.runner import Comparison, start_vlm_comparison
+from lineup.set_store import SetSummary, save_set, set_by_name, set_summaries
 from lineup.settings import Settings, SettingsError, load_settings
 from lineup.store import (
     GENERATION_EXPORT_COLUMNS,
@@ -221,6 +223,38 @@ class Lineup:
         return validate_image(
             data, max_bytes=self.settings.max_upload_bytes, max_pixels=self.settings.max_pixels
         )
+
+    # Question sets ----------------------------------------------------------------------
+
+    def import_set(self, path: str | Path, name: str | None = None) -> SetSummary:
+        """Read a set from a folder, a .zip or a set file, check it whole, and store it;
+        SetError (nothing stored) lists every problem with its line."""
+        parsed = read_set(
+            path,
+            name=name,
+            max_image_bytes=self.settings.max_upload_bytes,
+            max_pixels=self.settings.max_pixels,
+        )
+        return save_set(self.store, self.media, parsed)
+
+    def import_set_upload(self, filename: str, data: bytes, name: str | None = None) -> SetSummary:
+        """The same for an uploaded .zip (or a lone sentences file)."""
+        parsed = read_set_bytes(
+            filename,
+            data,
+            name=name,
+            max_image_bytes=self.settings.max_upload_bytes,
+            max_pixels=self.settings.max_pixels,
+        )
+        return save_set(self.store, self.media, parsed)
+
+    def sets(self) -> list[SetSummary]:
+        """Every stored set, newest first."""
+        return set_summaries(self.store)
+
+    def question_set(self, name: str) -> QuestionSet | None:
+        """The stored set of that name, with its items in order."""
+        return set_by_name(self.store, name)
 
     # Discovery --------------------------------------------------------------------------
 

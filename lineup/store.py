@@ -8,6 +8,7 @@ U+FFFD). The runner records when it had to repair an answer; the store is the la
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
@@ -28,20 +29,18 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    case,
     create_engine,
     event,
     exists,
     func,
     inspect,
-    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.sql import Select
 
 from lineup.models import (
@@ -49,6 +48,7 @@ from lineup.models import (
     OK,
     RELEVANCE,
     RUNNING,
+    STATUSES,
     WER_WITHOUT_TRANSCRIPT,
     Generation,
     Label,
@@ -64,6 +64,9 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_MIGRATION_LOCK_KEY = 0x4C494E45  # "LINE"
 # A running row on another host whose heartbeat is older than this has lost its owner.
 HEARTBEAT_STALE_S = 30.0
+# Writes of one label, when another process labels the same answer as the same annotator at
+# the same moment (Store.add_label).
+LABEL_ATTEMPTS = 5
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
@@ -219,6 +222,81 @@ def _check_before_flush(session: Session, _context: Any, _instances: Any) -> Non
                     setattr(obj, attr.key, cleaned_json)
 
 
+def _copy_kinds(session: Session, _context: Any, _instances: Any) -> None:
+    """A new generation takes its run's kind; a new label its generation's kind and spec."""
+    with session.no_autoflush:
+        for obj in session.new:
+            if isinstance(obj, Generation) and not obj.kind:
+                run = obj.run or session.get(Run, obj.run_id)
+                if run is None:
+                    raise StoreError(f"There is no run {obj.run_id}.")
+                obj.kind = run.kind
+            elif isinstance(obj, Label) and not (obj.kind and obj.model_spec):
+                generation = obj.generation or session.get(Generation, obj.generation_id)
+                if generation is None:
+                    raise StoreError(f"There is no generation {obj.generation_id}.")
+                obj.kind, obj.model_spec = generation.kind, generation.model_spec
+
+
+_labels = Label.__table__.c
+_latest_of_pair = (
+    select(_labels.id)
+    .where(
+        _labels.generation_id == bindparam("gid"),
+        _labels.annotator == bindparam("who"),
+    )
+    .order_by(_labels.created_at.desc(), _labels.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_of_pair = and_(_labels.generation_id == bindparam("gid"), _labels.annotator == bindparam("who"))
+# Two statements, so that no moment has two counted labels for one pair (the unique index is
+# checked row by row): the others stop counting, then the latest counts if its generation is
+# complete.
+_UNCOUNT = (
+    update(Label.__table__)  # type: ignore[arg-type]  # a Table is what update() takes
+    .where(_of_pair, _labels.counted, _labels.id != _latest_of_pair)
+    .values(counted=False)
+)
+_COUNT_LATEST = (
+    update(Label.__table__)  # type: ignore[arg-type]
+    .where(_labels.id == _latest_of_pair)
+    .values(
+        counted=exists().where(
+            Generation.__table__.c.id == bindparam("gid"),
+            Generation.__table__.c.status == OK,
+        )
+    )
+)
+
+
+def _recount_labels(session: Session, _context: Any) -> None:
+    """After labels are written or deleted: for each (generation, annotator) touched, the
+    latest label on a complete generation counts, and no other."""
+    pairs = {
+        (obj.generation_id, obj.annotator)
+        for obj in [*session.new, *session.deleted]
+        if isinstance(obj, Label)
+    }
+    connection = session.connection()
+    for gid, annotator in sorted(pairs):
+        connection.execute(_UNCOUNT, {"gid": gid, "who": annotator})
+        connection.execute(_COUNT_LATEST, {"gid": gid, "who": annotator})
+
+
+def _check_word_counts(fields: dict[str, Any]) -> None:
+    """A WER comes with the two counts it is the ratio of (the corpus WER sums them)."""
+    wer = fields.get("wer")
+    if wer is None:
+        return
+    errors, words = fields.get("word_errors"), fields.get("reference_words")
+    if errors is None or not words or not math.isclose(errors / words, wer, abs_tol=1e-9):
+        raise StoreError(
+            f"A WER of {wer} needs its word errors and reference words, whose ratio it is "
+            f"(got {errors} and {words})."
+        )
+
+
 def _owner() -> tuple[str, int]:
     return socket.gethostname()[:255], os.getpid()
 
@@ -257,7 +335,9 @@ class Store:
                         ) from exc
                     _upgraded.add(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_flush", _copy_kinds)
         event.listen(self._sessions, "before_flush", _check_before_flush)
+        event.listen(self._sessions, "after_flush", _recount_labels)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -347,6 +427,7 @@ class Store:
         for name in fields:
             if name not in Generation.__table__.columns:
                 raise StoreError(f"Generations have no field {name!r}.")
+        _check_word_counts(fields)
         with self.session() as session:
             generation = session.get(Generation, generation_id)
             if generation is None:
@@ -470,12 +551,27 @@ class Store:
         annotator: str,
         comment: str | None = None,
     ) -> int:
-        """Write a label at once. A later label by the same annotator supersedes the earlier."""
+        """Write a label at once. A later label by the same annotator supersedes the earlier:
+        only the latest counts (Label.counted)."""
         if relevance not in RELEVANCE:
             raise StoreError(f"Relevance {relevance!r} is not one of: {', '.join(RELEVANCE)}.")
         annotator = annotator.strip()
         if not annotator:
             raise StoreError("A label needs an annotator name.")
+        for attempt in range(LABEL_ATTEMPTS):
+            try:
+                return self._write_label(generation_id, relevance, annotator, comment)
+            except IntegrityError:
+                # Another process labeled the same answer as the same annotator at the same
+                # moment: both labels were the latest in their own transaction, and the unique
+                # index of counted labels refused the second. Written again, it sees the other.
+                if attempt == LABEL_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write_label(
+        self, generation_id: int, relevance: str, annotator: str, comment: str | None
+    ) -> int:
         with self.session() as session:
             generation = session.get(Generation, generation_id)
             if generation is None:
@@ -487,6 +583,8 @@ class Store:
                 )
             label = Label(
                 generation_id=generation_id,
+                kind=generation.kind,
+                model_spec=generation.model_spec,
                 annotator=annotator,
                 relevance=relevance,
                 comment=(comment or None),
@@ -516,76 +614,46 @@ class Store:
     # exactly the rows it counts, in order: a walk to the middle, no sort.
 
     def kind_scope(self, kind: str) -> KindScope:
-        """The model specs with generations in runs of `kind`, their generations by state, and
-        whether a spec filter alone keeps to that kind.
-
-        A spec names a VLM or a voice, so its generations are all of one kind. Each spec is
-        taken to be of the kind of one of its generations, and one pass over the runs of
-        `kind` proves it (the generations of those runs are exactly all the generations of the
-        specs taken to be of `kind`); then each figure reads generation indexes by spec only.
-        Otherwise (a spec stored under both kinds) every query also keeps to the runs of
-        `kind`: exact, and slower.
-        """
-        with self.session() as session:
-            candidates = sorted(
-                spec for spec, spec_kind in session.execute(_SPEC_KINDS) if spec_kind == kind
-            )
-            counts = self._status_counts(session, candidates, None)
-            in_kind, in_kind_of_candidates = session.execute(
-                select(
-                    func.count(),
-                    func.count(case((Generation.model_spec.in_(candidates), 1))),
-                )
-                .select_from(Run)
-                .join(Generation, Generation.run_id == Run.id)
-                .where(Run.kind == kind)
-            ).one()
-            of_candidates = sum(sum(states.values()) for states in counts.values())
-            if in_kind == in_kind_of_candidates == of_candidates:
-                return KindScope(kind, tuple(candidates), counts, by_spec=True)
-            specs = sorted(
-                session.scalars(
-                    select(Generation.model_spec)
-                    .distinct()
-                    .join(Run, Generation.run_id == Run.id)
-                    .where(Run.kind == kind)
-                )
-            )
-            return KindScope(
-                kind, tuple(specs), self._status_counts(session, specs, kind), by_spec=False
-            )
-
-    @staticmethod
-    def _status_counts(
-        session: Session, specs: Sequence[str], kind: str | None
-    ) -> dict[str, dict[str, int]]:
+        """The model specs with generations of `kind` (sorted) and their generations by state:
+        one walk of the index of (kind, spec, state)."""
         query = (
             select(Generation.model_spec, Generation.status, func.count())
-            .where(Generation.model_spec.in_(specs))
+            .where(Generation.kind == kind)
             .group_by(Generation.model_spec, Generation.status)
         )
-        if kind is not None:
-            query = query.where(_of_kind(kind))
-        counts: dict[str, dict[str, int]] = {spec: {} for spec in specs}
-        for spec, status, n in session.execute(query):
-            counts[spec][status] = n
-        return counts
+        counts: dict[str, dict[str, int]] = {}
+        with self.session() as session:
+            for spec, status, n in session.execute(query):
+                counts.setdefault(spec, {})[status] = n
+        return KindScope(kind, tuple(sorted(counts)), counts)
 
     def middle_values(
-        self, scope: KindScope, spec: str, column: str, present: Sequence[str]
-    ) -> tuple[int, list[float]]:
+        self, scope: KindScope, spec: str, columns: Sequence[str], present: Sequence[str]
+    ) -> tuple[int, dict[str, list[float]]]:
         """How many `ok` generations of `spec` have a value in every column of `present`, and
-        the middle one (odd count) or two (even count) values of `column` among them."""
-        value = Generation.__table__.c[column]
+        for each of `columns` the middle one (odd count) or two (even count) of its values
+        among them: one count, then a walk to the middle of each column's index."""
         where = [*scope.rows_of(spec), _rows_with(*present)]
+        middles: dict[str, list[float]] = {}
         with self.session() as session:
             n = session.scalar(select(func.count()).select_from(Generation).where(*where)) or 0
-            if not n:
-                return 0, []
-            middle = session.scalars(
-                select(value).where(*where).order_by(value).offset((n - 1) // 2).limit(2 - n % 2)
-            ).all()
-        return n, [float(v) for v in middle]
+            for column in columns:
+                value = Generation.__table__.c[column]
+                middles[column] = (
+                    [
+                        float(v)
+                        for v in session.scalars(
+                            select(value)
+                            .where(*where)
+                            .order_by(value)
+                            .offset((n - 1) // 2)
+                            .limit(2 - n % 2)
+                        )
+                    ]
+                    if n
+                    else []
+                )
+        return n, middles
 
     def largest_value(self, scope: KindScope, spec: str, column: str) -> float | None:
         """The largest value of `column` over the `ok` generations of `spec`."""
@@ -597,74 +665,58 @@ class Store:
         return None if largest is None else float(largest)
 
     def latest_label_counts(self, scope: KindScope) -> dict[str, dict[str, int]]:
-        """Per spec and relevance: the labels that count, each annotator's latest (greatest
-        created_at, then greatest id) on each `ok` generation of the spec."""
-        later = aliased(Label)
-        superseded = exists(select(later.id)).where(
-            later.generation_id == Label.generation_id,
-            later.annotator == Label.annotator,
-            or_(
-                later.created_at > Label.created_at,
-                and_(later.created_at == Label.created_at, later.id > Label.id),
-            ),
-        )
+        """Per spec and relevance: the labels that count (Label.counted: each annotator's
+        latest on each `ok` generation), from their index alone."""
         query = (
-            select(Generation.model_spec, Label.relevance, func.count())
-            .join(Generation, Generation.id == Label.generation_id)
-            .where(Generation.model_spec.in_(scope.specs), Generation.status == OK, ~superseded)
-            .group_by(Generation.model_spec, Label.relevance)
+            select(Label.model_spec, Label.relevance, func.count())
+            .where(Label.kind == scope.kind, text("counted"))
+            .group_by(Label.model_spec, Label.relevance)
         )
-        if not scope.by_spec:
-            query = query.where(_of_kind(scope.kind))
         counts: dict[str, dict[str, int]] = {spec: {} for spec in scope.specs}
         with self.session() as session:
             for spec, relevance, n in session.execute(query):
-                counts[spec][relevance] = n
+                counts.setdefault(spec, {})[relevance] = n
         return counts
 
     def scored_clips(self, scope: KindScope, spec: str) -> ScoredClips:
-        """The `ok` clips of `spec` with a WER and a transcript: their number, sums and, per
-        sentence, the sum of their WERs (for the corpus WER, lineup.tts_metrics)."""
+        """The `ok` clips of `spec` with a WER and a transcript: their number and sums, in one
+        walk of the index of WERs (lineup.tts_metrics turns them into figures)."""
+        where = [*scope.rows_of(spec), _rows_with("wer")]
         with self.session() as session:
             # Normally every WER comes with its transcript, and the index of WERs holds the
             # scored clips exactly; a clip stored with a WER and no transcript (none is written
             # so) would need each row's transcript read. Only an empty index answers this.
-            incomplete = session.scalars(
-                select(Generation.model_spec).distinct().where(and_(text(WER_WITHOUT_TRANSCRIPT)))
-            ).all()
-            where = [*scope.rows_of(spec), _rows_with("wer")]
-            if spec in incomplete:
+            incomplete = session.scalar(
+                select(func.count())
+                .select_from(Generation)
+                .where(*scope.rows_of(spec), and_(text(WER_WITHOUT_TRANSCRIPT)))
+            )
+            if incomplete:
                 where.append(Generation.transcript.is_not(None))
-            n, wer_sum, cer_n, cer_sum = session.execute(
+            n, wer_sum, wer_square_sum, cer_n, cer_sum, errors, words = session.execute(
                 select(
                     func.count(),
                     func.sum(Generation.wer),
+                    func.sum(Generation.wer * Generation.wer),
                     func.count(Generation.cer),
                     func.sum(Generation.cer),
+                    func.sum(Generation.word_errors),
+                    func.sum(Generation.reference_words),
                 ).where(*where)
             ).one()
-            if not n:
-                return ScoredClips(0, 0.0, None, 0, 0.0, [])
-            mean = float(wer_sum or 0.0) / n
-            squares = session.scalar(
-                select(func.sum((Generation.wer - mean) * (Generation.wer - mean))).where(*where)
-            )
-            by_sentence = [
-                (sentence, float(sentence_wer_sum or 0.0), int(clips))
-                for sentence, sentence_wer_sum, clips in session.execute(
-                    select(Run.input_text, func.sum(Generation.wer), func.count())
-                    .join(Run, Generation.run_id == Run.id)
-                    .where(*where)
-                    .group_by(Run.input_text)
-                )
-            ]
+        if not n:
+            return ScoredClips(0, 0.0, None, 0, 0.0, 0.0, 0)
+        wer_sum = float(wer_sum or 0.0)
+        # The sum of squared deviations from the mean, from the sum of squares (one pass).
+        squares = max(float(wer_square_sum or 0.0) - wer_sum * wer_sum / n, 0.0)
         return ScoredClips(
             int(n),
-            float(wer_sum or 0.0),
-            float(squares or 0.0),
+            wer_sum,
+            squares,
             int(cer_n),
             float(cer_sum or 0.0),
-            by_sentence,
+            float(errors or 0),
+            int(words or 0),
         )
 
     def generations_frame(self, kind: str) -> pd.DataFrame:
@@ -687,15 +739,28 @@ class Store:
 
     def export_count(self, kind: str, table: str) -> int:
         """How many rows `export_rows(kind, table)` yields, counted on indexes alone."""
-        query = select(func.count()).select_from(Run).join(Generation, Generation.run_id == Run.id)
-        if table == "labels":
-            query = query.join(Label, Label.generation_id == Generation.id).where(
-                Generation.status == OK
-            )
-        elif table != "generations":
-            raise ValueError(f"No export of {table!r}: generations or labels.")
         with self.session() as session:
-            return session.scalar(query.where(Run.kind == kind)) or 0
+            if table == "generations":
+                return (
+                    session.scalar(
+                        select(func.count()).select_from(Generation).where(Generation.kind == kind)
+                    )
+                    or 0
+                )
+            if table != "labels":
+                raise ValueError(f"No export of {table!r}: generations or labels.")
+            # The labels of a kind, but those on answers that are not complete (an older
+            # build wrote a few): few, found from the index of states.
+            labels = session.scalar(
+                select(func.count()).select_from(Label).where(Label.kind == kind)
+            )
+            on_failed = session.scalar(
+                select(func.count())
+                .select_from(Generation)
+                .join(Label, Label.generation_id == Generation.id)
+                .where(Generation.status.in_(_NOT_OK), Generation.kind == kind)
+            )
+            return (labels or 0) - (on_failed or 0)
 
     def export_rows(self, kind: str, table: str) -> Iterator[tuple[Any, ...]]:
         """The rows of a raw export ("generations" or "labels" of `kind`, columns
@@ -733,24 +798,8 @@ def _process_alive(psutil: Any, pid: int, started_at: datetime | None) -> bool:
 
 # Aggregates ------------------------------------------------------------------------------
 
-# Every model spec once (a walk down the index of specs, one step per spec), with the kind of
-# the run of one of its generations.
-_specs = select(func.min(Generation.model_spec).label("spec")).cte("specs", recursive=True)
-_specs = _specs.union_all(
-    select(
-        select(func.min(Generation.model_spec))
-        .where(Generation.model_spec > _specs.c.spec)
-        .scalar_subquery()
-    ).where(_specs.c.spec.is_not(None))
-)
-_SPEC_KINDS = select(
-    _specs.c.spec,
-    select(Run.kind)
-    .join(Generation, Generation.run_id == Run.id)
-    .where(Generation.model_spec == _specs.c.spec)
-    .limit(1)
-    .scalar_subquery(),
-).where(_specs.c.spec.is_not(None))
+# Every state but `ok`: the rows that are never labeled, timed or counted.
+_NOT_OK = tuple(state for state in STATUSES if state != OK)
 
 
 def _rows_with(*columns: str) -> ColumnElement[bool]:
@@ -759,39 +808,32 @@ def _rows_with(*columns: str) -> ColumnElement[bool]:
     return and_(text(ok_rows_with(*columns)))
 
 
-def _of_kind(kind: str) -> ColumnElement[bool]:
-    return Generation.run_id.in_(select(Run.id).where(Run.kind == kind))
-
-
 @dataclass(frozen=True)
 class KindScope:
-    """The model specs of one kind of run (sorted), their generations by state, and whether a
-    filter on the spec alone keeps to that kind (Store.kind_scope)."""
+    """The model specs of one kind (sorted) and their generations by state (Store.kind_scope)."""
 
     kind: str
     specs: tuple[str, ...]
     status_counts: dict[str, dict[str, int]]
-    by_spec: bool
 
     def rows_of(self, spec: str) -> list[ColumnElement[bool]]:
-        """The conditions that select the generations of `spec` in runs of this kind."""
-        conditions = [Generation.model_spec == spec]
-        if not self.by_spec:
-            conditions.append(_of_kind(self.kind))
-        return conditions
+        """The conditions that select the generations of `spec` of this kind."""
+        return [Generation.kind == self.kind, Generation.model_spec == spec]
 
 
 @dataclass(frozen=True)
 class ScoredClips:
-    """Sums over a voice's scored clips (Store.scored_clips); `wer_squares` is the sum of
-    squared deviations from their mean WER; `by_sentence` is (sentence, sum of WERs, clips)."""
+    """Sums over a voice's scored clips (Store.scored_clips): `wer_squares` is the sum of
+    squared deviations from their mean WER; `word_errors` and `reference_words` are the sums
+    of each clip's (lineup.scoring)."""
 
     n: int
     wer_sum: float
     wer_squares: float | None
     cer_n: int
     cer_sum: float
-    by_sentence: list[tuple[str, float, int]]
+    word_errors: float
+    reference_words: int
 
 
 # The raw exports: every column a person analysing the runs needs, none of the bookkeeping of
@@ -824,11 +866,10 @@ def _labels_query(kind: str) -> Select[*tuple[Any, ...]]:
             Label.relevance,
             Label.comment,
             Label.created_at,
-            Generation.model_spec,
+            Label.model_spec,
         )
         .join(Generation, Label.generation_id == Generation.id)
-        .join(Run, Generation.run_id == Run.id)
-        .where(Run.kind == kind, Generation.status == OK)
+        .where(Label.kind == kind, Generation.status == OK)
         .order_by(Label.id)
     )
 
@@ -842,6 +883,6 @@ def _export_query(kind: str, table: str) -> Select[*tuple[Any, ...]]:
     return (
         select(*(generation[name] for name in GENERATION_EXPORT_COLUMNS[:-1]), Run.input_text)
         .join(Run, Generation.run_id == Run.id)
-        .where(Run.kind == kind)
+        .where(Generation.kind == kind)
         .order_by(Generation.id)
     )

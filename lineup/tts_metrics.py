@@ -11,9 +11,8 @@ Definitions (one place for each):
 - wer_std: the sample standard deviation (ddof=1) of those per-clip WERs, the spread over
   samples and sentences; None with fewer than two scored clips.
 - corpus_wer: total word errors / total reference words over the same clips (jiwer's WER
-  over all (sentence, transcript) pairs at once). A clip's word errors are its WER times the
-  words of its normalised sentence (lineup.scoring), so the database sums WERs per sentence
-  and only the distinct sentences are normalised here. Long sentences weigh more here than
+  over all (sentence, transcript) pairs at once). Each clip stores both counts when it is
+  scored (lineup.scoring), so the database sums them. Long sentences weigh more here than
   in mean_wer.
 - median_rtf, median_gen_s: medians over ok clips that have the figure.
 - peak_mem_mb: the largest per-clip peak (see lineup.tts_runner for what a clip's peak is).
@@ -34,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from lineup.metrics import failure_counts, label_figures, median_or_none, store_median
+from lineup.metrics import failure_counts, label_figures, median_or_none, store_medians
 from lineup.models import OK
 from lineup.scoring import normalize
 from lineup.store import ScoredClips, Store
@@ -61,8 +60,7 @@ def reference_words(sentence: str) -> int:
 def wer_figures(scored: ScoredClips) -> dict[str, Any]:
     """scored, mean_wer, wer_std, corpus_wer and mean_cer from the sums over scored clips."""
     n = scored.n
-    words = sum(reference_words(s) * clips for s, _, clips in scored.by_sentence)
-    errors = sum(reference_words(s) * wer_sum for s, wer_sum, _ in scored.by_sentence)
+    words, errors = scored.reference_words, scored.word_errors
     return {
         "scored": n,
         "mean_wer": scored.wer_sum / n if n else None,
@@ -86,9 +84,7 @@ def voice_figures(clips: pd.DataFrame) -> dict[str, Any]:
     wers = [float(c["wer"]) for c in scored]
     cers = [float(c["cer"]) for c in scored if _present(c["cer"])]
     mean_wer = sum(wers) / len(wers) if wers else 0.0
-    by_sentence: dict[str, list[float]] = {}
-    for clip in scored:
-        by_sentence.setdefault(clip["input_text"], []).append(float(clip["wer"]))
+    words = [reference_words(c["input_text"]) for c in scored]
     peaks = [float(c["peak_mem_mb"]) for c in ok if _present(c["peak_mem_mb"])]
     sums = ScoredClips(
         n=len(wers),
@@ -96,7 +92,8 @@ def voice_figures(clips: pd.DataFrame) -> dict[str, Any]:
         wer_squares=sum((w - mean_wer) ** 2 for w in wers) if wers else None,
         cer_n=len(cers),
         cer_sum=sum(cers),
-        by_sentence=[(s, sum(w), len(w)) for s, w in by_sentence.items()],
+        word_errors=sum(float(c["wer"]) * n for c, n in zip(scored, words, strict=True)),
+        reference_words=sum(words),
     )
     return {
         "n": len(ok),
@@ -122,8 +119,10 @@ def tts_leaderboard(store: Store) -> list[dict[str, Any]]:
                 "n": states.get(OK, 0),
                 **failure_counts(states),
                 **wer_figures(store.scored_clips(scope, voice)),
-                "median_rtf": store_median(store, scope, voice, "rtf", ("rtf",))[1],
-                "median_gen_s": store_median(store, scope, voice, "gen_s", ("gen_s",))[1],
+                "median_rtf": store_medians(store, scope, voice, ["rtf"], ["rtf"])[1]["rtf"],
+                "median_gen_s": store_medians(store, scope, voice, ["gen_s"], ["gen_s"])[1][
+                    "gen_s"
+                ],
                 "peak_mem_mb": store.largest_value(scope, voice, "peak_mem_mb"),
                 "labeled": counts["n"],
                 "relevant": counts["relevant"],

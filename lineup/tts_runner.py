@@ -98,6 +98,8 @@ class ClipResult:
     transcript: str | None = None
     wer: float | None = None
     cer: float | None = None
+    word_errors: int | None = None
+    reference_words: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -379,7 +381,14 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             clip.finish(ERROR, f"Transcription with {self.stt} failed: {describe_error(exc)}")
             return
         result = score(clip.text, transcript.text, guess_language(clip.text))
-        clip.update(stt_spec=self.stt, transcript=transcript.text, wer=result.wer, cer=result.cer)
+        clip.update(
+            stt_spec=self.stt,
+            transcript=transcript.text,
+            wer=result.wer,
+            cer=result.cer,
+            word_errors=result.word_errors,
+            reference_words=result.reference_words,
+        )
         clip.finish(OK)
 
     def members(self) -> Sequence[_Clip]:

@@ -1,7 +1,10 @@
-"""Write Lineup's sample photos and support-app screenshots into sample_media/.
+"""Write Lineup's sample photos, support-app screenshots and question sets into sample_media/.
 
 Everything drawn comes from sample_media/questions.json, so the texts a test looks for are the
-texts on the images. Run it as often as you like: a file is rewritten only when its bytes change.
+texts on the images. The question sets under sample_media/sets/ are built from the same
+catalogue (plus the few questions and sentences below), each an importable folder holding its
+set file and its own copy of its images. Run it as often as you like: a file is rewritten only
+when its bytes change.
 
     python scripts/make_samples.py [--out DIR] [--questions FILE] [--font-dir DIR]
 """
@@ -9,9 +12,11 @@ texts on the images. Run it as often as you like: a file is rewritten only when 
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,6 +59,37 @@ TEXT_MUTED = "#5F6368"
 ERROR_RED = "#D93025"
 ACTION_BLUE = "#1A73E8"
 CODE_BACKGROUND = "#F1F3F4"
+
+
+# The question sets, one folder each under sets/ (see lineup.question_sets for the format).
+SETS_DIR = "sets"
+PHOTO_STUDY = "photo-study"
+SCREENSHOT_SET = "support-screenshots"
+VOICE_SET = "voice-sentences"
+PHOTO_STUDY_QUESTIONS = 3
+# The third question for the photos that have two in the catalogue: every photo of the study
+# gets two English questions and one Russian.
+PHOTO_STUDY_EXTRA_QUESTIONS = {
+    "photos/cat.jpg": "Что за животное на фотографии и что оно делает?",
+    "photos/rocket.jpg": "Что изображено на фотографии и где это происходит?",
+    "photos/hubble_deep_field.jpg": "Что видно на этом снимке?",
+}
+# Tag of each screen's topic, by its name without the language suffix.
+SCREEN_TOPICS = {"payment_failed": "payment", "order_cancelled": "order", "server_error": "server"}
+# Six English sentences in the style of a Bark TTS evaluation: names, numbers, times, money, a
+# question, an exclamation and pauses; each with its tags.
+VOICE_SENTENCES = (
+    ("Hello, my name is Olivia, and I'll be your guide today.", "names"),
+    ("The train to Edinburgh leaves at 7:45 from platform 12.", "numbers;time;names"),
+    ("Did you remember to call Dr. Nakamura before Friday?", "question;names;abbreviation"),
+    (
+        "Your total comes to $1,249.99, including tax, shipping and a 15% discount.",
+        "numbers;money;punctuation",
+    ),
+    ("Wait... are you serious? That's amazing!", "question;punctuation;emotion"),
+    ("In 1969, Neil Armstrong and Buzz Aldrin walked on the Moon.", "numbers;year;names"),
+)
+CYRILLIC = re.compile("[а-яА-ЯёЁ]")
 
 
 class FontNotFoundError(RuntimeError):
@@ -359,6 +395,71 @@ def render(name: str, entry: dict[str, Any], fonts: FontFiles | None) -> bytes:
     raise ValueError(f"{name}: kind must be 'photo' or 'screenshot', not {kind!r}.")
 
 
+@dataclass(frozen=True)
+class QuestionSet:
+    """One folder under sets/: its set file and the catalogue images it holds a copy of."""
+
+    folder: str
+    set_file: str
+    data: bytes
+    images: tuple[str, ...]
+
+
+def question_language(text: str) -> str:
+    """The language of one of the catalogue's questions: they are Russian or English."""
+    return "ru" if CYRILLIC.search(text) else "en"
+
+
+def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def question_sets(catalogue: dict[str, dict[str, Any]]) -> list[QuestionSet]:
+    """The shipped sets: the photo study, the support screenshots with reference answers, and
+    the voice sentences. A catalogue without photos (or screenshots) has no set of them."""
+    sets = []
+    photos = [name for name, entry in catalogue.items() if entry.get("kind") == "photo"]
+    if photos:
+        rows = []
+        for name in photos:
+            questions = list(catalogue[name]["questions"])
+            if len(questions) < PHOTO_STUDY_QUESTIONS and name in PHOTO_STUDY_EXTRA_QUESTIONS:
+                questions.append(PHOTO_STUDY_EXTRA_QUESTIONS[name])
+            for question in questions[:PHOTO_STUDY_QUESTIONS]:
+                tags = f"photo;{Path(name).stem}"
+                rows.append([name, question, question_language(question), tags])
+        data = csv_bytes(["image", "question", "language", "tags"], rows)
+        sets.append(QuestionSet(PHOTO_STUDY, "questions.csv", data, tuple(photos)))
+
+    screenshots = [name for name, entry in catalogue.items() if entry.get("kind") == "screenshot"]
+    if screenshots:
+        rows = []
+        for name in screenshots:
+            entry = catalogue[name]
+            questions = entry["questions"]
+            references = entry.get("references", [""] * len(questions))
+            if len(references) != len(questions):
+                raise ValueError(
+                    f"{name}: {len(questions)} questions but {len(references)} references; "
+                    f"give one reference answer per question in {QUESTIONS_FILE}."
+                )
+            screen = Path(name).stem.removesuffix(f"_{entry['language']}")
+            tags = f"screenshot;{SCREEN_TOPICS.get(screen, screen)};{entry.get('layout', '')}"
+            for question, reference in zip(questions, references, strict=True):
+                rows.append([name, question, reference, question_language(question), tags])
+        data = csv_bytes(["image", "question", "reference", "language", "tags"], rows)
+        sets.append(QuestionSet(SCREENSHOT_SET, "questions.csv", data, tuple(screenshots)))
+
+    rows = [[sentence, "en", tags] for sentence, tags in VOICE_SENTENCES]
+    data = csv_bytes(["text", "language", "tags"], rows)
+    sets.append(QuestionSet(VOICE_SET, "sentences.csv", data, ()))
+    return sets
+
+
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Write atomically, and only when the bytes differ; True if the file was written."""
     if path.is_file() and path.read_bytes() == data:
@@ -386,7 +487,8 @@ def generate(
     """Write every sample listed in the catalogue under `out_dir`; return the files written.
 
     When `out_dir` is not the catalogue's own folder, the catalogue is copied there too, so the
-    folder is a complete sample set for lineup.samples.list_samples.
+    folder is a complete sample set for lineup.samples.list_samples. The question sets go to
+    `out_dir`/sets/, each folder with its own copy of its images.
     """
     out_dir = Path(out_dir)
     questions_path = Path(questions_path) if questions_path else SAMPLE_DIR / QUESTIONS_FILE
@@ -401,10 +503,20 @@ def generate(
     if catalogue_copy.resolve() != questions_path.resolve():
         if write_if_changed(catalogue_copy, catalogue_bytes):
             written.append(catalogue_copy)
+    rendered = {}
     for name, entry in catalogue.items():
+        rendered[name] = render(name, entry, fonts)
         target = out_dir / name
-        if write_if_changed(target, render(name, entry, fonts)):
+        if write_if_changed(target, rendered[name]):
             written.append(target)
+    for question_set in question_sets(catalogue):
+        folder = out_dir / SETS_DIR / question_set.folder
+        files = [(folder / question_set.set_file, question_set.data)]
+        # A copy, not a link to ../photos: the folder must import (and zip) on its own.
+        files += [(folder / image, rendered[image]) for image in question_set.images]
+        for target, data in files:
+            if write_if_changed(target, data):
+                written.append(target)
     return written
 
 

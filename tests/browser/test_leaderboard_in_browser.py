@@ -33,9 +33,18 @@ def fill(store: Store) -> None:
             gid, status, output_text="x", ttft_s=0.2 if status == "ok" else None, total_s=0.2
         )
     for voice, wer in [("espeak:en-us+f3", 0.25), ("piper:en_US-joe-medium", 0.0)]:
-        gid = store.add_generation(store.create_run("tts", "Hello there."), voice)
+        gid = store.add_generation(store.create_run("tts", "Hello there, dear friend."), voice)
         store.finish_generation(
-            gid, "ok", transcript="hello", wer=wer, cer=wer, rtf=0.1, gen_s=0.2, audio_s=2.0
+            gid,
+            "ok",
+            transcript="hello there dear friend",
+            wer=wer,
+            word_errors=round(4 * wer),
+            reference_words=4,
+            cer=wer,
+            rtf=0.1,
+            gen_s=0.2,
+            audio_s=2.0,
         )
 
 

@@ -41,7 +41,16 @@ def test_leaderboard_shows_the_stored_figures(lineup_home: Path) -> None:
         store.add_label(generation, relevance, annotator="ana")
     clip = store.add_generation(store.create_run("tts", "Hello there."), "espeak:en-us")
     store.finish_generation(
-        clip, "ok", transcript="hello there", wer=0.0, cer=0.0, rtf=0.02, gen_s=0.05, audio_s=2.5
+        clip,
+        "ok",
+        transcript="hello there",
+        wer=0.0,
+        word_errors=0,
+        reference_words=2,
+        cer=0.0,
+        rtf=0.02,
+        gen_s=0.05,
+        audio_s=2.5,
     )
 
     at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()
@@ -69,7 +78,17 @@ def test_leaderboard_headers_are_words_with_units_and_a_definition(lineup_home: 
     gid = store.add_generation(store.create_run("vlm", "q"), "ollama:llava:7b")
     store.finish_generation(gid, "ok", output_text="x", ttft_s=0.5, total_s=1.0)
     clip = store.add_generation(store.create_run("tts", "Hello."), "espeak:en-us")
-    store.finish_generation(clip, "ok", transcript="hello", wer=0.0, cer=0.0, rtf=0.1, gen_s=0.1)
+    store.finish_generation(
+        clip,
+        "ok",
+        transcript="hello",
+        wer=0.0,
+        word_errors=0,
+        reference_words=1,
+        cer=0.0,
+        rtf=0.1,
+        gen_s=0.1,
+    )
 
     at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()
     assert not at.exception
@@ -130,7 +149,17 @@ def test_every_figure_of_the_leaderboard_fits_a_1400_px_window(lineup_home: Path
     gid = store.add_generation(store.create_run("vlm", "q"), "ollama:llava:7b")
     store.finish_generation(gid, "ok", output_text="x", ttft_s=0.5, total_s=1.0)
     clip = store.add_generation(store.create_run("tts", "Hello."), "espeak:en-us")
-    store.finish_generation(clip, "ok", transcript="hello", wer=0.0, cer=0.0, rtf=0.1, gen_s=0.1)
+    store.finish_generation(
+        clip,
+        "ok",
+        transcript="hello",
+        wer=0.0,
+        word_errors=0,
+        reference_words=1,
+        cer=0.0,
+        rtf=0.1,
+        gen_s=0.1,
+    )
 
     at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()
     assert not at.exception
@@ -186,7 +215,15 @@ def test_voice_wer_is_in_percent_in_chart_and_table(lineup_home: Path) -> None:
         for wer in wers:
             clip = store.add_generation(store.create_run("tts", "a b c d"), voice)
             store.finish_generation(
-                clip, "ok", transcript="a b", wer=wer, cer=wer, rtf=0.1, gen_s=0.1
+                clip,
+                "ok",
+                transcript="a b",
+                wer=wer,
+                word_errors=round(4 * wer),
+                reference_words=4,
+                cer=wer,
+                rtf=0.1,
+                gen_s=0.1,
             )
 
     at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()

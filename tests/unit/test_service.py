@@ -135,7 +135,16 @@ def test_voice_figures_are_per_voice_of_a_run(app: Lineup) -> None:
     run_id = app.store.create_run("tts", "a b c d")
     for voice, wer in [("espeak:en-us", 0.25), ("espeak:en-us", 0.5), ("espeak:ru", 0.0)]:
         clip = app.store.add_generation(run_id, voice)
-        app.store.finish_generation(clip, "ok", transcript="a b", wer=wer, cer=wer, gen_s=0.1)
+        app.store.finish_generation(
+            clip,
+            "ok",
+            transcript="a b",
+            wer=wer,
+            word_errors=round(4 * wer),
+            reference_words=4,
+            cer=wer,
+            gen_s=0.1,
+        )
     run = app.run(run_id)
     assert run is not None
     figures = app.voice_figures(run)

@@ -185,3 +185,119 @@ def test_a_run_and_its_rows_are_written_together_or_not_at_all(store: Store) -> 
     with pytest.raises(StoreError, match="limit is 512"):
         store.create_run_with_generations("vlm", "q2", ["fake:ok", "x" * 600])
     assert [r.input_text for r in store.latest_runs("vlm")] == ["q"]  # no run left without rows
+
+
+def test_migration_0004_copies_kinds_and_word_counts_and_marks_the_labels_that_count(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    sentence = "She sold 3,500 tickets on the 21st of June."
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0003")
+        connection.execute(
+            text(
+                "INSERT INTO runs (id, kind, input_text, params, blind, created_at) VALUES "
+                "(1, 'vlm', 'q', '{}', 0, '2026-11-01'), (2, 'tts', :s, '{}', 0, '2026-11-01')"
+            ),
+            {"s": sentence},
+        )
+        for gid, run_id, spec, status, wer in [
+            (1, 1, "m:a", "ok", None),
+            (2, 1, "m:b", "error", None),
+            (3, 2, "v:a", "ok", 0.25),
+            (4, 2, "v:b", "ok", None),
+        ]:
+            connection.execute(
+                text(
+                    "INSERT INTO generations (id, run_id, position, model_spec, sample_index, "
+                    "status, wer, started_at, backend_metadata) VALUES "
+                    "(:gid, :run_id, 0, :spec, 0, :status, :wer, '2026-11-01', '{}')"
+                ),
+                {"gid": gid, "run_id": run_id, "spec": spec, "status": status, "wer": wer},
+            )
+        # (id, generation, annotator, created_at): ana relabels; the later one written first
+        # (a smaller id) counts; bob's two labels at one moment: the greater id counts; a label
+        # an old build wrote on a failed answer never counts.
+        for lid, gid, annotator, moment in [
+            (1, 1, "ana", "2026-11-02 10:00:01"),
+            (2, 1, "ana", "2026-11-02 10:00:00"),
+            (3, 1, "bob", "2026-11-02 10:00:00"),
+            (4, 1, "bob", "2026-11-02 10:00:00"),
+            (5, 2, "ana", "2026-11-02 10:00:00"),
+            (6, 3, "ana", "2026-11-02 10:00:00"),
+        ]:
+            connection.execute(
+                text(
+                    "INSERT INTO labels (id, generation_id, annotator, relevance, created_at) "
+                    "VALUES (:lid, :gid, :annotator, 'relevant', :moment)"
+                ),
+                {"lid": lid, "gid": gid, "annotator": annotator, "moment": moment},
+            )
+    Store(url)
+    with engine.connect() as connection:
+        generations = connection.execute(
+            text("SELECT id, kind, word_errors, reference_words FROM generations ORDER BY id")
+        ).all()
+        labels = connection.execute(
+            text("SELECT id, kind, model_spec, counted FROM labels ORDER BY id")
+        ).all()
+    # "she sold three thousand five hundred tickets on the twenty-first of june": jiwer
+    # counts 11 words (twenty-first is one word after normalisation keeps the hyphen?)
+    from lineup.scoring import normalize
+
+    words = len(normalize(sentence).split())
+    assert words > 8
+    assert [tuple(g) for g in generations] == [
+        (1, "vlm", None, None),
+        (2, "vlm", None, None),
+        (3, "tts", round(0.25 * words), words),
+        (4, "tts", None, None),
+    ]
+    assert [tuple(label) for label in labels] == [
+        (1, "vlm", "m:a", 1),
+        (2, "vlm", "m:a", 0),
+        (3, "vlm", "m:a", 0),
+        (4, "vlm", "m:a", 1),
+        (5, "vlm", "m:b", 0),
+        (6, "tts", "v:a", 1),
+    ]
+
+
+def test_only_the_latest_label_of_an_annotator_counts_and_a_deleted_one_hands_it_back(
+    store: Store,
+) -> None:
+    from lineup.models import Label
+
+    answer = _generation(store, "ok")
+    first = store.add_label(answer, "relevant", annotator="ana")
+    second = store.add_label(answer, "partial", annotator="ana")
+    other = store.add_label(answer, "irrelevant", annotator="bob")
+
+    def counted() -> dict[int, bool]:
+        with store.session() as session:
+            return {lab.id: lab.counted for lab in session.query(Label).order_by(Label.id)}
+
+    assert counted() == {first: False, second: True, other: True}
+    with store.session() as session:
+        session.delete(session.get(Label, second))
+    assert counted() == {first: True, other: True}
+    with store.session() as session:
+        label = session.get(Label, first)
+        assert (label.kind, label.model_spec) == ("vlm", "fake:m")
+
+
+def test_two_counted_labels_for_one_annotator_are_refused_by_the_database(store: Store) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    answer = _generation(store, "ok")
+    store.add_label(answer, "relevant", annotator="ana")
+    with pytest.raises(IntegrityError), store.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO labels (generation_id, kind, model_spec, annotator, relevance, "
+                "counted, created_at) VALUES (:g, 'vlm', 'fake:m', 'ana', 'partial', 1, "
+                "'2026-11-02')"
+            ),
+            {"g": answer},
+        )

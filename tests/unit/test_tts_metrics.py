@@ -11,7 +11,7 @@ import pytest
 
 from lineup import cli
 from lineup.models import Label
-from lineup.scoring import score
+from lineup.scoring import normalize, score
 from lineup.store import Store
 from lineup.tts_metrics import TTS_COLUMNS, reference_words, summarize_clips, tts_leaderboard
 from tests.unit.test_metrics import assert_same_rows, expected_tts, fill_store
@@ -48,6 +48,14 @@ CLIPS = [
 ]
 
 
+def word_counts(sentence: str, wer: float | None) -> dict[str, int | None]:
+    """The counts a WER is the ratio of: the sentence's normalised words, WER times those."""
+    if wer is None:
+        return {"word_errors": None, "reference_words": None}
+    words = len(normalize(sentence).split())
+    return {"word_errors": round(wer * words), "reference_words": words}
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     store = Store(f"sqlite:///{tmp_path / 'lineup.db'}")
@@ -60,6 +68,7 @@ def store(tmp_path: Path) -> Store:
             status,
             transcript=transcript,
             wer=wer,
+            **word_counts(sentence, wer),
             cer=cer,
             rtf=rtf,
             gen_s=gen_s,
@@ -119,7 +128,16 @@ def test_a_failed_clip_is_neither_labeled_nor_scored_nor_timed(store: Store) -> 
     for status in ["timeout", "interrupted"]:
         clip = store.add_generation(run_id, "piper:a")
         store.finish_generation(
-            clip, status, transcript="a dog", wer=0.0, cer=0.0, rtf=50.0, gen_s=60.0, error="x"
+            clip,
+            status,
+            transcript="a dog",
+            wer=0.0,
+            word_errors=0,
+            reference_words=2,
+            cer=0.0,
+            rtf=50.0,
+            gen_s=60.0,
+            error="x",
         )
         clips.append(clip)
     # Labeled by an older build (the store refuses such labels now): the figures filter by

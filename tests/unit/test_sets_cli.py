@@ -1,0 +1,91 @@
+"""`python -m lineup sets import|list`: the shipped sets stored whole, a bad set refused with its
+line and nothing stored, a taken name refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lineup.cli import main
+from lineup.mediastore import MediaStore
+from lineup.service import Lineup
+from lineup.settings import load_settings
+from tests.conftest import png_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+SETS = ROOT / "sample_media" / "sets"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def media_files(home: Path) -> list[Path]:
+    media = home / "media"
+    return sorted(p for p in media.rglob("*") if p.is_file()) if media.exists() else []
+
+
+def test_the_shipped_sets_import_whole_and_are_listed(
+    lineup_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "sets", "import", str(SETS / "photo-study"), "--json")
+    assert code == 0, err
+    photos = json.loads(out)
+    assert (photos["name"], photos["kind"], photos["items"]) == ("photo-study", "vlm", 15)
+    code, out, _ = run(capsys, "sets", "import", str(SETS / "support-screenshots"), "--json")
+    screenshots = json.loads(out)
+    assert screenshots["items"] == screenshots["with_reference"] == 16
+    assert set(screenshots["languages"]) == {"en", "ru"}
+    code, out, _ = run(capsys, "sets", "import", str(SETS / "voice-sentences"), "--name", "bark")
+    assert code == 0 and "set 'bark' (tts): 6 items" in out
+
+    code, out, _ = run(capsys, "sets", "list", "--json")
+    listed = json.loads(out)["sets"]
+    assert [(s["name"], s["items"]) for s in listed] == [
+        ("bark", 6),
+        ("support-screenshots", 16),
+        ("photo-study", 15),
+    ]
+    app = Lineup.open()
+    stored = app.question_set("photo-study")
+    assert stored is not None and [item.position for item in stored.items] == list(range(15))
+    media = MediaStore(load_settings().media_dir)
+    # Five photographs, three questions each: five images in the media store, each readable.
+    hashes = {item.image_hash for item in stored.items}
+    assert len(hashes) == 5 and all(media.path(h) is not None for h in hashes if h)
+    first = stored.items[0]
+    assert first.text and first.language in ("en", "ru") and first.image_hash
+
+
+def test_a_taken_name_is_refused_and_nothing_is_stored_twice(
+    lineup_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "sets", "import", str(SETS / "voice-sentences"))[0] == 0
+    code, out, err = run(capsys, "sets", "import", str(SETS / "voice-sentences"))
+    assert code == 2 and out == ""
+    assert "already stored" in err and "--name" in err
+    assert len(Lineup.open().sets()) == 1
+
+
+def test_a_bad_row_is_refused_with_its_line_and_nothing_is_stored(
+    lineup_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "tickets"
+    folder.mkdir()
+    (folder / "ok.png").write_bytes(png_bytes((40, 30)))
+    (folder / "questions.csv").write_text(
+        "image,question,reference\n"
+        'ok.png,"What does the\nscreen say?",Payment failed\n'
+        "missing.png,What is shown?,\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "sets", "import", str(folder))
+    assert code == 2 and out == ""
+    assert "line 4" in err and "missing.png" in err
+    assert "Traceback" not in err
+    assert Lineup.open().sets() == []
+    assert media_files(lineup_home) == []  # not even the good row's image
