@@ -21,6 +21,7 @@ from lineup.tts_metrics import tts_leaderboard
 from tests.fixtures.net import free_port
 from tests.fixtures.processes import open_store_at_once
 from tests.unit.test_metrics import assert_same_rows, expected_tts, expected_vlm, fill_store
+from tests.unit.test_store_states import check_after_0004, fill_at_0003
 
 pytestmark = pytest.mark.integration
 
@@ -132,6 +133,13 @@ def _fresh_database(postgres_url: str, name: str) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_migration_0004_fills_old_rows_on_postgresql(postgres_url: str) -> None:
+    url = _fresh_database(postgres_url, "lineup_0004")
+    fill_at_0003(url)
+    Store(url)
+    check_after_0004(url)
 
 
 def test_eight_processes_open_one_new_postgresql_store_at_once(postgres_url: str) -> None:

@@ -187,20 +187,21 @@ def test_a_run_and_its_rows_are_written_together_or_not_at_all(store: Store) -> 
     assert [r.input_text for r in store.latest_runs("vlm")] == ["q"]  # no run left without rows
 
 
-def test_migration_0004_copies_kinds_and_word_counts_and_marks_the_labels_that_count(
-    tmp_path: Path,
-) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+MIGRATION_0004_SENTENCE = "She sold 3,500 tickets on the 21st of June."
+
+
+def fill_at_0003(url: str) -> None:
+    """A store at revision 0003 with the rows migration 0004 must fill in: VLM answers (one
+    failed), scored and unscored clips, and labels that do and do not count."""
     engine = create_engine(url)
-    sentence = "She sold 3,500 tickets on the 21st of June."
     with engine.begin() as connection:
         command.upgrade(_alembic_config(connection), "0003")
         connection.execute(
             text(
                 "INSERT INTO runs (id, kind, input_text, params, blind, created_at) VALUES "
-                "(1, 'vlm', 'q', '{}', 0, '2026-11-01'), (2, 'tts', :s, '{}', 0, '2026-11-01')"
+                "(1, 'vlm', 'q', '{}', :no, '2026-11-01'), (2, 'tts', :s, '{}', :no, '2026-11-01')"
             ),
-            {"s": sentence},
+            {"s": MIGRATION_0004_SENTENCE, "no": False},
         )
         for gid, run_id, spec, status, wer in [
             (1, 1, "m:a", "ok", None),
@@ -234,7 +235,13 @@ def test_migration_0004_copies_kinds_and_word_counts_and_marks_the_labels_that_c
                 ),
                 {"lid": lid, "gid": gid, "annotator": annotator, "moment": moment},
             )
-    Store(url)
+    engine.dispose()
+
+
+def check_after_0004(url: str) -> None:
+    from lineup.scoring import normalize
+
+    engine = create_engine(url)
     with engine.connect() as connection:
         generations = connection.execute(
             text("SELECT id, kind, word_errors, reference_words FROM generations ORDER BY id")
@@ -242,11 +249,10 @@ def test_migration_0004_copies_kinds_and_word_counts_and_marks_the_labels_that_c
         labels = connection.execute(
             text("SELECT id, kind, model_spec, counted FROM labels ORDER BY id")
         ).all()
-    # "she sold three thousand five hundred tickets on the twenty-first of june": jiwer
-    # counts 11 words (twenty-first is one word after normalisation keeps the hyphen?)
-    from lineup.scoring import normalize
-
-    words = len(normalize(sentence).split())
+    engine.dispose()
+    # The sentence as WER normalises it: "she sold three thousand five hundred tickets on the
+    # twenty-first of june"; a quarter of its words are the errors.
+    words = len(normalize(MIGRATION_0004_SENTENCE).split())
     assert words > 8
     assert [tuple(g) for g in generations] == [
         (1, "vlm", None, None),
@@ -254,14 +260,23 @@ def test_migration_0004_copies_kinds_and_word_counts_and_marks_the_labels_that_c
         (3, "tts", round(0.25 * words), words),
         (4, "tts", None, None),
     ]
-    assert [tuple(label) for label in labels] == [
-        (1, "vlm", "m:a", 1),
-        (2, "vlm", "m:a", 0),
-        (3, "vlm", "m:a", 0),
-        (4, "vlm", "m:a", 1),
-        (5, "vlm", "m:b", 0),
-        (6, "tts", "v:a", 1),
+    assert [(i, kind, spec, bool(counted)) for i, kind, spec, counted in labels] == [
+        (1, "vlm", "m:a", True),
+        (2, "vlm", "m:a", False),
+        (3, "vlm", "m:a", False),
+        (4, "vlm", "m:a", True),
+        (5, "vlm", "m:b", False),
+        (6, "tts", "v:a", True),
     ]
+
+
+def test_migration_0004_copies_kinds_and_word_counts_and_marks_the_labels_that_count(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    fill_at_0003(url)
+    Store(url)
+    check_after_0004(url)
 
 
 def test_only_the_latest_label_of_an_annotator_counts_and_a_deleted_one_hands_it_back(
