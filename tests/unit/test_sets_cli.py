@@ -89,3 +89,32 @@ def test_a_bad_row_is_refused_with_its_line_and_nothing_is_stored(
     assert "Traceback" not in err
     assert Lineup.open().sets() == []
     assert media_files(lineup_home) == []  # not even the good row's image
+
+
+def test_an_uploaded_zip_of_a_set_folder_is_stored_like_the_folder(lineup_home: Path) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    folder = SETS / "support-screenshots"
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"support-screenshots/{path.relative_to(folder)}")
+    app = Lineup.open()
+    summary = app.import_set_upload("tickets.zip", buffer.getvalue(), name="tickets")
+    assert (summary.name, summary.kind, summary.items, summary.with_reference) == (
+        "tickets",
+        "vlm",
+        16,
+        16,
+    )
+    stored = app.question_set("tickets")
+    assert stored is not None
+    from_folder = app.import_set(folder)
+    folder_set = app.question_set(from_folder.name)
+    assert folder_set is not None
+    # The same items, the same images (by hash), whichever way the set arrived.
+    assert [(i.text, i.image_hash, i.reference, i.language) for i in stored.items] == [
+        (i.text, i.image_hash, i.reference, i.language) for i in folder_set.items
+    ]
