@@ -52,7 +52,9 @@ def save_set(store: Store, media: MediaStore, parsed: ParsedSet) -> SetSummary:
     harmless, and an image no set row names costs only its file); the set and its items are
     then written in one transaction, all or nothing.
     """
-    if set_by_name(store, parsed.name) is not None:
+    with store.session() as session:
+        taken = session.scalar(select(QuestionSet.id).where(QuestionSet.name == parsed.name))
+    if taken is not None:
         raise _name_taken(parsed)
     hashes = [
         media.put(item.image, item.image_suffix or ".png") if item.image is not None else None
@@ -77,8 +79,8 @@ def save_set(store: Store, media: MediaStore, parsed: ParsedSet) -> SetSummary:
             set_id = question_set.id
     except IntegrityError:
         raise _name_taken(parsed) from None  # another process stored the same name meanwhile
-    summary = set_summaries(store, set_id)
-    return summary[0]
+    [summary] = set_summaries(store, set_id)
+    return summary
 
 
 def _name_taken(parsed: ParsedSet) -> SetError:
@@ -97,16 +99,6 @@ def set_by_name(store: Store, name: str) -> QuestionSet | None:
         return session.scalar(
             select(QuestionSet)
             .where(QuestionSet.name == name.strip())
-            .options(selectinload(QuestionSet.items))
-        )
-
-
-def get_set(store: Store, set_id: int) -> QuestionSet | None:
-    """The set with its items, or None."""
-    with store.session() as session:
-        return session.scalar(
-            select(QuestionSet)
-            .where(QuestionSet.id == set_id)
             .options(selectinload(QuestionSet.items))
         )
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from lineup.scoring import normalize
 from lineup.settings import load_settings
 from lineup.store import Store
 
@@ -45,3 +46,11 @@ def png_bytes(size: tuple[int, int] = (64, 48), color: str = "navy", text: str =
 @pytest.fixture()
 def small_png() -> bytes:
     return png_bytes()
+
+
+def word_counts(sentence: str, wer: float | None) -> dict[str, int | None]:
+    """The counts a WER is the ratio of: the sentence's normalised words, WER times those."""
+    if wer is None:
+        return {"word_errors": None, "reference_words": None}
+    words = len(normalize(sentence).split())
+    return {"word_errors": round(wer * words), "reference_words": words}

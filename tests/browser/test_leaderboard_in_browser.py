@@ -10,10 +10,12 @@ import pytest
 
 from lineup.store import Store
 from tests.browser.test_app_in_browser import CHROMIUM, served_app  # noqa: F401 - a fixture
+from tests.conftest import word_counts
 from tests.fixtures.ollama_server import OllamaFixture
 from tests.pages.test_leaderboard_and_backends_pages import TABLE_PX_AT_1400
 
 pytestmark = pytest.mark.browser
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 PAGES = ["", "compare_voices", "leaderboard", "endpoints"]
 
@@ -39,8 +41,7 @@ def fill(store: Store) -> None:
             "ok",
             transcript="hello there dear friend",
             wer=wer,
-            word_errors=round(4 * wer),
-            reference_words=4,
+            **word_counts("Hello there, dear friend.", wer),
             cer=wer,
             rtf=0.1,
             gen_s=0.2,

@@ -16,6 +16,7 @@ from backends import keys
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
+from tests.conftest import word_counts
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 
 PAGES = Path(__file__).resolve().parents[2] / "app_pages"
@@ -45,8 +46,7 @@ def test_leaderboard_shows_the_stored_figures(lineup_home: Path) -> None:
         "ok",
         transcript="hello there",
         wer=0.0,
-        word_errors=0,
-        reference_words=2,
+        **word_counts("Hello there.", 0.0),
         cer=0.0,
         rtf=0.02,
         gen_s=0.05,
@@ -83,8 +83,7 @@ def test_leaderboard_headers_are_words_with_units_and_a_definition(lineup_home: 
         "ok",
         transcript="hello",
         wer=0.0,
-        word_errors=0,
-        reference_words=1,
+        **word_counts("Hello.", 0.0),
         cer=0.0,
         rtf=0.1,
         gen_s=0.1,
@@ -141,6 +140,7 @@ def test_leaderboard_shortens_long_specs_and_keeps_the_full_one_last(lineup_home
 
 
 # About the width of the table beside the sidebar in a 1400 px window (the browser test checks).
+
 TABLE_PX_AT_1400 = 930
 
 
@@ -154,8 +154,7 @@ def test_every_figure_of_the_leaderboard_fits_a_1400_px_window(lineup_home: Path
         "ok",
         transcript="hello",
         wer=0.0,
-        word_errors=0,
-        reference_words=1,
+        **word_counts("Hello.", 0.0),
         cer=0.0,
         rtf=0.1,
         gen_s=0.1,
@@ -219,8 +218,7 @@ def test_voice_wer_is_in_percent_in_chart_and_table(lineup_home: Path) -> None:
                 "ok",
                 transcript="a b",
                 wer=wer,
-                word_errors=round(4 * wer),
-                reference_words=4,
+                **word_counts("a b c d", wer),
                 cer=wer,
                 rtf=0.1,
                 gen_s=0.1,

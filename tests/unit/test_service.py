@@ -14,6 +14,7 @@ from backends.spec import SpecError
 from lineup.limits import InputError
 from lineup.service import INPUT_ERRORS, Lineup, read_keys_from
 from lineup.settings import load_settings
+from tests.conftest import word_counts
 
 NAMED = '[models.narrator]\nspec = "espeak:en-us"\n\n[models.reader]\nspec = "ocr:eng"\n'
 
@@ -140,8 +141,7 @@ def test_voice_figures_are_per_voice_of_a_run(app: Lineup) -> None:
             "ok",
             transcript="a b",
             wer=wer,
-            word_errors=round(4 * wer),
-            reference_words=4,
+            **word_counts("a b c d", wer),
             cer=wer,
             gen_s=0.1,
         )

@@ -11,9 +11,10 @@ import pytest
 
 from lineup import cli
 from lineup.models import Label
-from lineup.scoring import normalize, score
+from lineup.scoring import score
 from lineup.store import Store
 from lineup.tts_metrics import TTS_COLUMNS, reference_words, summarize_clips, tts_leaderboard
+from tests.conftest import word_counts
 from tests.unit.test_metrics import assert_same_rows, expected_tts, fill_store
 
 SENTENCE_13 = "She sold 3,500 tickets on the 21st of June."
@@ -46,14 +47,6 @@ CLIPS = [
     ("espeak:b", "the cat sat on the mat", "the bat sat", 4 / 6, 0.5, 0.01, 0.02, None, "ok"),
     ("espeak:b", "a dog", "a dog", 0.0, 0.0, 0.02, 0.01, None, "ok"),
 ]
-
-
-def word_counts(sentence: str, wer: float | None) -> dict[str, int | None]:
-    """The counts a WER is the ratio of: the sentence's normalised words, WER times those."""
-    if wer is None:
-        return {"word_errors": None, "reference_words": None}
-    words = len(normalize(sentence).split())
-    return {"word_errors": round(wer * words), "reference_words": words}
 
 
 @pytest.fixture
@@ -132,8 +125,7 @@ def test_a_failed_clip_is_neither_labeled_nor_scored_nor_timed(store: Store) -> 
             status,
             transcript="a dog",
             wer=0.0,
-            word_errors=0,
-            reference_words=2,
+            **word_counts("a dog", 0.0),
             cer=0.0,
             rtf=50.0,
             gen_s=60.0,
