@@ -54,6 +54,37 @@ def ok_rows_with(*columns: str) -> str:
 WER_WITHOUT_TRANSCRIPT = "wer IS NOT NULL AND transcript IS NULL"
 
 
+def rows_without(kind: str, *columns: str) -> str:
+    """SQL for the generations of `kind` that lack a value in any of `columns`: normally few
+    `ok` ones among them, so their partial index answers "how many `ok` rows have them all"
+    as the `ok` count minus its own small count (lineup.store.middle_values), instead of a
+    walk over every value. Without a condition on the state, so that SQLite picks this index
+    and not the one of every row by state."""
+    missing = " OR ".join(f"{column} IS NULL" for column in columns)
+    return f"kind = '{kind}' AND ({missing})"
+
+
+# The groups of columns whose medians the leaderboards give, by kind: each median is over the
+# `ok` rows that have every column of its group (lineup.metrics, lineup.tts_metrics).
+MEDIAN_GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "vlm": (("ttft_s", "total_s"), ("tokens_per_s",)),
+    "tts": (("rtf",), ("gen_s",)),
+}
+
+
+def _gap_index(kind: str, columns: tuple[str, ...]) -> Index:
+    where = text(rows_without(kind, *columns))
+    return Index(
+        f"ix_generations_{kind}_without_{'_'.join(columns)}",
+        "kind",
+        "model_spec",
+        "status",
+        *columns,
+        sqlite_where=where,
+        postgresql_where=where,
+    )
+
+
 def _figure_index(name: str, *columns: str, present: tuple[str, ...] = ()) -> Index:
     """The `ok` generations with a value in each of `present` (by default the first column),
     by kind, model spec then `columns`."""
@@ -116,10 +147,58 @@ class SetItemRow(Base):
     question_set: Mapped[QuestionSet] = relationship(back_populates="items")
 
 
+# The states of a study (lineup.studies): `running` while a process works through it (its
+# owner and heartbeat say which), `paused` (asked to stop, or its process died: resumable),
+# `cancelled` (stopped for good) or `done` (every (item, model, repeat) has a final row).
+STUDY_RUNNING: Final = "running"
+STUDY_PAUSED: Final = "paused"
+STUDY_CANCELLED: Final = "cancelled"
+STUDY_DONE: Final = "done"
+STUDY_STATUSES = (STUDY_RUNNING, STUDY_PAUSED, STUDY_CANCELLED, STUDY_DONE)
+
+
+class Study(Base):
+    """A question set against several models (or voices) with K repeats and the parameters of
+    a comparison. Its answers are ordinary generations carrying the study, the item and the
+    repeat; one of each (item, model, repeat) at most (`uq_generations_study_key`)."""
+
+    __tablename__ = "studies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("question_sets.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # vlm | tts, the set's
+    models: Mapped[list[str]] = mapped_column(JSON)  # specs or names, in column order
+    repeats: Mapped[int] = mapped_column(Integer)  # K; for voices the samples per sentence
+    # The comparison's parameters: system, temperature, max_tokens, seed, timeout_s, stt.
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    blind: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=STUDY_RUNNING)
+    # A pause or cancel asked for by another process (the CLI, another app): the owner obeys.
+    requested: Mapped[str | None] = mapped_column(String(16))
+    owner_host: Mapped[str | None] = mapped_column(String(HOST_MAX_CHARS))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    question_set: Mapped[QuestionSet] = relationship()
+
+
 class Run(Base):
     __tablename__ = "runs"
-    # The leaderboards find the runs of one kind from this index alone.
-    __table_args__ = (Index("ix_runs_kind_id", "kind", "id"),)
+    __table_args__ = (
+        # The leaderboards find the runs of one kind from this index alone.
+        Index("ix_runs_kind_id", "kind", "id"),
+        # A study has one run per item.
+        Index(
+            "uq_runs_study_item",
+            "study_id",
+            "item_id",
+            unique=True,
+            sqlite_where=text("study_id IS NOT NULL"),
+            postgresql_where=text("study_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))  # vlm | tts
@@ -130,6 +209,9 @@ class Run(Base):
     seed: Mapped[int | None] = mapped_column(Integer)
     blind: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # For a study: the study and the item this run asks.
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("set_items.id"))
 
     generations: Mapped[list[Generation]] = relationship(
         back_populates="run", order_by="Generation.position"
@@ -189,6 +271,12 @@ class Generation(Base):
     owner_host: Mapped[str | None] = mapped_column(String(HOST_MAX_CHARS))
     owner_pid: Mapped[int | None] = mapped_column(Integer)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # For a study: its (study, item, repeat), set while the row is the study's answer for them.
+    # A row left unfinished by a dead or stopped process loses them when the study resumes
+    # (it stays in its run as history) and a new row takes them.
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("set_items.id"))
+    repeat: Mapped[int | None] = mapped_column(Integer)
 
     run: Mapped[Run] = relationship(back_populates="generations")
     labels: Mapped[list[Label]] = relationship(
@@ -210,6 +298,19 @@ class Generation(Base):
         _figure_index("gen_s", "gen_s"),
         _figure_index("peak_mem_mb", "peak_mem_mb"),
         _figure_index("wer", "wer", "cer", "word_errors", "reference_words"),
+        # The few rows that lack a figure of a median (see rows_without).
+        *(_gap_index(kind, group) for kind, groups in MEDIAN_GROUPS.items() for group in groups),
+        # Each (item, model, repeat) of a study is one generation; the study's rows by item.
+        Index(
+            "uq_generations_study_key",
+            "study_id",
+            "item_id",
+            "model_spec",
+            "repeat",
+            unique=True,
+            sqlite_where=text("study_id IS NOT NULL"),
+            postgresql_where=text("study_id IS NOT NULL"),
+        ),
         # Normally empty: a WER stored without its transcript (see lineup.store).
         Index(
             "ix_generations_wer_without_transcript",

@@ -45,6 +45,7 @@ from sqlalchemy.sql import Select
 
 from lineup.models import (
     INTERRUPTED,
+    MEDIAN_GROUPS,
     OK,
     RELEVANCE,
     RUNNING,
@@ -54,6 +55,7 @@ from lineup.models import (
     Label,
     Run,
     ok_rows_with,
+    rows_without,
     utcnow,
 )
 
@@ -297,13 +299,41 @@ def _check_word_counts(fields: dict[str, Any]) -> None:
         )
 
 
-def _owner() -> tuple[str, int]:
+def this_owner() -> tuple[str, int]:
+    """The host and process id this process records as the owner of what it runs."""
     return socket.gethostname()[:255], os.getpid()
+
+
+def owner_gone(
+    owner_host: str | None,
+    owner_pid: int | None,
+    since: datetime | None,
+    heartbeat_at: datetime | None,
+    *,
+    stale_s: float = HEARTBEAT_STALE_S,
+) -> str | None:
+    """Why the owner of a running row is gone, or None while it lives.
+
+    On this host an owner is gone at once when its process no longer exists (or its pid now
+    belongs to a process younger than `since`, when the row was taken). Elsewhere, when its
+    heartbeat (or `since`) is older than `stale_s`.
+    """
+    import psutil
+
+    if owner_host == this_owner()[0] and owner_pid is not None:
+        if _process_alive(psutil, owner_pid, since):
+            return None
+        return f"the Lineup process that ran it (pid {owner_pid}) is gone"
+    last = _aware(heartbeat_at or since)
+    if last is None or utcnow() - last > timedelta(seconds=stale_s):
+        where = f"on {owner_host}" if owner_host else "of an earlier Lineup"
+        return f"the Lineup process {where} stopped sending its heartbeat"
+    return None
 
 
 def _running(model_spec: str, position: int, sample_index: int, seed: int | None) -> Generation:
     """A new `running` row, owned by this process, its heartbeat now."""
-    host, pid = _owner()
+    host, pid = this_owner()
     return Generation(
         model_spec=model_spec,
         position=position,
@@ -478,9 +508,6 @@ class Store:
         now belongs to a younger process). Elsewhere, when its heartbeat is older than
         `stale_s`. The partial text saved so far stays in the row.
         """
-        import psutil
-
-        host, _ = _owner()
         now = utcnow()
         with self.session() as session:
             running = session.execute(
@@ -494,14 +521,9 @@ class Store:
             ).all()
         gone: dict[int, str] = {}
         for gid, owner_host, owner_pid, heartbeat_at, started_at in running:
-            if owner_host == host and owner_pid is not None:
-                if not _process_alive(psutil, owner_pid, started_at):
-                    gone[gid] = f"the Lineup process that ran it (pid {owner_pid}) is gone"
-            else:
-                last = _aware(heartbeat_at or started_at)
-                if last is None or now - last > timedelta(seconds=stale_s):
-                    where = f"on {owner_host}" if owner_host else "of an earlier Lineup"
-                    gone[gid] = f"the Lineup process {where} stopped sending its heartbeat"
+            why = owner_gone(owner_host, owner_pid, started_at, heartbeat_at, stale_s=stale_s)
+            if why is not None:
+                gone[gid] = why
         for gid, why in gone.items():
             with self.session() as session:
                 session.execute(
@@ -630,13 +652,28 @@ class Store:
     def middle_values(
         self, scope: KindScope, spec: str, columns: Sequence[str], present: Sequence[str]
     ) -> tuple[int, dict[str, list[float]]]:
-        """How many `ok` generations of `spec` have a value in every column of `present`, and
-        for each of `columns` the middle one (odd count) or two (even count) of its values
-        among them: one count, then a walk to the middle of each column's index."""
+        """How many `ok` generations of `spec` have a value in every column of `present` (a
+        group of lineup.models.MEDIAN_GROUPS), and for each of `columns` the middle one (odd
+        count) or two (even count) of its values among them.
+
+        The count is the `ok` count of the scope minus the few `ok` rows that lack one of
+        `present` (their own small index); then a walk to the middle of each column's index.
+        """
+        if tuple(present) not in MEDIAN_GROUPS.get(scope.kind, ()):
+            raise ValueError(f"No median of {scope.kind} rows over {tuple(present)}.")
         where = [*scope.rows_of(spec), _rows_with(*present)]
         middles: dict[str, list[float]] = {}
         with self.session() as session:
-            n = session.scalar(select(func.count()).select_from(Generation).where(*where)) or 0
+            lacking = session.scalar(
+                select(func.count())
+                .select_from(Generation)
+                .where(
+                    *scope.rows_of(spec),
+                    and_(text(rows_without(scope.kind, *present))),
+                    Generation.status == OK,
+                )
+            )
+            n = max(scope.status_counts.get(spec, {}).get(OK, 0) - (lacking or 0), 0)
             for column in columns:
                 value = Generation.__table__.c[column]
                 middles[column] = (

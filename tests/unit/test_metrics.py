@@ -438,3 +438,46 @@ def test_raw_export_streams_the_rows_of_one_kind_as_csv(store: Store, filled: In
     parsed = list(csv.reader(io.StringIO(text)))
     assert parsed[0] == list(LABEL_EXPORT_COLUMNS)
     assert [int(row[0]) for row in parsed[1:]] == expected
+
+
+def test_on_sqlite_every_leaderboard_query_reads_an_index_alone(
+    store: Store, filled: Inserted
+) -> None:
+    """No query of either leaderboard scans a table or reads a row beside its index: the
+    plans SQLite chooses without statistics (the app never runs ANALYZE)."""
+    from sqlalchemy import event
+
+    from lineup.tts_metrics import tts_leaderboard
+
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        vlm_leaderboard(store)
+        tts_leaderboard(store)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert len(statements) > 10
+    with store.engine.connect() as connection:
+        for statement, params in statements:
+            plan = [
+                row[-1]
+                for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            ]
+            steps = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
+            assert steps, (statement, plan)
+            for step in steps:
+                # Read with their rows: the labels that count (their flag is the index's
+                # predicate), the normally empty index of WERs without a transcript, and the
+                # scored clips when the test data holds such a WER (the fallback reads each
+                # row's transcript).
+                assert (
+                    "COVERING INDEX" in step
+                    or "ix_labels_counted" in step
+                    or "without_transcript" in step
+                    or "transcript IS NOT NULL" in statement
+                ), (statement, plan)
