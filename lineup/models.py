@@ -256,6 +256,7 @@ class Generation(Base):
     sample_rate_hz: Mapped[int | None] = mapped_column(Integer)
     peak_mem_mb: Mapped[float | None] = mapped_column(Float)
     stt_spec: Mapped[str | None] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
+    stt_s: Mapped[float | None] = mapped_column(Float)  # the transcription's own seconds
     transcript: Mapped[str | None] = mapped_column(Text)
     wer: Mapped[float | None] = mapped_column(Float)
     cer: Mapped[float | None] = mapped_column(Float)

@@ -95,6 +95,7 @@ class ClipResult:
     rtf: float | None = None
     peak_mem_mb: float | None = None
     stt_spec: str | None = None
+    stt_s: float | None = None
     transcript: str | None = None
     wer: float | None = None
     cer: float | None = None
@@ -376,13 +377,16 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         try:
             stt: STTBackend = factory(self.stt)
             with _computing(stt):
+                transcribing = time.perf_counter()
                 transcript = stt.transcribe(audio)
+                stt_s = time.perf_counter() - transcribing
         except BaseException as exc:  # noqa: BLE001 - the audio is kept; the score is missing
             clip.finish(ERROR, f"Transcription with {self.stt} failed: {describe_error(exc)}")
             return
         result = score(clip.text, transcript.text, guess_language(clip.text))
         clip.update(
             stt_spec=self.stt,
+            stt_s=stt_s,
             transcript=transcript.text,
             wer=result.wer,
             cer=result.cer,

@@ -108,7 +108,10 @@ class TranscriptOf(STTBackend):
         super().__init__(STAND_IN)
         self.transcript = transcript
 
+    listening_s = 0.02  # how long it takes to hear a clip
+
     def transcribe(self, audio: Audio) -> Transcript:
+        time.sleep(self.listening_s)
         return Transcript(self.transcript, "en")
 
 
@@ -167,6 +170,8 @@ def test_two_voices_two_samples_make_four_scored_rows_with_seeds(
         assert row.wer == pytest.approx(1 / 6)
         assert row.cer == pytest.approx(3 / 22)  # "the" -> "a": 1 substitution, 2 deletions
         assert row.stt_spec == "faster-whisper:x"
+        # The transcription's own time: at least the stand-in's listening, well under a minute.
+        assert row.stt_s is not None and TranscriptOf.listening_s <= row.stt_s < 60
         stored = from_wav_bytes(media.get(row.audio_hash))
         assert stored.sample_rate_hz == RATE_HZ and len(stored.samples) == RATE_HZ
     assert results[0].audio_path == str(media.path(rows[0].audio_hash))

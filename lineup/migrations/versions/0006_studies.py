@@ -1,6 +1,6 @@
 """Studies: a question set against several models with K repeats. Runs and generations carry
 their study and item, generations their repeat; each (study, item, model, repeat) is one
-generation at most.
+generation at most. Clips gain their transcription time.
 
 Revision ID: 0006
 Revises: 0005
@@ -41,6 +41,8 @@ def upgrade() -> None:
         for column, target in references.items():
             _add_reference(table, column, target)
     op.add_column("generations", sa.Column("repeat", sa.Integer(), nullable=True))
+    # A clip's transcription time (a voice study reports it per sentence).
+    op.add_column("generations", sa.Column("stt_s", sa.Float(), nullable=True))
     op.create_index(
         "uq_runs_study_item",
         "runs",
@@ -75,6 +77,7 @@ def downgrade() -> None:
     op.drop_index("uq_generations_study_key", "generations")
     op.drop_index("uq_runs_study_item", "runs")
     with op.batch_alter_table("generations") as batch:
+        batch.drop_column("stt_s")
         batch.drop_column("repeat")
         batch.drop_column("item_id")
         batch.drop_column("study_id")
