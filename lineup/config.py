@@ -23,6 +23,12 @@ class Endpoint:
     kind: str  # a kind that talks to a server (backends.registry.endpoint_kinds)
     base_url: str
     api_key_env: str | None = None
+    # How many requests a study sends to this server at once (a comparison sends one per
+    # model regardless): 1 keeps every timing that of a lone request.
+    concurrency: int = 1
+
+
+MAX_CONCURRENCY = 64
 
 
 @dataclass(frozen=True)
@@ -42,14 +48,22 @@ class BackendsConfig:
         return next((m for m in self.models if m.name == name), None)
 
     def api_key_env_for(self, base_url: str | None) -> str | None:
+        endpoint = self.endpoint_at(base_url)
+        return endpoint.api_key_env if endpoint is not None else None
+
+    def endpoint_at(self, base_url: str | None) -> Endpoint | None:
         for endpoint in self.endpoints:
             if base_url and endpoint.base_url.rstrip("/") == base_url.rstrip("/"):
-                return endpoint.api_key_env
+                return endpoint
         return None
+
+    def default_endpoint(self, kind: str) -> Endpoint | None:
+        """The endpoint a spec of `kind` without a base URL goes to (Ollama's), if any."""
+        return next((e for e in self.endpoints if e.kind == kind), None)
 
 
 # The kinds that talk to a server, so that an endpoint can name them.
-_ENDPOINT_KEYS = {"kind", "base_url", "api_key_env"}
+_ENDPOINT_KEYS = {"kind", "base_url", "api_key_env", "concurrency"}
 _MODEL_KEYS = {"spec", "options"}
 
 
@@ -151,7 +165,17 @@ def _endpoint(path: Path, name: str, entry: Any) -> Endpoint:
     api_key_env = entry.get("api_key_env")
     if api_key_env is not None:
         api_key_env = _string(where, entry, "api_key_env")
-    return Endpoint(name, kind, base_url, api_key_env)
+    concurrency = entry.get("concurrency", 1)
+    if (
+        isinstance(concurrency, bool)
+        or not isinstance(concurrency, int)
+        or not 1 <= concurrency <= MAX_CONCURRENCY
+    ):
+        raise ConfigError(
+            f"{where}: `concurrency` must be a whole number from 1 to {MAX_CONCURRENCY} (the "
+            f"requests a study sends there at once), not {_describe(concurrency)}."
+        )
+    return Endpoint(name, kind, base_url, api_key_env, concurrency)
 
 
 def _named_model(path: Path, name: str, entry: Any) -> NamedModel:

@@ -508,3 +508,23 @@ def start_vlm_comparison(
         comparison.jobs.append(_Job(comparison, generation_id, model))
     comparison.start(factory, request)
     return comparison
+
+
+def start_one(
+    store: Store,
+    run_id: int,
+    generation_id: int,
+    model: str,
+    request: VLMRequest,
+    factory: BackendFactory,
+    *,
+    timeout_s: float,
+    secrets: Sequence[str] = (),
+    describe: Describer = describe_now,
+) -> Comparison:
+    """One model's answer into a `running` row that already exists (a study claims its rows
+    one by one): the same timing, states and storage as a comparison's."""
+    comparison = Comparison(store, run_id, timeout_s, secrets, describe)
+    comparison.jobs.append(_Job(comparison, generation_id, model))
+    comparison.start(factory, request)
+    return comparison

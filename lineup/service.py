@@ -13,19 +13,31 @@ import pandas as pd
 from backends import keys
 from backends.base import DiscoveredModel, VLMRequest
 from backends.base import Modality as Modality  # what the pages choose models of
-from backends.registry import KINDS, KindInfo, create_backend, default_api_key_envs, kind_info
+from backends.registry import (
+    KINDS,
+    KindInfo,
+    create_backend,
+    default_api_key_envs,
+    is_endpoint_kind,
+    kind_info,
+)
 from backends.spec import ModelSpec, SpecError
 from lineup import liveness
 from lineup.config import BackendsConfig, ConfigError, load_backends_config, resolve_model
 from lineup.discovery import EndpointReport as EndpointReport  # what pages list
 from lineup.discovery import local_models, probe_endpoints
 from lineup.engines import DescribeCache
+from lineup.label_queue import LabelQueue, QueueItem
+from lineup.label_queue import label_queue as read_label_queue
+from lineup.label_queue import queue_item as read_queue_item
 from lineup.limits import (
     InputError,
+    check_max_tokens,
     check_question,
     check_seed,
     check_sentence,
     check_system_prompt,
+    check_temperature,
     check_timeout_s,
 )
 from lineup.media import MediaError, ValidatedImage, read_image_file, validate_image
@@ -44,6 +56,24 @@ from lineup.store import (
     StoreError,
     StoreUnavailable,
 )
+from lineup.studies import Engines, Lane, StudyProgress, StudyRun, active_study, first_seed
+from lineup.studies import progress as study_progress
+from lineup.study_export import write_csv, write_xlsx
+from lineup.study_store import (
+    CANCEL,
+    PAUSE,
+    StudyBusy,
+    StudyInfo,
+    create_study,
+    list_studies,
+    load_plan,
+    reap_studies,
+    release_unfinished,
+    study_info,
+    take_ownership,
+)
+from lineup.study_store import request as study_request
+from lineup.study_tables import StudyTables, study_summary, study_tables
 from lineup.tts_metrics import CLIP_COLUMNS, summarize_clips, tts_leaderboard, voice_figures
 from lineup.tts_runner import (
     DEFAULT_STT,
@@ -54,6 +84,7 @@ from lineup.tts_runner import (
 )
 
 RunKind = Literal["vlm", "tts"]
+MAX_REPEATS = 100  # repeats of a study (samples per sentence for voices)
 ExportTable = Literal["generations", "labels"]
 
 # What Lineup raises when the input, the environment or backends.toml needs fixing: each is
@@ -255,6 +286,186 @@ class Lineup:
     def question_set(self, name: str) -> QuestionSet | None:
         """The stored set of that name, with its items in order."""
         return set_by_name(self.store, name)
+
+    # Studies ----------------------------------------------------------------------------
+
+    def start_study(
+        self,
+        *,
+        set_name: str,
+        models: list[str],
+        repeats: int = 1,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        timeout_s: float | None = None,
+        stt: str | None = DEFAULT_STT,
+        blind: bool = False,
+    ) -> StudyRun:
+        """Check everything, store the study (one run per item) and start it in this
+        process. A VLM set takes models and the comparison's parameters; a voice set takes
+        voices, `repeats` samples per sentence and the STT model (None: no scoring). Raises
+        one of INPUT_ERRORS, with nothing stored, for any bad value."""
+        question_set = set_by_name(self.store, set_name)
+        if question_set is None:
+            raise InputError(
+                f"There is no set named {set_name!r}. `python -m lineup sets list` shows the "
+                "stored sets; `sets import PATH` adds one."
+            )
+        kind: RunKind = "tts" if question_set.kind == "tts" else "vlm"
+        if not 1 <= repeats <= MAX_REPEATS:
+            raise InputError(f"Repeats must be from 1 to {MAX_REPEATS}, not {repeats}.")
+        if len(set(models)) != len(models):
+            raise InputError("Each model can be in a study once; remove the repeated one.")
+        self._check_models(models, kind)
+        params: dict[str, Any] = {"timeout_s": self.timeout(timeout_s)}
+        if kind == "vlm":
+            params.update(
+                system=check_system_prompt(system),
+                temperature=None if temperature is None else check_temperature(temperature),
+                max_tokens=None if max_tokens is None else check_max_tokens(max_tokens),
+            )
+        else:
+            if stt is not None:
+                self._check_models([stt], "stt")
+            params["stt"] = stt
+        # A seed is always stored, so that a resumed study repeats the seeds of its first run.
+        params["seed"] = check_seed(seed if seed is not None else first_seed(), samples=repeats)
+        study_id = create_study(
+            self.store,
+            set_id=question_set.id,
+            models=models,
+            repeats=repeats,
+            params=params,
+            blind=blind,
+        )
+        return self._run_study(study_id)
+
+    def resume_study(self, study_id: int) -> StudyRun:
+        """Run what a study still lacks: the answers never started, and those a dead or
+        stopped process left unfinished (their rows stay in their runs as history). InputError
+        when the study is unknown, cancelled or being run by another live process."""
+        running = active_study(study_id)
+        if running is not None:
+            return running
+        self.reap_orphans()
+        reap_studies(self.store)
+        try:
+            take_ownership(self.store, study_id)
+        except (StudyBusy, ValueError) as exc:
+            raise InputError(str(exc)) from None
+        release_unfinished(self.store, study_id)
+        return self._run_study(study_id)
+
+    def _run_study(self, study_id: int) -> StudyRun:
+        engines = Engines(
+            factory=self.make_backend,
+            lane_of=self._lane,
+            image_of=self._stored_image,
+            spec_of=self._voice_spec,
+            describe=self.described,
+            secrets=tuple(self.secrets()),
+        )
+        return StudyRun(self.store, self.media, load_plan(self.store, study_id), engines).start()
+
+    def pause_study(self, study_id: int) -> StudyInfo:
+        """Pause a study wherever it runs: the answers under way finish, no more start."""
+        return self._ask_study(study_id, PAUSE)
+
+    def cancel_study(self, study_id: int) -> StudyInfo:
+        """Stop a study for good: the answers under way are cancelled."""
+        return self._ask_study(study_id, CANCEL)
+
+    def _ask_study(self, study_id: int, what: str) -> StudyInfo:
+        running = active_study(study_id)
+        if running is not None:
+            if what == PAUSE:
+                running.pause()
+            else:
+                running.cancel()
+        try:
+            return study_request(self.store, study_id, what)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+
+    def study(self, study_id: int) -> StudyInfo | None:
+        return study_info(self.store, study_id)
+
+    def study_list(self, limit: int = 100) -> list[StudyInfo]:
+        """The studies, newest first."""
+        return list_studies(self.store, limit)
+
+    def study_progress(self, study_id: int) -> StudyProgress:
+        """Per model: answers done of the total, errors, running; elapsed and time left."""
+        info = study_info(self.store, study_id)
+        if info is None:
+            raise InputError(f"There is no study {study_id}.")
+        return study_progress(self.store, study_id, lambda m: self._lane(m).concurrency)
+
+    def _lane(self, model: str) -> Lane:
+        """The endpoint a model's requests go to, and how many a study sends there at once."""
+        spec, _ = resolve_model(model, self.config)
+        if not is_endpoint_kind(spec.kind):
+            return Lane(f"in-process:{spec.kind}")  # one compute owner per engine kind
+        endpoint = (
+            self.config.endpoint_at(spec.base_url)
+            if spec.base_url
+            else self.config.default_endpoint(spec.kind)
+        )
+        where = spec.base_url or (endpoint.base_url if endpoint is not None else spec.kind)
+        return Lane(where.rstrip("/"), endpoint.concurrency if endpoint is not None else 1)
+
+    def _stored_image(self, digest: str) -> ValidatedImage:
+        return self.validate_image(self.media.get(digest))
+
+    # Labeling queue ---------------------------------------------------------------------
+
+    def label_queue(
+        self,
+        study_id: int,
+        annotator: str,
+        *,
+        model: str | None = None,
+        unlabeled_only: bool = False,
+    ) -> LabelQueue:
+        """A study's items with complete answers, in order, and this annotator's progress
+        (within the filters: one model's answers, items with unlabeled answers only)."""
+        return read_label_queue(
+            self.store, study_id, annotator, model=model, unlabeled_only=unlabeled_only
+        )
+
+    def queue_item(
+        self, study_id: int, number: int, annotator: str, *, model: str | None = None
+    ) -> QueueItem | None:
+        """Item `number` (from 1) of a study with its complete answers, blind and shuffled for
+        this annotator until they have labeled them all, with their own labels and comments
+        only; None when the study has no such item. Labels are written with `add_label`."""
+        return read_queue_item(self.store, study_id, number, annotator, model=model)
+
+    # Study tables -----------------------------------------------------------------------
+
+    def study_tables(self, study_id: int, annotator: str | None = None) -> StudyTables:
+        """The tables of a study (relevance, speed or voices, answers per item, repeats,
+        transcripts), counting only `annotator`'s labels when one is given; InputError when
+        there is no such study. Definitions: lineup.study_tables."""
+        return study_tables(self.store, study_id, annotator=annotator)
+
+    def study_summary(self, study_id: int) -> dict[str, Any]:
+        """The study's state and per-model figures as plain JSON values (`study show
+        --json`); InputError when there is no such study."""
+        return study_summary(self.store, study_id)
+
+    def export_study(self, study_id: int, fmt: Literal["csv", "xlsx"], out: Path) -> list[Path]:
+        """Write the study's tables and raw rows: one CSV per table into the folder `out`, or
+        one workbook at `out` (study-<id>.xlsx inside it when `out` is a folder). The files
+        written; InputError for an unknown study or format."""
+        if fmt not in ("csv", "xlsx"):
+            raise InputError(f"A study is exported as csv or xlsx, not {fmt!r}.")
+        if fmt == "csv":
+            return write_csv(self.store, study_id, out)
+        path = out / f"study-{study_id}.xlsx" if out.is_dir() else out
+        return [write_xlsx(self.store, study_id, path)]
 
     # Discovery --------------------------------------------------------------------------
 

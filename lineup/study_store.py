@@ -439,3 +439,26 @@ def reap_studies(store: Store, *, stale_s: float = HEARTBEAT_STALE_S) -> list[in
             if done:
                 reaped.append(study_id)
     return reaped
+
+
+def item_count(store: Store, study_id: int) -> int:
+    """How many items the study asks (one run each)."""
+    with store.session() as session:
+        return session.scalar(select(func.count()).where(Run.study_id == study_id)) or 0
+
+
+def answer_seconds(store: Store, study_id: int) -> dict[str, tuple[float, int]]:
+    """Per model, the seconds its finished answers took and how many had a time: a request's
+    total, or a clip's generation plus transcription."""
+    seconds = func.coalesce(
+        Generation.total_s, Generation.gen_s + func.coalesce(Generation.stt_s, 0.0)
+    )
+    with store.session() as session:
+        return {
+            model: (float(spent or 0.0), int(n))
+            for model, spent, n in session.execute(
+                select(Generation.model_spec, func.sum(seconds), func.count(seconds))
+                .where(Generation.study_id == study_id, Generation.status != RUNNING)
+                .group_by(Generation.model_spec)
+            )
+        }

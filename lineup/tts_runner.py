@@ -488,6 +488,35 @@ def start_tts_comparison(
     return comparison
 
 
+def start_one_clip(
+    store: Store,
+    media: MediaStore,
+    run_id: int,
+    generation_id: int,
+    voice: str,
+    text: str,
+    factory: BackendFactory,
+    *,
+    sentence_index: int,
+    sample: int,
+    seed: int | None,
+    stt: str | None,
+    timeout_s: float,
+    spec_of: SpecResolver = _default_spec_of,
+    secrets: Sequence[str] = (),
+) -> TTSComparison:
+    """One clip into a `running` row that already exists (a study claims its rows one by
+    one): the same timing, scoring, states and storage as a comparison's."""
+    comparison = TTSComparison(
+        store, media, [run_id], stt=stt, timeout_s=timeout_s, spec_of=spec_of, secrets=secrets
+    )
+    comparison.add(
+        _Clip(comparison, generation_id, run_id, voice, text, sentence_index, sample, seed)
+    )
+    comparison.start(factory)
+    return comparison
+
+
 def language_warnings(
     texts: str | list[str],
     voices: list[str],

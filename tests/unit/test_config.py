@@ -89,6 +89,16 @@ def test_an_edited_file_is_read_again(lineup_home: Path) -> None:
             "`api_key_env` must be a non-empty string, not a number (1)",
         ),
         (
+            '[endpoints.e]\nkind = "openai"\nbase_url = "http://h"\nconcurrency = 0\n',
+            "[endpoints.e]",
+            "`concurrency` must be a whole number from 1 to 64",
+        ),
+        (
+            '[endpoints.e]\nkind = "openai"\nbase_url = "http://h"\nconcurrency = "2"\n',
+            "[endpoints.e]",
+            "not the string '2'",
+        ),
+        (
             '[endpoints.e]\nkind = "ocr"\nbase_url = "http://h"\n',
             "[endpoints.e]",
             "not a kind that talks to a server. Use one of: ollama, openai, openai-tts",
@@ -167,3 +177,15 @@ def test_an_endpoint_of_every_server_kind_loads(lineup_home: Path) -> None:
     )
     config = load_backends_config(load_settings())
     assert [e.kind for e in config.endpoints] == ["ollama", "openai", "openai-tts"]
+
+
+def test_an_endpoint_declares_how_many_requests_a_study_sends_at_once(lineup_home: Path) -> None:
+    write(
+        lineup_home,
+        '[endpoints.gpu]\nkind = "openai"\nbase_url = "http://gpu:8000/v1"\nconcurrency = 4\n'
+        '[endpoints.cpu]\nkind = "openai"\nbase_url = "http://cpu:8000/v1"\n',
+    )
+    config = load_backends_config(load_settings())
+    assert config.endpoint_at("http://gpu:8000/v1/").concurrency == 4
+    assert config.endpoint_at("http://cpu:8000/v1").concurrency == 1
+    assert config.endpoint_at("http://elsewhere/v1") is None

@@ -1,0 +1,274 @@
+"""Studies: a set × models × repeats runs each answer exactly once, in its own row; pause,
+cancel and resume; a study killed with SIGKILL resumes with exactly what is missing.
+
+The models are Ollama models served by tests/fixtures/ollama_server.py, a loopback fixture that
+speaks Ollama's documented protocol (no Ollama server can be installed here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from lineup.cli import main
+from lineup.models import Generation, Run, Study
+from lineup.service import Lineup
+from lineup.store import Store
+from lineup.study_store import PAUSE, request
+from tests.conftest import png_bytes
+from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_set(folder: Path, items: int = 3) -> Path:
+    """A VLM set folder: one image and question per item."""
+    folder.mkdir(parents=True)
+    lines = ["image,question,reference,language"]
+    for index in range(items):
+        (folder / f"shot{index}.png").write_bytes(png_bytes(color="navy", text=f"#{index}"))
+        lines.append(f"shot{index}.png,What is shown in picture {index}?,A number,en")
+    (folder / "questions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture()
+def app(lineup_home: Path, tmp_path: Path) -> Lineup:
+    app = Lineup.open()
+    app.import_set(write_set(tmp_path / "three"), name="three")
+    return app
+
+
+@pytest.fixture()
+def two_models() -> Iterator[OllamaFixture]:
+    with OllamaFixture(
+        [
+            FakeModel("alpha:1b", ["A", "digit."], delay_s=0.01),
+            FakeModel("beta:1b", ["Some", "number."], delay_s=0.01),
+        ]
+    ) as fixture:
+        yield fixture
+
+
+def specs(fixture: OllamaFixture, *names: str) -> list[str]:
+    return [f"ollama:{name}@{fixture.base_url}" for name in names]
+
+
+def study_rows(store: Store, study_id: int) -> list[Generation]:
+    with store.session() as session:
+        return list(session.scalars(select(Generation).join(Run).where(Run.study_id == study_id)))
+
+
+def keys_of(rows: list[Generation]) -> Counter[tuple[int | None, str, int | None]]:
+    return Counter((g.item_id, g.model_spec, g.repeat) for g in rows if g.study_id is not None)
+
+
+def test_two_models_three_items_two_repeats_store_exactly_twelve_answers(
+    app: Lineup, two_models: OllamaFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = specs(two_models, "alpha:1b", "beta:1b")
+    code = main(
+        ["study", "run", "--set", "three", "--model", models[0], "--model", models[1]]
+        + ["--repeats", "2", "--seed", "40", "--temperature", "0.1", "--system", "Be brief."]
+        + ["--json"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    document = json.loads(out)
+    assert document == {
+        "study_id": document["study_id"],
+        "status": "done",
+        "done": 12,
+        "total": 12,
+        "errors": 0,
+    }
+    rows = study_rows(app.store, document["study_id"])
+    assert len(rows) == 12
+    keys = keys_of(rows)
+    assert len(keys) == 12 and set(keys.values()) == {1}
+    assert {(g.status, g.kind) for g in rows} == {("ok", "vlm")}
+    # Each repeat k is seeded seed + k; the texts are the models' own.
+    assert {(g.repeat, g.seed) for g in rows} == {(0, 40), (1, 41)}
+    assert {g.output_text for g in rows if g.model_spec == models[1]} == {"Some number."}
+    # One run per item holds that item's four answers, with the set's question and image.
+    runs = Counter(g.run_id for g in rows)
+    assert sorted(runs.values()) == [4, 4, 4]
+    with app.store.session() as session:
+        study_runs = list(session.scalars(select(Run).where(Run.study_id == document["study_id"])))
+    assert sorted(r.input_text for r in study_runs) == [
+        f"What is shown in picture {i}?" for i in range(3)
+    ]
+    assert all(r.image_hash and r.system_prompt == "Be brief." for r in study_runs)
+    # The requests carried the study's parameters.
+    chats = two_models.chat_requests()
+    assert len(chats) == 12
+    assert {c["options"]["temperature"] for c in chats} == {0.1}
+    assert {c["options"]["seed"] for c in chats} == {40, 41}
+    assert all(c["messages"][0] == {"role": "system", "content": "Be brief."} for c in chats)
+
+
+def test_models_on_one_endpoint_take_turns_unless_its_concurrency_is_raised(
+    app: Lineup, two_models: OllamaFixture, lineup_home: Path
+) -> None:
+    models = specs(two_models, "alpha:1b", "beta:1b")
+    app.start_study(set_name="three", models=models, repeats=2).wait()
+    assert two_models.most_in_flight == 1
+
+    (lineup_home / "backends.toml").write_text(
+        f'[endpoints.box]\nkind = "ollama"\nbase_url = "{two_models.base_url}"\nconcurrency = 2\n'
+    )
+    two_models.most_in_flight = 0
+    two_models.models["alpha:1b"].first_delay_s = 0.2
+    two_models.models["beta:1b"].first_delay_s = 0.2
+    raised = app.refreshed()
+    state = raised.start_study(set_name="three", models=models, repeats=2).wait()
+    assert state.status == "done" and state.done == 12
+    assert two_models.most_in_flight == 2
+
+
+def test_a_failing_model_fails_in_its_own_rows_and_the_other_finishes(
+    app: Lineup, two_models: OllamaFixture
+) -> None:
+    two_models.models["beta:1b"].fail_with = "out of memory"
+    models = specs(two_models, "alpha:1b", "beta:1b")
+    state = app.start_study(set_name="three", models=models).wait()
+    assert (state.status, state.done, state.total, state.errors) == ("done", 6, 6, 3)
+    by_model = {m.model: m for m in state.models}
+    assert (by_model[models[0]].ok, by_model[models[0]].errors) == (3, 0)
+    assert (by_model[models[1]].ok, by_model[models[1]].errors) == (0, 3)
+    failed = [g for g in study_rows(app.store, state.study_id) if g.status == "error"]
+    assert len(failed) == 3 and all("out of memory" in (g.error or "") for g in failed)
+
+
+def test_a_pause_asked_from_elsewhere_stops_the_study_and_resume_runs_what_is_missing(
+    app: Lineup, two_models: OllamaFixture
+) -> None:
+    for model in two_models.models.values():
+        model.first_delay_s = 0.15
+    models = specs(two_models, "alpha:1b", "beta:1b")
+    run = app.start_study(set_name="three", models=models, repeats=2)
+    time.sleep(0.4)
+    request(app.store, run.study_id, PAUSE)  # as `study pause` in another process does
+    paused = run.wait()
+    assert paused.status == "paused" and 0 < paused.done < 12
+    rows = study_rows(app.store, run.study_id)
+    assert {g.status for g in rows} == {"ok"}  # the answers under way finished
+
+    for model in two_models.models.values():
+        model.first_delay_s = 0.0
+    state = app.resume_study(run.study_id).wait()
+    assert (state.status, state.done) == ("done", 12)
+    keys = keys_of(study_rows(app.store, run.study_id))
+    assert len(keys) == 12 and set(keys.values()) == {1}
+    assert len(two_models.chat_requests()) == 12  # nothing asked twice
+
+
+def test_a_cancelled_study_stops_its_answers_and_cannot_be_resumed(
+    app: Lineup, two_models: OllamaFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for model in two_models.models.values():
+        model.first_delay_s = 5.0
+    models = specs(two_models, "alpha:1b", "beta:1b")
+    run = app.start_study(set_name="three", models=models)
+    time.sleep(0.5)
+    app.cancel_study(run.study_id)
+    state = run.wait()
+    assert state.status == "cancelled"
+    rows = study_rows(app.store, run.study_id)
+    # One answer was under way (the two models share one endpoint, so they take turns).
+    assert [g.status for g in rows] == ["cancelled"]
+    assert main(["study", "resume", str(run.study_id)]) == 2
+    assert "was cancelled" in capsys.readouterr().err
+
+
+def test_bad_study_input_is_refused_with_nothing_stored(
+    app: Lineup, two_models: OllamaFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = specs(two_models, "alpha:1b")[0]
+    cases = [
+        (["--set", "nope", "--model", model], "There is no set named 'nope'"),
+        (["--set", "three", "--voice", "espeak:en-us"], "is not a VLM backend"),
+        (["--set", "three", "--model", model, "--samples", "2"], "Models take --repeats"),
+        (["--set", "three"], "Give the models (--model)"),
+        (["--set", "three", "--model", model, "--model", model], "in a study once"),
+    ]
+    for arguments, message in cases:
+        assert main(["study", "run", *arguments]) == 2
+        assert message in capsys.readouterr().err
+    with app.store.session() as session:
+        assert session.scalars(select(Study)).all() == []
+        assert session.scalars(select(Run)).all() == []
+
+
+def lineup_process(home: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "LINEUP_HOME": str(home)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "lineup", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_study_killed_with_sigkill_resumes_with_every_answer_exactly_once(
+    app: Lineup, two_models: OllamaFixture, lineup_home: Path
+) -> None:
+    for model in two_models.models.values():
+        model.first_delay_s = 0.3
+    models = specs(two_models, "alpha:1b", "beta:1b")
+    process = lineup_process(
+        lineup_home, "study", "run", "--set", "three", "--repeats", "2", "--json",
+        "--model", models[0], "--model", models[1],
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with app.store.session() as session:
+            finished = session.scalars(
+                select(Generation).where(
+                    Generation.status == "ok", Generation.study_id.is_not(None)
+                )
+            ).all()
+        if len(finished) >= 3:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    [study] = app.study_list()
+    assert study.status == "running"  # as the dead process left it
+    before = study_rows(app.store, study.id)
+    assert 3 <= len([g for g in before if g.status == "ok"]) < 12
+
+    for model in two_models.models.values():
+        model.first_delay_s = 0.0
+    resumed = lineup_process(lineup_home, "study", "resume", str(study.id), "--json")
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert json.loads(out) == {
+        "study_id": study.id,
+        "status": "done",
+        "done": 12,
+        "total": 12,
+        "errors": 0,
+    }
+    after = study_rows(app.store, study.id)
+    keys = keys_of(after)
+    assert len(keys) == 12 and set(keys.values()) == {1}
+    assert all(g.status == "ok" for g in after if g.study_id is not None)
+    # The answers the killed process left running are kept as history, outside the study.
+    left = [g for g in after if g.study_id is None]
+    assert all(g.status == "interrupted" for g in left)
+    assert len(left) == len([g for g in before if g.status == "running"])
+    # Finished answers were kept, not asked again.
+    kept = {g.id for g in before if g.status == "ok"}
+    assert kept <= {g.id for g in after if g.study_id is not None}
