@@ -1,0 +1,46 @@
+"""A study's tables and exports on a real PostgreSQL server: the same figures as on SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from lineup.store import Store
+from lineup.study_export import write_csv, write_xlsx
+from lineup.study_tables import study_summary, study_tables
+from tests.integration.test_postgres_store import _fresh_database
+from tests.integration.test_postgres_store import postgres_url as postgres_url  # the fixture
+from tests.unit.test_study_tables import (
+    assert_rows,
+    build_tts_study,
+    build_vlm_study,
+    expected_relevance,
+    expected_repeats,
+    expected_speed,
+    expected_voices,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def test_study_tables_and_exports_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    store = Store(_fresh_database(postgres_url, "lineup_study_tables"))
+    built = build_vlm_study(store)
+    tables = study_tables(store, built.study_id)
+    assert_rows(tables.relevance, expected_relevance(built))
+    assert_rows(tables.speed, expected_speed(built))
+    assert_rows(tables.repeats, expected_repeats(built))
+    assert study_summary(store, built.study_id)["done"] == len(built.answers) - 1
+
+    voices = build_tts_study(store)
+    assert_rows(study_tables(store, voices.study_id).voices, expected_voices(voices))
+
+    # PostgreSQL hands back times with their zone, which a workbook cannot hold.
+    workbook = load_workbook(write_xlsx(store, built.study_id, tmp_path / "study.xlsx"))
+    labels = workbook["labels"]
+    header = [cell.value for cell in labels[1]]
+    first = dict(zip(header, next(labels.iter_rows(min_row=2, values_only=True)), strict=True))
+    assert first["created_at"].tzinfo is None
+    assert len(write_csv(store, voices.study_id, tmp_path / "csv")) == 6
