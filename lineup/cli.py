@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from lineup.limits import (
@@ -438,6 +439,54 @@ def _study_asked(app: Lineup, study_id: int, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+RELEVANCE_SHOWN = ["model", "requests", "relevant", "partial", "irrelevant", "pct_relevant"]
+SPEED_SHOWN = [
+    "model",
+    "output_tokens",
+    "time_s",
+    "tokens_per_time_s",
+    "median_ttft_s",
+    "median_tokens_per_s",
+    "mean_chars",
+    "chars_per_s",
+]
+VOICES_SHOWN = [
+    "model",
+    "mean_wer",
+    "corpus_wer",
+    "cer",
+    "gen_s_per_sentence",
+    "stt_s_per_sentence",
+    "rtf",
+    "peak_mem_mb",
+]
+
+
+def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
+    summary = app.study_summary(args.study_id)
+    if args.json:
+        _emit(summary)
+        return EXIT_OK
+    print(
+        f"study {summary['study_id']}: set {summary['set']!r} ({summary['kind']}), "
+        f"{summary['status']}, {summary['done']} of {summary['total']} answers"
+    )
+    rows = summary["models"]
+    print("\nrelevance (each annotator's latest label on each complete answer)")
+    print(_table(rows, RELEVANCE_SHOWN))
+    shown = VOICES_SHOWN if summary["kind"] == "tts" else SPEED_SHOWN
+    print("\nvoices" if summary["kind"] == "tts" else "\nspeed (complete answers)")
+    print(_table(rows, shown))
+    return EXIT_OK
+
+
+def cmd_study_export(app: Lineup, args: argparse.Namespace) -> int:
+    written = app.export_study(args.study_id, args.format, Path(args.out))
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
 STUDY_COLUMNS = ["id", "set", "kind", "status", "done", "total", "errors", "models", "created_at"]
 
 
@@ -614,6 +663,19 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("study_id", type=int)
         command.add_argument("--json", action="store_true")
         command.set_defaults(func=func)
+    study_show = study.add_parser("show", help="a study's progress and tables")
+    study_show.add_argument("study_id", type=int)
+    study_show.add_argument("--json", action="store_true")
+    study_show.set_defaults(func=cmd_study_show)
+    study_export = study.add_parser(
+        "export", help="a study's tables and raw rows: CSV files in a folder, or one XLSX"
+    )
+    study_export.add_argument("study_id", type=int)
+    study_export.add_argument("--format", choices=["csv", "xlsx"], required=True)
+    study_export.add_argument(
+        "--out", required=True, help="csv: a folder (made if missing); xlsx: a file"
+    )
+    study_export.set_defaults(func=cmd_study_export)
     study_list = study.add_parser("list", help="the studies, newest first")
     study_list.add_argument("--json", action="store_true")
     study_list.set_defaults(func=cmd_study_list)

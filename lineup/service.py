@@ -462,10 +462,16 @@ class Lineup:
         written; InputError for an unknown study or format."""
         if fmt not in ("csv", "xlsx"):
             raise InputError(f"A study is exported as csv or xlsx, not {fmt!r}.")
-        if fmt == "csv":
-            return write_csv(self.store, study_id, out)
-        path = out / f"study-{study_id}.xlsx" if out.is_dir() else out
-        return [write_xlsx(self.store, study_id, path)]
+        try:
+            if fmt == "csv":
+                return write_csv(self.store, study_id, out)
+            path = out / f"study-{study_id}.xlsx" if out.is_dir() else out
+            return [write_xlsx(self.store, study_id, path)]
+        except OSError as exc:
+            raise InputError(
+                f"Cannot write the export at {out}: {exc.strerror or exc}. Choose a folder "
+                "you can write to."
+            ) from None
 
     # Discovery --------------------------------------------------------------------------
 

@@ -173,6 +173,9 @@ def write_xlsx(store: Store, study_id: int, path: Path) -> Path:
     from openpyxl.utils import get_column_letter
 
     tables = _tables(store, study_id)  # InputError for an unknown study, before any file
+    # The folder first: a write-only workbook that is never saved leaves its sheets' writers
+    # open.
+    path.parent.mkdir(parents=True, exist_ok=True)
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
     for table in tables:
@@ -193,7 +196,6 @@ def write_xlsx(store: Store, study_id: int, path: Path) -> Path:
         sheet.append(header)
         for row in itertools.chain(first, rows):
             sheet.append([_as_text(sheet, v) if _formula_like(v) else v for v in row])
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     try:
         workbook.save(partial)

@@ -272,3 +272,51 @@ def test_a_study_killed_with_sigkill_resumes_with_every_answer_exactly_once(
     # Finished answers were kept, not asked again.
     kept = {g.id for g in before if g.status == "ok"}
     assert kept <= {g.id for g in after if g.study_id is not None}
+
+
+def test_study_show_and_export_give_the_tables_of_the_stored_rows(
+    app: Lineup, two_models: OllamaFixture, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    models = specs(two_models, "alpha:1b", "beta:1b")
+    state = app.start_study(set_name="three", models=models, repeats=2).wait()
+    rows = study_rows(app.store, state.study_id)
+    for row in rows:  # alpha relevant everywhere; beta irrelevant once, else partial
+        relevance = "relevant" if row.model_spec == models[0] else "partial"
+        app.add_label(row.id, relevance, annotator="ana")
+    beta_first = min(g.id for g in rows if g.model_spec == models[1])
+    app.add_label(beta_first, "irrelevant", annotator="ana")  # the latest counts
+
+    assert main(["study", "show", str(state.study_id), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["set"], summary["kind"], summary["status"]) == ("three", "vlm", "done")
+    by_model = {m["model"]: m for m in summary["models"]}
+    alpha, beta = by_model[models[0]], by_model[models[1]]
+    assert (alpha["requests"], alpha["labeled"], alpha["relevant"]) == (6, 6, 6)
+    assert (beta["relevant"], beta["partial"], beta["irrelevant"]) == (0, 5, 1)
+    assert alpha["pct_relevant"] == 100.0 and beta["pct_relevant"] == 0.0
+    # Each answer has two words; the fixture reports eval_count = 2 and its own total times.
+    assert alpha["output_tokens"] == 12
+    totals = sum(g.total_s or 0.0 for g in rows if g.model_spec == models[0])
+    assert alpha["tokens_per_time_s"] == pytest.approx(12 / totals)
+    assert alpha["identical_repeats"] == 3  # the fixture always says the same
+    assert alpha["mean_chars"] == len("A digit.")
+
+    assert main(["study", "show", str(state.study_id)]) == 0
+    shown = capsys.readouterr().out
+    assert "relevance" in shown and "tokens_per_time_s" in shown
+
+    out = tmp_path / "export.xlsx"
+    code = main(["study", "export", str(state.study_id), "--format", "xlsx", "--out", str(out)])
+    assert code == 0 and capsys.readouterr().out.strip() == str(out)
+    from openpyxl import load_workbook
+
+    book = load_workbook(out, read_only=True)
+    assert {"relevance", "speed", "per_item", "repeats", "generations", "labels"} <= set(
+        book.sheetnames
+    )
+    code = main(["study", "export", "99", "--format", "csv", "--out", str(tmp_path / "x")])
+    assert code == 2 and "There is no study 99" in capsys.readouterr().err
+    code = main(
+        ["study", "export", str(state.study_id), "--format", "xlsx", "--out", "/proc/nope/x.xlsx"]
+    )
+    assert code == 2 and "Cannot write the export" in capsys.readouterr().err
