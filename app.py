@@ -23,6 +23,9 @@ pages = [
     st.Page(
         "app_pages/compare_voices.py", title="Compare voices", icon=":material/record_voice_over:"
     ),
+    st.Page("app_pages/sets.py", title="Sets", icon=":material/library_books:"),
+    st.Page("app_pages/studies.py", title="Studies", icon=":material/science:"),
+    st.Page("app_pages/label_queue.py", title="Label queue", icon=":material/fact_check:"),
     st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
     st.Page("app_pages/endpoints.py", title="Backends", icon=":material/dns:"),
 ]

@@ -18,6 +18,7 @@ from components.charts import (
 )
 from components.context import get_lineup
 from components.exports import csv_download, streamed_csv_download
+from components.leaderboard_filters import filter_bar
 from lineup.service import ExportTable, RunKind
 
 EMPTY_CELL = "–"
@@ -195,11 +196,16 @@ st.caption(
     "figure yet."
 )
 
+board_filter = filter_bar(app)
+NO_MATCH = "No {what} match the filters: widen them, or clear them."
+
 vlm_tab, tts_tab, raw_tab = st.tabs(["VLMs", "Voices", "All rows"])
 
 with vlm_tab:
-    rows = app.leaderboard("vlm")
-    if not rows:
+    rows = app.leaderboard("vlm", board_filter)
+    if not rows and not board_filter.is_empty:
+        st.info(NO_MATCH.format(what="VLM answers"), icon=":material/filter_alt:")
+    elif not rows:
         st.info("Nothing yet: run a comparison on the Compare VLMs page.")
     else:
         names = table(rows, "model", VLM_COLUMNS)
@@ -212,8 +218,10 @@ with vlm_tab:
         csv_download(export(rows, "model"), "Download CSV", "lineup-vlm-leaderboard.csv", "vlm-csv")
 
 with tts_tab:
-    rows = app.leaderboard("tts")
-    if not rows:
+    rows = app.leaderboard("tts", board_filter)
+    if not rows and not board_filter.is_empty:
+        st.info(NO_MATCH.format(what="voice clips"), icon=":material/filter_alt:")
+    elif not rows:
         st.info("Nothing yet: run a comparison on the Compare voices page.")
     else:
         names = table(rows, "voice", TTS_COLUMNS)

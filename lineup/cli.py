@@ -12,9 +12,11 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from lineup.leaderboard_filter import FAILED, STATUS_CHOICES, parse_moment
 from lineup.limits import (
     MAX_QUESTION_CHARS,
     MAX_SEED,
@@ -31,7 +33,7 @@ from lineup.metrics import clean_number
 from lineup.models import RELEVANCE
 from lineup.redact import redact
 from lineup.runner import GenerationResult
-from lineup.service import INPUT_ERRORS, Lineup
+from lineup.service import INPUT_ERRORS, LeaderboardFilter, Lineup
 from lineup.studies import StudyProgress, StudyRun
 from lineup.tts_metrics import TTS_COLUMNS
 
@@ -295,12 +297,34 @@ VLM_COLUMNS = [
 
 
 def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
-    rows = app.leaderboard(args.kind)
+    board_filter = LeaderboardFilter(
+        study_id=args.study,
+        set_name=args.set,
+        tag=args.tag,
+        since=args.since,
+        until=args.until,
+        annotator=args.annotator,
+        status=args.status,
+    )
+    rows = app.leaderboard(args.kind, board_filter)
     columns = VLM_COLUMNS if args.kind == "vlm" else TTS_COLUMNS
     if args.json:
-        _emit({"kind": args.kind, "rows": [{c: row.get(c) for c in columns} for row in rows]})
+        _emit(
+            {
+                "kind": args.kind,
+                "filter": board_filter.as_query(),
+                "rows": [{c: row.get(c) for c in columns} for row in rows],
+            }
+        )
+        return EXIT_OK
+    if not board_filter.is_empty:
+        _err(f"filtered: {board_filter.describe()}")
+    if rows:
+        print(_table(rows, columns))
+    elif board_filter.is_empty:
+        print(f"No {args.kind} generations stored yet.")
     else:
-        print(_table(rows, columns) if rows else f"No {args.kind} generations stored yet.")
+        print(f"No {args.kind} generations match the filter.")
     return EXIT_OK
 
 
@@ -541,6 +565,12 @@ def _checked(convert: Callable[[str], T], check: Callable[[T], T], what: str) ->
     return parse
 
 
+def _at_least_one_id(value: int) -> int:
+    if value < 1:
+        raise InputError(f"A study id is a whole number from 1, not {value}.")
+    return value
+
+
 def _at_least_one(value: int) -> int:
     if value < 1:
         raise InputError(f"The number of samples must be at least 1, not {value}.")
@@ -552,6 +582,18 @@ TEMPERATURE = _checked(float, check_temperature, "a number")
 MAX_TOKENS = _checked(int, check_max_tokens, "a whole number")
 SEED = _checked(int, check_seed, f"a whole number from 0 to {MAX_SEED}")
 SAMPLES = _checked(int, _at_least_one, "a whole number")
+STUDY_ID = _checked(int, _at_least_one_id, "a study id (a whole number)")
+
+
+def _moment(text: str) -> datetime:
+    """An argparse `type=`: a UTC day (YYYY-MM-DD) or an ISO 8601 moment."""
+    try:
+        return parse_moment(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+MOMENT = _moment
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -607,6 +649,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     board = sub.add_parser("leaderboard", help="aggregated figures per model")
     board.add_argument("--kind", choices=["vlm", "tts"], default="vlm")
+    board.add_argument("--study", type=STUDY_ID, help="only the answers of this study (its id)")
+    board.add_argument("--set", help="only the answers to the items of this set (its name)")
+    board.add_argument("--tag", help="only the answers to set items with this tag")
+    board.add_argument(
+        "--since", type=MOMENT, help="only generations started on or after this UTC day"
+    )
+    board.add_argument(
+        "--until", type=MOMENT, help="only generations started before this UTC day (excluded)"
+    )
+    board.add_argument("--annotator", help="count only this annotator's labels")
+    board.add_argument(
+        "--status",
+        choices=STATUS_CHOICES,
+        help=f"only generations in this state ({FAILED}: every final state but ok); the "
+        "figures stay over ok answers",
+    )
     board.add_argument("--json", action="store_true")
     board.set_defaults(func=cmd_leaderboard)
 

@@ -16,8 +16,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from lineup.leaderboard_filter import LeaderboardCounts, LeaderboardFilter, leaderboard_counts
 from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, RUNNING, TIMEOUT
-from lineup.store import KindScope, Store
+from lineup.store import Store
 
 CONFIDENCE = 0.95
 
@@ -69,11 +70,11 @@ def median_or_none(values: Iterable[float | None]) -> float | None:
 
 
 def store_medians(
-    store: Store, scope: KindScope, spec: str, columns: Sequence[str], present: Sequence[str]
+    source: LeaderboardCounts, spec: str, columns: Sequence[str], present: Sequence[str]
 ) -> tuple[int, dict[str, float | None]]:
     """How many `ok` generations of `spec` have every column of `present`, and the median of
-    each of `columns` over them."""
-    n, middles = store.middle_values(scope, spec, columns, present)
+    each of `columns` over them (middle values read by the database)."""
+    n, middles = source.middle_values(spec, columns, present)
     return n, {column: median_of_middle(middle) for column, middle in middles.items()}
 
 
@@ -94,15 +95,18 @@ def label_figures(relevance_counts: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
-def vlm_leaderboard(store: Store) -> list[dict[str, Any]]:
-    """Per model: labels (latest per annotator) and the medians of its `ok` answers."""
-    scope = store.kind_scope("vlm")
-    labels = store.latest_label_counts(scope)
+def vlm_leaderboard(
+    store: Store, leaderboard_filter: LeaderboardFilter | None = None
+) -> list[dict[str, Any]]:
+    """Per model: labels (latest per annotator) and the medians of its `ok` answers; with a
+    filter, over the generations and labels it keeps (lineup.leaderboard_filter)."""
+    source = leaderboard_counts(store, "vlm", leaderboard_filter)
+    labels = source.label_counts()
     rows = []
-    for model in scope.specs:
-        states = scope.status_counts[model]
-        timed, medians = store_medians(store, scope, model, TIMED, TIMED)
-        _, rate = store_medians(store, scope, model, RATED, RATED)
+    for model in source.specs:
+        states = source.status_counts[model]
+        timed, medians = store_medians(source, model, TIMED, TIMED)
+        _, rate = store_medians(source, model, RATED, RATED)
         rows.append(
             {
                 "model": model,

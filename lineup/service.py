@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+from sqlalchemy import select
 
 from backends import keys
 from backends.base import DiscoveredModel, VLMRequest
@@ -30,6 +31,8 @@ from lineup.engines import DescribeCache
 from lineup.label_queue import LabelQueue, QueueItem
 from lineup.label_queue import label_queue as read_label_queue
 from lineup.label_queue import queue_item as read_queue_item
+from lineup.leaderboard_filter import FilterChoices, check_filter, filter_choices
+from lineup.leaderboard_filter import LeaderboardFilter as LeaderboardFilter  # pages build one
 from lineup.limits import (
     InputError,
     check_max_tokens,
@@ -473,6 +476,40 @@ class Lineup:
                 "you can write to."
             ) from None
 
+    # Study pages ------------------------------------------------------------------------
+
+    def reap_studies(self) -> list[int]:
+        """Studies left `running` by a process that is gone become `paused`, ready to resume
+        (the studies page does this on every run); returns their ids."""
+        return reap_studies(self.store)
+
+    def study_annotators(self, study_id: int) -> list[str]:
+        """The names with a label that counts on the study's answers, in alphabetical order
+        (the choices of the study page's annotator filter)."""
+        query = (
+            select(Label.annotator)
+            .join(Generation, Label.generation_id == Generation.id)
+            .where(Generation.study_id == study_id, Label.counted.is_(True))
+            .distinct()
+            .order_by(Label.annotator)
+        )
+        with self.store.session() as session:
+            return list(session.scalars(query))
+
+    def run_of(self, generation_id: int) -> Run | None:
+        """The run that holds a generation, with every generation of it and their labels (for
+        a study's answer: the item's answers of every model and repeat); None when there is no
+        such generation."""
+        generation = self.store.get_generation(generation_id)
+        return None if generation is None else self.run(generation.run_id)
+
+    # Leaderboard filters ----------------------------------------------------------------
+
+    def leaderboard_filter_choices(self) -> FilterChoices:
+        """What the leaderboard's filters can be set to: the studies (newest first), the sets,
+        the tags of their items, the annotators with a label that counts, the states."""
+        return filter_choices(self.store)
+
     # Discovery --------------------------------------------------------------------------
 
     def kinds(self) -> dict[str, KindInfo]:
@@ -524,10 +561,20 @@ class Lineup:
 
     # Leaderboards and exports -----------------------------------------------------------
 
-    def leaderboard(self, kind: RunKind) -> list[dict[str, Any]]:
+    def leaderboard(
+        self, kind: RunKind, filter: LeaderboardFilter | None = None
+    ) -> list[dict[str, Any]]:
         """One row per model (`vlm`) or voice (`tts`): label shares, speed, failures; for
-        voices the WER too. Definitions: lineup.metrics and lineup.tts_metrics."""
-        return vlm_leaderboard(self.store) if kind == "vlm" else tts_leaderboard(self.store)
+        voices the WER too. Definitions: lineup.metrics and lineup.tts_metrics. With a filter,
+        over the generations and labels it keeps (lineup.leaderboard_filter); InputError when
+        it names a study, set, tag or annotator the store does not hold."""
+        if filter is None or filter.is_empty:
+            filter = None  # the unfiltered leaderboard reads its indexes alone
+        else:
+            check_filter(self.store, filter)
+        if kind == "vlm":
+            return vlm_leaderboard(self.store, filter)
+        return tts_leaderboard(self.store, filter)
 
     def export_columns(self, table: ExportTable) -> tuple[str, ...]:
         """The columns of a raw export, in the order `export_rows` yields them."""

@@ -634,10 +634,13 @@ class Store:
     # whole rows, and returns a handful of numbers; the same SQL runs on SQLite and
     # PostgreSQL. A median is the middle one or two values of a partial index that holds
     # exactly the rows it counts, in order: a walk to the middle, no sort.
+    # (A leaderboard filtered by study, set, tag or dates reads the rows it keeps instead:
+    # lineup.leaderboard_filter. One filtered by annotator alone uses these, `annotator` set.)
 
-    def kind_scope(self, kind: str) -> KindScope:
+    def kind_scope(self, kind: str, *, annotator: str | None = None) -> KindScope:
         """The model specs with generations of `kind` (sorted) and their generations by state:
-        one walk of the index of (kind, spec, state)."""
+        one walk of the index of (kind, spec, state). With `annotator`, only that annotator's
+        labels count (latest_label_counts)."""
         query = (
             select(Generation.model_spec, Generation.status, func.count())
             .where(Generation.kind == kind)
@@ -647,7 +650,7 @@ class Store:
         with self.session() as session:
             for spec, status, n in session.execute(query):
                 counts.setdefault(spec, {})[status] = n
-        return KindScope(kind, tuple(sorted(counts)), counts)
+        return KindScope(kind, tuple(sorted(counts)), counts, annotator)
 
     def middle_values(
         self, scope: KindScope, spec: str, columns: Sequence[str], present: Sequence[str]
@@ -703,12 +706,15 @@ class Store:
 
     def latest_label_counts(self, scope: KindScope) -> dict[str, dict[str, int]]:
         """Per spec and relevance: the labels that count (Label.counted: each annotator's
-        latest on each `ok` generation), from their index alone."""
+        latest on each `ok` generation), from their index alone; for a scope with an
+        annotator, that annotator's only (their rows read to check the name)."""
         query = (
             select(Label.model_spec, Label.relevance, func.count())
             .where(Label.kind == scope.kind, text("counted"))
             .group_by(Label.model_spec, Label.relevance)
         )
+        if scope.annotator is not None:
+            query = query.where(Label.annotator == scope.annotator)
         counts: dict[str, dict[str, int]] = {spec: {} for spec in scope.specs}
         with self.session() as session:
             for spec, relevance, n in session.execute(query):
@@ -741,20 +747,7 @@ class Store:
                     func.sum(Generation.reference_words),
                 ).where(*where)
             ).one()
-        if not n:
-            return ScoredClips(0, 0.0, None, 0, 0.0, 0.0, 0)
-        wer_sum = float(wer_sum or 0.0)
-        # The sum of squared deviations from the mean, from the sum of squares (one pass).
-        squares = max(float(wer_square_sum or 0.0) - wer_sum * wer_sum / n, 0.0)
-        return ScoredClips(
-            int(n),
-            wer_sum,
-            squares,
-            int(cer_n),
-            float(cer_sum or 0.0),
-            float(errors or 0),
-            int(words or 0),
-        )
+        return ScoredClips.from_sums(n, wer_sum, wer_square_sum, cer_n, cer_sum, errors, words)
 
     def generations_frame(self, kind: str) -> pd.DataFrame:
         """Every generation of `kind` with its run's input text, read as columns (no objects)."""
@@ -847,11 +840,13 @@ def _rows_with(*columns: str) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class KindScope:
-    """The model specs of one kind (sorted) and their generations by state (Store.kind_scope)."""
+    """The model specs of one kind (sorted) and their generations by state (Store.kind_scope);
+    the annotator whose labels alone count, if one is given."""
 
     kind: str
     specs: tuple[str, ...]
     status_counts: dict[str, dict[str, int]]
+    annotator: str | None = None
 
     def rows_of(self, spec: str) -> list[ColumnElement[bool]]:
         """The conditions that select the generations of `spec` of this kind."""
@@ -871,6 +866,33 @@ class ScoredClips:
     cer_sum: float
     word_errors: float
     reference_words: int
+
+    @classmethod
+    def from_sums(
+        cls,
+        n: Any,
+        wer_sum: Any,
+        wer_square_sum: Any,
+        cer_n: Any,
+        cer_sum: Any,
+        errors: Any,
+        words: Any,
+    ) -> ScoredClips:
+        """From the database's COUNT and SUMs over scored clips (NULL sums over no row)."""
+        if not n:
+            return cls(0, 0.0, None, 0, 0.0, 0.0, 0)
+        wer_sum = float(wer_sum or 0.0)
+        # The sum of squared deviations from the mean, from the sum of squares (one pass).
+        squares = max(float(wer_square_sum or 0.0) - wer_sum * wer_sum / n, 0.0)
+        return cls(
+            int(n),
+            wer_sum,
+            squares,
+            int(cer_n),
+            float(cer_sum or 0.0),
+            float(errors or 0),
+            int(words or 0),
+        )
 
 
 # The raw exports: every column a person analysing the runs needs, none of the bookkeeping of

@@ -33,6 +33,7 @@ from typing import Any
 
 import pandas as pd
 
+from lineup.leaderboard_filter import LeaderboardFilter, leaderboard_counts
 from lineup.metrics import failure_counts, label_figures, median_or_none, store_medians
 from lineup.models import OK
 from lineup.scoring import normalize
@@ -105,25 +106,26 @@ def voice_figures(clips: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def tts_leaderboard(store: Store) -> list[dict[str, Any]]:
-    """One row per voice over every stored TTS clip, best mean WER first."""
-    scope = store.kind_scope("tts")
-    labels = store.latest_label_counts(scope)
+def tts_leaderboard(
+    store: Store, leaderboard_filter: LeaderboardFilter | None = None
+) -> list[dict[str, Any]]:
+    """One row per voice over every stored TTS clip (with a filter, over the clips and labels
+    it keeps: lineup.leaderboard_filter), best mean WER first."""
+    source = leaderboard_counts(store, "tts", leaderboard_filter)
+    labels = source.label_counts()
     rows = []
-    for voice in scope.specs:
-        states = scope.status_counts[voice]
+    for voice in source.specs:
+        states = source.status_counts[voice]
         counts = label_figures(labels[voice])
         rows.append(
             {
                 "voice": voice,
                 "n": states.get(OK, 0),
                 **failure_counts(states),
-                **wer_figures(store.scored_clips(scope, voice)),
-                "median_rtf": store_medians(store, scope, voice, ["rtf"], ["rtf"])[1]["rtf"],
-                "median_gen_s": store_medians(store, scope, voice, ["gen_s"], ["gen_s"])[1][
-                    "gen_s"
-                ],
-                "peak_mem_mb": store.largest_value(scope, voice, "peak_mem_mb"),
+                **wer_figures(source.scored_clips(voice)),
+                "median_rtf": store_medians(source, voice, ["rtf"], ["rtf"])[1]["rtf"],
+                "median_gen_s": store_medians(source, voice, ["gen_s"], ["gen_s"])[1]["gen_s"],
+                "peak_mem_mb": source.largest_value(voice, "peak_mem_mb"),
                 "labeled": counts["n"],
                 "relevant": counts["relevant"],
                 "partial": counts["partial"],

@@ -1,0 +1,89 @@
+"""Sets: import a question set (a zip of a set folder, or a sentences file), see the stored
+sets and page through one set's items."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.context import get_lineup
+from components.set_view import items_table, problems, sets_table
+from lineup.question_sets import SetError
+from lineup.service import INPUT_ERRORS
+
+PAGE_ITEMS = 20  # items per page of the preview
+PREVIEW_KEY = "set-preview"
+
+FORMAT_HELP = (
+    "**A VLM set**: a .zip of a folder holding `questions.csv` (columns `image`, `question`, "
+    "and optionally `reference`, `language`, `tags`; or the same keys in `questions.jsonl`) "
+    "and its images, named relative to the file.  \n"
+    "**A voice set**: `sentences.txt` (a sentence per line) or `sentences.csv` (columns "
+    "`text`, `language`, `tags`), alone or zipped.  \n"
+    "Tags are separated by `;` or `,`. A set is checked whole: if anything is wrong, nothing "
+    "is stored and every problem is listed with its line."
+)
+
+app = get_lineup()
+st.title("Sets")
+
+st.subheader("Import a set", anchor=False)
+upload_col, name_col = st.columns([3, 2], gap="medium")
+with upload_col:
+    upload = st.file_uploader(
+        "Set file (.zip, or a sentences .txt / .csv)",
+        type=["zip", "csv", "txt"],
+        key="set-upload",
+        help=FORMAT_HELP,
+    )
+with name_col:
+    name = st.text_input(
+        "Name (optional)",
+        key="set-name",
+        placeholder="the file's name",
+        help="The set's name in studies and the CLI; 1 to 128 characters.",
+    )
+    go = st.button(
+        "Import",
+        type="primary",
+        icon=":material/upload:",
+        key="set-import",
+        disabled=upload is None,
+    )
+if go and upload is not None:
+    try:
+        stored = app.import_set_upload(upload.name, upload.getvalue(), name.strip() or None)
+    except SetError as exc:
+        problems(exc)
+    except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
+        st.error(str(exc), icon=":material/error:")
+    else:
+        kind = "sentences" if stored.kind == "tts" else "questions"
+        st.success(
+            f"Stored the set **{stored.name}**: {stored.items} {kind}.",
+            icon=":material/check_circle:",
+        )
+        st.session_state[PREVIEW_KEY] = stored.name  # preview the set just stored
+
+sets = app.sets()
+st.subheader("Stored sets", anchor=False)
+if not sets:
+    st.info(
+        "No set yet: import one above, or from a shell with `python -m lineup sets import PATH`."
+    )
+    st.stop()
+sets_table(sets)
+
+st.subheader("Items", anchor=False)
+by_name = {s.name: s for s in sets}
+if st.session_state.get(PREVIEW_KEY) not in by_name:
+    st.session_state[PREVIEW_KEY] = sets[0].name
+chosen = by_name[st.selectbox("Set", list(by_name), key=PREVIEW_KEY)]
+question_set = app.question_set(chosen.name)
+items = list(question_set.items) if question_set is not None else []
+pages = max(1, -(-len(items) // PAGE_ITEMS))
+table_area = st.container()  # above the page numbers, which say what it shows
+page = st.pagination(pages, key=f"set-page-{chosen.id}") if pages > 1 else 1
+first = (page - 1) * PAGE_ITEMS
+with table_area:
+    st.caption(f"Items {first + 1}–{min(first + PAGE_ITEMS, len(items))} of {len(items)}")
+    items_table(app, chosen.kind, items[first : first + PAGE_ITEMS])

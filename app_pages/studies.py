@@ -1,0 +1,228 @@
+"""Studies: a question set against several models (or voices), K repeats each; its progress,
+its tables and charts, and its files."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.charts import display_names
+from components.context import annotator_sidebar, get_lineup, page_runs, show_runs
+from components.models import model_picker
+from components.runs import results_anchor
+from components.study_view import (
+    charts,
+    downloads,
+    per_item_section,
+    progress_panel,
+    relevance_table,
+    repeats_table,
+    speed_table,
+    studies_table,
+    study_caption,
+    study_controls,
+    study_details,
+    transcripts_table,
+    voices_table,
+)
+from lineup.service import INPUT_ERRORS, MAX_REPEATS, Lineup
+from lineup.set_store import SetSummary
+from lineup.study_store import StudyInfo
+from lineup.tts_runner import DEFAULT_STT
+
+QUERY_KEY = "study"  # ?study=ID: the study the page shows
+PICK_KEY = "study-pick"
+ANNOTATOR_FILTER_KEY = "study-annotator-filter"
+SCROLL_KEY = "scroll-to-study"
+
+
+def _open_picked() -> None:
+    chosen = st.session_state.get(PICK_KEY)
+    show_runs(QUERY_KEY, [] if chosen is None else [int(chosen)])
+
+
+def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
+    """Choose a set, then its models (or voices) and parameters; Start stores the study and
+    runs it in this server (a reload or a closed tab does not stop it)."""
+    if not sets:
+        st.info("No question set yet: import one on the Sets page first.")
+        st.page_link("app_pages/sets.py", label="Sets", icon=":material/library_books:")
+        return
+    chosen = st.selectbox(
+        "Question set",
+        sets,
+        format_func=lambda s: (
+            f"{s.name} · {'voices' if s.kind == 'tts' else 'VLM'} · {s.items} items"
+        ),
+        key="study-set",
+    )
+    voices = chosen.kind == "tts"
+    if voices:
+        models = model_picker(
+            app, "tts", default=["piper:en_US-joe-medium", "espeak:en-us"], label="Voices"
+        )
+    else:
+        models = model_picker(app, "vlm", default=["ocr:eng+rus"])
+    c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
+    repeats = c1.number_input(
+        "Samples per sentence" if voices else "Repeats",
+        1,
+        MAX_REPEATS,
+        1,
+        key="study-repeats",
+        help="How many times each item is asked of each model; repeat k has seed + k.",
+    )
+    seed = c2.number_input(
+        "Seed",
+        0,
+        2**31 - 1 - MAX_REPEATS,
+        None,
+        key="study-seed",
+        placeholder="random",
+        help="The first repeat's seed; empty: a random one (stored with the study).",
+    )
+    timeout_s = c3.number_input(
+        "Timeout (s)", 1.0, 3600.0, float(app.settings.model_timeout_s), key="study-timeout"
+    )
+    blind = c4.toggle(
+        "Blind", key="study-blind", help="Label its answers without seeing the model names."
+    )
+    system, temperature, max_tokens, stt = None, None, None, None
+    if voices:
+        stt = (
+            st.text_input(
+                "Speech-to-text for WER",
+                DEFAULT_STT,
+                key="study-stt",
+                help="Transcribes each clip to score it; empty: no scoring.",
+            ).strip()
+            or None
+        )
+    else:
+        with st.expander("System prompt, temperature, max tokens"):
+            system = st.text_area("System prompt", key="study-system")
+            p1, p2 = st.columns(2)
+            temperature = p1.number_input(
+                "Temperature", 0.0, 2.0, 0.0, 0.1, key="study-temperature"
+            )
+            max_tokens = int(p2.number_input("Max tokens", 1, 32768, 512, key="study-max-tokens"))
+    if st.button("Start", type="primary", icon=":material/play_arrow:", key="study-start"):
+        try:
+            started = app.start_study(
+                set_name=chosen.name,
+                models=models,
+                repeats=int(repeats),
+                system=system,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=None if seed is None else int(seed),
+                timeout_s=float(timeout_s),
+                stt=stt,
+                blind=blind,
+            )
+        except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
+            st.error(str(exc), icon=":material/error:")
+        else:
+            show_runs(QUERY_KEY, [started.study_id])
+            st.session_state[SCROLL_KEY] = True
+            st.rerun()
+
+
+def pick_study(app: Lineup, studies: list[StudyInfo]) -> StudyInfo | None:
+    """The study shown: the address's (`?study=ID`, so a reload or a shared link opens it),
+    else the one this session showed last; the picker changes it."""
+    known = {study.id: study for study in studies}
+    wanted = next(iter(page_runs(QUERY_KEY)), None)
+    if wanted is not None and wanted not in known:
+        linked = app.study(wanted)  # older than the list goes back
+        if linked is None:
+            st.warning(f"There is no study {wanted}.", icon=":material/search_off:")
+        else:
+            known = {linked.id: linked, **known}
+    if not known:
+        return None
+    st.session_state[PICK_KEY] = wanted if wanted in known else None
+    chosen = st.selectbox(
+        "Study",
+        list(known),
+        width=640,
+        index=None,
+        format_func=lambda i: (
+            f"#{i} · {known[i].set_name} · {len(known[i].models)} "
+            f"{'voices' if known[i].kind == 'tts' else 'models'} × {known[i].repeats} · "
+            f"{known[i].status}"
+        ),
+        key=PICK_KEY,
+        on_change=_open_picked,
+        placeholder="Choose a study",
+    )
+    return known.get(chosen) if chosen is not None else None
+
+
+def annotator_filter(app: Lineup, study: StudyInfo) -> str | None:
+    """Whose labels the relevance table and the grid count: everyone's, or one annotator's."""
+    names = app.study_annotators(study.id)
+    if st.session_state.get(ANNOTATOR_FILTER_KEY) not in names:
+        st.session_state[ANNOTATOR_FILTER_KEY] = None
+    return st.selectbox(
+        "Labels of",
+        names,
+        index=None,
+        key=ANNOTATOR_FILTER_KEY,
+        placeholder="every annotator",
+        help="Count one annotator's labels only (their latest on each answer).",
+        disabled=not names,
+    )
+
+
+def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
+    st.subheader(f"Study {study.id} · {study.set_name}", anchor=False)
+    st.caption(study_caption(study))
+    names = display_names(study.models)
+    study_details(study, names)
+    progress_panel(app, study.id, study.status)
+    study_controls(app, study, annotator)
+
+    head, pick = st.columns([3, 1], vertical_alignment="bottom")
+    head.subheader("Relevance", anchor=False)
+    with pick:
+        who = annotator_filter(app, study)
+    tables = app.study_tables(study.id, annotator=who)
+    relevance_table(tables, names)
+    charts(tables, names)
+    if study.kind == "tts":
+        st.subheader("Voices", anchor=False)
+        voices_table(tables, names)
+    else:
+        st.subheader("Speed", anchor=False)
+        speed_table(tables, names)
+    st.subheader("Per item", anchor=False)
+    per_item_section(app, tables, names)
+    if study.kind == "tts":
+        st.subheader("Transcripts", anchor=False)
+        transcripts_table(tables, names)
+    else:
+        st.subheader("Repeats", anchor=False)
+        if study.repeats > 1:
+            repeats_table(tables, names)
+        else:
+            st.caption("One answer per item and model: nothing to compare between repeats.")
+    st.subheader("Download", anchor=False)
+    downloads(app, study.id)
+
+
+app = get_lineup()
+annotator = annotator_sidebar()
+app.reap_studies()  # a study whose process died shows as paused, ready to resume
+st.title("Studies")
+studies = app.study_list()
+study = pick_study(app, studies)
+with st.expander("New study", icon=":material/add:", expanded=not studies):
+    new_study_form(app, app.sets())
+if studies:
+    with st.expander(f"All studies ({len(studies)})", icon=":material/list:"):
+        studies_table(studies)
+if study is not None:
+    # After Start the page scrolls down past the form to the new study.
+    results_anchor(scroll=st.session_state.pop(SCROLL_KEY, False))
+    st.divider()
+    show_study(app, study, annotator)

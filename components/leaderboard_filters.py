@@ -1,0 +1,230 @@
+"""The leaderboard's filter bar: study, set, tag, dates, annotator and status, kept in the
+page's address (`?study=3&tag=billing&since=2026-11-01&until=2026-12-01&status=ok`) so that a
+reload or a shared link shows the same rows."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import streamlit as st
+
+from lineup.leaderboard_filter import (
+    FAILED,
+    QUERY_KEYS,
+    FilterChoices,
+    day_range,
+)
+from lineup.service import INPUT_ERRORS, LeaderboardFilter, Lineup
+
+ADDRESS_KEY = "leaderboard-filter-address"  # the filters the bar last showed, as a query
+ROUND_KEY = "leaderboard-filter-round"  # bumped when the address changes from outside
+ALL = "All"
+STATUS_WORDS = {
+    "ok": "ok: complete answers",
+    FAILED: "failed: every failure",
+    "error": "error",
+    "timeout": "timeout",
+    "cancelled": "cancelled (Stop pressed)",
+    "interrupted": "interrupted (process died)",
+    "running": "running",
+}
+STATUS_HELP = (
+    "Count only the generations in this state. The figures (labels, medians, WER) are over "
+    "complete (ok) answers as always, so with another state a row holds only its counts."
+)
+FILTERS_HELP = (
+    "Narrow both tables to a study, a set, a tag of its items, a range of days, one "
+    "annotator's labels or one state. Turning this off clears the filters."
+)
+FROM_HELP = "Only generations started on this day (UTC) or later."
+TO_HELP = "Only generations started on this day (UTC) or earlier."
+
+
+def address_filter() -> tuple[LeaderboardFilter, list[str]]:
+    """The filter in the page's address, and a message for each value that could not be read
+    (that filter is left out)."""
+    good: dict[str, str] = {}
+    problems = []
+    for key in QUERY_KEYS:
+        value = st.query_params.get(key)
+        if not value:
+            continue
+        try:
+            LeaderboardFilter.from_query({key: value})
+        except INPUT_ERRORS as exc:
+            problems.append(f"The address's `{key}` is left out: {exc}")
+        else:
+            good[key] = value
+    try:
+        return LeaderboardFilter.from_query(good), problems
+    except INPUT_ERRORS as exc:  # each value reads, but together they do not: the dates
+        problems.append(f"The address's dates are left out: {exc}")
+        good.pop("since", None)
+        good.pop("until", None)
+        return LeaderboardFilter.from_query(good), problems
+
+
+def _known(f: LeaderboardFilter, choices: FilterChoices) -> tuple[LeaderboardFilter, list[str]]:
+    """The filter without what the store does not hold (a link from another store, a typo)."""
+    query = f.as_query()
+    known = {
+        "study": {str(s.id) for s in choices.studies},
+        "set": {s.name for s in choices.sets},
+        "tag": set(choices.tags),
+        "annotator": set(choices.annotators),
+    }
+    problems = []
+    for key, values in known.items():
+        if key in query and query[key] not in values:
+            problems.append(f"There is no {key} {query[key]!r} here: that filter is left out.")
+            del query[key]
+    return LeaderboardFilter.from_query(query), problems
+
+
+def _shown_days(f: LeaderboardFilter) -> tuple[date | None, date | None]:
+    """The first and last days (both included) the date pickers show for the filter. The page
+    works in whole UTC days: a moment within a day in the address widens to that day."""
+    first = None if f.since is None else f.since.date()
+    last = None if f.until is None else (f.until - timedelta(microseconds=1)).date()
+    return first, last
+
+
+def _select(where: Any, label: str, options: list[Any], value: Any, key: str, **kw: Any) -> Any:
+    """A selectbox whose first option is "All" (no filter)."""
+    choices = [None, *options]
+    return where.selectbox(
+        label,
+        choices,
+        index=choices.index(value) if value in choices else 0,
+        key=key,
+        **kw,
+    )
+
+
+def _clear() -> None:
+    """No filter in the page's address."""
+    for key in QUERY_KEYS:
+        if key in st.query_params:
+            del st.query_params[key]
+
+
+def filter_bar(app: Lineup) -> LeaderboardFilter:
+    """The filter bar; returns the filter chosen and keeps it in the page's address.
+
+    Off (no filter, nothing read) until the person turns it on or the address holds a
+    filter: the unfiltered page stays as fast as it was. The widgets start from the address
+    (on a reload, a shared link, or a link that changed it), then keep what the person
+    picks; each pick is written back to the address.
+    """
+    in_address = any(st.query_params.get(key) for key in QUERY_KEYS)
+    shown, problems = address_filter()
+    if st.session_state.get(ADDRESS_KEY) != shown.as_query():
+        st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
+    round_ = st.session_state[ROUND_KEY]
+    if not st.toggle("Filters", value=in_address, key=f"lb-on-{round_}", help=FILTERS_HELP):
+        _clear()
+        st.session_state[ADDRESS_KEY] = {}
+        return LeaderboardFilter()
+    choices = app.leaderboard_filter_choices()
+    shown, unknown = _known(shown, choices)
+    for problem in [*problems, *unknown]:
+        st.warning(problem, icon=":material/filter_alt_off:")
+    studies = {s.id: s for s in choices.studies}
+    sets = {s.name: s for s in choices.sets}
+
+    study_box, set_box, tag_box, from_box, to_box, annotator_box, status_box = st.columns(
+        [2.2, 1.8, 1.3, 1.3, 1.3, 1.3, 1.8], vertical_alignment="bottom"
+    )
+    study_id = _select(
+        study_box,
+        "Study",
+        list(studies),
+        shown.study_id,
+        f"lb-study-{round_}",
+        format_func=lambda s: (
+            ALL if s is None else f"#{s} · {studies[s].set_name} ({studies[s].kind.upper()})"
+        ),
+        help="Only the answers of this study (every one of its runs, in any state).",
+    )
+    set_name = _select(
+        set_box,
+        "Set",
+        list(sets),
+        shown.set_name,
+        f"lb-set-{round_}",
+        format_func=lambda s: ALL if s is None else f"{s} ({sets[s].kind.upper()})",
+        help="Only the answers to this set's items, in every study of it.",
+    )
+    tag = _select(
+        tag_box,
+        "Tag",
+        list(choices.tags),
+        shown.tag,
+        f"lb-tag-{round_}",
+        format_func=lambda t: ALL if t is None else t,
+        help="Only the answers to set items with this tag (only study answers have tags).",
+    )
+    first_day, last_day = _shown_days(shown)
+    first = from_box.date_input(
+        "From (UTC)",
+        value=first_day,
+        key=f"lb-from-{round_}",
+        format="YYYY-MM-DD",
+        help=FROM_HELP,
+    )
+    last = to_box.date_input(
+        "To (UTC)",
+        value=last_day,
+        key=f"lb-to-{round_}",
+        format="YYYY-MM-DD",
+        help=TO_HELP,
+    )
+    annotator = _select(
+        annotator_box,
+        "Labels by",
+        list(choices.annotators),
+        shown.annotator,
+        f"lb-annotator-{round_}",
+        format_func=lambda a: ALL if a is None else a,
+        help="Count only this annotator's labels (their latest on each answer).",
+    )
+    status = _select(
+        status_box,
+        "Status",
+        list(choices.statuses),
+        shown.status,
+        f"lb-status-{round_}",
+        format_func=lambda s: ALL if s is None else STATUS_WORDS.get(s, s),
+        help=STATUS_HELP,
+    )
+    if first is not None and last is not None and last < first:
+        st.warning(
+            "The last day is before the first: the dates are left out until they are swapped.",
+            icon=":material/event_busy:",
+        )
+        first = last = None
+    since, until = day_range(first, last)
+    chosen = LeaderboardFilter(
+        study_id=study_id,
+        set_name=set_name,
+        tag=tag,
+        since=since,
+        until=until,
+        annotator=annotator,
+        status=status,
+    )
+    query = chosen.as_query()
+    for key in QUERY_KEYS:
+        if key in query:
+            if st.query_params.get(key) != query[key]:
+                st.query_params[key] = query[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+    st.session_state[ADDRESS_KEY] = query
+    if not chosen.is_empty:
+        st.caption(
+            f"Filtered: {chosen.describe()}. Only the generations and labels that match "
+            "count; the raw rows under All rows are every row."
+        )
+    return chosen

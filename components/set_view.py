@@ -1,0 +1,133 @@
+"""Question sets as the Sets page shows them: the stored sets, a page of one set's items with
+thumbnails, and the problems of a set that was refused."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from lineup.models import SetItemRow
+from lineup.question_sets import SetError
+from lineup.service import Lineup
+from lineup.set_store import SetSummary
+
+THUMBNAIL_PX = 160  # the longest side of a preview image (shown at about half that)
+ITEM_ROW_PX = 72  # a row of the items table with a thumbnail
+
+
+@st.cache_data(max_entries=2000, show_spinner=False)
+def _thumbnail(_app: Lineup, digest: str) -> str | None:
+    """A small JPEG of a stored image as a data: URI; None when the file is gone. Cached by the
+    image's hash, which names its content."""
+    path = _app.media_path(digest)
+    if path is None:
+        return None
+    with Image.open(path) as image:
+        small = image.convert("RGB")
+        small.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+    buffer = io.BytesIO()
+    small.save(buffer, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def problems(error: SetError) -> None:
+    """A refused set: the summary, then every problem, one a line with its file and line, as
+    plain text (a problem quotes the set's own text, which is never read as Markdown)."""
+    count = len(error.problems)
+    st.error(
+        f"Nothing was imported from {error.source}: "
+        f"{'1 problem' if count == 1 else f'{count} problems'}, listed below. Fix "
+        f"{'it' if count == 1 else 'them'} and upload the set again.",
+        icon=":material/error:",
+    )
+    st.code("\n".join(error.problems), language=None, wrap_lines=True)
+
+
+def _languages(languages: dict[str, int]) -> str:
+    return ", ".join(f"{code or 'none'} {n}" for code, n in languages.items())
+
+
+SETS_COLUMNS: dict[str, Any] = {
+    "name": st.column_config.TextColumn("Name", width=200, pinned=True),
+    "kind": st.column_config.TextColumn(
+        "Kind", help="VLM: image + question; voices: sentences.", width=64
+    ),
+    "items": st.column_config.NumberColumn("Items", format="%d", width=60),
+    "with_reference": st.column_config.NumberColumn(
+        "With reference", help="Items with a reference answer.", format="%d", width=110
+    ),
+    "languages": st.column_config.TextColumn(
+        "Languages", help="Items per language ('none': not given).", width=130
+    ),
+    "created": st.column_config.DatetimeColumn(
+        "Created (UTC)", format="YYYY-MM-DD HH:mm", width=140
+    ),
+    # What is left of a 1400 px window; a longer path shows whole on hover.
+    "source": st.column_config.TextColumn("Imported from", width=220),
+}
+
+
+def sets_table(sets: Sequence[SetSummary]) -> None:
+    frame = pd.DataFrame(
+        [
+            {
+                "name": s.name,
+                "kind": "Voices" if s.kind == "tts" else "VLM",
+                "items": s.items,
+                "with_reference": s.with_reference,
+                "languages": _languages(s.languages),
+                "created": s.created_at.replace(tzinfo=None),
+                "source": s.source,
+            }
+            for s in sets
+        ],
+        columns=list(SETS_COLUMNS),
+    )
+    st.dataframe(frame, hide_index=True, column_config=SETS_COLUMNS, placeholder="–")
+
+
+def items_table(app: Lineup, kind: str, items: Sequence[SetItemRow]) -> None:
+    """A page of a set's items: number, thumbnail (VLM sets), question or sentence,
+    reference, language and tags."""
+    vlm = kind != "tts"
+    frame = pd.DataFrame(
+        [
+            {
+                "number": item.position + 1,
+                "image": _thumbnail(app, item.image_hash) if item.image_hash else None,
+                "text": item.text,
+                "reference": item.reference,
+                "language": item.language,
+                "tags": ", ".join(item.tags or []),
+            }
+            for item in items
+        ],
+        columns=["number", "image", "text", "reference", "language", "tags"],
+    )
+    columns: dict[str, Any] = {
+        "number": st.column_config.NumberColumn("#", format="%d", width=44),
+        "image": st.column_config.ImageColumn("Image", help="Hover to enlarge.", width=90),
+        "text": st.column_config.TextColumn("Question" if vlm else "Sentence", width="large"),
+        "reference": st.column_config.TextColumn(
+            "Reference", help="The expected answer, if the set gives one.", width="medium"
+        ),
+        "language": st.column_config.TextColumn("Language", width=80),
+        "tags": st.column_config.TextColumn("Tags", width=150),
+    }
+    if not vlm:
+        del columns["image"], columns["reference"]
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_order=list(columns),
+        column_config=columns,
+        placeholder="–",
+        row_height=ITEM_ROW_PX if vlm else None,
+        height="content",
+    )

@@ -1,0 +1,173 @@
+"""A study's charts: % relevant with its interval, speed against % relevant, the per-item grid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from components.charts import ESTIMATE_COLOUR
+
+# Score of an item's labels (relevant 1, partial 0.5, irrelevant 0): red, amber, green.
+SCORE_COLOURS = [[0.0, "#d62728"], [0.5, "#f2b705"], [1.0, "#2ca02c"]]
+ITEM_LABEL_CHARS = 48  # an item's question cut to this on the grid's axis
+HEATMAP_ROW_PX = 26
+PALETTE = px.colors.qualitative.Plotly  # one colour per model in the speed chart
+
+
+def _labeled(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["requests"] and r["pct_relevant"] is not None]
+
+
+def relevance_chart(
+    rows: Sequence[dict[str, Any]], names: dict[str, str], what: str = "relevant"
+) -> go.Figure:
+    """% relevant per labeled model as a bar, its 95% Wilson interval as the error bar, and the
+    figure with its label count written past the interval (a model at 0% still shows one)."""
+    labeled = _labeled(rows)
+    y = [names[r["model"]] for r in labeled]
+    pct = [float(r["pct_relevant"]) for r in labeled]
+    low = [float(r["pct_relevant_ci_low"]) for r in labeled]
+    high = [float(r["pct_relevant_ci_high"]) for r in labeled]
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=y,
+                x=pct,
+                orientation="h",
+                marker={"color": ESTIMATE_COLOUR},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [h - p for p, h in zip(pct, high, strict=True)],
+                    "arrayminus": [p - lo for p, lo in zip(pct, low, strict=True)],
+                    "color": "#444",
+                    "thickness": 1.5,
+                    "width": 6,
+                },
+                customdata=list(zip(low, high, strict=True)),
+                hovertemplate=f"%{{y}}: %{{x:.0f}}% {what}, 95% interval "
+                "%{customdata[0]:.0f}–%{customdata[1]:.0f}%<extra></extra>",
+            ),
+            go.Scatter(
+                y=y,
+                x=high,
+                mode="text",
+                text=[f"  {p:.0f}% (n={r['requests']})" for p, r in zip(pct, labeled, strict=True)],
+                textposition="middle right",
+                hoverinfo="skip",
+                cliponaxis=False,
+            ),
+        ]
+    )
+    figure.update_layout(
+        xaxis={
+            "title": f"% {what} (error bar: 95% Wilson interval)",
+            "range": [0, 130],
+            "tickvals": [0, 20, 40, 60, 80, 100],
+        },
+        yaxis={"autorange": "reversed", "automargin": True},
+        showlegend=False,
+        margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        height=110 + 36 * len(labeled),
+    )
+    return figure
+
+
+SPEED_AXES = {
+    "tokens_per_time_s": "output tokens / total time (tok/s)",
+    "median_tokens_per_s": "median decode speed (tok/s)",
+}
+
+
+def speed_chart(
+    relevance: Sequence[dict[str, Any]],
+    speed: Sequence[dict[str, Any]],
+    names: dict[str, str],
+    speed_key: str = "tokens_per_time_s",
+) -> go.Figure | None:
+    """Each model that has both a speed (`speed_key` of the speed table) and labels as a point:
+    speed across, % relevant up, with its 95% interval as the error bar. None when no model
+    has both."""
+    speeds = {r["model"]: r[speed_key] for r in speed if r[speed_key] is not None}
+    points = [r for r in _labeled(relevance) if r["model"] in speeds]
+    if not points:
+        return None
+    x = [float(speeds[r["model"]]) for r in points]
+    # A trace per model, named in the legend: names written beside close points would overlap.
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=[speed],
+                y=[float(r["pct_relevant"])],
+                mode="markers",
+                name=names[r["model"]],
+                marker={"size": 12, "color": PALETTE[index % len(PALETTE)]},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [float(r["pct_relevant_ci_high"]) - float(r["pct_relevant"])],
+                    "arrayminus": [float(r["pct_relevant"]) - float(r["pct_relevant_ci_low"])],
+                    "thickness": 1.5,
+                },
+                hovertemplate=f"{names[r['model']]}: %{{x:.1f}} tok/s, %{{y:.0f}}% relevant"
+                "<extra></extra>",
+            )
+            for index, (r, speed) in enumerate(zip(points, x, strict=True))
+        ]
+    )
+    figure.update_layout(
+        xaxis={"title": SPEED_AXES[speed_key], "range": [0, max(x) * 1.15]},
+        yaxis={"title": "% relevant (95% interval)", "range": [-5, 105]},
+        legend={"orientation": "h", "y": -0.3, "x": 0},
+        margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        height=380 + 22 * (len(points) // 3),
+    )
+    return figure
+
+
+def item_label(position: int, text: str) -> str:
+    """An item on the grid's axis: its number and the start of its question, one line."""
+    flat = " ".join(text.split())
+    if len(flat) > ITEM_LABEL_CHARS:
+        flat = flat[: ITEM_LABEL_CHARS - 1] + "…"
+    return f"{position + 1}. {flat}"
+
+
+def item_heatmap(per_item: pd.DataFrame, models: Sequence[str], names: dict[str, str]) -> go.Figure:
+    """Model × item: each cell the score of the counted labels on that model's answers to the
+    item (relevant 1, partial ½, irrelevant 0, averaged over repeats and annotators); an
+    unlabeled cell is left blank."""
+    labels = [
+        item_label(int(position), str(text))
+        for position, text in zip(per_item["position"], per_item["text"], strict=True)
+    ]
+    z = [
+        [None if pd.isna(value) else float(value) for value in row]
+        for row in per_item[list(models)].itertuples(index=False, name=None)
+    ]
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[names[m] for m in models],
+            y=labels,
+            zmin=0,
+            zmax=1,
+            colorscale=SCORE_COLOURS,
+            xgap=2,
+            ygap=2,
+            hoverongaps=False,
+            colorbar={"title": {"text": "score"}, "tickvals": [0, 0.5, 1], "thickness": 12},
+            hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis={"side": "top", "automargin": True},
+        yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
+        margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        height=90 + HEATMAP_ROW_PX * len(labels),
+    )
+    return figure

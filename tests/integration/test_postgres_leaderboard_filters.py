@@ -1,0 +1,35 @@
+"""Filtered leaderboards on a real PostgreSQL server: the same rows as plain Python, as on
+SQLite (tests/unit/test_leaderboard_filters.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lineup.leaderboard_filter import filter_choices
+from lineup.metrics import vlm_leaderboard
+from lineup.store import Store
+from lineup.tts_metrics import tts_leaderboard
+from tests.integration.test_postgres_store import _fresh_database
+from tests.integration.test_postgres_store import postgres_url as postgres_url  # the fixture
+from tests.unit.test_leaderboard_filters import FILTERS, fill_store, kept, study_ids
+from tests.unit.test_metrics import assert_same_rows, expected_tts, expected_vlm
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_filter_gives_the_same_rows_on_postgresql(postgres_url: str) -> None:
+    store = Store(_fresh_database(postgres_url, "lineup_leaderboard_filters"))
+    filled = fill_store(store)
+    studies = study_ids(store)
+    for name, make in FILTERS.items():
+        f = make(studies)
+        rows = kept(filled, f)
+        try:
+            assert_same_rows(vlm_leaderboard(store, f), expected_vlm(rows))
+            assert_same_rows(tts_leaderboard(store, f), expected_tts(rows))
+        except AssertionError as exc:
+            raise AssertionError(f"filter {name!r}: {exc}") from exc
+    assert_same_rows(vlm_leaderboard(store), expected_vlm(filled))
+    choices = filter_choices(store)
+    assert choices.tags == ("Billing", "billing", "login", "long", "numbers", "ru")
+    assert choices.annotators == ("ana", "bob", "cy")
