@@ -463,7 +463,17 @@ def _study_asked(app: Lineup, study_id: int, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-RELEVANCE_SHOWN = ["model", "requests", "relevant", "partial", "irrelevant", "pct_relevant"]
+RELEVANCE_SHOWN = [
+    "model",
+    "requests",
+    "ok",
+    "errors",
+    "labeled",
+    "relevant",
+    "partial",
+    "irrelevant",
+    "pct_relevant",
+]
 SPEED_SHOWN = [
     "model",
     "output_tokens",
