@@ -659,16 +659,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     board = sub.add_parser("leaderboard", help="aggregated figures per model")
     board.add_argument("--kind", choices=["vlm", "tts"], default="vlm")
-    board.add_argument("--study", type=STUDY_ID, help="only the answers of this study (its id)")
-    board.add_argument("--set", help="only the answers to the items of this set (its name)")
-    board.add_argument("--tag", help="only the answers to set items with this tag")
     board.add_argument(
-        "--since", type=MOMENT, help="only generations started on or after this UTC day"
+        "--study", type=STUDY_ID, metavar="ID", help="only the answers of this study"
     )
     board.add_argument(
-        "--until", type=MOMENT, help="only generations started before this UTC day (excluded)"
+        "--set", metavar="NAME", help="only the answers to this set's items (every study of it)"
     )
-    board.add_argument("--annotator", help="count only this annotator's labels")
+    board.add_argument("--tag", metavar="T", help="only the answers to set items with this tag")
+    board.add_argument(
+        "--since",
+        type=MOMENT,
+        metavar="YYYY-MM-DD",
+        help="only generations started on or after this day (UTC)",
+    )
+    board.add_argument(
+        "--until",
+        type=MOMENT,
+        metavar="YYYY-MM-DD",
+        help="only generations started before this day (UTC; the day itself excluded)",
+    )
+    board.add_argument("--annotator", metavar="NAME", help="count only this annotator's labels")
     board.add_argument(
         "--status",
         choices=STATUS_CHOICES,

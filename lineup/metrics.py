@@ -7,7 +7,8 @@ The database counts (lineup.store, "Frames for the metrics"): each figure reads 
 exactly the rows it counts, so a leaderboard reads a handful of numbers per model instead of
 every generation. This module says which rows each figure counts and turns the counts into
 figures; the per-comparison summaries (lineup.tts_metrics.summarize_clips) use the same
-functions on the rows they hold.
+functions on the rows they hold. A filtered leaderboard (lineup.leaderboard_filter) makes the
+same figures from the same counts over the rows its filter keeps.
 """
 
 from __future__ import annotations
