@@ -100,15 +100,28 @@ def recent_runs_sidebar(app: Lineup, kind: RunKind, query_key: str) -> None:
     )
 
 
+ANNOTATOR_NAME_KEY = "annotator_name"  # the name itself, kept across pages
+
+
+def _keep_annotator() -> None:
+    st.session_state[ANNOTATOR_NAME_KEY] = st.session_state["annotator"]
+
+
 def annotator_sidebar() -> str:
-    """The annotator's name, set once in the sidebar and kept for the session (and the URL)."""
-    if "annotator" not in st.session_state:
-        st.session_state["annotator"] = st.query_params.get("annotator", "")
+    """The annotator's name, set once in the sidebar and kept for the session (and the URL).
+
+    Streamlit forgets a widget's state when a page without that widget runs, and each page
+    draws its own sidebar: the name lives under its own key and is handed back to the
+    widget on every page."""
+    if ANNOTATOR_NAME_KEY not in st.session_state:
+        st.session_state[ANNOTATOR_NAME_KEY] = st.query_params.get("annotator", "")
+    st.session_state["annotator"] = st.session_state[ANNOTATOR_NAME_KEY]
     name = st.sidebar.text_input(
         "Your name (for labels)",
         key="annotator",
         placeholder="e.g. ana",
         help="Labels are stored under this name; each annotator's latest label counts.",
+        on_change=_keep_annotator,
     ).strip()
     if len(name) > ANNOTATOR_MAX_CHARS:
         st.sidebar.error(
