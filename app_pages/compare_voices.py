@@ -14,7 +14,7 @@ from components.context import (
     recent_runs_sidebar,
     show_runs,
 )
-from components.label_bar import label_bar
+from components.label_bar import VOICE_WORDS, label_bar
 from components.models import display_name, model_picker
 from components.runs import (
     follow,
@@ -29,7 +29,6 @@ from lineup.sentences import sentence_sets, split_sentences
 from lineup.service import INPUT_ERRORS
 from lineup.tts_runner import DEFAULT_STT
 
-TTS_LABELS = {"relevant": "Correct", "partial": "Flawed", "irrelevant": "Wrong"}
 CLIP_FIGURES_HELP = (
     "**WER / CER**: word and character error rate of what the speech-to-text model heard, "
     "against the sentence.  \n"
@@ -168,7 +167,7 @@ def clip_card(run: Run, generation: Generation, labels: dict[int, Label] | None)
             generation.id,
             annotator,
             labels.get(generation.id),
-            labels=TTS_LABELS,
+            labels=VOICE_WORDS,
         )
 
 

@@ -12,6 +12,8 @@ CHOICES = [
     ("partial", "Partly", ":material/thumbs_up_down:"),
     ("irrelevant", "Irrelevant", ":material/thumb_down:"),
 ]
+# A clip is heard, not read: its labels say whether it was spoken right.
+VOICE_WORDS = {"relevant": "Correct", "partial": "Flawed", "irrelevant": "Wrong"}
 
 
 def _error_key(generation_id: int) -> str:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import streamlit as st
 from PIL import Image
 
-from components.label_bar import CHOICES
+from components.label_bar import CHOICES, VOICE_WORDS
 from components.models import display_name
 from components.stats import render_answer
 from lineup.label_queue import LabelQueue, QueueAnswer, QueueItem
@@ -39,8 +39,6 @@ FOCUS_KEY = "queue-focus"  # the generation id of the focused answer
 MAX_PER_ROW = 3  # answers side by side: three fit beside the sidebar in a 1400 px window
 KEY_BUTTONS_KEY = "queue-key-buttons"  # the hidden buttons that 1 / 2 / 3 press
 LABEL_SHORTCUTS = {"relevant": "1", "partial": "2", "irrelevant": "3"}
-# A voice's clip is judged on how it says the sentence: the words of the voices page.
-VOICE_WORDS = {"relevant": "Correct", "partial": "Flawed", "irrelevant": "Wrong"}
 KEYS_HELP = (
     "**1 / 2 / 3** label the focused answer relevant / partly / irrelevant  \n"
     "**← →** (or **↑ ↓**, **Shift+Tab Tab**) move between answers  \n"

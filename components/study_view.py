@@ -15,8 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from components.charts import display_names, hide_credentials, interval_text, wer_chart
-from components.label_bar import CHOICES
-from components.label_queue import VOICE_WORDS
+from components.label_bar import CHOICES, VOICE_WORDS
 from components.runs import ColumnView, draw_column
 from components.study_charts import (
     SPEED_AXES,

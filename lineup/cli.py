@@ -35,6 +35,7 @@ from lineup.redact import redact
 from lineup.runner import GenerationResult
 from lineup.service import INPUT_ERRORS, LeaderboardFilter, Lineup
 from lineup.studies import StudyProgress, StudyRun
+from lineup.study_tables import SUMMARY_KEYS
 from lineup.tts_metrics import TTS_COLUMNS
 
 EXIT_OK = 0
@@ -474,26 +475,6 @@ RELEVANCE_SHOWN = [
     "irrelevant",
     "pct_relevant",
 ]
-SPEED_SHOWN = [
-    "model",
-    "output_tokens",
-    "time_s",
-    "tokens_per_time_s",
-    "median_ttft_s",
-    "median_tokens_per_s",
-    "mean_chars",
-    "chars_per_s",
-]
-VOICES_SHOWN = [
-    "model",
-    "mean_wer",
-    "corpus_wer",
-    "cer",
-    "gen_s_per_sentence",
-    "stt_s_per_sentence",
-    "rtf",
-    "peak_mem_mb",
-]
 
 
 def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
@@ -508,7 +489,9 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
     rows = summary["models"]
     print("\nrelevance (each annotator's latest label on each complete answer)")
     print(_table(rows, RELEVANCE_SHOWN))
-    shown = VOICES_SHOWN if summary["kind"] == "tts" else SPEED_SHOWN
+    # The rest of each model's figures: speed for models, intelligibility for voices.
+    keys = SUMMARY_KEYS[summary["kind"]]
+    shown = ["model", *keys[keys.index("pct_relevant_ci_high") + 1 :]]
     print("\nvoices" if summary["kind"] == "tts" else "\nspeed (complete answers)")
     print(_table(rows, shown))
     return EXIT_OK

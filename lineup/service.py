@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy import select
 
 from backends import keys
 from backends.base import DiscoveredModel, VLMRequest
@@ -76,7 +75,7 @@ from lineup.study_store import (
     take_ownership,
 )
 from lineup.study_store import request as study_request
-from lineup.study_tables import StudyTables, study_summary, study_tables
+from lineup.study_tables import StudyTables, study_annotators, study_summary, study_tables
 from lineup.tts_metrics import CLIP_COLUMNS, summarize_clips, tts_leaderboard, voice_figures
 from lineup.tts_runner import (
     DEFAULT_STT,
@@ -486,15 +485,7 @@ class Lineup:
     def study_annotators(self, study_id: int) -> list[str]:
         """The names with a label that counts on the study's answers, in alphabetical order
         (the choices of the study page's annotator filter)."""
-        query = (
-            select(Label.annotator)
-            .join(Generation, Label.generation_id == Generation.id)
-            .where(Generation.study_id == study_id, Label.counted.is_(True))
-            .distinct()
-            .order_by(Label.annotator)
-        )
-        with self.store.session() as session:
-            return list(session.scalars(query))
+        return study_annotators(self.store, study_id)
 
     def run_of(self, generation_id: int) -> Run | None:
         """The run that holds a generation, with every generation of it and their labels (for

@@ -458,16 +458,8 @@ def _scored_sums(store: Store, study_id: int) -> dict[str, ScoredClips]:
             )
             .group_by(Generation.model_spec)
         ):
-            wer_sum = float(wer_sum or 0.0)
-            sums[model] = ScoredClips(
-                n=int(n),
-                wer_sum=wer_sum,
-                # The sum of squared deviations from the mean, from the sum of squares.
-                wer_squares=max(float(wer_square_sum or 0.0) - wer_sum * wer_sum / n, 0.0),
-                cer_n=int(cer_n),
-                cer_sum=float(cer_sum or 0.0),
-                word_errors=float(errors or 0),
-                reference_words=int(words or 0),
+            sums[model] = ScoredClips.from_sums(
+                n, wer_sum, wer_square_sum, cer_n, cer_sum, errors, words
             )
     return sums
 
@@ -492,7 +484,7 @@ def _voice_rows(
         ):
             clips[model] = tuple(values)
     scored = _scored_sums(store, info.id)
-    empty = ScoredClips(0, 0.0, None, 0, 0.0, 0.0, 0)
+    empty = ScoredClips.from_sums(0, None, None, 0, None, None, None)
     rtfs: dict[str, list[float | None]] = {}
     for answer in answers:
         if answer.status == OK:
@@ -623,3 +615,16 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
             for model in _models(info, by_model)
         ],
     }
+
+
+def study_annotators(store: Store, study_id: int) -> list[str]:
+    """The names with a label that counts on the study's answers, in alphabetical order."""
+    query = (
+        select(Label.annotator)
+        .join(Generation, Label.generation_id == Generation.id)
+        .where(Generation.study_id == study_id, Label.counted.is_(True))
+        .distinct()
+        .order_by(Label.annotator)
+    )
+    with store.session() as session:
+        return list(session.scalars(query))
