@@ -69,6 +69,7 @@ from lineup.metrics import (
 )
 from lineup.models import FINAL_STATUSES, OK, Generation, Label
 from lineup.store import ScoredClips, Store
+from lineup.study_scores import SCORE_KEYS, study_scores
 from lineup.study_store import StudyInfo, StudyItem, answer_counts, load_plan, study_info
 from lineup.tts_metrics import wer_figures
 
@@ -142,6 +143,7 @@ SUMMARY_KEYS = {
         "mean_chars",
         "chars_per_s",
         "identical_repeats",
+        *SCORE_KEYS,
     ],
     "tts": [
         *_LABEL_KEYS,
@@ -597,6 +599,8 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
             by_model[row["model"]] |= {key: row[key] for key in SPEED_COLUMNS if key != "ok"}
         for row in _repeat_rows(store, info, answers):
             by_model[row["model"]]["identical_repeats"] = row["identical_repeats"]
+        for model, scores in study_scores(store, info.id).items():
+            by_model[model] |= scores
     keys = SUMMARY_KEYS["tts" if info.kind == "tts" else "vlm"]
     return {
         "study_id": info.id,

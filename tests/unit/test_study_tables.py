@@ -19,6 +19,7 @@ from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
 from lineup.study_export import write_csv, write_xlsx
+from lineup.study_scores import SCORE_KEYS
 from lineup.study_store import claim, create_study, load_plan
 from lineup.study_tables import study_summary, study_tables
 
@@ -355,6 +356,7 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "mean_chars",
         "chars_per_s",
         "identical_repeats",
+        *SCORE_KEYS,  # their values: tests/unit/test_study_scores.py
     }
     relevance = {r["model"]: r for r in expected_relevance(built)}
     speed = {r["model"]: r for r in expected_speed(built)}

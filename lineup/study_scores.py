@@ -1,0 +1,118 @@
+"""A study's automatic scores per model: overlap with the items' reference answers, and the
+language and text checks of its answers (issue 9, items 2 and 4).
+
+Definitions (the figures themselves are defined in lineup.overlap and lineup.text_checks):
+
+- Scored answers: the study's `ok` answers (any repeat) of a VLM study. An answer to an item
+  without a reference answer has no overlap scores; an item without a language has no
+  language check.
+- rouge1_f1, rougeL_f1, chrf: the mean over the model's answers that have a reference, with
+  a 95% percentile bootstrap interval over those answers (seed 0, 1,000 resamples);
+  `*_n` says how many answers.
+- wrong_language: how many of the model's checked answers are in another language than
+  their item's (lineup.text_checks.check_answer); language_checked: how many could be
+  checked (the item has a language and the answer is long enough to tell).
+- latin_share: the mean share of Latin letters over the model's answers to items whose
+  script is not Latin (e.g. Russian); None without such answers.
+- other_script_chars: the letters of the model's answers in neither their item's script nor
+  Latin, summed.
+- empty, refusals: the model's answers that are empty, or refusals.
+
+Computed on demand from the stored rows (a study holds at most a few thousand answers per
+model); nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from lineup.limits import InputError
+from lineup.models import OK, Generation, SetItemRow
+from lineup.overlap import MeanInterval, overlap_scores, summarize_overlap
+from lineup.store import Store
+from lineup.study_store import study_info
+from lineup.text_checks import check_answer, summarize_text_checks
+
+# The keys each model gains in study_summary (VLM studies).
+SCORE_KEYS = [
+    "rouge1_f1",
+    "rouge1_f1_ci_low",
+    "rouge1_f1_ci_high",
+    "rougeL_f1",
+    "rougeL_f1_ci_low",
+    "rougeL_f1_ci_high",
+    "chrf",
+    "chrf_ci_low",
+    "chrf_ci_high",
+    "with_reference",
+    "language_checked",
+    "wrong_language",
+    "latin_share",
+    "other_script_chars",
+    "empty",
+    "refusals",
+]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    model: str
+    text: str
+    reference: str | None
+    language: str | None
+
+
+def _answers(store: Store, study_id: int) -> list[_Answer]:
+    query = (
+        select(
+            Generation.model_spec,
+            Generation.output_text,
+            SetItemRow.reference,
+            SetItemRow.language,
+        )
+        .join(SetItemRow, SetItemRow.id == Generation.item_id)
+        .where(Generation.study_id == study_id, Generation.status == OK)
+        .order_by(Generation.id)
+    )
+    with store.session() as session:
+        return [
+            _Answer(model, text or "", reference, language)
+            for model, text, reference, language in session.execute(query)
+        ]
+
+
+def _interval(name: str, figure: MeanInterval) -> dict[str, Any]:
+    return {name: figure.mean, f"{name}_ci_low": figure.low, f"{name}_ci_high": figure.high}
+
+
+def model_scores(answers: Sequence[_Answer]) -> dict[str, Any]:
+    """The SCORE_KEYS of one model's answers."""
+    overlap = summarize_overlap(overlap_scores(a.text, a.reference) for a in answers)
+    checks = summarize_text_checks(check_answer(a.text, a.language) for a in answers)
+    return {
+        **_interval("rouge1_f1", overlap.rouge1_f1),
+        **_interval("rougeL_f1", overlap.rouge_l_f1),
+        **_interval("chrf", overlap.chrf),
+        "with_reference": overlap.rouge1_f1.n,
+        "language_checked": checks.language_checked,
+        "wrong_language": checks.wrong_language,
+        "latin_share": checks.mean_latin_share,
+        "other_script_chars": checks.other_script_chars,
+        "empty": checks.empty,
+        "refusals": checks.refusals,
+    }
+
+
+def study_scores(store: Store, study_id: int) -> dict[str, dict[str, Any]]:
+    """Per model of the study (in its order), the SCORE_KEYS; empty for a voice study."""
+    info = study_info(store, study_id)
+    if info is None:
+        raise InputError(f"There is no study {study_id}: give the id of a stored study.")
+    if info.kind == "tts":
+        return {}
+    answers = _answers(store, study_id)
+    return {model: model_scores([a for a in answers if a.model == model]) for model in info.models}

@@ -1,0 +1,272 @@
+"""Bradley-Terry ratings, their bootstrap intervals and ranks, against independent fits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from lineup.limits import InputError
+from lineup.ranking import (
+    ELO_MEAN,
+    ELO_SCALE,
+    L2_PENALTY,
+    Battle,
+    battles_from_item_scores,
+    bootstrap_ratings,
+    fit_bradley_terry,
+    study_item_scores,
+    study_ranking,
+)
+from lineup.store import Store
+from lineup.study_store import claim, create_study, load_plan
+from tests.unit.test_study_tables import make_set
+
+SCORE = {"relevant": 1.0, "partial": 0.5, "irrelevant": 0.0}
+
+# Four models, every pair meeting several times with wins both ways and ties: no model is
+# separable from the others, so the unpenalised fit exists too.
+BATTLES: list[Battle] = [
+    *[("a", "b", 1.0)] * 5,
+    *[("a", "b", 0.0)] * 2,
+    *[("a", "b", 0.5)] * 2,
+    *[("b", "c", 1.0)] * 4,
+    *[("b", "c", 0.0)] * 3,
+    ("c", "b", 0.5),
+    *[("a", "c", 1.0)] * 6,
+    ("a", "c", 0.0),
+    *[("d", "a", 1.0)] * 2,
+    *[("d", "a", 0.0)] * 3,
+    ("d", "c", 0.5),
+    ("c", "d", 1.0),
+    ("b", "d", 0.0),
+    ("b", "d", 1.0),
+]
+MODELS = ["a", "b", "c", "d"]
+
+
+def logistic_regression_ratings(battles: list[Battle], models: list[str]) -> dict[str, float]:
+    """Bradley-Terry as a logistic regression without intercept: one row per battle, +1 in
+    a's column and -1 in b's, y = a won; a tie is a win and a loss of weight 1/2 each.
+    sklearn's L2 term is ||w||^2 / 2 against C times the summed log-loss, so C = 1 / penalty
+    fits the same objective."""
+    rows, wins, weights = [], [], []
+    for a, b, outcome in battles:
+        x = np.zeros(len(models))
+        x[models.index(a)], x[models.index(b)] = 1.0, -1.0
+        for won, weight in ((1, outcome), (0, 1.0 - outcome)):
+            if weight:
+                rows.append(x)
+                wins.append(won)
+                weights.append(weight)
+    fit = LogisticRegression(fit_intercept=False, C=1 / L2_PENALTY, tol=1e-12, max_iter=100_000)
+    fit.fit(np.array(rows), np.array(wins), sample_weight=np.array(weights))
+    theta = fit.coef_[0] - fit.coef_[0].mean()
+    return {m: ELO_MEAN + ELO_SCALE * t for m, t in zip(models, theta, strict=True)}
+
+
+def test_battles_pair_every_two_models_on_an_item_and_ties_are_half() -> None:
+    scores = {
+        "q1": {"a": 1.0, "b": 0.5, "c": 0.5},
+        "q2": {"b": 0.0, "a": 0.25},
+        "q3": {"c": 1.0},  # alone on its item: no battle
+    }
+    assert battles_from_item_scores(scores) == [
+        ("a", "b", 1.0),
+        ("a", "c", 1.0),
+        ("b", "c", 0.5),
+        ("b", "a", 0.0),
+    ]
+
+
+def test_bradley_terry_equals_a_logistic_regression_of_the_same_battles() -> None:
+    ratings = fit_bradley_terry(BATTLES, MODELS)
+    expected = logistic_regression_ratings(BATTLES, MODELS)
+    assert list(ratings) == MODELS
+    for model in MODELS:
+        assert ratings[model] == pytest.approx(expected[model], abs=1e-3), model
+    assert sum(ratings.values()) / len(ratings) == pytest.approx(ELO_MEAN, abs=1e-9)
+
+
+def test_bradley_terry_probabilities_follow_the_elo_scale() -> None:
+    # One pair, 3 wins of 4: the maximum-likelihood odds are 3:1, so the gap is
+    # 400 * log10(3) points (the penalty moves it by a small fraction of a point).
+    ratings = fit_bradley_terry([("a", "b", 1.0)] * 3 + [("a", "b", 0.0)], ["a", "b"])
+    assert ratings["a"] - ratings["b"] == pytest.approx(400 * math.log10(3), abs=0.5)
+    assert ratings["a"] + ratings["b"] == pytest.approx(2 * ELO_MEAN)
+
+
+def test_a_battle_naming_an_unlisted_model_is_refused() -> None:
+    with pytest.raises(ValueError, match="not in the list"):
+        fit_bradley_terry([("a", "z", 1.0)], ["a", "b"])
+
+
+def clear_case() -> dict[int, dict[str, float]]:
+    """40 items where best beats mid and mid beats worst on most items, with some upsets."""
+    return {
+        item: {
+            "worst": 1.0 if item % 15 == 0 else 0.0,
+            "best": 1.0 if item % 6 else 0.5,
+            "mid": 0.0 if item % 11 == 0 else 0.5,
+        }
+        for item in range(40)
+    }
+
+
+def test_ratings_order_the_models_in_a_clear_case() -> None:
+    ratings = bootstrap_ratings(clear_case())
+    assert list(ratings) == ["best", "mid", "worst"]
+    assert [r.rank for r in ratings.values()] == [1, 2, 3]
+    for rating in ratings.values():
+        assert rating.ci_low <= rating.rating <= rating.ci_high
+    assert sum(r.rating for r in ratings.values()) / 3 == pytest.approx(ELO_MEAN, abs=1e-6)
+
+
+def overlapping_case() -> dict[int, dict[str, float]]:
+    """x and y close on 10 items, z clearly below both."""
+    return {
+        item: {"x": 1.0, "y": 0.5 if item % 3 else 1.0, "z": 0.0 if item % 2 else 0.5}
+        for item in range(10)
+    }
+
+
+def test_models_whose_intervals_overlap_share_a_rank() -> None:
+    ratings = bootstrap_ratings(overlapping_case())
+    assert list(ratings) == ["x", "y", "z"]
+    x, y, z = ratings.values()
+    assert x.ci_low < y.ci_high  # overlapping: neither is surely above the other
+    assert z.ci_high < min(x.ci_low, y.ci_low)
+    assert [r.rank for r in ratings.values()] == [1, 1, 3]
+    for rating in ratings.values():  # the definition, model by model
+        above = sum(other.ci_low > rating.ci_high for other in ratings.values())
+        assert rating.rank == 1 + above
+
+
+def test_the_same_seed_gives_the_same_intervals() -> None:
+    first = bootstrap_ratings(overlapping_case(), seed=7)
+    assert bootstrap_ratings(overlapping_case(), seed=7) == first
+    other = bootstrap_ratings(overlapping_case(), seed=8, resamples=300)
+    assert {m: r.rating for m, r in other.items()} == {m: r.rating for m, r in first.items()}
+    assert [r.ci_low for r in other.values()] != [r.ci_low for r in first.values()]
+
+
+def test_a_model_that_wins_every_battle_gets_a_finite_rating() -> None:
+    scores = {item: {"champion": 1.0, "b": 0.5 * (item % 2), "c": 0.0} for item in range(12)}
+    ratings = bootstrap_ratings(scores)
+    champion = ratings["champion"]
+    assert list(ratings)[0] == "champion" and champion.rank == 1
+    for value in (champion.rating, champion.ci_low, champion.ci_high):
+        assert math.isfinite(value)
+        assert value < ELO_MEAN + ELO_SCALE * 20  # bounded by the penalty, not runaway
+    assert all(math.isfinite(r.ci_low) for r in ratings.values())
+
+
+def test_fewer_than_200_resamples_are_refused_and_no_battle_is_no_ranking() -> None:
+    with pytest.raises(ValueError, match="at least 200"):
+        bootstrap_ratings(overlapping_case(), resamples=199)
+    assert bootstrap_ratings({1: {"a": 1.0}, 2: {"b": 0.0}}) == {}
+
+
+@dataclass
+class LabeledStudy:
+    study_id: int
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    labels: list[tuple[int, str, str]] = field(default_factory=list)  # (gid, who, relevance)
+
+
+STUDY_MODELS = ["m:a", "m:b", "m:c"]
+
+
+def build_labeled_study(store: Store) -> LabeledStudy:
+    """Three models, four items, two repeats; two annotators who label most `ok` answers,
+    one relabel, one model failing on an item, and a labeled answer outside the study."""
+    set_id = make_set(store, "ranked", "vlm", [(f"Question {n}?", None) for n in range(4)])
+    study_id = create_study(store, set_id=set_id, models=STUDY_MODELS, repeats=2, params={})
+    built = LabeledStudy(study_id)
+    for index, item in enumerate(load_plan(store, study_id).items):
+        for position, model in enumerate(STUDY_MODELS):
+            for repeat in range(2):
+                gid = claim(store, study_id, item, model, repeat, position=position, seed=None)
+                assert gid is not None
+                status = "error" if (model, index) == ("m:c", 3) else "ok"
+                store.finish_generation(gid, status, output_text=f"{model} {index} {repeat}")
+                built.answers.append(
+                    {"id": gid, "item_id": item.item_id, "index": index, "model": model}
+                    | {"repeat": repeat, "status": status}
+                )
+    relevances = ["relevant", "partial", "irrelevant"]
+    ok = [a for a in built.answers if a["status"] == "ok"]
+    for n, answer in enumerate(ok):
+        quality = {"m:a": 0, "m:b": 1, "m:c": 2}[answer["model"]]
+        ana = relevances[(quality + (n % 5 == 0)) % 3]
+        built.labels.append((answer["id"], "ana", ana))
+        if n % 2 == 0:
+            bob = relevances[(quality + (n % 3 == 0)) % 3]
+            built.labels.append((answer["id"], "bob", bob))
+    first = ok[0]["id"]
+    built.labels.append((first, "ana", "irrelevant"))  # a relabel: only the latest counts
+    for gid, who, relevance in built.labels:
+        store.add_label(gid, relevance, annotator=who)
+    run_id = store.create_run("vlm", "Question 0?")
+    outside = store.add_generation(run_id, "m:c")
+    store.finish_generation(outside, "ok", output_text="outside")
+    store.add_label(outside, "relevant", annotator="ana")
+    return built
+
+
+def counted_labels(built: LabeledStudy) -> list[tuple[str, int, str]]:
+    """(annotator, answer id, relevance) of each annotator's latest label on an answer."""
+    latest: dict[tuple[int, str], str] = {}
+    for gid, who, relevance in built.labels:
+        latest[(gid, who)] = relevance
+    return [(who, gid, relevance) for (gid, who), relevance in latest.items()]
+
+
+def test_study_item_scores_and_ranking_use_the_counted_labels_of_ok_answers(
+    store: Store,
+) -> None:
+    built = build_labeled_study(store)
+    answer_of = {a["id"]: a for a in built.answers}
+    by_cell: dict[tuple[int, str], list[float]] = {}
+    for _, gid, relevance in counted_labels(built):
+        answer = answer_of[gid]
+        by_cell.setdefault((answer["item_id"], answer["model"]), []).append(SCORE[relevance])
+    expected: dict[int, dict[str, float]] = {}
+    for (item_id, model), scores in sorted(
+        by_cell.items(), key=lambda cell: (cell[0][0], STUDY_MODELS.index(cell[0][1]))
+    ):
+        expected.setdefault(item_id, {})[model] = sum(scores) / len(scores)
+
+    scores = study_item_scores(store, built.study_id)
+    assert list(scores) == list(expected)
+    for item_id, wanted in expected.items():
+        assert list(scores[item_id]) == list(wanted)  # in the study's model order
+        assert scores[item_id] == pytest.approx(wanted)
+    assert "m:c" not in scores[built.answers[-1]["item_id"]]  # it failed on the last item
+
+    ranking = study_ranking(store, built.study_id)
+    assert ranking == bootstrap_ratings(expected)
+    assert list(ranking) == ["m:a", "m:b", "m:c"]
+
+
+def test_ranking_an_unknown_study_says_which_id(store: Store) -> None:
+    with pytest.raises(InputError, match="no study 42"):
+        study_ranking(store, 42)
+
+
+def test_a_model_missing_from_a_resample_is_rated_only_where_it_plays() -> None:
+    scores: dict[int, dict[str, float]] = {
+        item: {"a": 1.0 if item % 3 else 0.5, "b": 0.5} for item in range(20)
+    }
+    scores[20] = {"a": 0.0, "rare": 1.0}  # rare plays on one item of 21
+    scores[21] = {"rare": 0.5}  # alone: not an item of the bootstrap
+    ratings = bootstrap_ratings(scores)
+    assert set(ratings) == {"a", "b", "rare"}
+    rare = ratings["rare"]
+    assert all(math.isfinite(v) for v in (rare.rating, rare.ci_low, rare.ci_high))
+    assert rare.ci_low <= rare.rating <= rare.ci_high
+    assert rare.ci_low < rare.ci_high  # it moves with a, whose strength varies
