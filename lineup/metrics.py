@@ -40,6 +40,20 @@ TIMED = ("ttft_s", "total_s")
 RATED = ("tokens_per_s",)
 
 
+# The score of each relevance: an item's score for a model (the study's per-item grid, the
+# Bradley-Terry battles) is the mean of these over the counted labels on its answers there.
+RELEVANCE_SCORE = {"relevant": 1.0, "partial": 0.5, "irrelevant": 0.0}
+
+
+def relevance_score(relevance_counts: Mapping[str, int]) -> float | None:
+    """The mean RELEVANCE_SCORE of labels, from their number of each relevance; None for
+    none."""
+    n = sum(relevance_counts.values())
+    if not n:
+        return None
+    return sum(RELEVANCE_SCORE[r] * k for r, k in relevance_counts.items()) / n
+
+
 def failure_counts(status_counts: Mapping[str, int]) -> dict[str, int]:
     """`failed` (every final state but `ok`) and the count of each such state, from the
     number of generations in each state."""

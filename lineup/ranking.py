@@ -3,7 +3,7 @@
 Definitions (one place for each):
 
 - item score: for a model on an item, the mean of relevant = 1, partial = 0.5,
-  irrelevant = 0 (lineup.study_tables.RELEVANCE_SCORE, the per-item grid's score) over the
+  irrelevant = 0 (lineup.metrics.RELEVANCE_SCORE, the per-item grid's score) over the
   counted labels (each annotator's latest on an `ok` answer) on the model's answers to the
   item, over every repeat and every annotator. A model with no counted label on an item has
   no score there.
@@ -43,10 +43,10 @@ from scipy.special import expit
 from sqlalchemy import func, select
 
 from lineup.limits import InputError
+from lineup.metrics import relevance_score
 from lineup.models import OK, Generation, Label
 from lineup.store import Store
 from lineup.study_store import study_info
-from lineup.study_tables import RELEVANCE_SCORE
 
 L2_PENALTY = 1e-3
 BOOTSTRAP_RESAMPLES = 200
@@ -71,10 +71,7 @@ class Rating(NamedTuple):
 
 def item_score(relevance_counts: Mapping[str, int]) -> float | None:
     """The item score of a model from its number of counted labels of each relevance."""
-    n = sum(relevance_counts.values())
-    if not n:
-        return None
-    return sum(RELEVANCE_SCORE[r] * k for r, k in relevance_counts.items()) / n
+    return relevance_score(relevance_counts)
 
 
 def battles_from_item_scores(item_scores: ItemScores) -> list[Battle]:

@@ -58,6 +58,7 @@ import pandas as pd
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from lineup.agreement import study_agreement
 from lineup.limits import InputError
 from lineup.metrics import (
     RATED,
@@ -66,15 +67,14 @@ from lineup.metrics import (
     failure_counts,
     label_figures,
     median_or_none,
+    relevance_score,
 )
 from lineup.models import FINAL_STATUSES, OK, Generation, Label
+from lineup.ranking import study_ranking
 from lineup.store import ScoredClips, Store
 from lineup.study_scores import SCORE_KEYS, study_scores
 from lineup.study_store import StudyInfo, StudyItem, answer_counts, load_plan, study_info
 from lineup.tts_metrics import wer_figures
-
-# The score of each relevance in the per-item grid.
-RELEVANCE_SCORE = {"relevant": 1.0, "partial": 0.5, "irrelevant": 0.0}
 
 # The figures of lineup.metrics.label_figures that the tables show under their own names.
 LABEL_FIGURES = (
@@ -130,6 +130,8 @@ VOICE_COLUMNS = [
 ]
 TRANSCRIPT_COLUMNS = ["item_id", "position", "text", "repeat"]
 
+# A model's Bradley-Terry rating from the labels on shared items (lineup.ranking).
+RANKING_KEYS = ["bt_rating", "bt_ci_low", "bt_ci_high", "bt_rank"]
 # The keys of each model's entry in study_summary, by kind.
 _LABEL_KEYS = ["model", "requests", "ok", "errors", "labeled", *LABEL_FIGURES]
 SUMMARY_KEYS = {
@@ -144,6 +146,7 @@ SUMMARY_KEYS = {
         "chars_per_s",
         "identical_repeats",
         *SCORE_KEYS,
+        *RANKING_KEYS,
     ],
     "tts": [
         *_LABEL_KEYS,
@@ -154,6 +157,7 @@ SUMMARY_KEYS = {
         "stt_s_per_sentence",
         "rtf",
         "peak_mem_mb",
+        *RANKING_KEYS,
     ],
 }
 
@@ -428,10 +432,7 @@ def _per_item(
     for item in items:
         cells: list[float | None] = []
         for model in models:
-            relevances = counts.get((item.item_id, model), {})
-            n = sum(relevances.values())
-            score = sum(RELEVANCE_SCORE[r] * k for r, k in relevances.items())
-            cells.append(score / n if n else None)
+            cells.append(relevance_score(counts.get((item.item_id, model), {})))
         rows.append([item.item_id, item.position, item.text, item.reference, *cells])
     return pd.DataFrame(rows, columns=[*ITEM_COLUMNS, *models]), ids
 
@@ -601,6 +602,9 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
             by_model[row["model"]]["identical_repeats"] = row["identical_repeats"]
         for model, scores in study_scores(store, info.id).items():
             by_model[model] |= scores
+    for model, rated in study_ranking(store, info.id).items():
+        by_model[model] |= dict(zip(RANKING_KEYS, rated, strict=True))
+    agreement = study_agreement(store, info.id)
     keys = SUMMARY_KEYS["tts" if info.kind == "tts" else "vlm"]
     return {
         "study_id": info.id,
@@ -614,6 +618,14 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
             if state in FINAL_STATUSES
         ),
         "total": plan.total,
+        "agreement": {
+            "alpha": clean_number(agreement.alpha),
+            "kappa_pairs": [
+                {"a": p.a, "b": p.b, "kappa": clean_number(p.kappa), "n_shared": p.n_shared}
+                for p in agreement.kappa_pairs
+            ],
+            "n_items": agreement.n_items,
+        },
         "models": [
             {key: clean_number(by_model[model].get(key)) for key in keys}
             for model in _models(info, by_model)

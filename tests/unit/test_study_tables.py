@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from lineup.agreement import study_agreement
 from lineup.limits import InputError
 from lineup.models import QuestionSet, SetItemRow
+from lineup.ranking import study_ranking
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
@@ -327,7 +329,30 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
     built = build_vlm_study(store)
     summary = study_summary(store, built.study_id)
     json.dumps(summary, allow_nan=False)
-    assert set(summary) == {"study_id", "set", "kind", "status", "done", "total", "models"}
+    assert set(summary) == {
+        "study_id",
+        "set",
+        "kind",
+        "status",
+        "done",
+        "total",
+        "agreement",
+        "models",
+    }
+    # The ranking and the agreement as lineup.ranking and lineup.agreement compute them (their
+    # figures are tested there).
+    agreement = study_agreement(store, built.study_id)
+    assert summary["agreement"]["alpha"] == pytest.approx(agreement.alpha)
+    assert summary["agreement"]["n_items"] == agreement.n_items
+    assert len(summary["agreement"]["kappa_pairs"]) == len(agreement.kappa_pairs)
+    ranking = study_ranking(store, built.study_id)
+    assert ranking
+    for entry in summary["models"]:
+        rated = ranking.get(entry["model"])
+        expected_bt = list(rated) if rated else [None] * 4
+        assert [entry["bt_rating"], entry["bt_ci_low"], entry["bt_ci_high"], entry["bt_rank"]] == (
+            pytest.approx(expected_bt)
+        )
     assert (summary["study_id"], summary["set"], summary["kind"]) == (
         built.study_id,
         "pictures",
@@ -357,6 +382,10 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "chars_per_s",
         "identical_repeats",
         *SCORE_KEYS,  # their values: tests/unit/test_study_scores.py
+        "bt_rating",
+        "bt_ci_low",
+        "bt_ci_high",
+        "bt_rank",
     }
     relevance = {r["model"]: r for r in expected_relevance(built)}
     speed = {r["model"]: r for r in expected_speed(built)}
@@ -621,6 +650,10 @@ def test_voice_summary_has_exactly_the_documented_keys(store: Store) -> None:
         "stt_s_per_sentence",
         "rtf",
         "peak_mem_mb",
+        "bt_rating",  # voices are ranked from their labels as models are
+        "bt_ci_low",
+        "bt_ci_high",
+        "bt_rank",
     }
     voices = {r["model"]: r for r in expected_voices(built)}
     for entry in summary["models"]:
