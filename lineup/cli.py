@@ -497,10 +497,45 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_study_report(app: Lineup, args: argparse.Namespace) -> int:
+    for path in app.study_report(args.study_id, args.format, Path(args.out)):
+        print(path)
+    return EXIT_OK
+
+
 def cmd_study_export(app: Lineup, args: argparse.Namespace) -> int:
     written = app.export_study(args.study_id, args.format, Path(args.out))
     for path in written:
         print(path)
+    return EXIT_OK
+
+
+def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
+    template = None
+    if args.template_file:
+        try:
+            template = Path(args.template_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"Cannot read the template {args.template_file}: {exc}") from None
+
+    def report(done: int, total: int) -> None:
+        _err(f"judged {done} of {total}")
+
+    run = app.judge_study(
+        args.study_id, args.judge, template, protocol=args.judge_protocol, on_progress=report
+    )
+    if run.busy or run.skipped:
+        _err(
+            f"{run.skipped} answer(s) have no reference and are not scored; "
+            f"{run.busy} are being judged by another process"
+        )
+    if args.json:
+        _emit(run.as_dict())
+    else:
+        print(
+            f"study {run.study_id}: judge {run.judge} ({run.protocol}): {run.asked} asked, "
+            f"{run.cached} already scored, {run.failed} failed"
+        )
     return EXIT_OK
 
 
@@ -737,6 +772,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, help="csv: a folder (made if missing); xlsx: a file"
     )
     study_export.set_defaults(func=cmd_study_export)
+    study_report = study.add_parser(
+        "report", help="a report: one self-contained HTML file, an XLSX workbook, or Markdown"
+    )
+    study_report.add_argument("study_id", type=int)
+    study_report.add_argument("--format", choices=["html", "xlsx", "md"], required=True)
+    study_report.add_argument("--out", required=True, help="a file, or a folder to write it in")
+    study_report.set_defaults(func=cmd_study_report)
+    study_score = study.add_parser(
+        "score", help="an LLM judge scores a study's answers against the items' references"
+    )
+    study_score.add_argument("study_id", type=STUDY_ID)
+    study_score.add_argument("--judge", required=True, metavar="SPEC", help="KIND:MODEL[@URL]")
+    study_score.add_argument(
+        "--judge-protocol",
+        choices=["reference"],
+        default="reference",
+        help="reference: score each answer 1-10 against its item's reference answer",
+    )
+    study_score.add_argument(
+        "--template-file",
+        metavar="PATH",
+        help="the judge's prompt, with {question}, {reference} and {answer} (lineup.judge)",
+    )
+    study_score.add_argument("--json", action="store_true")
+    study_score.set_defaults(func=cmd_study_score)
     study_list = study.add_parser("list", help="the studies, newest first")
     study_list.add_argument("--json", action="store_true")
     study_list.set_defaults(func=cmd_study_list)

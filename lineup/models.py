@@ -367,3 +367,52 @@ class Label(Base):
         # The labels of a kind (the label export count).
         Index("ix_labels_kind", "kind"),
     )
+
+
+# The states of a judge's verdict (lineup.judge): `asking` while a process waits for the judge
+# (its owner on the row), then `scored`, `unparsed` (a complete reply without a parsable score:
+# a visible failure, never a zero) or `failed` (the request failed: a re-run asks again).
+JUDGE_ASKING: Final = "asking"
+JUDGE_SCORED: Final = "scored"
+JUDGE_UNPARSED: Final = "unparsed"
+JUDGE_FAILED: Final = "failed"
+
+
+class JudgeScore(Base):
+    """An LLM judge's verdict on one answer of a study under one protocol and one filled-in
+    prompt: what was sent (images as their media hash), the reply, the parsed score (1-10) and
+    reasons, or what went wrong. One row per (answer, judge, protocol, prompt hash), claimed
+    before the judge is asked, so a re-run asks nothing twice and two processes never both
+    ask; an edited template is another prompt hash, so it asks again."""
+
+    __tablename__ = "judge_scores"
+    __table_args__ = (
+        Index(
+            "uq_judge_scores_key",
+            "generation_id",
+            "judge_spec",
+            "protocol",
+            "prompt_hash",
+            unique=True,
+        ),
+        # A study's verdicts by judge and protocol (lineup.judge.judge_figures).
+        Index("ix_judge_scores_study", "study_id", "judge_spec", "protocol"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    judge_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
+    protocol: Mapped[str] = mapped_column(String(16))  # reference
+    prompt_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the filled-in template
+    status: Mapped[str] = mapped_column(String(16), default=JUDGE_ASKING)
+    saw_image: Mapped[bool] = mapped_column(Boolean, default=False)
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the messages sent
+    reply: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)  # 1-10; NULL unless `scored`
+    reasons: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)  # the parse failure or the request error
+    owner_host: Mapped[str | None] = mapped_column(String(HOST_MAX_CHARS))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

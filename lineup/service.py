@@ -3,7 +3,7 @@ leaderboards, exports and comparisons, over one store, one media store and backe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from backends import keys
-from backends.base import DiscoveredModel, VLMRequest
+from backends.base import BackendError, DiscoveredModel, VLMRequest
 from backends.base import Modality as Modality  # what the pages choose models of
 from backends.registry import (
     KINDS,
@@ -27,6 +27,15 @@ from lineup.config import BackendsConfig, ConfigError, load_backends_config, res
 from lineup.discovery import EndpointReport as EndpointReport  # what pages list
 from lineup.discovery import local_models, probe_endpoints
 from lineup.engines import DescribeCache
+from lineup.judge import (
+    PROTOCOL_REFERENCE,
+    PROTOCOLS,
+    JudgeRun,
+    check_template,
+    judge_figures,
+    judge_sees_images,
+    judge_study,
+)
 from lineup.label_queue import LabelQueue, QueueItem
 from lineup.label_queue import label_queue as read_label_queue
 from lineup.label_queue import queue_item as read_queue_item
@@ -61,6 +70,7 @@ from lineup.store import (
 from lineup.studies import Engines, Lane, StudyProgress, StudyRun, active_study, first_seed
 from lineup.studies import progress as study_progress
 from lineup.study_export import write_csv, write_xlsx
+from lineup.study_report import write_report
 from lineup.study_store import (
     CANCEL,
     PAUSE,
@@ -445,6 +455,26 @@ class Lineup:
         only; None when the study has no such item. Labels are written with `add_label`."""
         return read_queue_item(self.store, study_id, number, annotator, model=model)
 
+    # Study report -----------------------------------------------------------------------
+
+    def study_report(
+        self, study_id: int, fmt: Literal["html", "xlsx", "md"], out: Path
+    ) -> list[Path]:
+        """Write the study's report (lineup.study_report): one self-contained HTML file, an
+        XLSX workbook or Markdown at `out` (study-<id>.<fmt> inside it when `out` is a
+        folder). InputError for an unknown study or format, or a place that cannot be written."""
+        if fmt not in ("html", "xlsx", "md"):
+            raise InputError(f"A report is html, xlsx or md, not {fmt!r}.")
+        study_summary(self.store, study_id)  # InputError for an unknown study, before any file
+        path = out / f"study-{study_id}.{fmt}" if out.is_dir() else out
+        try:
+            return write_report(self.store, self.media, study_id, fmt, path)
+        except OSError as exc:
+            raise InputError(
+                f"Cannot write the report at {out}: {exc.strerror or exc}. Choose a folder "
+                "you can write to."
+            ) from None
+
     # Study tables -----------------------------------------------------------------------
 
     def study_tables(self, study_id: int, annotator: str | None = None) -> StudyTables:
@@ -500,6 +530,56 @@ class Lineup:
         """What the leaderboard's filters can be set to: the studies (newest first), the sets,
         the tags of their items, the annotators with a label that counts, the states."""
         return filter_choices(self.store)
+
+    # Judge ------------------------------------------------------------------------------
+
+    def judge_study(
+        self,
+        study_id: int,
+        judge: str,
+        template: str | None = None,
+        *,
+        protocol: str = PROTOCOL_REFERENCE,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> JudgeRun:
+        """An LLM judge (a spec or a name from backends.toml) scores the study's complete
+        answers against their items' references, asking only what it has not answered yet
+        for this template; one of INPUT_ERRORS, with nothing asked, for an unknown study, a
+        bad spec, protocol or template. Definitions: lineup.judge."""
+        check_template(template)
+        if protocol not in PROTOCOLS:
+            raise InputError(
+                f"The judge's protocol is one of {', '.join(PROTOCOLS)}, not {protocol!r}."
+            )
+        if self.study(study_id) is None:
+            raise InputError(f"There is no study {study_id}.")
+        spec = self._resolve(judge, "vlm")
+        _, options = resolve_model(judge, self.config)
+        key_env = options.get("api_key_env")
+        try:
+            backend = self.make_backend(judge)
+        except BackendError as exc:
+            raise InputError(str(exc)) from None
+        return judge_study(
+            self.store,
+            study_id,
+            judge,
+            lambda _spec: backend,
+            template=template,
+            image_of=self._stored_image,
+            sees_images=judge_sees_images(spec, key_env if isinstance(key_env, str) else None),
+            timeout_s=self.timeout(None),
+            secrets=self.secrets(),
+            protocol=protocol,
+            on_progress=on_progress,
+        )
+
+    def judge_figures(
+        self, study_id: int, judge: str, protocol: str = PROTOCOL_REFERENCE
+    ) -> dict[str, dict[str, Any]]:
+        """Per model: the judge's mean figure (score / 10) with its 95% bootstrap interval,
+        the answers scored and the failures (lineup.judge.judge_figures)."""
+        return judge_figures(self.store, study_id, judge, protocol)
 
     # Discovery --------------------------------------------------------------------------
 

@@ -1,0 +1,403 @@
+"""A study's report for people who were not there: one self-contained HTML file, or Markdown.
+
+The HTML opens with no network: styles inline, the charts' plotly.js embedded once, images as
+small inline thumbnails, for voices one clip per voice and sentence inline. It holds the set,
+models and parameters; the study's tables; the automatic scores with their intervals; the
+ranking (models whose intervals overlap share a rank); the annotators' agreement; a section
+per item with its image or sentence, question, reference and every answer with its labels and
+scores; and a methods section that quotes the definitions from the modules that compute each
+figure (lineup.study_tables, lineup.study_scores, lineup.ranking, lineup.agreement), so the
+report and the code cannot disagree. Model output is escaped (Jinja2 autoescape), never
+rendered as HTML.
+
+The Markdown file has the tables in the shapes of the photo and voice studies: relevance and
+speed per model, or WER and times per voice.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from lineup.mediastore import MediaStore
+from lineup.models import OK, Generation, Label
+from lineup.store import Store
+from lineup.study_store import load_plan
+from lineup.study_tables import study_summary, study_tables
+
+THUMBNAIL_PX = 320  # the longest side of an item's image in the report
+
+
+def _number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def _markdown_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
+    """A GitHub-flavoured Markdown table of `rows`: (key, heading) per column."""
+    lines = [
+        "| " + " | ".join(heading for _, heading in columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    for row in rows:
+        cells = [_number(row.get(key)).replace("|", "\\|") for key, _ in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+RELEVANCE_MD = [
+    ("model", "Model"),
+    ("labeled", "Requests (labeled)"),
+    ("relevant", "Relevant"),
+    ("partial", "Partly"),
+    ("irrelevant", "Irrelevant"),
+    ("pct_relevant", "% relevant"),
+    ("pct_relevant_ci_low", "95% CI low"),
+    ("pct_relevant_ci_high", "95% CI high"),
+]
+SPEED_MD = [
+    ("model", "Model"),
+    ("output_tokens", "Tokens"),
+    ("time_s", "Time (s)"),
+    ("tokens_per_time_s", "Tokens / s"),
+    ("median_ttft_s", "Median TTFT (s)"),
+    ("median_tokens_per_s", "Median decode tok/s"),
+    ("mean_chars", "Mean length (chars)"),
+    ("chars_per_s", "Chars / s"),
+]
+SCORES_MD = [
+    ("model", "Model"),
+    ("rouge1_f1", "ROUGE-1 F1"),
+    ("rougeL_f1", "ROUGE-L F1"),
+    ("chrf", "chrF"),
+    ("wrong_language", "Wrong language"),
+    ("latin_share", "Latin share"),
+    ("other_script_chars", "Other-script chars"),
+    ("refusals", "Refusals"),
+    ("empty", "Empty"),
+]
+VOICES_MD = [
+    ("model", "Voice"),
+    ("mean_wer", "Mean WER"),
+    ("corpus_wer", "Corpus WER"),
+    ("cer", "CER"),
+    ("gen_s_per_sentence", "Generation s / sentence"),
+    ("stt_s_per_sentence", "Transcription s / sentence"),
+    ("rtf", "RTF"),
+    ("peak_mem_mb", "Peak memory (MB)"),
+]
+RANKING_MD = [
+    ("bt_rank", "Rank"),
+    ("model", "Model"),
+    ("bt_rating", "Rating"),
+    ("bt_ci_low", "95% CI low"),
+    ("bt_ci_high", "95% CI high"),
+]
+
+
+def _ranked(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rated = [m for m in models if m.get("bt_rank") is not None]
+    return sorted(rated, key=lambda m: (m["bt_rank"], -(m["bt_rating"] or 0.0)))
+
+
+def markdown_report(store: Store, study_id: int) -> str:
+    """The study's tables as Markdown."""
+    summary = study_summary(store, study_id)
+    models = summary["models"]
+    parts = [
+        f"# Study {summary['study_id']}: {summary['set']}",
+        "",
+        f"{summary['kind'].upper()} study, {summary['status']}, {summary['done']} of "
+        f"{summary['total']} answers.",
+        "",
+        "## Relevance",
+        "",
+        _markdown_table(models, RELEVANCE_MD),
+        "",
+    ]
+    if summary["kind"] == "tts":
+        parts += ["## Voices", "", _markdown_table(models, VOICES_MD), ""]
+    else:
+        parts += ["## Speed", "", _markdown_table(models, SPEED_MD), ""]
+        parts += ["## Automatic scores", "", _markdown_table(models, SCORES_MD), ""]
+    ranked = _ranked(models)
+    if ranked:
+        parts += [
+            "## Ranking (Bradley-Terry from the labels; overlapping intervals share a rank)",
+            "",
+            _markdown_table(ranked, RANKING_MD),
+            "",
+        ]
+    agreement = summary["agreement"]
+    parts += [
+        "## Agreement",
+        "",
+        f"Krippendorff's alpha (ordinal): {_number(agreement['alpha'])} over "
+        f"{agreement['n_items']} answers labeled by two or more annotators.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+# HTML ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Answer:
+    generation_id: int
+    model: str
+    repeat: int
+    status: str
+    text: str
+    error: str | None
+    audio_hash: str | None
+    transcript: str | None
+    wer: float | None
+    labels: dict[str, int] = field(default_factory=dict)
+
+
+def _answers_by_item(store: Store, study_id: int) -> dict[int, list[_Answer]]:
+    """Every answer of the study by item, with the number of counted labels of each kind."""
+    with store.session() as session:
+        rows = session.execute(
+            select(
+                Generation.id,
+                Generation.item_id,
+                Generation.model_spec,
+                Generation.repeat,
+                Generation.status,
+                Generation.output_text,
+                Generation.error,
+                Generation.audio_hash,
+                Generation.transcript,
+                Generation.wer,
+            )
+            .where(Generation.study_id == study_id)
+            .order_by(Generation.item_id, Generation.position, Generation.repeat)
+        ).all()
+        counts = session.execute(
+            select(Label.generation_id, Label.relevance, func.count())
+            .join(Generation, Label.generation_id == Generation.id)
+            .where(Generation.study_id == study_id, Generation.status == OK, Label.counted)
+            .group_by(Label.generation_id, Label.relevance)
+        ).all()
+    labels: dict[int, dict[str, int]] = {}
+    for gid, relevance, n in counts:
+        labels.setdefault(gid, {})[relevance] = n
+    by_item: dict[int, list[_Answer]] = {}
+    for gid, item_id, model, repeat, status, text, error, audio, transcript, wer in rows:
+        by_item.setdefault(item_id or 0, []).append(
+            _Answer(
+                gid,
+                model,
+                repeat or 0,
+                status,
+                text or "",
+                error,
+                audio,
+                transcript,
+                wer,
+                labels.get(gid, {}),
+            )
+        )
+    return by_item
+
+
+def _data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _thumbnail(media: MediaStore, digest: str | None) -> str | None:
+    """An item's image as a small inline PNG; None when it has none or it is gone."""
+    if digest is None:
+        return None
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(media.get(digest)))
+        image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="PNG", optimize=True)
+    except (OSError, ValueError):
+        return None
+    return _data_uri(buffer.getvalue(), "image/png")
+
+
+def _clip(media: MediaStore, digest: str | None) -> str | None:
+    if digest is None:
+        return None
+    try:
+        return _data_uri(media.get(digest), "audio/wav")
+    except OSError:
+        return None
+
+
+def _charts(summary: dict[str, Any]) -> list[str]:
+    """The report's charts as HTML fragments; plotly.js is embedded in the first only."""
+    import plotly.graph_objects as go
+
+    models = [m for m in summary["models"] if m.get("pct_relevant") is not None]
+    figures = []
+    if models:
+        bars = go.Figure(
+            go.Bar(
+                x=[m["pct_relevant"] for m in models],
+                y=[m["model"] for m in models],
+                orientation="h",
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [m["pct_relevant_ci_high"] - m["pct_relevant"] for m in models],
+                    "arrayminus": [m["pct_relevant"] - m["pct_relevant_ci_low"] for m in models],
+                },
+            )
+        )
+        bars.update_layout(
+            title="% relevant (error bars: 95% Wilson interval)",
+            xaxis={"range": [0, 100], "title": "% relevant"},
+            height=120 + 40 * len(models),
+            margin={"l": 10, "r": 10, "t": 50, "b": 40},
+        )
+        figures.append(bars)
+    ranked = _ranked(summary["models"])
+    if ranked:
+        ratings = go.Figure(
+            go.Scatter(
+                x=[m["bt_rating"] for m in ranked],
+                y=[m["model"] for m in ranked],
+                mode="markers",
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [m["bt_ci_high"] - m["bt_rating"] for m in ranked],
+                    "arrayminus": [m["bt_rating"] - m["bt_ci_low"] for m in ranked],
+                },
+            )
+        )
+        ratings.update_layout(
+            title="Bradley-Terry rating (95% bootstrap interval)",
+            height=120 + 40 * len(ranked),
+            yaxis={"autorange": "reversed"},
+            margin={"l": 10, "r": 10, "t": 50, "b": 40},
+        )
+        figures.append(ratings)
+    return [
+        figure.to_html(
+            full_html=False,
+            include_plotlyjs=index == 0,
+            config={"displaylogo": False, "responsive": True},
+        )
+        for index, figure in enumerate(figures)
+    ]
+
+
+def _methods() -> list[tuple[str, str]]:
+    """The definitions of every figure, from the modules that compute them."""
+    from lineup import agreement, ranking, study_scores, study_tables
+
+    return [
+        ("Tables", study_tables.__doc__ or ""),
+        ("Automatic scores", study_scores.__doc__ or ""),
+        ("Ranking", ranking.__doc__ or ""),
+        ("Agreement", agreement.__doc__ or ""),
+    ]
+
+
+def _frame_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    return [str(c) for c in frame.columns], [
+        [_number(v) for v in row] for row in frame.itertuples(index=False)
+    ]
+
+
+def html_report(store: Store, media: MediaStore, study_id: int) -> str:
+    """The whole report as one HTML document (see the module docstring)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    summary = study_summary(store, study_id)
+    tables = study_tables(store, study_id)
+    plan = load_plan(store, study_id)
+    answers = _answers_by_item(store, study_id)
+    items = []
+    for item in plan.items:
+        item_answers = answers.get(item.item_id, [])
+        items.append(
+            {
+                "number": item.position + 1,
+                "text": item.text,
+                "reference": item.reference,
+                "language": item.language,
+                "tags": item.tags,
+                "image": _thumbnail(media, item.image_hash),
+                "answers": [
+                    {
+                        "model": a.model,
+                        "repeat": a.repeat + 1,
+                        "status": a.status,
+                        "text": a.text,
+                        "error": a.error,
+                        "transcript": a.transcript,
+                        "wer": _number(a.wer),
+                        # One clip per voice and sentence: the first repeat's.
+                        "clip": _clip(media, a.audio_hash) if a.repeat == 0 else None,
+                        "labels": ", ".join(f"{k} {n}" for k, n in sorted(a.labels.items())),
+                    }
+                    for a in item_answers
+                ],
+            }
+        )
+    environment = Environment(
+        loader=PackageLoader("lineup", "templates"),
+        autoescape=select_autoescape(["html"]),
+    )
+    study = tables.study
+    return environment.get_template("study_report.html").render(
+        summary=summary,
+        study=study,
+        params=sorted(study.params.items()),
+        tables=[(name, *_frame_rows(frame)) for name, frame in tables.tables().items()],
+        columns={
+            "relevance": RELEVANCE_MD,
+            "scores": SCORES_MD if summary["kind"] != "tts" else [],
+            "ranking": RANKING_MD,
+        },
+        ranked=_ranked(summary["models"]),
+        number=_number,
+        charts=_charts(summary),
+        items=items,
+        methods=_methods(),
+        made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def write_report(
+    store: Store, media: MediaStore, study_id: int, fmt: str, path: Path
+) -> list[Path]:
+    """Write the report as `fmt` (html, md or xlsx) at `path` (written whole, then moved into
+    place); the files written."""
+    if fmt == "xlsx":
+        from lineup.study_export import write_xlsx
+
+        return [write_xlsx(store, study_id, path)]
+    text = (
+        html_report(store, media, study_id) if fmt == "html" else markdown_report(store, study_id)
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return [path]

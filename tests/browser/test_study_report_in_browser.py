@@ -1,0 +1,57 @@
+"""The HTML study report in Debian's chromium with networking off: no console error, nothing
+requested off the file, every section there, every image loaded, the charts drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lineup.cli import main
+from lineup.store import Store
+from tests.browser.test_app_in_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.unit.test_study_report import build
+
+pytestmark = pytest.mark.browser
+
+SECTIONS = ["setup", "relevance", "scores", "ranking", "agreement", "tables", "items", "methods"]
+
+
+def test_the_report_opens_offline_whole(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    path = tmp_path / "report.html"
+    study_id = build(store)
+    assert main(["study", "report", str(study_id), "--format", "html", "--out", str(path)]) == 0
+    capsys.readouterr()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 900}, offline=True)
+            page = context.new_page()
+            errors: list[str] = []
+            fetched: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on(
+                "request",
+                lambda r: (
+                    fetched.append(r.url) if not r.url.startswith(("data:", "file:")) else None
+                ),
+            )
+            page.goto(path.as_uri())
+            page.wait_for_selector(".plotly-graph-div .main-svg", timeout=30_000)
+            assert errors == [] and fetched == []
+            for section in SECTIONS:
+                assert page.locator(f"#{section}").count() == 1, section
+            images = page.evaluate(
+                "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
+            )
+            assert images == [True]
+            assert page.locator(".plotly-graph-div").count() == 2  # % relevant, ratings
+            # Nothing wider than the window.
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+        finally:
+            browser.close()

@@ -1,0 +1,384 @@
+"""The LLM judge, protocol (a) against a reference answer: what the judge sees (never a model
+name), the verdicts stored and cached per prompt, failures kept apart from the mean, and the
+reply parser.
+
+The study's models and the judges are Ollama models served by tests/fixtures/ollama_server.py
+(a loopback fixture that speaks Ollama's documented protocol); the judges have a fixture of
+their own, so its chat requests are the judge's alone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from lineup.cli import main
+from lineup.judge import (
+    DEFAULT_TEMPLATE,
+    JUDGE_FAILED,
+    JUDGE_SCORED,
+    JUDGE_UNPARSED,
+    JudgeReplyError,
+    parse_reply,
+    prompt_hash,
+)
+from lineup.limits import InputError
+from lineup.models import JUDGE_ASKING, Generation, JudgeScore
+from lineup.overlap import bootstrap_mean_ci
+from lineup.service import Lineup
+from lineup.store import this_owner
+from tests.conftest import png_bytes
+from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+
+QUESTIONS = ["What fruit is drawn?", "What colour is the sky?", "How many cats are there?"]
+REFERENCES = ["Three red apples.", "", "Two cats."]  # the second item has no reference
+
+
+def json_reply(score: int, reasons: str = "close") -> list[str]:
+    return ['{"score":', f"{score},", '"reasons":', f'"{reasons}"}}']
+
+
+def write_set(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    lines = ["image,question,reference,language"]
+    for index, (question, reference) in enumerate(zip(QUESTIONS, REFERENCES, strict=True)):
+        (folder / f"shot{index}.png").write_bytes(png_bytes(color="navy", text=f"#{index}"))
+        lines.append(f"shot{index}.png,{question},{reference},en")
+    (folder / "questions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture()
+def candidates() -> Iterator[OllamaFixture]:
+    with OllamaFixture(
+        [
+            FakeModel("alphavlm:1b", ["Seven", "apples."]),
+            FakeModel("betavlm:1b", ["Some", "cats."]),
+        ]
+    ) as fixture:
+        yield fixture
+
+
+@pytest.fixture()
+def judges() -> Iterator[OllamaFixture]:
+    with OllamaFixture(
+        [
+            FakeModel("judge:7b", json_reply(8)),
+            FakeModel("garbage:7b", ["I", "would", "rather", "not", "say."]),
+            FakeModel("textonly:7b", json_reply(6), vision=False),
+        ]
+    ) as fixture:
+        yield fixture
+
+
+def spec(fixture: OllamaFixture, name: str) -> str:
+    return f"ollama:{name}@{fixture.base_url}"
+
+
+@pytest.fixture()
+def study(lineup_home: Path, tmp_path: Path, candidates: OllamaFixture) -> tuple[Lineup, int]:
+    """A finished study: 3 items (one without a reference) x 2 models, all answers `ok`."""
+    app = Lineup.open()
+    app.import_set(write_set(tmp_path / "fruit"), name="fruit")
+    models = [spec(candidates, "alphavlm:1b"), spec(candidates, "betavlm:1b")]
+    state = app.start_study(set_name="fruit", models=models).wait()
+    assert state.status == "done" and state.errors == 0
+    return app, state.study_id
+
+
+def verdicts(app: Lineup, study_id: int) -> list[JudgeScore]:
+    with app.store.session() as session:
+        return list(
+            session.scalars(
+                select(JudgeScore).where(JudgeScore.study_id == study_id).order_by(JudgeScore.id)
+            )
+        )
+
+
+def test_the_judge_sees_question_reference_answer_and_image_and_never_a_model_name(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    run = app.judge_study(study_id, spec(judges, "judge:7b"))
+    assert (run.asked, run.cached, run.failed, run.skipped) == (4, 0, 0, 2)
+    chats = judges.chat_requests()
+    assert len(chats) == 4
+    prompts = [chat["messages"][-1]["content"] for chat in chats]
+    for chat in chats:
+        sent = json.dumps(chat)
+        for name in ("alphavlm", "betavlm", "ollama:"):
+            assert name not in sent
+        assert chat["model"] == "judge:7b"
+        assert chat["options"]["temperature"] == 0.0
+        # The judge's model lists the vision capability: it gets the item's image.
+        assert len(chat["messages"][-1]["images"]) == 1
+    # Items in order, the models in the study's order; the item without a reference is skipped.
+    expected = [
+        (QUESTIONS[0], REFERENCES[0], "Seven apples."),
+        (QUESTIONS[0], REFERENCES[0], "Some cats."),
+        (QUESTIONS[2], REFERENCES[2], "Seven apples."),
+        (QUESTIONS[2], REFERENCES[2], "Some cats."),
+    ]
+    for prompt, (question, reference, answer) in zip(prompts, expected, strict=True):
+        assert prompt == DEFAULT_TEMPLATE.replace("{question}", question).replace(
+            "{reference}", reference
+        ).replace("{answer}", answer)
+    assert all(QUESTIONS[1] not in prompt for prompt in prompts)
+    # Each row holds what was sent (the image as its media hash) and the parsed verdict.
+    rows = verdicts(app, study_id)
+    assert [(r.status, r.score, r.reasons, r.error) for r in rows] == [
+        (JUDGE_SCORED, 8.0, "close", None)
+    ] * 4
+    for row, prompt in zip(rows, prompts, strict=True):
+        assert row.saw_image is True
+        assert row.prompt_hash == prompt_hash(prompt)
+        assert row.request["messages"][0]["content"] == prompt
+        (image_hash,) = row.request["messages"][0]["images"]
+        assert app.media_path(image_hash) is not None
+        assert row.reply == '{"score": 8, "reasons": "close"}'
+        assert row.owner_pid is None and row.finished_at is not None
+
+
+def test_figures_are_the_mean_of_score_over_ten_with_a_bootstrap_interval(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    judge = judges.models["judge:7b"]
+    scores = iter([9, 4, 7])  # after the first answer's 8: item 1 beta, item 3 alpha, beta
+
+    def next_reply(done: int, total: int) -> None:
+        judge.words = json_reply(next(scores, 1))
+
+    app.judge_study(study_id, spec(judges, "judge:7b"), on_progress=next_reply)
+    figures = app.judge_figures(study_id, spec(judges, "judge:7b"))
+    info = app.study(study_id)
+    assert info is not None
+    alpha, beta = info.models
+    assert list(figures) == [alpha, beta]
+    # Answers in order: item 1 alpha 8, beta 9; item 3 alpha 4, beta 7.
+    for model, expected in ((alpha, [0.8, 0.4]), (beta, [0.9, 0.7])):
+        interval = bootstrap_mean_ci(expected)
+        assert interval is not None
+        mean, low, high = interval
+        assert mean == pytest.approx(sum(expected) / 2)
+        assert figures[model] == {
+            "judge_score": mean,
+            "judge_score_ci_low": low,
+            "judge_score_ci_high": high,
+            "judged": 2,
+            "judge_failures": 0,
+        }
+        assert min(expected) <= low < high <= max(expected)
+
+
+def test_a_reply_without_a_score_is_a_stored_failure_not_a_zero(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    garbage = spec(judges, "garbage:7b")
+    run = app.judge_study(study_id, garbage)
+    assert (run.asked, run.failed) == (4, 4)
+    rows = verdicts(app, study_id)
+    assert {(r.status, r.score, r.reply) for r in rows} == {
+        (JUDGE_UNPARSED, None, "I would rather not say.")
+    }
+    assert all("has no score" in (r.error or "") for r in rows)
+    # Counted apart, not in the mean.
+    figures = app.judge_figures(study_id, garbage)
+    assert {
+        m: (f["judge_score"], f["judged"], f["judge_failures"]) for m, f in figures.items()
+    } == {model: (None, 0, 2) for model in figures}
+    # One answer re-scored by hand as a mix: the failure stays out of that model's mean.
+    with app.store.session() as session:
+        session.execute(
+            update(JudgeScore)
+            .where(JudgeScore.id == rows[0].id)
+            .values(status=JUDGE_SCORED, score=5.0, error=None)
+        )
+    first_model = next(iter(figures))
+    mixed = app.judge_figures(study_id, garbage)[first_model]
+    assert (mixed["judge_score"], mixed["judged"], mixed["judge_failures"]) == (0.5, 1, 1)
+    # An unparsable reply is the judge's verdict: a re-run does not ask again.
+    assert app.judge_study(study_id, garbage).asked == 0
+
+
+def test_a_second_run_asks_nothing_and_an_edited_template_asks_again(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    judge = spec(judges, "judge:7b")
+    app.judge_study(study_id, judge)
+    assert len(judges.chat_requests()) == 4
+    again = app.judge_study(study_id, judge)
+    assert (again.asked, again.cached, again.failed) == (0, 4, 0)
+    assert len(judges.chat_requests()) == 4
+
+    edited = "Be strict.\n" + DEFAULT_TEMPLATE
+    judges.models["judge:7b"].words = json_reply(3)
+    third = app.judge_study(study_id, judge, edited)
+    assert (third.asked, third.cached) == (4, 0)
+    assert len(judges.chat_requests()) == 8
+    assert all(
+        c["messages"][-1]["content"].startswith("Be strict.") for c in judges.chat_requests()[4:]
+    )
+    # The figures follow each answer's latest verdict: the edited template's.
+    figures = app.judge_figures(study_id, judge)
+    assert [f["judge_score"] for f in figures.values()] == [pytest.approx(0.3)] * 2
+    assert len(verdicts(app, study_id)) == 8
+
+
+def test_a_text_only_judge_gets_no_image_and_the_row_says_so(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    app.judge_study(study_id, spec(judges, "textonly:7b"))
+    assert all("images" not in c["messages"][-1] for c in judges.chat_requests())
+    rows = verdicts(app, study_id)
+    assert {(r.saw_image, "images" in r.request["messages"][0]) for r in rows} == {(False, False)}
+
+
+def test_a_failed_request_and_a_dead_process_s_question_are_asked_again(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    judge = spec(judges, "judge:7b")
+    judges.models["judge:7b"].fail_with = "out of memory"
+    first = app.judge_study(study_id, judge)
+    assert (first.asked, first.failed) == (4, 4)
+    rows = verdicts(app, study_id)
+    assert {r.status for r in rows} == {JUDGE_FAILED}
+    assert all("out of memory" in (r.error or "") for r in rows)
+    assert {f["judge_failures"] for f in app.judge_figures(study_id, judge).values()} == {2}
+
+    # One question was in flight in a process that is gone (no such pid on this host).
+    with app.store.session() as session:
+        session.execute(
+            update(JudgeScore)
+            .where(JudgeScore.id == rows[0].id)
+            .values(status=JUDGE_ASKING, owner_host=this_owner()[0], owner_pid=2**22 + 7)
+        )
+    judges.models["judge:7b"].fail_with = None
+    second = app.judge_study(study_id, judge)
+    assert (second.asked, second.cached, second.failed) == (4, 0, 0)
+    assert [r.id for r in verdicts(app, study_id)] == [r.id for r in rows]  # asked in place
+    assert {r.status for r in verdicts(app, study_id)} == {JUDGE_SCORED}
+
+
+def test_only_the_study_s_current_complete_answers_count(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    judge = spec(judges, "judge:7b")
+    app.judge_study(study_id, judge)
+    # An answer that left the study (its key released) no longer counts.
+    with app.store.session() as session:
+        gone = session.scalars(
+            select(Generation.id).where(Generation.study_id == study_id).order_by(Generation.id)
+        ).first()
+        session.execute(update(Generation).where(Generation.id == gone).values(study_id=None))
+    assert sum(f["judged"] for f in app.judge_figures(study_id, judge).values()) == 3
+
+
+def test_bad_input_is_refused_before_anything_is_asked(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    judge = spec(judges, "judge:7b")
+    with pytest.raises(InputError, match="no study 999"):
+        app.judge_study(999, judge)
+    with pytest.raises(InputError, match=r"lacks \{reference\}"):
+        app.judge_study(study_id, judge, "Q: {question}\nA: {answer}")
+    with pytest.raises(InputError, match="protocol"):
+        app.judge_study(study_id, judge, protocol="pairwise")
+    assert judges.chat_requests() == []
+
+
+def test_study_score_prints_its_counts_and_exits_2_for_bad_input(
+    study: tuple[Lineup, int],
+    judges: OllamaFixture,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, study_id = study
+    judge = spec(judges, "judge:7b")
+    capsys.readouterr()
+    code = main(["study", "score", str(study_id), "--judge", judge, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out) == {
+        "study_id": study_id,
+        "judge": judge,
+        "protocol": "reference",
+        "asked": 4,
+        "cached": 0,
+        "failed": 0,
+    }
+    assert "judged 4 of 4" in err and "2 answer(s) have no reference" in err
+
+    template = tmp_path / "strict.txt"
+    template.write_text("Grade {answer} for {question} against {reference}.", encoding="utf-8")
+    code = main(
+        ["study", "score", str(study_id), "--judge", judge, "--template-file", str(template)]
+        + ["--json"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["asked"] == 4
+    assert judges.chat_requests()[-1]["messages"][-1]["content"] == (
+        "Grade Some cats. for How many cats are there? against Two cats."
+    )
+
+    template.write_text("Grade {answer}.", encoding="utf-8")
+    for argv in (
+        ["study", "score", "999", "--judge", judge],
+        ["study", "score", str(study_id), "--judge", "nokind"],
+        ["study", "score", str(study_id), "--judge", "piper:en_US-joe-medium"],
+        ["study", "score", str(study_id), "--judge", judge, "--template-file", str(template)],
+        ["study", "score", str(study_id), "--judge", judge, "--template-file", "/no/such/file"],
+    ):
+        assert main(argv) == 2, argv
+        assert capsys.readouterr().err.startswith("error: ")
+    assert len(judges.chat_requests()) == 8
+
+
+# The reply parser ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "score", "reasons"),
+    [
+        ('{"score": 8, "reasons": "close"}', 8.0, "close"),
+        ('```json\n{"score": 7.5, "reasons": "mostly"}\n```', 7.5, "mostly"),
+        ('Here is my verdict:\n```\n{"score": "9", "reasons": "same"}\n```\nThanks.', 9.0, "same"),
+        ('I think {"score": 1, "reasons": "wrong"} sums it up.', 1.0, "wrong"),
+        ('{"score": 10}', 10.0, ""),
+        ("Score: 6\nReasons: misses the colour.", 6.0, "misses the colour."),
+        ("The answer is partly right.\n**Score:** 4/10", 4.0, "The answer is partly right."),
+        ("score = 3", 3.0, ""),
+        ("Score: 2\nthen on reflection\nScore: 5", 5.0, "Score: 2\nthen on reflection"),
+    ],
+)
+def test_parse_reply_reads_json_or_a_score_line(reply: str, score: float, reasons: str) -> None:
+    assert parse_reply(reply) == (score, reasons)
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ("I would rather not say.", "has no score"),
+        ("", "has no score"),
+        ('{"score": 11, "reasons": "great"}', "outside the scale 1-10"),
+        ('{"score": 0}', "outside the scale 1-10"),
+        ("Score: 12", "outside the scale 1-10"),
+        ('{"score": "high"}', "not a number"),
+        ('{"score": true}', "not a number"),
+        ('{"score": null}', "not a number"),
+        ('{"verdict": 8}', "has no score"),
+    ],
+)
+def test_parse_reply_refuses_a_reply_without_a_score_on_the_scale(reply: str, message: str) -> None:
+    with pytest.raises(JudgeReplyError, match=message):
+        parse_reply(reply)

@@ -1,0 +1,93 @@
+"""`study report`: the Markdown tables, the self-contained HTML (escaped answers, inline images,
+every section) and the XLSX, for a small study built in the store."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lineup.cli import main
+from lineup.mediastore import MediaStore
+from lineup.models import QuestionSet, SetItemRow
+from lineup.settings import load_settings
+from lineup.store import Store
+from lineup.study_store import claim, create_study, load_plan
+from tests.conftest import png_bytes
+
+HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
+
+
+def build(store: Store) -> int:
+    media = MediaStore(load_settings().home / "media")
+    image = media.put(png_bytes((400, 300), text="err"), ".png")
+    question_set = QuestionSet(name="shots", kind="vlm", source="test")
+    question_set.items = [
+        SetItemRow(position=0, text="What does it say?", image_hash=image,
+                   reference="Payment declined.", language="en", tags=["error"]),
+        SetItemRow(position=1, text="Which button?", reference="Retry.", language="en", tags=[]),
+    ]  # fmt: skip
+    with store.session() as session:
+        session.add(question_set)
+        session.flush()
+        set_id = question_set.id
+    models = ["m:good", "m:bad"]
+    study_id = create_study(store, set_id=set_id, models=models, repeats=1, params={"seed": 2})
+    plan = load_plan(store, study_id)
+    texts = {"m:good": ["Payment declined.", "Retry."], "m:bad": [HOSTILE, "Cancel."]}
+    for position, model in enumerate(models):
+        for item, text in zip(plan.items, texts[model], strict=True):
+            gid = claim(store, study_id, item, model, 0, position=position, seed=2)
+            assert gid is not None
+            store.finish_generation(gid, "ok", output_text=text, total_s=1.0, output_tokens=3)
+            relevance = "relevant" if model == "m:good" else "irrelevant"
+            store.add_label(gid, relevance, annotator="ana")
+            store.add_label(gid, "relevant" if model == "m:good" else "partial", annotator="bo")
+    return study_id
+
+
+def report(capsys: pytest.CaptureFixture[str], study_id: int, fmt: str, out: Path) -> str:
+    code = main(["study", "report", str(study_id), "--format", fmt, "--out", str(out)])
+    printed, err = capsys.readouterr()
+    assert code == 0, err
+    assert printed.strip() == str(out)
+    return out.read_text(encoding="utf-8") if fmt != "xlsx" else ""
+
+
+def test_markdown_has_the_relevance_and_speed_tables(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = report(capsys, build(store), "md", tmp_path / "r.md")
+    # m:good: 4 counted labels, all relevant; m:bad: 2 irrelevant, 2 partial.
+    assert re.search(r"\| m:good \| 4 \| 4 \| 0 \| 0 \| 100 \|", text)
+    assert re.search(r"\| m:bad \| 4 \| 0 \| 2 \| 2 \| 0 \|", text)
+    assert "## Speed" in text and "| m:good | 6 | 2 | 3 |" in text  # 6 tokens over 2 s
+    assert "## Automatic scores" in text and "## Agreement" in text
+
+
+def test_html_is_self_contained_escaped_and_complete(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = report(capsys, build(store), "html", tmp_path / "r.html")
+    assert "<script>alert" not in text and "&lt;script&gt;alert(&#39;x&#39;)" in text
+    for section in ["setup", "relevance", "scores", "ranking", "agreement", "items", "methods"]:
+        assert f'id="{section}"' in text
+    assert text.count('<img src="data:image/png;base64,') == 1  # the one item with an image
+    # Nothing is fetched: outside the embedded plotly.js (whose strings hold URLs it never
+    # loads here; the browser test opens the file offline), every src and href is inline.
+    markup = re.sub(r"<script.*?</script>", "", text, flags=re.S)
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', markup)
+    # The methods quote the modules that compute the figures.
+    assert "Bradley-Terry" in text and "Krippendorff" in text
+
+
+def test_a_report_into_a_folder_and_bad_input(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study_id = build(store)
+    code = main(["study", "report", str(study_id), "--format", "xlsx", "--out", str(tmp_path)])
+    assert code == 0 and (tmp_path / f"study-{study_id}.xlsx").is_file()
+    capsys.readouterr()
+    assert main(["study", "report", "404", "--format", "md", "--out", str(tmp_path)]) == 2
+    assert "There is no study 404" in capsys.readouterr().err
