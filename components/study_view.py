@@ -273,8 +273,15 @@ def xlsx_bytes(app: Lineup, study_id: int) -> bytes:
         return path.read_bytes()
 
 
+def report_bytes(app: Lineup, study_id: int, fmt: Literal["html", "md"]) -> bytes:
+    """The study's report (lineup.study_report) as a file's bytes."""
+    with tempfile.TemporaryDirectory(prefix="lineup-study-") as folder:
+        [path] = app.study_report(study_id, fmt, Path(folder) / f"study-{study_id}.{fmt}")
+        return path.read_bytes()
+
+
 def downloads(app: Lineup, study_id: int) -> None:
-    """Two download buttons; the files are written only when one is clicked."""
+    """Download buttons; the files are written only when one is clicked."""
     row = st.container(horizontal=True)
     row.download_button(
         "CSV (zip)",
@@ -295,6 +302,27 @@ def downloads(app: Lineup, study_id: int) -> None:
         key=f"study-xlsx-{study_id}",
         on_click="ignore",
         help="One workbook: a sheet per table, plus every answer and every label.",
+    )
+    row.download_button(
+        "Report (HTML)",
+        lambda: report_bytes(app, study_id, "html"),
+        file_name=f"lineup-study-{study_id}-report.html",
+        mime="text/html",
+        icon=":material/summarize:",
+        key=f"study-report-html-{study_id}",
+        on_click="ignore",
+        help="One file that opens anywhere with no network: the tables, scores, ranking, "
+        "agreement, every item with its answers, and how each figure is defined.",
+    )
+    row.download_button(
+        "Report (Markdown)",
+        lambda: report_bytes(app, study_id, "md"),
+        file_name=f"lineup-study-{study_id}-report.md",
+        mime="text/markdown",
+        icon=":material/download:",
+        key=f"study-report-md-{study_id}",
+        on_click="ignore",
+        help="The tables in Markdown, for a ticket or a wiki page.",
     )
 
 

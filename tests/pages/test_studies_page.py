@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.study_view import csv_zip, xlsx_bytes
+from components.study_view import csv_zip, report_bytes, xlsx_bytes
 from lineup.service import Lineup
 from lineup.studies import StudyProgress
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
@@ -174,7 +174,15 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     ]
 
     # The downloads are made on a click; here, what they would hold.
-    assert [b.proto.label for b in at.get("download_button")] == ["CSV (zip)", "XLSX"]
+    assert [b.proto.label for b in at.get("download_button")] == [
+        "CSV (zip)",
+        "XLSX",
+        "Report (HTML)",
+        "Report (Markdown)",
+    ]
+    html = report_bytes(app, study_id, "html").decode()
+    assert html.startswith("<!DOCTYPE html>") and 'id="items"' in html
+    assert f"# Study {study_id}: three" in report_bytes(app, study_id, "md").decode()
     with zipfile.ZipFile(io.BytesIO(csv_zip(app, study_id))) as archive:
         names = sorted(archive.namelist())
         relevance_csv = archive.read(f"study-{study_id}-relevance.csv").decode()
