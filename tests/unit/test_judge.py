@@ -9,6 +9,7 @@ their own, so its chat requests are the judge's alone."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from lineup.judge import (
     JUDGE_SCORED,
     JUDGE_UNPARSED,
     JudgeReplyError,
+    judge_study,
     parse_reply,
     prompt_hash,
 )
@@ -328,7 +330,7 @@ def test_study_score_prints_its_counts_and_exits_2_for_bad_input(
     assert code == 0, err
     assert json.loads(out)["asked"] == 4
     assert judges.chat_requests()[-1]["messages"][-1]["content"] == (
-        "Grade Some cats. for How many cats are there? against Two cats."
+        "Grade Some cats. for How many cats are there? against Two cats.."
     )
 
     template.write_text("Grade {answer}.", encoding="utf-8")
@@ -382,3 +384,25 @@ def test_parse_reply_reads_json_or_a_score_line(reply: str, score: float, reason
 def test_parse_reply_refuses_a_reply_without_a_score_on_the_scale(reply: str, message: str) -> None:
     with pytest.raises(JudgeReplyError, match=message):
         parse_reply(reply)
+
+
+def test_a_judge_slower_than_the_timeout_is_stopped_and_recorded_as_failed(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    judges.models["judge:7b"].first_delay_s = 2.0
+    started = time.perf_counter()
+    run = judge_study(
+        app.store,
+        study_id,
+        spec(judges, "judge:7b"),
+        app.make_backend,
+        sees_images=False,
+        timeout_s=0.2,
+    )
+    assert time.perf_counter() - started < 4 * 2.0  # each request stopped, not waited out
+    assert (run.asked, run.failed) == (4, 4)
+    rows = verdicts(app, study_id)
+    assert {r.status for r in rows} == {JUDGE_FAILED}
+    assert all((r.error or "").startswith("Timed out after 0.2 s") for r in rows)
+    assert all("judge" in (r.error or "") for r in rows)
