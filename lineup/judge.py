@@ -571,6 +571,22 @@ FIGURE_KEYS = (
 )
 
 
+def latest_judge(store: Store, study_id: int, protocol: str = PROTOCOL_REFERENCE) -> str | None:
+    """The judge that gave the study's most recent finished verdict (the one `study show`
+    reports), or None when no judge ran."""
+    with store.session() as session:
+        return session.scalar(
+            select(JudgeScore.judge_spec)
+            .where(
+                JudgeScore.study_id == study_id,
+                JudgeScore.protocol == protocol,
+                JudgeScore.status != JUDGE_ASKING,
+            )
+            .order_by(JudgeScore.id.desc())
+            .limit(1)
+        )
+
+
 def judge_figures(
     store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
 ) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,8 @@ Definitions (the figures themselves are defined in lineup.overlap and lineup.tex
 - other_script_chars: the letters of the model's answers in neither their item's script nor
   Latin, summed.
 - empty, refusals: the model's answers that are empty, or refusals.
+- judge_score (with its interval), judged, judge_failures: the figures of the judge that gave
+  the study's latest verdict (lineup.judge.judge_figures; None when no judge ran).
 
 Computed on demand from the stored rows (a study holds at most a few thousand answers per
 model); nothing is written.
@@ -30,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from lineup.judge import FIGURE_KEYS
 from lineup.limits import InputError
 from lineup.models import OK, Generation, SetItemRow
 from lineup.overlap import MeanInterval, overlap_scores, summarize_overlap
@@ -55,6 +58,7 @@ SCORE_KEYS = [
     "other_script_chars",
     "empty",
     "refusals",
+    *FIGURE_KEYS,
 ]
 
 

@@ -174,6 +174,10 @@ def test_figures_are_the_mean_of_score_over_ten_with_a_bootstrap_interval(
             "judge_failures": 0,
         }
         assert min(expected) <= low < high <= max(expected)
+    # study show carries the figures of the judge that ran last.
+    shown = {m["model"]: m for m in app.study_summary(study_id)["models"]}
+    for model in (alpha, beta):
+        assert {key: shown[model][key] for key in figures[model]} == pytest.approx(figures[model])
 
 
 def test_a_reply_without_a_score_is_a_stored_failure_not_a_zero(
