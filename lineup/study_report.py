@@ -82,6 +82,7 @@ SCORES_MD = [
     ("rouge1_f1", "ROUGE-1 F1"),
     ("rougeL_f1", "ROUGE-L F1"),
     ("chrf", "chrF"),
+    ("judge_score", "Judge (score / 10)"),
     ("wrong_language", "Wrong language"),
     ("latin_share", "Latin share"),
     ("other_script_chars", "Other-script chars"),

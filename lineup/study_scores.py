@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lineup.judge import FIGURE_KEYS
+from lineup.judge import FIGURE_KEYS, judge_figures, latest_judge
 from lineup.limits import InputError
 from lineup.models import OK, Generation, SetItemRow
 from lineup.overlap import MeanInterval, overlap_scores, summarize_overlap
@@ -119,4 +119,12 @@ def study_scores(store: Store, study_id: int) -> dict[str, dict[str, Any]]:
     if info.kind == "tts":
         return {}
     answers = _answers(store, study_id)
-    return {model: model_scores([a for a in answers if a.model == model]) for model in info.models}
+    judge = latest_judge(store, study_id)
+    judged = judge_figures(store, study_id, judge) if judge is not None else {}
+    return {
+        model: {
+            **model_scores([a for a in answers if a.model == model]),
+            **judged.get(model, dict.fromkeys(FIGURE_KEYS)),
+        }
+        for model in info.models
+    }
