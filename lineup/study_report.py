@@ -28,8 +28,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 
+from lineup.judge import latest_judge
 from lineup.mediastore import MediaStore
-from lineup.models import OK, Generation, Label
+from lineup.models import JUDGE_ASKING, OK, Generation, JudgeScore, Label
+from lineup.overlap import overlap_scores
 from lineup.store import Store
 from lineup.study_store import load_plan
 from lineup.study_tables import study_summary, study_tables
@@ -216,6 +218,44 @@ def _answers_by_item(store: Store, study_id: int) -> dict[int, list[_Answer]]:
     return by_item
 
 
+def _overlap(answer: _Answer, reference: str | None) -> dict[str, str] | None:
+    """An answer's overlap with its item's reference, as shown (lineup.overlap)."""
+    if answer.status != OK or answer.audio_hash is not None:  # a clip is scored by its WER
+        return None
+    scores = overlap_scores(answer.text, reference)
+    if scores is None:
+        return None
+    return {
+        "rouge1": _number(scores.rouge1_f1),
+        "rouge_l": _number(scores.rouge_l_f1),
+        "chrf": _number(scores.chrf),
+    }
+
+
+def _judge_verdicts(store: Store, study_id: int) -> dict[int, str]:
+    """Per answer, the verdict of the judge that ran last: its score and reasons, or why it
+    has none."""
+    judge = latest_judge(store, study_id)
+    if judge is None:
+        return {}
+    with store.session() as session:
+        rows = session.execute(
+            select(JudgeScore.generation_id, JudgeScore.score, JudgeScore.reasons, JudgeScore.error)
+            .where(
+                JudgeScore.study_id == study_id,
+                JudgeScore.judge_spec == judge,
+                JudgeScore.status != JUDGE_ASKING,
+            )
+            .order_by(JudgeScore.id)
+        ).all()
+    shown = {}
+    for generation_id, score, reasons, error in rows:  # the latest verdict of each answer wins
+        shown[generation_id] = (
+            f"{score:g}/10 — {reasons}" if score is not None else f"no score ({error})"
+        )
+    return shown
+
+
 def _data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -330,6 +370,7 @@ def html_report(store: Store, media: MediaStore, study_id: int) -> str:
     tables = study_tables(store, study_id)
     plan = load_plan(store, study_id)
     answers = _answers_by_item(store, study_id)
+    verdicts = _judge_verdicts(store, study_id)
     items = []
     for item in plan.items:
         item_answers = answers.get(item.item_id, [])
@@ -353,6 +394,8 @@ def html_report(store: Store, media: MediaStore, study_id: int) -> str:
                         # One clip per voice and sentence: the first repeat's.
                         "clip": _clip(media, a.audio_hash) if a.repeat == 0 else None,
                         "labels": ", ".join(f"{k} {n}" for k, n in sorted(a.labels.items())),
+                        "overlap": _overlap(a, item.reference),
+                        "judge": verdicts.get(a.generation_id),
                     }
                     for a in item_answers
                 ],
