@@ -59,6 +59,7 @@ from lineup.models import (
     OK,
     Generation,
     JudgeScore,
+    Label,
     SetItemRow,
     utcnow,
 )
@@ -632,3 +633,38 @@ def judge_figures(
             "judge_failures": failures.get(model, 0),
         }
     return result
+
+
+def judge_label_pairs(
+    store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
+) -> tuple[list[float], list[str]]:
+    """The judge's score (its latest scored verdict) beside each counted label on the same
+    answer of the study: one pair per (answer, annotator), for lineup.agreement's
+    judge_agreement."""
+    with store.session() as session:
+        verdicts = session.execute(
+            select(JudgeScore.generation_id, JudgeScore.status, JudgeScore.score)
+            .join(Generation, JudgeScore.generation_id == Generation.id)
+            .where(
+                Generation.study_id == study_id,
+                Generation.status == OK,
+                JudgeScore.judge_spec == judge_spec,
+                JudgeScore.protocol == protocol,
+                JudgeScore.status != JUDGE_ASKING,
+            )
+            .order_by(JudgeScore.id)
+        ).all()
+        labels = session.execute(
+            select(Label.generation_id, Label.relevance)
+            .join(Generation, Label.generation_id == Generation.id)
+            .where(Generation.study_id == study_id, Generation.status == OK, Label.counted)
+            .order_by(Label.generation_id, Label.annotator)
+        ).all()
+    latest = {gid: (status, score) for gid, status, score in verdicts}
+    scores = {
+        gid: float(score)
+        for gid, (status, score) in latest.items()
+        if status == JUDGE_SCORED and score is not None
+    }
+    pairs = [(scores[gid], relevance) for gid, relevance in labels if gid in scores]
+    return [score for score, _ in pairs], [relevance for _, relevance in pairs]

@@ -151,6 +151,13 @@ def markdown_report(store: Store, study_id: int) -> str:
         f"{agreement['n_items']} answers labeled by two or more annotators.",
         "",
     ]
+    judge = agreement.get("judge")
+    if judge:
+        parts += [
+            f"The judge `{judge['judge']}` against the people ({judge['n']} labels): Spearman "
+            f"{_number(judge['spearman'])}, kappa {_number(judge['kappa'])}.",
+            "",
+        ]
     return "\n".join(parts)
 
 

@@ -58,7 +58,8 @@ import pandas as pd
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from lineup.agreement import study_agreement
+from lineup.agreement import judge_agreement, study_agreement
+from lineup.judge import judge_label_pairs, latest_judge
 from lineup.limits import InputError
 from lineup.metrics import (
     RATED,
@@ -625,11 +626,28 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
                 for p in agreement.kappa_pairs
             ],
             "n_items": agreement.n_items,
+            "judge": _judge_agreement(store, info.id),
         },
         "models": [
             {key: clean_number(by_model[model].get(key)) for key in keys}
             for model in _models(info, by_model)
         ],
+    }
+
+
+def _judge_agreement(store: Store, study_id: int) -> dict[str, Any] | None:
+    """Spearman and kappa between the latest judge and the people (lineup.agreement), over
+    each counted label beside the judge's score of the same answer; None when no judge ran."""
+    judge = latest_judge(store, study_id)
+    if judge is None:
+        return None
+    scores, labels = judge_label_pairs(store, study_id, judge)
+    agreed = judge_agreement(scores, labels)
+    return {
+        "judge": judge,
+        "spearman": clean_number(agreed.spearman),
+        "kappa": clean_number(agreed.kappa),
+        "n": agreed.n,
     }
 
 

@@ -410,3 +410,35 @@ def test_a_judge_slower_than_the_timeout_is_stopped_and_recorded_as_failed(
     assert {r.status for r in rows} == {JUDGE_FAILED}
     assert all((r.error or "").startswith("Timed out after 0.2 s") for r in rows)
     assert all("judge" in (r.error or "") for r in rows)
+
+
+def test_the_judge_is_compared_with_each_persons_label_on_the_same_answer(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    from lineup.agreement import judge_agreement
+
+    app, study_id = study
+    judge = judges.models["judge:7b"]
+    scores = iter([9, 4, 7])  # after the first answer's 8, in the order the answers are judged
+
+    def next_reply(done: int, total: int) -> None:
+        judge.words = json_reply(next(scores, 1))
+
+    app.judge_study(study_id, spec(judges, "judge:7b"), on_progress=next_reply)
+    by_answer = {v.generation_id: v.score for v in verdicts(app, study_id)}
+    assert sorted(by_answer.values()) == [4, 7, 8, 9]
+    # Two people label every judged answer; ana agrees with the judge's order, bo does not.
+    ana = {8: "relevant", 9: "relevant", 4: "irrelevant", 7: "partial"}
+    bo = {8: "irrelevant", 9: "partial", 4: "relevant", 7: "partial"}
+    expected_scores: list[float] = []
+    expected_labels: list[str] = []
+    for generation_id, score in sorted(by_answer.items()):
+        for name, labels in (("ana", ana), ("bo", bo)):
+            app.add_label(generation_id, labels[int(score)], annotator=name)
+            expected_scores.append(float(score))
+            expected_labels.append(labels[int(score)])
+    expected = judge_agreement(expected_scores, expected_labels)
+    shown = app.study_summary(study_id)["agreement"]["judge"]
+    assert shown["judge"] == spec(judges, "judge:7b") and shown["n"] == 8
+    assert shown["spearman"] == pytest.approx(expected.spearman)
+    assert shown["kappa"] == pytest.approx(expected.kappa)
