@@ -588,20 +588,31 @@ def latest_judge(store: Store, study_id: int, protocol: str = PROTOCOL_REFERENCE
         )
 
 
-def judge_figures(
+@dataclass(frozen=True)
+class Verdict:
+    """The judge's latest finished verdict on one answer."""
+
+    model: str
+    status: str  # scored, unparsed or failed
+    score: float | None
+    reasons: str | None
+    error: str | None
+
+
+def latest_verdicts(
     store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
-) -> dict[str, dict[str, Any]]:
-    """Per model of the study, in its order: the mean figure (score / 10) of the judge's
-    latest finished verdicts on its current complete answers, the 95% bootstrap interval, how
-    many were scored and how many failed (see the module's definitions). None figures for a
-    model with no scored answer."""
-    info = study_info(store, study_id)
-    if info is None:
-        raise InputError(f"There is no study {study_id}.")
+) -> dict[int, Verdict]:
+    """Per current complete answer of the study (by generation id), the judge's latest
+    finished verdict under `protocol` (greatest id: after a template edit, the new one)."""
     with store.session() as session:
         rows = session.execute(
             select(
-                JudgeScore.generation_id, Generation.model_spec, JudgeScore.status, JudgeScore.score
+                JudgeScore.generation_id,
+                Generation.model_spec,
+                JudgeScore.status,
+                JudgeScore.score,
+                JudgeScore.reasons,
+                JudgeScore.error,
             )
             .join(Generation, JudgeScore.generation_id == Generation.id)
             .where(
@@ -613,14 +624,31 @@ def judge_figures(
             )
             .order_by(JudgeScore.id)
         ).all()
-    latest = {generation_id: (model, status, score) for generation_id, model, status, score in rows}
+    # Rows come oldest first, so each answer keeps its latest verdict.
+    return {
+        gid: Verdict(model, status, score, reasons, error)
+        for gid, model, status, score, reasons, error in rows
+    }
+
+
+def judge_figures(
+    store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
+) -> dict[str, dict[str, Any]]:
+    """Per model of the study, in its order: the mean figure (score / 10) of the judge's
+    latest finished verdicts on its current complete answers, the 95% bootstrap interval, how
+    many were scored and how many failed (see the module's definitions). None figures for a
+    model with no scored answer."""
+    info = study_info(store, study_id)
+    if info is None:
+        raise InputError(f"There is no study {study_id}.")
+    latest = latest_verdicts(store, study_id, judge_spec, protocol)
     figures: dict[str, list[float]] = {model: [] for model in info.models}
     failures: dict[str, int] = {model: 0 for model in info.models}
-    for model, status, score in latest.values():
-        if status == JUDGE_SCORED and score is not None:
-            figures.setdefault(model, []).append(score / SCORE_MAX)
+    for verdict in latest.values():
+        if verdict.status == JUDGE_SCORED and verdict.score is not None:
+            figures.setdefault(verdict.model, []).append(verdict.score / SCORE_MAX)
         else:
-            failures[model] = failures.get(model, 0) + 1
+            failures[verdict.model] = failures.get(verdict.model, 0) + 1
     result: dict[str, dict[str, Any]] = {}
     for model, values in figures.items():
         interval = bootstrap_mean_ci(values)
@@ -642,29 +670,16 @@ def judge_label_pairs(
     answer of the study: one pair per (answer, annotator), for lineup.agreement's
     judge_agreement."""
     with store.session() as session:
-        verdicts = session.execute(
-            select(JudgeScore.generation_id, JudgeScore.status, JudgeScore.score)
-            .join(Generation, JudgeScore.generation_id == Generation.id)
-            .where(
-                Generation.study_id == study_id,
-                Generation.status == OK,
-                JudgeScore.judge_spec == judge_spec,
-                JudgeScore.protocol == protocol,
-                JudgeScore.status != JUDGE_ASKING,
-            )
-            .order_by(JudgeScore.id)
-        ).all()
         labels = session.execute(
             select(Label.generation_id, Label.relevance)
             .join(Generation, Label.generation_id == Generation.id)
             .where(Generation.study_id == study_id, Generation.status == OK, Label.counted)
             .order_by(Label.generation_id, Label.annotator)
         ).all()
-    latest = {gid: (status, score) for gid, status, score in verdicts}
     scores = {
-        gid: float(score)
-        for gid, (status, score) in latest.items()
-        if status == JUDGE_SCORED and score is not None
+        gid: float(verdict.score)
+        for gid, verdict in latest_verdicts(store, study_id, judge_spec, protocol).items()
+        if verdict.status == JUDGE_SCORED and verdict.score is not None
     }
     pairs = [(scores[gid], relevance) for gid, relevance in labels if gid in scores]
     return [score for score, _ in pairs], [relevance for _, relevance in pairs]

@@ -28,9 +28,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 
-from lineup.judge import latest_judge
+from lineup.judge import latest_judge, latest_verdicts
 from lineup.mediastore import MediaStore
-from lineup.models import JUDGE_ASKING, OK, Generation, JudgeScore, Label
+from lineup.models import OK, Generation, Label
 from lineup.overlap import overlap_scores
 from lineup.store import Store
 from lineup.study_store import load_plan
@@ -245,22 +245,12 @@ def _judge_verdicts(store: Store, study_id: int) -> dict[int, str]:
     judge = latest_judge(store, study_id)
     if judge is None:
         return {}
-    with store.session() as session:
-        rows = session.execute(
-            select(JudgeScore.generation_id, JudgeScore.score, JudgeScore.reasons, JudgeScore.error)
-            .where(
-                JudgeScore.study_id == study_id,
-                JudgeScore.judge_spec == judge,
-                JudgeScore.status != JUDGE_ASKING,
-            )
-            .order_by(JudgeScore.id)
-        ).all()
-    shown = {}
-    for generation_id, score, reasons, error in rows:  # the latest verdict of each answer wins
-        shown[generation_id] = (
-            f"{score:g}/10 — {reasons}" if score is not None else f"no score ({error})"
-        )
-    return shown
+    return {
+        generation_id: f"{verdict.score:g}/10 — {verdict.reasons}"
+        if verdict.score is not None
+        else f"no score ({verdict.error})"
+        for generation_id, verdict in latest_verdicts(store, study_id, judge).items()
+    }
 
 
 def _data_uri(data: bytes, mime: str) -> str:
