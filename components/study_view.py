@@ -6,8 +6,9 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -266,64 +267,72 @@ def csv_zip(app: Lineup, study_id: int) -> bytes:
     return buffer.getvalue()
 
 
+def _written(write: Callable[[Path], list[Path]], name: str) -> bytes:
+    """The bytes of the one file `write` makes at `name` in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="lineup-study-") as folder:
+        [path] = write(Path(folder) / name)
+        return path.read_bytes()
+
+
 def xlsx_bytes(app: Lineup, study_id: int) -> bytes:
     """The same as one workbook, a sheet per table."""
-    with tempfile.TemporaryDirectory(prefix="lineup-study-") as folder:
-        [path] = app.export_study(study_id, "xlsx", Path(folder) / f"study-{study_id}.xlsx")
-        return path.read_bytes()
+    return _written(lambda out: app.export_study(study_id, "xlsx", out), "study.xlsx")
 
 
 def report_bytes(app: Lineup, study_id: int, fmt: Literal["html", "md"]) -> bytes:
     """The study's report (lineup.study_report) as a file's bytes."""
-    with tempfile.TemporaryDirectory(prefix="lineup-study-") as folder:
-        [path] = app.study_report(study_id, fmt, Path(folder) / f"study-{study_id}.{fmt}")
-        return path.read_bytes()
+    return _written(lambda out: app.study_report(study_id, fmt, out), f"study.{fmt}")
 
 
 def downloads(app: Lineup, study_id: int) -> None:
     """Download buttons; the files are written only when one is clicked."""
     row = st.container(horizontal=True)
-    row.download_button(
-        "CSV (zip)",
-        lambda: csv_zip(app, study_id),
-        file_name=f"lineup-study-{study_id}-csv.zip",
-        mime="application/zip",
-        icon=":material/download:",
-        key=f"study-csv-{study_id}",
-        on_click="ignore",
-        help="A CSV per table, plus every answer and every label of the study.",
-    )
-    row.download_button(
-        "XLSX",
-        lambda: xlsx_bytes(app, study_id),
-        file_name=f"lineup-study-{study_id}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        icon=":material/download:",
-        key=f"study-xlsx-{study_id}",
-        on_click="ignore",
-        help="One workbook: a sheet per table, plus every answer and every label.",
-    )
-    row.download_button(
-        "Report (HTML)",
-        lambda: report_bytes(app, study_id, "html"),
-        file_name=f"lineup-study-{study_id}-report.html",
-        mime="text/html",
-        icon=":material/summarize:",
-        key=f"study-report-html-{study_id}",
-        on_click="ignore",
-        help="One file that opens anywhere with no network: the tables, scores, ranking, "
-        "agreement, every item with its answers, and how each figure is defined.",
-    )
-    row.download_button(
-        "Report (Markdown)",
-        lambda: report_bytes(app, study_id, "md"),
-        file_name=f"lineup-study-{study_id}-report.md",
-        mime="text/markdown",
-        icon=":material/download:",
-        key=f"study-report-md-{study_id}",
-        on_click="ignore",
-        help="The tables in Markdown, for a ticket or a wiki page.",
-    )
+    buttons = [
+        (
+            "CSV (zip)",
+            partial(csv_zip, app, study_id),
+            ("csv", f"lineup-study-{study_id}-csv.zip"),
+            "application/zip",
+            ":material/download:",
+            "A CSV per table, plus every answer and every label of the study.",
+        ),
+        (
+            "XLSX",
+            partial(xlsx_bytes, app, study_id),
+            ("xlsx", f"lineup-study-{study_id}.xlsx"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ":material/download:",
+            "One workbook: a sheet per table, plus every answer and every label.",
+        ),
+        (
+            "Report (HTML)",
+            partial(report_bytes, app, study_id, "html"),
+            ("report-html", f"lineup-study-{study_id}-report.html"),
+            "text/html",
+            ":material/summarize:",
+            "One file that opens anywhere with no network: the tables, scores, ranking, "
+            "agreement, every item with its answers, and how each figure is defined.",
+        ),
+        (
+            "Report (Markdown)",
+            partial(report_bytes, app, study_id, "md"),
+            ("report-md", f"lineup-study-{study_id}-report.md"),
+            "text/markdown",
+            ":material/download:",
+            "The tables in Markdown, for a ticket or a wiki page.",
+        ),
+    ]
+    for label, make, (key, file_name), mime, icon, help_text in buttons:
+        row.download_button(
+            label,
+            make,
+            file_name=file_name,
+            mime=mime,
+            icon=icon,
+            key=f"study-{key}-{study_id}",
+            on_click="ignore",
+            help=help_text,
+        )
 
 
 # Tables ---------------------------------------------------------------------------------------

@@ -282,6 +282,20 @@ def _clip(media: MediaStore, digest: str | None) -> str | None:
         return None
 
 
+def _interval_bars(
+    rows: list[dict[str, Any]], figure: str, interval: str | None = None
+) -> dict[str, Any]:
+    """Plotly error bars from each row's `figure` to its `<interval>_low` and `_high`
+    (`interval` defaults to `<figure>_ci`)."""
+    low, high = f"{interval or figure + '_ci'}_low", f"{interval or figure + '_ci'}_high"
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [row[high] - row[figure] for row in rows],
+        "arrayminus": [row[figure] - row[low] for row in rows],
+    }
+
+
 def _charts(summary: dict[str, Any]) -> list[str]:
     """The report's charts as HTML fragments; plotly.js is embedded in the first only."""
     import plotly.graph_objects as go
@@ -294,12 +308,7 @@ def _charts(summary: dict[str, Any]) -> list[str]:
                 x=[m["pct_relevant"] for m in models],
                 y=[m["model"] for m in models],
                 orientation="h",
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [m["pct_relevant_ci_high"] - m["pct_relevant"] for m in models],
-                    "arrayminus": [m["pct_relevant"] - m["pct_relevant_ci_low"] for m in models],
-                },
+                error_x=_interval_bars(models, "pct_relevant"),
             )
         )
         bars.update_layout(
@@ -316,12 +325,7 @@ def _charts(summary: dict[str, Any]) -> list[str]:
                 x=[m["bt_rating"] for m in ranked],
                 y=[m["model"] for m in ranked],
                 mode="markers",
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [m["bt_ci_high"] - m["bt_rating"] for m in ranked],
-                    "arrayminus": [m["bt_rating"] - m["bt_ci_low"] for m in ranked],
-                },
+                error_x=_interval_bars(ranked, "bt_rating", "bt_ci"),
             )
         )
         ratings.update_layout(
