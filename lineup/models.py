@@ -180,8 +180,23 @@ class Study(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set on a reference model's study: the study whose reference column it is (same set, one
+    # model, one repeat; shown apart and never ranked). At most one per study.
+    reference_for: Mapped[int | None] = mapped_column(ForeignKey("studies.id"))
+    # The person's judge templates for this study, by protocol (lineup.judge); None: default.
+    judge_templates: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     question_set: Mapped[QuestionSet] = relationship()
+
+    __table_args__ = (
+        Index(
+            "uq_studies_reference_for",
+            "reference_for",
+            unique=True,
+            sqlite_where=text("reference_for IS NOT NULL"),
+            postgresql_where=text("reference_for IS NOT NULL"),
+        ),
+    )
 
 
 class Run(Base):
@@ -393,6 +408,7 @@ class JudgeScore(Base):
             "judge_spec",
             "protocol",
             "prompt_hash",
+            "position",
             unique=True,
         ),
         # A study's verdicts by judge and protocol (lineup.judge.judge_figures).
@@ -403,8 +419,14 @@ class JudgeScore(Base):
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
     generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
     judge_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
-    protocol: Mapped[str] = mapped_column(String(16))  # reference
+    protocol: Mapped[str] = mapped_column(String(16))  # reference | pairwise
     prompt_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the filled-in template
+    # Protocol `pairwise`: 1 when the candidate was shown as "Answer 1", 2 when the reference
+    # model's answer was; 0 for protocol `reference`.
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Protocol `pairwise`: the reference model's answer it was compared with, and its score.
+    reference_id: Mapped[int | None] = mapped_column(ForeignKey("generations.id"))
+    reference_score: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), default=JUDGE_ASKING)
     saw_image: Mapped[bool] = mapped_column(Boolean, default=False)
     request: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the messages sent
@@ -416,3 +438,29 @@ class JudgeScore(Base):
     owner_pid: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# A pairwise vote's verdicts (the arena mode of the labeling queue).
+VOTE_A: Final = "a"
+VOTE_B: Final = "b"
+VOTE_TIE: Final = "tie"
+VOTE_BOTH_BAD: Final = "both_bad"
+VOTES = (VOTE_A, VOTE_B, VOTE_TIE, VOTE_BOTH_BAD)
+
+
+class PairwiseVote(Base):
+    """An annotator's vote on two answers to the same item of a study, shown blind as A and B:
+    A better, B better, a tie or both bad. Every vote is kept; an annotator's latest vote on a
+    pair (greatest id, whichever side each answer was shown on) is the one that counts."""
+
+    __tablename__ = "pairwise_votes"
+    __table_args__ = (Index("ix_pairwise_votes_study", "study_id", "annotator"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("set_items.id"))
+    annotator: Mapped[str] = mapped_column(String(ANNOTATOR_MAX_CHARS))
+    generation_a: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    generation_b: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    verdict: Mapped[str] = mapped_column(String(16))  # a | b | tie | both_bad
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
