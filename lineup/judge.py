@@ -1,4 +1,5 @@
-"""An LLM judge scores a study's answers; protocol (a): against the item's reference answer.
+"""An LLM judge scores a study's answers: (a) against the item's reference answer, (b) against
+the reference model's answer.
 
 Definitions (one place for each):
 
@@ -6,23 +7,39 @@ Definitions (one place for each):
   model). It is asked through the backend's own stream, one answer at a time (concurrency 1),
   with temperature 0, and its reply counts only when the stream ends with its end marker.
 - Protocol `reference`: the judge sees the question, the item's image when it can see images
-  (`judge_sees_images`), the reference answer and the candidate answer, filled into one
-  template (DEFAULT_TEMPLATE, or the person's own with the same placeholders). Model names never
-  reach it: the template has no place for one. Answers whose item has no reference are skipped.
+  (`judge_sees_images`), the item's reference answer (lineup.references: the set's, else the
+  reference model's) and the candidate answer, filled into one template (DEFAULT_TEMPLATE, or
+  the person's own with the same placeholders, kept with the study). Model names never reach
+  it: the template has no place for one. Answers whose item has no reference are skipped.
+- Protocol `pairwise`: the judge sees the question, the image as above, and two answers
+  anonymised as "Answer 1" and "Answer 2": the candidate and the reference model's answer to
+  the same item (PAIRWISE_TEMPLATE, placeholders {question}, {answer_1}, {answer_2}). It is
+  asked twice, the candidate first (position 1) and the reference first (position 2), and
+  scores both answers each time. Answers whose item has no complete reference-model answer
+  are skipped.
 - prompt_hash: the SHA-256 of the filled-in template (UTF-8), so an edited template asks again.
 - The reply's score (`parse_reply`): the first JSON object with a "score" key (inside ```
   fences or not), else the last line "Score: N" (N or N/10); it must be a number from 1 to 10.
-  A reply without one is stored as `unparsed` with the reason: a visible failure, never a zero.
+  Pairwise (`parse_pair_reply`): the first JSON object with "score_1" and "score_2", else the
+  last lines "Score 1: N" and "Score 2: N". A reply without them is stored as `unparsed`
+  with the reason: a visible failure, never a zero.
 - Every verdict is one row of `judge_scores` (lineup.models.JudgeScore), claimed before the
   judge is asked and finished the moment it answers, so a killed run loses at most the answer
   in flight and a re-run asks only what is missing: rows `scored` and `unparsed` are kept;
   `failed` ones (the request failed: server down, timeout, cut-off stream) and `asking` ones
   whose process is gone are asked again.
-- The figure of an answer is score / 10. Per model (`judge_figures`): over the study's current
-  complete answers, the judge's latest finished verdict on each under the protocol; the mean
-  figure of the scored ones with its 95% percentile bootstrap interval
-  (lineup.overlap.bootstrap_mean_ci), how many were scored (`judged`) and how many failed
-  (`judge_failures`: unparsed or failed, counted apart and left out of the mean).
+- The figure of an answer. Protocol `reference`: score / 10. Protocol `pairwise`: in each
+  order, the candidate's score over the reference's score; the figure is the mean of the two
+  orders' ratios (1 = as good as the reference; above 1 = better). Both orders must be scored;
+  if either is unparsed or failed, the answer is a failure. Its score (the judge-versus-people
+  agreement) is the candidate's mean score over the two orders.
+- Per model (`judge_figures`): over the study's current complete answers, the judge's latest
+  finished verdict on each under the protocol; the mean figure of the scored ones with its 95%
+  percentile bootstrap interval (lineup.overlap.bootstrap_mean_ci), how many were scored
+  (`judged`) and how many failed (`judge_failures`: unparsed or failed, counted apart and left
+  out of the mean).
+- The study's judge (`latest_judge`): the judge and protocol of its most recent finished
+  verdict; `study show` and the report give that judge's figures.
 """
 
 from __future__ import annotations
@@ -34,7 +51,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
@@ -65,13 +82,18 @@ from lineup.models import (
 )
 from lineup.overlap import bootstrap_mean_ci
 from lineup.redact import redact
+from lineup.references import item_references, model_references
 from lineup.runner import describe_error, timeout_message
 from lineup.store import HEARTBEAT_STALE_S, Store, owner_gone, storable, this_owner
-from lineup.study_store import study_info
+from lineup.study_store import StudyInfo, study_info
 
 PROTOCOL_REFERENCE = "reference"
-PROTOCOLS = (PROTOCOL_REFERENCE,)
-PLACEHOLDERS = ("question", "reference", "answer")
+PROTOCOL_PAIRWISE = "pairwise"
+PROTOCOLS = (PROTOCOL_REFERENCE, PROTOCOL_PAIRWISE)
+PLACEHOLDERS = {
+    PROTOCOL_REFERENCE: ("question", "reference", "answer"),
+    PROTOCOL_PAIRWISE: ("question", "answer_1", "answer_2"),
+}
 MAX_TEMPLATE_CHARS = 20_000
 SCORE_MIN, SCORE_MAX = 1.0, 10.0
 JUDGE_TEMPERATURE = 0.0
@@ -101,6 +123,29 @@ Reply with one JSON object and nothing else:
 {"score": <a whole number from 1 to 10>, "reasons": "<one or two sentences>"}
 """
 
+# The template of protocol `pairwise`: placeholders {question}, {answer_1} and {answer_2}.
+PAIRWISE_TEMPLATE = """\
+You are comparing two answers to the same question about an image.
+
+Question:
+{question}
+
+Answer 1:
+{answer_1}
+
+Answer 2:
+{answer_2}
+
+Score each answer on its own, from 1 (wrong, unrelated or no answer) to 10 (correct, \
+complete, nothing wrong added). Judge the content, not the wording, the length or the order \
+in which the answers are shown. If the image is attached, use it to check the details.
+
+Reply with one JSON object and nothing else:
+{"score_1": <1-10>, "score_2": <1-10>, "reasons": "<one or two sentences>"}
+"""
+
+DEFAULT_TEMPLATES = {PROTOCOL_REFERENCE: DEFAULT_TEMPLATE, PROTOCOL_PAIRWISE: PAIRWISE_TEMPLATE}
+
 NO_END_MARKER = (
     "The judge's reply is cut off: its stream ended without the end marker. Check the judge's "
     "server and score again; this answer is asked again."
@@ -110,11 +155,21 @@ NO_SCORE = (
     'The judge\'s reply has no score: expected a JSON object {"score": 1-10, "reasons": "..."} '
     'or a line "Score: N". Edit the template to ask for one more plainly, or choose another judge.'
 )
+NO_PAIR_SCORES = (
+    'The judge\'s reply does not score both answers: expected a JSON object {"score_1": 1-10, '
+    '"score_2": 1-10, "reasons": "..."} or lines "Score 1: N" and "Score 2: N". Edit the '
+    "template to ask for them more plainly, or choose another judge."
+)
 
-_PLACEHOLDER = re.compile(r"\{(question|reference|answer)\}")
+_PLACEHOLDER = re.compile(r"\{(question|reference|answer|answer_1|answer_2)\}")
 _FENCED = re.compile(r"```[A-Za-z]*\s*\n?(.*?)```", re.S)
 _SCORE_LINE = re.compile(
     r"^[\s*#>_-]*score[\s*_]*[:=][\s*_]*([-+]?\d+(?:[.,]\d+)?)\s*(?:/\s*10(?![\d.]))?",
+    re.I | re.M,
+)
+_PAIR_SCORE_LINE = re.compile(
+    r"^[\s*#>_-]*(?:score|answer)[\s*_]*([12])[\s*_]*[:=][\s*_]*"
+    r"([-+]?\d+(?:[.,]\d+)?)\s*(?:/\s*10(?![\d.]))?",
     re.I | re.M,
 )
 _REASONS_LINE = re.compile(r"^[\s*#>_-]*reasons?[\s*_]*[:=][\s*_]*", re.I | re.M)
@@ -127,31 +182,41 @@ class JudgeReplyError(ValueError):
 # The template ---------------------------------------------------------------------------------
 
 
-def check_template(template: str | None) -> str:
-    """The template to fill (DEFAULT_TEMPLATE for None); InputError when it lacks one of the
-    placeholders or is too long."""
+def check_protocol(protocol: str) -> str:
+    if protocol not in PROTOCOLS:
+        raise InputError(
+            f"The judge's protocol is one of {', '.join(PROTOCOLS)}, not {protocol!r}."
+        )
+    return protocol
+
+
+def check_template(template: str | None, protocol: str = PROTOCOL_REFERENCE) -> str:
+    """The template to fill (the protocol's default for None); InputError when it lacks one
+    of the protocol's placeholders or is too long."""
+    check_protocol(protocol)
     if template is None:
-        return DEFAULT_TEMPLATE
+        return DEFAULT_TEMPLATES[protocol]
     if len(template) > MAX_TEMPLATE_CHARS:
         raise InputError(
             f"The judge's template is {len(template):,} characters long; the limit is "
             f"{MAX_TEMPLATE_CHARS:,}."
         )
-    missing = [name for name in PLACEHOLDERS if "{" + name + "}" not in template]
+    wanted = PLACEHOLDERS[protocol]
+    missing = [name for name in wanted if "{" + name + "}" not in template]
     if missing:
         names = ", ".join("{" + name + "}" for name in missing)
+        every = ", ".join("{" + name + "}" for name in wanted)
         raise InputError(
-            f"The judge's template lacks {names}: it must hold {{question}}, {{reference}} and "
-            "{answer}, each filled in for every answer."
+            f"The judge's template lacks {names}: a {protocol} template must hold {every}, "
+            "each filled in for every answer."
         )
     return template
 
 
-def fill_template(template: str, *, question: str, reference: str, answer: str) -> str:
+def fill_template(template: str, **values: str) -> str:
     """The template with its placeholders filled in one pass (an answer that contains
-    "{reference}" stays as written)."""
-    values = {"question": question, "reference": reference, "answer": answer}
-    return _PLACEHOLDER.sub(lambda match: values[match[1]], template)
+    "{reference}" stays as written, and so does a placeholder with no value given)."""
+    return _PLACEHOLDER.sub(lambda match: values.get(match[1], match[0]), template)
 
 
 def prompt_hash(prompt: str) -> str:
@@ -190,7 +255,33 @@ def parse_reply(text: str) -> tuple[float, str]:
     return score, reasons.strip()
 
 
-def _json_verdict(text: str) -> dict[str, Any] | None:
+def parse_pair_reply(text: str) -> tuple[float, float, str]:
+    """The scores (1-10) of "Answer 1" and "Answer 2" and the reasons in a judge's pairwise
+    reply; JudgeReplyError when it lacks either score.
+
+    The first JSON object with "score_1" and "score_2" keys wins, in ``` fences or in the
+    text; without one, the last lines "Score 1: N" and "Score 2: N" ("Answer 1: N" too)."""
+    found = _json_verdict(text, ("score_1", "score_2"))
+    if found is not None:
+        first = _score_value(found.get("score_1"), NO_PAIR_SCORES)
+        second = _score_value(found.get("score_2"), NO_PAIR_SCORES)
+        reasons = found.get("reasons", found.get("reason", ""))
+        if not isinstance(reasons, str):
+            reasons = json.dumps(reasons, ensure_ascii=False)
+        return first, second, reasons.strip()
+    scores: dict[str, str] = {}
+    for match in _PAIR_SCORE_LINE.finditer(text):
+        scores[match[1]] = match[2]
+    if set(scores) != {"1", "2"}:
+        raise JudgeReplyError(NO_PAIR_SCORES)
+    first = _score_value(scores["1"].replace(",", "."), NO_PAIR_SCORES)
+    second = _score_value(scores["2"].replace(",", "."), NO_PAIR_SCORES)
+    reasons_at = _REASONS_LINE.search(text)
+    rest = text[reasons_at.end() :] if reasons_at is not None else text
+    return first, second, _PAIR_SCORE_LINE.sub("", rest).strip()
+
+
+def _json_verdict(text: str, keys: Sequence[str] = ("score",)) -> dict[str, Any] | None:
     decoder = json.JSONDecoder()
     for candidate in [*(m[1] for m in _FENCED.finditer(text)), text]:
         for start in (i for i, char in enumerate(candidate) if char == "{"):
@@ -198,14 +289,14 @@ def _json_verdict(text: str) -> dict[str, Any] | None:
                 value, _ = decoder.raw_decode(candidate, start)
             except ValueError:
                 continue
-            if isinstance(value, dict) and "score" in value:
+            if isinstance(value, dict) and all(key in value for key in keys):
                 return value
     return None
 
 
-def _score_value(value: Any) -> float:
+def _score_value(value: Any, expected: str = NO_SCORE) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise JudgeReplyError(f"The judge's score {value!r} is not a number. {NO_SCORE}")
+        raise JudgeReplyError(f"The judge's score {value!r} is not a number. {expected}")
     try:
         score = float(value.strip().removesuffix("/10") if isinstance(value, str) else value)
     except ValueError:
@@ -270,15 +361,25 @@ class JudgeRun:
 class _Candidate:
     generation_id: int
     model: str
+    item_id: int
     question: str
-    reference: str
     answer: str
     image_hash: str | None
 
 
-def _candidates(store: Store, study_id: int, models: Sequence[str]) -> tuple[list[_Candidate], int]:
-    """The study's complete answers whose item has a reference, item by item, then model, then
-    repeat; and how many complete answers have none."""
+@dataclass(frozen=True)
+class _Task:
+    """One request to the judge: an answer under one protocol and position."""
+
+    generation_id: int
+    prompt: str
+    image_hash: str | None
+    position: int  # 0 (protocol reference), 1 or 2 (pairwise: where the candidate is shown)
+    reference_id: int | None  # pairwise: the reference model's answer
+
+
+def _candidates(store: Store, study_id: int, models: Sequence[str]) -> list[_Candidate]:
+    """The study's complete answers, item by item, then model, then repeat."""
     with store.session() as session:
         rows = list(
             session.execute(
@@ -287,9 +388,9 @@ def _candidates(store: Store, study_id: int, models: Sequence[str]) -> tuple[lis
                     Generation.model_spec,
                     Generation.output_text,
                     Generation.repeat,
+                    SetItemRow.id,
                     SetItemRow.position,
                     SetItemRow.text,
-                    SetItemRow.reference,
                     SetItemRow.image_hash,
                 )
                 .join(SetItemRow, Generation.item_id == SetItemRow.id)
@@ -298,12 +399,51 @@ def _candidates(store: Store, study_id: int, models: Sequence[str]) -> tuple[lis
         )
     order = {model: index for index, model in enumerate(models)}
     rows.sort(key=lambda r: (r.position, order.get(r.model_spec, len(order)), r.repeat or 0))
-    with_reference = [r for r in rows if r.reference and r.reference.strip()]
-    candidates = [
-        _Candidate(r.id, r.model_spec, r.text, r.reference, r.output_text or "", r.image_hash)
-        for r in with_reference
+    return [
+        _Candidate(r[0], r.model_spec, r[4], r.text, r.output_text or "", r.image_hash)
+        for r in rows
     ]
-    return candidates, len(rows) - len(with_reference)
+
+
+def _tasks(store: Store, info: StudyInfo, protocol: str, template: str) -> tuple[list[_Task], int]:
+    """The requests the protocol makes of the study's complete answers (see the module's
+    definitions), and how many answers it skips for want of a reference."""
+    candidates = _candidates(store, info.id, info.models)
+    tasks: list[_Task] = []
+    skipped = 0
+    if protocol == PROTOCOL_REFERENCE:
+        references = item_references(store, info.id, info.set_id)
+        for c in candidates:
+            reference = references.get(c.item_id)
+            if reference is None:
+                skipped += 1
+                continue
+            prompt = fill_template(
+                template, question=c.question, reference=reference.text, answer=c.answer
+            )
+            tasks.append(_Task(c.generation_id, prompt, c.image_hash, 0, None))
+        return tasks, skipped
+    answers = model_references(store, info.id)
+    for c in candidates:
+        theirs = answers.get(c.item_id)
+        if theirs is None:
+            skipped += 1
+            continue
+        for position, (first, second) in (
+            (1, (c.answer, theirs.text)),
+            (2, (theirs.text, c.answer)),
+        ):
+            prompt = fill_template(template, question=c.question, answer_1=first, answer_2=second)
+            tasks.append(
+                _Task(c.generation_id, prompt, c.image_hash, position, theirs.generation_id)
+            )
+    return tasks, skipped
+
+
+def judge_template(info: StudyInfo, protocol: str) -> str:
+    """The template the study's judge fills: the person's, kept with the study, or the
+    protocol's default."""
+    return info.judge_templates.get(protocol) or DEFAULT_TEMPLATES[protocol]
 
 
 def judge_study(
@@ -319,46 +459,49 @@ def judge_study(
     secrets: Sequence[str] = (),
     protocol: str = PROTOCOL_REFERENCE,
     on_progress: Callable[[int, int], None] | None = None,
+    stop: CancelToken | None = None,
 ) -> JudgeRun:
-    """Ask the judge about every complete answer of the study that has a reference and no
-    verdict yet for this judge, protocol and filled-in template, one at a time, each verdict
-    stored the moment it comes. `sees_images` None: ask the judge's server
-    (`judge_sees_images`). `on_progress(done, total)` after each answer. InputError for an
-    unknown study, a voice study, an unknown protocol or a bad template."""
-    if protocol not in PROTOCOLS:
-        raise InputError(
-            f"The judge's protocol is one of {', '.join(PROTOCOLS)}, not {protocol!r}."
-        )
-    filled_template = check_template(template)
+    """Ask the judge every request the protocol makes of the study's complete answers that
+    has no verdict yet for this judge and filled-in template, one at a time, each verdict
+    stored the moment it comes. `template` None: the study's own (`judge_template`).
+    `sees_images` None: ask the judge's server (`judge_sees_images`). `on_progress(done,
+    total)` after each request; `stop` ends the run (the request in flight is stopped and
+    asked again next time). InputError for an unknown study, a voice study, a reference study,
+    an unknown protocol or a bad template."""
+    check_protocol(protocol)
     info = study_info(store, study_id)
     if info is None:
         raise InputError(f"There is no study {study_id}.")
     if info.kind != "vlm":
         raise InputError(f"Study {study_id} is a voice study; a judge scores model answers.")
-    candidates, skipped = _candidates(store, study_id, info.models)
+    if info.reference_for is not None:
+        raise InputError(
+            f"Study {study_id} runs the reference model of study {info.reference_for}; score "
+            f"study {info.reference_for} instead."
+        )
+    filled_template = check_template(
+        template if template is not None else judge_template(info, protocol), protocol
+    )
+    tasks, skipped = _tasks(store, info, protocol, filled_template)
     backend = factory(judge_spec)
     if sees_images is None:
         sees_images = judge_sees_images(backend.spec)
     stored = _stored_verdicts(store, study_id, judge_spec, protocol)
     asked = cached = failed = busy = 0
-    for done, candidate in enumerate(candidates, start=1):
-        prompt = fill_template(
-            filled_template,
-            question=candidate.question,
-            reference=candidate.reference,
-            answer=candidate.answer,
-        )
-        digest = prompt_hash(prompt)
-        image_hash = candidate.image_hash if sees_images and image_of is not None else None
-        sent: dict[str, Any] = {"role": "user", "content": prompt}
+    for done, task in enumerate(tasks, start=1):
+        if stop is not None and stop.cancelled:
+            break
+        digest = prompt_hash(task.prompt)
+        image_hash = task.image_hash if sees_images and image_of is not None else None
+        sent: dict[str, Any] = {"role": "user", "content": task.prompt}
         if image_hash is not None:
             sent["images"] = [image_hash]
         request = {"messages": [sent], "temperature": JUDGE_TEMPERATURE}
         claimed = _claim(
             store,
-            stored.get((candidate.generation_id, digest)),
+            stored.get((task.generation_id, digest, task.position)),
             study_id=study_id,
-            generation_id=candidate.generation_id,
+            task=task,
             judge_spec=judge_spec,
             protocol=protocol,
             digest=digest,
@@ -375,14 +518,21 @@ def judge_study(
             image = image_of(image_hash) if image_of is not None and image_hash else None
             try:
                 status = _ask_and_store(
-                    store, claimed, backend, prompt, image, timeout_s=timeout_s, secrets=secrets
+                    store,
+                    claimed,
+                    backend,
+                    task,
+                    image,
+                    timeout_s=timeout_s,
+                    secrets=secrets,
+                    stop=stop,
                 )
             except BaseException:
                 _finish(store, claimed, JUDGE_FAILED, error="Interrupted before the judge replied.")
                 raise
             failed += status != JUDGE_SCORED
         if on_progress is not None:
-            on_progress(done, len(candidates))
+            on_progress(done, len(tasks))
     return JudgeRun(study_id, judge_spec, protocol, asked, cached, failed, busy, skipped)
 
 
@@ -397,12 +547,13 @@ class _Stored:
 
 def _stored_verdicts(
     store: Store, study_id: int, judge_spec: str, protocol: str
-) -> dict[tuple[int, str], _Stored]:
+) -> dict[tuple[int, str, int], _Stored]:
     with store.session() as session:
         rows = session.execute(
             select(
                 JudgeScore.generation_id,
                 JudgeScore.prompt_hash,
+                JudgeScore.position,
                 JudgeScore.id,
                 JudgeScore.status,
                 JudgeScore.owner_host,
@@ -414,7 +565,7 @@ def _stored_verdicts(
                 JudgeScore.protocol == protocol,
             )
         ).all()
-    return {(r[0], r[1]): _Stored(*r[2:]) for r in rows}
+    return {(r[0], r[1], r[2]): _Stored(*r[3:]) for r in rows}
 
 
 def _claim(
@@ -422,7 +573,7 @@ def _claim(
     existing: _Stored | None,
     *,
     study_id: int,
-    generation_id: int,
+    task: _Task,
     judge_spec: str,
     protocol: str,
     digest: str,
@@ -444,10 +595,12 @@ def _claim(
     if existing is None:
         row = JudgeScore(
             study_id=study_id,
-            generation_id=generation_id,
+            generation_id=task.generation_id,
             judge_spec=judge_spec,
             protocol=protocol,
             prompt_hash=digest,
+            position=task.position,
+            reference_id=task.reference_id,
             **asking,
         )
         try:
@@ -482,7 +635,15 @@ def _claim(
                 if existing.owner_pid is None
                 else JudgeScore.owner_pid == existing.owner_pid,
             )
-            .values(reply=None, score=None, reasons=None, error=None, finished_at=None, **asking)
+            .values(
+                reply=None,
+                score=None,
+                reference_score=None,
+                reasons=None,
+                error=None,
+                finished_at=None,
+                **asking,
+            )
         )
         assert isinstance(result, CursorResult)
         return existing.id if result.rowcount else "busy"
@@ -492,35 +653,59 @@ def _ask_and_store(
     store: Store,
     verdict_id: int,
     backend: VLMBackend,
-    prompt: str,
+    task: _Task,
     image: ImageInput | None,
     *,
     timeout_s: float,
     secrets: Sequence[str],
+    stop: CancelToken | None = None,
 ) -> str:
     """Ask the judge once and store its verdict; the verdict's status."""
-    reply, error = _ask(backend, prompt, image, timeout_s)
+    reply, error = _ask(backend, task.prompt, image, timeout_s, stop)
     reply = redact(storable(reply)[0], secrets) or ""
     if error is not None:
         _finish(store, verdict_id, JUDGE_FAILED, reply=reply or None, error=redact(error, secrets))
         return JUDGE_FAILED
     try:
-        score, reasons = parse_reply(reply)
+        if task.position == 0:
+            score, reasons = parse_reply(reply)
+            theirs = None
+        else:
+            first, second, reasons = parse_pair_reply(reply)
+            score, theirs = (first, second) if task.position == 1 else (second, first)
     except JudgeReplyError as exc:
         _finish(store, verdict_id, JUDGE_UNPARSED, reply=reply, error=str(exc))
         return JUDGE_UNPARSED
-    _finish(store, verdict_id, JUDGE_SCORED, reply=reply, score=score, reasons=reasons)
+    _finish(
+        store,
+        verdict_id,
+        JUDGE_SCORED,
+        reply=reply,
+        score=score,
+        reference_score=theirs,
+        reasons=reasons,
+    )
     return JUDGE_SCORED
 
 
+STOPPED = "Stopped before the judge replied; scoring again asks it again."
+
+
 def _ask(
-    backend: VLMBackend, prompt: str, image: ImageInput | None, timeout_s: float
+    backend: VLMBackend,
+    prompt: str,
+    image: ImageInput | None,
+    timeout_s: float,
+    stop: CancelToken | None = None,
 ) -> tuple[str, str | None]:
     """The judge's reply text and None, or what it sent until the failure and why it failed.
-    The request is stopped (its connection closed) when `timeout_s` passes."""
+    The request is stopped (its connection closed) when `timeout_s` passes or `stop` is
+    cancelled."""
     cancel = CancelToken()
     timer = threading.Timer(timeout_s, cancel.cancel)
     timer.daemon = True
+    if stop is not None:
+        stop.on_cancel(cancel.cancel)
     parts: list[str] = []
     usage: Usage | None = None
     request = VLMRequest(question=prompt, image=image, temperature=JUDGE_TEMPERATURE, cancel=cancel)
@@ -538,18 +723,24 @@ def _ask(
                 close()
     except Exception as exc:  # noqa: BLE001 - the judge's failure is this verdict's alone
         if cancel.cancelled:
-            return "".join(parts), timeout_message(timeout_s, "judge")
+            return "".join(parts), _why_cancelled(timeout_s, stop)
         return "".join(parts), describe_error(exc)
     finally:
         timer.cancel()
     text = "".join(parts)
     if cancel.cancelled:
-        return text, timeout_message(timeout_s, "judge")
+        return text, _why_cancelled(timeout_s, stop)
     if usage is None:
         return text, NO_END_MARKER
     if not text.strip():
         return text, EMPTY_REPLY
     return text, None
+
+
+def _why_cancelled(timeout_s: float, stop: CancelToken | None) -> str:
+    if stop is not None and stop.cancelled:
+        return STOPPED
+    return timeout_message(timeout_s, "judge")
 
 
 def _finish(store: Store, verdict_id: int, status: str, **fields: Any) -> None:
@@ -572,45 +763,52 @@ FIGURE_KEYS = (
 )
 
 
-def latest_judge(store: Store, study_id: int, protocol: str = PROTOCOL_REFERENCE) -> str | None:
-    """The judge that gave the study's most recent finished verdict (the one `study show`
-    reports), or None when no judge ran."""
+class StudyJudge(NamedTuple):
+    spec: str
+    protocol: str
+
+
+def latest_judge(store: Store, study_id: int) -> StudyJudge | None:
+    """The judge and protocol of the study's most recent finished verdict (the ones `study
+    show` reports), or None when no judge ran."""
     with store.session() as session:
-        return session.scalar(
-            select(JudgeScore.judge_spec)
-            .where(
-                JudgeScore.study_id == study_id,
-                JudgeScore.protocol == protocol,
-                JudgeScore.status != JUDGE_ASKING,
-            )
+        row = session.execute(
+            select(JudgeScore.judge_spec, JudgeScore.protocol)
+            .where(JudgeScore.study_id == study_id, JudgeScore.status != JUDGE_ASKING)
             .order_by(JudgeScore.id.desc())
             .limit(1)
-        )
+        ).first()
+    return None if row is None else StudyJudge(row[0], row[1])
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The judge's latest finished verdict on one answer."""
+    """The judge's latest finished verdict on one answer (for `pairwise`, both orders)."""
 
     model: str
     status: str  # scored, unparsed or failed
-    score: float | None
+    score: float | None  # 1-10; pairwise: the candidate's mean over the two orders
     reasons: str | None
     error: str | None
+    figure: float | None = None  # see the module's definitions
+    reference_score: float | None = None  # pairwise: the reference's mean over the two orders
 
 
 def latest_verdicts(
     store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
 ) -> dict[int, Verdict]:
     """Per current complete answer of the study (by generation id), the judge's latest
-    finished verdict under `protocol` (greatest id: after a template edit, the new one)."""
+    finished verdict under `protocol` (greatest id: after a template edit, the new one). A
+    pairwise verdict needs both orders finished; until then the answer has none."""
     with store.session() as session:
         rows = session.execute(
             select(
                 JudgeScore.generation_id,
+                JudgeScore.position,
                 Generation.model_spec,
                 JudgeScore.status,
                 JudgeScore.score,
+                JudgeScore.reference_score,
                 JudgeScore.reasons,
                 JudgeScore.error,
             )
@@ -624,20 +822,51 @@ def latest_verdicts(
             )
             .order_by(JudgeScore.id)
         ).all()
-    # Rows come oldest first, so each answer keeps its latest verdict.
-    return {
-        gid: Verdict(model, status, score, reasons, error)
-        for gid, model, status, score, reasons, error in rows
-    }
+    # Rows come oldest first, so each (answer, position) keeps its latest verdict.
+    latest = {(row.generation_id, row.position): row for row in rows}
+    if protocol == PROTOCOL_REFERENCE:
+        return {
+            gid: Verdict(
+                row.model_spec,
+                row.status,
+                row.score,
+                row.reasons,
+                row.error,
+                figure=None if row.score is None else row.score / SCORE_MAX,
+            )
+            for (gid, _), row in latest.items()
+        }
+    verdicts: dict[int, Verdict] = {}
+    for gid in {gid for gid, _ in latest}:
+        first, second = latest.get((gid, 1)), latest.get((gid, 2))
+        if first is None or second is None:
+            continue
+        failed = next((r for r in (first, second) if r.status != JUDGE_SCORED), None)
+        if failed is not None:
+            verdicts[gid] = Verdict(failed.model_spec, failed.status, None, None, failed.error)
+            continue
+        mine = [first.score, second.score]
+        theirs = [first.reference_score, second.reference_score]
+        ratios = [m / t for m, t in zip(mine, theirs, strict=True)]
+        verdicts[gid] = Verdict(
+            first.model_spec,
+            JUDGE_SCORED,
+            sum(mine) / 2,
+            f"Shown first: {first.reasons or '-'}\nShown second: {second.reasons or '-'}",
+            None,
+            figure=sum(ratios) / 2,
+            reference_score=sum(theirs) / 2,
+        )
+    return verdicts
 
 
 def judge_figures(
     store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
 ) -> dict[str, dict[str, Any]]:
-    """Per model of the study, in its order: the mean figure (score / 10) of the judge's
-    latest finished verdicts on its current complete answers, the 95% bootstrap interval, how
-    many were scored and how many failed (see the module's definitions). None figures for a
-    model with no scored answer."""
+    """Per model of the study, in its order: the mean figure of the judge's latest finished
+    verdicts on its current complete answers, the 95% bootstrap interval, how many were
+    scored and how many failed (see the module's definitions). None figures for a model with
+    no scored answer."""
     info = study_info(store, study_id)
     if info is None:
         raise InputError(f"There is no study {study_id}.")
@@ -645,8 +874,8 @@ def judge_figures(
     figures: dict[str, list[float]] = {model: [] for model in info.models}
     failures: dict[str, int] = {model: 0 for model in info.models}
     for verdict in latest.values():
-        if verdict.status == JUDGE_SCORED and verdict.score is not None:
-            figures.setdefault(verdict.model, []).append(verdict.score / SCORE_MAX)
+        if verdict.status == JUDGE_SCORED and verdict.figure is not None:
+            figures.setdefault(verdict.model, []).append(verdict.figure)
         else:
             failures[verdict.model] = failures.get(verdict.model, 0) + 1
     result: dict[str, dict[str, Any]] = {}
@@ -666,9 +895,9 @@ def judge_figures(
 def judge_label_pairs(
     store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
 ) -> tuple[list[float], list[str]]:
-    """The judge's score (its latest scored verdict) beside each counted label on the same
-    answer of the study: one pair per (answer, annotator), for lineup.agreement's
-    judge_agreement."""
+    """The judge's score (its latest scored verdict; pairwise: the candidate's mean score)
+    beside each counted label on the same answer of the study: one pair per (answer,
+    annotator), for lineup.agreement's judge_agreement."""
     with store.session() as session:
         labels = session.execute(
             select(Label.generation_id, Label.relevance)

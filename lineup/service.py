@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from backends import keys
-from backends.base import BackendError, DiscoveredModel, VLMRequest
+from backends.base import BackendError, CancelToken, DiscoveredModel, VLMRequest
 from backends.base import Modality as Modality  # what the pages choose models of
 from backends.registry import (
     KINDS,
@@ -28,14 +28,17 @@ from lineup.discovery import EndpointReport as EndpointReport  # what pages list
 from lineup.discovery import local_models, probe_endpoints
 from lineup.engines import DescribeCache
 from lineup.judge import (
+    PROTOCOL_PAIRWISE,
     PROTOCOL_REFERENCE,
-    PROTOCOLS,
     JudgeRun,
+    check_protocol,
     check_template,
     judge_figures,
     judge_sees_images,
     judge_study,
+    judge_template,
 )
+from lineup.judge_jobs import JudgeJob, active_judging, last_judging
 from lineup.label_queue import LabelQueue, QueueItem
 from lineup.label_queue import label_queue as read_label_queue
 from lineup.label_queue import queue_item as read_queue_item
@@ -80,7 +83,9 @@ from lineup.study_store import (
     list_studies,
     load_plan,
     reap_studies,
+    reference_study,
     release_unfinished,
+    save_judge_template,
     study_info,
     take_ownership,
 )
@@ -533,6 +538,48 @@ class Lineup:
 
     # Judge ------------------------------------------------------------------------------
 
+    def start_reference(self, study_id: int, model: str) -> StudyRun:
+        """Run the study's reference model (any VLM spec or name) as a study of its own over
+        the same set with the same parameters, one answer per item: new, or resumed where it
+        stopped. One of INPUT_ERRORS for an unknown or voice study, a bad spec, or another
+        reference model already named for the study. Definitions: lineup.references."""
+        info = self._scored_study(study_id)
+        self._check_models([model], "vlm")
+        existing = reference_study(self.store, study_id)
+        if existing is not None:
+            if existing.models[0] != model:
+                raise InputError(
+                    f"Study {study_id}'s reference model is {existing.models[0]}; a study has "
+                    "one reference model. Start a new study to compare against another."
+                )
+            return self.resume_study(existing.id)
+        reference_id = create_study(
+            self.store,
+            set_id=info.set_id,
+            models=[model],
+            repeats=1,
+            params=dict(info.params),
+            reference_for=study_id,
+        )
+        return self._run_study(reference_id)
+
+    def reference_of(self, study_id: int) -> StudyInfo | None:
+        """The study that runs `study_id`'s reference model, if one was named."""
+        return reference_study(self.store, study_id)
+
+    def judge_template(self, study_id: int, protocol: str = PROTOCOL_REFERENCE) -> str:
+        """The template the study's judge fills under `protocol`: the person's, else the
+        default (lineup.judge)."""
+        return judge_template(self._scored_study(study_id), check_protocol(protocol))
+
+    def set_judge_template(self, study_id: int, protocol: str, template: str | None) -> None:
+        """Keep the person's judge template with the study (None: back to the default); an
+        InputError, with nothing saved, when it lacks a placeholder of the protocol."""
+        self._scored_study(study_id)
+        if template is not None:
+            check_template(template, protocol)
+        save_judge_template(self.store, study_id, protocol, template)
+
     def judge_study(
         self,
         study_id: int,
@@ -541,18 +588,22 @@ class Lineup:
         *,
         protocol: str = PROTOCOL_REFERENCE,
         on_progress: Callable[[int, int], None] | None = None,
+        stop: CancelToken | None = None,
     ) -> JudgeRun:
         """An LLM judge (a spec or a name from backends.toml) scores the study's complete
-        answers against their items' references, asking only what it has not answered yet
-        for this template; one of INPUT_ERRORS, with nothing asked, for an unknown study, a
-        bad spec, protocol or template. Definitions: lineup.judge."""
-        check_template(template)
-        if protocol not in PROTOCOLS:
+        answers under `protocol`, asking only what it has not answered yet for this template
+        (None: the study's own); one of INPUT_ERRORS, with nothing asked, for an unknown
+        study, a bad spec, protocol or template, or protocol `pairwise` without a reference
+        model. Definitions: lineup.judge."""
+        info = self._scored_study(study_id)
+        check_template(
+            template if template is not None else judge_template(info, protocol), protocol
+        )
+        if protocol == PROTOCOL_PAIRWISE and reference_study(self.store, study_id) is None:
             raise InputError(
-                f"The judge's protocol is one of {', '.join(PROTOCOLS)}, not {protocol!r}."
+                f"The pairwise protocol compares each answer with the reference model's: name "
+                f"one first (study score {study_id} --reference-model SPEC)."
             )
-        if self.study(study_id) is None:
-            raise InputError(f"There is no study {study_id}.")
         spec = self._resolve(judge, "vlm")
         _, options = resolve_model(judge, self.config)
         key_env = options.get("api_key_env")
@@ -572,14 +623,63 @@ class Lineup:
             secrets=self.secrets(),
             protocol=protocol,
             on_progress=on_progress,
+            stop=stop,
         )
+
+    def start_judging(
+        self, study_id: int, judge: str, protocol: str = PROTOCOL_REFERENCE
+    ) -> JudgeJob:
+        """Score the study in the background with the study's template (see `judge_study`,
+        whose checks run first, in the caller). One job per study in this process: while one
+        runs, it is returned."""
+        running = active_judging(study_id)
+        if running is not None:
+            return running
+        # Check everything before the thread starts, so bad input is the caller's error.
+        info = self._scored_study(study_id)
+        check_template(judge_template(info, protocol), protocol)
+        self._resolve(judge, "vlm")
+        if protocol == PROTOCOL_PAIRWISE and reference_study(self.store, study_id) is None:
+            raise InputError(
+                "The pairwise protocol compares each answer with the reference model's: name "
+                "one first."
+            )
+        return JudgeJob(
+            study_id,
+            judge,
+            protocol,
+            lambda progress, stop: self.judge_study(
+                study_id, judge, protocol=protocol, on_progress=progress, stop=stop
+            ),
+        ).start()
+
+    def judging(self, study_id: int) -> JudgeJob | None:
+        """The study's latest judge job in this process, running or ended."""
+        return last_judging(study_id)
 
     def judge_figures(
         self, study_id: int, judge: str, protocol: str = PROTOCOL_REFERENCE
     ) -> dict[str, dict[str, Any]]:
-        """Per model: the judge's mean figure (score / 10) with its 95% bootstrap interval,
-        the answers scored and the failures (lineup.judge.judge_figures)."""
+        """Per model: the judge's mean figure with its 95% bootstrap interval, the answers
+        scored and the failures (lineup.judge.judge_figures)."""
         return judge_figures(self.store, study_id, judge, protocol)
+
+    def _scored_study(self, study_id: int) -> StudyInfo:
+        """The study a judge or a reference model can score: a stored VLM study that is not
+        itself a reference model's."""
+        info = self.study(study_id)
+        if info is None:
+            raise InputError(f"There is no study {study_id}.")
+        if info.kind != "vlm":
+            raise InputError(
+                f"Study {study_id} is a voice study; references and judges score model answers."
+            )
+        if info.reference_for is not None:
+            raise InputError(
+                f"Study {study_id} runs the reference model of study {info.reference_for}; "
+                f"score study {info.reference_for} instead."
+            )
+        return info
 
     # Discovery --------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 
-from lineup.judge import latest_judge, latest_verdicts
+from lineup.judge import Verdict, latest_judge, latest_verdicts
 from lineup.mediastore import MediaStore
 from lineup.models import OK, Generation, Label
 from lineup.overlap import overlap_scores
@@ -246,11 +246,22 @@ def _judge_verdicts(store: Store, study_id: int) -> dict[int, str]:
     if judge is None:
         return {}
     return {
-        generation_id: f"{verdict.score:g}/10 — {verdict.reasons}"
-        if verdict.score is not None
-        else f"no score ({verdict.error})"
-        for generation_id, verdict in latest_verdicts(store, study_id, judge).items()
+        generation_id: _verdict_text(verdict)
+        for generation_id, verdict in latest_verdicts(
+            store, study_id, judge.spec, judge.protocol
+        ).items()
     }
+
+
+def _verdict_text(verdict: Verdict) -> str:
+    if verdict.score is None:
+        return f"no score ({verdict.error})"
+    if verdict.reference_score is None:
+        return f"{verdict.score:g}/10 — {verdict.reasons}"
+    return (
+        f"{verdict.score:g}/10 against the reference model's {verdict.reference_score:g}/10 "
+        f"(figure {verdict.figure:.2f}) — {verdict.reasons}"
+    )
 
 
 def _data_uri(data: bytes, mime: str) -> str:

@@ -3,9 +3,10 @@ language and text checks of its answers (issue 9, items 2 and 4).
 
 Definitions (the figures themselves are defined in lineup.overlap and lineup.text_checks):
 
-- Scored answers: the study's `ok` answers (any repeat) of a VLM study. An answer to an item
-  without a reference answer has no overlap scores; an item without a language has no
-  language check.
+- Scored answers: the study's `ok` answers (any repeat) of a VLM study. The reference of an
+  item is the set's reference answer, else the reference model's answer
+  (lineup.references); an answer to an item without one has no overlap scores; an item
+  without a language has no language check.
 - rouge1_f1, rougeL_f1, chrf: the mean over the model's answers that have a reference, with
   a 95% percentile bootstrap interval over those answers (seed 0, 1,000 resamples);
   `*_n` says how many answers.
@@ -36,8 +37,9 @@ from lineup.judge import FIGURE_KEYS, judge_figures, latest_judge
 from lineup.limits import InputError
 from lineup.models import OK, Generation, SetItemRow
 from lineup.overlap import MeanInterval, overlap_scores, summarize_overlap
+from lineup.references import item_references
 from lineup.store import Store
-from lineup.study_store import study_info
+from lineup.study_store import StudyInfo, study_info
 from lineup.text_checks import check_answer, summarize_text_checks
 
 # The keys each model gains in study_summary (VLM studies).
@@ -70,23 +72,26 @@ class _Answer:
     language: str | None
 
 
-def _answers(store: Store, study_id: int) -> list[_Answer]:
+def _answers(store: Store, info: StudyInfo) -> list[_Answer]:
     query = (
         select(
             Generation.model_spec,
             Generation.output_text,
-            SetItemRow.reference,
+            SetItemRow.id,
             SetItemRow.language,
         )
         .join(SetItemRow, SetItemRow.id == Generation.item_id)
-        .where(Generation.study_id == study_id, Generation.status == OK)
+        .where(Generation.study_id == info.id, Generation.status == OK)
         .order_by(Generation.id)
     )
+    references = item_references(store, info.id, info.set_id)
     with store.session() as session:
-        return [
-            _Answer(model, text or "", reference, language)
-            for model, text, reference, language in session.execute(query)
-        ]
+        rows = session.execute(query).all()
+    return [
+        _Answer(model, text or "", reference.text if reference else None, language)
+        for model, text, item_id, language in rows
+        for reference in [references.get(item_id)]
+    ]
 
 
 def _interval(name: str, figure: MeanInterval) -> dict[str, Any]:
@@ -118,9 +123,9 @@ def study_scores(store: Store, study_id: int) -> dict[str, dict[str, Any]]:
         raise InputError(f"There is no study {study_id}: give the id of a stored study.")
     if info.kind == "tts":
         return {}
-    answers = _answers(store, study_id)
+    answers = _answers(store, info)
     judge = latest_judge(store, study_id)
-    judged = judge_figures(store, study_id, judge) if judge is not None else {}
+    judged = judge_figures(store, study_id, *judge) if judge is not None else {}
     return {
         model: {
             **model_scores([a for a in answers if a.model == model]),

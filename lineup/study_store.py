@@ -78,6 +78,8 @@ class StudyInfo:
     heartbeat_at: datetime | None
     created_at: datetime
     finished_at: datetime | None
+    reference_for: int | None = None  # the study whose reference model this study runs
+    judge_templates: dict[str, str] = field(default_factory=dict)  # by protocol
 
     @property
     def seed(self) -> int | None:
@@ -131,6 +133,8 @@ def _info(study: Study, set_name: str) -> StudyInfo:
         heartbeat_at=study.heartbeat_at,
         created_at=study.created_at,
         finished_at=study.finished_at,
+        reference_for=study.reference_for,
+        judge_templates=dict(study.judge_templates or {}),
     )
 
 
@@ -142,9 +146,10 @@ def create_study(
     repeats: int,
     params: dict[str, Any],
     blind: bool = False,
+    reference_for: int | None = None,
 ) -> int:
     """A new study of the set (its kind), owned by this process, with one run per item; all
-    in one transaction."""
+    in one transaction. `reference_for`: the study whose reference model this one runs."""
     host, pid = this_owner()
     now = utcnow()
     with store.session() as session:
@@ -158,6 +163,7 @@ def create_study(
             repeats=repeats,
             params=dict(params),
             blind=blind,
+            reference_for=reference_for,
             status=STUDY_RUNNING,
             owner_host=host,
             owner_pid=pid,
@@ -198,6 +204,31 @@ def study_info(store: Store, study_id: int) -> StudyInfo | None:
             .where(Study.id == study_id)
         ).first()
     return None if row is None else _info(row[0], row[1])
+
+
+def reference_study(store: Store, study_id: int) -> StudyInfo | None:
+    """The study that runs `study_id`'s reference model, if one was named."""
+    with store.session() as session:
+        row = session.execute(
+            select(Study, QuestionSet.name)
+            .join(QuestionSet, Study.set_id == QuestionSet.id)
+            .where(Study.reference_for == study_id)
+        ).first()
+    return None if row is None else _info(row[0], row[1])
+
+
+def save_judge_template(store: Store, study_id: int, protocol: str, template: str | None) -> None:
+    """Keep the person's judge template for `protocol` with the study (None: the default)."""
+    with store.session() as session:
+        study = session.get(Study, study_id)
+        if study is None:
+            raise ValueError(f"There is no study {study_id}.")
+        templates = dict(study.judge_templates or {})
+        if template is None:
+            templates.pop(protocol, None)
+        else:
+            templates[protocol] = template
+        study.judge_templates = templates or None
 
 
 def list_studies(store: Store, limit: int = 100) -> list[StudyInfo]:

@@ -72,6 +72,7 @@ from lineup.metrics import (
 )
 from lineup.models import FINAL_STATUSES, OK, Generation, Label
 from lineup.ranking import study_ranking
+from lineup.references import reference_summary
 from lineup.store import ScoredClips, Store
 from lineup.study_scores import SCORE_KEYS, study_scores
 from lineup.study_store import StudyInfo, StudyItem, answer_counts, load_plan, study_info
@@ -606,6 +607,7 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
     for model, rated in study_ranking(store, info.id).items():
         by_model[model] |= dict(zip(RANKING_KEYS, rated, strict=True))
     agreement = study_agreement(store, info.id)
+    judge = latest_judge(store, info.id)
     keys = SUMMARY_KEYS["tts" if info.kind == "tts" else "vlm"]
     return {
         "study_id": info.id,
@@ -619,6 +621,9 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
             if state in FINAL_STATUSES
         ),
         "total": plan.total,
+        # The judge whose figures the models carry, and the reference model shown apart.
+        "judge": None if judge is None else {"spec": judge.spec, "protocol": judge.protocol},
+        "reference": reference_summary(store, info) if info.kind == "vlm" else None,
         "agreement": {
             "alpha": clean_number(agreement.alpha),
             "kappa_pairs": [
@@ -641,10 +646,11 @@ def _judge_agreement(store: Store, study_id: int) -> dict[str, Any] | None:
     judge = latest_judge(store, study_id)
     if judge is None:
         return None
-    scores, labels = judge_label_pairs(store, study_id, judge)
+    scores, labels = judge_label_pairs(store, study_id, judge.spec, judge.protocol)
     agreed = judge_agreement(scores, labels)
     return {
-        "judge": judge,
+        "judge": judge.spec,
+        "protocol": judge.protocol,
         "spearman": clean_number(agreed.spearman),
         "kappa": clean_number(agreed.kappa),
         "n": agreed.n,

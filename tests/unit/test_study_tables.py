@@ -336,6 +336,8 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "status",
         "done",
         "total",
+        "judge",
+        "reference",
         "agreement",
         "models",
     }
