@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from lineup.judge import JudgeRun
 from lineup.leaderboard_filter import FAILED, STATUS_CHOICES, parse_moment
 from lineup.limits import (
     MAX_QUESTION_CHARS,
@@ -511,32 +512,84 @@ def cmd_study_export(app: Lineup, args: argparse.Namespace) -> int:
 
 
 def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
+    if not args.judge and not args.reference_model:
+        raise BadInput(
+            "Give a judge (--judge SPEC), a reference model (--reference-model SPEC), or both."
+        )
     template = None
     if args.template_file:
+        if not args.judge:
+            raise BadInput("--template-file is the judge's prompt; give the judge with --judge.")
         try:
             template = Path(args.template_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise BadInput(f"Cannot read the template {args.template_file}: {exc}") from None
-
-    def report(done: int, total: int) -> None:
-        _err(f"judged {done} of {total}")
-
-    run = app.judge_study(
-        args.study_id, args.judge, template, protocol=args.judge_protocol, on_progress=report
-    )
-    if run.busy or run.skipped:
+    if args.judge:
+        # Every check of the judge before the reference model runs: bad input stores nothing.
+        app.check_judge(args.study_id, args.judge, args.judge_protocol, template)
+    if args.reference_model:
+        run = app.start_reference(args.study_id, args.reference_model)
+        state = _follow(app, run)
         _err(
-            f"{run.skipped} answer(s) have no reference and are not scored; "
-            f"{run.busy} are being judged by another process"
+            f"reference model {args.reference_model}: study {state.study_id}, {state.status}, "
+            f"{state.done} of {state.total} answers, {state.errors} failed"
         )
+    summary = app.study_summary(args.study_id)
+    result: dict[str, Any] = {"study_id": args.study_id, "reference": summary["reference"]}
+    if args.judge:
+        if template is not None:
+            app.set_judge_template(args.study_id, args.judge_protocol, template)
+        judged = _judge(app, args)
+        result |= judged.as_dict()
     if args.json:
-        _emit(run.as_dict())
-    else:
+        _emit(result)
+        return EXIT_OK
+    reference = summary["reference"]
+    if reference is not None:
         print(
-            f"study {run.study_id}: judge {run.judge} ({run.protocol}): {run.asked} asked, "
-            f"{run.cached} already scored, {run.failed} failed"
+            f"study {args.study_id}: reference model {reference['model']} (study "
+            f"{reference['study_id']}, {reference['status']}): {reference['ok']} answers, "
+            f"{reference['errors']} failed"
+        )
+    if args.judge:
+        print(
+            f"study {args.study_id}: judge {result['judge']} ({result['protocol']}): "
+            f"{result['asked']} asked, {result['cached']} already scored, "
+            f"{result['failed']} failed"
         )
     return EXIT_OK
+
+
+def _judge(app: Lineup, args: argparse.Namespace) -> JudgeRun:
+    """Run the judge with a progress bar on stderr (one step per request)."""
+    from tqdm import tqdm
+
+    with tqdm(
+        desc=f"judge {args.judge}",
+        unit="request",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        disable=None,
+    ) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        run = app.judge_study(
+            args.study_id, args.judge, protocol=args.judge_protocol, on_progress=advance
+        )
+    if run.busy or run.skipped:
+        why = (
+            "the reference model has no complete answer to their item"
+            if run.protocol == "pairwise"
+            else "their item has no reference"
+        )
+        _err(
+            f"{run.skipped} answer(s) are not scored: {why}; "
+            f"{run.busy} are being judged by another process"
+        )
+    return run
 
 
 STUDY_COLUMNS = ["id", "set", "kind", "status", "done", "total", "errors", "models", "created_at"]
@@ -780,20 +833,29 @@ def build_parser() -> argparse.ArgumentParser:
     study_report.add_argument("--out", required=True, help="a file, or a folder to write it in")
     study_report.set_defaults(func=cmd_study_report)
     study_score = study.add_parser(
-        "score", help="an LLM judge scores a study's answers against the items' references"
+        "score",
+        help="run a reference model beside the study, and/or have an LLM judge score its answers",
     )
     study_score.add_argument("study_id", type=STUDY_ID)
-    study_score.add_argument("--judge", required=True, metavar="SPEC", help="KIND:MODEL[@URL]")
+    study_score.add_argument(
+        "--reference-model",
+        metavar="SPEC",
+        help="a model run once per item as the study's reference column (never ranked); items "
+        "without a reference answer in the set take its answer",
+    )
+    study_score.add_argument("--judge", metavar="SPEC", help="KIND:MODEL[@URL]")
     study_score.add_argument(
         "--judge-protocol",
-        choices=["reference"],
+        choices=["reference", "pairwise"],
         default="reference",
-        help="reference: score each answer 1-10 against its item's reference answer",
+        help="reference: score each answer 1-10 against its item's reference answer; "
+        "pairwise: score it beside the reference model's answer, in both orders",
     )
     study_score.add_argument(
         "--template-file",
         metavar="PATH",
-        help="the judge's prompt, with {question}, {reference} and {answer} (lineup.judge)",
+        help="the judge's prompt, kept with the study: {question}, {reference} and {answer} "
+        "(reference), or {question}, {answer_1} and {answer_2} (pairwise); see lineup.judge",
     )
     study_score.add_argument("--json", action="store_true")
     study_score.set_defaults(func=cmd_study_score)

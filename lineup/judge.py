@@ -354,6 +354,8 @@ class JudgeRun:
             "asked": self.asked,
             "cached": self.cached,
             "failed": self.failed,
+            "busy": self.busy,
+            "skipped": self.skipped,
         }
 
 

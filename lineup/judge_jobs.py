@@ -39,7 +39,8 @@ Work = Callable[[Callable[[int, int], None], CancelToken], JudgeRun]
 class JudgeJob:
     """One study's judge at work in a thread of this process."""
 
-    def __init__(self, study_id: int, judge: str, protocol: str, work: Work):
+    def __init__(self, store_key: str, study_id: int, judge: str, protocol: str, work: Work):
+        self.store_key = store_key  # which store the study is in (one process, many in tests)
         self.study_id = study_id
         self.judge = judge
         self.protocol = protocol
@@ -100,23 +101,22 @@ class JudgeJob:
             self._run, self._error = run, error
 
 
-_jobs: dict[int, JudgeJob] = {}
+_jobs: dict[tuple[str, int], JudgeJob] = {}
 _jobs_lock = threading.Lock()
 
 
 def _register(job: JudgeJob) -> None:
     with _jobs_lock:
-        _jobs[job.study_id] = job
+        _jobs[(job.store_key, job.study_id)] = job
 
 
-def active_judging(study_id: int) -> JudgeJob | None:
+def active_judging(store_key: str, study_id: int) -> JudgeJob | None:
     """The study's judge job in this process that is still running, or None."""
-    with _jobs_lock:
-        job = _jobs.get(study_id)
+    job = last_judging(store_key, study_id)
     return job if job is not None and job.progress().running else None
 
 
-def last_judging(study_id: int) -> JudgeJob | None:
+def last_judging(store_key: str, study_id: int) -> JudgeJob | None:
     """The study's latest judge job in this process, running or ended."""
     with _jobs_lock:
-        return _jobs.get(study_id)
+        return _jobs.get((store_key, study_id))

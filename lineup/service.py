@@ -580,6 +580,34 @@ class Lineup:
             check_template(template, protocol)
         save_judge_template(self.store, study_id, protocol, template)
 
+    def check_judge(
+        self,
+        study_id: int,
+        judge: str,
+        protocol: str = PROTOCOL_REFERENCE,
+        template: str | None = None,
+        *,
+        reference_needed: bool = False,
+    ) -> None:
+        """One of INPUT_ERRORS, with nothing asked or stored, when the judge cannot score the
+        study: an unknown or voice study, a bad judge spec, protocol or template (None: the
+        study's own); with `reference_needed`, protocol `pairwise` without a reference model."""
+        info = self._scored_study(study_id)
+        check_protocol(protocol)
+        check_template(
+            template if template is not None else judge_template(info, protocol), protocol
+        )
+        self._resolve(judge, "vlm")
+        if (
+            reference_needed
+            and protocol == PROTOCOL_PAIRWISE
+            and reference_study(self.store, study_id) is None
+        ):
+            raise InputError(
+                "The pairwise protocol compares each answer with the reference model's: name "
+                f"one first (study score {study_id} --reference-model SPEC)."
+            )
+
     def judge_study(
         self,
         study_id: int,
@@ -595,15 +623,7 @@ class Lineup:
         (None: the study's own); one of INPUT_ERRORS, with nothing asked, for an unknown
         study, a bad spec, protocol or template, or protocol `pairwise` without a reference
         model. Definitions: lineup.judge."""
-        info = self._scored_study(study_id)
-        check_template(
-            template if template is not None else judge_template(info, protocol), protocol
-        )
-        if protocol == PROTOCOL_PAIRWISE and reference_study(self.store, study_id) is None:
-            raise InputError(
-                f"The pairwise protocol compares each answer with the reference model's: name "
-                f"one first (study score {study_id} --reference-model SPEC)."
-            )
+        self.check_judge(study_id, judge, protocol, template, reference_needed=True)
         spec = self._resolve(judge, "vlm")
         _, options = resolve_model(judge, self.config)
         key_env = options.get("api_key_env")
@@ -632,19 +652,13 @@ class Lineup:
         """Score the study in the background with the study's template (see `judge_study`,
         whose checks run first, in the caller). One job per study in this process: while one
         runs, it is returned."""
-        running = active_judging(study_id)
+        running = active_judging(self._store_key, study_id)
         if running is not None:
             return running
         # Check everything before the thread starts, so bad input is the caller's error.
-        info = self._scored_study(study_id)
-        check_template(judge_template(info, protocol), protocol)
-        self._resolve(judge, "vlm")
-        if protocol == PROTOCOL_PAIRWISE and reference_study(self.store, study_id) is None:
-            raise InputError(
-                "The pairwise protocol compares each answer with the reference model's: name "
-                "one first."
-            )
+        self.check_judge(study_id, judge, protocol, reference_needed=True)
         return JudgeJob(
+            self._store_key,
             study_id,
             judge,
             protocol,
@@ -655,7 +669,12 @@ class Lineup:
 
     def judging(self, study_id: int) -> JudgeJob | None:
         """The study's latest judge job in this process, running or ended."""
-        return last_judging(study_id)
+        return last_judging(self._store_key, study_id)
+
+    @property
+    def _store_key(self) -> str:
+        """The store's address with any password hidden: which store a job works on."""
+        return str(self.store.engine.url)
 
     def judge_figures(
         self, study_id: int, judge: str, protocol: str = PROTOCOL_REFERENCE

@@ -32,8 +32,9 @@ from lineup.judge import Verdict, latest_judge, latest_verdicts
 from lineup.mediastore import MediaStore
 from lineup.models import OK, Generation, Label
 from lineup.overlap import overlap_scores
+from lineup.references import item_references
 from lineup.store import Store
-from lineup.study_store import load_plan
+from lineup.study_store import load_plan, reference_study
 from lineup.study_tables import study_summary, study_tables
 
 THUMBNAIL_PX = 320  # the longest side of an item's image in the report
@@ -108,11 +109,53 @@ RANKING_MD = [
     ("bt_ci_low", "95% CI low"),
     ("bt_ci_high", "95% CI high"),
 ]
+ARENA_MD = [
+    ("arena_rank", "Rank"),
+    ("model", "Model"),
+    ("arena_rating", "Rating"),
+    ("arena_ci_low", "95% CI low"),
+    ("arena_ci_high", "95% CI high"),
+    ("arena_votes", "Votes"),
+]
 
 
-def _ranked(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rated = [m for m in models if m.get("bt_rank") is not None]
-    return sorted(rated, key=lambda m: (m["bt_rank"], -(m["bt_rating"] or 0.0)))
+def _ranked(models: list[dict[str, Any]], prefix: str = "bt") -> list[dict[str, Any]]:
+    """The models with a rank from `prefix` (bt: the labels; arena: the pairwise votes), best
+    first; a rank shared by several models is marked as a tie ("2=")."""
+    rated = [m for m in models if m.get(f"{prefix}_rank") is not None]
+    ranks = [m[f"{prefix}_rank"] for m in rated]
+    return [
+        {
+            **m,
+            f"{prefix}_rank": f"{m[f'{prefix}_rank']}="
+            if ranks.count(m[f"{prefix}_rank"]) > 1
+            else m[f"{prefix}_rank"],
+        }
+        for m in sorted(rated, key=lambda m: (m[f"{prefix}_rank"], -(m[f"{prefix}_rating"] or 0.0)))
+    ]
+
+
+def _setup_lines(summary: dict[str, Any]) -> list[str]:
+    """The reference model and the judge, as the report's header says them."""
+    lines = []
+    reference = summary.get("reference")
+    if reference:
+        lines.append(
+            f"Reference model (shown apart, never ranked): {reference['model']}, study "
+            f"{reference['study_id']} ({reference['status']}), {reference['ok']} answers, "
+            f"{reference['errors']} failed; the reference of {reference['items_referenced']} "
+            "item(s) without one in the set."
+        )
+    judge = summary.get("judge")
+    if judge:
+        how = (
+            "each answer beside the reference model's, in both orders; figure = candidate / "
+            "reference score"
+            if judge["protocol"] == "pairwise"
+            else "each answer against its item's reference; figure = score / 10"
+        )
+        lines.append(f"Judge: {judge['spec']}, protocol {judge['protocol']} ({how}).")
+    return lines
 
 
 def markdown_report(store: Store, study_id: int) -> str:
@@ -125,6 +168,7 @@ def markdown_report(store: Store, study_id: int) -> str:
         f"{summary['kind'].upper()} study, {summary['status']}, {summary['done']} of "
         f"{summary['total']} answers.",
         "",
+        *(line for text in _setup_lines(summary) for line in (text, "")),
         "## Relevance",
         "",
         _markdown_table(models, RELEVANCE_MD),
@@ -141,6 +185,14 @@ def markdown_report(store: Store, study_id: int) -> str:
             "## Ranking (Bradley-Terry from the labels; overlapping intervals share a rank)",
             "",
             _markdown_table(ranked, RANKING_MD),
+            "",
+        ]
+    arena = _ranked(models, "arena")
+    if arena:
+        parts += [
+            "## Ranking from pairwise votes (Bradley-Terry; overlapping intervals share a rank)",
+            "",
+            _markdown_table(arena, ARENA_MD),
             "",
         ]
     agreement = summary["agreement"]
@@ -358,14 +410,22 @@ def _charts(summary: dict[str, Any]) -> list[str]:
 
 def _methods() -> list[tuple[str, str]]:
     """The definitions of every figure, from the modules that compute them."""
-    from lineup import agreement, ranking, study_scores, study_tables
+    from lineup import agreement, judge, ranking, references, study_scores, study_tables
 
-    return [
+    methods = [
         ("Tables", study_tables.__doc__ or ""),
+        ("Reference answers", references.__doc__ or ""),
         ("Automatic scores", study_scores.__doc__ or ""),
+        ("The LLM judge", judge.__doc__ or ""),
         ("Ranking", ranking.__doc__ or ""),
-        ("Agreement", agreement.__doc__ or ""),
     ]
+    try:
+        from lineup import arena
+    except ImportError:  # pragma: no cover - the arena ships with the labeling queue
+        pass
+    else:
+        methods.append(("Pairwise votes", arena.__doc__ or ""))
+    return [*methods, ("Agreement", agreement.__doc__ or "")]
 
 
 def _frame_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
@@ -383,14 +443,23 @@ def html_report(store: Store, media: MediaStore, study_id: int) -> str:
     plan = load_plan(store, study_id)
     answers = _answers_by_item(store, study_id)
     verdicts = _judge_verdicts(store, study_id)
+    references = item_references(store, study_id, plan.study.set_id)
+    reference_study_ = reference_study(store, study_id)
+    reference_answers = (
+        _answers_by_item(store, reference_study_.id) if reference_study_ is not None else {}
+    )
     items = []
     for item in plan.items:
         item_answers = answers.get(item.item_id, [])
+        reference = references.get(item.item_id)
+        theirs = reference_answers.get(item.item_id, [])
         items.append(
             {
                 "number": item.position + 1,
                 "text": item.text,
-                "reference": item.reference,
+                "reference": reference.text if reference else None,
+                "reference_source": reference.source if reference else None,
+                "reference_answer": theirs[0] if theirs else None,
                 "language": item.language,
                 "tags": item.tags,
                 "image": _thumbnail(media, item.image_hash),
@@ -406,7 +475,7 @@ def html_report(store: Store, media: MediaStore, study_id: int) -> str:
                         # One clip per voice and sentence: the first repeat's.
                         "clip": _clip(media, a.audio_hash) if a.repeat == 0 else None,
                         "labels": ", ".join(f"{k} {n}" for k, n in sorted(a.labels.items())),
-                        "overlap": _overlap(a, item.reference),
+                        "overlap": _overlap(a, reference.text if reference else None),
                         "judge": verdicts.get(a.generation_id),
                     }
                     for a in item_answers
@@ -429,6 +498,9 @@ def html_report(store: Store, media: MediaStore, study_id: int) -> str:
             "ranking": RANKING_MD,
         },
         ranked=_ranked(summary["models"]),
+        arena=_ranked(summary["models"], "arena"),
+        arena_columns=ARENA_MD,
+        setup=_setup_lines(summary),
         number=_number,
         charts=_charts(summary),
         items=items,
@@ -443,9 +515,9 @@ def write_report(
     """Write the report as `fmt` (html, md or xlsx) at `path` (written whole, then moved into
     place); the files written."""
     if fmt == "xlsx":
-        from lineup.study_export import write_xlsx
+        from lineup.report_workbook import write_workbook
 
-        return [write_xlsx(store, study_id, path)]
+        return [write_workbook(store, study_id, path)]
     text = (
         html_report(store, media, study_id) if fmt == "html" else markdown_report(store, study_id)
     )

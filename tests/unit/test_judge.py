@@ -321,8 +321,11 @@ def test_study_score_prints_its_counts_and_exits_2_for_bad_input(
         "asked": 4,
         "cached": 0,
         "failed": 0,
+        "busy": 0,
+        "skipped": 2,
+        "reference": None,
     }
-    assert "judged 4 of 4" in err and "2 answer(s) have no reference" in err
+    assert "2 answer(s) are not scored: their item has no reference" in err
 
     template = tmp_path / "strict.txt"
     template.write_text("Grade {answer} for {question} against {reference}.", encoding="utf-8")
