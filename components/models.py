@@ -29,15 +29,21 @@ def endpoint_reports(app: Lineup) -> list[EndpointReport]:
     return _reports(app, key)
 
 
-def model_picker(
-    app: Lineup, modality: Modality, default: list[str], label: str = "Models"
-) -> list[str]:
+def model_options(app: Lineup, modality: Modality, *, text_only: bool = False) -> list[str]:
+    """The models to offer: local ones, names from backends.toml, and what the endpoints
+    serve (for VLMs, those that can see; with `text_only`, every chat model)."""
     options: list[str] = list(_local(app, modality))
     options += app.named_models(modality)
     if modality == "vlm":
         for report in endpoint_reports(app):
-            options += [m.spec for m in report.models if m.vision is not False]
-    options = list(dict.fromkeys(options))
+            options += [m.spec for m in report.models if text_only or m.vision is not False]
+    return list(dict.fromkeys(options))
+
+
+def model_picker(
+    app: Lineup, modality: Modality, default: list[str], label: str = "Models"
+) -> list[str]:
+    options = model_options(app, modality)
     return st.multiselect(
         label,
         options,

@@ -1,0 +1,275 @@
+"""The Studies page's scoring panel: a reference model run beside the study (lineup.references)
+and an LLM judge that scores its answers in the background (lineup.judge, lineup.judge_jobs).
+
+The reference model runs as a study of its own, with the progress, pause and resume of every
+study. The judge runs in a thread of this server; every verdict is stored as it comes, so a
+reload shows the same progress, Stop stops the request in flight, and Score again asks only
+what has no verdict yet. The template is the study's own: edits are kept with the study.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.models import model_options
+from lineup.judge_jobs import JudgeJob
+from lineup.models import STUDY_DONE, STUDY_RUNNING
+from lineup.service import INPUT_ERRORS, Lineup
+from lineup.study_store import StudyInfo
+
+POLL_S = 1.0
+PROTOCOLS = {
+    "reference": "Against the reference answer (score / 10)",
+    "pairwise": "Beside the reference model's answer, both orders (candidate / reference)",
+}
+
+
+def scoring_panel(app: Lineup, study: StudyInfo) -> None:
+    """The reference model and the judge of a VLM study; a reference model's own study says
+    whose it is."""
+    if study.reference_for is not None:
+        st.info(
+            f"This study runs the reference model of study {study.reference_for}: its answers "
+            "are that study's references, shown apart and never ranked.",
+            icon=":material/info:",
+        )
+        return
+    if study.kind != "vlm":
+        return
+    reference_part(app, study)
+    judge_part(app, study)
+
+
+# The reference model -------------------------------------------------------------------------
+
+
+def reference_part(app: Lineup, study: StudyInfo) -> None:
+    st.markdown("**Reference model**")
+    reference = app.reference_of(study.id)
+    if reference is None:
+        st.caption(
+            "A model run once per item beside the study, shown apart and never ranked. Items "
+            "without a reference answer in the set take its answer; the pairwise judge "
+            "compares every answer with it."
+        )
+        row = st.columns([4, 1], vertical_alignment="bottom")
+        chosen = row[0].selectbox(
+            "Reference model",
+            model_options(app, "vlm"),
+            index=None,
+            key=f"reference-model-{study.id}",
+            accept_new_options=True,
+            placeholder="Pick, or type a spec such as openai:gpt-4o@https://api.openai.com/v1",
+        )
+        row[1].button(
+            "Run it",
+            icon=":material/play_arrow:",
+            key=f"reference-run-{study.id}",
+            disabled=not chosen,
+            on_click=_start_reference,
+            args=(app, study.id, chosen),
+        )
+    else:
+        _reference_progress(app, reference)
+    error = st.session_state.get(f"reference-error-{study.id}")
+    if error:
+        st.error(error, icon=":material/error:")
+
+
+def _start_reference(app: Lineup, study_id: int, model: str | None) -> None:
+    if not model:
+        return
+    try:
+        app.start_reference(study_id, model)
+    except INPUT_ERRORS as exc:
+        st.session_state[f"reference-error-{study_id}"] = str(exc)
+    else:
+        st.session_state.pop(f"reference-error-{study_id}", None)
+
+
+def _reference_progress(app: Lineup, reference: StudyInfo) -> None:
+    """The reference model's study: its state and answers, redrawn while it runs."""
+    assert reference.reference_for is not None
+    study_id = reference.reference_for
+
+    def draw() -> None:
+        progress = app.study_progress(reference.id)
+        text = (
+            f"`{reference.models[0]}` · study {reference.id} · {progress.status} · "
+            f"{progress.done} of {progress.total} answers · {progress.errors} failed"
+        )
+        st.progress(progress.done / progress.total if progress.total else 1.0, text=text)
+        if progress.status != reference.status:
+            st.rerun()
+
+    running = reference.status == STUDY_RUNNING
+    st.fragment(draw, run_every=POLL_S if running else None)()
+    if reference.status not in (STUDY_RUNNING, STUDY_DONE):
+        st.button(
+            "Resume the reference model",
+            icon=":material/play_arrow:",
+            key=f"reference-resume-{study_id}",
+            on_click=_start_reference,
+            args=(app, study_id, reference.models[0]),
+        )
+
+
+# The judge ------------------------------------------------------------------------------------
+
+
+def judge_part(app: Lineup, study: StudyInfo) -> None:
+    st.markdown("**LLM judge**")
+    has_reference = app.reference_of(study.id) is not None
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    judge = left.selectbox(
+        "Judge",
+        model_options(app, "vlm", text_only=True),
+        index=None,
+        key=f"judge-model-{study.id}",
+        accept_new_options=True,
+        placeholder="Pick, or type a chat model's spec such as ollama:qwen2.5:14b",
+        help="Any chat model. It sees the item's image only if its server says it can see. "
+        "Model names never reach it.",
+    )
+    protocol: str = right.radio(
+        "Protocol",
+        list(PROTOCOLS.keys()),
+        format_func=lambda p: PROTOCOLS[p],
+        key=f"judge-protocol-{study.id}",
+    )
+    if protocol == "pairwise" and not has_reference:
+        st.caption("The pairwise protocol needs a reference model: run one above first.")
+    template_editor(app, study.id, protocol)
+    job = app.judging(study.id)
+    running = job is not None and job.progress().running
+    st.button(
+        "Score",
+        type="primary",
+        icon=":material/grading:",
+        key=f"judge-start-{study.id}",
+        disabled=not judge or running or (protocol == "pairwise" and not has_reference),
+        on_click=_start_judging,
+        args=(app, study.id, judge, protocol),
+        help="Saves the template, then asks the judge about every answer it has not scored "
+        "with this template; the verdicts stored so far are kept.",
+    )
+    error = st.session_state.get(f"judge-error-{study.id}")
+    if error:
+        st.error(error, icon=":material/error:")
+    if job is not None:
+        judge_progress(job)
+
+
+def _template_key(study_id: int, protocol: str) -> str:
+    return f"judge-template-{study_id}-{protocol}"
+
+
+def template_editor(app: Lineup, study_id: int, protocol: str) -> None:
+    """The study's template for the protocol, editable; Save keeps it with the study."""
+    key = _template_key(study_id, protocol)
+    if key not in st.session_state:
+        st.session_state[key] = app.judge_template(study_id, protocol)
+    with st.expander("The judge's prompt", icon=":material/edit_note:"):
+        placeholders = (
+            "{question}, {reference}, {answer}"
+            if protocol == "reference"
+            else "{question}, {answer_1}, {answer_2}"
+        )
+        st.caption(
+            f"Filled in for every answer: {placeholders}. The reply must give "
+            + (
+                '{"score": 1-10, "reasons": "..."}.'
+                if protocol == "reference"
+                else '{"score_1": 1-10, "score_2": 1-10, "reasons": "..."}.'
+            )
+            + " An edited template asks every answer again."
+        )
+        st.text_area("Template", key=key, height=320, label_visibility="collapsed")
+        row = st.container(horizontal=True)
+        row.button(
+            "Save template",
+            key=f"{key}-save",
+            on_click=_save_clicked,
+            args=(app, study_id, protocol),
+        )
+        row.button(
+            "Back to the default",
+            key=f"{key}-reset",
+            on_click=_reset_template,
+            args=(app, study_id, protocol),
+        )
+
+
+def _save_template(app: Lineup, study_id: int, protocol: str) -> bool:
+    try:
+        app.set_judge_template(
+            study_id, protocol, st.session_state[_template_key(study_id, protocol)]
+        )
+    except INPUT_ERRORS as exc:
+        st.session_state[f"judge-error-{study_id}"] = str(exc)
+        return False
+    st.session_state.pop(f"judge-error-{study_id}", None)
+    return True
+
+
+def _save_clicked(app: Lineup, study_id: int, protocol: str) -> None:
+    _save_template(app, study_id, protocol)
+
+
+def _reset_template(app: Lineup, study_id: int, protocol: str) -> None:
+    app.set_judge_template(study_id, protocol, None)
+    st.session_state[_template_key(study_id, protocol)] = app.judge_template(study_id, protocol)
+
+
+def _start_judging(app: Lineup, study_id: int, judge: str | None, protocol: str) -> None:
+    if not judge:
+        return
+    key = _template_key(study_id, protocol)
+    if key in st.session_state and st.session_state[key] != app.judge_template(study_id, protocol):
+        if not _save_template(app, study_id, protocol):
+            return
+    try:
+        app.start_judging(study_id, judge, protocol)
+    except INPUT_ERRORS as exc:
+        st.session_state[f"judge-error-{study_id}"] = str(exc)
+    else:
+        st.session_state.pop(f"judge-error-{study_id}", None)
+
+
+def judge_progress(job: JudgeJob) -> None:
+    """The judge's requests done of the total while it runs, with Stop; then how it ended.
+    When it ends the whole page is drawn again, so the scores follow."""
+    drawn_running = job.progress().running
+
+    def draw() -> None:
+        state = job.progress()
+        if state.running != drawn_running:
+            st.rerun()
+        label = f"Judge `{state.judge}` ({state.protocol})"
+        if state.running:
+            total = state.total or 0
+            st.progress(
+                state.done / total if total else 0.0,
+                text=f"{label}: {state.done} of {total or '?'} requests",
+            )
+            st.button(
+                "Stop the judge",
+                icon=":material/stop:",
+                key=f"judge-stop-{state.study_id}",
+                on_click=job.stop,
+                help="The request in flight is stopped; Score again asks it and the rest.",
+            )
+        elif state.error:
+            st.error(f"{label}: {state.error}", icon=":material/error:")
+        elif state.run is not None:
+            run = state.run
+            how = "stopped" if state.stopped else "done"
+            st.success(
+                f"{label} {how}: {run.asked} asked, {run.cached} already scored, "
+                f"{run.failed} failed"
+                + (f", {run.skipped} answers without a reference" if run.skipped else "")
+                + ".",
+                icon=":material/check_circle:",
+            )
+
+    st.fragment(draw, run_every=POLL_S if drawn_running else None)()
