@@ -592,7 +592,18 @@ def _judge(app: Lineup, args: argparse.Namespace) -> JudgeRun:
     return run
 
 
-STUDY_COLUMNS = ["id", "set", "kind", "status", "done", "total", "errors", "models", "created_at"]
+STUDY_COLUMNS = [
+    "id",
+    "set",
+    "kind",
+    "status",
+    "done",
+    "total",
+    "errors",
+    "models",
+    "reference_for",
+    "created_at",
+]
 
 
 def cmd_study_list(app: Lineup, args: argparse.Namespace) -> int:
@@ -609,6 +620,7 @@ def cmd_study_list(app: Lineup, args: argparse.Namespace) -> int:
                 "total": state.total,
                 "errors": state.errors,
                 "models": list(info.models),
+                "reference_for": info.reference_for,  # a reference model's own study
                 "created_at": info.created_at.isoformat(),
             }
         )

@@ -295,6 +295,12 @@ def test_study_score_runs_the_reference_model_then_the_pairwise_judge(
     assert "{question}" in capsys.readouterr().err
     assert app.judge_template(study_id, "pairwise") == PAIRWISE_TEMPLATE
     assert len(judges.chat_requests()) == 12
+    # The study list says which study runs whose reference model.
+    assert main(["study", "list", "--json"]) == 0
+    listed = {row["id"]: row for row in json.loads(capsys.readouterr().out)["studies"]}
+    reference_id = printed["reference"]["study_id"]
+    assert listed[reference_id]["reference_for"] == study_id
+    assert listed[study_id]["reference_for"] is None
 
 
 def test_the_studys_own_template_is_kept_and_used_until_reset(
