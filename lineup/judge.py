@@ -53,7 +53,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backends.base import (
@@ -781,6 +781,18 @@ def latest_judge(store: Store, study_id: int) -> StudyJudge | None:
             .limit(1)
         ).first()
     return None if row is None else StudyJudge(row[0], row[1])
+
+
+def study_judges(store: Store, study_id: int) -> list[StudyJudge]:
+    """Every judge and protocol with a finished verdict on the study, the latest first."""
+    with store.session() as session:
+        rows = session.execute(
+            select(JudgeScore.judge_spec, JudgeScore.protocol, func.max(JudgeScore.id))
+            .where(JudgeScore.study_id == study_id, JudgeScore.status != JUDGE_ASKING)
+            .group_by(JudgeScore.judge_spec, JudgeScore.protocol)
+            .order_by(func.max(JudgeScore.id).desc())
+        ).all()
+    return [StudyJudge(spec, protocol) for spec, protocol, _ in rows]
 
 
 @dataclass(frozen=True)

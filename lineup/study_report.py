@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 
-from lineup.judge import Verdict, latest_judge, latest_verdicts
+from lineup.judge import Verdict, judge_figures, latest_verdicts, study_judges
 from lineup.mediastore import MediaStore
 from lineup.models import OK, Generation, Label
 from lineup.overlap import overlap_scores
@@ -85,7 +85,7 @@ SCORES_MD = [
     ("rouge1_f1", "ROUGE-1 F1"),
     ("rougeL_f1", "ROUGE-L F1"),
     ("chrf", "chrF"),
-    ("judge_score", "Judge (score / 10)"),
+    ("judge_score", "Judge figure"),
     ("wrong_language", "Wrong language"),
     ("latin_share", "Latin share"),
     ("other_script_chars", "Other-script chars"),
@@ -143,8 +143,8 @@ def _setup_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(
             f"Reference model (shown apart, never ranked): {reference['model']}, study "
             f"{reference['study_id']} ({reference['status']}), {reference['ok']} answers, "
-            f"{reference['errors']} failed; the reference of {reference['items_referenced']} "
-            "item(s) without one in the set."
+            f"{reference['errors']} failed. Items taking their reference from it (the set has "
+            f"none for them): {reference['items_referenced']}."
         )
     judge = summary.get("judge")
     if judge:
@@ -193,6 +193,15 @@ def markdown_report(store: Store, study_id: int) -> str:
             "## Ranking from pairwise votes (Bradley-Terry; overlapping intervals share a rank)",
             "",
             _markdown_table(arena, ARENA_MD),
+            "",
+        ]
+    judges = _judge_rows(store, study_id)
+    if judges:
+        parts += [
+            "## LLM judges (figure: score / 10 against the reference answer; pairwise: candidate "
+            "/ reference model, both orders averaged)",
+            "",
+            _markdown_table(judges, JUDGES_MD),
             "",
         ]
     agreement = summary["agreement"]
@@ -291,18 +300,40 @@ def _overlap(answer: _Answer, reference: str | None) -> dict[str, str] | None:
     }
 
 
-def _judge_verdicts(store: Store, study_id: int) -> dict[int, str]:
-    """Per answer, the verdict of the judge that ran last: its score and reasons, or why it
-    has none."""
-    judge = latest_judge(store, study_id)
-    if judge is None:
-        return {}
-    return {
-        generation_id: _verdict_text(verdict)
+JUDGES_MD = [
+    ("judge", "Judge"),
+    ("protocol", "Protocol"),
+    ("model", "Model"),
+    ("judge_score", "Figure"),
+    ("judge_score_ci_low", "95% CI low"),
+    ("judge_score_ci_high", "95% CI high"),
+    ("judged", "Scored"),
+    ("judge_failures", "Failures"),
+]
+
+
+def _judge_rows(store: Store, study_id: int) -> list[dict[str, Any]]:
+    """Per judge and protocol that ran on the study (the latest first), each model's figure
+    with its interval, the answers scored and the failures (lineup.judge.judge_figures)."""
+    return [
+        {"judge": judge.spec, "protocol": judge.protocol, "model": model, **figures}
+        for judge in study_judges(store, study_id)
+        for model, figures in judge_figures(store, study_id, judge.spec, judge.protocol).items()
+    ]
+
+
+def _judge_verdicts(store: Store, study_id: int) -> dict[int, list[str]]:
+    """Per answer, the verdict of every judge that ran (the latest first): its score and
+    reasons, or why it has none; each named by its protocol when more than one ran."""
+    judges = study_judges(store, study_id)
+    found: dict[int, list[str]] = {}
+    for judge in judges:
+        name = f"{judge.protocol}: " if len(judges) > 1 else ""
         for generation_id, verdict in latest_verdicts(
             store, study_id, judge.spec, judge.protocol
-        ).items()
-    }
+        ).items():
+            found.setdefault(generation_id, []).append(name + _verdict_text(verdict))
+    return found
 
 
 def _verdict_text(verdict: Verdict) -> str:
@@ -499,6 +530,8 @@ def html_report(store: Store, media: MediaStore, study_id: int) -> str:
         },
         ranked=_ranked(summary["models"]),
         arena=_ranked(summary["models"], "arena"),
+        judges=_judge_rows(store, study_id),
+        judges_columns=JUDGES_MD,
         arena_columns=ARENA_MD,
         setup=_setup_lines(summary),
         number=_number,

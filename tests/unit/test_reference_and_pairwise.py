@@ -400,9 +400,28 @@ def test_the_report_shows_the_reference_model_apart_and_says_the_judges_protocol
     tmp_path: Path,
 ) -> None:
     app, study_id, reference_id = referenced
+    # First a reference-protocol run whose replies (pairwise JSON) hold no "score": failures.
+    app.judge_study(study_id, spec(judges, "biased:7b"))
     app.judge_study(study_id, spec(judges, "biased:7b"), protocol="pairwise")
     (markdown,) = app.study_report(study_id, "md", tmp_path / "report.md")
     text = markdown.read_text(encoding="utf-8")
+    # Every judge that ran, the latest first: per model its figure, scored and failures.
+    judged = [
+        line for line in text.splitlines() if line.startswith(f"| {spec(judges, 'biased:7b')} |")
+    ]
+    assert [line.split(" | ")[1:3] for line in judged] == [
+        ["pairwise", spec(models, ALPHA)],
+        ["pairwise", spec(models, BETA)],
+        ["reference", spec(models, ALPHA)],
+        ["reference", spec(models, BETA)],
+    ]
+    assert [line.split(" | ")[3] for line in judged] == ["1.25", "1.25", "–", "–"]
+    assert [line.rstrip(" |").split(" | ")[-2:] for line in judged] == [
+        ["3", "0"],
+        ["3", "0"],
+        ["0", "3"],
+        ["0", "3"],
+    ]
     assert f"Reference model (shown apart, never ranked): {spec(models, REF)}, study " in text
     assert f"{reference_id} (done), 3 answers, 0 failed" in text
     assert f"Judge: {spec(judges, 'biased:7b')}, protocol pairwise" in text
@@ -412,5 +431,7 @@ def test_the_report_shows_the_reference_model_apart_and_says_the_judges_protocol
     assert page.count('class="answer reference"') == 3
     assert page.count("(the set&#39;s)") == 2
     assert page.count("(the reference model&#39;s answer)") == 1
-    # The pairwise verdicts beside each answer: 6 answers x "against the reference model's".
+    # Both judges' verdicts beside each answer, named by protocol.
+    assert page.count("pairwise: 8/10 against the reference model&#39;s 4/10") == 0
     assert page.count("against the reference model&#39;s") == 6
+    assert page.count("reference: no score") == 6
