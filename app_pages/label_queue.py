@@ -1,9 +1,19 @@
-"""Label queue: a study's answers item by item, blind and shuffled, labeled from the keyboard."""
+"""Label queue: a study's answers item by item, blind and shuffled, labeled from the keyboard;
+or, in Arena mode, two blind answers to one item at a time, voted on from the keyboard."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from components.arena_queue import (
+    ARENA_KEYS_HELP,
+    PAIR_KEY,
+    answers_side_by_side,
+    arena_nav,
+    pair_text,
+    parse_pair,
+    vote_buttons,
+)
 from components.context import annotator_sidebar, get_lineup
 from components.label_queue import (
     FOCUS_KEY,
@@ -16,12 +26,17 @@ from components.label_queue import (
     queue_nav,
 )
 from components.models import display_name
+from lineup.arena import ArenaQueue
 from lineup.label_queue import LabelQueue
 from lineup.study_store import StudyInfo
 
 STUDY_KEY = "queue-study"
 MODEL_KEY = "queue-model"
 ITEM_STUDY_KEY = "queue-item-study"  # the study whose item ITEM_KEY holds
+MODE_KEY = "queue-mode"
+PAIR_STUDY_KEY = "arena-pair-study"  # the study whose pair PAIR_KEY holds
+LABELS, ARENA = "labels", "arena"
+MODES = {LABELS: "Labels", ARENA: "Arena"}
 
 app = get_lineup()
 annotator = annotator_sidebar()
@@ -79,6 +94,80 @@ def current_number(queue: LabelQueue, study_id: int) -> int | None:
     return number
 
 
+def pick_mode() -> str:
+    """Labels or Arena: the switch's choice, first taken from the address (`?mode=arena`, so
+    a reload keeps the mode)."""
+    if st.session_state.get(MODE_KEY) not in MODES:
+        st.session_state[MODE_KEY] = ARENA if st.query_params.get("mode") == ARENA else LABELS
+    mode = st.segmented_control(
+        "Mode",
+        list(MODES),
+        key=MODE_KEY,
+        format_func=MODES.__getitem__,
+        required=True,
+        label_visibility="collapsed",
+        help="Labels: mark each answer's relevance. Arena: vote on two blind answers at once.",
+    )
+    if mode == ARENA:
+        st.query_params["mode"] = ARENA
+    else:
+        st.query_params.pop("mode", None)
+    return str(mode or LABELS)
+
+
+def current_pair(queue: ArenaQueue, study_id: int) -> int | None:
+    """The position of the pair shown: the session's, first taken from the address (`?pair=`,
+    its two answers' ids, so a reload keeps the place); else the first without a vote."""
+    if st.session_state.get(PAIR_STUDY_KEY) != study_id:
+        st.session_state[PAIR_STUDY_KEY] = study_id
+        from_address = _query_number("study") == study_id
+        st.session_state[PAIR_KEY] = st.query_params.get("pair") if from_address else None
+    key = parse_pair(st.session_state.get(PAIR_KEY))
+    position = queue.position_of(key) if key is not None else None
+    if position is None:
+        position = queue.start()
+        shown = queue.pair(position) if position is not None else None
+        st.session_state[PAIR_KEY] = pair_text(shown.key) if shown is not None else None
+    return position
+
+
+def arena(study: StudyInfo, show_reference: bool) -> None:
+    """Arena mode: the pair shown, its item, its answers as A and B, and the votes."""
+    queue = app.arena_queue(study.id, annotator)
+    position = current_pair(queue, study.id)
+    st.query_params["study"] = str(study.id)
+    pair = queue.pair(position) if position is not None else None
+    view = app.arena_view(study.id, pair) if pair is not None else None
+    if pair is None or view is None:
+        st.info(
+            "No pairs to vote on yet: a pair is two models' complete answers to the same item"
+            + (", and this study has one model." if len(study.models) < 2 else "."),
+            icon=":material/hourglass_empty:",
+        )
+        return
+    st.query_params["pair"] = pair_text(pair.key)
+    if annotator:
+        share = queue.voted / queue.total
+        st.progress(share, text=f"Voted on {queue.voted} of {queue.total} pairs")
+        if queue.voted == queue.total:
+            st.success(
+                "Every pair has your vote. A new vote on a pair replaces your last one.",
+                icon=":material/done_all:",
+            )
+    else:
+        st.warning("Set your name in the sidebar to vote.", icon=":material/person:")
+    st.markdown(
+        f"**Pair {position} of {queue.total}** · :gray[item #{pair.number} of set "
+        f"{study.set_name} · study {study.id}: {len(study.models)} models · {study.status} · "
+        "names hidden]"
+    )
+    arena_nav(queue, position or 1)
+    item_view(app, view.item, show_reference=show_reference)
+    # Above the answers: in view with the item however long the answers are.
+    vote_buttons(app, study.id, annotator, pair)
+    answers_side_by_side(app, view)
+
+
 st.title("Label queue")
 study = pick_study()
 if study is None:
@@ -88,28 +177,34 @@ if study is None:
         icon=":material/fact_check:",
     )
     st.stop()
+mode = pick_mode()
 
-if st.session_state.get(MODEL_KEY, "") not in ("", *study.models):
-    st.session_state[MODEL_KEY] = ""
-model = st.sidebar.selectbox(
-    "Model",
-    ["", *study.models],
-    key=MODEL_KEY,
-    format_func=lambda spec: display_name(spec, app.config)[0] if spec else "All models",
-    help="Label one model's answers only. Its name is then no secret.",
-)
-unlabeled_only = st.sidebar.toggle(
-    "Unlabeled only",
-    key="queue-unlabeled-only",
-    help="Skip the items whose answers you have all labeled.",
-)
+model, unlabeled_only = "", False
+if mode == LABELS:  # the arena shows every model's answers, blind
+    if st.session_state.get(MODEL_KEY, "") not in ("", *study.models):
+        st.session_state[MODEL_KEY] = ""
+    model = st.sidebar.selectbox(
+        "Model",
+        ["", *study.models],
+        key=MODEL_KEY,
+        format_func=lambda spec: display_name(spec, app.config)[0] if spec else "All models",
+        help="Label one model's answers only. Its name is then no secret.",
+    )
+    unlabeled_only = st.sidebar.toggle(
+        "Unlabeled only",
+        key="queue-unlabeled-only",
+        help="Skip the items whose answers you have all labeled.",
+    )
 show_reference = st.sidebar.toggle(
     "Show reference answers",
     value=True,
     key="queue-show-reference",
     help="Hide them to judge the answers on their own.",
 )
-st.sidebar.caption(KEYS_HELP)
+st.sidebar.caption(ARENA_KEYS_HELP if mode == ARENA else KEYS_HELP)
+if mode == ARENA:
+    arena(study, show_reference)
+    st.stop()
 
 queue = app.label_queue(study.id, annotator, model=model or None, unlabeled_only=unlabeled_only)
 number = current_number(queue, study.id)

@@ -1,4 +1,5 @@
-"""Leaderboard: labels and speed per model, as a table, a chart and a CSV file."""
+"""Leaderboard: labels and speed per model, as a table, a chart and a CSV file; filtered to one
+study, that study's ranking and agreement under it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from components.charts import (
 from components.context import get_lineup
 from components.exports import csv_download, streamed_csv_download
 from components.leaderboard_filters import filter_bar
-from lineup.service import ExportTable, RunKind
+from components.study_view import ranking_and_agreement
+from lineup.service import ExportTable, LeaderboardFilter, Lineup, RunKind
 
 EMPTY_CELL = "–"
 # Widths in px: every figure fits a 1400 px window beside the sidebar (about 930 px of table);
@@ -188,6 +190,30 @@ def export(rows: list[dict[str, Any]], name_key: str) -> pd.DataFrame:
     return pd.DataFrame(rows).assign(**{name_key: [hide_credentials(r[name_key]) for r in rows]})
 
 
+def study_section(app: Lineup, board_filter: LeaderboardFilter, kind: RunKind) -> None:
+    """Under a board: the ranking and agreement of the study the filter names, when it is of
+    this board's kind; without a study filter, where to find them (nothing is computed)."""
+    if board_filter.study_id is None:
+        st.caption(
+            "Rankings (Bradley-Terry, with intervals) and annotator agreement are per study: "
+            "choose a study in the filters to see them here."
+        )
+        return
+    info = app.study(board_filter.study_id)
+    if info is None:
+        return
+    if info.kind != kind:
+        other = "Voices" if info.kind == "tts" else "VLMs"
+        st.caption(f"Study #{info.id}'s ranking and agreement are under {other}.")
+        return
+    st.subheader(f"Study #{info.id} · {info.set_name}", anchor=False)
+    st.caption(
+        "Over the whole study and every annotator's labels: the other filters do not narrow "
+        "the ranking or the agreement."
+    )
+    ranking_and_agreement(app.study_summary(info.id), display_names(info.models))
+
+
 app = get_lineup()
 st.title("Leaderboard")
 st.caption(
@@ -216,6 +242,7 @@ with vlm_tab:
                 "No chart yet: no complete answer has a label. Label answers on a Compare page."
             )
         csv_download(export(rows, "model"), "Download CSV", "lineup-vlm-leaderboard.csv", "vlm-csv")
+    study_section(app, board_filter, "vlm")
 
 with tts_tab:
     rows = app.leaderboard("tts", board_filter)
@@ -230,6 +257,7 @@ with tts_tab:
         else:
             st.caption("No chart yet: no clip has been transcribed, so there is no WER.")
         csv_download(export(rows, "voice"), "Download CSV", "lineup-tts-leaderboard.csv", "tts-csv")
+    study_section(app, board_filter, "tts")
 
 with raw_tab:
     st.caption(

@@ -9,13 +9,16 @@ from components.charts import display_names
 from components.context import annotator_sidebar, get_lineup, page_runs, show_runs
 from components.models import model_picker
 from components.runs import results_anchor
+from components.study_scoring import scoring_panel
 from components.study_view import (
     charts,
     downloads,
     per_item_section,
     progress_panel,
+    ranking_and_agreement,
     relevance_table,
     repeats_table,
+    scores_section,
     speed_table,
     studies_table,
     study_caption,
@@ -177,6 +180,8 @@ def annotator_filter(app: Lineup, study: StudyInfo) -> str | None:
 def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     st.subheader(f"Study {study.id} · {study.set_name}", anchor=False)
     st.caption(study_caption(study))
+    if study.reference_for is not None:
+        scoring_panel(app, study)  # says whose reference model this study runs
     names = display_names(study.models)
     study_details(study, names)
     progress_panel(app, study.id, study.status)
@@ -195,6 +200,19 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     else:
         st.subheader("Speed", anchor=False)
         speed_table(tables, names)
+    summary = app.study_summary(study.id)
+    if study.kind != "tts":
+        st.subheader("Scores", anchor=False)
+        if study.reference_for is None:
+            with st.expander(
+                "Score this study: a reference model and an LLM judge",
+                icon=":material/grading:",
+                expanded=app.judging(study.id) is not None,
+            ):
+                scoring_panel(app, study)
+        scores_section(summary, names)
+    st.subheader("Ranking and agreement", anchor=False)
+    ranking_and_agreement(summary, names)
     st.subheader("Per item", anchor=False)
     per_item_section(app, tables, names)
     if study.kind == "tts":

@@ -18,12 +18,18 @@ time); the script takes the keys first.
   Previous / Next / Next unlabeled.
 - Keys typed in a text box (a comment) are left alone, as are those with Ctrl, Alt or Cmd,
   and a key whose button is disabled when nothing waits (Tab then moves through the page).
+
+The arena mode (components.arena_queue) uses the same script: A / B / T / X vote, and J / K /
+N / P / U move between its pairs. The script is installed once per tab and serves both modes,
+so KEY_ACTIONS holds both: a key may name several buttons, and the first the page draws is
+pressed.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Protocol
 
 import streamlit as st
 from PIL import Image
@@ -46,8 +52,8 @@ KEYS_HELP = (
     "Keys are taken in the order typed; in a comment they are text."
 )
 # Which button each key presses, by the button's widget key (Streamlit gives its element the
-# class `st-key-<key>`).
-KEY_ACTIONS = {
+# class `st-key-<key>`); of several, the first the page draws (one mode's or the other's).
+KEY_ACTIONS: dict[str, str | list[str]] = {
     "1": "queue-key-relevant",
     "2": "queue-key-partial",
     "3": "queue-key-irrelevant",
@@ -57,11 +63,16 @@ KEY_ACTIONS = {
     "ArrowRight": "queue-next-answer",
     "ArrowDown": "queue-next-answer",
     "Tab": "queue-next-answer",
-    "k": "queue-previous",
-    "p": "queue-previous",
-    "j": "queue-next",
-    "n": "queue-next",
-    "u": "queue-next-unlabeled",
+    "k": ["queue-previous", "arena-previous"],
+    "p": ["queue-previous", "arena-previous"],
+    "j": ["queue-next", "arena-next"],
+    "n": ["queue-next", "arena-next"],
+    "u": ["queue-next-unlabeled", "arena-next-unvoted"],
+    # The arena's votes (components.arena_queue).
+    "a": "arena-vote-a",
+    "b": "arena-vote-b",
+    "t": "arena-vote-tie",
+    "x": "arena-vote-both_bad",
 }
 # Installed once per browser tab (a flag on the window), on the main document, listening in the
 # capture phase so it sees the keys before Streamlit's shortcuts do. Whether the page is still
@@ -73,6 +84,7 @@ KEYS_SCRIPT = """<script>(() => {
   window.__lineupQueueKeys = true;
   const ACTIONS = %(actions)s;
   const button = (key) => document.querySelector(`.st-key-${key} button`);
+  const drawn = (keys) => [].concat(keys || []).find((key) => button(key));
   const runState = () =>
     document.querySelector('[data-testid="stApp"]')?.getAttribute("data-test-script-state");
   const typing = (el) =>
@@ -95,7 +107,7 @@ KEYS_SCRIPT = """<script>(() => {
   window.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     const name = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    const action = ACTIONS[event.shiftKey && name === "Tab" ? "Shift+Tab" : name];
+    const action = drawn(ACTIONS[event.shiftKey && name === "Tab" ? "Shift+Tab" : name]);
     const target = action && button(action);
     if (!target) return;  // another page, or no such button now
     if (target.disabled && !waiting.length && !pressed) return;
@@ -156,7 +168,7 @@ def _label(
 def _label_focused(app: Lineup, relevance: str, annotator: str, answer_ids: Sequence[int]) -> None:
     """1 / 2 / 3: label the answer focused now (in the session, not when the page was drawn)."""
     focus = st.session_state.get(FOCUS_KEY)
-    if focus in answer_ids:
+    if isinstance(focus, int) and focus in answer_ids:
         _label(app, focus, relevance, annotator, answer_ids)
 
 
@@ -205,10 +217,7 @@ def queue_keys(app: Lineup, item: QueueItem, annotator: str, focus: int | None) 
             "box-shadow: 0 0 0 3px rgba(28, 131, 225, 0.18); }"
         )
     st.html(f"<style>{' '.join(rules)}</style>")
-    # In the sidebar: an element with a script takes a row's gap where it is drawn.
-    st.sidebar.html(
-        KEYS_SCRIPT % {"actions": json.dumps(KEY_ACTIONS)}, unsafe_allow_javascript=True
-    )
+    install_keys()
     if not annotator or focus is None:
         return
     answer_ids = [answer.generation_id for answer in item.answers]
@@ -220,6 +229,14 @@ def queue_keys(app: Lineup, item: QueueItem, annotator: str, focus: int | None) 
             on_click=_label_focused,
             args=(app, value, annotator, answer_ids),
         )
+
+
+def install_keys() -> None:
+    """The script that takes the keys (KEYS_SCRIPT), for either mode."""
+    # In the sidebar: an element with a script takes a row's gap where it is drawn.
+    st.sidebar.html(
+        KEYS_SCRIPT % {"actions": json.dumps(KEY_ACTIONS)}, unsafe_allow_javascript=True
+    )
 
 
 def queue_nav(queue: LabelQueue, number: int, item: QueueItem) -> None:
@@ -263,7 +280,24 @@ def queue_nav(queue: LabelQueue, number: int, item: QueueItem) -> None:
         )
 
 
-def item_view(app: Lineup, item: QueueItem, *, show_reference: bool) -> None:
+class ShownItem(Protocol):
+    """What the item view draws: a queue item (QueueItem) or the item of an arena pair."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def image_hash(self) -> str | None: ...
+    @property
+    def reference(self) -> str | None: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+def item_view(app: Lineup, item: ShownItem, *, show_reference: bool) -> None:
     """The image (or the sentence the voices speak), the question and the reference."""
     if item.kind == "tts":
         st.caption("Sentence")
@@ -289,7 +323,7 @@ def item_view(app: Lineup, item: QueueItem, *, show_reference: bool) -> None:
     tags(item)
 
 
-def reference(item: QueueItem, shown: bool) -> None:
+def reference(item: ShownItem, shown: bool) -> None:
     if item.reference is None:
         return
     if not shown:
@@ -299,7 +333,7 @@ def reference(item: QueueItem, shown: bool) -> None:
         st.markdown(item.reference)
 
 
-def tags(item: QueueItem) -> None:
+def tags(item: ShownItem) -> None:
     facts = [f"language {item.language}" if item.language else "", *item.tags]
     shown = " · ".join(fact for fact in facts if fact)
     if shown:

@@ -171,3 +171,42 @@ def item_heatmap(per_item: pd.DataFrame, models: Sequence[str], names: dict[str,
         height=90 + HEATMAP_ROW_PX * len(labels),
     )
     return figure
+
+
+def rating_chart(rows: Sequence[dict[str, Any]], names: dict[str, str]) -> go.Figure:
+    """Each rated model's Bradley-Terry rating as a point, its 95% bootstrap interval as the
+    error bar, best first; the dotted line is the mean rating (1000). Rows: the study
+    summary's models with bt_rating, bt_ci_low and bt_ci_high."""
+    rated = [r for r in rows if r.get("bt_rating") is not None and r.get("bt_ci_low") is not None]
+    rating = [float(r["bt_rating"]) for r in rated]
+    low = [float(r["bt_ci_low"]) for r in rated]
+    high = [float(r["bt_ci_high"]) for r in rated]
+    figure = go.Figure(
+        go.Scatter(
+            y=[names[r["model"]] for r in rated],
+            x=rating,
+            mode="markers",
+            marker={"color": ESTIMATE_COLOUR, "size": 10},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [h - x for x, h in zip(rating, high, strict=True)],
+                "arrayminus": [x - lo for x, lo in zip(rating, low, strict=True)],
+                "color": "#444",
+                "thickness": 1.5,
+                "width": 6,
+            },
+            customdata=list(zip(low, high, strict=True)),
+            hovertemplate="%{y}: %{x:.0f}, 95% interval %{customdata[0]:.0f}–%{customdata[1]:.0f}"
+            "<extra></extra>",
+        )
+    )
+    figure.add_vline(x=1000, line_dash="dot", line_color="#999")
+    figure.update_layout(
+        xaxis={"title": "Bradley-Terry rating (error bar: 95% interval)"},
+        yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
+        showlegend=False,
+        margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        height=110 + 36 * len(rated),
+    )
+    return figure

@@ -22,6 +22,7 @@ from components.study_charts import (
     SPEED_AXES,
     item_heatmap,
     item_label,
+    rating_chart,
     relevance_chart,
     speed_chart,
 )
@@ -279,7 +280,7 @@ def xlsx_bytes(app: Lineup, study_id: int) -> bytes:
     return _written(lambda out: app.export_study(study_id, "xlsx", out), "study.xlsx")
 
 
-def report_bytes(app: Lineup, study_id: int, fmt: Literal["html", "md"]) -> bytes:
+def report_bytes(app: Lineup, study_id: int, fmt: Literal["html", "md", "xlsx"]) -> bytes:
     """The study's report (lineup.study_report) as a file's bytes."""
     return _written(lambda out: app.study_report(study_id, fmt, out), f"study.{fmt}")
 
@@ -312,6 +313,15 @@ def downloads(app: Lineup, study_id: int) -> None:
             ":material/summarize:",
             "One file that opens anywhere with no network: the tables, scores, ranking, "
             "agreement, every item with its answers, and how each figure is defined.",
+        ),
+        (
+            "Report (XLSX)",
+            partial(report_bytes, app, study_id, "xlsx"),
+            ("report-xlsx", f"lineup-study-{study_id}-report.xlsx"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ":material/summarize:",
+            "The report as a workbook: summary, automatic metrics, the judge's verdicts with "
+            "its reasons, labels, agreement and every raw answer, a sheet each.",
         ),
         (
             "Report (Markdown)",
@@ -351,7 +361,12 @@ def _name_column(label: str) -> Any:
     )
 
 
-def _table(frame: pd.DataFrame, names: dict[str, str], columns: dict[str, Any]) -> None:
+def _table(
+    frame: pd.DataFrame,
+    names: dict[str, str],
+    columns: dict[str, Any],
+    width: int | Literal["stretch", "content"] = "stretch",
+) -> None:
     shown = frame.assign(name=[names[m] for m in frame["model"]])
     st.dataframe(
         shown,
@@ -359,6 +374,7 @@ def _table(frame: pd.DataFrame, names: dict[str, str], columns: dict[str, Any]) 
         column_order=list(columns),
         column_config=columns,
         placeholder=EMPTY_CELL,
+        width=width,
     )
 
 
@@ -541,6 +557,7 @@ def _wer_rows(voices: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+@st.fragment  # its speed switch redraws the charts alone, not the page's scores and ranking
 def charts(tables: StudyTables, names: dict[str, str]) -> None:
     """Side by side: % relevant with its interval, and speed against % relevant (VLM studies)
     or the mean WER per voice (voice studies)."""
@@ -583,9 +600,387 @@ def charts(tables: StudyTables, names: dict[str, str]) -> None:
             st.plotly_chart(figure, key="study-speed-chart")
 
 
+# Scores, ranking and agreement ----------------------------------------------------------------
+
+SCORE_PX, SCORE_CI_PX = 66, 88
+NO_FIGURE = "–"
+
+
+def figure_interval(low: float | None, high: float | None, fmt: str = ".2f") -> str | None:
+    """An interval as one cell, e.g. "0.31–0.55", or "−124 – 714" when an end is negative (a
+    minus sign beside the dash would read as a range); None when there is none."""
+    if low is None or high is None:
+        return None
+    if low < 0 or high < 0:
+        return f"{low:{fmt}} – {high:{fmt}}".replace("-", "−")
+    return f"{low:{fmt}}–{high:{fmt}}"
+
+
+def shared_rank(rank: int | None, ranks: Sequence[int | None]) -> str | None:
+    """A rank as shown: "1", or "1 (tie)" when another model shares it."""
+    if rank is None:
+        return None
+    return f"{rank} (tie)" if sum(r == rank for r in ranks) > 1 else str(rank)
+
+
+def _ci_column(what: str) -> Any:
+    return st.column_config.TextColumn(
+        "95% CI",
+        help=f"95% bootstrap interval of the mean {what}: resampling the answers, 1,000 times.",
+        width=SCORE_CI_PX,
+    )
+
+
+def _judge_help(judge: dict[str, Any] | None) -> str:
+    if judge is None:
+        return "The LLM judge's mean figure: no judge has scored this study yet."
+    if judge.get("protocol") == "pairwise":
+        return (
+            f"The mean over answers of {judge['spec']}'s score of the answer over its score of "
+            "the reference model's answer, asked in both orders: 1 = as good as the reference, "
+            "above 1 = better."
+        )
+    return (
+        f"The mean of {judge['spec']}'s score (1–10) / 10 of each answer against the item's "
+        "reference answer: 1 = says what the reference says."
+    )
+
+
+def score_columns(judge: dict[str, Any] | None) -> dict[str, Any]:
+    overlap = "1 = the answer is the reference, 0 = no overlap; mean over the answers to items "
+    return {
+        "name": _name_column("Model"),
+        "rouge1_f1": _number(
+            "ROUGE-1",
+            f"F1 of the words shared with the reference answer. {overlap}with a reference.",
+            "%.2f",
+            SCORE_PX,
+        ),
+        "rouge1_ci": _ci_column("ROUGE-1"),
+        "rougeL_f1": _number(
+            "ROUGE-L",
+            f"F1 of the longest common word sequence with the reference. {overlap}with one.",
+            "%.2f",
+            SCORE_PX,
+        ),
+        "rougeL_ci": _ci_column("ROUGE-L"),
+        "chrf": _number(
+            "chrF",
+            f"Character n-gram F-score (sacrebleu chrF / 100). {overlap}with one.",
+            "%.2f",
+            SCORE_PX,
+        ),
+        "chrf_ci": _ci_column("chrF"),
+        "judge_score": _number("Judge", _judge_help(judge), "%.2f", SCORE_PX),
+        "judge_ci": _ci_column("judge figure"),
+        "judged": _number("Judged", "Answers the judge scored.", "%d", 58),
+        "judge_failures": _number(
+            "Failures",
+            "Answers the judge failed on (no score in its reply, or the request failed): left "
+            "out of the mean, never counted as 0.",
+            "%d",
+            62,
+        ),
+    }
+
+
+CHECK_COLUMNS: dict[str, Any] = {
+    "name": _name_column("Model"),
+    "with_reference": _number(
+        "With reference",
+        "Complete answers whose item has a reference answer (the set's, else the reference "
+        "model's): the ones ROUGE and chrF score.",
+        "%d",
+        104,
+    ),
+    "wrong_language_text": st.column_config.TextColumn(
+        "Wrong language",
+        help="Answers in another language than their item's, of those checked (the item has a "
+        "language and the answer is long enough to tell).",
+        width=110,
+    ),
+    "latin_share_pct": _number(
+        "Latin share",
+        "Mean share of Latin letters in the answers to items in a non-Latin script (e.g. "
+        "Russian); – without such items.",
+        "%.0f%%",
+        84,
+    ),
+    "other_script_chars": _number(
+        "Other-script chars",
+        "Letters in neither the item's script nor Latin, summed over the answers.",
+        "%d",
+        124,
+    ),
+    "empty": _number("Empty", "Complete answers with no text.", "%d", 56),
+    "refusals": _number("Refusals", "Answers that refuse to answer.", "%d", 70),
+}
+
+
+def scores_frame(summary: dict[str, Any]) -> pd.DataFrame:
+    """The summary's models with the cells the score tables show (intervals as text)."""
+    rows = []
+    for model in summary["models"]:
+        checked = model.get("language_checked") or 0
+        latin = model.get("latin_share")
+        rows.append(
+            {
+                **model,
+                "rouge1_ci": figure_interval(
+                    model.get("rouge1_f1_ci_low"), model.get("rouge1_f1_ci_high")
+                ),
+                "rougeL_ci": figure_interval(
+                    model.get("rougeL_f1_ci_low"), model.get("rougeL_f1_ci_high")
+                ),
+                "chrf_ci": figure_interval(model.get("chrf_ci_low"), model.get("chrf_ci_high")),
+                "judge_ci": figure_interval(
+                    model.get("judge_score_ci_low"), model.get("judge_score_ci_high")
+                ),
+                "wrong_language_text": (
+                    f"{model.get('wrong_language') or 0} of {checked}" if checked else None
+                ),
+                "latin_share_pct": None if latin is None else 100 * latin,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def scores_section(summary: dict[str, Any], names: dict[str, str]) -> None:
+    """The automatic scores of a VLM study per model: overlap with the reference answers and
+    the judge's figure, each with its 95% interval, then the language and text checks."""
+    frame = scores_frame(summary)
+    if frame.empty:
+        st.caption("No model in this study.")
+        return
+    judge = summary.get("judge")
+    if not any(m.get("with_reference") for m in summary["models"]):
+        st.caption(
+            "No ROUGE or chrF yet: no item has a reference answer. Add references to the set, "
+            "or name a reference model whose answers stand in for them."
+        )
+    _table(frame, names, score_columns(judge))
+    if judge is None:
+        st.caption(
+            "Judge: no judge has scored this study yet; its figures appear here once one has."
+        )
+    else:
+        st.caption(
+            f"Judge: `{hide_credentials(judge['spec'])}`, protocol {judge['protocol']}, its "
+            "latest verdicts. Hover a header for what a figure means."
+        )
+    reference = summary.get("reference")
+    if reference:
+        st.caption(
+            f"Reference model: `{hide_credentials(reference['model'])}` · "
+            f"{reference.get('ok', 0)} complete answers, {reference.get('errors', 0)} failed; "
+            "shown apart, never ranked."
+        )
+    st.markdown("**Language and text checks**")
+    _table(frame, names, CHECK_COLUMNS)
+
+
+def _ranked_rows(summary: dict[str, Any]) -> pd.DataFrame:
+    """One row per model, best Bradley-Terry rank first (unranked models last), with the
+    arena's figures beside it when the study has them."""
+    models = summary["models"]
+    bt_ranks = [m.get("bt_rank") for m in models]
+    arena_ranks = [m.get("arena_rank") for m in models]
+    rows = [
+        {
+            **m,
+            "bt_rank_text": shared_rank(m.get("bt_rank"), bt_ranks),
+            "bt_ci": figure_interval(m.get("bt_ci_low"), m.get("bt_ci_high"), ".0f"),
+            "arena_rank_text": shared_rank(m.get("arena_rank"), arena_ranks),
+            "arena_ci": figure_interval(m.get("arena_ci_low"), m.get("arena_ci_high"), ".0f"),
+        }
+        for m in models
+    ]
+    rows.sort(
+        key=lambda r: (r.get("bt_rank") is None, r.get("bt_rank") or 0, -(r.get("bt_rating") or 0))
+    )
+    return pd.DataFrame(rows)
+
+
+RANK_HELP = (
+    "1 + the models whose whole interval lies above this one's: models whose intervals overlap "
+    "share a rank, marked (tie)."
+)
+
+
+def ranking_columns(with_arena: bool) -> dict[str, Any]:
+    columns: dict[str, Any] = {
+        "bt_rank_text": st.column_config.TextColumn("Rank", help=RANK_HELP, width=70),
+        "name": _name_column("Model"),
+        "bt_rating": _number(
+            "Rating",
+            "Bradley-Terry rating from the labels: on each item two models both labeled, the "
+            "higher item score wins. Elo-like scale: the mean is 1000, +400 is 10:1 odds.",
+            "%.0f",
+            70,
+        ),
+        "bt_ci": st.column_config.TextColumn(
+            "95% CI",
+            help="95% bootstrap interval of the rating: the items resampled 200 times.",
+            width=96,
+        ),
+    }
+    if with_arena:
+        columns |= {
+            "arena_rank_text": st.column_config.TextColumn(
+                "Arena rank", help=f"The same from the pairwise votes. {RANK_HELP}", width=90
+            ),
+            "arena_rating": _number(
+                "Arena rating",
+                "Bradley-Terry rating from the annotators' votes between two answers to the "
+                "same item (the label queue's arena mode), same scale.",
+                "%.0f",
+                96,
+            ),
+            "arena_ci": st.column_config.TextColumn(
+                "Arena 95% CI", help="95% bootstrap interval of the arena rating.", width=104
+            ),
+            "arena_votes": _number("Votes", "Pairwise votes counted.", "%d", 60),
+        }
+    return columns
+
+
+def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
+    """The models ranked by their Bradley-Terry rating from the labels, ties marked, with a
+    chart of the ratings and their intervals; the arena's ranking beside it when the study
+    has pairwise votes."""
+    chart_key = f"study-rating-chart-{summary['study_id']}"
+    frame = _ranked_rows(summary)
+    if frame.empty:
+        st.caption("No model in this study.")
+        return
+    with_arena = any(m.get("arena_rank") is not None for m in summary["models"])
+    if all(m.get("bt_rank") is None for m in summary["models"]) and not with_arena:
+        st.caption(
+            "No ranking yet: it needs labels on the same items for at least two models. Label "
+            "the answers in the label queue."
+        )
+        return
+    rated = [m for m in summary["models"] if m.get("bt_rank") is not None]
+    if with_arena or not rated:
+        _table(frame, names, ranking_columns(with_arena), width="content")
+        if rated:
+            st.plotly_chart(rating_chart(records(frame), names), key=chart_key)
+    else:
+        left, right = st.columns([1, 1], gap="medium")
+        with left:
+            _table(frame, names, ranking_columns(with_arena), width="content")
+        with right:
+            st.plotly_chart(rating_chart(records(frame), names), key=chart_key)
+    st.caption(
+        "From every annotator's labels. A rank shared by models whose intervals overlap is "
+        "marked (tie): the labels cannot tell them apart yet."
+    )
+
+
+def _kappa_frame(pairs: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(pairs, columns=["a", "b", "kappa", "n_shared"])
+
+
+KAPPA_COLUMNS: dict[str, Any] = {
+    "a": st.column_config.TextColumn("Annotator", width=120),
+    "b": st.column_config.TextColumn("and", width=120),
+    "kappa": _number(
+        "Kappa",
+        "Cohen's kappa with linear weights: 1 = the same labels, 0 = chance. Relevant against "
+        "irrelevant weighs twice a one-step disagreement.",
+        "%.2f",
+        70,
+    ),
+    "n_shared": _number("Shared answers", "Answers both labeled.", "%d", 110),
+}
+
+
+def _figure(value: float | None) -> str:
+    return NO_FIGURE if value is None else f"{value:.2f}"
+
+
+def agreement_block(summary: dict[str, Any]) -> None:
+    """How far the annotators agree with each other, and the judge with them."""
+    agreement = summary["agreement"]
+    alpha = agreement.get("alpha")
+    n_items = agreement.get("n_items") or 0
+    left, right = st.columns([1, 2], gap="medium")
+    with left:
+        st.metric(
+            "Krippendorff's alpha",
+            _figure(alpha),
+            help="Ordinal (irrelevant < partial < relevant) over the answers two or more "
+            "annotators labeled: 1 = they always agree, 0 = what chance gives.",
+        )
+        if alpha is not None:
+            st.caption(f"Over {_count(n_items, 'answer')} labeled by two or more annotators.")
+        elif n_items:
+            st.caption(
+                f"Undefined over {_count(n_items, 'answer')}: every label there is the same, so "
+                "no disagreement was possible."
+            )
+        else:
+            st.caption("Needs two annotators on the same answers.")
+    with right:
+        pairs = agreement.get("kappa_pairs") or []
+        st.markdown("**Cohen's kappa per pair of annotators**")
+        if pairs:
+            st.dataframe(
+                _kappa_frame(pairs),
+                hide_index=True,
+                column_order=list(KAPPA_COLUMNS),
+                column_config=KAPPA_COLUMNS,
+                placeholder=EMPTY_CELL,
+                width="content",
+            )
+            st.caption("– : they share no answer, or each gave one label throughout.")
+        else:
+            st.caption("Needs two annotators: one has labeled these answers, or none yet.")
+    judge = agreement.get("judge")
+    st.markdown("**The judge against the people**")
+    if summary.get("kind") == "tts":
+        st.caption("Voice studies have no judge: the WER scores the clips.")
+    elif judge is None:
+        st.caption(
+            "No judge has scored this study. Once one has, this compares its scores with the "
+            "labels on the same answers."
+        )
+    else:
+        row = st.container(horizontal=True)
+        row.metric(
+            "Spearman",
+            _figure(judge.get("spearman")),
+            help="Rank correlation of the judge's scores (1–10) with the labels on the same "
+            "answers: 1 = the same order.",
+            width="content",
+        )
+        row.metric(
+            "Kappa",
+            _figure(judge.get("kappa")),
+            help="Cohen's kappa (linear) between the labels and the judge's scores read as "
+            "labels: below 4 irrelevant, 4–7 partial, 8 and up relevant.",
+            width="content",
+        )
+        row.metric("Label pairs", judge.get("n") or 0, width="content")
+        st.caption(
+            f"Judge `{hide_credentials(judge['judge'])}` ({judge.get('protocol', 'reference')}): "
+            "each counted label beside its score of the same answer. – : no such pair yet, or "
+            "one side is the same throughout."
+        )
+
+
+def ranking_and_agreement(summary: dict[str, Any], names: dict[str, str]) -> None:
+    """A study's ranking and agreement, as the Studies page and the leaderboard show them."""
+    st.markdown("**Ranking**")
+    ranking_table(summary, names)
+    st.markdown("**Agreement**")
+    agreement_block(summary)
+
+
 # Per item -------------------------------------------------------------------------------------
 
 
+@st.fragment  # choosing a page or an item redraws this section alone
 def per_item_section(app: Lineup, tables: StudyTables, names: dict[str, str]) -> None:
     """The model × item grid of label scores, a page of HEATMAP_ITEMS items at a time, then
     the answers to one of those items side by side, chosen below it."""
@@ -642,6 +1037,7 @@ def item_answers(
     run = app.run_of(first) if first is not None else None
     _, text, reference = items[item_id]
     _item_head(app, run, text, reference, tables.study.kind)
+    _reference_answer(app, tables.study, item_id)
     if tables.study.blind:
         st.caption(
             ":material/visibility: A blind study: the label queue hides the names while you "
@@ -663,6 +1059,22 @@ def item_answers(
                     generation = by_id.get(generation_id)
                     if generation is not None:
                         _answer(app, generation, tables.study)
+
+
+def _reference_answer(app: Lineup, study: StudyInfo, item_id: int) -> None:
+    """The reference model's answer to the item, apart from the models' (never ranked)."""
+    if study.kind != "vlm":
+        return
+    answer = app.reference_answers(study.id).get(item_id)
+    reference = app.reference_of(study.id) if answer is not None else None
+    if answer is None or reference is None:
+        return
+    with st.container(border=True):
+        st.caption(
+            f":material/star: Reference model `{reference.models[0]}`: shown apart, never "
+            "ranked; the item's reference where the set has none."
+        )
+        st.markdown(answer)
 
 
 def _item_head(app: Lineup, run: Run | None, text: str, reference: str | None, kind: str) -> None:

@@ -161,13 +161,26 @@ def bootstrap_ratings(
     """Each model in at least one battle: its rating, 95% interval and rank (module
     docstring), best rating first; empty when there is no battle. ValueError for fewer than
     BOOTSTRAP_RESAMPLES resamples."""
+    return bootstrap_battles(
+        {item: battles_from_item_scores({item: scores}) for item, scores in item_scores.items()},
+        resamples=resamples,
+        seed=seed,
+    )
+
+
+def bootstrap_battles(
+    item_battles: Mapping[Any, Sequence[Battle]],
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, Rating]:
+    """bootstrap_ratings for battles already made, grouped by item (the unit the bootstrap
+    resamples; an item without battles is not one): each model in at least one battle with
+    its rating, 95% interval and rank, best rating first. The pairwise votes
+    (lineup.arena) are fitted through it."""
     if resamples < BOOTSTRAP_RESAMPLES:
         raise ValueError(f"Give at least {BOOTSTRAP_RESAMPLES} resamples, not {resamples}.")
-    per_item = [
-        item_battles
-        for item, scores in item_scores.items()
-        if (item_battles := battles_from_item_scores({item: scores}))
-    ]
+    per_item = [list(battles) for battles in item_battles.values() if battles]
     models = list(dict.fromkeys(m for pairs in per_item for a, b, _ in pairs for m in (a, b)))
     if not models:
         return {}

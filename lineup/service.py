@@ -22,7 +22,8 @@ from backends.registry import (
     kind_info,
 )
 from backends.spec import ModelSpec, SpecError
-from lineup import liveness
+from lineup import arena, liveness
+from lineup.arena import ArenaPair, ArenaQueue, ArenaRating, ArenaView
 from lineup.config import BackendsConfig, ConfigError, load_backends_config, resolve_model
 from lineup.discovery import EndpointReport as EndpointReport  # what pages list
 from lineup.discovery import local_models, probe_endpoints
@@ -60,6 +61,7 @@ from lineup.metrics import FAILURE_KEYS as FAILURE_KEYS  # the leaderboard rows'
 from lineup.metrics import vlm_leaderboard
 from lineup.models import MODEL_SPEC_MAX_CHARS, RUNNING, Generation, Label, QuestionSet, Run
 from lineup.question_sets import read_set, read_set_bytes
+from lineup.references import model_references
 from lineup.runner import Comparison, start_vlm_comparison
 from lineup.set_store import SetSummary, save_set, set_by_name, set_summaries
 from lineup.settings import Settings, SettingsError, load_settings
@@ -460,6 +462,30 @@ class Lineup:
         only; None when the study has no such item. Labels are written with `add_label`."""
         return read_queue_item(self.store, study_id, number, annotator, model=model)
 
+    # Arena ------------------------------------------------------------------------------
+
+    def arena_queue(self, study_id: int, annotator: str) -> ArenaQueue:
+        """The study's pairs of answers (two models, one item) in this annotator's order, blind,
+        with their current votes; InputError when there is no such study. lineup.arena."""
+        return arena.arena_queue(self.store, study_id, annotator)
+
+    def arena_view(self, study_id: int, pair: ArenaPair) -> ArenaView | None:
+        """The pair's item and its two answers as A and B; None when they are gone."""
+        return arena.arena_view(self.store, study_id, pair)
+
+    def add_vote(
+        self, study_id: int, annotator: str, generation_a: int, generation_b: int, verdict: str
+    ) -> int:
+        """Store a vote now (`a`, `b`, `tie` or `both_bad` on the answers shown as A and B);
+        the latest of an annotator on a pair counts. InputError, with nothing stored, for a
+        bad verdict, name or pair."""
+        return arena.vote(self.store, study_id, annotator, generation_a, generation_b, verdict)
+
+    def arena_ranking(self, study_id: int) -> dict[str, ArenaRating]:
+        """Every model of the study ranked from the pairwise votes (Bradley-Terry with
+        bootstrap intervals); InputError when there is no such study."""
+        return arena.arena_ranking(self.store, study_id)
+
     # Study report -----------------------------------------------------------------------
 
     def study_report(
@@ -566,6 +592,11 @@ class Lineup:
     def reference_of(self, study_id: int) -> StudyInfo | None:
         """The study that runs `study_id`'s reference model, if one was named."""
         return reference_study(self.store, study_id)
+
+    def reference_answers(self, study_id: int) -> dict[int, str]:
+        """Per item id, the reference model's complete answer (empty without a reference
+        model; lineup.references)."""
+        return {item: found.text for item, found in model_references(self.store, study_id).items()}
 
     def judge_template(self, study_id: int, protocol: str = PROTOCOL_REFERENCE) -> str:
         """The template the study's judge fills under `protocol`: the person's, else the

@@ -59,6 +59,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from lineup.agreement import judge_agreement, study_agreement
+from lineup.arena import arena_ranking
 from lineup.judge import judge_label_pairs, latest_judge
 from lineup.limits import InputError
 from lineup.metrics import (
@@ -134,6 +135,8 @@ TRANSCRIPT_COLUMNS = ["item_id", "position", "text", "repeat"]
 
 # A model's Bradley-Terry rating from the labels on shared items (lineup.ranking).
 RANKING_KEYS = ["bt_rating", "bt_ci_low", "bt_ci_high", "bt_rank"]
+# The same from the labeling queue's pairwise votes, and the votes counted (lineup.arena).
+ARENA_KEYS = ["arena_rating", "arena_ci_low", "arena_ci_high", "arena_rank", "arena_votes"]
 # The keys of each model's entry in study_summary, by kind.
 _LABEL_KEYS = ["model", "requests", "ok", "errors", "labeled", *LABEL_FIGURES]
 SUMMARY_KEYS = {
@@ -149,6 +152,7 @@ SUMMARY_KEYS = {
         "identical_repeats",
         *SCORE_KEYS,
         *RANKING_KEYS,
+        *ARENA_KEYS,
     ],
     "tts": [
         *_LABEL_KEYS,
@@ -160,6 +164,7 @@ SUMMARY_KEYS = {
         "rtf",
         "peak_mem_mb",
         *RANKING_KEYS,
+        *ARENA_KEYS,
     ],
 }
 
@@ -606,6 +611,9 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
             by_model[model] |= scores
     for model, rated in study_ranking(store, info.id).items():
         by_model[model] |= dict(zip(RANKING_KEYS, rated, strict=True))
+    for model, voted in arena_ranking(store, info.id).items():
+        if voted.battles:  # no vote: every arena figure None
+            by_model[model] |= dict(zip(ARENA_KEYS, voted, strict=True))
     agreement = study_agreement(store, info.id)
     judge = latest_judge(store, info.id)
     keys = SUMMARY_KEYS["tts" if info.kind == "tts" else "vlm"]

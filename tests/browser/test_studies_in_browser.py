@@ -112,7 +112,8 @@ def test_a_finished_study_shows_its_tables_and_charts_within_the_window(
     expect(page.get_by_text(f"Study {study_id} · support screens")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("36 of 36 answers")).to_be_visible(timeout=30_000)
     charts = page.locator('[data-testid="stPlotlyChart"]')
-    expect(charts).to_have_count(3, timeout=30_000)  # % relevant, speed, per item
+    # % relevant, speed, the ratings, per item
+    expect(charts).to_have_count(4, timeout=30_000)
     # Answers to the first item, side by side.
     expect(page.get_by_text("The card was declined.").first).to_be_visible()
     expect(page.get_by_role("link", name="Label its answers")).to_be_visible()
@@ -122,7 +123,8 @@ def test_a_finished_study_shows_its_tables_and_charts_within_the_window(
     page.get_by_text("All studies (1)").click()
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
     tables = within_width(page, '[data-testid="stDataFrame"]')
-    assert len(tables) == 4  # the list of studies, relevance, speed, repeats
+    # The list of studies, relevance, speed, scores, text checks, ranking, kappa, repeats.
+    assert len(tables) == 8
     within_width(page, '[data-testid="stPlotlyChart"]')
     within_width(page, '[data-testid="stProgress"]')
     # Every column of each table is in view: nothing to scroll sideways.

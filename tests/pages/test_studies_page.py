@@ -178,6 +178,7 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
         "CSV (zip)",
         "XLSX",
         "Report (HTML)",
+        "Report (XLSX)",
         "Report (Markdown)",
     ]
     html = report_bytes(app, study_id, "html").decode()
@@ -193,6 +194,15 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     assert relevance_csv.splitlines()[1].startswith(f"{ALPHA},3,2,0,1,")
     workbook = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(app, study_id)), read_only=True)
     assert workbook.sheetnames[:4] == ["relevance", "speed", "per_item", "repeats"]
+    report = openpyxl.load_workbook(io.BytesIO(report_bytes(app, study_id, "xlsx")))
+    assert report.sheetnames == [
+        "Summary",
+        "Metrics",
+        "Judge",
+        "Labels",
+        "Agreement",
+        "Generations",
+    ]
 
 
 def _answers(app: Lineup, study_id: int) -> list[dict]:

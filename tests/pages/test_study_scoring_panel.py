@@ -18,6 +18,7 @@ from lineup.judge import DEFAULT_TEMPLATE
 from lineup.models import JudgeScore
 from lineup.service import Lineup
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from tests.pages.test_studies_page import studies_page
 from tests.unit.test_judge import json_reply, write_set
 
 PANEL = """
@@ -141,3 +142,22 @@ def test_pairwise_without_a_reference_model_cannot_start(
     assert next(b for b in at.button if b.label == "Score").disabled
     assert any("needs a reference model" in c.value for c in at.caption)
     assert app.judging(study_id) is None and verdict_count(app) == 0
+
+
+def test_the_studies_page_shows_the_panel_and_the_reference_models_answer_apart(
+    study: tuple[Lineup, int], ollama: OllamaFixture
+) -> None:
+    app, study_id = study
+    assert app.start_reference(study_id, spec(ollama, "ref:9b")).wait().status == "done"
+    at = studies_page(study=str(study_id))
+    assert not at.exception
+    assert any(e.label.startswith("Score this study") for e in at.expander)
+    shown = [c.value for c in at.caption if "Reference model `ollama:ref:9b`" in c.value]
+    assert len(shown) == 1 and "never ranked" in shown[0]
+    assert "Three apples." in [m.value for m in at.markdown]
+    # The reference model's own study says whose it is, and has no scoring panel.
+    reference = app.reference_of(study_id)
+    assert reference is not None
+    at = studies_page(study=str(reference.id))
+    assert any(f"reference model of study {study_id}" in i.value for i in at.info)
+    assert not any(e.label.startswith("Score this study") for e in at.expander)

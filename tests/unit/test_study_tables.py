@@ -23,7 +23,7 @@ from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
 from lineup.study_export import write_csv, write_xlsx
 from lineup.study_scores import SCORE_KEYS
 from lineup.study_store import claim, create_study, load_plan
-from lineup.study_tables import study_summary, study_tables
+from lineup.study_tables import ARENA_KEYS, study_summary, study_tables
 
 MODELS = ["m:a", "m:b", "m:c", "m:unlabeled"]
 QUESTIONS = [
@@ -388,6 +388,7 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "bt_ci_low",
         "bt_ci_high",
         "bt_rank",
+        *ARENA_KEYS,  # their values: tests/unit/test_arena.py
     }
     relevance = {r["model"]: r for r in expected_relevance(built)}
     speed = {r["model"]: r for r in expected_speed(built)}
@@ -656,6 +657,7 @@ def test_voice_summary_has_exactly_the_documented_keys(store: Store) -> None:
         "bt_ci_low",
         "bt_ci_high",
         "bt_rank",
+        *ARENA_KEYS,  # voices are voted on in the arena as models are
     }
     voices = {r["model"]: r for r in expected_voices(built)}
     for entry in summary["models"]:

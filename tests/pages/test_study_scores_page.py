@@ -1,0 +1,293 @@
+"""The automatic scores, the ranking and the agreement of a study, on the Studies page and under
+the leaderboard filtered to the study, headless with Streamlit's AppTest.
+
+The study is built in the store (answers, two annotators' labels, an LLM judge's verdicts);
+every figure shown is checked against plain Python (or scipy, scikit-learn and krippendorff
+called directly) over the rows the test wrote."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import krippendorff
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+from sklearn.metrics import cohen_kappa_score
+from streamlit.testing.v1 import AppTest
+
+from lineup.models import JUDGE_SCORED, JUDGE_UNPARSED, JudgeScore, QuestionSet, SetItemRow, utcnow
+from lineup.service import Lineup
+from lineup.settings import load_settings
+from lineup.store import Store
+from lineup.study_store import claim, create_study, load_plan
+from tests.pages.test_studies_page import studies_page
+
+LEADERBOARD = Path(__file__).resolve().parents[2] / "app_pages" / "leaderboard.py"
+GOOD, TWIN, BAD = "ollama:good:1b", "ollama:twin:1b", "ollama:bad:1b"
+MODELS = [GOOD, TWIN, BAD]
+ITEMS = [
+    ("What does it say?", "Payment declined.", "en"),
+    ("Which button?", "Retry now.", "en"),
+    ("Что в заголовке?", "Ошибка оплаты.", "ru"),
+    ("Which step failed?", "The card check.", "en"),
+]
+VOICES = ["espeak:en-us", "espeak:en-gb"]
+JUDGE = "ollama:judge:7b"
+ORDINAL = {"irrelevant": 0, "partial": 1, "relevant": 2}
+# Per model, its judge score of each item's answer (None: an unparsed reply).
+JUDGE_SCORES = {GOOD: [9.0, 8.0, 10.0, 9.0], TWIN: [9.0, 9.0, 9.0, 9.0], BAD: [2.0, None, 3.0, 1.0]}
+
+
+@dataclass
+class Built:
+    study_id: int
+    answers: dict[tuple[str, int], int] = field(default_factory=dict)  # (model, item) -> id
+    labels: dict[tuple[int, str], str] = field(default_factory=dict)  # (id, annotator) -> label
+
+
+def make_set(store: Store, name: str, kind: str, rows: list[tuple[str, str | None, str]]) -> int:
+    question_set = QuestionSet(name=name, kind=kind, source="test")
+    question_set.items = [
+        SetItemRow(position=p, text=text, reference=reference, language=language, tags=[])
+        for p, (text, reference, language) in enumerate(rows)
+    ]
+    with store.session() as session:
+        session.add(question_set)
+        session.flush()
+        return question_set.id
+
+
+def build_voices(store: Store) -> int:
+    """2 sentences x 2 voices, every clip transcribed; one label. The study's id."""
+    sentences = [("Hello there.", None, "en"), ("The train leaves at seven.", None, "en")]
+    set_id = make_set(store, "sentences", "tts", sentences)
+    study_id = create_study(store, set_id=set_id, models=VOICES, repeats=1, params={})
+    for item in load_plan(store, study_id).items:
+        for position, voice in enumerate(VOICES):
+            gid = claim(store, study_id, item, voice, 0, position=position, seed=None)
+            assert gid is not None
+            store.finish_generation(gid, "ok", transcript=item.text, gen_s=0.5)
+            if position == 0 and item.position == 0:
+                store.add_label(gid, "relevant", annotator="ana")
+    return study_id
+
+
+def answer_text(model: str, item: int) -> str:
+    # good and twin say the reference; bad shares no word with it.
+    return ITEMS[item][1] if model != BAD else "Nothing to see on this screen at all"
+
+
+def build(store: Store) -> Built:
+    """4 items x 3 models, one repeat. ana and bo label every answer: m:good and m:twin
+    relevant, m:bad irrelevant, but bo calls m:good's second answer partial. The judge scored
+    every answer (JUDGE_SCORES)."""
+    set_id = make_set(store, "shots", "vlm", list(ITEMS))
+    study_id = create_study(store, set_id=set_id, models=MODELS, repeats=1, params={})
+    built = Built(study_id)
+    for index, item in enumerate(load_plan(store, study_id).items):
+        for position, model in enumerate(MODELS):
+            gid = claim(store, study_id, item, model, 0, position=position, seed=None)
+            assert gid is not None
+            store.finish_generation(
+                gid, "ok", output_text=answer_text(model, index), total_s=1.0, output_tokens=3
+            )
+            built.answers[(model, index)] = gid
+    for (model, index), gid in built.answers.items():
+        for annotator in ("ana", "bo"):
+            relevance = "irrelevant" if model == BAD else "relevant"
+            if (model, index, annotator) == (GOOD, 1, "bo"):
+                relevance = "partial"
+            store.add_label(gid, relevance, annotator=annotator)
+            built.labels[(gid, annotator)] = relevance
+    with store.session() as session:
+        for (model, index), gid in built.answers.items():
+            score = JUDGE_SCORES[model][index]
+            session.add(
+                JudgeScore(
+                    study_id=study_id,
+                    generation_id=gid,
+                    judge_spec=JUDGE,
+                    protocol="reference",
+                    prompt_hash="a" * 64,
+                    position=0,
+                    status=JUDGE_SCORED if score is not None else JUDGE_UNPARSED,
+                    score=score,
+                    reasons="close" if score is not None else None,
+                    error=None if score is not None else "The judge's reply has no score.",
+                    finished_at=utcnow(),
+                )
+            )
+    return built
+
+
+def shown_rows(at: AppTest, column: str) -> dict[str, dict[str, Any]]:
+    """The rows, by model, of the first table that shows `column`."""
+    for frame in at.dataframe:
+        if column in frame.proto.column_order:
+            return {row["model"]: row for row in frame.value.to_dict("records")}
+    raise AssertionError(f"no table shows {column}")
+
+
+def metric(at: AppTest, label: str) -> str:
+    [found] = [m for m in at.metric if m.label == label]
+    return str(found.value)
+
+
+@pytest.fixture()
+def built(lineup_home: Path) -> Built:
+    return build(Store(load_settings().database_url))
+
+
+def test_the_study_page_shows_scores_ranking_and_agreement(built: Built) -> None:
+    at = studies_page(study=str(built.study_id))
+    assert not at.exception
+    headers = [h.value for h in at.subheader]
+    assert headers.index("Speed") < headers.index("Scores") < headers.index("Ranking and agreement")
+
+    scores = shown_rows(at, "rouge1_f1")
+    assert list(scores) == MODELS
+    for model in MODELS:
+        judged = [s for s in JUDGE_SCORES[model] if s is not None]
+        row = scores[model]
+        assert row["judge_score"] == pytest.approx(statistics.fmean(judged) / 10)
+        assert (row["judged"], row["judge_failures"]) == (len(judged), 4 - len(judged))
+        low, high = row["judge_score_ci_low"], row["judge_score_ci_high"]
+        assert row["judge_ci"] == f"{low:.2f}–{high:.2f}" and low <= row["judge_score"] <= high
+    assert scores[GOOD]["rouge1_f1"] == 1.0 and scores[BAD]["rouge1_f1"] == 0.0
+    assert scores[GOOD]["rouge1_ci"] == "1.00–1.00"
+    # The second item is Russian: m:bad's English answer to it is in the wrong language.
+    checks = shown_rows(at, "wrong_language_text")
+    assert checks[BAD]["with_reference"] == 4
+    assert checks[BAD]["wrong_language_text"].startswith("1 of ")
+    assert any(f"Judge: `{JUDGE}`" in c.value for c in at.caption)
+
+    ranking = shown_rows(at, "bt_rank_text")
+    # m:good and m:twin won and lost the same battles: their intervals overlap, a shared rank.
+    assert ranking[GOOD]["bt_rank_text"] == ranking[TWIN]["bt_rank_text"] == "1 (tie)"
+    assert ranking[BAD]["bt_rank"] > 1 and "(tie)" not in ranking[BAD]["bt_rank_text"]
+    assert ranking[BAD]["bt_rating"] < 1000 < ranking[GOOD]["bt_rating"]
+    shown_order = [f for f in at.dataframe if "bt_rank_text" in f.proto.column_order][0]
+    assert list(shown_order.value["model"])[-1] == BAD
+
+    # Agreement, by hand over the labels the test wrote.
+    ids = sorted(built.answers.values())
+    table = np.array([[ORDINAL[built.labels[(g, who)]] for g in ids] for who in ("ana", "bo")])
+    alpha = krippendorff.alpha(
+        reliability_data=table, level_of_measurement="ordinal", value_domain=[0, 1, 2]
+    )
+    assert metric(at, "Krippendorff's alpha") == f"{alpha:.2f}"
+    kappa = cohen_kappa_score(table[0], table[1], weights="linear", labels=[0, 1, 2])
+    [pair] = [f for f in at.dataframe if "n_shared" in f.proto.column_order]
+    assert pair.value.to_dict("records") == [
+        {"a": "ana", "b": "bo", "kappa": pytest.approx(kappa), "n_shared": len(ids)}
+    ]
+    scored = {
+        gid: JUDGE_SCORES[model][index]
+        for (model, index), gid in built.answers.items()
+        if JUDGE_SCORES[model][index] is not None
+    }
+    pairs = [(scored[g], ORDINAL[rel]) for (g, _), rel in built.labels.items() if g in scored]
+    rho = spearmanr([s for s, _ in pairs], [r for _, r in pairs]).statistic
+    assert metric(at, "Spearman") == f"{rho:.2f}"
+    assert metric(at, "Label pairs") == str(len(pairs))
+
+
+def test_a_voice_study_has_no_scores_and_says_what_its_ranking_needs(lineup_home: Path) -> None:
+    study_id = build_voices(Store(load_settings().database_url))
+    at = studies_page(study=str(study_id))
+    assert not at.exception
+    headers = [h.value for h in at.subheader]
+    assert "Scores" not in headers and "Ranking and agreement" in headers
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("No ranking yet: it needs labels") for c in captions)
+    assert "Needs two annotators on the same answers." in captions
+    assert any("Voice studies have no judge" in c for c in captions)
+    assert metric(at, "Krippendorff's alpha") == "–"
+
+
+def leaderboard(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(LEADERBOARD), default_timeout=60)
+    at.query_params.update(query or {})
+    return at.run()
+
+
+def test_the_leaderboard_filtered_to_a_study_shows_its_ranking_and_agreement(
+    built: Built,
+) -> None:
+    at = leaderboard({"study": str(built.study_id)})
+    assert not at.exception
+    assert f"Study #{built.study_id} · shots" in [h.value for h in at.subheader]
+    summary = Lineup.open().study_summary(built.study_id)
+    ranking = shown_rows(at, "bt_rank_text")
+    for model in summary["models"]:
+        assert ranking[model["model"]]["bt_rating"] == pytest.approx(model["bt_rating"])
+    assert ranking[GOOD]["bt_rank_text"] == "1 (tie)"
+    assert metric(at, "Krippendorff's alpha") == f"{summary['agreement']['alpha']:.2f}"
+    assert not any("choose a study in the filters" in c.value for c in at.caption)
+
+
+def test_without_a_study_filter_the_leaderboard_says_where_rankings_are_and_computes_none(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_summary(self: Lineup, study_id: int) -> dict[str, Any]:
+        raise AssertionError("the unfiltered leaderboard computed a study summary")
+
+    monkeypatch.setattr(Lineup, "study_summary", no_summary)
+    at = leaderboard()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert (
+        "Rankings (Bradley-Terry, with intervals) and annotator agreement are per study: choose "
+        "a study in the filters to see them here."
+    ) in captions
+    assert not [f for f in at.dataframe if "bt_rank_text" in f.proto.column_order]
+
+
+def draw_ranking() -> None:
+    """The ranking of a made-up summary whose models carry arena figures too."""
+    import streamlit as st
+
+    from components.study_view import ranking_table
+
+    summary = st.session_state["summary"]
+    ranking_table(summary, {m["model"]: m["model"] for m in summary["models"]})
+
+
+def test_the_arena_ranking_stands_beside_the_labels_ranking_with_its_ties() -> None:
+    def model(name: str, bt: tuple[float, int], arena: tuple[float, int] | None) -> dict:
+        rating, rank = bt
+        row = {"model": name, "bt_rating": rating, "bt_ci_low": rating - 50.0}
+        row |= {"bt_ci_high": rating + 50.0, "bt_rank": rank}
+        if arena is not None:
+            row |= {"arena_rating": arena[0], "arena_ci_low": arena[0] - 80.0}
+            row |= {"arena_ci_high": arena[0] + 80.0, "arena_rank": arena[1], "arena_votes": 12}
+        return row
+
+    summary = {
+        "study_id": 7,
+        "models": [
+            model("ollama:a:1b", (1100.0, 1), (1040.0, 1)),
+            model("ollama:b:1b", (900.0, 2), (1030.0, 1)),
+            model("ollama:c:1b", (1000.0, 1), None),  # no vote on its answers yet
+        ],
+    }
+    at = AppTest.from_function(draw_ranking, default_timeout=30)
+    at.session_state["summary"] = summary
+    at.run()
+    assert not at.exception
+    [frame] = at.dataframe
+    assert frame.proto.column_order[:4] == ["bt_rank_text", "name", "bt_rating", "bt_ci"]
+    assert "arena_rank_text" in frame.proto.column_order
+    rows = frame.value.to_dict("records")
+    assert [r["model"] for r in rows] == ["ollama:a:1b", "ollama:c:1b", "ollama:b:1b"]
+    by_model = {r["model"]: r for r in rows}
+    assert by_model["ollama:a:1b"]["bt_rank_text"] == "1 (tie)"
+    assert by_model["ollama:b:1b"]["bt_rank_text"] == "2"
+    assert by_model["ollama:a:1b"]["arena_rank_text"] == "1 (tie)"
+    assert by_model["ollama:b:1b"]["arena_ci"] == "950–1110"
+    assert pd.isna(by_model["ollama:c:1b"]["arena_rank_text"])  # shown as –
