@@ -24,6 +24,7 @@ LEADERBOARD_SIZES ?= 10000,100000,1000000
 bench: setup-dev
 	$(PY) -m bench.overhead
 	$(PY) -m bench.leaderboard --sizes $(LEADERBOARD_SIZES)
+	$(PY) -m bench.ranking
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .
