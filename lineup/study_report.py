@@ -44,7 +44,8 @@ def _number(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+        # Three significant digits, but never in e-notation: 999.99 is "1,000", not "1e+03".
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
     return str(value)
 
 

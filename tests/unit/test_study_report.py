@@ -91,3 +91,16 @@ def test_a_report_into_a_folder_and_bad_input(
     capsys.readouterr()
     assert main(["study", "report", "404", "--format", "md", "--out", str(tmp_path)]) == 2
     assert "There is no study 404" in capsys.readouterr().err
+
+
+def test_numbers_keep_three_significant_digits_and_never_turn_to_e_notation() -> None:
+    from lineup.study_report import _number
+
+    assert [_number(v) for v in (0.51234, 12.345, 117.4, 999.9999999999959, 1242.318)] == [
+        "0.512",
+        "12.3",
+        "117",
+        "1,000",
+        "1,242",
+    ]
+    assert (_number(None), _number(float("nan")), _number(3)) == ("–", "–", "3")
