@@ -36,7 +36,8 @@ from lineup.redact import redact
 from lineup.runner import GenerationResult
 from lineup.service import INPUT_ERRORS, LeaderboardFilter, Lineup
 from lineup.studies import StudyProgress, StudyRun
-from lineup.study_tables import SUMMARY_KEYS
+from lineup.study_scores import SCORE_KEYS
+from lineup.study_tables import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS
 from lineup.tts_metrics import TTS_COLUMNS
 
 EXIT_OK = 0
@@ -69,7 +70,8 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
         if value is None:
             return "-"
         if isinstance(value, float):
-            return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+            # Three significant digits, never e-notation (999.99 is "1000", not "1e+03").
+            return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
         return str(value)
 
     cells = [[cell(row.get(c)) for c in columns] for row in rows]
@@ -492,10 +494,70 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
     print(_table(rows, RELEVANCE_SHOWN))
     # The rest of each model's figures: speed for models, intelligibility for voices.
     keys = SUMMARY_KEYS[summary["kind"]]
-    shown = ["model", *keys[keys.index("pct_relevant_ci_high") + 1 :]]
+    # The figures between the labels' and the scores' (speed, or the voices').
+    rest = keys[keys.index("pct_relevant_ci_high") + 1 :]
+    shown = ["model", *(k for k in rest if k not in (*SCORE_KEYS, *RANKING_KEYS, *ARENA_KEYS))]
     print("\nvoices" if summary["kind"] == "tts" else "\nspeed (complete answers)")
     print(_table(rows, shown))
+    if summary["kind"] != "tts":
+        print("\nscores (95% intervals in --json; definitions in lineup/study_scores.py)")
+        print(_table(rows, SCORES_SHOWN))
+    print("\nranking (Bradley-Terry from the labels, and from the arena's pairwise votes)")
+    print(_table(rows, RANKING_SHOWN))
+    agreement = summary["agreement"]
+    print(
+        f"\nagreement: Krippendorff's alpha {_shown(agreement['alpha'])} over "
+        f"{agreement['n_items']} answers with two or more annotators"
+    )
+    for pair in agreement["kappa_pairs"]:
+        print(
+            f"  kappa {pair['a']} / {pair['b']}: {_shown(pair['kappa'])} "
+            f"({pair['n_shared']} shared)"
+        )
+    judge = agreement.get("judge")
+    if judge:
+        print(
+            f"  judge {judge['judge']} ({judge['protocol']}) against the people: Spearman "
+            f"{_shown(judge['spearman'])}, kappa {_shown(judge['kappa'])} ({judge['n']} labels)"
+        )
+    if summary.get("reference"):
+        reference = summary["reference"]
+        print(
+            f"\nreference model (not ranked): {reference['model']}, study "
+            f"{reference['study_id']}, {reference['status']}, {reference['ok']} answers"
+        )
     return EXIT_OK
+
+
+SCORES_SHOWN = [
+    "model",
+    "rouge1_f1",
+    "rougeL_f1",
+    "chrf",
+    "judge_score",
+    "judged",
+    "judge_failures",
+    "wrong_language",
+    "language_checked",
+    "latin_share",
+    "other_script_chars",
+    "empty",
+    "refusals",
+]
+RANKING_SHOWN = [
+    "model",
+    "bt_rank",
+    "bt_rating",
+    "bt_ci_low",
+    "bt_ci_high",
+    "arena_rank",
+    "arena_rating",
+    "arena_votes",
+]
+
+
+def _shown(value: Any) -> str:
+    return "-" if value is None else f"{value:.3g}"
 
 
 def cmd_study_report(app: Lineup, args: argparse.Namespace) -> int:

@@ -442,22 +442,17 @@ def _charts(summary: dict[str, Any]) -> list[str]:
 
 def _methods() -> list[tuple[str, str]]:
     """The definitions of every figure, from the modules that compute them."""
-    from lineup import agreement, judge, ranking, references, study_scores, study_tables
+    from lineup import agreement, arena, judge, ranking, references, study_scores, study_tables
 
-    methods = [
+    return [
         ("Tables", study_tables.__doc__ or ""),
         ("Reference answers", references.__doc__ or ""),
         ("Automatic scores", study_scores.__doc__ or ""),
         ("The LLM judge", judge.__doc__ or ""),
         ("Ranking", ranking.__doc__ or ""),
+        ("Pairwise votes", arena.__doc__ or ""),
+        ("Agreement", agreement.__doc__ or ""),
     ]
-    try:
-        from lineup import arena
-    except ImportError:  # pragma: no cover - the arena ships with the labeling queue
-        pass
-    else:
-        methods.append(("Pairwise votes", arena.__doc__ or ""))
-    return [*methods, ("Agreement", agreement.__doc__ or "")]
 
 
 def _frame_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:

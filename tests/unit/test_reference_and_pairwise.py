@@ -295,6 +295,16 @@ def test_study_score_runs_the_reference_model_then_the_pairwise_judge(
     assert "{question}" in capsys.readouterr().err
     assert app.judge_template(study_id, "pairwise") == PAIRWISE_TEMPLATE
     assert len(judges.chat_requests()) == 12
+    # study show prints the scores, the rankings, agreement and the reference model apart.
+    assert main(["study", "show", str(study_id)]) == 0
+    shown = capsys.readouterr().out
+    speed = shown.split("\nspeed (complete answers)\n")[1].split("\n\n")[0]
+    assert "judge_score" not in speed and "bt_rank" not in speed  # each figure in one table
+    _, header, alpha, *_ = shown.split("\nscores (")[1].split("\n\n")[0].splitlines()
+    assert alpha.split()[0] == spec(models, ALPHA)
+    assert header.split()[4] == "judge_score" and alpha.split()[4] == "1.25"
+    assert "agreement: Krippendorff's alpha - over 0 answers" in shown
+    assert f"reference model (not ranked): {reference}, study " in shown
     # The study list says which study runs whose reference model.
     assert main(["study", "list", "--json"]) == 0
     listed = {row["id"]: row for row in json.loads(capsys.readouterr().out)["studies"]}
