@@ -484,6 +484,14 @@ REPEAT_COLUMNS: dict[str, Any] = {
     "identical_repeats": _number(
         "Identical", "Of those, the items whose answers all have exactly the same text.", "%d", 80
     ),
+    "identical_share": _number("Identical share", "Identical over items repeated.", "%.2f", 110),
+    "mean_repeat_rougeL": _number(
+        "ROUGE-L between repeats",
+        "Per item, the mean ROUGE-L F1 between each two of its answers; then the mean over "
+        "the items repeated (1 = the repeats say the same words in the same order).",
+        "%.2f",
+        170,
+    ),
     "mean_length_spread": _number(
         "Length spread (chars)",
         "Mean over those items of the standard deviation of the answers' lengths.",

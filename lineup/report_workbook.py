@@ -13,7 +13,8 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
   lineup.study_scores (rouge1_f1, rougeL_f1, chrf with their 95% bootstrap intervals,
   with_reference, language_checked, wrong_language, latin_share, other_script_chars, empty,
   refusals; judge_score with its interval, judged, judge_failures from the study's latest
-  judge) and the repeats table (items_repeated, identical_repeats, mean_length_spread,
+  judge) and the repeats table (items_repeated, identical_repeats, identical_share,
+  mean_repeat_rougeL, mean_length_spread,
   mean_time_spread); for voice studies the WER figures of the voices table (scored, mean_wer,
   wer_std, corpus_wer, cer). Then the Bradley-Terry rating, its interval and rank
   (lineup.ranking: models whose intervals overlap share a rank) and, where the study has them,

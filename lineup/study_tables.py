@@ -32,7 +32,10 @@ lineup.metrics and lineup.tts_metrics):
   identical_repeats = those of them whose answers all have exactly the same text;
   mean_length_spread = the mean over items_repeated of the sample standard deviation
   (ddof=1) of the answers' lengths in characters; mean_time_spread = the same for total_s
-  over the items with two or more `ok` answers that have one. None over no item.
+  over the items with two or more `ok` answers that have one; identical_share =
+  identical_repeats / items_repeated; mean_repeat_rougeL = the mean over items_repeated of
+  the mean ROUGE-L F1 between each two of the item's answers (lineup.overlap's
+  repeat_stability, mean_pair_rouge_l). None over no item.
 - voices table (kind `tts`), per voice: clips = answers; ok; scored, mean_wer, wer_std,
   corpus_wer and cer (the mean per-clip CER) as the TTS leaderboard defines them
   (lineup.tts_metrics.wer_figures, from sums the database makes over the study's clips);
@@ -72,6 +75,7 @@ from lineup.metrics import (
     relevance_score,
 )
 from lineup.models import FINAL_STATUSES, OK, Generation, Label
+from lineup.overlap import repeat_stability
 from lineup.ranking import study_ranking
 from lineup.references import reference_summary
 from lineup.store import ScoredClips, Store
@@ -114,6 +118,8 @@ REPEAT_COLUMNS = [
     "model",
     "items_repeated",
     "identical_repeats",
+    "identical_share",
+    "mean_repeat_rougeL",
     "mean_length_spread",
     "mean_time_spread",
 ]
@@ -150,6 +156,8 @@ SUMMARY_KEYS = {
         "mean_chars",
         "chars_per_s",
         "identical_repeats",
+        "identical_share",
+        "mean_repeat_rougeL",
         *SCORE_KEYS,
         *RANKING_KEYS,
         *ARENA_KEYS,
@@ -384,7 +392,15 @@ def _mean_spread(groups: Iterable[Sequence[float]]) -> float | None:
 
 def _repeat_rows(store: Store, info: StudyInfo, answers: Sequence[_Answer]) -> list[dict[str, Any]]:
     identical: dict[str, int] = {}
+    texts_of: dict[str, dict[int, list[tuple[str, float | None]]]] = {}
     with store.session() as session:
+        for model, item_id, text in session.execute(
+            select(Generation.model_spec, Generation.item_id, Generation.output_text)
+            .where(Generation.study_id == info.id, Generation.status == OK)
+            .order_by(Generation.id)
+        ):
+            assert item_id is not None  # a study's answers always name their item
+            texts_of.setdefault(model, {}).setdefault(item_id, []).append((text or "", None))
         for model, n, texts in session.execute(
             select(
                 Generation.model_spec,
@@ -403,11 +419,16 @@ def _repeat_rows(store: Store, info: StudyInfo, answers: Sequence[_Answer]) -> l
         lengths.setdefault(answer.model, {}).setdefault(answer.item_id, []).append(answer.chars)
         if answer.total_s is not None:
             times.setdefault(answer.model, {}).setdefault(answer.item_id, []).append(answer.total_s)
+    stability = {model: repeat_stability(by_item.values()) for model, by_item in texts_of.items()}
     return [
         {
             "model": model,
             "items_repeated": sum(len(values) >= 2 for values in lengths.get(model, {}).values()),
             "identical_repeats": identical.get(model, 0),
+            "identical_share": stability[model].identical_share if model in stability else None,
+            "mean_repeat_rougeL": (
+                stability[model].mean_pair_rouge_l if model in stability else None
+            ),
             "mean_length_spread": _mean_spread(lengths.get(model, {}).values()),
             "mean_time_spread": _mean_spread(times.get(model, {}).values()),
         }
@@ -606,7 +627,8 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
         for row in _speed_rows(store, info, answers):
             by_model[row["model"]] |= {key: row[key] for key in SPEED_COLUMNS if key != "ok"}
         for row in _repeat_rows(store, info, answers):
-            by_model[row["model"]]["identical_repeats"] = row["identical_repeats"]
+            for key in ("identical_repeats", "identical_share", "mean_repeat_rougeL"):
+                by_model[row["model"]][key] = row[key]
         for model, scores in study_scores(store, info.id).items():
             by_model[model] |= scores
     for model, rated in study_ranking(store, info.id).items():

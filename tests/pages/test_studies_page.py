@@ -270,6 +270,10 @@ def test_the_address_opens_a_study(app: Lineup) -> None:
     assert [h.value for h in at.subheader][0] == f"Study {second.study_id} · three"
     repeats = table(at, "items_repeated")[BETA]
     assert (repeats["items_repeated"], repeats["identical_repeats"]) == (3, 3)
+    # The same words every time: all identical, ROUGE-L 1 between repeats.
+    assert (repeats["identical_share"], repeats["mean_repeat_rougeL"]) == (1.0, 1.0)
+    shown = next(f for f in at.dataframe if "items_repeated" in f.proto.column_order)
+    assert "mean_repeat_rougeL" in shown.proto.column_order
 
     missing = studies_page(study="999")
     assert not missing.exception

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from lineup.agreement import study_agreement
 from lineup.limits import InputError
 from lineup.models import QuestionSet, SetItemRow
+from lineup.overlap import rouge_l_f1
 from lineup.ranking import study_ranking
 from lineup.service import Lineup
 from lineup.settings import load_settings
@@ -234,7 +235,7 @@ def expected_speed(built: Built) -> list[dict[str, Any]]:
 def expected_repeats(built: Built) -> list[dict[str, Any]]:
     rows = []
     for model in MODELS:
-        repeated, identical, length_spreads, time_spreads = 0, 0, [], []
+        repeated, identical, length_spreads, time_spreads, rouges = 0, 0, [], [], []
         for item in built.items:
             ok = [
                 a
@@ -245,6 +246,12 @@ def expected_repeats(built: Built) -> list[dict[str, Any]]:
                 repeated += 1
                 identical += len({a["output_text"] for a in ok}) == 1
                 length_spreads.append(statistics.stdev(len(a["output_text"]) for a in ok))
+                pairs = [
+                    rouge_l_f1(x["output_text"], y["output_text"])
+                    for i, x in enumerate(ok)
+                    for y in ok[i + 1 :]
+                ]
+                rouges.append(statistics.mean(p if p is not None else 1.0 for p in pairs))
             times = [a["total_s"] for a in ok if a["total_s"] is not None]
             if len(times) >= 2:
                 time_spreads.append(statistics.stdev(times))
@@ -253,6 +260,8 @@ def expected_repeats(built: Built) -> list[dict[str, Any]]:
                 "model": model,
                 "items_repeated": repeated,
                 "identical_repeats": identical,
+                "identical_share": identical / repeated if repeated else None,
+                "mean_repeat_rougeL": statistics.mean(rouges) if rouges else None,
                 "mean_length_spread": statistics.mean(length_spreads) if length_spreads else None,
                 "mean_time_spread": statistics.mean(time_spreads) if time_spreads else None,
             }
@@ -383,6 +392,8 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "mean_chars",
         "chars_per_s",
         "identical_repeats",
+        "identical_share",
+        "mean_repeat_rougeL",
         *SCORE_KEYS,  # their values: tests/unit/test_study_scores.py
         "bt_rating",
         "bt_ci_low",
