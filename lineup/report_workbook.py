@@ -49,10 +49,7 @@ fit their header and first rows.
 
 from __future__ import annotations
 
-import itertools
-import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,17 +62,12 @@ from lineup.store import Store
 from lineup.study_export import (
     GENERATION_COLUMNS,
     LABEL_COLUMNS,
-    XLSX_MAX_WIDTH,
-    XLSX_MIN_WIDTH,
-    XLSX_SIZED_ROWS,
-    _as_text,
-    _formula_like,
+    Sheet,
     _frame_rows,
     _generations_query,
     _labels_query,
     _streamed,
-    _width,
-    _xlsx_value,
+    write_sheets,
 )
 from lineup.study_scores import SCORE_KEYS
 from lineup.study_tables import (
@@ -158,13 +150,6 @@ JUDGE_KAPPA_MEANING = (
 )
 JUDGE_MISSING = "Undefined: no label beside a judge's score, or one side is the same throughout."
 NO_JUDGE = "No judge ran on this study: python -m lineup study score ID --judge SPEC."
-
-
-@dataclass(frozen=True)
-class Sheet:
-    name: str
-    columns: Sequence[str]
-    rows: Iterable[Sequence[Any]]
 
 
 def _merged(left: pd.DataFrame, right: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -351,47 +336,8 @@ def workbook_sheets(store: Store, study_id: int) -> list[Sheet]:
     ]
 
 
-def _cells(sheet: Any, rows: Iterable[list[Any]]) -> Iterator[list[Any]]:
-    for row in rows:
-        yield [_as_text(sheet, v) if _formula_like(v) else v for v in row]
-
-
 def write_workbook(store: Store, study_id: int, out: Path) -> Path:
-    """Write the study's report workbook at `out` (written whole beside it, then moved over
-    it); InputError for an unknown study, before any file is made."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    sheets = workbook_sheets(store, study_id)
-    # The folder first: a write-only workbook that is never saved leaves its writers open.
-    out.parent.mkdir(parents=True, exist_ok=True)
-    workbook = Workbook(write_only=True)
-    bold = Font(bold=True)
-    for table in sheets:
-        sheet = workbook.create_sheet(table.name)
-        sheet.freeze_panes = "A2"
-        rows = (list(map(_xlsx_value, row)) for row in table.rows)
-        first = list(itertools.islice(rows, XLSX_SIZED_ROWS))
-        for index, column in enumerate(table.columns):
-            width = max([len(column), *(_width(row[index]) for row in first)])
-            sheet.column_dimensions[get_column_letter(index + 1)].width = min(
-                max(width + 2, XLSX_MIN_WIDTH), XLSX_MAX_WIDTH
-            )
-        header = []
-        for column in table.columns:
-            cell = WriteOnlyCell(sheet, value=_xlsx_value(column))
-            cell.font = bold
-            cell.data_type = "s"
-            header.append(cell)
-        sheet.append(header)
-        for cells in _cells(sheet, itertools.chain(first, rows)):
-            sheet.append(cells)
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        workbook.save(partial)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
-    return out
+    """Write the study's report workbook at `out` (lineup.study_export.write_sheets: written
+    whole beside it, then moved over it); InputError for an unknown study, before any file is
+    made."""
+    return write_sheets(workbook_sheets(store, study_id), out)

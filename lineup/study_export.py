@@ -44,7 +44,9 @@ BATCH_ROWS = 5_000
 
 
 @dataclass(frozen=True)
-class _Table:
+class Sheet:
+    """One table of a workbook (or one CSV file): its name, its columns, its rows."""
+
     name: str
     columns: Sequence[str]
     rows: Iterable[Sequence[Any]]
@@ -102,16 +104,16 @@ def _labels_query(study_id: int) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _tables(store: Store, study_id: int) -> list[_Table]:
+def _tables(store: Store, study_id: int) -> list[Sheet]:
     """The study's tables, then its raw generations and labels (read as they are written)."""
     tables = study_tables(store, study_id)
     return [
         *(
-            _Table(name, [str(c) for c in frame.columns], _frame_rows(frame))
+            Sheet(name, [str(c) for c in frame.columns], _frame_rows(frame))
             for name, frame in tables.tables().items()
         ),
-        _Table("generations", GENERATION_COLUMNS, _streamed(store, _generations_query(study_id))),
-        _Table("labels", LABEL_COLUMNS, _streamed(store, _labels_query(study_id))),
+        Sheet("generations", GENERATION_COLUMNS, _streamed(store, _generations_query(study_id))),
+        Sheet("labels", LABEL_COLUMNS, _streamed(store, _labels_query(study_id))),
     ]
 
 
@@ -165,21 +167,27 @@ def _width(value: Any) -> int:
 
 
 def write_xlsx(store: Store, study_id: int, path: Path) -> Path:
-    """One workbook with a sheet per table: the header in bold, columns sized to fit, numbers
-    as numbers. Written whole beside `path`, then moved over it."""
+    """One workbook with a sheet per table of the study (`write_sheets`)."""
+    return write_sheets(_tables(store, study_id), path)  # InputError before any file
+
+
+def write_sheets(sheets: Iterable[Sheet], path: Path) -> Path:
+    """One workbook with a sheet per table: the header in bold and frozen, columns sized to
+    their first XLSX_SIZED_ROWS rows, numbers as numbers, text that starts with "=" as text.
+    Written whole beside `path`, then moved over it."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    tables = _tables(store, study_id)  # InputError for an unknown study, before any file
     # The folder first: a write-only workbook that is never saved leaves its sheets' writers
     # open.
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
-    for table in tables:
+    for table in sheets:
         sheet = workbook.create_sheet(table.name)
+        sheet.freeze_panes = "A2"
         rows = (list(map(_xlsx_value, row)) for row in table.rows)
         first = list(itertools.islice(rows, XLSX_SIZED_ROWS))
         for index, column in enumerate(table.columns):
