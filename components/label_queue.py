@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Protocol
 
 import streamlit as st
 from PIL import Image
@@ -37,7 +36,7 @@ from PIL import Image
 from components.label_bar import CHOICES, VOICE_WORDS
 from components.models import display_name
 from components.stats import render_answer
-from lineup.label_queue import LabelQueue, QueueAnswer, QueueItem
+from lineup.label_queue import LabelQueue, QueueAnswer, QueueItem, StudyItem
 from lineup.service import INPUT_ERRORS, Lineup
 
 ITEM_KEY = "queue-item"  # the number of the item shown (also in the address, `item`)
@@ -280,24 +279,7 @@ def queue_nav(queue: LabelQueue, number: int, item: QueueItem) -> None:
         )
 
 
-class ShownItem(Protocol):
-    """What the item view draws: a queue item (QueueItem) or the item of an arena pair."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def image_hash(self) -> str | None: ...
-    @property
-    def reference(self) -> str | None: ...
-    @property
-    def language(self) -> str | None: ...
-    @property
-    def tags(self) -> tuple[str, ...]: ...
-
-
-def item_view(app: Lineup, item: ShownItem, *, show_reference: bool) -> None:
+def item_view(app: Lineup, item: StudyItem, *, show_reference: bool) -> None:
     """The image (or the sentence the voices speak), the question and the reference."""
     if item.kind == "tts":
         st.caption("Sentence")
@@ -323,7 +305,7 @@ def item_view(app: Lineup, item: ShownItem, *, show_reference: bool) -> None:
     tags(item)
 
 
-def reference(item: ShownItem, shown: bool) -> None:
+def reference(item: StudyItem, shown: bool) -> None:
     if item.reference is None:
         return
     if not shown:
@@ -333,7 +315,7 @@ def reference(item: ShownItem, shown: bool) -> None:
         st.markdown(item.reference)
 
 
-def tags(item: ShownItem) -> None:
+def tags(item: StudyItem) -> None:
     facts = [f"language {item.language}" if item.language else "", *item.tags]
     shown = " · ".join(fact for fact in facts if fact)
     if shown:

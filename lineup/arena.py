@@ -47,6 +47,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from lineup.label_queue import StudyItem, read_study_item
 from lineup.limits import InputError, check_text
 from lineup.models import (
     ANNOTATOR_MAX_CHARS,
@@ -56,7 +57,6 @@ from lineup.models import (
     VOTES,
     Generation,
     PairwiseVote,
-    Run,
     SetItemRow,
 )
 from lineup.ranking import BOOTSTRAP_RESAMPLES, LOSS, TIE, WIN, Battle, bootstrap_battles
@@ -165,25 +165,10 @@ class ArenaAnswer:
 
 
 @dataclass(frozen=True)
-class ArenaItem:
-    """The item a pair answers (the fields the labeling queue's item view draws)."""
-
-    study_id: int
-    item_id: int
-    number: int
-    kind: str  # vlm | tts
-    text: str  # the question, or the sentence the voices speak
-    image_hash: str | None
-    reference: str | None
-    language: str | None
-    tags: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class ArenaView:
     """One pair ready to draw: its item, its answers as A and B, this annotator's vote."""
 
-    item: ArenaItem
+    item: StudyItem  # the item the pair answers
     a: ArenaAnswer
     b: ArenaAnswer
     vote: str | None
@@ -277,14 +262,9 @@ def arena_view(store: Store, study_id: int, pair: ArenaPair) -> ArenaView | None
     """The pair's item and its two answers as A and B (two queries); None when the study
     has no such answers any more."""
     with store.session() as session:
-        found = session.execute(
-            select(SetItemRow, Run.kind)
-            .join(Run, Run.item_id == SetItemRow.id)
-            .where(Run.study_id == study_id, SetItemRow.id == pair.item_id)
-        ).first()
-        if found is None:
+        item = read_study_item(session, study_id, SetItemRow.id == pair.item_id)
+        if item is None:
             return None
-        item, kind = found
         rows = {
             gid: (text, audio_hash, transcript)
             for gid, text, audio_hash, transcript in session.execute(
@@ -308,17 +288,7 @@ def arena_view(store: Store, study_id: int, pair: ArenaPair) -> ArenaView | None
         return ArenaAnswer(gid, side, text or "", audio_hash, transcript)
 
     return ArenaView(
-        item=ArenaItem(
-            study_id=study_id,
-            item_id=item.id,
-            number=item.position + 1,
-            kind=kind,
-            text=item.text,
-            image_hash=item.image_hash,
-            reference=item.reference,
-            language=item.language,
-            tags=tuple(item.tags or ()),
-        ),
+        item=item,
         a=answer(pair.generation_a, "A"),
         b=answer(pair.generation_b, "B"),
         vote=pair.vote,

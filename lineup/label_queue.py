@@ -27,6 +27,7 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.orm import Session
 
 from lineup.models import OK, Generation, Label, Run, SetItemRow
 from lineup.store import Store
@@ -136,8 +137,8 @@ class QueueAnswer:
 
 
 @dataclass(frozen=True)
-class QueueItem:
-    """One item of a study with its `ok` answers in this annotator's order."""
+class StudyItem:
+    """One item of a study as the labeling queue and the arena draw it."""
 
     study_id: int
     item_id: int
@@ -148,6 +149,38 @@ class QueueItem:
     reference: str | None
     language: str | None
     tags: tuple[str, ...]
+
+
+def read_study_item(
+    session: Session, study_id: int, which: ColumnElement[bool]
+) -> StudyItem | None:
+    """The study's item that `which` (a condition on SetItemRow) picks, with the kind of its
+    run; None when the study has no such item."""
+    found = session.execute(
+        select(SetItemRow, Run.kind)
+        .join(Run, Run.item_id == SetItemRow.id)
+        .where(Run.study_id == study_id, which)
+    ).first()
+    if found is None:
+        return None
+    item, kind = found
+    return StudyItem(
+        study_id=study_id,
+        item_id=item.id,
+        number=item.position + 1,
+        kind=kind,
+        text=item.text,
+        image_hash=item.image_hash,
+        reference=item.reference,
+        language=item.language,
+        tags=tuple(item.tags or ()),
+    )
+
+
+@dataclass(frozen=True)
+class QueueItem(StudyItem):
+    """One item of a study with its `ok` answers in this annotator's order."""
+
     answers: tuple[QueueAnswer, ...]
     names_hidden: bool
 
@@ -226,14 +259,9 @@ def queue_item(
     Two queries: the item, then its answers joined with this annotator's labels."""
     annotator = annotator.strip()
     with store.session() as session:
-        found = session.execute(
-            select(SetItemRow, Run.kind)
-            .join(Run, Run.item_id == SetItemRow.id)
-            .where(Run.study_id == study_id, SetItemRow.position == number - 1)
-        ).first()
-        if found is None:
+        item = read_study_item(session, study_id, SetItemRow.position == number - 1)
+        if item is None:
             return None
-        item, kind = found
         rows = session.execute(
             select(
                 Generation.id,
@@ -248,12 +276,13 @@ def queue_item(
             .outerjoin(Label, _counted_label_of(annotator))
             .where(
                 Generation.study_id == study_id,
-                Generation.item_id == item.id,
+                Generation.item_id == item.item_id,
                 Generation.status == OK,
             )
         ).all()
     ranked = sorted(
-        rows, key=lambda row: shuffle_rank(study_id, item.id, annotator, row[1], row[2] or 0)
+        rows,
+        key=lambda row: shuffle_rank(study_id, item.item_id, annotator, row[1], row[2] or 0),
     )
     lettered = [(letter(index), row) for index, row in enumerate(ranked)]
     shown = [(name, row) for name, row in lettered if model is None or row[1] == model]
@@ -274,16 +303,4 @@ def queue_item(
             shown
         )
     )
-    return QueueItem(
-        study_id=study_id,
-        item_id=item.id,
-        number=number,
-        kind=kind,
-        text=item.text,
-        image_hash=item.image_hash,
-        reference=item.reference,
-        language=item.language,
-        tags=tuple(item.tags or ()),
-        answers=answers,
-        names_hidden=hidden,
-    )
+    return QueueItem(**vars(item), answers=answers, names_hidden=hidden)
