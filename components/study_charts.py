@@ -18,6 +18,21 @@ HEATMAP_ROW_PX = 26
 PALETTE = px.colors.qualitative.Plotly  # one colour per model in the speed chart
 
 
+def interval_arms(
+    estimates: Sequence[float], low: Sequence[float], high: Sequence[float]
+) -> dict[str, Any]:
+    """Plotly error arms from each estimate to its interval's ends."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [h - x for x, h in zip(estimates, high, strict=True)],
+        "arrayminus": [x - lo for x, lo in zip(estimates, low, strict=True)],
+        "color": "#444",
+        "thickness": 1.5,
+        "width": 6,
+    }
+
+
 def _labeled(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if r["requests"] and r["pct_relevant"] is not None]
 
@@ -39,15 +54,7 @@ def relevance_chart(
                 x=pct,
                 orientation="h",
                 marker={"color": ESTIMATE_COLOUR},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [h - p for p, h in zip(pct, high, strict=True)],
-                    "arrayminus": [p - lo for p, lo in zip(pct, low, strict=True)],
-                    "color": "#444",
-                    "thickness": 1.5,
-                    "width": 6,
-                },
+                error_x=interval_arms(pct, low, high),
                 customdata=list(zip(low, high, strict=True)),
                 hovertemplate=f"%{{y}}: %{{x:.0f}}% {what}, 95% interval "
                 "%{customdata[0]:.0f}–%{customdata[1]:.0f}%<extra></extra>",
@@ -187,15 +194,7 @@ def rating_chart(rows: Sequence[dict[str, Any]], names: dict[str, str]) -> go.Fi
             x=rating,
             mode="markers",
             marker={"color": ESTIMATE_COLOUR, "size": 10},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": [h - x for x, h in zip(rating, high, strict=True)],
-                "arrayminus": [x - lo for x, lo in zip(rating, low, strict=True)],
-                "color": "#444",
-                "thickness": 1.5,
-                "width": 6,
-            },
+            error_x=interval_arms(rating, low, high),
             customdata=list(zip(low, high, strict=True)),
             hovertemplate="%{y}: %{x:.0f}, 95% interval %{customdata[0]:.0f}–%{customdata[1]:.0f}"
             "<extra></extra>",
