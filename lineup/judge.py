@@ -633,9 +633,7 @@ def _claim(
             .where(
                 JudgeScore.id == existing.id,
                 JudgeScore.status == existing.status,
-                JudgeScore.owner_pid.is_(None)
-                if existing.owner_pid is None
-                else JudgeScore.owner_pid == existing.owner_pid,
+                JudgeScore.owner_pid.is_not_distinct_from(existing.owner_pid),
             )
             .values(
                 reply=None,

@@ -350,9 +350,7 @@ def take_ownership(store: Store, study_id: int) -> StudyInfo:
             .where(
                 Study.id == study_id,
                 Study.status == info.status,
-                Study.owner_pid.is_(None)
-                if info.owner_pid is None
-                else Study.owner_pid == info.owner_pid,
+                Study.owner_pid.is_not_distinct_from(info.owner_pid),
             )
             .values(
                 status=STUDY_RUNNING,
