@@ -36,16 +36,16 @@ def scoring_panel(app: Lineup, study: StudyInfo) -> None:
         return
     if study.kind != "vlm":
         return
-    reference_part(app, study)
-    judge_part(app, study)
+    reference = app.reference_of(study.id)
+    reference_part(app, study, reference)
+    judge_part(app, study, has_reference=reference is not None)
 
 
 # The reference model -------------------------------------------------------------------------
 
 
-def reference_part(app: Lineup, study: StudyInfo) -> None:
+def reference_part(app: Lineup, study: StudyInfo, reference: StudyInfo | None) -> None:
     st.markdown("**Reference model**")
-    reference = app.reference_of(study.id)
     if reference is None:
         st.caption(
             "A model run once per item beside the study, shown apart and never ranked. Items "
@@ -117,9 +117,8 @@ def _reference_progress(app: Lineup, reference: StudyInfo) -> None:
 # The judge ------------------------------------------------------------------------------------
 
 
-def judge_part(app: Lineup, study: StudyInfo) -> None:
+def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
     st.markdown("**LLM judge**")
-    has_reference = app.reference_of(study.id) is not None
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     judge = left.selectbox(
         "Judge",

@@ -47,7 +47,10 @@ class ItemReference:
 def model_references(store: Store, study_id: int) -> dict[int, ModelReference]:
     """Per item id, the reference model's complete answer (its first repeat), when the study
     has a reference model."""
-    reference = reference_study(store, study_id)
+    return _answers_of(store, reference_study(store, study_id))
+
+
+def _answers_of(store: Store, reference: StudyInfo | None) -> dict[int, ModelReference]:
     if reference is None:
         return {}
     with store.session() as session:
@@ -67,12 +70,17 @@ def model_references(store: Store, study_id: int) -> dict[int, ModelReference]:
 def item_references(store: Store, study_id: int, set_id: int) -> dict[int, ItemReference]:
     """Per item id of the set, its reference answer (see the module's definitions); items
     without one are left out."""
+    return _item_references(store, set_id, reference_study(store, study_id))
+
+
+def _item_references(
+    store: Store, set_id: int, reference: StudyInfo | None
+) -> dict[int, ItemReference]:
     with store.session() as session:
         rows = session.execute(
             select(SetItemRow.id, SetItemRow.reference).where(SetItemRow.set_id == set_id)
         ).all()
-    reference = reference_study(store, study_id)
-    answers = model_references(store, study_id)
+    answers = _answers_of(store, reference)
     found: dict[int, ItemReference] = {}
     for item_id, text in rows:
         if text and text.strip():
@@ -98,7 +106,7 @@ def reference_summary(store: Store, info: StudyInfo) -> dict[str, Any] | None:
         ]
     used = sum(
         1
-        for found in item_references(store, info.id, info.set_id).values()
+        for found in _item_references(store, info.set_id, reference).values()
         if found.source != SOURCE_SET
     )
     return {

@@ -63,7 +63,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from lineup.agreement import judge_agreement, study_agreement
 from lineup.arena import arena_ranking
-from lineup.judge import judge_label_pairs, latest_judge
+from lineup.judge import StudyJudge, judge_label_pairs, latest_judge
 from lineup.limits import InputError
 from lineup.metrics import (
     RATED,
@@ -661,7 +661,7 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
                 for p in agreement.kappa_pairs
             ],
             "n_items": agreement.n_items,
-            "judge": _judge_agreement(store, info.id),
+            "judge": None if judge is None else _judge_agreement(store, info.id, judge),
         },
         "models": [
             {key: clean_number(by_model[model].get(key)) for key in keys}
@@ -670,12 +670,10 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
     }
 
 
-def _judge_agreement(store: Store, study_id: int) -> dict[str, Any] | None:
-    """Spearman and kappa between the latest judge and the people (lineup.agreement), over
-    each counted label beside the judge's score of the same answer; None when no judge ran."""
-    judge = latest_judge(store, study_id)
-    if judge is None:
-        return None
+def _judge_agreement(store: Store, study_id: int, judge: StudyJudge) -> dict[str, Any]:
+    """Spearman and kappa between the study's latest judge and the people
+    (lineup.agreement), over each counted label beside the judge's score of the same
+    answer."""
     scores, labels = judge_label_pairs(store, study_id, judge.spec, judge.protocol)
     agreed = judge_agreement(scores, labels)
     return {
