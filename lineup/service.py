@@ -619,16 +619,17 @@ class Lineup:
         template: str | None = None,
         *,
         reference_needed: bool = False,
-    ) -> None:
-        """One of INPUT_ERRORS, with nothing asked or stored, when the judge cannot score the
-        study: an unknown or voice study, a bad judge spec, protocol or template (None: the
-        study's own); with `reference_needed`, protocol `pairwise` without a reference model."""
+    ) -> ModelSpec:
+        """The judge's spec; one of INPUT_ERRORS, with nothing asked or stored, when the judge
+        cannot score the study: an unknown or voice study, a bad judge spec, protocol or
+        template (None: the study's own); with `reference_needed`, protocol `pairwise` without
+        a reference model."""
         info = self._scored_study(study_id)
         check_protocol(protocol)
         check_template(
             template if template is not None else judge_template(info, protocol), protocol
         )
-        self._resolve(judge, "vlm")
+        spec = self._resolve(judge, "vlm")
         if (
             reference_needed
             and protocol == PROTOCOL_PAIRWISE
@@ -638,6 +639,7 @@ class Lineup:
                 "The pairwise protocol compares each answer with the reference model's: name "
                 f"one first (study score {study_id} --reference-model SPEC)."
             )
+        return spec
 
     def judge_study(
         self,
@@ -654,8 +656,7 @@ class Lineup:
         (None: the study's own); one of INPUT_ERRORS, with nothing asked, for an unknown
         study, a bad spec, protocol or template, or protocol `pairwise` without a reference
         model. Definitions: lineup.judge."""
-        self.check_judge(study_id, judge, protocol, template, reference_needed=True)
-        spec = self._resolve(judge, "vlm")
+        spec = self.check_judge(study_id, judge, protocol, template, reference_needed=True)
         _, options = resolve_model(judge, self.config)
         key_env = options.get("api_key_env")
         try:
