@@ -82,7 +82,7 @@ from lineup.models import (
 )
 from lineup.overlap import bootstrap_mean_ci
 from lineup.redact import redact
-from lineup.references import item_references, model_references
+from lineup.references import item_references, model_references, scored_study
 from lineup.runner import describe_error, timeout_message
 from lineup.store import HEARTBEAT_STALE_S, Store, owner_gone, storable, this_owner
 from lineup.study_store import StudyInfo, study_info
@@ -471,16 +471,7 @@ def judge_study(
     asked again next time). InputError for an unknown study, a voice study, a reference study,
     an unknown protocol or a bad template."""
     check_protocol(protocol)
-    info = study_info(store, study_id)
-    if info is None:
-        raise InputError(f"There is no study {study_id}.")
-    if info.kind != "vlm":
-        raise InputError(f"Study {study_id} is a voice study; a judge scores model answers.")
-    if info.reference_for is not None:
-        raise InputError(
-            f"Study {study_id} runs the reference model of study {info.reference_for}; score "
-            f"study {info.reference_for} instead."
-        )
+    info = scored_study(store, study_id)
     filled_template = check_template(
         template if template is not None else judge_template(info, protocol), protocol
     )

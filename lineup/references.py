@@ -20,9 +20,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from lineup.limits import InputError
 from lineup.models import FINAL_STATUSES, OK, Generation, SetItemRow
 from lineup.store import Store
-from lineup.study_store import StudyInfo, reference_study
+from lineup.study_store import StudyInfo, reference_study, study_info
 
 SOURCE_SET = "set"
 
@@ -42,6 +43,24 @@ class ItemReference:
 
     text: str
     source: str
+
+
+def scored_study(store: Store, study_id: int) -> StudyInfo:
+    """The study a judge or a reference model can score: a stored VLM study that is not
+    itself a reference model's; InputError otherwise."""
+    info = study_info(store, study_id)
+    if info is None:
+        raise InputError(f"There is no study {study_id}.")
+    if info.kind != "vlm":
+        raise InputError(
+            f"Study {study_id} is a voice study; references and judges score model answers."
+        )
+    if info.reference_for is not None:
+        raise InputError(
+            f"Study {study_id} runs the reference model of study {info.reference_for}; "
+            f"score study {info.reference_for} instead."
+        )
+    return info
 
 
 def model_references(store: Store, study_id: int) -> dict[int, ModelReference]:

@@ -61,7 +61,7 @@ from lineup.metrics import FAILURE_KEYS as FAILURE_KEYS  # the leaderboard rows'
 from lineup.metrics import vlm_leaderboard
 from lineup.models import MODEL_SPEC_MAX_CHARS, RUNNING, Generation, Label, QuestionSet, Run
 from lineup.question_sets import read_set, read_set_bytes
-from lineup.references import model_references
+from lineup.references import model_references, scored_study
 from lineup.runner import Comparison, start_vlm_comparison
 from lineup.set_store import SetSummary, save_set, set_by_name, set_summaries
 from lineup.settings import Settings, SettingsError, load_settings
@@ -569,7 +569,7 @@ class Lineup:
         the same set with the same parameters, one answer per item: new, or resumed where it
         stopped. One of INPUT_ERRORS for an unknown or voice study, a bad spec, or another
         reference model already named for the study. Definitions: lineup.references."""
-        info = self._scored_study(study_id)
+        info = scored_study(self.store, study_id)
         self._check_models([model], "vlm")
         existing = reference_study(self.store, study_id)
         if existing is not None:
@@ -601,12 +601,12 @@ class Lineup:
     def judge_template(self, study_id: int, protocol: str = PROTOCOL_REFERENCE) -> str:
         """The template the study's judge fills under `protocol`: the person's, else the
         default (lineup.judge)."""
-        return judge_template(self._scored_study(study_id), check_protocol(protocol))
+        return judge_template(scored_study(self.store, study_id), check_protocol(protocol))
 
     def set_judge_template(self, study_id: int, protocol: str, template: str | None) -> None:
         """Keep the person's judge template with the study (None: back to the default); an
         InputError, with nothing saved, when it lacks a placeholder of the protocol."""
-        self._scored_study(study_id)
+        scored_study(self.store, study_id)
         if template is not None:
             check_template(template, protocol)
         save_judge_template(self.store, study_id, protocol, template)
@@ -624,7 +624,7 @@ class Lineup:
         cannot score the study: an unknown or voice study, a bad judge spec, protocol or
         template (None: the study's own); with `reference_needed`, protocol `pairwise` without
         a reference model."""
-        info = self._scored_study(study_id)
+        info = scored_study(self.store, study_id)
         check_protocol(protocol)
         check_template(
             template if template is not None else judge_template(info, protocol), protocol
@@ -714,23 +714,6 @@ class Lineup:
         """Per model: the judge's mean figure with its 95% bootstrap interval, the answers
         scored and the failures (lineup.judge.judge_figures)."""
         return judge_figures(self.store, study_id, judge, protocol)
-
-    def _scored_study(self, study_id: int) -> StudyInfo:
-        """The study a judge or a reference model can score: a stored VLM study that is not
-        itself a reference model's."""
-        info = self.study(study_id)
-        if info is None:
-            raise InputError(f"There is no study {study_id}.")
-        if info.kind != "vlm":
-            raise InputError(
-                f"Study {study_id} is a voice study; references and judges score model answers."
-            )
-        if info.reference_for is not None:
-            raise InputError(
-                f"Study {study_id} runs the reference model of study {info.reference_for}; "
-                f"score study {info.reference_for} instead."
-            )
-        return info
 
     # Discovery --------------------------------------------------------------------------
 
