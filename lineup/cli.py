@@ -596,8 +596,8 @@ def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
             f"reference model {args.reference_model}: study {state.study_id}, {state.status}, "
             f"{state.done} of {state.total} answers, {state.errors} failed"
         )
-    summary = app.study_summary(args.study_id)
-    result: dict[str, Any] = {"study_id": args.study_id, "reference": summary["reference"]}
+    reference = app.reference_summary(args.study_id)
+    result: dict[str, Any] = {"study_id": args.study_id, "reference": reference}
     if args.judge:
         if template is not None:
             app.set_judge_template(args.study_id, args.judge_protocol, template)
@@ -606,7 +606,6 @@ def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
     if args.json:
         _emit(result)
         return EXIT_OK
-    reference = summary["reference"]
     if reference is not None:
         print(
             f"study {args.study_id}: reference model {reference['model']} (study "

@@ -61,7 +61,7 @@ from lineup.metrics import FAILURE_KEYS as FAILURE_KEYS  # the leaderboard rows'
 from lineup.metrics import vlm_leaderboard
 from lineup.models import MODEL_SPEC_MAX_CHARS, RUNNING, Generation, Label, QuestionSet, Run
 from lineup.question_sets import read_set, read_set_bytes
-from lineup.references import model_references, scored_study
+from lineup.references import model_references, reference_summary, scored_study
 from lineup.runner import Comparison, start_vlm_comparison
 from lineup.set_store import SetSummary, save_set, set_by_name, set_summaries
 from lineup.settings import Settings, SettingsError, load_settings
@@ -592,6 +592,11 @@ class Lineup:
     def reference_of(self, study_id: int) -> StudyInfo | None:
         """The study that runs `study_id`'s reference model, if one was named."""
         return reference_study(self.store, study_id)
+
+    def reference_summary(self, study_id: int) -> dict[str, Any] | None:
+        """What `study show --json` says of the study's reference model (None without one);
+        InputError for a study that cannot have one (lineup.references)."""
+        return reference_summary(self.store, scored_study(self.store, study_id))
 
     def reference_answers(self, study_id: int) -> dict[int, str]:
         """Per item id, the reference model's complete answer (empty without a reference
