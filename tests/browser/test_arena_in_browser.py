@@ -14,8 +14,7 @@ from lineup.arena import ArenaPair, arena_queue
 from lineup.mediastore import MediaStore
 from lineup.models import PairwiseVote
 from lineup.store import Store
-from tests.browser.test_app_in_browser import chromium, served_app  # noqa: F401  (fixtures)
-from tests.browser.test_label_queue_in_browser import settled
+from tests.browser.helpers import settled
 from tests.fixtures.ollama_server import OllamaFixture
 from tests.unit.test_label_queue import make_study
 
@@ -59,8 +58,8 @@ def count_votes(store: Store) -> int:
 
 
 def test_every_pair_voted_with_the_keyboard_alone(
-    served_app: tuple[str, Path, OllamaFixture],  # noqa: F811
-    chromium: Any,  # noqa: F811
+    served_app: tuple[str, Path, OllamaFixture],
+    chromium: Any,
     tmp_path: Path,
 ) -> None:
     url, home, _ = served_app

@@ -12,7 +12,7 @@ import pytest
 from lineup.label_queue import QueueItem, queue_item
 from lineup.mediastore import MediaStore
 from lineup.store import Store
-from tests.browser.test_app_in_browser import chromium, served_app  # noqa: F401  (fixtures)
+from tests.browser.helpers import settled
 from tests.fixtures.ollama_server import OllamaFixture
 from tests.unit.test_label_queue import MODELS, make_study
 
@@ -29,16 +29,6 @@ INTENDED = {
     (3, MOONDREAM): "partial",
 }
 SCREENSHOT = Path("/tmp/queue.png")
-
-
-def settled(page: Any) -> None:
-    """Wait for the script run a key started to be over and drawn whole."""
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"stApp\"]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'"
-        " && !document.querySelector('[data-stale=\"true\"]')",
-        timeout=30_000,
-    )
 
 
 def expect_focus(page: Any, generation_id: int) -> None:
@@ -71,8 +61,8 @@ def press(page: Any, key: str) -> None:
 
 
 def test_a_study_labeled_with_the_keyboard_alone(
-    served_app: tuple[str, Path, OllamaFixture],  # noqa: F811
-    chromium: Any,  # noqa: F811
+    served_app: tuple[str, Path, OllamaFixture],
+    chromium: Any,
 ) -> None:
     url, home, _ = served_app
     store = Store(f"sqlite:///{home / 'lineup.db'}")

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from lineup.store import Store
-from tests.browser.test_app_in_browser import CHROMIUM, served_app  # noqa: F401 - a fixture
+from tests.browser.helpers import CHROMIUM
 from tests.conftest import word_counts
 from tests.fixtures.ollama_server import OllamaFixture
 from tests.pages.test_leaderboard_and_backends_pages import TABLE_PX_AT_1400
@@ -50,7 +50,7 @@ def fill(store: Store) -> None:
 
 
 def test_no_page_fetches_anything_off_the_machine_and_the_leaderboard_fits(
-    served_app: tuple[str, Path, OllamaFixture],  # noqa: F811 - the imported fixture
+    served_app: tuple[str, Path, OllamaFixture],
     tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect, sync_playwright

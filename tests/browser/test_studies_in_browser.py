@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from lineup.service import Lineup
-from tests.browser.test_app_in_browser import chromium, served_app  # noqa: F401 - fixtures
 from tests.conftest import png_bytes
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 
@@ -97,8 +96,8 @@ def within_width(page: Any, selector: str) -> list[dict[str, float]]:
 
 
 def test_a_finished_study_shows_its_tables_and_charts_within_the_window(
-    served_app: tuple[str, Path, OllamaFixture],  # noqa: F811
-    chromium: Any,  # noqa: F811
+    served_app: tuple[str, Path, OllamaFixture],
+    chromium: Any,
     models: OllamaFixture,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -9,7 +9,7 @@ import pytest
 
 from lineup.cli import main
 from lineup.store import Store
-from tests.browser.test_app_in_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.unit.test_study_report import build
 
 pytestmark = pytest.mark.browser

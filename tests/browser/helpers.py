@@ -1,0 +1,54 @@
+"""Small page helpers the browser tests share (their fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lineup.store import Store
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def open_page(page: Any, address: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(address)
+    # The page is ready once its last input (the models box, after discovery) is drawn.
+    expect(page.get_by_role("button", name="Compare")).to_be_visible(timeout=60_000)
+
+
+def pick_models(page: Any, specs: list[str]) -> None:
+    models = page.locator('[data-testid="stMultiSelect"] input')
+    for spec in specs:
+        models.click()
+        models.fill(spec)
+        models.press("Enter")
+    page.keyboard.press("Escape")
+    page.locator("h1").first.click()  # the list of options must not cover the buttons
+
+
+def wait_for_labels(store: Store, ids: list[int], annotator: str) -> dict[int, str]:
+    deadline = time.monotonic() + 15
+    while not store.current_labels(ids, annotator) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return {gid: label.relevance for gid, label in store.current_labels(ids, annotator).items()}
+
+
+def settled(page: Any) -> None:
+    """Wait for the script run a key started to be over and drawn whole."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'"
+        " && !document.querySelector('[data-stale=\"true\"]')",
+        timeout=30_000,
+    )
