@@ -984,8 +984,9 @@ def _names(names: Iterable[str], last: str = "and") -> str:
 
 
 def _megapixels(pixels: int) -> str:
-    """10,040 or 3.5: at most one decimal, none when it is 0."""
-    return f"{pixels / 1_000_000:,.1f}".removesuffix(".0")
+    """Megapixels as a person writes them: 10,040, 3.5, 0.0036."""
+    megapixels = pixels / 1_000_000
+    return f"{megapixels:,.0f}" if megapixels >= 100 else f"{megapixels:.3g}"
 
 
 def _too_large(what: str, size_bytes: int, max_bytes: int) -> str:

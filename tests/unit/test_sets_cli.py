@@ -172,3 +172,27 @@ def test_a_zip_of_400_forty_megapixel_pngs_is_refused_in_seconds_with_the_limit(
     )
     assert "LINEUP_MAX_SET_MEGAPIXELS" in err
     assert Lineup.open().sets() == [] and media_files(lineup_home) == []
+
+
+def test_the_set_pixel_limit_is_the_lineup_max_set_megapixels_setting(
+    lineup_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "small"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"{n}.png").write_bytes(png_bytes((40, 30), text=str(n)))  # 1,200 pixels
+    (folder / "questions.csv").write_text(
+        "image,question\n" + "".join(f"{n}.png,What?\n" for n in range(3))
+    )
+    monkeypatch.setenv("LINEUP_MAX_SET_MEGAPIXELS", "0.003")
+    code, out, err = run(capsys, "sets", "import", str(folder))
+    assert (code, out) == (2, "")
+    assert (
+        "questions.csv, line 4: with this item's image, the set's images add up to 0.0036 "
+        "megapixels, over the limit of 0.003 megapixels for one set" in err
+    )
+    monkeypatch.setenv("LINEUP_MAX_SET_MEGAPIXELS", "0.0036")
+    assert run(capsys, "sets", "import", str(folder))[0] == 0
