@@ -127,7 +127,7 @@ MAX_SET_FILE_BYTES = 64 * _MIB
 MAX_SET_BYTES = 1024 * _MIB
 MAX_ZIP_MEMBERS = 20_000
 # Every image of a set is decoded once as it is imported, and decoding takes time by the pixel
-# (about 12 ms a megapixel here): a few KB of PNG can claim 40 megapixels. The images' pixels are
+# (12-13 ms a megapixel here): a few KB of PNG can claim 40 megapixels. The images' pixels are
 # added up from their headers before any is decoded (LINEUP_MAX_SET_MEGAPIXELS).
 DEFAULT_MAX_SET_PIXELS = 10_000 * 1_000_000
 MAX_PROBLEMS_SHOWN = 20

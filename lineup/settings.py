@@ -11,8 +11,9 @@ from pathlib import Path
 from backends.spec import default_ollama_host
 from lineup.limits import MAX_TIMEOUT_S, is_positive_finite
 
-# The pixels of all of a set's images, decoded one by one as it is imported: about a minute of
-# decoding here (12 ms a megapixel), and 10,000 items of screenshots of a megapixel each.
+# The pixels of all of a set's images, decoded one by one as it is imported: at most about two
+# minutes of decoding here (12-13 ms a megapixel, PNG or JPEG), and room for 10,000 items of
+# one-megapixel screenshots.
 DEFAULT_MAX_SET_MEGAPIXELS = 10_000
 # How long to wait for a PostgreSQL server to answer, per address of its host; without a limit
 # the driver waits 130 s. PostgreSQL's client counts whole seconds, 2 at least.
