@@ -977,8 +977,9 @@ def _reader_gone() -> bool:
         except (AttributeError, OSError, ValueError):  # replaced by a test, or closed
             continue
         poller = select.poll()
-        poller.register(fd, 0)  # POLLERR is always reported: a pipe with no reader left
-        if any(events & select.POLLERR for _, events in poller.poll(0)):
+        poller.register(fd, 0)  # POLLERR and POLLHUP are always reported
+        # POLLERR: a pipe with no reader left; POLLHUP: a socket or terminal whose peer left.
+        if any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
             return True
     return False
 
