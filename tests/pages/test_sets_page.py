@@ -175,7 +175,7 @@ def test_a_full_disk_is_a_message_saying_what_to_do_and_stores_nothing(
 
     monkeypatch.setattr(os, "write", full_disk)
     upload(at, "tickets.zip", good_zip())
-    monkeypatch.undo()
+    monkeypatch.setattr(os, "write", real_write)
 
     assert not at.exception
     [error] = at.error
