@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
+import signal
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -43,6 +45,8 @@ from lineup.tts_metrics import TTS_COLUMNS
 EXIT_OK = 0
 EXIT_BUG = 1
 EXIT_BAD_INPUT = 2
+# What a shell reports for a command ended by SIGPIPE (128 + 13), as `yes | head -1` does.
+EXIT_READER_GONE = 128 + signal.SIGPIPE
 DEBUG_ENV = "LINEUP_DEBUG"
 
 
@@ -943,11 +947,15 @@ def main(argv: list[str] | None = None) -> int:
     app: Lineup | None = None
     try:
         app = Lineup.open()
-        return int(args.func(app, args))
+        code = int(args.func(app, args))
+        sys.stdout.flush()  # a reader that left shows here, not as Python exits
+        return code
     except BAD_INPUT_ERRORS as exc:
         _err(f"error: {exc}")
         return EXIT_BAD_INPUT
     except Exception as exc:
+        if isinstance(exc, BrokenPipeError) and _reader_gone():
+            return _end_quietly()
         if os.environ.get(DEBUG_ENV):
             raise
         secrets = app.secrets() if app is not None else []
@@ -957,3 +965,36 @@ def main(argv: list[str] | None = None) -> int:
             f"Run again with {DEBUG_ENV}=1 for the traceback, and please report it."
         )
         return EXIT_BUG
+
+
+def _reader_gone() -> bool:
+    """Whether whoever reads Lineup's output (stdout or stderr) has closed the pipe, as
+    `head -1` does once it has its line. A broken pipe of Lineup's own (to a subprocess or a
+    server) is not that: it is reported."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # replaced by a test, or closed
+            continue
+        poller = select.poll()
+        poller.register(fd, 0)  # POLLERR and POLLHUP are always reported
+        # POLLERR: a pipe with no reader left; POLLHUP: a socket or terminal whose peer left.
+        if any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
+            return True
+    return False
+
+
+def _end_quietly() -> int:
+    """End as well-behaved Unix commands do when their reader leaves: no message, the status of
+    SIGPIPE. What is still buffered goes nowhere instead of failing again as Python exits (the
+    Python docs' recipe; setting SIGPIPE to its default would also kill Lineup when a socket
+    to a model server breaks: https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+    os.close(devnull)
+    return EXIT_READER_GONE

@@ -66,6 +66,36 @@ class ValidatedImage:
         return buffer.getvalue()
 
 
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image's header says, read without decoding a pixel."""
+
+    format: str  # one of ACCEPTED_FORMATS
+    width: int
+    height: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def image_header(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ImageHeader:
+    """The image's format and size from its header alone, with the checks validate_image makes
+    before decoding (size, format, pixels); MediaError says what to fix. Cheap: a question set
+    adds up its images' pixels with it before any is decoded."""
+    with warnings.catch_warnings():
+        # Pillow only warns between its own limit and twice that; an upload that big is refused.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image, header = _open(data, max_bytes, max_pixels)
+        image.close()
+    return header
+
+
 def validate_image(
     data: bytes,
     *,
@@ -73,45 +103,10 @@ def validate_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> ValidatedImage:
     """Return the upload as a ValidatedImage, or raise MediaError saying what to fix."""
-    if not data:
-        raise MediaError(f"The file is empty (0 bytes). Upload a {ACCEPTED_NAMES} image.")
-    if len(data) > max_bytes:
-        raise too_big(len(data), max_bytes)
-
     with warnings.catch_warnings():
-        # Pillow only warns between its own limit and twice that; an upload that big is refused.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data))
-        except UnidentifiedImageError as exc:
-            raise MediaError(
-                f"This file is not an image Lineup can read. Upload a {ACCEPTED_NAMES} image."
-            ) from exc
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _bomb_error(exc, max_pixels) from exc
-        except Exception as exc:  # Pillow's plugins raise many types on a malformed header.
-            raise MediaError(
-                f"The image header is damaged ({exc}). Save or export the image again as "
-                f"{ACCEPTED_NAMES} and upload it again."
-            ) from exc
-
+        image, header = _open(data, max_bytes, max_pixels)
         with image:
-            detected = FORMAT_ALIASES.get(image.format or "", image.format or "unknown")
-            if detected not in ACCEPTED_FORMATS:
-                raise MediaError(
-                    f"{detected} images are not supported. Accepted formats: {ACCEPTED_NAMES}. "
-                    "Convert the image (for example, save it as PNG) and upload it again."
-                )
-            # Checked from the header, before any pixel is decoded.
-            header_width, header_height = image.size
-            pixels = header_width * header_height
-            if pixels > max_pixels:
-                raise MediaError(
-                    f"The image is {header_width}x{header_height} pixels "
-                    f"({_megapixels(pixels)} megapixels), over the {_megapixels(max_pixels)} "
-                    "megapixel limit. Resize it, or raise the limit with the "
-                    "LINEUP_MAX_MEGAPIXELS environment variable."
-                )
             try:
                 image.load()
                 rgb_image = _to_rgb(_upright(image))
@@ -126,13 +121,50 @@ def validate_image(
 
     return ValidatedImage(
         data=data,
-        format=detected,
+        format=header.format,
         width=rgb_image.width,
         height=rgb_image.height,
         sha256=hashlib.sha256(data).hexdigest(),
-        suffix=SUFFIXES[detected],
+        suffix=SUFFIXES[header.format],
         _rgb=rgb_image,
     )
+
+
+def _open(data: bytes, max_bytes: int, max_pixels: int) -> tuple[Image.Image, ImageHeader]:
+    """The image opened (its header read, no pixel decoded) and checked; the caller closes it."""
+    if not data:
+        raise MediaError(f"The file is empty (0 bytes). Upload a {ACCEPTED_NAMES} image.")
+    if len(data) > max_bytes:
+        raise too_big(len(data), max_bytes)
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise MediaError(
+            f"This file is not an image Lineup can read. Upload a {ACCEPTED_NAMES} image."
+        ) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _bomb_error(exc, max_pixels) from exc
+    except Exception as exc:  # Pillow's plugins raise many types on a malformed header.
+        raise MediaError(
+            f"The image header is damaged ({exc}). Save or export the image again as "
+            f"{ACCEPTED_NAMES} and upload it again."
+        ) from exc
+    detected = FORMAT_ALIASES.get(image.format or "", image.format or "unknown")
+    width, height = image.size
+    if detected not in ACCEPTED_FORMATS:
+        image.close()
+        raise MediaError(
+            f"{detected} images are not supported. Accepted formats: {ACCEPTED_NAMES}. "
+            "Convert the image (for example, save it as PNG) and upload it again."
+        )
+    if width * height > max_pixels:
+        image.close()
+        raise MediaError(
+            f"The image is {width}x{height} pixels ({_megapixels(width * height)} megapixels), "
+            f"over the {_megapixels(max_pixels)} megapixel limit. Resize it, or raise the "
+            "limit with the LINEUP_MAX_MEGAPIXELS environment variable."
+        )
+    return image, ImageHeader(detected, width, height)
 
 
 def read_image_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from lineup.settings import cannot_write
+
+
+class MediaStoreError(Exception):
+    """Media cannot be written (a full disk, a read-only or forbidden folder); the message says
+    what to do. Nothing of the failed write is left behind."""
 
 
 class MediaStore:
@@ -14,17 +22,54 @@ class MediaStore:
 
     def put(self, data: bytes, suffix: str) -> str:
         """Store `data` (if not there yet) and return its SHA-256 hex digest."""
-        digest = hashlib.sha256(data).hexdigest()
-        target = self._path_for(digest, suffix)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename, so a reader never sees half a file.
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; media is meant to be served
-            os.replace(tmp, target)
+        [digest], _ = self.put_all([(data, suffix)])
         return digest
+
+    def put_all(self, blobs: Sequence[tuple[bytes, str]]) -> tuple[list[str], list[Path]]:
+        """Store every (data, suffix) not stored yet, all or none: each new one is written to
+        a temporary file first, and they are renamed into place only once all are written, so
+        a full disk leaves no file of them, whole or part (MediaStoreError says what to do).
+
+        Returns each blob's digest, in order, and the files this call added: what names them
+        may still fail to be stored, and then `discard` removes them.
+        """
+        digests: list[str] = []
+        staged: dict[Path, Path] = {}  # final path -> its temporary file
+        added: list[Path] = []
+        try:
+            for data, suffix in blobs:
+                digest = hashlib.sha256(data).hexdigest()
+                digests.append(digest)
+                target = self._path_for(digest, suffix)
+                if target in staged or target.exists():
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                staged[target] = self._write_temporary(target.parent, data)
+            for target, temporary in staged.items():
+                if not target.exists():  # another process may have stored it meanwhile
+                    os.replace(temporary, target)
+                    added.append(target)
+        except BaseException as exc:
+            # Renamed files go too (a rename needs no space, but a folder that grows may; or
+            # Ctrl-C came between two): nothing names them yet.
+            self.discard(added)
+            if isinstance(exc, OSError):
+                raise MediaStoreError(
+                    f"{cannot_write(self.root, exc)} Nothing was stored."
+                ) from exc
+            raise
+        finally:
+            for temporary in staged.values():
+                temporary.unlink(missing_ok=True)
+        return digests, added
+
+    def discard(self, files: Iterable[Path]) -> None:
+        """Remove files `put_all` added, once what was to name them is not stored after all."""
+        for file in files:
+            try:
+                file.unlink(missing_ok=True)
+            except OSError:
+                pass  # a file that cannot be removed costs only its space
 
     def path(self, digest: str) -> Path:
         matches = sorted(self.root.glob(f"{digest[:2]}/{digest}.*"))
@@ -38,3 +83,21 @@ class MediaStore:
     def _path_for(self, digest: str, suffix: str) -> Path:
         suffix = suffix if suffix.startswith(".") else "." + suffix
         return self.root / digest[:2] / f"{digest}{suffix.lower()}"
+
+    @staticmethod
+    def _write_temporary(folder: Path, data: bytes) -> Path:
+        """`data` in a new temporary file in `folder`; on any failure none is left."""
+        fd, name = tempfile.mkstemp(dir=folder, suffix=".part")
+        temporary = Path(name)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fchmod(fd, 0o644)  # mkstemp makes owner-only files; media are served
+            finally:
+                os.close(fd)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        return temporary

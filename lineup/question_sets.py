@@ -10,10 +10,15 @@ Where a set comes from
     does not matter. Two set files in one folder are an error naming both.
   * A ``.zip`` of such a folder, with the set file at the zip's root or inside its one
     top-level folder (what "compress this folder" makes). ``__MACOSX/`` and ``.DS_Store``
-    entries are ignored. The zip is read in memory, never unpacked to disk.
+    entries are ignored. The zip is read in memory, never unpacked to disk. Refused: an entry
+    whose path is absolute or holds ``..``, a name given to two entries (once ``\\`` is read as
+    ``/`` and ``.`` parts are dropped; set files named alike but for case are two set files),
+    and an entry stored as a symbolic link.
   * The path of a set file itself; its images are then relative to the file's folder. A file
     with another name is read by its suffix: ``.csv`` (a ``question`` column makes a VLM set, a
     ``text`` column a voice set), ``.jsonl`` (VLM), ``.txt`` (voice).
+  * A set file may be a symbolic link to a file inside its folder, never to one outside it:
+    such a link is refused before anything is read.
   * An upload (read_set_bytes): a ``.zip`` as above, or a lone ``.csv`` or ``.txt`` voice set.
     A lone VLM file is refused, since its images do not come with it: upload a zip of the folder.
 
@@ -25,9 +30,10 @@ The set files (UTF-8, a leading byte-order mark accepted)
     header leaves its last columns empty; a row with more is an error. Blank rows (every field
     empty) are skipped.
   * sentences.csv: the same, with the columns ``text`` (required), ``language``, ``tags``.
-  * questions.jsonl: one JSON object per line, with the keys of questions.csv; blank lines are
-    skipped. ``image`` and ``question`` are strings; ``reference`` and ``language`` strings or
-    null; ``tags`` a list of strings or one string.
+  * questions.jsonl: one JSON object per line, with the keys of questions.csv, each given
+    once; blank lines are skipped. ``image`` and ``question`` are strings; ``reference`` and
+    ``language`` strings or null; ``tags`` a list of strings or one string. No field is a
+    number (a number of any length is read, then refused by its field).
   * sentences.txt: one sentence per line; blank lines are skipped.
 
 The fields
@@ -50,7 +56,9 @@ once stripped, with no control characters.
 
 Limits and errors: a set holds at most MAX_ITEMS (10,000) items; a set file is at most
 MAX_SET_FILE_BYTES (64 MiB); a zip holds at most MAX_ZIP_MEMBERS (20,000) entries and unpacks to
-at most MAX_SET_BYTES (1 GiB), which also bounds the images of a set read from a folder. Every
+at most MAX_SET_BYTES (1 GiB), which also bounds the images of a set read from a folder. The
+images' pixels add up to at most LINEUP_MAX_SET_MEGAPIXELS (10,000 megapixels), counted from
+their headers before any image is decoded (decoding takes time by the pixel). Every
 problem found is reported with the file's name and its line (a row's first line when a quoted
 field spans lines; the CSV header is line 1), all of them in one SetError, so nothing of a bad set
 is stored. A set with no items is an error.
@@ -63,9 +71,11 @@ import io
 import json
 import os
 import re
+import stat
 import unicodedata
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -75,7 +85,9 @@ from lineup.limits import InputError, check_question, check_sentence, check_text
 from lineup.media import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
+    ImageHeader,
     MediaError,
+    image_header,
     read_image_file,
     too_big,
     validate_image,
@@ -114,6 +126,10 @@ MAX_SET_FILE_BYTES = 64 * _MIB
 # unpacked size (zip bombs), by one figure.
 MAX_SET_BYTES = 1024 * _MIB
 MAX_ZIP_MEMBERS = 20_000
+# Every image of a set is decoded once as it is imported, and decoding takes time by the pixel
+# (12-13 ms a megapixel here): a few KB of PNG can claim 40 megapixels. The images' pixels are
+# added up from their headers before any is decoded (LINEUP_MAX_SET_MEGAPIXELS).
+DEFAULT_MAX_SET_PIXELS = 10_000 * 1_000_000
 MAX_PROBLEMS_SHOWN = 20
 
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
@@ -162,19 +178,20 @@ def read_set(
     name: str | None = None,
     max_image_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_set_pixels: int = DEFAULT_MAX_SET_PIXELS,
 ) -> ParsedSet:
     """The set in a folder, a .zip, or a set file (see the module's docstring for the format).
 
     Raises SetError listing every problem found; nothing is returned of a bad set.
     """
     path = Path(path)
-    limits = _ImageLimits(max_image_bytes, max_pixels)
+    limits = _ImageLimits(max_image_bytes, max_pixels, max_set_pixels)
     if path.is_dir():
         found = _set_files_in(entry.name for entry in path.iterdir() if entry.is_file())
         set_file = path / _one_set_file(found, str(path), f"the folder {path}")
         return _parse(
             set_file.name,
-            _read_set_file(set_file),
+            _read_set_file(set_file, path),
             _FolderFiles(path),
             source=str(set_file),
             name=name if name is not None else _folder_name(path),
@@ -197,7 +214,7 @@ def read_set(
             default_name = _folder_name(path.parent)
         return _parse(
             path.name,
-            _read_set_file(path),
+            _read_set_file(path, path.parent),
             _FolderFiles(path.parent),
             source=str(path),
             name=name if name is not None else default_name,
@@ -213,13 +230,14 @@ def read_set_bytes(
     name: str | None = None,
     max_image_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_set_pixels: int = DEFAULT_MAX_SET_PIXELS,
 ) -> ParsedSet:
     """The set in an uploaded .zip, or in a lone .csv or .txt voice set (see the docstring).
 
     A lone questions.csv or questions.jsonl is refused: its images do not come with it.
     """
     file_name = PurePosixPath(filename.replace("\\", "/")).name or "upload"
-    limits = _ImageLimits(max_image_bytes, max_pixels)
+    limits = _ImageLimits(max_image_bytes, max_pixels, max_set_pixels)
     stem = PurePosixPath(file_name).stem
     if file_name.lower().endswith(".zip"):
         if len(data) > MAX_SET_BYTES:
@@ -267,8 +285,9 @@ def check_language(tag: str) -> str | None:
     if not stripped:
         return None
     if len(stripped) > MAX_LANGUAGE_CHARS or not _LANGUAGE_TAG.fullmatch(stripped):
+        shown = stripped if len(stripped) <= 40 else stripped[:40] + "..."
         raise InputError(
-            f"{stripped!r} is not a language tag. Write a code such as en, ru or pt-BR, "
+            f"{shown!r} is not a language tag. Write a code such as en, ru or pt-BR, "
             "or leave the language empty."
         )
     primary, *subtags = stripped.split("-")
@@ -353,7 +372,8 @@ class _Row:
 @dataclass(frozen=True)
 class _ImageLimits:
     max_bytes: int
-    max_pixels: int
+    max_pixels: int  # of one image
+    max_set_pixels: int  # of all the set's images together
 
 
 class _Files(Protocol):
@@ -416,40 +436,86 @@ class _ZipFiles:
 
 
 class _ImageReader:
-    """Reads and validates each image once, however many items name it."""
+    """Reads each image of a set once, however many items name it: first every image's bytes
+    and header (`read_headers`), to bound the set's bytes and pixels before any image is
+    decoded, then each image decoded and validated as an item uses it (`read`)."""
 
     def __init__(self, files: _Files, limits: _ImageLimits, report: _Report) -> None:
         self.files = files
         self.limits = limits
         self.report = report
+        self._headers: dict[str, tuple[bytes, ImageHeader] | _Problem] = {}
         self._images: dict[str, tuple[bytes, str] | _Problem] = {}
-        self._total_bytes = 0
+
+    def read_headers(self, rows: Sequence[_Row], file_name: str) -> None:
+        """Read the bytes and the header of every image the rows name; refuse the set (its
+        SetError) as soon as they add up to over MAX_SET_BYTES or the set's pixel limit. A
+        problem of one image is kept for its items to report."""
+        total_bytes = total_pixels = 0
+        for row in rows:
+            written = row.fields.get("image")
+            if not isinstance(written, str):
+                continue  # its item reports it
+            try:
+                relative = _image_path(written)
+            except _Problem:
+                continue  # its item reports it
+            if relative in self._headers:
+                continue
+            found = self._header(relative)
+            self._headers[relative] = found
+            if isinstance(found, _Problem):
+                continue
+            total_bytes += len(found[0])
+            total_pixels += found[1].pixels
+            if total_bytes > MAX_SET_BYTES:
+                self.report.fail(
+                    f"The set's images add up to over {MAX_SET_BYTES / _MIB:,.0f} MB. "
+                    "Split it into smaller sets."
+                )
+            if total_pixels > self.limits.max_set_pixels:
+                self.report.fail(
+                    f"{file_name}, line {row.line}: with this item's image, the set's images add "
+                    f"up to {_megapixels(total_pixels)} megapixels, over the limit of "
+                    f"{_megapixels(self.limits.max_set_pixels)} megapixels for one set: "
+                    "decoding them all would take too long. Split the set into smaller ones or "
+                    "use smaller images, or raise the limit with the LINEUP_MAX_SET_MEGAPIXELS "
+                    "environment variable."
+                )
 
     def read(self, written: str) -> tuple[bytes, str]:
         """The validated bytes and suffix of the image at `written`; _Problem if unusable."""
         relative = _image_path(written)
         image = self._images.get(relative)
         if image is None:
-            try:
-                data = self.files.read(relative, self.limits.max_bytes)
-                validated = validate_image(
-                    data, max_bytes=self.limits.max_bytes, max_pixels=self.limits.max_pixels
-                )
-                image = (validated.data, validated.suffix)
-                self._total_bytes += len(validated.data)
-            except MediaError as exc:
-                image = _Problem(f"the image {relative!r}: {exc}")
-            except _Problem as exc:
-                image = exc
+            found = self._headers.get(relative) or self._header(relative)
+            if isinstance(found, _Problem):
+                image = found
+            else:
+                try:
+                    validated = validate_image(
+                        found[0], max_bytes=self.limits.max_bytes, max_pixels=self.limits.max_pixels
+                    )
+                    image = (validated.data, validated.suffix)
+                except MediaError as exc:
+                    image = _Problem(f"the image {relative!r}: {exc}")
             self._images[relative] = image
-            if self._total_bytes > MAX_SET_BYTES:
-                self.report.fail(
-                    f"The set's images add up to over {MAX_SET_BYTES / _MIB:,.0f} MB. "
-                    "Split it into smaller sets."
-                )
+            self._headers.pop(relative, None)  # its bytes are held once, by the image
         if isinstance(image, _Problem):
             raise image
         return image
+
+    def _header(self, relative: str) -> tuple[bytes, ImageHeader] | _Problem:
+        try:
+            data = self.files.read(relative, self.limits.max_bytes)
+            header = image_header(
+                data, max_bytes=self.limits.max_bytes, max_pixels=self.limits.max_pixels
+            )
+        except MediaError as exc:
+            return _Problem(f"the image {relative!r}: {exc}")
+        except _Problem as exc:
+            return exc
+        return data, header
 
 
 def _image_path(written: str) -> str:
@@ -523,6 +589,8 @@ def _parse(
     items: list[SetItem] = []
     # A VLM set without files was refused above.
     images = _ImageReader(files, limits, report) if kind == "vlm" and files is not None else None
+    if images is not None:
+        images.read_headers(rows, file_name)
     for row in rows:
         where = f"{file_name}, line {row.line}"
         if images is not None:
@@ -588,7 +656,7 @@ def _text(row: _Row, key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise _Problem(f"{key!r} must be a string, not {type(value).__name__}.")
+        raise _Problem(f"{key!r} must be a string, not {_json_kind(value)}.")
     return value
 
 
@@ -685,7 +753,10 @@ def _jsonl_rows(text: str, file_name: str, report: _Report) -> list[_Row]:
             continue
         where = f"{file_name}, line {line_number}"
         try:
-            value = json.loads(line)
+            # No field of a set is a number, so every number is read as a float, which any
+            # count of digits makes (int() refuses over 4,300: sys.get_int_max_str_digits),
+            # then refused by its field's check, which names the field.
+            value = json.loads(line, parse_int=float, object_pairs_hook=_json_object)
         except json.JSONDecodeError as exc:
             report.add(
                 f"{where}: this is not JSON ({exc.msg}, column {exc.colno}). Each line must be "
@@ -695,8 +766,12 @@ def _jsonl_rows(text: str, file_name: str, report: _Report) -> list[_Row]:
         except RecursionError:
             report.add(f"{where}: the JSON is nested too deeply. Each line is one flat object.")
             continue
+        except _Problem as exc:
+            report.add(f"{where}: {exc}")
+            continue
         if not isinstance(value, dict):
-            report.add(f"{where}: this is a JSON {type(value).__name__}, not an object.")
+            noun = "number" if isinstance(value, float) else type(value).__name__
+            report.add(f"{where}: this is a JSON {noun}, not an object.")
             continue
         unknown = [key for key in value if key not in QUESTION_COLUMNS]
         if unknown:
@@ -709,6 +784,28 @@ def _jsonl_rows(text: str, file_name: str, report: _Report) -> list[_Row]:
     return rows
 
 
+def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object; _Problem when it gives a key twice (json.loads would keep the last)."""
+    repeated = [key for key, count in Counter(key for key, _ in pairs).items() if count > 1]
+    if repeated:
+        raise _Problem(
+            f"the key {_names(repr(key) for key in repeated)} is given more than once in one "
+            "object; Lineup cannot tell which one is meant. Give each key once."
+        )
+    return dict(pairs)
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in words: `a number`, `a list`, ..."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
 def _txt_rows(text: str) -> list[_Row]:
     return [
         _Row(line_number, {"text": line})
@@ -717,14 +814,31 @@ def _txt_rows(text: str) -> list[_Row]:
     ]
 
 
-def _read_set_file(path: Path) -> bytes:
+def _read_set_file(path: Path, folder: Path) -> bytes:
+    """The bytes of the set file at `path`, in the set's `folder`. A symbolic link that leads
+    out of the folder is refused before anything is read: the file could be any file of this
+    user's, and a problem's message quotes its lines."""
     try:
-        size = path.stat().st_size
+        real_path = path.resolve(strict=True)
+        if not real_path.is_relative_to(folder.resolve()):
+            raise SetError(
+                str(path),
+                [
+                    f"{path.name} is a symbolic link to a file outside the set's folder; Lineup "
+                    "does not follow it. Copy the file itself into the folder."
+                ],
+            )
+        size = real_path.stat().st_size
         if size > MAX_SET_FILE_BYTES:
             raise SetError(str(path), [_too_large("The file", size, MAX_SET_FILE_BYTES)])
-        return path.read_bytes()
-    except OSError as exc:
-        raise SetError(str(path), [f"The file cannot be read ({exc.strerror or exc})."]) from None
+        with real_path.open("rb") as file:
+            data = file.read(MAX_SET_FILE_BYTES + 1)  # it may have grown since stat()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise SetError(str(path), [f"The file cannot be read ({reason})."]) from None
+    if len(data) > MAX_SET_FILE_BYTES:
+        raise SetError(str(path), [_too_large("The file", len(data), MAX_SET_FILE_BYTES)])
+    return data
 
 
 def _read_zip(
@@ -744,9 +858,9 @@ def _read_zip(
         raise SetError(label, [_too_large("Unpacked, the zip", unpacked_bytes, MAX_SET_BYTES)])
     members: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
-        member = info.filename.replace("\\", "/")
-        parts = member.split("/")
-        if member.startswith("/") or _WINDOWS_DRIVE.match(member) or ".." in parts:
+        written = info.filename.replace("\\", "/")
+        parts = [part for part in written.split("/") if part not in ("", ".")]
+        if written.startswith("/") or _WINDOWS_DRIVE.match(written) or ".." in parts:
             raise SetError(
                 label,
                 [
@@ -754,8 +868,27 @@ def _read_zip(
                     "unpacks to; Lineup refuses such zips. Zip the set's folder again."
                 ],
             )
-        if member.endswith("/") or parts[0] == "__MACOSX" or parts[-1] == ".DS_Store":
+        if written.endswith("/") or not parts or parts[0] == "__MACOSX" or parts[-1] == ".DS_Store":
             continue
+        # The entry's name as an image path names it: `/`-separated, without `.` or `//`.
+        member = "/".join(parts)
+        if member in members:
+            raise SetError(
+                label,
+                [
+                    f"The zip holds {member!r} twice; Lineup cannot tell which one is meant. "
+                    "Zip the set's folder again."
+                ],
+            )
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise SetError(
+                label,
+                [
+                    f"The zip holds {member!r} as a symbolic link; Lineup reads no links from a "
+                    "zip. Zip the set's folder again without --symlinks (-y), so that it holds "
+                    "the files themselves."
+                ],
+            )
         members[member] = info
     base = _zip_base(members)
     found = _set_files_in(member[len(base) :] for member in members if member.startswith(base))
@@ -848,6 +981,12 @@ def _names(names: Iterable[str], last: str = "and") -> str:
     if len(listed) == 1:
         return listed[0]
     return ", ".join(listed[:-1]) + f" {last} " + listed[-1]
+
+
+def _megapixels(pixels: int) -> str:
+    """Megapixels as a person writes them: 10,040, 3.5, 0.0036."""
+    megapixels = pixels / 1_000_000
+    return f"{megapixels:,.0f}" if megapixels >= 100 else f"{megapixels:.3g}"
 
 
 def _too_large(what: str, size_bytes: int, max_bytes: int) -> str:

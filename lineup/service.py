@@ -56,7 +56,7 @@ from lineup.limits import (
     check_timeout_s,
 )
 from lineup.media import MediaError, ValidatedImage, read_image_file, validate_image
-from lineup.mediastore import MediaStore
+from lineup.mediastore import MediaStore, MediaStoreError
 from lineup.metrics import FAILURE_KEYS as FAILURE_KEYS  # the leaderboard rows' failure columns
 from lineup.metrics import vlm_leaderboard
 from lineup.models import MODEL_SPEC_MAX_CHARS, RUNNING, Generation, Label, QuestionSet, Run
@@ -106,17 +106,18 @@ RunKind = Literal["vlm", "tts"]
 MAX_REPEATS = 100  # repeats of a study (samples per sentence for voices)
 ExportTable = Literal["generations", "labels"]
 
-# What Lineup raises when the input, the environment or backends.toml needs fixing: each is
-# raised where the bad value is found, before anything is stored, with a message that says
-# what to do. The pages show these as messages and the CLI exits 2; any other exception is a
-# bug in Lineup and is never shown as bad input. (Most are ValueErrors, but a bare ValueError
-# is not one of them.)
+# What Lineup raises when the input, the environment (settings, a full disk, a read-only
+# LINEUP_HOME, a damaged or unreachable database) or backends.toml needs fixing: each is raised
+# where the problem is found, with nothing half-stored, and a message that says what to do. The
+# pages show these as messages and the CLI exits 2; any other exception is a bug in Lineup and
+# is never shown as bad input. (Most are ValueErrors, but a bare ValueError is not one of them.)
 INPUT_ERRORS: tuple[type[Exception], ...] = (
     InputError,
     SettingsError,
     ConfigError,
     SpecError,
     MediaError,
+    MediaStoreError,
     StoreError,
     StoreUnavailable,
 )
@@ -151,7 +152,7 @@ class Lineup:
         settings.home.mkdir(parents=True, exist_ok=True)
         app = cls(
             settings=settings,
-            store=Store(settings.database_url),
+            store=Store(settings.database_url, connect_timeout_s=settings.db_connect_timeout_s),
             media=MediaStore(settings.media_dir),
             config=load_backends_config(settings),
         )
@@ -284,6 +285,7 @@ class Lineup:
             name=name,
             max_image_bytes=self.settings.max_upload_bytes,
             max_pixels=self.settings.max_pixels,
+            max_set_pixels=self.settings.max_set_pixels,
         )
         return save_set(self.store, self.media, parsed)
 
@@ -295,6 +297,7 @@ class Lineup:
             name=name,
             max_image_bytes=self.settings.max_upload_bytes,
             max_pixels=self.settings.max_pixels,
+            max_set_pixels=self.settings.max_set_pixels,
         )
         return save_set(self.store, self.media, parsed)
 

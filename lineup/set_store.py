@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -46,41 +47,59 @@ class SetSummary:
 
 
 def save_set(store: Store, media: MediaStore, parsed: ParsedSet) -> SetSummary:
-    """Store a checked set under its name; SetError when that name is taken.
+    """Store a checked set under its name, all or nothing; SetError when that name is taken.
 
-    The images go into the media store first (content-addressed: writing one twice is
-    harmless, and an image no set row names costs only its file); the set and its items are
-    then written in one transaction, all or nothing.
+    The images go into the media store first, all or none of them (a full disk leaves no file:
+    MediaStoreError); the set and its items are then written in one transaction. If that
+    fails (a full disk again, a damaged database, the name taken meanwhile, Ctrl-C), the
+    images this import added are removed again, unless a row names one by then: media are
+    content-addressed and shared, and another set or run may have stored the same image in
+    the meantime.
     """
     with store.session() as session:
         taken = session.scalar(select(QuestionSet.id).where(QuestionSet.name == parsed.name))
     if taken is not None:
         raise _name_taken(parsed)
-    hashes = [
-        media.put(item.image, item.image_suffix or ".png") if item.image is not None else None
-        for item in parsed.items
+    images = [
+        (item.image, item.image_suffix or ".png") for item in parsed.items if item.image is not None
     ]
+    image_hashes, added = media.put_all(images)
+    hashes = iter(image_hashes)
     question_set = QuestionSet(name=parsed.name, kind=parsed.kind, source=parsed.source)
     question_set.items = [
         SetItemRow(
             position=position,
             text=item.text,
-            image_hash=image_hash,
+            image_hash=next(hashes) if item.image is not None else None,
             reference=item.reference,
             language=item.language,
             tags=list(item.tags),
         )
-        for position, (item, image_hash) in enumerate(zip(parsed.items, hashes, strict=True))
+        for position, item in enumerate(parsed.items)
     ]
     try:
         with store.session() as session:
             session.add(question_set)
             session.flush()
             set_id = question_set.id
-    except IntegrityError:
-        raise _name_taken(parsed) from None  # another process stored the same name meanwhile
+    except BaseException as exc:
+        _discard_unused(store, media, added)
+        if isinstance(exc, IntegrityError):
+            raise _name_taken(parsed) from None  # another process stored the same name meanwhile
+        raise
     [summary] = set_summaries(store, set_id)
     return summary
+
+
+def _discard_unused(store: Store, media: MediaStore, added: list[Path]) -> None:
+    """Remove the media files an import added and no row names: its set was not stored."""
+    if not added:
+        return
+    try:
+        used = store.media_in_use(file.stem for file in added)
+    except Exception:  # noqa: BLE001 - the store may be what failed; then keep every file
+        return
+    media.discard(file for file in added if file.stem not in used)
 
 
 def _name_taken(parsed: ParsedSet) -> SetError:

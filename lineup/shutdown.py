@@ -25,7 +25,8 @@ def run_stoppable(main: Callable[[], int]) -> int:
     try:
         return main()
     except KeyboardInterrupt as exc:
-        why = f"the command was stopped ({exc or 'Ctrl-C'})"
+        # SIGTERM's handler names its signal; Python's own SIGINT handler says nothing.
+        why = f"the command was stopped ({str(exc) or 'Ctrl-C'})"
         runs = liveness.interrupt_all(why)
         print(
             f"Stopped: {runs} run(s) in progress were marked interrupted; the text streamed "

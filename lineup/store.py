@@ -12,6 +12,7 @@ import math
 import os
 import re
 import socket
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.sql import Select
@@ -54,10 +55,12 @@ from lineup.models import (
     Generation,
     Label,
     Run,
+    SetItemRow,
     ok_rows_with,
     rows_without,
     utcnow,
 )
+from lineup.settings import DEFAULT_DB_CONNECT_TIMEOUT_S, MIN_DB_CONNECT_TIMEOUT_S, cannot_write
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -80,8 +83,9 @@ class StoreError(ValueError):
 
 
 class StoreUnavailable(Exception):
-    """The database cannot be opened: a malformed URL, an unknown driver, a server that does
-    not answer. The message names the database (password hidden) and says how to fix it."""
+    """The database cannot be opened or written: a malformed URL, an unknown driver, a server
+    that does not answer, a file that is damaged or is not a database, a full disk, a read-only
+    folder. The message names the database (password hidden) and says how to fix it."""
 
 
 def storable(value: str) -> tuple[str, int]:
@@ -123,7 +127,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, connect_timeout_s: float = DEFAULT_DB_CONNECT_TIMEOUT_S) -> Engine:
+    """The engine of a database URL; `connect_timeout_s` bounds the wait for a server (a
+    PostgreSQL client counts whole seconds, 2 at least). SQLite errors that mean the file is
+    damaged, full or read-only become StoreUnavailable wherever they happen."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -144,15 +151,74 @@ def make_engine(url: str) -> Engine:
                 folder.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, connect_args={"check_same_thread": False})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "handle_error", _sqlite_store_problem)
             return engine
-        return create_engine(parsed, pool_pre_ping=True)
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql":
+            connect_args["connect_timeout"] = _pg_connect_timeout(connect_timeout_s)
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     except (NoSuchModuleError, ImportError) as exc:
         raise StoreUnavailable(
             f"No database driver for {shown_url(parsed)} ({exc}). Lineup ships SQLite and "
             "PostgreSQL (postgresql+psycopg://...)."
         ) from exc
     except OSError as exc:
-        raise StoreUnavailable(f"The database {shown_url(parsed)} cannot be made: {exc}") from exc
+        where = exc.filename or parsed.database or shown_url(parsed)
+        raise StoreUnavailable(
+            f"The database {shown_url(parsed)} cannot be made: {cannot_write(where, exc)}"
+        ) from exc
+
+
+def _pg_connect_timeout(connect_timeout_s: float) -> int:
+    """The connect timeout as PostgreSQL's client takes it: whole seconds, 2 at least."""
+    return max(MIN_DB_CONNECT_TIMEOUT_S, math.ceil(connect_timeout_s))
+
+
+# SQLite's result codes (the primary code, the low byte) that mean the store itself needs
+# fixing rather than a bug in Lineup: what each one tells the person to do.
+_DAMAGED = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+_FULL = (sqlite3.SQLITE_FULL,)
+_NOT_WRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM)
+_DISK = (sqlite3.SQLITE_IOERR,)
+
+
+def _sqlite_store_problem(context: ExceptionContext) -> None:
+    """A SQLite error that means the database file is damaged, on a full disk or read-only
+    becomes StoreUnavailable saying what to do (the engine's handle_error hook); any other
+    error is left as it is. Nothing of the failed write is stored: its transaction rolls back.
+    """
+    error = context.original_exception
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:
+        return
+    path = context.engine.url.database if context.engine is not None else None
+    where = f"The database {path}" if path else "The database"
+    primary = code & 0xFF
+    if primary in _DAMAGED:
+        raise StoreUnavailable(
+            f"{where} is damaged or is not a Lineup database ({error}); Lineup leaves it as it "
+            "is. Restore it from a backup, or move it aside (keep it: it may hold your runs and "
+            "labels) and Lineup starts a new, empty store in its place. To see what is wrong: "
+            f"sqlite3 {path or 'lineup.db'} 'PRAGMA integrity_check'."
+        ) from error
+    if primary in _FULL:
+        raise StoreUnavailable(
+            f"{where} cannot grow: the disk holding it is full ({error}). Free some space, or "
+            "set LINEUP_HOME to a folder on a disk with room, and try again. What was being "
+            "written was not stored."
+        ) from error
+    if primary in _NOT_WRITABLE:
+        folder = f" or its folder {Path(path).parent}" if path else ""
+        raise StoreUnavailable(
+            f"{where} cannot be written ({error}): it{folder} is read-only, on a read-only file "
+            "system, or not this user's. Set LINEUP_HOME to a folder you can write to, or make "
+            "that one writable."
+        ) from error
+    if primary in _DISK:
+        raise StoreUnavailable(
+            f"{where} could not be read or written ({error}). Check the disk it is on (is it "
+            "still mounted? full?), then try again."
+        ) from error
 
 
 def _alembic_config(connection: Any) -> Config:
@@ -173,8 +239,15 @@ def upgrade(engine: Engine) -> None:
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         from filelock import FileLock
 
-        with FileLock(f"{url.database}.migrate.lock"), engine.begin() as connection:
-            command.upgrade(_alembic_config(connection), "head")
+        lock = f"{url.database}.migrate.lock"
+        try:
+            with FileLock(lock), engine.begin() as connection:
+                command.upgrade(_alembic_config(connection), "head")
+        except OSError as exc:  # the lock file cannot be made beside the database
+            problem = cannot_write(Path(lock).parent, exc)
+            raise StoreUnavailable(
+                f"The database {url.database} cannot be opened: {problem}"
+            ) from exc
         return
     with engine.begin() as connection:
         if url.get_backend_name() == "postgresql":
@@ -346,23 +419,43 @@ def _running(model_spec: str, position: int, sample_index: int, seed: int | None
     )
 
 
+def _cannot_open(url: str, exc: OperationalError, connect_timeout_s: float) -> str:
+    """Why the database at `url` cannot be opened, and what to do."""
+    from psycopg.errors import ConnectionTimeout  # the driver Lineup ships for PostgreSQL
+
+    shown = shown_url(url)
+    if isinstance(exc.orig, ConnectionTimeout):
+        waited_s = _pg_connect_timeout(connect_timeout_s)
+        return (
+            f"The database server of {shown} did not answer within {waited_s} s. Check that it "
+            "is running and reachable and that the URL (LINEUP_DATABASE_URL) is right; a slow "
+            f"network may need a longer wait: LINEUP_DB_CONNECT_TIMEOUT_S (now {waited_s})."
+        )
+    return (
+        f"Cannot open the database {shown}: {exc.orig}. Check that its server is running and "
+        "the URL (LINEUP_DATABASE_URL) is right, or that the file and its folder are writable."
+    )
+
+
 class Store:
     """All reads and writes of runs, generations and labels. Safe to share between threads."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        connect_timeout_s: float = DEFAULT_DB_CONNECT_TIMEOUT_S,
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, connect_timeout_s=connect_timeout_s)
         if migrate:
             with _upgrade_lock:
                 if url not in _upgraded or url.endswith(":memory:"):
                     try:
                         upgrade(self.engine)
                     except OperationalError as exc:
-                        raise StoreUnavailable(
-                            f"Cannot open the database {shown_url(url)}: {exc.orig}. Check that "
-                            "its server is running and the URL (LINEUP_DATABASE_URL) is right, "
-                            "or that the file and its folder are writable."
-                        ) from exc
+                        raise StoreUnavailable(_cannot_open(url, exc, connect_timeout_s)) from exc
                     _upgraded.add(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._sessions, "before_flush", _copy_kinds)
@@ -373,6 +466,20 @@ class Store:
     def session(self) -> Iterator[Session]:
         with self._sessions.begin() as session:
             yield session
+
+    def media_in_use(self, digests: Iterable[str]) -> set[str]:
+        """Which of these media hashes a stored row names: a set's image, a run's image, a
+        generation's audio."""
+        wanted = sorted(set(digests))
+        if not wanted:
+            return set()
+        named = (
+            select(SetItemRow.image_hash).where(SetItemRow.image_hash.in_(wanted)),
+            select(Run.image_hash).where(Run.image_hash.in_(wanted)),
+            select(Generation.audio_hash).where(Generation.audio_hash.in_(wanted)),
+        )
+        with self.session() as session:
+            return {digest for query in named for digest in session.scalars(query) if digest}
 
     # Runs and generations -------------------------------------------------------------
 

@@ -6,8 +6,9 @@ and `POST /api/chat` (NDJSON ending in a `done: true` record), plus `GET /v1/mod
 `/api/version`, `/api/tags` and `/api/show`; the model name picks what goes wrong. The faults
 below the HTTP level have their own helpers: `refused_url` (a port nothing listens on),
 `DNS_FAILURE_HOST` (a `.invalid` name; the tests make its lookup fail without asking any DNS
-server) and `BacklogFullListener` (a listener whose accept queue is full, so a connect times
-out). Everything listens on 127.0.0.1 only, and every loop is bounded in count and in time.
+server), `BacklogFullListener` (a listener whose accept queue is full, so a connect times
+out) and `SilentListener` (one that accepts and never answers). Everything listens on
+127.0.0.1 only, and every loop is bounded in count and in time.
 """
 
 from __future__ import annotations
@@ -452,6 +453,39 @@ class BacklogFullListener:
     def close(self) -> None:
         for queued in self._queued:
             queued.close()
+        self.sock.close()
+
+
+class SilentListener:
+    """A listener that accepts every connection and never sends or reads a byte: a server that
+    hangs after the handshake. Loopback only; the connections close with the listener."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self._accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._accepted.append(connection)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for connection in self._accepted:
+            connection.close()
         self.sock.close()
 
 

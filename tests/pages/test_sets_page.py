@@ -3,10 +3,15 @@ problem of a refused one with its line; the stored sets; a preview of a set's it
 
 from __future__ import annotations
 
+import errno
 import io
+import os
+import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from lineup.service import Lineup
@@ -137,3 +142,43 @@ def test_a_big_sentences_file_is_paged(lineup_home: Path) -> None:
     items = at.dataframe[1].value
     assert list(items["text"]) == [f"Sentence number {n} is here." for n in range(41, 46)]
     assert any(c.value == "Items 41–45 of 45" for c in at.caption)
+
+
+def test_a_zip_with_two_set_files_of_one_name_is_refused_on_the_page(lineup_home: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile's "Duplicate name"
+        archive.writestr("questions.csv", "image,question\na.png,What is it?\n")
+        archive.writestr("a.png", png_bytes())
+        archive.writestr("questions.csv", "image,question\na.png,Something else?\n")
+    at = upload(sets_page(), "twice.zip", buffer.getvalue())
+    assert not at.exception
+    assert "1 problem" in at.error[0].value
+    assert at.code[0].value == (
+        "The zip holds 'questions.csv' twice; Lineup cannot tell which one is meant. Zip the "
+        "set's folder again."
+    )
+    assert Lineup.open().sets() == [] and not at.success
+
+
+def test_a_full_disk_is_a_message_saying_what_to_do_and_stores_nothing(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = sets_page()
+    media_dir = str(lineup_home / "media")
+    real_write = os.write
+
+    def full_disk(fd: int, data: Any) -> int:
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(media_dir):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_disk)
+    upload(at, "tickets.zip", good_zip())
+    monkeypatch.setattr(os, "write", real_write)
+
+    assert not at.exception
+    [error] = at.error
+    assert "is full" in error.value and "Free some space" in error.value
+    assert Lineup.open().sets() == [] and not at.success
+    assert not any((lineup_home / "media").rglob("*.*"))

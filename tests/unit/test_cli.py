@@ -393,3 +393,57 @@ def test_a_voice_named_in_backends_toml_is_warned_about(
     assert run_main(*args, "--json") == 0
     [warning] = json.loads(capsys.readouterr().out)["warnings"]
     assert "narrator speaks en" in warning
+
+
+# The edges of a command's life: a reader that leaves, Ctrl-C --------------------------------
+
+
+def test_a_reader_that_leaves_before_the_output_ends_the_command_quietly(
+    lineup_home: Path,
+) -> None:
+    """`python -m lineup backends --json | head -1`, with the reader gone before the first byte
+    (as `head` is once it has its line): no "bug", no traceback, the status of a command
+    stopped by SIGPIPE (128 + 13), as `yes | head -1` reports it."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        child = subprocess.run(
+            [sys.executable, "-m", "lineup", "backends", "--json"],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (child.returncode, child.stderr) == (141, "")
+
+
+def test_a_broken_pipe_of_lineup_s_own_is_still_a_bug(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only a reader of Lineup's output that left ends the command quietly: a pipe to a
+    subprocess or a socket that breaks is reported (the output's reader is still there)."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(Store, "create_run_with_generations", broken)
+    assert run_main(*VLM) == 1
+    assert "this is a bug in Lineup" in capsys.readouterr().err
+
+
+def test_ctrl_c_gives_a_readable_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lineup import liveness
+    from lineup.shutdown import run_stoppable
+
+    reasons: list[str] = []
+    monkeypatch.setattr(liveness, "interrupt_all", lambda why: reasons.append(why) or 0)
+
+    def pressed_ctrl_c() -> int:
+        raise KeyboardInterrupt  # what Python's own SIGINT handler raises: no message
+
+    assert run_stoppable(pressed_ctrl_c) == 130
+    assert reasons == ["the command was stopped (Ctrl-C)"]

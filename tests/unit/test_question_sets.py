@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import json
+import stat
+import struct
 import sys
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
+from PIL import ImageFile
 
 from lineup import question_sets
 from lineup.limits import InputError
@@ -523,7 +529,7 @@ def test_jsonl_lines_that_are_not_objects_of_known_keys_are_refused(tmp_path: Pa
         "questions.jsonl, line 3: this is a JSON list, not an object.",
         "questions.jsonl, line 4: unknown key answer. The keys allowed are image, question, "
         "reference, language, tags.",
-        "questions.jsonl, line 5: 'question' must be a string, not int.",
+        "questions.jsonl, line 5: 'question' must be a string, not a number.",
         "questions.jsonl, line 5: The tags must be one string of tags separated by ; or , or a "
         "list of strings.",
     )
@@ -729,3 +735,259 @@ def test_the_committed_set_files_are_what_make_samples_writes(shipped_sets: Path
     for set_file in sorted(shipped_sets.glob("*/*.*")):
         committed = SAMPLE_DIR / "sets" / set_file.relative_to(shipped_sets)
         assert committed.read_bytes() == set_file.read_bytes(), committed
+
+
+# Hostile sets: what a set file may not do (issue 15, items 11 to 14) --------------------------
+
+
+def zip_entries(entries: list[tuple[str | zipfile.ZipInfo, str | bytes]]) -> bytes:
+    """A zip with these entries in this order, repeats and all (zipfile only warns of them)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "Duplicate name"
+                archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_a_5000_digit_number_in_a_jsonl_is_refused_naming_file_line_and_field(
+    tmp_path: Path,
+) -> None:
+    # Python refuses to turn more than 4,300 digits into an int (sys.get_int_max_str_digits):
+    # reading such a number must not be what fails.
+    huge = "9" * 5_000
+    folder = make_folder(
+        tmp_path / "set",
+        {
+            "questions.jsonl": '{"image": "cat.png", "question": "What?"}\n'
+            f'{{"image": "cat.png", "question": {huge}}}\n'
+            f'{{"image": "cat.png", "question": "What?", "reference": -{huge}.5e3}}\n'
+            f'{{"image": "cat.png", "question": "What?", "tags": [{huge}]}}\n',
+            "cat.png": CAT,
+        },
+    )
+
+    assert problems_of(folder) == (
+        "questions.jsonl, line 2: 'question' must be a string, not a number.",
+        "questions.jsonl, line 3: 'reference' must be a string, not a number.",
+        "questions.jsonl, line 4: The tags must be one string of tags separated by ; or , or a "
+        "list of strings.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [("1.5", "a number"), ("NaN", "a number"), ("true", "true or false"), ("[]", "a list")]
+    + [('{"a": 1}', "an object")],
+)
+def test_each_field_of_a_jsonl_names_its_wrong_type(tmp_path: Path, value: str, kind: str) -> None:
+    fields = ("image", "question", "reference", "language")
+    lines = []
+    for field in fields:
+        written = {"image": '"cat.png"', "question": '"What?"', field: value}  # JSON texts
+        lines.append("{" + ", ".join(f'"{key}": {text}' for key, text in written.items()) + "}")
+    folder = make_folder(
+        tmp_path / "set", {"questions.jsonl": "\n".join(lines) + "\n", "cat.png": CAT}
+    )
+
+    assert problems_of(folder) == tuple(
+        f"questions.jsonl, line {line}: {field!r} must be a string, not {kind}."
+        for line, field in enumerate(fields, start=1)
+    )
+
+
+def test_a_key_given_twice_in_a_jsonl_line_is_refused(tmp_path: Path) -> None:
+    folder = make_folder(
+        tmp_path / "set",
+        {
+            "questions.jsonl": '{"image": "cat.png", "question": "What?", "question": "Who?"}\n'
+            '{"image": "cat.png", "question": "What?", "tags": [{"a": 1, "a": 2}]}\n',
+            "cat.png": CAT,
+        },
+    )
+
+    assert problems_of(folder) == (
+        "questions.jsonl, line 1: the key 'question' is given more than once in one object; "
+        "Lineup cannot tell which one is meant. Give each key once.",
+        "questions.jsonl, line 2: the key 'a' is given more than once in one object; Lineup "
+        "cannot tell which one is meant. Give each key once.",
+    )
+
+
+SECRET = "root:TOPSECRET:0:0:the first line of a file outside the set\n"
+
+
+@pytest.mark.parametrize("given", ["folder", "file"])
+def test_a_set_file_linked_outside_its_folder_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text(SECRET)
+    folder = make_folder(tmp_path / "set", {"cat.png": CAT})
+    (folder / "questions.csv").symlink_to(secret)
+    opened: list[Path] = []
+    real_read_bytes = Path.read_bytes
+
+    def spy(path: Path) -> bytes:
+        opened.append(path)
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", spy)
+
+    problems = problems_of(folder if given == "folder" else folder / "questions.csv")
+
+    assert problems == (
+        "questions.csv is a symbolic link to a file outside the set's folder; Lineup does not "
+        "follow it. Copy the file itself into the folder.",
+    )
+    assert "TOPSECRET" not in str(problems) and opened == []
+
+
+def test_a_set_file_linked_to_a_file_inside_its_folder_is_read(tmp_path: Path) -> None:
+    folder = make_folder(
+        tmp_path / "set",
+        {"versions/v2.csv": "image,question\ncat.png,What is it?\n", "cat.png": CAT},
+    )
+    (folder / "questions.csv").symlink_to(folder / "versions" / "v2.csv")
+
+    assert [item.text for item in read_set(folder).items] == ["What is it?"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["../evil.txt", "/etc/evil.txt", "C:\\evil.txt", "set/../../evil.txt", "\\\\host\\evil.txt"],
+)
+def test_a_zip_entry_with_an_absolute_path_or_dot_dot_is_refused(entry: str) -> None:
+    data = zip_entries([("sentences.txt", "Hi.\n"), (entry, "x")])
+
+    with pytest.raises(SetError) as caught:
+        read_set_bytes("set.zip", data)
+
+    assert caught.value.problems == (
+        f"The zip holds {entry!r}, a path that leads out of the folder it unpacks to; Lineup "
+        "refuses such zips. Zip the set's folder again.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("entries", "twice"),
+    [
+        (
+            [
+                ("set/questions.csv", "image,question\ncat.png,What?\n"),
+                ("set/cat.png", CAT),
+                ("set/questions.csv", "image,question\ncat.png,Something else?\n"),
+            ],
+            "set/questions.csv",
+        ),
+        (
+            [
+                ("questions.csv", "image,question\nshots/cat.png,What?\n"),
+                ("shots/cat.png", CAT),
+                ("shots\\cat.png", DOG),
+            ],
+            "shots/cat.png",
+        ),
+        (
+            [
+                ("questions.csv", "image,question\nshots/cat.png,What?\n"),
+                ("shots/cat.png", CAT),
+                ("shots/./cat.png", DOG),
+            ],
+            "shots/cat.png",
+        ),
+    ],
+    ids=["set-file", "backslash", "dot"],
+)
+def test_a_zip_with_two_entries_of_one_name_is_refused(
+    entries: list[tuple[str, str | bytes]], twice: str
+) -> None:
+    with pytest.raises(SetError) as caught:
+        read_set_bytes("set.zip", zip_entries(entries))
+
+    assert caught.value.problems == (
+        f"The zip holds {twice!r} twice; Lineup cannot tell which one is meant. Zip the set's "
+        "folder again.",
+    )
+
+
+def test_set_files_named_alike_but_for_case_are_refused_as_two_set_files() -> None:
+    data = zip_entries([("sentences.txt", "Hi.\n"), ("Sentences.TXT", "Bye.\n")])
+
+    with pytest.raises(SetError) as caught:
+        read_set_bytes("set.zip", data)
+
+    assert caught.value.problems == (
+        "There are 2 set files in set.zip (at its root, or in its one top-level folder): "
+        "sentences.txt and Sentences.TXT. A set is one file: move the others to folders of "
+        "their own.",
+    )
+
+
+def test_a_zip_entry_that_is_a_symbolic_link_is_refused() -> None:
+    link = zipfile.ZipInfo("cat.png")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16  # what `zip --symlinks` stores
+    data = zip_entries(
+        [("questions.csv", "image,question\ncat.png,What?\n"), (link, "/etc/passwd")]
+    )
+
+    with pytest.raises(SetError) as caught:
+        read_set_bytes("set.zip", data)
+
+    assert caught.value.problems == (
+        "The zip holds 'cat.png' as a symbolic link; Lineup reads no links from a zip. Zip "
+        "the set's folder again without --symlinks (-y), so that it holds the files themselves.",
+    )
+
+
+def big_png(width: int, height: int, tag: int) -> bytes:
+    """A black 1-bit PNG of width x height pixels in a few kilobytes (a decompression bomb),
+    made distinct from the others by a text chunk holding `tag`."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"tEXt", b"tag\x00" + str(tag).encode())
+        + chunk(b"IDAT", _black_rows(width, height))
+        + chunk(b"IEND", b"")
+    )
+
+
+@functools.cache
+def _black_rows(width: int, height: int) -> bytes:
+    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte, then the row's bits
+    compressor = zlib.compressobj(9)
+    return b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+
+
+def test_a_set_over_the_pixel_limit_is_refused_from_the_headers_before_any_image_is_decoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    images = {f"p{n}.png": big_png(1000, 1000, n) for n in range(5)}  # 1 megapixel each
+    csv_text = "image,question\n" + "".join(f"{name},What?\n" for name in images)
+    data = zip_bytes({"questions.csv": csv_text, **images})
+    decoded: list[object] = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(
+        ImageFile.ImageFile, "load", lambda image: decoded.append(image) or real_load(image)
+    )
+
+    with pytest.raises(SetError) as caught:
+        read_set_bytes("big.zip", data, max_set_pixels=3_500_000)
+
+    assert caught.value.problems == (
+        "questions.csv, line 5: with this item's image, the set's images add up to 4 "
+        "megapixels, over the limit of 3.5 megapixels for one set: decoding them all would "
+        "take too long. Split the set into smaller ones or use smaller images, or raise the "
+        "limit with the LINEUP_MAX_SET_MEGAPIXELS environment variable.",
+    )
+    assert decoded == []
+
+    parsed = read_set_bytes("big.zip", data, max_set_pixels=5_000_000)  # at the limit: read
+    assert len(parsed.items) == 5 and decoded  # and the spy sees a decode when there is one

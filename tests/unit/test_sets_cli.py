@@ -118,3 +118,81 @@ def test_an_uploaded_zip_of_a_set_folder_is_stored_like_the_folder(lineup_home: 
     assert [(i.text, i.image_hash, i.reference, i.language) for i in stored.items] == [
         (i.text, i.image_hash, i.reference, i.language) for i in folder_set.items
     ]
+
+
+# Hostile sets: exit 2 with the file, line and field, never "bug", nothing stored -------------
+
+
+def test_a_5000_digit_number_in_a_jsonl_exits_2_naming_file_line_and_field(
+    lineup_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "numbers"
+    folder.mkdir()
+    (folder / "cat.png").write_bytes(png_bytes((40, 30)))
+    (folder / "questions.jsonl").write_text(
+        '{"image": "cat.png", "question": "What?"}\n'
+        f'{{"image": "cat.png", "question": "What?", "language": {"7" * 5_000}}}\n'
+    )
+    code, out, err = run(capsys, "sets", "import", str(folder))
+    assert (code, out) == (2, "")
+    assert "questions.jsonl, line 2: 'language' must be a string, not a number." in err
+    assert "bug" not in err and "Traceback" not in err
+    assert Lineup.open().sets() == [] and media_files(lineup_home) == []
+
+
+def test_a_zip_of_400_forty_megapixel_pngs_is_refused_in_seconds_with_the_limit(
+    lineup_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's case: 400 distinct 40-megapixel PNGs of a few KB each took 193 s to decode."""
+    import io
+    import time
+    import zipfile
+
+    from tests.unit.test_question_sets import big_png
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "bombs/questions.csv",
+            "image,question\n" + "".join(f"p{n}.png,What?\n" for n in range(400)),
+        )
+        for n in range(400):
+            archive.writestr(f"bombs/p{n}.png", big_png(8000, 5000, n))
+    (tmp_path / "bombs.zip").write_bytes(buffer.getvalue())
+
+    started = time.monotonic()
+    code, out, err = run(capsys, "sets", "import", str(tmp_path / "bombs.zip"))
+    elapsed_s = time.monotonic() - started
+
+    assert (code, out) == (2, "")
+    assert elapsed_s < 60  # decoding them would take minutes; reading 400 headers, a second
+    assert (
+        "questions.csv, line 252: with this item's image, the set's images add up to 10,040 "
+        "megapixels, over the limit of 10,000 megapixels for one set" in err
+    )
+    assert "LINEUP_MAX_SET_MEGAPIXELS" in err
+    assert Lineup.open().sets() == [] and media_files(lineup_home) == []
+
+
+def test_the_set_pixel_limit_is_the_lineup_max_set_megapixels_setting(
+    lineup_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "small"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"{n}.png").write_bytes(png_bytes((40, 30), text=str(n)))  # 1,200 pixels
+    (folder / "questions.csv").write_text(
+        "image,question\n" + "".join(f"{n}.png,What?\n" for n in range(3))
+    )
+    monkeypatch.setenv("LINEUP_MAX_SET_MEGAPIXELS", "0.003")
+    code, out, err = run(capsys, "sets", "import", str(folder))
+    assert (code, out) == (2, "")
+    assert (
+        "questions.csv, line 4: with this item's image, the set's images add up to 0.0036 "
+        "megapixels, over the limit of 0.003 megapixels for one set" in err
+    )
+    monkeypatch.setenv("LINEUP_MAX_SET_MEGAPIXELS", "0.0036")
+    assert run(capsys, "sets", "import", str(folder))[0] == 0
