@@ -100,7 +100,9 @@ def test_run_a_reference_model_then_score_pairwise_from_the_panel(
     ended = job.wait(30)
     assert ended.run is not None and (ended.run.asked, ended.run.failed) == (6, 0)
     at.run()
-    assert any("6 asked, 0 already scored, 0 failed" in s.value for s in at.success)
+    assert any(
+        "6 asked, 0 already judged, 0 failed; 6 of 6 verdicts scored" in s.value for s in at.success
+    )
     # 6/3 first, 3/6 second: (2 + 0.5) / 2 per answer.
     (row,) = app.study_summary(study_id)["models"]
     assert row["judge_score"] == pytest.approx(1.25)

@@ -327,6 +327,10 @@ def test_study_score_prints_its_counts_and_exits_2_for_bad_input(
         "failed": 0,
         "busy": 0,
         "skipped": 2,
+        "scored": 4,
+        "unscored": 0,
+        "mostly_failed": False,
+        "failed_replies": [],
         "reference": None,
     }
     assert "2 answer(s) are not scored: their item has no reference" in err
@@ -471,9 +475,7 @@ def test_the_judge_request_carries_its_token_limit_and_each_verdict_keeps_its_li
     assert {chat["options"]["num_predict"] for chat in judges.chat_requests()[4:]} == {64}
     rows = [r for r in verdicts(app, study_id) if r.judge_spec == spec(judges, "textonly:7b")]
     assert len(rows) == 4
-    assert {(r.max_tokens, r.timeout_s, r.request["max_tokens"]) for r in rows} == {
-        (64, 30.0, 64)
-    }
+    assert {(r.max_tokens, r.timeout_s, r.request["max_tokens"]) for r in rows} == {(64, 30.0, 64)}
 
 
 def test_a_judge_that_never_stops_is_cut_at_its_timeout_and_stored_as_failed(
@@ -509,7 +511,10 @@ def test_a_reply_cut_at_the_token_limit_says_so_in_its_failure(
     assert (run.asked, run.failed) == (4, 4)
     rows = verdicts(app, study_id)
     assert {(r.status, r.reply) for r in rows} == {(JUDGE_UNPARSED, " ".join(["again"] * 8))}
-    assert all((r.error or "").startswith("The judge's reply was cut at its limit of 8 tokens") for r in rows)
+    assert all(
+        (r.error or "").startswith("The judge's reply was cut at its limit of 8 tokens")
+        for r in rows
+    )
     # A cut reply is asked again once the limit changes, not while it stays the same.
     assert app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=8).asked == 0
     capped.reply = None
@@ -631,7 +636,7 @@ def test_study_score_says_a_run_where_most_verdicts_failed_failed_and_shows_the_
     assert f"judge {garbage} (reference) failed: 4 of 4 verdicts have no score" in out
     assert "0 asked, 4 already judged" in out
     assert err.count("I would rather not say.") == 3
-    assert "a small model may need a simpler template" in err
+    assert "A small model may need a simpler template" in err
 
 
 def test_a_run_where_few_verdicts_failed_is_not_called_a_failure(
