@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.charts import hide_credentials
 from components.models import model_options
 from lineup.judge import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S, SIMPLER_TEMPLATE_HINT, JudgeRun
 from lineup.judge_jobs import JudgeJob
@@ -20,6 +21,8 @@ from lineup.service import INPUT_ERRORS, Lineup
 from lineup.study_store import StudyInfo
 
 POLL_S = 1.0
+MIN_TIMEOUT_S = 1.0
+REPLY_BOX_PX, REPLY_BOX_CHARS = 150, 300
 PROTOCOLS = {
     "reference": "Against the reference answer (score / 10)",
     "pairwise": "Beside the reference model's answer, both orders (candidate / reference)",
@@ -134,6 +137,7 @@ def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
         options,
         index=None if last is None else options.index(last.spec),
         key=f"judge-model-{study.id}",
+        format_func=hide_credentials,  # an old row's spec may hold them
         accept_new_options=True,
         placeholder="Pick, or type a chat model's spec such as ollama:qwen2.5:14b",
         help="Any chat model. It sees the item's image only if its server says it can see. "
@@ -159,9 +163,10 @@ def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
     )
     limits[1].number_input(
         "Timeout (s)",
-        min_value=1.0,
+        min_value=MIN_TIMEOUT_S,
         max_value=MAX_TIMEOUT_S,
-        value=JUDGE_TIMEOUT_S if last is None else last.timeout_s,
+        # The CLI takes any positive timeout; the panel's field starts at MIN_TIMEOUT_S.
+        value=JUDGE_TIMEOUT_S if last is None else max(MIN_TIMEOUT_S, last.timeout_s),
         step=10.0,
         format="%g",
         key=f"judge-timeout-{study.id}",
@@ -339,4 +344,7 @@ def failed_replies(run: JudgeRun) -> None:
             st.caption(f"Answer {shown.generation_id} · {shown.status}")
             if shown.error:
                 st.text(shown.error)
-            st.code(shown.reply or "(no reply text)", language=None, wrap_lines=True)
+            reply = shown.reply or "(no reply text)"
+            # A judge that repeats itself fills its limit: a few lines, the rest scrolled.
+            height = REPLY_BOX_PX if len(reply) > REPLY_BOX_CHARS else "content"
+            st.code(reply, language=None, wrap_lines=True, height=height)
