@@ -124,9 +124,12 @@ def _reference_progress(app: Lineup, reference: StudyInfo) -> None:
 
 def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
     st.markdown("**LLM judge**")
-    # The study's judges come first, the latest chosen: a reload (a new session) or an endpoint
-    # that no longer lists the judge still shows the one that scored the study.
-    used = app.study_judges(study.id)
+    # The study's judges come first, the running or else the latest chosen: a reload (a new
+    # session) or an endpoint that no longer lists the judge still shows the one at work.
+    job = app.judging(study.id)
+    running = job is not None and job.progress().running
+    used = [job.setting] if job is not None and running else []
+    used += app.study_judges(study.id)
     last = used[0] if used else None
     options = list(
         dict.fromkeys([j.spec for j in used] + model_options(app, "vlm", text_only=True))
@@ -155,7 +158,7 @@ def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
         "Max tokens",
         min_value=1,
         max_value=MAX_TOKENS,
-        value=JUDGE_MAX_TOKENS if last is None else last.max_tokens,
+        value=JUDGE_MAX_TOKENS if last is None else int(last.max_tokens),
         step=64,
         key=f"judge-max-tokens-{study.id}",
         help="The judge's output token limit per answer: a judge that repeats itself stops "
@@ -166,7 +169,7 @@ def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
         min_value=MIN_TIMEOUT_S,
         max_value=MAX_TIMEOUT_S,
         # The CLI takes any positive timeout; the panel's field starts at MIN_TIMEOUT_S.
-        value=JUDGE_TIMEOUT_S if last is None else max(MIN_TIMEOUT_S, last.timeout_s),
+        value=JUDGE_TIMEOUT_S if last is None else float(max(MIN_TIMEOUT_S, last.timeout_s)),
         step=10.0,
         format="%g",
         key=f"judge-timeout-{study.id}",
@@ -176,8 +179,6 @@ def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
     if protocol == "pairwise" and not has_reference:
         st.caption("The pairwise protocol needs a reference model: run one above first.")
     template_editor(app, study.id, protocol)
-    job = app.judging(study.id)
-    running = job is not None and job.progress().running
     st.button(
         "Score",
         type="primary",

@@ -741,6 +741,8 @@ class Lineup:
                 on_progress=progress,
                 stop=stop,
             ),
+            max_tokens=max_tokens,
+            timeout_s=timeout_s,
         ).start()
 
     def judging(self, study_id: int) -> JudgeJob | None:

@@ -40,6 +40,7 @@ def ollama(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ollam
         FakeModel("chatty:135m", ["I", "think", "the", "answer", "is", "fine."]),
         # Still at its first answer while a test looks at the running study.
         FakeModel("slow:1b", ["Late."], first_delay_s=60),
+        FakeModel("slowjudge:7b", json_reply(5), first_delay_s=60),
     ]
     with OllamaFixture(models) as fixture:
         # The default Ollama endpoint: the panel offers its models as ollama:NAME.
@@ -238,6 +239,25 @@ def test_a_fresh_session_shows_the_study_s_latest_judge_in_the_picker(
     assert at.selectbox(key=f"judge-model-{study_id}").value == spec(ollama, "pair:7b")
     assert judge in at.selectbox(key=f"judge-model-{study_id}").options  # the earlier one too
     assert at.radio(key=f"judge-protocol-{study_id}").value == "pairwise"
+
+
+def test_a_fresh_session_while_a_judge_runs_shows_the_running_judge_in_the_picker(
+    study: tuple[Lineup, int], ollama: OllamaFixture
+) -> None:
+    app, study_id = study
+    app.judge_study(study_id, spec(ollama, "judge:7b"))  # an earlier judge, finished
+    job = app.start_judging(study_id, spec(ollama, "slowjudge:7b"), max_tokens=128, timeout_s=90)
+    try:
+        wait_until(lambda: job.progress().total is not None or ollama.in_flight > 0)
+        at = panel(study_id)  # a reload while its first request is in flight
+        assert not at.exception
+        assert at.selectbox(key=f"judge-model-{study_id}").value == spec(ollama, "slowjudge:7b")
+        assert at.number_input(key=f"judge-max-tokens-{study_id}").value == 128
+        assert at.number_input(key=f"judge-timeout-{study_id}").value == 90.0
+        assert any("slowjudge:7b" in bar.proto.text for bar in at.get("progress"))
+    finally:
+        job.stop()
+        assert not job.wait(30).running
 
 
 def test_a_running_study_whose_items_have_references_does_not_say_there_are_none(
