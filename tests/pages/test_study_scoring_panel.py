@@ -255,6 +255,15 @@ def test_a_fresh_session_while_a_judge_runs_shows_the_running_judge_in_the_picke
         assert at.number_input(key=f"judge-max-tokens-{study_id}").value == 128
         assert at.number_input(key=f"judge-timeout-{study_id}").value == 90.0
         assert any("slowjudge:7b" in bar.proto.text for bar in at.get("progress"))
+        # Stop: the request in flight is no verdict, so the run is stopped, not failed.
+        next(b for b in at.button if b.label == "Stop the judge").click().run()
+        ended = job.wait(30)
+        assert ended.stopped and ended.run is not None
+        assert (ended.run.asked, ended.run.scored, ended.run.unscored) == (1, 0, 0)
+        assert not ended.run.mostly_failed
+        at.run()
+        assert not at.error
+        assert any("slowjudge:7b` (reference) stopped" in i.value for i in at.info)
     finally:
         job.stop()
         assert not job.wait(30).running
