@@ -1,6 +1,6 @@
-"""The LLM judge against a real llama-server with SmolLM2-135M (the judge that repeated a line
-until the timeout in issue 15): the request carries the judge's token limit, the server
-stops there, and every verdict keeps its limits.
+"""The LLM judge against a real llama-server with SmolLM2-135M (a judge that can repeat a line
+until its timeout): the request carries the judge's token limit, the server stops there, and
+every verdict keeps its limits.
 
 The study's answers come from Ollama models served by the loopback protocol fixture
 (tests/fixtures/ollama_server.py; no Ollama server can be installed here)."""

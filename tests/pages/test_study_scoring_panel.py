@@ -169,7 +169,7 @@ def test_the_studies_page_shows_the_panel_and_the_reference_models_answer_apart(
     assert not any(e.label.startswith("Score this study") for e in at.expander)
 
 
-# The judge's limits, a failed run, and the picker after a reload (issue 15, items 4-6) ---------
+# The judge's limits, a failed run, and the picker after a reload -----------------------------
 
 
 def test_the_judge_s_token_limit_and_timeout_are_set_in_the_panel_and_kept_with_each_verdict(

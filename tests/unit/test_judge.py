@@ -455,7 +455,7 @@ def test_the_judge_is_compared_with_each_persons_label_on_the_same_answer(
     assert shown["kappa"] == pytest.approx(expected.kappa)
 
 
-# The judge's own limits: max tokens and timeout (issue 15, item 4) ----------------------------
+# The judge's own limits: max tokens and timeout ------------------------------------------------
 
 
 def test_the_judge_request_carries_its_token_limit_and_each_verdict_keeps_its_limits(
@@ -608,7 +608,7 @@ def test_the_facade_refuses_a_bad_judge_limit_before_anything_is_asked(
     assert judges.chat_requests() == [] and verdicts(app, study_id) == []
 
 
-# A run where most verdicts failed (issue 15, item 5) -------------------------------------------
+# A run where most verdicts failed ----------------------------------------------------------------
 
 
 def test_study_score_says_a_run_where_most_verdicts_failed_failed_and_shows_the_replies(

@@ -1,6 +1,6 @@
 """The judge's own limits, kept with each verdict: the output token limit it was sent and the
-timeout it was asked under (issue 15, item 4). Verdicts from before keep NULL: no limit was
-sent, and the timeout was the per-model one.
+timeout it was asked under. Verdicts from before keep NULL: no limit was sent, and the timeout
+was the per-model one.
 
 Revision ID: 0010
 Revises: 0009
