@@ -659,10 +659,20 @@ def _judged_line(study_id: int, run: JudgeRun) -> str:
 def _explain_failures(run: JudgeRun) -> None:
     """The first replies without a score, and what to try (on stderr)."""
     for shown in run.failed_replies:
-        _err(f"\nanswer {shown.generation_id} ({shown.status}): {shown.error or '-'}")
+        error = _terminal_safe(shown.error or "-")
+        _err(f"\nanswer {shown.generation_id} ({shown.status}): {error}")
         reply = shown.reply if shown.reply and shown.reply.strip() else "(no reply text)"
-        _err("  reply: " + reply.replace("\n", "\n         "))
+        _err("  reply: " + _terminal_safe(reply).replace("\n", "\n         "))
     _err(f"\n{SIMPLER_TEMPLATE_HINT}")
+
+
+def _terminal_safe(text: str) -> str:
+    """Model output for a terminal: control and format characters (escape sequences, bidi
+    overrides) written as their escapes, so a reply cannot drive the terminal."""
+    return "".join(
+        char if char.isprintable() or char in "\n\t" else char.encode("unicode_escape").decode()
+        for char in text
+    )
 
 
 def _judge(app: Lineup, args: argparse.Namespace) -> JudgeRun:

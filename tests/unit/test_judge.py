@@ -658,3 +658,30 @@ def test_a_run_where_few_verdicts_failed_is_not_called_a_failure(
     assert JudgeRun(1, "j", "reference", 4, 0, 2, scored=2, unscored=2).mostly_failed is False
     assert JudgeRun(1, "j", "reference", 4, 0, 3, scored=1, unscored=3).mostly_failed is True
     assert JudgeRun(1, "j", "reference", 0, 0, 0).mostly_failed is False  # nothing judged
+
+
+def test_study_score_prints_a_failed_reply_with_its_control_characters_escaped(
+    study: tuple[Lineup, int], judges: OllamaFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, study_id = study
+    # Model output is hostile: a terminal escape that would retitle the window and recolour.
+    judges.models["garbage:7b"].words = ["\x1b]0;pwned\x07\x1b[31mred", "line\nnext"]
+    capsys.readouterr()
+    assert main(["study", "score", str(study_id), "--judge", spec(judges, "garbage:7b")]) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "\\x1b]0;pwned\\x07\\x1b[31mred line" in err
+    assert "next" in err
+
+
+def test_study_score_refuses_judge_limits_without_a_judge(
+    study: tuple[Lineup, int], judges: OllamaFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app, study_id = study
+    capsys.readouterr()
+    argv = ["study", "score", str(study_id), "--reference-model", spec(judges, "judge:7b")]
+    assert main([*argv, "--judge-timeout", "30"]) == 2
+    assert "--judge-timeout set the judge's limits; give the judge with --judge" in (
+        capsys.readouterr().err
+    )
+    assert app.reference_of(study_id) is None and judges.chat_requests() == []
