@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.charts import hide_credentials
 from components.models import model_options
+from lineup.judge import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S, SIMPLER_TEMPLATE_HINT, JudgeRun
 from lineup.judge_jobs import JudgeJob
+from lineup.limits import MAX_TIMEOUT_S, MAX_TOKENS
 from lineup.models import STUDY_DONE, STUDY_RUNNING
 from lineup.service import INPUT_ERRORS, Lineup
 from lineup.study_store import StudyInfo
 
 POLL_S = 1.0
+MIN_TIMEOUT_S = 1.0
+REPLY_BOX_PX, REPLY_BOX_CHARS = 150, 300
 PROTOCOLS = {
     "reference": "Against the reference answer (score / 10)",
     "pairwise": "Beside the reference model's answer, both orders (candidate / reference)",
@@ -119,12 +124,23 @@ def _reference_progress(app: Lineup, reference: StudyInfo) -> None:
 
 def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
     st.markdown("**LLM judge**")
+    # The study's judges come first, the running or else the latest chosen: a reload (a new
+    # session) or an endpoint that no longer lists the judge still shows the one at work.
+    job = app.judging(study.id)
+    running = job is not None and job.progress().running
+    used = [job.setting] if job is not None and running else []
+    used += app.study_judges(study.id)
+    last = used[0] if used else None
+    options = list(
+        dict.fromkeys([j.spec for j in used] + model_options(app, "vlm", text_only=True))
+    )
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     judge = left.selectbox(
         "Judge",
-        model_options(app, "vlm", text_only=True),
-        index=None,
+        options,
+        index=None if last is None else options.index(last.spec),
         key=f"judge-model-{study.id}",
+        format_func=hide_credentials,  # an old row's spec may hold them
         accept_new_options=True,
         placeholder="Pick, or type a chat model's spec such as ollama:qwen2.5:14b",
         help="Any chat model. It sees the item's image only if its server says it can see. "
@@ -133,14 +149,36 @@ def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
     protocol: str = right.radio(
         "Protocol",
         list(PROTOCOLS.keys()),
+        index=0 if last is None else list(PROTOCOLS).index(last.protocol),
         format_func=lambda p: PROTOCOLS[p],
         key=f"judge-protocol-{study.id}",
+    )
+    limits = st.columns([1, 1, 2], vertical_alignment="bottom")
+    limits[0].number_input(
+        "Max tokens",
+        min_value=1,
+        max_value=MAX_TOKENS,
+        value=JUDGE_MAX_TOKENS if last is None else int(last.max_tokens),
+        step=64,
+        key=f"judge-max-tokens-{study.id}",
+        help="The judge's output token limit per answer: a judge that repeats itself stops "
+        "here. A verdict needs a few sentences; a reasoning model needs more.",
+    )
+    limits[1].number_input(
+        "Timeout (s)",
+        min_value=MIN_TIMEOUT_S,
+        max_value=MAX_TIMEOUT_S,
+        # The CLI takes any positive timeout; the panel's field starts at MIN_TIMEOUT_S.
+        value=JUDGE_TIMEOUT_S if last is None else float(max(MIN_TIMEOUT_S, last.timeout_s)),
+        step=10.0,
+        format="%g",
+        key=f"judge-timeout-{study.id}",
+        help="Seconds the judge may take per answer; its request is stopped then, the answer "
+        "counted as failed and asked again next time.",
     )
     if protocol == "pairwise" and not has_reference:
         st.caption("The pairwise protocol needs a reference model: run one above first.")
     template_editor(app, study.id, protocol)
-    job = app.judging(study.id)
-    running = job is not None and job.progress().running
     st.button(
         "Score",
         type="primary",
@@ -228,7 +266,13 @@ def _start_judging(app: Lineup, study_id: int, judge: str | None, protocol: str)
         if not _save_template(app, study_id, protocol):
             return
     try:
-        app.start_judging(study_id, judge, protocol)
+        app.start_judging(
+            study_id,
+            judge,
+            protocol,
+            max_tokens=int(st.session_state[f"judge-max-tokens-{study_id}"]),
+            timeout_s=float(st.session_state[f"judge-timeout-{study_id}"]),
+        )
     except INPUT_ERRORS as exc:
         st.session_state[f"judge-error-{study_id}"] = str(exc)
     else:
@@ -261,14 +305,47 @@ def judge_progress(job: JudgeJob) -> None:
         elif state.error:
             st.error(f"{label}: {state.error}", icon=":material/error:")
         elif state.run is not None:
-            run = state.run
-            how = "stopped" if state.stopped else "done"
-            st.success(
-                f"{label} {how}: {run.asked} asked, {run.cached} already scored, "
-                f"{run.failed} failed"
-                + (f", {run.skipped} answers without a reference" if run.skipped else "")
-                + ".",
-                icon=":material/check_circle:",
-            )
+            judge_outcome(label, state.run, stopped=state.stopped)
 
     st.fragment(draw, run_every=POLL_S if drawn_running else None)()
+
+
+def judge_outcome(label: str, run: JudgeRun, *, stopped: bool) -> None:
+    """How the judge's run ended: a failure when most of its verdicts have no score (red, with
+    the first replies, as text), some failures in amber, else green."""
+    counts = f"{run.asked} asked, {run.cached} already judged, {run.failed} failed" + (
+        f", {run.skipped} answers without a reference" if run.skipped else ""
+    )
+    verdicts = run.scored + run.unscored
+    if run.mostly_failed:
+        st.error(
+            f"{label} failed: {run.unscored} of {verdicts} verdicts have no score ({counts}). "
+            "The first replies:",
+            icon=":material/error:",
+        )
+        failed_replies(run)
+        st.caption(SIMPLER_TEMPLATE_HINT)
+        return
+    how = "stopped" if stopped else "done"
+    text = f"{label} {how}: {counts}; {run.scored} of {verdicts} verdicts scored."
+    if run.unscored:
+        st.warning(text, icon=":material/warning:")
+        failed_replies(run)
+    elif stopped or not verdicts:
+        st.info(text, icon=":material/info:")
+    else:
+        st.success(text, icon=":material/check_circle:")
+
+
+def failed_replies(run: JudgeRun) -> None:
+    """The first replies without a score: why (ours), then the judge's own words as plain
+    text (model output is never rendered as Markdown)."""
+    for shown in run.failed_replies:
+        with st.container(border=True):
+            st.caption(f"Answer {shown.generation_id} · {shown.status}")
+            if shown.error:
+                st.text(shown.error)
+            reply = shown.reply or "(no reply text)"
+            # A judge that repeats itself fills its limit: a few lines, the rest scrolled.
+            height = REPLY_BOX_PX if len(reply) > REPLY_BOX_CHARS else "content"
+            st.code(reply, language=None, wrap_lines=True, height=height)

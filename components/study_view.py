@@ -761,10 +761,18 @@ def scores_section(summary: dict[str, Any], names: dict[str, str]) -> None:
         st.caption("No model in this study.")
         return
     judge = summary.get("judge")
-    if not any(m.get("with_reference") for m in summary["models"]):
+    # Whether items have references is read from the items, not from the complete answers: a
+    # study still at its first answers has none scored yet, yet its items may all have one.
+    referenced = summary.get("items_with_reference") or 0
+    if not referenced:
         st.caption(
             "No ROUGE or chrF yet: no item has a reference answer. Add references to the set, "
             "or name a reference model whose answers stand in for them."
+        )
+    elif not any(m.get("with_reference") for m in summary["models"]):
+        st.caption(
+            f"No ROUGE or chrF yet: {referenced} of {summary['items']} items have a reference "
+            "answer; their answers are scored once they are complete."
         )
     _table(frame, names, score_columns(judge))
     if judge is None:

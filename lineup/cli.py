@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from lineup.judge import JudgeRun
+from lineup.judge import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S, SIMPLER_TEMPLATE_HINT, JudgeRun
 from lineup.leaderboard_filter import FAILED, STATUS_CHOICES, parse_moment
 from lineup.limits import (
     MAX_QUESTION_CHARS,
@@ -590,9 +590,22 @@ def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
             template = Path(args.template_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise BadInput(f"Cannot read the template {args.template_file}: {exc}") from None
+    limits = {"--judge-max-tokens": args.judge_max_tokens, "--judge-timeout": args.judge_timeout}
+    given = [flag for flag, value in limits.items() if value is not None]
+    if given and not args.judge:
+        raise BadInput(
+            f"{' and '.join(given)} set the judge's limits; give the judge with --judge."
+        )
     if args.judge:
         # Every check of the judge before the reference model runs: bad input stores nothing.
-        app.check_judge(args.study_id, args.judge, args.judge_protocol, template)
+        app.check_judge(
+            args.study_id,
+            args.judge,
+            args.judge_protocol,
+            template,
+            max_tokens=_judge_max_tokens(args),
+            timeout_s=_judge_timeout_s(args),
+        )
     if args.reference_model:
         run = app.start_reference(args.study_id, args.reference_model)
         state = _follow(app, run)
@@ -617,12 +630,53 @@ def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
             f"{reference['errors']} failed"
         )
     if args.judge:
-        print(
-            f"study {args.study_id}: judge {result['judge']} ({result['protocol']}): "
-            f"{result['asked']} asked, {result['cached']} already scored, "
-            f"{result['failed']} failed"
-        )
+        print(_judged_line(args.study_id, judged))
+        if judged.mostly_failed:
+            _explain_failures(judged)
     return EXIT_OK
+
+
+def _judge_max_tokens(args: argparse.Namespace) -> int:
+    return JUDGE_MAX_TOKENS if args.judge_max_tokens is None else int(args.judge_max_tokens)
+
+
+def _judge_timeout_s(args: argparse.Namespace) -> float:
+    return JUDGE_TIMEOUT_S if args.judge_timeout is None else float(args.judge_timeout)
+
+
+def _judged_line(study_id: int, run: JudgeRun) -> str:
+    """How the judge's run ended, in words: a failure when most of its verdicts have no score
+    (lineup.judge's definitions)."""
+    head = f"study {study_id}: judge {run.judge} ({run.protocol})"
+    verdicts = run.scored + run.unscored
+    if run.mostly_failed:
+        return (
+            f"{head} failed: {run.unscored} of {verdicts} verdicts have no score "
+            f"({run.asked} asked, {run.cached} already judged)"
+        )
+    return (
+        f"{head}: {run.asked} asked, {run.cached} already judged, {run.failed} failed; "
+        f"{run.scored} of {verdicts} verdicts scored"
+    )
+
+
+def _explain_failures(run: JudgeRun) -> None:
+    """The first replies without a score, and what to try (on stderr)."""
+    for shown in run.failed_replies:
+        error = _terminal_safe(shown.error or "-")
+        _err(f"\nanswer {shown.generation_id} ({shown.status}): {error}")
+        reply = shown.reply if shown.reply and shown.reply.strip() else "(no reply text)"
+        _err("  reply: " + _terminal_safe(reply).replace("\n", "\n         "))
+    _err(f"\n{SIMPLER_TEMPLATE_HINT}")
+
+
+def _terminal_safe(text: str) -> str:
+    """Model output for a terminal: control and format characters (escape sequences, bidi
+    overrides) written as their escapes, so a reply cannot drive the terminal."""
+    return "".join(
+        char if char.isprintable() or char in "\n\t" else char.encode("unicode_escape").decode()
+        for char in text
+    )
 
 
 def _judge(app: Lineup, args: argparse.Namespace) -> JudgeRun:
@@ -642,7 +696,12 @@ def _judge(app: Lineup, args: argparse.Namespace) -> JudgeRun:
             bar.update(done - bar.n)
 
         run = app.judge_study(
-            args.study_id, args.judge, protocol=args.judge_protocol, on_progress=advance
+            args.study_id,
+            args.judge,
+            protocol=args.judge_protocol,
+            max_tokens=_judge_max_tokens(args),
+            timeout_s=_judge_timeout_s(args),
+            on_progress=advance,
         )
     if run.busy or run.skipped:
         why = (
@@ -933,6 +992,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="the judge's prompt, kept with the study: {question}, {reference} and {answer} "
         "(reference), or {question}, {answer_1} and {answer_2} (pairwise); see lineup.judge",
+    )
+    study_score.add_argument(
+        "--judge-max-tokens",
+        type=MAX_TOKENS,
+        metavar="N",
+        help=f"the judge's output token limit per request (default {JUDGE_MAX_TOKENS})",
+    )
+    study_score.add_argument(
+        "--judge-timeout",
+        type=TIMEOUT_S,
+        metavar="S",
+        help=f"seconds the judge may take per request (default {JUDGE_TIMEOUT_S:g})",
     )
     study_score.add_argument("--json", action="store_true")
     study_score.set_defaults(func=cmd_study_score)

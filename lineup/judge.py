@@ -6,6 +6,12 @@ Definitions (one place for each):
 - The judge is any VLM spec that chats (an Ollama or OpenAI-compatible server, an in-process
   model). It is asked through the backend's own stream, one answer at a time (concurrency 1),
   with temperature 0, and its reply counts only when the stream ends with its end marker.
+- The judge's own limits, sent and kept with every verdict: an output token limit
+  (`max_tokens`, default JUDGE_MAX_TOKENS = 512; Ollama's num_predict, OpenAI's max_tokens)
+  and a timeout per request (`timeout_s`, default JUDGE_TIMEOUT_S = 120 s), apart from the
+  models' own (a judge that repeats a line for ever is cut at the token limit by its server,
+  or else at the timeout, its verdict `failed`). A reply the server cut at the token limit
+  that holds no score is `unparsed` and says so.
 - Protocol `reference`: the judge sees the question, the item's image when it can see images
   (`judge_sees_images`), the item's reference answer (lineup.references: the set's, else the
   reference model's) and the candidate answer, filled into one template (DEFAULT_TEMPLATE, or
@@ -27,7 +33,12 @@ Definitions (one place for each):
   judge is asked and finished the moment it answers, so a killed run loses at most the answer
   in flight and a re-run asks only what is missing: rows `scored` and `unparsed` are kept;
   `failed` ones (the request failed: server down, timeout, cut-off stream) and `asking` ones
-  whose process is gone are asked again.
+  whose process is gone are asked again, and so are `unparsed` ones asked under another token
+  limit (a reply cut at the limit may hold a score under a higher one).
+- A run that mostly failed (`JudgeRun.mostly_failed`): more than half (MOSTLY_FAILED_SHARE) of
+  the verdicts the run ends with (asked now or stored before for the same prompts, the
+  request stopped by Stop left out) have no score (`unparsed` or `failed`). It is shown and
+  printed as a failure, with the first FAILED_REPLIES_SHOWN of those replies.
 - The figure of an answer. Protocol `reference`: score / 10. Protocol `pairwise`: in each
   order, the candidate's score over the reference's score; the figure is the mean of the two
   orders' ratios (1 = as good as the reference; above 1 = better). Both orders must be scored;
@@ -67,7 +78,7 @@ from backends.base import (
 )
 from backends.registry import backend_class
 from backends.spec import ModelSpec
-from lineup.limits import InputError
+from lineup.limits import InputError, check_max_tokens, check_timeout_s
 from lineup.models import (
     JUDGE_ASKING,
     JUDGE_FAILED,
@@ -83,7 +94,7 @@ from lineup.models import (
 from lineup.overlap import bootstrap_mean_ci
 from lineup.redact import redact
 from lineup.references import item_references, model_references, scored_study
-from lineup.runner import describe_error, timeout_message
+from lineup.runner import describe_error
 from lineup.store import HEARTBEAT_STALE_S, Store, owner_gone, storable, this_owner
 from lineup.study_store import StudyInfo, study_info
 
@@ -97,6 +108,18 @@ PLACEHOLDERS = {
 MAX_TEMPLATE_CHARS = 20_000
 SCORE_MIN, SCORE_MAX = 1.0, 10.0
 JUDGE_TEMPERATURE = 0.0
+# The judge's own limits (see the definitions): a verdict is one short JSON object, so 512
+# tokens leave room for a few sentences of reasons; 120 s bound a judge that never stops.
+JUDGE_MAX_TOKENS = 512
+JUDGE_TIMEOUT_S = 120.0
+# A run fails when the share of its verdicts without a score is above this.
+MOSTLY_FAILED_SHARE = 0.5
+FAILED_REPLIES_SHOWN = 3
+REPLY_SHOWN_CHARS = 600
+SIMPLER_TEMPLATE_HINT = (
+    'A small model may need a simpler template: ask for one line "Score: N" (N from 1 to 10) '
+    "and nothing else, or choose a larger judge."
+)
 # In-process kinds whose models take an image with the question; endpoint kinds say per model.
 IN_PROCESS_VISION_KINDS = frozenset({"transformers"})
 
@@ -151,6 +174,9 @@ NO_END_MARKER = (
     "server and score again; this answer is asked again."
 )
 EMPTY_REPLY = "The judge returned an empty reply."
+# A server's word for an answer it ended at the output token limit (OpenAI's finish_reason,
+# Ollama's done_reason).
+CUT_AT_LIMIT = "length"
 NO_SCORE = (
     'The judge\'s reply has no score: expected a JSON object {"score": 1-10, "reasons": "..."} '
     'or a line "Score: N". Edit the template to ask for one more plainly, or choose another judge.'
@@ -211,6 +237,12 @@ def check_template(template: str | None, protocol: str = PROTOCOL_REFERENCE) -> 
             "each filled in for every answer."
         )
     return template
+
+
+def check_judge_limits(max_tokens: int, timeout_s: float) -> tuple[int, float]:
+    """The judge's token limit and timeout; InputError when either is out of range (the rules
+    of every model's: lineup.limits)."""
+    return check_max_tokens(max_tokens), check_timeout_s(timeout_s)
 
 
 def fill_template(template: str, **values: str) -> str:
@@ -333,6 +365,25 @@ def judge_sees_images(spec: ModelSpec, api_key_env: str | None = None) -> bool:
 
 
 @dataclass(frozen=True)
+class FailedReply:
+    """A verdict without a score, as a run shows it: its answer, status, why, and the start of
+    the judge's reply (REPLY_SHOWN_CHARS; the whole reply is in the store and exports)."""
+
+    generation_id: int
+    status: str  # unparsed or failed
+    error: str | None
+    reply: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "generation_id": self.generation_id,
+            "status": self.status,
+            "error": self.error,
+            "reply": self.reply,
+        }
+
+
+@dataclass(frozen=True)
 class JudgeRun:
     """What one `judge_study` did."""
 
@@ -340,10 +391,19 @@ class JudgeRun:
     judge: str
     protocol: str
     asked: int  # requests sent to the judge
-    cached: int  # answers with a verdict already stored for this prompt
+    cached: int  # requests with a verdict already stored for this prompt (and token limit)
     failed: int  # of those asked, the replies without a score and the failed requests
     busy: int = 0  # being asked by another live process
     skipped: int = 0  # complete answers whose item has no reference
+    # The verdicts the run ends with (asked now or stored before; not the one Stop stopped):
+    scored: int = 0  # with a score
+    unscored: int = 0  # without one (unparsed or failed)
+    failed_replies: tuple[FailedReply, ...] = ()  # the first FAILED_REPLIES_SHOWN unscored
+
+    @property
+    def mostly_failed(self) -> bool:
+        """More than half of the run's verdicts have no score (see the module's definitions)."""
+        return self.unscored > MOSTLY_FAILED_SHARE * (self.scored + self.unscored)
 
     def as_dict(self) -> dict[str, Any]:
         """What `study score --json` prints."""
@@ -356,6 +416,10 @@ class JudgeRun:
             "failed": self.failed,
             "busy": self.busy,
             "skipped": self.skipped,
+            "scored": self.scored,
+            "unscored": self.unscored,
+            "mostly_failed": self.mostly_failed,
+            "failed_replies": [reply.as_dict() for reply in self.failed_replies],
         }
 
 
@@ -457,7 +521,8 @@ def judge_study(
     template: str | None = None,
     image_of: Callable[[str], ImageInput] | None = None,
     sees_images: bool | None = None,
-    timeout_s: float = 300.0,
+    max_tokens: int = JUDGE_MAX_TOKENS,
+    timeout_s: float = JUDGE_TIMEOUT_S,
     secrets: Sequence[str] = (),
     protocol: str = PROTOCOL_REFERENCE,
     on_progress: Callable[[int, int], None] | None = None,
@@ -466,11 +531,13 @@ def judge_study(
     """Ask the judge every request the protocol makes of the study's complete answers that
     has no verdict yet for this judge and filled-in template, one at a time, each verdict
     stored the moment it comes. `template` None: the study's own (`judge_template`).
-    `sees_images` None: ask the judge's server (`judge_sees_images`). `on_progress(done,
+    `sees_images` None: ask the judge's server (`judge_sees_images`). `max_tokens` and
+    `timeout_s`: the judge's own limits (see the module's definitions). `on_progress(done,
     total)` after each request; `stop` ends the run (the request in flight is stopped and
     asked again next time). InputError for an unknown study, a voice study, a reference study,
-    an unknown protocol or a bad template."""
+    an unknown protocol, a bad template or a bad limit."""
     check_protocol(protocol)
+    check_judge_limits(max_tokens, timeout_s)
     info = scored_study(store, study_id)
     filled_template = check_template(
         template if template is not None else judge_template(info, protocol), protocol
@@ -480,7 +547,8 @@ def judge_study(
     if sees_images is None:
         sees_images = judge_sees_images(backend.spec)
     stored = _stored_verdicts(store, study_id, judge_spec, protocol)
-    asked = cached = failed = busy = 0
+    asked = cached = failed = busy = scored = unscored = 0
+    unscored_ids: list[int] = []  # the first few verdicts without a score, in the order asked
     for done, task in enumerate(tasks, start=1):
         if stop is not None and stop.cancelled:
             break
@@ -489,10 +557,15 @@ def judge_study(
         sent: dict[str, Any] = {"role": "user", "content": task.prompt}
         if image_hash is not None:
             sent["images"] = [image_hash]
-        request = {"messages": [sent], "temperature": JUDGE_TEMPERATURE}
+        request = {
+            "messages": [sent],
+            "temperature": JUDGE_TEMPERATURE,
+            "max_tokens": max_tokens,
+        }
+        existing = stored.get((task.generation_id, digest, task.position))
         claimed = _claim(
             store,
-            stored.get((task.generation_id, digest, task.position)),
+            existing,
             study_id=study_id,
             task=task,
             judge_spec=judge_spec,
@@ -500,10 +573,15 @@ def judge_study(
             digest=digest,
             request=request,
             saw_image=image_hash is not None,
+            max_tokens=max_tokens,
+            timeout_s=timeout_s,
             stale_s=timeout_s + HEARTBEAT_STALE_S,
         )
+        status: str | None = None
         if claimed == "cached":
+            assert existing is not None
             cached += 1
+            status, verdict_id = existing.status, existing.id
         elif claimed == "busy":
             busy += 1
         elif isinstance(claimed, int):
@@ -516,6 +594,7 @@ def judge_study(
                     backend,
                     task,
                     image,
+                    max_tokens=max_tokens,
                     timeout_s=timeout_s,
                     secrets=secrets,
                     stop=stop,
@@ -524,9 +603,62 @@ def judge_study(
                 _finish(store, claimed, JUDGE_FAILED, error="Interrupted before the judge replied.")
                 raise
             failed += status != JUDGE_SCORED
+            verdict_id = claimed
+            if status == JUDGE_FAILED and stop is not None and stop.cancelled:
+                status = None  # stopped, not judged: no verdict, asked again next time
+        if status == JUDGE_SCORED:
+            scored += 1
+        elif status is not None:
+            unscored += 1
+            if len(unscored_ids) < FAILED_REPLIES_SHOWN:
+                unscored_ids.append(verdict_id)
         if on_progress is not None:
             on_progress(done, len(tasks))
-    return JudgeRun(study_id, judge_spec, protocol, asked, cached, failed, busy, skipped)
+    return JudgeRun(
+        study_id,
+        judge_spec,
+        protocol,
+        asked,
+        cached,
+        failed,
+        busy,
+        skipped,
+        scored=scored,
+        unscored=unscored,
+        failed_replies=_failed_replies(store, unscored_ids),
+    )
+
+
+def _failed_replies(store: Store, verdict_ids: Sequence[int]) -> tuple[FailedReply, ...]:
+    """The verdicts, in the order given, as a run shows them."""
+    if not verdict_ids:
+        return ()
+    with store.session() as session:
+        rows = {
+            row.id: row
+            for row in session.execute(
+                select(
+                    JudgeScore.id,
+                    JudgeScore.generation_id,
+                    JudgeScore.status,
+                    JudgeScore.error,
+                    func.substr(JudgeScore.reply, 1, REPLY_SHOWN_CHARS + 1).label("reply"),
+                ).where(JudgeScore.id.in_(verdict_ids))
+            )
+        }
+    return tuple(
+        FailedReply(
+            row.generation_id,
+            row.status,
+            row.error,
+            None if row.reply is None else _clipped(row.reply),
+        )
+        for row in (rows[verdict_id] for verdict_id in verdict_ids if verdict_id in rows)
+    )
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= REPLY_SHOWN_CHARS else text[:REPLY_SHOWN_CHARS] + "…"
 
 
 @dataclass(frozen=True)
@@ -536,6 +668,7 @@ class _Stored:
     owner_host: str | None
     owner_pid: int | None
     created_at: Any
+    max_tokens: int | None
 
 
 def _stored_verdicts(
@@ -552,6 +685,7 @@ def _stored_verdicts(
                 JudgeScore.owner_host,
                 JudgeScore.owner_pid,
                 JudgeScore.created_at,
+                JudgeScore.max_tokens,
             ).where(
                 JudgeScore.study_id == study_id,
                 JudgeScore.judge_spec == judge_spec,
@@ -572,6 +706,8 @@ def _claim(
     digest: str,
     request: dict[str, Any],
     saw_image: bool,
+    max_tokens: int,
+    timeout_s: float,
     stale_s: float,
 ) -> int | str:
     """The id of the verdict row this process now owns, or "cached" (a verdict is stored) or
@@ -581,6 +717,8 @@ def _claim(
         "status": JUDGE_ASKING,
         "request": request,
         "saw_image": saw_image,
+        "max_tokens": max_tokens,
+        "timeout_s": timeout_s,
         "owner_host": host,
         "owner_pid": pid,
         "created_at": utcnow(),
@@ -603,7 +741,9 @@ def _claim(
                 return row.id
         except IntegrityError:
             return "busy"
-    if existing.status in (JUDGE_SCORED, JUDGE_UNPARSED):
+    if existing.status == JUDGE_SCORED or (
+        existing.status == JUDGE_UNPARSED and existing.max_tokens == max_tokens
+    ):
         return "cached"
     if existing.status == JUDGE_ASKING and (
         owner_gone(
@@ -647,12 +787,13 @@ def _ask_and_store(
     task: _Task,
     image: ImageInput | None,
     *,
+    max_tokens: int,
     timeout_s: float,
     secrets: Sequence[str],
     stop: CancelToken | None = None,
 ) -> str:
     """Ask the judge once and store its verdict; the verdict's status."""
-    reply, error = _ask(backend, task.prompt, image, timeout_s, stop)
+    reply, error, cut = _ask(backend, task.prompt, image, max_tokens, timeout_s, stop)
     reply = redact(storable(reply)[0], secrets) or ""
     if error is not None:
         _finish(store, verdict_id, JUDGE_FAILED, reply=reply or None, error=redact(error, secrets))
@@ -665,7 +806,8 @@ def _ask_and_store(
             first, second, reasons = parse_pair_reply(reply)
             score, theirs = (first, second) if task.position == 1 else (second, first)
     except JudgeReplyError as exc:
-        _finish(store, verdict_id, JUDGE_UNPARSED, reply=reply, error=str(exc))
+        why = f"{cut_message(max_tokens)} {exc}" if cut else str(exc)
+        _finish(store, verdict_id, JUDGE_UNPARSED, reply=reply, error=why)
         return JUDGE_UNPARSED
     _finish(
         store,
@@ -682,16 +824,33 @@ def _ask_and_store(
 STOPPED = "Stopped before the judge replied; scoring again asks it again."
 
 
+def cut_message(max_tokens: int) -> str:
+    return (
+        f"The judge's reply was cut at its limit of {max_tokens} tokens before it gave a score: "
+        "raise the limit (--judge-max-tokens, or the scoring panel) or ask for a shorter reply."
+    )
+
+
+def judge_timeout_message(timeout_s: float, max_tokens: int) -> str:
+    return (
+        f"Timed out after {timeout_s:g} s (the judge's timeout) before the judge's reply ended. "
+        f"Raise the timeout (--judge-timeout, or the scoring panel) if this judge needs longer; "
+        f"if it writes on without end, lower its token limit ({max_tokens}). The text it sent "
+        "until then is kept; this answer is asked again."
+    )
+
+
 def _ask(
     backend: VLMBackend,
     prompt: str,
     image: ImageInput | None,
+    max_tokens: int,
     timeout_s: float,
     stop: CancelToken | None = None,
-) -> tuple[str, str | None]:
-    """The judge's reply text and None, or what it sent until the failure and why it failed.
-    The request is stopped (its connection closed) when `timeout_s` passes or `stop` is
-    cancelled."""
+) -> tuple[str, str | None, bool]:
+    """The judge's reply text, None or why it failed, and whether the server cut it at
+    `max_tokens`. The request is stopped (its connection closed) when `timeout_s` passes or
+    `stop` is cancelled."""
     cancel = CancelToken()
     timer = threading.Timer(timeout_s, cancel.cancel)
     timer.daemon = True
@@ -699,7 +858,13 @@ def _ask(
         stop.on_cancel(cancel.cancel)
     parts: list[str] = []
     usage: Usage | None = None
-    request = VLMRequest(question=prompt, image=image, temperature=JUDGE_TEMPERATURE, cancel=cancel)
+    request = VLMRequest(
+        question=prompt,
+        image=image,
+        temperature=JUDGE_TEMPERATURE,
+        max_tokens=max_tokens,
+        cancel=cancel,
+    )
     timer.start()
     try:
         stream = backend.stream(request)
@@ -714,24 +879,26 @@ def _ask(
                 close()
     except Exception as exc:  # noqa: BLE001 - the judge's failure is this verdict's alone
         if cancel.cancelled:
-            return "".join(parts), _why_cancelled(timeout_s, stop)
-        return "".join(parts), describe_error(exc)
+            return "".join(parts), _why_cancelled(timeout_s, max_tokens, stop), False
+        return "".join(parts), describe_error(exc), False
     finally:
         timer.cancel()
     text = "".join(parts)
     if cancel.cancelled:
-        return text, _why_cancelled(timeout_s, stop)
+        return text, _why_cancelled(timeout_s, max_tokens, stop), False
     if usage is None:
-        return text, NO_END_MARKER
+        return text, NO_END_MARKER, False
+    cut = CUT_AT_LIMIT in (usage.metadata.get("finish_reason"), usage.metadata.get("done_reason"))
     if not text.strip():
-        return text, EMPTY_REPLY
-    return text, None
+        # A reasoning model can spend the whole limit thinking, leaving no answer text.
+        return text, f"{EMPTY_REPLY} {cut_message(max_tokens)}" if cut else EMPTY_REPLY, cut
+    return text, None, cut
 
 
-def _why_cancelled(timeout_s: float, stop: CancelToken | None) -> str:
+def _why_cancelled(timeout_s: float, max_tokens: int, stop: CancelToken | None) -> str:
     if stop is not None and stop.cancelled:
         return STOPPED
-    return timeout_message(timeout_s, "judge")
+    return judge_timeout_message(timeout_s, max_tokens)
 
 
 def _finish(store: Store, verdict_id: int, status: str, **fields: Any) -> None:
@@ -782,6 +949,47 @@ def study_judges(store: Store, study_id: int) -> list[StudyJudge]:
             .order_by(func.max(JudgeScore.id).desc())
         ).all()
     return [StudyJudge(spec, protocol) for spec, protocol, _ in rows]
+
+
+@dataclass(frozen=True)
+class JudgeSetting:
+    """A judge that scored the study, as its latest finished verdict asked it (the limits of
+    verdicts from before they were kept: the defaults)."""
+
+    spec: str
+    protocol: str
+    max_tokens: int
+    timeout_s: float
+
+
+def judge_settings(store: Store, study_id: int) -> list[JudgeSetting]:
+    """Every judge and protocol with a finished verdict on the study, the latest first, with
+    the token limit and timeout of its latest verdict."""
+    latest = (
+        select(func.max(JudgeScore.id))
+        .where(JudgeScore.study_id == study_id, JudgeScore.status != JUDGE_ASKING)
+        .group_by(JudgeScore.judge_spec, JudgeScore.protocol)
+    )
+    with store.session() as session:
+        rows = session.execute(
+            select(
+                JudgeScore.judge_spec,
+                JudgeScore.protocol,
+                JudgeScore.max_tokens,
+                JudgeScore.timeout_s,
+            )
+            .where(JudgeScore.id.in_(latest))
+            .order_by(JudgeScore.id.desc())
+        ).all()
+    return [
+        JudgeSetting(
+            spec,
+            protocol,
+            JUDGE_MAX_TOKENS if max_tokens is None else max_tokens,
+            JUDGE_TIMEOUT_S if timeout_s is None else timeout_s,
+        )
+        for spec, protocol, max_tokens, timeout_s in rows
+    ]
 
 
 @dataclass(frozen=True)

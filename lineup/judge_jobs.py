@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from backends.base import CancelToken
-from lineup.judge import JudgeRun
+from lineup.judge import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S, JudgeRun, JudgeSetting
 from lineup.limits import InputError
 
 
@@ -39,11 +39,23 @@ Work = Callable[[Callable[[int, int], None], CancelToken], JudgeRun]
 class JudgeJob:
     """One study's judge at work in a thread of this process."""
 
-    def __init__(self, store_key: str, study_id: int, judge: str, protocol: str, work: Work):
+    def __init__(
+        self,
+        store_key: str,
+        study_id: int,
+        judge: str,
+        protocol: str,
+        work: Work,
+        *,
+        max_tokens: int = JUDGE_MAX_TOKENS,
+        timeout_s: float = JUDGE_TIMEOUT_S,
+    ):
         self.store_key = store_key  # which store the study is in (one process, many in tests)
         self.study_id = study_id
         self.judge = judge
         self.protocol = protocol
+        # The judge's limits, as the job asks with them (what a reloaded page shows).
+        self.setting = JudgeSetting(judge, protocol, max_tokens, timeout_s)
         self._work = work
         self._stop = CancelToken()
         self._lock = threading.Lock()

@@ -430,6 +430,10 @@ class JudgeScore(Base):
     status: Mapped[str] = mapped_column(String(16), default=JUDGE_ASKING)
     saw_image: Mapped[bool] = mapped_column(Boolean, default=False)
     request: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the messages sent
+    # The judge's own limits for this request (lineup.judge): its output token limit and its
+    # timeout in seconds. NULL on verdicts from before they existed (no limit was sent).
+    max_tokens: Mapped[int | None] = mapped_column(Integer)
+    timeout_s: Mapped[float | None] = mapped_column(Float)
     reply: Mapped[str | None] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column(Float)  # 1-10; NULL unless `scored`
     reasons: Mapped[str | None] = mapped_column(Text)

@@ -29,13 +29,18 @@ from lineup.discovery import EndpointReport as EndpointReport  # what pages list
 from lineup.discovery import local_models, probe_endpoints
 from lineup.engines import DescribeCache
 from lineup.judge import (
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT_S,
     PROTOCOL_PAIRWISE,
     PROTOCOL_REFERENCE,
     JudgeRun,
+    JudgeSetting,
+    check_judge_limits,
     check_protocol,
     check_template,
     judge_figures,
     judge_sees_images,
+    judge_settings,
     judge_study,
     judge_template,
 )
@@ -627,13 +632,16 @@ class Lineup:
         template: str | None = None,
         *,
         reference_needed: bool = False,
+        max_tokens: int = JUDGE_MAX_TOKENS,
+        timeout_s: float = JUDGE_TIMEOUT_S,
     ) -> ModelSpec:
         """The judge's spec; one of INPUT_ERRORS, with nothing asked or stored, when the judge
-        cannot score the study: an unknown or voice study, a bad judge spec, protocol or
-        template (None: the study's own); with `reference_needed`, protocol `pairwise` without
-        a reference model."""
+        cannot score the study: an unknown or voice study, a bad judge spec, protocol,
+        template (None: the study's own), token limit or timeout; with `reference_needed`,
+        protocol `pairwise` without a reference model."""
         info = scored_study(self.store, study_id)
         check_protocol(protocol)
+        check_judge_limits(max_tokens, timeout_s)
         check_template(
             template if template is not None else judge_template(info, protocol), protocol
         )
@@ -656,15 +664,26 @@ class Lineup:
         template: str | None = None,
         *,
         protocol: str = PROTOCOL_REFERENCE,
+        max_tokens: int = JUDGE_MAX_TOKENS,
+        timeout_s: float = JUDGE_TIMEOUT_S,
         on_progress: Callable[[int, int], None] | None = None,
         stop: CancelToken | None = None,
     ) -> JudgeRun:
         """An LLM judge (a spec or a name from backends.toml) scores the study's complete
         answers under `protocol`, asking only what it has not answered yet for this template
-        (None: the study's own); one of INPUT_ERRORS, with nothing asked, for an unknown
-        study, a bad spec, protocol or template, or protocol `pairwise` without a reference
-        model. Definitions: lineup.judge."""
-        spec = self.check_judge(study_id, judge, protocol, template, reference_needed=True)
+        (None: the study's own), with its own token limit and timeout per request; one of
+        INPUT_ERRORS, with nothing asked, for an unknown study, a bad spec, protocol,
+        template, limit or timeout, or protocol `pairwise` without a reference model.
+        Definitions: lineup.judge."""
+        spec = self.check_judge(
+            study_id,
+            judge,
+            protocol,
+            template,
+            reference_needed=True,
+            max_tokens=max_tokens,
+            timeout_s=timeout_s,
+        )
         _, options = resolve_model(judge, self.config)
         key_env = options.get("api_key_env")
         try:
@@ -679,7 +698,8 @@ class Lineup:
             template=template,
             image_of=self._stored_image,
             sees_images=judge_sees_images(spec, key_env if isinstance(key_env, str) else None),
-            timeout_s=self.timeout(None),
+            max_tokens=max_tokens,
+            timeout_s=timeout_s,
             secrets=self.secrets(),
             protocol=protocol,
             on_progress=on_progress,
@@ -687,7 +707,13 @@ class Lineup:
         )
 
     def start_judging(
-        self, study_id: int, judge: str, protocol: str = PROTOCOL_REFERENCE
+        self,
+        study_id: int,
+        judge: str,
+        protocol: str = PROTOCOL_REFERENCE,
+        *,
+        max_tokens: int = JUDGE_MAX_TOKENS,
+        timeout_s: float = JUDGE_TIMEOUT_S,
     ) -> JudgeJob:
         """Score the study in the background with the study's template (see `judge_study`,
         whose checks run first, in the caller). One job per study in this process: while one
@@ -696,20 +722,40 @@ class Lineup:
         if running is not None:
             return running
         # Check everything before the thread starts, so bad input is the caller's error.
-        self.check_judge(study_id, judge, protocol, reference_needed=True)
+        self.check_judge(
+            study_id,
+            judge,
+            protocol,
+            reference_needed=True,
+            max_tokens=max_tokens,
+            timeout_s=timeout_s,
+        )
         return JudgeJob(
             self._store_key,
             study_id,
             judge,
             protocol,
             lambda progress, stop: self.judge_study(
-                study_id, judge, protocol=protocol, on_progress=progress, stop=stop
+                study_id,
+                judge,
+                protocol=protocol,
+                max_tokens=max_tokens,
+                timeout_s=timeout_s,
+                on_progress=progress,
+                stop=stop,
             ),
+            max_tokens=max_tokens,
+            timeout_s=timeout_s,
         ).start()
 
     def judging(self, study_id: int) -> JudgeJob | None:
         """The study's latest judge job in this process, running or ended."""
         return last_judging(self._store_key, study_id)
+
+    def study_judges(self, study_id: int) -> list[JudgeSetting]:
+        """Every judge and protocol with a finished verdict on the study, the latest first,
+        each with the token limit and timeout of its latest verdict (lineup.judge)."""
+        return judge_settings(self.store, study_id)
 
     @property
     def _store_key(self) -> str:

@@ -44,6 +44,9 @@ lineup.metrics and lineup.tts_metrics):
   factor over `ok` clips that have one; peak_mem_mb = the largest per-clip peak.
 - transcripts: one row per (sentence, repeat), one column per voice holding the transcript of
   its `ok` clip (None for a clip in another state or not made).
+- items (study_summary): the study's items; items_with_reference (VLM studies; None for
+  voices): those of them with a reference answer now (lineup.references: the set's, else the
+  reference model's), whether or not any answer to them is complete yet.
 
 The database aggregates (GROUP BY model over the study's rows, reading only the columns a
 figure needs); the grid, the repeats and the medians are computed here from one row per
@@ -77,7 +80,7 @@ from lineup.metrics import (
 from lineup.models import FINAL_STATUSES, OK, Generation, Label
 from lineup.overlap import repeat_stability
 from lineup.ranking import study_ranking
-from lineup.references import reference_summary
+from lineup.references import item_references, reference_summary
 from lineup.store import ScoredClips, Store
 from lineup.study_scores import SCORE_KEYS, study_scores
 from lineup.study_store import StudyInfo, StudyItem, answer_counts, load_plan, study_info
@@ -651,6 +654,15 @@ def study_summary(store: Store, study_id: int) -> dict[str, Any]:
             if state in FINAL_STATUSES
         ),
         "total": plan.total,
+        "items": len(plan.items),
+        "items_with_reference": (
+            None
+            if info.kind == "tts"
+            else len(
+                {item.item_id for item in plan.items}
+                & set(item_references(store, info.id, info.set_id))
+            )
+        ),
         # The judge whose figures the models carry, and the reference model shown apart.
         "judge": None if judge is None else {"spec": judge.spec, "protocol": judge.protocol},
         "reference": reference_summary(store, info) if info.kind == "vlm" else None,

@@ -8,10 +8,13 @@ their own, so its chat requests are the judge's alone."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -23,6 +26,7 @@ from lineup.judge import (
     JUDGE_SCORED,
     JUDGE_UNPARSED,
     JudgeReplyError,
+    JudgeRun,
     judge_study,
     parse_reply,
     prompt_hash,
@@ -323,6 +327,10 @@ def test_study_score_prints_its_counts_and_exits_2_for_bad_input(
         "failed": 0,
         "busy": 0,
         "skipped": 2,
+        "scored": 4,
+        "unscored": 0,
+        "mostly_failed": False,
+        "failed_replies": [],
         "reference": None,
     }
     assert "2 answer(s) are not scored: their item has no reference" in err
@@ -445,3 +453,235 @@ def test_the_judge_is_compared_with_each_persons_label_on_the_same_answer(
     assert shown["judge"] == spec(judges, "judge:7b") and shown["n"] == 8
     assert shown["spearman"] == pytest.approx(expected.spearman)
     assert shown["kappa"] == pytest.approx(expected.kappa)
+
+
+# The judge's own limits: max tokens and timeout ------------------------------------------------
+
+
+def test_the_judge_request_carries_its_token_limit_and_each_verdict_keeps_its_limits(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    app.judge_study(study_id, spec(judges, "judge:7b"))
+    chats = judges.chat_requests()
+    assert len(chats) == 4
+    # What the loopback server received: Ollama's name for the limit is num_predict.
+    assert {chat["options"]["num_predict"] for chat in chats} == {512}
+    rows = verdicts(app, study_id)
+    assert {(r.max_tokens, r.timeout_s) for r in rows} == {(512, 120.0)}
+    assert {r.request["max_tokens"] for r in rows} == {512}
+
+    app.judge_study(study_id, spec(judges, "textonly:7b"), max_tokens=64, timeout_s=30)
+    assert {chat["options"]["num_predict"] for chat in judges.chat_requests()[4:]} == {64}
+    rows = [r for r in verdicts(app, study_id) if r.judge_spec == spec(judges, "textonly:7b")]
+    assert len(rows) == 4
+    assert {(r.max_tokens, r.timeout_s, r.request["max_tokens"]) for r in rows} == {(64, 30.0, 64)}
+
+
+def test_a_judge_that_never_stops_is_cut_at_its_timeout_and_stored_as_failed(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    # A server that ignores the token limit and repeats a line for ever (as SmolLM2 did).
+    endless = judges.models["garbage:7b"]
+    endless.reply = lambda body: itertools.repeat("Score")  # type: ignore[assignment,return-value]
+    endless.delay_s = 0.01
+    started = time.perf_counter()
+    run = app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=100, timeout_s=0.5)
+    assert time.perf_counter() - started < 4 * 10  # each answer cut, not waited out
+    assert (run.asked, run.failed) == (4, 4)
+    rows = verdicts(app, study_id)
+    assert {(r.status, r.max_tokens, r.timeout_s) for r in rows} == {(JUDGE_FAILED, 100, 0.5)}
+    for row in rows:
+        error = row.error or ""
+        assert error.startswith("Timed out after 0.5 s (the judge's timeout)"), error
+        assert "token limit (100)" in error and "--judge-timeout" in error
+        assert (row.reply or "").startswith("Score Score")  # what it sent until then is kept
+
+
+def test_a_reply_cut_at_the_token_limit_says_so_in_its_failure(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    # A server that honours the limit, as Ollama does: it stops after num_predict tokens.
+    capped = judges.models["garbage:7b"]
+    capped.reply = lambda body: ["again"] * body["options"]["num_predict"]
+    capped.done_reason = "length"
+    run = app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=8)
+    assert (run.asked, run.failed) == (4, 4)
+    rows = verdicts(app, study_id)
+    assert {(r.status, r.reply) for r in rows} == {(JUDGE_UNPARSED, " ".join(["again"] * 8))}
+    assert all(
+        (r.error or "").startswith("The judge's reply was cut at its limit of 8 tokens")
+        for r in rows
+    )
+    # A cut reply is asked again once the limit changes, not while it stays the same.
+    assert app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=8).asked == 0
+    capped.reply = None
+    capped.done_reason = "stop"
+    capped.words = json_reply(5)
+    again = app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=300)
+    assert (again.asked, again.failed) == (4, 0)
+    assert {(r.status, r.score, r.max_tokens) for r in verdicts(app, study_id)} == {
+        (JUDGE_SCORED, 5.0, 300)
+    }
+    # A scored verdict stays, whatever the limit.
+    assert app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=16).asked == 0
+
+
+def test_study_score_takes_the_judges_token_limit_and_timeout(
+    study: tuple[Lineup, int], judges: OllamaFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, study_id = study
+    judge = spec(judges, "judge:7b")
+    code = main(
+        ["study", "score", str(study_id), "--judge", judge, "--json"]
+        + ["--judge-max-tokens", "64", "--judge-timeout", "30"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["asked"] == 4
+    assert {chat["options"]["num_predict"] for chat in judges.chat_requests()} == {64}
+    app = Lineup.open()
+    assert {(r.max_tokens, r.timeout_s) for r in verdicts(app, study_id)} == {(64, 30.0)}
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--judge-max-tokens", "0", "token limit must be between 1"),
+        ("--judge-max-tokens", "-5", "token limit must be between 1"),
+        ("--judge-max-tokens", "2147483648", "token limit must be between 1"),
+        ("--judge-max-tokens", "12.5", "is not a whole number"),
+        ("--judge-max-tokens", "many", "is not a whole number"),
+        ("--judge-timeout", "0", "timeout must be a number above 0"),
+        ("--judge-timeout", "-1", "timeout must be a number above 0"),
+        ("--judge-timeout", "nan", "timeout must be a number above 0"),
+        ("--judge-timeout", "inf", "timeout must be a number above 0"),
+        ("--judge-timeout", "86401", "at most 86400"),
+        ("--judge-timeout", "soon", "is not a number of seconds"),
+    ],
+)
+def test_study_score_refuses_a_bad_judge_limit_with_exit_2_and_stores_nothing(
+    study: tuple[Lineup, int],
+    judges: OllamaFixture,
+    capsys: pytest.CaptureFixture[str],
+    flag: str,
+    value: str,
+    message: str,
+) -> None:
+    app, study_id = study
+    capsys.readouterr()
+    argv = ["study", "score", str(study_id), "--judge", spec(judges, "judge:7b"), flag, value]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own exit for a bad value
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert judges.chat_requests() == []
+    assert verdicts(app, study_id) == []
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"max_tokens": 0},
+        {"max_tokens": 2**31},
+        {"timeout_s": 0.0},
+        {"timeout_s": -3.0},
+        {"timeout_s": math.nan},
+        {"timeout_s": math.inf},
+    ],
+)
+def test_the_facade_refuses_a_bad_judge_limit_before_anything_is_asked(
+    study: tuple[Lineup, int], judges: OllamaFixture, limits: dict[str, Any]
+) -> None:
+    app, study_id = study
+    judge = spec(judges, "judge:7b")
+    with pytest.raises(InputError, match="token limit must be|timeout must be"):
+        app.judge_study(study_id, judge, **limits)
+    with pytest.raises(InputError, match="token limit must be|timeout must be"):
+        app.start_judging(study_id, judge, **limits)
+    assert app.judging(study_id) is None
+    assert judges.chat_requests() == [] and verdicts(app, study_id) == []
+
+
+# A run where most verdicts failed ----------------------------------------------------------------
+
+
+def test_study_score_says_a_run_where_most_verdicts_failed_failed_and_shows_the_replies(
+    study: tuple[Lineup, int], judges: OllamaFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, study_id = study
+    garbage = spec(judges, "garbage:7b")
+    capsys.readouterr()
+    code = main(["study", "score", str(study_id), "--judge", garbage, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err  # the command did its job; the judge failed at its own
+    result = json.loads(out)
+    assert (result["asked"], result["failed"], result["scored"], result["unscored"]) == (4, 4, 0, 4)
+    assert result["mostly_failed"] is True
+    replies = result["failed_replies"]
+    assert len(replies) == 3  # the first few, in the order asked
+    assert {(r["status"], r["reply"]) for r in replies} == {("unparsed", "I would rather not say.")}
+    assert all("has no score" in r["error"] for r in replies)
+    assert len({r["generation_id"] for r in replies}) == 3
+
+    # Again, in words: the stored unparsed verdicts are asked nothing, and still a failure.
+    code = main(["study", "score", str(study_id), "--judge", garbage])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"judge {garbage} (reference) failed: 4 of 4 verdicts have no score" in out
+    assert "0 asked, 4 already judged" in out
+    assert err.count("I would rather not say.") == 3
+    assert "A small model may need a simpler template" in err
+
+
+def test_a_run_where_few_verdicts_failed_is_not_called_a_failure(
+    study: tuple[Lineup, int], judges: OllamaFixture
+) -> None:
+    app, study_id = study
+    judge = judges.models["judge:7b"]
+    replies = iter([["no", "idea"], json_reply(7), json_reply(6)])
+
+    def next_reply(done: int, total: int) -> None:
+        judge.words = next(replies, json_reply(5))
+
+    run = app.judge_study(study_id, spec(judges, "judge:7b"), on_progress=next_reply)
+    assert (run.asked, run.scored, run.unscored) == (4, 3, 1)
+    assert run.mostly_failed is False
+    [shown] = run.failed_replies
+    assert shown.reply == "no idea" and shown.status == JUDGE_UNPARSED
+    # Two of four is not more than half; three of four is.
+    assert JudgeRun(1, "j", "reference", 4, 0, 2, scored=2, unscored=2).mostly_failed is False
+    assert JudgeRun(1, "j", "reference", 4, 0, 3, scored=1, unscored=3).mostly_failed is True
+    assert JudgeRun(1, "j", "reference", 0, 0, 0).mostly_failed is False  # nothing judged
+
+
+def test_study_score_prints_a_failed_reply_with_its_control_characters_escaped(
+    study: tuple[Lineup, int], judges: OllamaFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, study_id = study
+    # Model output is hostile: a terminal escape that would retitle the window and recolour.
+    judges.models["garbage:7b"].words = ["\x1b]0;pwned\x07\x1b[31mred", "line\nnext"]
+    capsys.readouterr()
+    assert main(["study", "score", str(study_id), "--judge", spec(judges, "garbage:7b")]) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "\\x1b]0;pwned\\x07\\x1b[31mred line" in err
+    assert "next" in err
+
+
+def test_study_score_refuses_judge_limits_without_a_judge(
+    study: tuple[Lineup, int], judges: OllamaFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app, study_id = study
+    capsys.readouterr()
+    argv = ["study", "score", str(study_id), "--reference-model", spec(judges, "judge:7b")]
+    assert main([*argv, "--judge-timeout", "30"]) == 2
+    assert "--judge-timeout set the judge's limits; give the judge with --judge" in (
+        capsys.readouterr().err
+    )
+    assert app.reference_of(study_id) is None and judges.chat_requests() == []

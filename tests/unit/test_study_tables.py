@@ -345,11 +345,15 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "status",
         "done",
         "total",
+        "items",
+        "items_with_reference",
         "judge",
         "reference",
         "agreement",
         "models",
     }
+    assert summary["items"] == len(built.items)
+    assert summary["items_with_reference"] == sum(1 for item in built.items if item["ref"])
     # The ranking and the agreement as lineup.ranking and lineup.agreement compute them (their
     # figures are tested there).
     agreement = study_agreement(store, built.study_id)
