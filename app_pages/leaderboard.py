@@ -4,15 +4,13 @@ study, that study's ranking and agreement under it."""
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from components.charts import (
-    display_names,
     failures_text,
-    hide_credentials,
     interval_text,
     pct_relevant_chart,
     wer_chart,
@@ -21,81 +19,109 @@ from components.context import get_lineup
 from components.exports import csv_download, streamed_csv_download
 from components.leaderboard_filters import filter_bar
 from components.study_view import ranking_and_agreement
+from lineup.model_names import hide_credentials, short_names
 from lineup.service import ExportTable, LeaderboardFilter, Lineup, RunKind
 
 EMPTY_CELL = "–"
-# Widths in px: every figure fits a 1400 px window beside the sidebar (about 930 px of table);
-# the failure states and the full spec come last, where they may run past the right edge.
-NAME_PX, COUNT_PX, PCT_PX, CI_PX = 230, 66, 80, 72
+# Widths in px. Each table fits the narrowest main area it meets, about 540 px beside the
+# sidebar in a 1000 px window: no column is cut at the right edge and nothing scrolls
+# sideways. So the figures are in a few narrow tables rather than one wide one, and the full
+# specs and the failures by state are listed under them.
+NAME_PX, COUNT_PX, PCT_PX, CI_PX = 190, 60, 80, 72
 
-NAME_HELP = "A short name; the full spec is in the last column."
+NAME_HELP = "A short name; the full spec is listed under the tables."
 FAILED_HELP = (
     "Generations that did not end as a complete answer: error, timeout, cancelled (Stop "
-    "pressed) or interrupted (the process died or was stopped); by state in the column "
-    "before last. They are never labeled, timed or counted in any other column."
+    "pressed) or interrupted (the process died or was stopped); by state under the tables. "
+    "They are never labeled, timed or counted in any other column."
 )
-STATES_HELP = "The failed generations by state."
-CI_HELP = "95% Wilson score interval of % {what}: where the true rate lies, given so few labels."
+CI_HELP = (
+    "95% Wilson score interval of % {what}: where the true rate lies, given so few labels. "
+    "The rows are ranked by its lower end."
+)
 SPEED_SCOPE = "Median over complete answers that have both a TTFT and a total."
+VLM_ORDER = (
+    "Ranked by the lower end of its 95% interval of % relevant, not by % relevant itself: "
+    "one label at 100% has the interval 21–100%, so it ranks below 47 of 56 labels (84%, "
+    "72–91%). Hover a header for its definition; – means no figure yet."
+)
+TTS_ORDER = (
+    "Ranked by mean WER, lowest first. Hover a header for its definition; – means no figure yet."
+)
 
 
 def number(label: str, definition: str, fmt: str, width: int) -> Any:
     return st.column_config.NumberColumn(label, help=definition, format=fmt, width=width)
 
 
-def text(label: str, definition: str, width: int | Literal["small", "medium", "large"]) -> Any:
+def text(label: str, definition: str, width: int) -> Any:
     return st.column_config.TextColumn(label, help=definition, width=width)
 
 
-VLM_COLUMNS: dict[str, Any] = {
-    "name": st.column_config.TextColumn("Model", help=NAME_HELP, width=NAME_PX, pinned=True),
-    "pct_relevant": number(
-        "% relevant", "Labels 'Relevant' / labels counted × 100.", "%.0f%%", PCT_PX
-    ),
-    "ci_text": text("95% CI", CI_HELP.format(what="relevant"), CI_PX),
-    "n": number(
-        "Labeled",
-        "Labels counted: each annotator's latest label on each complete answer.",
-        "%d",
-        COUNT_PX,
-    ),
+def name_column(label: str) -> Any:
+    return st.column_config.TextColumn(label, help=NAME_HELP, width=NAME_PX, pinned=True)
+
+
+def label_columns(what: str, answers_help: str) -> dict[str, Any]:
+    """% relevant (or correct), its interval, the labels and the answers they are on."""
+    word = what.capitalize()
+    return {
+        "pct_relevant": number(
+            f"% {what}", f"Labels '{word}' / labels counted × 100.", "%.0f%%", PCT_PX
+        ),
+        "ci_text": text("95% CI", CI_HELP.format(what=what), CI_PX),
+        "labels": number(
+            "Labels",
+            "Labels counted: each annotator's latest label on each complete answer.",
+            "%d",
+            COUNT_PX,
+        ),
+        "answers": number("Answers", answers_help, "%d", 68),
+        "failed": number("Failed", FAILED_HELP, "%d", 60),
+    }
+
+
+VLM_SPEED: dict[str, Any] = {
+    "name": name_column("Model"),
     "median_ttft_s": number(
-        "Median TTFT (s)",
-        "Time to first token: from sending the request to the first chunk with answer text "
-        f"(an empty or role-only chunk and reasoning text do not count). {SPEED_SCOPE}",
+        "TTFT (s)",
+        "Median time to first token: from sending the request to the first chunk with answer "
+        "text (an empty or role-only chunk and reasoning text do not count). "
+        f"{SPEED_SCOPE}",
         "%.2f",
-        116,
+        84,
     ),
     "median_total_s": number(
-        "Median total (s)",
-        f"From sending the request to the last chunk. {SPEED_SCOPE} An answer sent as one "
-        "chunk has TTFT = total.",
+        "Total (s)",
+        f"Median time from sending the request to the last chunk. {SPEED_SCOPE} An answer "
+        "sent as one chunk has TTFT = total.",
         "%.2f",
-        118,
+        84,
     ),
     "median_tokens_per_s": number(
-        "Median tok/s",
-        "Decode speed: the server's own figure where it reports one, else (output tokens − 1) "
-        "/ (total − TTFT). A one-chunk answer has none. Median over complete answers with one.",
+        "Tokens/s",
+        "Median decode speed: the server's own figure where it reports one, else (output "
+        "tokens − 1) / (total − TTFT). A one-chunk answer has none. Median over complete "
+        "answers with one.",
         "%.1f",
-        102,
+        84,
     ),
-    "ok": number(
-        "Answers", "Complete answers (state ok): only these are labeled and timed.", "%d", 70
-    ),
-    "failed": number("Failed", FAILED_HELP, "%d", 60),
-    "states_text": text("Failed, by state", STATES_HELP, 150),
-    "spec": text("Spec", "The model spec as stored.", "large"),
 }
 
 WER_HELP = (
     "Word error rate of a clip's transcript (by the STT model) against its sentence, both "
     "normalised: lower case, punctuation but the apostrophe removed, numbers written out."
 )
-TTS_COLUMNS: dict[str, Any] = {
-    "name": st.column_config.TextColumn("Voice", help=NAME_HELP, width=NAME_PX, pinned=True),
+TTS_WER: dict[str, Any] = {
+    "name": name_column("Voice"),
     "mean_wer_pct": number(
-        "Mean WER", f"{WER_HELP} Mean over the clips with a transcript.", "%.1f%%", 80
+        "Mean WER", f"{WER_HELP} Mean over the clips with a transcript.", "%.1f%%", 84
+    ),
+    "wer_sd_pct": number(
+        "WER sd",
+        "Sample standard deviation of the clips' WERs (needs two clips), in the chart as ± 1 sd.",
+        "%.1f%%",
+        72,
     ),
     "corpus_wer_pct": number(
         "Corpus WER",
@@ -104,54 +130,58 @@ TTS_COLUMNS: dict[str, Any] = {
         "%.1f%%",
         90,
     ),
-    "pct_relevant": number(
-        "% correct", "Labels 'Correct' / labels counted × 100.", "%.0f%%", PCT_PX
-    ),
-    "ci_text": text("95% CI", CI_HELP.format(what="correct"), CI_PX),
-    "labeled": number(
-        "Labeled",
-        "Labels counted: each annotator's latest label on each complete clip.",
-        "%d",
-        COUNT_PX,
-    ),
-    "median_rtf": number(
-        "Median RTF",
-        "Real-time factor: generation seconds / audio seconds (below 1 is faster than real "
-        "time). Median over complete clips.",
-        "%.3f",
-        88,
-    ),
-    "median_gen_s": number(
-        "Median gen (s)", "Seconds to synthesize a clip; median over complete clips.", "%.2f", 106
-    ),
-    "n": number(
-        "Clips",
-        "Complete clips (state ok): only these are scored, timed and labeled.",
-        "%d",
-        56,
-    ),
-    "failed": number("Failed", FAILED_HELP, "%d", 60),
-    "wer_sd_pct": number(
-        "WER sd",
-        "Sample standard deviation of the clips' WERs (needs two clips), in the chart as ± 1 sd.",
-        "%.1f%%",
-        70,
-    ),
     "mean_cer_pct": number(
         "Mean CER",
         "Character error rate, normalised as WER; mean over the same clips.",
         "%.1f%%",
         84,
     ),
+}
+TTS_SPEED: dict[str, Any] = {
+    "name": name_column("Voice"),
+    "median_rtf": number(
+        "Median RTF",
+        "Real-time factor: generation seconds / audio seconds (below 1 is faster than real "
+        "time). Median over complete clips.",
+        "%.3f",
+        96,
+    ),
+    "median_gen_s": number(
+        "Median gen (s)", "Seconds to synthesize a clip; median over complete clips.", "%.2f", 112
+    ),
     "peak_mem_mb": number(
         "Peak mem (MB)",
         "The largest memory peak of a clip, for engines that run in this process; – for others.",
         "%.0f",
-        110,
+        112,
     ),
-    "states_text": text("Failed, by state", STATES_HELP, 150),
-    "spec": text("Spec", "The voice spec as stored.", "large"),
 }
+# Each board's tables, in order: a title (none for the first) and the columns.
+VLM_TABLES: list[tuple[str | None, dict[str, Any]]] = [
+    (
+        None,
+        {
+            "name": name_column("Model"),
+            **label_columns(
+                "relevant", "Complete answers (state ok): only these are labeled and timed."
+            ),
+        },
+    ),
+    ("Speed · medians over complete answers", VLM_SPEED),
+]
+TTS_TABLES: list[tuple[str | None, dict[str, Any]]] = [
+    (None, TTS_WER),
+    (
+        "Labels",
+        {
+            "name": name_column("Voice"),
+            **label_columns(
+                "correct", "Complete clips (state ok): only these are scored, timed and labeled."
+            ),
+        },
+    ),
+    ("Speed", TTS_SPEED),
+]
 
 
 def percent(values: pd.Series) -> pd.Series:
@@ -159,13 +189,15 @@ def percent(values: pd.Series) -> pd.Series:
     return 100 * values.astype(float)
 
 
-def table(rows: list[dict[str, Any]], name_key: str, columns: dict[str, Any]) -> dict[str, str]:
-    """Show the leaderboard rows with human headers; returns the short name of each spec."""
-    names = display_names(r[name_key] for r in rows)
+def tables(
+    rows: list[dict[str, Any]], name_key: str, shown: list[tuple[str | None, dict[str, Any]]]
+) -> dict[str, str]:
+    """Show the leaderboard rows in narrow tables with human headers, in the rows' order (the
+    facade ranks them), then each model's full spec and failures by state; returns the short
+    name of each spec."""
+    names = short_names(r[name_key] for r in rows)
     frame = pd.DataFrame(rows).assign(
         name=[names[r[name_key]] for r in rows],
-        spec=[hide_credentials(r[name_key]) for r in rows],
-        states_text=[failures_text(r) for r in rows],
         ci_text=[interval_text(r["pct_relevant_ci_low"], r["pct_relevant_ci_high"]) for r in rows],
     )
     if "mean_wer" in frame:
@@ -175,18 +207,31 @@ def table(rows: list[dict[str, Any]], name_key: str, columns: dict[str, Any]) ->
             corpus_wer_pct=percent(frame["corpus_wer"]),
             mean_cer_pct=percent(frame["mean_cer"]),
         )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        column_order=list(columns),
-        column_config=columns,
-        placeholder=EMPTY_CELL,
-    )
+    for title, config in shown:
+        if title:
+            st.caption(f"**{title}**")
+        st.dataframe(
+            frame,
+            hide_index=True,
+            column_order=list(config),
+            column_config=config,
+            placeholder=EMPTY_CELL,
+            width=sum(c["width"] for c in config.values()) + 2,  # + the grid's border
+        )
+    with st.expander("Full specs and failures by state"):
+        st.markdown(
+            "\n".join(
+                f"- **{names[r[name_key]]}**: `{hide_credentials(r[name_key])}`"
+                + (f" · failed: {failures}" if (failures := failures_text(r)) else "")
+                for r in rows
+            )
+        )
     return names
 
 
 def export(rows: list[dict[str, Any]], name_key: str) -> pd.DataFrame:
-    """The rows as they are, for a CSV file, with no password of a spec's URL."""
+    """The rows as they are (ranked, counts named labels and answers), for a CSV file, with no
+    password of a spec's URL."""
     return pd.DataFrame(rows).assign(**{name_key: [hide_credentials(r[name_key]) for r in rows]})
 
 
@@ -211,15 +256,14 @@ def study_section(app: Lineup, board_filter: LeaderboardFilter, kind: RunKind) -
         "Over the whole study and every annotator's labels: the other filters do not narrow "
         "the ranking or the agreement."
     )
-    ranking_and_agreement(app.study_summary(info.id), display_names(info.models))
+    ranking_and_agreement(app.study_summary(info.id), short_names(info.models))
 
 
 app = get_lineup()
 st.title("Leaderboard")
 st.caption(
     "Only complete answers count: failed, timed-out, stopped and interrupted ones are listed "
-    "under Failed and nowhere else. Hover a column header for its definition; – means no "
-    "figure yet."
+    "under Failed and nowhere else."
 )
 
 board_filter = filter_bar(app)
@@ -234,8 +278,9 @@ with vlm_tab:
     elif not rows:
         st.info("Nothing yet: run a comparison on the Compare VLMs page.")
     else:
-        names = table(rows, "model", VLM_COLUMNS)
-        if any(r["n"] for r in rows):
+        st.caption(VLM_ORDER)
+        names = tables(rows, "model", VLM_TABLES)
+        if any(r["labels"] for r in rows):
             st.plotly_chart(pct_relevant_chart(rows, names), key="vlm-chart")
         else:
             st.caption(
@@ -251,7 +296,8 @@ with tts_tab:
     elif not rows:
         st.info("Nothing yet: run a comparison on the Compare voices page.")
     else:
-        names = table(rows, "voice", TTS_COLUMNS)
+        st.caption(TTS_ORDER)
+        names = tables(rows, "voice", TTS_TABLES)
         if any(r["mean_wer"] is not None for r in rows):
             st.plotly_chart(wer_chart(rows, names), key="tts-chart")
         else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.charts import display_names
 from components.context import annotator_sidebar, get_lineup, page_runs, show_runs
 from components.models import model_picker
 from components.runs import results_anchor
@@ -27,6 +26,7 @@ from components.study_view import (
     transcripts_table,
     voices_table,
 )
+from lineup.model_names import short_names
 from lineup.service import INPUT_ERRORS, MAX_REPEATS, Lineup
 from lineup.set_store import SetSummary
 from lineup.study_store import StudyInfo
@@ -182,7 +182,7 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     st.caption(study_caption(study))
     if study.reference_for is not None:
         scoring_panel(app, study)  # says whose reference model this study runs
-    names = display_names(study.models)
+    names = short_names(study.models)
     study_details(study, names)
     progress_panel(app, study.id, study.status)
     study_controls(app, study, annotator)

@@ -1,57 +1,17 @@
-"""The leaderboard's charts, and the short names and cells its tables and charts share."""
+"""The leaderboard's charts, and the cells its tables and charts share (the short names of
+models are lineup.model_names')."""
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import plotly.graph_objects as go
 
-from backends.spec import SpecError, parse_spec, redact_url
 from lineup.service import FAILURE_KEYS
 
 # Light fill for an interval, strong colour for its point estimate (Streamlit's default blue).
 INTERVAL_COLOUR = "rgba(28, 131, 225, 0.25)"
 ESTIMATE_COLOUR = "rgb(28, 131, 225)"
-
-
-def hide_credentials(spec: str) -> str:
-    """The spec with any credentials in its URL replaced by `***` (backends.spec.redact_url).
-
-    Rows stored before specs with credentials were refused may still hold them, and parse_spec
-    refuses such a spec, so the URL is found here the way parse_spec finds it."""
-    at = re.search(r"@(?=[a-zA-Z][a-zA-Z0-9+.-]*://)", spec)
-    return spec if at is None else spec[: at.end()] + redact_url(spec[at.end() :])
-
-
-def _short(spec: str, with_host: bool) -> str:
-    try:
-        parsed = parse_spec(spec)
-    except SpecError:
-        return hide_credentials(spec)
-    # A hub id or a folder is long: its last part names the model.
-    model = parsed.model.rstrip("/").rsplit("/", 1)[-1] or parsed.model
-    name = f"{parsed.kind}:{model}"
-    if parsed.preset:
-        name += f"#{parsed.preset}"
-    if with_host and parsed.base_url:
-        name += f" @ {parsed.base_url.split('://', 1)[-1].split('/', 1)[0]}"
-    return name
-
-
-def _renamed_where_shared(names: dict[str, str], rename: Callable[[str], str]) -> dict[str, str]:
-    counts = Counter(names.values())
-    return {spec: rename(spec) if counts[name] > 1 else name for spec, name in names.items()}
-
-
-def display_names(specs: Iterable[str]) -> dict[str, str]:
-    """A short name per spec: kind, the model's last path part and its preset; the endpoint's
-    host only where two specs would otherwise share a name; the spec itself as a last resort."""
-    names = {spec: _short(spec, with_host=False) for spec in dict.fromkeys(specs)}
-    names = _renamed_where_shared(names, lambda spec: _short(spec, with_host=True))
-    return _renamed_where_shared(names, hide_credentials)
 
 
 def interval_text(low: float | None, high: float | None) -> str | None:
@@ -71,7 +31,7 @@ def pct_relevant_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.
     """% relevant per labeled model: its 95% Wilson interval as a light bar, the estimate as a
     mark on it, and the figure written beside it. A model at 0% still has a visible bar: its
     interval reaches above 0 whenever it has a label."""
-    labeled = [r for r in rows if r["n"]]
+    labeled = [r for r in rows if r["labels"]]
     y = [names[r["model"]] for r in labeled]
     low = [r["pct_relevant_ci_low"] for r in labeled]
     high = [r["pct_relevant_ci_high"] for r in labeled]
@@ -105,17 +65,22 @@ def pct_relevant_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.
                 y=y,
                 x=high,
                 mode="text",
-                text=[f" {p:.0f}% (n={r['n']})" for p, r in zip(pct, labeled, strict=True)],
+                text=[
+                    f" {p:.0f}% ({r['labels']} label{'' if r['labels'] == 1 else 's'})"
+                    for p, r in zip(pct, labeled, strict=True)
+                ],
                 textposition="middle right",
                 showlegend=False,
                 hoverinfo="skip",
+                cliponaxis=False,
             ),
         ]
     )
     figure.update_layout(
         xaxis={
             "title": "% relevant (bar: 95% Wilson interval)",
-            "range": [0, 125],
+            # Room right of 100% for the figure and its labels ("100% (56 labels)").
+            "range": [0, 140],
             "tickvals": [0, 20, 40, 60, 80, 100],
         },
         yaxis={"autorange": "reversed", "automargin": True},

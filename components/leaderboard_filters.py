@@ -37,6 +37,19 @@ FILTERS_HELP = (
     "Narrow both tables to a study, a set, a tag of its items, a range of days, one "
     "annotator's labels or one state. Turning this off clears the filters."
 )
+# Each filter's width in px, wide enough for its label and a usual value ("#12 ·
+# support-screenshots (VLM)", a date as YYYY-MM-DD), in the order shown. The filters sit in a
+# row that wraps onto more rows where they do not fit, none squeezed: study, set and the dates
+# above tag, annotator and status in a 1400 px window; three rows at 1000 px.
+WIDTH_PX = {
+    "Study": 290,
+    "Set": 230,
+    "From (UTC)": 150,
+    "To (UTC)": 150,
+    "Tag": 160,
+    "Labels by": 160,
+    "Status": 240,
+}
 FROM_HELP = "Only generations started on this day (UTC) or later."
 TO_HELP = "Only generations started on this day (UTC) or earlier."
 
@@ -98,6 +111,7 @@ def _select(where: Any, label: str, options: list[Any], value: Any, key: str, **
         choices,
         index=choices.index(value) if value in choices else 0,
         key=key,
+        width=WIDTH_PX[label],
         **kw,
     )
 
@@ -133,11 +147,9 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
     studies = {s.id: s for s in choices.studies}
     sets = {s.name: s for s in choices.sets}
 
-    study_box, set_box, tag_box, from_box, to_box, annotator_box, status_box = st.columns(
-        [2.2, 1.8, 1.3, 1.3, 1.3, 1.3, 1.8], vertical_alignment="bottom"
-    )
+    bar = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
     study_id = _select(
-        study_box,
+        bar,
         "Study",
         list(studies),
         shown.study_id,
@@ -148,7 +160,7 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
         help="Only the answers of this study (every one of its runs, in any state).",
     )
     set_name = _select(
-        set_box,
+        bar,
         "Set",
         list(sets),
         shown.set_name,
@@ -156,8 +168,25 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
         format_func=lambda s: ALL if s is None else f"{s} ({sets[s].kind.upper()})",
         help="Only the answers to this set's items, in every study of it.",
     )
+    first_day, last_day = _shown_days(shown)
+    first = bar.date_input(
+        "From (UTC)",
+        value=first_day,
+        key=f"lb-from-{round_}",
+        format="YYYY-MM-DD",
+        help=FROM_HELP,
+        width=WIDTH_PX["From (UTC)"],
+    )
+    last = bar.date_input(
+        "To (UTC)",
+        value=last_day,
+        key=f"lb-to-{round_}",
+        format="YYYY-MM-DD",
+        help=TO_HELP,
+        width=WIDTH_PX["To (UTC)"],
+    )
     tag = _select(
-        tag_box,
+        bar,
         "Tag",
         list(choices.tags),
         shown.tag,
@@ -165,23 +194,8 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
         format_func=lambda t: ALL if t is None else t,
         help="Only the answers to set items with this tag (only study answers have tags).",
     )
-    first_day, last_day = _shown_days(shown)
-    first = from_box.date_input(
-        "From (UTC)",
-        value=first_day,
-        key=f"lb-from-{round_}",
-        format="YYYY-MM-DD",
-        help=FROM_HELP,
-    )
-    last = to_box.date_input(
-        "To (UTC)",
-        value=last_day,
-        key=f"lb-to-{round_}",
-        format="YYYY-MM-DD",
-        help=TO_HELP,
-    )
     annotator = _select(
-        annotator_box,
+        bar,
         "Labels by",
         list(choices.annotators),
         shown.annotator,
@@ -190,7 +204,7 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
         help="Count only this annotator's labels (their latest on each answer).",
     )
     status = _select(
-        status_box,
+        bar,
         "Status",
         list(choices.statuses),
         shown.status,

@@ -7,6 +7,7 @@ import streamlit as st
 
 from backends.spec import SpecError, parse_spec, redact_url
 from lineup.config import BackendsConfig
+from lineup.model_names import short_name
 from lineup.service import EndpointReport, Lineup, Modality
 
 DISCOVERY_TTL_S = 30
@@ -57,16 +58,12 @@ def model_picker(
     )
 
 
-# Engines whose endpoint or model name says what they are; for the others (ocr:eng+rus,
-# espeak:en-us) the model part alone is a bare language or voice code, so the kind stays.
-_NAMED_BY_MODEL = {"ollama", "openai", "openai-tts", "transformers"}
-
-
 def display_name(model: str, config: BackendsConfig) -> tuple[str, str]:
     """A column's short title and the tooltip that holds the rest: the full spec and endpoint.
 
-    A model named in backends.toml keeps its name; a spec shows its model name (the last part
-    of a path or hub id), without the endpoint URL, which would wrap and render as a link.
+    A model named in backends.toml keeps its name; a spec shows its short name
+    (lineup.model_names: the model name without the endpoint URL, which would wrap and render
+    as a link).
     """
     named = config.named(model)
     spec_text = named.spec if named is not None else model
@@ -75,12 +72,7 @@ def display_name(model: str, config: BackendsConfig) -> tuple[str, str]:
     except SpecError:  # an old row's spec that today's parser refuses (credentials in its URL)
         head, at, url = model.partition("@")
         return head, f"Spec: `{head}{at}{redact_url(url) if url else ''}`"
-    short = spec.model.rstrip("/").rsplit("/", 1)[-1] or spec.model
-    if spec.preset is not None:
-        short += f" #{spec.preset}"
-    title = model if named is not None else short
-    if named is None and spec.kind not in _NAMED_BY_MODEL:
-        title = f"{spec.kind}:{short}"
+    title = model if named is not None else short_name(model)
     details = [f"Spec: `{spec_text}`"]
     if named is not None:
         details.insert(0, f"**{named.name}** in backends.toml")

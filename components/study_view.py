@@ -15,7 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
-from components.charts import display_names, hide_credentials, interval_text, wer_chart
+from components.charts import interval_text, wer_chart
 from components.label_bar import CHOICES, VOICE_WORDS
 from components.runs import ColumnView, draw_column
 from components.study_charts import (
@@ -26,6 +26,7 @@ from components.study_charts import (
     relevance_chart,
     speed_chart,
 )
+from lineup.model_names import hide_credentials, short_names
 from lineup.models import (
     OK,
     STUDY_CANCELLED,
@@ -173,7 +174,7 @@ def progress_panel(app: Lineup, study_id: int, drawn_status: str) -> None:
         st.progress(
             _fraction(progress.done, progress.total), text=progress_text(progress, info.requested)
         )
-        names = display_names(m.model for m in progress.models)
+        names = short_names(m.model for m in progress.models)
         running = progress.status == STUDY_RUNNING
         columns = st.columns(2 if len(progress.models) > 1 else 1, gap="medium")
         for index, model in enumerate(progress.models):
@@ -877,16 +878,11 @@ def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
         )
         return
     rated = [m for m in summary["models"] if m.get("bt_rank") is not None]
-    if with_arena or not rated:
-        _table(frame, names, ranking_columns(with_arena), width="content")
-        if rated:
-            st.plotly_chart(rating_chart(records(frame), names), key=chart_key)
-    else:
-        left, right = st.columns([1, 1], gap="medium")
-        with left:
-            _table(frame, names, ranking_columns(with_arena), width="content")
-        with right:
-            st.plotly_chart(rating_chart(records(frame), names), key=chart_key)
+    # The chart under the table, not beside it: in a 1000 px window two columns would cut the
+    # table's columns and the chart's names.
+    _table(frame, names, ranking_columns(with_arena), width="content")
+    if rated:
+        st.plotly_chart(rating_chart(records(frame), names), key=chart_key)
     st.caption(
         "From every annotator's labels. A rank shared by models whose intervals overlap is "
         "marked (tie): the labels cannot tell them apart yet."
@@ -920,38 +916,37 @@ def agreement_block(summary: dict[str, Any]) -> None:
     agreement = summary["agreement"]
     alpha = agreement.get("alpha")
     n_items = agreement.get("n_items") or 0
-    left, right = st.columns([1, 2], gap="medium")
-    with left:
-        st.metric(
-            "Krippendorff's alpha",
-            _figure(alpha),
-            help="Ordinal (irrelevant < partial < relevant) over the answers two or more "
-            "annotators labeled: 1 = they always agree, 0 = what chance gives.",
+    # The kappa table under alpha, not beside it: in a 1000 px window a column beside alpha
+    # would cut the table.
+    st.metric(
+        "Krippendorff's alpha",
+        _figure(alpha),
+        help="Ordinal (irrelevant < partial < relevant) over the answers two or more "
+        "annotators labeled: 1 = they always agree, 0 = what chance gives.",
+    )
+    if alpha is not None:
+        st.caption(f"Over {_count(n_items, 'answer')} labeled by two or more annotators.")
+    elif n_items:
+        st.caption(
+            f"Undefined over {_count(n_items, 'answer')}: every label there is the same, so "
+            "no disagreement was possible."
         )
-        if alpha is not None:
-            st.caption(f"Over {_count(n_items, 'answer')} labeled by two or more annotators.")
-        elif n_items:
-            st.caption(
-                f"Undefined over {_count(n_items, 'answer')}: every label there is the same, so "
-                "no disagreement was possible."
-            )
-        else:
-            st.caption("Needs two annotators on the same answers.")
-    with right:
-        pairs = agreement.get("kappa_pairs") or []
-        st.markdown("**Cohen's kappa per pair of annotators**")
-        if pairs:
-            st.dataframe(
-                _kappa_frame(pairs),
-                hide_index=True,
-                column_order=list(KAPPA_COLUMNS),
-                column_config=KAPPA_COLUMNS,
-                placeholder=EMPTY_CELL,
-                width="content",
-            )
-            st.caption("– : they share no answer, or each gave one label throughout.")
-        else:
-            st.caption("Needs two annotators: one has labeled these answers, or none yet.")
+    else:
+        st.caption("Needs two annotators on the same answers.")
+    pairs = agreement.get("kappa_pairs") or []
+    st.markdown("**Cohen's kappa per pair of annotators**")
+    if pairs:
+        st.dataframe(
+            _kappa_frame(pairs),
+            hide_index=True,
+            column_order=list(KAPPA_COLUMNS),
+            column_config=KAPPA_COLUMNS,
+            placeholder=EMPTY_CELL,
+            width="content",
+        )
+        st.caption("– : they share no answer, or each gave one label throughout.")
+    else:
+        st.caption("Needs two annotators: one has labeled these answers, or none yet.")
     judge = agreement.get("judge")
     st.markdown("**The judge against the people**")
     if summary.get("kind") == "tts":

@@ -265,7 +265,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
     print(
         _table(
             summary,
-            ["voice", "n", "mean_wer", "wer_std", "mean_cer", "median_rtf", "median_gen_s"],
+            ["voice", "answers", "mean_wer", "wer_std", "mean_cer", "median_rtf", "median_gen_s"],
         )
     )
     return EXIT_OK
@@ -289,19 +289,54 @@ def cmd_label(app: Lineup, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# The keys of `leaderboard --json`: issue 2's, where `n` is the labels, then the counts under
+# the names that say what they are, and the interval the rows are ranked by.
 VLM_COLUMNS = [
     "model",
     "n",
+    "labels",
+    "answers",
     "relevant",
     "partial",
     "irrelevant",
     "pct_relevant",
+    "pct_relevant_ci_low",
+    "pct_relevant_ci_high",
     "median_ttft_s",
     "median_total_s",
     "median_tokens_per_s",
     "generations",
     "failed",
 ]
+# The stable `n` of the JSON, by kind: the count it always was.
+STABLE_N = {"vlm": "labels", "tts": "answers"}
+# The text table: each count once, under its name; the interval as one cell.
+VLM_TEXT_COLUMNS = [
+    "model",
+    "labels",
+    "pct_relevant",
+    "ci_95",
+    "relevant",
+    "partial",
+    "irrelevant",
+    "median_ttft_s",
+    "median_total_s",
+    "median_tokens_per_s",
+    "answers",
+    "failed",
+    "generations",
+]
+TTS_TEXT_COLUMNS = [c for c in TTS_COLUMNS if c != "n"]
+ORDER_NOTE = {
+    "vlm": "best first by the lower end of the 95% interval of pct_relevant (ci_95), not by "
+    "pct_relevant itself: few labels give a wide interval",
+    "tts": "best first by mean_wer",
+}
+
+
+def _interval_cell(row: dict[str, Any]) -> str | None:
+    low, high = row.get("pct_relevant_ci_low"), row.get("pct_relevant_ci_high")
+    return None if low is None or high is None else f"{low:.0f}-{high:.0f}"
 
 
 def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
@@ -315,20 +350,26 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
         status=args.status,
     )
     rows = app.leaderboard(args.kind, board_filter)
-    columns = VLM_COLUMNS if args.kind == "vlm" else TTS_COLUMNS
     if args.json:
+        columns = VLM_COLUMNS if args.kind == "vlm" else TTS_COLUMNS
+        stable = {"n": STABLE_N[args.kind]}
         _emit(
             {
                 "kind": args.kind,
                 "filter": board_filter.as_query(),
-                "rows": [{c: row.get(c) for c in columns} for row in rows],
+                "rows": [{c: row.get(stable.get(c, c)) for c in columns} for row in rows],
             }
         )
         return EXIT_OK
     if not board_filter.is_empty:
         _err(f"filtered: {board_filter.describe()}")
     if rows:
-        print(_table(rows, columns))
+        _err(f"rows: {ORDER_NOTE[args.kind]}")
+        if args.kind == "vlm":
+            shown = [{**row, "ci_95": _interval_cell(row)} for row in rows]
+            print(_table(shown, VLM_TEXT_COLUMNS))
+        else:
+            print(_table(rows, TTS_TEXT_COLUMNS))
     elif board_filter.is_empty:
         print(f"No {args.kind} generations stored yet.")
     else:

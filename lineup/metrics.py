@@ -94,13 +94,13 @@ def store_medians(
 
 
 def label_figures(relevance_counts: Mapping[str, int]) -> dict[str, Any]:
-    """n, relevant, partial, irrelevant, % relevant and its interval, from the number of
+    """labels, relevant, partial, irrelevant, % relevant and its interval, from the number of
     counted labels (each annotator's latest on each `ok` answer) of each relevance."""
     n = int(sum(relevance_counts.values()))
     relevant = int(relevance_counts.get("relevant", 0))
     low, high = wilson_interval(relevant, n)
     return {
-        "n": n,
+        "labels": n,
         "relevant": relevant,
         "partial": int(relevance_counts.get("partial", 0)),
         "irrelevant": int(relevance_counts.get("irrelevant", 0)),
@@ -110,11 +110,24 @@ def label_figures(relevance_counts: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
+def relevance_order(figures: Mapping[str, Any]) -> tuple[bool, float, float]:
+    """The sort key that ranks by % relevant, best first: the lower end of its 95% Wilson
+    interval, then the share itself; rows without a label last.
+
+    The lower end, not the share: one label at 100% (interval 21-100%) says less than 47 of 56
+    (84%, interval 72-91%), and the lower end is what the rate is at least, given the labels.
+    The VLM leaderboard and the study's relevance table sort with this key, nowhere else (the
+    voices' leaderboard ranks by WER)."""
+    low, pct = figures["pct_relevant_ci_low"], figures["pct_relevant"]
+    return (low is None, -(low or 0.0), -(pct or 0.0))
+
+
 def vlm_leaderboard(
     store: Store, leaderboard_filter: LeaderboardFilter | None = None
 ) -> list[dict[str, Any]]:
-    """Per model: labels (latest per annotator) and the medians of its `ok` answers; with a
-    filter, over the generations and labels it keeps (lineup.leaderboard_filter)."""
+    """Per model: labels (latest per annotator), answers (its `ok` generations) and their
+    medians; with a filter, over the generations and labels it keeps
+    (lineup.leaderboard_filter). Best first by `relevance_order`, then by spec."""
     source = leaderboard_counts(store, "vlm", leaderboard_filter)
     labels = source.label_counts()
     rows = []
@@ -127,7 +140,7 @@ def vlm_leaderboard(
                 "model": model,
                 **label_figures(labels[model]),
                 "generations": sum(states.values()),
-                "ok": states.get(OK, 0),
+                "answers": states.get(OK, 0),
                 **failure_counts(states),
                 "timed": timed,
                 "median_ttft_s": medians["ttft_s"],
@@ -135,9 +148,7 @@ def vlm_leaderboard(
                 "median_tokens_per_s": rate["tokens_per_s"],
             }
         )
-    rows.sort(
-        key=lambda r: (-(r["pct_relevant"] if r["pct_relevant"] is not None else -1), r["model"])
-    )
+    rows.sort(key=lambda r: (*relevance_order(r), r["model"]))
     return rows
 
 

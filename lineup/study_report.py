@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 
 from lineup.judge import Verdict, judge_figures, latest_verdicts, study_judges
 from lineup.mediastore import MediaStore
+from lineup.model_names import short_names
 from lineup.models import OK, Generation, Label
 from lineup.overlap import overlap_scores
 from lineup.references import item_references
@@ -63,7 +64,7 @@ def _markdown_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) 
 
 RELEVANCE_MD = [
     ("model", "Model"),
-    ("labeled", "Requests (labeled)"),
+    ("labeled", "Labels"),
     ("relevant", "Relevant"),
     ("partial", "Partly"),
     ("irrelevant", "Irrelevant"),
@@ -391,17 +392,22 @@ def _interval_bars(
     }
 
 
-def _charts(summary: dict[str, Any]) -> list[str]:
-    """The report's charts as HTML fragments; plotly.js is embedded in the first only."""
+def _charts(summary: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """The report's charts as HTML fragments; plotly.js is embedded in the first only. Models
+    are named by their short names (`names`), beside the plot, never cut by a fixed margin,
+    with the full spec on hover; the best first, as in the tables."""
     import plotly.graph_objects as go
 
     models = [m for m in summary["models"] if m.get("pct_relevant") is not None]
+    names_axis = {"autorange": "reversed", "automargin": True, "type": "category"}
     figures = []
     if models:
         bars = go.Figure(
             go.Bar(
                 x=[m["pct_relevant"] for m in models],
-                y=[m["model"] for m in models],
+                y=[names[m["model"]] for m in models],
+                hovertext=[m["model"] for m in models],
+                hovertemplate="%{hovertext}: %{x:.0f}% relevant<extra></extra>",
                 orientation="h",
                 error_x=_interval_bars(models, "pct_relevant"),
             )
@@ -409,6 +415,7 @@ def _charts(summary: dict[str, Any]) -> list[str]:
         bars.update_layout(
             title="% relevant (error bars: 95% Wilson interval)",
             xaxis={"range": [0, 100], "title": "% relevant"},
+            yaxis=names_axis,
             height=120 + 40 * len(models),
             margin={"l": 10, "r": 10, "t": 50, "b": 40},
         )
@@ -418,7 +425,9 @@ def _charts(summary: dict[str, Any]) -> list[str]:
         ratings = go.Figure(
             go.Scatter(
                 x=[m["bt_rating"] for m in ranked],
-                y=[m["model"] for m in ranked],
+                y=[names[m["model"]] for m in ranked],
+                hovertext=[m["model"] for m in ranked],
+                hovertemplate="%{hovertext}: rating %{x:.0f}<extra></extra>",
                 mode="markers",
                 error_x=_interval_bars(ranked, "bt_rating", "bt_ci"),
             )
@@ -426,7 +435,7 @@ def _charts(summary: dict[str, Any]) -> list[str]:
         ratings.update_layout(
             title="Bradley-Terry rating (95% bootstrap interval)",
             height=120 + 40 * len(ranked),
-            yaxis={"autorange": "reversed"},
+            yaxis=names_axis,
             margin={"l": 10, "r": 10, "t": 50, "b": 40},
         )
         figures.append(ratings)
@@ -455,9 +464,21 @@ def _methods() -> list[tuple[str, str]]:
     ]
 
 
-def _frame_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    return [str(c) for c in frame.columns], [
-        [_number(v) for v in row] for row in frame.itertuples(index=False)
+Cell = tuple[str, str | None]  # a table cell's text and its tooltip
+
+
+def _frame_rows(frame: pd.DataFrame, names: dict[str, str]) -> tuple[list[Cell], list[list[Cell]]]:
+    """A study table's headers and rows as cells; a model's spec, in a cell or as a column's
+    heading (the per-item grid has one column per model), shows its short name with the spec
+    as the tooltip."""
+
+    def cell(value: Any) -> Cell:
+        if isinstance(value, str) and value in names:
+            return names[value], value
+        return _number(value), None
+
+    return [cell(str(c)) for c in frame.columns], [
+        [cell(v) for v in row] for row in frame.itertuples(index=False)
     ]
 
 
@@ -514,11 +535,20 @@ def html_report(store: Store, media: MediaStore, study_id: int) -> str:
         autoescape=select_autoescape(["html"]),
     )
     study = tables.study
+    judges = _judge_rows(store, study_id)
+    names = short_names(
+        [
+            *study.models,
+            *(a.model for group in reference_answers.values() for a in group),
+            *(j["judge"] for j in judges),
+        ]
+    )
     return environment.get_template("study_report.html").render(
         summary=summary,
         study=study,
         params=sorted(study.params.items()),
-        tables=[(name, *_frame_rows(frame)) for name, frame in tables.tables().items()],
+        tables=[(name, *_frame_rows(frame, names)) for name, frame in tables.tables().items()],
+        names=names,
         columns={
             "relevance": RELEVANCE_MD,
             "scores": SCORES_MD if summary["kind"] != "tts" else [],
@@ -526,12 +556,12 @@ def html_report(store: Store, media: MediaStore, study_id: int) -> str:
         },
         ranked=_ranked(summary["models"]),
         arena=_ranked(summary["models"], "arena"),
-        judges=_judge_rows(store, study_id),
+        judges=judges,
         judges_columns=JUDGES_MD,
         arena_columns=ARENA_MD,
         setup=_setup_lines(summary),
         number=_number,
-        charts=_charts(summary),
+        charts=_charts(summary, names),
         items=items,
         methods=_methods(),
         made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

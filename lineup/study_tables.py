@@ -11,7 +11,9 @@ lineup.metrics and lineup.tts_metrics):
 - relevance table: requests = the counted labels on the model's answers (`labeled` in
   study_summary); relevant, partial, irrelevant, pct_relevant and its 95% Wilson interval
   (lineup.metrics.label_figures); labeled_answers = the `ok` answers with at least one.
-  Rows in the study's model order, then best pct_relevant first, unlabeled models last.
+  Rows best first as the leaderboard ranks them (lineup.metrics.relevance_order: the lower
+  end of the 95% interval of pct_relevant, then pct_relevant; unlabeled models last); ties
+  keep the study's model order.
 - speed table, over the model's `ok` answers:
   - output_tokens, time_s: the sums of output tokens and of total_s over the answers that
     have both (an answer whose server reported no token count would add time without
@@ -75,6 +77,7 @@ from lineup.metrics import (
     failure_counts,
     label_figures,
     median_or_none,
+    relevance_order,
     relevance_score,
 )
 from lineup.models import FINAL_STATUSES, OK, Generation, Label
@@ -320,7 +323,7 @@ def _relevance_rows(
         rows.append(
             {
                 "model": model,
-                "requests": figures["n"],
+                "requests": figures["labels"],
                 **{key: figures[key] for key in LABEL_FIGURES},
                 "answers": sum(model_states.values()),
                 "ok": model_states.get(OK, 0),
@@ -328,8 +331,8 @@ def _relevance_rows(
                 "labeled_answers": labeled.get(model, 0),
             }
         )
-    # A stable sort: equal shares (and unlabeled models, last) keep the study's order.
-    rows.sort(key=lambda r: (r["pct_relevant"] is None, -(r["pct_relevant"] or 0.0)))
+    # A stable sort: equal figures (and unlabeled models, last) keep the study's order.
+    rows.sort(key=relevance_order)
     return rows
 
 

@@ -2,9 +2,10 @@
 
 Definitions (one place for each):
 
-- n: clips of the voice with status `ok`; no figure below counts a clip in another state.
-  Those are counted apart: `failed` (every final state but `ok`) and one count per state
-  (`errors`, `timeouts`, `cancelled`, `interrupted`; lineup.metrics.failure_counts).
+- answers: clips of the voice with status `ok` (`n` in `leaderboard --json`, whose keys
+  issue 3 fixed); no figure below counts a clip in another state. Those are counted apart:
+  `failed` (every final state but `ok`) and one count per state (`errors`, `timeouts`,
+  `cancelled`, `interrupted`; lineup.metrics.failure_counts).
 - scored: the ok clips with a WER and a transcript.
 - mean_wer, mean_cer: the mean of the per-clip figures over scored clips (a scored clip
   without a CER does not count for mean_cer).
@@ -16,7 +17,7 @@ Definitions (one place for each):
   in mean_wer.
 - median_rtf, median_gen_s: medians over ok clips that have the figure.
 - peak_mem_mb: the largest per-clip peak (see lineup.tts_runner for what a clip's peak is).
-- pct_relevant: 100 * relevant / labeled, over the latest label per (ok clip, annotator)
+- labels: the latest label per (ok clip, annotator); pct_relevant: 100 * relevant / labels
   (lineup.metrics.label_figures, shared with the VLM leaderboard).
 
 The leaderboard reads these from the database (lineup.store, "Frames for the metrics");
@@ -39,9 +40,13 @@ from lineup.models import OK
 from lineup.scoring import normalize
 from lineup.store import ScoredClips, Store
 
+# The keys of `leaderboard --kind tts --json`: issue 3's, where `n` is the answers, then the
+# counts under the names that say what they are.
 TTS_COLUMNS = [
     "voice",
     "n",
+    "answers",
+    "labels",
     "mean_wer",
     "mean_cer",
     "median_rtf",
@@ -97,7 +102,7 @@ def voice_figures(clips: pd.DataFrame) -> dict[str, Any]:
         reference_words=sum(words),
     )
     return {
-        "n": len(ok),
+        "answers": len(ok),
         **failure_counts(Counter(c["status"] for c in records)),
         **wer_figures(sums),
         "median_rtf": median_or_none(c["rtf"] for c in ok),
@@ -120,13 +125,13 @@ def tts_leaderboard(
         rows.append(
             {
                 "voice": voice,
-                "n": states.get(OK, 0),
+                "answers": states.get(OK, 0),
                 **failure_counts(states),
                 **wer_figures(source.scored_clips(voice)),
                 "median_rtf": store_medians(source, voice, ["rtf"], ["rtf"])[1]["rtf"],
                 "median_gen_s": store_medians(source, voice, ["gen_s"], ["gen_s"])[1]["gen_s"],
                 "peak_mem_mb": source.largest_value(voice, "peak_mem_mb"),
-                "labeled": counts["n"],
+                "labels": counts["labels"],
                 "relevant": counts["relevant"],
                 "partial": counts["partial"],
                 "irrelevant": counts["irrelevant"],

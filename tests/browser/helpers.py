@@ -52,3 +52,29 @@ def settled(page: Any) -> None:
         " && !document.querySelector('[data-stale=\"true\"]')",
         timeout=30_000,
     )
+
+
+# Each whitespace-separated word inside the elements `selector` finds whose letters lie on more
+# than one line: a word the browser broke (mid-word, or at a hyphen inside it).
+BROKEN_WORDS_JS = """(selector) => {
+  const broken = [];
+  for (const element of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set(Array.from(range.getClientRects())
+          .filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        if (lines.size > 1) broken.push(match[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def broken_words(page: Any, selector: str) -> list[str]:
+    """The words inside `selector`'s elements that the browser broke across lines."""
+    return list(page.evaluate(BROKEN_WORDS_JS, selector))

@@ -123,7 +123,7 @@ def test_store_migrates_and_round_trips_on_postgresql(postgres_url: str) -> None
     assert run.generations[0].backend_metadata == {"tesseract_version": "5.3.0"}
     assert again.current_labels([gid], "ана")[gid].relevance == "relevant"
     [row] = vlm_leaderboard(again)
-    assert (row["n"], row["pct_relevant"]) == (1, 100.0)
+    assert (row["labels"], row["pct_relevant"]) == (1, 100.0)
 
 
 def _fresh_database(postgres_url: str, name: str) -> str:
@@ -211,4 +211,4 @@ def test_leaderboards_of_labeled_scored_rows_are_the_same_on_both(
                         store.add_label(gid, "relevant" if i % 2 else "partial", annotator="ana")
     assert_same_rows(vlm_leaderboard(postgres), vlm_leaderboard(sqlite))
     assert_same_rows(tts_leaderboard(postgres), tts_leaderboard(sqlite))
-    assert [r["n"] for r in vlm_leaderboard(postgres)] == [4, 4]
+    assert [r["labels"] for r in vlm_leaderboard(postgres)] == [4, 4]

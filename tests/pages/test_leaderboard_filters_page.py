@@ -85,7 +85,7 @@ def test_filters_from_the_address_narrow_the_table_and_stay_in_it(lineup_home: P
     assert at.toggle[0].value is True
     row = vlm_row(at)
     # The study's billing item only: one ok answer (ana: relevant) and one error.
-    assert (row["ok"], row["failed"], row["n"], row["relevant"]) == (1, 1, 1, 1)
+    assert (row["answers"], row["failed"], row["labels"], row["relevant"]) == (1, 1, 1, 1)
     assert row["median_ttft_s"] == pytest.approx(0.5)
     expected = Lineup.open().leaderboard("vlm", LeaderboardFilter.from_query(query))
     assert row["pct_relevant"] == expected[0]["pct_relevant"] == 100.0
@@ -102,7 +102,7 @@ def test_picking_a_filter_writes_it_into_the_address(lineup_home: Path) -> None:
     # Off until turned on: no filter widget, nothing asked of the store for them.
     assert [t.label for t in at.toggle] == ["Filters"] and not at.selectbox
     whole = vlm_row(at)
-    assert (whole["ok"], whole["failed"], whole["n"]) == (3, 2, 5)
+    assert (whole["answers"], whole["failed"], whole["labels"]) == (3, 2, 5)
 
     at.toggle[0].set_value(True).run()
     assert [b.label for b in at.selectbox] == ["Study", "Set", "Tag", "Labels by", "Status"]
@@ -112,19 +112,19 @@ def test_picking_a_filter_writes_it_into_the_address(lineup_home: Path) -> None:
     assert not at.exception
     assert at.query_params == {"status": "ok", "since": "2026-11-20"}
     row = vlm_row(at)
-    assert (row["ok"], row["failed"], row["n"]) == (2, 0, 3)
+    assert (row["answers"], row["failed"], row["labels"]) == (2, 0, 3)
     assert row["median_ttft_s"] == pytest.approx(2.0)
 
     # The picks survive a rerun, and a reload of the same address shows the same rows.
     at.run()
     assert selectbox(at, "Status").value == "ok"
     again = page(dict(at.query_params))
-    assert (vlm_row(again)["ok"], vlm_row(again)["n"]) == (2, 3)
+    assert (vlm_row(again)["answers"], vlm_row(again)["labels"]) == (2, 3)
 
     # Turning the bar off clears the filters, and on again starts from none.
     at.toggle[0].set_value(False).run()
     assert at.query_params == {} and not at.selectbox
-    assert (vlm_row(at)["ok"], vlm_row(at)["failed"]) == (3, 2)
+    assert (vlm_row(at)["answers"], vlm_row(at)["failed"]) == (3, 2)
     at.toggle[0].set_value(True).run()
     assert selectbox(at, "Status").value is None and at.query_params == {}
 
@@ -139,7 +139,7 @@ def test_a_bad_or_unknown_filter_in_the_address_is_left_out_with_a_warning(
     assert any("`since` is left out" in w and "YYYY-MM-DD" in w for w in warnings)
     assert any("no annotator 'zed'" in w for w in warnings)
     assert at.query_params == {"status": "ok"}
-    assert vlm_row(at)["ok"] == 3 and vlm_row(at)["failed"] == 0
+    assert vlm_row(at)["answers"] == 3 and vlm_row(at)["failed"] == 0
 
 
 def test_a_filter_that_matches_nothing_says_so(lineup_home: Path) -> None:

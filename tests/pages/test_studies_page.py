@@ -109,8 +109,8 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     [overall, *per_model] = progress_texts(at)
     assert "**Done**" in overall and "6 of 6 answers" in overall
     assert sorted(text.split(" · ")[:2] for text in per_model) == [
-        ["**ollama:alpha:1b**", "3/3"],
-        ["**ollama:beta:1b**", "3/3"],
+        ["**alpha:1b**", "3/3"],  # short names (lineup.model_names)
+        ["**beta:1b**", "3/3"],
     ]
     assert at.button(key=f"study-pause-{study_id}").disabled
     assert at.button(key=f"study-resume-{study_id}").disabled
@@ -142,14 +142,14 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     assert speed[ALPHA]["tokens_per_time_s"] > 0
 
     bars = chart(at, "study-relevance-chart")["data"][0]
-    assert bars["y"] == ["ollama:alpha:1b", "ollama:beta:1b"]
+    assert bars["y"] == ["alpha:1b", "beta:1b"]
     assert bars["x"] == pytest.approx([200 / 3, 0])
     assert bars["error_x"]["array"][0] == pytest.approx(93.85 - 200 / 3, abs=0.1)
     points = {t["name"]: (t["x"][0], t["y"][0]) for t in chart(at, "study-speed-chart")["data"]}
-    assert points["ollama:alpha:1b"] == pytest.approx((speed[ALPHA]["tokens_per_time_s"], 200 / 3))
-    assert points["ollama:beta:1b"][1] == 0
+    assert points["alpha:1b"] == pytest.approx((speed[ALPHA]["tokens_per_time_s"], 200 / 3))
+    assert points["beta:1b"][1] == 0
     heatmap = chart(at, "study-item-heatmap")["data"][0]
-    assert heatmap["x"] == ["ollama:alpha:1b", "ollama:beta:1b"]
+    assert heatmap["x"] == ["alpha:1b", "beta:1b"]
     assert heatmap["z"] == [[1.0, 0.5], [1.0, 0.0], [0.0, None]]
 
     # An item's answers side by side, a choice away.

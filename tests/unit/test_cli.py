@@ -159,10 +159,14 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
     assert set(row) == {
         "model",
         "n",
+        "labels",
+        "answers",
         "relevant",
         "partial",
         "irrelevant",
         "pct_relevant",
+        "pct_relevant_ci_low",
+        "pct_relevant_ci_high",
         "median_ttft_s",
         "median_total_s",
         "median_tokens_per_s",
@@ -170,6 +174,8 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
         "failed",
     }
     assert (row["generations"], row["failed"]) == (3, 0)
+    # `n` (issue 2's key) is the labels; `labels` and `answers` say what each count is.
+    assert (row["labels"], row["answers"]) == (3, 3)
 
 
 def test_backends_json_lists_the_ollama_models_and_the_offline_baseline(

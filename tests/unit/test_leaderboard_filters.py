@@ -291,7 +291,7 @@ def test_the_test_data_covers_what_the_filters_must_get_right(
     assert {g["status"] for g in filled.generations} == {"running", *FINAL_STATUSES}
     # With a failed status the rows hold counts and no figure.
     rows = vlm_leaderboard(store, LeaderboardFilter(status=FAILED))
-    assert rows and all(r["ok"] == 0 and r["n"] == 0 and r["failed"] > 0 for r in rows)
+    assert rows and all(r["answers"] == 0 and r["labels"] == 0 and r["failed"] > 0 for r in rows)
     assert all(r["median_total_s"] is None for r in rows)
     # With the annotator alone, the counts stay and only the labels change.
     every, bobs = vlm_leaderboard(store), vlm_leaderboard(store, LeaderboardFilter(annotator="bob"))
@@ -302,8 +302,8 @@ def test_the_test_data_covers_what_the_filters_must_get_right(
             whole["generations"],
             whole["median_ttft_s"],
         )
-        assert row["n"] <= whole["n"]
-    assert sum(r["n"] for r in bobs) < sum(r["n"] for r in every)
+        assert row["labels"] <= whole["labels"]
+    assert sum(r["labels"] for r in bobs) < sum(r["labels"] for r in every)
 
 
 @pytest.fixture
@@ -462,9 +462,9 @@ def test_cli_leaderboard_filters_and_refuses_bad_values(
     expected = expected_vlm(kept(filled, f))
     assert [r["model"] for r in document["rows"]] == [r["model"] for r in expected]
     assert [(r["n"], r["relevant"], r["generations"]) for r in document["rows"]] == [
-        (r["n"], r["relevant"], r["generations"]) for r in expected
+        (r["labels"], r["relevant"], r["generations"]) for r in expected
     ]
 
     status, out, err = run_cli(capsys, "leaderboard", "--kind", "tts", "--tag", "long")
     assert status == 0 and 'filtered: tag "long"' in err
-    assert out.splitlines()[0].split()[:2] == ["voice", "n"]
+    assert out.splitlines()[0].split()[:2] == ["voice", "answers"]

@@ -188,7 +188,7 @@ def label_figures(relevances: list[str]) -> dict[str, Any]:
     n, relevant = len(relevances), relevances.count("relevant")
     low, high = wilson_by_hand(relevant, n) if n else (None, None)
     return {
-        "n": n,
+        "labels": n,
         "relevant": relevant,
         "partial": relevances.count("partial"),
         "irrelevant": relevances.count("irrelevant"),
@@ -222,7 +222,7 @@ def expected_vlm(inserted: Inserted) -> list[dict[str, Any]]:
                 "model": model,
                 **label_figures(labels.get(model, [])),
                 "generations": len(mine),
-                "ok": len(ok),
+                "answers": len(ok),
                 **failures(mine),
                 "timed": len(timed),
                 "median_ttft_s": median([g["ttft_s"] for g in timed]),
@@ -230,8 +230,14 @@ def expected_vlm(inserted: Inserted) -> list[dict[str, Any]]:
                 "median_tokens_per_s": median([g.get("tokens_per_s") for g in ok]),
             }
         )
+    # Best first by the lower end of the 95% interval, then by the share; unlabeled last.
     rows.sort(
-        key=lambda r: (-(r["pct_relevant"] if r["pct_relevant"] is not None else -1), r["model"])
+        key=lambda r: (
+            r["pct_relevant_ci_low"] is None,
+            -(r["pct_relevant_ci_low"] or 0.0),
+            -(r["pct_relevant"] or 0.0),
+            r["model"],
+        )
     )
     return rows
 
@@ -250,7 +256,7 @@ def expected_tts(inserted: Inserted) -> list[dict[str, Any]]:
         rows.append(
             {
                 "voice": voice,
-                "n": len(ok),
+                "answers": len(ok),
                 **failures(mine),
                 "scored": len(scored),
                 "mean_wer": statistics.mean(wers) if wers else None,
@@ -264,7 +270,7 @@ def expected_tts(inserted: Inserted) -> list[dict[str, Any]]:
                 "median_rtf": median([g.get("rtf") for g in ok]),
                 "median_gen_s": median([g.get("gen_s") for g in ok]),
                 "peak_mem_mb": max(peaks) if peaks else None,
-                "labeled": counts["n"],
+                "labels": counts["labels"],
                 **{k: counts[k] for k in ("relevant", "partial", "irrelevant", "pct_relevant")},
                 "pct_relevant_ci_low": counts["pct_relevant_ci_low"],
                 "pct_relevant_ci_high": counts["pct_relevant_ci_high"],
@@ -297,7 +303,9 @@ def test_every_vlm_figure_matches_plain_python_over_the_inserted_rows(
     assert_same_rows(vlm_leaderboard(store), expected)
     # The data covers what the figures must get right.
     by_model = {row["model"]: row for row in expected}
-    assert by_model["m:no-labels"]["n"] == 0 and by_model["m:no-labels"]["pct_relevant"] is None
+    assert (
+        by_model["m:no-labels"]["labels"] == 0 and by_model["m:no-labels"]["pct_relevant"] is None
+    )
     assert by_model["m:c-one-answer"]["timed"] in (0, 1)
     assert {row["timed"] % 2 for row in expected if row["timed"] > 1} == {0, 1}
     assert any(row["failed"] for row in expected)
@@ -336,7 +344,7 @@ def test_latest_label_is_by_created_at_then_by_id(store: Store) -> None:
             Label(generation_id=gid, annotator="bob", relevance="partial", created_at=moment)
         )
     [row] = vlm_leaderboard(store)
-    assert (row["n"], row["relevant"], row["partial"], row["irrelevant"]) == (2, 1, 1, 0)
+    assert (row["labels"], row["relevant"], row["partial"], row["irrelevant"]) == (2, 1, 1, 0)
 
 
 def test_an_empty_store_has_empty_leaderboards(store: Store) -> None:
@@ -346,7 +354,7 @@ def test_an_empty_store_has_empty_leaderboards(store: Store) -> None:
     assert tts_leaderboard(store) == []
     store.add_generation(store.create_run("vlm", "q"), "m:running")
     [row] = vlm_leaderboard(store)
-    assert (row["generations"], row["ok"], row["failed"], row["timed"]) == (1, 0, 0, 0)
+    assert (row["generations"], row["answers"], row["failed"], row["timed"]) == (1, 0, 0, 0)
     assert row["median_ttft_s"] is None and row["pct_relevant"] is None
 
 
@@ -362,7 +370,7 @@ def test_a_failed_answer_labeled_relevant_does_not_make_its_model_relevant(store
     store.add_label(answered, "irrelevant", annotator="ana")
 
     [row] = vlm_leaderboard(store)
-    assert (row["n"], row["relevant"], row["irrelevant"]) == (1, 0, 1)
+    assert (row["labels"], row["relevant"], row["irrelevant"]) == (1, 0, 1)
     assert row["pct_relevant"] == 0.0
     assert (row["failed"], row["errors"]) == (1, 1)
 
@@ -379,7 +387,7 @@ def test_failures_are_counted_per_state_and_their_timings_never_count(store: Sto
 
     [row] = vlm_leaderboard(store)
     assert row["generations"] == 7
-    assert row["ok"] == 1
+    assert row["answers"] == 1
     assert row["failed"] == 5
     assert (row["errors"], row["timeouts"], row["cancelled"], row["interrupted"]) == (2, 1, 1, 1)
     assert (row["median_ttft_s"], row["median_total_s"]) == (1.0, 2.0)

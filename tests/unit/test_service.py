@@ -113,7 +113,7 @@ def test_leaderboards_and_raw_exports_come_from_the_store(app: Lineup) -> None:
     _, generation_id = stored_answer(app)
     app.add_label(generation_id, "relevant", annotator="ana")
     [row] = app.leaderboard("vlm")
-    assert (row["model"], row["n"], row["relevant"]) == ("ocr:eng", 1, 1)
+    assert (row["model"], row["labels"], row["relevant"]) == ("ocr:eng", 1, 1)
     assert app.leaderboard("tts") == []
     assert (app.export_count("vlm", "generations"), app.export_count("tts", "generations")) == (
         1,

@@ -193,8 +193,11 @@ def expected_relevance(built: Built, annotator: str | None = None) -> list[dict[
                 "labeled_answers": sum(a["id"] in labels for a in mine),
             }
         )
+    # Best first by the lower end of the 95% interval, then by the share (the leaderboard's
+    # order); ties keep the study's order.
     labeled = sorted(
-        (r for r in rows if r["pct_relevant"] is not None), key=lambda r: -r["pct_relevant"]
+        (r for r in rows if r["pct_relevant"] is not None),
+        key=lambda r: (-r["pct_relevant_ci_low"], -r["pct_relevant"]),
     )
     return labeled + [r for r in rows if r["pct_relevant"] is None]
 

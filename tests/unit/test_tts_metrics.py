@@ -83,7 +83,7 @@ def test_leaderboard_figures_match_an_independent_computation(store: Store) -> N
     for voice in ("piper:a", "espeak:b"):
         ok = [c for c in CLIPS if c[0] == voice and c[8] == "ok"]
         row = rows[voice]
-        assert row["n"] == len(ok)
+        assert row["answers"] == len(ok)
         assert row["mean_wer"] == pytest.approx(np.mean([c[3] for c in ok]))
         assert row["wer_std"] == pytest.approx(np.std([c[3] for c in ok], ddof=1))
         assert row["mean_cer"] == pytest.approx(np.mean([c[4] for c in ok]))
@@ -108,7 +108,7 @@ def test_pct_relevant_counts_each_annotators_latest_label(store: Store) -> None:
     _label(store, "piper:a", 1, "partial", "ann")
     _label(store, "piper:a", 0, "relevant", "bob")
     row = next(r for r in tts_leaderboard(store) if r["voice"] == "piper:a")
-    assert (row["labeled"], row["relevant"], row["partial"]) == (3, 2, 1)
+    assert (row["labels"], row["relevant"], row["partial"]) == (3, 2, 1)
     assert row["pct_relevant"] == pytest.approx(100 * 2 / 3)
     assert (
         next(r for r in tts_leaderboard(store) if r["voice"] == "espeak:b")["pct_relevant"] is None
@@ -140,8 +140,8 @@ def test_a_failed_clip_is_neither_labeled_nor_scored_nor_timed(store: Store) -> 
 
     row = next(r for r in tts_leaderboard(store) if r["voice"] == "piper:a")
     ok = [c for c in CLIPS if c[0] == "piper:a" and c[8] == "ok"]
-    assert (row["labeled"], row["pct_relevant"]) == (0, None)
-    assert row["n"] == len(ok)
+    assert (row["labels"], row["pct_relevant"]) == (0, None)
+    assert row["answers"] == len(ok)
     assert row["mean_wer"] == pytest.approx(np.mean([c[3] for c in ok]))
     assert row["median_rtf"] == pytest.approx(np.median([c[5] for c in ok]))
     assert row["median_gen_s"] == pytest.approx(np.median([c[6] for c in ok]))
@@ -165,7 +165,7 @@ def test_summarize_clips_gives_mean_and_spread_per_voice_in_given_order() -> Non
     assert [s["voice"] for s in summary] == ["z:voice", "a:voice"]
     assert summary[0]["mean_wer"] == 1.0
     assert summary[0]["wer_std"] == pytest.approx(np.std([0.5, 1.5], ddof=1))
-    assert (summary[1]["n"], summary[1]["errors"], summary[1]["wer_std"]) == (1, 1, None)
+    assert (summary[1]["answers"], summary[1]["errors"], summary[1]["wer_std"]) == (1, 1, None)
 
 
 def test_cli_leaderboard_tts_json_prints_the_documented_columns(
