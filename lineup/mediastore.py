@@ -8,13 +8,18 @@ import tempfile
 from pathlib import Path
 
 
+def media_digest(data: bytes) -> str:
+    """The name media is stored under: the SHA-256 hex digest of its bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
 class MediaStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
     def put(self, data: bytes, suffix: str) -> str:
         """Store `data` (if not there yet) and return its SHA-256 hex digest."""
-        digest = hashlib.sha256(data).hexdigest()
+        digest = media_digest(data)
         target = self._path_for(digest, suffix)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)

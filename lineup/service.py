@@ -65,6 +65,7 @@ from lineup.references import model_references, reference_summary, scored_study
 from lineup.runner import Comparison, start_vlm_comparison
 from lineup.set_store import SetSummary, save_set, set_by_name, set_summaries
 from lineup.settings import Settings, SettingsError, load_settings
+from lineup.shipped_sets import ShippedImport, ShippedSet, import_shipped, shipped_sets
 from lineup.store import (
     GENERATION_EXPORT_COLUMNS,
     LABEL_EXPORT_COLUMNS,
@@ -298,6 +299,28 @@ class Lineup:
         )
         return save_set(self.store, self.media, parsed)
 
+    def shipped_sets(self) -> list[ShippedSet]:
+        """The sets that ship with Lineup (sample_media/sets/): what each holds, and whether
+        the store has it already."""
+        return shipped_sets(
+            self.store,
+            max_image_bytes=self.settings.max_upload_bytes,
+            max_pixels=self.settings.max_pixels,
+        )
+
+    def import_shipped_set(self, name: str, as_name: str | None = None) -> ShippedImport:
+        """Store a shipped set by name (under `as_name` if given), or find it stored already:
+        it is never stored twice. UnknownShippedSet names the shipped sets; SetError when a
+        different set holds the name."""
+        return import_shipped(
+            self.store,
+            self.media,
+            name,
+            as_name=as_name,
+            max_image_bytes=self.settings.max_upload_bytes,
+            max_pixels=self.settings.max_pixels,
+        )
+
     def sets(self) -> list[SetSummary]:
         """Every stored set, newest first."""
         return set_summaries(self.store)
@@ -330,7 +353,8 @@ class Lineup:
         if question_set is None:
             raise InputError(
                 f"There is no set named {set_name!r}. `python -m lineup sets list` shows the "
-                "stored sets; `sets import PATH` adds one."
+                "stored sets; `sets import PATH` adds one, `sets import --shipped NAME` one "
+                "of the sets that ship with Lineup."
             )
         kind: RunKind = "tts" if question_set.kind == "tts" else "vlm"
         if not 1 <= repeats <= MAX_REPEATS:
