@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from components.models import code_span
 from lineup.models import SetItemRow
 from lineup.question_sets import SetError
 from lineup.service import Lineup
@@ -140,9 +141,8 @@ def _shipped_line(shipped: ShippedSet) -> str:
     if shipped.stored_as == shipped.name:
         return line + "  \n:green[:material/check_circle: Imported]"
     if shipped.stored_as is not None:
-        # A name someone gave: in a code span, where Markdown draws nothing (no link, no image).
-        shown = shipped.stored_as.replace("`", "'")
-        return line + f"  \n:green[:material/check_circle: Imported] as `{shown}`"
+        shown = code_span(shipped.stored_as)  # a name someone gave
+        return line + f"  \n:green[:material/check_circle: Imported] as {shown}"
     if shipped.name_taken:
         return line + (
             f"  \n:orange[:material/warning: Another set is stored as **{shipped.name}**.] "

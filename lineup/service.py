@@ -750,9 +750,11 @@ class Lineup:
         """Every backend kind, by name: its modality and what it is."""
         return dict(KINDS)
 
-    def endpoint_reports(self) -> list[EndpointReport]:
-        """Each endpoint of backends.toml (and Ollama's): up or not, and its models."""
-        return probe_endpoints(self.config)
+    def endpoint_reports(self, *, past: bool = False) -> list[EndpointReport]:
+        """Each endpoint of backends.toml (and Ollama's): up or not, and its models; with
+        `past`, then each endpoint only the specs of stored answers name (`@BASE_URL` typed in
+        a past comparison), its URL redacted and the specs in `used_by`."""
+        return probe_endpoints(self.config, self.store if past else None)
 
     def local_models(self, modality: Modality | None = None) -> list[DiscoveredModel]:
         """Models that need no server (of one modality, or all)."""
