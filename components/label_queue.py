@@ -15,7 +15,7 @@ time); the script takes the keys first.
 - 1 / 2 / 3 press hidden buttons that label the focused answer (the one in the session), and
   the focus moves on to the next answer still to label;
 - ← → ↑ ↓ and Tab / Shift+Tab press Previous / Next answer; K / P, J / N and U press
-  Previous / Next / Next unlabeled.
+  Previous / Next / Next unlabeled; F presses Full size (the item's image in a dialog).
 - Keys typed in a text box (a comment) are left alone, as are those with Ctrl, Alt or Cmd,
   and a key whose button is disabled when nothing waits (Tab then moves through the page).
 
@@ -45,11 +45,16 @@ MAX_PER_ROW = 3  # answers side by side: three fit beside the sidebar in a 1400 
 KEY_BUTTONS_KEY = "queue-key-buttons"  # the hidden buttons that 1 / 2 / 3 press
 LABEL_SHORTCUTS = {"relevant": "1", "partial": "2", "irrelevant": "3"}
 KEYS_HELP = (
-    "**1 / 2 / 3** label the focused answer relevant / partly / irrelevant  \n"
+    "**1 / 2 / 3** label the focused answer relevant / partly / irrelevant, then move the "
+    "focus on to this item's next answer you have not labeled (once all are, **U** opens the "
+    "next item with one)  \n"
     "**← →** (or **↑ ↓**, **Shift+Tab Tab**) move between answers  \n"
-    "**J / K** (or **N / P**) next / previous item, **U** next unlabeled  \n"
+    "**J / K** (or **N / P**) next / previous item, **U** next unlabeled item  \n"
+    "**F** the image at full size (**Esc** closes it)  \n"
     "Keys are taken in the order typed; in a comment they are text."
 )
+FULL_SIZE_KEY = "queue-full-size"  # the button that opens the item's image at full size
+FULL_IMAGE_KEY = "queue-full-image"  # the box that holds it, scrolled when it is wider
 # Which button each key presses, by the button's widget key (Streamlit gives its element the
 # class `st-key-<key>`); of several, the first the page draws (one mode's or the other's).
 KEY_ACTIONS: dict[str, str | list[str]] = {
@@ -67,6 +72,7 @@ KEY_ACTIONS: dict[str, str | list[str]] = {
     "j": ["queue-next", "arena-next"],
     "n": ["queue-next", "arena-next"],
     "u": ["queue-next-unlabeled", "arena-next-unvoted"],
+    "f": FULL_SIZE_KEY,
     # The arena's votes (components.arena_queue).
     "a": "arena-vote-a",
     "b": "arena-vote-b",
@@ -292,9 +298,17 @@ def item_view(app: Lineup, item: StudyItem, *, show_reference: bool) -> None:
                 st.caption("image missing from the media store")
             elif stored is not None:
                 with Image.open(stored) as image:
-                    ratio = image.width / image.height
-                # At most 220 px tall, so the answers stay in view (full size on hover).
-                st.image(str(stored), width=int(min(420, 220 * ratio)))
+                    width_px, height_px = image.size
+                # At most 220 px tall, so the answers stay in view; Full size shows every pixel.
+                st.image(str(stored), width=int(min(420, 220 * width_px / height_px)))
+                if st.button(
+                    "Full size",
+                    key=FULL_SIZE_KEY,
+                    icon=":material/zoom_in:",
+                    type="tertiary",
+                    help=f"The image at its own size, {width_px} × {height_px} px (key F).",
+                ):
+                    full_size(str(stored), width_px, height_px)
         with right:
             st.caption("Question")
             st.markdown(item.text)
@@ -303,6 +317,21 @@ def item_view(app: Lineup, item: StudyItem, *, show_reference: bool) -> None:
         return
     reference(item, show_reference)
     tags(item)
+
+
+@st.dialog("Image at full size", width="large")
+def full_size(path: str, width_px: int, height_px: int) -> None:
+    """The item's image one image pixel to one screen pixel, scrolled when it is bigger than
+    the window: a screenshot's small print (an error code) can be read."""
+    st.caption(f"{width_px} × {height_px} px. Esc or × closes it.")
+    # Streamlit fits an image to its column: here it keeps its own width, and the box
+    # around it scrolls sideways when the dialog is narrower.
+    st.html(
+        f"<style>.st-key-{FULL_IMAGE_KEY} {{ overflow-x: auto; }} "
+        f".st-key-{FULL_IMAGE_KEY} * {{ max-width: none !important; }}</style>"
+    )
+    with st.container(key=FULL_IMAGE_KEY):
+        st.image(path, width=width_px)
 
 
 def reference(item: StudyItem, shown: bool) -> None:
