@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 RELEVANCE = ("relevant", "partial", "irrelevant")
 
-# The states of a generation (design.md, "States of a generation"): `running`, then exactly one
+# The states of a generation (docs/design.md, "States of a generation"): `running`, then exactly one
 # of the final states. Only `ok` (a complete answer, the protocol's end marker seen) can be
 # labeled and counted.
 RUNNING: Final = "running"
@@ -252,7 +252,7 @@ class Generation(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Timings, measured by the runner (see design.md, "Timing").
+    # Timings, measured by the runner (see docs/design.md, "Timing").
     ttft_s: Mapped[float | None] = mapped_column(Float)
     reasoning_ttft_s: Mapped[float | None] = mapped_column(Float)
     total_s: Mapped[float | None] = mapped_column(Float)

@@ -1,4 +1,4 @@
-"""The reference answers of a study's items (issue 9, item 1).
+"""The reference answers of a study's items: the set's, else the reference model's.
 
 Definitions:
 

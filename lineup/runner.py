@@ -2,7 +2,7 @@
 
 Workers never touch the UI: they put `RunnerEvent`s on `Comparison.events` and write their
 own row to the store the moment they finish. Every generation ends in exactly one final state
-(design.md, "States of a generation"), decided once under the job's lock by whoever gets there
+(docs/design.md, "States of a generation"), decided once under the job's lock by whoever gets there
 first: the worker (`ok` or `error`), the per-model timer (`timeout`), Stop (`cancelled`) or a
 shutdown (`interrupted`). The last three also stop the request through the job's
 `CancelToken`, which closes its connection at once. Whatever the store does, the job finishes:

@@ -1,5 +1,5 @@
 """A study's automatic scores per model: overlap with the items' reference answers, and the
-language and text checks of its answers (issue 9, items 2 and 4).
+language and text checks of its answers.
 
 Definitions (the figures themselves are defined in lineup.overlap and lineup.text_checks):
 

@@ -1,4 +1,4 @@
-"""The timing arithmetic of design.md, in one place: TTFT, total, tokens, decode speed."""
+"""The timing arithmetic of docs/design.md, in one place: TTFT, total, tokens, decode speed."""
 
 from __future__ import annotations
 

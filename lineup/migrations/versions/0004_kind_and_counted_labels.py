@@ -20,6 +20,11 @@ Revises: 0003
 Create Date: 2026-11-23
 """
 
+import re
+import unicodedata
+from collections import Counter
+from decimal import Decimal
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -52,6 +57,78 @@ def _partial(name: str, table: str, columns: list[str], where: str, unique: bool
     )
 
 
+# A frozen copy of the WER normalisation as it was when this migration was written
+# (lineup/scoring.py and lineup/language.py at that time): a migration must give the same result
+# whatever the live code becomes, so it never imports it.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+_GROUPED = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
+_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b")
+_PERCENT = re.compile(r"(\d)\s*%")
+_MONEY = re.compile(r"([$€£])\s?(\d+)(?:\.(\d{2}))?\b")
+_CURRENCY = {"$": ("dollar", "dollars"), "€": ("euro", "euros"), "£": ("pound", "pounds")}
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NOT_WORD = re.compile(r"[^\w\s']|_")
+_EDGE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
+_SPACES = re.compile(r"\s+")
+_SCRIPT_LANGUAGE = {"Latin": "en", "Cyrillic": "ru", "Greek": "el", "Hebrew": "he", "Arabic": "ar"}
+
+
+def _script(char: str) -> str | None:
+    if not char.isalpha():
+        return None
+    name = unicodedata.name(char, "")
+    if name.startswith("CJK"):
+        return "Han"
+    if name.startswith(("HIRAGANA", "KATAKANA")):
+        return "Japanese"
+    return name.split(" ", 1)[0].capitalize() or None
+
+
+def _guess_language(text: str) -> str:
+    counts = Counter(script for script in map(_script, text) if script)
+    script = counts.most_common(1)[0][0] if counts else ""
+    return _SCRIPT_LANGUAGE.get(script, "en")
+
+
+def _number_words(number: str, language: str) -> str:
+    from num2words import num2words
+
+    value: int | Decimal = Decimal(number) if "." in number else int(number)
+    try:
+        return str(num2words(value, lang=language))
+    except (NotImplementedError, OverflowError, ValueError):
+        return number
+
+
+def _ordinal_words(match: re.Match[str]) -> str:
+    from num2words import num2words
+
+    return f" {num2words(int(match.group(1)), to='ordinal', lang='en')} "
+
+
+def _money_words(match: re.Match[str]) -> str:
+    one, many = _CURRENCY[match.group(1)]
+    amount, cents = match.group(2), match.group(3)
+    words = f" {amount} {one if amount == '1' else many}"
+    if cents and cents != "00":
+        words += f" {int(cents)} {'cent' if cents == '01' else 'cents'}"
+    return words + " "
+
+
+def _normalize(text: str) -> str:
+    language = _guess_language(text)
+    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
+    text = _GROUPED.sub(lambda m: m.group(0).replace(",", ""), text)
+    if language == "en":
+        text = _MONEY.sub(_money_words, text)
+        text = _ORDINAL.sub(_ordinal_words, text)
+        text = _PERCENT.sub(r"\1 percent", text)
+    text = _NUMBER.sub(lambda m: f" {_number_words(m.group(0), language)} ", text)
+    text = _NOT_WORD.sub(" ", text)
+    text = _EDGE_APOSTROPHE.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
 def _not_null_text(table: str, name: str, length: int) -> None:
     op.add_column(
         table, sa.Column(name, sa.String(length), nullable=False, server_default=sa.text("''"))
@@ -61,8 +138,6 @@ def _not_null_text(table: str, name: str, length: int) -> None:
 def _fill_word_counts(connection: sa.Connection) -> None:
     """Each scored clip's reference words (its sentence, normalised as when it was scored) and
     word errors (its WER times those words: the count WER was computed from)."""
-    from lineup.scoring import normalize
-
     sentences = connection.execute(
         sa.text(
             "SELECT DISTINCT runs.input_text FROM runs JOIN generations "
@@ -71,7 +146,7 @@ def _fill_word_counts(connection: sa.Connection) -> None:
     ).scalars()
     counts = []
     for sentence in list(sentences):
-        words = len(normalize(sentence).split())
+        words = len(_normalize(sentence).split())
         if words:  # a sentence with no words has no WER (lineup.scoring.ScoringError)
             counts.append({"sentence": sentence, "words": words})
     if not counts:
