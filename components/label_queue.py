@@ -15,7 +15,8 @@ time); the script takes the keys first.
 - 1 / 2 / 3 press hidden buttons that label the focused answer (the one in the session), and
   the focus moves on to the next answer still to label;
 - ← → ↑ ↓ and Tab / Shift+Tab press Previous / Next answer; K / P, J / N and U press
-  Previous / Next / Next unlabeled; F presses Full size (the item's image in a dialog).
+  Previous / Next / Next unlabeled; F, or a click on the item's thumbnail, presses Full size
+  (the item's image in a dialog), and Esc closes the dialog wherever the focus is.
 - Keys typed in a text box (a comment) are left alone, as are those with Ctrl, Alt or Cmd,
   and a key whose button is disabled when nothing waits (Tab then moves through the page).
 
@@ -55,6 +56,7 @@ KEYS_HELP = (
 )
 FULL_SIZE_KEY = "queue-full-size"  # the button that opens the item's image at full size
 FULL_IMAGE_KEY = "queue-full-image"  # the box that holds it, scrolled when it is wider
+THUMBNAIL_KEY = "queue-thumbnail"  # the item's image in the page: a click opens it full size
 # Which button each key presses, by the button's widget key (Streamlit gives its element the
 # class `st-key-<key>`); of several, the first the page draws (one mode's or the other's).
 KEY_ACTIONS: dict[str, str | list[str]] = {
@@ -88,6 +90,7 @@ KEYS_SCRIPT = """<script>(() => {
   if (window.__lineupQueueKeys) return;
   window.__lineupQueueKeys = true;
   const ACTIONS = %(actions)s;
+  const THUMBNAIL = %(thumbnail)s, FULL_SIZE = %(full_size)s;
   const button = (key) => document.querySelector(`.st-key-${key} button`);
   const drawn = (keys) => [].concat(keys || []).find((key) => button(key));
   const runState = () =>
@@ -120,6 +123,19 @@ KEYS_SCRIPT = """<script>(() => {
     event.stopImmediatePropagation();
     if (!event.repeat) waiting.push(action);
     pump();
+  }, true);
+  // A click on the item's thumbnail presses Full size, as F does.
+  window.addEventListener("click", (event) => {
+    if (!event.target.closest?.(`.st-key-${THUMBNAIL} img`)) return;
+    waiting.push(FULL_SIZE);
+    pump();
+  }, true);
+  // Esc closes a dialog even when the focus is not in it (it is not, after a click on the
+  // thumbnail opened it).
+  window.addEventListener("keydown", (event) => {
+    const dialog = document.querySelector('[role="dialog"]');
+    if (event.key !== "Escape" || !dialog || dialog.contains(document.activeElement)) return;
+    dialog.querySelector('button[aria-label="Close"]')?.click();
   }, true);
   new MutationObserver(pump).observe(document.body, {
     attributes: true, subtree: true, attributeFilter: ["data-test-script-state"],
@@ -236,12 +252,25 @@ def queue_keys(app: Lineup, item: QueueItem, annotator: str, focus: int | None) 
         )
 
 
+# The item's thumbnail, in either mode: a click opens it full size (KEYS_SCRIPT). Streamlit's
+# own fullscreen button would show only its few pixels (Streamlit sends an image scaled to the
+# width shown), so it is hidden: Full size is the way to the whole image.
+THUMBNAIL_STYLE = (
+    f"<style>.st-key-{THUMBNAIL_KEY} img {{ cursor: zoom-in; }} "
+    f'.st-key-{THUMBNAIL_KEY} [data-testid="stElementToolbar"] {{ display: none; }}</style>'
+)
+
+
 def install_keys() -> None:
-    """The script that takes the keys (KEYS_SCRIPT), for either mode."""
+    """The script that takes the keys (KEYS_SCRIPT) and the thumbnail's style, for either
+    mode."""
+    script = KEYS_SCRIPT % {
+        "actions": json.dumps(KEY_ACTIONS),
+        "thumbnail": json.dumps(THUMBNAIL_KEY),
+        "full_size": json.dumps(FULL_SIZE_KEY),
+    }
     # In the sidebar: an element with a script takes a row's gap where it is drawn.
-    st.sidebar.html(
-        KEYS_SCRIPT % {"actions": json.dumps(KEY_ACTIONS)}, unsafe_allow_javascript=True
-    )
+    st.sidebar.html(THUMBNAIL_STYLE + script, unsafe_allow_javascript=True)
 
 
 def queue_nav(queue: LabelQueue, number: int, item: QueueItem) -> None:
@@ -299,8 +328,10 @@ def item_view(app: Lineup, item: StudyItem, *, show_reference: bool) -> None:
             elif stored is not None:
                 with Image.open(stored) as image:
                     width_px, height_px = image.size
-                # At most 220 px tall, so the answers stay in view; Full size shows every pixel.
-                st.image(str(stored), width=int(min(420, 220 * width_px / height_px)))
+                # At most 220 px tall, so the answers stay in view; Full size (or a click on
+                # it, see KEYS_SCRIPT) shows every pixel.
+                thumbnail_px = int(min(420, 220 * width_px / height_px))
+                st.container(key=THUMBNAIL_KEY).image(str(stored), width=thumbnail_px)
                 if st.button(
                     "Full size",
                     key=FULL_SIZE_KEY,

@@ -20,6 +20,7 @@ from tests.unit.test_label_queue import MODELS, make_study
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path("/tmp")
+THUMBNAIL = ".st-key-queue-thumbnail img"
 # A phone screenshot (tall) and a desktop one (wider than the dialog), as the shipped ones.
 SIZES = {"phone": (780, 1688), "desktop": (1280, 800)}
 
@@ -59,10 +60,14 @@ def test_the_image_opens_full_size_with_one_click(
     expect(page.get_by_text("Question 1?", exact=True)).to_be_visible(timeout=60_000)
     settled(page)
     # Too small to read (Streamlit even sends it scaled down to the width shown).
-    thumbnail = image_size(page, '[data-testid="stMain"] [data-testid="stImage"] img')
+    thumbnail = image_size(page, THUMBNAIL)
     assert thumbnail["shown"] <= 420 and thumbnail["shown"] < width_px / 2
 
-    page.get_by_role("button", name="Full size").click()
+    # No fullscreen of Streamlit's own (it would show the thumbnail's few pixels): a click on
+    # the image itself opens it.
+    page.locator(THUMBNAIL).hover()
+    expect(page.get_by_role("button", name="Fullscreen")).to_have_count(0)
+    page.locator(THUMBNAIL).click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=30_000)
     expect(dialog.locator("img")).to_be_visible(timeout=30_000)
@@ -86,6 +91,12 @@ def test_the_image_opens_full_size_with_one_click(
     expect(dialog).to_be_hidden(timeout=30_000)
     settled(page)
     page.keyboard.press("f")  # the key does what the click does
+    expect(page.get_by_role("dialog").locator("img")).to_be_visible(timeout=30_000)
+    settled(page)
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden(timeout=30_000)
+    settled(page)
+    page.get_by_role("button", name="Full size").click()  # and so does the button
     expect(page.get_by_role("dialog").locator("img")).to_be_visible(timeout=30_000)
 
 
