@@ -112,21 +112,25 @@ def shipped_sets_list(offered: Sequence[ShippedSet]) -> str | None:
     Returns the name of the set whose button was clicked, if any."""
     clicked = None
     for shipped in offered:
-        with st.container(border=True, key=f"shipped-{shipped.name}"):
-            text, action = st.columns([5, 1], vertical_alignment="center")
+        row = st.container(
+            border=True,
+            key=f"shipped-{shipped.name}",
+            horizontal=True,
+            vertical_alignment="center",
+            gap="medium",
+        )
+        with row:
+            text = st.container()  # takes the room the button leaves
             text.markdown(_shipped_line(shipped))
             if shipped.problem is not None:  # quotes file names: plain text, not Markdown
                 text.code(shipped.problem, language=None, wrap_lines=True)
-            # The same label whatever the state: a click from a tab drawn before another tab
-            # stored the set still arrives (and is then told it is stored already).
-            if action.button(
+            if st.button(
                 "Import",
                 key=f"shipped-import-{shipped.name}",
                 icon=":material/download:",
                 disabled=shipped.stored_as is not None
                 or shipped.name_taken
                 or shipped.problem is not None,
-                width="stretch",
             ):
                 clicked = shipped.name
     return clicked
