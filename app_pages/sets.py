@@ -28,13 +28,17 @@ FORMAT_HELP = (
 app = get_lineup()
 st.title("Sets")
 
-st.subheader("Sets that ship with Lineup", anchor=False)
-st.caption(
-    "Ready to run: sample photos and support-app screenshots with questions (the screenshots "
-    "with reference answers), and sentences for voices. One click stores a set; a set stored "
-    "already is not stored again. From a shell: `python -m lineup sets import --shipped NAME`."
-)
-wanted = shipped_sets_list(app.shipped_sets())
+offered = app.shipped_sets()
+wanted = None
+if offered:  # none when sample_media/sets/ is not there
+    st.subheader("Sets that ship with Lineup", anchor=False)
+    st.caption(
+        "Ready to run: sample photos and support-app screenshots with questions (the "
+        "screenshots with reference answers), and sentences for voices. One click stores a "
+        "set; a set stored already is not stored again. From a shell: "
+        "`python -m lineup sets import --shipped NAME`."
+    )
+    wanted = shipped_sets_list(offered)
 if wanted is not None:
     try:
         with st.spinner(f"Importing {wanted}…"):
