@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components.context import get_lineup
-from components.models import endpoint_reports
+from components.models import code_span, endpoint_reports
+from lineup.service import EndpointReport
 
 app = get_lineup()
 kinds = app.kinds()
@@ -15,15 +16,24 @@ if st.button("Refresh", icon=":material/refresh:"):
     st.cache_data.clear()
     app.forget_descriptions()
 
-st.subheader("Endpoints")
-for report in endpoint_reports(app):
+
+def endpoint_box(report: EndpointReport) -> None:
+    """An endpoint: up or not, where, and the models it serves. One that only past
+    comparisons name is shown by its URL and the specs that name it, in code spans: the
+    store's text, which Markdown must not draw."""
     icon = ":material/check_circle:" if report.health.ok else ":material/cancel:"
+    message = report.health.message
     with st.container(border=True):
-        st.markdown(f"{icon} **{report.name}** · `{report.kind}` · `{report.base_url}`")
-        if report.health.ok:
-            st.caption(report.health.message)
+        if report.used_by:
+            st.markdown(f"{icon} `{report.kind}` · {code_span(report.base_url)}")
+            st.caption("Used by " + ", ".join(code_span(spec) for spec in report.used_by))
+            message = message.replace(report.base_url, code_span(report.base_url))
         else:
-            st.warning(report.health.message)
+            st.markdown(f"{icon} **{report.name}** · `{report.kind}` · `{report.base_url}`")
+        if report.health.ok:
+            st.caption(message)
+        else:
+            st.warning(message)
         if report.models:
             st.dataframe(
                 [
@@ -36,6 +46,24 @@ for report in endpoint_reports(app):
                 ],
                 hide_index=True,
             )
+
+
+reports = endpoint_reports(app, past=True)
+st.subheader("Endpoints")
+for report in reports:
+    if not report.used_by:
+        endpoint_box(report)
+
+past = [report for report in reports if report.used_by]
+if past:
+    st.subheader("Used in past comparisons")
+    st.caption(
+        "Endpoints that stored answers name with `@BASE_URL` in their model spec, and "
+        f"`{app.settings.backends_file}` does not (keys in a URL are shown as `***`). "
+        "Add one there to give it a name and an API key variable."
+    )
+    for report in past:
+        endpoint_box(report)
 
 st.subheader("Offline, no server needed")
 by_kind: dict[str, list[str]] = {}

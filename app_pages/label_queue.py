@@ -25,9 +25,10 @@ from components.label_queue import (
     queue_keys,
     queue_nav,
 )
-from components.models import display_name
+from components.models import code_span, display_name
 from lineup.arena import ArenaQueue
 from lineup.label_queue import LabelQueue
+from lineup.models import STUDY_RUNNING
 from lineup.study_store import StudyInfo
 
 STUDY_KEY = "queue-study"
@@ -168,6 +169,26 @@ def arena(study: StudyInfo, show_reference: bool) -> None:
     answers_side_by_side(app, view)
 
 
+def fully_labeled(study: StudyInfo, model: str) -> None:
+    """Every answer has this annotator's label: say so, and link to the study's results."""
+    if model:
+        name = code_span(display_name(model, app.config)[0])
+        done = f"Every answer of {name} in study {study.id} has your label."
+    else:
+        done = f"Study {study.id} is fully labeled: every answer has your label."
+    if study.status == STUDY_RUNNING:
+        done += " More answers come while it runs."
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.success(done, icon=":material/done_all:")
+        st.page_link(
+            "app_pages/studies.py",
+            label="See the results",
+            icon=":material/analytics:",
+            query_params={"study": str(study.id)},
+            help="The study's tables and charts on the Studies page.",
+        )
+
+
 st.title("Label queue")
 study = pick_study()
 if study is None:
@@ -227,6 +248,8 @@ if item is None:  # the study's set lost the item: never happens to a stored stu
 if annotator:
     share = queue.labeled / queue.total if queue.total else 0.0
     st.progress(share, text=f"Labeled {queue.labeled} of {queue.total} answers")
+    if queue.total and queue.labeled == queue.total:
+        fully_labeled(study, model)
 else:
     st.warning("Set your name in the sidebar to label.", icon=":material/person:")
 

@@ -1,17 +1,19 @@
-"""Sets: import a question set (a zip of a set folder, or a sentences file), see the stored
-sets and page through one set's items."""
+"""Sets: import a set that ships with Lineup with one click, or a question set of your own (a
+zip of a set folder, or a sentences file); see the stored sets and page through one set's
+items."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from components.context import get_lineup
-from components.set_view import items_table, problems, sets_table
+from components.set_view import items_table, problems, sets_table, shipped_sets_list
 from lineup.question_sets import SetError
 from lineup.service import INPUT_ERRORS
 
 PAGE_ITEMS = 20  # items per page of the preview
 PREVIEW_KEY = "set-preview"
+SHIPPED_DONE_KEY = "shipped-import-done"  # what the last shipped import did, said once
 
 FORMAT_HELP = (
     "**A VLM set**: a .zip of a folder holding `questions.csv` (columns `image`, `question`, "
@@ -25,6 +27,44 @@ FORMAT_HELP = (
 
 app = get_lineup()
 st.title("Sets")
+
+offered = app.shipped_sets()
+wanted = None
+if offered:  # none when sample_media/sets/ is not there
+    st.subheader("Sets that ship with Lineup", anchor=False)
+    st.caption(
+        "Ready to run: sample photos and support-app screenshots with questions (the "
+        "screenshots with reference answers), and sentences for voices. One click stores a "
+        "set; a set stored already is not stored again. From a shell: "
+        "`python -m lineup sets import --shipped NAME`."
+    )
+    wanted = shipped_sets_list(offered)
+if wanted is not None:
+    try:
+        with st.spinner(f"Importing {wanted}…"):
+            shipped = app.import_shipped_set(wanted)
+    except SetError as exc:
+        problems(exc)
+    except INPUT_ERRORS as exc:
+        st.error(str(exc), icon=":material/error:")
+    else:
+        st.session_state[SHIPPED_DONE_KEY] = shipped
+        st.session_state[PREVIEW_KEY] = shipped.summary.name  # preview it below
+        st.rerun()  # the rows say it is stored now
+done = st.session_state.pop(SHIPPED_DONE_KEY, None)
+if done is not None:
+    stored = done.summary
+    kind = "sentences" if stored.kind == "tts" else "questions"
+    if done.already_stored:
+        st.info(
+            f"**{stored.name}** is already stored ({stored.items} {kind}): nothing was added.",
+            icon=":material/info:",
+        )
+    else:
+        st.success(
+            f"Stored the set **{stored.name}**: {stored.items} {kind}.",
+            icon=":material/check_circle:",
+        )
 
 st.subheader("Import a set", anchor=False)
 upload_col, name_col = st.columns([3, 2], gap="medium")
@@ -68,7 +108,8 @@ sets = app.sets()
 st.subheader("Stored sets", anchor=False)
 if not sets:
     st.info(
-        "No set yet: import one above, or from a shell with `python -m lineup sets import PATH`."
+        "No set yet: import a shipped set or one of yours above, or from a shell with "
+        "`python -m lineup sets import --shipped NAME` or `sets import PATH`."
     )
     st.stop()
 sets_table(sets)

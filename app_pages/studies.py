@@ -47,8 +47,16 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
     """Choose a set, then its models (or voices) and parameters; Start stores the study and
     runs it in this server (a reload or a closed tab does not stop it)."""
     if not sets:
-        st.info("No question set yet: import one on the Sets page first.")
-        st.page_link("app_pages/sets.py", label="Sets", icon=":material/library_books:")
+        shipped = ", ".join(f"**{s.name}**" for s in app.shipped_sets())
+        st.info(
+            "No question set yet. "
+            + (f"Lineup ships with {shipped}: " if shipped else "")
+            + "import one with a click on the Sets page (or your own set there).",
+            icon=":material/library_add:",
+        )
+        st.page_link(
+            "app_pages/sets.py", label="Sets: import a set", icon=":material/library_books:"
+        )
         return
     chosen = st.selectbox(
         "Question set",

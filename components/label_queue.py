@@ -15,7 +15,8 @@ time); the script takes the keys first.
 - 1 / 2 / 3 press hidden buttons that label the focused answer (the one in the session), and
   the focus moves on to the next answer still to label;
 - ← → ↑ ↓ and Tab / Shift+Tab press Previous / Next answer; K / P, J / N and U press
-  Previous / Next / Next unlabeled.
+  Previous / Next / Next unlabeled; F, or a click on the item's thumbnail, presses Full size
+  (the item's image in a dialog), and Esc closes the dialog wherever the focus is.
 - Keys typed in a text box (a comment) are left alone, as are those with Ctrl, Alt or Cmd,
   and a key whose button is disabled when nothing waits (Tab then moves through the page).
 
@@ -45,11 +46,17 @@ MAX_PER_ROW = 3  # answers side by side: three fit beside the sidebar in a 1400 
 KEY_BUTTONS_KEY = "queue-key-buttons"  # the hidden buttons that 1 / 2 / 3 press
 LABEL_SHORTCUTS = {"relevant": "1", "partial": "2", "irrelevant": "3"}
 KEYS_HELP = (
-    "**1 / 2 / 3** label the focused answer relevant / partly / irrelevant  \n"
+    "**1 / 2 / 3** label the focused answer relevant / partly / irrelevant, then move the "
+    "focus on to this item's next answer you have not labeled (once all are, **U** opens the "
+    "next item with one)  \n"
     "**← →** (or **↑ ↓**, **Shift+Tab Tab**) move between answers  \n"
-    "**J / K** (or **N / P**) next / previous item, **U** next unlabeled  \n"
+    "**J / K** (or **N / P**) next / previous item, **U** next unlabeled item  \n"
+    "**F** the image at full size (**Esc** closes it)  \n"
     "Keys are taken in the order typed; in a comment they are text."
 )
+FULL_SIZE_KEY = "queue-full-size"  # the button that opens the item's image at full size
+FULL_IMAGE_KEY = "queue-full-image"  # the box that holds it, scrolled when it is wider
+THUMBNAIL_KEY = "queue-thumbnail"  # the item's image in the page: a click opens it full size
 # Which button each key presses, by the button's widget key (Streamlit gives its element the
 # class `st-key-<key>`); of several, the first the page draws (one mode's or the other's).
 KEY_ACTIONS: dict[str, str | list[str]] = {
@@ -67,6 +74,7 @@ KEY_ACTIONS: dict[str, str | list[str]] = {
     "j": ["queue-next", "arena-next"],
     "n": ["queue-next", "arena-next"],
     "u": ["queue-next-unlabeled", "arena-next-unvoted"],
+    "f": FULL_SIZE_KEY,
     # The arena's votes (components.arena_queue).
     "a": "arena-vote-a",
     "b": "arena-vote-b",
@@ -82,6 +90,7 @@ KEYS_SCRIPT = """<script>(() => {
   if (window.__lineupQueueKeys) return;
   window.__lineupQueueKeys = true;
   const ACTIONS = %(actions)s;
+  const THUMBNAIL = %(thumbnail)s, FULL_SIZE = %(full_size)s;
   const button = (key) => document.querySelector(`.st-key-${key} button`);
   const drawn = (keys) => [].concat(keys || []).find((key) => button(key));
   const runState = () =>
@@ -114,6 +123,19 @@ KEYS_SCRIPT = """<script>(() => {
     event.stopImmediatePropagation();
     if (!event.repeat) waiting.push(action);
     pump();
+  }, true);
+  // A click on the item's thumbnail presses Full size, as F does.
+  window.addEventListener("click", (event) => {
+    if (!event.target.closest?.(`.st-key-${THUMBNAIL} img`)) return;
+    waiting.push(FULL_SIZE);
+    pump();
+  }, true);
+  // Esc closes a dialog even when the focus is not in it (it is not, after a click on the
+  // thumbnail opened it).
+  window.addEventListener("keydown", (event) => {
+    const dialog = document.querySelector('[role="dialog"]');
+    if (event.key !== "Escape" || !dialog || dialog.contains(document.activeElement)) return;
+    dialog.querySelector('button[aria-label="Close"]')?.click();
   }, true);
   new MutationObserver(pump).observe(document.body, {
     attributes: true, subtree: true, attributeFilter: ["data-test-script-state"],
@@ -230,12 +252,25 @@ def queue_keys(app: Lineup, item: QueueItem, annotator: str, focus: int | None) 
         )
 
 
+# The item's thumbnail, in either mode: a click opens it full size (KEYS_SCRIPT). Streamlit's
+# own fullscreen button would show only its few pixels (Streamlit sends an image scaled to the
+# width shown), so it is hidden: Full size is the way to the whole image.
+THUMBNAIL_STYLE = (
+    f"<style>.st-key-{THUMBNAIL_KEY} img {{ cursor: zoom-in; }} "
+    f'.st-key-{THUMBNAIL_KEY} [data-testid="stElementToolbar"] {{ display: none; }}</style>'
+)
+
+
 def install_keys() -> None:
-    """The script that takes the keys (KEYS_SCRIPT), for either mode."""
+    """The script that takes the keys (KEYS_SCRIPT) and the thumbnail's style, for either
+    mode."""
+    script = KEYS_SCRIPT % {
+        "actions": json.dumps(KEY_ACTIONS),
+        "thumbnail": json.dumps(THUMBNAIL_KEY),
+        "full_size": json.dumps(FULL_SIZE_KEY),
+    }
     # In the sidebar: an element with a script takes a row's gap where it is drawn.
-    st.sidebar.html(
-        KEYS_SCRIPT % {"actions": json.dumps(KEY_ACTIONS)}, unsafe_allow_javascript=True
-    )
+    st.sidebar.html(THUMBNAIL_STYLE + script, unsafe_allow_javascript=True)
 
 
 def queue_nav(queue: LabelQueue, number: int, item: QueueItem) -> None:
@@ -292,9 +327,19 @@ def item_view(app: Lineup, item: StudyItem, *, show_reference: bool) -> None:
                 st.caption("image missing from the media store")
             elif stored is not None:
                 with Image.open(stored) as image:
-                    ratio = image.width / image.height
-                # At most 220 px tall, so the answers stay in view (full size on hover).
-                st.image(str(stored), width=int(min(420, 220 * ratio)))
+                    width_px, height_px = image.size
+                # At most 220 px tall, so the answers stay in view; Full size (or a click on
+                # it, see KEYS_SCRIPT) shows every pixel.
+                thumbnail_px = int(min(420, 220 * width_px / height_px))
+                st.container(key=THUMBNAIL_KEY).image(str(stored), width=thumbnail_px)
+                if st.button(
+                    "Full size",
+                    key=FULL_SIZE_KEY,
+                    icon=":material/zoom_in:",
+                    type="tertiary",
+                    help=f"The image at its own size, {width_px} × {height_px} px (key F).",
+                ):
+                    full_size(str(stored), width_px, height_px)
         with right:
             st.caption("Question")
             st.markdown(item.text)
@@ -303,6 +348,21 @@ def item_view(app: Lineup, item: StudyItem, *, show_reference: bool) -> None:
         return
     reference(item, show_reference)
     tags(item)
+
+
+@st.dialog("Image at full size", width="large")
+def full_size(path: str, width_px: int, height_px: int) -> None:
+    """The item's image one image pixel to one screen pixel, scrolled when it is bigger than
+    the window: a screenshot's small print (an error code) can be read."""
+    st.caption(f"{width_px} × {height_px} px. Esc or × closes it.")
+    # Streamlit fits an image to its column: here it keeps its own width, and the box
+    # around it scrolls sideways when the dialog is narrower.
+    st.html(
+        f"<style>.st-key-{FULL_IMAGE_KEY} {{ overflow-x: auto; }} "
+        f".st-key-{FULL_IMAGE_KEY} * {{ max-width: none !important; }}</style>"
+    )
+    with st.container(key=FULL_IMAGE_KEY):
+        st.image(path, width=width_px)
 
 
 def reference(item: StudyItem, shown: bool) -> None:

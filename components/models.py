@@ -15,8 +15,8 @@ LOCAL_TTL_S = 300
 
 
 @st.cache_data(ttl=DISCOVERY_TTL_S, show_spinner="Asking the endpoints for their models…")
-def _reports(_app: Lineup, config_key: str) -> list[EndpointReport]:
-    return _app.endpoint_reports()
+def _reports(_app: Lineup, config_key: str, past: bool) -> list[EndpointReport]:
+    return _app.endpoint_reports(past=past)
 
 
 @st.cache_data(ttl=LOCAL_TTL_S, show_spinner=False)
@@ -24,10 +24,19 @@ def _local(_app: Lineup, modality: Modality) -> list[str]:
     return [m.spec for m in _app.local_models(modality)]
 
 
-def endpoint_reports(app: Lineup) -> list[EndpointReport]:
-    """What each endpoint offers, asked at most every DISCOVERY_TTL_S per backends.toml."""
+def code_span(text: str) -> str:
+    """Text someone typed (a set's name, a spec, a URL) as a Markdown code span, where nothing
+    is drawn (no link, no image, no emphasis): its own backticks, which would end the span,
+    become quotes."""
+    return "`" + text.replace("`", "'") + "`"
+
+
+def endpoint_reports(app: Lineup, *, past: bool = False) -> list[EndpointReport]:
+    """What each endpoint offers, asked at most every DISCOVERY_TTL_S per backends.toml; with
+    `past`, also the endpoints only past comparisons' specs name (the Backends page)."""
     key = repr(app.config)  # a new backends.toml gives a new cache entry
-    return _reports(app, key)
+    # The store's name too: the cache is the server's, and each store has its own past.
+    return _reports(app, f"{key} {app.settings.database_url}", past)
 
 
 def model_options(app: Lineup, modality: Modality, *, text_only: bool = False) -> list[str]:

@@ -1,5 +1,5 @@
-"""Question sets as the Sets page shows them: the stored sets, a page of one set's items with
-thumbnails, and the problems of a set that was refused."""
+"""Question sets as the Sets page shows them: the sets that ship with Lineup, the stored sets, a
+page of one set's items with thumbnails, and the problems of a set that was refused."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from components.models import code_span
 from lineup.models import SetItemRow
 from lineup.question_sets import SetError
 from lineup.service import Lineup
 from lineup.set_store import SetSummary
+from lineup.shipped_sets import ShippedSet
 
 THUMBNAIL_PX = 160  # the longest side of a preview image (shown at about half that)
 ITEM_ROW_PX = 72  # a row of the items table with a thumbnail
@@ -90,6 +92,68 @@ def sets_table(sets: Sequence[SetSummary]) -> None:
         columns=list(SETS_COLUMNS),
     )
     st.dataframe(frame, hide_index=True, column_config=SETS_COLUMNS, placeholder="–")
+
+
+def set_contents(
+    kind: str | None, items: int, with_reference: int, languages: dict[str, int]
+) -> str:
+    """What a set holds, in a line: its kind, items, references and languages."""
+    voices = kind == "tts"
+    parts = ["voices" if voices else "VLM", f"{items} {'sentences' if voices else 'questions'}"]
+    if with_reference:
+        parts.append(f"{with_reference} with a reference answer")
+    if languages:
+        parts.append(f"languages {_languages(languages)}")
+    return " · ".join(parts)
+
+
+def shipped_sets_list(offered: Sequence[ShippedSet]) -> str | None:
+    """A row per shipped set: what it holds, whether it is stored, and its Import button.
+    Returns the name of the set whose button was clicked, if any."""
+    clicked = None
+    for shipped in offered:
+        row = st.container(
+            border=True,
+            key=f"shipped-{shipped.name}",
+            horizontal=True,
+            vertical_alignment="center",
+            gap="medium",
+        )
+        with row:
+            text = st.container()  # takes the room the button leaves
+            text.markdown(_shipped_line(shipped))
+            if shipped.problem is not None:  # quotes file names: plain text, not Markdown
+                text.code(shipped.problem, language=None, wrap_lines=True)
+            if st.button(
+                "Import",
+                key=f"shipped-import-{shipped.name}",
+                icon=":material/download:",
+                disabled=shipped.stored_as is not None
+                or shipped.name_taken
+                or shipped.problem is not None,
+            ):
+                clicked = shipped.name
+    return clicked
+
+
+def _shipped_line(shipped: ShippedSet) -> str:
+    line = f"**{shipped.name}**"
+    if shipped.problem is not None:
+        return line + "  \n:red[:material/error: It cannot be read:]"
+    contents = set_contents(shipped.kind, shipped.items, shipped.with_reference, shipped.languages)
+    line += f" · {contents}"
+    if shipped.stored_as == shipped.name:
+        return line + "  \n:green[:material/check_circle: Imported]"
+    if shipped.stored_as is not None:
+        shown = code_span(shipped.stored_as)  # a name someone gave
+        return line + f"  \n:green[:material/check_circle: Imported] as {shown}"
+    if shipped.name_taken:
+        return line + (
+            f"  \n:orange[:material/warning: Another set is stored as **{shipped.name}**.] "
+            f"Import this one under another name: `python -m lineup sets import --shipped "
+            f"{shipped.name} --name NAME`"
+        )
+    return line
 
 
 def items_table(app: Lineup, kind: str, items: Sequence[SetItemRow]) -> None:

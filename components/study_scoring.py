@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.charts import hide_credentials
 from components.models import model_options
 from lineup.judge import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S, SIMPLER_TEMPLATE_HINT, JudgeRun
 from lineup.judge_jobs import JudgeJob
 from lineup.limits import MAX_TIMEOUT_S, MAX_TOKENS
+from lineup.model_names import hide_credentials
 from lineup.models import STUDY_DONE, STUDY_RUNNING
 from lineup.service import INPUT_ERRORS, Lineup
 from lineup.study_store import StudyInfo

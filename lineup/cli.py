@@ -37,6 +37,7 @@ from lineup.models import RELEVANCE
 from lineup.redact import redact
 from lineup.runner import GenerationResult
 from lineup.service import INPUT_ERRORS, LeaderboardFilter, Lineup
+from lineup.shipped_sets import shipped_set_names
 from lineup.studies import StudyProgress, StudyRun
 from lineup.study_scores import SCORE_KEYS
 from lineup.study_tables import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS
@@ -378,13 +379,22 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
 
 
 def cmd_sets_import(app: Lineup, args: argparse.Namespace) -> int:
-    summary = app.import_set(args.path, name=args.name)
+    already_stored = False
+    if args.shipped is not None:
+        shipped = app.import_shipped_set(args.shipped, as_name=args.name)
+        summary, already_stored = shipped.summary, shipped.already_stored
+    else:
+        summary = app.import_set(args.path, name=args.name)
     if args.json:
-        _emit(summary.as_dict())
+        document = summary.as_dict()
+        if args.shipped is not None:
+            document["already_stored"] = already_stored
+        _emit(document)
     else:
         languages = ", ".join(f"{k or 'unknown'} {n}" for k, n in summary.languages.items())
+        stored = " is already stored" if already_stored else ""
         print(
-            f"set {summary.name!r} ({summary.kind}): {summary.items} items, "
+            f"set {summary.name!r}{stored} ({summary.kind}): {summary.items} items, "
             f"{summary.with_reference} with a reference answer; languages: {languages}"
         )
     return EXIT_OK
@@ -942,10 +952,19 @@ def build_parser() -> argparse.ArgumentParser:
     set_import = sets.add_parser(
         "import",
         help="store a set from a folder (questions.csv, questions.jsonl, sentences.csv or "
-        "sentences.txt), a .zip of one, or a set file",
+        "sentences.txt), a .zip of one, or a set file; or one of the sets that ship with Lineup",
     )
-    set_import.add_argument("path")
-    set_import.add_argument("--name", help="default: the folder's, zip's or file's name")
+    source = set_import.add_mutually_exclusive_group(required=True)
+    source.add_argument("path", nargs="?", help="a set folder, a .zip of one, or a set file")
+    source.add_argument(
+        "--shipped",
+        metavar="NAME",
+        help=f"a set that ships with Lineup ({', '.join(shipped_set_names()) or 'none found'}); "
+        "one stored already is not stored again",
+    )
+    set_import.add_argument(
+        "--name", help="default: the folder's, zip's or file's name (the shipped set's name)"
+    )
     set_import.add_argument("--json", action="store_true")
     set_import.set_defaults(func=cmd_sets_import)
     set_list = sets.add_parser("list", help="the stored sets")

@@ -16,6 +16,11 @@ class MediaStoreError(Exception):
     what to do. Nothing of the failed write is left behind."""
 
 
+def media_digest(data: bytes) -> str:
+    """The name media is stored under: the SHA-256 hex digest of its bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
 class MediaStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -38,7 +43,7 @@ class MediaStore:
         added: list[Path] = []
         try:
             for data, suffix in blobs:
-                digest = hashlib.sha256(data).hexdigest()
+                digest = media_digest(data)
                 digests.append(digest)
                 target = self._path_for(digest, suffix)
                 if target in staged or target.exists():

@@ -70,6 +70,7 @@ from lineup.references import model_references, reference_summary, scored_study
 from lineup.runner import Comparison, start_vlm_comparison
 from lineup.set_store import SetSummary, save_set, set_by_name, set_summaries
 from lineup.settings import Settings, SettingsError, load_settings
+from lineup.shipped_sets import ShippedImport, ShippedSet, import_shipped, shipped_sets
 from lineup.store import (
     GENERATION_EXPORT_COLUMNS,
     LABEL_EXPORT_COLUMNS,
@@ -306,6 +307,28 @@ class Lineup:
         )
         return save_set(self.store, self.media, parsed)
 
+    def shipped_sets(self) -> list[ShippedSet]:
+        """The sets that ship with Lineup (sample_media/sets/): what each holds, and whether
+        the store has it already."""
+        return shipped_sets(
+            self.store,
+            max_image_bytes=self.settings.max_upload_bytes,
+            max_pixels=self.settings.max_pixels,
+        )
+
+    def import_shipped_set(self, name: str, as_name: str | None = None) -> ShippedImport:
+        """Store a shipped set by name (under `as_name` if given), or find it stored already:
+        it is never stored twice. UnknownShippedSet names the shipped sets; SetError when a
+        different set holds the name."""
+        return import_shipped(
+            self.store,
+            self.media,
+            name,
+            as_name=as_name,
+            max_image_bytes=self.settings.max_upload_bytes,
+            max_pixels=self.settings.max_pixels,
+        )
+
     def sets(self) -> list[SetSummary]:
         """Every stored set, newest first."""
         return set_summaries(self.store)
@@ -338,7 +361,8 @@ class Lineup:
         if question_set is None:
             raise InputError(
                 f"There is no set named {set_name!r}. `python -m lineup sets list` shows the "
-                "stored sets; `sets import PATH` adds one."
+                "stored sets; `sets import PATH` adds one, `sets import --shipped NAME` one "
+                "of the sets that ship with Lineup."
             )
         kind: RunKind = "tts" if question_set.kind == "tts" else "vlm"
         if not 1 <= repeats <= MAX_REPEATS:
@@ -775,9 +799,11 @@ class Lineup:
         """Every backend kind, by name: its modality and what it is."""
         return dict(KINDS)
 
-    def endpoint_reports(self) -> list[EndpointReport]:
-        """Each endpoint of backends.toml (and Ollama's): up or not, and its models."""
-        return probe_endpoints(self.config)
+    def endpoint_reports(self, *, past: bool = False) -> list[EndpointReport]:
+        """Each endpoint of backends.toml (and Ollama's): up or not, and its models; with
+        `past`, then each endpoint only the specs of stored answers name (`@BASE_URL` typed in
+        a past comparison), its URL redacted and the specs in `used_by`."""
+        return probe_endpoints(self.config, self.store if past else None)
 
     def local_models(self, modality: Modality | None = None) -> list[DiscoveredModel]:
         """Models that need no server (of one modality, or all)."""

@@ -260,3 +260,78 @@ def test_no_study_yet_says_how_to_run_one(lineup_home: Path) -> None:
     at = page(annotator="ana")
     assert not at.exception
     assert any("No studies yet" in i.value for i in at.info)
+
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def queue_in_app(**query: str) -> AppTest:
+    """The Label queue as the app serves it (through app.py's navigation, which its link to
+    the Studies page needs)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page("app_pages/label_queue.py")
+    return at.run()
+
+
+def test_the_keys_help_says_what_1_2_3_do_after_labeling(
+    app: Lineup, study: tuple[int, dict[tuple[int, str, int], int]]
+) -> None:
+    at = page(annotator="ana", study=str(study[0]))
+    help_text = " ".join(c.value for c in at.sidebar.caption)
+    assert "**1 / 2 / 3** label the focused answer" in help_text
+    # What test_the_keys_label_the_focused_answer_and_move_the_focus shows they do.
+    assert "then move the focus on to this item's next answer you have not labeled" in help_text
+    assert "**U** opens the next item with one" in help_text
+    assert "**F** the image at full size" in help_text
+
+
+def test_the_last_label_says_the_study_is_fully_labeled_with_a_link_to_its_results(
+    app: Lineup, study: tuple[int, dict[tuple[int, str, int], int]]
+) -> None:
+    study_id, ids = study
+    *others, last = ids.values()
+    for gid in others:
+        app.add_label(gid, "relevant", annotator="ana")
+    at = queue_in_app(annotator="ana", study=str(study_id))
+    assert not at.exception
+    assert progress_text(at) == "Labeled 5 of 6 answers"
+    assert not [s for s in at.success if "fully labeled" in s.value]
+    assert not at.get("page_link")
+
+    at.button(key=f"queue-label-{last}-partial").click().run()
+    assert not at.exception
+    assert progress_text(at) == "Labeled 6 of 6 answers"
+    [done] = [s.value for s in at.success if "fully labeled" in s.value]
+    assert done == f"Study {study_id} is fully labeled: every answer has your label."
+    [link] = at.get("page_link")
+    assert (link.proto.page, link.proto.query_string) == ("studies", f"study={study_id}")
+    # Another annotator has labeled nothing: not done for her.
+    other = queue_in_app(annotator="bo", study=str(study_id))
+    assert not [s for s in other.success if "fully labeled" in s.value]
+
+
+def test_the_item_s_image_has_a_full_size_button(
+    app: Lineup, study: tuple[int, dict[tuple[int, str, int], int]]
+) -> None:
+    at = page(annotator="ana", study=str(study[0]))
+    button = at.button(key="queue-full-size")
+    assert button.label == "Full size" and "64 × 48 px" in (button.help or "")
+    button.click().run()
+    assert not at.exception
+
+
+def test_one_model_fully_labeled_says_so_for_that_model(
+    app: Lineup, study: tuple[int, dict[tuple[int, str, int], int]]
+) -> None:
+    study_id, ids = study
+    for (_, model, _), gid in ids.items():
+        if model == MODELS[1]:
+            app.add_label(gid, "irrelevant", annotator="ana")
+    at = queue_in_app(annotator="ana", study=str(study_id))
+    assert not [s for s in at.success if "label" in s.value]  # the study as a whole is not
+    at.sidebar.selectbox(key="queue-model").set_value(MODELS[1]).run()
+    assert not at.exception
+    [done] = [s.value for s in at.success if "has your label" in s.value]
+    assert done == f"Every answer of `moondream:latest` in study {study_id} has your label."

@@ -311,3 +311,67 @@ def test_api_keys_may_come_from_streamlit_secrets(
     assert set(app.secrets()) >= {"from-secrets", "from-the-environment"}
     # And no key reached the store.
     assert "from-secrets" not in (lineup_home / "lineup.db").read_bytes().decode("latin-1")
+
+
+def test_backends_page_lists_the_endpoints_past_comparisons_used(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Endpoints typed as `@BASE_URL` in a comparison and not in backends.toml: listed once
+    each, probed like the others (the Ollama protocol fixture stands in for an Ollama server,
+    which cannot be installed here), a key in an old row's URL never shown nor sent."""
+    lineup_home.mkdir(parents=True, exist_ok=True)
+    (lineup_home / "backends.toml").write_text(
+        '[endpoints.vllm]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+    )
+    store = Store(load_settings().database_url)
+    with OllamaFixture([FakeModel("llava:7b", ["hi"])]) as ollama:
+        specs = [
+            f"ollama:llava:7b@{ollama.base_url}",  # up: its models are listed
+            "openai:Qwen/Qwen2-VL-2B@http://127.0.0.1:7/v1",  # down
+            "openai:SmolVLM@http://127.0.0.1:7/v1/",  # the same endpoint: listed once
+            "openai:m@http://127.0.0.1:9/v1",  # backends.toml's vllm: listed there only
+            # An old row's URL with keys in it (today's parser refuses it): never shown.
+            "openai:m@http://ana:sk-pass-123@127.0.0.1:8/v1?api_key=sk-query-456",
+            "ocr:eng+rus",  # no server
+            # Markdown in a spec is the store's text: drawn as code, never as an image.
+            "openai:x`![b](http://127.0.0.1:5/p.png)`@http://127.0.0.1:7/v1",
+        ]
+        run = store.create_run("vlm", "q")
+        for spec in specs:
+            store.finish_generation(store.add_generation(run, spec), "ok", output_text="x")
+        voice = "openai-tts:kokoro@http://127.0.0.1:6/v1"
+        store.finish_generation(store.add_generation(store.create_run("tts", "Hi."), voice), "ok")
+        at = AppTest.from_file(str(PAGES / "endpoints.py"), default_timeout=60).run()
+    assert not at.exception
+    shown = " ".join(
+        element.value
+        for kind in ("markdown", "caption", "warning", "code", "subheader")
+        for element in at.get(kind)
+    )
+    assert "Used in past comparisons" in shown
+    assert "sk-pass-123" not in shown and "sk-query-456" not in shown and "ana:" not in shown
+    # An endpoint's box: "icon **name** · `kind` · `url`", or "icon `kind` · `url`" for one
+    # that only past comparisons name.
+    boxes = [m.value for m in at.markdown if m.value.startswith(":material/")]
+    past = {box.split("`")[-2] for box in boxes if box.count(" · ") == 1}
+    assert past == {
+        ollama.base_url,
+        "http://127.0.0.1:7/v1",
+        "http://***@127.0.0.1:8/v1?api_key=***",
+        "http://127.0.0.1:6/v1",  # a voice server: every endpoint kind
+    }
+    assert "**vllm**" in shown
+    assert sum("http://127.0.0.1:9/v1" in box for box in boxes) == 1  # only as vllm
+    # Probed like the others: the fixture's models listed, the dead one warned about, the
+    # one with a key in its URL not asked at all.
+    tables = [t.value for t in at.dataframe]
+    assert any(t["spec"].tolist() == [f"ollama:llava:7b@{ollama.base_url}"] for t in tables)
+    warnings = [w.value for w in at.warning]
+    assert any("http://127.0.0.1:7/v1" in w for w in warnings)
+    assert any(w.startswith("Not asked") and "api_key_env" in w for w in warnings)
+    [used_by] = [c.value for c in at.caption if "openai:Qwen/Qwen2-VL-2B@" in c.value]
+    assert used_by == (
+        "Used by `openai:Qwen/Qwen2-VL-2B@http://127.0.0.1:7/v1`, "
+        "`openai:SmolVLM@http://127.0.0.1:7/v1/`, "
+        "`openai:x'![b](http://127.0.0.1:5/p.png)'@http://127.0.0.1:7/v1`"
+    )

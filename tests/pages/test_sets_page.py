@@ -182,3 +182,60 @@ def test_a_full_disk_is_a_message_saying_what_to_do_and_stores_nothing(
     assert "is full" in error.value and "Free some space" in error.value
     assert Lineup.open().sets() == [] and not at.success
     assert not any((lineup_home / "media").rglob("*.*"))
+
+
+# The sets that ship with Lineup (sample_media/sets/) --------------------------------------
+
+SHIPPED = ("photo-study", "support-screenshots", "voice-sentences")
+
+
+def shipped_row(at: AppTest, name: str) -> str:
+    """The text of a shipped set's row: what it holds, and whether it is stored."""
+    [row] = [md.value for md in at.markdown if f"**{name}**" in md.value]
+    return row
+
+
+def test_the_shipped_sets_are_offered_with_what_each_holds(lineup_home: Path) -> None:
+    at = sets_page()
+    assert not at.exception
+    rows = {name: shipped_row(at, name) for name in SHIPPED}
+    assert "VLM" in rows["photo-study"] and "15 questions" in rows["photo-study"]
+    assert "en 10, ru 5" in rows["photo-study"]
+    assert "16 questions" in rows["support-screenshots"]
+    assert "16 with a reference answer" in rows["support-screenshots"]
+    assert "en 10, ru 6" in rows["support-screenshots"]
+    assert "voices" in rows["voice-sentences"] and "6 sentences" in rows["voice-sentences"]
+    assert "en 6" in rows["voice-sentences"]
+    for name in SHIPPED:
+        button = at.button(key=f"shipped-import-{name}")
+        assert not button.disabled and button.label == "Import"
+
+
+def test_a_shipped_set_imports_with_one_click_and_says_so_after(lineup_home: Path) -> None:
+    at = sets_page()
+    at.button(key="shipped-import-photo-study").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Stored the set **photo-study**: 15 questions."]
+    [stored] = Lineup.open().sets()
+    assert (stored.name, stored.kind, stored.items) == ("photo-study", "vlm", 15)
+    assert "imported" in shipped_row(at, "photo-study").lower()
+    assert at.button(key="shipped-import-photo-study").disabled
+    assert not at.button(key="shipped-import-voice-sentences").disabled
+    assert at.selectbox(key="set-preview").value == "photo-study"  # previewed below
+
+    # A new visit says it is there too.
+    again = sets_page()
+    assert "imported" in shipped_row(again, "photo-study").lower()
+    assert again.button(key="shipped-import-photo-study").disabled
+
+
+def test_a_shipped_set_clicked_in_two_tabs_is_stored_once(lineup_home: Path) -> None:
+    first, second = sets_page(), sets_page()  # both drawn before either click
+    first.button(key="shipped-import-voice-sentences").click().run()
+    second.button(key="shipped-import-voice-sentences").click().run()
+    assert not first.exception and not second.exception
+    assert [s.name for s in Lineup.open().sets()] == ["voice-sentences"]
+    # The second tab's click comes to a set stored meanwhile: no error, and its row says so.
+    assert not second.error
+    assert "imported" in shipped_row(second, "voice-sentences").lower()
+    assert second.button(key="shipped-import-voice-sentences").disabled

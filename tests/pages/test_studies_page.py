@@ -344,3 +344,13 @@ def test_a_voice_study_from_the_page_shows_its_voices_and_transcripts(
     [frame] = transcripts
     assert list(frame.value["text"]) == ["Hello there.", "The train leaves at seven."]
     assert [h.value for h in at.subheader][-3:] == ["Per item", "Transcripts", "Download"]
+
+
+def test_with_no_set_yet_the_page_points_to_the_shipped_sets(lineup_home: Path) -> None:
+    at = studies_page()
+    assert not at.exception
+    [info] = [i.value for i in at.info if "No question set yet" in i.value]
+    for name in ("photo-study", "support-screenshots", "voice-sentences"):
+        assert name in info
+    [link] = at.get("page_link")
+    assert link.proto.page == "sets"

@@ -47,9 +47,11 @@ def make_study(
     failed: frozenset[tuple[int, str, int]] = frozenset(),
     blind: bool = False,
     name: str = "queue set",
+    image: bytes | None = None,
 ) -> tuple[int, dict[tuple[int, str, int], int]]:
     """A finished study of `items` items (questions about images, or sentences) × models ×
     repeats; every answer `ok` but those in `failed` ((item number, model, repeat): `error`).
+    The items' image is `image` if given, else a small one numbered for its item.
     Returns the study id and each answer's generation id by (item number, model, repeat)."""
     parsed = ParsedSet(
         name=name,
@@ -58,7 +60,7 @@ def make_study(
             SetItem(
                 line=number,
                 text=f"Question {number}?" if kind == "vlm" else f"Sentence number {number}.",
-                image=png_bytes(text=str(number)) if kind == "vlm" else None,
+                image=(image or png_bytes(text=str(number))) if kind == "vlm" else None,
                 image_name=f"{number}.png" if kind == "vlm" else None,
                 reference=f"Reference {number}" if number % 2 else None,
                 language="en",

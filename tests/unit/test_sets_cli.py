@@ -196,3 +196,93 @@ def test_the_set_pixel_limit_is_the_lineup_max_set_megapixels_setting(
     )
     monkeypatch.setenv("LINEUP_MAX_SET_MEGAPIXELS", "0.0036")
     assert run(capsys, "sets", "import", str(folder))[0] == 0
+
+
+def run_argv(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`run`, with argparse's own usage errors (SystemExit) as exit codes."""
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_shipped_set_imports_by_name_once_however_often_it_is_asked_for(
+    lineup_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "sets", "import", "--shipped", "support-screenshots", "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    assert (first["name"], first["kind"], first["items"], first["with_reference"]) == (
+        "support-screenshots",
+        "vlm",
+        16,
+        16,
+    )
+    assert first["languages"] == {"en": 10, "ru": 6}
+    assert first["already_stored"] is False
+
+    # Asked again (by name, or by its folder's path): the stored set, not a second copy.
+    code, out, err = run(capsys, "sets", "import", "--shipped", "support-screenshots", "--json")
+    assert code == 0, err
+    again = json.loads(out)
+    assert again["already_stored"] is True and again["id"] == first["id"]
+    code, out, err = run(capsys, "sets", "import", "--shipped", "support-screenshots")
+    assert code == 0 and "already stored" in out and "support-screenshots" in out
+    assert [s.name for s in Lineup.open().sets()] == ["support-screenshots"]
+
+    code, out, err = run(capsys, "sets", "import", "--shipped", "voice-sentences")
+    assert code == 0, err
+    assert "set 'voice-sentences' (tts): 6 items" in out
+    assert sorted(s.name for s in Lineup.open().sets()) == [
+        "support-screenshots",
+        "voice-sentences",
+    ]
+
+
+def test_an_unknown_shipped_set_is_refused_with_the_names_there_are(
+    lineup_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "sets", "import", "--shipped", "photos", "--json")
+    assert code == 2 and out == ""
+    assert "photos" in err
+    for name in ("photo-study", "support-screenshots", "voice-sentences"):
+        assert name in err
+    assert "Traceback" not in err and "bug" not in err
+    assert Lineup.open().sets() == []
+
+
+def test_shipped_and_a_path_are_one_or_the_other(
+    lineup_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = str(SETS / "photo-study")
+    code, out, err = run_argv(capsys, "sets", "import", folder, "--shipped", "photo-study")
+    assert code == 2 and out == ""
+    assert "not allowed with" in err
+    code, out, err = run_argv(capsys, "sets", "import")
+    assert code == 2 and "--shipped" in err
+    assert Lineup.open().sets() == []
+
+
+def test_a_shipped_set_whose_name_holds_another_set_asks_for_another_name(
+    lineup_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "voice-sentences"
+    other.mkdir()
+    (other / "sentences.txt").write_text("Not the shipped sentence.\n", encoding="utf-8")
+    assert run(capsys, "sets", "import", str(other))[0] == 0
+
+    code, out, err = run(capsys, "sets", "import", "--shipped", "voice-sentences")
+    assert code == 2 and out == ""
+    assert "already stored" in err and "--name" in err
+    code, out, err = run(
+        capsys, "sets", "import", "--shipped", "voice-sentences", "--name", "bark", "--json"
+    )
+    assert code == 0, err
+    assert (json.loads(out)["name"], json.loads(out)["items"]) == ("bark", 6)
+    # Now stored (as "bark"): asked again under its own name, it is found, not stored twice.
+    code, out, err = run(capsys, "sets", "import", "--shipped", "voice-sentences", "--json")
+    assert code == 0, err
+    assert (json.loads(out)["name"], json.loads(out)["already_stored"]) == ("bark", True)
+    assert sorted(s.name for s in Lineup.open().sets()) == ["bark", "voice-sentences"]
