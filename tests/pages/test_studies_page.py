@@ -191,7 +191,7 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
         f"study-{study_id}-{table}.csv"
         for table in ["relevance", "speed", "per_item", "repeats", "generations", "labels"]
     )
-    assert relevance_csv.splitlines()[1].startswith(f"{ALPHA},3,2,0,1,")
+    assert relevance_csv.splitlines()[1].startswith(f'"{ALPHA}",3,2,0,1,')
     workbook = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(app, study_id)), read_only=True)
     assert workbook.sheetnames[:4] == ["relevance", "speed", "per_item", "repeats"]
     report = openpyxl.load_workbook(io.BytesIO(report_bytes(app, study_id, "xlsx")))
