@@ -1,0 +1,76 @@
+"""Text from models and people written where a renderer reads it: as sanitised HTML for the
+app, as escaped literal text inside Markdown.
+
+Answers, reasoning, judge replies, transcripts, and the questions and references of an
+imported set are hostile: they must never make a browser fetch anything (an image, a
+stylesheet), link to `data:` or `javascript:`, or add markup of their own.
+
+- `answer_html` keeps what makes an answer readable (paragraphs, line breaks, lists, bold and
+  italics, code, headings, quotes, tables) and writes everything else as the text it is:
+  images, links, autolinks, link definitions and raw HTML show as their Markdown source.
+  markdown-it-py turns the Markdown into HTML with those rules off and raw HTML escaped; nh3
+  (the ammonia sanitiser) then keeps only the tags of ANSWER_TAGS, with no attribute but a
+  list's start, whatever the Markdown did.
+- `escape_markdown` makes a piece of text (a set's name, a model's name, an annotator, an
+  error) read literally inside Lineup's own Markdown: every ASCII punctuation character is
+  backslash-escaped, which CommonMark allows for each of them, so no emphasis, link, image,
+  autolink, code span, HTML or entity can start; each run of white space (line breaks too)
+  becomes one space, so no block (a heading, a list, code) can start either.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import nh3
+from markdown_it import MarkdownIt
+
+# The tags an answer may hold once rendered; no attribute but an ordered list's start.
+ANSWER_TAGS = frozenset(
+    {
+        "p", "br", "strong", "em", "s", "del", "code", "pre", "blockquote", "hr",
+        "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+        "table", "thead", "tbody", "tr", "th", "td",
+    }
+)  # fmt: skip
+ANSWER_ATTRIBUTES = {"ol": {"start"}}
+# The Markdown rules that would make a fetch, a link or markup of the text's own.
+OFF_RULES = ["image", "link", "autolink", "reference", "html_inline", "html_block", "linkify"]
+
+# Every ASCII punctuation character (CommonMark: each may be backslash-escaped).
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+@functools.cache
+def _parser() -> MarkdownIt:
+    # `breaks`: a line break in the answer stays one (OCR output and lists of codes rely on it).
+    parser = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
+    parser.enable(["table", "strikethrough"])
+    parser.disable([rule for rule in OFF_RULES if rule in _rule_names(parser)])
+    return parser
+
+
+def _rule_names(parser: MarkdownIt) -> set[str]:
+    return {name for chain in parser.get_all_rules().values() for name in chain}
+
+
+@functools.lru_cache(maxsize=512)
+def answer_html(text: str) -> str:
+    """`text` (Markdown from a model or a person) as HTML that holds only ANSWER_TAGS: nothing
+    to fetch, no link, no attribute but a list's start. Cached: a page redraws the same
+    answers many times."""
+    rendered = _parser().render(text)
+    return nh3.clean(
+        rendered,
+        tags=set(ANSWER_TAGS),
+        attributes={tag: set(names) for tag, names in ANSWER_ATTRIBUTES.items()},
+        url_schemes=set(),
+        link_rel=None,
+        strip_comments=True,
+    ).strip()
+
+
+def escape_markdown(text: str) -> str:
+    """`text` as literal text inside Markdown, on one line (white space collapsed)."""
+    return _PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
