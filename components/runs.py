@@ -118,8 +118,7 @@ def draw_column(view: ColumnView) -> None:
         with st.expander("Reasoning", icon=":material/psychology:"):
             st.text(view.reasoning)
     if view.status == RUNNING:
-        if view.text:
-            st.markdown(view.text.replace("\n", "  \n") + " ▌")
+        render_answer(view.text, streaming=True)
     elif view.status == OK:
         render_answer(view.text)
         if not view.text:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from components.models import model_options
 from lineup.judge_jobs import JudgeJob
+from lineup.markup import escape_markdown
 from lineup.models import STUDY_DONE, STUDY_RUNNING
 from lineup.service import INPUT_ERRORS, Lineup
 from lineup.study_store import StudyInfo
@@ -259,7 +260,9 @@ def judge_progress(job: JudgeJob) -> None:
                 help="The request in flight is stopped; Score again asks it and the rest.",
             )
         elif state.error:
-            st.error(f"{label}: {state.error}", icon=":material/error:")
+            # The judge's server may be quoted: shown as the text it is.
+            message = escape_markdown(state.error, keep_code=True)
+            st.error(f"{label}: {message}", icon=":material/error:")
         elif state.run is not None:
             run = state.run
             how = "stopped" if state.stopped else "done"

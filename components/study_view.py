@@ -18,6 +18,7 @@ import streamlit as st
 from components.charts import display_names, hide_credentials, interval_text, wer_chart
 from components.label_bar import CHOICES, VOICE_WORDS
 from components.runs import ColumnView, draw_column
+from components.stats import render_answer, show_text
 from components.study_charts import (
     SPEED_AXES,
     item_heatmap,
@@ -26,6 +27,7 @@ from components.study_charts import (
     relevance_chart,
     speed_chart,
 )
+from lineup.markup import code_span, escape_markdown
 from lineup.models import (
     OK,
     STUDY_CANCELLED,
@@ -91,7 +93,7 @@ def study_caption(info: StudyInfo) -> str:
     params = info.params
     voices = info.kind == "tts"
     parts = [
-        f"{'Voice' if voices else 'VLM'} set **{info.set_name}**",
+        f"{'Voice' if voices else 'VLM'} set **{escape_markdown(info.set_name)}**",
         f"{len(info.models)} {'voices' if voices else 'models'} × "
         + _count(info.repeats, "sample" if voices else "repeat"),
     ]
@@ -118,7 +120,12 @@ def study_details(info: StudyInfo, names: dict[str, str]) -> None:
     """The full spec of each model (the tables show short names) and the system prompt."""
     noun = "Voices" if info.kind == "tts" else "Models"
     with st.expander(f"{noun} and parameters", icon=":material/tune:"):
-        st.markdown("\n".join(f"- **{names[m]}**: `{hide_credentials(m)}`" for m in info.models))
+        st.markdown(
+            "\n".join(
+                f"- **{escape_markdown(names[m])}**: {code_span(hide_credentials(m))}"
+                for m in info.models
+            )
+        )
         system = info.params.get("system")
         if system:
             st.caption("System prompt")
@@ -1062,7 +1069,7 @@ def item_answers(
             st.columns(min(len(with_answers), MAX_PER_ROW), gap="small"), row, strict=False
         ):
             with column, st.container(border=True):
-                st.markdown(f"**{names[model]}**")
+                st.markdown(f"**{escape_markdown(names[model])}**")
                 for generation_id in group:
                     generation = by_id.get(generation_id)
                     if generation is not None:
@@ -1079,10 +1086,10 @@ def _reference_answer(app: Lineup, study: StudyInfo, item_id: int) -> None:
         return
     with st.container(border=True):
         st.caption(
-            f":material/star: Reference model `{reference.models[0]}`: shown apart, never "
-            "ranked; the item's reference where the set has none."
+            f":material/star: Reference model {code_span(reference.models[0])}: shown "
+            "apart, never ranked; the item's reference where the set has none."
         )
-        st.markdown(answer)
+        render_answer(answer)
 
 
 def _item_head(app: Lineup, run: Run | None, text: str, reference: str | None, kind: str) -> None:
@@ -1094,10 +1101,10 @@ def _item_head(app: Lineup, run: Run | None, text: str, reference: str | None, k
         right = st.container()
     with right:
         st.caption("Sentence" if kind == "tts" else "Question")
-        st.markdown(text)
+        show_text(text)
         if reference:
             st.caption("Reference answer")
-            st.markdown(reference)
+            show_text(reference)
 
 
 def _answer(app: Lineup, generation: Generation, study: StudyInfo) -> None:
@@ -1110,10 +1117,10 @@ def _answer(app: Lineup, generation: Generation, study: StudyInfo) -> None:
         if clip is not None:
             st.audio(str(clip))
         if generation.status != OK:
-            st.caption(generation.error or generation.status)
+            st.caption(escape_markdown(generation.error or generation.status, keep_code=True))
         elif generation.transcript is not None:
             wer = f" (WER {100 * generation.wer:.0f}%)" if generation.wer is not None else ""
-            st.caption(f"Heard{wer}: {generation.transcript}")
+            st.caption(f"Heard{wer}: {escape_markdown(generation.transcript)}")
     else:
         draw_column(ColumnView.of_generation(generation))
     said = words(study.kind)
@@ -1123,7 +1130,9 @@ def _answer(app: Lineup, generation: Generation, study: StudyInfo) -> None:
     if labels:
         st.caption(
             "Labels: "
-            + ", ".join(f"{lab.annotator} {said[lab.relevance].lower()}" for lab in labels)
+            + ", ".join(
+                f"{escape_markdown(lab.annotator)} {said[lab.relevance].lower()}" for lab in labels
+            )
         )
 
 

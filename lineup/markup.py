@@ -40,6 +40,8 @@ OFF_RULES = ["image", "link", "autolink", "reference", "html_inline", "html_bloc
 
 # Every ASCII punctuation character (CommonMark: each may be backslash-escaped).
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# A code span (CommonMark): a run of backticks, then the first run of exactly as many.
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 
 
 @functools.cache
@@ -71,6 +73,28 @@ def answer_html(text: str) -> str:
     ).strip()
 
 
-def escape_markdown(text: str) -> str:
-    """`text` as literal text inside Markdown, on one line (white space collapsed)."""
-    return _PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
+def escape_markdown(text: str, *, keep_code: bool = False) -> str:
+    """`text` as literal text inside Markdown, on one line (white space collapsed).
+
+    `keep_code`: its code spans (`ollama serve` in a message) stay code. A code span is read
+    literally, and every backtick outside the spans kept is escaped, so a renderer pairs the
+    backticks as this does; not for a table cell, where a `|` inside code would still split
+    it."""
+    flat = " ".join(text.split())
+    if not keep_code:
+        return _PUNCTUATION.sub(r"\\\1", flat)
+    escaped, start = [], 0
+    for span in _CODE_SPAN.finditer(flat):
+        escaped += [_PUNCTUATION.sub(r"\\\1", flat[start : span.start()]), span.group()]
+        start = span.end()
+    return "".join([*escaped, _PUNCTUATION.sub(r"\\\1", flat[start:])])
+
+
+def code_span(text: str) -> str:
+    """`text` as inline code in Markdown, on one line: its content is never read as markup
+    (CommonMark), and the fence is a run of backticks longer than any in the text, so the text
+    cannot close it. Not for a table cell, where a `|` would still split it."""
+    flat = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""  # one is taken off each end
+    return f"{fence}{pad}{flat}{pad}{fence}"

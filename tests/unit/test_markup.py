@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from lineup.markup import ANSWER_ATTRIBUTES, ANSWER_TAGS, answer_html, escape_markdown
+from lineup.markup import ANSWER_ATTRIBUTES, ANSWER_TAGS, answer_html, code_span, escape_markdown
 from tests.fixtures.payloads import markup_payloads
 
 BEACON = "http://127.0.0.1:9"
@@ -102,3 +102,24 @@ def test_escaped_text_in_a_table_cell_stays_in_its_cell() -> None:
     table = f"| a | b |\n|---|---|\n| {escape_markdown('x | <b>y</b>')} | 2 |"
     html = renderer().render(table)
     assert "<td>x | &lt;b&gt;y&lt;/b&gt;</td>" in html and "<td>2</td>" in html
+
+
+@pytest.mark.parametrize("payload", [*markup_payloads(BEACON), "`", "``a`b``", "x\\`y`"])
+def test_escaped_text_keeps_its_code_spans_as_code_and_nothing_else(payload: str) -> None:
+    message = f"Failed: {payload}. Start it with `ollama serve` or ``a `b` c``."
+    html = renderer().render(escape_markdown(message, keep_code=True))
+    document = parsed(html)
+    assert {tag for tag, _ in document.tags} <= {"p", "code"}, html
+    assert all(attrs == {} for _, attrs in document.tags), html
+    if "`" not in payload:  # else the payload's backticks pair with Lineup's, as in any renderer
+        assert "<code>ollama serve</code>" in html and "<code>a `b` c</code>" in html
+
+
+@pytest.mark.parametrize(
+    "text", ["ollama:llava:7b", "a `tick` b", "``", "x ```` y", " <b>&amp;</b> "]
+)
+def test_a_code_span_shows_its_text_as_code(text: str) -> None:
+    html = renderer().render(code_span(text))
+    document = parsed(html)
+    assert [tag for tag, _ in document.tags] == ["p", "code"], html
+    assert "".join(document.text).strip() == " ".join(text.split())
