@@ -8,7 +8,7 @@ from typing import Protocol
 
 import streamlit as st
 
-from lineup.markup import answer_html, escape_markdown
+from lineup.markup import answer_html, escape_markdown, text_html
 
 FIGURES_HELP = (
     "**TTFT**: time to first token, from sending the request to the first chunk of answer "
@@ -125,6 +125,7 @@ def render_state(status: str, error: str | None) -> None:
 # tables scroll sideways), code and quotes look as in Streamlit's own Markdown.
 TEXT_STYLE = """<style>
 .lineup-text { overflow-wrap: anywhere; }
+.lineup-text .plain { white-space: pre-wrap; }
 .lineup-text pre { overflow-x: auto; padding: 0.75rem 1rem; border-radius: 0.5rem;
   background: rgba(128, 128, 128, 0.1); }
 .lineup-text code { font-size: 0.875em; padding: 0.1em 0.25em; border-radius: 0.25rem;
@@ -139,18 +140,21 @@ TEXT_STYLE = """<style>
 </style>"""
 
 
-def show_text(text: str) -> None:
+def show_text(text: str, *, live: bool = False) -> None:
     """Markdown from a model or a person (an answer, a question, a reference), shown safely:
     lists, code, bold and line breaks kept; images, links and HTML shown as the text they are,
-    so nothing is fetched or linked (lineup.markup.answer_html)."""
+    so nothing is fetched or linked (lineup.markup.answer_html). `live`: a text still
+    streaming, shown as it is until it is complete (lineup.markup.text_html: no Markdown to
+    lay out on every redraw)."""
     if text:
-        st.html(f'{TEXT_STYLE}<div class="lineup-text">{answer_html(text)}</div>')
+        shown = text_html(text) if live else answer_html(text)
+        st.html(f'{TEXT_STYLE}<div class="lineup-text">{shown}</div>')
 
 
 def render_answer(text: str | None, *, partial: bool = False, streaming: bool = False) -> None:
     """Model output (`show_text`); `partial`: it ended before it was complete; `streaming`:
-    it is still coming, with a cursor at its end."""
+    it is still coming, as it is, with a cursor at its end."""
     if text:
         if partial:
             st.caption("Partial answer, as received before it ended:")
-        show_text(text + " ▌" if streaming else text)
+        show_text(text + " ▌" if streaming else text, live=streaming)

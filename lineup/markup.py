@@ -11,6 +11,8 @@ stylesheet), link to `data:` or `javascript:`, or add markup of their own.
   markdown-it-py turns the Markdown into HTML with those rules off and raw HTML escaped; nh3
   (the ammonia sanitiser) then keeps only the tags of ANSWER_TAGS, with no attribute but a
   list's start, whatever the Markdown did.
+- `text_html` shows a text as it is, every character escaped: for an answer still
+  streaming (Markdown is laid out once it is complete) and for very long texts.
 - `escape_markdown` makes a piece of text (a set's name, a model's name, an annotator, an
   error) read literally inside Lineup's own Markdown: every ASCII punctuation character is
   backslash-escaped, which CommonMark allows for each of them, so no emphasis, link, image,
@@ -21,6 +23,7 @@ stylesheet), link to `data:` or `javascript:`, or add markup of their own.
 from __future__ import annotations
 
 import functools
+import html
 import re
 
 import nh3
@@ -35,6 +38,8 @@ ANSWER_TAGS = frozenset(
     }
 )  # fmt: skip
 ANSWER_ATTRIBUTES = {"ol": {"start"}}
+# Longer texts are shown as they are (`text_html`): Markdown would take seconds to lay out.
+MAX_FORMATTED_CHARS = 100_000
 # The Markdown rules that would make a fetch, a link or markup of the text's own.
 OFF_RULES = ["image", "link", "autolink", "reference", "html_inline", "html_block", "linkify"]
 
@@ -57,11 +62,13 @@ def _rule_names(parser: MarkdownIt) -> set[str]:
     return {name for chain in parser.get_all_rules().values() for name in chain}
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=256)
 def answer_html(text: str) -> str:
     """`text` (Markdown from a model or a person) as HTML that holds only ANSWER_TAGS: nothing
     to fetch, no link, no attribute but a list's start. Cached: a page redraws the same
-    answers many times."""
+    answers many times. A text over MAX_FORMATTED_CHARS is shown as it is (`text_html`)."""
+    if len(text) > MAX_FORMATTED_CHARS:
+        return text_html(text)
     rendered = _parser().render(text)
     return nh3.clean(
         rendered,
@@ -71,6 +78,14 @@ def answer_html(text: str) -> str:
         link_rel=None,
         strip_comments=True,
     ).strip()
+
+
+def text_html(text: str) -> str:
+    """`text` as HTML that shows it as it is, every character escaped, its line breaks and
+    spaces kept (class "plain": white-space pre-wrap). For an answer still streaming, redrawn
+    up to 20 times a second, where Markdown would cost milliseconds a draw (about 3 ms per
+    1,000 characters here), and for very long texts."""
+    return f'<p class="plain">{html.escape(text)}</p>'
 
 
 def escape_markdown(text: str, *, keep_code: bool = False) -> str:

@@ -9,7 +9,15 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from lineup.markup import ANSWER_ATTRIBUTES, ANSWER_TAGS, answer_html, code_span, escape_markdown
+from lineup.markup import (
+    ANSWER_ATTRIBUTES,
+    ANSWER_TAGS,
+    MAX_FORMATTED_CHARS,
+    answer_html,
+    code_span,
+    escape_markdown,
+    text_html,
+)
 from tests.fixtures.payloads import markup_payloads
 
 BEACON = "http://127.0.0.1:9"
@@ -123,3 +131,17 @@ def test_a_code_span_shows_its_text_as_code(text: str) -> None:
     document = parsed(html)
     assert [tag for tag, _ in document.tags] == ["p", "code"], html
     assert "".join(document.text).strip() == " ".join(text.split())
+
+
+@pytest.mark.parametrize("payload", markup_payloads(BEACON))
+def test_a_streaming_text_is_shown_as_it_is(payload: str) -> None:
+    html = text_html(f"**so far**\n{payload}")
+    document = parsed(html)
+    assert document.tags == [("p", {"class": "plain"})], html
+    assert "".join(document.text) == f"**so far**\n{payload}"
+
+
+def test_a_text_too_long_to_lay_out_is_shown_as_it_is() -> None:
+    long = "**bold** " * (MAX_FORMATTED_CHARS // 9 + 1)
+    assert answer_html(long) == text_html(long)
+    assert "<strong>" in answer_html(long[:1000])
