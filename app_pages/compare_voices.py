@@ -218,7 +218,7 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
         ):
             with column:
                 title, details = display_name(voice, app.config)
-                st.subheader(title, anchor=False, help=details, divider="gray")
+                st.subheader(escape_markdown(title), anchor=False, help=details, divider="gray")
                 voice_column(run, clips, figures[voice], labels)
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from backends.spec import SpecError, parse_spec, redact_url
 from lineup.config import BackendsConfig
+from lineup.markup import code_span, escape_markdown
 from lineup.service import EndpointReport, Lineup, Modality
 
 DISCOVERY_TTL_S = 30
@@ -63,7 +64,8 @@ _NAMED_BY_MODEL = {"ollama", "openai", "openai-tts", "transformers"}
 
 
 def display_name(model: str, config: BackendsConfig) -> tuple[str, str]:
-    """A column's short title and the tooltip that holds the rest: the full spec and endpoint.
+    """A column's short title (plain text: escape it where Markdown shows it) and the tooltip
+    that holds the rest, in Markdown: the full spec and endpoint.
 
     A model named in backends.toml keeps its name; a spec shows its model name (the last part
     of a path or hub id), without the endpoint URL, which would wrap and render as a link.
@@ -74,16 +76,17 @@ def display_name(model: str, config: BackendsConfig) -> tuple[str, str]:
         spec = parse_spec(spec_text)
     except SpecError:  # an old row's spec that today's parser refuses (credentials in its URL)
         head, at, url = model.partition("@")
-        return head, f"Spec: `{head}{at}{redact_url(url) if url else ''}`"
+        return head, f"Spec: {code_span(head + at + (redact_url(url) if url else ''))}"
     short = spec.model.rstrip("/").rsplit("/", 1)[-1] or spec.model
     if spec.preset is not None:
         short += f" #{spec.preset}"
     title = model if named is not None else short
     if named is None and spec.kind not in _NAMED_BY_MODEL:
         title = f"{spec.kind}:{short}"
-    details = [f"Spec: `{spec_text}`"]
+    # The tooltip is Markdown: names and specs in it are shown as the text they are.
+    details = [f"Spec: {code_span(spec_text)}"]
     if named is not None:
-        details.insert(0, f"**{named.name}** in backends.toml")
+        details.insert(0, f"**{escape_markdown(named.name)}** in backends.toml")
     if spec.base_url:
-        details.append(f"Endpoint: `{spec.base_url}`")
+        details.append(f"Endpoint: {code_span(spec.base_url)}")
     return title, "  \n".join(details)

@@ -138,7 +138,7 @@ def test_blind_mode_hides_names_until_everything_is_labeled(ollama: OllamaFixtur
     assert run.blind
     assert [g.status for g in run.generations] == ["cancelled", "ok"]
     at.button(key=f"label-{run.generations[1].id}-irrelevant").click().run()
-    headers = [h.value for h in at.subheader]
+    headers = [unescaped(h.value) for h in at.subheader]
     assert any(h.endswith("· moondream:latest") for h in headers)
 
 
@@ -242,7 +242,7 @@ def test_headers_show_the_model_name_with_the_full_spec_in_a_tooltip(
     settle(at.button(key="compare").click().run())
     assert not at.exception
     [llava, ocr] = at.subheader
-    assert (llava.value, ocr.value) == ("llava:7b", "ocr:eng+rus")
+    assert (unescaped(llava.value), unescaped(ocr.value)) == ("llava:7b", "ocr:eng+rus")
     assert spec in llava.proto.help and ollama.base_url in llava.proto.help
     # Each answer's figures come with their legend.
     figures = [c for c in at.caption if c.value.startswith("TTFT")]

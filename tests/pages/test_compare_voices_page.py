@@ -16,7 +16,7 @@ from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
 from lineup.tts_runner import start_tts_comparison
-from tests.pages.helpers import shown_texts
+from tests.pages.helpers import shown_texts, unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_voices.py")
 SENTENCE = "Please restart the app and try again."
@@ -60,7 +60,7 @@ def test_two_voices_play_score_and_keep_their_label(lineup_home: Path) -> None:
     assert [g.model_spec for g in run.generations] == ["espeak:en-us", "espeak:en-us+f3"]
     assert all(g.status == "ok" for g in run.generations)
     assert len(at.get("audio")) == 2
-    headers = [h.value for h in at.subheader]
+    headers = [unescaped(h.value) for h in at.subheader]
     assert headers == ["espeak:en-us", "espeak:en-us+f3"]
     captions = [c.value for c in at.caption]
     for generation in run.generations:
