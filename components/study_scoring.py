@@ -13,7 +13,7 @@ import streamlit as st
 
 from components.models import model_options
 from lineup.judge_jobs import JudgeJob
-from lineup.markup import escape_markdown
+from lineup.markup import code_span, escape_markdown
 from lineup.models import STUDY_DONE, STUDY_RUNNING
 from lineup.service import INPUT_ERRORS, Lineup
 from lineup.study_store import StudyInfo
@@ -96,7 +96,7 @@ def _reference_progress(app: Lineup, reference: StudyInfo) -> None:
     def draw() -> None:
         progress = app.study_progress(reference.id)
         text = (
-            f"`{reference.models[0]}` · study {reference.id} · {progress.status} · "
+            f"{code_span(reference.models[0])} · study {reference.id} · {progress.status} · "
             f"{progress.done} of {progress.total} answers · {progress.errors} failed"
         )
         st.progress(progress.done / progress.total if progress.total else 1.0, text=text)

@@ -651,12 +651,14 @@ def _judge_help(judge: dict[str, Any] | None) -> str:
         return "The LLM judge's mean figure: no judge has scored this study yet."
     if judge.get("protocol") == "pairwise":
         return (
-            f"The mean over answers of {judge['spec']}'s score of the answer over its score of "
+            f"The mean over answers of {code_span(judge['spec'])}'s score of the answer over "
+            "its score of "
             "the reference model's answer, asked in both orders: 1 = as good as the reference, "
             "above 1 = better."
         )
     return (
-        f"The mean of {judge['spec']}'s score (1–10) / 10 of each answer against the item's "
+        f"The mean of {code_span(judge['spec'])}'s score (1–10) / 10 of each answer against "
+        "the item's "
         "reference answer: 1 = says what the reference says."
     )
 
@@ -780,13 +782,13 @@ def scores_section(summary: dict[str, Any], names: dict[str, str]) -> None:
         )
     else:
         st.caption(
-            f"Judge: `{hide_credentials(judge['spec'])}`, protocol {judge['protocol']}, its "
-            "latest verdicts. Hover a header for what a figure means."
+            f"Judge: {code_span(hide_credentials(judge['spec']))}, protocol "
+            f"{judge['protocol']}, its latest verdicts. Hover a header for what a figure means."
         )
     reference = summary.get("reference")
     if reference:
         st.caption(
-            f"Reference model: `{hide_credentials(reference['model'])}` · "
+            f"Reference model: {code_span(hide_credentials(reference['model']))} · "
             f"{reference.get('ok', 0)} complete answers, {reference.get('errors', 0)} failed; "
             "shown apart, never ranked."
         )
@@ -978,7 +980,8 @@ def agreement_block(summary: dict[str, Any]) -> None:
         )
         row.metric("Label pairs", judge.get("n") or 0, width="content")
         st.caption(
-            f"Judge `{hide_credentials(judge['judge'])}` ({judge.get('protocol', 'reference')}): "
+            f"Judge {code_span(hide_credentials(judge['judge']))} "
+            f"({judge.get('protocol', 'reference')}): "
             "each counted label beside its score of the same answer. – : no such pair yet, or "
             "one side is the same throughout."
         )
