@@ -43,8 +43,8 @@ exports name them.
 
 Cells follow the study export's rules (lineup.study_export): numbers as numbers, text stored
 as text, never as a formula (text a spreadsheet would run, lineup.cells, with the quote-prefix
-style), characters XML refuses replaced, text cut at Excel's cell limit, times in UTC. The header row is bold and frozen; columns are sized to
-fit their header and first rows.
+style), characters XML refuses replaced, text cut at Excel's cell limit, times in UTC. The
+header row is bold and frozen; columns are sized to fit their header and first rows.
 """
 
 from __future__ import annotations
