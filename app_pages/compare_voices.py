@@ -23,6 +23,7 @@ from components.runs import (
     start_and_stop,
 )
 from components.stats import render_state
+from lineup.markup import escape_markdown
 from lineup.models import OK, RUNNING, Generation, Label, Run
 from lineup.scoring import word_alignment
 from lineup.sentences import sentence_sets, split_sentences
@@ -122,6 +123,7 @@ def marked_transcript(reference: str, transcript: str) -> str:
     parts = []
     for piece in word_alignment(reference, transcript):
         hyp, ref = " ".join(piece.hypothesis_words), " ".join(piece.reference_words)
+        hyp, ref = escape_markdown(hyp), escape_markdown(ref)
         if piece.op == "equal":
             parts.append(hyp)
         elif piece.op == "substitute":
@@ -208,7 +210,7 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
         labels = app.current_labels(generation_ids, annotator) if annotator else {}
     for run in shown:
         st.divider()
-        st.markdown(f"**Run {run.id}** · {run.input_text}")
+        st.markdown(f"**Run {run.id}** · {escape_markdown(run.input_text)}")
         voices_of_run = by_voice(run)
         figures = app.voice_figures(run)
         for column, (voice, clips) in zip(
@@ -216,7 +218,7 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
         ):
             with column:
                 title, details = display_name(voice, app.config)
-                st.subheader(title, anchor=False, help=details, divider="gray")
+                st.subheader(escape_markdown(title), anchor=False, help=details, divider="gray")
                 voice_column(run, clips, figures[voice], labels)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components.context import get_lineup
-from components.models import code_span, endpoint_reports
+from components.models import endpoint_reports
+from lineup.markup import code_span
 from lineup.service import EndpointReport
 
 app = get_lineup()

@@ -25,9 +25,10 @@ from components.label_queue import (
     queue_keys,
     queue_nav,
 )
-from components.models import code_span, display_name
+from components.models import display_name
 from lineup.arena import ArenaQueue
 from lineup.label_queue import LabelQueue
+from lineup.markup import code_span, escape_markdown
 from lineup.models import STUDY_RUNNING
 from lineup.study_store import StudyInfo
 
@@ -159,7 +160,8 @@ def arena(study: StudyInfo, show_reference: bool) -> None:
         st.warning("Set your name in the sidebar to vote.", icon=":material/person:")
     st.markdown(
         f"**Pair {position} of {queue.total}** · :gray[item #{pair.number} of set "
-        f"{study.set_name} · study {study.id}: {len(study.models)} models · {study.status} · "
+        f"{escape_markdown(study.set_name)} · study {study.id}: {len(study.models)} models · "
+        f"{study.status} · "
         "names hidden]"
     )
     arena_nav(queue, position or 1)
@@ -260,7 +262,7 @@ where = (
     else f"**Item {number}** · every answer labeled"
 )
 st.markdown(
-    f"{where} · :gray[#{number} of set {study.set_name} · study {study.id}: "
+    f"{where} · :gray[#{number} of set {escape_markdown(study.set_name)} · study {study.id}: "
     f"{len(study.models)} models × {study.repeats} · {study.status}]"
 )
 focus = focused_answer(item)

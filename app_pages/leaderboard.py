@@ -19,6 +19,7 @@ from components.context import get_lineup
 from components.exports import csv_download, streamed_csv_download
 from components.leaderboard_filters import filter_bar
 from components.study_view import ranking_and_agreement
+from lineup.markup import escape_markdown
 from lineup.model_names import hide_credentials, short_names
 from lineup.service import ExportTable, LeaderboardFilter, Lineup, RunKind
 
@@ -251,7 +252,7 @@ def study_section(app: Lineup, board_filter: LeaderboardFilter, kind: RunKind) -
         other = "Voices" if info.kind == "tts" else "VLMs"
         st.caption(f"Study #{info.id}'s ranking and agreement are under {other}.")
         return
-    st.subheader(f"Study #{info.id} · {info.set_name}", anchor=False)
+    st.subheader(f"Study #{info.id} · {escape_markdown(info.set_name)}", anchor=False)
     st.caption(
         "Over the whole study and every annotator's labels: the other filters do not narrow "
         "the ranking or the agreement."

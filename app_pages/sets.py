@@ -8,6 +8,7 @@ import streamlit as st
 
 from components.context import get_lineup
 from components.set_view import items_table, problems, sets_table, shipped_sets_list
+from lineup.markup import escape_markdown
 from lineup.question_sets import SetError
 from lineup.service import INPUT_ERRORS
 
@@ -99,7 +100,7 @@ if go and upload is not None:
     else:
         kind = "sentences" if stored.kind == "tts" else "questions"
         st.success(
-            f"Stored the set **{stored.name}**: {stored.items} {kind}.",
+            f"Stored the set **{escape_markdown(stored.name)}**: {stored.items} {kind}.",
             icon=":material/check_circle:",
         )
         st.session_state[PREVIEW_KEY] = stored.name  # preview the set just stored

@@ -26,6 +26,7 @@ from components.study_view import (
     transcripts_table,
     voices_table,
 )
+from lineup.markup import escape_markdown
 from lineup.model_names import short_names
 from lineup.service import INPUT_ERRORS, MAX_REPEATS, Lineup
 from lineup.set_store import SetSummary
@@ -186,7 +187,7 @@ def annotator_filter(app: Lineup, study: StudyInfo) -> str | None:
 
 
 def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
-    st.subheader(f"Study {study.id} · {study.set_name}", anchor=False)
+    st.subheader(f"Study {study.id} · {escape_markdown(study.set_name)}", anchor=False)
     st.caption(study_caption(study))
     if study.reference_for is not None:
         scoring_panel(app, study)  # says whose reference model this study runs

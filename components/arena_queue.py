@@ -15,6 +15,7 @@ import streamlit as st
 from components.label_queue import install_keys
 from components.stats import render_answer
 from lineup.arena import ArenaAnswer, ArenaPair, ArenaQueue, ArenaView, PairKey
+from lineup.markup import escape_markdown
 from lineup.models import VOTE_A, VOTE_B, VOTE_BOTH_BAD, VOTE_TIE
 from lineup.service import INPUT_ERRORS, Lineup
 
@@ -119,7 +120,7 @@ def answer_card(app: Lineup, kind: str, answer: ArenaAnswer) -> None:
             else:
                 st.audio(str(clip))
             heard = answer.transcript
-            st.caption(f"Heard: {heard}" if heard else "Heard: *(no transcript)*")
+            st.caption(f"Heard: {escape_markdown(heard)}" if heard else "Heard: *(no transcript)*")
         else:
             render_answer(answer.output_text)
             if not answer.output_text:

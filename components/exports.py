@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -11,8 +10,18 @@ from typing import IO, Any
 import pandas as pd
 import streamlit as st
 
+from lineup.cells import write_table
+
 # Rows written to disk beyond this many bytes of CSV (tempfile.SpooledTemporaryFile).
 SPOOL_BYTES = 16 * 2**20
+
+
+def frame_csv(frame: pd.DataFrame) -> bytes:
+    """`frame` as UTF-8 CSV, its cells as lineup.cells writes them (no formula, NaN empty)."""
+    rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    file = io.StringIO(newline="")
+    write_table(file, [str(column) for column in frame.columns], rows)
+    return file.getvalue().encode()
 
 
 def csv_download(
@@ -21,7 +30,7 @@ def csv_download(
     """A download button for `frame` as CSV; disabled when there is nothing to download."""
     where.download_button(
         label,
-        frame.to_csv(index=False).encode(),
+        frame_csv(frame),
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",
@@ -32,13 +41,10 @@ def csv_download(
 
 def write_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> IO[bytes]:
     """`rows` as UTF-8 CSV under a header, written row by row as they arrive (to disk past
-    SPOOL_BYTES), rewound for reading. Values are written as pandas' to_csv writes them: None
-    as an empty cell."""
+    SPOOL_BYTES), rewound for reading; cells as lineup.cells writes them (no formula)."""
     spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     text = io.TextIOWrapper(spooled, encoding="utf-8", newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
+    write_table(text, columns, rows)
     text.flush()
     text.detach()
     spooled.seek(0)

@@ -36,8 +36,9 @@ from PIL import Image
 
 from components.label_bar import CHOICES, VOICE_WORDS
 from components.models import display_name
-from components.stats import render_answer
+from components.stats import render_answer, show_text
 from lineup.label_queue import LabelQueue, QueueAnswer, QueueItem, StudyItem
+from lineup.markup import escape_markdown
 from lineup.service import INPUT_ERRORS, Lineup
 
 ITEM_KEY = "queue-item"  # the number of the item shown (also in the address, `item`)
@@ -318,7 +319,7 @@ def item_view(app: Lineup, item: StudyItem, *, show_reference: bool) -> None:
     """The image (or the sentence the voices speak), the question and the reference."""
     if item.kind == "tts":
         st.caption("Sentence")
-        st.markdown(f"> {item.text}")
+        show_text(f"> {item.text}")
     else:
         left, right = st.columns([1, 2], gap="medium")
         with left:
@@ -342,7 +343,7 @@ def item_view(app: Lineup, item: StudyItem, *, show_reference: bool) -> None:
                     full_size(str(stored), width_px, height_px)
         with right:
             st.caption("Question")
-            st.markdown(item.text)
+            show_text(item.text)
             reference(item, show_reference)
             tags(item)
         return
@@ -372,12 +373,12 @@ def reference(item: StudyItem, shown: bool) -> None:
         st.caption(":material/visibility_off: Reference answer hidden (sidebar).")
         return
     with st.expander("Reference answer", icon=":material/task_alt:"):
-        st.markdown(item.reference)
+        show_text(item.reference)
 
 
 def tags(item: StudyItem) -> None:
     facts = [f"language {item.language}" if item.language else "", *item.tags]
-    shown = " · ".join(fact for fact in facts if fact)
+    shown = " · ".join(escape_markdown(fact) for fact in facts if fact)
     if shown:
         st.caption(shown)
 
@@ -426,7 +427,7 @@ def answer_card(
         title, details = answer.title, None
         if answer.model is not None:
             name, details = display_name(answer.model, app.config)
-            title += f" · {name}"
+            title += f" · {escape_markdown(name)}"
             if repeats > 1 and answer.repeat is not None:
                 title += f" · repeat {answer.repeat + 1}"
         marker = " :blue-badge[:material/keyboard: focused]" if is_focused else ""
@@ -438,7 +439,7 @@ def answer_card(
             else:
                 st.audio(str(clip))
             heard = answer.transcript
-            st.caption(f"Heard: {heard}" if heard else "Heard: *(no transcript)*")
+            st.caption(f"Heard: {escape_markdown(heard)}" if heard else "Heard: *(no transcript)*")
         else:
             render_answer(answer.output_text)
             if not answer.output_text:

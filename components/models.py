@@ -7,6 +7,7 @@ import streamlit as st
 
 from backends.spec import SpecError, parse_spec, redact_url
 from lineup.config import BackendsConfig
+from lineup.markup import code_span, escape_markdown
 from lineup.model_names import short_name
 from lineup.service import EndpointReport, Lineup, Modality
 
@@ -22,13 +23,6 @@ def _reports(_app: Lineup, config_key: str, past: bool) -> list[EndpointReport]:
 @st.cache_data(ttl=LOCAL_TTL_S, show_spinner=False)
 def _local(_app: Lineup, modality: Modality) -> list[str]:
     return [m.spec for m in _app.local_models(modality)]
-
-
-def code_span(text: str) -> str:
-    """Text someone typed (a set's name, a spec, a URL) as a Markdown code span, where nothing
-    is drawn (no link, no image, no emphasis): its own backticks, which would end the span,
-    become quotes."""
-    return "`" + text.replace("`", "'") + "`"
 
 
 def endpoint_reports(app: Lineup, *, past: bool = False) -> list[EndpointReport]:
@@ -68,7 +62,8 @@ def model_picker(
 
 
 def display_name(model: str, config: BackendsConfig) -> tuple[str, str]:
-    """A column's short title and the tooltip that holds the rest: the full spec and endpoint.
+    """A column's short title (plain text: escape it where Markdown shows it) and the tooltip
+    that holds the rest, in Markdown: the full spec and endpoint.
 
     A model named in backends.toml keeps its name; a spec shows its short name
     (lineup.model_names: the model name without the endpoint URL, which would wrap and render
@@ -80,11 +75,12 @@ def display_name(model: str, config: BackendsConfig) -> tuple[str, str]:
         spec = parse_spec(spec_text)
     except SpecError:  # an old row's spec that today's parser refuses (credentials in its URL)
         head, at, url = model.partition("@")
-        return head, f"Spec: `{head}{at}{redact_url(url) if url else ''}`"
+        return head, f"Spec: {code_span(head + at + (redact_url(url) if url else ''))}"
     title = model if named is not None else short_name(model)
-    details = [f"Spec: `{spec_text}`"]
+    # The tooltip is Markdown: names and specs in it are shown as the text they are.
+    details = [f"Spec: {code_span(spec_text)}"]
     if named is not None:
-        details.insert(0, f"**{named.name}** in backends.toml")
+        details.insert(0, f"**{escape_markdown(named.name)}** in backends.toml")
     if spec.base_url:
-        details.append(f"Endpoint: `{spec.base_url}`")
+        details.append(f"Endpoint: {code_span(spec.base_url)}")
     return title, "  \n".join(details)

@@ -16,6 +16,7 @@ from components.label_bar import label_bar
 from components.models import display_name
 from components.stats import STATE_LINES, FigureValues, render_answer, render_figures, render_state
 from lineup.config import BackendsConfig
+from lineup.markup import escape_markdown
 from lineup.models import OK, RUNNING, Generation, Label, Run
 from lineup.runner import Comparison, JobView
 from lineup.service import Lineup
@@ -118,8 +119,7 @@ def draw_column(view: ColumnView) -> None:
         with st.expander("Reasoning", icon=":material/psychology:"):
             st.text(view.reasoning)
     if view.status == RUNNING:
-        if view.text:
-            st.markdown(view.text.replace("\n", "  \n") + " ▌")
+        render_answer(view.text, streaming=True)
     elif view.status == OK:
         render_answer(view.text)
         if not view.text:
@@ -196,7 +196,7 @@ def vlm_results(
     columns = arrange(run, views, hidden, app.config)
     for column, (view, title) in zip(st.columns(len(columns)), columns, strict=True):
         with column:
-            st.subheader(title.text, anchor=False, help=title.help, divider="gray")
+            st.subheader(escape_markdown(title.text), anchor=False, help=title.help, divider="gray")
             draw_column(view)
             if not live and view.status == OK:
                 label_bar(app, view.generation_id, annotator, labels.get(view.generation_id))

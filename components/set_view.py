@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from components.models import code_span
+from lineup.markup import code_span
 from lineup.models import SetItemRow
 from lineup.question_sets import SetError
 from lineup.service import Lineup

@@ -8,6 +8,8 @@ from typing import Protocol
 
 import streamlit as st
 
+from lineup.markup import answer_html, escape_markdown, text_html
+
 FIGURES_HELP = (
     "**TTFT**: time to first token, from sending the request to the first chunk of answer "
     "text (reasoning does not count).  \n"
@@ -107,19 +109,52 @@ STATE_LINES = {
 def render_state(status: str, error: str | None) -> None:
     """The message of an answer that is not `ok` (the runner's own words when it gave some);
     its text, if any, is partial."""
+    # The message may quote the server: shown as the text it is (lineup.markup.escape_markdown).
+    message = escape_markdown(error, keep_code=True) if error else None
     if status == "error":
-        st.error(error or "Failed.", icon=":material/error:")
+        st.error(message or "Failed.", icon=":material/error:")
     elif status == "timeout":
-        st.warning(error or "Timed out.", icon=":material/timer_off:")
+        st.warning(message or "Timed out.", icon=":material/timer_off:")
     elif status == "cancelled":
-        st.info(error or "Stopped.", icon=":material/stop_circle:")
+        st.info(message or "Stopped.", icon=":material/stop_circle:")
     elif status == "interrupted":
-        st.warning(error or "Interrupted: its process stopped.", icon=":material/power_off:")
+        st.warning(message or "Interrupted: its process stopped.", icon=":material/power_off:")
 
 
-def render_answer(text: str | None, *, partial: bool = False) -> None:
-    """Model output as Markdown (never raw HTML), keeping its line breaks (OCR relies on them)."""
+# How shown text is laid out: it stays inside its column (a long word breaks, code and
+# tables scroll sideways), code and quotes look as in Streamlit's own Markdown.
+TEXT_STYLE = """<style>
+.lineup-text { overflow-wrap: anywhere; }
+.lineup-text .plain { white-space: pre-wrap; }
+.lineup-text pre { overflow-x: auto; padding: 0.75rem 1rem; border-radius: 0.5rem;
+  background: rgba(128, 128, 128, 0.1); }
+.lineup-text code { font-size: 0.875em; padding: 0.1em 0.25em; border-radius: 0.25rem;
+  background: rgba(128, 128, 128, 0.1); }
+.lineup-text pre code { padding: 0; background: none; }
+.lineup-text blockquote { margin: 0 0 1rem; padding-left: 1rem;
+  border-left: 3px solid rgba(128, 128, 128, 0.4); }
+.lineup-text table { display: block; overflow-x: auto; border-collapse: collapse;
+  margin-bottom: 1rem; }
+.lineup-text th, .lineup-text td { padding: 0.25rem 0.5rem;
+  border: 1px solid rgba(128, 128, 128, 0.3); }
+</style>"""
+
+
+def show_text(text: str, *, live: bool = False) -> None:
+    """Markdown from a model or a person (an answer, a question, a reference), shown safely:
+    lists, code, bold and line breaks kept; images, links and HTML shown as the text they are,
+    so nothing is fetched or linked (lineup.markup.answer_html). `live`: a text still
+    streaming, shown as it is until it is complete (lineup.markup.text_html: no Markdown to
+    lay out on every redraw)."""
+    if text:
+        shown = text_html(text) if live else answer_html(text)
+        st.html(f'{TEXT_STYLE}<div class="lineup-text">{shown}</div>')
+
+
+def render_answer(text: str | None, *, partial: bool = False, streaming: bool = False) -> None:
+    """Model output (`show_text`); `partial`: it ended before it was complete; `streaming`:
+    it is still coming, as it is, with a cursor at its end."""
     if text:
         if partial:
             st.caption("Partial answer, as received before it ended:")
-        st.markdown(text.replace("\n", "  \n"))
+        show_text(text + " ▌" if streaming else text, live=streaming)

@@ -15,6 +15,7 @@ from components.models import model_options
 from lineup.judge import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S, SIMPLER_TEMPLATE_HINT, JudgeRun
 from lineup.judge_jobs import JudgeJob
 from lineup.limits import MAX_TIMEOUT_S, MAX_TOKENS
+from lineup.markup import code_span, escape_markdown
 from lineup.model_names import hide_credentials
 from lineup.models import STUDY_DONE, STUDY_RUNNING
 from lineup.service import INPUT_ERRORS, Lineup
@@ -100,7 +101,7 @@ def _reference_progress(app: Lineup, reference: StudyInfo) -> None:
     def draw() -> None:
         progress = app.study_progress(reference.id)
         text = (
-            f"`{reference.models[0]}` · study {reference.id} · {progress.status} · "
+            f"{code_span(reference.models[0])} · study {reference.id} · {progress.status} · "
             f"{progress.done} of {progress.total} answers · {progress.errors} failed"
         )
         st.progress(progress.done / progress.total if progress.total else 1.0, text=text)
@@ -303,7 +304,9 @@ def judge_progress(job: JudgeJob) -> None:
                 help="The request in flight is stopped; Score again asks it and the rest.",
             )
         elif state.error:
-            st.error(f"{label}: {state.error}", icon=":material/error:")
+            # The judge's server may be quoted: shown as the text it is.
+            message = escape_markdown(state.error, keep_code=True)
+            st.error(f"{label}: {message}", icon=":material/error:")
         elif state.run is not None:
             judge_outcome(label, state.run, stopped=state.stopped)
 

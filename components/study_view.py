@@ -18,6 +18,7 @@ import streamlit as st
 from components.charts import interval_text, wer_chart
 from components.label_bar import CHOICES, VOICE_WORDS
 from components.runs import ColumnView, draw_column
+from components.stats import render_answer, show_text
 from components.study_charts import (
     SPEED_AXES,
     item_heatmap,
@@ -26,6 +27,7 @@ from components.study_charts import (
     relevance_chart,
     speed_chart,
 )
+from lineup.markup import code_span, escape_markdown
 from lineup.model_names import hide_credentials, short_names
 from lineup.models import (
     OK,
@@ -92,7 +94,7 @@ def study_caption(info: StudyInfo) -> str:
     params = info.params
     voices = info.kind == "tts"
     parts = [
-        f"{'Voice' if voices else 'VLM'} set **{info.set_name}**",
+        f"{'Voice' if voices else 'VLM'} set **{escape_markdown(info.set_name)}**",
         f"{len(info.models)} {'voices' if voices else 'models'} × "
         + _count(info.repeats, "sample" if voices else "repeat"),
     ]
@@ -119,7 +121,12 @@ def study_details(info: StudyInfo, names: dict[str, str]) -> None:
     """The full spec of each model (the tables show short names) and the system prompt."""
     noun = "Voices" if info.kind == "tts" else "Models"
     with st.expander(f"{noun} and parameters", icon=":material/tune:"):
-        st.markdown("\n".join(f"- **{names[m]}**: `{hide_credentials(m)}`" for m in info.models))
+        st.markdown(
+            "\n".join(
+                f"- **{escape_markdown(names[m])}**: {code_span(hide_credentials(m))}"
+                for m in info.models
+            )
+        )
         system = info.params.get("system")
         if system:
             st.caption("System prompt")
@@ -645,12 +652,14 @@ def _judge_help(judge: dict[str, Any] | None) -> str:
         return "The LLM judge's mean figure: no judge has scored this study yet."
     if judge.get("protocol") == "pairwise":
         return (
-            f"The mean over answers of {judge['spec']}'s score of the answer over its score of "
+            f"The mean over answers of {code_span(judge['spec'])}'s score of the answer over "
+            "its score of "
             "the reference model's answer, asked in both orders: 1 = as good as the reference, "
             "above 1 = better."
         )
     return (
-        f"The mean of {judge['spec']}'s score (1–10) / 10 of each answer against the item's "
+        f"The mean of {code_span(judge['spec'])}'s score (1–10) / 10 of each answer against "
+        "the item's "
         "reference answer: 1 = says what the reference says."
     )
 
@@ -782,13 +791,13 @@ def scores_section(summary: dict[str, Any], names: dict[str, str]) -> None:
         )
     else:
         st.caption(
-            f"Judge: `{hide_credentials(judge['spec'])}`, protocol {judge['protocol']}, its "
-            "latest verdicts. Hover a header for what a figure means."
+            f"Judge: {code_span(hide_credentials(judge['spec']))}, protocol "
+            f"{judge['protocol']}, its latest verdicts. Hover a header for what a figure means."
         )
     reference = summary.get("reference")
     if reference:
         st.caption(
-            f"Reference model: `{hide_credentials(reference['model'])}` · "
+            f"Reference model: {code_span(hide_credentials(reference['model']))} · "
             f"{reference.get('ok', 0)} complete answers, {reference.get('errors', 0)} failed; "
             "shown apart, never ranked."
         )
@@ -974,7 +983,8 @@ def agreement_block(summary: dict[str, Any]) -> None:
         )
         row.metric("Label pairs", judge.get("n") or 0, width="content")
         st.caption(
-            f"Judge `{hide_credentials(judge['judge'])}` ({judge.get('protocol', 'reference')}): "
+            f"Judge {code_span(hide_credentials(judge['judge']))} "
+            f"({judge.get('protocol', 'reference')}): "
             "each counted label beside its score of the same answer. – : no such pair yet, or "
             "one side is the same throughout."
         )
@@ -1065,7 +1075,7 @@ def item_answers(
             st.columns(min(len(with_answers), MAX_PER_ROW), gap="small"), row, strict=False
         ):
             with column, st.container(border=True):
-                st.markdown(f"**{names[model]}**")
+                st.markdown(f"**{escape_markdown(names[model])}**")
                 for generation_id in group:
                     generation = by_id.get(generation_id)
                     if generation is not None:
@@ -1082,10 +1092,10 @@ def _reference_answer(app: Lineup, study: StudyInfo, item_id: int) -> None:
         return
     with st.container(border=True):
         st.caption(
-            f":material/star: Reference model `{reference.models[0]}`: shown apart, never "
-            "ranked; the item's reference where the set has none."
+            f":material/star: Reference model {code_span(reference.models[0])}: shown "
+            "apart, never ranked; the item's reference where the set has none."
         )
-        st.markdown(answer)
+        render_answer(answer)
 
 
 def _item_head(app: Lineup, run: Run | None, text: str, reference: str | None, kind: str) -> None:
@@ -1097,10 +1107,10 @@ def _item_head(app: Lineup, run: Run | None, text: str, reference: str | None, k
         right = st.container()
     with right:
         st.caption("Sentence" if kind == "tts" else "Question")
-        st.markdown(text)
+        show_text(text)
         if reference:
             st.caption("Reference answer")
-            st.markdown(reference)
+            show_text(reference)
 
 
 def _answer(app: Lineup, generation: Generation, study: StudyInfo) -> None:
@@ -1113,10 +1123,10 @@ def _answer(app: Lineup, generation: Generation, study: StudyInfo) -> None:
         if clip is not None:
             st.audio(str(clip))
         if generation.status != OK:
-            st.caption(generation.error or generation.status)
+            st.caption(escape_markdown(generation.error or generation.status, keep_code=True))
         elif generation.transcript is not None:
             wer = f" (WER {100 * generation.wer:.0f}%)" if generation.wer is not None else ""
-            st.caption(f"Heard{wer}: {generation.transcript}")
+            st.caption(f"Heard{wer}: {escape_markdown(generation.transcript)}")
     else:
         draw_column(ColumnView.of_generation(generation))
     said = words(study.kind)
@@ -1126,7 +1136,9 @@ def _answer(app: Lineup, generation: Generation, study: StudyInfo) -> None:
     if labels:
         st.caption(
             "Labels: "
-            + ", ".join(f"{lab.annotator} {said[lab.relevance].lower()}" for lab in labels)
+            + ", ".join(
+                f"{escape_markdown(lab.annotator)} {said[lab.relevance].lower()}" for lab in labels
+            )
         )
 
 

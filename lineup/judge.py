@@ -92,7 +92,7 @@ from lineup.models import (
     utcnow,
 )
 from lineup.overlap import bootstrap_mean_ci
-from lineup.redact import redact
+from lineup.redact import REDACTED_COUNT, redacted, redacted_values
 from lineup.references import item_references, model_references, scored_study
 from lineup.runner import describe_error
 from lineup.store import HEARTBEAT_STALE_S, Store, owner_gone, storable, this_owner
@@ -554,14 +554,17 @@ def judge_study(
             break
         digest = prompt_hash(task.prompt)
         image_hash = task.image_hash if sees_images and image_of is not None else None
-        sent: dict[str, Any] = {"role": "user", "content": task.prompt}
+        content, hidden = redacted(task.prompt, secrets)
+        sent: dict[str, Any] = {"role": "user", "content": content}
         if image_hash is not None:
             sent["images"] = [image_hash]
-        request = {
+        request: dict[str, Any] = {
             "messages": [sent],
             "temperature": JUDGE_TEMPERATURE,
             "max_tokens": max_tokens,
         }
+        if hidden:
+            request[REDACTED_COUNT] = hidden
         existing = stored.get((task.generation_id, digest, task.position))
         claimed = _claim(
             store,
@@ -595,6 +598,7 @@ def judge_study(
                     task,
                     image,
                     max_tokens=max_tokens,
+                    request=request,
                     timeout_s=timeout_s,
                     secrets=secrets,
                     stop=stop,
@@ -788,15 +792,22 @@ def _ask_and_store(
     image: ImageInput | None,
     *,
     max_tokens: int,
+    request: dict[str, Any],
     timeout_s: float,
     secrets: Sequence[str],
     stop: CancelToken | None = None,
 ) -> str:
-    """Ask the judge once and store its verdict; the verdict's status."""
+    """Ask the judge once and store its verdict; the verdict's status. A configured key in
+    the reply or the error is [redacted], and counted in the stored request's
+    REDACTED_COUNT with those of the prompt."""
     reply, error, cut = _ask(backend, task.prompt, image, max_tokens, timeout_s, stop)
-    reply = redact(storable(reply)[0], secrets) or ""
+    (reply, error), hidden = redacted_values([storable(reply)[0], error], secrets)
+    reply = reply or ""
+    recorded: dict[str, Any] = {}
+    if hidden:
+        recorded["request"] = {**request, REDACTED_COUNT: request.get(REDACTED_COUNT, 0) + hidden}
     if error is not None:
-        _finish(store, verdict_id, JUDGE_FAILED, reply=reply or None, error=redact(error, secrets))
+        _finish(store, verdict_id, JUDGE_FAILED, reply=reply or None, error=error, **recorded)
         return JUDGE_FAILED
     try:
         if task.position == 0:
@@ -807,12 +818,13 @@ def _ask_and_store(
             score, theirs = (first, second) if task.position == 1 else (second, first)
     except JudgeReplyError as exc:
         why = f"{cut_message(max_tokens)} {exc}" if cut else str(exc)
-        _finish(store, verdict_id, JUDGE_UNPARSED, reply=reply, error=why)
+        _finish(store, verdict_id, JUDGE_UNPARSED, reply=reply, error=why, **recorded)
         return JUDGE_UNPARSED
     _finish(
         store,
         verdict_id,
         JUDGE_SCORED,
+        **recorded,
         reply=reply,
         score=score,
         reference_score=theirs,

@@ -41,10 +41,10 @@ join on generation_id (`id` in Generations), item_id and repeat. Model names are
 blind study too: blind hides them while labeling (the label queue); the study's tables and
 exports name them.
 
-Cells follow the study export's rules (lineup.study_export): numbers as numbers, text that
-starts with "=" stored as text, never as a formula, characters XML refuses replaced, text cut
-at Excel's cell limit, times in UTC. The header row is bold and frozen; columns are sized to
-fit their header and first rows.
+Cells follow the study export's rules (lineup.study_export): numbers as numbers, text stored
+as text, never as a formula (text a spreadsheet would run, lineup.cells, with the quote-prefix
+style), characters XML refuses replaced, text cut at Excel's cell limit, times in UTC. The
+header row is bold and frozen; columns are sized to fit their header and first rows.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from backends.base import (
 from lineup import liveness
 from lineup.engines import Describer, describe_now
 from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, RUNNING, TIMEOUT, Status
-from lineup.redact import redact
+from lineup.redact import REDACTED_COUNT, redact, redact_stream, redacted_values
 from lineup.store import Store, storable
 from lineup.timing import StreamClock, VLMTimings, vlm_timings
 
@@ -161,7 +161,17 @@ class _Job:
         return "".join(self.reasoning_parts)
 
     def progress(self) -> tuple[str | None, str | None]:
-        return self.text or None, self.reasoning or None
+        return self.live_text or None, self.live_reasoning or None
+
+    # The text so far as it is saved and shown: a configured key echoed by the server is
+    # [redacted] there too, as in the stored row (lineup.redact.redact_stream).
+    @property
+    def live_text(self) -> str:
+        return redact_stream(self.text, self.comparison.secrets)
+
+    @property
+    def live_reasoning(self) -> str:
+        return redact_stream(self.reasoning, self.comparison.secrets)
 
     def view(self) -> JobView:
         result = self.result
@@ -169,8 +179,8 @@ class _Job:
             self.generation_id,
             self.model,
             result.status if result is not None else RUNNING,
-            result.text if result is not None else self.text,
-            result.reasoning if result is not None else self.reasoning,
+            result.text if result is not None else self.live_text,
+            result.reasoning if result is not None else self.live_reasoning,
             result,
         )
 
@@ -253,8 +263,11 @@ class _Job:
                 result = self._record(status, error, usage)
             except Exception as exc:  # noqa: BLE001 - a bug here must not leave the job open
                 message = f"Lineup failed to record this answer: {type(exc).__name__}: {exc}"
+                text, reasoning = (
+                    redact(t, self.comparison.secrets) or "" for t in (self.text, self.reasoning)
+                )
                 result = GenerationResult(
-                    self.generation_id, self.model, ERROR, self.text, self.reasoning, message, None
+                    self.generation_id, self.model, ERROR, text, reasoning, message, None
                 )
             self.result = result
             self.finished.set()
@@ -270,11 +283,17 @@ class _Job:
     def _record(self, status: Status, error: str | None, usage: Usage | None) -> GenerationResult:
         text, text_repairs = storable(self.text)
         reasoning, reasoning_repairs = storable(self.reasoning)
-        error = redact(error, self.comparison.secrets)
-        metadata = {**self.described, **(usage.metadata if usage else {})}
+        secrets = self.comparison.secrets
+        (text, reasoning, error), hidden = redacted_values([text, reasoning, error], secrets)
+        metadata, hidden_in_metadata = redacted_values(
+            {**self.described, **(usage.metadata if usage else {})}, secrets
+        )
         if text_repairs or reasoning_repairs:
             # The answer held characters no database stores (lone surrogates, NUL).
             metadata["replaced_unstorable_chars"] = text_repairs + reasoning_repairs
+        if hidden + hidden_in_metadata:
+            # The server echoed a configured key (lineup.redact): say how often it was hidden.
+            metadata[REDACTED_COUNT] = hidden + hidden_in_metadata
         timings: VLMTimings | None = None
         if status == OK:
             timings = vlm_timings(self.clock, self.text, usage)

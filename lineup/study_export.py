@@ -11,7 +11,6 @@ A table with no rows is still written, as its header.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import math
@@ -25,6 +24,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Select, select
 
+from lineup.cells import formula_like, write_table
 from lineup.metrics import clean_number
 from lineup.models import OK, Generation, Label, Run, SetItemRow
 from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
@@ -117,28 +117,17 @@ def _tables(store: Store, study_id: int) -> list[Sheet]:
     ]
 
 
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def write_csv(store: Store, study_id: int, folder: Path) -> list[Path]:
-    """One UTF-8 CSV per table in `folder` (made if missing), named study-<id>-<table>.csv;
-    None as an empty cell. The paths written, in table order."""
+    """One UTF-8 CSV per table in `folder` (made if missing), named study-<id>-<table>.csv,
+    its cells as lineup.cells writes them (no formula; None as an empty cell). The paths
+    written, in table order."""
     tables = _tables(store, study_id)  # InputError for an unknown study, before any file
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for table in tables:
         path = folder / f"study-{study_id}-{table.name}.csv"
         with path.open("w", encoding="utf-8", newline="") as file:
-            writer = csv.writer(file, lineterminator="\n")
-            writer.writerow(table.columns)
-            writer.writerows([_csv_value(v) for v in row] for row in table.rows)
+            write_table(file, table.columns, table.rows)
         paths.append(path)
     return paths
 
@@ -173,10 +162,9 @@ def write_xlsx(store: Store, study_id: int, path: Path) -> Path:
 
 def write_sheets(sheets: Iterable[Sheet], path: Path) -> Path:
     """One workbook with a sheet per table: the header in bold and frozen, columns sized to
-    their first XLSX_SIZED_ROWS rows, numbers as numbers, text that starts with "=" as text.
+    their first XLSX_SIZED_ROWS rows, numbers as numbers, text as text (`_as_text`).
     Written whole beside `path`, then moved over it."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -197,13 +185,12 @@ def write_sheets(sheets: Iterable[Sheet], path: Path) -> Path:
             )
         header = []
         for column in table.columns:
-            cell = WriteOnlyCell(sheet, value=_xlsx_value(column))
+            cell = _as_text(sheet, _xlsx_value(column))
             cell.font = bold
-            cell.data_type = "s"
             header.append(cell)
         sheet.append(header)
         for row in itertools.chain(first, rows):
-            sheet.append([_as_text(sheet, v) if _formula_like(v) else v for v in row])
+            sheet.append([_as_text(sheet, v) if formula_like(v) else v for v in row])
     partial = path.with_name(f".{path.name}.partial")
     try:
         workbook.save(partial)
@@ -213,15 +200,14 @@ def write_sheets(sheets: Iterable[Sheet], path: Path) -> Path:
     return path
 
 
-def _formula_like(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("=")
-
-
-def _as_text(sheet: Any, value: str) -> Any:
-    """A cell that holds text starting with '=' as text: openpyxl would store it as a formula,
-    and a model's answer is never one."""
+def _as_text(sheet: Any, value: Any) -> Any:
+    """A cell that holds `value` as text, never a formula (openpyxl would store text that
+    starts with "=" as one); formula-like text (lineup.cells) also gets the quote-prefix style,
+    the spreadsheet's own leading single quote, so editing the cell does not run it either."""
     from openpyxl.cell import WriteOnlyCell
 
     cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"
+    if formula_like(value):
+        cell.quotePrefix = True
     return cell

@@ -20,6 +20,7 @@ import base64
 import io
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from lineup.judge import Verdict, judge_figures, latest_verdicts, study_judges
+from lineup.markup import escape_markdown
 from lineup.mediastore import MediaStore
 from lineup.model_names import short_names
 from lineup.models import OK, Generation, Label
@@ -50,6 +52,11 @@ def _number(value: Any) -> str:
     return str(value)
 
 
+def _markdown_cell(value: Any) -> str:
+    """A table cell: a number as `_number` writes it, text (a model's name) escaped."""
+    return escape_markdown(value) if isinstance(value, str) else _number(value)
+
+
 def _markdown_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
     """A GitHub-flavoured Markdown table of `rows`: (key, heading) per column."""
     lines = [
@@ -57,7 +64,7 @@ def _markdown_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) 
         "|" + "---|" * len(columns),
     ]
     for row in rows:
-        cells = [_number(row.get(key)).replace("|", "\\|") for key, _ in columns]
+        cells = [_markdown_cell(row.get(key)) for key, _ in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -137,13 +144,14 @@ def _ranked(models: list[dict[str, Any]], prefix: str = "bt") -> list[dict[str, 
     ]
 
 
-def _setup_lines(summary: dict[str, Any]) -> list[str]:
-    """The reference model and the judge, as the report's header says them."""
+def _setup_lines(summary: dict[str, Any], name: Callable[[str], str] = str) -> list[str]:
+    """The reference model and the judge, as the report's header says them; their specs
+    written by `name` (the Markdown report escapes them)."""
     lines = []
     reference = summary.get("reference")
     if reference:
         lines.append(
-            f"Reference model (shown apart, never ranked): {reference['model']}, study "
+            f"Reference model (shown apart, never ranked): {name(reference['model'])}, study "
             f"{reference['study_id']} ({reference['status']}), {reference['ok']} answers, "
             f"{reference['errors']} failed. Items taking their reference from it (the set has "
             f"none for them): {reference['items_referenced']}."
@@ -156,21 +164,23 @@ def _setup_lines(summary: dict[str, Any]) -> list[str]:
             if judge["protocol"] == "pairwise"
             else "each answer against its item's reference; figure = score / 10"
         )
-        lines.append(f"Judge: {judge['spec']}, protocol {judge['protocol']} ({how}).")
+        lines.append(f"Judge: {name(judge['spec'])}, protocol {judge['protocol']} ({how}).")
     return lines
 
 
 def markdown_report(store: Store, study_id: int) -> str:
-    """The study's tables as Markdown."""
+    """The study's tables as Markdown. Every piece of people's or models' text in it (the
+    set's name, model names, the judge) is escaped (lineup.markup.escape_markdown): rendered,
+    it is the text it is, never a tag, an image or a link."""
     summary = study_summary(store, study_id)
     models = summary["models"]
     parts = [
-        f"# Study {summary['study_id']}: {summary['set']}",
+        f"# Study {summary['study_id']}: {escape_markdown(summary['set'])}",
         "",
         f"{summary['kind'].upper()} study, {summary['status']}, {summary['done']} of "
         f"{summary['total']} answers.",
         "",
-        *(line for text in _setup_lines(summary) for line in (text, "")),
+        *(line for text in _setup_lines(summary, escape_markdown) for line in (text, "")),
         "## Relevance",
         "",
         _markdown_table(models, RELEVANCE_MD),
@@ -217,7 +227,8 @@ def markdown_report(store: Store, study_id: int) -> str:
     judge = agreement.get("judge")
     if judge:
         parts += [
-            f"The judge `{judge['judge']}` against the people ({judge['n']} labels): Spearman "
+            f"The judge {escape_markdown(judge['judge'])} against the people ({judge['n']} "
+            "labels): Spearman "
             f"{_number(judge['spearman'])}, kappa {_number(judge['kappa'])}.",
             "",
         ]

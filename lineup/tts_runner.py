@@ -54,7 +54,7 @@ from lineup.language import guess_language, language_warning
 from lineup.limits import InputError
 from lineup.mediastore import MediaStore
 from lineup.models import CANCELLED, ERROR, INTERRUPTED, OK, TIMEOUT
-from lineup.redact import redact
+from lineup.redact import REDACTED_COUNT, redacted_values
 from lineup.runner import (
     EventRun,
     Status,
@@ -202,7 +202,15 @@ class _Clip:
             fields = dict(self.fields)
             metadata = fields.pop("backend_metadata", {})
             audio_path = fields.pop("audio_path", None)
-            error = redact(error, self.comparison.secrets)
+            secrets = self.comparison.secrets
+            # A voice can say a configured key, and the STT write it down (lineup.redact).
+            (error, transcript), hidden = redacted_values(
+                [error, fields.get("transcript")], secrets
+            )
+            if transcript is not None:
+                fields["transcript"] = transcript
+            if hidden:
+                metadata = {**metadata, REDACTED_COUNT: hidden}
             failure = write_final(
                 self.comparison.store,
                 self.generation_id,

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from lineup.models import Generation, PairwiseVote
 from lineup.service import Lineup
 from lineup.settings import load_settings
+from tests.pages.helpers import html_text
 from tests.pages.test_label_queue_page import page, param, progress_text, shown, titles
 from tests.unit.test_label_queue import MODELS, make_study
 
@@ -37,6 +38,7 @@ def study(app: Lineup) -> int:
 def everything_shown(at: AppTest) -> str:
     """Every text the page's main area shows: markdown, captions, buttons, messages."""
     texts = [m.value for m in at.main.markdown]
+    texts += [html_text(h.value) for h in at.main.get("html")]
     texts += [c.value for c in at.main.caption]
     texts += [b.label for b in at.main.button]
     texts += [

@@ -19,6 +19,7 @@ from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from tests.pages.helpers import shown_texts, unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_vlms.py")
 
@@ -86,7 +87,7 @@ def test_compare_label_and_reload_keeps_the_label(ollama: OllamaFixture) -> None
     run = store.get_run(run_id)
     assert [g.model_spec for g in run.generations] == ["ollama:llava:7b", "ollama:moondream:latest"]
     assert [g.status for g in run.generations] == ["ok", "ok"]
-    shown = " ".join(m.value for m in at.markdown)
+    shown = " ".join(shown_texts(at))
     assert "A payment error." in shown and "Card declined." in shown
     assert any("TTFT" in c.value and "tok/s" in c.value for c in at.caption)
     # The question, the sample image and the parameters went with the request.
@@ -137,7 +138,7 @@ def test_blind_mode_hides_names_until_everything_is_labeled(ollama: OllamaFixtur
     assert run.blind
     assert [g.status for g in run.generations] == ["cancelled", "ok"]
     at.button(key=f"label-{run.generations[1].id}-irrelevant").click().run()
-    headers = [h.value for h in at.subheader]
+    headers = [unescaped(h.value) for h in at.subheader]
     assert any(h.endswith("· moondream:latest") for h in headers)
 
 
@@ -149,9 +150,9 @@ def test_a_failing_model_shows_its_error_beside_a_working_one(ollama: OllamaFixt
     at.multiselect(key="models-vlm").set_value(["ollama:llava:7b", "ollama:not-pulled:1b"])
     settle(at.button(key="compare").click().run())
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = [unescaped(e.value) for e in at.error]
     assert any("ollama pull not-pulled:1b" in e for e in errors)
-    assert any("A payment error." in m.value for m in at.markdown)
+    assert any("A payment error." in text for text in shown_texts(at))
 
 
 def test_a_bad_spec_is_refused_before_anything_runs(ollama: OllamaFixture) -> None:
@@ -175,7 +176,7 @@ def test_a_recent_run_can_be_reopened_for_labeling(ollama: OllamaFixture) -> Non
     at.sidebar.selectbox(key="recent-vlm").set_value(str(run_id)).run()
     assert not at.exception
     assert at.query_params["run"] in (str(run_id), [str(run_id)])
-    assert any("PAY-4021" in m.value for m in at.markdown)
+    assert any("PAY-4021" in text for text in shown_texts(at))
     at.button(key=f"label-{generation}-relevant").click().run()
     assert store.current_labels([generation], "cy")[generation].relevance == "relevant"
 
@@ -197,7 +198,7 @@ def test_a_new_comparison_after_an_old_address_is_the_run_shown_and_labeled(
     # Opened from an old address, and picked again under "Open a recent run".
     at = page(annotator="ana", run=str(old_run)).run()
     at.sidebar.selectbox(key="recent-vlm").set_value(str(old_run)).run()
-    assert any("OLD-ANSWER-77" in m.value for m in at.markdown)
+    assert any("OLD-ANSWER-77" in text for text in shown_texts(at))
 
     at.radio(key="image_source").set_value("Sample")
     at.text_area(key="question").set_value("What went wrong?")
@@ -209,7 +210,7 @@ def test_a_new_comparison_after_an_old_address_is_the_run_shown_and_labeled(
     assert new_run.id != old_run
     assert run_param(at) == str(new_run.id)
     assert [g.status for g in new_run.generations] == ["ok", "ok"]
-    shown = " ".join(m.value for m in at.markdown)
+    shown = " ".join(shown_texts(at))
     assert "Card declined." in shown and "OLD-ANSWER-77" not in shown
     assert at.sidebar.selectbox(key="recent-vlm").value == str(new_run.id)
 
@@ -226,7 +227,7 @@ def test_a_new_comparison_after_an_old_address_is_the_run_shown_and_labeled(
     # Picking the old run again is what brings it back.
     at.sidebar.selectbox(key="recent-vlm").set_value(str(old_run)).run()
     assert run_param(at) == str(old_run)
-    assert any("OLD-ANSWER-77" in m.value for m in at.markdown)
+    assert any("OLD-ANSWER-77" in text for text in shown_texts(at))
 
 
 def test_headers_show_the_model_name_with_the_full_spec_in_a_tooltip(
@@ -241,7 +242,7 @@ def test_headers_show_the_model_name_with_the_full_spec_in_a_tooltip(
     settle(at.button(key="compare").click().run())
     assert not at.exception
     [llava, ocr] = at.subheader
-    assert (llava.value, ocr.value) == ("llava:7b", "ocr:eng+rus")
+    assert (unescaped(llava.value), unescaped(ocr.value)) == ("llava:7b", "ocr:eng+rus")
     assert spec in llava.proto.help and ollama.base_url in llava.proto.help
     # Each answer's figures come with their legend.
     figures = [c for c in at.caption if c.value.startswith("TTFT")]
@@ -284,7 +285,7 @@ def test_stop_cancels_the_run_in_progress_and_keeps_its_text(ollama: OllamaFixtu
     assert slow.output_text.startswith("word0 word1 word2")
     assert any("Stopped" in i.value for i in at.info)
     assert any("Partial answer" in c.value for c in at.caption)
-    assert any(m.value.startswith("word0 word1 word2") for m in at.markdown)
+    assert any(text.startswith("word0 word1 word2") for text in shown_texts(at))
     # A stopped answer cannot be labeled, a complete one can; Compare is back, Stop is not.
     assert label_buttons(at) == [f"label-{moondream.id}-{v}" for v in RELEVANCE]
     assert not at.button(key="compare").disabled and at.button(key="stop").disabled
@@ -301,7 +302,7 @@ def test_a_reloaded_page_follows_the_run_in_progress_to_its_end(ollama: OllamaFi
     assert any("Running:" in m.value for m in at.markdown)
     settle(at)
     assert comparison.done
-    assert any("Slow but whole." in m.value for m in at.markdown)
+    assert any("Slow but whole." in text for text in shown_texts(at))
     [generation] = app.store.get_run(comparison.run_id).generations
     assert f"label-{generation.id}-relevant" in label_buttons(at)
     assert not at.button(key="compare").disabled
@@ -324,11 +325,11 @@ def test_a_run_without_its_comparison_here_is_followed_in_the_store(lineup_home:
 
     at = page(annotator="ana", run=str(run_id)).run()
     assert not at.exception
-    assert any(m.value.startswith("Error code ▌") for m in at.markdown)  # the saved text
+    assert any(text.startswith("Error code ▌") for text in shown_texts(at))  # the saved text
     assert at.button(key="compare").disabled
     finish.join()
     settle(at)
-    assert any("Error code PAY-4021" in m.value for m in at.markdown)
+    assert any("Error code PAY-4021" in text for text in shown_texts(at))
     assert f"label-{generation}-relevant" in label_buttons(at)
     assert not at.button(key="compare").disabled
 
@@ -345,7 +346,7 @@ def test_an_interrupted_answer_shows_its_partial_text_and_no_label_bar(lineup_ho
     )
     at = page(annotator="ana", run=str(run_id)).run()
     assert not at.exception
-    assert any("Error code PAY" in m.value for m in at.markdown)
+    assert any("Error code PAY" in text for text in shown_texts(at))
     assert any("Partial answer" in c.value for c in at.caption)
     assert any("Interrupted" in w.value for w in at.warning)
     assert not label_buttons(at)

@@ -16,6 +16,7 @@ from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
 from lineup.tts_runner import start_tts_comparison
+from tests.pages.helpers import shown_texts, unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_voices.py")
 SENTENCE = "Please restart the app and try again."
@@ -59,7 +60,7 @@ def test_two_voices_play_score_and_keep_their_label(lineup_home: Path) -> None:
     assert [g.model_spec for g in run.generations] == ["espeak:en-us", "espeak:en-us+f3"]
     assert all(g.status == "ok" for g in run.generations)
     assert len(at.get("audio")) == 2
-    headers = [h.value for h in at.subheader]
+    headers = [unescaped(h.value) for h in at.subheader]
     assert headers == ["espeak:en-us", "espeak:en-us+f3"]
     captions = [c.value for c in at.caption]
     for generation in run.generations:
@@ -99,7 +100,7 @@ def test_new_clips_after_an_old_address_are_the_runs_shown_and_labeled(lineup_ho
 
     at = page(annotator="ana", runs=str(old_run)).run()
     at.sidebar.selectbox(key="recent-tts").set_value(str(old_run)).run()
-    assert any("An old sentence." in m.value for m in at.markdown)
+    assert any("An old sentence." in text for text in shown_texts(at))
     at.text_area(key="sentences").set_value(SENTENCE)
     at.multiselect(key="models-tts").set_value(["espeak:en-us"])
     at.text_input(key="stt").set_value("")  # no transcription: this test is about the runs
@@ -109,7 +110,7 @@ def test_new_clips_after_an_old_address_are_the_runs_shown_and_labeled(lineup_ho
     new_run = store.latest_runs("tts", 1)[0]
     assert new_run.id != old_run and new_run.input_text == SENTENCE
     assert runs_param(at) == str(new_run.id)
-    shown = " ".join(m.value for m in at.markdown)
+    shown = " ".join(shown_texts(at))
     assert SENTENCE in shown and "An old sentence." not in shown
 
     [clip] = new_run.generations

@@ -14,6 +14,7 @@ from lineup.mediastore import MediaStore
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
+from tests.pages.helpers import shown_texts, unescaped
 from tests.unit.test_label_queue import MODELS, make_study
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "label_queue.py")
@@ -47,12 +48,12 @@ def progress_text(at: AppTest) -> str:
 
 
 def shown(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
+    return "\n".join(shown_texts(at))
 
 
 def titles(at: AppTest) -> list[str]:
     """The answers' titles, in the order shown."""
-    found = (re.match(r"\*\*(Answer .+?)\*\*", m.value) for m in at.markdown)
+    found = (re.match(r"\*\*(Answer .+?)\*\*", unescaped(m.value)) for m in at.markdown)
     return [match.group(1) for match in found if match]
 
 
@@ -244,7 +245,7 @@ def test_voices_play_their_clips_with_what_was_heard(app: Lineup) -> None:
     )
     at = page(annotator="ana", study=str(study_id))
     assert not at.exception
-    assert "> Sentence number 1." in shown(at)
+    assert "Sentence number 1." in shown(at)  # in a quote
     assert len(at.get("audio")) == 2
     assert [c.value for c in at.caption].count("Heard: sentence number 1") == 2
     assert {b.label for b in at.button if (b.key or "").startswith("queue-label-")} == {

@@ -9,6 +9,7 @@ from components.runs import ColumnView, arrange, names_hidden
 from components.stats import FigureValues
 from lineup.config import BackendsConfig
 from lineup.models import Run
+from tests.pages.helpers import shown_texts
 
 FIGURES = FigureValues(0.12, 1.5, 40, 31.0, "server", 120.0, None)
 
@@ -79,4 +80,4 @@ def test_a_finished_column_shows_its_figures_while_another_streams() -> None:
     [figures] = [c for c in at.caption if c.value.startswith("TTFT")]
     assert "TTFT 120 ms" in figures.value and "31.0 (server) tok/s" in figures.value
     assert "time to first token" in figures.proto.help
-    assert any(m.value == "word0 word1 ▌" for m in at.markdown)
+    assert any(text == "word0 word1 ▌" for text in shown_texts(at))

@@ -23,6 +23,7 @@ from components.study_view import csv_zip, report_bytes, xlsx_bytes
 from lineup.service import Lineup
 from lineup.studies import StudyProgress
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from tests.pages.helpers import shown_texts
 from tests.unit.test_studies import write_set
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -155,12 +156,12 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     # An item's answers side by side, a choice away.
     item = at.selectbox(key=f"study-item-{study_id}")
     assert item.value == items[0]
-    shown = " ".join(m.value for m in at.markdown)
+    shown = " ".join(shown_texts(at))
     assert "What is shown in picture 0?" in shown and "A digit." in shown
     assert "Some number." in shown and "A number" in shown  # the reference
     assert any(c.value == "Labels: ana partly" for c in at.caption)
     item.set_value(items[2]).run()
-    assert "What is shown in picture 2?" in " ".join(m.value for m in at.markdown)
+    assert "What is shown in picture 2?" in " ".join(shown_texts(at))
     assert any(c.value == "Labels: ana irrelevant" for c in at.caption)
 
     # Only bo's labels.
@@ -191,7 +192,7 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
         f"study-{study_id}-{table}.csv"
         for table in ["relevance", "speed", "per_item", "repeats", "generations", "labels"]
     )
-    assert relevance_csv.splitlines()[1].startswith(f"{ALPHA},3,2,0,1,")
+    assert relevance_csv.splitlines()[1].startswith(f'"{ALPHA}",3,2,0,1,')
     workbook = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(app, study_id)), read_only=True)
     assert workbook.sheetnames[:4] == ["relevance", "speed", "per_item", "repeats"]
     report = openpyxl.load_workbook(io.BytesIO(report_bytes(app, study_id, "xlsx")))
@@ -306,7 +307,7 @@ def test_a_big_set_s_grid_is_paged_and_its_answers_follow_the_page(
     assert any(c.value == "Items 41–45 of 45" for c in at.caption)
     items = at.selectbox(key=f"study-item-{started.study_id}")
     assert len(items.options) == 5
-    assert "What is shown in picture 40?" in " ".join(m.value for m in at.markdown)
+    assert "What is shown in picture 40?" in " ".join(shown_texts(at))
 
 
 def test_bad_input_is_a_message_and_stores_nothing(app: Lineup) -> None:

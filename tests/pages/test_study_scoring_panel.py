@@ -18,6 +18,7 @@ from lineup.judge import DEFAULT_TEMPLATE
 from lineup.models import JudgeScore
 from lineup.service import Lineup
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from tests.pages.helpers import shown_texts
 from tests.pages.test_studies_page import studies_page
 from tests.unit.test_judge import json_reply, write_set
 
@@ -160,7 +161,7 @@ def test_the_studies_page_shows_the_panel_and_the_reference_models_answer_apart(
     assert any(e.label.startswith("Score this study") for e in at.expander)
     shown = [c.value for c in at.caption if "Reference model `ollama:ref:9b`" in c.value]
     assert len(shown) == 1 and "never ranked" in shown[0]
-    assert "Three apples." in [m.value for m in at.markdown]
+    assert "Three apples." in shown_texts(at)
     # The reference model's own study says whose it is, and has no scoring panel.
     reference = app.reference_of(study_id)
     assert reference is not None

@@ -28,6 +28,7 @@ from lineup.judge import (
     parse_pair_reply,
 )
 from lineup.limits import InputError
+from lineup.markup import escape_markdown
 from lineup.models import Generation, JudgeScore, SetItemRow, Study
 from lineup.service import INPUT_ERRORS, Lineup
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
@@ -416,14 +417,14 @@ def test_the_report_shows_the_reference_model_apart_and_says_the_judges_protocol
     (markdown,) = app.study_report(study_id, "md", tmp_path / "report.md")
     text = markdown.read_text(encoding="utf-8")
     # Every judge that ran, the latest first: per model its figure, scored and failures.
-    judged = [
-        line for line in text.splitlines() if line.startswith(f"| {spec(judges, 'biased:7b')} |")
-    ]
+    # Specs are escaped in the Markdown (lineup.markup.escape_markdown).
+    judge = escape_markdown(spec(judges, "biased:7b"))
+    judged = [line for line in text.splitlines() if line.startswith(f"| {judge} |")]
     assert [line.split(" | ")[1:3] for line in judged] == [
-        ["pairwise", spec(models, ALPHA)],
-        ["pairwise", spec(models, BETA)],
-        ["reference", spec(models, ALPHA)],
-        ["reference", spec(models, BETA)],
+        ["pairwise", escape_markdown(spec(models, ALPHA))],
+        ["pairwise", escape_markdown(spec(models, BETA))],
+        ["reference", escape_markdown(spec(models, ALPHA))],
+        ["reference", escape_markdown(spec(models, BETA))],
     ]
     assert [line.split(" | ")[3] for line in judged] == ["1.25", "1.25", "–", "–"]
     assert [line.rstrip(" |").split(" | ")[-2:] for line in judged] == [
@@ -432,9 +433,10 @@ def test_the_report_shows_the_reference_model_apart_and_says_the_judges_protocol
         ["0", "3"],
         ["0", "3"],
     ]
-    assert f"Reference model (shown apart, never ranked): {spec(models, REF)}, study " in text
+    reference = escape_markdown(spec(models, REF))
+    assert f"Reference model (shown apart, never ranked): {reference}, study " in text
     assert f"{reference_id} (done), 3 answers, 0 failed" in text
-    assert f"Judge: {spec(judges, 'biased:7b')}, protocol pairwise" in text
+    assert f"Judge: {judge}, protocol pairwise" in text
     (html,) = app.study_report(study_id, "html", tmp_path / "report.html")
     page = html.read_text(encoding="utf-8")
     # One reference card per item, apart from the answers; the reference's source said.

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from lineup.agreement import study_agreement
+from lineup.cells import csv_cell
 from lineup.limits import InputError
 from lineup.models import QuestionSet, SetItemRow
 from lineup.overlap import rouge_l_f1
@@ -467,7 +468,8 @@ def test_csv_export_writes_every_table_and_the_studys_raw_rows(
         answer = by_id[int(row["id"])]
         assert int(row["item_position"]) == answer["index"]
         assert int(row["repeat"]) == answer["repeat"]
-        assert row["output_text"] == (answer.get("output_text") or "")
+        # A formula-like answer ("=SUM(A1:A2)") behind a single quote (lineup.cells).
+        assert row["output_text"] == (csv_cell(answer.get("output_text")) or "")
 
     labels = read_csv(paths[5])
     assert list(labels[0]) == [
@@ -533,12 +535,9 @@ def test_a_study_without_answers_writes_files_with_headers(store: Store, tmp_pat
     study_id = create_study(store, set_id=set_id, models=["m:a"], repeats=2, params={})
     paths = write_csv(store, study_id, tmp_path / "csv")
     with paths[2].open(encoding="utf-8") as file:
-        assert file.read() == "item_id,position,text,reference,m:a\n"
-    with paths[4].open(encoding="utf-8") as file:
-        assert file.read().rstrip("\n").split(",") == [
-            *GENERATION_EXPORT_COLUMNS,
-            "item_position",
-        ]
+        assert file.read() == '"item_id","position","text","reference","m:a"\n'
+    with paths[4].open(encoding="utf-8", newline="") as file:
+        assert list(csv.reader(file)) == [[*GENERATION_EXPORT_COLUMNS, "item_position"]]
     assert read_csv(paths[0])[0]["requests"] == "0"
     workbook = load_workbook(write_xlsx(store, study_id, tmp_path / "empty.xlsx"))
     assert workbook["labels"].max_row == 1

@@ -340,3 +340,19 @@ def test_an_english_only_stt_model_is_warned_about_for_cyrillic_text() -> None:
         "transcribes en, so the WER will say little. Choose a multilingual speech-to-text model "
         "(for example faster-whisper:base) for this text."
     ]
+
+
+def test_a_key_the_voice_said_is_redacted_in_the_stored_transcript(
+    store: Store, media: MediaStore
+) -> None:
+    key = "sk-voice-0123456789"
+    factory = Factory(
+        {"espeak:a": ToneVoice(), "faster-whisper:x": TranscriptOf(f"the key is {key}")}
+    )
+    comparison = start_tts_comparison(
+        store, media, ["espeak:a"], "Hi", factory, stt="faster-whisper:x", secrets=[key]
+    )
+    [result] = comparison.wait()
+    [row] = store.get_run(comparison.run_ids[0]).generations
+    assert result.transcript == row.transcript == "the key is [redacted]"
+    assert row.backend_metadata["redacted_secrets"] == 1
