@@ -373,5 +373,6 @@ def test_backends_page_lists_the_endpoints_past_comparisons_used(
     assert used_by == (
         "Used by `openai:Qwen/Qwen2-VL-2B@http://127.0.0.1:7/v1`, "
         "`openai:SmolVLM@http://127.0.0.1:7/v1/`, "
-        "`openai:x'![b](http://127.0.0.1:5/p.png)'@http://127.0.0.1:7/v1`"
+        # A spec's own backtick: a longer fence keeps the text whole and drawn as code.
+        "``openai:x`![b](http://127.0.0.1:5/p.png)`@http://127.0.0.1:7/v1``"
     )
