@@ -11,7 +11,6 @@ from backends.base import (
     BackendUnavailable,
     Chunk,
     DiscoveredModel,
-    Health,
     Options,
     Usage,
     VLMBackend,
@@ -93,16 +92,6 @@ class OCRBackend(VLMBackend):
             if set(languages.split("+")) <= installed:
                 specs.append(DiscoveredModel(f"ocr:{languages}", languages, vision=True))
         return specs
-
-    @classmethod
-    def health_local(cls) -> Health:
-        pytesseract = _pytesseract()
-        try:
-            version = str(pytesseract.get_tesseract_version())
-        except pytesseract.TesseractNotFoundError:
-            return Health(False, "Tesseract is not installed (Debian package tesseract-ocr).")
-        languages = sorted(set(pytesseract.get_languages(config="")) - {"osd"})
-        return Health(True, f"Tesseract {version}, languages: {', '.join(languages)}", version)
 
 
 def _tidy(text: str) -> str:

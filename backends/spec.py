@@ -41,9 +41,6 @@ class ModelSpec:
             text += f"@{self.base_url}"
         return text
 
-    def with_base_url(self, base_url: str | None) -> ModelSpec:
-        return ModelSpec(self.kind, self.model, self.preset, base_url)
-
 
 def parse_spec(text: str) -> ModelSpec:
     """Parse `KIND:MODEL[#PRESET][@BASE_URL]`.

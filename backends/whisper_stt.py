@@ -23,7 +23,6 @@ from backends.spec import ModelSpec
 from backends.wav import to_wav_bytes
 
 BUNDLED_MODEL = "tiny.en"
-WHISPER_SAMPLE_RATE_HZ = 16_000
 
 
 class WhisperOptions(Options):

@@ -154,7 +154,6 @@ STUDY_RUNNING: Final = "running"
 STUDY_PAUSED: Final = "paused"
 STUDY_CANCELLED: Final = "cancelled"
 STUDY_DONE: Final = "done"
-STUDY_STATUSES = (STUDY_RUNNING, STUDY_PAUSED, STUDY_CANCELLED, STUDY_DONE)
 
 
 class Study(Base):

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
@@ -855,24 +854,6 @@ class Store:
                 ).where(*where)
             ).one()
         return ScoredClips.from_sums(n, wer_sum, wer_square_sum, cer_n, cer_sum, errors, words)
-
-    def generations_frame(self, kind: str) -> pd.DataFrame:
-        """Every generation of `kind` with its run's input text, read as columns (no objects)."""
-        columns = [c.name for c in Generation.__table__.columns]
-        query = (
-            select(*Generation.__table__.columns, Run.input_text)
-            .join(Run, Generation.run_id == Run.id)
-            .where(Run.kind == kind)
-            .order_by(Generation.id)
-        )
-        with self.session() as session:
-            rows = session.execute(query).all()
-        return pd.DataFrame(rows, columns=[*columns, "input_text"])
-
-    def labels_frame(self, kind: str) -> pd.DataFrame:
-        with self.session() as session:
-            rows = session.execute(_labels_query(kind)).all()
-        return pd.DataFrame(rows, columns=list(LABEL_EXPORT_COLUMNS))
 
     def export_count(self, kind: str, table: str) -> int:
         """How many rows `export_rows(kind, table)` yields, counted on indexes alone."""

@@ -208,7 +208,6 @@ class StudyRun:
         self.run_ids: list[int] = []  # Stop on a run's page never stops a whole study
         self._lock = threading.Lock()
         self._stopping: str | None = None  # PAUSE, CANCEL or "interrupt"
-        self._why = ""
         self._under_way: set[Any] = set()
         self._workers: list[threading.Thread] = []
         self._finished = threading.Event()
@@ -270,7 +269,6 @@ class StudyRun:
     def interrupt(self, why: str) -> None:
         """The process is stopping: the answers under way become `interrupted`, and the study
         `paused`, to be resumed."""
-        self._why = why
         if self._stop("interrupt"):
             for comparison in self._in_flight():
                 comparison.interrupt(why)

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text, update
 
 from lineup.models import Generation, utcnow
-from lineup.store import Store, StoreError, StoreUnavailable, _alembic_config
+from lineup.store import LABEL_EXPORT_COLUMNS, Store, StoreError, StoreUnavailable, _alembic_config
 from tests.fixtures.processes import open_store_at_once
 
 
@@ -34,7 +34,7 @@ def test_only_complete_answers_can_be_labeled(store: Store, status: str) -> None
         store.add_label(generation_id, "relevant", annotator="ana")
 
 
-def test_labels_of_failed_answers_never_reach_the_label_frame(store: Store) -> None:
+def test_labels_of_failed_answers_never_reach_the_labels_export(store: Store) -> None:
     good = _generation(store, "ok")
     bad = _generation(store, "ok")
     store.add_label(good, "relevant", annotator="ana")
@@ -42,8 +42,9 @@ def test_labels_of_failed_answers_never_reach_the_label_frame(store: Store) -> N
     # A label given before the row turned out not to be an answer (e.g. an old store).
     with store.session() as session:
         session.execute(update(Generation).where(Generation.id == bad).values(status="error"))
-    frame = store.labels_frame("vlm")
-    assert list(frame["generation_id"]) == [good]
+    column = LABEL_EXPORT_COLUMNS.index("generation_id")
+    assert [row[column] for row in store.export_rows("vlm", "labels")] == [good]
+    assert store.export_count("vlm", "labels") == 1
 
 
 def test_string_limits_hold_on_sqlite_as_on_postgresql(store: Store) -> None:
