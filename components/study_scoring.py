@@ -9,6 +9,8 @@ what has no verdict yet. The template is the study's own: edits are kept with th
 
 from __future__ import annotations
 
+from typing import Literal
+
 import streamlit as st
 
 from components.models import model_options
@@ -350,5 +352,7 @@ def failed_replies(run: JudgeRun) -> None:
                 st.text(shown.error)
             reply = shown.reply or "(no reply text)"
             # A judge that repeats itself fills its limit: a few lines, the rest scrolled.
-            height = REPLY_BOX_PX if len(reply) > REPLY_BOX_CHARS else "content"
+            height: int | Literal["content"] = (
+                REPLY_BOX_PX if len(reply) > REPLY_BOX_CHARS else "content"
+            )
             st.code(reply, language=None, wrap_lines=True, height=height)
