@@ -21,6 +21,7 @@ from backends.base import (
     EndpointBackend,
     Health,
     Options,
+    ReaderRecipe,
     Usage,
     VLMBackend,
     VLMRequest,
@@ -135,6 +136,16 @@ class OllamaBackend(VLMBackend, EndpointBackend):
             transport=transport,
             follow_redirects=True,
             headers=_headers(),
+        )
+
+    def reader_recipe(self) -> ReaderRecipe | None:
+        if self._transport is not None:
+            return None  # a test's transport lives in this process
+        return ReaderRecipe(
+            str(self.spec.with_base_url(self.base_url)),
+            self.options.model_dump(),
+            self.options.api_key_env,
+            self.options.max_image_side,
         )
 
     def stream(self, request: VLMRequest) -> Iterator[Chunk]:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from backends import reader
 from backends.base import (
     BackendError,
     BackendTimeout,
@@ -186,6 +187,11 @@ class _Job:
             # Building the backend may load an in-process model; that time is the backend's
             # to report (Usage.load_s) and stays out of TTFT, total and decode speed.
             backend = factory(self.model)
+            # An HTTP model's request is read and timed in the reader process, away from
+            # this process's interpreter lock (backends.reader); it goes there now.
+            ready = reader.prepare_stream(
+                backend, dataclasses.replace(request, cancel=self.cancel_token)
+            )
             self.described = self.comparison.describe(self.model, backend)
         except BaseException as exc:  # noqa: BLE001 - reported after the start gate
             prepared = exc
@@ -203,8 +209,7 @@ class _Job:
             # The per-model timeout counts from the moment the request is sent.
             timeout_s = self.comparison.timeout_s
             self.arm_timer(timeout_s, timeout_message(timeout_s))
-            self.clock.start()
-            stream = backend.stream(dataclasses.replace(request, cancel=self.cancel_token))
+            stream = ready.start(self.clock.start)
             try:
                 for chunk in stream:
                     self.clock.observe(chunk)
