@@ -101,7 +101,9 @@ class VLMRequest:
 
     Each backend asks the image for the size it needs; the original is kept in the store.
     `cancel` is the runner's handle for stopping this one request (see `CancelToken`); the
-    runner gives each model its own.
+    runner gives each model its own. `sent`, where given, is called with the
+    `time.perf_counter()` of the moment the request starts to go out (its connection opens or
+    its first byte is written) by backends that can tell (the HTTP ones): the clock's start.
     """
 
     question: str
@@ -111,6 +113,7 @@ class VLMRequest:
     max_tokens: int | None = None
     seed: int | None = None
     cancel: CancelToken | None = field(default=None, compare=False)
+    sent: Callable[[float], None] | None = field(default=None, compare=False)
 
 
 @dataclass

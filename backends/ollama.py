@@ -180,7 +180,7 @@ class OllamaBackend(VLMBackend, EndpointBackend):
             body["keep_alive"] = self.options.keep_alive
         if self.options.think is not None:
             body["think"] = self.options.think
-        guard = RequestGuard(request.cancel)
+        guard = RequestGuard(request.cancel, request.sent)
         progress = _Progress()
         try:
             if guard.aborted:

@@ -124,7 +124,7 @@ class OpenAIChatBackend(VLMBackend, EndpointBackend):
             kwargs["seed"] = request.seed
         if self.options.extra_body:
             kwargs["extra_body"] = dict(self.options.extra_body)
-        guard = RequestGuard(request.cancel)
+        guard = RequestGuard(request.cancel, request.sent)
         progress = _Progress()
         try:
             if guard.aborted:

@@ -91,8 +91,8 @@ class LocalStream:
         self.request = request
 
     def start(self, on_sent: Callable[[float], None]) -> Iterator[Chunk]:
-        on_sent(time.perf_counter())
-        return self.backend.stream(self.request)
+        on_sent(time.perf_counter())  # HTTP backends say when the request went out
+        return self.backend.stream(dataclasses.replace(self.request, sent=on_sent))
 
 
 def prepare_stream(backend: VLMBackend, request: VLMRequest) -> PreparedStream:
@@ -153,7 +153,7 @@ class Reader:
         image = request.image
         if image is not None:
             image = PNGImage(image.png_bytes(recipe.max_image_side), recipe.max_image_side)
-        payload = dataclasses.replace(request, image=image, cancel=None)
+        payload = dataclasses.replace(request, image=image, cancel=None, sent=None)
         found = {recipe.api_key_env: keys.api_key(recipe.api_key_env)} if recipe.api_key_env else {}
         child = self._running_child()
         stream = RemoteStream(child, next(self._ids), recipe.spec)
@@ -358,10 +358,12 @@ class _Child:
             self.alive = False
             streams, self._streams = list(self._streams.values()), {}
         self._outbox.put(None)
+        if trouble is not None:
+            self.kill()  # it garbled its messages: nothing it says can be trusted
         try:
-            self.process.wait(_EXIT_WAIT_S)
+            self.process.wait(_EXIT_WAIT_S)  # for its exit status, in the message
         except subprocess.TimeoutExpired:
-            self.kill()  # it closed its socket or garbled it, but lives on: it is useless
+            self.kill()  # it closed its socket but lives on: it is useless
             self.process.wait()
         self.conn.close()
         reason = self._lost_reason()
@@ -438,9 +440,14 @@ def serve(conn: Connection) -> None:
             _forget(rid)
             return
         _use_keys(found)
+
+        def sent(at: float) -> None:
+            outbox.put(("started", rid, at))
+
         try:
-            outbox.put(("started", rid, time.perf_counter()))
-            for chunk in backend.stream(dataclasses.replace(request, cancel=entry.cancel)):
+            sent(time.perf_counter())  # the backend tells the moment it goes out, if it can
+            request = dataclasses.replace(request, cancel=entry.cancel, sent=sent)
+            for chunk in backend.stream(request):
                 outbox.put(("chunk", rid, time.perf_counter(), chunk))
             outbox.put(("end", rid))
         except Exception as exc:  # noqa: BLE001 - every failure is the parent's to report
