@@ -128,6 +128,27 @@ class PNGImage:
             return image.convert("RGB")
 
 
+# The last images encoded, kept (with the image, so its id is not reused) for the other
+# models of the same comparison: they wait for the first one's encoding instead of each
+# doing it again. Two, as an image may be large.
+_encoded_lock = threading.Lock()
+_encoded_images: dict[tuple[int, int | None], tuple[Any, PNGImage]] = {}
+_ENCODED_KEPT = 2
+
+
+def _encoded(image: Any, max_side: int | None) -> PNGImage:
+    key = (id(image), max_side)
+    with _encoded_lock:
+        kept = _encoded_images.get(key)
+        if kept is not None and kept[0] is image:
+            return kept[1]
+        png = PNGImage(image.png_bytes(max_side), max_side)
+        _encoded_images[key] = (image, png)
+        while len(_encoded_images) > _ENCODED_KEPT:
+            del _encoded_images[next(iter(_encoded_images))]
+        return png
+
+
 # The parent's side ------------------------------------------------------------------------
 
 
@@ -152,7 +173,7 @@ class Reader:
         describes the model, then waits at the start gate); `start` waits for that."""
         image = request.image
         if image is not None:
-            image = PNGImage(image.png_bytes(recipe.max_image_side), recipe.max_image_side)
+            image = _encoded(image, recipe.max_image_side)
         payload = dataclasses.replace(request, image=image, cancel=None, sent=None)
         found = {recipe.api_key_env: keys.api_key(recipe.api_key_env)} if recipe.api_key_env else {}
         child = self._running_child()

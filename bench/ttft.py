@@ -12,9 +12,11 @@ same four models answer the same sample screenshot and question:
       columns redrawing while they stream;
 (iii) both again with `ocr:eng+rus` beside them in the same comparison.
 
-For each: TTFT p50 / p90 over every model of every run, and where the time went: from the
-clock's start to the request's arrival at the server ("to server"), the server's own wait,
-and from the first token leaving the server to its stamp ("back"). The app's own stamps
+For each: TTFT p50 / p90 over every model of every run, and where the time went: the
+server's own wait (0.50 s, more when the loaded machine schedules its process late), what
+the client side added to it (TTFT minus the server's wait), split into the clock's start to
+the request's arrival at the server ("to server") and the first token leaving the server to
+its stamp ("back"). The app's own stamps
 come from a probe that the app is started with here (`--serve-app`: it notes each finished
 answer's clock; nothing in Lineup changes).
 
@@ -73,11 +75,17 @@ class Series:
     server_wait_s: list[float] = field(default_factory=list)
     back_s: list[float] = field(default_factory=list)
 
+    added_s: list[float] = field(default_factory=list)
+
     def add_run(self, answers: list[Answer], stamps: list[dict[str, float]]) -> None:
         """One run's answers (in model order) and each model's server's stamps of it."""
         self.answers += answers
         for answer, stamp in zip(answers, stamps, strict=True):
-            self.server_wait_s.append(stamp["first_sent_at"] - stamp["received_at"])
+            server_wait_s = stamp["first_sent_at"] - stamp["received_at"]
+            self.server_wait_s.append(server_wait_s)
+            # What the client side added to the server's own time: Lineup's stamps, the
+            # loopback, and the scheduling of the client and server processes.
+            self.added_s.append(answer.ttft_s - server_wait_s)
             if answer.started_at is not None and answer.first_at is not None:
                 self.to_server_s.append(stamp["received_at"] - answer.started_at)
                 self.back_s.append(answer.first_at - stamp["first_sent_at"])
@@ -273,16 +281,17 @@ def machine_line() -> str:
 
 def table(series: list[Series]) -> list[str]:
     lines = [
-        "| path | answers | TTFT p50 ms | TTFT p90 ms | to server p50 ms | server wait p50 ms "
-        "| back p50 ms |",
-        "|---|---|---|---|---|---|---|",
+        "| path | answers | TTFT p50 ms | TTFT p90 ms | server's wait p50 ms | p90 ms "
+        "| TTFT - server's wait p50 ms | p90 ms | to server p50 ms | back p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in series:
         ttfts = [a.ttft_s for a in s.answers]
         lines.append(
             f"| {s.name} | {len(ttfts)} | {ms(pct(ttfts, 0.5))} | {ms(pct(ttfts, 0.9))} | "
-            f"{ms(median_or_none(s.to_server_s))} | {ms(median_or_none(s.server_wait_s))} | "
-            f"{ms(median_or_none(s.back_s))} |"
+            f"{ms(pct(s.server_wait_s, 0.5))} | {ms(pct(s.server_wait_s, 0.9))} | "
+            f"{ms(pct(s.added_s, 0.5))} | {ms(pct(s.added_s, 0.9))} | "
+            f"{ms(median_or_none(s.to_server_s))} | {ms(median_or_none(s.back_s))} |"
         )
     return lines
 
@@ -354,9 +363,11 @@ def main() -> None:
         if app_name in by_name:
             app_p50, cli_p50 = by_name[app_name], by_name[cli_name]
             lines.append("")
+            added = {s.name: pct(s.added_s, 0.5) for s in series}
             lines.append(
-                f"{app_name}: p50 {ms(app_p50 - cli_p50)} ms from the CLI's "
-                f"(ratio {app_p50 / cli_p50:.3f})."
+                f"{app_name}: TTFT p50 {ms(app_p50 - cli_p50)} ms from the CLI's (ratio "
+                f"{app_p50 / cli_p50:.3f}); TTFT - server's wait p50 "
+                f"{ms(added[app_name] - added[cli_name])} ms from the CLI's."
             )
     report = "\n".join(lines) + "\n"
     print(report)

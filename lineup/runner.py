@@ -8,7 +8,9 @@ shutdown (`interrupted`). The last three also stop the request through the job's
 `CancelToken`, which closes its connection at once. Whatever the store does, the job finishes:
 a failed final write is retried and then recorded as an error with its cause, and the caller
 gets its result in every case. While a model streams, its partial text is saved about twice a
-second (lineup.liveness), so nothing streamed is lost if the process dies.
+second (lineup.liveness), so nothing streamed is lost if the process dies. An HTTP model's
+answer is sent, read and stamped in the reader process (backends.reader), so its figures do
+not depend on what this process does meanwhile (a page's redraws, OCR).
 """
 
 from __future__ import annotations
@@ -199,6 +201,7 @@ class _Job:
         self.comparison.watchdog.clear(self)
         self.comparison.wait_for_all_ready()
         if prepared is not None:
+            self.cancel_token.cancel()  # a request the reader process holds is dropped there
             self.finish(
                 TIMEOUT if isinstance(prepared, BackendTimeout) else ERROR, describe_error(prepared)
             )
