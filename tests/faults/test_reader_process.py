@@ -5,6 +5,7 @@ kept-alive connections)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import sys
@@ -24,6 +25,7 @@ from lineup.store import Store
 from tests.conftest import png_bytes
 from tests.faults.cases import KEY_VALUE, PROTOCOLS, fault_spec
 from tests.faults.fault_server import PARTIAL_TEXT, FaultServer
+from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 from tests.fixtures.paced_server import paced_server, server_stamps
 
 pytestmark = pytest.mark.timeout(120)
@@ -257,6 +259,23 @@ def test_the_reader_process_lives_on_between_requests(
         [result] = compare(store, [fault_spec("ollama", "healthy", faults)]).wait()
         assert result.status == "ok", result.error
     assert pid is not None and reader_without_dns.pid == pid
+
+
+def test_the_question_and_image_reach_the_server_as_the_backend_sends_them(
+    store: Store, not_read_here: None
+) -> None:
+    """The image is encoded here, before the clock, at the size the backend asks for; the
+    reader process sends it as the backend would have (the loopback Ollama protocol fixture
+    stands in for Ollama, which cannot be installed here)."""
+    image = _big_image()
+    with OllamaFixture([FakeModel("llava:7b", ["A", "cat."])]) as ollama:
+        [result] = compare(store, [f"ollama:llava:7b@{ollama.base_url}"], image=image).wait()
+        [sent] = ollama.chat_requests()
+
+    assert (result.status, result.text) == ("ok", "A cat.")
+    message = sent["messages"][-1]
+    assert message["content"] == "What does the screen say?"
+    assert message["images"] == [base64.b64encode(image.png_bytes(2048)).decode()]
 
 
 def _big_image() -> Any:
