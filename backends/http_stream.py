@@ -46,10 +46,10 @@ class RequestGuard:
 
     The backend binds the guard while it sends the request (`with guard.sending(): ...`), so
     the socket is known even while the server has not answered yet, and `on_sent` learns the
-    moment the request started to go out (after the client library built it: that is the
-    clock's start); `watch(response)` adds the
-    response's socket for clients that were not built here. After `release()` (the request is
-    over and its connection may serve another request) `abort()` does nothing.
+    moment the request started to go out, once the client library has built it (the clock's
+    start); `watch(response)` adds the response's socket for clients that were not built
+    here. After `release()` (the request is over and its connection may serve another
+    request) `abort()` does nothing.
     """
 
     def __init__(
