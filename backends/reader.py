@@ -13,9 +13,10 @@ before. Nothing else runs in that process, so its stamps do not depend on what t
 another model does.
 
 A request is prepared before the clock starts (`prepare_stream`): the parent encodes the image,
-looks the key up, and the child builds the backend (kept for the process's life, so its
-connections stay alive between requests) and holds the request ready. `start` sends it: the
-child stamps the moment it sends (the clock's start) and every chunk. A cancel (Stop, the
+looks the key up, and the child builds the backend (kept for the process's life, with its
+HTTP client) and holds the request ready. `start` sends it: the child stamps the moment the
+request starts to go out (its connection opens or its first byte is written: the clock's
+start) and every chunk as it arrives. A cancel (Stop, the
 timeout, a shutdown) ends the parent's side at once and reaches the child, which shuts the
 request's socket down. If the child dies, every request it had ends with an error that says
 so, and the next request starts a new child.
@@ -24,7 +25,8 @@ Backends say whether they can be read there (`VLMBackend.reader_recipe`); in-pro
 stream in the caller's process as before (`prepare_stream` gives them a `LocalStream`).
 
 The messages, pickled over one socket pair:
-    parent -> child: ("prepare", rid, recipe, keys, request), ("go", rid), ("cancel", rid)
+    parent -> child: ("warm", rid), ("prepare", rid, recipe, keys, request), ("go", rid),
+        ("cancel", rid)
     child -> parent, in batches: ("ready", rid), ("started", rid, at), ("chunk", rid, at, chunk),
         ("end", rid), ("failed", rid, error class name, message)
 """
