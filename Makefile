@@ -25,6 +25,7 @@ bench: setup-dev
 	$(PY) -m bench.overhead
 	$(PY) -m bench.leaderboard --sizes $(LEADERBOARD_SIZES)
 	$(PY) -m bench.ranking
+	$(PY) -m bench.ttft
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .

@@ -101,7 +101,9 @@ class VLMRequest:
 
     Each backend asks the image for the size it needs; the original is kept in the store.
     `cancel` is the runner's handle for stopping this one request (see `CancelToken`); the
-    runner gives each model its own.
+    runner gives each model its own. `sent`, where given, is called with the
+    `time.perf_counter()` of the moment the request starts to go out (its connection opens or
+    its first byte is written) by backends that can tell (the HTTP ones): the clock's start.
     """
 
     question: str
@@ -111,6 +113,7 @@ class VLMRequest:
     max_tokens: int | None = None
     seed: int | None = None
     cancel: CancelToken | None = field(default=None, compare=False)
+    sent: Callable[[float], None] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -134,11 +137,29 @@ class Usage:
 
 @dataclass
 class Chunk:
-    """A piece of a streamed answer. Reasoning text is kept apart from the answer."""
+    """A piece of a streamed answer. Reasoning text is kept apart from the answer.
+
+    `arrived_at` is the `time.perf_counter()` of its arrival when it was read in another
+    process (backends.reader); None: it arrives as the runner gets it.
+    """
 
     text: str = ""
     reasoning: str = ""
     usage: Usage | None = None
+    arrived_at: float | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ReaderRecipe:
+    """How the reader process (backends.reader) builds an HTTP backend again: its spec with
+    the server's URL filled in, its options, the variable its key is read from (the key is
+    looked up where the request is made, and handed over with it) and the longest image side
+    it sends (the image is encoded before the clock starts)."""
+
+    spec: str
+    options: dict[str, Any]
+    api_key_env: str | None = None
+    max_image_side: int | None = None
 
 
 @dataclass
@@ -234,6 +255,12 @@ class VLMBackend(Backend):
 
     @abstractmethod
     def stream(self, request: VLMRequest) -> Iterator[Chunk]: ...
+
+    def reader_recipe(self) -> ReaderRecipe | None:
+        """How to build this backend in the reader process, which reads and times its answers
+        away from this process's interpreter lock (backends.reader). Default: None, it
+        streams in this process (in-process engines; a backend given a test's client)."""
+        return None
 
 
 class SpeechBackend(Backend):

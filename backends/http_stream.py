@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,18 +45,30 @@ class RequestGuard:
     """The sockets one request uses, so that `abort()` from any thread can shut them down.
 
     The backend binds the guard while it sends the request (`with guard.sending(): ...`), so
-    the socket is known even while the server has not answered yet; `watch(response)` adds the
-    response's socket for clients that were not built here. After `release()` (the request is
-    over and its connection may serve another request) `abort()` does nothing.
+    the socket is known even while the server has not answered yet, and `on_sent` learns the
+    moment the request started to go out, once the client library has built it (the clock's
+    start); `watch(response)` adds the response's socket for clients that were not built
+    here. After `release()` (the request is over and its connection may serve another
+    request) `abort()` does nothing.
     """
 
-    def __init__(self, cancel: CancelToken | None = None) -> None:
+    def __init__(
+        self, cancel: CancelToken | None = None, on_sent: Callable[[float], None] | None = None
+    ) -> None:
         self._lock = threading.Lock()
         self._streams: list[Any] = []
         self._aborted = False
         self._released = False
+        self._on_sent = on_sent
         if cancel is not None:
             cancel.on_cancel(self.abort)
+
+    def going_out(self) -> None:
+        """The request starts to go out (its connection opens, or its first byte is
+        written): `on_sent` gets the stamp of that moment, once."""
+        on_sent, self._on_sent = self._on_sent, None
+        if on_sent is not None:
+            on_sent(time.perf_counter())
 
     @property
     def aborted(self) -> bool:
@@ -134,6 +147,9 @@ class _GuardedStream:
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._join()
+        guard: RequestGuard | None = getattr(_bound, "guard", None)
+        if guard is not None:
+            guard.going_out()
         self._inner.write(buffer, timeout)
 
     def close(self) -> None:
@@ -158,6 +174,8 @@ class _GuardedNetworkBackend:
         guard: RequestGuard | None = getattr(_bound, "guard", None)
         if guard is not None and guard.aborted:
             raise BackendError("The request was stopped before it connected.")
+        if guard is not None:
+            guard.going_out()  # a new connection's setup is the network's time, in TTFT
         return _GuardedStream(self._inner.connect_tcp(*args, **kwargs))
 
     def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _GuardedStream:

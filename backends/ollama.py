@@ -21,6 +21,7 @@ from backends.base import (
     EndpointBackend,
     Health,
     Options,
+    ReaderRecipe,
     Usage,
     VLMBackend,
     VLMRequest,
@@ -137,6 +138,16 @@ class OllamaBackend(VLMBackend, EndpointBackend):
             headers=_headers(),
         )
 
+    def reader_recipe(self) -> ReaderRecipe | None:
+        if self._transport is not None:
+            return None  # a test's transport lives in this process
+        return ReaderRecipe(
+            str(self.spec.with_base_url(self.base_url)),
+            self.options.model_dump(),
+            self.options.api_key_env,
+            self.options.max_image_side,
+        )
+
     def stream(self, request: VLMRequest) -> Iterator[Chunk]:
         """Stream /api/chat, reading the NDJSON records itself.
 
@@ -169,7 +180,7 @@ class OllamaBackend(VLMBackend, EndpointBackend):
             body["keep_alive"] = self.options.keep_alive
         if self.options.think is not None:
             body["think"] = self.options.think
-        guard = RequestGuard(request.cancel)
+        guard = RequestGuard(request.cancel, request.sent)
         progress = _Progress()
         try:
             if guard.aborted:

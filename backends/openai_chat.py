@@ -21,6 +21,7 @@ from backends.base import (
     DiscoveredModel,
     EndpointBackend,
     Options,
+    ReaderRecipe,
     Usage,
     VLMBackend,
     VLMRequest,
@@ -79,6 +80,17 @@ class OpenAIChatBackend(VLMBackend, EndpointBackend):
             http_client=http_client,
         )
         self._client = self._server.client
+        self._injected = http_client is not None
+
+    def reader_recipe(self) -> ReaderRecipe | None:
+        if self._injected:
+            return None  # a test's client lives in this process
+        return ReaderRecipe(
+            str(self.spec.with_base_url(self.base_url)),
+            self.options.model_dump(),
+            self._server.api_key_env,
+            self.options.max_image_side,
+        )
 
     def _messages(self, request: VLMRequest) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
@@ -112,7 +124,7 @@ class OpenAIChatBackend(VLMBackend, EndpointBackend):
             kwargs["seed"] = request.seed
         if self.options.extra_body:
             kwargs["extra_body"] = dict(self.options.extra_body)
-        guard = RequestGuard(request.cancel)
+        guard = RequestGuard(request.cancel, request.sent)
         progress = _Progress()
         try:
             if guard.aborted:

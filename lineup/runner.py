@@ -8,7 +8,9 @@ shutdown (`interrupted`). The last three also stop the request through the job's
 `CancelToken`, which closes its connection at once. Whatever the store does, the job finishes:
 a failed final write is retried and then recorded as an error with its cause, and the caller
 gets its result in every case. While a model streams, its partial text is saved about twice a
-second (lineup.liveness), so nothing streamed is lost if the process dies.
+second (lineup.liveness), so nothing streamed is lost if the process dies. An HTTP model's
+answer is sent, read and stamped in the reader process (backends.reader), so its figures do
+not depend on what this process does meanwhile (a page's redraws, OCR).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from backends import reader
 from backends.base import (
     BackendError,
     BackendTimeout,
@@ -196,6 +199,11 @@ class _Job:
             # Building the backend may load an in-process model; that time is the backend's
             # to report (Usage.load_s) and stays out of TTFT, total and decode speed.
             backend = factory(self.model)
+            # An HTTP model's request is read and timed in the reader process, away from
+            # this process's interpreter lock (backends.reader); it goes there now.
+            ready = reader.prepare_stream(
+                backend, dataclasses.replace(request, cancel=self.cancel_token)
+            )
             self.described = self.comparison.describe(self.model, backend)
         except BaseException as exc:  # noqa: BLE001 - reported after the start gate
             prepared = exc
@@ -203,6 +211,7 @@ class _Job:
         self.comparison.watchdog.clear(self)
         self.comparison.wait_for_all_ready()
         if prepared is not None:
+            self.cancel_token.cancel()  # a request the reader process holds is dropped there
             self.finish(
                 TIMEOUT if isinstance(prepared, BackendTimeout) else ERROR, describe_error(prepared)
             )
@@ -213,8 +222,7 @@ class _Job:
             # The per-model timeout counts from the moment the request is sent.
             timeout_s = self.comparison.timeout_s
             self.arm_timer(timeout_s, timeout_message(timeout_s))
-            self.clock.start()
-            stream = backend.stream(dataclasses.replace(request, cancel=self.cancel_token))
+            stream = ready.start(self.clock.start)
             try:
                 for chunk in stream:
                     self.clock.observe(chunk)

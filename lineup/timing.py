@@ -33,6 +33,8 @@ class StreamClock:
     `start()` is called right before the request is sent. TTFT is the first chunk with
     non-empty answer text; reasoning text is timed on its own and never counts as the
     answer's first token; empty or role-only chunks count for nothing but the end time.
+    A chunk read in the reader process brings its own stamp (`Chunk.arrived_at`, taken there
+    as it arrived, with the same clock), and the start is that process's stamp of the send.
     """
 
     def __init__(self) -> None:
@@ -47,7 +49,8 @@ class StreamClock:
         self.started_at = time.perf_counter() if now is None else now
 
     def observe(self, chunk: Chunk, now: float | None = None) -> None:
-        now = time.perf_counter() if now is None else now
+        if now is None:
+            now = time.perf_counter() if chunk.arrived_at is None else chunk.arrived_at
         if chunk.text:
             self.text_chunks += 1
             if self.first_text_at is None:

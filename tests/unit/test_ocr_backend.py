@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -70,3 +71,30 @@ def test_unknown_language_data_names_the_debian_package() -> None:
 def test_options_reject_unknown_keys() -> None:
     with pytest.raises(BackendError, match="Bad options for ocr:eng: langauge"):
         create_backend("ocr:eng", {"langauge": "rus"})
+
+
+def test_tesseract_runs_at_a_lower_priority_and_the_caller_stays_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tesseract's threads take every core; started at a lower priority (a higher nice
+    value, which the process inherits from the thread that starts it) they leave the reader
+    process and the servers their turn, so the HTTP models' TTFT beside OCR stays true
+    (bench/ttft.py). The thread that asked keeps its priority."""
+    import os
+    import threading
+
+    import pytesseract.pytesseract as engine
+
+    real_popen = engine.subprocess.Popen
+    started_at_nice: list[int] = []
+
+    def recording_popen(*args: Any, **kwargs: Any) -> Any:
+        started_at_nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(engine.subprocess, "Popen", recording_popen)
+    caller_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    assert "PAY-4021" in read("eng", ["Error code: PAY-4021"])
+    assert started_at_nice and all(nice == min(19, caller_nice + 10) for nice in started_at_nice)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller_nice

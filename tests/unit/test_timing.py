@@ -73,3 +73,15 @@ def test_single_chunk_answer_has_no_decode_window() -> None:
     assert timings.total_s == pytest.approx(0.7001)
     assert timings.tokens_per_s is None
     assert timings.chars_per_s is None
+
+
+def test_a_chunk_stamped_where_it_arrived_is_timed_by_its_own_stamp() -> None:
+    """Chunks read in the reader process carry the stamp taken there as they arrived: the
+    clock uses it, however late this process gets to see the chunk."""
+    clock = StreamClock()
+    clock.start(now=100.0)
+    clock.observe(Chunk(text="A", arrived_at=100.5))
+    clock.observe(Chunk(usage=Usage(output_tokens=1), arrived_at=100.75))
+    timings = vlm_timings(clock, "A", Usage(output_tokens=1))
+    assert timings.ttft_s == pytest.approx(0.5)
+    assert timings.total_s == pytest.approx(0.75)
