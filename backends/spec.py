@@ -41,6 +41,11 @@ class ModelSpec:
             text += f"@{self.base_url}"
         return text
 
+    def with_base_url(self, base_url: str | None) -> ModelSpec:
+        """The same model at another endpoint (the reader process rebuilds a backend with
+        the base URL its resolution filled in)."""
+        return ModelSpec(self.kind, self.model, self.preset, base_url)
+
 
 def parse_spec(text: str) -> ModelSpec:
     """Parse `KIND:MODEL[#PRESET][@BASE_URL]`.
