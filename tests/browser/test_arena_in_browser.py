@@ -14,8 +14,8 @@ from lineup.arena import ArenaPair, arena_queue
 from lineup.mediastore import MediaStore
 from lineup.models import PairwiseVote
 from lineup.store import Store
-from tests.browser.helpers import settled
-from tests.fixtures.ollama_server import OllamaFixture
+from testbed.browser import settled
+from testbed.ollama_server import OllamaFixture
 from tests.unit.test_label_queue import make_study
 
 pytestmark = pytest.mark.browser

@@ -12,8 +12,8 @@ import pytest
 from lineup.label_queue import QueueItem, queue_item
 from lineup.mediastore import MediaStore
 from lineup.store import Store
-from tests.browser.helpers import settled
-from tests.fixtures.ollama_server import OllamaFixture
+from testbed.browser import settled
+from testbed.ollama_server import OllamaFixture
 from tests.unit.test_label_queue import MODELS, make_study
 
 pytestmark = pytest.mark.browser

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from lineup.store import Store
-from tests.browser.helpers import CHROMIUM, broken_words, settled
+from testbed.browser import CHROMIUM, broken_words, settled
+from testbed.ollama_server import OllamaFixture
 from tests.conftest import word_counts
-from tests.fixtures.ollama_server import OllamaFixture
 from tests.unit.test_report_model_names import build_long_specs
 
 pytestmark = pytest.mark.browser

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from lineup.service import Lineup
+from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 
 pytestmark = pytest.mark.browser
 WIDTH, HEIGHT = 1400, 900

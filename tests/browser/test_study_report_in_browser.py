@@ -10,7 +10,7 @@ import pytest
 
 from lineup.cli import main
 from lineup.store import Store
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, broken_words
+from testbed.browser import CHROMIUM, CHROMIUM_ARGS, broken_words
 from tests.unit.test_report_model_names import SHORT, build_long_specs
 from tests.unit.test_study_report import build
 

@@ -11,6 +11,7 @@ from backends.base import (
     BackendTimeout,
     BackendUnavailable,
 )
+from testbed.net import free_port
 from tests.faults.fault_server import (
     BIG_ANSWER_CHARS,
     DNS_FAILURE_HOST,
@@ -21,7 +22,6 @@ from tests.faults.fault_server import (
     FaultServer,
     refused_url,
 )
-from tests.fixtures.net import free_port
 
 PROTOCOLS = ("openai", "ollama")
 TIMEOUT_S = 2.0  # the backends' read limit (option timeout_s) in these tests

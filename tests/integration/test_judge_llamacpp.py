@@ -3,7 +3,7 @@ until its timeout): the request carries the judge's token limit, the server stop
 every verdict keeps its limits.
 
 The study's answers come from Ollama models served by the loopback protocol fixture
-(tests/fixtures/ollama_server.py; no Ollama server can be installed here)."""
+(testbed/ollama_server.py; no Ollama server can be installed here)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from backends import registry
 from lineup.judge import JUDGE_UNPARSED, judge_study
 from lineup.models import JudgeScore
 from lineup.service import Lineup
-from tests.fixtures.llama_server import LlamaServer, RecordingTransport, sse_events
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.llama_server import LlamaServer, RecordingTransport, sse_events
+from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.unit.test_judge import write_set
 
-pytest_plugins = ["tests.integration.llama_fixtures"]
 pytestmark = pytest.mark.integration
 
 # SmolLM2's replies to the default template run 7 to 21 tokens: every one is cut here.

@@ -21,17 +21,16 @@ from lineup.media import ValidatedImage, validate_image
 from lineup.models import Generation
 from lineup.runner import start_vlm_comparison
 from lineup.store import Store
-from tests.conftest import png_bytes
-from tests.fixtures.llama_server import (
+from testbed.llama_server import (
     TINY_VLM_IMAGE_TOKENS,
     LlamaServer,
     RecordingTransport,
     free_port,
     sse_events,
 )
+from tests.conftest import png_bytes
 
-# The servers and the recording transport are fixtures of that module.
-pytest_plugins = ["tests.integration.llama_fixtures"]
+# The servers and the recording transport are fixtures of conftest.py.
 pytestmark = pytest.mark.integration
 
 SEED = 1234

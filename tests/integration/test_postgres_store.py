@@ -18,8 +18,8 @@ from sqlalchemy import create_engine, text
 from lineup.metrics import vlm_leaderboard
 from lineup.store import Store, StoreError
 from lineup.tts_metrics import tts_leaderboard
-from tests.fixtures.net import free_port
-from tests.fixtures.processes import open_store_at_once
+from testbed.net import free_port
+from testbed.processes import open_store_at_once
 from tests.unit.test_metrics import assert_same_rows, expected_tts, expected_vlm, fill_store
 from tests.unit.test_store_states import check_after_0004, fill_at_0003
 

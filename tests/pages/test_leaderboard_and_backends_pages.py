@@ -16,8 +16,8 @@ from backends import keys
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
+from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.conftest import word_counts
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 
 PAGES = Path(__file__).resolve().parents[2] / "app_pages"
 

@@ -1,7 +1,7 @@
 """The Studies page, headless with Streamlit's AppTest: start a study, follow it, pause and
 resume it, open it from its address, and read its tables.
 
-Models: Ollama models served by the loopback protocol fixture (tests/fixtures/ollama_server.py;
+Models: Ollama models served by the loopback protocol fixture (testbed/ollama_server.py;
 no Ollama server can be installed here). AppTest draws the page once per run, so the tests
 wait for the study in the store (as the page's progress fragment does) and run the page again.
 """
@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from components.study_view import csv_zip, report_bytes, xlsx_bytes
 from lineup.service import Lineup
 from lineup.studies import StudyProgress
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.pages.helpers import shown_texts
 from tests.unit.test_studies import write_set
 

@@ -2,7 +2,7 @@
 edit and keep the judge's template, score in the background and stop.
 
 Models and judges: Ollama models served by the loopback protocol fixture
-(tests/fixtures/ollama_server.py; no Ollama server can be installed here)."""
+(testbed/ollama_server.py; no Ollama server can be installed here)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from lineup.judge import DEFAULT_TEMPLATE
 from lineup.models import JudgeScore
 from lineup.service import Lineup
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.pages.helpers import shown_texts
 from tests.pages.test_studies_page import studies_page
 from tests.unit.test_judge import json_reply, write_set

@@ -16,8 +16,8 @@ from lineup.cli import build_parser, main
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
+from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@
 name), the verdicts stored and cached per prompt, failures kept apart from the mean, and the
 reply parser.
 
-The study's models and the judges are Ollama models served by tests/fixtures/ollama_server.py
+The study's models and the judges are Ollama models served by testbed/ollama_server.py
 (a loopback fixture that speaks Ollama's documented protocol); the judges have a fixture of
 their own, so its chat requests are the judge's alone."""
 
@@ -36,8 +36,8 @@ from lineup.models import JUDGE_ASKING, Generation, JudgeScore
 from lineup.overlap import bootstrap_mean_ci
 from lineup.service import Lineup
 from lineup.store import this_owner
+from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 
 QUESTIONS = ["What fruit is drawn?", "What colour is the sky?", "How many cats are there?"]
 REFERENCES = ["Three red apples.", "", "Two cats."]  # the second item has no reference

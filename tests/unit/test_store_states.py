@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text, update
 
 from lineup.models import Generation, utcnow
 from lineup.store import LABEL_EXPORT_COLUMNS, Store, StoreError, StoreUnavailable, _alembic_config
-from tests.fixtures.processes import open_store_at_once
+from testbed.processes import open_store_at_once
 
 
 def _generation(store: Store, status: str, spec: str = "fake:m") -> int:

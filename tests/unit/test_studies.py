@@ -1,7 +1,7 @@
 """Studies: a set × models × repeats runs each answer exactly once, in its own row; pause,
 cancel and resume; a study killed with SIGKILL resumes with exactly what is missing.
 
-The models are Ollama models served by tests/fixtures/ollama_server.py, a loopback fixture that
+The models are Ollama models served by testbed/ollama_server.py, a loopback fixture that
 speaks Ollama's documented protocol (no Ollama server can be installed here)."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from lineup.models import Generation, Run, Study
 from lineup.service import Lineup
 from lineup.store import Store
 from lineup.study_store import PAUSE, request
+from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 
 ROOT = Path(__file__).resolve().parents[2]
 

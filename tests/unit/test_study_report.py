@@ -17,8 +17,8 @@ from lineup.models import JudgeScore, QuestionSet, SetItemRow
 from lineup.settings import load_settings
 from lineup.store import Store
 from lineup.study_store import claim, create_study, load_plan
+from testbed.payloads import markup_payloads
 from tests.conftest import png_bytes
-from tests.fixtures.payloads import markup_payloads
 
 HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
 
