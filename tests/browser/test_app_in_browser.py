@@ -13,7 +13,7 @@ import pytest
 from lineup.store import Store
 from testbed.browser import open_page, pick_models, wait_for_labels
 from testbed.ollama_server import OllamaFixture
-from tests.unit.test_ocr_backend import screenshot
+from tests.builders import screenshot
 
 pytestmark = pytest.mark.browser
 

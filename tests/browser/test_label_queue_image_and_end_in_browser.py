@@ -16,7 +16,7 @@ from lineup.mediastore import MediaStore
 from lineup.store import Store
 from testbed.browser import settled
 from testbed.ollama_server import OllamaFixture
-from tests.unit.test_label_queue import MODELS, make_study
+from tests.builders import MODELS, make_study
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path("/tmp")

@@ -14,8 +14,7 @@ import pytest
 from lineup.store import Store
 from testbed.browser import CHROMIUM, broken_words, settled
 from testbed.ollama_server import OllamaFixture
-from tests.conftest import word_counts
-from tests.unit.test_report_model_names import build_long_specs
+from tests.builders import build_long_specs, word_counts
 
 pytestmark = pytest.mark.browser
 

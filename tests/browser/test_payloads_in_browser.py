@@ -23,7 +23,7 @@ from testbed.browser import open_page, pick_models, settled
 from testbed.net import free_port
 from testbed.ollama_server import FakeModel, OllamaFixture
 from testbed.payloads import markup_payloads
-from tests.conftest import png_bytes
+from tests.builders import png_bytes
 
 pytestmark = pytest.mark.browser
 END = "ANSWER-END"

@@ -16,7 +16,7 @@ import pytest
 
 from lineup.service import Lineup
 from testbed.ollama_server import FakeModel, OllamaFixture
-from tests.conftest import png_bytes
+from tests.builders import png_bytes
 
 pytestmark = pytest.mark.browser
 WIDTH, HEIGHT = 1400, 900

@@ -24,7 +24,7 @@ from lineup.runner import Comparison, start_vlm_comparison
 from lineup.store import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
 from testbed.paced_server import paced_server, server_stamps
-from tests.conftest import png_bytes
+from tests.builders import png_bytes
 from tests.faults.cases import KEY_VALUE, PROTOCOLS, fault_spec
 from tests.faults.fault_server import PARTIAL_TEXT, FaultServer
 

@@ -22,7 +22,7 @@ from lineup.models import JudgeScore
 from lineup.service import Lineup
 from testbed.llama_server import LlamaServer, RecordingTransport, sse_events
 from testbed.ollama_server import FakeModel, OllamaFixture
-from tests.unit.test_judge import write_set
+from tests.builders import write_judge_set
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ def study(lineup_home: Path, tmp_path: Path) -> Iterator[tuple[Lineup, int]]:
         [FakeModel("alphavlm:1b", ["Seven", "apples."]), FakeModel("betavlm:1b", ["Two", "cats."])]
     ) as candidates:
         app = Lineup.open()
-        app.import_set(write_set(tmp_path / "fruit"), name="fruit")
+        app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
         models = [f"ollama:{name}@{candidates.base_url}" for name in ("alphavlm:1b", "betavlm:1b")]
         state = app.start_study(set_name="fruit", models=models).wait()
         assert state.status == "done" and state.errors == 0

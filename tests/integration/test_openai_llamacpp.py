@@ -28,7 +28,7 @@ from testbed.llama_server import (
     free_port,
     sse_events,
 )
-from tests.conftest import png_bytes
+from tests.builders import png_bytes
 
 # The servers and the recording transport are fixtures of conftest.py.
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
-from tests.conftest import png_bytes
+from tests.builders import png_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 

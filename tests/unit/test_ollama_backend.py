@@ -20,7 +20,7 @@ from lineup.media import validate_image
 from lineup.runner import start_vlm_comparison
 from lineup.store import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
-from tests.conftest import png_bytes
+from tests.builders import png_bytes
 
 
 @pytest.fixture()

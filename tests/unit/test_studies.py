@@ -25,26 +25,15 @@ from lineup.service import Lineup
 from lineup.store import Store
 from lineup.study_store import PAUSE, request
 from testbed.ollama_server import FakeModel, OllamaFixture
-from tests.conftest import png_bytes
+from tests.builders import write_numbered_set
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def write_set(folder: Path, items: int = 3) -> Path:
-    """A VLM set folder: one image and question per item."""
-    folder.mkdir(parents=True)
-    lines = ["image,question,reference,language"]
-    for index in range(items):
-        (folder / f"shot{index}.png").write_bytes(png_bytes(color="navy", text=f"#{index}"))
-        lines.append(f"shot{index}.png,What is shown in picture {index}?,A number,en")
-    (folder / "questions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
 
 
 @pytest.fixture()
 def app(lineup_home: Path, tmp_path: Path) -> Lineup:
     app = Lineup.open()
-    app.import_set(write_set(tmp_path / "three"), name="three")
+    app.import_set(write_numbered_set(tmp_path / "three"), name="three")
     return app
 
 
