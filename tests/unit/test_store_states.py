@@ -165,6 +165,7 @@ def test_a_database_folder_that_is_a_file_is_a_message(tmp_path: Path) -> None:
         Store(f"sqlite:///{blocker / 'lineup.db'}")
 
 
+@pytest.mark.integration  # eight interpreters at once
 def test_eight_processes_open_one_new_sqlite_store_at_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     outcomes = open_store_at_once(url)

@@ -210,6 +210,7 @@ def lineup_process(home: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.integration  # lineup processes, one killed
 def test_a_study_killed_with_sigkill_resumes_with_every_answer_exactly_once(
     app: Lineup, two_models: OllamaFixture, lineup_home: Path
 ) -> None:

@@ -340,6 +340,7 @@ def tiny_bark(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return BarkBackend(parse_spec(f"bark:{folder}"), BarkOptions(semantic_max_new_tokens=16))
 
 
+@pytest.mark.integration  # builds a tiny Bark
 def test_a_seeded_vlm_and_a_seeded_bark_voice_running_together_keep_their_seeds(
     llava: TransformersVLMBackend, tiny_bark: Any
 ) -> None:
