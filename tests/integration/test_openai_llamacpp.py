@@ -31,7 +31,11 @@ from testbed.llama_server import (
 from tests.builders import png_bytes
 
 # The servers and the recording transport are fixtures of conftest.py.
-pytestmark = pytest.mark.integration
+
+# The first test to use the tiny VLM builds it, converts it to GGUF and starts its server
+# (session fixtures): 84 s under a load of 5 on 2 cores, and the fixtures' own limits allow
+# 300 s for the conversion and 120 s for the start.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 SEED = 1234
 MAX_TOKENS = 24
