@@ -19,9 +19,10 @@ run: setup
 test: setup-dev
 	$(PY) -m pytest
 
-# Unit and page tests: no real server, engine process or browser (the markers in pyproject.toml).
+# Unit and page tests, in two processes: no real server, engine process or browser (the markers
+# in pyproject.toml).
 test-fast: setup-dev
-	$(PY) -m pytest tests/unit tests/pages -m "not integration and not browser and not faults"
+	$(PY) -m pytest tests/unit tests/pages -n 2 -m "not integration and not browser and not faults"
 
 # Benchmarks: each writes a dated Markdown table to bench/results/. LEADERBOARD_SIZES=10000,100000
 # for a shorter run (the default goes to 1,000,000 generations: about 15 minutes here).
