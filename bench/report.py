@@ -75,6 +75,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -871,18 +872,22 @@ def _spread(values: list[float]) -> str:
 def timing_table(home: Path, results: list[Timings], runs: int, load: tuple[float, ...]) -> str:
     end = os.getloadavg()
     meta = json.loads((home / META).read_text())
-    lines = [
-        f"## HTML report of the demo study, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "",
+    about = (
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; load average {load[0]:.1f} / {load[1]:.1f} / "
         f"{load[2]:.1f} (1 / 5 / 15 min) at the start, {end[0]:.1f} (1 min) at the end. "
         f"Home {home} (study {meta['study_id']}: {meta['answers']} answers, {meta['labels']} "
         f"labels, {meta['votes']} votes; built by {meta['commit']}). `study report "
-        f"{meta['study_id']} --format html`, {runs} runs per tree after one warm-up, trees "
+        f"{meta['study_id']} --format html`, {runs} run{'s' if runs != 1 else ''} per tree after "
+        "one warm-up, trees "
         "alternated, each on its own copy of the home. Seconds, median (min-max): in-process is "
         "the CLI's entry point called in a runner process that has imported Lineup already; "
-        "command is a fresh `python -m lineup`, Python's start and imports included.",
+        "command is a fresh `python -m lineup`, Python's start and imports included."
+    )
+    lines = [
+        f"## HTML report of the demo study, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        textwrap.fill(about, width=100),
         "",
         "| tree | commit | in-process s | command s |",
         "|---|---|---|---|",
