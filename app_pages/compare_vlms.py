@@ -10,7 +10,6 @@ from components.context import (
     get_lineup,
     page_runs,
     recent_runs_sidebar,
-    show_runs,
 )
 from components.models import model_picker
 from components.runs import (
@@ -19,6 +18,7 @@ from components.runs import (
     ColumnView,
     follow,
     live_views,
+    remember_start,
     results_anchor,
     start_and_stop,
     vlm_results,
@@ -105,17 +105,17 @@ with right:
             "Timeout (s)", 1.0, 3600.0, float(app.settings.model_timeout_s), key="timeout"
         )
     models = model_picker(app, "vlm", default=["ocr:eng+rus"])
-    go = start_and_stop(
+    request = start_and_stop(
         app,
         label="Compare",
-        key="compare",
+        form="compare",
         query_key="run",
         running=running,
         wait_help="Wait for the run in progress, or stop it.",
         stop_help="Stop every model of this run now; the text streamed so far is kept.",
     )
 
-if go:
+if request is not None:
     if image is None and image_bytes is not None:
         st.warning("Fix the image first (see the message beside it).")
     else:
@@ -130,13 +130,14 @@ if go:
                 seed=int(seed),
                 timeout_s=float(timeout_s),
                 blind=blind,
+                request_id=request,
             )
         except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
             st.error(str(exc))
         else:
             # The new run is the page's run from now on, whatever the address or the recent
             # runs picker said before; the next script run draws it as it streams.
-            show_runs("run", [comparison.run_id])
+            remember_start("compare", "run", [comparison.run_id])
             st.session_state[SCROLL_KEY] = True
             st.rerun()
 

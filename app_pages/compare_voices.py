@@ -12,13 +12,13 @@ from components.context import (
     get_lineup,
     page_runs,
     recent_runs_sidebar,
-    show_runs,
 )
 from components.label_bar import VOICE_WORDS, label_bar
 from components.models import display_name, model_picker
 from components.runs import (
     follow,
     progress_line,
+    remember_start,
     results_anchor,
     start_and_stop,
 )
@@ -88,17 +88,17 @@ stt_model = stt.strip() or None
 warnings = app.language_warnings(sentences, voices, stt_model)
 for warning in warnings:
     st.warning(warning, icon=":material/translate:")
-go = start_and_stop(
+request = start_and_stop(
     app,
     label="Speak anyway" if warnings else "Speak",
-    key="speak",
+    form="speak",
     query_key="runs",
     running=running,
     wait_help="Wait for the clips in progress, or stop them.",
     stop_help="Stop every voice now; the clips already made are kept.",
 )
 
-if go:
+if request is not None:
     try:
         comparison = app.start_tts(
             texts=sentences,
@@ -107,12 +107,13 @@ if go:
             stt=stt_model,
             seed=seed,
             timeout_s=timeout_s,
+            request_id=request,
         )
     except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
         st.error(str(exc))
     else:
         # The new runs are the page's from now on; the next script run draws them as they go.
-        show_runs("runs", comparison.run_ids)
+        remember_start("speak", "runs", comparison.run_ids)
         st.session_state[SCROLL_KEY] = True
         st.rerun()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from lineup.models import ANNOTATOR_MAX_CHARS
@@ -48,8 +50,12 @@ def _state_key(query_key: str) -> str:
 
 def page_runs(query_key: str) -> list[int]:
     """The runs the page shows: those in its address (`?run=N`, `?runs=N,M`), else the ones
-    it showed last in this session (switching pages drops the address's query)."""
+    it showed last in this session (switching pages drops the address's query; a browser
+    message sent before the browser had the address of runs just started carries the one
+    before, see `show_started`)."""
     value = st.query_params.get(query_key)
+    if value is not None and stale_pick(query_key, value):
+        value = None  # the address as it was before a start, sent back by the browser
     if value is None:
         value = st.session_state.get(_state_key(query_key))
         if value:
@@ -66,9 +72,41 @@ def show_runs(query_key: str, run_ids: list[int]) -> None:
     st.session_state[_state_key(query_key)] = value
 
 
+# A browser message sent before the browser drew the page's new runs arrives within this.
+STALE_PICK_S = 3.0
+
+
+def _replaced_key(query_key: str) -> str:
+    return f"page-runs-replaced-{query_key}"
+
+
+def show_started(query_key: str, run_ids: list[int]) -> None:
+    """Make runs a click just started the page's (`show_runs`), noting what they replace.
+
+    Until the browser has drawn the page again, its messages (a second click) still carry
+    the page's pickers as they were, showing the runs before, and Streamlit takes that for
+    a pick: `stale_pick` tells it from a person's.
+    """
+    before = ",".join(str(run_id) for run_id in page_runs(query_key))
+    st.session_state[_replaced_key(query_key)] = (before, time.monotonic())
+    show_runs(query_key, run_ids)
+
+
+def stale_pick(query_key: str, picked: str) -> bool:
+    """Whether a picker's new value is the runs a start has just replaced, sent back by a
+    browser that had not drawn the started runs yet (not a person's pick)."""
+    replaced = st.session_state.get(_replaced_key(query_key))
+    return (
+        isinstance(replaced, tuple)
+        and replaced[0] == picked
+        and time.monotonic() - replaced[1] < STALE_PICK_S
+    )
+
+
 def _open_picked(picker_key: str, query_key: str) -> None:
     chosen = st.session_state.get(picker_key)
-    if chosen:
+    # An option's label that is no longer an option comes back as the label itself.
+    if isinstance(chosen, str) and chosen.isdigit() and not stale_pick(query_key, chosen):
         show_runs(query_key, [int(chosen)])
 
 

@@ -188,8 +188,12 @@ def stored_ok_run(store: Store, question: str, answer: str) -> tuple[int, int]:
 
 
 def test_a_new_comparison_after_an_old_address_is_the_run_shown_and_labeled(
-    ollama: OllamaFixture,
+    ollama: OllamaFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import components.context
+
+    # A pick of the runs a start replaced, this soon after it, is the browser's stale value.
+    monkeypatch.setattr(components.context, "STALE_PICK_S", 0.2)
     ensure_samples()
     store = Store(load_settings().database_url)
     old_run, old_generation = stored_ok_run(store, "Which error code?", "OLD-ANSWER-77")
@@ -224,6 +228,7 @@ def test_a_new_comparison_after_an_old_address_is_the_run_shown_and_labeled(
     assert store.current_labels([old_generation], "ana") == {}
 
     # Picking the old run again is what brings it back.
+    time.sleep(0.2)
     at.sidebar.selectbox(key="recent-vlm").set_value(str(old_run)).run()
     assert run_param(at) == str(old_run)
     assert any("OLD-ANSWER-77" in m.value for m in at.markdown)
@@ -358,3 +363,153 @@ def test_a_name_too_long_for_labels_is_said_not_raised(ollama: OllamaFixture) ->
     assert not at.exception
     assert any(f"at most {ANNOTATOR_MAX_CHARS}" in e.value for e in at.sidebar.error)
     assert not label_buttons(at)
+
+
+# One click, one run ---------------------------------------------------------------------------
+
+
+def ready_to_compare() -> AppTest:
+    at = page(annotator="ana").run()
+    at.radio(key="image_source").set_value("Upload")
+    at.text_area(key="question").set_value("Say it.")
+    at.multiselect(key="models-vlm").set_value(["ollama:llava:7b"])
+    return at.run()
+
+
+def test_a_click_cut_short_between_the_start_and_the_page_remembering_it_is_one_run(
+    ollama: OllamaFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second click of a double click can reach the server while the first click's
+    script run has started the run but not yet remembered it: Streamlit stops that script
+    run at its next st.* call (here, in show_runs) and runs the page again for the second
+    click."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    import components.context
+    import components.runs
+
+    remember = components.context.show_runs
+    cut: list[bool] = []
+
+    def cut_short_once(query_key: str, run_ids: list[int]) -> None:
+        if not cut:
+            cut.append(True)
+            raise StopException()
+        remember(query_key, run_ids)
+
+    monkeypatch.setattr(components.context, "show_runs", cut_short_once)
+    monkeypatch.setattr(components.runs, "show_runs", cut_short_once, raising=False)
+    at = ready_to_compare()
+    first_click = at.button(key="compare")
+    first_click.click().run()
+    assert cut and not at.exception
+    store = Store(load_settings().database_url)
+    assert len(store.latest_runs("vlm")) == 1  # started, not remembered
+    first_click.click().run()  # the second click, on the form as the person saw it
+    assert not at.exception
+    settle(at)
+    assert [run.id for run in store.latest_runs("vlm")] == [int(run_param(at))]
+
+
+def test_a_click_on_the_form_as_it_was_starts_nothing_once_the_run_is_shown(
+    ollama: OllamaFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second click can reach the server after the first click's script run remembered
+    the run (and the page's form got its next token) but before that run drew the page again;
+    the run may even be over already (a fast or failing model): the click was made on the
+    form as it was, and starts nothing new."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    import components.context
+    import components.runs
+
+    show = components.context.show_runs
+
+    def shown_then_cut_short(query_key: str, run_ids: list[int]) -> None:
+        show(query_key, run_ids)
+        if "cut" not in st.session_state:
+            st.session_state["cut"] = True
+            raise StopException()
+
+    remember = getattr(components.runs, "remember_start", None)
+
+    def remembered_then_cut_short(form: str, query_key: str, run_ids: list[int]) -> None:
+        assert remember is not None
+        remember(form, query_key, run_ids)
+        if "cut" not in st.session_state:
+            st.session_state["cut"] = True
+            raise StopException()
+
+    if remember is None:  # the page before one click, one run: it called show_runs itself
+        monkeypatch.setattr(components.context, "show_runs", shown_then_cut_short)
+    else:
+        monkeypatch.setattr(components.runs, "remember_start", remembered_then_cut_short)
+    at = ready_to_compare()
+    at.button(key="compare").click().run()
+    assert not at.exception
+    store = Store(load_settings().database_url)
+    [run] = store.latest_runs("vlm")
+    app = Lineup.open(load_settings())
+    deadline = time.monotonic() + 30
+    while app.in_progress([run.id]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    at.button(key="compare").click().run()  # the second click
+    assert not at.exception
+    assert [r.id for r in store.latest_runs("vlm")] == [run.id]
+    assert int(run_param(at)) == run.id
+    # A click on the form as it is now is a new run.
+    settle(at.button(key="compare").click().run())
+    assert len(store.latest_runs("vlm")) == 2
+
+
+def test_a_second_click_from_the_page_as_it_was_keeps_the_new_run_shown(
+    ollama: OllamaFixture,
+) -> None:
+    """The second click of a double click comes with the page as the browser showed it: the
+    recent-runs picker on the old run. Streamlit takes that for a pick of the old run."""
+    store = Store(load_settings().database_url)
+    old_run, _ = stored_ok_run(store, "Which error code?", "OLD-ANSWER-77")
+    at = page(run=str(old_run)).run()  # no annotator: no label bars, whose boxes come back too
+    at.radio(key="image_source").set_value("Upload")
+    at.text_area(key="question").set_value("Say it.")
+    at.multiselect(key="models-vlm").set_value(["ollama:llava:7b"]).run()
+    picker, compare = at.sidebar.selectbox(key="recent-vlm"), at.button(key="compare")
+    picker.set_value(str(old_run))  # what the browser shows until it draws the new run
+    compare.click().run()
+    [new_run] = [run for run in store.latest_runs("vlm") if run.id != old_run]
+    assert run_param(at) == str(new_run.id)
+
+    compare.run()  # the second click, sent with the page as it was
+    assert not at.exception
+    assert [run.id for run in store.latest_runs("vlm")] == [new_run.id, old_run]
+    assert run_param(at) == str(new_run.id)
+    settle(at)
+    assert run_param(at) == str(new_run.id)
+    assert not any("OLD-ANSWER-77" in m.value for m in at.markdown)
+
+
+def test_the_recent_runs_picker_as_the_browser_had_it_does_not_bring_back_the_old_run(
+    ollama: OllamaFixture,
+) -> None:
+    """Any message the browser sends before it has drawn the new run (a redraw's, another
+    widget's) carries the picker on the old run, and Streamlit calls that a pick."""
+    store = Store(load_settings().database_url)
+    old_run, _ = stored_ok_run(store, "Which error code?", "OLD-ANSWER-77")
+    at = page(run=str(old_run)).run()
+    at.radio(key="image_source").set_value("Upload")
+    at.text_area(key="question").set_value("Say it.")
+    at.multiselect(key="models-vlm").set_value(["ollama:llava:7b"]).run()
+    picker, compare = at.sidebar.selectbox(key="recent-vlm"), at.button(key="compare")
+    picker.set_value(str(old_run))
+    compare.click().run()
+    [new_run] = [run for run in store.latest_runs("vlm") if run.id != old_run]
+
+    compare.set_value(False)  # no click this time
+    picker.run()
+    assert not at.exception
+    assert run_param(at) == str(new_run.id)
+    settle(at)
+    assert run_param(at) == str(new_run.id)
+    assert not any("OLD-ANSWER-77" in m.value for m in at.markdown)
