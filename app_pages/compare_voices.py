@@ -17,10 +17,12 @@ from components.label_bar import VOICE_WORDS, label_bar
 from components.models import display_name, model_picker
 from components.runs import (
     follow,
+    form_shows,
     progress_line,
     remember_start,
     results_anchor,
     start_and_stop,
+    start_button,
 )
 from components.stats import render_state
 from lineup.models import OK, RUNNING, Generation, Label, Run
@@ -40,11 +42,32 @@ CLIP_FIGURES_HELP = (
 CLIP_POLL_S = 0.25  # a clip's row is written when it finishes; the page reads the store
 SCROLL_KEY = "scroll-to-clips"
 
+
+def fill_form(run_ids: list[int]) -> None:
+    """The form as these runs were asked: their sentences (a sample set's, or typed), voices,
+    samples per voice, first seed and speech-to-text model."""
+    inputs = app.run_inputs(run_ids)
+    if inputs is None:
+        return
+    state = st.session_state
+    sample_set = next((s for s in sentence_sets() if s.sentences == inputs.texts), None)
+    if sample_set is not None:
+        state["text_source"], state["sentence_set"] = "Sample set", sample_set
+    else:
+        state["text_source"], state["sentences"] = "Type", "\n".join(inputs.texts)
+    state["models-tts"] = list(inputs.models)
+    state["samples"] = min(max(inputs.samples, 1), 20)
+    state["tts_seed"] = 0 if inputs.seed is None else min(max(inputs.seed, 0), 2**31 - 100)
+    state["stt"] = inputs.stt or ""
+
+
 app = get_lineup()
 annotator = annotator_sidebar()
 recent_runs_sidebar(app, "tts", "runs")
 runs = app.runs(page_runs("runs"), kind="tts")
 running = app.in_progress([run.id for run in runs])
+shown_ids = [run.id for run in runs]
+form_shows("speak", shown_ids, lambda: fill_form(shown_ids))
 st.title("Compare voices")
 
 left, right = st.columns([3, 2], gap="large")
@@ -86,8 +109,6 @@ stt_model = stt.strip() or None
 # Said before anything runs; a voice or STT model that is not usable gives no warning here:
 # Speak says what is wrong with it.
 warnings = app.language_warnings(sentences, voices, stt_model)
-for warning in warnings:
-    st.warning(warning, icon=":material/translate:")
 request = start_and_stop(
     app,
     label="Speak anyway" if warnings else "Speak",
@@ -97,6 +118,9 @@ request = start_and_stop(
     wait_help="Wait for the clips in progress, or stop them.",
     stop_help="Stop every voice now; the clips already made are kept.",
 )
+# Below the button: a warning that comes or goes as voices are added must not move it.
+for warning in warnings:
+    st.warning(warning, icon=":material/translate:")
 
 if request is not None:
     try:
@@ -207,8 +231,9 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
     else:
         generation_ids = [g.id for run in shown for g in run.generations]
         labels = app.current_labels(generation_ids, annotator) if annotator else {}
-    for run in shown:
-        st.divider()
+    for index, run in enumerate(shown):
+        if index:
+            st.divider()
         st.markdown(f"**Run {run.id}** · {run.input_text}")
         voices_of_run = by_voice(run)
         figures = app.voice_figures(run)
@@ -228,6 +253,31 @@ def runs_now() -> list[Run]:
 # The page's runs (also after a page reload: their ids are in the URL), as they go or stored.
 if runs:
     results_anchor(scroll=st.session_state.pop(SCROLL_KEY, False))
+    st.divider()
+    head = st.container(horizontal=True, vertical_alignment="center")
+    head.markdown(
+        f"**{'Run' if len(runs) == 1 else 'Runs'} {', '.join(str(i) for i in shown_ids)}** · "
+        f"{len(runs)} {'sentence' if len(runs) == 1 else 'sentences'}"
+    )
+    again = start_button(
+        "Run again",
+        "again",
+        running=running,
+        where=head,
+        icon=":material/replay:",
+        primary=False,
+        help="New clips of these sentences, with the same voices, samples, seed and "
+        "speech-to-text model.",
+    )
+    if again is not None:
+        try:
+            repeated = app.start_again(shown_ids, request_id=again)
+        except INPUT_ERRORS as exc:
+            st.error(str(exc))
+        else:
+            remember_start("again", "runs", repeated.run_ids)
+            st.session_state[SCROLL_KEY] = True
+            st.rerun()
     if running:
         follow(
             lambda: app.in_progress([run.id for run in runs]),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.charts import display_names
-from components.context import annotator_sidebar, get_lineup, page_runs, show_runs, stale_pick
+from components.context import SHOWN_MARK, annotator_sidebar, get_lineup, page_runs, show_runs
 from components.models import model_picker
 from components.runs import remember_start, results_anchor, start_button
 from components.study_scoring import scoring_panel
@@ -42,12 +42,10 @@ LAST_START_KEY = "study-start-last"  # (the form's inputs, the study they starte
 
 def _open_picked() -> None:
     chosen = st.session_state.get(PICK_KEY)
-    if chosen is None:
-        if not stale_pick(QUERY_KEY, ""):
-            show_runs(QUERY_KEY, [])
-    # A study's label that is no longer an option (its status changed) comes back as text.
-    elif isinstance(chosen, int) and not stale_pick(QUERY_KEY, str(chosen)):
-        show_runs(QUERY_KEY, [chosen])
+    # A label that is no option comes back as the label itself: a stale one (the status of
+    # its study changed, or see SHOWN_MARK) is not a pick.
+    if chosen is None or isinstance(chosen, int):
+        show_runs(QUERY_KEY, [] if chosen is None else [chosen])
 
 
 def running_start(app: Lineup, inputs: tuple[object, ...]) -> int | None:
@@ -184,7 +182,7 @@ def pick_study(app: Lineup, studies: list[StudyInfo]) -> StudyInfo | None:
         format_func=lambda i: (
             f"#{i} · {known[i].set_name} · {len(known[i].models)} "
             f"{'voices' if known[i].kind == 'tts' else 'models'} × {known[i].repeats} · "
-            f"{known[i].status}"
+            f"{known[i].status}{SHOWN_MARK if i == wanted else ''}"
         ),
         key=PICK_KEY,
         on_change=_open_picked,

@@ -240,6 +240,7 @@ def start_button(
     running: bool = False,
     where: Any = st,
     icon: str = ":material/play_arrow:",
+    primary: bool = True,
     help: str | None = None,
 ) -> str | None:
     """A form's start button; when clicked, the token to start its run with (the facade's
@@ -260,7 +261,7 @@ def start_button(
         token = st.session_state[_token_key(form)] = uuid.uuid4().hex
     pressed = where.button(
         label,
-        type="primary",
+        type="primary" if primary else "secondary",
         icon=icon,
         key=form,
         disabled=running,
@@ -279,11 +280,25 @@ def start_button(
     return None if running else token
 
 
+def _form_of_key(form: str) -> str:
+    return f"form-of-{form}"
+
+
 def remember_start(form: str, query_key: str, run_ids: list[int]) -> None:
-    """The runs a form started are the page's from now on; then the form gets a new token
-    (so its next click is a new run)."""
+    """The runs a form started are the page's from now on (and the form holds their inputs);
+    then the form gets a new token (so its next click is a new run)."""
+    st.session_state[_form_of_key(form)] = run_ids
     show_started(query_key, run_ids)
     st.session_state[_token_key(form)] = uuid.uuid4().hex
+
+
+def form_shows(form: str, run_ids: list[int], fill: Callable[[], None]) -> None:
+    """Before the form is drawn: when the page shows runs the form did not start or show
+    last (a reload, `?run=N`, a recent run reopened, Run again), `fill` sets the form's
+    widgets to their inputs, so the form says what the runs below were asked."""
+    if run_ids and st.session_state.get(_form_of_key(form)) != run_ids:
+        fill()
+        st.session_state[_form_of_key(form)] = run_ids
 
 
 def start_and_stop(

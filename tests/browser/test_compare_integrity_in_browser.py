@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from lineup.mediastore import MediaStore
 from lineup.models import Label, Study
+from lineup.samples import Sample, list_samples
 from lineup.service import Lineup
 from lineup.store import Store
 from tests.browser.helpers import open_page, pick_models, settled
@@ -89,7 +91,12 @@ def wait_until_idle(page: Any, button: Any, store: Store, kind: str, before: int
 
 
 def compare_button(page: Any) -> Any:
-    return page.get_by_role("button", name="Compare", exact=True)
+    # By its test id: while the models box's list is open, the rest of the page is hidden
+    # from the accessibility tree that get_by_role reads. (While a run goes on, Streamlit
+    # keeps a hidden copy of the button.)
+    return page.get_by_test_id("stBaseButton-primary").filter(
+        has_text=re.compile(r"Compare$"), visible=True
+    )
 
 
 def fill_compare_form(page: Any, question: str) -> None:
@@ -264,3 +271,205 @@ def test_double_and_triple_clicks_on_start_study_start_one_study_each(
     assert [len(studies) for studies in made] == [1] * len(made), list(
         zip(CLICKS_MS, made, strict=True)
     )
+
+
+# 22. The start button stays under the pointer; the form shows the run shown --------------
+
+
+def add_to_picker(page: Any, spec: str) -> None:
+    """Type a spec into the models/voices box and press Enter, as a person adds one: the box
+    keeps the focus (and its list stays open)."""
+    box = page.locator('[data-testid="stMultiSelect"] input')
+    box.click()
+    box.fill(spec)
+    box.press("Enter")
+    settled(page)
+
+
+@pytest.mark.parametrize("width", [1400, 1000])
+def test_a_voice_added_then_speak_clicked_once_starts_the_clips(
+    served_app: tuple[str, Path, OllamaFixture], chromium: Any, width: int
+) -> None:
+    from playwright.sync_api import expect
+
+    url, home, _ = served_app
+    store = store_of(home)
+    page = chromium.new_page(viewport={"width": width, "height": HEIGHT})
+    page.goto(f"{url}/compare_voices?annotator=ana")
+    speak = page.get_by_test_id("stBaseButton-primary").filter(has_text="Speak", visible=True)
+    expect(speak).to_be_visible(timeout=60_000)
+    page.get_by_role("textbox", name="Sentences, one per line").fill("The card was declined.")
+    page.get_by_role("textbox", name="Speech-to-text for WER").fill("")
+    page.get_by_role("textbox", name="Speech-to-text for WER").press("Enter")
+    settled(page)
+    add_to_picker(page, "espeak:en-us+f3")
+    focused = page_y(speak)
+    page.screenshot(path=f"/tmp/integrity-voice-added-{width}.png")
+
+    speak.click()  # once: the box loses the focus as the button is pressed
+
+    deadline = time.monotonic() + 30
+    while not run_ids(store, "tts") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run_ids(store, "tts"), "the click on Speak was lost"
+    [run] = store.latest_runs("tts")
+    assert run.params["voices"][-1] == "espeak:en-us+f3"
+    page.locator("h1").first.click()
+    settled(page)
+    assert page_y(speak) == focused
+
+
+def test_compare_stays_where_it_is_as_the_models_box_loses_the_focus(
+    served_app: tuple[str, Path, OllamaFixture], chromium: Any
+) -> None:
+    url, home, _ = served_app
+    store = store_of(home)
+    page = chromium.new_page(viewport={"width": 1000, "height": HEIGHT})
+    open_page(page, f"{url}/?annotator=ana")
+    page.get_by_role("textbox", name="Question", exact=True).fill("What does the error say?")
+    # Four chips fill the narrow column's rows: the box's text field would need a row of its
+    # own only while it has the focus.
+    for spec in [MODELS[1], "ollama:slow:latest", "ollama:moondream:latest"]:
+        add_to_picker(page, spec)
+    compare = compare_button(page)
+    with_list = page_y(compare)
+    # The box's list covers the button right under it: it is closed first.
+    page.keyboard.press("Escape")
+    focused = page_y(compare)
+    page.locator("h1").first.click()
+    blurred = page_y(compare)
+    assert with_list == focused == blurred
+
+    compare.click()
+    deadline = time.monotonic() + 30
+    while not run_ids(store) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run_ids(store), "the click on Compare was lost"
+
+
+def page_y(locator: Any) -> float:
+    """Where an element is on the page (not in the window, which scrolls)."""
+    return float(
+        locator.evaluate(
+            "el => el.getBoundingClientRect().top"
+            " + document.querySelector('[data-testid=\"stMain\"]').scrollTop"
+        )
+    )
+
+
+def stored_vlm_run(home: Path) -> tuple[int, Sample]:
+    """A finished run of two models on a sample screenshot, with a system prompt and
+    parameters other than the form's defaults, as another session left it."""
+    sample = list_samples()[0]
+    data = sample.path.read_bytes()
+    image_hash = MediaStore(home / "media").put(data, sample.path.suffix)
+    store = store_of(home)
+    run_id, generation_ids = store.create_run_with_generations(
+        "vlm",
+        "Which error code is shown?",
+        MODELS,
+        image_hash=image_hash,
+        system_prompt="Answer in one line.",
+        params={"temperature": 0.3, "max_tokens": 64, "timeout_s": 45.0},
+        seed=7,
+    )
+    for generation_id in generation_ids:
+        store.finish_generation(generation_id, "ok", output_text="PAY-4021", total_s=0.2)
+    return run_id, sample
+
+
+def test_an_opened_run_fills_the_form_and_runs_again(
+    served_app: tuple[str, Path, OllamaFixture], chromium: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    url, home, _ = served_app
+    store = store_of(home)
+    old_run, sample = stored_vlm_run(home)
+    page = chromium.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    open_page(page, f"{url}/?annotator=ana&run={old_run}")
+
+    expect(page.get_by_role("textbox", name="Question", exact=True)).to_have_value(
+        "Which error code is shown?"
+    )
+    for spec in MODELS:
+        expect(
+            page.locator('[data-testid="stMultiSelect"]').get_by_text(spec, exact=True)
+        ).to_be_visible()
+    expect(page.get_by_role("radio", name="Sample")).to_be_checked()
+    expect(page.get_by_role("combobox", name="Sample")).to_have_value(
+        f"{sample.title} ({sample.kind})"
+    )
+    page.get_by_text("System prompt and parameters").click()
+    expect(page.get_by_role("textbox", name="System prompt")).to_have_value("Answer in one line.")
+    expect(page.get_by_role("spinbutton", name="Temperature")).to_have_value("0.30")
+    expect(page.get_by_role("spinbutton", name="Max tokens")).to_have_value("64")
+    expect(page.get_by_role("spinbutton", name="Seed")).to_have_value("7")
+    expect(page.get_by_role("spinbutton", name="Timeout (s)")).to_have_value("45.00")
+    page.screenshot(path="/tmp/integrity-filled-1400.png", full_page=True)
+
+    page.get_by_role("button", name="Run again").click()
+    deadline = time.monotonic() + 30
+    while len(run_ids(store)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [new_run] = [run for run in store.latest_runs("vlm") if run.id != old_run]
+    old = store.get_run(old_run)
+    assert old is not None
+    assert [g.model_spec for g in new_run.generations] == MODELS
+    for field in ("input_text", "image_hash", "system_prompt", "params", "seed", "blind"):
+        assert getattr(new_run, field) == getattr(old, field), field
+    expect(page).to_have_url(re.compile(rf"[?&]run={new_run.id}(&|$)"), timeout=30_000)
+    expect(compare_button(page)).to_be_enabled(timeout=60_000)
+    settled(page)
+    page.set_viewport_size({"width": 1000, "height": HEIGHT})
+    page.wait_for_timeout(1000)
+    page.screenshot(path="/tmp/integrity-run-again-1000.png", full_page=True)
+
+
+def test_opened_voice_runs_fill_the_form_and_speak_again(
+    served_app: tuple[str, Path, OllamaFixture], chromium: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    url, home, _ = served_app
+    store = store_of(home)
+    voices = ["espeak:en-us", "espeak:en-us+f3"]
+    sentences = ["The card was declined.", "Call your bank."]
+    params = {"voices": voices, "samples": 2, "stt": None, "timeout_s": 30.0, "batch_id": "b"}
+    old_runs = []
+    for index, sentence in enumerate(sentences):
+        run_id = store.create_run(
+            "tts", sentence, params={**params, "sentence_index": index, "sentences": 2}, seed=5
+        )
+        for position, voice in enumerate(voices):
+            for sample in range(2):
+                generation_id = store.add_generation(
+                    run_id, voice, position=2 * position + sample, sample_index=sample
+                )
+                store.finish_generation(generation_id, "ok", gen_s=0.1, audio_s=1.0)
+        old_runs.append(run_id)
+
+    page = chromium.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    page.goto(f"{url}/compare_voices?annotator=ana&runs={old_runs[0]},{old_runs[1]}")
+    sentences_box = page.get_by_role("textbox", name="Sentences, one per line")
+    expect(sentences_box).to_have_value("\n".join(sentences), timeout=60_000)
+    for voice in voices:
+        expect(
+            page.locator('[data-testid="stMultiSelect"]').get_by_text(voice, exact=True)
+        ).to_be_visible()
+    expect(page.get_by_role("spinbutton", name="Samples per voice")).to_have_value("2")
+    expect(page.get_by_role("spinbutton", name="First seed")).to_have_value("5")
+    expect(page.get_by_role("textbox", name="Speech-to-text for WER")).to_have_value("")
+    page.screenshot(path="/tmp/integrity-voices-filled-1400.png", full_page=True)
+
+    page.get_by_role("button", name="Run again").click()
+    deadline = time.monotonic() + 30
+    while len(run_ids(store, "tts")) < 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    new_runs = [run for run in store.latest_runs("tts") if run.id not in old_runs]
+    assert sorted(run.input_text for run in new_runs) == sorted(sentences)
+    for run in new_runs:
+        assert run.seed == 5 and run.params["samples"] == 2 and run.params["stt"] is None
+        assert [(g.model_spec, g.seed) for g in run.generations] == [
+            (voice, 5 + sample) for voice in voices for sample in range(2)
+        ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -18,6 +19,7 @@ from lineup.samples import ensure_samples
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
+from tests.conftest import png_bytes
 from tests.fixtures.ollama_server import FakeModel, OllamaFixture
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_vlms.py")
@@ -188,12 +190,8 @@ def stored_ok_run(store: Store, question: str, answer: str) -> tuple[int, int]:
 
 
 def test_a_new_comparison_after_an_old_address_is_the_run_shown_and_labeled(
-    ollama: OllamaFixture, monkeypatch: pytest.MonkeyPatch
+    ollama: OllamaFixture,
 ) -> None:
-    import components.context
-
-    # A pick of the runs a start replaced, this soon after it, is the browser's stale value.
-    monkeypatch.setattr(components.context, "STALE_PICK_S", 0.2)
     ensure_samples()
     store = Store(load_settings().database_url)
     old_run, old_generation = stored_ok_run(store, "Which error code?", "OLD-ANSWER-77")
@@ -228,7 +226,6 @@ def test_a_new_comparison_after_an_old_address_is_the_run_shown_and_labeled(
     assert store.current_labels([old_generation], "ana") == {}
 
     # Picking the old run again is what brings it back.
-    time.sleep(0.2)
     at.sidebar.selectbox(key="recent-vlm").set_value(str(old_run)).run()
     assert run_param(at) == str(old_run)
     assert any("OLD-ANSWER-77" in m.value for m in at.markdown)
@@ -464,6 +461,17 @@ def test_a_click_on_the_form_as_it_was_starts_nothing_once_the_run_is_shown(
     assert len(store.latest_runs("vlm")) == 2
 
 
+def browser_sends_its_label(picker: Any, run_id: int) -> None:
+    """Make a selectbox of a page as drawn send what the browser sends: the label of the
+    option it showed, run `run_id`'s (AppTest would format the value with today's labels)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    [label] = [option for option in picker.options if option.startswith(f"#{run_id} ·")]
+    state = WidgetState(id=picker.id, string_value=label)
+    as_drawn = {"_widget_state": property(lambda _: state)}
+    picker.__class__ = type("AsDrawn", (type(picker),), as_drawn)
+
+
 def test_a_second_click_from_the_page_as_it_was_keeps_the_new_run_shown(
     ollama: OllamaFixture,
 ) -> None:
@@ -476,7 +484,7 @@ def test_a_second_click_from_the_page_as_it_was_keeps_the_new_run_shown(
     at.text_area(key="question").set_value("Say it.")
     at.multiselect(key="models-vlm").set_value(["ollama:llava:7b"]).run()
     picker, compare = at.sidebar.selectbox(key="recent-vlm"), at.button(key="compare")
-    picker.set_value(str(old_run))  # what the browser shows until it draws the new run
+    browser_sends_its_label(picker, old_run)  # until the browser draws the new run
     compare.click().run()
     [new_run] = [run for run in store.latest_runs("vlm") if run.id != old_run]
     assert run_param(at) == str(new_run.id)
@@ -502,7 +510,7 @@ def test_the_recent_runs_picker_as_the_browser_had_it_does_not_bring_back_the_ol
     at.text_area(key="question").set_value("Say it.")
     at.multiselect(key="models-vlm").set_value(["ollama:llava:7b"]).run()
     picker, compare = at.sidebar.selectbox(key="recent-vlm"), at.button(key="compare")
-    picker.set_value(str(old_run))
+    browser_sends_its_label(picker, old_run)
     compare.click().run()
     [new_run] = [run for run in store.latest_runs("vlm") if run.id != old_run]
 
@@ -513,3 +521,72 @@ def test_the_recent_runs_picker_as_the_browser_had_it_does_not_bring_back_the_ol
     settle(at)
     assert run_param(at) == str(new_run.id)
     assert not any("OLD-ANSWER-77" in m.value for m in at.markdown)
+
+
+# The form shows the run shown; Run again ------------------------------------------------------
+
+
+def test_an_opened_run_fills_the_form_which_then_keeps_the_person_s_edits(
+    ollama: OllamaFixture,
+) -> None:
+    store = Store(load_settings().database_url)
+    app = Lineup.open(load_settings())
+    upload = app.validate_image(png_bytes(text="PAY-4021"))
+    image_hash = app.media.put(upload.data, upload.suffix)
+    run_id, generation_ids = store.create_run_with_generations(
+        "vlm",
+        "Which error code?",
+        ["ollama:llava:7b", "ollama:typed-only:1b"],  # the second is offered by nothing now
+        image_hash=image_hash,
+        system_prompt="Answer in one line.",
+        params={"temperature": 0.3, "max_tokens": 64, "timeout_s": 7200.0},
+        seed=7,
+        blind=True,
+    )
+    for generation_id in generation_ids:
+        store.finish_generation(generation_id, "ok", output_text="PAY-4021", total_s=0.2)
+
+    at = page(run=str(run_id)).run()
+    assert not at.exception
+    assert at.radio(key="image_source").value == "Run"  # an upload: the run's stored image
+    assert not at.error  # the stored image was found and read
+    assert at.text_area(key="question").value == "Which error code?"
+    assert at.text_area(key="system").value == "Answer in one line."
+    assert at.multiselect(key="models-vlm").value == ["ollama:llava:7b", "ollama:typed-only:1b"]
+    assert at.number_input(key="temperature").value == 0.3
+    assert at.number_input(key="max_tokens").value == 64
+    assert at.number_input(key="seed").value == 7
+    assert at.number_input(key="timeout").value == 3600.0  # the field's largest
+    assert at.sidebar.toggle(key="blind").value is True
+
+    at.text_area(key="question").set_value("What is the order number?").run()
+    at.run()
+    assert at.text_area(key="question").value == "What is the order number?"
+
+
+def test_run_again_starts_the_shown_run_s_inputs_as_a_new_run(ollama: OllamaFixture) -> None:
+    app = Lineup.open(load_settings())
+    first = app.start_vlm(
+        question="Say it.",
+        models=["ollama:llava:7b", "ollama:moondream:latest"],
+        system="Be brief.",
+        temperature=0.2,
+        max_tokens=32,
+        seed=3,
+    )
+    first.wait()
+    at = page(annotator="ana", run=str(first.run_id)).run()
+    at.text_area(key="question").set_value("Something else?").run()  # the form, edited
+    settle(at.button(key="again").click().run())
+    assert not at.exception
+    store = Store(load_settings().database_url)
+    new_run, old_run = store.latest_runs("vlm", 2)
+    assert int(run_param(at)) == new_run.id != old_run.id
+    assert [g.model_spec for g in new_run.generations] == [
+        "ollama:llava:7b",
+        "ollama:moondream:latest",
+    ]
+    for field in ("input_text", "system_prompt", "params", "seed", "blind"):
+        assert getattr(new_run, field) == getattr(old_run, field), field
+    # The form shows the run shown: the new one's inputs.
+    assert at.text_area(key="question").value == "Say it."

@@ -63,9 +63,12 @@ def test_concurrent_starts_with_one_token_store_one_run(app: Lineup) -> None:
     assert len(run_ids) == THREADS and len(set(run_ids)) == 1
     assert [run.id for run in app.latest_runs("vlm")] == run_ids[:1]
     # The next page run's facade (a fresh reading of backends.toml) knows the token too.
-    assert app.with_config(app.config).start_vlm(
-        question="Something else?", models=["ocr:eng"], request_id="form-1"
-    ).run_id == run_ids[0]
+    assert (
+        app.with_config(app.config)
+        .start_vlm(question="Something else?", models=["ocr:eng"], request_id="form-1")
+        .run_id
+        == run_ids[0]
+    )
     # A new token (the page's next form) is a new run.
     other = app.start_vlm(question="What is shown?", models=["ocr:eng"], request_id="form-2")
     assert other.run_id != run_ids[0] and len(app.latest_runs("vlm")) == 2
