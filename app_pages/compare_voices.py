@@ -234,7 +234,8 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
     for index, run in enumerate(shown):
         if index:
             st.divider()
-        st.markdown(f"**Run {run.id}** · {run.input_text}")
+        if len(shown) > 1:  # one run's title is in the row above, beside Run again
+            st.markdown(f"**Run {run.id}** · {run.input_text}")
         voices_of_run = by_voice(run)
         figures = app.voice_figures(run)
         for column, (voice, clips) in zip(
@@ -256,8 +257,9 @@ if runs:
     st.divider()
     head = st.container(horizontal=True, vertical_alignment="center")
     head.markdown(
-        f"**{'Run' if len(runs) == 1 else 'Runs'} {', '.join(str(i) for i in shown_ids)}** · "
-        f"{len(runs)} {'sentence' if len(runs) == 1 else 'sentences'}"
+        f"**Run {runs[0].id}** · {runs[0].input_text}"
+        if len(runs) == 1
+        else f"**Runs {', '.join(str(i) for i in shown_ids)}** · {len(runs)} sentences"
     )
     again = start_button(
         "Run again",
