@@ -205,7 +205,7 @@ if run is not None:
     title.markdown(f"**Run {run.id}** · {run.input_text}")
     again = start_button(
         "Run again",
-        "again",
+        "again-vlm",
         running=running,
         where=title,
         icon=":material/replay:",
@@ -218,7 +218,7 @@ if run is not None:
         except INPUT_ERRORS as exc:
             head.error(str(exc))
         else:
-            remember_start("again", "run", repeated.run_ids)
+            remember_start("again-vlm", "run", repeated.run_ids)
             st.session_state[SCROLL_KEY] = True
             st.rerun()
     if run.image_hash:

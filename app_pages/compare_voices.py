@@ -263,7 +263,7 @@ if runs:
     )
     again = start_button(
         "Run again",
-        "again",
+        "again-tts",
         running=running,
         where=head,
         icon=":material/replay:",
@@ -277,7 +277,7 @@ if runs:
         except INPUT_ERRORS as exc:
             st.error(str(exc))
         else:
-            remember_start("again", "runs", repeated.run_ids)
+            remember_start("again-tts", "runs", repeated.run_ids)
             st.session_state[SCROLL_KEY] = True
             st.rerun()
     if running:

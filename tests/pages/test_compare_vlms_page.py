@@ -577,7 +577,7 @@ def test_run_again_starts_the_shown_run_s_inputs_as_a_new_run(ollama: OllamaFixt
     first.wait()
     at = page(annotator="ana", run=str(first.run_id)).run()
     at.text_area(key="question").set_value("Something else?").run()  # the form, edited
-    settle(at.button(key="again").click().run())
+    settle(at.button(key="again-vlm").click().run())
     assert not at.exception
     store = Store(load_settings().database_url)
     new_run, old_run = store.latest_runs("vlm", 2)

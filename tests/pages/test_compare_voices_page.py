@@ -200,7 +200,7 @@ def test_opened_runs_fill_the_form_and_run_again_with_their_inputs(lineup_home: 
     assert at.number_input(key="tts_seed").value == 5
     assert at.text_input(key="stt").value == ""
 
-    settle(at.button(key="again").click().run())
+    settle(at.button(key="again-tts").click().run())
     assert not at.exception
     new_ids = [int(r) for r in runs_param(at).split(",")]
     assert not set(new_ids) & set(first.run_ids)
