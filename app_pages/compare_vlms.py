@@ -10,7 +10,6 @@ from components.context import (
     get_lineup,
     page_runs,
     recent_runs_sidebar,
-    show_runs,
 )
 from components.models import model_picker
 from components.runs import (
@@ -18,38 +17,95 @@ from components.runs import (
     STORE_POLL_S,
     ColumnView,
     follow,
+    form_shows,
     live_views,
+    remember_start,
     results_anchor,
     start_and_stop,
+    start_button,
     vlm_results,
 )
+from lineup.markup import escape_markdown
 from lineup.media import MediaError
 from lineup.models import Run
-from lineup.samples import list_samples
+from lineup.samples import list_samples, sample_with_digest
 from lineup.service import INPUT_ERRORS
 
 SCROLL_KEY = "scroll-to-results"
 
+SAMPLE, UPLOAD, RUN_IMAGE = "Sample", "Upload", "Run"  # where the image comes from
+SOURCE_NAMES = {RUN_IMAGE: "The run's image"}
+
+
+def within(value: float | None, low: float, high: float, default: float) -> float:
+    return default if value is None else min(max(value, low), high)
+
+
+def fill_form(run: Run) -> None:
+    """The form as `run` was asked (its image, question, models and parameters)."""
+    inputs = app.run_inputs([run.id])
+    if inputs is None:
+        return
+    state = st.session_state
+    sample = sample_with_digest(inputs.image_hash, samples) if inputs.image_hash else None
+    state["image_source"] = (
+        UPLOAD if inputs.image_hash is None else SAMPLE if sample is not None else RUN_IMAGE
+    )
+    if sample is not None:
+        state["sample"] = sample
+    state["question"] = inputs.texts[0]
+    state["system"] = inputs.system or ""
+    state["temperature"] = within(inputs.temperature, 0.0, 2.0, 0.0)
+    state["max_tokens"] = int(within(inputs.max_tokens, 1, 32768, 512))
+    state["seed"] = int(within(inputs.seed, 0, 2**31 - 1, 0))
+    state["timeout"] = within(inputs.timeout_s, 1.0, 3600.0, app.settings.model_timeout_s)
+    state["models-vlm"] = list(inputs.models)
+    state["blind"] = inputs.blind
+
+
 app = get_lineup()
 annotator = annotator_sidebar()
+# Screenshots first: they are what the offline OCR baseline can answer about.
+samples = sorted(list_samples(), key=lambda s: s.kind != "screenshot")
+shown = page_runs("run")
+run = app.run(shown[0], kind="vlm") if shown else None
+running = run is not None and app.in_progress([run.id])
+if run is not None:
+    shown_run: Run = run
+    form_shows("compare", [run.id], lambda: fill_form(shown_run))
 blind = st.sidebar.toggle(
     "Blind mode",
     key="blind",
     help="Hide model names and shuffle the columns until you have labeled them all.",
 )
 recent_runs_sidebar(app, "vlm", "run")
-shown = page_runs("run")
-run = app.run(shown[0], kind="vlm") if shown else None
-running = run is not None and app.in_progress([run.id])
 
 st.title("Compare VLMs")
 
 left, right = st.columns([2, 3], gap="large")
 with left:
-    source = st.radio("Image", ["Sample", "Upload"], horizontal=True, key="image_source")
+    sources = [SAMPLE, UPLOAD] + ([RUN_IMAGE] if run is not None and run.image_hash else [])
+    if st.session_state.get("image_source") not in sources:
+        st.session_state["image_source"] = SAMPLE
+    source = st.radio(
+        "Image",
+        sources,
+        format_func=lambda name: SOURCE_NAMES.get(name, name),
+        horizontal=True,
+        key="image_source",
+    )
     image_bytes: bytes | None = None
     sample_questions: list[str] = []
-    if source == "Upload":
+    if source == RUN_IMAGE and run is not None and run.image_hash:
+        stored = app.media_path(run.image_hash)
+        if stored is None:
+            st.error(
+                "The run's image is missing from the media store: upload it again.",
+                icon=":material/broken_image:",
+            )
+        else:
+            image_bytes = stored.read_bytes()
+    elif source == UPLOAD:
         upload = st.file_uploader(
             "Image (PNG, JPEG, WebP, GIF)",
             type=["png", "jpg", "jpeg", "webp", "gif"],
@@ -58,8 +114,6 @@ with left:
         if upload is not None:
             image_bytes = upload.getvalue()
     else:
-        # Screenshots first: they are what the offline OCR baseline can answer about.
-        samples = sorted(list_samples(), key=lambda s: s.kind != "screenshot")
         if not samples:
             st.info("No sample images yet: run `make run` (it writes them) or upload an image.")
         else:
@@ -97,7 +151,9 @@ with right:
     )
     with st.expander("System prompt and parameters"):
         system = st.text_area("System prompt", key="system")
-        c1, c2, c3, c4 = st.columns(4)
+        # Two by two: four in a row cut their labels mid-word in a narrow window.
+        c1, c2 = st.columns(2)
+        c3, c4 = st.columns(2)
         temperature = c1.number_input("Temperature", 0.0, 2.0, 0.0, 0.1, key="temperature")
         max_tokens = c2.number_input("Max tokens", 1, 32768, 512, key="max_tokens")
         seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
@@ -105,17 +161,17 @@ with right:
             "Timeout (s)", 1.0, 3600.0, float(app.settings.model_timeout_s), key="timeout"
         )
     models = model_picker(app, "vlm", default=["ocr:eng+rus"])
-    go = start_and_stop(
+    request = start_and_stop(
         app,
         label="Compare",
-        key="compare",
+        form="compare",
         query_key="run",
         running=running,
         wait_help="Wait for the run in progress, or stop it.",
         stop_help="Stop every model of this run now; the text streamed so far is kept.",
     )
 
-if go:
+if request is not None:
     if image is None and image_bytes is not None:
         st.warning("Fix the image first (see the message beside it).")
     else:
@@ -130,13 +186,14 @@ if go:
                 seed=int(seed),
                 timeout_s=float(timeout_s),
                 blind=blind,
+                request_id=request,
             )
         except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
             st.error(str(exc))
         else:
             # The new run is the page's run from now on, whatever the address or the recent
             # runs picker said before; the next script run draws it as it streams.
-            show_runs("run", [comparison.run_id])
+            remember_start("compare", "run", [comparison.run_id])
             st.session_state[SCROLL_KEY] = True
             st.rerun()
 
@@ -145,7 +202,26 @@ if run is not None:
     results_anchor(scroll=st.session_state.pop(SCROLL_KEY, False))
     st.divider()
     head, image_col = st.columns([4, 1])
-    head.markdown(f"**Run {run.id}** · {run.input_text}")
+    title = head.container(horizontal=True, vertical_alignment="center")
+    title.markdown(f"**Run {run.id}** · {escape_markdown(run.input_text)}")
+    again = start_button(
+        "Run again",
+        "again-vlm",
+        running=running,
+        where=title,
+        icon=":material/replay:",
+        primary=False,
+        help="A new run with this run's image, question, models and parameters.",
+    )
+    if again is not None:
+        try:
+            repeated = app.start_again([run.id], request_id=again)
+        except INPUT_ERRORS as exc:
+            head.error(str(exc))
+        else:
+            remember_start("again-vlm", "run", repeated.run_ids)
+            st.session_state[SCROLL_KEY] = True
+            st.rerun()
     if run.image_hash:
         stored = app.media_path(run.image_hash)
         if stored is None:

@@ -12,15 +12,17 @@ from components.context import (
     get_lineup,
     page_runs,
     recent_runs_sidebar,
-    show_runs,
 )
 from components.label_bar import VOICE_WORDS, label_bar
 from components.models import display_name, model_picker
 from components.runs import (
     follow,
+    form_shows,
     progress_line,
+    remember_start,
     results_anchor,
     start_and_stop,
+    start_button,
 )
 from components.stats import render_state
 from lineup.markup import escape_markdown
@@ -41,11 +43,32 @@ CLIP_FIGURES_HELP = (
 CLIP_POLL_S = 0.25  # a clip's row is written when it finishes; the page reads the store
 SCROLL_KEY = "scroll-to-clips"
 
+
+def fill_form(run_ids: list[int]) -> None:
+    """The form as these runs were asked: their sentences (a sample set's, or typed), voices,
+    samples per voice, first seed and speech-to-text model."""
+    inputs = app.run_inputs(run_ids)
+    if inputs is None:
+        return
+    state = st.session_state
+    sample_set = next((s for s in sentence_sets() if s.sentences == inputs.texts), None)
+    if sample_set is not None:
+        state["text_source"], state["sentence_set"] = "Sample set", sample_set
+    else:
+        state["text_source"], state["sentences"] = "Type", "\n".join(inputs.texts)
+    state["models-tts"] = list(inputs.models)
+    state["samples"] = min(max(inputs.samples, 1), 20)
+    state["tts_seed"] = 0 if inputs.seed is None else min(max(inputs.seed, 0), 2**31 - 100)
+    state["stt"] = inputs.stt or ""
+
+
 app = get_lineup()
 annotator = annotator_sidebar()
 recent_runs_sidebar(app, "tts", "runs")
 runs = app.runs(page_runs("runs"), kind="tts")
 running = app.in_progress([run.id for run in runs])
+shown_ids = [run.id for run in runs]
+form_shows("speak", shown_ids, lambda: fill_form(shown_ids))
 st.title("Compare voices")
 
 left, right = st.columns([3, 2], gap="large")
@@ -87,19 +110,20 @@ stt_model = stt.strip() or None
 # Said before anything runs; a voice or STT model that is not usable gives no warning here:
 # Speak says what is wrong with it.
 warnings = app.language_warnings(sentences, voices, stt_model)
-for warning in warnings:
-    st.warning(warning, icon=":material/translate:")
-go = start_and_stop(
+request = start_and_stop(
     app,
     label="Speak anyway" if warnings else "Speak",
-    key="speak",
+    form="speak",
     query_key="runs",
     running=running,
     wait_help="Wait for the clips in progress, or stop them.",
     stop_help="Stop every voice now; the clips already made are kept.",
 )
+# Below the button: a warning that comes or goes as voices are added must not move it.
+for warning in warnings:
+    st.warning(warning, icon=":material/translate:")
 
-if go:
+if request is not None:
     try:
         comparison = app.start_tts(
             texts=sentences,
@@ -108,12 +132,13 @@ if go:
             stt=stt_model,
             seed=seed,
             timeout_s=timeout_s,
+            request_id=request,
         )
     except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
         st.error(str(exc))
     else:
         # The new runs are the page's from now on; the next script run draws them as they go.
-        show_runs("runs", comparison.run_ids)
+        remember_start("speak", "runs", comparison.run_ids)
         st.session_state[SCROLL_KEY] = True
         st.rerun()
 
@@ -208,9 +233,11 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
     else:
         generation_ids = [g.id for run in shown for g in run.generations]
         labels = app.current_labels(generation_ids, annotator) if annotator else {}
-    for run in shown:
-        st.divider()
-        st.markdown(f"**Run {run.id}** · {escape_markdown(run.input_text)}")
+    for index, run in enumerate(shown):
+        if index:
+            st.divider()
+        if len(shown) > 1:  # one run's title is in the row above, beside Run again
+            st.markdown(f"**Run {run.id}** · {escape_markdown(run.input_text)}")
         voices_of_run = by_voice(run)
         figures = app.voice_figures(run)
         for column, (voice, clips) in zip(
@@ -229,6 +256,32 @@ def runs_now() -> list[Run]:
 # The page's runs (also after a page reload: their ids are in the URL), as they go or stored.
 if runs:
     results_anchor(scroll=st.session_state.pop(SCROLL_KEY, False))
+    st.divider()
+    head = st.container(horizontal=True, vertical_alignment="center")
+    head.markdown(
+        f"**Run {runs[0].id}** · {escape_markdown(runs[0].input_text)}"
+        if len(runs) == 1
+        else f"**Runs {', '.join(str(i) for i in shown_ids)}** · {len(runs)} sentences"
+    )
+    again = start_button(
+        "Run again",
+        "again-tts",
+        running=running,
+        where=head,
+        icon=":material/replay:",
+        primary=False,
+        help="New clips of these sentences, with the same voices, samples, seed and "
+        "speech-to-text model.",
+    )
+    if again is not None:
+        try:
+            repeated = app.start_again(shown_ids, request_id=again)
+        except INPUT_ERRORS as exc:
+            st.error(str(exc))
+        else:
+            remember_start("again-tts", "runs", repeated.run_ids)
+            st.session_state[SCROLL_KEY] = True
+            st.rerun()
     if running:
         follow(
             lambda: app.in_progress([run.id for run in runs]),

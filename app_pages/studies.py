@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.context import annotator_sidebar, get_lineup, page_runs, show_runs
+from components.context import SHOWN_MARK, annotator_sidebar, get_lineup, page_runs, show_runs
 from components.models import model_picker
-from components.runs import results_anchor
+from components.runs import remember_start, results_anchor, start_button
 from components.study_scoring import scoring_panel
 from components.study_view import (
     charts,
@@ -28,6 +28,7 @@ from components.study_view import (
 )
 from lineup.markup import escape_markdown
 from lineup.model_names import short_names
+from lineup.models import STUDY_RUNNING
 from lineup.service import INPUT_ERRORS, MAX_REPEATS, Lineup
 from lineup.set_store import SetSummary
 from lineup.study_store import StudyInfo
@@ -37,11 +38,26 @@ QUERY_KEY = "study"  # ?study=ID: the study the page shows
 PICK_KEY = "study-pick"
 ANNOTATOR_FILTER_KEY = "study-annotator-filter"
 SCROLL_KEY = "scroll-to-study"
+LAST_START_KEY = "study-start-last"  # (the form's inputs, the study they started)
 
 
 def _open_picked() -> None:
     chosen = st.session_state.get(PICK_KEY)
-    show_runs(QUERY_KEY, [] if chosen is None else [int(chosen)])
+    # A label that is no option comes back as the label itself: a stale one (the status of
+    # its study changed, or see SHOWN_MARK) is not a pick.
+    if chosen is None or isinstance(chosen, int):
+        show_runs(QUERY_KEY, [] if chosen is None else [chosen])
+
+
+def running_start(app: Lineup, inputs: tuple[object, ...]) -> int | None:
+    """The study this form last started, while it runs and the form still holds its inputs:
+    a click then (the second of a double click, which may reach the server once the study is
+    the page's) is not a new study."""
+    last = st.session_state.get(LAST_START_KEY)
+    if not isinstance(last, tuple) or last[0] != inputs:
+        return None
+    info = app.study(last[1])
+    return info.id if info is not None and info.status == STUDY_RUNNING else None
 
 
 def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
@@ -117,7 +133,19 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
                 "Temperature", 0.0, 2.0, 0.0, 0.1, key="study-temperature"
             )
             max_tokens = int(p2.number_input("Max tokens", 1, 32768, 512, key="study-max-tokens"))
-    if st.button("Start", type="primary", icon=":material/play_arrow:", key="study-start"):
+    inputs = (chosen.name, tuple(models), repeats, seed, timeout_s, blind, system)
+    inputs += (temperature, max_tokens, stt)
+    repeat_of = running_start(app, inputs)
+    request = start_button(
+        "Start",
+        "study-start",
+        running=repeat_of is not None,
+        help=None
+        if repeat_of is None
+        else f"Study {repeat_of} runs these inputs now: change the set, models or parameters "
+        "to start another.",
+    )
+    if request is not None:
         try:
             started = app.start_study(
                 set_name=chosen.name,
@@ -130,11 +158,13 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
                 timeout_s=float(timeout_s),
                 stt=stt,
                 blind=blind,
+                request_id=request,
             )
         except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
             st.error(str(exc), icon=":material/error:")
         else:
-            show_runs(QUERY_KEY, [started.study_id])
+            st.session_state[LAST_START_KEY] = (inputs, started.study_id)
+            remember_start("study-start", QUERY_KEY, [started.study_id])
             st.session_state[SCROLL_KEY] = True
             st.rerun()
 
@@ -161,7 +191,7 @@ def pick_study(app: Lineup, studies: list[StudyInfo]) -> StudyInfo | None:
         format_func=lambda i: (
             f"#{i} · {known[i].set_name} · {len(known[i].models)} "
             f"{'voices' if known[i].kind == 'tts' else 'models'} × {known[i].repeats} · "
-            f"{known[i].status}"
+            f"{known[i].status}{SHOWN_MARK if i == wanted else ''}"
         ),
         key=PICK_KEY,
         on_change=_open_picked,

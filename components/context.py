@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from lineup.models import ANNOTATOR_MAX_CHARS
@@ -48,8 +50,12 @@ def _state_key(query_key: str) -> str:
 
 def page_runs(query_key: str) -> list[int]:
     """The runs the page shows: those in its address (`?run=N`, `?runs=N,M`), else the ones
-    it showed last in this session (switching pages drops the address's query)."""
+    it showed last in this session (switching pages drops the address's query; a browser
+    message sent before the browser had the address of runs just started carries the one
+    before, see `show_started`)."""
     value = st.query_params.get(query_key)
+    if value is not None and _stale_address(query_key, value):
+        value = None  # the address as it was before a start, sent back by the browser
     if value is None:
         value = st.session_state.get(_state_key(query_key))
         if value:
@@ -66,9 +72,41 @@ def show_runs(query_key: str, run_ids: list[int]) -> None:
     st.session_state[_state_key(query_key)] = value
 
 
+# A browser message sent before the browser had the address of runs just started arrives
+# within this (the address is sent as the start is remembered, not when the page is drawn).
+STALE_ADDRESS_S = 3.0
+# Ends the label of the item a picker shows. The browser sends a picker's label back with
+# each message; one sent before it drew the page since its item changed carries the old
+# item's label with this mark, which is then no option: never a pick of the old item.
+SHOWN_MARK = "\u200b"
+
+
+def _replaced_key(query_key: str) -> str:
+    return f"page-runs-replaced-{query_key}"
+
+
+def show_started(query_key: str, run_ids: list[int]) -> None:
+    """Make runs a click just started the page's (`show_runs`), noting what they replace:
+    until the browser has the new address, its messages (a second click) carry the old one,
+    which `page_runs` must not take for the person's."""
+    before = ",".join(str(run_id) for run_id in page_runs(query_key))
+    st.session_state[_replaced_key(query_key)] = (before, time.monotonic())
+    show_runs(query_key, run_ids)
+
+
+def _stale_address(query_key: str, value: str) -> bool:
+    replaced = st.session_state.get(_replaced_key(query_key))
+    return (
+        isinstance(replaced, tuple)
+        and replaced[0] == value
+        and time.monotonic() - replaced[1] < STALE_ADDRESS_S
+    )
+
+
 def _open_picked(picker_key: str, query_key: str) -> None:
     chosen = st.session_state.get(picker_key)
-    if chosen:
+    # A label that is no option (a stale one, see SHOWN_MARK) comes back as the label itself.
+    if isinstance(chosen, str) and chosen.isdigit():
         show_runs(query_key, [int(chosen)])
 
 
@@ -90,6 +128,8 @@ def recent_runs_sidebar(app: Lineup, kind: RunKind, query_key: str) -> None:
     picker_key = f"recent-{kind}"
     current = ",".join(str(run_id) for run_id in page_runs(query_key))
     st.session_state[picker_key] = current if current in labels else ""
+    if current in labels:
+        labels[current] += SHOWN_MARK
     st.sidebar.selectbox(
         "Open a recent run",
         options,

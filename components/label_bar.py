@@ -1,4 +1,4 @@
-"""Three relevance buttons and a comment, written to the store the moment they are used."""
+"""Three relevance buttons and a comment, written to the store the moment a person uses them."""
 
 from __future__ import annotations
 
@@ -20,10 +20,22 @@ def _error_key(generation_id: int) -> str:
     return f"label-error-{generation_id}"
 
 
-def _save(
-    app: Lineup, generation_id: int, relevance: str, annotator: str, comment_key: str
+def _comment_key(generation_id: int) -> str:
+    return f"comment-{generation_id}"
+
+
+def _synced_key(generation_id: int) -> str:
+    """The stored comment the box last showed: what it holds unless the person typed."""
+    return f"comment-synced-{generation_id}"
+
+
+def _comment(generation_id: int) -> str | None:
+    return (st.session_state.get(_comment_key(generation_id)) or "").strip() or None
+
+
+def _write(
+    app: Lineup, generation_id: int, relevance: str, annotator: str, comment: str | None
 ) -> None:
-    comment = st.session_state.get(comment_key) or None
     try:
         app.add_label(generation_id, relevance, annotator=annotator, comment=comment)
     except INPUT_ERRORS as exc:  # a non-ok answer, a name too long: said beside the buttons
@@ -32,11 +44,38 @@ def _save(
         st.session_state.pop(_error_key(generation_id), None)
 
 
-def _save_comment(
-    app: Lineup, generation_id: int, annotator: str, comment_key: str, current: Label | None
-) -> None:
-    if current is not None:
-        _save(app, generation_id, current.relevance, annotator, comment_key)
+def _button_key(generation_id: int, relevance: str) -> str:
+    return f"label-{generation_id}-{relevance}"
+
+
+def _save(app: Lineup, generation_id: int, relevance: str, annotator: str) -> None:
+    """A relevance button's on_click: the relevance, with the comment in the box.
+
+    Streamlit also calls it when the browser reports the button unclicked after the server
+    dropped its state (the run left the page, see `_save_comment`): only a click counts.
+    """
+    if st.session_state.get(_button_key(generation_id, relevance)) is not True:
+        return
+    _write(app, generation_id, relevance, annotator, _comment(generation_id))
+
+
+def _save_comment(app: Lineup, generation_id: int, annotator: str) -> None:
+    """The comment box's on_change: the new comment, on the annotator's label as stored now.
+
+    Streamlit calls this when the browser reports a value it did not hold, and not only after
+    typing: when a page run stops drawing a box (Compare replaces the run shown) its state
+    is dropped, while the browser may still send the box with its next message. So this
+    writes only a comment that the person changed (it differs from the stored comment the box
+    showed) and that differs from the stored label's now; with the stored relevance, never
+    the one the page drew (another tab may have changed it since).
+    """
+    comment = _comment(generation_id)
+    if comment == (st.session_state.get(_synced_key(generation_id)) or None):
+        return  # the box as drawn, reported again: nobody typed
+    stored = app.current_labels([generation_id], annotator).get(generation_id)
+    if stored is None or stored.comment == comment:
+        return
+    _write(app, generation_id, stored.relevance, annotator, comment)
 
 
 def label_bar(
@@ -55,18 +94,22 @@ def label_bar(
     if not annotator:
         st.caption("Set your name in the sidebar to label.")
         return
-    comment_key = f"comment-{generation_id}"
-    if comment_key not in st.session_state:
-        st.session_state[comment_key] = current.comment if current and current.comment else ""
+    comment_key, synced_key = _comment_key(generation_id), _synced_key(generation_id)
+    stored_comment = current.comment if current and current.comment else ""
+    # The box shows the stored comment: when first drawn, and again once another tab has
+    # stored a different one (typing saves at once, so there is no unsaved text to keep).
+    if comment_key not in st.session_state or st.session_state.get(synced_key) != stored_comment:
+        st.session_state[comment_key] = stored_comment
+        st.session_state[synced_key] = stored_comment
     row = st.container(horizontal=True, gap="xsmall")
     for value, text, icon in CHOICES:
         row.button(
             (labels or {}).get(value, text),
-            key=f"label-{generation_id}-{value}",
+            key=_button_key(generation_id, value),
             icon=icon,
             type="primary" if current is not None and current.relevance == value else "secondary",
             on_click=_save,
-            args=(app, generation_id, value, annotator, comment_key),
+            args=(app, generation_id, value, annotator),
         )
     error = st.session_state.get(_error_key(generation_id))
     if error:
@@ -77,7 +120,7 @@ def label_bar(
         placeholder="optional comment",
         label_visibility="collapsed",
         on_change=_save_comment,
-        args=(app, generation_id, annotator, comment_key, current),
+        args=(app, generation_id, annotator),
         disabled=current is None,
         help="Choose a relevance first; the comment is saved with it.",
     )

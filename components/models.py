@@ -44,15 +44,28 @@ def model_options(app: Lineup, modality: Modality, *, text_only: bool = False) -
     return list(dict.fromkeys(options))
 
 
+# The box's text field needs 48 px while it has the focus and 8 px once it loses it: when
+# the chips fill their last row, the field takes a row of its own only while focused, so the
+# box shrank by a row (32 px) as the start button below it was pressed, and the click landed
+# on nothing. The field keeps its focused width.
+_STEADY_BOX = "<style>.st-key-{key} input {{ min-width: 48px !important; }}</style>"
+
+
 def model_picker(
     app: Lineup, modality: Modality, default: list[str], label: str = "Models"
 ) -> list[str]:
+    """The models (or voices) box: discovered, named and typed specs."""
+    key = f"models-{modality}"
+    st.html(_STEADY_BOX.format(key=key))
     options = model_options(app, modality)
+    chosen = st.session_state.get(key)
+    if isinstance(chosen, list):  # typed, or a shown run's (which may not be offered now)
+        options += [spec for spec in chosen if spec not in options]
     return st.multiselect(
         label,
         options,
-        default=[d for d in default if d in options],
-        key=f"models-{modality}",
+        default=None if chosen is not None else [d for d in default if d in options],
+        key=key,
         accept_new_options=True,
         wrap=True,  # a chip with a URL is long: chips go onto more rows, none scrolls out of sight
         placeholder="Pick, or type a spec such as ollama:llava:7b",

@@ -5,13 +5,15 @@ and Stop."""
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import streamlit as st
 
-from components.context import page_runs
+from components.context import page_runs, show_started
 from components.label_bar import label_bar
 from components.models import display_name
 from components.stats import STATE_LINES, FigureValues, render_answer, render_figures, render_state
@@ -219,26 +221,102 @@ def stop_note() -> None:
         st.warning(note, icon=":material/stop_circle:")
 
 
+def _token_key(form: str) -> str:
+    return f"form-token-{form}"
+
+
+def _click_key(form: str) -> str:
+    return f"form-click-{form}"
+
+
+def _clicked(form: str, token: str) -> None:
+    st.session_state[_click_key(form)] = token
+
+
+def start_button(
+    label: str,
+    form: str,
+    *,
+    running: bool = False,
+    where: Any = st,
+    icon: str = ":material/play_arrow:",
+    primary: bool = True,
+    help: str | None = None,
+) -> str | None:
+    """A form's start button; when clicked, the token to start its run with (the facade's
+    `request_id`, which starts at most one run per token), else None. A click on the form as
+    it is is ignored while `running` (the button is disabled then, but a click may still
+    arrive).
+
+    A double click must start one run, whatever the timing. Streamlit delivers a click to
+    the page's script run at least once: the second click (or another rerun) can cut the
+    first click's script run short anywhere (after the run started, before the page
+    remembers it) and the click is seen again by the next run. So the click carries the
+    token its form had when it was drawn (the button's callback records it), and the form
+    gets a new token only once its run is the page's (`remember_start`): a click repeated,
+    or made on the form as it was, hands the facade a token that already started its run.
+    """
+    token = st.session_state.get(_token_key(form))
+    if not isinstance(token, str):
+        token = st.session_state[_token_key(form)] = uuid.uuid4().hex
+    pressed = where.button(
+        label,
+        type="primary" if primary else "secondary",
+        icon=icon,
+        key=form,
+        disabled=running,
+        help=help,
+        on_click=_clicked,
+        args=(form, token),
+    )
+    clicked = st.session_state.get(_click_key(form))
+    if not pressed:
+        return None
+    if isinstance(clicked, str) and clicked != token:
+        # A click on the form as it was: its token started the page's latest run (the
+        # facade hands that run back, and the page shows it again; a stale selection that
+        # came with the click may have switched the page away from it).
+        return clicked
+    return None if running else token
+
+
+def _form_of_key(form: str) -> str:
+    return f"form-of-{form}"
+
+
+def remember_start(form: str, query_key: str, run_ids: list[int]) -> None:
+    """The runs a form started are the page's from now on (and the form holds their inputs);
+    then the form gets a new token (so its next click is a new run)."""
+    st.session_state[_form_of_key(form)] = run_ids
+    show_started(query_key, run_ids)
+    st.session_state[_token_key(form)] = uuid.uuid4().hex
+
+
+def form_shows(form: str, run_ids: list[int], fill: Callable[[], None]) -> None:
+    """Before the form is drawn: when the page shows runs the form did not start or show
+    last (a reload, `?run=N`, a recent run reopened, Run again), `fill` sets the form's
+    widgets to their inputs, so the form says what the runs below were asked."""
+    if run_ids and st.session_state.get(_form_of_key(form)) != run_ids:
+        fill()
+        st.session_state[_form_of_key(form)] = run_ids
+
+
 def start_and_stop(
     app: Lineup,
     *,
     label: str,
-    key: str,
+    form: str,
     query_key: str,
     running: bool,
     wait_help: str,
     stop_help: str,
-) -> bool:
+) -> str | None:
     """The start button (disabled while the page's run is in progress) and Stop beside it
-    (enabled only then); True when the start button was pressed."""
+    (enabled only then); the token to start the run with when the start button was
+    clicked (see `start_button`)."""
     buttons = st.container(horizontal=True, gap="small")
-    pressed = buttons.button(
-        label,
-        type="primary",
-        icon=":material/play_arrow:",
-        key=key,
-        disabled=running,
-        help=wait_help if running else None,
+    request = start_button(
+        label, form, running=running, where=buttons, help=wait_help if running else None
     )
     buttons.button(
         "Stop",
@@ -250,7 +328,7 @@ def start_and_stop(
         help=stop_help,
     )
     stop_note()
-    return pressed
+    return request
 
 
 def results_anchor(scroll: bool) -> None:

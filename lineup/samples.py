@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import sys
@@ -74,6 +75,14 @@ def list_samples(root: Path = SAMPLE_DIR) -> list[Sample]:
             )
         )
     return samples
+
+
+def sample_with_digest(digest: str, samples: list[Sample]) -> Sample | None:
+    """The sample whose file has this SHA-256 (the media store's name for it), if any."""
+    for sample in samples:
+        if hashlib.sha256(sample.path.read_bytes()).hexdigest() == digest:
+            return sample
+    return None
 
 
 def missing_samples(root: Path = SAMPLE_DIR) -> list[str]:

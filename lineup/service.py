@@ -67,10 +67,12 @@ from lineup.metrics import vlm_leaderboard
 from lineup.models import MODEL_SPEC_MAX_CHARS, RUNNING, Generation, Label, QuestionSet, Run
 from lineup.question_sets import read_set, read_set_bytes
 from lineup.references import model_references, reference_summary, scored_study
+from lineup.run_inputs import RunInputs, inputs_of
 from lineup.runner import Comparison, start_vlm_comparison
 from lineup.set_store import SetSummary, save_set, set_by_name, set_summaries
 from lineup.settings import Settings, SettingsError, load_settings
 from lineup.shipped_sets import ShippedImport, ShippedSet, import_shipped, shipped_sets
+from lineup.start_once import StartOnce
 from lineup.store import (
     GENERATION_EXPORT_COLUMNS,
     LABEL_EXPORT_COLUMNS,
@@ -150,6 +152,8 @@ class Lineup:
     media: MediaStore
     config: BackendsConfig
     described: DescribeCache = field(default_factory=DescribeCache)
+    # The starts of every session of the server, one per request id (a page's form token).
+    started: StartOnce = field(default_factory=StartOnce)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Lineup:
@@ -352,11 +356,45 @@ class Lineup:
         timeout_s: float | None = None,
         stt: str | None = DEFAULT_STT,
         blind: bool = False,
+        request_id: str | None = None,
     ) -> StudyRun:
         """Check everything, store the study (one run per item) and start it in this
         process. A VLM set takes models and the comparison's parameters; a voice set takes
         voices, `repeats` samples per sentence and the STT model (None: no scoring). Raises
-        one of INPUT_ERRORS, with nothing stored, for any bad value."""
+        one of INPUT_ERRORS, with nothing stored, for any bad value.
+
+        `request_id` (a page form's token) starts at most one study: a second call with it,
+        even at the same moment from another thread, returns the study the first started."""
+        return self.started(
+            _request_key("study", request_id),
+            lambda: self._start_study(
+                set_name=set_name,
+                models=models,
+                repeats=repeats,
+                system=system,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=seed,
+                timeout_s=timeout_s,
+                stt=stt,
+                blind=blind,
+            ),
+        )
+
+    def _start_study(
+        self,
+        *,
+        set_name: str,
+        models: list[str],
+        repeats: int,
+        system: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        seed: int | None,
+        timeout_s: float | None,
+        stt: str | None,
+        blind: bool,
+    ) -> StudyRun:
         question_set = set_by_name(self.store, set_name)
         if question_set is None:
             raise InputError(
@@ -914,10 +952,43 @@ class Lineup:
         seed: int | None = None,
         timeout_s: float | None = None,
         blind: bool = False,
+        request_id: str | None = None,
     ) -> Comparison:
         """Check everything (the one place that does), store the image and the run, then
         start every model at once. Raises one of INPUT_ERRORS, with nothing stored, for a bad
-        question, system prompt, timeout or model."""
+        question, system prompt, timeout or model.
+
+        `request_id` (a page form's token) starts at most one run: a second call with it (a
+        double click), even at the same moment from another thread, returns the comparison
+        the first started, whatever its other arguments."""
+        return self.started(
+            _request_key("vlm", request_id),
+            lambda: self._start_vlm(
+                question=question,
+                models=models,
+                image=image,
+                system=system,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=seed,
+                timeout_s=timeout_s,
+                blind=blind,
+            ),
+        )
+
+    def _start_vlm(
+        self,
+        *,
+        question: str,
+        models: list[str],
+        image: ValidatedImage | None,
+        system: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        seed: int | None,
+        timeout_s: float | None,
+        blind: bool,
+    ) -> Comparison:
         question = check_question(question)
         system = check_system_prompt(system)
         timeout = self.timeout(timeout_s)
@@ -953,14 +1024,38 @@ class Lineup:
         stt: str | None = DEFAULT_STT,
         seed: int | None = None,
         timeout_s: float | None = None,
+        request_id: str | None = None,
     ) -> TTSComparison:
         """Check everything (the one place that does), store one run per sentence, start every
         voice. Raises one of INPUT_ERRORS, with nothing stored, for a bad sentence, sample
         count, seed, timeout, voice or STT model.
 
         Voices may be specs or names from backends.toml; a voice's #PRESET is passed to
-        its synthesize(). See lineup.tts_runner for what each clip records.
+        its synthesize(). See lineup.tts_runner for what each clip records. `request_id`
+        starts at most one comparison, as in `start_vlm`.
         """
+        return self.started(
+            _request_key("tts", request_id),
+            lambda: self._start_tts(
+                texts=texts,
+                voices=voices,
+                samples=samples,
+                stt=stt,
+                seed=seed,
+                timeout_s=timeout_s,
+            ),
+        )
+
+    def _start_tts(
+        self,
+        *,
+        texts: str | Sequence[str],
+        voices: list[str],
+        samples: int,
+        stt: str | None,
+        seed: int | None,
+        timeout_s: float | None,
+    ) -> TTSComparison:
         timeout = self.timeout(timeout_s)
         sentences = [texts] if isinstance(texts, str) else list(texts)
         checked = [check_sentence(text) for text in sentences if text.strip()]
@@ -986,6 +1081,54 @@ class Lineup:
             seed=seed,
             spec_of=self._voice_spec,
             secrets=self.secrets(),
+        )
+
+    def run_inputs(self, run_ids: Sequence[int]) -> RunInputs | None:
+        """What these stored runs were asked with (one VLM run, or the runs of one TTS
+        comparison); None when the first does not exist."""
+        runs = self.runs(run_ids)
+        return inputs_of(runs) if runs else None
+
+    def start_again(
+        self, run_ids: Sequence[int], *, request_id: str | None = None
+    ) -> Comparison | TTSComparison:
+        """A new comparison with the inputs of these stored runs (one VLM run, or the runs
+        of one TTS comparison): the same question or sentences, image, models or voices and
+        parameters, seed included. InputError when the runs are gone; `request_id` as in
+        `start_vlm`."""
+        inputs = self.run_inputs(run_ids)
+        if inputs is None:
+            raise InputError(f"There is no run {run_ids[0] if run_ids else ''} to run again.")
+        if inputs.kind == "tts":
+            return self.start_tts(
+                texts=list(inputs.texts),
+                voices=list(inputs.models),
+                samples=inputs.samples,
+                stt=inputs.stt,
+                seed=inputs.seed,
+                timeout_s=inputs.timeout_s,
+                request_id=request_id,
+            )
+        image = None
+        if inputs.image_hash is not None:
+            try:
+                image = self._stored_image(inputs.image_hash)
+            except FileNotFoundError:
+                raise MediaError(
+                    "This run's image is missing from the media store, so it cannot run "
+                    "again; upload the image and press Compare."
+                ) from None
+        return self.start_vlm(
+            question=inputs.texts[0],
+            models=list(inputs.models),
+            image=image,
+            system=inputs.system,
+            temperature=inputs.temperature,
+            max_tokens=inputs.max_tokens,
+            seed=inputs.seed,
+            timeout_s=inputs.timeout_s,
+            blind=inputs.blind,
+            request_id=request_id,
         )
 
     # Specs ------------------------------------------------------------------------------
@@ -1025,3 +1168,8 @@ class Lineup:
     def _modality(spec_text: str) -> Modality | None:
         kind = spec_text.split(":", 1)[0]
         return KINDS[kind].modality if kind in KINDS else None
+
+
+def _request_key(kind: str, request_id: str | None) -> str | None:
+    """A start's request id, apart per kind of start (a token is only ever one form's)."""
+    return None if request_id is None else f"{kind}:{request_id}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -19,6 +20,7 @@ from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import png_bytes
 from tests.pages.helpers import shown_texts, unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_vlms.py")
@@ -359,3 +361,233 @@ def test_a_name_too_long_for_labels_is_said_not_raised(ollama: OllamaFixture) ->
     assert not at.exception
     assert any(f"at most {ANNOTATOR_MAX_CHARS}" in e.value for e in at.sidebar.error)
     assert not label_buttons(at)
+
+
+# One click, one run ---------------------------------------------------------------------------
+
+
+def ready_to_compare() -> AppTest:
+    at = page(annotator="ana").run()
+    at.radio(key="image_source").set_value("Upload")
+    at.text_area(key="question").set_value("Say it.")
+    at.multiselect(key="models-vlm").set_value(["ollama:llava:7b"])
+    return at.run()
+
+
+def test_a_click_cut_short_between_the_start_and_the_page_remembering_it_is_one_run(
+    ollama: OllamaFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second click of a double click can reach the server while the first click's
+    script run has started the run but not yet remembered it: Streamlit stops that script
+    run at its next st.* call (here, in show_runs) and runs the page again for the second
+    click."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    import components.context
+    import components.runs
+
+    remember = components.context.show_runs
+    cut: list[bool] = []
+
+    def cut_short_once(query_key: str, run_ids: list[int]) -> None:
+        if not cut:
+            cut.append(True)
+            raise StopException()
+        remember(query_key, run_ids)
+
+    monkeypatch.setattr(components.context, "show_runs", cut_short_once)
+    monkeypatch.setattr(components.runs, "show_runs", cut_short_once, raising=False)
+    at = ready_to_compare()
+    first_click = at.button(key="compare")
+    first_click.click().run()
+    assert cut and not at.exception
+    store = Store(load_settings().database_url)
+    assert len(store.latest_runs("vlm")) == 1  # started, not remembered
+    first_click.click().run()  # the second click, on the form as the person saw it
+    assert not at.exception
+    settle(at)
+    assert [run.id for run in store.latest_runs("vlm")] == [int(run_param(at))]
+
+
+def test_a_click_on_the_form_as_it_was_starts_nothing_once_the_run_is_shown(
+    ollama: OllamaFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second click can reach the server after the first click's script run remembered
+    the run (and the page's form got its next token) but before that run drew the page again;
+    the run may even be over already (a fast or failing model): the click was made on the
+    form as it was, and starts nothing new."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    import components.context
+    import components.runs
+
+    show = components.context.show_runs
+
+    def shown_then_cut_short(query_key: str, run_ids: list[int]) -> None:
+        show(query_key, run_ids)
+        if "cut" not in st.session_state:
+            st.session_state["cut"] = True
+            raise StopException()
+
+    remember = getattr(components.runs, "remember_start", None)
+
+    def remembered_then_cut_short(form: str, query_key: str, run_ids: list[int]) -> None:
+        assert remember is not None
+        remember(form, query_key, run_ids)
+        if "cut" not in st.session_state:
+            st.session_state["cut"] = True
+            raise StopException()
+
+    if remember is None:  # the page before one click, one run: it called show_runs itself
+        monkeypatch.setattr(components.context, "show_runs", shown_then_cut_short)
+    else:
+        monkeypatch.setattr(components.runs, "remember_start", remembered_then_cut_short)
+    at = ready_to_compare()
+    at.button(key="compare").click().run()
+    assert not at.exception
+    store = Store(load_settings().database_url)
+    [run] = store.latest_runs("vlm")
+    app = Lineup.open(load_settings())
+    deadline = time.monotonic() + 30
+    while app.in_progress([run.id]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    at.button(key="compare").click().run()  # the second click
+    assert not at.exception
+    assert [r.id for r in store.latest_runs("vlm")] == [run.id]
+    assert int(run_param(at)) == run.id
+    # A click on the form as it is now is a new run.
+    settle(at.button(key="compare").click().run())
+    assert len(store.latest_runs("vlm")) == 2
+
+
+def browser_sends_its_label(picker: Any, run_id: int) -> None:
+    """Make a selectbox of a page as drawn send what the browser sends: the label of the
+    option it showed, run `run_id`'s (AppTest would format the value with today's labels)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    [label] = [option for option in picker.options if option.startswith(f"#{run_id} ·")]
+    state = WidgetState(id=picker.id, string_value=label)
+    as_drawn = {"_widget_state": property(lambda _: state)}
+    picker.__class__ = type("AsDrawn", (type(picker),), as_drawn)
+
+
+def test_a_second_click_from_the_page_as_it_was_keeps_the_new_run_shown(
+    ollama: OllamaFixture,
+) -> None:
+    """The second click of a double click comes with the page as the browser showed it: the
+    recent-runs picker on the old run. Streamlit takes that for a pick of the old run."""
+    store = Store(load_settings().database_url)
+    old_run, _ = stored_ok_run(store, "Which error code?", "OLD-ANSWER-77")
+    at = page(run=str(old_run)).run()  # no annotator: no label bars, whose boxes come back too
+    at.radio(key="image_source").set_value("Upload")
+    at.text_area(key="question").set_value("Say it.")
+    at.multiselect(key="models-vlm").set_value(["ollama:llava:7b"]).run()
+    picker, compare = at.sidebar.selectbox(key="recent-vlm"), at.button(key="compare")
+    browser_sends_its_label(picker, old_run)  # until the browser draws the new run
+    compare.click().run()
+    [new_run] = [run for run in store.latest_runs("vlm") if run.id != old_run]
+    assert run_param(at) == str(new_run.id)
+
+    compare.run()  # the second click, sent with the page as it was
+    assert not at.exception
+    assert [run.id for run in store.latest_runs("vlm")] == [new_run.id, old_run]
+    assert run_param(at) == str(new_run.id)
+    settle(at)
+    assert run_param(at) == str(new_run.id)
+    assert not any("OLD-ANSWER-77" in m.value for m in at.markdown)
+
+
+def test_the_recent_runs_picker_as_the_browser_had_it_does_not_bring_back_the_old_run(
+    ollama: OllamaFixture,
+) -> None:
+    """Any message the browser sends before it has drawn the new run (a redraw's, another
+    widget's) carries the picker on the old run, and Streamlit calls that a pick."""
+    store = Store(load_settings().database_url)
+    old_run, _ = stored_ok_run(store, "Which error code?", "OLD-ANSWER-77")
+    at = page(run=str(old_run)).run()
+    at.radio(key="image_source").set_value("Upload")
+    at.text_area(key="question").set_value("Say it.")
+    at.multiselect(key="models-vlm").set_value(["ollama:llava:7b"]).run()
+    picker, compare = at.sidebar.selectbox(key="recent-vlm"), at.button(key="compare")
+    browser_sends_its_label(picker, old_run)
+    compare.click().run()
+    [new_run] = [run for run in store.latest_runs("vlm") if run.id != old_run]
+
+    compare.set_value(False)  # no click this time
+    picker.run()
+    assert not at.exception
+    assert run_param(at) == str(new_run.id)
+    settle(at)
+    assert run_param(at) == str(new_run.id)
+    assert not any("OLD-ANSWER-77" in m.value for m in at.markdown)
+
+
+# The form shows the run shown; Run again ------------------------------------------------------
+
+
+def test_an_opened_run_fills_the_form_which_then_keeps_the_person_s_edits(
+    ollama: OllamaFixture,
+) -> None:
+    store = Store(load_settings().database_url)
+    app = Lineup.open(load_settings())
+    upload = app.validate_image(png_bytes(text="PAY-4021"))
+    image_hash = app.media.put(upload.data, upload.suffix)
+    run_id, generation_ids = store.create_run_with_generations(
+        "vlm",
+        "Which error code?",
+        ["ollama:llava:7b", "ollama:typed-only:1b"],  # the second is offered by nothing now
+        image_hash=image_hash,
+        system_prompt="Answer in one line.",
+        params={"temperature": 0.3, "max_tokens": 64, "timeout_s": 7200.0},
+        seed=7,
+        blind=True,
+    )
+    for generation_id in generation_ids:
+        store.finish_generation(generation_id, "ok", output_text="PAY-4021", total_s=0.2)
+
+    at = page(run=str(run_id)).run()
+    assert not at.exception
+    assert at.radio(key="image_source").value == "Run"  # an upload: the run's stored image
+    assert not at.error  # the stored image was found and read
+    assert at.text_area(key="question").value == "Which error code?"
+    assert at.text_area(key="system").value == "Answer in one line."
+    assert at.multiselect(key="models-vlm").value == ["ollama:llava:7b", "ollama:typed-only:1b"]
+    assert at.number_input(key="temperature").value == 0.3
+    assert at.number_input(key="max_tokens").value == 64
+    assert at.number_input(key="seed").value == 7
+    assert at.number_input(key="timeout").value == 3600.0  # the field's largest
+    assert at.sidebar.toggle(key="blind").value is True
+
+    at.text_area(key="question").set_value("What is the order number?").run()
+    at.run()
+    assert at.text_area(key="question").value == "What is the order number?"
+
+
+def test_run_again_starts_the_shown_run_s_inputs_as_a_new_run(ollama: OllamaFixture) -> None:
+    app = Lineup.open(load_settings())
+    first = app.start_vlm(
+        question="Say it.",
+        models=["ollama:llava:7b", "ollama:moondream:latest"],
+        system="Be brief.",
+        temperature=0.2,
+        max_tokens=32,
+        seed=3,
+    )
+    first.wait()
+    at = page(annotator="ana", run=str(first.run_id)).run()
+    at.text_area(key="question").set_value("Something else?").run()  # the form, edited
+    settle(at.button(key="again-vlm").click().run())
+    assert not at.exception
+    store = Store(load_settings().database_url)
+    new_run, old_run = store.latest_runs("vlm", 2)
+    assert int(run_param(at)) == new_run.id != old_run.id
+    assert [g.model_spec for g in new_run.generations] == [
+        "ollama:llava:7b",
+        "ollama:moondream:latest",
+    ]
+    for field in ("input_text", "system_prompt", "params", "seed", "blind"):
+        assert getattr(new_run, field) == getattr(old_run, field), field
+    # The form shows the run shown: the new one's inputs.
+    assert at.text_area(key="question").value == "Say it."

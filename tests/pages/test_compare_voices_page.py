@@ -180,3 +180,49 @@ def test_a_voice_named_in_backends_toml_is_warned_like_its_spec(lineup_home: Pat
     # The speech-to-text model is checked too, as the command line does: tiny.en hears English.
     assert any("faster-whisper:tiny.en only transcribes en" in w for w in warnings), warnings
     assert len(warnings) == 2
+
+
+def test_opened_runs_fill_the_form_and_run_again_with_their_inputs(lineup_home: Path) -> None:
+    app = Lineup.open(load_settings())
+    first = app.start_tts(
+        texts=["The card was declined.", "Call your bank."],
+        voices=["espeak:en-us", "espeak:en-us+f3"],
+        samples=2,
+        stt=None,
+        seed=5,
+    )
+    first.wait()
+    at = page(runs=",".join(str(r) for r in first.run_ids)).run()
+    assert not at.exception
+    assert at.radio(key="text_source").value == "Type"
+    assert at.text_area(key="sentences").value == "The card was declined.\nCall your bank."
+    assert at.multiselect(key="models-tts").value == ["espeak:en-us", "espeak:en-us+f3"]
+    assert at.number_input(key="samples").value == 2
+    assert at.number_input(key="tts_seed").value == 5
+    assert at.text_input(key="stt").value == ""
+
+    settle(at.button(key="again-tts").click().run())
+    assert not at.exception
+    new_ids = [int(r) for r in runs_param(at).split(",")]
+    assert not set(new_ids) & set(first.run_ids)
+    old, new = app.runs(first.run_ids), app.runs(new_ids)
+    assert [run.input_text for run in new] == [run.input_text for run in old]
+    assert [(g.model_spec, g.seed) for g in new[1].generations] == [
+        ("espeak:en-us", 5),
+        ("espeak:en-us", 6),
+        ("espeak:en-us+f3", 5),
+        ("espeak:en-us+f3", 6),
+    ]
+
+
+def test_runs_of_a_sample_set_fill_the_form_with_that_set(lineup_home: Path) -> None:
+    from lineup.sentences import sentence_sets
+
+    chosen = sentence_sets()[1]
+    app = Lineup.open(load_settings())
+    first = app.start_tts(texts=list(chosen.sentences), voices=["espeak:en-us"], stt=None)
+    first.wait()
+    at = page(runs=",".join(str(r) for r in first.run_ids)).run()
+    assert not at.exception
+    assert at.radio(key="text_source").value == "Sample set"
+    assert at.selectbox(key="sentence_set").value == chosen
