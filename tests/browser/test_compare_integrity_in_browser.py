@@ -25,7 +25,8 @@ from testbed.browser import open_page, pick_models, settled
 from testbed.ollama_server import OllamaFixture
 from tests.builders import png_bytes
 
-pytestmark = pytest.mark.browser
+# Nine rounds of double and triple clicks, each waited out: 87 s for Compare under a load of 3.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 WIDTH, HEIGHT = 1400, 1000
 MODELS = ["ocr:eng+rus", "ollama:llava:7b"]
 
