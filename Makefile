@@ -1,11 +1,12 @@
-# `make run` sets up and starts the app; `make test` sets up and runs every test.
+# `make run` sets up and starts the app; `make test` sets up and runs every test, `make test-fast`
+# the unit and page tests alone.
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 export LINEUP_MAX_UPLOAD_MB ?= 20
 PORT ?= 8501
 
-.PHONY: run test setup setup-dev lint clean-samples bench
+.PHONY: run test test-fast setup setup-dev lint clean-samples bench
 
 # Streamlit's upload limit is a whole number of MB: LINEUP_MAX_UPLOAD_MB rounded up (Lineup
 # itself refuses anything over the exact limit).
@@ -17,6 +18,11 @@ run: setup
 
 test: setup-dev
 	$(PY) -m pytest
+
+# Unit and page tests, in two processes: no real server, engine process or browser (the markers
+# in pyproject.toml).
+test-fast: setup-dev
+	$(PY) -m pytest tests/unit tests/pages -n 2 -m "not integration and not browser and not faults"
 
 # Benchmarks: each writes a dated Markdown table to bench/results/. LEADERBOARD_SIZES=10000,100000
 # for a shorter run (the default goes to 1,000,000 generations: about 15 minutes here).

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from lineup.scoring import score  # noqa: E402
 from lineup.store import Store  # noqa: E402
+from testbed.postgres import Postgres, PostgresMissing  # noqa: E402
 
 VLM_MODELS = [
     "ollama:llava:7b",
@@ -554,77 +555,6 @@ def measure_page(url: str) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-# PostgreSQL --------------------------------------------------------------------------------
-
-
-class Postgres:
-    """A throwaway PostgreSQL server on 127.0.0.1, as tests/integration/test_postgres_store.py
-    starts it (as the `postgres` user when run as root)."""
-
-    def __init__(self) -> None:
-        import glob
-        import pwd
-
-        from tests.fixtures.net import free_port
-
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-        if not found:
-            raise SystemExit("PostgreSQL is not installed: `make setup-dev` installs it.")
-        self.bin = Path(found[-1]).parent
-        self.workdir = Path(tempfile.mkdtemp(prefix="lineup-bench-pg-"))
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:
-            user = pwd.getpwnam("postgres")
-            os.chown(self.workdir, user.pw_uid, user.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        self.data, self.port = self.workdir / "data", free_port()
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True)
-
-    def __enter__(self) -> Postgres:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "lineup", "--auth=trust")
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.workdir / "log"),
-            "-w",
-            "-o",
-            f"-h 127.0.0.1 -p {self.port} -k {self.workdir}",
-            "start",
-        )
-        return self
-
-    def database(self, name: str) -> str:
-        self._run(
-            str(self.bin / "createdb"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "lineup",
-            name,
-        )
-        return f"postgresql+psycopg://lineup@127.0.0.1:{self.port}/{name}"
-
-    def drop(self, name: str) -> None:
-        self._run(
-            str(self.bin / "dropdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "lineup", name
-        )
-
-    def __exit__(self, *_: object) -> None:
-        subprocess.run(
-            [*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"],
-            capture_output=True,
-        )
-        import shutil
-
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
 # The table ---------------------------------------------------------------------------------
 
 
@@ -663,7 +593,12 @@ def run(sizes: list[int], databases: list[str], before_max: int, page_at: int) -
         "|---|---|---|---|---|---|---|---|---|",
     ]
     page_lines = []
-    postgres = Postgres() if "postgresql" in databases else None
+    postgres = None
+    if "postgresql" in databases:
+        try:
+            postgres = Postgres(prefix="lineup-bench-pg-")
+        except PostgresMissing as missing:
+            raise SystemExit(str(missing)) from None
     workdir = Path(tempfile.mkdtemp(prefix="lineup-bench-"))
     try:
         if postgres is not None:

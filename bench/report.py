@@ -11,7 +11,7 @@ build HOME
     Builds the demo store in HOME (LINEUP_HOME), offline and deterministic:
     `sets import` of sample_media/sets/support-screenshots (16 items, Russian and English,
     with references); `study run` of three models, `ocr:eng+rus`, `ocr:eng` and
-    `ollama:vision` (tests/fixtures/ollama_server.py in this process, reached through
+    `ollama:vision` (testbed/ollama_server.py in this process, reached through
     OLLAMA_HOST so the stored spec names no port; its reply depends on the question and the
     seed), `--repeats 2 --seed 7`; `study score` with the reference model `ocr:rus` and the
     loopback judge `ollama:judge` under protocol `reference`, then again under `pairwise`
@@ -87,7 +87,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture  # noqa: E402
+from testbed.ollama_server import FakeModel, OllamaFixture  # noqa: E402
 
 SET_NAME = "support-screenshots"
 MODELS = ("ocr:eng+rus", "ocr:eng", "ollama:vision")

@@ -1,7 +1,7 @@
 """Time to first token as Lineup measures it from the CLI's path and in the app, for a server
 whose first token leaves at exactly FIRST_TOKEN_S.
 
-Four loopback OpenAI-compatible servers (tests/fixtures/paced_server.py, one process each)
+Four loopback OpenAI-compatible servers (testbed/paced_server.py, one process each)
 send their first token FIRST_TOKEN_S after a request's body has come in, then more every
 TOKEN_GAP_S, then `[DONE]`, and note when each request came in and when its first token left
 (their `time.perf_counter()`: CLOCK_MONOTONIC, the same clock in every process on Linux). The
@@ -52,7 +52,7 @@ OCR = "ocr:eng+rus"
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures.paced_server import paced_server, server_stamps  # noqa: E402
+from testbed.paced_server import paced_server, server_stamps  # noqa: E402
 
 PROBE_FILE_ENV = "LINEUP_BENCH_PROBE_FILE"
 
@@ -171,7 +171,7 @@ def serve_app(argv: list[str]) -> None:
 def served_app(home: Path, env_extra: dict[str, str]) -> Iterator[str]:
     import httpx
 
-    from tests.fixtures.net import free_port
+    from testbed.net import free_port
 
     port = free_port()
     env = dict(os.environ, LINEUP_HOME=str(home), **env_extra)
@@ -213,7 +213,7 @@ def app_series(
     from playwright.sync_api import expect, sync_playwright
 
     from lineup.store import Store
-    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, open_page, settled
+    from testbed.browser import CHROMIUM, CHROMIUM_ARGS, open_page, settled
 
     specs = [f"openai:paced@{url}" for url in urls] + ([OCR] if ocr else [])
     home = Path(tempfile.mkdtemp(prefix="lineup-bench-ttft-"))

@@ -29,7 +29,7 @@ from backends import registry  # noqa: E402
 from backends.base import VLMRequest  # noqa: E402
 from lineup.runner import start_vlm_comparison  # noqa: E402
 from lineup.store import Store  # noqa: E402
-from tests.fixtures.llama_server import (  # noqa: E402
+from testbed.llama_server import (  # noqa: E402
     RecordingTransport,
     run_llama_server,
     smollm2_gguf,

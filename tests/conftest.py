@@ -1,21 +1,33 @@
-"""Shared fixtures: an isolated LINEUP_HOME and store per test, and small images."""
+"""Shared fixtures: an isolated LINEUP_HOME with its store, media store and facade per test, and
+a small image; and the markers each test folder gives its tests."""
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 
-from lineup.scoring import normalize
+from lineup.mediastore import MediaStore
+from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
+from tests.builders import png_bytes
 
 # Tests never talk to a model hub: everything they load is built locally or ships in a package.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+# Every test in these folders carries the folder's marker (pyproject.toml describes them), so
+# `-m "not integration and not browser and not faults"` leaves them out (make test-fast).
+MARKED_FOLDERS = ("integration", "browser", "faults")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.parent.name
+        if folder in MARKED_FOLDERS:
+            item.add_marker(folder)
 
 
 @pytest.fixture()
@@ -34,23 +46,17 @@ def store(lineup_home: Path) -> Store:
     return Store(load_settings().database_url)
 
 
-def png_bytes(size: tuple[int, int] = (64, 48), color: str = "navy", text: str = "") -> bytes:
-    image = Image.new("RGB", size, color)
-    if text:
-        ImageDraw.Draw(image).text((4, 4), text, fill="white")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+@pytest.fixture()
+def app(lineup_home: Path) -> Lineup:
+    """The facade over lineup_home (a module that needs more in it has an `app` of its own)."""
+    return Lineup.open(load_settings())
+
+
+@pytest.fixture()
+def media(lineup_home: Path) -> MediaStore:
+    return MediaStore(load_settings().media_dir)
 
 
 @pytest.fixture()
 def small_png() -> bytes:
     return png_bytes()
-
-
-def word_counts(sentence: str, wer: float | None) -> dict[str, int | None]:
-    """The counts a WER is the ratio of: the sentence's normalised words, WER times those."""
-    if wer is None:
-        return {"word_errors": None, "reference_words": None}
-    words = len(normalize(sentence).split())
-    return {"word_errors": round(wer * words), "reference_words": words}

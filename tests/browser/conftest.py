@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
-from tests.fixtures.net import free_port
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.browser import CHROMIUM, CHROMIUM_ARGS
+from testbed.net import free_port
+from testbed.ollama_server import FakeModel, OllamaFixture
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from lineup.store import Store
-from tests.browser.helpers import open_page, pick_models, wait_for_labels
-from tests.fixtures.ollama_server import OllamaFixture
-from tests.unit.test_ocr_backend import screenshot
+from testbed.browser import open_page, pick_models, wait_for_labels
+from testbed.ollama_server import OllamaFixture
+from tests.builders import screenshot
 
 pytestmark = pytest.mark.browser
 

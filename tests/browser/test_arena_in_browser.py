@@ -1,5 +1,5 @@
 """The Label queue's Arena mode as a person uses it from the keyboard alone: `streamlit run` and
-Playwright in Debian's chromium (fixtures of tests/browser/test_app_in_browser.py), over a study
+Playwright in Debian's chromium (fixtures in tests/browser/conftest.py), over a study
 built straight in the store (3 models × 2 items with images: 6 pairs)."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from lineup.arena import ArenaPair, arena_queue
 from lineup.mediastore import MediaStore
 from lineup.models import PairwiseVote
 from lineup.store import Store
-from tests.browser.helpers import settled
-from tests.fixtures.ollama_server import OllamaFixture
-from tests.unit.test_label_queue import make_study
+from testbed.browser import settled
+from testbed.ollama_server import OllamaFixture
+from tests.builders import make_study
 
 pytestmark = pytest.mark.browser
 MODELS = ["ollama:llava:7b", "ollama:moondream:latest", "ollama:qwen2.5vl:3b"]

@@ -3,7 +3,7 @@ because the page redrew), one run per click of a start button (however fast the 
 a start button that stays under the pointer.
 
 The app is `streamlit run` on a loopback port, driven by Playwright in Debian's chromium; its
-Ollama models are the loopback protocol fixture (tests/fixtures/ollama_server.py: no Ollama
+Ollama models are the loopback protocol fixture (testbed/ollama_server.py: no Ollama
 server can be installed here), beside the real Tesseract OCR baseline and espeak-ng voices."""
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from lineup.models import Label, Study
 from lineup.samples import Sample, list_samples
 from lineup.service import Lineup
 from lineup.store import Store
-from tests.browser.helpers import open_page, pick_models, settled
-from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import OllamaFixture
+from testbed.browser import open_page, pick_models, settled
+from testbed.ollama_server import OllamaFixture
+from tests.builders import png_bytes
 
-pytestmark = pytest.mark.browser
+# Nine rounds of double and triple clicks, each waited out: 87 s for Compare under a load of 3.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 WIDTH, HEIGHT = 1400, 1000
 MODELS = ["ocr:eng+rus", "ollama:llava:7b"]
 

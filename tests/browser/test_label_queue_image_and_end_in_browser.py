@@ -14,9 +14,9 @@ from PIL import Image, ImageDraw
 
 from lineup.mediastore import MediaStore
 from lineup.store import Store
-from tests.browser.helpers import settled
-from tests.fixtures.ollama_server import OllamaFixture
-from tests.unit.test_label_queue import MODELS, make_study
+from testbed.browser import settled
+from testbed.ollama_server import OllamaFixture
+from tests.builders import MODELS, make_study
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path("/tmp")

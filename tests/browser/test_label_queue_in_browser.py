@@ -1,5 +1,5 @@
 """The Label queue as a person uses it from the keyboard alone: `streamlit run` and Playwright in
-Debian's chromium (fixtures of tests/browser/test_app_in_browser.py), over a study built
+Debian's chromium (fixtures in tests/browser/conftest.py), over a study built
 straight in the store (2 models × 3 items with images)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from lineup.label_queue import QueueItem, queue_item
 from lineup.mediastore import MediaStore
 from lineup.store import Store
-from tests.browser.helpers import settled
-from tests.fixtures.ollama_server import OllamaFixture
-from tests.unit.test_label_queue import MODELS, make_study
+from testbed.browser import settled
+from testbed.ollama_server import OllamaFixture
+from tests.builders import MODELS, make_study
 
 pytestmark = pytest.mark.browser
 LLAVA, MOONDREAM = MODELS

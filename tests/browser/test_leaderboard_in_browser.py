@@ -12,10 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from lineup.store import Store
-from tests.browser.helpers import CHROMIUM, broken_words, settled
-from tests.conftest import word_counts
-from tests.fixtures.ollama_server import OllamaFixture
-from tests.unit.test_report_model_names import build_long_specs
+from testbed.browser import CHROMIUM, broken_words, settled
+from testbed.ollama_server import OllamaFixture
+from tests.builders import build_long_specs, word_counts
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,6 @@
 """Model output and imported sets are shown as text: a model (the Ollama protocol fixture, a
 loopback stand-in for an Ollama server, which cannot be installed here) answers with every
-markup payload of tests/fixtures/payloads.py pointed at a loopback beacon that counts its hits,
+markup payload of testbed/payloads.py pointed at a loopback beacon that counts its hits,
 and a set's questions and references carry more. The Compare page (while the answer streams
 and once stored), the Studies page (answers, question, reference, the reference model's
 answer) and the Label queue (labels and pairwise votes) are opened in chromium: the beacon is
@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from lineup.service import Lineup
-from tests.browser.helpers import open_page, pick_models, settled
-from tests.conftest import png_bytes
-from tests.fixtures.net import free_port
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
-from tests.fixtures.payloads import markup_payloads
+from testbed.browser import open_page, pick_models, settled
+from testbed.net import free_port
+from testbed.ollama_server import FakeModel, OllamaFixture
+from testbed.payloads import markup_payloads
+from tests.builders import png_bytes
 
 pytestmark = pytest.mark.browser
 END = "ANSWER-END"

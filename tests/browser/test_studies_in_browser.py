@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from lineup.service import Lineup
-from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import png_bytes
 
 pytestmark = pytest.mark.browser
 WIDTH, HEIGHT = 1400, 900

@@ -10,9 +10,8 @@ import pytest
 
 from lineup.cli import main
 from lineup.store import Store
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, broken_words
-from tests.unit.test_report_model_names import SHORT, build_long_specs
-from tests.unit.test_study_report import build
+from testbed.browser import CHROMIUM, CHROMIUM_ARGS, broken_words
+from tests.builders import SHORT, build_long_specs, build_report_study
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +24,7 @@ def test_the_report_opens_offline_whole(
     from playwright.sync_api import sync_playwright
 
     path = tmp_path / "report.html"
-    study_id = build(store)
+    study_id = build_report_study(store)
     assert main(["study", "report", str(study_id), "--format", "html", "--out", str(path)]) == 0
     capsys.readouterr()
     with sync_playwright() as playwright:

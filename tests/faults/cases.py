@@ -4,13 +4,17 @@ each fault, and what each backend must say about it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from backends import registry
 from backends.base import (
     BackendError,
     BackendIncomplete,
     BackendTimeout,
     BackendUnavailable,
 )
+from backends.registry import check_spec
+from testbed.net import free_port
 from tests.faults.fault_server import (
     BIG_ANSWER_CHARS,
     DNS_FAILURE_HOST,
@@ -21,7 +25,6 @@ from tests.faults.fault_server import (
     FaultServer,
     refused_url,
 )
-from tests.fixtures.net import free_port
 
 PROTOCOLS = ("openai", "ollama")
 TIMEOUT_S = 2.0  # the backends' read limit (option timeout_s) in these tests
@@ -126,3 +129,7 @@ def fault_spec(
     else:
         return server.openai_spec(fault) if protocol == "openai" else server.ollama_spec(fault)
     return f"openai:{fault}@{base_url}/v1" if protocol == "openai" else f"ollama:{fault}@{base_url}"
+
+
+def make_backend(spec: str, **options: Any) -> Any:
+    return registry.create_backend(check_spec(spec, "vlm"), {**OPTIONS, **options})

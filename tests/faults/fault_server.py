@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.fixtures.net import free_port
+from testbed.net import free_port
 
 HEALTHY_WORDS = ["The", "quick", "brown", "fox."]
 HEALTHY_TEXT = " ".join(HEALTHY_WORDS)

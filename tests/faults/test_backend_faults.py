@@ -19,9 +19,9 @@ from tests.faults.cases import (
     FAULTS,
     KEY_ENV,
     KEY_VALUE,
-    OPTIONS,
     PROTOCOLS,
     fault_spec,
+    make_backend,
 )
 from tests.faults.fault_server import BacklogFullListener, FaultServer
 
@@ -30,10 +30,6 @@ from tests.faults.fault_server import BacklogFullListener, FaultServer
 CANCEL_ENDS_WITHIN_S = 1.0
 
 pytestmark = pytest.mark.timeout(60)  # a fault that hangs fails its test, not the suite
-
-
-def make_backend(spec: str, **options: Any) -> Any:
-    return registry.create_backend(check_spec(spec, "vlm"), {**OPTIONS, **options})
 
 
 @dataclass

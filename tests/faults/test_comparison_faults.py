@@ -18,6 +18,7 @@ from tests.faults.cases import (
     KEY_VALUE,
     PROTOCOLS,
     fault_spec,
+    make_backend,
 )
 from tests.faults.fault_server import (
     BIG_ANSWER_CHARS,
@@ -25,7 +26,6 @@ from tests.faults.fault_server import (
     PARTIAL_TEXT,
     FaultServer,
 )
-from tests.faults.test_backend_faults import make_backend
 
 RUNNER_TIMEOUT_S = 4.0  # the per-model timeout of these comparisons; above the backends' own
 

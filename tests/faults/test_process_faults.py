@@ -19,7 +19,7 @@ import pytest
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.ollama_server import FakeModel, OllamaFixture
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,11 +22,11 @@ from backends.ollama import OllamaBackend
 from backends.openai_chat import OpenAIChatBackend
 from lineup.runner import Comparison, start_vlm_comparison
 from lineup.store import Store
-from tests.conftest import png_bytes
+from testbed.ollama_server import FakeModel, OllamaFixture
+from testbed.paced_server import paced_server, server_stamps
+from tests.builders import png_bytes
 from tests.faults.cases import KEY_VALUE, PROTOCOLS, fault_spec
 from tests.faults.fault_server import PARTIAL_TEXT, FaultServer
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
-from tests.fixtures.paced_server import paced_server, server_stamps
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -29,7 +29,7 @@ from lineup import store as store_module
 from lineup.cli import main
 from lineup.service import Lineup
 from lineup.settings import load_settings
-from tests.conftest import png_bytes
+from tests.builders import png_bytes
 from tests.faults.fault_server import BacklogFullListener, SilentListener
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,17 +1,16 @@
 """The bark backend's real code path on a tiny Bark with random weights (no hub here).
 
-The model follows docs offline-models.md: hidden size 32, 2 layers per sub-model, Bark's own
-vocabulary sizes, block_size 1024, a small EncodecConfig (upsampling 8*5*4*2, codebook 1024)
-and a plain GenerationConfig whose three sub-configs are dicts. Its processor is a BERT
-tokenizer with a small vocabulary plus one random voice preset, saved in the layout
-BarkProcessor reads (speaker_embeddings_path.json pointing at .npy prompt files). The audio
-is noise; what is checked is shapes, rates, seeding, presets and loading once. EnCodec's
-codebooks, zero until trained, are filled with random values.
+The model (testbed/tiny_models.py) follows docs offline-models.md: hidden size 32, 2 layers per
+sub-model, Bark's own vocabulary sizes, block_size 1024, a small EncodecConfig (upsampling
+8*5*4*2, codebook 1024) and a plain GenerationConfig whose three sub-configs are dicts. Its
+processor is a BERT tokenizer with a small vocabulary plus one random voice preset, saved in
+the layout BarkProcessor reads (speaker_embeddings_path.json pointing at .npy prompt files).
+The audio is noise; what is checked is shapes, rates, seeding, presets and loading once.
+EnCodec's codebooks, zero until trained, are filled with random values.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,89 +22,11 @@ from backends.base import BackendError
 from lineup.mediastore import MediaStore
 from lineup.store import Store
 from lineup.tts_runner import start_tts_comparison
+from testbed.tiny_models import BARK_PRESET, build_tiny_bark
 
-PRESET = "v2/en_speaker_0"
+PRESET = BARK_PRESET  # the one voice preset the tiny Bark holds
 # A few semantic tokens keep each clip short: 16 tokens -> 0.32 s of audio.
 OPTIONS = {"semantic_max_new_tokens": 16}
-
-
-def build_tiny_bark(folder: Path) -> Path:
-    import torch
-    from transformers import (
-        BarkConfig,
-        BarkModel,
-        BertTokenizer,
-        EncodecConfig,
-        GenerationConfig,
-    )
-    from transformers.models.bark.configuration_bark import (
-        BarkCoarseConfig,
-        BarkFineConfig,
-        BarkSemanticConfig,
-    )
-    from transformers.models.bark.generation_configuration_bark import BarkGenerationConfig
-
-    torch.manual_seed(0)
-    small = {"hidden_size": 32, "num_layers": 2, "num_heads": 2, "block_size": 1024}
-    config = BarkConfig(
-        semantic_config=BarkSemanticConfig(
-            input_vocab_size=129_600, output_vocab_size=10_048, **small
-        ).to_dict(),
-        coarse_acoustics_config=BarkCoarseConfig(
-            input_vocab_size=12_096, output_vocab_size=12_096, **small
-        ).to_dict(),
-        fine_acoustics_config=BarkFineConfig(
-            input_vocab_size=1_056,
-            output_vocab_size=1_056,
-            n_codes_total=8,
-            n_codes_given=1,
-            **small,
-        ).to_dict(),
-        codec_config=EncodecConfig(
-            upsampling_ratios=[8, 5, 4, 2],
-            codebook_size=1024,
-            hidden_size=32,
-            num_filters=8,
-            num_residual_layers=1,
-            codebook_dim=32,
-        ).to_dict(),
-    )
-    model = BarkModel(config)
-    # EnCodec starts its codebooks at zero (training fills them), which would decode every
-    # code to the same sound; random codebooks make different codes sound different.
-    with torch.no_grad():
-        for layer in model.codec_model.quantizer.layers:
-            layer.codebook.embed.normal_()
-    defaults = BarkGenerationConfig()
-    model.generation_config = GenerationConfig(
-        semantic_config=defaults.semantic_config.to_dict(),
-        coarse_acoustics_config=defaults.coarse_acoustics_config.to_dict(),
-        fine_acoustics_config=defaults.fine_acoustics_config.to_dict(),
-        sample_rate=24_000,
-        codebook_size=1024,
-    )
-    model.save_pretrained(folder)
-
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"hello world the quick fox".split()]
-    (folder / "vocab.txt").write_text("\n".join(words + list("abcdefghijklmnopqrstuvwxyz")) + "\n")
-    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
-
-    rng = np.random.default_rng(0)
-    prompts = {
-        "semantic_prompt": rng.integers(0, 10_000, (40,)),
-        "coarse_prompt": rng.integers(0, 1024, (2, 60)),
-        "fine_prompt": rng.integers(0, 1024, (8, 60)),
-    }
-    (folder / "speaker_embeddings").mkdir()
-    entry = {}
-    for key, array in prompts.items():
-        relative = f"speaker_embeddings/{PRESET.replace('/', '_')}_{key}.npy"
-        np.save(folder / relative, array.astype(np.int64))
-        entry[key] = relative
-    (folder / "speaker_embeddings_path.json").write_text(
-        json.dumps({"repo_or_path": str(folder), PRESET: entry})
-    )
-    return folder
 
 
 @pytest.fixture(scope="session")

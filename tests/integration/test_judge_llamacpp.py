@@ -3,7 +3,7 @@ until its timeout): the request carries the judge's token limit, the server stop
 every verdict keeps its limits.
 
 The study's answers come from Ollama models served by the loopback protocol fixture
-(tests/fixtures/ollama_server.py; no Ollama server can be installed here)."""
+(testbed/ollama_server.py; no Ollama server can be installed here)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from backends import registry
 from lineup.judge import JUDGE_UNPARSED, judge_study
 from lineup.models import JudgeScore
 from lineup.service import Lineup
-from tests.fixtures.llama_server import LlamaServer, RecordingTransport, sse_events
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
-from tests.unit.test_judge import write_set
+from testbed.llama_server import LlamaServer, RecordingTransport, sse_events
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import write_judge_set
 
-pytest_plugins = ["tests.integration.llama_fixtures"]
 pytestmark = pytest.mark.integration
 
 # SmolLM2's replies to the default template run 7 to 21 tokens: every one is cut here.
@@ -39,7 +38,7 @@ def study(lineup_home: Path, tmp_path: Path) -> Iterator[tuple[Lineup, int]]:
         [FakeModel("alphavlm:1b", ["Seven", "apples."]), FakeModel("betavlm:1b", ["Two", "cats."])]
     ) as candidates:
         app = Lineup.open()
-        app.import_set(write_set(tmp_path / "fruit"), name="fruit")
+        app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
         models = [f"ollama:{name}@{candidates.base_url}" for name in ("alphavlm:1b", "betavlm:1b")]
         state = app.start_study(set_name="fruit", models=models).wait()
         assert state.status == "done" and state.errors == 0

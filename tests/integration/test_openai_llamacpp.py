@@ -21,18 +21,21 @@ from lineup.media import ValidatedImage, validate_image
 from lineup.models import Generation
 from lineup.runner import start_vlm_comparison
 from lineup.store import Store
-from tests.conftest import png_bytes
-from tests.fixtures.llama_server import (
+from testbed.llama_server import (
     TINY_VLM_IMAGE_TOKENS,
     LlamaServer,
     RecordingTransport,
     free_port,
     sse_events,
 )
+from tests.builders import png_bytes
 
-# The servers and the recording transport are fixtures of that module.
-pytest_plugins = ["tests.integration.llama_fixtures"]
-pytestmark = pytest.mark.integration
+# The servers and the recording transport are fixtures of conftest.py.
+
+# The first test to use the tiny VLM builds it, converts it to GGUF and starts its server
+# (session fixtures): 84 s under a load of 5 on 2 cores, and the fixtures' own limits allow
+# 300 s for the conversion and 120 s for the start.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 SEED = 1234
 MAX_TOKENS = 24

@@ -7,14 +7,13 @@ import pytest
 
 from lineup.discovery import used_specs
 from lineup.store import Store
-from tests.integration.test_postgres_store import _fresh_database
-from tests.integration.test_postgres_store import postgres_url as postgres_url  # the fixture
+from tests.builders import fresh_database
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_specs_of_stored_answers_on_postgresql(postgres_url: str) -> None:
-    store = Store(_fresh_database(postgres_url, "lineup_discovery"))
+    store = Store(fresh_database(postgres_url, "lineup_discovery"))
     vlm = [
         "openai:a@http://127.0.0.1:7/v1",
         "ocr:eng+rus",

@@ -9,17 +9,15 @@ from lineup.leaderboard_filter import filter_choices
 from lineup.metrics import vlm_leaderboard
 from lineup.store import Store
 from lineup.tts_metrics import tts_leaderboard
-from tests.integration.test_postgres_store import _fresh_database
-from tests.integration.test_postgres_store import postgres_url as postgres_url  # the fixture
-from tests.unit.test_leaderboard_filters import FILTERS, fill_store, kept, study_ids
-from tests.unit.test_metrics import assert_same_rows, expected_tts, expected_vlm
+from tests.builders import FILTERS, fill_filtered_store, fresh_database, study_ids
+from tests.expected import assert_same_rows, expected_tts, expected_vlm, kept
 
 pytestmark = pytest.mark.integration
 
 
 def test_every_filter_gives_the_same_rows_on_postgresql(postgres_url: str) -> None:
-    store = Store(_fresh_database(postgres_url, "lineup_leaderboard_filters"))
-    filled = fill_store(store)
+    store = Store(fresh_database(postgres_url, "lineup_leaderboard_filters"))
+    filled = fill_filtered_store(store)
     studies = study_ids(store)
     for name, make in FILTERS.items():
         f = make(studies)

@@ -1,15 +1,7 @@
-"""The store on a real PostgreSQL server that the test starts on 127.0.0.1 and stops after."""
+"""The store on a real PostgreSQL server on 127.0.0.1 (started once a session: conftest.py)."""
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,87 +10,11 @@ from sqlalchemy import create_engine, text
 from lineup.metrics import vlm_leaderboard
 from lineup.store import Store, StoreError
 from lineup.tts_metrics import tts_leaderboard
-from tests.fixtures.net import free_port
-from tests.fixtures.processes import open_store_at_once
-from tests.unit.test_metrics import assert_same_rows, expected_tts, expected_vlm, fill_store
-from tests.unit.test_store_states import check_after_0004, fill_at_0003
+from testbed.processes import open_store_at_once
+from tests.builders import fill_at_0003, fill_leaderboard_store, fresh_database
+from tests.expected import assert_same_rows, check_after_0004, expected_tts, expected_vlm
 
 pytestmark = pytest.mark.integration
-
-
-def _pg_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not found:
-        pytest.fail("PostgreSQL is not installed: `make test` installs it (packages.apt).")
-    return Path(found[-1]).parent
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    bin_dir = _pg_bin()
-    # PostgreSQL refuses to run as root: run it as the `postgres` user Debian's package creates.
-    as_user: list[str] = []
-    workdir = Path(tempfile.mkdtemp(prefix="lineup-pg-"))
-    if os.geteuid() == 0:
-        user = pwd.getpwnam("postgres")
-        os.chown(workdir, user.pw_uid, user.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = workdir / "data", free_port()
-    subprocess.run(
-        [
-            *as_user,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "lineup",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *as_user,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(workdir / "log"),
-            "-w",
-            "-o",
-            f"-h 127.0.0.1 -p {port} -k {workdir}",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        subprocess.run(
-            [
-                *as_user,
-                str(bin_dir / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "lineup",
-                "lineup",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql+psycopg://lineup@127.0.0.1:{port}/lineup"
-    finally:
-        subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-            capture_output=True,
-        )
-        time.sleep(0.2)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_store_migrates_and_round_trips_on_postgresql(postgres_url: str) -> None:
@@ -126,24 +42,15 @@ def test_store_migrates_and_round_trips_on_postgresql(postgres_url: str) -> None
     assert (row["labels"], row["pct_relevant"]) == (1, 100.0)
 
 
-def _fresh_database(postgres_url: str, name: str) -> str:
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 def test_migration_0004_fills_old_rows_on_postgresql(postgres_url: str) -> None:
-    url = _fresh_database(postgres_url, "lineup_0004")
+    url = fresh_database(postgres_url, "lineup_0004")
     fill_at_0003(url)
     Store(url)
     check_after_0004(url)
 
 
 def test_eight_processes_open_one_new_postgresql_store_at_once(postgres_url: str) -> None:
-    url = _fresh_database(postgres_url, "lineup_race")
+    url = fresh_database(postgres_url, "lineup_race")
     outcomes = open_store_at_once(url)
     assert [code for code, _ in outcomes] == [0] * 8, [err for _, err in outcomes if err]
     with create_engine(url).connect() as connection:
@@ -172,10 +79,10 @@ def test_leaderboards_are_the_same_on_postgresql_as_on_sqlite(
 ) -> None:
     # The same rows, labels (ties in created_at, relabels, labels on failed rows) and a spec
     # stored under both kinds, in each database: every figure equal, and equal to plain Python.
-    postgres = Store(_fresh_database(postgres_url, "lineup_leaderboards"))
+    postgres = Store(fresh_database(postgres_url, "lineup_leaderboards"))
     sqlite = Store(f"sqlite:///{tmp_path / 'lineup.db'}")
-    inserted = fill_store(postgres, seed=5)
-    assert fill_store(sqlite, seed=5) == inserted  # the same ids too
+    inserted = fill_leaderboard_store(postgres, seed=5)
+    assert fill_leaderboard_store(sqlite, seed=5) == inserted  # the same ids too
     for board, expected in ((vlm_leaderboard, expected_vlm), (tts_leaderboard, expected_tts)):
         on_postgres, on_sqlite = board(postgres), board(sqlite)
         assert_same_rows(on_postgres, on_sqlite)
@@ -185,7 +92,7 @@ def test_leaderboards_are_the_same_on_postgresql_as_on_sqlite(
 def test_leaderboards_of_labeled_scored_rows_are_the_same_on_both(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    postgres = Store(_fresh_database(postgres_url, "lineup_by_spec"))
+    postgres = Store(fresh_database(postgres_url, "lineup_by_spec"))
     sqlite = Store(f"sqlite:///{tmp_path / 'lineup.db'}")
     for store in (postgres, sqlite):
         for kind, specs in (("vlm", ["m:a", "m:b"]), ("tts", ["v:a"])):

@@ -10,12 +10,9 @@ from openpyxl import load_workbook
 from lineup.store import Store
 from lineup.study_export import write_csv, write_xlsx
 from lineup.study_tables import study_summary, study_tables
-from tests.integration.test_postgres_store import _fresh_database
-from tests.integration.test_postgres_store import postgres_url as postgres_url  # the fixture
-from tests.unit.test_study_tables import (
+from tests.builders import build_tts_study, build_vlm_study, fresh_database
+from tests.expected import (
     assert_rows,
-    build_tts_study,
-    build_vlm_study,
     expected_relevance,
     expected_repeats,
     expected_speed,
@@ -26,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_study_tables_and_exports_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    store = Store(_fresh_database(postgres_url, "lineup_study_tables"))
+    store = Store(fresh_database(postgres_url, "lineup_study_tables"))
     built = build_vlm_study(store)
     tables = study_tables(store, built.study_id)
     assert_rows(tables.relevance, expected_relevance(built))

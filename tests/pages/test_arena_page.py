@@ -1,10 +1,8 @@
 """The Label queue page's Arena mode, headless with Streamlit's AppTest: a study built straight in
-the store (tests.unit.test_label_queue.make_study, its answers' texts made neutral so a model
+the store (tests.builders.make_study, its answers' texts made neutral so a model
 name on the page can only come from the page), voted on through the page's buttons."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -12,18 +10,11 @@ from streamlit.testing.v1 import AppTest
 
 from lineup.models import Generation, PairwiseVote
 from lineup.service import Lineup
-from lineup.settings import load_settings
-from tests.pages.helpers import html_text
-from tests.pages.test_label_queue_page import page, param, progress_text, shown, titles
-from tests.unit.test_label_queue import MODELS, make_study
+from tests.builders import MODELS, make_study
+from tests.pages.helpers import html_text, page, param, progress_text, shown, titles
 
 NAMES = ("llava", "moondream", "ollama")  # any part of a model's name
 VERDICTS = ("a", "b", "tie", "both_bad")
-
-
-@pytest.fixture()
-def app(lineup_home: Path) -> Lineup:
-    return Lineup.open(load_settings())
 
 
 @pytest.fixture()

@@ -1,6 +1,6 @@
 """The Compare VLMs page, headless with Streamlit's AppTest.
 
-Models: the Ollama protocol fixture (tests/fixtures/ollama_server.py, a loopback stand-in for
+Models: the Ollama protocol fixture (testbed/ollama_server.py, a loopback stand-in for
 an Ollama server, which cannot be installed here) and the real Tesseract OCR baseline.
 """
 
@@ -19,8 +19,8 @@ from lineup.samples import ensure_samples
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
-from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import png_bytes
 from tests.pages.helpers import shown_texts, unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_vlms.py")

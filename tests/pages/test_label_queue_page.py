@@ -1,9 +1,8 @@
 """The Label queue page, headless with Streamlit's AppTest: a study built straight in the store
-(tests.unit.test_label_queue.make_study), labeled through the page's buttons."""
+(tests.builders.make_study), labeled through the page's buttons."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -14,47 +13,13 @@ from lineup.mediastore import MediaStore
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
-from tests.pages.helpers import shown_texts, unescaped
-from tests.unit.test_label_queue import MODELS, make_study
-
-PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "label_queue.py")
-
-
-@pytest.fixture()
-def app(lineup_home: Path) -> Lineup:
-    return Lineup.open(load_settings())
+from tests.builders import MODELS, make_study
+from tests.pages.helpers import page, param, progress_text, shown, titles
 
 
 @pytest.fixture()
 def study(app: Lineup) -> tuple[int, dict[tuple[int, str, int], int]]:
     return make_study(app.store, app.media, models=MODELS, items=3)
-
-
-def page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def param(at: AppTest, name: str) -> str:
-    value = at.query_params[name]
-    return value[0] if isinstance(value, list) else value
-
-
-def progress_text(at: AppTest) -> str:
-    [bar] = at.get("progress")
-    return bar.proto.text
-
-
-def shown(at: AppTest) -> str:
-    return "\n".join(shown_texts(at))
-
-
-def titles(at: AppTest) -> list[str]:
-    """The answers' titles, in the order shown."""
-    found = (re.match(r"\*\*(Answer .+?)\*\*", unescaped(m.value)) for m in at.markdown)
-    return [match.group(1) for match in found if match]
 
 
 def focused(at: AppTest, item: QueueItem) -> list[str]:

@@ -16,17 +16,9 @@ from backends import keys
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
-from tests.conftest import word_counts
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
-
-PAGES = Path(__file__).resolve().parents[2] / "app_pages"
-
-
-def shown_columns(at: AppTest, index: int) -> dict[str, dict]:
-    """The columns a dataframe shows, in order, with their config (label, help, type)."""
-    proto = at.dataframe[index].proto
-    config = json.loads(proto.columns)
-    return {name: config.get(name, {}) for name in proto.column_order}
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import word_counts
+from tests.pages.helpers import PAGES, shown_columns
 
 
 def chart_traces(at: AppTest, key: str) -> list[dict]:

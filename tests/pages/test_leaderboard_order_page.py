@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from lineup.settings import load_settings
 from lineup.store import Store
-from tests.pages.test_leaderboard_and_backends_pages import PAGES, shown_columns
-from tests.unit.test_leaderboard_order import MANY_LABELS, ONE_LABEL, label_answers
+from tests.builders import MANY_LABELS, ONE_LABEL, label_answers
+from tests.pages.helpers import PAGES, shown_columns
 
 
 def test_the_page_ranks_by_the_interval_says_so_and_its_csv_says_labels_and_answers(

@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lineup.service import Lineup
-from tests.conftest import png_bytes
+from tests.builders import png_bytes
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 

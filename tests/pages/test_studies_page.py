@@ -1,7 +1,7 @@
 """The Studies page, headless with Streamlit's AppTest: start a study, follow it, pause and
 resume it, open it from its address, and read its tables.
 
-Models: Ollama models served by the loopback protocol fixture (tests/fixtures/ollama_server.py;
+Models: Ollama models served by the loopback protocol fixture (testbed/ollama_server.py;
 no Ollama server can be installed here). AppTest draws the page once per run, so the tests
 wait for the study in the store (as the page's progress fragment does) and run the page again.
 """
@@ -22,11 +22,10 @@ from streamlit.testing.v1 import AppTest
 from components.study_view import csv_zip, report_bytes, xlsx_bytes
 from lineup.service import Lineup
 from lineup.studies import StudyProgress
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
-from tests.pages.helpers import shown_texts
-from tests.unit.test_studies import write_set
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import write_numbered_set
+from tests.pages.helpers import shown_texts, studies_page
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 ALPHA, BETA, SLOW = "ollama:alpha:1b", "ollama:beta:1b", "ollama:slow:1b"
 
 
@@ -46,18 +45,8 @@ def ollama(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ollam
 @pytest.fixture()
 def app(ollama: OllamaFixture, tmp_path: Path) -> Lineup:
     app = Lineup.open()
-    app.import_set(write_set(tmp_path / "three"), name="three")
+    app.import_set(write_numbered_set(tmp_path / "three"), name="three")
     return app
-
-
-def studies_page(**query: str) -> AppTest:
-    """The Studies page as the app serves it (through app.py's navigation, which its link to
-    the label queue needs)."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page("app_pages/studies.py")
-    return at.run()
 
 
 def shown_study(at: AppTest) -> int:
@@ -284,7 +273,7 @@ def test_the_address_opens_a_study(app: Lineup) -> None:
 def test_a_big_set_s_grid_is_paged_and_its_answers_follow_the_page(
     app: Lineup, tmp_path: Path
 ) -> None:
-    app.import_set(write_set(tmp_path / "many", items=45), name="many")
+    app.import_set(write_numbered_set(tmp_path / "many", items=45), name="many")
     started = app.start_study(set_name="many", models=[ALPHA])
     wait_for(app, started.study_id)
     tables = app.study_tables(started.study_id)

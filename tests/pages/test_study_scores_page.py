@@ -25,7 +25,7 @@ from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
 from lineup.study_store import claim, create_study, load_plan
-from tests.pages.test_studies_page import studies_page
+from tests.pages.helpers import studies_page
 
 LEADERBOARD = Path(__file__).resolve().parents[2] / "app_pages" / "leaderboard.py"
 GOOD, TWIN, BAD = "ollama:good:1b", "ollama:twin:1b", "ollama:bad:1b"

@@ -2,7 +2,7 @@
 edit and keep the judge's template, score in the background and stop.
 
 Models and judges: Ollama models served by the loopback protocol fixture
-(tests/fixtures/ollama_server.py; no Ollama server can be installed here)."""
+(testbed/ollama_server.py; no Ollama server can be installed here)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ from streamlit.testing.v1 import AppTest
 from lineup.judge import DEFAULT_TEMPLATE
 from lineup.models import JudgeScore
 from lineup.service import Lineup
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
-from tests.pages.helpers import shown_texts
-from tests.pages.test_studies_page import studies_page
-from tests.unit.test_judge import json_reply, write_set
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import json_reply, write_judge_set
+from tests.pages.helpers import shown_texts, studies_page
 
 PANEL = """
 from components.context import get_lineup
@@ -52,7 +51,7 @@ def ollama(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ollam
 @pytest.fixture()
 def study(ollama: OllamaFixture, tmp_path: Path) -> tuple[Lineup, int]:
     app = Lineup.open()
-    app.import_set(write_set(tmp_path / "fruit"), name="fruit")
+    app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
     state = app.start_study(set_name="fruit", models=[spec(ollama, "alpha:1b")]).wait()
     assert state.status == "done"
     return app, state.study_id
@@ -274,7 +273,7 @@ def test_a_running_study_whose_items_have_references_does_not_say_there_are_none
     ollama: OllamaFixture, tmp_path: Path
 ) -> None:
     app = Lineup.open()
-    app.import_set(write_set(tmp_path / "fruit"), name="fruit")
+    app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
     study_id = app.start_study(set_name="fruit", models=[spec(ollama, "slow:1b")]).study_id
     try:
         assert app.study_progress(study_id).status == "running"

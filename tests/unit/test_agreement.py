@@ -18,7 +18,8 @@ from lineup.agreement import (
 )
 from lineup.limits import InputError
 from lineup.store import Store
-from tests.unit.test_ranking import build_labeled_study, counted_labels
+from tests.builders import build_labeled_study
+from tests.expected import counted_labels
 
 NAMES = {value: name for name, value in ORDINAL.items()}
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import fields
 from itertools import combinations
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -26,19 +25,13 @@ from lineup.limits import InputError
 from lineup.mediastore import MediaStore
 from lineup.models import ANNOTATOR_MAX_CHARS, VOTES, PairwiseVote
 from lineup.ranking import Battle, bootstrap_battles
-from lineup.settings import load_settings
 from lineup.store import Store
 from lineup.study_tables import ARENA_KEYS, study_summary
-from tests.unit.test_label_queue import make_study
-from tests.unit.test_ranking import logistic_regression_ratings
+from tests.builders import make_study
+from tests.expected import logistic_regression_ratings
 
 MODELS = ["m:x", "m:y", "m:z"]
 Ids = dict[tuple[int, str, int], int]
-
-
-@pytest.fixture()
-def media(lineup_home: Path) -> MediaStore:
-    return MediaStore(load_settings().media_dir)
 
 
 def model_of(ids: Ids) -> dict[int, str]:

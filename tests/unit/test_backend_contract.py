@@ -35,8 +35,8 @@ from backends.spec import parse_spec
 from lineup.config import BackendsConfig, Endpoint, load_backends_config
 from lineup.discovery import probe_endpoints
 from lineup.settings import load_settings
-from tests.fixtures.net import free_port
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.net import free_port
+from testbed.ollama_server import FakeModel, OllamaFixture
 
 KINDS = sorted(registry.KINDS)
 ENDPOINT_KINDS = [kind for kind in KINDS if registry.is_endpoint_kind(kind)]

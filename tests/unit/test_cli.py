@@ -1,5 +1,7 @@
 """`python -m lineup` end to end in a subprocess, against the Ollama protocol fixture
-(a loopback stand-in for Ollama, which cannot be installed here) and the OCR baseline."""
+(a loopback stand-in for Ollama, which cannot be installed here) and the OCR baseline; and the
+command line's `main` in this process. The tests that start a subprocess are marked
+integration (`make test-fast` leaves them out)."""
 
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ from lineup.cli import build_parser, main
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import Store
-from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import png_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +50,7 @@ def image_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.integration  # python -m lineup in a subprocess
 def test_vlm_json_reports_every_model_and_failures_do_not_fail_the_command(
     ollama: OllamaFixture, image_file: Path
 ) -> None:
@@ -99,6 +102,7 @@ def test_vlm_json_reports_every_model_and_failures_do_not_fail_the_command(
     assert run.image_hash and (load_settings().media_dir / run.image_hash[:2]).is_dir()
 
 
+@pytest.mark.integration  # python -m lineup in a subprocess
 def test_a_text_file_as_image_exits_2_and_stores_nothing(lineup_home: Path, tmp_path: Path) -> None:
     text = tmp_path / "notes.png"
     text.write_text("this is not an image\n")
@@ -110,6 +114,7 @@ def test_a_text_file_as_image_exits_2_and_stores_nothing(lineup_home: Path, tmp_
     assert not (lineup_home / "media").exists() or not any((lineup_home / "media").iterdir())
 
 
+@pytest.mark.integration  # python -m lineup in a subprocess
 def test_bad_specs_exit_2(lineup_home: Path, image_file: Path) -> None:
     for spec, hint in [
         ("llava", "neither a spec"),
@@ -121,6 +126,7 @@ def test_bad_specs_exit_2(lineup_home: Path, image_file: Path) -> None:
         assert hint in done.stderr
 
 
+@pytest.mark.integration  # python -m lineup in a subprocess
 def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> None:
     spec = f"ollama:llava:7b@{ollama.base_url}"
     ids = []
@@ -178,6 +184,7 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
     assert (row["labels"], row["answers"]) == (3, 3)
 
 
+@pytest.mark.integration  # python -m lineup in a subprocess
 def test_backends_json_lists_the_ollama_models_and_the_offline_baseline(
     ollama: OllamaFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -404,6 +411,7 @@ def test_a_voice_named_in_backends_toml_is_warned_about(
 # The edges of a command's life: a reader that leaves, Ctrl-C --------------------------------
 
 
+@pytest.mark.integration  # python -m lineup in a subprocess
 def test_a_reader_that_leaves_before_the_output_ends_the_command_quietly(
     lineup_home: Path,
 ) -> None:

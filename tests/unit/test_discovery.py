@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lineup.discovery import used_specs
 from lineup.store import Store
-from tests.unit.test_label_queue import counted_statements
+from tests.builders import counted_statements
 
 
 def test_the_specs_of_stored_answers_are_read_once_each_from_the_index(store: Store) -> None:

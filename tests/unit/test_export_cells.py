@@ -20,7 +20,7 @@ from lineup.models import QuestionSet, SetItemRow
 from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
 from lineup.study_export import Sheet, write_sheets
 from lineup.study_store import claim, create_study, load_plan
-from tests.fixtures.payloads import FORMULA_PAYLOADS
+from testbed.payloads import FORMULA_PAYLOADS
 
 SET_NAME = '=HYPERLINK("http://127.0.0.1:9/set","set")'
 MODELS = ["-2+3 model", "m:good"]

@@ -2,7 +2,7 @@
 name), the verdicts stored and cached per prompt, failures kept apart from the mean, and the
 reply parser.
 
-The study's models and the judges are Ollama models served by tests/fixtures/ollama_server.py
+The study's models and the judges are Ollama models served by testbed/ollama_server.py
 (a loopback fixture that speaks Ollama's documented protocol); the judges have a fixture of
 their own, so its chat requests are the judge's alone."""
 
@@ -36,25 +36,8 @@ from lineup.models import JUDGE_ASKING, Generation, JudgeScore
 from lineup.overlap import bootstrap_mean_ci
 from lineup.service import Lineup
 from lineup.store import this_owner
-from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
-
-QUESTIONS = ["What fruit is drawn?", "What colour is the sky?", "How many cats are there?"]
-REFERENCES = ["Three red apples.", "", "Two cats."]  # the second item has no reference
-
-
-def json_reply(score: int, reasons: str = "close") -> list[str]:
-    return ['{"score":', f"{score},", '"reasons":', f'"{reasons}"}}']
-
-
-def write_set(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    lines = ["image,question,reference,language"]
-    for index, (question, reference) in enumerate(zip(QUESTIONS, REFERENCES, strict=True)):
-        (folder / f"shot{index}.png").write_bytes(png_bytes(color="navy", text=f"#{index}"))
-        lines.append(f"shot{index}.png,{question},{reference},en")
-    (folder / "questions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import JUDGE_QUESTIONS, JUDGE_REFERENCES, json_reply, write_judge_set
 
 
 @pytest.fixture()
@@ -88,7 +71,7 @@ def spec(fixture: OllamaFixture, name: str) -> str:
 def study(lineup_home: Path, tmp_path: Path, candidates: OllamaFixture) -> tuple[Lineup, int]:
     """A finished study: 3 items (one without a reference) x 2 models, all answers `ok`."""
     app = Lineup.open()
-    app.import_set(write_set(tmp_path / "fruit"), name="fruit")
+    app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
     models = [spec(candidates, "alphavlm:1b"), spec(candidates, "betavlm:1b")]
     state = app.start_study(set_name="fruit", models=models).wait()
     assert state.status == "done" and state.errors == 0
@@ -123,16 +106,16 @@ def test_the_judge_sees_question_reference_answer_and_image_and_never_a_model_na
         assert len(chat["messages"][-1]["images"]) == 1
     # Items in order, the models in the study's order; the item without a reference is skipped.
     expected = [
-        (QUESTIONS[0], REFERENCES[0], "Seven apples."),
-        (QUESTIONS[0], REFERENCES[0], "Some cats."),
-        (QUESTIONS[2], REFERENCES[2], "Seven apples."),
-        (QUESTIONS[2], REFERENCES[2], "Some cats."),
+        (JUDGE_QUESTIONS[0], JUDGE_REFERENCES[0], "Seven apples."),
+        (JUDGE_QUESTIONS[0], JUDGE_REFERENCES[0], "Some cats."),
+        (JUDGE_QUESTIONS[2], JUDGE_REFERENCES[2], "Seven apples."),
+        (JUDGE_QUESTIONS[2], JUDGE_REFERENCES[2], "Some cats."),
     ]
     for prompt, (question, reference, answer) in zip(prompts, expected, strict=True):
         assert prompt == DEFAULT_TEMPLATE.replace("{question}", question).replace(
             "{reference}", reference
         ).replace("{answer}", answer)
-    assert all(QUESTIONS[1] not in prompt for prompt in prompts)
+    assert all(JUDGE_QUESTIONS[1] not in prompt for prompt in prompts)
     # Each row holds what was sent (the image as its media hash) and the parsed verdict.
     rows = verdicts(app, study_id)
     assert [(r.status, r.score, r.reasons, r.error) for r in rows] == [

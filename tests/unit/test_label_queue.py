@@ -3,104 +3,12 @@ order, what stays hidden, and how the queue moves; studies are built straight in
 
 from __future__ import annotations
 
-import io
-import wave
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
-
-import pytest
-from sqlalchemy import event
 
 from lineup.label_queue import QueueItem, label_queue, letter, queue_item
 from lineup.mediastore import MediaStore
-from lineup.models import STUDY_DONE
-from lineup.question_sets import ParsedSet, SetItem
-from lineup.set_store import save_set
-from lineup.settings import load_settings
 from lineup.store import Store
-from lineup.study_store import claim, create_study, finish_study, load_plan
-from tests.conftest import png_bytes
-
-MODELS = ["ollama:llava:7b", "ollama:moondream:latest"]
-
-
-def wav_bytes(seconds: float = 0.1, rate_hz: int = 8000) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as clip:
-        clip.setnchannels(1)
-        clip.setsampwidth(2)
-        clip.setframerate(rate_hz)
-        clip.writeframes(b"\0\0" * int(seconds * rate_hz))
-    return buffer.getvalue()
-
-
-def make_study(
-    store: Store,
-    media: MediaStore,
-    *,
-    models: list[str],
-    items: int = 3,
-    repeats: int = 1,
-    kind: str = "vlm",
-    failed: frozenset[tuple[int, str, int]] = frozenset(),
-    blind: bool = False,
-    name: str = "queue set",
-    image: bytes | None = None,
-) -> tuple[int, dict[tuple[int, str, int], int]]:
-    """A finished study of `items` items (questions about images, or sentences) × models ×
-    repeats; every answer `ok` but those in `failed` ((item number, model, repeat): `error`).
-    The items' image is `image` if given, else a small one numbered for its item.
-    Returns the study id and each answer's generation id by (item number, model, repeat)."""
-    parsed = ParsedSet(
-        name=name,
-        kind=kind,  # type: ignore[arg-type]
-        items=tuple(
-            SetItem(
-                line=number,
-                text=f"Question {number}?" if kind == "vlm" else f"Sentence number {number}.",
-                image=(image or png_bytes(text=str(number))) if kind == "vlm" else None,
-                image_name=f"{number}.png" if kind == "vlm" else None,
-                reference=f"Reference {number}" if number % 2 else None,
-                language="en",
-                tags=("screenshot",),
-                image_suffix=".png" if kind == "vlm" else None,
-            )
-            for number in range(1, items + 1)
-        ),
-        source="test",
-    )
-    summary = save_set(store, media, parsed)
-    study_id = create_study(
-        store, set_id=summary.id, models=models, repeats=repeats, params={}, blind=blind
-    )
-    clip = media.put(wav_bytes(), ".wav") if kind == "tts" else None
-    ids: dict[tuple[int, str, int], int] = {}
-    for item in load_plan(store, study_id).items:
-        number = item.position + 1
-        for position, model in enumerate(models):
-            for repeat in range(repeats):
-                gid = claim(store, study_id, item, model, repeat, position=position, seed=None)
-                assert gid is not None
-                if (number, model, repeat) in failed:
-                    store.finish_generation(gid, "error", error="It broke.")
-                else:
-                    store.finish_generation(
-                        gid,
-                        "ok",
-                        output_text=f"{model} answers {number}/{repeat}",
-                        audio_hash=clip,
-                        transcript=f"sentence number {number}" if clip else None,
-                    )
-                ids[(number, model, repeat)] = gid
-    finish_study(store, study_id, STUDY_DONE)
-    return study_id, ids
-
-
-@pytest.fixture()
-def media(lineup_home: Path) -> MediaStore:
-    return MediaStore(load_settings().media_dir)
+from tests.builders import MODELS, counted_statements, make_study, png_bytes, wav_bytes
 
 
 def item_of(store: Store, study_id: int, number: int, annotator: str, **filters: Any) -> QueueItem:
@@ -332,21 +240,6 @@ def test_letters_go_on_past_z() -> None:
         "ZZ",
         "AAA",
     ]
-
-
-@contextmanager
-def counted_statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
-    """Every SQL statement run on the store meanwhile, with its parameters."""
-    statements: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        statements.append((statement, parameters))
-
-    event.listen(store.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(store.engine, "before_cursor_execute", record)
 
 
 def test_the_queue_reads_a_study_in_one_query_and_an_item_in_two(

@@ -11,17 +11,7 @@ import pytest
 from lineup.cli import main
 from lineup.metrics import vlm_leaderboard
 from lineup.store import Store
-from tests.conftest import word_counts
-
-ONE_LABEL = "ollama:one-label"
-MANY_LABELS = "ollama:fifty-six-labels"
-
-
-def label_answers(store: Store, model: str, relevances: list[str]) -> None:
-    for relevance in relevances:
-        gid = store.add_generation(store.create_run("vlm", "q"), model)
-        store.finish_generation(gid, "ok", output_text="x", ttft_s=0.2, total_s=1.0)
-        store.add_label(gid, relevance, annotator="ana")
+from tests.builders import MANY_LABELS, ONE_LABEL, label_answers, word_counts
 
 
 @pytest.fixture()

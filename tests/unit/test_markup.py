@@ -18,7 +18,7 @@ from lineup.markup import (
     escape_markdown,
     text_html,
 )
-from tests.fixtures.payloads import markup_payloads
+from testbed.payloads import markup_payloads
 
 BEACON = "http://127.0.0.1:9"
 

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
 from backends.base import BackendError, VLMRequest
 from backends.ocr import OCRBackend
 from backends.registry import create_backend
 from backends.spec import parse_spec
 from lineup.media import validate_image
-
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-
-
-def screenshot(lines: list[str]) -> bytes:
-    image = Image.new("RGB", (900, 90 + 70 * len(lines)), "white")
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, 900, 50), fill=(30, 60, 120))
-    font = ImageFont.truetype(str(FONT), 36)
-    for index, line in enumerate(lines):
-        draw.text((40, 80 + 70 * index), line, fill="black", font=font)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+from tests.builders import screenshot
 
 
 def read(languages: str, lines: list[str]) -> str:

@@ -1,6 +1,6 @@
 """The `ollama` backend against a loopback protocol fixture of Ollama's documented API.
 
-No Ollama server can be installed here, so tests/fixtures/ollama_server.py speaks the
+No Ollama server can be installed here, so testbed/ollama_server.py speaks the
 documented protocol (streaming /api/chat, /api/tags, /api/show, /api/version) on 127.0.0.1.
 """
 
@@ -19,8 +19,8 @@ from backends.spec import default_ollama_host, parse_spec
 from lineup.media import validate_image
 from lineup.runner import start_vlm_comparison
 from lineup.store import Store
-from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import png_bytes
 
 
 @pytest.fixture()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import io
 import json
 import stat
-import struct
 import sys
 import warnings
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
@@ -27,7 +24,7 @@ from lineup.question_sets import (
     read_set,
     read_set_bytes,
 )
-from tests.conftest import png_bytes
+from tests.builders import big_png, png_bytes
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO_DIR / "sample_media"
@@ -939,31 +936,6 @@ def test_a_zip_entry_that_is_a_symbolic_link_is_refused() -> None:
         "The zip holds 'cat.png' as a symbolic link; Lineup reads no links from a zip. Zip "
         "the set's folder again without --symlinks (-y), so that it holds the files themselves.",
     )
-
-
-def big_png(width: int, height: int, tag: int) -> bytes:
-    """A black 1-bit PNG of width x height pixels in a few kilobytes (a decompression bomb),
-    made distinct from the others by a text chunk holding `tag`."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-        + chunk(b"tEXt", b"tag\x00" + str(tag).encode())
-        + chunk(b"IDAT", _black_rows(width, height))
-        + chunk(b"IEND", b"")
-    )
-
-
-@functools.cache
-def _black_rows(width: int, height: int) -> bytes:
-    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte, then the row's bits
-    compressor = zlib.compressobj(9)
-    return b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
 
 
 def test_a_set_over_the_pixel_limit_is_refused_from_the_headers_before_any_image_is_decoded(

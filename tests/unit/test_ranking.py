@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
 
 from lineup.limits import InputError
 from lineup.ranking import (
@@ -23,8 +20,8 @@ from lineup.ranking import (
     study_ranking,
 )
 from lineup.store import Store
-from lineup.study_store import claim, create_study, load_plan
-from tests.unit.test_study_tables import make_set
+from tests.builders import STUDY_MODELS, build_labeled_study
+from tests.expected import counted_labels, logistic_regression_ratings
 
 SCORE = {"relevant": 1.0, "partial": 0.5, "irrelevant": 0.0}
 
@@ -47,26 +44,6 @@ BATTLES: list[Battle] = [
     ("b", "d", 1.0),
 ]
 MODELS = ["a", "b", "c", "d"]
-
-
-def logistic_regression_ratings(battles: list[Battle], models: list[str]) -> dict[str, float]:
-    """Bradley-Terry as a logistic regression without intercept: one row per battle, +1 in
-    a's column and -1 in b's, y = a won; a tie is a win and a loss of weight 1/2 each.
-    sklearn's L2 term is ||w||^2 / 2 against C times the summed log-loss, so C = 1 / penalty
-    fits the same objective."""
-    rows, wins, weights = [], [], []
-    for a, b, outcome in battles:
-        x = np.zeros(len(models))
-        x[models.index(a)], x[models.index(b)] = 1.0, -1.0
-        for won, weight in ((1, outcome), (0, 1.0 - outcome)):
-            if weight:
-                rows.append(x)
-                wins.append(won)
-                weights.append(weight)
-    fit = LogisticRegression(fit_intercept=False, C=1 / L2_PENALTY, tol=1e-12, max_iter=100_000)
-    fit.fit(np.array(rows), np.array(wins), sample_weight=np.array(weights))
-    theta = fit.coef_[0] - fit.coef_[0].mean()
-    return {m: ELO_MEAN + ELO_SCALE * t for m, t in zip(models, theta, strict=True)}
 
 
 def test_battles_pair_every_two_models_on_an_item_and_ties_are_half() -> None:
@@ -196,61 +173,6 @@ def test_fewer_than_200_resamples_are_refused_and_no_battle_is_no_ranking() -> N
     with pytest.raises(ValueError, match="at least 200"):
         bootstrap_ratings(overlapping_case(), resamples=199)
     assert bootstrap_ratings({1: {"a": 1.0}, 2: {"b": 0.0}}) == {}
-
-
-@dataclass
-class LabeledStudy:
-    study_id: int
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    labels: list[tuple[int, str, str]] = field(default_factory=list)  # (gid, who, relevance)
-
-
-STUDY_MODELS = ["m:a", "m:b", "m:c"]
-
-
-def build_labeled_study(store: Store) -> LabeledStudy:
-    """Three models, four items, two repeats; two annotators who label most `ok` answers,
-    one relabel, one model failing on an item, and a labeled answer outside the study."""
-    set_id = make_set(store, "ranked", "vlm", [(f"Question {n}?", None) for n in range(4)])
-    study_id = create_study(store, set_id=set_id, models=STUDY_MODELS, repeats=2, params={})
-    built = LabeledStudy(study_id)
-    for index, item in enumerate(load_plan(store, study_id).items):
-        for position, model in enumerate(STUDY_MODELS):
-            for repeat in range(2):
-                gid = claim(store, study_id, item, model, repeat, position=position, seed=None)
-                assert gid is not None
-                status = "error" if (model, index) == ("m:c", 3) else "ok"
-                store.finish_generation(gid, status, output_text=f"{model} {index} {repeat}")
-                built.answers.append(
-                    {"id": gid, "item_id": item.item_id, "index": index, "model": model}
-                    | {"repeat": repeat, "status": status}
-                )
-    relevances = ["relevant", "partial", "irrelevant"]
-    ok = [a for a in built.answers if a["status"] == "ok"]
-    for n, answer in enumerate(ok):
-        quality = {"m:a": 0, "m:b": 1, "m:c": 2}[answer["model"]]
-        ana = relevances[(quality + (n % 5 == 0)) % 3]
-        built.labels.append((answer["id"], "ana", ana))
-        if n % 2 == 0:
-            bob = relevances[(quality + (n % 3 == 0)) % 3]
-            built.labels.append((answer["id"], "bob", bob))
-    first = ok[0]["id"]
-    built.labels.append((first, "ana", "irrelevant"))  # a relabel: only the latest counts
-    for gid, who, relevance in built.labels:
-        store.add_label(gid, relevance, annotator=who)
-    run_id = store.create_run("vlm", "Question 0?")
-    outside = store.add_generation(run_id, "m:c")
-    store.finish_generation(outside, "ok", output_text="outside")
-    store.add_label(outside, "relevant", annotator="ana")
-    return built
-
-
-def counted_labels(built: LabeledStudy) -> list[tuple[str, int, str]]:
-    """(annotator, answer id, relevance) of each annotator's latest label on an answer."""
-    latest: dict[tuple[int, str], str] = {}
-    for gid, who, relevance in built.labels:
-        latest[(gid, who)] = relevance
-    return [(who, gid, relevance) for (gid, who), relevance in latest.items()]
 
 
 def test_study_item_scores_and_ranking_use_the_counted_labels_of_ok_answers(

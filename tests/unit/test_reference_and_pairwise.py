@@ -2,7 +2,7 @@
 references it supplies, the judge's pairwise protocol (both orders, anonymised), the study's
 own judge template and the judge running in the background.
 
-The models and judges are Ollama models served by tests/fixtures/ollama_server.py (a loopback
+The models and judges are Ollama models served by testbed/ollama_server.py (a loopback
 fixture that speaks Ollama's documented protocol; no Ollama server can run here). The judges
 have a fixture of their own, so its chat requests are the judges' alone."""
 
@@ -31,8 +31,8 @@ from lineup.limits import InputError
 from lineup.markup import escape_markdown
 from lineup.models import Generation, JudgeScore, SetItemRow, Study
 from lineup.service import INPUT_ERRORS, Lineup
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
-from tests.unit.test_judge import write_set
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import write_judge_set
 
 ALPHA, BETA, REF = "alphavlm:1b", "betavlm:1b", "refvlm:9b"
 
@@ -74,7 +74,7 @@ def spec(fixture: OllamaFixture, name: str) -> str:
 def study(lineup_home: Path, tmp_path: Path, models: OllamaFixture) -> tuple[Lineup, int]:
     """A finished study of 3 items (the second without a reference) x alpha and beta."""
     app = Lineup.open()
-    app.import_set(write_set(tmp_path / "fruit"), name="fruit")
+    app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
     state = app.start_study(
         set_name="fruit",
         models=[spec(models, ALPHA), spec(models, BETA)],

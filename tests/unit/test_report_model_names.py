@@ -11,52 +11,8 @@ from pathlib import Path
 import pytest
 
 from lineup.cli import main
-from lineup.models import QuestionSet, SetItemRow
 from lineup.store import Store
-from lineup.study_store import claim, create_study, load_plan
-
-# The same model on two hosts, a hub id behind an OpenAI-compatible server, and OCR: the
-# report once cut their names in its chart to "1", "1" and "us".
-SPECS = [
-    "ollama:qwen2.5vl:7b@http://gpu-a.internal:11434",
-    "ollama:qwen2.5vl:7b@http://gpu-b.internal:11434",
-    "openai:Qwen/Qwen2-VL-7B-Instruct@http://127.0.0.1:8000/v1",
-    "ocr:eng+rus",
-]
-SHORT = [
-    "qwen2.5vl:7b @ gpu-a",
-    "qwen2.5vl:7b @ gpu-b",
-    "Qwen2-VL-7B-Instruct",
-    "ocr:eng+rus",
-]
-
-
-def build_long_specs(store: Store, specs: list[str] = SPECS) -> int:
-    """A two-item study of `specs`, every answer labeled by two annotators, the first model
-    best."""
-    question_set = QuestionSet(name="support-screenshots", kind="vlm", source="test")
-    question_set.items = [
-        SetItemRow(position=0, text="What does the error say?", reference="Payment declined.",
-                   tags=["billing"]),
-        SetItemRow(position=1, text="Which button should I press?", reference="Retry.",
-                   tags=["billing"]),
-    ]  # fmt: skip
-    with store.session() as session:
-        session.add(question_set)
-        session.flush()
-        set_id = question_set.id
-    study_id = create_study(store, set_id=set_id, models=specs, repeats=1, params={"seed": 2})
-    plan = load_plan(store, study_id)
-    for position, model in enumerate(specs):
-        for item in plan.items:
-            gid = claim(store, study_id, item, model, 0, position=position, seed=2)
-            assert gid is not None
-            store.finish_generation(
-                gid, "ok", output_text=f"answer {position}", total_s=1.0, output_tokens=3
-            )
-            store.add_label(gid, "relevant" if position == 0 else "partial", annotator="ana")
-            store.add_label(gid, "relevant" if position < 2 else "irrelevant", annotator="bo")
-    return study_id
+from tests.builders import SHORT, SPECS, build_long_specs
 
 
 class Tables(HTMLParser):

@@ -20,13 +20,8 @@ from lineup.models import JUDGE_FAILED, JUDGE_SCORED, JUDGE_UNPARSED, JudgeScore
 from lineup.report_workbook import SHEETS, write_workbook
 from lineup.store import Store
 from lineup.study_store import claim, create_study, load_plan
-from tests.unit.test_study_tables import (
-    build_tts_study,
-    close,
-    expected_voices,
-    make_set,
-    wilson_by_hand,
-)
+from tests.builders import build_tts_study, make_set
+from tests.expected import close, expected_voices, wilson_by_hand
 
 MODELS = ["m:good", "m:bad"]
 ITEMS = [("What does it say?", "Payment declined."), ("Which button?", "Retry.")]

@@ -27,8 +27,8 @@ from lineup.redact import REDACTED, REDACTED_COUNT, redact_stream, redacted
 from lineup.runner import start_vlm_comparison
 from lineup.settings import load_settings
 from lineup.store import Store
-from tests.conftest import png_bytes
-from tests.fixtures.net import free_port
+from testbed.net import free_port
+from tests.builders import png_bytes
 
 KEY = "sk-lineup-test-0123456789abcdef"
 KEY_ENV = "LINEUP_ECHO_KEY"

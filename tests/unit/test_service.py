@@ -13,15 +13,9 @@ from backends import keys
 from backends.spec import SpecError
 from lineup.limits import InputError
 from lineup.service import INPUT_ERRORS, Lineup, read_keys_from
-from lineup.settings import load_settings
-from tests.conftest import word_counts
+from tests.builders import word_counts
 
 NAMED = '[models.narrator]\nspec = "espeak:en-us"\n\n[models.reader]\nspec = "ocr:eng"\n'
-
-
-@pytest.fixture()
-def app(lineup_home: Path) -> Lineup:
-    return Lineup.open(load_settings())
 
 
 def stored_answer(app: Lineup, kind: str = "vlm", status: str = "ok") -> tuple[int, int]:

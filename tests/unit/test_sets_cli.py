@@ -12,7 +12,7 @@ from lineup.cli import main
 from lineup.mediastore import MediaStore
 from lineup.service import Lineup
 from lineup.settings import load_settings
-from tests.conftest import png_bytes
+from tests.builders import big_png, png_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = ROOT / "sample_media" / "sets"
@@ -147,8 +147,6 @@ def test_a_zip_of_400_forty_megapixel_pngs_is_refused_in_seconds_with_the_limit(
     import io
     import time
     import zipfile
-
-    from tests.unit.test_question_sets import big_png
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -18,7 +18,7 @@ from lineup.limits import InputError
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.start_once import StartOnce
-from tests.conftest import png_bytes
+from tests.builders import png_bytes
 
 THREADS = 8
 

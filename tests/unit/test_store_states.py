@@ -16,7 +16,9 @@ from sqlalchemy import create_engine, text, update
 
 from lineup.models import Generation, utcnow
 from lineup.store import LABEL_EXPORT_COLUMNS, Store, StoreError, StoreUnavailable, _alembic_config
-from tests.fixtures.processes import open_store_at_once
+from testbed.processes import open_store_at_once
+from tests.builders import fill_at_0003
+from tests.expected import check_after_0004
 
 
 def _generation(store: Store, status: str, spec: str = "fake:m") -> int:
@@ -163,6 +165,7 @@ def test_a_database_folder_that_is_a_file_is_a_message(tmp_path: Path) -> None:
         Store(f"sqlite:///{blocker / 'lineup.db'}")
 
 
+@pytest.mark.integration  # eight interpreters at once
 def test_eight_processes_open_one_new_sqlite_store_at_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     outcomes = open_store_at_once(url)
@@ -186,87 +189,6 @@ def test_a_run_and_its_rows_are_written_together_or_not_at_all(store: Store) -> 
     with pytest.raises(StoreError, match="limit is 512"):
         store.create_run_with_generations("vlm", "q2", ["fake:ok", "x" * 600])
     assert [r.input_text for r in store.latest_runs("vlm")] == ["q"]  # no run left without rows
-
-
-MIGRATION_0004_SENTENCE = "She sold 3,500 tickets on the 21st of June."
-
-
-def fill_at_0003(url: str) -> None:
-    """A store at revision 0003 with the rows migration 0004 must fill in: VLM answers (one
-    failed), scored and unscored clips, and labels that do and do not count."""
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "0003")
-        connection.execute(
-            text(
-                "INSERT INTO runs (id, kind, input_text, params, blind, created_at) VALUES "
-                "(1, 'vlm', 'q', '{}', :no, '2026-11-01'), (2, 'tts', :s, '{}', :no, '2026-11-01')"
-            ),
-            {"s": MIGRATION_0004_SENTENCE, "no": False},
-        )
-        for gid, run_id, spec, status, wer in [
-            (1, 1, "m:a", "ok", None),
-            (2, 1, "m:b", "error", None),
-            (3, 2, "v:a", "ok", 0.25),
-            (4, 2, "v:b", "ok", None),
-        ]:
-            connection.execute(
-                text(
-                    "INSERT INTO generations (id, run_id, position, model_spec, sample_index, "
-                    "status, wer, started_at, backend_metadata) VALUES "
-                    "(:gid, :run_id, 0, :spec, 0, :status, :wer, '2026-11-01', '{}')"
-                ),
-                {"gid": gid, "run_id": run_id, "spec": spec, "status": status, "wer": wer},
-            )
-        # (id, generation, annotator, created_at): ana relabels; the later one written first
-        # (a smaller id) counts; bob's two labels at one moment: the greater id counts; a label
-        # an old build wrote on a failed answer never counts.
-        for lid, gid, annotator, moment in [
-            (1, 1, "ana", "2026-11-02 10:00:01"),
-            (2, 1, "ana", "2026-11-02 10:00:00"),
-            (3, 1, "bob", "2026-11-02 10:00:00"),
-            (4, 1, "bob", "2026-11-02 10:00:00"),
-            (5, 2, "ana", "2026-11-02 10:00:00"),
-            (6, 3, "ana", "2026-11-02 10:00:00"),
-        ]:
-            connection.execute(
-                text(
-                    "INSERT INTO labels (id, generation_id, annotator, relevance, created_at) "
-                    "VALUES (:lid, :gid, :annotator, 'relevant', :moment)"
-                ),
-                {"lid": lid, "gid": gid, "annotator": annotator, "moment": moment},
-            )
-    engine.dispose()
-
-
-def check_after_0004(url: str) -> None:
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        generations = connection.execute(
-            text("SELECT id, kind, word_errors, reference_words FROM generations ORDER BY id")
-        ).all()
-        labels = connection.execute(
-            text("SELECT id, kind, model_spec, counted FROM labels ORDER BY id")
-        ).all()
-    engine.dispose()
-    # The sentence as WER normalised it when 0004 was written, worked by hand: "she sold three
-    # thousand five hundred tickets on the twenty first of june", 13 words; a quarter of them
-    # are the errors.
-    words = 13
-    assert [tuple(g) for g in generations] == [
-        (1, "vlm", None, None),
-        (2, "vlm", None, None),
-        (3, "tts", round(0.25 * words), words),
-        (4, "tts", None, None),
-    ]
-    assert [(i, kind, spec, bool(counted)) for i, kind, spec, counted in labels] == [
-        (1, "vlm", "m:a", True),
-        (2, "vlm", "m:a", False),
-        (3, "vlm", "m:a", False),
-        (4, "vlm", "m:a", True),
-        (5, "vlm", "m:b", False),
-        (6, "tts", "v:a", True),
-    ]
 
 
 def test_migration_0004_copies_kinds_and_word_counts_and_marks_the_labels_that_count(

@@ -1,7 +1,7 @@
 """Studies: a set × models × repeats runs each answer exactly once, in its own row; pause,
 cancel and resume; a study killed with SIGKILL resumes with exactly what is missing.
 
-The models are Ollama models served by tests/fixtures/ollama_server.py, a loopback fixture that
+The models are Ollama models served by testbed/ollama_server.py, a loopback fixture that
 speaks Ollama's documented protocol (no Ollama server can be installed here)."""
 
 from __future__ import annotations
@@ -24,27 +24,16 @@ from lineup.models import Generation, Run, Study
 from lineup.service import Lineup
 from lineup.store import Store
 from lineup.study_store import PAUSE, request
-from tests.conftest import png_bytes
-from tests.fixtures.ollama_server import FakeModel, OllamaFixture
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import write_numbered_set
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def write_set(folder: Path, items: int = 3) -> Path:
-    """A VLM set folder: one image and question per item."""
-    folder.mkdir(parents=True)
-    lines = ["image,question,reference,language"]
-    for index in range(items):
-        (folder / f"shot{index}.png").write_bytes(png_bytes(color="navy", text=f"#{index}"))
-        lines.append(f"shot{index}.png,What is shown in picture {index}?,A number,en")
-    (folder / "questions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
 
 
 @pytest.fixture()
 def app(lineup_home: Path, tmp_path: Path) -> Lineup:
     app = Lineup.open()
-    app.import_set(write_set(tmp_path / "three"), name="three")
+    app.import_set(write_numbered_set(tmp_path / "three"), name="three")
     return app
 
 
@@ -221,6 +210,7 @@ def lineup_process(home: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.integration  # lineup processes, one killed
 def test_a_study_killed_with_sigkill_resumes_with_every_answer_exactly_once(
     app: Lineup, two_models: OllamaFixture, lineup_home: Path
 ) -> None:

@@ -17,38 +17,8 @@ from lineup.models import JudgeScore, QuestionSet, SetItemRow
 from lineup.settings import load_settings
 from lineup.store import Store
 from lineup.study_store import claim, create_study, load_plan
-from tests.conftest import png_bytes
-from tests.fixtures.payloads import markup_payloads
-
-HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
-
-
-def build(store: Store) -> int:
-    media = MediaStore(load_settings().home / "media")
-    image = media.put(png_bytes((400, 300), text="err"), ".png")
-    question_set = QuestionSet(name="shots", kind="vlm", source="test")
-    question_set.items = [
-        SetItemRow(position=0, text="What does it say?", image_hash=image,
-                   reference="Payment declined.", language="en", tags=["error"]),
-        SetItemRow(position=1, text="Which button?", reference="Retry.", language="en", tags=[]),
-    ]  # fmt: skip
-    with store.session() as session:
-        session.add(question_set)
-        session.flush()
-        set_id = question_set.id
-    models = ["m:good", "m:bad"]
-    study_id = create_study(store, set_id=set_id, models=models, repeats=1, params={"seed": 2})
-    plan = load_plan(store, study_id)
-    texts = {"m:good": ["Payment declined.", "Retry."], "m:bad": [HOSTILE, "Cancel."]}
-    for position, model in enumerate(models):
-        for item, text in zip(plan.items, texts[model], strict=True):
-            gid = claim(store, study_id, item, model, 0, position=position, seed=2)
-            assert gid is not None
-            store.finish_generation(gid, "ok", output_text=text, total_s=1.0, output_tokens=3)
-            relevance = "relevant" if model == "m:good" else "irrelevant"
-            store.add_label(gid, relevance, annotator="ana")
-            store.add_label(gid, "relevant" if model == "m:good" else "partial", annotator="bo")
-    return study_id
+from testbed.payloads import markup_payloads
+from tests.builders import build_report_study, png_bytes
 
 
 def report(capsys: pytest.CaptureFixture[str], study_id: int, fmt: str, out: Path) -> str:
@@ -62,7 +32,7 @@ def report(capsys: pytest.CaptureFixture[str], study_id: int, fmt: str, out: Pat
 def test_markdown_has_the_relevance_and_speed_tables(
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = report(capsys, build(store), "md", tmp_path / "r.md")
+    text = report(capsys, build_report_study(store), "md", tmp_path / "r.md")
     # m:good: 4 counted labels, all relevant; m:bad: 2 irrelevant, 2 partial.
     # Model names escaped (lineup.markup.escape_markdown): `m\:good` renders as m:good.
     assert re.search(r"\| m\\:good \| 4 \| 4 \| 0 \| 0 \| 100 \|", text)
@@ -74,7 +44,7 @@ def test_markdown_has_the_relevance_and_speed_tables(
 def test_html_is_self_contained_escaped_and_complete(
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = report(capsys, build(store), "html", tmp_path / "r.html")
+    text = report(capsys, build_report_study(store), "html", tmp_path / "r.html")
     assert "<script>alert" not in text and "&lt;script&gt;alert(&#39;x&#39;)" in text
     for section in ["setup", "relevance", "scores", "ranking", "agreement", "items", "methods"]:
         assert f'id="{section}"' in text
@@ -90,7 +60,7 @@ def test_html_is_self_contained_escaped_and_complete(
 def test_a_report_into_a_folder_and_bad_input(
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    study_id = build(store)
+    study_id = build_report_study(store)
     code = main(["study", "report", str(study_id), "--format", "xlsx", "--out", str(tmp_path)])
     assert code == 0 and (tmp_path / f"study-{study_id}.xlsx").is_file()
     capsys.readouterr()

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import statistics
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -16,261 +13,34 @@ from openpyxl import load_workbook
 from lineup.agreement import study_agreement
 from lineup.cells import csv_cell
 from lineup.limits import InputError
-from lineup.models import QuestionSet, SetItemRow
-from lineup.overlap import rouge_l_f1
 from lineup.ranking import study_ranking
 from lineup.service import Lineup
 from lineup.settings import load_settings
 from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
 from lineup.study_export import write_csv, write_xlsx
 from lineup.study_scores import SCORE_KEYS
-from lineup.study_store import claim, create_study, load_plan
+from lineup.study_store import create_study
 from lineup.study_tables import ARENA_KEYS, study_summary, study_tables
+from tests.builders import (
+    TABLE_MODELS,
+    TABLE_QUESTIONS,
+    TABLE_SENTENCES,
+    TABLE_VOICES,
+    build_tts_study,
+    build_vlm_study,
+    make_set,
+)
+from tests.expected import (
+    assert_rows,
+    close,
+    counted,
+    expected_relevance,
+    expected_repeats,
+    expected_speed,
+    expected_voices,
+)
 
-MODELS = ["m:a", "m:b", "m:c", "m:unlabeled"]
-QUESTIONS = [
-    ("What is in the picture?", "a cat"),
-    ("Что изображено на картинке?", "кошка"),
-    ("Count the birds.", None),
-]
-VOICES = ["v:a", "v:b"]
-SENTENCES = ["The quick brown fox jumps.", "Turn left at the second light."]
 SCORE = {"relevant": 1.0, "partial": 0.5, "irrelevant": 0.0}
-
-
-def wilson_by_hand(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return 100 * (centre - half), 100 * (centre + half)
-
-
-def close(actual: Any, expected: Any) -> bool:
-    """Equal, floats to 1e-9, and None for None (a frame holds NaN for it)."""
-    if expected is None:
-        return actual is None or (isinstance(actual, float) and math.isnan(actual))
-    if isinstance(expected, float):
-        return actual is not None and math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9)
-    return bool(actual == expected)
-
-
-def assert_rows(frame: Any, expected: list[dict[str, Any]]) -> None:
-    records = frame.to_dict("records")
-    assert [r["model"] for r in records] == [e["model"] for e in expected]
-    for record, wanted in zip(records, expected, strict=True):
-        for key, value in wanted.items():
-            assert close(record[key], value), (record["model"], key, record[key], value)
-
-
-@dataclass
-class Built:
-    """What a study builder inserted: one dict per answer, per item and per label."""
-
-    study_id: int
-    items: list[dict[str, Any]] = field(default_factory=list)
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    labels: list[dict[str, Any]] = field(default_factory=list)  # in the order written
-
-
-def make_set(store: Store, name: str, kind: str, rows: list[tuple[str, str | None]]) -> int:
-    question_set = QuestionSet(name=name, kind=kind, source="test")
-    question_set.items = [
-        SetItemRow(position=p, text=text, reference=reference, tags=[])
-        for p, (text, reference) in enumerate(rows)
-    ]
-    with store.session() as session:
-        session.add(question_set)
-        session.flush()
-        return question_set.id
-
-
-def vlm_answer(model: str, item: int, repeat: int) -> tuple[str, dict[str, Any]] | None:
-    """The state and figures of one answer; None for one left running."""
-    if model == "m:b" and (item, repeat) == (2, 2):
-        return None
-    if model == "m:b" and repeat == 1:
-        return "error" if item else "timeout", {"error": "down", "total_s": 0.2}
-    if model == "m:c" and item == 2:
-        return "interrupted", {"output_text": "half an"}
-    if model == "m:a" and item == 0:
-        text = "Кошка."  # the same answer every time: identical repeats
-    elif model == "m:a" and item == 1:
-        text = "Кошка сидит на окне" + "!" * repeat  # Cyrillic: lengths are characters
-    elif model == "m:c" and item == 0:
-        text = "=SUM(A1:A2)"  # text a spreadsheet would take for a formula
-    else:
-        text = f"{model} says {'x' * (item * 3 + repeat)}"
-    step = 1 + MODELS.index(model) + 2 * item + repeat
-    fields: dict[str, Any] = {
-        "output_text": text,
-        "ttft_s": None if (model, repeat) == ("m:a", 2) else 0.1 * step,
-        "total_s": 0.75 * step + 0.5,
-        "output_tokens": None if (model, item, repeat) == ("m:c", 1, 0) else 4 * step + 1,
-        "tokens_per_s": None if repeat == 0 else 10.0 + step,
-    }
-    if model == "m:unlabeled" and item == 1:
-        fields["total_s"] = None
-    return "ok", fields
-
-
-def build_vlm_study(store: Store, repeats: int = 3) -> Built:
-    set_id = make_set(store, "pictures", "vlm", QUESTIONS)
-    study_id = create_study(store, set_id=set_id, models=MODELS, repeats=repeats, params={})
-    built = Built(study_id)
-    plan = load_plan(store, study_id)
-    for index, item in enumerate(plan.items):
-        built.items.append(
-            {"item_id": item.item_id, "index": index, "text": item.text, "ref": item.reference}
-        )
-        for position, model in enumerate(MODELS):
-            for repeat in range(repeats):
-                gid = claim(store, study_id, item, model, repeat, position=position, seed=None)
-                assert gid is not None
-                answer = vlm_answer(model, index, repeat)
-                status, fields = answer if answer is not None else ("running", {})
-                if answer is not None:
-                    store.finish_generation(gid, status, **fields)
-                built.answers.append(
-                    {"id": gid, "item_id": item.item_id, "index": index, "model": model}
-                    | {"repeat": repeat, "status": status, **fields}
-                )
-
-    def label(gid: int, relevance: str, annotator: str) -> None:
-        store.add_label(gid, relevance, annotator=annotator)
-        built.labels.append({"gid": gid, "relevance": relevance, "annotator": annotator})
-
-    ok = [a for a in built.answers if a["status"] == "ok" and a["model"] != "m:unlabeled"]
-    kinds = ["relevant", "partial", "irrelevant", "relevant", "relevant"]
-    for n, answer in enumerate(ok):
-        if n % 4 == 3:
-            continue  # some answers stay unlabeled
-        label(answer["id"], kinds[n % 5], "ana")
-        if n % 3 == 0:
-            label(answer["id"], kinds[(n + 1) % 5], "bob")
-        if n % 5 == 1:
-            label(answer["id"], "irrelevant", "ana")  # a relabel: only this one counts
-            label(answer["id"], "relevant", "ana")
-    # An answer outside the study, of a study model, labeled: it never counts here.
-    run_id = store.create_run("vlm", "What is in the picture?")
-    outside = store.add_generation(run_id, "m:a")
-    store.finish_generation(outside, "ok", output_text="a dog", total_s=1.0, output_tokens=3)
-    store.add_label(outside, "relevant", annotator="ana")
-    return built
-
-
-def counted(built: Built, annotator: str | None = None) -> dict[int, list[str]]:
-    """Per answer of the study, the relevance of each annotator's latest label."""
-    latest: dict[tuple[int, str], str] = {}
-    for label in built.labels:  # written one after another: the last written is the latest
-        latest[(label["gid"], label["annotator"])] = label["relevance"]
-    by_answer: dict[int, list[str]] = {}
-    for (gid, who), relevance in latest.items():
-        if annotator is None or who == annotator:
-            by_answer.setdefault(gid, []).append(relevance)
-    return by_answer
-
-
-def expected_relevance(built: Built, annotator: str | None = None) -> list[dict[str, Any]]:
-    labels = counted(built, annotator)
-    rows = []
-    for model in MODELS:
-        mine = [a for a in built.answers if a["model"] == model]
-        relevances = [r for a in mine for r in labels.get(a["id"], [])]
-        n, relevant = len(relevances), relevances.count("relevant")
-        low, high = wilson_by_hand(relevant, n) if n else (None, None)
-        rows.append(
-            {
-                "model": model,
-                "requests": n,
-                "relevant": relevant,
-                "partial": relevances.count("partial"),
-                "irrelevant": relevances.count("irrelevant"),
-                "pct_relevant": 100 * relevant / n if n else None,
-                "pct_relevant_ci_low": low,
-                "pct_relevant_ci_high": high,
-                "answers": len(mine),
-                "ok": sum(a["status"] == "ok" for a in mine),
-                "errors": sum(a["status"] not in ("ok", "running") for a in mine),
-                "labeled_answers": sum(a["id"] in labels for a in mine),
-            }
-        )
-    # Best first by the lower end of the 95% interval, then by the share (the leaderboard's
-    # order); ties keep the study's order.
-    labeled = sorted(
-        (r for r in rows if r["pct_relevant"] is not None),
-        key=lambda r: (-r["pct_relevant_ci_low"], -r["pct_relevant"]),
-    )
-    return labeled + [r for r in rows if r["pct_relevant"] is None]
-
-
-def median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def expected_speed(built: Built) -> list[dict[str, Any]]:
-    rows = []
-    for model in MODELS:
-        ok = [a for a in built.answers if a["model"] == model and a["status"] == "ok"]
-        both = [a for a in ok if a["output_tokens"] is not None and a["total_s"] is not None]
-        tokens = sum(a["output_tokens"] for a in both)
-        seconds = sum(a["total_s"] for a in both)
-        timed = [a for a in ok if a["total_s"] is not None]
-        timed_both = [a for a in timed if a["ttft_s"] is not None]
-        rows.append(
-            {
-                "model": model,
-                "ok": len(ok),
-                "output_tokens": tokens,
-                "time_s": seconds,
-                "tokens_per_time_s": tokens / seconds,
-                "median_ttft_s": median([a["ttft_s"] for a in timed_both]),
-                "median_total_s": median([a["total_s"] for a in timed_both]),
-                "median_tokens_per_s": median(
-                    [a["tokens_per_s"] for a in ok if a["tokens_per_s"] is not None]
-                ),
-                "mean_chars": sum(len(a["output_text"]) for a in ok) / len(ok),
-                "chars_per_s": sum(len(a["output_text"]) for a in timed)
-                / sum(a["total_s"] for a in timed),
-            }
-        )
-    return rows
-
-
-def expected_repeats(built: Built) -> list[dict[str, Any]]:
-    rows = []
-    for model in MODELS:
-        repeated, identical, length_spreads, time_spreads, rouges = 0, 0, [], [], []
-        for item in built.items:
-            ok = [
-                a
-                for a in built.answers
-                if a["model"] == model and a["item_id"] == item["item_id"] and a["status"] == "ok"
-            ]
-            if len(ok) >= 2:
-                repeated += 1
-                identical += len({a["output_text"] for a in ok}) == 1
-                length_spreads.append(statistics.stdev(len(a["output_text"]) for a in ok))
-                pairs = [
-                    rouge_l_f1(x["output_text"], y["output_text"])
-                    for i, x in enumerate(ok)
-                    for y in ok[i + 1 :]
-                ]
-                rouges.append(statistics.mean(p if p is not None else 1.0 for p in pairs))
-            times = [a["total_s"] for a in ok if a["total_s"] is not None]
-            if len(times) >= 2:
-                time_spreads.append(statistics.stdev(times))
-        rows.append(
-            {
-                "model": model,
-                "items_repeated": repeated,
-                "identical_repeats": identical,
-                "identical_share": identical / repeated if repeated else None,
-                "mean_repeat_rougeL": statistics.mean(rouges) if rouges else None,
-                "mean_length_spread": statistics.mean(length_spreads) if length_spreads else None,
-                "mean_time_spread": statistics.mean(time_spreads) if time_spreads else None,
-            }
-        )
-    return rows
 
 
 def test_relevance_counts_each_annotators_latest_label_on_the_studys_ok_answers(
@@ -321,12 +91,12 @@ def test_per_item_grid_scores_each_models_labels_on_each_item(store: Store) -> N
     tables = study_tables(store, built.study_id)
     labels = counted(built)
     grid = tables.per_item
-    assert list(grid.columns) == ["item_id", "position", "text", "reference", *MODELS]
-    assert list(grid["text"]) == [q for q, _ in QUESTIONS]
+    assert list(grid.columns) == ["item_id", "position", "text", "reference", *TABLE_MODELS]
+    assert list(grid["text"]) == [q for q, _ in TABLE_QUESTIONS]
     assert list(grid["position"]) == [0, 1, 2]
     for row, item in zip(grid.to_dict("records"), built.items, strict=True):
         assert close(row["reference"], item["ref"])
-        for model in MODELS:
+        for model in TABLE_MODELS:
             mine = [
                 a for a in built.answers if a["model"] == model and a["item_id"] == item["item_id"]
             ]
@@ -377,9 +147,9 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "pictures",
         "vlm",
     )
-    assert summary["total"] == len(QUESTIONS) * len(MODELS) * 3
+    assert summary["total"] == len(TABLE_QUESTIONS) * len(TABLE_MODELS) * 3
     assert summary["done"] == sum(a["status"] != "running" for a in built.answers)
-    assert [m["model"] for m in summary["models"]] == MODELS
+    assert [m["model"] for m in summary["models"]] == TABLE_MODELS
     keys = {
         "model",
         "requests",
@@ -549,79 +319,6 @@ def test_a_study_without_answers_writes_files_with_headers(store: Store, tmp_pat
 # Voices -------------------------------------------------------------------------------------
 
 
-def clip(voice: str, item: int, repeat: int) -> tuple[str, dict[str, Any]]:
-    if (voice, item, repeat) == ("v:b", 1, 1):
-        return "error", {"error": "voice crashed"}
-    step = 1 + VOICES.index(voice) + 2 * item + repeat
-    words = len(SENTENCES[item].split())
-    errors = (step * 7) % 3
-    fields: dict[str, Any] = {
-        "transcript": f"{SENTENCES[item]} heard {step}",
-        "wer": errors / words,
-        "word_errors": errors,
-        "reference_words": words,
-        "cer": 0.01 * step,
-        "gen_s": 0.3 * step,
-        "stt_s": None if repeat == 1 else 0.2 * step,
-        "rtf": 0.05 * step,
-        "audio_s": 2.0,
-        "peak_mem_mb": 100.0 + step,
-    }
-    if (voice, item, repeat) == ("v:a", 1, 0):
-        # Not scored: no transcript, no WER.
-        fields |= {"transcript": None, "wer": None, "word_errors": None, "reference_words": None}
-    return "ok", fields
-
-
-def build_tts_study(store: Store) -> Built:
-    set_id = make_set(store, "sentences", "tts", [(s, None) for s in SENTENCES])
-    study_id = create_study(store, set_id=set_id, models=VOICES, repeats=2, params={})
-    built = Built(study_id)
-    for index, item in enumerate(load_plan(store, study_id).items):
-        built.items.append({"item_id": item.item_id, "index": index, "text": item.text})
-        for position, voice in enumerate(VOICES):
-            for repeat in range(2):
-                gid = claim(store, study_id, item, voice, repeat, position=position, seed=None)
-                assert gid is not None
-                status, fields = clip(voice, index, repeat)
-                store.finish_generation(gid, status, **fields)
-                built.answers.append(
-                    {"id": gid, "item_id": item.item_id, "index": index, "model": voice}
-                    | {"repeat": repeat, "status": status, **fields}
-                )
-    store.add_label(built.answers[0]["id"], "partial", annotator="ana")
-    built.labels.append({"gid": built.answers[0]["id"], "relevance": "partial", "annotator": "ana"})
-    return built
-
-
-def expected_voices(built: Built) -> list[dict[str, Any]]:
-    rows = []
-    for voice in VOICES:
-        mine = [a for a in built.answers if a["model"] == voice]
-        ok = [a for a in mine if a["status"] == "ok"]
-        scored = [a for a in ok if a["wer"] is not None and a["transcript"] is not None]
-        wers = [a["wer"] for a in scored]
-        stt = [a["stt_s"] for a in ok if a["stt_s"] is not None]
-        rows.append(
-            {
-                "model": voice,
-                "clips": len(mine),
-                "ok": len(ok),
-                "scored": len(scored),
-                "mean_wer": statistics.mean(wers),
-                "wer_std": statistics.stdev(wers),
-                "corpus_wer": sum(a["word_errors"] for a in scored)
-                / sum(a["reference_words"] for a in scored),
-                "cer": statistics.mean(a["cer"] for a in scored),
-                "gen_s_per_sentence": statistics.mean(a["gen_s"] for a in ok),
-                "stt_s_per_sentence": statistics.mean(stt),
-                "rtf": statistics.median(a["rtf"] for a in ok),
-                "peak_mem_mb": max(a["peak_mem_mb"] for a in ok),
-            }
-        )
-    return rows
-
-
 def test_voices_table_sums_word_counts_and_means_over_the_studys_clips(store: Store) -> None:
     built = build_tts_study(store)
     tables = study_tables(store, built.study_id)
@@ -633,7 +330,7 @@ def test_voices_table_sums_word_counts_and_means_over_the_studys_clips(store: St
 def test_transcripts_stand_side_by_side_per_sentence_and_repeat(store: Store) -> None:
     built = build_tts_study(store)
     transcripts = study_tables(store, built.study_id).transcripts
-    assert list(transcripts.columns) == ["item_id", "position", "text", "repeat", *VOICES]
+    assert list(transcripts.columns) == ["item_id", "position", "text", "repeat", *TABLE_VOICES]
     records = transcripts.to_dict("records")
     assert [(r["position"], r["repeat"]) for r in records] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     said = {
@@ -641,8 +338,8 @@ def test_transcripts_stand_side_by_side_per_sentence_and_repeat(store: Store) ->
         for a in built.answers
     }
     for record in records:
-        assert record["text"] == SENTENCES[record["position"]]
-        for voice in VOICES:
+        assert record["text"] == TABLE_SENTENCES[record["position"]]
+        for voice in TABLE_VOICES:
             assert close(record[voice], said[(record["position"], record["repeat"], voice)])
 
 
@@ -716,7 +413,7 @@ def test_facade_exports_csv_into_a_folder_and_xlsx_into_a_file(
     app = Lineup.open(load_settings())
     built = build_tts_study(app.store)
     assert app.study_summary(built.study_id)["kind"] == "tts"
-    assert list(app.study_tables(built.study_id).voices["model"]) == VOICES
+    assert list(app.study_tables(built.study_id).voices["model"]) == TABLE_VOICES
     csvs = app.export_study(built.study_id, "csv", tmp_path / "csv")
     assert all(p.parent == tmp_path / "csv" and p.exists() for p in csvs)
     [xlsx] = app.export_study(built.study_id, "xlsx", tmp_path)

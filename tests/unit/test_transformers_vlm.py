@@ -20,7 +20,12 @@ from backends.transformers_vlm import TransformersOptions, TransformersVLMBacken
 from lineup.media import ValidatedImage, validate_image
 from lineup.runner import start_vlm_comparison
 from lineup.store import Store
-from tests.fixtures.tiny_vlm import build_tiny_blip_vqa, build_tiny_git, build_tiny_llava
+from testbed.tiny_models import (
+    build_tiny_bark,
+    build_tiny_blip_vqa,
+    build_tiny_git,
+    build_tiny_llava,
+)
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -330,12 +335,12 @@ def test_git_captioner_answers_with_its_caption_in_one_chunk(git_dir: Path) -> N
 @pytest.fixture(scope="module")
 def tiny_bark(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from backends.bark import BarkBackend, BarkOptions
-    from tests.integration.test_bark_tiny import build_tiny_bark
 
     folder = build_tiny_bark(tmp_path_factory.mktemp("tiny-bark"))
     return BarkBackend(parse_spec(f"bark:{folder}"), BarkOptions(semantic_max_new_tokens=16))
 
 
+@pytest.mark.integration  # builds a tiny Bark
 def test_a_seeded_vlm_and_a_seeded_bark_voice_running_together_keep_their_seeds(
     llava: TransformersVLMBackend, tiny_bark: Any
 ) -> None:

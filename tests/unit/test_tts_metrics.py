@@ -14,8 +14,8 @@ from lineup.models import Label
 from lineup.scoring import score
 from lineup.store import Store
 from lineup.tts_metrics import TTS_COLUMNS, reference_words, summarize_clips, tts_leaderboard
-from tests.conftest import word_counts
-from tests.unit.test_metrics import assert_same_rows, expected_tts, fill_store
+from tests.builders import fill_leaderboard_store, word_counts
+from tests.expected import assert_same_rows, expected_tts
 
 SENTENCE_13 = "She sold 3,500 tickets on the 21st of June."
 # (voice, sentence, transcript, wer, cer, rtf, gen_s, peak_mem_mb, status)
@@ -189,7 +189,7 @@ def test_every_voice_figure_matches_plain_python_and_jiwer_over_the_inserted_row
     lineup_home: Path,
 ) -> None:
     store = Store(f"sqlite:///{lineup_home / 'random.db'}")
-    inserted = fill_store(store, seed=11)
+    inserted = fill_leaderboard_store(store, seed=11)
     expected = expected_tts(inserted)
     assert_same_rows(tts_leaderboard(store), expected)
     voices = {row["voice"]: row for row in expected}

@@ -1,7 +1,6 @@
-"""Pytest fixtures around tests/fixtures/llama_server.py: the servers, built once a session.
-
-A test module loads them with `pytest_plugins = ["tests.integration.llama_fixtures"]`.
-"""
+"""The integration tests' servers, each started once a session: PostgreSQL
+(testbed/postgres.py) and llama.cpp's llama-server with SmolLM2 or a tiny VLM
+(testbed/llama_server.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.fixtures.llama_server import (
+from testbed.llama_server import (
     LlamaServer,
     RecordingTransport,
     build_tiny_gemma3,
@@ -19,6 +18,19 @@ from tests.fixtures.llama_server import (
     run_llama_server,
     smollm2_gguf,
 )
+from testbed.postgres import Postgres, PostgresMissing
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL of a database on a PostgreSQL server started on 127.0.0.1 for the session; a
+    test that needs an empty database makes its own (tests.builders.fresh_database)."""
+    try:
+        server = Postgres()
+    except PostgresMissing as missing:
+        pytest.fail(str(missing))
+    with server:
+        yield server.database("lineup")
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,6 @@
-"""Small page helpers the browser tests share (their fixtures are in conftest.py)."""
+"""Driving the app in Debian's chromium with Playwright: the browser's path and arguments, and
+small page helpers the browser tests and bench/ttft.py share (the tests' fixtures are in
+tests/browser/conftest.py)."""
 
 from __future__ import annotations
 
