@@ -25,11 +25,14 @@ from components.runs import (
     start_button,
     vlm_results,
 )
-from lineup.markup import escape_markdown
-from lineup.media import MediaError
-from lineup.models import Run
-from lineup.samples import list_samples, sample_with_digest
-from lineup.service import INPUT_ERRORS
+from lineup.app import (
+    INPUT_ERRORS,
+    MediaError,
+    Run,
+    escape_markdown,
+    list_samples,
+    sample_with_digest,
+)
 
 SCROLL_KEY = "scroll-to-results"
 

@@ -25,12 +25,19 @@ from components.runs import (
     start_button,
 )
 from components.stats import render_state
-from lineup.markup import escape_markdown
-from lineup.models import OK, RUNNING, Generation, Label, Run
-from lineup.scoring import word_alignment
-from lineup.sentences import sentence_sets, split_sentences
-from lineup.service import INPUT_ERRORS
-from lineup.tts_runner import DEFAULT_STT
+from lineup.app import (
+    DEFAULT_STT,
+    INPUT_ERRORS,
+    OK,
+    RUNNING,
+    Generation,
+    Label,
+    Run,
+    escape_markdown,
+    sentence_sets,
+    split_sentences,
+    word_alignment,
+)
 
 CLIP_FIGURES_HELP = (
     "**WER / CER**: word and character error rate of what the speech-to-text model heard, "

@@ -6,8 +6,7 @@ import streamlit as st
 
 from components.context import get_lineup
 from components.models import endpoint_reports
-from lineup.markup import code_span
-from lineup.service import EndpointReport
+from lineup.app import EndpointReport, code_span
 
 app = get_lineup()
 kinds = app.kinds()

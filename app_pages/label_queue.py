@@ -26,11 +26,7 @@ from components.label_queue import (
     queue_nav,
 )
 from components.models import display_name
-from lineup.arena import ArenaQueue
-from lineup.label_queue import LabelQueue
-from lineup.markup import code_span, escape_markdown
-from lineup.models import STUDY_RUNNING
-from lineup.study_store import StudyInfo
+from lineup.app import STUDY_RUNNING, ArenaQueue, LabelQueue, StudyInfo, code_span, escape_markdown
 
 STUDY_KEY = "queue-study"
 MODEL_KEY = "queue-model"

@@ -19,9 +19,15 @@ from components.context import get_lineup
 from components.exports import csv_download, streamed_csv_download
 from components.leaderboard_filters import filter_bar
 from components.study_view import ranking_and_agreement
-from lineup.markup import escape_markdown
-from lineup.model_names import hide_credentials, short_names
-from lineup.service import ExportTable, LeaderboardFilter, Lineup, RunKind
+from lineup.app import (
+    ExportTable,
+    LeaderboardFilter,
+    Lineup,
+    RunKind,
+    escape_markdown,
+    hide_credentials,
+    short_names,
+)
 
 EMPTY_CELL = "–"
 # Widths in px. Each table fits the narrowest main area it meets, about 540 px beside the

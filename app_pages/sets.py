@@ -8,9 +8,7 @@ import streamlit as st
 
 from components.context import get_lineup
 from components.set_view import items_table, problems, sets_table, shipped_sets_list
-from lineup.markup import escape_markdown
-from lineup.question_sets import SetError
-from lineup.service import INPUT_ERRORS
+from lineup.app import INPUT_ERRORS, SetError, escape_markdown
 
 PAGE_ITEMS = 20  # items per page of the preview
 PREVIEW_KEY = "set-preview"

@@ -26,13 +26,17 @@ from components.study_view import (
     transcripts_table,
     voices_table,
 )
-from lineup.markup import escape_markdown
-from lineup.model_names import short_names
-from lineup.models import STUDY_RUNNING
-from lineup.service import INPUT_ERRORS, MAX_REPEATS, Lineup
-from lineup.set_store import SetSummary
-from lineup.study_store import StudyInfo
-from lineup.tts_runner import DEFAULT_STT
+from lineup.app import (
+    DEFAULT_STT,
+    INPUT_ERRORS,
+    MAX_REPEATS,
+    STUDY_RUNNING,
+    Lineup,
+    SetSummary,
+    StudyInfo,
+    escape_markdown,
+    short_names,
+)
 
 QUERY_KEY = "study"  # ?study=ID: the study the page shows
 PICK_KEY = "study-pick"

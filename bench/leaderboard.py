@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lineup.scoring import score  # noqa: E402
+from lineup.measure import score  # noqa: E402
 from lineup.store import Store  # noqa: E402
 from testbed.postgres import Postgres, PostgresMissing  # noqa: E402
 
@@ -420,8 +420,7 @@ def _call(url: str, what: str) -> Any:
         board = before["metrics"].vlm_leaderboard if kind == "vlm" else None
         board = board or before["tts_metrics"].tts_leaderboard
         return lambda: board(store)
-    from lineup.metrics import vlm_leaderboard
-    from lineup.tts_metrics import tts_leaderboard
+    from lineup.leaderboard import tts_leaderboard, vlm_leaderboard
 
     store = Store(url)
     board = vlm_leaderboard if kind == "vlm" else tts_leaderboard
@@ -431,8 +430,7 @@ def _call(url: str, what: str) -> Any:
 def _page_data(url: str) -> Any:
     """What the Leaderboard page reads from the store when its raw export is streamed
     (components/exports.streamed_csv_download): both leaderboards and the row counts."""
-    from lineup.metrics import vlm_leaderboard
-    from lineup.tts_metrics import tts_leaderboard
+    from lineup.leaderboard import tts_leaderboard, vlm_leaderboard
 
     store = Store(url)
 

@@ -168,7 +168,7 @@ def main() -> None:
     os.environ["LINEUP_BACKENDS_FILE"] = str(Path(os.environ["LINEUP_HOME"]) / "none.toml")
     import openai
 
-    from lineup.service import Lineup
+    from lineup.app import Lineup
 
     app = Lineup.open()
     lines = [

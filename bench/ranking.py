@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lineup.ranking import BOOTSTRAP_RESAMPLES, bootstrap_ratings
+from lineup.measure import BOOTSTRAP_RESAMPLES, bootstrap_ratings
 
 SHAPES = ((3, 16), (4, 50), (8, 200))
 

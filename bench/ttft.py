@@ -106,7 +106,7 @@ def median_or_none(values: list[float]) -> float | None:
 
 def sample_image() -> Path:
     """The sample the app's picker shows first (screenshots first, as the page sorts them)."""
-    from lineup.samples import list_samples
+    from lineup.sets import list_samples
 
     samples = sorted(list_samples(), key=lambda s: s.kind != "screenshot")
     if not samples:
@@ -118,7 +118,7 @@ def sample_image() -> Path:
 
 
 def cli_series(name: str, urls: list[str], image_path: Path, runs: int, ocr: bool) -> Series:
-    from lineup.service import Lineup
+    from lineup.app import Lineup
 
     app = Lineup.open()
     image = app.validate_image(image_path.read_bytes())
@@ -147,7 +147,7 @@ def cli_series(name: str, urls: list[str], image_path: Path, runs: int, ocr: boo
 def serve_app(argv: list[str]) -> None:
     """`streamlit run` with a probe that notes each finished answer's clock (and, for the
     experiments, another switch interval)."""
-    import lineup.runner as runner
+    import lineup.run.vlm as runner
 
     interval = os.environ.get("LINEUP_BENCH_SWITCH_INTERVAL_S")
     if interval:

@@ -19,10 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backends import registry  # noqa: E402
-from lineup.mediastore import MediaStore  # noqa: E402
-from lineup.store import Store  # noqa: E402
-from lineup.tts_metrics import summarize_clips  # noqa: E402
-from lineup.tts_runner import DEFAULT_STT, start_tts_comparison  # noqa: E402
+from lineup.measure import summarize_clips  # noqa: E402
+from lineup.run import DEFAULT_STT, start_tts_comparison  # noqa: E402
+from lineup.store import (
+    MediaStore,  # noqa: E402
+    Store,  # noqa: E402
+)
 
 VOICES = ["piper:en_US-joe-medium#default", "espeak:en-us", "espeak:en-us+f3"]
 SENTENCES = [

@@ -27,7 +27,7 @@ import httpx2  # noqa: E402
 
 from backends import registry  # noqa: E402
 from backends.base import VLMRequest  # noqa: E402
-from lineup.runner import start_vlm_comparison  # noqa: E402
+from lineup.run import start_vlm_comparison  # noqa: E402
 from lineup.store import Store  # noqa: E402
 from testbed.llama_server import (  # noqa: E402
     RecordingTransport,

@@ -14,10 +14,20 @@ import streamlit as st
 
 from components.label_queue import install_keys
 from components.stats import render_answer
-from lineup.arena import ArenaAnswer, ArenaPair, ArenaQueue, ArenaView, PairKey
-from lineup.markup import escape_markdown
-from lineup.models import VOTE_A, VOTE_B, VOTE_BOTH_BAD, VOTE_TIE
-from lineup.service import INPUT_ERRORS, Lineup
+from lineup.app import (
+    INPUT_ERRORS,
+    VOTE_A,
+    VOTE_B,
+    VOTE_BOTH_BAD,
+    VOTE_TIE,
+    ArenaAnswer,
+    ArenaPair,
+    ArenaQueue,
+    ArenaView,
+    Lineup,
+    PairKey,
+    escape_markdown,
+)
 
 PAIR_KEY = "arena-pair"  # the pair shown, as "<id>-<id>" (also in the address, `pair`)
 ERROR_KEY = "arena-vote-error"

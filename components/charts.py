@@ -7,7 +7,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from lineup.service import FAILURE_KEYS
+from lineup.app import FAILURE_KEYS
 
 # Light fill for an interval, strong colour for its point estimate (Streamlit's default blue).
 INTERVAL_COLOUR = "rgba(28, 131, 225, 0.25)"

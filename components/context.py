@@ -6,9 +6,15 @@ import time
 
 import streamlit as st
 
-from lineup.models import ANNOTATOR_MAX_CHARS
-from lineup.service import INPUT_ERRORS, Lineup, RunKind, read_keys_from
-from lineup.settings import Settings, load_settings
+from lineup.app import (
+    ANNOTATOR_MAX_CHARS,
+    INPUT_ERRORS,
+    Lineup,
+    RunKind,
+    Settings,
+    load_settings,
+    read_keys_from,
+)
 
 
 @st.cache_resource(show_spinner=False)

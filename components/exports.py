@@ -10,7 +10,7 @@ from typing import IO, Any
 import pandas as pd
 import streamlit as st
 
-from lineup.cells import write_table
+from lineup.app import write_table
 
 # Rows written to disk beyond this many bytes of CSV (tempfile.SpooledTemporaryFile).
 SPOOL_BYTES = 16 * 2**20

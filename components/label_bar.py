@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lineup.models import Label
-from lineup.service import INPUT_ERRORS, Lineup
+from lineup.app import INPUT_ERRORS, Label, Lineup
 
 CHOICES = [
     ("relevant", "Relevant", ":material/thumb_up:"),

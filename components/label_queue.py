@@ -37,9 +37,15 @@ from PIL import Image
 from components.label_bar import CHOICES, VOICE_WORDS
 from components.models import display_name
 from components.stats import render_answer, show_text
-from lineup.label_queue import LabelQueue, QueueAnswer, QueueItem, StudyItem
-from lineup.markup import escape_markdown
-from lineup.service import INPUT_ERRORS, Lineup
+from lineup.app import (
+    INPUT_ERRORS,
+    LabelQueue,
+    Lineup,
+    QueueAnswer,
+    QueueItem,
+    ShownItem,
+    escape_markdown,
+)
 
 ITEM_KEY = "queue-item"  # the number of the item shown (also in the address, `item`)
 FOCUS_KEY = "queue-focus"  # the generation id of the focused answer
@@ -315,7 +321,7 @@ def queue_nav(queue: LabelQueue, number: int, item: QueueItem) -> None:
         )
 
 
-def item_view(app: Lineup, item: StudyItem, *, show_reference: bool) -> None:
+def item_view(app: Lineup, item: ShownItem, *, show_reference: bool) -> None:
     """The image (or the sentence the voices speak), the question and the reference."""
     if item.kind == "tts":
         st.caption("Sentence")
@@ -366,7 +372,7 @@ def full_size(path: str, width_px: int, height_px: int) -> None:
         st.image(path, width=width_px)
 
 
-def reference(item: StudyItem, shown: bool) -> None:
+def reference(item: ShownItem, shown: bool) -> None:
     if item.reference is None:
         return
     if not shown:
@@ -376,7 +382,7 @@ def reference(item: StudyItem, shown: bool) -> None:
         show_text(item.reference)
 
 
-def tags(item: StudyItem) -> None:
+def tags(item: ShownItem) -> None:
     facts = [f"language {item.language}" if item.language else "", *item.tags]
     shown = " · ".join(escape_markdown(fact) for fact in facts if fact)
     if shown:

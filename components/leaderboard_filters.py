@@ -9,13 +9,15 @@ from typing import Any
 
 import streamlit as st
 
-from lineup.leaderboard_filter import (
+from lineup.app import (
     FAILED,
+    INPUT_ERRORS,
     QUERY_KEYS,
     FilterChoices,
+    LeaderboardFilter,
+    Lineup,
     day_range,
 )
-from lineup.service import INPUT_ERRORS, LeaderboardFilter, Lineup
 
 ADDRESS_KEY = "leaderboard-filter-address"  # the filters the bar last showed, as a query
 ROUND_KEY = "leaderboard-filter-round"  # bumped when the address changes from outside

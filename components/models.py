@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from backends.spec import SpecError, parse_spec, redact_url
-from lineup.config import BackendsConfig
-from lineup.markup import code_span, escape_markdown
-from lineup.model_names import short_name
-from lineup.service import EndpointReport, Lineup, Modality
+from lineup.app import (
+    BackendsConfig,
+    EndpointReport,
+    Lineup,
+    Modality,
+    SpecError,
+    code_span,
+    escape_markdown,
+    parse_spec,
+    redact_url,
+    short_name,
+)
 
 DISCOVERY_TTL_S = 30
 LOCAL_TTL_S = 300

@@ -17,11 +17,18 @@ from components.context import page_runs, show_started
 from components.label_bar import label_bar
 from components.models import display_name
 from components.stats import STATE_LINES, FigureValues, render_answer, render_figures, render_state
-from lineup.config import BackendsConfig
-from lineup.markup import escape_markdown
-from lineup.models import OK, RUNNING, Generation, Label, Run
-from lineup.runner import Comparison, JobView
-from lineup.service import Lineup
+from lineup.app import (
+    OK,
+    RUNNING,
+    BackendsConfig,
+    Comparison,
+    Generation,
+    JobView,
+    Label,
+    Lineup,
+    Run,
+    escape_markdown,
+)
 
 REDRAW_INTERVAL_S = 0.05  # at most about 20 redraws a second per column
 STORE_POLL_S = 0.5  # a run of another process: its rows get their partial text once a second

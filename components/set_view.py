@@ -12,12 +12,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from lineup.markup import code_span
-from lineup.models import SetItemRow
-from lineup.question_sets import SetError
-from lineup.service import Lineup
-from lineup.set_store import SetSummary
-from lineup.shipped_sets import ShippedSet
+from lineup.app import Lineup, SetError, SetItemRow, SetSummary, ShippedSet, code_span
 
 THUMBNAIL_PX = 160  # the longest side of a preview image (shown at about half that)
 ITEM_ROW_PX = 72  # a row of the items table with a thumbnail

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import streamlit as st
 
-from lineup.markup import answer_html, escape_markdown, text_html
+from lineup.app import answer_html, escape_markdown, text_html
 
 FIGURES_HELP = (
     "**TTFT**: time to first token, from sending the request to the first chunk of answer "

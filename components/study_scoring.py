@@ -14,14 +14,23 @@ from typing import Literal
 import streamlit as st
 
 from components.models import model_options
-from lineup.judge import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S, SIMPLER_TEMPLATE_HINT, JudgeRun
-from lineup.judge_jobs import JudgeJob
-from lineup.limits import MAX_TIMEOUT_S, MAX_TOKENS
-from lineup.markup import code_span, escape_markdown
-from lineup.model_names import hide_credentials
-from lineup.models import STUDY_DONE, STUDY_RUNNING
-from lineup.service import INPUT_ERRORS, Lineup
-from lineup.study_store import StudyInfo
+from lineup.app import (
+    INPUT_ERRORS,
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT_S,
+    MAX_TIMEOUT_S,
+    MAX_TOKENS,
+    SIMPLER_TEMPLATE_HINT,
+    STUDY_DONE,
+    STUDY_RUNNING,
+    JudgeJob,
+    JudgeRun,
+    Lineup,
+    StudyInfo,
+    code_span,
+    escape_markdown,
+    hide_credentials,
+)
 
 POLL_S = 1.0
 MIN_TIMEOUT_S = 1.0

@@ -27,21 +27,25 @@ from components.study_charts import (
     relevance_chart,
     speed_chart,
 )
-from lineup.markup import code_span, escape_markdown
-from lineup.model_names import hide_credentials, short_names
-from lineup.models import (
+from lineup.app import (
+    INPUT_ERRORS,
     OK,
     STUDY_CANCELLED,
     STUDY_DONE,
     STUDY_PAUSED,
     STUDY_RUNNING,
     Generation,
+    Lineup,
+    ModelProgress,
     Run,
+    StudyInfo,
+    StudyProgress,
+    StudyTables,
+    code_span,
+    escape_markdown,
+    hide_credentials,
+    short_names,
 )
-from lineup.service import INPUT_ERRORS, Lineup
-from lineup.studies import ModelProgress, StudyProgress
-from lineup.study_store import StudyInfo
-from lineup.study_tables import StudyTables
 
 PROGRESS_POLL_S = 1.0  # the progress of a running study is read from the store this often
 EMPTY_CELL = "–"

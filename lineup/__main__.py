@@ -3,6 +3,6 @@
 import sys
 
 from lineup.cli import main
-from lineup.shutdown import run_stoppable
+from lineup.run import run_stoppable
 
 sys.exit(run_stoppable(main))

@@ -24,33 +24,15 @@ from alembic import command
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import create_engine, event, text, update
 
-from lineup.leaderboard_filter import FAILED, LeaderboardFilter
-from lineup.mediastore import MediaStore
-from lineup.models import (
-    STUDY_DONE,
-    Generation,
-    Label,
-    QuestionSet,
-    SetItemRow,
-)
-from lineup.question_sets import (
-    ParsedSet,
-    SetItem,
-)
-from lineup.scoring import normalize, score
-from lineup.set_store import save_set
-from lineup.settings import load_settings
-from lineup.store import (
-    Store,
-    _alembic_config,
-)
-from lineup.study_store import (
-    claim,
-    create_study,
-    finish_study,
-    list_studies,
-    load_plan,
-)
+from lineup.core.settings import load_settings
+from lineup.leaderboard.filters import FAILED, LeaderboardFilter
+from lineup.measure.wer import normalize, score
+from lineup.sets.library import save_set
+from lineup.sets.read import ParsedSet, SetItem
+from lineup.store.database import Store, _alembic_config
+from lineup.store.media import MediaStore
+from lineup.store.tables import STUDY_DONE, Generation, Label, QuestionSet, SetItemRow
+from lineup.study.records import claim, create_study, finish_study, list_studies, load_plan
 
 # Images, sounds and set folders --------------------------------------------------------------
 

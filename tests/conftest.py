@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lineup.mediastore import MediaStore
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.store import Store
+from lineup.app.facade import Lineup
+from lineup.core.settings import load_settings
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
 from tests.builders import png_bytes
 
 # Tests never talk to a model hub: everything they load is built locally or ships in a package.

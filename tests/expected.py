@@ -12,15 +12,10 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sqlalchemy import create_engine, text
 
-from lineup.leaderboard_filter import LeaderboardFilter, states_of
-from lineup.overlap import rouge_l_f1
-from lineup.ranking import (
-    ELO_MEAN,
-    ELO_SCALE,
-    L2_PENALTY,
-    Battle,
-)
-from lineup.scoring import corpus_wer
+from lineup.leaderboard.filters import LeaderboardFilter, states_of
+from lineup.measure.bradley_terry import ELO_MEAN, ELO_SCALE, L2_PENALTY, Battle
+from lineup.measure.overlap import rouge_l_f1
+from lineup.measure.wer import corpus_wer
 from tests.builders import TABLE_MODELS, TABLE_VOICES, Built, Inserted, LabeledStudy
 
 # Figures by hand -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lineup.store import Store
+from lineup.store.database import Store
 from testbed.browser import open_page, pick_models, wait_for_labels
 from testbed.ollama_server import OllamaFixture
 from tests.builders import screenshot

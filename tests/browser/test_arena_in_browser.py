@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from lineup.arena import ArenaPair, arena_queue
-from lineup.mediastore import MediaStore
-from lineup.models import PairwiseVote
-from lineup.store import Store
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
+from lineup.store.tables import PairwiseVote
+from lineup.study.arena import ArenaPair, arena_queue
 from testbed.browser import settled
 from testbed.ollama_server import OllamaFixture
 from tests.builders import make_study

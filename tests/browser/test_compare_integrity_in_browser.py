@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lineup.mediastore import MediaStore
-from lineup.models import Label, Study
-from lineup.samples import Sample, list_samples
-from lineup.service import Lineup
-from lineup.store import Store
+from lineup.app.facade import Lineup
+from lineup.sets.samples import Sample, list_samples
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
+from lineup.store.tables import Label, Study
 from testbed.browser import open_page, pick_models, settled
 from testbed.ollama_server import OllamaFixture
 from tests.builders import png_bytes

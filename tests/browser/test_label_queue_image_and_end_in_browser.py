@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
-from lineup.mediastore import MediaStore
-from lineup.store import Store
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
 from testbed.browser import settled
 from testbed.ollama_server import OllamaFixture
 from tests.builders import MODELS, make_study

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from lineup.label_queue import QueueItem, queue_item
-from lineup.mediastore import MediaStore
-from lineup.store import Store
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
+from lineup.study.queue import QueueItem, queue_item
 from testbed.browser import settled
 from testbed.ollama_server import OllamaFixture
 from tests.builders import MODELS, make_study

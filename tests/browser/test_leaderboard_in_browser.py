@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from lineup.store import Store
+from lineup.store.database import Store
 from testbed.browser import CHROMIUM, broken_words, settled
 from testbed.ollama_server import OllamaFixture
 from tests.builders import build_long_specs, word_counts

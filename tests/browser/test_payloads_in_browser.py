@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from lineup.service import Lineup
+from lineup.app.facade import Lineup
 from testbed.browser import open_page, pick_models, settled
 from testbed.net import free_port
 from testbed.ollama_server import FakeModel, OllamaFixture

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from lineup.service import Lineup
+from lineup.app.facade import Lineup
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import png_bytes
 

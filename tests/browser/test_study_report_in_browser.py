@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lineup.cli import main
-from lineup.store import Store
+from lineup.cli.main import main
+from lineup.store.database import Store
 from testbed.browser import CHROMIUM, CHROMIUM_ARGS, broken_words
 from tests.builders import SHORT, build_long_specs, build_report_study
 

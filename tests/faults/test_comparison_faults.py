@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from backends.base import VLMRequest
-from lineup.runner import start_vlm_comparison
-from lineup.store import Store
+from lineup.run.vlm import start_vlm_comparison
+from lineup.store.database import Store
 from tests.faults.cases import (
     EXPECTED,
     KEY_ENV,

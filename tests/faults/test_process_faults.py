@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.store import Store
+from lineup.app.facade import Lineup
+from lineup.core.settings import load_settings
+from lineup.store.database import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,8 +20,8 @@ from backends import keys, reader, registry
 from backends.base import VLMRequest
 from backends.ollama import OllamaBackend
 from backends.openai_chat import OpenAIChatBackend
-from lineup.runner import Comparison, start_vlm_comparison
-from lineup.store import Store
+from lineup.run.vlm import Comparison, start_vlm_comparison
+from lineup.store.database import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
 from testbed.paced_server import paced_server, server_stamps
 from tests.builders import png_bytes
@@ -280,6 +280,6 @@ def test_the_question_and_image_reach_the_server_as_the_backend_sends_them(
 
 def _big_image() -> Any:
     """A screenshot-sized image whose PNG takes a while to encode (done before the clock)."""
-    from lineup.media import validate_image
+    from lineup.core.images import validate_image
 
     return validate_image(png_bytes((1600, 1200), "white", "Error code: PAY-4021 " * 20))

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from lineup import store as store_module
-from lineup.cli import main
-from lineup.service import Lineup
-from lineup.settings import load_settings
+from lineup.app.facade import Lineup
+from lineup.cli.main import main
+from lineup.core.settings import load_settings
+from lineup.store import database as store_module
 from tests.builders import png_bytes
 from tests.faults.fault_server import BacklogFullListener, SilentListener
 

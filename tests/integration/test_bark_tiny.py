@@ -19,9 +19,9 @@ import pytest
 from backends import registry
 from backends.bark import BarkBackend
 from backends.base import BackendError
-from lineup.mediastore import MediaStore
-from lineup.store import Store
-from lineup.tts_runner import start_tts_comparison
+from lineup.run.tts import start_tts_comparison
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
 from testbed.tiny_models import BARK_PRESET, build_tiny_bark
 
 PRESET = BARK_PRESET  # the one voice preset the tiny Bark holds

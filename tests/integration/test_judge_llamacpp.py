@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from backends import registry
-from lineup.judge import JUDGE_UNPARSED, judge_study
-from lineup.models import JudgeScore
-from lineup.service import Lineup
+from lineup.app.facade import Lineup
+from lineup.score.judge import JUDGE_UNPARSED, judge_study
+from lineup.store.tables import JudgeScore
 from testbed.llama_server import LlamaServer, RecordingTransport, sse_events
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import write_judge_set

@@ -17,10 +17,10 @@ import pytest
 
 from backends import registry
 from backends.base import VLMRequest
-from lineup.media import ValidatedImage, validate_image
-from lineup.models import Generation
-from lineup.runner import start_vlm_comparison
-from lineup.store import Store
+from lineup.core.images import ValidatedImage, validate_image
+from lineup.run.vlm import start_vlm_comparison
+from lineup.store.database import Store
+from lineup.store.tables import Generation
 from testbed.llama_server import (
     TINY_VLM_IMAGE_TOKENS,
     LlamaServer,

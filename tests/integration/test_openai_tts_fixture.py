@@ -24,9 +24,9 @@ from backends.base import Audio, BackendError, BackendUnavailable
 from backends.openai_tts import OpenAITTSBackend, OpenAITTSOptions
 from backends.spec import parse_spec
 from backends.wav import to_wav_bytes
-from lineup.mediastore import MediaStore
-from lineup.store import Store
-from lineup.tts_runner import start_tts_comparison
+from lineup.run.tts import start_tts_comparison
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lineup.discovery import used_specs
-from lineup.store import Store
+from lineup.catalog.discovery import used_specs
+from lineup.store.database import Store
 from tests.builders import fresh_database
 
 pytestmark = pytest.mark.integration

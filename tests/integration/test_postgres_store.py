@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from lineup.metrics import vlm_leaderboard
-from lineup.store import Store, StoreError
-from lineup.tts_metrics import tts_leaderboard
+from lineup.leaderboard.boards import tts_leaderboard, vlm_leaderboard
+from lineup.store.database import Store, StoreError
 from testbed.processes import open_store_at_once
 from tests.builders import fill_at_0003, fill_leaderboard_store, fresh_database
 from tests.expected import assert_same_rows, check_after_0004, expected_tts, expected_vlm

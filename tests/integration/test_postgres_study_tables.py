@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from lineup.store import Store
-from lineup.study_export import write_csv, write_xlsx
-from lineup.study_tables import study_summary, study_tables
+from lineup.report.export import write_csv, write_xlsx
+from lineup.report.tables import study_summary, study_tables
+from lineup.store.database import Store
 from tests.builders import build_tts_study, build_vlm_study, fresh_database
 from tests.expected import (
     assert_rows,

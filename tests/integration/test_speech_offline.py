@@ -16,11 +16,11 @@ from backends.espeak import EspeakBackend
 from backends.piper_tts import PiperBackend
 from backends.spec import parse_spec
 from backends.whisper_stt import FasterWhisperBackend
-from lineup.discovery import local_models
-from lineup.mediastore import MediaStore
-from lineup.scoring import score
-from lineup.store import Store
-from lineup.tts_runner import language_warnings, start_tts_comparison
+from lineup.catalog.discovery import local_models
+from lineup.measure.wer import score
+from lineup.run.tts import language_warnings, start_tts_comparison
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
 
 PIPER = "piper:en_US-joe-medium"
 WHISPER = "faster-whisper:tiny.en"

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from lineup.models import Generation, PairwiseVote
-from lineup.service import Lineup
+from lineup.app.facade import Lineup
+from lineup.store.tables import Generation, PairwiseVote
 from tests.builders import MODELS, make_study
 from tests.pages.helpers import html_text, page, param, progress_text, shown, titles
 

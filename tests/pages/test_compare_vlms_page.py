@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lineup.models import ANNOTATOR_MAX_CHARS, RELEVANCE
-from lineup.samples import ensure_samples
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.store import Store
+from lineup.app.facade import Lineup
+from lineup.core.settings import load_settings
+from lineup.core.states import RELEVANCE
+from lineup.sets.samples import ensure_samples
+from lineup.store.database import Store
+from lineup.store.tables import ANNOTATOR_MAX_CHARS
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import png_bytes
 from tests.pages.helpers import shown_texts, unescaped

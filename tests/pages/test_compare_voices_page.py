@@ -12,10 +12,10 @@ from streamlit.testing.v1 import AppTest
 
 from backends.base import Audio, TTSBackend
 from backends.spec import parse_spec
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.store import Store
-from lineup.tts_runner import start_tts_comparison
+from lineup.app.facade import Lineup
+from lineup.core.settings import load_settings
+from lineup.run.tts import start_tts_comparison
+from lineup.store.database import Store
 from tests.pages.helpers import shown_texts, unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_voices.py")
@@ -216,7 +216,7 @@ def test_opened_runs_fill_the_form_and_run_again_with_their_inputs(lineup_home: 
 
 
 def test_runs_of_a_sample_set_fill_the_form_with_that_set(lineup_home: Path) -> None:
-    from lineup.sentences import sentence_sets
+    from lineup.sets.sentences import sentence_sets
 
     chosen = sentence_sets()[1]
     app = Lineup.open(load_settings())

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from lineup.models import Label
-from lineup.store import Store
+from lineup.store.database import Store
+from lineup.store.tables import Label
 
 
 def draw_label_bar() -> None:
@@ -15,8 +15,8 @@ def draw_label_bar() -> None:
     import streamlit as st
 
     from components.label_bar import label_bar
-    from lineup.service import Lineup
-    from lineup.settings import load_settings
+    from lineup.app.facade import Lineup
+    from lineup.core.settings import load_settings
 
     app = Lineup.open(load_settings())
     generation_id = int(st.query_params["answer"])

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lineup.label_queue import QueueItem
-from lineup.mediastore import MediaStore
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.store import Store
+from lineup.app.facade import Lineup
+from lineup.core.settings import load_settings
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
+from lineup.study.queue import QueueItem
 from tests.builders import MODELS, make_study
 from tests.pages.helpers import page, param, progress_text, shown, titles
 

@@ -13,9 +13,9 @@ from streamlit.runtime.secrets import Secrets
 from streamlit.testing.v1 import AppTest
 
 from backends import keys
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.store import Store
+from lineup.app.facade import Lineup
+from lineup.core.settings import load_settings
+from lineup.store.database import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import word_counts
 from tests.pages.helpers import PAGES, shown_columns

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
-from lineup.models import Generation, QuestionSet, SetItemRow
-from lineup.service import LeaderboardFilter, Lineup
-from lineup.settings import load_settings
-from lineup.store import Store
-from lineup.study_store import create_study, load_plan
+from lineup.app.facade import LeaderboardFilter, Lineup
+from lineup.core.settings import load_settings
+from lineup.store.database import Store
+from lineup.store.tables import Generation, QuestionSet, SetItemRow
+from lineup.study.records import create_study, load_plan
 
 PAGE = Path(__file__).resolve().parents[2] / "app_pages" / "leaderboard.py"
 MODEL = "ollama:llava:7b"

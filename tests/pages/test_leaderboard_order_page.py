@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lineup.settings import load_settings
-from lineup.store import Store
+from lineup.core.settings import load_settings
+from lineup.store.database import Store
 from tests.builders import MANY_LABELS, ONE_LABEL, label_answers
 from tests.pages.helpers import PAGES, shown_columns
 

@@ -7,8 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from components.runs import ColumnView, arrange, names_hidden
 from components.stats import FigureValues
-from lineup.config import BackendsConfig
-from lineup.models import Run
+from lineup.catalog.config import BackendsConfig
+from lineup.store.tables import Run
 from tests.pages.helpers import shown_texts
 
 FIGURES = FigureValues(0.12, 1.5, 40, 31.0, "server", 120.0, None)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lineup.service import Lineup
+from lineup.app.facade import Lineup
 from tests.builders import png_bytes
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

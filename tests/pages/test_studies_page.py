@@ -20,8 +20,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.study_view import csv_zip, report_bytes, xlsx_bytes
-from lineup.service import Lineup
-from lineup.studies import StudyProgress
+from lineup.app.facade import Lineup
+from lineup.study.running import StudyProgress
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import write_numbered_set
 from tests.pages.helpers import shown_texts, studies_page

@@ -20,11 +20,18 @@ from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 
-from lineup.models import JUDGE_SCORED, JUDGE_UNPARSED, JudgeScore, QuestionSet, SetItemRow, utcnow
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.store import Store
-from lineup.study_store import claim, create_study, load_plan
+from lineup.app.facade import Lineup
+from lineup.core.settings import load_settings
+from lineup.store.database import Store
+from lineup.store.tables import (
+    JUDGE_SCORED,
+    JUDGE_UNPARSED,
+    JudgeScore,
+    QuestionSet,
+    SetItemRow,
+    utcnow,
+)
+from lineup.study.records import claim, create_study, load_plan
 from tests.pages.helpers import studies_page
 
 LEADERBOARD = Path(__file__).resolve().parents[2] / "app_pages" / "leaderboard.py"

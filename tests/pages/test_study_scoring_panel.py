@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from lineup.judge import DEFAULT_TEMPLATE
-from lineup.models import JudgeScore
-from lineup.service import Lineup
+from lineup.app.facade import Lineup
+from lineup.score.judge import DEFAULT_TEMPLATE
+from lineup.store.tables import JudgeScore
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import json_reply, write_judge_set
 from tests.pages.helpers import shown_texts, studies_page

@@ -8,7 +8,8 @@ from itertools import combinations
 
 import pytest
 
-from lineup.agreement import (
+from lineup.core.limits import InputError
+from lineup.score.agreement import (
     ORDINAL,
     KappaPair,
     alpha_and_kappas,
@@ -16,8 +17,7 @@ from lineup.agreement import (
     label_for_score,
     study_agreement,
 )
-from lineup.limits import InputError
-from lineup.store import Store
+from lineup.store.database import Store
 from tests.builders import build_labeled_study
 from tests.expected import counted_labels
 

@@ -12,7 +12,13 @@ from itertools import combinations
 import pytest
 from sqlalchemy import func, select
 
-from lineup.arena import (
+from lineup.core.limits import InputError
+from lineup.measure.bradley_terry import Battle, bootstrap_battles
+from lineup.report.tables import ARENA_KEYS, study_summary
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
+from lineup.store.tables import ANNOTATOR_MAX_CHARS, VOTES, PairwiseVote
+from lineup.study.arena import (
     ArenaPair,
     ArenaView,
     arena_queue,
@@ -21,12 +27,6 @@ from lineup.arena import (
     pair_hash,
     vote,
 )
-from lineup.limits import InputError
-from lineup.mediastore import MediaStore
-from lineup.models import ANNOTATOR_MAX_CHARS, VOTES, PairwiseVote
-from lineup.ranking import Battle, bootstrap_battles
-from lineup.store import Store
-from lineup.study_tables import ARENA_KEYS, study_summary
 from tests.builders import make_study
 from tests.expected import logistic_regression_ratings
 

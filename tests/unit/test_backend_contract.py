@@ -32,9 +32,9 @@ from backends.base import (
     VLMRequest,
 )
 from backends.spec import parse_spec
-from lineup.config import BackendsConfig, Endpoint, load_backends_config
-from lineup.discovery import probe_endpoints
-from lineup.settings import load_settings
+from lineup.catalog.config import BackendsConfig, Endpoint, load_backends_config
+from lineup.catalog.discovery import probe_endpoints
+from lineup.core.settings import load_settings
 from testbed.net import free_port
 from testbed.ollama_server import FakeModel, OllamaFixture
 

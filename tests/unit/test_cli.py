@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from lineup.cli import build_parser, main
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.store import Store
+from lineup.app.facade import Lineup
+from lineup.cli.main import build_parser, main
+from lineup.core.settings import load_settings
+from lineup.store.database import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import png_bytes
 
@@ -450,8 +450,8 @@ def test_a_broken_pipe_of_lineup_s_own_is_still_a_bug(
 
 
 def test_ctrl_c_gives_a_readable_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lineup import liveness
-    from lineup.shutdown import run_stoppable
+    from lineup.run import liveness
+    from lineup.run.shutdown import run_stoppable
 
     reasons: list[str] = []
     monkeypatch.setattr(liveness, "interrupt_all", lambda why: reasons.append(why) or 0)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from backends.spec import ModelSpec, SpecError
-from lineup.config import ConfigError, load_backends_config, resolve_model
-from lineup.service import Lineup
-from lineup.settings import load_settings
+from lineup.app.facade import Lineup
+from lineup.catalog.config import ConfigError, load_backends_config, resolve_model
+from lineup.core.settings import load_settings
 
 TOML = """
 [endpoints.vllm]

@@ -3,8 +3,8 @@ from the store by the database, one index seek per distinct spec."""
 
 from __future__ import annotations
 
-from lineup.discovery import used_specs
-from lineup.store import Store
+from lineup.catalog.discovery import used_specs
+from lineup.store.database import Store
 from tests.builders import counted_statements
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from backends.base import Chunk, Usage, VLMBackend, VLMRequest
-from lineup.engines import DescribeCache
-from lineup.runner import start_vlm_comparison
-from lineup.store import Store
+from lineup.catalog.descriptions import DescribeCache
+from lineup.run.vlm import start_vlm_comparison
+from lineup.store.database import Store
 
 
 class Described(VLMBackend):

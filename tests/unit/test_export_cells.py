@@ -13,13 +13,13 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from lineup.cells import csv_cell, formula_like, write_table
-from lineup.cli import main
-from lineup.metrics import vlm_leaderboard
-from lineup.models import QuestionSet, SetItemRow
-from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
-from lineup.study_export import Sheet, write_sheets
-from lineup.study_store import claim, create_study, load_plan
+from lineup.cli.main import main
+from lineup.core.cells import csv_cell, formula_like, write_table
+from lineup.leaderboard.boards import vlm_leaderboard
+from lineup.report.export import Sheet, write_sheets
+from lineup.store.database import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
+from lineup.store.tables import QuestionSet, SetItemRow
+from lineup.study.records import claim, create_study, load_plan
 from testbed.payloads import FORMULA_PAYLOADS
 
 SET_NAME = '=HYPERLINK("http://127.0.0.1:9/set","set")'

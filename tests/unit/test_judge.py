@@ -19,8 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from lineup.cli import main
-from lineup.judge import (
+from lineup.app.facade import Lineup
+from lineup.cli.main import main
+from lineup.core.limits import InputError
+from lineup.measure.overlap import bootstrap_mean_ci
+from lineup.score.judge import (
     DEFAULT_TEMPLATE,
     JUDGE_FAILED,
     JUDGE_SCORED,
@@ -31,11 +34,8 @@ from lineup.judge import (
     parse_reply,
     prompt_hash,
 )
-from lineup.limits import InputError
-from lineup.models import JUDGE_ASKING, Generation, JudgeScore
-from lineup.overlap import bootstrap_mean_ci
-from lineup.service import Lineup
-from lineup.store import this_owner
+from lineup.store.database import this_owner
+from lineup.store.tables import JUDGE_ASKING, Generation, JudgeScore
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import JUDGE_QUESTIONS, JUDGE_REFERENCES, json_reply, write_judge_set
 
@@ -409,7 +409,7 @@ def test_a_judge_slower_than_the_timeout_is_stopped_and_recorded_as_failed(
 def test_the_judge_is_compared_with_each_persons_label_on_the_same_answer(
     study: tuple[Lineup, int], judges: OllamaFixture
 ) -> None:
-    from lineup.agreement import judge_agreement
+    from lineup.score.agreement import judge_agreement
 
     app, study_id = study
     judge = judges.models["judge:7b"]

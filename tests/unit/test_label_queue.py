@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lineup.label_queue import QueueItem, label_queue, letter, queue_item
-from lineup.mediastore import MediaStore
-from lineup.store import Store
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
+from lineup.study.queue import QueueItem, label_queue, letter, queue_item
 from tests.builders import MODELS, counted_statements, make_study, png_bytes, wav_bytes
 
 

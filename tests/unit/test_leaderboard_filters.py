@@ -13,15 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from lineup.cli import main
-from lineup.leaderboard_filter import FAILED, LeaderboardFilter
-from lineup.limits import InputError
-from lineup.metrics import vlm_leaderboard
-from lineup.models import FINAL_STATUSES
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.store import Store
-from lineup.tts_metrics import tts_leaderboard
+from lineup.app.facade import Lineup
+from lineup.cli.main import main
+from lineup.core.limits import InputError
+from lineup.core.settings import load_settings
+from lineup.core.states import FINAL_STATUSES
+from lineup.leaderboard.boards import tts_leaderboard, vlm_leaderboard
+from lineup.leaderboard.filters import FAILED, LeaderboardFilter
+from lineup.store.database import Store
 from tests.builders import (
     ANNOTATORS,
     FILTERS,

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from lineup.cli import main
-from lineup.metrics import vlm_leaderboard
-from lineup.store import Store
+from lineup.cli.main import main
+from lineup.leaderboard.boards import vlm_leaderboard
+from lineup.store.database import Store
 from tests.builders import MANY_LABELS, ONE_LABEL, label_answers, word_counts
 
 

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from lineup.markup import (
+from lineup.core.markup import (
     ANSWER_ATTRIBUTES,
     ANSWER_TAGS,
     MAX_FORMATTED_CHARS,

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from lineup.media import MediaError, ValidatedImage, read_image_file, validate_image
+from lineup.core.images import MediaError, ValidatedImage, read_image_file, validate_image
 
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)

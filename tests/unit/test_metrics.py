@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from lineup.metrics import median_or_none, vlm_leaderboard, wilson_interval
-from lineup.models import Label
-from lineup.store import Store
+from lineup.leaderboard.boards import vlm_leaderboard
+from lineup.measure.figures import median_or_none, wilson_interval
+from lineup.store.database import Store
+from lineup.store.tables import Label
 from tests.builders import Inserted, fill_leaderboard_store
 from tests.expected import assert_same_rows, expected_vlm, wilson_by_hand
 
@@ -94,7 +95,7 @@ def test_latest_label_is_by_created_at_then_by_id(store: Store) -> None:
 
 
 def test_an_empty_store_has_empty_leaderboards(store: Store) -> None:
-    from lineup.tts_metrics import tts_leaderboard
+    from lineup.leaderboard.boards import tts_leaderboard
 
     assert vlm_leaderboard(store) == []
     assert tts_leaderboard(store) == []
@@ -170,7 +171,7 @@ def test_raw_export_streams_the_rows_of_one_kind_as_csv(store: Store, filled: In
     import io
 
     from components.exports import write_csv
-    from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS
+    from lineup.store.database import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS
 
     vlm = [g for g in filled.generations if g["kind"] == "vlm"]
     assert store.export_count("vlm", "generations") == len(vlm)
@@ -201,7 +202,7 @@ def test_on_sqlite_every_leaderboard_query_reads_an_index_alone(
     plans SQLite chooses without statistics (the app never runs ANALYZE)."""
     from sqlalchemy import event
 
-    from lineup.tts_metrics import tts_leaderboard
+    from lineup.leaderboard.boards import tts_leaderboard
 
     statements: list[tuple[str, Any]] = []
 

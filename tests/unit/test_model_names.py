@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lineup.model_names import short_name, short_names
+from lineup.catalog.names import short_name, short_names
 
 
 def test_a_short_name_is_the_model_name_with_its_preset() -> None:

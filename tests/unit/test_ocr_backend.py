@@ -10,7 +10,7 @@ from backends.base import BackendError, VLMRequest
 from backends.ocr import OCRBackend
 from backends.registry import create_backend
 from backends.spec import parse_spec
-from lineup.media import validate_image
+from lineup.core.images import validate_image
 from tests.builders import screenshot
 
 

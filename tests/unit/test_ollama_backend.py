@@ -16,9 +16,9 @@ from backends import keys
 from backends.base import BackendError, BackendUnavailable, VLMRequest
 from backends.ollama import OllamaBackend
 from backends.spec import default_ollama_host, parse_spec
-from lineup.media import validate_image
-from lineup.runner import start_vlm_comparison
-from lineup.store import Store
+from lineup.core.images import validate_image
+from lineup.run.vlm import start_vlm_comparison
+from lineup.store.database import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import png_bytes
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sacrebleu
 
-from lineup.overlap import (
+from lineup.measure.overlap import (
     OverlapScores,
     bootstrap_mean_ci,
     chrf,

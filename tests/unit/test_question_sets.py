@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from PIL import ImageFile
 
-from lineup import question_sets
-from lineup.limits import InputError
-from lineup.question_sets import (
+from lineup.core.limits import InputError
+from lineup.sets import read as question_sets
+from lineup.sets.read import (
     SetError,
     check_language,
     check_set_name,

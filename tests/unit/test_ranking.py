@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from lineup.limits import InputError
-from lineup.ranking import (
+from lineup.core.limits import InputError
+from lineup.measure.bradley_terry import (
     ELO_MEAN,
     ELO_SCALE,
     L2_PENALTY,
@@ -16,10 +16,9 @@ from lineup.ranking import (
     battles_from_item_scores,
     bootstrap_ratings,
     fit_bradley_terry,
-    study_item_scores,
-    study_ranking,
 )
-from lineup.store import Store
+from lineup.score.ranking import study_item_scores, study_ranking
+from lineup.store.database import Store
 from tests.builders import STUDY_MODELS, build_labeled_study
 from tests.expected import counted_labels, logistic_regression_ratings
 

@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from lineup.cli import main
-from lineup.judge import (
+from lineup.app.facade import INPUT_ERRORS, Lineup
+from lineup.cli.main import main
+from lineup.core.limits import InputError
+from lineup.core.markup import escape_markdown
+from lineup.score.judge import (
     JUDGE_FAILED,
     JUDGE_SCORED,
     JUDGE_UNPARSED,
@@ -27,10 +30,7 @@ from lineup.judge import (
     JudgeReplyError,
     parse_pair_reply,
 )
-from lineup.limits import InputError
-from lineup.markup import escape_markdown
-from lineup.models import Generation, JudgeScore, SetItemRow, Study
-from lineup.service import INPUT_ERRORS, Lineup
+from lineup.store.tables import Generation, JudgeScore, SetItemRow, Study
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import write_judge_set
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lineup.cli import main
-from lineup.store import Store
+from lineup.cli.main import main
+from lineup.store.database import Store
 from tests.builders import SHORT, SPECS, build_long_specs
 
 

@@ -14,12 +14,12 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sklearn.metrics import cohen_kappa_score
 
-from lineup.cli import main
-from lineup.limits import InputError
-from lineup.models import JUDGE_FAILED, JUDGE_SCORED, JUDGE_UNPARSED, JudgeScore, utcnow
-from lineup.report_workbook import SHEETS, write_workbook
-from lineup.store import Store
-from lineup.study_store import claim, create_study, load_plan
+from lineup.cli.main import main
+from lineup.core.limits import InputError
+from lineup.report.workbook import SHEETS, write_workbook
+from lineup.store.database import Store
+from lineup.store.tables import JUDGE_FAILED, JUDGE_SCORED, JUDGE_UNPARSED, JudgeScore, utcnow
+from lineup.study.records import claim, create_study, load_plan
 from tests.builders import build_tts_study, make_set
 from tests.expected import close, expected_voices, wilson_by_hand
 

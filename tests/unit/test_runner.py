@@ -10,8 +10,8 @@ import pytest
 
 from backends.base import BackendError, Chunk, Usage, VLMBackend, VLMRequest
 from backends.spec import ModelSpec
-from lineup.runner import start_vlm_comparison
-from lineup.store import Store
+from lineup.run.vlm import start_vlm_comparison
+from lineup.store.database import Store
 
 
 class Scripted(VLMBackend):

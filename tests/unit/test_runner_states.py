@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-import lineup.store as store_module
+import lineup.store.database as store_module
 from backends.base import BackendTimeout, Chunk, Usage, VLMBackend, VLMRequest
-from lineup.runner import start_vlm_comparison
-from lineup.settings import load_settings
-from lineup.store import Store
+from lineup.core.settings import load_settings
+from lineup.run.vlm import start_vlm_comparison
+from lineup.store.database import Store
 
 
 class Script(VLMBackend):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lineup.media import validate_image
-from lineup.samples import (
+from lineup.core.images import validate_image
+from lineup.sets.samples import (
     QUESTIONS_FILE,
     SAMPLE_DIR,
     ensure_samples,

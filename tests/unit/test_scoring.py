@@ -5,7 +5,7 @@ from __future__ import annotations
 import jiwer
 import pytest
 
-from lineup.scoring import ScoringError, corpus_wer, normalize, score, word_alignment
+from lineup.measure.wer import ScoringError, corpus_wer, normalize, score, word_alignment
 
 
 @pytest.mark.parametrize(

@@ -21,12 +21,12 @@ import pytest
 from sqlalchemy import JSON, String, Text, inspect, select
 
 from backends.base import Chunk, Usage, VLMBackend, VLMRequest
-from lineup.cli import main
-from lineup.models import Base, Generation, JudgeScore
-from lineup.redact import REDACTED, REDACTED_COUNT, redact_stream, redacted
-from lineup.runner import start_vlm_comparison
-from lineup.settings import load_settings
-from lineup.store import Store
+from lineup.cli.main import main
+from lineup.core.redaction import REDACTED, REDACTED_COUNT, redact_stream, redacted
+from lineup.core.settings import load_settings
+from lineup.run.vlm import start_vlm_comparison
+from lineup.store.database import Store
+from lineup.store.tables import Base, Generation, JudgeScore
 from testbed.net import free_port
 from tests.builders import png_bytes
 

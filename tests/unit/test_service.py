@@ -11,8 +11,8 @@ import pytest
 
 from backends import keys
 from backends.spec import SpecError
-from lineup.limits import InputError
-from lineup.service import INPUT_ERRORS, Lineup, read_keys_from
+from lineup.app.facade import INPUT_ERRORS, Lineup, read_keys_from
+from lineup.core.limits import InputError
 from tests.builders import word_counts
 
 NAMED = '[models.narrator]\nspec = "espeak:en-us"\n\n[models.reader]\nspec = "ocr:eng"\n'

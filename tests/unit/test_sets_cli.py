@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lineup.cli import main
-from lineup.mediastore import MediaStore
-from lineup.service import Lineup
-from lineup.settings import load_settings
+from lineup.app.facade import Lineup
+from lineup.cli.main import main
+from lineup.core.settings import load_settings
+from lineup.store.media import MediaStore
 from tests.builders import big_png, png_bytes
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lineup.settings import SettingsError, load_settings
+from lineup.core.settings import SettingsError, load_settings
 
 NUMBER_VARIABLES = ["LINEUP_MAX_UPLOAD_MB", "LINEUP_MAX_MEGAPIXELS", "LINEUP_MODEL_TIMEOUT_S"]
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from lineup.question_sets import SetError
-from lineup.service import Lineup
-from lineup.shipped_sets import ShippedImport, UnknownShippedSet
+from lineup.app.facade import Lineup
+from lineup.sets.read import SetError
+from lineup.sets.shipped import ShippedImport, UnknownShippedSet
 
 SHIPPED = ["photo-study", "support-screenshots", "voice-sentences"]
 
@@ -38,7 +38,7 @@ def test_two_imports_at_once_store_the_set_once(
 ) -> None:
     """Two clicks (two tabs, two processes) that both find the set not stored yet: the store
     keeps one, and the second is told it is there."""
-    from lineup import shipped_sets
+    from lineup.sets import shipped as shipped_sets
 
     both_checked = threading.Barrier(2, timeout=30)
     save_set = shipped_sets.save_set
@@ -96,7 +96,7 @@ def test_an_unknown_name_lists_the_shipped_sets(app: Lineup) -> None:
 def test_a_shipped_set_whose_images_are_not_written_yet_says_how_to_write_them(
     app: Lineup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lineup import shipped_sets
+    from lineup.sets import shipped as shipped_sets
 
     root = tmp_path / "sets"
     (root / "photo-study").mkdir(parents=True)

@@ -13,7 +13,7 @@ from backends.piper_tts import PRESET_BOUNDS, PRESET_EXAMPLE, PRESETS
 from backends.presets import parse_preset
 from backends.spec import parse_spec
 from backends.wav import from_wav_bytes, to_wav_bytes
-from lineup.language import dominant_script, guess_language, language_warning
+from lineup.measure.language import dominant_script, guess_language, language_warning
 
 
 def piper_preset(text: str | None) -> dict[str, float]:

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from lineup.limits import InputError
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.start_once import StartOnce
+from lineup.app.facade import Lineup
+from lineup.app.start_once import StartOnce
+from lineup.core.limits import InputError
+from lineup.core.settings import load_settings
 from tests.builders import png_bytes
 
 THREADS = 8

@@ -6,9 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from lineup.mediastore import MediaStore
-from lineup.models import Base
-from lineup.store import Store, StoreError
+from lineup.store.database import Store, StoreError
+from lineup.store.media import MediaStore
+from lineup.store.tables import Base
 
 
 def test_migrations_create_exactly_the_models_schema(store: Store) -> None:

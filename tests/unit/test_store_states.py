@@ -14,8 +14,14 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text, update
 
-from lineup.models import Generation, utcnow
-from lineup.store import LABEL_EXPORT_COLUMNS, Store, StoreError, StoreUnavailable, _alembic_config
+from lineup.store.database import (
+    LABEL_EXPORT_COLUMNS,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    _alembic_config,
+)
+from lineup.store.tables import Generation, utcnow
 from testbed.processes import open_store_at_once
 from tests.builders import fill_at_0003
 from tests.expected import check_after_0004
@@ -204,7 +210,7 @@ def test_no_migration_imports_live_code() -> None:
     """An old migration must do what it did when it was written, whatever the code becomes."""
     import ast
 
-    versions = Path(__file__).resolve().parents[2] / "lineup" / "migrations" / "versions"
+    versions = Path(__file__).resolve().parents[2] / "lineup" / "store" / "migrations" / "versions"
     for path in sorted(versions.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             names = []
@@ -219,7 +225,7 @@ def test_no_migration_imports_live_code() -> None:
 def test_only_the_latest_label_of_an_annotator_counts_and_a_deleted_one_hands_it_back(
     store: Store,
 ) -> None:
-    from lineup.models import Label
+    from lineup.store.tables import Label
 
     answer = _generation(store, "ok")
     first = store.add_label(answer, "relevant", annotator="ana")

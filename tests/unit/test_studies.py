@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lineup.cli import main
-from lineup.models import Generation, Run, Study
-from lineup.service import Lineup
-from lineup.store import Store
-from lineup.study_store import PAUSE, request
+from lineup.app.facade import Lineup
+from lineup.cli.main import main
+from lineup.store.database import Store
+from lineup.store.tables import Generation, Run, Study
+from lineup.study.records import PAUSE, request
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import write_numbered_set
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from lineup.cli import main
-from lineup.mediastore import MediaStore
-from lineup.models import JudgeScore, QuestionSet, SetItemRow
-from lineup.settings import load_settings
-from lineup.store import Store
-from lineup.study_store import claim, create_study, load_plan
+from lineup.cli.main import main
+from lineup.core.settings import load_settings
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
+from lineup.store.tables import JudgeScore, QuestionSet, SetItemRow
+from lineup.study.records import claim, create_study, load_plan
 from testbed.payloads import markup_payloads
 from tests.builders import build_report_study, png_bytes
 
@@ -69,7 +69,7 @@ def test_a_report_into_a_folder_and_bad_input(
 
 
 def test_numbers_keep_three_significant_digits_and_never_turn_to_e_notation() -> None:
-    from lineup.study_report import _number
+    from lineup.report.html_report import _number
 
     assert [_number(v) for v in (0.51234, 12.345, 117.4, 999.9999999999959, 1242.318)] == [
         "0.512",

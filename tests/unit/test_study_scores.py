@@ -7,12 +7,12 @@ import statistics
 
 import pytest
 
-from lineup.models import QuestionSet, SetItemRow
-from lineup.overlap import rouge_n_f1
-from lineup.store import Store
-from lineup.study_scores import study_scores
-from lineup.study_store import claim, create_study, load_plan
-from lineup.study_tables import study_summary
+from lineup.measure.overlap import rouge_n_f1
+from lineup.report.tables import study_summary
+from lineup.score.automatic import study_scores
+from lineup.store.database import Store
+from lineup.store.tables import QuestionSet, SetItemRow
+from lineup.study.records import claim, create_study, load_plan
 
 REFERENCE_RU = "Оплата отклонена: недостаточно средств на карте."
 REFERENCE_EN = "The card was declined for insufficient funds."

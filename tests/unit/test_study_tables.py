@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from lineup.agreement import study_agreement
-from lineup.cells import csv_cell
-from lineup.limits import InputError
-from lineup.ranking import study_ranking
-from lineup.service import Lineup
-from lineup.settings import load_settings
-from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
-from lineup.study_export import write_csv, write_xlsx
-from lineup.study_scores import SCORE_KEYS
-from lineup.study_store import create_study
-from lineup.study_tables import ARENA_KEYS, study_summary, study_tables
+from lineup.app.facade import Lineup
+from lineup.core.cells import csv_cell
+from lineup.core.limits import InputError
+from lineup.core.settings import load_settings
+from lineup.report.export import write_csv, write_xlsx
+from lineup.report.tables import ARENA_KEYS, study_summary, study_tables
+from lineup.score.agreement import study_agreement
+from lineup.score.automatic import SCORE_KEYS
+from lineup.score.ranking import study_ranking
+from lineup.store.database import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
+from lineup.study.records import create_study
 from tests.builders import (
     TABLE_MODELS,
     TABLE_QUESTIONS,

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from lineup.text_checks import (
+from lineup.measure.text_checks import (
     MIN_LANGUAGE_LETTERS,
     TextCheck,
     check_answer,
@@ -51,7 +51,7 @@ def test_language_identifier_loads_its_bundled_model_without_the_network():
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
         "socket.getaddrinfo = refuse\n"
-        "from lineup.text_checks import detect_language\n"
+        "from lineup.measure.text_checks import detect_language\n"
         f"print(detect_language({RUSSIAN!r})[0])\n"
     )
     result = subprocess.run(

@@ -3,7 +3,7 @@
 import pytest
 
 from backends.base import Chunk, Usage
-from lineup.timing import StreamClock, vlm_timings
+from lineup.measure.timing import StreamClock, vlm_timings
 
 
 def clocked(stamps: list[tuple[float, Chunk]], start: float = 100.0) -> StreamClock:

@@ -17,9 +17,9 @@ from backends import compute, hub, registry
 from backends.base import BackendError, BackendUnavailable, Chunk, Usage, VLMRequest
 from backends.spec import parse_spec
 from backends.transformers_vlm import TransformersOptions, TransformersVLMBackend
-from lineup.media import ValidatedImage, validate_image
-from lineup.runner import start_vlm_comparison
-from lineup.store import Store
+from lineup.core.images import ValidatedImage, validate_image
+from lineup.run.vlm import start_vlm_comparison
+from lineup.store.database import Store
 from testbed.tiny_models import (
     build_tiny_bark,
     build_tiny_blip_vqa,

@@ -9,11 +9,12 @@ import jiwer
 import numpy as np
 import pytest
 
-from lineup import cli
-from lineup.models import Label
-from lineup.scoring import score
-from lineup.store import Store
-from lineup.tts_metrics import TTS_COLUMNS, reference_words, summarize_clips, tts_leaderboard
+from lineup.cli import main
+from lineup.leaderboard.boards import TTS_COLUMNS, tts_leaderboard
+from lineup.measure.voices import reference_words, summarize_clips
+from lineup.measure.wer import score
+from lineup.store.database import Store
+from lineup.store.tables import Label
 from tests.builders import fill_leaderboard_store, word_counts
 from tests.expected import assert_same_rows, expected_tts
 
@@ -176,7 +177,7 @@ def test_cli_leaderboard_tts_json_prints_the_documented_columns(
 ) -> None:
     monkeypatch.setenv("LINEUP_HOME", str(tmp_path))
     monkeypatch.delenv("LINEUP_DATABASE_URL", raising=False)
-    assert cli.main(["leaderboard", "--kind", "tts", "--json"]) == 0
+    assert main(["leaderboard", "--kind", "tts", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["kind"] == "tts"
     assert [list(row) for row in document["rows"]] == [TTS_COLUMNS, TTS_COLUMNS]

@@ -17,9 +17,9 @@ import pytest
 from backends.base import Audio, BackendError, STTBackend, Transcript, TTSBackend
 from backends.spec import parse_spec
 from backends.wav import from_wav_bytes
-from lineup.mediastore import MediaStore
-from lineup.store import Store
-from lineup.tts_runner import language_warnings, start_tts_comparison
+from lineup.run.tts import language_warnings, start_tts_comparison
+from lineup.store.database import Store
+from lineup.store.media import MediaStore
 
 RATE_HZ = 16_000
 STAND_IN = parse_spec("espeak:stand-in")  # the runner names voices by the spec it was given

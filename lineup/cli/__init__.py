@@ -1,0 +1,7 @@
+"""python -m lineup: the command line."""
+
+from lineup.cli.main import main
+
+__all__ = [
+    "main",
+]

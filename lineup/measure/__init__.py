@@ -1,0 +1,90 @@
+"""Every figure's definition and arithmetic, on values in memory: timing, WER, languages, overlap,
+text checks, shares and intervals, medians, Bradley-Terry."""
+
+from lineup.measure import bradley_terry as _bradley_terry
+from lineup.measure.bradley_terry import (
+    BOOTSTRAP_RESAMPLES,
+    LOSS,
+    TIE,
+    WIN,
+    Battle,
+    Rating,
+    bootstrap_battles,
+    bootstrap_ratings,
+    item_score,
+)
+from lineup.measure.figures import (
+    FAILURE_KEYS,
+    RATED,
+    TIMED,
+    clean_number,
+    failure_counts,
+    label_figures,
+    median_of_middle,
+    median_or_none,
+    relevance_order,
+    relevance_score,
+)
+from lineup.measure.language import guess_language, language_warning
+from lineup.measure.overlap import (
+    MeanInterval,
+    bootstrap_mean_ci,
+    overlap_scores,
+    repeat_stability,
+    summarize_overlap,
+)
+from lineup.measure.text_checks import check_answer, summarize_text_checks
+from lineup.measure.timing import StreamClock, VLMTimings, vlm_timings
+from lineup.measure.voices import (
+    CLIP_COLUMNS,
+    ScoredClips,
+    summarize_clips,
+    voice_figures,
+    wer_figures,
+)
+from lineup.measure.wer import score, word_alignment
+
+# The definitions a report quotes, by heading.
+DEFINITIONS = {"Ranking": _bradley_terry.__doc__ or ""}
+
+__all__ = [
+    "BOOTSTRAP_RESAMPLES",
+    "Battle",
+    "CLIP_COLUMNS",
+    "DEFINITIONS",
+    "FAILURE_KEYS",
+    "LOSS",
+    "MeanInterval",
+    "RATED",
+    "Rating",
+    "ScoredClips",
+    "StreamClock",
+    "TIE",
+    "TIMED",
+    "VLMTimings",
+    "WIN",
+    "bootstrap_battles",
+    "bootstrap_mean_ci",
+    "bootstrap_ratings",
+    "check_answer",
+    "clean_number",
+    "failure_counts",
+    "guess_language",
+    "item_score",
+    "label_figures",
+    "language_warning",
+    "median_of_middle",
+    "median_or_none",
+    "overlap_scores",
+    "relevance_order",
+    "relevance_score",
+    "repeat_stability",
+    "score",
+    "summarize_clips",
+    "summarize_overlap",
+    "summarize_text_checks",
+    "vlm_timings",
+    "voice_figures",
+    "wer_figures",
+    "word_alignment",
+]

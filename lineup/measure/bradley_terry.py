@@ -1,0 +1,265 @@
+"""Rankings of a study's models with intervals: Bradley-Terry over the items they share.
+
+Definitions (one place for each):
+
+- item score: for a model on an item, the mean of relevant = 1, partial = 0.5,
+  irrelevant = 0 (lineup.metrics.RELEVANCE_SCORE, the per-item grid's score) over the
+  counted labels (each annotator's latest on an `ok` answer) on the model's answers to the
+  item, over every repeat and every annotator. A model with no counted label on an item has
+  no score there.
+- battle: every pair of models that both have a score on the same item is one comparison,
+  `(a, b, outcome)` with outcome 1 when a's score is higher, 0 when b's is, 0.5 for equal
+  scores (a tie, counted as half a win for each).
+- rating: the Bradley-Terry strength of a model, P(a beats b) = 1 / (1 + 10 ** ((R_b - R_a)
+  / 400)), on the Elo-like scale: R = 1000 + 400 / ln(10) * theta, where theta is the
+  natural-log strength. A difference of 400 points is 10:1 odds; the mean rating of the
+  fitted models is 1000. Fitted by maximum likelihood (Newton's method with the exact
+  Hessian and a backtracking line search, to a gradient below 1e-10) with ties as half
+  wins and a small L2 penalty `L2_PENALTY / 2 * sum(theta ** 2)`: it makes the fit
+  identifiable (it alone puts the mean theta at 0) and keeps a model that wins or loses
+  every battle finite (its theta grows only like the log of its battles over the penalty,
+  instead of to infinity); on ordinary data it moves a rating by far less than a point.
+  A model in no battle has theta 0, rating 1000.
+- interval: the 95% percentile bootstrap interval, the 2.5th and 97.5th percentiles of the
+  model's rating over BOOTSTRAP_RESAMPLES (at least 200) resamples, with replacement, of the
+  items that have a battle, drawn with a fixed seed (0 unless given) so that the same labels
+  give the same intervals. Each resample is fitted afresh and centred on the models it rates;
+  a model in no battle of a resample is left out of that resample's percentiles. The rating
+  itself is the fit on all the items, not a bootstrap mean.
+- rank: 1 + the number of models whose interval's low end is above this model's high end,
+  so models whose intervals overlap can share a rank.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import combinations
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import expit
+
+from lineup.measure.figures import relevance_score
+
+L2_PENALTY = 1e-3
+BOOTSTRAP_RESAMPLES = 200
+ELO_SCALE = 400 / math.log(10)  # rating points per unit of natural-log strength
+ELO_MEAN = 1000.0
+WIN, TIE, LOSS = 1.0, 0.5, 0.0
+
+# Per item (any hashable id), each model's item score.
+ItemScores = Mapping[Any, Mapping[str, float]]
+# One comparison: (model a, model b, a's outcome: WIN, TIE or LOSS).
+Battle = tuple[str, str, float]
+
+
+class Rating(NamedTuple):
+    """A model's rating, its 95% bootstrap interval and its rank (module docstring)."""
+
+    rating: float
+    ci_low: float
+    ci_high: float
+    rank: int
+
+
+def item_score(relevance_counts: Mapping[str, int]) -> float | None:
+    """The item score of a model from its number of counted labels of each relevance."""
+    return relevance_score(relevance_counts)
+
+
+def battles_from_item_scores(item_scores: ItemScores) -> list[Battle]:
+    """Every pair of models scored on the same item, item by item, each pair in the order
+    the item's scores list them."""
+    battles: list[Battle] = []
+    for scores in item_scores.values():
+        for (a, score_a), (b, score_b) in combinations(scores.items(), 2):
+            outcome = WIN if score_a > score_b else LOSS if score_a < score_b else TIE
+            battles.append((a, b, outcome))
+    return battles
+
+
+class _Battles(NamedTuple):
+    """Battles as arrays of model indices and outcomes, the form the fit works on."""
+
+    a: npt.NDArray[np.intp]
+    b: npt.NDArray[np.intp]
+    outcome: npt.NDArray[np.float64]
+
+
+def _as_arrays(battles: Iterable[Battle], index: Mapping[str, int]) -> _Battles:
+    rows = list(battles)
+    unknown = {m for a, b, _ in rows for m in (a, b)} - set(index)
+    if unknown:
+        raise ValueError(f"Battles name models not in the list: {sorted(unknown)}")
+    return _Battles(
+        np.array([index[a] for a, _, _ in rows], dtype=np.intp),
+        np.array([index[b] for _, b, _ in rows], dtype=np.intp),
+        np.array([outcome for _, _, outcome in rows], dtype=np.float64),
+    )
+
+
+GRADIENT_TOLERANCE = 1e-10
+MAX_NEWTON_STEPS = 200
+NEWTON_DECREMENT = 1e-9  # below it, the full Newton step without a line search
+
+
+class _Pairs(NamedTuple):
+    """The battles summed per ordered pair of models: the fit needs only these."""
+
+    a: npt.NDArray[np.intp]
+    b: npt.NDArray[np.intp]
+    battles: npt.NDArray[np.float64]  # how many times a met b
+    wins: npt.NDArray[np.float64]  # a's outcomes summed (a tie adds 0.5)
+
+
+def _pairs(battles: _Battles, n_models: int) -> _Pairs:
+    key = battles.a * n_models + battles.b
+    counts = np.bincount(key, minlength=n_models * n_models).astype(np.float64)
+    wins = np.bincount(key, weights=battles.outcome, minlength=n_models * n_models).astype(
+        np.float64
+    )
+    met = np.flatnonzero(counts)
+    return _Pairs(met // n_models, met % n_models, counts[met], wins[met])
+
+
+def _objective(pairs: _Pairs, theta: npt.NDArray[np.float64]) -> float:
+    """The penalised negative log-likelihood of the battles."""
+    margin = theta[pairs.a] - theta[pairs.b]
+    # -log P(a wins) = log(1 + e^-margin), computed without overflow.
+    nll = np.sum(
+        pairs.wins * np.logaddexp(0.0, -margin)
+        + (pairs.battles - pairs.wins) * np.logaddexp(0.0, margin)
+    )
+    return float(nll + 0.5 * L2_PENALTY * theta @ theta)
+
+
+def _fit_theta(
+    battles: _Battles, n_models: int, start: npt.NDArray[np.float64] | None = None
+) -> npt.NDArray[np.float64]:
+    """The penalised maximum-likelihood natural-log strengths, centred on 0: Newton's method
+    from `start` (zeros by default). The objective is strictly convex (the penalty), so the
+    minimum is unique and the start changes only the number of steps."""
+    theta = np.zeros(n_models) if start is None else np.array(start, dtype=np.float64)
+    if n_models == 0:
+        return theta
+    pairs = _pairs(battles, n_models)
+    a, b = pairs.a, pairs.b
+    cells = n_models * n_models
+    value = _objective(pairs, theta)
+    for _ in range(MAX_NEWTON_STEPS):
+        won = expit(theta[a] - theta[b])
+        residual = pairs.battles * won - pairs.wins  # d nll / d margin
+        gradient = (
+            np.bincount(a, weights=residual, minlength=n_models)
+            - np.bincount(b, weights=residual, minlength=n_models)
+            + L2_PENALTY * theta
+        )
+        if np.max(np.abs(gradient)) < GRADIENT_TOLERANCE:
+            break
+        weight = pairs.battles * won * (1.0 - won)  # d^2 nll / d margin^2
+        spread = np.bincount(a, weights=weight, minlength=n_models) + np.bincount(
+            b, weights=weight, minlength=n_models
+        )
+        across = np.bincount(a * n_models + b, weights=weight, minlength=cells).reshape(
+            n_models, n_models
+        )
+        hessian = np.diag(spread + L2_PENALTY) - across - across.T
+        step = np.linalg.solve(hessian, gradient)
+        decrement = float(gradient @ step)
+        if decrement < NEWTON_DECREMENT:
+            # Next to the minimum, where the objective is quadratic to rounding: the full step
+            # lands on it (a line search here would only compare rounding errors).
+            theta = theta - step
+            continue
+        # Backtracking (Armijo) keeps each step downhill where the quadratic model overshoots.
+        size = 1.0
+        while True:
+            candidate = theta - size * step
+            candidate_value = _objective(pairs, candidate)
+            if candidate_value <= value - 1e-4 * size * decrement or size < 1e-12:
+                break
+            size /= 2
+        theta, value = candidate, candidate_value
+    return theta - theta.mean()
+
+
+def _to_rating(theta: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return ELO_MEAN + ELO_SCALE * theta
+
+
+def fit_bradley_terry(battles: Iterable[Battle], models: Sequence[str]) -> dict[str, float]:
+    """Each of `models`' rating (module docstring) from the battles, in the order of `models`;
+    ValueError when a battle names a model not in the list."""
+    index = {model: i for i, model in enumerate(models)}
+    ratings = _to_rating(_fit_theta(_as_arrays(battles, index), len(models)))
+    return {model: float(ratings[i]) for model, i in index.items()}
+
+
+def _ranks(low: Sequence[float], high: Sequence[float]) -> list[int]:
+    return [1 + sum(other > mine for other in low) for mine in high]
+
+
+def bootstrap_ratings(
+    item_scores: ItemScores,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, Rating]:
+    """Each model in at least one battle: its rating, 95% interval and rank (module
+    docstring), best rating first; empty when there is no battle. ValueError for fewer than
+    BOOTSTRAP_RESAMPLES resamples."""
+    return bootstrap_battles(
+        {item: battles_from_item_scores({item: scores}) for item, scores in item_scores.items()},
+        resamples=resamples,
+        seed=seed,
+    )
+
+
+def bootstrap_battles(
+    item_battles: Mapping[Any, Sequence[Battle]],
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, Rating]:
+    """bootstrap_ratings for battles already made, grouped by item (the unit the bootstrap
+    resamples; an item without battles is not one): each model in at least one battle with
+    its rating, 95% interval and rank, best rating first. The pairwise votes
+    (lineup.arena) are fitted through it."""
+    if resamples < BOOTSTRAP_RESAMPLES:
+        raise ValueError(f"Give at least {BOOTSTRAP_RESAMPLES} resamples, not {resamples}.")
+    per_item = [list(battles) for battles in item_battles.values() if battles]
+    models = list(dict.fromkeys(m for pairs in per_item for a, b, _ in pairs for m in (a, b)))
+    if not models:
+        return {}
+    index = {model: i for i, model in enumerate(models)}
+    item_arrays = [_as_arrays(pairs, index) for pairs in per_item]
+    everything = _as_arrays((battle for pairs in per_item for battle in pairs), index)
+    full_theta = _fit_theta(everything, len(models))
+    ratings = _to_rating(full_theta)
+
+    rng = np.random.default_rng(seed)
+    samples = np.full((resamples, len(models)), np.nan)
+    for r in range(resamples):
+        drawn = [item_arrays[i] for i in rng.integers(0, len(item_arrays), len(item_arrays))]
+        battles = _Battles(*(np.concatenate(parts) for parts in zip(*drawn, strict=True)))
+        # Started from the fit on every item: the same minimum, found in fewer steps.
+        theta = _fit_theta(battles, len(models), start=full_theta)
+        present = np.union1d(battles.a, battles.b)  # every drawn item has a battle
+        # Centre on the models this resample can rate: one absent sits at 0 by the penalty.
+        theta[present] -= theta[present].mean()
+        samples[r, present] = _to_rating(theta[present])
+
+    low, high = [], []
+    for i in range(len(models)):
+        column = samples[:, i][~np.isnan(samples[:, i])]
+        if column.size:
+            low.append(float(np.percentile(column, 2.5)))
+            high.append(float(np.percentile(column, 97.5)))
+        else:  # in no resample: the interval is the point
+            low.append(float(ratings[i]))
+            high.append(float(ratings[i]))
+    ranks = _ranks(low, high)
+    order = sorted(range(len(models)), key=lambda i: (-ratings[i], models[i]))
+    return {models[i]: Rating(float(ratings[i]), low[i], high[i], ranks[i]) for i in order}

@@ -1,0 +1,220 @@
+"""A study's tables and raw rows written to files: one CSV per table, or one XLSX workbook with
+a sheet per table.
+
+The tables are those of lineup.study_tables (relevance; speed and repeats for VLM studies,
+voices and transcripts for voice studies; the answers per item), then the study's raw rows:
+its generations (the columns of lineup.store.GENERATION_EXPORT_COLUMNS, which leave out the
+bookkeeping of a running row, plus the item's position) and the labels on its complete
+answers (lineup.store.LABEL_EXPORT_COLUMNS plus whether each counts, its item and repeat).
+A table with no rows is still written, as its header.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, select
+
+from lineup.core import OK, formula_like, write_table
+from lineup.measure import clean_number
+from lineup.report.tables import study_tables
+from lineup.store import (
+    GENERATION_EXPORT_COLUMNS,
+    LABEL_EXPORT_COLUMNS,
+    Generation,
+    Label,
+    Run,
+    SetItemRow,
+    Store,
+)
+
+GENERATION_COLUMNS = (*GENERATION_EXPORT_COLUMNS, "item_position")
+LABEL_COLUMNS = (*LABEL_EXPORT_COLUMNS, "counted", "item_id", "item_position", "repeat")
+
+# Excel's limit on the characters of one cell; a longer answer is cut there in the workbook
+# (the CSV keeps it whole).
+XLSX_MAX_CELL_CHARS = 32_767
+# Columns are sized to fit the header and the first rows, between these widths (characters).
+XLSX_SIZED_ROWS = 1_000
+XLSX_MIN_WIDTH, XLSX_MAX_WIDTH = 6, 60
+# Raw rows are read from the store in batches of this many.
+BATCH_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One table of a workbook (or one CSV file): its name, its columns, its rows."""
+
+    name: str
+    columns: Sequence[str]
+    rows: Iterable[Sequence[Any]]
+
+
+def _frame_rows(frame: pd.DataFrame) -> Iterator[list[Any]]:
+    """A table's rows as plain Python values (NaN as None)."""
+    for row in frame.astype(object).itertuples(index=False, name=None):
+        yield [clean_number(value) for value in row]
+
+
+def _streamed(store: Store, query: Select[*tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    with store.engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(
+            query
+        )
+        for row in result:
+            yield tuple(row)
+
+
+def _generations_query(study_id: int) -> Select[*tuple[Any, ...]]:
+    generation = Generation.__table__.c
+    return (
+        select(
+            *(generation[name] for name in GENERATION_EXPORT_COLUMNS[:-1]),
+            Run.input_text,
+            SetItemRow.position,
+        )
+        .join(Run, Generation.run_id == Run.id)
+        .outerjoin(SetItemRow, Generation.item_id == SetItemRow.id)
+        .where(Generation.study_id == study_id)
+        .order_by(SetItemRow.position, Generation.model_spec, Generation.repeat, Generation.id)
+    )
+
+
+def _labels_query(study_id: int) -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            Label.id,
+            Label.generation_id,
+            Label.annotator,
+            Label.relevance,
+            Label.comment,
+            Label.created_at,
+            Label.model_spec,
+            Label.counted,
+            Generation.item_id,
+            SetItemRow.position,
+            Generation.repeat,
+        )
+        .join(Generation, Label.generation_id == Generation.id)
+        .outerjoin(SetItemRow, Generation.item_id == SetItemRow.id)
+        .where(Generation.study_id == study_id, Generation.status == OK)
+        .order_by(Label.id)
+    )
+
+
+def _tables(store: Store, study_id: int) -> list[Sheet]:
+    """The study's tables, then its raw generations and labels (read as they are written)."""
+    tables = study_tables(store, study_id)
+    return [
+        *(
+            Sheet(name, [str(c) for c in frame.columns], _frame_rows(frame))
+            for name, frame in tables.tables().items()
+        ),
+        Sheet("generations", GENERATION_COLUMNS, _streamed(store, _generations_query(study_id))),
+        Sheet("labels", LABEL_COLUMNS, _streamed(store, _labels_query(study_id))),
+    ]
+
+
+def write_csv(store: Store, study_id: int, folder: Path) -> list[Path]:
+    """One UTF-8 CSV per table in `folder` (made if missing), named study-<id>-<table>.csv,
+    its cells as lineup.cells writes them (no formula; None as an empty cell). The paths
+    written, in table order."""
+    tables = _tables(store, study_id)  # InputError for an unknown study, before any file
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for table in tables:
+        path = folder / f"study-{study_id}-{table.name}.csv"
+        with path.open("w", encoding="utf-8", newline="") as file:
+            write_table(file, table.columns, table.rows)
+        paths.append(path)
+    return paths
+
+
+def _xlsx_value(value: Any) -> Any:
+    """A value Excel can hold: text without the control characters XML refuses and cut at
+    Excel's cell limit, times in UTC without a zone (Excel has none), no NaN or infinity."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)[:XLSX_MAX_CELL_CHARS]
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _width(value: Any) -> int:
+    if value is None:
+        return 0
+    text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def write_xlsx(store: Store, study_id: int, path: Path) -> Path:
+    """One workbook with a sheet per table of the study (`write_sheets`)."""
+    return write_sheets(_tables(store, study_id), path)  # InputError before any file
+
+
+def write_sheets(sheets: Iterable[Sheet], path: Path) -> Path:
+    """One workbook with a sheet per table: the header in bold and frozen, columns sized to
+    their first XLSX_SIZED_ROWS rows, numbers as numbers, text as text (`_as_text`).
+    Written whole beside `path`, then moved over it."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    # The folder first: a write-only workbook that is never saved leaves its sheets' writers
+    # open.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for table in sheets:
+        sheet = workbook.create_sheet(table.name)
+        sheet.freeze_panes = "A2"
+        rows = (list(map(_xlsx_value, row)) for row in table.rows)
+        first = list(itertools.islice(rows, XLSX_SIZED_ROWS))
+        for index, column in enumerate(table.columns):
+            width = max([len(column), *(_width(row[index]) for row in first)])
+            sheet.column_dimensions[get_column_letter(index + 1)].width = min(
+                max(width + 2, XLSX_MIN_WIDTH), XLSX_MAX_WIDTH
+            )
+        header = []
+        for column in table.columns:
+            cell = _as_text(sheet, _xlsx_value(column))
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        for row in itertools.chain(first, rows):
+            sheet.append([_as_text(sheet, v) if formula_like(v) else v for v in row])
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        workbook.save(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _as_text(sheet: Any, value: Any) -> Any:
+    """A cell that holds `value` as text, never a formula (openpyxl would store text that
+    starts with "=" as one); formula-like text (lineup.cells) also gets the quote-prefix style,
+    the spreadsheet's own leading single quote, so editing the cell does not run it either."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    if formula_like(value):
+        cell.quotePrefix = True
+    return cell

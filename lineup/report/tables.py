@@ -1,0 +1,719 @@
+"""The tables of one study: relevance, speed, answers per item, repeats, voices and transcripts.
+
+Definitions (one place for each; the figures shared with the leaderboards are computed by
+lineup.metrics and lineup.tts_metrics):
+
+- answers (`requests` in study_summary): the study's generations of the model, in any state.
+  ok: those with status `ok`; errors: those in every final state but `ok`
+  (lineup.metrics.failure_counts, `failed`). Only `ok` answers count for any figure below.
+- Labels: the counted labels (Label.counted: each annotator's latest on an `ok` answer) on
+  the study's answers; with `annotator` given, only that annotator's.
+- relevance table: requests = the counted labels on the model's answers (`labeled` in
+  study_summary); relevant, partial, irrelevant, pct_relevant and its 95% Wilson interval
+  (lineup.metrics.label_figures); labeled_answers = the `ok` answers with at least one.
+  Rows best first as the leaderboard ranks them (lineup.metrics.relevance_order: the lower
+  end of the 95% interval of pct_relevant, then pct_relevant; unlabeled models last); ties
+  keep the study's model order.
+- speed table, over the model's `ok` answers:
+  - output_tokens, time_s: the sums of output tokens and of total_s over the answers that
+    have both (an answer whose server reported no token count would add time without
+    tokens); tokens_per_time_s = output_tokens / time_s, the study's own speed: total tokens
+    over total time, so long answers weigh more than in a median. None without tokens or time.
+  - median_ttft_s, median_total_s: medians over the answers that have both figures, as in the
+    leaderboard (lineup.metrics.TIMED: over the same rows the two cannot cross);
+    median_tokens_per_s: the median of the decode rates the answers have.
+  - mean_chars: the mean length of the answers in characters (not bytes; an answer with no
+    text has 0); chars_per_s: the characters of the answers that have a total_s over the sum
+    of their total_s.
+- per-item grid: one row per item (item_id, position, text, reference), one column per model
+  holding the score of its counted labels on that item over every repeat: the mean of
+  relevant = 1, partial = 0.5, irrelevant = 0 (the share of relevant, a partial counting
+  half); None when none of its answers there is labeled. Beside it, per (item, model), the
+  ids of its generations in repeat order, so a page can show the answers behind a cell.
+- repeats table, per model: items_repeated = items with two or more `ok` answers;
+  identical_repeats = those of them whose answers all have exactly the same text;
+  mean_length_spread = the mean over items_repeated of the sample standard deviation
+  (ddof=1) of the answers' lengths in characters; mean_time_spread = the same for total_s
+  over the items with two or more `ok` answers that have one; identical_share =
+  identical_repeats / items_repeated; mean_repeat_rougeL = the mean over items_repeated of
+  the mean ROUGE-L F1 between each two of the item's answers (lineup.overlap's
+  repeat_stability, mean_pair_rouge_l). None over no item.
+- voices table (kind `tts`), per voice: clips = answers; ok; scored, mean_wer, wer_std,
+  corpus_wer and cer (the mean per-clip CER) as the TTS leaderboard defines them
+  (lineup.tts_metrics.wer_figures, from sums the database makes over the study's clips);
+  gen_s_per_sentence = the mean gen_s over `ok` clips that have one; stt_s_per_sentence = the
+  mean transcription seconds over `ok` clips that have them; rtf = the median real-time
+  factor over `ok` clips that have one; peak_mem_mb = the largest per-clip peak.
+- transcripts: one row per (sentence, repeat), one column per voice holding the transcript of
+  its `ok` clip (None for a clip in another state or not made).
+- items (study_summary): the study's items; items_with_reference (VLM studies; None for
+  voices): those of them with a reference answer now (lineup.references: the set's, else the
+  reference model's), whether or not any answer to them is complete yet.
+
+The database aggregates (GROUP BY model over the study's rows, reading only the columns a
+figure needs); the grid, the repeats and the medians are computed here from one row per
+answer, which they need anyway.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pandas as pd
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from lineup.core import FINAL_STATUSES, OK, InputError
+from lineup.measure import (
+    RATED,
+    TIMED,
+    ScoredClips,
+    clean_number,
+    failure_counts,
+    label_figures,
+    median_or_none,
+    relevance_order,
+    relevance_score,
+    repeat_stability,
+    wer_figures,
+)
+from lineup.score import (
+    SCORE_KEYS,
+    StudyJudge,
+    item_references,
+    judge_agreement,
+    judge_label_pairs,
+    latest_judge,
+    reference_summary,
+    study_agreement,
+    study_ranking,
+    study_scores,
+)
+from lineup.store import Generation, Label, Store
+from lineup.study import StudyInfo, StudyItem, answer_counts, arena_ranking, load_plan, study_info
+
+# The figures of lineup.metrics.label_figures that the tables show under their own names.
+LABEL_FIGURES = (
+    "relevant",
+    "partial",
+    "irrelevant",
+    "pct_relevant",
+    "pct_relevant_ci_low",
+    "pct_relevant_ci_high",
+)
+RELEVANCE_COLUMNS = [
+    "model",
+    "requests",
+    *LABEL_FIGURES,
+    "answers",
+    "ok",
+    "errors",
+    "labeled_answers",
+]
+SPEED_COLUMNS = [
+    "model",
+    "ok",
+    "output_tokens",
+    "time_s",
+    "tokens_per_time_s",
+    "median_ttft_s",
+    "median_total_s",
+    "median_tokens_per_s",
+    "mean_chars",
+    "chars_per_s",
+]
+ITEM_COLUMNS = ["item_id", "position", "text", "reference"]
+REPEAT_COLUMNS = [
+    "model",
+    "items_repeated",
+    "identical_repeats",
+    "identical_share",
+    "mean_repeat_rougeL",
+    "mean_length_spread",
+    "mean_time_spread",
+]
+VOICE_COLUMNS = [
+    "model",
+    "clips",
+    "ok",
+    "scored",
+    "mean_wer",
+    "wer_std",
+    "corpus_wer",
+    "cer",
+    "gen_s_per_sentence",
+    "stt_s_per_sentence",
+    "rtf",
+    "peak_mem_mb",
+]
+TRANSCRIPT_COLUMNS = ["item_id", "position", "text", "repeat"]
+
+# A model's Bradley-Terry rating from the labels on shared items (lineup.ranking).
+RANKING_KEYS = ["bt_rating", "bt_ci_low", "bt_ci_high", "bt_rank"]
+# The same from the labeling queue's pairwise votes, and the votes counted (lineup.arena).
+ARENA_KEYS = ["arena_rating", "arena_ci_low", "arena_ci_high", "arena_rank", "arena_votes"]
+# The keys of each model's entry in study_summary, by kind.
+_LABEL_KEYS = ["model", "requests", "ok", "errors", "labeled", *LABEL_FIGURES]
+SUMMARY_KEYS = {
+    "vlm": [
+        *_LABEL_KEYS,
+        "output_tokens",
+        "time_s",
+        "tokens_per_time_s",
+        "median_ttft_s",
+        "median_tokens_per_s",
+        "mean_chars",
+        "chars_per_s",
+        "identical_repeats",
+        "identical_share",
+        "mean_repeat_rougeL",
+        *SCORE_KEYS,
+        *RANKING_KEYS,
+        *ARENA_KEYS,
+    ],
+    "tts": [
+        *_LABEL_KEYS,
+        "mean_wer",
+        "corpus_wer",
+        "cer",
+        "gen_s_per_sentence",
+        "stt_s_per_sentence",
+        "rtf",
+        "peak_mem_mb",
+        *RANKING_KEYS,
+        *ARENA_KEYS,
+    ],
+}
+
+
+@dataclass(frozen=True)
+class StudyTables:
+    """Every table of one study (see the module docstring). The tables of the other kind are
+    empty frames with their columns: speed and repeats for voices, voices and transcripts for
+    VLM studies."""
+
+    study: StudyInfo
+    annotator: str | None  # whose labels count; None for every annotator's
+    relevance: pd.DataFrame
+    speed: pd.DataFrame
+    per_item: pd.DataFrame
+    # Per (item_id, model): the ids of its answers (generations) in repeat order.
+    per_item_ids: dict[tuple[int, str], tuple[int, ...]]
+    repeats: pd.DataFrame
+    voices: pd.DataFrame
+    transcripts: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables of the study's kind, by name, in the order an export writes them."""
+        if self.study.kind == "tts":
+            return {
+                "relevance": self.relevance,
+                "voices": self.voices,
+                "per_item": self.per_item,
+                "transcripts": self.transcripts,
+            }
+        return {
+            "relevance": self.relevance,
+            "speed": self.speed,
+            "per_item": self.per_item,
+            "repeats": self.repeats,
+        }
+
+
+class _Answer(NamedTuple):
+    """The columns of one answer that the grid, the repeats and the medians read."""
+
+    id: int
+    item_id: int
+    model: str
+    repeat: int
+    status: str
+    chars: int
+    ttft_s: float | None
+    total_s: float | None
+    tokens_per_s: float | None
+    rtf: float | None
+    transcript: str | None
+
+
+def _info(store: Store, study_id: int) -> StudyInfo:
+    info = study_info(store, study_id)
+    if info is None:
+        raise InputError(f"There is no study {study_id}: give the id of a stored study.")
+    return info
+
+
+def _models(info: StudyInfo, found: Iterable[str]) -> list[str]:
+    """The study's models in its order, then any other spec its rows hold (none normally)."""
+    return [*info.models, *sorted(set(found) - set(info.models))]
+
+
+def _chars() -> ColumnElement[int]:
+    """An answer's length in characters (SQLite's and PostgreSQL's length() count characters
+    of text); an answer with no text has 0."""
+    return func.length(func.coalesce(Generation.output_text, ""))
+
+
+def _answers(store: Store, study_id: int) -> list[_Answer]:
+    query = (
+        select(
+            Generation.id,
+            Generation.item_id,
+            Generation.model_spec,
+            Generation.repeat,
+            Generation.status,
+            _chars(),
+            Generation.ttft_s,
+            Generation.total_s,
+            Generation.tokens_per_s,
+            Generation.rtf,
+            Generation.transcript,
+        )
+        .where(Generation.study_id == study_id)
+        .order_by(Generation.item_id, Generation.model_spec, Generation.repeat)
+    )
+    with store.session() as session:
+        return [
+            _Answer(
+                int(row[0]),
+                int(row[1] or 0),
+                row[2],
+                int(row[3] or 0),
+                row[4],
+                int(row[5] or 0),
+                *row[6:],
+            )
+            for row in session.execute(query)
+        ]
+
+
+def _counted(study_id: int, annotator: str | None) -> list[ColumnElement[bool]]:
+    """The counted labels on the study's `ok` answers (of one annotator)."""
+    where = [
+        Label.generation_id == Generation.id,
+        Generation.study_id == study_id,
+        Generation.status == OK,
+        Label.counted.is_(True),
+    ]
+    if annotator is not None:
+        where.append(Label.annotator == annotator.strip())
+    return where
+
+
+def _relevance_rows(
+    store: Store, info: StudyInfo, annotator: str | None, states: Mapping[str, Mapping[str, int]]
+) -> list[dict[str, Any]]:
+    counts: dict[str, dict[str, int]] = {}
+    labeled: dict[str, int] = {}
+    where = _counted(info.id, annotator)
+    with store.session() as session:
+        for model, relevance, n in session.execute(
+            select(Generation.model_spec, Label.relevance, func.count())
+            .where(*where)
+            .group_by(Generation.model_spec, Label.relevance)
+        ):
+            counts.setdefault(model, {})[relevance] = int(n)
+        for model, n in session.execute(
+            select(Generation.model_spec, func.count(func.distinct(Label.generation_id)))
+            .where(*where)
+            .group_by(Generation.model_spec)
+        ):
+            labeled[model] = int(n)
+    rows = []
+    for model in _models(info, [*states, *counts]):
+        figures = label_figures(counts.get(model, {}))
+        model_states = states.get(model, {})
+        rows.append(
+            {
+                "model": model,
+                "requests": figures["labels"],
+                **{key: figures[key] for key in LABEL_FIGURES},
+                "answers": sum(model_states.values()),
+                "ok": model_states.get(OK, 0),
+                "errors": failure_counts(model_states)["failed"],
+                "labeled_answers": labeled.get(model, 0),
+            }
+        )
+    # A stable sort: equal figures (and unlabeled models, last) keep the study's order.
+    rows.sort(key=relevance_order)
+    return rows
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return float(numerator) / float(denominator)
+
+
+def _speed_rows(store: Store, info: StudyInfo, answers: Sequence[_Answer]) -> list[dict[str, Any]]:
+    both = and_(Generation.output_tokens.is_not(None), Generation.total_s.is_not(None))
+    timed = Generation.total_s.is_not(None)
+    sums: dict[str, tuple[Any, ...]] = {}
+    with store.session() as session:
+        for model, *values in session.execute(
+            select(
+                Generation.model_spec,
+                func.count(),
+                func.sum(case((both, Generation.output_tokens))),
+                func.sum(case((both, Generation.total_s))),
+                func.sum(_chars()),
+                func.sum(case((timed, _chars()))),
+                func.sum(Generation.total_s),
+            )
+            .where(Generation.study_id == info.id, Generation.status == OK)
+            .group_by(Generation.model_spec)
+        ):
+            sums[model] = tuple(values)
+    ok_answers: dict[str, list[_Answer]] = {}
+    for answer in answers:
+        if answer.status == OK:
+            ok_answers.setdefault(answer.model, []).append(answer)
+    rows = []
+    for model in _models(info, sums):
+        n, tokens, tokens_time_s, chars, timed_chars, timed_s = sums.get(
+            model, (0, None, None, None, None, None)
+        )
+        mine = ok_answers.get(model, [])
+        timed_rows = [a for a in mine if all(getattr(a, c) is not None for c in TIMED)]
+        rated_rows = [a for a in mine if all(getattr(a, c) is not None for c in RATED)]
+        rows.append(
+            {
+                "model": model,
+                "ok": int(n),
+                "output_tokens": None if tokens is None else int(tokens),
+                "time_s": None if tokens_time_s is None else float(tokens_time_s),
+                "tokens_per_time_s": _ratio(tokens, tokens_time_s),
+                "median_ttft_s": median_or_none(a.ttft_s for a in timed_rows),
+                "median_total_s": median_or_none(a.total_s for a in timed_rows),
+                "median_tokens_per_s": median_or_none(a.tokens_per_s for a in rated_rows),
+                "mean_chars": _ratio(chars, n),
+                "chars_per_s": _ratio(timed_chars, timed_s),
+            }
+        )
+    return rows
+
+
+def _mean_spread(groups: Iterable[Sequence[float]]) -> float | None:
+    """The mean over groups of two or more values of their sample standard deviation."""
+    spreads = [statistics.stdev(values) for values in groups if len(values) >= 2]
+    return statistics.fmean(spreads) if spreads else None
+
+
+def _repeat_rows(store: Store, info: StudyInfo, answers: Sequence[_Answer]) -> list[dict[str, Any]]:
+    identical: dict[str, int] = {}
+    texts_of: dict[str, dict[int, list[tuple[str, float | None]]]] = {}
+    with store.session() as session:
+        for model, item_id, text in session.execute(
+            select(Generation.model_spec, Generation.item_id, Generation.output_text)
+            .where(Generation.study_id == info.id, Generation.status == OK)
+            .order_by(Generation.id)
+        ):
+            assert item_id is not None  # a study's answers always name their item
+            texts_of.setdefault(model, {}).setdefault(item_id, []).append((text or "", None))
+        for model, n, texts in session.execute(
+            select(
+                Generation.model_spec,
+                func.count(),
+                func.count(func.distinct(func.coalesce(Generation.output_text, ""))),
+            )
+            .where(Generation.study_id == info.id, Generation.status == OK)
+            .group_by(Generation.model_spec, Generation.item_id)
+        ):
+            identical[model] = identical.get(model, 0) + (n >= 2 and texts == 1)
+    lengths: dict[str, dict[int, list[float]]] = {}
+    times: dict[str, dict[int, list[float]]] = {}
+    for answer in answers:
+        if answer.status != OK:
+            continue
+        lengths.setdefault(answer.model, {}).setdefault(answer.item_id, []).append(answer.chars)
+        if answer.total_s is not None:
+            times.setdefault(answer.model, {}).setdefault(answer.item_id, []).append(answer.total_s)
+    stability = {model: repeat_stability(by_item.values()) for model, by_item in texts_of.items()}
+    return [
+        {
+            "model": model,
+            "items_repeated": sum(len(values) >= 2 for values in lengths.get(model, {}).values()),
+            "identical_repeats": identical.get(model, 0),
+            "identical_share": stability[model].identical_share if model in stability else None,
+            "mean_repeat_rougeL": (
+                stability[model].mean_pair_rouge_l if model in stability else None
+            ),
+            "mean_length_spread": _mean_spread(lengths.get(model, {}).values()),
+            "mean_time_spread": _mean_spread(times.get(model, {}).values()),
+        }
+        for model in _models(info, lengths)
+    ]
+
+
+def _per_item(
+    store: Store,
+    info: StudyInfo,
+    items: Sequence[StudyItem],
+    answers: Sequence[_Answer],
+    annotator: str | None,
+) -> tuple[pd.DataFrame, dict[tuple[int, str], tuple[int, ...]]]:
+    counts: dict[tuple[int, str], dict[str, int]] = {}
+    with store.session() as session:
+        for item_id, model, relevance, n in session.execute(
+            select(Generation.item_id, Generation.model_spec, Label.relevance, func.count())
+            .where(*_counted(info.id, annotator))
+            .group_by(Generation.item_id, Generation.model_spec, Label.relevance)
+        ):
+            counts.setdefault((int(item_id or 0), model), {})[relevance] = int(n)
+    ids: dict[tuple[int, str], tuple[int, ...]] = {}
+    for answer in answers:  # in repeat order
+        key = (answer.item_id, answer.model)
+        ids[key] = (*ids.get(key, ()), answer.id)
+    models = _models(info, [model for _, model in ids])
+    rows = []
+    for item in items:
+        cells: list[float | None] = []
+        for model in models:
+            cells.append(relevance_score(counts.get((item.item_id, model), {})))
+        rows.append([item.item_id, item.position, item.text, item.reference, *cells])
+    return pd.DataFrame(rows, columns=[*ITEM_COLUMNS, *models]), ids
+
+
+def _scored_sums(store: Store, study_id: int) -> dict[str, ScoredClips]:
+    """Per voice, the sums over the study's scored clips (`ok`, with a WER and a transcript)
+    that lineup.tts_metrics.wer_figures turns into figures."""
+    sums: dict[str, ScoredClips] = {}
+    with store.session() as session:
+        for model, n, wer_sum, wer_square_sum, cer_n, cer_sum, errors, words in session.execute(
+            select(
+                Generation.model_spec,
+                func.count(),
+                func.sum(Generation.wer),
+                func.sum(Generation.wer * Generation.wer),
+                func.count(Generation.cer),
+                func.sum(Generation.cer),
+                func.sum(Generation.word_errors),
+                func.sum(Generation.reference_words),
+            )
+            .where(
+                Generation.study_id == study_id,
+                Generation.status == OK,
+                Generation.wer.is_not(None),
+                Generation.transcript.is_not(None),
+            )
+            .group_by(Generation.model_spec)
+        ):
+            sums[model] = ScoredClips.from_sums(
+                n, wer_sum, wer_square_sum, cer_n, cer_sum, errors, words
+            )
+    return sums
+
+
+def _voice_rows(
+    store: Store,
+    info: StudyInfo,
+    answers: Sequence[_Answer],
+    states: Mapping[str, Mapping[str, int]],
+) -> list[dict[str, Any]]:
+    clips: dict[str, tuple[Any, ...]] = {}
+    with store.session() as session:
+        for model, *values in session.execute(
+            select(
+                Generation.model_spec,
+                func.avg(Generation.gen_s),
+                func.avg(Generation.stt_s),
+                func.max(Generation.peak_mem_mb),
+            )
+            .where(Generation.study_id == info.id, Generation.status == OK)
+            .group_by(Generation.model_spec)
+        ):
+            clips[model] = tuple(values)
+    scored = _scored_sums(store, info.id)
+    empty = ScoredClips.from_sums(0, None, None, 0, None, None, None)
+    rtfs: dict[str, list[float | None]] = {}
+    for answer in answers:
+        if answer.status == OK:
+            rtfs.setdefault(answer.model, []).append(answer.rtf)
+    rows = []
+    for model in _models(info, states):
+        gen_s, stt_s, peak_mem_mb = clips.get(model, (None, None, None))
+        figures = wer_figures(scored.get(model, empty))
+        model_states = states.get(model, {})
+        rows.append(
+            {
+                "model": model,
+                "clips": sum(model_states.values()),
+                "ok": model_states.get(OK, 0),
+                "scored": figures["scored"],
+                "mean_wer": figures["mean_wer"],
+                "wer_std": figures["wer_std"],
+                "corpus_wer": figures["corpus_wer"],
+                "cer": figures["mean_cer"],
+                "gen_s_per_sentence": None if gen_s is None else float(gen_s),
+                "stt_s_per_sentence": None if stt_s is None else float(stt_s),
+                "rtf": median_or_none(rtfs.get(model, [])),
+                "peak_mem_mb": None if peak_mem_mb is None else float(peak_mem_mb),
+            }
+        )
+    return rows
+
+
+def _transcripts(
+    info: StudyInfo, items: Sequence[StudyItem], answers: Sequence[_Answer]
+) -> pd.DataFrame:
+    said = {(a.item_id, a.repeat, a.model): a.transcript for a in answers if a.status == OK}
+    models = _models(info, [a.model for a in answers])
+    rows = [
+        [
+            item.item_id,
+            item.position,
+            item.text,
+            repeat,
+            *(said.get((item.item_id, repeat, model)) for model in models),
+        ]
+        for item in items
+        for repeat in range(info.repeats)
+    ]
+    return pd.DataFrame(rows, columns=[*TRANSCRIPT_COLUMNS, *models])
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns)
+
+
+def study_tables(store: Store, study_id: int, annotator: str | None = None) -> StudyTables:
+    """Every table of the study, counting only `annotator`'s labels when one is given;
+    InputError when there is no such study."""
+    info = _info(store, study_id)
+    plan = load_plan(store, study_id)
+    states = answer_counts(store, study_id)
+    answers = _answers(store, study_id)
+    per_item, ids = _per_item(store, info, plan.items, answers, annotator)
+    vlm = info.kind != "tts"
+    return StudyTables(
+        study=info,
+        annotator=annotator,
+        relevance=_frame(_relevance_rows(store, info, annotator, states), RELEVANCE_COLUMNS),
+        speed=_frame(_speed_rows(store, info, answers) if vlm else [], SPEED_COLUMNS),
+        per_item=per_item,
+        per_item_ids=ids,
+        repeats=_frame(_repeat_rows(store, info, answers) if vlm else [], REPEAT_COLUMNS),
+        voices=_frame([] if vlm else _voice_rows(store, info, answers, states), VOICE_COLUMNS),
+        transcripts=_transcripts(info, plan.items, answers)
+        if not vlm
+        else _frame([], TRANSCRIPT_COLUMNS),
+    )
+
+
+def study_summary(store: Store, study_id: int) -> dict[str, Any]:
+    """The study as `study show --json` prints it: its state, how many of its answers are
+    final out of how many it asks for, and per model (in the study's order) the figures of
+    SUMMARY_KEYS; plain JSON values. InputError when there is no such study."""
+    info = _info(store, study_id)
+    plan = load_plan(store, study_id)
+    states = answer_counts(store, study_id)
+    answers = _answers(store, study_id)
+    by_model: dict[str, dict[str, Any]] = {}
+    for row in _relevance_rows(store, info, None, states):
+        by_model[row["model"]] = {
+            "model": row["model"],
+            "requests": row["answers"],
+            "ok": row["ok"],
+            "errors": row["errors"],
+            "labeled": row["requests"],
+            **{key: row[key] for key in LABEL_FIGURES},
+        }
+    if info.kind == "tts":
+        for row in _voice_rows(store, info, answers, states):
+            by_model[row["model"]] |= {
+                key: row[key]
+                for key in (
+                    "mean_wer",
+                    "corpus_wer",
+                    "cer",
+                    "gen_s_per_sentence",
+                    "stt_s_per_sentence",
+                    "rtf",
+                    "peak_mem_mb",
+                )
+            }
+    else:
+        for row in _speed_rows(store, info, answers):
+            by_model[row["model"]] |= {key: row[key] for key in SPEED_COLUMNS if key != "ok"}
+        for row in _repeat_rows(store, info, answers):
+            for key in ("identical_repeats", "identical_share", "mean_repeat_rougeL"):
+                by_model[row["model"]][key] = row[key]
+        for model, scores in study_scores(store, info.id).items():
+            by_model[model] |= scores
+    for model, rated in study_ranking(store, info.id).items():
+        by_model[model] |= dict(zip(RANKING_KEYS, rated, strict=True))
+    for model, voted in arena_ranking(store, info.id).items():
+        if voted.battles:  # no vote: every arena figure None
+            by_model[model] |= dict(zip(ARENA_KEYS, voted, strict=True))
+    agreement = study_agreement(store, info.id)
+    judge = latest_judge(store, info.id)
+    keys = SUMMARY_KEYS["tts" if info.kind == "tts" else "vlm"]
+    return {
+        "study_id": info.id,
+        "set": info.set_name,
+        "kind": info.kind,
+        "status": info.status,
+        "done": sum(
+            n
+            for counts in states.values()
+            for state, n in counts.items()
+            if state in FINAL_STATUSES
+        ),
+        "total": plan.total,
+        "items": len(plan.items),
+        "items_with_reference": (
+            None
+            if info.kind == "tts"
+            else len(
+                {item.item_id for item in plan.items}
+                & set(item_references(store, info.id, info.set_id))
+            )
+        ),
+        # The judge whose figures the models carry, and the reference model shown apart.
+        "judge": None if judge is None else {"spec": judge.spec, "protocol": judge.protocol},
+        "reference": reference_summary(store, info) if info.kind == "vlm" else None,
+        "agreement": {
+            "alpha": clean_number(agreement.alpha),
+            "kappa_pairs": [
+                {"a": p.a, "b": p.b, "kappa": clean_number(p.kappa), "n_shared": p.n_shared}
+                for p in agreement.kappa_pairs
+            ],
+            "n_items": agreement.n_items,
+            "judge": None if judge is None else _judge_agreement(store, info.id, judge),
+        },
+        "models": [
+            {key: clean_number(by_model[model].get(key)) for key in keys}
+            for model in _models(info, by_model)
+        ],
+    }
+
+
+def _judge_agreement(store: Store, study_id: int, judge: StudyJudge) -> dict[str, Any]:
+    """Spearman and kappa between the study's latest judge and the people
+    (lineup.agreement), over each counted label beside the judge's score of the same
+    answer."""
+    scores, labels = judge_label_pairs(store, study_id, judge.spec, judge.protocol)
+    agreed = judge_agreement(scores, labels)
+    return {
+        "judge": judge.spec,
+        "protocol": judge.protocol,
+        "spearman": clean_number(agreed.spearman),
+        "kappa": clean_number(agreed.kappa),
+        "n": agreed.n,
+    }
+
+
+def study_annotators(store: Store, study_id: int) -> list[str]:
+    """The names with a label that counts on the study's answers, in alphabetical order."""
+    query = (
+        select(Label.annotator)
+        .join(Generation, Label.generation_id == Generation.id)
+        .where(Generation.study_id == study_id, Label.counted.is_(True))
+        .distinct()
+        .order_by(Label.annotator)
+    )
+    with store.session() as session:
+        return list(session.scalars(query))

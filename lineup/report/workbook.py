@@ -1,0 +1,341 @@
+"""A study's report as one XLSX workbook: a sheet per table, to sort, filter and quote in a
+spreadsheet.
+
+Sheets, in this order (a sheet with no rows is still written, as its header):
+
+- Summary, one row per model (voice) in the relevance table's order (best % relevant first):
+  requests (its answers in any state), ok, errors, labeled (the counted labels: each
+  annotator's latest on a complete answer), relevant, partial, irrelevant, pct_relevant with
+  its 95% Wilson interval (pct_relevant_ci_low, pct_relevant_ci_high), labeled_answers; then
+  the speed table (VLM studies) or the voices' timings (gen_s_per_sentence,
+  stt_s_per_sentence, rtf, peak_mem_mb). Definitions: lineup.study_tables.
+- Metrics, one row per model in the study's order: for VLM studies the automatic scores of
+  lineup.study_scores (rouge1_f1, rougeL_f1, chrf with their 95% bootstrap intervals,
+  with_reference, language_checked, wrong_language, latin_share, other_script_chars, empty,
+  refusals; judge_score with its interval, judged, judge_failures from the study's latest
+  judge) and the repeats table (items_repeated, identical_repeats, identical_share,
+  mean_repeat_rougeL, mean_length_spread,
+  mean_time_spread); for voice studies the WER figures of the voices table (scored, mean_wer,
+  wer_std, corpus_wer, cer). Then the Bradley-Terry rating, its interval and rank
+  (lineup.ranking: models whose intervals overlap share a rank) and, where the study has them,
+  the same from the annotators' pairwise votes (ARENA_KEYS).
+- Judge, one row per verdict of every judge and protocol that ran on the study, the latest
+  judge first (lineup.judge.study_judges; each judge's latest_verdicts: the latest finished
+  verdict on each current complete answer; for protocol `pairwise` the two orders as one):
+  the answer's item and question, model, repeat, the judge and protocol,
+  status (scored, unparsed or failed), score (1-10), figure (`reference`: score / 10;
+  `pairwise`: the candidate's score over the reference model's), reference_score
+  (`pairwise`), the judge's reasons and the error. No rows when no judge ran (voice studies are
+  never judged).
+- Labels: every counted label (each annotator's latest on a complete answer) with its answer's
+  item, model and repeat (the study export's label rows, lineup.study_export).
+- Agreement, one row per figure of lineup.agreement: Krippendorff's alpha over the answers two
+  or more annotators labeled, Cohen's kappa of each annotator pair over the answers both
+  labeled, and the latest judge against the people (Spearman, kappa); each with the number of
+  answers (or label pairs) it rests on, and what it means or why it is empty.
+- Generations: every generation of the study in any state, every stored column, as the study
+  export writes them (lineup.study_export).
+
+Item positions and repeats count from 0, as in the store and the study export, so the sheets
+join on generation_id (`id` in Generations), item_id and repeat. Model names are written for a
+blind study too: blind hides them while labeling (the label queue); the study's tables and
+exports name them.
+
+Cells follow the study export's rules (lineup.study_export): numbers as numbers, text stored
+as text, never as a formula (text a spreadsheet would run, lineup.cells, with the quote-prefix
+style), characters XML refuses replaced, text cut at Excel's cell limit, times in UTC. The
+header row is bold and frozen; columns are sized to fit their header and first rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from lineup.report.export import (
+    GENERATION_COLUMNS,
+    LABEL_COLUMNS,
+    Sheet,
+    _frame_rows,
+    _generations_query,
+    _labels_query,
+    _streamed,
+    write_sheets,
+)
+from lineup.report.tables import (
+    LABEL_FIGURES,
+    RANKING_KEYS,
+    REPEAT_COLUMNS,
+    SPEED_COLUMNS,
+    StudyTables,
+    study_summary,
+    study_tables,
+)
+from lineup.score import SCORE_KEYS, StudyJudge, Verdict, latest_verdicts, study_judges
+from lineup.store import Generation, SetItemRow, Store
+
+SHEETS = ("Summary", "Metrics", "Judge", "Labels", "Agreement", "Generations")
+
+# A model's rating from the annotators' pairwise votes, when the study's summary has it.
+ARENA_KEYS = ("arena_rating", "arena_ci_low", "arena_ci_high", "arena_rank", "arena_votes")
+SUMMARY_COLUMNS = [
+    "model",
+    "requests",
+    "ok",
+    "errors",
+    "labeled",
+    *LABEL_FIGURES,
+    "labeled_answers",
+]
+VOICE_TIMES = ["gen_s_per_sentence", "stt_s_per_sentence", "rtf", "peak_mem_mb"]
+VOICE_WER = ["scored", "mean_wer", "wer_std", "corpus_wer", "cer"]
+JUDGE_COLUMNS = [
+    "generation_id",
+    "item_id",
+    "item_position",
+    "question",
+    "model",
+    "repeat",
+    "judge",
+    "protocol",
+    "status",
+    "score",
+    "figure",
+    "reference_score",
+    "reasons",
+    "error",
+]
+# The label rows of the study export, in the order a reader scans them.
+LABEL_SHEET_COLUMNS = [
+    "generation_id",
+    "item_id",
+    "item_position",
+    "model_spec",
+    "repeat",
+    "annotator",
+    "relevance",
+    "comment",
+    "created_at",
+    "id",
+]
+AGREEMENT_COLUMNS = ["figure", "between", "and", "value", "n", "meaning"]
+
+ALPHA_MEANING = (
+    "Krippendorff's alpha, ordinal (irrelevant < partial < relevant), over the answers two or "
+    "more annotators labeled (n): 1 = they always agree, 0 = what chance gives, below 0 = "
+    "worse than chance."
+)
+ALPHA_MISSING = (
+    "Needs two annotators on the same answers, and at least two different labels among them."
+)
+KAPPA_MEANING = (
+    "Cohen's kappa with linear weights over the answers both labeled (n): 1 = the same labels, "
+    "0 = chance; relevant against irrelevant weighs twice a one-step disagreement."
+)
+KAPPA_MISSING = "They share no answer, or each gave one and the same label throughout."
+NO_PAIR = "Needs two annotators: no two annotators labeled the same answer yet."
+SPEARMAN_MEANING = (
+    "Spearman's rank correlation of the judge's scores (1-10) with the people's labels on the "
+    "same answers (n label pairs): 1 = the same order."
+)
+JUDGE_KAPPA_MEANING = (
+    "Cohen's kappa (linear weights) between the people's labels and the judge's scores read "
+    "as labels: below 4 irrelevant, 4-7 partial, 8 and up relevant."
+)
+JUDGE_MISSING = "Undefined: no label beside a judge's score, or one side is the same throughout."
+NO_JUDGE = "No judge ran on this study: python -m lineup study score ID --judge SPEC."
+
+
+def _merged(left: pd.DataFrame, right: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """`left` with `right`'s `columns` beside it, matched on model, in `left`'s order."""
+    return left.merge(right[["model", *columns]], on="model", how="left", sort=False)
+
+
+def _summary_sheet(tables: StudyTables) -> Sheet:
+    relevance = tables.relevance.rename(columns={"requests": "labeled"}).rename(
+        columns={"answers": "requests"}
+    )[SUMMARY_COLUMNS]
+    if tables.study.kind == "tts":
+        frame = _merged(relevance, tables.voices, VOICE_TIMES)
+    else:
+        speed = [c for c in SPEED_COLUMNS if c not in ("model", "ok")]
+        frame = _merged(relevance, tables.speed, speed)
+    return Sheet("Summary", [str(c) for c in frame.columns], list(_frame_rows(frame)))
+
+
+def _metric_keys(summary: dict[str, Any], tables: StudyTables) -> list[str]:
+    models = summary["models"]
+    arena = [key for key in ARENA_KEYS if any(key in model for model in models)]
+    if tables.study.kind == "tts":
+        return [*VOICE_WER, *RANKING_KEYS, *arena]
+    repeats = [c for c in REPEAT_COLUMNS if c != "model"]
+    return [*SCORE_KEYS, *repeats, *RANKING_KEYS, *arena]
+
+
+def _metrics_sheet(summary: dict[str, Any], tables: StudyTables) -> Sheet:
+    keys = _metric_keys(summary, tables)
+    extra = tables.voices if tables.study.kind == "tts" else tables.repeats
+    by_model = {row["model"]: row for row in extra.astype(object).to_dict("records")}
+    rows = []
+    for model in summary["models"]:
+        figures = {**by_model.get(model["model"], {}), **model}
+        rows.append([model["model"], *(figures.get(key) for key in keys)])
+    frame = pd.DataFrame(rows, columns=["model", *keys])
+    return Sheet("Metrics", ["model", *keys], list(_frame_rows(frame)))
+
+
+def _judge_sheet(store: Store, study_id: int, models: Sequence[str]) -> Sheet:
+    judges = study_judges(store, study_id)
+    if not judges:
+        return Sheet("Judge", JUDGE_COLUMNS, [])
+    with store.session() as session:
+        answers = {
+            gid: (item_id, position, text, repeat)
+            for gid, item_id, position, text, repeat in session.execute(
+                select(
+                    Generation.id,
+                    Generation.item_id,
+                    SetItemRow.position,
+                    SetItemRow.text,
+                    Generation.repeat,
+                )
+                .outerjoin(SetItemRow, Generation.item_id == SetItemRow.id)
+                .where(Generation.study_id == study_id)
+            )
+        }
+    order = {model: index for index, model in enumerate(models)}
+
+    def place(gid: int, verdict: Verdict) -> tuple[int, int, int, int]:
+        """Items in the set's order, then models in the study's, then repeats."""
+        _, position, _, repeat = answers.get(gid, (None, None, None, None))
+        model = order.get(verdict.model, len(order))
+        return (position is None, position or 0, model, repeat or 0)
+
+    rows = []
+    for judge in judges:
+        rows += _judge_rows(store, study_id, judge, answers, place)
+    return Sheet("Judge", JUDGE_COLUMNS, rows)
+
+
+def _judge_rows(
+    store: Store,
+    study_id: int,
+    judge: StudyJudge,
+    answers: dict[int, tuple[Any, Any, Any, Any]],
+    place: Callable[[int, Verdict], tuple[int, int, int, int]],
+) -> list[list[Any]]:
+    verdicts = latest_verdicts(store, study_id, judge.spec, judge.protocol)
+    rows = []
+    for gid in sorted(verdicts, key=lambda gid: place(gid, verdicts[gid])):
+        verdict = verdicts[gid]
+        item_id, position, question, repeat = answers.get(gid, (None, None, None, None))
+        rows.append(
+            [
+                gid,
+                item_id,
+                position,
+                question,
+                verdict.model,
+                repeat,
+                judge.spec,
+                judge.protocol,
+                verdict.status,
+                verdict.score,
+                verdict.figure,
+                verdict.reference_score,
+                verdict.reasons,
+                verdict.error,
+            ]
+        )
+    return rows
+
+
+def _labels_sheet(store: Store, study_id: int) -> Sheet:
+    """The study export's label rows that count, its columns in LABEL_SHEET_COLUMNS' order."""
+    index = {name: i for i, name in enumerate(LABEL_COLUMNS)}
+    picked = [index[name] for name in LABEL_SHEET_COLUMNS]
+    counted = index["counted"]
+    rows = (
+        [row[i] for i in picked]
+        for row in _streamed(store, _labels_query(study_id))
+        if row[counted]
+    )
+    # The model under the name the other sheets give it.
+    header = ["model" if name == "model_spec" else name for name in LABEL_SHEET_COLUMNS]
+    return Sheet("Labels", header, rows)
+
+
+def _agreement_sheet(summary: dict[str, Any]) -> Sheet:
+    agreement = summary["agreement"]
+    alpha = agreement.get("alpha")
+    rows: list[list[Any]] = [
+        [
+            "Krippendorff's alpha",
+            "every annotator",
+            None,
+            alpha,
+            agreement.get("n_items"),
+            ALPHA_MEANING if alpha is not None else ALPHA_MISSING,
+        ]
+    ]
+    pairs = agreement.get("kappa_pairs") or []
+    for pair in pairs:
+        kappa = pair.get("kappa")
+        rows.append(
+            [
+                "Cohen's kappa",
+                pair.get("a"),
+                pair.get("b"),
+                kappa,
+                pair.get("n_shared"),
+                KAPPA_MEANING if kappa is not None else KAPPA_MISSING,
+            ]
+        )
+    if not pairs:
+        rows.append(["Cohen's kappa", None, None, None, 0, NO_PAIR])
+    judge = agreement.get("judge")
+    if judge is None:
+        rows.append(["Judge vs people", None, "people", None, None, NO_JUDGE])
+    else:
+        for figure, key, meaning in (
+            ("Spearman (judge vs people)", "spearman", SPEARMAN_MEANING),
+            ("Cohen's kappa (judge vs people)", "kappa", JUDGE_KAPPA_MEANING),
+        ):
+            value = judge.get(key)
+            rows.append(
+                [
+                    figure,
+                    judge.get("judge"),
+                    "people",
+                    value,
+                    judge.get("n"),
+                    meaning if value is not None else JUDGE_MISSING,
+                ]
+            )
+    return Sheet("Agreement", AGREEMENT_COLUMNS, rows)
+
+
+def workbook_sheets(store: Store, study_id: int) -> list[Sheet]:
+    """The workbook's sheets (see the module docstring); the raw ones are read as they are
+    written. InputError when there is no such study."""
+    summary = study_summary(store, study_id)
+    tables = study_tables(store, study_id)
+    return [
+        _summary_sheet(tables),
+        _metrics_sheet(summary, tables),
+        _judge_sheet(store, study_id, tables.study.models),
+        _labels_sheet(store, study_id),
+        _agreement_sheet(summary),
+        Sheet("Generations", GENERATION_COLUMNS, _streamed(store, _generations_query(study_id))),
+    ]
+
+
+def write_workbook(store: Store, study_id: int, out: Path) -> Path:
+    """Write the study's report workbook at `out` (lineup.study_export.write_sheets: written
+    whole beside it, then moved over it); InputError for an unknown study, before any file is
+    made."""
+    return write_sheets(workbook_sheets(store, study_id), out)

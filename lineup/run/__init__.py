@@ -1,0 +1,47 @@
+"""Comparisons in progress: several models at once, timed, kept alive, each answer finished once."""
+
+from lineup.run.inputs import RunInputs, inputs_of
+from lineup.run.liveness import active_run, track
+from lineup.run.shutdown import run_stoppable
+from lineup.run.tts import (
+    DEFAULT_STT,
+    ClipResult,
+    SpecResolver,
+    TTSComparison,
+    language_warnings,
+    start_one_clip,
+    start_tts_comparison,
+)
+from lineup.run.vlm import (
+    BackendFactory,
+    Comparison,
+    GenerationResult,
+    JobView,
+    describe_error,
+    start_one,
+    start_vlm_comparison,
+    write_final,
+)
+
+__all__ = [
+    "BackendFactory",
+    "ClipResult",
+    "Comparison",
+    "DEFAULT_STT",
+    "GenerationResult",
+    "JobView",
+    "RunInputs",
+    "SpecResolver",
+    "TTSComparison",
+    "active_run",
+    "describe_error",
+    "inputs_of",
+    "language_warnings",
+    "run_stoppable",
+    "start_one",
+    "start_one_clip",
+    "start_tts_comparison",
+    "start_vlm_comparison",
+    "track",
+    "write_final",
+]

@@ -1,0 +1,568 @@
+"""Runs several models at once in worker threads and reports to the caller over a queue.
+
+Workers never touch the UI: they put `RunnerEvent`s on `Comparison.events` and write their
+own row to the store the moment they finish. Every generation ends in exactly one final state
+(docs/design.md, "States of a generation"), decided once under the job's lock by whoever gets there
+first: the worker (`ok` or `error`), the per-model timer (`timeout`), Stop (`cancelled`) or a
+shutdown (`interrupted`). The last three also stop the request through the job's
+`CancelToken`, which closes its connection at once. Whatever the store does, the job finishes:
+a failed final write is retried and then recorded as an error with its cause, and the caller
+gets its result in every case. While a model streams, its partial text is saved about twice a
+second (lineup.liveness), so nothing streamed is lost if the process dies. An HTTP model's
+answer is sent, read and stamped in the reader process (backends.reader), so its figures do
+not depend on what this process does meanwhile (a page's redraws, OCR).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from backends import reader
+from backends.base import (
+    BackendError,
+    BackendTimeout,
+    CancelToken,
+    Chunk,
+    Usage,
+    VLMBackend,
+    VLMRequest,
+)
+from lineup.catalog import Describer, describe_now
+from lineup.core import (
+    CANCELLED,
+    ERROR,
+    INTERRUPTED,
+    OK,
+    REDACTED_COUNT,
+    RUNNING,
+    TIMEOUT,
+    Status,
+    redact,
+    redact_stream,
+    redacted_values,
+)
+from lineup.measure import StreamClock, VLMTimings, vlm_timings
+from lineup.run import liveness
+from lineup.store import Store, storable
+
+EventKind = Literal["chunk", "done", "failed"]
+BackendFactory = Callable[[str], VLMBackend]
+
+# Pauses before each try of a final write; after the last, the failure itself is recorded.
+FINAL_WRITE_PAUSES_S = (0.0, 0.5)
+
+NO_END_MARKER = (
+    "The answer is cut off: the stream ended without its end marker, so the server stopped "
+    "or the connection broke. The text received until then is kept. Check the server's log "
+    "and run it again."
+)
+EMPTY_ANSWER = "The model returned an empty answer."
+REASONING_ONLY = (
+    "The model reasoned but gave no answer (it may have run out of tokens while thinking): "
+    "raise Max tokens, or turn thinking off for it."
+)
+CANCELLED_MESSAGE = "Stopped before it finished; the text streamed until then is kept."
+
+
+def timeout_message(timeout_s: float, what: str = "model") -> str:
+    return (
+        f"Timed out after {timeout_s:g} s (the per-model timeout). Raise it if this {what} "
+        "needs longer; the text streamed until then is kept."
+    )
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    generation_id: int
+    model: str
+    status: Status
+    text: str
+    reasoning: str
+    error: str | None
+    timings: VLMTimings | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunnerEvent:
+    generation_id: int
+    kind: EventKind
+    text: str = ""
+    reasoning: str = ""
+    result: GenerationResult | None = None
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What a page draws of one model while the run goes on (see `Comparison.snapshot`)."""
+
+    generation_id: int
+    model: str
+    status: str  # "running" until finished, then the final status
+    text: str
+    reasoning: str
+    result: GenerationResult | None
+
+
+def describe_error(exc: BaseException) -> str:
+    """The message a user sees for a failed model: ours as written, others with their type."""
+    if isinstance(exc, BackendError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def write_final(
+    store: Store, generation_id: int, status: str, fields: dict[str, Any]
+) -> str | None:
+    """Write a generation's final row, retrying; None when stored, else what went wrong.
+
+    When every try fails, the failure itself is recorded as the row's error (without the
+    fields that may have caused it), so the row never stays `running`.
+    """
+    failure: BaseException | None = None
+    for pause_s in FINAL_WRITE_PAUSES_S:
+        time.sleep(pause_s)
+        try:
+            store.finish_generation(generation_id, status, **fields)
+            return None
+        except Exception as exc:  # noqa: BLE001 - any store failure is retried, then recorded
+            failure = exc
+    message = (
+        f"Lineup could not store this {status} result: {type(failure).__name__}: {failure}. "
+        "Check that the database is writable and not locked by another program."
+    )
+    try:
+        store.finish_generation(generation_id, ERROR, error=message)
+    except Exception as exc:  # noqa: BLE001 - nothing more can be done than say so
+        print(
+            f"lineup: generation {generation_id} could not be stored ({exc}); its result is "
+            "only in this process's output.",
+            file=sys.stderr,
+            flush=True,
+        )
+    return message
+
+
+class _Job:
+    """One model's generation: its worker thread, its clock, its cancel and its one finish."""
+
+    def __init__(self, comparison: Comparison, generation_id: int, model: str) -> None:
+        self.comparison = comparison
+        self.generation_id = generation_id
+        self.model = model
+        self.clock = StreamClock()
+        self.cancel_token = CancelToken()
+        self.text_parts: list[str] = []
+        self.reasoning_parts: list[str] = []
+        self.result: GenerationResult | None = None
+        self.described: dict[str, Any] = {}
+        self._finish_lock = threading.Lock()
+        self.finished = threading.Event()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.reasoning_parts)
+
+    def progress(self) -> tuple[str | None, str | None]:
+        return self.live_text or None, self.live_reasoning or None
+
+    # The text so far as it is saved and shown: a configured key echoed by the server is
+    # [redacted] there too, as in the stored row (lineup.redact.redact_stream).
+    @property
+    def live_text(self) -> str:
+        return redact_stream(self.text, self.comparison.secrets)
+
+    @property
+    def live_reasoning(self) -> str:
+        return redact_stream(self.reasoning, self.comparison.secrets)
+
+    def view(self) -> JobView:
+        result = self.result
+        return JobView(
+            self.generation_id,
+            self.model,
+            result.status if result is not None else RUNNING,
+            result.text if result is not None else self.live_text,
+            result.reasoning if result is not None else self.live_reasoning,
+            result,
+        )
+
+    def arm_timer(self, timeout_s: float, message: str) -> None:
+        """(Re)start this job's timeout: it ends the job as `timeout` with `message`."""
+        if not self.finished.is_set():
+            self.comparison.watchdog.set(self, timeout_s, message)
+
+    def run(self, factory: BackendFactory, request: VLMRequest) -> None:
+        usage: Usage | None = None
+        prepared: BaseException | None = None
+        try:
+            # Building the backend may load an in-process model; that time is the backend's
+            # to report (Usage.load_s) and stays out of TTFT, total and decode speed.
+            backend = factory(self.model)
+            # An HTTP model's request is read and timed in the reader process, away from
+            # this process's interpreter lock (backends.reader); it goes there now.
+            ready = reader.prepare_stream(
+                backend, dataclasses.replace(request, cancel=self.cancel_token)
+            )
+            self.described = self.comparison.describe(self.model, backend)
+        except BaseException as exc:  # noqa: BLE001 - reported after the start gate
+            prepared = exc
+        # Ready: the wait at the gate is bounded by the gate itself.
+        self.comparison.watchdog.clear(self)
+        self.comparison.wait_for_all_ready()
+        if prepared is not None:
+            self.cancel_token.cancel()  # a request the reader process holds is dropped there
+            self.finish(
+                TIMEOUT if isinstance(prepared, BackendTimeout) else ERROR, describe_error(prepared)
+            )
+            return
+        try:
+            if self.finished.is_set():
+                return  # stopped or timed out before the request was sent
+            # The per-model timeout counts from the moment the request is sent.
+            timeout_s = self.comparison.timeout_s
+            self.arm_timer(timeout_s, timeout_message(timeout_s))
+            stream = ready.start(self.clock.start)
+            try:
+                for chunk in stream:
+                    self.clock.observe(chunk)
+                    if self.finished.is_set():
+                        break  # timed out or stopped: the row is already written
+                    self._take(chunk)
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+        except BaseException as exc:  # noqa: BLE001 - any failure belongs to this model alone
+            status: Status = TIMEOUT if isinstance(exc, BackendTimeout) else ERROR
+            self.finish(status, describe_error(exc))
+            return
+        if self.finished.is_set():
+            return
+        if usage is None:
+            self.finish(ERROR, NO_END_MARKER)
+        elif not self.text.strip():
+            self.finish(ERROR, REASONING_ONLY if self.reasoning.strip() else EMPTY_ANSWER, usage)
+        else:
+            self.finish(OK, None, usage)
+
+    def _take(self, chunk: Chunk) -> None:
+        if chunk.text:
+            self.text_parts.append(chunk.text)
+        if chunk.reasoning:
+            self.reasoning_parts.append(chunk.reasoning)
+        if chunk.text or chunk.reasoning:
+            self.comparison.events.put(
+                RunnerEvent(self.generation_id, "chunk", chunk.text, chunk.reasoning)
+            )
+
+    def finish(self, status: Status, error: str | None, usage: Usage | None = None) -> bool:
+        """End this generation in `status`, once: write the row, tell the caller.
+
+        False when it had already finished. A timeout, Stop or shutdown also stops the
+        request and frees its connection. Never raises.
+        """
+        with self._finish_lock:
+            if self.finished.is_set():
+                return False
+            try:
+                result = self._record(status, error, usage)
+            except Exception as exc:  # noqa: BLE001 - a bug here must not leave the job open
+                message = f"Lineup failed to record this answer: {type(exc).__name__}: {exc}"
+                text, reasoning = (
+                    redact(t, self.comparison.secrets) or "" for t in (self.text, self.reasoning)
+                )
+                result = GenerationResult(
+                    self.generation_id, self.model, ERROR, text, reasoning, message, None
+                )
+            self.result = result
+            self.finished.set()
+        self.comparison.watchdog.clear(self)
+        if self.comparison.done:
+            self.comparison.watchdog.stop()
+        if status in (TIMEOUT, CANCELLED, INTERRUPTED):
+            self.cancel_token.cancel()
+        kind: EventKind = "done" if result.status == OK else "failed"
+        self.comparison.events.put(RunnerEvent(self.generation_id, kind, result=result))
+        return True
+
+    def _record(self, status: Status, error: str | None, usage: Usage | None) -> GenerationResult:
+        text, text_repairs = storable(self.text)
+        reasoning, reasoning_repairs = storable(self.reasoning)
+        secrets = self.comparison.secrets
+        (text, reasoning, error), hidden = redacted_values([text, reasoning, error], secrets)
+        metadata, hidden_in_metadata = redacted_values(
+            {**self.described, **(usage.metadata if usage else {})}, secrets
+        )
+        if text_repairs or reasoning_repairs:
+            # The answer held characters no database stores (lone surrogates, NUL).
+            metadata["replaced_unstorable_chars"] = text_repairs + reasoning_repairs
+        if hidden + hidden_in_metadata:
+            # The server echoed a configured key (lineup.redact): say how often it was hidden.
+            metadata[REDACTED_COUNT] = hidden + hidden_in_metadata
+        timings: VLMTimings | None = None
+        if status == OK:
+            timings = vlm_timings(self.clock, self.text, usage)
+            fields: dict[str, Any] = {**timings.as_fields()}
+        else:
+            now = time.perf_counter()
+            fields = {
+                "total_s": self.clock.since_start(now),
+                "ttft_s": self.clock.since_start(self.clock.first_text_at),
+            }
+        fields.update(
+            output_text=text or None,
+            reasoning_text=reasoning or None,
+            error=error,
+            backend_metadata=metadata,
+        )
+        failure = write_final(self.comparison.store, self.generation_id, status, fields)
+        if failure is not None:
+            status, error, timings = ERROR, failure, None
+        return GenerationResult(
+            self.generation_id, self.model, status, text, reasoning, error, timings, metadata
+        )
+
+
+class _Finishing(Protocol):
+    finished: threading.Event
+
+    @property
+    def result(self) -> Any: ...
+
+
+EventT = TypeVar("EventT")
+ResultT = TypeVar("ResultT")
+
+
+class EventRun(Generic[EventT, ResultT]):
+    """Jobs started together, whose events reach the caller over one queue.
+
+    Subclasses list their jobs in `members()`; each job has a `finished` event and, once
+    finished, a `result`. Per-job timers registered with `track_timer` are cancelled when
+    every job is done.
+    """
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[EventT] = queue.Queue()
+        self._timers: list[threading.Timer] = []
+        self._timers_lock = threading.Lock()
+
+    def members(self) -> Sequence[_Finishing]:
+        raise NotImplementedError
+
+    def track_timer(self, timer: threading.Timer) -> None:
+        with self._timers_lock:
+            self._timers.append(timer)
+
+    @property
+    def done(self) -> bool:
+        return all(member.finished.is_set() for member in self.members())
+
+    def iter_events(self, poll_s: float = 0.05) -> Iterator[EventT]:
+        """Yield events until every job has finished (or timed out)."""
+        while True:
+            try:
+                yield self.events.get(timeout=poll_s)
+            except queue.Empty:
+                if self.done and self.events.empty():
+                    self._cancel_timers()
+                    return
+
+    def wait(self) -> list[ResultT]:
+        for member in self.members():
+            while not member.finished.wait(0.5):  # a bounded wait lets Ctrl-C through
+                pass
+        self._cancel_timers()
+        return self.results()
+
+    def results(self) -> list[ResultT]:
+        """Finished jobs' results, in the order the jobs were added."""
+        return [member.result for member in self.members() if member.result is not None]
+
+    def _cancel_timers(self) -> None:
+        with self._timers_lock:
+            for timer in self._timers:
+                timer.cancel()
+
+
+class Watchdog:
+    """Ends jobs whose deadline has passed, from one thread per comparison.
+
+    A deadline is a number in a dict, so setting one on the way to the request costs no
+    thread start (a `threading.Timer` per model did, and it showed as start skew).
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._deadlines: dict[_Job, tuple[float, str]] = {}
+        self._stopped = False
+        self._thread = threading.Thread(target=self._watch, name="lineup-watchdog", daemon=True)
+        self._thread.start()
+
+    def set(self, job: _Job, timeout_s: float, message: str) -> None:
+        with self._changed:
+            self._deadlines[job] = (time.monotonic() + timeout_s, message)
+            self._changed.notify()
+
+    def clear(self, job: _Job) -> None:
+        with self._changed:
+            self._deadlines.pop(job, None)
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped = True
+            self._changed.notify()
+
+    def _watch(self) -> None:
+        while True:
+            with self._changed:
+                if self._stopped:
+                    return
+                now = time.monotonic()
+                due = [
+                    (job, message) for job, (at, message) in self._deadlines.items() if at <= now
+                ]
+                for job, _ in due:
+                    del self._deadlines[job]
+                if not due:
+                    soonest = min((at for at, _ in self._deadlines.values()), default=None)
+                    self._changed.wait(None if soonest is None else soonest - now)
+                    continue
+            for job, message in due:
+                job.finish(TIMEOUT, message)
+
+
+class Comparison(EventRun[RunnerEvent, GenerationResult]):
+    """A run in progress: one job per model, all started at once."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: int,
+        timeout_s: float,
+        secrets: Sequence[str] = (),
+        describe: Describer = describe_now,
+    ) -> None:
+        super().__init__()
+        self.describe = describe
+        self.store = store
+        self.run_id = run_id
+        self.run_ids = [run_id]
+        self.timeout_s = timeout_s
+        self.secrets = tuple(secrets)
+        self.jobs: list[_Job] = []
+
+    def members(self) -> Sequence[_Job]:
+        return self.jobs
+
+    def start(self, factory: BackendFactory, request: VLMRequest) -> None:
+        """Start every model: each gets ready (backend built, model described), then all send
+        their requests together, so their clocks start within a thread wake-up of each other.
+
+        Getting ready has its own limit, the per-model timeout: a model not ready by then
+        ends as `timeout`, and the others go ahead without it.
+        """
+        liveness.track(self)
+        self.watchdog = Watchdog()
+        self._ready = threading.Barrier(len(self.jobs))
+        not_ready = (
+            f"Not ready after {self.timeout_s:g} s (the per-model timeout): building the "
+            "backend or loading the model took too long. Raise the timeout, or check the server."
+        )
+        for job in self.jobs:
+            liveness.keep_alive(self.store, job)
+            job.arm_timer(self.timeout_s, not_ready)
+            worker = threading.Thread(
+                target=job.run, args=(factory, request), name=f"lineup-{job.model}", daemon=True
+            )
+            worker.start()
+
+    def wait_for_all_ready(self) -> None:
+        """The start gate: return when every model is ready (or the wait ran out)."""
+        try:
+            self._ready.wait(timeout=self.timeout_s)
+        except threading.BrokenBarrierError:
+            pass  # one was not ready in time: the others start without it
+
+    def snapshot(self) -> list[JobView]:
+        """Each model's state and text so far, in column order; safe to call at any time."""
+        return [job.view() for job in self.jobs]
+
+    def cancel(self) -> None:
+        """Stop: every unfinished model becomes `cancelled` at once, its request stopped."""
+        for job in self.jobs:
+            job.finish(CANCELLED, CANCELLED_MESSAGE)
+
+    def interrupt(self, why: str) -> None:
+        """The process is stopping: every unfinished model becomes `interrupted`."""
+        for job in self.jobs:
+            job.finish(INTERRUPTED, f"Interrupted: {why}. The text streamed until then is kept.")
+
+
+def start_vlm_comparison(
+    store: Store,
+    models: list[str],
+    request: VLMRequest,
+    factory: BackendFactory,
+    *,
+    image_hash: str | None = None,
+    timeout_s: float = 300.0,
+    blind: bool = False,
+    secrets: Sequence[str] = (),
+    describe: Describer = describe_now,
+) -> Comparison:
+    """Store the run and one `running` row per model, then start every model at once."""
+    params = {
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        "timeout_s": timeout_s,
+    }
+    run_id, generation_ids = store.create_run_with_generations(
+        "vlm",
+        request.question,
+        models,
+        image_hash=image_hash,
+        system_prompt=request.system,
+        params=params,
+        seed=request.seed,
+        blind=blind,
+    )
+    comparison = Comparison(store, run_id, timeout_s, secrets, describe)
+    for generation_id, model in zip(generation_ids, models, strict=True):
+        comparison.jobs.append(_Job(comparison, generation_id, model))
+    comparison.start(factory, request)
+    return comparison
+
+
+def start_one(
+    store: Store,
+    run_id: int,
+    generation_id: int,
+    model: str,
+    request: VLMRequest,
+    factory: BackendFactory,
+    *,
+    timeout_s: float,
+    secrets: Sequence[str] = (),
+    describe: Describer = describe_now,
+) -> Comparison:
+    """One model's answer into a `running` row that already exists (a study claims its rows
+    one by one): the same timing, states and storage as a comparison's."""
+    comparison = Comparison(store, run_id, timeout_s, secrets, describe)
+    comparison.jobs.append(_Job(comparison, generation_id, model))
+    comparison.start(factory, request)
+    return comparison

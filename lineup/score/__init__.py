@@ -1,0 +1,85 @@
+"""What answers are worth beyond the labels: references, automatic scores, the LLM judge, rankings,
+agreement."""
+
+from lineup.score import agreement as _agreement
+from lineup.score import automatic as _automatic
+from lineup.score import judge as _judge
+from lineup.score import references as _references
+from lineup.score.agreement import judge_agreement, study_agreement
+from lineup.score.automatic import SCORE_KEYS, study_scores
+from lineup.score.judge import (
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT_S,
+    PROTOCOL_PAIRWISE,
+    PROTOCOL_REFERENCE,
+    SIMPLER_TEMPLATE_HINT,
+    JudgeRun,
+    JudgeSetting,
+    StudyJudge,
+    Verdict,
+    check_judge_limits,
+    check_protocol,
+    check_template,
+    judge_figures,
+    judge_label_pairs,
+    judge_sees_images,
+    judge_settings,
+    judge_study,
+    judge_template,
+    latest_judge,
+    latest_verdicts,
+    study_judges,
+)
+from lineup.score.judge_jobs import JudgeJob, active_judging, last_judging
+from lineup.score.ranking import study_ranking
+from lineup.score.references import (
+    item_references,
+    model_references,
+    reference_summary,
+    scored_study,
+)
+
+# The definitions a report quotes, by heading.
+DEFINITIONS = {
+    "Reference answers": _references.__doc__ or "",
+    "Automatic scores": _automatic.__doc__ or "",
+    "The LLM judge": _judge.__doc__ or "",
+    "Agreement": _agreement.__doc__ or "",
+}
+
+__all__ = [
+    "DEFINITIONS",
+    "JUDGE_MAX_TOKENS",
+    "JUDGE_TIMEOUT_S",
+    "JudgeJob",
+    "JudgeRun",
+    "JudgeSetting",
+    "PROTOCOL_PAIRWISE",
+    "PROTOCOL_REFERENCE",
+    "SCORE_KEYS",
+    "SIMPLER_TEMPLATE_HINT",
+    "StudyJudge",
+    "Verdict",
+    "active_judging",
+    "check_judge_limits",
+    "check_protocol",
+    "check_template",
+    "item_references",
+    "judge_agreement",
+    "judge_figures",
+    "judge_label_pairs",
+    "judge_sees_images",
+    "judge_settings",
+    "judge_study",
+    "judge_template",
+    "last_judging",
+    "latest_judge",
+    "latest_verdicts",
+    "model_references",
+    "reference_summary",
+    "scored_study",
+    "study_agreement",
+    "study_judges",
+    "study_ranking",
+    "study_scores",
+]
