@@ -6,7 +6,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 export LINEUP_MAX_UPLOAD_MB ?= 20
 PORT ?= 8501
 
-.PHONY: run test test-fast setup setup-dev lint clean-samples bench
+.PHONY: run test test-fast setup setup-dev lint clean-samples bench architecture
 
 # Streamlit's upload limit is a whole number of MB: LINEUP_MAX_UPLOAD_MB rounded up (Lineup
 # itself refuses anything over the exact limit).
@@ -39,6 +39,10 @@ lint: setup-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+# docs/architecture.png: the packages and their import arrows (needs Graphviz's dot).
+architecture: setup-dev
+	$(PY) scripts/draw_architecture.py
 
 setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
