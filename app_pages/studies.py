@@ -8,8 +8,7 @@ import streamlit as st
 from components.context import SHOWN_MARK, annotator_sidebar, get_lineup, page_runs, show_runs
 from components.models import model_picker
 from components.runs import remember_start, results_anchor, start_button
-from components.study_scoring import scoring_panel
-from components.study_view import (
+from components.study import (
     charts,
     downloads,
     per_item_section,
@@ -18,6 +17,7 @@ from components.study_view import (
     relevance_table,
     repeats_table,
     scores_section,
+    scoring_panel,
     speed_table,
     studies_table,
     study_caption,
