@@ -18,7 +18,7 @@ from components.charts import (
 from components.context import get_lineup
 from components.exports import csv_download, streamed_csv_download
 from components.leaderboard_filters import filter_bar
-from components.study_view import ranking_and_agreement
+from components.study import ranking_and_agreement
 from lineup.app import (
     ExportTable,
     LeaderboardFilter,

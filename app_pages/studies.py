@@ -8,8 +8,7 @@ import streamlit as st
 from components.context import SHOWN_MARK, annotator_sidebar, get_lineup, page_runs, show_runs
 from components.models import model_picker
 from components.runs import remember_start, results_anchor, start_button
-from components.study_scoring import scoring_panel
-from components.study_view import (
+from components.study import (
     charts,
     downloads,
     per_item_section,
@@ -18,6 +17,7 @@ from components.study_view import (
     relevance_table,
     repeats_table,
     scores_section,
+    scoring_panel,
     speed_table,
     studies_table,
     study_caption,
@@ -64,36 +64,20 @@ def running_start(app: Lineup, inputs: tuple[object, ...]) -> int | None:
     return info.id if info is not None and info.status == STUDY_RUNNING else None
 
 
-def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
-    """Choose a set, then its models (or voices) and parameters; Start stores the study and
-    runs it in this server (a reload or a closed tab does not stop it)."""
-    if not sets:
-        shipped = ", ".join(f"**{s.name}**" for s in app.shipped_sets())
-        st.info(
-            "No question set yet. "
-            + (f"Lineup ships with {shipped}: " if shipped else "")
-            + "import one with a click on the Sets page (or your own set there).",
-            icon=":material/library_add:",
-        )
-        st.page_link(
-            "app_pages/sets.py", label="Sets: import a set", icon=":material/library_books:"
-        )
-        return
-    chosen = st.selectbox(
-        "Question set",
-        sets,
-        format_func=lambda s: (
-            f"{s.name} · {'voices' if s.kind == 'tts' else 'VLM'} · {s.items} items"
-        ),
-        key="study-set",
+def _no_sets(app: Lineup) -> None:
+    """Where the form would be while there is no set: the way to the Sets page."""
+    shipped = ", ".join(f"**{s.name}**" for s in app.shipped_sets())
+    st.info(
+        "No question set yet. "
+        + (f"Lineup ships with {shipped}: " if shipped else "")
+        + "import one with a click on the Sets page (or your own set there).",
+        icon=":material/library_add:",
     )
-    voices = chosen.kind == "tts"
-    if voices:
-        models = model_picker(
-            app, "tts", default=["piper:en_US-joe-medium", "espeak:en-us"], label="Voices"
-        )
-    else:
-        models = model_picker(app, "vlm", default=["ocr:eng+rus"])
+    st.page_link("app_pages/sets.py", label="Sets: import a set", icon=":material/library_books:")
+
+
+def _run_parameters(app: Lineup, voices: bool) -> tuple[int, int | None, float, bool]:
+    """Repeats, seed, timeout and blind, in a row."""
     c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
     repeats = c1.number_input(
         "Samples per sentence" if voices else "Repeats",
@@ -118,25 +102,59 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
     blind = c4.toggle(
         "Blind", key="study-blind", help="Label its answers without seeing the model names."
     )
-    system, temperature, max_tokens, stt = None, None, None, None
+    return repeats, seed, timeout_s, blind
+
+
+def _voice_parameters() -> str | None:
+    """The speech-to-text model that scores a voice study's clips; None: no scoring."""
+    return (
+        st.text_input(
+            "Speech-to-text for WER",
+            DEFAULT_STT,
+            key="study-stt",
+            help="Transcribes each clip to score it; empty: no scoring.",
+        ).strip()
+        or None
+    )
+
+
+def _vlm_parameters() -> tuple[str, float, int]:
+    """A VLM study's system prompt, temperature and max tokens, folded away."""
+    with st.expander("System prompt, temperature, max tokens"):
+        system = st.text_area("System prompt", key="study-system")
+        p1, p2 = st.columns(2)
+        temperature = p1.number_input("Temperature", 0.0, 2.0, 0.0, 0.1, key="study-temperature")
+        max_tokens = int(p2.number_input("Max tokens", 1, 32768, 512, key="study-max-tokens"))
+    return system, temperature, max_tokens
+
+
+def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
+    """Choose a set, then its models (or voices) and parameters; Start stores the study and
+    runs it in this server (a reload or a closed tab does not stop it)."""
+    if not sets:
+        _no_sets(app)
+        return
+    chosen = st.selectbox(
+        "Question set",
+        sets,
+        format_func=lambda s: (
+            f"{s.name} · {'voices' if s.kind == 'tts' else 'VLM'} · {s.items} items"
+        ),
+        key="study-set",
+    )
+    voices = chosen.kind == "tts"
     if voices:
-        stt = (
-            st.text_input(
-                "Speech-to-text for WER",
-                DEFAULT_STT,
-                key="study-stt",
-                help="Transcribes each clip to score it; empty: no scoring.",
-            ).strip()
-            or None
+        models = model_picker(
+            app, "tts", default=["piper:en_US-joe-medium", "espeak:en-us"], label="Voices"
         )
     else:
-        with st.expander("System prompt, temperature, max tokens"):
-            system = st.text_area("System prompt", key="study-system")
-            p1, p2 = st.columns(2)
-            temperature = p1.number_input(
-                "Temperature", 0.0, 2.0, 0.0, 0.1, key="study-temperature"
-            )
-            max_tokens = int(p2.number_input("Max tokens", 1, 32768, 512, key="study-max-tokens"))
+        models = model_picker(app, "vlm", default=["ocr:eng+rus"])
+    repeats, seed, timeout_s, blind = _run_parameters(app, voices)
+    system, temperature, max_tokens, stt = None, None, None, None
+    if voices:
+        stt = _voice_parameters()
+    else:
+        system, temperature, max_tokens = _vlm_parameters()
     inputs = (chosen.name, tuple(models), repeats, seed, timeout_s, blind, system)
     inputs += (temperature, max_tokens, stt)
     repeat_of = running_start(app, inputs)
@@ -149,28 +167,29 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
         else f"Study {repeat_of} runs these inputs now: change the set, models or parameters "
         "to start another.",
     )
-    if request is not None:
-        try:
-            started = app.start_study(
-                set_name=chosen.name,
-                models=models,
-                repeats=int(repeats),
-                system=system,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                seed=None if seed is None else int(seed),
-                timeout_s=float(timeout_s),
-                stt=stt,
-                blind=blind,
-                request_id=request,
-            )
-        except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
-            st.error(str(exc), icon=":material/error:")
-        else:
-            st.session_state[LAST_START_KEY] = (inputs, started.study_id)
-            remember_start("study-start", QUERY_KEY, [started.study_id])
-            st.session_state[SCROLL_KEY] = True
-            st.rerun()
+    if request is None:
+        return
+    try:
+        started = app.start_study(
+            set_name=chosen.name,
+            models=models,
+            repeats=int(repeats),
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=None if seed is None else int(seed),
+            timeout_s=float(timeout_s),
+            stt=stt,
+            blind=blind,
+            request_id=request,
+        )
+    except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
+        st.error(str(exc), icon=":material/error:")
+    else:
+        st.session_state[LAST_START_KEY] = (inputs, started.study_id)
+        remember_start("study-start", QUERY_KEY, [started.study_id])
+        st.session_state[SCROLL_KEY] = True
+        st.rerun()
 
 
 def pick_study(app: Lineup, studies: list[StudyInfo]) -> StudyInfo | None:

@@ -4,7 +4,7 @@ reload or a shared link shows the same rows."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import streamlit as st
@@ -125,31 +125,12 @@ def _clear() -> None:
             del st.query_params[key]
 
 
-def filter_bar(app: Lineup) -> LeaderboardFilter:
-    """The filter bar; returns the filter chosen and keeps it in the page's address.
-
-    Off (no filter, nothing read) until the person turns it on or the address holds a
-    filter: the unfiltered page stays as fast as it was. The widgets start from the address
-    (on a reload, a shared link, or a link that changed it), then keep what the person
-    picks; each pick is written back to the address.
-    """
-    in_address = any(st.query_params.get(key) for key in QUERY_KEYS)
-    shown, problems = address_filter()
-    if st.session_state.get(ADDRESS_KEY) != shown.as_query():
-        st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
-    round_ = st.session_state[ROUND_KEY]
-    if not st.toggle("Filters", value=in_address, key=f"lb-on-{round_}", help=FILTERS_HELP):
-        _clear()
-        st.session_state[ADDRESS_KEY] = {}
-        return LeaderboardFilter()
-    choices = app.leaderboard_filter_choices()
-    shown, unknown = _known(shown, choices)
-    for problem in [*problems, *unknown]:
-        st.warning(problem, icon=":material/filter_alt_off:")
+def _scope(
+    bar: Any, choices: FilterChoices, shown: LeaderboardFilter, round_: int
+) -> tuple[int | None, str | None]:
+    """The study and set pickers, first in the bar."""
     studies = {s.id: s for s in choices.studies}
     sets = {s.name: s for s in choices.sets}
-
-    bar = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
     study_id = _select(
         bar,
         "Study",
@@ -170,6 +151,11 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
         format_func=lambda s: ALL if s is None else f"{s} ({sets[s].kind.upper()})",
         help="Only the answers to this set's items, in every study of it.",
     )
+    return study_id, set_name
+
+
+def _days(bar: Any, shown: LeaderboardFilter, round_: int) -> tuple[date | None, date | None]:
+    """The first and last day pickers, after the study and set."""
     first_day, last_day = _shown_days(shown)
     first = bar.date_input(
         "From (UTC)",
@@ -187,6 +173,13 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
         help=TO_HELP,
         width=WIDTH_PX["To (UTC)"],
     )
+    return first, last
+
+
+def _tag_annotator_status(
+    bar: Any, choices: FilterChoices, shown: LeaderboardFilter, round_: int
+) -> tuple[str | None, str | None, str | None]:
+    """The tag, annotator and status pickers, last in the bar."""
     tag = _select(
         bar,
         "Tag",
@@ -214,13 +207,57 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
         format_func=lambda s: ALL if s is None else STATUS_WORDS.get(s, s),
         help=STATUS_HELP,
     )
+    return tag, annotator, status
+
+
+def _valid_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """The moments the chosen days cover; none while the last day is before the first."""
     if first is not None and last is not None and last < first:
         st.warning(
             "The last day is before the first: the dates are left out until they are swapped.",
             icon=":material/event_busy:",
         )
         first = last = None
-    since, until = day_range(first, last)
+    return day_range(first, last)
+
+
+def _write_address(query: dict[str, str]) -> None:
+    """The filter into the page's address: each key set, changed or removed as needed."""
+    for key in QUERY_KEYS:
+        if key in query:
+            if st.query_params.get(key) != query[key]:
+                st.query_params[key] = query[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def filter_bar(app: Lineup) -> LeaderboardFilter:
+    """The filter bar; returns the filter chosen and keeps it in the page's address.
+
+    Off (no filter, nothing read) until the person turns it on or the address holds a
+    filter: the unfiltered page stays as fast as it was. The widgets start from the address
+    (on a reload, a shared link, or a link that changed it), then keep what the person
+    picks; each pick is written back to the address.
+    """
+    in_address = any(st.query_params.get(key) for key in QUERY_KEYS)
+    shown, problems = address_filter()
+    if st.session_state.get(ADDRESS_KEY) != shown.as_query():
+        st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
+    round_ = st.session_state[ROUND_KEY]
+    if not st.toggle("Filters", value=in_address, key=f"lb-on-{round_}", help=FILTERS_HELP):
+        _clear()
+        st.session_state[ADDRESS_KEY] = {}
+        return LeaderboardFilter()
+    choices = app.leaderboard_filter_choices()
+    shown, unknown = _known(shown, choices)
+    for problem in [*problems, *unknown]:
+        st.warning(problem, icon=":material/filter_alt_off:")
+
+    bar = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
+    study_id, set_name = _scope(bar, choices, shown, round_)
+    first, last = _days(bar, shown, round_)
+    tag, annotator, status = _tag_annotator_status(bar, choices, shown, round_)
+    since, until = _valid_range(first, last)
     chosen = LeaderboardFilter(
         study_id=study_id,
         set_name=set_name,
@@ -231,12 +268,7 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
         status=status,
     )
     query = chosen.as_query()
-    for key in QUERY_KEYS:
-        if key in query:
-            if st.query_params.get(key) != query[key]:
-                st.query_params[key] = query[key]
-        elif key in st.query_params:
-            del st.query_params[key]
+    _write_address(query)
     st.session_state[ADDRESS_KEY] = query
     if not chosen.is_empty:
         st.caption(

@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.study_view import csv_zip, report_bytes, xlsx_bytes
+from components.study import csv_zip, report_bytes, xlsx_bytes
 from lineup.app.facade import Lineup
 from lineup.study.running import StudyProgress
 from testbed.ollama_server import FakeModel, OllamaFixture

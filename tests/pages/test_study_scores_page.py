@@ -259,7 +259,7 @@ def draw_ranking() -> None:
     """The ranking of a made-up summary whose models carry arena figures too."""
     import streamlit as st
 
-    from components.study_view import ranking_table
+    from components.study import ranking_table
 
     summary = st.session_state["summary"]
     ranking_table(summary, {m["model"]: m["model"] for m in summary["models"]})

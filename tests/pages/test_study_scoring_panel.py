@@ -23,7 +23,7 @@ from tests.pages.helpers import shown_texts, studies_page
 
 PANEL = """
 from components.context import get_lineup
-from components.study_scoring import scoring_panel
+from components.study import scoring_panel
 
 app = get_lineup()
 scoring_panel(app, app.study({study_id}))

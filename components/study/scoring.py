@@ -1,5 +1,6 @@
-"""The Studies page's scoring panel: a reference model run beside the study (lineup.references)
-and an LLM judge that scores its answers in the background (lineup.judge, lineup.judge_jobs).
+"""The Studies page's scoring panel: a reference model run beside the study
+(lineup.score.references) and an LLM judge that scores its answers in the background
+(lineup.score.judge, lineup.score.judge_jobs).
 
 The reference model runs as a study of its own, with the progress, pause and resume of every
 study. The judge runs in a thread of this server; every verdict is stored as it comes, so a

@@ -1,4 +1,5 @@
-"""A study's charts: % relevant with its interval, speed against % relevant, the per-item grid."""
+"""A study's figures (plotly), drawn by its sections: % relevant with its interval, speed
+against % relevant, the ratings, the per-item grid."""
 
 from __future__ import annotations
 

@@ -1,0 +1,215 @@
+"""A study's ranking (Bradley-Terry from the labels, the arena's from the pairwise votes) and
+how far its annotators agree with each other and with the judge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components.study.common import (
+    EMPTY_CELL,
+    count_text,
+    model_table,
+    name_column,
+    number_column,
+    records,
+)
+from components.study.figures import rating_chart
+from components.study.scores import NO_FIGURE, figure_interval, shared_rank
+from lineup.app import code_span, hide_credentials
+
+
+def _ranked_rows(summary: dict[str, Any]) -> pd.DataFrame:
+    """One row per model, best Bradley-Terry rank first (unranked models last), with the
+    arena's figures beside it when the study has them."""
+    models = summary["models"]
+    bt_ranks = [m.get("bt_rank") for m in models]
+    arena_ranks = [m.get("arena_rank") for m in models]
+    rows = [
+        {
+            **m,
+            "bt_rank_text": shared_rank(m.get("bt_rank"), bt_ranks),
+            "bt_ci": figure_interval(m.get("bt_ci_low"), m.get("bt_ci_high"), ".0f"),
+            "arena_rank_text": shared_rank(m.get("arena_rank"), arena_ranks),
+            "arena_ci": figure_interval(m.get("arena_ci_low"), m.get("arena_ci_high"), ".0f"),
+        }
+        for m in models
+    ]
+    rows.sort(
+        key=lambda r: (r.get("bt_rank") is None, r.get("bt_rank") or 0, -(r.get("bt_rating") or 0))
+    )
+    return pd.DataFrame(rows)
+
+
+RANK_HELP = (
+    "1 + the models whose whole interval lies above this one's: models whose intervals overlap "
+    "share a rank, marked (tie)."
+)
+
+
+def ranking_columns(with_arena: bool) -> dict[str, Any]:
+    columns: dict[str, Any] = {
+        "bt_rank_text": st.column_config.TextColumn("Rank", help=RANK_HELP, width=70),
+        "name": name_column("Model"),
+        "bt_rating": number_column(
+            "Rating",
+            "Bradley-Terry rating from the labels: on each item two models both labeled, the "
+            "higher item score wins. Elo-like scale: the mean is 1000, +400 is 10:1 odds.",
+            "%.0f",
+            70,
+        ),
+        "bt_ci": st.column_config.TextColumn(
+            "95% CI",
+            help="95% bootstrap interval of the rating: the items resampled 200 times.",
+            width=96,
+        ),
+    }
+    if with_arena:
+        columns |= {
+            "arena_rank_text": st.column_config.TextColumn(
+                "Arena rank", help=f"The same from the pairwise votes. {RANK_HELP}", width=90
+            ),
+            "arena_rating": number_column(
+                "Arena rating",
+                "Bradley-Terry rating from the annotators' votes between two answers to the "
+                "same item (the label queue's arena mode), same scale.",
+                "%.0f",
+                96,
+            ),
+            "arena_ci": st.column_config.TextColumn(
+                "Arena 95% CI", help="95% bootstrap interval of the arena rating.", width=104
+            ),
+            "arena_votes": number_column("Votes", "Pairwise votes counted.", "%d", 60),
+        }
+    return columns
+
+
+def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
+    """The models ranked by their Bradley-Terry rating from the labels, ties marked, with a
+    chart of the ratings and their intervals; the arena's ranking beside it when the study
+    has pairwise votes."""
+    chart_key = f"study-rating-chart-{summary['study_id']}"
+    frame = _ranked_rows(summary)
+    if frame.empty:
+        st.caption("No model in this study.")
+        return
+    with_arena = any(m.get("arena_rank") is not None for m in summary["models"])
+    if all(m.get("bt_rank") is None for m in summary["models"]) and not with_arena:
+        st.caption(
+            "No ranking yet: it needs labels on the same items for at least two models. Label "
+            "the answers in the label queue."
+        )
+        return
+    rated = [m for m in summary["models"] if m.get("bt_rank") is not None]
+    # The chart under the table, not beside it: in a 1000 px window two columns would cut the
+    # table's columns and the chart's names.
+    model_table(frame, names, ranking_columns(with_arena), width="content")
+    if rated:
+        st.plotly_chart(rating_chart(records(frame), names), key=chart_key)
+    st.caption(
+        "From every annotator's labels. A rank shared by models whose intervals overlap is "
+        "marked (tie): the labels cannot tell them apart yet."
+    )
+
+
+def _kappa_frame(pairs: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(pairs, columns=["a", "b", "kappa", "n_shared"])
+
+
+KAPPA_COLUMNS: dict[str, Any] = {
+    "a": st.column_config.TextColumn("Annotator", width=120),
+    "b": st.column_config.TextColumn("and", width=120),
+    "kappa": number_column(
+        "Kappa",
+        "Cohen's kappa with linear weights: 1 = the same labels, 0 = chance. Relevant against "
+        "irrelevant weighs twice a one-step disagreement.",
+        "%.2f",
+        70,
+    ),
+    "n_shared": number_column("Shared answers", "Answers both labeled.", "%d", 110),
+}
+
+
+def _figure(value: float | None) -> str:
+    return NO_FIGURE if value is None else f"{value:.2f}"
+
+
+def agreement_block(summary: dict[str, Any]) -> None:
+    """How far the annotators agree with each other, and the judge with them."""
+    agreement = summary["agreement"]
+    alpha = agreement.get("alpha")
+    n_items = agreement.get("n_items") or 0
+    # The kappa table under alpha, not beside it: in a 1000 px window a column beside alpha
+    # would cut the table.
+    st.metric(
+        "Krippendorff's alpha",
+        _figure(alpha),
+        help="Ordinal (irrelevant < partial < relevant) over the answers two or more "
+        "annotators labeled: 1 = they always agree, 0 = what chance gives.",
+    )
+    if alpha is not None:
+        st.caption(f"Over {count_text(n_items, 'answer')} labeled by two or more annotators.")
+    elif n_items:
+        st.caption(
+            f"Undefined over {count_text(n_items, 'answer')}: every label there is the same, so "
+            "no disagreement was possible."
+        )
+    else:
+        st.caption("Needs two annotators on the same answers.")
+    pairs = agreement.get("kappa_pairs") or []
+    st.markdown("**Cohen's kappa per pair of annotators**")
+    if pairs:
+        st.dataframe(
+            _kappa_frame(pairs),
+            hide_index=True,
+            column_order=list(KAPPA_COLUMNS),
+            column_config=KAPPA_COLUMNS,
+            placeholder=EMPTY_CELL,
+            width="content",
+        )
+        st.caption("– : they share no answer, or each gave one label throughout.")
+    else:
+        st.caption("Needs two annotators: one has labeled these answers, or none yet.")
+    judge = agreement.get("judge")
+    st.markdown("**The judge against the people**")
+    if summary.get("kind") == "tts":
+        st.caption("Voice studies have no judge: the WER scores the clips.")
+    elif judge is None:
+        st.caption(
+            "No judge has scored this study. Once one has, this compares its scores with the "
+            "labels on the same answers."
+        )
+    else:
+        row = st.container(horizontal=True)
+        row.metric(
+            "Spearman",
+            _figure(judge.get("spearman")),
+            help="Rank correlation of the judge's scores (1–10) with the labels on the same "
+            "answers: 1 = the same order.",
+            width="content",
+        )
+        row.metric(
+            "Kappa",
+            _figure(judge.get("kappa")),
+            help="Cohen's kappa (linear) between the labels and the judge's scores read as "
+            "labels: below 4 irrelevant, 4–7 partial, 8 and up relevant.",
+            width="content",
+        )
+        row.metric("Label pairs", judge.get("n") or 0, width="content")
+        st.caption(
+            f"Judge {code_span(hide_credentials(judge['judge']))} "
+            f"({judge.get('protocol', 'reference')}): "
+            "each counted label beside its score of the same answer. – : no such pair yet, or "
+            "one side is the same throughout."
+        )
+
+
+def ranking_and_agreement(summary: dict[str, Any], names: dict[str, str]) -> None:
+    """A study's ranking and agreement, as the Studies page and the leaderboard show them."""
+    st.markdown("**Ranking**")
+    ranking_table(summary, names)
+    st.markdown("**Agreement**")
+    agreement_block(summary)

@@ -1,0 +1,199 @@
+"""A VLM study's automatic scores per model: overlap with the reference answers, the judge's
+figure, each with its 95% interval, and the language and text checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components.study.common import model_table, name_column, number_column
+from lineup.app import code_span, hide_credentials
+
+SCORE_PX, SCORE_CI_PX = 66, 88
+NO_FIGURE = "–"
+
+
+def figure_interval(low: float | None, high: float | None, fmt: str = ".2f") -> str | None:
+    """An interval as one cell, e.g. "0.31–0.55", or "−124 – 714" when an end is negative (a
+    minus sign beside the dash would read as a range); None when there is none."""
+    if low is None or high is None:
+        return None
+    if low < 0 or high < 0:
+        return f"{low:{fmt}} – {high:{fmt}}".replace("-", "−")
+    return f"{low:{fmt}}–{high:{fmt}}"
+
+
+def shared_rank(rank: int | None, ranks: Sequence[int | None]) -> str | None:
+    """A rank as shown: "1", or "1 (tie)" when another model shares it."""
+    if rank is None:
+        return None
+    return f"{rank} (tie)" if sum(r == rank for r in ranks) > 1 else str(rank)
+
+
+def _ci_column(what: str) -> Any:
+    return st.column_config.TextColumn(
+        "95% CI",
+        help=f"95% bootstrap interval of the mean {what}: resampling the answers, 1,000 times.",
+        width=SCORE_CI_PX,
+    )
+
+
+def _judge_help(judge: dict[str, Any] | None) -> str:
+    if judge is None:
+        return "The LLM judge's mean figure: no judge has scored this study yet."
+    if judge.get("protocol") == "pairwise":
+        return (
+            f"The mean over answers of {code_span(judge['spec'])}'s score of the answer over "
+            "its score of "
+            "the reference model's answer, asked in both orders: 1 = as good as the reference, "
+            "above 1 = better."
+        )
+    return (
+        f"The mean of {code_span(judge['spec'])}'s score (1–10) / 10 of each answer against "
+        "the item's "
+        "reference answer: 1 = says what the reference says."
+    )
+
+
+def score_columns(judge: dict[str, Any] | None) -> dict[str, Any]:
+    overlap = "1 = the answer is the reference, 0 = no overlap; mean over the answers to items "
+    return {
+        "name": name_column("Model"),
+        "rouge1_f1": number_column(
+            "ROUGE-1",
+            f"F1 of the words shared with the reference answer. {overlap}with a reference.",
+            "%.2f",
+            SCORE_PX,
+        ),
+        "rouge1_ci": _ci_column("ROUGE-1"),
+        "rougeL_f1": number_column(
+            "ROUGE-L",
+            f"F1 of the longest common word sequence with the reference. {overlap}with one.",
+            "%.2f",
+            SCORE_PX,
+        ),
+        "rougeL_ci": _ci_column("ROUGE-L"),
+        "chrf": number_column(
+            "chrF",
+            f"Character n-gram F-score (sacrebleu chrF / 100). {overlap}with one.",
+            "%.2f",
+            SCORE_PX,
+        ),
+        "chrf_ci": _ci_column("chrF"),
+        "judge_score": number_column("Judge", _judge_help(judge), "%.2f", SCORE_PX),
+        "judge_ci": _ci_column("judge figure"),
+        "judged": number_column("Judged", "Answers the judge scored.", "%d", 58),
+        "judge_failures": number_column(
+            "Failures",
+            "Answers the judge failed on (no score in its reply, or the request failed): left "
+            "out of the mean, never counted as 0.",
+            "%d",
+            62,
+        ),
+    }
+
+
+CHECK_COLUMNS: dict[str, Any] = {
+    "name": name_column("Model"),
+    "with_reference": number_column(
+        "With reference",
+        "Complete answers whose item has a reference answer (the set's, else the reference "
+        "model's): the ones ROUGE and chrF score.",
+        "%d",
+        104,
+    ),
+    "wrong_language_text": st.column_config.TextColumn(
+        "Wrong language",
+        help="Answers in another language than their item's, of those checked (the item has a "
+        "language and the answer is long enough to tell).",
+        width=110,
+    ),
+    "latin_share_pct": number_column(
+        "Latin share",
+        "Mean share of Latin letters in the answers to items in a non-Latin script (e.g. "
+        "Russian); – without such items.",
+        "%.0f%%",
+        84,
+    ),
+    "other_script_chars": number_column(
+        "Other-script chars",
+        "Letters in neither the item's script nor Latin, summed over the answers.",
+        "%d",
+        124,
+    ),
+    "empty": number_column("Empty", "Complete answers with no text.", "%d", 56),
+    "refusals": number_column("Refusals", "Answers that refuse to answer.", "%d", 70),
+}
+
+
+def scores_frame(summary: dict[str, Any]) -> pd.DataFrame:
+    """The summary's models with the cells the score tables show (intervals as text)."""
+    rows = []
+    for model in summary["models"]:
+        checked = model.get("language_checked") or 0
+        latin = model.get("latin_share")
+        rows.append(
+            {
+                **model,
+                "rouge1_ci": figure_interval(
+                    model.get("rouge1_f1_ci_low"), model.get("rouge1_f1_ci_high")
+                ),
+                "rougeL_ci": figure_interval(
+                    model.get("rougeL_f1_ci_low"), model.get("rougeL_f1_ci_high")
+                ),
+                "chrf_ci": figure_interval(model.get("chrf_ci_low"), model.get("chrf_ci_high")),
+                "judge_ci": figure_interval(
+                    model.get("judge_score_ci_low"), model.get("judge_score_ci_high")
+                ),
+                "wrong_language_text": (
+                    f"{model.get('wrong_language') or 0} of {checked}" if checked else None
+                ),
+                "latin_share_pct": None if latin is None else 100 * latin,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def scores_section(summary: dict[str, Any], names: dict[str, str]) -> None:
+    """The automatic scores of a VLM study per model: overlap with the reference answers and
+    the judge's figure, each with its 95% interval, then the language and text checks."""
+    frame = scores_frame(summary)
+    if frame.empty:
+        st.caption("No model in this study.")
+        return
+    judge = summary.get("judge")
+    # Whether items have references is read from the items, not from the complete answers: a
+    # study still at its first answers has none scored yet, yet its items may all have one.
+    referenced = summary.get("items_with_reference") or 0
+    if not referenced:
+        st.caption(
+            "No ROUGE or chrF yet: no item has a reference answer. Add references to the set, "
+            "or name a reference model whose answers stand in for them."
+        )
+    elif not any(m.get("with_reference") for m in summary["models"]):
+        st.caption(
+            f"No ROUGE or chrF yet: {referenced} of {summary['items']} items have a reference "
+            "answer; their answers are scored once they are complete."
+        )
+    model_table(frame, names, score_columns(judge))
+    if judge is None:
+        st.caption(
+            "Judge: no judge has scored this study yet; its figures appear here once one has."
+        )
+    else:
+        st.caption(
+            f"Judge: {code_span(hide_credentials(judge['spec']))}, protocol "
+            f"{judge['protocol']}, its latest verdicts. Hover a header for what a figure means."
+        )
+    reference = summary.get("reference")
+    if reference:
+        st.caption(
+            f"Reference model: {code_span(hide_credentials(reference['model']))} · "
+            f"{reference.get('ok', 0)} complete answers, {reference.get('errors', 0)} failed; "
+            "shown apart, never ranked."
+        )
+    st.markdown("**Language and text checks**")
+    model_table(frame, names, CHECK_COLUMNS)

@@ -1,0 +1,222 @@
+"""A study's tables per model: relevance, speed, voices, repeats, and the voices' transcripts
+side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components.charts import interval_text
+from components.study.common import (
+    EMPTY_CELL,
+    MIN_TRANSCRIPT_PX,
+    SENTENCE_PX,
+    TABLE_PX,
+    model_table,
+    name_column,
+    number_column,
+    words,
+)
+from lineup.app import StudyTables, hide_credentials
+
+
+def relevance_columns(kind: str) -> dict[str, Any]:
+    said = words(kind)
+    share = said["relevant"].lower()
+    return {
+        "name": name_column("Voice" if kind == "tts" else "Model"),
+        "pct_relevant": number_column(
+            f"% {share}", f"Labels '{said['relevant']}' / labels counted × 100.", "%.0f%%", 84
+        ),
+        "ci_text": st.column_config.TextColumn(
+            "95% CI",
+            help=f"95% Wilson score interval of % {share}: where the true rate lies, given so "
+            "few labels.",
+            width=74,
+        ),
+        "requests": number_column(
+            "Labels",
+            "Labels counted: each annotator's latest label on each complete answer (only the "
+            "chosen annotator's when one is chosen).",
+            "%d",
+            62,
+        ),
+        "relevant": number_column(said["relevant"], f"Labels '{said['relevant']}'.", "%d", 72),
+        "partial": number_column(said["partial"], f"Labels '{said['partial']}'.", "%d", 62),
+        "irrelevant": number_column(
+            said["irrelevant"], f"Labels '{said['irrelevant']}'.", "%d", 78
+        ),
+        "labeled_answers": number_column(
+            "Labeled", "Complete answers with at least one counted label.", "%d", 70
+        ),
+        "ok": number_column("Complete", "Answers that ended complete (state ok).", "%d", 76),
+        "errors": number_column(
+            "Failed",
+            "Answers that ended in error, timeout, cancelled or interrupted: never labeled, "
+            "timed or counted elsewhere.",
+            "%d",
+            58,
+        ),
+    }
+
+
+def relevance_table(tables: StudyTables, names: dict[str, str]) -> None:
+    frame = tables.relevance.assign(
+        ci_text=[
+            interval_text(low, high)
+            for low, high in zip(
+                tables.relevance["pct_relevant_ci_low"],
+                tables.relevance["pct_relevant_ci_high"],
+                strict=True,
+            )
+        ]
+    )
+    model_table(frame, names, relevance_columns(tables.study.kind))
+
+
+SPEED_COLUMNS: dict[str, Any] = {
+    "name": name_column("Model"),
+    "tokens_per_time_s": number_column(
+        "Tok/s (total)",
+        "Output tokens over the time of the answers that report both: long answers weigh more "
+        "than in a median.",
+        "%.1f",
+        92,
+    ),
+    "median_tokens_per_s": number_column(
+        "Median tok/s",
+        "Median decode speed: the server's own figure where it reports one, else (output "
+        "tokens − 1) / (total − TTFT).",
+        "%.1f",
+        92,
+    ),
+    "median_ttft_s": number_column(
+        "Med. TTFT (s)", "Median time to the first token of the answer.", "%.2f", 96
+    ),
+    "median_total_s": number_column(
+        "Med. total (s)", "Median time from sending the request to the last chunk.", "%.2f", 96
+    ),
+    "ok": number_column("Complete", "Complete answers: the only ones timed.", "%d", 72),
+    "output_tokens": number_column("Tokens", "Output tokens of the answers with a time.", "%d", 62),
+    "time_s": number_column("Time (s)", "Total seconds of the same answers.", "%.1f", 66),
+    "mean_chars": number_column(
+        "Mean chars", "Mean length of the answers in characters.", "%.0f", 80
+    ),
+    "chars_per_s": number_column(
+        "Chars/s", "Characters of the answers over their total seconds.", "%.0f", 64
+    ),
+}
+
+REPEAT_COLUMNS: dict[str, Any] = {
+    "name": name_column("Model"),
+    "items_repeated": number_column(
+        "Items repeated", "Items with two or more complete answers of the model.", "%d", 110
+    ),
+    "identical_repeats": number_column(
+        "Identical", "Of those, the items whose answers all have exactly the same text.", "%d", 80
+    ),
+    "identical_share": number_column(
+        "Identical share", "Identical over items repeated.", "%.2f", 110
+    ),
+    "mean_repeat_rougeL": number_column(
+        "ROUGE-L between repeats",
+        "Per item, the mean ROUGE-L F1 between each two of its answers; then the mean over "
+        "the items repeated (1 = the repeats say the same words in the same order).",
+        "%.2f",
+        170,
+    ),
+    "mean_length_spread": number_column(
+        "Length spread (chars)",
+        "Mean over those items of the standard deviation of the answers' lengths.",
+        "%.1f",
+        150,
+    ),
+    "mean_time_spread": number_column(
+        "Time spread (s)",
+        "Mean over those items of the standard deviation of the answers' total seconds.",
+        "%.2f",
+        120,
+    ),
+}
+
+WER_HELP = (
+    "Word error rate of a clip's transcript (by the STT model) against its sentence, both "
+    "normalised: lower case, punctuation but the apostrophe removed, numbers written out."
+)
+VOICE_COLUMNS: dict[str, Any] = {
+    "name": name_column("Voice"),
+    "mean_wer_pct": number_column("Mean WER", f"{WER_HELP} Mean over scored clips.", "%.1f%%", 76),
+    "corpus_wer_pct": number_column(
+        "Corpus WER", "Total word errors / total reference words of the same clips.", "%.1f%%", 86
+    ),
+    "wer_sd_pct": number_column("WER sd", "Standard deviation of the clips' WERs.", "%.1f%%", 64),
+    "cer_pct": number_column(
+        "Mean CER", "Character error rate, mean over the clips.", "%.1f%%", 74
+    ),
+    "rtf": number_column(
+        "Median RTF",
+        "Real-time factor: generation / audio seconds (below 1 is faster).",
+        "%.3f",
+        84,
+    ),
+    "gen_s_per_sentence": number_column(
+        "Gen (s)", "Mean seconds to synthesize a sentence.", "%.2f", 64
+    ),
+    "stt_s_per_sentence": number_column(
+        "STT (s)", "Mean seconds to transcribe a clip.", "%.2f", 64
+    ),
+    "ok": number_column("Complete", "Clips that ended complete.", "%d", 72),
+    "scored": number_column("Scored", "Complete clips with a transcript and a WER.", "%d", 62),
+    "peak_mem_mb": number_column(
+        "Peak MB", "The largest memory peak of a clip, in MB (in-process engines).", "%.0f", 72
+    ),
+}
+
+
+def speed_table(tables: StudyTables, names: dict[str, str]) -> None:
+    model_table(tables.speed, names, SPEED_COLUMNS)
+
+
+def repeats_table(tables: StudyTables, names: dict[str, str]) -> None:
+    model_table(tables.repeats, names, REPEAT_COLUMNS)
+
+
+def voices_table(tables: StudyTables, names: dict[str, str]) -> None:
+    voices = tables.voices
+    percent = {
+        f"{key}_pct": 100 * voices[key].astype(float) for key in ("mean_wer", "corpus_wer", "cer")
+    }
+    frame = voices.assign(**percent, wer_sd_pct=100 * voices["wer_std"].astype(float))
+    model_table(frame, names, VOICE_COLUMNS)
+
+
+def transcripts_table(tables: StudyTables, names: dict[str, str]) -> None:
+    frame = tables.transcripts
+    voices = [c for c in frame.columns if c not in ("item_id", "position", "text", "repeat")]
+    shown = frame.assign(number=frame["position"] + 1, sample=frame["repeat"] + 1)
+    columns: dict[str, Any] = {
+        "number": st.column_config.NumberColumn(
+            "#", help="The sentence's place in the set.", format="%d", width=40, pinned=True
+        ),
+        "text": st.column_config.TextColumn("Sentence", width=SENTENCE_PX, pinned=True),
+    }
+    left_px = TABLE_PX - 40 - SENTENCE_PX
+    if tables.study.repeats > 1:
+        columns["sample"] = number_column("Sample", "The clip's sample number.", "%d", 64)
+        left_px -= 64
+    # The voices share what is left of the window; past a few voices the table scrolls.
+    voice_px = max(MIN_TRANSCRIPT_PX, left_px // max(len(voices), 1))
+    for voice in voices:
+        columns[voice] = st.column_config.TextColumn(
+            names[voice],
+            help=f"What the STT model heard of {hide_credentials(voice)}.",
+            width=voice_px,
+        )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_order=list(columns),
+        column_config=columns,
+        placeholder=EMPTY_CELL,
+    )
