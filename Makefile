@@ -38,7 +38,7 @@ lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-cache
 
 # docs/architecture.png: the packages and their import arrows (needs Graphviz's dot).
 architecture: setup-dev
