@@ -13,7 +13,7 @@ import random
 import struct
 import wave
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +24,9 @@ from alembic import command
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import create_engine, event, text, update
 
+from backends.base import Modality
+from backends.spec import parse_spec
+from lineup.catalog.resolver import Lane, ResolvedModel
 from lineup.core.settings import load_settings
 from lineup.leaderboard.filters import FAILED, LeaderboardFilter
 from lineup.measure.wer import normalize, score
@@ -33,6 +36,34 @@ from lineup.store.database import Store, _alembic_config
 from lineup.store.media import MediaStore
 from lineup.store.tables import STUDY_DONE, Generation, Label, QuestionSet, SetItemRow
 from lineup.study.records import claim, create_study, finish_study, list_studies, load_plan
+
+# Models as the facade resolves them ----------------------------------------------------------
+
+
+def resolved(
+    name: str,
+    spec: str | None = None,
+    *,
+    options: dict[str, Any] | None = None,
+    modality: Modality = "vlm",
+    lane: Lane | None = None,
+) -> ResolvedModel:
+    """A resolved model built directly (fake kinds such as `fake:good` are no registered
+    backend): `spec` the full spec the name stands for (the name itself when None)."""
+    full = parse_spec(spec or name)
+    return ResolvedModel(
+        name, full, options or {}, lane or Lane(f"in-process:{full.kind}"), modality
+    )
+
+
+def resolved_all(names: Iterable[str], modality: Modality = "vlm") -> list[ResolvedModel]:
+    return [resolved(name, modality=modality) for name in names]
+
+
+def by_name(factory: Callable[[str], Any]) -> Callable[[ResolvedModel], Any]:
+    """A test's backend factory keyed by the model's name, as the runner's factory."""
+    return lambda model: factory(model.name)
+
 
 # Images, sounds and set folders --------------------------------------------------------------
 

@@ -78,6 +78,7 @@ from backends.base import (
 )
 from backends.registry import backend_class
 from backends.spec import ModelSpec
+from lineup.catalog import ResolvedModel
 from lineup.core import (
     OK,
     REDACTED_COUNT,
@@ -525,8 +526,8 @@ def judge_template(info: StudyInfo, protocol: str) -> str:
 def judge_study(
     store: Store,
     study_id: int,
-    judge_spec: str,
-    factory: Callable[[str], VLMBackend],
+    judge: ResolvedModel,
+    backend: VLMBackend,
     *,
     template: str | None = None,
     image_of: Callable[[str], ImageInput] | None = None,
@@ -538,9 +539,10 @@ def judge_study(
     on_progress: Callable[[int, int], None] | None = None,
     stop: CancelToken | None = None,
 ) -> JudgeRun:
-    """Ask the judge every request the protocol makes of the study's complete answers that
-    has no verdict yet for this judge and filled-in template, one at a time, each verdict
-    stored the moment it comes. `template` None: the study's own (`judge_template`).
+    """Ask the judge (resolved once by the caller, its `backend` built) every request the
+    protocol makes of the study's complete answers that has no verdict yet for this judge
+    (by its name as given) and filled-in template, one at a time, each verdict stored the
+    moment it comes. `template` None: the study's own (`judge_template`).
     `sees_images` None: ask the judge's server (`judge_sees_images`). `max_tokens` and
     `timeout_s`: the judge's own limits (see the module's definitions). `on_progress(done,
     total)` after each request; `stop` ends the run (the request in flight is stopped and
@@ -553,9 +555,9 @@ def judge_study(
         template if template is not None else judge_template(info, protocol), protocol
     )
     tasks, skipped = _tasks(store, info, protocol, filled_template)
-    backend = factory(judge_spec)
+    judge_spec = judge.name
     if sees_images is None:
-        sees_images = judge_sees_images(backend.spec)
+        sees_images = judge_sees_images(judge.spec, judge.api_key_env)
     stored = _stored_verdicts(store, study_id, judge_spec, protocol)
     asked = cached = failed = busy = scored = unscored = 0
     unscored_ids: list[int] = []  # the first few verdicts without a score, in the order asked

@@ -40,8 +40,6 @@ from lineup.study.records import (
     take_ownership,
 )
 from lineup.study.running import (
-    Engines,
-    Lane,
     ModelProgress,
     StudyProgress,
     StudyRun,
@@ -61,9 +59,7 @@ __all__ = [
     "ArenaView",
     "CANCEL",
     "DEFINITIONS",
-    "Engines",
     "LabelQueue",
-    "Lane",
     "ModelProgress",
     "PAUSE",
     "PairKey",

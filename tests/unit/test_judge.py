@@ -390,11 +390,12 @@ def test_a_judge_slower_than_the_timeout_is_stopped_and_recorded_as_failed(
     app, study_id = study
     judges.models["judge:7b"].first_delay_s = 2.0
     started = time.perf_counter()
+    judge = app.resolve(spec(judges, "judge:7b"), "vlm")
     run = judge_study(
         app.store,
         study_id,
-        spec(judges, "judge:7b"),
-        app.make_backend,
+        judge,
+        judge.backend(),
         sees_images=False,
         timeout_s=0.2,
     )
