@@ -237,6 +237,40 @@ def fill_at_0003(url: str) -> None:
     engine.dispose()
 
 
+# (generation id, model_spec) of a store at 0010: a spec, a backends.toml name, and an old
+# row's spec whose URL holds a password and a key in its query (stored before such specs were
+# refused).
+AT_0010_SPECS = [
+    (1, "ollama:llava:7b"),
+    (2, "qwen"),
+    (3, "openai:m@http://user:pw-secret@gpu:8000/v1?api_key=sk-old-secret"),
+]
+
+
+def fill_at_0010(url: str) -> None:
+    """A store at revision 0010 with the generations migration 0011 must fill in."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0010")
+        connection.execute(
+            text(
+                "INSERT INTO runs (id, kind, input_text, params, blind, created_at) VALUES "
+                "(1, 'vlm', 'q', '{}', :no, '2026-12-01')"
+            ),
+            {"no": False},
+        )
+        for gid, spec in AT_0010_SPECS:
+            connection.execute(
+                text(
+                    "INSERT INTO generations (id, run_id, kind, position, model_spec, "
+                    "sample_index, status, started_at, backend_metadata) VALUES "
+                    "(:gid, 1, 'vlm', :gid, :spec, 0, 'ok', '2026-12-01', '{}')"
+                ),
+                {"gid": gid, "spec": spec},
+            )
+    engine.dispose()
+
+
 ONE_LABEL = "ollama:one-label"
 
 MANY_LABELS = "ollama:fifty-six-labels"
