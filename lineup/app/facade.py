@@ -20,9 +20,11 @@ from lineup.catalog import (
     BackendsConfig,
     ConfigError,
     DescribeCache,
+    ModelLabel,
     ResolvedModel,
     load_backends_config,
     local_models,
+    model_label,
     probe_endpoints,
     resolve,
     resolve_all,
@@ -148,6 +150,7 @@ from lineup.study import (
     reap_studies,
     reference_study,
     release_unfinished,
+    resolved_specs,
     save_judge_template,
     study_info,
     take_ownership,
@@ -547,6 +550,11 @@ class Lineup:
     def study_list(self, limit: int = 100) -> list[StudyInfo]:
         """The studies, newest first."""
         return list_studies(self.store, limit)
+
+    def study_specs(self, study_id: int) -> dict[str, str]:
+        """Per model of the study (by name), the full spec its latest answer was made with
+        (generations.resolved_spec); a model without answers is left out."""
+        return resolved_specs(self.store, study_id)
 
     def study_progress(self, study_id: int) -> StudyProgress:
         """Per model: answers done of the total, errors, running; elapsed and time left."""
@@ -1197,6 +1205,15 @@ class Lineup:
         runner, studies and the judge are given. SpecError when it is not a model of
         `modality`."""
         return resolve(model, modality, self.config)
+
+    def model_label(self, name: str, spec: str | None = None) -> ModelLabel:
+        """How a model shows: its name as typed, with the full spec in the tooltip: `spec`,
+        the one it stood for when its answer was made (generations.resolved_spec), else the
+        one backends.toml gives the name now. No resolution: a lookup of the name."""
+        named = self.config.named(name.strip())
+        if spec is None or spec == name:
+            spec = named.spec if named is not None else name
+        return model_label(name, spec, named=named is not None or ":" not in name)
 
     def _resolve_all(self, models: Sequence[str], modality: Modality) -> list[ResolvedModel]:
         """Every spec or name, before anything runs; SpecError naming the bad one."""

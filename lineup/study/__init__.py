@@ -47,6 +47,7 @@ from lineup.study.running import (
     first_seed,
     progress,
 )
+from lineup.study.specs import resolved_specs
 
 # The definitions a report quotes, by heading.
 DEFINITIONS = {"Pairwise votes": _arena.__doc__ or ""}
@@ -87,6 +88,7 @@ __all__ = [
     "reference_study",
     "release_unfinished",
     "request",
+    "resolved_specs",
     "save_judge_template",
     "study_info",
     "take_ownership",

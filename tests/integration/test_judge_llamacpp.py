@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from lineup.app.facade import Lineup
-from lineup.score.judge import JUDGE_UNPARSED, judge_study
-from lineup.store.tables import JudgeScore
+from lineup.score.judge import judge_study
+from lineup.store.tables import JUDGE_UNPARSED, JudgeScore
 from testbed.llama_server import LlamaServer, RecordingTransport, sse_events
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import write_judge_set
