@@ -487,6 +487,9 @@ class Lineup:
         """Run what a study still lacks: the answers never started, and those a dead or
         stopped process left unfinished (their rows stay in their runs as history). InputError
         when the study is unknown, cancelled or being run by another live process."""
+        return self._resume(study_id)
+
+    def _resume(self, study_id: int, models: Sequence[ResolvedModel] | None = None) -> StudyRun:
         running = active_study(study_id)
         if running is not None:
             return running
@@ -497,7 +500,7 @@ class Lineup:
         except (StudyBusy, ValueError) as exc:
             raise InputError(str(exc)) from None
         release_unfinished(self.store, study_id)
-        return self._run_study(study_id)
+        return self._run_study(study_id, models)
 
     def _run_study(
         self,
@@ -714,7 +717,7 @@ class Lineup:
                     f"Study {study_id}'s reference model is {existing.models[0]}; a study has "
                     "one reference model. Start a new study to compare against another."
                 )
-            return self.resume_study(existing.id)
+            return self._resume(existing.id, resolved)
         reference_id = create_study(
             self.store,
             set_id=info.set_id,

@@ -59,6 +59,11 @@ DEFAULT_STT = "faster-whisper:tiny.en"
 BackendFactory = Callable[[ResolvedModel], Any]
 
 
+def built(model: ResolvedModel) -> Any:
+    """The model's own backend (ResolvedModel.backend): the factory when none is given."""
+    return model.backend()
+
+
 class TTSComparison(EventRun[TTSEvent, ClipResult]):
     """Runs in progress (one per sentence): one worker per voice, all started at once."""
 
@@ -219,7 +224,7 @@ def start_tts_comparison(
     media: MediaStore,
     voices: Sequence[ResolvedModel],
     texts: str | list[str],
-    factory: BackendFactory = ResolvedModel.backend,
+    factory: BackendFactory = built,
     *,
     samples: int = 1,
     stt: ResolvedModel | None = None,
@@ -296,7 +301,7 @@ def start_one_clip(
     generation_id: int,
     voice: ResolvedModel,
     text: str,
-    factory: BackendFactory = ResolvedModel.backend,
+    factory: BackendFactory = built,
     *,
     sentence_index: int,
     sample: int,
@@ -319,7 +324,7 @@ def start_one_clip(
 def language_warnings(
     texts: str | list[str],
     voices: Sequence[ResolvedModel],
-    factory: BackendFactory = ResolvedModel.backend,
+    factory: BackendFactory = built,
     *,
     stt: ResolvedModel | None = None,
 ) -> list[str]:

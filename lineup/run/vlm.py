@@ -55,6 +55,12 @@ EventKind = Literal["chunk", "done", "failed"]
 # What builds a model's backend: ResolvedModel.backend, or a test's fake.
 BackendFactory = Callable[[ResolvedModel], VLMBackend]
 
+
+def built(model: ResolvedModel) -> VLMBackend:
+    """The model's own backend (ResolvedModel.backend): the factory when none is given."""
+    return model.backend()
+
+
 NO_END_MARKER = (
     "The answer is cut off: the stream ended without its end marker, so the server stopped "
     "or the connection broke. The text received until then is kept. Check the server's log "
@@ -365,7 +371,7 @@ def start_vlm_comparison(
     store: Store,
     models: Sequence[ResolvedModel],
     request: VLMRequest,
-    factory: BackendFactory = ResolvedModel.backend,
+    factory: BackendFactory = built,
     *,
     image_hash: str | None = None,
     timeout_s: float = 300.0,
@@ -404,7 +410,7 @@ def start_one(
     generation_id: int,
     model: ResolvedModel,
     request: VLMRequest,
-    factory: BackendFactory = ResolvedModel.backend,
+    factory: BackendFactory = built,
     *,
     timeout_s: float,
     secrets: Sequence[str] = (),
