@@ -104,3 +104,15 @@ def test_a_study_and_its_judge_resolve_each_model_once(
     assert run.asked == 8  # the two items with a reference, 4 answers each
     assert counted.lookups[2:] == [judge]
     assert len(counted.parses) == 3
+
+
+def test_a_voice_comparison_resolves_each_voice_once_for_all_its_clips(
+    app: Lineup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    voices = ["espeak:en-us", "espeak:en-us+f3"]
+    counted = Counted(monkeypatch)
+    comparison = app.start_tts(texts=["One.", "Two."], voices=voices, samples=2, stt=None)
+    results = comparison.wait()
+    assert [r.status for r in results] == ["ok"] * 8  # 2 sentences x 2 voices x 2 samples
+    assert sorted(counted.lookups) == sorted(voices)
+    assert len(counted.parses) == 2
