@@ -49,8 +49,9 @@ def resolved(
     lane: Lane | None = None,
 ) -> ResolvedModel:
     """A resolved model built directly (fake kinds such as `fake:good` are no registered
-    backend): `spec` the full spec the name stands for (the name itself when None)."""
-    full = parse_spec(spec or name)
+    backend): `spec` the full spec the name stands for (when None: the name itself, or
+    `fake:NAME` for a name that is no spec)."""
+    full = parse_spec(spec or (name if ":" in name else f"fake:{name}"))
     return ResolvedModel(
         name, full, options or {}, lane or Lane(f"in-process:{full.kind}"), modality
     )

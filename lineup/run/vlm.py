@@ -154,7 +154,7 @@ class _Job:
             result.text if result is not None else self.live_text,
             result.reasoning if result is not None else self.live_reasoning,
             result,
-            self.model.resolved_spec,
+            redact(self.model.resolved_spec, self.comparison.secrets) or "",
         )
 
     def arm_timer(self, timeout_s: float, message: str) -> None:
