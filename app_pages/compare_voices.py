@@ -14,7 +14,7 @@ from components.context import (
     recent_runs_sidebar,
 )
 from components.label_bar import VOICE_WORDS, label_bar
-from components.models import display_name, model_picker
+from components.models import model_picker
 from components.runs import (
     follow,
     form_shows,
@@ -251,7 +251,8 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
             st.columns(len(voices_of_run)), voices_of_run.items(), strict=True
         ):
             with column:
-                title, details = display_name(voice, app.config)
+                named = app.model_label(voice)
+                title, details = named.title, named.tooltip
                 st.subheader(escape_markdown(title), anchor=False, help=details, divider="gray")
                 voice_column(run, clips, figures[voice], labels)
 

@@ -25,7 +25,6 @@ from components.label_queue import (
     queue_keys,
     queue_nav,
 )
-from components.models import display_name
 from lineup.app import STUDY_RUNNING, ArenaQueue, LabelQueue, StudyInfo, code_span, escape_markdown
 
 STUDY_KEY = "queue-study"
@@ -170,7 +169,7 @@ def arena(study: StudyInfo, show_reference: bool) -> None:
 def fully_labeled(study: StudyInfo, model: str) -> None:
     """Every answer has this annotator's label: say so, and link to the study's results."""
     if model:
-        name = code_span(display_name(model, app.config)[0])
+        name = code_span(app.model_label(model).title)
         done = f"Every answer of {name} in study {study.id} has your label."
     else:
         done = f"Study {study.id} is fully labeled: every answer has your label."
@@ -206,7 +205,7 @@ if mode == LABELS:  # the arena shows every model's answers, blind
         "Model",
         ["", *study.models],
         key=MODEL_KEY,
-        format_func=lambda spec: display_name(spec, app.config)[0] if spec else "All models",
+        format_func=lambda spec: app.model_label(spec).title if spec else "All models",
         help="Label one model's answers only. Its name is then no secret.",
     )
     unlabeled_only = st.sidebar.toggle(

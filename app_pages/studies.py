@@ -245,7 +245,7 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     if study.reference_for is not None:
         scoring_panel(app, study)  # says whose reference model this study runs
     names = short_names(study.models)
-    study_details(study, names)
+    study_details(study, names, app.study_specs(study.id))
     progress_panel(app, study.id, study.status)
     study_controls(app, study, annotator)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backends import registry  # noqa: E402
+from lineup.catalog import BackendsConfig, resolve  # noqa: E402
 from lineup.measure import summarize_clips  # noqa: E402
 from lineup.run import DEFAULT_STT, start_tts_comparison  # noqa: E402
 from lineup.store import (
@@ -49,6 +50,7 @@ def main() -> int:
     parser.add_argument("--voice", action="append", help="default: the three offline voices")
     args = parser.parse_args()
     voices = args.voice or VOICES
+    config = BackendsConfig()  # the specs as typed, no backends.toml
 
     # Loads are timed on their own: they are not part of any clip's gen_s.
     load_s: dict[str, float] = {}
@@ -63,11 +65,10 @@ def main() -> int:
         comparison = start_tts_comparison(
             store,
             MediaStore(Path(home) / "media"),
-            voices,
+            [resolve(voice, "tts", config) for voice in voices],
             SENTENCES,
-            registry.create_backend,
             samples=args.samples,
-            stt=DEFAULT_STT,
+            stt=resolve(DEFAULT_STT, "stt", config),
             seed=1,
         )
         results = comparison.wait()

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx2  # noqa: E402
 
-from backends import registry  # noqa: E402
 from backends.base import VLMRequest  # noqa: E402
+from lineup.catalog import BackendsConfig, resolve  # noqa: E402
 from lineup.run import start_vlm_comparison  # noqa: E402
 from lineup.store import Store  # noqa: E402
 from testbed.llama_server import (  # noqa: E402
@@ -65,9 +65,9 @@ def main() -> None:
                 )
                 comparison = start_vlm_comparison(
                     store,
-                    [server.spec("smollm2")],
+                    [resolve(server.spec("smollm2"), "vlm", BackendsConfig())],
                     request,
-                    lambda model, client=client: registry.create_backend(model, http_client=client),
+                    lambda model, client=client: model.backend(http_client=client),
                     timeout_s=300,
                 )
                 [result] = comparison.wait()

@@ -35,7 +35,6 @@ import streamlit as st
 from PIL import Image
 
 from components.label_bar import CHOICES, VOICE_WORDS
-from components.models import display_name
 from components.stats import render_answer, show_text
 from lineup.app import (
     INPUT_ERRORS,
@@ -432,7 +431,8 @@ def answer_card(
     with st.container(border=True, key=f"queue-answer-{answer.generation_id}"):
         title, details = answer.title, None
         if answer.model is not None:
-            name, details = display_name(answer.model, app.config)
+            named = app.model_label(answer.model, answer.spec)
+            name, details = named.title, named.tooltip
             title += f" · {escape_markdown(name)}"
             if repeats > 1 and answer.repeat is not None:
                 title += f" · repeat {answer.repeat + 1}"

@@ -1,21 +1,13 @@
-"""Choosing models (discovered on the endpoints, declared in backends.toml, local, or typed)
-and naming them in column headers."""
+"""Choosing models (discovered on the endpoints, declared in backends.toml, local, or typed)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from lineup.app import (
-    BackendsConfig,
     EndpointReport,
     Lineup,
     Modality,
-    SpecError,
-    code_span,
-    escape_markdown,
-    parse_spec,
-    redact_url,
-    short_name,
 )
 
 DISCOVERY_TTL_S = 30
@@ -79,28 +71,3 @@ def model_picker(
         help="Discovered models, names from backends.toml, or any KIND:MODEL[#PRESET][@URL]. "
         "The Backends page lists what each endpoint offers.",
     )
-
-
-def display_name(model: str, config: BackendsConfig) -> tuple[str, str]:
-    """A column's short title (plain text: escape it where Markdown shows it) and the tooltip
-    that holds the rest, in Markdown: the full spec and endpoint.
-
-    A model named in backends.toml keeps its name; a spec shows its short name
-    (lineup.model_names: the model name without the endpoint URL, which would wrap and render
-    as a link).
-    """
-    named = config.named(model)
-    spec_text = named.spec if named is not None else model
-    try:
-        spec = parse_spec(spec_text)
-    except SpecError:  # an old row's spec that today's parser refuses (credentials in its URL)
-        head, at, url = model.partition("@")
-        return head, f"Spec: {code_span(head + at + (redact_url(url) if url else ''))}"
-    title = model if named is not None else short_name(model)
-    # The tooltip is Markdown: names and specs in it are shown as the text they are.
-    details = [f"Spec: {code_span(spec_text)}"]
-    if named is not None:
-        details.insert(0, f"**{escape_markdown(named.name)}** in backends.toml")
-    if spec.base_url:
-        details.append(f"Endpoint: {code_span(spec.base_url)}")
-    return title, "  \n".join(details)

@@ -15,17 +15,16 @@ import streamlit as st
 
 from components.context import page_runs, show_started
 from components.label_bar import label_bar
-from components.models import display_name
 from components.stats import STATE_LINES, FigureValues, render_answer, render_figures, render_state
 from lineup.app import (
     OK,
     RUNNING,
-    BackendsConfig,
     Comparison,
     Generation,
     JobView,
     Label,
     Lineup,
+    ModelLabel,
     Run,
     escape_markdown,
 )
@@ -47,6 +46,7 @@ class ColumnView:
     reasoning: str
     error: str | None
     figures: FigureValues | None  # only once the answer is complete
+    spec: str | None = None  # the full spec the model's name stood for
 
     @classmethod
     def of_job(cls, job: JobView) -> ColumnView:
@@ -61,6 +61,7 @@ class ColumnView:
             FigureValues.of(result.timings)
             if result is not None and result.status == OK and result.timings is not None
             else None,
+            job.spec,
         )
 
     @classmethod
@@ -73,6 +74,7 @@ class ColumnView:
             generation.reasoning_text or "",
             generation.error,
             FigureValues.of(generation) if generation.status == OK else None,
+            generation.resolved_spec,
         )
 
 
@@ -100,12 +102,15 @@ def names_hidden(run: Run, views: list[ColumnView], labels: Mapping[int, Label])
 
 
 def arrange(
-    run: Run, views: list[ColumnView], hidden: bool, config: BackendsConfig
+    run: Run,
+    views: list[ColumnView],
+    hidden: bool,
+    label: Callable[[str, str | None], ModelLabel],
 ) -> list[tuple[ColumnView, Title]]:
     """The columns in the order shown, with their titles: short names with the full spec in a
     tooltip, or in blind mode letters over shuffled columns."""
     if not run.blind:
-        return [(view, Title(*display_name(view.model, config))) for view in views]
+        return [(view, _title(label(view.model, view.spec))) for view in views]
     shuffled = [views[i] for i in blind_order(run.id, len(views))]
     columns = []
     for index, view in enumerate(shuffled):
@@ -113,9 +118,13 @@ def arrange(
         if hidden:
             columns.append((view, Title(letter)))
         else:
-            name, details = display_name(view.model, config)
-            columns.append((view, Title(f"{letter} · {name}", details)))
+            named = label(view.model, view.spec)
+            columns.append((view, Title(f"{letter} · {named.title}", named.tooltip)))
     return columns
+
+
+def _title(named: ModelLabel) -> Title:
+    return Title(named.title, named.tooltip)
 
 
 def draw_column(view: ColumnView) -> None:
@@ -202,7 +211,7 @@ def vlm_results(
             "Blind mode: names appear once you have labeled every answer.",
             icon=":material/visibility_off:",
         )
-    columns = arrange(run, views, hidden, app.config)
+    columns = arrange(run, views, hidden, app.model_label)
     for column, (view, title) in zip(st.columns(len(columns)), columns, strict=True):
         with column:
             st.subheader(escape_markdown(title.text), anchor=False, help=title.help, divider="gray")

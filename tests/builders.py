@@ -13,7 +13,7 @@ import random
 import struct
 import wave
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +24,9 @@ from alembic import command
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import create_engine, event, text, update
 
+from backends.base import Modality
+from backends.spec import parse_spec
+from lineup.catalog.resolver import Lane, ResolvedModel
 from lineup.core.settings import load_settings
 from lineup.leaderboard.filters import FAILED, LeaderboardFilter
 from lineup.measure.wer import normalize, score
@@ -33,6 +36,35 @@ from lineup.store.database import Store, _alembic_config
 from lineup.store.media import MediaStore
 from lineup.store.tables import STUDY_DONE, Generation, Label, QuestionSet, SetItemRow
 from lineup.study.records import claim, create_study, finish_study, list_studies, load_plan
+
+# Models as the facade resolves them ----------------------------------------------------------
+
+
+def resolved(
+    name: str,
+    spec: str | None = None,
+    *,
+    options: dict[str, Any] | None = None,
+    modality: Modality = "vlm",
+    lane: Lane | None = None,
+) -> ResolvedModel:
+    """A resolved model built directly (fake kinds such as `fake:good` are no registered
+    backend): `spec` the full spec the name stands for (when None: the name itself, or
+    `fake:NAME` for a name that is no spec)."""
+    full = parse_spec(spec or (name if ":" in name else f"fake:{name}"))
+    return ResolvedModel(
+        name, full, options or {}, lane or Lane(f"in-process:{full.kind}"), modality
+    )
+
+
+def resolved_all(names: Iterable[str], modality: Modality = "vlm") -> list[ResolvedModel]:
+    return [resolved(name, modality=modality) for name in names]
+
+
+def by_name(factory: Callable[[str], Any]) -> Callable[[ResolvedModel], Any]:
+    """A test's backend factory keyed by the model's name, as the runner's factory."""
+    return lambda model: factory(model.name)
+
 
 # Images, sounds and set folders --------------------------------------------------------------
 
@@ -202,6 +234,40 @@ def fill_at_0003(url: str) -> None:
                     "VALUES (:lid, :gid, :annotator, 'relevant', :moment)"
                 ),
                 {"lid": lid, "gid": gid, "annotator": annotator, "moment": moment},
+            )
+    engine.dispose()
+
+
+# (generation id, model_spec) of a store at 0010: a spec, a backends.toml name, and an old
+# row's spec whose URL holds a password and a key in its query (stored before such specs were
+# refused).
+AT_0010_SPECS = [
+    (1, "ollama:llava:7b"),
+    (2, "qwen"),
+    (3, "openai:m@http://user:pw-secret@gpu:8000/v1?api_key=sk-old-secret"),
+]
+
+
+def fill_at_0010(url: str) -> None:
+    """A store at revision 0010 with the generations migration 0011 must fill in."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0010")
+        connection.execute(
+            text(
+                "INSERT INTO runs (id, kind, input_text, params, blind, created_at) VALUES "
+                "(1, 'vlm', 'q', '{}', :no, '2026-12-01')"
+            ),
+            {"no": False},
+        )
+        for gid, spec in AT_0010_SPECS:
+            connection.execute(
+                text(
+                    "INSERT INTO generations (id, run_id, kind, position, model_spec, "
+                    "sample_index, status, started_at, backend_metadata) VALUES "
+                    "(:gid, 1, 'vlm', :gid, :spec, 0, 'ok', '2026-12-01', '{}')"
+                ),
+                {"gid": gid, "spec": spec},
             )
     engine.dispose()
 

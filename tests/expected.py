@@ -408,3 +408,19 @@ def check_after_0004(url: str) -> None:
         (5, "vlm", "m:b", False),
         (6, "tts", "v:a", True),
     ]
+
+
+def check_after_0011(url: str) -> None:
+    """Migration 0011 on the rows of builders.fill_at_0010: each generation's resolved spec is
+    the spec it held, with the credentials in an old row's URL hidden."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = dict(
+            connection.execute(text("SELECT id, resolved_spec FROM generations ORDER BY id")).all()
+        )
+    engine.dispose()
+    assert rows == {
+        1: "ollama:llava:7b",
+        2: "qwen",
+        3: "openai:m@http://***@gpu:8000/v1?api_key=***",
+    }

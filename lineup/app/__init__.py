@@ -2,7 +2,7 @@
 
 # What the pages, the components and the CLI use of the packages below the facade: they
 # import it from here, never from the packages themselves.
-from backends.spec import SpecError, parse_spec, redact_url
+from backends.spec import SpecError
 from lineup.app.facade import (
     FAILURE_KEYS,
     INPUT_ERRORS,
@@ -15,7 +15,7 @@ from lineup.app.facade import (
     RunKind,
     read_keys_from,
 )
-from lineup.catalog import BackendsConfig, hide_credentials, short_name, short_names
+from lineup.catalog import ModelLabel, hide_credentials, short_name, short_names
 from lineup.core import (
     MAX_QUESTION_CHARS,
     MAX_SEED,
@@ -109,7 +109,6 @@ __all__ = [
     "ArenaPair",
     "ArenaQueue",
     "ArenaView",
-    "BackendsConfig",
     "Comparison",
     "DEFAULT_STT",
     "EndpointReport",
@@ -139,6 +138,7 @@ __all__ = [
     "MAX_TOKENS",
     "MediaError",
     "Modality",
+    "ModelLabel",
     "ModelProgress",
     "OK",
     "PairKey",
@@ -187,10 +187,8 @@ __all__ = [
     "list_samples",
     "load_settings",
     "parse_moment",
-    "parse_spec",
     "read_keys_from",
     "redact",
-    "redact_url",
     "sample_with_digest",
     "sentence_sets",
     "shipped_set_names",

@@ -13,24 +13,21 @@ import pandas as pd
 from backends import keys
 from backends.base import BackendError, CancelToken, DiscoveredModel, VLMRequest
 from backends.base import Modality as Modality  # what the pages choose models of
-from backends.registry import (
-    KINDS,
-    KindInfo,
-    create_backend,
-    default_api_key_envs,
-    is_endpoint_kind,
-    kind_info,
-)
-from backends.spec import ModelSpec, SpecError
+from backends.registry import KINDS, KindInfo, default_api_key_envs
+from backends.spec import SpecError
 from lineup.app.start_once import StartOnce
 from lineup.catalog import (
     BackendsConfig,
     ConfigError,
     DescribeCache,
+    ModelLabel,
+    ResolvedModel,
     load_backends_config,
     local_models,
+    model_label,
     probe_endpoints,
-    resolve_model,
+    resolve,
+    resolve_all,
 )
 from lineup.catalog import EndpointReport as EndpointReport  # what pages list
 from lineup.core import (
@@ -119,7 +116,6 @@ from lineup.sets import (
 from lineup.store import (
     GENERATION_EXPORT_COLUMNS,
     LABEL_EXPORT_COLUMNS,
-    MODEL_SPEC_MAX_CHARS,
     Generation,
     Label,
     MediaStore,
@@ -137,9 +133,7 @@ from lineup.study import (
     ArenaQueue,
     ArenaRating,
     ArenaView,
-    Engines,
     LabelQueue,
-    Lane,
     QueueItem,
     StudyBusy,
     StudyInfo,
@@ -156,6 +150,7 @@ from lineup.study import (
     reap_studies,
     reference_study,
     release_unfinished,
+    resolved_specs,
     save_judge_template,
     study_info,
     take_ownership,
@@ -463,7 +458,8 @@ class Lineup:
             raise InputError(f"Repeats must be from 1 to {MAX_REPEATS}, not {repeats}.")
         if len(set(models)) != len(models):
             raise InputError("Each model can be in a study once; remove the repeated one.")
-        self._check_models(models, kind)
+        resolved = self._resolve_all(models, kind)
+        stt_model: ResolvedModel | None = None
         params: dict[str, Any] = {"timeout_s": self.timeout(timeout_s)}
         if kind == "vlm":
             params.update(
@@ -473,7 +469,7 @@ class Lineup:
             )
         else:
             if stt is not None:
-                self._check_models([stt], "stt")
+                [stt_model] = self._resolve_all([stt], "stt")
             params["stt"] = stt
         # A seed is always stored, so that a resumed study repeats the seeds of its first run.
         params["seed"] = check_seed(seed if seed is not None else first_seed(), samples=repeats)
@@ -485,12 +481,15 @@ class Lineup:
             params=params,
             blind=blind,
         )
-        return self._run_study(study_id)
+        return self._run_study(study_id, resolved, stt_model)
 
     def resume_study(self, study_id: int) -> StudyRun:
         """Run what a study still lacks: the answers never started, and those a dead or
         stopped process left unfinished (their rows stay in their runs as history). InputError
         when the study is unknown, cancelled or being run by another live process."""
+        return self._resume(study_id)
+
+    def _resume(self, study_id: int, models: Sequence[ResolvedModel] | None = None) -> StudyRun:
         running = active_study(study_id)
         if running is not None:
             return running
@@ -501,18 +500,32 @@ class Lineup:
         except (StudyBusy, ValueError) as exc:
             raise InputError(str(exc)) from None
         release_unfinished(self.store, study_id)
-        return self._run_study(study_id)
+        return self._run_study(study_id, models)
 
-    def _run_study(self, study_id: int) -> StudyRun:
-        engines = Engines(
-            factory=self.make_backend,
-            lane_of=self._lane,
+    def _run_study(
+        self,
+        study_id: int,
+        models: Sequence[ResolvedModel] | None = None,
+        stt: ResolvedModel | None = None,
+    ) -> StudyRun:
+        """Run the study with its models resolved once: those just resolved by a start, or,
+        on a resume, the study's stored names resolved now (an unknown one fails the resume)."""
+        plan = load_plan(self.store, study_id)
+        if models is None:
+            modality: Modality = "tts" if plan.study.kind == "tts" else "vlm"
+            models = [self.resolve(name, modality) for name in plan.study.models]
+            stt_name = plan.study.params.get("stt") if plan.study.kind == "tts" else None
+            stt = self.resolve(stt_name, "stt") if stt_name else None
+        return StudyRun(
+            self.store,
+            self.media,
+            plan,
+            {model.name: model for model in models},
             image_of=self._stored_image,
-            spec_of=self._voice_spec,
+            stt=stt,
             describe=self.described,
-            secrets=tuple(self.secrets()),
-        )
-        return StudyRun(self.store, self.media, load_plan(self.store, study_id), engines).start()
+            secrets=self.secrets(),
+        ).start()
 
     def pause_study(self, study_id: int) -> StudyInfo:
         """Pause a study wherever it runs: the answers under way finish, no more start."""
@@ -541,25 +554,25 @@ class Lineup:
         """The studies, newest first."""
         return list_studies(self.store, limit)
 
+    def study_specs(self, study_id: int) -> dict[str, str]:
+        """Per model of the study (by name), the full spec its latest answer was made with
+        (generations.resolved_spec); a model without answers is left out."""
+        return resolved_specs(self.store, study_id)
+
     def study_progress(self, study_id: int) -> StudyProgress:
         """Per model: answers done of the total, errors, running; elapsed and time left."""
         info = study_info(self.store, study_id)
         if info is None:
             raise InputError(f"There is no study {study_id}.")
-        return study_progress(self.store, study_id, lambda m: self._lane(m).concurrency)
-
-    def _lane(self, model: str) -> Lane:
-        """The endpoint a model's requests go to, and how many a study sends there at once."""
-        spec, _ = resolve_model(model, self.config)
-        if not is_endpoint_kind(spec.kind):
-            return Lane(f"in-process:{spec.kind}")  # one compute owner per engine kind
-        endpoint = (
-            self.config.endpoint_at(spec.base_url)
-            if spec.base_url
-            else self.config.default_endpoint(spec.kind)
+        running = active_study(study_id)
+        if running is not None:
+            return study_progress(
+                self.store, study_id, lambda m: running.models[m].lane.concurrency
+            )
+        modality: Modality = "tts" if info.kind == "tts" else "vlm"
+        return study_progress(
+            self.store, study_id, lambda m: self.resolve(m, modality).lane.concurrency
         )
-        where = spec.base_url or (endpoint.base_url if endpoint is not None else spec.kind)
-        return Lane(where.rstrip("/"), endpoint.concurrency if endpoint is not None else 1)
 
     def _stored_image(self, digest: str) -> ValidatedImage:
         return self.validate_image(self.media.get(digest))
@@ -696,7 +709,7 @@ class Lineup:
         stopped. One of INPUT_ERRORS for an unknown or voice study, a bad spec, or another
         reference model already named for the study. Definitions: lineup.references."""
         info = scored_study(self.store, study_id)
-        self._check_models([model], "vlm")
+        resolved = self._resolve_all([model], "vlm")
         existing = reference_study(self.store, study_id)
         if existing is not None:
             if existing.models[0] != model:
@@ -704,7 +717,7 @@ class Lineup:
                     f"Study {study_id}'s reference model is {existing.models[0]}; a study has "
                     "one reference model. Start a new study to compare against another."
                 )
-            return self.resume_study(existing.id)
+            return self._resume(existing.id, resolved)
         reference_id = create_study(
             self.store,
             set_id=info.set_id,
@@ -713,7 +726,7 @@ class Lineup:
             params=dict(info.params),
             reference_for=study_id,
         )
-        return self._run_study(reference_id)
+        return self._run_study(reference_id, resolved)
 
     def reference_of(self, study_id: int) -> StudyInfo | None:
         """The study that runs `study_id`'s reference model, if one was named."""
@@ -752,33 +765,43 @@ class Lineup:
         reference_needed: bool = False,
         max_tokens: int = JUDGE_MAX_TOKENS,
         timeout_s: float = JUDGE_TIMEOUT_S,
-    ) -> ModelSpec:
-        """The judge's spec; one of INPUT_ERRORS, with nothing asked or stored, when the judge
-        cannot score the study: an unknown or voice study, a bad judge spec, protocol,
+    ) -> ResolvedModel:
+        """The judge, resolved; one of INPUT_ERRORS, with nothing asked or stored, when the
+        judge cannot score the study: an unknown or voice study, a bad judge spec, protocol,
         template (None: the study's own), token limit or timeout; with `reference_needed`,
         protocol `pairwise` without a reference model."""
+        self._check_scoring(study_id, protocol, template, max_tokens, timeout_s)
+        resolved = self.resolve(judge, "vlm")
+        if reference_needed:
+            self._check_reference(study_id, protocol)
+        return resolved
+
+    def _check_scoring(
+        self,
+        study_id: int,
+        protocol: str,
+        template: str | None,
+        max_tokens: int,
+        timeout_s: float,
+    ) -> None:
         info = scored_study(self.store, study_id)
         check_protocol(protocol)
         check_judge_limits(max_tokens, timeout_s)
         check_template(
             template if template is not None else judge_template(info, protocol), protocol
         )
-        spec = self._resolve(judge, "vlm")
-        if (
-            reference_needed
-            and protocol == PROTOCOL_PAIRWISE
-            and reference_study(self.store, study_id) is None
-        ):
+
+    def _check_reference(self, study_id: int, protocol: str) -> None:
+        if protocol == PROTOCOL_PAIRWISE and reference_study(self.store, study_id) is None:
             raise InputError(
                 "The pairwise protocol compares each answer with the reference model's: name "
                 f"one first (study score {study_id} --reference-model SPEC)."
             )
-        return spec
 
     def judge_study(
         self,
         study_id: int,
-        judge: str,
+        judge: str | ResolvedModel,
         template: str | None = None,
         *,
         protocol: str = PROTOCOL_REFERENCE,
@@ -787,35 +810,38 @@ class Lineup:
         on_progress: Callable[[int, int], None] | None = None,
         stop: CancelToken | None = None,
     ) -> JudgeRun:
-        """An LLM judge (a spec or a name from backends.toml) scores the study's complete
-        answers under `protocol`, asking only what it has not answered yet for this template
-        (None: the study's own), with its own token limit and timeout per request; one of
-        INPUT_ERRORS, with nothing asked, for an unknown study, a bad spec, protocol,
-        template, limit or timeout, or protocol `pairwise` without a reference model.
-        Definitions: lineup.judge."""
-        spec = self.check_judge(
-            study_id,
-            judge,
-            protocol,
-            template,
-            reference_needed=True,
-            max_tokens=max_tokens,
-            timeout_s=timeout_s,
-        )
-        _, options = resolve_model(judge, self.config)
-        key_env = options.get("api_key_env")
+        """An LLM judge (a spec or a name from backends.toml, or one already resolved) scores
+        the study's complete answers under `protocol`, asking only what it has not answered
+        yet for this template (None: the study's own), with its own token limit and timeout
+        per request; one of INPUT_ERRORS, with nothing asked, for an unknown study, a bad
+        spec, protocol, template, limit or timeout, or protocol `pairwise` without a
+        reference model. Definitions: lineup.score.judge."""
+        if isinstance(judge, str):
+            resolved = self.check_judge(
+                study_id,
+                judge,
+                protocol,
+                template,
+                reference_needed=True,
+                max_tokens=max_tokens,
+                timeout_s=timeout_s,
+            )
+        else:
+            resolved = judge
+            self._check_scoring(study_id, protocol, template, max_tokens, timeout_s)
+            self._check_reference(study_id, protocol)
         try:
-            backend = self.make_backend(judge)
+            backend = resolved.backend()
         except BackendError as exc:
             raise InputError(str(exc)) from None
         return judge_study(
             self.store,
             study_id,
-            judge,
-            lambda _spec: backend,
+            resolved,
+            backend,
             template=template,
             image_of=self._stored_image,
-            sees_images=judge_sees_images(spec, key_env if isinstance(key_env, str) else None),
+            sees_images=judge_sees_images(resolved.spec, resolved.api_key_env),
             max_tokens=max_tokens,
             timeout_s=timeout_s,
             secrets=self.secrets(),
@@ -834,13 +860,13 @@ class Lineup:
         timeout_s: float = JUDGE_TIMEOUT_S,
     ) -> JudgeJob:
         """Score the study in the background with the study's template (see `judge_study`,
-        whose checks run first, in the caller). One job per study in this process: while one
-        runs, it is returned."""
+        whose checks run first, in the caller, which resolves the judge once). One job per
+        study in this process: while one runs, it is returned."""
         running = active_judging(self._store_key, study_id)
         if running is not None:
             return running
         # Check everything before the thread starts, so bad input is the caller's error.
-        self.check_judge(
+        resolved = self.check_judge(
             study_id,
             judge,
             protocol,
@@ -855,7 +881,7 @@ class Lineup:
             protocol,
             lambda progress, stop: self.judge_study(
                 study_id,
-                judge,
+                resolved,
                 protocol=protocol,
                 max_tokens=max_tokens,
                 timeout_s=timeout_s,
@@ -930,12 +956,11 @@ class Lineup:
         ]
         if not sentences or not voices:
             return []
+        resolved = [model for voice in voices if (model := self._resolved_or_none(voice, "tts"))]
         return language_warnings(
             sentences,
-            list(voices),
-            self.make_backend,
-            spec_of=self._voice_spec,
-            stt=stt if stt is not None and self._is_model_of(stt, "stt") else None,
+            resolved,
+            stt=self._resolved_or_none(stt, "stt") if stt is not None else None,
         )
 
     # Leaderboards and exports -----------------------------------------------------------
@@ -991,11 +1016,6 @@ class Lineup:
 
     # Comparisons ------------------------------------------------------------------------
 
-    def make_backend(self, model: str, **kwargs: Any) -> Any:
-        """The backend of a spec or a name from backends.toml (built once where it is kept)."""
-        spec, options = resolve_model(model, self.config)
-        return create_backend(spec, options, **kwargs)
-
     def start_vlm(
         self,
         *,
@@ -1048,7 +1068,7 @@ class Lineup:
         question = check_question(question)
         system = check_system_prompt(system)
         timeout = self.timeout(timeout_s)
-        self._check_models(models, "vlm")
+        resolved = self._resolve_all(models, "vlm")
         image_hash = self.media.put(image.data, image.suffix) if image is not None else None
         request = VLMRequest(
             question=question,
@@ -1058,12 +1078,10 @@ class Lineup:
             max_tokens=max_tokens,
             seed=seed,
         )
-        factory: Any = self.make_backend
         return start_vlm_comparison(
             self.store,
-            models,
+            resolved,
             request,
-            factory,
             image_hash=image_hash,
             timeout_s=timeout,
             blind=blind,
@@ -1121,21 +1139,17 @@ class Lineup:
             raise InputError(f"The number of samples must be at least 1, not {samples}.")
         if seed is not None:
             check_seed(seed, samples=samples)
-        self._check_models(voices, "tts")
-        if stt is not None:
-            self._check_models([stt], "stt")
-        factory: Any = self.make_backend
+        resolved = self._resolve_all(voices, "tts")
+        stt_model = self._resolve_all([stt], "stt")[0] if stt is not None else None
         return start_tts_comparison(
             self.store,
             self.media,
-            voices,
+            resolved,
             checked,
-            factory,
             samples=samples,
-            stt=stt,
+            stt=stt_model,
             timeout_s=timeout,
             seed=seed,
-            spec_of=self._voice_spec,
             secrets=self.secrets(),
         )
 
@@ -1187,38 +1201,32 @@ class Lineup:
             request_id=request_id,
         )
 
-    # Specs ------------------------------------------------------------------------------
+    # Models -----------------------------------------------------------------------------
 
-    def _resolve(self, model: str, modality: Modality) -> ModelSpec:
-        """The spec of a spec or name, checked to be of `modality`; SpecError if not."""
-        if len(model) > MODEL_SPEC_MAX_CHARS:
-            raise SpecError(
-                f"A model spec is {len(model)} characters long; the limit is "
-                f"{MODEL_SPEC_MAX_CHARS}. Give the model a short name in backends.toml."
-            )
-        spec, _ = resolve_model(model, self.config)
-        if kind_info(spec.kind).modality != modality:
-            raise SpecError(f"{model!r} is not a {modality.upper()} backend.")
-        return spec
+    def resolve(self, model: str, modality: Modality) -> ResolvedModel:
+        """A spec or a backends.toml name, resolved once (lineup.catalog.resolver): what the
+        runner, studies and the judge are given. SpecError when it is not a model of
+        `modality`."""
+        return resolve(model, modality, self.config)
 
-    def _voice_spec(self, voice: str) -> ModelSpec:
-        return self._resolve(voice, "tts")
+    def model_label(self, name: str, spec: str | None = None) -> ModelLabel:
+        """How a model shows: its name as typed, with the full spec in the tooltip: `spec`,
+        the one it stood for when its answer was made (generations.resolved_spec), else the
+        one backends.toml gives the name now. No resolution: a lookup of the name."""
+        named = self.config.named(name.strip())
+        if spec is None or spec == name:
+            spec = named.spec if named is not None else name
+        return model_label(name, spec, named=named is not None or ":" not in name)
 
-    def _is_model_of(self, model: str, modality: Modality) -> bool:
-        try:
-            self._resolve(model, modality)
-        except SpecError:
-            return False
-        return True
-
-    def _check_models(self, models: Sequence[str], modality: Modality) -> None:
+    def _resolve_all(self, models: Sequence[str], modality: Modality) -> list[ResolvedModel]:
         """Every spec or name, before anything runs; SpecError naming the bad one."""
-        if not models:
-            raise SpecError(
-                "Choose at least one voice." if modality == "tts" else "Choose at least one model."
-            )
-        for model in models:
-            self._resolve(model, modality)
+        return resolve_all(models, modality, self.config)
+
+    def _resolved_or_none(self, model: str, modality: Modality) -> ResolvedModel | None:
+        try:
+            return self.resolve(model, modality)
+        except SpecError:
+            return None
 
     @staticmethod
     def _modality(spec_text: str) -> Modality | None:

@@ -1,10 +1,17 @@
 """What models there are and what a name stands for: backends.toml, discovery, descriptions, short
 names."""
 
-from lineup.catalog.config import BackendsConfig, ConfigError, load_backends_config, resolve_model
+from lineup.catalog.config import BackendsConfig, ConfigError, load_backends_config
 from lineup.catalog.descriptions import DescribeCache, Describer, describe_now
 from lineup.catalog.discovery import EndpointReport, local_models, probe_endpoints
-from lineup.catalog.names import hide_credentials, short_name, short_names
+from lineup.catalog.names import (
+    ModelLabel,
+    hide_credentials,
+    model_label,
+    short_name,
+    short_names,
+)
+from lineup.catalog.resolver import Lane, ResolvedModel, resolve, resolve_all
 
 __all__ = [
     "BackendsConfig",
@@ -12,12 +19,17 @@ __all__ = [
     "DescribeCache",
     "Describer",
     "EndpointReport",
+    "Lane",
+    "ModelLabel",
+    "ResolvedModel",
     "describe_now",
     "hide_credentials",
     "load_backends_config",
     "local_models",
+    "model_label",
     "probe_endpoints",
-    "resolve_model",
+    "resolve",
+    "resolve_all",
     "short_name",
     "short_names",
 ]

@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from backends.spec import SpecError, parse_spec, redact_url
+from lineup.core import code_span, escape_markdown
 
 # Engines whose endpoint or model name says what they are; for the others (ocr:eng+rus,
 # espeak:en-us) the model part alone is a bare language or voice code, so the kind stays.
@@ -108,3 +110,32 @@ def short_names(specs: Iterable[str]) -> dict[str, str]:
         if seen[name] > 1:
             names[spec] = f"{name} ({seen[name]})"
     return names
+
+
+@dataclass(frozen=True)
+class ModelLabel:
+    """How a model shows where it is named: a short title (plain text: escape it where
+    Markdown shows it) and a tooltip in Markdown with the rest."""
+
+    title: str
+    tooltip: str
+
+
+def model_label(name: str, spec: str | None = None, *, named: bool = False) -> ModelLabel:
+    """The model's title and tooltip: a name from backends.toml (`named`; `spec` the full
+    spec it stands for) keeps its name; a spec shows its short name. The tooltip holds the
+    full spec and its endpoint."""
+    spec_text = spec or name
+    try:
+        parsed = parse_spec(spec_text)
+    except SpecError:  # an old row's spec that today's parser refuses (credentials in its URL)
+        head, at, url = spec_text.partition("@")
+        shown = f"Spec: {code_span(head + at + (redact_url(url) if url else ''))}"
+        return ModelLabel(name if named else head, shown)
+    # The tooltip is Markdown: names and specs in it are shown as the text they are.
+    details = [f"Spec: {code_span(spec_text)}"]
+    if named:
+        details.insert(0, f"**{escape_markdown(name)}** in backends.toml")
+    if parsed.base_url:
+        details.append(f"Endpoint: {code_span(parsed.base_url)}")
+    return ModelLabel(name if named else short_name(name), "  \n".join(details))

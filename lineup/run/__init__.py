@@ -2,11 +2,11 @@
 
 from lineup.run.inputs import RunInputs, inputs_of
 from lineup.run.liveness import active_run, track
+from lineup.run.outcome import describe_error, write_final
 from lineup.run.shutdown import run_stoppable
 from lineup.run.tts import (
     DEFAULT_STT,
     ClipResult,
-    SpecResolver,
     TTSComparison,
     language_warnings,
     start_one_clip,
@@ -17,10 +17,8 @@ from lineup.run.vlm import (
     Comparison,
     GenerationResult,
     JobView,
-    describe_error,
     start_one,
     start_vlm_comparison,
-    write_final,
 )
 
 __all__ = [
@@ -31,7 +29,6 @@ __all__ = [
     "GenerationResult",
     "JobView",
     "RunInputs",
-    "SpecResolver",
     "TTSComparison",
     "active_run",
     "describe_error",

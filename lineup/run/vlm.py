@@ -16,17 +16,14 @@ not depend on what this process does meanwhile (a page's redraws, OCR).
 from __future__ import annotations
 
 import dataclasses
-import queue
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Literal
 
 from backends import reader
 from backends.base import (
-    BackendError,
     BackendTimeout,
     CancelToken,
     Chunk,
@@ -34,7 +31,7 @@ from backends.base import (
     VLMBackend,
     VLMRequest,
 )
-from lineup.catalog import Describer, describe_now
+from lineup.catalog import Describer, ResolvedModel, describe_now
 from lineup.core import (
     CANCELLED,
     ERROR,
@@ -50,13 +47,19 @@ from lineup.core import (
 )
 from lineup.measure import StreamClock, VLMTimings, vlm_timings
 from lineup.run import liveness
+from lineup.run.events import EventRun, Watchdog
+from lineup.run.outcome import describe_error, timeout_message, write_final
 from lineup.store import Store, storable
 
 EventKind = Literal["chunk", "done", "failed"]
-BackendFactory = Callable[[str], VLMBackend]
+# What builds a model's backend: ResolvedModel.backend, or a test's fake.
+BackendFactory = Callable[[ResolvedModel], VLMBackend]
 
-# Pauses before each try of a final write; after the last, the failure itself is recorded.
-FINAL_WRITE_PAUSES_S = (0.0, 0.5)
+
+def built(model: ResolvedModel) -> VLMBackend:
+    """The model's own backend (ResolvedModel.backend): the factory when none is given."""
+    return model.backend()
+
 
 NO_END_MARKER = (
     "The answer is cut off: the stream ended without its end marker, so the server stopped "
@@ -69,13 +72,6 @@ REASONING_ONLY = (
     "raise Max tokens, or turn thinking off for it."
 )
 CANCELLED_MESSAGE = "Stopped before it finished; the text streamed until then is kept."
-
-
-def timeout_message(timeout_s: float, what: str = "model") -> str:
-    return (
-        f"Timed out after {timeout_s:g} s (the per-model timeout). Raise it if this {what} "
-        "needs longer; the text streamed until then is kept."
-    )
 
 
 @dataclass(frozen=True)
@@ -104,56 +100,18 @@ class JobView:
     """What a page draws of one model while the run goes on (see `Comparison.snapshot`)."""
 
     generation_id: int
-    model: str
+    model: str  # as the person named it
     status: str  # "running" until finished, then the final status
     text: str
     reasoning: str
     result: GenerationResult | None
-
-
-def describe_error(exc: BaseException) -> str:
-    """The message a user sees for a failed model: ours as written, others with their type."""
-    if isinstance(exc, BackendError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def write_final(
-    store: Store, generation_id: int, status: str, fields: dict[str, Any]
-) -> str | None:
-    """Write a generation's final row, retrying; None when stored, else what went wrong.
-
-    When every try fails, the failure itself is recorded as the row's error (without the
-    fields that may have caused it), so the row never stays `running`.
-    """
-    failure: BaseException | None = None
-    for pause_s in FINAL_WRITE_PAUSES_S:
-        time.sleep(pause_s)
-        try:
-            store.finish_generation(generation_id, status, **fields)
-            return None
-        except Exception as exc:  # noqa: BLE001 - any store failure is retried, then recorded
-            failure = exc
-    message = (
-        f"Lineup could not store this {status} result: {type(failure).__name__}: {failure}. "
-        "Check that the database is writable and not locked by another program."
-    )
-    try:
-        store.finish_generation(generation_id, ERROR, error=message)
-    except Exception as exc:  # noqa: BLE001 - nothing more can be done than say so
-        print(
-            f"lineup: generation {generation_id} could not be stored ({exc}); its result is "
-            "only in this process's output.",
-            file=sys.stderr,
-            flush=True,
-        )
-    return message
+    spec: str = ""  # the full spec the name stood for
 
 
 class _Job:
     """One model's generation: its worker thread, its clock, its cancel and its one finish."""
 
-    def __init__(self, comparison: Comparison, generation_id: int, model: str) -> None:
+    def __init__(self, comparison: Comparison, generation_id: int, model: ResolvedModel) -> None:
         self.comparison = comparison
         self.generation_id = generation_id
         self.model = model
@@ -191,11 +149,12 @@ class _Job:
         result = self.result
         return JobView(
             self.generation_id,
-            self.model,
+            self.model.name,
             result.status if result is not None else RUNNING,
             result.text if result is not None else self.live_text,
             result.reasoning if result is not None else self.live_reasoning,
             result,
+            redact(self.model.resolved_spec, self.comparison.secrets) or "",
         )
 
     def arm_timer(self, timeout_s: float, message: str) -> None:
@@ -215,7 +174,8 @@ class _Job:
             ready = reader.prepare_stream(
                 backend, dataclasses.replace(request, cancel=self.cancel_token)
             )
-            self.described = self.comparison.describe(self.model, backend)
+            # Kept per full spec: a name can stand for another model after an edit.
+            self.described = self.comparison.describe(self.model.resolved_spec, backend)
         except BaseException as exc:  # noqa: BLE001 - reported after the start gate
             prepared = exc
         # Ready: the wait at the gate is bounded by the gate itself.
@@ -286,7 +246,7 @@ class _Job:
                     redact(t, self.comparison.secrets) or "" for t in (self.text, self.reasoning)
                 )
                 result = GenerationResult(
-                    self.generation_id, self.model, ERROR, text, reasoning, message, None
+                    self.generation_id, self.model.name, ERROR, text, reasoning, message, None
                 )
             self.result = result
             self.finished.set()
@@ -333,117 +293,8 @@ class _Job:
         if failure is not None:
             status, error, timings = ERROR, failure, None
         return GenerationResult(
-            self.generation_id, self.model, status, text, reasoning, error, timings, metadata
+            self.generation_id, self.model.name, status, text, reasoning, error, timings, metadata
         )
-
-
-class _Finishing(Protocol):
-    finished: threading.Event
-
-    @property
-    def result(self) -> Any: ...
-
-
-EventT = TypeVar("EventT")
-ResultT = TypeVar("ResultT")
-
-
-class EventRun(Generic[EventT, ResultT]):
-    """Jobs started together, whose events reach the caller over one queue.
-
-    Subclasses list their jobs in `members()`; each job has a `finished` event and, once
-    finished, a `result`. Per-job timers registered with `track_timer` are cancelled when
-    every job is done.
-    """
-
-    def __init__(self) -> None:
-        self.events: queue.Queue[EventT] = queue.Queue()
-        self._timers: list[threading.Timer] = []
-        self._timers_lock = threading.Lock()
-
-    def members(self) -> Sequence[_Finishing]:
-        raise NotImplementedError
-
-    def track_timer(self, timer: threading.Timer) -> None:
-        with self._timers_lock:
-            self._timers.append(timer)
-
-    @property
-    def done(self) -> bool:
-        return all(member.finished.is_set() for member in self.members())
-
-    def iter_events(self, poll_s: float = 0.05) -> Iterator[EventT]:
-        """Yield events until every job has finished (or timed out)."""
-        while True:
-            try:
-                yield self.events.get(timeout=poll_s)
-            except queue.Empty:
-                if self.done and self.events.empty():
-                    self._cancel_timers()
-                    return
-
-    def wait(self) -> list[ResultT]:
-        for member in self.members():
-            while not member.finished.wait(0.5):  # a bounded wait lets Ctrl-C through
-                pass
-        self._cancel_timers()
-        return self.results()
-
-    def results(self) -> list[ResultT]:
-        """Finished jobs' results, in the order the jobs were added."""
-        return [member.result for member in self.members() if member.result is not None]
-
-    def _cancel_timers(self) -> None:
-        with self._timers_lock:
-            for timer in self._timers:
-                timer.cancel()
-
-
-class Watchdog:
-    """Ends jobs whose deadline has passed, from one thread per comparison.
-
-    A deadline is a number in a dict, so setting one on the way to the request costs no
-    thread start (a `threading.Timer` per model did, and it showed as start skew).
-    """
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._deadlines: dict[_Job, tuple[float, str]] = {}
-        self._stopped = False
-        self._thread = threading.Thread(target=self._watch, name="lineup-watchdog", daemon=True)
-        self._thread.start()
-
-    def set(self, job: _Job, timeout_s: float, message: str) -> None:
-        with self._changed:
-            self._deadlines[job] = (time.monotonic() + timeout_s, message)
-            self._changed.notify()
-
-    def clear(self, job: _Job) -> None:
-        with self._changed:
-            self._deadlines.pop(job, None)
-
-    def stop(self) -> None:
-        with self._changed:
-            self._stopped = True
-            self._changed.notify()
-
-    def _watch(self) -> None:
-        while True:
-            with self._changed:
-                if self._stopped:
-                    return
-                now = time.monotonic()
-                due = [
-                    (job, message) for job, (at, message) in self._deadlines.items() if at <= now
-                ]
-                for job, _ in due:
-                    del self._deadlines[job]
-                if not due:
-                    soonest = min((at for at, _ in self._deadlines.values()), default=None)
-                    self._changed.wait(None if soonest is None else soonest - now)
-                    continue
-            for job, message in due:
-                job.finish(TIMEOUT, message)
 
 
 class Comparison(EventRun[RunnerEvent, GenerationResult]):
@@ -487,7 +338,10 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
             liveness.keep_alive(self.store, job)
             job.arm_timer(self.timeout_s, not_ready)
             worker = threading.Thread(
-                target=job.run, args=(factory, request), name=f"lineup-{job.model}", daemon=True
+                target=job.run,
+                args=(factory, request),
+                name=f"lineup-{job.model.name}",
+                daemon=True,
             )
             worker.start()
 
@@ -515,9 +369,9 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
 
 def start_vlm_comparison(
     store: Store,
-    models: list[str],
+    models: Sequence[ResolvedModel],
     request: VLMRequest,
-    factory: BackendFactory,
+    factory: BackendFactory = built,
     *,
     image_hash: str | None = None,
     timeout_s: float = 300.0,
@@ -525,7 +379,8 @@ def start_vlm_comparison(
     secrets: Sequence[str] = (),
     describe: Describer = describe_now,
 ) -> Comparison:
-    """Store the run and one `running` row per model, then start every model at once."""
+    """Store the run and one `running` row per model (its name and the full spec it stands
+    for), then start every model at once."""
     params = {
         "temperature": request.temperature,
         "max_tokens": request.max_tokens,
@@ -534,7 +389,8 @@ def start_vlm_comparison(
     run_id, generation_ids = store.create_run_with_generations(
         "vlm",
         request.question,
-        models,
+        [model.name for model in models],
+        resolved_specs=[redact(model.resolved_spec, secrets) or "" for model in models],
         image_hash=image_hash,
         system_prompt=request.system,
         params=params,
@@ -552,9 +408,9 @@ def start_one(
     store: Store,
     run_id: int,
     generation_id: int,
-    model: str,
+    model: ResolvedModel,
     request: VLMRequest,
-    factory: BackendFactory,
+    factory: BackendFactory = built,
     *,
     timeout_s: float,
     secrets: Sequence[str] = (),

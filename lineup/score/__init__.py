@@ -8,29 +8,33 @@ from lineup.score import references as _references
 from lineup.score.agreement import judge_agreement, study_agreement
 from lineup.score.automatic import SCORE_KEYS, study_scores
 from lineup.score.judge import (
+    SIMPLER_TEMPLATE_HINT,
+    JudgeRun,
+    judge_sees_images,
+    judge_study,
+    judge_template,
+)
+from lineup.score.judge_jobs import JudgeJob, active_judging, last_judging
+from lineup.score.judge_prompt import (
     JUDGE_MAX_TOKENS,
     JUDGE_TIMEOUT_S,
     PROTOCOL_PAIRWISE,
     PROTOCOL_REFERENCE,
-    SIMPLER_TEMPLATE_HINT,
-    JudgeRun,
-    JudgeSetting,
-    StudyJudge,
-    Verdict,
     check_judge_limits,
     check_protocol,
     check_template,
+)
+from lineup.score.judge_verdicts import (
+    JudgeSetting,
+    StudyJudge,
+    Verdict,
     judge_figures,
     judge_label_pairs,
-    judge_sees_images,
     judge_settings,
-    judge_study,
-    judge_template,
     latest_judge,
     latest_verdicts,
     study_judges,
 )
-from lineup.score.judge_jobs import JudgeJob, active_judging, last_judging
 from lineup.score.ranking import study_ranking
 from lineup.score.references import (
     item_references,

@@ -41,7 +41,7 @@ from lineup.measure import (
     summarize_overlap,
     summarize_text_checks,
 )
-from lineup.score.judge import FIGURE_KEYS, judge_figures, latest_judge
+from lineup.score.judge_verdicts import FIGURE_KEYS, judge_figures, latest_judge
 from lineup.score.references import item_references
 from lineup.store import Generation, SetItemRow, Store
 from lineup.study import StudyInfo, study_info

@@ -55,73 +55,49 @@ Definitions (one place for each):
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import re
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 
-from backends.base import (
-    BackendError,
-    CancelToken,
-    EndpointBackend,
-    ImageInput,
-    Usage,
-    VLMBackend,
-    VLMRequest,
-)
+from backends.base import BackendError, CancelToken, EndpointBackend, ImageInput, VLMBackend
 from backends.registry import backend_class
 from backends.spec import ModelSpec
-from lineup.core import (
-    OK,
-    REDACTED_COUNT,
-    InputError,
-    check_max_tokens,
-    check_timeout_s,
-    redacted,
-    redacted_values,
+from lineup.catalog import ResolvedModel
+from lineup.core import OK, REDACTED_COUNT, redacted
+from lineup.score.judge_ask import (
+    StoredVerdict,
+    Task,
+    ask_and_store,
+    claim_verdict,
+    finish_verdict,
+    stored_verdicts,
 )
-from lineup.measure import bootstrap_mean_ci
-from lineup.run import describe_error
+from lineup.score.judge_prompt import (
+    DEFAULT_TEMPLATES,
+    JUDGE_MAX_TOKENS,
+    JUDGE_TEMPERATURE,
+    JUDGE_TIMEOUT_S,
+    PROTOCOL_REFERENCE,
+    check_judge_limits,
+    check_protocol,
+    check_template,
+    fill_template,
+    prompt_hash,
+)
 from lineup.score.references import item_references, model_references, scored_study
 from lineup.store import (
     HEARTBEAT_STALE_S,
-    JUDGE_ASKING,
     JUDGE_FAILED,
     JUDGE_SCORED,
-    JUDGE_UNPARSED,
     Generation,
     JudgeScore,
-    Label,
     SetItemRow,
     Store,
-    owner_gone,
-    storable,
-    this_owner,
-    utcnow,
 )
-from lineup.study import StudyInfo, study_info
+from lineup.study import StudyInfo
 
-PROTOCOL_REFERENCE = "reference"
-PROTOCOL_PAIRWISE = "pairwise"
-PROTOCOLS = (PROTOCOL_REFERENCE, PROTOCOL_PAIRWISE)
-PLACEHOLDERS = {
-    PROTOCOL_REFERENCE: ("question", "reference", "answer"),
-    PROTOCOL_PAIRWISE: ("question", "answer_1", "answer_2"),
-}
-MAX_TEMPLATE_CHARS = 20_000
-SCORE_MIN, SCORE_MAX = 1.0, 10.0
-JUDGE_TEMPERATURE = 0.0
-# The judge's own limits (see the definitions): a verdict is one short JSON object, so 512
-# tokens leave room for a few sentences of reasons; 120 s bound a judge that never stops.
-JUDGE_MAX_TOKENS = 512
-JUDGE_TIMEOUT_S = 120.0
 # A run fails when the share of its verdicts without a score is above this.
 MOSTLY_FAILED_SHARE = 0.5
 FAILED_REPLIES_SHOWN = 3
@@ -132,223 +108,6 @@ SIMPLER_TEMPLATE_HINT = (
 )
 # In-process kinds whose models take an image with the question; endpoint kinds say per model.
 IN_PROCESS_VISION_KINDS = frozenset({"transformers"})
-
-# The template of protocol `reference`. Its placeholders are {question}, {reference} and
-# {answer}; every other character, braces included, is sent as written.
-DEFAULT_TEMPLATE = """\
-You are grading an answer to a question about an image against a reference answer.
-
-Question:
-{question}
-
-Reference answer (take it as correct):
-{reference}
-
-Answer to grade:
-{answer}
-
-Score how well the answer agrees with the reference answer, from 1 (wrong, unrelated or no \
-answer) to 10 (says what the reference says, with nothing wrong added). Judge the content, not \
-the wording or the length. If the image is attached, use it to check details the reference \
-leaves open.
-
-Reply with one JSON object and nothing else:
-{"score": <a whole number from 1 to 10>, "reasons": "<one or two sentences>"}
-"""
-
-# The template of protocol `pairwise`: placeholders {question}, {answer_1} and {answer_2}.
-PAIRWISE_TEMPLATE = """\
-You are comparing two answers to the same question about an image.
-
-Question:
-{question}
-
-Answer 1:
-{answer_1}
-
-Answer 2:
-{answer_2}
-
-Score each answer on its own, from 1 (wrong, unrelated or no answer) to 10 (correct, \
-complete, nothing wrong added). Judge the content, not the wording, the length or the order \
-in which the answers are shown. If the image is attached, use it to check the details.
-
-Reply with one JSON object and nothing else:
-{"score_1": <1-10>, "score_2": <1-10>, "reasons": "<one or two sentences>"}
-"""
-
-DEFAULT_TEMPLATES = {PROTOCOL_REFERENCE: DEFAULT_TEMPLATE, PROTOCOL_PAIRWISE: PAIRWISE_TEMPLATE}
-
-NO_END_MARKER = (
-    "The judge's reply is cut off: its stream ended without the end marker. Check the judge's "
-    "server and score again; this answer is asked again."
-)
-EMPTY_REPLY = "The judge returned an empty reply."
-# A server's word for an answer it ended at the output token limit (OpenAI's finish_reason,
-# Ollama's done_reason).
-CUT_AT_LIMIT = "length"
-NO_SCORE = (
-    'The judge\'s reply has no score: expected a JSON object {"score": 1-10, "reasons": "..."} '
-    'or a line "Score: N". Edit the template to ask for one more plainly, or choose another judge.'
-)
-NO_PAIR_SCORES = (
-    'The judge\'s reply does not score both answers: expected a JSON object {"score_1": 1-10, '
-    '"score_2": 1-10, "reasons": "..."} or lines "Score 1: N" and "Score 2: N". Edit the '
-    "template to ask for them more plainly, or choose another judge."
-)
-
-_PLACEHOLDER = re.compile(r"\{(question|reference|answer|answer_1|answer_2)\}")
-_FENCED = re.compile(r"```[A-Za-z]*\s*\n?(.*?)```", re.S)
-_SCORE_LINE = re.compile(
-    r"^[\s*#>_-]*score[\s*_]*[:=][\s*_]*([-+]?\d+(?:[.,]\d+)?)\s*(?:/\s*10(?![\d.]))?",
-    re.I | re.M,
-)
-_PAIR_SCORE_LINE = re.compile(
-    r"^[\s*#>_-]*(?:score|answer)[\s*_]*([12])[\s*_]*[:=][\s*_]*"
-    r"([-+]?\d+(?:[.,]\d+)?)\s*(?:/\s*10(?![\d.]))?",
-    re.I | re.M,
-)
-_REASONS_LINE = re.compile(r"^[\s*#>_-]*reasons?[\s*_]*[:=][\s*_]*", re.I | re.M)
-
-
-class JudgeReplyError(ValueError):
-    """The judge's reply holds no score on the scale; the message says what was wrong."""
-
-
-# The template ---------------------------------------------------------------------------------
-
-
-def check_protocol(protocol: str) -> str:
-    if protocol not in PROTOCOLS:
-        raise InputError(
-            f"The judge's protocol is one of {', '.join(PROTOCOLS)}, not {protocol!r}."
-        )
-    return protocol
-
-
-def check_template(template: str | None, protocol: str = PROTOCOL_REFERENCE) -> str:
-    """The template to fill (the protocol's default for None); InputError when it lacks one
-    of the protocol's placeholders or is too long."""
-    check_protocol(protocol)
-    if template is None:
-        return DEFAULT_TEMPLATES[protocol]
-    if len(template) > MAX_TEMPLATE_CHARS:
-        raise InputError(
-            f"The judge's template is {len(template):,} characters long; the limit is "
-            f"{MAX_TEMPLATE_CHARS:,}."
-        )
-    wanted = PLACEHOLDERS[protocol]
-    missing = [name for name in wanted if "{" + name + "}" not in template]
-    if missing:
-        names = ", ".join("{" + name + "}" for name in missing)
-        every = ", ".join("{" + name + "}" for name in wanted)
-        raise InputError(
-            f"The judge's template lacks {names}: a {protocol} template must hold {every}, "
-            "each filled in for every answer."
-        )
-    return template
-
-
-def check_judge_limits(max_tokens: int, timeout_s: float) -> tuple[int, float]:
-    """The judge's token limit and timeout; InputError when either is out of range (the rules
-    of every model's: lineup.limits)."""
-    return check_max_tokens(max_tokens), check_timeout_s(timeout_s)
-
-
-def fill_template(template: str, **values: str) -> str:
-    """The template with its placeholders filled in one pass (an answer that contains
-    "{reference}" stays as written, and so does a placeholder with no value given)."""
-    return _PLACEHOLDER.sub(lambda match: values.get(match[1], match[0]), template)
-
-
-def prompt_hash(prompt: str) -> str:
-    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()
-
-
-# The reply ------------------------------------------------------------------------------------
-
-
-def parse_reply(text: str) -> tuple[float, str]:
-    """The score (1-10) and the reasons in a judge's reply; JudgeReplyError when it has none.
-
-    The first JSON object with a "score" key wins, in ``` fences or in the text; without one,
-    the last line "Score: N" (or "Score: N/10"), its reasons the text after a "Reasons:" line
-    or else the rest of the reply.
-    """
-    found = _json_verdict(text)
-    if found is not None:
-        verdict = found
-        score = _score_value(verdict.get("score"))
-        reasons = verdict.get("reasons", verdict.get("reason", ""))
-        if not isinstance(reasons, str):
-            reasons = json.dumps(reasons, ensure_ascii=False)
-        return score, reasons.strip()
-    lines = list(_SCORE_LINE.finditer(text))
-    if not lines:
-        raise JudgeReplyError(NO_SCORE)
-    last = lines[-1]
-    score = _score_value(last[1].replace(",", "."))
-    reasons_at = _REASONS_LINE.search(text)
-    if reasons_at is not None:
-        reasons = text[reasons_at.end() :]
-        reasons = _SCORE_LINE.sub("", reasons)
-    else:
-        reasons = text[: last.start()] + text[last.end() :]
-    return score, reasons.strip()
-
-
-def parse_pair_reply(text: str) -> tuple[float, float, str]:
-    """The scores (1-10) of "Answer 1" and "Answer 2" and the reasons in a judge's pairwise
-    reply; JudgeReplyError when it lacks either score.
-
-    The first JSON object with "score_1" and "score_2" keys wins, in ``` fences or in the
-    text; without one, the last lines "Score 1: N" and "Score 2: N" ("Answer 1: N" too)."""
-    found = _json_verdict(text, ("score_1", "score_2"))
-    if found is not None:
-        first = _score_value(found.get("score_1"), NO_PAIR_SCORES)
-        second = _score_value(found.get("score_2"), NO_PAIR_SCORES)
-        reasons = found.get("reasons", found.get("reason", ""))
-        if not isinstance(reasons, str):
-            reasons = json.dumps(reasons, ensure_ascii=False)
-        return first, second, reasons.strip()
-    scores: dict[str, str] = {}
-    for match in _PAIR_SCORE_LINE.finditer(text):
-        scores[match[1]] = match[2]
-    if set(scores) != {"1", "2"}:
-        raise JudgeReplyError(NO_PAIR_SCORES)
-    first = _score_value(scores["1"].replace(",", "."), NO_PAIR_SCORES)
-    second = _score_value(scores["2"].replace(",", "."), NO_PAIR_SCORES)
-    reasons_at = _REASONS_LINE.search(text)
-    rest = text[reasons_at.end() :] if reasons_at is not None else text
-    return first, second, _PAIR_SCORE_LINE.sub("", rest).strip()
-
-
-def _json_verdict(text: str, keys: Sequence[str] = ("score",)) -> dict[str, Any] | None:
-    decoder = json.JSONDecoder()
-    for candidate in [*(m[1] for m in _FENCED.finditer(text)), text]:
-        for start in (i for i, char in enumerate(candidate) if char == "{"):
-            try:
-                value, _ = decoder.raw_decode(candidate, start)
-            except ValueError:
-                continue
-            if isinstance(value, dict) and all(key in value for key in keys):
-                return value
-    return None
-
-
-def _score_value(value: Any, expected: str = NO_SCORE) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise JudgeReplyError(f"The judge's score {value!r} is not a number. {expected}")
-    try:
-        score = float(value.strip().removesuffix("/10") if isinstance(value, str) else value)
-    except ValueError:
-        raise JudgeReplyError(f"The judge's score {value!r} is not a number.") from None
-    if not math.isfinite(score) or not SCORE_MIN <= score <= SCORE_MAX:
-        raise JudgeReplyError(
-            f"The judge's score {value} is outside the scale {SCORE_MIN:g}-{SCORE_MAX:g}."
-        )
-    return score
-
 
 # Whether the judge sees the image -------------------------------------------------------------
 
@@ -443,17 +202,6 @@ class _Candidate:
     image_hash: str | None
 
 
-@dataclass(frozen=True)
-class _Task:
-    """One request to the judge: an answer under one protocol and position."""
-
-    generation_id: int
-    prompt: str
-    image_hash: str | None
-    position: int  # 0 (protocol reference), 1 or 2 (pairwise: where the candidate is shown)
-    reference_id: int | None  # pairwise: the reference model's answer
-
-
 def _candidates(store: Store, study_id: int, models: Sequence[str]) -> list[_Candidate]:
     """The study's complete answers, item by item, then model, then repeat."""
     with store.session() as session:
@@ -481,11 +229,11 @@ def _candidates(store: Store, study_id: int, models: Sequence[str]) -> list[_Can
     ]
 
 
-def _tasks(store: Store, info: StudyInfo, protocol: str, template: str) -> tuple[list[_Task], int]:
+def _tasks(store: Store, info: StudyInfo, protocol: str, template: str) -> tuple[list[Task], int]:
     """The requests the protocol makes of the study's complete answers (see the module's
     definitions), and how many answers it skips for want of a reference."""
     candidates = _candidates(store, info.id, info.models)
-    tasks: list[_Task] = []
+    tasks: list[Task] = []
     skipped = 0
     if protocol == PROTOCOL_REFERENCE:
         references = item_references(store, info.id, info.set_id)
@@ -497,7 +245,7 @@ def _tasks(store: Store, info: StudyInfo, protocol: str, template: str) -> tuple
             prompt = fill_template(
                 template, question=c.question, reference=reference.text, answer=c.answer
             )
-            tasks.append(_Task(c.generation_id, prompt, c.image_hash, 0, None))
+            tasks.append(Task(c.generation_id, prompt, c.image_hash, 0, None))
         return tasks, skipped
     answers = model_references(store, info.id)
     for c in candidates:
@@ -511,7 +259,7 @@ def _tasks(store: Store, info: StudyInfo, protocol: str, template: str) -> tuple
         ):
             prompt = fill_template(template, question=c.question, answer_1=first, answer_2=second)
             tasks.append(
-                _Task(c.generation_id, prompt, c.image_hash, position, theirs.generation_id)
+                Task(c.generation_id, prompt, c.image_hash, position, theirs.generation_id)
             )
     return tasks, skipped
 
@@ -525,8 +273,8 @@ def judge_template(info: StudyInfo, protocol: str) -> str:
 def judge_study(
     store: Store,
     study_id: int,
-    judge_spec: str,
-    factory: Callable[[str], VLMBackend],
+    judge: ResolvedModel,
+    backend: VLMBackend,
     *,
     template: str | None = None,
     image_of: Callable[[str], ImageInput] | None = None,
@@ -538,9 +286,10 @@ def judge_study(
     on_progress: Callable[[int, int], None] | None = None,
     stop: CancelToken | None = None,
 ) -> JudgeRun:
-    """Ask the judge every request the protocol makes of the study's complete answers that
-    has no verdict yet for this judge and filled-in template, one at a time, each verdict
-    stored the moment it comes. `template` None: the study's own (`judge_template`).
+    """Ask the judge (resolved once by the caller, its `backend` built) every request the
+    protocol makes of the study's complete answers that has no verdict yet for this judge
+    (by its name as given) and filled-in template, one at a time, each verdict stored the
+    moment it comes. `template` None: the study's own (`judge_template`).
     `sees_images` None: ask the judge's server (`judge_sees_images`). `max_tokens` and
     `timeout_s`: the judge's own limits (see the module's definitions). `on_progress(done,
     total)` after each request; `stop` ends the run (the request in flight is stopped and
@@ -553,94 +302,151 @@ def judge_study(
         template if template is not None else judge_template(info, protocol), protocol
     )
     tasks, skipped = _tasks(store, info, protocol, filled_template)
-    backend = factory(judge_spec)
     if sees_images is None:
-        sees_images = judge_sees_images(backend.spec)
-    stored = _stored_verdicts(store, study_id, judge_spec, protocol)
-    asked = cached = failed = busy = scored = unscored = 0
-    unscored_ids: list[int] = []  # the first few verdicts without a score, in the order asked
+        sees_images = judge_sees_images(judge.spec, judge.api_key_env)
+    asking = _Asking(
+        store,
+        study_id,
+        judge.name,
+        protocol,
+        backend,
+        image_of if sees_images else None,
+        max_tokens,
+        timeout_s,
+        tuple(secrets),
+        stop,
+    )
+    stored = stored_verdicts(store, study_id, judge.name, protocol)
+    tally = _Tally()
     for done, task in enumerate(tasks, start=1):
         if stop is not None and stop.cancelled:
             break
+        tally.count(*asking.one(task, stored, tally))
+        if on_progress is not None:
+            on_progress(done, len(tasks))
+    return JudgeRun(
+        study_id,
+        judge.name,
+        protocol,
+        tally.asked,
+        tally.cached,
+        tally.failed,
+        tally.busy,
+        skipped,
+        scored=tally.scored,
+        unscored=tally.unscored,
+        failed_replies=_failed_replies(store, tally.unscored_ids),
+    )
+
+
+@dataclass
+class _Tally:
+    """What one run did so far (see JudgeRun)."""
+
+    asked: int = 0
+    cached: int = 0
+    failed: int = 0
+    busy: int = 0
+    scored: int = 0
+    unscored: int = 0
+    # The first few verdicts without a score, in the order asked.
+    unscored_ids: list[int] = field(default_factory=list)
+
+    def count(self, status: str | None, verdict_id: int | None) -> None:
+        """A verdict the run ends with (None: none, as a busy or stopped request)."""
+        if status == JUDGE_SCORED:
+            self.scored += 1
+        elif status is not None and verdict_id is not None:
+            self.unscored += 1
+            if len(self.unscored_ids) < FAILED_REPLIES_SHOWN:
+                self.unscored_ids.append(verdict_id)
+
+
+@dataclass(frozen=True)
+class _Asking:
+    """What every request of one run shares; `image_of` None when the judge sees no image."""
+
+    store: Store
+    study_id: int
+    judge_spec: str
+    protocol: str
+    backend: VLMBackend
+    image_of: Callable[[str], ImageInput] | None
+    max_tokens: int
+    timeout_s: float
+    secrets: tuple[str, ...]
+    stop: CancelToken | None
+
+    def one(
+        self, task: Task, stored: dict[tuple[int, str, int], StoredVerdict], tally: _Tally
+    ) -> tuple[str | None, int | None]:
+        """Ask about one task unless its verdict is stored or another process asks: the
+        verdict's status and id (None for no verdict), counting what was done in `tally`."""
         digest = prompt_hash(task.prompt)
-        image_hash = task.image_hash if sees_images and image_of is not None else None
-        content, hidden = redacted(task.prompt, secrets)
+        image_hash = task.image_hash if self.image_of is not None else None
+        request = self._request(task.prompt, image_hash)
+        existing = stored.get((task.generation_id, digest, task.position))
+        claimed = claim_verdict(
+            self.store,
+            existing,
+            study_id=self.study_id,
+            task=task,
+            judge_spec=self.judge_spec,
+            protocol=self.protocol,
+            digest=digest,
+            request=request,
+            saw_image=image_hash is not None,
+            max_tokens=self.max_tokens,
+            timeout_s=self.timeout_s,
+            stale_s=self.timeout_s + HEARTBEAT_STALE_S,
+        )
+        if claimed == "cached":
+            assert existing is not None
+            tally.cached += 1
+            return existing.status, existing.id
+        if not isinstance(claimed, int):
+            tally.busy += 1
+            return None, None
+        tally.asked += 1
+        image = self.image_of(image_hash) if self.image_of is not None and image_hash else None
+        try:
+            status = ask_and_store(
+                self.store,
+                claimed,
+                self.backend,
+                task,
+                image,
+                max_tokens=self.max_tokens,
+                request=request,
+                timeout_s=self.timeout_s,
+                secrets=self.secrets,
+                stop=self.stop,
+            )
+        except BaseException:
+            finish_verdict(
+                self.store, claimed, JUDGE_FAILED, error="Interrupted before the judge replied."
+            )
+            raise
+        tally.failed += status != JUDGE_SCORED
+        if status == JUDGE_FAILED and self.stop is not None and self.stop.cancelled:
+            return None, claimed  # stopped, not judged: no verdict, asked again next time
+        return status, claimed
+
+    def _request(self, prompt: str, image_hash: str | None) -> dict[str, Any]:
+        """The request as stored with the verdict: a configured key in the prompt is
+        [redacted] and counted."""
+        content, hidden = redacted(prompt, self.secrets)
         sent: dict[str, Any] = {"role": "user", "content": content}
         if image_hash is not None:
             sent["images"] = [image_hash]
         request: dict[str, Any] = {
             "messages": [sent],
             "temperature": JUDGE_TEMPERATURE,
-            "max_tokens": max_tokens,
+            "max_tokens": self.max_tokens,
         }
         if hidden:
             request[REDACTED_COUNT] = hidden
-        existing = stored.get((task.generation_id, digest, task.position))
-        claimed = _claim(
-            store,
-            existing,
-            study_id=study_id,
-            task=task,
-            judge_spec=judge_spec,
-            protocol=protocol,
-            digest=digest,
-            request=request,
-            saw_image=image_hash is not None,
-            max_tokens=max_tokens,
-            timeout_s=timeout_s,
-            stale_s=timeout_s + HEARTBEAT_STALE_S,
-        )
-        status: str | None = None
-        if claimed == "cached":
-            assert existing is not None
-            cached += 1
-            status, verdict_id = existing.status, existing.id
-        elif claimed == "busy":
-            busy += 1
-        elif isinstance(claimed, int):
-            asked += 1
-            image = image_of(image_hash) if image_of is not None and image_hash else None
-            try:
-                status = _ask_and_store(
-                    store,
-                    claimed,
-                    backend,
-                    task,
-                    image,
-                    max_tokens=max_tokens,
-                    request=request,
-                    timeout_s=timeout_s,
-                    secrets=secrets,
-                    stop=stop,
-                )
-            except BaseException:
-                _finish(store, claimed, JUDGE_FAILED, error="Interrupted before the judge replied.")
-                raise
-            failed += status != JUDGE_SCORED
-            verdict_id = claimed
-            if status == JUDGE_FAILED and stop is not None and stop.cancelled:
-                status = None  # stopped, not judged: no verdict, asked again next time
-        if status == JUDGE_SCORED:
-            scored += 1
-        elif status is not None:
-            unscored += 1
-            if len(unscored_ids) < FAILED_REPLIES_SHOWN:
-                unscored_ids.append(verdict_id)
-        if on_progress is not None:
-            on_progress(done, len(tasks))
-    return JudgeRun(
-        study_id,
-        judge_spec,
-        protocol,
-        asked,
-        cached,
-        failed,
-        busy,
-        skipped,
-        scored=scored,
-        unscored=unscored,
-        failed_replies=_failed_replies(store, unscored_ids),
-    )
+        return request
 
 
 def _failed_replies(store: Store, verdict_ids: Sequence[int]) -> tuple[FailedReply, ...]:
@@ -673,475 +479,3 @@ def _failed_replies(store: Store, verdict_ids: Sequence[int]) -> tuple[FailedRep
 
 def _clipped(text: str) -> str:
     return text if len(text) <= REPLY_SHOWN_CHARS else text[:REPLY_SHOWN_CHARS] + "…"
-
-
-@dataclass(frozen=True)
-class _Stored:
-    id: int
-    status: str
-    owner_host: str | None
-    owner_pid: int | None
-    created_at: Any
-    max_tokens: int | None
-
-
-def _stored_verdicts(
-    store: Store, study_id: int, judge_spec: str, protocol: str
-) -> dict[tuple[int, str, int], _Stored]:
-    with store.session() as session:
-        rows = session.execute(
-            select(
-                JudgeScore.generation_id,
-                JudgeScore.prompt_hash,
-                JudgeScore.position,
-                JudgeScore.id,
-                JudgeScore.status,
-                JudgeScore.owner_host,
-                JudgeScore.owner_pid,
-                JudgeScore.created_at,
-                JudgeScore.max_tokens,
-            ).where(
-                JudgeScore.study_id == study_id,
-                JudgeScore.judge_spec == judge_spec,
-                JudgeScore.protocol == protocol,
-            )
-        ).all()
-    return {(r[0], r[1], r[2]): _Stored(*r[3:]) for r in rows}
-
-
-def _claim(
-    store: Store,
-    existing: _Stored | None,
-    *,
-    study_id: int,
-    task: _Task,
-    judge_spec: str,
-    protocol: str,
-    digest: str,
-    request: dict[str, Any],
-    saw_image: bool,
-    max_tokens: int,
-    timeout_s: float,
-    stale_s: float,
-) -> int | str:
-    """The id of the verdict row this process now owns, or "cached" (a verdict is stored) or
-    "busy" (another live process is asking)."""
-    host, pid = this_owner()
-    asking = {
-        "status": JUDGE_ASKING,
-        "request": request,
-        "saw_image": saw_image,
-        "max_tokens": max_tokens,
-        "timeout_s": timeout_s,
-        "owner_host": host,
-        "owner_pid": pid,
-        "created_at": utcnow(),
-    }
-    if existing is None:
-        row = JudgeScore(
-            study_id=study_id,
-            generation_id=task.generation_id,
-            judge_spec=judge_spec,
-            protocol=protocol,
-            prompt_hash=digest,
-            position=task.position,
-            reference_id=task.reference_id,
-            **asking,
-        )
-        try:
-            with store.session() as session:
-                session.add(row)
-                session.flush()
-                return row.id
-        except IntegrityError:
-            return "busy"
-    if existing.status == JUDGE_SCORED or (
-        existing.status == JUDGE_UNPARSED and existing.max_tokens == max_tokens
-    ):
-        return "cached"
-    if existing.status == JUDGE_ASKING and (
-        owner_gone(
-            existing.owner_host,
-            existing.owner_pid,
-            existing.created_at,
-            existing.created_at,
-            stale_s=stale_s,
-        )
-        is None
-    ):
-        return "busy"
-    # A failed request, or one whose process is gone: ask again in the same row, if no other
-    # process took it first.
-    with store.session() as session:
-        result = session.execute(
-            update(JudgeScore)
-            .where(
-                JudgeScore.id == existing.id,
-                JudgeScore.status == existing.status,
-                JudgeScore.owner_pid.is_not_distinct_from(existing.owner_pid),
-            )
-            .values(
-                reply=None,
-                score=None,
-                reference_score=None,
-                reasons=None,
-                error=None,
-                finished_at=None,
-                **asking,
-            )
-        )
-        assert isinstance(result, CursorResult)
-        return existing.id if result.rowcount else "busy"
-
-
-def _ask_and_store(
-    store: Store,
-    verdict_id: int,
-    backend: VLMBackend,
-    task: _Task,
-    image: ImageInput | None,
-    *,
-    max_tokens: int,
-    request: dict[str, Any],
-    timeout_s: float,
-    secrets: Sequence[str],
-    stop: CancelToken | None = None,
-) -> str:
-    """Ask the judge once and store its verdict; the verdict's status. A configured key in
-    the reply or the error is [redacted], and counted in the stored request's
-    REDACTED_COUNT with those of the prompt."""
-    reply, error, cut = _ask(backend, task.prompt, image, max_tokens, timeout_s, stop)
-    (reply, error), hidden = redacted_values([storable(reply)[0], error], secrets)
-    reply = reply or ""
-    recorded: dict[str, Any] = {}
-    if hidden:
-        recorded["request"] = {**request, REDACTED_COUNT: request.get(REDACTED_COUNT, 0) + hidden}
-    if error is not None:
-        _finish(store, verdict_id, JUDGE_FAILED, reply=reply or None, error=error, **recorded)
-        return JUDGE_FAILED
-    try:
-        if task.position == 0:
-            score, reasons = parse_reply(reply)
-            theirs = None
-        else:
-            first, second, reasons = parse_pair_reply(reply)
-            score, theirs = (first, second) if task.position == 1 else (second, first)
-    except JudgeReplyError as exc:
-        why = f"{cut_message(max_tokens)} {exc}" if cut else str(exc)
-        _finish(store, verdict_id, JUDGE_UNPARSED, reply=reply, error=why, **recorded)
-        return JUDGE_UNPARSED
-    _finish(
-        store,
-        verdict_id,
-        JUDGE_SCORED,
-        **recorded,
-        reply=reply,
-        score=score,
-        reference_score=theirs,
-        reasons=reasons,
-    )
-    return JUDGE_SCORED
-
-
-STOPPED = "Stopped before the judge replied; scoring again asks it again."
-
-
-def cut_message(max_tokens: int) -> str:
-    return (
-        f"The judge's reply was cut at its limit of {max_tokens} tokens before it gave a score: "
-        "raise the limit (--judge-max-tokens, or the scoring panel) or ask for a shorter reply."
-    )
-
-
-def judge_timeout_message(timeout_s: float, max_tokens: int) -> str:
-    return (
-        f"Timed out after {timeout_s:g} s (the judge's timeout) before the judge's reply ended. "
-        f"Raise the timeout (--judge-timeout, or the scoring panel) if this judge needs longer; "
-        f"if it writes on without end, lower its token limit ({max_tokens}). The text it sent "
-        "until then is kept; this answer is asked again."
-    )
-
-
-def _ask(
-    backend: VLMBackend,
-    prompt: str,
-    image: ImageInput | None,
-    max_tokens: int,
-    timeout_s: float,
-    stop: CancelToken | None = None,
-) -> tuple[str, str | None, bool]:
-    """The judge's reply text, None or why it failed, and whether the server cut it at
-    `max_tokens`. The request is stopped (its connection closed) when `timeout_s` passes or
-    `stop` is cancelled."""
-    cancel = CancelToken()
-    timer = threading.Timer(timeout_s, cancel.cancel)
-    timer.daemon = True
-    if stop is not None:
-        stop.on_cancel(cancel.cancel)
-    parts: list[str] = []
-    usage: Usage | None = None
-    request = VLMRequest(
-        question=prompt,
-        image=image,
-        temperature=JUDGE_TEMPERATURE,
-        max_tokens=max_tokens,
-        cancel=cancel,
-    )
-    timer.start()
-    try:
-        stream = backend.stream(request)
-        try:
-            for chunk in stream:
-                parts.append(chunk.text)
-                if chunk.usage is not None:
-                    usage = chunk.usage
-        finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
-    except Exception as exc:  # noqa: BLE001 - the judge's failure is this verdict's alone
-        if cancel.cancelled:
-            return "".join(parts), _why_cancelled(timeout_s, max_tokens, stop), False
-        return "".join(parts), describe_error(exc), False
-    finally:
-        timer.cancel()
-    text = "".join(parts)
-    if cancel.cancelled:
-        return text, _why_cancelled(timeout_s, max_tokens, stop), False
-    if usage is None:
-        return text, NO_END_MARKER, False
-    cut = CUT_AT_LIMIT in (usage.metadata.get("finish_reason"), usage.metadata.get("done_reason"))
-    if not text.strip():
-        # A reasoning model can spend the whole limit thinking, leaving no answer text.
-        return text, f"{EMPTY_REPLY} {cut_message(max_tokens)}" if cut else EMPTY_REPLY, cut
-    return text, None, cut
-
-
-def _why_cancelled(timeout_s: float, max_tokens: int, stop: CancelToken | None) -> str:
-    if stop is not None and stop.cancelled:
-        return STOPPED
-    return judge_timeout_message(timeout_s, max_tokens)
-
-
-def _finish(store: Store, verdict_id: int, status: str, **fields: Any) -> None:
-    with store.session() as session:
-        session.execute(
-            update(JudgeScore)
-            .where(JudgeScore.id == verdict_id)
-            .values(status=status, owner_host=None, owner_pid=None, finished_at=utcnow(), **fields)
-        )
-
-
-# Figures --------------------------------------------------------------------------------------
-
-FIGURE_KEYS = (
-    "judge_score",
-    "judge_score_ci_low",
-    "judge_score_ci_high",
-    "judged",
-    "judge_failures",
-)
-
-
-class StudyJudge(NamedTuple):
-    spec: str
-    protocol: str
-
-
-def latest_judge(store: Store, study_id: int) -> StudyJudge | None:
-    """The judge and protocol of the study's most recent finished verdict (the ones `study
-    show` reports), or None when no judge ran."""
-    with store.session() as session:
-        row = session.execute(
-            select(JudgeScore.judge_spec, JudgeScore.protocol)
-            .where(JudgeScore.study_id == study_id, JudgeScore.status != JUDGE_ASKING)
-            .order_by(JudgeScore.id.desc())
-            .limit(1)
-        ).first()
-    return None if row is None else StudyJudge(row[0], row[1])
-
-
-def study_judges(store: Store, study_id: int) -> list[StudyJudge]:
-    """Every judge and protocol with a finished verdict on the study, the latest first."""
-    with store.session() as session:
-        rows = session.execute(
-            select(JudgeScore.judge_spec, JudgeScore.protocol, func.max(JudgeScore.id))
-            .where(JudgeScore.study_id == study_id, JudgeScore.status != JUDGE_ASKING)
-            .group_by(JudgeScore.judge_spec, JudgeScore.protocol)
-            .order_by(func.max(JudgeScore.id).desc())
-        ).all()
-    return [StudyJudge(spec, protocol) for spec, protocol, _ in rows]
-
-
-@dataclass(frozen=True)
-class JudgeSetting:
-    """A judge that scored the study, as its latest finished verdict asked it (the limits of
-    verdicts from before they were kept: the defaults)."""
-
-    spec: str
-    protocol: str
-    max_tokens: int
-    timeout_s: float
-
-
-def judge_settings(store: Store, study_id: int) -> list[JudgeSetting]:
-    """Every judge and protocol with a finished verdict on the study, the latest first, with
-    the token limit and timeout of its latest verdict."""
-    latest = (
-        select(func.max(JudgeScore.id))
-        .where(JudgeScore.study_id == study_id, JudgeScore.status != JUDGE_ASKING)
-        .group_by(JudgeScore.judge_spec, JudgeScore.protocol)
-    )
-    with store.session() as session:
-        rows = session.execute(
-            select(
-                JudgeScore.judge_spec,
-                JudgeScore.protocol,
-                JudgeScore.max_tokens,
-                JudgeScore.timeout_s,
-            )
-            .where(JudgeScore.id.in_(latest))
-            .order_by(JudgeScore.id.desc())
-        ).all()
-    return [
-        JudgeSetting(
-            spec,
-            protocol,
-            JUDGE_MAX_TOKENS if max_tokens is None else max_tokens,
-            JUDGE_TIMEOUT_S if timeout_s is None else timeout_s,
-        )
-        for spec, protocol, max_tokens, timeout_s in rows
-    ]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The judge's latest finished verdict on one answer (for `pairwise`, both orders)."""
-
-    model: str
-    status: str  # scored, unparsed or failed
-    score: float | None  # 1-10; pairwise: the candidate's mean over the two orders
-    reasons: str | None
-    error: str | None
-    figure: float | None = None  # see the module's definitions
-    reference_score: float | None = None  # pairwise: the reference's mean over the two orders
-
-
-def latest_verdicts(
-    store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
-) -> dict[int, Verdict]:
-    """Per current complete answer of the study (by generation id), the judge's latest
-    finished verdict under `protocol` (greatest id: after a template edit, the new one). A
-    pairwise verdict needs both orders finished; until then the answer has none."""
-    with store.session() as session:
-        rows = session.execute(
-            select(
-                JudgeScore.generation_id,
-                JudgeScore.position,
-                Generation.model_spec,
-                JudgeScore.status,
-                JudgeScore.score,
-                JudgeScore.reference_score,
-                JudgeScore.reasons,
-                JudgeScore.error,
-            )
-            .join(Generation, JudgeScore.generation_id == Generation.id)
-            .where(
-                Generation.study_id == study_id,
-                Generation.status == OK,
-                JudgeScore.judge_spec == judge_spec,
-                JudgeScore.protocol == protocol,
-                JudgeScore.status != JUDGE_ASKING,
-            )
-            .order_by(JudgeScore.id)
-        ).all()
-    # Rows come oldest first, so each (answer, position) keeps its latest verdict.
-    latest = {(row.generation_id, row.position): row for row in rows}
-    if protocol == PROTOCOL_REFERENCE:
-        return {
-            gid: Verdict(
-                row.model_spec,
-                row.status,
-                row.score,
-                row.reasons,
-                row.error,
-                figure=None if row.score is None else row.score / SCORE_MAX,
-            )
-            for (gid, _), row in latest.items()
-        }
-    verdicts: dict[int, Verdict] = {}
-    for gid in {gid for gid, _ in latest}:
-        first, second = latest.get((gid, 1)), latest.get((gid, 2))
-        if first is None or second is None:
-            continue
-        failed = next((r for r in (first, second) if r.status != JUDGE_SCORED), None)
-        if failed is not None:
-            verdicts[gid] = Verdict(failed.model_spec, failed.status, None, None, failed.error)
-            continue
-        mine = [first.score, second.score]
-        theirs = [first.reference_score, second.reference_score]
-        ratios = [m / t for m, t in zip(mine, theirs, strict=True)]
-        verdicts[gid] = Verdict(
-            first.model_spec,
-            JUDGE_SCORED,
-            sum(mine) / 2,
-            f"Shown first: {first.reasons or '-'}\nShown second: {second.reasons or '-'}",
-            None,
-            figure=sum(ratios) / 2,
-            reference_score=sum(theirs) / 2,
-        )
-    return verdicts
-
-
-def judge_figures(
-    store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
-) -> dict[str, dict[str, Any]]:
-    """Per model of the study, in its order: the mean figure of the judge's latest finished
-    verdicts on its current complete answers, the 95% bootstrap interval, how many were
-    scored and how many failed (see the module's definitions). None figures for a model with
-    no scored answer."""
-    info = study_info(store, study_id)
-    if info is None:
-        raise InputError(f"There is no study {study_id}.")
-    latest = latest_verdicts(store, study_id, judge_spec, protocol)
-    figures: dict[str, list[float]] = {model: [] for model in info.models}
-    failures: dict[str, int] = {model: 0 for model in info.models}
-    for verdict in latest.values():
-        if verdict.status == JUDGE_SCORED and verdict.figure is not None:
-            figures.setdefault(verdict.model, []).append(verdict.figure)
-        else:
-            failures[verdict.model] = failures.get(verdict.model, 0) + 1
-    result: dict[str, dict[str, Any]] = {}
-    for model, values in figures.items():
-        interval = bootstrap_mean_ci(values)
-        mean, low, high = interval if interval is not None else (None, None, None)
-        result[model] = {
-            "judge_score": mean,
-            "judge_score_ci_low": low,
-            "judge_score_ci_high": high,
-            "judged": len(values),
-            "judge_failures": failures.get(model, 0),
-        }
-    return result
-
-
-def judge_label_pairs(
-    store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
-) -> tuple[list[float], list[str]]:
-    """The judge's score (its latest scored verdict; pairwise: the candidate's mean score)
-    beside each counted label on the same answer of the study: one pair per (answer,
-    annotator), for lineup.agreement's judge_agreement."""
-    with store.session() as session:
-        labels = session.execute(
-            select(Label.generation_id, Label.relevance)
-            .join(Generation, Label.generation_id == Generation.id)
-            .where(Generation.study_id == study_id, Generation.status == OK, Label.counted)
-            .order_by(Label.generation_id, Label.annotator)
-        ).all()
-    scores = {
-        gid: float(verdict.score)
-        for gid, verdict in latest_verdicts(store, study_id, judge_spec, protocol).items()
-        if verdict.status == JUDGE_SCORED and verdict.score is not None
-    }
-    pairs = [(scores[gid], relevance) for gid, relevance in labels if gid in scores]
-    return [score for score, _ in pairs], [relevance for _, relevance in pairs]

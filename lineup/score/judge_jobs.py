@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from backends.base import CancelToken
 from lineup.core import InputError
-from lineup.score.judge import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S, JudgeRun, JudgeSetting
+from lineup.score.judge import JudgeRun
+from lineup.score.judge_prompt import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S
+from lineup.score.judge_verdicts import JudgeSetting
 
 
 @dataclass(frozen=True)

@@ -302,9 +302,12 @@ def _check_before_flush(session: Session, _context: Any, _instances: Any) -> Non
 
 
 def _copy_kinds(session: Session, _context: Any, _instances: Any) -> None:
-    """A new generation takes its run's kind; a new label its generation's kind and spec."""
+    """A new generation takes its run's kind (and, written without one, its model as its
+    resolved spec); a new label its generation's kind and spec."""
     with session.no_autoflush:
         for obj in session.new:
+            if isinstance(obj, Generation) and not obj.resolved_spec:
+                obj.resolved_spec = obj.model_spec
             if isinstance(obj, Generation) and not obj.kind:
                 run = obj.run or session.get(Run, obj.run_id)
                 if run is None:
@@ -408,11 +411,18 @@ def owner_gone(
     return None
 
 
-def _running(model_spec: str, position: int, sample_index: int, seed: int | None) -> Generation:
+def _running(
+    model_spec: str,
+    position: int,
+    sample_index: int,
+    seed: int | None,
+    resolved_spec: str | None = None,
+) -> Generation:
     """A new `running` row, owned by this process, its heartbeat now."""
     host, pid = this_owner()
     return Generation(
         model_spec=model_spec,
+        resolved_spec=resolved_spec or model_spec,
         position=position,
         sample_index=sample_index,
         seed=seed,
@@ -519,8 +529,11 @@ class Store:
         position: int = 0,
         sample_index: int = 0,
         seed: int | None = None,
+        resolved_spec: str | None = None,
     ) -> int:
-        generation = _running(model_spec, position, sample_index, seed)
+        """A `running` row of `model_spec` (the model as named; `resolved_spec` the full spec
+        it stands for, the same text when None)."""
+        generation = _running(model_spec, position, sample_index, seed, resolved_spec)
         generation.run_id = run_id
         with self.session() as session:
             session.add(generation)
@@ -538,9 +551,11 @@ class Store:
         params: dict[str, Any] | None = None,
         seed: int | None = None,
         blind: bool = False,
+        resolved_specs: Sequence[str] | None = None,
     ) -> tuple[int, list[int]]:
         """A run and one `running` row per model (in this order, with the run's seed), written
-        in one transaction: all of it or, when any row is refused, none."""
+        in one transaction: all of it or, when any row is refused, none. `resolved_specs`:
+        the full spec each model stands for (the models themselves when None)."""
         run = Run(
             kind=kind,
             input_text=input_text,
@@ -550,8 +565,10 @@ class Store:
             seed=seed,
             blind=blind,
         )
+        specs = list(models) if resolved_specs is None else list(resolved_specs)
         run.generations = [
-            _running(model, position, 0, seed) for position, model in enumerate(models)
+            _running(model, position, 0, seed, spec)
+            for position, (model, spec) in enumerate(zip(models, specs, strict=True))
         ]
         with self.session() as session:
             session.add(run)

@@ -228,7 +228,10 @@ class Generation(Base):
     # never changed, so that every aggregate of one kind reads one index of generations.
     kind: Mapped[str] = mapped_column(String(8))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # The model as the person named it (a spec, or a name from backends.toml): what every
+    # figure groups by. `resolved_spec`: the full spec it stood for when the row was made.
     model_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
+    resolved_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
     sample_index: Mapped[int] = mapped_column(Integer, default=0)
     seed: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=RUNNING)

@@ -40,8 +40,6 @@ from lineup.study.records import (
     take_ownership,
 )
 from lineup.study.running import (
-    Engines,
-    Lane,
     ModelProgress,
     StudyProgress,
     StudyRun,
@@ -49,6 +47,7 @@ from lineup.study.running import (
     first_seed,
     progress,
 )
+from lineup.study.specs import resolved_specs
 
 # The definitions a report quotes, by heading.
 DEFINITIONS = {"Pairwise votes": _arena.__doc__ or ""}
@@ -61,9 +60,7 @@ __all__ = [
     "ArenaView",
     "CANCEL",
     "DEFINITIONS",
-    "Engines",
     "LabelQueue",
-    "Lane",
     "ModelProgress",
     "PAUSE",
     "PairKey",
@@ -91,6 +88,7 @@ __all__ = [
     "reference_study",
     "release_unfinished",
     "request",
+    "resolved_specs",
     "save_judge_template",
     "study_info",
     "take_ownership",

@@ -130,6 +130,7 @@ class QueueAnswer:
     transcript: str | None  # what the STT model heard in the clip
     relevance: str | None  # this annotator's label, if any
     comment: str | None  # with it
+    spec: str | None = None  # the full spec the model's name stood for; None while hidden
 
     @property
     def title(self) -> str:
@@ -272,6 +273,7 @@ def queue_item(
                 Generation.transcript,
                 Label.relevance,
                 Label.comment,
+                Generation.resolved_spec,
             )
             .outerjoin(Label, _counted_label_of(annotator))
             .where(
@@ -298,9 +300,18 @@ def queue_item(
             transcript=transcript,
             relevance=relevance,
             comment=comment,
+            spec=None if hidden else resolved_spec,
         )
-        for name, (gid, spec, repeat, output_text, audio_hash, transcript, relevance, comment) in (
-            shown
-        )
+        for name, (
+            gid,
+            spec,
+            repeat,
+            output_text,
+            audio_hash,
+            transcript,
+            relevance,
+            comment,
+            resolved_spec,
+        ) in shown
     )
     return QueueItem(**vars(item), answers=answers, names_hidden=hidden)

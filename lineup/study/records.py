@@ -289,13 +289,16 @@ def claim(
     *,
     position: int,
     seed: int | None,
+    resolved_spec: str | None = None,
 ) -> int | None:
     """A new `running` generation for (item, model, repeat), owned by this process; None when
-    the study already has one (another process claimed it first)."""
+    the study already has one (another process claimed it first). `resolved_spec`: the full
+    spec the model stands for (the model itself when None)."""
     host, pid = this_owner()
     generation = Generation(
         run_id=item.run_id,
         model_spec=model,
+        resolved_spec=resolved_spec or model,
         position=position,
         sample_index=repeat,
         seed=seed,

@@ -27,17 +27,15 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from backends.base import VLMRequest
-from lineup.catalog import Describer, describe_now
-from lineup.core import FINAL_STATUSES, OK, RUNNING, ValidatedImage
+from lineup.catalog import Describer, Lane, ResolvedModel, describe_now
+from lineup.core import FINAL_STATUSES, OK, RUNNING, ValidatedImage, redact
 from lineup.run import (
-    BackendFactory,
-    SpecResolver,
     describe_error,
     start_one,
     start_one_clip,
@@ -72,14 +70,6 @@ from lineup.study.records import (
 HEARTBEAT_S = 1.0  # how often the owner refreshes its heartbeat and reads requests
 
 ImageLoader = Callable[[str], ValidatedImage]
-
-
-@dataclass(frozen=True)
-class Lane:
-    """Where a model's requests go: its endpoint's key and how many may run there at once."""
-
-    endpoint: str
-    concurrency: int = 1
 
 
 class _Slots:
@@ -187,27 +177,33 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=utcnow().tzinfo)
 
 
-@dataclass(frozen=True)
-class Engines:
-    """What a study needs to run answers: backends, specs, endpoints, images, secrets."""
-
-    factory: BackendFactory
-    lane_of: Callable[[str], Lane]
-    image_of: ImageLoader
-    spec_of: SpecResolver
-    describe: Describer = describe_now
-    secrets: tuple[str, ...] = ()
-
-
 class StudyRun:
-    """A study being run by this process: one lane of worker threads per model."""
+    """A study being run by this process: one lane of worker threads per model.
 
-    def __init__(self, store: Store, media: MediaStore, plan: StudyPlan, engines: Engines):
+    `models`: each of the study's models (by name), resolved once by the caller; `stt`: a
+    voice study's STT model, resolved too (None: no scoring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        media: MediaStore,
+        plan: StudyPlan,
+        models: Mapping[str, ResolvedModel],
+        *,
+        image_of: ImageLoader,
+        stt: ResolvedModel | None = None,
+        describe: Describer = describe_now,
+        secrets: Sequence[str] = (),
+    ):
         self.store = store
         self.media = media
         self.plan = plan
         self.study: StudyInfo = plan.study
-        self.engines = engines
+        self.models = dict(models)
+        self.stt = stt
+        self.image_of = image_of
+        self.describe = describe
+        self.secrets = tuple(secrets)
         self.run_ids: list[int] = []  # Stop on a run's page never stops a whole study
         self._lock = threading.Lock()
         self._stopping: str | None = None  # PAUSE, CANCEL or "interrupt"
@@ -230,7 +226,7 @@ class StudyRun:
         track(self)
         _register(self)
         for position, model in enumerate(self.study.models):
-            lane = self.engines.lane_of(model)
+            lane = self.models[model].lane
             for worker_index in range(max(1, lane.concurrency)):
                 worker = threading.Thread(
                     target=self._work,
@@ -319,8 +315,16 @@ class StudyRun:
     def _answer(self, model: str, position: int, item: StudyItem, repeat: int) -> None:
         seed = self.study.seed
         seed = None if seed is None else seed + repeat
+        resolved = self.models[model]
         generation_id = claim(
-            self.store, self.study_id, item, model, repeat, position=position, seed=seed
+            self.store,
+            self.study_id,
+            item,
+            model,
+            repeat,
+            position=position,
+            seed=seed,
+            resolved_spec=redact(resolved.resolved_spec, self.secrets),
         )
         if generation_id is None:
             return  # another process has this answer
@@ -332,19 +336,17 @@ class StudyRun:
                     self.media,
                     item.run_id,
                     generation_id,
-                    model,
+                    resolved,
                     item.text,
-                    self.engines.factory,
                     sentence_index=item.position,
                     sample=repeat,
                     seed=seed,
-                    stt=self.study.params.get("stt"),
+                    stt=self.stt,
                     timeout_s=timeout_s,
-                    spec_of=self.engines.spec_of,
-                    secrets=self.engines.secrets,
+                    secrets=self.secrets,
                 )
             else:
-                image = self.engines.image_of(item.image_hash) if item.image_hash else None
+                image = self.image_of(item.image_hash) if item.image_hash else None
                 request = VLMRequest(
                     question=item.text,
                     image=image,
@@ -357,12 +359,11 @@ class StudyRun:
                     self.store,
                     item.run_id,
                     generation_id,
-                    model,
+                    resolved,
                     request,
-                    self.engines.factory,
                     timeout_s=timeout_s,
-                    secrets=self.engines.secrets,
-                    describe=self.engines.describe,
+                    secrets=self.secrets,
+                    describe=self.describe,
                 )
         except BaseException as exc:  # noqa: BLE001 - this answer alone fails
             write_final(self.store, generation_id, "error", {"error": describe_error(exc)})
@@ -447,8 +448,6 @@ def first_seed() -> int:
 
 __all__ = [
     "STUDY_RUNNING",
-    "Engines",
-    "Lane",
     "ModelProgress",
     "StudyProgress",
     "StudyRun",

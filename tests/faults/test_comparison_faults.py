@@ -12,6 +12,7 @@ import pytest
 from backends.base import VLMRequest
 from lineup.run.vlm import start_vlm_comparison
 from lineup.store.database import Store
+from tests.builders import by_name, resolved_all
 from tests.faults.cases import (
     EXPECTED,
     KEY_ENV,
@@ -87,9 +88,9 @@ def test_fault_beside_a_healthy_model_ends_in_its_true_state(
     started = time.perf_counter()
     comparison = start_vlm_comparison(
         store,
-        [healthy, faulty],
+        resolved_all([healthy, faulty]),
         VLMRequest("What does the screen say?"),
-        lambda spec: make_backend(spec, **extra),
+        by_name(lambda spec: make_backend(spec, **extra)),
         timeout_s=RUNNER_TIMEOUT_S,
         secrets=[KEY_VALUE],
     )
@@ -132,9 +133,11 @@ def test_stop_cancels_a_waiting_model_and_closes_its_connection(
     closed = faults.seen.event(faults.seen.client_closed, "silent")
     comparison = start_vlm_comparison(
         store,
-        [fault_spec(protocol, "healthy", faults), fault_spec(protocol, "silent", faults)],
+        resolved_all(
+            [fault_spec(protocol, "healthy", faults), fault_spec(protocol, "silent", faults)]
+        ),
         VLMRequest("q"),
-        lambda spec: make_backend(spec, timeout_s=30.0),
+        by_name(lambda spec: make_backend(spec, timeout_s=30.0)),
         timeout_s=30.0,
     )
     assert stalled.wait(10)
@@ -156,9 +159,9 @@ def test_runner_timeout_closes_the_connection_of_a_model_that_drips(
     closed = faults.seen.event(faults.seen.client_closed, "slow-drip")
     comparison = start_vlm_comparison(
         store,
-        [fault_spec(protocol, "slow-drip", faults)],
+        resolved_all([fault_spec(protocol, "slow-drip", faults)]),
         VLMRequest("q"),
-        lambda spec: make_backend(spec, timeout_s=30.0),
+        by_name(lambda spec: make_backend(spec, timeout_s=30.0)),
         timeout_s=1.5,
     )
     [result] = comparison.wait()

@@ -24,7 +24,7 @@ from lineup.run.vlm import Comparison, start_vlm_comparison
 from lineup.store.database import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
 from testbed.paced_server import paced_server, server_stamps
-from tests.builders import png_bytes
+from tests.builders import by_name, png_bytes, resolved_all
 from tests.faults.cases import KEY_VALUE, PROTOCOLS, fault_spec
 from tests.faults.fault_server import PARTIAL_TEXT, FaultServer
 
@@ -44,9 +44,9 @@ def factory(spec: str) -> Any:
 def compare(store: Store, specs: list[str], timeout_s: float = 30.0, **request: Any) -> Comparison:
     return start_vlm_comparison(
         store,
-        specs,
+        resolved_all(specs),
         VLMRequest("What does the screen say?", **request),
-        factory,
+        by_name(factory),
         timeout_s=timeout_s,
         secrets=[KEY_VALUE],
     )
@@ -237,7 +237,12 @@ def test_the_key_the_app_finds_reaches_the_reader_process_and_is_never_stored(
             {"api_key_env": "LINEUP_READER_TEST_KEY"},
         )
         comparison = start_vlm_comparison(
-            store, ["k"], VLMRequest("q"), lambda _: backend, timeout_s=10, secrets=[KEY_VALUE]
+            store,
+            resolved_all(["k"]),
+            VLMRequest("q"),
+            by_name(lambda _: backend),
+            timeout_s=10,
+            secrets=[KEY_VALUE],
         )
         [result] = comparison.wait()
     finally:

@@ -23,6 +23,7 @@ from lineup.run.tts import start_tts_comparison
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
 from testbed.tiny_models import BARK_PRESET, build_tiny_bark
+from tests.builders import by_name, resolved_all
 
 PRESET = BARK_PRESET  # the one voice preset the tiny Bark holds
 # A few semantic tokens keep each clip short: 16 tokens -> 0.32 s of audio.
@@ -89,9 +90,9 @@ def test_bark_in_the_runner_loads_once_and_seeds_each_sample(
     comparison = start_tts_comparison(
         store,
         MediaStore(tmp_path / "media"),
-        [f"{bark_spec}#{PRESET}", bark_spec],
+        resolved_all([f"{bark_spec}#{PRESET}", bark_spec], "tts"),
         "hello world",
-        lambda spec: registry.create_backend(spec, OPTIONS),
+        by_name(lambda spec: registry.create_backend(spec, OPTIONS)),
         samples=2,
         stt=None,
         seed=40,

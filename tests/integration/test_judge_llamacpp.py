@@ -16,10 +16,9 @@ import httpx2
 import pytest
 from sqlalchemy import select
 
-from backends import registry
 from lineup.app.facade import Lineup
-from lineup.score.judge import JUDGE_UNPARSED, judge_study
-from lineup.store.tables import JudgeScore
+from lineup.score.judge import judge_study
+from lineup.store.tables import JUDGE_UNPARSED, JudgeScore
 from testbed.llama_server import LlamaServer, RecordingTransport, sse_events
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import write_judge_set
@@ -52,13 +51,13 @@ def test_smollm2_as_judge_stops_at_its_token_limit_and_each_verdict_keeps_its_li
     recording_transport: RecordingTransport,
 ) -> None:
     app, study_id = study
-    judge = smollm2_server.spec("smollm2")
+    judge = app.resolve(smollm2_server.spec("smollm2"), "vlm")
     started = time.perf_counter()
     run = judge_study(
         app.store,
         study_id,
         judge,
-        lambda spec: registry.create_backend(spec, http_client=http_client),
+        judge.backend(http_client=http_client),
         sees_images=False,
         max_tokens=MAX_TOKENS,
         timeout_s=TIMEOUT_S,

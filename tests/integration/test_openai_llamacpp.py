@@ -28,7 +28,7 @@ from testbed.llama_server import (
     free_port,
     sse_events,
 )
-from tests.builders import png_bytes
+from tests.builders import by_name, png_bytes, resolved_all
 
 # The servers and the recording transport are fixtures of conftest.py.
 
@@ -47,9 +47,9 @@ def answer(store: Store, spec: str, request: VLMRequest, http_client: httpx2.Cli
     """Run one model through the runner, as the app does, and return its stored row."""
     comparison = start_vlm_comparison(
         store,
-        [spec],
+        resolved_all([spec]),
         request,
-        lambda model: registry.create_backend(model, http_client=http_client),
+        by_name(lambda model: registry.create_backend(model, http_client=http_client)),
         timeout_s=RUN_TIMEOUT_S,
     )
     [result] = comparison.wait()

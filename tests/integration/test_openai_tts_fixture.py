@@ -27,6 +27,7 @@ from backends.wav import to_wav_bytes
 from lineup.run.tts import start_tts_comparison
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
+from tests.builders import by_name, resolved_all
 
 pytestmark = pytest.mark.integration
 
@@ -160,9 +161,9 @@ def test_server_voices_run_side_by_side_in_the_runner(server: SpeechServer, tmp_
     comparison = start_tts_comparison(
         store,
         MediaStore(tmp_path / "media"),
-        voices,
+        resolved_all(voices, "tts"),
         "Hi there.",
-        registry.create_backend,
+        by_name(registry.create_backend),
         samples=2,
         stt=None,
         seed=0,

@@ -10,8 +10,14 @@ from sqlalchemy import create_engine, text
 from lineup.leaderboard.boards import tts_leaderboard, vlm_leaderboard
 from lineup.store.database import Store, StoreError
 from testbed.processes import open_store_at_once
-from tests.builders import fill_at_0003, fill_leaderboard_store, fresh_database
-from tests.expected import assert_same_rows, check_after_0004, expected_tts, expected_vlm
+from tests.builders import fill_at_0003, fill_at_0010, fill_leaderboard_store, fresh_database
+from tests.expected import (
+    assert_same_rows,
+    check_after_0004,
+    check_after_0011,
+    expected_tts,
+    expected_vlm,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +52,13 @@ def test_migration_0004_fills_old_rows_on_postgresql(postgres_url: str) -> None:
     fill_at_0003(url)
     Store(url)
     check_after_0004(url)
+
+
+def test_migration_0011_fills_old_rows_on_postgresql(postgres_url: str) -> None:
+    url = fresh_database(postgres_url, "lineup_0011")
+    fill_at_0010(url)
+    Store(url)
+    check_after_0011(url)
 
 
 def test_eight_processes_open_one_new_postgresql_store_at_once(postgres_url: str) -> None:

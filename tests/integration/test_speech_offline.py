@@ -21,6 +21,7 @@ from lineup.measure.wer import score
 from lineup.run.tts import language_warnings, start_tts_comparison
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
+from tests.builders import by_name, resolved, resolved_all
 
 PIPER = "piper:en_US-joe-medium"
 WHISPER = "faster-whisper:tiny.en"
@@ -117,7 +118,11 @@ def test_offline_voices_are_discovered_without_a_server() -> None:
 
 
 def test_cyrillic_text_to_the_english_piper_voice_is_warned_about(piper: PiperBackend) -> None:
-    warnings = language_warnings("Привет, как дела?", [PIPER, "espeak:ru"], registry.create_backend)
+    warnings = language_warnings(
+        "Привет, как дела?",
+        resolved_all([PIPER, "espeak:ru"], "tts"),
+        by_name(registry.create_backend),
+    )
     assert len(warnings) == 1
     assert f"{PIPER} speaks en" in warnings[0]
 
@@ -130,11 +135,11 @@ def test_runner_with_real_engines_scores_every_clip_and_loads_models_once(
     comparison = start_tts_comparison(
         store,
         media,
-        voices,
+        resolved_all(voices, "tts"),
         "Good morning, how are you today?",
-        registry.create_backend,
+        by_name(registry.create_backend),
         samples=2,
-        stt=WHISPER,
+        stt=resolved(WHISPER, modality="stt"),
         seed=11,
     )
     results = {(r.voice, r.sample): r for r in comparison.wait()}

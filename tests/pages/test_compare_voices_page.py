@@ -16,6 +16,7 @@ from lineup.app.facade import Lineup
 from lineup.core.settings import load_settings
 from lineup.run.tts import start_tts_comparison
 from lineup.store.database import Store
+from tests.builders import by_name, resolved_all
 from tests.pages.helpers import shown_texts, unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_voices.py")
@@ -140,9 +141,9 @@ def test_stop_cancels_every_clip_in_progress(lineup_home: Path) -> None:
     comparison = start_tts_comparison(
         app.store,
         app.media,
-        ["espeak:en-us", "espeak:en-us+f3"],
+        resolved_all(["espeak:en-us", "espeak:en-us+f3"], "tts"),
         [SENTENCE],
-        lambda spec: voice,
+        by_name(lambda spec: voice),
         samples=2,
         stt=None,
         timeout_s=120,

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lineup.app.facade import Lineup
+from lineup.catalog.resolver import ResolvedModel
 from lineup.core.settings import Settings, load_settings
 from lineup.sets.samples import ensure_samples
 from lineup.store.database import Store
@@ -103,13 +104,13 @@ def test_bad_input_is_still_a_message(lineup_home: Path) -> None:
 
 def test_compare_checks_the_models_once(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     checked: list[list[str]] = []
-    check = Lineup._check_models
+    check = Lineup._resolve_all
 
-    def counting(self: Lineup, models: list[str], modality: str) -> None:
+    def counting(self: Lineup, models: list[str], modality: str) -> list[ResolvedModel]:
         checked.append(list(models))
-        check(self, models, modality)  # type: ignore[arg-type]
+        return check(self, models, modality)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Lineup, "_check_models", counting)
+    monkeypatch.setattr(Lineup, "_resolve_all", counting)
     at = compare_page_ready_to_run()
     at.button(key="compare").click().run()
     assert not at.exception

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from components.runs import ColumnView, arrange, names_hidden
 from components.stats import FigureValues
-from lineup.catalog.config import BackendsConfig
+from lineup.catalog.names import model_label
 from lineup.store.tables import Run
 from tests.pages.helpers import shown_texts
 
@@ -39,14 +39,12 @@ def test_blind_names_are_hidden_while_any_model_streams() -> None:
     run = Run(id=7, blind=True)
     streaming = views("running", "ok", "running")
     assert names_hidden(run, streaming, {})
-    titles = [title.text for _, title in arrange(run, streaming, True, BackendsConfig())]
+    titles = [title.text for _, title in arrange(run, streaming, True, model_label)]
     assert titles == ["Model A", "Model B", "Model C"]
     # The same shuffle as the stored run will have, from the first chunk on.
-    order = [view.model for view, _ in arrange(run, streaming, True, BackendsConfig())]
+    order = [view.model for view, _ in arrange(run, streaming, True, model_label)]
     assert sorted(order) == sorted(v.model for v in streaming)
-    assert order == [
-        v.model for v, _ in arrange(run, views("ok", "ok", "ok"), True, BackendsConfig())
-    ]
+    assert order == [v.model for v, _ in arrange(run, views("ok", "ok", "ok"), True, model_label)]
 
 
 def test_names_show_once_every_complete_answer_is_labeled() -> None:

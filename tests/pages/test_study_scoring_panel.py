@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from lineup.app.facade import Lineup
-from lineup.score.judge import DEFAULT_TEMPLATE
+from lineup.score.judge_prompt import DEFAULT_TEMPLATE
 from lineup.store.tables import JudgeScore
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import json_reply, write_judge_set

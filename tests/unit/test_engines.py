@@ -8,6 +8,7 @@ from backends.base import Chunk, Usage, VLMBackend, VLMRequest
 from lineup.catalog.descriptions import DescribeCache
 from lineup.run.vlm import start_vlm_comparison
 from lineup.store.database import Store
+from tests.builders import by_name, resolved_all
 
 
 class Described(VLMBackend):
@@ -29,7 +30,11 @@ def test_a_model_is_described_once_across_runs_and_the_answer_is_stored(store: S
     cache = DescribeCache()
     for _ in range(3):
         comparison = start_vlm_comparison(
-            store, ["fake:m"], VLMRequest("q"), lambda _m: backend, describe=cache
+            store,
+            resolved_all(["fake:m"]),
+            VLMRequest("q"),
+            by_name(lambda _m: backend),
+            describe=cache,
         )
         (result,) = comparison.wait()
         assert result.metadata["digest"] == "sha256:ab"

@@ -23,19 +23,17 @@ from lineup.app.facade import Lineup
 from lineup.cli.main import main
 from lineup.core.limits import InputError
 from lineup.measure.overlap import bootstrap_mean_ci
-from lineup.score.judge import (
-    DEFAULT_TEMPLATE,
+from lineup.score.judge import JudgeRun, judge_study
+from lineup.score.judge_prompt import DEFAULT_TEMPLATE, JudgeReplyError, parse_reply, prompt_hash
+from lineup.store.database import this_owner
+from lineup.store.tables import (
+    JUDGE_ASKING,
     JUDGE_FAILED,
     JUDGE_SCORED,
     JUDGE_UNPARSED,
-    JudgeReplyError,
-    JudgeRun,
-    judge_study,
-    parse_reply,
-    prompt_hash,
+    Generation,
+    JudgeScore,
 )
-from lineup.store.database import this_owner
-from lineup.store.tables import JUDGE_ASKING, Generation, JudgeScore
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import JUDGE_QUESTIONS, JUDGE_REFERENCES, json_reply, write_judge_set
 
@@ -390,11 +388,12 @@ def test_a_judge_slower_than_the_timeout_is_stopped_and_recorded_as_failed(
     app, study_id = study
     judges.models["judge:7b"].first_delay_s = 2.0
     started = time.perf_counter()
+    judge = app.resolve(spec(judges, "judge:7b"), "vlm")
     run = judge_study(
         app.store,
         study_id,
-        spec(judges, "judge:7b"),
-        app.make_backend,
+        judge,
+        judge.backend(),
         sees_images=False,
         timeout_s=0.2,
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from lineup.catalog.names import short_name, short_names
+from pathlib import Path
+
+from lineup.app.facade import Lineup
+from lineup.catalog.names import model_label, short_name, short_names
 
 
 def test_a_short_name_is_the_model_name_with_its_preset() -> None:
@@ -63,3 +66,33 @@ def test_short_names_never_show_credentials_and_never_repeat() -> None:
     assert len(set(names.values())) == 3
     for name in names.values():
         assert not any(secret in name for secret in ("one", "two", "three", "ana", "bo:"))
+
+
+def test_a_model_shows_its_name_with_the_spec_it_stood_for_in_the_tooltip() -> None:
+    qwen = model_label("qwen", "openai:Qwen/Qwen2-VL-7B@http://gpu:8000/v1", named=True)
+    assert qwen.title == "qwen"
+    assert qwen.tooltip.splitlines() == [
+        "**qwen** in backends.toml  ",
+        "Spec: `openai:Qwen/Qwen2-VL-7B@http://gpu:8000/v1`  ",
+        "Endpoint: `http://gpu:8000/v1`",
+    ]
+    typed = model_label("ollama:llava:7b")
+    assert (typed.title, typed.tooltip) == ("llava:7b", "Spec: `ollama:llava:7b`")
+    # An old row's spec with credentials in its URL: no credential in the title or tooltip.
+    old = model_label("openai:m@http://user:secret@host:8000/v1")
+    assert old.title == "openai:m"
+    assert "secret" not in old.tooltip and "***@host:8000" in old.tooltip
+
+
+def test_the_facade_names_a_model_by_its_stored_spec_else_by_backends_toml(
+    app: Lineup, lineup_home: Path
+) -> None:
+    (lineup_home / "backends.toml").write_text('[models.qwen]\nspec = "ollama:qwen2-vl:7b"\n')
+    fresh = app.refreshed()
+    # Made when qwen stood for another model: the stored spec wins.
+    assert "ollama:llava:7b" in fresh.model_label("qwen", "ollama:llava:7b").tooltip
+    # No stored spec (a picker, an old row that holds the name): what the name stands for now.
+    for label in (fresh.model_label("qwen"), fresh.model_label("qwen", "qwen")):
+        assert label.title == "qwen"
+        assert "ollama:qwen2-vl:7b" in label.tooltip and "in backends.toml" in label.tooltip
+    assert fresh.model_label("ocr:eng+rus").title == "ocr:eng+rus"

@@ -20,7 +20,7 @@ from lineup.core.images import validate_image
 from lineup.run.vlm import start_vlm_comparison
 from lineup.store.database import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
-from tests.builders import png_bytes
+from tests.builders import by_name, png_bytes, resolved_all
 
 
 @pytest.fixture()
@@ -72,7 +72,10 @@ def test_runner_stores_ollama_decode_speed_from_eval_count_over_eval_duration(
 ) -> None:
     spec = f"ollama:llava:7b@{ollama.base_url}"
     comparison = start_vlm_comparison(
-        store, [spec], VLMRequest("q"), lambda s: OllamaBackend(parse_spec(s))
+        store,
+        resolved_all([spec]),
+        VLMRequest("q"),
+        by_name(lambda s: OllamaBackend(parse_spec(s))),
     )
     [result] = comparison.wait()
     row = store.get_generation(result.generation_id)

@@ -21,16 +21,17 @@ from lineup.app.facade import INPUT_ERRORS, Lineup
 from lineup.cli.main import main
 from lineup.core.limits import InputError
 from lineup.core.markup import escape_markdown
-from lineup.score.judge import (
+from lineup.score.judge_ask import STOPPED
+from lineup.score.judge_prompt import PAIRWISE_TEMPLATE, JudgeReplyError, parse_pair_reply
+from lineup.store.tables import (
     JUDGE_FAILED,
     JUDGE_SCORED,
     JUDGE_UNPARSED,
-    PAIRWISE_TEMPLATE,
-    STOPPED,
-    JudgeReplyError,
-    parse_pair_reply,
+    Generation,
+    JudgeScore,
+    SetItemRow,
+    Study,
 )
-from lineup.store.tables import Generation, JudgeScore, SetItemRow, Study
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import write_judge_set
 

@@ -12,6 +12,7 @@ from backends.base import BackendError, Chunk, Usage, VLMBackend, VLMRequest
 from backends.spec import ModelSpec
 from lineup.run.vlm import start_vlm_comparison
 from lineup.store.database import Store
+from tests.builders import by_name, resolved_all
 
 
 class Scripted(VLMBackend):
@@ -57,7 +58,11 @@ def test_fast_slow_and_failing_models_run_together(store: Store) -> None:
     }
     started = time.perf_counter()
     comparison = start_vlm_comparison(
-        store, list(backends), VLMRequest("What is it?"), backends.__getitem__, timeout_s=1.5
+        store,
+        resolved_all(list(backends)),
+        VLMRequest("What is it?"),
+        by_name(backends.__getitem__),
+        timeout_s=1.5,
     )
     order = [e.result.model for e in comparison.iter_events() if e.result is not None]
     wall_s = time.perf_counter() - started
@@ -90,7 +95,11 @@ def test_models_overlap_in_time(store: Store) -> None:
     backends = {f"fake:m{i}": Scripted(["x"] * 4, pause_s=0.25, tokens=4) for i in range(3)}
     started = time.perf_counter()
     comparison = start_vlm_comparison(
-        store, list(backends), VLMRequest("q"), backends.__getitem__, timeout_s=30
+        store,
+        resolved_all(list(backends)),
+        VLMRequest("q"),
+        by_name(backends.__getitem__),
+        timeout_s=30,
     )
     results = comparison.wait()
     wall_s = time.perf_counter() - started
@@ -106,7 +115,10 @@ def test_a_backend_that_cannot_be_built_is_an_error_row(store: Store) -> None:
         return Scripted(["fine"], tokens=1)
 
     comparison = start_vlm_comparison(
-        store, ["fake:broken", "fake:ok"], VLMRequest("q", system="sys", seed=3), factory
+        store,
+        resolved_all(["fake:broken", "fake:ok"]),
+        VLMRequest("q", system="sys", seed=3),
+        by_name(factory),
     )
     results = {r.model: r for r in comparison.wait()}
     assert results["fake:broken"].status == "error"
@@ -124,7 +136,10 @@ def test_unexpected_exceptions_keep_their_type_in_the_message(store: Store) -> N
             yield Chunk()
 
     comparison = start_vlm_comparison(
-        store, ["fake:x"], VLMRequest("q"), lambda m: Exploding(ModelSpec("fake", "x"))
+        store,
+        resolved_all(["fake:x"]),
+        VLMRequest("q"),
+        by_name(lambda m: Exploding(ModelSpec("fake", "x"))),
     )
     [result] = comparison.wait()
     assert result.error == "KeyError: 'choices'"

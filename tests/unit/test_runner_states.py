@@ -15,6 +15,7 @@ from backends.base import BackendTimeout, Chunk, Usage, VLMBackend, VLMRequest
 from lineup.core.settings import load_settings
 from lineup.run.vlm import start_vlm_comparison
 from lineup.store.database import Store
+from tests.builders import by_name, resolved_all
 
 
 class Script(VLMBackend):
@@ -44,7 +45,11 @@ def done(tokens: int = 2) -> Chunk:
 
 def run(store: Store, backends: dict[str, Script], timeout_s: float = 10.0) -> dict[str, Any]:
     comparison = start_vlm_comparison(
-        store, list(backends), VLMRequest(question="q"), backends.__getitem__, timeout_s=timeout_s
+        store,
+        resolved_all(list(backends)),
+        VLMRequest(question="q"),
+        by_name(backends.__getitem__),
+        timeout_s=timeout_s,
     )
     results = comparison.wait()
     rows = {g.model_spec: g for g in store.get_run(comparison.run_id).generations}
@@ -116,9 +121,9 @@ def test_stop_cancels_every_unfinished_model_and_keeps_partial_text(store: Store
     fast = Script(Chunk(text="whole"), done())
     comparison = start_vlm_comparison(
         store,
-        ["fake:slow", "fake:fast"],
+        resolved_all(["fake:slow", "fake:fast"]),
         VLMRequest(question="q"),
-        {"fake:slow": slow, "fake:fast": fast}.__getitem__,
+        by_name({"fake:slow": slow, "fake:fast": fast}.__getitem__),
         timeout_s=60,
     )
     deadline = time.monotonic() + 5
@@ -140,9 +145,9 @@ def test_partial_text_is_saved_while_the_model_streams(store: Store) -> None:
     slow = Script(Chunk(text="early words"), 60.0, done())
     comparison = start_vlm_comparison(
         store,
-        ["fake:slow"],
+        resolved_all(["fake:slow"]),
         VLMRequest(question="q"),
-        {"fake:slow": slow}.__getitem__,
+        by_name({"fake:slow": slow}.__getitem__),
         timeout_s=60,
     )
     try:
@@ -187,9 +192,9 @@ def test_a_store_that_refuses_every_write_still_lets_the_caller_return(
     monkeypatch.setattr(store, "finish_generation", broken)
     comparison = start_vlm_comparison(
         store,
-        ["fake:a", "fake:b"],
+        resolved_all(["fake:a", "fake:b"]),
         VLMRequest(question="q"),
-        {"fake:a": Script(Chunk(text="x"), done()), "fake:b": Script(60.0)}.__getitem__,
+        by_name({"fake:a": Script(Chunk(text="x"), done()), "fake:b": Script(60.0)}.__getitem__),
         timeout_s=0.5,
     )
     started = time.perf_counter()
@@ -207,7 +212,11 @@ def test_a_sqlite_lock_held_past_the_busy_timeout_ends_in_an_error_not_a_hang(
     store = Store(load_settings().database_url)
     model = Script(Chunk(text="answer"), 0.5, done())
     comparison = start_vlm_comparison(
-        store, ["fake:a"], VLMRequest(question="q"), {"fake:a": model}.__getitem__, timeout_s=30
+        store,
+        resolved_all(["fake:a"]),
+        VLMRequest(question="q"),
+        by_name({"fake:a": model}.__getitem__),
+        timeout_s=30,
     )
     other = store_module.make_engine(store.url).connect()  # another program holds the lock
     other.execute(text("BEGIN EXCLUSIVE"))
@@ -226,9 +235,11 @@ def test_stored_errors_never_hold_a_configured_key(store: Store) -> None:
     key = "sk-test-0123456789abcdef"
     comparison = start_vlm_comparison(
         store,
-        ["fake:echo"],
+        resolved_all(["fake:echo"]),
         VLMRequest(question="q"),
-        {"fake:echo": Script(raise_at_end=RuntimeError(f"bad key {key} given"))}.__getitem__,
+        by_name(
+            {"fake:echo": Script(raise_at_end=RuntimeError(f"bad key {key} given"))}.__getitem__
+        ),
         timeout_s=5,
         secrets=[key],
     )
@@ -255,7 +266,7 @@ def test_models_start_together_once_every_one_is_ready(store: Store) -> None:
 
     models = [f"fake:m{i}" for i in range(8)]
     comparison = start_vlm_comparison(
-        store, models, VLMRequest(question="q"), factory, timeout_s=10
+        store, resolved_all(models), VLMRequest(question="q"), by_name(factory), timeout_s=10
     )
     assert [r.status for r in comparison.wait()] == ["ok"] * 8
     spread_s = max(sent_at.values()) - min(sent_at.values())
@@ -272,7 +283,11 @@ def test_a_model_that_is_never_ready_times_out_and_the_others_go_ahead(store: St
 
     started = time.perf_counter()
     comparison = start_vlm_comparison(
-        store, ["fake:stuck", "fake:fine"], VLMRequest(question="q"), factory, timeout_s=1.0
+        store,
+        resolved_all(["fake:stuck", "fake:fine"]),
+        VLMRequest(question="q"),
+        by_name(factory),
+        timeout_s=1.0,
     )
     results = {r.model: r for r in comparison.wait()}
     assert time.perf_counter() - started < 5

@@ -28,7 +28,7 @@ from lineup.run.vlm import start_vlm_comparison
 from lineup.store.database import Store
 from lineup.store.tables import Base, Generation, JudgeScore
 from testbed.net import free_port
-from tests.builders import png_bytes
+from tests.builders import by_name, png_bytes, resolved_all
 
 KEY = "sk-lineup-test-0123456789abcdef"
 KEY_ENV = "LINEUP_ECHO_KEY"
@@ -205,7 +205,12 @@ class Pausing(VLMBackend):
 def test_the_live_text_and_the_saved_partial_never_show_part_of_a_key(store: Store) -> None:
     backend = Pausing()
     comparison = start_vlm_comparison(
-        store, ["fake:echo"], VLMRequest("Key?"), lambda _: backend, timeout_s=20, secrets=[KEY]
+        store,
+        resolved_all(["fake:echo"]),
+        VLMRequest("Key?"),
+        by_name(lambda _: backend),
+        timeout_s=20,
+        secrets=[KEY],
     )
     assert backend.between.wait(10)
     time.sleep(0.1)

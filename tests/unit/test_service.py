@@ -12,6 +12,7 @@ import pytest
 from backends import keys
 from backends.spec import SpecError
 from lineup.app.facade import INPUT_ERRORS, Lineup, read_keys_from
+from lineup.catalog.resolver import ResolvedModel
 from lineup.core.limits import InputError
 from tests.builders import word_counts
 
@@ -166,10 +167,10 @@ def test_language_warnings_cover_named_voices_and_the_stt_model(
 def test_no_sentence_or_no_voice_gives_no_warning_and_builds_nothing(
     app: Lineup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unbuildable(self: Lineup, model: str) -> None:
-        raise AssertionError(f"{model} was built")
+    def unbuildable(self: ResolvedModel, **kwargs: object) -> None:
+        raise AssertionError(f"{self.name} was built")
 
-    monkeypatch.setattr(Lineup, "make_backend", unbuildable)
+    monkeypatch.setattr(ResolvedModel, "backend", unbuildable)
     assert app.language_warnings(["", "  "], ["espeak:en-us"]) == []
     assert app.language_warnings("Привет.", []) == []
 

@@ -23,8 +23,8 @@ from lineup.store.database import (
 )
 from lineup.store.tables import Generation, utcnow
 from testbed.processes import open_store_at_once
-from tests.builders import fill_at_0003
-from tests.expected import check_after_0004
+from tests.builders import fill_at_0003, fill_at_0010
+from tests.expected import check_after_0004, check_after_0011
 
 
 def _generation(store: Store, status: str, spec: str = "fake:m") -> int:
@@ -204,6 +204,19 @@ def test_migration_0004_copies_kinds_and_word_counts_and_marks_the_labels_that_c
     fill_at_0003(url)
     Store(url)
     check_after_0004(url)
+
+
+def test_migration_0011_gives_old_rows_the_spec_they_hold_without_credentials(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    fill_at_0010(url)
+    store = Store(url)
+    check_after_0011(url)
+    # A row written now keeps both: the name as typed and the full spec it stood for.
+    gid = store.add_generation(1, "qwen", resolved_spec="openai:Qwen2-VL@http://gpu:8000/v1")
+    row = store.get_generation(gid)
+    assert (row.model_spec, row.resolved_spec) == ("qwen", "openai:Qwen2-VL@http://gpu:8000/v1")
 
 
 def test_no_migration_imports_live_code() -> None:

@@ -26,6 +26,7 @@ from testbed.tiny_models import (
     build_tiny_git,
     build_tiny_llava,
 )
+from tests.builders import by_name, resolved_all
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -259,7 +260,9 @@ def test_runner_stores_the_in_process_count(
 ) -> None:
     spec = f"transformers:{llava_dir}"
     request = VLMRequest(QUESTION, image=screenshot(), temperature=0, max_tokens=6)
-    comparison = start_vlm_comparison(store, [spec], request, fresh_registry.create_backend)
+    comparison = start_vlm_comparison(
+        store, resolved_all([spec]), request, by_name(fresh_registry.create_backend)
+    )
     [result] = comparison.wait()
 
     assert result.status == "ok", result.error
@@ -296,7 +299,7 @@ def test_blip_vqa_answers_in_one_chunk(blip_dir: Path, store: Store) -> None:
     assert usage.metadata["task"] == "vqa"
 
     comparison = start_vlm_comparison(
-        store, [f"transformers:{blip_dir}"], request, lambda spec: backend
+        store, resolved_all([f"transformers:{blip_dir}"]), request, by_name(lambda spec: backend)
     )
     [result] = comparison.wait()
     assert result.status == "ok", result.error

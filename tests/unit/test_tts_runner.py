@@ -20,6 +20,7 @@ from backends.wav import from_wav_bytes
 from lineup.run.tts import language_warnings, start_tts_comparison
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
+from tests.builders import by_name, resolved, resolved_all
 
 RATE_HZ = 16_000
 STAND_IN = parse_spec("espeak:stand-in")  # the runner names voices by the spec it was given
@@ -129,11 +130,11 @@ def test_two_voices_two_samples_make_four_scored_rows_with_seeds(
     comparison = start_tts_comparison(
         store,
         media,
-        ["espeak:a#slow", "espeak:b"],
+        resolved_all(["espeak:a#slow", "espeak:b"], "tts"),
         "The cat sat on the mat.",
-        factory,
+        by_name(factory),
         samples=2,
-        stt="faster-whisper:x",
+        stt=resolved("faster-whisper:x", modality="stt"),
         seed=100,
     )
     results = comparison.wait()
@@ -191,11 +192,11 @@ def test_a_failing_voice_is_an_error_row_and_the_others_finish(
     comparison = start_tts_comparison(
         store,
         media,
-        ["espeak:broken", "espeak:missing", "espeak:good"],
+        resolved_all(["espeak:broken", "espeak:missing", "espeak:good"], "tts"),
         "Hello",
-        factory,
+        by_name(factory),
         samples=2,
-        stt="faster-whisper:x",
+        stt=resolved("faster-whisper:x", modality="stt"),
         seed=7,
     )
     results = comparison.wait()
@@ -219,9 +220,9 @@ def test_a_timed_out_clip_becomes_a_timeout_and_the_voice_later_clips_are_skippe
     comparison = start_tts_comparison(
         store,
         media,
-        ["espeak:hung", "espeak:quick"],
+        resolved_all(["espeak:hung", "espeak:quick"], "tts"),
         "Hi",
-        factory,
+        by_name(factory),
         samples=2,
         stt=None,
         timeout_s=0.3,
@@ -246,7 +247,13 @@ def test_events_announce_each_clip_then_its_audio_then_its_end(
 ) -> None:
     factory = Factory({"espeak:a": ToneVoice(), "faster-whisper:x": TranscriptOf("hi")})
     comparison = start_tts_comparison(
-        store, media, ["espeak:a"], "Hi", factory, stt="faster-whisper:x", seed=3
+        store,
+        media,
+        resolved_all(["espeak:a"], "tts"),
+        "Hi",
+        by_name(factory),
+        stt=resolved("faster-whisper:x", modality="stt"),
+        seed=3,
     )
     events = list(comparison.iter_events())
     assert [e.kind for e in events] == ["started", "audio", "done"]
@@ -258,10 +265,10 @@ def test_each_sentence_is_its_own_run_with_its_own_scores(store: Store, media: M
     comparison = start_tts_comparison(
         store,
         media,
-        ["espeak:a"],
+        resolved_all(["espeak:a"], "tts"),
         ["One two.", "One two three four.", "  "],
-        factory,
-        stt="faster-whisper:x",
+        by_name(factory),
+        stt=resolved("faster-whisper:x", modality="stt"),
         seed=5,
     )
     results = comparison.wait()
@@ -276,7 +283,13 @@ def test_each_sentence_is_its_own_run_with_its_own_scores(store: Store, media: M
 def test_in_process_engines_report_peak_memory_growth(store: Store, media: MediaStore) -> None:
     factory = Factory({"piper:hungry": HungryVoice()})
     comparison = start_tts_comparison(
-        store, media, ["piper:hungry"], "Hi", factory, stt=None, seed=1
+        store,
+        media,
+        resolved_all(["piper:hungry"], "tts"),
+        "Hi",
+        by_name(factory),
+        stt=None,
+        seed=1,
     )
     [result] = comparison.wait()
     assert result.status == "ok"
@@ -292,7 +305,13 @@ def test_a_failed_transcription_keeps_the_audio_and_says_why(
         {"espeak:a": ToneVoice(), "faster-whisper:x": BackendError("Whisper is not installed.")}
     )
     comparison = start_tts_comparison(
-        store, media, ["espeak:a"], "Hi", factory, stt="faster-whisper:x", seed=1
+        store,
+        media,
+        resolved_all(["espeak:a"], "tts"),
+        "Hi",
+        by_name(factory),
+        stt=resolved("faster-whisper:x", modality="stt"),
+        seed=1,
     )
     [result] = comparison.wait()
     assert result.status == "error"
@@ -303,16 +322,22 @@ def test_a_failed_transcription_keeps_the_audio_and_says_why(
 def test_bad_requests_are_refused_before_anything_runs(store: Store, media: MediaStore) -> None:
     factory = Factory({})
     with pytest.raises(ValueError, match="Type a sentence"):
-        start_tts_comparison(store, media, ["espeak:a"], "   ", factory)
+        start_tts_comparison(
+            store, media, resolved_all(["espeak:a"], "tts"), "   ", by_name(factory)
+        )
     with pytest.raises(ValueError, match="at least 1"):
-        start_tts_comparison(store, media, ["espeak:a"], "Hi", factory, samples=0)
+        start_tts_comparison(
+            store, media, resolved_all(["espeak:a"], "tts"), "Hi", by_name(factory), samples=0
+        )
     assert store.latest_runs("tts") == []
 
 
 def test_language_warnings_name_the_voice_and_skip_voices_that_cannot_load() -> None:
     factory = Factory({"espeak:a": ToneVoice(), "espeak:gone": BackendError("gone")})
     warnings = language_warnings(
-        ["Привет, мир.", "Hello.", "Как дела?"], ["espeak:a", "espeak:gone"], factory
+        ["Привет, мир.", "Hello.", "Как дела?"],
+        resolved_all(["espeak:a", "espeak:gone"], "tts"),
+        by_name(factory),
     )
     assert len(warnings) == 1
     assert "Cyrillic" in warnings[0] and "espeak:a speaks en" in warnings[0]
@@ -333,7 +358,10 @@ def test_an_english_only_stt_model_is_warned_about_for_cyrillic_text() -> None:
     factory = Factory({"espeak:ru": ToneVoice(), "faster-whisper:tiny.en": EnglishOnlySTT()})
     factory.backends["espeak:ru"].languages = lambda preset=None: {"ru"}
     warnings = language_warnings(
-        ["Привет, мир."], ["espeak:ru"], factory, stt="faster-whisper:tiny.en"
+        ["Привет, мир."],
+        resolved_all(["espeak:ru"], "tts"),
+        by_name(factory),
+        stt=resolved("faster-whisper:tiny.en", modality="stt"),
     )
     assert warnings == [
         "The text is written in Cyrillic script (probably ru), but faster-whisper:tiny.en only "
@@ -350,7 +378,13 @@ def test_a_key_the_voice_said_is_redacted_in_the_stored_transcript(
         {"espeak:a": ToneVoice(), "faster-whisper:x": TranscriptOf(f"the key is {key}")}
     )
     comparison = start_tts_comparison(
-        store, media, ["espeak:a"], "Hi", factory, stt="faster-whisper:x", secrets=[key]
+        store,
+        media,
+        resolved_all(["espeak:a"], "tts"),
+        "Hi",
+        by_name(factory),
+        stt=resolved("faster-whisper:x", modality="stt"),
+        secrets=[key],
     )
     [result] = comparison.wait()
     [row] = store.get_run(comparison.run_ids[0]).generations

@@ -1,0 +1,213 @@
+"""One clip of a voice comparison: what it records (`ClipResult`), the events it sends, the
+memory its synthesis takes (`RssPeak`, see lineup.run.tts) and its one-time finish."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from backends import compute
+from backends.base import Backend
+from lineup.core import ERROR, OK, REDACTED_COUNT, Status, redacted_values
+from lineup.run.outcome import write_final
+
+if TYPE_CHECKING:
+    from lineup.run.tts import TTSComparison
+
+RSS_SAMPLE_S = 0.005
+MIB = 1024 * 1024
+
+EventKind = Literal["started", "audio", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """One clip as stored: what the page and the CLI show."""
+
+    generation_id: int
+    run_id: int
+    voice: str
+    text: str
+    sentence_index: int
+    sample: int
+    seed: int | None
+    status: Status
+    error: str | None = None
+    audio_hash: str | None = None
+    audio_path: str | None = None
+    sample_rate_hz: int | None = None
+    audio_s: float | None = None
+    gen_s: float | None = None
+    rtf: float | None = None
+    peak_mem_mb: float | None = None
+    stt_spec: str | None = None
+    stt_s: float | None = None
+    transcript: str | None = None
+    wer: float | None = None
+    cer: float | None = None
+    word_errors: int | None = None
+    reference_words: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TTSEvent:
+    """`started` (the clip began), `audio` (audio stored, being transcribed), `done`, `failed`.
+
+    `audio` events carry `audio_hash`; `done` and `failed` carry the final `result`.
+    """
+
+    generation_id: int
+    kind: EventKind
+    audio_hash: str | None = None
+    result: ClipResult | None = None
+
+
+class RssPeak:
+    """Peak RSS growth (MiB) while the `with` block runs, sampled by a thread; see the module."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self._stop = threading.Event()
+        self.peak_mb: float | None = None
+
+    def _rss(self) -> int:
+        return int(self._process.memory_info().rss)
+
+    def __enter__(self) -> RssPeak:
+        self._baseline = self._rss()
+        self._peak = self._baseline
+        self._thread = threading.Thread(target=self._sample, name="lineup-rss", daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(RSS_SAMPLE_S):
+            self._peak = max(self._peak, self._rss())
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._peak = max(self._peak, self._rss())
+        self.peak_mb = (self._peak - self._baseline) / MIB
+
+
+def computing(backend: Backend) -> AbstractContextManager[None]:
+    """In-process engines take turns (gen_s and peak_mem_mb measure one engine at a time);
+    subprocess and HTTP engines run freely."""
+    return compute.exclusive() if backend.in_process else nullcontext()
+
+
+class Clip:
+    """One (sentence, voice, sample): its row, its one-time finish and its event."""
+
+    def __init__(
+        self,
+        comparison: TTSComparison,
+        generation_id: int,
+        run_id: int,
+        voice: str,
+        text: str,
+        sentence_index: int,
+        sample: int,
+        seed: int | None,
+    ) -> None:
+        self.comparison = comparison
+        self.generation_id = generation_id
+        self.run_id = run_id
+        self.voice = voice
+        self.text = text
+        self.sentence_index = sentence_index
+        self.sample = sample
+        self.seed = seed
+        self.fields: dict[str, Any] = {}
+        self.result: ClipResult | None = None
+        self.finished = threading.Event()
+        self._finish_lock = threading.Lock()
+
+    def update(self, **fields: Any) -> None:
+        with self._finish_lock:
+            self.fields.update(fields)
+
+    def progress(self) -> tuple[str | None, str | None]:
+        return None, None  # a clip has no text to save while it runs; only its heartbeat
+
+    def finish(self, status: Status, error: str | None = None) -> bool:
+        """Write the row and the event once; False when the clip had already finished.
+
+        Never raises: a row the store refuses is recorded as an error with its cause.
+        """
+        with self._finish_lock:
+            if self.finished.is_set():
+                return False
+            fields = dict(self.fields)
+            metadata = fields.pop("backend_metadata", {})
+            audio_path = fields.pop("audio_path", None)
+            secrets = self.comparison.secrets
+            # A voice can say a configured key, and the STT write it down (lineup.redact).
+            (error, transcript), hidden = redacted_values(
+                [error, fields.get("transcript")], secrets
+            )
+            if transcript is not None:
+                fields["transcript"] = transcript
+            if hidden:
+                metadata = {**metadata, REDACTED_COUNT: hidden}
+            failure = write_final(
+                self.comparison.store,
+                self.generation_id,
+                status,
+                {**fields, "error": error, "backend_metadata": metadata},
+            )
+            if failure is not None:
+                status, error = ERROR, failure
+            try:
+                self.result = ClipResult(
+                    generation_id=self.generation_id,
+                    run_id=self.run_id,
+                    voice=self.voice,
+                    text=self.text,
+                    sentence_index=self.sentence_index,
+                    sample=self.sample,
+                    seed=self.seed,
+                    status=status,
+                    error=error,
+                    audio_path=audio_path,
+                    metadata=metadata,
+                    **fields,
+                )
+            except Exception as exc:  # noqa: BLE001 - a bug here must not leave the clip open
+                self.result = ClipResult(
+                    self.generation_id,
+                    self.run_id,
+                    self.voice,
+                    self.text,
+                    self.sentence_index,
+                    self.sample,
+                    self.seed,
+                    ERROR,
+                    f"Lineup failed to record this clip: {type(exc).__name__}: {exc}",
+                )
+            self.finished.set()
+            kind: EventKind = "done" if self.result.status == OK else "failed"
+            self.comparison.events.put(TTSEvent(self.generation_id, kind, result=self.result))
+            return True
+
+
+def jsonable(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Backend metadata as JSON-safe plain values (numpy scalars to Python)."""
+    clean: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if hasattr(value, "item"):
+            value = value.item()
+        if value is None or isinstance(value, str | int | float | bool):
+            clean[str(key)] = value
+        else:
+            clean[str(key)] = str(value)
+    return clean

@@ -1,0 +1,235 @@
+"""What the LLM judge's verdicts say: the study's judges, the latest verdict on each answer,
+each model's figure with its interval, and the judge's scores beside people's labels
+(definitions: lineup.score.judge)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, select
+
+from lineup.core import OK, InputError
+from lineup.measure import bootstrap_mean_ci
+from lineup.score.judge_prompt import (
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT_S,
+    PROTOCOL_REFERENCE,
+    SCORE_MAX,
+)
+from lineup.store import JUDGE_ASKING, JUDGE_SCORED, Generation, JudgeScore, Label, Store
+from lineup.study import study_info
+
+# Figures --------------------------------------------------------------------------------------
+
+FIGURE_KEYS = (
+    "judge_score",
+    "judge_score_ci_low",
+    "judge_score_ci_high",
+    "judged",
+    "judge_failures",
+)
+
+
+class StudyJudge(NamedTuple):
+    spec: str
+    protocol: str
+
+
+def latest_judge(store: Store, study_id: int) -> StudyJudge | None:
+    """The judge and protocol of the study's most recent finished verdict (the ones `study
+    show` reports), or None when no judge ran."""
+    with store.session() as session:
+        row = session.execute(
+            select(JudgeScore.judge_spec, JudgeScore.protocol)
+            .where(JudgeScore.study_id == study_id, JudgeScore.status != JUDGE_ASKING)
+            .order_by(JudgeScore.id.desc())
+            .limit(1)
+        ).first()
+    return None if row is None else StudyJudge(row[0], row[1])
+
+
+def study_judges(store: Store, study_id: int) -> list[StudyJudge]:
+    """Every judge and protocol with a finished verdict on the study, the latest first."""
+    with store.session() as session:
+        rows = session.execute(
+            select(JudgeScore.judge_spec, JudgeScore.protocol, func.max(JudgeScore.id))
+            .where(JudgeScore.study_id == study_id, JudgeScore.status != JUDGE_ASKING)
+            .group_by(JudgeScore.judge_spec, JudgeScore.protocol)
+            .order_by(func.max(JudgeScore.id).desc())
+        ).all()
+    return [StudyJudge(spec, protocol) for spec, protocol, _ in rows]
+
+
+@dataclass(frozen=True)
+class JudgeSetting:
+    """A judge that scored the study, as its latest finished verdict asked it (the limits of
+    verdicts from before they were kept: the defaults)."""
+
+    spec: str
+    protocol: str
+    max_tokens: int
+    timeout_s: float
+
+
+def judge_settings(store: Store, study_id: int) -> list[JudgeSetting]:
+    """Every judge and protocol with a finished verdict on the study, the latest first, with
+    the token limit and timeout of its latest verdict."""
+    latest = (
+        select(func.max(JudgeScore.id))
+        .where(JudgeScore.study_id == study_id, JudgeScore.status != JUDGE_ASKING)
+        .group_by(JudgeScore.judge_spec, JudgeScore.protocol)
+    )
+    with store.session() as session:
+        rows = session.execute(
+            select(
+                JudgeScore.judge_spec,
+                JudgeScore.protocol,
+                JudgeScore.max_tokens,
+                JudgeScore.timeout_s,
+            )
+            .where(JudgeScore.id.in_(latest))
+            .order_by(JudgeScore.id.desc())
+        ).all()
+    return [
+        JudgeSetting(
+            spec,
+            protocol,
+            JUDGE_MAX_TOKENS if max_tokens is None else max_tokens,
+            JUDGE_TIMEOUT_S if timeout_s is None else timeout_s,
+        )
+        for spec, protocol, max_tokens, timeout_s in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judge's latest finished verdict on one answer (for `pairwise`, both orders)."""
+
+    model: str
+    status: str  # scored, unparsed or failed
+    score: float | None  # 1-10; pairwise: the candidate's mean over the two orders
+    reasons: str | None
+    error: str | None
+    figure: float | None = None  # see the module's definitions
+    reference_score: float | None = None  # pairwise: the reference's mean over the two orders
+
+
+def latest_verdicts(
+    store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
+) -> dict[int, Verdict]:
+    """Per current complete answer of the study (by generation id), the judge's latest
+    finished verdict under `protocol` (greatest id: after a template edit, the new one). A
+    pairwise verdict needs both orders finished; until then the answer has none."""
+    with store.session() as session:
+        rows = session.execute(
+            select(
+                JudgeScore.generation_id,
+                JudgeScore.position,
+                Generation.model_spec,
+                JudgeScore.status,
+                JudgeScore.score,
+                JudgeScore.reference_score,
+                JudgeScore.reasons,
+                JudgeScore.error,
+            )
+            .join(Generation, JudgeScore.generation_id == Generation.id)
+            .where(
+                Generation.study_id == study_id,
+                Generation.status == OK,
+                JudgeScore.judge_spec == judge_spec,
+                JudgeScore.protocol == protocol,
+                JudgeScore.status != JUDGE_ASKING,
+            )
+            .order_by(JudgeScore.id)
+        ).all()
+    # Rows come oldest first, so each (answer, position) keeps its latest verdict.
+    latest = {(row.generation_id, row.position): row for row in rows}
+    if protocol == PROTOCOL_REFERENCE:
+        return {
+            gid: Verdict(
+                row.model_spec,
+                row.status,
+                row.score,
+                row.reasons,
+                row.error,
+                figure=None if row.score is None else row.score / SCORE_MAX,
+            )
+            for (gid, _), row in latest.items()
+        }
+    verdicts: dict[int, Verdict] = {}
+    for gid in {gid for gid, _ in latest}:
+        first, second = latest.get((gid, 1)), latest.get((gid, 2))
+        if first is None or second is None:
+            continue
+        failed = next((r for r in (first, second) if r.status != JUDGE_SCORED), None)
+        if failed is not None:
+            verdicts[gid] = Verdict(failed.model_spec, failed.status, None, None, failed.error)
+            continue
+        mine = [first.score, second.score]
+        theirs = [first.reference_score, second.reference_score]
+        ratios = [m / t for m, t in zip(mine, theirs, strict=True)]
+        verdicts[gid] = Verdict(
+            first.model_spec,
+            JUDGE_SCORED,
+            sum(mine) / 2,
+            f"Shown first: {first.reasons or '-'}\nShown second: {second.reasons or '-'}",
+            None,
+            figure=sum(ratios) / 2,
+            reference_score=sum(theirs) / 2,
+        )
+    return verdicts
+
+
+def judge_figures(
+    store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
+) -> dict[str, dict[str, Any]]:
+    """Per model of the study, in its order: the mean figure of the judge's latest finished
+    verdicts on its current complete answers, the 95% bootstrap interval, how many were
+    scored and how many failed (see the module's definitions). None figures for a model with
+    no scored answer."""
+    info = study_info(store, study_id)
+    if info is None:
+        raise InputError(f"There is no study {study_id}.")
+    latest = latest_verdicts(store, study_id, judge_spec, protocol)
+    figures: dict[str, list[float]] = {model: [] for model in info.models}
+    failures: dict[str, int] = {model: 0 for model in info.models}
+    for verdict in latest.values():
+        if verdict.status == JUDGE_SCORED and verdict.figure is not None:
+            figures.setdefault(verdict.model, []).append(verdict.figure)
+        else:
+            failures[verdict.model] = failures.get(verdict.model, 0) + 1
+    result: dict[str, dict[str, Any]] = {}
+    for model, values in figures.items():
+        interval = bootstrap_mean_ci(values)
+        mean, low, high = interval if interval is not None else (None, None, None)
+        result[model] = {
+            "judge_score": mean,
+            "judge_score_ci_low": low,
+            "judge_score_ci_high": high,
+            "judged": len(values),
+            "judge_failures": failures.get(model, 0),
+        }
+    return result
+
+
+def judge_label_pairs(
+    store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
+) -> tuple[list[float], list[str]]:
+    """The judge's score (its latest scored verdict; pairwise: the candidate's mean score)
+    beside each counted label on the same answer of the study: one pair per (answer,
+    annotator), for lineup.agreement's judge_agreement."""
+    with store.session() as session:
+        labels = session.execute(
+            select(Label.generation_id, Label.relevance)
+            .join(Generation, Label.generation_id == Generation.id)
+            .where(Generation.study_id == study_id, Generation.status == OK, Label.counted)
+            .order_by(Label.generation_id, Label.annotator)
+        ).all()
+    scores = {
+        gid: float(verdict.score)
+        for gid, verdict in latest_verdicts(store, study_id, judge_spec, protocol).items()
+        if verdict.status == JUDGE_SCORED and verdict.score is not None
+    }
+    pairs = [(scores[gid], relevance) for gid, relevance in labels if gid in scores]
+    return [score for score, _ in pairs], [relevance for _, relevance in pairs]
