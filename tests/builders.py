@@ -27,8 +27,8 @@ from sqlalchemy import create_engine, event, text, update
 from lineup.core.settings import load_settings
 from lineup.leaderboard.filters import FAILED, LeaderboardFilter
 from lineup.measure.wer import normalize, score
+from lineup.sets.items import ParsedSet, SetItem
 from lineup.sets.library import save_set
-from lineup.sets.read import ParsedSet, SetItem
 from lineup.store.database import Store, _alembic_config
 from lineup.store.media import MediaStore
 from lineup.store.tables import STUDY_DONE, Generation, Label, QuestionSet, SetItemRow

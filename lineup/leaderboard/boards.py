@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from lineup.core import OK
-from lineup.leaderboard.filters import LeaderboardCounts, LeaderboardFilter, leaderboard_counts
+from lineup.leaderboard.counts import LeaderboardCounts, leaderboard_counts
+from lineup.leaderboard.filters import LeaderboardFilter
 from lineup.measure import (
     RATED,
     TIMED,

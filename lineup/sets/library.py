@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from lineup.sets.read import ParsedSet, SetError
+from lineup.sets.items import ParsedSet, SetError
 from lineup.store import MediaStore, QuestionSet, SetItemRow, Store
 
 

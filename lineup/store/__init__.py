@@ -1,6 +1,7 @@
 """The database: its tables and migrations, the reads and writes of runs, answers and labels, and
 the media files."""
 
+from lineup.store.aggregates import wer_sums
 from lineup.store.database import (
     GENERATION_EXPORT_COLUMNS,
     HEARTBEAT_STALE_S,
@@ -83,4 +84,5 @@ __all__ = [
     "storable",
     "this_owner",
     "utcnow",
+    "wer_sums",
 ]

@@ -54,6 +54,7 @@ from lineup.core import (
     cannot_write,
 )
 from lineup.measure import ScoredClips
+from lineup.store.aggregates import wer_sums
 from lineup.store.tables import (
     MEDIAN_GROUPS,
     WER_WITHOUT_TRANSCRIPT,
@@ -847,18 +848,8 @@ class Store:
             )
             if incomplete:
                 where.append(Generation.transcript.is_not(None))
-            n, wer_sum, wer_square_sum, cer_n, cer_sum, errors, words = session.execute(
-                select(
-                    func.count(),
-                    func.sum(Generation.wer),
-                    func.sum(Generation.wer * Generation.wer),
-                    func.count(Generation.cer),
-                    func.sum(Generation.cer),
-                    func.sum(Generation.word_errors),
-                    func.sum(Generation.reference_words),
-                ).where(*where)
-            ).one()
-        return ScoredClips.from_sums(n, wer_sum, wer_square_sum, cer_n, cer_sum, errors, words)
+            sums = session.execute(select(*wer_sums()).where(*where)).one()
+        return ScoredClips.from_sums(*sums)
 
     def export_count(self, kind: str, table: str) -> int:
         """How many rows `export_rows(kind, table)` yields, counted on indexes alone."""
