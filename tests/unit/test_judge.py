@@ -34,7 +34,7 @@ from lineup.score.judge import (
     parse_reply,
     prompt_hash,
 )
-from lineup.store.database import this_owner
+from lineup.store import this_owner
 from lineup.store.tables import JUDGE_ASKING, Generation, JudgeScore
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import JUDGE_QUESTIONS, JUDGE_REFERENCES, json_reply, write_judge_set
