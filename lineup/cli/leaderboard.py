@@ -45,8 +45,9 @@ def register(commands: Commands) -> None:
     board.set_defaults(func=cmd_leaderboard)
 
 
-# The keys of `leaderboard --json`: issue 2's, where `n` is the labels, then the counts under
-# the names that say what they are, and the interval the rows are ranked by.
+# The keys of `leaderboard --json`: the first ones as they always were, where `n` is the labels,
+# then the counts under the names that say what they are, and the interval the rows are ranked
+# by.
 VLM_COLUMNS = [
     "model",
     "n",

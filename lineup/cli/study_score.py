@@ -126,7 +126,7 @@ def _judge_timeout_s(args: argparse.Namespace) -> float:
 
 def _judged_line(study_id: int, run: JudgeRun) -> str:
     """How the judge's run ended, in words: a failure when most of its verdicts have no score
-    (lineup.judge's definitions)."""
+    (the definitions of lineup.score's judge)."""
     head = f"study {study_id}: judge {run.judge} ({run.protocol})"
     verdicts = run.scored + run.unscored
     if run.mostly_failed:
