@@ -1,4 +1,4 @@
-"""Question sets in the store: a set read and checked whole (lineup.question_sets) is written in
+"""Question sets in the store: a set read and checked whole (lineup.sets.read) is written in
 one transaction, its images first into the media store by hash; sets are listed and read back.
 """
 

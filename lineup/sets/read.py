@@ -40,8 +40,8 @@ The fields
   * image: the path of a PNG, JPEG, WebP or GIF file relative to the set file's folder, with
     ``/`` (or ``\\``) between folders. Absolute paths, ``..`` and symbolic links that lead out
     of the folder are refused. Every image passes the checks of an upload
-    (lineup.media.validate_image), with the same size and megapixel limits.
-  * question / text: the checks of a question or sentence typed in the app (lineup.limits).
+    (lineup.core.validate_image), with the same size and megapixel limits.
+  * question / text: the checks of a question or sentence typed in the app (lineup.core).
   * reference: the expected answer, at most MAX_REFERENCE_CHARS (20,000) characters, no NUL;
     empty means none.
   * language: a tag such as ``en``, ``ru`` or ``pt-BR`` (2-3 letters, then optional parts of

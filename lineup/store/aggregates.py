@@ -90,7 +90,7 @@ class Aggregates(Sessions):
         self, scope: KindScope, spec: str, columns: Sequence[str], present: Sequence[str]
     ) -> tuple[int, dict[str, list[float]]]:
         """How many `ok` generations of `spec` have a value in every column of `present` (a
-        group of lineup.models.MEDIAN_GROUPS), and for each of `columns` the middle one (odd
+        group of lineup.store.tables.MEDIAN_GROUPS), and for each of `columns` the middle one (odd
         count) or two (even count) of its values among them.
 
         The count is the `ok` count of the scope minus the few `ok` rows that lack one of
