@@ -21,6 +21,9 @@ timeout, a shutdown) ends the parent's side at once and reaches the child, which
 request's socket down. If the child dies, every request it had ends with an error that says
 so, and the next request starts a new child.
 
+This module is the parent's side; the child's is backends.reader_child (`python -m
+backends.reader_child FD`, FD the descriptor of its end of the socket pair).
+
 Backends say whether they can be read there (`VLMBackend.reader_recipe`); in-process engines
 stream in the caller's process as before (`prepare_stream` gives them a `LocalStream`).
 
@@ -34,7 +37,6 @@ The messages, pickled over one socket pair:
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import io
 import itertools
 import os
@@ -56,7 +58,6 @@ from backends.base import (
     BackendIncomplete,
     BackendTimeout,
     BackendUnavailable,
-    CancelToken,
     Chunk,
     ReaderRecipe,
     VLMBackend,
@@ -67,7 +68,6 @@ from backends.base import (
 _ROOT = Path(__file__).resolve().parents[1]
 # How long a lost child gets to report its exit status, for the message.
 _EXIT_WAIT_S = 2.0
-_MAX_BATCH = 512
 
 _ERRORS: dict[str, type[BackendError]] = {
     cls.__name__: cls
@@ -159,7 +159,7 @@ class Reader:
     died. `argv` is the child's command (its socket's descriptor is appended)."""
 
     def __init__(self, argv: Sequence[str] | None = None) -> None:
-        self.argv = list(argv) if argv else [sys.executable, "-m", "backends.reader"]
+        self.argv = list(argv) if argv else [sys.executable, "-m", "backends.reader_child"]
         self._lock = threading.Lock()
         self._child: _Child | None = None
         self._ids = itertools.count(1)
@@ -417,138 +417,3 @@ _shared = Reader()
 def shared() -> Reader:
     """The reader process of this Lineup process (one for the app, the CLI and studies)."""
     return _shared
-
-
-# The child's side -------------------------------------------------------------------------
-
-
-class _Held:
-    """A request held in the child: its cancel, and the signal to send it."""
-
-    def __init__(self) -> None:
-        self.cancel = CancelToken()
-        self.go = threading.Event()
-
-
-def serve(conn: Connection) -> None:
-    """The child's main loop: commands in, batches of messages out, until the parent goes."""
-    outbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-    held: dict[int, _Held] = {}
-    held_lock = threading.Lock()
-
-    def send_batches() -> None:
-        while True:
-            batch = [outbox.get()]
-            while len(batch) < _MAX_BATCH:
-                try:
-                    batch.append(outbox.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                conn.send(batch)
-            except (OSError, ValueError):
-                os._exit(0)  # the parent is gone
-
-    def run(rid: int, recipe: ReaderRecipe, found: dict[str, str | None], request: Any) -> None:
-        entry = held[rid]
-        try:
-            backend = _backend(recipe)
-        except Exception as exc:  # noqa: BLE001 - reported to the parent as the answer's error
-            outbox.put(("failed", rid, type(exc).__name__, str(exc)))
-            _forget(rid)
-            return
-        outbox.put(("ready", rid))
-        entry.go.wait()
-        if entry.cancel.cancelled:
-            _forget(rid)
-            return
-        _use_keys(found)
-
-        def sent(at: float) -> None:
-            outbox.put(("started", rid, at))
-
-        try:
-            sent(time.perf_counter())  # the backend tells the moment it goes out, if it can
-            request = dataclasses.replace(request, cancel=entry.cancel, sent=sent)
-            for chunk in backend.stream(request):
-                outbox.put(("chunk", rid, time.perf_counter(), chunk))
-            outbox.put(("end", rid))
-        except Exception as exc:  # noqa: BLE001 - every failure is the parent's to report
-            outbox.put(("failed", rid, type(exc).__name__, str(exc)))
-        finally:
-            _forget(rid)
-
-    def _forget(rid: int) -> None:
-        with held_lock:
-            held.pop(rid, None)
-
-    threading.Thread(target=send_batches, name="reader-send", daemon=True).start()
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            os._exit(0)  # the parent is gone: its requests' sockets close with this process
-        kind, rid = message[0], message[1]
-        if kind == "warm":
-            outbox.put(("ready", rid))  # `main` warmed this process before the loop
-            continue
-        if kind == "prepare":
-            with held_lock:
-                held[rid] = _Held()
-            # Building a backend may import its client library: never in this loop, which
-            # must stay free for a cancel.
-            threading.Thread(
-                target=run, args=message[1:], name=f"reader-{rid}", daemon=True
-            ).start()
-            continue
-        with held_lock:
-            entry = held.get(rid)
-        if entry is None:
-            continue  # already over
-        if kind == "cancel":
-            entry.cancel.cancel()
-        entry.go.set()
-
-
-def _warm() -> None:
-    """Import what the HTTP backends need, before any request waits for it."""
-    from backends import registry
-
-    for kind, info in registry.KINDS.items():
-        if info.modality == "vlm" and registry.is_endpoint_kind(kind):
-            registry.backend_class(kind)
-    # Their clients, which they import lazily (the openai client even on its first request).
-    for module in ("openai", "openai.resources.chat.chat", "ollama", "httpcore", "httpcore2"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass  # that kind's backend says so when it is used
-
-
-def _backend(recipe: ReaderRecipe) -> VLMBackend:
-    from backends import registry
-
-    backend: VLMBackend = registry.create_backend(
-        registry.check_spec(recipe.spec, "vlm"), recipe.options
-    )
-    return backend
-
-
-def _use_keys(found: dict[str, str | None]) -> None:
-    """The keys as the parent found them just now (its environment or the app's secrets);
-    backends read them from this process's environment at request time."""
-    for name, value in found.items():
-        if value:
-            os.environ[name] = value
-        else:
-            os.environ.pop(name, None)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = sys.argv if argv is None else argv
-    _warm()
-    serve(Connection(int(args[-1])))
-
-
-if __name__ == "__main__":
-    main()

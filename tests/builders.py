@@ -30,9 +30,10 @@ from lineup.catalog.resolver import Lane, ResolvedModel
 from lineup.core.settings import load_settings
 from lineup.leaderboard.filters import FAILED, LeaderboardFilter
 from lineup.measure.wer import normalize, score
+from lineup.sets.items import ParsedSet, SetItem
 from lineup.sets.library import save_set
-from lineup.sets.read import ParsedSet, SetItem
-from lineup.store.database import Store, _alembic_config
+from lineup.store.database import Store
+from lineup.store.engine import alembic_config
 from lineup.store.media import MediaStore
 from lineup.store.tables import STUDY_DONE, Generation, Label, QuestionSet, SetItemRow
 from lineup.study.records import claim, create_study, finish_study, list_studies, load_plan
@@ -195,7 +196,7 @@ def fill_at_0003(url: str) -> None:
     failed), scored and unscored clips, and labels that do and do not count."""
     engine = create_engine(url)
     with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "0003")
+        command.upgrade(alembic_config(connection), "0003")
         connection.execute(
             text(
                 "INSERT INTO runs (id, kind, input_text, params, blind, created_at) VALUES "
@@ -252,7 +253,7 @@ def fill_at_0010(url: str) -> None:
     """A store at revision 0010 with the generations migration 0011 must fill in."""
     engine = create_engine(url)
     with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "0010")
+        command.upgrade(alembic_config(connection), "0010")
         connection.execute(
             text(
                 "INSERT INTO runs (id, kind, input_text, params, blind, created_at) VALUES "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import streamlit as st
 
 from components.study.common import count_text
@@ -36,13 +38,17 @@ def study_caption(info: StudyInfo) -> str:
     return " · ".join(parts)
 
 
-def study_details(info: StudyInfo, names: dict[str, str]) -> None:
-    """The full spec of each model (the tables show short names) and the system prompt."""
+def study_details(
+    info: StudyInfo, names: dict[str, str], specs: Mapping[str, str] | None = None
+) -> None:
+    """The full spec of each model (the tables show short names) and the system prompt; a
+    name from backends.toml with the full spec its answers were made with (`specs`)."""
     noun = "Voices" if info.kind == "tts" else "Models"
     with st.expander(f"{noun} and parameters", icon=":material/tune:"):
         st.markdown(
             "\n".join(
                 f"- **{escape_markdown(names[m])}**: {code_span(hide_credentials(m))}"
+                + _stood_for(m, specs or {})
                 for m in info.models
             )
         )
@@ -50,3 +56,9 @@ def study_details(info: StudyInfo, names: dict[str, str]) -> None:
         if system:
             st.caption("System prompt")
             st.code(system, language=None, wrap_lines=True)
+
+
+def _stood_for(model: str, specs: Mapping[str, str]) -> str:
+    """` = `SPEC`` for a model whose name stood for another spec, else nothing."""
+    spec = specs.get(model)
+    return "" if spec is None or spec == model else f" = {code_span(hide_credentials(spec))}"

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from lineup.core import OK
-from lineup.leaderboard.filters import LeaderboardCounts, LeaderboardFilter, leaderboard_counts
+from lineup.leaderboard.counts import LeaderboardCounts, leaderboard_counts
+from lineup.leaderboard.filters import LeaderboardFilter
 from lineup.measure import (
     RATED,
     TIMED,
@@ -34,7 +35,7 @@ def vlm_leaderboard(
 ) -> list[dict[str, Any]]:
     """Per model: labels (latest per annotator), answers (its `ok` generations) and their
     medians; with a filter, over the generations and labels it keeps
-    (lineup.leaderboard_filter). Best first by `relevance_order`, then by spec."""
+    (lineup.leaderboard.filters). Best first by `relevance_order`, then by spec."""
     source = leaderboard_counts(store, "vlm", leaderboard_filter)
     labels = source.label_counts()
     rows = []
@@ -79,7 +80,7 @@ def tts_leaderboard(
     store: Store, leaderboard_filter: LeaderboardFilter | None = None
 ) -> list[dict[str, Any]]:
     """One row per voice over every stored TTS clip (with a filter, over the clips and labels
-    it keeps: lineup.leaderboard_filter), best mean WER first."""
+    it keeps: lineup.leaderboard.filters), best mean WER first."""
     source = leaderboard_counts(store, "tts", leaderboard_filter)
     labels = source.label_counts()
     rows = []

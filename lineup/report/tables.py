@@ -92,7 +92,7 @@ from lineup.score import (
     study_ranking,
     study_scores,
 )
-from lineup.store import Generation, Label, Store
+from lineup.store import Generation, Label, Store, wer_sums
 from lineup.study import StudyInfo, StudyItem, answer_counts, arena_ranking, load_plan, study_info
 
 # The figures of lineup.metrics.label_figures that the tables show under their own names.
@@ -482,17 +482,8 @@ def _scored_sums(store: Store, study_id: int) -> dict[str, ScoredClips]:
     that lineup.tts_metrics.wer_figures turns into figures."""
     sums: dict[str, ScoredClips] = {}
     with store.session() as session:
-        for model, n, wer_sum, wer_square_sum, cer_n, cer_sum, errors, words in session.execute(
-            select(
-                Generation.model_spec,
-                func.count(),
-                func.sum(Generation.wer),
-                func.sum(Generation.wer * Generation.wer),
-                func.count(Generation.cer),
-                func.sum(Generation.cer),
-                func.sum(Generation.word_errors),
-                func.sum(Generation.reference_words),
-            )
+        for model, *values in session.execute(
+            select(Generation.model_spec, *wer_sums())
             .where(
                 Generation.study_id == study_id,
                 Generation.status == OK,
@@ -501,9 +492,7 @@ def _scored_sums(store: Store, study_id: int) -> dict[str, ScoredClips]:
             )
             .group_by(Generation.model_spec)
         ):
-            sums[model] = ScoredClips.from_sums(
-                n, wer_sum, wer_square_sum, cer_n, cer_sum, errors, words
-            )
+            sums[model] = ScoredClips.from_sums(*values)
     return sums
 
 

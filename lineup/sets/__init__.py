@@ -1,8 +1,9 @@
 """Question sets: reading and checking them, storing them, and the samples, sentences and sets that
 ship."""
 
+from lineup.sets.items import SetError
 from lineup.sets.library import SetSummary, save_set, set_by_name, set_summaries
-from lineup.sets.read import SetError, read_set, read_set_bytes
+from lineup.sets.read import read_set, read_set_bytes
 from lineup.sets.samples import list_samples, sample_with_digest
 from lineup.sets.sentences import sentence_sets, split_sentences
 from lineup.sets.shipped import (

@@ -1,4 +1,4 @@
-"""Question sets in the store: a set read and checked whole (lineup.question_sets) is written in
+"""Question sets in the store: a set read and checked whole (lineup.sets.read) is written in
 one transaction, its images first into the media store by hash; sets are listed and read back.
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from lineup.sets.read import ParsedSet, SetError
+from lineup.sets.items import ParsedSet, SetError
 from lineup.store import MediaStore, QuestionSet, SetItemRow, Store
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from lineup.core import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, InputError
+from lineup.sets.items import ParsedSet, SetError, SetItem, SetKind
 from lineup.sets.library import SetSummary, save_set, set_by_name, set_summaries
-from lineup.sets.read import ParsedSet, SetError, SetItem, SetKind, read_set
+from lineup.sets.read import read_set
 from lineup.sets.samples import SAMPLE_DIR
 from lineup.store import MediaStore, QuestionSet, Store, media_digest
 

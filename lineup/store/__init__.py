@@ -1,18 +1,13 @@
 """The database: its tables and migrations, the reads and writes of runs, answers and labels, and
 the media files."""
 
-from lineup.store.database import (
-    GENERATION_EXPORT_COLUMNS,
-    HEARTBEAT_STALE_S,
-    LABEL_EXPORT_COLUMNS,
-    Store,
-    StoreError,
-    StoreUnavailable,
-    owner_gone,
-    storable,
-    this_owner,
-)
+from lineup.store.aggregates import wer_sums
+from lineup.store.database import Store
+from lineup.store.engine import StoreUnavailable
+from lineup.store.exports import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS
+from lineup.store.guards import StoreError, storable
 from lineup.store.media import MediaStore, MediaStoreError, media_digest
+from lineup.store.owners import HEARTBEAT_STALE_S, owner_gone, this_owner
 from lineup.store.tables import (
     ANNOTATOR_MAX_CHARS,
     JUDGE_ASKING,
@@ -83,4 +78,5 @@ __all__ = [
     "storable",
     "this_owner",
     "utcnow",
+    "wer_sums",
 ]

@@ -52,7 +52,7 @@ def rows_without(kind: str, *columns: str) -> str:
 
 
 # The groups of columns whose medians the leaderboards give, by kind: each median is over the
-# `ok` rows that have every column of its group (lineup.metrics, lineup.tts_metrics).
+# `ok` rows that have every column of its group (lineup.measure).
 MEDIAN_GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "vlm": (("ttft_s", "total_s"), ("tokens_per_s",)),
     "tts": (("rtf",), ("gen_s",)),
@@ -96,11 +96,11 @@ class Base(DeclarativeBase):
 
 
 SET_NAME_MAX_CHARS = 128
-LANGUAGE_MAX_CHARS = 35  # the longest language tag the sets accept (lineup.question_sets)
+LANGUAGE_MAX_CHARS = 35  # the longest language tag the sets accept (lineup.sets)
 
 
 class QuestionSet(Base):
-    """A stored question set (lineup.question_sets reads them): its items in order."""
+    """A stored question set (lineup.sets reads them): its items in order."""
 
     __tablename__ = "question_sets"
 
@@ -264,7 +264,7 @@ class Generation(Base):
     transcript: Mapped[str | None] = mapped_column(Text)
     wer: Mapped[float | None] = mapped_column(Float)
     cer: Mapped[float | None] = mapped_column(Float)
-    # WER's numerator and denominator (lineup.scoring): the corpus WER of a voice is the sum
+    # WER's numerator and denominator (lineup.measure.wer): the corpus WER of a voice is the sum
     # of one over the sum of the other.
     word_errors: Mapped[int | None] = mapped_column(Integer)
     reference_words: Mapped[int | None] = mapped_column(Integer)

@@ -1,5 +1,5 @@
 """The reader process of the fault suite (`python -m tests.faults.loopback_reader FD`): the
-real one (backends.reader), whose name lookups answer loopback names only, as the suite's own
+real one (backends.reader_child), whose name lookups answer loopback names only, as the suite's own
 process does (conftest.py), so nothing it sends leaves this machine."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from backends import reader
+from backends import reader_child
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
 
@@ -26,4 +26,4 @@ def install() -> None:
 
 if __name__ == "__main__":
     install()
-    reader.main()
+    reader_child.main()

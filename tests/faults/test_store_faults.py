@@ -28,7 +28,7 @@ from PIL import Image
 from lineup.app.facade import Lineup
 from lineup.cli.main import main
 from lineup.core.settings import load_settings
-from lineup.store import database as store_module
+from lineup.store import engine as store_module
 from tests.builders import png_bytes
 from tests.faults.fault_server import BacklogFullListener, SilentListener
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lineup.leaderboard.boards import tts_leaderboard, vlm_leaderboard
-from lineup.leaderboard.filters import filter_choices
+from lineup.leaderboard.choices import filter_choices
 from lineup.store.database import Store
 from tests.builders import FILTERS, fill_filtered_store, fresh_database, study_ids
 from tests.expected import assert_same_rows, expected_tts, expected_vlm, kept

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from lineup.leaderboard.boards import tts_leaderboard, vlm_leaderboard
-from lineup.store.database import Store, StoreError
+from lineup.store import StoreError
+from lineup.store.database import Store
 from testbed.processes import open_store_at_once
 from tests.builders import fill_at_0003, fill_at_0010, fill_leaderboard_store, fresh_database
 from tests.expected import (

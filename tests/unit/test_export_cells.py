@@ -17,7 +17,8 @@ from lineup.cli.main import main
 from lineup.core.cells import csv_cell, formula_like, write_table
 from lineup.leaderboard.boards import vlm_leaderboard
 from lineup.report.export import Sheet, write_sheets
-from lineup.store.database import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
+from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS
+from lineup.store.database import Store
 from lineup.store.tables import QuestionSet, SetItemRow
 from lineup.study.records import claim, create_study, load_plan
 from testbed.payloads import FORMULA_PAYLOADS

@@ -25,7 +25,7 @@ from lineup.core.limits import InputError
 from lineup.measure.overlap import bootstrap_mean_ci
 from lineup.score.judge import JudgeRun, judge_study
 from lineup.score.judge_prompt import DEFAULT_TEMPLATE, JudgeReplyError, parse_reply, prompt_hash
-from lineup.store.database import this_owner
+from lineup.store import this_owner
 from lineup.store.tables import (
     JUDGE_ASKING,
     JUDGE_FAILED,

@@ -171,7 +171,7 @@ def test_raw_export_streams_the_rows_of_one_kind_as_csv(store: Store, filled: In
     import io
 
     from components.exports import write_csv
-    from lineup.store.database import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS
+    from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS
 
     vlm = [g for g in filled.generations if g["kind"] == "vlm"]
     assert store.export_count("vlm", "generations") == len(vlm)

@@ -16,14 +16,8 @@ from PIL import ImageFile
 
 from lineup.core.limits import InputError
 from lineup.sets import read as question_sets
-from lineup.sets.read import (
-    SetError,
-    check_language,
-    check_set_name,
-    parse_tags,
-    read_set,
-    read_set_bytes,
-)
+from lineup.sets.items import SetError, check_language, check_set_name, parse_tags
+from lineup.sets.read import read_set, read_set_bytes
 from tests.builders import big_png, png_bytes
 
 REPO_DIR = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-import lineup.store.database as store_module
+import lineup.store.engine as store_module
 from backends.base import BackendTimeout, Chunk, Usage, VLMBackend, VLMRequest
 from lineup.core.settings import load_settings
 from lineup.run.vlm import start_vlm_comparison

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from lineup.app.facade import Lineup
-from lineup.sets.read import SetError
+from lineup.sets.items import SetError
 from lineup.sets.shipped import ShippedImport, UnknownShippedSet
 
 SHIPPED = ["photo-study", "support-screenshots", "voice-sentences"]

@@ -6,7 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from lineup.store.database import Store, StoreError
+from lineup.store import StoreError
+from lineup.store.database import Store
 from lineup.store.media import MediaStore
 from lineup.store.tables import Base
 

@@ -14,13 +14,9 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text, update
 
-from lineup.store.database import (
-    LABEL_EXPORT_COLUMNS,
-    Store,
-    StoreError,
-    StoreUnavailable,
-    _alembic_config,
-)
+from lineup.store import LABEL_EXPORT_COLUMNS, StoreError, StoreUnavailable
+from lineup.store.database import Store
+from lineup.store.engine import alembic_config
 from lineup.store.tables import Generation, utcnow
 from testbed.processes import open_store_at_once
 from tests.builders import fill_at_0003, fill_at_0010
@@ -117,7 +113,7 @@ def test_migration_moves_old_rows_to_their_true_states(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
     with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "0001")
+        command.upgrade(alembic_config(connection), "0001")
         connection.execute(
             text(
                 "INSERT INTO runs (id, kind, input_text, params, blind, created_at) VALUES "
@@ -179,7 +175,7 @@ def test_eight_processes_open_one_new_sqlite_store_at_once(tmp_path: Path) -> No
     with create_engine(url).connect() as connection:
         assert connection.execute(text("select count(*) from runs")).scalar() == 8
         version = connection.execute(text("select version_num from alembic_version")).scalar()
-    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
     assert version == head
 
 

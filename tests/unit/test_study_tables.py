@@ -19,7 +19,8 @@ from lineup.report.tables import ARENA_KEYS, study_summary, study_tables
 from lineup.score.agreement import study_agreement
 from lineup.score.automatic import SCORE_KEYS
 from lineup.score.ranking import study_ranking
-from lineup.store.database import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS, Store
+from lineup.store import GENERATION_EXPORT_COLUMNS, LABEL_EXPORT_COLUMNS
+from lineup.store.database import Store
 from lineup.study.records import create_study
 from tests.builders import (
     TABLE_MODELS,

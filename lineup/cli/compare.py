@@ -1,0 +1,97 @@
+"""python -m lineup vlm: one question (and image) asked of several vision-language models at
+once, each answer stored and timed."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from lineup.app import (
+    MAX_QUESTION_CHARS,
+    MAX_SEED,
+    MAX_SYSTEM_PROMPT_CHARS,
+    GenerationResult,
+    Lineup,
+    MediaError,
+)
+from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands
+from lineup.cli.output import EXIT_OK, BadInput, emit, err, table
+
+
+def register(commands: Commands) -> None:
+    """The `vlm` command."""
+    vlm = commands.add_parser("vlm", help="ask several vision-language models at once")
+    vlm.add_argument("--image", help="PNG, JPEG, WebP or GIF")
+    vlm.add_argument("--question", required=True, help=f"at most {MAX_QUESTION_CHARS:,} characters")
+    vlm.add_argument("--model", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
+    vlm.add_argument("--system", help=f"at most {MAX_SYSTEM_PROMPT_CHARS:,} characters")
+    vlm.add_argument("--temperature", type=TEMPERATURE, help="0 or more")
+    vlm.add_argument("--max-tokens", type=MAX_TOKENS, help="1 or more")
+    vlm.add_argument("--seed", type=SEED, help=f"0 to {MAX_SEED}")
+    vlm.add_argument(
+        "--timeout", type=TIMEOUT_S, help="seconds per model (default LINEUP_MODEL_TIMEOUT_S)"
+    )
+    vlm.add_argument("--json", action="store_true")
+    vlm.set_defaults(func=cmd_vlm)
+
+
+def _vlm_result(result: GenerationResult) -> dict[str, Any]:
+    timings = result.timings
+    return {
+        "generation_id": result.generation_id,
+        "model": result.model,
+        "status": result.status,
+        "text": result.text,
+        "error": result.error,
+        "ttft_s": timings.ttft_s if timings else None,
+        "total_s": timings.total_s if timings else None,
+        "output_tokens": timings.output_tokens if timings else None,
+        "tokens_per_s": timings.tokens_per_s if timings else None,
+        "tokens_source": (timings.tokens_per_s_source or timings.output_tokens_source)
+        if timings
+        else None,
+    }
+
+
+def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
+    image = None
+    if args.image is not None:
+        try:
+            image = app.read_image_file(args.image)
+        except MediaError as exc:
+            raise BadInput(f"{args.image}: {exc}") from exc
+    comparison = app.start_vlm(  # checks the question, system prompt and models
+        question=args.question,
+        models=args.model,
+        image=image,
+        system=args.system,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        seed=args.seed,
+        timeout_s=args.timeout,
+    )
+    err(f"run {comparison.run_id}: {len(args.model)} model(s)")
+    for event in comparison.iter_events():
+        if event.result is not None:
+            r = event.result
+            if r.status == "ok":
+                err(f"  done   {r.model} (generation {r.generation_id})")
+            else:
+                err(f"  failed {r.model} (generation {r.generation_id}): {r.error}")
+    by_id = {r.generation_id: r for r in comparison.results()}
+    results = [_vlm_result(by_id[job.generation_id]) for job in comparison.jobs]
+    if args.json:
+        emit({"run_id": comparison.run_id, "results": results})
+        return EXIT_OK
+    for result in results:
+        print(f"== {result['model']} [{result['status']}] generation {result['generation_id']}")
+        print(result["text"] if result["status"] == "ok" else f"error: {result['error']}")
+        if result["status"] == "ok":
+            print(
+                table(
+                    [result],
+                    ["ttft_s", "total_s", "output_tokens", "tokens_per_s", "tokens_source"],
+                )
+            )
+        print()
+    return EXIT_OK

@@ -1,0 +1,134 @@
+"""python -m lineup leaderboard: the figures per model (or voice) over the whole store, or over
+what its filters keep."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from lineup.app import FAILED, STATUS_CHOICES, TTS_COLUMNS, LeaderboardFilter, Lineup
+from lineup.cli.arguments import MOMENT, STUDY_ID, Commands
+from lineup.cli.output import EXIT_OK, emit, err, table
+
+
+def register(commands: Commands) -> None:
+    """The `leaderboard` command and its filters."""
+    board = commands.add_parser("leaderboard", help="aggregated figures per model")
+    board.add_argument("--kind", choices=["vlm", "tts"], default="vlm")
+    board.add_argument(
+        "--study", type=STUDY_ID, metavar="ID", help="only the answers of this study"
+    )
+    board.add_argument(
+        "--set", metavar="NAME", help="only the answers to this set's items (every study of it)"
+    )
+    board.add_argument("--tag", metavar="T", help="only the answers to set items with this tag")
+    board.add_argument(
+        "--since",
+        type=MOMENT,
+        metavar="YYYY-MM-DD",
+        help="only generations started on or after this day (UTC)",
+    )
+    board.add_argument(
+        "--until",
+        type=MOMENT,
+        metavar="YYYY-MM-DD",
+        help="only generations started before this day (UTC; the day itself excluded)",
+    )
+    board.add_argument("--annotator", metavar="NAME", help="count only this annotator's labels")
+    board.add_argument(
+        "--status",
+        choices=STATUS_CHOICES,
+        help=f"only generations in this state ({FAILED}: every final state but ok); the "
+        "figures stay over ok answers",
+    )
+    board.add_argument("--json", action="store_true")
+    board.set_defaults(func=cmd_leaderboard)
+
+
+# The keys of `leaderboard --json`: the first ones as they always were, where `n` is the labels,
+# then the counts under the names that say what they are, and the interval the rows are ranked
+# by.
+VLM_COLUMNS = [
+    "model",
+    "n",
+    "labels",
+    "answers",
+    "relevant",
+    "partial",
+    "irrelevant",
+    "pct_relevant",
+    "pct_relevant_ci_low",
+    "pct_relevant_ci_high",
+    "median_ttft_s",
+    "median_total_s",
+    "median_tokens_per_s",
+    "generations",
+    "failed",
+]
+# The stable `n` of the JSON, by kind: the count it always was.
+STABLE_N = {"vlm": "labels", "tts": "answers"}
+# The text table: each count once, under its name; the interval as one cell.
+VLM_TEXT_COLUMNS = [
+    "model",
+    "labels",
+    "pct_relevant",
+    "ci_95",
+    "relevant",
+    "partial",
+    "irrelevant",
+    "median_ttft_s",
+    "median_total_s",
+    "median_tokens_per_s",
+    "answers",
+    "failed",
+    "generations",
+]
+TTS_TEXT_COLUMNS = [c for c in TTS_COLUMNS if c != "n"]
+ORDER_NOTE = {
+    "vlm": "best first by the lower end of the 95% interval of pct_relevant (ci_95), not by "
+    "pct_relevant itself: few labels give a wide interval",
+    "tts": "best first by mean_wer",
+}
+
+
+def _interval_cell(row: dict[str, Any]) -> str | None:
+    low, high = row.get("pct_relevant_ci_low"), row.get("pct_relevant_ci_high")
+    return None if low is None or high is None else f"{low:.0f}-{high:.0f}"
+
+
+def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
+    board_filter = LeaderboardFilter(
+        study_id=args.study,
+        set_name=args.set,
+        tag=args.tag,
+        since=args.since,
+        until=args.until,
+        annotator=args.annotator,
+        status=args.status,
+    )
+    rows = app.leaderboard(args.kind, board_filter)
+    if args.json:
+        columns = VLM_COLUMNS if args.kind == "vlm" else TTS_COLUMNS
+        stable = {"n": STABLE_N[args.kind]}
+        emit(
+            {
+                "kind": args.kind,
+                "filter": board_filter.as_query(),
+                "rows": [{c: row.get(stable.get(c, c)) for c in columns} for row in rows],
+            }
+        )
+        return EXIT_OK
+    if not board_filter.is_empty:
+        err(f"filtered: {board_filter.describe()}")
+    if rows:
+        err(f"rows: {ORDER_NOTE[args.kind]}")
+        if args.kind == "vlm":
+            shown = [{**row, "ci_95": _interval_cell(row)} for row in rows]
+            print(table(shown, VLM_TEXT_COLUMNS))
+        else:
+            print(table(rows, TTS_TEXT_COLUMNS))
+    elif board_filter.is_empty:
+        print(f"No {args.kind} generations stored yet.")
+    else:
+        print(f"No {args.kind} generations match the filter.")
+    return EXIT_OK

@@ -1,0 +1,56 @@
+"""What every command shares: the exit statuses, the error for input the user must fix, and
+how results are written (JSON on stdout, text tables, messages on stderr)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from typing import Any
+
+from lineup.app import clean_number
+
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_BAD_INPUT = 2
+# What a shell reports for a command ended by SIGPIPE (128 + 13), as `yes | head -1` does.
+EXIT_READER_GONE = 128 + signal.SIGPIPE
+
+
+class BadInput(Exception):
+    """Input the user must fix; printed to stderr, exit status 2."""
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def emit(document: Any) -> None:
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=2, default=clean_number)
+    sys.stdout.write("\n")
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    def cell(value: Any) -> str:
+        value = clean_number(value)
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            # Three significant digits, never e-notation (999.99 is "1000", not "1e+03").
+            return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+        return str(value)
+
+    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
+
+
+def terminal_safe(text: str) -> str:
+    """Model output for a terminal: control and format characters (escape sequences, bidi
+    overrides) written as their escapes, so a reply cannot drive the terminal."""
+    return "".join(
+        char if char.isprintable() or char in "\n\t" else char.encode("unicode_escape").decode()
+        for char in text
+    )

@@ -1,0 +1,112 @@
+"""python -m lineup tts: sentences spoken by several voices, each clip stored and scored (WER
+against a speech-to-text model)."""
+
+from __future__ import annotations
+
+import argparse
+
+from lineup.app import MAX_SEED, MAX_SENTENCE_CHARS, Lineup
+from lineup.cli.arguments import SAMPLES, SEED, TIMEOUT_S, Commands
+from lineup.cli.output import EXIT_OK, emit, err, table
+
+
+def register(commands: Commands) -> None:
+    """The `tts` command."""
+    tts = commands.add_parser("tts", help="speak sentences with several voices, score each clip")
+    tts.add_argument(
+        "--text",
+        action="append",
+        required=True,
+        help=f"repeat for several sentences, each at most {MAX_SENTENCE_CHARS:,} characters",
+    )
+    tts.add_argument("--voice", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
+    tts.add_argument("--samples", type=SAMPLES, default=1, help="clips per voice and sentence")
+    tts.add_argument(
+        "--stt", default="faster-whisper:tiny.en", help="speech-to-text for WER, or `none`"
+    )
+    tts.add_argument(
+        "--seed", type=SEED, help=f"seed of the first sample (sample k: seed + k), 0 to {MAX_SEED}"
+    )
+    tts.add_argument(
+        "--timeout", type=TIMEOUT_S, help="seconds per clip (default LINEUP_MODEL_TIMEOUT_S)"
+    )
+    tts.add_argument("--json", action="store_true")
+    tts.set_defaults(func=cmd_tts)
+
+
+TTS_RESULT_FIELDS = [
+    "generation_id",
+    "run_id",
+    "voice",
+    "text",
+    "sample",
+    "seed",
+    "status",
+    "error",
+    "audio_path",
+    "sample_rate_hz",
+    "audio_s",
+    "gen_s",
+    "rtf",
+    "peak_mem_mb",
+    "transcript",
+    "wer",
+    "cer",
+]
+
+
+def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
+    texts = [text for text in args.text if text.strip()]
+    stt = None if args.stt.strip().lower() == "none" else args.stt
+    warnings = app.language_warnings(texts, args.voice, stt)
+    for warning in warnings:
+        err(f"warning: {warning}")
+    comparison = app.start_tts(  # checks the sentences, seed, voices and STT model
+        texts=texts,
+        voices=args.voice,
+        samples=args.samples,
+        stt=stt,
+        seed=args.seed,
+        timeout_s=args.timeout,
+    )
+    clips = len(comparison.clips)
+    err(f"run {', '.join(map(str, comparison.run_ids))}: {clips} clip(s)")
+    for event in comparison.iter_events():
+        if event.result is not None:
+            r = event.result
+            label = f"{r.voice} sample {r.sample + 1} (generation {r.generation_id})"
+            if r.status == "ok":
+                err(f"  done   {label}")
+            else:
+                err(f"  failed {label}: {r.error}")
+    results = [{name: getattr(r, name) for name in TTS_RESULT_FIELDS} for r in comparison.results()]
+    if args.json:
+        emit(
+            {
+                "run_id": comparison.run_id,
+                "run_ids": comparison.run_ids,
+                "warnings": warnings,
+                "results": results,
+            }
+        )
+        return EXIT_OK
+    for result in results:
+        print(
+            f"== {result['voice']} sample {result['sample'] + 1} [{result['status']}] "
+            f"generation {result['generation_id']}"
+        )
+        if result["status"] == "ok":
+            print(f"heard: {result['transcript']}" if result["transcript"] is not None else "")
+            print(table([result], ["wer", "cer", "gen_s", "audio_s", "rtf", "peak_mem_mb"]))
+        else:
+            print(f"error: {result['error']}")
+        print(f"audio: {result['audio_path'] or '-'}")
+        print()
+    summary = app.clip_summary(comparison.results())
+    print(
+        table(
+            summary,
+            ["voice", "answers", "mean_wer", "wer_std", "mean_cer", "median_rtf", "median_gen_s"],
+        )
+    )
+    return EXIT_OK

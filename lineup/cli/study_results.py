@@ -1,0 +1,142 @@
+"""python -m lineup study show, export and report: a study's figures on the terminal, its
+tables and rows as files, and its report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from lineup.app import ARENA_KEYS, RANKING_KEYS, SCORE_KEYS, SUMMARY_KEYS, Lineup
+from lineup.cli.arguments import Commands
+from lineup.cli.output import EXIT_OK, emit, table
+
+
+def register(study: Commands) -> None:
+    """The `study show`, `study export` and `study report` commands."""
+    study_show = study.add_parser("show", help="a study's progress and tables")
+    study_show.add_argument("study_id", type=int)
+    study_show.add_argument("--json", action="store_true")
+    study_show.set_defaults(func=cmd_study_show)
+    study_export = study.add_parser(
+        "export", help="a study's tables and raw rows: CSV files in a folder, or one XLSX"
+    )
+    study_export.add_argument("study_id", type=int)
+    study_export.add_argument("--format", choices=["csv", "xlsx"], required=True)
+    study_export.add_argument(
+        "--out", required=True, help="csv: a folder (made if missing); xlsx: a file"
+    )
+    study_export.set_defaults(func=cmd_study_export)
+    study_report = study.add_parser(
+        "report", help="a report: one self-contained HTML file, an XLSX workbook, or Markdown"
+    )
+    study_report.add_argument("study_id", type=int)
+    study_report.add_argument("--format", choices=["html", "xlsx", "md"], required=True)
+    study_report.add_argument("--out", required=True, help="a file, or a folder to write it in")
+    study_report.set_defaults(func=cmd_study_report)
+
+
+RELEVANCE_SHOWN = [
+    "model",
+    "requests",
+    "ok",
+    "errors",
+    "labeled",
+    "relevant",
+    "partial",
+    "irrelevant",
+    "pct_relevant",
+]
+
+
+def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
+    summary = app.study_summary(args.study_id)
+    if args.json:
+        emit(summary)
+        return EXIT_OK
+    print(
+        f"study {summary['study_id']}: set {summary['set']!r} ({summary['kind']}), "
+        f"{summary['status']}, {summary['done']} of {summary['total']} answers"
+    )
+    rows = summary["models"]
+    print("\nrelevance (each annotator's latest label on each complete answer)")
+    print(table(rows, RELEVANCE_SHOWN))
+    # The rest of each model's figures: speed for models, intelligibility for voices.
+    keys = SUMMARY_KEYS[summary["kind"]]
+    # The figures between the labels' and the scores' (speed, or the voices').
+    rest = keys[keys.index("pct_relevant_ci_high") + 1 :]
+    shown = ["model", *(k for k in rest if k not in (*SCORE_KEYS, *RANKING_KEYS, *ARENA_KEYS))]
+    print("\nvoices" if summary["kind"] == "tts" else "\nspeed (complete answers)")
+    print(table(rows, shown))
+    if summary["kind"] != "tts":
+        print("\nscores (95% intervals in --json; definitions in lineup/study_scores.py)")
+        print(table(rows, SCORES_SHOWN))
+    print("\nranking (Bradley-Terry from the labels, and from the arena's pairwise votes)")
+    print(table(rows, RANKING_SHOWN))
+    agreement = summary["agreement"]
+    print(
+        f"\nagreement: Krippendorff's alpha {_shown(agreement['alpha'])} over "
+        f"{agreement['n_items']} answers with two or more annotators"
+    )
+    for pair in agreement["kappa_pairs"]:
+        print(
+            f"  kappa {pair['a']} / {pair['b']}: {_shown(pair['kappa'])} "
+            f"({pair['n_shared']} shared)"
+        )
+    judge = agreement.get("judge")
+    if judge:
+        print(
+            f"  judge {judge['judge']} ({judge['protocol']}) against the people: Spearman "
+            f"{_shown(judge['spearman'])}, kappa {_shown(judge['kappa'])} ({judge['n']} labels)"
+        )
+    if summary.get("reference"):
+        reference = summary["reference"]
+        print(
+            f"\nreference model (not ranked): {reference['model']}, study "
+            f"{reference['study_id']}, {reference['status']}, {reference['ok']} answers"
+        )
+    return EXIT_OK
+
+
+SCORES_SHOWN = [
+    "model",
+    "rouge1_f1",
+    "rougeL_f1",
+    "chrf",
+    "judge_score",
+    "judged",
+    "judge_failures",
+    "wrong_language",
+    "language_checked",
+    "latin_share",
+    "other_script_chars",
+    "empty",
+    "refusals",
+]
+RANKING_SHOWN = [
+    "model",
+    "bt_rank",
+    "bt_rating",
+    "bt_ci_low",
+    "bt_ci_high",
+    "arena_rank",
+    "arena_rating",
+    "arena_votes",
+]
+
+
+def _shown(value: Any) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def cmd_study_report(app: Lineup, args: argparse.Namespace) -> int:
+    for path in app.study_report(args.study_id, args.format, Path(args.out)):
+        print(path)
+    return EXIT_OK
+
+
+def cmd_study_export(app: Lineup, args: argparse.Namespace) -> int:
+    written = app.export_study(args.study_id, args.format, Path(args.out))
+    for path in written:
+        print(path)
+    return EXIT_OK

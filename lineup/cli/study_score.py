@@ -1,0 +1,187 @@
+"""python -m lineup study score: a reference model run beside a study, and an LLM judge's
+scores of its answers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from lineup.app import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S, SIMPLER_TEMPLATE_HINT, JudgeRun, Lineup
+from lineup.cli.arguments import MAX_TOKENS, STUDY_ID, TIMEOUT_S, Commands
+from lineup.cli.output import EXIT_OK, BadInput, emit, err, terminal_safe
+from lineup.cli.progress import follow
+
+
+def register(study: Commands) -> None:
+    """The `study score` command."""
+    study_score = study.add_parser(
+        "score",
+        help="run a reference model beside the study, and/or have an LLM judge score its answers",
+    )
+    study_score.add_argument("study_id", type=STUDY_ID)
+    study_score.add_argument(
+        "--reference-model",
+        metavar="SPEC",
+        help="a model run once per item as the study's reference column (never ranked); items "
+        "without a reference answer in the set take its answer",
+    )
+    study_score.add_argument("--judge", metavar="SPEC", help="KIND:MODEL[@URL]")
+    study_score.add_argument(
+        "--judge-protocol",
+        choices=["reference", "pairwise"],
+        default="reference",
+        help="reference: score each answer 1-10 against its item's reference answer; "
+        "pairwise: score it beside the reference model's answer, in both orders",
+    )
+    study_score.add_argument(
+        "--template-file",
+        metavar="PATH",
+        help="the judge's prompt, kept with the study: {question}, {reference} and {answer} "
+        "(reference), or {question}, {answer_1} and {answer_2} (pairwise); see lineup.judge",
+    )
+    study_score.add_argument(
+        "--judge-max-tokens",
+        type=MAX_TOKENS,
+        metavar="N",
+        help=f"the judge's output token limit per request (default {JUDGE_MAX_TOKENS})",
+    )
+    study_score.add_argument(
+        "--judge-timeout",
+        type=TIMEOUT_S,
+        metavar="S",
+        help=f"seconds the judge may take per request (default {JUDGE_TIMEOUT_S:g})",
+    )
+    study_score.add_argument("--json", action="store_true")
+    study_score.set_defaults(func=cmd_study_score)
+
+
+def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
+    if not args.judge and not args.reference_model:
+        raise BadInput(
+            "Give a judge (--judge SPEC), a reference model (--reference-model SPEC), or both."
+        )
+    template = None
+    if args.template_file:
+        if not args.judge:
+            raise BadInput("--template-file is the judge's prompt; give the judge with --judge.")
+        try:
+            template = Path(args.template_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"Cannot read the template {args.template_file}: {exc}") from None
+    limits = {"--judge-max-tokens": args.judge_max_tokens, "--judge-timeout": args.judge_timeout}
+    given = [flag for flag, value in limits.items() if value is not None]
+    if given and not args.judge:
+        raise BadInput(
+            f"{' and '.join(given)} set the judge's limits; give the judge with --judge."
+        )
+    if args.judge:
+        # Every check of the judge before the reference model runs: bad input stores nothing.
+        app.check_judge(
+            args.study_id,
+            args.judge,
+            args.judge_protocol,
+            template,
+            max_tokens=_judge_max_tokens(args),
+            timeout_s=_judge_timeout_s(args),
+        )
+    if args.reference_model:
+        run = app.start_reference(args.study_id, args.reference_model)
+        state = follow(app, run)
+        err(
+            f"reference model {args.reference_model}: study {state.study_id}, {state.status}, "
+            f"{state.done} of {state.total} answers, {state.errors} failed"
+        )
+    reference = app.reference_summary(args.study_id)
+    result: dict[str, Any] = {"study_id": args.study_id, "reference": reference}
+    if args.judge:
+        if template is not None:
+            app.set_judge_template(args.study_id, args.judge_protocol, template)
+        judged = _judge(app, args)
+        result |= judged.as_dict()
+    if args.json:
+        emit(result)
+        return EXIT_OK
+    if reference is not None:
+        print(
+            f"study {args.study_id}: reference model {reference['model']} (study "
+            f"{reference['study_id']}, {reference['status']}): {reference['ok']} answers, "
+            f"{reference['errors']} failed"
+        )
+    if args.judge:
+        print(_judged_line(args.study_id, judged))
+        if judged.mostly_failed:
+            _explain_failures(judged)
+    return EXIT_OK
+
+
+def _judge_max_tokens(args: argparse.Namespace) -> int:
+    return JUDGE_MAX_TOKENS if args.judge_max_tokens is None else int(args.judge_max_tokens)
+
+
+def _judge_timeout_s(args: argparse.Namespace) -> float:
+    return JUDGE_TIMEOUT_S if args.judge_timeout is None else float(args.judge_timeout)
+
+
+def _judged_line(study_id: int, run: JudgeRun) -> str:
+    """How the judge's run ended, in words: a failure when most of its verdicts have no score
+    (the definitions of lineup.score's judge)."""
+    head = f"study {study_id}: judge {run.judge} ({run.protocol})"
+    verdicts = run.scored + run.unscored
+    if run.mostly_failed:
+        return (
+            f"{head} failed: {run.unscored} of {verdicts} verdicts have no score "
+            f"({run.asked} asked, {run.cached} already judged)"
+        )
+    return (
+        f"{head}: {run.asked} asked, {run.cached} already judged, {run.failed} failed; "
+        f"{run.scored} of {verdicts} verdicts scored"
+    )
+
+
+def _explain_failures(run: JudgeRun) -> None:
+    """The first replies without a score, and what to try (on stderr)."""
+    for shown in run.failed_replies:
+        error = terminal_safe(shown.error or "-")
+        err(f"\nanswer {shown.generation_id} ({shown.status}): {error}")
+        reply = shown.reply if shown.reply and shown.reply.strip() else "(no reply text)"
+        err("  reply: " + terminal_safe(reply).replace("\n", "\n         "))
+    err(f"\n{SIMPLER_TEMPLATE_HINT}")
+
+
+def _judge(app: Lineup, args: argparse.Namespace) -> JudgeRun:
+    """Run the judge with a progress bar on stderr (one step per request)."""
+    from tqdm import tqdm
+
+    with tqdm(
+        desc=f"judge {args.judge}",
+        unit="request",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        disable=None,
+    ) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        run = app.judge_study(
+            args.study_id,
+            args.judge,
+            protocol=args.judge_protocol,
+            max_tokens=_judge_max_tokens(args),
+            timeout_s=_judge_timeout_s(args),
+            on_progress=advance,
+        )
+    if run.busy or run.skipped:
+        why = (
+            "the reference model has no complete answer to their item"
+            if run.protocol == "pairwise"
+            else "their item has no reference"
+        )
+        err(
+            f"{run.skipped} answer(s) are not scored: {why}; "
+            f"{run.busy} are being judged by another process"
+        )
+    return run
