@@ -60,7 +60,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -106,7 +106,7 @@ from lineup.store import (
     this_owner,
     utcnow,
 )
-from lineup.study import StudyInfo, study_info
+from lineup.study import StudyInfo, counted_labels, study_answers, study_info
 
 PROTOCOL_REFERENCE = "reference"
 PROTOCOL_PAIRWISE = "pairwise"
@@ -459,7 +459,8 @@ def _candidates(store: Store, study_id: int, models: Sequence[str]) -> list[_Can
     with store.session() as session:
         rows = list(
             session.execute(
-                select(
+                study_answers(
+                    study_id,
                     Generation.id,
                     Generation.model_spec,
                     Generation.output_text,
@@ -468,9 +469,9 @@ def _candidates(store: Store, study_id: int, models: Sequence[str]) -> list[_Can
                     SetItemRow.position,
                     SetItemRow.text,
                     SetItemRow.image_hash,
+                    complete=True,
+                    with_item="inner",
                 )
-                .join(SetItemRow, Generation.item_id == SetItemRow.id)
-                .where(Generation.study_id == study_id, Generation.status == OK)
             )
         )
     order = {model: index for index, model in enumerate(models)}
@@ -1103,9 +1104,16 @@ def judge_figures(
     info = study_info(store, study_id)
     if info is None:
         raise InputError(f"There is no study {study_id}.")
-    latest = latest_verdicts(store, study_id, judge_spec, protocol)
-    figures: dict[str, list[float]] = {model: [] for model in info.models}
-    failures: dict[str, int] = {model: 0 for model in info.models}
+    return verdict_figures(info.models, latest_verdicts(store, study_id, judge_spec, protocol))
+
+
+def verdict_figures(
+    models: Sequence[str], latest: Mapping[int, Verdict]
+) -> dict[str, dict[str, Any]]:
+    """judge_figures from verdicts already read (latest_verdicts), per model in `models`' order
+    (then any other model a verdict names)."""
+    figures: dict[str, list[float]] = {model: [] for model in models}
+    failures: dict[str, int] = {model: 0 for model in models}
     for verdict in latest.values():
         if verdict.status == JUDGE_SCORED and verdict.figure is not None:
             figures.setdefault(verdict.model, []).append(verdict.figure)
@@ -1126,21 +1134,28 @@ def judge_figures(
 
 
 def judge_label_pairs(
-    store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
+    store: Store,
+    study_id: int,
+    judge_spec: str,
+    protocol: str = PROTOCOL_REFERENCE,
+    *,
+    verdicts: Mapping[int, Verdict] | None = None,
 ) -> tuple[list[float], list[str]]:
     """The judge's score (its latest scored verdict; pairwise: the candidate's mean score)
     beside each counted label on the same answer of the study: one pair per (answer,
-    annotator), for lineup.agreement's judge_agreement."""
+    annotator), for lineup.agreement's judge_agreement. `verdicts`: the judge's
+    latest_verdicts when the caller has read them already."""
     with store.session() as session:
         labels = session.execute(
-            select(Label.generation_id, Label.relevance)
-            .join(Generation, Label.generation_id == Generation.id)
-            .where(Generation.study_id == study_id, Generation.status == OK, Label.counted)
-            .order_by(Label.generation_id, Label.annotator)
+            counted_labels(study_id, Label.generation_id, Label.relevance).order_by(
+                Label.generation_id, Label.annotator
+            )
         ).all()
+    if verdicts is None:
+        verdicts = latest_verdicts(store, study_id, judge_spec, protocol)
     scores = {
         gid: float(verdict.score)
-        for gid, verdict in latest_verdicts(store, study_id, judge_spec, protocol).items()
+        for gid, verdict in verdicts.items()
         if verdict.status == JUDGE_SCORED and verdict.score is not None
     }
     pairs = [(scores[gid], relevance) for gid, relevance in labels if gid in scores]

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from lineup.core import FINAL_STATUSES, OK, InputError
 from lineup.store import Generation, SetItemRow, Store
-from lineup.study import StudyInfo, reference_study, study_info
+from lineup.study import StudyInfo, reference_study, study_answers, study_info
 
 SOURCE_SET = "set"
 
@@ -73,9 +73,13 @@ def _answers_of(store: Store, reference: StudyInfo | None) -> dict[int, ModelRef
         return {}
     with store.session() as session:
         rows = session.execute(
-            select(Generation.item_id, Generation.id, Generation.output_text)
-            .where(Generation.study_id == reference.id, Generation.status == OK)
-            .order_by(Generation.repeat.desc())
+            study_answers(
+                reference.id,
+                Generation.item_id,
+                Generation.id,
+                Generation.output_text,
+                complete=True,
+            ).order_by(Generation.repeat.desc())
         ).all()
     # Rows come last repeat first, so each item keeps its first.
     return {

@@ -1,6 +1,7 @@
 """Studies stored, run, paused and resumed; the label queue and the arena over their answers."""
 
 from lineup.study import arena as _arena
+from lineup.study.answers import counted_labels, study_answers
 from lineup.study.arena import (
     ArenaAnswer,
     ArenaPair,
@@ -27,6 +28,7 @@ from lineup.study.records import (
     StudyBusy,
     StudyInfo,
     StudyItem,
+    StudyPlan,
     answer_counts,
     create_study,
     list_studies,
@@ -54,6 +56,7 @@ from lineup.study.running import (
 DEFINITIONS = {"Pairwise votes": _arena.__doc__ or ""}
 
 __all__ = [
+    "StudyPlan",
     "ArenaAnswer",
     "ArenaPair",
     "ArenaQueue",
@@ -77,6 +80,7 @@ __all__ = [
     "StudyRun",
     "active_study",
     "answer_counts",
+    "counted_labels",
     "arena_queue",
     "arena_ranking",
     "arena_view",
@@ -92,6 +96,7 @@ __all__ = [
     "release_unfinished",
     "request",
     "save_judge_template",
+    "study_answers",
     "study_info",
     "take_ownership",
     "vote",
