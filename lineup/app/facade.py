@@ -656,10 +656,11 @@ class Lineup:
         product of a study. The files written; InputError for an unknown study or format."""
         if fmt not in ("csv", "xlsx"):
             raise InputError(f"A study is exported as csv or xlsx, not {fmt!r}.")
-        if fmt == "xlsx":
-            return self.study_report(study_id, "xlsx", out)
         result = load_study_result(self.store, study_id)  # InputError before any file
         try:
+            if fmt == "xlsx":  # the report workbook: the one XLSX product of a study
+                path = out / f"study-{study_id}.xlsx" if out.is_dir() else out
+                return write_report(result, self.media, "xlsx", path)
             return write_csv(result, out)
         except OSError as exc:
             raise InputError(
