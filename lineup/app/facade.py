@@ -65,7 +65,6 @@ from lineup.report import (
     StudyResult,
     StudyTables,
     load_study_result,
-    study_annotators,
     write_csv,
     write_report,
 )
@@ -156,6 +155,7 @@ from lineup.study import (
     reference_study,
     release_unfinished,
     save_judge_template,
+    study_annotators,
     study_info,
     take_ownership,
 )

@@ -10,7 +10,7 @@ from lineup.report.result import (
     study_tables,
 )
 from lineup.report.summary import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS
-from lineup.report.tables import StudyTables, study_annotators
+from lineup.report.tables import StudyTables
 
 __all__ = [
     "ARENA_KEYS",
@@ -20,7 +20,6 @@ __all__ = [
     "StudyResult",
     "StudyTables",
     "load_study_result",
-    "study_annotators",
     "study_summary",
     "study_tables",
     "write_csv",

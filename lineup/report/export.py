@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
-from lineup.core import OK, formula_like, write_table
+from lineup.core import formula_like, write_table
 from lineup.measure import clean_number
 from lineup.store import (
     GENERATION_EXPORT_COLUMNS,
@@ -36,6 +36,7 @@ from lineup.store import (
     SetItemRow,
     Store,
 )
+from lineup.study import study_answers
 
 if TYPE_CHECKING:
     from lineup.report.result import StudyResult
@@ -80,21 +81,23 @@ def _streamed(store: Store, query: Select[*tuple[Any, ...]]) -> Iterator[tuple[A
 def _generations_query(study_id: int) -> Select[*tuple[Any, ...]]:
     generation = Generation.__table__.c
     return (
-        select(
+        study_answers(
+            study_id,
             *(generation[name] for name in GENERATION_EXPORT_COLUMNS[:-1]),
             Run.input_text,
             SetItemRow.position,
+            with_item="outer",
         )
         .join(Run, Generation.run_id == Run.id)
-        .outerjoin(SetItemRow, Generation.item_id == SetItemRow.id)
-        .where(Generation.study_id == study_id)
         .order_by(SetItemRow.position, Generation.model_spec, Generation.repeat, Generation.id)
     )
 
 
 def _labels_query(study_id: int) -> Select[*tuple[Any, ...]]:
+    # Every label on the complete answers, counted or not (the `counted` column says which).
     return (
-        select(
+        study_answers(
+            study_id,
             Label.id,
             Label.generation_id,
             Label.annotator,
@@ -106,10 +109,10 @@ def _labels_query(study_id: int) -> Select[*tuple[Any, ...]]:
             Generation.item_id,
             SetItemRow.position,
             Generation.repeat,
+            complete=True,
+            with_item="outer",
         )
-        .join(Generation, Label.generation_id == Generation.id)
-        .outerjoin(SetItemRow, Generation.item_id == SetItemRow.id)
-        .where(Generation.study_id == study_id, Generation.status == OK)
+        .join(Label, Label.generation_id == Generation.id)
         .order_by(Label.id)
     )
 

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from lineup.report.result import StudyResult
 
 THUMBNAIL_PX = 320  # the longest side of an item's image in the report
+THUMBNAIL_THREADS = min(4, os.cpu_count() or 1)
 
 
 def _overlap(result: StudyResult, answer: Answer, reference: str | None) -> dict[str, str] | None:
@@ -246,8 +250,11 @@ def _answer(
     }
 
 
-def _items(result: StudyResult, media: MediaStore) -> list[dict[str, Any]]:
-    """A section per item: its image or sentence, question, reference and every answer."""
+def _items(
+    result: StudyResult, media: MediaStore, thumbnails: Mapping[str, str | None]
+) -> list[dict[str, Any]]:
+    """A section per item: its image (`thumbnails`, by digest) or sentence, question,
+    reference and every answer."""
     verdicts = _judge_verdicts(result)
     answers: dict[int, list[Answer]] = {}
     for answer in result.answers:
@@ -266,7 +273,7 @@ def _items(result: StudyResult, media: MediaStore) -> list[dict[str, Any]]:
                 "reference_answer": theirs[0] if theirs else None,
                 "language": item.language,
                 "tags": item.tags,
-                "image": _thumbnail(media, item.image_hash),
+                "image": thumbnails.get(item.image_hash) if item.image_hash else None,
                 "answers": [
                     _answer(result, media, a, reference_text, verdicts)
                     for a in answers.get(item.item_id, [])
@@ -288,10 +295,22 @@ def _template() -> Template:
     return environment.get_template("study_report.html")
 
 
+def _thumbnails_made(
+    pool: ThreadPoolExecutor, result: StudyResult, media: MediaStore
+) -> dict[str, Future[str | None]]:
+    """Each item image's thumbnail, started in `pool`: decoding and re-encoding the images is
+    the report's largest single cost, and Pillow releases the GIL while it does it, so the
+    thumbnails are made while the figures are computed."""
+    digests = dict.fromkeys(item.image_hash for item in result.plan.items if item.image_hash)
+    return {digest: pool.submit(_thumbnail, media, digest) for digest in digests}
+
+
 def render_html(result: StudyResult, media: MediaStore) -> str:
     """The whole report as one HTML document (see the module docstring)."""
-    summary, study = result.summary, result.study
-    items = _items(result, media)
+    with ThreadPoolExecutor(max_workers=THUMBNAIL_THREADS) as pool:
+        started = _thumbnails_made(pool, result, media)
+        summary, study = result.summary, result.study
+        items = _items(result, media, {digest: made.result() for digest, made in started.items()})
     judges = judge_rows(result)
     names = short_names(
         [

@@ -487,16 +487,3 @@ def build_tables(result: StudyResult, annotator: str | None) -> StudyTables:
         if not vlm
         else _frame([], TRANSCRIPT_COLUMNS),
     )
-
-
-def study_annotators(store: Store, study_id: int) -> list[str]:
-    """The names with a label that counts on the study's answers, in alphabetical order."""
-    query = (
-        select(Label.annotator)
-        .join(Generation, Label.generation_id == Generation.id)
-        .where(Generation.study_id == study_id, Label.counted.is_(True))
-        .distinct()
-        .order_by(Label.annotator)
-    )
-    with store.session() as session:
-        return list(session.scalars(query))

@@ -1,7 +1,7 @@
 """Studies stored, run, paused and resumed; the label queue and the arena over their answers."""
 
 from lineup.study import arena as _arena
-from lineup.study.answers import counted_labels, study_answers
+from lineup.study.answers import counted_labels, study_annotators, study_answers
 from lineup.study.arena import (
     ArenaAnswer,
     ArenaPair,
@@ -96,6 +96,7 @@ __all__ = [
     "release_unfinished",
     "request",
     "save_judge_template",
+    "study_annotators",
     "study_answers",
     "study_info",
     "take_ownership",

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, select
 
 from lineup.core import OK
-from lineup.store import Generation, Label, SetItemRow
+from lineup.store import Generation, Label, SetItemRow, Store
 
 
 def study_answers(
@@ -50,3 +50,16 @@ def counted_labels(
     if annotator is not None:
         query = query.where(Label.annotator == annotator.strip())
     return query
+
+
+def study_annotators(store: Store, study_id: int) -> list[str]:
+    """The names with a label that counts on the study's answers, in alphabetical order."""
+    query = (
+        study_answers(study_id, Label.annotator)
+        .join(Label, Label.generation_id == Generation.id)
+        .where(Label.counted.is_(True))
+        .distinct()
+        .order_by(Label.annotator)
+    )
+    with store.session() as session:
+        return list(session.scalars(query))
