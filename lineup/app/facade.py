@@ -62,6 +62,7 @@ from lineup.leaderboard import LeaderboardFilter as LeaderboardFilter  # pages b
 from lineup.measure import CLIP_COLUMNS, summarize_clips, voice_figures
 from lineup.measure import FAILURE_KEYS as FAILURE_KEYS
 from lineup.report import (
+    REPORT_FORMATS,
     StudyResult,
     StudyTables,
     load_study_result,
@@ -619,8 +620,9 @@ class Lineup:
         """Write the study's report (lineup.report): one self-contained HTML file, the XLSX
         workbook or Markdown at `out` (study-<id>.<fmt> inside it when `out` is a
         folder). InputError for an unknown study or format, or a place that cannot be written."""
-        if fmt not in ("html", "xlsx", "md"):
-            raise InputError(f"A report is html, xlsx or md, not {fmt!r}.")
+        if fmt not in REPORT_FORMATS:
+            *others, last = REPORT_FORMATS
+            raise InputError(f"A report is {', '.join(others)} or {last}, not {fmt!r}.")
         result = load_study_result(self.store, study_id)  # InputError before any file
         path = out / f"study-{study_id}.{fmt}" if out.is_dir() else out
         try:
