@@ -35,9 +35,9 @@ from lineup.score import (
     ScoredAnswer,
     StudyJudge,
     Verdict,
-    item_references,
     latest_verdicts,
     reference_summary,
+    references_with,
     scores_of,
     study_agreement,
     study_judges,
@@ -99,7 +99,7 @@ class StudyResult:
 
     @cached_property
     def references(self) -> dict[int, ItemReference]:
-        return item_references(self.store, self.study.id, self.study.set_id)
+        return references_with(self.store, self.study.set_id, self.reference_study)
 
     @cached_property
     def reference_study(self) -> StudyInfo | None:
@@ -118,7 +118,9 @@ class StudyResult:
     @cached_property
     def reference(self) -> dict[str, Any] | None:
         """What `study show --json` says of the reference model (VLM studies)."""
-        return reference_summary(self.store, self.study) if self.study.kind == "vlm" else None
+        if self.study.kind != "vlm":
+            return None
+        return reference_summary(self.store, self.study, self.references)
 
     # The judges -----------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from lineup.score.references import (
     item_references,
     model_references,
     reference_summary,
+    references_with,
     scored_study,
 )
 
@@ -84,6 +85,7 @@ __all__ = [
     "latest_verdicts",
     "model_references",
     "reference_summary",
+    "references_with",
     "scored_study",
     "study_agreement",
     "study_judges",
