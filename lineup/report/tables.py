@@ -405,14 +405,14 @@ def voice_rows(
     clips: dict[str, tuple[Any, ...]] = {}
     with store.session() as session:
         for model, *values in session.execute(
-            select(
+            study_answers(
+                info.id,
                 Generation.model_spec,
                 func.avg(Generation.gen_s),
                 func.avg(Generation.stt_s),
                 func.max(Generation.peak_mem_mb),
-            )
-            .where(Generation.study_id == info.id, Generation.status == OK)
-            .group_by(Generation.model_spec)
+                complete=True,
+            ).group_by(Generation.model_spec)
         ):
             clips[model] = tuple(values)
     scored = _scored_sums(store, info.id)

@@ -126,10 +126,7 @@ def reference_summary(
         return None
     with store.session() as session:
         states = [
-            status
-            for (status,) in session.execute(
-                select(Generation.status).where(Generation.study_id == reference.id)
-            )
+            status for (status,) in session.execute(study_answers(reference.id, Generation.status))
         ]
     used = sum(
         1
