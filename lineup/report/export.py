@@ -132,7 +132,7 @@ def study_sheets(result: StudyResult) -> list[Sheet]:
 
 def write_csv(result: StudyResult, folder: Path) -> list[Path]:
     """One UTF-8 CSV per table in `folder` (made if missing), named study-<id>-<table>.csv,
-    its cells as lineup.cells writes them (no formula; None as an empty cell). The paths
+    its cells as lineup.core.cells writes them (no formula; None as an empty cell). The paths
     written, in table order."""
     study_id = result.study.id
     tables = study_sheets(result)
@@ -211,7 +211,7 @@ def write_sheets(sheets: Iterable[Sheet], path: Path) -> Path:
 
 def _as_text(sheet: Any, value: Any) -> Any:
     """A cell that holds `value` as text, never a formula (openpyxl would store text that
-    starts with "=" as one); formula-like text (lineup.cells) also gets the quote-prefix style,
+    starts with "=" as one); formula-like text (lineup.core.cells) also gets the quote-prefix style,
     the spreadsheet's own leading single quote, so editing the cell does not run it either."""
     from openpyxl.cell import WriteOnlyCell
 

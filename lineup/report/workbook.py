@@ -8,23 +8,23 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
   annotator's latest on a complete answer), relevant, partial, irrelevant, pct_relevant with
   its 95% Wilson interval (pct_relevant_ci_low, pct_relevant_ci_high), labeled_answers; then
   the speed table (VLM studies) or the voices' timings (gen_s_per_sentence,
-  stt_s_per_sentence, rtf, peak_mem_mb). Definitions: lineup.study_tables.
+  stt_s_per_sentence, rtf, peak_mem_mb). Definitions: lineup.report.tables.
 - Metrics, one row per model in the study's order: for VLM studies the automatic scores of
-  lineup.study_scores (rouge1_f1, rougeL_f1, chrf with their 95% bootstrap intervals,
+  lineup.score.automatic (rouge1_f1, rougeL_f1, chrf with their 95% bootstrap intervals,
   with_reference, language_checked, wrong_language, latin_share, other_script_chars, empty,
   refusals; judge_score with its interval, judged, judge_failures from the study's latest
   judge) and the repeats table (items_repeated, identical_repeats, identical_share,
   mean_repeat_rougeL, mean_length_spread,
   mean_time_spread); for voice studies the WER figures of the voices table (scored, mean_wer,
   wer_std, corpus_wer, cer). Then the Bradley-Terry rating, its interval and rank
-  (lineup.ranking: models whose intervals overlap share a rank) and, where the study has them,
+  (lineup.score.ranking: models whose intervals overlap share a rank) and, where the study has them,
   the same from the annotators' pairwise votes (ARENA_KEYS).
 - Per item, one row per item (item_id, position, text, reference) and one column per model:
   the score of its counted labels on the item (lineup.report.tables' per-item grid).
 - Transcripts (voice studies only), one row per (sentence, repeat), one column per voice: the
   transcript of its `ok` clip.
 - Judge, one row per verdict of every judge and protocol that ran on the study, the latest
-  judge first (lineup.judge.study_judges; each judge's latest_verdicts: the latest finished
+  judge first (lineup.score.judge's study_judges; each judge's latest_verdicts: the latest finished
   verdict on each current complete answer; for protocol `pairwise` the two orders as one):
   the answer's item and question, model, repeat, the judge and protocol,
   status (scored, unparsed or failed), score (1-10), figure (`reference`: score / 10;
@@ -32,21 +32,21 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
   (`pairwise`), the judge's reasons and the error. No rows when no judge ran (voice studies are
   never judged).
 - Labels: every counted label (each annotator's latest on a complete answer) with its answer's
-  item, model and repeat (the study export's label rows, lineup.study_export).
-- Agreement, one row per figure of lineup.agreement: Krippendorff's alpha over the answers two
+  item, model and repeat (the study export's label rows, lineup.report.export).
+- Agreement, one row per figure of lineup.score.agreement: Krippendorff's alpha over the answers two
   or more annotators labeled, Cohen's kappa of each annotator pair over the answers both
   labeled, and the latest judge against the people (Spearman, kappa); each with the number of
   answers (or label pairs) it rests on, and what it means or why it is empty.
 - Generations: every generation of the study in any state, every stored column, as the study
-  export writes them (lineup.study_export).
+  export writes them (lineup.report.export).
 
 Item positions and repeats count from 0, as in the store and the study export, so the sheets
 join on generation_id (`id` in Generations), item_id and repeat. Model names are written for a
 blind study too: blind hides them while labeling (the label queue); the study's tables and
 exports name them.
 
-Cells follow the study export's rules (lineup.study_export): numbers as numbers, text stored
-as text, never as a formula (text a spreadsheet would run, lineup.cells, with the quote-prefix
+Cells follow the study export's rules (lineup.report.export): numbers as numbers, text stored
+as text, never as a formula (text a spreadsheet would run, lineup.core.cells, with the quote-prefix
 style), characters XML refuses replaced, text cut at Excel's cell limit, times in UTC. The
 header row is bold and frozen; columns are sized to fit their header and first rows.
 """
