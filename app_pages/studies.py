@@ -253,7 +253,9 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     head.subheader("Relevance", anchor=False)
     with pick:
         who = annotator_filter(app, study)
-    tables = app.study_tables(study.id, annotator=who)
+    # One read of the study's results for every section below (lineup.report.result).
+    result = app.study_result(study.id, annotator=who)
+    tables = result.tables
     relevance_table(tables, names)
     charts(tables, names)
     if study.kind == "tts":
@@ -262,7 +264,7 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     else:
         st.subheader("Speed", anchor=False)
         speed_table(tables, names)
-    summary = app.study_summary(study.id)
+    summary = result.summary
     if study.kind != "tts":
         st.subheader("Scores", anchor=False)
         if study.reference_for is None:

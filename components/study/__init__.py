@@ -5,7 +5,7 @@ here, never from a module of the package."""
 
 from components.study.chart_row import charts
 from components.study.controls import study_controls
-from components.study.files import csv_zip, downloads, report_bytes, xlsx_bytes
+from components.study.files import csv_zip, downloads, report_bytes
 from components.study.head import study_caption, study_details
 from components.study.items import per_item_section
 from components.study.listing import studies_table
@@ -41,5 +41,4 @@ __all__ = [
     "study_details",
     "transcripts_table",
     "voices_table",
-    "xlsx_bytes",
 ]

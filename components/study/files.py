@@ -33,11 +33,6 @@ def _written(write: Callable[[Path], list[Path]], name: str) -> bytes:
         return path.read_bytes()
 
 
-def xlsx_bytes(app: Lineup, study_id: int) -> bytes:
-    """The same as one workbook, a sheet per table."""
-    return _written(lambda out: app.export_study(study_id, "xlsx", out), "study.xlsx")
-
-
 def report_bytes(app: Lineup, study_id: int, fmt: Literal["html", "md", "xlsx"]) -> bytes:
     """The study's report (lineup.report) as a file's bytes."""
     return _written(lambda out: app.study_report(study_id, fmt, out), f"study.{fmt}")
@@ -56,14 +51,6 @@ def downloads(app: Lineup, study_id: int) -> None:
             "A CSV per table, plus every answer and every label of the study.",
         ),
         (
-            "XLSX",
-            partial(xlsx_bytes, app, study_id),
-            ("xlsx", f"lineup-study-{study_id}.xlsx"),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ":material/download:",
-            "One workbook: a sheet per table, plus every answer and every label.",
-        ),
-        (
             "Report (HTML)",
             partial(report_bytes, app, study_id, "html"),
             ("report-html", f"lineup-study-{study_id}-report.html"),
@@ -78,8 +65,9 @@ def downloads(app: Lineup, study_id: int) -> None:
             ("report-xlsx", f"lineup-study-{study_id}-report.xlsx"),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             ":material/summarize:",
-            "The report as a workbook: summary, automatic metrics, the judge's verdicts with "
-            "its reasons, labels, agreement and every raw answer, a sheet each.",
+            "The study as one workbook: summary, automatic metrics, answers per item, the "
+            "judge's verdicts with its reasons, labels, agreement and every raw answer, a sheet "
+            "each.",
         ),
         (
             "Report (Markdown)",

@@ -51,7 +51,7 @@ from lineup.leaderboard import (
     parse_moment,
 )
 from lineup.measure import clean_number, word_alignment
-from lineup.report import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS, StudyTables
+from lineup.report import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS, StudyResult, StudyTables
 from lineup.run import DEFAULT_STT, Comparison, GenerationResult, JobView
 from lineup.score import (
     JUDGE_MAX_TOKENS,
@@ -168,6 +168,7 @@ __all__ = [
     "StudyInfo",
     "StudyProgress",
     "StudyRun",
+    "StudyResult",
     "StudyTables",
     "TTS_COLUMNS",
     "VOTE_A",

@@ -59,13 +59,12 @@ from lineup.leaderboard import LeaderboardFilter as LeaderboardFilter  # pages b
 from lineup.measure import CLIP_COLUMNS, summarize_clips, voice_figures
 from lineup.measure import FAILURE_KEYS as FAILURE_KEYS
 from lineup.report import (
+    REPORT_FORMATS,
+    StudyResult,
     StudyTables,
-    study_annotators,
-    study_summary,
-    study_tables,
+    load_study_result,
     write_csv,
     write_report,
-    write_xlsx,
 )
 from lineup.run import (
     DEFAULT_STT,
@@ -152,6 +151,7 @@ from lineup.study import (
     release_unfinished,
     resolved_specs,
     save_judge_template,
+    study_annotators,
     study_info,
     take_ownership,
 )
@@ -630,15 +630,16 @@ class Lineup:
     def study_report(
         self, study_id: int, fmt: Literal["html", "xlsx", "md"], out: Path
     ) -> list[Path]:
-        """Write the study's report (lineup.study_report): one self-contained HTML file, an
-        XLSX workbook or Markdown at `out` (study-<id>.<fmt> inside it when `out` is a
+        """Write the study's report (lineup.report): one self-contained HTML file, the XLSX
+        workbook or Markdown at `out` (study-<id>.<fmt> inside it when `out` is a
         folder). InputError for an unknown study or format, or a place that cannot be written."""
-        if fmt not in ("html", "xlsx", "md"):
-            raise InputError(f"A report is html, xlsx or md, not {fmt!r}.")
-        study_summary(self.store, study_id)  # InputError for an unknown study, before any file
+        if fmt not in REPORT_FORMATS:
+            *others, last = REPORT_FORMATS
+            raise InputError(f"A report is {', '.join(others)} or {last}, not {fmt!r}.")
+        result = load_study_result(self.store, study_id)  # InputError before any file
         path = out / f"study-{study_id}.{fmt}" if out.is_dir() else out
         try:
-            return write_report(self.store, self.media, study_id, fmt, path)
+            return write_report(result, self.media, fmt, path)
         except OSError as exc:
             raise InputError(
                 f"Cannot write the report at {out}: {exc.strerror or exc}. Choose a folder "
@@ -647,28 +648,35 @@ class Lineup:
 
     # Study tables -----------------------------------------------------------------------
 
+    def study_result(self, study_id: int, annotator: str | None = None) -> StudyResult:
+        """The study's results, read once, for every output to render (lineup.report.result):
+        its summary (`study show --json`), its tables counting only `annotator`'s labels when
+        one is given, its judges, references and answers; InputError when there is no such
+        study (a row read: every part is read when first asked for)."""
+        return load_study_result(self.store, study_id, annotator)
+
     def study_tables(self, study_id: int, annotator: str | None = None) -> StudyTables:
-        """The tables of a study (relevance, speed or voices, answers per item, repeats,
-        transcripts), counting only `annotator`'s labels when one is given; InputError when
-        there is no such study. Definitions: lineup.study_tables."""
-        return study_tables(self.store, study_id, annotator=annotator)
+        """`study_result(study_id, annotator).tables`: relevance, speed or voices, answers per
+        item, repeats, transcripts. Definitions: lineup.report.tables."""
+        return self.study_result(study_id, annotator).tables
 
     def study_summary(self, study_id: int) -> dict[str, Any]:
-        """The study's state and per-model figures as plain JSON values (`study show
-        --json`); InputError when there is no such study."""
-        return study_summary(self.store, study_id)
+        """`study_result(study_id).summary`: the study's state and per-model figures as plain
+        JSON values (`study show --json`)."""
+        return self.study_result(study_id).summary
 
     def export_study(self, study_id: int, fmt: Literal["csv", "xlsx"], out: Path) -> list[Path]:
-        """Write the study's tables and raw rows: one CSV per table into the folder `out`, or
-        one workbook at `out` (study-<id>.xlsx inside it when `out` is a folder). The files
-        written; InputError for an unknown study or format."""
+        """Write the study's tables and raw rows as one CSV per table into the folder `out`;
+        xlsx is the report workbook (`study_report(study_id, "xlsx", out)`), the one XLSX
+        product of a study. The files written; InputError for an unknown study or format."""
         if fmt not in ("csv", "xlsx"):
             raise InputError(f"A study is exported as csv or xlsx, not {fmt!r}.")
+        result = load_study_result(self.store, study_id)  # InputError before any file
         try:
-            if fmt == "csv":
-                return write_csv(self.store, study_id, out)
-            path = out / f"study-{study_id}.xlsx" if out.is_dir() else out
-            return [write_xlsx(self.store, study_id, path)]
+            if fmt == "xlsx":  # the report workbook: the one XLSX product of a study
+                path = out / f"study-{study_id}.xlsx" if out.is_dir() else out
+                return write_report(result, self.media, "xlsx", path)
+            return write_csv(result, out)
         except OSError as exc:
             raise InputError(
                 f"Cannot write the export at {out}: {exc.strerror or exc}. Choose a folder "

@@ -50,7 +50,7 @@ RELEVANCE_SHOWN = [
 
 
 def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
-    summary = app.study_summary(args.study_id)
+    summary = app.study_result(args.study_id).summary
     if args.json:
         emit(summary)
         return EXIT_OK

@@ -28,6 +28,7 @@ from lineup.measure.figures import (
 from lineup.measure.language import guess_language, language_warning
 from lineup.measure.overlap import (
     MeanInterval,
+    OverlapScores,
     bootstrap_mean_ci,
     overlap_scores,
     repeat_stability,
@@ -48,6 +49,7 @@ from lineup.measure.wer import score, word_alignment
 DEFINITIONS = {"Ranking": _bradley_terry.__doc__ or ""}
 
 __all__ = [
+    "OverlapScores",
     "BOOTSTRAP_RESAMPLES",
     "Battle",
     "CLIP_COLUMNS",

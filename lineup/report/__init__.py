@@ -1,27 +1,27 @@
-"""A study's results and what renders them: tables, CSV and XLSX exports, the workbook, the HTML
-and Markdown report."""
+"""A study's results, read once (StudyResult), and what renders them: tables, the summary, the CSV
+export, the workbook, the HTML and Markdown report."""
 
-from lineup.report.export import write_csv, write_xlsx
-from lineup.report.html_report import write_report
-from lineup.report.tables import (
-    ARENA_KEYS,
-    RANKING_KEYS,
-    SUMMARY_KEYS,
-    StudyTables,
-    study_annotators,
+from lineup.report.export import write_csv
+from lineup.report.files import REPORT_FORMATS, write_report
+from lineup.report.result import (
+    StudyResult,
+    load_study_result,
     study_summary,
     study_tables,
 )
+from lineup.report.summary import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS
+from lineup.report.tables import StudyTables
 
 __all__ = [
     "ARENA_KEYS",
     "RANKING_KEYS",
+    "REPORT_FORMATS",
     "SUMMARY_KEYS",
+    "StudyResult",
     "StudyTables",
-    "study_annotators",
+    "load_study_result",
     "study_summary",
     "study_tables",
     "write_csv",
     "write_report",
-    "write_xlsx",
 ]

@@ -1,7 +1,8 @@
-"""A study's tables and raw rows written to files: one CSV per table, or one XLSX workbook with
-a sheet per table.
+"""A study's tables and raw rows written as one CSV per table, from its StudyResult; and how any
+sheet of a study is written as CSV or XLSX (the workbook, lineup.report.workbook, is the one
+XLSX product).
 
-The tables are those of lineup.study_tables (relevance; speed and repeats for VLM studies,
+The tables are those of lineup.report.tables (relevance; speed and repeats for VLM studies,
 voices and transcripts for voice studies; the answers per item), then the study's raw rows:
 its generations (the columns of lineup.store.GENERATION_EXPORT_COLUMNS, which leave out the
 bookkeeping of a running row, plus the item's position) and the labels on its complete
@@ -19,14 +20,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
-from lineup.core import OK, formula_like, write_table
+from lineup.core import formula_like, write_table
 from lineup.measure import clean_number
-from lineup.report.tables import study_tables
 from lineup.store import (
     GENERATION_EXPORT_COLUMNS,
     LABEL_EXPORT_COLUMNS,
@@ -36,6 +36,10 @@ from lineup.store import (
     SetItemRow,
     Store,
 )
+from lineup.study import study_answers
+
+if TYPE_CHECKING:
+    from lineup.report.result import StudyResult
 
 GENERATION_COLUMNS = (*GENERATION_EXPORT_COLUMNS, "item_position")
 LABEL_COLUMNS = (*LABEL_EXPORT_COLUMNS, "counted", "item_id", "item_position", "repeat")
@@ -77,21 +81,23 @@ def _streamed(store: Store, query: Select[*tuple[Any, ...]]) -> Iterator[tuple[A
 def _generations_query(study_id: int) -> Select[*tuple[Any, ...]]:
     generation = Generation.__table__.c
     return (
-        select(
+        study_answers(
+            study_id,
             *(generation[name] for name in GENERATION_EXPORT_COLUMNS[:-1]),
             Run.input_text,
             SetItemRow.position,
+            with_item="outer",
         )
         .join(Run, Generation.run_id == Run.id)
-        .outerjoin(SetItemRow, Generation.item_id == SetItemRow.id)
-        .where(Generation.study_id == study_id)
         .order_by(SetItemRow.position, Generation.model_spec, Generation.repeat, Generation.id)
     )
 
 
 def _labels_query(study_id: int) -> Select[*tuple[Any, ...]]:
+    # Every label on the complete answers, counted or not (the `counted` column says which).
     return (
-        select(
+        study_answers(
+            study_id,
             Label.id,
             Label.generation_id,
             Label.annotator,
@@ -103,17 +109,17 @@ def _labels_query(study_id: int) -> Select[*tuple[Any, ...]]:
             Generation.item_id,
             SetItemRow.position,
             Generation.repeat,
+            complete=True,
+            with_item="outer",
         )
-        .join(Generation, Label.generation_id == Generation.id)
-        .outerjoin(SetItemRow, Generation.item_id == SetItemRow.id)
-        .where(Generation.study_id == study_id, Generation.status == OK)
+        .join(Label, Label.generation_id == Generation.id)
         .order_by(Label.id)
     )
 
 
-def _tables(store: Store, study_id: int) -> list[Sheet]:
+def study_sheets(result: StudyResult) -> list[Sheet]:
     """The study's tables, then its raw generations and labels (read as they are written)."""
-    tables = study_tables(store, study_id)
+    tables, store, study_id = result.tables, result.store, result.study.id
     return [
         *(
             Sheet(name, [str(c) for c in frame.columns], _frame_rows(frame))
@@ -124,11 +130,12 @@ def _tables(store: Store, study_id: int) -> list[Sheet]:
     ]
 
 
-def write_csv(store: Store, study_id: int, folder: Path) -> list[Path]:
+def write_csv(result: StudyResult, folder: Path) -> list[Path]:
     """One UTF-8 CSV per table in `folder` (made if missing), named study-<id>-<table>.csv,
-    its cells as lineup.cells writes them (no formula; None as an empty cell). The paths
+    its cells as lineup.core.cells writes them (no formula; None as an empty cell). The paths
     written, in table order."""
-    tables = _tables(store, study_id)  # InputError for an unknown study, before any file
+    study_id = result.study.id
+    tables = study_sheets(result)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for table in tables:
@@ -160,11 +167,6 @@ def _width(value: Any) -> int:
         return 0
     text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
     return max((len(line) for line in text.splitlines()), default=0)
-
-
-def write_xlsx(store: Store, study_id: int, path: Path) -> Path:
-    """One workbook with a sheet per table of the study (`write_sheets`)."""
-    return write_sheets(_tables(store, study_id), path)  # InputError before any file
 
 
 def write_sheets(sheets: Iterable[Sheet], path: Path) -> Path:
@@ -209,7 +211,7 @@ def write_sheets(sheets: Iterable[Sheet], path: Path) -> Path:
 
 def _as_text(sheet: Any, value: Any) -> Any:
     """A cell that holds `value` as text, never a formula (openpyxl would store text that
-    starts with "=" as one); formula-like text (lineup.cells) also gets the quote-prefix style,
+    starts with "=" as one); formula-like text (lineup.core.cells) also gets the quote-prefix style,
     the spreadsheet's own leading single quote, so editing the cell does not run it either."""
     from openpyxl.cell import WriteOnlyCell
 

@@ -60,18 +60,17 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from lineup.core import FINAL_STATUSES, OK, InputError
+from lineup.core import OK
 from lineup.measure import (
     RATED,
     TIMED,
     ScoredClips,
-    clean_number,
     failure_counts,
     label_figures,
     median_or_none,
@@ -80,20 +79,12 @@ from lineup.measure import (
     repeat_stability,
     wer_figures,
 )
-from lineup.score import (
-    SCORE_KEYS,
-    StudyJudge,
-    item_references,
-    judge_agreement,
-    judge_label_pairs,
-    latest_judge,
-    reference_summary,
-    study_agreement,
-    study_ranking,
-    study_scores,
-)
+from lineup.report.answers import Answer
 from lineup.store import Generation, Label, Store, wer_sums
-from lineup.study import StudyInfo, StudyItem, answer_counts, arena_ranking, load_plan, study_info
+from lineup.study import StudyInfo, StudyItem, counted_labels, study_answers
+
+if TYPE_CHECKING:
+    from lineup.report.result import StudyResult
 
 # The figures of lineup.metrics.label_figures that the tables show under their own names.
 LABEL_FIGURES = (
@@ -151,43 +142,6 @@ VOICE_COLUMNS = [
 ]
 TRANSCRIPT_COLUMNS = ["item_id", "position", "text", "repeat"]
 
-# A model's Bradley-Terry rating from the labels on shared items (lineup.ranking).
-RANKING_KEYS = ["bt_rating", "bt_ci_low", "bt_ci_high", "bt_rank"]
-# The same from the labeling queue's pairwise votes, and the votes counted (lineup.arena).
-ARENA_KEYS = ["arena_rating", "arena_ci_low", "arena_ci_high", "arena_rank", "arena_votes"]
-# The keys of each model's entry in study_summary, by kind.
-_LABEL_KEYS = ["model", "requests", "ok", "errors", "labeled", *LABEL_FIGURES]
-SUMMARY_KEYS = {
-    "vlm": [
-        *_LABEL_KEYS,
-        "output_tokens",
-        "time_s",
-        "tokens_per_time_s",
-        "median_ttft_s",
-        "median_tokens_per_s",
-        "mean_chars",
-        "chars_per_s",
-        "identical_repeats",
-        "identical_share",
-        "mean_repeat_rougeL",
-        *SCORE_KEYS,
-        *RANKING_KEYS,
-        *ARENA_KEYS,
-    ],
-    "tts": [
-        *_LABEL_KEYS,
-        "mean_wer",
-        "corpus_wer",
-        "cer",
-        "gen_s_per_sentence",
-        "stt_s_per_sentence",
-        "rtf",
-        "peak_mem_mb",
-        *RANKING_KEYS,
-        *ARENA_KEYS,
-    ],
-}
-
 
 @dataclass(frozen=True)
 class StudyTables:
@@ -223,29 +177,6 @@ class StudyTables:
         }
 
 
-class _Answer(NamedTuple):
-    """The columns of one answer that the grid, the repeats and the medians read."""
-
-    id: int
-    item_id: int
-    model: str
-    repeat: int
-    status: str
-    chars: int
-    ttft_s: float | None
-    total_s: float | None
-    tokens_per_s: float | None
-    rtf: float | None
-    transcript: str | None
-
-
-def _info(store: Store, study_id: int) -> StudyInfo:
-    info = study_info(store, study_id)
-    if info is None:
-        raise InputError(f"There is no study {study_id}: give the id of a stored study.")
-    return info
-
-
 def _models(info: StudyInfo, found: Iterable[str]) -> list[str]:
     """The study's models in its order, then any other spec its rows hold (none normally)."""
     return [*info.models, *sorted(set(found) - set(info.models))]
@@ -257,69 +188,25 @@ def _chars() -> ColumnElement[int]:
     return func.length(func.coalesce(Generation.output_text, ""))
 
 
-def _answers(store: Store, study_id: int) -> list[_Answer]:
-    query = (
-        select(
-            Generation.id,
-            Generation.item_id,
-            Generation.model_spec,
-            Generation.repeat,
-            Generation.status,
-            _chars(),
-            Generation.ttft_s,
-            Generation.total_s,
-            Generation.tokens_per_s,
-            Generation.rtf,
-            Generation.transcript,
-        )
-        .where(Generation.study_id == study_id)
-        .order_by(Generation.item_id, Generation.model_spec, Generation.repeat)
-    )
-    with store.session() as session:
-        return [
-            _Answer(
-                int(row[0]),
-                int(row[1] or 0),
-                row[2],
-                int(row[3] or 0),
-                row[4],
-                int(row[5] or 0),
-                *row[6:],
-            )
-            for row in session.execute(query)
-        ]
-
-
-def _counted(study_id: int, annotator: str | None) -> list[ColumnElement[bool]]:
-    """The counted labels on the study's `ok` answers (of one annotator)."""
-    where = [
-        Label.generation_id == Generation.id,
-        Generation.study_id == study_id,
-        Generation.status == OK,
-        Label.counted.is_(True),
-    ]
-    if annotator is not None:
-        where.append(Label.annotator == annotator.strip())
-    return where
-
-
-def _relevance_rows(
+def relevance_rows(
     store: Store, info: StudyInfo, annotator: str | None, states: Mapping[str, Mapping[str, int]]
 ) -> list[dict[str, Any]]:
     counts: dict[str, dict[str, int]] = {}
     labeled: dict[str, int] = {}
-    where = _counted(info.id, annotator)
     with store.session() as session:
         for model, relevance, n in session.execute(
-            select(Generation.model_spec, Label.relevance, func.count())
-            .where(*where)
-            .group_by(Generation.model_spec, Label.relevance)
+            counted_labels(
+                info.id, Generation.model_spec, Label.relevance, func.count(), annotator=annotator
+            ).group_by(Generation.model_spec, Label.relevance)
         ):
             counts.setdefault(model, {})[relevance] = int(n)
         for model, n in session.execute(
-            select(Generation.model_spec, func.count(func.distinct(Label.generation_id)))
-            .where(*where)
-            .group_by(Generation.model_spec)
+            counted_labels(
+                info.id,
+                Generation.model_spec,
+                func.count(func.distinct(Label.generation_id)),
+                annotator=annotator,
+            ).group_by(Generation.model_spec)
         ):
             labeled[model] = int(n)
     rows = []
@@ -348,13 +235,14 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return float(numerator) / float(denominator)
 
 
-def _speed_rows(store: Store, info: StudyInfo, answers: Sequence[_Answer]) -> list[dict[str, Any]]:
+def speed_rows(store: Store, info: StudyInfo, answers: Sequence[Answer]) -> list[dict[str, Any]]:
     both = and_(Generation.output_tokens.is_not(None), Generation.total_s.is_not(None))
     timed = Generation.total_s.is_not(None)
     sums: dict[str, tuple[Any, ...]] = {}
     with store.session() as session:
         for model, *values in session.execute(
-            select(
+            study_answers(
+                info.id,
                 Generation.model_spec,
                 func.count(),
                 func.sum(case((both, Generation.output_tokens))),
@@ -362,12 +250,11 @@ def _speed_rows(store: Store, info: StudyInfo, answers: Sequence[_Answer]) -> li
                 func.sum(_chars()),
                 func.sum(case((timed, _chars()))),
                 func.sum(Generation.total_s),
-            )
-            .where(Generation.study_id == info.id, Generation.status == OK)
-            .group_by(Generation.model_spec)
+                complete=True,
+            ).group_by(Generation.model_spec)
         ):
             sums[model] = tuple(values)
-    ok_answers: dict[str, list[_Answer]] = {}
+    ok_answers: dict[str, list[Answer]] = {}
     for answer in answers:
         if answer.status == OK:
             ok_answers.setdefault(answer.model, []).append(answer)
@@ -402,25 +289,22 @@ def _mean_spread(groups: Iterable[Sequence[float]]) -> float | None:
     return statistics.fmean(spreads) if spreads else None
 
 
-def _repeat_rows(store: Store, info: StudyInfo, answers: Sequence[_Answer]) -> list[dict[str, Any]]:
+def repeat_rows(store: Store, info: StudyInfo, answers: Sequence[Answer]) -> list[dict[str, Any]]:
     identical: dict[str, int] = {}
     texts_of: dict[str, dict[int, list[tuple[str, float | None]]]] = {}
+    for answer in sorted((a for a in answers if a.status == OK), key=lambda a: a.id):
+        texts_of.setdefault(answer.model, {}).setdefault(answer.item_id, []).append(
+            (answer.text, None)
+        )
     with store.session() as session:
-        for model, item_id, text in session.execute(
-            select(Generation.model_spec, Generation.item_id, Generation.output_text)
-            .where(Generation.study_id == info.id, Generation.status == OK)
-            .order_by(Generation.id)
-        ):
-            assert item_id is not None  # a study's answers always name their item
-            texts_of.setdefault(model, {}).setdefault(item_id, []).append((text or "", None))
         for model, n, texts in session.execute(
-            select(
+            study_answers(
+                info.id,
                 Generation.model_spec,
                 func.count(),
                 func.count(func.distinct(func.coalesce(Generation.output_text, ""))),
-            )
-            .where(Generation.study_id == info.id, Generation.status == OK)
-            .group_by(Generation.model_spec, Generation.item_id)
+                complete=True,
+            ).group_by(Generation.model_spec, Generation.item_id)
         ):
             identical[model] = identical.get(model, 0) + (n >= 2 and texts == 1)
     lengths: dict[str, dict[int, list[float]]] = {}
@@ -452,15 +336,20 @@ def _per_item(
     store: Store,
     info: StudyInfo,
     items: Sequence[StudyItem],
-    answers: Sequence[_Answer],
+    answers: Sequence[Answer],
     annotator: str | None,
 ) -> tuple[pd.DataFrame, dict[tuple[int, str], tuple[int, ...]]]:
     counts: dict[tuple[int, str], dict[str, int]] = {}
     with store.session() as session:
         for item_id, model, relevance, n in session.execute(
-            select(Generation.item_id, Generation.model_spec, Label.relevance, func.count())
-            .where(*_counted(info.id, annotator))
-            .group_by(Generation.item_id, Generation.model_spec, Label.relevance)
+            counted_labels(
+                info.id,
+                Generation.item_id,
+                Generation.model_spec,
+                Label.relevance,
+                func.count(),
+                annotator=annotator,
+            ).group_by(Generation.item_id, Generation.model_spec, Label.relevance)
         ):
             counts.setdefault((int(item_id or 0), model), {})[relevance] = int(n)
     ids: dict[tuple[int, str], tuple[int, ...]] = {}
@@ -496,23 +385,23 @@ def _scored_sums(store: Store, study_id: int) -> dict[str, ScoredClips]:
     return sums
 
 
-def _voice_rows(
+def voice_rows(
     store: Store,
     info: StudyInfo,
-    answers: Sequence[_Answer],
+    answers: Sequence[Answer],
     states: Mapping[str, Mapping[str, int]],
 ) -> list[dict[str, Any]]:
     clips: dict[str, tuple[Any, ...]] = {}
     with store.session() as session:
         for model, *values in session.execute(
-            select(
+            study_answers(
+                info.id,
                 Generation.model_spec,
                 func.avg(Generation.gen_s),
                 func.avg(Generation.stt_s),
                 func.max(Generation.peak_mem_mb),
-            )
-            .where(Generation.study_id == info.id, Generation.status == OK)
-            .group_by(Generation.model_spec)
+                complete=True,
+            ).group_by(Generation.model_spec)
         ):
             clips[model] = tuple(values)
     scored = _scored_sums(store, info.id)
@@ -545,8 +434,8 @@ def _voice_rows(
     return rows
 
 
-def _transcripts(
-    info: StudyInfo, items: Sequence[StudyItem], answers: Sequence[_Answer]
+def transcripts(
+    info: StudyInfo, items: Sequence[StudyItem], answers: Sequence[Answer]
 ) -> pd.DataFrame:
     said = {(a.item_id, a.repeat, a.model): a.transcript for a in answers if a.status == OK}
     models = _models(info, [a.model for a in answers])
@@ -568,141 +457,22 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def study_tables(store: Store, study_id: int, annotator: str | None = None) -> StudyTables:
-    """Every table of the study, counting only `annotator`'s labels when one is given;
-    InputError when there is no such study."""
-    info = _info(store, study_id)
-    plan = load_plan(store, study_id)
-    states = answer_counts(store, study_id)
-    answers = _answers(store, study_id)
-    per_item, ids = _per_item(store, info, plan.items, answers, annotator)
+def build_tables(result: StudyResult, annotator: str | None) -> StudyTables:
+    """Every table of the study from its result, counting only `annotator`'s labels when one
+    is given."""
+    info, items = result.study, result.plan.items
+    per_item, ids = _per_item(result.store, info, items, result.answers, annotator)
     vlm = info.kind != "tts"
     return StudyTables(
         study=info,
         annotator=annotator,
-        relevance=_frame(_relevance_rows(store, info, annotator, states), RELEVANCE_COLUMNS),
-        speed=_frame(_speed_rows(store, info, answers) if vlm else [], SPEED_COLUMNS),
+        relevance=_frame(result.relevance_rows(annotator), RELEVANCE_COLUMNS),
+        speed=_frame(result.speed_rows, SPEED_COLUMNS),
         per_item=per_item,
         per_item_ids=ids,
-        repeats=_frame(_repeat_rows(store, info, answers) if vlm else [], REPEAT_COLUMNS),
-        voices=_frame([] if vlm else _voice_rows(store, info, answers, states), VOICE_COLUMNS),
-        transcripts=_transcripts(info, plan.items, answers)
+        repeats=_frame(result.repeat_rows, REPEAT_COLUMNS),
+        voices=_frame(result.voice_rows, VOICE_COLUMNS),
+        transcripts=transcripts(info, items, result.answers)
         if not vlm
         else _frame([], TRANSCRIPT_COLUMNS),
     )
-
-
-def study_summary(store: Store, study_id: int) -> dict[str, Any]:
-    """The study as `study show --json` prints it: its state, how many of its answers are
-    final out of how many it asks for, and per model (in the study's order) the figures of
-    SUMMARY_KEYS; plain JSON values. InputError when there is no such study."""
-    info = _info(store, study_id)
-    plan = load_plan(store, study_id)
-    states = answer_counts(store, study_id)
-    answers = _answers(store, study_id)
-    by_model: dict[str, dict[str, Any]] = {}
-    for row in _relevance_rows(store, info, None, states):
-        by_model[row["model"]] = {
-            "model": row["model"],
-            "requests": row["answers"],
-            "ok": row["ok"],
-            "errors": row["errors"],
-            "labeled": row["requests"],
-            **{key: row[key] for key in LABEL_FIGURES},
-        }
-    if info.kind == "tts":
-        for row in _voice_rows(store, info, answers, states):
-            by_model[row["model"]] |= {
-                key: row[key]
-                for key in (
-                    "mean_wer",
-                    "corpus_wer",
-                    "cer",
-                    "gen_s_per_sentence",
-                    "stt_s_per_sentence",
-                    "rtf",
-                    "peak_mem_mb",
-                )
-            }
-    else:
-        for row in _speed_rows(store, info, answers):
-            by_model[row["model"]] |= {key: row[key] for key in SPEED_COLUMNS if key != "ok"}
-        for row in _repeat_rows(store, info, answers):
-            for key in ("identical_repeats", "identical_share", "mean_repeat_rougeL"):
-                by_model[row["model"]][key] = row[key]
-        for model, scores in study_scores(store, info.id).items():
-            by_model[model] |= scores
-    for model, rated in study_ranking(store, info.id).items():
-        by_model[model] |= dict(zip(RANKING_KEYS, rated, strict=True))
-    for model, voted in arena_ranking(store, info.id).items():
-        if voted.battles:  # no vote: every arena figure None
-            by_model[model] |= dict(zip(ARENA_KEYS, voted, strict=True))
-    agreement = study_agreement(store, info.id)
-    judge = latest_judge(store, info.id)
-    keys = SUMMARY_KEYS["tts" if info.kind == "tts" else "vlm"]
-    return {
-        "study_id": info.id,
-        "set": info.set_name,
-        "kind": info.kind,
-        "status": info.status,
-        "done": sum(
-            n
-            for counts in states.values()
-            for state, n in counts.items()
-            if state in FINAL_STATUSES
-        ),
-        "total": plan.total,
-        "items": len(plan.items),
-        "items_with_reference": (
-            None
-            if info.kind == "tts"
-            else len(
-                {item.item_id for item in plan.items}
-                & set(item_references(store, info.id, info.set_id))
-            )
-        ),
-        # The judge whose figures the models carry, and the reference model shown apart.
-        "judge": None if judge is None else {"spec": judge.spec, "protocol": judge.protocol},
-        "reference": reference_summary(store, info) if info.kind == "vlm" else None,
-        "agreement": {
-            "alpha": clean_number(agreement.alpha),
-            "kappa_pairs": [
-                {"a": p.a, "b": p.b, "kappa": clean_number(p.kappa), "n_shared": p.n_shared}
-                for p in agreement.kappa_pairs
-            ],
-            "n_items": agreement.n_items,
-            "judge": None if judge is None else _judge_agreement(store, info.id, judge),
-        },
-        "models": [
-            {key: clean_number(by_model[model].get(key)) for key in keys}
-            for model in _models(info, by_model)
-        ],
-    }
-
-
-def _judge_agreement(store: Store, study_id: int, judge: StudyJudge) -> dict[str, Any]:
-    """Spearman and kappa between the study's latest judge and the people
-    (lineup.agreement), over each counted label beside the judge's score of the same
-    answer."""
-    scores, labels = judge_label_pairs(store, study_id, judge.spec, judge.protocol)
-    agreed = judge_agreement(scores, labels)
-    return {
-        "judge": judge.spec,
-        "protocol": judge.protocol,
-        "spearman": clean_number(agreed.spearman),
-        "kappa": clean_number(agreed.kappa),
-        "n": agreed.n,
-    }
-
-
-def study_annotators(store: Store, study_id: int) -> list[str]:
-    """The names with a label that counts on the study's answers, in alphabetical order."""
-    query = (
-        select(Label.annotator)
-        .join(Generation, Label.generation_id == Generation.id)
-        .where(Generation.study_id == study_id, Label.counted.is_(True))
-        .distinct()
-        .order_by(Label.annotator)
-    )
-    with store.session() as session:
-        return list(session.scalars(query))

@@ -1,5 +1,5 @@
 """A study's report as one XLSX workbook: a sheet per table, to sort, filter and quote in a
-spreadsheet.
+spreadsheet. It is the one XLSX product of a study: `study export --format xlsx` writes it too.
 
 Sheets, in this order (a sheet with no rows is still written, as its header):
 
@@ -8,19 +8,23 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
   annotator's latest on a complete answer), relevant, partial, irrelevant, pct_relevant with
   its 95% Wilson interval (pct_relevant_ci_low, pct_relevant_ci_high), labeled_answers; then
   the speed table (VLM studies) or the voices' timings (gen_s_per_sentence,
-  stt_s_per_sentence, rtf, peak_mem_mb). Definitions: lineup.study_tables.
+  stt_s_per_sentence, rtf, peak_mem_mb). Definitions: lineup.report.tables.
 - Metrics, one row per model in the study's order: for VLM studies the automatic scores of
-  lineup.study_scores (rouge1_f1, rougeL_f1, chrf with their 95% bootstrap intervals,
+  lineup.score.automatic (rouge1_f1, rougeL_f1, chrf with their 95% bootstrap intervals,
   with_reference, language_checked, wrong_language, latin_share, other_script_chars, empty,
   refusals; judge_score with its interval, judged, judge_failures from the study's latest
   judge) and the repeats table (items_repeated, identical_repeats, identical_share,
   mean_repeat_rougeL, mean_length_spread,
   mean_time_spread); for voice studies the WER figures of the voices table (scored, mean_wer,
   wer_std, corpus_wer, cer). Then the Bradley-Terry rating, its interval and rank
-  (lineup.ranking: models whose intervals overlap share a rank) and, where the study has them,
+  (lineup.score.ranking: models whose intervals overlap share a rank) and, where the study has them,
   the same from the annotators' pairwise votes (ARENA_KEYS).
+- Per item, one row per item (item_id, position, text, reference) and one column per model:
+  the score of its counted labels on the item (lineup.report.tables' per-item grid).
+- Transcripts (voice studies only), one row per (sentence, repeat), one column per voice: the
+  transcript of its `ok` clip.
 - Judge, one row per verdict of every judge and protocol that ran on the study, the latest
-  judge first (lineup.judge.study_judges; each judge's latest_verdicts: the latest finished
+  judge first (lineup.score.judge's study_judges; each judge's latest_verdicts: the latest finished
   verdict on each current complete answer; for protocol `pairwise` the two orders as one):
   the answer's item and question, model, repeat, the judge and protocol,
   status (scored, unparsed or failed), score (1-10), figure (`reference`: score / 10;
@@ -28,21 +32,21 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
   (`pairwise`), the judge's reasons and the error. No rows when no judge ran (voice studies are
   never judged).
 - Labels: every counted label (each annotator's latest on a complete answer) with its answer's
-  item, model and repeat (the study export's label rows, lineup.study_export).
-- Agreement, one row per figure of lineup.agreement: Krippendorff's alpha over the answers two
+  item, model and repeat (the study export's label rows, lineup.report.export).
+- Agreement, one row per figure of lineup.score.agreement: Krippendorff's alpha over the answers two
   or more annotators labeled, Cohen's kappa of each annotator pair over the answers both
   labeled, and the latest judge against the people (Spearman, kappa); each with the number of
   answers (or label pairs) it rests on, and what it means or why it is empty.
 - Generations: every generation of the study in any state, every stored column, as the study
-  export writes them (lineup.study_export).
+  export writes them (lineup.report.export).
 
 Item positions and repeats count from 0, as in the store and the study export, so the sheets
 join on generation_id (`id` in Generations), item_id and repeat. Model names are written for a
 blind study too: blind hides them while labeling (the label queue); the study's tables and
 exports name them.
 
-Cells follow the study export's rules (lineup.study_export): numbers as numbers, text stored
-as text, never as a formula (text a spreadsheet would run, lineup.cells, with the quote-prefix
+Cells follow the study export's rules (lineup.report.export): numbers as numbers, text stored
+as text, never as a formula (text a spreadsheet would run, lineup.core.cells, with the quote-prefix
 style), characters XML refuses replaced, text cut at Excel's cell limit, times in UTC. The
 header row is bold and frozen; columns are sized to fit their header and first rows.
 """
@@ -54,7 +58,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
 from lineup.report.export import (
     GENERATION_COLUMNS,
@@ -66,19 +69,19 @@ from lineup.report.export import (
     _streamed,
     write_sheets,
 )
+from lineup.report.result import StudyResult
+from lineup.report.summary import RANKING_KEYS
 from lineup.report.tables import (
     LABEL_FIGURES,
-    RANKING_KEYS,
     REPEAT_COLUMNS,
     SPEED_COLUMNS,
     StudyTables,
-    study_summary,
-    study_tables,
 )
-from lineup.score import SCORE_KEYS, StudyJudge, Verdict, latest_verdicts, study_judges
-from lineup.store import Generation, SetItemRow, Store
+from lineup.score import SCORE_KEYS, StudyJudge, Verdict
+from lineup.store import Store
 
-SHEETS = ("Summary", "Metrics", "Judge", "Labels", "Agreement", "Generations")
+SHEETS = ("Summary", "Metrics", "Per item", "Judge", "Labels", "Agreement", "Generations")
+VOICE_SHEETS = (*SHEETS[:3], "Transcripts", *SHEETS[3:])
 
 # A model's rating from the annotators' pairwise votes, when the study's summary has it.
 ARENA_KEYS = ("arena_rating", "arena_ci_low", "arena_ci_high", "arena_rank", "arena_votes")
@@ -188,26 +191,23 @@ def _metrics_sheet(summary: dict[str, Any], tables: StudyTables) -> Sheet:
     return Sheet("Metrics", ["model", *keys], list(_frame_rows(frame)))
 
 
-def _judge_sheet(store: Store, study_id: int, models: Sequence[str]) -> Sheet:
-    judges = study_judges(store, study_id)
-    if not judges:
+def _judge_sheet(result: StudyResult) -> Sheet:
+    if not result.judges:
         return Sheet("Judge", JUDGE_COLUMNS, [])
-    with store.session() as session:
-        answers = {
-            gid: (item_id, position, text, repeat)
-            for gid, item_id, position, text, repeat in session.execute(
-                select(
-                    Generation.id,
-                    Generation.item_id,
-                    SetItemRow.position,
-                    SetItemRow.text,
-                    Generation.repeat,
-                )
-                .outerjoin(SetItemRow, Generation.item_id == SetItemRow.id)
-                .where(Generation.study_id == study_id)
-            )
-        }
-    order = {model: index for index, model in enumerate(models)}
+    items = {item.item_id: item for item in result.plan.items}
+    answers = {
+        a.id: (
+            a.item_id,
+            *(
+                (items[a.item_id].position, items[a.item_id].text)
+                if a.item_id in items
+                else (None, None)
+            ),
+            a.repeat,
+        )
+        for a in result.answers
+    }
+    order = {model: index for index, model in enumerate(result.study.models)}
 
     def place(gid: int, verdict: Verdict) -> tuple[int, int, int, int]:
         """Items in the set's order, then models in the study's, then repeats."""
@@ -216,19 +216,17 @@ def _judge_sheet(store: Store, study_id: int, models: Sequence[str]) -> Sheet:
         return (position is None, position or 0, model, repeat or 0)
 
     rows = []
-    for judge in judges:
-        rows += _judge_rows(store, study_id, judge, answers, place)
+    for judge in result.judges:
+        rows += _judge_rows(judge, result.verdicts(judge), answers, place)
     return Sheet("Judge", JUDGE_COLUMNS, rows)
 
 
 def _judge_rows(
-    store: Store,
-    study_id: int,
     judge: StudyJudge,
+    verdicts: dict[int, Verdict],
     answers: dict[int, tuple[Any, Any, Any, Any]],
     place: Callable[[int, Verdict], tuple[int, int, int, int]],
 ) -> list[list[Any]]:
-    verdicts = latest_verdicts(store, study_id, judge.spec, judge.protocol)
     rows = []
     for gid in sorted(verdicts, key=lambda gid: place(gid, verdicts[gid])):
         verdict = verdicts[gid]
@@ -319,23 +317,28 @@ def _agreement_sheet(summary: dict[str, Any]) -> Sheet:
     return Sheet("Agreement", AGREEMENT_COLUMNS, rows)
 
 
-def workbook_sheets(store: Store, study_id: int) -> list[Sheet]:
+def _table_sheet(name: str, frame: pd.DataFrame) -> Sheet:
+    return Sheet(name, [str(c) for c in frame.columns], list(_frame_rows(frame)))
+
+
+def workbook_sheets(result: StudyResult) -> list[Sheet]:
     """The workbook's sheets (see the module docstring); the raw ones are read as they are
-    written. InputError when there is no such study."""
-    summary = study_summary(store, study_id)
-    tables = study_tables(store, study_id)
+    written."""
+    summary, tables, store, study_id = result.summary, result.tables, result.store, result.study.id
+    voices = tables.study.kind == "tts"
     return [
         _summary_sheet(tables),
         _metrics_sheet(summary, tables),
-        _judge_sheet(store, study_id, tables.study.models),
+        _table_sheet("Per item", tables.per_item),
+        *([_table_sheet("Transcripts", tables.transcripts)] if voices else []),
+        _judge_sheet(result),
         _labels_sheet(store, study_id),
         _agreement_sheet(summary),
         Sheet("Generations", GENERATION_COLUMNS, _streamed(store, _generations_query(study_id))),
     ]
 
 
-def write_workbook(store: Store, study_id: int, out: Path) -> Path:
-    """Write the study's report workbook at `out` (lineup.study_export.write_sheets: written
-    whole beside it, then moved over it); InputError for an unknown study, before any file is
-    made."""
-    return write_sheets(workbook_sheets(store, study_id), out)
+def write_workbook(result: StudyResult, out: Path) -> Path:
+    """Write the study's report workbook at `out` (lineup.report.export's write_sheets:
+    written whole beside it, then moved over it)."""
+    return write_sheets(workbook_sheets(result), out)

@@ -5,8 +5,8 @@ from lineup.score import agreement as _agreement
 from lineup.score import automatic as _automatic
 from lineup.score import judge as _judge
 from lineup.score import references as _references
-from lineup.score.agreement import judge_agreement, study_agreement
-from lineup.score.automatic import SCORE_KEYS, study_scores
+from lineup.score.agreement import Agreement, judge_agreement, study_agreement
+from lineup.score.automatic import SCORE_KEYS, ScoredAnswer, scores_of, study_scores
 from lineup.score.judge import (
     SIMPLER_TEMPLATE_HINT,
     JudgeRun,
@@ -34,12 +34,15 @@ from lineup.score.judge_verdicts import (
     latest_judge,
     latest_verdicts,
     study_judges,
+    verdict_figures,
 )
 from lineup.score.ranking import study_ranking
 from lineup.score.references import (
+    ItemReference,
     item_references,
     model_references,
     reference_summary,
+    references_with,
     scored_study,
 )
 
@@ -52,6 +55,11 @@ DEFINITIONS = {
 }
 
 __all__ = [
+    "Agreement",
+    "ItemReference",
+    "ScoredAnswer",
+    "scores_of",
+    "verdict_figures",
     "DEFINITIONS",
     "JUDGE_MAX_TOKENS",
     "JUDGE_TIMEOUT_S",
@@ -81,6 +89,7 @@ __all__ = [
     "latest_verdicts",
     "model_references",
     "reference_summary",
+    "references_with",
     "scored_study",
     "study_agreement",
     "study_judges",

@@ -36,11 +36,10 @@ import krippendorff
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
-from sqlalchemy import select
 
-from lineup.core import OK, InputError
-from lineup.store import Generation, Label, Store
-from lineup.study import study_info
+from lineup.core import InputError
+from lineup.store import Label, Store
+from lineup.study import counted_labels, study_info
 
 ORDINAL = {"irrelevant": 0, "partial": 1, "relevant": 2}
 # The lowest judge score of partial and of relevant; scores run from 1 to 10.
@@ -137,14 +136,9 @@ def study_agreement(store: Store, study_id: int) -> Agreement:
         raise InputError(f"There is no study {study_id}: give the id of a stored study.")
     with store.session() as session:
         rows = session.execute(
-            select(Label.annotator, Label.generation_id, Label.relevance)
-            .where(
-                Label.generation_id == Generation.id,
-                Generation.study_id == study_id,
-                Generation.status == OK,
-                Label.counted.is_(True),
-            )
-            .order_by(Label.generation_id, Label.annotator)
+            counted_labels(
+                study_id, Label.annotator, Label.generation_id, Label.relevance
+            ).order_by(Label.generation_id, Label.annotator)
         ).all()
     return alpha_and_kappas((annotator, gid, relevance) for annotator, gid, relevance in rows)
 

@@ -27,15 +27,14 @@ model); nothing is written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
-from lineup.core import OK, InputError
+from lineup.core import InputError
 from lineup.measure import (
     MeanInterval,
+    OverlapScores,
     check_answer,
     overlap_scores,
     summarize_overlap,
@@ -44,7 +43,7 @@ from lineup.measure import (
 from lineup.score.judge_verdicts import FIGURE_KEYS, judge_figures, latest_judge
 from lineup.score.references import item_references
 from lineup.store import Generation, SetItemRow, Store
-from lineup.study import StudyInfo, study_info
+from lineup.study import StudyInfo, study_answers, study_info
 
 # The keys each model gains in study_summary (VLM studies).
 SCORE_KEYS = [
@@ -69,30 +68,30 @@ SCORE_KEYS = [
 
 
 @dataclass(frozen=True)
-class _Answer:
+class ScoredAnswer:
+    """What the automatic scores read of one complete answer."""
+
     model: str
     text: str
     reference: str | None
     language: str | None
 
 
-def _answers(store: Store, info: StudyInfo) -> list[_Answer]:
-    query = (
-        select(
-            Generation.model_spec,
-            Generation.output_text,
-            SetItemRow.id,
-            SetItemRow.language,
-        )
-        .join(SetItemRow, SetItemRow.id == Generation.item_id)
-        .where(Generation.study_id == info.id, Generation.status == OK)
-        .order_by(Generation.id)
-    )
+def _answers(store: Store, info: StudyInfo) -> list[ScoredAnswer]:
+    query = study_answers(
+        info.id,
+        Generation.model_spec,
+        Generation.output_text,
+        SetItemRow.id,
+        SetItemRow.language,
+        complete=True,
+        with_item="inner",
+    ).order_by(Generation.id)
     references = item_references(store, info.id, info.set_id)
     with store.session() as session:
         rows = session.execute(query).all()
     return [
-        _Answer(model, text or "", reference.text if reference else None, language)
+        ScoredAnswer(model, text or "", reference.text if reference else None, language)
         for model, text, item_id, language in rows
         for reference in [references.get(item_id)]
     ]
@@ -102,9 +101,15 @@ def _interval(name: str, figure: MeanInterval) -> dict[str, Any]:
     return {name: figure.mean, f"{name}_ci_low": figure.low, f"{name}_ci_high": figure.high}
 
 
-def model_scores(answers: Sequence[_Answer]) -> dict[str, Any]:
-    """The SCORE_KEYS of one model's answers."""
-    overlap = summarize_overlap(overlap_scores(a.text, a.reference) for a in answers)
+# How an answer's overlap with its reference is found: overlap_scores, or a caller's memo of it.
+Overlap = Callable[[str, str | None], OverlapScores | None]
+
+
+def model_scores(
+    answers: Sequence[ScoredAnswer], overlap_of: Overlap = overlap_scores
+) -> dict[str, Any]:
+    """The SCORE_KEYS of one model's answers but the judge's."""
+    overlap = summarize_overlap(overlap_of(a.text, a.reference) for a in answers)
     checks = summarize_text_checks(check_answer(a.text, a.language) for a in answers)
     return {
         **_interval("rouge1_f1", overlap.rouge1_f1),
@@ -127,13 +132,23 @@ def study_scores(store: Store, study_id: int) -> dict[str, dict[str, Any]]:
         raise InputError(f"There is no study {study_id}: give the id of a stored study.")
     if info.kind == "tts":
         return {}
-    answers = _answers(store, info)
     judge = latest_judge(store, study_id)
     judged = judge_figures(store, study_id, *judge) if judge is not None else {}
+    return scores_of(info.models, _answers(store, info), judged)
+
+
+def scores_of(
+    models: Sequence[str],
+    answers: Sequence[ScoredAnswer],
+    judged: Mapping[str, Mapping[str, Any]],
+    overlap_of: Overlap = overlap_scores,
+) -> dict[str, dict[str, Any]]:
+    """study_scores from parts already read: the complete answers in the order of their ids
+    (the bootstrap intervals depend on it) and the latest judge's figures per model."""
     return {
         model: {
-            **model_scores([a for a in answers if a.model == model]),
+            **model_scores([a for a in answers if a.model == model], overlap_of),
             **judged.get(model, dict.fromkeys(FIGURE_KEYS)),
         }
-        for model in info.models
+        for model in models
     }

@@ -65,7 +65,7 @@ from backends.base import BackendError, CancelToken, EndpointBackend, ImageInput
 from backends.registry import backend_class
 from backends.spec import ModelSpec
 from lineup.catalog import ResolvedModel
-from lineup.core import OK, REDACTED_COUNT, redacted
+from lineup.core import REDACTED_COUNT, redacted
 from lineup.score.judge_ask import (
     StoredVerdict,
     Task,
@@ -96,7 +96,7 @@ from lineup.store import (
     SetItemRow,
     Store,
 )
-from lineup.study import StudyInfo
+from lineup.study import StudyInfo, study_answers
 
 # A run fails when the share of its verdicts without a score is above this.
 MOSTLY_FAILED_SHARE = 0.5
@@ -207,7 +207,8 @@ def _candidates(store: Store, study_id: int, models: Sequence[str]) -> list[_Can
     with store.session() as session:
         rows = list(
             session.execute(
-                select(
+                study_answers(
+                    study_id,
                     Generation.id,
                     Generation.model_spec,
                     Generation.output_text,
@@ -216,9 +217,9 @@ def _candidates(store: Store, study_id: int, models: Sequence[str]) -> list[_Can
                     SetItemRow.position,
                     SetItemRow.text,
                     SetItemRow.image_hash,
+                    complete=True,
+                    with_item="inner",
                 )
-                .join(SetItemRow, Generation.item_id == SetItemRow.id)
-                .where(Generation.study_id == study_id, Generation.status == OK)
             )
         )
     order = {model: index for index, model in enumerate(models)}

@@ -4,6 +4,7 @@ each model's figure with its interval, and the judge's scores beside people's la
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -18,7 +19,7 @@ from lineup.score.judge_prompt import (
     SCORE_MAX,
 )
 from lineup.store import JUDGE_ASKING, JUDGE_SCORED, Generation, JudgeScore, Label, Store
-from lineup.study import study_info
+from lineup.study import counted_labels, study_info
 
 # Figures --------------------------------------------------------------------------------------
 
@@ -191,9 +192,16 @@ def judge_figures(
     info = study_info(store, study_id)
     if info is None:
         raise InputError(f"There is no study {study_id}.")
-    latest = latest_verdicts(store, study_id, judge_spec, protocol)
-    figures: dict[str, list[float]] = {model: [] for model in info.models}
-    failures: dict[str, int] = {model: 0 for model in info.models}
+    return verdict_figures(info.models, latest_verdicts(store, study_id, judge_spec, protocol))
+
+
+def verdict_figures(
+    models: Sequence[str], latest: Mapping[int, Verdict]
+) -> dict[str, dict[str, Any]]:
+    """judge_figures from verdicts already read (latest_verdicts), per model in `models`' order
+    (then any other model a verdict names)."""
+    figures: dict[str, list[float]] = {model: [] for model in models}
+    failures: dict[str, int] = {model: 0 for model in models}
     for verdict in latest.values():
         if verdict.status == JUDGE_SCORED and verdict.figure is not None:
             figures.setdefault(verdict.model, []).append(verdict.figure)
@@ -214,21 +222,28 @@ def judge_figures(
 
 
 def judge_label_pairs(
-    store: Store, study_id: int, judge_spec: str, protocol: str = PROTOCOL_REFERENCE
+    store: Store,
+    study_id: int,
+    judge_spec: str,
+    protocol: str = PROTOCOL_REFERENCE,
+    *,
+    verdicts: Mapping[int, Verdict] | None = None,
 ) -> tuple[list[float], list[str]]:
     """The judge's score (its latest scored verdict; pairwise: the candidate's mean score)
     beside each counted label on the same answer of the study: one pair per (answer,
-    annotator), for lineup.agreement's judge_agreement."""
+    annotator), for lineup.agreement's judge_agreement. `verdicts`: the judge's
+    latest_verdicts when the caller has read them already."""
     with store.session() as session:
         labels = session.execute(
-            select(Label.generation_id, Label.relevance)
-            .join(Generation, Label.generation_id == Generation.id)
-            .where(Generation.study_id == study_id, Generation.status == OK, Label.counted)
-            .order_by(Label.generation_id, Label.annotator)
+            counted_labels(study_id, Label.generation_id, Label.relevance).order_by(
+                Label.generation_id, Label.annotator
+            )
         ).all()
+    if verdicts is None:
+        verdicts = latest_verdicts(store, study_id, judge_spec, protocol)
     scores = {
         gid: float(verdict.score)
-        for gid, verdict in latest_verdicts(store, study_id, judge_spec, protocol).items()
+        for gid, verdict in verdicts.items()
         if verdict.status == JUDGE_SCORED and verdict.score is not None
     }
     pairs = [(scores[gid], relevance) for gid, relevance in labels if gid in scores]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 
-from lineup.core import OK, InputError
+from lineup.core import InputError
 from lineup.measure import BOOTSTRAP_RESAMPLES, Rating, bootstrap_ratings, item_score
 from lineup.store import Generation, Label, Store
-from lineup.study import study_info
+from lineup.study import counted_labels, study_info
 
 
 def study_item_scores(store: Store, study_id: int) -> dict[int, dict[str, float]]:
@@ -19,12 +19,8 @@ def study_item_scores(store: Store, study_id: int) -> dict[int, dict[str, float]
     counts: dict[int, dict[str, dict[str, int]]] = {}
     with store.session() as session:
         for item_id, model, relevance, n in session.execute(
-            select(Generation.item_id, Generation.model_spec, Label.relevance, func.count())
-            .where(
-                Label.generation_id == Generation.id,
-                Generation.study_id == study_id,
-                Generation.status == OK,
-                Label.counted.is_(True),
+            counted_labels(
+                study_id, Generation.item_id, Generation.model_spec, Label.relevance, func.count()
             )
             .group_by(Generation.item_id, Generation.model_spec, Label.relevance)
             .order_by(Generation.item_id, Generation.model_spec)

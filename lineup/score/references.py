@@ -15,6 +15,7 @@ Definitions:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy import select
 
 from lineup.core import FINAL_STATUSES, OK, InputError
 from lineup.store import Generation, SetItemRow, Store
-from lineup.study import StudyInfo, reference_study, study_info
+from lineup.study import StudyInfo, reference_study, study_answers, study_info
 
 SOURCE_SET = "set"
 
@@ -73,9 +74,13 @@ def _answers_of(store: Store, reference: StudyInfo | None) -> dict[int, ModelRef
         return {}
     with store.session() as session:
         rows = session.execute(
-            select(Generation.item_id, Generation.id, Generation.output_text)
-            .where(Generation.study_id == reference.id, Generation.status == OK)
-            .order_by(Generation.repeat.desc())
+            study_answers(
+                reference.id,
+                Generation.item_id,
+                Generation.id,
+                Generation.output_text,
+                complete=True,
+            ).order_by(Generation.repeat.desc())
         ).all()
     # Rows come last repeat first, so each item keeps its first.
     return {
@@ -88,12 +93,13 @@ def _answers_of(store: Store, reference: StudyInfo | None) -> dict[int, ModelRef
 def item_references(store: Store, study_id: int, set_id: int) -> dict[int, ItemReference]:
     """Per item id of the set, its reference answer (see the module's definitions); items
     without one are left out."""
-    return _item_references(store, set_id, reference_study(store, study_id))
+    return references_with(store, set_id, reference_study(store, study_id))
 
 
-def _item_references(
+def references_with(
     store: Store, set_id: int, reference: StudyInfo | None
 ) -> dict[int, ItemReference]:
+    """item_references when the study's reference study (or None) is read already."""
     with store.session() as session:
         rows = session.execute(
             select(SetItemRow.id, SetItemRow.reference).where(SetItemRow.set_id == set_id)
@@ -108,23 +114,25 @@ def _item_references(
     return found
 
 
-def reference_summary(store: Store, info: StudyInfo) -> dict[str, Any] | None:
+def reference_summary(
+    store: Store, info: StudyInfo, references: Mapping[int, ItemReference] | None = None
+) -> dict[str, Any] | None:
     """What `study show --json` says of the study's reference model: its spec, its own study,
     that study's state, its answers by outcome, and how many items take their reference
-    from it; None when the study has none."""
+    from it; None when the study has none. `references`: the study's item_references when
+    they are read already."""
     reference = reference_study(store, info.id)
     if reference is None:
         return None
     with store.session() as session:
         states = [
-            status
-            for (status,) in session.execute(
-                select(Generation.status).where(Generation.study_id == reference.id)
-            )
+            status for (status,) in session.execute(study_answers(reference.id, Generation.status))
         ]
     used = sum(
         1
-        for found in _item_references(store, info.set_id, reference).values()
+        for found in (
+            references if references is not None else references_with(store, info.set_id, reference)
+        ).values()
         if found.source != SOURCE_SET
     )
     return {

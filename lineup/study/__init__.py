@@ -1,6 +1,7 @@
 """Studies stored, run, paused and resumed; the label queue and the arena over their answers."""
 
 from lineup.study import arena as _arena
+from lineup.study.answers import counted_labels, study_annotators, study_answers
 from lineup.study.arena import (
     ArenaAnswer,
     ArenaPair,
@@ -27,6 +28,7 @@ from lineup.study.records import (
     StudyBusy,
     StudyInfo,
     StudyItem,
+    StudyPlan,
     answer_counts,
     create_study,
     list_studies,
@@ -53,6 +55,7 @@ from lineup.study.specs import resolved_specs
 DEFINITIONS = {"Pairwise votes": _arena.__doc__ or ""}
 
 __all__ = [
+    "StudyPlan",
     "ArenaAnswer",
     "ArenaPair",
     "ArenaQueue",
@@ -74,6 +77,7 @@ __all__ = [
     "StudyRun",
     "active_study",
     "answer_counts",
+    "counted_labels",
     "arena_queue",
     "arena_ranking",
     "arena_view",
@@ -90,6 +94,8 @@ __all__ = [
     "request",
     "resolved_specs",
     "save_judge_template",
+    "study_annotators",
+    "study_answers",
     "study_info",
     "take_ownership",
     "vote",

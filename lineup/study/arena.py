@@ -59,6 +59,7 @@ from lineup.store import (
     SetItemRow,
     Store,
 )
+from lineup.study.answers import study_answers
 from lineup.study.queue import ShownItem, read_shown_item
 from lineup.study.records import StudyInfo, study_info
 
@@ -196,17 +197,16 @@ def _first_answers(store: Store, study_id: int) -> dict[tuple[int, str], tuple[i
     filter on it would tempt SQLite to walk every `ok` answer of every study)."""
     with store.session() as session:
         rows = session.execute(
-            select(
+            study_answers(
+                study_id,
                 Generation.id,
                 Generation.item_id,
                 Generation.model_spec,
                 Generation.repeat,
                 Generation.status,
                 SetItemRow.position,
-            )
-            .join(SetItemRow, SetItemRow.id == Generation.item_id)
-            .where(Generation.study_id == study_id)
-            .order_by(Generation.repeat, Generation.id)
+                with_item="inner",
+            ).order_by(Generation.repeat, Generation.id)
         ).all()
     first: dict[tuple[int, str], tuple[int, int]] = {}
     for gid, item_id, model, _, status, position in rows:

@@ -36,6 +36,7 @@ from lineup.store import (
     this_owner,
     utcnow,
 )
+from lineup.study.answers import study_answers
 
 # The answers a resume runs again: those a dead or stopped process did not finish.
 UNFINISHED = (INTERRUPTED, CANCELLED)
@@ -272,9 +273,13 @@ def load_plan(store: Store, study_id: int) -> StudyPlan:
         answers: dict[tuple[int, str, int], str] = {
             (item_id or 0, model, repeat or 0): status
             for item_id, model, repeat, status in session.execute(
-                select(
-                    Generation.item_id, Generation.model_spec, Generation.repeat, Generation.status
-                ).where(Generation.study_id == study_id)
+                study_answers(
+                    study_id,
+                    Generation.item_id,
+                    Generation.model_spec,
+                    Generation.repeat,
+                    Generation.status,
+                )
             )
         }
     return StudyPlan(info, items, answers)
@@ -442,9 +447,9 @@ def answer_counts(store: Store, study_id: int) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     with store.session() as session:
         for model, status, n in session.execute(
-            select(Generation.model_spec, Generation.status, func.count())
-            .where(Generation.study_id == study_id)
-            .group_by(Generation.model_spec, Generation.status)
+            study_answers(
+                study_id, Generation.model_spec, Generation.status, func.count()
+            ).group_by(Generation.model_spec, Generation.status)
         ):
             counts.setdefault(model, {})[status] = n
     return counts

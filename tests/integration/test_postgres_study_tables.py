@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from lineup.report.export import write_csv, write_xlsx
-from lineup.report.tables import study_summary, study_tables
+from lineup.report import load_study_result, study_summary, study_tables
+from lineup.report import write_csv as write_study_csv
+from lineup.report.export import study_sheets, write_sheets
 from lineup.store.database import Store
 from tests.builders import build_tts_study, build_vlm_study, fresh_database
 from tests.expected import (
@@ -20,6 +21,16 @@ from tests.expected import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+def write_csv(store: Store, study_id: int, folder: Path) -> list[Path]:
+    """The CSV export of a stored study (its StudyResult rendered)."""
+    return write_study_csv(load_study_result(store, study_id), folder)
+
+
+def write_xlsx(store: Store, study_id: int, path: Path) -> Path:
+    """The study's tables and raw rows (the CSV export's sheets) through the XLSX writer."""
+    return write_sheets(study_sheets(load_study_result(store, study_id)), path)
 
 
 def test_study_tables_and_exports_on_postgresql(postgres_url: str, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.study import csv_zip, report_bytes, xlsx_bytes
+from components.study import csv_zip, report_bytes
 from lineup.app.facade import Lineup
 from lineup.study.running import StudyProgress
 from testbed.ollama_server import FakeModel, OllamaFixture
@@ -166,7 +166,6 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     # The downloads are made on a click; here, what they would hold.
     assert [b.proto.label for b in at.get("download_button")] == [
         "CSV (zip)",
-        "XLSX",
         "Report (HTML)",
         "Report (XLSX)",
         "Report (Markdown)",
@@ -182,12 +181,11 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
         for table in ["relevance", "speed", "per_item", "repeats", "generations", "labels"]
     )
     assert relevance_csv.splitlines()[1].startswith(f'"{ALPHA}",3,2,0,1,')
-    workbook = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(app, study_id)), read_only=True)
-    assert workbook.sheetnames[:4] == ["relevance", "speed", "per_item", "repeats"]
     report = openpyxl.load_workbook(io.BytesIO(report_bytes(app, study_id, "xlsx")))
     assert report.sheetnames == [
         "Summary",
         "Metrics",
+        "Per item",
         "Judge",
         "Labels",
         "Agreement",

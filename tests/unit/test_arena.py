@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from lineup.core.limits import InputError
 from lineup.measure.bradley_terry import Battle, bootstrap_battles
-from lineup.report.tables import ARENA_KEYS, study_summary
+from lineup.report import ARENA_KEYS, study_summary
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
 from lineup.store.tables import ANNOTATOR_MAX_CHARS, VOTES, PairwiseVote

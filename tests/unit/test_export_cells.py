@@ -129,7 +129,7 @@ def test_the_xlsx_workbooks_hold_no_formula_and_keep_numbers(
         # The text is kept as it is (the quote prefix is a style, not a character).
         assert set(FORMULA_PAYLOADS[:3]) <= set(texts), path.name
         assert "-2+3 model" in texts
-    generations = openpyxl.load_workbook(export)["generations"]
+    generations = openpyxl.load_workbook(export)["Generations"]  # the report workbook's
     header = [cell.value for cell in generations[1]]
     total_s = [row[header.index("total_s")] for row in generations.iter_rows(min_row=2)]
     assert all(cell.data_type == "n" and cell.value == 1 for cell in total_s)

@@ -16,7 +16,9 @@ from sklearn.metrics import cohen_kappa_score
 
 from lineup.cli.main import main
 from lineup.core.limits import InputError
-from lineup.report.workbook import SHEETS, write_workbook
+from lineup.report import load_study_result
+from lineup.report.workbook import SHEETS, VOICE_SHEETS
+from lineup.report.workbook import write_workbook as write_result_workbook
 from lineup.store.database import Store
 from lineup.store.tables import JUDGE_FAILED, JUDGE_SCORED, JUDGE_UNPARSED, JudgeScore, utcnow
 from lineup.study.records import claim, create_study, load_plan
@@ -31,6 +33,11 @@ FORMULA_ANSWER = "=SUM(A1:A2)"
 FORMULA_COMMENT = '=HYPERLINK("http://x","click")'
 FORMULA_REASONS = "=1+1 is what it says"
 ORDINAL = {"irrelevant": 0, "partial": 1, "relevant": 2}
+
+
+def write_workbook(store: Store, study_id: int, path: Path) -> Path:
+    """The report workbook of a stored study (its StudyResult rendered)."""
+    return write_result_workbook(load_study_result(store, study_id), path)
 
 
 @dataclass
@@ -319,7 +326,7 @@ def test_a_voice_study_gets_voice_figures_and_an_empty_judge_sheet(
 ) -> None:
     built = build_tts_study(store)
     workbook = load_workbook(write_workbook(store, built.study_id, tmp_path / "voices.xlsx"))
-    assert workbook.sheetnames == list(SHEETS)
+    assert workbook.sheetnames == list(VOICE_SHEETS)
     expected = {row["model"]: row for row in expected_voices(built)}
     summary = {row["model"]: row for row in values(workbook["Summary"])}
     metrics = {row["model"]: row for row in values(workbook["Metrics"])}

@@ -301,9 +301,8 @@ def test_study_show_and_export_give_the_tables_of_the_stored_rows(
     from openpyxl import load_workbook
 
     book = load_workbook(out, read_only=True)
-    assert {"relevance", "speed", "per_item", "repeats", "generations", "labels"} <= set(
-        book.sheetnames
-    )
+    # The report workbook: relevance and speed in Summary, repeats in Metrics.
+    assert {"Summary", "Metrics", "Per item", "Generations", "Labels"} <= set(book.sheetnames)
     code = main(["study", "export", "99", "--format", "csv", "--out", str(tmp_path / "x")])
     assert code == 2 and "There is no study 99" in capsys.readouterr().err
     code = main(

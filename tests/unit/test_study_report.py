@@ -69,7 +69,7 @@ def test_a_report_into_a_folder_and_bad_input(
 
 
 def test_numbers_keep_three_significant_digits_and_never_turn_to_e_notation() -> None:
-    from lineup.report.html_report import _number
+    from lineup.report.markdown_report import number as _number
 
     assert [_number(v) for v in (0.51234, 12.345, 117.4, 999.9999999999959, 1242.318)] == [
         "0.512",

@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from lineup.measure.overlap import rouge_n_f1
-from lineup.report.tables import study_summary
+from lineup.report import study_summary
 from lineup.score.automatic import study_scores
 from lineup.store.database import Store
 from lineup.store.tables import QuestionSet, SetItemRow

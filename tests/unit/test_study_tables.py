@@ -14,8 +14,9 @@ from lineup.app.facade import Lineup
 from lineup.core.cells import csv_cell
 from lineup.core.limits import InputError
 from lineup.core.settings import load_settings
-from lineup.report.export import write_csv, write_xlsx
-from lineup.report.tables import ARENA_KEYS, study_summary, study_tables
+from lineup.report import ARENA_KEYS, load_study_result, study_summary, study_tables
+from lineup.report import write_csv as write_study_csv
+from lineup.report.export import study_sheets, write_sheets
 from lineup.score.agreement import study_agreement
 from lineup.score.automatic import SCORE_KEYS
 from lineup.score.ranking import study_ranking
@@ -42,6 +43,16 @@ from tests.expected import (
 )
 
 SCORE = {"relevant": 1.0, "partial": 0.5, "irrelevant": 0.0}
+
+
+def write_csv(store: Store, study_id: int, folder: Path) -> list[Path]:
+    """The CSV export of a stored study (its StudyResult rendered)."""
+    return write_study_csv(load_study_result(store, study_id), folder)
+
+
+def write_xlsx(store: Store, study_id: int, path: Path) -> Path:
+    """The study's tables and raw rows (the CSV export's sheets) through the XLSX writer."""
+    return write_sheets(study_sheets(load_study_result(store, study_id)), path)
 
 
 def test_relevance_counts_each_annotators_latest_label_on_the_studys_ok_answers(

@@ -1,0 +1,231 @@
+"""A study's report as Markdown, and the pieces the HTML report shares with it: how a number
+is written, the tables' columns, the ranked models, the setup lines, the judges' rows.
+
+The Markdown file has the tables in the shapes of the photo and voice studies: relevance and
+speed per model, or WER and times per voice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lineup.core import escape_markdown
+
+if TYPE_CHECKING:
+    from lineup.report.result import StudyResult
+
+
+def number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        # Three significant digits, but never in e-notation: 999.99 is "1,000", not "1e+03".
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def _markdown_cell(value: Any) -> str:
+    """A table cell: a number as `_number` writes it, text (a model's name) escaped."""
+    return escape_markdown(value) if isinstance(value, str) else number(value)
+
+
+def _markdown_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
+    """A GitHub-flavoured Markdown table of `rows`: (key, heading) per column."""
+    lines = [
+        "| " + " | ".join(heading for _, heading in columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    for row in rows:
+        cells = [_markdown_cell(row.get(key)) for key, _ in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+RELEVANCE_MD = [
+    ("model", "Model"),
+    ("labeled", "Labels"),
+    ("relevant", "Relevant"),
+    ("partial", "Partly"),
+    ("irrelevant", "Irrelevant"),
+    ("pct_relevant", "% relevant"),
+    ("pct_relevant_ci_low", "95% CI low"),
+    ("pct_relevant_ci_high", "95% CI high"),
+]
+SPEED_MD = [
+    ("model", "Model"),
+    ("output_tokens", "Tokens"),
+    ("time_s", "Time (s)"),
+    ("tokens_per_time_s", "Tokens / s"),
+    ("median_ttft_s", "Median TTFT (s)"),
+    ("median_tokens_per_s", "Median decode tok/s"),
+    ("mean_chars", "Mean length (chars)"),
+    ("chars_per_s", "Chars / s"),
+]
+SCORES_MD = [
+    ("model", "Model"),
+    ("rouge1_f1", "ROUGE-1 F1"),
+    ("rougeL_f1", "ROUGE-L F1"),
+    ("chrf", "chrF"),
+    ("judge_score", "Judge figure"),
+    ("wrong_language", "Wrong language"),
+    ("latin_share", "Latin share"),
+    ("other_script_chars", "Other-script chars"),
+    ("refusals", "Refusals"),
+    ("empty", "Empty"),
+]
+VOICES_MD = [
+    ("model", "Voice"),
+    ("mean_wer", "Mean WER"),
+    ("corpus_wer", "Corpus WER"),
+    ("cer", "CER"),
+    ("gen_s_per_sentence", "Generation s / sentence"),
+    ("stt_s_per_sentence", "Transcription s / sentence"),
+    ("rtf", "RTF"),
+    ("peak_mem_mb", "Peak memory (MB)"),
+]
+RANKING_MD = [
+    ("bt_rank", "Rank"),
+    ("model", "Model"),
+    ("bt_rating", "Rating"),
+    ("bt_ci_low", "95% CI low"),
+    ("bt_ci_high", "95% CI high"),
+]
+ARENA_MD = [
+    ("arena_rank", "Rank"),
+    ("model", "Model"),
+    ("arena_rating", "Rating"),
+    ("arena_ci_low", "95% CI low"),
+    ("arena_ci_high", "95% CI high"),
+    ("arena_votes", "Votes"),
+]
+
+
+def ranked(models: list[dict[str, Any]], prefix: str = "bt") -> list[dict[str, Any]]:
+    """The models with a rank from `prefix` (bt: the labels; arena: the pairwise votes), best
+    first; a rank shared by several models is marked as a tie ("2=")."""
+    rated = [m for m in models if m.get(f"{prefix}_rank") is not None]
+    ranks = [m[f"{prefix}_rank"] for m in rated]
+    return [
+        {
+            **m,
+            f"{prefix}_rank": f"{m[f'{prefix}_rank']}="
+            if ranks.count(m[f"{prefix}_rank"]) > 1
+            else m[f"{prefix}_rank"],
+        }
+        for m in sorted(rated, key=lambda m: (m[f"{prefix}_rank"], -(m[f"{prefix}_rating"] or 0.0)))
+    ]
+
+
+def setup_lines(summary: dict[str, Any], name: Callable[[str], str] = str) -> list[str]:
+    """The reference model and the judge, as the report's header says them; their specs
+    written by `name` (the Markdown report escapes them)."""
+    lines = []
+    reference = summary.get("reference")
+    if reference:
+        lines.append(
+            f"Reference model (shown apart, never ranked): {name(reference['model'])}, study "
+            f"{reference['study_id']} ({reference['status']}), {reference['ok']} answers, "
+            f"{reference['errors']} failed. Items taking their reference from it (the set has "
+            f"none for them): {reference['items_referenced']}."
+        )
+    judge = summary.get("judge")
+    if judge:
+        how = (
+            "each answer beside the reference model's, in both orders; figure = candidate / "
+            "reference score"
+            if judge["protocol"] == "pairwise"
+            else "each answer against its item's reference; figure = score / 10"
+        )
+        lines.append(f"Judge: {name(judge['spec'])}, protocol {judge['protocol']} ({how}).")
+    return lines
+
+
+def markdown_report(result: StudyResult) -> str:
+    """The study's tables as Markdown. Every piece of people's or models' text in it (the
+    set's name, model names, the judge) is escaped (lineup.markup.escape_markdown): rendered,
+    it is the text it is, never a tag, an image or a link."""
+    summary = result.summary
+    models = summary["models"]
+    parts = [
+        f"# Study {summary['study_id']}: {escape_markdown(summary['set'])}",
+        "",
+        f"{summary['kind'].upper()} study, {summary['status']}, {summary['done']} of "
+        f"{summary['total']} answers.",
+        "",
+        *(line for text in setup_lines(summary, escape_markdown) for line in (text, "")),
+        "## Relevance",
+        "",
+        _markdown_table(models, RELEVANCE_MD),
+        "",
+    ]
+    if summary["kind"] == "tts":
+        parts += ["## Voices", "", _markdown_table(models, VOICES_MD), ""]
+    else:
+        parts += ["## Speed", "", _markdown_table(models, SPEED_MD), ""]
+        parts += ["## Automatic scores", "", _markdown_table(models, SCORES_MD), ""]
+    by_labels = ranked(models)
+    if by_labels:
+        parts += [
+            "## Ranking (Bradley-Terry from the labels; overlapping intervals share a rank)",
+            "",
+            _markdown_table(by_labels, RANKING_MD),
+            "",
+        ]
+    arena = ranked(models, "arena")
+    if arena:
+        parts += [
+            "## Ranking from pairwise votes (Bradley-Terry; overlapping intervals share a rank)",
+            "",
+            _markdown_table(arena, ARENA_MD),
+            "",
+        ]
+    judges = judge_rows(result)
+    if judges:
+        parts += [
+            "## LLM judges (figure: score / 10 against the reference answer; pairwise: candidate "
+            "/ reference model, both orders averaged)",
+            "",
+            _markdown_table(judges, JUDGES_MD),
+            "",
+        ]
+    agreement = summary["agreement"]
+    parts += [
+        "## Agreement",
+        "",
+        f"Krippendorff's alpha (ordinal): {number(agreement['alpha'])} over "
+        f"{agreement['n_items']} answers labeled by two or more annotators.",
+        "",
+    ]
+    judge = agreement.get("judge")
+    if judge:
+        parts += [
+            f"The judge {escape_markdown(judge['judge'])} against the people ({judge['n']} "
+            "labels): Spearman "
+            f"{number(judge['spearman'])}, kappa {number(judge['kappa'])}.",
+            "",
+        ]
+    return "\n".join(parts)
+
+
+JUDGES_MD = [
+    ("judge", "Judge"),
+    ("protocol", "Protocol"),
+    ("model", "Model"),
+    ("judge_score", "Figure"),
+    ("judge_score_ci_low", "95% CI low"),
+    ("judge_score_ci_high", "95% CI high"),
+    ("judged", "Scored"),
+    ("judge_failures", "Failures"),
+]
+
+
+def judge_rows(result: StudyResult) -> list[dict[str, Any]]:
+    """Per judge and protocol that ran on the study (the latest first), each model's figure
+    with its interval, the answers scored and the failures (lineup.judge.judge_figures)."""
+    return [
+        {"judge": judge.spec, "protocol": judge.protocol, "model": model, **figures}
+        for judge in result.judges
+        for model, figures in result.judge_figures(judge).items()
+    ]

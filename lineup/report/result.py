@@ -1,0 +1,244 @@
+"""One study's results, read once into one object that every output renders.
+
+`load_study_result(store, study_id)` reads the study's row (InputError without one: checking
+that a study exists is a row read) and nothing else; every other part is read or computed the
+first time a renderer asks for it and kept (functools.cached_property), so `study show`, the
+Studies page, the CSV export, the workbook and the HTML and Markdown reports show the same
+figures and none of them computes a part twice: the plan, the answers (one query, the
+study/answers builder), the tables, the summary with its two bootstraps, each judge's
+verdicts and figures, the references, each answer's overlap with its reference.
+
+A new output of a study is one module with one function that takes a StudyResult.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import func
+
+from lineup.core import OK, InputError
+from lineup.measure import OverlapScores, overlap_scores
+from lineup.report.answers import Answer, read_answers
+from lineup.report.tables import (
+    StudyTables,
+    build_tables,
+    relevance_rows,
+    repeat_rows,
+    speed_rows,
+    voice_rows,
+)
+from lineup.score import (
+    Agreement,
+    ItemReference,
+    ScoredAnswer,
+    StudyJudge,
+    Verdict,
+    latest_verdicts,
+    reference_summary,
+    references_with,
+    scores_of,
+    study_agreement,
+    study_judges,
+    study_ranking,
+    verdict_figures,
+)
+from lineup.store import Label, Store
+from lineup.study import (
+    ArenaRating,
+    StudyInfo,
+    StudyPlan,
+    answer_counts,
+    arena_ranking,
+    counted_labels,
+    load_plan,
+    reference_study,
+    study_info,
+)
+
+
+class StudyResult:
+    """One study's results, read once (see the module docstring). `annotator`: whose labels
+    `tables` counts (None: everyone's, as the summary always does)."""
+
+    def __init__(self, store: Store, study: StudyInfo, annotator: str | None = None) -> None:
+        self.store = store
+        self.study = study
+        self.annotator = annotator
+        self._verdicts: dict[StudyJudge, dict[int, Verdict]] = {}
+        self._figures: dict[StudyJudge, dict[str, dict[str, Any]]] = {}
+        self._overlaps: dict[tuple[str, str | None], OverlapScores | None] = {}
+
+    # What the database holds ----------------------------------------------------------------
+
+    @cached_property
+    def plan(self) -> StudyPlan:
+        return load_plan(self.store, self.study.id)
+
+    @cached_property
+    def states(self) -> dict[str, dict[str, int]]:
+        """Per model, its answers by state."""
+        return answer_counts(self.store, self.study.id)
+
+    @cached_property
+    def answers(self) -> tuple[Answer, ...]:
+        return read_answers(self.store, self.study.id)
+
+    @cached_property
+    def label_counts(self) -> dict[int, dict[str, int]]:
+        """Per answer, its counted labels by relevance (everyone's)."""
+        counts: dict[int, dict[str, int]] = {}
+        query = counted_labels(
+            self.study.id, Label.generation_id, Label.relevance, func.count()
+        ).group_by(Label.generation_id, Label.relevance)
+        with self.store.session() as session:
+            for gid, relevance, n in session.execute(query):
+                counts.setdefault(gid, {})[relevance] = n
+        return counts
+
+    @cached_property
+    def references(self) -> dict[int, ItemReference]:
+        return references_with(self.store, self.study.set_id, self.reference_study)
+
+    @cached_property
+    def reference_study(self) -> StudyInfo | None:
+        return reference_study(self.store, self.study.id)
+
+    @cached_property
+    def reference_answers(self) -> dict[int, list[Answer]]:
+        """The reference model's answers by item (empty without a reference model)."""
+        if self.reference_study is None:
+            return {}
+        by_item: dict[int, list[Answer]] = {}
+        for answer in read_answers(self.store, self.reference_study.id):
+            by_item.setdefault(answer.item_id, []).append(answer)
+        return by_item
+
+    @cached_property
+    def reference(self) -> dict[str, Any] | None:
+        """What `study show --json` says of the reference model (VLM studies)."""
+        if self.study.kind != "vlm":
+            return None
+        return reference_summary(self.store, self.study, self.references)
+
+    # The judges -----------------------------------------------------------------------------
+
+    @cached_property
+    def judges(self) -> list[StudyJudge]:
+        """Every judge and protocol that ran on the study, the latest first."""
+        return study_judges(self.store, self.study.id)
+
+    @property
+    def judge(self) -> StudyJudge | None:
+        """The latest judge: the one whose figures the models carry."""
+        return self.judges[0] if self.judges else None
+
+    def verdicts(self, judge: StudyJudge) -> dict[int, Verdict]:
+        if judge not in self._verdicts:
+            self._verdicts[judge] = latest_verdicts(
+                self.store, self.study.id, judge.spec, judge.protocol
+            )
+        return self._verdicts[judge]
+
+    def judge_figures(self, judge: StudyJudge) -> dict[str, dict[str, Any]]:
+        if judge not in self._figures:
+            self._figures[judge] = verdict_figures(self.study.models, self.verdicts(judge))
+        return self._figures[judge]
+
+    # Figures --------------------------------------------------------------------------------
+
+    def overlap(self, text: str, reference: str | None) -> OverlapScores | None:
+        """overlap_scores, each (answer, reference) computed once for every output."""
+        key = (text, reference)
+        if key not in self._overlaps:
+            self._overlaps[key] = overlap_scores(text, reference)
+        return self._overlaps[key]
+
+    @cached_property
+    def scores(self) -> dict[str, dict[str, Any]]:
+        """The automatic scores per model (lineup.score's study_scores); {} for voices."""
+        if self.study.kind == "tts":
+            return {}
+        languages = {item.item_id: item.language for item in self.plan.items}
+        complete = sorted((a for a in self.answers if a.status == OK), key=lambda a: a.id)
+        scored = [
+            ScoredAnswer(
+                a.model,
+                a.text,
+                reference.text if reference else None,
+                languages.get(a.item_id),
+            )
+            for a in complete
+            if a.item_id in languages
+            for reference in [self.references.get(a.item_id)]
+        ]
+        judged = self.judge_figures(self.judge) if self.judge is not None else {}
+        return scores_of(self.study.models, scored, judged, self.overlap)
+
+    @cached_property
+    def ranking(self) -> dict[str, Any]:
+        """Bradley-Terry from the labels (one bootstrap)."""
+        return study_ranking(self.store, self.study.id)
+
+    @cached_property
+    def arena(self) -> dict[str, ArenaRating]:
+        """Bradley-Terry from the pairwise votes (one bootstrap)."""
+        return arena_ranking(self.store, self.study.id)
+
+    @cached_property
+    def agreement(self) -> Agreement:
+        return study_agreement(self.store, self.study.id)
+
+    def relevance_rows(self, annotator: str | None) -> list[dict[str, Any]]:
+        if annotator is None:
+            return self._relevance_everyone
+        return relevance_rows(self.store, self.study, annotator, self.states)
+
+    @cached_property
+    def _relevance_everyone(self) -> list[dict[str, Any]]:
+        return relevance_rows(self.store, self.study, None, self.states)
+
+    @cached_property
+    def speed_rows(self) -> list[dict[str, Any]]:
+        return speed_rows(self.store, self.study, self.answers) if self.study.kind != "tts" else []
+
+    @cached_property
+    def repeat_rows(self) -> list[dict[str, Any]]:
+        return repeat_rows(self.store, self.study, self.answers) if self.study.kind != "tts" else []
+
+    @cached_property
+    def voice_rows(self) -> list[dict[str, Any]]:
+        if self.study.kind != "tts":
+            return []
+        return voice_rows(self.store, self.study, self.answers, self.states)
+
+    @cached_property
+    def tables(self) -> StudyTables:
+        """Every table, counting `annotator`'s labels (everyone's when None)."""
+        return build_tables(self, self.annotator)
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        """The study as `study show --json` prints it (lineup.report.summary)."""
+        from lineup.report.summary import summarize
+
+        return summarize(self)
+
+
+def load_study_result(store: Store, study_id: int, annotator: str | None = None) -> StudyResult:
+    """The study's result; InputError when there is no such study (one row read)."""
+    info = study_info(store, study_id)
+    if info is None:
+        raise InputError(f"There is no study {study_id}: give the id of a stored study.")
+    return StudyResult(store, info, annotator)
+
+
+def study_summary(store: Store, study_id: int) -> dict[str, Any]:
+    """Shorthand for `load_study_result(store, study_id).summary`."""
+    return load_study_result(store, study_id).summary
+
+
+def study_tables(store: Store, study_id: int, annotator: str | None = None) -> StudyTables:
+    """Shorthand for `load_study_result(store, study_id, annotator).tables`."""
+    return load_study_result(store, study_id, annotator).tables
