@@ -46,7 +46,7 @@ def within(value: float | None, low: float, high: float, default: float) -> floa
 
 def fill_form(run: Run) -> None:
     """The form as `run` was asked (its image, question, models and parameters)."""
-    inputs = app.run_inputs([run.id])
+    inputs = app.compare.inputs([run.id])
     if inputs is None:
         return
     state = st.session_state
@@ -71,8 +71,8 @@ annotator = annotator_sidebar()
 # Screenshots first: they are what the offline OCR baseline can answer about.
 samples = sorted(list_samples(), key=lambda s: s.kind != "screenshot")
 shown = page_runs("run")
-run = app.run(shown[0], kind="vlm") if shown else None
-running = run is not None and app.in_progress([run.id])
+run = app.compare.run(shown[0], kind="vlm") if shown else None
+running = run is not None and app.compare.in_progress([run.id])
 if run is not None:
     shown_run: Run = run
     form_shows("compare", [run.id], lambda: fill_form(shown_run))
@@ -128,7 +128,7 @@ with left:
     image = None
     if image_bytes is not None:
         try:
-            image = app.validate_image(image_bytes)
+            image = app.compare.image(image_bytes)
         except MediaError as exc:
             st.error(str(exc), icon=":material/broken_image:")
         else:
@@ -179,7 +179,7 @@ if request is not None:
         st.warning("Fix the image first (see the message beside it).")
     else:
         try:
-            comparison = app.start_vlm(
+            comparison = app.compare.vlm(
                 question=question,
                 models=models,
                 image=image,
@@ -218,7 +218,7 @@ if run is not None:
     )
     if again is not None:
         try:
-            repeated = app.start_again([run.id], request_id=again)
+            repeated = app.compare.rerun([run.id], request_id=again)
         except INPUT_ERRORS as exc:
             head.error(str(exc))
         else:
@@ -237,9 +237,9 @@ if run is not None:
         live_run: Run = run
         views_now = live_views(app, live_run)
         follow(
-            lambda: app.in_progress([live_run.id]),
+            lambda: app.compare.in_progress([live_run.id]),
             lambda: vlm_results(app, live_run, views_now(), annotator, live=True),
-            REDRAW_INTERVAL_S if app.active_comparison(run.id) is not None else STORE_POLL_S,
+            REDRAW_INTERVAL_S if app.compare.active(run.id) is not None else STORE_POLL_S,
         )
     else:
         answers = [ColumnView.of_generation(g) for g in run.generations]

@@ -54,7 +54,7 @@ SCROLL_KEY = "scroll-to-clips"
 def fill_form(run_ids: list[int]) -> None:
     """The form as these runs were asked: their sentences (a sample set's, or typed), voices,
     samples per voice, first seed and speech-to-text model."""
-    inputs = app.run_inputs(run_ids)
+    inputs = app.compare.inputs(run_ids)
     if inputs is None:
         return
     state = st.session_state
@@ -72,8 +72,8 @@ def fill_form(run_ids: list[int]) -> None:
 app = get_lineup()
 annotator = annotator_sidebar()
 recent_runs_sidebar(app, "tts", "runs")
-runs = app.runs(page_runs("runs"), kind="tts")
-running = app.in_progress([run.id for run in runs])
+runs = app.compare.runs(page_runs("runs"), kind="tts")
+running = app.compare.in_progress([run.id for run in runs])
 shown_ids = [run.id for run in runs]
 form_shows("speak", shown_ids, lambda: fill_form(shown_ids))
 st.title("Compare voices")
@@ -116,7 +116,7 @@ with right:
 stt_model = stt.strip() or None
 # Said before anything runs; a voice or STT model that is not usable gives no warning here:
 # Speak says what is wrong with it.
-warnings = app.language_warnings(sentences, voices, stt_model)
+warnings = app.compare.language_warnings(sentences, voices, stt_model)
 request = start_and_stop(
     app,
     label="Speak anyway" if warnings else "Speak",
@@ -132,7 +132,7 @@ for warning in warnings:
 
 if request is not None:
     try:
-        comparison = app.start_tts(
+        comparison = app.compare.tts(
             texts=sentences,
             voices=voices,
             samples=samples,
@@ -239,26 +239,26 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
         st.markdown(progress_line(finished, len(clips), "clips", shown[0].created_at))
     else:
         generation_ids = [g.id for run in shown for g in run.generations]
-        labels = app.current_labels(generation_ids, annotator) if annotator else {}
+        labels = app.labels.current(generation_ids, annotator) if annotator else {}
     for index, run in enumerate(shown):
         if index:
             st.divider()
         if len(shown) > 1:  # one run's title is in the row above, beside Run again
             st.markdown(f"**Run {run.id}** · {escape_markdown(run.input_text)}")
         voices_of_run = by_voice(run)
-        figures = app.voice_figures(run)
+        figures = app.compare.voice_figures(run)
         for column, (voice, clips) in zip(
             st.columns(len(voices_of_run)), voices_of_run.items(), strict=True
         ):
             with column:
-                named = app.model_label(voice)
+                named = app.catalog.model_label(voice)
                 title, details = named.title, named.tooltip
                 st.subheader(escape_markdown(title), anchor=False, help=details, divider="gray")
                 voice_column(run, clips, figures[voice], labels)
 
 
 def runs_now() -> list[Run]:
-    return [app.run(run.id) or run for run in runs]
+    return [app.compare.run(run.id) or run for run in runs]
 
 
 # The page's runs (also after a page reload: their ids are in the URL), as they go or stored.
@@ -283,7 +283,7 @@ if runs:
     )
     if again is not None:
         try:
-            repeated = app.start_again(shown_ids, request_id=again)
+            repeated = app.compare.rerun(shown_ids, request_id=again)
         except INPUT_ERRORS as exc:
             st.error(str(exc))
         else:
@@ -292,7 +292,7 @@ if runs:
             st.rerun()
     if running:
         follow(
-            lambda: app.in_progress([run.id for run in runs]),
+            lambda: app.compare.in_progress([run.id for run in runs]),
             lambda: voice_results(runs_now(), live=True),
             CLIP_POLL_S,
         )

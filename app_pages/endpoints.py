@@ -9,12 +9,12 @@ from components.models import endpoint_reports
 from lineup.app import EndpointReport, code_span
 
 app = get_lineup()
-kinds = app.kinds()
+kinds = app.catalog.kinds()
 st.title("Backends")
 
 if st.button("Refresh", icon=":material/refresh:"):
     st.cache_data.clear()
-    app.forget_descriptions()
+    app.catalog.forget_descriptions()
 
 
 def endpoint_box(report: EndpointReport) -> None:
@@ -67,7 +67,7 @@ if past:
 
 st.subheader("Offline, no server needed")
 by_kind: dict[str, list[str]] = {}
-for model in app.local_models():
+for model in app.catalog.local_models():
     by_kind.setdefault(model.spec.split(":", 1)[0], []).append(model.spec)
 if not by_kind:
     st.warning("No offline engine found: run `make run` as root to install the Debian packages.")

@@ -52,10 +52,10 @@ def _study_changed() -> None:
 def pick_study() -> StudyInfo | None:
     """The study to label: the sidebar's choice, first taken from the address (`?study=ID`,
     so a study's page can link here), else the newest."""
-    studies = {study.id: study for study in app.study_list()}
+    studies = {study.id: study for study in app.studies.latest()}
     wanted = _query_number("study")
     if wanted is not None and wanted not in studies:
-        linked = app.study(wanted)  # older than the list goes back
+        linked = app.studies.get(wanted)  # older than the list goes back
         if linked is None:
             st.warning(f"There is no study {wanted}.", icon=":material/search_off:")
         else:
@@ -130,11 +130,11 @@ def current_pair(queue: ArenaQueue, study_id: int) -> int | None:
 
 def arena(study: StudyInfo, show_reference: bool) -> None:
     """Arena mode: the pair shown, its item, its answers as A and B, and the votes."""
-    queue = app.arena_queue(study.id, annotator)
+    queue = app.labels.arena_queue(study.id, annotator)
     position = current_pair(queue, study.id)
     st.query_params["study"] = str(study.id)
     pair = queue.pair(position) if position is not None else None
-    view = app.arena_view(study.id, pair) if pair is not None else None
+    view = app.labels.arena_view(study.id, pair) if pair is not None else None
     if pair is None or view is None:
         st.info(
             "No pairs to vote on yet: a pair is two models' complete answers to the same item"
@@ -169,7 +169,7 @@ def arena(study: StudyInfo, show_reference: bool) -> None:
 def fully_labeled(study: StudyInfo, model: str) -> None:
     """Every answer has this annotator's label: say so, and link to the study's results."""
     if model:
-        name = code_span(app.model_label(model).title)
+        name = code_span(app.catalog.model_label(model).title)
         done = f"Every answer of {name} in study {study.id} has your label."
     else:
         done = f"Study {study.id} is fully labeled: every answer has your label."
@@ -205,7 +205,7 @@ if mode == LABELS:  # the arena shows every model's answers, blind
         "Model",
         ["", *study.models],
         key=MODEL_KEY,
-        format_func=lambda spec: app.model_label(spec).title if spec else "All models",
+        format_func=lambda spec: app.catalog.model_label(spec).title if spec else "All models",
         help="Label one model's answers only. Its name is then no secret.",
     )
     unlabeled_only = st.sidebar.toggle(
@@ -224,7 +224,7 @@ if mode == ARENA:
     arena(study, show_reference)
     st.stop()
 
-queue = app.label_queue(study.id, annotator, model=model or None, unlabeled_only=unlabeled_only)
+queue = app.labels.queue(study.id, annotator, model=model or None, unlabeled_only=unlabeled_only)
 number = current_number(queue, study.id)
 st.query_params["study"] = str(study.id)
 if number is None:
@@ -237,7 +237,7 @@ if number is None:
     st.stop()
 st.query_params["item"] = str(number)
 
-item = app.queue_item(study.id, number, annotator, model=model or None)
+item = app.labels.queue_item(study.id, number, annotator, model=model or None)
 if item is None:  # the study's set lost the item: never happens to a stored study
     st.error(f"Study {study.id} has no item {number}.")
     st.stop()

@@ -251,7 +251,7 @@ def study_section(app: Lineup, board_filter: LeaderboardFilter, kind: RunKind) -
             "choose a study in the filters to see them here."
         )
         return
-    info = app.study(board_filter.study_id)
+    info = app.studies.get(board_filter.study_id)
     if info is None:
         return
     if info.kind != kind:
@@ -263,7 +263,7 @@ def study_section(app: Lineup, board_filter: LeaderboardFilter, kind: RunKind) -
         "Over the whole study and every annotator's labels: the other filters do not narrow "
         "the ranking or the agreement."
     )
-    ranking_and_agreement(app.study_summary(info.id), short_names(info.models))
+    ranking_and_agreement(app.studies.summary(info.id), short_names(info.models))
 
 
 app = get_lineup()
@@ -279,7 +279,7 @@ NO_MATCH = "No {what} match the filters: widen them, or clear them."
 vlm_tab, tts_tab, raw_tab = st.tabs(["VLMs", "Voices", "All rows"])
 
 with vlm_tab:
-    rows = app.leaderboard("vlm", board_filter)
+    rows = app.leaderboard.rows("vlm", board_filter)
     if not rows and not board_filter.is_empty:
         st.info(NO_MATCH.format(what="VLM answers"), icon=":material/filter_alt:")
     elif not rows:
@@ -297,7 +297,7 @@ with vlm_tab:
     study_section(app, board_filter, "vlm")
 
 with tts_tab:
-    rows = app.leaderboard("tts", board_filter)
+    rows = app.leaderboard.rows("tts", board_filter)
     if not rows and not board_filter.is_empty:
         st.info(NO_MATCH.format(what="voice clips"), icon=":material/filter_alt:")
     elif not rows:
@@ -321,11 +321,11 @@ with raw_tab:
     raw_tables: list[tuple[ExportTable, str]] = [("generations", "rows"), ("labels", "labels")]
     for kind, title in kinds:
         for where, (export_table, noun) in zip(st.columns(2), raw_tables, strict=True):
-            count = app.export_count(kind, export_table)
+            count = app.leaderboard.export_count(kind, export_table)
             streamed_csv_download(
                 f"{title}: {count} {noun} (CSV)",
-                app.export_columns(export_table),
-                partial(app.export_rows, kind, export_table),
+                app.leaderboard.export_columns(export_table),
+                partial(app.leaderboard.export_rows, kind, export_table),
                 f"lineup-{kind}-{export_table}.csv",
                 f"{kind}-{export_table}-csv",
                 disabled=count == 0,

@@ -27,7 +27,7 @@ FORMAT_HELP = (
 app = get_lineup()
 st.title("Sets")
 
-offered = app.shipped_sets()
+offered = app.sets.shipped()
 wanted = None
 if offered:  # none when sample_media/sets/ is not there
     st.subheader("Sets that ship with Lineup", anchor=False)
@@ -41,7 +41,7 @@ if offered:  # none when sample_media/sets/ is not there
 if wanted is not None:
     try:
         with st.spinner(f"Importing {wanted}…"):
-            shipped = app.import_shipped_set(wanted)
+            shipped = app.sets.import_shipped(wanted)
     except SetError as exc:
         problems(exc)
     except INPUT_ERRORS as exc:
@@ -90,7 +90,7 @@ with name_col:
     )
 if go and upload is not None:
     try:
-        stored = app.import_set_upload(upload.name, upload.getvalue(), name.strip() or None)
+        stored = app.sets.import_upload(upload.name, upload.getvalue(), name.strip() or None)
     except SetError as exc:
         problems(exc)
     except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
@@ -103,7 +103,7 @@ if go and upload is not None:
         )
         st.session_state[PREVIEW_KEY] = stored.name  # preview the set just stored
 
-sets = app.sets()
+sets = app.sets.stored()
 st.subheader("Stored sets", anchor=False)
 if not sets:
     st.info(
@@ -118,7 +118,7 @@ by_name = {s.name: s for s in sets}
 if st.session_state.get(PREVIEW_KEY) not in by_name:
     st.session_state[PREVIEW_KEY] = sets[0].name
 chosen = by_name[st.selectbox("Set", list(by_name), key=PREVIEW_KEY)]
-question_set = app.question_set(chosen.name)
+question_set = app.sets.get(chosen.name)
 items = list(question_set.items) if question_set is not None else []
 pages = max(1, -(-len(items) // PAGE_ITEMS))
 table_area = st.container()  # above the page numbers, which say what it shows

@@ -60,13 +60,13 @@ def running_start(app: Lineup, inputs: tuple[object, ...]) -> int | None:
     last = st.session_state.get(LAST_START_KEY)
     if not isinstance(last, tuple) or last[0] != inputs:
         return None
-    info = app.study(last[1])
+    info = app.studies.get(last[1])
     return info.id if info is not None and info.status == STUDY_RUNNING else None
 
 
 def _no_sets(app: Lineup) -> None:
     """Where the form would be while there is no set: the way to the Sets page."""
-    shipped = ", ".join(f"**{s.name}**" for s in app.shipped_sets())
+    shipped = ", ".join(f"**{s.name}**" for s in app.sets.shipped())
     st.info(
         "No question set yet. "
         + (f"Lineup ships with {shipped}: " if shipped else "")
@@ -170,7 +170,7 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
     if request is None:
         return
     try:
-        started = app.start_study(
+        started = app.studies.start(
             set_name=chosen.name,
             models=models,
             repeats=int(repeats),
@@ -198,7 +198,7 @@ def pick_study(app: Lineup, studies: list[StudyInfo]) -> StudyInfo | None:
     known = {study.id: study for study in studies}
     wanted = next(iter(page_runs(QUERY_KEY)), None)
     if wanted is not None and wanted not in known:
-        linked = app.study(wanted)  # older than the list goes back
+        linked = app.studies.get(wanted)  # older than the list goes back
         if linked is None:
             st.warning(f"There is no study {wanted}.", icon=":material/search_off:")
         else:
@@ -225,7 +225,7 @@ def pick_study(app: Lineup, studies: list[StudyInfo]) -> StudyInfo | None:
 
 def annotator_filter(app: Lineup, study: StudyInfo) -> str | None:
     """Whose labels the relevance table and the grid count: everyone's, or one annotator's."""
-    names = app.study_annotators(study.id)
+    names = app.studies.annotators(study.id)
     if st.session_state.get(ANNOTATOR_FILTER_KEY) not in names:
         st.session_state[ANNOTATOR_FILTER_KEY] = None
     return st.selectbox(
@@ -245,7 +245,7 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     if study.reference_for is not None:
         scoring_panel(app, study)  # says whose reference model this study runs
     names = short_names(study.models)
-    study_details(study, names, app.study_specs(study.id))
+    study_details(study, names, app.studies.specs(study.id))
     progress_panel(app, study.id, study.status)
     study_controls(app, study, annotator)
 
@@ -254,7 +254,7 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     with pick:
         who = annotator_filter(app, study)
     # One read of the study's results for every section below (lineup.report.result).
-    result = app.study_result(study.id, annotator=who)
+    result = app.studies.result(study.id, annotator=who)
     tables = result.tables
     relevance_table(tables, names)
     charts(tables, names)
@@ -271,7 +271,7 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
             with st.expander(
                 "Score this study: a reference model and an LLM judge",
                 icon=":material/grading:",
-                expanded=app.judging(study.id) is not None,
+                expanded=app.scores.judging(study.id) is not None,
             ):
                 scoring_panel(app, study)
         scores_section(summary, names)
@@ -294,12 +294,12 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
 
 app = get_lineup()
 annotator = annotator_sidebar()
-app.reap_studies()  # a study whose process died shows as paused, ready to resume
+app.studies.reap()  # a study whose process died shows as paused, ready to resume
 st.title("Studies")
-studies = app.study_list()
+studies = app.studies.latest()
 study = pick_study(app, studies)
 with st.expander("New study", icon=":material/add:", expanded=not studies):
-    new_study_form(app, app.sets())
+    new_study_form(app, app.sets.stored())
 if studies:
     with st.expander(f"All studies ({len(studies)})", icon=":material/list:"):
         studies_table(studies)

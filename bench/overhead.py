@@ -2,7 +2,7 @@
 
 (a) Added latency: the same loopback OpenAI-compatible server (its pacing scripted: first token
     after FIRST_TOKEN_S, then TOKENS more every TOKEN_GAP_S, then `[DONE]`) is asked by a
-    direct `openai` client and by a one-model Lineup comparison (`Lineup.start_vlm`, the
+    direct `openai` client and by a one-model Lineup comparison (`app.compare.vlm`, the
     app's and the CLI's path), requests interleaved. For each: p50 and p99 of TTFT, total,
     and the whole call (from the caller's first line to the result in its hands).
 (b) Fan-out: N = 1, 2, 4, 8 models on N independent loopback servers with the same pacing:
@@ -127,7 +127,7 @@ def direct_openai(client: Any) -> dict[str, float]:
 
 def through_lineup(app: Any, specs: list[str]) -> tuple[float, list[Any], Any]:
     started = time.perf_counter()
-    comparison = app.start_vlm(question="q", models=specs, timeout_s=60)
+    comparison = app.compare.vlm(question="q", models=specs, timeout_s=60)
     results = comparison.wait()
     call_s = time.perf_counter() - started
     for result in results:

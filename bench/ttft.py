@@ -7,7 +7,7 @@ TOKEN_GAP_S, then `[DONE]`, and note when each request came in and when its firs
 (their `time.perf_counter()`: CLOCK_MONOTONIC, the same clock in every process on Linux). The
 same four models answer the same sample screenshot and question:
 
-(i)   the CLI's path: `Lineup.start_vlm` in this process, as `python -m lineup vlm` calls it;
+(i)   the CLI's path: `app.compare.vlm` in this process, as `python -m lineup vlm` calls it;
 (ii)  the app: the real `streamlit run`, driven by Playwright and Debian's chromium, its four
       columns redrawing while they stream;
 (iii) both again with `ocr:eng+rus` beside them in the same comparison.
@@ -121,12 +121,12 @@ def cli_series(name: str, urls: list[str], image_path: Path, runs: int, ocr: boo
     from lineup.app import Lineup
 
     app = Lineup.open()
-    image = app.validate_image(image_path.read_bytes())
+    image = app.compare.image(image_path.read_bytes())
     specs = [f"openai:paced@{url}" for url in urls] + ([OCR] if ocr else [])
     series = Series(name)
     for run in range(runs + 1):  # the first run warms the reader and the connections
         seen = {url: len(server_stamps(url)) for url in urls}
-        comparison = app.start_vlm(question=QUESTION, models=specs, image=image, timeout_s=120)
+        comparison = app.compare.vlm(question=QUESTION, models=specs, image=image, timeout_s=120)
         results = comparison.wait()
         answers = []
         for job, result in zip(comparison.jobs, results, strict=True):

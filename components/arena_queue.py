@@ -72,12 +72,12 @@ def _vote(app: Lineup, study_id: int, annotator: str, pair: ArenaPair, verdict: 
     """Store the vote on the pair drawn, then show the next pair without a vote (the same
     one when every pair has one)."""
     try:
-        app.add_vote(study_id, annotator, pair.generation_a, pair.generation_b, verdict)
+        app.labels.vote(study_id, annotator, pair.generation_a, pair.generation_b, verdict)
     except INPUT_ERRORS as exc:  # an answer gone, a name refused: said in place
         st.session_state[ERROR_KEY] = str(exc)
         return
     st.session_state.pop(ERROR_KEY, None)
-    queue = app.arena_queue(study_id, annotator)
+    queue = app.labels.arena_queue(study_id, annotator)
     following = queue.next_unvoted(queue.position_of(pair.key))
     target = queue.pair(following) if following is not None else None
     st.session_state[PAIR_KEY] = pair_text((target or pair).key)

@@ -122,7 +122,7 @@ def recent_runs_sidebar(app: Lineup, kind: RunKind, query_key: str) -> None:
     It shows the page's run and changes it only when the person picks one (its callback):
     a value it kept from an earlier pick never sends the page back to an older run.
     """
-    runs = app.latest_runs(kind, limit=30)
+    runs = app.compare.latest(kind, limit=30)
     if not runs:
         return
     labels = {

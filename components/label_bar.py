@@ -36,7 +36,7 @@ def _write(
     app: Lineup, generation_id: int, relevance: str, annotator: str, comment: str | None
 ) -> None:
     try:
-        app.add_label(generation_id, relevance, annotator=annotator, comment=comment)
+        app.labels.add(generation_id, relevance, annotator=annotator, comment=comment)
     except INPUT_ERRORS as exc:  # a non-ok answer, a name too long: said beside the buttons
         st.session_state[_error_key(generation_id)] = str(exc)
     else:
@@ -71,7 +71,7 @@ def _save_comment(app: Lineup, generation_id: int, annotator: str) -> None:
     comment = _comment(generation_id)
     if comment == (st.session_state.get(_synced_key(generation_id)) or None):
         return  # the box as drawn, reported again: nobody typed
-    stored = app.current_labels([generation_id], annotator).get(generation_id)
+    stored = app.labels.current([generation_id], annotator).get(generation_id)
     if stored is None or stored.comment == comment:
         return
     _write(app, generation_id, stored.relevance, annotator, comment)

@@ -181,12 +181,12 @@ def _label(
     then focus the next answer of the item this annotator has not labeled, going round."""
     comment = (st.session_state.get(_comment_key(annotator, generation_id)) or "").strip()
     try:
-        app.add_label(generation_id, relevance, annotator=annotator, comment=comment or None)
+        app.labels.add(generation_id, relevance, annotator=annotator, comment=comment or None)
     except INPUT_ERRORS as exc:  # an answer no longer complete, a name refused: said in place
         st.session_state[_error_key(generation_id)] = str(exc)
         return
     st.session_state.pop(_error_key(generation_id), None)
-    labeled = app.current_labels(answer_ids, annotator)
+    labeled = app.labels.current(answer_ids, annotator)
     index = answer_ids.index(generation_id)
     after = [*answer_ids[index + 1 :], *answer_ids[:index]]
     st.session_state[FOCUS_KEY] = next((gid for gid in after if gid not in labeled), generation_id)
@@ -431,7 +431,7 @@ def answer_card(
     with st.container(border=True, key=f"queue-answer-{answer.generation_id}"):
         title, details = answer.title, None
         if answer.model is not None:
-            named = app.model_label(answer.model, answer.spec)
+            named = app.catalog.model_label(answer.model, answer.spec)
             name, details = named.title, named.tooltip
             title += f" · {escape_markdown(name)}"
             if repeats > 1 and answer.repeat is not None:

@@ -248,7 +248,7 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
         _clear()
         st.session_state[ADDRESS_KEY] = {}
         return LeaderboardFilter()
-    choices = app.leaderboard_filter_choices()
+    choices = app.leaderboard.choices()
     shown, unknown = _known(shown, choices)
     for problem in [*problems, *unknown]:
         st.warning(problem, icon=":material/filter_alt_off:")

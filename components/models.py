@@ -16,12 +16,12 @@ LOCAL_TTL_S = 300
 
 @st.cache_data(ttl=DISCOVERY_TTL_S, show_spinner="Asking the endpoints for their models…")
 def _reports(_app: Lineup, config_key: str, past: bool) -> list[EndpointReport]:
-    return _app.endpoint_reports(past=past)
+    return _app.catalog.endpoint_reports(past=past)
 
 
 @st.cache_data(ttl=LOCAL_TTL_S, show_spinner=False)
 def _local(_app: Lineup, modality: Modality) -> list[str]:
-    return [m.spec for m in _app.local_models(modality)]
+    return [m.spec for m in _app.catalog.local_models(modality)]
 
 
 def endpoint_reports(app: Lineup, *, past: bool = False) -> list[EndpointReport]:
@@ -36,7 +36,7 @@ def model_options(app: Lineup, modality: Modality, *, text_only: bool = False) -
     """The models to offer: local ones, names from backends.toml, and what the endpoints
     serve (for VLMs, those that can see; with `text_only`, every chat model)."""
     options: list[str] = list(_local(app, modality))
-    options += app.named_models(modality)
+    options += app.catalog.named_models(modality)
     if modality == "vlm":
         for report in endpoint_reports(app):
             options += [m.spec for m in report.models if text_only or m.vision is not False]

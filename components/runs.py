@@ -167,7 +167,7 @@ def follow(still_running: Callable[[], bool], draw: Callable[[], None], interval
     run ends at once (so nothing of an earlier run lingers on screen, and every widget stays
     live). The workers run on in the server process whatever the page does: a click (Stop,
     any widget) or a reload draws the page anew, and it finds the run again (by the run ids
-    the session keeps, and `Lineup.in_progress`: the comparison here, or the store). So
+    the session keeps, and `app.compare.in_progress`: the comparison here, or the store). So
     `draw` reads the run's state afresh each time (the runner's snapshot, or the store), never
     events that a new script run would not see.
     """
@@ -183,12 +183,12 @@ def follow(still_running: Callable[[], bool], draw: Callable[[], None], interval
 def live_views(app: Lineup, run: Run) -> Callable[[], list[ColumnView]]:
     """How to read a run in progress: from its comparison in this process (the text as it
     streams), else from the store (where its process saves the text once a second)."""
-    comparison = app.active_comparison(run.id)
+    comparison = app.compare.active(run.id)
     if isinstance(comparison, Comparison):
         return lambda: [ColumnView.of_job(job) for job in comparison.snapshot()]
 
     def from_store() -> list[ColumnView]:
-        fresh = app.run(run.id)
+        fresh = app.compare.run(run.id)
         return [ColumnView.of_generation(g) for g in (fresh or run).generations]
 
     return from_store
@@ -201,7 +201,7 @@ def vlm_results(
     as stored (each complete answer with its label bar)."""
     labels: dict[int, Label] = {}
     if annotator and not live:
-        labels = app.current_labels([view.generation_id for view in views], annotator)
+        labels = app.labels.current([view.generation_id for view in views], annotator)
     hidden = run.blind if live else names_hidden(run, views, labels)
     if live:
         finished = sum(view.status != RUNNING for view in views)
@@ -211,7 +211,7 @@ def vlm_results(
             "Blind mode: names appear once you have labeled every answer.",
             icon=":material/visibility_off:",
         )
-    columns = arrange(run, views, hidden, app.model_label)
+    columns = arrange(run, views, hidden, app.catalog.model_label)
     for column, (view, title) in zip(st.columns(len(columns)), columns, strict=True):
         with column:
             st.subheader(escape_markdown(title.text), anchor=False, help=title.help, divider="gray")
@@ -223,7 +223,7 @@ def vlm_results(
 def stop_runs(app: Lineup, query_key: str) -> None:
     """Stop's callback: cancel the page's runs (every unfinished model at once)."""
     run_ids = page_runs(query_key)
-    stopped = [app.cancel_run(run_id) for run_id in run_ids]
+    stopped = [app.compare.cancel(run_id) for run_id in run_ids]
     if run_ids and not any(stopped):
         st.session_state[STOP_NOTE_KEY] = (
             "This run is not running in this app's process (the command line or another "

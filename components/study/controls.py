@@ -12,11 +12,11 @@ from lineup.app import INPUT_ERRORS, STUDY_PAUSED, STUDY_RUNNING, Lineup, StudyI
 def _act(app: Lineup, action: Literal["pause", "resume", "cancel"], study_id: int) -> None:
     try:
         if action == "pause":
-            app.pause_study(study_id)
+            app.studies.pause(study_id)
         elif action == "resume":
-            app.resume_study(study_id)
+            app.studies.resume(study_id)
         else:
-            app.cancel_study(study_id)
+            app.studies.cancel(study_id)
     except INPUT_ERRORS as exc:  # another process runs it, it was cancelled meanwhile
         st.session_state[f"study-error-{study_id}"] = str(exc)
     else:

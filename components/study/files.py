@@ -18,7 +18,7 @@ from lineup.app import Lineup
 def csv_zip(app: Lineup, study_id: int) -> bytes:
     """Every table of the study and its raw rows as CSV files in one zip."""
     with tempfile.TemporaryDirectory(prefix="lineup-study-") as folder:
-        paths = app.export_study(study_id, "csv", Path(folder))
+        paths = app.studies.export(study_id, "csv", Path(folder))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in paths:
@@ -35,7 +35,7 @@ def _written(write: Callable[[Path], list[Path]], name: str) -> bytes:
 
 def report_bytes(app: Lineup, study_id: int, fmt: Literal["html", "md", "xlsx"]) -> bytes:
     """The study's report (lineup.report) as a file's bytes."""
-    return _written(lambda out: app.study_report(study_id, fmt, out), f"study.{fmt}")
+    return _written(lambda out: app.studies.report(study_id, fmt, out), f"study.{fmt}")
 
 
 def downloads(app: Lineup, study_id: int) -> None:

@@ -81,7 +81,7 @@ def item_answers(
         return
     ids = [tables.per_item_ids.get((item_id, model), ()) for model in models]
     first = next((g for group in ids for g in group), None)
-    run = app.run_of(first) if first is not None else None
+    run = app.compare.run_of(first) if first is not None else None
     _, text, reference = items[item_id]
     _item_head(app, run, text, reference, tables.study.kind)
     _reference_answer(app, tables.study, item_id)
@@ -112,8 +112,8 @@ def _reference_answer(app: Lineup, study: StudyInfo, item_id: int) -> None:
     """The reference model's answer to the item, apart from the models' (never ranked)."""
     if study.kind != "vlm":
         return
-    answer = app.reference_answers(study.id).get(item_id)
-    reference = app.reference_of(study.id) if answer is not None else None
+    answer = app.scores.reference_answers(study.id).get(item_id)
+    reference = app.scores.reference_of(study.id) if answer is not None else None
     if answer is None or reference is None:
         return
     with st.container(border=True):

@@ -80,10 +80,10 @@ def progress_panel(app: Lineup, study_id: int, drawn_status: str) -> None:
     its state changes the whole page is drawn again (its buttons and tables follow)."""
 
     def draw() -> None:
-        info = app.study(study_id)
+        info = app.studies.get(study_id)
         if info is None:
             return
-        progress = app.study_progress(study_id)
+        progress = app.studies.progress(study_id)
         if progress.status != drawn_status:
             st.rerun()
         st.progress(

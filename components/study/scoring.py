@@ -54,7 +54,7 @@ def scoring_panel(app: Lineup, study: StudyInfo) -> None:
         return
     if study.kind != "vlm":
         return
-    reference = app.reference_of(study.id)
+    reference = app.scores.reference_of(study.id)
     reference_part(app, study, reference)
     judge_part(app, study, has_reference=reference is not None)
 
@@ -98,7 +98,7 @@ def _start_reference(app: Lineup, study_id: int, model: str | None) -> None:
     if not model:
         return
     try:
-        app.start_reference(study_id, model)
+        app.scores.start_reference(study_id, model)
     except INPUT_ERRORS as exc:
         st.session_state[f"reference-error-{study_id}"] = str(exc)
     else:
@@ -111,7 +111,7 @@ def _reference_progress(app: Lineup, reference: StudyInfo) -> None:
     study_id = reference.reference_for
 
     def draw() -> None:
-        progress = app.study_progress(reference.id)
+        progress = app.studies.progress(reference.id)
         text = (
             f"{code_span(reference.models[0])} · study {reference.id} · {progress.status} · "
             f"{progress.done} of {progress.total} answers · {progress.errors} failed"
@@ -139,10 +139,10 @@ def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
     st.markdown("**LLM judge**")
     # The study's judges come first, the running or else the latest chosen: a reload (a new
     # session) or an endpoint that no longer lists the judge still shows the one at work.
-    job = app.judging(study.id)
+    job = app.scores.judging(study.id)
     running = job is not None and job.progress().running
     used = [job.setting] if job is not None and running else []
-    used += app.study_judges(study.id)
+    used += app.scores.judges(study.id)
     last = used[0] if used else None
     options = list(
         dict.fromkeys([j.spec for j in used] + model_options(app, "vlm", text_only=True))
@@ -218,7 +218,7 @@ def template_editor(app: Lineup, study_id: int, protocol: str) -> None:
     """The study's template for the protocol, editable; Save keeps it with the study."""
     key = _template_key(study_id, protocol)
     if key not in st.session_state:
-        st.session_state[key] = app.judge_template(study_id, protocol)
+        st.session_state[key] = app.scores.template(study_id, protocol)
     with st.expander("The judge's prompt", icon=":material/edit_note:"):
         placeholders = (
             "{question}, {reference}, {answer}"
@@ -252,7 +252,7 @@ def template_editor(app: Lineup, study_id: int, protocol: str) -> None:
 
 def _save_template(app: Lineup, study_id: int, protocol: str) -> bool:
     try:
-        app.set_judge_template(
+        app.scores.set_template(
             study_id, protocol, st.session_state[_template_key(study_id, protocol)]
         )
     except INPUT_ERRORS as exc:
@@ -267,19 +267,19 @@ def _save_clicked(app: Lineup, study_id: int, protocol: str) -> None:
 
 
 def _reset_template(app: Lineup, study_id: int, protocol: str) -> None:
-    app.set_judge_template(study_id, protocol, None)
-    st.session_state[_template_key(study_id, protocol)] = app.judge_template(study_id, protocol)
+    app.scores.set_template(study_id, protocol, None)
+    st.session_state[_template_key(study_id, protocol)] = app.scores.template(study_id, protocol)
 
 
 def _start_judging(app: Lineup, study_id: int, judge: str | None, protocol: str) -> None:
     if not judge:
         return
     key = _template_key(study_id, protocol)
-    if key in st.session_state and st.session_state[key] != app.judge_template(study_id, protocol):
+    if key in st.session_state and st.session_state[key] != app.scores.template(study_id, protocol):
         if not _save_template(app, study_id, protocol):
             return
     try:
-        app.start_judging(
+        app.scores.start_judging(
             study_id,
             judge,
             protocol,

@@ -2,20 +2,11 @@
 
 # What the pages, the components and the CLI use of the packages below the facade: they
 # import it from here, never from the packages themselves.
+from backends.base import Modality
 from backends.spec import SpecError
-from lineup.app.facade import (
-    FAILURE_KEYS,
-    INPUT_ERRORS,
-    MAX_REPEATS,
-    EndpointReport,
-    ExportTable,
-    LeaderboardFilter,
-    Lineup,
-    Modality,
-    RunKind,
-    read_keys_from,
-)
-from lineup.catalog import ModelLabel, hide_credentials, short_name, short_names
+from lineup.app.facade import Lineup
+from lineup.app.part import INPUT_ERRORS, MAX_REPEATS, ExportTable, RunKind, read_keys_from
+from lineup.catalog import EndpointReport, ModelLabel, hide_credentials, short_name, short_names
 from lineup.core import (
     MAX_QUESTION_CHARS,
     MAX_SEED,
@@ -47,10 +38,11 @@ from lineup.leaderboard import (
     STATUS_CHOICES,
     TTS_COLUMNS,
     FilterChoices,
+    LeaderboardFilter,
     day_range,
     parse_moment,
 )
-from lineup.measure import clean_number, word_alignment
+from lineup.measure import FAILURE_KEYS, clean_number, word_alignment
 from lineup.report import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS, StudyResult, StudyTables
 from lineup.run import DEFAULT_STT, Comparison, GenerationResult, JobView
 from lineup.score import (

@@ -57,10 +57,10 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
     image = None
     if args.image is not None:
         try:
-            image = app.read_image_file(args.image)
+            image = app.compare.image_file(args.image)
         except MediaError as exc:
             raise BadInput(f"{args.image}: {exc}") from exc
-    comparison = app.start_vlm(  # checks the question, system prompt and models
+    comparison = app.compare.vlm(  # checks the question, system prompt and models
         question=args.question,
         models=args.model,
         image=image,

@@ -21,7 +21,7 @@ def register(commands: Commands) -> None:
 
 
 def cmd_label(app: Lineup, args: argparse.Namespace) -> int:
-    label_id = app.add_label(
+    label_id = app.labels.add(
         args.generation_id, args.relevance, annotator=args.annotator, comment=args.comment
     )
     document = {

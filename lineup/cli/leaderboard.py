@@ -106,7 +106,7 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
         annotator=args.annotator,
         status=args.status,
     )
-    rows = app.leaderboard(args.kind, board_filter)
+    rows = app.leaderboard.rows(args.kind, board_filter)
     if args.json:
         columns = VLM_COLUMNS if args.kind == "vlm" else TTS_COLUMNS
         stable = {"n": STABLE_N[args.kind]}

@@ -18,12 +18,12 @@ def register(commands: Commands) -> None:
 
 
 def cmd_backends(app: Lineup, args: argparse.Namespace) -> int:
-    reports = app.endpoint_reports()
-    local = app.local_models()
+    reports = app.catalog.endpoint_reports()
+    local = app.catalog.local_models()
     document = {
         "kinds": [
             {"kind": i.kind, "modality": i.modality, "description": i.description}
-            for i in app.kinds().values()
+            for i in app.catalog.kinds().values()
         ],
         "endpoints": [
             {

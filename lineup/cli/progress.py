@@ -14,7 +14,7 @@ def follow(app: Lineup, run: StudyRun) -> StudyProgress:
     model's done / total and errors beside it."""
     from tqdm import tqdm
 
-    state = app.study_progress(run.study_id)
+    state = app.studies.progress(run.study_id)
     with tqdm(
         total=state.total,
         initial=state.done,
@@ -27,13 +27,13 @@ def follow(app: Lineup, run: StudyRun) -> StudyProgress:
         shown = state.done
         while not run.done:
             run.wait_for_change(1.0)
-            state = app.study_progress(run.study_id)
+            state = app.studies.progress(run.study_id)
             bar.update(state.done - shown)
             shown = state.done
             bar.set_postfix_str(
                 "  ".join(f"{m.model} {m.done}/{m.total} err {m.errors}" for m in state.models)
             )
-    state = app.study_progress(run.study_id)
+    state = app.studies.progress(run.study_id)
     for model in state.models:
         err(f"  {model.model}: {model.done}/{model.total} done, {model.errors} failed")
     return state

@@ -41,10 +41,10 @@ def register(commands: Commands) -> None:
 def cmd_sets_import(app: Lineup, args: argparse.Namespace) -> int:
     already_stored = False
     if args.shipped is not None:
-        shipped = app.import_shipped_set(args.shipped, as_name=args.name)
+        shipped = app.sets.import_shipped(args.shipped, as_name=args.name)
         summary, already_stored = shipped.summary, shipped.already_stored
     else:
-        summary = app.import_set(args.path, name=args.name)
+        summary = app.sets.import_path(args.path, name=args.name)
     if args.json:
         document = summary.as_dict()
         if args.shipped is not None:
@@ -64,7 +64,7 @@ SET_COLUMNS = ["id", "name", "kind", "items", "with_reference", "languages", "cr
 
 
 def cmd_sets_list(app: Lineup, args: argparse.Namespace) -> int:
-    sets = [summary.as_dict() for summary in app.sets()]
+    sets = [summary.as_dict() for summary in app.sets.stored()]
     if args.json:
         emit({"sets": sets})
     elif not sets:

@@ -58,10 +58,10 @@ TTS_RESULT_FIELDS = [
 def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
     texts = [text for text in args.text if text.strip()]
     stt = None if args.stt.strip().lower() == "none" else args.stt
-    warnings = app.language_warnings(texts, args.voice, stt)
+    warnings = app.compare.language_warnings(texts, args.voice, stt)
     for warning in warnings:
         err(f"warning: {warning}")
-    comparison = app.start_tts(  # checks the sentences, seed, voices and STT model
+    comparison = app.compare.tts(  # checks the sentences, seed, voices and STT model
         texts=texts,
         voices=args.voice,
         samples=args.samples,
@@ -102,7 +102,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
             print(f"error: {result['error']}")
         print(f"audio: {result['audio_path'] or '-'}")
         print()
-    summary = app.clip_summary(comparison.results())
+    summary = app.compare.clip_summary(comparison.results())
     print(
         table(
             summary,

@@ -85,7 +85,7 @@ def cmd_study_run(app: Lineup, args: argparse.Namespace) -> int:
     if not voices and args.samples is not None:
         raise BadInput("Models take --repeats (answers per item), not --samples.")
     stt = None if args.stt.strip().lower() == "none" else args.stt
-    run = app.start_study(
+    run = app.studies.start(
         set_name=args.set,
         models=args.voice if voices else args.model,
         repeats=(args.samples if voices else args.repeats) or 1,
@@ -102,22 +102,22 @@ def cmd_study_run(app: Lineup, args: argparse.Namespace) -> int:
 
 
 def cmd_study_resume(app: Lineup, args: argparse.Namespace) -> int:
-    run = app.resume_study(args.study_id)
+    run = app.studies.resume(args.study_id)
     return _study_ran(app, run, args)
 
 
 def cmd_study_pause(app: Lineup, args: argparse.Namespace) -> int:
-    info = app.pause_study(args.study_id)
+    info = app.studies.pause(args.study_id)
     return _study_asked(app, info.id, args)
 
 
 def cmd_study_cancel(app: Lineup, args: argparse.Namespace) -> int:
-    info = app.cancel_study(args.study_id)
+    info = app.studies.cancel(args.study_id)
     return _study_asked(app, info.id, args)
 
 
 def _study_asked(app: Lineup, study_id: int, args: argparse.Namespace) -> int:
-    info = app.study(study_id)
+    info = app.studies.get(study_id)
     assert info is not None
     asked = f" ({info.requested} asked of the process running it)" if info.requested else ""
     if args.json:
@@ -143,8 +143,8 @@ STUDY_COLUMNS = [
 
 def cmd_study_list(app: Lineup, args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
-    for info in app.study_list():
-        state = app.study_progress(info.id)
+    for info in app.studies.latest():
+        state = app.studies.progress(info.id)
         rows.append(
             {
                 "id": info.id,

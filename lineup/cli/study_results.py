@@ -50,7 +50,7 @@ RELEVANCE_SHOWN = [
 
 
 def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
-    summary = app.study_result(args.study_id).summary
+    summary = app.studies.result(args.study_id).summary
     if args.json:
         emit(summary)
         return EXIT_OK
@@ -130,13 +130,13 @@ def _shown(value: Any) -> str:
 
 
 def cmd_study_report(app: Lineup, args: argparse.Namespace) -> int:
-    for path in app.study_report(args.study_id, args.format, Path(args.out)):
+    for path in app.studies.report(args.study_id, args.format, Path(args.out)):
         print(path)
     return EXIT_OK
 
 
 def cmd_study_export(app: Lineup, args: argparse.Namespace) -> int:
-    written = app.export_study(args.study_id, args.format, Path(args.out))
+    written = app.studies.export(args.study_id, args.format, Path(args.out))
     for path in written:
         print(path)
     return EXIT_OK

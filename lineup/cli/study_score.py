@@ -78,7 +78,7 @@ def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
         )
     if args.judge:
         # Every check of the judge before the reference model runs: bad input stores nothing.
-        app.check_judge(
+        app.scores.check_judge(
             args.study_id,
             args.judge,
             args.judge_protocol,
@@ -87,17 +87,17 @@ def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
             timeout_s=_judge_timeout_s(args),
         )
     if args.reference_model:
-        run = app.start_reference(args.study_id, args.reference_model)
+        run = app.scores.start_reference(args.study_id, args.reference_model)
         state = follow(app, run)
         err(
             f"reference model {args.reference_model}: study {state.study_id}, {state.status}, "
             f"{state.done} of {state.total} answers, {state.errors} failed"
         )
-    reference = app.reference_summary(args.study_id)
+    reference = app.scores.reference_summary(args.study_id)
     result: dict[str, Any] = {"study_id": args.study_id, "reference": reference}
     if args.judge:
         if template is not None:
-            app.set_judge_template(args.study_id, args.judge_protocol, template)
+            app.scores.set_template(args.study_id, args.judge_protocol, template)
         judged = _judge(app, args)
         result |= judged.as_dict()
     if args.json:
@@ -166,7 +166,7 @@ def _judge(app: Lineup, args: argparse.Namespace) -> JudgeRun:
             bar.total = total
             bar.update(done - bar.n)
 
-        run = app.judge_study(
+        run = app.scores.judge(
             args.study_id,
             args.judge,
             protocol=args.judge_protocol,

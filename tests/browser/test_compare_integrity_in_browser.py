@@ -247,7 +247,7 @@ def test_double_and_triple_clicks_on_start_study_start_one_study_each(
     monkeypatch.setenv("LINEUP_HOME", str(home))
     monkeypatch.setenv("LINEUP_BACKENDS_FILE", str(home / "backends.toml"))
     monkeypatch.delenv("LINEUP_DATABASE_URL", raising=False)
-    Lineup.open().import_set(folder, name="screens")
+    Lineup.open().sets.import_path(folder, name="screens")
 
     page = chromium.new_page(viewport={"width": WIDTH, "height": HEIGHT})
     page.goto(f"{url}/studies?annotator=ana")

@@ -108,14 +108,14 @@ def payload_study(
             ]
         )
     app = Lineup.open()
-    app.import_set(folder, name="hostile")
+    app.sets.import_path(folder, name="hostile")
     specs = [f"ollama:{name}@{ollama.base_url}" for name in ("payload:7b", "payload2:7b")]
-    study = app.start_study(set_name="hostile", models=specs, repeats=1, seed=1)
+    study = app.studies.start(set_name="hostile", models=specs, repeats=1, seed=1)
     deadline = time.monotonic() + 120
-    while app.study_progress(study.study_id).status != "done":
+    while app.studies.progress(study.study_id).status != "done":
         assert time.monotonic() < deadline, "the study did not finish"
         time.sleep(0.1)
-    assert app.start_reference(study.study_id, specs[0]).wait().status == "done"
+    assert app.scores.start_reference(study.study_id, specs[0]).wait().status == "done"
     return study.study_id
 
 

@@ -64,22 +64,22 @@ def finished_study(home: Path, models: OllamaFixture, tmp_path: Path, monkeypatc
     monkeypatch.setenv("LINEUP_BACKENDS_FILE", str(home / "backends.toml"))
     monkeypatch.delenv("LINEUP_DATABASE_URL", raising=False)
     app = Lineup.open()
-    app.import_set(write_set(tmp_path / "support-screens"), name="support screens")
+    app.sets.import_path(write_set(tmp_path / "support-screens"), name="support screens")
     specs = [f"ollama:{name}@{models.base_url}" for name in models.models]
-    study = app.start_study(set_name="support screens", models=specs, repeats=2, seed=1)
+    study = app.studies.start(set_name="support screens", models=specs, repeats=2, seed=1)
     deadline = time.monotonic() + 120
-    while app.study_progress(study.study_id).status != "done":
+    while app.studies.progress(study.study_id).status != "done":
         assert time.monotonic() < deadline, "the study did not finish"
         time.sleep(0.1)
-    tables = app.study_tables(study.study_id)
+    tables = app.studies.tables(study.study_id)
     relevance = ["relevant", "partial", "irrelevant"]
     for (item_id, model), ids in tables.per_item_ids.items():
         rank = specs.index(model)
         for repeat, generation_id in enumerate(ids):
             choice = relevance[(rank + item_id + repeat) % 3] if rank else "relevant"
-            app.add_label(generation_id, choice, annotator="ana")
+            app.labels.add(generation_id, choice, annotator="ana")
             if repeat == 0:
-                app.add_label(generation_id, relevance[(rank + item_id) % 2], annotator="bo")
+                app.labels.add(generation_id, relevance[(rank + item_id) % 2], annotator="bo")
     return study.study_id
 
 

@@ -124,7 +124,7 @@ def test_a_disk_that_fills_up_during_sets_import_exits_2_and_leaves_nothing_of_t
         code, out, err = run_main(capsys, "sets", "import", str(second))
 
         assert_refused(code, out, err, "is full", "Free some space", "Nothing was stored")
-        assert [s.name for s in Lineup.open().sets()] == ["first"]
+        assert [s.name for s in Lineup.open().sets.stored()] == ["first"]
         # The image the first set uses stays; none of the second set's is left, whole or part.
         assert media_files(lineup_home) == kept
         assert not [name for name in files_under(lineup_home) if name.endswith(".part")]
@@ -162,7 +162,7 @@ def test_a_write_failing_at_a_chosen_byte_leaves_no_part_file_and_no_image_of_th
     monkeypatch.setattr(os, "write", real_write)
     assert written > 0  # the media were written through the patched write
     assert_refused(code, out, err, "is full", "Free some space", "Nothing was stored")
-    assert [s.name for s in Lineup.open().sets()] == ["first"]
+    assert [s.name for s in Lineup.open().sets.stored()] == ["first"]
     assert media_files(lineup_home) == kept
     assert not [name for name in files_under(lineup_home) if name.endswith(".part")]
 
@@ -200,7 +200,7 @@ def test_a_database_that_cannot_grow_exits_2_and_removes_the_images_it_stored_fi
 
     assert_refused(code, out, err, "is full", "Free some space")
     monkeypatch.setattr(store_module, "_sqlite_pragmas", real_pragmas)
-    assert [s.name for s in Lineup.open().sets()] == ["first"]
+    assert [s.name for s in Lineup.open().sets.stored()] == ["first"]
     assert media_files(lineup_home) == kept  # the images it had written are gone again
     assert not [name for name in files_under(lineup_home) if name.endswith(".part")]
 

@@ -37,9 +37,9 @@ def study(lineup_home: Path, tmp_path: Path) -> Iterator[tuple[Lineup, int]]:
         [FakeModel("alphavlm:1b", ["Seven", "apples."]), FakeModel("betavlm:1b", ["Two", "cats."])]
     ) as candidates:
         app = Lineup.open()
-        app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
+        app.sets.import_path(write_judge_set(tmp_path / "fruit"), name="fruit")
         models = [f"ollama:{name}@{candidates.base_url}" for name in ("alphavlm:1b", "betavlm:1b")]
-        state = app.start_study(set_name="fruit", models=models).wait()
+        state = app.studies.start(set_name="fruit", models=models).wait()
         assert state.status == "done" and state.errors == 0
         yield app, state.study_id
 
@@ -51,7 +51,7 @@ def test_smollm2_as_judge_stops_at_its_token_limit_and_each_verdict_keeps_its_li
     recording_transport: RecordingTransport,
 ) -> None:
     app, study_id = study
-    judge = app.resolve(smollm2_server.spec("smollm2"), "vlm")
+    judge = app.catalog.resolve(smollm2_server.spec("smollm2"), "vlm")
     started = time.perf_counter()
     run = judge_study(
         app.store,

@@ -57,7 +57,7 @@ def votes(app: Lineup) -> list[tuple[str, int, int, str]]:
 def test_the_arena_shows_two_blind_answers_and_stores_a_vote(app: Lineup, study: int) -> None:
     at = page(annotator="ana", study=str(study), mode="arena")
     assert not at.exception
-    queue = app.arena_queue(study, "ana")
+    queue = app.labels.arena_queue(study, "ana")
     first, second = queue.pairs[0], queue.pairs[1]
     assert param(at, "pair") == f"{min(first.key)}-{max(first.key)}"
     assert param(at, "mode") == "arena"
@@ -87,7 +87,7 @@ def test_the_arena_shows_two_blind_answers_and_stores_a_vote(app: Lineup, study:
     assert at.button(key="arena-vote-b").proto.type == "secondary"
     assert "Your vote: A is better" in everything_shown(at)
     at.button(key="arena-vote-both_bad").click().run()  # a new vote replaces it
-    assert app.arena_queue(study, "ana").pairs[0].vote == "both_bad"
+    assert app.labels.arena_queue(study, "ana").pairs[0].vote == "both_bad"
     assert progress_text(at) == "Voted on 1 of 3 pairs"
     assert len(votes(app)) == 2
 
@@ -116,7 +116,7 @@ def test_every_pair_voted_says_so_and_a_vote_needs_a_name(app: Lineup, study: in
     assert "Every pair has your vote." in everything_shown(at)
     assert sorted(verdict for *_, verdict in votes(app)) == ["a", "b", "tie"]
     assert {(a, b) for _, a, b, _ in votes(app)} == {
-        (p.generation_a, p.generation_b) for p in app.arena_queue(study, "bob").pairs
+        (p.generation_a, p.generation_b) for p in app.labels.arena_queue(study, "bob").pairs
     }
 
 

@@ -54,7 +54,7 @@ def settle(at: AppTest, timeout_s: float = 30) -> AppTest:
     app = Lineup.open(load_settings())
     run_id = int(run_param(at))
     deadline = time.monotonic() + timeout_s
-    while app.in_progress([run_id]):
+    while app.compare.in_progress([run_id]):
         assert time.monotonic() < deadline, f"run {run_id} still going after {timeout_s} s"
         time.sleep(0.05)
     return at.run()
@@ -130,9 +130,9 @@ def test_blind_mode_hides_names_until_everything_is_labeled(ollama: OllamaFixtur
     assert any("streaming…" in c.value or "waiting" in c.value for c in at.caption)
     run = Store(load_settings().database_url).latest_runs("vlm", 1)[0]
     app = Lineup.open(load_settings())
-    comparison = app.active_comparison(run.id)
+    comparison = app.compare.active(run.id)
     assert comparison.jobs[1].finished.wait(20)  # moondream's short answer
-    app.cancel_run(run.id)
+    app.compare.cancel(run.id)
     settle(at)
     assert [h.value for h in at.subheader] == ["Model A", "Model B"]
 
@@ -256,7 +256,7 @@ def test_headers_show_the_model_name_with_the_full_spec_in_a_tooltip(
 def wait_for_text(app: Lineup, run_id: int, words: int) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        first = app.active_comparison(run_id).snapshot()[0]
+        first = app.compare.active(run_id).snapshot()[0]
         if len(first.text.split()) >= words:
             return
         time.sleep(0.05)
@@ -296,7 +296,7 @@ def test_stop_cancels_the_run_in_progress_and_keeps_its_text(ollama: OllamaFixtu
 
 def test_a_reloaded_page_follows_the_run_in_progress_to_its_end(ollama: OllamaFixture) -> None:
     app = Lineup.open(load_settings())
-    comparison = app.start_vlm(question="Say it.", models=["ollama:brief:latest"], timeout_s=60)
+    comparison = app.compare.vlm(question="Say it.", models=["ollama:brief:latest"], timeout_s=60)
 
     # A new session (a reload, another tab) on the run's address finds the run going on.
     at = page(annotator="ana", run=str(comparison.run_id)).run()
@@ -451,7 +451,7 @@ def test_a_click_on_the_form_as_it_was_starts_nothing_once_the_run_is_shown(
     [run] = store.latest_runs("vlm")
     app = Lineup.open(load_settings())
     deadline = time.monotonic() + 30
-    while app.in_progress([run.id]):
+    while app.compare.in_progress([run.id]):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     at.button(key="compare").click().run()  # the second click
@@ -533,7 +533,7 @@ def test_an_opened_run_fills_the_form_which_then_keeps_the_person_s_edits(
 ) -> None:
     store = Store(load_settings().database_url)
     app = Lineup.open(load_settings())
-    upload = app.validate_image(png_bytes(text="PAY-4021"))
+    upload = app.compare.image(png_bytes(text="PAY-4021"))
     image_hash = app.media.put(upload.data, upload.suffix)
     run_id, generation_ids = store.create_run_with_generations(
         "vlm",
@@ -568,7 +568,7 @@ def test_an_opened_run_fills_the_form_which_then_keeps_the_person_s_edits(
 
 def test_run_again_starts_the_shown_run_s_inputs_as_a_new_run(ollama: OllamaFixture) -> None:
     app = Lineup.open(load_settings())
-    first = app.start_vlm(
+    first = app.compare.vlm(
         question="Say it.",
         models=["ollama:llava:7b", "ollama:moondream:latest"],
         system="Be brief.",

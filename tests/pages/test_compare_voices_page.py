@@ -34,7 +34,7 @@ def settle(at: AppTest, timeout_s: float = 120) -> AppTest:
     app = Lineup.open(load_settings())
     run_ids = [int(r) for r in runs_param(at).split(",")]
     deadline = time.monotonic() + timeout_s
-    while app.in_progress(run_ids):
+    while app.compare.in_progress(run_ids):
         assert time.monotonic() < deadline, f"runs {run_ids} still going after {timeout_s} s"
         time.sleep(0.05)
     return at.run()
@@ -185,7 +185,7 @@ def test_a_voice_named_in_backends_toml_is_warned_like_its_spec(lineup_home: Pat
 
 def test_opened_runs_fill_the_form_and_run_again_with_their_inputs(lineup_home: Path) -> None:
     app = Lineup.open(load_settings())
-    first = app.start_tts(
+    first = app.compare.tts(
         texts=["The card was declined.", "Call your bank."],
         voices=["espeak:en-us", "espeak:en-us+f3"],
         samples=2,
@@ -206,7 +206,7 @@ def test_opened_runs_fill_the_form_and_run_again_with_their_inputs(lineup_home: 
     assert not at.exception
     new_ids = [int(r) for r in runs_param(at).split(",")]
     assert not set(new_ids) & set(first.run_ids)
-    old, new = app.runs(first.run_ids), app.runs(new_ids)
+    old, new = app.compare.runs(first.run_ids), app.compare.runs(new_ids)
     assert [run.input_text for run in new] == [run.input_text for run in old]
     assert [(g.model_spec, g.seed) for g in new[1].generations] == [
         ("espeak:en-us", 5),
@@ -221,7 +221,7 @@ def test_runs_of_a_sample_set_fill_the_form_with_that_set(lineup_home: Path) -> 
 
     chosen = sentence_sets()[1]
     app = Lineup.open(load_settings())
-    first = app.start_tts(texts=list(chosen.sentences), voices=["espeak:en-us"], stt=None)
+    first = app.compare.tts(texts=list(chosen.sentences), voices=["espeak:en-us"], stt=None)
     first.wait()
     at = page(runs=",".join(str(r) for r in first.run_ids)).run()
     assert not at.exception

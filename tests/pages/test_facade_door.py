@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lineup.app.catalog import Catalog
 from lineup.app.facade import Lineup
 from lineup.catalog.resolver import ResolvedModel
 from lineup.core.settings import Settings, load_settings
@@ -104,13 +105,13 @@ def test_bad_input_is_still_a_message(lineup_home: Path) -> None:
 
 def test_compare_checks_the_models_once(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     checked: list[list[str]] = []
-    check = Lineup._resolve_all
+    check = Catalog.resolve_all
 
-    def counting(self: Lineup, models: list[str], modality: str) -> list[ResolvedModel]:
+    def counting(self: Catalog, models: list[str], modality: str) -> list[ResolvedModel]:
         checked.append(list(models))
         return check(self, models, modality)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Lineup, "_resolve_all", counting)
+    monkeypatch.setattr(Catalog, "resolve_all", counting)
     at = compare_page_ready_to_run()
     at.button(key="compare").click().run()
     assert not at.exception

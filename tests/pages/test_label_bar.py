@@ -23,7 +23,7 @@ def draw_label_bar() -> None:
     if st.query_params.get("hide") == "1":
         st.write("Another run is shown.")
     else:
-        current = app.current_labels([generation_id], "ana").get(generation_id)
+        current = app.labels.current([generation_id], "ana").get(generation_id)
         label_bar(app, generation_id, "ana", current)
 
 

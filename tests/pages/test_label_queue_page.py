@@ -39,7 +39,7 @@ def test_label_with_the_buttons_comment_and_move_on(
     assert not at.exception
     assert (param(at, "study"), param(at, "item")) == (str(study_id), "1")
     assert progress_text(at) == "Labeled 0 of 6 answers"
-    item = app.queue_item(study_id, 1, "ana")
+    item = app.labels.queue_item(study_id, 1, "ana")
     assert item is not None
     first, second = item.answers
     # Blind: letters, no model names, until both are labeled.
@@ -48,7 +48,7 @@ def test_label_with_the_buttons_comment_and_move_on(
 
     at.button(key=f"queue-label-{first.generation_id}-relevant").click().run()
     assert not at.exception
-    assert app.current_labels([first.generation_id], "ana")[first.generation_id].relevance == (
+    assert app.labels.current([first.generation_id], "ana")[first.generation_id].relevance == (
         "relevant"
     )
     assert progress_text(at) == "Labeled 1 of 6 answers"
@@ -58,17 +58,17 @@ def test_label_with_the_buttons_comment_and_move_on(
 
     # The comment is saved with the label; a new label keeps it.
     at.text_input(key=f"queue-comment-ana-{first.generation_id}").input("Says it all").run()
-    label = app.current_labels([first.generation_id], "ana")[first.generation_id]
+    label = app.labels.current([first.generation_id], "ana")[first.generation_id]
     assert (label.relevance, label.comment) == ("relevant", "Says it all")
     at.button(key=f"queue-label-{first.generation_id}-partial").click().run()
-    label = app.current_labels([first.generation_id], "ana")[first.generation_id]
+    label = app.labels.current([first.generation_id], "ana")[first.generation_id]
     assert (label.relevance, label.comment) == ("partial", "Says it all")
 
     at.button(key=f"queue-label-{second.generation_id}-irrelevant").click().run()
     assert not at.exception
     assert progress_text(at) == "Labeled 2 of 6 answers"
     # Every answer labeled: the names appear beside the letters, in the same order.
-    revealed = app.queue_item(study_id, 1, "ana")
+    revealed = app.labels.queue_item(study_id, 1, "ana")
     assert revealed is not None and not revealed.names_hidden
     names = [a.model.split(":", 1)[1] for a in revealed.answers if a.model]
     assert titles(at) == [f"Answer A · {names[0]}", f"Answer B · {names[1]}"]
@@ -89,7 +89,7 @@ def test_label_with_the_buttons_comment_and_move_on(
     back = page(annotator="ana", study=str(study_id), item="1")
     assert back.text_input(key=f"queue-comment-ana-{first.generation_id}").value == "Says it all"
     assert back.button(key=f"queue-label-{first.generation_id}-partial").proto.type == "primary"
-    stored = app.current_labels(ids.values(), "ana")
+    stored = app.labels.current(ids.values(), "ana")
     assert {gid: label.relevance for gid, label in stored.items()} == {
         first.generation_id: "partial",
         second.generation_id: "irrelevant",
@@ -102,7 +102,7 @@ def test_the_keys_label_the_focused_answer_and_move_the_focus(
     """The buttons the keys press (the script that presses them is tested in a browser)."""
     study_id, _ = study
     at = page(annotator="ana", study=str(study_id))
-    item = app.queue_item(study_id, 1, "ana")
+    item = app.labels.queue_item(study_id, 1, "ana")
     assert item is not None
     first, second = (answer.generation_id for answer in item.answers)
     assert focused(at, item) == ["A"]
@@ -120,11 +120,11 @@ def test_the_keys_label_the_focused_answer_and_move_the_focus(
     at.button(key="queue-key-irrelevant").click().run()
     assert not at.exception
     assert {
-        g: label.relevance for g, label in app.current_labels([first, second], "ana").items()
+        g: label.relevance for g, label in app.labels.current([first, second], "ana").items()
     } == {second: "irrelevant"}
     assert focused(at, item) == ["A"]
     at.button(key="queue-key-relevant").click().run()
-    labels = app.current_labels([first, second], "ana")
+    labels = app.labels.current([first, second], "ana")
     assert {g: label.relevance for g, label in labels.items()} == {
         first: "relevant",
         second: "irrelevant",
@@ -153,8 +153,8 @@ def test_annotators_label_the_same_study_without_seeing_each_other(
     assert bo.text_input(key=f"queue-comment-bo-{gid}").value == ""
     assert "ana's note" not in [t.value for t in bo.text_input]
     bo.button(key=f"queue-label-{gid}-irrelevant").click().run()
-    assert app.current_labels([gid], "ana")[gid].relevance == "relevant"
-    assert app.current_labels([gid], "bo")[gid].relevance == "irrelevant"
+    assert app.labels.current([gid], "ana")[gid].relevance == "relevant"
+    assert app.labels.current([gid], "bo")[gid].relevance == "irrelevant"
 
 
 def test_without_a_name_the_answers_show_but_cannot_be_labeled(
@@ -173,7 +173,7 @@ def test_filters_one_model_and_unlabeled_items(
 ) -> None:
     study_id, ids = study
     for model in MODELS:
-        app.add_label(ids[(1, model, 0)], "relevant", annotator="ana")
+        app.labels.add(ids[(1, model, 0)], "relevant", annotator="ana")
     at = page(annotator="ana", study=str(study_id), item="1")
     at.sidebar.toggle(key="queue-unlabeled-only").set_value(True).run()
     assert not at.exception
@@ -259,7 +259,7 @@ def test_the_last_label_says_the_study_is_fully_labeled_with_a_link_to_its_resul
     study_id, ids = study
     *others, last = ids.values()
     for gid in others:
-        app.add_label(gid, "relevant", annotator="ana")
+        app.labels.add(gid, "relevant", annotator="ana")
     at = queue_in_app(annotator="ana", study=str(study_id))
     assert not at.exception
     assert progress_text(at) == "Labeled 5 of 6 answers"
@@ -294,7 +294,7 @@ def test_one_model_fully_labeled_says_so_for_that_model(
     study_id, ids = study
     for (_, model, _), gid in ids.items():
         if model == MODELS[1]:
-            app.add_label(gid, "irrelevant", annotator="ana")
+            app.labels.add(gid, "irrelevant", annotator="ana")
     at = queue_in_app(annotator="ana", study=str(study_id))
     assert not [s for s in at.success if "label" in s.value]  # the study as a whole is not
     at.sidebar.selectbox(key="queue-model").set_value(MODELS[1]).run()

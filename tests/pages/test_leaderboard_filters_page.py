@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
-from lineup.app.facade import LeaderboardFilter, Lineup
+from lineup.app.facade import Lineup
 from lineup.core.settings import load_settings
+from lineup.leaderboard import LeaderboardFilter
 from lineup.store.database import Store
 from lineup.store.tables import Generation, QuestionSet, SetItemRow
 from lineup.study.records import create_study, load_plan
@@ -87,7 +88,7 @@ def test_filters_from_the_address_narrow_the_table_and_stay_in_it(lineup_home: P
     # The study's billing item only: one ok answer (ana: relevant) and one error.
     assert (row["answers"], row["failed"], row["labels"], row["relevant"]) == (1, 1, 1, 1)
     assert row["median_ttft_s"] == pytest.approx(0.5)
-    expected = Lineup.open().leaderboard("vlm", LeaderboardFilter.from_query(query))
+    expected = Lineup.open().leaderboard.rows("vlm", LeaderboardFilter.from_query(query))
     assert row["pct_relevant"] == expected[0]["pct_relevant"] == 100.0
     assert at.query_params == query
     assert selectbox(at, "Tag").value == "billing"

@@ -63,7 +63,7 @@ def test_a_good_zip_is_stored_listed_and_previewed(lineup_home: Path) -> None:
     upload(at, "tickets.zip", good_zip(), set_name="Support tickets")
     assert not at.exception
     assert [s.value for s in at.success] == ["Stored the set **Support tickets**: 3 questions."]
-    [stored] = Lineup.open().sets()
+    [stored] = Lineup.open().sets.stored()
     assert (stored.name, stored.kind, stored.items, stored.with_reference) == (
         "Support tickets",
         "vlm",
@@ -115,7 +115,7 @@ def test_a_bad_zip_lists_every_problem_with_its_line_and_stores_nothing(
     ]
     assert "missing.png" in lines[0] and "question is empty" in lines[1]
     assert "'english!' is not a language tag" in lines[2]
-    assert Lineup.open().sets() == []
+    assert Lineup.open().sets.stored() == []
     assert not at.success
 
 
@@ -124,7 +124,7 @@ def test_a_name_already_taken_is_refused(lineup_home: Path) -> None:
     at.button(key="set-import").click().run()
     assert not at.exception
     assert "already stored" in at.code[0].value
-    assert len(Lineup.open().sets()) == 1
+    assert len(Lineup.open().sets.stored()) == 1
 
 
 def test_a_big_sentences_file_is_paged(lineup_home: Path) -> None:
@@ -137,7 +137,7 @@ def test_a_big_sentences_file_is_paged(lineup_home: Path) -> None:
     assert "image" not in at.dataframe[1].proto.column_order
     assert any(c.value == "Items 1–20 of 45" for c in at.caption)
 
-    at.pagination(key=f"set-page-{Lineup.open().sets()[0].id}").set_value(3).run()
+    at.pagination(key=f"set-page-{Lineup.open().sets.stored()[0].id}").set_value(3).run()
     assert not at.exception
     items = at.dataframe[1].value
     assert list(items["text"]) == [f"Sentence number {n} is here." for n in range(41, 46)]
@@ -158,7 +158,7 @@ def test_a_zip_with_two_set_files_of_one_name_is_refused_on_the_page(lineup_home
         "The zip holds 'questions.csv' twice; Lineup cannot tell which one is meant. Zip the "
         "set's folder again."
     )
-    assert Lineup.open().sets() == [] and not at.success
+    assert Lineup.open().sets.stored() == [] and not at.success
 
 
 def test_a_full_disk_is_a_message_saying_what_to_do_and_stores_nothing(
@@ -180,7 +180,7 @@ def test_a_full_disk_is_a_message_saying_what_to_do_and_stores_nothing(
     assert not at.exception
     [error] = at.error
     assert "is full" in error.value and "Free some space" in error.value
-    assert Lineup.open().sets() == [] and not at.success
+    assert Lineup.open().sets.stored() == [] and not at.success
     assert not any((lineup_home / "media").rglob("*.*"))
 
 
@@ -216,7 +216,7 @@ def test_a_shipped_set_imports_with_one_click_and_says_so_after(lineup_home: Pat
     at.button(key="shipped-import-photo-study").click().run()
     assert not at.exception
     assert [s.value for s in at.success] == ["Stored the set **photo-study**: 15 questions."]
-    [stored] = Lineup.open().sets()
+    [stored] = Lineup.open().sets.stored()
     assert (stored.name, stored.kind, stored.items) == ("photo-study", "vlm", 15)
     assert "imported" in shipped_row(at, "photo-study").lower()
     assert at.button(key="shipped-import-photo-study").disabled
@@ -234,7 +234,7 @@ def test_a_shipped_set_clicked_in_two_tabs_is_stored_once(lineup_home: Path) -> 
     first.button(key="shipped-import-voice-sentences").click().run()
     second.button(key="shipped-import-voice-sentences").click().run()
     assert not first.exception and not second.exception
-    assert [s.name for s in Lineup.open().sets()] == ["voice-sentences"]
+    assert [s.name for s in Lineup.open().sets.stored()] == ["voice-sentences"]
     # The second tab's click comes to a set stored meanwhile: no error, and its row says so.
     assert not second.error
     assert "imported" in shipped_row(second, "voice-sentences").lower()

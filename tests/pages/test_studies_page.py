@@ -45,7 +45,7 @@ def ollama(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ollam
 @pytest.fixture()
 def app(ollama: OllamaFixture, tmp_path: Path) -> Lineup:
     app = Lineup.open()
-    app.import_set(write_numbered_set(tmp_path / "three"), name="three")
+    app.sets.import_path(write_numbered_set(tmp_path / "three"), name="three")
     return app
 
 
@@ -58,7 +58,7 @@ def wait_for(
     app: Lineup, study_id: int, status: str = "done", timeout_s: float = 60
 ) -> StudyProgress:
     deadline = time.monotonic() + timeout_s
-    while (progress := app.study_progress(study_id)).status != status:
+    while (progress := app.studies.progress(study_id)).status != status:
         assert time.monotonic() < deadline, f"study {study_id} is {progress.status}, not {status}"
         time.sleep(0.05)
     return progress
@@ -91,7 +91,7 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     assert not at.exception
 
     study_id = shown_study(at)
-    info = app.study(study_id)
+    info = app.studies.get(study_id)
     assert info is not None and info.models == (ALPHA, BETA) and info.seed == 7
     assert wait_for(app, study_id).done == 6
     at.run()
@@ -111,9 +111,9 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     rows = {(r["model"], r["item"]): r for r in _answers(app, study_id)}
     items = sorted({item for _, item in rows})
     for item, relevance in zip(items, ["relevant", "relevant", "irrelevant"], strict=True):
-        app.add_label(rows[(ALPHA, item)]["id"], relevance, annotator="ana")
-    app.add_label(rows[(BETA, items[0])]["id"], "partial", annotator="ana")
-    app.add_label(rows[(BETA, items[1])]["id"], "irrelevant", annotator="bo")
+        app.labels.add(rows[(ALPHA, item)]["id"], relevance, annotator="ana")
+    app.labels.add(rows[(BETA, items[0])]["id"], "partial", annotator="ana")
+    app.labels.add(rows[(BETA, items[1])]["id"], "irrelevant", annotator="bo")
     at.run()
     assert not at.exception
 
@@ -195,7 +195,7 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
 
 def _answers(app: Lineup, study_id: int) -> list[dict]:
     """The study's answers by (model, item), through the facade (its tables' answer ids)."""
-    tables = app.study_tables(study_id)
+    tables = app.studies.tables(study_id)
     return [
         {"model": model, "item": item_id, "id": ids[0]}
         for (item_id, model), ids in tables.per_item_ids.items()
@@ -203,7 +203,7 @@ def _answers(app: Lineup, study_id: int) -> list[dict]:
 
 
 def test_pause_then_resume_from_the_page(app: Lineup) -> None:
-    started = app.start_study(set_name="three", models=[SLOW])
+    started = app.studies.start(set_name="three", models=[SLOW])
     at = studies_page(study=str(started.study_id))
     assert not at.exception
     assert "**Running**" in progress_texts(at)[0]
@@ -225,10 +225,10 @@ def test_pause_then_resume_from_the_page(app: Lineup) -> None:
 
 
 def test_cancel_asks_first(app: Lineup) -> None:
-    started = app.start_study(set_name="three", models=[SLOW])
+    started = app.studies.start(set_name="three", models=[SLOW])
     at = studies_page(study=str(started.study_id))
     # The Cancel button opens a confirmation; the study is cancelled only from inside it.
-    assert app.study(started.study_id).status == "running"
+    assert app.studies.get(started.study_id).status == "running"
     at.button(key=f"study-cancel-{started.study_id}").click().run()
     assert not at.exception
     wait_for(app, started.study_id, "cancelled")
@@ -238,8 +238,8 @@ def test_cancel_asks_first(app: Lineup) -> None:
 
 
 def test_the_address_opens_a_study(app: Lineup) -> None:
-    first = app.start_study(set_name="three", models=[ALPHA])
-    second = app.start_study(set_name="three", models=[BETA], repeats=2)
+    first = app.studies.start(set_name="three", models=[ALPHA])
+    second = app.studies.start(set_name="three", models=[BETA], repeats=2)
     wait_for(app, first.study_id)
     wait_for(app, second.study_id)
 
@@ -271,12 +271,12 @@ def test_the_address_opens_a_study(app: Lineup) -> None:
 def test_a_big_set_s_grid_is_paged_and_its_answers_follow_the_page(
     app: Lineup, tmp_path: Path
 ) -> None:
-    app.import_set(write_numbered_set(tmp_path / "many", items=45), name="many")
-    started = app.start_study(set_name="many", models=[ALPHA])
+    app.sets.import_path(write_numbered_set(tmp_path / "many", items=45), name="many")
+    started = app.studies.start(set_name="many", models=[ALPHA])
     wait_for(app, started.study_id)
-    tables = app.study_tables(started.study_id)
+    tables = app.studies.tables(started.study_id)
     for (_item, _model), ids in tables.per_item_ids.items():
-        app.add_label(ids[0], "relevant", annotator="ana")
+        app.labels.add(ids[0], "relevant", annotator="ana")
 
     at = studies_page(study=str(started.study_id))
     assert not at.exception
@@ -303,7 +303,7 @@ def test_bad_input_is_a_message_and_stores_nothing(app: Lineup) -> None:
     at.button(key="study-start").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == ["Choose at least one model."]
-    assert app.study_list() == []
+    assert app.studies.latest() == []
 
 
 def test_a_voice_study_from_the_page_shows_its_voices_and_transcripts(
@@ -312,7 +312,7 @@ def test_a_voice_study_from_the_page_shows_its_voices_and_transcripts(
     sentences = tmp_path / "sentences.txt"
     sentences.write_text("Hello there.\nThe train leaves at seven.\n", encoding="utf-8")
     app = Lineup.open()
-    app.import_set(sentences, name="two sentences")
+    app.sets.import_path(sentences, name="two sentences")
     at = studies_page()
     assert at.selectbox(key="study-set").value.name == "two sentences"
     assert at.number_input(key="study-repeats").label == "Samples per sentence"
@@ -321,7 +321,7 @@ def test_a_voice_study_from_the_page_shows_its_voices_and_transcripts(
     at.button(key="study-start").click().run()
     assert not at.exception
     study_id = shown_study(at)
-    assert app.study(study_id).params["stt"] is None
+    assert app.studies.get(study_id).params["stt"] is None
     wait_for(app, study_id)
     at.run()
     assert not at.exception

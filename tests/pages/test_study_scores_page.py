@@ -21,6 +21,7 @@ from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 
 from lineup.app.facade import Lineup
+from lineup.app.studies import Studies
 from lineup.core.settings import load_settings
 from lineup.store.database import Store
 from lineup.store.tables import (
@@ -229,7 +230,7 @@ def test_the_leaderboard_filtered_to_a_study_shows_its_ranking_and_agreement(
     at = leaderboard({"study": str(built.study_id)})
     assert not at.exception
     assert f"Study #{built.study_id} · shots" in [h.value for h in at.subheader]
-    summary = Lineup.open().study_summary(built.study_id)
+    summary = Lineup.open().studies.summary(built.study_id)
     ranking = shown_rows(at, "bt_rank_text")
     for model in summary["models"]:
         assert ranking[model["model"]]["bt_rating"] == pytest.approx(model["bt_rating"])
@@ -241,10 +242,10 @@ def test_the_leaderboard_filtered_to_a_study_shows_its_ranking_and_agreement(
 def test_without_a_study_filter_the_leaderboard_says_where_rankings_are_and_computes_none(
     built: Built, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_summary(self: Lineup, study_id: int) -> dict[str, Any]:
+    def no_summary(self: Studies, study_id: int) -> dict[str, Any]:
         raise AssertionError("the unfiltered leaderboard computed a study summary")
 
-    monkeypatch.setattr(Lineup, "study_summary", no_summary)
+    monkeypatch.setattr(Studies, "summary", no_summary)
     at = leaderboard()
     assert not at.exception
     captions = [c.value for c in at.caption]

@@ -26,7 +26,7 @@ from components.context import get_lineup
 from components.study import scoring_panel
 
 app = get_lineup()
-scoring_panel(app, app.study({study_id}))
+scoring_panel(app, app.studies.get({study_id}))
 """
 
 
@@ -51,8 +51,8 @@ def ollama(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ollam
 @pytest.fixture()
 def study(ollama: OllamaFixture, tmp_path: Path) -> tuple[Lineup, int]:
     app = Lineup.open()
-    app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
-    state = app.start_study(set_name="fruit", models=[spec(ollama, "alpha:1b")]).wait()
+    app.sets.import_path(write_judge_set(tmp_path / "fruit"), name="fruit")
+    state = app.studies.start(set_name="fruit", models=[spec(ollama, "alpha:1b")]).wait()
     assert state.status == "done"
     return app, state.study_id
 
@@ -87,16 +87,16 @@ def test_run_a_reference_model_then_score_pairwise_from_the_panel(
     assert score.disabled  # no judge chosen yet
     at.selectbox(key=f"reference-model-{study_id}").set_value(spec(ollama, "ref:9b")).run()
     next(b for b in at.button if b.label == "Run it").click().run()
-    reference = app.reference_of(study_id)
+    reference = app.scores.reference_of(study_id)
     assert reference is not None and reference.models == (spec(ollama, "ref:9b"),)
-    wait_until(lambda: app.study_progress(reference.id).status == "done")
+    wait_until(lambda: app.studies.progress(reference.id).status == "done")
     at.run()
     assert any("3 of 3 answers" in bar.proto.text for bar in at.get("progress"))
 
     at.selectbox(key=f"judge-model-{study_id}").set_value(spec(ollama, "pair:7b")).run()
     at.radio(key=f"judge-protocol-{study_id}").set_value("pairwise").run()
     next(b for b in at.button if b.label == "Score").click().run()
-    job = app.judging(study_id)
+    job = app.scores.judging(study_id)
     assert job is not None
     ended = job.wait(30)
     assert ended.run is not None and (ended.run.asked, ended.run.failed) == (6, 0)
@@ -105,7 +105,7 @@ def test_run_a_reference_model_then_score_pairwise_from_the_panel(
         "6 asked, 0 already judged, 0 failed; 6 of 6 verdicts scored" in s.value for s in at.success
     )
     # 6/3 first, 3/6 second: (2 + 0.5) / 2 per answer.
-    (row,) = app.study_summary(study_id)["models"]
+    (row,) = app.studies.summary(study_id)["models"]
     assert row["judge_score"] == pytest.approx(1.25)
 
 
@@ -119,7 +119,7 @@ def test_the_template_is_kept_with_the_study_and_a_bad_one_is_refused(
     at.text_area(key=key).set_value("Grade {answer}.").run()
     next(b for b in at.button if b.label == "Save template").click().run()
     assert any("lacks {question}, {reference}" in e.value for e in at.error)
-    assert app.judge_template(study_id) == DEFAULT_TEMPLATE
+    assert app.scores.template(study_id) == DEFAULT_TEMPLATE
 
     edited = "Strict.\n" + DEFAULT_TEMPLATE
     at.text_area(key=key).set_value(edited).run()
@@ -127,14 +127,14 @@ def test_the_template_is_kept_with_the_study_and_a_bad_one_is_refused(
     # Score saves the edit first, then asks.
     next(b for b in at.button if b.label == "Score").click().run()
     assert not at.error
-    assert app.judge_template(study_id) == edited
-    job = app.judging(study_id)
+    assert app.scores.template(study_id) == edited
+    job = app.scores.judging(study_id)
     assert job is not None and job.wait(30).run is not None
     assert verdict_count(app) == 2  # the two items with a reference
     assert panel(study_id).text_area(key=key).value == edited  # a new session sees it
 
     next(b for b in at.button if b.label == "Back to the default").click().run()
-    assert app.judge_template(study_id) == DEFAULT_TEMPLATE
+    assert app.scores.template(study_id) == DEFAULT_TEMPLATE
     assert at.text_area(key=key).value == DEFAULT_TEMPLATE
 
 
@@ -147,14 +147,14 @@ def test_pairwise_without_a_reference_model_cannot_start(
     at.radio(key=f"judge-protocol-{study_id}").set_value("pairwise").run()
     assert next(b for b in at.button if b.label == "Score").disabled
     assert any("needs a reference model" in c.value for c in at.caption)
-    assert app.judging(study_id) is None and verdict_count(app) == 0
+    assert app.scores.judging(study_id) is None and verdict_count(app) == 0
 
 
 def test_the_studies_page_shows_the_panel_and_the_reference_models_answer_apart(
     study: tuple[Lineup, int], ollama: OllamaFixture
 ) -> None:
     app, study_id = study
-    assert app.start_reference(study_id, spec(ollama, "ref:9b")).wait().status == "done"
+    assert app.scores.start_reference(study_id, spec(ollama, "ref:9b")).wait().status == "done"
     at = studies_page(study=str(study_id))
     assert not at.exception
     assert any(e.label.startswith("Score this study") for e in at.expander)
@@ -162,7 +162,7 @@ def test_the_studies_page_shows_the_panel_and_the_reference_models_answer_apart(
     assert len(shown) == 1 and "never ranked" in shown[0]
     assert "Three apples." in shown_texts(at)
     # The reference model's own study says whose it is, and has no scoring panel.
-    reference = app.reference_of(study_id)
+    reference = app.scores.reference_of(study_id)
     assert reference is not None
     at = studies_page(study=str(reference.id))
     assert any(f"reference model of study {study_id}" in i.value for i in at.info)
@@ -184,7 +184,7 @@ def test_the_judge_s_token_limit_and_timeout_are_set_in_the_panel_and_kept_with_
     at.number_input(key=f"judge-timeout-{study_id}").set_value(45.0).run()
     next(b for b in at.button if b.label == "Score").click().run()
     assert not at.exception and not at.error
-    job = app.judging(study_id)
+    job = app.scores.judging(study_id)
     assert job is not None and job.wait(30).run is not None
     judged = [c for c in ollama.chat_requests() if c["model"] == "judge:7b"]
     assert [c["options"]["num_predict"] for c in judged] == [96, 96]
@@ -200,7 +200,7 @@ def test_a_run_where_most_verdicts_failed_is_shown_as_a_failure_with_its_replies
     at = panel(study_id)
     at.selectbox(key=f"judge-model-{study_id}").set_value(spec(ollama, "chatty:135m")).run()
     next(b for b in at.button if b.label == "Score").click().run()
-    job = app.judging(study_id)
+    job = app.scores.judging(study_id)
     assert job is not None
     ended = job.wait(30)
     assert ended.run is not None and (ended.run.asked, ended.run.failed) == (2, 2)
@@ -221,7 +221,7 @@ def test_a_fresh_session_shows_the_study_s_latest_judge_in_the_picker(
     app, study_id = study
     # A judge named with its endpoint's address: not among the discovered ollama:NAME specs.
     judge = f"ollama:judge:7b@{ollama.base_url}"
-    app.judge_study(study_id, judge, max_tokens=256, timeout_s=60)
+    app.scores.judge(study_id, judge, max_tokens=256, timeout_s=60)
     at = panel(study_id)  # a new session, as after a reload
     assert not at.exception
     picker = at.selectbox(key=f"judge-model-{study_id}")
@@ -233,8 +233,8 @@ def test_a_fresh_session_shows_the_study_s_latest_judge_in_the_picker(
     assert not next(b for b in at.button if b.label == "Score").disabled
 
     # After a pairwise judge, that one is the study's latest.
-    assert app.start_reference(study_id, spec(ollama, "ref:9b")).wait().status == "done"
-    app.judge_study(study_id, spec(ollama, "pair:7b"), protocol="pairwise")
+    assert app.scores.start_reference(study_id, spec(ollama, "ref:9b")).wait().status == "done"
+    app.scores.judge(study_id, spec(ollama, "pair:7b"), protocol="pairwise")
     at = panel(study_id)
     assert at.selectbox(key=f"judge-model-{study_id}").value == spec(ollama, "pair:7b")
     assert judge in at.selectbox(key=f"judge-model-{study_id}").options  # the earlier one too
@@ -245,8 +245,10 @@ def test_a_fresh_session_while_a_judge_runs_shows_the_running_judge_in_the_picke
     study: tuple[Lineup, int], ollama: OllamaFixture
 ) -> None:
     app, study_id = study
-    app.judge_study(study_id, spec(ollama, "judge:7b"))  # an earlier judge, finished
-    job = app.start_judging(study_id, spec(ollama, "slowjudge:7b"), max_tokens=128, timeout_s=90)
+    app.scores.judge(study_id, spec(ollama, "judge:7b"))  # an earlier judge, finished
+    job = app.scores.start_judging(
+        study_id, spec(ollama, "slowjudge:7b"), max_tokens=128, timeout_s=90
+    )
     try:
         wait_until(lambda: job.progress().total is not None or ollama.in_flight > 0)
         at = panel(study_id)  # a reload while its first request is in flight
@@ -273,16 +275,16 @@ def test_a_running_study_whose_items_have_references_does_not_say_there_are_none
     ollama: OllamaFixture, tmp_path: Path
 ) -> None:
     app = Lineup.open()
-    app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
-    study_id = app.start_study(set_name="fruit", models=[spec(ollama, "slow:1b")]).study_id
+    app.sets.import_path(write_judge_set(tmp_path / "fruit"), name="fruit")
+    study_id = app.studies.start(set_name="fruit", models=[spec(ollama, "slow:1b")]).study_id
     try:
-        assert app.study_progress(study_id).status == "running"
+        assert app.studies.progress(study_id).status == "running"
         at = studies_page(study=str(study_id))
         assert not at.exception
-        assert app.study_progress(study_id).done == 0  # no answer yet: the page drew it running
+        assert app.studies.progress(study_id).done == 0  # no answer yet: the page drew it running
         captions = [c.value for c in at.caption]
         assert not any("no item has a reference answer" in c for c in captions), captions
         assert any("2 of 3 items have a reference answer" in c for c in captions), captions
     finally:
-        app.cancel_study(study_id)
-        wait_until(lambda: app.study_progress(study_id).status == "cancelled")
+        app.studies.cancel(study_id)
+        wait_until(lambda: app.studies.progress(study_id).status == "cancelled")

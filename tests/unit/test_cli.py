@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lineup.app.facade import Lineup
+from lineup.app.catalog import Catalog
 from lineup.catalog.resolver import ResolvedModel
 from lineup.cli.main import build_parser, main
 from lineup.core.settings import load_settings
@@ -386,13 +386,13 @@ def test_the_command_line_checks_the_models_once(
     lineup_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     checked: list[list[str]] = []
-    check = Lineup._resolve_all
+    check = Catalog.resolve_all
 
-    def counting(self: Lineup, models: list[str], modality: str) -> list[ResolvedModel]:
+    def counting(self: Catalog, models: list[str], modality: str) -> list[ResolvedModel]:
         checked.append(list(models))
         return check(self, models, modality)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Lineup, "_resolve_all", counting)
+    monkeypatch.setattr(Catalog, "resolve_all", counting)
     assert run_main(*TTS, "--json") == 0
     assert checked == [["espeak:en-us"]]
     assert json.loads(capsys.readouterr().out)["results"][0]["status"] == "ok"

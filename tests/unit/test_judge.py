@@ -69,9 +69,9 @@ def spec(fixture: OllamaFixture, name: str) -> str:
 def study(lineup_home: Path, tmp_path: Path, candidates: OllamaFixture) -> tuple[Lineup, int]:
     """A finished study: 3 items (one without a reference) x 2 models, all answers `ok`."""
     app = Lineup.open()
-    app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
+    app.sets.import_path(write_judge_set(tmp_path / "fruit"), name="fruit")
     models = [spec(candidates, "alphavlm:1b"), spec(candidates, "betavlm:1b")]
-    state = app.start_study(set_name="fruit", models=models).wait()
+    state = app.studies.start(set_name="fruit", models=models).wait()
     assert state.status == "done" and state.errors == 0
     return app, state.study_id
 
@@ -89,7 +89,7 @@ def test_the_judge_sees_question_reference_answer_and_image_and_never_a_model_na
     study: tuple[Lineup, int], judges: OllamaFixture
 ) -> None:
     app, study_id = study
-    run = app.judge_study(study_id, spec(judges, "judge:7b"))
+    run = app.scores.judge(study_id, spec(judges, "judge:7b"))
     assert (run.asked, run.cached, run.failed, run.skipped) == (4, 0, 0, 2)
     chats = judges.chat_requests()
     assert len(chats) == 4
@@ -139,9 +139,9 @@ def test_figures_are_the_mean_of_score_over_ten_with_a_bootstrap_interval(
     def next_reply(done: int, total: int) -> None:
         judge.words = json_reply(next(scores, 1))
 
-    app.judge_study(study_id, spec(judges, "judge:7b"), on_progress=next_reply)
-    figures = app.judge_figures(study_id, spec(judges, "judge:7b"))
-    info = app.study(study_id)
+    app.scores.judge(study_id, spec(judges, "judge:7b"), on_progress=next_reply)
+    figures = app.scores.judge_figures(study_id, spec(judges, "judge:7b"))
+    info = app.studies.get(study_id)
     assert info is not None
     alpha, beta = info.models
     assert list(figures) == [alpha, beta]
@@ -160,7 +160,7 @@ def test_figures_are_the_mean_of_score_over_ten_with_a_bootstrap_interval(
         }
         assert min(expected) <= low < high <= max(expected)
     # study show carries the figures of the judge that ran last.
-    shown = {m["model"]: m for m in app.study_summary(study_id)["models"]}
+    shown = {m["model"]: m for m in app.studies.summary(study_id)["models"]}
     for model in (alpha, beta):
         assert {key: shown[model][key] for key in figures[model]} == pytest.approx(figures[model])
 
@@ -170,7 +170,7 @@ def test_a_reply_without_a_score_is_a_stored_failure_not_a_zero(
 ) -> None:
     app, study_id = study
     garbage = spec(judges, "garbage:7b")
-    run = app.judge_study(study_id, garbage)
+    run = app.scores.judge(study_id, garbage)
     assert (run.asked, run.failed) == (4, 4)
     rows = verdicts(app, study_id)
     assert {(r.status, r.score, r.reply) for r in rows} == {
@@ -178,7 +178,7 @@ def test_a_reply_without_a_score_is_a_stored_failure_not_a_zero(
     }
     assert all("has no score" in (r.error or "") for r in rows)
     # Counted apart, not in the mean.
-    figures = app.judge_figures(study_id, garbage)
+    figures = app.scores.judge_figures(study_id, garbage)
     assert {
         m: (f["judge_score"], f["judged"], f["judge_failures"]) for m, f in figures.items()
     } == {model: (None, 0, 2) for model in figures}
@@ -190,10 +190,10 @@ def test_a_reply_without_a_score_is_a_stored_failure_not_a_zero(
             .values(status=JUDGE_SCORED, score=5.0, error=None)
         )
     first_model = next(iter(figures))
-    mixed = app.judge_figures(study_id, garbage)[first_model]
+    mixed = app.scores.judge_figures(study_id, garbage)[first_model]
     assert (mixed["judge_score"], mixed["judged"], mixed["judge_failures"]) == (0.5, 1, 1)
     # An unparsable reply is the judge's verdict: a re-run does not ask again.
-    assert app.judge_study(study_id, garbage).asked == 0
+    assert app.scores.judge(study_id, garbage).asked == 0
 
 
 def test_a_second_run_asks_nothing_and_an_edited_template_asks_again(
@@ -201,22 +201,22 @@ def test_a_second_run_asks_nothing_and_an_edited_template_asks_again(
 ) -> None:
     app, study_id = study
     judge = spec(judges, "judge:7b")
-    app.judge_study(study_id, judge)
+    app.scores.judge(study_id, judge)
     assert len(judges.chat_requests()) == 4
-    again = app.judge_study(study_id, judge)
+    again = app.scores.judge(study_id, judge)
     assert (again.asked, again.cached, again.failed) == (0, 4, 0)
     assert len(judges.chat_requests()) == 4
 
     edited = "Be strict.\n" + DEFAULT_TEMPLATE
     judges.models["judge:7b"].words = json_reply(3)
-    third = app.judge_study(study_id, judge, edited)
+    third = app.scores.judge(study_id, judge, edited)
     assert (third.asked, third.cached) == (4, 0)
     assert len(judges.chat_requests()) == 8
     assert all(
         c["messages"][-1]["content"].startswith("Be strict.") for c in judges.chat_requests()[4:]
     )
     # The figures follow each answer's latest verdict: the edited template's.
-    figures = app.judge_figures(study_id, judge)
+    figures = app.scores.judge_figures(study_id, judge)
     assert [f["judge_score"] for f in figures.values()] == [pytest.approx(0.3)] * 2
     assert len(verdicts(app, study_id)) == 8
 
@@ -225,7 +225,7 @@ def test_a_text_only_judge_gets_no_image_and_the_row_says_so(
     study: tuple[Lineup, int], judges: OllamaFixture
 ) -> None:
     app, study_id = study
-    app.judge_study(study_id, spec(judges, "textonly:7b"))
+    app.scores.judge(study_id, spec(judges, "textonly:7b"))
     assert all("images" not in c["messages"][-1] for c in judges.chat_requests())
     rows = verdicts(app, study_id)
     assert {(r.saw_image, "images" in r.request["messages"][0]) for r in rows} == {(False, False)}
@@ -237,12 +237,12 @@ def test_a_failed_request_and_a_dead_process_s_question_are_asked_again(
     app, study_id = study
     judge = spec(judges, "judge:7b")
     judges.models["judge:7b"].fail_with = "out of memory"
-    first = app.judge_study(study_id, judge)
+    first = app.scores.judge(study_id, judge)
     assert (first.asked, first.failed) == (4, 4)
     rows = verdicts(app, study_id)
     assert {r.status for r in rows} == {JUDGE_FAILED}
     assert all("out of memory" in (r.error or "") for r in rows)
-    assert {f["judge_failures"] for f in app.judge_figures(study_id, judge).values()} == {2}
+    assert {f["judge_failures"] for f in app.scores.judge_figures(study_id, judge).values()} == {2}
 
     # One question was in flight in a process that is gone (no such pid on this host).
     with app.store.session() as session:
@@ -252,7 +252,7 @@ def test_a_failed_request_and_a_dead_process_s_question_are_asked_again(
             .values(status=JUDGE_ASKING, owner_host=this_owner()[0], owner_pid=2**22 + 7)
         )
     judges.models["judge:7b"].fail_with = None
-    second = app.judge_study(study_id, judge)
+    second = app.scores.judge(study_id, judge)
     assert (second.asked, second.cached, second.failed) == (4, 0, 0)
     assert [r.id for r in verdicts(app, study_id)] == [r.id for r in rows]  # asked in place
     assert {r.status for r in verdicts(app, study_id)} == {JUDGE_SCORED}
@@ -263,14 +263,14 @@ def test_only_the_study_s_current_complete_answers_count(
 ) -> None:
     app, study_id = study
     judge = spec(judges, "judge:7b")
-    app.judge_study(study_id, judge)
+    app.scores.judge(study_id, judge)
     # An answer that left the study (its key released) no longer counts.
     with app.store.session() as session:
         gone = session.scalars(
             select(Generation.id).where(Generation.study_id == study_id).order_by(Generation.id)
         ).first()
         session.execute(update(Generation).where(Generation.id == gone).values(study_id=None))
-    assert sum(f["judged"] for f in app.judge_figures(study_id, judge).values()) == 3
+    assert sum(f["judged"] for f in app.scores.judge_figures(study_id, judge).values()) == 3
 
 
 def test_bad_input_is_refused_before_anything_is_asked(
@@ -279,11 +279,11 @@ def test_bad_input_is_refused_before_anything_is_asked(
     app, study_id = study
     judge = spec(judges, "judge:7b")
     with pytest.raises(InputError, match="no study 999"):
-        app.judge_study(999, judge)
+        app.scores.judge(999, judge)
     with pytest.raises(InputError, match=r"lacks \{reference\}"):
-        app.judge_study(study_id, judge, "Q: {question}\nA: {answer}")
+        app.scores.judge(study_id, judge, "Q: {question}\nA: {answer}")
     with pytest.raises(InputError, match="protocol"):
-        app.judge_study(study_id, judge, protocol="pairwise")
+        app.scores.judge(study_id, judge, protocol="pairwise")
     assert judges.chat_requests() == []
 
 
@@ -388,7 +388,7 @@ def test_a_judge_slower_than_the_timeout_is_stopped_and_recorded_as_failed(
     app, study_id = study
     judges.models["judge:7b"].first_delay_s = 2.0
     started = time.perf_counter()
-    judge = app.resolve(spec(judges, "judge:7b"), "vlm")
+    judge = app.catalog.resolve(spec(judges, "judge:7b"), "vlm")
     run = judge_study(
         app.store,
         study_id,
@@ -417,7 +417,7 @@ def test_the_judge_is_compared_with_each_persons_label_on_the_same_answer(
     def next_reply(done: int, total: int) -> None:
         judge.words = json_reply(next(scores, 1))
 
-    app.judge_study(study_id, spec(judges, "judge:7b"), on_progress=next_reply)
+    app.scores.judge(study_id, spec(judges, "judge:7b"), on_progress=next_reply)
     by_answer = {v.generation_id: v.score for v in verdicts(app, study_id)}
     assert sorted(by_answer.values()) == [4, 7, 8, 9]
     # Two people label every judged answer; ana agrees with the judge's order, bo does not.
@@ -427,11 +427,11 @@ def test_the_judge_is_compared_with_each_persons_label_on_the_same_answer(
     expected_labels: list[str] = []
     for generation_id, score in sorted(by_answer.items()):
         for name, labels in (("ana", ana), ("bo", bo)):
-            app.add_label(generation_id, labels[int(score)], annotator=name)
+            app.labels.add(generation_id, labels[int(score)], annotator=name)
             expected_scores.append(float(score))
             expected_labels.append(labels[int(score)])
     expected = judge_agreement(expected_scores, expected_labels)
-    shown = app.study_summary(study_id)["agreement"]["judge"]
+    shown = app.studies.summary(study_id)["agreement"]["judge"]
     assert shown["judge"] == spec(judges, "judge:7b") and shown["n"] == 8
     assert shown["spearman"] == pytest.approx(expected.spearman)
     assert shown["kappa"] == pytest.approx(expected.kappa)
@@ -444,7 +444,7 @@ def test_the_judge_request_carries_its_token_limit_and_each_verdict_keeps_its_li
     study: tuple[Lineup, int], judges: OllamaFixture
 ) -> None:
     app, study_id = study
-    app.judge_study(study_id, spec(judges, "judge:7b"))
+    app.scores.judge(study_id, spec(judges, "judge:7b"))
     chats = judges.chat_requests()
     assert len(chats) == 4
     # What the loopback server received: Ollama's name for the limit is num_predict.
@@ -453,7 +453,7 @@ def test_the_judge_request_carries_its_token_limit_and_each_verdict_keeps_its_li
     assert {(r.max_tokens, r.timeout_s) for r in rows} == {(512, 120.0)}
     assert {r.request["max_tokens"] for r in rows} == {512}
 
-    app.judge_study(study_id, spec(judges, "textonly:7b"), max_tokens=64, timeout_s=30)
+    app.scores.judge(study_id, spec(judges, "textonly:7b"), max_tokens=64, timeout_s=30)
     assert {chat["options"]["num_predict"] for chat in judges.chat_requests()[4:]} == {64}
     rows = [r for r in verdicts(app, study_id) if r.judge_spec == spec(judges, "textonly:7b")]
     assert len(rows) == 4
@@ -469,7 +469,7 @@ def test_a_judge_that_never_stops_is_cut_at_its_timeout_and_stored_as_failed(
     endless.reply = lambda body: itertools.repeat("Score")  # type: ignore[assignment,return-value]
     endless.delay_s = 0.01
     started = time.perf_counter()
-    run = app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=100, timeout_s=0.5)
+    run = app.scores.judge(study_id, spec(judges, "garbage:7b"), max_tokens=100, timeout_s=0.5)
     assert time.perf_counter() - started < 4 * 10  # each answer cut, not waited out
     assert (run.asked, run.failed) == (4, 4)
     rows = verdicts(app, study_id)
@@ -489,7 +489,7 @@ def test_a_reply_cut_at_the_token_limit_says_so_in_its_failure(
     capped = judges.models["garbage:7b"]
     capped.reply = lambda body: ["again"] * body["options"]["num_predict"]
     capped.done_reason = "length"
-    run = app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=8)
+    run = app.scores.judge(study_id, spec(judges, "garbage:7b"), max_tokens=8)
     assert (run.asked, run.failed) == (4, 4)
     rows = verdicts(app, study_id)
     assert {(r.status, r.reply) for r in rows} == {(JUDGE_UNPARSED, " ".join(["again"] * 8))}
@@ -498,17 +498,17 @@ def test_a_reply_cut_at_the_token_limit_says_so_in_its_failure(
         for r in rows
     )
     # A cut reply is asked again once the limit changes, not while it stays the same.
-    assert app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=8).asked == 0
+    assert app.scores.judge(study_id, spec(judges, "garbage:7b"), max_tokens=8).asked == 0
     capped.reply = None
     capped.done_reason = "stop"
     capped.words = json_reply(5)
-    again = app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=300)
+    again = app.scores.judge(study_id, spec(judges, "garbage:7b"), max_tokens=300)
     assert (again.asked, again.failed) == (4, 0)
     assert {(r.status, r.score, r.max_tokens) for r in verdicts(app, study_id)} == {
         (JUDGE_SCORED, 5.0, 300)
     }
     # A scored verdict stays, whatever the limit.
-    assert app.judge_study(study_id, spec(judges, "garbage:7b"), max_tokens=16).asked == 0
+    assert app.scores.judge(study_id, spec(judges, "garbage:7b"), max_tokens=16).asked == 0
 
 
 def test_study_score_takes_the_judges_token_limit_and_timeout(
@@ -583,10 +583,10 @@ def test_the_facade_refuses_a_bad_judge_limit_before_anything_is_asked(
     app, study_id = study
     judge = spec(judges, "judge:7b")
     with pytest.raises(InputError, match="token limit must be|timeout must be"):
-        app.judge_study(study_id, judge, **limits)
+        app.scores.judge(study_id, judge, **limits)
     with pytest.raises(InputError, match="token limit must be|timeout must be"):
-        app.start_judging(study_id, judge, **limits)
-    assert app.judging(study_id) is None
+        app.scores.start_judging(study_id, judge, **limits)
+    assert app.scores.judging(study_id) is None
     assert judges.chat_requests() == [] and verdicts(app, study_id) == []
 
 
@@ -631,7 +631,7 @@ def test_a_run_where_few_verdicts_failed_is_not_called_a_failure(
     def next_reply(done: int, total: int) -> None:
         judge.words = next(replies, json_reply(5))
 
-    run = app.judge_study(study_id, spec(judges, "judge:7b"), on_progress=next_reply)
+    run = app.scores.judge(study_id, spec(judges, "judge:7b"), on_progress=next_reply)
     assert (run.asked, run.scored, run.unscored) == (4, 3, 1)
     assert run.mostly_failed is False
     [shown] = run.failed_replies
@@ -666,4 +666,4 @@ def test_study_score_refuses_judge_limits_without_a_judge(
     assert "--judge-timeout set the judge's limits; give the judge with --judge" in (
         capsys.readouterr().err
     )
-    assert app.reference_of(study_id) is None and judges.chat_requests() == []
+    assert app.scores.reference_of(study_id) is None and judges.chat_requests() == []

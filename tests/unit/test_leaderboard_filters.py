@@ -128,7 +128,7 @@ def test_without_a_filter_the_leaderboard_runs_the_very_same_queries(
     # And through the facade, whose empty filter is no filter.
     app = Lineup.open()
     statements.clear()
-    assert app.leaderboard("vlm", LeaderboardFilter()) == app.leaderboard("vlm")
+    assert app.leaderboard.rows("vlm", LeaderboardFilter()) == app.leaderboard.rows("vlm")
     half = len(statements) // 2
     assert statements[:half] == statements[half:]
 
@@ -165,11 +165,11 @@ def test_the_facade_refuses_a_filter_naming_what_the_store_does_not_hold(
     }
     for message, f in cases.items():
         with pytest.raises(InputError, match=message):
-            app.leaderboard("vlm", f)
+            app.leaderboard.rows("vlm", f)
 
 
 def test_the_filter_choices_are_what_the_store_holds(store: Store, filled: Inserted) -> None:
-    choices = Lineup.open().leaderboard_filter_choices()
+    choices = Lineup.open().leaderboard.choices()
     assert [s.id for s in choices.studies] == sorted(study_ids(store), reverse=True)
     assert [(s.set_name, s.kind) for s in choices.studies][-1] == ("screens", "vlm")
     assert [(s.name, s.kind) for s in choices.sets] == [

@@ -90,9 +90,9 @@ def test_the_facade_names_a_model_by_its_stored_spec_else_by_backends_toml(
     (lineup_home / "backends.toml").write_text('[models.qwen]\nspec = "ollama:qwen2-vl:7b"\n')
     fresh = app.refreshed()
     # Made when qwen stood for another model: the stored spec wins.
-    assert "ollama:llava:7b" in fresh.model_label("qwen", "ollama:llava:7b").tooltip
+    assert "ollama:llava:7b" in fresh.catalog.model_label("qwen", "ollama:llava:7b").tooltip
     # No stored spec (a picker, an old row that holds the name): what the name stands for now.
-    for label in (fresh.model_label("qwen"), fresh.model_label("qwen", "qwen")):
+    for label in (fresh.catalog.model_label("qwen"), fresh.catalog.model_label("qwen", "qwen")):
         assert label.title == "qwen"
         assert "ollama:qwen2-vl:7b" in label.tooltip and "in backends.toml" in label.tooltip
-    assert fresh.model_label("ocr:eng+rus").title == "ocr:eng+rus"
+    assert fresh.catalog.model_label("ocr:eng+rus").title == "ocr:eng+rus"

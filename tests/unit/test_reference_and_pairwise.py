@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from lineup.app.facade import INPUT_ERRORS, Lineup
+from lineup.app.facade import Lineup
+from lineup.app.part import INPUT_ERRORS
 from lineup.cli.main import main
 from lineup.core.limits import InputError
 from lineup.core.markup import escape_markdown
@@ -75,8 +76,8 @@ def spec(fixture: OllamaFixture, name: str) -> str:
 def study(lineup_home: Path, tmp_path: Path, models: OllamaFixture) -> tuple[Lineup, int]:
     """A finished study of 3 items (the second without a reference) x alpha and beta."""
     app = Lineup.open()
-    app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
-    state = app.start_study(
+    app.sets.import_path(write_judge_set(tmp_path / "fruit"), name="fruit")
+    state = app.studies.start(
         set_name="fruit",
         models=[spec(models, ALPHA), spec(models, BETA)],
         system="Answer briefly.",
@@ -89,7 +90,7 @@ def study(lineup_home: Path, tmp_path: Path, models: OllamaFixture) -> tuple[Lin
 @pytest.fixture()
 def referenced(study: tuple[Lineup, int], models: OllamaFixture) -> tuple[Lineup, int, int]:
     app, study_id = study
-    state = app.start_reference(study_id, spec(models, REF)).wait()
+    state = app.scores.start_reference(study_id, spec(models, REF)).wait()
     assert state.status == "done" and state.errors == 0
     return app, study_id, state.study_id
 
@@ -102,11 +103,11 @@ def test_the_reference_model_is_a_study_of_its_own_shown_apart_and_never_ranked(
     referenced: tuple[Lineup, int, int], models: OllamaFixture
 ) -> None:
     app, study_id, reference_id = referenced
-    reference = app.study(reference_id)
+    reference = app.studies.get(reference_id)
     assert reference is not None
     assert reference.reference_for == study_id
     assert reference.models == (spec(models, REF),) and reference.repeats == 1
-    assert app.reference_of(study_id) == reference
+    assert app.scores.reference_of(study_id) == reference
     # One answer per item, asked with the study's own parameters.
     asked = chats_of(models, REF)
     assert len(asked) == 3
@@ -114,7 +115,7 @@ def test_the_reference_model_is_a_study_of_its_own_shown_apart_and_never_ranked(
         assert chat["messages"][0] == {"role": "system", "content": "Answer briefly."}
         assert chat["options"]["temperature"] == 0.3
 
-    summary = app.study_summary(study_id)
+    summary = app.studies.summary(study_id)
     assert [row["model"] for row in summary["models"]] == [spec(models, ALPHA), spec(models, BETA)]
     assert summary["reference"] == {
         "model": spec(models, REF),
@@ -125,8 +126,8 @@ def test_the_reference_model_is_a_study_of_its_own_shown_apart_and_never_ranked(
         "items_referenced": 1,  # the item the set gives no reference
     }
     assert summary["done"] == summary["total"] == 6
-    queue = app.label_queue(study_id, "ana")
-    item = app.queue_item(study_id, queue.entries[0].item_id, "ana")
+    queue = app.labels.queue(study_id, "ana")
+    item = app.labels.queue_item(study_id, queue.entries[0].item_id, "ana")
     assert len(item.answers) == 2
 
 
@@ -134,10 +135,10 @@ def test_overlap_takes_the_reference_models_answer_where_the_set_has_none(
     study: tuple[Lineup, int], models: OllamaFixture
 ) -> None:
     app, study_id = study
-    before = {row["model"]: row for row in app.study_summary(study_id)["models"]}
+    before = {row["model"]: row for row in app.studies.summary(study_id)["models"]}
     assert {row["with_reference"] for row in before.values()} == {2}
-    assert app.start_reference(study_id, spec(models, REF)).wait().status == "done"
-    after = {row["model"]: row for row in app.study_summary(study_id)["models"]}
+    assert app.scores.start_reference(study_id, spec(models, REF)).wait().status == "done"
+    after = {row["model"]: row for row in app.studies.summary(study_id)["models"]}
     # ROUGE-1 F1 worked by hand. Alpha says "Seven apples." and beta "Some cats." to every
     # item; the references: "Three red apples." (set), "Some cats." (reference model), "Two
     # cats." (set).
@@ -153,12 +154,12 @@ def test_one_reference_model_per_study_and_naming_it_again_resumes_it(
 ) -> None:
     app, study_id, reference_id = referenced
     with pytest.raises(InputError, match="one reference model"):
-        app.start_reference(study_id, spec(models, ALPHA))
-    again = app.start_reference(study_id, spec(models, REF)).wait()
+        app.scores.start_reference(study_id, spec(models, ALPHA))
+    again = app.scores.start_reference(study_id, spec(models, REF)).wait()
     assert again.study_id == reference_id and again.status == "done"
     assert len(chats_of(models, REF)) == 3  # nothing asked twice
     with pytest.raises(InputError, match="reference model of study"):
-        app.start_reference(reference_id, spec(models, REF))
+        app.scores.start_reference(reference_id, spec(models, REF))
     with app.store.session() as session:
         assert session.scalar(select(Study.id).where(Study.reference_for == study_id)) == (
             reference_id
@@ -170,7 +171,7 @@ def test_the_pairwise_judge_sees_both_orders_anonymised_and_scores_candidate_ove
 ) -> None:
     app, study_id, reference_id = referenced
     judge = spec(judges, "biased:7b")
-    run = app.judge_study(study_id, judge, protocol="pairwise")
+    run = app.scores.judge(study_id, judge, protocol="pairwise")
     assert (run.asked, run.cached, run.failed, run.skipped) == (12, 0, 0, 0)
     chats = judges.chat_requests()
     assert len(chats) == 12
@@ -204,7 +205,7 @@ def test_the_pairwise_judge_sees_both_orders_anonymised_and_scores_candidate_ove
         assert (row.score, row.reference_score) == ((8, 4) if row.position == 1 else (4, 8))
     assert sorted(row.position for row in rows) == [1] * 6 + [2] * 6
     # Per answer: (8/4 + 4/8) / 2 = 1.25; every answer the same, so the interval is a point.
-    summary = app.study_summary(study_id)
+    summary = app.studies.summary(study_id)
     assert summary["judge"] == {"spec": judge, "protocol": "pairwise"}
     for row in summary["models"]:
         assert row["judge_score"] == pytest.approx(1.25)
@@ -214,7 +215,7 @@ def test_the_pairwise_judge_sees_both_orders_anonymised_and_scores_candidate_ove
         )
         assert (row["judged"], row["judge_failures"]) == (3, 0)
 
-    again = app.judge_study(study_id, judge, protocol="pairwise")
+    again = app.scores.judge(study_id, judge, protocol="pairwise")
     assert (again.asked, again.cached) == (0, 12)
     assert len(judges.chat_requests()) == 12
 
@@ -224,7 +225,7 @@ def test_an_unparsed_order_makes_the_answer_a_failure_never_a_zero(
 ) -> None:
     app, study_id, _ = referenced
     judge = spec(judges, "biased:7b")
-    app.judge_study(study_id, judge, protocol="pairwise")
+    app.scores.judge(study_id, judge, protocol="pairwise")
     with app.store.session() as session:
         victim = session.scalars(
             select(JudgeScore).where(JudgeScore.position == 2).order_by(JudgeScore.id)
@@ -236,19 +237,19 @@ def test_an_unparsed_order_makes_the_answer_a_failure_never_a_zero(
             .values(status=JUDGE_UNPARSED, score=None, reference_score=None, error="no score")
         )
         model = session.get(Generation, victim.generation_id).model_spec  # type: ignore[union-attr]
-    figures = app.judge_figures(study_id, judge, "pairwise")
+    figures = app.scores.judge_figures(study_id, judge, "pairwise")
     assert (figures[model]["judged"], figures[model]["judge_failures"]) == (2, 1)
     assert figures[model]["judge_score"] == pytest.approx(1.25)
 
     garbage = spec(judges, "garbage:7b")
-    run = app.judge_study(study_id, garbage, protocol="pairwise")
+    run = app.scores.judge(study_id, garbage, protocol="pairwise")
     assert (run.asked, run.failed) == (12, 12)
     with app.store.session() as session:
         statuses = set(
             session.scalars(select(JudgeScore.status).where(JudgeScore.judge_spec == garbage))
         )
     assert statuses == {JUDGE_UNPARSED}
-    for row in app.judge_figures(study_id, garbage, "pairwise").values():
+    for row in app.scores.judge_figures(study_id, garbage, "pairwise").values():
         assert (row["judge_score"], row["judged"], row["judge_failures"]) == (None, 0, 3)
 
 
@@ -260,7 +261,7 @@ def test_pairwise_needs_a_reference_model_and_bad_input_exits_2_with_nothing_ask
     app, study_id = study
     judge = spec(judges, "biased:7b")
     with pytest.raises(InputError, match="reference model"):
-        app.judge_study(study_id, judge, protocol="pairwise")
+        app.scores.judge(study_id, judge, protocol="pairwise")
     assert (
         main(["study", "score", str(study_id), "--judge", judge, "--judge-protocol", "pairwise"])
         == 2
@@ -295,7 +296,7 @@ def test_study_score_runs_the_reference_model_then_the_pairwise_judge(
     bad.write_text("Compare {answer_1} with {answer_2}.", encoding="utf-8")
     assert main([*args, "--judge-protocol", "pairwise", "--template-file", str(bad)]) == 2
     assert "{question}" in capsys.readouterr().err
-    assert app.judge_template(study_id, "pairwise") == PAIRWISE_TEMPLATE
+    assert app.scores.template(study_id, "pairwise") == PAIRWISE_TEMPLATE
     assert len(judges.chat_requests()) == 12
     # study show prints the scores, the rankings, agreement and the reference model apart.
     assert main(["study", "show", str(study_id)]) == 0
@@ -321,31 +322,31 @@ def test_the_studys_own_template_is_kept_and_used_until_reset(
     app, study_id = study
     judge = spec(judges, "biased:7b")
     with pytest.raises(InputError, match=r"\{reference\}"):
-        app.set_judge_template(study_id, "reference", "Grade {answer} for {question}.")
+        app.scores.set_template(study_id, "reference", "Grade {answer} for {question}.")
     template = "Strict. {question} | {reference} | {answer} | Score: 1-10"
-    app.set_judge_template(study_id, "reference", template)
-    assert app.judge_template(study_id, "reference") == template
-    app.judge_study(study_id, judge)  # its replies have no "score": unparsed, but asked
+    app.scores.set_template(study_id, "reference", template)
+    assert app.scores.template(study_id, "reference") == template
+    app.scores.judge(study_id, judge)  # its replies have no "score": unparsed, but asked
     prompts = [chat["messages"][-1]["content"] for chat in judges.chat_requests()]
     assert prompts and all(p.startswith("Strict. ") for p in prompts)
-    app.set_judge_template(study_id, "reference", None)
-    assert app.judge_template(study_id, "reference").startswith("You are grading")
+    app.scores.set_template(study_id, "reference", None)
+    assert app.scores.template(study_id, "reference").startswith("You are grading")
 
 
 def test_the_judge_in_the_background_reports_progress_and_stops_at_once(
     referenced: tuple[Lineup, int, int], judges: OllamaFixture
 ) -> None:
     app, study_id, _ = referenced
-    job = app.start_judging(study_id, spec(judges, "biased:7b"), "pairwise")
-    assert app.start_judging(study_id, spec(judges, "biased:7b"), "pairwise") is job
+    job = app.scores.start_judging(study_id, spec(judges, "biased:7b"), "pairwise")
+    assert app.scores.start_judging(study_id, spec(judges, "biased:7b"), "pairwise") is job
     ended = job.wait(60)
     assert not ended.running and ended.error is None
     assert (ended.done, ended.total) == (12, 12)
     assert ended.run is not None and ended.run.asked == 12
-    assert app.judging(study_id) is job
+    assert app.scores.judging(study_id) is job
 
     slow = spec(judges, "slow:7b")
-    job = app.start_judging(study_id, slow, "pairwise")
+    job = app.scores.start_judging(study_id, slow, "pairwise")
     deadline = time.monotonic() + 20
     while not any(chat["model"] == "slow:7b" for chat in judges.chat_requests()):
         assert time.monotonic() < deadline
@@ -366,10 +367,10 @@ def test_a_bad_background_judge_is_refused_before_it_starts(
 ) -> None:
     app, study_id = study
     with pytest.raises(InputError):
-        app.start_judging(study_id, spec(judges, "biased:7b"), "pairwise")  # no reference
+        app.scores.start_judging(study_id, spec(judges, "biased:7b"), "pairwise")  # no reference
     with pytest.raises(INPUT_ERRORS):
-        app.start_judging(study_id, "nosuchkind:model", "reference")
-    assert app.judging(study_id) is None
+        app.scores.start_judging(study_id, "nosuchkind:model", "reference")
+    assert app.scores.judging(study_id) is None
 
 
 @pytest.mark.parametrize(
@@ -413,9 +414,9 @@ def test_the_report_shows_the_reference_model_apart_and_says_the_judges_protocol
 ) -> None:
     app, study_id, reference_id = referenced
     # First a reference-protocol run whose replies (pairwise JSON) hold no "score": failures.
-    app.judge_study(study_id, spec(judges, "biased:7b"))
-    app.judge_study(study_id, spec(judges, "biased:7b"), protocol="pairwise")
-    (markdown,) = app.study_report(study_id, "md", tmp_path / "report.md")
+    app.scores.judge(study_id, spec(judges, "biased:7b"))
+    app.scores.judge(study_id, spec(judges, "biased:7b"), protocol="pairwise")
+    (markdown,) = app.studies.report(study_id, "md", tmp_path / "report.md")
     text = markdown.read_text(encoding="utf-8")
     # Every judge that ran, the latest first: per model its figure, scored and failures.
     # Specs are escaped in the Markdown (lineup.markup.escape_markdown).
@@ -438,7 +439,7 @@ def test_the_report_shows_the_reference_model_apart_and_says_the_judges_protocol
     assert f"Reference model (shown apart, never ranked): {reference}, study " in text
     assert f"{reference_id} (done), 3 answers, 0 failed" in text
     assert f"Judge: {judge}, protocol pairwise" in text
-    (html,) = app.study_report(study_id, "html", tmp_path / "report.html")
+    (html,) = app.studies.report(study_id, "html", tmp_path / "report.html")
     page = html.read_text(encoding="utf-8")
     # One reference card per item, apart from the answers; the reference's source said.
     assert page.count('class="answer reference"') == 3

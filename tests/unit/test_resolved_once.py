@@ -69,7 +69,7 @@ def test_a_comparison_of_three_models_resolves_each_once_and_stores_name_and_spe
 ) -> None:
     models = ["alpha", spec(ollama, "betavlm:1b"), spec(ollama, "gammavlm:1b")]
     counted = Counted(monkeypatch)
-    comparison = app.start_vlm(question="What is it?", models=models)
+    comparison = app.compare.vlm(question="What is it?", models=models)
     results = comparison.wait()
     assert [r.status for r in results] == ["ok", "ok", "ok"]
     assert sorted(counted.lookups) == sorted(models)
@@ -80,7 +80,7 @@ def test_a_comparison_of_three_models_resolves_each_once_and_stores_name_and_spe
         (models[1], models[1]),
         (models[2], models[2]),
     ]
-    rows = app.run(comparison.run_id).generations  # type: ignore[union-attr]
+    rows = app.compare.run(comparison.run_id).generations  # type: ignore[union-attr]
     assert [(g.model_spec, g.resolved_spec) for g in rows] == [
         ("alpha", spec(ollama, "alphavlm:1b")),
         (models[1], models[1]),
@@ -91,16 +91,16 @@ def test_a_comparison_of_three_models_resolves_each_once_and_stores_name_and_spe
 def test_a_study_and_its_judge_resolve_each_model_once(
     app: Lineup, ollama: OllamaFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app.import_set(write_judge_set(tmp_path / "fruit"), name="fruit")
+    app.sets.import_path(write_judge_set(tmp_path / "fruit"), name="fruit")
     models = ["alpha", spec(ollama, "betavlm:1b")]
     counted = Counted(monkeypatch)
-    state = app.start_study(set_name="fruit", models=models, repeats=2).wait()
+    state = app.studies.start(set_name="fruit", models=models, repeats=2).wait()
     assert (state.status, state.done, state.errors) == ("done", 12, 0)  # 3 items x 2 x 2
     assert sorted(counted.lookups) == sorted(models)
     assert len(counted.parses) == 2
 
     judge = spec(ollama, "judge:7b")
-    run = app.judge_study(state.study_id, judge)
+    run = app.scores.judge(state.study_id, judge)
     assert run.asked == 8  # the two items with a reference, 4 answers each
     assert counted.lookups[2:] == [judge]
     assert len(counted.parses) == 3
@@ -111,7 +111,7 @@ def test_a_voice_comparison_resolves_each_voice_once_for_all_its_clips(
 ) -> None:
     voices = ["espeak:en-us", "espeak:en-us+f3"]
     counted = Counted(monkeypatch)
-    comparison = app.start_tts(texts=["One.", "Two."], voices=voices, samples=2, stt=None)
+    comparison = app.compare.tts(texts=["One.", "Two."], voices=voices, samples=2, stt=None)
     results = comparison.wait()
     assert [r.status for r in results] == ["ok"] * 8  # 2 sentences x 2 voices x 2 samples
     assert sorted(counted.lookups) == sorted(voices)

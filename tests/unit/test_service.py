@@ -11,7 +11,8 @@ import pytest
 
 from backends import keys
 from backends.spec import SpecError
-from lineup.app.facade import INPUT_ERRORS, Lineup, read_keys_from
+from lineup.app.facade import Lineup
+from lineup.app.part import INPUT_ERRORS, read_keys_from
 from lineup.catalog.resolver import ResolvedModel
 from lineup.core.limits import InputError
 from tests.builders import word_counts
@@ -50,10 +51,12 @@ def test_the_shared_facade_cannot_be_changed(app: Lineup) -> None:
 def test_with_config_resolves_names_by_its_own_config(app: Lineup, lineup_home: Path) -> None:
     (lineup_home / "backends.toml").write_text(NAMED)
     fresh = app.refreshed()
-    assert fresh.named_models("tts") == ["narrator"] and fresh.named_models("vlm") == ["reader"]
-    assert app.named_models("tts") == []
+    assert fresh.catalog.named_models("tts") == ["narrator"] and fresh.catalog.named_models(
+        "vlm"
+    ) == ["reader"]
+    assert app.catalog.named_models("tts") == []
     with pytest.raises(SpecError, match="neither a spec"):
-        app.start_tts(texts="Hello.", voices=["narrator"], stt=None)
+        app.compare.tts(texts="Hello.", voices=["narrator"], stt=None)
 
 
 # Runs, labels and media ----------------------------------------------------------------------
@@ -61,28 +64,28 @@ def test_with_config_resolves_names_by_its_own_config(app: Lineup, lineup_home: 
 
 def test_a_run_is_found_by_id_and_kind(app: Lineup) -> None:
     run_id, generation_id = stored_answer(app)
-    run = app.run(run_id)
+    run = app.compare.run(run_id)
     assert run is not None and [g.id for g in run.generations] == [generation_id]
-    assert app.run(run_id, kind="vlm") is not None
-    assert app.run(run_id, kind="tts") is None
-    assert app.run(run_id + 1) is None
-    assert [r.id for r in app.runs([run_id + 1, run_id], kind="vlm")] == [run_id]
-    assert [r.id for r in app.latest_runs("vlm")] == [run_id]
+    assert app.compare.run(run_id, kind="vlm") is not None
+    assert app.compare.run(run_id, kind="tts") is None
+    assert app.compare.run(run_id + 1) is None
+    assert [r.id for r in app.compare.runs([run_id + 1, run_id], kind="vlm")] == [run_id]
+    assert [r.id for r in app.compare.latest("vlm")] == [run_id]
 
 
 def test_a_label_is_written_and_the_latest_counts(app: Lineup) -> None:
     _, generation_id = stored_answer(app)
-    app.add_label(generation_id, "partial", annotator="ana")
-    app.add_label(generation_id, "relevant", annotator="ana", comment="exact")
-    label = app.current_labels([generation_id], "ana")[generation_id]
+    app.labels.add(generation_id, "partial", annotator="ana")
+    app.labels.add(generation_id, "relevant", annotator="ana", comment="exact")
+    label = app.labels.current([generation_id], "ana")[generation_id]
     assert (label.relevance, label.comment) == ("relevant", "exact")
-    assert app.current_labels([generation_id], "bo") == {}
+    assert app.labels.current([generation_id], "bo") == {}
 
 
 def test_a_failed_answer_cannot_be_labeled_and_says_so_as_input(app: Lineup) -> None:
     _, generation_id = stored_answer(app, status="error")
     with pytest.raises(INPUT_ERRORS, match="only complete"):
-        app.add_label(generation_id, "relevant", annotator="ana")
+        app.labels.add(generation_id, "relevant", annotator="ana")
 
 
 def test_media_is_found_by_hash_and_a_missing_file_is_none(app: Lineup) -> None:
@@ -96,9 +99,9 @@ def test_media_is_found_by_hash_and_a_missing_file_is_none(app: Lineup) -> None:
 def test_a_run_is_in_progress_until_its_rows_are_final(app: Lineup) -> None:
     run_id = app.store.create_run("vlm", "q")
     generation_id = app.store.add_generation(run_id, "ocr:eng")
-    assert app.in_progress([run_id])
+    assert app.compare.in_progress([run_id])
     app.store.finish_generation(generation_id, "ok", output_text="x")
-    assert not app.in_progress([run_id])
+    assert not app.compare.in_progress([run_id])
 
 
 # Leaderboards and exports --------------------------------------------------------------------
@@ -106,23 +109,26 @@ def test_a_run_is_in_progress_until_its_rows_are_final(app: Lineup) -> None:
 
 def test_leaderboards_and_raw_exports_come_from_the_store(app: Lineup) -> None:
     _, generation_id = stored_answer(app)
-    app.add_label(generation_id, "relevant", annotator="ana")
-    [row] = app.leaderboard("vlm")
+    app.labels.add(generation_id, "relevant", annotator="ana")
+    [row] = app.leaderboard.rows("vlm")
     assert (row["model"], row["labels"], row["relevant"]) == ("ocr:eng", 1, 1)
-    assert app.leaderboard("tts") == []
-    assert (app.export_count("vlm", "generations"), app.export_count("tts", "generations")) == (
+    assert app.leaderboard.rows("tts") == []
+    assert (
+        app.leaderboard.export_count("vlm", "generations"),
+        app.leaderboard.export_count("tts", "generations"),
+    ) == (
         1,
         0,
     )
     [generation] = [
-        dict(zip(app.export_columns("generations"), row, strict=True))
-        for row in app.export_rows("vlm", "generations")
+        dict(zip(app.leaderboard.export_columns("generations"), row, strict=True))
+        for row in app.leaderboard.export_rows("vlm", "generations")
     ]
     assert (generation["id"], generation["output_text"]) == (generation_id, "PAY-4021")
     assert generation["input_text"] == "Which error code?"
     [label] = [
-        dict(zip(app.export_columns("labels"), row, strict=True))
-        for row in app.export_rows("vlm", "labels")
+        dict(zip(app.leaderboard.export_columns("labels"), row, strict=True))
+        for row in app.leaderboard.export_rows("vlm", "labels")
     ]
     assert (label["generation_id"], label["relevance"]) == (generation_id, "relevant")
 
@@ -140,9 +146,9 @@ def test_voice_figures_are_per_voice_of_a_run(app: Lineup) -> None:
             cer=wer,
             gen_s=0.1,
         )
-    run = app.run(run_id)
+    run = app.compare.run(run_id)
     assert run is not None
-    figures = app.voice_figures(run)
+    figures = app.compare.voice_figures(run)
     assert figures["espeak:en-us"]["mean_wer"] == pytest.approx(0.375)
     assert figures["espeak:en-us"]["scored"] == 2
     assert figures["espeak:ru"]["mean_wer"] == 0.0
@@ -156,7 +162,7 @@ def test_language_warnings_cover_named_voices_and_the_stt_model(
 ) -> None:
     (lineup_home / "backends.toml").write_text(NAMED)
     fresh = app.refreshed()
-    warnings = fresh.language_warnings(
+    warnings = fresh.compare.language_warnings(
         ["Оплата не прошла."], ["narrator", "espeak:ru"], "faster-whisper:tiny.en"
     )
     assert len(warnings) == 2
@@ -171,15 +177,15 @@ def test_no_sentence_or_no_voice_gives_no_warning_and_builds_nothing(
         raise AssertionError(f"{self.name} was built")
 
     monkeypatch.setattr(ResolvedModel, "backend", unbuildable)
-    assert app.language_warnings(["", "  "], ["espeak:en-us"]) == []
-    assert app.language_warnings("Привет.", []) == []
+    assert app.compare.language_warnings(["", "  "], ["espeak:en-us"]) == []
+    assert app.compare.language_warnings("Привет.", []) == []
 
 
 def test_what_is_not_a_voice_gives_no_warning_and_no_error(app: Lineup, lineup_home: Path) -> None:
     (lineup_home / "backends.toml").write_text(NAMED)
     fresh = app.refreshed()
     # A VLM named as a voice or as the STT model, a typo, an unknown kind: the run says so.
-    assert fresh.language_warnings("Привет.", ["reader", "llava", "nope:x"], "reader") == []
+    assert fresh.compare.language_warnings("Привет.", ["reader", "llava", "nope:x"], "reader") == []
 
 
 # Checking once, in the start methods ---------------------------------------------------------
@@ -200,8 +206,8 @@ def test_start_vlm_refuses_bad_input_and_stores_nothing(
 ) -> None:
     arguments: dict[str, object] = {"question": "What is shown?", "models": ["ocr:eng"]}
     with pytest.raises(error, match=message):
-        app.start_vlm(**(arguments | kwargs))  # type: ignore[arg-type]
-    assert app.latest_runs("vlm") == []
+        app.compare.vlm(**(arguments | kwargs))  # type: ignore[arg-type]
+    assert app.compare.latest("vlm") == []
 
 
 @pytest.mark.parametrize(
@@ -220,8 +226,8 @@ def test_start_tts_refuses_bad_input_and_stores_nothing(
 ) -> None:
     arguments: dict[str, object] = {"texts": ["Hello."], "voices": ["espeak:en-us"], "stt": None}
     with pytest.raises(INPUT_ERRORS, match=message):
-        app.start_tts(**(arguments | kwargs))  # type: ignore[arg-type]
-    assert app.latest_runs("tts") == []
+        app.compare.tts(**(arguments | kwargs))  # type: ignore[arg-type]
+    assert app.compare.latest("tts") == []
 
 
 def test_input_errors_are_the_domains_and_not_every_value_error() -> None:

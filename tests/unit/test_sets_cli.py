@@ -51,7 +51,7 @@ def test_the_shipped_sets_import_whole_and_are_listed(
         ("photo-study", 15),
     ]
     app = Lineup.open()
-    stored = app.question_set("photo-study")
+    stored = app.sets.get("photo-study")
     assert stored is not None and [item.position for item in stored.items] == list(range(15))
     media = MediaStore(load_settings().media_dir)
     # Five photographs, three questions each: five images in the media store, each readable.
@@ -68,7 +68,7 @@ def test_a_taken_name_is_refused_and_nothing_is_stored_twice(
     code, out, err = run(capsys, "sets", "import", str(SETS / "voice-sentences"))
     assert code == 2 and out == ""
     assert "already stored" in err and "--name" in err
-    assert len(Lineup.open().sets()) == 1
+    assert len(Lineup.open().sets.stored()) == 1
 
 
 def test_a_bad_row_is_refused_with_its_line_and_nothing_is_stored(
@@ -87,7 +87,7 @@ def test_a_bad_row_is_refused_with_its_line_and_nothing_is_stored(
     assert code == 2 and out == ""
     assert "line 4" in err and "missing.png" in err
     assert "Traceback" not in err
-    assert Lineup.open().sets() == []
+    assert Lineup.open().sets.stored() == []
     assert media_files(lineup_home) == []  # not even the good row's image
 
 
@@ -102,17 +102,17 @@ def test_an_uploaded_zip_of_a_set_folder_is_stored_like_the_folder(lineup_home: 
             if path.is_file():
                 archive.write(path, f"support-screenshots/{path.relative_to(folder)}")
     app = Lineup.open()
-    summary = app.import_set_upload("tickets.zip", buffer.getvalue(), name="tickets")
+    summary = app.sets.import_upload("tickets.zip", buffer.getvalue(), name="tickets")
     assert (summary.name, summary.kind, summary.items, summary.with_reference) == (
         "tickets",
         "vlm",
         16,
         16,
     )
-    stored = app.question_set("tickets")
+    stored = app.sets.get("tickets")
     assert stored is not None
-    from_folder = app.import_set(folder)
-    folder_set = app.question_set(from_folder.name)
+    from_folder = app.sets.import_path(folder)
+    folder_set = app.sets.get(from_folder.name)
     assert folder_set is not None
     # The same items, the same images (by hash), whichever way the set arrived.
     assert [(i.text, i.image_hash, i.reference, i.language) for i in stored.items] == [
@@ -137,7 +137,7 @@ def test_a_5000_digit_number_in_a_jsonl_exits_2_naming_file_line_and_field(
     assert (code, out) == (2, "")
     assert "questions.jsonl, line 2: 'language' must be a string, not a number." in err
     assert "bug" not in err and "Traceback" not in err
-    assert Lineup.open().sets() == [] and media_files(lineup_home) == []
+    assert Lineup.open().sets.stored() == [] and media_files(lineup_home) == []
 
 
 def test_a_zip_of_400_forty_megapixel_pngs_is_refused_in_seconds_with_the_limit(
@@ -169,7 +169,7 @@ def test_a_zip_of_400_forty_megapixel_pngs_is_refused_in_seconds_with_the_limit(
         "megapixels, over the limit of 10,000 megapixels for one set" in err
     )
     assert "LINEUP_MAX_SET_MEGAPIXELS" in err
-    assert Lineup.open().sets() == [] and media_files(lineup_home) == []
+    assert Lineup.open().sets.stored() == [] and media_files(lineup_home) == []
 
 
 def test_the_set_pixel_limit_is_the_lineup_max_set_megapixels_setting(
@@ -228,12 +228,12 @@ def test_a_shipped_set_imports_by_name_once_however_often_it_is_asked_for(
     assert again["already_stored"] is True and again["id"] == first["id"]
     code, out, err = run(capsys, "sets", "import", "--shipped", "support-screenshots")
     assert code == 0 and "already stored" in out and "support-screenshots" in out
-    assert [s.name for s in Lineup.open().sets()] == ["support-screenshots"]
+    assert [s.name for s in Lineup.open().sets.stored()] == ["support-screenshots"]
 
     code, out, err = run(capsys, "sets", "import", "--shipped", "voice-sentences")
     assert code == 0, err
     assert "set 'voice-sentences' (tts): 6 items" in out
-    assert sorted(s.name for s in Lineup.open().sets()) == [
+    assert sorted(s.name for s in Lineup.open().sets.stored()) == [
         "support-screenshots",
         "voice-sentences",
     ]
@@ -248,7 +248,7 @@ def test_an_unknown_shipped_set_is_refused_with_the_names_there_are(
     for name in ("photo-study", "support-screenshots", "voice-sentences"):
         assert name in err
     assert "Traceback" not in err and "bug" not in err
-    assert Lineup.open().sets() == []
+    assert Lineup.open().sets.stored() == []
 
 
 def test_shipped_and_a_path_are_one_or_the_other(
@@ -260,7 +260,7 @@ def test_shipped_and_a_path_are_one_or_the_other(
     assert "not allowed with" in err
     code, out, err = run_argv(capsys, "sets", "import")
     assert code == 2 and "--shipped" in err
-    assert Lineup.open().sets() == []
+    assert Lineup.open().sets.stored() == []
 
 
 def test_a_shipped_set_whose_name_holds_another_set_asks_for_another_name(
@@ -283,4 +283,4 @@ def test_a_shipped_set_whose_name_holds_another_set_asks_for_another_name(
     code, out, err = run(capsys, "sets", "import", "--shipped", "voice-sentences", "--json")
     assert code == 0, err
     assert (json.loads(out)["name"], json.loads(out)["already_stored"]) == ("bark", True)
-    assert sorted(s.name for s in Lineup.open().sets()) == ["bark", "voice-sentences"]
+    assert sorted(s.name for s in Lineup.open().sets.stored()) == ["bark", "voice-sentences"]

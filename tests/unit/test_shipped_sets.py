@@ -22,7 +22,7 @@ def app(lineup_home: Path) -> Lineup:
 
 
 def test_each_shipped_set_says_what_it_holds(app: Lineup) -> None:
-    offered = {s.name: s for s in app.shipped_sets()}
+    offered = {s.name: s for s in app.sets.shipped()}
     assert list(offered) == SHIPPED
     photos, screenshots, voices = (offered[name] for name in SHIPPED)
     assert (photos.kind, photos.items, photos.languages) == ("vlm", 15, {"en": 10, "ru": 5})
@@ -51,7 +51,7 @@ def test_two_imports_at_once_store_the_set_once(
     results: list[ShippedImport] = []
 
     def click() -> None:
-        results.append(app.import_shipped_set("support-screenshots"))
+        results.append(app.sets.import_shipped("support-screenshots"))
 
     threads = [threading.Thread(target=click) for _ in range(2)]
     for thread in threads:
@@ -59,38 +59,38 @@ def test_two_imports_at_once_store_the_set_once(
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(r.already_stored for r in results) == [False, True]
-    assert {r.summary.id for r in results} == {app.sets()[0].id}
-    assert [s.name for s in app.sets()] == ["support-screenshots"]
+    assert {r.summary.id for r in results} == {app.sets.stored()[0].id}
+    assert [s.name for s in app.sets.stored()] == ["support-screenshots"]
 
 
 def test_a_stored_copy_under_another_name_counts_as_stored(app: Lineup) -> None:
     folder = Path(__file__).resolve().parents[2] / "sample_media" / "sets" / "photo-study"
-    app.import_set(folder, name="my photos")
-    [photos] = [s for s in app.shipped_sets() if s.name == "photo-study"]
+    app.sets.import_path(folder, name="my photos")
+    [photos] = [s for s in app.sets.shipped() if s.name == "photo-study"]
     assert (photos.stored_as, photos.name_taken) == ("my photos", False)
-    again = app.import_shipped_set("photo-study")
+    again = app.sets.import_shipped("photo-study")
     assert (again.already_stored, again.summary.name) == (True, "my photos")
-    assert [s.name for s in app.sets()] == ["my photos"]
+    assert [s.name for s in app.sets.stored()] == ["my photos"]
 
 
 def test_a_different_set_under_the_name_is_left_alone(app: Lineup, tmp_path: Path) -> None:
     folder = tmp_path / "voice-sentences"
     folder.mkdir()
     (folder / "sentences.txt").write_text("Another sentence.\n", encoding="utf-8")
-    app.import_set(folder)
-    [voices] = [s for s in app.shipped_sets() if s.name == "voice-sentences"]
+    app.sets.import_path(folder)
+    [voices] = [s for s in app.sets.shipped() if s.name == "voice-sentences"]
     assert (voices.stored_as, voices.name_taken) == (None, True)
     with pytest.raises(SetError, match="already stored"):
-        app.import_shipped_set("voice-sentences")
-    [stored] = app.sets()
+        app.sets.import_shipped("voice-sentences")
+    [stored] = app.sets.stored()
     assert stored.items == 1
 
 
 def test_an_unknown_name_lists_the_shipped_sets(app: Lineup) -> None:
     with pytest.raises(UnknownShippedSet) as error:
-        app.import_shipped_set("../photo-study")
+        app.sets.import_shipped("../photo-study")
     assert all(name in str(error.value) for name in SHIPPED)
-    assert app.sets() == []
+    assert app.sets.stored() == []
 
 
 def test_a_shipped_set_whose_images_are_not_written_yet_says_how_to_write_them(

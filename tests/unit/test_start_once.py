@@ -51,34 +51,34 @@ def at_once(call: Callable[[], Any], threads: int = THREADS) -> list[Any]:
 
 
 def test_concurrent_starts_with_one_token_store_one_run(app: Lineup) -> None:
-    image = app.validate_image(png_bytes(text="PAY-4021"))
+    image = app.compare.image(png_bytes(text="PAY-4021"))
 
     def compare() -> int:
-        comparison = app.start_vlm(
+        comparison = app.compare.vlm(
             question="What is shown?", models=["ocr:eng"], image=image, request_id="form-1"
         )
         return comparison.run_id
 
     run_ids = at_once(compare)
     assert len(run_ids) == THREADS and len(set(run_ids)) == 1
-    assert [run.id for run in app.latest_runs("vlm")] == run_ids[:1]
+    assert [run.id for run in app.compare.latest("vlm")] == run_ids[:1]
     # The next page run's facade (a fresh reading of backends.toml) knows the token too.
     assert (
         app.with_config(app.config)
-        .start_vlm(question="Something else?", models=["ocr:eng"], request_id="form-1")
+        .compare.vlm(question="Something else?", models=["ocr:eng"], request_id="form-1")
         .run_id
         == run_ids[0]
     )
     # A new token (the page's next form) is a new run.
-    other = app.start_vlm(question="What is shown?", models=["ocr:eng"], request_id="form-2")
-    assert other.run_id != run_ids[0] and len(app.latest_runs("vlm")) == 2
+    other = app.compare.vlm(question="What is shown?", models=["ocr:eng"], request_id="form-2")
+    assert other.run_id != run_ids[0] and len(app.compare.latest("vlm")) == 2
     other.wait()
-    app.active_comparison(run_ids[0]).wait()  # type: ignore[union-attr]
+    app.compare.active(run_ids[0]).wait()  # type: ignore[union-attr]
 
 
 def test_concurrent_speaks_with_one_token_store_one_comparison(app: Lineup) -> None:
     def speak() -> list[int]:
-        comparison = app.start_tts(
+        comparison = app.compare.tts(
             texts=["The card was declined.", "Call the bank."],
             voices=["espeak:en-us"],
             stt=None,
@@ -88,8 +88,8 @@ def test_concurrent_speaks_with_one_token_store_one_comparison(app: Lineup) -> N
 
     results = at_once(speak)
     assert len({tuple(run_ids) for run_ids in results}) == 1
-    assert sorted(run.id for run in app.latest_runs("tts")) == sorted(results[0])
-    app.active_comparison(results[0][0]).wait()  # type: ignore[union-attr]
+    assert sorted(run.id for run in app.compare.latest("tts")) == sorted(results[0])
+    app.compare.active(results[0][0]).wait()  # type: ignore[union-attr]
 
 
 def test_concurrent_study_starts_with_one_token_store_one_study(
@@ -98,28 +98,28 @@ def test_concurrent_study_starts_with_one_token_store_one_study(
     folder = tmp_path / "voices"
     folder.mkdir()
     (folder / "sentences.csv").write_text("text\nThe card was declined.\n")
-    app.import_set(folder, name="voices")
+    app.sets.import_path(folder, name="voices")
 
     def start() -> int:
-        return app.start_study(
+        return app.studies.start(
             set_name="voices", models=["espeak:en-us"], stt=None, request_id="study-1"
         ).study_id
 
     study_ids = at_once(start)
     assert len(set(study_ids)) == 1
-    assert [study.id for study in app.study_list()] == study_ids[:1]
+    assert [study.id for study in app.studies.latest()] == study_ids[:1]
     deadline = time.monotonic() + 60
-    while app.study_progress(study_ids[0]).status != "done":
+    while app.studies.progress(study_ids[0]).status != "done":
         assert time.monotonic() < deadline
         time.sleep(0.1)
 
 
 def test_a_refused_start_leaves_its_token_free_for_the_fixed_input(app: Lineup) -> None:
     with pytest.raises(InputError, match="The question is empty"):
-        app.start_vlm(question=" ", models=["ocr:eng"], request_id="form-1")
-    assert app.latest_runs("vlm") == []
-    comparison = app.start_vlm(question="What is shown?", models=["ocr:eng"], request_id="form-1")
-    assert [run.id for run in app.latest_runs("vlm")] == [comparison.run_id]
+        app.compare.vlm(question=" ", models=["ocr:eng"], request_id="form-1")
+    assert app.compare.latest("vlm") == []
+    comparison = app.compare.vlm(question="What is shown?", models=["ocr:eng"], request_id="form-1")
+    assert [run.id for run in app.compare.latest("vlm")] == [comparison.run_id]
     comparison.wait()
 
 
@@ -168,8 +168,8 @@ def test_old_tokens_are_forgotten_but_never_one_being_started() -> None:
 
 
 def test_start_again_repeats_a_stored_comparison(app: Lineup) -> None:
-    image = app.validate_image(png_bytes(text="PAY-4021"))
-    first = app.start_vlm(
+    image = app.compare.image(png_bytes(text="PAY-4021"))
+    first = app.compare.vlm(
         question="Which code?",
         models=["ocr:eng", "ocr:rus"],
         image=image,
@@ -181,10 +181,10 @@ def test_start_again_repeats_a_stored_comparison(app: Lineup) -> None:
         blind=True,
     )
     first.wait()
-    again = app.start_again([first.run_id], request_id="again-1")
+    again = app.compare.rerun([first.run_id], request_id="again-1")
     again.wait()
-    assert app.start_again([first.run_id], request_id="again-1").run_id == again.run_id
-    old, new = app.run(first.run_id), app.run(again.run_id)
+    assert app.compare.rerun([first.run_id], request_id="again-1").run_id == again.run_id
+    old, new = app.compare.run(first.run_id), app.compare.run(again.run_id)
     assert old is not None and new is not None and new.id != old.id
     assert [g.model_spec for g in new.generations] == ["ocr:eng", "ocr:rus"]
     for field in ("input_text", "image_hash", "system_prompt", "params", "seed", "blind"):
@@ -192,7 +192,7 @@ def test_start_again_repeats_a_stored_comparison(app: Lineup) -> None:
 
 
 def test_start_again_repeats_every_sentence_of_a_voice_comparison(app: Lineup) -> None:
-    first = app.start_tts(
+    first = app.compare.tts(
         texts=["The card was declined.", "Call the bank."],
         voices=["espeak:en-us", "espeak:en-us+f3"],
         samples=2,
@@ -200,9 +200,9 @@ def test_start_again_repeats_every_sentence_of_a_voice_comparison(app: Lineup) -
         seed=11,
     )
     first.wait()
-    again = app.start_again(first.run_ids)
+    again = app.compare.rerun(first.run_ids)
     again.wait()
-    old, new = app.runs(first.run_ids), app.runs(again.run_ids)
+    old, new = app.compare.runs(first.run_ids), app.compare.runs(again.run_ids)
     assert [run.input_text for run in new] == [run.input_text for run in old]
     assert [run.seed for run in new] == [11, 11]
     assert [(g.model_spec, g.seed) for g in new[0].generations] == [
@@ -215,4 +215,4 @@ def test_start_again_repeats_every_sentence_of_a_voice_comparison(app: Lineup) -
 
 def test_start_again_of_a_run_that_is_gone_says_so(app: Lineup) -> None:
     with pytest.raises(InputError, match="There is no run 99"):
-        app.start_again([99])
+        app.compare.rerun([99])

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture()
 def app(lineup_home: Path, tmp_path: Path) -> Lineup:
     app = Lineup.open()
-    app.import_set(write_numbered_set(tmp_path / "three"), name="three")
+    app.sets.import_path(write_numbered_set(tmp_path / "three"), name="three")
     return app
 
 
@@ -109,7 +109,7 @@ def test_models_on_one_endpoint_take_turns_unless_its_concurrency_is_raised(
     app: Lineup, two_models: OllamaFixture, lineup_home: Path
 ) -> None:
     models = specs(two_models, "alpha:1b", "beta:1b")
-    app.start_study(set_name="three", models=models, repeats=2).wait()
+    app.studies.start(set_name="three", models=models, repeats=2).wait()
     assert two_models.most_in_flight == 1
 
     (lineup_home / "backends.toml").write_text(
@@ -119,7 +119,7 @@ def test_models_on_one_endpoint_take_turns_unless_its_concurrency_is_raised(
     two_models.models["alpha:1b"].first_delay_s = 0.2
     two_models.models["beta:1b"].first_delay_s = 0.2
     raised = app.refreshed()
-    state = raised.start_study(set_name="three", models=models, repeats=2).wait()
+    state = raised.studies.start(set_name="three", models=models, repeats=2).wait()
     assert state.status == "done" and state.done == 12
     assert two_models.most_in_flight == 2
 
@@ -129,7 +129,7 @@ def test_a_failing_model_fails_in_its_own_rows_and_the_other_finishes(
 ) -> None:
     two_models.models["beta:1b"].fail_with = "out of memory"
     models = specs(two_models, "alpha:1b", "beta:1b")
-    state = app.start_study(set_name="three", models=models).wait()
+    state = app.studies.start(set_name="three", models=models).wait()
     assert (state.status, state.done, state.total, state.errors) == ("done", 6, 6, 3)
     by_model = {m.model: m for m in state.models}
     assert (by_model[models[0]].ok, by_model[models[0]].errors) == (3, 0)
@@ -144,7 +144,7 @@ def test_a_pause_asked_from_elsewhere_stops_the_study_and_resume_runs_what_is_mi
     for model in two_models.models.values():
         model.first_delay_s = 0.15
     models = specs(two_models, "alpha:1b", "beta:1b")
-    run = app.start_study(set_name="three", models=models, repeats=2)
+    run = app.studies.start(set_name="three", models=models, repeats=2)
     time.sleep(0.4)
     request(app.store, run.study_id, PAUSE)  # as `study pause` in another process does
     paused = run.wait()
@@ -154,7 +154,7 @@ def test_a_pause_asked_from_elsewhere_stops_the_study_and_resume_runs_what_is_mi
 
     for model in two_models.models.values():
         model.first_delay_s = 0.0
-    state = app.resume_study(run.study_id).wait()
+    state = app.studies.resume(run.study_id).wait()
     assert (state.status, state.done) == ("done", 12)
     keys = keys_of(study_rows(app.store, run.study_id))
     assert len(keys) == 12 and set(keys.values()) == {1}
@@ -167,9 +167,9 @@ def test_a_cancelled_study_stops_its_answers_and_cannot_be_resumed(
     for model in two_models.models.values():
         model.first_delay_s = 5.0
     models = specs(two_models, "alpha:1b", "beta:1b")
-    run = app.start_study(set_name="three", models=models)
+    run = app.studies.start(set_name="three", models=models)
     time.sleep(0.5)
-    app.cancel_study(run.study_id)
+    app.studies.cancel(run.study_id)
     state = run.wait()
     assert state.status == "cancelled"
     rows = study_rows(app.store, run.study_id)
@@ -234,7 +234,7 @@ def test_a_study_killed_with_sigkill_resumes_with_every_answer_exactly_once(
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    [study] = app.study_list()
+    [study] = app.studies.latest()
     assert study.status == "running"  # as the dead process left it
     before = study_rows(app.store, study.id)
     assert 3 <= len([g for g in before if g.status == "ok"]) < 12
@@ -268,13 +268,13 @@ def test_study_show_and_export_give_the_tables_of_the_stored_rows(
     app: Lineup, two_models: OllamaFixture, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     models = specs(two_models, "alpha:1b", "beta:1b")
-    state = app.start_study(set_name="three", models=models, repeats=2).wait()
+    state = app.studies.start(set_name="three", models=models, repeats=2).wait()
     rows = study_rows(app.store, state.study_id)
     for row in rows:  # alpha relevant everywhere; beta irrelevant once, else partial
         relevance = "relevant" if row.model_spec == models[0] else "partial"
-        app.add_label(row.id, relevance, annotator="ana")
+        app.labels.add(row.id, relevance, annotator="ana")
     beta_first = min(g.id for g in rows if g.model_spec == models[1])
-    app.add_label(beta_first, "irrelevant", annotator="ana")  # the latest counts
+    app.labels.add(beta_first, "irrelevant", annotator="ana")  # the latest counts
 
     assert main(["study", "show", str(state.study_id), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -208,11 +208,11 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
 def test_unknown_study_is_an_input_error(lineup_home: Path, tmp_path: Path) -> None:
     app = Lineup.open(load_settings())
     with pytest.raises(InputError, match="no study 99"):
-        app.study_tables(99)
+        app.studies.tables(99)
     with pytest.raises(InputError, match="no study 99"):
-        app.study_summary(99)
+        app.studies.summary(99)
     with pytest.raises(InputError, match="no study 99"):
-        app.export_study(99, "csv", tmp_path / "out")
+        app.studies.export(99, "csv", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -424,9 +424,9 @@ def test_facade_exports_csv_into_a_folder_and_xlsx_into_a_file(
 ) -> None:
     app = Lineup.open(load_settings())
     built = build_tts_study(app.store)
-    assert app.study_summary(built.study_id)["kind"] == "tts"
-    assert list(app.study_tables(built.study_id).voices["model"]) == TABLE_VOICES
-    csvs = app.export_study(built.study_id, "csv", tmp_path / "csv")
+    assert app.studies.summary(built.study_id)["kind"] == "tts"
+    assert list(app.studies.tables(built.study_id).voices["model"]) == TABLE_VOICES
+    csvs = app.studies.export(built.study_id, "csv", tmp_path / "csv")
     assert all(p.parent == tmp_path / "csv" and p.exists() for p in csvs)
-    [xlsx] = app.export_study(built.study_id, "xlsx", tmp_path)
+    [xlsx] = app.studies.export(built.study_id, "xlsx", tmp_path)
     assert xlsx == tmp_path / f"study-{built.study_id}.xlsx" and xlsx.exists()
