@@ -88,7 +88,7 @@ BackendOptions = Options
 
 
 class ImageInput(Protocol):
-    """A validated image (lineup.media.ValidatedImage): RGB, EXIF orientation applied."""
+    """A validated image (lineup.core.images.ValidatedImage): RGB, EXIF orientation applied."""
 
     def png_bytes(self, max_side: int | None = None) -> bytes: ...
 

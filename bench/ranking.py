@@ -1,6 +1,6 @@
-"""How long a study's Bradley-Terry ranking takes (lineup.ranking.bootstrap_ratings: the fit on
-every item and BOOTSTRAP_RESAMPLES refits), which the Studies page, the leaderboard filtered
-to a study, `study show` and the report each compute.
+"""How long a study's Bradley-Terry ranking takes (lineup.measure.bradley_terry.bootstrap_ratings:
+the fit on every item and BOOTSTRAP_RESAMPLES refits), which the Studies page, the leaderboard
+filtered to a study, `study show` and the report each compute.
 
 Synthetic item scores (relevant / partly / irrelevant, models of normal strengths, seed 0) for
 study shapes from the shipped sets (3 models x 16 items) to a large study (8 x 200); best of

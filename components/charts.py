@@ -1,5 +1,5 @@
 """The leaderboard's charts, and the cells its tables and charts share (the short names of
-models are lineup.model_names')."""
+models are lineup.catalog.names')."""
 
 from __future__ import annotations
 

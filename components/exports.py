@@ -17,7 +17,7 @@ SPOOL_BYTES = 16 * 2**20
 
 
 def frame_csv(frame: pd.DataFrame) -> bytes:
-    """`frame` as UTF-8 CSV, its cells as lineup.cells writes them (no formula, NaN empty)."""
+    """`frame` as UTF-8 CSV, its cells as lineup.core.cells writes them (no formula, NaN empty)."""
     rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
     file = io.StringIO(newline="")
     write_table(file, [str(column) for column in frame.columns], rows)
@@ -41,7 +41,7 @@ def csv_download(
 
 def write_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> IO[bytes]:
     """`rows` as UTF-8 CSV under a header, written row by row as they arrive (to disk past
-    SPOOL_BYTES), rewound for reading; cells as lineup.cells writes them (no formula)."""
+    SPOOL_BYTES), rewound for reading; cells as lineup.core.cells writes them (no formula)."""
     spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     text = io.TextIOWrapper(spooled, encoding="utf-8", newline="")
     write_table(text, columns, rows)

@@ -109,7 +109,8 @@ STATE_LINES = {
 def render_state(status: str, error: str | None) -> None:
     """The message of an answer that is not `ok` (the runner's own words when it gave some);
     its text, if any, is partial."""
-    # The message may quote the server: shown as the text it is (lineup.markup.escape_markdown).
+    # The message may quote the server: shown as the text it is
+    # (lineup.core.markup.escape_markdown).
     message = escape_markdown(error, keep_code=True) if error else None
     if status == "error":
         st.error(message or "Failed.", icon=":material/error:")
@@ -143,8 +144,8 @@ TEXT_STYLE = """<style>
 def show_text(text: str, *, live: bool = False) -> None:
     """Markdown from a model or a person (an answer, a question, a reference), shown safely:
     lists, code, bold and line breaks kept; images, links and HTML shown as the text they are,
-    so nothing is fetched or linked (lineup.markup.answer_html). `live`: a text still
-    streaming, shown as it is until it is complete (lineup.markup.text_html: no Markdown to
+    so nothing is fetched or linked (lineup.core.markup.answer_html). `live`: a text still
+    streaming, shown as it is until it is complete (lineup.core.markup.text_html: no Markdown to
     lay out on every redraw)."""
     if text:
         shown = text_html(text) if live else answer_html(text)

@@ -6,7 +6,14 @@ from backends.base import Modality
 from backends.spec import SpecError
 from lineup.app.facade import Lineup
 from lineup.app.part import INPUT_ERRORS, MAX_REPEATS, ExportTable, RunKind, read_keys_from
-from lineup.catalog import EndpointReport, ModelLabel, hide_credentials, short_name, short_names
+from lineup.catalog import (
+    EndpointReport,
+    ModelLabel,
+    ResolvedModel,
+    hide_credentials,
+    short_name,
+    short_names,
+)
 from lineup.core import (
     MAX_QUESTION_CHARS,
     MAX_SEED,
@@ -43,7 +50,14 @@ from lineup.leaderboard import (
     parse_moment,
 )
 from lineup.measure import FAILURE_KEYS, clean_number, word_alignment
-from lineup.report import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS, StudyResult, StudyTables
+from lineup.report import (
+    ARENA_KEYS,
+    RANKING_KEYS,
+    REPORT_FORMATS,
+    SUMMARY_KEYS,
+    StudyResult,
+    StudyTables,
+)
 from lineup.run import DEFAULT_STT, Comparison, GenerationResult, JobView
 from lineup.score import (
     JUDGE_MAX_TOKENS,
@@ -138,6 +152,8 @@ __all__ = [
     "QueueAnswer",
     "QueueItem",
     "RANKING_KEYS",
+    "REPORT_FORMATS",
+    "ResolvedModel",
     "RELEVANCE",
     "RUNNING",
     "Run",

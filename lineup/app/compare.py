@@ -189,7 +189,7 @@ class Compare(Part):
         count, seed, timeout, voice or STT model.
 
         Voices may be specs or names from backends.toml; a voice's #PRESET is passed to
-        its synthesize(). See lineup.tts_runner for what each clip records. `request_id`
+        its synthesize(). See lineup.run.tts for what each clip records. `request_id`
         starts at most one comparison, as in `vlm`.
         """
         return self.started(

@@ -60,7 +60,7 @@ class Labels(Part):
 
     def arena_queue(self, study_id: int, annotator: str) -> ArenaQueue:
         """The study's pairs of answers (two models, one item) in this annotator's order, blind,
-        with their current votes; InputError when there is no such study. lineup.arena."""
+        with their current votes; InputError when there is no such study. lineup.study.arena."""
         return arena_queue(self.store, study_id, annotator)
 
     def arena_view(self, study_id: int, pair: ArenaPair) -> ArenaView | None:

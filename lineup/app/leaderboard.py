@@ -22,9 +22,9 @@ class Leaderboard(Part):
 
     def rows(self, kind: RunKind, filter: LeaderboardFilter | None = None) -> list[dict[str, Any]]:
         """One row per model (`vlm`) or voice (`tts`): label shares, speed, failures; for
-        voices the WER too. Definitions: lineup.metrics and lineup.tts_metrics. With a filter,
-        over the generations and labels it keeps (lineup.leaderboard_filter); InputError when
-        it names a study, set, tag or annotator the store does not hold."""
+        voices the WER too. Definitions: lineup.measure.figures and lineup.measure.voices. With a
+        filter, over the generations and labels it keeps (lineup.leaderboard.filters); InputError
+        when it names a study, set, tag or annotator the store does not hold."""
         if filter is None or filter.is_empty:
             filter = None  # the unfiltered leaderboard reads its indexes alone
         else:

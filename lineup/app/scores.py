@@ -43,7 +43,7 @@ class Scores(Part):
         """Run the study's reference model (any VLM spec or name) as a study of its own over
         the same set with the same parameters, one answer per item: new, or resumed where it
         stopped. One of INPUT_ERRORS for an unknown or voice study, a bad spec, or another
-        reference model already named for the study. Definitions: lineup.references."""
+        reference model already named for the study. Definitions: lineup.score.references."""
         info = scored_study(self.store, study_id)
         resolved = self._app.catalog.resolve_all([model], "vlm")
         existing = reference_study(self.store, study_id)
@@ -70,17 +70,17 @@ class Scores(Part):
 
     def reference_summary(self, study_id: int) -> dict[str, Any] | None:
         """What `study show --json` says of the study's reference model (None without one);
-        InputError for a study that cannot have one (lineup.references)."""
+        InputError for a study that cannot have one (lineup.score.references)."""
         return reference_summary(self.store, scored_study(self.store, study_id))
 
     def reference_answers(self, study_id: int) -> dict[int, str]:
         """Per item id, the reference model's complete answer (empty without a reference
-        model; lineup.references)."""
+        model; lineup.score.references)."""
         return {item: found.text for item, found in model_references(self.store, study_id).items()}
 
     def template(self, study_id: int, protocol: str = PROTOCOL_REFERENCE) -> str:
         """The template the study's judge fills under `protocol`: the person's, else the
-        default (lineup.judge)."""
+        default (lineup.score.judge)."""
         return judge_template(scored_study(self.store, study_id), check_protocol(protocol))
 
     def set_template(self, study_id: int, protocol: str, template: str | None) -> None:
@@ -212,7 +212,7 @@ class Scores(Part):
 
     def judges(self, study_id: int) -> list[JudgeSetting]:
         """Every judge and protocol with a finished verdict on the study, the latest first,
-        each with the token limit and timeout of its latest verdict (lineup.judge)."""
+        each with the token limit and timeout of its latest verdict (lineup.score.judge)."""
         return judge_settings(self.store, study_id)
 
     @property
@@ -246,5 +246,5 @@ class Scores(Part):
         self, study_id: int, judge: str, protocol: str = PROTOCOL_REFERENCE
     ) -> dict[str, dict[str, Any]]:
         """Per model: the judge's mean figure with its 95% bootstrap interval, the answers
-        scored and the failures (lineup.judge.judge_figures)."""
+        scored and the failures (lineup.score.judge_verdicts.judge_figures)."""
         return judge_figures(self.store, study_id, judge, protocol)

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lineup.app import ARENA_KEYS, RANKING_KEYS, SCORE_KEYS, SUMMARY_KEYS, Lineup
+from lineup.app import ARENA_KEYS, RANKING_KEYS, REPORT_FORMATS, SCORE_KEYS, SUMMARY_KEYS, Lineup
 from lineup.cli.arguments import Commands
 from lineup.cli.output import EXIT_OK, emit, table
 
@@ -19,7 +19,8 @@ def register(study: Commands) -> None:
     study_show.add_argument("--json", action="store_true")
     study_show.set_defaults(func=cmd_study_show)
     study_export = study.add_parser(
-        "export", help="a study's tables and raw rows: CSV files in a folder, or one XLSX"
+        "export",
+        help="a study's tables and raw rows: CSV files in a folder, or the report workbook",
     )
     study_export.add_argument("study_id", type=int)
     study_export.add_argument("--format", choices=["csv", "xlsx"], required=True)
@@ -31,7 +32,7 @@ def register(study: Commands) -> None:
         "report", help="a report: one self-contained HTML file, an XLSX workbook, or Markdown"
     )
     study_report.add_argument("study_id", type=int)
-    study_report.add_argument("--format", choices=["html", "xlsx", "md"], required=True)
+    study_report.add_argument("--format", choices=REPORT_FORMATS, required=True)
     study_report.add_argument("--out", required=True, help="a file, or a folder to write it in")
     study_report.set_defaults(func=cmd_study_report)
 
@@ -69,7 +70,7 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
     print("\nvoices" if summary["kind"] == "tts" else "\nspeed (complete answers)")
     print(table(rows, shown))
     if summary["kind"] != "tts":
-        print("\nscores (95% intervals in --json; definitions in lineup/study_scores.py)")
+        print("\nscores (95% intervals in --json; definitions in lineup/score/automatic.py)")
         print(table(rows, SCORES_SHOWN))
     print("\nranking (Bradley-Terry from the labels, and from the arena's pairwise votes)")
     print(table(rows, RANKING_SHOWN))

@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lineup.app import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S, SIMPLER_TEMPLATE_HINT, JudgeRun, Lineup
+from lineup.app import (
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT_S,
+    SIMPLER_TEMPLATE_HINT,
+    JudgeRun,
+    Lineup,
+    ResolvedModel,
+)
 from lineup.cli.arguments import MAX_TOKENS, STUDY_ID, TIMEOUT_S, Commands
 from lineup.cli.output import EXIT_OK, BadInput, emit, err, terminal_safe
 from lineup.cli.progress import follow
@@ -39,7 +46,7 @@ def register(study: Commands) -> None:
         "--template-file",
         metavar="PATH",
         help="the judge's prompt, kept with the study: {question}, {reference} and {answer} "
-        "(reference), or {question}, {answer_1} and {answer_2} (pairwise); see lineup.judge",
+        "(reference), or {question}, {answer_1} and {answer_2} (pairwise); see lineup.score.judge",
     )
     study_score.add_argument(
         "--judge-max-tokens",
@@ -76,9 +83,11 @@ def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
         raise BadInput(
             f"{' and '.join(given)} set the judge's limits; give the judge with --judge."
         )
+    judge = None
     if args.judge:
         # Every check of the judge before the reference model runs: bad input stores nothing.
-        app.scores.check_judge(
+        # The judge is resolved here, once, and the run is given what it stood for.
+        judge = app.scores.check_judge(
             args.study_id,
             args.judge,
             args.judge_protocol,
@@ -95,10 +104,10 @@ def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
         )
     reference = app.scores.reference_summary(args.study_id)
     result: dict[str, Any] = {"study_id": args.study_id, "reference": reference}
-    if args.judge:
+    if judge is not None:
         if template is not None:
             app.scores.set_template(args.study_id, args.judge_protocol, template)
-        judged = _judge(app, args)
+        judged = _judge(app, args, judge)
         result |= judged.as_dict()
     if args.json:
         emit(result)
@@ -150,7 +159,7 @@ def _explain_failures(run: JudgeRun) -> None:
     err(f"\n{SIMPLER_TEMPLATE_HINT}")
 
 
-def _judge(app: Lineup, args: argparse.Namespace) -> JudgeRun:
+def _judge(app: Lineup, args: argparse.Namespace, judge: ResolvedModel) -> JudgeRun:
     """Run the judge with a progress bar on stderr (one step per request)."""
     from tqdm import tqdm
 
@@ -168,7 +177,7 @@ def _judge(app: Lineup, args: argparse.Namespace) -> JudgeRun:
 
         run = app.scores.judge(
             args.study_id,
-            args.judge,
+            judge,
             protocol=args.judge_protocol,
             max_tokens=_judge_max_tokens(args),
             timeout_s=_judge_timeout_s(args),

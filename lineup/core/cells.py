@@ -10,7 +10,7 @@ Only text is looked at: a number stored as a number (-1.5) stays a number.
   cell is written between double quotes (embedded quotes doubled), so a separator inside the
   text (a `;` where the spreadsheet's locale splits on it) cannot start a new cell. The quote
   shows in the spreadsheet: the cell holds `'=1+1`, and nothing is run.
-- XLSX (lineup.study_export.write_sheets): such text is stored as a string cell with the
+- XLSX (lineup.report.export.write_sheets): such text is stored as a string cell with the
   quote-prefix style, the spreadsheet's own form of that single quote: the cell shows the text
   unchanged, and editing it does not turn it into a formula.
 """

@@ -18,7 +18,7 @@ SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "GIF": ".gif"}
 # its first picture is an ordinary JPEG, and the upload is one to the user.
 FORMAT_ALIASES = {"MPO": "JPEG"}
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # LINEUP_MAX_UPLOAD_MB in lineup.settings
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # LINEUP_MAX_UPLOAD_MB in lineup.core.settings
 DEFAULT_MAX_PIXELS = 40_000_000
 
 _MIB = 1024 * 1024

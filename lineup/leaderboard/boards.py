@@ -60,8 +60,8 @@ def vlm_leaderboard(
     return rows
 
 
-# The keys of `leaderboard --kind tts --json`: issue 3's, where `n` is the answers, then the
-# counts under the names that say what they are.
+# The keys of `leaderboard --kind tts --json`: the first ones as they always were, where `n` is
+# the answers, then the counts under the names that say what they are.
 TTS_COLUMNS = [
     "voice",
     "n",

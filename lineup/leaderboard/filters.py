@@ -5,7 +5,7 @@ and voices) and is computed over the rows the filter keeps. Filters combine: a r
 must pass each one that is set.
 
 - study_id: the generations held by the study's runs (one run per item of its set), in any
-  state. A row a resumed study released (lineup.study_store.release_unfinished) stays in its
+  state. A row a resumed study released (lineup.study.records.release_unfinished) stays in its
   run and counts here as the failure it was; the study's own tables count only its current
   answers.
 - set_name: the generations of the runs that ask an item of that set, in every study of it.

@@ -3,7 +3,7 @@
 Definitions (one place for each):
 
 - item score: for a model on an item, the mean of relevant = 1, partial = 0.5,
-  irrelevant = 0 (lineup.metrics.RELEVANCE_SCORE, the per-item grid's score) over the
+  irrelevant = 0 (lineup.measure.figures.RELEVANCE_SCORE, the per-item grid's score) over the
   counted labels (each annotator's latest on an `ok` answer) on the model's answers to the
   item, over every repeat and every annotator. A model with no counted label on an item has
   no score there.
@@ -226,7 +226,7 @@ def bootstrap_battles(
     """bootstrap_ratings for battles already made, grouped by item (the unit the bootstrap
     resamples; an item without battles is not one): each model in at least one battle with
     its rating, 95% interval and rank, best rating first. The pairwise votes
-    (lineup.arena) are fitted through it."""
+    (lineup.study.arena) are fitted through it."""
     if resamples < BOOTSTRAP_RESAMPLES:
         raise ValueError(f"Give at least {BOOTSTRAP_RESAMPLES} resamples, not {resamples}.")
     per_item = [list(battles) for battles in item_battles.values() if battles]

@@ -6,8 +6,8 @@ state never reaches a figure. Failures are counted per state.
 The database counts (lineup.store, "Frames for the metrics"): each figure reads an index of
 exactly the rows it counts, so a leaderboard reads a handful of numbers per model instead of
 every generation. This module says which rows each figure counts and turns the counts into
-figures; the per-comparison summaries (lineup.tts_metrics.summarize_clips) use the same
-functions on the rows they hold. A filtered leaderboard (lineup.leaderboard_filter) makes the
+figures; the per-comparison summaries (lineup.measure.voices.summarize_clips) use the same
+functions on the rows they hold. A filtered leaderboard (lineup.leaderboard.filters) makes the
 same figures from the same counts over the rows its filter keeps.
 """
 

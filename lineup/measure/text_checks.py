@@ -4,11 +4,11 @@ it should not use, empty answers and refusals.
 Definitions (one place for each):
 
 - letters: the characters of the text in Unicode NFKC that are letters (`str.isalpha`). A
-  letter's script is the first word of its Unicode name (lineup.language: "CYRILLIC SMALL
+  letter's script is the first word of its Unicode name (lineup.measure.language: "CYRILLIC SMALL
   LETTER A" -> Cyrillic; CJK ideographs -> Han, kana -> Japanese). Modifier letters (ʼ, ˆ)
   have no script and are not letters here.
-- expected script: the script of the item's language (lineup.language.LANGUAGE_SCRIPTS, by the
-  tag's primary subtag: `pt-BR` -> pt -> Latin). Japanese accepts Han as well as kana.
+- expected script: the script of the item's language (lineup.measure.language.LANGUAGE_SCRIPTS,
+  by the tag's primary subtag: `pt-BR` -> pt -> Latin). Japanese accepts Han as well as kana.
 - latin_share: Latin letters / letters, for an answer whose expected script is not Latin (an
   answer meant to be Russian that drifts into English scores high). None when the expected
   script is Latin or unknown, or the answer has no letters.

@@ -2,10 +2,10 @@
 
 Definitions (one place for each):
 
-- answers: clips of the voice with status `ok` (`n` in `leaderboard --json`, whose keys
-  issue 3 fixed); no figure below counts a clip in another state. Those are counted apart:
+- answers: clips of the voice with status `ok` (`n` in `leaderboard --json`, a key that
+  never changes meaning); no figure below counts a clip in another state. Those are counted apart:
   `failed` (every final state but `ok`) and one count per state (`errors`, `timeouts`,
-  `cancelled`, `interrupted`; lineup.metrics.failure_counts).
+  `cancelled`, `interrupted`; lineup.measure.figures.failure_counts).
 - scored: the ok clips with a WER and a transcript.
 - mean_wer, mean_cer: the mean of the per-clip figures over scored clips (a scored clip
   without a CER does not count for mean_cer).
@@ -13,12 +13,12 @@ Definitions (one place for each):
   samples and sentences; None with fewer than two scored clips.
 - corpus_wer: total word errors / total reference words over the same clips (jiwer's WER
   over all (sentence, transcript) pairs at once). Each clip stores both counts when it is
-  scored (lineup.scoring), so the database sums them. Long sentences weigh more here than
+  scored (lineup.measure.wer), so the database sums them. Long sentences weigh more here than
   in mean_wer.
 - median_rtf, median_gen_s: medians over ok clips that have the figure.
-- peak_mem_mb: the largest per-clip peak (see lineup.tts_runner for what a clip's peak is).
+- peak_mem_mb: the largest per-clip peak (see lineup.run.tts for what a clip's peak is).
 - labels: the latest label per (ok clip, annotator); pct_relevant: 100 * relevant / labels
-  (lineup.metrics.label_figures, shared with the VLM leaderboard).
+  (lineup.measure.figures.label_figures, shared with the VLM leaderboard).
 
 The leaderboard reads these from the database (lineup.store, "Frames for the metrics");
 `voice_figures` computes the same from the clips of one comparison, with the same functions.
@@ -44,7 +44,7 @@ CLIP_COLUMNS = ["status", "input_text", "transcript", "wer", "cer", "rtf", "gen_
 
 @lru_cache(maxsize=4096)
 def reference_words(sentence: str) -> int:
-    """The words of a sentence once normalised as WER normalises it (lineup.scoring)."""
+    """The words of a sentence once normalised as WER normalises it (lineup.measure.wer)."""
     return len(normalize(sentence).split())
 
 
@@ -97,7 +97,7 @@ def voice_figures(clips: pd.DataFrame) -> dict[str, Any]:
 
 
 def summarize_clips(results: Iterable[Any]) -> list[dict[str, Any]]:
-    """The same figures per voice for the clips of one comparison (lineup.tts_runner results),
+    """The same figures per voice for the clips of one comparison (lineup.run.tts results),
     in the order the voices were given: the mean and spread over its K samples."""
     records = [
         {
@@ -126,7 +126,7 @@ def summarize_clips(results: Iterable[Any]) -> list[dict[str, Any]]:
 class ScoredClips:
     """Sums over a voice's scored clips (Store.scored_clips): `wer_squares` is the sum of
     squared deviations from their mean WER; `word_errors` and `reference_words` are the sums
-    of each clip's (lineup.scoring)."""
+    of each clip's (lineup.measure.wer)."""
 
     n: int
     wer_sum: float

@@ -52,7 +52,7 @@ THUMBNAIL_THREADS = min(4, os.cpu_count() or 1)
 
 
 def _overlap(result: StudyResult, answer: Answer, reference: str | None) -> dict[str, str] | None:
-    """An answer's overlap with its item's reference, as shown (lineup.overlap): the figures
+    """An answer's overlap with its item's reference, as shown (lineup.measure.overlap): the figures
     the automatic scores computed already."""
     if answer.status != OK or answer.audio_hash is not None:  # a clip is scored by its WER
         return None

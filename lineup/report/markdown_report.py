@@ -144,7 +144,7 @@ def setup_lines(summary: dict[str, Any], name: Callable[[str], str] = str) -> li
 
 def markdown_report(result: StudyResult) -> str:
     """The study's tables as Markdown. Every piece of people's or models' text in it (the
-    set's name, model names, the judge) is escaped (lineup.markup.escape_markdown): rendered,
+    set's name, model names, the judge) is escaped (lineup.core.markup.escape_markdown): rendered,
     it is the text it is, never a tag, an image or a link."""
     summary = result.summary
     models = summary["models"]
@@ -223,7 +223,8 @@ JUDGES_MD = [
 
 def judge_rows(result: StudyResult) -> list[dict[str, Any]]:
     """Per judge and protocol that ran on the study (the latest first), each model's figure
-    with its interval, the answers scored and the failures (lineup.judge.judge_figures)."""
+    with its interval, the answers scored and the failures
+    (lineup.score.judge_verdicts.judge_figures)."""
     return [
         {"judge": judge.spec, "protocol": judge.protocol, "model": model, **figures}
         for judge in result.judges

@@ -14,9 +14,9 @@ from lineup.score import SCORE_KEYS, judge_agreement, judge_label_pairs
 if TYPE_CHECKING:
     from lineup.report.result import StudyResult
 
-# A model's Bradley-Terry rating from the labels on shared items (lineup.ranking).
+# A model's Bradley-Terry rating from the labels on shared items (lineup.measure.bradley_terry).
 RANKING_KEYS = ["bt_rating", "bt_ci_low", "bt_ci_high", "bt_rank"]
-# The same from the labeling queue's pairwise votes, and the votes counted (lineup.arena).
+# The same from the labeling queue's pairwise votes, and the votes counted (lineup.study.arena).
 ARENA_KEYS = ["arena_rating", "arena_ci_low", "arena_ci_high", "arena_rank", "arena_votes"]
 # The keys of each model's entry in study_summary, by kind.
 _LABEL_KEYS = ["model", "requests", "ok", "errors", "labeled", *LABEL_FIGURES]

@@ -1,17 +1,17 @@
 """The tables of one study: relevance, speed, answers per item, repeats, voices and transcripts.
 
 Definitions (one place for each; the figures shared with the leaderboards are computed by
-lineup.metrics and lineup.tts_metrics):
+lineup.measure.figures and lineup.measure.voices):
 
 - answers (`requests` in study_summary): the study's generations of the model, in any state.
   ok: those with status `ok`; errors: those in every final state but `ok`
-  (lineup.metrics.failure_counts, `failed`). Only `ok` answers count for any figure below.
+  (lineup.measure.figures.failure_counts, `failed`). Only `ok` answers count for any figure below.
 - Labels: the counted labels (Label.counted: each annotator's latest on an `ok` answer) on
   the study's answers; with `annotator` given, only that annotator's.
 - relevance table: requests = the counted labels on the model's answers (`labeled` in
   study_summary); relevant, partial, irrelevant, pct_relevant and its 95% Wilson interval
-  (lineup.metrics.label_figures); labeled_answers = the `ok` answers with at least one.
-  Rows best first as the leaderboard ranks them (lineup.metrics.relevance_order: the lower
+  (lineup.measure.figures.label_figures); labeled_answers = the `ok` answers with at least one.
+  Rows best first as the leaderboard ranks them (lineup.measure.figures.relevance_order: the lower
   end of the 95% interval of pct_relevant, then pct_relevant; unlabeled models last); ties
   keep the study's model order.
 - speed table, over the model's `ok` answers:
@@ -20,7 +20,7 @@ lineup.metrics and lineup.tts_metrics):
     tokens); tokens_per_time_s = output_tokens / time_s, the study's own speed: total tokens
     over total time, so long answers weigh more than in a median. None without tokens or time.
   - median_ttft_s, median_total_s: medians over the answers that have both figures, as in the
-    leaderboard (lineup.metrics.TIMED: over the same rows the two cannot cross);
+    leaderboard (lineup.measure.figures.TIMED: over the same rows the two cannot cross);
     median_tokens_per_s: the median of the decode rates the answers have.
   - mean_chars: the mean length of the answers in characters (not bytes; an answer with no
     text has 0); chars_per_s: the characters of the answers that have a total_s over the sum
@@ -36,18 +36,18 @@ lineup.metrics and lineup.tts_metrics):
   (ddof=1) of the answers' lengths in characters; mean_time_spread = the same for total_s
   over the items with two or more `ok` answers that have one; identical_share =
   identical_repeats / items_repeated; mean_repeat_rougeL = the mean over items_repeated of
-  the mean ROUGE-L F1 between each two of the item's answers (lineup.overlap's
+  the mean ROUGE-L F1 between each two of the item's answers (lineup.measure.overlap's
   repeat_stability, mean_pair_rouge_l). None over no item.
 - voices table (kind `tts`), per voice: clips = answers; ok; scored, mean_wer, wer_std,
   corpus_wer and cer (the mean per-clip CER) as the TTS leaderboard defines them
-  (lineup.tts_metrics.wer_figures, from sums the database makes over the study's clips);
+  (lineup.measure.voices.wer_figures, from sums the database makes over the study's clips);
   gen_s_per_sentence = the mean gen_s over `ok` clips that have one; stt_s_per_sentence = the
   mean transcription seconds over `ok` clips that have them; rtf = the median real-time
   factor over `ok` clips that have one; peak_mem_mb = the largest per-clip peak.
 - transcripts: one row per (sentence, repeat), one column per voice holding the transcript of
   its `ok` clip (None for a clip in another state or not made).
 - items (study_summary): the study's items; items_with_reference (VLM studies; None for
-  voices): those of them with a reference answer now (lineup.references: the set's, else the
+  voices): those of them with a reference answer now (lineup.score.references: the set's, else the
   reference model's), whether or not any answer to them is complete yet.
 
 The database aggregates (GROUP BY model over the study's rows, reading only the columns a
@@ -86,7 +86,7 @@ from lineup.study import StudyInfo, StudyItem, counted_labels, study_answers
 if TYPE_CHECKING:
     from lineup.report.result import StudyResult
 
-# The figures of lineup.metrics.label_figures that the tables show under their own names.
+# The figures of lineup.measure.figures.label_figures that the tables show under their own names.
 LABEL_FIGURES = (
     "relevant",
     "partial",
@@ -368,7 +368,7 @@ def _per_item(
 
 def _scored_sums(store: Store, study_id: int) -> dict[str, ScoredClips]:
     """Per voice, the sums over the study's scored clips (`ok`, with a WER and a transcript)
-    that lineup.tts_metrics.wer_figures turns into figures."""
+    that lineup.measure.voices.wer_figures turns into figures."""
     sums: dict[str, ScoredClips] = {}
     with store.session() as session:
         for model, *values in session.execute(

@@ -151,7 +151,7 @@ class Clip:
             metadata = fields.pop("backend_metadata", {})
             audio_path = fields.pop("audio_path", None)
             secrets = self.comparison.secrets
-            # A voice can say a configured key, and the STT write it down (lineup.redact).
+            # A voice can say a configured key, and the STT write it down (lineup.core.redaction).
             (error, transcript), hidden = redacted_values(
                 [error, fields.get("transcript")], secrets
             )

@@ -1,5 +1,5 @@
 """Speaks sentences with several voices at once, K samples each, and scores every clip by a
-speech-to-text round trip; reports to the caller over a queue, like lineup.runner for VLMs.
+speech-to-text round trip; reports to the caller over a queue, like lineup.run.vlm for VLMs.
 
 One run is stored per sentence (its input_text is the sentence), with one generation row per
 (voice, sample). Each voice gets a worker thread that makes its clips one after another;
@@ -9,7 +9,7 @@ voices run at the same time. For each clip the worker
    happens before, in the backend factory, and is not counted),
 2. stores the audio as 16-bit WAV in the media store (audio_hash),
 3. computes audio_s (samples / sample rate), rtf = gen_s / audio_s, sample_rate_hz,
-4. transcribes with the STT backend and scores with lineup.scoring (transcript, wer, cer),
+4. transcribes with the STT backend and scores with lineup.measure.wer (transcript, wer, cer),
 5. writes the row, and puts a `done` event (or a `failed` one: any failure or timeout is
    that clip's error row and never stops the other clips).
 

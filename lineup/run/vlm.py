@@ -8,7 +8,7 @@ shutdown (`interrupted`). The last three also stop the request through the job's
 `CancelToken`, which closes its connection at once. Whatever the store does, the job finishes:
 a failed final write is retried and then recorded as an error with its cause, and the caller
 gets its result in every case. While a model streams, its partial text is saved about twice a
-second (lineup.liveness), so nothing streamed is lost if the process dies. An HTTP model's
+second (lineup.run.liveness), so nothing streamed is lost if the process dies. An HTTP model's
 answer is sent, read and stamped in the reader process (backends.reader), so its figures do
 not depend on what this process does meanwhile (a page's redraws, OCR).
 """
@@ -136,7 +136,7 @@ class _Job:
         return self.live_text or None, self.live_reasoning or None
 
     # The text so far as it is saved and shown: a configured key echoed by the server is
-    # [redacted] there too, as in the stored row (lineup.redact.redact_stream).
+    # [redacted] there too, as in the stored row (lineup.core.redaction.redact_stream).
     @property
     def live_text(self) -> str:
         return redact_stream(self.text, self.comparison.secrets)
@@ -271,7 +271,7 @@ class _Job:
             # The answer held characters no database stores (lone surrogates, NUL).
             metadata["replaced_unstorable_chars"] = text_repairs + reasoning_repairs
         if hidden + hidden_in_metadata:
-            # The server echoed a configured key (lineup.redact): say how often it was hidden.
+            # The server echoed a configured key (lineup.core.redaction): say how often.
             metadata[REDACTED_COUNT] = hidden + hidden_in_metadata
         timings: VLMTimings | None = None
         if status == OK:

@@ -1,17 +1,18 @@
 """A study's automatic scores per model: overlap with the items' reference answers, and the
 language and text checks of its answers.
 
-Definitions (the figures themselves are defined in lineup.overlap and lineup.text_checks):
+Definitions (the figures themselves are defined in lineup.measure.overlap and
+lineup.measure.text_checks):
 
 - Scored answers: the study's `ok` answers (any repeat) of a VLM study. The reference of an
   item is the set's reference answer, else the reference model's answer
-  (lineup.references); an answer to an item without one has no overlap scores; an item
+  (lineup.score.references); an answer to an item without one has no overlap scores; an item
   without a language has no language check.
 - rouge1_f1, rougeL_f1, chrf: the mean over the model's answers that have a reference, with
   a 95% percentile bootstrap interval over those answers (seed 0, 1,000 resamples);
   `*_n` says how many answers.
 - wrong_language: how many of the model's checked answers are in another language than
-  their item's (lineup.text_checks.check_answer); language_checked: how many could be
+  their item's (lineup.measure.text_checks.check_answer); language_checked: how many could be
   checked (the item has a language and the answer is long enough to tell).
 - latin_share: the mean share of Latin letters over the model's answers to items whose
   script is not Latin (e.g. Russian); None without such answers.
@@ -19,7 +20,7 @@ Definitions (the figures themselves are defined in lineup.overlap and lineup.tex
   Latin, summed.
 - empty, refusals: the model's answers that are empty, or refusals.
 - judge_score (with its interval), judged, judge_failures: the figures of the judge that gave
-  the study's latest verdict (lineup.judge.judge_figures; None when no judge ran).
+  the study's latest verdict (lineup.score.judge_verdicts.judge_figures; None when no judge ran).
 
 Computed on demand from the stored rows (a study holds at most a few thousand answers per
 model); nothing is written.

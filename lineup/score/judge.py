@@ -13,7 +13,7 @@ Definitions (one place for each):
   or else at the timeout, its verdict `failed`). A reply the server cut at the token limit
   that holds no score is `unparsed` and says so.
 - Protocol `reference`: the judge sees the question, the item's image when it can see images
-  (`judge_sees_images`), the item's reference answer (lineup.references: the set's, else the
+  (`judge_sees_images`), the item's reference answer (lineup.score.references: the set's, else the
   reference model's) and the candidate answer, filled into one template (DEFAULT_TEMPLATE, or
   the person's own with the same placeholders, kept with the study). Model names never reach
   it: the template has no place for one. Answers whose item has no reference are skipped.
@@ -29,7 +29,7 @@ Definitions (one place for each):
   Pairwise (`parse_pair_reply`): the first JSON object with "score_1" and "score_2", else the
   last lines "Score 1: N" and "Score 2: N". A reply without them is stored as `unparsed`
   with the reason: a visible failure, never a zero.
-- Every verdict is one row of `judge_scores` (lineup.models.JudgeScore), claimed before the
+- Every verdict is one row of `judge_scores` (lineup.store.tables.JudgeScore), claimed before the
   judge is asked and finished the moment it answers, so a killed run loses at most the answer
   in flight and a re-run asks only what is missing: rows `scored` and `unparsed` are kept;
   `failed` ones (the request failed: server down, timeout, cut-off stream) and `asking` ones
@@ -46,7 +46,7 @@ Definitions (one place for each):
   agreement) is the candidate's mean score over the two orders.
 - Per model (`judge_figures`): over the study's current complete answers, the judge's latest
   finished verdict on each under the protocol; the mean figure of the scored ones with its 95%
-  percentile bootstrap interval (lineup.overlap.bootstrap_mean_ci), how many were scored
+  percentile bootstrap interval (lineup.measure.overlap.bootstrap_mean_ci), how many were scored
   (`judged`) and how many failed (`judge_failures`: unparsed or failed, counted apart and left
   out of the mean).
 - The study's judge (`latest_judge`): the judge and protocol of its most recent finished

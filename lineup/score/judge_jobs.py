@@ -1,7 +1,7 @@
 """A judge scoring a study in the background of this process (the Studies page's "Score").
 
-The job runs lineup.judge.judge_study in a thread: every verdict is stored the moment it comes,
-so the job itself holds only what the page shows while it runs (requests done of the total,
+The job runs lineup.score.judge.judge_study in a thread: every verdict is stored the moment it
+comes, so the job itself holds only what the page shows while it runs (requests done of the total,
 then the JudgeRun or the error). Stopping it stops the request in flight, whose row is stored
 as failed and asked again next time; a killed process leaves its row `asking`, asked again
 once its owner is gone. Scoring again is the resume: it asks only what has no verdict.

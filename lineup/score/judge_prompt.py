@@ -136,7 +136,7 @@ def check_template(template: str | None, protocol: str = PROTOCOL_REFERENCE) -> 
 
 def check_judge_limits(max_tokens: int, timeout_s: float) -> tuple[int, float]:
     """The judge's token limit and timeout; InputError when either is out of range (the rules
-    of every model's: lineup.limits)."""
+    of every model's: lineup.core.limits)."""
     return check_max_tokens(max_tokens), check_timeout_s(timeout_s)
 
 

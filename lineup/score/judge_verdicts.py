@@ -231,7 +231,7 @@ def judge_label_pairs(
 ) -> tuple[list[float], list[str]]:
     """The judge's score (its latest scored verdict; pairwise: the candidate's mean score)
     beside each counted label on the same answer of the study: one pair per (answer,
-    annotator), for lineup.agreement's judge_agreement. `verdicts`: the judge's
+    annotator), for lineup.score.agreement's judge_agreement. `verdicts`: the judge's
     latest_verdicts when the caller has read them already."""
     with store.session() as session:
         labels = session.execute(

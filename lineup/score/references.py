@@ -8,8 +8,8 @@ Definitions:
   never in the study's tables, labeling queue or rankings: a column shown apart.
 - The reference of an item: the set's reference answer when it has one (source "set");
   otherwise the reference model's complete answer to the item (source: its spec); otherwise
-  none. The overlap metrics (lineup.study_scores) and the judge's protocol `reference`
-  (lineup.judge) score against it. The judge's protocol `pairwise` compares each answer with
+  none. The overlap metrics (lineup.score.automatic) and the judge's protocol `reference`
+  (lineup.score.judge) score against it. The judge's protocol `pairwise` compares each answer with
   the reference model's answer alone.
 """
 

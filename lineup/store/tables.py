@@ -134,7 +134,7 @@ class SetItemRow(Base):
     question_set: Mapped[QuestionSet] = relationship(back_populates="items")
 
 
-# The states of a study (lineup.studies): `running` while a process works through it (its
+# The states of a study (lineup.study.running): `running` while a process works through it (its
 # owner and heartbeat say which), `paused` (asked to stop, or its process died: resumable),
 # `cancelled` (stopped for good) or `done` (every (item, model, repeat) has a final row).
 STUDY_RUNNING: Final = "running"
@@ -169,7 +169,7 @@ class Study(Base):
     # Set on a reference model's study: the study whose reference column it is (same set, one
     # model, one repeat; shown apart and never ranked). At most one per study.
     reference_for: Mapped[int | None] = mapped_column(ForeignKey("studies.id"))
-    # The person's judge templates for this study, by protocol (lineup.judge); None: default.
+    # The person's judge templates for this study, by protocol (lineup.score.judge); None: default.
     judge_templates: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     question_set: Mapped[QuestionSet] = relationship()
@@ -272,7 +272,7 @@ class Generation(Base):
     backend_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Who runs it while it is `running`: the owner's host and process, and a heartbeat the
     # owner refreshes (with the partial text) at least once a second. A row whose owner is
-    # gone becomes `interrupted` (lineup.liveness).
+    # gone becomes `interrupted` (lineup.run.liveness).
     owner_host: Mapped[str | None] = mapped_column(String(HOST_MAX_CHARS))
     owner_pid: Mapped[int | None] = mapped_column(Integer)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -373,7 +373,7 @@ class Label(Base):
     )
 
 
-# The states of a judge's verdict (lineup.judge): `asking` while a process waits for the judge
+# The states of a judge's verdict (lineup.score.judge): `asking` while a process waits for the judge
 # (its owner on the row), then `scored`, `unparsed` (a complete reply without a parsable score:
 # a visible failure, never a zero) or `failed` (the request failed: a re-run asks again).
 JUDGE_ASKING: Final = "asking"
@@ -400,7 +400,7 @@ class JudgeScore(Base):
             "position",
             unique=True,
         ),
-        # A study's verdicts by judge and protocol (lineup.judge.judge_figures).
+        # A study's verdicts by judge and protocol (lineup.score.judge_verdicts.judge_figures).
         Index("ix_judge_scores_study", "study_id", "judge_spec", "protocol"),
     )
 
@@ -419,7 +419,7 @@ class JudgeScore(Base):
     status: Mapped[str] = mapped_column(String(16), default=JUDGE_ASKING)
     saw_image: Mapped[bool] = mapped_column(Boolean, default=False)
     request: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the messages sent
-    # The judge's own limits for this request (lineup.judge): its output token limit and its
+    # The judge's own limits for this request (lineup.score.judge): its output token limit and its
     # timeout in seconds. NULL on verdicts from before they existed (no limit was sent).
     max_tokens: Mapped[int | None] = mapped_column(Integer)
     timeout_s: Mapped[float | None] = mapped_column(Float)

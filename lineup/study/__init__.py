@@ -1,7 +1,7 @@
 """Studies stored, run, paused and resumed; the label queue and the arena over their answers."""
 
 from lineup.study import arena as _arena
-from lineup.study.answers import counted_labels, study_annotators, study_answers
+from lineup.study.answers import answer_counts, counted_labels, study_annotators, study_answers
 from lineup.study.arena import (
     ArenaAnswer,
     ArenaPair,
@@ -29,7 +29,6 @@ from lineup.study.records import (
     StudyInfo,
     StudyItem,
     StudyPlan,
-    answer_counts,
     create_study,
     list_studies,
     load_plan,

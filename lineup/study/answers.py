@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
-from lineup.core import OK
-from lineup.store import Generation, Label, SetItemRow, Store
+from lineup.core import OK, RUNNING
+from lineup.store import Generation, Label, Run, SetItemRow, Store
 
 
 def study_answers(
@@ -63,3 +63,39 @@ def study_annotators(store: Store, study_id: int) -> list[str]:
     )
     with store.session() as session:
         return list(session.scalars(query))
+
+
+def answer_counts(store: Store, study_id: int) -> dict[str, dict[str, int]]:
+    """Per model, the study's answers by state (from the study's unique index)."""
+    counts: dict[str, dict[str, int]] = {}
+    with store.session() as session:
+        for model, status, n in session.execute(
+            study_answers(
+                study_id, Generation.model_spec, Generation.status, func.count()
+            ).group_by(Generation.model_spec, Generation.status)
+        ):
+            counts.setdefault(model, {})[status] = n
+    return counts
+
+
+def item_count(store: Store, study_id: int) -> int:
+    """How many items the study asks (one run each)."""
+    with store.session() as session:
+        return session.scalar(select(func.count()).where(Run.study_id == study_id)) or 0
+
+
+def answer_seconds(store: Store, study_id: int) -> dict[str, tuple[float, int]]:
+    """Per model, the seconds its finished answers took and how many had a time: a request's
+    total, or a clip's generation plus transcription."""
+    seconds = func.coalesce(
+        Generation.total_s, Generation.gen_s + func.coalesce(Generation.stt_s, 0.0)
+    )
+    with store.session() as session:
+        return {
+            model: (float(spent or 0.0), int(n))
+            for model, spent, n in session.execute(
+                select(Generation.model_spec, func.sum(seconds), func.count(seconds))
+                .where(Generation.study_id == study_id, Generation.status != RUNNING)
+                .group_by(Generation.model_spec)
+            )
+        }

@@ -26,7 +26,7 @@ Definitions (one place for each):
   A's model, `b` a win for B's, and `tie` and `both_bad` are both a tie, half a win for each
   (both bad says neither answer is better than the other, which is what a tie measures;
   how bad both are is the relevance labels' business).
-- arena rating, interval and rank: lineup.ranking's Bradley-Terry fit of the battles
+- arena rating, interval and rank: lineup.measure.bradley_terry's Bradley-Terry fit of the battles
   (maximum likelihood, ties as half wins, the same small penalty and Elo-like scale), its
   95% percentile bootstrap interval from BOOTSTRAP_RESAMPLES (at least 200) resamples with
   replacement of the items that have a counted vote (all of an item's battles go together),

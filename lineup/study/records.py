@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Update, func, select, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -442,19 +442,6 @@ def finish_study(store: Store, study_id: int, status: str) -> None:
         )
 
 
-def answer_counts(store: Store, study_id: int) -> dict[str, dict[str, int]]:
-    """Per model, the study's answers by state (from the study's unique index)."""
-    counts: dict[str, dict[str, int]] = {}
-    with store.session() as session:
-        for model, status, n in session.execute(
-            study_answers(
-                study_id, Generation.model_spec, Generation.status, func.count()
-            ).group_by(Generation.model_spec, Generation.status)
-        ):
-            counts.setdefault(model, {})[status] = n
-    return counts
-
-
 def reap_studies(store: Store, *, stale_s: float = HEARTBEAT_STALE_S) -> list[int]:
     """Studies left `running` by a process that is gone become `paused` (resumable)."""
     with store.session() as session:
@@ -477,26 +464,3 @@ def reap_studies(store: Store, *, stale_s: float = HEARTBEAT_STALE_S) -> list[in
             if done:
                 reaped.append(study_id)
     return reaped
-
-
-def item_count(store: Store, study_id: int) -> int:
-    """How many items the study asks (one run each)."""
-    with store.session() as session:
-        return session.scalar(select(func.count()).where(Run.study_id == study_id)) or 0
-
-
-def answer_seconds(store: Store, study_id: int) -> dict[str, tuple[float, int]]:
-    """Per model, the seconds its finished answers took and how many had a time: a request's
-    total, or a clip's generation plus transcription."""
-    seconds = func.coalesce(
-        Generation.total_s, Generation.gen_s + func.coalesce(Generation.stt_s, 0.0)
-    )
-    with store.session() as session:
-        return {
-            model: (float(spent or 0.0), int(n))
-            for model, spent, n in session.execute(
-                select(Generation.model_spec, func.sum(seconds), func.count(seconds))
-                .where(Generation.study_id == study_id, Generation.status != RUNNING)
-                .group_by(Generation.model_spec)
-            )
-        }

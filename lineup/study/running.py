@@ -5,11 +5,11 @@ each, all models at once, in this process's threads; each answer is an ordinary 
   many threads as its endpoint's concurrency (backends.toml `concurrency`, default 1). All
   lanes of one endpoint share its slots, so two models on one server take turns and each
   timing stays that of a lone request. In-process engines share one slot per kind.
-- Every answer is claimed in the store before it runs (lineup.study_store.claim); the unique
+- Every answer is claimed in the store before it runs (lineup.study.records.claim); the unique
   key makes a second claim fail, so an answer never runs twice, even when two processes
   resume one study.
-- Each answer runs as a one-model comparison (lineup.runner.start_one,
-  lineup.tts_runner.start_one_clip): the same timing, states, heartbeat and storage.
+- Each answer runs as a one-model comparison (lineup.run.vlm.start_one,
+  lineup.run.tts.start_one_clip): the same timing, states, heartbeat and storage.
 - A pause lets the answers under way finish and starts no more; a cancel stops them
   (`cancelled`); a shutdown interrupts them (`interrupted`) and leaves the study paused. A
   study another process asked to pause or cancel (the CLI, another app) learns it from its
@@ -51,18 +51,16 @@ from lineup.store import (
     Store,
     utcnow,
 )
+from lineup.study.answers import answer_counts, answer_seconds, item_count
 from lineup.study.records import (
     CANCEL,
     PAUSE,
     StudyInfo,
     StudyItem,
     StudyPlan,
-    answer_counts,
-    answer_seconds,
     beat,
     claim,
     finish_study,
-    item_count,
     load_plan,
     study_info,
 )

@@ -5,6 +5,7 @@ every resolution goes through (backends.registry.check_spec)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,25 @@ def test_a_voice_comparison_resolves_each_voice_once_for_all_its_clips(
     assert [r.status for r in results] == ["ok"] * 8  # 2 sentences x 2 voices x 2 samples
     assert sorted(counted.lookups) == sorted(voices)
     assert len(counted.parses) == 2
+
+
+def test_study_score_on_the_command_line_resolves_its_judge_once(
+    app: Lineup,
+    ollama: OllamaFixture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from lineup.cli.main import main
+
+    app.sets.import_path(write_judge_set(tmp_path / "fruit"), name="fruit")
+    state = app.studies.start(set_name="fruit", models=["alpha"], repeats=1).wait()
+    assert state.status == "done"
+    judge = spec(ollama, "judge:7b")
+    counted = Counted(monkeypatch)
+    assert main(["study", "score", str(state.study_id), "--judge", judge, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["scored"] == 2
+    assert counted.lookups == [judge]  # checked before anything runs, and the run is given it
+    # The command's own Lineup.open() reads backends.toml (its name `alpha`) as every command
+    # does; the judge's spec is parsed once.
+    assert counted.parses.count(judge) == 1
