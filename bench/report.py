@@ -876,7 +876,7 @@ def timing_table(home: Path, results: list[Timings], runs: int, load: tuple[floa
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; load average {load[0]:.1f} / {load[1]:.1f} / "
         f"{load[2]:.1f} (1 / 5 / 15 min) at the start, {end[0]:.1f} (1 min) at the end. "
-        f"Home {home} (study {meta['study_id']}: {meta['answers']} answers, {meta['labels']} "
+        f"The demo home (study {meta['study_id']}: {meta['answers']} answers, {meta['labels']} "
         f"labels, {meta['votes']} votes; built by {meta['commit']}). `study report "
         f"{meta['study_id']} --format html`, {runs} run{'s' if runs != 1 else ''} per tree after "
         "one warm-up, trees "
@@ -894,7 +894,7 @@ def timing_table(home: Path, results: list[Timings], runs: int, load: tuple[floa
     ]
     for result in results:
         lines.append(
-            f"| {result.tree} | {result.commit} | {_spread(result.in_process)} | "
+            f"| {Path(result.tree).name} | {result.commit} | {_spread(result.in_process)} | "
             f"{_spread(result.command)} |"
         )
     if len(results) == 2:
