@@ -20,7 +20,7 @@ from lineup.app.facade import Lineup
 from lineup.sets.samples import Sample, list_samples
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
-from lineup.store.tables import Label, Study
+from lineup.store.tables import STUDY_RUNNING, Label, Study
 from testbed.browser import open_page, pick_models, settled
 from testbed.ollama_server import OllamaFixture
 from tests.builders import png_bytes
@@ -269,9 +269,19 @@ def test_double_and_triple_clicks_on_start_study_start_one_study_each(
         time.sleep(2.0)  # a second study would be stored within that
         settled(page)
         made.append(study_ids(store)[count:])
+        # Start is disabled while a study of the same inputs runs (it says which): the next
+        # case clicks once this one's study is over, however loaded the machine.
+        deadline = time.monotonic() + 60
+        while studies_running(store) and time.monotonic() < deadline:
+            time.sleep(0.2)
     assert [len(studies) for studies in made] == [1] * len(made), list(
         zip(CLICKS_MS, made, strict=True)
     )
+
+
+def studies_running(store: Store) -> list[int]:
+    with store.session() as session:
+        return list(session.scalars(select(Study.id).where(Study.status == STUDY_RUNNING)))
 
 
 # 22. The start button stays under the pointer; the form shows the run shown --------------

@@ -259,7 +259,7 @@ def test_models_start_together_once_every_one_is_ready(store: Store) -> None:
 
     def factory(model: str) -> Script:
         index = int(model.rsplit("m", 1)[1])
-        time.sleep(0.1 * index)  # loading or describing takes 0 to 0.7 s
+        time.sleep(0.2 * index)  # loading or describing takes 0 to 1.4 s
         backend = Recording(Chunk(text="hi"), done())
         backend.name = model
         return backend
@@ -270,9 +270,10 @@ def test_models_start_together_once_every_one_is_ready(store: Store) -> None:
     )
     assert [r.status for r in comparison.wait()] == ["ok"] * 8
     spread_s = max(sent_at.values()) - min(sent_at.values())
-    # Ready 0.7 s apart, sent together: the spread is thread wake-up time (a wide margin here,
-    # the machine is shared; bench/ measures it properly).
-    assert spread_s < 0.1
+    # Ready 1.4 s apart, sent together: the spread is thread wake-up time (a wide margin here,
+    # the machine is shared; bench/ measures it properly). Sent as each got ready, it would be
+    # 1.4 s or more.
+    assert spread_s < 0.5
 
 
 def test_a_model_that_is_never_ready_times_out_and_the_others_go_ahead(store: Store) -> None:
