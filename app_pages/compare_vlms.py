@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 from PIL import Image
 
@@ -170,6 +172,17 @@ with right:
         form="compare",
         query_key="run",
         running=running,
+        inputs=(
+            None if image_bytes is None else hashlib.sha256(image_bytes).hexdigest(),
+            question,
+            system,
+            temperature,
+            max_tokens,
+            seed,
+            timeout_s,
+            tuple(models),
+            blind,
+        ),
         wait_help="Wait for the run in progress, or stop it.",
         stop_help="Stop every model of this run now; the text streamed so far is kept.",
     )

@@ -123,6 +123,7 @@ request = start_and_stop(
     form="speak",
     query_key="runs",
     running=running,
+    inputs=(tuple(sentences), tuple(voices), samples, seed, stt_model, timeout_s),
     wait_help="Wait for the clips in progress, or stop them.",
     stop_help="Stop every voice now; the clips already made are kept.",
 )

@@ -162,6 +162,7 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
         "Start",
         "study-start",
         running=repeat_of is not None,
+        inputs=inputs,
         help=None
         if repeat_of is None
         else f"Study {repeat_of} runs these inputs now: change the set, models or parameters "

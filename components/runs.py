@@ -5,8 +5,9 @@ and Stop."""
 from __future__ import annotations
 
 import random
+import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,10 @@ REDRAW_INTERVAL_S = 0.05  # at most about 20 redraws a second per column
 STORE_POLL_S = 0.5  # a run of another process: its rows get their partial text once a second
 RESULTS_ANCHOR = "lineup-results"
 STOP_NOTE_KEY = "stop-note"
+# Two clicks of a start button this close (as the server receives them) with the same inputs are
+# one double click. A person's double click is under half a second (the desktops' default); the
+# rest is room for a loaded server, which can receive them further apart than they were made.
+DOUBLE_CLICK_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -245,8 +250,26 @@ def _click_key(form: str) -> str:
     return f"form-click-{form}"
 
 
+def _click_at_key(form: str) -> str:
+    return f"form-click-at-{form}"
+
+
+def _last_start_key(form: str) -> str:
+    return f"form-last-start-{form}"
+
+
+@dataclass(frozen=True)
+class _Start:
+    """The click that started a form's latest run: its token, when it came, the inputs."""
+
+    token: str
+    at: float
+    inputs: Hashable
+
+
 def _clicked(form: str, token: str) -> None:
     st.session_state[_click_key(form)] = token
+    st.session_state[_click_at_key(form)] = time.monotonic()
 
 
 def start_button(
@@ -254,6 +277,7 @@ def start_button(
     form: str,
     *,
     running: bool = False,
+    inputs: Hashable = None,
     where: Any = st,
     icon: str = ":material/play_arrow:",
     primary: bool = True,
@@ -271,6 +295,11 @@ def start_button(
     token its form had when it was drawn (the button's callback records it), and the form
     gets a new token only once its run is the page's (`remember_start`): a click repeated,
     or made on the form as it was, hands the facade a token that already started its run.
+
+    A run that ends at once (an espeak clip, a model that fails) is drawn, with the form's
+    new token, before the second click of a double click arrives: a click within
+    DOUBLE_CLICK_S of the one that started the form's latest run, on the same `inputs`,
+    hands back that click's token too. Changed inputs, or a later click, start a new run.
     """
     token = st.session_state.get(_token_key(form))
     if not isinstance(token, str):
@@ -293,7 +322,16 @@ def start_button(
         # facade hands that run back, and the page shows it again; a stale selection that
         # came with the click may have switched the page away from it).
         return clicked
-    return None if running else token
+    if running:
+        return None
+    at = st.session_state.get(_click_at_key(form), time.monotonic())
+    last = st.session_state.get(_last_start_key(form))
+    if isinstance(last, _Start) and last.inputs == inputs and 0 <= at - last.at < DOUBLE_CLICK_S:
+        # The double click goes on from its last click (a triple click is one run too).
+        st.session_state[_last_start_key(form)] = _Start(last.token, at, inputs)
+        return last.token
+    st.session_state[_last_start_key(form)] = _Start(token, at, inputs)
+    return token
 
 
 def _form_of_key(form: str) -> str:
@@ -324,6 +362,7 @@ def start_and_stop(
     form: str,
     query_key: str,
     running: bool,
+    inputs: Hashable,
     wait_help: str,
     stop_help: str,
 ) -> str | None:
@@ -332,7 +371,12 @@ def start_and_stop(
     clicked (see `start_button`)."""
     buttons = st.container(horizontal=True, gap="small")
     request = start_button(
-        label, form, running=running, where=buttons, help=wait_help if running else None
+        label,
+        form,
+        running=running,
+        inputs=inputs,
+        where=buttons,
+        help=wait_help if running else None,
     )
     buttons.button(
         "Stop",

@@ -112,3 +112,13 @@ def shown_columns(at: AppTest, index: int) -> dict[str, dict]:
     proto = at.dataframe[index].proto
     config = json.loads(proto.columns)
     return {name: config.get(name, {}) for name in proto.column_order}
+
+
+class FakeClock:
+    """The start button's clock, moved by the test (the page's other clocks run on)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now

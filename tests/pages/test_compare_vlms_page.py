@@ -21,7 +21,7 @@ from lineup.store.database import Store
 from lineup.store.tables import ANNOTATOR_MAX_CHARS
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import png_bytes
-from tests.pages.helpers import shown_texts, unescaped
+from tests.pages.helpers import FakeClock, shown_texts, unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_vlms.py")
 
@@ -440,6 +440,8 @@ def test_a_click_on_the_form_as_it_was_starts_nothing_once_the_run_is_shown(
         monkeypatch.setattr(components.context, "show_runs", shown_then_cut_short)
     else:
         monkeypatch.setattr(components.runs, "remember_start", remembered_then_cut_short)
+    clock = FakeClock()
+    monkeypatch.setattr(components.runs, "time", clock)
     at = ready_to_compare()
     at.button(key="compare").click().run()
     assert not at.exception
@@ -454,7 +456,8 @@ def test_a_click_on_the_form_as_it_was_starts_nothing_once_the_run_is_shown(
     assert not at.exception
     assert [r.id for r in store.latest_runs("vlm")] == [run.id]
     assert int(run_param(at)) == run.id
-    # A click on the form as it is now is a new run.
+    # A click on the form as it is now, after the double-click time, is a new run.
+    clock.now += components.runs.DOUBLE_CLICK_S
     settle(at.button(key="compare").click().run())
     assert len(store.latest_runs("vlm")) == 2
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from backends.base import Audio, TTSBackend
@@ -17,7 +18,7 @@ from lineup.core.settings import load_settings
 from lineup.run.tts import start_tts_comparison
 from lineup.store.database import Store
 from tests.builders import by_name, resolved_all
-from tests.pages.helpers import shown_texts, unescaped
+from tests.pages.helpers import FakeClock, shown_texts, unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare_voices.py")
 SENTENCE = "Please restart the app and try again."
@@ -227,3 +228,42 @@ def test_runs_of_a_sample_set_fill_the_form_with_that_set(lineup_home: Path) -> 
     assert not at.exception
     assert at.radio(key="text_source").value == "Sample set"
     assert at.selectbox(key="sentence_set").value == chosen
+
+
+def test_a_double_click_after_a_clip_made_at_once_is_one_run(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An espeak clip (no speech-to-text) is made and drawn, with the form's next token,
+    before the second click of a double click arrives: that click is the same run. A click
+    on changed inputs, or one after the double-click time, is a new run."""
+    import components.runs
+
+    clock = FakeClock()
+    monkeypatch.setattr(components.runs, "time", clock)
+    store = Store(load_settings().database_url)
+    at = page(annotator="ana").run()
+    at.text_area(key="sentences").set_value("The card was declined.")
+    at.multiselect(key="models-tts").set_value(["espeak:en-us"])
+    at.text_input(key="stt").set_value("")
+    settle(at.button(key="speak").click().run())
+    [first] = [run.id for run in store.latest_runs("tts")]
+
+    clock.now += 0.3  # the second click of a double click, on the page redrawn since
+    settle(at.button(key="speak").click().run())
+    assert not at.exception
+    assert [run.id for run in store.latest_runs("tts")] == [first]
+    assert runs_param(at) == str(first)
+
+    clock.now += 0.3  # a third click: one run still
+    settle(at.button(key="speak").click().run())
+    assert [run.id for run in store.latest_runs("tts")] == [first]
+
+    clock.now += 0.3  # quick, but on another sentence: a new run
+    at.text_area(key="sentences").set_value("Call your bank.")
+    settle(at.button(key="speak").click().run())
+    runs = store.latest_runs("tts")
+    assert [run.input_text for run in runs] == ["Call your bank.", "The card was declined."]
+
+    clock.now += components.runs.DOUBLE_CLICK_S  # the same sentence, clicked again later
+    settle(at.button(key="speak").click().run())
+    assert len(store.latest_runs("tts")) == 3
