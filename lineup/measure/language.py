@@ -3,8 +3,11 @@ voice cannot speak it."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
+from functools import cache
 
 from backends.base import STTBackend, TTSBackend
 
@@ -130,7 +133,37 @@ SPACELESS_RANGES: tuple[tuple[int, int], ...] = (
 # Combining Diacritical Marks (U+0300-U+036F): the accents Latin, Cyrillic and Greek letters
 # take. After NFKC one is left only where no precomposed letter exists (a Russian stress mark:
 # а́, о́), so dropping them after NFKC removes stress marks and keeps é, ё, й.
-LOOSE_DIACRITICS = dict.fromkeys(range(0x0300, 0x0370))
+LOOSE_DIACRITICS = re.compile("[\u0300-\u036f]+")
+
+
+def any_of(ranges: Iterable[tuple[int, int]]) -> str:
+    """A regular expression for one character in `ranges`: a class of the Basic Multilingual
+    Plane ranges, or one of the others (Python's `re` tests a BMP-only class from a bitmap,
+    many times faster than a class that also holds ranges above it)."""
+    ranges = list(ranges)
+    assert all(high <= 0xFFFF or low > 0xFFFF for low, high in ranges)
+    bmp = "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in ranges if high <= 0xFFFF)
+    astral = "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges if low > 0xFFFF)
+    return f"[{bmp}]|[{astral}]"
+
+
+@cache
+def mark_ranges() -> tuple[tuple[int, int], ...]:
+    """The code point ranges of every combining mark (Unicode category M, from this Python's
+    Unicode database). Built once, on first use (a pass over the code points where marks
+    are)."""
+    marks: list[tuple[int, int]] = []
+    start = previous = -2
+    for point in range(0x0300, 0x1E950):
+        if unicodedata.category(chr(point)).startswith("M"):
+            if point != previous + 1:
+                if start >= 0:
+                    marks.append((start, previous))
+                start = point
+            previous = point
+    marks.append((start, previous))
+    marks.append((0xE0100, 0xE01EF))  # variation selectors supplement
+    return tuple(marks)
 
 
 def spaceless(char: str) -> bool:

@@ -73,7 +73,6 @@ import jiwer
 from lineup.measure.language import LOOSE_DIACRITICS, guess_language, spaceless, word_char
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
-_YO = str.maketrans({"ё": "е"})
 _GROUPED = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
 _DECIMAL_COMMA = re.compile(r"(\d),(\d)")
 _SPACE_GROUPED = re.compile(r"\b\d{1,3}(?: \d{3})+\b")
@@ -202,7 +201,7 @@ def normalize(text: str, language: str | None = None) -> str:
     language = language or guess_language(text)
     primary = primary_language(language)
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
-    text = text.translate(_YO).translate(LOOSE_DIACRITICS)
+    text = LOOSE_DIACRITICS.sub("", text.replace("ё", "е"))
     if primary == "ru":
         text = _SPACE_GROUPED.sub(lambda m: m.group(0).replace(" ", ""), text)
         text = _DECIMAL_COMMA.sub(r"\1.\2", text)
