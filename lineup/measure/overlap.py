@@ -9,7 +9,8 @@ Definitions (one place for each):
   ё), so what it drops is a mark no letter holds, such as a Russian stress mark ("моло́ко" ->
   "молоко"). Marks of other blocks (the vowel signs of Devanagari or Thai) are kept.
 - tokens: the normalised text split into words and characters. A word is a maximal run of
-  Unicode letters, digits (`str.isalnum`: no underscore, no punctuation) and combining marks.
+  Unicode letters, digits (`str.isalnum`: no underscore, no punctuation) and combining marks
+  that begins with a letter or digit (a mark with nothing before it belongs to no token).
   A letter or digit of a script written without spaces (Han, Hiragana, Katakana, Thai, Lao,
   Khmer, Myanmar: lineup.measure.language.SPACELESS_RANGES) is a token on its own, with the
   combining marks that follow it ("我爱北京" -> ["我", "爱", "北", "京"]; "2024年" ->
@@ -83,13 +84,14 @@ def _normalize(text: str) -> str:
 
 @cache
 def _token_pattern() -> re.Pattern[str]:
-    marks = f"(?:{any_of(mark_ranges())})"
-    spaceless = f"(?:{any_of(SPACELESS_RANGES)})"
     letter = r"[^\W_]"  # str.isalnum
+    marks = f"(?:{any_of(mark_ranges())})"
+    # a letter or digit of a script without spaces (its marks are not: they follow one)
+    spaceless = f"(?={letter})(?:{any_of(SPACELESS_RANGES)})"
     return re.compile(
-        # a letter or digit of a script without spaces, with the marks that follow it
-        rf"(?={letter}){spaceless}{marks}*"
-        # a word: a letter or digit, then letters, digits and marks, none of such a script
+        # such a character, with the marks that follow it
+        rf"{spaceless}{marks}*"
+        # a word: a letter or digit, then letters, digits and marks, but no such character
         rf"|(?!{spaceless}){letter}(?:(?!{spaceless})(?:{letter}|{marks}))*"
     )
 

@@ -71,6 +71,56 @@ def test_chinese_and_japanese_are_tokens_of_one_character_each():
     assert tokens("ที่นี่") == ["ที่", "นี่"]
 
 
+def _tokens_by_hand(text: str) -> list[str]:
+    """The token rule of lineup.measure.overlap walked character by character, independently
+    of its regular expressions."""
+    import unicodedata
+
+    spaceless_ranges = [
+        (0x2E80, 0x2FDF), (0x3005, 0x3007), (0x3021, 0x3029), (0x3038, 0x303B),
+        (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+        (0xF900, 0xFAFF), (0x0E00, 0x0E7F), (0x0E80, 0x0EFF), (0x1000, 0x109F),
+        (0x1780, 0x17FF), (0x1B000, 0x1B16F), (0x20000, 0x3FFFF),
+    ]  # fmt: skip
+
+    def spaceless(char: str) -> bool:
+        return char.isalnum() and any(lo <= ord(char) <= hi for lo, hi in spaceless_ranges)
+
+    def mark(char: str) -> bool:
+        return unicodedata.category(char).startswith("M")
+
+    text = unicodedata.normalize("NFKC", text).lower().replace("ё", "е")
+    text = "".join(char for char in text if not 0x300 <= ord(char) <= 0x36F)
+    found: list[str] = []
+    word = ""
+    after_spaceless = False
+    for char in text:
+        if spaceless(char):
+            found += [word] if word else []
+            word, after_spaceless = "", True
+            found.append(char)
+        elif mark(char) and after_spaceless:
+            found[-1] += char
+        elif char.isalnum() or (mark(char) and word):
+            word += char
+            after_spaceless = False
+        else:
+            found += [word] if word else []
+            word, after_spaceless = "", False
+    return found + ([word] if word else [])
+
+
+def test_tokens_agree_with_the_rule_walked_by_hand_on_random_mixed_text():
+    alphabet = (
+        "ab é_Zё'-.,!? 12\u0301\u0308Моло\u0301коЁ我爱北京。コーヒーの"
+        "हिंदी ที่นี่ 한국어 𠀀😀\u3000\u00a0ﾊﾟ"
+    )
+    rng = random.Random(17)
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert tokens(text) == _tokens_by_hand(text), text
+
+
 def test_rouge_on_chinese_counts_characters():
     # answer    我 爱 北 京           4 tokens
     # reference 我 爱 上 海 和 北 京  7 tokens
