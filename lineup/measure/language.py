@@ -166,11 +166,20 @@ def mark_ranges() -> tuple[tuple[int, int], ...]:
     return tuple(marks)
 
 
+# One character of SPACELESS_RANGES, letter or not (a class of ranges is fast below U+FFFF).
+SPACELESS_CHAR = re.compile(
+    "["
+    + "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in SPACELESS_RANGES if high <= 0xFFFF)
+    + "]|["
+    + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in SPACELESS_RANGES if low > 0xFFFF)
+    + "]"
+)
+
+
 def spaceless(char: str) -> bool:
     """Whether `char` is a letter or digit of a script written without spaces (see
     SPACELESS_RANGES)."""
-    point = ord(char)
-    return char.isalnum() and any(low <= point <= high for low, high in SPACELESS_RANGES)
+    return char.isalnum() and SPACELESS_CHAR.match(char) is not None
 
 
 def word_char(char: str) -> bool:

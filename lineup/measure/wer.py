@@ -57,6 +57,11 @@ script without spaces is not a character (the spaces of step 5 are taken out aga
 is a space typed in Chinese text), so "我爱北京" is 4 characters, not 7. Neither is capped: a
 transcript with more inserted words than the reference has words scores above 1.0, and that
 is kept.
+
+Stored figures: a clip's WER, CER, word errors and reference words are computed when the clip
+is made (lineup.run.tts) and stored with it. Migration 0012 scored every stored clip that has
+its transcript again with these rules, so every stored figure uses them; a WER stored without
+its transcript (none since migration 0002) keeps the normalisation of its time.
 """
 
 from __future__ import annotations
@@ -70,7 +75,13 @@ from typing import Literal
 
 import jiwer
 
-from lineup.measure.language import LOOSE_DIACRITICS, guess_language, spaceless, word_char
+from lineup.measure.language import (
+    LOOSE_DIACRITICS,
+    SPACELESS_CHAR,
+    guess_language,
+    spaceless,
+    word_char,
+)
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 _GROUPED = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
@@ -169,6 +180,8 @@ def _money_words(match: re.Match[str]) -> str:
 
 def _spaceless_words(text: str) -> str:
     """Each character of a script without spaces set apart as a word, with its marks."""
+    if SPACELESS_CHAR.search(text) is None:
+        return text
     pieces: list[str] = []
     after_spaceless = False
     for char in text:
@@ -187,7 +200,7 @@ def character_text(normalized: str) -> str:
     """A normalised text as CER reads it: without the spaces next to a character of a script
     without spaces (see the module docstring)."""
     words = normalized.split(" ")
-    if len(words) < 2:
+    if len(words) < 2 or SPACELESS_CHAR.search(normalized) is None:
         return normalized
     joined = [words[0]]
     for before, word in zip(words, words[1:], strict=False):

@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections import Counter
 from decimal import Decimal
+from functools import lru_cache
 
 import jiwer
 import sqlalchemy as sa
@@ -50,20 +51,22 @@ def upgrade() -> None:
         )
     ).all()
     scored: dict[tuple[str, str, str], dict[str, float | int] | None] = {}
+    updates = []
     for gid, sentence, transcript, item_language in rows:
         language = item_language or _guess_language(sentence)
         key = (sentence, transcript, language)
         if key not in scored:
             scored[key] = _score(sentence, transcript, language)
         figures = scored[key]
-        if figures is None:
-            continue
+        if figures is not None:
+            updates.append({**figures, "gid": gid})
+    if updates:  # one executemany
         connection.execute(
             sa.text(
                 "UPDATE generations SET wer = :wer, cer = :cer, word_errors = :word_errors, "
                 "reference_words = :reference_words WHERE id = :gid"
             ),
-            {**figures, "gid": gid},
+            updates,
         )
 
 
@@ -135,9 +138,17 @@ def _guess_language(text: str) -> str:
     return _SCRIPT_LANGUAGE.get(script, "en")
 
 
+_SPACELESS_CHAR = re.compile(
+    "["
+    + "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in _SPACELESS_RANGES if high <= 0xFFFF)
+    + "]|["
+    + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _SPACELESS_RANGES if low > 0xFFFF)
+    + "]"
+)
+
+
 def _spaceless(char: str) -> bool:
-    point = ord(char)
-    return char.isalnum() and any(low <= point <= high for low, high in _SPACELESS_RANGES)
+    return char.isalnum() and _SPACELESS_CHAR.match(char) is not None
 
 
 def _word_char(char: str) -> bool:
@@ -230,6 +241,8 @@ def _money_words(match: re.Match[str]) -> str:
 
 
 def _spaceless_words(text: str) -> str:
+    if _SPACELESS_CHAR.search(text) is None:
+        return text
     pieces: list[str] = []
     after_spaceless = False
     for char in text:
@@ -246,7 +259,7 @@ def _spaceless_words(text: str) -> str:
 
 def _character_text(normalized: str) -> str:
     words = normalized.split(" ")
-    if len(words) < 2:
+    if len(words) < 2 or _SPACELESS_CHAR.search(normalized) is None:
         return normalized
     joined = [words[0]]
     for before, word in zip(words, words[1:], strict=False):
@@ -255,6 +268,7 @@ def _character_text(normalized: str) -> str:
     return "".join(joined)
 
 
+@lru_cache(maxsize=65536)  # a sentence is spoken by several voices, several times
 def _normalize(text: str, language: str) -> str:
     primary = _primary_language(language)
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
