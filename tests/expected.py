@@ -424,3 +424,29 @@ def check_after_0011(url: str) -> None:
         2: "qwen",
         3: "openai:m@http://***@gpu:8000/v1?api_key=***",
     }
+
+
+def check_after_0012(url: str) -> None:
+    """Migration 0012 on the clips of builders.fill_at_0011: each scored again with the
+    normalisation that knows languages, worked by hand."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, wer, cer, word_errors, reference_words FROM generations ORDER BY id")
+        ).all()
+    engine.dispose()
+    figures = {gid: (wer, cer, errors, words) for gid, wer, cer, errors, words in rows}
+    # 1: both read "цены выросли на десять процентов за год": 0 errors of 7 words.
+    assert figures[1] == (0.0, 0.0, 0, 7)
+    # 2: the stress mark dropped and ё written е: "молоко еще свежее" on both sides.
+    assert figures[2] == (0.0, 0.0, 0, 3)
+    # 3: English as before: "the" -> "a", 1 of 6 words; 1 substituted and 2 deleted
+    # characters of 22 ("the cat sat on the mat").
+    assert figures[3][2:] == (1, 6)
+    assert figures[3][0] == pytest.approx(1 / 6) and figures[3][1] == pytest.approx(3 / 22)
+    # 4: one word before; now 我 爱 北 京 against 我 爱 上 海: 2 of 4 words and characters.
+    assert figures[4] == (0.5, 0.5, 2, 4)
+    # 5: its set item says fr: "il a dix ans" on both sides (the script guess read "ten").
+    assert figures[5] == (0.0, 0.0, 0, 4)
+    # 6: a WER without its transcript cannot be scored again and keeps its figures.
+    assert figures[6] == (0.5, 0.25, 3, 6)

@@ -2,6 +2,8 @@
 text checks, shares and intervals, medians, Bradley-Terry."""
 
 from lineup.measure import bradley_terry as _bradley_terry
+from lineup.measure import overlap as _overlap
+from lineup.measure import wer as _wer
 from lineup.measure.bradley_terry import (
     BOOTSTRAP_RESAMPLES,
     LOSS,
@@ -46,7 +48,11 @@ from lineup.measure.voices import (
 from lineup.measure.wer import score, word_alignment
 
 # The definitions a report quotes, by heading.
-DEFINITIONS = {"Ranking": _bradley_terry.__doc__ or ""}
+DEFINITIONS = {
+    "Ranking": _bradley_terry.__doc__ or "",
+    "Overlap": _overlap.__doc__ or "",
+    "WER and CER": _wer.__doc__ or "",
+}
 
 __all__ = [
     "OverlapScores",

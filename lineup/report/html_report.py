@@ -189,15 +189,22 @@ def _charts(summary: dict[str, Any], names: dict[str, str]) -> list[str]:
     ]
 
 
-def _methods() -> list[tuple[str, str]]:
-    """The definitions of every figure, from the modules that compute them."""
+def _methods(kind: str) -> list[tuple[str, str]]:
+    """The definitions of every figure of a study of `kind`, from the modules that compute
+    them: a voice study's WER and CER, a VLM study's overlap with the reference."""
     from lineup.measure import DEFINITIONS as FIGURES
     from lineup.report import tables as study_tables
     from lineup.score import DEFINITIONS as SCORES
     from lineup.study import DEFINITIONS as STUDIES
 
+    figures = (
+        [("WER and CER", FIGURES["WER and CER"])]
+        if kind == "tts"
+        else [("Overlap with the reference (ROUGE, chrF)", FIGURES["Overlap"])]
+    )
     return [
         ("Tables", study_tables.__doc__ or ""),
+        *figures,
         ("Reference answers", SCORES["Reference answers"]),
         ("Automatic scores", SCORES["Automatic scores"]),
         ("The LLM judge", SCORES["The LLM judge"]),
@@ -341,6 +348,6 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         number=number,
         charts=_charts(summary, names),
         items=items,
-        methods=_methods(),
+        methods=_methods(summary["kind"]),
         made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -18,7 +18,7 @@ from lineup.store.media import MediaStore
 from lineup.store.tables import JudgeScore, QuestionSet, SetItemRow
 from lineup.study.records import claim, create_study, load_plan
 from testbed.payloads import markup_payloads
-from tests.builders import build_report_study, png_bytes
+from tests.builders import build_report_study, build_tts_study, png_bytes
 
 
 def report(capsys: pytest.CaptureFixture[str], study_id: int, fmt: str, out: Path) -> str:
@@ -55,6 +55,17 @@ def test_html_is_self_contained_escaped_and_complete(
     assert not re.search(r'(?:src|href)="(?:https?:)?//', markup)
     # The methods quote the modules that compute the figures.
     assert "Bradley-Terry" in text and "Krippendorff" in text
+    # The tokens of ROUGE, as lineup.measure.overlap states them (a VLM study: no WER).
+    assert "A letter or digit of a script written without spaces" in text
+    assert "Russian stress mark" in text and "WER and CER</h3>" not in text
+
+
+def test_a_voice_studys_methods_quote_the_wer_normalisation(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = report(capsys, build_tts_study(store).study_id, "html", tmp_path / "r.html")
+    assert "WER and CER</h3>" in text and "процентов" in text
+    assert "Overlap with the reference" not in text
 
 
 def test_a_report_into_a_folder_and_bad_input(
