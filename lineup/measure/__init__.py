@@ -1,5 +1,5 @@
 """Every figure's definition and arithmetic, on values in memory: timing, WER, languages, overlap,
-text checks, shares and intervals, medians, Bradley-Terry."""
+text checks, shares and intervals, item-bootstrap intervals, medians, Bradley-Terry."""
 
 from lineup.measure import bradley_terry as _bradley_terry
 from lineup.measure.bradley_terry import (
@@ -24,6 +24,14 @@ from lineup.measure.figures import (
     median_or_none,
     relevance_order,
     relevance_score,
+)
+from lineup.measure.item_bootstrap import (
+    ITEM_RESAMPLES,
+    MIN_ITEMS,
+    ItemBootstrap,
+    ItemInterval,
+    PairedDifference,
+    item_bootstrap,
 )
 from lineup.measure.language import guess_language, language_warning
 from lineup.measure.overlap import (
@@ -55,6 +63,11 @@ __all__ = [
     "CLIP_COLUMNS",
     "DEFINITIONS",
     "FAILURE_KEYS",
+    "ITEM_RESAMPLES",
+    "ItemBootstrap",
+    "ItemInterval",
+    "MIN_ITEMS",
+    "PairedDifference",
     "LOSS",
     "MeanInterval",
     "RATED",
@@ -72,6 +85,7 @@ __all__ = [
     "clean_number",
     "failure_counts",
     "guess_language",
+    "item_bootstrap",
     "item_score",
     "label_figures",
     "language_warning",
