@@ -72,10 +72,10 @@ from lineup.measure import (
     TIMED,
     ScoredClips,
     failure_counts,
+    item_score,
     label_figures,
     median_or_none,
     relevance_order,
-    relevance_score,
     repeat_stability,
     wer_figures,
 )
@@ -339,19 +339,22 @@ def _per_item(
     answers: Sequence[Answer],
     annotator: str | None,
 ) -> tuple[pd.DataFrame, dict[tuple[int, str], tuple[int, ...]]]:
-    counts: dict[tuple[int, str], dict[str, int]] = {}
+    # Per cell, per labeled answer, its counted labels of each relevance.
+    counts: dict[tuple[int, str], dict[int, dict[str, int]]] = {}
     with store.session() as session:
-        for item_id, model, relevance, n in session.execute(
+        for item_id, model, gid, relevance, n in session.execute(
             counted_labels(
                 info.id,
                 Generation.item_id,
                 Generation.model_spec,
+                Generation.id,
                 Label.relevance,
                 func.count(),
                 annotator=annotator,
-            ).group_by(Generation.item_id, Generation.model_spec, Label.relevance)
+            ).group_by(Generation.item_id, Generation.model_spec, Generation.id, Label.relevance)
         ):
-            counts.setdefault((int(item_id or 0), model), {})[relevance] = int(n)
+            cell = counts.setdefault((int(item_id or 0), model), {})
+            cell.setdefault(int(gid), {})[relevance] = int(n)
     ids: dict[tuple[int, str], tuple[int, ...]] = {}
     for answer in answers:  # in repeat order
         key = (answer.item_id, answer.model)
@@ -361,7 +364,7 @@ def _per_item(
     for item in items:
         cells: list[float | None] = []
         for model in models:
-            cells.append(relevance_score(counts.get((item.item_id, model), {})))
+            cells.append(item_score(counts.get((item.item_id, model), {}).values()))
         rows.append([item.item_id, item.position, item.text, item.reference, *cells])
     return pd.DataFrame(rows, columns=[*ITEM_COLUMNS, *models]), ids
 
