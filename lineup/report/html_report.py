@@ -36,10 +36,11 @@ from lineup.report.markdown_report import (
     SCORES_MD,
     judge_rows,
     number,
+    percent,
     ranked,
     setup_lines,
 )
-from lineup.score import Verdict
+from lineup.score import ALPHA_SCALE, Verdict
 from lineup.store import MediaStore
 
 if TYPE_CHECKING:
@@ -339,6 +340,8 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         arena_columns=ARENA_MD,
         setup=setup_lines(summary),
         number=number,
+        percent=percent,
+        alpha_scale=ALPHA_SCALE,
         charts=_charts(summary, names),
         items=items,
         methods=_methods(),

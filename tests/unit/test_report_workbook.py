@@ -300,6 +300,15 @@ def test_agreement_sheet_has_alpha_kappa_and_the_judge_against_people(
         labels=[0, 1, 2],
     )
     assert close(kappa["value"], float(by_hand))
+    same = sum(
+        latest[(gid, "ana")]["relevance"] == latest[(gid, "bo")]["relevance"] for gid in shared
+    )
+    raw_rows = [r for r in agreement if r["figure"] == "Raw agreement"]
+    assert [(r["between"], r["and"], r["n"]) for r in raw_rows] == [
+        ("every annotator", None, len(shared)),
+        ("ana", "bo", len(shared)),
+    ]
+    assert all(close(r["value"], same / len(shared)) for r in raw_rows)
     judge_rows = [r for r in agreement if "judge vs people" in r["figure"]]
     assert [r["between"] for r in judge_rows] == [JUDGE, JUDGE]
     pairs = sum(
