@@ -18,6 +18,7 @@ from lineup.measure.bradley_terry import (
 from lineup.measure.figures import (
     FAILURE_KEYS,
     RATED,
+    RELEVANCE_SCORE,
     TIMED,
     clean_number,
     failure_counts,
@@ -34,7 +35,7 @@ from lineup.measure.item_bootstrap import (
     ItemBootstrap,
     ItemInterval,
     PairedDifference,
-    item_bootstrap,
+    bootstrap_by_item,
 )
 from lineup.measure.language import guess_language, language_warning
 from lineup.measure.overlap import (
@@ -74,6 +75,7 @@ __all__ = [
     "LOSS",
     "MeanInterval",
     "RATED",
+    "RELEVANCE_SCORE",
     "Rating",
     "ScoredClips",
     "StreamClock",
@@ -89,7 +91,7 @@ __all__ = [
     "clean_number",
     "failure_counts",
     "guess_language",
-    "item_bootstrap",
+    "bootstrap_by_item",
     "item_score",
     "item_shares",
     "label_draw",

@@ -197,7 +197,7 @@ def drawn_counts(
     )
 
 
-def item_bootstrap(
+def bootstrap_by_item(
     observations: Iterable[Observation],
     *,
     models: Sequence[str] | None = None,

@@ -13,6 +13,7 @@ from lineup.score.agreement import (
     study_agreement,
 )
 from lineup.score.automatic import SCORE_KEYS, ScoredAnswer, scores_of, study_scores
+from lineup.score.item_intervals import study_label_bootstraps
 from lineup.score.judge import (
     SIMPLER_TEMPLATE_HINT,
     JudgeRun,
@@ -101,6 +102,7 @@ __all__ = [
     "study_agreement",
     "alpha_reading",
     "study_judges",
+    "study_label_bootstraps",
     "study_ranking",
     "study_scores",
 ]

@@ -15,8 +15,8 @@ from lineup.measure.figures import wilson_interval
 from lineup.measure.item_bootstrap import (
     ITEM_RESAMPLES,
     MIN_ITEMS,
+    bootstrap_by_item,
     drawn_counts,
-    item_bootstrap,
 )
 
 # Item 1: model a has answer x with labels 1, 0 (answer value 0.5) and answer y with label 1
@@ -35,19 +35,19 @@ HAND = [
 
 
 def test_item_scores_weigh_each_answer_the_same_and_pooled_weighs_each_label() -> None:
-    per_item = item_bootstrap(HAND, resamples=10)
+    per_item = bootstrap_by_item(HAND, resamples=10)
     assert per_item.models == ("a", "b")
     # a: items 0.75 and 0 -> 0.375; b: items 1/3 and 1 -> 2/3.
     figures = per_item.intervals()
     assert figures["a"].value == pytest.approx(0.375)
     assert figures["b"].value == pytest.approx(2 / 3)
-    pooled = item_bootstrap(HAND, pooled=True, resamples=10).intervals()
+    pooled = bootstrap_by_item(HAND, pooled=True, resamples=10).intervals()
     assert pooled["a"].value == pytest.approx(2 / 4)  # 1, 0, 1, 0
     assert pooled["b"].value == pytest.approx(3 / 5)  # 0, 0, 1, 1, 1
 
 
 def test_two_items_give_no_interval_and_say_why() -> None:
-    figures = item_bootstrap(HAND).intervals()
+    figures = bootstrap_by_item(HAND).intervals()
     assert figures["a"].ci_low is None and figures["a"].ci_high is None
     assert figures["a"].items == 2 < MIN_ITEMS
     assert "fewer than 5 items" in (figures["a"].reason or "")
@@ -55,7 +55,7 @@ def test_two_items_give_no_interval_and_say_why() -> None:
 
 def test_items_that_all_agree_give_no_zero_width_interval() -> None:
     every_item_relevant = [(i, "a", i, 1.0) for i in range(20)]
-    figure = item_bootstrap(every_item_relevant).intervals()["a"]
+    figure = bootstrap_by_item(every_item_relevant).intervals()["a"]
     assert figure.value == 1.0 and figure.items == 20
     assert figure.ci_low is None and figure.ci_high is None
     assert "same value" in (figure.reason or "")
@@ -89,7 +89,7 @@ def test_resamples_intervals_and_paired_differences_match_a_plain_loop() -> None
             for repeat in range(3):
                 for _ in range(2):
                     observations.append((item, model, (item, repeat), float(rng.random() < 0.6)))
-    boot = item_bootstrap(observations, resamples=400, seed=5)
+    boot = bootstrap_by_item(observations, resamples=400, seed=5)
     index = np.random.default_rng(5).integers(0, 12, size=(400, 12))
     items = list(boot.items)
     score: dict[str, dict[int, float]] = {"a": {}, "b": {}}
@@ -125,7 +125,7 @@ def test_resamples_intervals_and_paired_differences_match_a_plain_loop() -> None
 
 def test_identical_models_are_half_better_with_no_interval() -> None:
     rows = [(i, m, i, float(i % 2)) for i in range(10) for m in ("a", "b")]
-    pair = item_bootstrap(rows).difference("a", "b")
+    pair = bootstrap_by_item(rows).difference("a", "b")
     assert pair.diff == 0.0 and pair.share_a_better == 0.5
     assert pair.ci_low is None and pair.reason is not None
 
@@ -189,10 +189,10 @@ def test_item_bootstrap_covers_clustered_truths_where_label_intervals_do_not() -
             ("item mean", score, true_mean),
         ):
             rows = [(i, "m", r, values[i, r, a]) for i, r, a in cells]
-            figure = item_bootstrap(rows, seed=study).intervals()["m"]
+            figure = bootstrap_by_item(rows, seed=study).intervals()["m"]
             hits[name] += _covered(figure.ci_low, figure.ci_high, truth)
         rows = [(i, "m", r, rouge[i, r]) for i in range(ITEMS) for r in range(REPEATS)]
-        figure = item_bootstrap(rows, seed=study).intervals()["m"]
+        figure = bootstrap_by_item(rows, seed=study).intervals()["m"]
         hits["item rouge"] += _covered(figure.ci_low, figure.ci_high, true_rouge)
 
     coverage = {name: n / STUDIES for name, n in hits.items()}
