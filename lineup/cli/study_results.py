@@ -65,7 +65,7 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
     # The rest of each model's figures: speed for models, intelligibility for voices.
     keys = SUMMARY_KEYS[summary["kind"]]
     # The figures between the labels' and the scores' (speed, or the voices').
-    rest = keys[keys.index("pct_relevant_ci_high") + 1 :]
+    rest = keys[keys.index("pct_relevant_ci_reason") + 1 :]
     shown = ["model", *(k for k in rest if k not in (*SCORE_KEYS, *RANKING_KEYS, *ARENA_KEYS))]
     print("\nvoices" if summary["kind"] == "tts" else "\nspeed (complete answers)")
     print(table(rows, shown))

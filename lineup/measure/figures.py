@@ -122,8 +122,9 @@ def label_figures(relevance_counts: Mapping[str, int]) -> dict[str, Any]:
 
 
 def relevance_order(figures: Mapping[str, Any]) -> tuple[bool, float, float]:
-    """The sort key that ranks by % relevant, best first: the lower end of its 95% Wilson
-    interval, then the share itself; rows without a label last.
+    """The sort key that ranks by % relevant, best first: the lower end of its 95% interval
+    (Wilson on the leaderboards; the item bootstrap in a study's relevance table), then the
+    share itself; rows without an interval after those with one, rows without a label last.
 
     The lower end, not the share: one label at 100% (interval 21-100%) says less than 47 of 56
     (84%, interval 72-91%), and the lower end is what the rate is at least, given the labels.

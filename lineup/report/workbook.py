@@ -6,7 +6,9 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
 - Summary, one row per model (voice) in the relevance table's order (best % relevant first):
   requests (its answers in any state), ok, errors, labeled (the counted labels: each
   annotator's latest on a complete answer), relevant, partial, irrelevant, pct_relevant with
-  its 95% Wilson interval (pct_relevant_ci_low, pct_relevant_ci_high), labeled_answers; then
+  its 95% item-bootstrap interval (pct_relevant_ci_low, pct_relevant_ci_high, the method in
+  pct_relevant_ci_method and, when there is none, the reason in pct_relevant_ci_reason),
+  labeled_answers; then
   the speed table (VLM studies) or the voices' timings (gen_s_per_sentence,
   stt_s_per_sentence, rtf, peak_mem_mb). Definitions: lineup.report.tables.
 - Metrics, one row per model in the study's order: for VLM studies the automatic scores of

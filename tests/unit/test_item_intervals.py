@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from lineup.core.limits import InputError
+from lineup.report import study_summary, study_tables
 from lineup.score.item_intervals import study_label_bootstraps
 from lineup.store.database import Store
 from lineup.study.records import claim, create_study, load_plan
@@ -114,3 +115,18 @@ def test_one_annotators_labels_and_too_few_items(store: Store) -> None:
     assert "fewer than 5 items" in (figure.reason or "")
     with pytest.raises(InputError, match="no study 99"):
         study_label_bootstraps(store, 99)
+
+
+def test_the_relevance_table_and_summary_carry_the_item_bootstrap_interval(store: Store) -> None:
+    study_id, labels = _labeled_study(store, 8)
+    boots = study_label_bootstraps(store, study_id)["pct_relevant"].intervals()
+    rows = {r["model"]: r for r in study_tables(store, study_id).relevance.to_dict("records")}
+    summary = {m["model"]: m for m in study_summary(store, study_id)["models"]}
+    for model in MODELS:
+        mine = [r for _, m, _, _, r in labels if m == model]
+        for row in (rows[model], summary[model]):
+            assert row["pct_relevant"] == pytest.approx(100 * mine.count("relevant") / len(mine))
+            assert row["pct_relevant_ci_method"] == "item-bootstrap"
+            assert row["pct_relevant_ci_low"] == pytest.approx(boots[model].ci_low)
+            assert row["pct_relevant_ci_high"] == pytest.approx(boots[model].ci_high)
+            assert row["pct_relevant_ci_low"] < row["pct_relevant"] < row["pct_relevant_ci_high"]
