@@ -74,7 +74,11 @@ def expected_relevance(built: Built, annotator: str | None = None) -> list[dict[
         mine = [a for a in built.answers if a["model"] == model]
         relevances = [r for a in mine for r in labels.get(a["id"], [])]
         n, relevant = len(relevances), relevances.count("relevant")
-        low, high = wilson_by_hand(relevant, n) if n else (None, None)
+        # The item bootstrap gives no interval below 5 labeled items: the builders' studies
+        # have 3 (test_item_intervals checks the intervals of a larger study).
+        items = {a["item_id"] for a in mine if a["id"] in labels}
+        assert len(items) < 5, "expected_relevance works out no interval over 5 items or more"
+        low = high = None
         rows.append(
             {
                 "model": model,
@@ -85,17 +89,19 @@ def expected_relevance(built: Built, annotator: str | None = None) -> list[dict[
                 "pct_relevant": 100 * relevant / n if n else None,
                 "pct_relevant_ci_low": low,
                 "pct_relevant_ci_high": high,
+                "pct_relevant_ci_method": "item-bootstrap",
+                "pct_relevant_ci_reason": f"fewer than 5 items ({len(items)}): no interval"
+                if n
+                else "no label",
                 "answers": len(mine),
                 "ok": sum(a["status"] == "ok" for a in mine),
                 "errors": sum(a["status"] not in ("ok", "running") for a in mine),
                 "labeled_answers": sum(a["id"] in labels for a in mine),
             }
         )
-    # Best first by the lower end of the 95% interval, then by the share (the leaderboard's
-    # order); ties keep the study's order.
+    # Without intervals, best first by the share; ties keep the study's order.
     labeled = sorted(
-        (r for r in rows if r["pct_relevant"] is not None),
-        key=lambda r: (-r["pct_relevant_ci_low"], -r["pct_relevant"]),
+        (r for r in rows if r["pct_relevant"] is not None), key=lambda r: -r["pct_relevant"]
     )
     return labeled + [r for r in rows if r["pct_relevant"] is None]
 

@@ -1,5 +1,5 @@
 """Every figure's definition and arithmetic, on values in memory: timing, WER, languages, overlap,
-text checks, shares and intervals, medians, Bradley-Terry."""
+text checks, shares and intervals, item-bootstrap intervals, medians, Bradley-Terry."""
 
 from lineup.measure import bradley_terry as _bradley_terry
 from lineup.measure import overlap as _overlap
@@ -11,21 +11,33 @@ from lineup.measure.bradley_terry import (
     WIN,
     Battle,
     Rating,
+    battle_outcome,
     bootstrap_battles,
     bootstrap_ratings,
     item_score,
+    label_draw,
 )
 from lineup.measure.figures import (
     FAILURE_KEYS,
     RATED,
+    RELEVANCE_SCORE,
     TIMED,
     clean_number,
     failure_counts,
+    item_shares,
     label_figures,
     median_of_middle,
     median_or_none,
     relevance_order,
     relevance_score,
+)
+from lineup.measure.item_bootstrap import (
+    ITEM_RESAMPLES,
+    MIN_ITEMS,
+    ItemBootstrap,
+    ItemInterval,
+    PairedDifference,
+    bootstrap_by_item,
 )
 from lineup.measure.language import guess_language, language_warning
 from lineup.measure.overlap import (
@@ -61,9 +73,15 @@ __all__ = [
     "CLIP_COLUMNS",
     "DEFINITIONS",
     "FAILURE_KEYS",
+    "ITEM_RESAMPLES",
+    "ItemBootstrap",
+    "ItemInterval",
+    "MIN_ITEMS",
+    "PairedDifference",
     "LOSS",
     "MeanInterval",
     "RATED",
+    "RELEVANCE_SCORE",
     "Rating",
     "ScoredClips",
     "StreamClock",
@@ -71,6 +89,7 @@ __all__ = [
     "TIMED",
     "VLMTimings",
     "WIN",
+    "battle_outcome",
     "bootstrap_battles",
     "bootstrap_mean_ci",
     "bootstrap_ratings",
@@ -78,7 +97,10 @@ __all__ = [
     "clean_number",
     "failure_counts",
     "guess_language",
+    "bootstrap_by_item",
     "item_score",
+    "item_shares",
+    "label_draw",
     "label_figures",
     "language_warning",
     "median_of_middle",
