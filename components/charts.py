@@ -15,8 +15,9 @@ ESTIMATE_COLOUR = "rgb(28, 131, 225)"
 
 
 def interval_text(low: float | None, high: float | None) -> str | None:
-    """A percent interval as one cell, e.g. "41–63%"; None when there is no interval."""
-    if low is None or high is None:
+    """A percent interval as one cell, e.g. "41–63%"; None when there is no interval (None or
+    NaN, as a frame holds a missing value)."""
+    if low is None or high is None or low != low or high != high:
         return None
     return f"{low:.0f}–{high:.0f}%"
 

@@ -273,6 +273,65 @@ def fill_at_0010(url: str) -> None:
     engine.dispose()
 
 
+# Clips of a store at 0011 that migration 0012 scores again: (generation id, sentence,
+# transcript, set item language, the WER and counts stored under the old normalisation).
+AT_0011_CLIPS = [
+    (1, "Цены выросли на 10% за год", "Цены выросли на десять процентов за год", None, 1 / 6),
+    (2, "Моло\u0301ко ещё свежее", "Молоко еще свежее", None, 1.0),
+    (3, "The cat sat on the mat.", "the cat sat on a mat", None, 1 / 6),
+    (4, "我爱北京", "我爱上海", None, 1.0),
+    (5, "Il a 10 ans.", "Il a dix ans", "fr", 0.25),
+]
+
+
+def fill_at_0011(url: str) -> None:
+    """A store at revision 0011 with the scored clips of AT_0011_CLIPS (clip 5 in a study of
+    a set whose item says `fr`) and one WER stored without its transcript (id 6)."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0011")
+        connection.execute(
+            text(
+                "INSERT INTO question_sets (id, name, kind, created_at) "
+                "VALUES (1, 'phrases', 'tts', '2026-12-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO set_items (id, set_id, position, text, language, tags) "
+                "VALUES (1, 1, 0, :s, 'fr', '[]')"
+            ),
+            {"s": AT_0011_CLIPS[4][1]},
+        )
+        for gid, sentence, transcript, language, wer in AT_0011_CLIPS:
+            connection.execute(
+                text(
+                    "INSERT INTO runs (id, kind, input_text, params, blind, created_at, item_id) "
+                    "VALUES (:gid, 'tts', :s, '{}', :no, '2026-12-01', :item)"
+                ),
+                {"gid": gid, "s": sentence, "no": False, "item": 1 if language else None},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO generations (id, run_id, kind, position, model_spec, "
+                    "resolved_spec, sample_index, status, started_at, backend_metadata, "
+                    "transcript, wer, cer, word_errors, reference_words) VALUES "
+                    "(:gid, :gid, 'tts', 0, 'v:a', 'v:a', 0, 'ok', '2026-12-01', '{}', "
+                    ":transcript, :wer, 0.5, 1, 1)"
+                ),
+                {"gid": gid, "transcript": transcript, "wer": wer},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO generations (id, run_id, kind, position, model_spec, resolved_spec, "
+                "sample_index, status, started_at, backend_metadata, wer, cer, word_errors, "
+                "reference_words) VALUES (6, 1, 'tts', 1, 'v:b', 'v:b', 0, 'ok', '2026-12-01', "
+                "'{}', 0.5, 0.25, 3, 6)"
+            )
+        )
+    engine.dispose()
+
+
 ONE_LABEL = "ollama:one-label"
 
 MANY_LABELS = "ollama:fifty-six-labels"

@@ -20,18 +20,26 @@ PALETTE = px.colors.qualitative.Plotly  # one colour per model in the speed char
 
 
 def interval_arms(
-    estimates: Sequence[float], low: Sequence[float], high: Sequence[float]
+    estimates: Sequence[float], low: Sequence[float | None], high: Sequence[float | None]
 ) -> dict[str, Any]:
-    """Plotly error arms from each estimate to its interval's ends."""
+    """Plotly error arms from each estimate to its interval's ends; none where there is no
+    interval (too few items), rather than a zero-width one."""
     return {
         "type": "data",
         "symmetric": False,
-        "array": [h - x for x, h in zip(estimates, high, strict=True)],
-        "arrayminus": [x - lo for x, lo in zip(estimates, low, strict=True)],
+        "array": [None if h is None else h - x for x, h in zip(estimates, high, strict=True)],
+        "arrayminus": [
+            None if lo is None else x - lo for x, lo in zip(estimates, low, strict=True)
+        ],
         "color": "#444",
         "thickness": 1.5,
         "width": 6,
     }
+
+
+def _maybe(value: Any) -> float | None:
+    """A figure from a table as a float; None for none (None or NaN in a frame)."""
+    return None if value is None or value != value else float(value)
 
 
 def _labeled(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -41,13 +49,18 @@ def _labeled(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def relevance_chart(
     rows: Sequence[dict[str, Any]], names: dict[str, str], what: str = "relevant"
 ) -> go.Figure:
-    """% relevant per labeled model as a bar, its 95% Wilson interval as the error bar, and the
-    figure with its label count written past the interval (a model at 0% still shows one)."""
+    """% relevant per labeled model as a bar, its 95% item-bootstrap interval as the error bar
+    (none below 5 items), and the figure with its label count written past the interval (a
+    model at 0% still shows one)."""
     labeled = _labeled(rows)
     y = [names[r["model"]] for r in labeled]
     pct = [float(r["pct_relevant"]) for r in labeled]
-    low = [float(r["pct_relevant_ci_low"]) for r in labeled]
-    high = [float(r["pct_relevant_ci_high"]) for r in labeled]
+    low = [_maybe(r["pct_relevant_ci_low"]) for r in labeled]
+    high = [_maybe(r["pct_relevant_ci_high"]) for r in labeled]
+    interval = [
+        "no interval" if lo is None or hi is None else f"95% interval {lo:.0f}–{hi:.0f}%"
+        for lo, hi in zip(low, high, strict=True)
+    ]
     figure = go.Figure(
         [
             go.Bar(
@@ -56,13 +69,12 @@ def relevance_chart(
                 orientation="h",
                 marker={"color": ESTIMATE_COLOUR},
                 error_x=interval_arms(pct, low, high),
-                customdata=list(zip(low, high, strict=True)),
-                hovertemplate=f"%{{y}}: %{{x:.0f}}% {what}, 95% interval "
-                "%{customdata[0]:.0f}–%{customdata[1]:.0f}%<extra></extra>",
+                customdata=interval,
+                hovertemplate=f"%{{y}}: %{{x:.0f}}% {what}, %{{customdata}}<extra></extra>",
             ),
             go.Scatter(
                 y=y,
-                x=high,
+                x=[p if hi is None else hi for p, hi in zip(pct, high, strict=True)],
                 mode="text",
                 text=[f"  {p:.0f}% (n={r['requests']})" for p, r in zip(pct, labeled, strict=True)],
                 textposition="middle right",
@@ -73,7 +85,7 @@ def relevance_chart(
     )
     figure.update_layout(
         xaxis={
-            "title": f"% {what} (error bar: 95% Wilson interval)",
+            "title": f"% {what} (error bar: 95% item-bootstrap interval; none below 5 items)",
             "range": [0, 130],
             "tickvals": [0, 20, 40, 60, 80, 100],
         },
@@ -117,8 +129,11 @@ def speed_chart(
                 error_y={
                     "type": "data",
                     "symmetric": False,
-                    "array": [float(r["pct_relevant_ci_high"]) - float(r["pct_relevant"])],
-                    "arrayminus": [float(r["pct_relevant"]) - float(r["pct_relevant_ci_low"])],
+                    **interval_arms(
+                        [float(r["pct_relevant"])],
+                        [_maybe(r["pct_relevant_ci_low"])],
+                        [_maybe(r["pct_relevant_ci_high"])],
+                    ),
                     "thickness": 1.5,
                 },
                 hovertemplate=f"{names[r['model']]}: %{{x:.1f}} tok/s, %{{y:.0f}}% relevant"

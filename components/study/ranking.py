@@ -19,7 +19,7 @@ from components.study.common import (
 )
 from components.study.figures import rating_chart
 from components.study.scores import NO_FIGURE, figure_interval, shared_rank
-from lineup.app import code_span, hide_credentials
+from lineup.app import ALPHA_SCALE, code_span, hide_credentials
 
 
 def _ranked_rows(summary: dict[str, Any]) -> pd.DataFrame:
@@ -116,7 +116,7 @@ def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
 
 
 def _kappa_frame(pairs: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(pairs, columns=["a", "b", "kappa", "n_shared"])
+    return pd.DataFrame(pairs, columns=["a", "b", "kappa", "raw_agreement", "n_shared"])
 
 
 KAPPA_COLUMNS: dict[str, Any] = {
@@ -128,6 +128,13 @@ KAPPA_COLUMNS: dict[str, Any] = {
         "irrelevant weighs twice a one-step disagreement.",
         "%.2f",
         70,
+    ),
+    "raw_agreement": st.column_config.NumberColumn(
+        "Raw",
+        help="Raw agreement: the share of the answers both labeled on which they gave the same "
+        "label. Kappa corrects it for chance; read them together.",
+        format="percent",
+        width=70,
     ),
     "n_shared": number_column("Shared answers", "Answers both labeled.", "%d", 110),
 }
@@ -144,14 +151,27 @@ def agreement_block(summary: dict[str, Any]) -> None:
     n_items = agreement.get("n_items") or 0
     # The kappa table under alpha, not beside it: in a 1000 px window a column beside alpha
     # would cut the table.
-    st.metric(
+    raw = agreement.get("raw_agreement")
+    alpha_column, raw_column = st.columns(2, width=420)
+    alpha_column.metric(
         "Krippendorff's alpha",
         _figure(alpha),
         help="Ordinal (irrelevant < partial < relevant) over the answers two or more "
-        "annotators labeled: 1 = they always agree, 0 = what chance gives.",
+        "annotators labeled: 1 = they always agree, 0 = what chance gives. " + ALPHA_SCALE,
+    )
+    raw_column.metric(
+        "Raw agreement",
+        NO_FIGURE if raw is None else f"{100 * raw:.0f}%",
+        help="The share of the pairs of labels on one answer that are the same relevance. "
+        "Alpha and kappa correct it for chance: when nearly every label is the same, they can "
+        "be 0 while this is near 100%.",
     )
     if alpha is not None:
-        st.caption(f"Over {count_text(n_items, 'answer')} labeled by two or more annotators.")
+        st.caption(
+            f"Over {count_text(n_items, 'answer')} labeled by two or more annotators: "
+            f"{agreement.get('alpha_reading')} by Krippendorff's reading (0.8 and above "
+            "reliable, 0.667 to 0.8 tentative)."
+        )
     elif n_items:
         st.caption(
             f"Undefined over {count_text(n_items, 'answer')}: every label there is the same, so "

@@ -31,8 +31,9 @@ def relevance_columns(kind: str) -> dict[str, Any]:
         ),
         "ci_text": st.column_config.TextColumn(
             "95% CI",
-            help=f"95% Wilson score interval of % {share}: where the true rate lies, given so "
-            "few labels.",
+            help=f"95% item-bootstrap interval of % {share}: the items resampled 1,000 times "
+            "with all their answers and labels (labels of one item are not independent). "
+            "None below 5 labeled items, nor when every item gives the same share.",
             width=74,
         ),
         "requests": number_column(

@@ -60,6 +60,7 @@ from lineup.report import (
 )
 from lineup.run import DEFAULT_STT, Comparison, GenerationResult, JobView
 from lineup.score import (
+    ALPHA_SCALE,
     JUDGE_MAX_TOKENS,
     JUDGE_TIMEOUT_S,
     SCORE_KEYS,
@@ -109,6 +110,7 @@ from lineup.study import (
 )
 
 __all__ = [
+    "ALPHA_SCALE",
     "ANNOTATOR_MAX_CHARS",
     "ARENA_KEYS",
     "ArenaAnswer",

@@ -65,7 +65,7 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
     # The rest of each model's figures: speed for models, intelligibility for voices.
     keys = SUMMARY_KEYS[summary["kind"]]
     # The figures between the labels' and the scores' (speed, or the voices').
-    rest = keys[keys.index("pct_relevant_ci_high") + 1 :]
+    rest = keys[keys.index("pct_relevant_ci_reason") + 1 :]
     shown = ["model", *(k for k in rest if k not in (*SCORE_KEYS, *RANKING_KEYS, *ARENA_KEYS))]
     print("\nvoices" if summary["kind"] == "tts" else "\nspeed (complete answers)")
     print(table(rows, shown))
@@ -76,13 +76,15 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
     print(table(rows, RANKING_SHOWN))
     agreement = summary["agreement"]
     print(
-        f"\nagreement: Krippendorff's alpha {_shown(agreement['alpha'])} over "
-        f"{agreement['n_items']} answers with two or more annotators"
+        f"\nagreement: Krippendorff's alpha {_shown(agreement['alpha'])}"
+        f"{_reading(agreement.get('alpha_reading'))} over {agreement['n_items']} answers with "
+        f"two or more annotators; raw agreement {_percent(agreement.get('raw_agreement'))} "
+        "(identical labels)"
     )
     for pair in agreement["kappa_pairs"]:
         print(
-            f"  kappa {pair['a']} / {pair['b']}: {_shown(pair['kappa'])} "
-            f"({pair['n_shared']} shared)"
+            f"  kappa {pair['a']} / {pair['b']}: {_shown(pair['kappa'])}, raw "
+            f"{_percent(pair.get('raw_agreement'))} ({pair['n_shared']} shared)"
         )
     judge = agreement.get("judge")
     if judge:
@@ -128,6 +130,14 @@ RANKING_SHOWN = [
 
 def _shown(value: Any) -> str:
     return "-" if value is None else f"{value:.3g}"
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}%"
+
+
+def _reading(reading: str | None) -> str:
+    return f" ({reading})" if reading else ""
 
 
 def cmd_study_report(app: Lineup, args: argparse.Namespace) -> int:

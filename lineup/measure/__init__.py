@@ -1,7 +1,9 @@
 """Every figure's definition and arithmetic, on values in memory: timing, WER, languages, overlap,
-text checks, shares and intervals, medians, Bradley-Terry."""
+text checks, shares and intervals, item-bootstrap intervals, medians, Bradley-Terry."""
 
 from lineup.measure import bradley_terry as _bradley_terry
+from lineup.measure import overlap as _overlap
+from lineup.measure import wer as _wer
 from lineup.measure.bradley_terry import (
     BOOTSTRAP_RESAMPLES,
     LOSS,
@@ -9,21 +11,33 @@ from lineup.measure.bradley_terry import (
     WIN,
     Battle,
     Rating,
+    battle_outcome,
     bootstrap_battles,
     bootstrap_ratings,
     item_score,
+    label_draw,
 )
 from lineup.measure.figures import (
     FAILURE_KEYS,
     RATED,
+    RELEVANCE_SCORE,
     TIMED,
     clean_number,
     failure_counts,
+    item_shares,
     label_figures,
     median_of_middle,
     median_or_none,
     relevance_order,
     relevance_score,
+)
+from lineup.measure.item_bootstrap import (
+    ITEM_RESAMPLES,
+    MIN_ITEMS,
+    ItemBootstrap,
+    ItemInterval,
+    PairedDifference,
+    bootstrap_by_item,
 )
 from lineup.measure.language import guess_language, language_warning
 from lineup.measure.overlap import (
@@ -46,7 +60,11 @@ from lineup.measure.voices import (
 from lineup.measure.wer import score, word_alignment
 
 # The definitions a report quotes, by heading.
-DEFINITIONS = {"Ranking": _bradley_terry.__doc__ or ""}
+DEFINITIONS = {
+    "Ranking": _bradley_terry.__doc__ or "",
+    "Overlap": _overlap.__doc__ or "",
+    "WER and CER": _wer.__doc__ or "",
+}
 
 __all__ = [
     "OverlapScores",
@@ -55,9 +73,15 @@ __all__ = [
     "CLIP_COLUMNS",
     "DEFINITIONS",
     "FAILURE_KEYS",
+    "ITEM_RESAMPLES",
+    "ItemBootstrap",
+    "ItemInterval",
+    "MIN_ITEMS",
+    "PairedDifference",
     "LOSS",
     "MeanInterval",
     "RATED",
+    "RELEVANCE_SCORE",
     "Rating",
     "ScoredClips",
     "StreamClock",
@@ -65,6 +89,7 @@ __all__ = [
     "TIMED",
     "VLMTimings",
     "WIN",
+    "battle_outcome",
     "bootstrap_battles",
     "bootstrap_mean_ci",
     "bootstrap_ratings",
@@ -72,7 +97,10 @@ __all__ = [
     "clean_number",
     "failure_counts",
     "guess_language",
+    "bootstrap_by_item",
     "item_score",
+    "item_shares",
+    "label_draw",
     "label_figures",
     "language_warning",
     "median_of_middle",

@@ -2,14 +2,23 @@
 
 Definitions (one place for each):
 
-- item score: for a model on an item, the mean of relevant = 1, partial = 0.5,
-  irrelevant = 0 (lineup.measure.figures.RELEVANCE_SCORE, the per-item grid's score) over the
-  counted labels (each annotator's latest on an `ok` answer) on the model's answers to the
-  item, over every repeat and every annotator. A model with no counted label on an item has
-  no score there.
+- item score: for a model on an item, the mean over its answers there (every repeat) of each
+  answer's mean of relevant = 1, partial = 0.5, irrelevant = 0
+  (lineup.measure.figures.RELEVANCE_SCORE, the per-item grid's score) over its counted labels
+  (each annotator's latest on an `ok` answer); each answer weighs the same however many labels
+  it has. A model with no counted label on an item has no score there.
+- label draw: a label of a model on an item drawn by picking one of its labeled answers there
+  at random, then one of that answer's labels at random (item_shares: the chance of each
+  relevance); the item score is its expected value.
 - battle: every pair of models that both have a score on the same item is one comparison,
-  `(a, b, outcome)` with outcome 1 when a's score is higher, 0 when b's is, 0.5 for equal
-  scores (a tie, counted as half a win for each).
+  `(a, b, outcome)`, outcome = P(a's label draw scores higher than b's) + 0.5 * P(equal): 1
+  when every label of a beats every label of b, 0 the other way, 0.5 for a tie, a fraction in
+  between (counted as that fraction of a win). With one label per cell it is 1, 0.5 or 0 by
+  comparing the two labels. Why draws and not the item scores compared: an average of 3
+  labels is rarely all-relevant, so comparing averages made a model labeled 3 times per cell
+  lose to the same model labeled once (70 points apart); two models whose labels come from the
+  same distribution get an expected outcome of 0.5 however many labels each cell has. Item
+  scores given as plain numbers (the pairwise votes, tests) are compared as they are.
 - rating: the Bradley-Terry strength of a model, P(a beats b) = 1 / (1 + 10 ** ((R_b - R_a)
   / 400)), on the Elo-like scale: R = 1000 + 400 / ln(10) * theta, where theta is the
   natural-log strength. A difference of 400 points is 10:1 odds; the mean rating of the
@@ -41,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit
 
-from lineup.measure.figures import relevance_score
+from lineup.measure.figures import RELEVANCE_SCORE, item_shares, relevance_score
 
 L2_PENALTY = 1e-3
 BOOTSTRAP_RESAMPLES = 200
@@ -49,8 +58,10 @@ ELO_SCALE = 400 / math.log(10)  # rating points per unit of natural-log strength
 ELO_MEAN = 1000.0
 WIN, TIE, LOSS = 1.0, 0.5, 0.0
 
-# Per item (any hashable id), each model's item score.
-ItemScores = Mapping[Any, Mapping[str, float]]
+# A model's item score, or its label draw: each score (RELEVANCE_SCORE) with its chance.
+ItemScore = float | Mapping[float, float]
+# Per item (any hashable id), each model's item score or label draw.
+ItemScores = Mapping[Any, Mapping[str, ItemScore]]
 # One comparison: (model a, model b, a's outcome: WIN, TIE or LOSS).
 Battle = tuple[str, str, float]
 
@@ -64,9 +75,34 @@ class Rating(NamedTuple):
     rank: int
 
 
-def item_score(relevance_counts: Mapping[str, int]) -> float | None:
-    """The item score of a model from its number of counted labels of each relevance."""
-    return relevance_score(relevance_counts)
+def item_score(answers: Iterable[Mapping[str, int]]) -> float | None:
+    """The item score of a model (module docstring) from, per answer, its number of counted
+    labels of each relevance; None for no label."""
+    return relevance_score(item_shares(answers))
+
+
+def label_draw(answers: Iterable[Mapping[str, int]]) -> dict[float, float]:
+    """The label draw of a model on an item (module docstring): each RELEVANCE_SCORE with its
+    chance, from per answer its number of counted labels of each relevance; empty for none."""
+    draw: dict[float, float] = {}
+    for relevance, share in item_shares(answers).items():
+        value = RELEVANCE_SCORE[relevance]
+        draw[value] = draw.get(value, 0.0) + share
+    return draw
+
+
+def _draw(score: ItemScore) -> Mapping[float, float]:
+    return {float(score): 1.0} if isinstance(score, int | float) else score
+
+
+def battle_outcome(a: ItemScore, b: ItemScore) -> float:
+    """a's outcome against b on one item (module docstring): P(a's draw > b's) + 0.5 * P(equal)."""
+    outcome = 0.0
+    for value_a, chance_a in _draw(a).items():
+        for value_b, chance_b in _draw(b).items():
+            result = WIN if value_a > value_b else LOSS if value_a < value_b else TIE
+            outcome += chance_a * chance_b * result
+    return outcome
 
 
 def battles_from_item_scores(item_scores: ItemScores) -> list[Battle]:
@@ -75,8 +111,7 @@ def battles_from_item_scores(item_scores: ItemScores) -> list[Battle]:
     battles: list[Battle] = []
     for scores in item_scores.values():
         for (a, score_a), (b, score_b) in combinations(scores.items(), 2):
-            outcome = WIN if score_a > score_b else LOSS if score_a < score_b else TIE
-            battles.append((a, b, outcome))
+            battles.append((a, b, battle_outcome(score_a, score_b)))
     return battles
 
 

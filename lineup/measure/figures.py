@@ -38,18 +38,40 @@ TIMED = ("ttft_s", "total_s")
 RATED = ("tokens_per_s",)
 
 
-# The score of each relevance: an item's score for a model (the study's per-item grid, the
-# Bradley-Terry battles) is the mean of these over the counted labels on its answers there.
+# The score of each relevance. An item's score for a model (the study's per-item grid, the
+# Bradley-Terry battles) is the mean over its answers there of each answer's mean score over
+# its counted labels (item_shares, then relevance_score): each answer weighs the same however
+# many labels it has, so the number of labels per cell does not move the item score's expected
+# value.
 RELEVANCE_SCORE = {"relevant": 1.0, "partial": 0.5, "irrelevant": 0.0}
 
 
-def relevance_score(relevance_counts: Mapping[str, int]) -> float | None:
-    """The mean RELEVANCE_SCORE of labels, from their number of each relevance; None for
-    none."""
+def relevance_score(relevance_counts: Mapping[str, float]) -> float | None:
+    """The mean RELEVANCE_SCORE of labels, from their number (or share, item_shares) of each
+    relevance; None for none."""
     n = sum(relevance_counts.values())
     if not n:
         return None
     return sum(RELEVANCE_SCORE[r] * k for r, k in relevance_counts.items()) / n
+
+
+def item_shares(answers: Iterable[Mapping[str, int]]) -> dict[str, float]:
+    """A model's labels on an item as shares that weigh each answer the same: per relevance,
+    the mean over the answers with a counted label of the share of the answer's labels with
+    that relevance (the shares sum to 1; empty for no label). `answers` gives, per answer,
+    its number of counted labels of each relevance. relevance_score of the shares is the
+    item score: the mean over the answers of each answer's mean label."""
+    shares: dict[str, float] = {}
+    labeled = 0
+    for counts in answers:
+        n = sum(counts.values())
+        if not n:
+            continue
+        labeled += 1
+        for relevance, k in counts.items():
+            if k:
+                shares[relevance] = shares.get(relevance, 0.0) + k / n
+    return {relevance: share / labeled for relevance, share in shares.items()}
 
 
 def failure_counts(status_counts: Mapping[str, int]) -> dict[str, int]:
@@ -100,8 +122,9 @@ def label_figures(relevance_counts: Mapping[str, int]) -> dict[str, Any]:
 
 
 def relevance_order(figures: Mapping[str, Any]) -> tuple[bool, float, float]:
-    """The sort key that ranks by % relevant, best first: the lower end of its 95% Wilson
-    interval, then the share itself; rows without a label last.
+    """The sort key that ranks by % relevant, best first: the lower end of its 95% interval
+    (Wilson on the leaderboards; the item bootstrap in a study's relevance table), then the
+    share itself; rows without an interval after those with one, rows without a label last.
 
     The lower end, not the share: one label at 100% (interval 21-100%) says less than 47 of 56
     (84%, interval 72-91%), and the lower end is what the rate is at least, given the labels.

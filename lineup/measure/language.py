@@ -3,8 +3,11 @@ voice cannot speak it."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
+from functools import cache
 
 from backends.base import STTBackend, TTSBackend
 
@@ -33,7 +36,17 @@ LANGUAGE_SCRIPTS: dict[str, str] = {
     "ko": "Hangul",
 }
 # The language a text in a script most likely is, for number words and the warning's hint.
-SCRIPT_LANGUAGE = {"Latin": "en", "Cyrillic": "ru", "Greek": "el", "Hebrew": "he", "Arabic": "ar"}
+SCRIPT_LANGUAGE = {
+    "Latin": "en",
+    "Cyrillic": "ru",
+    "Greek": "el",
+    "Hebrew": "he",
+    "Arabic": "ar",
+    "Han": "zh",
+    "Japanese": "ja",
+    "Hangul": "ko",
+    "Thai": "th",
+}
 _JAPANESE_KANA = ("HIRAGANA", "KATAKANA")
 
 
@@ -56,7 +69,8 @@ def dominant_script(text: str) -> str | None:
 
 
 def guess_language(text: str, default: str = "en") -> str:
-    """A language code for the text from its script alone: Cyrillic -> ru, Latin -> en, ..."""
+    """A language code for the text from its script alone (SCRIPT_LANGUAGE: Latin -> en,
+    Cyrillic -> ru, Han -> zh, kana -> ja, ...); `default` for a script it does not map."""
     return SCRIPT_LANGUAGE.get(dominant_script(text) or "", default)
 
 
@@ -92,3 +106,83 @@ def language_warning(
         "Its audio and WER will say little; choose a voice for the text's language"
         + (" (for example espeak:ru)." if likely == "ru" else ".")
     )
+
+
+# Scripts written without spaces between words: a text in them is compared character by
+# character (lineup.measure.overlap). Code points after NFKC (which maps half-width kana and
+# CJK compatibility ideographs onto these): Han (CJK radicals, 々 〆 〇 and the Hangzhou
+# numerals, the unified ideographs and their extensions A-H, compatibility ideographs),
+# Hiragana, Katakana (with ー and the phonetic extensions), Thai, Lao, Khmer, Myanmar.
+SPACELESS_RANGES: tuple[tuple[int, int], ...] = (
+    (0x2E80, 0x2FDF),  # CJK radicals, Kangxi radicals
+    (0x3005, 0x3007),  # 々 〆 〇
+    (0x3021, 0x3029),  # Hangzhou numerals
+    (0x3038, 0x303B),
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0x0E00, 0x0E7F),  # Thai
+    (0x0E80, 0x0EFF),  # Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x1B000, 0x1B16F),  # Kana supplement and extension A
+    (0x20000, 0x3FFFF),  # CJK extensions B-H
+)
+# Combining Diacritical Marks (U+0300-U+036F): the accents Latin, Cyrillic and Greek letters
+# take. After NFKC one is left only where no precomposed letter exists (a Russian stress mark:
+# а́, о́), so dropping them after NFKC removes stress marks and keeps é, ё, й.
+LOOSE_DIACRITICS = re.compile("[\u0300-\u036f]+")
+
+
+def any_of(ranges: Iterable[tuple[int, int]]) -> str:
+    """A regular expression for one character in `ranges`: a class of the Basic Multilingual
+    Plane ranges, or one of the others (Python's `re` tests a BMP-only class from a bitmap,
+    many times faster than a class that also holds ranges above it)."""
+    ranges = list(ranges)
+    assert all(high <= 0xFFFF or low > 0xFFFF for low, high in ranges)
+    bmp = "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in ranges if high <= 0xFFFF)
+    astral = "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges if low > 0xFFFF)
+    return f"[{bmp}]|[{astral}]"
+
+
+@cache
+def mark_ranges() -> tuple[tuple[int, int], ...]:
+    """The code point ranges of every combining mark (Unicode category M, from this Python's
+    Unicode database). Built once, on first use (a pass over the code points where marks
+    are)."""
+    marks: list[tuple[int, int]] = []
+    start = previous = -2
+    for point in range(0x0300, 0x1E950):
+        if unicodedata.category(chr(point)).startswith("M"):
+            if point != previous + 1:
+                if start >= 0:
+                    marks.append((start, previous))
+                start = point
+            previous = point
+    marks.append((start, previous))
+    marks.append((0xE0100, 0xE01EF))  # variation selectors supplement
+    return tuple(marks)
+
+
+# One character of SPACELESS_RANGES, letter or not (a class of ranges is fast below U+FFFF).
+SPACELESS_CHAR = re.compile(
+    "["
+    + "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in SPACELESS_RANGES if high <= 0xFFFF)
+    + "]|["
+    + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in SPACELESS_RANGES if low > 0xFFFF)
+    + "]"
+)
+
+
+def spaceless(char: str) -> bool:
+    """Whether `char` is a letter or digit of a script written without spaces (see
+    SPACELESS_RANGES)."""
+    return char.isalnum() and SPACELESS_CHAR.match(char) is not None
+
+
+def word_char(char: str) -> bool:
+    """A character that belongs to a word: a Unicode letter, digit or combining mark (so the
+    vowel signs of Devanagari or Thai stay inside their word)."""
+    return char.isalnum() or unicodedata.category(char).startswith("M")

@@ -3,20 +3,29 @@ stability of a model's answers across repeats of the same item.
 
 Definitions (one place for each):
 
-- tokens: the text in Unicode NFKC, lower-cased, split into maximal runs of Unicode letters and
-  digits (`str.isalnum` characters: no underscore, no punctuation). No stemming and no stop
-  words. So Russian and English are tokenised alike ("Привет, мир!" -> ["привет", "мир"]),
-  which the `rouge-score` package's tokenizer does not do (it drops every non-ASCII letter).
-  An apostrophe splits a word on both sides alike ("don't" -> ["don", "t"]); a combining mark
-  that is not part of a precomposed letter (NFKC composes й, ё) splits a word too.
+- normalised text: Unicode NFKC, lower case, "ё" written "е" (Russian prints ё optionally:
+  "ещё" and "еще" are one word), then every Combining Diacritical Mark (U+0300-U+036F) still
+  loose after NFKC dropped. NFKC has composed every letter that has a precomposed form (é, й,
+  ё), so what it drops is a mark no letter holds, such as a Russian stress mark ("моло́ко" ->
+  "молоко"). Marks of other blocks (the vowel signs of Devanagari or Thai) are kept.
+- tokens: the normalised text split into words and characters. A word is a maximal run of
+  Unicode letters, digits (`str.isalnum`: no underscore, no punctuation) and combining marks
+  that begins with a letter or digit (a mark with nothing before it belongs to no token).
+  A letter or digit of a script written without spaces (Han, Hiragana, Katakana, Thai, Lao,
+  Khmer, Myanmar: lineup.measure.language.SPACELESS_RANGES) is a token on its own, with the
+  combining marks that follow it ("我爱北京" -> ["我", "爱", "北", "京"]; "2024年" ->
+  ["2024", "年"]); Hangul is written with spaces and splits into words. No stemming and no
+  stop words. So Russian and English are tokenised alike ("Привет, мир!" -> ["привет",
+  "мир"]), which the `rouge-score` package's tokenizer does not do (it drops every non-ASCII
+  letter). An apostrophe splits a word on both sides alike ("don't" -> ["don", "t"]).
 - rouge1_f1 (`rouge_n_f1`, n=1; n=2 the same over word pairs): overlap = sum over distinct
   n-grams of min(count in the answer, count in the reference); P = overlap / answer n-grams,
   R = overlap / reference n-grams, F1 = 2PR / (P + R), 0 when the overlap is 0.
 - rouge_l_f1: L = the length of the longest common subsequence of the two token
   lists; P = L / answer tokens, R = L / reference tokens, F1 = 2PR / (P + R), 0 when L is 0.
 - chrf: sacrebleu's sentence chrF with its defaults (character n-grams of 1 to 6, beta = 2,
-  whitespace ignored) on the two texts in NFKC and lower case, the normalisation the tokens
-  use, divided by 100.
+  whitespace ignored) on the two normalised texts (the normalisation the tokens use),
+  divided by 100. It reads characters already, so a text without spaces needs nothing more.
 - Every overlap figure is on a 0-1 scale (1 = the answer is the reference). Each is None when
   the reference has no tokens: there is nothing to overlap with. An answer with no tokens
   against a reference with some scores 0.
@@ -55,6 +64,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lineup.measure.language import LOOSE_DIACRITICS, SPACELESS_RANGES, any_of, mark_ranges
+
 if TYPE_CHECKING:
     from sacrebleu.metrics import CHRF
 
@@ -64,16 +75,45 @@ RESAMPLES = 1000
 # scores never need a resamples x answers matrix at once.
 _BOOTSTRAP_BLOCK = 1_000_000
 
-_TOKEN = re.compile(r"[^\W_]+")
-
 
 def _normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    """NFKC, lower case, ё as е, loose diacritical marks dropped (see the module docstring)."""
+    lowered = unicodedata.normalize("NFKC", text).lower()
+    return LOOSE_DIACRITICS.sub("", lowered.replace("ё", "е"))
+
+
+@cache
+def _token_pattern() -> re.Pattern[str]:
+    letter = r"[^\W_]"  # str.isalnum
+    marks = f"(?:{any_of(mark_ranges())})"
+    # a letter or digit of a script without spaces (its marks are not: they follow one)
+    spaceless = f"(?={letter})(?:{any_of(SPACELESS_RANGES)})"
+    return re.compile(
+        # such a character, with the marks that follow it
+        rf"{spaceless}{marks}*"
+        # a word: a letter or digit, then letters, digits and marks, but no such character
+        rf"|(?!{spaceless}){letter}(?:(?!{spaceless})(?:{letter}|{marks}))*"
+    )
+
+
+@cache
+def _mark_or_spaceless() -> re.Pattern[str]:
+    """A character that may need `_token_pattern`: a mark, a character of a script without
+    spaces, or any character above the Basic Multilingual Plane (one range: fast to test)."""
+    bmp = [(low, high) for low, high in [*mark_ranges(), *SPACELESS_RANGES] if high <= 0xFFFF]
+    return re.compile(any_of([*sorted(bmp), (0x10000, 0x10FFFF)]))
+
+
+_PLAIN_WORD = re.compile(r"[^\W_]+")
 
 
 def tokens(text: str) -> list[str]:
-    """The text's words: NFKC, lower case, maximal runs of Unicode letters and digits."""
-    return _TOKEN.findall(_normalize(text))
+    """The normalised text's words, and each character of a script without spaces on its own
+    (see the module docstring)."""
+    normalized = _normalize(text)
+    if _mark_or_spaceless().search(normalized) is None:
+        return _PLAIN_WORD.findall(normalized)  # the same tokens, found faster
+    return _token_pattern().findall(normalized)
 
 
 def _f1(overlap: int, candidate_count: int, reference_count: int) -> float:

@@ -36,10 +36,11 @@ from lineup.report.markdown_report import (
     SCORES_MD,
     judge_rows,
     number,
+    percent,
     ranked,
     setup_lines,
 )
-from lineup.score import Verdict
+from lineup.score import ALPHA_SCALE, Verdict
 from lineup.store import MediaStore
 
 if TYPE_CHECKING:
@@ -124,11 +125,12 @@ def _interval_bars(
     """Plotly error bars from each row's `figure` to its `<interval>_low` and `_high`
     (`interval` defaults to `<figure>_ci`)."""
     low, high = f"{interval or figure + '_ci'}_low", f"{interval or figure + '_ci'}_high"
+    # A row without an interval (too few items) gets no bar, not a zero-width one.
     return {
         "type": "data",
         "symmetric": False,
-        "array": [row[high] - row[figure] for row in rows],
-        "arrayminus": [row[figure] - row[low] for row in rows],
+        "array": [None if row[high] is None else row[high] - row[figure] for row in rows],
+        "arrayminus": [None if row[low] is None else row[figure] - row[low] for row in rows],
     }
 
 
@@ -153,7 +155,7 @@ def _charts(summary: dict[str, Any], names: dict[str, str]) -> list[str]:
             )
         )
         bars.update_layout(
-            title="% relevant (error bars: 95% Wilson interval)",
+            title="% relevant (error bars: 95% item-bootstrap interval; none below 5 items)",
             xaxis={"range": [0, 100], "title": "% relevant"},
             yaxis=names_axis,
             height=120 + 40 * len(models),
@@ -189,15 +191,22 @@ def _charts(summary: dict[str, Any], names: dict[str, str]) -> list[str]:
     ]
 
 
-def _methods() -> list[tuple[str, str]]:
-    """The definitions of every figure, from the modules that compute them."""
+def _methods(kind: str) -> list[tuple[str, str]]:
+    """The definitions of every figure of a study of `kind`, from the modules that compute
+    them: a voice study's WER and CER, a VLM study's overlap with the reference."""
     from lineup.measure import DEFINITIONS as FIGURES
     from lineup.report import tables as study_tables
     from lineup.score import DEFINITIONS as SCORES
     from lineup.study import DEFINITIONS as STUDIES
 
+    figures = (
+        [("WER and CER", FIGURES["WER and CER"])]
+        if kind == "tts"
+        else [("Overlap with the reference (ROUGE, chrF)", FIGURES["Overlap"])]
+    )
     return [
         ("Tables", study_tables.__doc__ or ""),
+        *figures,
         ("Reference answers", SCORES["Reference answers"]),
         ("Automatic scores", SCORES["Automatic scores"]),
         ("The LLM judge", SCORES["The LLM judge"]),
@@ -339,8 +348,10 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         arena_columns=ARENA_MD,
         setup=setup_lines(summary),
         number=number,
+        percent=percent,
+        alpha_scale=ALPHA_SCALE,
         charts=_charts(summary, names),
         items=items,
-        methods=_methods(),
+        methods=_methods(summary["kind"]),
         made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

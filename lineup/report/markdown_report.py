@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lineup.core import escape_markdown
+from lineup.score import ALPHA_SCALE
 
 if TYPE_CHECKING:
     from lineup.report.result import StudyResult
@@ -24,6 +25,15 @@ def number(value: Any) -> str:
         # Three significant digits, but never in e-notation: 999.99 is "1,000", not "1e+03".
         return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
     return str(value)
+
+
+def percent(share: float | None) -> str:
+    """A share from 0 to 1 as a whole percentage; – for none."""
+    return "–" if share is None else f"{100 * share:.0f}%"
+
+
+def _reading(reading: str | None) -> str:
+    return f" ({reading})" if reading else ""
 
 
 def _markdown_cell(value: Any) -> str:
@@ -194,8 +204,10 @@ def markdown_report(result: StudyResult) -> str:
     parts += [
         "## Agreement",
         "",
-        f"Krippendorff's alpha (ordinal): {number(agreement['alpha'])} over "
-        f"{agreement['n_items']} answers labeled by two or more annotators.",
+        f"Krippendorff's alpha (ordinal): {number(agreement['alpha'])}"
+        f"{_reading(agreement.get('alpha_reading'))} over {agreement['n_items']} answers "
+        "labeled by two or more annotators; raw agreement (identical labels): "
+        f"{percent(agreement.get('raw_agreement'))}. {ALPHA_SCALE}",
         "",
     ]
     judge = agreement.get("judge")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from lineup.core import FINAL_STATUSES
 from lineup.measure import clean_number
 from lineup.report.tables import LABEL_FIGURES, SPEED_COLUMNS, _models
-from lineup.score import SCORE_KEYS, judge_agreement, judge_label_pairs
+from lineup.score import SCORE_KEYS, alpha_reading, judge_agreement, judge_label_pairs
 
 if TYPE_CHECKING:
     from lineup.report.result import StudyResult
@@ -96,8 +96,16 @@ def _agreement(result: StudyResult) -> dict[str, Any]:
     agreement = result.agreement
     return {
         "alpha": clean_number(agreement.alpha),
+        "alpha_reading": alpha_reading(agreement.alpha),
+        "raw_agreement": clean_number(agreement.raw),
         "kappa_pairs": [
-            {"a": p.a, "b": p.b, "kappa": clean_number(p.kappa), "n_shared": p.n_shared}
+            {
+                "a": p.a,
+                "b": p.b,
+                "kappa": clean_number(p.kappa),
+                "raw_agreement": clean_number(p.raw),
+                "n_shared": p.n_shared,
+            }
             for p in agreement.kappa_pairs
         ],
         "n_items": agreement.n_items,

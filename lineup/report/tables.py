@@ -9,11 +9,15 @@ lineup.measure.figures and lineup.measure.voices):
 - Labels: the counted labels (Label.counted: each annotator's latest on an `ok` answer) on
   the study's answers; with `annotator` given, only that annotator's.
 - relevance table: requests = the counted labels on the model's answers (`labeled` in
-  study_summary); relevant, partial, irrelevant, pct_relevant and its 95% Wilson interval
-  (lineup.measure.figures.label_figures); labeled_answers = the `ok` answers with at least one.
+  study_summary); relevant, partial, irrelevant, pct_relevant (lineup.measure.figures.label_figures)
+  and its 95% item-bootstrap interval (pct_relevant_ci_method "item-bootstrap":
+  lineup.score.item_intervals, the items resampled with all their answers and labels, since
+  labels of one item are not independent; no interval below 5 labeled items or at zero width,
+  pct_relevant_ci_reason saying why); labeled_answers = the `ok` answers with at least one.
   Rows best first as the leaderboard ranks them (lineup.measure.figures.relevance_order: the lower
-  end of the 95% interval of pct_relevant, then pct_relevant; unlabeled models last); ties
-  keep the study's model order.
+  end of the 95% interval of pct_relevant, then pct_relevant; models without an interval
+  after those with one, by pct_relevant; unlabeled models last); ties keep the study's model
+  order.
 - speed table, over the model's `ok` answers:
   - output_tokens, time_s: the sums of output tokens and of total_s over the answers that
     have both (an answer whose server reported no token count would add time without
@@ -72,21 +76,26 @@ from lineup.measure import (
     TIMED,
     ScoredClips,
     failure_counts,
+    item_score,
     label_figures,
     median_or_none,
     relevance_order,
-    relevance_score,
     repeat_stability,
     wer_figures,
 )
 from lineup.report.answers import Answer
+from lineup.score import study_label_bootstraps
 from lineup.store import Generation, Label, Store, wer_sums
 from lineup.study import StudyInfo, StudyItem, counted_labels, study_answers
 
 if TYPE_CHECKING:
     from lineup.report.result import StudyResult
 
-# The figures of lineup.measure.figures.label_figures that the tables show under their own names.
+ITEM_BOOTSTRAP = "item-bootstrap"
+
+# The figures of lineup.measure.figures.label_figures that the tables show under their own names,
+# the interval of pct_relevant replaced by its item bootstrap (with its method, and the reason
+# when there is none).
 LABEL_FIGURES = (
     "relevant",
     "partial",
@@ -94,6 +103,8 @@ LABEL_FIGURES = (
     "pct_relevant",
     "pct_relevant_ci_low",
     "pct_relevant_ci_high",
+    "pct_relevant_ci_method",
+    "pct_relevant_ci_reason",
 )
 RELEVANCE_COLUMNS = [
     "model",
@@ -209,9 +220,21 @@ def relevance_rows(
             ).group_by(Generation.model_spec)
         ):
             labeled[model] = int(n)
+    intervals = study_label_bootstraps(store, info.id, annotator=annotator)[
+        "pct_relevant"
+    ].intervals()
     rows = []
     for model in _models(info, [*states, *counts]):
         figures = label_figures(counts.get(model, {}))
+        interval = intervals.get(model)
+        figures |= {
+            "pct_relevant_ci_low": interval.ci_low if interval else None,
+            "pct_relevant_ci_high": interval.ci_high if interval else None,
+            "pct_relevant_ci_method": ITEM_BOOTSTRAP,
+            "pct_relevant_ci_reason": (
+                interval.reason if interval and figures["labels"] else "no label"
+            ),
+        }
         model_states = states.get(model, {})
         rows.append(
             {
@@ -225,7 +248,7 @@ def relevance_rows(
             }
         )
     # A stable sort: equal figures (and unlabeled models, last) keep the study's order.
-    rows.sort(key=relevance_order)
+    rows.sort(key=lambda row: (row["pct_relevant"] is None, *relevance_order(row)))
     return rows
 
 
@@ -339,19 +362,22 @@ def _per_item(
     answers: Sequence[Answer],
     annotator: str | None,
 ) -> tuple[pd.DataFrame, dict[tuple[int, str], tuple[int, ...]]]:
-    counts: dict[tuple[int, str], dict[str, int]] = {}
+    # Per cell, per labeled answer, its counted labels of each relevance.
+    counts: dict[tuple[int, str], dict[int, dict[str, int]]] = {}
     with store.session() as session:
-        for item_id, model, relevance, n in session.execute(
+        for item_id, model, gid, relevance, n in session.execute(
             counted_labels(
                 info.id,
                 Generation.item_id,
                 Generation.model_spec,
+                Generation.id,
                 Label.relevance,
                 func.count(),
                 annotator=annotator,
-            ).group_by(Generation.item_id, Generation.model_spec, Label.relevance)
+            ).group_by(Generation.item_id, Generation.model_spec, Generation.id, Label.relevance)
         ):
-            counts.setdefault((int(item_id or 0), model), {})[relevance] = int(n)
+            cell = counts.setdefault((int(item_id or 0), model), {})
+            cell.setdefault(int(gid), {})[relevance] = int(n)
     ids: dict[tuple[int, str], tuple[int, ...]] = {}
     for answer in answers:  # in repeat order
         key = (answer.item_id, answer.model)
@@ -361,7 +387,7 @@ def _per_item(
     for item in items:
         cells: list[float | None] = []
         for model in models:
-            cells.append(relevance_score(counts.get((item.item_id, model), {})))
+            cells.append(item_score(counts.get((item.item_id, model), {}).values()))
         rows.append([item.item_id, item.position, item.text, item.reference, *cells])
     return pd.DataFrame(rows, columns=[*ITEM_COLUMNS, *models]), ids
 

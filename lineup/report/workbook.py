@@ -6,7 +6,9 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
 - Summary, one row per model (voice) in the relevance table's order (best % relevant first):
   requests (its answers in any state), ok, errors, labeled (the counted labels: each
   annotator's latest on a complete answer), relevant, partial, irrelevant, pct_relevant with
-  its 95% Wilson interval (pct_relevant_ci_low, pct_relevant_ci_high), labeled_answers; then
+  its 95% item-bootstrap interval (pct_relevant_ci_low, pct_relevant_ci_high, the method in
+  pct_relevant_ci_method and, when there is none, the reason in pct_relevant_ci_reason),
+  labeled_answers; then
   the speed table (VLM studies) or the voices' timings (gen_s_per_sentence,
   stt_s_per_sentence, rtf, peak_mem_mb). Definitions: lineup.report.tables.
 - Metrics, one row per model in the study's order: for VLM studies the automatic scores of
@@ -77,7 +79,7 @@ from lineup.report.tables import (
     SPEED_COLUMNS,
     StudyTables,
 )
-from lineup.score import SCORE_KEYS, StudyJudge, Verdict
+from lineup.score import ALPHA_SCALE, SCORE_KEYS, StudyJudge, Verdict
 from lineup.store import Store
 
 SHEETS = ("Summary", "Metrics", "Per item", "Judge", "Labels", "Agreement", "Generations")
@@ -139,6 +141,12 @@ KAPPA_MEANING = (
     "Cohen's kappa with linear weights over the answers both labeled (n): 1 = the same labels, "
     "0 = chance; relevant against irrelevant weighs twice a one-step disagreement."
 )
+RAW_MEANING = (
+    "Raw agreement: the share of the pairs of labels on one answer that are the same relevance "
+    "(n answers with two or more labels). The base alpha and kappa correct for chance: when "
+    "nearly every label is the same, they can be 0 while this is near 1."
+)
+RAW_MISSING = "Needs two annotators on the same answers."
 KAPPA_MISSING = "They share no answer, or each gave one and the same label throughout."
 NO_PAIR = "Needs two annotators: no two annotators labeled the same answer yet."
 SPEARMAN_MEANING = (
@@ -277,12 +285,22 @@ def _agreement_sheet(summary: dict[str, Any]) -> Sheet:
             None,
             alpha,
             agreement.get("n_items"),
-            ALPHA_MEANING if alpha is not None else ALPHA_MISSING,
-        ]
+            f"{ALPHA_MEANING} Read: {agreement.get('alpha_reading')}. {ALPHA_SCALE}"
+            if alpha is not None
+            else ALPHA_MISSING,
+        ],
+        [
+            "Raw agreement",
+            "every annotator",
+            None,
+            agreement.get("raw_agreement"),
+            agreement.get("n_items"),
+            RAW_MEANING if agreement.get("raw_agreement") is not None else RAW_MISSING,
+        ],
     ]
     pairs = agreement.get("kappa_pairs") or []
     for pair in pairs:
-        kappa = pair.get("kappa")
+        kappa, raw = pair.get("kappa"), pair.get("raw_agreement")
         rows.append(
             [
                 "Cohen's kappa",
@@ -291,6 +309,16 @@ def _agreement_sheet(summary: dict[str, Any]) -> Sheet:
                 kappa,
                 pair.get("n_shared"),
                 KAPPA_MEANING if kappa is not None else KAPPA_MISSING,
+            ]
+        )
+        rows.append(
+            [
+                "Raw agreement",
+                pair.get("a"),
+                pair.get("b"),
+                raw,
+                pair.get("n_shared"),
+                RAW_MEANING if raw is not None else RAW_MISSING,
             ]
         )
     if not pairs:

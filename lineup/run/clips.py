@@ -118,6 +118,7 @@ class Clip:
         sentence_index: int,
         sample: int,
         seed: int | None,
+        language: str | None = None,
     ) -> None:
         self.comparison = comparison
         self.generation_id = generation_id
@@ -127,6 +128,8 @@ class Clip:
         self.sentence_index = sentence_index
         self.sample = sample
         self.seed = seed
+        # The sentence's language as its set gives it (None: guessed from its script when scored).
+        self.language = language
         self.fields: dict[str, Any] = {}
         self.result: ClipResult | None = None
         self.finished = threading.Event()

@@ -9,7 +9,9 @@ voices run at the same time. For each clip the worker
    happens before, in the backend factory, and is not counted),
 2. stores the audio as 16-bit WAV in the media store (audio_hash),
 3. computes audio_s (samples / sample rate), rtf = gen_s / audio_s, sample_rate_hz,
-4. transcribes with the STT backend and scores with lineup.measure.wer (transcript, wer, cer),
+4. transcribes with the STT backend and scores with lineup.measure.wer (transcript, wer, cer)
+   in the sentence's language: its set item's `language` in a study, else guessed from its
+   script,
 5. writes the row, and puts a `done` event (or a `failed` one: any failure or timeout is
    that clip's error row and never stops the other clips).
 
@@ -202,7 +204,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         except BaseException as exc:  # noqa: BLE001 - the audio is kept; the score is missing
             clip.finish(ERROR, f"Transcription with {self.stt.name} failed: {describe_error(exc)}")
             return
-        result = score(clip.text, transcript.text, guess_language(clip.text))
+        result = score(clip.text, transcript.text, clip.language or guess_language(clip.text))
         clip.update(
             stt_spec=self.stt.name,
             stt_s=stt_s,
@@ -309,13 +311,25 @@ def start_one_clip(
     stt: ResolvedModel | None,
     timeout_s: float,
     secrets: Sequence[str] = (),
+    language: str | None = None,
 ) -> TTSComparison:
     """One clip into a `running` row that already exists (a study claims its rows one by
-    one): the same timing, scoring, states and storage as a comparison's."""
+    one): the same timing, scoring, states and storage as a comparison's. `language` is the
+    sentence's (its set item's), for the WER's number words; None guesses it from the script."""
     comparison = TTSComparison(
         store, media, [run_id], stt=stt, timeout_s=timeout_s, secrets=secrets
     )
-    clip = Clip(comparison, generation_id, run_id, voice.name, text, sentence_index, sample, seed)
+    clip = Clip(
+        comparison,
+        generation_id,
+        run_id,
+        voice.name,
+        text,
+        sentence_index,
+        sample,
+        seed,
+        language=language,
+    )
     comparison.add(voice, clip)
     comparison.start(factory)
     return comparison

@@ -5,8 +5,15 @@ from lineup.score import agreement as _agreement
 from lineup.score import automatic as _automatic
 from lineup.score import judge as _judge
 from lineup.score import references as _references
-from lineup.score.agreement import Agreement, judge_agreement, study_agreement
+from lineup.score.agreement import (
+    ALPHA_SCALE,
+    Agreement,
+    alpha_reading,
+    judge_agreement,
+    study_agreement,
+)
 from lineup.score.automatic import SCORE_KEYS, ScoredAnswer, scores_of, study_scores
+from lineup.score.item_intervals import study_label_bootstraps
 from lineup.score.judge import (
     SIMPLER_TEMPLATE_HINT,
     JudgeRun,
@@ -55,6 +62,7 @@ DEFINITIONS = {
 }
 
 __all__ = [
+    "ALPHA_SCALE",
     "Agreement",
     "ItemReference",
     "ScoredAnswer",
@@ -92,7 +100,9 @@ __all__ = [
     "references_with",
     "scored_study",
     "study_agreement",
+    "alpha_reading",
     "study_judges",
+    "study_label_bootstraps",
     "study_ranking",
     "study_scores",
 ]

@@ -13,6 +13,17 @@ Definitions (one place for each):
   nothing. 1 is perfect agreement, 0 what chance would give. None when no unit has two
   labels, or when every label is the same value (no disagreement is possible, alpha is
   undefined).
+- raw agreement: over the units labeled by two or more annotators, the share of the pairs of
+  labels on one unit (every two annotators who both labeled it) that are the same relevance;
+  per pair of annotators (raw on a KappaPair), the share of the units both labeled on which
+  they gave the same relevance. None when there is no such unit. It is the base alpha and
+  kappa correct for chance: when nearly every label is the same value, chance agreement is
+  nearly certain, and alpha and kappa can be 0 or below while the raw agreement is high (8
+  identical labels of 9, one annotator "relevant" throughout: kappa = alpha = 0, raw 8/9).
+  Read them together.
+- reading of alpha (Krippendorff, Content Analysis, 2004): >= 0.8 reliable (RELIABLE),
+  0.667 to 0.8 tentative (conclusions drawn only tentatively, TENTATIVE), below 0.667 not
+  reliable (alpha_reading).
 - kappa: for each pair of annotators (alphabetical, every pair), Cohen's kappa with linear
   weights (scikit-learn `cohen_kappa_score(weights="linear")`: a disagreement of
   relevant against irrelevant weighs twice one against partial) over the units both
@@ -47,14 +58,26 @@ JUDGE_CUTS = (4.0, 8.0)
 JUDGE_MIN, JUDGE_MAX = 1.0, 10.0
 
 
+# Krippendorff's reading of alpha (module docstring).
+RELIABLE = 0.8
+TENTATIVE = 0.667
+ALPHA_SCALE = (
+    "Krippendorff's reading of alpha: 0.8 and above reliable, 0.667 to 0.8 tentative, below "
+    "0.667 not reliable; read it beside the raw agreement (when nearly every label is the "
+    "same, alpha and kappa can be 0 while nearly every pair of labels agrees)."
+)
+
+
 @dataclass(frozen=True)
 class KappaPair:
-    """Two annotators' linear-weighted Cohen's kappa over the units both labeled."""
+    """Two annotators' linear-weighted Cohen's kappa over the units both labeled, and their
+    raw agreement there."""
 
     a: str
     b: str
     kappa: float | None
     n_shared: int
+    raw: float | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +85,17 @@ class Agreement:
     alpha: float | None
     kappa_pairs: list[KappaPair]
     n_items: int
+    raw: float | None = None
+
+
+def alpha_reading(alpha: float | None) -> str | None:
+    """Krippendorff's reading of alpha (module docstring): "reliable", "tentative" or "not
+    reliable"; None for no alpha."""
+    if alpha is None:
+        return None
+    if alpha >= RELIABLE:
+        return "reliable"
+    return "tentative" if alpha >= TENTATIVE else "not reliable"
 
 
 @dataclass(frozen=True)
@@ -92,7 +126,8 @@ def _kappa(first: Sequence[int], second: Sequence[int]) -> float | None:
 
 
 def alpha_and_kappas(labels: Iterable[tuple[str, Hashable, str]]) -> Agreement:
-    """Alpha, the kappa of every pair of annotators and n_items (module docstring) from
+    """Alpha, the kappa and raw agreement of every pair of annotators, the raw agreement of
+    all and n_items (module docstring) from
     `(annotator, unit_id, relevance)` labels; ValueError for two labels of one annotator on
     one unit or an unknown relevance."""
     by_annotator: dict[str, dict[Hashable, int]] = {}
@@ -122,11 +157,20 @@ def alpha_and_kappas(labels: Iterable[tuple[str, Hashable, str]]) -> Agreement:
         )
 
     pairs = []
+    same = together = 0  # pairs of labels on one unit: identical, and all
     for a, b in combinations(annotators, 2):
         both = [u for u in units if u in by_annotator[a] and u in by_annotator[b]]
-        kappa = _kappa([by_annotator[a][u] for u in both], [by_annotator[b][u] for u in both])
-        pairs.append(KappaPair(a, b, kappa, len(both)))
-    return Agreement(alpha=alpha, kappa_pairs=pairs, n_items=len(shared))
+        first, second = [by_annotator[a][u] for u in both], [by_annotator[b][u] for u in both]
+        identical = sum(x == y for x, y in zip(first, second, strict=True))
+        same, together = same + identical, together + len(both)
+        raw = identical / len(both) if both else None
+        pairs.append(KappaPair(a, b, _kappa(first, second), len(both), raw))
+    return Agreement(
+        alpha=alpha,
+        kappa_pairs=pairs,
+        n_items=len(shared),
+        raw=same / together if together else None,
+    )
 
 
 def study_agreement(store: Store, study_id: int) -> Agreement:

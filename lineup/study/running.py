@@ -342,6 +342,7 @@ class StudyRun:
                     stt=self.stt,
                     timeout_s=timeout_s,
                     secrets=self.secrets,
+                    language=item.language,
                 )
             else:
                 image = self.image_of(item.image_hash) if item.image_hash else None

@@ -11,11 +11,18 @@ from lineup.leaderboard.boards import tts_leaderboard, vlm_leaderboard
 from lineup.store import StoreError
 from lineup.store.database import Store
 from testbed.processes import open_store_at_once
-from tests.builders import fill_at_0003, fill_at_0010, fill_leaderboard_store, fresh_database
+from tests.builders import (
+    fill_at_0003,
+    fill_at_0010,
+    fill_at_0011,
+    fill_leaderboard_store,
+    fresh_database,
+)
 from tests.expected import (
     assert_same_rows,
     check_after_0004,
     check_after_0011,
+    check_after_0012,
     expected_tts,
     expected_vlm,
 )
@@ -60,6 +67,13 @@ def test_migration_0011_fills_old_rows_on_postgresql(postgres_url: str) -> None:
     fill_at_0010(url)
     Store(url)
     check_after_0011(url)
+
+
+def test_migration_0012_scores_old_clips_again_on_postgresql(postgres_url: str) -> None:
+    url = fresh_database(postgres_url, "lineup_0012")
+    fill_at_0011(url)
+    Store(url)
+    check_after_0012(url)
 
 
 def test_eight_processes_open_one_new_postgresql_store_at_once(postgres_url: str) -> None:

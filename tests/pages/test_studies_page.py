@@ -121,7 +121,9 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     alpha, beta = relevance[ALPHA], relevance[BETA]
     assert (alpha["requests"], alpha["relevant"], alpha["irrelevant"]) == (3, 2, 1)
     assert alpha["pct_relevant"] == pytest.approx(200 / 3)
-    assert alpha["ci_text"] == "21–94%"  # the Wilson interval of 2 in 3
+    # Three items: too few for the item bootstrap (5), so no interval rather than Wilson's
+    # 21-94% over labels that are not independent.
+    assert alpha["ci_text"] is None
     assert (alpha["ok"], alpha["errors"], alpha["labeled_answers"]) == (3, 0, 3)
     assert (beta["requests"], beta["partial"], beta["irrelevant"]) == (2, 1, 1)
     assert beta["pct_relevant"] == 0
@@ -134,7 +136,7 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     bars = chart(at, "study-relevance-chart")["data"][0]
     assert bars["y"] == ["alpha:1b", "beta:1b"]
     assert bars["x"] == pytest.approx([200 / 3, 0])
-    assert bars["error_x"]["array"][0] == pytest.approx(93.85 - 200 / 3, abs=0.1)
+    assert bars["error_x"]["array"] == [None, None]  # no interval: no bar, not a zero one
     points = {t["name"]: (t["x"][0], t["y"][0]) for t in chart(at, "study-speed-chart")["data"]}
     assert points["alpha:1b"] == pytest.approx((speed[ALPHA]["tokens_per_time_s"], 200 / 3))
     assert points["beta:1b"][1] == 0

@@ -191,8 +191,16 @@ def test_the_study_page_shows_scores_ranking_and_agreement(built: Built) -> None
     assert metric(at, "Krippendorff's alpha") == f"{alpha:.2f}"
     kappa = cohen_kappa_score(table[0], table[1], weights="linear", labels=[0, 1, 2])
     [pair] = [f for f in at.dataframe if "n_shared" in f.proto.column_order]
+    same = float(np.mean(table[0] == table[1]))  # the raw agreement: identical labels
+    assert metric(at, "Raw agreement") == f"{100 * same:.0f}%"
     assert pair.value.to_dict("records") == [
-        {"a": "ana", "b": "bo", "kappa": pytest.approx(kappa), "n_shared": len(ids)}
+        {
+            "a": "ana",
+            "b": "bo",
+            "kappa": pytest.approx(kappa),
+            "raw_agreement": pytest.approx(same),
+            "n_shared": len(ids),
+        }
     ]
     scored = {
         gid: JUDGE_SCORES[model][index]

@@ -13,6 +13,7 @@ from lineup.score.agreement import (
     ORDINAL,
     KappaPair,
     alpha_and_kappas,
+    alpha_reading,
     judge_agreement,
     label_for_score,
     study_agreement,
@@ -102,7 +103,7 @@ def test_kappa_on_a_hand_worked_example_is_six_elevenths() -> None:
     labels = [("a", u, NAMES[v]) for u, v in enumerate(a)]
     labels += [("b", u, NAMES[v]) for u, v in enumerate(b)]
     [pair] = alpha_and_kappas(labels).kappa_pairs
-    assert pair == KappaPair("a", "b", pytest.approx(6 / 11), 5)
+    assert pair == KappaPair("a", "b", pytest.approx(6 / 11), 5, pytest.approx(3 / 5))
     assert pair.kappa != pytest.approx(0.28 / 0.68)
 
 
@@ -112,7 +113,8 @@ def test_agreement_is_undefined_without_two_labels_or_without_disagreement_possi
     assert lonely.kappa_pairs == [KappaPair("ana", "bob", None, 0)]
     same = alpha_and_kappas([(who, u, "partial") for who in ("ana", "bob") for u in (1, 2)])
     assert (same.alpha, same.n_items) == (None, 2)
-    assert same.kappa_pairs == [KappaPair("ana", "bob", None, 2)]
+    assert same.kappa_pairs == [KappaPair("ana", "bob", None, 2, 1.0)]
+    assert same.raw == 1.0 and lonely.raw is None
     assert alpha_and_kappas([]).kappa_pairs == []
 
 
@@ -189,6 +191,9 @@ def test_study_agreement_reads_each_annotators_counted_label_on_the_ok_answers(
     assert pair.kappa == pytest.approx(
         linear_kappa_by_hand([ORDINAL[ana[g]] for g in shared], [ORDINAL[bob[g]] for g in shared])
     )
+    same = sum(ana[g] == bob[g] for g in shared)
+    assert pair.raw == pytest.approx(same / len(shared))
+    assert agreement.raw == pytest.approx(same / len(shared))  # two annotators: the same
 
 
 def test_agreement_of_an_unknown_study_says_which_id(store: Store) -> None:
@@ -201,3 +206,59 @@ def test_every_pair_of_annotators_is_reported_once_in_alphabetical_order() -> No
     labels = [(who, u, "relevant" if u % 2 else "partial") for who in annotators for u in (1, 2)]
     pairs = [(p.a, p.b) for p in alpha_and_kappas(labels).kappa_pairs]
     assert pairs == list(combinations(sorted(annotators), 2))
+
+
+def test_eight_identical_labels_of_nine_give_kappa_and_alpha_zero_and_raw_eight_ninths() -> None:
+    # ana says relevant on all 9 answers; bob on 8, partial on one. By hand: kappa's observed
+    # disagreement (linear weight 1/2 on the one partial) is 0.5 / 9, and by chance, with
+    # ana relevant throughout, P(bob partial) x 1/2 = 1/9 x 1/2: the same, kappa = 0. Alpha:
+    # 17 relevant and 1 partial in 9 pairable units; the one mixed unit adds o(r, p) =
+    # o(p, r) = 1, so D_o = 2 d / 18 and D_e = 2 x 17 x 1 x d / (18 x 17) = 2 d / 18: alpha = 0.
+    # Raw agreement: 8 of the 9 units have the same label twice.
+    labels = [("ana", u, "relevant") for u in range(9)]
+    labels += [("bob", u, "partial" if u == 4 else "relevant") for u in range(9)]
+    agreement = alpha_and_kappas(labels)
+    assert agreement.alpha == pytest.approx(0.0, abs=1e-12)
+    [pair] = agreement.kappa_pairs
+    assert pair.kappa == pytest.approx(0.0, abs=1e-12)
+    assert pair.raw == pytest.approx(8 / 9) and agreement.raw == pytest.approx(8 / 9)
+    assert agreement.n_items == pair.n_shared == 9
+
+
+def test_raw_agreement_counts_every_pair_of_labels_on_an_answer() -> None:
+    # Unit 1: ana, bob, cy all relevant (3 identical pairs of 3); unit 2: ana relevant, bob
+    # partial, cy relevant (1 of 3: ana-cy); unit 3: ana alone (no pair). 4 of 6.
+    labels = [
+        ("ana", 1, "relevant"),
+        ("bob", 1, "relevant"),
+        ("cy", 1, "relevant"),
+        ("ana", 2, "relevant"),
+        ("bob", 2, "partial"),
+        ("cy", 2, "relevant"),
+        ("ana", 3, "irrelevant"),
+    ]
+    agreement = alpha_and_kappas(labels)
+    assert agreement.raw == pytest.approx(4 / 6)
+    assert [(p.a, p.b, p.raw) for p in agreement.kappa_pairs] == [
+        ("ana", "bob", 0.5),
+        ("ana", "cy", 1.0),
+        ("bob", "cy", 0.5),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("alpha", "reading"),
+    [
+        (None, None),
+        (0.95, "reliable"),
+        (0.8, "reliable"),
+        (0.79, "tentative"),
+        (0.667, "tentative"),
+        (0.66, "not reliable"),
+        (-0.1, "not reliable"),
+    ],
+)
+def test_alpha_is_read_at_krippendorffs_thresholds(
+    alpha: float | None, reading: str | None
+) -> None:
+    assert alpha_reading(alpha) == reading

@@ -35,9 +35,104 @@ def test_tokens_are_lower_case_runs_of_letters_and_digits_in_any_script():
 
 
 def test_tokens_compose_decomposed_letters_and_fold_fullwidth_forms():
-    # "е" + combining diaeresis is one letter after NFKC, and fullwidth Latin is plain Latin.
-    assert tokens("Зеле\u0308ная е\u0308лка") == ["зелёная", "ёлка"]
+    # "и" + combining breve is "й" after NFKC, and fullwidth Latin is plain Latin. (Before the
+    # rule "ё is е" this test read ["зелёная", "ёлка"] for "Зеле\u0308ная е\u0308лка": NFKC
+    # still composes ё, which is then written е; see the next test.)
+    assert tokens("Чаи\u0306 и е\u0308лка") == ["чай", "и", "елка"]
     assert tokens("ＰＡＲＩＳ") == ["paris"]
+    assert tokens("Café") == ["café"]  # e + U+0301 composes to é, which stays
+
+
+def test_russian_stress_marks_and_yo_are_dropped_so_the_word_stays_whole():
+    # "моло́ко" is м о л о + U+0301 + к о: no precomposed Cyrillic о with an acute, so NFKC
+    # leaves the mark loose, and the rule drops it: one token "молоко" (before: the mark split
+    # it into "моло" and "ко"). "Ещё" is written "еще".
+    assert tokens("Моло\u0301ко ещё") == ["молоко", "еще"]
+    # Answer "Молоко ещё свежее" against the reference "Моло́ко еще́ све́жее":
+    # both tokenise to [молоко, еще, свежее]: ROUGE-1 = ROUGE-L = 1.
+    answer, reference = "Молоко ещё свежее", "Моло\u0301ко еще\u0301 све\u0301жее"
+    assert rouge_n_f1(answer, reference) == 1.0
+    assert rouge_l_f1(answer, reference) == 1.0
+    # chrF compares the normalised texts, which are now equal strings: 1.
+    assert chrf(answer, reference) == pytest.approx(1.0)
+
+
+def test_marks_of_scripts_that_spell_with_them_stay_inside_the_word():
+    # Hindi "हिंदी" is ह + ि (U+093F, a spacing mark) + ं (U+0902) + द + ी: one word, marks kept
+    # (before: each mark split it).
+    assert tokens("हिंदी भाषा") == ["हिंदी", "भाषा"]
+
+
+def test_chinese_and_japanese_are_tokens_of_one_character_each():
+    # No spaces: each Han or kana character is a token; digits and Latin runs stay words.
+    assert tokens("我爱北京。") == ["我", "爱", "北", "京"]
+    assert tokens("2024年のコーヒー") == ["2024", "年", "の", "コ", "ー", "ヒ", "ー"]
+    # Thai: each letter with the marks that follow it ("ที่" = ท + ี + ่ is one token).
+    assert tokens("ที่นี่") == ["ที่", "นี่"]
+
+
+def _tokens_by_hand(text: str) -> list[str]:
+    """The token rule of lineup.measure.overlap walked character by character, independently
+    of its regular expressions."""
+    import unicodedata
+
+    spaceless_ranges = [
+        (0x2E80, 0x2FDF), (0x3005, 0x3007), (0x3021, 0x3029), (0x3038, 0x303B),
+        (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+        (0xF900, 0xFAFF), (0x0E00, 0x0E7F), (0x0E80, 0x0EFF), (0x1000, 0x109F),
+        (0x1780, 0x17FF), (0x1B000, 0x1B16F), (0x20000, 0x3FFFF),
+    ]  # fmt: skip
+
+    def spaceless(char: str) -> bool:
+        return char.isalnum() and any(lo <= ord(char) <= hi for lo, hi in spaceless_ranges)
+
+    def mark(char: str) -> bool:
+        return unicodedata.category(char).startswith("M")
+
+    text = unicodedata.normalize("NFKC", text).lower().replace("ё", "е")
+    text = "".join(char for char in text if not 0x300 <= ord(char) <= 0x36F)
+    found: list[str] = []
+    word = ""
+    after_spaceless = False
+    for char in text:
+        if spaceless(char):
+            found += [word] if word else []
+            word, after_spaceless = "", True
+            found.append(char)
+        elif mark(char) and after_spaceless:
+            found[-1] += char
+        elif char.isalnum() or (mark(char) and word):
+            word += char
+            after_spaceless = False
+        else:
+            found += [word] if word else []
+            word, after_spaceless = "", False
+    return found + ([word] if word else [])
+
+
+def test_tokens_agree_with_the_rule_walked_by_hand_on_random_mixed_text():
+    alphabet = (
+        "ab é_Zё'-.,!? 12\u0301\u0308Моло\u0301коЁ我爱北京。コーヒーの"
+        "हिंदी ที่นี่ 한국어 𠀀😀\u3000\u00a0ﾊﾟ"
+    )
+    rng = random.Random(17)
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert tokens(text) == _tokens_by_hand(text), text
+
+
+def test_rouge_on_chinese_counts_characters():
+    # answer    我 爱 北 京           4 tokens
+    # reference 我 爱 上 海 和 北 京  7 tokens
+    # ROUGE-1 overlap: 我 爱 北 京 = 4; P = 4/4 = 1, R = 4/7; F1 = 2 * 4/7 / (1 + 4/7) = 8/11
+    # LCS 我 爱 北 京 = 4 (in order in both): the same 8/11.
+    # ROUGE-2: answer bigrams 我爱 爱北 北京 (3), reference 我爱 爱上 上海 海和 和北 北京 (6);
+    # overlap 我爱, 北京 = 2; P = 2/3, R = 2/6; F1 = 2 * 2/3 * 1/3 / (2/3 + 1/3) = 4/9.
+    # (Before: each text was one token and every figure was 0.)
+    answer, reference = "我爱北京", "我爱上海和北京"
+    assert rouge_n_f1(answer, reference) == pytest.approx(8 / 11)
+    assert rouge_l_f1(answer, reference) == pytest.approx(8 / 11)
+    assert rouge_n_f1(answer, reference, 2) == pytest.approx(4 / 9)
 
 
 def test_rouge_on_english_answer_with_the_same_words_in_another_order():

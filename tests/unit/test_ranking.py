@@ -13,9 +13,12 @@ from lineup.measure.bradley_terry import (
     ELO_SCALE,
     L2_PENALTY,
     Battle,
+    battle_outcome,
     battles_from_item_scores,
     bootstrap_ratings,
     fit_bradley_terry,
+    item_score,
+    label_draw,
 )
 from lineup.score.ranking import study_item_scores, study_ranking
 from lineup.store.database import Store
@@ -179,15 +182,30 @@ def test_study_item_scores_and_ranking_use_the_counted_labels_of_ok_answers(
 ) -> None:
     built = build_labeled_study(store)
     answer_of = {a["id"]: a for a in built.answers}
-    by_cell: dict[tuple[int, str], list[float]] = {}
+    # Per cell, per answer, its counted labels' scores: the item score weighs each answer the
+    # same (the mean of the answers' means), the label draw gives each label of an answer
+    # 1 / (labels of the answer x labeled answers of the cell).
+    by_cell: dict[tuple[int, str], dict[int, list[float]]] = {}
     for _, gid, relevance in counted_labels(built):
         answer = answer_of[gid]
-        by_cell.setdefault((answer["item_id"], answer["model"]), []).append(SCORE[relevance])
+        cell = by_cell.setdefault((answer["item_id"], answer["model"]), {})
+        cell.setdefault(gid, []).append(SCORE[relevance])
     expected: dict[int, dict[str, float]] = {}
-    for (item_id, model), scores in sorted(
+    draws: dict[int, dict[str, dict[float, float]]] = {}
+    for (item_id, model), answers in sorted(
         by_cell.items(), key=lambda cell: (cell[0][0], STUDY_MODELS.index(cell[0][1]))
     ):
-        expected.setdefault(item_id, {})[model] = sum(scores) / len(scores)
+        means = [sum(labels) / len(labels) for labels in answers.values()]
+        expected.setdefault(item_id, {})[model] = sum(means) / len(means)
+        draw = draws.setdefault(item_id, {}).setdefault(model, {})
+        for labels in answers.values():
+            for value in labels:
+                draw[value] = draw.get(value, 0.0) + 1 / (len(labels) * len(answers))
+    # The labels give some cells answers with one and with two labels: the mean of the means
+    # is not the mean of the labels there.
+    assert any(
+        len({len(labels) for labels in answers.values()}) > 1 for answers in by_cell.values()
+    )
 
     scores = study_item_scores(store, built.study_id)
     assert list(scores) == list(expected)
@@ -197,8 +215,11 @@ def test_study_item_scores_and_ranking_use_the_counted_labels_of_ok_answers(
     assert "m:c" not in scores[built.answers[-1]["item_id"]]  # it failed on the last item
 
     ranking = study_ranking(store, built.study_id)
-    assert ranking == bootstrap_ratings(expected)
-    assert list(ranking) == ["m:a", "m:b", "m:c"]
+    by_draws = bootstrap_ratings(draws)
+    assert list(ranking) == list(by_draws) == ["m:a", "m:b", "m:c"]
+    for model, rating in ranking.items():
+        assert rating.rating == pytest.approx(by_draws[model].rating, abs=1e-6)
+        assert rating.rank == by_draws[model].rank
 
 
 def test_ranking_an_unknown_study_says_which_id(store: Store) -> None:
@@ -218,3 +239,57 @@ def test_a_model_missing_from_a_resample_is_rated_only_where_it_plays() -> None:
     assert all(math.isfinite(v) for v in (rare.rating, rare.ci_low, rare.ci_high))
     assert rare.ci_low <= rare.rating <= rare.ci_high
     assert rare.ci_low < rare.ci_high  # it moves with a, whose strength varies
+
+
+# Blocks of three items: the model labeled once per cell gets the block's three labels one
+# per item; the model labeled three times per cell gets all three labels on every item. Both
+# draw their labels from the same distribution; "steady" is a different model, partial always.
+BLOCKS = [
+    ("relevant", "relevant", "irrelevant"),
+    ("relevant", "partial", "irrelevant"),
+    ("partial", "partial", "relevant"),
+    ("irrelevant", "irrelevant", "relevant"),
+    ("relevant", "relevant", "partial"),
+]
+
+
+def _once_and_thrice() -> dict[str, dict[int, list[dict[str, int]]]]:
+    """Per model, per item, per answer its counted labels of each relevance."""
+    cells: dict[str, dict[int, list[dict[str, int]]]] = {"once": {}, "thrice": {}, "steady": {}}
+    for b, block in enumerate(BLOCKS):
+        everything: dict[str, int] = {}
+        for relevance in block:
+            everything[relevance] = everything.get(relevance, 0) + 1
+        for k, relevance in enumerate(block):
+            item = 3 * b + k
+            cells["once"][item] = [{relevance: 1}]
+            cells["thrice"][item] = [dict(everything)]
+            cells["steady"][item] = [{"partial": 1}]
+    return cells
+
+
+def test_the_number_of_labels_per_cell_does_not_move_the_rating() -> None:
+    cells = _once_and_thrice()
+    items = sorted(cells["once"])
+    draws = {i: {m: label_draw(cells[m][i]) for m in cells} for i in items}
+    ratings = bootstrap_ratings(draws)
+    assert abs(ratings["once"].rating - ratings["thrice"].rating) < 1.0
+    # By hand: on block 1, once against thrice: relevant vs {R, R, I} = (0.5 + 0.5 + 1) / 3
+    # twice, irrelevant vs it = 0.5 / 3; together 1.5 of 3, even.
+    assert battle_outcome(label_draw([{"relevant": 1}]), draws[0]["thrice"]) == pytest.approx(2 / 3)
+    assert battle_outcome(label_draw([{"irrelevant": 1}]), draws[0]["thrice"]) == pytest.approx(
+        1 / 6
+    )
+    # Comparing the cells' mean labels instead (the rule before) moves them 24 points apart:
+    # a mean of three labels sits between the extremes a single label takes.
+    means = {i: {m: item_score(cells[m][i]) for m in cells} for i in items}
+    before = bootstrap_ratings(means)  # type: ignore[arg-type]
+    assert abs(before["once"].rating - before["thrice"].rating) > 20
+
+
+def test_item_score_weighs_each_answer_the_same() -> None:
+    # Answer 1: relevant, irrelevant (mean 0.5); answer 2: partial (0.5); answer 3: relevant.
+    answers = [{"relevant": 1, "irrelevant": 1}, {"partial": 1}, {"relevant": 1}]
+    assert item_score(answers) == pytest.approx((0.5 + 0.5 + 1.0) / 3)
+    assert label_draw(answers) == pytest.approx({1.0: 0.5, 0.0: 1 / 6, 0.5: 1 / 3})
+    assert item_score([]) is None and label_draw([{}]) == {}

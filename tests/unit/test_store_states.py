@@ -19,8 +19,8 @@ from lineup.store.database import Store
 from lineup.store.engine import alembic_config
 from lineup.store.tables import Generation, utcnow
 from testbed.processes import open_store_at_once
-from tests.builders import fill_at_0003, fill_at_0010
-from tests.expected import check_after_0004, check_after_0011
+from tests.builders import fill_at_0003, fill_at_0010, fill_at_0011
+from tests.expected import check_after_0004, check_after_0011, check_after_0012
 
 
 def _generation(store: Store, status: str, spec: str = "fake:m") -> int:
@@ -213,6 +213,15 @@ def test_migration_0011_gives_old_rows_the_spec_they_hold_without_credentials(
     gid = store.add_generation(1, "qwen", resolved_spec="openai:Qwen2-VL@http://gpu:8000/v1")
     row = store.get_generation(gid)
     assert (row.model_spec, row.resolved_spec) == ("qwen", "openai:Qwen2-VL@http://gpu:8000/v1")
+
+
+def test_migration_0012_scores_every_stored_wer_again_in_its_sentences_language(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    fill_at_0011(url)
+    Store(url)
+    check_after_0012(url)
 
 
 def test_no_migration_imports_live_code() -> None:

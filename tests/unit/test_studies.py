@@ -294,6 +294,8 @@ def test_study_show_and_export_give_the_tables_of_the_stored_rows(
     assert main(["study", "show", str(state.study_id)]) == 0
     shown = capsys.readouterr().out
     assert "relevance" in shown and "tokens_per_time_s" in shown
+    speed_table = shown.split("speed (complete answers)")[1].split("\n\n")[0]
+    assert "pct_relevant_ci" not in speed_table  # the labels' keys stay out of the speed table
 
     out = tmp_path / "export.xlsx"
     code = main(["study", "export", str(state.study_id), "--format", "xlsx", "--out", str(out)])

@@ -18,7 +18,7 @@ from lineup.store.media import MediaStore
 from lineup.store.tables import JudgeScore, QuestionSet, SetItemRow
 from lineup.study.records import claim, create_study, load_plan
 from testbed.payloads import markup_payloads
-from tests.builders import build_report_study, png_bytes
+from tests.builders import build_report_study, build_tts_study, png_bytes
 
 
 def report(capsys: pytest.CaptureFixture[str], study_id: int, fmt: str, out: Path) -> str:
@@ -39,6 +39,7 @@ def test_markdown_has_the_relevance_and_speed_tables(
     assert re.search(r"\| m\\:bad \| 4 \| 0 \| 2 \| 2 \| 0 \|", text)
     assert "## Speed" in text and "| m\\:good | 6 | 2 | 3 |" in text  # 6 tokens over 2 s
     assert "## Automatic scores" in text and "## Agreement" in text
+    assert "raw agreement (identical labels):" in text and "0.667 to 0.8 tentative" in text
 
 
 def test_html_is_self_contained_escaped_and_complete(
@@ -55,6 +56,18 @@ def test_html_is_self_contained_escaped_and_complete(
     assert not re.search(r'(?:src|href)="(?:https?:)?//', markup)
     # The methods quote the modules that compute the figures.
     assert "Bradley-Terry" in text and "Krippendorff" in text
+    assert "raw agreement (identical labels):" in text and "0.667 to 0.8 tentative" in text
+    # The tokens of ROUGE, as lineup.measure.overlap states them (a VLM study: no WER).
+    assert "A letter or digit of a script written without spaces" in text
+    assert "Russian stress mark" in text and "WER and CER</h3>" not in text
+
+
+def test_a_voice_studys_methods_quote_the_wer_normalisation(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = report(capsys, build_tts_study(store).study_id, "html", tmp_path / "r.html")
+    assert "WER and CER</h3>" in text and "процентов" in text
+    assert "Overlap with the reference" not in text
 
 
 def test_a_report_into_a_folder_and_bad_input(

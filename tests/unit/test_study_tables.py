@@ -98,7 +98,7 @@ def test_repeats_find_identical_answers_and_the_spread_of_length_and_time(
     assert {r["model"]: r["identical_repeats"] for r in expected}["m:a"] == 1
 
 
-def test_per_item_grid_scores_each_models_labels_on_each_item(store: Store) -> None:
+def test_per_item_grid_scores_each_models_answers_on_each_item(store: Store) -> None:
     built = build_vlm_study(store)
     tables = study_tables(store, built.study_id)
     labels = counted(built)
@@ -112,8 +112,13 @@ def test_per_item_grid_scores_each_models_labels_on_each_item(store: Store) -> N
             mine = [
                 a for a in built.answers if a["model"] == model and a["item_id"] == item["item_id"]
             ]
-            scores = [SCORE[r] for a in mine for r in labels.get(a["id"], [])]
-            assert close(row[model], statistics.mean(scores) if scores else None), model
+            # The mean over the labeled answers of each answer's mean label.
+            means = [
+                statistics.mean(SCORE[r] for r in labels[a["id"]])
+                for a in mine
+                if labels.get(a["id"])
+            ]
+            assert close(row[model], statistics.mean(means) if means else None), model
             assert tables.per_item_ids[(item["item_id"], model)] == tuple(
                 a["id"] for a in sorted(mine, key=lambda a: a["repeat"])
             )
@@ -174,6 +179,8 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "pct_relevant",
         "pct_relevant_ci_low",
         "pct_relevant_ci_high",
+        "pct_relevant_ci_method",
+        "pct_relevant_ci_reason",
         "output_tokens",
         "time_s",
         "tokens_per_time_s",
@@ -372,6 +379,8 @@ def test_voice_summary_has_exactly_the_documented_keys(store: Store) -> None:
         "pct_relevant",
         "pct_relevant_ci_low",
         "pct_relevant_ci_high",
+        "pct_relevant_ci_method",
+        "pct_relevant_ci_reason",
         "mean_wer",
         "corpus_wer",
         "cer",

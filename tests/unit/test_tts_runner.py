@@ -17,7 +17,7 @@ import pytest
 from backends.base import Audio, BackendError, STTBackend, Transcript, TTSBackend
 from backends.spec import parse_spec
 from backends.wav import from_wav_bytes
-from lineup.run.tts import language_warnings, start_tts_comparison
+from lineup.run.tts import language_warnings, start_one_clip, start_tts_comparison
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
 from tests.builders import by_name, resolved, resolved_all
@@ -390,3 +390,41 @@ def test_a_key_the_voice_said_is_redacted_in_the_stored_transcript(
     [row] = store.get_run(comparison.run_ids[0]).generations
     assert result.transcript == row.transcript == "the key is [redacted]"
     assert row.backend_metadata["redacted_secrets"] == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "wer"),
+    [
+        # The set item says French: "il a dix ans" on both sides, 0 errors.
+        ("fr", 0.0),
+        # No language: Latin script is guessed English, "10" reads "ten" against the heard
+        # "dix": 1 substitution / 4 words.
+        (None, 0.25),
+    ],
+)
+def test_a_study_clip_is_scored_in_its_set_items_language(
+    store: Store, media: MediaStore, language: str | None, wer: float
+) -> None:
+    sentence = "Il a 10 ans."
+    run_id = store.create_run("tts", sentence)
+    generation_id = store.add_generation(run_id, "espeak:a")
+    factory = Factory({"espeak:a": ToneVoice(), "faster-whisper:x": TranscriptOf("Il a dix ans")})
+    comparison = start_one_clip(
+        store,
+        media,
+        run_id,
+        generation_id,
+        resolved("espeak:a", modality="tts"),
+        sentence,
+        by_name(factory),
+        sentence_index=0,
+        sample=0,
+        seed=1,
+        stt=resolved("faster-whisper:x", modality="stt"),
+        timeout_s=30,
+        language=language,
+    )
+    [result] = comparison.wait()
+    assert result.status == "ok"
+    assert result.wer == pytest.approx(wer)
+    assert result.reference_words == 4
