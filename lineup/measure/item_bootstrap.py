@@ -39,6 +39,8 @@ Definitions (one place for each):
   of resamples (with a shared item drawn) in which the difference is above 0, half of those in
   which it is 0 (within TIE_TOLERANCE, 1e-12: two
   sums of the same scores in another order differ by rounding).
+- decided (shown) difference: one with an interval that excludes 0; every other difference
+  (no interval, or an interval that holds 0) is undecided: "no difference shown".
 """
 
 from __future__ import annotations
@@ -94,6 +96,14 @@ class PairedDifference:
     items: int
     reason: str | None = None
     method: str = METHOD
+
+    @property
+    def decided(self) -> bool:
+        """Whether the difference is shown: it has an interval and the interval excludes 0
+        (a is better when it is above 0, b when below)."""
+        if self.ci_low is None or self.ci_high is None:
+            return False
+        return self.ci_low > 0 or self.ci_high < 0
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,22 @@ def test_identical_models_are_half_better_with_no_interval() -> None:
     pair = bootstrap_by_item(rows).difference("a", "b")
     assert pair.diff == 0.0 and pair.share_a_better == 0.5
     assert pair.ci_low is None and pair.reason is not None
+    assert not pair.decided
+
+
+def test_a_difference_is_decided_only_when_its_interval_excludes_zero() -> None:
+    # a is 1 on every item and b 0 on all but one: every resample that draws the odd item
+    # less than all the time has a above b; the interval is above 0.
+    rows = [(i, "a", f"a{i}", 1.0) for i in range(12)]
+    rows += [(i, "b", f"b{i}", float(i == 0)) for i in range(12)]
+    rows += [(i, "c", f"c{i}", float(i % 2)) for i in range(12)]
+    rows += [(i, "d", f"d{i}", float(i % 2 == 0)) for i in range(12)]
+    boot = bootstrap_by_item(rows)
+    a_b, b_a, c_d = boot.difference("a", "b"), boot.difference("b", "a"), boot.difference("c", "d")
+    assert a_b.ci_low is not None and a_b.ci_low > 0 and a_b.decided
+    assert b_a.ci_high is not None and b_a.ci_high < 0 and b_a.decided
+    assert c_d.ci_low is not None and c_d.ci_high is not None and c_d.ci_low < 0 < c_d.ci_high
+    assert not c_d.decided
 
 
 # The simulation: a generator of its own, with item difficulty shared by an item's repeats and
