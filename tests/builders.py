@@ -367,6 +367,31 @@ class Inserted:
     labels: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _add_label(
+    session: Any,
+    inserted: Inserted,
+    generation_id: int,
+    annotator: str,
+    relevance: str,
+    moment: datetime,
+) -> None:
+    """A label row written at `moment` (not now), and its record in `inserted`."""
+    label = Label(
+        generation_id=generation_id, annotator=annotator, relevance=relevance, created_at=moment
+    )
+    session.add(label)
+    session.flush()
+    inserted.labels.append(
+        {
+            "id": label.id,
+            "generation_id": generation_id,
+            "annotator": annotator,
+            "relevance": relevance,
+            "created_at": moment,
+        }
+    )
+
+
 def _maybe(rng: random.Random, value: float, none_share: float) -> float | None:
     return None if rng.random() < none_share else value
 
@@ -449,23 +474,8 @@ def fill_leaderboard_store(store: Store, seed: int = 7) -> Inserted:
                     # with a smaller id (written by a slower process), or simply later.
                     step = rng.choice([0, 0, 1, 7, -5])
                     moment += timedelta(microseconds=step)
-                    label = Label(
-                        generation_id=generation["id"],
-                        annotator=annotator,
-                        relevance=rng.choice(["relevant", "partial", "irrelevant"]),
-                        created_at=moment,
-                    )
-                    session.add(label)
-                    session.flush()
-                    inserted.labels.append(
-                        {
-                            "id": label.id,
-                            "generation_id": generation["id"],
-                            "annotator": annotator,
-                            "relevance": label.relevance,
-                            "created_at": moment,
-                        }
-                    )
+                    relevance = rng.choice(["relevant", "partial", "irrelevant"])
+                    _add_label(session, inserted, generation["id"], annotator, relevance, moment)
     return inserted
 
 
@@ -590,23 +600,8 @@ def fill_filtered_store(store: Store, seed: int = 11) -> Inserted:
             for annotator in rng.sample(ANNOTATORS, rng.randint(1, 3)):
                 for _ in range(rng.choice([1, 1, 2])):
                     moment += timedelta(microseconds=rng.choice([0, 1, 7, -5]))
-                    label = Label(
-                        generation_id=generation["id"],
-                        annotator=annotator,
-                        relevance=rng.choice(["relevant", "partial", "irrelevant"]),
-                        created_at=moment,
-                    )
-                    session.add(label)
-                    session.flush()
-                    inserted.labels.append(
-                        {
-                            "id": label.id,
-                            "generation_id": generation["id"],
-                            "annotator": annotator,
-                            "relevance": label.relevance,
-                            "created_at": moment,
-                        }
-                    )
+                    relevance = rng.choice(["relevant", "partial", "irrelevant"])
+                    _add_label(session, inserted, generation["id"], annotator, relevance, moment)
     return inserted
 
 
