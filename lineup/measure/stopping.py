@@ -47,6 +47,7 @@ Definitions (one place for each):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -56,6 +57,7 @@ from lineup.measure.item_bootstrap import (
     MIN_ITEMS,
     TIE_TOLERANCE,
     ItemBootstrap,
+    ItemInterval,
     PairedDifference,
 )
 
@@ -127,11 +129,11 @@ class StopLabeling:
         return any(pair.beyond_set for pair in self.undecided_pairs)
 
 
-def leader_of(boot: ItemBootstrap) -> str | None:
-    """The model with the best figure over all its items (module docstring); None when no
-    model has one."""
+def leader_of(boot: ItemBootstrap, figures: Mapping[str, ItemInterval] | None = None) -> str | None:
+    """The model with the best figure over all its items (module docstring; `figures`: the
+    bootstrap's intervals when already computed); None when no model has one."""
     best: tuple[float, str] | None = None
-    for model, interval in boot.intervals().items():
+    for model, interval in (figures or boot.intervals()).items():
         if interval.value is not None and (best is None or interval.value > best[0]):
             best = (interval.value, model)
     return None if best is None else best[1]
@@ -180,7 +182,7 @@ def stop_labeling(
     """Can I stop labeling (module docstring), from the bootstrap of one figure; `items_total`:
     the study's items, for each undecided pair's items_left."""
     figures = boot.intervals()
-    leader = leader_of(boot)
+    leader = leader_of(boot, figures)
     if leader is None:
         return StopLabeling(NO_LABELS, None, None, None, "no label yet", (), 0, None, None)
     value = figures[leader].value

@@ -135,27 +135,32 @@ def test_p_leader_best_is_the_share_a_plain_loop_counts() -> None:
 
 
 def _study(models: dict[str, float], items: int, rng: np.random.Generator, first: int = 0):
+    """`items` items from `first` on, two answers per model, each labeled 1 with chance
+    logistic(skill + the item's difficulty drawn from N(0, 1)), else 0."""
+    hard = rng.normal(size=items)
     out = []
-    for item in range(first, first + items):
-        hard = rng.normal()
-        for model, skill in models.items():
-            for answer in range(2):
-                p = 1 / (1 + np.exp(-(skill + hard)))
-                out.append((item, model, (item, model, answer), float(rng.random() < p)))
+    for model, skill in models.items():
+        p = 1 / (1 + np.exp(-(skill + hard)))
+        relevant = rng.random((2, items)) < p
+        for answer in range(2):
+            for k in range(items):
+                item = first + k
+                out.append((item, model, (item, model, answer), float(relevant[answer, k])))
     return out
 
 
 def test_labeling_the_estimated_items_decides_the_pair_in_most_simulated_studies() -> None:
     """Two models (true logits 0.8 and 0 over item difficulties N(0, 1), two answers each):
     from 20 labeled items, an undecided pair gets items_needed; labeling that many more items
-    drawn the same way decides it in most studies (80% power at the current effect size: 42 of
-    the 45 undecided studies here, 93%; at 50% power, the plain (h / |diff|)^2 rule, 27 of 40,
-    68%)."""
+    drawn the same way decides it in most studies (80% power at the current effect size: 32 of
+    the 36 undecided studies here, 89%; at 50% power, the plain (h / |diff|)^2 rule, 28 of
+    35, 80%: the studies still undecided at 20 items tend to show less than the true
+    difference, so the estimate errs on the generous side here)."""
     started = time.perf_counter()
     rng = np.random.default_rng(1)
     models = {"a": 0.8, "b": 0.0}
     tried = decided = 0
-    for sim in range(80):
+    for sim in range(60):
         first = _study(models, 20, rng)
         stop = stop_labeling(bootstrap_by_item(first, resamples=300, seed=sim))
         if stop.can_stop or stop.items_needed is None or stop.leader != "a":
@@ -164,7 +169,7 @@ def test_labeling_the_estimated_items_decides_the_pair_in_most_simulated_studies
         after = stop_labeling(bootstrap_by_item(more, resamples=300, seed=sim))
         tried += 1
         decided += after.can_stop
-    assert tried >= 40
+    assert tried >= 25
     assert decided / tried >= 0.75
     assert time.perf_counter() - started < 5
 
