@@ -9,15 +9,16 @@ from typing import Any
 import streamlit as st
 
 from components.study.common import count_text, words
-from lineup.app import escape_markdown
+from lineup.app import MIN_ITEMS, escape_markdown
 
 HOW = (
-    "How: a model's score is the mean over the items of its answers' labels ({r} 1, {p} ½, "
-    "{i} 0). The items are resampled 1,000 times with all their answers and labels; a "
-    "difference is shown when its 95% interval excludes 0. The estimate of the items still "
-    "needed assumes today's difference holds and the interval narrows as 1/√items: it is "
-    "the number at which a difference of today's size would be shown 4 times in 5. Only the "
-    "leader's pairs count: how the others order does not change which model is best."
+    "How, from everyone's labels: a model's score is the mean over the items of its answers' "
+    "labels ({r} 1, {p} ½, {i} 0). The items are resampled 1,000 times with all their "
+    "answers and labels; a difference is shown when its 95% interval excludes 0. The "
+    "estimate of the items still needed assumes today's difference holds and the interval "
+    "narrows as 1/√items: it is the number at which a difference of today's size would be "
+    "shown 4 times in 5. Only the leader's pairs count: how the others order does not "
+    "change which model is best."
 )
 
 
@@ -146,10 +147,16 @@ def stop_labeling_note(stop: dict[str, Any]) -> None:
         f"models {'is' if len(pairs) == 1 else 'are'} not yet told apart from it."
     )
     if stop["items_needed"] is not None:
+        text += f" About **{_more(stop['items_needed'])}**, with every answer labeled, would tell"
         text += (
-            f" About **{_more(stop['items_needed'])}**, with every answer labeled, "
-            "would decide" + (" (more than the set has left)." if stop["beyond_set"] else ".")
+            " them apart: more than the set has left, so the models may be about as good."
+            if stop["beyond_set"]
+            else " them apart."
         )
-    else:
-        text += " Label a few more items of every model for an estimate."
+    elif any(pair["items"] < MIN_ITEMS for pair in pairs):
+        text += (
+            f" Label at least {MIN_ITEMS} items of every model for an estimate of how many more."
+        )
+    else:  # the differences are 0, or every item gives the same one (the reasons name models)
+        text += " There is no estimate of how many more: the models score the same so far."
     st.info(text, icon=":material/pending:")

@@ -91,3 +91,21 @@ def test_the_queue_says_it_without_the_models_names(lineup_home: Path) -> None:
     assert f"About {stop['items_needed']} more items" in note
     for model in (GOOD, CLOSE, POOR):
         assert model not in note and short_names([model])[model] not in note
+
+
+def test_models_that_score_the_same_get_no_estimate_and_the_queue_names_none(
+    lineup_home: Path,
+) -> None:
+    app = Lineup.open()
+    same = ["relevant", "partial", "irrelevant", "relevant", "relevant"] * 2
+    study_id = _study(app, {GOOD: same, CLOSE: same})
+    [pair] = app.studies.stop_labeling(study_id)["undecided_pairs"]
+    assert pair["diff"] == 0 and pair["items_needed"] is None
+    at = studies_page(study=str(study_id))
+    [text] = _blocks(at, "info")
+    names = short_names([GOOD, CLOSE])
+    assert f"{names[CLOSE]} scores the same over the 10 items both have" in text
+    assert "no estimate: every one of the 10 items gives the same difference" in text
+    [note] = _blocks(_queue(annotator="ana", study=str(study_id)), "info")
+    assert note.endswith("There is no estimate of how many more: the models score the same so far.")
+    assert GOOD not in note and CLOSE not in note

@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from lineup.cli import main
 from lineup.measure.item_bootstrap import ItemBootstrap, PairedDifference, bootstrap_by_item
 from lineup.measure.stopping import items_to_decide, leader_of, p_best, stop_labeling
 from lineup.report import study_summary
@@ -156,7 +157,7 @@ def test_labeling_the_estimated_items_decides_the_pair_in_most_simulated_studies
     the 36 undecided studies here, 89%; at 50% power, the plain (h / |diff|)^2 rule, 28 of
     35, 80%: the studies still undecided at 20 items tend to show less than the true
     difference, so the estimate errs on the generous side here)."""
-    started = time.perf_counter()
+    started = time.process_time()
     rng = np.random.default_rng(1)
     models = {"a": 0.8, "b": 0.0}
     tried = decided = 0
@@ -171,7 +172,7 @@ def test_labeling_the_estimated_items_decides_the_pair_in_most_simulated_studies
         decided += after.can_stop
     assert tried >= 25
     assert decided / tried >= 0.75
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5  # CPU seconds: other work on the machine aside
 
 
 def _labeled(store: Store, quality: dict[str, list[str]], name: str = "stop") -> int:
@@ -209,7 +210,9 @@ def test_every_pair_decided_says_you_can_stop(store: Store) -> None:
     assert shown["leader"] == "m:good" and shown["p_leader_best"] == 1.0
 
 
-def test_a_close_pair_is_undecided_with_the_items_that_would_decide_it(store: Store) -> None:
+def test_a_close_pair_is_undecided_with_the_items_that_would_decide_it(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
     a = ["relevant", "relevant", "partial", "relevant", "irrelevant", "relevant", "relevant"]
     b = ["relevant", "irrelevant", "partial", "relevant", "irrelevant", "partial", "relevant"]
     # Two items left unlabeled for m:b: 7 items in the set, 5 labeled for both.
@@ -231,6 +234,11 @@ def test_a_close_pair_is_undecided_with_the_items_that_would_decide_it(store: St
     assert set(entry) >= {"a", "b", "diff", "ci_low", "ci_high", "items", "items_needed"}
     assert entry["items_needed"] == expected - 5 and entry["beyond_set"] == (expected - 5 > 2)
     assert shown["can_stop"] is False and "1/sqrt" in shown["items_needed_method"]
+    assert main(["study", "show", str(study_id)]) == 0
+    out = capsys.readouterr().out
+    assert "can I stop labeling: not yet; leader m:a (relevance score 0.786)" in out
+    assert f"undecided: m:a - m:b = 0.2 [{pair.ci_low:.3g}, {pair.ci_high:.3g}] over 5 items" in out
+    assert f"about {expected - 5} more labeled items would decide them" in out
 
 
 def test_no_labels_and_one_model(store: Store) -> None:
