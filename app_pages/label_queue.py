@@ -25,6 +25,7 @@ from components.label_queue import (
     queue_keys,
     queue_nav,
 )
+from components.study import stop_labeling_note
 from lineup.app import STUDY_RUNNING, ArenaQueue, LabelQueue, StudyInfo, code_span, escape_markdown
 
 STUDY_KEY = "queue-study"
@@ -249,6 +250,8 @@ if annotator:
         fully_labeled(study, model)
 else:
     st.warning("Set your name in the sidebar to label.", icon=":material/person:")
+if len(study.models) > 1:  # everyone's labels: whether the study needs more of them
+    stop_labeling_note(app.studies.stop_labeling(study.id))
 
 position = queue.position(number)
 where = (

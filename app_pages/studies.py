@@ -19,6 +19,7 @@ from components.study import (
     scores_section,
     scoring_panel,
     speed_table,
+    stop_labeling_block,
     studies_table,
     study_caption,
     study_controls,
@@ -258,6 +259,8 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     result = app.studies.result(study.id, annotator=who)
     tables = result.tables
     relevance_table(tables, names)
+    summary = result.summary
+    stop_labeling_block(summary["stop_labeling"], names, study.kind)
     charts(tables, names)
     if study.kind == "tts":
         st.subheader("Voices", anchor=False)
@@ -265,7 +268,6 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     else:
         st.subheader("Speed", anchor=False)
         speed_table(tables, names)
-    summary = result.summary
     if study.kind != "tts":
         st.subheader("Scores", anchor=False)
         if study.reference_for is None:

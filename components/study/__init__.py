@@ -1,7 +1,8 @@
 """A study as the Studies page shows it, one module per section: its head, progress and
 controls, the tables and charts, the scores and the scoring panel, the ranking and agreement,
-the per-item answers, the downloads, and the list of studies. Pages import these names from
-here, never from a module of the package."""
+the per-item answers, the downloads, the list of studies, and "Can I stop labeling?" (which
+the label queue shows too). Pages import these names from here, never from a module of the
+package."""
 
 from components.study.chart_row import charts
 from components.study.controls import study_controls
@@ -13,6 +14,7 @@ from components.study.progress import progress_panel
 from components.study.ranking import ranking_and_agreement, ranking_table
 from components.study.scores import scores_section
 from components.study.scoring import scoring_panel
+from components.study.stop import stop_labeling_block, stop_labeling_note
 from components.study.tables import (
     relevance_table,
     repeats_table,
@@ -35,6 +37,8 @@ __all__ = [
     "scores_section",
     "scoring_panel",
     "speed_table",
+    "stop_labeling_block",
+    "stop_labeling_note",
     "studies_table",
     "study_caption",
     "study_controls",

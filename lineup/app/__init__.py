@@ -49,7 +49,7 @@ from lineup.leaderboard import (
     day_range,
     parse_moment,
 )
-from lineup.measure import FAILURE_KEYS, clean_number, word_alignment
+from lineup.measure import FAILURE_KEYS, MIN_ITEMS, clean_number, word_alignment
 from lineup.report import (
     ARENA_KEYS,
     RANKING_KEYS,
@@ -111,6 +111,7 @@ from lineup.study import (
 
 __all__ = [
     "ALPHA_SCALE",
+    "MIN_ITEMS",
     "ANNOTATOR_MAX_CHARS",
     "ARENA_KEYS",
     "ArenaAnswer",

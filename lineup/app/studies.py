@@ -22,6 +22,7 @@ from lineup.report import (
     StudyResult,
     StudyTables,
     load_study_result,
+    stop_labeling_summary,
     write_csv,
     write_report,
 )
@@ -260,6 +261,12 @@ class Studies(Part):
         """`study_result(study_id).summary`: the study's state and per-model figures as plain
         JSON values (`study show --json`)."""
         return self.result(study_id).summary
+
+    def stop_labeling(self, study_id: int) -> dict[str, Any]:
+        """Can I stop labeling: `study show --json`'s `stop_labeling` alone (the leader, its
+        chance of being best, the undecided pairs and the items that would decide them;
+        lineup.measure.stopping), without the rest of the summary."""
+        return stop_labeling_summary(self.result(study_id).stop_labeling)
 
     def export(self, study_id: int, fmt: Literal["csv", "xlsx"], out: Path) -> list[Path]:
         """Write the study's tables and raw rows as one CSV per table into the folder `out`;

@@ -92,6 +92,7 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
             f"  judge {judge['judge']} ({judge['protocol']}) against the people: Spearman "
             f"{_shown(judge['spearman'])}, kappa {_shown(judge['kappa'])} ({judge['n']} labels)"
         )
+    _print_stop(summary["stop_labeling"])
     if summary.get("reference"):
         reference = summary["reference"]
         print(
@@ -99,6 +100,29 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
             f"{reference['study_id']}, {reference['status']}, {reference['ok']} answers"
         )
     return EXIT_OK
+
+
+def _print_stop(stop: dict[str, Any]) -> None:
+    """Can I stop labeling (the definitions: lineup/measure/stopping.py), in a few lines."""
+    if stop["state"] in ("one model", "no labels"):
+        print(f"\ncan I stop labeling: not a question yet ({stop['state']})")
+        return
+    best = stop["p_leader_best"]
+    chance = "-" if best is None else f"{100 * best:.0f}%"
+    print(
+        f"\ncan I stop labeling: {'yes' if stop['can_stop'] else 'not yet'}; leader "
+        f"{stop['leader']} (relevance score {_shown(stop['leader_value'])}), best in {chance} "
+        "of the resamples"
+    )
+    for pair in stop["undecided_pairs"]:
+        needed = pair["items_needed"]
+        print(
+            f"  undecided: {pair['a']} - {pair['b']} = {_shown(pair['diff'])} "
+            f"[{_shown(pair['ci_low'])}, {_shown(pair['ci_high'])}] over {pair['items']} items; "
+            + (f"about {needed} more items" if needed is not None else pair["items_needed_reason"])
+        )
+    if stop["items_needed"] is not None:
+        print(f"  about {stop['items_needed']} more labeled items would decide them (80% power)")
 
 
 SCORES_SHOWN = [

@@ -1,8 +1,10 @@
 """Every figure's definition and arithmetic, on values in memory: timing, WER, languages, overlap,
-text checks, shares and intervals, item-bootstrap intervals, medians, Bradley-Terry."""
+text checks, shares and intervals, item-bootstrap intervals, when to stop labeling, medians,
+Bradley-Terry."""
 
 from lineup.measure import bradley_terry as _bradley_terry
 from lineup.measure import overlap as _overlap
+from lineup.measure import stopping as _stopping
 from lineup.measure import wer as _wer
 from lineup.measure.bradley_terry import (
     BOOTSTRAP_RESAMPLES,
@@ -48,6 +50,14 @@ from lineup.measure.overlap import (
     repeat_stability,
     summarize_overlap,
 )
+from lineup.measure.stopping import (
+    POWER,
+    StopLabeling,
+    UndecidedPair,
+    items_to_decide,
+    p_best,
+    stop_labeling,
+)
 from lineup.measure.text_checks import check_answer, summarize_text_checks
 from lineup.measure.timing import StreamClock, VLMTimings, vlm_timings
 from lineup.measure.voices import (
@@ -64,6 +74,7 @@ DEFINITIONS = {
     "Ranking": _bradley_terry.__doc__ or "",
     "Overlap": _overlap.__doc__ or "",
     "WER and CER": _wer.__doc__ or "",
+    "When to stop labeling": _stopping.__doc__ or "",
 }
 
 __all__ = [
@@ -78,6 +89,9 @@ __all__ = [
     "ItemInterval",
     "MIN_ITEMS",
     "PairedDifference",
+    "POWER",
+    "StopLabeling",
+    "UndecidedPair",
     "LOSS",
     "MeanInterval",
     "RATED",
@@ -99,6 +113,9 @@ __all__ = [
     "guess_language",
     "bootstrap_by_item",
     "item_score",
+    "items_to_decide",
+    "p_best",
+    "stop_labeling",
     "item_shares",
     "label_draw",
     "label_figures",

@@ -9,7 +9,7 @@ from lineup.report.result import (
     study_summary,
     study_tables,
 )
-from lineup.report.summary import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS
+from lineup.report.summary import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS, stop_labeling_summary
 from lineup.report.tables import StudyTables
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "StudyResult",
     "StudyTables",
     "load_study_result",
+    "stop_labeling_summary",
     "study_summary",
     "study_tables",
     "write_csv",

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func
 
 from lineup.core import OK, InputError
-from lineup.measure import OverlapScores, overlap_scores
+from lineup.measure import OverlapScores, StopLabeling, overlap_scores
 from lineup.report.answers import Answer, read_answers
 from lineup.report.tables import (
     StudyTables,
@@ -42,6 +42,7 @@ from lineup.score import (
     study_agreement,
     study_judges,
     study_ranking,
+    study_stop_labeling,
     verdict_figures,
 )
 from lineup.store import Label, Store
@@ -185,6 +186,12 @@ class StudyResult:
     def arena(self) -> dict[str, ArenaRating]:
         """Bradley-Terry from the pairwise votes (one bootstrap)."""
         return arena_ranking(self.store, self.study.id)
+
+    @cached_property
+    def stop_labeling(self) -> StopLabeling:
+        """Can I stop labeling: the leader's chance of being best, the undecided pairs, the
+        items that would decide them (lineup.measure.stopping), over everyone's labels."""
+        return study_stop_labeling(self.store, self.study.id, items_total=len(self.plan.items))
 
     @cached_property
     def agreement(self) -> Agreement:

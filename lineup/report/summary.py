@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lineup.core import FINAL_STATUSES
-from lineup.measure import clean_number
+from lineup.measure import StopLabeling, clean_number
 from lineup.report.tables import LABEL_FIGURES, SPEED_COLUMNS, _models
 from lineup.score import SCORE_KEYS, alpha_reading, judge_agreement, judge_label_pairs
 
@@ -133,6 +133,43 @@ def _judge_agreement(result: StudyResult) -> dict[str, Any] | None:
     }
 
 
+def stop_labeling_summary(stop: StopLabeling) -> dict[str, Any]:
+    """`stop_labeling` of `study show --json` (lineup.measure.stopping defines each key):
+    the issue's p_leader_best, leader, undecided_pairs (a = the leader) and items_needed,
+    with the state, the reasons where a figure is None, and how it is estimated."""
+    return {
+        "figure": "relevance",
+        "state": stop.state,
+        "can_stop": stop.can_stop,
+        "leader": stop.leader,
+        "leader_value": clean_number(stop.leader_value),
+        "p_leader_best": clean_number(stop.p_leader_best),
+        "p_leader_best_reason": stop.p_leader_best_reason,
+        "pairs_of_interest": "the leader against each other model",
+        "decided_pairs": stop.decided_pairs,
+        "undecided_pairs": [
+            {
+                "a": pair.a,
+                "b": pair.b,
+                "diff": clean_number(pair.diff),
+                "ci_low": clean_number(pair.ci_low),
+                "ci_high": clean_number(pair.ci_high),
+                "share_a_better": clean_number(pair.share_a_better),
+                "items": pair.items,
+                "items_needed": pair.items_needed,
+                "items_needed_reason": pair.reason,
+                "items_left": pair.items_left,
+                "beyond_set": pair.beyond_set,
+            }
+            for pair in stop.undecided_pairs
+        ],
+        "items_needed": stop.items_needed,
+        "items_needed_reason": stop.items_needed_reason,
+        "items_needed_method": stop.method,
+        "beyond_set": stop.beyond_set,
+    }
+
+
 def summarize(result: StudyResult) -> dict[str, Any]:
     """The summary (see the module docstring)."""
     info, plan = result.study, result.plan
@@ -159,6 +196,7 @@ def summarize(result: StudyResult) -> dict[str, Any]:
         "judge": None if judge is None else {"spec": judge.spec, "protocol": judge.protocol},
         "reference": result.reference,
         "agreement": _agreement(result),
+        "stop_labeling": stop_labeling_summary(result.stop_labeling),
         "models": [
             {key: clean_number(by_model[model].get(key)) for key in keys}
             for model in _models(info, by_model)

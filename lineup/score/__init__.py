@@ -52,6 +52,7 @@ from lineup.score.references import (
     references_with,
     scored_study,
 )
+from lineup.score.stop_labeling import study_stop_labeling
 
 # The definitions a report quotes, by heading.
 DEFINITIONS = {
@@ -103,6 +104,7 @@ __all__ = [
     "alpha_reading",
     "study_judges",
     "study_label_bootstraps",
+    "study_stop_labeling",
     "study_ranking",
     "study_scores",
 ]

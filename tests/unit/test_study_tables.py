@@ -141,6 +141,7 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "judge",
         "reference",
         "agreement",
+        "stop_labeling",
         "models",
     }
     assert summary["items"] == len(built.items)
