@@ -1,9 +1,16 @@
 """A study as the Studies page shows it, one module per section: its head, progress and
 controls, the tables and charts, the scores and the scoring panel, the ranking and agreement,
-the per-item answers, the downloads, and the list of studies. Pages import these names from
-here, never from a module of the package."""
+the per-item answers, the downloads, the list of studies, and two studies compared. Pages
+import these names from here, never from a module of the package."""
 
+from components.study.against import against_section
 from components.study.chart_row import charts
+from components.study.comparison import (
+    COMPARE_KEY,
+    compare_address,
+    compare_control,
+    comparison_view,
+)
 from components.study.controls import study_controls
 from components.study.files import csv_zip, downloads, report_bytes
 from components.study.head import study_caption, study_details
@@ -22,6 +29,11 @@ from components.study.tables import (
 )
 
 __all__ = [
+    "against_section",
+    "COMPARE_KEY",
+    "compare_address",
+    "compare_control",
+    "comparison_view",
     "charts",
     "csv_zip",
     "downloads",
