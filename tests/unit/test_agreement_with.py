@@ -13,7 +13,7 @@ import pytest
 from lineup.app.facade import Lineup
 from lineup.cli.main import main
 from lineup.core import InputError
-from tests.builders import FULL, INT4, INT8, build_ladder_study
+from tests.builders import FULL, INT4, INT8, build_compared_studies, build_ladder_study
 
 
 @pytest.fixture()
@@ -69,3 +69,21 @@ def test_study_show_against_in_json_and_text(
     assert "has no model 'm:nope'" in capsys.readouterr().err
     with pytest.raises(InputError, match="no model"):
         app.studies.agreement_with(study_id, "m:nope")
+
+
+def test_the_reports_show_the_agreement_with_the_first_model(ladder: tuple[Lineup, int]) -> None:
+    from lineup.report.html_report import render_html
+    from lineup.report.markdown_report import markdown_report
+
+    app, study_id = ladder
+    result = app.studies.result(study_id)
+    markdown = markdown_report(result)
+    assert "## Agreement with the first model, m\\:full (10.5 median decode tok/s)" in markdown
+    # m:int4's row: 9 pairs, identical 0.6 with its interval, ROUGE-L 0.6, 21 tokens/s.
+    [row] = [line for line in markdown.splitlines() if line.startswith("| m\\:int4 | 9 |")]
+    assert "| 0.6 |" in row and row.endswith("| 21 |")
+    page = render_html(result, app.media)
+    assert 'id="against"' in page and "60%" in page
+    baseline, _ = build_compared_studies(app.store)  # one model: nothing to agree with
+    assert app.studies.result(baseline).against_first is None
+    assert "Agreement with the first model" not in markdown_report(app.studies.result(baseline))
