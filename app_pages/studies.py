@@ -9,7 +9,12 @@ from components.context import SHOWN_MARK, annotator_sidebar, get_lineup, page_r
 from components.models import model_picker
 from components.runs import remember_start, results_anchor, start_button
 from components.study import (
+    COMPARE_KEY,
+    against_section,
     charts,
+    compare_address,
+    compare_control,
+    comparison_view,
     downloads,
     per_item_section,
     progress_panel,
@@ -52,6 +57,7 @@ def _open_picked() -> None:
     # its study changed, or see SHOWN_MARK) is not a pick.
     if chosen is None or isinstance(chosen, int):
         show_runs(QUERY_KEY, [] if chosen is None else [chosen])
+        st.query_params.pop(COMPARE_KEY, None)  # the study picked, not a comparison
 
 
 def running_start(app: Lineup, inputs: tuple[object, ...]) -> int | None:
@@ -241,7 +247,34 @@ def annotator_filter(app: Lineup, study: StudyInfo) -> str | None:
     )
 
 
-def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
+def show_comparison(app: Lineup, baseline: int, candidate: int) -> None:
+    """Two studies compared (`?compare=BASELINE,CANDIDATE`), with its report to download."""
+    st.subheader(f"Study {candidate} against baseline study {baseline}", anchor=False)
+    if st.button("Close the comparison", icon=":material/close:", key="compare-close"):
+        del st.query_params[COMPARE_KEY]
+        st.rerun()
+    try:
+        document = app.studies.compare(baseline, candidate)
+    except INPUT_ERRORS as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    comparison_view(document)
+    st.subheader("Download", anchor=False)
+    html_col, md_col = st.columns(2)
+    for column, fmt, mime in ((html_col, "html", "text/html"), (md_col, "md", "text/markdown")):
+        column.download_button(
+            f"Comparison report ({fmt.upper()})",
+            app.studies.comparison_file(document, fmt),
+            file_name=f"compare-{baseline}-{candidate}.{fmt}",
+            mime=mime,
+            key=f"compare-download-{fmt}",
+            on_click="ignore",
+        )
+
+
+def show_study(
+    app: Lineup, study: StudyInfo, annotator: str, studies: list[StudyInfo] | None = None
+) -> None:
     st.subheader(f"Study {study.id} · {escape_markdown(study.set_name)}", anchor=False)
     st.caption(study_caption(study))
     if study.reference_for is not None:
@@ -250,6 +283,7 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
     study_details(study, names, app.studies.specs(study.id))
     progress_panel(app, study.id, study.status)
     study_controls(app, study, annotator)
+    compare_control(study, studies or [study])
 
     head, pick = st.columns([3, 1], vertical_alignment="bottom")
     head.subheader("Relevance", anchor=False)
@@ -291,6 +325,9 @@ def show_study(app: Lineup, study: StudyInfo, annotator: str) -> None:
             repeats_table(tables, names)
         else:
             st.caption("One answer per item and model: nothing to compare between repeats.")
+        if len(study.models) > 1:
+            st.subheader("Agreement with a chosen model", anchor=False)
+            against_section(app, study, names)
     st.subheader("Download", anchor=False)
     downloads(app, study.id)
 
@@ -306,8 +343,12 @@ with st.expander("New study", icon=":material/add:", expanded=not studies):
 if studies:
     with st.expander(f"All studies ({len(studies)})", icon=":material/list:"):
         studies_table(studies)
-if study is not None:
+compared = compare_address(st.query_params.get(COMPARE_KEY))
+if compared is not None:
+    st.divider()
+    show_comparison(app, *compared)
+elif study is not None:
     # After Start the page scrolls down past the form to the new study.
     results_anchor(scroll=st.session_state.pop(SCROLL_KEY, False))
     st.divider()
-    show_study(app, study, annotator)
+    show_study(app, study, annotator, studies)

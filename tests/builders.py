@@ -1023,3 +1023,69 @@ def counted_statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
         yield statements
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
+
+
+def build_compared_studies(store: Store, items: int = 6) -> tuple[int, int]:
+    """Two finished studies of one VLM set of `items` questions with references, model m:x in
+    both, one answer each, every answer labeled by ana: the baseline answers every item with
+    its reference (relevant), the candidate gets item 0 wrong (irrelevant) and item 1 half
+    (partial). Returns (baseline id, candidate id)."""
+    rows = [(f"Question {n}?", f"alpha beta gamma delta {n}") for n in range(items)]
+    set_id = make_set(store, "compared", "vlm", rows)
+    ids = []
+    for wrong in ({}, {0: ("zeta", "irrelevant"), 1: ("alpha beta", "partial")}):
+        study_id = create_study(store, set_id=set_id, models=["m:x"], repeats=1, params={})
+        for item in load_plan(store, study_id).items:
+            gid = claim(store, study_id, item, "m:x", 0, position=0, seed=None)
+            assert gid is not None
+            text, relevance = wrong.get(item.position, (item.reference or "", "relevant"))
+            store.finish_generation(gid, "ok", output_text=text)
+            store.add_label(gid, relevance, annotator="ana")
+        finish_study(store, study_id, STUDY_DONE)
+        ids.append(study_id)
+    return ids[0], ids[1]
+
+
+# Agreement with a chosen model: a quantisation ladder.
+FULL, INT8, INT4 = "m:full", "m:int8", "m:int4"
+CHOSEN_TEXT = "alpha beta gamma delta"
+
+
+def ladder_text(model: str, item: int, repeat: int) -> str | None:
+    """None: the answer failed."""
+    if model == INT8 and (item, repeat) == (0, 1):
+        return "alpha beta"  # LCS 2 of 2 and 5 tokens: P 1, R 2/5, F1 0.8/1.4 = 4/7
+    if model == INT4 and item in (0, 1):
+        return "zeta"  # nothing in common: 0
+    if model == INT4 and (item, repeat) == (4, 0):
+        return None
+    return f"{CHOSEN_TEXT} {item}"
+
+
+def build_ladder_study(store: Store) -> int:
+    """A quantisation ladder: m:full (chosen), m:int8 and m:int4 on 5 items x 2 repeats
+    (texts: ladder_text), decode rates 10/15/20 tokens/s + repeat. Returns the study id."""
+    set_id = make_set(store, "ladder", "vlm", [(f"Q{n}?", None) for n in range(5)])
+    models = [FULL, INT8, INT4]
+    study_id = create_study(store, set_id=set_id, models=models, repeats=2, params={})
+    rates = {FULL: 10.0, INT8: 15.0, INT4: 20.0}
+    for item in load_plan(store, study_id).items:
+        for position, model in enumerate(models):
+            for repeat in range(2):
+                gid = claim(store, study_id, item, model, repeat, position=position, seed=None)
+                assert gid is not None
+                text = ladder_text(model, item.position, repeat)
+                if text is None:
+                    store.finish_generation(gid, "error", error="out of memory")
+                    continue
+                store.finish_generation(
+                    gid,
+                    "ok",
+                    output_text=text,
+                    output_tokens=10,
+                    total_s=1.0,
+                    ttft_s=0.1,
+                    tokens_per_s=rates[model] + repeat,
+                )
+    finish_study(store, study_id, STUDY_DONE)
+    return study_id

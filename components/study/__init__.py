@@ -1,10 +1,17 @@
 """A study as the Studies page shows it, one module per section: its head, progress and
 controls, the tables and charts, the scores and the scoring panel, the ranking and agreement,
-the per-item answers, the downloads, the list of studies, and "Can I stop labeling?" (which
-the label queue shows too). Pages import these names from here, never from a module of the
-package."""
+the per-item answers, the downloads, the list of studies, "Can I stop labeling?" (which the
+label queue shows too) and two studies compared. Pages import these names from here, never from
+a module of the package."""
 
+from components.study.against import against_section
 from components.study.chart_row import charts
+from components.study.comparison import (
+    COMPARE_KEY,
+    compare_address,
+    compare_control,
+    comparison_view,
+)
 from components.study.controls import study_controls
 from components.study.files import csv_zip, downloads, report_bytes
 from components.study.head import study_caption, study_details
@@ -24,6 +31,11 @@ from components.study.tables import (
 )
 
 __all__ = [
+    "against_section",
+    "COMPARE_KEY",
+    "compare_address",
+    "compare_control",
+    "comparison_view",
     "charts",
     "csv_zip",
     "downloads",

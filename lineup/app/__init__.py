@@ -51,12 +51,17 @@ from lineup.leaderboard import (
 )
 from lineup.measure import FAILURE_KEYS, MIN_ITEMS, clean_number, word_alignment
 from lineup.report import (
+    AGAINST_KEYS,
     ARENA_KEYS,
+    COMPARISON_FORMATS,
+    DIFFERENCE_KEYS,
+    ITEM_KEYS,
     RANKING_KEYS,
     REPORT_FORMATS,
     SUMMARY_KEYS,
     StudyResult,
     StudyTables,
+    comparison_reading,
 )
 from lineup.run import DEFAULT_STT, Comparison, GenerationResult, JobView
 from lineup.score import (
@@ -113,7 +118,11 @@ __all__ = [
     "ALPHA_SCALE",
     "MIN_ITEMS",
     "ANNOTATOR_MAX_CHARS",
+    "AGAINST_KEYS",
     "ARENA_KEYS",
+    "COMPARISON_FORMATS",
+    "DIFFERENCE_KEYS",
+    "ITEM_KEYS",
     "ArenaAnswer",
     "ArenaPair",
     "ArenaQueue",
@@ -192,6 +201,7 @@ __all__ = [
     "check_temperature",
     "check_timeout_s",
     "clean_number",
+    "comparison_reading",
     "code_span",
     "day_range",
     "escape_markdown",

@@ -18,11 +18,16 @@ from lineup.core import (
     check_temperature,
 )
 from lineup.report import (
+    COMPARISON_FORMATS,
     REPORT_FORMATS,
     StudyResult,
     StudyTables,
+    agreement_with,
+    compare_results,
+    comparison_text,
     load_study_result,
     stop_labeling_summary,
+    write_comparison,
     write_csv,
     write_report,
 )
@@ -251,6 +256,59 @@ class Studies(Part):
         one is given, its judges, references and answers; InputError when there is no such
         study (a row read: every part is read when first asked for)."""
         return load_study_result(self.store, study_id, annotator)
+
+    def compare(
+        self,
+        baseline_id: int,
+        candidate_id: int,
+        matches: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Two studies compared (lineup.report.comparison): per matched model and figure the
+        paired difference candidate - baseline over the shared items with its item-bootstrap
+        interval, the per-item scores, the regressions and the improvements, as plain JSON
+        values (`study compare --json`). InputError for an unknown study, two studies of
+        different kinds, no shared item or no model to compare."""
+        baseline = load_study_result(self.store, baseline_id)
+        candidate = load_study_result(self.store, candidate_id)
+        return compare_results(baseline, candidate, matches=matches)
+
+    def agreement_with(self, study_id: int, chosen: str) -> dict[str, Any]:
+        """Within one VLM study, each other model's agreement with the `chosen` model
+        (lineup.report.against): identical answers and ROUGE-L to its answer on the same item
+        and repeat, with item-bootstrap intervals, next to each model's median decode rate.
+        InputError for an unknown study, a voice study or a model the study lacks."""
+        return agreement_with(self.result(study_id), chosen)
+
+    def comparison_file(self, document: dict[str, Any], fmt: str) -> str:
+        """A comparison (`compare`) as a report's text: html (one self-contained file) or md;
+        InputError for another format."""
+        if fmt not in COMPARISON_FORMATS:
+            raise InputError(f"A comparison report is html or md, not {fmt!r}.")
+        return comparison_text(document, fmt)
+
+    def compare_report(
+        self,
+        baseline_id: int,
+        candidate_id: int,
+        fmt: str,
+        out: Path,
+        matches: dict[str, str] | None = None,
+    ) -> Path:
+        """Write the comparison of two studies (`compare`) as a report: one self-contained
+        HTML file or Markdown at `out` (compare-<baseline>-<candidate>.<fmt> inside it when
+        `out` is a folder). InputError as `compare`, for a format that is not html or md, or a
+        place that cannot be written."""
+        if fmt not in COMPARISON_FORMATS:
+            raise InputError(f"A comparison report is html or md, not {fmt!r}.")
+        document = self.compare(baseline_id, candidate_id, matches)  # errors before any file
+        path = out / f"compare-{baseline_id}-{candidate_id}.{fmt}" if out.is_dir() else out
+        try:
+            return write_comparison(document, fmt, path)
+        except OSError as exc:
+            raise InputError(
+                f"Cannot write the report at {out}: {exc.strerror or exc}. Choose a folder "
+                "you can write to."
+            ) from None
 
     def tables(self, study_id: int, annotator: str | None = None) -> StudyTables:
         """`study_result(study_id, annotator).tables`: relevance, speed or voices, answers per

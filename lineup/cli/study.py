@@ -8,7 +8,7 @@ import argparse
 from typing import Any
 
 from lineup.app import MAX_SYSTEM_PROMPT_CHARS, Lineup, StudyRun
-from lineup.cli import study_results, study_score
+from lineup.cli import study_compare, study_results, study_score
 from lineup.cli.arguments import MAX_TOKENS, SAMPLES, SEED, TEMPERATURE, TIMEOUT_S, Commands
 from lineup.cli.output import EXIT_OK, BadInput, emit, err, table
 from lineup.cli.progress import follow
@@ -55,6 +55,7 @@ def register(commands: Commands) -> None:
         command.set_defaults(func=func)
     study_results.register(study)
     study_score.register(study)
+    study_compare.register(study)
     study_list = study.add_parser("list", help="the studies, newest first")
     study_list.add_argument("--json", action="store_true")
     study_list.set_defaults(func=cmd_study_list)

@@ -16,6 +16,12 @@ def register(study: Commands) -> None:
     """The `study show`, `study export` and `study report` commands."""
     study_show = study.add_parser("show", help="a study's progress and tables")
     study_show.add_argument("study_id", type=int)
+    study_show.add_argument(
+        "--against",
+        metavar="SPEC",
+        help="also each other model's agreement with this model of the study (identical "
+        "answers, ROUGE-L to its answer) next to its speed",
+    )
     study_show.add_argument("--json", action="store_true")
     study_show.set_defaults(func=cmd_study_show)
     study_export = study.add_parser(
@@ -51,9 +57,13 @@ RELEVANCE_SHOWN = [
 
 
 def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
-    summary = app.studies.result(args.study_id).summary
+    result = app.studies.result(args.study_id)
+    summary = result.summary
+    against = (
+        None if args.against is None else app.studies.agreement_with(args.study_id, args.against)
+    )
     if args.json:
-        emit(summary)
+        emit(summary if against is None else {**summary, "against": against})
         return EXIT_OK
     print(
         f"study {summary['study_id']}: set {summary['set']!r} ({summary['kind']}), "
@@ -93,6 +103,13 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
             f"{_shown(judge['spearman'])}, kappa {_shown(judge['kappa'])} ({judge['n']} labels)"
         )
     _print_stop(summary["stop_labeling"])
+    if against is not None:
+        print(
+            f"\nagreement with {against['model']} (same item and repeat; 95% item-bootstrap "
+            "intervals in --json), next to the median decode tokens/s "
+            f"({_shown(against['chosen_median_tokens_per_s'])} for {against['model']})"
+        )
+        print(table(against["models"], AGAINST_SHOWN))
     if summary.get("reference"):
         reference = summary["reference"]
         print(
@@ -125,6 +142,13 @@ def _print_stop(stop: dict[str, Any]) -> None:
         print(f"  about {stop['items_needed']} more labeled items would decide them (80% power)")
 
 
+AGAINST_SHOWN = [
+    "model",
+    "pairs",
+    "identical_share",
+    "rougeL_to_chosen",
+    "median_tokens_per_s",
+]
 SCORES_SHOWN = [
     "model",
     "rouge1_f1",

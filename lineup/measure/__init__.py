@@ -45,6 +45,7 @@ from lineup.measure.language import guess_language, language_warning
 from lineup.measure.overlap import (
     MeanInterval,
     OverlapScores,
+    answer_similarity,
     bootstrap_mean_ci,
     overlap_scores,
     repeat_stability,
@@ -103,6 +104,7 @@ __all__ = [
     "TIMED",
     "VLMTimings",
     "WIN",
+    "answer_similarity",
     "battle_outcome",
     "bootstrap_battles",
     "bootstrap_mean_ci",

@@ -291,7 +291,10 @@ class RepeatStability:
     mean_time_range_s: float | None
 
 
-def _repeat_similarity(first: str, second: str) -> float:
+def answer_similarity(first: str, second: str) -> float:
+    """rouge_l_f1 of two answers (symmetric), with two answers without tokens alike (1) and
+    one with tokens and one without sharing nothing (0): how repeats, and two models' answers
+    to the same item and repeat, are compared."""
     score = rouge_l_f1(first, second)
     if score is None:  # `second` has no tokens
         return 1.0 if not tokens(first) else 0.0
@@ -312,7 +315,7 @@ def repeat_stability(groups: Iterable[Sequence[tuple[str, float | None]]]) -> Re
     time_ranges: list[float] = []
     for group in repeated:
         texts = [text for text, _ in group]
-        pairs = [_repeat_similarity(a, b) for a, b in combinations(texts, 2)]
+        pairs = [answer_similarity(a, b) for a, b in combinations(texts, 2)]
         pair_means.append(math.fsum(pairs) / len(pairs))
         lengths = [len(text) for text in texts]
         length_ranges.append(float(max(lengths) - min(lengths)))

@@ -1,8 +1,19 @@
 """A study's results, read once (StudyResult), and what renders them: tables, the summary, the CSV
-export, the workbook, the HTML and Markdown report."""
+export, the workbook, the HTML and Markdown report; two studies compared."""
 
+from lineup.report.against import AGAINST_KEYS, agreement_with
+from lineup.report.comparison import (
+    DIFFERENCE_KEYS,
+    ITEM_KEYS,
+    compare_results,
+)
+from lineup.report.comparison_report import (
+    COMPARISON_FORMATS,
+    comparison_reading,
+    comparison_text,
+)
 from lineup.report.export import write_csv
-from lineup.report.files import REPORT_FORMATS, write_report
+from lineup.report.files import REPORT_FORMATS, write_comparison, write_report
 from lineup.report.result import (
     StudyResult,
     load_study_result,
@@ -13,6 +24,14 @@ from lineup.report.summary import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS, stop_l
 from lineup.report.tables import StudyTables
 
 __all__ = [
+    "AGAINST_KEYS",
+    "agreement_with",
+    "COMPARISON_FORMATS",
+    "DIFFERENCE_KEYS",
+    "ITEM_KEYS",
+    "compare_results",
+    "comparison_reading",
+    "comparison_text",
     "ARENA_KEYS",
     "RANKING_KEYS",
     "REPORT_FORMATS",
@@ -23,6 +42,7 @@ __all__ = [
     "stop_labeling_summary",
     "study_summary",
     "study_tables",
+    "write_comparison",
     "write_csv",
     "write_report",
 ]

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from lineup.report.comparison_report import COMPARISON_WRITERS
 from lineup.report.html_report import render_html
 from lineup.report.markdown_report import markdown_report
 from lineup.report.result import StudyResult
@@ -38,3 +40,8 @@ REPORT_FORMATS = tuple(WRITERS)
 def write_report(result: StudyResult, media: MediaStore, fmt: str, path: Path) -> list[Path]:
     """Write the report as `fmt` (one of REPORT_FORMATS) at `path`; the files written."""
     return [WRITERS[fmt](result, media, path)]
+
+
+def write_comparison(document: dict[str, Any], fmt: str, path: Path) -> Path:
+    """Write two studies' comparison (lineup.report.comparison) as `fmt` (html or md)."""
+    return _write_text(COMPARISON_WRITERS[fmt](document), path)

@@ -29,11 +29,13 @@ from lineup.catalog import short_names
 from lineup.core import OK
 from lineup.report.answers import Answer
 from lineup.report.markdown_report import (
+    AGAINST_MD,
     ARENA_MD,
     JUDGES_MD,
     RANKING_MD,
     RELEVANCE_MD,
     SCORES_MD,
+    against_heading,
     judge_rows,
     number,
     percent,
@@ -341,6 +343,9 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
             "scores": SCORES_MD if summary["kind"] != "tts" else [],
             "ranking": RANKING_MD,
         },
+        against=result.against_first,
+        against_columns=AGAINST_MD,
+        against_heading=against_heading,
         ranked=ranked(summary["models"]),
         arena=ranked(summary["models"], "arena"),
         judges=judges,

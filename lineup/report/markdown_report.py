@@ -73,6 +73,28 @@ SPEED_MD = [
     ("mean_chars", "Mean length (chars)"),
     ("chars_per_s", "Chars / s"),
 ]
+AGAINST_MD = [
+    ("model", "Model"),
+    ("pairs", "Pairs"),
+    ("identical_share", "Identical"),
+    ("identical_ci_low", "95% CI low"),
+    ("identical_ci_high", "95% CI high"),
+    ("rougeL_to_chosen", "ROUGE-L to it"),
+    ("rougeL_ci_low", "95% CI low"),
+    ("rougeL_ci_high", "95% CI high"),
+    ("median_tokens_per_s", "Median decode tok/s"),
+]
+
+
+def against_heading(against: dict[str, Any], name: Callable[[str], str]) -> str:
+    """The heading of the agreement with the study's first model."""
+    rate = number(against["chosen_median_tokens_per_s"])
+    return (
+        f"Agreement with the first model, {name(against['model'])} ({rate} median decode "
+        "tok/s): the same answer to the same item and repeat, and ROUGE-L to its answer"
+    )
+
+
 SCORES_MD = [
     ("model", "Model"),
     ("rouge1_f1", "ROUGE-1 F1"),
@@ -175,6 +197,14 @@ def markdown_report(result: StudyResult) -> str:
     else:
         parts += ["## Speed", "", _markdown_table(models, SPEED_MD), ""]
         parts += ["## Automatic scores", "", _markdown_table(models, SCORES_MD), ""]
+        against = result.against_first
+        if against is not None:
+            parts += [
+                f"## {against_heading(against, escape_markdown)}",
+                "",
+                _markdown_table(against["models"], AGAINST_MD),
+                "",
+            ]
     by_labels = ranked(models)
     if by_labels:
         parts += [

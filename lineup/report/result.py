@@ -226,6 +226,16 @@ class StudyResult:
         return build_tables(self, self.annotator)
 
     @cached_property
+    def against_first(self) -> dict[str, Any] | None:
+        """Each other model's agreement with the study's first model (lineup.report.against),
+        as the reports show it; None for a voice study or a study of one model."""
+        if self.study.kind == "tts" or len(self.study.models) < 2:
+            return None
+        from lineup.report.against import agreement_with
+
+        return agreement_with(self, self.study.models[0])
+
+    @cached_property
     def summary(self) -> dict[str, Any]:
         """The study as `study show --json` prints it (lineup.report.summary)."""
         from lineup.report.summary import summarize

@@ -1,0 +1,214 @@
+"""Two studies compared on the Studies page (`?compare=BASELINE,CANDIDATE`): the paired
+differences with their intervals and words, the regressions and the improvements; and the
+"Compare with..." control under a study that leads there."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components.study.common import EMPTY_CELL, NAME_PX, TABLE_PX, number_column
+from lineup.app import StudyInfo, comparison_reading, escape_markdown, short_names
+
+COMPARE_KEY = "compare"  # ?compare=BASELINE,CANDIDATE
+PICK_KEY = "study-compare-pick"
+
+
+def compare_address(value: str | None) -> tuple[int, int] | None:
+    """The two study ids of `?compare=A,B`, or None when it does not hold two ids."""
+    parts = [p.strip() for p in (value or "").split(",")]
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def _open_comparison(candidate: int) -> None:
+    baseline = st.session_state.get(PICK_KEY)
+    if isinstance(baseline, int):
+        st.query_params[COMPARE_KEY] = f"{baseline},{candidate}"
+
+
+def compare_control(study: StudyInfo, studies: Sequence[StudyInfo]) -> None:
+    """ "Compare with...": another study of the same kind as the baseline, this one the
+    candidate (those of the same set first)."""
+    others = [s for s in studies if s.kind == study.kind and s.id != study.id]
+    others.sort(key=lambda s: (s.set_id != study.set_id, -s.id))
+    st.selectbox(
+        "Compare with...",
+        [s.id for s in others],
+        index=None,
+        key=PICK_KEY,
+        width=640,
+        placeholder="a baseline study: this one is the candidate"
+        if others
+        else "no other study of this kind yet",
+        disabled=not others,
+        format_func=lambda i: next(
+            f"#{s.id} · {s.set_name} · {len(s.models)} models × {s.repeats} · {s.status}"
+            for s in others
+            if s.id == i
+        ),
+        on_change=_open_comparison,
+        args=(study.id,),
+        help="Paired differences per model over the items both studies hold, and the items "
+        "that got worse or better (`study compare BASELINE CANDIDATE` on the command line).",
+    )
+
+
+def _percent(share: float | None) -> str:
+    return EMPTY_CELL if share is None else f"{100 * share:.0f}%"
+
+
+def _signed(value: float) -> str:
+    return "0" if value == 0 else f"{value:+.3g}"
+
+
+def _interval(row: dict[str, Any]) -> str:
+    if row["ci_low"] is None:
+        return EMPTY_CELL
+    return f"{_signed(row['ci_low'])} to {_signed(row['ci_high'])}"
+
+
+def _lead(document: dict[str, Any]) -> str:
+    base, cand, items = document["baseline"], document["candidate"], document["items"]
+    text = (
+        f"Baseline study **#{base['study_id']}** ({escape_markdown(base['set'])}) against "
+        f"candidate study **#{cand['study_id']}** ({escape_markdown(cand['set'])}): "
+        f"{items['shared']} shared items, matched by {items['matched_by']}"
+    )
+    if items["baseline_only"] or items["candidate_only"]:
+        text += (
+            f"; {items['baseline_only']} in the baseline only and {items['candidate_only']} in "
+            "the candidate only, left out"
+        )
+    judge = document["judge"]
+    if judge:
+        text += f". Judge in both: {escape_markdown(judge['spec'])} ({judge['protocol']})"
+    return text + "."
+
+
+FIGURE_NAMES = {
+    "relevance": "Relevance",
+    "judge": "Judge",
+    "rouge1_f1": "ROUGE-1",
+    "rougeL_f1": "ROUGE-L",
+    "chrf": "chrF",
+    "wer": "WER",
+}
+
+
+def comparison_view(document: dict[str, Any]) -> None:
+    """The comparison's sections (definitions: lineup/report/comparison.py)."""
+    st.markdown(_lead(document))
+    models = [m["model"] for m in document["models"]]
+    names = short_names([*models, *(m["baseline_model"] for m in document["models"])])
+    for model in document["models"]:
+        if model["baseline_model"] != model["model"]:
+            st.caption(
+                f"{escape_markdown(names[model['baseline_model']])} (baseline) compared with "
+                f"{escape_markdown(names[model['model']])} (candidate)."
+            )
+    st.subheader("Paired differences", anchor=False)
+    differences = pd.DataFrame(
+        [
+            {
+                "name": names[row["model"]],
+                "figure": FIGURE_NAMES.get(row["figure"], row["figure"]),
+                "baseline": row["baseline"],
+                "candidate": row["candidate"],
+                "diff": row["diff"],
+                "ci": _interval(row),
+                "better": _percent(row["share_candidate_better"]),
+                "items": row["items"],
+                "reading": comparison_reading(row),
+            }
+            for row in document["differences"]
+        ],
+        columns=[
+            "name",
+            "figure",
+            "baseline",
+            "candidate",
+            "diff",
+            "ci",
+            "better",
+            "items",
+            "reading",
+        ],
+    )
+    st.dataframe(
+        differences,
+        hide_index=True,
+        placeholder=EMPTY_CELL,
+        column_config={
+            "name": st.column_config.TextColumn("Model", width=NAME_PX, pinned=True),
+            "figure": st.column_config.TextColumn("Figure", width=76),
+            "baseline": number_column(
+                "Baseline", "The baseline's figure over the items both have.", "%.3g", 70
+            ),
+            "candidate": number_column(
+                "Candidate", "The candidate's figure over the same items.", "%.3g", 76
+            ),
+            "diff": number_column("Difference", "Candidate − baseline.", "%+.3g", 80),
+            "ci": st.column_config.TextColumn(
+                "95% interval",
+                help="Of the difference: the shared items resampled 1,000 times (seed 0), "
+                "each with all its answers, repeats and labels. None below 5 items.",
+                width=120,
+            ),
+            "better": st.column_config.TextColumn(
+                "Better in",
+                help="The share of resamples in which the candidate is better (lower for "
+                "WER), ties half.",
+                width=70,
+            ),
+            "items": number_column("Items", "Items both studies have a score on.", "%d", 50),
+            "reading": st.column_config.TextColumn("Reading", width="large"),
+        },
+        width="stretch",
+    )
+    if not document["differences"]:
+        st.caption("No figure in both studies yet: label the answers, or score them.")
+    for name, title, what in (
+        ("regressions", "Regressions", "worse"),
+        ("improvements", "Improvements", "better"),
+    ):
+        rows = document[name]
+        st.subheader(f"{title} ({len(rows)})", anchor=False)
+        if not rows:
+            st.caption(f"No item score is {what} in the candidate.")
+            continue
+        st.caption(
+            f"Items whose score is {what} in the candidate (by more than rounding), the "
+            "largest change first; one item has no interval of its own."
+        )
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "name": names[row["model"]],
+                        "figure": FIGURE_NAMES.get(row["figure"], row["figure"]),
+                        "item": row["item"],
+                        "question": row["question"],
+                        "baseline": row["baseline"],
+                        "candidate": row["candidate"],
+                        "change": row["change"],
+                    }
+                    for row in rows
+                ]
+            ),
+            hide_index=True,
+            column_config={
+                "name": st.column_config.TextColumn("Model", width=NAME_PX, pinned=True),
+                "figure": st.column_config.TextColumn("Figure", width=76),
+                "item": number_column("Item", "The item's id in the candidate's set.", "%d", 50),
+                "question": st.column_config.TextColumn("Question", width=300),
+                "baseline": number_column("Baseline", "The baseline's item score.", "%.3g", 70),
+                "candidate": number_column("Candidate", "The candidate's item score.", "%.3g", 76),
+                "change": number_column("Change", "Candidate − baseline.", "%+.3g", 70),
+            },
+            width=TABLE_PX,
+        )
