@@ -36,8 +36,10 @@ from lineup.measure.item_bootstrap import (
     MIN_ITEMS,
     ItemBootstrap,
     ItemInterval,
+    Observation,
     PairedDifference,
     bootstrap_by_item,
+    interval_fields,
 )
 from lineup.measure.language import guess_language, language_warning
 from lineup.measure.overlap import (
@@ -98,6 +100,8 @@ __all__ = [
     "failure_counts",
     "guess_language",
     "bootstrap_by_item",
+    "Observation",
+    "interval_fields",
     "item_score",
     "item_shares",
     "label_draw",

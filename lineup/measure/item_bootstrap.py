@@ -49,6 +49,7 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -188,6 +189,26 @@ def _checked(
     if high - low <= 1e-12 * max(1.0, abs(value)):
         return ItemInterval(value, None, None, n, SAME_VALUE.format(n=n))
     return ItemInterval(value, low, high, n)
+
+
+def interval_fields(
+    name: str, interval: ItemInterval | None, missing: str = "no value"
+) -> dict[str, Any]:
+    """The keys a figure's interval adds to a model's row: `{name}_ci_low`, `{name}_ci_high`,
+    `{name}_ci_method` (METHOD) and `{name}_ci_reason` (why there is no interval: the
+    interval's reason, or `missing` when the model has no value at all); the value itself is
+    the caller's (`interval.value`)."""
+    if interval is None or interval.value is None:
+        low = high = None
+        reason: str | None = missing
+    else:
+        low, high, reason = interval.ci_low, interval.ci_high, interval.reason
+    return {
+        f"{name}_ci_low": low,
+        f"{name}_ci_high": high,
+        f"{name}_ci_method": METHOD,
+        f"{name}_ci_reason": reason,
+    }
 
 
 def drawn_counts(
