@@ -47,6 +47,7 @@ from lineup.measure.overlap import (
     OverlapScores,
     bootstrap_mean_ci,
     overlap_scores,
+    remembered_overlap,
     repeat_stability,
     summarize_overlap,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "median_of_middle",
     "median_or_none",
     "overlap_scores",
+    "remembered_overlap",
     "relevance_order",
     "relevance_score",
     "repeat_stability",

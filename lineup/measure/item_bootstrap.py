@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -215,17 +215,25 @@ def drawn_counts(
     n_items: int, *, resamples: int = ITEM_RESAMPLES, seed: int = 0
 ) -> npt.NDArray[np.float64]:
     """(resamples, n_items): how many times each item is drawn in each resample of n_items
-    items with replacement, from numpy's default generator seeded with `seed`."""
+    items with replacement, from numpy's default generator seeded with `seed`. The draws depend
+    on these three numbers alone, so they are made once per process for each (read-only)."""
     if resamples < 1:
         raise ValueError(f"resamples must be 1 or more, not {resamples}.")
+    return _drawn(n_items, resamples, seed)
+
+
+@lru_cache(maxsize=64)
+def _drawn(n_items: int, resamples: int, seed: int) -> npt.NDArray[np.float64]:
     rng = np.random.default_rng(seed)
     index = rng.integers(0, n_items, size=(resamples, n_items))
     flat = index + n_items * np.arange(resamples)[:, None]
-    return (
+    drawn = (
         np.bincount(flat.ravel(), minlength=resamples * n_items)
         .reshape(resamples, n_items)
         .astype(np.float64)
     )
+    drawn.flags.writeable = False
+    return drawn
 
 
 def bootstrap_by_item(

@@ -24,7 +24,7 @@ from lineup.measure import (
     Observation,
     OverlapScores,
     bootstrap_by_item,
-    overlap_scores,
+    remembered_overlap,
 )
 from lineup.report.answers import Answer, read_answers
 from lineup.report.tables import (
@@ -169,10 +169,11 @@ class StudyResult:
     # Figures --------------------------------------------------------------------------------
 
     def overlap(self, text: str, reference: str | None) -> OverlapScores | None:
-        """overlap_scores, each (answer, reference) computed once for every output."""
+        """overlap_scores, each (answer, reference) computed once for every output (and kept
+        across results in this process: lineup.measure's remembered_overlap)."""
         key = (text, reference)
         if key not in self._overlaps:
-            self._overlaps[key] = overlap_scores(text, reference)
+            self._overlaps[key] = remembered_overlap(text, reference)
         return self._overlaps[key]
 
     @cached_property

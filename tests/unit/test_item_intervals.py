@@ -9,11 +9,13 @@ import pytest
 
 from lineup.core.limits import InputError
 from lineup.measure import ITEM_RESAMPLES
+from lineup.measure.item_bootstrap import drawn_counts
 from lineup.report import load_study_result, study_summary, study_tables
 from lineup.report.markdown_report import markdown_report, number
 from lineup.score.item_intervals import study_label_bootstraps
 from lineup.store import JUDGE_SCORED, JudgeScore
 from lineup.store.database import Store
+from lineup.store.tables import SetItemRow
 from lineup.study.records import claim, create_study, load_plan
 from tests.builders import make_set
 
@@ -238,3 +240,20 @@ def test_a_new_label_moves_the_figures_at_once(store: Store) -> None:
     assert after["pct_relevant"] > before["pct_relevant"]
     assert after["relevance"] > before["relevance"]
     assert after["relevance_ci_low"] != before["relevance_ci_low"]
+
+
+def test_what_a_process_keeps_is_keyed_by_what_it_depends_on(store: Store) -> None:
+    """The draws are kept per (items, resamples, seed) and the overlaps per (answer, reference)
+    texts: an edited reference is scored afresh at the next read, never shown stale."""
+    assert drawn_counts(9, resamples=50, seed=1) is drawn_counts(9, resamples=50, seed=1)
+    assert not drawn_counts(9, resamples=50, seed=1).flags.writeable
+    study_id, rows = _scored_study(store, 6)
+    before = {m["model"]: m for m in study_summary(store, study_id)["models"]}
+    with store.session() as session:
+        for item in session.query(SetItemRow).all():
+            item.reference = OFF  # the answers that were the reference now share nothing
+    after = {m["model"]: m for m in study_summary(store, study_id)["models"]}
+    for model in MODELS:
+        hits = [r[3] for r in rows if r[1] == model]
+        assert before[model]["rouge1_f1"] == pytest.approx(sum(hits) / len(hits))
+        assert after[model]["rouge1_f1"] == pytest.approx(1 - sum(hits) / len(hits))
