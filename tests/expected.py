@@ -268,6 +268,7 @@ def label_figures(relevances: list[str]) -> dict[str, Any]:
         "pct_relevant": 100 * relevant / n if n else None,
         "pct_relevant_ci_low": low,
         "pct_relevant_ci_high": high,
+        "pct_relevant_ci_method": "wilson",
     }
 
 
@@ -342,6 +343,7 @@ def expected_tts(inserted: Inserted) -> list[dict[str, Any]]:
                 **{k: counts[k] for k in ("relevant", "partial", "irrelevant", "pct_relevant")},
                 "pct_relevant_ci_low": counts["pct_relevant_ci_low"],
                 "pct_relevant_ci_high": counts["pct_relevant_ci_high"],
+                "pct_relevant_ci_method": "wilson",
             }
         )
     rows.sort(key=lambda r: (r["mean_wer"] is None, r["mean_wer"] or 0.0, r["voice"]))
