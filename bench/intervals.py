@@ -13,13 +13,21 @@ point, the command's own work): `study show N --json` (the summary the Studies p
 from, with its tables) and `study report N --format html`. Medians and the ratio second /
 first; a dated table with the machine and its load is appended to bench/results/intervals.md.
 
-Usage: .venv/bin/python -m bench.intervals --tree BEFORE --tree AFTER [--runs 7]
+With --cpu, the same study's summary and tables (what the Studies page draws from: a
+StudyResult's `summary` and `tables`) are timed in CPU seconds of the process
+(time.process_time, which the machine's load moves far less than the wall clock), trees
+alternated: "cold", the first build in a fresh process (after the imports and one row read),
+over RUNS processes per tree; "redrawn", RUNS builds in one process after a first one, as a
+page drawn again (what a process keeps between two builds counts there).
+
+Usage: .venv/bin/python -m bench.intervals --tree BEFORE --tree AFTER [--runs 7] [--cpu]
 (a tree is a folder holding a checkout: e.g. `git archive 5fb8876 | tar -x -C /tmp/before`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -106,6 +114,49 @@ def build(home: Path, tree: Path) -> int:
     return int(done.stdout.strip().splitlines()[-1])
 
 
+# Run with the tree's code, LINEUP_HOME set: CPU seconds of the study's summary and tables,
+# the first build in this process, then `runs` more (JSON on the last line).
+CPU = r"""
+import json, time
+from lineup.core.settings import load_settings
+from lineup.store.database import Store
+from lineup.report import load_study_result
+store = Store(load_settings().database_url)
+load_study_result(store, {study}).plan
+def build():
+    started = time.process_time()
+    result = load_study_result(store, {study})
+    result.summary, result.tables
+    return time.process_time() - started
+cold = build()
+print(json.dumps({{"cold": cold, "redrawn": [build() for _ in range({runs})]}}))
+"""
+
+
+def cpu_times(
+    trees: list[Path], home: Path, study: int, runs: int
+) -> dict[int, dict[str, list[float]]]:
+    """Per tree: the cold CPU seconds of `runs` fresh processes, and the redrawn ones of the
+    last process's `runs` builds after its first."""
+    out: dict[int, dict[str, list[float]]] = {
+        i: {"cold": [], "redrawn": []} for i in range(len(trees))
+    }
+    for _ in range(runs):
+        for index, tree in enumerate(trees):
+            done = subprocess.run(
+                [sys.executable, "-c", CPU.format(study=study, runs=runs)],
+                cwd=tree,
+                env=_env(home),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            found = json.loads(done.stdout.strip().splitlines()[-1])
+            out[index]["cold"].append(found["cold"])
+            out[index]["redrawn"] = found["redrawn"]
+    return out
+
+
 def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
 
@@ -115,9 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", type=Path, action="append", dest="trees", required=True)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--cpu", action="store_true", help="CPU seconds of summary and tables")
     args = parser.parse_args(argv)
     trees = [tree.resolve() for tree in args.trees]
     load = os.getloadavg()
+    if args.cpu:
+        return _cpu_main(trees, args.runs, args.out, load)
     commands = {
         "show --json": lambda study, out: ("study", "show", study, "--json"),
         "report html": lambda study, out: (
@@ -183,6 +237,47 @@ def main(argv: list[str] | None = None) -> int:
             "report take with the item-bootstrap intervals; runs are appended, oldest first.\n"
         )
     with args.out.open("a") as handle:
+        handle.write("\n" + text)
+    return 0
+
+
+def _cpu_main(trees: list[Path], runs: int, out: Path, load: tuple[float, ...]) -> int:
+    with tempfile.TemporaryDirectory(prefix="lineup-iv-") as scratch:
+        home = Path(scratch) / "built"
+        study = build(home, trees[0])
+        times = cpu_times(trees, home, study, runs)
+    end = os.getloadavg()
+    about = (
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; load average {load[0]:.1f} / {load[1]:.1f} / "
+        f"{load[2]:.1f} (1 / 5 / 15 min) at the start, {end[0]:.1f} (1 min) at the end. The "
+        f"same study ({ITEMS} items x {len(MODELS)} models x {REPEATS} repeats). CPU seconds "
+        "(time.process_time) of a StudyResult's summary and tables, what the Studies page "
+        f"draws from: cold = the first build in a fresh process ({runs} processes per tree), "
+        f"redrawn = {runs} builds in one process after its first (a page drawn again); "
+        "median (min-max), trees alternated."
+    )
+    lines = [
+        f"## Page figures (CPU) of a 16-item, 4-model study, {datetime.now(UTC):%Y-%m-%d %H:%M} "
+        "UTC",
+        "",
+        textwrap.fill(about, width=100),
+        "",
+        "| tree | commit | cold CPU s | redrawn CPU s |",
+        "|---|---|---|---|",
+    ]
+    for index, tree in enumerate(trees):
+        cells = " | ".join(_spread(times[index][k]) for k in ("cold", "redrawn"))
+        lines.append(f"| {tree.name} | {_commit(tree)} | {cells} |")
+    if len(trees) == 2:
+        ratios = ", ".join(
+            f"{k} {statistics.median(times[1][k]) / statistics.median(times[0][k]):.2f}"
+            for k in ("cold", "redrawn")
+        )
+        lines += ["", f"Ratio second / first (medians): {ratios}."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with out.open("a") as handle:
         handle.write("\n" + text)
     return 0
 
