@@ -257,3 +257,50 @@ def test_what_a_process_keeps_is_keyed_by_what_it_depends_on(store: Store) -> No
         hits = [r[3] for r in rows if r[1] == model]
         assert before[model]["rouge1_f1"] == pytest.approx(sum(hits) / len(hits))
         assert after[model]["rouge1_f1"] == pytest.approx(1 - sum(hits) / len(hits))
+
+
+def test_a_voice_studys_wer_and_cer_intervals_resample_its_sentences(store: Store) -> None:
+    """Mean WER and CER of a voice study: the mean over scored clips, the sentences resampled
+    with all their clips; a clip without a transcript is not scored."""
+    voices = ["v:a", "v:b"]
+    set_id = make_set(store, "said", "tts", [(f"Sentence number {n}.", None) for n in range(7)])
+    study_id = create_study(store, set_id=set_id, models=voices, repeats=2, params={})
+    clips: list[tuple[int, str, float, float]] = []  # (item, voice, wer, cer) of scored clips
+    for index, item in enumerate(load_plan(store, study_id).items):
+        for position, voice in enumerate(voices):
+            for repeat in range(2):
+                gid = claim(store, study_id, item, voice, repeat, position=position, seed=None)
+                assert gid is not None
+                errors = (index * 5 + repeat * 3 + position * 2) % 4  # of 3 words
+                wer = errors / 3
+                cer = ((index * 3 + repeat + position) % 5) / 10
+                heard = None if (index, repeat, voice) == (2, 1, "v:a") else "heard"
+                store.finish_generation(
+                    gid,
+                    "ok",
+                    transcript=heard,
+                    wer=wer,
+                    word_errors=errors,
+                    reference_words=3,
+                    cer=cer,
+                    gen_s=0.1,
+                    audio_s=1.0,
+                )
+                if heard is not None:
+                    clips.append((item.item_id, voice, wer, cer))
+    summary = {m["model"]: m for m in study_summary(store, study_id)["models"]}
+    items = sorted({c[0] for c in clips})
+    index = np.random.default_rng(0).integers(0, len(items), size=(ITEM_RESAMPLES, len(items)))
+    for voice in voices:
+        for figure, column in (("mean_wer", 2), ("cer", 3)):
+            values: dict[int, list[float]] = {}
+            for clip in clips:
+                if clip[1] == voice:
+                    values.setdefault(clip[0], []).append(clip[column])
+            mean, drawn = _pooled_loop(values, items, index)
+            shown = summary[voice]
+            assert shown[figure] == pytest.approx(mean), (voice, figure)
+            assert (shown[f"{figure}_ci_low"], shown[f"{figure}_ci_high"]) == pytest.approx(
+                tuple(np.percentile(drawn, [2.5, 97.5]))
+            ), (voice, figure)
+            assert shown[f"{figure}_ci_method"] == "item-bootstrap"
