@@ -5,8 +5,9 @@ that a study exists is a row read) and nothing else; every other part is read or
 first time a renderer asks for it and kept (functools.cached_property), so `study show`, the
 Studies page, the CSV export, the workbook and the HTML and Markdown reports show the same
 figures and none of them computes a part twice: the plan, the answers (one query, the
-study/answers builder), the tables, the summary with its two bootstraps, each judge's
-verdicts and figures, the references, each answer's overlap with its reference.
+study/answers builder), the tables, the summary with its Bradley-Terry bootstraps, the item
+bootstraps of every figure with an interval (`bootstraps`), each judge's verdicts and
+figures, the references, each answer's overlap with its reference.
 
 A new output of a study is one module with one function that takes a StudyResult.
 """
