@@ -79,6 +79,18 @@ def expected_relevance(built: Built, annotator: str | None = None) -> list[dict[
         items = {a["item_id"] for a in mine if a["id"] in labels}
         assert len(items) < 5, "expected_relevance works out no interval over 5 items or more"
         low = high = None
+        # The mean relevance score: per labeled item, the mean over its labeled answers of
+        # each answer's mean label (relevant 1, partial 0.5, irrelevant 0); then the mean
+        # over those items.
+        points = {"relevant": 1.0, "partial": 0.5, "irrelevant": 0.0}
+        item_scores = [
+            statistics.mean(
+                statistics.mean(points[r] for r in labels[a["id"]])
+                for a in mine
+                if a["item_id"] == item and a["id"] in labels
+            )
+            for item in sorted(items)
+        ]
         rows.append(
             {
                 "model": model,
@@ -91,6 +103,13 @@ def expected_relevance(built: Built, annotator: str | None = None) -> list[dict[
                 "pct_relevant_ci_high": high,
                 "pct_relevant_ci_method": "item-bootstrap",
                 "pct_relevant_ci_reason": f"fewer than 5 items ({len(items)}): no interval"
+                if n
+                else "no label",
+                "relevance": statistics.mean(item_scores) if item_scores else None,
+                "relevance_ci_low": None,
+                "relevance_ci_high": None,
+                "relevance_ci_method": "item-bootstrap",
+                "relevance_ci_reason": f"fewer than 5 items ({len(items)}): no interval"
                 if n
                 else "no label",
                 "answers": len(mine),
@@ -180,6 +199,9 @@ def expected_voices(built: Built) -> list[dict[str, Any]]:
         scored = [a for a in ok if a["wer"] is not None and a["transcript"] is not None]
         wers = [a["wer"] for a in scored]
         stt = [a["stt_s"] for a in ok if a["stt_s"] is not None]
+        sentences = {a["item_id"] for a in scored}
+        assert len(sentences) < 5, "expected_voices works out no interval over 5 items or more"
+        few = f"fewer than 5 items ({len(sentences)}): no interval"
         rows.append(
             {
                 "model": voice,
@@ -187,10 +209,19 @@ def expected_voices(built: Built) -> list[dict[str, Any]]:
                 "ok": len(ok),
                 "scored": len(scored),
                 "mean_wer": statistics.mean(wers),
+                # The builders' voice study has fewer than 5 sentences: no interval, and why.
+                "mean_wer_ci_low": None,
+                "mean_wer_ci_high": None,
+                "mean_wer_ci_method": "item-bootstrap",
+                "mean_wer_ci_reason": few,
                 "wer_std": statistics.stdev(wers),
                 "corpus_wer": sum(a["word_errors"] for a in scored)
                 / sum(a["reference_words"] for a in scored),
                 "cer": statistics.mean(a["cer"] for a in scored),
+                "cer_ci_low": None,
+                "cer_ci_high": None,
+                "cer_ci_method": "item-bootstrap",
+                "cer_ci_reason": few,
                 "gen_s_per_sentence": statistics.mean(a["gen_s"] for a in ok),
                 "stt_s_per_sentence": statistics.mean(stt),
                 "rtf": statistics.median(a["rtf"] for a in ok),
@@ -237,6 +268,7 @@ def label_figures(relevances: list[str]) -> dict[str, Any]:
         "pct_relevant": 100 * relevant / n if n else None,
         "pct_relevant_ci_low": low,
         "pct_relevant_ci_high": high,
+        "pct_relevant_ci_method": "wilson",
     }
 
 
@@ -311,6 +343,7 @@ def expected_tts(inserted: Inserted) -> list[dict[str, Any]]:
                 **{k: counts[k] for k in ("relevant", "partial", "irrelevant", "pct_relevant")},
                 "pct_relevant_ci_low": counts["pct_relevant_ci_low"],
                 "pct_relevant_ci_high": counts["pct_relevant_ci_high"],
+                "pct_relevant_ci_method": "wilson",
             }
         )
     rows.sort(key=lambda r: (r["mean_wer"] is None, r["mean_wer"] or 0.0, r["voice"]))

@@ -26,6 +26,21 @@ def figure_interval(low: float | None, high: float | None, fmt: str = ".2f") -> 
     return f"{low:{fmt}}–{high:{fmt}}"
 
 
+def interval_cell(row: dict[str, Any], name: str, fmt: str = ".2f") -> str | None:
+    """A figure's interval as one cell (figure_interval), or, when it has a value but no
+    interval, why not in a few words: "none: 3 items" below the floor of 5 items, "none: items
+    agree" when every item gives the same value (a zero width is not certainty)."""
+    shown = figure_interval(row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high"), fmt)
+    if shown is not None or row.get(name) is None:
+        return shown
+    reason = row.get(f"{name}_ci_reason") or ""
+    if reason.startswith("fewer than"):
+        return f"none: {reason.split('(')[-1].split(')')[0]} items"
+    if "same value" in reason:
+        return "none: items agree"
+    return None
+
+
 def shared_rank(rank: int | None, ranks: Sequence[int | None]) -> str | None:
     """A rank as shown: "1", or "1 (tie)" when another model shares it."""
     if rank is None:
@@ -36,7 +51,9 @@ def shared_rank(rank: int | None, ranks: Sequence[int | None]) -> str | None:
 def _ci_column(what: str) -> Any:
     return st.column_config.TextColumn(
         "95% CI",
-        help=f"95% bootstrap interval of the mean {what}: resampling the answers, 1,000 times.",
+        help=f"95% item-bootstrap interval of the mean {what}: the items resampled 1,000 times "
+        "with all their answers (repeats of one item are not independent). None below 5 items "
+        "with a score, nor when every item gives the same value.",
         width=SCORE_CI_PX,
     )
 
@@ -138,16 +155,10 @@ def scores_frame(summary: dict[str, Any]) -> pd.DataFrame:
         rows.append(
             {
                 **model,
-                "rouge1_ci": figure_interval(
-                    model.get("rouge1_f1_ci_low"), model.get("rouge1_f1_ci_high")
-                ),
-                "rougeL_ci": figure_interval(
-                    model.get("rougeL_f1_ci_low"), model.get("rougeL_f1_ci_high")
-                ),
-                "chrf_ci": figure_interval(model.get("chrf_ci_low"), model.get("chrf_ci_high")),
-                "judge_ci": figure_interval(
-                    model.get("judge_score_ci_low"), model.get("judge_score_ci_high")
-                ),
+                "rouge1_ci": interval_cell(model, "rouge1_f1"),
+                "rougeL_ci": interval_cell(model, "rougeL_f1"),
+                "chrf_ci": interval_cell(model, "chrf"),
+                "judge_ci": interval_cell(model, "judge_score"),
                 "wrong_language_text": (
                     f"{model.get('wrong_language') or 0} of {checked}" if checked else None
                 ),

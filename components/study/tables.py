@@ -36,6 +36,22 @@ def relevance_columns(kind: str) -> dict[str, Any]:
             "None below 5 labeled items, nor when every item gives the same share.",
             width=74,
         ),
+        "relevance": number_column(
+            "Mean score",
+            f"Mean relevance score: per item, the mean over the model's answers there of each "
+            f"answer's mean label ({said['relevant']} 1, {said['partial']} 0.5, "
+            f"{said['irrelevant']} 0: the per-item grid's cell); then the mean over the labeled "
+            "items, each item weighing the same.",
+            "%.2f",
+            84,
+        ),
+        "relevance_ci_text": st.column_config.TextColumn(
+            "95% CI",
+            help="95% item-bootstrap interval of the mean score, from the same resampled items "
+            "as % relevant's. None below 5 labeled items, nor when every item gives the same "
+            "score.",
+            width=74,
+        ),
         "requests": number_column(
             "Labels",
             "Labels counted: each annotator's latest label on each complete answer (only the "
@@ -62,6 +78,21 @@ def relevance_columns(kind: str) -> dict[str, Any]:
     }
 
 
+def _interval(low: Any, high: Any, scale: float = 1.0, fmt: str = ".2f", unit: str = "") -> Any:
+    """An interval as one cell, e.g. "0.31–0.55"; None when there is none (None or NaN, as
+    a frame holds a missing value)."""
+    if low is None or high is None or low != low or high != high:
+        return None
+    return f"{scale * low:{fmt}}–{scale * high:{fmt}}{unit}"
+
+
+def _intervals(frame: Any, name: str, scale: float = 1.0, fmt: str = ".2f", unit: str = "") -> Any:
+    return [
+        _interval(low, high, scale, fmt, unit)
+        for low, high in zip(frame[f"{name}_ci_low"], frame[f"{name}_ci_high"], strict=True)
+    ]
+
+
 def relevance_table(tables: StudyTables, names: dict[str, str]) -> None:
     frame = tables.relevance.assign(
         ci_text=[
@@ -71,7 +102,8 @@ def relevance_table(tables: StudyTables, names: dict[str, str]) -> None:
                 tables.relevance["pct_relevant_ci_high"],
                 strict=True,
             )
-        ]
+        ],
+        relevance_ci_text=_intervals(tables.relevance, "relevance"),
     )
     model_table(frame, names, relevance_columns(tables.study.kind))
 
@@ -148,12 +180,24 @@ WER_HELP = (
 VOICE_COLUMNS: dict[str, Any] = {
     "name": name_column("Voice"),
     "mean_wer_pct": number_column("Mean WER", f"{WER_HELP} Mean over scored clips.", "%.1f%%", 76),
+    "mean_wer_ci_text": st.column_config.TextColumn(
+        "95% CI",
+        help="95% item-bootstrap interval of the mean WER: the sentences resampled 1,000 times "
+        "with all their clips (repeats of one sentence are not independent). None below 5 "
+        "sentences, nor when every sentence gives the same WER.",
+        width=84,
+    ),
     "corpus_wer_pct": number_column(
         "Corpus WER", "Total word errors / total reference words of the same clips.", "%.1f%%", 86
     ),
     "wer_sd_pct": number_column("WER sd", "Standard deviation of the clips' WERs.", "%.1f%%", 64),
     "cer_pct": number_column(
         "Mean CER", "Character error rate, mean over the clips.", "%.1f%%", 74
+    ),
+    "cer_ci_text": st.column_config.TextColumn(
+        "95% CI",
+        help="95% item-bootstrap interval of the mean CER, as the mean WER's.",
+        width=84,
     ),
     "rtf": number_column(
         "Median RTF",
@@ -188,7 +232,12 @@ def voices_table(tables: StudyTables, names: dict[str, str]) -> None:
     percent = {
         f"{key}_pct": 100 * voices[key].astype(float) for key in ("mean_wer", "corpus_wer", "cer")
     }
-    frame = voices.assign(**percent, wer_sd_pct=100 * voices["wer_std"].astype(float))
+    frame = voices.assign(
+        **percent,
+        wer_sd_pct=100 * voices["wer_std"].astype(float),
+        mean_wer_ci_text=_intervals(voices, "mean_wer", 100, ".1f", "%"),
+        cer_ci_text=_intervals(voices, "cer", 100, ".1f", "%"),
+    )
     model_table(frame, names, VOICE_COLUMNS)
 
 

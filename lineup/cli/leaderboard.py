@@ -59,6 +59,7 @@ VLM_COLUMNS = [
     "pct_relevant",
     "pct_relevant_ci_low",
     "pct_relevant_ci_high",
+    "pct_relevant_ci_method",
     "median_ttft_s",
     "median_total_s",
     "median_tokens_per_s",

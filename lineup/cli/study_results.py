@@ -53,6 +53,7 @@ RELEVANCE_SHOWN = [
     "partial",
     "irrelevant",
     "pct_relevant",
+    "relevance",
 ]
 
 
@@ -70,13 +71,18 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
         f"{summary['status']}, {summary['done']} of {summary['total']} answers"
     )
     rows = summary["models"]
-    print("\nrelevance (each annotator's latest label on each complete answer)")
+    print(
+        "\nrelevance (each annotator's latest label on each complete answer; relevance: the "
+        "mean item score; 95% intervals in --json)"
+    )
     print(table(rows, RELEVANCE_SHOWN))
     # The rest of each model's figures: speed for models, intelligibility for voices.
     keys = SUMMARY_KEYS[summary["kind"]]
     # The figures between the labels' and the scores' (speed, or the voices').
-    rest = keys[keys.index("pct_relevant_ci_reason") + 1 :]
-    shown = ["model", *(k for k in rest if k not in (*SCORE_KEYS, *RANKING_KEYS, *ARENA_KEYS))]
+    rest = keys[keys.index("relevance_ci_reason") + 1 :]
+    left_out = (*SCORE_KEYS, *RANKING_KEYS, *ARENA_KEYS)
+    # Intervals are in --json (with their method and reason), as the scores' are.
+    shown = ["model", *(k for k in rest if k not in left_out and "_ci_" not in k)]
     print("\nvoices" if summary["kind"] == "tts" else "\nspeed (complete answers)")
     print(table(rows, shown))
     if summary["kind"] != "tts":

@@ -103,6 +103,7 @@ def tts_leaderboard(
                 "pct_relevant": counts["pct_relevant"],
                 "pct_relevant_ci_low": counts["pct_relevant_ci_low"],
                 "pct_relevant_ci_high": counts["pct_relevant_ci_high"],
+                "pct_relevant_ci_method": counts["pct_relevant_ci_method"],
             }
         )
     rows.sort(key=lambda r: (r["mean_wer"] is None, r["mean_wer"] or 0.0, r["voice"]))

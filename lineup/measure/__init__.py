@@ -38,8 +38,10 @@ from lineup.measure.item_bootstrap import (
     MIN_ITEMS,
     ItemBootstrap,
     ItemInterval,
+    Observation,
     PairedDifference,
     bootstrap_by_item,
+    interval_fields,
 )
 from lineup.measure.language import guess_language, language_warning
 from lineup.measure.overlap import (
@@ -48,6 +50,7 @@ from lineup.measure.overlap import (
     answer_similarity,
     bootstrap_mean_ci,
     overlap_scores,
+    remembered_overlap,
     repeat_stability,
     summarize_overlap,
 )
@@ -114,6 +117,8 @@ __all__ = [
     "failure_counts",
     "guess_language",
     "bootstrap_by_item",
+    "Observation",
+    "interval_fields",
     "item_score",
     "items_to_decide",
     "p_best",
@@ -125,6 +130,7 @@ __all__ = [
     "median_of_middle",
     "median_or_none",
     "overlap_scores",
+    "remembered_overlap",
     "relevance_order",
     "relevance_score",
     "repeat_stability",

@@ -20,6 +20,7 @@ from typing import Any
 from lineup.core import CANCELLED, ERROR, INTERRUPTED, OK, RUNNING, TIMEOUT
 
 CONFIDENCE = 0.95
+WILSON = "wilson"  # the method the leaderboards' interval of % relevant names
 
 # The row key that counts each final state other than `ok`.
 FAILURE_KEYS = {
@@ -118,6 +119,9 @@ def label_figures(relevance_counts: Mapping[str, int]) -> dict[str, Any]:
         "pct_relevant": 100 * relevant / n if n else None,
         "pct_relevant_ci_low": low,
         "pct_relevant_ci_high": high,
+        # Labels of single comparisons are independent draws: Wilson (a study's tables replace
+        # it with the item bootstrap, lineup.report.tables).
+        "pct_relevant_ci_method": WILSON,
     }
 
 

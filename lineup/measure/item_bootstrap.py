@@ -48,7 +48,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -190,21 +191,49 @@ def _checked(
     return ItemInterval(value, low, high, n)
 
 
+def interval_fields(
+    name: str, interval: ItemInterval | None, missing: str = "no value"
+) -> dict[str, Any]:
+    """The keys a figure's interval adds to a model's row: `{name}_ci_low`, `{name}_ci_high`,
+    `{name}_ci_method` (METHOD) and `{name}_ci_reason` (why there is no interval: the
+    interval's reason, or `missing` when the model has no value at all); the value itself is
+    the caller's (`interval.value`)."""
+    if interval is None or interval.value is None:
+        low = high = None
+        reason: str | None = missing
+    else:
+        low, high, reason = interval.ci_low, interval.ci_high, interval.reason
+    return {
+        f"{name}_ci_low": low,
+        f"{name}_ci_high": high,
+        f"{name}_ci_method": METHOD,
+        f"{name}_ci_reason": reason,
+    }
+
+
 def drawn_counts(
     n_items: int, *, resamples: int = ITEM_RESAMPLES, seed: int = 0
 ) -> npt.NDArray[np.float64]:
     """(resamples, n_items): how many times each item is drawn in each resample of n_items
-    items with replacement, from numpy's default generator seeded with `seed`."""
+    items with replacement, from numpy's default generator seeded with `seed`. The draws depend
+    on these three numbers alone, so they are made once per process for each (read-only)."""
     if resamples < 1:
         raise ValueError(f"resamples must be 1 or more, not {resamples}.")
+    return _drawn(n_items, resamples, seed)
+
+
+@lru_cache(maxsize=64)
+def _drawn(n_items: int, resamples: int, seed: int) -> npt.NDArray[np.float64]:
     rng = np.random.default_rng(seed)
     index = rng.integers(0, n_items, size=(resamples, n_items))
     flat = index + n_items * np.arange(resamples)[:, None]
-    return (
+    drawn = (
         np.bincount(flat.ravel(), minlength=resamples * n_items)
         .reshape(resamples, n_items)
         .astype(np.float64)
     )
+    drawn.flags.writeable = False
+    return drawn
 
 
 def bootstrap_by_item(

@@ -58,7 +58,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import combinations
 from typing import TYPE_CHECKING
 
@@ -208,6 +208,20 @@ def overlap_scores(candidate: str, reference: str | None) -> OverlapScores | Non
     chrf_score = chrf(candidate, reference)
     assert rouge1 is not None and rouge_l is not None and chrf_score is not None
     return OverlapScores(rouge1_f1=rouge1, rouge_l_f1=rouge_l, chrf=chrf_score)
+
+
+# How many (answer, reference) pairs remembered_overlap keeps in a process (a few studies' worth).
+OVERLAP_MEMO = 8192
+
+
+@lru_cache(maxsize=OVERLAP_MEMO)
+def remembered_overlap(candidate: str, reference: str | None) -> OverlapScores | None:
+    """overlap_scores, remembered per (answer text, reference text) in this process (the least
+    recently used forgotten past OVERLAP_MEMO): a page drawn again does not score its answers
+    again. Keyed by the texts themselves, so an edited answer or reference is a new key and is
+    scored afresh: it can never give a stale score. Thread-safe (functools.lru_cache); each
+    process has its own, so processes share nothing to corrupt."""
+    return overlap_scores(candidate, reference)
 
 
 def bootstrap_mean_ci(

@@ -28,6 +28,7 @@ class Answer(NamedTuple):
     error: str | None
     audio_hash: str | None
     wer: float | None
+    cer: float | None = None
 
 
 def read_answers(store: Store, study_id: int) -> tuple[Answer, ...]:
@@ -49,6 +50,7 @@ def read_answers(store: Store, study_id: int) -> tuple[Answer, ...]:
         Generation.error,
         Generation.audio_hash,
         Generation.wer,
+        Generation.cer,
     ).order_by(Generation.item_id, Generation.position, Generation.repeat)
     with store.session() as session:
         return tuple(
@@ -68,6 +70,7 @@ def read_answers(store: Store, study_id: int) -> tuple[Answer, ...]:
                 error=row[12],
                 audio_hash=row[13],
                 wer=row[14],
+                cer=row[15],
             )
             for row in session.execute(query)
         )

@@ -5,8 +5,9 @@ that a study exists is a row read) and nothing else; every other part is read or
 first time a renderer asks for it and kept (functools.cached_property), so `study show`, the
 Studies page, the CSV export, the workbook and the HTML and Markdown reports show the same
 figures and none of them computes a part twice: the plan, the answers (one query, the
-study/answers builder), the tables, the summary with its two bootstraps, each judge's
-verdicts and figures, the references, each answer's overlap with its reference.
+study/answers builder), the tables, the summary with its Bradley-Terry bootstraps, the item
+bootstraps of every figure with an interval (`bootstraps`), each judge's verdicts and
+figures, the references, each answer's overlap with its reference.
 
 A new output of a study is one module with one function that takes a StudyResult.
 """
@@ -19,7 +20,15 @@ from typing import Any
 from sqlalchemy import func
 
 from lineup.core import OK, InputError
-from lineup.measure import OverlapScores, StopLabeling, overlap_scores
+from lineup.measure import (
+    ItemBootstrap,
+    Observation,
+    OverlapScores,
+    StopLabeling,
+    bootstrap_by_item,
+    remembered_overlap,
+    stop_labeling,
+)
 from lineup.report.answers import Answer, read_answers
 from lineup.report.tables import (
     StudyTables,
@@ -30,19 +39,22 @@ from lineup.report.tables import (
     voice_rows,
 )
 from lineup.score import (
+    STOP_FIGURE,
     Agreement,
     ItemReference,
     ScoredAnswer,
     StudyJudge,
     Verdict,
     latest_verdicts,
+    overlap_bootstraps,
     reference_summary,
     references_with,
     scores_of,
     study_agreement,
     study_judges,
+    study_label_bootstraps,
     study_ranking,
-    study_stop_labeling,
+    verdict_bootstrap,
     verdict_figures,
 )
 from lineup.store import Label, Store
@@ -69,6 +81,7 @@ class StudyResult:
         self.annotator = annotator
         self._verdicts: dict[StudyJudge, dict[int, Verdict]] = {}
         self._figures: dict[StudyJudge, dict[str, dict[str, Any]]] = {}
+        self._judge_bootstraps: dict[StudyJudge, ItemBootstrap] = {}
         self._overlaps: dict[tuple[str, str | None], OverlapScores | None] = {}
 
     # What the database holds ----------------------------------------------------------------
@@ -142,40 +155,109 @@ class StudyResult:
             )
         return self._verdicts[judge]
 
+    def judge_bootstrap(self, judge: StudyJudge) -> ItemBootstrap:
+        """The item bootstrap of the judge's figure (lineup.score's verdict_bootstrap)."""
+        if judge not in self._judge_bootstraps:
+            self._judge_bootstraps[judge] = verdict_bootstrap(
+                self.study.models, self.verdicts(judge)
+            )
+        return self._judge_bootstraps[judge]
+
     def judge_figures(self, judge: StudyJudge) -> dict[str, dict[str, Any]]:
         if judge not in self._figures:
-            self._figures[judge] = verdict_figures(self.study.models, self.verdicts(judge))
+            self._figures[judge] = verdict_figures(
+                self.study.models, self.verdicts(judge), self.judge_bootstrap(judge)
+            )
         return self._figures[judge]
 
     # Figures --------------------------------------------------------------------------------
 
     def overlap(self, text: str, reference: str | None) -> OverlapScores | None:
-        """overlap_scores, each (answer, reference) computed once for every output."""
+        """overlap_scores, each (answer, reference) computed once for every output (and kept
+        across results in this process: lineup.measure's remembered_overlap)."""
         key = (text, reference)
         if key not in self._overlaps:
-            self._overlaps[key] = overlap_scores(text, reference)
+            self._overlaps[key] = remembered_overlap(text, reference)
         return self._overlaps[key]
+
+    @cached_property
+    def scored_answers(self) -> list[ScoredAnswer]:
+        """The complete answers to the plan's items, as the automatic scores read them."""
+        languages = {item.item_id: item.language for item in self.plan.items}
+        complete = sorted((a for a in self.answers if a.status == OK), key=lambda a: a.id)
+        return [
+            ScoredAnswer(
+                a.model,
+                a.text,
+                reference.text if reference else None,
+                languages.get(a.item_id),
+                a.item_id,
+                a.id,
+            )
+            for a in complete
+            if a.item_id in languages
+            for reference in [self.references.get(a.item_id)]
+        ]
+
+    @cached_property
+    def overlap_bootstraps(self) -> dict[str, ItemBootstrap]:
+        """The item bootstraps of ROUGE-1, ROUGE-L and chrF (lineup.score's
+        overlap_bootstraps); {} for voices."""
+        if self.study.kind == "tts":
+            return {}
+        return overlap_bootstraps(self.study.models, self.scored_answers, self.overlap)
 
     @cached_property
     def scores(self) -> dict[str, dict[str, Any]]:
         """The automatic scores per model (lineup.score's study_scores); {} for voices."""
         if self.study.kind == "tts":
             return {}
-        languages = {item.item_id: item.language for item in self.plan.items}
-        complete = sorted((a for a in self.answers if a.status == OK), key=lambda a: a.id)
-        scored = [
-            ScoredAnswer(
-                a.model,
-                a.text,
-                reference.text if reference else None,
-                languages.get(a.item_id),
-            )
-            for a in complete
-            if a.item_id in languages
-            for reference in [self.references.get(a.item_id)]
-        ]
         judged = self.judge_figures(self.judge) if self.judge is not None else {}
-        return scores_of(self.study.models, scored, judged, self.overlap)
+        return scores_of(
+            self.study.models, self.scored_answers, judged, self.overlap, self.overlap_bootstraps
+        )
+
+    @cached_property
+    def label_bootstraps(self) -> dict[str, ItemBootstrap]:
+        """% relevant and the mean relevance score over everyone's labels, item-bootstrapped
+        (lineup.score's study_label_bootstraps)."""
+        return study_label_bootstraps(self.store, self.study.id)
+
+    @cached_property
+    def voice_bootstraps(self) -> dict[str, ItemBootstrap]:
+        """Voices: the item bootstraps (pooled: each clip weighs the same, as the voices
+        table's means) of mean_wer over the scored clips (`ok`, with a WER and a transcript)
+        and of cer over those with a CER; {} for a VLM study."""
+        if self.study.kind != "tts":
+            return {}
+        wer: list[Observation] = []
+        cer: list[Observation] = []
+        for a in sorted(self.answers, key=lambda a: a.id):
+            if a.status != OK or a.wer is None or a.transcript is None:
+                continue
+            wer.append((a.item_id, a.model, a.id, a.wer))
+            if a.cer is not None:
+                cer.append((a.item_id, a.model, a.id, a.cer))
+        models = self.study.models
+        return {
+            "mean_wer": bootstrap_by_item(wer, models=models, pooled=True),
+            "cer": bootstrap_by_item(cer, models=models, pooled=True),
+        }
+
+    @cached_property
+    def bootstraps(self) -> dict[str, ItemBootstrap]:
+        """Every per-model figure of the study that has an interval, by its key in `study show
+        --json`'s models, as an item bootstrap (lineup.measure.item_bootstrap: ITEM_RESAMPLES
+        draws of the items, seed 0): pct_relevant and relevance (everyone's labels); VLM:
+        rouge1_f1, rougeL_f1, chrf and, once a judge ran, judge_score (the latest judge's);
+        voices: mean_wer and cer. The intervals the outputs show and the paired differences
+        of two models (ItemBootstrap.difference) come from these."""
+        out = dict(self.label_bootstraps)
+        out |= self.overlap_bootstraps
+        if self.study.kind != "tts" and self.judge is not None:
+            out["judge_score"] = self.judge_bootstrap(self.judge)
+        out |= self.voice_bootstraps
+        return out
 
     @cached_property
     def ranking(self) -> dict[str, Any]:
@@ -190,8 +272,9 @@ class StudyResult:
     @cached_property
     def stop_labeling(self) -> StopLabeling:
         """Can I stop labeling: the leader's chance of being best, the undecided pairs, the
-        items that would decide them (lineup.measure.stopping), over everyone's labels."""
-        return study_stop_labeling(self.store, self.study.id, items_total=len(self.plan.items))
+        items that would decide them (lineup.measure.stopping), over everyone's labels: the
+        relevance bootstrap the tables show (lineup.score's study_stop_labeling, built once)."""
+        return stop_labeling(self.label_bootstraps[STOP_FIGURE], items_total=len(self.plan.items))
 
     @cached_property
     def agreement(self) -> Agreement:
@@ -200,11 +283,12 @@ class StudyResult:
     def relevance_rows(self, annotator: str | None) -> list[dict[str, Any]]:
         if annotator is None:
             return self._relevance_everyone
-        return relevance_rows(self.store, self.study, annotator, self.states)
+        mine = study_label_bootstraps(self.store, self.study.id, annotator=annotator)
+        return relevance_rows(self.store, self.study, annotator, self.states, mine)
 
     @cached_property
     def _relevance_everyone(self) -> list[dict[str, Any]]:
-        return relevance_rows(self.store, self.study, None, self.states)
+        return relevance_rows(self.store, self.study, None, self.states, self.label_bootstraps)
 
     @cached_property
     def speed_rows(self) -> list[dict[str, Any]]:
@@ -218,7 +302,7 @@ class StudyResult:
     def voice_rows(self) -> list[dict[str, Any]]:
         if self.study.kind != "tts":
             return []
-        return voice_rows(self.store, self.study, self.answers, self.states)
+        return voice_rows(self.store, self.study, self.answers, self.states, self.voice_bootstraps)
 
     @cached_property
     def tables(self) -> StudyTables:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lineup.core import FINAL_STATUSES
 from lineup.measure import StopLabeling, clean_number
-from lineup.report.tables import LABEL_FIGURES, SPEED_COLUMNS, _models
+from lineup.report.tables import LABEL_FIGURES, SPEED_COLUMNS, _models, _with_interval
 from lineup.score import SCORE_KEYS, alpha_reading, judge_agreement, judge_label_pairs
 
 if TYPE_CHECKING:
@@ -39,9 +39,9 @@ SUMMARY_KEYS = {
     ],
     "tts": [
         *_LABEL_KEYS,
-        "mean_wer",
+        *_with_interval("mean_wer"),
         "corpus_wer",
-        "cer",
+        *_with_interval("cer"),
         "gen_s_per_sentence",
         "stt_s_per_sentence",
         "rtf",
@@ -51,9 +51,9 @@ SUMMARY_KEYS = {
     ],
 }
 VOICE_KEYS = (
-    "mean_wer",
+    *_with_interval("mean_wer"),
     "corpus_wer",
-    "cer",
+    *_with_interval("cer"),
     "gen_s_per_sentence",
     "stt_s_per_sentence",
     "rtf",

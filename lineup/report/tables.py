@@ -13,7 +13,11 @@ lineup.measure.figures and lineup.measure.voices):
   and its 95% item-bootstrap interval (pct_relevant_ci_method "item-bootstrap":
   lineup.score.item_intervals, the items resampled with all their answers and labels, since
   labels of one item are not independent; no interval below 5 labeled items or at zero width,
-  pct_relevant_ci_reason saying why); labeled_answers = the `ok` answers with at least one.
+  pct_relevant_ci_reason saying why); relevance = the mean relevance score (the mean over the
+  model's labeled items of its item score, the per-item grid's cell: relevant 1, partial 0.5,
+  irrelevant 0) with its item-bootstrap interval (relevance_ci_low, relevance_ci_high,
+  relevance_ci_method, relevance_ci_reason, as for pct_relevant); labeled_answers = the `ok`
+  answers with at least one.
   Rows best first as the leaderboard ranks them (lineup.measure.figures.relevance_order: the lower
   end of the 95% interval of pct_relevant, then pct_relevant; models without an interval
   after those with one, by pct_relevant; unlabeled models last); ties keep the study's model
@@ -45,6 +49,9 @@ lineup.measure.figures and lineup.measure.voices):
 - voices table (kind `tts`), per voice: clips = answers; ok; scored, mean_wer, wer_std,
   corpus_wer and cer (the mean per-clip CER) as the TTS leaderboard defines them
   (lineup.measure.voices.wer_figures, from sums the database makes over the study's clips);
+  mean_wer and cer each with its 95% item-bootstrap interval (`pooled`: each clip weighs the
+  same, the sentences resampled with all their clips; mean_wer_ci_method "item-bootstrap",
+  mean_wer_ci_reason when there is none; the same keys for cer);
   gen_s_per_sentence = the mean gen_s over `ok` clips that have one; stt_s_per_sentence = the
   mean transcription seconds over `ok` clips that have them; rtf = the median real-time
   factor over `ok` clips that have one; peak_mem_mb = the largest per-clip peak.
@@ -74,8 +81,10 @@ from lineup.core import OK
 from lineup.measure import (
     RATED,
     TIMED,
+    ItemBootstrap,
     ScoredClips,
     failure_counts,
+    interval_fields,
     item_score,
     label_figures,
     median_or_none,
@@ -84,27 +93,27 @@ from lineup.measure import (
     wer_figures,
 )
 from lineup.report.answers import Answer
-from lineup.score import study_label_bootstraps
 from lineup.store import Generation, Label, Store, wer_sums
 from lineup.study import StudyInfo, StudyItem, counted_labels, study_answers
 
 if TYPE_CHECKING:
     from lineup.report.result import StudyResult
 
-ITEM_BOOTSTRAP = "item-bootstrap"
+
+def _with_interval(name: str) -> tuple[str, ...]:
+    """A figure's key and its interval's (lineup.measure.interval_fields)."""
+    return (name, *(f"{name}_ci_{part}" for part in ("low", "high", "method", "reason")))
+
 
 # The figures of lineup.measure.figures.label_figures that the tables show under their own names,
 # the interval of pct_relevant replaced by its item bootstrap (with its method, and the reason
-# when there is none).
+# when there is none), then the mean relevance score with its item-bootstrap interval.
 LABEL_FIGURES = (
     "relevant",
     "partial",
     "irrelevant",
-    "pct_relevant",
-    "pct_relevant_ci_low",
-    "pct_relevant_ci_high",
-    "pct_relevant_ci_method",
-    "pct_relevant_ci_reason",
+    *_with_interval("pct_relevant"),
+    *_with_interval("relevance"),
 )
 RELEVANCE_COLUMNS = [
     "model",
@@ -142,10 +151,10 @@ VOICE_COLUMNS = [
     "clips",
     "ok",
     "scored",
-    "mean_wer",
+    *_with_interval("mean_wer"),
     "wer_std",
     "corpus_wer",
-    "cer",
+    *_with_interval("cer"),
     "gen_s_per_sentence",
     "stt_s_per_sentence",
     "rtf",
@@ -200,8 +209,14 @@ def _chars() -> ColumnElement[int]:
 
 
 def relevance_rows(
-    store: Store, info: StudyInfo, annotator: str | None, states: Mapping[str, Mapping[str, int]]
+    store: Store,
+    info: StudyInfo,
+    annotator: str | None,
+    states: Mapping[str, Mapping[str, int]],
+    bootstraps: Mapping[str, ItemBootstrap],
 ) -> list[dict[str, Any]]:
+    """The relevance table's rows; `bootstraps`: the item bootstraps of the same labels
+    (lineup.score's study_label_bootstraps with the same annotator)."""
     counts: dict[str, dict[str, int]] = {}
     labeled: dict[str, int] = {}
     with store.session() as session:
@@ -220,20 +235,16 @@ def relevance_rows(
             ).group_by(Generation.model_spec)
         ):
             labeled[model] = int(n)
-    intervals = study_label_bootstraps(store, info.id, annotator=annotator)[
-        "pct_relevant"
-    ].intervals()
+    intervals = bootstraps["pct_relevant"].intervals()
+    scores = bootstraps["relevance"].intervals()
     rows = []
     for model in _models(info, [*states, *counts]):
         figures = label_figures(counts.get(model, {}))
-        interval = intervals.get(model)
+        score = scores.get(model)
+        figures |= interval_fields("pct_relevant", intervals.get(model), "no label")
         figures |= {
-            "pct_relevant_ci_low": interval.ci_low if interval else None,
-            "pct_relevant_ci_high": interval.ci_high if interval else None,
-            "pct_relevant_ci_method": ITEM_BOOTSTRAP,
-            "pct_relevant_ci_reason": (
-                interval.reason if interval and figures["labels"] else "no label"
-            ),
+            "relevance": None if score is None else score.value,
+            **interval_fields("relevance", score, "no label"),
         }
         model_states = states.get(model, {})
         rows.append(
@@ -416,7 +427,12 @@ def voice_rows(
     info: StudyInfo,
     answers: Sequence[Answer],
     states: Mapping[str, Mapping[str, int]],
+    bootstraps: Mapping[str, ItemBootstrap],
 ) -> list[dict[str, Any]]:
+    """The voices table's rows; `bootstraps`: the item bootstraps of mean_wer and cer over
+    the same clips (StudyResult.voice_bootstraps)."""
+    wer_intervals = bootstraps["mean_wer"].intervals()
+    cer_intervals = bootstraps["cer"].intervals()
     clips: dict[str, tuple[Any, ...]] = {}
     with store.session() as session:
         for model, *values in session.execute(
@@ -448,9 +464,11 @@ def voice_rows(
                 "ok": model_states.get(OK, 0),
                 "scored": figures["scored"],
                 "mean_wer": figures["mean_wer"],
+                **interval_fields("mean_wer", wer_intervals.get(model), "no scored clip"),
                 "wer_std": figures["wer_std"],
                 "corpus_wer": figures["corpus_wer"],
                 "cer": figures["mean_cer"],
+                **interval_fields("cer", cer_intervals.get(model), "no clip with a CER"),
                 "gen_s_per_sentence": None if gen_s is None else float(gen_s),
                 "stt_s_per_sentence": None if stt_s is None else float(stt_s),
                 "rtf": median_or_none(rtfs.get(model, [])),

@@ -7,18 +7,21 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
   requests (its answers in any state), ok, errors, labeled (the counted labels: each
   annotator's latest on a complete answer), relevant, partial, irrelevant, pct_relevant with
   its 95% item-bootstrap interval (pct_relevant_ci_low, pct_relevant_ci_high, the method in
-  pct_relevant_ci_method and, when there is none, the reason in pct_relevant_ci_reason),
+  pct_relevant_ci_method and, when there is none, the reason in pct_relevant_ci_reason), the
+  mean relevance score with its interval (relevance, relevance_ci_*, the same way),
   labeled_answers; then
   the speed table (VLM studies) or the voices' timings (gen_s_per_sentence,
   stt_s_per_sentence, rtf, peak_mem_mb). Definitions: lineup.report.tables.
 - Metrics, one row per model in the study's order: for VLM studies the automatic scores of
-  lineup.score.automatic (rouge1_f1, rougeL_f1, chrf with their 95% bootstrap intervals,
+  lineup.score.automatic (rouge1_f1, rougeL_f1, chrf with their 95% item-bootstrap intervals,
+  each with its *_ci_method and *_ci_reason,
   with_reference, language_checked, wrong_language, latin_share, other_script_chars, empty,
   refusals; judge_score with its interval, judged, judge_failures from the study's latest
   judge) and the repeats table (items_repeated, identical_repeats, identical_share,
   mean_repeat_rougeL, mean_length_spread,
-  mean_time_spread); for voice studies the WER figures of the voices table (scored, mean_wer,
-  wer_std, corpus_wer, cer). Then the Bradley-Terry rating, its interval and rank
+  mean_time_spread); for voice studies the WER figures of the voices table (scored, mean_wer
+  and cer each with its item-bootstrap interval, wer_std, corpus_wer). Then the
+  Bradley-Terry rating, its interval and rank
   (lineup.score.ranking: models whose intervals overlap share a rank) and, where the study has them,
   the same from the annotators' pairwise votes (ARENA_KEYS).
 - Per item, one row per item (item_id, position, text, reference) and one column per model:
@@ -78,6 +81,7 @@ from lineup.report.tables import (
     REPEAT_COLUMNS,
     SPEED_COLUMNS,
     StudyTables,
+    _with_interval,
 )
 from lineup.score import ALPHA_SCALE, SCORE_KEYS, StudyJudge, Verdict
 from lineup.store import Store
@@ -97,7 +101,13 @@ SUMMARY_COLUMNS = [
     "labeled_answers",
 ]
 VOICE_TIMES = ["gen_s_per_sentence", "stt_s_per_sentence", "rtf", "peak_mem_mb"]
-VOICE_WER = ["scored", "mean_wer", "wer_std", "corpus_wer", "cer"]
+VOICE_WER = [
+    "scored",
+    *_with_interval("mean_wer"),
+    "wer_std",
+    "corpus_wer",
+    *_with_interval("cer"),
+]
 JUDGE_COLUMNS = [
     "generation_id",
     "item_id",

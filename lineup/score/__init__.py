@@ -12,7 +12,15 @@ from lineup.score.agreement import (
     judge_agreement,
     study_agreement,
 )
-from lineup.score.automatic import SCORE_KEYS, ScoredAnswer, scores_of, study_scores
+from lineup.score.automatic import (
+    OVERLAP_FIGURES,
+    SCORE_KEYS,
+    ScoredAnswer,
+    figure_fields,
+    overlap_bootstraps,
+    scores_of,
+    study_scores,
+)
 from lineup.score.item_intervals import study_label_bootstraps
 from lineup.score.judge import (
     SIMPLER_TEMPLATE_HINT,
@@ -41,6 +49,7 @@ from lineup.score.judge_verdicts import (
     latest_judge,
     latest_verdicts,
     study_judges,
+    verdict_bootstrap,
     verdict_figures,
 )
 from lineup.score.ranking import study_ranking
@@ -52,7 +61,7 @@ from lineup.score.references import (
     references_with,
     scored_study,
 )
-from lineup.score.stop_labeling import study_stop_labeling
+from lineup.score.stop_labeling import STOP_FIGURE, study_stop_labeling
 
 # The definitions a report quotes, by heading.
 DEFINITIONS = {
@@ -69,6 +78,10 @@ __all__ = [
     "ScoredAnswer",
     "scores_of",
     "verdict_figures",
+    "verdict_bootstrap",
+    "overlap_bootstraps",
+    "figure_fields",
+    "OVERLAP_FIGURES",
     "DEFINITIONS",
     "JUDGE_MAX_TOKENS",
     "JUDGE_TIMEOUT_S",
@@ -105,6 +118,7 @@ __all__ = [
     "study_judges",
     "study_label_bootstraps",
     "study_stop_labeling",
+    "STOP_FIGURE",
     "study_ranking",
     "study_scores",
 ]

@@ -8,9 +8,12 @@ lineup.measure.text_checks):
   item is the set's reference answer, else the reference model's answer
   (lineup.score.references); an answer to an item without one has no overlap scores; an item
   without a language has no language check.
-- rouge1_f1, rougeL_f1, chrf: the mean over the model's answers that have a reference, with
-  a 95% percentile bootstrap interval over those answers (seed 0, 1,000 resamples);
-  `*_n` says how many answers.
+- rouge1_f1, rougeL_f1, chrf: the mean over the model's answers that have a reference
+  (every answer weighs the same), with its 95% item-bootstrap interval
+  (lineup.measure.item_bootstrap, `pooled`: the study's items resampled with all their
+  answers, seed 0, 1,000 resamples, one draw for every model; `*_ci_method`
+  "item-bootstrap", and `*_ci_reason` saying why there is none: below 5 items with a score, or
+  every item giving the same value); with_reference says how many answers.
 - wrong_language: how many of the model's checked answers are in another language than
   their item's (lineup.measure.text_checks.check_answer); language_checked: how many could be
   checked (the item has a language and the answer is long enough to tell).
@@ -34,11 +37,15 @@ from typing import Any
 
 from lineup.core import InputError
 from lineup.measure import (
-    MeanInterval,
+    ITEM_RESAMPLES,
+    ItemBootstrap,
+    ItemInterval,
+    Observation,
     OverlapScores,
+    bootstrap_by_item,
     check_answer,
+    interval_fields,
     overlap_scores,
-    summarize_overlap,
     summarize_text_checks,
 )
 from lineup.score.judge_verdicts import FIGURE_KEYS, judge_figures, latest_judge
@@ -46,17 +53,12 @@ from lineup.score.references import item_references
 from lineup.store import Generation, SetItemRow, Store
 from lineup.study import StudyInfo, study_answers, study_info
 
+# The overlap figures, by the key a model's row gives each.
+OVERLAP_FIGURES = ("rouge1_f1", "rougeL_f1", "chrf")
+INTERVAL_SUFFIXES = ("_ci_low", "_ci_high", "_ci_method", "_ci_reason")
 # The keys each model gains in study_summary (VLM studies).
 SCORE_KEYS = [
-    "rouge1_f1",
-    "rouge1_f1_ci_low",
-    "rouge1_f1_ci_high",
-    "rougeL_f1",
-    "rougeL_f1_ci_low",
-    "rougeL_f1_ci_high",
-    "chrf",
-    "chrf_ci_low",
-    "chrf_ci_high",
+    *(f + suffix for f in OVERLAP_FIGURES for suffix in ("", *INTERVAL_SUFFIXES)),
     "with_reference",
     "language_checked",
     "wrong_language",
@@ -76,6 +78,8 @@ class ScoredAnswer:
     text: str
     reference: str | None
     language: str | None
+    item_id: int = 0  # the item resampled (the item bootstrap)
+    answer_id: int = 0  # its generation
 
 
 def _answers(store: Store, info: StudyInfo) -> list[ScoredAnswer]:
@@ -85,6 +89,7 @@ def _answers(store: Store, info: StudyInfo) -> list[ScoredAnswer]:
         Generation.output_text,
         SetItemRow.id,
         SetItemRow.language,
+        Generation.id,
         complete=True,
         with_item="inner",
     ).order_by(Generation.id)
@@ -92,31 +97,65 @@ def _answers(store: Store, info: StudyInfo) -> list[ScoredAnswer]:
     with store.session() as session:
         rows = session.execute(query).all()
     return [
-        ScoredAnswer(model, text or "", reference.text if reference else None, language)
-        for model, text, item_id, language in rows
+        ScoredAnswer(
+            model, text or "", reference.text if reference else None, language, item_id, gid
+        )
+        for model, text, item_id, language, gid in rows
         for reference in [references.get(item_id)]
     ]
 
 
-def _interval(name: str, figure: MeanInterval) -> dict[str, Any]:
-    return {name: figure.mean, f"{name}_ci_low": figure.low, f"{name}_ci_high": figure.high}
+def figure_fields(name: str, interval: ItemInterval | None) -> dict[str, Any]:
+    """A figure's value and its interval's keys (lineup.measure.interval_fields)."""
+    value = None if interval is None else interval.value
+    return {name: value, **interval_fields(name, interval, "no answer with a score")}
 
 
 # How an answer's overlap with its reference is found: overlap_scores, or a caller's memo of it.
 Overlap = Callable[[str, str | None], OverlapScores | None]
 
 
+def overlap_bootstraps(
+    models: Sequence[str],
+    answers: Sequence[ScoredAnswer],
+    overlap_of: Overlap = overlap_scores,
+    *,
+    resamples: int = ITEM_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, ItemBootstrap]:
+    """Per overlap figure (OVERLAP_FIGURES), the pooled item bootstrap of the answers' scores
+    (an answer without a reference is left out) for `models`."""
+    observations: dict[str, list[Observation]] = {figure: [] for figure in OVERLAP_FIGURES}
+    for answer in answers:
+        scores = overlap_of(answer.text, answer.reference)
+        if scores is None:
+            continue
+        for figure, value in zip(
+            OVERLAP_FIGURES, (scores.rouge1_f1, scores.rouge_l_f1, scores.chrf), strict=True
+        ):
+            observations[figure].append((answer.item_id, answer.model, answer.answer_id, value))
+    return {
+        figure: bootstrap_by_item(rows, models=models, pooled=True, resamples=resamples, seed=seed)
+        for figure, rows in observations.items()
+    }
+
+
 def model_scores(
-    answers: Sequence[ScoredAnswer], overlap_of: Overlap = overlap_scores
+    answers: Sequence[ScoredAnswer],
+    intervals: Mapping[str, ItemInterval],
+    with_reference: int,
 ) -> dict[str, Any]:
-    """The SCORE_KEYS of one model's answers but the judge's."""
-    overlap = summarize_overlap(overlap_of(a.text, a.reference) for a in answers)
+    """The SCORE_KEYS of one model's answers but the judge's, its overlap figures' intervals
+    given (per figure)."""
     checks = summarize_text_checks(check_answer(a.text, a.language) for a in answers)
     return {
-        **_interval("rouge1_f1", overlap.rouge1_f1),
-        **_interval("rougeL_f1", overlap.rouge_l_f1),
-        **_interval("chrf", overlap.chrf),
-        "with_reference": overlap.rouge1_f1.n,
+        **{figure: None for figure in OVERLAP_FIGURES},
+        **{
+            key: value
+            for figure in OVERLAP_FIGURES
+            for key, value in figure_fields(figure, intervals.get(figure)).items()
+        },
+        "with_reference": with_reference,
         "language_checked": checks.language_checked,
         "wrong_language": checks.wrong_language,
         "latin_share": checks.mean_latin_share,
@@ -143,13 +182,26 @@ def scores_of(
     answers: Sequence[ScoredAnswer],
     judged: Mapping[str, Mapping[str, Any]],
     overlap_of: Overlap = overlap_scores,
+    bootstraps: Mapping[str, ItemBootstrap] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """study_scores from parts already read: the complete answers in the order of their ids
-    (the bootstrap intervals depend on it) and the latest judge's figures per model."""
+    """study_scores from parts already read: the complete answers, the latest judge's figures
+    per model, and the overlap figures' item bootstraps (overlap_bootstraps of the same
+    answers; made here when not given)."""
+    if bootstraps is None:
+        bootstraps = overlap_bootstraps(models, answers, overlap_of)
+    intervals = {figure: boot.intervals() for figure, boot in bootstraps.items()}
+    with_reference = {model: 0 for model in models}
+    for answer in answers:
+        if overlap_of(answer.text, answer.reference) is not None:
+            with_reference[answer.model] = with_reference.get(answer.model, 0) + 1
     return {
         model: {
-            **model_scores([a for a in answers if a.model == model], overlap_of),
-            **judged.get(model, dict.fromkeys(FIGURE_KEYS)),
+            **model_scores(
+                [a for a in answers if a.model == model],
+                {name: figures[model] for name, figures in intervals.items() if model in figures},
+                with_reference.get(model, 0),
+            ),
+            **judged.get(model, {key: None for key in FIGURE_KEYS}),
         }
         for model in models
     }

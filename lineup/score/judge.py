@@ -45,8 +45,10 @@ Definitions (one place for each):
   if either is unparsed or failed, the answer is a failure. Its score (the judge-versus-people
   agreement) is the candidate's mean score over the two orders.
 - Per model (`judge_figures`): over the study's current complete answers, the judge's latest
-  finished verdict on each under the protocol; the mean figure of the scored ones with its 95%
-  percentile bootstrap interval (lineup.measure.overlap.bootstrap_mean_ci), how many were scored
+  finished verdict on each under the protocol; the mean figure of the scored ones (each answer
+  weighs the same) with its 95% item-bootstrap interval (lineup.measure.item_bootstrap,
+  `pooled`: the study's items resampled with all their answers; `judge_score_ci_method`
+  "item-bootstrap", `judge_score_ci_reason` when there is none), how many were scored
   (`judged`) and how many failed (`judge_failures`: unparsed or failed, counted apart and left
   out of the mean).
 - The study's judge (`latest_judge`): the judge and protocol of its most recent finished

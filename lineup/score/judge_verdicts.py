@@ -11,7 +11,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 
 from lineup.core import OK, InputError
-from lineup.measure import bootstrap_mean_ci
+from lineup.measure import (
+    ITEM_RESAMPLES,
+    ItemBootstrap,
+    Observation,
+    bootstrap_by_item,
+    interval_fields,
+)
 from lineup.score.judge_prompt import (
     JUDGE_MAX_TOKENS,
     JUDGE_TIMEOUT_S,
@@ -27,6 +33,8 @@ FIGURE_KEYS = (
     "judge_score",
     "judge_score_ci_low",
     "judge_score_ci_high",
+    "judge_score_ci_method",
+    "judge_score_ci_reason",
     "judged",
     "judge_failures",
 )
@@ -114,6 +122,7 @@ class Verdict:
     error: str | None
     figure: float | None = None  # see the module's definitions
     reference_score: float | None = None  # pairwise: the reference's mean over the two orders
+    item: int | None = None  # the answer's item (the item bootstrap resamples items)
 
 
 def latest_verdicts(
@@ -128,6 +137,7 @@ def latest_verdicts(
                 JudgeScore.generation_id,
                 JudgeScore.position,
                 Generation.model_spec,
+                Generation.item_id,
                 JudgeScore.status,
                 JudgeScore.score,
                 JudgeScore.reference_score,
@@ -155,6 +165,7 @@ def latest_verdicts(
                 row.reasons,
                 row.error,
                 figure=None if row.score is None else row.score / SCORE_MAX,
+                item=row.item_id,
             )
             for (gid, _), row in latest.items()
         }
@@ -165,7 +176,9 @@ def latest_verdicts(
             continue
         failed = next((r for r in (first, second) if r.status != JUDGE_SCORED), None)
         if failed is not None:
-            verdicts[gid] = Verdict(failed.model_spec, failed.status, None, None, failed.error)
+            verdicts[gid] = Verdict(
+                failed.model_spec, failed.status, None, None, failed.error, item=failed.item_id
+            )
             continue
         mine = [first.score, second.score]
         theirs = [first.reference_score, second.reference_score]
@@ -178,6 +191,7 @@ def latest_verdicts(
             None,
             figure=sum(ratios) / 2,
             reference_score=sum(theirs) / 2,
+            item=first.item_id,
         )
     return verdicts
 
@@ -195,30 +209,54 @@ def judge_figures(
     return verdict_figures(info.models, latest_verdicts(store, study_id, judge_spec, protocol))
 
 
+def verdict_bootstrap(
+    models: Sequence[str],
+    latest: Mapping[int, Verdict],
+    *,
+    resamples: int = ITEM_RESAMPLES,
+    seed: int = 0,
+) -> ItemBootstrap:
+    """The pooled item bootstrap (lineup.measure.item_bootstrap) of the scored verdicts'
+    figures, per model in `models`' order (then any other model a verdict names): each
+    model's figure is the mean over its scored answers, the items resampled."""
+    observations: list[Observation] = [
+        (verdict.item, verdict.model, gid, verdict.figure)
+        for gid, verdict in sorted(latest.items())
+        if verdict.status == JUDGE_SCORED and verdict.figure is not None
+    ]
+    named = [*models, *sorted({v.model for v in latest.values()} - set(models))]
+    return bootstrap_by_item(
+        observations, models=named, pooled=True, resamples=resamples, seed=seed
+    )
+
+
 def verdict_figures(
-    models: Sequence[str], latest: Mapping[int, Verdict]
+    models: Sequence[str],
+    latest: Mapping[int, Verdict],
+    bootstrap: ItemBootstrap | None = None,
 ) -> dict[str, dict[str, Any]]:
     """judge_figures from verdicts already read (latest_verdicts), per model in `models`' order
-    (then any other model a verdict names)."""
-    figures: dict[str, list[float]] = {model: [] for model in models}
-    failures: dict[str, int] = {model: 0 for model in models}
+    (then any other model a verdict names); `bootstrap`: their verdict_bootstrap, made here
+    when not given."""
+    if bootstrap is None:
+        bootstrap = verdict_bootstrap(models, latest)
+    judged: dict[str, int] = {model: 0 for model in bootstrap.models}
+    failures: dict[str, int] = {model: 0 for model in bootstrap.models}
     for verdict in latest.values():
         if verdict.status == JUDGE_SCORED and verdict.figure is not None:
-            figures.setdefault(verdict.model, []).append(verdict.figure)
+            judged[verdict.model] += 1
         else:
-            failures[verdict.model] = failures.get(verdict.model, 0) + 1
-    result: dict[str, dict[str, Any]] = {}
-    for model, values in figures.items():
-        interval = bootstrap_mean_ci(values)
-        mean, low, high = interval if interval is not None else (None, None, None)
-        result[model] = {
-            "judge_score": mean,
-            "judge_score_ci_low": low,
-            "judge_score_ci_high": high,
-            "judged": len(values),
-            "judge_failures": failures.get(model, 0),
+            failures[verdict.model] += 1
+    intervals = bootstrap.intervals()
+    return {
+        model: {
+            "judge_score": interval.value,
+            **interval_fields("judge_score", interval, "no scored answer"),
+            "judged": judged[model],
+            "judge_failures": failures[model],
         }
-    return result
+        for model, interval in intervals.items()
+    }
 
 
 def judge_label_pairs(

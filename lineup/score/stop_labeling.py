@@ -11,7 +11,7 @@ from lineup.measure import ITEM_RESAMPLES, StopLabeling, stop_labeling
 from lineup.score.item_intervals import study_label_bootstraps
 from lineup.store import Run, Store
 
-FIGURE = "relevance"
+STOP_FIGURE = "relevance"
 
 
 def study_stop_labeling(
@@ -22,9 +22,9 @@ def study_stop_labeling(
     resamples: int = ITEM_RESAMPLES,
     seed: int = 0,
 ) -> StopLabeling:
-    """The study's StopLabeling on FIGURE (module docstring); `items_total`: its items, counted
-    when not given. InputError when there is no such study (study_label_bootstraps')."""
-    boot = study_label_bootstraps(store, study_id, resamples=resamples, seed=seed)[FIGURE]
+    """The study's StopLabeling on STOP_FIGURE (module docstring); `items_total`: its items,
+    counted when not given. InputError when there is no such study (study_label_bootstraps')."""
+    boot = study_label_bootstraps(store, study_id, resamples=resamples, seed=seed)[STOP_FIGURE]
     if items_total is None:
         with store.session() as session:
             items_total = session.scalar(

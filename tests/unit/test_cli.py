@@ -174,6 +174,7 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
         "pct_relevant",
         "pct_relevant_ci_low",
         "pct_relevant_ci_high",
+        "pct_relevant_ci_method",
         "median_ttft_s",
         "median_total_s",
         "median_tokens_per_s",
@@ -181,6 +182,7 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
         "failed",
     }
     assert (row["generations"], row["failed"]) == (3, 0)
+    assert row["pct_relevant_ci_method"] == "wilson"  # labels of single comparisons
     # `n` (issue 2's key) is the labels; `labels` and `answers` say what each count is.
     assert (row["labels"], row["answers"]) == (3, 3)
 

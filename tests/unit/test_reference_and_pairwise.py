@@ -204,15 +204,14 @@ def test_the_pairwise_judge_sees_both_orders_anonymised_and_scores_candidate_ove
         # The judge gave 8 to whatever came first and 4 to the second.
         assert (row.score, row.reference_score) == ((8, 4) if row.position == 1 else (4, 8))
     assert sorted(row.position for row in rows) == [1] * 6 + [2] * 6
-    # Per answer: (8/4 + 4/8) / 2 = 1.25; every answer the same, so the interval is a point.
+    # Per answer: (8/4 + 4/8) / 2 = 1.25; three items are below the item bootstrap's floor of
+    # 5 (and every answer the same): no interval, never a zero-width one.
     summary = app.studies.summary(study_id)
     assert summary["judge"] == {"spec": judge, "protocol": "pairwise"}
     for row in summary["models"]:
         assert row["judge_score"] == pytest.approx(1.25)
-        assert (row["judge_score_ci_low"], row["judge_score_ci_high"]) == (
-            pytest.approx(1.25),
-            pytest.approx(1.25),
-        )
+        assert (row["judge_score_ci_low"], row["judge_score_ci_high"]) == (None, None)
+        assert row["judge_score_ci_reason"] == "fewer than 5 items (3): no interval"
         assert (row["judged"], row["judge_failures"]) == (3, 0)
 
     again = app.scores.judge(study_id, judge, protocol="pairwise")

@@ -209,7 +209,10 @@ def test_metrics_hold_the_judge_mean_overlap_and_ranking(workbook_of: tuple[Stud
         assert close(row["judge_score"], statistics.fmean(scored))
         assert row["judged"] == len(scored)
         assert row["judge_failures"] == sum(v["status"] != JUDGE_SCORED for v in mine)
-        assert row["judge_score_ci_low"] <= row["judge_score"] <= row["judge_score_ci_high"]
+        # Two items: below the item bootstrap's floor of 5, no interval and the reason why.
+        assert row["judge_score_ci_low"] is None and row["judge_score_ci_high"] is None
+        assert row["judge_score_ci_method"] == "item-bootstrap"
+        assert row["judge_score_ci_reason"].startswith("fewer than 5 items")
         assert isinstance(row["bt_rating"], float) and row["bt_rank"] in (1, 2)
     # m:good says the reference word for word; m:bad shares no word with it.
     assert metrics["m:good"]["rouge1_f1"] == 1.0 and metrics["m:bad"]["rouge1_f1"] == 0.0

@@ -69,7 +69,10 @@ def test_each_models_scores_come_from_its_complete_answers_and_their_items(
     assert copy["wrong_language"] == 0 and copy["language_checked"] == 2
     assert copy["latin_share"] == 0.0 and copy["other_script_chars"] == 0
     # English to a Russian item: no shared token, wrong language, every letter Latin.
-    assert drift["rouge1_f1_ci_low"] <= drift["rouge1_f1"] <= drift["rouge1_f1_ci_high"]
+    # Two items with a reference: below the item bootstrap's floor, no interval and why.
+    assert drift["rouge1_f1_ci_low"] is None and drift["rouge1_f1_ci_high"] is None
+    assert drift["rouge1_f1_ci_method"] == "item-bootstrap"
+    assert drift["rouge1_f1_ci_reason"] == "fewer than 5 items (2): no interval"
     # "Card declined." against the English reference: tokens card, declined (2) against
     # the, card, was, declined, for, insufficient, funds (7): 2 shared; P 1, R 2/7.
     english = 2 * 1 * (2 / 7) / (1 + 2 / 7)

@@ -45,6 +45,11 @@ from tests.expected import (
 SCORE = {"relevant": 1.0, "partial": 0.5, "irrelevant": 0.0}
 
 
+def INTERVAL_OF(name: str) -> tuple[str, ...]:  # noqa: N802 (reads as a constant's name)
+    """A figure's key and its interval's keys."""
+    return (name, *(f"{name}_ci_{part}" for part in ("low", "high", "method", "reason")))
+
+
 def write_csv(store: Store, study_id: int, folder: Path) -> list[Path]:
     """The CSV export of a stored study (its StudyResult rendered)."""
     return write_study_csv(load_study_result(store, study_id), folder)
@@ -182,6 +187,7 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "pct_relevant_ci_high",
         "pct_relevant_ci_method",
         "pct_relevant_ci_reason",
+        *INTERVAL_OF("relevance"),
         "output_tokens",
         "time_s",
         "tokens_per_time_s",
@@ -382,9 +388,10 @@ def test_voice_summary_has_exactly_the_documented_keys(store: Store) -> None:
         "pct_relevant_ci_high",
         "pct_relevant_ci_method",
         "pct_relevant_ci_reason",
-        "mean_wer",
+        *INTERVAL_OF("relevance"),
+        *INTERVAL_OF("mean_wer"),
         "corpus_wer",
-        "cer",
+        *INTERVAL_OF("cer"),
         "gen_s_per_sentence",
         "stt_s_per_sentence",
         "rtf",
