@@ -30,14 +30,18 @@ from lineup.core import OK
 from lineup.report.answers import Answer
 from lineup.report.markdown_report import (
     ARENA_MD,
+    JUDGE_BY_MODEL_MD,
     JUDGES_MD,
     RANKING_MD,
     RELEVANCE_MD,
+    RELIABILITY_MD,
+    RELIABILITY_WORDS,
     SCORES_MD,
     judge_rows,
     number,
     percent,
     ranked,
+    reliability_rows,
     setup_lines,
 )
 from lineup.score import ALPHA_SCALE, Verdict
@@ -210,6 +214,7 @@ def _methods(kind: str) -> list[tuple[str, str]]:
         ("Reference answers", SCORES["Reference answers"]),
         ("Automatic scores", SCORES["Automatic scores"]),
         ("The LLM judge", SCORES["The LLM judge"]),
+        ("The judge's reliability", SCORES["The judge's reliability"]),
         ("Ranking", FIGURES["Ranking"]),
         ("Pairwise votes", STUDIES["Pairwise votes"]),
         ("Agreement", SCORES["Agreement"]),
@@ -345,6 +350,10 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         arena=ranked(summary["models"], "arena"),
         judges=judges,
         judges_columns=JUDGES_MD,
+        reliability=reliability_rows(summary),
+        reliability_columns=RELIABILITY_MD,
+        reliability_words=RELIABILITY_WORDS,
+        judge_by_model_columns=JUDGE_BY_MODEL_MD,
         arena_columns=ARENA_MD,
         setup=setup_lines(summary),
         number=number,

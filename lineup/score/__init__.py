@@ -4,6 +4,7 @@ agreement."""
 from lineup.score import agreement as _agreement
 from lineup.score import automatic as _automatic
 from lineup.score import judge as _judge
+from lineup.score import judge_reliability as _judge_reliability
 from lineup.score import references as _references
 from lineup.score.agreement import (
     ALPHA_SCALE,
@@ -30,6 +31,16 @@ from lineup.score.judge_prompt import (
     check_judge_limits,
     check_protocol,
     check_template,
+)
+from lineup.score.judge_reliability import (
+    Dispute,
+    JudgeLabel,
+    JudgeReliability,
+    PositionBias,
+    disputed_answers,
+    judge_labels,
+    position_bias,
+    reliability_of,
 )
 from lineup.score.judge_verdicts import (
     JudgeSetting,
@@ -58,6 +69,7 @@ DEFINITIONS = {
     "Reference answers": _references.__doc__ or "",
     "Automatic scores": _automatic.__doc__ or "",
     "The LLM judge": _judge.__doc__ or "",
+    "The judge's reliability": _judge_reliability.__doc__ or "",
     "Agreement": _agreement.__doc__ or "",
 }
 
@@ -69,6 +81,14 @@ __all__ = [
     "scores_of",
     "verdict_figures",
     "DEFINITIONS",
+    "Dispute",
+    "JudgeLabel",
+    "JudgeReliability",
+    "PositionBias",
+    "disputed_answers",
+    "judge_labels",
+    "reliability_of",
+    "position_bias",
     "JUDGE_MAX_TOKENS",
     "JUDGE_TIMEOUT_S",
     "JudgeJob",

@@ -114,6 +114,9 @@ class Verdict:
     error: str | None
     figure: float | None = None  # see the module's definitions
     reference_score: float | None = None  # pairwise: the reference's mean over the two orders
+    # Pairwise, scored: (candidate's score, reference's score) with the candidate shown first
+    # (position 1), then with the reference shown first (position 2).
+    orders: tuple[tuple[float, float], tuple[float, float]] | None = None
 
 
 def latest_verdicts(
@@ -167,19 +170,25 @@ def latest_verdicts(
         if failed is not None:
             verdicts[gid] = Verdict(failed.model_spec, failed.status, None, None, failed.error)
             continue
-        mine = [first.score, second.score]
-        theirs = [first.reference_score, second.reference_score]
-        ratios = [m / t for m, t in zip(mine, theirs, strict=True)]
+        mine = [float(first.score), float(second.score)]
+        theirs = [float(first.reference_score), float(second.reference_score)]
         verdicts[gid] = Verdict(
             first.model_spec,
             JUDGE_SCORED,
             sum(mine) / 2,
             f"Shown first: {first.reasons or '-'}\nShown second: {second.reasons or '-'}",
             None,
-            figure=sum(ratios) / 2,
+            figure=pairwise_figure(mine, theirs),
             reference_score=sum(theirs) / 2,
+            orders=((mine[0], theirs[0]), (mine[1], theirs[1])),
         )
     return verdicts
+
+
+def pairwise_figure(mine: Sequence[float], theirs: Sequence[float]) -> float:
+    """An answer's pairwise figure (lineup.score.judge's definitions): the candidate's scores
+    summed over both orders over the reference's summed over both orders."""
+    return sum(mine) / sum(theirs)
 
 
 def judge_figures(
