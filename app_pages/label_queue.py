@@ -212,9 +212,12 @@ def disputed_caption(study: StudyInfo, queue: LabelQueue) -> None:
     )
 
 
-def fully_labeled(study: StudyInfo, model: str) -> None:
-    """Every answer has this annotator's label: say so, and link to the study's results."""
-    if model:
+def fully_labeled(study: StudyInfo, model: str, disputed: bool = False) -> None:
+    """Every answer (the filters show) has this annotator's label: say so, and link to the
+    study's results."""
+    if disputed:
+        done = f"Every disputed answer in study {study.id} has your label."
+    elif model:
         name = code_span(app.catalog.model_label(model).title)
         done = f"Every answer of {name} in study {study.id} has your label."
     else:
@@ -307,7 +310,7 @@ if annotator:
     share = queue.labeled / queue.total if queue.total else 0.0
     st.progress(share, text=f"Labeled {queue.labeled} of {queue.total} answers")
     if queue.total and queue.labeled == queue.total:
-        fully_labeled(study, model)
+        fully_labeled(study, model, disputed)
 else:
     st.warning("Set your name in the sidebar to label.", icon=":material/person:")
 

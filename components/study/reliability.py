@@ -34,14 +34,18 @@ def _percent(share: float | None) -> str:
     return NO_FIGURE if share is None else f"{100 * share:.0f}%"
 
 
+def _hundred(share: float | None) -> float | None:
+    return None if share is None else 100 * share
+
+
 def _judges_frame(entries: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
                 "judge": hide_credentials(e["judge"]),
                 "protocol": e["protocol"],
-                "first": e.get("first_position_win_rate"),
-                "flip": e.get("flip_rate"),
+                "first": _hundred(e.get("first_position_win_rate")),
+                "flip": _hundred(e.get("flip_rate")),
                 "pairs": e.get("pairs"),
                 "disputed": e.get("disputed"),
             }
@@ -54,9 +58,9 @@ JUDGES_COLUMNS: dict[str, Any] = {
     "judge": st.column_config.TextColumn("Judge", width=220),
     "protocol": st.column_config.TextColumn("Protocol", width=80),
     "first": st.column_config.NumberColumn(
-        "First-position wins", help=FIRST_HELP, format="percent", width=130
+        "First-position wins", help=FIRST_HELP, format="%.0f%%", width=130
     ),
-    "flip": st.column_config.NumberColumn("Flip rate", help=FLIP_HELP, format="percent", width=80),
+    "flip": st.column_config.NumberColumn("Flip rate", help=FLIP_HELP, format="%.0f%%", width=80),
     "pairs": st.column_config.NumberColumn(
         "Both orders", help="Answers scored in both orders.", format="%d", width=90
     ),
@@ -93,9 +97,9 @@ def reliability_section(summary: dict[str, Any]) -> None:
             f"{latest.get('first_wins') or 0} went to the answer shown first and "
             f"{latest.get('second_wins') or 0} to the one shown second "
             f"({count_text(latest.get('ties') or 0, 'tie')} apart); "
-            f"{latest.get('flips') or 0} answers changed winner with the order. 50% and no "
-            "flips: the order does not sway it. Its figure sums both orders, so a pure position "
-            "bias cancels out."
+            f"{latest.get('flips') or 0} changed winner with the order. A judge the order "
+            "does not sway gives 50% and no flips; its figure sums both orders, so a pure "
+            "position bias cancels out."
         )
     else:
         st.caption(

@@ -216,7 +216,7 @@ def test_disputed_only_walks_the_answers_the_judge_flipped_or_contradicted(
     app.labels.add(ids[(1, flipping, 0)], "partial", annotator="bo")  # 3.5 irrelevant: 1 step
     app.labels.add(ids[(3, steady, 0)], "irrelevant", annotator="bo")  # 9: two steps
 
-    at = page(annotator="ana", study=str(study_id), disputed="1")
+    at = queue_in_app(annotator="ana", study=str(study_id), disputed="1")
     assert not at.exception
     assert at.sidebar.toggle(key="queue-disputed").value is True
     assert any("Disputed only: 2 answers that" in c.value for c in at.caption)
@@ -234,11 +234,17 @@ def test_disputed_only_walks_the_answers_the_judge_flipped_or_contradicted(
     at.button(key="queue-next").click().run()
     assert param(at, "item") == "3" and "**Item 2 of 2**" in shown(at)
     assert len(titles(at)) == 1
+    # Labeling both says the disputed answers are done, not the study.
+    app.labels.add(ids[(2, flipping, 0)], "partial", annotator="ana")
+    at.button(key=f"queue-label-{ids[(3, steady, 0)]}-partial").click().run()
+    assert not at.exception
+    [done] = [s.value for s in at.success if "has your label" in s.value]
+    assert done == f"Every disputed answer in study {study_id} has your label."
 
     # Off: every item and answer again, and the address forgets the filter.
     at.sidebar.toggle(key="queue-disputed").set_value(False).run()
     assert not at.exception
-    assert progress_text(at) == "Labeled 0 of 6 answers"
+    assert progress_text(at) == "Labeled 2 of 6 answers"
     assert "disputed" not in at.query_params
 
 

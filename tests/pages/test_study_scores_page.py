@@ -264,7 +264,7 @@ def test_a_judge_swayed_only_by_the_order_scores_1_and_its_reliability_is_shown(
         (fixed, "pairwise"),
         (JUDGE, "reference"),
     ]
-    assert rows[0]["first"] == 1.0 and rows[0]["flip"] == 1.0 and rows[0]["disputed"] == 12
+    assert rows[0]["first"] == 100 and rows[0]["flip"] == 100 and rows[0]["disputed"] == 12
 
 
 def test_a_voice_study_has_no_scores_and_says_what_its_ranking_needs(lineup_home: Path) -> None:
