@@ -1,6 +1,6 @@
 """What the LLM judge's verdicts say: the study's judges, the latest verdict on each answer,
-each model's figure with its interval, and the judge's scores beside people's labels
-(definitions: lineup.score.judge)."""
+each model's figure with its interval (definitions: lineup.score.judge; the judge's scores
+beside people's labels: lineup.score.judge_reliability's judge_labels)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from lineup.score.judge_prompt import (
     PROTOCOL_REFERENCE,
     SCORE_MAX,
 )
-from lineup.store import JUDGE_ASKING, JUDGE_SCORED, Generation, JudgeScore, Label, Store
-from lineup.study import counted_labels, study_info
+from lineup.store import JUDGE_ASKING, JUDGE_SCORED, Generation, JudgeScore, Store
+from lineup.study import study_info
 
 # Figures --------------------------------------------------------------------------------------
 
@@ -228,32 +228,3 @@ def verdict_figures(
             "judge_failures": failures.get(model, 0),
         }
     return result
-
-
-def judge_label_pairs(
-    store: Store,
-    study_id: int,
-    judge_spec: str,
-    protocol: str = PROTOCOL_REFERENCE,
-    *,
-    verdicts: Mapping[int, Verdict] | None = None,
-) -> tuple[list[float], list[str]]:
-    """The judge's score (its latest scored verdict; pairwise: the candidate's mean score)
-    beside each counted label on the same answer of the study: one pair per (answer,
-    annotator), for lineup.score.agreement's judge_agreement. `verdicts`: the judge's
-    latest_verdicts when the caller has read them already."""
-    with store.session() as session:
-        labels = session.execute(
-            counted_labels(study_id, Label.generation_id, Label.relevance).order_by(
-                Label.generation_id, Label.annotator
-            )
-        ).all()
-    if verdicts is None:
-        verdicts = latest_verdicts(store, study_id, judge_spec, protocol)
-    scores = {
-        gid: float(verdict.score)
-        for gid, verdict in verdicts.items()
-        if verdict.status == JUDGE_SCORED and verdict.score is not None
-    }
-    pairs = [(scores[gid], relevance) for gid, relevance in labels if gid in scores]
-    return [score for score, _ in pairs], [relevance for _, relevance in pairs]
