@@ -26,12 +26,21 @@ from components.label_queue import (
     queue_nav,
 )
 from components.study import stop_labeling_note
-from lineup.app import STUDY_RUNNING, ArenaQueue, LabelQueue, StudyInfo, code_span, escape_markdown
+from lineup.app import (
+    STUDY_RUNNING,
+    ArenaQueue,
+    LabelQueue,
+    StudyInfo,
+    code_span,
+    escape_markdown,
+    hide_credentials,
+)
 
 STUDY_KEY = "queue-study"
 MODEL_KEY = "queue-model"
 ITEM_STUDY_KEY = "queue-item-study"  # the study whose item ITEM_KEY holds
 MODE_KEY = "queue-mode"
+DISPUTED_KEY = "queue-disputed"
 PAIR_STUDY_KEY = "arena-pair-study"  # the study whose pair PAIR_KEY holds
 LABELS, ARENA = "labels", "arena"
 MODES = {LABELS: "Labels", ARENA: "Arena"}
@@ -167,9 +176,49 @@ def arena(study: StudyInfo, show_reference: bool) -> None:
     answers_side_by_side(app, view)
 
 
-def fully_labeled(study: StudyInfo, model: str) -> None:
-    """Every answer has this annotator's label: say so, and link to the study's results."""
-    if model:
+def disputed_toggle() -> bool:
+    """Disputed only: the switch's choice, first taken from the address (`?disputed=1`, so the
+    Studies page can link here and a reload keeps it)."""
+    if DISPUTED_KEY not in st.session_state:
+        st.session_state[DISPUTED_KEY] = st.query_params.get("disputed") == "1"
+    disputed = st.sidebar.toggle(
+        "Disputed only",
+        key=DISPUTED_KEY,
+        help="Only the answers the study's latest LLM judge disputes: pairwise verdicts that "
+        "change with the order the answers are shown in, and scores two steps from a "
+        "person's label (relevant against below 4, irrelevant against 8 or more).",
+    )
+    if disputed:
+        st.query_params["disputed"] = "1"
+    else:
+        st.query_params.pop("disputed", None)
+    return bool(disputed)
+
+
+def disputed_caption(study: StudyInfo, queue: LabelQueue) -> None:
+    """What the Disputed filter shows: whose disputes, how many."""
+    judges = app.scores.judges(study.id)
+    if not judges:
+        st.info(
+            "No LLM judge has scored this study: nothing is disputed. Score it on the Studies "
+            "page, or turn Disputed only off.",
+            icon=":material/rule:",
+        )
+        return
+    count = len(queue.answers or ())
+    st.caption(
+        f"Disputed only: {count} answer{'' if count == 1 else 's'} that "
+        f"{code_span(hide_credentials(judges[0].spec))} ({judges[0].protocol}) flipped or "
+        "scored two steps from a person's label."
+    )
+
+
+def fully_labeled(study: StudyInfo, model: str, disputed: bool = False) -> None:
+    """Every answer (the filters show) has this annotator's label: say so, and link to the
+    study's results."""
+    if disputed:
+        done = f"Every disputed answer in study {study.id} has your label."
+    elif model:
         name = code_span(app.catalog.model_label(model).title)
         done = f"Every answer of {name} in study {study.id} has your label."
     else:
@@ -198,7 +247,7 @@ if study is None:
     st.stop()
 mode = pick_mode()
 
-model, unlabeled_only = "", False
+model, unlabeled_only, disputed = "", False, False
 if mode == LABELS:  # the arena shows every model's answers, blind
     if st.session_state.get(MODEL_KEY, "") not in ("", *study.models):
         st.session_state[MODEL_KEY] = ""
@@ -214,6 +263,7 @@ if mode == LABELS:  # the arena shows every model's answers, blind
         key="queue-unlabeled-only",
         help="Skip the items whose answers you have all labeled.",
     )
+    disputed = disputed_toggle()
 show_reference = st.sidebar.toggle(
     "Show reference answers",
     value=True,
@@ -225,10 +275,22 @@ if mode == ARENA:
     arena(study, show_reference)
     st.stop()
 
-queue = app.labels.queue(study.id, annotator, model=model or None, unlabeled_only=unlabeled_only)
+queue = app.labels.queue(
+    study.id, annotator, model=model or None, unlabeled_only=unlabeled_only, disputed=disputed
+)
 number = current_number(queue, study.id)
 st.query_params["study"] = str(study.id)
+if disputed:
+    disputed_caption(study, queue)
 if number is None:
+    if disputed:
+        st.info(
+            "No answer is disputed"
+            + (" for this model." if model else ".")
+            + " Turn Disputed only off to see every answer.",
+            icon=":material/done_all:",
+        )
+        st.stop()
     st.info(
         "This study has no complete answers yet."
         if not model
@@ -238,7 +300,9 @@ if number is None:
     st.stop()
 st.query_params["item"] = str(number)
 
-item = app.labels.queue_item(study.id, number, annotator, model=model or None)
+item = app.labels.queue_item(
+    study.id, number, annotator, model=model or None, answers=queue.answers
+)
 if item is None:  # the study's set lost the item: never happens to a stored study
     st.error(f"Study {study.id} has no item {number}.")
     st.stop()
@@ -247,7 +311,7 @@ if annotator:
     share = queue.labeled / queue.total if queue.total else 0.0
     st.progress(share, text=f"Labeled {queue.labeled} of {queue.total} answers")
     if queue.total and queue.labeled == queue.total:
-        fully_labeled(study, model)
+        fully_labeled(study, model, disputed)
 else:
     st.warning("Set your name in the sidebar to label.", icon=":material/person:")
 if len(study.models) > 1:  # everyone's labels: whether the study needs more of them

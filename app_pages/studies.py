@@ -20,6 +20,7 @@ from components.study import (
     progress_panel,
     ranking_and_agreement,
     relevance_table,
+    reliability_section,
     repeats_table,
     scores_section,
     scoring_panel,
@@ -312,6 +313,7 @@ def show_study(
             ):
                 scoring_panel(app, study)
         scores_section(summary, names)
+        reliability_section(summary)
     st.subheader("Ranking and agreement", anchor=False)
     ranking_and_agreement(summary, names)
     st.subheader("Per item", anchor=False)

@@ -35,7 +35,16 @@ from lineup.sets.library import save_set
 from lineup.store.database import Store
 from lineup.store.engine import alembic_config
 from lineup.store.media import MediaStore
-from lineup.store.tables import STUDY_DONE, Generation, Label, QuestionSet, SetItemRow
+from lineup.store.tables import (
+    JUDGE_SCORED,
+    STUDY_DONE,
+    Generation,
+    JudgeScore,
+    Label,
+    QuestionSet,
+    SetItemRow,
+    utcnow,
+)
 from lineup.study.records import claim, create_study, finish_study, list_studies, load_plan
 
 # Models as the facade resolves them ----------------------------------------------------------
@@ -656,6 +665,36 @@ FILTERS: dict[str, Callable[[list[int]], LeaderboardFilter]] = {
 
 # The models of make_study's studies, in the label queue and arena tests.
 MODELS = ["ollama:llava:7b", "ollama:moondream:latest"]
+
+
+def add_pair_verdicts(
+    store: Store,
+    study_id: int,
+    generation_id: int,
+    judge: str,
+    first: tuple[float, float],
+    second: tuple[float, float],
+) -> None:
+    """A pairwise judge's scored verdicts on one answer, as lineup.score.judge stores them:
+    (candidate's score, reference's score) with the candidate shown first (position 1), then
+    with the reference shown first (position 2)."""
+    with store.session() as session:
+        for position, (mine, theirs) in ((1, first), (2, second)):
+            session.add(
+                JudgeScore(
+                    study_id=study_id,
+                    generation_id=generation_id,
+                    judge_spec=judge,
+                    protocol="pairwise",
+                    prompt_hash=f"{generation_id:032d}{position:032d}",
+                    position=position,
+                    status=JUDGE_SCORED,
+                    score=mine,
+                    reference_score=theirs,
+                    reasons="looked",
+                    finished_at=utcnow(),
+                )
+            )
 
 
 def make_study(

@@ -19,6 +19,7 @@ from components.study.items import per_item_section
 from components.study.listing import studies_table
 from components.study.progress import progress_panel
 from components.study.ranking import ranking_and_agreement, ranking_table
+from components.study.reliability import reliability_section
 from components.study.scores import scores_section
 from components.study.scoring import scoring_panel
 from components.study.stop import stop_labeling_block, stop_labeling_note
@@ -44,6 +45,7 @@ __all__ = [
     "ranking_and_agreement",
     "ranking_table",
     "relevance_table",
+    "reliability_section",
     "repeats_table",
     "report_bytes",
     "scores_section",

@@ -144,7 +144,26 @@ def _figure(value: float | None) -> str:
     return NO_FIGURE if value is None else f"{value:.2f}"
 
 
-def agreement_block(summary: dict[str, Any]) -> None:
+JUDGE_BY_MODEL_COLUMNS: dict[str, Any] = {
+    "name": name_column("Model"),
+    "spearman": number_column(
+        "Spearman",
+        "Rank correlation of the judge's scores with the labels on this model's answers.",
+        "%.2f",
+        80,
+    ),
+    "kappa": number_column(
+        "Kappa",
+        "Cohen's kappa (linear) between the labels on this model's answers and the judge's "
+        "scores read as labels.",
+        "%.2f",
+        70,
+    ),
+    "n": number_column("Label pairs", "Labels beside a judge's score.", "%d", 90),
+}
+
+
+def agreement_block(summary: dict[str, Any], names: dict[str, str] | None = None) -> None:
     """How far the annotators agree with each other, and the judge with them."""
     agreement = summary["agreement"]
     alpha = agreement.get("alpha")
@@ -225,6 +244,13 @@ def agreement_block(summary: dict[str, Any]) -> None:
             "each counted label beside its score of the same answer. – : no such pair yet, or "
             "one side is the same throughout."
         )
+        by_model = judge.get("models") or []
+        if names is not None and by_model:
+            model_table(pd.DataFrame(by_model), names, JUDGE_BY_MODEL_COLUMNS, width="content")
+            st.caption(
+                "The same per model, over the labels on its answers: a judge can follow the "
+                "people on one model and not on another."
+            )
 
 
 def ranking_and_agreement(summary: dict[str, Any], names: dict[str, str]) -> None:
@@ -232,4 +258,4 @@ def ranking_and_agreement(summary: dict[str, Any], names: dict[str, str]) -> Non
     st.markdown("**Ranking**")
     ranking_table(summary, names)
     st.markdown("**Agreement**")
-    agreement_block(summary)
+    agreement_block(summary, names)

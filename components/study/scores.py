@@ -63,10 +63,10 @@ def _judge_help(judge: dict[str, Any] | None) -> str:
         return "The LLM judge's mean figure: no judge has scored this study yet."
     if judge.get("protocol") == "pairwise":
         return (
-            f"The mean over answers of {code_span(judge['spec'])}'s score of the answer over "
-            "its score of "
-            "the reference model's answer, asked in both orders: 1 = as good as the reference, "
-            "above 1 = better."
+            f"The mean over answers of {code_span(judge['spec'])}'s scores of the answer, "
+            "summed over both orders, over its scores of the reference model's answer, summed "
+            "the same way: 1 = as good as the reference, above 1 = better. A judge swayed only "
+            "by the order gives 1."
         )
     return (
         f"The mean of {code_span(judge['spec'])}'s score (1–10) / 10 of each answer against "

@@ -3,7 +3,7 @@ votes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from lineup.app.part import Part
 from lineup.store import Label
@@ -43,20 +43,38 @@ class Labels(Part):
         *,
         model: str | None = None,
         unlabeled_only: bool = False,
+        disputed: bool = False,
     ) -> LabelQueue:
         """A study's items with complete answers, in order, and this annotator's progress
-        (within the filters: one model's answers, items with unlabeled answers only)."""
+        (within the filters: one model's answers, items with unlabeled answers only, the
+        answers the study's latest judge disputes: `scores.disputed`). The queue's `answers`
+        are the ones the disputed filter keeps (None without it): give them to `queue_item`."""
+        answers = list(self._app.scores.disputed(study_id)) if disputed else None
         return read_label_queue(
-            self.store, study_id, annotator, model=model, unlabeled_only=unlabeled_only
+            self.store,
+            study_id,
+            annotator,
+            model=model,
+            unlabeled_only=unlabeled_only,
+            answers=answers,
         )
 
     def queue_item(
-        self, study_id: int, number: int, annotator: str, *, model: str | None = None
+        self,
+        study_id: int,
+        number: int,
+        annotator: str,
+        *,
+        model: str | None = None,
+        answers: Collection[int] | None = None,
     ) -> QueueItem | None:
-        """Item `number` (from 1) of a study with its complete answers, blind and shuffled for
-        this annotator until they have labeled them all, with their own labels and comments
-        only; None when the study has no such item. Labels are written with `labels.add`."""
-        return read_queue_item(self.store, study_id, number, annotator, model=model)
+        """Item `number` (from 1) of a study with its complete answers (of `model`, among
+        `answers`, when given: a queue's own), blind and shuffled for this annotator until
+        they have labeled them all, with their own labels and comments only; None when the
+        study has no such item. Labels are written with `labels.add`."""
+        return read_queue_item(
+            self.store, study_id, number, annotator, model=model, answers=answers
+        )
 
     def arena_queue(self, study_id: int, annotator: str) -> ArenaQueue:
         """The study's pairs of answers (two models, one item) in this annotator's order, blind,

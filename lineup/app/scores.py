@@ -15,19 +15,23 @@ from lineup.score import (
     JUDGE_TIMEOUT_S,
     PROTOCOL_PAIRWISE,
     PROTOCOL_REFERENCE,
+    Dispute,
     JudgeJob,
     JudgeRun,
     JudgeSetting,
+    StudyJudge,
     active_judging,
     check_judge_limits,
     check_protocol,
     check_template,
+    disputed_answers,
     judge_figures,
     judge_sees_images,
     judge_settings,
     judge_study,
     judge_template,
     last_judging,
+    latest_judge,
     model_references,
     reference_summary,
     scored_study,
@@ -248,3 +252,13 @@ class Scores(Part):
         """Per model: the judge's mean figure with its 95% bootstrap interval, the answers
         scored and the failures (lineup.score.judge_verdicts.judge_figures)."""
         return judge_figures(self.store, study_id, judge, protocol)
+
+    def disputed(self, study_id: int, judge: StudyJudge | None = None) -> dict[int, Dispute]:
+        """The answers the judge disputes, by generation id: pairwise verdicts that flip with
+        the order, scores two steps from a person's label (lineup.score.judge_reliability).
+        `judge` None: the study's latest, the one whose figures the models carry; {} when no
+        judge ran."""
+        judge = judge if judge is not None else latest_judge(self.store, study_id)
+        if judge is None:
+            return {}
+        return disputed_answers(self.store, study_id, judge)

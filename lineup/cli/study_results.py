@@ -108,6 +108,13 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
             f"  judge {judge['judge']} ({judge['protocol']}) against the people: Spearman "
             f"{_shown(judge['spearman'])}, kappa {_shown(judge['kappa'])} ({judge['n']} labels)"
         )
+        for model in judge.get("models") or []:
+            print(
+                f"    {model['model']}: Spearman {_shown(model['spearman'])}, kappa "
+                f"{_shown(model['kappa'])} ({model['n']} labels)"
+            )
+    for line in judge_reliability_lines(summary):
+        print(line)
     _print_stop(summary["stop_labeling"])
     if against is not None:
         print(
@@ -180,6 +187,27 @@ RANKING_SHOWN = [
     "arena_rating",
     "arena_votes",
 ]
+
+
+def judge_reliability_lines(summary: dict[str, Any]) -> list[str]:
+    """The judges' reliability as `study show` prints it (lineup/score/judge_reliability.py):
+    per judge, the pairwise position figures and the disputed answers."""
+    lines = []
+    for judged in summary.get("judge_reliability") or []:
+        lines.append(f"\njudge reliability: {judged['judge']} ({judged['protocol']})")
+        if judged["pairs"] is not None:
+            lines.append(
+                f"  first-position win rate {_percent(judged['first_position_win_rate'])} "
+                f"({judged['first_wins']} of {judged['first_wins'] + judged['second_wins']} "
+                f"decided verdicts, {judged['ties']} ties apart); flip rate "
+                f"{_percent(judged['flip_rate'])} ({judged['flips']} of {judged['pairs']} "
+                "answers judged in both orders)"
+            )
+        lines.append(
+            f"  disputed answers: {judged['disputed']} ({judged['flipped']} flipped, "
+            f"{judged['disagreed']} against a person's label)"
+        )
+    return lines
 
 
 def _shown(value: Any) -> str:

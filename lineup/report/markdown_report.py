@@ -180,8 +180,8 @@ def setup_lines(summary: dict[str, Any], name: Callable[[str], str] = str) -> li
     judge = summary.get("judge")
     if judge:
         how = (
-            "each answer beside the reference model's, in both orders; figure = candidate / "
-            "reference score"
+            "each answer beside the reference model's, in both orders; figure = candidate's / "
+            "reference's score, each summed over both orders"
             if judge["protocol"] == "pairwise"
             else "each answer against its item's reference; figure = score / 10"
         )
@@ -240,9 +240,19 @@ def markdown_report(result: StudyResult) -> str:
     if judges:
         parts += [
             "## LLM judges (figure: score / 10 against the reference answer; pairwise: candidate "
-            "/ reference model, both orders averaged)",
+            "/ reference model, scores summed over both orders)",
             "",
             _markdown_table(judges, JUDGES_MD),
+            "",
+        ]
+    reliability = reliability_rows(summary)
+    if reliability:
+        parts += [
+            "## The judge's reliability",
+            "",
+            RELIABILITY_WORDS,
+            "",
+            _markdown_table(reliability, RELIABILITY_MD),
             "",
         ]
     agreement = summary["agreement"]
@@ -260,10 +270,62 @@ def markdown_report(result: StudyResult) -> str:
         parts += [
             f"The judge {escape_markdown(judge['judge'])} against the people ({judge['n']} "
             "labels): Spearman "
-            f"{number(judge['spearman'])}, kappa {number(judge['kappa'])}.",
+            f"{number(judge['spearman'])}, kappa {number(judge['kappa'])}. Per model:",
+            "",
+            _markdown_table(judge.get("models") or [], JUDGE_BY_MODEL_MD),
             "",
         ]
     return "\n".join(parts)
+
+
+RELIABILITY_WORDS = (
+    "Pairwise: each answer is judged shown first and shown second. First-position win rate: "
+    "the share of decided verdicts won by the answer shown first (0.5 = the order does not "
+    "matter; ties counted apart); flip rate: the share of answers whose winner changes when "
+    "the order is swapped. Disputed: answers the judge flipped, or whose score (read: below "
+    "4 irrelevant, 8 and up relevant) is two steps from a person's label; the label queue's "
+    "Disputed filter walks them."
+)
+RELIABILITY_MD = [
+    ("judge", "Judge"),
+    ("protocol", "Protocol"),
+    ("pairs", "Both orders"),
+    ("first_position", "First-position win rate"),
+    ("ties", "Ties"),
+    ("flips_text", "Flip rate"),
+    ("disputed", "Disputed"),
+    ("flipped", "Flipped"),
+    ("disagreed", "Against a label"),
+]
+JUDGE_BY_MODEL_MD = [
+    ("model", "Model"),
+    ("spearman", "Spearman"),
+    ("kappa", "Kappa"),
+    ("n", "Label pairs"),
+]
+
+
+def reliability_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per judge that ran (the latest first), its reliability as the reports show it: the
+    rates as percentages with their counts (lineup.score.judge_reliability)."""
+    rows = []
+    for judged in summary.get("judge_reliability") or []:
+        decided = (judged["first_wins"] or 0) + (judged["second_wins"] or 0)
+        pairwise = judged["pairs"] is not None
+        rows.append(
+            judged
+            | {
+                "first_position": f"{percent(judged['first_position_win_rate'])} "
+                f"({judged['first_wins']} of {decided})"
+                if pairwise
+                else None,
+                "flips_text": f"{percent(judged['flip_rate'])} ({judged['flips']} of "
+                f"{judged['pairs']})"
+                if pairwise
+                else None,
+            }
+        )
+    return rows
 
 
 JUDGES_MD = [

@@ -42,13 +42,17 @@ from lineup.score import (
     STOP_FIGURE,
     Agreement,
     ItemReference,
+    JudgeLabel,
+    JudgeReliability,
     ScoredAnswer,
     StudyJudge,
     Verdict,
+    judge_labels,
     latest_verdicts,
     overlap_bootstraps,
     reference_summary,
     references_with,
+    reliability_of,
     scores_of,
     study_agreement,
     study_judges,
@@ -82,6 +86,8 @@ class StudyResult:
         self._verdicts: dict[StudyJudge, dict[int, Verdict]] = {}
         self._figures: dict[StudyJudge, dict[str, dict[str, Any]]] = {}
         self._judge_bootstraps: dict[StudyJudge, ItemBootstrap] = {}
+        self._judge_labels: dict[StudyJudge, list[JudgeLabel]] = {}
+        self._reliability: dict[StudyJudge, JudgeReliability] = {}
         self._overlaps: dict[tuple[str, str | None], OverlapScores | None] = {}
 
     # What the database holds ----------------------------------------------------------------
@@ -169,6 +175,23 @@ class StudyResult:
                 self.study.models, self.verdicts(judge), self.judge_bootstrap(judge)
             )
         return self._figures[judge]
+
+    def judge_labels(self, judge: StudyJudge) -> list[JudgeLabel]:
+        """Each counted label beside the judge's score of the same answer."""
+        if judge not in self._judge_labels:
+            self._judge_labels[judge] = judge_labels(
+                self.store, self.study.id, self.verdicts(judge)
+            )
+        return self._judge_labels[judge]
+
+    def reliability(self, judge: StudyJudge) -> JudgeReliability:
+        """The judge's position bias, disputes and agreement per model
+        (lineup.score.judge_reliability)."""
+        if judge not in self._reliability:
+            self._reliability[judge] = reliability_of(
+                self.study.models, judge, self.verdicts(judge), self.judge_labels(judge)
+            )
+        return self._reliability[judge]
 
     # Figures --------------------------------------------------------------------------------
 

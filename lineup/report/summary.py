@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from lineup.core import FINAL_STATUSES
 from lineup.measure import StopLabeling, clean_number
 from lineup.report.tables import LABEL_FIGURES, SPEED_COLUMNS, _models, _with_interval
-from lineup.score import SCORE_KEYS, alpha_reading, judge_agreement, judge_label_pairs
+from lineup.score import SCORE_KEYS, JudgeReliability, StudyJudge, alpha_reading, judge_agreement
 
 if TYPE_CHECKING:
     from lineup.report.result import StudyResult
@@ -116,20 +116,75 @@ def _agreement(result: StudyResult) -> dict[str, Any]:
 def _judge_agreement(result: StudyResult) -> dict[str, Any] | None:
     """Spearman and kappa between the study's latest judge and the people
     (lineup.score's agreement), over each counted label beside the judge's score of the same
-    answer."""
+    answer, over all and per model (lineup.score.judge_reliability)."""
     judge = result.judge
     if judge is None:
         return None
-    scores, labels = judge_label_pairs(
-        result.store, result.study.id, judge.spec, judge.protocol, verdicts=result.verdicts(judge)
-    )
-    agreed = judge_agreement(scores, labels)
+    labels = result.judge_labels(judge)
+    agreed = judge_agreement([j.score for j in labels], [j.relevance for j in labels])
     return {
         "judge": judge.spec,
         "protocol": judge.protocol,
         "spearman": clean_number(agreed.spearman),
         "kappa": clean_number(agreed.kappa),
         "n": agreed.n,
+        "models": _agreement_by_model(result.reliability(judge)),
+    }
+
+
+def _agreement_by_model(reliability: JudgeReliability) -> list[dict[str, Any]]:
+    return [
+        {
+            "model": model,
+            "spearman": clean_number(agreed.spearman),
+            "kappa": clean_number(agreed.kappa),
+            "n": agreed.n,
+        }
+        for model, agreed in reliability.by_model.items()
+    ]
+
+
+def _reliability(result: StudyResult, judge: StudyJudge) -> dict[str, Any]:
+    """One judge's entry of `judge_reliability` (lineup.score.judge_reliability): its
+    position bias (pairwise), the answers it disputes, its agreement with the people per
+    model."""
+    reliability = result.reliability(judge)
+    bias = reliability.bias
+    numbers = {item.item_id: item.position + 1 for item in result.plan.items}
+    item_of = {answer.id: numbers.get(answer.item_id) for answer in result.answers}
+    disputes = reliability.disputes.values()
+    disputed_by_model: dict[str, int] = {}
+    for dispute in disputes:
+        disputed_by_model[dispute.model] = disputed_by_model.get(dispute.model, 0) + 1
+    return {
+        "judge": judge.spec,
+        "protocol": judge.protocol,
+        "pairs": None if bias is None else bias.pairs,
+        "first_wins": None if bias is None else bias.first_wins,
+        "second_wins": None if bias is None else bias.second_wins,
+        "ties": None if bias is None else bias.ties,
+        "first_position_win_rate": None
+        if bias is None
+        else clean_number(bias.first_position_win_rate),
+        "flips": None if bias is None else bias.flips,
+        "flip_rate": None if bias is None else clean_number(bias.flip_rate),
+        "disputed": len(reliability.disputes),
+        "flipped": sum(d.flipped for d in disputes),
+        "disagreed": sum(bool(d.disagreed_with) for d in disputes),
+        "models": [
+            entry | {"disputed": disputed_by_model.get(entry["model"], 0)}
+            for entry in _agreement_by_model(reliability)
+        ],
+        "disputed_answers": [
+            {
+                "generation_id": d.generation_id,
+                "model": d.model,
+                "item": item_of.get(d.generation_id),
+                "flipped": d.flipped,
+                "disagreed_with": list(d.disagreed_with),
+            }
+            for d in disputes
+        ],
     }
 
 
@@ -196,6 +251,8 @@ def summarize(result: StudyResult) -> dict[str, Any]:
         "judge": None if judge is None else {"spec": judge.spec, "protocol": judge.protocol},
         "reference": result.reference,
         "agreement": _agreement(result),
+        # Every judge that ran, the latest first: how far its verdicts can be trusted.
+        "judge_reliability": [_reliability(result, judge) for judge in result.judges],
         "stop_labeling": stop_labeling_summary(result.stop_labeling),
         "models": [
             {key: clean_number(by_model[model].get(key)) for key in keys}

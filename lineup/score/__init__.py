@@ -4,6 +4,7 @@ agreement."""
 from lineup.score import agreement as _agreement
 from lineup.score import automatic as _automatic
 from lineup.score import judge as _judge
+from lineup.score import judge_reliability as _judge_reliability
 from lineup.score import references as _references
 from lineup.score.agreement import (
     ALPHA_SCALE,
@@ -39,12 +40,21 @@ from lineup.score.judge_prompt import (
     check_protocol,
     check_template,
 )
+from lineup.score.judge_reliability import (
+    Dispute,
+    JudgeLabel,
+    JudgeReliability,
+    PositionBias,
+    disputed_answers,
+    judge_labels,
+    position_bias,
+    reliability_of,
+)
 from lineup.score.judge_verdicts import (
     JudgeSetting,
     StudyJudge,
     Verdict,
     judge_figures,
-    judge_label_pairs,
     judge_settings,
     latest_judge,
     latest_verdicts,
@@ -68,6 +78,7 @@ DEFINITIONS = {
     "Reference answers": _references.__doc__ or "",
     "Automatic scores": _automatic.__doc__ or "",
     "The LLM judge": _judge.__doc__ or "",
+    "The judge's reliability": _judge_reliability.__doc__ or "",
     "Agreement": _agreement.__doc__ or "",
 }
 
@@ -83,6 +94,14 @@ __all__ = [
     "figure_fields",
     "OVERLAP_FIGURES",
     "DEFINITIONS",
+    "Dispute",
+    "JudgeLabel",
+    "JudgeReliability",
+    "PositionBias",
+    "disputed_answers",
+    "judge_labels",
+    "reliability_of",
+    "position_bias",
     "JUDGE_MAX_TOKENS",
     "JUDGE_TIMEOUT_S",
     "JudgeJob",
@@ -101,7 +120,6 @@ __all__ = [
     "item_references",
     "judge_agreement",
     "judge_figures",
-    "judge_label_pairs",
     "judge_sees_images",
     "judge_settings",
     "judge_study",

@@ -39,11 +39,15 @@ Definitions (one place for each):
   the verdicts the run ends with (asked now or stored before for the same prompts, the
   request stopped by Stop left out) have no score (`unparsed` or `failed`). It is shown and
   printed as a failure, with the first FAILED_REPLIES_SHOWN of those replies.
-- The figure of an answer. Protocol `reference`: score / 10. Protocol `pairwise`: in each
-  order, the candidate's score over the reference's score; the figure is the mean of the two
-  orders' ratios (1 = as good as the reference; above 1 = better). Both orders must be scored;
-  if either is unparsed or failed, the answer is a failure. Its score (the judge-versus-people
-  agreement) is the candidate's mean score over the two orders.
+- The figure of an answer. Protocol `reference`: score / 10. Protocol `pairwise`: the
+  candidate's scores summed over both orders over the reference's scores summed over both
+  orders, (c1 + c2) / (r1 + r2) (1 = as good as the reference; above 1 = better). It is
+  position-neutral: a judge that gives a to whatever is shown first and b to the other
+  whatever they say gives (a + b) / (b + a) = 1 to every answer (the mean of the two orders'
+  ratios, (a/b + b/a) / 2, would give 1.042 for 8 against 6 and 5.05 for 10 against 1). Both
+  orders must be scored; if either is unparsed or failed, the answer is a failure. Its score
+  (the judge-versus-people agreement) is the candidate's mean score over the two orders. How
+  far the judge's verdicts depend on the order: lineup.score.judge_reliability.
 - Per model (`judge_figures`): over the study's current complete answers, the judge's latest
   finished verdict on each under the protocol; the mean figure of the scored ones (each answer
   weighs the same) with its 95% item-bootstrap interval (lineup.measure.item_bootstrap,

@@ -1,6 +1,6 @@
 """What the LLM judge's verdicts say: the study's judges, the latest verdict on each answer,
-each model's figure with its interval, and the judge's scores beside people's labels
-(definitions: lineup.score.judge)."""
+each model's figure with its interval (definitions: lineup.score.judge; the judge's scores
+beside people's labels: lineup.score.judge_reliability's judge_labels)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from lineup.score.judge_prompt import (
     PROTOCOL_REFERENCE,
     SCORE_MAX,
 )
-from lineup.store import JUDGE_ASKING, JUDGE_SCORED, Generation, JudgeScore, Label, Store
-from lineup.study import counted_labels, study_info
+from lineup.store import JUDGE_ASKING, JUDGE_SCORED, Generation, JudgeScore, Store
+from lineup.study import study_info
 
 # Figures --------------------------------------------------------------------------------------
 
@@ -123,6 +123,9 @@ class Verdict:
     figure: float | None = None  # see the module's definitions
     reference_score: float | None = None  # pairwise: the reference's mean over the two orders
     item: int | None = None  # the answer's item (the item bootstrap resamples items)
+    # Pairwise, scored: (candidate's score, reference's score) with the candidate shown first
+    # (position 1), then with the reference shown first (position 2).
+    orders: tuple[tuple[float, float], tuple[float, float]] | None = None
 
 
 def latest_verdicts(
@@ -180,20 +183,26 @@ def latest_verdicts(
                 failed.model_spec, failed.status, None, None, failed.error, item=failed.item_id
             )
             continue
-        mine = [first.score, second.score]
-        theirs = [first.reference_score, second.reference_score]
-        ratios = [m / t for m, t in zip(mine, theirs, strict=True)]
+        mine = [float(first.score), float(second.score)]
+        theirs = [float(first.reference_score), float(second.reference_score)]
         verdicts[gid] = Verdict(
             first.model_spec,
             JUDGE_SCORED,
             sum(mine) / 2,
             f"Shown first: {first.reasons or '-'}\nShown second: {second.reasons or '-'}",
             None,
-            figure=sum(ratios) / 2,
+            figure=pairwise_figure(mine, theirs),
             reference_score=sum(theirs) / 2,
             item=first.item_id,
+            orders=((mine[0], theirs[0]), (mine[1], theirs[1])),
         )
     return verdicts
+
+
+def pairwise_figure(mine: Sequence[float], theirs: Sequence[float]) -> float:
+    """An answer's pairwise figure (lineup.score.judge's definitions): the candidate's scores
+    summed over both orders over the reference's summed over both orders."""
+    return sum(mine) / sum(theirs)
 
 
 def judge_figures(
@@ -257,32 +266,3 @@ def verdict_figures(
         }
         for model, interval in intervals.items()
     }
-
-
-def judge_label_pairs(
-    store: Store,
-    study_id: int,
-    judge_spec: str,
-    protocol: str = PROTOCOL_REFERENCE,
-    *,
-    verdicts: Mapping[int, Verdict] | None = None,
-) -> tuple[list[float], list[str]]:
-    """The judge's score (its latest scored verdict; pairwise: the candidate's mean score)
-    beside each counted label on the same answer of the study: one pair per (answer,
-    annotator), for lineup.score.agreement's judge_agreement. `verdicts`: the judge's
-    latest_verdicts when the caller has read them already."""
-    with store.session() as session:
-        labels = session.execute(
-            counted_labels(study_id, Label.generation_id, Label.relevance).order_by(
-                Label.generation_id, Label.annotator
-            )
-        ).all()
-    if verdicts is None:
-        verdicts = latest_verdicts(store, study_id, judge_spec, protocol)
-    scores = {
-        gid: float(verdict.score)
-        for gid, verdict in verdicts.items()
-        if verdict.status == JUDGE_SCORED and verdict.score is not None
-    }
-    pairs = [(scores[gid], relevance) for gid, relevance in labels if gid in scores]
-    return [score for score, _ in pairs], [relevance for _, relevance in pairs]

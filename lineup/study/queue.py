@@ -19,11 +19,16 @@ Decisions:
 - An annotator sees only their own labels and comments (their latest label on each answer,
   the one that counts), never another's.
 - Items are numbered from 1 in the set's order (`number`, what the page's address holds).
+- A queue may be narrowed to some answers (`answers`, their generation ids; the facade's
+  "disputed" filter gives the answers the judge disputes, lineup.score.judge_reliability):
+  only items with such an answer are in it, each showing those answers only, with the letters
+  they have among all of the item's answers, like the model filter.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, case, func, select
@@ -51,8 +56,9 @@ class QueueEntry:
 class LabelQueue:
     """A study's queue for one annotator and filters, and how to move through it.
 
-    `entries` holds every item with `ok` answers within the model filter; `items` those the
-    queue shows (with `unlabeled_only`, the items that still have unlabeled answers).
+    `entries` holds every item with `ok` answers within the model filter (and among
+    `answers`, when given); `items` those the queue shows (with `unlabeled_only`, the items
+    that still have unlabeled answers).
     """
 
     study_id: int
@@ -60,6 +66,7 @@ class LabelQueue:
     model: str | None
     unlabeled_only: bool
     entries: tuple[QueueEntry, ...]
+    answers: frozenset[int] | None = None  # the answers the queue is narrowed to; None: all
 
     @property
     def items(self) -> tuple[QueueEntry, ...]:
@@ -202,32 +209,37 @@ def label_queue(
     *,
     model: str | None = None,
     unlabeled_only: bool = False,
+    answers: Collection[int] | None = None,
 ) -> LabelQueue:
-    """The study's queue for this annotator: one query, grouped by item.
+    """The study's queue for this annotator: one query, grouped by item. `answers`: narrow it
+    to these generation ids (see the module's decisions).
 
     It walks the study's own index of answers: the state is counted, not filtered on, since a
     filter on it would tempt SQLite to walk every `ok` answer of every study instead. Only
     `ok` answers carry a label that counts."""
     annotator = annotator.strip()
-    answers = func.count(case((Generation.status == OK, Generation.id)))
+    complete = func.count(case((Generation.status == OK, Generation.id)))
     statement = (
-        select(SetItemRow.id, SetItemRow.position, answers, func.count(Label.id))
+        select(SetItemRow.id, SetItemRow.position, complete, func.count(Label.id))
         .join(SetItemRow, SetItemRow.id == Generation.item_id)
         .outerjoin(Label, _counted_label_of(annotator))
         .where(Generation.study_id == study_id)
         .group_by(SetItemRow.id, SetItemRow.position)
-        .having(answers > 0)
+        .having(complete > 0)
         .order_by(SetItemRow.position)
     )
     if model is not None:
         statement = statement.where(Generation.model_spec == model)
+    narrowed = None if answers is None else frozenset(answers)
+    if narrowed is not None:
+        statement = statement.where(Generation.id.in_(sorted(narrowed)))
     with store.session() as session:
         rows = session.execute(statement).all()
     entries = tuple(
-        QueueEntry(item_id=item_id, number=position + 1, answers=answers, labeled=labeled)
-        for item_id, position, answers, labeled in rows
+        QueueEntry(item_id=item_id, number=position + 1, answers=count, labeled=labeled)
+        for item_id, position, count, labeled in rows
     )
-    return LabelQueue(study_id, annotator, model, unlabeled_only, entries)
+    return LabelQueue(study_id, annotator, model, unlabeled_only, entries, narrowed)
 
 
 def letter(index: int) -> str:
@@ -254,10 +266,12 @@ def queue_item(
     annotator: str,
     *,
     model: str | None = None,
+    answers: Collection[int] | None = None,
 ) -> QueueItem | None:
-    """Item `number` of the study with its `ok` answers (of `model` only, when given) in this
-    annotator's order, with their labels and comments; None when the study has no such item.
-    Two queries: the item, then its answers joined with this annotator's labels."""
+    """Item `number` of the study with its `ok` answers (of `model` only, and among
+    `answers`, when given) in this annotator's order, with their labels and comments; None
+    when the study has no such item. Two queries: the item, then its answers joined with
+    this annotator's labels."""
     annotator = annotator.strip()
     with store.session() as session:
         item = read_shown_item(session, study_id, SetItemRow.position == number - 1)
@@ -287,9 +301,13 @@ def queue_item(
         key=lambda row: shuffle_rank(study_id, item.item_id, annotator, row[1], row[2] or 0),
     )
     lettered = [(letter(index), row) for index, row in enumerate(ranked)]
-    shown = [(name, row) for name, row in lettered if model is None or row[1] == model]
+    shown = [
+        (name, row)
+        for name, row in lettered
+        if (model is None or row[1] == model) and (answers is None or row[0] in answers)
+    ]
     hidden = not shown or any(row[6] is None for _, row in shown)
-    answers = tuple(
+    shown_answers = tuple(
         QueueAnswer(
             generation_id=gid,
             letter=name,
@@ -314,4 +332,4 @@ def queue_item(
             resolved_spec,
         ) in shown
     )
-    return QueueItem(**vars(item), answers=answers, names_hidden=hidden)
+    return QueueItem(**vars(item), answers=shown_answers, names_hidden=hidden)

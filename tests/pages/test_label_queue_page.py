@@ -13,7 +13,7 @@ from lineup.core.settings import load_settings
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
 from lineup.study.queue import QueueItem
-from tests.builders import MODELS, make_study
+from tests.builders import MODELS, add_pair_verdicts, make_study
 from tests.pages.helpers import page, param, progress_text, shown, titles
 
 
@@ -190,6 +190,72 @@ def test_filters_one_model_and_unlabeled_items(
     assert labels == [
         f"queue-label-{ids[(2, MODELS[1], 0)]}-{v}" for v in ("relevant", "partial", "irrelevant")
     ]
+
+
+def test_disputed_only_walks_the_answers_the_judge_flipped_or_contradicted(
+    app: Lineup, study: tuple[int, dict[tuple[int, str, int], int]]
+) -> None:
+    study_id, ids = study
+    judge = "ollama:judge:7b"
+    steady, flipping = MODELS
+    # A pairwise judge: steady on every answer but the second model's answer to item 2,
+    # which wins shown first and loses shown second (a flip). The first model's answer to
+    # item 3 averages 9 (read: relevant) and bo called it irrelevant (two steps: disputed);
+    # item 1's answers average 8 / 3.5 and their labels are one step or none away.
+    verdicts = {
+        (1, steady): ((8, 6), (8, 6)),
+        (1, flipping): ((3, 6), (4, 7)),
+        (2, steady): ((7, 7), (7, 7)),
+        (2, flipping): ((8, 5), (5, 8)),
+        (3, steady): ((9, 5), (9, 4)),
+        (3, flipping): ((5, 6), (5, 6)),
+    }
+    for (number, model), (first, second) in verdicts.items():
+        add_pair_verdicts(app.store, study_id, ids[(number, model, 0)], judge, first, second)
+    app.labels.add(ids[(1, steady, 0)], "partial", annotator="bo")  # 8 reads relevant: 1 step
+    app.labels.add(ids[(1, flipping, 0)], "partial", annotator="bo")  # 3.5 irrelevant: 1 step
+    app.labels.add(ids[(3, steady, 0)], "irrelevant", annotator="bo")  # 9: two steps
+
+    at = queue_in_app(annotator="ana", study=str(study_id), disputed="1")
+    assert not at.exception
+    assert at.sidebar.toggle(key="queue-disputed").value is True
+    assert any("Disputed only: 2 answers that" in c.value for c in at.caption)
+    assert progress_text(at) == "Labeled 0 of 2 answers"
+    # Item 2 first, with its flipped answer alone, keeping its letter among the item's two.
+    assert param(at, "item") == "2" and "**Item 1 of 2**" in shown(at)
+    labels = [b.key for b in at.button if (b.key or "").startswith("queue-label-")]
+    assert labels == [
+        f"queue-label-{ids[(2, flipping, 0)]}-{v}" for v in ("relevant", "partial", "irrelevant")
+    ]
+    whole = app.labels.queue_item(study_id, 2, "ana")
+    assert whole is not None
+    [letter] = [a.letter for a in whole.answers if a.generation_id == ids[(2, flipping, 0)]]
+    assert titles(at) == [f"Answer {letter}"]
+    at.button(key="queue-next").click().run()
+    assert param(at, "item") == "3" and "**Item 2 of 2**" in shown(at)
+    assert len(titles(at)) == 1
+    # Labeling both says the disputed answers are done, not the study.
+    app.labels.add(ids[(2, flipping, 0)], "partial", annotator="ana")
+    at.button(key=f"queue-label-{ids[(3, steady, 0)]}-partial").click().run()
+    assert not at.exception
+    [done] = [s.value for s in at.success if "has your label" in s.value]
+    assert done == f"Every disputed answer in study {study_id} has your label."
+
+    # Off: every item and answer again, and the address forgets the filter.
+    at.sidebar.toggle(key="queue-disputed").set_value(False).run()
+    assert not at.exception
+    assert progress_text(at) == "Labeled 2 of 6 answers"
+    assert "disputed" not in at.query_params
+
+
+def test_disputed_only_without_a_judge_says_nothing_is_disputed(
+    study: tuple[int, dict[tuple[int, str, int], int]],
+) -> None:
+    study_id, _ = study
+    at = page(annotator="ana", study=str(study_id), disputed="1")
+    assert not at.exception
+    assert any("No LLM judge has scored this study" in i.value for i in at.info)
+    assert any("No answer is disputed." in i.value for i in at.info)
 
 
 def test_the_study_in_the_address_is_the_one_shown(app: Lineup) -> None:

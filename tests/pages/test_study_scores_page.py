@@ -33,6 +33,7 @@ from lineup.store.tables import (
     utcnow,
 )
 from lineup.study.records import claim, create_study, load_plan
+from tests.builders import add_pair_verdicts
 from tests.pages.helpers import studies_page
 
 LEADERBOARD = Path(__file__).resolve().parents[2] / "app_pages" / "leaderboard.py"
@@ -213,6 +214,59 @@ def test_the_study_page_shows_scores_ranking_and_agreement(built: Built) -> None
     rho = spearmanr([s for s, _ in pairs], [r for _, r in pairs]).statistic
     assert metric(at, "Spearman") == f"{rho:.2f}"
     assert metric(at, "Label pairs") == str(len(pairs))
+    # Per model (lineup.score.judge_reliability): scipy over the pairs on its answers alone.
+    by_model = shown_rows(at, "spearman")
+    assert list(by_model) == MODELS
+    mine = {built.answers[(GOOD, index)] for index in range(4)}
+    good = [(scored[g], ORDINAL[rel]) for (g, _), rel in built.labels.items() if g in mine]
+    assert by_model[GOOD]["spearman"] == pytest.approx(
+        spearmanr([s for s, _ in good], [r for _, r in good]).statistic
+    )
+    # m:twin's scores are all 9 and m:bad's labels all irrelevant: no correlation to give.
+    assert pd.isna(by_model[TWIN]["spearman"]) and pd.isna(by_model[BAD]["spearman"])
+    assert [by_model[m]["n"] for m in MODELS] == [8, 8, 6]
+    # No label is two steps from the judge's reading (bo's partial against an 8 is one).
+    assert metric(at, "Disputed answers") == "0"
+    assert not [m for m in at.metric if m.label == "Flip rate"]  # the reference protocol
+    assert any("reference protocol: each answer is judged once" in c.value for c in at.caption)
+
+
+def test_a_judge_swayed_only_by_the_order_scores_1_and_its_reliability_is_shown(
+    built: Built,
+) -> None:
+    store = Store(load_settings().database_url)
+    fixed = "ollama:fixed:7b"
+    # 8 to Answer 1 and 6 to Answer 2 whatever they say: the candidate gets 8 then 6.
+    for gid in built.answers.values():
+        add_pair_verdicts(store, built.study_id, gid, fixed, (8, 6), (6, 8))
+    at = studies_page(study=str(built.study_id))
+    assert not at.exception
+    scores = shown_rows(at, "rouge1_f1")
+    # (8 + 6) / (6 + 8) for every answer of every model.
+    assert [scores[m]["judge_score"] for m in MODELS] == [1.0, 1.0, 1.0]
+    # 12 answers, 24 verdicts, all won by the answer shown first; all 12 flip.
+    assert metric(at, "First-position win rate") == "100%"
+    assert metric(at, "Flip rate") == "100%"
+    assert metric(at, "Disputed answers") == "12"
+    assert any(
+        "of 24 decided verdicts on 12 answers judged in both orders, 24 went to the answer "
+        "shown first" in c.value
+        for c in at.caption
+    )
+    [link] = [link for link in at.get("page_link") if "disputed" in link.proto.label]
+    assert link.proto.label == "Walk the 12 disputed answers in the label queue"
+    assert (link.proto.page, link.proto.query_string) == (
+        "label_queue",
+        f"study={built.study_id}&disputed=1",
+    )
+    # Both judges that ran, the latest first.
+    [table] = [f for f in at.dataframe if "flip" in f.proto.column_order]
+    rows = table.value.to_dict("records")
+    assert [(r["judge"], r["protocol"]) for r in rows] == [
+        (fixed, "pairwise"),
+        (JUDGE, "reference"),
+    ]
+    assert rows[0]["first"] == 100 and rows[0]["flip"] == 100 and rows[0]["disputed"] == 12
 
 
 def test_a_voice_study_has_no_scores_and_says_what_its_ranking_needs(lineup_home: Path) -> None:

@@ -104,9 +104,9 @@ def test_run_a_reference_model_then_score_pairwise_from_the_panel(
     assert any(
         "6 asked, 0 already judged, 0 failed; 6 of 6 verdicts scored" in s.value for s in at.success
     )
-    # 6/3 first, 3/6 second: (2 + 0.5) / 2 per answer.
+    # 6/3 first, 3/6 second: (6 + 3) / (3 + 6) = 1 per answer, the order alone decides.
     (row,) = app.studies.summary(study_id)["models"]
-    assert row["judge_score"] == pytest.approx(1.25)
+    assert row["judge_score"] == pytest.approx(1.0)
 
 
 def test_the_template_is_kept_with_the_study_and_a_bad_one_is_refused(

@@ -432,6 +432,19 @@ def test_the_judge_is_compared_with_each_persons_label_on_the_same_answer(
     assert shown["judge"] == spec(judges, "judge:7b") and shown["n"] == 8
     assert shown["spearman"] == pytest.approx(expected.spearman)
     assert shown["kappa"] == pytest.approx(expected.kappa)
+    # Disputes (lineup.score.judge_reliability), worked by hand: bo calls the answer scored 8
+    # (read: relevant) irrelevant, two steps; every other label is at most one step from the
+    # score's reading (4 partial against relevant and irrelevant, 9 relevant against partial).
+    (reliability,) = app.studies.summary(study_id)["judge_reliability"]
+    assert reliability["protocol"] == "reference"
+    assert (reliability["pairs"], reliability["flip_rate"]) == (None, None)
+    eight = next(gid for gid, score in by_answer.items() if score == 8)
+    assert (reliability["disputed"], reliability["disagreed"], reliability["flipped"]) == (1, 1, 0)
+    assert [(d["generation_id"], d["disagreed_with"]) for d in reliability["disputed_answers"]] == [
+        (eight, ["bo"])
+    ]
+    queue = app.labels.queue(study_id, "cy", disputed=True)
+    assert queue.answers == frozenset({eight}) and queue.total == 1
 
 
 # The judge's own limits: max tokens and timeout ------------------------------------------------

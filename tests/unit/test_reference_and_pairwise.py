@@ -55,12 +55,23 @@ def pair_reply(first: int, second: int) -> list[str]:
     return ['{"score_1": ', f"{first}, ", '"score_2": ', f"{second}, ", '"reasons": "looked"}']
 
 
+def fair_reply(chat: dict) -> list[str]:
+    prompt = chat["messages"][-1]["content"]
+    first = prompt.split("Answer 1:\n")[1].split("\n")[0]
+    second = prompt.split("Answer 2:\n")[1].split("\n")[0]
+    return pair_reply(*(9 if answer == "Seven apples." else 3 for answer in (first, second)))
+
+
 @pytest.fixture()
 def judges() -> Iterator[OllamaFixture]:
     with OllamaFixture(
         [
             # Always prefers whatever is shown first: the reason both orders are asked.
             FakeModel("biased:7b", pair_reply(8, 4)),
+            # The issue's case: 8 to "Answer 1", 6 to "Answer 2", whatever they say.
+            FakeModel("fixed:7b", pair_reply(8, 6)),
+            # Reads the answers, never their order: 9 to "Seven apples.", 3 to anything else.
+            FakeModel("fair:7b", [], reply=fair_reply),
             FakeModel("garbage:7b", ["No", "opinion."]),
             FakeModel("slow:7b", pair_reply(5, 5), first_delay_s=30.0),
         ]
@@ -204,12 +215,13 @@ def test_the_pairwise_judge_sees_both_orders_anonymised_and_scores_candidate_ove
         # The judge gave 8 to whatever came first and 4 to the second.
         assert (row.score, row.reference_score) == ((8, 4) if row.position == 1 else (4, 8))
     assert sorted(row.position for row in rows) == [1] * 6 + [2] * 6
-    # Per answer: (8/4 + 4/8) / 2 = 1.25; three items are below the item bootstrap's floor of
-    # 5 (and every answer the same): no interval, never a zero-width one.
+    # Per answer: (8 + 4) / (4 + 8) = 1: a judge that only looks at the order gives every
+    # answer the reference's figure. Three items are below the item bootstrap's floor of 5
+    # (and every answer the same): no interval, never a zero-width one.
     summary = app.studies.summary(study_id)
     assert summary["judge"] == {"spec": judge, "protocol": "pairwise"}
     for row in summary["models"]:
-        assert row["judge_score"] == pytest.approx(1.25)
+        assert row["judge_score"] == pytest.approx(1.0)
         assert (row["judge_score_ci_low"], row["judge_score_ci_high"]) == (None, None)
         assert row["judge_score_ci_reason"] == "fewer than 5 items (3): no interval"
         assert (row["judged"], row["judge_failures"]) == (3, 0)
@@ -238,7 +250,7 @@ def test_an_unparsed_order_makes_the_answer_a_failure_never_a_zero(
         model = session.get(Generation, victim.generation_id).model_spec  # type: ignore[union-attr]
     figures = app.scores.judge_figures(study_id, judge, "pairwise")
     assert (figures[model]["judged"], figures[model]["judge_failures"]) == (2, 1)
-    assert figures[model]["judge_score"] == pytest.approx(1.25)
+    assert figures[model]["judge_score"] == pytest.approx(1.0)
 
     garbage = spec(judges, "garbage:7b")
     run = app.scores.judge(study_id, garbage, protocol="pairwise")
@@ -304,7 +316,7 @@ def test_study_score_runs_the_reference_model_then_the_pairwise_judge(
     assert "judge_score" not in speed and "bt_rank" not in speed  # each figure in one table
     _, header, alpha, *_ = shown.split("\nscores (")[1].split("\n\n")[0].splitlines()
     assert alpha.split()[0] == spec(models, ALPHA)
-    assert header.split()[4] == "judge_score" and alpha.split()[4] == "1.25"
+    assert header.split()[4] == "judge_score" and alpha.split()[4] == "1"
     assert "agreement: Krippendorff's alpha - over 0 answers" in shown
     assert f"reference model (not ranked): {reference}, study " in shown
     # The study list says which study runs whose reference model.
@@ -417,7 +429,9 @@ def test_the_report_shows_the_reference_model_apart_and_says_the_judges_protocol
     app.scores.judge(study_id, spec(judges, "biased:7b"), protocol="pairwise")
     (markdown,) = app.studies.report(study_id, "md", tmp_path / "report.md")
     text = markdown.read_text(encoding="utf-8")
-    # Every judge that ran, the latest first: per model its figure, scored and failures.
+    # Every judge that ran, the latest first: per model its figure, scored and failures (the
+    # judges' table, before the judge's reliability).
+    text = text.split("## The judge's reliability")[0]
     # Specs are escaped in the Markdown (lineup.markup.escape_markdown).
     judge = escape_markdown(spec(judges, "biased:7b"))
     judged = [line for line in text.splitlines() if line.startswith(f"| {judge} |")]
@@ -427,7 +441,7 @@ def test_the_report_shows_the_reference_model_apart_and_says_the_judges_protocol
         ["reference", escape_markdown(spec(models, ALPHA))],
         ["reference", escape_markdown(spec(models, BETA))],
     ]
-    assert [line.split(" | ")[3] for line in judged] == ["1.25", "1.25", "–", "–"]
+    assert [line.split(" | ")[3] for line in judged] == ["1", "1", "–", "–"]
     assert [line.rstrip(" |").split(" | ")[-2:] for line in judged] == [
         ["3", "0"],
         ["3", "0"],
@@ -448,3 +462,133 @@ def test_the_report_shows_the_reference_model_apart_and_says_the_judges_protocol
     assert page.count("pairwise: 8/10 against the reference model&#39;s 4/10") == 0
     assert page.count("against the reference model&#39;s") == 6
     assert page.count("reference: no score") == 6
+
+
+def test_a_judge_with_a_fixed_8_vs_6_position_bias_gives_1_and_is_reported(
+    referenced: tuple[Lineup, int, int],
+    judges: OllamaFixture,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    app, study_id, _ = referenced
+    judge = spec(judges, "fixed:7b")
+    assert app.scores.judge(study_id, judge, protocol="pairwise").failed == 0
+    assert main(["study", "show", str(study_id), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    # Each of the 6 answers: candidate 8 then 6, reference 6 then 8: (8 + 6) / (6 + 8) = 1.
+    assert [row["judge_score"] for row in shown["models"]] == [1.0, 1.0]
+    (reliability,) = shown["judge_reliability"]
+    # 6 pairs, 12 verdicts: the answer shown first won all 12; every pair flipped.
+    assert reliability | {"models": None, "disputed_answers": None} == {
+        "judge": judge,
+        "protocol": "pairwise",
+        "pairs": 6,
+        "first_wins": 12,
+        "second_wins": 0,
+        "ties": 0,
+        "first_position_win_rate": 1.0,
+        "flips": 6,
+        "flip_rate": 1.0,
+        "disputed": 6,
+        "flipped": 6,
+        "disagreed": 0,
+        "models": None,
+        "disputed_answers": None,
+    }
+    assert sorted(row["item"] for row in reliability["disputed_answers"]) == [1, 1, 2, 2, 3, 3]
+    assert all(row["flipped"] for row in reliability["disputed_answers"])
+    # The text, the Markdown and the HTML report say it.
+    assert main(["study", "show", str(study_id)]) == 0
+    text = capsys.readouterr().out
+    assert f"judge reliability: {judge} (pairwise)" in text
+    assert "first-position win rate 100% (12 of 12 decided verdicts, 0 ties apart)" in text
+    assert "flip rate 100% (6 of 6 answers judged in both orders)" in text
+    assert "disputed answers: 6 (6 flipped, 0 against a person's label)" in text
+    (markdown,) = app.studies.report(study_id, "md", tmp_path / "report.md")
+    written = markdown.read_text(encoding="utf-8")
+    assert "## The judge's reliability" in written
+    row = next(
+        line
+        for line in written.splitlines()
+        if line.startswith(f"| {escape_markdown(judge)} | pairwise | 6 |")
+    )
+    assert row.split(" | ")[3:9] == [
+        escape_markdown("100% (12 of 12)"),
+        "0",
+        escape_markdown("100% (6 of 6)"),
+        "6",
+        "6",
+        "0 |",
+    ]
+    (html,) = app.studies.report(study_id, "html", tmp_path / "report.html")
+    page = html.read_text(encoding="utf-8")
+    assert '<h2 id="judge-reliability">' in page and "100% (12 of 12)" in page
+    assert "First-position win rate: over the pairs" in page  # the methods quote the docstring
+
+
+def test_a_fair_judge_never_flips_and_its_disputes_walk_the_label_queue(
+    referenced: tuple[Lineup, int, int],
+    models: OllamaFixture,
+    judges: OllamaFixture,
+) -> None:
+    app, study_id, _ = referenced
+    judge = spec(judges, "fair:7b")
+    assert app.scores.judge(study_id, judge, protocol="pairwise").failed == 0
+    summary = app.studies.summary(study_id)
+    by_model = {row["model"]: row for row in summary["models"]}
+    # Alpha ("Seven apples.") 9 against the reference's ("Some cats.") 3 in both orders:
+    # (9 + 9) / (3 + 3) = 3; beta says what the reference says: 3 against 3, figure 1.
+    assert by_model[spec(models, ALPHA)]["judge_score"] == pytest.approx(3.0)
+    assert by_model[spec(models, BETA)]["judge_score"] == pytest.approx(1.0)
+    (reliability,) = summary["judge_reliability"]
+    # Alpha's 3 pairs: the candidate won shown first (3 firsts) and shown second (3
+    # seconds); beta's 3 pairs are ties both times (6 ties). No flip.
+    assert (
+        reliability["pairs"],
+        reliability["first_wins"],
+        reliability["second_wins"],
+        reliability["ties"],
+        reliability["flips"],
+    ) == (6, 3, 3, 6, 0)
+    assert reliability["first_position_win_rate"] == 0.5
+    assert reliability["flip_rate"] == 0.0
+    assert reliability["disputed"] == 0
+    # ana calls an alpha answer irrelevant (the judge's 9 reads relevant: a dispute) and a
+    # beta answer partial (its 3 reads irrelevant: one step, no dispute); bo calls another
+    # beta answer relevant (3: a dispute).
+    answers = {
+        (row.model, row.item_id): row.id
+        for row in app.studies.result(study_id).answers
+        if row.status == "ok"
+    }
+    items = sorted({item for _, item in answers})
+    alpha_1 = answers[(spec(models, ALPHA), items[0])]
+    beta_1 = answers[(spec(models, BETA), items[0])]
+    beta_3 = answers[(spec(models, BETA), items[2])]
+    app.labels.add(alpha_1, "irrelevant", annotator="ana")
+    app.labels.add(beta_1, "partial", annotator="ana")
+    app.labels.add(beta_3, "relevant", annotator="bo")
+    summary = app.studies.summary(study_id)
+    (reliability,) = summary["judge_reliability"]
+    assert [
+        (row["generation_id"], row["item"], row["flipped"], row["disagreed_with"])
+        for row in reliability["disputed_answers"]
+    ] == [(alpha_1, 1, False, ["ana"]), (beta_3, 3, False, ["bo"])]
+    assert [(row["model"], row["n"], row["disputed"]) for row in reliability["models"]] == [
+        (spec(models, ALPHA), 1, 1),
+        (spec(models, BETA), 2, 1),
+    ]
+    judged = summary["agreement"]["judge"]
+    assert [(row["model"], row["n"]) for row in judged["models"]] == [
+        (spec(models, ALPHA), 1),
+        (spec(models, BETA), 2),
+    ]
+    # The queue's "Disputed" filter: the two items with a disputed answer, each showing it
+    # alone.
+    queue = app.labels.queue(study_id, "cy", disputed=True)
+    assert [entry.number for entry in queue.entries] == [1, 3]
+    assert queue.total == 2
+    shown = app.labels.queue_item(study_id, 1, "cy", answers=queue.answers)
+    assert shown is not None
+    assert [answer.generation_id for answer in shown.answers] == [alpha_1]
+    assert len(app.labels.queue_item(study_id, 1, "cy").answers) == 2

@@ -147,8 +147,10 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "reference",
         "agreement",
         "stop_labeling",
+        "judge_reliability",
         "models",
     }
+    assert summary["judge_reliability"] == []  # no judge ran
     assert summary["items"] == len(built.items)
     assert summary["items_with_reference"] == sum(1 for item in built.items if item["ref"])
     # The ranking and the agreement as lineup.ranking and lineup.agreement compute them (their
