@@ -52,11 +52,17 @@ from lineup.leaderboard import (
 from lineup.measure import FAILURE_KEYS, clean_number, word_alignment
 from lineup.report import (
     ARENA_KEYS,
+    MATRIX_FIGURES,
+    RANK_RULE,
     RANKING_KEYS,
     REPORT_FORMATS,
     SUMMARY_KEYS,
     StudyResult,
     StudyTables,
+    pair_matrix,
+    pair_sentences,
+    rank_note,
+    rank_summary,
 )
 from lineup.run import DEFAULT_STT, Comparison, GenerationResult, JobView
 from lineup.score import (
@@ -113,6 +119,12 @@ __all__ = [
     "ALPHA_SCALE",
     "ANNOTATOR_MAX_CHARS",
     "ARENA_KEYS",
+    "MATRIX_FIGURES",
+    "RANK_RULE",
+    "pair_matrix",
+    "pair_sentences",
+    "rank_note",
+    "rank_summary",
     "ArenaAnswer",
     "ArenaPair",
     "ArenaQueue",

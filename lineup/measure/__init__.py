@@ -3,10 +3,12 @@ text checks, shares and intervals, item-bootstrap intervals, medians, Bradley-Te
 
 from lineup.measure import bradley_terry as _bradley_terry
 from lineup.measure import overlap as _overlap
+from lineup.measure import pairs as _pairs
 from lineup.measure import wer as _wer
 from lineup.measure.bradley_terry import (
     BOOTSTRAP_RESAMPLES,
     LOSS,
+    MIN_RESAMPLES,
     TIE,
     WIN,
     Battle,
@@ -48,6 +50,14 @@ from lineup.measure.overlap import (
     repeat_stability,
     summarize_overlap,
 )
+from lineup.measure.pairs import (
+    LOWER_IS_BETTER,
+    NO_DIFFERENCE,
+    Pair,
+    figure_pairs,
+    pairs_of,
+    ranks_from_pairs,
+)
 from lineup.measure.text_checks import check_answer, summarize_text_checks
 from lineup.measure.timing import StreamClock, VLMTimings, vlm_timings
 from lineup.measure.voices import (
@@ -62,6 +72,7 @@ from lineup.measure.wer import score, word_alignment
 # The definitions a report quotes, by heading.
 DEFINITIONS = {
     "Ranking": _bradley_terry.__doc__ or "",
+    "Pairs": _pairs.__doc__ or "",
     "Overlap": _overlap.__doc__ or "",
     "WER and CER": _wer.__doc__ or "",
 }
@@ -77,6 +88,13 @@ __all__ = [
     "ItemBootstrap",
     "ItemInterval",
     "MIN_ITEMS",
+    "MIN_RESAMPLES",
+    "LOWER_IS_BETTER",
+    "NO_DIFFERENCE",
+    "Pair",
+    "figure_pairs",
+    "pairs_of",
+    "ranks_from_pairs",
     "PairedDifference",
     "LOSS",
     "MeanInterval",

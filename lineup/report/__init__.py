@@ -3,6 +3,14 @@ export, the workbook, the HTML and Markdown report."""
 
 from lineup.report.export import write_csv
 from lineup.report.files import REPORT_FORMATS, write_report
+from lineup.report.pairs_matrix import (
+    MATRIX_FIGURES,
+    RANK_RULE,
+    pair_matrix,
+    pair_sentences,
+    rank_note,
+    rank_summary,
+)
 from lineup.report.result import (
     StudyResult,
     load_study_result,
@@ -14,6 +22,12 @@ from lineup.report.tables import StudyTables
 
 __all__ = [
     "ARENA_KEYS",
+    "MATRIX_FIGURES",
+    "RANK_RULE",
+    "pair_matrix",
+    "pair_sentences",
+    "rank_note",
+    "rank_summary",
     "RANKING_KEYS",
     "REPORT_FORMATS",
     "SUMMARY_KEYS",

@@ -19,7 +19,14 @@ from typing import Any
 from sqlalchemy import func
 
 from lineup.core import OK, InputError
-from lineup.measure import OverlapScores, overlap_scores
+from lineup.measure import (
+    ItemBootstrap,
+    OverlapScores,
+    Pair,
+    overlap_scores,
+    pairs_of,
+    ranks_from_pairs,
+)
 from lineup.report.answers import Answer, read_answers
 from lineup.report.tables import (
     StudyTables,
@@ -41,6 +48,7 @@ from lineup.score import (
     scores_of,
     study_agreement,
     study_judges,
+    study_label_bootstraps,
     study_ranking,
     verdict_figures,
 )
@@ -56,6 +64,11 @@ from lineup.study import (
     reference_study,
     study_info,
 )
+
+# The figures whose every pair of models `study show --json` lists (`pairs`), and the one the
+# ranks come from (the mean item score: relevant 1, partial 0.5, irrelevant 0).
+PAIR_FIGURES = ("relevance", "pct_relevant")
+RANK_FIGURE = "relevance"
 
 
 class StudyResult:
@@ -180,6 +193,31 @@ class StudyResult:
     def ranking(self) -> dict[str, Any]:
         """Bradley-Terry from the labels (one bootstrap)."""
         return study_ranking(self.store, self.study.id)
+
+    @cached_property
+    def label_bootstraps(self) -> dict[str, ItemBootstrap]:
+        """The item bootstraps of the study's label figures, everyone's labels
+        (lineup.score.item_intervals)."""
+        return study_label_bootstraps(self.store, self.study.id)
+
+    @cached_property
+    def pairs(self) -> list[Pair]:
+        """Every pair of models on each figure of PAIR_FIGURES (lineup.measure.pairs), the
+        better first."""
+        return pairs_of({figure: self.label_bootstraps[figure] for figure in PAIR_FIGURES})
+
+    @cached_property
+    def ranks(self) -> dict[str, int | None]:
+        """Each model's rank from the decided pairwise differences of RANK_FIGURE
+        (lineup.measure.pairs), ordered by its point figure; None without one."""
+        return ranks_from_pairs(
+            self.rank_points, [p for p in self.pairs if p.figure == RANK_FIGURE]
+        )
+
+    @cached_property
+    def rank_points(self) -> dict[str, float | None]:
+        """Each model's RANK_FIGURE over all its items: the order the ranks follow."""
+        return {m: i.value for m, i in self.label_bootstraps[RANK_FIGURE].intervals().items()}
 
     @cached_property
     def arena(self) -> dict[str, ArenaRating]:
