@@ -11,6 +11,7 @@ import streamlit as st
 
 from components.study.common import (
     EMPTY_CELL,
+    NAME_PX,
     count_text,
     model_table,
     name_column,
@@ -69,10 +70,23 @@ ARENA_RANK_HELP = (
 )
 
 
-def ranking_columns(with_arena: bool) -> dict[str, Any]:
+NAME_MAX_PX = 240  # with the other columns, 536 px: the main column of a 1000 px window
+
+
+def _name_px(names: dict[str, str]) -> int:
+    """The model column wide enough for the longest short name (about 7.5 px a character),
+    between the other tables' NAME_PX and NAME_MAX_PX: the ranking table is narrow enough to
+    give its names the room."""
+    longest = max((len(name) for name in names.values()), default=0)
+    return max(NAME_PX, min(NAME_MAX_PX, int(7.5 * longest) + 24))
+
+
+def ranking_columns(with_arena: bool, name_px: int = NAME_PX) -> dict[str, Any]:
     columns: dict[str, Any] = {
         "bt_rank_text": st.column_config.TextColumn("Rank", help=RANK_HELP, width=70),
-        "name": name_column("Model"),
+        "name": st.column_config.TextColumn(
+            "Model", help=name_column("Model")["help"], width=name_px, pinned=True
+        ),
         "rank_relevance": number_column(
             "Score",
             "Relevance score: the mean over the model's items of its item score (relevant 1, "
@@ -136,7 +150,7 @@ def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
                 "No rank yet: a rank, a rating and an interval need at least 5 items labeled "
                 "for two models. Label more answers in the label queue."
             )
-            model_table(frame, names, ranking_columns(False), width="content")
+            model_table(frame, names, ranking_columns(False, _name_px(names)), width="content")
             _notes(frame, names)
         else:
             st.caption(
@@ -147,7 +161,7 @@ def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
     rated = [m for m in summary["models"] if m.get("bt_rating") is not None]
     # The chart under the table, not beside it: in a 1000 px window two columns would cut the
     # table's columns and the chart's names.
-    model_table(frame, names, ranking_columns(with_arena), width="content")
+    model_table(frame, names, ranking_columns(with_arena, _name_px(names)), width="content")
     _notes(frame, names)
     said = rank_summary(summary)
     st.caption(f"From every annotator's labels. {said + ' ' if said else ''}{RANK_RULE}")
@@ -181,13 +195,8 @@ def pairs_matrix(summary: dict[str, Any], names: dict[str, str]) -> None:
         if first:
             holder.markdown(f"**Which differences are real: {heading}**")
         first = False
-        matrix = pd.DataFrame(rows, index=labels, columns=labels)
-        # A model's name never breaks at its hyphens; the cells wrap between words.
-        holder.table(
-            matrix.style.set_table_styles(
-                [{"selector": "th", "props": [("white-space", "nowrap")]}]
-            )
-        )
+        # A static table: every cell wraps whole, nothing is cut (a data grid would cut).
+        holder.table(pd.DataFrame(rows, index=labels, columns=labels))
         words = pair_sentences(summary, figure, lambda m: escape_markdown(names.get(m, m)))
         holder.markdown("\n".join(f"- {line}" for line in words))
         holder.caption(
