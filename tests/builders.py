@@ -1051,11 +1051,13 @@ IDENTICAL = {
 }
 
 
-def build_pairs_study(store: Store, labels: dict[str, list[tuple[str, str]]]) -> int:
-    """A study of `labels`' models, one repeat, each answer labeled by ana and bo as given;
-    its id."""
+def build_pairs_study(
+    store: Store, labels: dict[str, list[tuple[str, str]]], name: str = "pairs"
+) -> int:
+    """A study of `labels`' models, one repeat, each answer labeled by ana and bo as given,
+    over a set named `name`; its id."""
     n_items = len(next(iter(labels.values())))
-    set_id = make_set(store, "pairs", "vlm", [(f"Question {n}?", None) for n in range(n_items)])
+    set_id = make_set(store, name, "vlm", [(f"Question {n}?", None) for n in range(n_items)])
     models = list(labels)
     study_id = create_study(store, set_id=set_id, models=models, repeats=1, params={})
     for index, item in enumerate(load_plan(store, study_id).items):

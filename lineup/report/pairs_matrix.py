@@ -32,7 +32,11 @@ NO_DIFFERENCE = "no difference shown"
 
 
 def _signed(value: float, fmt: str) -> str:
-    return f"{value:+{fmt}}".replace("-", "−")
+    """A difference with its sign ("+0.25", "−0.25"); one that rounds to zero without one."""
+    text = f"{value:+{fmt}}"
+    if float(text) == 0:
+        return text[1:]
+    return text.replace("-", "−")
 
 
 def _pair_of(pairs: Sequence[dict[str, Any]], x: str, y: str) -> dict[str, Any] | None:
