@@ -4,8 +4,9 @@ filtered to a study, `study show` and the report each compute.
 
 Synthetic item scores (relevant / partly / irrelevant, models of normal strengths, seed 0) for
 study shapes from the shipped sets (3 models x 16 items) to a large study (8 x 200); best of
-3 runs each.
-Usage: .venv/bin/python -m bench.ranking [--out PATH]
+3 runs each. `--before REF` times, in the same run, the ranking module of a git commit (its
+own default resamples) beside today's, with the ratio.
+Usage: .venv/bin/python -m bench.ranking [--out PATH] [--before REF]
 Prints a Markdown report and prepends it, dated, to bench/results/ranking.md.
 """
 
@@ -14,7 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import time
+import types
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,33 +41,62 @@ def item_scores(n_models: int, n_items: int) -> dict[int, dict[str, float]]:
     }
 
 
-def best_of(runs: int, n_models: int, n_items: int) -> float:
+def best_of(
+    runs: int, n_models: int, n_items: int, rate: Callable[..., object] = bootstrap_ratings
+) -> float:
     scores = item_scores(n_models, n_items)
     best = float("inf")
     for _ in range(runs):
         started = time.perf_counter()
-        bootstrap_ratings(scores)
+        rate(scores)
         best = min(best, time.perf_counter() - started)
     return best
+
+
+def module_at(ref: str) -> types.ModuleType:
+    """lineup/measure/bradley_terry.py as it was at the git commit `ref`, loaded beside
+    today's (it imports only lineup.measure's other modules)."""
+    source = subprocess.run(
+        ["git", "show", f"{ref}:lineup/measure/bradley_terry.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    module = types.ModuleType(f"bradley_terry_at_{ref}")
+    exec(compile(source, f"{ref}:bradley_terry.py", "exec"), module.__dict__)  # noqa: S102
+    return module
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/results/ranking.md")
+    parser.add_argument("--before", help="a git commit whose ranking to time beside today's")
     args = parser.parse_args()
     load = os.getloadavg()
+    before = module_at(args.before) if args.before else None
     lines = [
         f"## Ranking, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; load average {load[0]:.1f} (1 min) at the start. "
-        f"{BOOTSTRAP_RESAMPLES} resamples.",
+        f"{BOOTSTRAP_RESAMPLES} resamples"
+        + (
+            f"; before: commit {args.before} ({before.BOOTSTRAP_RESAMPLES} resamples), "
+            "timed in the same run."
+            if before
+            else "."
+        ),
         "",
-        "| models x items | seconds (best of 3) |",
-        "|---|---|",
+        "| models x items | seconds (best of 3) |" + (" before | ratio |" if before else ""),
+        "|---|---|" + ("---|---|" if before else ""),
     ]
     for n_models, n_items in SHAPES:
-        lines.append(f"| {n_models} x {n_items} | {best_of(3, n_models, n_items):.3f} |")
+        now = best_of(3, n_models, n_items)
+        row = f"| {n_models} x {n_items} | {now:.3f} |"
+        if before:
+            then = best_of(3, n_models, n_items, before.bootstrap_ratings)
+            row += f" {then:.3f} | {now / then:.1f}x |"
+        lines.append(row)
     report = "\n".join(lines) + "\n"
     print(report)
     out = Path(args.out)

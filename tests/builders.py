@@ -1128,3 +1128,43 @@ def build_ladder_study(store: Store) -> int:
                 )
     finish_study(store, study_id, STUDY_DONE)
     return study_id
+
+
+# Per model, per item, the two annotators' labels of its one answer (build_pairs_study).
+# ORDERED: on every item A (1.0) > B (0.5 or 0.75) > C (0 or 0.25), so every resample orders
+# A > B > C; IDENTICAL: two models with the same labels on every item.
+R, P, I = "relevant", "partial", "irrelevant"  # noqa: E741
+ORDERED = {
+    "m:A": [(R, R)] * 12,
+    "m:B": [(R, I) if n % 2 == 0 else (R, P) for n in range(12)],
+    "m:C": [(P, I) if n % 3 == 0 else (I, I) for n in range(12)],
+}
+# CHAMPION: m:champ's labels are all relevant, the others' never: it wins every battle.
+CHAMPION = {
+    "m:champ": [(R, R)] * 8,
+    "m:mid": [(P, P) if n % 2 else (I, P) for n in range(8)],
+    "m:low": [(I, I) if n % 3 else (P, I) for n in range(8)],
+}
+IDENTICAL = {
+    "m:same-1": [(R, P) if n % 2 else (I, R) for n in range(8)],
+    "m:same-2": [(R, P) if n % 2 else (I, R) for n in range(8)],
+}
+
+
+def build_pairs_study(
+    store: Store, labels: dict[str, list[tuple[str, str]]], name: str = "pairs"
+) -> int:
+    """A study of `labels`' models, one repeat, each answer labeled by ana and bo as given,
+    over a set named `name`; its id."""
+    n_items = len(next(iter(labels.values())))
+    set_id = make_set(store, name, "vlm", [(f"Question {n}?", None) for n in range(n_items)])
+    models = list(labels)
+    study_id = create_study(store, set_id=set_id, models=models, repeats=1, params={})
+    for index, item in enumerate(load_plan(store, study_id).items):
+        for position, model in enumerate(models):
+            gid = claim(store, study_id, item, model, 0, position=position, seed=None)
+            assert gid is not None
+            store.finish_generation(gid, "ok", output_text=f"{model} {index}")
+            for annotator, relevance in zip(("ana", "bo"), labels[model][index], strict=True):
+                store.add_label(gid, relevance, annotator=annotator)
+    return study_id

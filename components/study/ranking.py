@@ -11,6 +11,7 @@ import streamlit as st
 
 from components.study.common import (
     EMPTY_CELL,
+    NAME_PX,
     count_text,
     model_table,
     name_column,
@@ -19,7 +20,18 @@ from components.study.common import (
 )
 from components.study.figures import rating_chart
 from components.study.scores import NO_FIGURE, figure_interval, shared_rank
-from lineup.app import ALPHA_SCALE, code_span, hide_credentials
+from lineup.app import (
+    ALPHA_SCALE,
+    MATRIX_FIGURES,
+    RANK_RULE,
+    code_span,
+    escape_markdown,
+    hide_credentials,
+    pair_matrix,
+    pair_sentences,
+    rank_note,
+    rank_summary,
+)
 
 
 def _ranked_rows(summary: dict[str, Any]) -> pd.DataFrame:
@@ -35,42 +47,73 @@ def _ranked_rows(summary: dict[str, Any]) -> pd.DataFrame:
             "bt_ci": figure_interval(m.get("bt_ci_low"), m.get("bt_ci_high"), ".0f"),
             "arena_rank_text": shared_rank(m.get("arena_rank"), arena_ranks),
             "arena_ci": figure_interval(m.get("arena_ci_low"), m.get("arena_ci_high"), ".0f"),
+            "rank_note": rank_note(m),
         }
         for m in models
     ]
     rows.sort(
-        key=lambda r: (r.get("bt_rank") is None, r.get("bt_rank") or 0, -(r.get("bt_rating") or 0))
+        key=lambda r: (
+            r.get("bt_rank") is None,
+            r.get("bt_rank") or 0,
+            -(r.get("rank_relevance") or 0),
+            -(r.get("bt_rating") or 0),
+        )
     )
     return pd.DataFrame(rows)
 
 
-RANK_HELP = (
-    "1 + the models whose whole interval lies above this one's: models whose intervals overlap "
-    "share a rank, marked (tie)."
+RANK_HELP = f"{RANK_RULE} A shared rank is marked (tie)."
+ARENA_RANK_HELP = (
+    "The same rule on the arena ratings: 1 + the models whose rating minus this one's has a 95% "
+    "bootstrap interval above 0, or above a model rated at least as high. A shared rank is "
+    "marked (tie)."
 )
 
 
-def ranking_columns(with_arena: bool) -> dict[str, Any]:
+NAME_MAX_PX = 240  # with the other columns, 536 px: the main column of a 1000 px window
+
+
+def _name_px(names: dict[str, str]) -> int:
+    """The model column wide enough for the longest short name (about 7.5 px a character),
+    between the other tables' NAME_PX and NAME_MAX_PX: the ranking table is narrow enough to
+    give its names the room."""
+    longest = max((len(name) for name in names.values()), default=0)
+    return max(NAME_PX, min(NAME_MAX_PX, int(7.5 * longest) + 24))
+
+
+def ranking_columns(with_arena: bool, name_px: int = NAME_PX) -> dict[str, Any]:
     columns: dict[str, Any] = {
         "bt_rank_text": st.column_config.TextColumn("Rank", help=RANK_HELP, width=70),
-        "name": name_column("Model"),
+        "name": st.column_config.TextColumn(
+            "Model", help=name_column("Model")["help"], width=name_px, pinned=True
+        ),
+        "rank_relevance": number_column(
+            "Score",
+            "Relevance score: the mean over the model's items of its item score (relevant 1, "
+            "partly 0.5, irrelevant 0). The ranks follow it.",
+            "%.2f",
+            60,
+        ),
         "bt_rating": number_column(
             "Rating",
             "Bradley-Terry rating from the labels: on each item two models both labeled, the "
-            "higher item score wins. Elo-like scale: the mean is 1000, +400 is 10:1 odds.",
+            "higher item score wins. Elo-like scale: the mean of the rated models is 1000, "
+            "+400 is 10:1 odds. None from fewer than 5 items, nor for a model that won or lost "
+            "every comparison (the fit would make its number up).",
             "%.0f",
             70,
         ),
         "bt_ci": st.column_config.TextColumn(
             "95% CI",
-            help="95% bootstrap interval of the rating: the items resampled 200 times.",
+            help="95% bootstrap interval of the rating: the items resampled 1,000 times. None "
+            "where every resample gives the same rating: that is no certainty.",
             width=96,
         ),
     }
     if with_arena:
         columns |= {
             "arena_rank_text": st.column_config.TextColumn(
-                "Arena rank", help=f"The same from the pairwise votes. {RANK_HELP}", width=90
+                "Arena rank", help=ARENA_RANK_HELP, width=90
             ),
             "arena_rating": number_column(
                 "Arena rating",
@@ -97,22 +140,73 @@ def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
         st.caption("No model in this study.")
         return
     with_arena = any(m.get("arena_rank") is not None for m in summary["models"])
+    labeled = any(
+        m.get("bt_items") or m.get("won_every_comparison") or m.get("lost_every_comparison")
+        for m in summary["models"]
+    )
     if all(m.get("bt_rank") is None for m in summary["models"]) and not with_arena:
-        st.caption(
-            "No ranking yet: it needs labels on the same items for at least two models. Label "
-            "the answers in the label queue."
-        )
+        if labeled:
+            st.caption(
+                "No rank yet: a rank, a rating and an interval need at least 5 items labeled "
+                "for two models. Label more answers in the label queue."
+            )
+            model_table(frame, names, ranking_columns(False, _name_px(names)), width="content")
+            _notes(frame, names)
+        else:
+            st.caption(
+                "No ranking yet: it needs labels on the same items for at least two models. "
+                "Label the answers in the label queue."
+            )
         return
-    rated = [m for m in summary["models"] if m.get("bt_rank") is not None]
+    rated = [m for m in summary["models"] if m.get("bt_rating") is not None]
     # The chart under the table, not beside it: in a 1000 px window two columns would cut the
     # table's columns and the chart's names.
-    model_table(frame, names, ranking_columns(with_arena), width="content")
+    model_table(frame, names, ranking_columns(with_arena, _name_px(names)), width="content")
+    _notes(frame, names)
+    said = rank_summary(summary)
+    st.caption(f"From every annotator's labels. {said + ' ' if said else ''}{RANK_RULE}")
     if rated:
         st.plotly_chart(rating_chart(records(frame), names), key=chart_key)
-    st.caption(
-        "From every annotator's labels. A rank shared by models whose intervals overlap is "
-        "marked (tie): the labels cannot tell them apart yet."
-    )
+
+
+def _notes(frame: pd.DataFrame, names: dict[str, str]) -> None:
+    """Under the ranking table, one line per model without a rating or rank, saying why (won
+    or lost every comparison, too few items): in words, never cut by a column's width."""
+    lines = [
+        f"- **{escape_markdown(names.get(row['model'], row['model']))}**: "
+        f"{escape_markdown(row['rank_note'])}"
+        for row in records(frame)
+        if row.get("rank_note")
+    ]
+    if lines:
+        st.markdown("\n".join(lines))
+
+
+def pairs_matrix(summary: dict[str, Any], names: dict[str, str]) -> None:
+    """Which differences are real: per figure, a matrix of the models (the row's model against
+    the column's: the difference, its 95% interval, better or worse and in what share of the
+    resamples, or "no difference shown"), then one sentence per pair."""
+    first = True
+    for figure, (heading, _) in MATRIX_FIGURES.items():
+        labels, rows = pair_matrix(summary, figure, lambda m: names.get(m, m))
+        if not rows:
+            continue
+        holder = st.container() if first else st.expander(heading)
+        if first:
+            holder.markdown(f"**Which differences are real: {heading}**")
+        first = False
+        # A static table: every cell wraps whole, nothing is cut (a data grid would cut).
+        holder.table(pd.DataFrame(rows, index=labels, columns=labels))
+        words = pair_sentences(summary, figure, lambda m: escape_markdown(names.get(m, m)))
+        holder.markdown("\n".join(f"- {line}" for line in words))
+        holder.caption(
+            "Row against column: the row's figure minus the column's over the items both have, "
+            "its 95% item-bootstrap interval (the items resampled 1,000 times, each with all its "
+            "answers and labels), and the share of resamples in which the better one is better. "
+            "Shown better: the interval excludes 0. No interval from fewer than 5 shared items."
+        )
+    if first:
+        st.caption("No pair of models yet: the differences need labels on the same items.")
 
 
 def _kappa_frame(pairs: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -257,5 +351,6 @@ def ranking_and_agreement(summary: dict[str, Any], names: dict[str, str]) -> Non
     """A study's ranking and agreement, as the Studies page and the leaderboard show them."""
     st.markdown("**Ranking**")
     ranking_table(summary, names)
+    pairs_matrix(summary, names)
     st.markdown("**Agreement**")
     agreement_block(summary, names)

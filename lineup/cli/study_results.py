@@ -7,7 +7,18 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lineup.app import ARENA_KEYS, RANKING_KEYS, REPORT_FORMATS, SCORE_KEYS, SUMMARY_KEYS, Lineup
+from lineup.app import (
+    ARENA_KEYS,
+    RANK_RULE,
+    RANKING_KEYS,
+    REPORT_FORMATS,
+    SCORE_KEYS,
+    SUMMARY_KEYS,
+    Lineup,
+    pair_sentences,
+    rank_note,
+    rank_summary,
+)
 from lineup.cli.arguments import Commands
 from lineup.cli.output import EXIT_OK, emit, table
 
@@ -90,6 +101,17 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
         print(table(rows, SCORES_SHOWN))
     print("\nranking (Bradley-Terry from the labels, and from the arena's pairwise votes)")
     print(table(rows, RANKING_SHOWN))
+    for model in rows:
+        note = rank_note(model)
+        if note:
+            print(f"  {model['model']}: {note}")
+    said = rank_summary(summary)
+    print(f"{said + ' ' if said else ''}{RANK_RULE}")
+    sentences = pair_sentences(summary, "relevance")
+    if sentences:
+        print("\nwhich differences are real (relevance score; every pair in --json: pairs)")
+        for line in sentences:
+            print(f"  {line}")
     agreement = summary["agreement"]
     print(
         f"\nagreement: Krippendorff's alpha {_shown(agreement['alpha'])}"
@@ -180,6 +202,7 @@ SCORES_SHOWN = [
 RANKING_SHOWN = [
     "model",
     "bt_rank",
+    "rank_relevance",
     "bt_rating",
     "bt_ci_low",
     "bt_ci_high",

@@ -4,11 +4,13 @@ Bradley-Terry."""
 
 from lineup.measure import bradley_terry as _bradley_terry
 from lineup.measure import overlap as _overlap
+from lineup.measure import pairs as _pairs
 from lineup.measure import stopping as _stopping
 from lineup.measure import wer as _wer
 from lineup.measure.bradley_terry import (
     BOOTSTRAP_RESAMPLES,
     LOSS,
+    MIN_RESAMPLES,
     TIE,
     WIN,
     Battle,
@@ -54,6 +56,14 @@ from lineup.measure.overlap import (
     repeat_stability,
     summarize_overlap,
 )
+from lineup.measure.pairs import (
+    LOWER_IS_BETTER,
+    NO_DIFFERENCE,
+    Pair,
+    figure_pairs,
+    pairs_of,
+    ranks_from_pairs,
+)
 from lineup.measure.stopping import (
     POWER,
     StopLabeling,
@@ -76,6 +86,7 @@ from lineup.measure.wer import score, word_alignment
 # The definitions a report quotes, by heading.
 DEFINITIONS = {
     "Ranking": _bradley_terry.__doc__ or "",
+    "Pairs": _pairs.__doc__ or "",
     "Overlap": _overlap.__doc__ or "",
     "WER and CER": _wer.__doc__ or "",
     "When to stop labeling": _stopping.__doc__ or "",
@@ -92,6 +103,13 @@ __all__ = [
     "ItemBootstrap",
     "ItemInterval",
     "MIN_ITEMS",
+    "MIN_RESAMPLES",
+    "LOWER_IS_BETTER",
+    "NO_DIFFERENCE",
+    "Pair",
+    "figure_pairs",
+    "pairs_of",
+    "ranks_from_pairs",
     "PairedDifference",
     "POWER",
     "StopLabeling",

@@ -22,7 +22,7 @@ Definitions (one place for each):
 - rating: the Bradley-Terry strength of a model, P(a beats b) = 1 / (1 + 10 ** ((R_b - R_a)
   / 400)), on the Elo-like scale: R = 1000 + 400 / ln(10) * theta, where theta is the
   natural-log strength. A difference of 400 points is 10:1 odds; the mean rating of the
-  fitted models is 1000. Fitted by maximum likelihood (Newton's method with the exact
+  models with a rating (below) is 1000. Fitted by maximum likelihood (Newton's method with the exact
   Hessian and a backtracking line search, to a gradient below 1e-10) with ties as half
   wins and a small L2 penalty `L2_PENALTY / 2 * sum(theta ** 2)`: it makes the fit
   identifiable (it alone puts the mean theta at 0) and keeps a model that wins or loses
@@ -30,13 +30,28 @@ Definitions (one place for each):
   instead of to infinity); on ordinary data it moves a rating by far less than a point.
   A model in no battle has theta 0, rating 1000.
 - interval: the 95% percentile bootstrap interval, the 2.5th and 97.5th percentiles of the
-  model's rating over BOOTSTRAP_RESAMPLES (at least 200) resamples, with replacement, of the
-  items that have a battle, drawn with a fixed seed (0 unless given) so that the same labels
-  give the same intervals. Each resample is fitted afresh and centred on the models it rates;
-  a model in no battle of a resample is left out of that resample's percentiles. The rating
-  itself is the fit on all the items, not a bootstrap mean.
-- rank: 1 + the number of models whose interval's low end is above this model's high end,
-  so models whose intervals overlap can share a rank.
+  model's rating over BOOTSTRAP_RESAMPLES (1,000; at least MIN_RESAMPLES, 200) resamples, with
+  replacement, of the items that have a battle, drawn with a fixed seed (0 unless given) so
+  that the same labels give the same intervals. Each resample is fitted afresh (all of them
+  at once, one Newton's method over a stack of resamples, each stopping on its own) and centred on
+  the models it rates (those with a rating, below); a model in no battle of a resample is left
+  out of that resample's percentiles. The rating itself is the fit on all the items, not a
+  bootstrap mean.
+- enough evidence: a model has a rating and an interval only when it has battles on at least
+  MIN_ITEMS (5) items (`items`); below, none, and `reason` says so. An interval of zero width
+  (every resample gives the same rating) is no interval either: it says the resamples cannot
+  move it, not that it is certain.
+- won (lost) every comparison: a model whose every battle is a win (a loss) has no rating:
+  its maximum-likelihood strength is infinite and the number the fit gives is made by the
+  penalty alone (1764 to 2736 as the penalty goes from 1e-2 to 1e-6 on 16 items). It is
+  marked `won_every_comparison` (`lost_every_comparison`) instead, with no rating or interval.
+  The other models' ratings are centred on the models that have one: their mean is 1000.
+- rank (`rank`): lineup.measure.pairs' rank on the ratings: each pair of rated models'
+  paired difference of ratings over the same resamples, decided when its 95% interval
+  excludes 0; rank = 1 + the number of models shown better than this one or than a model
+  rated at least as high. A rank never runs against the ratings' order. (A study's label
+  ranking, `bt_rank`, takes its rank from the relevance score's pairs instead:
+  lineup.report.summary.)
 """
 
 from __future__ import annotations
@@ -51,9 +66,12 @@ import numpy.typing as npt
 from scipy.special import expit
 
 from lineup.measure.figures import RELEVANCE_SCORE, item_shares, relevance_score
+from lineup.measure.item_bootstrap import MIN_ITEMS, SAME_VALUE
+from lineup.measure.pairs import Pair, ranks_from_pairs
 
 L2_PENALTY = 1e-3
-BOOTSTRAP_RESAMPLES = 200
+BOOTSTRAP_RESAMPLES = 1000
+MIN_RESAMPLES = 200
 ELO_SCALE = 400 / math.log(10)  # rating points per unit of natural-log strength
 ELO_MEAN = 1000.0
 WIN, TIE, LOSS = 1.0, 0.5, 0.0
@@ -67,12 +85,23 @@ Battle = tuple[str, str, float]
 
 
 class Rating(NamedTuple):
-    """A model's rating, its 95% bootstrap interval and its rank (module docstring)."""
+    """A model's rating, its 95% bootstrap interval and its rank (module docstring); None
+    with `reason` where there is not enough evidence or the model won or lost every
+    comparison."""
 
-    rating: float
-    ci_low: float
-    ci_high: float
-    rank: int
+    rating: float | None
+    ci_low: float | None
+    ci_high: float | None
+    rank: int | None
+    items: int = 0  # the items it has a battle on
+    won_every_comparison: bool = False
+    lost_every_comparison: bool = False
+    reason: str | None = None
+
+
+FEW_ITEMS = "battles on fewer than {minimum} items ({n}): no rating"
+WON_EVERY = "won every comparison ({n} battles): no rating, the fit would make one up"
+LOST_EVERY = "lost every comparison ({n} battles): no rating, the fit would make one up"
 
 
 def item_score(answers: Iterable[Mapping[str, int]]) -> float | None:
@@ -220,6 +249,70 @@ def _fit_theta(
     return theta - theta.mean()
 
 
+def _objectives(
+    counts: npt.NDArray[np.float64], wins: npt.NDArray[np.float64], theta: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """_objective for many resamples at once: counts and wins (resamples, models, models), a's
+    battles against b and a's outcomes summed; theta (resamples, models)."""
+    margin = theta[:, :, None] - theta[:, None, :]
+    nll = wins * np.logaddexp(0.0, -margin) + (counts - wins) * np.logaddexp(0.0, margin)
+    return nll.sum(axis=(1, 2)) + 0.5 * L2_PENALTY * np.einsum("rm,rm->r", theta, theta)
+
+
+def _fit_thetas(
+    counts: npt.NDArray[np.float64], wins: npt.NDArray[np.float64], start: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """_fit_theta for many resamples at once (the same Newton steps, line search and stopping
+    rule, each resample on its own), not centred."""
+    theta = np.array(start, dtype=np.float64)
+    n_models = theta.shape[1]
+    if n_models == 0:
+        return theta
+    value = _objectives(counts, wins, theta)
+    active = np.ones(theta.shape[0], dtype=bool)
+    eye = np.eye(n_models)
+    for _ in range(MAX_NEWTON_STEPS):
+        t, c, w = theta[active], counts[active], wins[active]
+        won = expit(t[:, :, None] - t[:, None, :])
+        residual = c * won - w  # d nll / d margin, per ordered pair
+        gradient = residual.sum(axis=2) - residual.sum(axis=1) + L2_PENALTY * t
+        done = np.max(np.abs(gradient), axis=1) < GRADIENT_TOLERANCE
+        weight = c * won * (1.0 - won)
+        spread = weight.sum(axis=2) + weight.sum(axis=1) + L2_PENALTY
+        hessian = spread[:, :, None] * eye - weight - weight.transpose(0, 2, 1)
+        step = np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
+        decrement = np.einsum("rm,rm->r", gradient, step)
+        step[done] = 0.0
+        # Next to the minimum the full step; elsewhere backtracking (Armijo), as _fit_theta.
+        size = np.ones(len(t))
+        searching = ~done & (decrement >= NEWTON_DECREMENT)
+        current = value[active]
+        candidate = t - step
+        candidate_value = current.copy()
+        if searching.any():
+            candidate_value[searching] = _objectives(
+                c[searching], w[searching], candidate[searching]
+            )
+        while True:
+            failed = searching & (candidate_value > current - 1e-4 * size * decrement)
+            failed &= size >= 1e-12
+            if not failed.any():
+                break
+            size[failed] /= 2
+            candidate[failed] = t[failed] - size[failed, None] * step[failed]
+            candidate_value[failed] = _objectives(c[failed], w[failed], candidate[failed])
+        rows = np.flatnonzero(active)
+        theta[rows] = candidate
+        value[rows[searching]] = candidate_value[searching]
+        value[rows[~searching & ~done]] = _objectives(
+            c[~searching & ~done], w[~searching & ~done], candidate[~searching & ~done]
+        )
+        active[rows[done]] = False
+        if not active.any():
+            break
+    return theta
+
+
 def _to_rating(theta: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return ELO_MEAN + ELO_SCALE * theta
 
@@ -232,10 +325,6 @@ def fit_bradley_terry(battles: Iterable[Battle], models: Sequence[str]) -> dict[
     return {model: float(ratings[i]) for model, i in index.items()}
 
 
-def _ranks(low: Sequence[float], high: Sequence[float]) -> list[int]:
-    return [1 + sum(other > mine for other in low) for mine in high]
-
-
 def bootstrap_ratings(
     item_scores: ItemScores,
     *,
@@ -243,8 +332,9 @@ def bootstrap_ratings(
     seed: int = 0,
 ) -> dict[str, Rating]:
     """Each model in at least one battle: its rating, 95% interval and rank (module
-    docstring), best rating first; empty when there is no battle. ValueError for fewer than
-    BOOTSTRAP_RESAMPLES resamples."""
+    docstring), best rating first (a model that won every comparison before them, one without
+    a rating after them); empty when there is no battle. ValueError for fewer than
+    MIN_RESAMPLES resamples."""
     return bootstrap_battles(
         {item: battles_from_item_scores({item: scores}) for item, scores in item_scores.items()},
         resamples=resamples,
@@ -262,8 +352,8 @@ def bootstrap_battles(
     resamples; an item without battles is not one): each model in at least one battle with
     its rating, 95% interval and rank, best rating first. The pairwise votes
     (lineup.study.arena) are fitted through it."""
-    if resamples < BOOTSTRAP_RESAMPLES:
-        raise ValueError(f"Give at least {BOOTSTRAP_RESAMPLES} resamples, not {resamples}.")
+    if resamples < MIN_RESAMPLES:
+        raise ValueError(f"Give at least {MIN_RESAMPLES} resamples, not {resamples}.")
     per_item = [list(battles) for battles in item_battles.values() if battles]
     models = list(dict.fromkeys(m for pairs in per_item for a, b, _ in pairs for m in (a, b)))
     if not models:
@@ -271,30 +361,136 @@ def bootstrap_battles(
     index = {model: i for i, model in enumerate(models)}
     item_arrays = [_as_arrays(pairs, index) for pairs in per_item]
     everything = _as_arrays((battle for pairs in per_item for battle in pairs), index)
+    # Per item, which models have a battle there; per model, its wins and losses.
+    plays = np.zeros((len(item_arrays), len(models)), dtype=bool)
+    for row, arrays in enumerate(item_arrays):
+        plays[row, arrays.a] = True
+        plays[row, arrays.b] = True
+    n_items = plays.sum(axis=0)
+    n_battles = np.bincount(everything.a, minlength=len(models)) + np.bincount(
+        everything.b, minlength=len(models)
+    )
+    # A's outcome is a's share of the battle, 1 - it b's: a model's outcomes summed.
+    won = np.bincount(everything.a, weights=everything.outcome, minlength=len(models))
+    won += np.bincount(everything.b, weights=1.0 - everything.outcome, minlength=len(models))
+    won_every = won >= n_battles - 1e-12
+    lost_every = won <= 1e-12
+    rated = (n_items >= MIN_ITEMS) & ~won_every & ~lost_every
+    # Centred on the models with a rating (every model when none has one).
+    centre = rated if rated.any() else np.ones(len(models), dtype=bool)
+
     full_theta = _fit_theta(everything, len(models))
-    ratings = _to_rating(full_theta)
+    ratings = _to_rating(full_theta - full_theta[centre].mean())
 
-    rng = np.random.default_rng(seed)
-    samples = np.full((resamples, len(models)), np.nan)
-    for r in range(resamples):
-        drawn = [item_arrays[i] for i in rng.integers(0, len(item_arrays), len(item_arrays))]
-        battles = _Battles(*(np.concatenate(parts) for parts in zip(*drawn, strict=True)))
-        # Started from the fit on every item: the same minimum, found in fewer steps.
-        theta = _fit_theta(battles, len(models), start=full_theta)
-        present = np.union1d(battles.a, battles.b)  # every drawn item has a battle
-        # Centre on the models this resample can rate: one absent sits at 0 by the penalty.
-        theta[present] -= theta[present].mean()
-        samples[r, present] = _to_rating(theta[present])
+    n_models = len(models)
+    # Per item, its battles summed per ordered pair (a * n_models + b): count and a's outcomes.
+    cells = n_models * n_models
+    per_pair = np.zeros((2, len(item_arrays), cells))
+    for row, arrays in enumerate(item_arrays):
+        key = arrays.a * n_models + arrays.b
+        per_pair[0, row] = np.bincount(key, minlength=cells)
+        per_pair[1, row] = np.bincount(key, weights=arrays.outcome, minlength=cells)
+    # Each resample's items: how often each is drawn (the same draws, row by row, as drawing
+    # the items of one resample after another).
+    picks = np.random.default_rng(seed).integers(
+        0, len(item_arrays), size=(resamples, len(item_arrays))
+    )
+    drawn = np.zeros((resamples, len(item_arrays)))
+    np.add.at(drawn, (np.arange(resamples)[:, None], picks), 1.0)
+    counts = (drawn @ per_pair[0]).reshape(resamples, n_models, n_models)
+    wins = (drawn @ per_pair[1]).reshape(resamples, n_models, n_models)
+    # Started from the fit on every item: the same minimum, found in fewer steps.
+    theta = _fit_thetas(counts, wins, np.tile(full_theta, (resamples, 1)))
+    present = (drawn @ plays) > 0  # every drawn item has a battle
+    # Centre on the models each resample can rate: one absent sits at 0 by the penalty.
+    anchor = present & centre
+    anchor = np.where(anchor.any(axis=1, keepdims=True), anchor, present)
+    theta -= (theta * anchor).sum(axis=1, keepdims=True) / anchor.sum(axis=1, keepdims=True)
+    samples = np.where(present, _to_rating(theta), np.nan)
 
-    low, high = [], []
+    out: dict[str, Rating] = {}
+    intervals: dict[int, tuple[float | None, float | None, str | None]] = {}
     for i in range(len(models)):
-        column = samples[:, i][~np.isnan(samples[:, i])]
-        if column.size:
-            low.append(float(np.percentile(column, 2.5)))
-            high.append(float(np.percentile(column, 97.5)))
-        else:  # in no resample: the interval is the point
-            low.append(float(ratings[i]))
-            high.append(float(ratings[i]))
-    ranks = _ranks(low, high)
-    order = sorted(range(len(models)), key=lambda i: (-ratings[i], models[i]))
-    return {models[i]: Rating(float(ratings[i]), low[i], high[i], ranks[i]) for i in order}
+        n = int(n_items[i])
+        if won_every[i]:
+            intervals[i] = (None, None, WON_EVERY.format(n=int(n_battles[i])))
+        elif lost_every[i]:
+            intervals[i] = (None, None, LOST_EVERY.format(n=int(n_battles[i])))
+        elif n < MIN_ITEMS:
+            intervals[i] = (None, None, FEW_ITEMS.format(minimum=MIN_ITEMS, n=n))
+        else:
+            low, high = _percentiles(samples[:, i])
+            if low is None or high is None or high - low <= 1e-9:
+                intervals[i] = (None, None, SAME_VALUE.format(n=n))
+            else:
+                intervals[i] = (low, high, None)
+    ranks = _rating_ranks(models, ratings, samples, plays, rated)
+    order = sorted(
+        range(len(models)),
+        # The winner of every comparison first, the loser of every one last.
+        key=lambda i: (
+            0 if won_every[i] else 1 if rated[i] else 3 if lost_every[i] else 2,
+            -ratings[i],
+            models[i],
+        ),
+    )
+    for i in order:
+        low, high, reason = intervals[i]
+        out[models[i]] = Rating(
+            float(ratings[i]) if rated[i] else None,
+            low,
+            high,
+            ranks[models[i]],
+            int(n_items[i]),
+            bool(won_every[i]),
+            bool(lost_every[i]),
+            reason,
+        )
+    return out
+
+
+def _percentiles(column: npt.NDArray[np.float64]) -> tuple[float | None, float | None]:
+    present = column[~np.isnan(column)]
+    if not present.size:
+        return None, None
+    low, high = np.percentile(present, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _rating_ranks(
+    models: Sequence[str],
+    ratings: npt.NDArray[np.float64],
+    samples: npt.NDArray[np.float64],
+    plays: npt.NDArray[np.bool_],
+    rated: npt.NDArray[np.bool_],
+) -> dict[str, int | None]:
+    """The ranks (module docstring) of the rated models from their paired rating differences
+    over the same resamples; None for the others."""
+    pairs = []
+    for i, j in combinations([int(k) for k in np.flatnonzero(rated)], 2):
+        if ratings[i] < ratings[j]:
+            i, j = j, i
+        deltas = samples[:, i] - samples[:, j]
+        deltas = deltas[~np.isnan(deltas)]
+        low, high = _percentiles(deltas)
+        if low is not None and high is not None and high - low <= 1e-9:
+            low = high = None
+        share = None
+        if deltas.size:
+            share = float(np.mean(deltas > 0) + 0.5 * np.mean(deltas == 0))
+        shared = int(np.count_nonzero(plays[:, i] & plays[:, j]))
+        pairs.append(
+            Pair(
+                models[i],
+                models[j],
+                "bt_rating",
+                float(ratings[i] - ratings[j]),
+                low,
+                high,
+                share,
+                shared,
+                "bootstrap",
+            )
+        )
+    points = {m: float(ratings[i]) if rated[i] else None for i, m in enumerate(models)}
+    return ranks_from_pairs(points, pairs)

@@ -39,8 +39,11 @@ Definitions (one place for each):
   of resamples (with a shared item drawn) in which the difference is above 0, half of those in
   which it is 0 (within TIE_TOLERANCE, 1e-12: two
   sums of the same scores in another order differ by rounding).
-- decided (shown) difference: one with an interval that excludes 0; every other difference
-  (no interval, or an interval that holds 0) is undecided: "no difference shown".
+- decided (shown) difference: one with an interval that excludes 0, or one with no interval
+  only because every one of at least MIN_ITEMS shared items gives the same non-zero difference
+  (so every resample puts the same model ahead: share_a_better 0 or 1, "unanimous"); every
+  other difference (too few items, or an interval that holds 0) is undecided: "no difference
+  shown".
 """
 
 from __future__ import annotations
@@ -100,11 +103,25 @@ class PairedDifference:
 
     @property
     def decided(self) -> bool:
-        """Whether the difference is shown: it has an interval and the interval excludes 0
-        (a is better when it is above 0, b when below)."""
+        """Whether the difference is shown (module docstring): its interval excludes 0 (a is
+        better when it is above 0, b when below), or it is unanimous."""
+        if self.unanimous:
+            return True
         if self.ci_low is None or self.ci_high is None:
             return False
         return self.ci_low > 0 or self.ci_high < 0
+
+    @property
+    def unanimous(self) -> bool:
+        """No interval only because every one of at least MIN_ITEMS shared items gives the same
+        non-zero difference: every resample puts the same model ahead."""
+        return (
+            self.ci_low is None
+            and self.items >= MIN_ITEMS
+            and self.diff is not None
+            and abs(self.diff) > TIE_TOLERANCE
+            and self.share_a_better in (0.0, 1.0)
+        )
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,9 @@ Definitions (one place for each):
   plain n x (h / |d|)^2 - n: the number at which the interval would just reach 0 if the
   difference stayed where it is; the future difference moves about as often towards 0 as
   away, so half of such studies would still be undecided. None, with the reason, when there is
-  no interval yet (fewer than MIN_ITEMS shared items, or every item gives the same difference)
-  or the difference is 0 (no number of items decides an effect of 0).
+  no interval yet (fewer than MIN_ITEMS shared items, or every item gives a difference of 0:
+  the same non-zero margin on every item is decided already) or the difference is 0 (no number
+  of items decides an effect of 0).
 - items_needed (of the study): the largest items_needed of the undecided pairs that have one
   (the items that decide every pair that can be estimated); None when none has one.
   items_needed_reason names the undecided pairs without an estimate.

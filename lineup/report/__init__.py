@@ -14,6 +14,14 @@ from lineup.report.comparison_report import (
 )
 from lineup.report.export import write_csv
 from lineup.report.files import REPORT_FORMATS, write_comparison, write_report
+from lineup.report.pairs_matrix import (
+    MATRIX_FIGURES,
+    RANK_RULE,
+    pair_matrix,
+    pair_sentences,
+    rank_note,
+    rank_summary,
+)
 from lineup.report.result import (
     StudyResult,
     load_study_result,
@@ -33,6 +41,12 @@ __all__ = [
     "comparison_reading",
     "comparison_text",
     "ARENA_KEYS",
+    "MATRIX_FIGURES",
+    "RANK_RULE",
+    "pair_matrix",
+    "pair_sentences",
+    "rank_note",
+    "rank_summary",
     "RANKING_KEYS",
     "REPORT_FORMATS",
     "SUMMARY_KEYS",

@@ -4,7 +4,8 @@ from the study's StudyResult (lineup.report.result).
 The HTML opens with no network: styles inline, the charts' plotly.js embedded once, images as
 small inline thumbnails, for voices one clip per voice and sentence inline. It holds the set,
 models and parameters; the study's tables; the automatic scores with their intervals; the
-ranking (models whose intervals overlap share a rank); the annotators' agreement; a section
+ranks (from the decided pairwise differences, lineup.measure.pairs) with the ratings, and the
+matrix of which differences are real; the annotators' agreement; a section
 per item with its image or sentence, question, reference and every answer with its labels and
 scores; and a methods section that quotes the definitions from the modules that compute each
 figure (lineup.report.tables and the DEFINITIONS of lineup.measure, lineup.score and
@@ -45,6 +46,13 @@ from lineup.report.markdown_report import (
     ranked,
     reliability_rows,
     setup_lines,
+)
+from lineup.report.pairs_matrix import (
+    MATRIX_FIGURES,
+    RANK_RULE,
+    pair_matrix,
+    pair_sentences,
+    rank_summary,
 )
 from lineup.score import ALPHA_SCALE, Verdict
 from lineup.store import MediaStore
@@ -168,7 +176,7 @@ def _charts(summary: dict[str, Any], names: dict[str, str]) -> list[str]:
             margin={"l": 10, "r": 10, "t": 50, "b": 40},
         )
         figures.append(bars)
-    by_labels = ranked(summary["models"])
+    by_labels = [m for m in ranked(summary["models"]) if m.get("bt_rating") is not None]
     if by_labels:
         ratings = go.Figure(
             go.Scatter(
@@ -197,6 +205,24 @@ def _charts(summary: dict[str, Any], names: dict[str, str]) -> list[str]:
     ]
 
 
+def _matrices(summary: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Per figure of MATRIX_FIGURES with pairs: its heading, the models (specs) and each row's
+    cells, and one sentence per pair with the models' short names."""
+    matrices = []
+    for figure, (heading, _) in MATRIX_FIGURES.items():
+        models, rows = pair_matrix(summary, figure)
+        if rows:
+            matrices.append(
+                {
+                    "heading": heading,
+                    "rows": list(zip(models, rows, strict=True)),
+                    "models": models,
+                    "sentences": pair_sentences(summary, figure, lambda m: names.get(m, m)),
+                }
+            )
+    return matrices
+
+
 def _methods(kind: str) -> list[tuple[str, str]]:
     """The definitions of every figure of a study of `kind`, from the modules that compute
     them: a voice study's WER and CER, a VLM study's overlap with the reference."""
@@ -217,6 +243,7 @@ def _methods(kind: str) -> list[tuple[str, str]]:
         ("Automatic scores", SCORES["Automatic scores"]),
         ("The LLM judge", SCORES["The LLM judge"]),
         ("The judge's reliability", SCORES["The judge's reliability"]),
+        ("Which differences are real; ranks", FIGURES["Pairs"]),
         ("Ranking", FIGURES["Ranking"]),
         ("Pairwise votes", STUDIES["Pairwise votes"]),
         ("Agreement", SCORES["Agreement"]),
@@ -352,6 +379,9 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         against_columns=AGAINST_MD,
         against_heading=against_heading,
         ranked=ranked(summary["models"]),
+        rank_rule=RANK_RULE,
+        rank_summary=rank_summary(summary),
+        matrices=_matrices(summary, names),
         arena=ranked(summary["models"], "arena"),
         judges=judges,
         judges_columns=JUDGES_MD,

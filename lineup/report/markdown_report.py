@@ -12,6 +12,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lineup.core import escape_markdown
+from lineup.report.pairs_matrix import (
+    MATRIX_FIGURES,
+    RANK_RULE,
+    pair_matrix,
+    pair_sentences,
+    rank_note,
+    rank_summary,
+)
 from lineup.score import ALPHA_SCALE
 
 if TYPE_CHECKING:
@@ -135,9 +143,11 @@ VOICES_MD = [
 RANKING_MD = [
     ("bt_rank", "Rank"),
     ("model", "Model"),
+    ("rank_relevance", "Score"),
     ("bt_rating", "Rating"),
     ("bt_ci_low", "95% CI low"),
     ("bt_ci_high", "95% CI high"),
+    ("rank_note", "Note"),
 ]
 ARENA_MD = [
     ("arena_rank", "Rank"),
@@ -154,15 +164,24 @@ def ranked(models: list[dict[str, Any]], prefix: str = "bt") -> list[dict[str, A
     first; a rank shared by several models is marked as a tie ("2=")."""
     rated = [m for m in models if m.get(f"{prefix}_rank") is not None]
     ranks = [m[f"{prefix}_rank"] for m in rated]
-    return [
+    point = "rank_relevance" if prefix == "bt" else f"{prefix}_rating"
+    shown = [
         {
             **m,
             f"{prefix}_rank": f"{m[f'{prefix}_rank']}="
             if ranks.count(m[f"{prefix}_rank"]) > 1
             else m[f"{prefix}_rank"],
+            "rank_note": rank_note(m) if prefix == "bt" else None,
         }
-        for m in sorted(rated, key=lambda m: (m[f"{prefix}_rank"], -(m[f"{prefix}_rating"] or 0.0)))
+        for m in sorted(rated, key=lambda m: (m[f"{prefix}_rank"], -(m.get(point) or 0.0)))
     ]
+    if prefix == "bt":  # the models without a rank, with why, after the ranked ones
+        shown += [
+            {**m, "rank_note": rank_note(m)}
+            for m in models
+            if m.get("bt_rank") is None and (m.get("bt_items") or rank_note(m))
+        ]
+    return shown
 
 
 def setup_lines(summary: dict[str, Any], name: Callable[[str], str] = str) -> list[str]:
@@ -222,16 +241,22 @@ def markdown_report(result: StudyResult) -> str:
             ]
     by_labels = ranked(models)
     if by_labels:
+        said = rank_summary(summary)
         parts += [
-            "## Ranking (Bradley-Terry from the labels; overlapping intervals share a rank)",
+            "## Ranking (from the labels: pairwise differences and Bradley-Terry ratings)",
+            "",
+            *([said, ""] if said else []),
+            RANK_RULE,
             "",
             _markdown_table(by_labels, RANKING_MD),
             "",
         ]
+    parts += pairs_markdown(summary)
     arena = ranked(models, "arena")
     if arena:
         parts += [
-            "## Ranking from pairwise votes (Bradley-Terry; overlapping intervals share a rank)",
+            "## Ranking from pairwise votes (Bradley-Terry; a rank from the paired differences "
+            "of the ratings, shared where none is shown)",
             "",
             _markdown_table(arena, ARENA_MD),
             "",
@@ -326,6 +351,35 @@ def reliability_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def pairs_markdown(summary: dict[str, Any]) -> list[str]:
+    """The matrix of each figure of MATRIX_FIGURES and its sentences (lineup.report.pairs_matrix),
+    as Markdown lines; none without a pair."""
+    parts: list[str] = []
+    for figure, (heading, _) in MATRIX_FIGURES.items():
+        labels, rows = pair_matrix(summary, figure, escape_markdown)
+        if not rows:
+            continue
+        if not parts:
+            parts += [
+                "## Which differences are real",
+                "",
+                "Row against column: the row's figure minus the column's over the items both "
+                "have, its 95% item-bootstrap interval, and the share of resamples in which the "
+                "better one is better; shown better when the interval excludes 0.",
+                "",
+            ]
+        parts += [f"### {heading}", ""]
+        lines = ["| | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+        lines += [
+            f"| **{label}** | " + " | ".join(cells) + " |"
+            for label, cells in zip(labels, rows, strict=True)
+        ]
+        parts += [*lines, ""]
+        parts += [f"- {line}" for line in pair_sentences(summary, figure, escape_markdown)]
+        parts += [""]
+    return parts
 
 
 JUDGES_MD = [

@@ -24,8 +24,11 @@ from lineup.measure import (
     ItemBootstrap,
     Observation,
     OverlapScores,
+    Pair,
     StopLabeling,
     bootstrap_by_item,
+    pairs_of,
+    ranks_from_pairs,
     remembered_overlap,
     stop_labeling,
 )
@@ -73,6 +76,10 @@ from lineup.study import (
     reference_study,
     study_info,
 )
+
+# The figures whose every pair of models `study show --json` lists (`pairs`), and the one the
+# ranks come from (the mean item score: relevant 1, partial 0.5, irrelevant 0).
+RANK_FIGURE = "relevance"
 
 
 class StudyResult:
@@ -286,6 +293,26 @@ class StudyResult:
     def ranking(self) -> dict[str, Any]:
         """Bradley-Terry from the labels (one bootstrap)."""
         return study_ranking(self.store, self.study.id)
+
+    @cached_property
+    def pairs(self) -> list[Pair]:
+        """Every pair of models on each figure with an item bootstrap (`bootstraps`: the labels'
+        relevance and % relevant, then ROUGE, chrF and the judge, or WER and CER for voices),
+        the better first (lineup.measure.pairs); the same resamples as the intervals shown."""
+        return pairs_of(self.bootstraps)
+
+    @cached_property
+    def ranks(self) -> dict[str, int | None]:
+        """Each model's rank from the decided pairwise differences of RANK_FIGURE
+        (lineup.measure.pairs), ordered by its point figure; None without one."""
+        return ranks_from_pairs(
+            self.rank_points, [p for p in self.pairs if p.figure == RANK_FIGURE]
+        )
+
+    @cached_property
+    def rank_points(self) -> dict[str, float | None]:
+        """Each model's RANK_FIGURE over all its items: the order the ranks follow."""
+        return {m: i.value for m, i in self.label_bootstraps[RANK_FIGURE].intervals().items()}
 
     @cached_property
     def arena(self) -> dict[str, ArenaRating]:

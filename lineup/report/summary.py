@@ -14,8 +14,21 @@ from lineup.score import SCORE_KEYS, JudgeReliability, StudyJudge, alpha_reading
 if TYPE_CHECKING:
     from lineup.report.result import StudyResult
 
-# A model's Bradley-Terry rating from the labels on shared items (lineup.measure.bradley_terry).
-RANKING_KEYS = ["bt_rating", "bt_ci_low", "bt_ci_high", "bt_rank"]
+# A model's Bradley-Terry rating from the labels on shared items (lineup.measure.bradley_terry):
+# none below MIN_ITEMS items (`bt_reason` says why), none for a model that won or lost every
+# comparison (flagged instead). `bt_rank` is the rank from the decided pairwise differences of
+# the relevance score (lineup.measure.pairs), `rank_relevance` the point figure it follows.
+RANKING_KEYS = [
+    "bt_rating",
+    "bt_ci_low",
+    "bt_ci_high",
+    "bt_rank",
+    "bt_items",
+    "won_every_comparison",
+    "lost_every_comparison",
+    "bt_reason",
+    "rank_relevance",
+]
 # The same from the labeling queue's pairwise votes, and the votes counted (lineup.study.arena).
 ARENA_KEYS = ["arena_rating", "arena_ci_low", "arena_ci_high", "arena_rank", "arena_votes"]
 # The keys of each model's entry in study_summary, by kind.
@@ -85,7 +98,18 @@ def _by_model(result: StudyResult) -> dict[str, dict[str, Any]]:
         for model, scores in result.scores.items():
             by_model[model] |= scores
     for model, rated in result.ranking.items():
-        by_model[model] |= dict(zip(RANKING_KEYS, rated, strict=True))
+        by_model[model] |= {
+            "bt_rating": rated.rating,
+            "bt_ci_low": rated.ci_low,
+            "bt_ci_high": rated.ci_high,
+            "bt_items": rated.items,
+            "won_every_comparison": rated.won_every_comparison,
+            "lost_every_comparison": rated.lost_every_comparison,
+            "bt_reason": rated.reason,
+        }
+    for model, rank in result.ranks.items():
+        if model in by_model:
+            by_model[model] |= {"bt_rank": rank, "rank_relevance": result.rank_points[model]}
     for model, voted in result.arena.items():
         if voted.battles:  # no vote: every arena figure None
             by_model[model] |= dict(zip(ARENA_KEYS, voted, strict=True))
@@ -254,6 +278,11 @@ def summarize(result: StudyResult) -> dict[str, Any]:
         # Every judge that ran, the latest first: how far its verdicts can be trusted.
         "judge_reliability": [_reliability(result, judge) for judge in result.judges],
         "stop_labeling": stop_labeling_summary(result.stop_labeling),
+        # Every pair of models on each figure, the better first (lineup.measure.pairs).
+        "pairs": [
+            {key: clean_number(value) for key, value in pair.as_dict().items()}
+            for pair in result.pairs
+        ],
         "models": [
             {key: clean_number(by_model[model].get(key)) for key in keys}
             for model in _models(info, by_model)

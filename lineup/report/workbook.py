@@ -20,9 +20,12 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
   judge) and the repeats table (items_repeated, identical_repeats, identical_share,
   mean_repeat_rougeL, mean_length_spread,
   mean_time_spread); for voice studies the WER figures of the voices table (scored, mean_wer
-  and cer each with its item-bootstrap interval, wer_std, corpus_wer). Then the
-  Bradley-Terry rating, its interval and rank
-  (lineup.score.ranking: models whose intervals overlap share a rank) and, where the study has them,
+  and cer each with its item-bootstrap interval, wer_std, corpus_wer). Then the Bradley-Terry
+  rating, its interval, the items it rests on, the won / lost every comparison flags and why
+  there is no rating (RANKING_KEYS), the rank
+  from the decided pairwise differences of the relevance score (lineup.measure.pairs: 1 + the
+  models shown better than it or than a model scoring at least as high) and that score
+  (rank_relevance), and, where the study has them,
   the same from the annotators' pairwise votes (ARENA_KEYS).
 - Per item, one row per item (item_id, position, text, reference) and one column per model:
   the score of its counted labels on the item (lineup.report.tables' per-item grid).

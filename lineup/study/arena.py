@@ -28,10 +28,12 @@ Definitions (one place for each):
   how bad both are is the relevance labels' business).
 - arena rating, interval and rank: lineup.measure.bradley_terry's Bradley-Terry fit of the battles
   (maximum likelihood, ties as half wins, the same small penalty and Elo-like scale), its
-  95% percentile bootstrap interval from BOOTSTRAP_RESAMPLES (at least 200) resamples with
+  95% percentile bootstrap interval from BOOTSTRAP_RESAMPLES (1,000) resamples with
   replacement of the items that have a counted vote (all of an item's battles go together),
-  with a fixed seed (0), and rank = 1 + the number of models whose interval's low end is
-  above this model's high end (overlapping intervals share a rank).
+  with a fixed seed (0); none from votes on fewer than MIN_ITEMS (5) items, nor for a model
+  that won or lost every vote; rank = 1 + the number of models shown better than this one
+  (the paired difference of ratings over the same resamples excludes 0) or than a model
+  rated at least as high (lineup.measure.pairs), so a rank never runs against the ratings.
 - votes (`arena_votes`): the counted votes that involve the model, over every annotator. A
   model with none has no rating, interval or rank (None).
 """

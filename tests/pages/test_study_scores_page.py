@@ -20,6 +20,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 
+from lineup.app import rank_note
 from lineup.app.facade import Lineup
 from lineup.app.studies import Studies
 from lineup.core.settings import load_settings
@@ -34,7 +35,7 @@ from lineup.store.tables import (
 )
 from lineup.study.records import claim, create_study, load_plan
 from tests.builders import add_pair_verdicts
-from tests.pages.helpers import studies_page
+from tests.pages.helpers import studies_page, unescaped
 
 LEADERBOARD = Path(__file__).resolve().parents[2] / "app_pages" / "leaderboard.py"
 GOOD, TWIN, BAD = "ollama:good:1b", "ollama:twin:1b", "ollama:bad:1b"
@@ -178,12 +179,18 @@ def test_the_study_page_shows_scores_ranking_and_agreement(built: Built) -> None
     assert any(f"Judge: `{JUDGE}`" in c.value for c in at.caption)
 
     ranking = shown_rows(at, "bt_rank_text")
-    # m:good and m:twin won and lost the same battles: their intervals overlap, a shared rank.
-    assert ranking[GOOD]["bt_rank_text"] == ranking[TWIN]["bt_rank_text"] == "1 (tie)"
-    assert ranking[BAD]["bt_rank"] > 1 and "(tie)" not in ranking[BAD]["bt_rank_text"]
-    assert ranking[BAD]["bt_rating"] < 1000 < ranking[GOOD]["bt_rating"]
-    shown_order = [f for f in at.dataframe if "bt_rank_text" in f.proto.column_order][0]
-    assert list(shown_order.value["model"])[-1] == BAD
+    # Four items: below the floor of 5 shared items there is no rank, rating or interval (the
+    # rule before gave m:good and m:twin a shared rank 1 from them); the note says why, and
+    # m:bad, whose every label is irrelevant, lost every comparison.
+    notes = "\n".join(unescaped(m.value) for m in at.markdown)  # under the table, by name
+    for model in (GOOD, TWIN):
+        assert ranking[model]["bt_rank_text"] is None and pd.isna(ranking[model]["bt_rating"])
+    assert notes.count("**: battles on fewer than 5 items (4): no rating") == 2
+    assert notes.count("**: lost every comparison") == 1
+    assert any(
+        c.value.startswith("No rank yet: a rank, a rating and an interval need at least 5")
+        for c in at.caption
+    )
 
     # Agreement, by hand over the labels the test wrote.
     ids = sorted(built.answers.values())
@@ -296,9 +303,10 @@ def test_the_leaderboard_filtered_to_a_study_shows_its_ranking_and_agreement(
     assert f"Study #{built.study_id} · shots" in [h.value for h in at.subheader]
     summary = Lineup.open().studies.summary(built.study_id)
     ranking = shown_rows(at, "bt_rank_text")
-    for model in summary["models"]:
-        assert ranking[model["model"]]["bt_rating"] == pytest.approx(model["bt_rating"])
-    assert ranking[GOOD]["bt_rank_text"] == "1 (tie)"
+    notes = "\n".join(unescaped(m.value) for m in at.markdown)
+    for model in summary["models"]:  # four items: no rating, and the note says why
+        assert ranking[model["model"]]["bt_rank_text"] is None
+        assert f"**: {rank_note(model)}" in notes
     assert metric(at, "Krippendorff's alpha") == f"{summary['agreement']['alpha']:.2f}"
     assert not any("choose a study in the filters" in c.value for c in at.caption)
 
@@ -353,7 +361,13 @@ def test_the_arena_ranking_stands_beside_the_labels_ranking_with_its_ties() -> N
     at.run()
     assert not at.exception
     [frame] = at.dataframe
-    assert frame.proto.column_order[:4] == ["bt_rank_text", "name", "bt_rating", "bt_ci"]
+    assert frame.proto.column_order[:5] == [
+        "bt_rank_text",
+        "name",
+        "rank_relevance",
+        "bt_rating",
+        "bt_ci",
+    ]
     assert "arena_rank_text" in frame.proto.column_order
     rows = frame.value.to_dict("records")
     assert [r["model"] for r in rows] == ["ollama:a:1b", "ollama:c:1b", "ollama:b:1b"]

@@ -351,7 +351,7 @@ def test_arena_ranking_is_the_logistic_regression_of_the_counted_votes(
     assert arena_ranking(store, study_id) == ranking  # the seed is fixed
 
 
-def test_models_whose_intervals_overlap_share_a_rank(store: Store, media: MediaStore) -> None:
+def test_models_without_a_shown_difference_share_a_rank(store: Store, media: MediaStore) -> None:
     # x and y close (wins both ways, ties), z clearly below both, on 10 items.
     study_id, ids = make_study(store, media, models=MODELS, items=10)
     cast = []
@@ -367,6 +367,7 @@ def test_models_whose_intervals_overlap_share_a_rank(store: Store, media: MediaS
     assert y.ci_low is not None and x.ci_high is not None
     assert x.ci_low < y.ci_high  # overlapping: neither is surely above the other
     assert z.ci_high < min(x.ci_low, y.ci_low)
+    # x and y: no difference shown (wins both ways); z is shown below both.
     assert [r.rank for r in ranking.values()] == [1, 1, 3]
 
 
@@ -379,7 +380,9 @@ def test_a_model_without_votes_has_no_arena_figures(store: Store, media: MediaSt
     ranking = arena_ranking(store, study_id)
     assert list(ranking) == ["m:y", "m:x", "m:z"]
     assert ranking["m:z"] == (None, None, None, None, 0)
-    assert ranking["m:y"].rank == 1 and ranking["m:y"].battles == 1
+    # One vote: a rating from one item is no rating (MIN_ITEMS), nor a rank.
+    assert ranking["m:y"].rank is None and ranking["m:y"].rating is None
+    assert ranking["m:y"].battles == 1
     with pytest.raises(InputError, match="no study 77"):
         arena_ranking(store, 77)
 

@@ -241,3 +241,16 @@ def test_item_bootstrap_covers_clustered_truths_where_label_intervals_do_not() -
         assert coverage[name] >= 0.90, coverage
         # And not above what a nominal 95% can give (it is not wide for its own sake).
         assert binomtest(hits[name], STUDIES, 0.95).pvalue > 0.001, coverage
+
+
+def test_the_same_margin_on_every_item_is_decided_from_five_items_on() -> None:
+    # a scores 0.5 above b on every item: every resample has a ahead by 0.5, the interval has
+    # zero width (not shown), and the difference is decided, unanimously, from 5 items on.
+    for n_items, decided in ((6, True), (5, True), (4, False)):
+        rows = [(i, "a", f"a{i}", 1.0) for i in range(n_items)]
+        rows += [(i, "b", f"b{i}", 0.5) for i in range(n_items)]
+        boot = bootstrap_by_item(rows)
+        a_b, b_a = boot.difference("a", "b"), boot.difference("b", "a")
+        assert (a_b.ci_low, a_b.ci_high) == (None, None)
+        assert (a_b.share_a_better, b_a.share_a_better) == (1.0, 0.0)
+        assert a_b.decided is decided and b_a.decided is decided, n_items

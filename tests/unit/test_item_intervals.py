@@ -304,3 +304,35 @@ def test_a_voice_studys_wer_and_cer_intervals_resample_its_sentences(store: Stor
                 tuple(np.percentile(drawn, [2.5, 97.5]))
             ), (voice, figure)
             assert shown[f"{figure}_ci_method"] == "item-bootstrap"
+
+
+def test_the_pairs_of_a_study_cover_its_scores_with_the_same_resamples(store: Store) -> None:
+    """`pairs` of study show --json holds ROUGE, chrF and the judge beside the labels'
+    figures; each difference and interval recomputed by a plain loop over numpy's draws."""
+    study_id, rows = _scored_study(store, 9)
+    result = load_study_result(store, study_id)
+    pairs = {(p["figure"], p["a"], p["b"]): p for p in result.summary["pairs"]}
+    assert {figure for figure, _, _ in pairs} == {"rouge1_f1", "rougeL_f1", "chrf", "judge_score"}
+    items = sorted({item for item, *_ in rows})
+    index = np.random.default_rng(0).integers(0, len(items), size=(ITEM_RESAMPLES, len(items)))
+    for figure, column in (("rouge1_f1", 3), ("chrf", 3), ("judge_score", 4)):
+        per_model = {}
+        for model in MODELS:
+            values: dict[int, list[float]] = {}
+            for row in rows:
+                if row[1] == model:
+                    values.setdefault(row[0], []).append(row[column])
+            per_model[model] = _pooled_loop(values, items, index)
+        a, b = sorted(MODELS, key=lambda m: -per_model[m][0])
+        pair = pairs[(figure, a, b)]
+        deltas = per_model[a][1] - per_model[b][1]
+        assert pair["diff"] == pytest.approx(per_model[a][0] - per_model[b][0]), figure
+        assert pair["items"] == len(items)
+        ties = np.isclose(deltas, 0, atol=1e-12)
+        share = (np.count_nonzero(deltas[~ties] > 0) + 0.5 * np.count_nonzero(ties)) / len(deltas)
+        assert pair["share_a_better"] == pytest.approx(share), figure
+        if pair["ci_low"] is not None:
+            assert (pair["ci_low"], pair["ci_high"]) == pytest.approx(
+                tuple(np.percentile(deltas, [2.5, 97.5]))
+            ), figure
+            assert pair["decided"] == (pair["ci_low"] > 0), figure

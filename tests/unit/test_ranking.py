@@ -9,9 +9,11 @@ import pytest
 
 from lineup.core.limits import InputError
 from lineup.measure.bradley_terry import (
+    BOOTSTRAP_RESAMPLES,
     ELO_MEAN,
     ELO_SCALE,
     L2_PENALTY,
+    MIN_RESAMPLES,
     Battle,
     battle_outcome,
     battles_from_item_scores,
@@ -113,16 +115,40 @@ def overlapping_case() -> dict[int, dict[str, float]]:
     }
 
 
-def test_models_whose_intervals_overlap_share_a_rank() -> None:
+def test_overlapping_intervals_no_longer_share_a_rank_when_the_paired_difference_is_shown() -> None:
+    """The rule before (1 + the models whose interval lies wholly above) gave x and y rank 1
+    here; their intervals overlap, but x beats or ties y on every item, and in the resamples
+    (refitted here by a plain loop over the same draws) x's rating minus y's never reaches 0:
+    the paired difference is shown, so the ranks are 1, 2, 3."""
     ratings = bootstrap_ratings(overlapping_case())
     assert list(ratings) == ["x", "y", "z"]
     x, y, z = ratings.values()
-    assert x.ci_low < y.ci_high  # overlapping: neither is surely above the other
+    assert x.ci_low is not None and x.ci_high is not None
+    assert y.ci_low is not None and y.ci_high is not None
+    assert z.ci_low is not None and z.ci_high is not None
+    assert x.ci_low < y.ci_high  # overlapping: the rule before shared rank 1
     assert z.ci_high < min(x.ci_low, y.ci_low)
-    assert [r.rank for r in ratings.values()] == [1, 1, 3]
-    for rating in ratings.values():  # the definition, model by model
-        above = sum(other.ci_low > rating.ci_high for other in ratings.values())
-        assert rating.rank == 1 + above
+    # The paired differences, resample by resample, from the same seeded draws of the items.
+    scores = overlapping_case()
+    items = list(scores)
+    rng = np.random.default_rng(0)
+    gaps: dict[tuple[str, str], list[float]] = {("x", "y"): [], ("y", "z"): [], ("x", "z"): []}
+    alone: dict[str, list[float]] = {}
+    for _ in range(1000):
+        drawn = [items[i] for i in rng.integers(0, len(items), len(items))]
+        battles = [b for item in drawn for b in battles_from_item_scores({item: scores[item]})]
+        fitted = fit_bradley_terry(battles, ["x", "y", "z"])
+        for a, b in gaps:
+            gaps[(a, b)].append(fitted[a] - fitted[b])
+        for model in fitted:
+            alone.setdefault(model, []).append(fitted[model])
+    for pair, values in gaps.items():
+        assert np.percentile(values, 2.5) > 0, pair
+    # The resamples are fitted together (one batched Newton); each one's fit alone agrees.
+    for model, rated in ratings.items():
+        assert rated.ci_low == pytest.approx(np.percentile(alone[model], 2.5), abs=1e-6)
+        assert rated.ci_high == pytest.approx(np.percentile(alone[model], 97.5), abs=1e-6)
+    assert [r.rank for r in ratings.values()] == [1, 2, 3]
 
 
 def test_the_same_seed_gives_the_same_intervals() -> None:
@@ -133,15 +159,49 @@ def test_the_same_seed_gives_the_same_intervals() -> None:
     assert [r.ci_low for r in other.values()] != [r.ci_low for r in first.values()]
 
 
-def test_a_model_that_wins_every_battle_gets_a_finite_rating() -> None:
+def test_a_model_that_wins_every_battle_is_marked_and_gets_no_rating(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its fitted rating would be the penalty's (the issue: 1764 to 2736 as the penalty goes
+    from 1e-2 to 1e-6): it is marked instead, and the others' ratings, centred on the models
+    with a rating, do not move with the penalty."""
     scores = {item: {"champion": 1.0, "b": 0.5 * (item % 2), "c": 0.0} for item in range(12)}
-    ratings = bootstrap_ratings(scores)
+    ratings = bootstrap_ratings(scores, resamples=200)
     champion = ratings["champion"]
-    assert list(ratings)[0] == "champion" and champion.rank == 1
-    for value in (champion.rating, champion.ci_low, champion.ci_high):
-        assert math.isfinite(value)
-        assert value < ELO_MEAN + ELO_SCALE * 20  # bounded by the penalty, not runaway
-    assert all(math.isfinite(r.ci_low) for r in ratings.values())
+    assert list(ratings)[0] == "champion"
+    assert champion.won_every_comparison and not champion.lost_every_comparison
+    assert (champion.rating, champion.ci_low, champion.ci_high, champion.rank) == (None,) * 4
+    assert "won every comparison (24 battles)" in (champion.reason or "")
+    b, c = ratings["b"], ratings["c"]
+    assert b.rating is not None and c.rating is not None
+    assert (b.rating + c.rating) / 2 == pytest.approx(ELO_MEAN)
+    # b beats c on 6 items and ties on 6: 9 of 12, odds 3:1, 400 log10(3) points apart.
+    assert b.rating - c.rating == pytest.approx(400 * math.log10(3), abs=0.5)
+    import lineup.measure.bradley_terry as bt
+
+    monkeypatch.setattr(bt, "L2_PENALTY", 1e-6)
+    again = bootstrap_ratings(scores, resamples=200)
+    assert again["b"].rating == pytest.approx(b.rating, abs=1.0)
+    assert again["champion"].rating is None
+
+
+def test_a_model_that_loses_every_battle_is_marked_too() -> None:
+    scores = {item: {"a": 0.5 + 0.5 * (item % 2), "b": 0.5, "last": 0.0} for item in range(8)}
+    last = bootstrap_ratings(scores, resamples=200)["last"]
+    assert last.lost_every_comparison and last.rating is None and last.rank is None
+    assert list(bootstrap_ratings(scores, resamples=200))[-1] == "last"
+
+
+def test_one_shared_item_gives_no_rating_interval_or_rank() -> None:
+    """The issue: one shared item gave 1507 against 493 with zero-width intervals and ranks
+    1 and 2. Below MIN_ITEMS (5) items there is none, and the reason says so."""
+    for n_items in (1, 4):
+        scores = {i: {"a": 1.0 if i else 0.5, "b": 0.5 if i else 1.0} for i in range(n_items)}
+        for rated in bootstrap_ratings(scores, resamples=200).values():
+            if rated.won_every_comparison or rated.lost_every_comparison:
+                continue
+            assert (rated.rating, rated.ci_low, rated.ci_high, rated.rank) == (None,) * 4
+            assert f"fewer than 5 items ({n_items})" in (rated.reason or "")
 
 
 def test_the_fit_is_the_penalised_likelihoods_stationary_point_even_under_separation() -> None:
@@ -172,6 +232,7 @@ def test_the_fit_is_the_penalised_likelihoods_stationary_point_even_under_separa
 
 
 def test_fewer_than_200_resamples_are_refused_and_no_battle_is_no_ranking() -> None:
+    assert BOOTSTRAP_RESAMPLES == 1000 and MIN_RESAMPLES == 200
     with pytest.raises(ValueError, match="at least 200"):
         bootstrap_ratings(overlapping_case(), resamples=199)
     assert bootstrap_ratings({1: {"a": 1.0}, 2: {"b": 0.0}}) == {}
@@ -236,9 +297,11 @@ def test_a_model_missing_from_a_resample_is_rated_only_where_it_plays() -> None:
     ratings = bootstrap_ratings(scores)
     assert set(ratings) == {"a", "b", "rare"}
     rare = ratings["rare"]
-    assert all(math.isfinite(v) for v in (rare.rating, rare.ci_low, rare.ci_high))
-    assert rare.ci_low <= rare.rating <= rare.ci_high
-    assert rare.ci_low < rare.ci_high  # it moves with a, whose strength varies
+    # One item: no rating, interval or rank (MIN_ITEMS), and it won its only battle.
+    assert rare.items == 1 and rare.rating is None and rare.rank is None
+    a = ratings["a"]
+    assert a.rating is not None and a.ci_low is not None and a.ci_high is not None
+    assert a.ci_low <= a.rating <= a.ci_high and a.items == 21
 
 
 # Blocks of three items: the model labeled once per cell gets the block's three labels one

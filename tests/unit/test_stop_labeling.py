@@ -71,8 +71,9 @@ def test_items_needed_worked_by_hand() -> None:
     # b ahead: diff -0.1, interval (-0.3, 0.02): h = 0.12, N = 20 x 1.44 x 2.043205 = 58.8.
     behind = PairedDifference("a", "b", -0.1, -0.3, 0.02, 0.1, 20)
     assert items_to_decide(behind) == (59 - 20, None)
-    # Already decided: nothing more.
+    # Already decided: nothing more; so is the same non-zero margin on every one of 9 items.
     assert items_to_decide(PairedDifference("a", "b", 0.1, 0.02, 0.2, 1.0, 20)) == (0, None)
+    assert items_to_decide(PairedDifference("a", "b", 0.5, None, None, 1.0, 9)) == (0, None)
 
 
 @pytest.mark.parametrize(
@@ -81,7 +82,7 @@ def test_items_needed_worked_by_hand() -> None:
         (PairedDifference("a", "b", 0.2, None, None, 1.0, 3), "3 items labeled for both"),
         (PairedDifference("a", "b", None, None, None, None, 0), "no item is labeled for both"),
         (PairedDifference("a", "b", 0.0, -0.1, 0.1, 0.5, 30), "no difference so far"),
-        (PairedDifference("a", "b", 0.5, None, None, 1.0, 9), "gives the same difference"),
+        (PairedDifference("a", "b", 0.0, None, None, 0.5, 9), "gives the same difference"),
     ],
 )
 def test_no_estimate_says_why(pair: PairedDifference, says: str) -> None:

@@ -14,7 +14,7 @@ from lineup.app.facade import Lineup
 from lineup.core.cells import csv_cell
 from lineup.core.limits import InputError
 from lineup.core.settings import load_settings
-from lineup.report import ARENA_KEYS, load_study_result, study_summary, study_tables
+from lineup.report import ARENA_KEYS, RANKING_KEYS, load_study_result, study_summary, study_tables
 from lineup.report import write_csv as write_study_csv
 from lineup.report.export import study_sheets, write_sheets
 from lineup.score.agreement import study_agreement
@@ -148,6 +148,7 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "agreement",
         "stop_labeling",
         "judge_reliability",
+        "pairs",  # its values: tests/unit/test_pairs.py
         "models",
     }
     assert summary["judge_reliability"] == []  # no judge ran
@@ -163,10 +164,12 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
     assert ranking
     for entry in summary["models"]:
         rated = ranking.get(entry["model"])
-        expected_bt = list(rated) if rated else [None] * 4
-        assert [entry["bt_rating"], entry["bt_ci_low"], entry["bt_ci_high"], entry["bt_rank"]] == (
+        expected_bt = [rated.rating, rated.ci_low, rated.ci_high] if rated else [None] * 3
+        assert [entry["bt_rating"], entry["bt_ci_low"], entry["bt_ci_high"]] == (
             pytest.approx(expected_bt)
         )
+        # The rank is the relevance pairs' (tests/unit/test_pairs.py), not the rating's.
+        assert entry["won_every_comparison"] == (rated.won_every_comparison if rated else None)
     assert (summary["study_id"], summary["set"], summary["kind"]) == (
         built.study_id,
         "pictures",
@@ -201,10 +204,7 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "identical_share",
         "mean_repeat_rougeL",
         *SCORE_KEYS,  # their values: tests/unit/test_study_scores.py
-        "bt_rating",
-        "bt_ci_low",
-        "bt_ci_high",
-        "bt_rank",
+        *RANKING_KEYS,
         *ARENA_KEYS,  # their values: tests/unit/test_arena.py
     }
     relevance = {r["model"]: r for r in expected_relevance(built)}
@@ -218,7 +218,7 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         assert close(entry["pct_relevant"], relevance[model]["pct_relevant"])
         assert close(entry["tokens_per_time_s"], speed[model]["tokens_per_time_s"])
         assert entry["identical_repeats"] == repeats[model]["identical_repeats"]
-        assert all(type(v) in (str, int, float, type(None)) for v in entry.values())
+        assert all(type(v) in (str, int, float, bool, type(None)) for v in entry.values())
 
 
 def test_unknown_study_is_an_input_error(lineup_home: Path, tmp_path: Path) -> None:
@@ -398,10 +398,7 @@ def test_voice_summary_has_exactly_the_documented_keys(store: Store) -> None:
         "stt_s_per_sentence",
         "rtf",
         "peak_mem_mb",
-        "bt_rating",  # voices are ranked from their labels as models are
-        "bt_ci_low",
-        "bt_ci_high",
-        "bt_rank",
+        *RANKING_KEYS,  # voices are ranked from their labels as models are
         *ARENA_KEYS,  # voices are voted on in the arena as models are
     }
     voices = {r["model"]: r for r in expected_voices(built)}
