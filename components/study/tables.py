@@ -27,14 +27,14 @@ def relevance_columns(kind: str) -> dict[str, Any]:
     return {
         "name": name_column("Voice" if kind == "tts" else "Model"),
         "pct_relevant": number_column(
-            f"% {share}", f"Labels '{said['relevant']}' / labels counted × 100.", "%.0f%%", 84
+            f"% {share}", f"Labels '{said['relevant']}' / labels counted × 100.", "%.0f%%", 70
         ),
         "ci_text": st.column_config.TextColumn(
             "95% CI",
             help=f"95% item-bootstrap interval of % {share}: the items resampled 1,000 times "
             "with all their answers and labels (labels of one item are not independent). "
             "None below 5 labeled items, nor when every item gives the same share.",
-            width=74,
+            width=70,
         ),
         "relevance": number_column(
             "Mean score",
@@ -43,37 +43,37 @@ def relevance_columns(kind: str) -> dict[str, Any]:
             f"{said['irrelevant']} 0: the per-item grid's cell); then the mean over the labeled "
             "items, each item weighing the same.",
             "%.2f",
-            84,
+            78,
         ),
         "relevance_ci_text": st.column_config.TextColumn(
             "95% CI",
             help="95% item-bootstrap interval of the mean score, from the same resampled items "
             "as % relevant's. None below 5 labeled items, nor when every item gives the same "
             "score.",
-            width=74,
+            width=70,
         ),
         "requests": number_column(
             "Labels",
             "Labels counted: each annotator's latest label on each complete answer (only the "
             "chosen annotator's when one is chosen).",
             "%d",
-            62,
+            56,
         ),
-        "relevant": number_column(said["relevant"], f"Labels '{said['relevant']}'.", "%d", 72),
-        "partial": number_column(said["partial"], f"Labels '{said['partial']}'.", "%d", 62),
+        "relevant": number_column(said["relevant"], f"Labels '{said['relevant']}'.", "%d", 68),
+        "partial": number_column(said["partial"], f"Labels '{said['partial']}'.", "%d", 56),
         "irrelevant": number_column(
-            said["irrelevant"], f"Labels '{said['irrelevant']}'.", "%d", 78
+            said["irrelevant"], f"Labels '{said['irrelevant']}'.", "%d", 72
         ),
         "labeled_answers": number_column(
-            "Labeled", "Complete answers with at least one counted label.", "%d", 70
+            "Labeled", "Complete answers with at least one counted label.", "%d", 60
         ),
-        "ok": number_column("Complete", "Answers that ended complete (state ok).", "%d", 76),
+        "ok": number_column("Complete", "Answers that ended complete (state ok).", "%d", 70),
         "errors": number_column(
             "Failed",
             "Answers that ended in error, timeout, cancelled or interrupted: never labeled, "
             "timed or counted elsewhere.",
             "%d",
-            58,
+            56,
         ),
     }
 

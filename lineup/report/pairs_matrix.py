@@ -107,7 +107,8 @@ def pair_sentences(
     summary: dict[str, Any], figure: str, name: Callable[[str], str] = str
 ) -> list[str]:
     """One sentence per pair of `figure`, the decided ones first: "A is better than B on
-    this set: 97% of resamples", or "A and B: no difference shown (reason)"."""
+    this set: 97% of resamples", or "between A and B, no difference shown (reason)". A name is
+    never followed by a colon: Streamlit reads "m:a:" as an emoji code, escaped or not."""
     pairs = [p for p in summary.get("pairs") or [] if p["figure"] == figure]
     said = []
     for pair in sorted(pairs, key=lambda p: not p.get("decided")):
@@ -122,12 +123,12 @@ def pair_sentences(
                 share = _share(pair.get("share_a_better"))
                 said.append(f"{a} is better than {b} on this set: {share} of resamples")
         elif pair.get("ci_low") is None and pair.get("reason"):
-            said.append(f"{a} and {b}: {NO_DIFFERENCE} ({pair['reason']})")
+            said.append(f"between {a} and {b}, {NO_DIFFERENCE} ({pair['reason']})")
         else:
             share = _share(pair.get("share_a_better"))
             said.append(
-                f"{a} and {b}: {NO_DIFFERENCE} ({a} ahead in {share} of resamples; the "
-                "interval holds 0)"
+                f"between {a} and {b}, {NO_DIFFERENCE} ({a} ahead in {share} of resamples; "
+                "the interval holds 0)"
             )
     return said
 

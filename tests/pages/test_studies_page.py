@@ -344,3 +344,14 @@ def test_with_no_set_yet_the_page_points_to_the_shipped_sets(lineup_home: Path) 
         assert name in info
     [link] = at.get("page_link")
     assert link.proto.page == "sets"
+
+
+def test_the_relevance_table_fits_beside_the_sidebar_at_1400_px() -> None:
+    """Its columns (with the mean score and both intervals) add up to no more than a table
+    beside the sidebar has in a 1400 px window: the last one was cut off when they did not."""
+    from components.study.common import TABLE_PX
+    from components.study.tables import relevance_columns
+
+    for kind in ("vlm", "tts"):
+        widths = [column["width"] for column in relevance_columns(kind).values()]
+        assert sum(widths) <= TABLE_PX - 10, (kind, sum(widths))

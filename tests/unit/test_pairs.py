@@ -280,3 +280,21 @@ def test_identical_models_share_one_rank(store: Store) -> None:
     assert rank_summary(summary) == (
         "One shared rank for all 2 models: no difference between them is shown yet."
     )
+
+
+def test_no_sentence_puts_a_colon_right_after_a_model_name() -> None:
+    """Streamlit reads "m:a:" as the emoji code :a: (escaped or not) and draws a box: a
+    sentence never follows a name with a colon, decided or not, with a reason or without."""
+    pairs = [
+        {"figure": "relevance", "a": "m:a", "b": "m:b", "decided": True, "ci_low": 0.1,
+         "ci_high": 0.3, "share_a_better": 0.99, "items": 9, "reason": None},
+        {"figure": "relevance", "a": "m:b", "b": "m:c", "decided": False, "ci_low": -0.1,
+         "ci_high": 0.2, "share_a_better": 0.7, "items": 9, "reason": None},
+        {"figure": "relevance", "a": "m:c", "b": "m:d", "decided": False, "ci_low": None,
+         "ci_high": None, "share_a_better": 0.5, "items": 3, "reason": "fewer than 5 items (3)"},
+    ]  # fmt: skip
+    sentences = pair_sentences({"pairs": pairs}, "relevance")
+    assert len(sentences) == 3
+    for sentence in sentences:
+        for name in ("m:a", "m:b", "m:c", "m:d"):
+            assert f"{name}:" not in sentence, sentence
