@@ -128,6 +128,8 @@ def test_bad_specs_exit_2(lineup_home: Path, image_file: Path) -> None:
 
 
 @pytest.mark.integration  # python -m lineup in a subprocess
+# Ten commands of 2.6 s of imports each: 33 s on CI, past 120 s at a load of 15.
+@pytest.mark.timeout(300)
 def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> None:
     spec = f"ollama:llava:7b@{ollama.base_url}"
     ids = []
