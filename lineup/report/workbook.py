@@ -31,6 +31,10 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
   the score of its counted labels on the item (lineup.report.tables' per-item grid).
 - Transcripts (voice studies only), one row per (sentence, repeat), one column per voice: the
   transcript of its `ok` clip.
+- Pairs, one row per pair of models and figure, as `study show --json`'s `pairs`
+  (lineup.measure.pairs): the figure, a (the better by the point figure) and b, diff (a - b over
+  their shared items), its 95% item-bootstrap interval, share_a_better, items, decided (a shown
+  better), ci_method, the reason when there is no interval, and the pair in words.
 - Judge, one row per verdict of every judge and protocol that ran on the study, the latest
   judge first (lineup.score.judge's study_judges; each judge's latest_verdicts: the latest finished
   verdict on each current complete answer; for protocol `pairwise` the two orders as one):
@@ -43,8 +47,10 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
   item, model and repeat (the study export's label rows, lineup.report.export).
 - Agreement, one row per figure of lineup.score.agreement: Krippendorff's alpha over the answers two
   or more annotators labeled, Cohen's kappa of each annotator pair over the answers both
-  labeled, and the latest judge against the people (Spearman, kappa); each with the number of
-  answers (or label pairs) it rests on, and what it means or why it is empty.
+  labeled, and the latest judge against the people (Spearman, kappa), over all and per model;
+  then per judge that ran its reliability (lineup.score.judge_reliability: first-position win
+  rate and flip rate for the pairwise protocol, and its disputed answers); each with the number
+  of answers (or label pairs) it rests on, and what it means or why it is empty.
 - Generations: every generation of the study in any state, every stored column, as the study
   export writes them (lineup.report.export).
 
@@ -89,8 +95,31 @@ from lineup.report.tables import (
 from lineup.score import ALPHA_SCALE, SCORE_KEYS, StudyJudge, Verdict
 from lineup.store import Store
 
-SHEETS = ("Summary", "Metrics", "Per item", "Judge", "Labels", "Agreement", "Generations")
+SHEETS = (
+    "Summary",
+    "Metrics",
+    "Per item",
+    "Pairs",
+    "Judge",
+    "Labels",
+    "Agreement",
+    "Generations",
+)
 VOICE_SHEETS = (*SHEETS[:3], "Transcripts", *SHEETS[3:])
+PAIR_COLUMNS = [
+    "figure",
+    "a",
+    "b",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "share_a_better",
+    "items",
+    "decided",
+    "ci_method",
+    "reason",
+    "words",
+]
 
 # A model's rating from the annotators' pairwise votes, when the study's summary has it.
 ARENA_KEYS = ("arena_rating", "arena_ci_low", "arena_ci_high", "arena_rank", "arena_votes")
@@ -141,6 +170,18 @@ LABEL_SHEET_COLUMNS = [
     "id",
 ]
 AGREEMENT_COLUMNS = ["figure", "between", "and", "value", "n", "meaning"]
+FIRST_POSITION_MEANING = (
+    "The share of the decided pairwise verdicts won by the answer shown first (n: the decided "
+    "verdicts; ties left out). 0.5: the order does not sway the judge."
+)
+FLIP_MEANING = (
+    "The share of answers judged in both orders whose winner changes when the order is swapped "
+    "(n: those answers)."
+)
+DISPUTED_MEANING = (
+    "Answers the judge flipped, or whose score (below 4 irrelevant, 8 and up relevant) is two "
+    "steps from a person's label: the label queue's Disputed filter walks them."
+)
 
 ALPHA_MEANING = (
     "Krippendorff's alpha, ordinal (irrelevant < partial < relevant), over the answers two or "
@@ -355,7 +396,57 @@ def _agreement_sheet(summary: dict[str, Any]) -> Sheet:
                     meaning if value is not None else JUDGE_MISSING,
                 ]
             )
+        for model in judge.get("models") or []:
+            for figure, key, meaning in (
+                ("Spearman (judge vs people, one model)", "spearman", SPEARMAN_MEANING),
+                ("Cohen's kappa (judge vs people, one model)", "kappa", JUDGE_KAPPA_MEANING),
+            ):
+                value = model.get(key)
+                rows.append(
+                    [
+                        figure,
+                        judge.get("judge"),
+                        model.get("model"),
+                        value,
+                        model.get("n"),
+                        meaning if value is not None else JUDGE_MISSING,
+                    ]
+                )
+    rows += _reliability_rows(summary)
     return Sheet("Agreement", AGREEMENT_COLUMNS, rows)
+
+
+def _reliability_rows(summary: dict[str, Any]) -> list[list[Any]]:
+    """Per judge that ran (the latest first): its first-position win rate and flip rate (the
+    pairwise protocol only) and its disputed answers (lineup.score.judge_reliability)."""
+    rows: list[list[Any]] = []
+    for judged in summary.get("judge_reliability") or []:
+        name = f"{judged['judge']} ({judged['protocol']})"
+        if judged.get("pairs") is not None:
+            decided = (judged.get("first_wins") or 0) + (judged.get("second_wins") or 0)
+            rows.append(
+                [
+                    "First-position win rate (judge)",
+                    name,
+                    None,
+                    judged.get("first_position_win_rate"),
+                    decided,
+                    FIRST_POSITION_MEANING,
+                ]
+            )
+            rows.append(
+                ["Flip rate (judge)", name, None, judged.get("flip_rate"), judged["pairs"],
+                 FLIP_MEANING]
+            )  # fmt: skip
+        rows.append(
+            ["Disputed answers (judge)", name, None, judged.get("disputed"), None, DISPUTED_MEANING]
+        )
+    return rows
+
+
+def _pairs_sheet(summary: dict[str, Any]) -> Sheet:
+    rows = [[pair.get(key) for key in PAIR_COLUMNS] for pair in summary.get("pairs") or []]
+    return Sheet("Pairs", PAIR_COLUMNS, rows)
 
 
 def _table_sheet(name: str, frame: pd.DataFrame) -> Sheet:
@@ -372,6 +463,7 @@ def workbook_sheets(result: StudyResult) -> list[Sheet]:
         _metrics_sheet(summary, tables),
         _table_sheet("Per item", tables.per_item),
         *([_table_sheet("Transcripts", tables.transcripts)] if voices else []),
+        _pairs_sheet(summary),
         _judge_sheet(result),
         _labels_sheet(store, study_id),
         _agreement_sheet(summary),

@@ -188,6 +188,7 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
         "Summary",
         "Metrics",
         "Per item",
+        "Pairs",
         "Judge",
         "Labels",
         "Agreement",

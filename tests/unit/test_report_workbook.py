@@ -314,7 +314,7 @@ def test_agreement_sheet_has_alpha_kappa_and_the_judge_against_people(
         ("ana", "bo", len(shared)),
     ]
     assert all(close(r["value"], same / len(shared)) for r in raw_rows)
-    judge_rows = [r for r in agreement if "judge vs people" in r["figure"]]
+    judge_rows = [r for r in agreement if r["figure"].endswith("(judge vs people)")]
     assert [r["between"] for r in judge_rows] == [JUDGE, JUDGE]
     pairs = sum(
         1
@@ -322,6 +322,11 @@ def test_agreement_sheet_has_alpha_kappa_and_the_judge_against_people(
         if built.verdicts.get(gid, {}).get("status") == JUDGE_SCORED
     )
     assert all(r["n"] == pairs for r in judge_rows)
+    # Then the same per model: its label pairs add up to the whole.
+    per_model = [r for r in agreement if r["figure"].endswith("(judge vs people, one model)")]
+    kappas = [r for r in per_model if r["figure"].startswith("Cohen's kappa")]
+    assert {r["between"] for r in per_model} == {JUDGE}
+    assert sum(r["n"] for r in kappas) == pairs
     assert all(r["meaning"] for r in agreement)
 
 
@@ -361,3 +366,37 @@ def test_an_unknown_study_writes_nothing(store: Store, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no study 404"):
         write_workbook(store, 404, tmp_path / "out" / "none.xlsx")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_pairs_sheet_and_the_judges_reliability_rows(store: Store, tmp_path: Path) -> None:
+    """ORDERED: per item, m:A scores 1, m:B 0.5 on even items and 0.75 on odd ones (mean 0.625),
+    so A - B = 0.375, decided. A pairwise judge that gives 8 to whatever is shown first wins
+    first in all 24 of its decided verdicts and flips on all 12 answers it judged."""
+    from sqlalchemy import select
+
+    from lineup.store.tables import Generation
+    from tests.builders import ORDERED, add_pair_verdicts, build_pairs_study
+
+    study_id = build_pairs_study(store, ORDERED)
+    with store.session() as session:
+        answers = session.scalars(
+            select(Generation.id).where(Generation.model_spec == "m:B").order_by(Generation.id)
+        ).all()
+    for gid in answers:
+        add_pair_verdicts(store, study_id, gid, "ollama:fixed:7b", (8, 6), (6, 8))
+    path = write_result_workbook(load_study_result(store, study_id), tmp_path / "report.xlsx")
+    book = load_workbook(path)
+
+    pairs = {(row["figure"], row["a"], row["b"]): row for row in values(book["Pairs"])}
+    assert {figure for figure, _, _ in pairs} >= {"relevance", "pct_relevant"}
+    a_b = pairs[("relevance", "m:A", "m:B")]
+    assert a_b["diff"] == pytest.approx(0.375) and a_b["items"] == 12
+    assert a_b["decided"] is True and a_b["ci_method"] == "item-bootstrap"
+    assert a_b["words"].startswith("m:A is better than m:B on this set")
+
+    agreement = values(book["Agreement"])
+    judged = "ollama:fixed:7b (pairwise)"
+    first = next(r for r in agreement if r["figure"] == "First-position win rate (judge)")
+    flips = next(r for r in agreement if r["figure"] == "Flip rate (judge)")
+    assert (first["between"], first["value"], first["n"]) == (judged, 1.0, 24)
+    assert (flips["between"], flips["value"], flips["n"]) == (judged, 1.0, 12)
