@@ -1,5 +1,5 @@
 """How long a study's summary and report take with every interval from the item bootstrap,
-against a tree from before (issue 17: "not slower than today").
+against a tree from before: a study's page and report must not be slower than before.
 
 The study: 16 items with a reference answer, 4 models, 2 repeats (128 answers, all complete),
 labels by two annotators on most answers, a `reference` judge's verdict on every answer;

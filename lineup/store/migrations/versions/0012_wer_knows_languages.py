@@ -1,5 +1,5 @@
 """Every stored WER and CER scored again from its clip's sentence and transcript with the
-normalisation that knows Russian and scripts without spaces (issue 17): "ё" is "е", loose
+normalisation that knows Russian and scripts without spaces: "ё" is "е", loose
 stress marks are dropped, numbers and "%" are words in the sentence's language (Russian
 "10%" -> "десять процентов"), and each Han, kana or Thai character is a word. The sentence's
 language is its set item's `language` when the clip belongs to a study, else the guess from
