@@ -1152,10 +1152,10 @@ IDENTICAL = {
 
 
 def build_pairs_study(
-    store: Store, labels: dict[str, list[tuple[str, str]]], name: str = "pairs"
+    store: Store, labels: dict[str, list[tuple[str, ...]]], name: str = "pairs"
 ) -> int:
-    """A study of `labels`' models, one repeat, each answer labeled by ana and bo as given,
-    over a set named `name`; its id."""
+    """A study of `labels`' models, one repeat, each answer labeled as given: its labels in
+    order by ana, then bo (none for an empty tuple), over a set named `name`; its id."""
     n_items = len(next(iter(labels.values())))
     set_id = make_set(store, name, "vlm", [(f"Question {n}?", None) for n in range(n_items)])
     models = list(labels)
@@ -1165,6 +1165,8 @@ def build_pairs_study(
             gid = claim(store, study_id, item, model, 0, position=position, seed=None)
             assert gid is not None
             store.finish_generation(gid, "ok", output_text=f"{model} {index}")
-            for annotator, relevance in zip(("ana", "bo"), labels[model][index], strict=True):
+            given = labels[model][index]
+            assert len(given) <= 2, given
+            for annotator, relevance in zip(("ana", "bo"), given, strict=False):
                 store.add_label(gid, relevance, annotator=annotator)
     return study_id

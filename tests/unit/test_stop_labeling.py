@@ -16,8 +16,7 @@ from lineup.measure.stopping import items_to_decide, leader_of, p_best, stop_lab
 from lineup.report import study_summary
 from lineup.score import study_stop_labeling
 from lineup.store.database import Store
-from lineup.study.records import claim, create_study, load_plan
-from tests.builders import make_set
+from tests.builders import build_pairs_study
 
 NAN = np.nan
 
@@ -177,20 +176,10 @@ def test_labeling_the_estimated_items_decides_the_pair_in_most_simulated_studies
 
 
 def _labeled(store: Store, quality: dict[str, list[str]], name: str = "stop") -> int:
-    """A study of the models in `quality`, one answer per item, labeled by ana as given."""
-    items = len(next(iter(quality.values())))
-    set_id = make_set(store, name, "vlm", [(f"Q{n}?", None) for n in range(items)])
-    models = list(quality)
-    study_id = create_study(store, set_id=set_id, models=models, repeats=1, params={})
-    for index, item in enumerate(load_plan(store, study_id).items):
-        for position, model in enumerate(models):
-            gid = claim(store, study_id, item, model, 0, position=position, seed=None)
-            assert gid is not None
-            store.finish_generation(gid, "ok", output_text=f"{model} {index}")
-            label = quality[model][index]
-            if label:
-                store.add_label(gid, label, annotator="ana")
-    return study_id
+    """A study of the models in `quality`, one answer per item, labeled by ana as given ("":
+    no label)."""
+    labels = {m: [(label,) if label else () for label in given] for m, given in quality.items()}
+    return build_pairs_study(store, labels, name)
 
 
 def test_every_pair_decided_says_you_can_stop(store: Store) -> None:
