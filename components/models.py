@@ -57,13 +57,16 @@ def model_picker(
     key = f"models-{modality}"
     st.html(_STEADY_BOX.format(key=key))
     options = model_options(app, modality)
-    chosen = st.session_state.get(key)
+    # The default is given once, through the session state, never as `default=`: the browser
+    # drops a box's chips when the default it was drawn with changes between script runs
+    # (passing it on the first run and None after left the box empty about one first visit
+    # in five).
+    chosen = st.session_state.setdefault(key, [d for d in default if d in options])
     if isinstance(chosen, list):  # typed, or a shown run's (which may not be offered now)
         options += [spec for spec in chosen if spec not in options]
     return st.multiselect(
         label,
         options,
-        default=None if chosen is not None else [d for d in default if d in options],
         key=key,
         accept_new_options=True,
         wrap=True,  # a chip with a URL is long: chips go onto more rows, none scrolls out of sight
