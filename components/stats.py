@@ -111,7 +111,7 @@ LIVE_HELP = (
     "**TTFT**: time to the first chunk of answer text.  \n"
     "**chunks**: pieces of text (answer or reasoning) received so far. A chunk may hold more "
     "than one token: the server's token count comes with the final figures.  \n"
-    "**chunks/s (last 3 s)**: chunks that arrived in the last 3 seconds (since the first chunk, "
+    "**now … chunks/s**: chunks that arrived in the last 3 seconds (since the first chunk, "
     "left out, when that is more recent) per second; it falls to 0 when the stream stops.  \n"
     "**stalled**: nothing arrived for longer than the stall time (LINEUP_STALL_S, 5 s unless "
     "set); it clears when chunks resume. A slow model keeps a low rate; a stuck one stalls."

@@ -108,7 +108,8 @@ def _seconds(value_s: float) -> str:
 
 def live_line(figures: LiveFigures) -> str:
     """The live figures in one line of plain text, as the page and the command line show them:
-    elapsed, TTFT, chunks (or tokens) so far and the current rate; the stall is `stall_line`."""
+    elapsed, TTFT, chunks (or tokens) so far and the current rate ("now": over the last
+    window); the stall is `stall_line`."""
     unit = figures.unit[:-1] if figures.count == 1 else figures.unit
     rate = "–" if figures.rate_per_s is None else f"{figures.rate_per_s:.1f}"
     return " · ".join(
@@ -116,7 +117,7 @@ def live_line(figures: LiveFigures) -> str:
             f"{figures.elapsed_s:.1f} s",
             f"TTFT {'–' if figures.ttft_s is None else _seconds(figures.ttft_s)}",
             f"{figures.count} {unit}",
-            f"{rate} {figures.unit}/s (last {figures.window_s:g} s)",
+            f"now {rate} {figures.unit}/s",
         ]
     )
 
