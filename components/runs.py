@@ -147,12 +147,17 @@ def _title(named: ModelLabel) -> Title:
 
 def draw_column(view: ColumnView) -> None:
     """A column's status line, reasoning, answer (partial ones marked), state and figures."""
-    if view.status == RUNNING and not view.text:
-        st.caption(":material/hourglass_top: waiting for the first token…")
+    if view.status == RUNNING:
+        # The status and the live figures are one element: a redraw sends no more of them.
+        render_live(
+            ":material/hourglass_top: waiting for the first token…"
+            if not view.text
+            else STATE_LINES[RUNNING],
+            view.live,
+            view.saved,
+        )
     else:
         st.caption(STATE_LINES.get(view.status, view.status))
-    if view.status == RUNNING:
-        render_live(view.live, view.saved)
     if view.reasoning:
         with st.expander("Reasoning", icon=":material/psychology:"):
             st.text(view.reasoning)

@@ -124,15 +124,18 @@ SAVED_HELP = (
 )
 
 
-def render_live(live: LiveFigures | None, saved: str | None) -> None:
-    """A running answer's live figures (`lineup.measure.live`), the stall first; or, for an
-    answer another process runs, what its stored row says (`saved_progress`)."""
+def render_live(status: str, live: LiveFigures | None, saved: str | None) -> None:
+    """A running answer's status line and, on the line below, its live figures
+    (`lineup.measure.live`), the stall first; or, for an answer another process runs, what its
+    stored row says (`saved_progress`)."""
     if live is not None:
         stall = stall_line(live)
         badge = f":orange-badge[:material/pause_circle: {stall}] " if stall else ""
-        st.caption(f"{badge}:material/speed: {live_line(live)}", help=LIVE_HELP)
+        st.caption(f"{status}  \n{badge}:material/speed: {live_line(live)}", help=LIVE_HELP)
     elif saved is not None:
-        st.caption(f":material/speed: {saved}", help=SAVED_HELP)
+        st.caption(f"{status}  \n:material/speed: {saved}", help=SAVED_HELP)
+    else:
+        st.caption(status)
 
 
 def saved_progress(generation: Generation, now: datetime | None = None) -> str:
