@@ -5,7 +5,9 @@ All stamps are `time.perf_counter()` seconds (the runner's clock, lineup.measure
 is the moment the figures are drawn. A chunk counts here when it carries answer or reasoning
 text (an empty or role-only chunk is no sign of progress, as for TTFT).
 
-- elapsed: now - the request's start.
+- elapsed: now - the request's start (`StreamClock.started_at`, the start of TTFT and total:
+  for an HTTP model the moment it was handed to the reader process until that process says
+  when the request went out, so elapsed can step back once, by the reader's set-up).
 - TTFT: the first chunk of answer text - the request's start, as in the final figures.
 - count so far: the chunks counted, or the tokens when the backend says how many each chunk
   holds (`unit` says which; no backend does today, so the unit is "chunks", never dressed up as
