@@ -109,3 +109,15 @@ def test_a_missing_home_is_fine_it_is_created_later(
 ) -> None:
     monkeypatch.setenv("LINEUP_HOME", str(tmp_path / "new" / "home"))
     assert load_settings().home == tmp_path / "new" / "home"
+
+
+def test_a_comparison_calls_a_model_stalled_after_lineup_stall_s(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineup.app import Lineup
+
+    monkeypatch.setenv("LINEUP_STALL_S", "2.5")
+    app = Lineup.open(load_settings())
+    comparison = app.compare.vlm(question="What is shown?", models=["ocr:eng"])
+    assert comparison.stall_s == 2.5
+    comparison.wait()
