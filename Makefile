@@ -32,6 +32,7 @@ bench: setup-dev
 	$(PY) -m bench.leaderboard --sizes $(LEADERBOARD_SIZES)
 	$(PY) -m bench.ranking
 	$(PY) -m bench.ttft
+	$(PY) -m bench.live
 	$(PY) -m bench.report time
 
 lint: setup-dev

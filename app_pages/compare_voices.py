@@ -47,6 +47,12 @@ CLIP_FIGURES_HELP = (
     "**RTF**: real-time factor, gen / audio (below 1 is faster than real time).  \n"
     "**peak**: extra memory the synthesis needed (in-process engines only)."
 )
+# What a voice shows while it speaks, and why no more.
+SPEAKING_HELP = (
+    "A voice clip comes whole when it is made: there is no stream, so no TTFT, rate or stalled "
+    "sign as for a model's answer. The time since the run started is above; each clip's "
+    "generation time and real-time factor come with it when it is done."
+)
 CLIP_POLL_S = 0.25  # a clip's row is written when it finishes; the page reads the store
 SCROLL_KEY = "scroll-to-clips"
 
@@ -212,7 +218,10 @@ def voice_column(
     """A voice's status line, its WER over its clips, and each clip."""
     done = sum(clip.status != RUNNING for clip in clips)
     if done < len(clips):
-        st.caption(f":material/progress_activity: speaking… {done} of {len(clips)} done")
+        st.caption(
+            f":material/progress_activity: speaking… {done} of {len(clips)} done",
+            help=SPEAKING_HELP,
+        )
     if figures["wer_std"] is not None:
         st.caption(
             f"WER mean {figures['mean_wer']:.0%} ± {figures['wer_std']:.0%} (sd) "

@@ -16,7 +16,15 @@ import streamlit as st
 
 from components.context import page_runs, show_started
 from components.label_bar import label_bar
-from components.stats import STATE_LINES, FigureValues, render_answer, render_figures, render_state
+from components.stats import (
+    STATE_LINES,
+    FigureValues,
+    render_answer,
+    render_figures,
+    render_live,
+    render_state,
+    saved_progress,
+)
 from lineup.app import (
     OK,
     RUNNING,
@@ -25,6 +33,7 @@ from lineup.app import (
     JobView,
     Label,
     Lineup,
+    LiveFigures,
     ModelLabel,
     Run,
     escape_markdown,
@@ -52,6 +61,8 @@ class ColumnView:
     error: str | None
     figures: FigureValues | None  # only once the answer is complete
     spec: str | None = None  # the full spec the model's name stood for
+    live: LiveFigures | None = None  # while it streams in this process (lineup.measure.live)
+    saved: str | None = None  # while it runs in another process: what its stored row says
 
     @classmethod
     def of_job(cls, job: JobView) -> ColumnView:
@@ -67,6 +78,7 @@ class ColumnView:
             if result is not None and result.status == OK and result.timings is not None
             else None,
             job.spec,
+            job.live,
         )
 
     @classmethod
@@ -80,6 +92,7 @@ class ColumnView:
             generation.error,
             FigureValues.of(generation) if generation.status == OK else None,
             generation.resolved_spec,
+            saved=saved_progress(generation) if generation.status == RUNNING else None,
         )
 
 
@@ -134,8 +147,15 @@ def _title(named: ModelLabel) -> Title:
 
 def draw_column(view: ColumnView) -> None:
     """A column's status line, reasoning, answer (partial ones marked), state and figures."""
-    if view.status == RUNNING and not view.text:
-        st.caption(":material/hourglass_top: waiting for the first token…")
+    if view.status == RUNNING:
+        # The status and the live figures are one element: a redraw sends no more of them.
+        render_live(
+            ":material/hourglass_top: waiting for the first token…"
+            if not view.text
+            else STATE_LINES[RUNNING],
+            view.live,
+            view.saved,
+        )
     else:
         st.caption(STATE_LINES.get(view.status, view.status))
     if view.reasoning:

@@ -1,14 +1,23 @@
-"""What an answer shows besides its text: its state, and its figures (TTFT, total, tokens,
-decode speed, chars/s) with a legend."""
+"""What an answer shows besides its text: its state, its figures (TTFT, total, tokens, decode
+speed, chars/s) with a legend, and while it streams its live figures."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 import streamlit as st
 
-from lineup.app import answer_html, escape_markdown, text_html
+from lineup.app import (
+    Generation,
+    LiveFigures,
+    answer_html,
+    escape_markdown,
+    live_line,
+    stall_line,
+    text_html,
+)
 
 FIGURES_HELP = (
     "**TTFT**: time to first token, from sending the request to the first chunk of answer "
@@ -93,6 +102,54 @@ def stats_line(figures: Figures) -> str:
 
 def render_figures(figures: Figures) -> None:
     st.caption(stats_line(figures), help=FIGURES_HELP)
+
+
+LIVE_HELP = (
+    "While the answer streams, refreshed several times a second; the final figures replace "
+    "these when it ends.  \n"
+    "**elapsed**: since the request was sent.  \n"
+    "**TTFT**: time to the first chunk of answer text.  \n"
+    "**chunks**: pieces of text (answer or reasoning) received so far. A chunk may hold more "
+    "than one token: the server's token count comes with the final figures.  \n"
+    "**now … chunks/s**: chunks that arrived in the last 3 seconds (since the first chunk, "
+    "left out, when that is more recent) per second; it falls to 0 when the stream stops.  \n"
+    "**stalled**: nothing arrived for longer than the stall time (LINEUP_STALL_S, 5 s unless "
+    "set); it clears when chunks resume. A slow model keeps a low rate; a stuck one stalls."
+)
+SAVED_HELP = (
+    "This answer runs in another Lineup process (the command line, another server): only what "
+    "that process saves is known here, its text about twice a second. The time counts from when "
+    "its row was made (getting the model ready included); rates and TTFT are shown there and "
+    "stored with the final figures."
+)
+
+
+def render_live(status: str, live: LiveFigures | None, saved: str | None) -> None:
+    """A running answer's status line and, on the line below, its live figures
+    (`lineup.measure.live`), the stall first; or, for an answer another process runs, what its
+    stored row says (`saved_progress`)."""
+    if live is not None:
+        stall = stall_line(live)
+        badge = f":orange-badge[:material/pause_circle: {stall}] " if stall else ""
+        st.caption(f"{status}  \n{badge}:material/speed: {live_line(live)}", help=LIVE_HELP)
+    elif saved is not None:
+        st.caption(f"{status}  \n:material/speed: {saved}", help=SAVED_HELP)
+    else:
+        st.caption(status)
+
+
+def saved_progress(generation: Generation, now: datetime | None = None) -> str:
+    """What a running row shows of its progress: the seconds since it was made and the
+    characters of answer saved so far."""
+    now = now or datetime.now(UTC)
+    started = generation.started_at
+    if started is not None and started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    chars = len(generation.output_text or "")
+    parts = [f"{chars:,} chars so far"]
+    if started is not None:
+        parts.insert(0, f"{max((now - started).total_seconds(), 0.0):.0f} s since it started")
+    return " · ".join(parts) + " (as saved by the process that runs it)"
 
 
 # What the status line of a column says in each state.

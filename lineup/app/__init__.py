@@ -49,7 +49,15 @@ from lineup.leaderboard import (
     day_range,
     parse_moment,
 )
-from lineup.measure import FAILURE_KEYS, MIN_ITEMS, clean_number, word_alignment
+from lineup.measure import (
+    FAILURE_KEYS,
+    MIN_ITEMS,
+    LiveFigures,
+    clean_number,
+    live_line,
+    stall_line,
+    word_alignment,
+)
 from lineup.report import (
     AGAINST_KEYS,
     ARENA_KEYS,
@@ -153,6 +161,9 @@ __all__ = [
     "JUDGE_MAX_TOKENS",
     "JUDGE_TIMEOUT_S",
     "JobView",
+    "LiveFigures",
+    "live_line",
+    "stall_line",
     "JudgeJob",
     "JudgeRun",
     "Label",

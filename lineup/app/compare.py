@@ -171,6 +171,7 @@ class Compare(Part):
             blind=blind,
             secrets=self._app.secrets(),
             describe=self.described,
+            stall_s=self.settings.stall_s,
         )
 
     def tts(

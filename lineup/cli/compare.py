@@ -16,6 +16,7 @@ from lineup.app import (
 )
 from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands
 from lineup.cli.output import EXIT_OK, BadInput, emit, err, table
+from lineup.cli.progress import follow_comparison
 
 
 def register(commands: Commands) -> None:
@@ -71,13 +72,16 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
     )
     err(f"run {comparison.run_id}: {len(args.model)} model(s)")
-    for event in comparison.iter_events():
-        if event.result is not None:
-            r = event.result
-            if r.status == "ok":
-                err(f"  done   {r.model} (generation {r.generation_id})")
-            else:
-                err(f"  failed {r.model} (generation {r.generation_id}): {r.error}")
+    if args.json:
+        for event in comparison.iter_events():
+            if event.result is not None:
+                r = event.result
+                if r.status == "ok":
+                    err(f"  done   {r.model} (generation {r.generation_id})")
+                else:
+                    err(f"  failed {r.model} (generation {r.generation_id}): {r.error}")
+    else:
+        follow_comparison(comparison)  # each model's live figures while it streams
     by_id = {r.generation_id: r for r in comparison.results()}
     results = [_vlm_result(by_id[job.generation_id]) for job in comparison.jobs]
     if args.json:

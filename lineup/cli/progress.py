@@ -1,12 +1,95 @@
-"""A running study's progress, drawn on stderr while the command waits for it (study run,
-resume, and score's reference model)."""
+"""Progress drawn on stderr while a command waits: a comparison's live figures per model (vlm),
+and a running study's answers (study run, resume, and score's reference model)."""
 
 from __future__ import annotations
 
+import queue
+import shutil
 import sys
+import time
+from typing import TextIO
 
-from lineup.app import Lineup, StudyProgress, StudyRun
-from lineup.cli.output import err
+from lineup.app import (
+    OK,
+    RUNNING,
+    Comparison,
+    JobView,
+    Lineup,
+    StudyProgress,
+    StudyRun,
+    live_line,
+)
+from lineup.cli.output import err, terminal_safe
+
+TERMINAL_REDRAW_S = 0.5  # the live figures in place, twice a second
+LOG_LINES_S = 2.0  # into a file or a pipe: a line per running model every 2 s
+# Erase the line the cursor is on; move the cursor to the start of the line above.
+ERASE_LINE, LINE_UP = "\x1b[2K", "\x1b[1F"
+
+
+def live_status(view: JobView) -> str:
+    """One running model's line: its live figures and, when it has stalled, that first."""
+    if view.live is None:
+        return f"  {view.model}: getting ready"
+    stall = f"STALLED {view.live.quiet_s:.1f} s · " if view.live.stalled else ""
+    return f"  {view.model}: {stall}{live_line(view.live)}"
+
+
+def follow_comparison(
+    comparison: Comparison, out: TextIO | None = None, interval_s: float | None = None
+) -> None:
+    """Wait for a comparison, drawing each running model's live figures (lineup.measure.live)
+    on stderr: on a terminal a block of lines redrawn in place twice a second; into a file or a
+    pipe a line per running model every LOG_LINES_S (or every `interval_s`). Each model's end
+    is a line of its own."""
+    out = out or sys.stderr
+    terminal = out.isatty()
+    if interval_s is None:
+        interval_s = TERMINAL_REDRAW_S if terminal else LOG_LINES_S
+    # A line wider than the terminal would wrap, and the redraw would erase too little.
+    width = shutil.get_terminal_size().columns - 1 if terminal else None
+    drawn = 0  # lines of the block on screen (terminal only)
+    next_draw = time.monotonic() + (0 if terminal else interval_s)
+
+    def erase() -> None:
+        nonlocal drawn
+        if drawn:
+            out.write((LINE_UP + ERASE_LINE) * drawn)
+            drawn = 0
+
+    while True:
+        try:
+            event = comparison.events.get(timeout=0.05)
+        except queue.Empty:
+            event = None
+        if event is not None and event.result is not None:
+            result = event.result
+            if terminal:
+                erase()
+            if result.status == OK:
+                out.write(f"  done   {result.model} (generation {result.generation_id})\n")
+            else:
+                error = terminal_safe(result.error or "")
+                out.write(f"  failed {result.model} (generation {result.generation_id}): {error}\n")
+            out.flush()
+        if comparison.done and comparison.events.empty():
+            break
+        if time.monotonic() >= next_draw:
+            lines = [
+                live_status(view)[:width]
+                for view in comparison.snapshot()
+                if view.status == RUNNING
+            ]
+            if terminal:
+                erase()
+                drawn = len(lines)
+            out.write("".join(line + "\n" for line in lines))
+            out.flush()
+            next_draw = time.monotonic() + interval_s
+    if terminal:
+        erase()
+        out.flush()
+    comparison.wait()  # every job has finished: this only stops the timers
 
 
 def follow(app: Lineup, run: StudyRun) -> StudyProgress:

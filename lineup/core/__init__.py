@@ -34,6 +34,7 @@ from lineup.core.markup import answer_html, code_span, escape_markdown, text_htm
 from lineup.core.redaction import REDACTED_COUNT, redact, redact_stream, redacted, redacted_values
 from lineup.core.settings import (
     DEFAULT_DB_CONNECT_TIMEOUT_S,
+    DEFAULT_STALL_S,
     MIN_DB_CONNECT_TIMEOUT_S,
     Settings,
     SettingsError,
@@ -56,6 +57,7 @@ from lineup.core.states import (
 __all__ = [
     "CANCELLED",
     "DEFAULT_DB_CONNECT_TIMEOUT_S",
+    "DEFAULT_STALL_S",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
     "ERROR",

@@ -19,6 +19,8 @@ DEFAULT_MAX_SET_MEGAPIXELS = 10_000
 # the driver waits 130 s. PostgreSQL's client counts whole seconds, 2 at least.
 DEFAULT_DB_CONNECT_TIMEOUT_S = 10
 MIN_DB_CONNECT_TIMEOUT_S = 2
+# A streaming answer is shown as stalled after this long without a chunk (lineup.measure.live).
+DEFAULT_STALL_S = 5.0
 
 
 class SettingsError(ValueError):
@@ -36,6 +38,7 @@ class Settings:
     ollama_host: str
     max_set_megapixels: float = DEFAULT_MAX_SET_MEGAPIXELS
     db_connect_timeout_s: float = DEFAULT_DB_CONNECT_TIMEOUT_S
+    stall_s: float = DEFAULT_STALL_S
 
     @property
     def media_dir(self) -> Path:
@@ -131,6 +134,9 @@ def load_settings() -> Settings:
             "seconds",
             maximum=MAX_TIMEOUT_S,
             minimum=MIN_DB_CONNECT_TIMEOUT_S,
+        ),
+        stall_s=_positive_number(
+            "LINEUP_STALL_S", DEFAULT_STALL_S, "seconds", maximum=MAX_TIMEOUT_S
         ),
     )
 

@@ -1,6 +1,6 @@
-"""Every figure's definition and arithmetic, on values in memory: timing, WER, languages, overlap,
-text checks, shares and intervals, item-bootstrap intervals, when to stop labeling, medians,
-Bradley-Terry."""
+"""Every figure's definition and arithmetic, on values in memory: timing, live figures, WER,
+languages, overlap, text checks, shares and intervals, item-bootstrap intervals, when to stop
+labeling, medians, Bradley-Terry."""
 
 from lineup.measure import bradley_terry as _bradley_terry
 from lineup.measure import overlap as _overlap
@@ -46,6 +46,14 @@ from lineup.measure.item_bootstrap import (
     interval_fields,
 )
 from lineup.measure.language import guess_language, language_warning
+from lineup.measure.live import (
+    DEFAULT_WINDOW_S,
+    LiveFigures,
+    LiveUnit,
+    live_figures,
+    live_line,
+    stall_line,
+)
 from lineup.measure.overlap import (
     MeanInterval,
     OverlapScores,
@@ -93,6 +101,12 @@ DEFINITIONS = {
 }
 
 __all__ = [
+    "DEFAULT_WINDOW_S",
+    "LiveFigures",
+    "LiveUnit",
+    "live_figures",
+    "live_line",
+    "stall_line",
     "OverlapScores",
     "BOOTSTRAP_RESAMPLES",
     "Battle",

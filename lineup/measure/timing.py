@@ -44,6 +44,9 @@ class StreamClock:
         self.last_chunk_at: float | None = None
         self.text_chunks = 0
         self.first_text_chars = 0
+        # Every chunk with answer or reasoning text, as it arrived: the live figures'
+        # stamps (lineup.measure.live). Appended by the worker, read by the page's thread.
+        self.arrivals: list[float] = []
 
     def start(self, now: float | None = None) -> None:
         self.started_at = time.perf_counter() if now is None else now
@@ -58,6 +61,8 @@ class StreamClock:
                 self.first_text_chars = len(chunk.text)
         if chunk.reasoning and self.first_reasoning_at is None:
             self.first_reasoning_at = now
+        if chunk.text or chunk.reasoning:
+            self.arrivals.append(now)
         self.last_chunk_at = now
 
     def since_start(self, at: float | None) -> float | None:

@@ -34,6 +34,7 @@ from backends.base import (
 from lineup.catalog import Describer, ResolvedModel, describe_now
 from lineup.core import (
     CANCELLED,
+    DEFAULT_STALL_S,
     ERROR,
     INTERRUPTED,
     OK,
@@ -45,7 +46,7 @@ from lineup.core import (
     redact_stream,
     redacted_values,
 )
-from lineup.measure import StreamClock, VLMTimings, vlm_timings
+from lineup.measure import LiveFigures, StreamClock, VLMTimings, live_figures, vlm_timings
 from lineup.run import liveness
 from lineup.run.events import EventRun, Watchdog
 from lineup.run.outcome import describe_error, timeout_message, write_final
@@ -106,6 +107,9 @@ class JobView:
     reasoning: str
     result: GenerationResult | None
     spec: str = ""  # the full spec the name stood for
+    # While it streams, the figures so far (lineup.measure.live); None before the request
+    # is sent and once the answer has ended (its final figures are in `result`).
+    live: LiveFigures | None = None
 
 
 class _Job:
@@ -145,8 +149,21 @@ class _Job:
     def live_reasoning(self) -> str:
         return redact_stream(self.reasoning, self.comparison.secrets)
 
-    def view(self) -> JobView:
+    def live(self, now: float) -> LiveFigures | None:
+        """The live figures at `now` (a `time.perf_counter()`), while the answer streams."""
+        if self.result is not None:
+            return None
+        return live_figures(
+            started_at=self.clock.started_at,
+            arrivals=self.clock.arrivals,
+            first_text_at=self.clock.first_text_at,
+            now=now,
+            stall_s=self.comparison.stall_s,
+        )
+
+    def view(self, now: float | None = None) -> JobView:
         result = self.result
+        live = self.live(time.perf_counter() if now is None else now)
         return JobView(
             self.generation_id,
             self.model.name,
@@ -155,6 +172,7 @@ class _Job:
             result.reasoning if result is not None else self.live_reasoning,
             result,
             redact(self.model.resolved_spec, self.comparison.secrets) or "",
+            live,
         )
 
     def arm_timer(self, timeout_s: float, message: str) -> None:
@@ -307,9 +325,11 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         timeout_s: float,
         secrets: Sequence[str] = (),
         describe: Describer = describe_now,
+        stall_s: float = DEFAULT_STALL_S,
     ) -> None:
         super().__init__()
         self.describe = describe
+        self.stall_s = stall_s
         self.store = store
         self.run_id = run_id
         self.run_ids = [run_id]
@@ -353,8 +373,10 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
             pass  # one was not ready in time: the others start without it
 
     def snapshot(self) -> list[JobView]:
-        """Each model's state and text so far, in column order; safe to call at any time."""
-        return [job.view() for job in self.jobs]
+        """Each model's state, text and live figures so far, in column order, all read at
+        one moment; safe to call at any time."""
+        now = time.perf_counter()
+        return [job.view(now) for job in self.jobs]
 
     def cancel(self) -> None:
         """Stop: every unfinished model becomes `cancelled` at once, its request stopped."""
@@ -378,9 +400,11 @@ def start_vlm_comparison(
     blind: bool = False,
     secrets: Sequence[str] = (),
     describe: Describer = describe_now,
+    stall_s: float = DEFAULT_STALL_S,
 ) -> Comparison:
     """Store the run and one `running` row per model (its name and the full spec it stands
-    for), then start every model at once."""
+    for), then start every model at once. `stall_s`: when its live figures call a model
+    stalled (lineup.measure.live)."""
     params = {
         "temperature": request.temperature,
         "max_tokens": request.max_tokens,
@@ -397,7 +421,7 @@ def start_vlm_comparison(
         seed=request.seed,
         blind=blind,
     )
-    comparison = Comparison(store, run_id, timeout_s, secrets, describe)
+    comparison = Comparison(store, run_id, timeout_s, secrets, describe, stall_s)
     for generation_id, model in zip(generation_ids, models, strict=True):
         comparison.jobs.append(_Job(comparison, generation_id, model))
     comparison.start(factory, request)

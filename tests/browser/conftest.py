@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture()
 def served_app(tmp_path: Path) -> Iterator[tuple[str, Path, OllamaFixture]]:
-    home = tmp_path / "home"
     models = [
         FakeModel("llava:7b", ["A", "payment", "error."], delay_s=0.05),
         # A word every 0.3 s for a minute: still streaming when Stop is pressed.
         FakeModel("slow:latest", [f"word{i}" for i in range(200)], delay_s=0.3),
     ]
+    with serve_app(tmp_path / "home", models) as served:
+        yield served
+
+
+@contextmanager
+def serve_app(
+    home: Path, models: list[FakeModel], env_extra: dict[str, str] | None = None
+) -> Iterator[tuple[str, Path, OllamaFixture]]:
+    """`streamlit run app.py` on a free loopback port with LINEUP_HOME `home` and the Ollama
+    protocol fixture serving `models` as its Ollama server (and `env_extra` set)."""
     with OllamaFixture(models) as ollama:
         port = free_port()
         env = dict(
@@ -37,6 +47,7 @@ def served_app(tmp_path: Path) -> Iterator[tuple[str, Path, OllamaFixture]]:
             LINEUP_HOME=str(home),
             OLLAMA_HOST=ollama.base_url,
             LINEUP_BACKENDS_FILE=str(home / "backends.toml"),
+            **(env_extra or {}),
         )
         env.pop("LINEUP_DATABASE_URL", None)
         server = subprocess.Popen(
@@ -91,3 +102,9 @@ def chromium() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture()
+def app_server() -> Any:
+    """`serve_app`, for a test that serves the app with models of its own."""
+    return serve_app

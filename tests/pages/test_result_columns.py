@@ -79,3 +79,53 @@ def test_a_finished_column_shows_its_figures_while_another_streams() -> None:
     assert "TTFT 120 ms" in figures.value and "31.0 (server) tok/s" in figures.value
     assert "time to first token" in figures.proto.help
     assert any(text == "word0 word1 ▌" for text in shown_texts(at))
+
+
+def draw_live_columns() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import streamlit as st
+
+    from components.runs import ColumnView, draw_column
+    from components.stats import saved_progress
+    from lineup.measure import live_figures
+    from lineup.store.tables import Generation
+
+    steady = [100.5 + 0.5 * k for k in range(9)]  # a chunk every 0.5 s from 100.5 to 104.5
+    streaming = live_figures(started_at=100.0, arrivals=steady, first_text_at=100.5, now=105.0)
+    stalled = live_figures(started_at=100.0, arrivals=steady, first_text_at=100.5, now=110.6)
+    stored = Generation(
+        status="running",
+        output_text="x" * 1234,
+        started_at=datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC),
+    )
+    saved = saved_progress(
+        stored, now=datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC) + timedelta(seconds=42)
+    )
+    for column, (view_id, live, text) in zip(
+        st.columns(3), [(1, streaming, "a b"), (2, stalled, "a b c")], strict=False
+    ):
+        with column:
+            draw_column(
+                ColumnView(view_id, "ollama:slow", "running", text, "", None, None, None, live)
+            )
+    with st.columns(3)[2]:
+        draw_column(ColumnView(3, "ollama:elsewhere", "running", "", "", None, None, saved=saved))
+
+
+def test_a_streaming_column_shows_its_live_figures_and_a_stalled_one_says_so() -> None:
+    at = AppTest.from_function(draw_live_columns).run()
+    assert not at.exception
+    live = [c for c in at.caption if ":material/speed:" in c.value]
+    assert len(live) == 3
+    # Worked by hand: 5 s elapsed, TTFT 0.5 s, 9 chunks, 5 chunks in the last 3 s.
+    assert live[0].value.endswith("5.0 s · TTFT 500 ms · 9 chunks · now 1.7 chunks/s")
+    assert "stalled" not in live[0].value
+    # 6.1 s after the last chunk: stalled, and no chunk in the last 3 s.
+    assert "stalled: nothing for 6.1 s" in live[1].value
+    assert "now 0.0 chunks/s" in live[1].value
+    assert "LINEUP_STALL_S" in live[0].proto.help
+    # Another process's answer: what its row says, no rate made up.
+    assert "42 s since it started · 1,234 chars so far" in live[2].value
+    assert "chunks/s" not in live[2].value
+    assert "another Lineup process" in live[2].proto.help

@@ -466,3 +466,34 @@ def test_ctrl_c_gives_a_readable_reason(monkeypatch: pytest.MonkeyPatch) -> None
 
     assert run_stoppable(pressed_ctrl_c) == 130
     assert reasons == ["the command was stopped (Ctrl-C)"]
+
+
+@pytest.mark.integration  # python -m lineup in a subprocess
+@pytest.mark.timeout(300)  # two commands of a few seconds, with imports, on a loaded machine
+def test_vlm_shows_live_figures_and_the_stall_on_stderr_and_json_stays_as_it_was(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two words, a 3.5 s pause, two more: stalled after 0.5 s of it, so a line written every
+    # 2 s into the pipe falls in the stall.
+    pausing = FakeModel("pausing:1b", ["One", "two", "three", "four."], gaps_s=[0.1, 3.5, 0.1])
+    monkeypatch.setenv("LINEUP_STALL_S", "0.5")
+    with OllamaFixture([pausing]) as server:
+        spec = f"ollama:pausing:1b@{server.base_url}"
+        shown = lineup("vlm", "--question", "Count.", "--model", spec)
+        as_json = lineup("vlm", "--question", "Count.", "--model", spec, "--json")
+    assert shown.returncode == 0, shown.stderr
+    live = [line for line in shown.stderr.splitlines() if line.startswith(f"  {spec}: ")]
+    stalled = [line for line in live if "STALLED" in line]
+    assert stalled, shown.stderr
+    # In the pause, after the first two words (a loaded machine may also show a stall before
+    # the first word: it is counted from the request).
+    in_pause = [line for line in stalled if " · 2 chunks · " in line]
+    assert in_pause, shown.stderr
+    assert "TTFT" in in_pause[0] and "chunks/s" in in_pause[0]
+    assert shown.stderr.splitlines()[-1].startswith(f"  done   {spec} (generation ")
+    assert "One two three four." in shown.stdout
+    # --json: stdout one document as before, and no live lines on stderr.
+    assert as_json.returncode == 0, as_json.stderr
+    [result] = json.loads(as_json.stdout)["results"]
+    assert result["status"] == "ok" and result["text"] == "One two three four."
+    assert "STALLED" not in as_json.stderr and "chunks/s" not in as_json.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -143,3 +144,111 @@ def test_unexpected_exceptions_keep_their_type_in_the_message(store: Store) -> N
     )
     [result] = comparison.wait()
     assert result.error == "KeyError: 'choices'"
+
+
+class Pausing(VLMBackend):
+    """Streams three chunks, waits until `resume` is set, then two more and the end."""
+
+    def __init__(self) -> None:
+        self.sent_three = threading.Event()
+        self.resume = threading.Event()
+        self.resumed = threading.Event()
+
+    def stream(self, request: VLMRequest) -> Iterator[Chunk]:
+        yield Chunk()  # role-only: no sign of progress
+        for piece in ["a", " b", " c"]:
+            yield Chunk(text=piece)
+        self.sent_three.set()
+        self.resume.wait(30)
+        yield Chunk(text=" d")
+        self.resumed.set()
+        self.resume.clear()
+        self.resume.wait(30)
+        yield Chunk(text=" e")
+        yield Chunk(usage=Usage(output_tokens=5, output_tokens_source="server"))
+
+
+def test_the_snapshot_carries_live_figures_that_stall_and_recover(store: Store) -> None:
+    backend = Pausing()
+    comparison = start_vlm_comparison(
+        store,
+        resolved_all(["fake:pausing"]),
+        VLMRequest("What is it?"),
+        by_name(lambda name: backend),
+        timeout_s=60,
+        stall_s=0.3,
+    )
+    assert backend.sent_three.wait(30)
+    time.sleep(0.6)  # twice the stall time without a chunk
+    [view] = comparison.snapshot()
+    assert view.status == "running" and view.live is not None
+    assert view.live.count == 3 and view.live.unit == "chunks"
+    assert view.live.ttft_s is not None and 0 <= view.live.ttft_s < view.live.elapsed_s
+    assert view.live.stalled and view.live.quiet_s >= 0.6
+    # The stall time is read at each snapshot: a long one now, so that a loaded machine's late
+    # snapshot below cannot see the next chunk as stalled again.
+    comparison.stall_s = 30
+    backend.resume.set()
+    assert backend.resumed.wait(30)
+    deadline = time.monotonic() + 10
+    while (view := comparison.snapshot()[0]).live is not None and view.live.count < 4:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert view.live is not None and view.live.count == 4
+    assert not view.live.stalled
+    backend.resume.set()
+    comparison.wait()
+    [done] = comparison.snapshot()
+    # The final figures replace the live ones.
+    assert done.status == "ok" and done.live is None
+    assert done.result is not None and done.result.timings is not None
+    assert done.result.timings.output_tokens == 5
+
+
+class Teletype(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_the_command_line_shows_live_figures_the_stall_and_the_end(
+    store: Store, terminal: bool
+) -> None:
+    from lineup.cli.progress import ERASE_LINE, follow_comparison
+
+    backend = Pausing()
+    comparison = start_vlm_comparison(
+        store,
+        resolved_all(["fake:pausing"]),
+        VLMRequest("What is it?"),
+        by_name(lambda name: backend),
+        timeout_s=60,
+        stall_s=0.3,
+    )
+    out = Teletype() if terminal else io.StringIO()
+
+    def release() -> None:
+        assert backend.sent_three.wait(30)
+        deadline = time.monotonic() + 30
+        while "STALLED" not in out.getvalue():  # the stall was drawn: the stream resumes
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        comparison.stall_s = 30  # no stall between the last chunks, however loaded the machine
+        backend.resume.set()
+        assert backend.resumed.wait(30)
+        time.sleep(0.3)  # a few redraws of the resumed stream
+        backend.resume.set()
+
+    releaser = threading.Thread(target=release)
+    releaser.start()
+    follow_comparison(comparison, out, interval_s=0.05)
+    releaser.join()
+    drawn = out.getvalue()
+    lines = [line.split(ERASE_LINE)[-1] for line in drawn.splitlines()]
+    stalled = [line for line in lines if "STALLED" in line]
+    assert stalled and all(" · 3 chunks · " in line for line in stalled)
+    assert stalled[0].startswith("  fake:pausing: STALLED 0.")
+    # After the stall, the fourth chunk, not stalled.
+    assert any(" · 4 chunks · " in line and "STALLED" not in line for line in lines)
+    assert lines[-1] == f"  done   fake:pausing (generation {comparison.jobs[0].generation_id})"
+    assert (ERASE_LINE in drawn) == terminal  # redrawn in place only on a terminal

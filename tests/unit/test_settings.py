@@ -9,7 +9,12 @@ import pytest
 
 from lineup.core.settings import SettingsError, load_settings
 
-NUMBER_VARIABLES = ["LINEUP_MAX_UPLOAD_MB", "LINEUP_MAX_MEGAPIXELS", "LINEUP_MODEL_TIMEOUT_S"]
+NUMBER_VARIABLES = [
+    "LINEUP_MAX_UPLOAD_MB",
+    "LINEUP_MAX_MEGAPIXELS",
+    "LINEUP_MODEL_TIMEOUT_S",
+    "LINEUP_STALL_S",
+]
 
 
 @pytest.mark.parametrize("variable", NUMBER_VARIABLES)
@@ -44,6 +49,15 @@ def test_a_fractional_upload_limit_is_kept_not_truncated_to_zero(
     assert settings.max_upload_bytes == 512 * 1024
     assert settings.max_pixels == 2_500_000
     assert settings.model_timeout_s == 12.5
+
+
+def test_the_stall_time_is_5_s_unless_lineup_stall_s_says_otherwise(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LINEUP_STALL_S", raising=False)
+    assert load_settings().stall_s == 5.0
+    monkeypatch.setenv("LINEUP_STALL_S", "1.5")
+    assert load_settings().stall_s == 1.5
 
 
 def test_unset_or_empty_numbers_take_the_defaults(
@@ -95,3 +109,15 @@ def test_a_missing_home_is_fine_it_is_created_later(
 ) -> None:
     monkeypatch.setenv("LINEUP_HOME", str(tmp_path / "new" / "home"))
     assert load_settings().home == tmp_path / "new" / "home"
+
+
+def test_a_comparison_calls_a_model_stalled_after_lineup_stall_s(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineup.app import Lineup
+
+    monkeypatch.setenv("LINEUP_STALL_S", "2.5")
+    app = Lineup.open(load_settings())
+    comparison = app.compare.vlm(question="What is shown?", models=["ocr:eng"])
+    assert comparison.stall_s == 2.5
+    comparison.wait()
