@@ -6,12 +6,14 @@ import time
 
 import streamlit as st
 
+from components.language import apply_language
 from lineup.app import (
     ANNOTATOR_MAX_CHARS,
     INPUT_ERRORS,
     Lineup,
     RunKind,
     Settings,
+    _,
     load_settings,
     read_keys_from,
 )
@@ -40,11 +42,14 @@ def get_lineup() -> Lineup:
     sees another's reading change mid-run). Rows whose process died become `interrupted`
     (with their partial text) on every page run.
     """
+    apply_language()
     try:
         app = _open(load_settings()).refreshed()
         app.reap_orphans()
     except INPUT_ERRORS as exc:
-        st.error(f"Lineup cannot start: {exc}", icon=":material/settings_alert:")
+        st.error(
+            _("Lineup cannot start: {reason}").format(reason=exc), icon=":material/settings_alert:"
+        )
         st.stop()
     read_keys_from(_key_from_secrets)
     return app

@@ -2,6 +2,26 @@
 accepted, redaction, safe cells and markup."""
 
 from lineup.core.cells import formula_like, write_table
+from lineup.core.i18n import (
+    ENGLISH,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    N_,
+    PSEUDO,
+    _,
+    current_language,
+    day,
+    environment_language,
+    error_text,
+    language_of,
+    moment,
+    ngettext,
+    number,
+    percent,
+    said,
+    set_language,
+    using_language,
+)
 from lineup.core.images import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
@@ -54,6 +74,24 @@ from lineup.core.states import (
 )
 
 __all__ = [
+    "ENGLISH",
+    "LANGUAGE_NAMES",
+    "LANGUAGES",
+    "PSEUDO",
+    "N_",
+    "_",
+    "current_language",
+    "day",
+    "environment_language",
+    "language_of",
+    "moment",
+    "ngettext",
+    "number",
+    "percent",
+    "set_language",
+    "said",
+    "error_text",
+    "using_language",
     "CANCELLED",
     "DEFAULT_DB_CONNECT_TIMEOUT_S",
     "DEFAULT_MAX_BYTES",
