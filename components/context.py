@@ -168,16 +168,18 @@ def annotator_sidebar() -> str:
         st.session_state[ANNOTATOR_NAME_KEY] = st.query_params.get("annotator", "")
     st.session_state["annotator"] = st.session_state[ANNOTATOR_NAME_KEY]
     name = st.sidebar.text_input(
-        "Your name (for labels)",
+        _("Your name (for labels)"),
         key="annotator",
-        placeholder="e.g. ana",
-        help="Labels are stored under this name; each annotator's latest label counts.",
+        placeholder=_("e.g. ana"),
+        help=_("Labels are stored under this name; each annotator's latest label counts."),
         on_change=_keep_annotator,
     ).strip()
     if len(name) > ANNOTATOR_MAX_CHARS:
         st.sidebar.error(
-            f"That name is {len(name)} characters long; names are at most "
-            f"{ANNOTATOR_MAX_CHARS}. Labels are not saved until it is shorter.",
+            _(
+                "That name is {length} characters long; names are at most {limit}. Labels "
+                "are not saved until it is shorter."
+            ).format(length=len(name), limit=ANNOTATOR_MAX_CHARS),
             icon=":material/person_alert:",
         )
         return ""

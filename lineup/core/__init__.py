@@ -20,6 +20,7 @@ from lineup.core.i18n import (
     percent,
     said,
     set_language,
+    state_word,
     using_language,
 )
 from lineup.core.images import (
@@ -89,6 +90,7 @@ __all__ = [
     "number",
     "percent",
     "set_language",
+    "state_word",
     "said",
     "error_text",
     "using_language",

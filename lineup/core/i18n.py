@@ -236,3 +236,21 @@ def said(
 def error_text(error: BaseException) -> str:
     """An error's message in the current language (`said` of its template, if it keeps one)."""
     return said(str(error), getattr(error, "template", None), getattr(error, "values", None))
+
+
+# The states a study or an answer is in (lineup.core.states, lineup.store), as shown.
+_STATE_WORDS = {
+    "running": N_("running"),
+    "paused": N_("paused"),
+    "cancelled": N_("cancelled"),
+    "done": N_("done"),
+    "ok": N_("ok"),
+    "error": N_("error"),
+    "timeout": N_("timeout"),
+    "interrupted": N_("interrupted"),
+}
+
+
+def state_word(state: str) -> str:
+    """A study's or an answer's state in the current language (the code itself if unknown)."""
+    return _(_STATE_WORDS[state]) if state in _STATE_WORDS else state

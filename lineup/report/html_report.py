@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lineup.catalog import short_names
-from lineup.core import OK
+from lineup.core import OK, current_language
 from lineup.report.answers import Answer
 from lineup.report.markdown_report import (
     AGAINST_MD,
@@ -398,4 +398,5 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         items=items,
         methods=_methods(summary["kind"]),
         made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        lang="ru" if current_language() == "ru" else "en",
     )

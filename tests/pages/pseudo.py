@@ -20,7 +20,7 @@ _INNERMOST = re.compile(r"⟦[^⟦⟧]*⟧")
 _NOT_WORDS = [
     re.compile(r"`[^`]*`"),
     re.compile(r":material/[a-z_]+:"),
-    re.compile(r":(?:red|green|orange|blue|violet|gray|grey|rainbow|primary)\["),
+    re.compile(r":(?:red|green|orange|blue|violet|gray|grey|rainbow|primary)(?:-badge)?\["),
     re.compile(r"https?://\S+"),
 ]
 _WORD = re.compile(r"[^\W\d_]{2,}")  # letters, two or more
@@ -55,11 +55,9 @@ def shown_strings(at: AppTest) -> list[str]:
     found: list[str] = []
     for node in _walk(at._tree):
         proto = getattr(node, "proto", None)
-        if proto is None:
-            continue
+        if proto is None or getattr(node, "type", None) == "html":
+            continue  # st.html shows people's text (questions, answers) and styles
         found += list(_texts_of(proto))
-        if hasattr(proto, "options") and node.type in ("selectbox", "radio", "button_group"):
-            pass  # options are the app's data (set names, specs) or formatted below
         label = getattr(node, "label", None)  # tabs and expanders keep it on the node
         if isinstance(label, str) and label and label not in found:
             found.append(label)

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lineup.app.facade import Lineup
+from tests.builders import MODELS, make_study
 from tests.pages.pseudo import shown_strings, untranslated
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -106,3 +107,23 @@ def test_the_sets_page_with_sets_and_a_refused_upload_shows_nothing_outside_the_
     # The refused file's problems are the domain's (lineup.sets): not translated yet, shown in
     # a code block, which this check does not read.
     assert untranslated(at, TERMS + shipped + languages) == []
+
+
+@pytest.mark.parametrize("mode", ["labels", "arena"])
+def test_the_label_queue_shows_nothing_outside_the_catalog(pseudo: Path, mode: str) -> None:
+    app = Lineup.open()
+    study_id, _ids = make_study(app.store, app.media, models=MODELS, items=3)
+    set_name = app.studies.get(study_id).set_name
+    at = open_page(
+        "app_pages/label_queue.py", lang="pseudo", annotator="ana", study=str(study_id), mode=mode
+    )
+    assert not at.exception
+    if mode == "labels":
+        at.button(key=f"queue-label-{at.session_state['queue-focus']}-relevant").click().run()
+    else:
+        at.button(key="arena-vote-a").click().run()
+    assert not at.exception
+    # The answers' texts are the models' (people's text), shown by st.html: not read here.
+    titles = [app.catalog.model_label(spec).title for spec in MODELS]
+    tags = ["screenshot"]  # the set's tags (people's text)
+    assert untranslated(at, [*TERMS, *MODELS, *titles, *tags, set_name, "ana"]) == []
