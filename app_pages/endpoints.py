@@ -6,7 +6,7 @@ import streamlit as st
 
 from components.context import get_lineup
 from components.models import endpoint_reports
-from lineup.app import EndpointReport, _, code_span, said
+from lineup.app import N_, EndpointReport, _, code_span, said
 
 app = get_lineup()
 kinds = app.catalog.kinds()
@@ -15,6 +15,20 @@ st.title(_("Backends"))
 if st.button(_("Refresh"), icon=":material/refresh:"):
     st.cache_data.clear()
     app.catalog.forget_descriptions()
+
+
+# The details servers give of a model, as they name them (Ollama): headers in the language.
+DETAILS = {
+    "size": N_("size"),
+    "parameter_size": N_("parameter_size"),
+    "quantization": N_("quantization"),
+    "family": N_("family"),
+    "server_version": N_("server_version"),
+}
+
+
+def _detail(key: str) -> str:
+    return _(DETAILS[key]) if key in DETAILS else key
 
 
 def endpoint_box(report: EndpointReport) -> None:
@@ -45,7 +59,7 @@ def endpoint_box(report: EndpointReport) -> None:
                     {
                         "spec": m.spec,
                         _("vision"): {True: _("yes"), False: _("no"), None: "?"}[m.vision],
-                        **{k: v for k, v in m.details.items() if k != "digest"},
+                        **{_detail(k): v for k, v in m.details.items() if k != "digest"},
                     }
                     for m in report.models
                 ],

@@ -206,3 +206,20 @@ def test_a_backend_message_is_said_from_its_template() -> None:
     with i18n.using_language("ru"):
         assert i18n.error_text(error) == "Ollama 0.9 по адресу u"
         assert i18n.error_text(ValueError("plain")) == "plain"
+
+
+def test_every_report_heading_is_marked_and_translated() -> None:
+    from lineup.report import markdown_report
+    from lineup.report.headings import HEADINGS
+
+    lists = [
+        value
+        for name, value in vars(markdown_report).items()
+        if name.endswith("_MD") and isinstance(value, list)
+    ]
+    headings = {heading for columns in lists for _key, heading in columns}
+    assert headings - set(HEADINGS) == set(), "add them to lineup/report/headings.py"
+    with i18n.using_language("ru"):
+        same = [h for h in headings if i18n._(h) == h and not h.isupper()]
+    # Abbreviations and names read the same in Russian.
+    assert set(same) <= {"ROUGE-1 F1", "ROUGE-L F1", "chrF"}

@@ -48,10 +48,13 @@ def test_study_report_lang_sets_the_reports_language(
     assert '<html lang="en">' in ru.read_text()
     args = ["study", "report", str(study_id), "--format", "html", "--lang", "ru", "--out"]
     assert main([*args, str(ru)]) == 0
-    assert '<html lang="ru">' in ru.read_text()
+    russian = ru.read_text()
+    assert '<html lang="ru">' in russian
+    assert "Модели и параметры" in russian and "Models and parameters" not in russian
     monkeypatch.setenv("LINEUP_LANG", "ru")
     assert main([*args[:-3], "--lang", "en", "--out", str(en)]) == 0
     assert '<html lang="en">' in en.read_text()
+    assert "Models and parameters" in en.read_text()
 
 
 def test_json_keys_do_not_change_with_the_language(
