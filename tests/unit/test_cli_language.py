@@ -70,3 +70,22 @@ def test_json_keys_do_not_change_with_the_language(
         assert main(["study", "show", str(study_id), "--json"]) == 0
         documents.append(json.loads(capsys.readouterr().out))
     assert documents[0] == documents[1]
+
+
+def test_sets_output_in_russian_and_its_json_unchanged(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LINEUP_LANG", "ru")
+    assert main(["sets", "list"]) == 0
+    assert capsys.readouterr().out.strip() == "Наборов пока нет: python -m lineup sets import PATH"
+    assert main(["sets", "import", "--shipped", "voice-sentences"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "набор 'voice-sentences' (tts): элементов: 6, с эталонным ответом: 0; языки: en 6"
+    )
+    assert main(["sets", "list", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)["sets"]
+    assert (listed["name"], listed["kind"], listed["languages"]) == (
+        "voice-sentences",
+        "tts",
+        {"en": 6},
+    )
