@@ -77,7 +77,7 @@ def _sets_columns() -> dict[str, Any]:
         "kind": st.column_config.TextColumn(
             _("Kind"), help=_("VLM: image + question; voices: sentences."), width=64
         ),
-        "items": st.column_config.NumberColumn(_("Items"), format="%d", width=60),
+        "items": st.column_config.NumberColumn(_("Items"), format="%d", width=84),  # «Элементы»
         "with_reference": st.column_config.NumberColumn(
             _("With reference"), help=_("Items with a reference answer."), format="%d", width=110
         ),

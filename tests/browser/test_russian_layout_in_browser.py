@@ -59,6 +59,14 @@ def look(page: Any, address: str, ready: str) -> None:
     page.goto(address)
     page.get_by_text(ready, exact=False).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)  # the last reruns and fonts
+    # Tables draw on a canvas once their data is in: wait for every one (their headers are
+    # looked at on the screenshots; a canvas has no DOM to measure).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"]')]"
+        ".every((table) => table.querySelector('canvas'))",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(500)
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])
@@ -93,7 +101,8 @@ def test_the_translated_pages_fit_at_1400_and_1000_px(
     ]
     problems = {}
     for width in WIDTHS:
-        page = chromium.new_page(viewport={"width": width, "height": 1000})
+        # Tall: Streamlit scrolls inside the page, so a screenshot shows one window's height.
+        page = chromium.new_page(viewport={"width": width, "height": 2400})
         for name, path, ready in pages:
             joiner = "&" if "?" in path else "?"
             look(page, f"{url}/{path}{joiner}lang={language}", ready)
