@@ -6,7 +6,15 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 export LINEUP_MAX_UPLOAD_MB ?= 20
 PORT ?= 8501
 
-.PHONY: run test test-fast setup setup-dev lint clean-samples bench architecture
+# The interface's languages (lineup.core.i18n): `make messages` gathers the marked messages
+# into lineup/locale/lineup.pot, merges them into each language's .po (new ones untranslated,
+# changed ones fuzzy: tests/unit/test_catalogs.py fails until they are translated) and
+# compiles them. The .mo files are built here and by the app at start; they are not committed.
+LOCALE_DIR := lineup/locale
+PO_FILES := $(wildcard $(LOCALE_DIR)/*/LC_MESSAGES/lineup.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test test-fast setup setup-dev lint clean-samples bench architecture messages
 
 # Streamlit's upload limit is a whole number of MB: LINEUP_MAX_UPLOAD_MB rounded up (Lineup
 # itself refuses anything over the exact limit).
@@ -45,8 +53,19 @@ lint: setup-dev
 architecture: setup-dev
 	$(PY) scripts/draw_architecture.py
 
-setup: $(VENV)/.installed
-setup-dev: $(VENV)/.installed-dev
+setup: $(VENV)/.installed $(MO_FILES)
+setup-dev: $(VENV)/.installed-dev $(MO_FILES)
+
+
+messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location \
+		--sort-output --project Lineup --copyright-holder "Lineup" -o $(LOCALE_DIR)/lineup.pot .
+	$(VENV)/bin/pybabel update -i $(LOCALE_DIR)/lineup.pot -d $(LOCALE_DIR) -D lineup \
+		--ignore-obsolete --init-missing
+	$(VENV)/bin/pybabel compile -d $(LOCALE_DIR) -D lineup --statistics
+
+$(LOCALE_DIR)/%/LC_MESSAGES/lineup.mo: $(LOCALE_DIR)/%/LC_MESSAGES/lineup.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -i $< -o $@ -l $* -D lineup
 
 $(PY):
 	python3 -m venv $(VENV)

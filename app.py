@@ -2,6 +2,9 @@
 
 import streamlit as st
 
+from components.language import apply_language, language_switch
+from lineup.app import _
+
 # The favicon is inline SVG (Streamlit sends it as a data: URI): a `:material/...:` page icon
 # is fetched from fonts.gstatic.com, which fails offline. The page icons below are drawn with
 # the Material Symbols font that ships in Streamlit's static files.
@@ -12,21 +15,26 @@ ICON_SVG = (
     '<rect x="16.5" y="4" width="5.5" height="16" rx="1.5"/></svg>'
 )
 st.set_page_config(page_title="Lineup", page_icon=ICON_SVG, layout="wide")
+language = apply_language()
 
 pages = [
     st.Page(
         "app_pages/compare_vlms.py",
-        title="Compare VLMs",
+        title=_("Compare VLMs"),
         icon=":material/image_search:",
         default=True,
     ),
     st.Page(
-        "app_pages/compare_voices.py", title="Compare voices", icon=":material/record_voice_over:"
+        "app_pages/compare_voices.py",
+        title=_("Compare voices"),
+        icon=":material/record_voice_over:",
     ),
-    st.Page("app_pages/sets.py", title="Sets", icon=":material/library_books:"),
-    st.Page("app_pages/studies.py", title="Studies", icon=":material/science:"),
-    st.Page("app_pages/label_queue.py", title="Label queue", icon=":material/fact_check:"),
-    st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
-    st.Page("app_pages/endpoints.py", title="Backends", icon=":material/dns:"),
+    st.Page("app_pages/sets.py", title=_("Sets"), icon=":material/library_books:"),
+    st.Page("app_pages/studies.py", title=_("Studies"), icon=":material/science:"),
+    st.Page("app_pages/label_queue.py", title=_("Label queue"), icon=":material/fact_check:"),
+    st.Page("app_pages/leaderboard.py", title=_("Leaderboard"), icon=":material/leaderboard:"),
+    st.Page("app_pages/endpoints.py", title=_("Backends"), icon=":material/dns:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+language_switch(language)
+page.run()

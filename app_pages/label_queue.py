@@ -27,13 +27,17 @@ from components.label_queue import (
 )
 from components.study import stop_labeling_note
 from lineup.app import (
+    N_,
     STUDY_RUNNING,
     ArenaQueue,
     LabelQueue,
     StudyInfo,
+    _,
     code_span,
     escape_markdown,
     hide_credentials,
+    ngettext,
+    state_word,
 )
 
 STUDY_KEY = "queue-study"
@@ -43,7 +47,7 @@ MODE_KEY = "queue-mode"
 DISPUTED_KEY = "queue-disputed"
 PAIR_STUDY_KEY = "arena-pair-study"  # the study whose pair PAIR_KEY holds
 LABELS, ARENA = "labels", "arena"
-MODES = {LABELS: "Labels", ARENA: "Arena"}
+MODES = {LABELS: N_("Labels"), ARENA: N_("Arena")}
 
 app = get_lineup()
 annotator = annotator_sidebar()
@@ -67,7 +71,7 @@ def pick_study() -> StudyInfo | None:
     if wanted is not None and wanted not in studies:
         linked = app.studies.get(wanted)  # older than the list goes back
         if linked is None:
-            st.warning(f"There is no study {wanted}.", icon=":material/search_off:")
+            st.warning(_("There is no study {id}.").format(id=wanted), icon=":material/search_off:")
         else:
             studies[linked.id] = linked
     if not studies:
@@ -75,7 +79,7 @@ def pick_study() -> StudyInfo | None:
     if st.session_state.get(STUDY_KEY) not in studies:
         st.session_state[STUDY_KEY] = wanted if wanted in studies else next(iter(studies))
     chosen = st.sidebar.selectbox(
-        "Study",
+        _("Study"),
         list(studies),
         key=STUDY_KEY,
         # Short: the box cuts what does not fit. The line above the item says the rest.
@@ -107,13 +111,14 @@ def pick_mode() -> str:
     if st.session_state.get(MODE_KEY) not in MODES:
         st.session_state[MODE_KEY] = ARENA if st.query_params.get("mode") == ARENA else LABELS
     mode = st.segmented_control(
-        "Mode",
+        _("Mode"),
         list(MODES),
         key=MODE_KEY,
-        format_func=MODES.__getitem__,
+        # Translated now: a widget's format_func may run outside this run (AppTest does).
+        format_func={mode: _(word) for mode, word in MODES.items()}.__getitem__,
         required=True,
         label_visibility="collapsed",
-        help="Labels: mark each answer's relevance. Arena: vote on two blind answers at once.",
+        help=_("Labels: mark each answer's relevance. Arena: vote on two blind answers at once."),
     )
     if mode == ARENA:
         st.query_params["mode"] = ARENA
@@ -147,27 +152,44 @@ def arena(study: StudyInfo, show_reference: bool) -> None:
     view = app.labels.arena_view(study.id, pair) if pair is not None else None
     if pair is None or view is None:
         st.info(
-            "No pairs to vote on yet: a pair is two models' complete answers to the same item"
-            + (", and this study has one model." if len(study.models) < 2 else "."),
+            _(
+                "No pairs to vote on yet: a pair is two models' complete answers to the same "
+                "item, and this study has one model."
+            )
+            if len(study.models) < 2
+            else _(
+                "No pairs to vote on yet: a pair is two models' complete answers to the same item."
+            ),
             icon=":material/hourglass_empty:",
         )
         return
     st.query_params["pair"] = pair_text(pair.key)
     if annotator:
         share = queue.voted / queue.total
-        st.progress(share, text=f"Voted on {queue.voted} of {queue.total} pairs")
+        st.progress(
+            share,
+            text=_("Voted on {done} of {total} pairs").format(done=queue.voted, total=queue.total),
+        )
         if queue.voted == queue.total:
             st.success(
-                "Every pair has your vote. A new vote on a pair replaces your last one.",
+                _("Every pair has your vote. A new vote on a pair replaces your last one."),
                 icon=":material/done_all:",
             )
     else:
-        st.warning("Set your name in the sidebar to vote.", icon=":material/person:")
+        st.warning(_("Set your name in the sidebar to vote."), icon=":material/person:")
     st.markdown(
-        f"**Pair {position} of {queue.total}** · :gray[item #{pair.number} of set "
-        f"{escape_markdown(study.set_name)} · study {study.id}: {len(study.models)} models · "
-        f"{study.status} · "
-        "names hidden]"
+        _(
+            "**Pair {position} of {total}** · :gray[item #{number} of set {set} · study {study}: "
+            "{models} models · {status} · names hidden]"
+        ).format(
+            position=position,
+            total=queue.total,
+            number=pair.number,
+            set=escape_markdown(study.set_name),
+            study=study.id,
+            models=len(study.models),
+            status=state_word(study.status),
+        )
     )
     arena_nav(queue, position or 1)
     item_view(app, view.item, show_reference=show_reference)
@@ -182,11 +204,13 @@ def disputed_toggle() -> bool:
     if DISPUTED_KEY not in st.session_state:
         st.session_state[DISPUTED_KEY] = st.query_params.get("disputed") == "1"
     disputed = st.sidebar.toggle(
-        "Disputed only",
+        _("Disputed only"),
         key=DISPUTED_KEY,
-        help="Only the answers the study's latest LLM judge disputes: pairwise verdicts that "
-        "change with the order the answers are shown in, and scores two steps from a "
-        "person's label (relevant against below 4, irrelevant against 8 or more).",
+        help=_(
+            "Only the answers the study's latest LLM judge disputes: pairwise verdicts that "
+            "change with the order the answers are shown in, and scores two steps from a "
+            "person's label (relevant against below 4, irrelevant against 8 or more)."
+        ),
     )
     if disputed:
         st.query_params["disputed"] = "1"
@@ -200,16 +224,26 @@ def disputed_caption(study: StudyInfo, queue: LabelQueue) -> None:
     judges = app.scores.judges(study.id)
     if not judges:
         st.info(
-            "No LLM judge has scored this study: nothing is disputed. Score it on the Studies "
-            "page, or turn Disputed only off.",
+            _(
+                "No LLM judge has scored this study: nothing is disputed. Score it on the "
+                "Studies page, or turn Disputed only off."
+            ),
             icon=":material/rule:",
         )
         return
     count = len(queue.answers or ())
     st.caption(
-        f"Disputed only: {count} answer{'' if count == 1 else 's'} that "
-        f"{code_span(hide_credentials(judges[0].spec))} ({judges[0].protocol}) flipped or "
-        "scored two steps from a person's label."
+        ngettext(
+            "Disputed only: {count} answer that {judge} ({protocol}) flipped or scored two "
+            "steps from a person's label.",
+            "Disputed only: {count} answers that {judge} ({protocol}) flipped or scored two "
+            "steps from a person's label.",
+            count,
+        ).format(
+            count=count,
+            judge=code_span(hide_credentials(judges[0].spec)),
+            protocol=judges[0].protocol,
+        )
     )
 
 
@@ -217,31 +251,37 @@ def fully_labeled(study: StudyInfo, model: str, disputed: bool = False) -> None:
     """Every answer (the filters show) has this annotator's label: say so, and link to the
     study's results."""
     if disputed:
-        done = f"Every disputed answer in study {study.id} has your label."
+        done = _("Every disputed answer in study {study} has your label.").format(study=study.id)
     elif model:
         name = code_span(app.catalog.model_label(model).title)
-        done = f"Every answer of {name} in study {study.id} has your label."
+        done = _("Every answer of {model} in study {study} has your label.").format(
+            model=name, study=study.id
+        )
     else:
-        done = f"Study {study.id} is fully labeled: every answer has your label."
+        done = _("Study {study} is fully labeled: every answer has your label.").format(
+            study=study.id
+        )
     if study.status == STUDY_RUNNING:
-        done += " More answers come while it runs."
+        done += " " + _("More answers come while it runs.")
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.success(done, icon=":material/done_all:")
         st.page_link(
             "app_pages/studies.py",
-            label="See the results",
+            label=_("See the results"),
             icon=":material/analytics:",
             query_params={"study": str(study.id)},
-            help="The study's tables and charts on the Studies page.",
+            help=_("The study's tables and charts on the Studies page."),
         )
 
 
-st.title("Label queue")
+st.title(_("Label queue"))
 study = pick_study()
 if study is None:
     st.info(
-        "No studies yet. Run one with `python -m lineup study run --set NAME --model SPEC ...`, "
-        "then label its answers here.",
+        _(
+            "No studies yet. Run one with `python -m lineup study run --set NAME --model SPEC "
+            "...`, then label its answers here."
+        ),
         icon=":material/fact_check:",
     )
     st.stop()
@@ -251,26 +291,27 @@ model, unlabeled_only, disputed = "", False, False
 if mode == LABELS:  # the arena shows every model's answers, blind
     if st.session_state.get(MODEL_KEY, "") not in ("", *study.models):
         st.session_state[MODEL_KEY] = ""
+    all_models = _("All models")  # now: a format_func may run outside this run (AppTest)
     model = st.sidebar.selectbox(
-        "Model",
+        _("Model"),
         ["", *study.models],
         key=MODEL_KEY,
-        format_func=lambda spec: app.catalog.model_label(spec).title if spec else "All models",
-        help="Label one model's answers only. Its name is then no secret.",
+        format_func=lambda spec: app.catalog.model_label(spec).title if spec else all_models,
+        help=_("Label one model's answers only. Its name is then no secret."),
     )
     unlabeled_only = st.sidebar.toggle(
-        "Unlabeled only",
+        _("Unlabeled only"),
         key="queue-unlabeled-only",
-        help="Skip the items whose answers you have all labeled.",
+        help=_("Skip the items whose answers you have all labeled."),
     )
     disputed = disputed_toggle()
 show_reference = st.sidebar.toggle(
-    "Show reference answers",
+    _("Show reference answers"),
     value=True,
     key="queue-show-reference",
-    help="Hide them to judge the answers on their own.",
+    help=_("Hide them to judge the answers on their own."),
 )
-st.sidebar.caption(ARENA_KEYS_HELP if mode == ARENA else KEYS_HELP)
+st.sidebar.caption(_(ARENA_KEYS_HELP) if mode == ARENA else _(KEYS_HELP))
 if mode == ARENA:
     arena(study, show_reference)
     st.stop()
@@ -285,16 +326,16 @@ if disputed:
 if number is None:
     if disputed:
         st.info(
-            "No answer is disputed"
-            + (" for this model." if model else ".")
-            + " Turn Disputed only off to see every answer.",
+            _("No answer is disputed for this model. Turn Disputed only off to see every answer.")
+            if model
+            else _("No answer is disputed. Turn Disputed only off to see every answer."),
             icon=":material/done_all:",
         )
         st.stop()
     st.info(
-        "This study has no complete answers yet."
+        _("This study has no complete answers yet.")
         if not model
-        else "This model has no complete answers in this study yet.",
+        else _("This model has no complete answers in this study yet."),
         icon=":material/hourglass_empty:",
     )
     st.stop()
@@ -304,28 +345,41 @@ item = app.labels.queue_item(
     study.id, number, annotator, model=model or None, answers=queue.answers
 )
 if item is None:  # the study's set lost the item: never happens to a stored study
-    st.error(f"Study {study.id} has no item {number}.")
+    st.error(_("Study {study} has no item {number}.").format(study=study.id, number=number))
     st.stop()
 
 if annotator:
     share = queue.labeled / queue.total if queue.total else 0.0
-    st.progress(share, text=f"Labeled {queue.labeled} of {queue.total} answers")
+    st.progress(
+        share,
+        text=_("Labeled {done} of {total} answers").format(done=queue.labeled, total=queue.total),
+    )
     if queue.total and queue.labeled == queue.total:
         fully_labeled(study, model, disputed)
 else:
-    st.warning("Set your name in the sidebar to label.", icon=":material/person:")
+    st.warning(_("Set your name in the sidebar to label."), icon=":material/person:")
 if len(study.models) > 1:  # everyone's labels: whether the study needs more of them
     stop_labeling_note(app.studies.stop_labeling(study.id))
 
 position = queue.position(number)
 where = (
-    f"**Item {position} of {len(queue.items)}**"
+    _("**Item {position} of {total}**").format(position=position, total=len(queue.items))
     if position is not None
-    else f"**Item {number}** · every answer labeled"
+    else _("**Item {number}** · every answer labeled").format(number=number)
 )
 st.markdown(
-    f"{where} · :gray[#{number} of set {escape_markdown(study.set_name)} · study {study.id}: "
-    f"{len(study.models)} models × {study.repeats} · {study.status}]"
+    where
+    + " · "
+    + _(
+        ":gray[#{number} of set {set} · study {study}: {models} models × {repeats} · {status}]"
+    ).format(
+        number=number,
+        set=escape_markdown(study.set_name),
+        study=study.id,
+        models=len(study.models),
+        repeats=study.repeats,
+        status=state_word(study.status),
+    )
 )
 focus = focused_answer(item)
 queue_nav(queue, number, item)

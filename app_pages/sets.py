@@ -7,14 +7,14 @@ from __future__ import annotations
 import streamlit as st
 
 from components.context import get_lineup
-from components.set_view import items_table, problems, sets_table, shipped_sets_list
-from lineup.app import INPUT_ERRORS, SetError, escape_markdown
+from components.set_view import item_count, items_table, problems, sets_table, shipped_sets_list
+from lineup.app import INPUT_ERRORS, N_, SetError, _, escape_markdown
 
 PAGE_ITEMS = 20  # items per page of the preview
 PREVIEW_KEY = "set-preview"
 SHIPPED_DONE_KEY = "shipped-import-done"  # what the last shipped import did, said once
 
-FORMAT_HELP = (
+FORMAT_HELP = N_(
     "**A VLM set**: a .zip of a folder holding `questions.csv` (columns `image`, `question`, "
     "and optionally `reference`, `language`, `tags`; or the same keys in `questions.jsonl`) "
     "and its images, named relative to the file.  \n"
@@ -25,22 +25,24 @@ FORMAT_HELP = (
 )
 
 app = get_lineup()
-st.title("Sets")
+st.title(_("Sets"))
 
 offered = app.sets.shipped()
 wanted = None
 if offered:  # none when sample_media/sets/ is not there
-    st.subheader("Sets that ship with Lineup", anchor=False)
+    st.subheader(_("Sets that ship with Lineup"), anchor=False)
     st.caption(
-        "Ready to run: sample photos and support-app screenshots with questions (the "
-        "screenshots with reference answers), and sentences for voices. One click stores a "
-        "set; a set stored already is not stored again. From a shell: "
-        "`python -m lineup sets import --shipped NAME`."
+        _(
+            "Ready to run: sample photos and support-app screenshots with questions (the "
+            "screenshots with reference answers), and sentences for voices. One click stores a "
+            "set; a set stored already is not stored again. From a shell: "
+            "`python -m lineup sets import --shipped NAME`."
+        )
     )
     wanted = shipped_sets_list(offered)
 if wanted is not None:
     try:
-        with st.spinner(f"Importing {wanted}…"):
+        with st.spinner(_("Importing {name}…").format(name=wanted)):
             shipped = app.sets.import_shipped(wanted)
     except SetError as exc:
         problems(exc)
@@ -53,36 +55,39 @@ if wanted is not None:
 done = st.session_state.pop(SHIPPED_DONE_KEY, None)
 if done is not None:
     stored = done.summary
-    kind = "sentences" if stored.kind == "tts" else "questions"
     if done.already_stored:
         st.info(
-            f"**{stored.name}** is already stored ({stored.items} {kind}): nothing was added.",
+            _("**{name}** is already stored ({contents}): nothing was added.").format(
+                name=stored.name, contents=item_count(stored.kind, stored.items)
+            ),
             icon=":material/info:",
         )
     else:
         st.success(
-            f"Stored the set **{stored.name}**: {stored.items} {kind}.",
+            _("Stored the set **{name}**: {contents}.").format(
+                name=stored.name, contents=item_count(stored.kind, stored.items)
+            ),
             icon=":material/check_circle:",
         )
 
-st.subheader("Import a set", anchor=False)
+st.subheader(_("Import a set"), anchor=False)
 upload_col, name_col = st.columns([3, 2], gap="medium")
 with upload_col:
     upload = st.file_uploader(
-        "Set file (.zip, or a sentences .txt / .csv)",
+        _("Set file (.zip, or a sentences .txt / .csv)"),
         type=["zip", "csv", "txt"],
         key="set-upload",
-        help=FORMAT_HELP,
+        help=_(FORMAT_HELP),
     )
 with name_col:
     name = st.text_input(
-        "Name (optional)",
+        _("Name (optional)"),
         key="set-name",
-        placeholder="the file's name",
-        help="The set's name in studies and the CLI; 1 to 128 characters.",
+        placeholder=_("the file's name"),
+        help=_("The set's name in studies and the CLI; 1 to 128 characters."),
     )
     go = st.button(
-        "Import",
+        _("Import"),
         type="primary",
         icon=":material/upload:",
         key="set-import",
@@ -96,28 +101,31 @@ if go and upload is not None:
     except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
         st.error(str(exc), icon=":material/error:")
     else:
-        kind = "sentences" if stored.kind == "tts" else "questions"
         st.success(
-            f"Stored the set **{escape_markdown(stored.name)}**: {stored.items} {kind}.",
+            _("Stored the set **{name}**: {contents}.").format(
+                name=escape_markdown(stored.name), contents=item_count(stored.kind, stored.items)
+            ),
             icon=":material/check_circle:",
         )
         st.session_state[PREVIEW_KEY] = stored.name  # preview the set just stored
 
 sets = app.sets.stored()
-st.subheader("Stored sets", anchor=False)
+st.subheader(_("Stored sets"), anchor=False)
 if not sets:
     st.info(
-        "No set yet: import a shipped set or one of yours above, or from a shell with "
-        "`python -m lineup sets import --shipped NAME` or `sets import PATH`."
+        _(
+            "No set yet: import a shipped set or one of yours above, or from a shell with "
+            "`python -m lineup sets import --shipped NAME` or `sets import PATH`."
+        )
     )
     st.stop()
 sets_table(sets)
 
-st.subheader("Items", anchor=False)
+st.subheader(_("Items"), anchor=False)
 by_name = {s.name: s for s in sets}
 if st.session_state.get(PREVIEW_KEY) not in by_name:
     st.session_state[PREVIEW_KEY] = sets[0].name
-chosen = by_name[st.selectbox("Set", list(by_name), key=PREVIEW_KEY)]
+chosen = by_name[st.selectbox(_("Set"), list(by_name), key=PREVIEW_KEY)]
 question_set = app.sets.get(chosen.name)
 items = list(question_set.items) if question_set is not None else []
 pages = max(1, -(-len(items) // PAGE_ITEMS))
@@ -125,5 +133,9 @@ table_area = st.container()  # above the page numbers, which say what it shows
 page = st.pagination(pages, key=f"set-page-{chosen.id}") if pages > 1 else 1
 first = (page - 1) * PAGE_ITEMS
 with table_area:
-    st.caption(f"Items {first + 1}–{min(first + PAGE_ITEMS, len(items))} of {len(items)}")
+    st.caption(
+        _("Items {first}–{last} of {count}").format(
+            first=first + 1, last=min(first + PAGE_ITEMS, len(items)), count=len(items)
+        )
+    )
     items_table(app, chosen.kind, items[first : first + PAGE_ITEMS])

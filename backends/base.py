@@ -7,7 +7,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -18,8 +18,27 @@ Modality = Literal["vlm", "tts", "stt"]
 CountSource = Literal["server", "client"]
 
 
+def N_(message: str) -> str:
+    """A message marked for Lineup's catalogs (`make messages` extracts it; the backends import
+    nothing of Lineup, which translates it where it is shown: lineup.core.i18n)."""
+    return message
+
+
 class BackendError(Exception):
-    """A backend failed; the message tells the user what to do about it."""
+    """A backend failed; the message tells the user what to do about it.
+
+    `BackendError.of(N_("... {name} ..."), name=...)` keeps the English template and its
+    values beside the message, so the interface can say it in another language; `str()` is
+    always the English message."""
+
+    template: str | None = None
+    values: dict[str, object] | None = None
+
+    @classmethod
+    def of(cls, template: str, **values: object) -> Self:
+        error = cls(template.format(**values))
+        error.template, error.values = template, values
+        return error
 
 
 class BackendUnavailable(BackendError):
@@ -195,8 +214,11 @@ class DiscoveredModel:
 @dataclass(frozen=True)
 class Health:
     ok: bool
-    message: str
+    message: str  # English
     version: str | None = None
+    # The message's template (marked N_) and values, to say it in another language.
+    template: str | None = None
+    values: dict[str, object] | None = None
 
 
 class Backend(ABC):
@@ -323,5 +345,7 @@ class EndpointBackend(ABC):
         try:
             count = len(cls.discover(base_url, api_key_env=api_key_env))
         except BackendError as exc:
-            return Health(False, str(exc))
-        return Health(True, f"{count} model(s) at {base_url}")
+            return Health(False, str(exc), template=exc.template, values=exc.values)
+        template = N_("{count} model(s) at {base_url}")
+        values: dict[str, object] = {"count": count, "base_url": base_url}
+        return Health(True, template.format(**values), template=template, values=values)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import httpx
 
 from backends.base import (
+    N_,
     BackendError,
     BackendIncomplete,
     BackendUnavailable,
@@ -95,9 +96,12 @@ class _Progress:
 
 
 def _unavailable(base_url: str) -> BackendUnavailable:
-    return BackendUnavailable(
-        f"Is Ollama running at {base_url}? Start it with `ollama serve`, or set OLLAMA_HOST "
-        "(or the spec's @URL) to where it runs."
+    return BackendUnavailable.of(
+        N_(
+            "Is Ollama running at {base_url}? Start it with `ollama serve`, or set OLLAMA_HOST "
+            "(or the spec's @URL) to where it runs."
+        ),
+        base_url=base_url,
     )
 
 
@@ -402,8 +406,11 @@ class OllamaBackend(VLMBackend, EndpointBackend):
         try:
             version = server_version(base_url, None, api_key_env or cls.default_api_key_env)
         except httpx.HTTPError:
-            return Health(False, str(_unavailable(base_url)))
-        return Health(True, f"Ollama {version} at {base_url}", version)
+            error = _unavailable(base_url)
+            return Health(False, str(error), template=error.template, values=error.values)
+        template = N_("Ollama {version} at {base_url}")
+        values: dict[str, object] = {"version": version, "base_url": base_url}
+        return Health(True, template.format(**values), version, template, values)
 
 
 def server_version(

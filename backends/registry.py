@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from backends.base import Backend, BackendError, EndpointBackend, Modality
+from backends.base import N_, Backend, BackendError, EndpointBackend, Modality
 from backends.spec import ModelSpec, SpecError, parse_spec
 
 
@@ -26,34 +26,34 @@ class KindInfo:
 KINDS: dict[str, KindInfo] = {
     info.kind: info
     for info in [
-        KindInfo("ollama", "vlm", "backends.ollama:OllamaBackend", "Ollama server (/api/chat)"),
+        KindInfo("ollama", "vlm", "backends.ollama:OllamaBackend", N_("Ollama server (/api/chat)")),
         KindInfo(
             "openai",
             "vlm",
             "backends.openai_chat:OpenAIChatBackend",
-            "OpenAI-compatible server: vLLM, llama.cpp, LM Studio, SGLang, OpenAI",
+            N_("OpenAI-compatible server: vLLM, llama.cpp, LM Studio, SGLang, OpenAI"),
         ),
         KindInfo(
             "transformers",
             "vlm",
             "backends.transformers_vlm:TransformersVLMBackend",
-            "Hugging Face transformers model, in process",
+            N_("Hugging Face transformers model, in process"),
         ),
-        KindInfo("ocr", "vlm", "backends.ocr:OCRBackend", "Tesseract OCR baseline (offline)"),
-        KindInfo("piper", "tts", "backends.piper_tts:PiperBackend", "Piper neural voices"),
-        KindInfo("espeak", "tts", "backends.espeak:EspeakBackend", "espeak-ng voices"),
-        KindInfo("bark", "tts", "backends.bark:BarkBackend", "Bark / Bark-small, in process"),
+        KindInfo("ocr", "vlm", "backends.ocr:OCRBackend", N_("Tesseract OCR baseline (offline)")),
+        KindInfo("piper", "tts", "backends.piper_tts:PiperBackend", N_("Piper neural voices")),
+        KindInfo("espeak", "tts", "backends.espeak:EspeakBackend", N_("espeak-ng voices")),
+        KindInfo("bark", "tts", "backends.bark:BarkBackend", N_("Bark / Bark-small, in process")),
         KindInfo(
             "openai-tts",
             "tts",
             "backends.openai_tts:OpenAITTSBackend",
-            "OpenAI-compatible /v1/audio/speech",
+            N_("OpenAI-compatible /v1/audio/speech"),
         ),
         KindInfo(
             "faster-whisper",
             "stt",
             "backends.whisper_stt:FasterWhisperBackend",
-            "Whisper speech-to-text (CTranslate2)",
+            N_("Whisper speech-to-text (CTranslate2)"),
         ),
     ]
 }

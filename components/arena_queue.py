@@ -16,6 +16,7 @@ from components.label_queue import install_keys
 from components.stats import render_answer
 from lineup.app import (
     INPUT_ERRORS,
+    N_,
     VOTE_A,
     VOTE_B,
     VOTE_BOTH_BAD,
@@ -26,6 +27,7 @@ from lineup.app import (
     ArenaView,
     Lineup,
     PairKey,
+    _,
     escape_markdown,
 )
 
@@ -33,13 +35,13 @@ PAIR_KEY = "arena-pair"  # the pair shown, as "<id>-<id>" (also in the address, 
 ERROR_KEY = "arena-vote-error"
 # (verdict, button text, key, icon), in the order drawn.
 VOTE_BUTTONS = [
-    (VOTE_A, "A is better", "A", ":material/arrow_back:"),
-    (VOTE_B, "B is better", "B", ":material/arrow_forward:"),
-    (VOTE_TIE, "Tie", "T", ":material/drag_handle:"),
-    (VOTE_BOTH_BAD, "Both bad", "X", ":material/thumb_down:"),
+    (VOTE_A, N_("A is better"), "A", ":material/arrow_back:"),
+    (VOTE_B, N_("B is better"), "B", ":material/arrow_forward:"),
+    (VOTE_TIE, N_("Tie"), "T", ":material/drag_handle:"),
+    (VOTE_BOTH_BAD, N_("Both bad"), "X", ":material/thumb_down:"),
 ]
-VOTE_WORDS = {verdict: text for verdict, text, _, _ in VOTE_BUTTONS}
-ARENA_KEYS_HELP = (
+VOTE_WORDS = {verdict: text for verdict, text, _key, _icon in VOTE_BUTTONS}
+ARENA_KEYS_HELP = N_(
     "**A** or **B**: that answer is better, **T** a tie, **X** both bad  \n"
     "**J / K** (or **N / P**) next / previous pair, **U** next pair without your vote  \n"
     "Keys are taken in the order typed; in a text box they are text."
@@ -89,10 +91,10 @@ def _vote(app: Lineup, study_id: int, annotator: str, pair: ArenaPair, verdict: 
 def arena_nav(queue: ArenaQueue, position: int) -> None:
     """Previous / Next pair and Next without a vote."""
     moves = [
-        ("Previous", "arena-previous", "K", queue.previous(position), ":material/arrow_back:"),
-        ("Next", "arena-next", "J", queue.next(position), ":material/arrow_forward:"),
+        (_("Previous"), "arena-previous", "K", queue.previous(position), ":material/arrow_back:"),
+        (_("Next"), "arena-next", "J", queue.next(position), ":material/arrow_forward:"),
         (
-            "Next without a vote",
+            _("Next without a vote"),
             "arena-next-unvoted",
             "U",
             queue.next_unvoted(position),
@@ -126,15 +128,19 @@ def answer_card(app: Lineup, kind: str, answer: ArenaAnswer) -> None:
         if kind == "tts":
             clip = app.media_path(answer.audio_hash) if answer.audio_hash else None
             if clip is None:
-                st.caption("audio missing from the media store")
+                st.caption(_("audio missing from the media store"))
             else:
                 st.audio(str(clip))
             heard = answer.transcript
-            st.caption(f"Heard: {escape_markdown(heard)}" if heard else "Heard: *(no transcript)*")
+            st.caption(
+                _("Heard: {text}").format(text=escape_markdown(heard))
+                if heard
+                else _("Heard: *(no transcript)*")
+            )
         else:
             render_answer(answer.output_text)
             if not answer.output_text:
-                st.markdown("*(empty answer)*")
+                st.markdown(_("*(empty answer)*"))
 
 
 def vote_buttons(app: Lineup, study_id: int, annotator: str, pair: ArenaPair) -> None:
@@ -144,7 +150,7 @@ def vote_buttons(app: Lineup, study_id: int, annotator: str, pair: ArenaPair) ->
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     for verdict, text, shortcut, icon in VOTE_BUTTONS:
         row.button(
-            text,
+            _(text),
             key=f"arena-vote-{verdict}",
             icon=icon,
             shortcut=shortcut,
@@ -154,11 +160,15 @@ def vote_buttons(app: Lineup, study_id: int, annotator: str, pair: ArenaPair) ->
             args=(app, study_id, annotator, pair, verdict),
         )
     if not annotator:
-        row.caption("Set your name in the sidebar to vote.")
+        row.caption(_("Set your name in the sidebar to vote."))
     elif pair.vote is None:
-        row.caption("No vote from you on this pair yet.")
+        row.caption(_("No vote from you on this pair yet."))
     else:
-        row.markdown(f":blue-badge[:material/how_to_vote: Your vote: {VOTE_WORDS[pair.vote]}]")
+        row.markdown(
+            ":blue-badge[:material/how_to_vote: "
+            + _("Your vote: {vote}").format(vote=_(VOTE_WORDS[pair.vote]))
+            + "]"
+        )
     error = st.session_state.get(ERROR_KEY)
     if error:
         st.error(error, icon=":material/block:")

@@ -6,12 +6,14 @@ import time
 
 import streamlit as st
 
+from components.language import apply_language
 from lineup.app import (
     ANNOTATOR_MAX_CHARS,
     INPUT_ERRORS,
     Lineup,
     RunKind,
     Settings,
+    _,
     load_settings,
     read_keys_from,
 )
@@ -40,11 +42,14 @@ def get_lineup() -> Lineup:
     sees another's reading change mid-run). Rows whose process died become `interrupted`
     (with their partial text) on every page run.
     """
+    apply_language()
     try:
         app = _open(load_settings()).refreshed()
         app.reap_orphans()
     except INPUT_ERRORS as exc:
-        st.error(f"Lineup cannot start: {exc}", icon=":material/settings_alert:")
+        st.error(
+            _("Lineup cannot start: {reason}").format(reason=exc), icon=":material/settings_alert:"
+        )
         st.stop()
     read_keys_from(_key_from_secrets)
     return app
@@ -163,16 +168,18 @@ def annotator_sidebar() -> str:
         st.session_state[ANNOTATOR_NAME_KEY] = st.query_params.get("annotator", "")
     st.session_state["annotator"] = st.session_state[ANNOTATOR_NAME_KEY]
     name = st.sidebar.text_input(
-        "Your name (for labels)",
+        _("Your name (for labels)"),
         key="annotator",
-        placeholder="e.g. ana",
-        help="Labels are stored under this name; each annotator's latest label counts.",
+        placeholder=_("e.g. ana"),
+        help=_("Labels are stored under this name; each annotator's latest label counts."),
         on_change=_keep_annotator,
     ).strip()
     if len(name) > ANNOTATOR_MAX_CHARS:
         st.sidebar.error(
-            f"That name is {len(name)} characters long; names are at most "
-            f"{ANNOTATOR_MAX_CHARS}. Labels are not saved until it is shorter.",
+            _(
+                "That name is {length} characters long; names are at most {limit}. Labels "
+                "are not saved until it is shorter."
+            ).format(length=len(name), limit=ANNOTATOR_MAX_CHARS),
             icon=":material/person_alert:",
         )
         return ""

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lineup.app import INPUT_ERRORS, Label, Lineup
+from lineup.app import INPUT_ERRORS, N_, Label, Lineup, _
 
 CHOICES = [
-    ("relevant", "Relevant", ":material/thumb_up:"),
-    ("partial", "Partly", ":material/thumbs_up_down:"),
-    ("irrelevant", "Irrelevant", ":material/thumb_down:"),
+    ("relevant", N_("Relevant"), ":material/thumb_up:"),
+    ("partial", N_("Partly"), ":material/thumbs_up_down:"),
+    ("irrelevant", N_("Irrelevant"), ":material/thumb_down:"),
 ]
 # A clip is heard, not read: its labels say whether it was spoken right.
-VOICE_WORDS = {"relevant": "Correct", "partial": "Flawed", "irrelevant": "Wrong"}
+VOICE_WORDS = {"relevant": N_("Correct"), "partial": N_("Flawed"), "irrelevant": N_("Wrong")}
 
 
 def _error_key(generation_id: int) -> str:
@@ -91,7 +91,7 @@ def label_bar(
     labels are never cut.
     """
     if not annotator:
-        st.caption("Set your name in the sidebar to label.")
+        st.caption(_("Set your name in the sidebar to label."))
         return
     comment_key, synced_key = _comment_key(generation_id), _synced_key(generation_id)
     stored_comment = current.comment if current and current.comment else ""
@@ -103,7 +103,7 @@ def label_bar(
     row = st.container(horizontal=True, gap="xsmall")
     for value, text, icon in CHOICES:
         row.button(
-            (labels or {}).get(value, text),
+            _((labels or {}).get(value, text)),
             key=_button_key(generation_id, value),
             icon=icon,
             type="primary" if current is not None and current.relevance == value else "secondary",
@@ -114,12 +114,12 @@ def label_bar(
     if error:
         st.error(error, icon=":material/label_off:")
     st.text_input(
-        "Comment",
+        _("Comment"),
         key=comment_key,
-        placeholder="optional comment",
+        placeholder=_("optional comment"),
         label_visibility="collapsed",
         on_change=_save_comment,
         args=(app, generation_id, annotator),
         disabled=current is None,
-        help="Choose a relevance first; the comment is saved with it.",
+        help=_("Choose a relevance first; the comment is saved with it."),
     )

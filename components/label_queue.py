@@ -38,11 +38,13 @@ from components.label_bar import CHOICES, VOICE_WORDS
 from components.stats import render_answer, show_text
 from lineup.app import (
     INPUT_ERRORS,
+    N_,
     LabelQueue,
     Lineup,
     QueueAnswer,
     QueueItem,
     ShownItem,
+    _,
     escape_markdown,
 )
 
@@ -51,7 +53,7 @@ FOCUS_KEY = "queue-focus"  # the generation id of the focused answer
 MAX_PER_ROW = 3  # answers side by side: three fit beside the sidebar in a 1400 px window
 KEY_BUTTONS_KEY = "queue-key-buttons"  # the hidden buttons that 1 / 2 / 3 press
 LABEL_SHORTCUTS = {"relevant": "1", "partial": "2", "irrelevant": "3"}
-KEYS_HELP = (
+KEYS_HELP = N_(
     "**1 / 2 / 3** label the focused answer relevant / partly / irrelevant, then move the "
     "focus on to this item's next answer you have not labeled (once all are, **U** opens the "
     "next item with one)  \n"
@@ -249,9 +251,9 @@ def queue_keys(app: Lineup, item: QueueItem, annotator: str, focus: int | None) 
         return
     answer_ids = [answer.generation_id for answer in item.answers]
     hidden = st.container(key=KEY_BUTTONS_KEY)
-    for value, text, _ in CHOICES:
+    for value, text, _icon in CHOICES:
         hidden.button(
-            f"{text} (focused answer)",
+            _("{label} (focused answer)").format(label=_(text)),
             key=f"queue-key-{value}",
             on_click=_label_focused,
             args=(app, value, annotator, answer_ids),
@@ -283,10 +285,10 @@ def queue_nav(queue: LabelQueue, number: int, item: QueueItem) -> None:
     """Previous / Next / Next unlabeled item, and Previous / Next answer."""
     answer_ids = [answer.generation_id for answer in item.answers]
     moves = [
-        ("Previous", "queue-previous", "K", queue.previous(number), ":material/arrow_back:"),
-        ("Next", "queue-next", "J", queue.next(number), ":material/arrow_forward:"),
+        (_("Previous"), "queue-previous", "K", queue.previous(number), ":material/arrow_back:"),
+        (_("Next"), "queue-next", "J", queue.next(number), ":material/arrow_forward:"),
         (
-            "Next unlabeled",
+            _("Next unlabeled"),
             "queue-next-unlabeled",
             "U",
             queue.next_unlabeled(number),
@@ -306,8 +308,8 @@ def queue_nav(queue: LabelQueue, number: int, item: QueueItem) -> None:
         )
     row.space("small")
     for text, key, shortcut, step in [
-        ("Previous answer", "queue-previous-answer", "Left", -1),
-        ("Next answer", "queue-next-answer", "Right", 1),
+        (_("Previous answer"), "queue-previous-answer", "Left", -1),
+        (_("Next answer"), "queue-next-answer", "Right", 1),
     ]:
         row.button(
             text,
@@ -323,14 +325,14 @@ def queue_nav(queue: LabelQueue, number: int, item: QueueItem) -> None:
 def item_view(app: Lineup, item: ShownItem, *, show_reference: bool) -> None:
     """The image (or the sentence the voices speak), the question and the reference."""
     if item.kind == "tts":
-        st.caption("Sentence")
+        st.caption(_("Sentence"))
         show_text(f"> {item.text}")
     else:
         left, right = st.columns([1, 2], gap="medium")
         with left:
             stored = app.media_path(item.image_hash) if item.image_hash else None
             if item.image_hash and stored is None:
-                st.caption("image missing from the media store")
+                st.caption(_("image missing from the media store"))
             elif stored is not None:
                 with Image.open(stored) as image:
                     width_px, height_px = image.size
@@ -339,15 +341,17 @@ def item_view(app: Lineup, item: ShownItem, *, show_reference: bool) -> None:
                 thumbnail_px = int(min(420, 220 * width_px / height_px))
                 st.container(key=THUMBNAIL_KEY).image(str(stored), width=thumbnail_px)
                 if st.button(
-                    "Full size",
+                    _("Full size"),
                     key=FULL_SIZE_KEY,
                     icon=":material/zoom_in:",
                     type="tertiary",
-                    help=f"The image at its own size, {width_px} × {height_px} px (key F).",
+                    help=_("The image at its own size, {width} × {height} px (key F).").format(
+                        width=width_px, height=height_px
+                    ),
                 ):
                     full_size(str(stored), width_px, height_px)
         with right:
-            st.caption("Question")
+            st.caption(_("Question"))
             show_text(item.text)
             reference(item, show_reference)
             tags(item)
@@ -356,11 +360,17 @@ def item_view(app: Lineup, item: ShownItem, *, show_reference: bool) -> None:
     tags(item)
 
 
-@st.dialog("Image at full size", width="large")
 def full_size(path: str, width_px: int, height_px: int) -> None:
     """The item's image one image pixel to one screen pixel, scrolled when it is bigger than
-    the window: a screenshot's small print (an error code) can be read."""
-    st.caption(f"{width_px} × {height_px} px. Esc or × closes it.")
+    the window: a screenshot's small print (an error code) can be read. A dialog titled in
+    the page's language (made here, not at import)."""
+    st.dialog(_("Image at full size"), width="large")(_full_size)(path, width_px, height_px)
+
+
+def _full_size(path: str, width_px: int, height_px: int) -> None:
+    st.caption(
+        _("{width} × {height} px. Esc or × closes it.").format(width=width_px, height=height_px)
+    )
     # Streamlit fits an image to its column: here it keeps its own width, and the box
     # around it scrolls sideways when the dialog is narrower.
     st.html(
@@ -375,14 +385,15 @@ def reference(item: ShownItem, shown: bool) -> None:
     if item.reference is None:
         return
     if not shown:
-        st.caption(":material/visibility_off: Reference answer hidden (sidebar).")
+        st.caption(":material/visibility_off: " + _("Reference answer hidden (sidebar)."))
         return
-    with st.expander("Reference answer", icon=":material/task_alt:"):
+    with st.expander(_("Reference answer"), icon=":material/task_alt:"):
         show_text(item.reference)
 
 
 def tags(item: ShownItem) -> None:
-    facts = [f"language {item.language}" if item.language else "", *item.tags]
+    language = _("language {code}").format(code=item.language) if item.language else ""
+    facts = [language, *item.tags]
     shown = " · ".join(escape_markdown(fact) for fact in facts if fact)
     if shown:
         st.caption(shown)
@@ -394,8 +405,8 @@ def answers_grid(
     """Every answer in its card, rows of at most MAX_PER_ROW side by side."""
     if item.names_hidden:
         st.caption(
-            ":material/visibility_off: Names appear once you have labeled every answer of "
-            "this item."
+            ":material/visibility_off: "
+            + _("Names appear once you have labeled every answer of this item.")
         )
     answer_ids = [answer.generation_id for answer in item.answers]
     answers = iter(item.answers)
@@ -435,21 +446,25 @@ def answer_card(
             name, details = named.title, named.tooltip
             title += f" · {escape_markdown(name)}"
             if repeats > 1 and answer.repeat is not None:
-                title += f" · repeat {answer.repeat + 1}"
-        marker = " :blue-badge[:material/keyboard: focused]" if is_focused else ""
+                title += " · " + _("repeat {number}").format(number=answer.repeat + 1)
+        marker = " :blue-badge[:material/keyboard: " + _("focused") + "]" if is_focused else ""
         st.markdown(f"**{title}**{marker}", help=details)
         if item.kind == "tts":
             clip = app.media_path(answer.audio_hash) if answer.audio_hash else None
             if clip is None:
-                st.caption("audio missing from the media store")
+                st.caption(_("audio missing from the media store"))
             else:
                 st.audio(str(clip))
             heard = answer.transcript
-            st.caption(f"Heard: {escape_markdown(heard)}" if heard else "Heard: *(no transcript)*")
+            st.caption(
+                _("Heard: {text}").format(text=escape_markdown(heard))
+                if heard
+                else _("Heard: *(no transcript)*")
+            )
         else:
             render_answer(answer.output_text)
             if not answer.output_text:
-                st.markdown("*(empty answer)*")
+                st.markdown(_("*(empty answer)*"))
         label_buttons(app, item, answer, annotator, is_focused, answer_ids)
 
 
@@ -465,7 +480,7 @@ def label_buttons(
     1 / 2 / 3) and the comment, saved with the label."""
     gid = answer.generation_id
     if not annotator:
-        st.caption("Set your name in the sidebar to label.")
+        st.caption(_("Set your name in the sidebar to label."))
         return
     comment_key = _comment_key(annotator, gid)
     if comment_key not in st.session_state:
@@ -474,7 +489,7 @@ def label_buttons(
     row = st.container(horizontal=True, gap="xsmall")
     for value, text, icon in CHOICES:
         row.button(
-            words.get(value, text),
+            _(words.get(value, text)),
             key=f"queue-label-{gid}-{value}",
             icon=icon,
             shortcut=LABEL_SHORTCUTS[value] if focused else None,
@@ -486,12 +501,12 @@ def label_buttons(
     if error:
         st.error(error, icon=":material/label_off:")
     st.text_input(
-        "Comment",
+        _("Comment"),
         key=comment_key,
-        placeholder="optional comment" if answer.relevance else "label it first to comment",
+        placeholder=_("optional comment") if answer.relevance else _("label it first to comment"),
         label_visibility="collapsed",
         on_change=_save_comment,
         args=(app, gid, answer.relevance, annotator),
         disabled=answer.relevance is None,
-        help="Saved with your label (Enter or click away); a new label keeps it.",
+        help=_("Saved with your label (Enter or click away); a new label keeps it."),
     )

@@ -8,13 +8,14 @@ from lineup.app import (
     EndpointReport,
     Lineup,
     Modality,
+    _,
 )
 
 DISCOVERY_TTL_S = 30
 LOCAL_TTL_S = 300
 
 
-@st.cache_data(ttl=DISCOVERY_TTL_S, show_spinner="Asking the endpoints for their models…")
+@st.cache_data(ttl=DISCOVERY_TTL_S, show_spinner=False)
 def _reports(_app: Lineup, config_key: str, past: bool) -> list[EndpointReport]:
     return _app.catalog.endpoint_reports(past=past)
 
@@ -29,7 +30,8 @@ def endpoint_reports(app: Lineup, *, past: bool = False) -> list[EndpointReport]
     `past`, also the endpoints only past comparisons' specs name (the Backends page)."""
     key = repr(app.config)  # a new backends.toml gives a new cache entry
     # The store's name too: the cache is the server's, and each store has its own past.
-    return _reports(app, f"{key} {app.settings.database_url}", past)
+    with st.spinner(_("Asking the endpoints for their models…")):
+        return _reports(app, f"{key} {app.settings.database_url}", past)
 
 
 def model_options(app: Lineup, modality: Modality, *, text_only: bool = False) -> list[str]:
@@ -51,7 +53,7 @@ _STEADY_BOX = "<style>.st-key-{key} input {{ min-width: 48px !important; }}</sty
 
 
 def model_picker(
-    app: Lineup, modality: Modality, default: list[str], label: str = "Models"
+    app: Lineup, modality: Modality, default: list[str], label: str | None = None
 ) -> list[str]:
     """The models (or voices) box: discovered, named and typed specs."""
     key = f"models-{modality}"
@@ -65,12 +67,14 @@ def model_picker(
     if isinstance(chosen, list):  # typed, or a shown run's (which may not be offered now)
         options += [spec for spec in chosen if spec not in options]
     return st.multiselect(
-        label,
+        _("Models") if label is None else label,
         options,
         key=key,
         accept_new_options=True,
         wrap=True,  # a chip with a URL is long: chips go onto more rows, none scrolls out of sight
-        placeholder="Pick, or type a spec such as ollama:llava:7b",
-        help="Discovered models, names from backends.toml, or any KIND:MODEL[#PRESET][@URL]. "
-        "The Backends page lists what each endpoint offers.",
+        placeholder=_("Pick, or type a spec such as ollama:llava:7b"),
+        help=_(
+            "Discovered models, names from backends.toml, or any KIND:MODEL[#PRESET][@URL]. "
+            "The Backends page lists what each endpoint offers."
+        ),
     )

@@ -12,7 +12,16 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from lineup.app import Lineup, SetError, SetItemRow, SetSummary, ShippedSet, code_span
+from lineup.app import (
+    Lineup,
+    SetError,
+    SetItemRow,
+    SetSummary,
+    ShippedSet,
+    _,
+    code_span,
+    ngettext,
+)
 
 THUMBNAIL_PX = 160  # the longest side of a preview image (shown at about half that)
 ITEM_ROW_PX = 72  # a row of the items table with a thumbnail
@@ -38,44 +47,58 @@ def problems(error: SetError) -> None:
     plain text (a problem quotes the set's own text, which is never read as Markdown)."""
     count = len(error.problems)
     st.error(
-        f"Nothing was imported from {error.source}: "
-        f"{'1 problem' if count == 1 else f'{count} problems'}, listed below. Fix "
-        f"{'it' if count == 1 else 'them'} and upload the set again.",
+        ngettext(
+            "Nothing was imported from {source}: 1 problem, listed below. Fix it and upload "
+            "the set again.",
+            "Nothing was imported from {source}: {count} problems, listed below. Fix them and "
+            "upload the set again.",
+            count,
+        ).format(source=error.source, count=count),
         icon=":material/error:",
     )
     st.code("\n".join(error.problems), language=None, wrap_lines=True)
 
 
 def _languages(languages: dict[str, int]) -> str:
-    return ", ".join(f"{code or 'none'} {n}" for code, n in languages.items())
+    none = _("none")
+    return ", ".join(f"{code or none} {n}" for code, n in languages.items())
 
 
-SETS_COLUMNS: dict[str, Any] = {
-    "name": st.column_config.TextColumn("Name", width=200, pinned=True),
-    "kind": st.column_config.TextColumn(
-        "Kind", help="VLM: image + question; voices: sentences.", width=64
-    ),
-    "items": st.column_config.NumberColumn("Items", format="%d", width=60),
-    "with_reference": st.column_config.NumberColumn(
-        "With reference", help="Items with a reference answer.", format="%d", width=110
-    ),
-    "languages": st.column_config.TextColumn(
-        "Languages", help="Items per language ('none': not given).", width=130
-    ),
-    "created": st.column_config.DatetimeColumn(
-        "Created (UTC)", format="YYYY-MM-DD HH:mm", width=140
-    ),
-    # What is left of a 1400 px window; a longer path shows whole on hover.
-    "source": st.column_config.TextColumn("Imported from", width=220),
-}
+def item_count(kind: str | None, items: int) -> str:
+    """A set's size in words: "12 questions", "1 sentence"."""
+    if kind == "tts":
+        return ngettext("{count} sentence", "{count} sentences", items).format(count=items)
+    return ngettext("{count} question", "{count} questions", items).format(count=items)
+
+
+def _sets_columns() -> dict[str, Any]:
+    return {
+        "name": st.column_config.TextColumn(_("Name"), width=200, pinned=True),
+        "kind": st.column_config.TextColumn(
+            _("Kind"), help=_("VLM: image + question; voices: sentences."), width=64
+        ),
+        "items": st.column_config.NumberColumn(_("Items"), format="%d", width=84),  # «Элементы»
+        "with_reference": st.column_config.NumberColumn(
+            _("With reference"), help=_("Items with a reference answer."), format="%d", width=110
+        ),
+        "languages": st.column_config.TextColumn(
+            _("Languages"), help=_("Items per language ('none': not given)."), width=130
+        ),
+        "created": st.column_config.DatetimeColumn(
+            _("Created (UTC)"), format="YYYY-MM-DD HH:mm", width=140
+        ),
+        # What is left of a 1400 px window; a longer path shows whole on hover.
+        "source": st.column_config.TextColumn(_("Imported from"), width=220),
+    }
 
 
 def sets_table(sets: Sequence[SetSummary]) -> None:
+    columns = _sets_columns()
     frame = pd.DataFrame(
         [
             {
                 "name": s.name,
-                "kind": "Voices" if s.kind == "tts" else "VLM",
+                "kind": _("Voices") if s.kind == "tts" else "VLM",
                 "items": s.items,
                 "with_reference": s.with_reference,
                 "languages": _languages(s.languages),
@@ -84,9 +107,9 @@ def sets_table(sets: Sequence[SetSummary]) -> None:
             }
             for s in sets
         ],
-        columns=list(SETS_COLUMNS),
+        columns=list(columns),
     )
-    st.dataframe(frame, hide_index=True, column_config=SETS_COLUMNS, placeholder="–")
+    st.dataframe(frame, hide_index=True, column_config=columns, placeholder="–")
 
 
 def set_contents(
@@ -94,11 +117,15 @@ def set_contents(
 ) -> str:
     """What a set holds, in a line: its kind, items, references and languages."""
     voices = kind == "tts"
-    parts = ["voices" if voices else "VLM", f"{items} {'sentences' if voices else 'questions'}"]
+    parts = [_("voices") if voices else "VLM", item_count(kind, items)]
     if with_reference:
-        parts.append(f"{with_reference} with a reference answer")
+        parts.append(
+            ngettext(
+                "{count} with a reference answer", "{count} with a reference answer", with_reference
+            ).format(count=with_reference)
+        )
     if languages:
-        parts.append(f"languages {_languages(languages)}")
+        parts.append(_("languages {languages}").format(languages=_languages(languages)))
     return " · ".join(parts)
 
 
@@ -120,7 +147,7 @@ def shipped_sets_list(offered: Sequence[ShippedSet]) -> str | None:
             if shipped.problem is not None:  # quotes file names: plain text, not Markdown
                 text.code(shipped.problem, language=None, wrap_lines=True)
             if st.button(
-                "Import",
+                _("Import"),
                 key=f"shipped-import-{shipped.name}",
                 icon=":material/download:",
                 disabled=shipped.stored_as is not None
@@ -134,19 +161,26 @@ def shipped_sets_list(offered: Sequence[ShippedSet]) -> str | None:
 def _shipped_line(shipped: ShippedSet) -> str:
     line = f"**{shipped.name}**"
     if shipped.problem is not None:
-        return line + "  \n:red[:material/error: It cannot be read:]"
+        return line + "  \n:red[:material/error: " + _("It cannot be read:") + "]"
     contents = set_contents(shipped.kind, shipped.items, shipped.with_reference, shipped.languages)
     line += f" · {contents}"
     if shipped.stored_as == shipped.name:
-        return line + "  \n:green[:material/check_circle: Imported]"
+        return line + "  \n:green[:material/check_circle: " + _("Imported") + "]"
     if shipped.stored_as is not None:
         shown = code_span(shipped.stored_as)  # a name someone gave
-        return line + f"  \n:green[:material/check_circle: Imported] as {shown}"
+        return (
+            line
+            + "  \n"
+            + _(":green[:material/check_circle: Imported] as {name}").format(name=shown)
+        )
     if shipped.name_taken:
-        return line + (
-            f"  \n:orange[:material/warning: Another set is stored as **{shipped.name}**.] "
-            f"Import this one under another name: `python -m lineup sets import --shipped "
-            f"{shipped.name} --name NAME`"
+        return (
+            line
+            + "  \n"
+            + _(
+                ":orange[:material/warning: Another set is stored as **{name}**.] Import this one "
+                "under another name: `python -m lineup sets import --shipped {name} --name NAME`"
+            ).format(name=shipped.name)
         )
     return line
 
@@ -171,13 +205,13 @@ def items_table(app: Lineup, kind: str, items: Sequence[SetItemRow]) -> None:
     )
     columns: dict[str, Any] = {
         "number": st.column_config.NumberColumn("#", format="%d", width=44),
-        "image": st.column_config.ImageColumn("Image", help="Hover to enlarge.", width=90),
-        "text": st.column_config.TextColumn("Question" if vlm else "Sentence", width="large"),
+        "image": st.column_config.ImageColumn(_("Image"), help=_("Hover to enlarge."), width=90),
+        "text": st.column_config.TextColumn(_("Question") if vlm else _("Sentence"), width="large"),
         "reference": st.column_config.TextColumn(
-            "Reference", help="The expected answer, if the set gives one.", width="medium"
+            _("Reference"), help=_("The expected answer, if the set gives one."), width="medium"
         ),
-        "language": st.column_config.TextColumn("Language", width=80),
-        "tags": st.column_config.TextColumn("Tags", width=150),
+        "language": st.column_config.TextColumn(_("Language"), width=80),
+        "tags": st.column_config.TextColumn(_("Tags"), width=150),
     }
     if not vlm:
         del columns["image"], columns["reference"]

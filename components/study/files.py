@@ -12,7 +12,7 @@ from typing import Literal
 
 import streamlit as st
 
-from lineup.app import Lineup
+from lineup.app import Lineup, current_language
 
 
 def csv_zip(app: Lineup, study_id: int) -> bytes:
@@ -33,9 +33,12 @@ def _written(write: Callable[[Path], list[Path]], name: str) -> bytes:
         return path.read_bytes()
 
 
-def report_bytes(app: Lineup, study_id: int, fmt: Literal["html", "md", "xlsx"]) -> bytes:
-    """The study's report (lineup.report) as a file's bytes."""
-    return _written(lambda out: app.studies.report(study_id, fmt, out), f"study.{fmt}")
+def report_bytes(
+    app: Lineup, study_id: int, fmt: Literal["html", "md", "xlsx"], language: str | None = None
+) -> bytes:
+    """The study's report (lineup.report) as a file's bytes, in `language` (the interface's
+    when the button was drawn: the file is written later, outside the page's run)."""
+    return _written(lambda out: app.studies.report(study_id, fmt, out, language), f"study.{fmt}")
 
 
 def downloads(app: Lineup, study_id: int) -> None:
@@ -52,7 +55,7 @@ def downloads(app: Lineup, study_id: int) -> None:
         ),
         (
             "Report (HTML)",
-            partial(report_bytes, app, study_id, "html"),
+            partial(report_bytes, app, study_id, "html", current_language()),
             ("report-html", f"lineup-study-{study_id}-report.html"),
             "text/html",
             ":material/summarize:",
@@ -61,7 +64,7 @@ def downloads(app: Lineup, study_id: int) -> None:
         ),
         (
             "Report (XLSX)",
-            partial(report_bytes, app, study_id, "xlsx"),
+            partial(report_bytes, app, study_id, "xlsx", current_language()),
             ("report-xlsx", f"lineup-study-{study_id}-report.xlsx"),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             ":material/summarize:",
@@ -71,7 +74,7 @@ def downloads(app: Lineup, study_id: int) -> None:
         ),
         (
             "Report (Markdown)",
-            partial(report_bytes, app, study_id, "md"),
+            partial(report_bytes, app, study_id, "md", current_language()),
             ("report-md", f"lineup-study-{study_id}-report.md"),
             "text/markdown",
             ":material/download:",

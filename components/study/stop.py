@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.study.common import count_text, words
-from lineup.app import MIN_ITEMS, escape_markdown
+from lineup.app import MIN_ITEMS, _, escape_markdown, ngettext, percent
 
 HOW = (
     "How, from everyone's labels: a model's score is the mean over the items of its answers' "
@@ -120,43 +120,60 @@ def stop_labeling_block(stop: dict[str, Any], names: dict[str, str], kind: str) 
     st.caption(how)
 
 
+def _share(share: float) -> str:
+    """A share as the queue's note says it, in the current language (as _percent: never 100%
+    short of 1)."""
+    shown = percent(share)
+    return _("over 99%") if round(100 * share) == 100 and share < 1 else shown
+
+
 def stop_labeling_note(stop: dict[str, Any]) -> None:
     """The label queue's line, without model names (the queue is blind): is labeling more
-    worth it, and about how many items."""
+    worth it, and about how many items. Each sentence whole, for the catalog."""
     state = stop["state"]
     if state in ("one model", "no labels"):
         return
-    best = _percent(stop["p_leader_best"])
     chance = (
-        f"the leading model is the best in {best} of the resamples of the items"
+        _("the leading model is the best in {share} of the resamples of the items").format(
+            share=_share(stop["p_leader_best"])
+        )
         if stop["p_leader_best"] is not None
-        else "too few items to say how sure the lead is"
+        else _("too few items to say how sure the lead is")
     )
     if stop["can_stop"]:
         st.success(
-            f"**Can I stop labeling? Yes**: {chance}, and it is shown better than every "
-            "other model. More labels will not change which model is best (the Studies page "
-            "names it).",
+            _(
+                "**Can I stop labeling? Yes**: {chance}, and it is shown better than every "
+                "other model. More labels will not change which model is best (the Studies "
+                "page names it)."
+            ).format(chance=chance),
             icon=":material/task_alt:",
         )
         return
     pairs = stop["undecided_pairs"]
     others = len(pairs) + stop["decided_pairs"]
-    text = (
-        f"**Can I stop labeling? Not yet**: {chance}; {len(pairs)} of the {others} other "
-        f"models {'is' if len(pairs) == 1 else 'are'} not yet told apart from it."
-    )
-    if stop["items_needed"] is not None:
-        text += f" About **{_more(stop['items_needed'])}**, with every answer labeled, would tell"
-        text += (
-            " them apart: more than the set has left, so the models may be about as good."
+    text = ngettext(
+        "**Can I stop labeling? Not yet**: {chance}; {count} of the {others} other models is "
+        "not yet told apart from it.",
+        "**Can I stop labeling? Not yet**: {chance}; {count} of the {others} other models are "
+        "not yet told apart from it.",
+        len(pairs),
+    ).format(chance=chance, count=len(pairs), others=others)
+    needed = stop["items_needed"]
+    if needed is not None:
+        more = ngettext("{count} more item", "{count} more items", needed).format(count=needed)
+        text += " " + (
+            _(
+                "About **{more}**, with every answer labeled, would tell them apart: more than "
+                "the set has left, so the models may be about as good."
+            )
             if stop["beyond_set"]
-            else " them apart."
-        )
+            else _("About **{more}**, with every answer labeled, would tell them apart.")
+        ).format(more=more)
     elif any(pair["items"] < MIN_ITEMS for pair in pairs):
-        text += (
-            f" Label at least {MIN_ITEMS} items of every model for an estimate of how many more."
-        )
+        text += " " + _(
+            "Label at least {count} items of every model for an estimate of how many more."
+        ).format(count=MIN_ITEMS)
     else:  # the differences are 0, or every item gives the same one (the reasons name models)
-        text += " There is no estimate of how many more: the models score the same so far."
+        text += " " + _("There is no estimate of how many more: the models score the same so far.")
     st.info(text, icon=":material/pending:")

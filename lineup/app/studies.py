@@ -11,11 +11,15 @@ from backends.base import Modality
 from lineup.app.part import MAX_REPEATS, Part, RunKind, request_key
 from lineup.catalog import ResolvedModel
 from lineup.core import (
+    LANGUAGES,
     InputError,
+    _,
     check_max_tokens,
     check_seed,
     check_system_prompt,
     check_temperature,
+    current_language,
+    using_language,
 )
 from lineup.report import (
     COMPARISON_FORMATS,
@@ -344,19 +348,39 @@ class Studies(Part):
                 "you can write to."
             ) from None
 
-    def report(self, study_id: int, fmt: Literal["html", "xlsx", "md"], out: Path) -> list[Path]:
+    def report(
+        self,
+        study_id: int,
+        fmt: Literal["html", "xlsx", "md"],
+        out: Path,
+        language: str | None = None,
+    ) -> list[Path]:
         """Write the study's report (lineup.report): one self-contained HTML file, the XLSX
         workbook or Markdown at `out` (study-<id>.<fmt> inside it when `out` is a
-        folder). InputError for an unknown study or format, or a place that cannot be written."""
+        folder), in `language` (one of LANGUAGES; default: the current one). InputError for
+        an unknown study, format or language, or a place that cannot be written."""
+        if language is not None and language not in LANGUAGES:
+            raise InputError(
+                _("A report is written in {languages}, not {language!r}.").format(
+                    languages=", ".join(LANGUAGES), language=language
+                )
+            )
         if fmt not in REPORT_FORMATS:
             *others, last = REPORT_FORMATS
-            raise InputError(f"A report is {', '.join(others)} or {last}, not {fmt!r}.")
+            raise InputError(
+                _("A report is {formats} or {last}, not {format!r}.").format(
+                    formats=", ".join(others), last=last, format=fmt
+                )
+            )
         result = load_study_result(self.store, study_id)  # InputError before any file
         path = out / f"study-{study_id}.{fmt}" if out.is_dir() else out
         try:
-            return write_report(result, self.media, fmt, path)
+            with using_language(language or current_language()):
+                return write_report(result, self.media, fmt, path)
         except OSError as exc:
             raise InputError(
-                f"Cannot write the report at {out}: {exc.strerror or exc}. Choose a folder "
-                "you can write to."
+                _(
+                    "Cannot write the report at {place}: {reason}. Choose a folder you can "
+                    "write to."
+                ).format(place=out, reason=exc.strerror or exc)
             ) from None

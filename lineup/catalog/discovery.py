@@ -43,8 +43,16 @@ def _probe(target: _Target) -> EndpointReport:
 
     def report(health: Health, models: tuple[DiscoveredModel, ...] = ()) -> EndpointReport:
         if target.shown_url != endpoint.base_url:  # no credential in what is shown
+            values = {
+                name: value.replace(endpoint.base_url, target.shown_url)
+                if isinstance(value, str)
+                else value
+                for name, value in (health.values or {}).items()
+            }
             health = replace(
-                health, message=health.message.replace(endpoint.base_url, target.shown_url)
+                health,
+                message=health.message.replace(endpoint.base_url, target.shown_url),
+                values=values if health.values is not None else None,
             )
         return EndpointReport(
             endpoint.name, endpoint.kind, target.shown_url, health, models, target.used_by
@@ -58,7 +66,7 @@ def _probe(target: _Target) -> EndpointReport:
         # Never raises: a failure is Health(False, advice).
         health = cls.health(endpoint.base_url, api_key_env=endpoint.api_key_env)
     except BackendError as exc:
-        return report(Health(False, str(exc)))
+        return report(Health(False, str(exc), template=exc.template, values=exc.values))
     return report(health, models)
 
 

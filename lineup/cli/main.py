@@ -12,7 +12,15 @@ import os
 import select
 import sys
 
-from lineup.app import INPUT_ERRORS, Lineup, redact
+from lineup.app import (
+    INPUT_ERRORS,
+    Lineup,
+    _,
+    environment_language,
+    error_text,
+    redact,
+    set_language,
+)
 from lineup.cli import compare, label, leaderboard, models, sets, speak, study
 from lineup.cli.output import EXIT_BAD_INPUT, EXIT_BUG, EXIT_READER_GONE, BadInput, err
 
@@ -35,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Human output and errors in LINEUP_LANG, else LANG (lineup.core.i18n); --json keys and
+    # values never change with it.
+    set_language(environment_language())
     args = build_parser().parse_args(argv)
     app: Lineup | None = None
     try:
@@ -43,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a reader that left shows here, not as Python exits
         return code
     except BAD_INPUT_ERRORS as exc:
-        err(f"error: {exc}")
+        err(_("error: {message}").format(message=error_text(exc)))
         return EXIT_BAD_INPUT
     except Exception as exc:
         if isinstance(exc, BrokenPipeError) and _reader_gone():
@@ -52,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         secrets = app.secrets() if app is not None else []
         err(
-            f"error: this is a bug in Lineup, not a problem with your input: "
-            f"{type(exc).__name__}: {redact(str(exc), secrets)}\n"
-            f"Run again with {DEBUG_ENV}=1 for the traceback, and please report it."
+            _(
+                "error: this is a bug in Lineup, not a problem with your input: {error}\n"
+                "Run again with {variable}=1 for the traceback, and please report it."
+            ).format(error=f"{type(exc).__name__}: {redact(str(exc), secrets)}", variable=DEBUG_ENV)
         )
         return EXIT_BUG
 

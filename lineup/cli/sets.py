@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lineup.app import Lineup, shipped_set_names
+from lineup.app import Lineup, _, shipped_set_names
 from lineup.cli.arguments import Commands
 from lineup.cli.output import EXIT_OK, emit, table
 
@@ -51,11 +51,27 @@ def cmd_sets_import(app: Lineup, args: argparse.Namespace) -> int:
             document["already_stored"] = already_stored
         emit(document)
     else:
-        languages = ", ".join(f"{k or 'unknown'} {n}" for k, n in summary.languages.items())
-        stored = " is already stored" if already_stored else ""
+        unknown = _("unknown")
+        languages = ", ".join(f"{k or unknown} {n}" for k, n in summary.languages.items())
+        said = (
+            _(
+                "set {name} is already stored ({kind}): {items} items, {references} with a "
+                "reference answer; languages: {languages}"
+            )
+            if already_stored
+            else _(
+                "set {name} ({kind}): {items} items, {references} with a reference answer; "
+                "languages: {languages}"
+            )
+        )
         print(
-            f"set {summary.name!r}{stored} ({summary.kind}): {summary.items} items, "
-            f"{summary.with_reference} with a reference answer; languages: {languages}"
+            said.format(
+                name=repr(summary.name),
+                kind=summary.kind,
+                items=summary.items,
+                references=summary.with_reference,
+                languages=languages,
+            )
         )
     return EXIT_OK
 
@@ -68,7 +84,7 @@ def cmd_sets_list(app: Lineup, args: argparse.Namespace) -> int:
     if args.json:
         emit({"sets": sets})
     elif not sets:
-        print("No sets stored yet: python -m lineup sets import PATH")
+        print(_("No sets stored yet: python -m lineup sets import PATH"))
     else:
         rows = [
             {

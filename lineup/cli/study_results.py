@@ -9,6 +9,7 @@ from typing import Any
 
 from lineup.app import (
     ARENA_KEYS,
+    LANGUAGES,
     RANK_RULE,
     RANKING_KEYS,
     REPORT_FORMATS,
@@ -51,6 +52,11 @@ def register(study: Commands) -> None:
     study_report.add_argument("study_id", type=int)
     study_report.add_argument("--format", choices=REPORT_FORMATS, required=True)
     study_report.add_argument("--out", required=True, help="a file, or a folder to write it in")
+    study_report.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help="the report's language (default: LINEUP_LANG, else LANG, else English)",
+    )
     study_report.set_defaults(func=cmd_study_report)
 
 
@@ -246,7 +252,7 @@ def _reading(reading: str | None) -> str:
 
 
 def cmd_study_report(app: Lineup, args: argparse.Namespace) -> int:
-    for path in app.studies.report(args.study_id, args.format, Path(args.out)):
+    for path in app.studies.report(args.study_id, args.format, Path(args.out), args.lang):
         print(path)
     return EXIT_OK
 

@@ -2,6 +2,27 @@
 accepted, redaction, safe cells and markup."""
 
 from lineup.core.cells import formula_like, write_table
+from lineup.core.i18n import (
+    ENGLISH,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    N_,
+    PSEUDO,
+    _,
+    current_language,
+    day,
+    environment_language,
+    error_text,
+    language_of,
+    moment,
+    ngettext,
+    number,
+    percent,
+    said,
+    set_language,
+    state_word,
+    using_language,
+)
 from lineup.core.images import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
@@ -55,6 +76,25 @@ from lineup.core.states import (
 )
 
 __all__ = [
+    "ENGLISH",
+    "LANGUAGE_NAMES",
+    "LANGUAGES",
+    "PSEUDO",
+    "N_",
+    "_",
+    "current_language",
+    "day",
+    "environment_language",
+    "language_of",
+    "moment",
+    "ngettext",
+    "number",
+    "percent",
+    "set_language",
+    "state_word",
+    "said",
+    "error_text",
+    "using_language",
     "CANCELLED",
     "DEFAULT_DB_CONNECT_TIMEOUT_S",
     "DEFAULT_STALL_S",

@@ -25,9 +25,10 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from lineup.catalog import short_names
-from lineup.core import OK
+from lineup.core import OK, _, current_language, state_word
 from lineup.report.answers import Answer
 from lineup.report.markdown_report import (
     AGAINST_MD,
@@ -209,7 +210,7 @@ def _matrices(summary: dict[str, Any], names: dict[str, str]) -> list[dict[str, 
     """Per figure of MATRIX_FIGURES with pairs: its heading, the models (specs) and each row's
     cells, and one sentence per pair with the models' short names."""
     matrices = []
-    for figure, (heading, _) in MATRIX_FIGURES.items():
+    for figure, (heading, _unit) in MATRIX_FIGURES.items():
         models, rows = pair_matrix(summary, figure)
         if rows:
             matrices.append(
@@ -398,4 +399,9 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         items=items,
         methods=_methods(summary["kind"]),
         made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        lang="ru" if current_language() == "ru" else "en",
+        gettext=_,
+        state_word=state_word,
+        bold=lambda text: Markup("<strong>{}</strong>").format(text),
+        code=lambda text: Markup("<code>{}</code>").format(text),
     )

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lineup.core import escape_markdown
+from lineup.core import N_, _, escape_markdown, state_word
 from lineup.report.pairs_matrix import (
     MATRIX_FIGURES,
     RANK_RULE,
@@ -191,20 +191,34 @@ def setup_lines(summary: dict[str, Any], name: Callable[[str], str] = str) -> li
     reference = summary.get("reference")
     if reference:
         lines.append(
-            f"Reference model (shown apart, never ranked): {name(reference['model'])}, study "
-            f"{reference['study_id']} ({reference['status']}), {reference['ok']} answers, "
-            f"{reference['errors']} failed. Items taking their reference from it (the set has "
-            f"none for them): {reference['items_referenced']}."
+            _(
+                "Reference model (shown apart, never ranked): {model}, study {study} "
+                "({status}), {ok} answers, {errors} failed. Items taking their reference from "
+                "it (the set has none for them): {items}."
+            ).format(
+                model=name(reference["model"]),
+                study=reference["study_id"],
+                status=state_word(reference["status"]),
+                ok=reference["ok"],
+                errors=reference["errors"],
+                items=reference["items_referenced"],
+            )
         )
     judge = summary.get("judge")
     if judge:
         how = (
-            "each answer beside the reference model's, in both orders; figure = candidate's / "
-            "reference's score, each summed over both orders"
+            _(
+                "each answer beside the reference model's, in both orders; figure = "
+                "candidate's / reference's score, each summed over both orders"
+            )
             if judge["protocol"] == "pairwise"
-            else "each answer against its item's reference; figure = score / 10"
+            else _("each answer against its item's reference; figure = score / 10")
         )
-        lines.append(f"Judge: {name(judge['spec'])}, protocol {judge['protocol']} ({how}).")
+        lines.append(
+            _("Judge: {judge}, protocol {protocol} ({how}).").format(
+                judge=name(judge["spec"]), protocol=judge["protocol"], how=how
+            )
+        )
     return lines
 
 
@@ -303,7 +317,7 @@ def markdown_report(result: StudyResult) -> str:
     return "\n".join(parts)
 
 
-RELIABILITY_WORDS = (
+RELIABILITY_WORDS = N_(
     "Pairwise: each answer is judged shown first and shown second. First-position win rate: "
     "the share of decided verdicts won by the answer shown first (0.5 = the order does not "
     "matter; ties counted apart); flip rate: the share of answers whose winner changes when "
@@ -357,7 +371,7 @@ def pairs_markdown(summary: dict[str, Any]) -> list[str]:
     """The matrix of each figure of MATRIX_FIGURES and its sentences (lineup.report.pairs_matrix),
     as Markdown lines; none without a pair."""
     parts: list[str] = []
-    for figure, (heading, _) in MATRIX_FIGURES.items():
+    for figure, (heading, _unit) in MATRIX_FIGURES.items():
         labels, rows = pair_matrix(summary, figure, escape_markdown)
         if not rows:
             continue

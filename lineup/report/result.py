@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func
 
-from lineup.core import OK, InputError
+from lineup.core import OK, InputError, _
 from lineup.measure import (
     ItemBootstrap,
     Observation,
@@ -381,7 +381,9 @@ def load_study_result(store: Store, study_id: int, annotator: str | None = None)
     """The study's result; InputError when there is no such study (one row read)."""
     info = study_info(store, study_id)
     if info is None:
-        raise InputError(f"There is no study {study_id}: give the id of a stored study.")
+        raise InputError(
+            _("There is no study {id}: give the id of a stored study.").format(id=study_id)
+        )
     return StudyResult(store, info, annotator)
 
 

@@ -48,7 +48,7 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
 
-from lineup.core import InputError
+from lineup.core import N_, InputError
 from lineup.store import Label, Store
 from lineup.study import counted_labels, study_info
 
@@ -61,7 +61,7 @@ JUDGE_MIN, JUDGE_MAX = 1.0, 10.0
 # Krippendorff's reading of alpha (module docstring).
 RELIABLE = 0.8
 TENTATIVE = 0.667
-ALPHA_SCALE = (
+ALPHA_SCALE = N_(
     "Krippendorff's reading of alpha: 0.8 and above reliable, 0.667 to 0.8 tentative, below "
     "0.667 not reliable; read it beside the raw agreement (when nearly every label is the "
     "same, alpha and kappa can be 0 while nearly every pair of labels agrees)."
@@ -86,6 +86,11 @@ class Agreement:
     kappa_pairs: list[KappaPair]
     n_items: int
     raw: float | None = None
+
+
+# The readings, as `study show --json` gives them, marked for the catalog (the report says
+# them in its language).
+READINGS = (N_("reliable"), N_("tentative"), N_("not reliable"))
 
 
 def alpha_reading(alpha: float | None) -> str | None:

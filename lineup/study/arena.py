@@ -49,7 +49,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from lineup.core import OK, InputError, check_text
+from lineup.core import OK, InputError, _, check_text
 from lineup.measure import BOOTSTRAP_RESAMPLES, LOSS, TIE, WIN, Battle, bootstrap_battles
 from lineup.store import (
     ANNOTATOR_MAX_CHARS,
@@ -163,7 +163,7 @@ class ArenaAnswer:
 
     @property
     def title(self) -> str:
-        return f"Answer {self.side}"
+        return _("Answer {side}").format(side=self.side)
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,9 @@ class ArenaRating(NamedTuple):
 def _study(store: Store, study_id: int) -> StudyInfo:
     info = study_info(store, study_id)
     if info is None:
-        raise InputError(f"There is no study {study_id}: give the id of a stored study.")
+        raise InputError(
+            _("There is no study {id}: give the id of a stored study.").format(id=study_id)
+        )
     return info
 
 
@@ -211,7 +213,7 @@ def _first_answers(store: Store, study_id: int) -> dict[tuple[int, str], tuple[i
             ).order_by(Generation.repeat, Generation.id)
         ).all()
     first: dict[tuple[int, str], tuple[int, int]] = {}
-    for gid, item_id, model, _, status, position in rows:
+    for gid, item_id, model, _repeat, status, position in rows:
         if status == OK and item_id is not None:
             first.setdefault((item_id, model), (gid, position))
     return first
@@ -249,7 +251,7 @@ def arena_queue(store: Store, study_id: int, annotator: str) -> ArenaQueue:
     for item_id, models in by_item.items():
         models.sort(key=lambda entry: entry[0])
         for index, (model_x, gid_x, position) in enumerate(models):
-            for model_y, gid_y, _ in models[index + 1 :]:
+            for model_y, gid_y, _position in models[index + 1 :]:
                 rank = pair_hash(info.id, annotator, item_id, model_x, model_y)
                 shown_a, shown_b = (gid_y, gid_x) if int(rank[-1], 16) % 2 else (gid_x, gid_y)
                 current = votes.get(pair_key(gid_x, gid_y))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from lineup.core import OK
+from lineup.core import OK, _
 from lineup.store import Generation, Label, Run, SetItemRow, Store
 
 
@@ -141,7 +141,7 @@ class QueueAnswer:
 
     @property
     def title(self) -> str:
-        return f"Answer {self.letter}"
+        return _("Answer {letter}").format(letter=self.letter)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,256 @@
+"""The language Lineup speaks: gettext catalogs (Babel), the current language, and numbers and
+dates written for it.
+
+The messages are English in the code, marked `_("...")` (or `ngettext` for a count, `N_` for a
+constant translated where it is shown); `pybabel extract` gathers them into
+lineup/locale/lineup.pot and each language's catalog is lineup/locale/<code>/LC_MESSAGES/lineup.po
+(`make messages`). The compiled .mo is built by the set-up, and here on first use when it is
+missing or older than its .po (written beside it when the folder can be written, else kept in
+memory), so a fresh clone speaks Russian without a step of its own.
+
+The current language is a context variable: each Streamlit session's script run and each CLI
+process sets its own (`set_language`), so one session's choice never leaks into another's. English
+is the code's own text: in English `_()` returns its argument unchanged and numbers keep the
+format they had before there was a second language, so the English interface is what it was.
+
+A message is a whole sentence with named placeholders (`_("Stored the set {name}: {count}
+questions.").format(...)`), never assembled from fragments, so a translator can reorder it.
+Model names, specs and people's text are never passed through `_()`.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date as _babel_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+
+DOMAIN = "lineup"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+ENGLISH = "en"
+LANGUAGES: tuple[str, ...] = ("en", "ru")  # the languages Lineup speaks, English first
+LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "ru": "Русский"}  # each in its own words
+# The pseudo-locale of the tests: every message of the Russian catalog comes back as
+# ⟦message⟧, so a page's text outside the markers did not pass through the catalog.
+PSEUDO = "pseudo"
+PSEUDO_OPEN, PSEUDO_CLOSE = "⟦", "⟧"
+
+_language: ContextVar[str] = ContextVar("lineup_language", default=ENGLISH)
+_loaded: dict[str, gettext.NullTranslations] = {}
+_lock = threading.Lock()
+
+
+def language_of(value: str | None) -> str | None:
+    """The Lineup language a browser locale or a LANG value names (`ru-RU`, `ru_RU.UTF-8`,
+    `en`), or None when it names none Lineup speaks (`C`, `fr-FR`, empty)."""
+    if not value:
+        return None
+    code = value.strip().replace("-", "_").split(".")[0].split("_")[0].lower()
+    if code == PSEUDO:
+        return PSEUDO
+    return code if code in LANGUAGES else None
+
+
+def environment_language(environ: Mapping[str, str] | None = None) -> str:
+    """The CLI's language: LINEUP_LANG, else LANG, else English."""
+    env = os.environ if environ is None else environ
+    for name in ("LINEUP_LANG", "LANG"):
+        code = language_of(env.get(name))
+        if code is not None:
+            return code
+    return ENGLISH
+
+
+def set_language(code: str) -> None:
+    """Make `code` (one of LANGUAGES, or PSEUDO) this context's language."""
+    if code not in LANGUAGES and code != PSEUDO:
+        raise ValueError(f"Lineup does not speak {code!r}: one of {', '.join(LANGUAGES)}")
+    _language.set(code)
+
+
+def current_language() -> str:
+    return _language.get()
+
+
+@contextmanager
+def using_language(code: str) -> Iterator[None]:
+    """This context's language is `code` inside the block (a report written in another)."""
+    if code not in LANGUAGES and code != PSEUDO:
+        raise ValueError(f"Lineup does not speak {code!r}: one of {', '.join(LANGUAGES)}")
+    token = _language.set(code)
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
+def _po_path(code: str) -> Path:
+    return LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def compile_catalog(code: str) -> bytes:
+    """The .mo of language `code`, compiled from its .po when the .mo is missing or older
+    (and written beside it, atomically, when the folder can be written)."""
+    po = _po_path(code)
+    mo = po.with_suffix(".mo")
+    try:
+        if mo.stat().st_mtime >= po.stat().st_mtime:
+            return mo.read_bytes()
+    except FileNotFoundError:
+        pass
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=code, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    data = buffer.getvalue()
+    partial = mo.with_name(f".{mo.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, mo)  # another process compiling at once writes the same bytes
+    except OSError:
+        partial.unlink(missing_ok=True)  # a read-only install: kept in memory alone
+    return data
+
+
+class _Pseudo(gettext.NullTranslations):
+    """Each message the Russian catalog holds, wrapped in markers; any other unmarked."""
+
+    def __init__(self, known: set[str]) -> None:
+        super().__init__()
+        self.known = known
+
+    def _wrap(self, message: str) -> str:
+        return f"{PSEUDO_OPEN}{message}{PSEUDO_CLOSE}" if message in self.known else message
+
+    def gettext(self, message: str) -> str:
+        return self._wrap(message)
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        return self._wrap(msgid1 if n == 1 else msgid2)
+
+
+def _translations(code: str) -> gettext.NullTranslations:
+    with _lock:
+        found = _loaded.get(code)
+        if found is None:
+            if code == PSEUDO:
+                with _po_path("ru").open("rb") as handle:
+                    catalog = read_po(handle, locale="ru", domain=DOMAIN)
+                known: set[str] = set()
+                for message in catalog:
+                    if isinstance(message.id, tuple):
+                        known.update(str(text) for text in message.id)
+                    elif message.id:
+                        known.add(str(message.id))
+                found = _Pseudo(known)
+            else:
+                found = gettext.GNUTranslations(io.BytesIO(compile_catalog(code)))
+            _loaded[code] = found
+        return found
+
+
+def _(message: str) -> str:
+    """`message` in the current language (itself in English)."""
+    code = _language.get()
+    if code == ENGLISH:
+        return message
+    return _translations(code).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The form of a message for `count` in the current language (Russian has three)."""
+    code = _language.get()
+    if code == ENGLISH:
+        return singular if count == 1 else plural
+    return _translations(code).ngettext(singular, plural, count)
+
+
+def N_(message: str) -> str:
+    """A message marked for the catalog and translated later, where it is shown."""
+    return message
+
+
+def _babel_locale() -> str:
+    code = _language.get()
+    return "ru" if code == PSEUDO else code
+
+
+def number(value: float, decimals: int = 0) -> str:
+    """`value` with `decimals` decimals in the current language: 1234.5 stays "1234.5" in
+    English (the format it always had), is "1 234,5" in Russian."""
+    if _language.get() == ENGLISH:
+        return f"{value:.{decimals}f}"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=_babel_locale())
+
+
+def percent(fraction: float, decimals: int = 0) -> str:
+    """A fraction as a percentage: 0.125 is "12.5%" in English, "12,5 %" in Russian."""
+    if _language.get() == ENGLISH:
+        return f"{fraction * 100:.{decimals}f}%"
+    locale = Locale.parse(_babel_locale())
+    pattern = locale.percent_formats[None].pattern  # where the locale puts % ("#,##0\xa0%")
+    if decimals:
+        pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
+    return format_percent(fraction, format=pattern, locale=locale)
+
+
+def day(value: date) -> str:
+    """A date: 2026-12-07 in English (ISO, as always), 7 дек. 2026 г. in Russian (CLDR's
+    medium date)."""
+    if _language.get() == ENGLISH:
+        return value.isoformat()
+    return _babel_date(value, format="medium", locale=_babel_locale())
+
+
+def moment(value: datetime) -> str:
+    """A date and time to the minute: 2026-12-07 18:50 in English, 7 дек. 2026 г., 18:50 in
+    Russian."""
+    if _language.get() == ENGLISH:
+        return value.strftime("%Y-%m-%d %H:%M")
+    return f"{_babel_date(value, format='medium', locale=_babel_locale())}, {value:%H:%M}"
+
+
+def said(
+    english: str, template: str | None = None, values: Mapping[str, object] | None = None
+) -> str:
+    """A message made elsewhere (a backend's error or health, which keep their English template
+    and its values beside the English text) in the current language: the template translated
+    and filled, or the English text when it has no template or the catalog does not hold it."""
+    if template is None or _language.get() == ENGLISH:
+        return english
+    return _(template).format(**(values or {}))
+
+
+def error_text(error: BaseException) -> str:
+    """An error's message in the current language (`said` of its template, if it keeps one)."""
+    return said(str(error), getattr(error, "template", None), getattr(error, "values", None))
+
+
+# The states a study or an answer is in (lineup.core.states, lineup.store), as shown.
+_STATE_WORDS = {
+    "running": N_("running"),
+    "paused": N_("paused"),
+    "cancelled": N_("cancelled"),
+    "done": N_("done"),
+    "ok": N_("ok"),
+    "error": N_("error"),
+    "timeout": N_("timeout"),
+    "interrupted": N_("interrupted"),
+}
+
+
+def state_word(state: str) -> str:
+    """A study's or an answer's state in the current language (the code itself if unknown)."""
+    return _(_STATE_WORDS[state]) if state in _STATE_WORDS else state

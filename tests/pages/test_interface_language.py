@@ -1,0 +1,129 @@
+"""The interface's language (components.language): English by default, the browser's when it
+is Russian, `?lang=` and the sidebar switch kept in the address and the session; and, with the
+pseudo-locale (tests/pages/pseudo.py), no text on a translated page outside the catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lineup.app.facade import Lineup
+from tests.builders import MODELS, make_study
+from tests.pages.pseudo import shown_strings, untranslated
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+# Words that are the same in both languages (names of things, abbreviations).
+TERMS = ["VLM", "Lineup", "Ollama", "ollama", "CLI", "UTC"]
+TRANSLATED_PAGES = ["app_pages/sets.py", "app_pages/endpoints.py"]
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(page)
+    return at.run()
+
+
+def param(at: AppTest, name: str) -> str | None:
+    value = at.query_params.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def test_english_by_default_and_nothing_added_to_the_address(lineup_home: Path) -> None:
+    at = open_page("app_pages/sets.py")
+    assert not at.exception
+    assert at.title[0].value == "Sets"
+    assert param(at, "lang") is None
+
+
+def test_russian_from_the_address_stays_for_the_session(lineup_home: Path) -> None:
+    at = open_page("app_pages/sets.py", lang="ru")
+    assert not at.exception
+    assert at.title[0].value == "Наборы"
+    assert at.session_state["lang"] == "ru"
+    del at.query_params["lang"]  # another page's address has no query
+    at.switch_page("app_pages/endpoints.py").run()
+    assert at.title[0].value == "Бэкенды"
+    assert param(at, "lang") == "ru"  # put back in the address
+
+
+def test_the_sidebar_switch_changes_the_language_and_the_address(lineup_home: Path) -> None:
+    at = open_page("app_pages/sets.py")
+    [switch] = at.segmented_control
+    assert switch.value == "en"
+    switch.set_value("ru").run()
+    assert at.title[0].value == "Наборы"
+    assert param(at, "lang") == "ru"
+    assert at.session_state["lang"] == "ru"
+    at.segmented_control[0].set_value("en").run()
+    assert at.title[0].value == "Sets"
+    assert param(at, "lang") == "en"
+
+
+def test_an_unknown_language_in_the_address_is_english(lineup_home: Path) -> None:
+    at = open_page("app_pages/sets.py", lang="xx")
+    assert not at.exception
+    assert at.title[0].value == "Sets"
+
+
+def test_the_pseudo_locale_is_refused_unless_the_tests_ask_for_it(lineup_home: Path) -> None:
+    at = open_page("app_pages/sets.py", lang="pseudo")
+    assert at.title[0].value == "Sets"
+
+
+@pytest.fixture()
+def pseudo(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LINEUP_PSEUDO_LOCALE", "1")
+    return lineup_home
+
+
+@pytest.mark.parametrize("page", TRANSLATED_PAGES)
+def test_a_translated_page_shows_nothing_outside_the_catalog(pseudo: Path, page: str) -> None:
+    shipped = [s.name for s in Lineup.open().sets.shipped()]  # the set names it lists
+    at = open_page(page, lang="pseudo")
+    assert not at.exception
+    assert at.title[0].value.startswith("⟦")
+    assert any(text == "⟦Language⟧" for text in shown_strings(at))  # the sidebar's switch
+    assert untranslated(at, TERMS + shipped) == []
+
+
+def test_the_sets_page_with_sets_and_a_refused_upload_shows_nothing_outside_the_catalog(
+    pseudo: Path,
+) -> None:
+    app = Lineup.open()
+    shipped = [s.name for s in app.sets.shipped()]
+    for name in shipped:
+        app.sets.import_shipped(name)
+    at = open_page("app_pages/sets.py", lang="pseudo")
+    at.file_uploader(key="set-upload").set_value(("bad.zip", b"not a zip", "application/zip"))
+    at.run()
+    at.button(key="set-import").click().run()
+    assert not at.exception
+    assert at.dataframe  # the stored sets and a page of items
+    languages = ["en", "ru"]
+    # The refused file's problems are the domain's (lineup.sets): not translated yet, shown in
+    # a code block, which this check does not read.
+    assert untranslated(at, TERMS + shipped + languages) == []
+
+
+@pytest.mark.parametrize("mode", ["labels", "arena"])
+def test_the_label_queue_shows_nothing_outside_the_catalog(pseudo: Path, mode: str) -> None:
+    app = Lineup.open()
+    study_id, _ids = make_study(app.store, app.media, models=MODELS, items=3)
+    set_name = app.studies.get(study_id).set_name
+    at = open_page(
+        "app_pages/label_queue.py", lang="pseudo", annotator="ana", study=str(study_id), mode=mode
+    )
+    assert not at.exception
+    if mode == "labels":
+        at.button(key=f"queue-label-{at.session_state['queue-focus']}-relevant").click().run()
+    else:
+        at.button(key="arena-vote-a").click().run()
+    assert not at.exception
+    # The answers' texts are the models' (people's text), shown by st.html: not read here.
+    titles = [app.catalog.model_label(spec).title for spec in MODELS]
+    tags = ["screenshot"]  # the set's tags (people's text)
+    assert untranslated(at, [*TERMS, *MODELS, *titles, *tags, set_name, "ana"]) == []
