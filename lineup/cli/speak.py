@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lineup.app import MAX_SEED, MAX_SENTENCE_CHARS, Lineup
+from lineup.app import DEFAULT_STT, MAX_SEED, MAX_SENTENCE_CHARS, Lineup
 from lineup.cli.arguments import SAMPLES, SEED, TIMEOUT_S, Commands
 from lineup.cli.output import EXIT_OK, emit, err, table
 
@@ -22,7 +22,10 @@ def register(commands: Commands) -> None:
     tts.add_argument("--voice", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
     tts.add_argument("--samples", type=SAMPLES, default=1, help="clips per voice and sentence")
     tts.add_argument(
-        "--stt", default="faster-whisper:tiny.en", help="speech-to-text for WER, or `none`"
+        "--stt",
+        default=DEFAULT_STT,
+        help="speech-to-text for WER: `auto` (tiny.en for English, base for other languages), "
+        "a model, or `none`",
     )
     tts.add_argument(
         "--seed", type=SEED, help=f"seed of the first sample (sample k: seed + k), 0 to {MAX_SEED}"
