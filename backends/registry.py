@@ -42,6 +42,7 @@ KINDS: dict[str, KindInfo] = {
         KindInfo("ocr", "vlm", "backends.ocr:OCRBackend", "Tesseract OCR baseline (offline)"),
         KindInfo("piper", "tts", "backends.piper_tts:PiperBackend", "Piper neural voices"),
         KindInfo("espeak", "tts", "backends.espeak:EspeakBackend", "espeak-ng voices"),
+        KindInfo("festival", "tts", "backends.festival:FestivalBackend", "Festival voices"),
         KindInfo("bark", "tts", "backends.bark:BarkBackend", "Bark / Bark-small, in process"),
         KindInfo(
             "openai-tts",
