@@ -96,6 +96,21 @@ def test_russian_text_to_an_english_voice_is_warned_before_it_runs(lineup_home: 
     assert Store(load_settings().database_url).latest_runs("tts") == []
 
 
+def test_speak_with_an_english_only_stt_for_russian_is_refused_and_stores_nothing(
+    lineup_home: Path,
+) -> None:
+    at = page().run()
+    at.text_area(key="sentences").set_value("Привет! Сегодня десять градусов тепла.")
+    at.multiselect(key="models-tts").set_value(["espeak:ru"])
+    at.text_input(key="stt").set_value("faster-whisper:tiny.en")
+    at.run()
+    at.button(key="speak").click().run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "faster-whisper:tiny.en cannot hear 'ru'" in error and "no WER is stored" in error
+    assert Store(load_settings().database_url).latest_runs("tts") == []
+
+
 def test_new_clips_after_an_old_address_are_the_runs_shown_and_labeled(lineup_home: Path) -> None:
     store = Store(load_settings().database_url)
     old_run = store.create_run("tts", "An old sentence.")
