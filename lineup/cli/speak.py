@@ -62,8 +62,6 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
     texts = [text for text in args.text if text.strip()]
     stt = None if args.stt.strip().lower() == "none" else args.stt
     warnings = app.compare.language_warnings(texts, args.voice, stt)
-    for warning in warnings:
-        err(f"warning: {warning}")
     comparison = app.compare.tts(  # checks the sentences, seed, voices and STT model
         texts=texts,
         voices=args.voice,
@@ -72,6 +70,9 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
         seed=args.seed,
         timeout_s=args.timeout,
     )
+    # After the checks: a refused STT model is said once, as the error.
+    for warning in warnings:
+        err(f"warning: {warning}")
     clips = len(comparison.clips)
     err(f"run {', '.join(map(str, comparison.run_ids))}: {clips} clip(s)")
     for event in comparison.iter_events():
