@@ -61,7 +61,7 @@ messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location \
 		--sort-output --project Lineup --copyright-holder "Lineup" -o $(LOCALE_DIR)/lineup.pot .
 	$(VENV)/bin/pybabel update -i $(LOCALE_DIR)/lineup.pot -d $(LOCALE_DIR) -D lineup \
-		--ignore-obsolete --init-missing
+		--ignore-obsolete
 	$(VENV)/bin/pybabel compile -d $(LOCALE_DIR) -D lineup --statistics
 
 $(LOCALE_DIR)/%/LC_MESSAGES/lineup.mo: $(LOCALE_DIR)/%/LC_MESSAGES/lineup.po $(VENV)/.installed

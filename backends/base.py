@@ -316,7 +316,9 @@ class STTBackend(SpeechBackend):
     modality: ClassVar[Modality] = "stt"
 
     @abstractmethod
-    def transcribe(self, audio: Audio) -> Transcript: ...
+    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
+        """The clip's text. `language` (ISO 639-1) is the sentence's, given so that the model
+        does not guess it; the caller has checked it is one of `languages()`."""
 
 
 class EndpointBackend(ABC):

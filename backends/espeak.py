@@ -32,8 +32,10 @@ PRESETS: dict[str, dict[str, float]] = {
 }
 PRESET_BOUNDS = {"speed": (80.0, 450.0), "pitch": (0.0, 99.0)}
 PRESET_EXAMPLE = "speed=150,pitch=60"
-# Variants offered with en-us by discover_local(); every installed variant works in a spec.
+# Variants offered with en-us and ru by discover_local(); every installed variant works in a
+# spec (`espeak:ru+f3`).
 DISCOVERED_VARIANTS = ("f3", "m3", "klatt4")
+VARIANT_LANGUAGES = {"en-us": "English (America)", "ru": "Russian"}
 
 
 class EspeakOptions(Options):
@@ -177,15 +179,17 @@ class EspeakBackend(TTSBackend):
             )
             for v in voices
         ]
-        if any(v.language == "en-us" for v in voices):
-            found += [
-                DiscoveredModel(
-                    f"espeak:en-us+{variant}",
-                    f"English (America), variant {variant}",
-                    vision=False,
-                    details={"variant": variant, "languages": ["en"]},
-                )
-                for variant in DISCOVERED_VARIANTS
-                if variant in variants
-            ]
+        installed = {v.language for v in voices}
+        found += [
+            DiscoveredModel(
+                f"espeak:{language}+{variant}",
+                f"{name}, variant {variant}",
+                vision=False,
+                details={"variant": variant, "languages": [language.split("-")[0]]},
+            )
+            for language, name in VARIANT_LANGUAGES.items()
+            if language in installed
+            for variant in DISCOVERED_VARIANTS
+            if variant in variants
+        ]
         return found

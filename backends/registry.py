@@ -42,6 +42,7 @@ KINDS: dict[str, KindInfo] = {
         KindInfo("ocr", "vlm", "backends.ocr:OCRBackend", N_("Tesseract OCR baseline (offline)")),
         KindInfo("piper", "tts", "backends.piper_tts:PiperBackend", N_("Piper neural voices")),
         KindInfo("espeak", "tts", "backends.espeak:EspeakBackend", N_("espeak-ng voices")),
+        KindInfo("festival", "tts", "backends.festival:FestivalBackend", N_("Festival voices")),
         KindInfo("bark", "tts", "backends.bark:BarkBackend", N_("Bark / Bark-small, in process")),
         KindInfo(
             "openai-tts",

@@ -66,6 +66,7 @@ SETS_DIR = "sets"
 PHOTO_STUDY = "photo-study"
 SCREENSHOT_SET = "support-screenshots"
 VOICE_SET = "voice-sentences"
+RUSSIAN_VOICE_SET = "voice-sentences-ru"
 PHOTO_STUDY_QUESTIONS = 3
 # The third question for the photos that have two in the catalogue: every photo of the study
 # gets two English questions and one Russian.
@@ -88,6 +89,18 @@ VOICE_SENTENCES = (
     ),
     ("Wait... are you serious? That's amazing!", "question;punctuation;emotion"),
     ("In 1969, Neil Armstrong and Buzz Aldrin walked on the Moon.", "numbers;year;names"),
+)
+# Eight Russian sentences: numbers (a number, a percentage), ё in several words (its WER reads
+# ё as е), a question and exclamations; each with its tags.
+RUSSIAN_VOICE_SENTENCES = (
+    ("Привет! Сегодня 10 градусов тепла.", "numbers;exclamation"),
+    ("Вы ещё не получили заказ номер 4021?", "question;numbers;yo"),
+    ("Платёж отклонён: банк не подтвердил операцию.", "yo;punctuation"),
+    ("Скидка 15% действует до конца недели.", "numbers;percent"),
+    ("Поезд до Новосибирска отправляется с платформы 3.", "numbers;names"),
+    ("Ёжик нашёл в лесу жёлтый лист.", "yo"),
+    ("Какой чудесный день! Пойдём гулять?", "question;exclamation;emotion;yo"),
+    ("Перезвоните нам, пожалуйста, завтра утром.", "punctuation"),
 )
 CYRILLIC = re.compile("[а-яА-ЯёЁ]")
 
@@ -420,7 +433,8 @@ def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
 
 def question_sets(catalogue: dict[str, dict[str, Any]]) -> list[QuestionSet]:
     """The shipped sets: the photo study, the support screenshots with reference answers, and
-    the voice sentences. A catalogue without photos (or screenshots) has no set of them."""
+    the voice sentences in English and in Russian. A catalogue without photos (or
+    screenshots) has no set of them."""
     sets = []
     photos = [name for name, entry in catalogue.items() if entry.get("kind") == "photo"]
     if photos:
@@ -457,6 +471,9 @@ def question_sets(catalogue: dict[str, dict[str, Any]]) -> list[QuestionSet]:
     rows = [[sentence, "en", tags] for sentence, tags in VOICE_SENTENCES]
     data = csv_bytes(["text", "language", "tags"], rows)
     sets.append(QuestionSet(VOICE_SET, "sentences.csv", data, ()))
+    rows = [[sentence, "ru", tags] for sentence, tags in RUSSIAN_VOICE_SENTENCES]
+    data = csv_bytes(["text", "language", "tags"], rows)
+    sets.append(QuestionSet(RUSSIAN_VOICE_SET, "sentences.csv", data, ()))
     return sets
 
 

@@ -19,6 +19,7 @@ from lineup.catalog import (
     resolve,
     resolve_all,
 )
+from lineup.run import AUTO_STT, ENGLISH_STT, MULTILINGUAL_STT, STTChoice
 
 
 class Catalog(Part):
@@ -73,6 +74,19 @@ class Catalog(Part):
     def resolve_all(self, models: Sequence[str], modality: Modality) -> list[ResolvedModel]:
         """Every spec or name, before anything runs; SpecError naming the bad one."""
         return resolve_all(models, modality, self.config)
+
+    def resolve_stt(self, stt: str | None) -> STTChoice | None:
+        """The STT model of a voice comparison or study (lineup.run.stt_choice): None for no
+        scoring, `auto` to choose by each sentence's language, else a spec or name resolved
+        (SpecError when it is not an STT model)."""
+        if stt is None:
+            return None
+        if stt.strip().lower() == AUTO_STT:
+            return STTChoice(
+                english=self.resolve(ENGLISH_STT, "stt"),
+                multilingual=self.resolve(MULTILINGUAL_STT, "stt"),
+            )
+        return STTChoice(named=self.resolve(stt, "stt"))
 
     def resolved_or_none(self, model: str, modality: Modality) -> ResolvedModel | None:
         try:

@@ -10,7 +10,9 @@ from typing import Any
 import pandas as pd
 
 from backends.base import VLMRequest
+from backends.spec import SpecError
 from lineup.app.part import Part, RunKind, request_key
+from lineup.catalog import ResolvedModel
 from lineup.core import (
     RUNNING,
     InputError,
@@ -31,6 +33,7 @@ from lineup.run import (
     RunInputs,
     TTSComparison,
     active_run,
+    first_refusal,
     inputs_of,
     language_warnings,
     start_tts_comparison,
@@ -225,14 +228,19 @@ class Compare(Part):
         if seed is not None:
             check_seed(seed, samples=samples)
         resolved = self._app.catalog.resolve_all(voices, "tts")
-        stt_model = self._app.catalog.resolve_all([stt], "stt")[0] if stt is not None else None
+        stt_choice = self._app.catalog.resolve_stt(stt)
+        if stt_choice is not None:
+            typed: list[tuple[str, str | None]] = [(text, None) for text in checked]
+            refused = first_refusal(stt_choice, typed, ResolvedModel.backend)
+            if refused is not None:
+                raise InputError(refused)
         return start_tts_comparison(
             self.store,
             self.media,
             resolved,
             checked,
             samples=samples,
-            stt=stt_model,
+            stt=stt_choice,
             timeout_s=timeout,
             seed=seed,
             secrets=self._app.secrets(),
@@ -292,9 +300,10 @@ class Compare(Part):
         voices: Sequence[str],
         stt: str | None = DEFAULT_STT,
     ) -> list[str]:
-        """A warning for each voice, and the STT model, that cannot handle the script of one of
-        the sentences. Voices may be specs or names from backends.toml; one that is not a
-        usable voice (or STT model) gives no warning: starting the run says what is wrong."""
+        """A warning for each voice that cannot speak the script of one of the sentences, and
+        the refusal the STT model would meet (it cannot hear a sentence's language). Voices
+        may be specs or names from backends.toml; one that is not a usable voice (or STT
+        model) gives no warning: starting the run says what is wrong."""
         sentences = [
             text for text in ([texts] if isinstance(texts, str) else texts) if text.strip()
         ]
@@ -303,11 +312,11 @@ class Compare(Part):
         resolved = [
             model for voice in voices if (model := self._app.catalog.resolved_or_none(voice, "tts"))
         ]
-        return language_warnings(
-            sentences,
-            resolved,
-            stt=self._app.catalog.resolved_or_none(stt, "stt") if stt is not None else None,
-        )
+        try:
+            stt_choice = self._app.catalog.resolve_stt(stt)
+        except SpecError:
+            stt_choice = None  # not an STT model: starting the run says so
+        return language_warnings(sentences, resolved, stt=stt_choice)
 
     def voice_figures(self, run: Run) -> dict[str, dict[str, Any]]:
         """Per voice of a stored TTS run: the WER, CER and speed over its clips."""

@@ -35,7 +35,7 @@ from lineup.report import (
     write_csv,
     write_report,
 )
-from lineup.run import DEFAULT_STT
+from lineup.run import DEFAULT_STT, STTChoice, first_refusal
 from lineup.sets import set_by_name
 from lineup.study import (
     CANCEL,
@@ -129,7 +129,7 @@ class Studies(Part):
         if len(set(models)) != len(models):
             raise InputError("Each model can be in a study once; remove the repeated one.")
         resolved = self._app.catalog.resolve_all(models, kind)
-        stt_model: ResolvedModel | None = None
+        stt_choice: STTChoice | None = None
         params: dict[str, Any] = {"timeout_s": self._app.timeout(timeout_s)}
         if kind == "vlm":
             params.update(
@@ -138,9 +138,13 @@ class Studies(Part):
                 max_tokens=None if max_tokens is None else check_max_tokens(max_tokens),
             )
         else:
-            if stt is not None:
-                [stt_model] = self._app.catalog.resolve_all([stt], "stt")
-            params["stt"] = stt
+            stt_choice = self._app.catalog.resolve_stt(stt)
+            if stt_choice is not None:
+                sentences = [(item.text, item.language) for item in question_set.items]
+                refused = first_refusal(stt_choice, sentences, ResolvedModel.backend)
+                if refused is not None:
+                    raise InputError(refused)
+            params["stt"] = stt_choice.name if stt_choice is not None else None
         # A seed is always stored, so that a resumed study repeats the seeds of its first run.
         params["seed"] = check_seed(seed if seed is not None else first_seed(), samples=repeats)
         study_id = create_study(
@@ -151,7 +155,7 @@ class Studies(Part):
             params=params,
             blind=blind,
         )
-        return self.launch(study_id, resolved, stt_model)
+        return self.launch(study_id, resolved, stt_choice)
 
     def resume(self, study_id: int) -> StudyRun:
         """Run what a study still lacks: the answers never started, and those a dead or
@@ -163,7 +167,7 @@ class Studies(Part):
         self,
         study_id: int,
         models: Sequence[ResolvedModel] | None = None,
-        stt: ResolvedModel | None = None,
+        stt: STTChoice | None = None,
     ) -> StudyRun:
         """Run the study with its models resolved once: those just resolved by a start, or,
         on a resume, the study's stored names resolved now (an unknown one fails the resume)."""
@@ -172,7 +176,7 @@ class Studies(Part):
             modality: Modality = "tts" if plan.study.kind == "tts" else "vlm"
             models = [self._app.catalog.resolve(name, modality) for name in plan.study.models]
             stt_name = plan.study.params.get("stt") if plan.study.kind == "tts" else None
-            stt = self._app.catalog.resolve(stt_name, "stt") if stt_name else None
+            stt = self._app.catalog.resolve_stt(stt_name) if stt_name else None
         return StudyRun(
             self.store,
             self.media,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lineup.app import MAX_SEED, MAX_SENTENCE_CHARS, Lineup
+from lineup.app import DEFAULT_STT, MAX_SEED, MAX_SENTENCE_CHARS, Lineup
 from lineup.cli.arguments import SAMPLES, SEED, TIMEOUT_S, Commands
 from lineup.cli.output import EXIT_OK, emit, err, table
 
@@ -22,7 +22,10 @@ def register(commands: Commands) -> None:
     tts.add_argument("--voice", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
     tts.add_argument("--samples", type=SAMPLES, default=1, help="clips per voice and sentence")
     tts.add_argument(
-        "--stt", default="faster-whisper:tiny.en", help="speech-to-text for WER, or `none`"
+        "--stt",
+        default=DEFAULT_STT,
+        help="speech-to-text for WER: `auto` (tiny.en for English, base for other languages), "
+        "a model, or `none`",
     )
     tts.add_argument(
         "--seed", type=SEED, help=f"seed of the first sample (sample k: seed + k), 0 to {MAX_SEED}"
@@ -59,8 +62,6 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
     texts = [text for text in args.text if text.strip()]
     stt = None if args.stt.strip().lower() == "none" else args.stt
     warnings = app.compare.language_warnings(texts, args.voice, stt)
-    for warning in warnings:
-        err(f"warning: {warning}")
     comparison = app.compare.tts(  # checks the sentences, seed, voices and STT model
         texts=texts,
         voices=args.voice,
@@ -69,6 +70,9 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
         seed=args.seed,
         timeout_s=args.timeout,
     )
+    # After the checks: a refused STT model is said once, as the error.
+    for warning in warnings:
+        err(f"warning: {warning}")
     clips = len(comparison.clips)
     err(f"run {', '.join(map(str, comparison.run_ids))}: {clips} clip(s)")
     for event in comparison.iter_events():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lineup.app import MAX_SYSTEM_PROMPT_CHARS, Lineup, StudyRun
+from lineup.app import DEFAULT_STT, MAX_SYSTEM_PROMPT_CHARS, Lineup, StudyRun
 from lineup.cli import study_compare, study_results, study_score
 from lineup.cli.arguments import MAX_TOKENS, SAMPLES, SEED, TEMPERATURE, TIMEOUT_S, Commands
 from lineup.cli.output import EXIT_OK, BadInput, emit, err, table
@@ -37,7 +37,10 @@ def register(commands: Commands) -> None:
         "--timeout", type=TIMEOUT_S, help="seconds per answer (default LINEUP_MODEL_TIMEOUT_S)"
     )
     study_run.add_argument(
-        "--stt", default="faster-whisper:tiny.en", help="voices: speech-to-text for WER, or `none`"
+        "--stt",
+        default=DEFAULT_STT,
+        help="voices: speech-to-text for WER: `auto` (tiny.en for English, base for other "
+        "languages), a model, or `none`",
     )
     study_run.add_argument(
         "--blind", action="store_true", help="hide model names from labelers until they label"

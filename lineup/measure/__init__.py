@@ -89,7 +89,7 @@ from lineup.measure.voices import (
     voice_figures,
     wer_figures,
 )
-from lineup.measure.wer import score, word_alignment
+from lineup.measure.wer import primary_language, score, word_alignment
 
 # The definitions a report quotes, by heading.
 DEFINITIONS = {
@@ -166,6 +166,7 @@ __all__ = [
     "relevance_order",
     "relevance_score",
     "repeat_stability",
+    "primary_language",
     "score",
     "summarize_clips",
     "summarize_overlap",

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import cache
 
-from backends.base import STTBackend, TTSBackend
+from backends.base import TTSBackend
 
 # The script each language a voice may declare is written in (ISO 639-1). A voice whose
 # languages are all missing here is treated as unknown: no warning.
@@ -75,14 +75,14 @@ def guess_language(text: str, default: str = "en") -> str:
 
 
 def language_warning(
-    text: str, voice: TTSBackend | STTBackend, preset: str | None = None, name: str = ""
+    text: str, voice: TTSBackend, preset: str | None = None, name: str = ""
 ) -> str | None:
     """A warning when `text` is in a script the voice does not speak, else None.
 
-    `voice` is a TTS backend (or an STT one: the model that transcribes for the WER); its
-    `languages(preset)` (ISO codes, None = unknown) says what it handles. Only the script is
-    compared: a French text to an English voice is not caught. `name` is how the voice is
-    shown (its spec when not given).
+    `voice` is a TTS backend; its `languages(preset)` (ISO codes, None = unknown) says what it
+    handles. Only the script is compared: a French text to an English voice is not caught.
+    `name` is how the voice is shown (its spec when not given). (The model that transcribes
+    for the WER is not warned about but refused: lineup.run.stt_choice.)
     """
     languages = voice.languages(preset)
     if not languages:
@@ -95,12 +95,6 @@ def language_warning(
     spoken = ", ".join(sorted(languages))
     likely = SCRIPT_LANGUAGE.get(text_script)
     hint = f" (probably {likely})" if likely else ""
-    if voice.modality == "stt":
-        return (
-            f"The text is written in {text_script} script{hint}, but {label} only "
-            f"transcribes {spoken}, so the WER will say little. Choose a multilingual "
-            "speech-to-text model (for example faster-whisper:base) for this text."
-        )
     return (
         f"The text is written in {text_script} script{hint}, but {label} speaks {spoken}. "
         "Its audio and WER will say little; choose a voice for the text's language"

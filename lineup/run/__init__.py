@@ -4,8 +4,16 @@ from lineup.run.inputs import RunInputs, inputs_of
 from lineup.run.liveness import active_run, track
 from lineup.run.outcome import describe_error, write_final
 from lineup.run.shutdown import run_stoppable
-from lineup.run.tts import (
+from lineup.run.stt_choice import (
+    AUTO_STT,
     DEFAULT_STT,
+    ENGLISH_STT,
+    MULTILINGUAL_STT,
+    STTChoice,
+    first_refusal,
+    sentence_language,
+)
+from lineup.run.tts import (
     ClipResult,
     TTSComparison,
     language_warnings,
@@ -22,6 +30,12 @@ from lineup.run.vlm import (
 )
 
 __all__ = [
+    "AUTO_STT",
+    "ENGLISH_STT",
+    "MULTILINGUAL_STT",
+    "STTChoice",
+    "first_refusal",
+    "sentence_language",
     "BackendFactory",
     "ClipResult",
     "Comparison",

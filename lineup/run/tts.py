@@ -9,9 +9,11 @@ voices run at the same time. For each clip the worker
    happens before, in the backend factory, and is not counted),
 2. stores the audio as 16-bit WAV in the media store (audio_hash),
 3. computes audio_s (samples / sample rate), rtf = gen_s / audio_s, sample_rate_hz,
-4. transcribes with the STT backend and scores with lineup.measure.wer (transcript, wer, cer)
-   in the sentence's language: its set item's `language` in a study, else guessed from its
-   script,
+4. transcribes with the STT model chosen for the sentence's language (lineup.run.stt_choice:
+   its set item's `language` in a study, else guessed from its script; the language is passed
+   to the model), stores which model it was (stt_spec), and scores with lineup.measure.wer
+   (transcript, wer, cer) in that language; a model that cannot hear the language is refused
+   (the clip keeps its audio and gets an error, no WER),
 5. writes the row, and puts a `done` event (or a `failed` one: any failure or timeout is
    that clip's error row and never stops the other clips).
 
@@ -48,14 +50,13 @@ from backends.base import Audio, STTBackend, TTSBackend
 from backends.wav import to_wav_bytes
 from lineup.catalog import ResolvedModel
 from lineup.core import CANCELLED, ERROR, INTERRUPTED, OK, TIMEOUT, InputError, redact
-from lineup.measure import guess_language, language_warning, score
+from lineup.measure import language_warning, score
 from lineup.run import liveness
 from lineup.run.clips import Clip, ClipResult, RssPeak, TTSEvent, computing, jsonable
 from lineup.run.events import EventRun
 from lineup.run.outcome import describe_error, timeout_message
+from lineup.run.stt_choice import STTChoice, first_refusal, refusal, sentence_language
 from lineup.store import MediaStore, Store
-
-DEFAULT_STT = "faster-whisper:tiny.en"
 
 # What builds a voice's or the STT model's backend: ResolvedModel.backend, or a test's fake.
 BackendFactory = Callable[[ResolvedModel], Any]
@@ -75,7 +76,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         media: MediaStore,
         run_ids: list[int],
         *,
-        stt: ResolvedModel | None,
+        stt: STTChoice | None,
         timeout_s: float,
         secrets: Sequence[str] = (),
     ) -> None:
@@ -195,18 +196,24 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         if self.stt is None:
             clip.finish(OK)
             return
+        language = sentence_language(clip.text, clip.language)
+        model = self.stt.model_for(language)
         try:
-            stt: STTBackend = factory(self.stt)
+            stt: STTBackend = factory(model)
+            refused = refusal(model.name, stt, language, auto=self.stt.named is None)
+            if refused is not None:
+                clip.finish(ERROR, refused)  # the audio is kept; no transcript, no WER
+                return
             with computing(stt):
                 transcribing = time.perf_counter()
-                transcript = stt.transcribe(audio)
+                transcript = stt.transcribe(audio, language=language)
                 stt_s = time.perf_counter() - transcribing
         except BaseException as exc:  # noqa: BLE001 - the audio is kept; the score is missing
-            clip.finish(ERROR, f"Transcription with {self.stt.name} failed: {describe_error(exc)}")
+            clip.finish(ERROR, f"Transcription with {model.name} failed: {describe_error(exc)}")
             return
-        result = score(clip.text, transcript.text, clip.language or guess_language(clip.text))
+        result = score(clip.text, transcript.text, clip.language or language)
         clip.update(
-            stt_spec=self.stt.name,
+            stt_spec=model.name,
             stt_s=stt_s,
             transcript=transcript.text,
             wer=result.wer,
@@ -229,7 +236,7 @@ def start_tts_comparison(
     factory: BackendFactory = built,
     *,
     samples: int = 1,
-    stt: ResolvedModel | None = None,
+    stt: STTChoice | None = None,
     timeout_s: float = 300.0,
     seed: int | None = None,
     secrets: Sequence[str] = (),
@@ -239,7 +246,8 @@ def start_tts_comparison(
 
     `factory(model)` builds a backend (TTS for voices, STT for `stt`); a voice's preset is
     passed to `synthesize()`. `seed` is the first sample's seed (random when None); sample k
-    uses `seed + k`. `stt=None` skips scoring.
+    uses `seed + k`. `stt` chooses the STT model per sentence language (lineup.run.stt_choice);
+    None skips scoring.
     """
     sentences = [texts] if isinstance(texts, str) else list(texts)
     sentences = [s.strip() for s in sentences if s.strip()]
@@ -308,14 +316,15 @@ def start_one_clip(
     sentence_index: int,
     sample: int,
     seed: int | None,
-    stt: ResolvedModel | None,
+    stt: STTChoice | None,
     timeout_s: float,
     secrets: Sequence[str] = (),
     language: str | None = None,
 ) -> TTSComparison:
     """One clip into a `running` row that already exists (a study claims its rows one by
     one): the same timing, scoring, states and storage as a comparison's. `language` is the
-    sentence's (its set item's), for the WER's number words; None guesses it from the script."""
+    sentence's (its set item's), for the choice of STT model and the WER's number words; None
+    guesses it from the script."""
     comparison = TTSComparison(
         store, media, [run_id], stt=stt, timeout_s=timeout_s, secrets=secrets
     )
@@ -340,27 +349,29 @@ def language_warnings(
     voices: Sequence[ResolvedModel],
     factory: BackendFactory = built,
     *,
-    stt: ResolvedModel | None = None,
+    stt: STTChoice | None = None,
 ) -> list[str]:
-    """Warnings to show before a run: each voice, and the STT model if given, that cannot
-    handle the script of one of the sentences (one warning per voice, not per sentence).
+    """Warnings to show before a run: each voice that cannot speak the script of one of the
+    sentences (one warning per voice, not per sentence), and the refusal the STT model would
+    meet (lineup.run.stt_choice: the run would not start).
 
     Builds each backend (in-process ones load once and are reused by the run); one that
     cannot be built gives no warning here: its run shows the error.
     """
     sentences = [texts] if isinstance(texts, str) else list(texts)
-    checks = [(voice, voice.preset) for voice in {v.name: v for v in voices}.values()]
-    if stt is not None:
-        checks.append((stt, None))
     warnings: list[str] = []
-    for model, preset in checks:
+    for voice in {v.name: v for v in voices}.values():
         try:
-            backend = factory(model)
+            backend = factory(voice)
         except Exception:  # noqa: BLE001 - reported by the run itself
             continue
         for sentence in sentences:
-            warning = language_warning(sentence, backend, preset, name=model.name)
+            warning = language_warning(sentence, backend, voice.preset, name=voice.name)
             if warning:
                 warnings.append(warning)
                 break
+    if stt is not None:
+        refused = first_refusal(stt, [(sentence, None) for sentence in sentences], factory)
+        if refused is not None:
+            warnings.append(refused)
     return warnings

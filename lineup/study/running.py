@@ -36,6 +36,7 @@ from backends.base import VLMRequest
 from lineup.catalog import Describer, Lane, ResolvedModel, describe_now
 from lineup.core import FINAL_STATUSES, OK, RUNNING, ValidatedImage, redact
 from lineup.run import (
+    STTChoice,
     describe_error,
     start_one,
     start_one_clip,
@@ -179,7 +180,7 @@ class StudyRun:
     """A study being run by this process: one lane of worker threads per model.
 
     `models`: each of the study's models (by name), resolved once by the caller; `stt`: a
-    voice study's STT model, resolved too (None: no scoring)."""
+    voice study's STT choice (lineup.run.stt_choice), resolved too (None: no scoring)."""
 
     def __init__(
         self,
@@ -189,7 +190,7 @@ class StudyRun:
         models: Mapping[str, ResolvedModel],
         *,
         image_of: ImageLoader,
-        stt: ResolvedModel | None = None,
+        stt: STTChoice | None = None,
         describe: Describer = describe_now,
         secrets: Sequence[str] = (),
     ):

@@ -18,6 +18,7 @@ from backends.spec import parse_spec
 from backends.whisper_stt import FasterWhisperBackend
 from lineup.catalog.discovery import local_models
 from lineup.measure.wer import score
+from lineup.run.stt_choice import STTChoice
 from lineup.run.tts import language_warnings, start_tts_comparison
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
@@ -139,7 +140,7 @@ def test_runner_with_real_engines_scores_every_clip_and_loads_models_once(
         "Good morning, how are you today?",
         by_name(registry.create_backend),
         samples=2,
-        stt=resolved(WHISPER, modality="stt"),
+        stt=STTChoice(named=resolved(WHISPER, modality="stt")),
         seed=11,
     )
     results = {(r.voice, r.sample): r for r in comparison.wait()}

@@ -138,13 +138,13 @@ def test_bad_stt_spec_exits_2(home: Path) -> None:
     assert "is not a STT backend" in done.stderr
 
 
-def test_cyrillic_text_to_english_voice_and_stt_warns_on_stderr_and_still_runs(home: Path) -> None:
+def test_cyrillic_text_to_an_english_voice_warns_on_stderr_and_still_runs(home: Path) -> None:
     done = lineup(home, "tts", "--text", "Привет, как дела?", "--voice", "espeak:en-us", "--json")
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
-    assert len(warnings) == 2
+    # The voice only: `auto` hears the Russian sentence with the multilingual Whisper.
+    assert len(warnings) == 1
     assert "Cyrillic script (probably ru), but espeak:en-us speaks en" in warnings[0]
-    assert "faster-whisper:tiny.en only transcribes en" in warnings[1]
     document = json.loads(done.stdout)
     assert document["warnings"] == [w.removeprefix("warning: ") for w in warnings]
     assert document["results"][0]["status"] == "ok"

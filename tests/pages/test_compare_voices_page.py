@@ -84,13 +84,30 @@ def test_russian_text_to_an_english_voice_is_warned_before_it_runs(lineup_home: 
     at = page().run()
     at.text_area(key="sentences").set_value("Оплата не прошла.")
     at.multiselect(key="models-tts").set_value(["espeak:en-us", "espeak:ru"])
+    at.text_input(key="stt").set_value("faster-whisper:tiny.en")
     at.run()
     warnings = [w.value for w in at.warning]
-    # The English voice, and the English-only speech-to-text model that scores the clips.
+    # The English voice, and the English-only speech-to-text model named to score the clips
+    # (it would be refused: `auto`, the default, chooses the multilingual one).
     assert len(warnings) == 2
     assert "espeak:en-us speaks en" in warnings[0]
-    assert "faster-whisper:tiny.en only transcribes en" in warnings[1]
+    assert "faster-whisper:tiny.en cannot hear 'ru'" in warnings[1]
     assert at.button(key="speak").label == "Speak anyway"
+    assert Store(load_settings().database_url).latest_runs("tts") == []
+
+
+def test_speak_with_an_english_only_stt_for_russian_is_refused_and_stores_nothing(
+    lineup_home: Path,
+) -> None:
+    at = page().run()
+    at.text_area(key="sentences").set_value("Привет! Сегодня десять градусов тепла.")
+    at.multiselect(key="models-tts").set_value(["espeak:ru"])
+    at.text_input(key="stt").set_value("faster-whisper:tiny.en")
+    at.run()
+    at.button(key="speak").click().run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "faster-whisper:tiny.en cannot hear 'ru'" in error and "no WER is stored" in error
     assert Store(load_settings().database_url).latest_runs("tts") == []
 
 
@@ -175,12 +192,13 @@ def test_a_voice_named_in_backends_toml_is_warned_like_its_spec(lineup_home: Pat
     at = page().run()
     at.text_area(key="sentences").set_value("Оплата не прошла.")
     at.multiselect(key="models-tts").set_value(["narrator", "espeak:ru"])
+    at.text_input(key="stt").set_value("faster-whisper:tiny.en")
     at.run()
     assert not at.exception
     warnings = [w.value for w in at.warning]
     assert any("narrator speaks en" in w for w in warnings), warnings
     # The speech-to-text model is checked too, as the command line does: tiny.en hears English.
-    assert any("faster-whisper:tiny.en only transcribes en" in w for w in warnings), warnings
+    assert any("faster-whisper:tiny.en cannot hear 'ru'" in w for w in warnings), warnings
     assert len(warnings) == 2
 
 

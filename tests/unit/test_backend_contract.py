@@ -175,7 +175,7 @@ class MinimalVoice(TTSBackend):
 
 
 class MinimalEar(STTBackend):
-    def transcribe(self, audio: Audio) -> Transcript:
+    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
         return Transcript("")
 
 

@@ -167,7 +167,7 @@ def test_language_warnings_cover_named_voices_and_the_stt_model(
     )
     assert len(warnings) == 2
     assert "narrator speaks en" in warnings[0]
-    assert "faster-whisper:tiny.en only transcribes en" in warnings[1]
+    assert "faster-whisper:tiny.en cannot hear 'ru'" in warnings[1]
 
 
 def test_no_sentence_or_no_voice_gives_no_warning_and_builds_nothing(

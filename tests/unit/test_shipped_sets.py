@@ -13,7 +13,7 @@ from lineup.app.facade import Lineup
 from lineup.sets.items import SetError
 from lineup.sets.shipped import ShippedImport, UnknownShippedSet
 
-SHIPPED = ["photo-study", "support-screenshots", "voice-sentences"]
+SHIPPED = ["photo-study", "support-screenshots", "voice-sentences", "voice-sentences-ru"]
 
 
 @pytest.fixture()
@@ -24,10 +24,11 @@ def app(lineup_home: Path) -> Lineup:
 def test_each_shipped_set_says_what_it_holds(app: Lineup) -> None:
     offered = {s.name: s for s in app.sets.shipped()}
     assert list(offered) == SHIPPED
-    photos, screenshots, voices = (offered[name] for name in SHIPPED)
+    photos, screenshots, voices, russian = (offered[name] for name in SHIPPED)
     assert (photos.kind, photos.items, photos.languages) == ("vlm", 15, {"en": 10, "ru": 5})
     assert (screenshots.items, screenshots.with_reference) == (16, 16)
     assert (voices.kind, voices.items) == ("tts", 6)
+    assert (russian.kind, russian.items, russian.languages) == ("tts", 8, {"ru": 8})
     assert all(
         s.stored_as is None and not s.name_taken and s.problem is None for s in offered.values()
     )
@@ -106,3 +107,15 @@ def test_a_shipped_set_whose_images_are_not_written_yet_says_how_to_write_them(
     [offered] = shipped_sets.shipped_sets(app.store, root=root)
     assert offered.kind is None and offered.problem is not None
     assert "cat.jpg" in offered.problem and "make_samples.py" in offered.problem
+
+
+def test_the_russian_sentences_have_numbers_yo_a_question_and_an_exclamation(app: Lineup) -> None:
+    from lineup.sets.read import read_set
+    from lineup.sets.shipped import SETS_DIR
+
+    sentences = [item.text for item in read_set(SETS_DIR / "voice-sentences-ru").items]
+    assert 6 <= len(sentences) <= 10
+    assert sum(any(c.isdigit() for c in s) for s in sentences) >= 3
+    assert any("%" in s for s in sentences)
+    assert sum("ё" in s.lower() for s in sentences) >= 3
+    assert any(s.endswith("?") for s in sentences) and any("!" in s for s in sentences)

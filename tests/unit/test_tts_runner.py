@@ -17,6 +17,7 @@ import pytest
 from backends.base import Audio, BackendError, STTBackend, Transcript, TTSBackend
 from backends.spec import parse_spec
 from backends.wav import from_wav_bytes
+from lineup.run.stt_choice import STTChoice
 from lineup.run.tts import language_warnings, start_one_clip, start_tts_comparison
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
@@ -111,7 +112,7 @@ class TranscriptOf(STTBackend):
 
     listening_s = 0.02  # how long it takes to hear a clip
 
-    def transcribe(self, audio: Audio) -> Transcript:
+    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
         time.sleep(self.listening_s)
         return Transcript(self.transcript, "en")
 
@@ -134,7 +135,7 @@ def test_two_voices_two_samples_make_four_scored_rows_with_seeds(
         "The cat sat on the mat.",
         by_name(factory),
         samples=2,
-        stt=resolved("faster-whisper:x", modality="stt"),
+        stt=STTChoice(named=resolved("faster-whisper:x", modality="stt")),
         seed=100,
     )
     results = comparison.wait()
@@ -196,7 +197,7 @@ def test_a_failing_voice_is_an_error_row_and_the_others_finish(
         "Hello",
         by_name(factory),
         samples=2,
-        stt=resolved("faster-whisper:x", modality="stt"),
+        stt=STTChoice(named=resolved("faster-whisper:x", modality="stt")),
         seed=7,
     )
     results = comparison.wait()
@@ -252,7 +253,7 @@ def test_events_announce_each_clip_then_its_audio_then_its_end(
         resolved_all(["espeak:a"], "tts"),
         "Hi",
         by_name(factory),
-        stt=resolved("faster-whisper:x", modality="stt"),
+        stt=STTChoice(named=resolved("faster-whisper:x", modality="stt")),
         seed=3,
     )
     events = list(comparison.iter_events())
@@ -268,7 +269,7 @@ def test_each_sentence_is_its_own_run_with_its_own_scores(store: Store, media: M
         resolved_all(["espeak:a"], "tts"),
         ["One two.", "One two three four.", "  "],
         by_name(factory),
-        stt=resolved("faster-whisper:x", modality="stt"),
+        stt=STTChoice(named=resolved("faster-whisper:x", modality="stt")),
         seed=5,
     )
     results = comparison.wait()
@@ -310,7 +311,7 @@ def test_a_failed_transcription_keeps_the_audio_and_says_why(
         resolved_all(["espeak:a"], "tts"),
         "Hi",
         by_name(factory),
-        stt=resolved("faster-whisper:x", modality="stt"),
+        stt=STTChoice(named=resolved("faster-whisper:x", modality="stt")),
         seed=1,
     )
     [result] = comparison.wait()
@@ -347,27 +348,112 @@ class EnglishOnlySTT(STTBackend):
     def __init__(self) -> None:
         super().__init__(STAND_IN)
 
-    def transcribe(self, audio: Audio) -> Transcript:
+    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
         return Transcript("", "en")
 
     def languages(self, preset: str | None = None) -> set[str] | None:
         return {"en"}
 
 
-def test_an_english_only_stt_model_is_warned_about_for_cyrillic_text() -> None:
+def test_an_english_only_stt_model_named_for_cyrillic_text_is_refused_in_the_warnings() -> None:
     factory = Factory({"espeak:ru": ToneVoice(), "faster-whisper:tiny.en": EnglishOnlySTT()})
     factory.backends["espeak:ru"].languages = lambda preset=None: {"ru"}
     warnings = language_warnings(
         ["Привет, мир."],
         resolved_all(["espeak:ru"], "tts"),
         by_name(factory),
-        stt=resolved("faster-whisper:tiny.en", modality="stt"),
+        stt=STTChoice(named=resolved("faster-whisper:tiny.en", modality="stt")),
     )
     assert warnings == [
-        "The text is written in Cyrillic script (probably ru), but faster-whisper:tiny.en only "
-        "transcribes en, so the WER will say little. Choose a multilingual speech-to-text model "
-        "(for example faster-whisper:base) for this text."
+        "faster-whisper:tiny.en cannot hear 'ru' (it hears en), so its transcript of this "
+        "sentence would be no measure of the voice: no WER is stored. Use `auto` (the default: "
+        "faster-whisper:base for languages other than English) or a model that hears ru."
     ]
+
+
+class HearsLanguages(STTBackend):
+    """An STT that hears the given languages and writes down each clip's language it was told."""
+
+    def __init__(self, heard: set[str], transcript: str) -> None:
+        super().__init__(STAND_IN)
+        self.heard = heard
+        self.transcript = transcript
+        self.told: list[str | None] = []
+
+    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
+        self.told.append(language)
+        return Transcript(self.transcript, language)
+
+    def languages(self, preset: str | None = None) -> set[str] | None:
+        return self.heard
+
+
+def test_auto_hears_english_with_the_english_model_and_russian_with_the_multilingual_one(
+    store: Store, media: MediaStore
+) -> None:
+    english = HearsLanguages({"en"}, "the cat sat")
+    multilingual = HearsLanguages({"en", "ru"}, "Кот сидел.")
+    factory = Factory(
+        {
+            "espeak:a": ToneVoice(),
+            "faster-whisper:en": english,
+            "faster-whisper:multi": multilingual,
+        }
+    )
+    choice = STTChoice(
+        english=resolved("faster-whisper:en", modality="stt"),
+        multilingual=resolved("faster-whisper:multi", modality="stt"),
+    )
+    comparison = start_tts_comparison(
+        store,
+        media,
+        resolved_all(["espeak:a"], "tts"),
+        ["The cat sat.", "Кот сидел."],
+        by_name(factory),
+        stt=choice,
+    )
+    results = {r.text: r for r in comparison.wait()}
+    assert english.told == ["en"] and multilingual.told == ["ru"]  # passed, never guessed
+    assert results["The cat sat."].stt_spec == "faster-whisper:en"
+    assert results["Кот сидел."].stt_spec == "faster-whisper:multi"
+    assert results["Кот сидел."].wer == 0.0 and results["The cat sat."].wer == 0.0
+    rows = {
+        g.transcript: g.stt_spec for r in comparison.run_ids for g in store.get_run(r).generations
+    }
+    assert rows == {"the cat sat": "faster-whisper:en", "Кот сидел.": "faster-whisper:multi"}
+    assert store.get_run(comparison.run_ids[0]).params["stt"] == "auto"
+
+
+def test_a_clip_in_a_language_its_named_stt_cannot_hear_keeps_its_audio_and_gets_no_wer(
+    store: Store, media: MediaStore
+) -> None:
+    english_only = HearsLanguages({"en"}, "but if you want to know")
+    factory = Factory({"espeak:a": ToneVoice(), "faster-whisper:tiny.en": english_only})
+    run_id = store.create_run("tts", "Привет! Сегодня десять градусов тепла.")
+    generation_id = store.add_generation(run_id, "espeak:a")
+    comparison = start_one_clip(
+        store,
+        media,
+        run_id,
+        generation_id,
+        resolved("espeak:a", modality="tts"),
+        "Привет! Сегодня десять градусов тепла.",
+        by_name(factory),
+        sentence_index=0,
+        sample=0,
+        seed=1,
+        stt=STTChoice(named=resolved("faster-whisper:tiny.en", modality="stt")),
+        timeout_s=30,
+        language="ru",
+    )
+    [result] = comparison.wait()
+    assert english_only.told == []  # never asked to transcribe
+    assert result.status == "error"
+    assert "faster-whisper:tiny.en cannot hear 'ru'" in (result.error or "")
+    [row] = store.get_run(run_id).generations
+    assert row.audio_hash is not None and row.audio_s is not None and row.audio_s > 0
+    assert row.transcript is None and row.wer is None and row.cer is None
+    assert row.stt_spec is None
 
 
 def test_a_key_the_voice_said_is_redacted_in_the_stored_transcript(
@@ -383,7 +469,7 @@ def test_a_key_the_voice_said_is_redacted_in_the_stored_transcript(
         resolved_all(["espeak:a"], "tts"),
         "Hi",
         by_name(factory),
-        stt=resolved("faster-whisper:x", modality="stt"),
+        stt=STTChoice(named=resolved("faster-whisper:x", modality="stt")),
         secrets=[key],
     )
     [result] = comparison.wait()
@@ -420,7 +506,7 @@ def test_a_study_clip_is_scored_in_its_set_items_language(
         sentence_index=0,
         sample=0,
         seed=1,
-        stt=resolved("faster-whisper:x", modality="stt"),
+        stt=STTChoice(named=resolved("faster-whisper:x", modality="stt")),
         timeout_s=30,
         language=language,
     )
