@@ -14,7 +14,6 @@ st.title("Backends")
 
 if st.button("Refresh", icon=":material/refresh:"):
     st.cache_data.clear()
-    app.catalog.forget_descriptions()
 
 
 def endpoint_box(report: EndpointReport) -> None:

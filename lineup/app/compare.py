@@ -170,7 +170,6 @@ class Compare(Part):
             timeout_s=timeout,
             blind=blind,
             secrets=self._app.secrets(),
-            describe=self.described,
         )
 
     def tts(

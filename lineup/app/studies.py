@@ -176,7 +176,6 @@ class Studies(Part):
             {model.name: model for model in models},
             image_of=self._app.stored_image,
             stt=stt,
-            describe=self.described,
             secrets=self._app.secrets(),
         ).start()
 
