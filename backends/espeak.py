@@ -122,7 +122,7 @@ class EspeakBackend(TTSBackend):
             done = subprocess.run(
                 [self.binary, "--version"], capture_output=True, text=True, timeout=2.0
             )
-            version: str | None = done.stdout.strip() or None
+            version: str | None = done.stdout.split("  Data at")[0].strip() or None
         except (OSError, subprocess.SubprocessError):
             version = None
         return engine_card(

@@ -7,6 +7,8 @@ from lineup.run.outcome import describe_error, write_final
 from lineup.run.provenance import (
     ColumnConditions,
     ProvenanceBook,
+    card_facts,
+    card_line,
     differences,
     machine_line,
     machine_snapshot,
@@ -41,6 +43,8 @@ __all__ = [
     "RunInputs",
     "TTSComparison",
     "active_run",
+    "card_facts",
+    "card_line",
     "describe_error",
     "differences",
     "inputs_of",

@@ -295,6 +295,69 @@ class ProvenanceBook:
         return all(event.wait(timeout_s) for event in waiting)
 
 
+# A card for a person -------------------------------------------------------------------------
+
+# (field, label) in the order a card shows them; bytes are shown in GB (10**9).
+_CARD_FIELDS = (
+    ("host", "Host"),
+    ("server", "Server"),
+    ("server_version", "Version"),
+    ("build", "Build"),
+    ("engine_version", "Engine version"),
+    ("family", "Family"),
+    ("parameter_size", "Parameters"),
+    ("parameters", "Parameters"),
+    ("quantization", "Quantization"),
+    ("format", "Format"),
+    ("dtype", "dtype"),
+    ("device", "Device"),
+    ("model_path", "Model file"),
+    ("voice", "Voice"),
+    ("context", "Context"),
+    ("context_length", "Context"),
+    ("max_model_len", "Max model length"),
+    ("context_train", "Trained context"),
+    ("digest", "Digest"),
+    ("vram_bytes", "In VRAM"),
+    ("size_bytes", "Loaded size"),
+    ("processor", "Processor"),
+    ("torch_version", "torch"),
+    ("languages", "Languages"),
+)
+
+
+def card_facts(card: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """What a model's card says, as (label, text) pairs in a fixed order, the engine first;
+    then what is not known, with why ("Not known": "vram_bytes: /api/ps: no answer ...")."""
+    if not card:
+        return [("Not known", "the model was not asked (stored before Lineup asked models)")]
+    facts = [("Engine", str(card.get("engine") or "?"))]
+    for field, label in _CARD_FIELDS:
+        value = card.get(field)
+        if value is None or value == "":
+            continue
+        if field.endswith("_bytes") and isinstance(value, int | float):
+            text = f"{value / 1e9:.2f} GB"
+        elif field == "parameters" and isinstance(value, int | float):
+            text = f"{value:,.0f}"
+        elif field == "digest":
+            text = str(value)[:19]
+        else:
+            text = str(value)
+        facts.append((label, text))
+    reasons = card.get("reasons") or {}
+    if reasons:
+        facts.append(
+            ("Not known", "; ".join(f"{field}: {why}" for field, why in sorted(reasons.items())))
+        )
+    return facts
+
+
+def card_line(card: Mapping[str, Any] | None) -> str:
+    """The card on one line (the CLI, tables): "Engine: ollama · Host: ... · ..."."""
+    return " · ".join(f"{label}: {text}" for label, text in card_facts(card))
+
+
 # Words when two columns differ ----------------------------------------------------------------
 
 
