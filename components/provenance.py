@@ -39,6 +39,19 @@ def differences_note(sentences: Sequence[str]) -> None:
         st.warning(escape_markdown(sentence), icon=":material/compare_arrows:")
 
 
+def study_provenance(
+    app: Lineup, study_id: int, models: Sequence[str], names: Mapping[str, str]
+) -> None:
+    """A study's machine and each model's card, folded under one expander per model."""
+    cards = app.studies.provenance(study_id)
+    st.markdown("**What ran where**")
+    machine_caption(app.studies.machine(study_id))
+    for column, model in zip(st.columns(len(models)), models, strict=True):
+        with column:
+            st.caption(escape_markdown(names.get(model, model)))
+            model_card(cards.get(model))
+
+
 def comparison_provenance(app: Lineup, run: Run, models: Sequence[str]) -> None:
     """Under a stored comparison's columns (one per model, in the order shown): the words when
     they differ, the machine, and a card under each column. While this process still asks the

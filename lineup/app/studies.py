@@ -249,6 +249,14 @@ class Studies(Part):
         (generations.resolved_spec); a model without answers is left out."""
         return resolved_specs(self.store, study_id)
 
+    def machine(self, study_id: int) -> dict[str, Any] | None:
+        """The machine that ran the study last (None: before Lineup recorded it)."""
+        return self.store.machine_of(study_id=study_id)
+
+    def provenance(self, study_id: int) -> dict[str, dict[str, Any]]:
+        """{model: what its server or engine said about itself}, asked once in the study."""
+        return self.store.provenance_of(study_id=study_id)
+
     def result(self, study_id: int, annotator: str | None = None) -> StudyResult:
         """The study's results, read once, for every output to render (lineup.report.result):
         its summary (`study show --json`), its tables counting only `annotator`'s labels when
