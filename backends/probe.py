@@ -22,7 +22,9 @@ PROBE_REQUEST_TIMEOUT_S = 2.0  # one request
 PROBE_BUDGET_S = 4.0  # every request of one model's probe together
 MAX_VALUE_CHARS = 200
 
-_HOME = re.compile(r"^(?:/home|/Users|/var/home)/[^/]+(?=/)|^[A-Za-z]:\\Users\\[^\\]+(?=\\)")
+_HOME = re.compile(
+    r"^(?:/home|/Users|/var/home)/[^/]+(?=/)|^/root(?=/)|^[A-Za-z]:\\Users\\[^\\]+(?=\\)"
+)
 
 
 def plain(value: Any) -> str | int | float | bool | None:
@@ -36,7 +38,8 @@ def plain(value: Any) -> str | int | float | bool | None:
 
 
 def without_home(path: str) -> str:
-    """`/home/alice/models/x.gguf` -> `~/models/x.gguf`: the record keeps the file, not who."""
+    """`/home/alice/models/x.gguf` -> `~/models/x.gguf` (and root's `/root/...`): the record
+    keeps the file, not whose it is."""
     return _HOME.sub("~", path)
 
 
