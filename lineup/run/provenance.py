@@ -171,9 +171,11 @@ def machine_line(machine: Mapping[str, Any] | None) -> str:
 # The models -----------------------------------------------------------------------------------
 
 
-def ask_bounded(backend: Any, bound_s: float = PROBE_BUDGET_S + PROBE_GRACE_S) -> dict[str, Any]:
+def ask_bounded(
+    backend: Any, engine: str, bound_s: float = PROBE_BUDGET_S + PROBE_GRACE_S
+) -> dict[str, Any]:
     """The backend's `describe()`, given at most `bound_s`; whatever happens, a card: a failed
-    or late answer is an empty one with its reason."""
+    or late answer is an empty card of `engine` (the model's kind) with its reason."""
     box: dict[str, Any] = {}
 
     def ask() -> None:
@@ -189,7 +191,7 @@ def ask_bounded(backend: Any, bound_s: float = PROBE_BUDGET_S + PROBE_GRACE_S) -
     if isinstance(answer, dict):
         return _plain_card(answer)
     why = box.get("error") or f"the server or engine did not answer within {bound_s:g} s"
-    return {"engine": backend.spec.kind, "reasons": {"probe": str(plain(why))}}
+    return {"engine": engine, "reasons": {"probe": str(plain(why))}}
 
 
 def _plain_card(answer: dict[str, Any]) -> dict[str, Any]:
@@ -215,8 +217,8 @@ class ProvenanceBook:
     (later callers for the same model wait for the first answer), stored for the comparison's
     runs or the study, and kept here for the caller (`get`).
 
-    `asked_before`: the models whose answer is stored already (a resumed study's), never asked
-    again."""
+    A study's book starts with the cards stored already (a resumed study's): those models are
+    not asked again."""
 
     def __init__(
         self,
@@ -225,7 +227,7 @@ class ProvenanceBook:
         run_ids: Sequence[int] = (),
         study_id: int | None = None,
         secrets: Sequence[str] = (),
-        ask: Callable[[Any], dict[str, Any]] = ask_bounded,
+        ask: Callable[[Any, str], dict[str, Any]] = ask_bounded,
     ) -> None:
         self.store = store
         self.run_ids = tuple(run_ids)
@@ -243,10 +245,6 @@ class ProvenanceBook:
             answer = self._answers.get(model)
         return dict(answer) if answer is not None else None
 
-    def asked(self, model: str) -> bool:
-        with self._lock:
-            return model in self._answers or model in self._asking
-
     def note(
         self, model: ResolvedModel, backend: Any, *, failed: str | None = None
     ) -> dict[str, Any]:
@@ -262,8 +260,12 @@ class ProvenanceBook:
         if waiting is not None:
             waiting.wait(PROBE_BUDGET_S + 2 * PROBE_GRACE_S)
             return self.get(model.name) or not_asked(model, "another thread is still asking")
+        card = not_asked(model, "the probe failed")
         try:
-            card = not_asked(model, failed) if failed is not None else self._ask(backend)
+            if failed is not None:
+                card = not_asked(model, failed)
+            else:
+                card = self._ask(backend, model.spec.kind)
             card, _ = redacted_values(card, self.secrets)
             self._store(model, card)
         finally:
@@ -276,23 +278,13 @@ class ProvenanceBook:
         try:
             self.store.save_provenance(
                 model.name,
-                self.store_spec(model),
+                str(redacted_values(model.resolved_spec, self.secrets)[0] or ""),
                 card,
                 run_ids=self.run_ids,
                 study_id=self.study_id,
             )
         except Exception:  # noqa: BLE001 - the card is kept here; a store that fails says so elsewhere
             pass
-
-    def store_spec(self, model: ResolvedModel) -> str:
-        redacted, _ = redacted_values([model.resolved_spec], self.secrets)
-        return str(redacted[0] or "")
-
-    def settle(self, timeout_s: float = PROBE_BUDGET_S + 2 * PROBE_GRACE_S) -> bool:
-        """Wait until no model is being asked (at most `timeout_s`); True when none is."""
-        with self._lock:
-            waiting = list(self._asking.values())
-        return all(event.wait(timeout_s) for event in waiting)
 
 
 # A card for a person -------------------------------------------------------------------------
@@ -330,7 +322,7 @@ def card_facts(card: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """What a model's card says, as (label, text) pairs in a fixed order, the engine first;
     then what is not known, with why ("Not known": "vram_bytes: /api/ps: no answer ...")."""
     if not card:
-        return [("Not known", "the model was not asked (stored before Lineup asked models)")]
+        return [("Not known", "the model was not asked yet, or was stored before Lineup asked")]
     facts = [("Engine", str(card.get("engine") or "?"))]
     for field, label in _CARD_FIELDS:
         value = card.get(field)

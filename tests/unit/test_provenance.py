@@ -96,7 +96,7 @@ class Hanging(Described):
 
 def test_an_engine_that_hangs_when_asked_leaves_the_card_empty_within_the_bound() -> None:
     started = time.monotonic()
-    card = ask_bounded(Hanging({}, []), bound_s=0.5)
+    card = ask_bounded(Hanging({}, []), "fake", bound_s=0.5)
     assert time.monotonic() - started < 5
     assert card == {"engine": "fake", "reasons": {"probe": card["reasons"]["probe"]}}
     assert "did not answer within 0.5 s" in card["reasons"]["probe"]
@@ -151,7 +151,7 @@ def test_probes_of_a_hanging_or_garbage_server_leave_fields_empty_with_reasons(
             OpenAIChatBackend(parse_spec(f"openai:m@{server.base_url}/v1")),
         ):
             started = time.monotonic()
-            card = ask_bounded(backend)
+            card = ask_bounded(backend, backend.spec.kind)
             assert time.monotonic() - started < 7  # the 4 s budget, and a grace second
             empty = [k for k, v in card.items() if v is None]
             assert empty and all(card["reasons"].get(k) for k in empty), card
