@@ -50,7 +50,8 @@ def host_of(base_url: str | None) -> str | None:
     parts = urlsplit(base_url)
     if not parts.hostname:
         return None
-    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+    name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{name}:{parts.port}" if parts.port else name
 
 
 class Card:

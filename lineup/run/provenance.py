@@ -375,7 +375,7 @@ def differences(columns: Sequence[ColumnConditions]) -> list[str]:
     for column in columns:
         host = (column.provenance or {}).get("host")
         if host:
-            hosts.setdefault(str(host), []).append(column.model)
+            hosts.setdefault(machine_of(str(host)), []).append(column.model)
     if len(hosts) > 1:
         where = "; ".join(f"{_names(models)} on {host}" for host, models in hosts.items())
         said.append(
@@ -420,6 +420,18 @@ def differences(columns: Sequence[ColumnConditions]) -> list[str]:
                 "speed differences may come from the quantization."
             )
     return said
+
+
+_THIS_MACHINE = {"in process", "localhost", "127.0.0.1", "[::1]", "0.0.0.0"}
+
+
+def machine_of(host: str) -> str:
+    """The machine a card's host names: its name without the port; loopback servers and
+    in-process engines are all "this machine" (two servers on one host are one machine)."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    if name.startswith("[") and "]" in name:
+        name = name[: name.index("]") + 1]
+    return "this machine" if name in _THIS_MACHINE or name.startswith("127.") else name
 
 
 def _names(models: Sequence[str]) -> str:

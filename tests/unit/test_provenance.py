@@ -271,7 +271,7 @@ def test_differences_say_hosts_cold_contention_and_quantization_in_words() -> No
     )
     said = differences([a, b])
     assert said == [
-        "These columns ran on different hosts (llava-q4 on gpu1:11434; llava-q8 on gpu2:11434): "
+        "These columns ran on different hosts (llava-q4 on gpu1; llava-q8 on gpu2): "
         "their speeds compare machines as much as models.",
         "llava-q4 was cold (the answer included loading the model) and llava-q8 warm: compare "
         "their speeds with care.",
@@ -280,6 +280,19 @@ def test_differences_say_hosts_cold_contention_and_quantization_in_words() -> No
         "The same family (llama) at different quantizations: llava-q4 at Q4_K_M, llava-q8 at "
         "Q8_0; quality and speed differences may come from the quantization.",
     ]
+
+
+def test_servers_on_one_machine_are_one_host_whatever_their_ports() -> None:
+    loopback = ColumnConditions("a", {"host": "127.0.0.1:11434"})
+    other_port = ColumnConditions("b", {"host": "localhost:8080"})
+    in_process = ColumnConditions("ocr", {"host": "in process"})
+    ipv6 = ColumnConditions("c", {"host": "[::1]:8000"})
+    assert differences([loopback, other_port, in_process, ipv6]) == []
+    remote = ColumnConditions("d", {"host": "gpu1.lan:11434"})
+    [said] = differences([loopback, remote])
+    assert said.startswith(
+        "These columns ran on different hosts (a on this machine; d on gpu1.lan)"
+    )
 
 
 def test_differences_stay_silent_when_nothing_known_differs() -> None:
