@@ -311,3 +311,19 @@ def test_differences_stay_silent_when_nothing_known_differs() -> None:
     # Two families at different quantizations are not "the same family".
     other = {"host": "h:1", "family": "qwen2", "quantization": "Q8_0"}
     assert differences([ColumnConditions("a", same), ColumnConditions("b", other)]) == []
+
+
+def test_what_a_server_says_is_kept_short_and_plain(store: Store) -> None:
+    """A lying server: a huge family name with markup, a nested object for a quantization."""
+    model = FakeModel("llava:7b", ["A"], quantization="Q4_K_M")
+    with OllamaFixture([model]) as ollama:
+        ollama.models["llava:7b"].digest = "sha256:" + "<b>x</b>" * 100
+        card = ask_bounded(
+            OllamaBackend(parse_spec(f"ollama:llava:7b@{ollama.base_url}")), "ollama"
+        )
+    assert len(card["digest"]) <= 200 and card["digest"].endswith("…")
+    assert all(
+        isinstance(v, str | int | float | bool | type(None))
+        for k, v in card.items()
+        if k != "reasons"
+    )

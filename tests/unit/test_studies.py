@@ -342,5 +342,11 @@ def test_each_model_is_asked_about_itself_once_per_study_and_every_output_carrie
     assert (
         main(["study", "report", str(state.study_id), "--format", "md", "--out", str(report)]) == 0
     )
+    page = tmp_path / "report.html"
+    assert (
+        main(["study", "report", str(state.study_id), "--format", "html", "--out", str(page)]) == 0
+    )
+    html = page.read_text()
+    assert 'id="provenance-table"' in html and "Quantization: Q4_K_M" in html
     text = report.read_text()
     assert "## What ran where" in text and "Quantization\\: Q4\\_K\\_M" in text and "no GPU" in text
