@@ -15,6 +15,7 @@ from components.context import (
 )
 from components.label_bar import VOICE_WORDS, label_bar
 from components.models import model_picker
+from components.provenance import comparison_provenance
 from components.runs import (
     follow,
     form_shows,
@@ -265,6 +266,8 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
                 title, details = named.title, named.tooltip
                 st.subheader(escape_markdown(title), anchor=False, help=details, divider="gray")
                 voice_column(run, clips, figures[voice], labels)
+        if not live:
+            comparison_provenance(app, run, list(voices_of_run))
 
 
 def runs_now() -> list[Run]:

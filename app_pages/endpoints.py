@@ -14,7 +14,6 @@ st.title(_("Backends"))
 
 if st.button(_("Refresh"), icon=":material/refresh:"):
     st.cache_data.clear()
-    app.catalog.forget_descriptions()
 
 
 # The details servers give of a model, as they name them (Ollama): headers in the language.

@@ -24,6 +24,7 @@ from lineup.app import (
     LeaderboardFilter,
     Lineup,
     RunKind,
+    card_line,
     escape_markdown,
     hide_credentials,
     short_names,
@@ -236,6 +237,17 @@ def tables(
     return names
 
 
+def provenance_section(app: Lineup, rows: list[dict[str, Any]], name_key: str) -> None:
+    """Each model's latest card: what its server or engine said about itself when last asked."""
+    names = short_names(r[name_key] for r in rows)
+    cards = app.leaderboard.provenance(r[name_key] for r in rows)
+    with st.expander("What ran where (each model's latest card)", icon=":material/dns:"):
+        for row in rows:
+            model = row[name_key]
+            card = escape_markdown(card_line(cards.get(model)))
+            st.caption(f"**{escape_markdown(names[model])}**: {card}")
+
+
 def export(rows: list[dict[str, Any]], name_key: str) -> pd.DataFrame:
     """The rows as they are (ranked, counts named labels and answers), for a CSV file, with no
     password of a spec's URL."""
@@ -293,6 +305,7 @@ with vlm_tab:
             st.caption(
                 "No chart yet: no complete answer has a label. Label answers on a Compare page."
             )
+        provenance_section(app, rows, "model")
         csv_download(export(rows, "model"), "Download CSV", "lineup-vlm-leaderboard.csv", "vlm-csv")
     study_section(app, board_filter, "vlm")
 
@@ -309,6 +322,7 @@ with tts_tab:
             st.plotly_chart(wer_chart(rows, names), key="tts-chart")
         else:
             st.caption("No chart yet: no clip has been transcribed, so there is no WER.")
+        provenance_section(app, rows, "voice")
         csv_download(export(rows, "voice"), "Download CSV", "lineup-tts-leaderboard.csv", "tts-csv")
     study_section(app, board_filter, "tts")
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from components.context import SHOWN_MARK, annotator_sidebar, get_lineup, page_runs, show_runs
 from components.models import model_picker
+from components.provenance import study_provenance
 from components.runs import remember_start, results_anchor, start_button
 from components.study import (
     COMPARE_KEY,
@@ -282,6 +283,7 @@ def show_study(
         scoring_panel(app, study)  # says whose reference model this study runs
     names = short_names(study.models)
     study_details(study, names, app.studies.specs(study.id))
+    study_provenance(app, study.id, study.models, names)
     progress_panel(app, study.id, study.status)
     study_controls(app, study, annotator)
     compare_control(study, studies or [study])

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from backends import compute, hub
 from backends.base import Audio, BackendError, BackendUnavailable, Options, TTSBackend
+from backends.probe import torch_model_card
 from backends.spec import ModelSpec
 
 NO_PRESET = "none"
@@ -87,6 +88,10 @@ class BarkBackend(TTSBackend):
         self.model = model.to(self.options.device)
         _prepare_generation_config(self.model, self.options)
         self.model.eval()
+
+    def describe(self) -> dict[str, Any]:
+        """The loaded model's dtype, device and parameter count, with the versions."""
+        return torch_model_card("bark", "transformers", self.model)
 
     @property
     def sample_rate_hz(self) -> int:

@@ -252,10 +252,15 @@ class Backend(ABC):
         self.spec = spec
 
     def describe(self) -> dict[str, Any]:
-        """What the backend knows about the model and server (digest, quantisation, versions),
-        for the record. Asked before the runner starts its clock; never fails the answer.
-        Default: nothing."""
-        return {}
+        """What the model's server or engine says about itself (the provenance card: digest,
+        quantisation, context, build, dtype, device, versions, ...), as `backends.probe.Card`
+        gives it: every field it asks for, None with its reason in `reasons` when not learned.
+
+        Asked once per model per comparison or study, after the answers (lineup.run.provenance):
+        never before the clock, never in a timed request. Each request is bounded
+        (backends.probe); it never raises. Default: the engine's kind alone.
+        """
+        return {"engine": self.spec.kind, "reasons": {}}
 
     @classmethod
     def discover_local(cls) -> list[DiscoveredModel]:

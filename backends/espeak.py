@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from backends.base import (
     Audio,
@@ -20,6 +20,7 @@ from backends.base import (
     TTSBackend,
 )
 from backends.presets import parse_preset
+from backends.probe import engine_card
 from backends.spec import ModelSpec
 from backends.wav import from_wav_bytes
 
@@ -116,6 +117,19 @@ class EspeakBackend(TTSBackend):
                 f"espeak-ng has no variant {self.variant!r}. See `espeak-ng --voices=variant` "
                 "(for example f3, m3, klatt4)."
             )
+
+    def describe(self) -> dict[str, Any]:
+        """espeak-ng's version (its own `--version` line) and the voice."""
+        try:
+            done = subprocess.run(
+                [self.binary, "--version"], capture_output=True, text=True, timeout=2.0
+            )
+            version: str | None = done.stdout.split("  Data at")[0].strip() or None
+        except (OSError, subprocess.SubprocessError):
+            version = None
+        return engine_card(
+            "espeak", None, engine_version=version, voice=self.language, variant=self.variant
+        )
 
     def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
         """Speak `text`; espeak-ng is deterministic, so `seed` changes nothing."""

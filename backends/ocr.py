@@ -19,6 +19,7 @@ from backends.base import (
     VLMBackend,
     VLMRequest,
 )
+from backends.probe import engine_card
 from backends.spec import ModelSpec
 
 LANGUAGE_PACKAGES = {"eng": "tesseract-ocr-eng", "rus": "tesseract-ocr-rus"}
@@ -88,6 +89,14 @@ class OCRBackend(VLMBackend):
         yield Chunk(
             usage=Usage(metadata={"tesseract_version": version, "languages": self.languages})
         )
+
+    def describe(self) -> dict[str, Any]:
+        """Tesseract's version and the languages read."""
+        try:
+            version: str | None = str(_pytesseract().get_tesseract_version())
+        except Exception:  # noqa: BLE001 - a missing binary is the answer's error, not this
+            version = None
+        return engine_card("ocr", None, engine_version=version, languages=self.languages)
 
     @classmethod
     def discover_local(cls) -> list[DiscoveredModel]:

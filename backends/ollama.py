@@ -41,6 +41,7 @@ from backends.http_stream import (
     uses_proxy,
 )
 from backends.keys import api_key
+from backends.probe import Card, Prober, host_of
 from backends.spec import ModelSpec, default_ollama_host
 
 NS_PER_S = 1_000_000_000
@@ -128,12 +129,6 @@ class OllamaBackend(VLMBackend, EndpointBackend):
         if transport is None and not uses_proxy(self.base_url):
             # A transport whose sockets a cancel can shut down, even before the headers came.
             transport = GuardedHTTPTransport()
-        # The `ollama` client asks only for metadata (describe), so its limits are short: a
-        # server that does not answer them will not answer the question either.
-        metadata_timeout = httpx.Timeout(
-            min(3.0, self.options.timeout_s), connect=min(3.0, self.options.connect_timeout_s)
-        )
-        self._client = _client(self.base_url, metadata_timeout, transport, self.options.api_key_env)
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -350,27 +345,59 @@ class OllamaBackend(VLMBackend, EndpointBackend):
         )
 
     def describe(self) -> dict[str, Any]:
-        """Digest, quantisation and server version, for the record; never fails the answer.
-
-        The runner asks before it starts the clock, so these requests are not in any timing.
-        """
-        import ollama
-
-        details: dict[str, Any] = {}
-        try:
-            for model in self._client.list().models:
-                if model.model == self.spec.model or model.model == f"{self.spec.model}:latest":
-                    details["digest"] = model.digest
-                    if model.details is not None:
-                        details["quantization"] = model.details.quantization_level
-                        details["parameter_size"] = model.details.parameter_size
-                        details["family"] = model.details.family
-            details["server_version"] = server_version(
-                self.base_url, self._transport, self.options.api_key_env
-            )
-        except (httpx.HTTPError, ConnectionError, ollama.ResponseError, ValueError):
-            pass  # the answer itself will say what is wrong with the server
-        return details
+        """What Ollama says of the model: /api/version; /api/show (family, parameter size,
+        quantisation level, context length); /api/ps (the bytes it holds in VRAM and in all,
+        the CPU/GPU split `ollama ps` shows, its digest) or, when the model is not loaded now,
+        its digest from /api/tags. Bounded, never raises (backends.probe)."""
+        card = Card(
+            "ollama",
+            OLLAMA_FIELDS,
+            host=host_of(self.base_url),
+        )
+        with Prober(
+            self.base_url, _auth_headers(self.options.api_key_env), transport=self._transport
+        ) as probe:
+            version, why = probe.ask("/api/version")
+            if version is not None:
+                card.set("server_version", version.get("version"))
+            else:
+                card.missing(str(why), "server_version")
+            shown, why = probe.ask("/api/show", {"model": self.spec.model})
+            if shown is not None:
+                details = _object(shown.get("details"))
+                card.set("family", details.get("family"))
+                card.set("parameter_size", details.get("parameter_size"))
+                card.set("quantization", details.get("quantization_level"))
+                card.set("format", details.get("format"))
+                info = _object(shown.get("model_info"))
+                arch = info.get("general.architecture")
+                if isinstance(arch, str):
+                    card.set("context_length", info.get(f"{arch}.context_length"))
+            else:
+                card.missing(str(why), "family", "parameter_size", "quantization", "format")
+            card.missing("/api/show gave no context length", "context_length")
+            loaded, why = probe.ask("/api/ps")
+            entry = _listed(loaded, self.spec.model) if loaded is not None else None
+            if entry is not None:
+                size, vram = entry.get("size"), entry.get("size_vram")
+                card.set("size_bytes", size)
+                card.set("vram_bytes", vram)
+                card.set("processor", processor_split(size, vram))
+                card.set("digest", entry.get("digest"))
+            else:
+                card.missing(
+                    str(why) if loaded is None else "/api/ps: the model is not loaded now",
+                    "size_bytes",
+                    "vram_bytes",
+                    "processor",
+                )
+            if card.values["digest"] is None:
+                tags, why = probe.ask("/api/tags")
+                entry = _listed(tags, self.spec.model) if tags is not None else None
+                if entry is not None:
+                    card.set("digest", entry.get("digest"))
+                card.missing(str(why) if tags is None else "/api/tags: not listed", "digest")
+        return card.as_dict()
 
     @classmethod
     def discover(cls, base_url: str, *, api_key_env: str | None = None) -> list[DiscoveredModel]:
@@ -411,6 +438,50 @@ class OllamaBackend(VLMBackend, EndpointBackend):
         template = N_("Ollama {version} at {base_url}")
         values: dict[str, object] = {"version": version, "base_url": base_url}
         return Health(True, template.format(**values), version, template, values)
+
+
+OLLAMA_FIELDS = (
+    "host",
+    "server_version",
+    "family",
+    "parameter_size",
+    "quantization",
+    "format",
+    "context_length",
+    "digest",
+    "size_bytes",
+    "vram_bytes",
+    "processor",
+)
+
+
+def _listed(answer: dict[str, Any], model: str) -> dict[str, Any] | None:
+    """The entry of `model` in an /api/ps or /api/tags answer (`llava` is `llava:latest`)."""
+    models = answer.get("models")
+    if not isinstance(models, list):
+        return None
+    names = {model, f"{model}:latest"}
+    for entry in models:
+        if isinstance(entry, dict) and (entry.get("model") in names or entry.get("name") in names):
+            return entry
+    return None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def processor_split(size: Any, vram: Any) -> str | None:
+    """Where a loaded model sits, as `ollama ps` says it: "100% GPU", "100% CPU" or
+    "48%/52% CPU/GPU" (the share of its bytes outside and inside VRAM)."""
+    if not isinstance(size, int) or not isinstance(vram, int) or size <= 0 or vram < 0:
+        return None
+    gpu_pct = round(100 * min(vram, size) / size)
+    if gpu_pct >= 100:
+        return "100% GPU"
+    if gpu_pct <= 0:
+        return "100% CPU"
+    return f"{100 - gpu_pct}%/{gpu_pct}% CPU/GPU"
 
 
 def server_version(

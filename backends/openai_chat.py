@@ -10,7 +10,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import httpx
 import httpx2  # the HTTP library the openai client is built on (a fork of httpx)
 
 from backends.base import (
@@ -37,6 +36,7 @@ from backends.http_stream import (
     split_lines,
 )
 from backends.openai_compat import OPENAI_API_KEY_ENV, OpenAIServer, error_text
+from backends.probe import Card, Prober, host_of, without_home
 from backends.spec import ModelSpec
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -276,32 +276,47 @@ class OpenAIChatBackend(VLMBackend, EndpointBackend):
         )
 
     def describe(self) -> dict[str, Any]:
-        """The server's version where it tells it: vLLM's /version, llama.cpp's /props.
-
-        Asked before the runner starts its clock, on a plain client of its own so that a
-        test's recording transport sees only the chat request.
-        """
+        """What an OpenAI-compatible server says of itself and the model: llama.cpp's /props
+        (model path, context `n_ctx`, build) and /v1/models (parameters, training context);
+        vLLM's /version and /v1/models (`max_model_len`; quantisation where it says). Other
+        servers leave these empty, each with its reason. Bounded, never raises
+        (backends.probe); asked on a client of its own, after the answers."""
         root = self.base_url.rstrip("/").removesuffix("/v1")
-        details: dict[str, Any] = {}
-        try:
-            # Short limits: a server that does not answer here will not answer the question
-            # either, and the runner's timer is already running.
-            timeout = httpx.Timeout(2.0, connect=min(2.0, self.options.connect_timeout_s))
-            with httpx.Client(timeout=timeout, headers=self._server.auth_headers()) as http:
-                for path, key, field in (
-                    ("/version", "version", "server_version"),
-                    ("/props", "build_info", "server_build"),
-                ):
-                    response = http.get(root + path)
-                    if response.status_code == 200 and "json" in response.headers.get(
-                        "content-type", ""
-                    ):
-                        value = response.json().get(key)
-                        if value:
-                            details[field] = str(value)
-        except (httpx.HTTPError, ValueError):
-            pass  # the answer itself will say what is wrong with the server
-        return details
+        card = Card("openai", OPENAI_FIELDS, host=host_of(self.base_url))
+        with Prober(root, self._server.auth_headers()) as probe:
+            props, props_why = probe.ask("/props")
+            if props is not None:
+                card.set("build", props.get("build_info"))
+                path = props.get("model_path")
+                card.set("model_path", without_home(path) if isinstance(path, str) else None)
+                settings = props.get("default_generation_settings")
+                if isinstance(settings, dict):
+                    card.set("context", settings.get("n_ctx"))
+                if card.values["build"] is not None:
+                    card.set("server", "llama.cpp")
+            version, version_why = probe.ask("/version")
+            if version is not None:
+                card.set("server_version", version.get("version"))
+                if card.values["server"] is None:
+                    card.set("server", "vLLM")
+            listed, models_why = probe.ask("/v1/models")
+            entry = _model_entry(listed, self.spec.model) if listed is not None else None
+            if entry is not None:
+                card.set("max_model_len", entry.get("max_model_len"))
+                card.set("quantization", entry.get("quantization"))
+                meta = entry.get("meta")
+                if isinstance(meta, dict):  # llama.cpp's
+                    card.set("parameters", meta.get("n_params"))
+                    card.set("context_train", meta.get("n_ctx_train"))
+            if card.values["context"] is None:
+                card.set("context", card.values["max_model_len"])
+        card.missing(str(props_why), "build", "model_path")
+        card.missing(str(version_why), "server_version")
+        models_reason = str(models_why) if listed is None else "/v1/models: not said"
+        card.missing(models_reason, "max_model_len", "parameters", "context_train")
+        card.missing("neither /props (llama.cpp) nor /v1/models (vLLM) gave a context", "context")
+        card.missing("the server does not say", "quantization", "server")
+        return card.as_dict()
 
     @classmethod
     def discover(cls, base_url: str, *, api_key_env: str | None = None) -> list[DiscoveredModel]:
@@ -317,6 +332,32 @@ class OpenAIChatBackend(VLMBackend, EndpointBackend):
             )
             for m in models
         ]
+
+
+OPENAI_FIELDS = (
+    "host",
+    "server",
+    "server_version",
+    "build",
+    "model_path",
+    "context",
+    "max_model_len",
+    "context_train",
+    "parameters",
+    "quantization",
+)
+
+
+def _model_entry(answer: dict[str, Any], model: str) -> dict[str, Any] | None:
+    """The model's entry in /v1/models (by id, else the only one: llama.cpp serves one)."""
+    data = answer.get("data")
+    if not isinstance(data, list):
+        return None
+    entries = [entry for entry in data if isinstance(entry, dict)]
+    for entry in entries:
+        if entry.get("id") == model:
+            return entry
+    return entries[0] if len(entries) == 1 else None
 
 
 def _accepts_images(extra: dict[str, Any]) -> bool | None:

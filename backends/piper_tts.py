@@ -18,6 +18,7 @@ from backends.base import (
     TTSBackend,
 )
 from backends.presets import parse_preset
+from backends.probe import engine_card
 from backends.spec import ModelSpec
 
 BUNDLED_VOICE = "en_US-joe-medium"
@@ -96,6 +97,12 @@ class PiperBackend(TTSBackend):
         except Exception as exc:  # onnxruntime and json raise many types on a bad file
             raise BackendError(f"Piper could not load the voice {self.model_path}: {exc}") from exc
         self._config_json: dict[str, Any] = json.loads(self.config_path.read_text("utf-8"))
+
+    def describe(self) -> dict[str, Any]:
+        """The voice file, its sample rate and piper-tts's version."""
+        audio = self._config_json.get("audio")
+        rate = audio.get("sample_rate") if isinstance(audio, dict) else None
+        return engine_card("piper", "piper-tts", voice=self.model_path.name, sample_rate_hz=rate)
 
     def synthesis_values(self, preset: str | None) -> dict[str, float]:
         """The length/noise values a preset gives for this voice (the voice's own as defaults)."""

@@ -21,6 +21,7 @@ from backends.base import (
     VLMBackend,
     VLMRequest,
 )
+from backends.probe import torch_model_card
 from backends.spec import ModelSpec
 
 Task = Literal["chat", "vqa", "caption"]
@@ -138,6 +139,10 @@ class TransformersVLMBackend(VLMBackend):
             "transformers_version": transformers.__version__,
             "torch_version": torch.__version__,
         }
+
+    def describe(self) -> dict[str, Any]:
+        """The loaded model's dtype, device and parameter count, with the versions."""
+        return torch_model_card("transformers", "transformers", self.model)
 
     def _task(self, config: Any) -> Task:
         from transformers.models.auto.modeling_auto import (

@@ -16,6 +16,7 @@ import streamlit as st
 
 from components.context import page_runs, show_started
 from components.label_bar import label_bar
+from components.provenance import comparison_provenance
 from components.stats import (
     STATE_LINES,
     FigureValues,
@@ -243,6 +244,8 @@ def vlm_results(
             draw_column(view)
             if not live and view.status == OK:
                 label_bar(app, view.generation_id, annotator, labels.get(view.generation_id))
+    if not live and not hidden:  # a card names its model: none while names are hidden
+        comparison_provenance(app, run, [view.model for view, _ in columns])
 
 
 def stop_runs(app: Lineup, query_key: str) -> None:

@@ -96,7 +96,15 @@ from lineup.report import (
     rank_note,
     rank_summary,
 )
-from lineup.run import DEFAULT_STT, Comparison, GenerationResult, JobView
+from lineup.run import (
+    DEFAULT_STT,
+    Comparison,
+    GenerationResult,
+    JobView,
+    card_facts,
+    card_line,
+    machine_line,
+)
 from lineup.score import (
     ALPHA_SCALE,
     JUDGE_MAX_TOKENS,
@@ -177,6 +185,9 @@ __all__ = [
     "ITEM_KEYS",
     "MATRIX_FIGURES",
     "RANK_RULE",
+    "card_facts",
+    "card_line",
+    "machine_line",
     "pair_matrix",
     "pair_sentences",
     "rank_note",

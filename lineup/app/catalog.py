@@ -47,10 +47,6 @@ class Catalog(Part):
         """The names backends.toml gives models of this modality."""
         return [m.name for m in self.config.models if self.modality(m.spec) == modality]
 
-    def forget_descriptions(self) -> None:
-        """Ask every backend for its model's description afresh on the next run."""
-        self.described.forget()
-
     @staticmethod
     def modality(spec_text: str) -> Modality | None:
         kind = spec_text.split(":", 1)[0]

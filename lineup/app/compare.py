@@ -3,7 +3,7 @@ stop it, start it again, and read the runs stored, with the figures of a voice r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,12 @@ from lineup.measure import CLIP_COLUMNS, summarize_clips, voice_figures
 from lineup.run import (
     DEFAULT_STT,
     ClipResult,
+    ColumnConditions,
     Comparison,
     RunInputs,
     TTSComparison,
     active_run,
+    differences,
     first_refusal,
     inputs_of,
     language_warnings,
@@ -57,6 +59,32 @@ class Compare(Part):
     def runs(self, run_ids: Iterable[int], kind: RunKind | None = None) -> list[Run]:
         """The runs of these ids that exist (and are of `kind`), in the order given."""
         return [run for run in (self.run(run_id, kind) for run_id in run_ids) if run is not None]
+
+    def machine(self, run_id: int) -> dict[str, Any] | None:
+        """The machine that ran a comparison (None: stored before Lineup recorded it)."""
+        return self.store.machine_of(run_id=run_id)
+
+    def provenance(self, run_id: int) -> dict[str, dict[str, Any]]:
+        """{model as named: what its server or engine said about itself} for a comparison."""
+        return self.store.provenance_of(run_id=run_id)
+
+    def differences(
+        self, rows: Sequence[Generation], provenance: Mapping[str, Mapping[str, Any]]
+    ) -> list[str]:
+        """What a person should know when these columns' figures were measured under
+        conditions that differ (lineup.run.differences): one column per model, in order."""
+        columns: dict[str, ColumnConditions] = {}
+        for row in rows:
+            if row.model_spec not in columns:
+                columns[row.model_spec] = ColumnConditions(
+                    row.model_spec,
+                    provenance.get(row.model_spec),
+                    # `cold` and `concurrent_max` are columns other work adds to generations;
+                    # until a row has them they are unknown, and an unknown is no difference.
+                    cold=getattr(row, "cold", None),
+                    concurrent_max=getattr(row, "concurrent_max", None),
+                )
+        return differences(list(columns.values()))
 
     def latest(self, kind: RunKind, limit: int = 20) -> list[Run]:
         """The newest runs of a kind, newest first, with their generations."""
@@ -173,7 +201,6 @@ class Compare(Part):
             timeout_s=timeout,
             blind=blind,
             secrets=self._app.secrets(),
-            describe=self.described,
             stall_s=self.settings.stall_s,
         )
 

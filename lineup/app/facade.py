@@ -19,7 +19,7 @@ from lineup.app.scores import Scores
 from lineup.app.sets import Sets
 from lineup.app.start_once import StartOnce
 from lineup.app.studies import Studies
-from lineup.catalog import BackendsConfig, DescribeCache, load_backends_config
+from lineup.catalog import BackendsConfig, load_backends_config
 from lineup.core import Settings, ValidatedImage, check_timeout_s, load_settings
 from lineup.store import MediaStore, Store
 
@@ -38,7 +38,6 @@ class Lineup:
     store: Store
     media: MediaStore
     config: BackendsConfig
-    described: DescribeCache = field(default_factory=DescribeCache)
     # The starts of every session of the server, one per request id (a page's form token).
     started: StartOnce = field(default_factory=StartOnce)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lineup.app.part import ExportTable, Part, RunKind
@@ -32,6 +32,11 @@ class Leaderboard(Part):
         if kind == "vlm":
             return vlm_leaderboard(self.store, filter)
         return tts_leaderboard(self.store, filter)
+
+    def provenance(self, models: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """{model: what its server or engine said about itself the last time it was asked}
+        (the newest card of any comparison or study; a model never asked has none)."""
+        return self.store.latest_provenance(models)
 
     def choices(self) -> FilterChoices:
         """What the leaderboard's filters can be set to: the studies (newest first), the sets,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from backends import keys
 from backends.spec import SpecError
 from lineup.app.start_once import StartOnce
-from lineup.catalog import BackendsConfig, ConfigError, DescribeCache
+from lineup.catalog import BackendsConfig, ConfigError
 from lineup.core import InputError, MediaError, Settings, SettingsError
 from lineup.store import MediaStore, MediaStoreError, Store, StoreError, StoreUnavailable
 
@@ -73,10 +73,6 @@ class Part:
     @property
     def config(self) -> BackendsConfig:
         return self._app.config
-
-    @property
-    def described(self) -> DescribeCache:
-        return self._app.described
 
     @property
     def started(self) -> StartOnce:

@@ -184,7 +184,6 @@ class Studies(Part):
             {model.name: model for model in models},
             image_of=self._app.stored_image,
             stt=stt,
-            describe=self.described,
             secrets=self._app.secrets(),
         ).start()
 
@@ -257,6 +256,14 @@ class Studies(Part):
         """Per model of the study (by name), the full spec its latest answer was made with
         (generations.resolved_spec); a model without answers is left out."""
         return resolved_specs(self.store, study_id)
+
+    def machine(self, study_id: int) -> dict[str, Any] | None:
+        """The machine that ran the study last (None: before Lineup recorded it)."""
+        return self.store.machine_of(study_id=study_id)
+
+    def provenance(self, study_id: int) -> dict[str, dict[str, Any]]:
+        """{model: what its server or engine said about itself}, asked once in the study."""
+        return self.store.provenance_of(study_id=study_id)
 
     def result(self, study_id: int, annotator: str | None = None) -> StudyResult:
         """The study's results, read once, for every output to render (lineup.report.result):

@@ -2,7 +2,6 @@
 names."""
 
 from lineup.catalog.config import BackendsConfig, ConfigError, load_backends_config
-from lineup.catalog.descriptions import DescribeCache, Describer, describe_now
 from lineup.catalog.discovery import EndpointReport, local_models, probe_endpoints
 from lineup.catalog.names import (
     ModelLabel,
@@ -16,13 +15,10 @@ from lineup.catalog.resolver import Lane, ResolvedModel, resolve, resolve_all
 __all__ = [
     "BackendsConfig",
     "ConfigError",
-    "DescribeCache",
-    "Describer",
     "EndpointReport",
     "Lane",
     "ModelLabel",
     "ResolvedModel",
-    "describe_now",
     "hide_credentials",
     "load_backends_config",
     "local_models",

@@ -13,6 +13,8 @@ from lineup.app import (
     GenerationResult,
     Lineup,
     MediaError,
+    card_line,
+    machine_line,
 )
 from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands
 from lineup.cli.output import EXIT_OK, BadInput, emit, err, table
@@ -83,10 +85,31 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
     else:
         follow_comparison(comparison)  # each model's live figures while it streams
     by_id = {r.generation_id: r for r in comparison.results()}
-    results = [_vlm_result(by_id[job.generation_id]) for job in comparison.jobs]
+    comparison.settle()  # each model asked about itself, after the answers (bounded)
+    results = [
+        _vlm_result(by_id[job.generation_id])
+        | {"provenance": comparison.provenance_of(job.model.name)}
+        for job in comparison.jobs
+    ]
+    machine = app.compare.machine(comparison.run_id)
+    run = app.compare.run(comparison.run_id)
+    said = app.compare.differences(
+        run.generations if run else [], app.compare.provenance(comparison.run_id)
+    )
     if args.json:
-        emit({"run_id": comparison.run_id, "results": results})
+        emit(
+            {
+                "run_id": comparison.run_id,
+                "machine": machine,
+                "differences": said,
+                "results": results,
+            }
+        )
         return EXIT_OK
+    print(f"machine: {machine_line(machine)}")
+    for sentence in said:
+        print(f"note: {sentence}")
+    print()
     for result in results:
         print(f"== {result['model']} [{result['status']}] generation {result['generation_id']}")
         print(result["text"] if result["status"] == "ok" else f"error: {result['error']}")
@@ -97,5 +120,6 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
                     ["ttft_s", "total_s", "output_tokens", "tokens_per_s", "tokens_source"],
                 )
             )
+        print(f"provenance: {card_line(result['provenance'])}")
         print()
     return EXIT_OK

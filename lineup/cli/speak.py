@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from lineup.app import DEFAULT_STT, MAX_SEED, MAX_SENTENCE_CHARS, Lineup
+from lineup.app import (
+    DEFAULT_STT,
+    MAX_SEED,
+    MAX_SENTENCE_CHARS,
+    Lineup,
+    card_line,
+    machine_line,
+)
 from lineup.cli.arguments import SAMPLES, SEED, TIMEOUT_S, Commands
 from lineup.cli.output import EXIT_OK, emit, err, table
 
@@ -83,17 +90,28 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
                 err(f"  done   {label}")
             else:
                 err(f"  failed {label}: {r.error}")
-    results = [{name: getattr(r, name) for name in TTS_RESULT_FIELDS} for r in comparison.results()]
+    comparison.settle()  # each voice asked about itself, after the clips (bounded)
+    results = [
+        {name: getattr(r, name) for name in TTS_RESULT_FIELDS}
+        | {"provenance": comparison.provenance_of(r.voice)}
+        for r in comparison.results()
+    ]
+    machine = app.compare.machine(comparison.run_id)
     if args.json:
         emit(
             {
                 "run_id": comparison.run_id,
                 "run_ids": comparison.run_ids,
+                "machine": machine,
                 "warnings": warnings,
                 "results": results,
             }
         )
         return EXIT_OK
+    print(f"machine: {machine_line(machine)}")
+    for voice in dict.fromkeys(r["voice"] for r in results):
+        print(f"{voice}: {card_line(comparison.provenance_of(voice))}")
+    print()
     for result in results:
         print(
             f"== {result['voice']} sample {result['sample'] + 1} [{result['status']}] "

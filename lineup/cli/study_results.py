@@ -16,6 +16,8 @@ from lineup.app import (
     SCORE_KEYS,
     SUMMARY_KEYS,
     Lineup,
+    card_line,
+    machine_line,
     pair_sentences,
     rank_note,
     rank_summary,
@@ -144,6 +146,9 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
     for line in judge_reliability_lines(summary):
         print(line)
     _print_stop(summary["stop_labeling"])
+    print(f"\nwhat ran where: {machine_line(summary['machine'])}")
+    for model in rows:
+        print(f"  {model['model']}: {card_line(model['provenance'])}")
     if against is not None:
         print(
             f"\nagreement with {against['model']} (same item and repeat; 95% item-bootstrap "

@@ -117,6 +117,39 @@ def _labels_query(study_id: int) -> Select[*tuple[Any, ...]]:
     )
 
 
+PROVENANCE_COLUMNS = ("model", "field", "value", "why_empty")
+
+
+def provenance_sheet(result: StudyResult, name: str = "provenance") -> Sheet:
+    """What ran where, one row per fact: the machine's (model `(machine)`), then each model's
+    card (lineup.run.provenance), an empty field with why it is empty."""
+    rows: list[list[Any]] = []
+    machine = result.machine or {}
+    for field, value in machine.items():
+        if field == "gpus":
+            value = (
+                "; ".join(
+                    f"{gpu.get('name')} ({gpu.get('memory_gb')} GiB, driver {gpu.get('driver')})"
+                    for gpu in value
+                )
+                or "no GPU"
+            )
+        rows.append(["(machine)", field, value, None])
+    for model in result.study.models:
+        card = result.provenance.get(model)
+        if card is None:
+            rows.append([model, "provenance", None, "not asked (the model has not answered yet)"])
+            continue
+        reasons = card.get("reasons") or {}
+        for field, value in card.items():
+            if field != "reasons":
+                rows.append([model, field, value, reasons.get(field) if value is None else None])
+        for field, why in reasons.items():
+            if field not in card:
+                rows.append([model, field, None, why])
+    return Sheet(name, PROVENANCE_COLUMNS, rows)
+
+
 def study_sheets(result: StudyResult) -> list[Sheet]:
     """The study's tables, then its raw generations and labels (read as they are written)."""
     tables, store, study_id = result.tables, result.store, result.study.id
@@ -127,6 +160,7 @@ def study_sheets(result: StudyResult) -> list[Sheet]:
         ),
         Sheet("generations", GENERATION_COLUMNS, _streamed(store, _generations_query(study_id))),
         Sheet("labels", LABEL_COLUMNS, _streamed(store, _labels_query(study_id))),
+        provenance_sheet(result),
     ]
 
 

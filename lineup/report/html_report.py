@@ -55,6 +55,7 @@ from lineup.report.pairs_matrix import (
     pair_sentences,
     rank_summary,
 )
+from lineup.run import card_facts, machine_line
 from lineup.score import ALPHA_SCALE, Verdict
 from lineup.store import MediaStore
 
@@ -392,6 +393,8 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         judge_by_model_columns=JUDGE_BY_MODEL_MD,
         arena_columns=ARENA_MD,
         setup=setup_lines(summary),
+        machine=machine_line(summary["machine"]),
+        cards=[(m["model"], card_facts(m["provenance"])) for m in summary["models"]],
         number=number,
         percent=percent,
         alpha_scale=ALPHA_SCALE,

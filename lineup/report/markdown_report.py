@@ -20,6 +20,7 @@ from lineup.report.pairs_matrix import (
     rank_note,
     rank_summary,
 )
+from lineup.run import card_facts, machine_line
 from lineup.score import ALPHA_SCALE
 
 if TYPE_CHECKING:
@@ -222,6 +223,21 @@ def setup_lines(summary: dict[str, Any], name: Callable[[str], str] = str) -> li
     return lines
 
 
+def provenance_markdown(summary: dict[str, Any]) -> list[str]:
+    """What ran where: the machine, then each model's card (lineup.run.provenance), escaped:
+    a server's words are hostile text."""
+    parts = [
+        "## What ran where",
+        "",
+        escape_markdown(f"Machine: {machine_line(summary['machine'])}."),
+        "",
+    ]
+    for model in summary["models"]:
+        facts = "; ".join(f"{label}: {text}" for label, text in card_facts(model["provenance"]))
+        parts += [f"- {escape_markdown(model['model'])}: {escape_markdown(facts)}"]
+    return [*parts, ""]
+
+
 def markdown_report(result: StudyResult) -> str:
     """The study's tables as Markdown. Every piece of people's or models' text in it (the
     set's name, model names, the judge) is escaped (lineup.core.markup.escape_markdown): rendered,
@@ -235,6 +251,7 @@ def markdown_report(result: StudyResult) -> str:
         f"{summary['total']} answers.",
         "",
         *(line for text in setup_lines(summary, escape_markdown) for line in (text, "")),
+        *provenance_markdown(summary),
         "## Relevance",
         "",
         _markdown_table(models, RELEVANCE_MD),

@@ -370,6 +370,16 @@ class StudyResult:
         return agreement_with(self, self.study.models[0])
 
     @cached_property
+    def machine(self) -> dict[str, Any] | None:
+        """The machine that ran the study last (lineup.run.provenance); None before 0015."""
+        return self.store.machine_of(study_id=self.study.id)
+
+    @cached_property
+    def provenance(self) -> dict[str, dict[str, Any]]:
+        """{model: what its server or engine said about itself}, asked once in the study."""
+        return self.store.provenance_of(study_id=self.study.id)
+
+    @cached_property
     def summary(self) -> dict[str, Any]:
         """The study as `study show --json` prints it (lineup.report.summary)."""
         from lineup.report.summary import summarize

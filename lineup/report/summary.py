@@ -283,8 +283,11 @@ def summarize(result: StudyResult) -> dict[str, Any]:
             {key: clean_number(value) for key, value in pair.as_dict().items()}
             for pair in result.pairs
         ],
+        # What ran where: the machine, and per model what its server said (None: not asked).
+        "machine": result.machine,
         "models": [
             {key: clean_number(by_model[model].get(key)) for key in keys}
+            | {"provenance": result.provenance.get(model)}
             for model in _models(info, by_model)
         ],
     }

@@ -51,6 +51,9 @@ Sheets, in this order (a sheet with no rows is still written, as its header):
   then per judge that ran its reliability (lineup.score.judge_reliability: first-position win
   rate and flip rate for the pairwise protocol, and its disputed answers); each with the number
   of answers (or label pairs) it rests on, and what it means or why it is empty.
+- Provenance: what ran where, one row per fact (model, field, value, why_empty): the machine's
+  (model `(machine)`: CPU, cores, memory, OS, Python, torch, GPUs), then each model's card, what
+  its server or engine said about itself (lineup.run.provenance).
 - Generations: every generation of the study in any state, every stored column, as the study
   export writes them (lineup.report.export).
 
@@ -81,6 +84,7 @@ from lineup.report.export import (
     _generations_query,
     _labels_query,
     _streamed,
+    provenance_sheet,
     write_sheets,
 )
 from lineup.report.result import StudyResult
@@ -103,6 +107,7 @@ SHEETS = (
     "Judge",
     "Labels",
     "Agreement",
+    "Provenance",
     "Generations",
 )
 VOICE_SHEETS = (*SHEETS[:3], "Transcripts", *SHEETS[3:])
@@ -467,6 +472,7 @@ def workbook_sheets(result: StudyResult) -> list[Sheet]:
         _judge_sheet(result),
         _labels_sheet(store, study_id),
         _agreement_sheet(summary),
+        provenance_sheet(result, "Provenance"),
         Sheet("Generations", GENERATION_COLUMNS, _streamed(store, _generations_query(study_id))),
     ]
 

@@ -1,8 +1,18 @@
-"""Comparisons in progress: several models at once, timed, kept alive, each answer finished once."""
+"""Comparisons in progress: several models at once, timed, kept alive, each answer finished once;
+what ran where (the machine, what each model said about itself)."""
 
 from lineup.run.inputs import RunInputs, inputs_of
 from lineup.run.liveness import active_run, track
 from lineup.run.outcome import describe_error, write_final
+from lineup.run.provenance import (
+    ColumnConditions,
+    ProvenanceBook,
+    card_facts,
+    card_line,
+    differences,
+    machine_line,
+    machine_snapshot,
+)
 from lineup.run.shutdown import run_stoppable
 from lineup.run.stt_choice import (
     AUTO_STT,
@@ -38,16 +48,23 @@ __all__ = [
     "sentence_language",
     "BackendFactory",
     "ClipResult",
+    "ColumnConditions",
     "Comparison",
     "DEFAULT_STT",
     "GenerationResult",
     "JobView",
+    "ProvenanceBook",
     "RunInputs",
     "TTSComparison",
     "active_run",
+    "card_facts",
+    "card_line",
     "describe_error",
+    "differences",
     "inputs_of",
     "language_warnings",
+    "machine_line",
+    "machine_snapshot",
     "run_stoppable",
     "start_one",
     "start_one_clip",

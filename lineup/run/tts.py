@@ -55,6 +55,7 @@ from lineup.run import liveness
 from lineup.run.clips import Clip, ClipResult, RssPeak, TTSEvent, computing, jsonable
 from lineup.run.events import EventRun
 from lineup.run.outcome import describe_error, timeout_message
+from lineup.run.provenance import ProvenanceBook, machine_snapshot
 from lineup.run.stt_choice import STTChoice, first_refusal, refusal, sentence_language
 from lineup.store import MediaStore, Store
 
@@ -79,6 +80,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         stt: STTChoice | None,
         timeout_s: float,
         secrets: Sequence[str] = (),
+        provenance: ProvenanceBook | None = None,
     ) -> None:
         super().__init__()
         self.secrets = tuple(secrets)
@@ -89,6 +91,13 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         self.timeout_s = timeout_s
         self.clips: list[Clip] = []
         self._lanes: dict[str, tuple[ResolvedModel, list[Clip]]] = {}
+        # What each voice says about itself: this comparison's own book (for every sentence's
+        # run), or its study's; asked when the last lane has returned.
+        self.provenance = provenance or ProvenanceBook(store, run_ids=run_ids, secrets=secrets)
+        self._built: dict[str, tuple[ResolvedModel, Any, str | None]] = {}
+        self._returned = 0
+        self._returned_lock = threading.Lock()
+        self.settled = threading.Event()
 
     @property
     def run_id(self) -> int:
@@ -116,7 +125,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             liveness.keep_alive(self.store, clip)
         for name, (voice, clips) in self._lanes.items():
             worker = threading.Thread(
-                target=self._run_lane,
+                target=self._lane,
                 args=(factory, voice, clips),
                 name=f"lineup-tts-{name}",
                 daemon=True,
@@ -125,6 +134,33 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
 
     # The worker --------------------------------------------------------------------------
 
+    def _lane(self, factory: BackendFactory, voice: ResolvedModel, clips: list[Clip]) -> None:
+        try:
+            self._run_lane(factory, voice, clips)
+        finally:
+            self._after()
+
+    def _after(self) -> None:
+        """The last lane to return asks every voice about itself (lineup.run.provenance),
+        after every clip is final, so no probe shares a timed synthesis."""
+        with self._returned_lock:
+            self._returned += 1
+            last = self._returned == len(self._lanes)
+        if not last:
+            return
+        try:
+            for voice, backend, not_built in self._built.values():
+                self.provenance.note(voice, backend, failed=not_built)
+        finally:
+            self.settled.set()
+
+    def settle(self, timeout_s: float = 8.0) -> bool:
+        """Wait (at most `timeout_s`) until every voice was asked about itself."""
+        return self.settled.wait(timeout_s)
+
+    def provenance_of(self, voice: str) -> dict[str, Any] | None:
+        return self.provenance.get(voice)
+
     def _run_lane(self, factory: BackendFactory, voice: ResolvedModel, clips: list[Clip]) -> None:
         preset = voice.preset
         try:
@@ -132,9 +168,15 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             backend: TTSBackend = factory(voice)
         except BaseException as exc:  # noqa: BLE001 - this voice alone fails
             message = describe_error(exc)
+            self._built[voice.name] = (
+                voice,
+                None,
+                f"not asked: the voice did not load ({message})",
+            )
             for clip in clips:
                 clip.finish(ERROR, message)
             return
+        self._built[voice.name] = (voice, backend, None)
         for index, clip in enumerate(clips):
             if clip.finished.is_set():
                 continue  # failed by an earlier clip's timeout
@@ -273,6 +315,7 @@ def start_tts_comparison(
                 "sentences": len(sentences),
             },
             seed=base_seed,
+            machine=machine_snapshot(),
         )
         for index, sentence in enumerate(sentences)
     ]
@@ -320,13 +363,21 @@ def start_one_clip(
     timeout_s: float,
     secrets: Sequence[str] = (),
     language: str | None = None,
+    provenance: ProvenanceBook | None = None,
 ) -> TTSComparison:
     """One clip into a `running` row that already exists (a study claims its rows one by
     one): the same timing, scoring, states and storage as a comparison's. `language` is the
     sentence's (its set item's), for the choice of STT model and the WER's number words; None
-    guesses it from the script."""
+    guesses it from the script. `provenance`: the study's book, so each voice is asked about
+    itself once per study."""
     comparison = TTSComparison(
-        store, media, [run_id], stt=stt, timeout_s=timeout_s, secrets=secrets
+        store,
+        media,
+        [run_id],
+        stt=stt,
+        timeout_s=timeout_s,
+        secrets=secrets,
+        provenance=provenance,
     )
     clip = Clip(
         comparison,

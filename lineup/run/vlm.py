@@ -31,7 +31,7 @@ from backends.base import (
     VLMBackend,
     VLMRequest,
 )
-from lineup.catalog import Describer, ResolvedModel, describe_now
+from lineup.catalog import ResolvedModel
 from lineup.core import (
     CANCELLED,
     DEFAULT_STALL_S,
@@ -50,6 +50,7 @@ from lineup.measure import LiveFigures, StreamClock, VLMTimings, live_figures, v
 from lineup.run import liveness
 from lineup.run.events import EventRun, Watchdog
 from lineup.run.outcome import describe_error, timeout_message, write_final
+from lineup.run.provenance import ProvenanceBook, machine_snapshot
 from lineup.store import Store, storable
 
 EventKind = Literal["chunk", "done", "failed"]
@@ -124,7 +125,10 @@ class _Job:
         self.text_parts: list[str] = []
         self.reasoning_parts: list[str] = []
         self.result: GenerationResult | None = None
-        self.described: dict[str, Any] = {}
+        # Its backend once built (asked about itself after the answers: lineup.run.provenance),
+        # or why it was not.
+        self.backend: VLMBackend | None = None
+        self.not_built: str | None = None
         self._finish_lock = threading.Lock()
         self.finished = threading.Event()
 
@@ -187,19 +191,22 @@ class _Job:
             # Building the backend may load an in-process model; that time is the backend's
             # to report (Usage.load_s) and stays out of TTFT, total and decode speed.
             backend = factory(self.model)
+            self.backend = backend
             # An HTTP model's request is read and timed in the reader process, away from
             # this process's interpreter lock (backends.reader); it goes there now.
             ready = reader.prepare_stream(
                 backend, dataclasses.replace(request, cancel=self.cancel_token)
             )
-            # Kept per full spec: a name can stand for another model after an edit.
-            self.described = self.comparison.describe(self.model.resolved_spec, backend)
         except BaseException as exc:  # noqa: BLE001 - reported after the start gate
             prepared = exc
         # Ready: the wait at the gate is bounded by the gate itself.
         self.comparison.watchdog.clear(self)
         self.comparison.wait_for_all_ready()
         if prepared is not None:
+            if self.backend is None:
+                self.not_built = (
+                    f"not asked: the backend was not built ({describe_error(prepared)})"
+                )
             self.cancel_token.cancel()  # a request the reader process holds is dropped there
             self.finish(
                 TIMEOUT if isinstance(prepared, BackendTimeout) else ERROR, describe_error(prepared)
@@ -282,9 +289,7 @@ class _Job:
         reasoning, reasoning_repairs = storable(self.reasoning)
         secrets = self.comparison.secrets
         (text, reasoning, error), hidden = redacted_values([text, reasoning, error], secrets)
-        metadata, hidden_in_metadata = redacted_values(
-            {**self.described, **(usage.metadata if usage else {})}, secrets
-        )
+        metadata, hidden_in_metadata = redacted_values(usage.metadata if usage else {}, secrets)
         if text_repairs or reasoning_repairs:
             # The answer held characters no database stores (lone surrogates, NUL).
             metadata["replaced_unstorable_chars"] = text_repairs + reasoning_repairs
@@ -324,11 +329,10 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         run_id: int,
         timeout_s: float,
         secrets: Sequence[str] = (),
-        describe: Describer = describe_now,
+        provenance: ProvenanceBook | None = None,
         stall_s: float = DEFAULT_STALL_S,
     ) -> None:
         super().__init__()
-        self.describe = describe
         self.stall_s = stall_s
         self.store = store
         self.run_id = run_id
@@ -336,12 +340,17 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         self.timeout_s = timeout_s
         self.secrets = tuple(secrets)
         self.jobs: list[_Job] = []
+        # What each model says about itself: this comparison's own book, or its study's.
+        self.provenance = provenance or ProvenanceBook(store, run_ids=[run_id], secrets=secrets)
+        self._returned = 0
+        self._returned_lock = threading.Lock()
+        self.settled = threading.Event()  # every worker returned and every model was asked
 
     def members(self) -> Sequence[_Job]:
         return self.jobs
 
     def start(self, factory: BackendFactory, request: VLMRequest) -> None:
-        """Start every model: each gets ready (backend built, model described), then all send
+        """Start every model: each gets ready (backend built), then all send
         their requests together, so their clocks start within a thread wake-up of each other.
 
         Getting ready has its own limit, the per-model timeout: a model not ready by then
@@ -358,12 +367,43 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
             liveness.keep_alive(self.store, job)
             job.arm_timer(self.timeout_s, not_ready)
             worker = threading.Thread(
-                target=job.run,
-                args=(factory, request),
+                target=self._work,
+                args=(job, factory, request),
                 name=f"lineup-{job.model.name}",
                 daemon=True,
             )
             worker.start()
+
+    def _work(self, job: _Job, factory: BackendFactory, request: VLMRequest) -> None:
+        try:
+            job.run(factory, request)
+        finally:
+            self._after(job)
+
+    def _after(self, job: _Job) -> None:
+        """The last worker to return asks every model about itself (lineup.run.provenance):
+        after every answer of the comparison is final, so no probe shares a timed request."""
+        with self._returned_lock:
+            self._returned += 1
+            last = self._returned == len(self.jobs)
+        if not last:
+            return
+        try:
+            for each in self.jobs:
+                failed = each.not_built or (
+                    "not asked: the backend was not built" if each.backend is None else None
+                )
+                self.provenance.note(each.model, each.backend, failed=failed)
+        finally:
+            self.settled.set()
+
+    def settle(self, timeout_s: float = 8.0) -> bool:
+        """Wait (at most `timeout_s`) until every model was asked about itself."""
+        return self.settled.wait(timeout_s)
+
+    def provenance_of(self, model: str) -> dict[str, Any] | None:
+        """What `model` (as named) said about itself, once asked."""
+        return self.provenance.get(model)
 
     def wait_for_all_ready(self) -> None:
         """The start gate: return when every model is ready (or the wait ran out)."""
@@ -399,12 +439,11 @@ def start_vlm_comparison(
     timeout_s: float = 300.0,
     blind: bool = False,
     secrets: Sequence[str] = (),
-    describe: Describer = describe_now,
     stall_s: float = DEFAULT_STALL_S,
 ) -> Comparison:
-    """Store the run and one `running` row per model (its name and the full spec it stands
-    for), then start every model at once. `stall_s`: when its live figures call a model
-    stalled (lineup.measure.live)."""
+    """Store the run (with the machine that runs it) and one `running` row per model (its
+    name and the full spec it stands for), then start every model at once. `stall_s`: when
+    its live figures call a model stalled (lineup.measure.live)."""
     params = {
         "temperature": request.temperature,
         "max_tokens": request.max_tokens,
@@ -420,8 +459,9 @@ def start_vlm_comparison(
         params=params,
         seed=request.seed,
         blind=blind,
+        machine=machine_snapshot(),
     )
-    comparison = Comparison(store, run_id, timeout_s, secrets, describe, stall_s)
+    comparison = Comparison(store, run_id, timeout_s, secrets, stall_s=stall_s)
     for generation_id, model in zip(generation_ids, models, strict=True):
         comparison.jobs.append(_Job(comparison, generation_id, model))
     comparison.start(factory, request)
@@ -438,11 +478,12 @@ def start_one(
     *,
     timeout_s: float,
     secrets: Sequence[str] = (),
-    describe: Describer = describe_now,
+    provenance: ProvenanceBook | None = None,
 ) -> Comparison:
     """One model's answer into a `running` row that already exists (a study claims its rows
-    one by one): the same timing, states and storage as a comparison's."""
-    comparison = Comparison(store, run_id, timeout_s, secrets, describe)
+    one by one): the same timing, states and storage as a comparison's. `provenance`: the
+    study's book, so each model is asked about itself once per study."""
+    comparison = Comparison(store, run_id, timeout_s, secrets, provenance)
     comparison.jobs.append(_Job(comparison, generation_id, model))
     comparison.start(factory, request)
     return comparison

@@ -29,6 +29,7 @@ class RunsAndAnswers(Sessions):
         params: dict[str, Any] | None = None,
         seed: int | None = None,
         blind: bool = False,
+        machine: dict[str, Any] | None = None,
     ) -> int:
         """A run with no generations yet (they are added one by one: `add_generation`)."""
         run_id, _ = self.create_run_with_generations(
@@ -40,6 +41,7 @@ class RunsAndAnswers(Sessions):
             params=params,
             seed=seed,
             blind=blind,
+            machine=machine,
         )
         return run_id
 
@@ -74,10 +76,12 @@ class RunsAndAnswers(Sessions):
         seed: int | None = None,
         blind: bool = False,
         resolved_specs: Sequence[str] | None = None,
+        machine: dict[str, Any] | None = None,
     ) -> tuple[int, list[int]]:
         """A run and one `running` row per model (in this order, with the run's seed), written
         in one transaction: all of it or, when any row is refused, none. `resolved_specs`:
-        the full spec each model stands for (the models themselves when None)."""
+        the full spec each model stands for (the models themselves when None); `machine`: the
+        machine that runs it (lineup.run.provenance.machine_snapshot)."""
         run = Run(
             kind=kind,
             input_text=input_text,
@@ -86,6 +90,7 @@ class RunsAndAnswers(Sessions):
             params=params or {},
             seed=seed,
             blind=blind,
+            machine=machine,
         )
         specs = list(models) if resolved_specs is None else list(resolved_specs)
         run.generations = [

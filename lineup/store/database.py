@@ -1,11 +1,11 @@
 """The store: one class, Store, for every read and write the app makes of the database.
 
 Store is made of parts, one module each, by what they read and write: runs and their answers
-(lineup.store.answers), labels (labels), the leaderboards' aggregates (aggregates) and the raw
-exports (exports). Each part is a mixin over the engine and its sessions (engine.Sessions), so
-a caller holds one Store and calls its methods, with no method that only passes a call on.
-Opening a Store brings the database to the newest schema (engine) and puts the guards on every
-write (guards).
+(lineup.store.answers), labels (labels), the leaderboards' aggregates (aggregates), the raw
+exports (exports) and what ran where (provenance). Each part is a mixin over the engine and its
+sessions (engine.Sessions), so a caller holds one Store and calls its methods, with no method
+that only passes a call on. Opening a Store brings the database to the newest schema (engine)
+and puts the guards on every write (guards).
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from lineup.store.engine import (
 from lineup.store.exports import Exports
 from lineup.store.guards import check_before_flush, copy_kinds, recount_labels
 from lineup.store.labels import Labels
+from lineup.store.provenance import Provenance
 from lineup.store.tables import Generation, Run, SetItemRow
 
 
-class Store(RunsAndAnswers, Labels, Aggregates, Exports):
+class Store(RunsAndAnswers, Labels, Aggregates, Exports, Provenance):
     """All reads and writes of runs, generations and labels. Safe to share between threads."""
 
     def __init__(

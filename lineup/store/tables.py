@@ -171,6 +171,8 @@ class Study(Base):
     reference_for: Mapped[int | None] = mapped_column(ForeignKey("studies.id"))
     # The person's judge templates for this study, by protocol (lineup.score.judge); None: default.
     judge_templates: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # The machine that last ran it (lineup.run.provenance.machine_snapshot); None before 0015.
+    machine: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     question_set: Mapped[QuestionSet] = relationship()
 
@@ -213,6 +215,9 @@ class Run(Base):
     # For a study: the study and the item this run asks.
     study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id"))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("set_items.id"))
+    # The machine that ran it (lineup.run.provenance.machine_snapshot); None before 0015 and
+    # for a study's runs (their study holds it).
+    machine: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     generations: Mapped[list[Generation]] = relationship(
         back_populates="run", order_by="Generation.position"
@@ -456,4 +461,33 @@ class PairwiseVote(Base):
     generation_a: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
     generation_b: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
     verdict: Mapped[str] = mapped_column(String(16))  # a | b | tie | both_bad
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def _one_per(owner: str) -> Index:
+    where = text(f"{owner} IS NOT NULL")
+    return Index(
+        f"uq_model_provenance_{owner}",
+        owner,
+        "model_spec",
+        unique=True,
+        sqlite_where=where,
+        postgresql_where=where,
+    )
+
+
+class ModelProvenance(Base):
+    """What one model's server or engine said about itself (lineup.run.provenance), asked once
+    per model for a comparison (`run_id`; a voice comparison of several sentences has one row
+    per run) or for a study (`study_id`): one row per (owner, model as named)."""
+
+    __tablename__ = "model_provenance"
+    __table_args__ = (_one_per("run_id"), _one_per("study_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id"))
+    model_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
+    resolved_spec: Mapped[str] = mapped_column(String(MODEL_SPEC_MAX_CHARS))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

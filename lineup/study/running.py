@@ -33,11 +33,13 @@ from datetime import datetime
 from typing import Any
 
 from backends.base import VLMRequest
-from lineup.catalog import Describer, Lane, ResolvedModel, describe_now
+from lineup.catalog import Lane, ResolvedModel
 from lineup.core import FINAL_STATUSES, OK, RUNNING, ValidatedImage, redact
 from lineup.run import (
+    ProvenanceBook,
     STTChoice,
     describe_error,
+    machine_snapshot,
     start_one,
     start_one_clip,
     track,
@@ -191,7 +193,6 @@ class StudyRun:
         *,
         image_of: ImageLoader,
         stt: STTChoice | None = None,
-        describe: Describer = describe_now,
         secrets: Sequence[str] = (),
     ):
         self.store = store
@@ -201,8 +202,10 @@ class StudyRun:
         self.models = dict(models)
         self.stt = stt
         self.image_of = image_of
-        self.describe = describe
         self.secrets = tuple(secrets)
+        # What each model says about itself, asked once per study (a resumed study's stored
+        # answers are kept): after that model's first answer, before its lane sends the next.
+        self.provenance = ProvenanceBook(store, study_id=plan.study.id, secrets=self.secrets)
         self.run_ids: list[int] = []  # Stop on a run's page never stops a whole study
         self._lock = threading.Lock()
         self._stopping: str | None = None  # PAUSE, CANCEL or "interrupt"
@@ -222,6 +225,7 @@ class StudyRun:
         return self._finished.is_set()
 
     def start(self) -> StudyRun:
+        self.store.set_study_machine(self.study_id, machine_snapshot())
         track(self)
         _register(self)
         for position, model in enumerate(self.study.models):
@@ -344,6 +348,7 @@ class StudyRun:
                     timeout_s=timeout_s,
                     secrets=self.secrets,
                     language=item.language,
+                    provenance=self.provenance,
                 )
             else:
                 image = self.image_of(item.image_hash) if item.image_hash else None
@@ -363,7 +368,7 @@ class StudyRun:
                     request,
                     timeout_s=timeout_s,
                     secrets=self.secrets,
-                    describe=self.describe,
+                    provenance=self.provenance,
                 )
         except BaseException as exc:  # noqa: BLE001 - this answer alone fails
             write_final(self.store, generation_id, "error", {"error": describe_error(exc)})
@@ -375,6 +380,7 @@ class StudyRun:
             comparison.cancel()
         try:
             comparison.wait()
+            comparison.settle()  # the model's first answer: it is asked about itself now
         finally:
             with self._lock:
                 self._under_way.discard(comparison)

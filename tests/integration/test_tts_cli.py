@@ -87,6 +87,13 @@ def test_tts_json_has_one_scored_result_per_voice_and_sample(tts_run: dict, home
     ]
     for result in results:
         assert RESULT_KEYS <= set(result)
+    # What ran where: this machine (no GPU here), and each voice's engine and its version.
+    machine = tts_run["machine"]
+    assert machine["gpus"] == [] and machine["cores"] >= 1 and machine["memory_gb"] > 0
+    card = results[0]["provenance"]
+    assert card["engine"] == "espeak" and card["voice"] == "en-us"
+    assert card["engine_version"].startswith("eSpeak NG text-to-speech")
+    assert results[4]["provenance"]["reasons"]["probe"].startswith("not asked: the voice")
     for result in results[:4]:
         assert result["error"] is None
         assert result["sample_rate_hz"] == 22_050

@@ -591,3 +591,61 @@ def test_run_again_starts_the_shown_run_s_inputs_as_a_new_run(ollama: OllamaFixt
         assert getattr(new_run, field) == getattr(old_run, field), field
     # The form shows the run shown: the new one's inputs.
     assert at.text_area(key="question").value == "Say it."
+
+
+def test_each_column_has_its_card_and_the_page_says_when_columns_differ(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    machine = {"cpu": "Test CPU 9000", "cores": 2, "memory_gb": 7.8, "os": "Linux", "gpus": []}
+    run_id, [q4, q8] = store.create_run_with_generations(
+        "vlm", "What is shown?", ["ollama:llava:q4", "ollama:llava:q8"], machine=machine
+    )
+    for generation in (q4, q8):
+        store.finish_generation(generation, "ok", output_text="A cat.", ttft_s=0.1, total_s=0.2)
+    cards = {
+        "ollama:llava:q4": {"host": "gpu1:11434", "quantization": "Q4_K_M", "vram_bytes": None},
+        "ollama:llava:q8": {"host": "gpu2:11434", "quantization": "Q8_0", "vram_bytes": 8e9},
+    }
+    for model, card in cards.items():
+        reasons = (
+            {"vram_bytes": "/api/ps: no answer within 2.0 s"} if card["vram_bytes"] is None else {}
+        )
+        details = {"engine": "ollama", "family": "llama", **card, "reasons": reasons}
+        details["model_path"] = "<script>alert(1)</script> **bold**"  # a server's hostile words
+        store.save_provenance(model, model, details, run_ids=[run_id])
+
+    at = page(annotator="ana", run=str(run_id)).run()
+    assert not at.exception
+    expanders = [unescaped(e.label) for e in at.expander if "What ran where" in e.label]
+    assert expanders == [
+        "What ran where: ollama · gpu1:11434",
+        "What ran where: ollama · gpu2:11434",
+    ]
+    captions = [unescaped(c.value) for c in at.caption]
+    assert "**Quantization:** Q4_K_M" in captions and "**Quantization:** Q8_0" in captions
+    assert "**In VRAM:** 8.00 GB" in captions
+    assert any("vram_bytes: /api/ps: no answer within 2.0 s" in c for c in captions)
+    assert any("Test CPU 9000, 2 cores, 7.8 GiB" in c and "no GPU" in c for c in captions)
+    # The hostile path is shown as the text it is (escaped Markdown, never HTML).
+    paths = [c.value for c in at.caption if "Model file" in c.value]
+    assert len(paths) == 2
+    assert all("\\*\\*bold\\*\\*" in p and "<script>" in unescaped(p) for p in paths)
+    warnings = [unescaped(w.value) for w in at.warning]
+    assert any("different hosts" in w for w in warnings)
+    assert any("different quantizations" in w and "Q4_K_M" in w for w in warnings)
+
+
+def test_a_blind_run_shows_no_card_while_names_are_hidden(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    run_id, [generation] = store.create_run_with_generations(
+        "vlm", "What is shown?", ["ollama:llava:q4"], blind=True
+    )
+    store.finish_generation(generation, "ok", output_text="A cat.", ttft_s=0.1, total_s=0.2)
+    card = {"engine": "ollama", "host": "gpu1:11434", "reasons": {}}
+    store.save_provenance("ollama:llava:q4", "ollama:llava:q4", card, run_ids=[run_id])
+    at = page(annotator="ana", run=str(run_id)).run()
+    assert not at.exception
+    assert not [e for e in at.expander if "What ran where" in e.label]
+    at.button(key=f"label-{generation}-relevant").click().run()
+    assert [unescaped(e.label) for e in at.expander if "What ran where" in e.label] == [
+        "What ran where: ollama · gpu1:11434"
+    ]

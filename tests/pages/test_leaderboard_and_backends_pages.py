@@ -18,7 +18,7 @@ from lineup.core.settings import load_settings
 from lineup.store.database import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import word_counts
-from tests.pages.helpers import PAGES, shown_columns
+from tests.pages.helpers import PAGES, shown_columns, unescaped
 
 
 def chart_traces(at: AppTest, key: str) -> list[dict]:
@@ -34,10 +34,13 @@ def listed_specs(at: AppTest) -> str:
 
 def test_leaderboard_shows_the_stored_figures(lineup_home: Path) -> None:
     store = Store(load_settings().database_url)
-    for relevance in ["relevant", "relevant", "irrelevant"]:
-        generation = store.add_generation(store.create_run("vlm", "q"), "ollama:llava:7b")
+    for index, relevance in enumerate(["relevant", "relevant", "irrelevant"]):
+        run_id = store.create_run("vlm", "q")
+        generation = store.add_generation(run_id, "ollama:llava:7b")
         store.finish_generation(generation, "ok", output_text="x", ttft_s=0.5, total_s=1.0)
         store.add_label(generation, relevance, annotator="ana")
+        card = {"engine": "ollama", "quantization": f"Q{4 + index}_0", "reasons": {}}
+        store.save_provenance("ollama:llava:7b", "ollama:llava:7b", card, run_ids=[run_id])
     clip = store.add_generation(store.create_run("tts", "Hello there."), "espeak:en-us")
     store.finish_generation(
         clip,
@@ -61,6 +64,12 @@ def test_leaderboard_shows_the_stored_figures(lineup_home: Path) -> None:
     assert row["ci_text"] == "21–94%"  # Wilson 2 of 3: 20.8–93.9
     assert tts.set_index("voice").loc["espeak:en-us", "mean_wer"] == 0.0
     assert len(at.get("plotly_chart")) == 2
+    # Each model's latest card (the third run's); a voice never asked says so.
+    cards = [
+        unescaped(c.value) for c in at.caption if "Engine" in c.value or "Not known" in c.value
+    ]
+    assert any(c.startswith("**llava:7b**: Engine: ollama · Quantization: Q6_0") for c in cards)
+    assert any(c.startswith("**espeak:en-us**: Not known: the model was not asked") for c in cards)
     assert [b.label for b in at.get("download_button")] == [
         "Download CSV",
         "Download CSV",

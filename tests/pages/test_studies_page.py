@@ -24,7 +24,7 @@ from lineup.app.facade import Lineup
 from lineup.study.running import StudyProgress
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import write_numbered_set
-from tests.pages.helpers import shown_texts, studies_page
+from tests.pages.helpers import shown_texts, studies_page, unescaped
 
 ALPHA, BETA, SLOW = "ollama:alpha:1b", "ollama:beta:1b", "ollama:slow:1b"
 
@@ -104,6 +104,12 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     ]
     assert at.button(key=f"study-pause-{study_id}").disabled
     assert at.button(key=f"study-resume-{study_id}").disabled
+    # What ran where: the machine, and a card per model with what its server said.
+    cards = [unescaped(e.label) for e in at.expander if e.label.startswith("What ran where")]
+    host = ollama.base_url.removeprefix("http://")
+    assert cards == [f"What ran where: ollama · {host}"] * 2
+    assert any("**Quantization:** Q4_K_M" == unescaped(c.value) for c in at.caption)
+    assert any("no GPU" in c.value and "cores" in c.value for c in at.caption)
     [link] = at.get("page_link")
     assert link.proto.page == "label_queue" and "Label" in link.value
 
@@ -181,6 +187,7 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
     assert names == sorted(
         f"study-{study_id}-{table}.csv"
         for table in ["relevance", "speed", "per_item", "repeats", "generations", "labels"]
+        + ["provenance"]
     )
     assert relevance_csv.splitlines()[1].startswith(f'"{ALPHA}",3,2,0,1,')
     report = openpyxl.load_workbook(io.BytesIO(report_bytes(app, study_id, "xlsx")))
@@ -192,6 +199,7 @@ def test_start_a_study_follow_it_and_read_its_tables(app: Lineup, ollama: Ollama
         "Judge",
         "Labels",
         "Agreement",
+        "Provenance",
         "Generations",
     ]
 

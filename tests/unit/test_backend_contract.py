@@ -183,7 +183,7 @@ def test_optional_hooks_have_their_documented_defaults() -> None:
     spec = parse_spec("ocr:eng")
     for backend in (Minimal(spec), MinimalVoice(spec), MinimalEar(spec)):
         assert backend.spec == spec
-        assert backend.describe() == {}
+        assert backend.describe() == {"engine": "ocr", "reasons": {}}  # the kind alone
         assert type(backend).discover_local() == []
         assert backend.in_process is False
     assert MinimalVoice(spec).languages("any preset") is None

@@ -93,8 +93,18 @@ def test_vlm_json_reports_every_model_and_failures_do_not_fail_the_command(
         "output_tokens",
         "tokens_per_s",
         "tokens_source",
+        "provenance",
     }
     assert failed["status"] == "error" and "ollama pull missing:1b" in failed["error"]
+    # What ran where: this machine, and what the server said of each model.
+    machine = document["machine"]
+    assert {"cpu", "cores", "memory_gb", "os", "gpus"} <= set(machine)
+    assert isinstance(machine["cpu"], str) and isinstance(machine["cores"], int)
+    assert isinstance(machine["memory_gb"], float) and machine["gpus"] == []
+    assert ok["provenance"]["quantization"] == "Q4_K_M"
+    assert ok["provenance"]["digest"] == "sha256:" + "ab" * 32
+    assert failed["provenance"]["quantization"] is None  # not pulled: empty, with its reason
+    assert "/api/show: HTTP 404" in failed["provenance"]["reasons"]["quantization"]
 
     store = Store(load_settings().database_url)
     run = store.get_run(document["run_id"])

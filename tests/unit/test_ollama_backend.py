@@ -84,12 +84,14 @@ def test_runner_stores_ollama_decode_speed_from_eval_count_over_eval_duration(
     assert row.tokens_per_s_source == "server"
     assert row.load_s == pytest.approx(1.25)
     assert row.reasoning_text == "hmm"
-    assert row.backend_metadata["digest"].startswith("sha256:")
-    assert row.backend_metadata["server_version"] == "0.12.3"
     assert row.backend_metadata["model"] == "llava:7b"
-    # The metadata look-ups happen before the clock starts: only the chat request is timed.
+    # What the server says of the model is asked after the answer (lineup.run.provenance):
+    # never before the clock, never beside the timed request.
+    assert comparison.settle(10)
     paths = [path for path, _ in ollama.requests]
-    assert paths.index("/api/version") < paths.index("/api/chat")
+    assert paths[0] == "/api/chat" and "/api/version" in paths
+    card = store.provenance_of(run_id=comparison.run_id)[spec]
+    assert card["digest"].startswith("sha256:") and card["server_version"] == "0.12.3"
 
 
 def test_missing_model_says_how_to_pull_it(ollama: OllamaFixture) -> None:

@@ -38,9 +38,8 @@ def test_a_refreshed_facade_reads_the_edit_and_the_original_keeps_its_reading(
     fresh = app.refreshed()
     assert fresh.config.named("narrator") is not None
     assert app.config.named("narrator") is None
-    # The new facade is the same engine: one store, one media store, one describe cache.
+    # The new facade is the same engine: one store, one media store.
     assert fresh.store is app.store and fresh.media is app.media
-    assert fresh.described is app.described
 
 
 def test_the_shared_facade_cannot_be_changed(app: Lineup) -> None:

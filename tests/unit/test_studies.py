@@ -311,3 +311,42 @@ def test_study_show_and_export_give_the_tables_of_the_stored_rows(
         ["study", "export", str(state.study_id), "--format", "xlsx", "--out", "/proc/nope/x.xlsx"]
     )
     assert code == 2 and "Cannot write the export" in capsys.readouterr().err
+
+
+def test_each_model_is_asked_about_itself_once_per_study_and_every_output_carries_it(
+    app: Lineup, two_models: OllamaFixture, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    models = specs(two_models, "alpha:1b", "beta:1b")
+    state = app.studies.start(set_name="three", models=models, repeats=2).wait()
+    asked = [body.get("model") for path, body in two_models.requests if path == "/api/show"]
+    assert sorted(asked) == ["alpha:1b", "beta:1b"]  # once per model, not per answer (6 each)
+
+    assert main(["study", "show", str(state.study_id), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["machine"]["gpus"] == [] and summary["machine"]["cores"] >= 1
+    by_model = {m["model"]: m["provenance"] for m in summary["models"]}
+    assert by_model[models[0]]["quantization"] == "Q4_K_M"
+    assert by_model[models[0]]["vram_bytes"] == 5_000_000_000  # loaded by its first answer
+
+    folder = tmp_path / "csv"
+    assert (
+        main(["study", "export", str(state.study_id), "--format", "csv", "--out", str(folder)]) == 0
+    )
+    capsys.readouterr()
+    rows = (folder / f"study-{state.study_id}-provenance.csv").read_text().splitlines()
+    assert rows[0] == '"model","field","value","why_empty"'
+    assert f'"{models[1]}","quantization","Q4_K_M",""' in rows
+    assert any(row.startswith('"(machine)","cpu",') for row in rows)
+
+    report = tmp_path / "report.md"
+    assert (
+        main(["study", "report", str(state.study_id), "--format", "md", "--out", str(report)]) == 0
+    )
+    page = tmp_path / "report.html"
+    assert (
+        main(["study", "report", str(state.study_id), "--format", "html", "--out", str(page)]) == 0
+    )
+    html = page.read_text()
+    assert 'id="provenance-table"' in html and "Quantization: Q4_K_M" in html
+    text = report.read_text()
+    assert "## What ran where" in text and "Quantization\\: Q4\\_K\\_M" in text and "no GPU" in text

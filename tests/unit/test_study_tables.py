@@ -149,8 +149,11 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "stop_labeling",
         "judge_reliability",
         "pairs",  # its values: tests/unit/test_pairs.py
+        "machine",  # None: the builder wrote the study straight in the store
         "models",
     }
+    assert summary["machine"] is None
+    assert all(model["provenance"] is None for model in summary["models"])
     assert summary["judge_reliability"] == []  # no judge ran
     assert summary["items"] == len(built.items)
     assert summary["items_with_reference"] == sum(1 for item in built.items if item["ref"])
@@ -206,6 +209,7 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         *SCORE_KEYS,  # their values: tests/unit/test_study_scores.py
         *RANKING_KEYS,
         *ARENA_KEYS,  # their values: tests/unit/test_arena.py
+        "provenance",  # what the model's server said about itself: tests/unit/test_studies.py
     }
     relevance = {r["model"]: r for r in expected_relevance(built)}
     speed = {r["model"]: r for r in expected_speed(built)}
@@ -245,7 +249,7 @@ def test_csv_export_writes_every_table_and_the_studys_raw_rows(
 ) -> None:
     built = build_vlm_study(store)
     paths = write_csv(store, built.study_id, tmp_path / "csv")
-    names = ["relevance", "speed", "per_item", "repeats", "generations", "labels"]
+    names = ["relevance", "speed", "per_item", "repeats", "generations", "labels", "provenance"]
     assert [p.name for p in paths] == [f"study-{built.study_id}-{n}.csv" for n in names]
 
     relevance = read_csv(paths[0])
@@ -295,6 +299,7 @@ def test_xlsx_export_has_a_sheet_per_table_bold_headers_and_numbers(
         "repeats",
         "generations",
         "labels",
+        "provenance",
     ]
     relevance = workbook["relevance"]
     header = [cell.value for cell in relevance[1]]
@@ -400,6 +405,7 @@ def test_voice_summary_has_exactly_the_documented_keys(store: Store) -> None:
         "peak_mem_mb",
         *RANKING_KEYS,  # voices are ranked from their labels as models are
         *ARENA_KEYS,  # voices are voted on in the arena as models are
+        "provenance",
     }
     voices = {r["model"]: r for r in expected_voices(built)}
     for entry in summary["models"]:
@@ -423,6 +429,7 @@ def test_voice_study_exports_voices_and_transcripts(store: Store, tmp_path: Path
         "transcripts.csv",
         "generations.csv",
         "labels.csv",
+        "provenance.csv",
     ]
     voices = read_csv(app_paths[1])
     for row, wanted in zip(voices, expected_voices(built), strict=True):

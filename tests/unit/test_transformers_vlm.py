@@ -384,3 +384,23 @@ def test_a_seeded_vlm_and_a_seeded_bark_voice_running_together_keep_their_seeds(
         results = together()
         assert results["vlm"] == alone_text
         assert np.array_equal(results["bark"], alone_audio)
+
+
+def test_the_card_of_an_in_process_model_says_its_dtype_device_and_parameters(
+    llava: TransformersVLMBackend, llava_dir: Path, store: Store
+) -> None:
+    spec = f"transformers:{llava_dir}"
+    comparison = start_vlm_comparison(
+        store,
+        resolved_all([spec]),
+        VLMRequest(QUESTION, image=screenshot(), temperature=0, max_tokens=4),
+        by_name(lambda _name: llava),
+    )
+    comparison.wait()
+    assert comparison.settle(10)
+    card = store.provenance_of(run_id=comparison.run_id)[spec]
+    assert (card["engine"], card["host"]) == ("transformers", "in process")
+    assert (card["dtype"], card["device"]) == ("float32", "cpu")
+    assert card["parameters"] == sum(p.numel() for p in llava.model.parameters())
+    assert card["engine_version"].startswith("5.") and card["torch_version"]
+    assert card["reasons"] == {}
