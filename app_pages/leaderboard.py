@@ -18,6 +18,7 @@ from components.charts import (
 from components.context import get_lineup
 from components.exports import csv_download, streamed_csv_download
 from components.leaderboard_filters import filter_bar
+from components.stats import contention_badge
 from components.study import ranking_and_agreement
 from lineup.app import (
     ExportTable,
@@ -54,6 +55,13 @@ VLM_ORDER = (
 )
 TTS_ORDER = (
     "Ranked by mean WER, lowest first. Hover a header for its definition; – means no figure yet."
+)
+
+
+CONTENTION_HELP = (
+    "The most other requests Lineup had in flight on the same host during one of these "
+    "complete answers (0: each ran alone there). Filter on Measured alone for figures "
+    "measured alone."
 )
 
 
@@ -113,6 +121,12 @@ VLM_SPEED: dict[str, Any] = {
         "%.1f",
         84,
     ),
+    "concurrent_max": number(
+        "Most in flight",
+        CONTENTION_HELP,
+        "%d",
+        104,
+    ),
 }
 
 WER_HELP = (
@@ -162,6 +176,7 @@ TTS_SPEED: dict[str, Any] = {
         "%.0f",
         112,
     ),
+    "concurrent_max": number("Most in flight", CONTENTION_HELP, "%d", 104),
 }
 # Each board's tables, in order: a title (none for the first) and the columns.
 VLM_TABLES: list[tuple[str | None, dict[str, Any]]] = [
@@ -217,6 +232,10 @@ def tables(
     for title, config in shown:
         if title:
             st.caption(f"**{title}**")
+        if "concurrent_max" in config:
+            contention_badge(
+                [(names[r[name_key]], r["concurrent_min"], r["concurrent_max"]) for r in rows]
+            )
         st.dataframe(
             frame,
             hide_index=True,

@@ -16,7 +16,14 @@ import streamlit as st
 
 from components.context import page_runs, show_started
 from components.label_bar import label_bar
-from components.stats import STATE_LINES, FigureValues, render_answer, render_figures, render_state
+from components.stats import (
+    STATE_LINES,
+    FigureValues,
+    contention_badge,
+    render_answer,
+    render_figures,
+    render_state,
+)
 from lineup.app import (
     OK,
     RUNNING,
@@ -52,6 +59,7 @@ class ColumnView:
     error: str | None
     figures: FigureValues | None  # only once the answer is complete
     spec: str | None = None  # the full spec the model's name stood for
+    concurrent_max: int | None = None  # lineup.run.contention, once the answer ended
 
     @classmethod
     def of_job(cls, job: JobView) -> ColumnView:
@@ -67,6 +75,7 @@ class ColumnView:
             if result is not None and result.status == OK and result.timings is not None
             else None,
             job.spec,
+            result.concurrent_max if result is not None else None,
         )
 
     @classmethod
@@ -80,6 +89,7 @@ class ColumnView:
             generation.error,
             FigureValues.of(generation) if generation.status == OK else None,
             generation.resolved_spec,
+            generation.concurrent_max,
         )
 
 
@@ -217,6 +227,14 @@ def vlm_results(
             icon=":material/visibility_off:",
         )
     columns = arrange(run, views, hidden, app.catalog.model_label)
+    if not live:
+        contention_badge(
+            [
+                (title.text, view.concurrent_max, view.concurrent_max)
+                for view, title in columns
+                if view.status == OK
+            ]
+        )
     for column, (view, title) in zip(st.columns(len(columns)), columns, strict=True):
         with column:
             st.subheader(escape_markdown(title.text), anchor=False, help=title.help, divider="gray")

@@ -49,7 +49,13 @@ from lineup.leaderboard import (
     day_range,
     parse_moment,
 )
-from lineup.measure import FAILURE_KEYS, MIN_ITEMS, clean_number, word_alignment
+from lineup.measure import (
+    FAILURE_KEYS,
+    MIN_ITEMS,
+    clean_number,
+    contention_note,
+    word_alignment,
+)
 from lineup.report import (
     AGAINST_KEYS,
     ARENA_KEYS,
@@ -69,7 +75,15 @@ from lineup.report import (
     rank_note,
     rank_summary,
 )
-from lineup.run import DEFAULT_STT, Comparison, GenerationResult, JobView
+from lineup.run import (
+    DEFAULT_STT,
+    FAIR,
+    PARALLEL,
+    TIMING_MODES,
+    Comparison,
+    GenerationResult,
+    JobView,
+)
 from lineup.score import (
     ALPHA_SCALE,
     JUDGE_MAX_TOKENS,
@@ -121,6 +135,10 @@ from lineup.study import (
 )
 
 __all__ = [
+    "contention_note",
+    "FAIR",
+    "PARALLEL",
+    "TIMING_MODES",
     "ALPHA_SCALE",
     "MIN_ITEMS",
     "ANNOTATOR_MAX_CHARS",

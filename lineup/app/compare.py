@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from backends.base import VLMRequest
-from lineup.app.part import Part, RunKind, request_key
+from lineup.app.part import Part, RunKind, check_timing_mode, request_key
 from lineup.core import (
     RUNNING,
     InputError,
@@ -26,6 +26,7 @@ from lineup.core import (
 from lineup.measure import CLIP_COLUMNS, summarize_clips, voice_figures
 from lineup.run import (
     DEFAULT_STT,
+    PARALLEL,
     ClipResult,
     Comparison,
     RunInputs,
@@ -112,6 +113,7 @@ class Compare(Part):
         seed: int | None = None,
         timeout_s: float | None = None,
         blind: bool = False,
+        timing: str = PARALLEL,
         request_id: str | None = None,
     ) -> Comparison:
         """Check everything (the one place that does), store the image and the run, then
@@ -133,6 +135,7 @@ class Compare(Part):
                 seed=seed,
                 timeout_s=timeout_s,
                 blind=blind,
+                timing=timing,
             ),
         )
 
@@ -148,7 +151,9 @@ class Compare(Part):
         seed: int | None,
         timeout_s: float | None,
         blind: bool,
+        timing: str,
     ) -> Comparison:
+        timing_mode = check_timing_mode(timing)
         question = check_question(question)
         system = check_system_prompt(system)
         timeout = self._app.timeout(timeout_s)
@@ -171,6 +176,7 @@ class Compare(Part):
             blind=blind,
             secrets=self._app.secrets(),
             describe=self.described,
+            timing=timing_mode,
         )
 
     def tts(
@@ -182,6 +188,7 @@ class Compare(Part):
         stt: str | None = DEFAULT_STT,
         seed: int | None = None,
         timeout_s: float | None = None,
+        timing: str = PARALLEL,
         request_id: str | None = None,
     ) -> TTSComparison:
         """Check everything (the one place that does), store one run per sentence, start every
@@ -201,6 +208,7 @@ class Compare(Part):
                 stt=stt,
                 seed=seed,
                 timeout_s=timeout_s,
+                timing=timing,
             ),
         )
 
@@ -213,7 +221,9 @@ class Compare(Part):
         stt: str | None,
         seed: int | None,
         timeout_s: float | None,
+        timing: str,
     ) -> TTSComparison:
+        timing_mode = check_timing_mode(timing)
         timeout = self._app.timeout(timeout_s)
         sentences = [texts] if isinstance(texts, str) else list(texts)
         checked = [check_sentence(text) for text in sentences if text.strip()]
@@ -235,6 +245,7 @@ class Compare(Part):
             timeout_s=timeout,
             seed=seed,
             secrets=self._app.secrets(),
+            timing=timing_mode,
         )
 
     def inputs(self, run_ids: Sequence[int]) -> RunInputs | None:
@@ -261,6 +272,7 @@ class Compare(Part):
                 stt=inputs.stt,
                 seed=inputs.seed,
                 timeout_s=inputs.timeout_s,
+                timing=inputs.timing,
                 request_id=request_id,
             )
         image = None
@@ -282,6 +294,7 @@ class Compare(Part):
             seed=inputs.seed,
             timeout_s=inputs.timeout_s,
             blind=inputs.blind,
+            timing=inputs.timing,
             request_id=request_id,
         )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from backends.base import Modality
-from lineup.app.part import MAX_REPEATS, Part, RunKind, request_key
+from lineup.app.part import MAX_REPEATS, Part, RunKind, check_timing_mode, request_key
 from lineup.catalog import ResolvedModel
 from lineup.core import (
     InputError,
@@ -31,7 +31,7 @@ from lineup.report import (
     write_csv,
     write_report,
 )
-from lineup.run import DEFAULT_STT
+from lineup.run import DEFAULT_STT, PARALLEL
 from lineup.sets import set_by_name
 from lineup.study import (
     CANCEL,
@@ -73,6 +73,7 @@ class Studies(Part):
         timeout_s: float | None = None,
         stt: str | None = DEFAULT_STT,
         blind: bool = False,
+        timing: str = PARALLEL,
         request_id: str | None = None,
     ) -> StudyRun:
         """Check everything, store the study (one run per item) and start it in this
@@ -95,6 +96,7 @@ class Studies(Part):
                 timeout_s=timeout_s,
                 stt=stt,
                 blind=blind,
+                timing=timing,
             ),
         )
 
@@ -111,6 +113,7 @@ class Studies(Part):
         timeout_s: float | None,
         stt: str | None,
         blind: bool,
+        timing: str,
     ) -> StudyRun:
         question_set = set_by_name(self.store, set_name)
         if question_set is None:
@@ -126,7 +129,10 @@ class Studies(Part):
             raise InputError("Each model can be in a study once; remove the repeated one.")
         resolved = self._app.catalog.resolve_all(models, kind)
         stt_model: ResolvedModel | None = None
-        params: dict[str, Any] = {"timeout_s": self._app.timeout(timeout_s)}
+        params: dict[str, Any] = {
+            "timeout_s": self._app.timeout(timeout_s),
+            "timing": check_timing_mode(timing),
+        }
         if kind == "vlm":
             params.update(
                 system=check_system_prompt(system),

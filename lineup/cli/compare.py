@@ -14,7 +14,7 @@ from lineup.app import (
     Lineup,
     MediaError,
 )
-from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands
+from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands, add_timing
 from lineup.cli.output import EXIT_OK, BadInput, emit, err, table
 
 
@@ -31,6 +31,7 @@ def register(commands: Commands) -> None:
     vlm.add_argument(
         "--timeout", type=TIMEOUT_S, help="seconds per model (default LINEUP_MODEL_TIMEOUT_S)"
     )
+    add_timing(vlm)
     vlm.add_argument("--json", action="store_true")
     vlm.set_defaults(func=cmd_vlm)
 
@@ -50,6 +51,8 @@ def _vlm_result(result: GenerationResult) -> dict[str, Any]:
         "tokens_source": (timings.tokens_per_s_source or timings.output_tokens_source)
         if timings
         else None,
+        "concurrent_max": result.concurrent_max,
+        "concurrent_endpoint_max": result.concurrent_endpoint_max,
     }
 
 
@@ -69,6 +72,7 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         seed=args.seed,
         timeout_s=args.timeout,
+        timing=args.timing,
     )
     err(f"run {comparison.run_id}: {len(args.model)} model(s)")
     for event in comparison.iter_events():
@@ -81,7 +85,7 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
     by_id = {r.generation_id: r for r in comparison.results()}
     results = [_vlm_result(by_id[job.generation_id]) for job in comparison.jobs]
     if args.json:
-        emit({"run_id": comparison.run_id, "results": results})
+        emit({"run_id": comparison.run_id, "timing": args.timing, "results": results})
         return EXIT_OK
     for result in results:
         print(f"== {result['model']} [{result['status']}] generation {result['generation_id']}")
@@ -90,7 +94,14 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
             print(
                 table(
                     [result],
-                    ["ttft_s", "total_s", "output_tokens", "tokens_per_s", "tokens_source"],
+                    [
+                        "ttft_s",
+                        "total_s",
+                        "output_tokens",
+                        "tokens_per_s",
+                        "tokens_source",
+                        "concurrent_max",
+                    ],
                 )
             )
         print()

@@ -21,6 +21,12 @@ from lineup.measure.bradley_terry import (
     item_score,
     label_draw,
 )
+from lineup.measure.contention import (
+    CONTENTION_BADGE,
+    contention_differs,
+    contention_note,
+    in_flight_words,
+)
 from lineup.measure.figures import (
     FAILURE_KEYS,
     RATED,
@@ -93,6 +99,10 @@ DEFINITIONS = {
 }
 
 __all__ = [
+    "CONTENTION_BADGE",
+    "contention_differs",
+    "contention_note",
+    "in_flight_words",
     "OverlapScores",
     "BOOTSTRAP_RESAMPLES",
     "Battle",

@@ -1,5 +1,18 @@
 """Comparisons in progress: several models at once, timed, kept alive, each answer finished once."""
 
+from lineup.run.contention import (
+    FAIR,
+    IN_FLIGHT,
+    PARALLEL,
+    THIS_MACHINE,
+    TIMING_MODES,
+    InFlightRegistry,
+    TimingMode,
+    check_timing,
+    endpoint_of,
+    fair_order,
+    host_of,
+)
 from lineup.run.inputs import RunInputs, inputs_of
 from lineup.run.liveness import active_run, track
 from lineup.run.outcome import describe_error, write_final
@@ -22,6 +35,17 @@ from lineup.run.vlm import (
 )
 
 __all__ = [
+    "FAIR",
+    "IN_FLIGHT",
+    "PARALLEL",
+    "THIS_MACHINE",
+    "TIMING_MODES",
+    "InFlightRegistry",
+    "TimingMode",
+    "check_timing",
+    "endpoint_of",
+    "fair_order",
+    "host_of",
     "BackendFactory",
     "ClipResult",
     "Comparison",

@@ -8,6 +8,10 @@ each, all models at once, in this process's threads; each answer is an ordinary 
 - Every answer is claimed in the store before it runs (lineup.study.records.claim); the unique
   key makes a second claim fail, so an answer never runs twice, even when two processes
   resume one study.
+- Timing `fair` (the study's `timing` parameter; lineup.run.contention): one worker per host
+  instead, answering round by round (item, then repeat) with the host's models in
+  fair_order for the round, one answer at a time and holding the host's turn; hosts still
+  run at the same time.
 - Each answer runs as a one-model comparison (lineup.run.vlm.start_one,
   lineup.run.tts.start_one_clip): the same timing, states, heartbeat and storage.
 - A pause lets the answers under way finish and starts no more; a cancel stops them
@@ -36,7 +40,11 @@ from backends.base import VLMRequest
 from lineup.catalog import Describer, Lane, ResolvedModel, describe_now
 from lineup.core import FINAL_STATUSES, OK, RUNNING, ValidatedImage, redact
 from lineup.run import (
+    FAIR,
+    PARALLEL,
     describe_error,
+    fair_order,
+    host_of,
     start_one,
     start_one_clip,
     track,
@@ -220,19 +228,17 @@ class StudyRun:
     def done(self) -> bool:
         return self._finished.is_set()
 
+    @property
+    def timing(self) -> str:
+        return str(self.study.params.get("timing") or PARALLEL)
+
     def start(self) -> StudyRun:
         track(self)
         _register(self)
-        for position, model in enumerate(self.study.models):
-            lane = self.models[model].lane
-            for worker_index in range(max(1, lane.concurrency)):
-                worker = threading.Thread(
-                    target=self._work,
-                    args=(model, position, lane),
-                    name=f"lineup-study-{self.study_id}-{model}-{worker_index}",
-                    daemon=True,
-                )
-                self._workers.append(worker)
+        if self.timing == FAIR:
+            self._start_fair()
+        else:
+            self._start_lanes()
         keeper = threading.Thread(
             target=self._keep, name=f"lineup-study-{self.study_id}", daemon=True
         )
@@ -310,6 +316,71 @@ class StudyRun:
             finally:
                 slots.release()
 
+    def _start_lanes(self) -> None:
+        """A lane per model, as many workers as its endpoint's concurrency (parallel)."""
+        for position, model in enumerate(self.study.models):
+            lane = self.models[model].lane
+            for worker_index in range(max(1, lane.concurrency)):
+                worker = threading.Thread(
+                    target=self._work,
+                    args=(model, position, lane),
+                    name=f"lineup-study-{self.study_id}-{model}-{worker_index}",
+                    daemon=True,
+                )
+                self._workers.append(worker)
+
+    def _start_fair(self) -> None:
+        """One worker per host, over its models (lineup.run.contention)."""
+        hosts: dict[str, list[str]] = {}
+        for model in self.study.models:
+            hosts.setdefault(host_of(self.models[model].lane.endpoint), []).append(model)
+        for host, models in hosts.items():
+            self._workers.append(
+                threading.Thread(
+                    target=self._work_fair,
+                    args=(models,),
+                    name=f"lineup-study-{self.study_id}-{host}",
+                    daemon=True,
+                )
+            )
+
+    def _next_fair(self, models: Sequence[str]) -> tuple[str, StudyItem, int] | None:
+        """The next answer of one host: the earliest round (item, then repeat) any of its
+        models still lacks, and in it the first of fair_order(models, item, repeat) lacking it."""
+        with self._lock:
+            if self._stopping is not None:
+                return None
+            heads = {model: self._queues[model][0] for model in models if self._queues[model]}
+            if not heads:
+                return None
+            item, repeat = min(heads.values(), key=lambda task: (task[0].position, task[1]))
+            for model in fair_order(models, item.position, repeat):
+                head = heads.get(model)
+                if head is not None and (head[0].position, head[1]) == (item.position, repeat):
+                    self._queues[model].popleft()
+                    return model, item, repeat
+            return None  # unreachable: the round came from one of the heads
+
+    def _work_fair(self, models: Sequence[str]) -> None:
+        positions = {model: self.study.models.index(model) for model in models}
+        while True:
+            task = self._next_fair(models)
+            if task is None:
+                return
+            model, item, repeat = task
+            slots = _slots.of(self.models[model].lane)
+            while not slots.acquire(timeout=HEARTBEAT_S):
+                if self._stopping is not None:
+                    with self._lock:
+                        self._queues[model].appendleft((item, repeat))
+                    return
+            try:
+                if self._stopping is not None:
+                    return
+                self._answer(model, positions[model], item, repeat)
+            finally:
+                slots.release()
+
     def _answer(self, model: str, position: int, item: StudyItem, repeat: int) -> None:
         seed = self.study.seed
         seed = None if seed is None else seed + repeat
@@ -343,6 +414,7 @@ class StudyRun:
                     timeout_s=timeout_s,
                     secrets=self.secrets,
                     language=item.language,
+                    timing=FAIR if self.timing == FAIR else PARALLEL,
                 )
             else:
                 image = self.image_of(item.image_hash) if item.image_hash else None
@@ -363,6 +435,7 @@ class StudyRun:
                     timeout_s=timeout_s,
                     secrets=self.secrets,
                     describe=self.describe,
+                    timing=FAIR if self.timing == FAIR else PARALLEL,
                 )
         except BaseException as exc:  # noqa: BLE001 - this answer alone fails
             write_final(self.store, generation_id, "error", {"error": describe_error(exc)})

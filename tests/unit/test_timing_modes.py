@@ -1,0 +1,132 @@
+"""Timing modes (lineup.run.contention): `fair` runs the models of one host one after another in
+an order that rotates per item and repeat, each measured alone (concurrent_max 0, stored);
+`parallel` runs them at once and records the overlap. The models are Ollama models served by
+testbed/ollama_server.py on this machine (two servers: two endpoints of one host)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from lineup.app.facade import Lineup
+from lineup.cli.main import main
+from lineup.store.tables import Generation, Run
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import write_numbered_set
+
+
+@pytest.fixture()
+def app(lineup_home: Path, tmp_path: Path) -> Lineup:
+    app = Lineup.open()
+    app.sets.import_path(write_numbered_set(tmp_path / "three"), name="three")
+    return app
+
+
+@pytest.fixture()
+def two_servers() -> Iterator[tuple[OllamaFixture, OllamaFixture]]:
+    """Two Ollama servers on 127.0.0.1: one host, two endpoints; answers take 0.3 s or more."""
+    with (
+        OllamaFixture([FakeModel("alpha:1b", ["A", "digit."], first_delay_s=0.3)]) as first,
+        OllamaFixture([FakeModel("beta:1b", ["Some", "number."], first_delay_s=0.3)]) as second,
+    ):
+        yield first, second
+
+
+def study_rows(app: Lineup, study_id: int) -> list[Generation]:
+    with app.store.session() as session:
+        query = select(Generation).join(Run).where(Run.study_id == study_id)
+        return list(session.scalars(query.order_by(Generation.started_at)))
+
+
+def test_a_fair_study_rotates_the_order_over_items_and_repeats(app: Lineup) -> None:
+    names = ["a:1b", "b:1b", "c:1b"]
+    with OllamaFixture([FakeModel(name, ["Fine."], delay_s=0.01) for name in names]) as server:
+        models = [f"ollama:{name}@{server.base_url}" for name in names]
+        run = app.studies.start(set_name="three", models=models, repeats=2, timing="fair", seed=1)
+        run.wait()
+        asked = [body["model"] for body in server.chat_requests()]
+    # Hand-listed: rounds item by item, then repeat; round (i, r) starts at (i + r) mod 3.
+    assert asked == [
+        *["a:1b", "b:1b", "c:1b"],  # item 0, repeat 0
+        *["b:1b", "c:1b", "a:1b"],  # item 0, repeat 1
+        *["b:1b", "c:1b", "a:1b"],  # item 1, repeat 0
+        *["c:1b", "a:1b", "b:1b"],  # item 1, repeat 1
+        *["c:1b", "a:1b", "b:1b"],  # item 2, repeat 0
+        *["a:1b", "b:1b", "c:1b"],  # item 2, repeat 1
+    ]
+    assert server.most_in_flight == 1
+    rows = study_rows(app, run.study_id)
+    assert len(rows) == 18 and {g.status for g in rows} == {"ok"}
+    assert {(g.concurrent_max, g.concurrent_endpoint_max) for g in rows} == {(0, 0)}
+    info = app.studies.get(run.study_id)
+    assert info is not None and info.params["timing"] == "fair"
+
+
+def test_fair_measures_each_alone_and_parallel_records_the_overlap(
+    app: Lineup, two_servers: tuple[OllamaFixture, OllamaFixture]
+) -> None:
+    first, second = two_servers
+    models = [f"ollama:alpha:1b@{first.base_url}", f"ollama:beta:1b@{second.base_url}"]
+    by_mode = {}
+    for mode in ("fair", "parallel"):
+        run = app.studies.start(set_name="three", models=models, timing=mode)
+        run.wait()
+        by_mode[mode] = study_rows(app, run.study_id)
+    fair, parallel = by_mode["fair"], by_mode["parallel"]
+    assert {g.status for g in fair + parallel} == {"ok"}
+    assert {(g.concurrent_max, g.concurrent_endpoint_max) for g in fair} == {(0, 0)}
+    # Fair: no two answers of the host overlapped in time.
+    spans = sorted((g.started_at, g.finished_at) for g in fair)
+    assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:], strict=False))
+    # Parallel: the two servers are one host, so each answer had the other beside it (the
+    # first answers start together; 0.3 s each leaves no gap between them), never on its
+    # own endpoint (one server each, concurrency 1).
+    assert max(g.concurrent_max or 0 for g in parallel) == 1
+    assert {g.concurrent_endpoint_max for g in parallel} == {0}
+
+
+def test_vlm_json_carries_concurrent_max_and_fair_sends_one_after_another(
+    app: Lineup,
+    two_servers: tuple[OllamaFixture, OllamaFixture],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    first, second = two_servers
+    image = tmp_path / "shot.png"
+    image.write_bytes((tmp_path / "three" / "shot0.png").read_bytes())
+    models = [f"ollama:alpha:1b@{first.base_url}", f"ollama:beta:1b@{second.base_url}"]
+    documents = {}
+    for mode in ("parallel", "fair"):
+        arguments = ["vlm", "--image", str(image), "--question", "What is it?", "--json"]
+        code = main([*arguments, "--model", models[0], "--model", models[1], "--timing", mode])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        documents[mode] = json.loads(out)
+    assert documents["fair"]["timing"] == "fair"
+    assert [r["concurrent_max"] for r in documents["fair"]["results"]] == [0, 0]
+    assert [r["concurrent_max"] for r in documents["parallel"]["results"]] == [1, 1]
+    assert [r["concurrent_endpoint_max"] for r in documents["parallel"]["results"]] == [0, 0]
+    with app.store.session() as session:
+        run = session.get(Run, documents["fair"]["run_id"])
+        assert run is not None and run.params["timing"] == "fair"
+
+
+@pytest.mark.parametrize("command", ["vlm", "tts", "study"])
+def test_an_unknown_timing_mode_is_exit_2_with_nothing_stored(
+    app: Lineup, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = {
+        "vlm": ["vlm", "--question", "Q?", "--model", "ollama:x"],
+        "tts": ["tts", "--text", "Hi.", "--voice", "espeak:en"],
+        "study": ["study", "run", "--set", "three", "--model", "ollama:x"],
+    }[command]
+    with pytest.raises(SystemExit) as stopped:
+        main([*arguments, "--timing", "together"])
+    assert stopped.value.code == 2
+    assert "invalid choice: 'together'" in capsys.readouterr().err
+    with app.store.session() as session:
+        assert session.scalars(select(Generation)).first() is None
