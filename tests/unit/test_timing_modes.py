@@ -67,15 +67,20 @@ def test_a_fair_study_rotates_the_order_over_items_and_repeats(app: Lineup) -> N
 
 
 def test_fair_measures_each_alone_and_parallel_records_the_overlap(
-    app: Lineup, two_servers: tuple[OllamaFixture, OllamaFixture]
+    app: Lineup,
+    two_servers: tuple[OllamaFixture, OllamaFixture],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     first, second = two_servers
     models = [f"ollama:alpha:1b@{first.base_url}", f"ollama:beta:1b@{second.base_url}"]
-    by_mode = {}
+    by_mode, shown = {}, {}
     for mode in ("fair", "parallel"):
         run = app.studies.start(set_name="three", models=models, timing=mode)
         run.wait()
         by_mode[mode] = study_rows(app, run.study_id)
+        capsys.readouterr()
+        assert main(["study", "show", str(run.study_id), "--json"]) == 0
+        shown[mode] = json.loads(capsys.readouterr().out)
     fair, parallel = by_mode["fair"], by_mode["parallel"]
     assert {g.status for g in fair + parallel} == {"ok"}
     assert {(g.concurrent_max, g.concurrent_endpoint_max) for g in fair} == {(0, 0)}
@@ -87,6 +92,19 @@ def test_fair_measures_each_alone_and_parallel_records_the_overlap(
     # own endpoint (one server each, concurrency 1).
     assert max(g.concurrent_max or 0 for g in parallel) == 1
     assert {g.concurrent_endpoint_max for g in parallel} == {0}
+    # study show --json: the timing, and per model its fewest and most others in flight and
+    # its answers alone, counted by hand from the rows.
+    assert shown["fair"]["timing"] == "fair" and shown["parallel"]["timing"] == "parallel"
+    for entry in shown["fair"]["models"]:
+        assert (entry["concurrent_min"], entry["concurrent_max"], entry["answers_alone"]) == (
+            0,
+            0,
+            3,
+        )
+    for entry in shown["parallel"]["models"]:
+        mine = [g.concurrent_max for g in parallel if g.model_spec == entry["model"]]
+        assert entry["concurrent_max"] == max(mine) and entry["concurrent_min"] == min(mine)
+        assert entry["answers_alone"] == mine.count(0)
 
 
 def test_vlm_json_carries_concurrent_max_and_fair_sends_one_after_another(
