@@ -15,6 +15,7 @@ from lineup.app import (
     SCORE_KEYS,
     SUMMARY_KEYS,
     Lineup,
+    contention_note,
     pair_sentences,
     rank_note,
     rank_summary,
@@ -79,7 +80,8 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
         return EXIT_OK
     print(
         f"study {summary['study_id']}: set {summary['set']!r} ({summary['kind']}), "
-        f"{summary['status']}, {summary['done']} of {summary['total']} answers"
+        f"{summary['status']}, {summary['done']} of {summary['total']} answers, "
+        f"{summary['timing']} timing"
     )
     rows = summary["models"]
     print(
@@ -96,6 +98,9 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
     shown = ["model", *(k for k in rest if k not in left_out and "_ci_" not in k)]
     print("\nvoices" if summary["kind"] == "tts" else "\nspeed (complete answers)")
     print(table(rows, shown))
+    uneven = contention_note([(m["model"], m["concurrent_min"], m["concurrent_max"]) for m in rows])
+    if uneven is not None:
+        print(uneven)
     if summary["kind"] != "tts":
         print("\nscores (95% intervals in --json; definitions in lineup/score/automatic.py)")
         print(table(rows, SCORES_SHOWN))

@@ -591,3 +591,34 @@ def test_run_again_starts_the_shown_run_s_inputs_as_a_new_run(ollama: OllamaFixt
         assert getattr(new_run, field) == getattr(old_run, field), field
     # The form shows the run shown: the new one's inputs.
     assert at.text_area(key="question").value == "Say it."
+
+
+def test_columns_measured_under_different_contention_carry_the_badge(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    run_id = store.create_run("vlm", "Which error code?", params={"timing": "fair"})
+    for spec, others in (("ollama:llava:7b", 0), ("ollama:qwen:2b", 2)):
+        generation = store.add_generation(run_id, spec)
+        store.finish_generation(
+            generation, "ok", output_text="PAY-4021", ttft_s=0.1, total_s=0.5, concurrent_max=others
+        )
+    at = page(annotator="ana", run=str(run_id)).run()
+    assert not at.exception
+    [badge] = [w.value for w in at.warning if "uneven contention" in w.value]
+    assert "llava:7b alone" in unescaped(badge)
+    assert "qwen:2b with 2 other requests in flight" in unescaped(badge)
+    # The form shows the run's timing, ready to run it again the same way.
+    assert at.radio(key="timing").value == "fair"
+
+
+def test_columns_measured_alike_carry_no_badge(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    run_id = store.create_run("vlm", "Which error code?")
+    for spec in ("ollama:llava:7b", "ollama:qwen:2b"):
+        generation = store.add_generation(run_id, spec)
+        store.finish_generation(
+            generation, "ok", output_text="PAY-4021", ttft_s=0.1, total_s=0.5, concurrent_max=1
+        )
+    at = page(annotator="ana", run=str(run_id)).run()
+    assert not at.exception
+    assert not [w for w in at.warning if "uneven contention" in w.value]
+    assert at.radio(key="timing").value == "parallel"

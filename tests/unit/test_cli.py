@@ -186,8 +186,12 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
         "median_tokens_per_s",
         "generations",
         "failed",
+        "concurrent_min",
+        "concurrent_max",
     }
     assert (row["generations"], row["failed"]) == (3, 0)
+    # Three runs one after another, one model each: every answer ran alone.
+    assert (row["concurrent_min"], row["concurrent_max"]) == (0, 0)
     assert row["pct_relevant_ci_method"] == "wilson"  # labels of single comparisons
     # `n` (issue 2's key) is the labels; `labels` and `answers` say what each count is.
     assert (row["labels"], row["answers"]) == (3, 3)
