@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from lineup.measure import contention_note, in_flight_words
 from lineup.run.contention import (
     THIS_MACHINE,
     InFlightRegistry,
@@ -115,3 +116,24 @@ def test_a_turn_stopped_while_it_waits_is_not_held() -> None:
     first.give_back()
     first.give_back()  # once only
     assert host_lock.acquire(blocking=False)
+
+
+def test_the_badge_shows_only_when_the_counted_answers_differ() -> None:
+    assert [in_flight_words(*pair) for pair in ((0, 0), (1, 1), (2, 2), (0, 2), (1, 3))] == [
+        "alone",
+        "with 1 other request in flight",
+        "with 2 other requests in flight",
+        "alone to 2 other requests in flight",
+        "1 to 3 other requests in flight",
+    ]
+    assert in_flight_words(None, None) == "not counted"
+    # Alike: all alone, all beside one other (a parallel run of two), nothing counted.
+    assert contention_note([("a", 0, 0), ("b", 0, 0)]) is None
+    assert contention_note([("a", 1, 1), ("b", 1, 1)]) is None
+    assert contention_note([("a", None, None), ("b", 2, 2)]) is None
+    # One alone, one beside two others; or one model's own answers mixed.
+    across = contention_note([("a", 0, 0), ("b", 2, 2)])
+    assert across is not None and "a alone; b with 2 other requests in flight" in across
+    within = contention_note([("a", 0, 1)])
+    assert within is not None and "a alone to 1 other request in flight" in within
+    assert within.startswith("⚠ uneven contention")
