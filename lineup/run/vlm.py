@@ -217,7 +217,10 @@ class _Job:
             # The per-model timeout counts from the moment the request is sent.
             timeout_s = self.comparison.timeout_s
             self.arm_timer(timeout_s, timeout_message(timeout_s))
-            self.in_flight = self.comparison.registry.enter(self.model.lane.endpoint)
+            with self._finish_lock:  # a Stop just now must see it, or it is never left
+                if self.finished.is_set():
+                    return
+                self.in_flight = self.comparison.registry.enter(self.model.lane.endpoint)
             stream = ready.start(self.clock.start)
             try:
                 for chunk in stream:

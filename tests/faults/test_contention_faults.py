@@ -13,7 +13,14 @@ from backends.base import VLMRequest
 from lineup.catalog import Lane
 from lineup.leaderboard import vlm_leaderboard
 from lineup.measure import contention_note
-from lineup.run.contention import FAIR, HOST_TURNS, PARALLEL, THIS_MACHINE, TimingMode
+from lineup.run.contention import (
+    FAIR,
+    HOST_TURNS,
+    IN_FLIGHT,
+    PARALLEL,
+    THIS_MACHINE,
+    TimingMode,
+)
 from lineup.run.vlm import Comparison, start_vlm_comparison
 from lineup.store.database import Store
 from testbed.paced_server import paced_server, server_stamps
@@ -90,5 +97,6 @@ def test_stop_while_a_fair_model_waits_its_turn_ends_both_and_frees_the_host(
         assert server_stamps(second) == []  # never sent
     assert ended_s < 2.0
     assert [status for status, _, _ in stored(store, comparison)] == ["cancelled", "cancelled"]
+    assert IN_FLIGHT.in_flight(THIS_MACHINE) == 0  # the stopped request left the registry
     assert HOST_TURNS.of(THIS_MACHINE).acquire(blocking=False)
     HOST_TURNS.of(THIS_MACHINE).release()
