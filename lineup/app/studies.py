@@ -31,7 +31,7 @@ from lineup.report import (
     write_csv,
     write_report,
 )
-from lineup.run import DEFAULT_STT, PARALLEL
+from lineup.run import DEFAULT_STT, PARALLEL, host_of
 from lineup.sets import set_by_name
 from lineup.study import (
     CANCEL,
@@ -219,13 +219,19 @@ class Studies(Part):
         if info is None:
             raise InputError(f"There is no study {study_id}.")
         running = active_study(study_id)
-        if running is not None:
-            return study_progress(
-                self.store, study_id, lambda m: running.models[m].lane.concurrency
-            )
         modality: Modality = "tts" if info.kind == "tts" else "vlm"
+
+        def resolved(model: str) -> ResolvedModel:
+            # Asked only while the study runs (a name gone from backends.toml fails nothing).
+            if running is not None:
+                return running.models[model]
+            return self._app.catalog.resolve(model, modality)
+
         return study_progress(
-            self.store, study_id, lambda m: self._app.catalog.resolve(m, modality).lane.concurrency
+            self.store,
+            study_id,
+            lambda m: resolved(m).lane.concurrency,
+            lambda m: host_of(resolved(m).lane.endpoint),
         )
 
     def reap(self) -> list[int]:

@@ -27,6 +27,7 @@ does not stop it, and `active_study` finds it again.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
@@ -131,12 +132,17 @@ class StudyProgress:
 
 
 def progress(
-    store: Store, study_id: int, concurrency_of: Callable[[str], int] = lambda _model: 1
+    store: Store,
+    study_id: int,
+    concurrency_of: Callable[[str], int] = lambda _model: 1,
+    host_of_model: Callable[[str], str] | None = None,
 ) -> StudyProgress:
     """Where a study stands, from the store (any process can ask): per model its answers by
     state; elapsed since the study was created (or until it finished); the time left while it
     runs, the longest of the models' (they run at once), each the mean time of its answers so
-    far times what it still lacks, over its concurrency."""
+    far times what it still lacks, over its concurrency. With fair timing the models of one
+    host (`host_of_model`) take turns, one answer at a time: each of them has the time its
+    host still needs, the sum of their own."""
     info = study_info(store, study_id)
     if info is None:
         raise ValueError(f"There is no study {study_id}.")
@@ -165,6 +171,9 @@ def progress(
                 eta_s=eta if left else 0.0,
             )
         )
+    fair = info.params.get("timing") == FAIR
+    if fair and host_of_model is not None and info.status == STUDY_RUNNING:
+        models = _taking_turns(models, seconds, host_of_model)
     end = info.finished_at if info.finished_at is not None else utcnow()
     etas = [m.eta_s for m in models if m.eta_s is not None]
     return StudyProgress(
@@ -177,6 +186,29 @@ def progress(
         eta_s=max(etas) if len(etas) == len(models) and models else None,
         models=models,
     )
+
+
+def _taking_turns(
+    models: list[ModelProgress],
+    seconds: Mapping[str, tuple[float, int]],
+    host_of_model: Callable[[str], str],
+) -> list[ModelProgress]:
+    """Fair timing's time left: per host, the sum over its models of their mean answer time
+    times what they lack (None while one of them has no time yet), given to each of them."""
+    needs: dict[str, float | None] = {}
+    for m in models:
+        spent, timed = seconds.get(m.model, (0.0, 0))
+        left = m.total - m.done
+        own = 0.0 if not left else (spent / timed * left if timed else None)
+        host = host_of_model(m.model)
+        so_far = needs.get(host, 0.0)
+        needs[host] = None if so_far is None or own is None else so_far + own
+    return [
+        dataclasses.replace(m, eta_s=needs[host_of_model(m.model)] if m.eta_s is not None else None)
+        if m.total - m.done
+        else m
+        for m in models
+    ]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -14,7 +14,10 @@ from sqlalchemy import select
 
 from lineup.app.facade import Lineup
 from lineup.cli.main import main
+from lineup.run import THIS_MACHINE
 from lineup.store.tables import Generation, Run
+from lineup.study import progress
+from lineup.study.records import claim, create_study, load_plan
 from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import write_numbered_set
 
@@ -148,3 +151,29 @@ def test_an_unknown_timing_mode_is_exit_2_with_nothing_stored(
     assert "invalid choice: 'together'" in capsys.readouterr().err
     with app.store.session() as session:
         assert session.scalars(select(Generation)).first() is None
+
+
+@pytest.mark.parametrize(
+    ("timing", "expected_s"),
+    # Hand-worked: alpha's answer took 2 s, beta's 4 s, each lacks 2 of 3. Parallel: alpha
+    # 2 x 2 = 4 s, beta 4 x 2 = 8 s, the study the longest, 8 s. Fair on one host: they take
+    # turns, so each waits for the host's 4 + 8 = 12 s.
+    [("parallel", ((4.0, 8.0), 8.0)), ("fair", ((12.0, 12.0), 12.0))],
+)
+def test_time_left_of_a_fair_study_is_its_hosts_turns(
+    app: Lineup, timing: str, expected_s: tuple[tuple[float, float], float]
+) -> None:
+    stored_set = app.sets.get("three")
+    assert stored_set is not None
+    study_id = create_study(
+        app.store, set_id=stored_set.id, models=["a", "b"], repeats=1, params={"timing": timing}
+    )
+    first = load_plan(app.store, study_id).items[0]
+    for position, (model, total_s) in enumerate((("a", 2.0), ("b", 4.0))):
+        generation = claim(app.store, study_id, first, model, 0, position=position, seed=None)
+        assert generation is not None
+        app.store.finish_generation(generation, "ok", output_text="x", total_s=total_s)
+    where = progress(app.store, study_id, lambda _model: 1, lambda _model: THIS_MACHINE)
+    (alpha_s, beta_s), study_s = expected_s
+    assert [m.eta_s for m in where.models] == [pytest.approx(alpha_s), pytest.approx(beta_s)]
+    assert where.eta_s == pytest.approx(study_s)
