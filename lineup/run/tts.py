@@ -260,9 +260,14 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         try:
             stt: STTBackend = factory(self.stt)
             with computing(stt):
-                transcribing = time.perf_counter()
-                transcript = stt.transcribe(audio)
-                stt_s = time.perf_counter() - transcribing
+                # In flight beside the other voices on this machine; its own count is not kept.
+                transcribing_beside = self.registry.enter(self.stt.lane.endpoint)
+                try:
+                    transcribing = time.perf_counter()
+                    transcript = stt.transcribe(audio)
+                    stt_s = time.perf_counter() - transcribing
+                finally:
+                    transcribing_beside.leave()
         except BaseException as exc:  # noqa: BLE001 - the audio is kept; the score is missing
             clip.finish(ERROR, f"Transcription with {self.stt.name} failed: {describe_error(exc)}")
             return
