@@ -27,6 +27,7 @@ from components.runs import (
     start_button,
     vlm_results,
 )
+from components.stats import timing_choice
 from lineup.app import (
     INPUT_ERRORS,
     MediaError,
@@ -66,6 +67,7 @@ def fill_form(run: Run) -> None:
     state["timeout"] = within(inputs.timeout_s, 1.0, 3600.0, app.settings.model_timeout_s)
     state["models-vlm"] = list(inputs.models)
     state["blind"] = inputs.blind
+    state["timing"] = inputs.timing
 
 
 app = get_lineup()
@@ -166,6 +168,7 @@ with right:
             "Timeout (s)", 1.0, 3600.0, float(app.settings.model_timeout_s), key="timeout"
         )
     models = model_picker(app, "vlm", default=["ocr:eng+rus"])
+    timing = timing_choice("timing")
     request = start_and_stop(
         app,
         label="Compare",
@@ -182,6 +185,7 @@ with right:
             timeout_s,
             tuple(models),
             blind,
+            timing,
         ),
         wait_help="Wait for the run in progress, or stop it.",
         stop_help="Stop every model of this run now; the text streamed so far is kept.",
@@ -202,6 +206,7 @@ if request is not None:
                 seed=int(seed),
                 timeout_s=float(timeout_s),
                 blind=blind,
+                timing=timing,
                 request_id=request,
             )
         except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one

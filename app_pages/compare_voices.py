@@ -25,7 +25,7 @@ from components.runs import (
     start_and_stop,
     start_button,
 )
-from components.stats import render_state
+from components.stats import contention_badge, render_state, timing_choice
 from lineup.app import (
     DEFAULT_STT,
     INPUT_ERRORS,
@@ -74,6 +74,7 @@ def fill_form(run_ids: list[int]) -> None:
     state["samples"] = min(max(inputs.samples, 1), 20)
     state["tts_seed"] = 0 if inputs.seed is None else min(max(inputs.seed, 0), 2**31 - 100)
     state["stt"] = inputs.stt or ""
+    state["tts_timing"] = inputs.timing
 
 
 app = get_lineup()
@@ -118,6 +119,7 @@ with right:
     )
     seed = int(c2.number_input("First seed", 0, 2**31 - 100, 0, key="tts_seed"))
     stt = st.text_input("Speech-to-text for WER", DEFAULT_STT, key="stt")
+    timing = timing_choice("tts_timing")
     timeout_s = float(app.settings.model_timeout_s)
 
 stt_model = stt.strip() or None
@@ -130,7 +132,7 @@ request = start_and_stop(
     form="speak",
     query_key="runs",
     running=running,
-    inputs=(tuple(sentences), tuple(voices), samples, seed, stt_model, timeout_s),
+    inputs=(tuple(sentences), tuple(voices), samples, seed, stt_model, timeout_s, timing),
     wait_help="Wait for the clips in progress, or stop them.",
     stop_help="Stop every voice now; the clips already made are kept.",
 )
@@ -147,6 +149,7 @@ if request is not None:
             stt=stt_model,
             seed=seed,
             timeout_s=timeout_s,
+            timing=timing,
             request_id=request,
         )
     except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one
@@ -240,6 +243,12 @@ def by_voice(run: Run) -> dict[str, list[Generation]]:
     return voices
 
 
+def contention_range(clips: list[Generation]) -> tuple[int | None, int | None]:
+    """The fewest and most other requests in flight beside a voice's complete clips."""
+    counted = [c.concurrent_max for c in clips if c.status == OK and c.concurrent_max is not None]
+    return min(counted, default=None), max(counted, default=None)
+
+
 def voice_results(shown: list[Run], *, live: bool) -> None:
     """Each run's voice columns: while the clips are made (finished ones playable), or as
     stored (each complete clip with its label bar)."""
@@ -258,6 +267,13 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
             st.markdown(f"**Run {run.id}** · {escape_markdown(run.input_text)}")
         voices_of_run = by_voice(run)
         figures = app.compare.voice_figures(run)
+        if not live:
+            contention_badge(
+                [
+                    (app.catalog.model_label(voice).title, *contention_range(clips))
+                    for voice, clips in voices_of_run.items()
+                ]
+            )
         for column, (voice, clips) in zip(
             st.columns(len(voices_of_run)), voices_of_run.items(), strict=True
         ):

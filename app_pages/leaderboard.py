@@ -18,6 +18,7 @@ from components.charts import (
 from components.context import get_lineup
 from components.exports import csv_download, streamed_csv_download
 from components.leaderboard_filters import filter_bar
+from components.stats import contention_badge
 from components.study import ranking_and_agreement
 from lineup.app import (
     ExportTable,
@@ -55,6 +56,13 @@ VLM_ORDER = (
 )
 TTS_ORDER = (
     "Ranked by mean WER, lowest first. Hover a header for its definition; – means no figure yet."
+)
+
+
+CONTENTION_HELP = (
+    "The most other requests Lineup had in flight on the same host during one of these "
+    "complete answers (0: each ran alone there). Filter on Measured alone for figures "
+    "measured alone."
 )
 
 
@@ -114,6 +122,7 @@ VLM_SPEED: dict[str, Any] = {
         "%.1f",
         84,
     ),
+    "concurrent_max": number("In flight", CONTENTION_HELP, "%d", 80),
 }
 
 WER_HELP = (
@@ -218,6 +227,10 @@ def tables(
     for title, config in shown:
         if title:
             st.caption(f"**{title}**")
+        if title and title.startswith("Speed"):  # its words name each model's range
+            contention_badge(
+                [(names[r[name_key]], r["concurrent_min"], r["concurrent_max"]) for r in rows]
+            )
         st.dataframe(
             frame,
             hide_index=True,

@@ -9,6 +9,7 @@ from components.context import SHOWN_MARK, annotator_sidebar, get_lineup, page_r
 from components.models import model_picker
 from components.provenance import study_provenance
 from components.runs import remember_start, results_anchor, start_button
+from components.stats import timing_choice
 from components.study import (
     COMPARE_KEY,
     against_section,
@@ -159,13 +160,14 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
     else:
         models = model_picker(app, "vlm", default=["ocr:eng+rus"])
     repeats, seed, timeout_s, blind = _run_parameters(app, voices)
+    timing = timing_choice("study-timing")
     system, temperature, max_tokens, stt = None, None, None, None
     if voices:
         stt = _voice_parameters()
     else:
         system, temperature, max_tokens = _vlm_parameters()
     inputs = (chosen.name, tuple(models), repeats, seed, timeout_s, blind, system)
-    inputs += (temperature, max_tokens, stt)
+    inputs += (temperature, max_tokens, stt, timing)
     repeat_of = running_start(app, inputs)
     request = start_button(
         "Start",
@@ -191,6 +193,7 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
             timeout_s=float(timeout_s),
             stt=stt,
             blind=blind,
+            timing=timing,
             request_id=request,
         )
     except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one

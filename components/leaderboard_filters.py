@@ -1,5 +1,6 @@
-"""The leaderboard's filter bar: study, set, tag, dates, annotator and status, kept in the
-page's address (`?study=3&tag=billing&since=2026-11-01&until=2026-12-01&status=ok`) so that a
+"""The leaderboard's filter bar: study, set, tag, dates, annotator, status and "measured
+alone", kept in the page's address
+(`?study=3&tag=billing&since=2026-11-01&until=2026-12-01&status=ok&alone=yes`) so that a
 reload or a shared link shows the same rows."""
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ STATUS_HELP = (
 )
 FILTERS_HELP = (
     "Narrow both tables to a study, a set, a tag of its items, a range of days, one "
-    "annotator's labels or one state. Turning this off clears the filters."
+    "annotator's labels, one state, or the answers measured alone. Turning this off clears "
+    "the filters."
 )
 # Each filter's width in px, wide enough for its label and a usual value ("#12 ·
 # support-screenshots (VLM)", a date as YYYY-MM-DD), in the order shown. The filters sit in a
@@ -51,7 +53,13 @@ WIDTH_PX = {
     "Tag": 160,
     "Labels by": 160,
     "Status": 240,
+    "Measured alone": 150,
 }
+ALONE_HELP = (
+    "Only answers that ran with no other request of Lineup's in flight on their host (this "
+    "machine, or the server's machine): speed figures measured alone. Answers stored before "
+    "Lineup counted this are left out too."
+)
 FROM_HELP = "Only generations started on this day (UTC) or later."
 TO_HELP = "Only generations started on this day (UTC) or earlier."
 
@@ -257,6 +265,13 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
     study_id, set_name = _scope(bar, choices, shown, round_)
     first, last = _days(bar, shown, round_)
     tag, annotator, status = _tag_annotator_status(bar, choices, shown, round_)
+    alone = bar.toggle(
+        "Measured alone",
+        value=bool(shown.alone),
+        key=f"lb-alone-{round_}",
+        help=ALONE_HELP,
+        width=WIDTH_PX["Measured alone"],
+    )
     since, until = _valid_range(first, last)
     chosen = LeaderboardFilter(
         study_id=study_id,
@@ -266,6 +281,7 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
         until=until,
         annotator=annotator,
         status=status,
+        alone=alone,
     )
     query = chosen.as_query()
     _write_address(query)

@@ -20,6 +20,7 @@ from components.provenance import comparison_provenance
 from components.stats import (
     STATE_LINES,
     FigureValues,
+    contention_badge,
     render_answer,
     render_figures,
     render_live,
@@ -64,6 +65,7 @@ class ColumnView:
     spec: str | None = None  # the full spec the model's name stood for
     live: LiveFigures | None = None  # while it streams in this process (lineup.measure.live)
     saved: str | None = None  # while it runs in another process: what its stored row says
+    concurrent_max: int | None = None  # lineup.run.contention, once the answer ended
 
     @classmethod
     def of_job(cls, job: JobView) -> ColumnView:
@@ -80,6 +82,7 @@ class ColumnView:
             else None,
             job.spec,
             job.live,
+            concurrent_max=result.concurrent_max if result is not None else None,
         )
 
     @classmethod
@@ -94,6 +97,7 @@ class ColumnView:
             FigureValues.of(generation) if generation.status == OK else None,
             generation.resolved_spec,
             saved=saved_progress(generation) if generation.status == RUNNING else None,
+            concurrent_max=generation.concurrent_max,
         )
 
 
@@ -238,6 +242,14 @@ def vlm_results(
             icon=":material/visibility_off:",
         )
     columns = arrange(run, views, hidden, app.catalog.model_label)
+    if not live:
+        contention_badge(
+            [
+                (title.text, view.concurrent_max, view.concurrent_max)
+                for view, title in columns
+                if view.status == OK
+            ]
+        )
     for column, (view, title) in zip(st.columns(len(columns)), columns, strict=True):
         with column:
             st.subheader(escape_markdown(title.text), anchor=False, help=title.help, divider="gray")

@@ -10,9 +10,11 @@ from typing import Protocol
 import streamlit as st
 
 from lineup.app import (
+    TIMING_MODES,
     Generation,
     LiveFigures,
     answer_html,
+    contention_note,
     escape_markdown,
     live_line,
     stall_line,
@@ -98,6 +100,28 @@ def stats_line(figures: Figures) -> str:
     if figures.load_s:
         parts.append(f"load {_seconds(figures.load_s)}")
     return " · ".join(parts)
+
+
+TIMING_HELP = (
+    "**parallel**: every model at once (fastest; models on one machine slow each other "
+    "down).  \n**fair**: the models of one host (this machine, or one server's machine) one "
+    "after another, in an order that rotates per item and repeat, so each is measured alone "
+    "there; models on different hosts still run together."
+)
+
+
+def timing_choice(key: str) -> str:
+    """The form's timing mode (lineup.run.contention)."""
+    return str(st.radio("Timing", TIMING_MODES, horizontal=True, key=key, help=TIMING_HELP))
+
+
+def contention_badge(by_model: list[tuple[str, int | None, int | None]]) -> None:
+    """A warning above figures measured under different contention (each model's fewest and
+    most other requests in flight on its host, lineup.measure.contention), none when they
+    agree."""
+    note = contention_note(by_model)
+    if note is not None:
+        st.warning(escape_markdown(note), icon=":material/group:")
 
 
 def render_figures(figures: Figures) -> None:

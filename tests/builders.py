@@ -549,6 +549,7 @@ def fill_filtered_store(store: Store, seed: int = 11) -> Inserted:
     state, started over 30 days, and labels by three annotators (relabels, labels on failed
     rows as an old build wrote them). Each generation records its run's study, set and tags."""
     rng = random.Random(seed)
+    crowd = random.Random(seed + 1)
     inserted = Inserted()
     set_ids: dict[str, int] = {}
     with store.session() as session:
@@ -588,6 +589,9 @@ def fill_filtered_store(store: Store, seed: int = 11) -> Inserted:
                 started = START + timedelta(seconds=rng.uniform(0, DAYS * 86_400))
                 figures = _figures(rng, kind, sentence, spec) if status != "running" else {}
                 if status != "running":
+                    # Others in flight beside it (NULL: stored before Lineup counted), drawn
+                    # apart so the other figures stay those of the seed.
+                    figures["concurrent_max"] = crowd.choice([None, 0, 0, 1, 2])
                     error = None if status == "ok" else f"{status}: down"
                     store.finish_generation(gid, status, error=error, **figures)
                 with store.session() as session:
@@ -638,6 +642,8 @@ FILTERS: dict[str, Callable[[list[int]], LeaderboardFilter]] = {
     ),
     "annotator": lambda s: LeaderboardFilter(annotator="bob"),
     "status ok": lambda s: LeaderboardFilter(status="ok"),
+    "measured alone": lambda s: LeaderboardFilter(alone=True),
+    "voice study measured alone": lambda s: LeaderboardFilter(study_id=s[3], alone=True),
     "status failed": lambda s: LeaderboardFilter(status=FAILED),
     "status error": lambda s: LeaderboardFilter(status="error"),
     "status running": lambda s: LeaderboardFilter(status="running"),

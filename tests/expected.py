@@ -278,6 +278,15 @@ def failures(rows: list[dict[str, Any]]) -> dict[str, int]:
     return {"failed": sum(s not in ("ok", "running") for s in states), **counts}
 
 
+def contention_ends(ok: list[dict[str, Any]]) -> dict[str, int | None]:
+    """The fewest and most others in flight over the complete rows that were counted."""
+    counted = [g["concurrent_max"] for g in ok if g.get("concurrent_max") is not None]
+    return {
+        "concurrent_min": min(counted) if counted else None,
+        "concurrent_max": max(counted) if counted else None,
+    }
+
+
 def expected_vlm(inserted: Inserted) -> list[dict[str, Any]]:
     labels = counted_labels_by_spec(inserted, "vlm")
     rows = []
@@ -297,6 +306,7 @@ def expected_vlm(inserted: Inserted) -> list[dict[str, Any]]:
                 "median_ttft_s": median([g["ttft_s"] for g in timed]),
                 "median_total_s": median([g["total_s"] for g in timed]),
                 "median_tokens_per_s": median([g.get("tokens_per_s") for g in ok]),
+                **contention_ends(ok),
             }
         )
     # Best first by the lower end of the 95% interval, then by the share; unlabeled last.
@@ -339,6 +349,7 @@ def expected_tts(inserted: Inserted) -> list[dict[str, Any]]:
                 "median_rtf": median([g.get("rtf") for g in ok]),
                 "median_gen_s": median([g.get("gen_s") for g in ok]),
                 "peak_mem_mb": max(peaks) if peaks else None,
+                **contention_ends(ok),
                 "labels": counts["labels"],
                 **{k: counts[k] for k in ("relevant", "partial", "irrelevant", "pct_relevant")},
                 "pct_relevant_ci_low": counts["pct_relevant_ci_low"],
@@ -373,6 +384,7 @@ def kept(inserted: Inserted, f: LeaderboardFilter) -> Inserted:
             and (f.since is None or g["started_at"] >= f.since)
             and (f.until is None or g["started_at"] < f.until)
             and (states is None or g["status"] in states)
+            and (not f.alone or g.get("concurrent_max") == 0)
         )
 
     generations = [g for g in inserted.generations if keeps(g)]

@@ -32,6 +32,8 @@ def study_caption(info: StudyInfo) -> str:
         parts.append(f"seed {info.seed}")
     if params.get("timeout_s") is not None:
         parts.append(f"timeout {params['timeout_s']:g} s")
+    if params.get("timing") == "fair":
+        parts.append("fair timing")
     if info.blind:
         parts.append("blind")
     parts.append(f"created {info.created_at:%Y-%m-%d %H:%M} UTC")

@@ -18,7 +18,7 @@ from components.study.common import (
     number_column,
     words,
 )
-from lineup.app import StudyTables, hide_credentials
+from lineup.app import StudyTables, escape_markdown, hide_credentials
 
 
 def relevance_columns(kind: str) -> dict[str, Any]:
@@ -108,6 +108,21 @@ def relevance_table(tables: StudyTables, names: dict[str, str]) -> None:
     model_table(frame, names, relevance_columns(tables.study.kind))
 
 
+# lineup.measure.contention: a model's figures beside the others' in flight on its host.
+CONTENTION_SHOWN: dict[str, Any] = {
+    "concurrent_max": number_column(
+        "Most in flight",
+        "The most other requests Lineup had in flight on the same host during one of these "
+        "answers (0: each ran alone there). Figures measured under different contention are "
+        "not like for like: the study's fair timing measures each model alone.",
+        "%d",
+        96,
+    ),
+    "answers_alone": number_column(
+        "Alone", "Answers with no other request in flight on their host.", "%d", 56
+    ),
+}
+
 SPEED_COLUMNS: dict[str, Any] = {
     "name": name_column("Model"),
     "tokens_per_time_s": number_column(
@@ -139,6 +154,7 @@ SPEED_COLUMNS: dict[str, Any] = {
     "chars_per_s": number_column(
         "Chars/s", "Characters of the answers over their total seconds.", "%.0f", 64
     ),
+    **CONTENTION_SHOWN,
 }
 
 REPEAT_COLUMNS: dict[str, Any] = {
@@ -216,10 +232,19 @@ VOICE_COLUMNS: dict[str, Any] = {
     "peak_mem_mb": number_column(
         "Peak MB", "The largest memory peak of a clip, in MB (in-process engines).", "%.0f", 72
     ),
+    **CONTENTION_SHOWN,
 }
 
 
+def contention_badge(tables: StudyTables, names: dict[str, str]) -> None:
+    """The speed table's badge when its models were measured under different contention."""
+    note = tables.contention_note(names)
+    if note is not None:
+        st.warning(escape_markdown(note), icon=":material/group:")
+
+
 def speed_table(tables: StudyTables, names: dict[str, str]) -> None:
+    contention_badge(tables, names)
     model_table(tables.speed, names, SPEED_COLUMNS)
 
 
@@ -238,6 +263,7 @@ def voices_table(tables: StudyTables, names: dict[str, str]) -> None:
         mean_wer_ci_text=_intervals(voices, "mean_wer", 100, ".1f", "%"),
         cer_ci_text=_intervals(voices, "cer", 100, ".1f", "%"),
     )
+    contention_badge(tables, names)
     model_table(frame, names, VOICE_COLUMNS)
 
 

@@ -73,6 +73,7 @@ from lineup.measure import (
     MIN_ITEMS,
     LiveFigures,
     clean_number,
+    contention_note,
     live_line,
     stall_line,
     word_alignment,
@@ -98,6 +99,9 @@ from lineup.report import (
 )
 from lineup.run import (
     DEFAULT_STT,
+    FAIR,
+    PARALLEL,
+    TIMING_MODES,
     Comparison,
     GenerationResult,
     JobView,
@@ -175,6 +179,10 @@ __all__ = [
     "said",
     "error_text",
     "using_language",
+    "contention_note",
+    "FAIR",
+    "PARALLEL",
+    "TIMING_MODES",
     "ALPHA_SCALE",
     "MIN_ITEMS",
     "ANNOTATOR_MAX_CHARS",

@@ -11,7 +11,7 @@ import pandas as pd
 
 from backends.base import VLMRequest
 from backends.spec import SpecError
-from lineup.app.part import Part, RunKind, request_key
+from lineup.app.part import Part, RunKind, check_timing_mode, request_key
 from lineup.catalog import ResolvedModel
 from lineup.core import (
     RUNNING,
@@ -28,6 +28,7 @@ from lineup.core import (
 from lineup.measure import CLIP_COLUMNS, summarize_clips, voice_figures
 from lineup.run import (
     DEFAULT_STT,
+    PARALLEL,
     ClipResult,
     ColumnConditions,
     Comparison,
@@ -82,7 +83,7 @@ class Compare(Part):
                     # `cold` and `concurrent_max` are columns other work adds to generations;
                     # until a row has them they are unknown, and an unknown is no difference.
                     cold=getattr(row, "cold", None),
-                    concurrent_max=getattr(row, "concurrent_max", None),
+                    concurrent_max=row.concurrent_max,
                 )
         return differences(list(columns.values()))
 
@@ -143,6 +144,7 @@ class Compare(Part):
         seed: int | None = None,
         timeout_s: float | None = None,
         blind: bool = False,
+        timing: str = PARALLEL,
         request_id: str | None = None,
     ) -> Comparison:
         """Check everything (the one place that does), store the image and the run, then
@@ -164,6 +166,7 @@ class Compare(Part):
                 seed=seed,
                 timeout_s=timeout_s,
                 blind=blind,
+                timing=timing,
             ),
         )
 
@@ -179,7 +182,9 @@ class Compare(Part):
         seed: int | None,
         timeout_s: float | None,
         blind: bool,
+        timing: str,
     ) -> Comparison:
+        timing_mode = check_timing_mode(timing)
         question = check_question(question)
         system = check_system_prompt(system)
         timeout = self._app.timeout(timeout_s)
@@ -202,6 +207,7 @@ class Compare(Part):
             blind=blind,
             secrets=self._app.secrets(),
             stall_s=self.settings.stall_s,
+            timing=timing_mode,
         )
 
     def tts(
@@ -213,6 +219,7 @@ class Compare(Part):
         stt: str | None = DEFAULT_STT,
         seed: int | None = None,
         timeout_s: float | None = None,
+        timing: str = PARALLEL,
         request_id: str | None = None,
     ) -> TTSComparison:
         """Check everything (the one place that does), store one run per sentence, start every
@@ -232,6 +239,7 @@ class Compare(Part):
                 stt=stt,
                 seed=seed,
                 timeout_s=timeout_s,
+                timing=timing,
             ),
         )
 
@@ -244,7 +252,9 @@ class Compare(Part):
         stt: str | None,
         seed: int | None,
         timeout_s: float | None,
+        timing: str,
     ) -> TTSComparison:
+        timing_mode = check_timing_mode(timing)
         timeout = self._app.timeout(timeout_s)
         sentences = [texts] if isinstance(texts, str) else list(texts)
         checked = [check_sentence(text) for text in sentences if text.strip()]
@@ -271,6 +281,7 @@ class Compare(Part):
             timeout_s=timeout,
             seed=seed,
             secrets=self._app.secrets(),
+            timing=timing_mode,
         )
 
     def inputs(self, run_ids: Sequence[int]) -> RunInputs | None:
@@ -297,6 +308,7 @@ class Compare(Part):
                 stt=inputs.stt,
                 seed=inputs.seed,
                 timeout_s=inputs.timeout_s,
+                timing=inputs.timing,
                 request_id=request_id,
             )
         image = None
@@ -318,6 +330,7 @@ class Compare(Part):
             seed=inputs.seed,
             timeout_s=inputs.timeout_s,
             blind=inputs.blind,
+            timing=inputs.timing,
             request_id=request_id,
         )
 

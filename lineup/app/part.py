@@ -10,6 +10,7 @@ from backends.spec import SpecError
 from lineup.app.start_once import StartOnce
 from lineup.catalog import BackendsConfig, ConfigError
 from lineup.core import InputError, MediaError, Settings, SettingsError
+from lineup.run import TimingMode, check_timing
 from lineup.store import MediaStore, MediaStoreError, Store, StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -43,6 +44,16 @@ def read_keys_from(source: keys.KeySource) -> None:
     """Look API keys up in `source` too (by variable name), after the environment: the app
     passes its Streamlit secrets. Registering the same source again does nothing."""
     keys.register_source(source)
+
+
+def check_timing_mode(timing: str) -> TimingMode:
+    """A comparison's or study's timing mode (lineup.run.contention); InputError otherwise."""
+    try:
+        return check_timing(timing)
+    except ValueError as exc:
+        raise InputError(
+            f"{exc} parallel: every model at once; fair: one host's models one after another."
+        ) from None
 
 
 def request_key(kind: str, request_id: str | None) -> str | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from backends.base import Modality
-from lineup.app.part import MAX_REPEATS, Part, RunKind, request_key
+from lineup.app.part import MAX_REPEATS, Part, RunKind, check_timing_mode, request_key
 from lineup.catalog import ResolvedModel
 from lineup.core import (
     LANGUAGES,
@@ -35,7 +35,7 @@ from lineup.report import (
     write_csv,
     write_report,
 )
-from lineup.run import DEFAULT_STT, STTChoice, first_refusal
+from lineup.run import DEFAULT_STT, PARALLEL, STTChoice, first_refusal, host_of
 from lineup.sets import set_by_name
 from lineup.study import (
     CANCEL,
@@ -77,6 +77,7 @@ class Studies(Part):
         timeout_s: float | None = None,
         stt: str | None = DEFAULT_STT,
         blind: bool = False,
+        timing: str = PARALLEL,
         request_id: str | None = None,
     ) -> StudyRun:
         """Check everything, store the study (one run per item) and start it in this
@@ -99,6 +100,7 @@ class Studies(Part):
                 timeout_s=timeout_s,
                 stt=stt,
                 blind=blind,
+                timing=timing,
             ),
         )
 
@@ -115,6 +117,7 @@ class Studies(Part):
         timeout_s: float | None,
         stt: str | None,
         blind: bool,
+        timing: str,
     ) -> StudyRun:
         question_set = set_by_name(self.store, set_name)
         if question_set is None:
@@ -130,7 +133,10 @@ class Studies(Part):
             raise InputError("Each model can be in a study once; remove the repeated one.")
         resolved = self._app.catalog.resolve_all(models, kind)
         stt_choice: STTChoice | None = None
-        params: dict[str, Any] = {"timeout_s": self._app.timeout(timeout_s)}
+        params: dict[str, Any] = {
+            "timeout_s": self._app.timeout(timeout_s),
+            "timing": check_timing_mode(timing),
+        }
         if kind == "vlm":
             params.update(
                 system=check_system_prompt(system),
@@ -220,13 +226,19 @@ class Studies(Part):
         if info is None:
             raise InputError(f"There is no study {study_id}.")
         running = active_study(study_id)
-        if running is not None:
-            return study_progress(
-                self.store, study_id, lambda m: running.models[m].lane.concurrency
-            )
         modality: Modality = "tts" if info.kind == "tts" else "vlm"
+
+        def resolved(model: str) -> ResolvedModel:
+            # Asked only while the study runs (a name gone from backends.toml fails nothing).
+            if running is not None:
+                return running.models[model]
+            return self._app.catalog.resolve(model, modality)
+
         return study_progress(
-            self.store, study_id, lambda m: self._app.catalog.resolve(m, modality).lane.concurrency
+            self.store,
+            study_id,
+            lambda m: resolved(m).lane.concurrency,
+            lambda m: host_of(resolved(m).lane.endpoint),
         )
 
     def reap(self) -> list[int]:

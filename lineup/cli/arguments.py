@@ -10,6 +10,8 @@ from typing import Any, TypeAlias, TypeVar
 
 from lineup.app import (
     MAX_SEED,
+    PARALLEL,
+    TIMING_MODES,
     InputError,
     check_max_tokens,
     check_seed,
@@ -70,3 +72,14 @@ def _moment(text: str) -> datetime:
 
 
 MOMENT = _moment
+
+
+def add_timing(parser: argparse.ArgumentParser) -> None:
+    """`--timing parallel|fair` (lineup.run.contention): a bad value is argparse's exit 2."""
+    parser.add_argument(
+        "--timing",
+        choices=TIMING_MODES,
+        default=PARALLEL,
+        help="parallel: every model at once (default); fair: the models of one host one "
+        "after another, in an order that rotates per item and repeat",
+    )

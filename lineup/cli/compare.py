@@ -16,7 +16,7 @@ from lineup.app import (
     card_line,
     machine_line,
 )
-from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands
+from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands, add_timing
 from lineup.cli.output import EXIT_OK, BadInput, emit, err, table
 from lineup.cli.progress import follow_comparison
 
@@ -34,6 +34,7 @@ def register(commands: Commands) -> None:
     vlm.add_argument(
         "--timeout", type=TIMEOUT_S, help="seconds per model (default LINEUP_MODEL_TIMEOUT_S)"
     )
+    add_timing(vlm)
     vlm.add_argument("--json", action="store_true")
     vlm.set_defaults(func=cmd_vlm)
 
@@ -53,6 +54,8 @@ def _vlm_result(result: GenerationResult) -> dict[str, Any]:
         "tokens_source": (timings.tokens_per_s_source or timings.output_tokens_source)
         if timings
         else None,
+        "concurrent_max": result.concurrent_max,
+        "concurrent_endpoint_max": result.concurrent_endpoint_max,
     }
 
 
@@ -72,6 +75,7 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         seed=args.seed,
         timeout_s=args.timeout,
+        timing=args.timing,
     )
     err(f"run {comparison.run_id}: {len(args.model)} model(s)")
     if args.json:
@@ -100,6 +104,7 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
         emit(
             {
                 "run_id": comparison.run_id,
+                "timing": args.timing,
                 "machine": machine,
                 "differences": said,
                 "results": results,
@@ -117,7 +122,14 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
             print(
                 table(
                     [result],
-                    ["ttft_s", "total_s", "output_tokens", "tokens_per_s", "tokens_source"],
+                    [
+                        "ttft_s",
+                        "total_s",
+                        "output_tokens",
+                        "tokens_per_s",
+                        "tokens_source",
+                        "concurrent_max",
+                    ],
                 )
             )
         print(f"provenance: {card_line(result['provenance'])}")

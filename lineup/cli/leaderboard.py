@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lineup.app import FAILED, STATUS_CHOICES, TTS_COLUMNS, LeaderboardFilter, Lineup
+from lineup.app import (
+    FAILED,
+    STATUS_CHOICES,
+    TTS_COLUMNS,
+    LeaderboardFilter,
+    Lineup,
+    contention_note,
+)
 from lineup.cli.arguments import MOMENT, STUDY_ID, Commands
 from lineup.cli.output import EXIT_OK, emit, err, table
 
@@ -41,6 +48,12 @@ def register(commands: Commands) -> None:
         help=f"only generations in this state ({FAILED}: every final state but ok); the "
         "figures stay over ok answers",
     )
+    board.add_argument(
+        "--alone",
+        action="store_true",
+        help="only answers measured alone: no other request of Lineup's in flight on their "
+        "host (concurrent_max 0)",
+    )
     board.add_argument("--json", action="store_true")
     board.set_defaults(func=cmd_leaderboard)
 
@@ -65,6 +78,8 @@ VLM_COLUMNS = [
     "median_tokens_per_s",
     "generations",
     "failed",
+    "concurrent_min",
+    "concurrent_max",
 ]
 # The stable `n` of the JSON, by kind: the count it always was.
 STABLE_N = {"vlm": "labels", "tts": "answers"}
@@ -83,6 +98,7 @@ VLM_TEXT_COLUMNS = [
     "answers",
     "failed",
     "generations",
+    "concurrent_max",
 ]
 TTS_TEXT_COLUMNS = [c for c in TTS_COLUMNS if c != "n"]
 ORDER_NOTE = {
@@ -106,6 +122,7 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
         until=args.until,
         annotator=args.annotator,
         status=args.status,
+        alone=args.alone,
     )
     rows = app.leaderboard.rows(args.kind, board_filter)
     if args.json:
@@ -123,6 +140,14 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
         err(f"filtered: {board_filter.describe()}")
     if rows:
         err(f"rows: {ORDER_NOTE[args.kind]}")
+        note = contention_note(
+            [
+                (row.get("model") or row["voice"], row["concurrent_min"], row["concurrent_max"])
+                for row in rows
+            ]
+        )
+        if note is not None:
+            err(note)
         if args.kind == "vlm":
             shown = [{**row, "ci_95": _interval_cell(row)} for row in rows]
             print(table(shown, VLM_TEXT_COLUMNS))

@@ -13,7 +13,7 @@ from lineup.app import (
     card_line,
     machine_line,
 )
-from lineup.cli.arguments import SAMPLES, SEED, TIMEOUT_S, Commands
+from lineup.cli.arguments import SAMPLES, SEED, TIMEOUT_S, Commands, add_timing
 from lineup.cli.output import EXIT_OK, emit, err, table
 
 
@@ -40,6 +40,7 @@ def register(commands: Commands) -> None:
     tts.add_argument(
         "--timeout", type=TIMEOUT_S, help="seconds per clip (default LINEUP_MODEL_TIMEOUT_S)"
     )
+    add_timing(tts)
     tts.add_argument("--json", action="store_true")
     tts.set_defaults(func=cmd_tts)
 
@@ -62,6 +63,8 @@ TTS_RESULT_FIELDS = [
     "transcript",
     "wer",
     "cer",
+    "concurrent_max",
+    "concurrent_endpoint_max",
 ]
 
 
@@ -76,6 +79,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
         stt=stt,
         seed=args.seed,
         timeout_s=args.timeout,
+        timing=args.timing,
     )
     # After the checks: a refused STT model is said once, as the error.
     for warning in warnings:
@@ -102,6 +106,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
             {
                 "run_id": comparison.run_id,
                 "run_ids": comparison.run_ids,
+                "timing": args.timing,
                 "machine": machine,
                 "warnings": warnings,
                 "results": results,
@@ -119,7 +124,12 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
         )
         if result["status"] == "ok":
             print(f"heard: {result['transcript']}" if result["transcript"] is not None else "")
-            print(table([result], ["wer", "cer", "gen_s", "audio_s", "rtf", "peak_mem_mb"]))
+            print(
+                table(
+                    [result],
+                    ["wer", "cer", "gen_s", "audio_s", "rtf", "peak_mem_mb", "concurrent_max"],
+                )
+            )
         else:
             print(f"error: {result['error']}")
         print(f"audio: {result['audio_path'] or '-'}")

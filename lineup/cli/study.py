@@ -9,7 +9,15 @@ from typing import Any
 
 from lineup.app import DEFAULT_STT, MAX_SYSTEM_PROMPT_CHARS, Lineup, StudyRun
 from lineup.cli import study_compare, study_results, study_score
-from lineup.cli.arguments import MAX_TOKENS, SAMPLES, SEED, TEMPERATURE, TIMEOUT_S, Commands
+from lineup.cli.arguments import (
+    MAX_TOKENS,
+    SAMPLES,
+    SEED,
+    TEMPERATURE,
+    TIMEOUT_S,
+    Commands,
+    add_timing,
+)
 from lineup.cli.output import EXIT_OK, BadInput, emit, err, table
 from lineup.cli.progress import follow
 
@@ -45,6 +53,7 @@ def register(commands: Commands) -> None:
     study_run.add_argument(
         "--blind", action="store_true", help="hide model names from labelers until they label"
     )
+    add_timing(study_run)
     study_run.add_argument("--json", action="store_true")
     study_run.set_defaults(func=cmd_study_run)
     for name, func, what in [
@@ -100,6 +109,7 @@ def cmd_study_run(app: Lineup, args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         stt=stt,
         blind=args.blind,
+        timing=args.timing,
     )
     err(f"study {run.study_id}: set {args.set!r}, {run.plan.total} answers")
     return _study_ran(app, run, args)

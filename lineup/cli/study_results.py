@@ -17,6 +17,7 @@ from lineup.app import (
     SUMMARY_KEYS,
     Lineup,
     card_line,
+    contention_note,
     machine_line,
     pair_sentences,
     rank_note,
@@ -87,7 +88,8 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
         return EXIT_OK
     print(
         f"study {summary['study_id']}: set {summary['set']!r} ({summary['kind']}), "
-        f"{summary['status']}, {summary['done']} of {summary['total']} answers"
+        f"{summary['status']}, {summary['done']} of {summary['total']} answers, "
+        f"{summary['timing']} timing"
     )
     rows = summary["models"]
     print(
@@ -104,6 +106,9 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
     shown = ["model", *(k for k in rest if k not in left_out and "_ci_" not in k)]
     print("\nvoices" if summary["kind"] == "tts" else "\nspeed (complete answers)")
     print(table(rows, shown))
+    uneven = contention_note([(m["model"], m["concurrent_min"], m["concurrent_max"]) for m in rows])
+    if uneven is not None:
+        print(uneven)
     if summary["kind"] != "tts":
         print("\nscores (95% intervals in --json; definitions in lineup/score/automatic.py)")
         print(table(rows, SCORES_SHOWN))

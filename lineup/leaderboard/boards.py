@@ -30,12 +30,25 @@ def store_medians(
     return n, {column: median_of_middle(middle) for column, middle in middles.items()}
 
 
+def _contention(source: LeaderboardCounts, spec: str) -> dict[str, int | None]:
+    """The smallest and largest concurrent_max over the model's `ok` answers
+    (lineup.measure.contention), each from one end of its index."""
+    ends = {
+        "concurrent_min": source.largest_value(spec, "concurrent_max", smallest=True),
+        "concurrent_max": source.largest_value(spec, "concurrent_max"),
+    }
+    return {key: None if value is None else int(value) for key, value in ends.items()}
+
+
 def vlm_leaderboard(
     store: Store, leaderboard_filter: LeaderboardFilter | None = None
 ) -> list[dict[str, Any]]:
     """Per model: labels (latest per annotator), answers (its `ok` generations) and their
     medians; with a filter, over the generations and labels it keeps
-    (lineup.leaderboard.filters). Best first by `relevance_order`, then by spec."""
+    (lineup.leaderboard.filters). Best first by `relevance_order`, then by spec.
+    `concurrent_max` (`concurrent_min`): the most (fewest) other requests in flight on its
+    host during one of its `ok` answers (lineup.measure.contention; None when none was
+    counted)."""
     source = leaderboard_counts(store, "vlm", leaderboard_filter)
     labels = source.label_counts()
     rows = []
@@ -54,6 +67,7 @@ def vlm_leaderboard(
                 "median_ttft_s": medians["ttft_s"],
                 "median_total_s": medians["total_s"],
                 "median_tokens_per_s": rate["tokens_per_s"],
+                **_contention(source, model),
             }
         )
     rows.sort(key=lambda r: (*relevance_order(r), r["model"]))
@@ -73,6 +87,8 @@ TTS_COLUMNS = [
     "median_gen_s",
     "peak_mem_mb",
     "pct_relevant",
+    "concurrent_min",
+    "concurrent_max",
 ]
 
 
@@ -96,6 +112,7 @@ def tts_leaderboard(
                 "median_rtf": store_medians(source, voice, ["rtf"], ["rtf"])[1]["rtf"],
                 "median_gen_s": store_medians(source, voice, ["gen_s"], ["gen_s"])[1]["gen_s"],
                 "peak_mem_mb": source.largest_value(voice, "peak_mem_mb"),
+                **_contention(source, voice),
                 "labels": counts["labels"],
                 "relevant": counts["relevant"],
                 "partial": counts["partial"],

@@ -65,7 +65,7 @@ class LeaderboardCounts(Protocol):
 
     def scored_clips(self, spec: str) -> ScoredClips: ...
 
-    def largest_value(self, spec: str, column: str) -> float | None: ...
+    def largest_value(self, spec: str, column: str, *, smallest: bool = False) -> float | None: ...
 
 
 def _kept_states(
@@ -118,8 +118,10 @@ class IndexCounts:
     def scored_clips(self, spec: str) -> ScoredClips:
         return self.store.scored_clips(self.scope, spec) if self._figures else _NO_CLIPS
 
-    def largest_value(self, spec: str, column: str) -> float | None:
-        return self.store.largest_value(self.scope, spec, column) if self._figures else None
+    def largest_value(self, spec: str, column: str, *, smallest: bool = False) -> float | None:
+        if not self._figures:
+            return None
+        return self.store.largest_value(self.scope, spec, column, smallest=smallest)
 
 
 def _column(name: str) -> ColumnElement[Any]:
@@ -269,23 +271,26 @@ class FilteredCounts:
                 }
         return self._scored.get(spec, _NO_CLIPS)
 
-    def largest_value(self, spec: str, column: str) -> float | None:
-        """The largest value of `column` over the kept `ok` generations of `spec`."""
+    def largest_value(self, spec: str, column: str, *, smallest: bool = False) -> float | None:
+        """The largest (or the smallest) value of `column` over the kept `ok` generations of
+        `spec`."""
         if not self._figures:
             return None
-        if column not in self._largest:
+        key = f"{column}:min" if smallest else column
+        if key not in self._largest:
+            extreme = func.min(_column(column)) if smallest else func.max(_column(column))
             query = (
-                select(Generation.model_spec, Generation.status, func.max(_column(column)))
+                select(Generation.model_spec, Generation.status, extreme)
                 .where(*self._kept_with(column))
                 .group_by(Generation.model_spec, Generation.status)
             )
             with self.store.session() as session:
-                self._largest[column] = {
+                self._largest[key] = {
                     spec_name: float(largest)
                     for spec_name, state, largest in session.execute(query)
                     if state == OK and largest is not None
                 }
-        return self._largest[column].get(spec)
+        return self._largest[key].get(spec)
 
 
 def _kept_generations(
@@ -350,6 +355,8 @@ def _kept_generations(
         where.append(Generation.started_at >= f.since)
     if f.until is not None:
         where.append(Generation.started_at < f.until)
+    if f.alone:
+        where.append(Generation.concurrent_max == 0)
     return where
 
 

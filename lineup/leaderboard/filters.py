@@ -21,6 +21,9 @@ must pass each one that is set.
   with none of them has no row; the figures stay over `ok` answers as always, so with any
   status but `ok` a row holds counts and no figure, and with `ok` the figures are those
   without the status filter.
+- alone: only the generations measured alone (lineup.run.contention: concurrent_max = 0, no
+  other request of Lineup's in flight on their host during their life); rows from before
+  Lineup counted (NULL) are left out too. Its query value is `yes`.
 
 The choices the filters can take, and the check that a filter names what the store holds, are
 in choices.py; the counts the figures are made from, and what they cost, in counts.py.
@@ -48,7 +51,8 @@ FAILED = "failed"  # every final state but `ok`
 STATUS_CHOICES = (OK, FAILED, ERROR, TIMEOUT, CANCELLED, INTERRUPTED, RUNNING)
 
 # The query (URL and JSON) names of the filters, in the order the filter bar shows them.
-QUERY_KEYS = ("study", "set", "tag", "since", "until", "annotator", "status")
+QUERY_KEYS = ("study", "set", "tag", "since", "until", "annotator", "status", "alone")
+ALONE = "yes"  # the `alone` filter's query value
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -101,12 +105,15 @@ class LeaderboardFilter:
     until: datetime | None = None
     annotator: str | None = None
     status: str | None = None
+    alone: bool | None = None  # True or None (no filter)
 
     def __post_init__(self) -> None:
         # Normalised once here, so that equal filters compare equal: names stripped (an
         # empty one is no filter), moments in UTC.
         for name in ("set_name", "tag", "annotator", "status"):
             object.__setattr__(self, name, _cleaned(getattr(self, name)))
+        if not self.alone:
+            object.__setattr__(self, "alone", None)
         for name in ("since", "until"):
             moment = getattr(self, name)
             if moment is not None:
@@ -133,7 +140,14 @@ class LeaderboardFilter:
         read the rows the filter keeps instead of the indexes alone."""
         return any(
             value is not None
-            for value in (self.study_id, self.set_name, self.tag, self.since, self.until)
+            for value in (
+                self.study_id,
+                self.set_name,
+                self.tag,
+                self.since,
+                self.until,
+                self.alone,
+            )
         )
 
     def as_query(self) -> dict[str, str]:
@@ -146,6 +160,7 @@ class LeaderboardFilter:
             "until": None if self.until is None else _moment_text(self.until),
             "annotator": self.annotator,
             "status": self.status,
+            "alone": ALONE if self.alone else None,
         }
         return {key: value for key, value in values.items() if value is not None}
 
@@ -157,6 +172,11 @@ class LeaderboardFilter:
         if study is not None and not study.isdigit():
             raise InputError(f"Study {study!r} is not a study id: give a number, e.g. 3.")
         since, until = _cleaned(query.get("since")), _cleaned(query.get("until"))
+        alone = _cleaned(query.get("alone"))
+        if alone is not None and alone != ALONE:
+            raise InputError(
+                f"alone={alone!r} is not a filter: write alone={ALONE}, or leave it out."
+            )
         return cls(
             study_id=None if study is None else int(study),
             set_name=query.get("set"),
@@ -165,6 +185,7 @@ class LeaderboardFilter:
             until=None if until is None else parse_moment(until, "date (until)"),
             annotator=query.get("annotator"),
             status=query.get("status"),
+            alone=alone == ALONE,
         )
 
     def describe(self) -> str:
@@ -184,6 +205,8 @@ class LeaderboardFilter:
             parts.append(f"labels by {self.annotator}")
         if self.status is not None:
             parts.append(f"status {self.status}")
+        if self.alone:
+            parts.append("measured alone")
         return ", ".join(parts) if parts else "no filter"
 
 

@@ -21,6 +21,12 @@ from lineup.measure.bradley_terry import (
     item_score,
     label_draw,
 )
+from lineup.measure.contention import (
+    CONTENTION_BADGE,
+    contention_differs,
+    contention_note,
+    in_flight_words,
+)
 from lineup.measure.figures import (
     FAILURE_KEYS,
     RATED,
@@ -107,6 +113,10 @@ __all__ = [
     "live_figures",
     "live_line",
     "stall_line",
+    "CONTENTION_BADGE",
+    "contention_differs",
+    "contention_note",
+    "in_flight_words",
     "OverlapScores",
     "BOOTSTRAP_RESAMPLES",
     "Battle",

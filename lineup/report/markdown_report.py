@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lineup.core import N_, _, escape_markdown, state_word
+from lineup.measure import contention_note
 from lineup.report.pairs_matrix import (
     MATRIX_FIGURES,
     RANK_RULE,
@@ -84,6 +85,8 @@ SPEED_MD = [
     ("median_tokens_per_s", "Median decode tok/s"),
     ("mean_chars", "Mean length (chars)"),
     ("chars_per_s", "Chars / s"),
+    ("concurrent_max", "Most others in flight"),
+    ("answers_alone", "Answers alone"),
 ]
 AGAINST_MD = [
     ("model", "Model"),
@@ -257,10 +260,14 @@ def markdown_report(result: StudyResult) -> str:
         _markdown_table(models, RELEVANCE_MD),
         "",
     ]
+    uneven = contention_note(
+        [(escape_markdown(m["model"]), m["concurrent_min"], m["concurrent_max"]) for m in models]
+    )
+    badge = [] if uneven is None else [uneven, ""]
     if summary["kind"] == "tts":
-        parts += ["## Voices", "", _markdown_table(models, VOICES_MD), ""]
+        parts += ["## Voices", "", _markdown_table(models, VOICES_MD), "", *badge]
     else:
-        parts += ["## Speed", "", _markdown_table(models, SPEED_MD), ""]
+        parts += ["## Speed", "", _markdown_table(models, SPEED_MD), "", *badge]
         parts += ["## Automatic scores", "", _markdown_table(models, SCORES_MD), ""]
         against = result.against_first
         if against is not None:

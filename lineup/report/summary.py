@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from lineup.core import FINAL_STATUSES
 from lineup.measure import StopLabeling, clean_number
-from lineup.report.tables import LABEL_FIGURES, SPEED_COLUMNS, _models, _with_interval
+from lineup.report.tables import (
+    CONTENTION_COLUMNS,
+    LABEL_FIGURES,
+    SPEED_COLUMNS,
+    _models,
+    _with_interval,
+)
 from lineup.score import SCORE_KEYS, JudgeReliability, StudyJudge, alpha_reading, judge_agreement
 
 if TYPE_CHECKING:
@@ -43,6 +49,7 @@ SUMMARY_KEYS = {
         "median_tokens_per_s",
         "mean_chars",
         "chars_per_s",
+        *CONTENTION_COLUMNS,
         "identical_repeats",
         "identical_share",
         "mean_repeat_rougeL",
@@ -59,6 +66,7 @@ SUMMARY_KEYS = {
         "stt_s_per_sentence",
         "rtf",
         "peak_mem_mb",
+        *CONTENTION_COLUMNS,
         *RANKING_KEYS,
         *ARENA_KEYS,
     ],
@@ -71,6 +79,7 @@ VOICE_KEYS = (
     "stt_s_per_sentence",
     "rtf",
     "peak_mem_mb",
+    *CONTENTION_COLUMNS,
 )
 
 
@@ -263,6 +272,8 @@ def summarize(result: StudyResult) -> dict[str, Any]:
         "set": info.set_name,
         "kind": info.kind,
         "status": info.status,
+        # lineup.run.contention: how its models were timed (studies from before: parallel).
+        "timing": info.params.get("timing") or "parallel",
         "done": sum(final),
         "total": plan.total,
         "items": len(plan.items),

@@ -83,6 +83,7 @@ from lineup.measure import (
     TIMED,
     ItemBootstrap,
     ScoredClips,
+    contention_note,
     failure_counts,
     interval_fields,
     item_score,
@@ -124,6 +125,10 @@ RELEVANCE_COLUMNS = [
     "errors",
     "labeled_answers",
 ]
+# lineup.measure.contention: the most other requests in flight on the host over the model's
+# `ok` answers, and how many of them ran alone (NULL figures, from before they were counted,
+# are in neither).
+CONTENTION_COLUMNS = ["concurrent_min", "concurrent_max", "answers_alone"]
 SPEED_COLUMNS = [
     "model",
     "ok",
@@ -135,6 +140,7 @@ SPEED_COLUMNS = [
     "median_tokens_per_s",
     "mean_chars",
     "chars_per_s",
+    *CONTENTION_COLUMNS,
 ]
 ITEM_COLUMNS = ["item_id", "position", "text", "reference"]
 REPEAT_COLUMNS = [
@@ -159,6 +165,7 @@ VOICE_COLUMNS = [
     "stt_s_per_sentence",
     "rtf",
     "peak_mem_mb",
+    *CONTENTION_COLUMNS,
 ]
 TRANSCRIPT_COLUMNS = ["item_id", "position", "text", "repeat"]
 
@@ -179,6 +186,23 @@ class StudyTables:
     repeats: pd.DataFrame
     voices: pd.DataFrame
     transcripts: pd.DataFrame
+
+    def contention_note(self, names: Mapping[str, str] | None = None) -> str | None:
+        """The speed table's badge (lineup.measure.contention), each model by its name in
+        `names` when given: None when its models' figures were measured under the same
+        contention."""
+        frame = self.voices if self.study.kind == "tts" else self.speed
+        names = names or {}
+        return contention_note(
+            [
+                (
+                    names.get(str(row["model"]), str(row["model"])),
+                    _count(row["concurrent_min"]),
+                    _count(row["concurrent_max"]),
+                )
+                for _, row in frame.iterrows()
+            ]
+        )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables of the study's kind, by name, in the order an export writes them."""
@@ -284,6 +308,7 @@ def speed_rows(store: Store, info: StudyInfo, answers: Sequence[Answer]) -> list
                 func.sum(_chars()),
                 func.sum(case((timed, _chars()))),
                 func.sum(Generation.total_s),
+                *_contention(),
                 complete=True,
             ).group_by(Generation.model_spec)
         ):
@@ -294,8 +319,8 @@ def speed_rows(store: Store, info: StudyInfo, answers: Sequence[Answer]) -> list
             ok_answers.setdefault(answer.model, []).append(answer)
     rows = []
     for model in _models(info, sums):
-        n, tokens, tokens_time_s, chars, timed_chars, timed_s = sums.get(
-            model, (0, None, None, None, None, None)
+        n, tokens, tokens_time_s, chars, timed_chars, timed_s, *contention = sums.get(
+            model, (0, None, None, None, None, None, None, None, None)
         )
         mine = ok_answers.get(model, [])
         timed_rows = [a for a in mine if all(getattr(a, c) is not None for c in TIMED)]
@@ -312,9 +337,31 @@ def speed_rows(store: Store, info: StudyInfo, answers: Sequence[Answer]) -> list
                 "median_tokens_per_s": median_or_none(a.tokens_per_s for a in rated_rows),
                 "mean_chars": _ratio(chars, n),
                 "chars_per_s": _ratio(timed_chars, timed_s),
+                **_contention_fields(*contention),
             }
         )
     return rows
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _contention() -> tuple[ColumnElement[Any], ...]:
+    """The aggregates of CONTENTION_COLUMNS, over the rows of a GROUP BY."""
+    return (
+        func.min(Generation.concurrent_max),
+        func.max(Generation.concurrent_max),
+        func.sum(case((Generation.concurrent_max == 0, 1), else_=0)),
+    )
+
+
+def _contention_fields(fewest: Any, most: Any, alone: Any) -> dict[str, int | None]:
+    return {
+        "concurrent_min": None if fewest is None else int(fewest),
+        "concurrent_max": None if most is None else int(most),
+        "answers_alone": int(alone or 0),
+    }
 
 
 def _mean_spread(groups: Iterable[Sequence[float]]) -> float | None:
@@ -442,6 +489,7 @@ def voice_rows(
                 func.avg(Generation.gen_s),
                 func.avg(Generation.stt_s),
                 func.max(Generation.peak_mem_mb),
+                *_contention(),
                 complete=True,
             ).group_by(Generation.model_spec)
         ):
@@ -454,7 +502,7 @@ def voice_rows(
             rtfs.setdefault(answer.model, []).append(answer.rtf)
     rows = []
     for model in _models(info, states):
-        gen_s, stt_s, peak_mem_mb = clips.get(model, (None, None, None))
+        gen_s, stt_s, peak_mem_mb, *contention = clips.get(model, (None,) * 6)
         figures = wer_figures(scored.get(model, empty))
         model_states = states.get(model, {})
         rows.append(
@@ -473,6 +521,7 @@ def voice_rows(
                 "stt_s_per_sentence": None if stt_s is None else float(stt_s),
                 "rtf": median_or_none(rtfs.get(model, [])),
                 "peak_mem_mb": None if peak_mem_mb is None else float(peak_mem_mb),
+                **_contention_fields(*contention),
             }
         )
     return rows

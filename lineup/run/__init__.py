@@ -1,6 +1,19 @@
 """Comparisons in progress: several models at once, timed, kept alive, each answer finished once;
 what ran where (the machine, what each model said about itself)."""
 
+from lineup.run.contention import (
+    FAIR,
+    IN_FLIGHT,
+    PARALLEL,
+    THIS_MACHINE,
+    TIMING_MODES,
+    InFlightRegistry,
+    TimingMode,
+    check_timing,
+    endpoint_of,
+    fair_order,
+    host_of,
+)
 from lineup.run.inputs import RunInputs, inputs_of
 from lineup.run.liveness import active_run, track
 from lineup.run.outcome import describe_error, write_final
@@ -46,6 +59,17 @@ __all__ = [
     "STTChoice",
     "first_refusal",
     "sentence_language",
+    "FAIR",
+    "IN_FLIGHT",
+    "PARALLEL",
+    "THIS_MACHINE",
+    "TIMING_MODES",
+    "InFlightRegistry",
+    "TimingMode",
+    "check_timing",
+    "endpoint_of",
+    "fair_order",
+    "host_of",
     "BackendFactory",
     "ClipResult",
     "ColumnConditions",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from backends import compute
 from backends.base import Backend
 from lineup.core import ERROR, OK, REDACTED_COUNT, Status, redacted_values
+from lineup.run.contention import InFlight
 from lineup.run.outcome import write_final
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ class ClipResult:
     word_errors: int | None = None
     reference_words: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # lineup.run.contention: None when its synthesis never started.
+    concurrent_max: int | None = None
+    concurrent_endpoint_max: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,6 +135,7 @@ class Clip:
         # The sentence's language as its set gives it (None: guessed from its script when scored).
         self.language = language
         self.fields: dict[str, Any] = {}
+        self.in_flight: InFlight | None = None  # while its synthesis runs
         self.result: ClipResult | None = None
         self.finished = threading.Event()
         self._finish_lock = threading.Lock()
@@ -151,6 +156,10 @@ class Clip:
             if self.finished.is_set():
                 return False
             fields = dict(self.fields)
+            if self.in_flight is not None:
+                # A timeout ends the clip while its synthesis may still run: counted until now.
+                self.in_flight.leave()
+                fields.update(self.in_flight.figures())
             metadata = fields.pop("backend_metadata", {})
             audio_path = fields.pop("audio_path", None)
             secrets = self.comparison.secrets

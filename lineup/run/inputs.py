@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lineup.run.contention import PARALLEL, TIMING_MODES
 from lineup.store import Run
 
 
@@ -24,6 +25,7 @@ class RunInputs:
     blind: bool = False
     samples: int = 1  # clips per voice
     stt: str | None = None  # None: the clips were not scored
+    timing: str = PARALLEL  # lineup.run.contention; runs from before were all parallel
 
 
 def _number(params: dict[str, Any], key: str) -> Any:
@@ -46,6 +48,7 @@ def inputs_of(runs: Sequence[Run]) -> RunInputs:
     if samples is None:
         samples = 1 + max((g.sample_index for g in first.generations), default=0)
     stt = params.get("stt")
+    timing = params.get("timing")
     return RunInputs(
         kind=first.kind,
         texts=tuple(run.input_text for run in runs) if first.kind == "tts" else (first.input_text,),
@@ -59,4 +62,5 @@ def inputs_of(runs: Sequence[Run]) -> RunInputs:
         blind=first.blind,
         samples=int(samples),
         stt=stt if isinstance(stt, str) else None,
+        timing=timing if timing in TIMING_MODES else PARALLEL,
     )

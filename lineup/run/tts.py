@@ -35,6 +35,13 @@ same seeds. Every voice is given its sample's seed; engines that cannot use it
 timeout_s holds for each clip, from its start (a wait for the compute lock included) to its
 score. A clip that runs past it becomes an error row at once; the voice's later clips are
 skipped (their engine is still busy), the other voices go on.
+
+Timing (lineup.run.contention): `parallel` as above; `fair` gives each host one worker that
+makes its voices' clips one at a time, round by round (sentence, then sample), the voices of a
+round in fair_order(voices, sentence, sample), holding the host's turn for each clip (a voice
+that times out keeps the host busy until its engine returns). A clip is in flight while its
+`synthesize()` runs (inside the compute lock for in-process engines, so two in-process voices
+never overlap).
 """
 
 from __future__ import annotations
@@ -53,6 +60,17 @@ from lineup.core import CANCELLED, ERROR, INTERRUPTED, OK, TIMEOUT, InputError, 
 from lineup.measure import language_warning, score
 from lineup.run import liveness
 from lineup.run.clips import Clip, ClipResult, RssPeak, TTSEvent, computing, jsonable
+from lineup.run.contention import (
+    FAIR,
+    HOST_TURNS,
+    IN_FLIGHT,
+    PARALLEL,
+    InFlightRegistry,
+    TimingMode,
+    Turn,
+    fair_order,
+    host_of,
+)
 from lineup.run.events import EventRun
 from lineup.run.outcome import describe_error, timeout_message
 from lineup.run.provenance import ProvenanceBook, machine_snapshot
@@ -81,8 +99,12 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         timeout_s: float,
         secrets: Sequence[str] = (),
         provenance: ProvenanceBook | None = None,
+        timing: TimingMode = PARALLEL,
+        registry: InFlightRegistry = IN_FLIGHT,
     ) -> None:
         super().__init__()
+        self.timing = timing
+        self.registry = registry
         self.secrets = tuple(secrets)
         self.store = store
         self.media = media
@@ -92,10 +114,11 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         self.clips: list[Clip] = []
         self._lanes: dict[str, tuple[ResolvedModel, list[Clip]]] = {}
         # What each voice says about itself: this comparison's own book (for every sentence's
-        # run), or its study's; asked when the last lane has returned.
+        # run), or its study's; asked when the last worker has returned.
         self.provenance = provenance or ProvenanceBook(store, run_ids=run_ids, secrets=secrets)
         self._built: dict[str, tuple[ResolvedModel, Any, str | None]] = {}
         self._returned = 0
+        self._workers = 0
         self._returned_lock = threading.Lock()
         self.settled = threading.Event()
 
@@ -123,29 +146,55 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         liveness.track(self)
         for clip in self.clips:
             liveness.keep_alive(self.store, clip)
-        for name, (voice, clips) in self._lanes.items():
+        schedules = self.schedules()
+        self._workers = len(schedules)  # the last of them to return asks the voices
+        for name, steps in schedules.items():
             worker = threading.Thread(
-                target=self._lane,
-                args=(factory, voice, clips),
+                target=self._schedule,
+                args=(factory, steps),
                 name=f"lineup-tts-{name}",
                 daemon=True,
             )
             worker.start()
 
+    def schedules(self) -> dict[str, list[tuple[ResolvedModel, Clip]]]:
+        """Each worker's clips in the order it makes them: one worker per voice (parallel),
+        or per host with its voices' clips round by round in the fair order (fair)."""
+        if self.timing != FAIR:
+            return {
+                name: [(voice, clip) for clip in clips]
+                for name, (voice, clips) in self._lanes.items()
+            }
+        hosts: dict[str, list[ResolvedModel]] = {}
+        for voice, _clips in self._lanes.values():
+            hosts.setdefault(host_of(voice.lane.endpoint), []).append(voice)
+        schedules: dict[str, list[tuple[ResolvedModel, Clip]]] = {}
+        for host, voices in hosts.items():
+            by_round: dict[tuple[int, int], dict[str, Clip]] = {}
+            for voice in voices:
+                for clip in self._lanes[voice.name][1]:
+                    by_round.setdefault((clip.sentence_index, clip.sample), {})[voice.name] = clip
+            steps = schedules[host] = []
+            for (sentence, sample), clips in sorted(by_round.items()):
+                for voice in fair_order(voices, sentence, sample):
+                    if voice.name in clips:
+                        steps.append((voice, clips[voice.name]))
+        return schedules
+
     # The worker --------------------------------------------------------------------------
 
-    def _lane(self, factory: BackendFactory, voice: ResolvedModel, clips: list[Clip]) -> None:
+    def _schedule(self, factory: BackendFactory, steps: list[tuple[ResolvedModel, Clip]]) -> None:
         try:
-            self._run_lane(factory, voice, clips)
+            self._run_schedule(factory, steps)
         finally:
             self._after()
 
     def _after(self) -> None:
-        """The last lane to return asks every voice about itself (lineup.run.provenance),
+        """The last worker to return asks every voice about itself (lineup.run.provenance),
         after every clip is final, so no probe shares a timed synthesis."""
         with self._returned_lock:
             self._returned += 1
-            last = self._returned == len(self._lanes)
+            last = self._returned == self._workers
         if not last:
             return
         try:
@@ -161,61 +210,77 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
     def provenance_of(self, voice: str) -> dict[str, Any] | None:
         return self.provenance.get(voice)
 
-    def _run_lane(self, factory: BackendFactory, voice: ResolvedModel, clips: list[Clip]) -> None:
-        preset = voice.preset
-        try:
-            # May load an in-process model (once per process); not part of any clip's gen_s.
-            backend: TTSBackend = factory(voice)
-        except BaseException as exc:  # noqa: BLE001 - this voice alone fails
-            message = describe_error(exc)
-            self._built[voice.name] = (
-                voice,
-                None,
-                f"not asked: the voice did not load ({message})",
-            )
-            for clip in clips:
-                clip.finish(ERROR, message)
-            return
-        self._built[voice.name] = (voice, backend, None)
-        for index, clip in enumerate(clips):
+    def _run_schedule(
+        self, factory: BackendFactory, steps: list[tuple[ResolvedModel, Clip]]
+    ) -> None:
+        backends: dict[str, TTSBackend] = {}
+        for index, (voice, clip) in enumerate(steps):
             if clip.finished.is_set():
-                continue  # failed by an earlier clip's timeout
-            timer = threading.Timer(self.timeout_s, self._time_out, args=(clips, index))
+                continue  # failed by an earlier clip's timeout, or its voice's backend
+            later = [c for v, c in steps[index + 1 :] if v.name == voice.name]
+            backend = backends.get(voice.name)
+            if backend is None:
+                try:
+                    # May load an in-process model (once per process); not in any clip's gen_s.
+                    backend = backends[voice.name] = factory(voice)
+                except BaseException as exc:  # noqa: BLE001 - this voice alone fails
+                    message = describe_error(exc)
+                    self._built[voice.name] = (
+                        voice,
+                        None,
+                        f"not asked: the voice did not load ({message})",
+                    )
+                    for failed in [clip, *later]:
+                        failed.finish(ERROR, message)
+                    continue
+                self._built[voice.name] = (voice, backend, None)
+            timer = threading.Timer(self.timeout_s, self._time_out, args=(clip, later))
             timer.daemon = True
             self.track_timer(timer)
             timer.start()
+            turn = (
+                Turn(HOST_TURNS.of(host_of(voice.lane.endpoint))) if self.timing == FAIR else None
+            )
             try:
-                self._run_clip(factory, backend, preset, clip)
+                if turn is None or turn.take(clip.finished):
+                    self._run_clip(factory, backend, voice, clip)
             except BaseException as exc:  # noqa: BLE001 - any failure belongs to this clip
                 clip.finish(ERROR, describe_error(exc))
             finally:
                 timer.cancel()
+                if turn is not None:
+                    turn.give_back()
 
-    def _time_out(self, clips: list[Clip], index: int) -> None:
-        clips[index].finish(TIMEOUT, timeout_message(self.timeout_s, "voice"))
+    def _time_out(self, clip: Clip, later: list[Clip]) -> None:
+        clip.finish(TIMEOUT, timeout_message(self.timeout_s, "voice"))
         # The engine is still busy with that clip, so the voice's later clips cannot start.
-        for later in clips[index + 1 :]:
-            later.finish(
+        for skipped in later:
+            skipped.finish(
                 ERROR,
-                f"Skipped: sample {clips[index].sample + 1} of this voice timed out and its "
+                f"Skipped: sample {clip.sample + 1} of this voice timed out and its "
                 "engine is still busy.",
             )
 
     def _run_clip(
-        self, factory: BackendFactory, backend: TTSBackend, preset: str | None, clip: Clip
+        self, factory: BackendFactory, backend: TTSBackend, voice: ResolvedModel, clip: Clip
     ) -> None:
+        preset = voice.preset
         self.events.put(TTSEvent(clip.generation_id, "started"))
         peak_mem_mb: float | None = None
         with computing(backend):
             meter = RssPeak() if backend.in_process else None
-            started = time.perf_counter()
-            if meter is not None:
-                with meter:
-                    audio: Audio = backend.synthesize(clip.text, preset, seed=clip.seed)
-                peak_mem_mb = meter.peak_mb
-            else:
-                audio = backend.synthesize(clip.text, preset, seed=clip.seed)
-            gen_s = time.perf_counter() - started
+            clip.in_flight = self.registry.enter(voice.lane.endpoint)
+            try:
+                started = time.perf_counter()
+                if meter is not None:
+                    with meter:
+                        audio: Audio = backend.synthesize(clip.text, preset, seed=clip.seed)
+                    peak_mem_mb = meter.peak_mb
+                else:
+                    audio = backend.synthesize(clip.text, preset, seed=clip.seed)
+                gen_s = time.perf_counter() - started
+            finally:
+                clip.in_flight.leave()
         if clip.finished.is_set():
             return  # timed out meanwhile: its row is written
         audio_s = audio.audio_s
@@ -247,9 +312,14 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
                 clip.finish(ERROR, refused)  # the audio is kept; no transcript, no WER
                 return
             with computing(stt):
-                transcribing = time.perf_counter()
-                transcript = stt.transcribe(audio, language=language)
-                stt_s = time.perf_counter() - transcribing
+                # In flight beside the other voices on this machine; its own count is not kept.
+                transcribing_beside = self.registry.enter(model.lane.endpoint)
+                try:
+                    transcribing = time.perf_counter()
+                    transcript = stt.transcribe(audio, language=language)
+                    stt_s = time.perf_counter() - transcribing
+                finally:
+                    transcribing_beside.leave()
         except BaseException as exc:  # noqa: BLE001 - the audio is kept; the score is missing
             clip.finish(ERROR, f"Transcription with {model.name} failed: {describe_error(exc)}")
             return
@@ -282,9 +352,10 @@ def start_tts_comparison(
     timeout_s: float = 300.0,
     seed: int | None = None,
     secrets: Sequence[str] = (),
+    timing: TimingMode = PARALLEL,
 ) -> TTSComparison:
     """Store one run per sentence and a `running` row per (voice, sample), then start every
-    voice at once.
+    voice at once (`parallel`), or each host's voices one clip at a time (`fair`).
 
     `factory(model)` builds a backend (TTS for voices, STT for `stt`); a voice's preset is
     passed to `synthesize()`. `seed` is the first sample's seed (random when None); sample k
@@ -313,13 +384,16 @@ def start_tts_comparison(
                 "batch_id": batch_id,
                 "sentence_index": index,
                 "sentences": len(sentences),
+                "timing": timing,
             },
             seed=base_seed,
             machine=machine_snapshot(),
         )
         for index, sentence in enumerate(sentences)
     ]
-    comparison = TTSComparison(store, media, run_ids, stt=stt, timeout_s=timeout_s, secrets=secrets)
+    comparison = TTSComparison(
+        store, media, run_ids, stt=stt, timeout_s=timeout_s, secrets=secrets, timing=timing
+    )
     for index, (run_id, sentence) in enumerate(zip(run_ids, sentences, strict=True)):
         for voice_index, voice in enumerate(voices):
             for sample in range(samples):
@@ -364,6 +438,7 @@ def start_one_clip(
     secrets: Sequence[str] = (),
     language: str | None = None,
     provenance: ProvenanceBook | None = None,
+    timing: TimingMode = PARALLEL,
 ) -> TTSComparison:
     """One clip into a `running` row that already exists (a study claims its rows one by
     one): the same timing, scoring, states and storage as a comparison's. `language` is the
@@ -378,6 +453,7 @@ def start_one_clip(
         timeout_s=timeout_s,
         secrets=secrets,
         provenance=provenance,
+        timing=timing,
     )
     clip = Clip(
         comparison,

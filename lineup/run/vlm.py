@@ -48,6 +48,18 @@ from lineup.core import (
 )
 from lineup.measure import LiveFigures, StreamClock, VLMTimings, live_figures, vlm_timings
 from lineup.run import liveness
+from lineup.run.contention import (
+    FAIR,
+    HOST_TURNS,
+    IN_FLIGHT,
+    PARALLEL,
+    InFlight,
+    InFlightRegistry,
+    TimingMode,
+    Turn,
+    fair_order,
+    host_of,
+)
 from lineup.run.events import EventRun, Watchdog
 from lineup.run.outcome import describe_error, timeout_message, write_final
 from lineup.run.provenance import ProvenanceBook, machine_snapshot
@@ -86,6 +98,10 @@ class GenerationResult:
     error: str | None
     timings: VLMTimings | None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The most other requests in flight beside this one on its host / endpoint
+    # (lineup.run.contention); None when it was never sent.
+    concurrent_max: int | None = None
+    concurrent_endpoint_max: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +147,12 @@ class _Job:
         self.not_built: str | None = None
         self._finish_lock = threading.Lock()
         self.finished = threading.Event()
+        self.host = host_of(model.lane.endpoint)
+        self.in_flight: InFlight | None = None  # from the request's sending to its end
+        # Fair timing: the job of the same host that goes just before this one, and this
+        # one's hold on the host's turn (lineup.run.contention).
+        self.after: _Job | None = None
+        self.turn: Turn | None = None
 
     @property
     def text(self) -> str:
@@ -212,12 +234,18 @@ class _Job:
                 TIMEOUT if isinstance(prepared, BackendTimeout) else ERROR, describe_error(prepared)
             )
             return
+        if not self._wait_for_turn():
+            return  # stopped before its turn came
         try:
             if self.finished.is_set():
                 return  # stopped or timed out before the request was sent
             # The per-model timeout counts from the moment the request is sent.
             timeout_s = self.comparison.timeout_s
             self.arm_timer(timeout_s, timeout_message(timeout_s))
+            with self._finish_lock:  # a Stop just now must see it, or it is never left
+                if self.finished.is_set():
+                    return
+                self.in_flight = self.comparison.registry.enter(self.model.lane.endpoint)
             stream = ready.start(self.clock.start)
             try:
                 for chunk in stream:
@@ -244,6 +272,19 @@ class _Job:
         else:
             self.finish(OK, None, usage)
 
+    def _wait_for_turn(self) -> bool:
+        """Fair timing: wait until the job before this one on its host has finished, then take
+        the host's turn (no other fair run of this process sends there meanwhile). False when
+        this job was stopped while it waited. Parallel timing never waits."""
+        if self.comparison.timing != FAIR:
+            return True
+        if self.after is not None:
+            while not self.after.finished.wait(0.05):
+                if self.finished.is_set():
+                    return False
+        self.turn = Turn(HOST_TURNS.of(self.host))
+        return self.turn.take(self.finished)
+
     def _take(self, chunk: Chunk) -> None:
         if chunk.text:
             self.text_parts.append(chunk.text)
@@ -263,6 +304,8 @@ class _Job:
         with self._finish_lock:
             if self.finished.is_set():
                 return False
+            if self.in_flight is not None:
+                self.in_flight.leave()  # before `finished`: the next fair job must not see it
             try:
                 result = self._record(status, error, usage)
             except Exception as exc:  # noqa: BLE001 - a bug here must not leave the job open
@@ -275,6 +318,8 @@ class _Job:
                 )
             self.result = result
             self.finished.set()
+        if self.turn is not None:
+            self.turn.give_back()
         self.comparison.watchdog.clear(self)
         if self.comparison.done:
             self.comparison.watchdog.stop()
@@ -312,11 +357,21 @@ class _Job:
             error=error,
             backend_metadata=metadata,
         )
+        contention = self.in_flight.figures() if self.in_flight is not None else {}
+        fields.update(contention)
         failure = write_final(self.comparison.store, self.generation_id, status, fields)
         if failure is not None:
             status, error, timings = ERROR, failure, None
         return GenerationResult(
-            self.generation_id, self.model.name, status, text, reasoning, error, timings, metadata
+            self.generation_id,
+            self.model.name,
+            status,
+            text,
+            reasoning,
+            error,
+            timings,
+            metadata,
+            **contention,
         )
 
 
@@ -331,9 +386,13 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         secrets: Sequence[str] = (),
         provenance: ProvenanceBook | None = None,
         stall_s: float = DEFAULT_STALL_S,
+        timing: TimingMode = PARALLEL,
+        registry: InFlightRegistry = IN_FLIGHT,
     ) -> None:
         super().__init__()
         self.stall_s = stall_s
+        self.timing = timing
+        self.registry = registry
         self.store = store
         self.run_id = run_id
         self.run_ids = [run_id]
@@ -354,8 +413,11 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         their requests together, so their clocks start within a thread wake-up of each other.
 
         Getting ready has its own limit, the per-model timeout: a model not ready by then
-        ends as `timeout`, and the others go ahead without it.
+        ends as `timeout`, and the others go ahead without it. With fair timing, the models
+        of one host then send one after another, in the order fair_order gives for `item`
+        and `repeat` (a comparison is item 0, repeat 0: the order given).
         """
+        self.chain_by_host()
         liveness.track(self)
         self.watchdog = Watchdog()
         self._ready = threading.Barrier(len(self.jobs))
@@ -405,6 +467,18 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         """What `model` (as named) said about itself, once asked."""
         return self.provenance.get(model)
 
+    def chain_by_host(self, item: int = 0, repeat: int = 0) -> None:
+        """Fair timing: each job waits for the one before it on its host."""
+        if self.timing != FAIR:
+            return
+        hosts: dict[str, list[_Job]] = {}
+        for job in self.jobs:
+            hosts.setdefault(job.host, []).append(job)
+        for members in hosts.values():
+            ordered = fair_order(members, item, repeat)
+            for before, job in zip(ordered, ordered[1:], strict=False):
+                job.after = before
+
     def wait_for_all_ready(self) -> None:
         """The start gate: return when every model is ready (or the wait ran out)."""
         try:
@@ -440,14 +514,17 @@ def start_vlm_comparison(
     blind: bool = False,
     secrets: Sequence[str] = (),
     stall_s: float = DEFAULT_STALL_S,
+    timing: TimingMode = PARALLEL,
 ) -> Comparison:
     """Store the run (with the machine that runs it) and one `running` row per model (its
-    name and the full spec it stands for), then start every model at once. `stall_s`: when
-    its live figures call a model stalled (lineup.measure.live)."""
+    name and the full spec it stands for), then start every model at once (`parallel`), or
+    with `fair` timing the models of one host one after another (lineup.run.contention).
+    `stall_s`: when its live figures call a model stalled (lineup.measure.live)."""
     params = {
         "temperature": request.temperature,
         "max_tokens": request.max_tokens,
         "timeout_s": timeout_s,
+        "timing": timing,
     }
     run_id, generation_ids = store.create_run_with_generations(
         "vlm",
@@ -461,7 +538,7 @@ def start_vlm_comparison(
         blind=blind,
         machine=machine_snapshot(),
     )
-    comparison = Comparison(store, run_id, timeout_s, secrets, stall_s=stall_s)
+    comparison = Comparison(store, run_id, timeout_s, secrets, stall_s=stall_s, timing=timing)
     for generation_id, model in zip(generation_ids, models, strict=True):
         comparison.jobs.append(_Job(comparison, generation_id, model))
     comparison.start(factory, request)
@@ -479,11 +556,13 @@ def start_one(
     timeout_s: float,
     secrets: Sequence[str] = (),
     provenance: ProvenanceBook | None = None,
+    timing: TimingMode = PARALLEL,
 ) -> Comparison:
     """One model's answer into a `running` row that already exists (a study claims its rows
     one by one): the same timing, states and storage as a comparison's. `provenance`: the
-    study's book, so each model is asked about itself once per study."""
-    comparison = Comparison(store, run_id, timeout_s, secrets, provenance)
+    study's book, so each model is asked about itself once per study. With fair timing it
+    takes its host's turn before it sends (the study orders its answers)."""
+    comparison = Comparison(store, run_id, timeout_s, secrets, provenance, timing=timing)
     comparison.jobs.append(_Job(comparison, generation_id, model))
     comparison.start(factory, request)
     return comparison

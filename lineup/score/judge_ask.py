@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backends.base import CancelToken, ImageInput, Usage, VLMBackend, VLMRequest
 from lineup.core import REDACTED_COUNT, redacted_values
-from lineup.run import describe_error
+from lineup.run import IN_FLIGHT, describe_error
 from lineup.score.judge_prompt import (
     JUDGE_TEMPERATURE,
     JudgeReplyError,
@@ -275,6 +275,12 @@ def _ask(
         cancel=cancel,
     )
     timer.start()
+    # The judge's request is one of Lineup's in flight: answers beside it on its host count it
+    # (lineup.run.contention); its own count is not stored.
+    in_flight = IN_FLIGHT.enter(
+        backend.resolved_base_url(backend.spec)
+        or (f"in-process:{backend.spec.kind}" if backend.in_process else backend.spec.kind)
+    )
     try:
         stream = backend.stream(request)
         try:
@@ -292,6 +298,7 @@ def _ask(
         return "".join(parts), describe_error(exc), False
     finally:
         timer.cancel()
+        in_flight.leave()
     text = "".join(parts)
     if cancel.cancelled:
         return text, _why_cancelled(timeout_s, max_tokens, stop), False

@@ -129,13 +129,15 @@ class Aggregates(Sessions):
                 )
         return n, middles
 
-    def largest_value(self, scope: KindScope, spec: str, column: str) -> float | None:
-        """The largest value of `column` over the `ok` generations of `spec`."""
+    def largest_value(
+        self, scope: KindScope, spec: str, column: str, *, smallest: bool = False
+    ) -> float | None:
+        """The largest (or the smallest) value of `column` over the `ok` generations of
+        `spec`: one end of its index."""
         value = Generation.__table__.c[column]
+        extreme = func.min(value) if smallest else func.max(value)
         with self.session() as session:
-            largest = session.scalar(
-                select(func.max(value)).where(*scope.rows_of(spec), rows_with(column))
-            )
+            largest = session.scalar(select(extreme).where(*scope.rows_of(spec), rows_with(column)))
         return None if largest is None else float(largest)
 
     def latest_label_counts(self, scope: KindScope) -> dict[str, dict[str, int]]:

@@ -273,6 +273,10 @@ class Generation(Base):
     # of one over the sum of the other.
     word_errors: Mapped[int | None] = mapped_column(Integer)
     reference_words: Mapped[int | None] = mapped_column(Integer)
+    # The most other requests this process had in flight beside this one on its host and on
+    # its endpoint (lineup.run.contention); NULL for rows from before migration 0014.
+    concurrent_max: Mapped[int | None] = mapped_column(Integer)
+    concurrent_endpoint_max: Mapped[int | None] = mapped_column(Integer)
     # What the backend reports about the model: digest, quantisation, server version, ...
     backend_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Who runs it while it is `running`: the owner's host and process, and a heartbeat the
@@ -307,6 +311,7 @@ class Generation(Base):
         _figure_index("rtf", "rtf"),
         _figure_index("gen_s", "gen_s"),
         _figure_index("peak_mem_mb", "peak_mem_mb"),
+        _figure_index("concurrent_max", "concurrent_max"),
         _figure_index("wer", "wer", "cer", "word_errors", "reference_words"),
         # The few rows that lack a figure of a median (see rows_without).
         *(_gap_index(kind, group) for kind, groups in MEDIAN_GROUPS.items() for group in groups),

@@ -8,6 +8,10 @@ each, all models at once, in this process's threads; each answer is an ordinary 
 - Every answer is claimed in the store before it runs (lineup.study.records.claim); the unique
   key makes a second claim fail, so an answer never runs twice, even when two processes
   resume one study.
+- Timing `fair` (the study's `timing` parameter; lineup.run.contention): one worker per host
+  instead, answering round by round (item, then repeat) with the host's models in
+  fair_order for the round, one answer at a time and holding the host's turn; hosts still
+  run at the same time.
 - Each answer runs as a one-model comparison (lineup.run.vlm.start_one,
   lineup.run.tts.start_one_clip): the same timing, states, heartbeat and storage.
 - A pause lets the answers under way finish and starts no more; a cancel stops them
@@ -23,6 +27,7 @@ does not stop it, and `active_study` finds it again.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
@@ -36,9 +41,13 @@ from backends.base import VLMRequest
 from lineup.catalog import Lane, ResolvedModel
 from lineup.core import FINAL_STATUSES, OK, RUNNING, ValidatedImage, redact
 from lineup.run import (
+    FAIR,
+    PARALLEL,
     ProvenanceBook,
     STTChoice,
     describe_error,
+    fair_order,
+    host_of,
     machine_snapshot,
     start_one,
     start_one_clip,
@@ -126,12 +135,17 @@ class StudyProgress:
 
 
 def progress(
-    store: Store, study_id: int, concurrency_of: Callable[[str], int] = lambda _model: 1
+    store: Store,
+    study_id: int,
+    concurrency_of: Callable[[str], int] = lambda _model: 1,
+    host_of_model: Callable[[str], str] | None = None,
 ) -> StudyProgress:
     """Where a study stands, from the store (any process can ask): per model its answers by
     state; elapsed since the study was created (or until it finished); the time left while it
     runs, the longest of the models' (they run at once), each the mean time of its answers so
-    far times what it still lacks, over its concurrency."""
+    far times what it still lacks, over its concurrency. With fair timing the models of one
+    host (`host_of_model`) take turns, one answer at a time: each of them has the time its
+    host still needs, the sum of their own."""
     info = study_info(store, study_id)
     if info is None:
         raise ValueError(f"There is no study {study_id}.")
@@ -160,6 +174,9 @@ def progress(
                 eta_s=eta if left else 0.0,
             )
         )
+    fair = info.params.get("timing") == FAIR
+    if fair and host_of_model is not None and info.status == STUDY_RUNNING:
+        models = _taking_turns(models, seconds, host_of_model)
     end = info.finished_at if info.finished_at is not None else utcnow()
     etas = [m.eta_s for m in models if m.eta_s is not None]
     return StudyProgress(
@@ -172,6 +189,29 @@ def progress(
         eta_s=max(etas) if len(etas) == len(models) and models else None,
         models=models,
     )
+
+
+def _taking_turns(
+    models: list[ModelProgress],
+    seconds: Mapping[str, tuple[float, int]],
+    host_of_model: Callable[[str], str],
+) -> list[ModelProgress]:
+    """Fair timing's time left: per host, the sum over its models of their mean answer time
+    times what they lack (None while one of them has no time yet), given to each of them."""
+    needs: dict[str, float | None] = {}
+    for m in models:
+        spent, timed = seconds.get(m.model, (0.0, 0))
+        left = m.total - m.done
+        own = 0.0 if not left else (spent / timed * left if timed else None)
+        host = host_of_model(m.model)
+        so_far = needs.get(host, 0.0)
+        needs[host] = None if so_far is None or own is None else so_far + own
+    return [
+        dataclasses.replace(m, eta_s=needs[host_of_model(m.model)] if m.eta_s is not None else None)
+        if m.total - m.done
+        else m
+        for m in models
+    ]
 
 
 def _aware(moment: datetime) -> datetime:
@@ -224,20 +264,18 @@ class StudyRun:
     def done(self) -> bool:
         return self._finished.is_set()
 
+    @property
+    def timing(self) -> str:
+        return str(self.study.params.get("timing") or PARALLEL)
+
     def start(self) -> StudyRun:
         self.store.set_study_machine(self.study_id, machine_snapshot())
         track(self)
         _register(self)
-        for position, model in enumerate(self.study.models):
-            lane = self.models[model].lane
-            for worker_index in range(max(1, lane.concurrency)):
-                worker = threading.Thread(
-                    target=self._work,
-                    args=(model, position, lane),
-                    name=f"lineup-study-{self.study_id}-{model}-{worker_index}",
-                    daemon=True,
-                )
-                self._workers.append(worker)
+        if self.timing == FAIR:
+            self._start_fair()
+        else:
+            self._start_lanes()
         keeper = threading.Thread(
             target=self._keep, name=f"lineup-study-{self.study_id}", daemon=True
         )
@@ -315,6 +353,71 @@ class StudyRun:
             finally:
                 slots.release()
 
+    def _start_lanes(self) -> None:
+        """A lane per model, as many workers as its endpoint's concurrency (parallel)."""
+        for position, model in enumerate(self.study.models):
+            lane = self.models[model].lane
+            for worker_index in range(max(1, lane.concurrency)):
+                worker = threading.Thread(
+                    target=self._work,
+                    args=(model, position, lane),
+                    name=f"lineup-study-{self.study_id}-{model}-{worker_index}",
+                    daemon=True,
+                )
+                self._workers.append(worker)
+
+    def _start_fair(self) -> None:
+        """One worker per host, over its models (lineup.run.contention)."""
+        hosts: dict[str, list[str]] = {}
+        for model in self.study.models:
+            hosts.setdefault(host_of(self.models[model].lane.endpoint), []).append(model)
+        for host, models in hosts.items():
+            self._workers.append(
+                threading.Thread(
+                    target=self._work_fair,
+                    args=(models,),
+                    name=f"lineup-study-{self.study_id}-{host}",
+                    daemon=True,
+                )
+            )
+
+    def _next_fair(self, models: Sequence[str]) -> tuple[str, StudyItem, int] | None:
+        """The next answer of one host: the earliest round (item, then repeat) any of its
+        models still lacks, and in it the first of fair_order(models, item, repeat) lacking it."""
+        with self._lock:
+            if self._stopping is not None:
+                return None
+            heads = {model: self._queues[model][0] for model in models if self._queues[model]}
+            if not heads:
+                return None
+            item, repeat = min(heads.values(), key=lambda task: (task[0].position, task[1]))
+            for model in fair_order(models, item.position, repeat):
+                head = heads.get(model)
+                if head is not None and (head[0].position, head[1]) == (item.position, repeat):
+                    self._queues[model].popleft()
+                    return model, item, repeat
+            return None  # unreachable: the round came from one of the heads
+
+    def _work_fair(self, models: Sequence[str]) -> None:
+        positions = {model: self.study.models.index(model) for model in models}
+        while True:
+            task = self._next_fair(models)
+            if task is None:
+                return
+            model, item, repeat = task
+            slots = _slots.of(self.models[model].lane)
+            while not slots.acquire(timeout=HEARTBEAT_S):
+                if self._stopping is not None:
+                    with self._lock:
+                        self._queues[model].appendleft((item, repeat))
+                    return
+            try:
+                if self._stopping is not None:
+                    return
+                self._answer(model, positions[model], item, repeat)
+            finally:
+                slots.release()
+
     def _answer(self, model: str, position: int, item: StudyItem, repeat: int) -> None:
         seed = self.study.seed
         seed = None if seed is None else seed + repeat
@@ -349,6 +452,7 @@ class StudyRun:
                     secrets=self.secrets,
                     language=item.language,
                     provenance=self.provenance,
+                    timing=FAIR if self.timing == FAIR else PARALLEL,
                 )
             else:
                 image = self.image_of(item.image_hash) if item.image_hash else None
@@ -369,6 +473,7 @@ class StudyRun:
                     timeout_s=timeout_s,
                     secrets=self.secrets,
                     provenance=self.provenance,
+                    timing=FAIR if self.timing == FAIR else PARALLEL,
                 )
         except BaseException as exc:  # noqa: BLE001 - this answer alone fails
             write_final(self.store, generation_id, "error", {"error": describe_error(exc)})

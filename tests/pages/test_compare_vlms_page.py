@@ -649,3 +649,34 @@ def test_a_blind_run_shows_no_card_while_names_are_hidden(lineup_home: Path) -> 
     assert [unescaped(e.label) for e in at.expander if "What ran where" in e.label] == [
         "What ran where: ollama · gpu1:11434"
     ]
+
+
+def test_columns_measured_under_different_contention_carry_the_badge(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    run_id = store.create_run("vlm", "Which error code?", params={"timing": "fair"})
+    for spec, others in (("ollama:llava:7b", 0), ("ollama:qwen:2b", 2)):
+        generation = store.add_generation(run_id, spec)
+        store.finish_generation(
+            generation, "ok", output_text="PAY-4021", ttft_s=0.1, total_s=0.5, concurrent_max=others
+        )
+    at = page(annotator="ana", run=str(run_id)).run()
+    assert not at.exception
+    [badge] = [w.value for w in at.warning if "uneven contention" in w.value]
+    assert "llava:7b alone" in unescaped(badge)
+    assert "qwen:2b with 2 other requests in flight" in unescaped(badge)
+    # The form shows the run's timing, ready to run it again the same way.
+    assert at.radio(key="timing").value == "fair"
+
+
+def test_columns_measured_alike_carry_no_badge(lineup_home: Path) -> None:
+    store = Store(load_settings().database_url)
+    run_id = store.create_run("vlm", "Which error code?")
+    for spec in ("ollama:llava:7b", "ollama:qwen:2b"):
+        generation = store.add_generation(run_id, spec)
+        store.finish_generation(
+            generation, "ok", output_text="PAY-4021", ttft_s=0.1, total_s=0.5, concurrent_max=1
+        )
+    at = page(annotator="ana", run=str(run_id)).run()
+    assert not at.exception
+    assert not [w for w in at.warning if "uneven contention" in w.value]
+    assert at.radio(key="timing").value == "parallel"

@@ -210,6 +210,7 @@ def test_opened_runs_fill_the_form_and_run_again_with_their_inputs(lineup_home: 
         samples=2,
         stt=None,
         seed=5,
+        timing="fair",
     )
     first.wait()
     at = page(runs=",".join(str(r) for r in first.run_ids)).run()
@@ -220,6 +221,7 @@ def test_opened_runs_fill_the_form_and_run_again_with_their_inputs(lineup_home: 
     assert at.number_input(key="samples").value == 2
     assert at.number_input(key="tts_seed").value == 5
     assert at.text_input(key="stt").value == ""
+    assert at.radio(key="tts_timing").value == "fair"
 
     settle(at.button(key="again-tts").click().run())
     assert not at.exception
@@ -233,6 +235,9 @@ def test_opened_runs_fill_the_form_and_run_again_with_their_inputs(lineup_home: 
         ("espeak:en-us+f3", 5),
         ("espeak:en-us+f3", 6),
     ]
+    # Run again keeps the fair timing: both voices on this machine, each clip made alone.
+    assert {run.params["timing"] for run in new} == {"fair"}
+    assert {g.concurrent_max for run in new for g in run.generations} == {0}
 
 
 def test_runs_of_a_sample_set_fill_the_form_with_that_set(lineup_home: Path) -> None:

@@ -102,7 +102,7 @@ def test_leaderboard_headers_are_words_with_units_and_a_definition(lineup_home: 
     assert len(tables) == VLM_TABLES + 3  # voices: WER, labels, speed
     assert [[c["label"] for c in table.values()] for table in tables[:VLM_TABLES]] == [
         ["Model", "% relevant", "95% CI", "Labels", "Answers", "Failed"],
-        ["Model", "TTFT (s)", "Total (s)", "Tokens/s"],
+        ["Model", "TTFT (s)", "Total (s)", "Tokens/s", "In flight"],
     ]
     voices = {c["label"] for table in tables[VLM_TABLES:] for c in table.values()}
     # A count of labels is "Labels", of complete answers (clips for a voice) "Answers".

@@ -107,6 +107,7 @@ def test_picking_a_filter_writes_it_into_the_address(lineup_home: Path) -> None:
 
     at.toggle[0].set_value(True).run()
     assert [b.label for b in at.selectbox] == ["Study", "Set", "Tag", "Labels by", "Status"]
+    assert [t.label for t in at.toggle] == ["Filters", "Measured alone"]
     assert at.query_params == {}
     selectbox(at, "Status").set_value("ok").run()
     at.date_input[0].set_value(datetime(2026, 11, 20).date()).run()
@@ -149,3 +150,31 @@ def test_a_filter_that_matches_nothing_says_so(lineup_home: Path) -> None:
     assert not at.exception
     assert any("No VLM answers match the filters" in i.value for i in at.info)
     assert not at.dataframe
+
+
+def test_measured_alone_keeps_the_answers_that_ran_alone_and_the_badge_says_why(
+    lineup_home: Path,
+) -> None:
+    store = Store(load_settings().database_url)
+    run_id = store.create_run("vlm", "q")
+    # Three complete answers: alone (ttft 0.5), beside one other (1.5), before counting (2.5).
+    for ttft, others in ((0.5, 0), (1.5, 1), (2.5, None)):
+        gid = store.add_generation(run_id, MODEL)
+        store.finish_generation(
+            gid, "ok", output_text="x", ttft_s=ttft, total_s=ttft + 1, concurrent_max=others
+        )
+    at = page()
+    assert (vlm_row(at)["answers"], vlm_row(at)["median_ttft_s"]) == (3, pytest.approx(1.5))
+    assert any("uneven contention" in w.value for w in at.warning)  # counted 0 and 1
+
+    at.toggle[0].set_value(True).run()
+    [alone] = [t for t in at.toggle if t.label == "Measured alone"]
+    alone.set_value(True).run()
+    assert not at.exception
+    assert at.query_params == {"alone": "yes"}
+    assert (vlm_row(at)["answers"], vlm_row(at)["median_ttft_s"]) == (1, pytest.approx(0.5))
+    assert not any("uneven contention" in w.value for w in at.warning)
+    assert any("measured alone" in c.value for c in at.caption)
+    # A reload of the address shows the same.
+    again = page({"alone": "yes"})
+    assert vlm_row(again)["answers"] == 1

@@ -364,3 +364,27 @@ def test_the_relevance_table_fits_beside_the_sidebar_at_1400_px() -> None:
     for kind in ("vlm", "tts"):
         widths = [column["width"] for column in relevance_columns(kind).values()]
         assert sum(widths) <= TABLE_PX - 10, (kind, sum(widths))
+
+
+def test_a_fair_study_from_the_form_is_stored_fair_and_its_answers_ran_alone(
+    app: Lineup, ollama: OllamaFixture
+) -> None:
+    at = studies_page(annotator="ana")
+    at.multiselect(key="models-vlm").set_value([ALPHA, BETA])
+    assert at.radio(key="study-timing").value == "parallel"
+    at.radio(key="study-timing").set_value("fair")
+    at.button(key="study-start").click().run()
+    assert not at.exception
+    study_id = shown_study(at)
+    info = app.studies.get(study_id)
+    assert info is not None and info.params["timing"] == "fair"
+    wait_for(app, study_id)
+    at.run()
+    assert not at.exception
+    speed = table(at, "concurrent_max")
+    assert {(m, row["concurrent_max"], row["answers_alone"]) for m, row in speed.items()} == {
+        (ALPHA, 0, 3),
+        (BETA, 0, 3),
+    }
+    assert not [w for w in at.warning if "uneven contention" in w.value]
+    assert any("fair timing" in c.value for c in at.caption)

@@ -94,7 +94,11 @@ def test_vlm_json_reports_every_model_and_failures_do_not_fail_the_command(
         "tokens_per_s",
         "tokens_source",
         "provenance",
+        "concurrent_max",
+        "concurrent_endpoint_max",
     }
+    # One server, both sent together: the refused one may be answered before the other starts.
+    assert ok["concurrent_max"] in (0, 1) and failed["concurrent_max"] in (0, 1)
     assert failed["status"] == "error" and "ollama pull missing:1b" in failed["error"]
     # What ran where: this machine, and what the server said of each model.
     machine = document["machine"]
@@ -192,8 +196,12 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
         "median_tokens_per_s",
         "generations",
         "failed",
+        "concurrent_min",
+        "concurrent_max",
     }
     assert (row["generations"], row["failed"]) == (3, 0)
+    # Three runs one after another, one model each: every answer ran alone.
+    assert (row["concurrent_min"], row["concurrent_max"]) == (0, 0)
     assert row["pct_relevant_ci_method"] == "wilson"  # labels of single comparisons
     # `n` (issue 2's key) is the labels; `labels` and `answers` say what each count is.
     assert (row["labels"], row["answers"]) == (3, 3)

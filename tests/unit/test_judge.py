@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from lineup.app.facade import Lineup
 from lineup.cli.main import main
 from lineup.core.limits import InputError
+from lineup.run import IN_FLIGHT, THIS_MACHINE
 from lineup.score.judge import JudgeRun, judge_study
 from lineup.score.judge_prompt import DEFAULT_TEMPLATE, JudgeReplyError, parse_reply, prompt_hash
 from lineup.store import this_owner
@@ -677,3 +678,21 @@ def test_study_score_refuses_judge_limits_without_a_judge(
         capsys.readouterr().err
     )
     assert app.scores.reference_of(study_id) is None and judges.chat_requests() == []
+
+
+def test_the_judges_requests_are_counted_in_flight_beside_the_answers(
+    study: tuple[Lineup, int],
+) -> None:
+    """A judge asked while models answer on the same host slows them: its requests are in the
+    process's in-flight registry (lineup.run.contention) while they stream, and only then."""
+    app, study_id = study
+    seen: list[int] = []
+
+    def reply(body: dict[str, Any]) -> list[str]:
+        seen.append(IN_FLIGHT.in_flight(THIS_MACHINE))  # the server is a thread of this process
+        return json_reply(8)
+
+    with OllamaFixture([FakeModel("judge:7b", [], reply=reply)]) as judge:
+        app.scores.judge(study_id, spec(judge, "judge:7b"))
+    assert seen == [1, 1, 1, 1]  # one request at a time, each counted while it ran
+    assert IN_FLIGHT.in_flight() == 0

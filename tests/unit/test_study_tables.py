@@ -139,6 +139,7 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "set",
         "kind",
         "status",
+        "timing",
         "done",
         "total",
         "items",
@@ -203,6 +204,9 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "median_tokens_per_s",
         "mean_chars",
         "chars_per_s",
+        "concurrent_min",  # their values: tests/unit/test_timing_modes.py
+        "concurrent_max",
+        "answers_alone",
         "identical_repeats",
         "identical_share",
         "mean_repeat_rougeL",
@@ -403,6 +407,9 @@ def test_voice_summary_has_exactly_the_documented_keys(store: Store) -> None:
         "stt_s_per_sentence",
         "rtf",
         "peak_mem_mb",
+        "concurrent_min",
+        "concurrent_max",
+        "answers_alone",
         *RANKING_KEYS,  # voices are ranked from their labels as models are
         *ARENA_KEYS,  # voices are voted on in the arena as models are
         "provenance",

@@ -514,3 +514,64 @@ def test_a_study_clip_is_scored_in_its_set_items_language(
     assert result.status == "ok"
     assert result.wer == pytest.approx(wer)
     assert result.reference_words == 4
+
+
+class LoggedVoice(TTSBackend):
+    """A stand-in that writes (its name, text, seed) into a shared log as it starts a clip."""
+
+    def __init__(self, name: str, log: list[tuple[str, str, int | None]]) -> None:
+        super().__init__(STAND_IN)
+        self.name, self.log = name, log
+
+    def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
+        self.log.append((self.name, text, seed))
+        time.sleep(0.02)
+        return Audio(np.full(RATE_HZ // 4, 0.1, dtype=np.float32), RATE_HZ)
+
+
+def test_fair_voices_of_one_host_take_turns_in_an_order_that_rotates(
+    store: Store, media: MediaStore
+) -> None:
+    log: list[tuple[str, str, int | None]] = []
+    voices = {name: LoggedVoice(name, log) for name in ("a", "b", "c")}
+    comparison = start_tts_comparison(
+        store,
+        media,
+        resolved_all(["a", "b", "c"], "tts"),  # in-process stand-ins: one host, this machine
+        ["One.", "Two."],
+        by_name(voices.__getitem__),
+        samples=2,
+        seed=10,
+        timing="fair",
+    )
+    results = comparison.wait()
+    # Hand-listed: rounds sentence by sentence, then sample; round (s, k) starts at
+    # (s + k) mod 3.
+    assert log == [
+        *[("a", "One.", 10), ("b", "One.", 10), ("c", "One.", 10)],
+        *[("b", "One.", 11), ("c", "One.", 11), ("a", "One.", 11)],
+        *[("b", "Two.", 10), ("c", "Two.", 10), ("a", "Two.", 10)],
+        *[("c", "Two.", 11), ("a", "Two.", 11), ("b", "Two.", 11)],
+    ]
+    assert {(r.status, r.concurrent_max, r.concurrent_endpoint_max) for r in results} == {
+        ("ok", 0, 0)
+    }
+    assert {store.get_run(run_id).params["timing"] for run_id in comparison.run_ids} == {"fair"}
+
+
+def test_parallel_voices_record_each_other_in_flight(store: Store, media: MediaStore) -> None:
+    voices = {name: ToneVoice(delay_s=0.4) for name in ("a", "b")}
+    comparison = start_tts_comparison(
+        store,
+        media,
+        resolved_all(["a", "b"], "tts"),
+        "Hello there.",
+        by_name(voices.__getitem__),
+    )
+    results = comparison.wait()
+    # Both synthesize at once (0.4 s each, started together), on one host and one endpoint
+    # (the stand-ins' `in-process:fake`).
+    assert [(r.status, r.concurrent_max, r.concurrent_endpoint_max) for r in results] == [
+        ("ok", 1, 1),
+        ("ok", 1, 1),
+    ]
