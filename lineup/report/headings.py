@@ -12,6 +12,8 @@ HEADINGS = (
     N_("95% CI high"),
     N_("ROUGE-L to it"),
     N_("Median decode tok/s"),
+    N_("Most others in flight"),
+    N_("Answers alone"),
     N_("Rank"),
     N_("Rating"),
     N_("Votes"),
