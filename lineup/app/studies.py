@@ -73,11 +73,14 @@ class Studies(Part):
         timeout_s: float | None = None,
         stt: str | None = DEFAULT_STT,
         blind: bool = False,
+        warmup: bool = False,
         request_id: str | None = None,
     ) -> StudyRun:
         """Check everything, store the study (one run per item) and start it in this
         process. A VLM set takes models and the comparison's parameters; a voice set takes
-        voices, `repeats` samples per sentence and the STT model (None: no scoring). Raises
+        voices, `repeats` samples per sentence and the STT model (None: no scoring).
+        `warmup`: each model answers one warm-up request first, stored apart and never
+        counted (lineup.study.running). Raises
         one of INPUT_ERRORS, with nothing stored, for any bad value.
 
         `request_id` (a page form's token) starts at most one study: a second call with it,
@@ -95,6 +98,7 @@ class Studies(Part):
                 timeout_s=timeout_s,
                 stt=stt,
                 blind=blind,
+                warmup=warmup,
             ),
         )
 
@@ -111,6 +115,7 @@ class Studies(Part):
         timeout_s: float | None,
         stt: str | None,
         blind: bool,
+        warmup: bool = False,
     ) -> StudyRun:
         question_set = set_by_name(self.store, set_name)
         if question_set is None:
@@ -139,6 +144,8 @@ class Studies(Part):
             params["stt"] = stt
         # A seed is always stored, so that a resumed study repeats the seeds of its first run.
         params["seed"] = check_seed(seed if seed is not None else first_seed(), samples=repeats)
+        if warmup:
+            params["warmup"] = True
         study_id = create_study(
             self.store,
             set_id=question_set.id,

@@ -15,7 +15,7 @@ from lineup.app import (
     MediaError,
 )
 from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands
-from lineup.cli.output import EXIT_OK, BadInput, emit, err, table
+from lineup.cli.output import EXIT_OK, BadInput, emit, energy_line, err, hardware_fields, table
 
 
 def register(commands: Commands) -> None:
@@ -50,6 +50,9 @@ def _vlm_result(result: GenerationResult) -> dict[str, Any]:
         "tokens_source": (timings.tokens_per_s_source or timings.output_tokens_source)
         if timings
         else None,
+        # True: the answer included a model load; null: nothing says (lineup.measure.timing).
+        "cold": timings.cold if timings else None,
+        **hardware_fields(result.hardware),
     }
 
 
@@ -90,8 +93,9 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
             print(
                 table(
                     [result],
-                    ["ttft_s", "total_s", "output_tokens", "tokens_per_s", "tokens_source"],
+                    ["ttft_s", "total_s", "output_tokens", "tokens_per_s", "tokens_source", "cold"],
                 )
             )
+            print(energy_line(result))
         print()
     return EXIT_OK

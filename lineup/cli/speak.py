@@ -7,7 +7,7 @@ import argparse
 
 from lineup.app import MAX_SEED, MAX_SENTENCE_CHARS, Lineup
 from lineup.cli.arguments import SAMPLES, SEED, TIMEOUT_S, Commands
-from lineup.cli.output import EXIT_OK, emit, err, table
+from lineup.cli.output import EXIT_OK, emit, energy_line, err, table
 
 
 def register(commands: Commands) -> None:
@@ -52,6 +52,10 @@ TTS_RESULT_FIELDS = [
     "transcript",
     "wer",
     "cer",
+    "cold",
+    "energy_j",
+    "energy_source",
+    "gpu_mem_mb",
 ]
 
 
@@ -98,6 +102,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
         if result["status"] == "ok":
             print(f"heard: {result['transcript']}" if result["transcript"] is not None else "")
             print(table([result], ["wer", "cer", "gen_s", "audio_s", "rtf", "peak_mem_mb"]))
+            print(energy_line(result))
         else:
             print(f"error: {result['error']}")
         print(f"audio: {result['audio_path'] or '-'}")

@@ -42,6 +42,11 @@ def register(commands: Commands) -> None:
     study_run.add_argument(
         "--blind", action="store_true", help="hide model names from labelers until they label"
     )
+    study_run.add_argument(
+        "--warmup",
+        action="store_true",
+        help="each model first answers one warm-up request (stored apart, never counted)",
+    )
     study_run.add_argument("--json", action="store_true")
     study_run.set_defaults(func=cmd_study_run)
     for name, func, what in [
@@ -97,6 +102,7 @@ def cmd_study_run(app: Lineup, args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         stt=stt,
         blind=args.blind,
+        warmup=args.warmup,
     )
     err(f"study {run.study_id}: set {args.set!r}, {run.plan.total} answers")
     return _study_ran(app, run, args)

@@ -10,8 +10,10 @@ from lineup.core import OK
 from lineup.leaderboard.counts import LeaderboardCounts, leaderboard_counts
 from lineup.leaderboard.filters import LeaderboardFilter
 from lineup.measure import (
+    COLD_FIGURES,
     RATED,
     TIMED,
+    cold_figures,
     failure_counts,
     label_figures,
     median_of_middle,
@@ -33,9 +35,10 @@ def store_medians(
 def vlm_leaderboard(
     store: Store, leaderboard_filter: LeaderboardFilter | None = None
 ) -> list[dict[str, Any]]:
-    """Per model: labels (latest per annotator), answers (its `ok` generations) and their
-    medians; with a filter, over the generations and labels it keeps
-    (lineup.leaderboard.filters). Best first by `relevance_order`, then by spec."""
+    """Per model: labels (latest per annotator), answers (its `ok` generations) and the
+    medians of the warm ones, the cold ones apart (lineup.measure.figures.cold_figures); with a
+    filter, over the generations and labels it keeps (lineup.leaderboard.filters). Best first
+    by `relevance_order`, then by spec."""
     source = leaderboard_counts(store, "vlm", leaderboard_filter)
     labels = source.label_counts()
     rows = []
@@ -54,6 +57,7 @@ def vlm_leaderboard(
                 "median_ttft_s": medians["ttft_s"],
                 "median_total_s": medians["total_s"],
                 "median_tokens_per_s": rate["tokens_per_s"],
+                **cold_figures("vlm", source.cold_values(model, COLD_FIGURES["vlm"])),
             }
         )
     rows.sort(key=lambda r: (*relevance_order(r), r["model"]))
@@ -73,6 +77,9 @@ TTS_COLUMNS = [
     "median_gen_s",
     "peak_mem_mb",
     "pct_relevant",
+    "cold_answers",
+    "cold_median_rtf",
+    "cold_median_gen_s",
 ]
 
 
@@ -104,6 +111,7 @@ def tts_leaderboard(
                 "pct_relevant_ci_low": counts["pct_relevant_ci_low"],
                 "pct_relevant_ci_high": counts["pct_relevant_ci_high"],
                 "pct_relevant_ci_method": counts["pct_relevant_ci_method"],
+                **cold_figures("tts", source.cold_values(voice, COLD_FIGURES["tts"])),
             }
         )
     rows.sort(key=lambda r: (r["mean_wer"] is None, r["mean_wer"] or 0.0, r["voice"]))

@@ -21,12 +21,15 @@ from lineup.measure.bradley_terry import (
     item_score,
     label_draw,
 )
+from lineup.measure.energy import CounterReading, counter_delta, energy_between, energy_source
 from lineup.measure.figures import (
+    COLD_FIGURES,
     FAILURE_KEYS,
     RATED,
     RELEVANCE_SCORE,
     TIMED,
     clean_number,
+    cold_figures,
     failure_counts,
     item_shares,
     label_figures,
@@ -73,7 +76,7 @@ from lineup.measure.stopping import (
     stop_labeling,
 )
 from lineup.measure.text_checks import check_answer, summarize_text_checks
-from lineup.measure.timing import StreamClock, VLMTimings, vlm_timings
+from lineup.measure.timing import COLD_LOAD_S, StreamClock, VLMTimings, cold_start, vlm_timings
 from lineup.measure.voices import (
     CLIP_COLUMNS,
     ScoredClips,
@@ -144,6 +147,14 @@ __all__ = [
     "item_shares",
     "label_draw",
     "label_figures",
+    "COLD_FIGURES",
+    "COLD_LOAD_S",
+    "CounterReading",
+    "cold_figures",
+    "cold_start",
+    "counter_delta",
+    "energy_between",
+    "energy_source",
     "language_warning",
     "median_of_middle",
     "median_or_none",

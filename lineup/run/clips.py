@@ -49,6 +49,11 @@ class ClipResult:
     cer: float | None = None
     word_errors: int | None = None
     reference_words: int | None = None
+    # Whether the clip included a model load (lineup.measure.timing.cold_start): None for voices.
+    cold: bool | None = None
+    energy_j: float | None = None  # the whole device's, over the synthesis (lineup.measure.energy)
+    energy_source: str | None = None
+    gpu_mem_mb: float | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from lineup.measure import guess_language, language_warning, score
 from lineup.run import liveness
 from lineup.run.clips import Clip, ClipResult, RssPeak, TTSEvent, computing, jsonable
 from lineup.run.events import EventRun
+from lineup.run.meters import meters
 from lineup.run.outcome import describe_error, timeout_message
 from lineup.store import MediaStore, Store
 
@@ -165,6 +166,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         peak_mem_mb: float | None = None
         with computing(backend):
             meter = RssPeak() if backend.in_process else None
+            counters = meters().start(gpu_memory=backend.in_process)
             started = time.perf_counter()
             if meter is not None:
                 with meter:
@@ -173,6 +175,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             else:
                 audio = backend.synthesize(clip.text, preset, seed=clip.seed)
             gen_s = time.perf_counter() - started
+            hardware = counters.fields()
         if clip.finished.is_set():
             return  # timed out meanwhile: its row is written
         audio_s = audio.audio_s
@@ -186,6 +189,10 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             gen_s=gen_s,
             rtf=gen_s / audio_s if audio_s > 0 else None,
             peak_mem_mb=peak_mem_mb,
+            # Voices say nothing about loads: an in-process one loads before its first clip's
+            # clock (lineup.measure.timing.cold_start).
+            cold=None,
+            **hardware,
             backend_metadata=jsonable(audio.metadata),
         )
         if audio_s <= 0:

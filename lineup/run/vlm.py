@@ -48,6 +48,7 @@ from lineup.core import (
 from lineup.measure import StreamClock, VLMTimings, vlm_timings
 from lineup.run import liveness
 from lineup.run.events import EventRun, Watchdog
+from lineup.run.meters import AnswerMeter, meters
 from lineup.run.outcome import describe_error, timeout_message, write_final
 from lineup.store import Store, storable
 
@@ -84,6 +85,8 @@ class GenerationResult:
     error: str | None
     timings: VLMTimings | None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # energy_j, energy_source, gpu_mem_mb as stored (lineup.run.meters); None: n/a.
+    hardware: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class _Job:
         self.reasoning_parts: list[str] = []
         self.result: GenerationResult | None = None
         self.described: dict[str, Any] = {}
+        self.meter: AnswerMeter | None = None
         self._finish_lock = threading.Lock()
         self.finished = threading.Event()
 
@@ -193,6 +197,9 @@ class _Job:
             # The per-model timeout counts from the moment the request is sent.
             timeout_s = self.comparison.timeout_s
             self.arm_timer(timeout_s, timeout_message(timeout_s))
+            # The energy counters (and an in-process engine's GPU memory), read before the
+            # clock starts and again when the answer ends (lineup.measure.energy).
+            self.meter = meters().start(gpu_memory=backend.in_process)
             stream = ready.start(self.clock.start)
             try:
                 for chunk in stream:
@@ -283,17 +290,29 @@ class _Job:
                 "total_s": self.clock.since_start(now),
                 "ttft_s": self.clock.since_start(self.clock.first_text_at),
             }
+        hardware = self.meter.fields() if self.meter is not None else {}
+        if self.meter is not None and self.meter.parts:
+            metadata["energy_j_by_counter"] = self.meter.parts
         fields.update(
             output_text=text or None,
             reasoning_text=reasoning or None,
             error=error,
             backend_metadata=metadata,
+            **hardware,
         )
         failure = write_final(self.comparison.store, self.generation_id, status, fields)
         if failure is not None:
             status, error, timings = ERROR, failure, None
         return GenerationResult(
-            self.generation_id, self.model.name, status, text, reasoning, error, timings, metadata
+            self.generation_id,
+            self.model.name,
+            status,
+            text,
+            reasoning,
+            error,
+            timings,
+            metadata,
+            hardware,
         )
 
 
