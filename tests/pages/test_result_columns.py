@@ -79,3 +79,30 @@ def test_a_finished_column_shows_its_figures_while_another_streams() -> None:
     assert "TTFT 120 ms" in figures.value and "31.0 (server) tok/s" in figures.value
     assert "time to first token" in figures.proto.help
     assert any(text == "word0 word1 ▌" for text in shown_texts(at))
+
+
+def draw_cold_and_measured_columns() -> None:
+    import streamlit as st
+
+    from components.runs import ColumnView, draw_column
+    from components.stats import FigureValues
+
+    cold = FigureValues(9.6, 12.0, 40, 31.0, "server", 120.0, 9.1, cold=True)
+    measured = FigureValues(
+        0.12, 1.5, 40, 31.0, "server", 120.0, None, False, 42.5, "nvml+rapl", 3072.0
+    )
+    left, right = st.columns(2)
+    with left:
+        draw_column(ColumnView(1, "ollama:llava:7b", "ok", "Two cats.", "", None, cold))
+    with right:
+        draw_column(ColumnView(2, "transformers:tiny", "ok", "A cat.", "", None, measured))
+
+
+def test_final_figures_say_cold_and_energy_or_n_a() -> None:
+    at = AppTest.from_function(draw_cold_and_measured_columns).run()
+    assert not at.exception
+    first, second = [c.value for c in at.caption if c.value.startswith("TTFT")]
+    assert "load 9.10 s" in first and "cold (model load)" in first and "energy n/a" in first
+    assert "GPU memory" not in first
+    assert "cold" not in second
+    assert "energy 42.5 J (nvml+rapl, whole device)" in second and "GPU memory 3072 MiB" in second
