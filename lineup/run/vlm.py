@@ -180,6 +180,8 @@ class _Job:
             )
             # Kept per full spec: a name can stand for another model after an edit.
             self.described = self.comparison.describe(self.model.resolved_spec, backend)
+            # The machine's counters are found once per process, here, before the gate.
+            machine = meters()
         except BaseException as exc:  # noqa: BLE001 - reported after the start gate
             prepared = exc
         # Ready: the wait at the gate is bounded by the gate itself.
@@ -199,7 +201,7 @@ class _Job:
             self.arm_timer(timeout_s, timeout_message(timeout_s))
             # The energy counters (and an in-process engine's GPU memory), read before the
             # clock starts and again when the answer ends (lineup.measure.energy).
-            self.meter = meters().start(gpu_memory=backend.in_process)
+            self.meter = machine.start(gpu_memory=backend.in_process)
             stream = ready.start(self.clock.start)
             try:
                 for chunk in stream:

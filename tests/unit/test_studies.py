@@ -285,9 +285,14 @@ def test_study_show_and_export_give_the_tables_of_the_stored_rows(
     assert (beta["relevant"], beta["partial"], beta["irrelevant"]) == (0, 5, 1)
     assert alpha["pct_relevant"] == 100.0 and beta["pct_relevant"] == 0.0
     # Each answer has two words; the fixture reports eval_count = 2 and its own total times.
-    assert alpha["output_tokens"] == 12
-    totals = sum(g.total_s or 0.0 for g in rows if g.model_spec == models[0])
-    assert alpha["tokens_per_time_s"] == pytest.approx(12 / totals)
+    # Its first answer of alpha reports the model's load (cold): the speed figures are over
+    # the five warm ones, and the cold one is counted apart.
+    warm = [g for g in rows if g.model_spec == models[0] and not g.cold]
+    assert [g.cold for g in rows if g.model_spec == models[0]].count(True) == 1
+    assert alpha["cold_answers"] == 1 and len(warm) == 5
+    assert alpha["output_tokens"] == 10
+    totals = sum(g.total_s or 0.0 for g in warm)
+    assert alpha["tokens_per_time_s"] == pytest.approx(10 / totals)
     assert alpha["identical_repeats"] == 3  # the fixture always says the same
     assert alpha["mean_chars"] == len("A digit.")
 
