@@ -4,14 +4,21 @@ pynvml module, and the arithmetic (wrap-around) against sums done by hand."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
 
+from backends.base import Chunk, Usage, VLMBackend, VLMRequest
+from backends.spec import parse_spec
 from lineup.measure import CounterReading, counter_delta, energy_between, energy_source
+from lineup.run import meters as meters_module
 from lineup.run.meters import Meters, NvmlCounters, RaplCounters
+from lineup.run.vlm import start_vlm_comparison
+from lineup.store.database import Store
+from tests.builders import by_name, resolved_all
 
 
 def zone(root: Path, name: str, label: str, energy_uj: int | None, range_uj: int | None) -> Path:
@@ -203,3 +210,54 @@ def test_on_a_machine_without_counters_every_figure_is_n_a(tmp_path: Path) -> No
         "gpu_mem_mb": None,
     }
     assert len(meters.unavailable) == 2
+
+
+class _Answering(VLMBackend):
+    """Two chunks and a usage record, from a server."""
+
+    def stream(self, request: VLMRequest) -> Iterator[Chunk]:
+        yield Chunk(text="Two")
+        yield Chunk(text=" cats.")
+        yield Chunk(usage=Usage(output_tokens=2, output_tokens_source="client", loaded=False))
+
+
+class _InProcess(_Answering):
+    """The same, in this process: its answers' GPU memory is read."""
+
+    in_process = True
+
+
+def test_the_runner_stores_each_answers_energy_and_an_in_process_engines_gpu_memory(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nvml = fake_pynvml([0], [1024 * 2**20])
+    calls = {"energy": 0}
+    energy = nvml.nvmlDeviceGetTotalEnergyConsumption
+
+    def counting(handle: int) -> int:
+        # Each read 250 mJ later than the last: an answer's two reads are 0.25 J apart, or
+        # more when another answer read in between (the whole device's energy).
+        calls["energy"] += 1
+        nvml.state["energies"][handle] = calls["energy"] * 250
+        return energy(handle)
+
+    nvml.nvmlDeviceGetTotalEnergyConsumption = counting  # type: ignore[attr-defined]
+    machine = Meters(RaplCounters(tmp_path / "no-rapl"), NvmlCounters(lambda: nvml))
+    monkeypatch.setattr(meters_module, "_meters", machine)
+    backends = {
+        "fake:in-process": _InProcess(parse_spec("fake:in-process")),
+        "fake:server": _Answering(parse_spec("fake:server")),
+    }
+    comparison = start_vlm_comparison(
+        store, resolved_all(list(backends)), VLMRequest("How many?"), by_name(backends.__getitem__)
+    )
+    list(comparison.iter_events())  # to the end
+    results = {r.model: r for r in comparison.results()}
+    rows = {g.model_spec: g for g in store.get_run(comparison.run_id).generations}
+    for model, row in rows.items():
+        assert row.status == "ok" and row.cold is False
+        assert row.energy_source == "nvml" and 0.25 <= row.energy_j <= 0.75
+        assert results[model].hardware["energy_j"] == row.energy_j
+        assert row.backend_metadata["energy_j_by_counter"] == {"nvml:0": row.energy_j}
+    assert rows["fake:in-process"].gpu_mem_mb == pytest.approx(1024.0)
+    assert rows["fake:server"].gpu_mem_mb is None  # not an in-process engine
