@@ -318,7 +318,7 @@ class StudyRun:
             try:
                 if self._stopping is not None:
                     return
-                self._warm_up(model, position, item)
+                self._warm_up(model, item)
                 if self._stopping is not None:
                     with self._lock:
                         self._queues[model].appendleft(task)
@@ -327,7 +327,7 @@ class StudyRun:
             finally:
                 slots.release()
 
-    def _warm_up(self, model: str, position: int, item: StudyItem) -> None:
+    def _warm_up(self, model: str, item: StudyItem) -> None:
         """The model's warm-up request, once per run of the study, before its first answer
         (the other workers of its lane wait for it); nothing when the study asks for none."""
         if not self.study.params.get("warmup"):
@@ -346,7 +346,7 @@ class StudyRun:
                     image_hash=item.image_hash,
                     params={"warmup_for_study": self.study_id, "item_id": item.item_id},
                 )
-                self._run(model, position, item, 0, generation_id, run_id, scored=False)
+                self._run(model, item, 0, generation_id, run_id, scored=False)
             except Exception:  # noqa: BLE001 - a failed warm-up changes nothing of the study
                 return
 
@@ -366,12 +366,11 @@ class StudyRun:
         )
         if generation_id is None:
             return  # another process has this answer
-        self._run(model, position, item, repeat, generation_id, item.run_id)
+        self._run(model, item, repeat, generation_id, item.run_id)
 
     def _run(
         self,
         model: str,
-        position: int,
         item: StudyItem,
         repeat: int,
         generation_id: int,
