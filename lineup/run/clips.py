@@ -202,9 +202,11 @@ class Clip:
                     ERROR,
                     f"Lineup failed to record this clip: {type(exc).__name__}: {exc}",
                 )
-            self.finished.set()
+            # The event goes out before the clip counts as finished: a reader that finds every
+            # clip finished and the queue empty has had every event (EventRun.iter_events).
             kind: EventKind = "done" if self.result.status == OK else "failed"
             self.comparison.events.put(TTSEvent(self.generation_id, kind, result=self.result))
+            self.finished.set()
             return True
 
 

@@ -258,14 +258,16 @@ class _Job:
                     self.generation_id, self.model.name, ERROR, text, reasoning, message, None
                 )
             self.result = result
+            # The event goes out before the job counts as finished: a reader that finds every
+            # job finished and the queue empty has had every event (EventRun.iter_events).
+            kind: EventKind = "done" if result.status == OK else "failed"
+            self.comparison.events.put(RunnerEvent(self.generation_id, kind, result=result))
             self.finished.set()
         self.comparison.watchdog.clear(self)
         if self.comparison.done:
             self.comparison.watchdog.stop()
         if status in (TIMEOUT, CANCELLED, INTERRUPTED):
             self.cancel_token.cancel()
-        kind: EventKind = "done" if result.status == OK else "failed"
-        self.comparison.events.put(RunnerEvent(self.generation_id, kind, result=result))
         return True
 
     def _record(self, status: Status, error: str | None, usage: Usage | None) -> GenerationResult:
