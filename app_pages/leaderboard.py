@@ -48,7 +48,9 @@ CI_HELP = (
     "95% Wilson score interval of % {what}: where the true rate lies, given so few labels. "
     "The rows are ranked by its lower end."
 )
-SPEED_SCOPE = "Median over complete answers that have both a TTFT and a total."
+SPEED_SCOPE = (
+    "Median over warm complete answers (not known to be cold) that have both a TTFT and a total."
+)
 VLM_ORDER = (
     "Ranked by the lower end of its 95% interval of % relevant, not by % relevant itself: "
     "one label at 100% has the interval 21–100%, so it ranks below 47 of 56 labels (84%, "
@@ -184,7 +186,7 @@ VLM_TABLES: list[tuple[str | None, dict[str, Any]]] = [
             ),
         },
     ),
-    ("Speed · medians over complete answers", VLM_SPEED),
+    ("Speed · medians over warm complete answers (cold ones: leaderboard --json)", VLM_SPEED),
 ]
 TTS_TABLES: list[tuple[str | None, dict[str, Any]]] = [
     (None, TTS_WER),
@@ -197,7 +199,7 @@ TTS_TABLES: list[tuple[str | None, dict[str, Any]]] = [
             ),
         },
     ),
-    ("Speed", TTS_SPEED),
+    ("Speed · medians over warm clips (cold ones: leaderboard --json)", TTS_SPEED),
 ]
 
 

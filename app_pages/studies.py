@@ -161,13 +161,19 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
         models = model_picker(app, "vlm", default=["ocr:eng+rus"])
     repeats, seed, timeout_s, blind = _run_parameters(app, voices)
     timing = timing_choice("study-timing")
+    warmup = st.checkbox(
+        "Warm-up request per model",
+        key="study-warmup",
+        help="Each model first answers one request that is stored apart and never labeled or "
+        "counted, so a model load stays out of the study's figures.",
+    )
     system, temperature, max_tokens, stt = None, None, None, None
     if voices:
         stt = _voice_parameters()
     else:
         system, temperature, max_tokens = _vlm_parameters()
     inputs = (chosen.name, tuple(models), repeats, seed, timeout_s, blind, system)
-    inputs += (temperature, max_tokens, stt, timing)
+    inputs += (temperature, max_tokens, stt, timing, warmup)
     repeat_of = running_start(app, inputs)
     request = start_button(
         "Start",
@@ -194,6 +200,7 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
             stt=stt,
             blind=blind,
             timing=timing,
+            warmup=warmup,
             request_id=request,
         )
     except INPUT_ERRORS as exc:  # anything else is a bug, and Streamlit shows it as one

@@ -141,13 +141,16 @@ class Usage:
 
     `output_tokens_source` says who counted the output tokens: "server" (the server's own
     count) or "client" (token ids counted in-process). `decode_s` and `decode_tokens_per_s`
-    are the server's own decode figures, when it reports them.
+    are the server's own decode figures, when it reports them. `loaded`: whether this answer
+    came with the model's load, from an engine that knows (an in-process one loads it
+    itself); None when it cannot tell (a server's `load_s` is then all there is).
     """
 
     input_tokens: int | None = None
     output_tokens: int | None = None
     output_tokens_source: CountSource | None = None
     load_s: float | None = None
+    loaded: bool | None = None
     prompt_eval_s: float | None = None
     decode_s: float | None = None
     decode_tokens_per_s: float | None = None

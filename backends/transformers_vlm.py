@@ -344,6 +344,7 @@ class TransformersVLMBackend(VLMBackend):
             output_tokens=output_tokens,
             output_tokens_source="client",
             load_s=load_s,
+            loaded=load_s is not None,
             metadata=dict(self.metadata),
         )
 

@@ -77,7 +77,7 @@ class ColumnView:
             job.text,
             job.reasoning,
             result.error if result is not None else None,
-            FigureValues.of(result.timings)
+            FigureValues.of(result.timings, result.hardware)
             if result is not None and result.status == OK and result.timings is not None
             else None,
             job.spec,
@@ -94,7 +94,16 @@ class ColumnView:
             generation.output_text or "",
             generation.reasoning_text or "",
             generation.error,
-            FigureValues.of(generation) if generation.status == OK else None,
+            FigureValues.of(
+                generation,
+                {
+                    "energy_j": generation.energy_j,
+                    "energy_source": generation.energy_source,
+                    "gpu_mem_mb": generation.gpu_mem_mb,
+                },
+            )
+            if generation.status == OK
+            else None,
             generation.resolved_spec,
             saved=saved_progress(generation) if generation.status == RUNNING else None,
             concurrent_max=generation.concurrent_max,

@@ -3,9 +3,10 @@ speed, chars/s) with a legend, and while it streams its live figures."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import streamlit as st
 
@@ -29,7 +30,10 @@ FIGURES_HELP = (
     "**tok/s**: decode speed after the first token. **(server)**: the server's own figure; "
     "otherwise measured here from the stream.  \n"
     "**chars/s**: characters after the first chunk per second, over the same window.  \n"
-    "**load**: time the server took to load the model, kept out of the speeds."
+    "**load**: time the server took to load the model, kept out of the speeds.  \n"
+    "**cold**: the answer included a model load; the speed medians leave it out.  \n"
+    "**energy**: the whole device's energy over the answer's time (NVML for a GPU, RAPL for "
+    "the CPU package), not the model's alone; n/a where the machine has no readable counter."
 )
 
 
@@ -50,6 +54,8 @@ class Figures(Protocol):
     def chars_per_s(self) -> float | None: ...
     @property
     def load_s(self) -> float | None: ...
+    @property
+    def cold(self) -> bool | None: ...
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,15 @@ class FigureValues:
     tokens_per_s_source: str | None
     chars_per_s: float | None
     load_s: float | None
+    cold: bool | None = None
+    energy_j: float | None = None
+    energy_source: str | None = None
+    gpu_mem_mb: float | None = None
 
     @classmethod
-    def of(cls, source: Figures) -> FigureValues:
+    def of(cls, source: Figures, hardware: Mapping[str, Any] | None = None) -> FigureValues:
+        """`hardware`: the answer's energy_j, energy_source and gpu_mem_mb, where known."""
+        hardware = hardware or {}
         return cls(
             source.ttft_s,
             source.total_s,
@@ -74,6 +86,10 @@ class FigureValues:
             source.tokens_per_s_source,
             source.chars_per_s,
             source.load_s,
+            source.cold,
+            hardware.get("energy_j"),
+            hardware.get("energy_source"),
+            hardware.get("gpu_mem_mb"),
         )
 
 
@@ -124,8 +140,21 @@ def contention_badge(by_model: list[tuple[str, int | None, int | None]]) -> None
         st.warning(escape_markdown(note), icon=":material/group:")
 
 
-def render_figures(figures: Figures) -> None:
-    st.caption(stats_line(figures), help=FIGURES_HELP)
+def hardware_line(figures: FigureValues) -> str:
+    """Cold or not, the energy and the GPU memory of an answer; "n/a" where not measured."""
+    parts = ["cold (model load)"] if figures.cold else []
+    parts.append(
+        "energy n/a"
+        if figures.energy_j is None
+        else f"energy {figures.energy_j:.3g} J ({figures.energy_source}, whole device)"
+    )
+    if figures.gpu_mem_mb is not None:
+        parts.append(f"GPU memory {figures.gpu_mem_mb:.0f} MiB")
+    return " · ".join(parts)
+
+
+def render_figures(figures: FigureValues) -> None:
+    st.caption(f"{stats_line(figures)} · {hardware_line(figures)}", help=FIGURES_HELP)
 
 
 LIVE_HELP = (

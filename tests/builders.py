@@ -410,6 +410,7 @@ def fill_leaderboard_store(store: Store, seed: int = 7) -> Inserted:
     annotators (relabels, ties in created_at, labels given later with a smaller id, labels on
     failed rows as an old build wrote them), and a spec stored under both kinds."""
     rng = random.Random(seed)
+    cold_rng = random.Random(seed + 1)  # apart, so the other figures stay as they were
     inserted = Inserted()
     models = ["m:a", "m:b", "m:c-one-answer", "both:spec", "m:no-labels"]
     voices = ["v:a", "v:b", "both:spec", "v:in-process"]
@@ -453,6 +454,7 @@ def fill_leaderboard_store(store: Store, seed: int = 7) -> Inserted:
                             if spec == "v:in-process"
                             else None,
                         }
+                    figures["cold"] = cold_flag(cold_rng)
                     if status != "running":
                         error = None if status == "ok" else f"{status}: down"
                         store.finish_generation(gid, status, error=error, **figures)
@@ -515,6 +517,12 @@ STUDIES = [
 LOOSE_RUNS = {"vlm": (["m:a", "m:b", "m:e-loose-only"], 10), "tts": (["v:a", "v:c"], 8)}
 
 
+def cold_flag(rng: random.Random) -> bool | None:
+    """An answer's `cold`: a few cold (True), some warm (False), the rest unknown (None)."""
+    draw = rng.random()
+    return True if draw < 0.15 else False if draw < 0.55 else None
+
+
 def _figures(rng: random.Random, kind: str, sentence: str, spec: str) -> dict[str, Any]:
     """Figures of every kind of gap, as fill_leaderboard_store writes them."""
 
@@ -550,6 +558,7 @@ def fill_filtered_store(store: Store, seed: int = 11) -> Inserted:
     rows as an old build wrote them). Each generation records its run's study, set and tags."""
     rng = random.Random(seed)
     crowd = random.Random(seed + 1)
+    cold_rng = random.Random(seed + 2)  # apart, so the other figures stay as they were
     inserted = Inserted()
     set_ids: dict[str, int] = {}
     with store.session() as session:
@@ -588,6 +597,8 @@ def fill_filtered_store(store: Store, seed: int = 11) -> Inserted:
                 gid = store.add_generation(run_id, spec)
                 started = START + timedelta(seconds=rng.uniform(0, DAYS * 86_400))
                 figures = _figures(rng, kind, sentence, spec) if status != "running" else {}
+                if figures:
+                    figures["cold"] = cold_flag(cold_rng)
                 if status != "running":
                     # Others in flight beside it (NULL: stored before Lineup counted), drawn
                     # apart so the other figures stay those of the seed.

@@ -155,6 +155,23 @@ SPEED_COLUMNS: dict[str, Any] = {
         "Chars/s", "Characters of the answers over their total seconds.", "%.0f", 64
     ),
     **CONTENTION_SHOWN,
+    "cold_answers": number_column(
+        "Cold",
+        "Answers that included a model load: every figure here is over the warm ones; the "
+        "cold ones are counted here, with their own median TTFT beside.",
+        "%d",
+        56,
+    ),
+    "cold_median_ttft_s": number_column(
+        "Cold TTFT (s)", "Median time to the first token of the cold answers alone.", "%.2f", 96
+    ),
+    "median_energy_j": number_column(
+        "Energy (J)",
+        "Median energy of an answer: the whole device's (GPU by NVML, CPU package by RAPL) "
+        "over the answer's time, not the model's alone; – where the machine has no counter.",
+        "%.1f",
+        80,
+    ),
 }
 
 REPEAT_COLUMNS: dict[str, Any] = {
@@ -233,6 +250,13 @@ VOICE_COLUMNS: dict[str, Any] = {
         "Peak MB", "The largest memory peak of a clip, in MB (in-process engines).", "%.0f", 72
     ),
     **CONTENTION_SHOWN,
+    "median_energy_j": number_column(
+        "Energy (J)",
+        "Median energy of a clip: the whole device's over its synthesis, not the voice's "
+        "alone; – where the machine has no counter.",
+        "%.1f",
+        80,
+    ),
 }
 
 

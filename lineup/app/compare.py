@@ -82,7 +82,7 @@ class Compare(Part):
                     provenance.get(row.model_spec),
                     # `cold` and `concurrent_max` are columns other work adds to generations;
                     # until a row has them they are unknown, and an unknown is no difference.
-                    cold=getattr(row, "cold", None),
+                    cold=row.cold,
                     concurrent_max=row.concurrent_max,
                 )
         return differences(list(columns.values()))

@@ -78,11 +78,14 @@ class Studies(Part):
         stt: str | None = DEFAULT_STT,
         blind: bool = False,
         timing: str = PARALLEL,
+        warmup: bool = False,
         request_id: str | None = None,
     ) -> StudyRun:
         """Check everything, store the study (one run per item) and start it in this
         process. A VLM set takes models and the comparison's parameters; a voice set takes
-        voices, `repeats` samples per sentence and the STT model (None: no scoring). Raises
+        voices, `repeats` samples per sentence and the STT model (None: no scoring).
+        `warmup`: each model answers one warm-up request first, stored apart and never
+        counted (lineup.study.running). Raises
         one of INPUT_ERRORS, with nothing stored, for any bad value.
 
         `request_id` (a page form's token) starts at most one study: a second call with it,
@@ -101,6 +104,7 @@ class Studies(Part):
                 stt=stt,
                 blind=blind,
                 timing=timing,
+                warmup=warmup,
             ),
         )
 
@@ -118,6 +122,7 @@ class Studies(Part):
         stt: str | None,
         blind: bool,
         timing: str,
+        warmup: bool = False,
     ) -> StudyRun:
         question_set = set_by_name(self.store, set_name)
         if question_set is None:
@@ -153,6 +158,8 @@ class Studies(Part):
             params["stt"] = stt_choice.name if stt_choice is not None else None
         # A seed is always stored, so that a resumed study repeats the seeds of its first run.
         params["seed"] = check_seed(seed if seed is not None else first_seed(), samples=repeats)
+        if warmup:
+            params["warmup"] = True
         study_id = create_study(
             self.store,
             set_id=question_set.id,

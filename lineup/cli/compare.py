@@ -17,7 +17,7 @@ from lineup.app import (
     machine_line,
 )
 from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands, add_timing
-from lineup.cli.output import EXIT_OK, BadInput, emit, err, table
+from lineup.cli.output import EXIT_OK, BadInput, emit, energy_line, err, hardware_fields, table
 from lineup.cli.progress import follow_comparison
 
 
@@ -56,6 +56,9 @@ def _vlm_result(result: GenerationResult) -> dict[str, Any]:
         else None,
         "concurrent_max": result.concurrent_max,
         "concurrent_endpoint_max": result.concurrent_endpoint_max,
+        # True: the answer included a model load; null: nothing says (lineup.measure.timing).
+        "cold": timings.cold if timings else None,
+        **hardware_fields(result.hardware),
     }
 
 
@@ -128,10 +131,12 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
                         "output_tokens",
                         "tokens_per_s",
                         "tokens_source",
+                        "cold",
                         "concurrent_max",
                     ],
                 )
             )
+            print(energy_line(result))
         print(f"provenance: {card_line(result['provenance'])}")
         print()
     return EXIT_OK

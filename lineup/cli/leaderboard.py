@@ -80,6 +80,11 @@ VLM_COLUMNS = [
     "failed",
     "concurrent_min",
     "concurrent_max",
+    # The medians above are over warm answers; the cold ones apart (lineup.measure.figures).
+    "cold_answers",
+    "cold_median_ttft_s",
+    "cold_median_total_s",
+    "cold_median_tokens_per_s",
 ]
 # The stable `n` of the JSON, by kind: the count it always was.
 STABLE_N = {"vlm": "labels", "tts": "answers"}
@@ -99,6 +104,8 @@ VLM_TEXT_COLUMNS = [
     "failed",
     "generations",
     "concurrent_max",
+    "cold_answers",
+    "cold_median_ttft_s",
 ]
 TTS_TEXT_COLUMNS = [c for c in TTS_COLUMNS if c != "n"]
 ORDER_NOTE = {

@@ -30,6 +30,27 @@ def emit(document: Any) -> None:
     sys.stdout.write("\n")
 
 
+HARDWARE_FIELDS = ("energy_j", "energy_source", "gpu_mem_mb")
+
+
+def hardware_fields(hardware: dict[str, Any]) -> dict[str, Any]:
+    """An answer's energy (the whole device's over its time, with its source) and GPU memory,
+    null where the machine has no counter (lineup.measure.energy)."""
+    return {name: hardware.get(name) for name in HARDWARE_FIELDS}
+
+
+def energy_line(result: dict[str, Any]) -> str:
+    """One line of an answer's energy and GPU memory, "n/a" where there is no counter."""
+    energy = result.get("energy_j")
+    said = (
+        f"energy {energy:.3g} J (whole {result['energy_source']} device(s) over the answer)"
+        if energy is not None
+        else "energy n/a"
+    )
+    memory = result.get("gpu_mem_mb")
+    return f"{said}; GPU memory {'n/a' if memory is None else f'{memory:.0f} MiB'}"
+
+
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     def cell(value: Any) -> str:
         value = clean_number(value)

@@ -14,7 +14,7 @@ from lineup.app import (
     machine_line,
 )
 from lineup.cli.arguments import SAMPLES, SEED, TIMEOUT_S, Commands, add_timing
-from lineup.cli.output import EXIT_OK, emit, err, table
+from lineup.cli.output import EXIT_OK, emit, energy_line, err, table
 
 
 def register(commands: Commands) -> None:
@@ -65,6 +65,10 @@ TTS_RESULT_FIELDS = [
     "cer",
     "concurrent_max",
     "concurrent_endpoint_max",
+    "cold",
+    "energy_j",
+    "energy_source",
+    "gpu_mem_mb",
 ]
 
 
@@ -130,6 +134,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
                     ["wer", "cer", "gen_s", "audio_s", "rtf", "peak_mem_mb", "concurrent_max"],
                 )
             )
+            print(energy_line(result))
         else:
             print(f"error: {result['error']}")
         print(f"audio: {result['audio_path'] or '-'}")

@@ -54,6 +54,11 @@ def register(commands: Commands) -> None:
         "--blind", action="store_true", help="hide model names from labelers until they label"
     )
     add_timing(study_run)
+    study_run.add_argument(
+        "--warmup",
+        action="store_true",
+        help="each model first answers one warm-up request (stored apart, never counted)",
+    )
     study_run.add_argument("--json", action="store_true")
     study_run.set_defaults(func=cmd_study_run)
     for name, func, what in [
@@ -110,6 +115,7 @@ def cmd_study_run(app: Lineup, args: argparse.Namespace) -> int:
         stt=stt,
         blind=args.blind,
         timing=args.timing,
+        warmup=args.warmup,
     )
     err(f"study {run.study_id}: set {args.set!r}, {run.plan.total} answers")
     return _study_ran(app, run, args)

@@ -10,8 +10,10 @@ from lineup.core import OK
 from lineup.leaderboard.counts import LeaderboardCounts, leaderboard_counts
 from lineup.leaderboard.filters import LeaderboardFilter
 from lineup.measure import (
+    COLD_FIGURES,
     RATED,
     TIMED,
+    cold_figures,
     failure_counts,
     label_figures,
     median_of_middle,
@@ -43,12 +45,12 @@ def _contention(source: LeaderboardCounts, spec: str) -> dict[str, int | None]:
 def vlm_leaderboard(
     store: Store, leaderboard_filter: LeaderboardFilter | None = None
 ) -> list[dict[str, Any]]:
-    """Per model: labels (latest per annotator), answers (its `ok` generations) and their
-    medians; with a filter, over the generations and labels it keeps
-    (lineup.leaderboard.filters). Best first by `relevance_order`, then by spec.
-    `concurrent_max` (`concurrent_min`): the most (fewest) other requests in flight on its
-    host during one of its `ok` answers (lineup.measure.contention; None when none was
-    counted)."""
+    """Per model: labels (latest per annotator), answers (its `ok` generations) and the
+    medians of the warm ones, the cold ones apart (lineup.measure.figures.cold_figures); with a
+    filter, over the generations and labels it keeps (lineup.leaderboard.filters). Best first
+    by `relevance_order`, then by spec. `concurrent_max` (`concurrent_min`): the most (fewest)
+    other requests in flight on its host during one of its `ok` answers
+    (lineup.measure.contention; None when none was counted)."""
     source = leaderboard_counts(store, "vlm", leaderboard_filter)
     labels = source.label_counts()
     rows = []
@@ -68,6 +70,7 @@ def vlm_leaderboard(
                 "median_total_s": medians["total_s"],
                 "median_tokens_per_s": rate["tokens_per_s"],
                 **_contention(source, model),
+                **cold_figures("vlm", source.cold_values(model, COLD_FIGURES["vlm"])),
             }
         )
     rows.sort(key=lambda r: (*relevance_order(r), r["model"]))
@@ -89,6 +92,9 @@ TTS_COLUMNS = [
     "pct_relevant",
     "concurrent_min",
     "concurrent_max",
+    "cold_answers",
+    "cold_median_rtf",
+    "cold_median_gen_s",
 ]
 
 
@@ -121,6 +127,7 @@ def tts_leaderboard(
                 "pct_relevant_ci_low": counts["pct_relevant_ci_low"],
                 "pct_relevant_ci_high": counts["pct_relevant_ci_high"],
                 "pct_relevant_ci_method": counts["pct_relevant_ci_method"],
+                **cold_figures("tts", source.cold_values(voice, COLD_FIGURES["tts"])),
             }
         )
     rows.sort(key=lambda r: (r["mean_wer"] is None, r["mean_wer"] or 0.0, r["voice"]))

@@ -67,6 +67,8 @@ class LeaderboardCounts(Protocol):
 
     def largest_value(self, spec: str, column: str, *, smallest: bool = False) -> float | None: ...
 
+    def cold_values(self, spec: str, columns: Sequence[str]) -> list[tuple[float | None, ...]]: ...
+
 
 def _kept_states(
     counts: Mapping[str, Mapping[str, int]], states: tuple[str, ...] | None
@@ -122,6 +124,9 @@ class IndexCounts:
         if not self._figures:
             return None
         return self.store.largest_value(self.scope, spec, column, smallest=smallest)
+
+    def cold_values(self, spec: str, columns: Sequence[str]) -> list[tuple[float | None, ...]]:
+        return self.store.cold_values(self.scope, spec, columns) if self._figures else []
 
 
 def _column(name: str) -> ColumnElement[Any]:
@@ -197,8 +202,8 @@ class FilteredCounts:
     def middle_values(
         self, spec: str, columns: Sequence[str], present: Sequence[str]
     ) -> tuple[int, dict[str, list[float]]]:
-        """How many kept `ok` generations of `spec` have every column of `present`, and the
-        middle one or two values of each of `columns` among them (Store.middle_values)."""
+        """How many kept warm `ok` generations of `spec` have every column of `present`, and
+        the middle one or two values of each of `columns` among them (Store.middle_values)."""
         if tuple(present) not in MEDIAN_GROUPS.get(self.kind, ()):
             raise ValueError(f"No median of {self.kind} rows over {tuple(present)}.")
         nothing: tuple[int, dict[str, list[float]]] = (0, {column: [] for column in columns})
@@ -228,7 +233,7 @@ class FilteredCounts:
                     for i, c in enumerate(columns)
                 ),
             )
-            .where(*self._kept_with(*present))
+            .where(*self._kept_with(*present), Generation.cold.is_not(True))
             .subquery()
         )
         n = ranked.c.n
@@ -270,6 +275,20 @@ class FilteredCounts:
                     if row[1] == OK
                 }
         return self._scored.get(spec, _NO_CLIPS)
+
+    def cold_values(self, spec: str, columns: Sequence[str]) -> list[tuple[float | None, ...]]:
+        """The values of `columns` of each kept cold `ok` generation of `spec`."""
+        if not self._figures:
+            return []
+        query = select(Generation.status, *(_column(c) for c in columns)).where(
+            *self._kept_with(), Generation.model_spec == spec, Generation.cold.is_(True)
+        )
+        with self.store.session() as session:
+            return [
+                tuple(None if v is None else float(v) for v in row[1:])
+                for row in session.execute(query)
+                if row[0] == OK
+            ]
 
     def largest_value(self, spec: str, column: str, *, smallest: bool = False) -> float | None:
         """The largest (or the smallest) value of `column` over the kept `ok` generations of

@@ -27,12 +27,15 @@ from lineup.measure.contention import (
     contention_note,
     in_flight_words,
 )
+from lineup.measure.energy import CounterReading, counter_delta, energy_between, energy_source
 from lineup.measure.figures import (
+    COLD_FIGURES,
     FAILURE_KEYS,
     RATED,
     RELEVANCE_SCORE,
     TIMED,
     clean_number,
+    cold_figures,
     failure_counts,
     item_shares,
     label_figures,
@@ -87,7 +90,7 @@ from lineup.measure.stopping import (
     stop_labeling,
 )
 from lineup.measure.text_checks import check_answer, summarize_text_checks
-from lineup.measure.timing import StreamClock, VLMTimings, vlm_timings
+from lineup.measure.timing import COLD_LOAD_S, StreamClock, VLMTimings, cold_start, vlm_timings
 from lineup.measure.voices import (
     CLIP_COLUMNS,
     ScoredClips,
@@ -168,6 +171,14 @@ __all__ = [
     "item_shares",
     "label_draw",
     "label_figures",
+    "COLD_FIGURES",
+    "COLD_LOAD_S",
+    "CounterReading",
+    "cold_figures",
+    "cold_start",
+    "counter_delta",
+    "energy_between",
+    "energy_source",
     "language_warning",
     "median_of_middle",
     "median_or_none",

@@ -38,6 +38,16 @@ FAILURE_KEYS = {
 TIMED = ("ttft_s", "total_s")
 RATED = ("tokens_per_s",)
 
+# Warm or cold: every speed median (TTFT, total, decode tokens/s; a voice's RTF and generation
+# time) counts the answers not known to be cold (`cold` False or None:
+# lineup.measure.timing.cold_start), so one that included a model load never pulls a warm
+# figure up; the cold ones are shown apart, their number and the median of each figure over
+# them (cold_figures).
+COLD_FIGURES = {
+    "vlm": ("ttft_s", "total_s", "tokens_per_s"),
+    "tts": ("rtf", "gen_s"),
+}
+
 
 # The score of each relevance. An item's score for a model (the study's per-item grid, the
 # Bradley-Terry battles) is the mean over its answers there of each answer's mean score over
@@ -103,6 +113,21 @@ def median_or_none(values: Iterable[float | None]) -> float | None:
     present = sorted(float(v) for v in values if v is not None and not math.isnan(v))
     n = len(present)
     return median_of_middle(present[(n - 1) // 2 : n // 2 + 1])
+
+
+def cold_figures(kind: str, rows: Iterable[Sequence[float | None]]) -> dict[str, Any]:
+    """The cold `ok` answers of a model, apart: `cold_answers` (how many) and
+    `cold_median_<figure>` for each figure of COLD_FIGURES[kind], the median over those that
+    have it (None over none). `rows`: each cold answer's values of those figures, in order."""
+    figures = COLD_FIGURES[kind]
+    rows = list(rows)
+    return {
+        "cold_answers": len(rows),
+        **{
+            f"cold_median_{figure}": median_or_none(row[i] for row in rows)
+            for i, figure in enumerate(figures)
+        },
+    }
 
 
 def label_figures(relevance_counts: Mapping[str, int]) -> dict[str, Any]:

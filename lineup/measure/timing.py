@@ -1,4 +1,5 @@
-"""The timing arithmetic of docs/design.md, in one place: TTFT, total, tokens, decode speed."""
+"""The timing arithmetic of docs/design.md, in one place: TTFT, total, tokens, decode speed,
+and whether an answer was cold."""
 
 from __future__ import annotations
 
@@ -22,9 +23,49 @@ class VLMTimings:
     chars_per_s: float | None
     load_s: float | None
     prompt_eval_s: float | None
+    cold: bool | None = None
 
     def as_fields(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# Ollama's load_duration at or above which an answer counts as cold (cold_start).
+COLD_LOAD_S = 0.5
+
+
+def cold_start(usage: Usage | None) -> bool | None:
+    """Whether an answer was cold: True when it included a model load, False when it did not,
+    None when nothing says.
+
+    - An engine that loads the model itself says so (`Usage.loaded`): an in-process VLM
+      (transformers) is cold on the answer that loaded it (its row carries the load in
+      `load_s`, kept out of TTFT and total; the first generate() after a load also pays
+      one-off costs inside them) and warm on every later one.
+    - Ollama reports `load_duration` on every answer, and never says whether it loaded: it is
+      the time from the request's arrival to its runner being ready (server/routes.go,
+      checkpointStart to checkpointLoaded), which holds a load when there was one and, warm,
+      only reading the model's metadata and finding its runner: milliseconds, sometimes a few
+      hundred. So an answer is cold when `load_duration` >= COLD_LOAD_S (0.5 s), warm below.
+      A tiny model loaded from the page cache in less counts as warm; a warm answer whose
+      scheduling took longer counts as cold: either way the error keeps a doubtful figure out
+      of the warm medians rather than in them.
+    - llama.cpp's llama-server, vLLM and other OpenAI-compatible servers report no load time
+      (llama-server's `timings` hold prompt and decode figures only, and it loads its model
+      before it listens): None, unknown.
+    - A stream cut off before its usage record: None.
+    - Voices: None. An in-process voice (Piper, Bark) loads once, before its first clip's
+      clock, and never inside gen_s; espeak-ng and HTTP voices say nothing about loads.
+
+    The speed medians count the answers not known to be cold (False or None) and show the
+    cold ones apart (lineup.measure.figures.cold_figures).
+    """
+    if usage is None:
+        return None
+    if usage.loaded is not None:
+        return usage.loaded
+    if usage.load_s is not None:
+        return usage.load_s >= COLD_LOAD_S
+    return None
 
 
 class StreamClock:
@@ -121,4 +162,5 @@ def vlm_timings(clock: StreamClock, text: str, usage: Usage | None) -> VLMTiming
         chars_per_s=chars_per_s,
         load_s=usage.load_s,
         prompt_eval_s=usage.prompt_eval_s,
+        cold=cold_start(usage),
     )

@@ -29,6 +29,10 @@ class Answer(NamedTuple):
     audio_hash: str | None
     wer: float | None
     cer: float | None = None
+    cold: bool | None = None  # included a model load (lineup.measure.timing.cold_start)
+    energy_j: float | None = None  # the whole device's (lineup.measure.energy)
+    energy_source: str | None = None
+    gpu_mem_mb: float | None = None
 
 
 def read_answers(store: Store, study_id: int) -> tuple[Answer, ...]:
@@ -51,6 +55,10 @@ def read_answers(store: Store, study_id: int) -> tuple[Answer, ...]:
         Generation.audio_hash,
         Generation.wer,
         Generation.cer,
+        Generation.cold,
+        Generation.energy_j,
+        Generation.energy_source,
+        Generation.gpu_mem_mb,
     ).order_by(Generation.item_id, Generation.position, Generation.repeat)
     with store.session() as session:
         return tuple(
@@ -71,6 +79,10 @@ def read_answers(store: Store, study_id: int) -> tuple[Answer, ...]:
                 audio_hash=row[13],
                 wer=row[14],
                 cer=row[15],
+                cold=row[16],
+                energy_j=row[17],
+                energy_source=row[18],
+                gpu_mem_mb=row[19],
             )
             for row in session.execute(query)
         )

@@ -76,6 +76,11 @@ RELEVANCE_MD = [
     ("relevance_ci_low", "95% CI low"),
     ("relevance_ci_high", "95% CI high"),
 ]
+WARM_NOTE = (
+    "Speed figures are over the warm answers; the cold ones (that included a model load) are "
+    "counted apart. Energy is the whole device's over each answer's time; n/a where the "
+    "machine has no readable counter."
+)
 SPEED_MD = [
     ("model", "Model"),
     ("output_tokens", "Tokens"),
@@ -87,6 +92,9 @@ SPEED_MD = [
     ("chars_per_s", "Chars / s"),
     ("concurrent_max", "Most others in flight"),
     ("answers_alone", "Answers alone"),
+    ("cold_answers", "Cold answers"),
+    ("cold_median_ttft_s", "Cold median TTFT (s)"),
+    ("median_energy_j", "Median energy (J)"),
 ]
 AGAINST_MD = [
     ("model", "Model"),
@@ -143,6 +151,8 @@ VOICES_MD = [
     ("stt_s_per_sentence", "Transcription s / sentence"),
     ("rtf", "RTF"),
     ("peak_mem_mb", "Peak memory (MB)"),
+    ("cold_answers", "Cold clips"),
+    ("median_energy_j", "Median energy (J)"),
 ]
 RANKING_MD = [
     ("bt_rank", "Rank"),
@@ -267,7 +277,7 @@ def markdown_report(result: StudyResult) -> str:
     if summary["kind"] == "tts":
         parts += ["## Voices", "", _markdown_table(models, VOICES_MD), "", *badge]
     else:
-        parts += ["## Speed", "", _markdown_table(models, SPEED_MD), "", *badge]
+        parts += ["## Speed", "", WARM_NOTE, "", _markdown_table(models, SPEED_MD), "", *badge]
         parts += ["## Automatic scores", "", _markdown_table(models, SCORES_MD), ""]
         against = result.against_first
         if against is not None:

@@ -37,6 +37,18 @@ RANKING_KEYS = [
 ]
 # The same from the labeling queue's pairwise votes, and the votes counted (lineup.study.arena).
 ARENA_KEYS = ["arena_rating", "arena_ci_low", "arena_ci_high", "arena_rank", "arena_votes"]
+# The cold answers apart from the speed figures, the energy, the GPU memory (lineup.report.tables).
+_HARDWARE_KEYS = ("median_energy_j", "energy_source", "gpu_mem_mb")
+COLD_AND_ENERGY_KEYS = {
+    "vlm": (
+        "cold_answers",
+        "cold_median_ttft_s",
+        "cold_median_total_s",
+        "cold_median_tokens_per_s",
+        *_HARDWARE_KEYS,
+    ),
+    "tts": ("cold_answers", *_HARDWARE_KEYS),
+}
 # The keys of each model's entry in study_summary, by kind.
 _LABEL_KEYS = ["model", "requests", "ok", "errors", "labeled", *LABEL_FIGURES]
 SUMMARY_KEYS = {
@@ -50,6 +62,7 @@ SUMMARY_KEYS = {
         "mean_chars",
         "chars_per_s",
         *CONTENTION_COLUMNS,
+        *COLD_AND_ENERGY_KEYS["vlm"],
         "identical_repeats",
         "identical_share",
         "mean_repeat_rougeL",
@@ -67,6 +80,7 @@ SUMMARY_KEYS = {
         "rtf",
         "peak_mem_mb",
         *CONTENTION_COLUMNS,
+        *COLD_AND_ENERGY_KEYS["tts"],
         *RANKING_KEYS,
         *ARENA_KEYS,
     ],
@@ -80,6 +94,7 @@ VOICE_KEYS = (
     "rtf",
     "peak_mem_mb",
     *CONTENTION_COLUMNS,
+    *COLD_AND_ENERGY_KEYS["tts"],
 )
 
 

@@ -22,17 +22,23 @@ lineup.measure.figures and lineup.measure.voices):
   end of the 95% interval of pct_relevant, then pct_relevant; models without an interval
   after those with one, by pct_relevant; unlabeled models last); ties keep the study's model
   order.
-- speed table, over the model's `ok` answers:
-  - output_tokens, time_s: the sums of output tokens and of total_s over the answers that
-    have both (an answer whose server reported no token count would add time without
+- speed table, over the model's `ok` answers; every speed figure over the warm ones only (not
+  known to be cold: lineup.measure.timing.cold_start), the cold ones apart:
+  - output_tokens, time_s: the sums of output tokens and of total_s over the warm answers
+    that have both (an answer whose server reported no token count would add time without
     tokens); tokens_per_time_s = output_tokens / time_s, the study's own speed: total tokens
     over total time, so long answers weigh more than in a median. None without tokens or time.
-  - median_ttft_s, median_total_s: medians over the answers that have both figures, as in the
-    leaderboard (lineup.measure.figures.TIMED: over the same rows the two cannot cross);
-    median_tokens_per_s: the median of the decode rates the answers have.
+  - median_ttft_s, median_total_s: medians over the warm answers that have both figures, as
+    in the leaderboard (lineup.measure.figures.TIMED: over the same rows the two cannot
+    cross); median_tokens_per_s: the median of the decode rates the warm answers have.
   - mean_chars: the mean length of the answers in characters (not bytes; an answer with no
-    text has 0); chars_per_s: the characters of the answers that have a total_s over the sum
-    of their total_s.
+    text has 0); chars_per_s: the characters of the warm answers that have a total_s over the
+    sum of their total_s.
+  - cold_answers and cold_median_ttft_s, cold_median_total_s, cold_median_tokens_per_s: the
+    cold answers apart (lineup.measure.figures.cold_figures).
+  - median_energy_j: the median energy of the warm answers that have one, the whole device's
+    over each answer's time (lineup.measure.energy), with energy_source; gpu_mem_mb: the
+    largest GPU memory in use at an answer (in-process engines with an NVIDIA GPU). None: n/a.
 - per-item grid: one row per item (item_id, position, text, reference), one column per model
   holding the score of its counted labels on that item over every repeat: the mean of
   relevant = 1, partial = 0.5, irrelevant = 0 (the share of relevant, a partial counting
@@ -52,9 +58,11 @@ lineup.measure.figures and lineup.measure.voices):
   mean_wer and cer each with its 95% item-bootstrap interval (`pooled`: each clip weighs the
   same, the sentences resampled with all their clips; mean_wer_ci_method "item-bootstrap",
   mean_wer_ci_reason when there is none; the same keys for cer);
-  gen_s_per_sentence = the mean gen_s over `ok` clips that have one; stt_s_per_sentence = the
-  mean transcription seconds over `ok` clips that have them; rtf = the median real-time
-  factor over `ok` clips that have one; peak_mem_mb = the largest per-clip peak.
+  gen_s_per_sentence = the mean gen_s over warm `ok` clips that have one; stt_s_per_sentence =
+  the mean transcription seconds over `ok` clips that have them; rtf = the median real-time
+  factor over warm `ok` clips that have one (warm: not known to be cold; cold_answers counts
+  the others); peak_mem_mb = the largest per-clip peak; median_energy_j, energy_source and
+  gpu_mem_mb as in the speed table.
 - transcripts: one row per (sentence, repeat), one column per voice holding the transcript of
   its `ok` clip (None for a clip in another state or not made).
 - items (study_summary): the study's items; items_with_reference (VLM studies; None for
@@ -79,10 +87,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from lineup.core import OK
 from lineup.measure import (
+    COLD_FIGURES,
     RATED,
     TIMED,
     ItemBootstrap,
     ScoredClips,
+    cold_figures,
     contention_note,
     failure_counts,
     interval_fields,
@@ -141,6 +151,13 @@ SPEED_COLUMNS = [
     "mean_chars",
     "chars_per_s",
     *CONTENTION_COLUMNS,
+    "cold_answers",
+    "cold_median_ttft_s",
+    "cold_median_total_s",
+    "cold_median_tokens_per_s",
+    "median_energy_j",
+    "energy_source",
+    "gpu_mem_mb",
 ]
 ITEM_COLUMNS = ["item_id", "position", "text", "reference"]
 REPEAT_COLUMNS = [
@@ -166,6 +183,10 @@ VOICE_COLUMNS = [
     "rtf",
     "peak_mem_mb",
     *CONTENTION_COLUMNS,
+    "cold_answers",
+    "median_energy_j",
+    "energy_source",
+    "gpu_mem_mb",
 ]
 TRANSCRIPT_COLUMNS = ["item_id", "position", "text", "repeat"]
 
@@ -293,9 +314,23 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return float(numerator) / float(denominator)
 
 
+def _hardware(answers: Sequence[Answer]) -> dict[str, Any]:
+    """median_energy_j over the warm answers that have one, its source(s), the largest
+    gpu_mem_mb: None where the machine had no counter."""
+    warm = [a for a in answers if a.cold is not True]
+    sources = sorted({a.energy_source for a in answers if a.energy_source})
+    memory = [a.gpu_mem_mb for a in answers if a.gpu_mem_mb is not None]
+    return {
+        "median_energy_j": median_or_none(a.energy_j for a in warm),
+        "energy_source": ", ".join(sources) or None,
+        "gpu_mem_mb": max(memory) if memory else None,
+    }
+
+
 def speed_rows(store: Store, info: StudyInfo, answers: Sequence[Answer]) -> list[dict[str, Any]]:
-    both = and_(Generation.output_tokens.is_not(None), Generation.total_s.is_not(None))
-    timed = Generation.total_s.is_not(None)
+    not_cold = Generation.cold.is_not(True)
+    both = and_(Generation.output_tokens.is_not(None), Generation.total_s.is_not(None), not_cold)
+    timed = and_(Generation.total_s.is_not(None), not_cold)
     sums: dict[str, tuple[Any, ...]] = {}
     with store.session() as session:
         for model, *values in session.execute(
@@ -307,7 +342,7 @@ def speed_rows(store: Store, info: StudyInfo, answers: Sequence[Answer]) -> list
                 func.sum(case((both, Generation.total_s))),
                 func.sum(_chars()),
                 func.sum(case((timed, _chars()))),
-                func.sum(Generation.total_s),
+                func.sum(case((timed, Generation.total_s))),
                 *_contention(),
                 complete=True,
             ).group_by(Generation.model_spec)
@@ -323,8 +358,12 @@ def speed_rows(store: Store, info: StudyInfo, answers: Sequence[Answer]) -> list
             model, (0, None, None, None, None, None, None, None, None)
         )
         mine = ok_answers.get(model, [])
-        timed_rows = [a for a in mine if all(getattr(a, c) is not None for c in TIMED)]
-        rated_rows = [a for a in mine if all(getattr(a, c) is not None for c in RATED)]
+        warm = [a for a in mine if a.cold is not True]
+        timed_rows = [a for a in warm if all(getattr(a, c) is not None for c in TIMED)]
+        rated_rows = [a for a in warm if all(getattr(a, c) is not None for c in RATED)]
+        cold_rows = [
+            tuple(getattr(a, c) for c in COLD_FIGURES["vlm"]) for a in mine if a.cold is True
+        ]
         rows.append(
             {
                 "model": model,
@@ -338,6 +377,8 @@ def speed_rows(store: Store, info: StudyInfo, answers: Sequence[Answer]) -> list
                 "mean_chars": _ratio(chars, n),
                 "chars_per_s": _ratio(timed_chars, timed_s),
                 **_contention_fields(*contention),
+                **cold_figures("vlm", cold_rows),
+                **_hardware(mine),
             }
         )
     return rows
@@ -486,7 +527,7 @@ def voice_rows(
             study_answers(
                 info.id,
                 Generation.model_spec,
-                func.avg(Generation.gen_s),
+                func.avg(case((Generation.cold.is_not(True), Generation.gen_s))),
                 func.avg(Generation.stt_s),
                 func.max(Generation.peak_mem_mb),
                 *_contention(),
@@ -496,10 +537,10 @@ def voice_rows(
             clips[model] = tuple(values)
     scored = _scored_sums(store, info.id)
     empty = ScoredClips.from_sums(0, None, None, 0, None, None, None)
-    rtfs: dict[str, list[float | None]] = {}
+    ok_clips: dict[str, list[Answer]] = {}
     for answer in answers:
         if answer.status == OK:
-            rtfs.setdefault(answer.model, []).append(answer.rtf)
+            ok_clips.setdefault(answer.model, []).append(answer)
     rows = []
     for model in _models(info, states):
         gen_s, stt_s, peak_mem_mb, *contention = clips.get(model, (None,) * 6)
@@ -519,9 +560,11 @@ def voice_rows(
                 **interval_fields("cer", cer_intervals.get(model), "no clip with a CER"),
                 "gen_s_per_sentence": None if gen_s is None else float(gen_s),
                 "stt_s_per_sentence": None if stt_s is None else float(stt_s),
-                "rtf": median_or_none(rtfs.get(model, [])),
+                "rtf": median_or_none(a.rtf for a in ok_clips.get(model, []) if a.cold is not True),
                 "peak_mem_mb": None if peak_mem_mb is None else float(peak_mem_mb),
                 **_contention_fields(*contention),
+                "cold_answers": sum(a.cold is True for a in ok_clips.get(model, [])),
+                **_hardware(ok_clips.get(model, [])),
             }
         )
     return rows

@@ -50,6 +50,11 @@ class ClipResult:
     cer: float | None = None
     word_errors: int | None = None
     reference_words: int | None = None
+    # Whether the clip included a model load (lineup.measure.timing.cold_start): None for voices.
+    cold: bool | None = None
+    energy_j: float | None = None  # the whole device's, over the synthesis (lineup.measure.energy)
+    energy_source: str | None = None
+    gpu_mem_mb: float | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     # lineup.run.contention: None when its synthesis never started.
     concurrent_max: int | None = None
@@ -206,9 +211,11 @@ class Clip:
                     ERROR,
                     f"Lineup failed to record this clip: {type(exc).__name__}: {exc}",
                 )
-            self.finished.set()
+            # The event goes out before the clip counts as finished: a reader that finds every
+            # clip finished and the queue empty has had every event (EventRun.iter_events).
             kind: EventKind = "done" if self.result.status == OK else "failed"
             self.comparison.events.put(TTSEvent(self.generation_id, kind, result=self.result))
+            self.finished.set()
             return True
 
 

@@ -72,6 +72,7 @@ from lineup.run.contention import (
     host_of,
 )
 from lineup.run.events import EventRun
+from lineup.run.meters import meters
 from lineup.run.outcome import describe_error, timeout_message
 from lineup.run.provenance import ProvenanceBook, machine_snapshot
 from lineup.run.stt_choice import STTChoice, first_refusal, refusal, sentence_language
@@ -269,6 +270,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         peak_mem_mb: float | None = None
         with computing(backend):
             meter = RssPeak() if backend.in_process else None
+            counters = meters().start(gpu_memory=backend.in_process)
             clip.in_flight = self.registry.enter(voice.lane.endpoint)
             try:
                 started = time.perf_counter()
@@ -281,6 +283,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
                 gen_s = time.perf_counter() - started
             finally:
                 clip.in_flight.leave()
+            hardware = counters.fields()
         if clip.finished.is_set():
             return  # timed out meanwhile: its row is written
         audio_s = audio.audio_s
@@ -294,6 +297,10 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             gen_s=gen_s,
             rtf=gen_s / audio_s if audio_s > 0 else None,
             peak_mem_mb=peak_mem_mb,
+            # Voices say nothing about loads: an in-process one loads before its first clip's
+            # clock (lineup.measure.timing.cold_start).
+            cold=None,
+            **hardware,
             backend_metadata=jsonable(audio.metadata),
         )
         if audio_s <= 0:

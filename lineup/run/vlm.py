@@ -61,6 +61,7 @@ from lineup.run.contention import (
     host_of,
 )
 from lineup.run.events import EventRun, Watchdog
+from lineup.run.meters import AnswerMeter, meters
 from lineup.run.outcome import describe_error, timeout_message, write_final
 from lineup.run.provenance import ProvenanceBook, machine_snapshot
 from lineup.store import Store, storable
@@ -102,6 +103,8 @@ class GenerationResult:
     # (lineup.run.contention); None when it was never sent.
     concurrent_max: int | None = None
     concurrent_endpoint_max: int | None = None
+    # energy_j, energy_source, gpu_mem_mb as stored (lineup.run.meters); None: n/a.
+    hardware: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class _Job:
         # or why it was not.
         self.backend: VLMBackend | None = None
         self.not_built: str | None = None
+        self.meter: AnswerMeter | None = None
         self._finish_lock = threading.Lock()
         self.finished = threading.Event()
         self.host = host_of(model.lane.endpoint)
@@ -219,6 +223,8 @@ class _Job:
             ready = reader.prepare_stream(
                 backend, dataclasses.replace(request, cancel=self.cancel_token)
             )
+            # The machine's counters are found once per process, here, before the gate.
+            machine = meters()
         except BaseException as exc:  # noqa: BLE001 - reported after the start gate
             prepared = exc
         # Ready: the wait at the gate is bounded by the gate itself.
@@ -242,6 +248,9 @@ class _Job:
             # The per-model timeout counts from the moment the request is sent.
             timeout_s = self.comparison.timeout_s
             self.arm_timer(timeout_s, timeout_message(timeout_s))
+            # The energy counters (and an in-process engine's GPU memory), read before the
+            # clock starts and again when the answer ends (lineup.measure.energy).
+            self.meter = machine.start(gpu_memory=backend.in_process)
             with self._finish_lock:  # a Stop just now must see it, or it is never left
                 if self.finished.is_set():
                     return
@@ -317,6 +326,10 @@ class _Job:
                     self.generation_id, self.model.name, ERROR, text, reasoning, message, None
                 )
             self.result = result
+            # The event goes out before the job counts as finished: a reader that finds every
+            # job finished and the queue empty has had every event (EventRun.iter_events).
+            kind: EventKind = "done" if result.status == OK else "failed"
+            self.comparison.events.put(RunnerEvent(self.generation_id, kind, result=result))
             self.finished.set()
         if self.turn is not None:
             self.turn.give_back()
@@ -325,8 +338,6 @@ class _Job:
             self.comparison.watchdog.stop()
         if status in (TIMEOUT, CANCELLED, INTERRUPTED):
             self.cancel_token.cancel()
-        kind: EventKind = "done" if result.status == OK else "failed"
-        self.comparison.events.put(RunnerEvent(self.generation_id, kind, result=result))
         return True
 
     def _record(self, status: Status, error: str | None, usage: Usage | None) -> GenerationResult:
@@ -351,11 +362,15 @@ class _Job:
                 "total_s": self.clock.since_start(now),
                 "ttft_s": self.clock.since_start(self.clock.first_text_at),
             }
+        hardware = self.meter.fields() if self.meter is not None else {}
+        if self.meter is not None and self.meter.parts:
+            metadata["energy_j_by_counter"] = self.meter.parts
         fields.update(
             output_text=text or None,
             reasoning_text=reasoning or None,
             error=error,
             backend_metadata=metadata,
+            **hardware,
         )
         contention = self.in_flight.figures() if self.in_flight is not None else {}
         fields.update(contention)
@@ -371,6 +386,7 @@ class _Job:
             error,
             timings,
             metadata,
+            hardware=hardware,
             **contention,
         )
 

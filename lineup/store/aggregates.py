@@ -22,12 +22,14 @@ from lineup.core import OK
 from lineup.measure import ScoredClips
 from lineup.store.engine import Sessions
 from lineup.store.tables import (
+    COLD,
     MEDIAN_GROUPS,
     WER_WITHOUT_TRANSCRIPT,
     Generation,
     Label,
     ok_rows_with,
     rows_without,
+    warm_rows_with,
 )
 
 
@@ -51,6 +53,12 @@ def rows_with(*columns: str) -> ColumnElement[bool]:
     partial index's predicate (lineup.store.tables.ok_rows_with): SQLite uses the index only
     then."""
     return and_(text(ok_rows_with(*columns)))
+
+
+def warm_rows(*columns: str) -> ColumnElement[bool]:
+    """The warm `ok` generations with a value in each of `columns` (a speed median's rows), in
+    the very words of their index's predicate (lineup.store.tables.warm_rows_with)."""
+    return and_(text(warm_rows_with(*columns)))
 
 
 @dataclass(frozen=True)
@@ -89,16 +97,17 @@ class Aggregates(Sessions):
     def middle_values(
         self, scope: KindScope, spec: str, columns: Sequence[str], present: Sequence[str]
     ) -> tuple[int, dict[str, list[float]]]:
-        """How many `ok` generations of `spec` have a value in every column of `present` (a
-        group of lineup.store.tables.MEDIAN_GROUPS), and for each of `columns` the middle one (odd
-        count) or two (even count) of its values among them.
+        """How many warm `ok` generations of `spec` (not known to be cold) have a value in every
+        column of `present` (a group of lineup.store.tables.MEDIAN_GROUPS), and for each of
+        `columns` the middle one (odd count) or two (even count) of its values among them.
 
         The count is the `ok` count of the scope minus the few `ok` rows that lack one of
-        `present` (their own small index); then a walk to the middle of each column's index.
+        `present` or are cold (their own small index); then a walk to the middle of each
+        column's index.
         """
         if tuple(present) not in MEDIAN_GROUPS.get(scope.kind, ()):
             raise ValueError(f"No median of {scope.kind} rows over {tuple(present)}.")
-        where = [*scope.rows_of(spec), rows_with(*present)]
+        where = [*scope.rows_of(spec), warm_rows(*present)]
         middles: dict[str, list[float]] = {}
         with self.session() as session:
             lacking = session.scalar(
@@ -128,6 +137,22 @@ class Aggregates(Sessions):
                     else []
                 )
         return n, middles
+
+    def cold_values(
+        self, scope: KindScope, spec: str, columns: Sequence[str]
+    ) -> list[tuple[float | None, ...]]:
+        """The values of `columns` of each cold `ok` generation of `spec` (normally few: their
+        own index finds them), shown apart from the speed medians."""
+        values = [Generation.__table__.c[column] for column in columns]
+        with self.session() as session:
+            return [
+                tuple(None if v is None else float(v) for v in row)
+                for row in session.execute(
+                    select(*values).where(
+                        *scope.rows_of(spec), Generation.status == OK, and_(text(COLD))
+                    )
+                )
+            ]
 
     def largest_value(
         self, scope: KindScope, spec: str, column: str, *, smallest: bool = False

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from lineup.core import OK, RELEVANCE
 from lineup.store.engine import Sessions
 from lineup.store.guards import StoreError
-from lineup.store.tables import Generation, Label
+from lineup.store.tables import WARMUP, Generation, Label
 
 # Writes of one label, when another process labels the same answer as the same annotator at
 # the same moment (Store.add_label).
@@ -58,6 +58,11 @@ class Labels(Sessions):
                 raise StoreError(
                     f"Generation {generation_id} is `{generation.status}`, not a complete "
                     "answer: only complete (`ok`) answers can be labeled."
+                )
+            if generation.kind == WARMUP:
+                raise StoreError(
+                    f"Generation {generation_id} is a study's warm-up request: it is never "
+                    "labeled or counted."
                 )
             label = Label(
                 generation_id=generation_id,

@@ -36,23 +36,42 @@ def ok_rows_with(*columns: str) -> str:
     return " AND ".join(["status = 'ok'", *(f"{column} IS NOT NULL" for column in columns)])
 
 
+# The kind of a study's warm-up request (its run's and its generation's): in no figure, which
+# all read `vlm` or `tts` (lineup.study.running).
+WARMUP: Final = "warmup"
+
+# An answer that included a model load (Generation.cold, lineup.measure.timing.cold_start): the
+# speed medians leave it out and show it apart. Unknown (NULL) counts with the warm ones.
+WARM = "cold IS NOT TRUE"
+COLD = "cold IS TRUE"
+# The speed figures the cold answers are shown with (lineup.measure.figures.COLD_FIGURES).
+COLD_COLUMNS = ("ttft_s", "total_s", "tokens_per_s", "rtf", "gen_s")
+
+
+def warm_rows_with(*columns: str) -> str:
+    """SQL for the warm `ok` generations (not known to be cold) that have a value in every one
+    of `columns`: the rows a speed median counts (MEDIAN_GROUPS), and its index's predicate."""
+    return f"{ok_rows_with(*columns)} AND {WARM}"
+
+
 # Normally no row: a WER stored without its transcript (lineup.store checks for them). Without
 # a condition on status, so that only its own (empty) index can answer it.
 WER_WITHOUT_TRANSCRIPT = "wer IS NOT NULL AND transcript IS NULL"
 
 
 def rows_without(kind: str, *columns: str) -> str:
-    """SQL for the generations of `kind` that lack a value in any of `columns`: normally few
-    `ok` ones among them, so their partial index answers "how many `ok` rows have them all"
-    as the `ok` count minus its own small count (lineup.store.middle_values), instead of a
-    walk over every value. Without a condition on the state, so that SQLite picks this index
-    and not the one of every row by state."""
-    missing = " OR ".join(f"{column} IS NULL" for column in columns)
+    """SQL for the generations of `kind` that a speed median of `columns` does not count: those
+    that lack a value in any of `columns`, or are cold. Normally few `ok` ones among them, so
+    their partial index answers "how many warm `ok` rows have them all" as the `ok` count minus
+    its own small count (lineup.store.middle_values), instead of a walk over every value.
+    Without a condition on the state, so that SQLite picks this index and not the one of
+    every row by state."""
+    missing = " OR ".join([*(f"{column} IS NULL" for column in columns), COLD])
     return f"kind = '{kind}' AND ({missing})"
 
 
 # The groups of columns whose medians the leaderboards give, by kind: each median is over the
-# `ok` rows that have every column of its group (lineup.measure).
+# warm `ok` rows that have every column of its group (lineup.measure); the cold ones apart.
 MEDIAN_GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "vlm": (("ttft_s", "total_s"), ("tokens_per_s",)),
     "tts": (("rtf",), ("gen_s",)),
@@ -67,21 +86,27 @@ def _gap_index(kind: str, columns: tuple[str, ...]) -> Index:
         "model_spec",
         "status",
         *columns,
+        "cold",  # in its predicate: the index answers alone (a covering index)
         sqlite_where=where,
         postgresql_where=where,
     )
 
 
-def _figure_index(name: str, *columns: str, present: tuple[str, ...] = ()) -> Index:
+def _figure_index(
+    name: str, *columns: str, present: tuple[str, ...] = (), warm: bool = False
+) -> Index:
     """The `ok` generations with a value in each of `present` (by default the first column),
-    by kind, model spec then `columns`."""
-    where = text(ok_rows_with(*(present or columns[:1])))
+    the warm ones only with `warm` (a speed median's), by kind, model spec then `columns`."""
+    rows = warm_rows_with if warm else ok_rows_with
+    where = text(rows(*(present or columns[:1])))
     return Index(
         f"ix_generations_ok_{name}",
         "kind",
         "model_spec",
         "status",
         *columns,
+        # In a warm index's predicate: the index answers alone (a covering index).
+        *(["cold"] if warm else []),
         sqlite_where=where,
         postgresql_where=where,
     )
@@ -204,7 +229,7 @@ class Run(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8))  # vlm | tts
+    kind: Mapped[str] = mapped_column(String(8))  # vlm | tts | warmup (a study's warm-up request)
     input_text: Mapped[str] = mapped_column(Text)
     image_hash: Mapped[str | None] = mapped_column(String(64))
     system_prompt: Mapped[str | None] = mapped_column(Text)
@@ -229,8 +254,10 @@ class Generation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    # The kind of its run (vlm | tts), copied when the row is written (the store does it) and
-    # never changed, so that every aggregate of one kind reads one index of generations.
+    # The kind of its run (vlm | tts | warmup), copied when the row is written (the store does
+    # it) and never changed, so that every aggregate of one kind reads one index of generations.
+    # A study's warm-up request (lineup.study.running) is of kind `warmup`: stored and marked,
+    # it is in no figure, leaderboard, export, queue or label, which all read `vlm` or `tts`.
     kind: Mapped[str] = mapped_column(String(8))
     position: Mapped[int] = mapped_column(Integer, default=0)
     # The model as the person named it (a spec, or a name from backends.toml): what every
@@ -258,6 +285,17 @@ class Generation(Base):
     chars_per_s: Mapped[float | None] = mapped_column(Float)
     load_s: Mapped[float | None] = mapped_column(Float)
     prompt_eval_s: Mapped[float | None] = mapped_column(Float)
+    # True when the answer included a model load, False when it did not, None when nothing
+    # says (lineup.measure.timing.cold_start): the speed medians count the answers not known
+    # to be cold and show the cold ones apart.
+    cold: Mapped[bool | None] = mapped_column(Boolean)
+    # Energy over the answer's time, in joules, of the whole device named by energy_source
+    # (lineup.run.meters): "nvml:<gpu>" or "rapl:<package>"; not the model's alone. NULL: n/a.
+    energy_j: Mapped[float | None] = mapped_column(Float)
+    energy_source: Mapped[str | None] = mapped_column(String(64))
+    # The GPU's memory in use (NVML, the whole device) at the larger of the answer's start and
+    # end, for in-process engines on a machine with an NVIDIA GPU; NULL: n/a.
+    gpu_mem_mb: Mapped[float | None] = mapped_column(Float)
     # Text to speech.
     gen_s: Mapped[float | None] = mapped_column(Float)
     audio_s: Mapped[float | None] = mapped_column(Float)
@@ -305,11 +343,23 @@ class Generation(Base):
         Index("ix_generations_kind_spec_status", "kind", "model_spec", "status"),
         # The running rows (the reaper), and the failed rows of a kind (the label export count).
         Index("ix_generations_status_kind", "status", "kind"),
-        _figure_index("ttft_total", "ttft_s", "total_s", present=("ttft_s", "total_s")),
-        _figure_index("total_ttft", "total_s", "ttft_s", present=("ttft_s", "total_s")),
-        _figure_index("tokens_per_s", "tokens_per_s"),
-        _figure_index("rtf", "rtf"),
-        _figure_index("gen_s", "gen_s"),
+        _figure_index("ttft_total", "ttft_s", "total_s", present=("ttft_s", "total_s"), warm=True),
+        _figure_index("total_ttft", "total_s", "ttft_s", present=("ttft_s", "total_s"), warm=True),
+        _figure_index("tokens_per_s", "tokens_per_s", warm=True),
+        _figure_index("rtf", "rtf", warm=True),
+        _figure_index("gen_s", "gen_s", warm=True),
+        # The cold answers, shown apart from the speed medians (normally few), with their
+        # speed figures (lineup.measure.figures.COLD_FIGURES): it answers alone.
+        Index(
+            "ix_generations_cold",
+            "kind",
+            "model_spec",
+            "status",
+            *COLD_COLUMNS,
+            "cold",
+            sqlite_where=text(COLD),
+            postgresql_where=text(COLD),
+        ),
         _figure_index("peak_mem_mb", "peak_mem_mb"),
         _figure_index("concurrent_max", "concurrent_max"),
         _figure_index("wer", "wer", "cer", "word_errors", "reference_words"),

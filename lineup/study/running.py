@@ -20,6 +20,14 @@ each, all models at once, in this process's threads; each answer is an ordinary 
   row within HEARTBEAT_S.
 - Resuming gives up the keys of unfinished rows (interrupted, cancelled) and runs exactly the
   missing answers.
+- With `warmup` in its parameters (`study run --warmup`, the study form's checkbox), each model
+  first answers one warm-up request each time the study starts or resumes, before any of its
+  answers: its first missing item, asked as the study asks it (a voice speaks the sentence,
+  unscored). It is stored and marked: a run and a generation of kind `warmup`
+  (lineup.store.WARMUP), its run's params naming the study (`warmup_for_study`), outside the
+  study's key; so it is never in the study's answers, tables, queue or arena, never labeled,
+  and in no leaderboard, export or figure (they all read `vlm` or `tts`). Its outcome does not
+  matter: the model's answers follow whatever it did.
 
 The study lives in the process that runs it, not in a page script: a reload or a closed tab
 does not stop it, and `active_study` finds it again.
@@ -59,6 +67,7 @@ from lineup.store import (
     STUDY_DONE,
     STUDY_PAUSED,
     STUDY_RUNNING,
+    WARMUP,
     MediaStore,
     Store,
     utcnow,
@@ -253,6 +262,9 @@ class StudyRun:
         self._workers: list[threading.Thread] = []
         self._finished = threading.Event()
         self._queues = {model: deque(plan.missing(model)) for model in self.study.models}
+        # Each model's warm-up, done once per run of the study by its lane's first worker.
+        self._warmups = {model: threading.Lock() for model in self.study.models}
+        self._warmed: set[str] = set()
 
     # The life of the run ------------------------------------------------------------------
 
@@ -349,6 +361,11 @@ class StudyRun:
             try:
                 if self._stopping is not None:
                     return
+                self._warm_up(model, item)
+                if self._stopping is not None:
+                    with self._lock:
+                        self._queues[model].appendleft(task)
+                    return
                 self._answer(model, position, item, repeat)
             finally:
                 slots.release()
@@ -414,9 +431,37 @@ class StudyRun:
             try:
                 if self._stopping is not None:
                     return
+                self._warm_up(model, item)  # in its turn on the host, before its first answer
+                if self._stopping is not None:
+                    with self._lock:
+                        self._queues[model].appendleft((item, repeat))
+                    return
                 self._answer(model, positions[model], item, repeat)
             finally:
                 slots.release()
+
+    def _warm_up(self, model: str, item: StudyItem) -> None:
+        """The model's warm-up request, once per run of the study, before its first answer
+        (the other workers of its lane wait for it); nothing when the study asks for none."""
+        if not self.study.params.get("warmup"):
+            return
+        with self._warmups[model]:
+            if model in self._warmed:
+                return
+            self._warmed.add(model)
+            resolved = self.models[model]
+            try:
+                run_id, (generation_id,) = self.store.create_run_with_generations(
+                    WARMUP,
+                    item.text,
+                    [model],
+                    resolved_specs=[redact(resolved.resolved_spec, self.secrets) or ""],
+                    image_hash=item.image_hash,
+                    params={"warmup_for_study": self.study_id, "item_id": item.item_id},
+                )
+                self._run(model, item, 0, generation_id, run_id, scored=False)
+            except Exception:  # noqa: BLE001 - a failed warm-up changes nothing of the study
+                return
 
     def _answer(self, model: str, position: int, item: StudyItem, repeat: int) -> None:
         seed = self.study.seed
@@ -434,20 +479,36 @@ class StudyRun:
         )
         if generation_id is None:
             return  # another process has this answer
+        self._run(model, item, repeat, generation_id, item.run_id)
+
+    def _run(
+        self,
+        model: str,
+        item: StudyItem,
+        repeat: int,
+        generation_id: int,
+        run_id: int,
+        scored: bool = True,
+    ) -> None:
+        """One answer into its `running` row, as a one-model comparison; waits for its end.
+        `scored=False` (a warm-up): a voice's clip is not transcribed."""
+        seed = self.study.seed
+        seed = None if seed is None else seed + repeat
+        resolved = self.models[model]
         timeout_s = float(self.study.params.get("timeout_s", 300.0))
         try:
             if self.study.kind == "tts":
                 comparison: Any = start_one_clip(
                     self.store,
                     self.media,
-                    item.run_id,
+                    run_id,
                     generation_id,
                     resolved,
                     item.text,
                     sentence_index=item.position,
                     sample=repeat,
                     seed=seed,
-                    stt=self.stt,
+                    stt=self.stt if scored else None,
                     timeout_s=timeout_s,
                     secrets=self.secrets,
                     language=item.language,
@@ -466,7 +527,7 @@ class StudyRun:
                 )
                 comparison = start_one(
                     self.store,
-                    item.run_id,
+                    run_id,
                     generation_id,
                     resolved,
                     request,

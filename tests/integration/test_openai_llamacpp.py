@@ -124,6 +124,10 @@ def test_smollm2_row_carries_the_servers_token_count_and_decode_speed(
     assert row.tokens_per_s == pytest.approx(decode_steps / (timings["predicted_ms"] / 1000))
     assert row.prompt_eval_s == pytest.approx(timings["prompt_ms"] / 1000, rel=1e-9)
     assert row.backend_metadata["timings"] == timings
+    # llama-server says nothing about a model load (it loads before it listens; its timings
+    # are prompt and decode figures only): the answer is neither cold nor warm, but unknown.
+    assert not any("load" in key for key in timings)
+    assert row.cold is None
     assert row.output_text.strip()
     assert 0 < row.ttft_s < row.total_s
     report("SmolLM2-135M-Instruct Q4_1", row, timings)

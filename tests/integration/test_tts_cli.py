@@ -29,6 +29,10 @@ RESULT_KEYS = {
     "transcript",
     "wer",
     "cer",
+    "cold",
+    "energy_j",
+    "energy_source",
+    "gpu_mem_mb",
 }
 
 
@@ -87,6 +91,9 @@ def test_tts_json_has_one_scored_result_per_voice_and_sample(tts_run: dict, home
     ]
     for result in results:
         assert RESULT_KEYS <= set(result)
+        # Voices say nothing about loads; no energy counter on this machine (n/a: null).
+        assert result["cold"] is None
+        assert result["energy_j"] is None or result["energy_source"]
     # What ran where: this machine (no GPU here), and each voice's engine and its version.
     machine = tts_run["machine"]
     assert machine["gpus"] == [] and machine["cores"] >= 1 and machine["memory_gb"] > 0

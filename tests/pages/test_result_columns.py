@@ -129,3 +129,30 @@ def test_a_streaming_column_shows_its_live_figures_and_a_stalled_one_says_so() -
     assert "42 s since it started · 1,234 chars so far" in live[2].value
     assert "chunks/s" not in live[2].value
     assert "another Lineup process" in live[2].proto.help
+
+
+def draw_cold_and_measured_columns() -> None:
+    import streamlit as st
+
+    from components.runs import ColumnView, draw_column
+    from components.stats import FigureValues
+
+    cold = FigureValues(9.6, 12.0, 40, 31.0, "server", 120.0, 9.1, cold=True)
+    measured = FigureValues(
+        0.12, 1.5, 40, 31.0, "server", 120.0, None, False, 42.5, "nvml+rapl", 3072.0
+    )
+    left, right = st.columns(2)
+    with left:
+        draw_column(ColumnView(1, "ollama:llava:7b", "ok", "Two cats.", "", None, cold))
+    with right:
+        draw_column(ColumnView(2, "transformers:tiny", "ok", "A cat.", "", None, measured))
+
+
+def test_final_figures_say_cold_and_energy_or_n_a() -> None:
+    at = AppTest.from_function(draw_cold_and_measured_columns).run()
+    assert not at.exception
+    first, second = [c.value for c in at.caption if c.value.startswith("TTFT")]
+    assert "load 9.10 s" in first and "cold (model load)" in first and "energy n/a" in first
+    assert "GPU memory" not in first
+    assert "cold" not in second
+    assert "energy 42.5 J (nvml+rapl, whole device)" in second and "GPU memory 3072 MiB" in second

@@ -96,9 +96,17 @@ def test_vlm_json_reports_every_model_and_failures_do_not_fail_the_command(
         "provenance",
         "concurrent_max",
         "concurrent_endpoint_max",
+        "cold",
+        "energy_j",
+        "energy_source",
+        "gpu_mem_mb",
     }
     # One server, both sent together: the refused one may be answered before the other starts.
     assert ok["concurrent_max"] in (0, 1) and failed["concurrent_max"] in (0, 1)
+    # The fixture reports a load_duration of 1.25 s: at least COLD_LOAD_S, a cold answer.
+    assert ok["cold"] is True and failed["cold"] is None
+    # Energy where this machine has a counter (none here: null, n/a), never a made-up figure.
+    assert ok["energy_j"] is None or (ok["energy_j"] >= 0 and ok["energy_source"])
     assert failed["status"] == "error" and "ollama pull missing:1b" in failed["error"]
     # What ran where: this machine, and what the server said of each model.
     machine = document["machine"]
@@ -178,7 +186,11 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
     assert row["model"] == spec
     assert (row["n"], row["relevant"], row["partial"], row["irrelevant"]) == (3, 2, 0, 1)
     assert row["pct_relevant"] == pytest.approx(100 * 2 / 3)
+    # The first answer loaded the model (cold): the medians are over the two warm ones, and
+    # the cold one is shown apart.
     assert row["median_tokens_per_s"] == pytest.approx(2 / 0.1)
+    assert row["cold_answers"] == 1
+    assert row["cold_median_tokens_per_s"] == pytest.approx(2 / 0.1)
     assert set(row) == {
         "model",
         "n",
@@ -198,6 +210,10 @@ def test_label_and_leaderboard_json(ollama: OllamaFixture, image_file: Path) -> 
         "failed",
         "concurrent_min",
         "concurrent_max",
+        "cold_answers",
+        "cold_median_ttft_s",
+        "cold_median_total_s",
+        "cold_median_tokens_per_s",
     }
     assert (row["generations"], row["failed"]) == (3, 0)
     # Three runs one after another, one model each: every answer ran alone.

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from lineup.store import StoreError
 from lineup.store.database import Store
@@ -19,6 +19,29 @@ def test_migrations_create_exactly_the_models_schema(store: Store) -> None:
         assert (
             connection.execute(text("select version_num from alembic_version")).scalar() == "0015"
         )
+
+
+def test_migrated_partial_indexes_have_the_models_predicates(store: Store) -> None:
+    """compare_metadata does not read an index's WHERE: compare the SQL SQLite keeps for each
+    index of generations with that of a schema made from the models (0013 made the speed
+    medians' indexes warm-only)."""
+    fresh = create_engine("sqlite://")
+    Base.metadata.create_all(fresh)
+
+    def indexes(engine: Engine) -> dict[str, str]:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "select name, sql from sqlite_master where type = 'index' "
+                    "and tbl_name = 'generations' and sql is not null"
+                )
+            )
+            return {name: " ".join(sql.replace('"', "").split()) for name, sql in rows}
+
+    migrated, made = indexes(store.engine), indexes(fresh)
+    assert migrated == made
+    assert "cold IS NOT TRUE" in made["ix_generations_ok_ttft_total"]
+    assert "cold IS TRUE" in made["ix_generations_vlm_without_ttft_s_total_s"]
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(store: Store) -> None:

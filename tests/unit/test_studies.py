@@ -285,9 +285,14 @@ def test_study_show_and_export_give_the_tables_of_the_stored_rows(
     assert (beta["relevant"], beta["partial"], beta["irrelevant"]) == (0, 5, 1)
     assert alpha["pct_relevant"] == 100.0 and beta["pct_relevant"] == 0.0
     # Each answer has two words; the fixture reports eval_count = 2 and its own total times.
-    assert alpha["output_tokens"] == 12
-    totals = sum(g.total_s or 0.0 for g in rows if g.model_spec == models[0])
-    assert alpha["tokens_per_time_s"] == pytest.approx(12 / totals)
+    # Its first answer of alpha reports the model's load (cold): the speed figures are over
+    # the five warm ones, and the cold one is counted apart.
+    warm = [g for g in rows if g.model_spec == models[0] and not g.cold]
+    assert [g.cold for g in rows if g.model_spec == models[0]].count(True) == 1
+    assert alpha["cold_answers"] == 1 and len(warm) == 5
+    assert alpha["output_tokens"] == 10
+    totals = sum(g.total_s or 0.0 for g in warm)
+    assert alpha["tokens_per_time_s"] == pytest.approx(10 / totals)
     assert alpha["identical_repeats"] == 3  # the fixture always says the same
     assert alpha["mean_chars"] == len("A digit.")
 
@@ -350,3 +355,38 @@ def test_each_model_is_asked_about_itself_once_per_study_and_every_output_carrie
     assert 'id="provenance-table"' in html and "Quantization: Q4_K_M" in html
     text = report.read_text()
     assert "## What ran where" in text and "Quantization\\: Q4\\_K\\_M" in text and "no GPU" in text
+
+
+def test_a_warm_up_takes_each_models_load_and_is_stored_apart_never_counted(
+    app: Lineup, two_models: OllamaFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fixture, like Ollama, reports a model's load on its first chat only: with a warm-up
+    that chat is the warm-up's, so every answer of the study is warm."""
+    models = specs(two_models, "alpha:1b", "beta:1b")
+    assert main(["study", "run", "--set", "three", "--warmup", "--json", *_models(models)]) == 0
+    study_id = json.loads(capsys.readouterr().out)["study_id"]
+    store = app.store
+    answers = study_rows(store, study_id)
+    assert len(answers) == 3 * 2 and all(g.status == "ok" for g in answers)
+    assert all(g.cold is False for g in answers)  # 3 ms of load_duration each
+    with store.session() as session:
+        warmups = list(session.scalars(select(Generation).join(Run).where(Run.kind == "warmup")))
+        runs = {g.id: session.get(Run, g.run_id) for g in warmups}
+        params = {g.id: runs[g.id].params for g in warmups if runs[g.id] is not None}
+    # One per model, each the model's cold answer, stored and marked, outside the study.
+    assert sorted(g.model_spec for g in warmups) == sorted(models)
+    assert all(g.kind == "warmup" and g.study_id is None and g.cold is True for g in warmups)
+    assert all(p["warmup_for_study"] == study_id for p in params.values())
+    # Never labeled, never counted: not in the study's tables, nor the leaderboard.
+    with pytest.raises(Exception, match="warm-up request"):
+        store.add_label(warmups[0].id, "relevant", annotator="ana")
+    [*speed] = app.studies.tables(study_id).speed.to_dict("records")
+    assert [(row["ok"], row["cold_answers"]) for row in speed] == [(3, 0), (3, 0)]
+    board = {row["model"]: row for row in app.leaderboard.rows("vlm", None)}
+    assert {spec: (row["generations"], row["cold_answers"]) for spec, row in board.items()} == {
+        spec: (3, 0) for spec in models
+    }
+
+
+def _models(models: list[str]) -> list[str]:
+    return [argument for model in models for argument in ("--model", model)]

@@ -207,6 +207,14 @@ def test_summary_has_exactly_the_documented_keys_and_json_values(store: Store) -
         "concurrent_min",  # their values: tests/unit/test_timing_modes.py
         "concurrent_max",
         "answers_alone",
+        # The cold answers apart, the energy and the GPU memory (their values: test_cold.py).
+        "cold_answers",
+        "cold_median_ttft_s",
+        "cold_median_total_s",
+        "cold_median_tokens_per_s",
+        "median_energy_j",
+        "energy_source",
+        "gpu_mem_mb",
         "identical_repeats",
         "identical_share",
         "mean_repeat_rougeL",
@@ -410,6 +418,10 @@ def test_voice_summary_has_exactly_the_documented_keys(store: Store) -> None:
         "concurrent_min",
         "concurrent_max",
         "answers_alone",
+        "cold_answers",
+        "median_energy_j",
+        "energy_source",
+        "gpu_mem_mb",
         *RANKING_KEYS,  # voices are ranked from their labels as models are
         *ARENA_KEYS,  # voices are voted on in the arena as models are
         "provenance",

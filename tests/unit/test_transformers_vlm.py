@@ -18,6 +18,7 @@ from backends.base import BackendError, BackendUnavailable, Chunk, Usage, VLMReq
 from backends.spec import parse_spec
 from backends.transformers_vlm import TransformersOptions, TransformersVLMBackend
 from lineup.core.images import ValidatedImage, validate_image
+from lineup.measure import cold_start
 from lineup.run.vlm import start_vlm_comparison
 from lineup.store.database import Store
 from testbed.tiny_models import (
@@ -153,6 +154,9 @@ def test_load_time_is_reported_by_the_first_answer_only(llava_dir: Path) -> None
     _, second = split(list(backend.stream(request)))
     assert first.load_s is not None and 0 < first.load_s < 30
     assert second.load_s is None
+    # The engine says which answer came with its load: that one is cold, the next warm.
+    assert (first.loaded, second.loaded) == (True, False)
+    assert (cold_start(first), cold_start(second)) == (True, False)
 
 
 def test_registry_loads_the_model_once_and_shares_it(llava_dir: Path, fresh_registry: Any) -> None:
