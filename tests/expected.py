@@ -309,11 +309,11 @@ def expected_vlm(inserted: Inserted) -> list[dict[str, Any]]:
                 "median_ttft_s": median([g["ttft_s"] for g in timed]),
                 "median_total_s": median([g["total_s"] for g in timed]),
                 "median_tokens_per_s": median([g.get("tokens_per_s") for g in warm]),
+                **contention_ends(ok),
                 "cold_answers": len(cold),
                 "cold_median_ttft_s": median([g.get("ttft_s") for g in cold]),
                 "cold_median_total_s": median([g.get("total_s") for g in cold]),
                 "cold_median_tokens_per_s": median([g.get("tokens_per_s") for g in cold]),
-                **contention_ends(ok),
             }
         )
     # Best first by the lower end of the 95% interval, then by the share; unlabeled last.
