@@ -150,3 +150,24 @@ def test_the_sets_table_is_the_same_in_both_languages_and_its_json_too(
     ]
     assert row.split()[:6] == ["1", "voice-sentences", "tts", "6", "0", "en:6"]
     assert documents[0] == documents[1]
+
+
+def test_a_spec_error_keeps_its_english_and_is_said_in_russian() -> None:
+    from backends.registry import kind_info
+    from backends.spec import SpecError, parse_spec
+    from lineup.core import error_text
+
+    with pytest.raises(SpecError) as caught:
+        kind_info("m")
+    assert str(caught.value).startswith("Unknown backend kind 'm'. Known kinds: bark, espeak")
+    with using_language("ru"):
+        assert error_text(caught.value).startswith(
+            "Неизвестный вид бэкенда 'm'. Известные виды: bark, espeak"
+        )
+    with pytest.raises(SpecError) as caught:
+        parse_spec("llava")
+    with using_language("ru"):
+        assert error_text(caught.value) == (
+            "В спецификации модели 'llava' нет вида бэкенда. Пишите KIND:MODEL, например "
+            "`ollama:llava:7b` или `ocr:eng+rus`."
+        )
