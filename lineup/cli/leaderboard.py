@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lineup.app import FAILED, STATUS_CHOICES, TTS_COLUMNS, LeaderboardFilter, Lineup
+from lineup.app import FAILED, STATUS_CHOICES, TTS_COLUMNS, LeaderboardFilter, Lineup, _
 from lineup.cli.arguments import MOMENT, STUDY_ID, Commands
 from lineup.cli.output import EXIT_OK, emit, err, table
 
@@ -129,7 +129,7 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
         else:
             print(table(rows, TTS_TEXT_COLUMNS))
     elif board_filter.is_empty:
-        print(f"No {args.kind} generations stored yet.")
+        print(_("No {kind} generations stored yet.").format(kind=args.kind))
     else:
-        print(f"No {args.kind} generations match the filter.")
+        print(_("No {kind} generations match the filter.").format(kind=args.kind))
     return EXIT_OK
