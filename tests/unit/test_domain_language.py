@@ -171,3 +171,43 @@ def test_a_spec_error_keeps_its_english_and_is_said_in_russian() -> None:
             "В спецификации модели 'llava' нет вида бэкенда. Пишите KIND:MODEL, например "
             "`ollama:llava:7b` или `ocr:eng+rus`."
         )
+
+
+def test_a_backend_timeout_keeps_its_english_and_is_said_in_russian() -> None:
+    import httpx
+
+    from backends.base import BackendUnavailable
+    from backends.http_stream import transport_error
+    from lineup.core import error_text
+
+    error = transport_error(
+        httpx.ConnectTimeout("timed out"),
+        where="ollama at http://127.0.0.1:9",
+        base_url="http://127.0.0.1:9",
+        connect_timeout_s=2.5,
+        timeout_s=60,
+        headers_received=False,
+        chunks_received=0,
+        unavailable=lambda: BackendUnavailable("down"),
+    )
+    assert str(error) == (
+        "Could not connect to ollama at http://127.0.0.1:9 within 2.5 s (connect_timeout_s). "
+        "Check that the server is up and reachable, or raise connect_timeout_s."
+    )
+    with using_language("ru"):
+        assert error_text(error) == (
+            "Не удалось подключиться к ollama at http://127.0.0.1:9 за 2.5 с "
+            "(connect_timeout_s). Проверьте, что сервер запущен и доступен, или увеличьте "
+            "connect_timeout_s."
+        )
+
+
+def test_an_empty_leaderboard_is_said_in_russian(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LINEUP_LANG", "ru")
+    assert run(capsys, "leaderboard", "--kind", "vlm")[1].strip() == "Генераций vlm пока нет."
+    monkeypatch.setenv("LINEUP_LANG", "en")
+    assert (
+        run(capsys, "leaderboard", "--kind", "vlm")[1].strip() == "No vlm generations stored yet."
+    )
