@@ -26,6 +26,7 @@ import httpx
 import httpx2
 
 from backends.base import (
+    N_,
     BackendError,
     BackendIncomplete,
     BackendTimeout,
@@ -255,51 +256,84 @@ def transport_error(
 ) -> BackendError:
     """The BackendError for an HTTP library's exception, naming the limit that was in force."""
     if isinstance(exc, _CONNECT_TIMEOUTS):
-        return BackendTimeout(
-            f"Could not connect to {where} within {connect_timeout_s:g} s (connect_timeout_s). "
-            "Check that the server is up and reachable, or raise connect_timeout_s."
+        return BackendTimeout.of(
+            N_(
+                "Could not connect to {where} within {seconds} s (connect_timeout_s). Check "
+                "that the server is up and reachable, or raise connect_timeout_s."
+            ),
+            where=where,
+            seconds=f"{connect_timeout_s:g}",
         )
     if isinstance(exc, _READ_TIMEOUTS):
         if not headers_received:
-            what = "accepted the request but sent nothing"
+            silent = N_(
+                "{where} accepted the request but sent nothing for {seconds} s (timeout_s). The "
+                "server may be stuck or overloaded: check its log, or raise timeout_s."
+            )
         elif not chunks_received:
-            what = "sent its headers, then nothing"
+            silent = N_(
+                "{where} sent its headers, then nothing for {seconds} s (timeout_s). The server "
+                "may be stuck or overloaded: check its log, or raise timeout_s."
+            )
         else:
-            what = f"stopped after {chunks_received} chunk(s) and sent nothing"
-        return BackendTimeout(
-            f"{where} {what} for {timeout_s:g} s (timeout_s). The server may be stuck or "
-            "overloaded: check its log, or raise timeout_s."
+            silent = N_(
+                "{where} stopped after {chunks} chunk(s) and sent nothing for {seconds} s "
+                "(timeout_s). The server may be stuck or overloaded: check its log, or raise "
+                "timeout_s."
+            )
+        return BackendTimeout.of(
+            silent, where=where, chunks=chunks_received, seconds=f"{timeout_s:g}"
         )
     if isinstance(exc, _WRITE_TIMEOUTS):
-        return BackendTimeout(
-            f"Could not send the request to {where} within {timeout_s:g} s (timeout_s)."
+        return BackendTimeout.of(
+            N_("Could not send the request to {where} within {seconds} s (timeout_s)."),
+            where=where,
+            seconds=f"{timeout_s:g}",
         )
     if isinstance(exc, _POOL_TIMEOUTS):
-        return BackendTimeout(
-            f"No free connection to {where} within {timeout_s:g} s (timeout_s): too many "
-            "requests at once. Lower the concurrency."
+        return BackendTimeout.of(
+            N_(
+                "No free connection to {where} within {seconds} s (timeout_s): too many "
+                "requests at once. Lower the concurrency."
+            ),
+            where=where,
+            seconds=f"{timeout_s:g}",
         )
     if isinstance(exc, _CONNECT_ERRORS) or not headers_received:
         reason = _os_reason(exc)
         if isinstance(reason, socket.gaierror):
             host = urlsplit(base_url).hostname
-            return BackendUnavailable(
-                f"The host name {host!r} in {base_url} does not resolve ({reason.strerror}). "
-                "Check the spelling of the URL, or the network's DNS."
+            return BackendUnavailable.of(
+                N_(
+                    "The host name {host} in {url} does not resolve ({reason}). Check the "
+                    "spelling of the URL, or the network's DNS."
+                ),
+                host=repr(host),
+                url=base_url,
+                reason=reason.strerror,
             )
         if isinstance(exc, _CONNECT_ERRORS) or isinstance(reason, ConnectionRefusedError):
             return unavailable()
-        return BackendError(
-            f"{where} closed the connection without answering ({_short(exc)}). "
-            "Check the server's log."
+        return BackendError.of(
+            N_(
+                "{where} closed the connection without answering ({reason}). Check the "
+                "server's log."
+            ),
+            where=where,
+            reason=_short(exc),
         )
     return _cut_off(where, chunks_received, exc)
 
 
 def _cut_off(where: str, chunks_received: int, exc: BaseException) -> BackendError:
-    return BackendIncomplete(
-        f"The connection to {where} broke off mid-answer, after {chunks_received} chunk(s) "
-        f"({_short(exc)}): the server stopped or restarted. Check its log."
+    return BackendIncomplete.of(
+        N_(
+            "The connection to {where} broke off mid-answer, after {chunks} chunk(s) "
+            "({reason}): the server stopped or restarted. Check its log."
+        ),
+        where=where,
+        chunks=chunks_received,
+        reason=_short(exc),
     )
 
 

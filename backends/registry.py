@@ -64,8 +64,10 @@ def kind_info(kind: str) -> KindInfo:
     try:
         return KINDS[kind]
     except KeyError:
-        raise SpecError(
-            f"Unknown backend kind {kind!r}. Known kinds: {', '.join(sorted(KINDS))}."
+        raise SpecError.of(
+            N_("Unknown backend kind {kind}. Known kinds: {kinds}."),
+            kind=repr(kind),
+            kinds=", ".join(sorted(KINDS)),
         ) from None
 
 

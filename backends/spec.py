@@ -12,18 +12,30 @@ _KIND = re.compile(r"^[a-z][a-z0-9-]*$")
 _BASE_URL_AT = re.compile(r"@(?=[a-zA-Z][a-zA-Z0-9+.-]*://)")
 # Query parameters that carry a credential (compared without `-` and `_`, in lower case).
 _SECRET_PARAMS = re.compile(r"key|token|secret|passw|pwd|^auth|^sig(nature)?$|^code$")
-_USE_KEY_ENV = (
-    "Keys stay out of model specs and URLs, which are stored and shown with answers: put the "
-    "key in an environment variable and name that variable with `api_key_env` for this "
-    "endpoint in backends.toml."
-)
 
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
+def N_(message: str) -> str:
+    """A message marked for Lineup's catalog (backends.base.N_; here too, as base imports this)."""
+    return message
+
+
 class SpecError(ValueError):
-    """A model spec that cannot be parsed; the message shows the expected form."""
+    """A model spec that cannot be parsed; the message shows the expected form.
+
+    `SpecError.of(N_("... {spec} ..."), spec=...)` keeps the English template and its values
+    beside the English message, as BackendError.of does, so Lineup can say it in Russian."""
+
+    template: str | None = None
+    values: dict[str, object] | None = None
+
+    @classmethod
+    def of(cls, template: str, **values: object) -> SpecError:
+        error = cls(template.format(**values))
+        error.template, error.values = template, values
+        return error
 
 
 @dataclass(frozen=True)
@@ -57,31 +69,44 @@ def parse_spec(text: str) -> ModelSpec:
     original = text
     text = text.strip()
     if ":" not in text:
-        raise SpecError(
-            f"Model spec {original!r} has no kind. Write KIND:MODEL, for example "
-            "`ollama:llava:7b` or `ocr:eng+rus`."
+        raise SpecError.of(
+            N_(
+                "Model spec {spec} has no kind. Write KIND:MODEL, for example "
+                "`ollama:llava:7b` or `ocr:eng+rus`."
+            ),
+            spec=repr(original),
         )
     kind, rest = text.split(":", 1)
     kind = kind.strip().lower()
     if not _KIND.match(kind):
-        raise SpecError(
-            f"Model spec {original!r} starts with {kind!r}, which is not a backend kind."
+        raise SpecError.of(
+            N_("Model spec {spec} starts with {kind}, which is not a backend kind."),
+            spec=repr(original),
+            kind=repr(kind),
         )
     rest, base_url = split_base_url(rest)
     if base_url is not None:
         if not base_url.split("://", 1)[1]:
-            raise SpecError(f"Model spec {original!r} has an empty base URL after `@`.")
+            raise SpecError.of(
+                N_("Model spec {spec} has an empty base URL after `@`."), spec=repr(original)
+            )
         try:
             check_base_url(base_url)
         except SpecError as exc:
             safe = f"{kind}:{rest.strip()}@{redact_url(base_url)}"
-            raise SpecError(f"Model spec {safe!r}: {exc}") from None
+            raise SpecError.of(
+                N_("Model spec {spec}: {problem}"),
+                spec=repr(safe),
+                problem=exc.template.format(**(exc.values or {})) if exc.template else str(exc),
+            ) from None
     preset: str | None = None
     if "#" in rest:
         rest, preset = rest.split("#", 1)
     model = rest.strip()
     if not model:
-        raise SpecError(f"Model spec {original!r} names no model after `{kind}:`.")
+        raise SpecError.of(
+            N_("Model spec {spec} names no model after `{kind}:`."), spec=repr(original), kind=kind
+        )
     return ModelSpec(kind=kind, model=model, preset=preset, base_url=base_url)
 
 
@@ -104,16 +129,30 @@ def check_base_url(url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError as exc:
-        raise SpecError(f"The URL {redact_url(url)!r} cannot be read ({exc}).") from None
+        raise SpecError.of(
+            N_("The URL {url} cannot be read ({reason})."), url=repr(redact_url(url)), reason=exc
+        ) from None
     if "@" in parts.netloc:
-        raise SpecError(
-            f"The URL {redact_url(url)!r} holds a user name or password. {_USE_KEY_ENV}"
+        raise SpecError.of(
+            N_(
+                "The URL {url} holds a user name or password. Keys stay out of model specs and "
+                "URLs, which are stored and shown with answers: put the key in an environment "
+                "variable and name that variable with `api_key_env` for this endpoint in "
+                "backends.toml."
+            ),
+            url=repr(redact_url(url)),
         )
     secret = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True) if _secret(name)]
     if secret:
-        raise SpecError(
-            f"The URL {redact_url(url)!r} holds a credential in its query "
-            f"({', '.join(secret)}). {_USE_KEY_ENV}"
+        raise SpecError.of(
+            N_(
+                "The URL {url} holds a credential in its query ({names}). Keys stay out of "
+                "model specs and URLs, which are stored and shown with answers: put the key in "
+                "an environment variable and name that variable with `api_key_env` for this "
+                "endpoint in backends.toml."
+            ),
+            url=repr(redact_url(url)),
+            names=", ".join(secret),
         )
     return url
 

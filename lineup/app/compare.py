@@ -18,6 +18,7 @@ from lineup.core import (
     InputError,
     MediaError,
     ValidatedImage,
+    _,
     check_question,
     check_seed,
     check_sentence,
@@ -259,9 +260,13 @@ class Compare(Part):
         sentences = [texts] if isinstance(texts, str) else list(texts)
         checked = [check_sentence(text) for text in sentences if text.strip()]
         if not checked:
-            raise InputError("Type a sentence for the voices to speak.")
+            raise InputError(_("Type a sentence for the voices to speak."))
         if samples < 1:
-            raise InputError(f"The number of samples must be at least 1, not {samples}.")
+            raise InputError(
+                _("The number of samples must be at least 1, not {samples}.").format(
+                    samples=samples
+                )
+            )
         if seed is not None:
             check_seed(seed, samples=samples)
         resolved = self._app.catalog.resolve_all(voices, "tts")
@@ -299,7 +304,9 @@ class Compare(Part):
         `start_vlm`."""
         inputs = self.inputs(run_ids)
         if inputs is None:
-            raise InputError(f"There is no run {run_ids[0] if run_ids else ''} to run again.")
+            raise InputError(
+                _("There is no run {run} to run again.").format(run=run_ids[0] if run_ids else "")
+            )
         if inputs.kind == "tts":
             return self.tts(
                 texts=list(inputs.texts),
@@ -317,8 +324,10 @@ class Compare(Part):
                 image = self._app.stored_image(inputs.image_hash)
             except FileNotFoundError:
                 raise MediaError(
-                    "This run's image is missing from the media store, so it cannot run "
-                    "again; upload the image and press Compare."
+                    _(
+                        "This run's image is missing from the media store, so it cannot run "
+                        "again; upload the image and press Compare."
+                    )
                 ) from None
         return self.vlm(
             question=inputs.texts[0],

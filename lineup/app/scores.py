@@ -9,7 +9,7 @@ from typing import Any
 from backends.base import BackendError, CancelToken
 from lineup.app.part import Part
 from lineup.catalog import ResolvedModel
-from lineup.core import InputError
+from lineup.core import InputError, _
 from lineup.score import (
     JUDGE_MAX_TOKENS,
     JUDGE_TIMEOUT_S,
@@ -54,8 +54,10 @@ class Scores(Part):
         if existing is not None:
             if existing.models[0] != model:
                 raise InputError(
-                    f"Study {study_id}'s reference model is {existing.models[0]}; a study has "
-                    "one reference model. Start a new study to compare against another."
+                    _(
+                        "Study {study_id}'s reference model is {model}; a study has one "
+                        "reference model. Start a new study to compare against another."
+                    ).format(study_id=study_id, model=existing.models[0])
                 )
             return self._app.studies._resume(existing.id, resolved)
         reference_id = create_study(
@@ -242,8 +244,10 @@ class Scores(Part):
     def _check_reference(self, study_id: int, protocol: str) -> None:
         if protocol == PROTOCOL_PAIRWISE and reference_study(self.store, study_id) is None:
             raise InputError(
-                "The pairwise protocol compares each answer with the reference model's: name "
-                f"one first (study score {study_id} --reference-model SPEC)."
+                _(
+                    "The pairwise protocol compares each answer with the reference model's: "
+                    "name one first (study score {study_id} --reference-model SPEC)."
+                ).format(study_id=study_id)
             )
 
     def judge_figures(

@@ -127,15 +127,21 @@ class Studies(Part):
         question_set = set_by_name(self.store, set_name)
         if question_set is None:
             raise InputError(
-                f"There is no set named {set_name!r}. `python -m lineup sets list` shows the "
-                "stored sets; `sets import PATH` adds one, `sets import --shipped NAME` one "
-                "of the sets that ship with Lineup."
+                _(
+                    "There is no set named {name}. `python -m lineup sets list` shows the "
+                    "stored sets; `sets import PATH` adds one, `sets import --shipped NAME` one "
+                    "of the sets that ship with Lineup."
+                ).format(name=repr(set_name))
             )
         kind: RunKind = "tts" if question_set.kind == "tts" else "vlm"
         if not 1 <= repeats <= MAX_REPEATS:
-            raise InputError(f"Repeats must be from 1 to {MAX_REPEATS}, not {repeats}.")
+            raise InputError(
+                _("Repeats must be from 1 to {maximum}, not {repeats}.").format(
+                    maximum=MAX_REPEATS, repeats=repeats
+                )
+            )
         if len(set(models)) != len(models):
-            raise InputError("Each model can be in a study once; remove the repeated one.")
+            raise InputError(_("Each model can be in a study once; remove the repeated one."))
         resolved = self._app.catalog.resolve_all(models, kind)
         stt_choice: STTChoice | None = None
         params: dict[str, Any] = {
@@ -231,7 +237,7 @@ class Studies(Part):
         """Per model: answers done of the total, errors, running; elapsed and time left."""
         info = study_info(self.store, study_id)
         if info is None:
-            raise InputError(f"There is no study {study_id}.")
+            raise InputError(_("There is no study {study_id}.").format(study_id=study_id))
         running = active_study(study_id)
         modality: Modality = "tts" if info.kind == "tts" else "vlm"
 
@@ -317,7 +323,9 @@ class Studies(Part):
         """A comparison (`compare`) as a report's text: html (one self-contained file) or md;
         InputError for another format."""
         if fmt not in COMPARISON_FORMATS:
-            raise InputError(f"A comparison report is html or md, not {fmt!r}.")
+            raise InputError(
+                _("A comparison report is html or md, not {format}.").format(format=repr(fmt))
+            )
         return comparison_text(document, fmt)
 
     def compare_report(
@@ -333,15 +341,19 @@ class Studies(Part):
         `out` is a folder). InputError as `compare`, for a format that is not html or md, or a
         place that cannot be written."""
         if fmt not in COMPARISON_FORMATS:
-            raise InputError(f"A comparison report is html or md, not {fmt!r}.")
+            raise InputError(
+                _("A comparison report is html or md, not {format}.").format(format=repr(fmt))
+            )
         document = self.compare(baseline_id, candidate_id, matches)  # errors before any file
         path = out / f"compare-{baseline_id}-{candidate_id}.{fmt}" if out.is_dir() else out
         try:
             return write_comparison(document, fmt, path)
         except OSError as exc:
             raise InputError(
-                f"Cannot write the report at {out}: {exc.strerror or exc}. Choose a folder "
-                "you can write to."
+                _(
+                    "Cannot write the report at {place}: {reason}. Choose a folder you can "
+                    "write to."
+                ).format(place=out, reason=exc.strerror or exc)
             ) from None
 
     def tables(self, study_id: int, annotator: str | None = None) -> StudyTables:
@@ -365,7 +377,9 @@ class Studies(Part):
         xlsx is the report workbook (`study_report(study_id, "xlsx", out)`), the one XLSX
         product of a study. The files written; InputError for an unknown study or format."""
         if fmt not in ("csv", "xlsx"):
-            raise InputError(f"A study is exported as csv or xlsx, not {fmt!r}.")
+            raise InputError(
+                _("A study is exported as csv or xlsx, not {format}.").format(format=repr(fmt))
+            )
         result = load_study_result(self.store, study_id)  # InputError before any file
         try:
             if fmt == "xlsx":  # the report workbook: the one XLSX product of a study
@@ -374,8 +388,10 @@ class Studies(Part):
             return write_csv(result, out)
         except OSError as exc:
             raise InputError(
-                f"Cannot write the export at {out}: {exc.strerror or exc}. Choose a folder "
-                "you can write to."
+                _(
+                    "Cannot write the export at {place}: {reason}. Choose a folder you can "
+                    "write to."
+                ).format(place=out, reason=exc.strerror or exc)
             ) from None
 
     def report(

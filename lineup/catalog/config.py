@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from backends.spec import ModelSpec, SpecError, check_base_url, redact_url
-from lineup.core import Settings
+from lineup.core import Settings, _, error_text
 
 
 class ConfigError(ValueError):
@@ -80,8 +80,10 @@ def load_backends_config(settings: Settings) -> BackendsConfig:
         unknown = set(data) - {"endpoints", "models"}
         if unknown:
             raise ConfigError(
-                f"{path} has unknown top-level keys {sorted(unknown)}; it holds only "
-                "[endpoints.NAME] and [models.NAME] tables."
+                _(
+                    "{path} has unknown top-level keys {keys}; it holds only [endpoints.NAME] "
+                    "and [models.NAME] tables."
+                ).format(path=path, keys=sorted(unknown))
             )
         for name, entry in _table(path, data, "endpoints").items():
             endpoints.append(_endpoint(path, name, entry))
@@ -100,21 +102,29 @@ def _read_toml(path: Path) -> dict[str, Any] | None:
         return None
     except IsADirectoryError:
         raise ConfigError(
-            f"{path} is a folder, not a backends.toml file. Point LINEUP_BACKENDS_FILE at a "
-            "file, or remove the folder."
+            _(
+                "{path} is a folder, not a backends.toml file. Point LINEUP_BACKENDS_FILE at a "
+                "file, or remove the folder."
+            ).format(path=path)
         ) from None
     except OSError as exc:
-        raise ConfigError(f"{path} cannot be read ({exc.strerror or exc}).") from None
+        raise ConfigError(
+            _("{path} cannot be read ({reason}).").format(path=path, reason=exc.strerror or exc)
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"{path} is not UTF-8 text (byte {exc.start} cannot be read). Save it as UTF-8."
+            _("{path} is not UTF-8 text (byte {byte} cannot be read). Save it as UTF-8.").format(
+                path=path, byte=exc.start
+            )
         ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        raise ConfigError(
+            _("{path} is not valid TOML: {reason}").format(path=path, reason=exc)
+        ) from exc
 
 
 def _table(path: Path, data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -123,8 +133,9 @@ def _table(path: Path, data: dict[str, Any], key: str) -> dict[str, Any]:
         return {}
     if not isinstance(table, dict):
         raise ConfigError(
-            f"{path}: `{key}` must be a table of entries, like [{key}.NAME], "
-            f"not {_describe(table)}."
+            _("{path}: `{key}` must be a table of entries, like [{key}.NAME], not {value}.").format(
+                path=path, key=key, value=_describe(table)
+            )
         )
     return table
 
@@ -133,35 +144,46 @@ def _endpoint(path: Path, name: str, entry: Any) -> Endpoint:
     where = f"{path}: [endpoints.{name}]"
     if not isinstance(entry, dict):
         raise ConfigError(
-            f"{where} must be a table with `kind` and `base_url`, not {_describe(entry)}."
+            _("{where} must be a table with `kind` and `base_url`, not {value}.").format(
+                where=where, value=_describe(entry)
+            )
         )
     if "kind" not in entry or "base_url" not in entry:
-        raise ConfigError(f"{where} needs `kind` and `base_url`.")
+        raise ConfigError(_("{where} needs `kind` and `base_url`.").format(where=where))
     unknown = set(entry) - _ENDPOINT_KEYS
     if "api_key" in unknown:
         raise ConfigError(
-            f"{where} holds a key. Keys stay out of files: put it in "
-            "an environment variable and name that with `api_key_env`."
+            _(
+                "{where} holds a key. Keys stay out of files: put it in an environment variable "
+                "and name that with `api_key_env`."
+            ).format(where=where)
         )
     if unknown:
-        raise ConfigError(f"{where} has unknown keys {sorted(unknown)}.")
+        raise ConfigError(
+            _("{where} has unknown keys {keys}.").format(where=where, keys=sorted(unknown))
+        )
     from backends.registry import endpoint_kinds
 
     kind = _string(where, entry, "kind")
     if kind not in endpoint_kinds():
         raise ConfigError(
-            f"{where}: kind = {kind!r} is not a kind that talks to a server. "
-            f"Use one of: {', '.join(endpoint_kinds())}."
+            _(
+                "{where}: kind = {kind} is not a kind that talks to a server. Use one of: {kinds}."
+            ).format(where=where, kind=repr(kind), kinds=", ".join(endpoint_kinds()))
         )
     base_url = _string(where, entry, "base_url")
     if not base_url.startswith(("http://", "https://")) or not base_url.split("://", 1)[1]:
         raise ConfigError(
-            f"{where}: base_url = {redact_url(base_url)!r} is not an http:// or https:// address."
+            _("{where}: base_url = {url} is not an http:// or https:// address.").format(
+                where=where, url=repr(redact_url(base_url))
+            )
         )
     try:
         check_base_url(base_url)
     except SpecError as exc:
-        raise ConfigError(f"{where}: base_url: {exc}") from None
+        raise ConfigError(
+            _("{where}: base_url: {problem}").format(where=where, problem=error_text(exc))
+        ) from None
     api_key_env = entry.get("api_key_env")
     if api_key_env is not None:
         api_key_env = _string(where, entry, "api_key_env")
@@ -172,8 +194,10 @@ def _endpoint(path: Path, name: str, entry: Any) -> Endpoint:
         or not 1 <= concurrency <= MAX_CONCURRENCY
     ):
         raise ConfigError(
-            f"{where}: `concurrency` must be a whole number from 1 to {MAX_CONCURRENCY} (the "
-            f"requests a study sends there at once), not {_describe(concurrency)}."
+            _(
+                "{where}: `concurrency` must be a whole number from 1 to {maximum} (the requests "
+                "a study sends there at once), not {value}."
+            ).format(where=where, maximum=MAX_CONCURRENCY, value=_describe(concurrency))
         )
     return Endpoint(name, kind, base_url, api_key_env, concurrency)
 
@@ -183,22 +207,31 @@ def _named_model(path: Path, name: str, entry: Any) -> NamedModel:
 
     where = f"{path}: [models.{name}]"
     if not isinstance(entry, dict):
-        raise ConfigError(f"{where} must be a table with `spec`, not {_describe(entry)}.")
+        raise ConfigError(
+            _("{where} must be a table with `spec`, not {value}.").format(
+                where=where, value=_describe(entry)
+            )
+        )
     if "spec" not in entry:
-        raise ConfigError(f"{where} needs `spec`.")
+        raise ConfigError(_("{where} needs `spec`.").format(where=where))
     unknown = set(entry) - _MODEL_KEYS
     if unknown:
-        raise ConfigError(f"{where} has unknown keys {sorted(unknown)}.")
+        raise ConfigError(
+            _("{where} has unknown keys {keys}.").format(where=where, keys=sorted(unknown))
+        )
     text = _string(where, entry, "spec")
     try:
         spec = check_spec(text)
     except SpecError as exc:
-        raise ConfigError(f"{where}: spec: {exc}") from None
+        raise ConfigError(
+            _("{where}: spec: {problem}").format(where=where, problem=error_text(exc))
+        ) from None
     options = entry.get("options", {})
     if not isinstance(options, dict):
         raise ConfigError(
-            f"{where}: `options` must be a table, like options = {{ timeout_s = 120 }}, "
-            f"not {_describe(options)}."
+            _("{where}: `options` must be a table, like options = {example}, not {value}.").format(
+                where=where, example="{ timeout_s = 120 }", value=_describe(options)
+            )
         )
     # Checked now, with the backend's own Options model, so a typo shows when the file is
     # read rather than as a failed answer. Backend modules import their engines lazily.
@@ -210,7 +243,11 @@ def _named_model(path: Path, name: str, entry: Any) -> NamedModel:
         try:
             options_model(**options)
         except ValidationError as exc:
-            raise ConfigError(f"{where}: options: {_problems(exc, options_model)}.") from None
+            raise ConfigError(
+                _("{where}: options: {problems}.").format(
+                    where=where, problems=_problems(exc, options_model)
+                )
+            ) from None
     return NamedModel(name, text, dict(options))
 
 
@@ -220,32 +257,43 @@ def _problems(exc: ValidationError, options_model: Any) -> str:
         key = ".".join(str(part) for part in error["loc"]) or "?"
         if error["type"] == "extra_forbidden":
             known = ", ".join(sorted(options_model.model_fields))
-            problems.append(f"`{key}` is not an option of this backend (it has: {known})")
+            problems.append(
+                _("`{key}` is not an option of this backend (it has: {known})").format(
+                    key=key, known=known
+                )
+            )
         else:
-            problems.append(f"`{key}`: {error['msg']}")
+            problems.append(f"`{key}`: {error['msg']}")  # pydantic's words, English
     return "; ".join(problems)
 
 
 def _string(where: str, entry: dict[str, Any], key: str) -> str:
     value = entry[key]
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}: `{key}` must be a non-empty string, not {_describe(value)}.")
+        raise ConfigError(
+            _("{where}: `{key}` must be a non-empty string, not {value}.").format(
+                where=where, key=key, value=_describe(value)
+            )
+        )
     return value.strip()
 
 
 def _describe(value: Any) -> str:
-    """What a wrong value is, for a message; only scalars are shown, as they are short."""
+    """What a wrong value is, for a message's {value} (a noun phrase standing alone, so a
+    translation can say "not {value}" as its language does); only scalars are shown."""
     if isinstance(value, str):
-        return "an empty string" if not value.strip() else f"the string {value!r}"
+        if not value.strip():
+            return _("an empty string")
+        return _("the string {value}").format(value=repr(value))
     if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
+        return _("a boolean ({value})").format(value=str(value).lower())
     if isinstance(value, int | float):
-        return f"a number ({value!r})"
+        return _("a number ({value})").format(value=repr(value))
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, dict):
-        return "a table"
-    return f"a {type(value).__name__}"  # TOML dates and times
+        return _("a table")
+    return _("a {type}").format(type=type(value).__name__)  # TOML dates and times
 
 
 def resolve_model(text: str, config: BackendsConfig) -> tuple[ModelSpec, dict[str, Any]]:
@@ -257,7 +305,9 @@ def resolve_model(text: str, config: BackendsConfig) -> tuple[ModelSpec, dict[st
         spec, options = check_spec(named.spec), dict(named.options)
     elif ":" not in text:
         raise SpecError(
-            f"{text!r} is neither a spec (KIND:MODEL) nor a model named in backends.toml."
+            _("{text} is neither a spec (KIND:MODEL) nor a model named in backends.toml.").format(
+                text=repr(text)
+            )
         )
     else:
         spec, options = check_spec(text), {}

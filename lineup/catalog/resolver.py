@@ -18,6 +18,7 @@ from backends.base import Modality
 from backends.registry import create_backend, is_endpoint_kind, kind_info
 from backends.spec import ModelSpec, SpecError
 from lineup.catalog.config import BackendsConfig, resolve_model
+from lineup.core import _
 from lineup.store import MODEL_SPEC_MAX_CHARS
 
 
@@ -65,16 +66,26 @@ def resolve(text: str, modality: Modality, config: BackendsConfig) -> ResolvedMo
     another modality."""
     if len(text) > MODEL_SPEC_MAX_CHARS:
         raise SpecError(
-            f"A model spec is {len(text)} characters long; the limit is "
-            f"{MODEL_SPEC_MAX_CHARS}. Give the model a short name in backends.toml."
+            _(
+                "A model spec is {length} characters long; the limit is {limit}. Give the "
+                "model a short name in backends.toml."
+            ).format(length=len(text), limit=MODEL_SPEC_MAX_CHARS)
         )
     spec, options = resolve_model(text, config)
     if kind_info(spec.kind).modality != modality:
-        raise SpecError(f"{text!r} is not a {modality.upper()} backend.")
+        message = (
+            _("{spec} is not a TTS backend.")
+            if modality == "tts"
+            else _("{spec} is not a VLM backend.")
+            if modality == "vlm"
+            else _("{spec} is not a STT backend.")
+        )
+        raise SpecError(message.format(spec=repr(text)))
     if len(str(spec)) > MODEL_SPEC_MAX_CHARS:
         raise SpecError(
-            f"{text!r} stands for a spec {len(str(spec))} characters long; the limit is "
-            f"{MODEL_SPEC_MAX_CHARS}."
+            _("{name} stands for a spec {length} characters long; the limit is {limit}.").format(
+                name=repr(text), length=len(str(spec)), limit=MODEL_SPEC_MAX_CHARS
+            )
         )
     return ResolvedModel(text, spec, options, lane_of(spec, config), modality)
 
@@ -85,7 +96,9 @@ def resolve_all(
     """Every model, in order, before anything runs; SpecError naming the bad one."""
     if not texts:
         raise SpecError(
-            "Choose at least one voice." if modality == "tts" else "Choose at least one model."
+            _("Choose at least one voice.")
+            if modality == "tts"
+            else _("Choose at least one model.")
         )
     return [resolve(text, modality, config) for text in texts]
 

@@ -10,9 +10,11 @@ from typing import Any, TypeAlias, TypeVar
 
 from lineup.app import (
     MAX_SEED,
+    N_,
     PARALLEL,
     TIMING_MODES,
     InputError,
+    _,
     check_max_tokens,
     check_seed,
     check_temperature,
@@ -27,14 +29,17 @@ Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 T = TypeVar("T", int, float)
 
 
-def _checked(convert: Callable[[str], T], check: Callable[[T], T], what: str) -> Any:
-    """An argparse `type=`: a bad value is argparse's usage error (exit 2) with our message."""
+def _checked(convert: Callable[[str], T], check: Callable[[T], T], message: str) -> Any:
+    """An argparse `type=`: a bad value is argparse's usage error (exit 2) with our message
+    (`message`, marked N_: what is said of a value that is not even a number, {text})."""
 
     def parse(text: str) -> T:
         try:
             value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}.") from None
+            raise argparse.ArgumentTypeError(
+                _(message).format(text=repr(text), maximum=MAX_SEED)
+            ) from None
         try:
             return check(value)
         except InputError as exc:
@@ -45,22 +50,24 @@ def _checked(convert: Callable[[str], T], check: Callable[[T], T], what: str) ->
 
 def _at_least_one_id(value: int) -> int:
     if value < 1:
-        raise InputError(f"A study id is a whole number from 1, not {value}.")
+        raise InputError(_("A study id is a whole number from 1, not {value}.").format(value=value))
     return value
 
 
 def _at_least_one(value: int) -> int:
     if value < 1:
-        raise InputError(f"The number of samples must be at least 1, not {value}.")
+        raise InputError(
+            _("The number of samples must be at least 1, not {value}.").format(value=value)
+        )
     return value
 
 
-TIMEOUT_S = _checked(float, check_timeout_s, "a number of seconds")
-TEMPERATURE = _checked(float, check_temperature, "a number")
-MAX_TOKENS = _checked(int, check_max_tokens, "a whole number")
-SEED = _checked(int, check_seed, f"a whole number from 0 to {MAX_SEED}")
-SAMPLES = _checked(int, _at_least_one, "a whole number")
-STUDY_ID = _checked(int, _at_least_one_id, "a study id (a whole number)")
+TIMEOUT_S = _checked(float, check_timeout_s, N_("{text} is not a number of seconds."))
+TEMPERATURE = _checked(float, check_temperature, N_("{text} is not a number."))
+MAX_TOKENS = _checked(int, check_max_tokens, N_("{text} is not a whole number."))
+SEED = _checked(int, check_seed, N_("{text} is not a whole number from 0 to {maximum}."))
+SAMPLES = _checked(int, _at_least_one, N_("{text} is not a whole number."))
+STUDY_ID = _checked(int, _at_least_one_id, N_("{text} is not a study id (a whole number)."))
 
 
 def _moment(text: str) -> datetime:

@@ -13,8 +13,11 @@ from lineup.app import (
     GenerationResult,
     Lineup,
     MediaError,
+    _,
     card_line,
     machine_line,
+    ngettext,
+    state_word,
 )
 from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands, add_timing
 from lineup.cli.output import EXIT_OK, BadInput, emit, energy_line, err, hardware_fields, table
@@ -68,7 +71,7 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
         try:
             image = app.compare.image_file(args.image)
         except MediaError as exc:
-            raise BadInput(f"{args.image}: {exc}") from exc
+            raise BadInput(_("{path}: {problem}").format(path=args.image, problem=exc)) from exc
     comparison = app.compare.vlm(  # checks the question, system prompt and models
         question=args.question,
         models=args.model,
@@ -80,15 +83,27 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         timing=args.timing,
     )
-    err(f"run {comparison.run_id}: {len(args.model)} model(s)")
+    err(
+        ngettext(
+            "run {run_id}: {count} model", "run {run_id}: {count} models", len(args.model)
+        ).format(run_id=comparison.run_id, count=len(args.model))
+    )
     if args.json:
         for event in comparison.iter_events():
             if event.result is not None:
                 r = event.result
                 if r.status == "ok":
-                    err(f"  done   {r.model} (generation {r.generation_id})")
+                    err(
+                        _("  done   {model} (generation {generation_id})").format(
+                            model=r.model, generation_id=r.generation_id
+                        )
+                    )
                 else:
-                    err(f"  failed {r.model} (generation {r.generation_id}): {r.error}")
+                    err(
+                        _("  failed {model} (generation {generation_id}): {error}").format(
+                            model=r.model, generation_id=r.generation_id, error=r.error
+                        )
+                    )
     else:
         follow_comparison(comparison)  # each model's live figures while it streams
     by_id = {r.generation_id: r for r in comparison.results()}
@@ -119,8 +134,17 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
         print(f"note: {sentence}")
     print()
     for result in results:
-        print(f"== {result['model']} [{result['status']}] generation {result['generation_id']}")
-        print(result["text"] if result["status"] == "ok" else f"error: {result['error']}")
+        print(
+            _("== {model} [{status}] generation {generation_id}").format(
+                model=result["model"],
+                status=state_word(result["status"]),
+                generation_id=result["generation_id"],
+            )
+        )
+        if result["status"] == "ok":
+            print(result["text"])
+        else:
+            print(_("error: {message}").format(message=result["error"]))
         if result["status"] == "ok":
             print(
                 table(

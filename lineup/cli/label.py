@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lineup.app import RELEVANCE, Lineup
+from lineup.app import RELEVANCE, Lineup, _
 from lineup.cli.arguments import Commands
 from lineup.cli.output import EXIT_OK, emit
 
@@ -34,5 +34,9 @@ def cmd_label(app: Lineup, args: argparse.Namespace) -> int:
     if args.json:
         emit(document)
     else:
-        print(f"label {label_id}: generation {args.generation_id} is {args.relevance}")
+        print(
+            _("label {label_id}: generation {generation_id} is {relevance}").format(
+                label_id=label_id, generation_id=args.generation_id, relevance=args.relevance
+            )
+        )
     return EXIT_OK

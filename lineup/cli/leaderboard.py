@@ -12,6 +12,7 @@ from lineup.app import (
     TTS_COLUMNS,
     LeaderboardFilter,
     Lineup,
+    _,
     contention_note,
 )
 from lineup.cli.arguments import MOMENT, STUDY_ID, Commands
@@ -161,7 +162,7 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
         else:
             print(table(rows, TTS_TEXT_COLUMNS))
     elif board_filter.is_empty:
-        print(f"No {args.kind} generations stored yet.")
+        print(_("No {kind} generations stored yet.").format(kind=args.kind))
     else:
-        print(f"No {args.kind} generations match the filter.")
+        print(_("No {kind} generations match the filter.").format(kind=args.kind))
     return EXIT_OK

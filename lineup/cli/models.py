@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lineup.app import Lineup
+from lineup.app import Lineup, _, said
 from lineup.cli.arguments import Commands
 from lineup.cli.output import EXIT_OK, emit
 
@@ -47,14 +47,19 @@ def cmd_backends(app: Lineup, args: argparse.Namespace) -> int:
         emit(document)
         return EXIT_OK
     for report in reports:
-        state = "up" if report.health.ok else "DOWN"
-        print(f"{report.name} ({report.kind}) {report.base_url}: {state} - {report.health.message}")
+        health = said(report.health.message, report.health.template, report.health.values)
+        line = (
+            _("{name} ({kind}) {url}: up - {health}")
+            if report.health.ok
+            else _("{name} ({kind}) {url}: DOWN - {health}")
+        )
+        print(line.format(name=report.name, kind=report.kind, url=report.base_url, health=health))
         for model in report.models:
-            vision = {True: " [vision]", False: "", None: ""}[model.vision]
+            vision = _(" [vision]") if model.vision else ""
             print(f"  {model.spec}{vision}")
-    print("local (no server needed):")
+    print(_("local (no server needed):"))
     for model in local:
         print(f"  {model.spec}")
     for named in app.config.models:
-        print(f"named {named.name} = {named.spec}")
+        print(_("named {name} = {spec}").format(name=named.name, spec=named.spec))
     return EXIT_OK

@@ -10,8 +10,11 @@ from lineup.app import (
     MAX_SEED,
     MAX_SENTENCE_CHARS,
     Lineup,
+    _,
     card_line,
     machine_line,
+    ngettext,
+    state_word,
 )
 from lineup.cli.arguments import SAMPLES, SEED, TIMEOUT_S, Commands, add_timing
 from lineup.cli.output import EXIT_OK, emit, energy_line, err, table
@@ -87,17 +90,25 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
     )
     # After the checks: a refused STT model is said once, as the error.
     for warning in warnings:
-        err(f"warning: {warning}")
+        err(_("warning: {message}").format(message=warning))
     clips = len(comparison.clips)
-    err(f"run {', '.join(map(str, comparison.run_ids))}: {clips} clip(s)")
+    err(
+        ngettext("run {run_ids}: {count} clip", "run {run_ids}: {count} clips", clips).format(
+            run_ids=", ".join(map(str, comparison.run_ids)), count=clips
+        )
+    )
     for event in comparison.iter_events():
         if event.result is not None:
             r = event.result
-            label = f"{r.voice} sample {r.sample + 1} (generation {r.generation_id})"
             if r.status == "ok":
-                err(f"  done   {label}")
+                line = _("  done   {voice} sample {sample} (generation {generation_id})")
             else:
-                err(f"  failed {label}: {r.error}")
+                line = _("  failed {voice} sample {sample} (generation {generation_id}): {error}")
+            err(
+                line.format(
+                    voice=r.voice, sample=r.sample + 1, generation_id=r.generation_id, error=r.error
+                )
+            )
     comparison.settle()  # each voice asked about itself, after the clips (bounded)
     results = [
         {name: getattr(r, name) for name in TTS_RESULT_FIELDS}
@@ -123,11 +134,16 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
     print()
     for result in results:
         print(
-            f"== {result['voice']} sample {result['sample'] + 1} [{result['status']}] "
-            f"generation {result['generation_id']}"
+            _("== {voice} sample {sample} [{status}] generation {generation_id}").format(
+                voice=result["voice"],
+                sample=result["sample"] + 1,
+                status=state_word(result["status"]),
+                generation_id=result["generation_id"],
+            )
         )
         if result["status"] == "ok":
-            print(f"heard: {result['transcript']}" if result["transcript"] is not None else "")
+            heard = result["transcript"]
+            print(_("heard: {transcript}").format(transcript=heard) if heard is not None else "")
             print(
                 table(
                     [result],
@@ -136,8 +152,8 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
             )
             print(energy_line(result))
         else:
-            print(f"error: {result['error']}")
-        print(f"audio: {result['audio_path'] or '-'}")
+            print(_("error: {message}").format(message=result["error"]))
+        print(_("audio: {path}").format(path=result["audio_path"] or "-"))
         print()
     summary = app.compare.clip_summary(comparison.results())
     print(

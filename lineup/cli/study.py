@@ -7,7 +7,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lineup.app import DEFAULT_STT, MAX_SYSTEM_PROMPT_CHARS, Lineup, StudyRun
+from lineup.app import (
+    DEFAULT_STT,
+    MAX_SYSTEM_PROMPT_CHARS,
+    Lineup,
+    StudyRun,
+    _,
+    ngettext,
+    state_word,
+)
 from lineup.cli import study_compare, study_results, study_score
 from lineup.cli.arguments import (
     MAX_TOKENS,
@@ -84,24 +92,37 @@ def _study_ran(app: Lineup, run: StudyRun, args: argparse.Namespace) -> int:
         emit(state.as_dict())
     else:
         print(
-            f"study {state.study_id}: {state.status}, {state.done} of {state.total} answers, "
-            f"{state.errors} failed"
+            ngettext(
+                "study {study_id}: {status}, {done} of {total} answer, {errors} failed",
+                "study {study_id}: {status}, {done} of {total} answers, {errors} failed",
+                state.total,
+            ).format(
+                study_id=state.study_id,
+                status=state_word(state.status),
+                done=state.done,
+                total=state.total,
+                errors=state.errors,
+            )
         )
         if state.status != "done":
-            print(f"resume it with: python -m lineup study resume {state.study_id}")
+            print(
+                _("resume it with: python -m lineup study resume {study_id}").format(
+                    study_id=state.study_id
+                )
+            )
     return EXIT_OK
 
 
 def cmd_study_run(app: Lineup, args: argparse.Namespace) -> int:
     if bool(args.model) == bool(args.voice):
         raise BadInput(
-            "Give the models (--model) of a VLM set or the voices (--voice) of a voice set."
+            _("Give the models (--model) of a VLM set or the voices (--voice) of a voice set.")
         )
     voices = bool(args.voice)
     if voices and args.repeats is not None:
-        raise BadInput("Voices take --samples (clips per sentence), not --repeats.")
+        raise BadInput(_("Voices take --samples (clips per sentence), not --repeats."))
     if not voices and args.samples is not None:
-        raise BadInput("Models take --repeats (answers per item), not --samples.")
+        raise BadInput(_("Models take --repeats (answers per item), not --samples."))
     stt = None if args.stt.strip().lower() == "none" else args.stt
     run = app.studies.start(
         set_name=args.set,
@@ -117,7 +138,13 @@ def cmd_study_run(app: Lineup, args: argparse.Namespace) -> int:
         timing=args.timing,
         warmup=args.warmup,
     )
-    err(f"study {run.study_id}: set {args.set!r}, {run.plan.total} answers")
+    err(
+        ngettext(
+            "study {study_id}: set {set}, {total} answer",
+            "study {study_id}: set {set}, {total} answers",
+            run.plan.total,
+        ).format(study_id=run.study_id, set=repr(args.set), total=run.plan.total)
+    )
     return _study_ran(app, run, args)
 
 
@@ -139,11 +166,20 @@ def cmd_study_cancel(app: Lineup, args: argparse.Namespace) -> int:
 def _study_asked(app: Lineup, study_id: int, args: argparse.Namespace) -> int:
     info = app.studies.get(study_id)
     assert info is not None
-    asked = f" ({info.requested} asked of the process running it)" if info.requested else ""
     if args.json:
         emit({"study_id": info.id, "status": info.status, "requested": info.requested})
+    elif info.requested:
+        print(
+            _("study {study_id}: {status} ({requested} asked of the process running it)").format(
+                study_id=info.id,
+                status=state_word(info.status),
+                requested=state_word(info.requested),
+            )
+        )
     else:
-        print(f"study {info.id}: {info.status}{asked}")
+        print(
+            _("study {study_id}: {status}").format(study_id=info.id, status=state_word(info.status))
+        )
     return EXIT_OK
 
 
@@ -182,7 +218,7 @@ def cmd_study_list(app: Lineup, args: argparse.Namespace) -> int:
     if args.json:
         emit({"studies": rows})
     elif not rows:
-        print("No studies yet: python -m lineup study run --set NAME --model SPEC")
+        print(_("No studies yet: python -m lineup study run --set NAME --model SPEC"))
     else:
         shown = [
             {**r, "models": ", ".join(r["models"]), "created_at": r["created_at"][:19]}

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lineup.app import COMPARISON_FORMATS, Lineup, short_names
+from lineup.app import COMPARISON_FORMATS, Lineup, _, short_names
 from lineup.cli.arguments import Commands
 from lineup.cli.output import EXIT_OK, BadInput, emit, table, terminal_safe
 
@@ -44,7 +44,11 @@ def _matches(given: list[str] | None) -> dict[str, str] | None:
     for pair in given:
         base, sep, cand = pair.partition("=")
         if not sep or not base.strip() or not cand.strip():
-            raise BadInput(f"--match takes BASELINE_MODEL=CANDIDATE_MODEL, not {pair!r}.")
+            raise BadInput(
+                _("--match takes BASELINE_MODEL=CANDIDATE_MODEL, not {pair}.").format(
+                    pair=repr(pair)
+                )
+            )
         matches[base.strip()] = cand.strip()
     return matches
 
@@ -86,14 +90,14 @@ def cmd_study_compare(app: Lineup, args: argparse.Namespace) -> int:
     matches = _matches(args.match)
     if args.format:
         if not args.out:
-            raise BadInput("--format writes a report: give the file or folder with --out.")
+            raise BadInput(_("--format writes a report: give the file or folder with --out."))
         path = app.studies.compare_report(
             args.baseline, args.candidate, args.format, Path(args.out), matches
         )
         print(path)
         return EXIT_OK
     if args.out:
-        raise BadInput("--out goes with --format html or md.")
+        raise BadInput(_("--out goes with --format html or md."))
     document = app.studies.compare(args.baseline, args.candidate, matches)
     if args.json:
         emit(document)

@@ -15,6 +15,8 @@ from lineup.app import (
     JudgeRun,
     Lineup,
     ResolvedModel,
+    _,
+    state_word,
 )
 from lineup.cli.arguments import MAX_TOKENS, STUDY_ID, TIMEOUT_S, Commands
 from lineup.cli.output import EXIT_OK, BadInput, emit, err, terminal_safe
@@ -67,21 +69,29 @@ def register(study: Commands) -> None:
 def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
     if not args.judge and not args.reference_model:
         raise BadInput(
-            "Give a judge (--judge SPEC), a reference model (--reference-model SPEC), or both."
+            _("Give a judge (--judge SPEC), a reference model (--reference-model SPEC), or both.")
         )
     template = None
     if args.template_file:
         if not args.judge:
-            raise BadInput("--template-file is the judge's prompt; give the judge with --judge.")
+            raise BadInput(_("--template-file is the judge's prompt; give the judge with --judge."))
         try:
             template = Path(args.template_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"Cannot read the template {args.template_file}: {exc}") from None
+            raise BadInput(
+                _("Cannot read the template {path}: {reason}").format(
+                    path=args.template_file, reason=exc
+                )
+            ) from None
     limits = {"--judge-max-tokens": args.judge_max_tokens, "--judge-timeout": args.judge_timeout}
     given = [flag for flag, value in limits.items() if value is not None]
     if given and not args.judge:
         raise BadInput(
-            f"{' and '.join(given)} set the judge's limits; give the judge with --judge."
+            _("{flags} set the judge's limits; give the judge with --judge.").format(
+                flags=given[0]
+                if len(given) == 1
+                else _("{first} and {last}").format(first=given[0], last=given[1])
+            )
         )
     judge = None
     if args.judge:
@@ -99,8 +109,17 @@ def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
         run = app.scores.start_reference(args.study_id, args.reference_model)
         state = follow(app, run)
         err(
-            f"reference model {args.reference_model}: study {state.study_id}, {state.status}, "
-            f"{state.done} of {state.total} answers, {state.errors} failed"
+            _(
+                "reference model {model}: study {study_id}, {status}, {done} of {total} "
+                "answers, {errors} failed"
+            ).format(
+                model=args.reference_model,
+                study_id=state.study_id,
+                status=state_word(state.status),
+                done=state.done,
+                total=state.total,
+                errors=state.errors,
+            )
         )
     reference = app.scores.reference_summary(args.study_id)
     result: dict[str, Any] = {"study_id": args.study_id, "reference": reference}
@@ -114,9 +133,17 @@ def cmd_study_score(app: Lineup, args: argparse.Namespace) -> int:
         return EXIT_OK
     if reference is not None:
         print(
-            f"study {args.study_id}: reference model {reference['model']} (study "
-            f"{reference['study_id']}, {reference['status']}): {reference['ok']} answers, "
-            f"{reference['errors']} failed"
+            _(
+                "study {study_id}: reference model {model} (study {reference_study_id}, "
+                "{status}): {ok} answers, {errors} failed"
+            ).format(
+                study_id=args.study_id,
+                model=reference["model"],
+                reference_study_id=reference["study_id"],
+                status=state_word(reference["status"]),
+                ok=reference["ok"],
+                errors=reference["errors"],
+            )
         )
     if args.judge:
         print(_judged_line(args.study_id, judged))
@@ -136,26 +163,40 @@ def _judge_timeout_s(args: argparse.Namespace) -> float:
 def _judged_line(study_id: int, run: JudgeRun) -> str:
     """How the judge's run ended, in words: a failure when most of its verdicts have no score
     (the definitions of lineup.score's judge)."""
-    head = f"study {study_id}: judge {run.judge} ({run.protocol})"
-    verdicts = run.scored + run.unscored
+    values = {
+        "study_id": study_id,
+        "judge": run.judge,
+        "protocol": run.protocol,
+        "verdicts": run.scored + run.unscored,
+        "scored": run.scored,
+        "unscored": run.unscored,
+        "asked": run.asked,
+        "cached": run.cached,
+        "failed": run.failed,
+    }
     if run.mostly_failed:
-        return (
-            f"{head} failed: {run.unscored} of {verdicts} verdicts have no score "
-            f"({run.asked} asked, {run.cached} already judged)"
-        )
-    return (
-        f"{head}: {run.asked} asked, {run.cached} already judged, {run.failed} failed; "
-        f"{run.scored} of {verdicts} verdicts scored"
-    )
+        return _(
+            "study {study_id}: judge {judge} ({protocol}) failed: {unscored} of {verdicts} "
+            "verdicts have no score ({asked} asked, {cached} already judged)"
+        ).format(**values)
+    return _(
+        "study {study_id}: judge {judge} ({protocol}): {asked} asked, {cached} already judged, "
+        "{failed} failed; {scored} of {verdicts} verdicts scored"
+    ).format(**values)
 
 
 def _explain_failures(run: JudgeRun) -> None:
     """The first replies without a score, and what to try (on stderr)."""
     for shown in run.failed_replies:
         error = terminal_safe(shown.error or "-")
-        err(f"\nanswer {shown.generation_id} ({shown.status}): {error}")
-        reply = shown.reply if shown.reply and shown.reply.strip() else "(no reply text)"
-        err("  reply: " + terminal_safe(reply).replace("\n", "\n         "))
+        err(
+            "\n"
+            + _("answer {generation_id} ({status}): {error}").format(
+                generation_id=shown.generation_id, status=state_word(shown.status), error=error
+            )
+        )
+        reply = shown.reply if shown.reply and shown.reply.strip() else _("(no reply text)")
+        err(_("  reply: {reply}").format(reply=terminal_safe(reply).replace("\n", "\n         ")))
     err(f"\n{SIMPLER_TEMPLATE_HINT}")
 
 
@@ -184,13 +225,15 @@ def _judge(app: Lineup, args: argparse.Namespace, judge: ResolvedModel) -> Judge
             on_progress=advance,
         )
     if run.busy or run.skipped:
-        why = (
-            "the reference model has no complete answer to their item"
-            if run.protocol == "pairwise"
-            else "their item has no reference"
-        )
-        err(
-            f"{run.skipped} answer(s) are not scored: {why}; "
-            f"{run.busy} are being judged by another process"
-        )
+        if run.protocol == "pairwise":
+            unscored = _(
+                "{skipped} answer(s) are not scored: the reference model has no complete answer "
+                "to their item; {busy} are being judged by another process"
+            )
+        else:
+            unscored = _(
+                "{skipped} answer(s) are not scored: their item has no reference; {busy} are "
+                "being judged by another process"
+            )
+        err(unscored.format(skipped=run.skipped, busy=run.busy))
     return run

@@ -195,6 +195,14 @@ def number(value: float, decimals: int = 0) -> str:
     return format_decimal(value, format=pattern, locale=_babel_locale())
 
 
+def grouped(value: float, decimals: int = 0) -> str:
+    """A count or size with its thousands grouped, as Lineup's messages always wrote them:
+    "20,000" and "1,024.5" in English, "20 000" and "1 024,5" in Russian."""
+    if _language.get() == ENGLISH:
+        return f"{value:,.{decimals}f}"
+    return number(value, decimals)
+
+
 def percent(fraction: float, decimals: int = 0) -> str:
     """A fraction as a percentage: 0.125 is "12.5%" in English, "12,5 %" in Russian."""
     if _language.get() == ENGLISH:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from lineup.core.i18n import ENGLISH, _, current_language, number
+
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 ACCEPTED_NAMES = "PNG, JPEG, WebP or GIF"
 SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "GIF": ".gif"}
@@ -114,9 +116,11 @@ def validate_image(
                 raise _bomb_error(exc, max_pixels) from exc
             except Exception as exc:  # Truncated or corrupt data: OSError, SyntaxError, ...
                 raise MediaError(
-                    f"The image is damaged or incomplete: it could not be fully decoded ({exc}). "
-                    "It may have been cut off during upload or download; save or export it "
-                    "again and upload the new file."
+                    _(
+                        "The image is damaged or incomplete: it could not be fully decoded "
+                        "({reason}). It may have been cut off during upload or download; save "
+                        "or export it again and upload the new file."
+                    ).format(reason=exc)
                 ) from exc
 
     return ValidatedImage(
@@ -133,36 +137,53 @@ def validate_image(
 def _open(data: bytes, max_bytes: int, max_pixels: int) -> tuple[Image.Image, ImageHeader]:
     """The image opened (its header read, no pixel decoded) and checked; the caller closes it."""
     if not data:
-        raise MediaError(f"The file is empty (0 bytes). Upload a {ACCEPTED_NAMES} image.")
+        raise MediaError(
+            _("The file is empty (0 bytes). Upload a {formats} image.").format(
+                formats=ACCEPTED_NAMES
+            )
+        )
     if len(data) > max_bytes:
         raise too_big(len(data), max_bytes)
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
         raise MediaError(
-            f"This file is not an image Lineup can read. Upload a {ACCEPTED_NAMES} image."
+            _("This file is not an image Lineup can read. Upload a {formats} image.").format(
+                formats=ACCEPTED_NAMES
+            )
         ) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _bomb_error(exc, max_pixels) from exc
     except Exception as exc:  # Pillow's plugins raise many types on a malformed header.
         raise MediaError(
-            f"The image header is damaged ({exc}). Save or export the image again as "
-            f"{ACCEPTED_NAMES} and upload it again."
+            _(
+                "The image header is damaged ({reason}). Save or export the image again as "
+                "{formats} and upload it again."
+            ).format(reason=exc, formats=ACCEPTED_NAMES)
         ) from exc
     detected = FORMAT_ALIASES.get(image.format or "", image.format or "unknown")
     width, height = image.size
     if detected not in ACCEPTED_FORMATS:
         image.close()
         raise MediaError(
-            f"{detected} images are not supported. Accepted formats: {ACCEPTED_NAMES}. "
-            "Convert the image (for example, save it as PNG) and upload it again."
+            _(
+                "{format} images are not supported. Accepted formats: {formats}. Convert the "
+                "image (for example, save it as PNG) and upload it again."
+            ).format(format=detected, formats=ACCEPTED_NAMES)
         )
     if width * height > max_pixels:
         image.close()
         raise MediaError(
-            f"The image is {width}x{height} pixels ({_megapixels(width * height)} megapixels), "
-            f"over the {_megapixels(max_pixels)} megapixel limit. Resize it, or raise the "
-            "limit with the LINEUP_MAX_MEGAPIXELS environment variable."
+            _(
+                "The image is {width}x{height} pixels ({megapixels} megapixels), over the "
+                "{limit} megapixel limit. Resize it, or raise the limit with the "
+                "LINEUP_MAX_MEGAPIXELS environment variable."
+            ).format(
+                width=width,
+                height=height,
+                megapixels=_megapixels(width * height),
+                limit=_megapixels(max_pixels),
+            )
         )
     return image, ImageHeader(detected, width, height)
 
@@ -179,15 +200,23 @@ def read_image_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise MediaError("There is no file at this path.") from None
+        raise MediaError(_("There is no file at this path.")) from None
     except OSError as exc:
-        raise MediaError(f"The file cannot be opened ({exc.strerror or exc}).") from None
+        raise MediaError(
+            _("The file cannot be opened ({reason}).").format(reason=exc.strerror or exc)
+        ) from None
     if stat.S_ISDIR(info.st_mode):
-        raise MediaError(f"This is a folder. Give the path of a {ACCEPTED_NAMES} image.")
+        raise MediaError(
+            _("This is a folder. Give the path of a {formats} image.").format(
+                formats=ACCEPTED_NAMES
+            )
+        )
     if not stat.S_ISREG(info.st_mode):
         raise MediaError(
-            f"This is not a regular file (a pipe or a device?). Give the path of a "
-            f"{ACCEPTED_NAMES} image."
+            _(
+                "This is not a regular file (a pipe or a device?). Give the path of a "
+                "{formats} image."
+            ).format(formats=ACCEPTED_NAMES)
         )
     if info.st_size > max_bytes:
         raise too_big(info.st_size, max_bytes)
@@ -196,7 +225,9 @@ def read_image_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
             # The file may have grown since stat(): never read more than the limit allows.
             data = file.read(max_bytes + 1)
     except OSError as exc:
-        raise MediaError(f"The file cannot be read ({exc.strerror or exc}).") from None
+        raise MediaError(
+            _("The file cannot be read ({reason}).").format(reason=exc.strerror or exc)
+        ) from None
     if len(data) > max_bytes:
         raise too_big(len(data), max_bytes)
     return data  # an empty file is refused by validate_image, with the same message as uploads
@@ -205,9 +236,11 @@ def read_image_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
 def too_big(size_bytes: int, max_bytes: int) -> MediaError:
     """The one wording of a file over the size limit."""
     return MediaError(
-        f"The file is {size_bytes / _MIB:.1f} MB, over the {max_bytes / _MIB:.3g} MB "
-        "upload limit. Use a smaller or more compressed image, or raise the limit "
-        "with the LINEUP_MAX_UPLOAD_MB environment variable."
+        _(
+            "The file is {megabytes} MB, over the {limit} MB upload limit. Use a smaller or "
+            "more compressed image, or raise the limit with the LINEUP_MAX_UPLOAD_MB "
+            "environment variable."
+        ).format(megabytes=number(size_bytes / _MIB, 1), limit=_decimal(max_bytes / _MIB))
     )
 
 
@@ -238,17 +271,32 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 def _bomb_error(exc: Exception, max_pixels: int) -> MediaError:
     pillow_limit = Image.MAX_IMAGE_PIXELS
-    pillow_note = (
-        f" Pillow itself refuses images over {_megapixels(pillow_limit)} megapixels."
-        if pillow_limit
-        else ""
-    )
+    if pillow_limit:
+        message = _(
+            "The image claims to be too large to decode safely ({reason}). Lineup accepts up "
+            "to {limit} megapixels (LINEUP_MAX_MEGAPIXELS). Pillow itself refuses images over "
+            "{pillow_limit} megapixels. Resize the image and upload it again."
+        )
+    else:
+        message = _(
+            "The image claims to be too large to decode safely ({reason}). Lineup accepts up "
+            "to {limit} megapixels (LINEUP_MAX_MEGAPIXELS). Resize the image and upload it "
+            "again."
+        )
     return MediaError(
-        f"The image claims to be too large to decode safely ({exc}). Lineup accepts up to "
-        f"{_megapixels(max_pixels)} megapixels (LINEUP_MAX_MEGAPIXELS).{pillow_note} "
-        "Resize the image and upload it again."
+        message.format(
+            reason=exc,
+            limit=_megapixels(max_pixels),
+            pillow_limit=_megapixels(pillow_limit or 0),
+        )
     )
+
+
+def _decimal(value: float) -> str:
+    """Three significant digits ("40", "0.5"), the decimal sign the language's."""
+    text = f"{value:.3g}"
+    return text if current_language() == ENGLISH else text.replace(".", ",")
 
 
 def _megapixels(pixels: float) -> str:
-    return f"{pixels / 1_000_000:.3g}"
+    return _decimal(pixels / 1_000_000)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from lineup.core import InputError
+from lineup.core import InputError, _
 from lineup.leaderboard.filters import STATUS_CHOICES, LeaderboardFilter
 from lineup.store import Label, QuestionSet, SetItemRow, Store, Study
 
@@ -94,19 +94,28 @@ def check_filter(store: Store, leaderboard_filter: LeaderboardFilter) -> None:
     f = leaderboard_filter
     if f.study_id is not None and study_row(store, f.study_id) is None:
         raise InputError(
-            f"There is no study {f.study_id}. `python -m lineup study list` shows the studies."
+            _(
+                "There is no study {study_id}. `python -m lineup study list` shows the studies."
+            ).format(study_id=f.study_id)
         )
     if f.set_name is not None and set_row(store, f.set_name) is None:
         raise InputError(
-            f"There is no set named {f.set_name!r}. `python -m lineup sets list` shows the sets."
+            _("There is no set named {name}. `python -m lineup sets list` shows the sets.").format(
+                name=repr(f.set_name)
+            )
         )
     if f.tag is not None:
         tags = stored_tags(store)
         if f.tag not in tags:
-            known = ", ".join(tags[:20]) or "none yet"
-            raise InputError(f"No set item has the tag {f.tag!r}. Tags: {known}.")
+            if tags:
+                message = _("No set item has the tag {tag}. Tags: {known}.")
+            else:
+                message = _("No set item has the tag {tag}. Tags: none yet.")
+            raise InputError(message.format(tag=repr(f.tag), known=", ".join(tags[:20])))
     if f.annotator is not None:
         with store.session() as session:
             found = session.scalar(select(Label.id).where(Label.annotator == f.annotator).limit(1))
         if found is None:
-            raise InputError(f"There is no label by {f.annotator!r}.")
+            raise InputError(
+                _("There is no label by {annotator}.").format(annotator=repr(f.annotator))
+            )

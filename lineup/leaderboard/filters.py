@@ -41,10 +41,12 @@ from lineup.core import (
     ERROR,
     FINAL_STATUSES,
     INTERRUPTED,
+    N_,
     OK,
     RUNNING,
     TIMEOUT,
     InputError,
+    _,
 )
 
 FAILED = "failed"  # every final state but `ok`
@@ -56,18 +58,27 @@ ALONE = "yes"  # the `alone` filter's query value
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+_NOT_A_DATE = {
+    "date": N_("{value} is not a date: write it as YYYY-MM-DD (a day in UTC), e.g. 2026-11-30."),
+    "date (since)": N_(
+        "{value} is not a date (since): write it as YYYY-MM-DD (a day in UTC), e.g. 2026-11-30."
+    ),
+    "date (until)": N_(
+        "{value} is not a date (until): write it as YYYY-MM-DD (a day in UTC), e.g. 2026-11-30."
+    ),
+}
+
+
 def parse_moment(value: str, what: str = "date") -> datetime:
     """A day (YYYY-MM-DD: its 00:00 UTC) or an ISO 8601 moment (naive: UTC); InputError
-    saying how to write one otherwise."""
+    saying how to write one otherwise (`what`: one of _NOT_A_DATE's keys)."""
     text_value = value.strip()
     try:
         if _DAY.fullmatch(text_value):
             return datetime.combine(date.fromisoformat(text_value), time(), tzinfo=UTC)
         return as_utc(datetime.fromisoformat(text_value))
     except ValueError:
-        raise InputError(
-            f"{value!r} is not a {what}: write it as YYYY-MM-DD (a day in UTC), e.g. 2026-11-30."
-        ) from None
+        raise InputError(_(_NOT_A_DATE[what]).format(value=repr(value))) from None
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -120,13 +131,22 @@ class LeaderboardFilter:
                 object.__setattr__(self, name, as_utc(moment))
         if self.status is not None and self.status not in STATUS_CHOICES:
             raise InputError(
-                f"Status {self.status!r} is not one of: {', '.join(STATUS_CHOICES)} "
-                f"({FAILED}: every final state but {OK})."
+                _(
+                    "Status {status} is not one of: {choices} ({failed}: every final state but "
+                    "{ok})."
+                ).format(
+                    status=repr(self.status),
+                    choices=", ".join(STATUS_CHOICES),
+                    failed=FAILED,
+                    ok=OK,
+                )
             )
         if self.since is not None and self.until is not None and self.since >= self.until:
             raise InputError(
-                f"The date range is empty: since ({_moment_text(self.since)}) must be before "
-                f"until ({_moment_text(self.until)}, which is not included)."
+                _(
+                    "The date range is empty: since ({since}) must be before until ({until}, "
+                    "which is not included)."
+                ).format(since=_moment_text(self.since), until=_moment_text(self.until))
             )
 
     @property
@@ -170,7 +190,11 @@ class LeaderboardFilter:
         other keys are ignored); InputError naming the bad value."""
         study = _cleaned(query.get("study"))
         if study is not None and not study.isdigit():
-            raise InputError(f"Study {study!r} is not a study id: give a number, e.g. 3.")
+            raise InputError(
+                _("Study {study} is not a study id: give a number, e.g. 3.").format(
+                    study=repr(study)
+                )
+            )
         since, until = _cleaned(query.get("since")), _cleaned(query.get("until"))
         alone = _cleaned(query.get("alone"))
         if alone is not None and alone != ALONE:

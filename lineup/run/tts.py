@@ -56,7 +56,7 @@ from typing import Any
 from backends.base import Audio, STTBackend, TTSBackend
 from backends.wav import to_wav_bytes
 from lineup.catalog import ResolvedModel
-from lineup.core import CANCELLED, ERROR, INTERRUPTED, OK, TIMEOUT, InputError, redact
+from lineup.core import CANCELLED, ERROR, INTERRUPTED, OK, TIMEOUT, InputError, _, redact
 from lineup.measure import language_warning, score
 from lineup.run import liveness
 from lineup.run.clips import Clip, ClipResult, RssPeak, TTSEvent, computing, jsonable
@@ -372,11 +372,13 @@ def start_tts_comparison(
     sentences = [texts] if isinstance(texts, str) else list(texts)
     sentences = [s.strip() for s in sentences if s.strip()]
     if not sentences:
-        raise InputError("Type a sentence for the voices to speak.")
+        raise InputError(_("Type a sentence for the voices to speak."))
     if not voices:
-        raise InputError("Choose at least one voice.")
+        raise InputError(_("Choose at least one voice."))
     if samples < 1:
-        raise InputError(f"The number of samples must be at least 1, not {samples}.")
+        raise InputError(
+            _("The number of samples must be at least 1, not {samples}.").format(samples=samples)
+        )
     base_seed = seed if seed is not None else random.randrange(2**31 - samples)
     batch_id = uuid.uuid4().hex
     run_ids = [

@@ -48,7 +48,7 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
 
-from lineup.core import N_, InputError
+from lineup.core import N_, InputError, _
 from lineup.store import Label, Store
 from lineup.study import counted_labels, study_info
 
@@ -182,7 +182,9 @@ def study_agreement(store: Store, study_id: int) -> Agreement:
     """alpha_and_kappas over the counted labels on the study's `ok` answers (a unit is an
     answer); InputError when there is no such study."""
     if study_info(store, study_id) is None:
-        raise InputError(f"There is no study {study_id}: give the id of a stored study.")
+        raise InputError(
+            _("There is no study {id}: give the id of a stored study.").format(id=study_id)
+        )
     with store.session() as session:
         rows = session.execute(
             counted_labels(

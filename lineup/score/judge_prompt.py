@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from lineup.core import InputError, check_max_tokens, check_timeout_s
+from lineup.core import InputError, _, check_max_tokens, check_timeout_s, grouped
 
 PROTOCOL_REFERENCE = "reference"
 PROTOCOL_PAIRWISE = "pairwise"
@@ -106,7 +106,9 @@ class JudgeReplyError(ValueError):
 def check_protocol(protocol: str) -> str:
     if protocol not in PROTOCOLS:
         raise InputError(
-            f"The judge's protocol is one of {', '.join(PROTOCOLS)}, not {protocol!r}."
+            _("The judge's protocol is one of {protocols}, not {protocol}.").format(
+                protocols=", ".join(PROTOCOLS), protocol=repr(protocol)
+            )
         )
     return protocol
 
@@ -119,8 +121,9 @@ def check_template(template: str | None, protocol: str = PROTOCOL_REFERENCE) -> 
         return DEFAULT_TEMPLATES[protocol]
     if len(template) > MAX_TEMPLATE_CHARS:
         raise InputError(
-            f"The judge's template is {len(template):,} characters long; the limit is "
-            f"{MAX_TEMPLATE_CHARS:,}."
+            _("The judge's template is {length} characters long; the limit is {limit}.").format(
+                length=grouped(len(template)), limit=grouped(MAX_TEMPLATE_CHARS)
+            )
         )
     wanted = PLACEHOLDERS[protocol]
     missing = [name for name in wanted if "{" + name + "}" not in template]
@@ -128,8 +131,10 @@ def check_template(template: str | None, protocol: str = PROTOCOL_REFERENCE) -> 
         names = ", ".join("{" + name + "}" for name in missing)
         every = ", ".join("{" + name + "}" for name in wanted)
         raise InputError(
-            f"The judge's template lacks {names}: a {protocol} template must hold {every}, "
-            "each filled in for every answer."
+            _(
+                "The judge's template lacks {missing}: a {protocol} template must hold "
+                "{every}, each filled in for every answer."
+            ).format(missing=names, protocol=protocol, every=every)
         )
     return template
 

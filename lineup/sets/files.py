@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Protocol
 
 from lineup.core import (
+    N_,
     ImageHeader,
     MediaError,
+    _,
+    grouped,
     image_header,
     read_image_file,
     too_big,
@@ -29,6 +32,8 @@ from lineup.sets.items import (
     Report,
     Row,
     SetError,
+    at,
+    line_of,
     names,
 )
 
@@ -59,20 +64,28 @@ class FolderFiles:
             real_path = (self.folder / relative).resolve(strict=True)
         except FileNotFoundError:
             raise Problem(
-                f"the image {relative!r} is missing: there is no such file in {self.folder}. "
-                "Check the path and its upper and lower case."
+                _(
+                    "the image {image} is missing: there is no such file in {folder}. "
+                    "Check the path and its upper and lower case."
+                ).format(image=repr(relative), folder=self.folder)
             ) from None
         except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
-            raise Problem(f"the image {relative!r} cannot be opened ({exc}).") from None
+            raise Problem(
+                _("the image {image} cannot be opened ({reason}).").format(
+                    image=repr(relative), reason=exc
+                )
+            ) from None
         if not real_path.is_relative_to(self._real_folder):
             raise Problem(
-                f"the image {relative!r} is a symbolic link to a file outside the set's folder. "
-                "Copy the image itself into the folder."
+                _(
+                    "the image {image} is a symbolic link to a file outside the set's folder. "
+                    "Copy the image itself into the folder."
+                ).format(image=repr(relative))
             )
         try:
             return read_image_file(real_path, max_bytes=max_bytes)
         except MediaError as exc:
-            raise Problem(f"the image {relative!r}: {exc}") from None
+            raise Problem(image_problem(relative, str(exc))) from None
 
 
 class ZipFiles:
@@ -91,14 +104,27 @@ class ZipFiles:
     def read(self, relative: str, max_bytes: int) -> bytes:
         info = self.members.get(self.base + relative)
         if info is None:
-            inside = f" (in its folder {self.base.rstrip('/')})" if self.base else ""
+            if self.base:
+                message = _(
+                    "the image {image} is missing: there is no such file in {zip} (in its "
+                    "folder {folder}). Check the path and its upper and lower case."
+                )
+            else:
+                message = _(
+                    "the image {image} is missing: there is no such file in {zip}. Check the "
+                    "path and its upper and lower case."
+                )
             raise Problem(
-                f"the image {relative!r} is missing: there is no such file in {self.label}"
-                f"{inside}. Check the path and its upper and lower case."
+                message.format(image=repr(relative), zip=self.label, folder=self.base.rstrip("/"))
             )
         if info.file_size > max_bytes:
-            raise Problem(f"the image {relative!r}: {too_big(info.file_size, max_bytes)}")
-        return read_member(self.archive, info, max_bytes, what=f"the image {relative!r}")
+            raise Problem(image_problem(relative, str(too_big(info.file_size, max_bytes))))
+        return read_member(
+            self.archive,
+            info,
+            max_bytes,
+            what=_("the image {image}").format(image=repr(relative)),
+        )
 
 
 class ImageReader:
@@ -136,17 +162,27 @@ class ImageReader:
             total_pixels += found[1].pixels
             if total_bytes > MAX_SET_BYTES:
                 self.report.fail(
-                    f"The set's images add up to over {MAX_SET_BYTES / MIB:,.0f} MB. "
-                    "Split it into smaller sets."
+                    _(
+                        "The set's images add up to over {megabytes} MB. Split it into "
+                        "smaller sets."
+                    ).format(megabytes=grouped(MAX_SET_BYTES / MIB))
                 )
             if total_pixels > self.limits.max_set_pixels:
                 self.report.fail(
-                    f"{file_name}, line {row.line}: with this item's image, the set's images add "
-                    f"up to {_megapixels(total_pixels)} megapixels, over the limit of "
-                    f"{_megapixels(self.limits.max_set_pixels)} megapixels for one set: "
-                    "decoding them all would take too long. Split the set into smaller ones or "
-                    "use smaller images, or raise the limit with the LINEUP_MAX_SET_MEGAPIXELS "
-                    "environment variable."
+                    at(
+                        line_of(file_name, row.line),
+                        _(
+                            "with this item's image, the set's images add up to {megapixels} "
+                            "megapixels, over the limit of {limit} megapixels for one set: "
+                            "decoding them all would take too long. Split the set into smaller "
+                            "ones or use smaller images, or raise the limit with the "
+                            "{variable} environment variable."
+                        ).format(
+                            megapixels=_megapixels(total_pixels),
+                            limit=_megapixels(self.limits.max_set_pixels),
+                            variable="LINEUP_MAX_SET_MEGAPIXELS",
+                        ),
+                    )
                 )
 
     def read(self, written: str) -> tuple[bytes, str]:
@@ -164,7 +200,7 @@ class ImageReader:
                     )
                     image = (validated.data, validated.suffix)
                 except MediaError as exc:
-                    image = Problem(f"the image {relative!r}: {exc}")
+                    image = Problem(image_problem(relative, str(exc)))
             self._images[relative] = image
             self._headers.pop(relative, None)  # its bytes are held once, by the image
         if isinstance(image, Problem):
@@ -178,7 +214,7 @@ class ImageReader:
                 data, max_bytes=self.limits.max_bytes, max_pixels=self.limits.max_pixels
             )
         except MediaError as exc:
-            return Problem(f"the image {relative!r}: {exc}")
+            return Problem(image_problem(relative, str(exc)))
         except Problem as exc:
             return exc
         return data, header
@@ -189,19 +225,25 @@ def _image_path(written: str) -> str:
     path = written.strip().replace("\\", "/")
     if path.startswith("/") or _WINDOWS_DRIVE.match(path):
         raise Problem(
-            f"the image path {written!r} is absolute. Give it relative to the folder that holds "
-            "the set file, such as photos/cat.jpg."
+            _(
+                "the image path {path} is absolute. Give it relative to the folder that holds "
+                "the set file, such as photos/cat.jpg."
+            ).format(path=repr(written))
         )
     parts = [part for part in path.split("/") if part not in ("", ".")]
     if ".." in parts:
         raise Problem(
-            f"the image path {written!r} leads out of the set's folder (..). Copy the image "
-            "into the folder and give its path there."
+            _(
+                "the image path {path} leads out of the set's folder (..). Copy the image "
+                "into the folder and give its path there."
+            ).format(path=repr(written))
         )
     if not parts:
         raise Problem(
-            "no image: give the path of an image file, relative to the folder that holds the "
-            "set file."
+            _(
+                "no image: give the path of an image file, relative to the folder that holds "
+                "the set file."
+            )
         )
     return "/".join(parts)
 
@@ -218,8 +260,10 @@ def zip_members(infos: Sequence[zipfile.ZipInfo], label: str) -> dict[str, zipfi
             raise SetError(
                 label,
                 [
-                    f"The zip holds {info.filename!r}, a path that leads out of the folder it "
-                    "unpacks to; Lineup refuses such zips. Zip the set's folder again."
+                    _(
+                        "The zip holds {path}, a path that leads out of the folder it unpacks "
+                        "to; Lineup refuses such zips. Zip the set's folder again."
+                    ).format(path=repr(info.filename))
                 ],
             )
         if written.endswith("/") or not parts or parts[0] == "__MACOSX" or parts[-1] == ".DS_Store":
@@ -230,17 +274,21 @@ def zip_members(infos: Sequence[zipfile.ZipInfo], label: str) -> dict[str, zipfi
             raise SetError(
                 label,
                 [
-                    f"The zip holds {member!r} twice; Lineup cannot tell which one is meant. "
-                    "Zip the set's folder again."
+                    _(
+                        "The zip holds {path} twice; Lineup cannot tell which one is meant. "
+                        "Zip the set's folder again."
+                    ).format(path=repr(member))
                 ],
             )
         if stat.S_ISLNK(info.external_attr >> 16):
             raise SetError(
                 label,
                 [
-                    f"The zip holds {member!r} as a symbolic link; Lineup reads no links from a "
-                    "zip. Zip the set's folder again without --symlinks (-y), so that it holds "
-                    "the files themselves."
+                    _(
+                        "The zip holds {path} as a symbolic link; Lineup reads no links from a "
+                        "zip. Zip the set's folder again without --symlinks (-y), so that it "
+                        "holds the files themselves."
+                    ).format(path=repr(member))
                 ],
             )
         members[member] = info
@@ -275,7 +323,10 @@ def read_member(
     ) as exc:
         # RuntimeError: a password-protected entry; NotImplementedError: an unknown compression.
         raise Problem(
-            f"{what} cannot be read from the zip ({exc}). Zip the folder again, without a password."
+            _(
+                "{what} cannot be read from the zip ({reason}). Zip the folder again, without a "
+                "password."
+            ).format(what=what, reason=exc)
         ) from None
 
 
@@ -290,14 +341,20 @@ def one_set_file(found: list[str], source: str, where: str) -> str:
     if not found:
         raise SetError(
             source,
-            [f"There is no set file in {where}. Add one of {names(SET_FILES, 'or')}."],
+            [
+                _("There is no set file in {where}. Add one of {files}.").format(
+                    where=where, files=names(SET_FILES, "or")
+                )
+            ],
         )
     if len(found) > 1:
         raise SetError(
             source,
             [
-                f"There are {len(found)} set files in {where}: {names(found)}. A set is one "
-                "file: move the others to folders of their own."
+                _(
+                    "There are {count} set files in {where}: {files}. A set is one file: move "
+                    "the others to folders of their own."
+                ).format(count=len(found), where=where, files=names(found))
             ],
         )
     return found[0]
@@ -307,18 +364,38 @@ def folder_name(folder: Path) -> str:
     return Path(os.path.abspath(folder)).name
 
 
+def image_problem(relative: str, problem: str) -> str:
+    """A problem of one image, with its path: `the image 'cat.png': The file is empty...`."""
+    return _("the image {image}: {problem}").format(image=repr(relative), problem=problem)
+
+
 def _megapixels(pixels: int) -> str:
     """Megapixels as a person writes them: 10,040, 3.5, 0.0036."""
     megapixels = pixels / 1_000_000
-    return f"{megapixels:,.0f}" if megapixels >= 100 else f"{megapixels:.3g}"
+    return grouped(megapixels) if megapixels >= 100 else f"{megapixels:.3g}"
 
 
-def too_large(what: str, size_bytes: int, max_bytes: int) -> str:
-    return (
-        f"{what} is {size_bytes / MIB:,.1f} MB, over the limit of {max_bytes / MIB:,.0f} MB "
-        "for a question set. Split it into smaller sets."
-    )
+# What is too large, each a whole sentence ({megabytes}: its size; {limit}: the limit).
+TOO_LARGE_ZIP = N_(
+    "The zip is {megabytes} MB, over the limit of {limit} MB for a question set. Split it into "
+    "smaller sets."
+)
+TOO_LARGE_FILE = N_(
+    "The file is {megabytes} MB, over the limit of {limit} MB for a question set. Split it "
+    "into smaller sets."
+)
+TOO_LARGE_UNPACKED = N_(
+    "Unpacked, the zip is {megabytes} MB, over the limit of {limit} MB for a question set. "
+    "Split it into smaller sets."
+)
+
+
+def too_large(message: str, size_bytes: int, max_bytes: int) -> str:
+    """`message` (one of TOO_LARGE_*) said with the sizes."""
+    return _(message).format(megabytes=grouped(size_bytes / MIB, 1), limit=grouped(max_bytes / MIB))
 
 
 def not_a_zip(exc: Exception) -> str:
-    return f"This is not a .zip file Lineup can read ({exc}). Zip the set's folder again."
+    return _(
+        "This is not a .zip file Lineup can read ({reason}). Zip the set's folder again."
+    ).format(reason=exc)

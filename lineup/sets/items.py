@@ -10,11 +10,15 @@ from dataclasses import dataclass, field
 from typing import Literal, NoReturn, TypeVar
 
 from lineup.core import (
+    N_,
     InputError,
     MediaError,
+    TextMessages,
+    _,
     check_question,
     check_sentence,
     check_text,
+    ngettext,
 )
 from lineup.store import LANGUAGE_MAX_CHARS, SET_NAME_MAX_CHARS
 
@@ -89,12 +93,30 @@ class ParsedSet:
     source: str  # the file it was read from, for messages
 
 
+SET_NAME_TEXT = TextMessages(
+    empty=N_("The set name is empty: give it a name."),
+    too_long=N_("The set name is {length} characters long, over the limit of {limit}. Shorten it."),
+    nul=N_("The set name holds a NUL character (\\0). Remove it."),
+    not_utf8=N_("The set name holds bytes that are not UTF-8 text. Save or type it as UTF-8."),
+)
+REFERENCE_TEXT = TextMessages(
+    empty=N_("The reference answer is empty: leave it out."),
+    too_long=N_(
+        "The reference answer is {length} characters long, over the limit of {limit}. Shorten it."
+    ),
+    nul=N_("The reference answer holds a NUL character (\\0). Remove it."),
+    not_utf8=N_(
+        "The reference answer holds bytes that are not UTF-8 text. Save or type it as UTF-8."
+    ),
+)
+
+
 def check_set_name(name: str) -> str:
     """The set's name, stripped; InputError if it is empty, too long or holds control characters."""
-    stripped = check_text(name, what="set name", max_chars=MAX_NAME_CHARS, hint="give it a name")
+    stripped = check_text(name, messages=SET_NAME_TEXT, max_chars=MAX_NAME_CHARS)
     if any(unicodedata.category(char) == "Cc" for char in stripped):
         raise InputError(
-            "The set name holds a control character (a tab or a line break?). Remove it."
+            _("The set name holds a control character (a tab or a line break?). Remove it.")
         )
     return stripped
 
@@ -103,9 +125,7 @@ def check_reference(text: str) -> str | None:
     """A reference answer, stripped, or None when empty; InputError if too long or not text."""
     if not text.strip():
         return None
-    return check_text(
-        text, what="reference answer", max_chars=MAX_REFERENCE_CHARS, hint="leave it out"
-    )
+    return check_text(text, messages=REFERENCE_TEXT, max_chars=MAX_REFERENCE_CHARS)
 
 
 def check_language(tag: str) -> str | None:
@@ -116,8 +136,10 @@ def check_language(tag: str) -> str | None:
     if len(stripped) > MAX_LANGUAGE_CHARS or not _LANGUAGE_TAG.fullmatch(stripped):
         shown = stripped if len(stripped) <= 40 else stripped[:40] + "..."
         raise InputError(
-            f"{shown!r} is not a language tag. Write a code such as en, ru or pt-BR, "
-            "or leave the language empty."
+            _(
+                "{tag} is not a language tag. Write a code such as en, ru or pt-BR, "
+                "or leave the language empty."
+            ).format(tag=repr(shown))
         )
     primary, *subtags = stripped.split("-")
     return "-".join([primary.lower(), *(_subtag_case(subtag) for subtag in subtags)])
@@ -135,7 +157,7 @@ def parse_tags(value: object) -> tuple[str, ...]:
         pieces = value
     else:
         raise InputError(
-            "The tags must be one string of tags separated by ; or , or a list of strings."
+            _("The tags must be one string of tags separated by ; or , or a list of strings.")
         )
     tags: dict[str, None] = {}  # an ordered set
     for piece in pieces:
@@ -145,14 +167,22 @@ def parse_tags(value: object) -> tuple[str, ...]:
                 continue
             if len(tag) > MAX_TAG_CHARS:
                 raise InputError(
-                    f"The tag {tag[:20]!r}... is {len(tag)} characters long, over the limit of "
-                    f"{MAX_TAG_CHARS}. Shorten it."
+                    _(
+                        "The tag {tag}... is {length} characters long, over the limit of "
+                        "{limit}. Shorten it."
+                    ).format(tag=repr(tag[:20]), length=len(tag), limit=MAX_TAG_CHARS)
                 )
             if any(unicodedata.category(char) in ("Cc", "Cs") for char in tag):
-                raise InputError(f"The tag {tag!r} holds a control character. Remove it.")
+                raise InputError(
+                    _("The tag {tag} holds a control character. Remove it.").format(tag=repr(tag))
+                )
             tags[tag] = None
     if len(tags) > MAX_TAGS:
-        raise InputError(f"There are {len(tags)} tags, over the limit of {MAX_TAGS}.")
+        raise InputError(
+            _("There are {count} tags, over the limit of {limit}.").format(
+                count=len(tags), limit=MAX_TAGS
+            )
+        )
     return tuple(tags)
 
 
@@ -188,7 +218,7 @@ class Report:
         try:
             return check()
         except (InputError, MediaError, Problem) as exc:
-            self.add(f"{where}: {exc}")
+            self.add(at(where, str(exc)))
             return None
 
 
@@ -198,11 +228,22 @@ class Row:
     fields: Mapping[str, object]
 
 
-ITEM_UNIT = {
-    ".csv": "row under the header",
-    ".jsonl": "JSON object per line",
-    ".txt": "sentence per line",
+# What a set file with no items is told, by the file's suffix ({file}: its name).
+NO_ITEMS = {
+    ".csv": N_("{file} has no items. Add at least one row under the header."),
+    ".jsonl": N_("{file} has no items. Add at least one JSON object per line."),
+    ".txt": N_("{file} has no items. Add at least one sentence per line."),
 }
+
+
+def line_of(file_name: str, line: int) -> str:
+    """Where a problem is: `questions.csv, line 3`."""
+    return _("{file}, line {line}").format(file=file_name, line=line)
+
+
+def at(where: str, problem: str) -> str:
+    """A problem said with where it is: `questions.csv, line 3: the image ... is missing`."""
+    return _("{where}: {problem}").format(where=where, problem=problem)
 
 
 def vlm_item(
@@ -254,35 +295,48 @@ def _text(row: Row, key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise Problem(f"{key!r} must be a string, not {_json_kind(value)}.")
+        raise Problem(_(_not_a_string(value)).format(key=repr(key), kind=type(value).__name__))
     return value
 
 
-def _json_kind(value: object) -> str:
-    """What a JSON value is, in words: `a number`, `a list`, ..."""
+def _not_a_string(value: object) -> str:
+    """The message for a JSON field that is not a string, by what it is ({key}, {kind})."""
     if isinstance(value, bool):
-        return "true or false"
+        return N_("{key} must be a string, not true or false.")
     if isinstance(value, int | float):
-        return "a number"
+        return N_("{key} must be a string, not a number.")
     if isinstance(value, list):
-        return "a list"
-    return "an object" if isinstance(value, dict) else type(value).__name__
+        return N_("{key} must be a string, not a list.")
+    if isinstance(value, dict):
+        return N_("{key} must be a string, not an object.")
+    return N_("{key} must be a string, not {kind}.")
+
+
+_LAST_OF_LIST = {"and": N_("{first} and {last}"), "or": N_("{first} or {last}")}
 
 
 def names(names: Iterable[str], last: str = "and") -> str:
-    """`a`, `a and b`, `a, b and c`."""
+    """`a`, `a and b`, `a, b and c` (`last`: "and" or "or", said in the current language)."""
     listed = list(names)
     if len(listed) == 1:
         return listed[0]
-    return ", ".join(listed[:-1]) + f" {last} " + listed[-1]
+    return _(_LAST_OF_LIST[last]).format(first=", ".join(listed[:-1]), last=listed[-1])
 
 
 def _summary(source: str, problems: Sequence[str]) -> str:
     if len(problems) == 1:
-        return f"Nothing was imported from {source}: {problems[0]}"
+        return _("Nothing was imported from {source}: {problem}").format(
+            source=source, problem=problems[0]
+        )
     shown = problems[:MAX_PROBLEMS_SHOWN]
-    lines = [f"Nothing was imported from {source}; {len(problems)} problems:"]
+    lines = [
+        ngettext(
+            "Nothing was imported from {source}; {count} problem:",
+            "Nothing was imported from {source}; {count} problems:",
+            len(problems),
+        ).format(source=source, count=len(problems))
+    ]
     lines += [f"- {problem}" for problem in shown]
     if len(problems) > len(shown):
-        lines.append(f"- and {len(problems) - len(shown)} more.")
+        lines.append(_("- and {count} more.").format(count=len(problems) - len(shown)))
     return "\n".join(lines)

@@ -70,8 +70,11 @@ import io
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from lineup.core import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, InputError
+from lineup.core import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, InputError, _, grouped
 from lineup.sets.files import (
+    TOO_LARGE_FILE,
+    TOO_LARGE_UNPACKED,
+    TOO_LARGE_ZIP,
     Files,
     FolderFiles,
     ImageLimits,
@@ -88,11 +91,11 @@ from lineup.sets.files import (
 )
 from lineup.sets.items import (
     DEFAULT_MAX_SET_PIXELS,
-    ITEM_UNIT,
     MAX_ITEMS,
     MAX_SET_BYTES,
     MAX_SET_FILE_BYTES,
     MAX_ZIP_MEMBERS,
+    NO_ITEMS,
     SET_FILES,
     ParsedSet,
     Problem,
@@ -100,7 +103,9 @@ from lineup.sets.items import (
     SetError,
     SetItem,
     SetKind,
+    at,
     check_set_name,
+    line_of,
     names,
     tts_item,
     vlm_item,
@@ -124,7 +129,9 @@ def read_set(
     limits = ImageLimits(max_image_bytes, max_pixels, max_set_pixels)
     if path.is_dir():
         found = set_files_in(entry.name for entry in path.iterdir() if entry.is_file())
-        set_file = path / one_set_file(found, str(path), f"the folder {path}")
+        set_file = path / one_set_file(
+            found, str(path), _("the folder {folder}").format(folder=path)
+        )
         return _parse(
             set_file.name,
             _read_set_file(set_file, path),
@@ -137,7 +144,7 @@ def read_set(
         try:
             archive = zipfile.ZipFile(path)
         except FileNotFoundError:
-            raise SetError(str(path), ["There is no file at this path."]) from None
+            raise SetError(str(path), [_("There is no file at this path.")]) from None
         except (zipfile.BadZipFile, OSError) as exc:
             raise SetError(str(path), [not_a_zip(exc)]) from None
         with archive:
@@ -156,7 +163,7 @@ def read_set(
             name=name if name is not None else default_name,
             limits=limits,
         )
-    raise SetError(str(path), ["There is no file or folder at this path."])
+    raise SetError(str(path), [_("There is no file or folder at this path.")])
 
 
 def read_set_bytes(
@@ -177,7 +184,7 @@ def read_set_bytes(
     stem = PurePosixPath(file_name).stem
     if file_name.lower().endswith(".zip"):
         if len(data) > MAX_SET_BYTES:
-            raise SetError(file_name, [too_large("The zip", len(data), MAX_SET_BYTES)])
+            raise SetError(file_name, [too_large(TOO_LARGE_ZIP, len(data), MAX_SET_BYTES)])
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
         except zipfile.BadZipFile as exc:
@@ -185,7 +192,7 @@ def read_set_bytes(
         with archive:
             return _read_zip(archive, file_name, name=stem if name is None else name, limits=limits)
     if len(data) > MAX_SET_FILE_BYTES:
-        raise SetError(file_name, [too_large("The file", len(data), MAX_SET_FILE_BYTES)])
+        raise SetError(file_name, [too_large(TOO_LARGE_FILE, len(data), MAX_SET_FILE_BYTES)])
     return _parse(
         file_name,
         data,
@@ -223,24 +230,32 @@ def _parse(
         kind, rows = "tts", txt_rows(text)
     else:
         report.fail(
-            f"Lineup reads question sets from .csv, .jsonl and .txt files, or a folder or .zip "
-            f"holding one of {names(SET_FILES)}; {file_name} is none of these."
+            _(
+                "Lineup reads question sets from .csv, .jsonl and .txt files, or a folder or .zip "
+                "holding one of {files}; {file} is none of these."
+            ).format(files=names(SET_FILES), file=file_name)
         )
     if len(rows) > MAX_ITEMS:
         report.fail(
-            f"{file_name}, line {rows[MAX_ITEMS].line}: the set has more than {MAX_ITEMS:,} "
-            "items. Split it into smaller sets."
+            at(
+                line_of(file_name, rows[MAX_ITEMS].line),
+                _("the set has more than {count} items. Split it into smaller sets.").format(
+                    count=grouped(MAX_ITEMS)
+                ),
+            )
         )
     if kind == "vlm" and files is None:
         raise SetError(
             source,
             [
-                f"{file_name} is a set of questions about images, and the images do not come "
-                f"with it. Upload a .zip of the folder that holds {file_name} and its images."
+                _(
+                    "{file} is a set of questions about images, and the images do not come "
+                    "with it. Upload a .zip of the folder that holds {file} and its images."
+                ).format(file=file_name)
             ],
         )
     if not rows and not report.problems:
-        report.fail(f"{file_name} has no items. Add at least one {ITEM_UNIT[suffix]}.")
+        report.fail(_(NO_ITEMS[suffix]).format(file=file_name))
 
     items: list[SetItem] = []
     # A VLM set without files was refused above.
@@ -248,7 +263,7 @@ def _parse(
     if images is not None:
         images.read_headers(rows, file_name)
     for row in rows:
-        where = f"{file_name}, line {row.line}"
+        where = line_of(file_name, row.line)
         if images is not None:
             item = vlm_item(row, where, images.read, report)
         else:
@@ -270,20 +285,24 @@ def _read_set_file(path: Path, folder: Path) -> bytes:
             raise SetError(
                 str(path),
                 [
-                    f"{path.name} is a symbolic link to a file outside the set's folder; Lineup "
-                    "does not follow it. Copy the file itself into the folder."
+                    _(
+                        "{file} is a symbolic link to a file outside the set's folder; Lineup "
+                        "does not follow it. Copy the file itself into the folder."
+                    ).format(file=path.name)
                 ],
             )
         size = real_path.stat().st_size
         if size > MAX_SET_FILE_BYTES:
-            raise SetError(str(path), [too_large("The file", size, MAX_SET_FILE_BYTES)])
+            raise SetError(str(path), [too_large(TOO_LARGE_FILE, size, MAX_SET_FILE_BYTES)])
         with real_path.open("rb") as file:
             data = file.read(MAX_SET_FILE_BYTES + 1)  # it may have grown since stat()
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise SetError(str(path), [f"The file cannot be read ({reason})."]) from None
+        raise SetError(
+            str(path), [_("The file cannot be read ({reason}).").format(reason=reason)]
+        ) from None
     if len(data) > MAX_SET_FILE_BYTES:
-        raise SetError(str(path), [too_large("The file", len(data), MAX_SET_FILE_BYTES)])
+        raise SetError(str(path), [too_large(TOO_LARGE_FILE, len(data), MAX_SET_FILE_BYTES)])
     return data
 
 
@@ -293,25 +312,27 @@ def _read_zip(archive: zipfile.ZipFile, label: str, *, name: str, limits: ImageL
         raise SetError(
             label,
             [
-                f"The zip holds {len(infos):,} entries, over the limit of {MAX_ZIP_MEMBERS:,}. "
-                "Split the set into smaller ones."
+                _(
+                    "The zip holds {count} entries, over the limit of {limit}. Split the set "
+                    "into smaller ones."
+                ).format(count=grouped(len(infos)), limit=grouped(MAX_ZIP_MEMBERS))
             ],
         )
     unpacked_bytes = sum(info.file_size for info in infos)
     if unpacked_bytes > MAX_SET_BYTES:
-        raise SetError(label, [too_large("Unpacked, the zip", unpacked_bytes, MAX_SET_BYTES)])
+        raise SetError(label, [too_large(TOO_LARGE_UNPACKED, unpacked_bytes, MAX_SET_BYTES)])
     members = zip_members(infos, label)
     base = zip_base(members)
     found = set_files_in(member[len(base) :] for member in members if member.startswith(base))
     if base:
-        where = f"{label}, in its folder {base.rstrip('/')}"
+        where = _("{zip}, in its folder {folder}").format(zip=label, folder=base.rstrip("/"))
     else:
-        where = f"{label} (at its root, or in its one top-level folder)"
+        where = _("{zip} (at its root, or in its one top-level folder)").format(zip=label)
     set_file = base + one_set_file(found, label, where)
     info = members[set_file]
-    source = f"{set_file} in {label}"
+    source = _("{file} in {zip}").format(file=set_file, zip=label)
     if info.file_size > MAX_SET_FILE_BYTES:
-        raise SetError(source, [too_large("The file", info.file_size, MAX_SET_FILE_BYTES)])
+        raise SetError(source, [too_large(TOO_LARGE_FILE, info.file_size, MAX_SET_FILE_BYTES)])
     try:
         data = read_member(archive, info, MAX_SET_FILE_BYTES, what=set_file)
     except Problem as exc:

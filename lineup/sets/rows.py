@@ -8,6 +8,7 @@ import io
 import json
 from collections import Counter
 
+from lineup.core import _
 from lineup.sets.items import (
     QUESTION_COLUMNS,
     SENTENCE_COLUMNS,
@@ -15,15 +16,13 @@ from lineup.sets.items import (
     Report,
     Row,
     SetKind,
+    at,
+    line_of,
     names,
 )
 
 _REQUIRED_COLUMNS: dict[SetKind, tuple[str, ...]] = {"vlm": ("image", "question"), "tts": ("text",)}
 _COLUMNS: dict[SetKind, tuple[str, ...]] = {"vlm": QUESTION_COLUMNS, "tts": SENTENCE_COLUMNS}
-_QUOTING_HINT = (
-    "A field holding a comma, a double quote or a line break must be in double quotes, "
-    'with inner quotes doubled ("").'
-)
 
 
 def decode(data: bytes, file_name: str, report: Report) -> str:
@@ -32,8 +31,13 @@ def decode(data: bytes, file_name: str, report: Report) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         report.fail(
-            f"{file_name}, line {line}: this is not UTF-8 text. Save the file as UTF-8 "
-            '(in a spreadsheet: "CSV UTF-8").'
+            at(
+                line_of(file_name, line),
+                _(
+                    "this is not UTF-8 text. Save the file as UTF-8 "
+                    '(in a spreadsheet: "CSV UTF-8").'
+                ),
+            )
         )
 
 
@@ -53,8 +57,14 @@ def csv_rows(
             break
         except csv.Error as exc:
             report.add(
-                f"{file_name}, line {start_line}: the CSV cannot be read from here on ({exc}). "
-                + _QUOTING_HINT
+                at(
+                    line_of(file_name, start_line),
+                    _(
+                        "the CSV cannot be read from here on ({reason}). A field holding a "
+                        "comma, a double quote or a line break must be in double quotes, with "
+                        'inner quotes doubled ("").'
+                    ).format(reason=exc),
+                )
             )
             break
         end_line = reader.line_num
@@ -62,19 +72,27 @@ def csv_rows(
             continue
         if header is None:
             header = [value.strip().lower() for value in fields]
-            kind = _check_header(header, kind, f"{file_name}, line {start_line}", report)
+            kind = _check_header(header, kind, line_of(file_name, start_line), report)
             continue
         if len(fields) > len(header):
             report.add(
-                f"{file_name}, line {start_line}: {len(fields)} fields, but the header has "
-                f"{len(header)} columns. " + _QUOTING_HINT
+                at(
+                    line_of(file_name, start_line),
+                    _(
+                        "{fields} fields, but the header has {columns} columns. A field holding "
+                        "a comma, a double quote or a line break must be in double quotes, with "
+                        'inner quotes doubled ("").'
+                    ).format(fields=len(fields), columns=len(header)),
+                )
             )
             continue
         rows.append(Row(start_line, dict(zip(header, fields, strict=False))))
     if header is None or kind is None:
         report.fail(
-            f"{file_name} is empty. It needs a header row, such as image,question or text, "
-            "and one row per item."
+            _(
+                "{file} is empty. It needs a header row, such as image,question or text, "
+                "and one row per item."
+            ).format(file=file_name)
         )
     return kind, rows
 
@@ -82,12 +100,23 @@ def csv_rows(
 def _check_header(header: list[str], kind: SetKind | None, where: str, report: Report) -> SetKind:
     if "" in header:
         report.fail(
-            f"{where}: column {header.index('') + 1} of the header has no name. Name it, or "
-            "remove the column."
+            at(
+                where,
+                _(
+                    "column {number} of the header has no name. Name it, or remove the column."
+                ).format(number=header.index("") + 1),
+            )
         )
     repeated = sorted({column for column in header if header.count(column) > 1})
     if repeated:
-        report.fail(f"{where}: the header names the column {names(repeated)} more than once.")
+        report.fail(
+            at(
+                where,
+                _("the header names the column {columns} more than once.").format(
+                    columns=names(repeated)
+                ),
+            )
+        )
     if kind is None:
         if "question" in header:
             kind = "vlm"
@@ -95,20 +124,37 @@ def _check_header(header: list[str], kind: SetKind | None, where: str, report: R
             kind = "tts"
         else:
             report.fail(
-                f"{where}: the header has no question column (a set of questions about images: "
-                f"{', '.join(QUESTION_COLUMNS)}) and no text column (sentences for voices: "
-                f"{', '.join(SENTENCE_COLUMNS)})."
+                at(
+                    where,
+                    _(
+                        "the header has no question column (a set of questions about images: "
+                        "{question_columns}) and no text column (sentences for voices: "
+                        "{sentence_columns})."
+                    ).format(
+                        question_columns=", ".join(QUESTION_COLUMNS),
+                        sentence_columns=", ".join(SENTENCE_COLUMNS),
+                    ),
+                )
             )
     allowed = _COLUMNS[kind]
     unknown = [column for column in header if column not in allowed]
     if unknown:
         report.fail(
-            f"{where}: unknown column {names(unknown)}. The columns allowed are "
-            f"{', '.join(allowed)}."
+            at(
+                where,
+                _("unknown column {columns}. The columns allowed are {allowed}.").format(
+                    columns=names(unknown), allowed=", ".join(allowed)
+                ),
+            )
         )
     missing = [column for column in _REQUIRED_COLUMNS[kind] if column not in header]
     if missing:
-        report.fail(f"{where}: the header has no {names(missing)} column. Add it.")
+        report.fail(
+            at(
+                where,
+                _("the header has no {columns} column. Add it.").format(columns=names(missing)),
+            )
+        )
     return kind
 
 
@@ -117,7 +163,7 @@ def jsonl_rows(text: str, file_name: str, report: Report) -> list[Row]:
     for line_number, line in enumerate(io.StringIO(text, newline=None), start=1):
         if not line.strip():
             continue
-        where = f"{file_name}, line {line_number}"
+        where = line_of(file_name, line_number)
         try:
             # No field of a set is a number, so every number is read as a float, which any
             # count of digits makes (int() refuses over 4,300: sys.get_int_max_str_digits),
@@ -125,25 +171,43 @@ def jsonl_rows(text: str, file_name: str, report: Report) -> list[Row]:
             value = json.loads(line, parse_int=float, object_pairs_hook=_json_object)
         except json.JSONDecodeError as exc:
             report.add(
-                f"{where}: this is not JSON ({exc.msg}, column {exc.colno}). Each line must be "
-                'one JSON object, such as {"image": "cat.jpg", "question": "What is this?"}.'
+                at(
+                    where,
+                    _(
+                        "this is not JSON ({reason}, column {column}). Each line must be one "
+                        "JSON object, such as {example}."
+                    ).format(
+                        reason=exc.msg,
+                        column=exc.colno,
+                        example='{"image": "cat.jpg", "question": "What is this?"}',
+                    ),
+                )
             )
             continue
         except RecursionError:
-            report.add(f"{where}: the JSON is nested too deeply. Each line is one flat object.")
+            report.add(at(where, _("the JSON is nested too deeply. Each line is one flat object.")))
             continue
         except Problem as exc:
-            report.add(f"{where}: {exc}")
+            report.add(at(where, str(exc)))
             continue
         if not isinstance(value, dict):
-            noun = "number" if isinstance(value, float) else type(value).__name__
-            report.add(f"{where}: this is a JSON {noun}, not an object.")
+            if isinstance(value, float):
+                problem = _("this is a JSON number, not an object.")
+            else:
+                problem = _("this is a JSON {kind}, not an object.").format(
+                    kind=type(value).__name__
+                )
+            report.add(at(where, problem))
             continue
         unknown = [key for key in value if key not in QUESTION_COLUMNS]
         if unknown:
             report.add(
-                f"{where}: unknown key {names(unknown)}. The keys allowed are "
-                f"{', '.join(QUESTION_COLUMNS)}."
+                at(
+                    where,
+                    _("unknown key {keys}. The keys allowed are {allowed}.").format(
+                        keys=names(unknown), allowed=", ".join(QUESTION_COLUMNS)
+                    ),
+                )
             )
             continue
         rows.append(Row(line_number, value))
@@ -155,8 +219,10 @@ def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     repeated = [key for key, count in Counter(key for key, _ in pairs).items() if count > 1]
     if repeated:
         raise Problem(
-            f"the key {names(repr(key) for key in repeated)} is given more than once in one "
-            "object; Lineup cannot tell which one is meant. Give each key once."
+            _(
+                "the key {keys} is given more than once in one object; Lineup cannot tell which "
+                "one is meant. Give each key once."
+            ).format(keys=names(repr(key) for key in repeated))
         )
     return dict(pairs)
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from lineup.core import OK, RELEVANCE
+from lineup.core import OK, RELEVANCE, _
 from lineup.store.engine import Sessions
 from lineup.store.guards import StoreError
 from lineup.store.tables import WARMUP, Generation, Label
@@ -32,10 +32,14 @@ class Labels(Sessions):
         """Write a label at once. A later label by the same annotator supersedes the earlier:
         only the latest counts (Label.counted)."""
         if relevance not in RELEVANCE:
-            raise StoreError(f"Relevance {relevance!r} is not one of: {', '.join(RELEVANCE)}.")
+            raise StoreError(
+                _("Relevance {relevance} is not one of: {choices}.").format(
+                    relevance=repr(relevance), choices=", ".join(RELEVANCE)
+                )
+            )
         annotator = annotator.strip()
         if not annotator:
-            raise StoreError("A label needs an annotator name.")
+            raise StoreError(_("A label needs an annotator name."))
         for attempt in range(LABEL_ATTEMPTS):
             try:
                 return self._write_label(generation_id, relevance, annotator, comment)
@@ -53,11 +57,15 @@ class Labels(Sessions):
         with self.session() as session:
             generation = session.get(Generation, generation_id)
             if generation is None:
-                raise StoreError(f"There is no generation {generation_id}.")
+                raise StoreError(
+                    _("There is no generation {generation_id}.").format(generation_id=generation_id)
+                )
             if generation.status != OK:
                 raise StoreError(
-                    f"Generation {generation_id} is `{generation.status}`, not a complete "
-                    "answer: only complete (`ok`) answers can be labeled."
+                    _(
+                        "Generation {generation_id} is `{status}`, not a complete answer: only "
+                        "complete (`ok`) answers can be labeled."
+                    ).format(generation_id=generation_id, status=generation.status)
                 )
             if generation.kind == WARMUP:
                 raise StoreError(

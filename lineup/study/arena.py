@@ -49,7 +49,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from lineup.core import OK, InputError, _, check_text
+from lineup.core import N_, OK, InputError, TextMessages, _, check_text
 from lineup.measure import BOOTSTRAP_RESAMPLES, LOSS, TIE, WIN, Battle, bootstrap_battles
 from lineup.store import (
     ANNOTATOR_MAX_CHARS,
@@ -298,14 +298,21 @@ def arena_view(store: Store, study_id: int, pair: ArenaPair) -> ArenaView | None
     )
 
 
+ANNOTATOR_TEXT = TextMessages(
+    empty=N_("The annotator name is empty: give the name your votes are stored under."),
+    too_long=N_(
+        "The annotator name is {length} characters long, over the limit of {limit}. Shorten it."
+    ),
+    nul=N_("The annotator name holds a NUL character (\\0). Remove it."),
+    not_utf8=N_(
+        "The annotator name holds bytes that are not UTF-8 text. Save or type it as UTF-8."
+    ),
+)
+
+
 def check_annotator(annotator: str) -> str:
     """The annotator's name, stripped; InputError when empty or too long."""
-    return check_text(
-        annotator,
-        what="annotator name",
-        max_chars=ANNOTATOR_MAX_CHARS,
-        hint="give the name your votes are stored under",
-    )
+    return check_text(annotator, messages=ANNOTATOR_TEXT, max_chars=ANNOTATOR_MAX_CHARS)
 
 
 def vote(

@@ -19,7 +19,7 @@ from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lineup.core import CANCELLED, INTERRUPTED, RUNNING
+from lineup.core import CANCELLED, INTERRUPTED, RUNNING, _
 from lineup.store import (
     HEARTBEAT_STALE_S,
     STUDY_CANCELLED,
@@ -157,7 +157,7 @@ def create_study(
     with store.session() as session:
         question_set = session.get(QuestionSet, set_id)
         if question_set is None:
-            raise ValueError(f"There is no question set {set_id}.")
+            raise ValueError(_("There is no question set {set_id}.").format(set_id=set_id))
         study = Study(
             set_id=set_id,
             kind=question_set.kind,
@@ -224,7 +224,7 @@ def save_judge_template(store: Store, study_id: int, protocol: str, template: st
     with store.session() as session:
         study = session.get(Study, study_id)
         if study is None:
-            raise ValueError(f"There is no study {study_id}.")
+            raise ValueError(_("There is no study {study_id}.").format(study_id=study_id))
         templates = dict(study.judge_templates or {})
         if template is None:
             templates.pop(protocol, None)
@@ -344,13 +344,19 @@ def take_ownership(store: Store, study_id: int) -> StudyInfo:
     if info is None:
         raise ValueError(f"There is no study {study_id}.")
     if info.status == STUDY_CANCELLED:
-        raise ValueError(f"Study {study_id} was cancelled; start a new study instead.")
+        raise ValueError(
+            _("Study {study_id} was cancelled; start a new study instead.").format(
+                study_id=study_id
+            )
+        )
     if info.status == STUDY_RUNNING and (info.owner_host, info.owner_pid) != (host, pid):
         why = owner_gone(info.owner_host, info.owner_pid, info.heartbeat_at, info.heartbeat_at)
         if why is None:
             raise StudyBusy(
-                f"Study {study_id} is running in process {info.owner_pid} on "
-                f"{info.owner_host}. Pause it there first, or wait for it to finish."
+                _(
+                    "Study {study_id} is running in process {pid} on {host}. Pause it there "
+                    "first, or wait for it to finish."
+                ).format(study_id=study_id, pid=info.owner_pid, host=info.owner_host)
             )
     with store.session() as session:
         taken = _changed(
