@@ -28,7 +28,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from lineup.catalog import short_names
-from lineup.core import OK, _, current_language, state_word
+from lineup.core import N_, OK, _, current_language, state_word
 from lineup.report.answers import Answer
 from lineup.report.markdown_report import (
     AGAINST_MD,
@@ -48,12 +48,14 @@ from lineup.report.markdown_report import (
     reliability_rows,
     setup_lines,
 )
+from lineup.report.methods import methods_section
 from lineup.report.pairs_matrix import (
     MATRIX_FIGURES,
     RANK_RULE,
     pair_matrix,
     pair_sentences,
     rank_summary,
+    reason_text,
 )
 from lineup.score import ALPHA_SCALE, Verdict
 from lineup.store import MediaStore
@@ -95,14 +97,25 @@ def _judge_verdicts(result: StudyResult) -> dict[int, list[str]]:
 
 
 def _verdict_text(verdict: Verdict) -> str:
+    """A verdict as the report says it; the judge's reasons and error are its own text."""
     if verdict.score is None:
-        return f"no score ({verdict.error})"
+        return _("no score ({error})").format(error=verdict.error)
+    score = _decimal(f"{verdict.score:g}")
     if verdict.reference_score is None:
-        return f"{verdict.score:g}/10 — {verdict.reasons}"
-    return (
-        f"{verdict.score:g}/10 against the reference model's {verdict.reference_score:g}/10 "
-        f"(figure {verdict.figure:.2f}) — {verdict.reasons}"
+        return _("{score}/10 — {reasons}").format(score=score, reasons=verdict.reasons)
+    return _(
+        "{score}/10 against the reference model's {reference}/10 (figure {figure}) — {reasons}"
+    ).format(
+        score=score,
+        reference=_decimal(f"{verdict.reference_score:g}"),
+        figure=_decimal(f"{verdict.figure:.2f}"),
+        reasons=verdict.reasons,
     )
+
+
+def _decimal(text: str) -> str:
+    """A number written in English (`text`) with the current language's decimal mark."""
+    return text if current_language() == "en" else text.replace(".", ",")
 
 
 def _data_uri(data: bytes, mime: str) -> str:
@@ -164,14 +177,14 @@ def _charts(summary: dict[str, Any], names: dict[str, str]) -> list[str]:
                 x=[m["pct_relevant"] for m in models],
                 y=[names[m["model"]] for m in models],
                 hovertext=[m["model"] for m in models],
-                hovertemplate="%{hovertext}: %{x:.0f}% relevant<extra></extra>",
+                hovertemplate=_("%{hovertext}: %{x:.0f}% relevant") + "<extra></extra>",
                 orientation="h",
                 error_x=_interval_bars(models, "pct_relevant"),
             )
         )
         bars.update_layout(
-            title="% relevant (error bars: 95% item-bootstrap interval; none below 5 items)",
-            xaxis={"range": [0, 100], "title": "% relevant"},
+            title=_("% relevant (error bars: 95% item-bootstrap interval; none below 5 items)"),
+            xaxis={"range": [0, 100], "title": _("% relevant")},
             yaxis=names_axis,
             height=120 + 40 * len(models),
             margin={"l": 10, "r": 10, "t": 50, "b": 40},
@@ -184,18 +197,21 @@ def _charts(summary: dict[str, Any], names: dict[str, str]) -> list[str]:
                 x=[m["bt_rating"] for m in by_labels],
                 y=[names[m["model"]] for m in by_labels],
                 hovertext=[m["model"] for m in by_labels],
-                hovertemplate="%{hovertext}: rating %{x:.0f}<extra></extra>",
+                hovertemplate=_("%{hovertext}: rating %{x:.0f}") + "<extra></extra>",
                 mode="markers",
                 error_x=_interval_bars(by_labels, "bt_rating", "bt_ci"),
             )
         )
         ratings.update_layout(
-            title="Bradley-Terry rating (95% bootstrap interval)",
+            title=_("Bradley-Terry rating (95% bootstrap interval)"),
             height=120 + 40 * len(by_labels),
             yaxis=names_axis,
             margin={"l": 10, "r": 10, "t": 50, "b": 40},
         )
         figures.append(ratings)
+    if current_language() != "en":  # the axes' numbers with a decimal comma, a space grouping
+        for figure in figures:
+            figure.update_layout(separators=",\xa0")
     return [
         figure.to_html(
             full_html=False,
@@ -215,7 +231,7 @@ def _matrices(summary: dict[str, Any], names: dict[str, str]) -> list[dict[str, 
         if rows:
             matrices.append(
                 {
-                    "heading": heading,
+                    "heading": _(heading),
                     "rows": list(zip(models, rows, strict=True)),
                     "models": models,
                     "sentences": pair_sentences(summary, figure, lambda m: names.get(m, m)),
@@ -237,34 +253,122 @@ def _methods(kind: str) -> list[tuple[str, str]]:
         if kind == "tts"
         else [("Overlap with the reference (ROUGE, chrF)", FIGURES["Overlap"])]
     )
-    return [
-        ("Tables", study_tables.__doc__ or ""),
-        *figures,
-        ("Reference answers", SCORES["Reference answers"]),
-        ("Automatic scores", SCORES["Automatic scores"]),
-        ("The LLM judge", SCORES["The LLM judge"]),
-        ("The judge's reliability", SCORES["The judge's reliability"]),
-        ("Which differences are real; ranks", FIGURES["Pairs"]),
-        ("Ranking", FIGURES["Ranking"]),
-        ("Pairwise votes", STUDIES["Pairwise votes"]),
-        ("Agreement", SCORES["Agreement"]),
-    ]
+    return methods_section(
+        [
+            ("Tables", study_tables.__doc__ or ""),
+            *figures,
+            ("Reference answers", SCORES["Reference answers"]),
+            ("Automatic scores", SCORES["Automatic scores"]),
+            ("The LLM judge", SCORES["The LLM judge"]),
+            ("The judge's reliability", SCORES["The judge's reliability"]),
+            ("Which differences are real; ranks", FIGURES["Pairs"]),
+            ("Ranking", FIGURES["Ranking"]),
+            ("Pairwise votes", STUDIES["Pairwise votes"]),
+            ("Agreement", SCORES["Agreement"]),
+        ]
+    )
 
 
 Cell = tuple[str, str | None]  # a table cell's text and its tooltip
+
+# The study's tables (lineup.report.tables) by name, and their columns by key, as a report in
+# another language than English heads them; the English report shows the keys themselves
+# (the methods define each by its key), another language its words with the key as the
+# tooltip. A key missing here is shown as it is.
+TABLE_NAMES = {
+    "relevance": N_("Relevance"),
+    "speed": N_("Speed"),
+    "per_item": N_("Per item"),
+    "repeats": N_("Repeats"),
+    "voices": N_("Voices"),
+    "transcripts": N_("Transcripts"),
+}
+COLUMN_WORDS = {
+    "item_id": N_("Item id"),
+    "position": N_("Position"),
+    "text": N_("Text"),
+    "reference": N_("Reference"),
+    "repeat": N_("Repeat"),
+    "model": N_("Model"),
+    "requests": N_("Labels"),
+    "relevant": N_("Relevant"),
+    "partial": N_("Partly"),
+    "irrelevant": N_("Irrelevant"),
+    "pct_relevant": N_("% relevant"),
+    "pct_relevant_ci_low": N_("% relevant: 95% CI low"),
+    "pct_relevant_ci_high": N_("% relevant: 95% CI high"),
+    "pct_relevant_ci_method": N_("% relevant: interval method"),
+    "pct_relevant_ci_reason": N_("% relevant: why no interval"),
+    "relevance": N_("Mean score"),
+    "relevance_ci_low": N_("Mean score: 95% CI low"),
+    "relevance_ci_high": N_("Mean score: 95% CI high"),
+    "relevance_ci_method": N_("Mean score: interval method"),
+    "relevance_ci_reason": N_("Mean score: why no interval"),
+    "answers": N_("Answers"),
+    "ok": N_("Complete"),
+    "errors": N_("Failed"),
+    "labeled_answers": N_("Labeled answers"),
+    "items_repeated": N_("Items repeated"),
+    "identical_repeats": N_("Identical repeats"),
+    "identical_share": N_("Identical share"),
+    "mean_repeat_rougeL": N_("Mean ROUGE-L between repeats"),
+    "mean_length_spread": N_("Length spread (chars)"),
+    "mean_time_spread": N_("Time spread (s)"),
+    "output_tokens": N_("Tokens"),
+    "time_s": N_("Time (s)"),
+    "tokens_per_time_s": N_("Tokens / s"),
+    "median_ttft_s": N_("Median TTFT (s)"),
+    "median_total_s": N_("Median total (s)"),
+    "median_tokens_per_s": N_("Median decode tok/s"),
+    "mean_chars": N_("Mean length (chars)"),
+    "chars_per_s": N_("Chars / s"),
+    "clips": N_("Clips"),
+    "scored": N_("Scored"),
+    "mean_wer": N_("Mean WER"),
+    "mean_wer_ci_low": N_("Mean WER: 95% CI low"),
+    "mean_wer_ci_high": N_("Mean WER: 95% CI high"),
+    "mean_wer_ci_method": N_("Mean WER: interval method"),
+    "mean_wer_ci_reason": N_("Mean WER: why no interval"),
+    "wer_std": N_("WER std. dev."),
+    "corpus_wer": N_("Corpus WER"),
+    "cer": N_("CER"),
+    "cer_ci_low": N_("CER: 95% CI low"),
+    "cer_ci_high": N_("CER: 95% CI high"),
+    "cer_ci_method": N_("CER: interval method"),
+    "cer_ci_reason": N_("CER: why no interval"),
+    "gen_s_per_sentence": N_("Generation s / sentence"),
+    "stt_s_per_sentence": N_("Transcription s / sentence"),
+    "rtf": N_("RTF"),
+    "peak_mem_mb": N_("Peak memory (MB)"),
+}
+
+
+def _table_name(name: str) -> str:
+    if current_language() == "en" or name not in TABLE_NAMES:
+        return name.replace("_", " ").capitalize()
+    return _(TABLE_NAMES[name])
 
 
 def _frame_rows(frame: pd.DataFrame, names: dict[str, str]) -> tuple[list[Cell], list[list[Cell]]]:
     """A study table's headers and rows as cells; a model's spec, in a cell or as a column's
     heading (the per-item grid has one column per model), shows its short name with the spec
-    as the tooltip."""
+    as the tooltip; in another language than English a column's key shows its words
+    (COLUMN_WORDS) with the key as the tooltip, and a reason lineup.measure gave is said in
+    that language."""
 
     def cell(value: Any) -> Cell:
         if isinstance(value, str) and value in names:
             return names[value], value
+        if isinstance(value, str):
+            return reason_text(value), None
         return number(value), None
 
-    return [cell(str(c)) for c in frame.columns], [
+    def header(key: str) -> Cell:
+        if key in names or current_language() == "en" or key not in COLUMN_WORDS:
+            return cell(key)
+        return _(COLUMN_WORDS[key]), key
+
+    return [header(str(c)) for c in frame.columns], [
         [cell(v) for v in row] for row in frame.itertuples(index=False)
     ]
 
@@ -287,11 +391,22 @@ def _answer(
         # One clip per voice and sentence: the first repeat's.
         "clip": _clip(media, answer.audio_hash) if answer.repeat == 0 else None,
         "labels": ", ".join(
-            f"{k} {n}" for k, n in sorted(result.label_counts.get(answer.id, {}).items())
+            f"{_label_word(k)} {n}"
+            for k, n in sorted(result.label_counts.get(answer.id, {}).items())
         ),
         "overlap": _overlap(result, answer, reference),
         "judge": verdicts.get(answer.id),
     }
+
+
+_LABEL_WORDS = {"relevant": N_("relevant"), "partial": N_("partly"), "irrelevant": N_("irrelevant")}
+
+
+def _label_word(code: str) -> str:
+    """A label as the report says it: its code in English (as it always was), else its word."""
+    if current_language() == "en" or code not in _LABEL_WORDS:
+        return code
+    return _(_LABEL_WORDS[code])
 
 
 def _items(
@@ -368,7 +483,8 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         study=study,
         params=sorted(study.params.items()),
         tables=[
-            (name, *_frame_rows(frame, names)) for name, frame in result.tables.tables().items()
+            (_table_name(name), *_frame_rows(frame, names))
+            for name, frame in result.tables.tables().items()
         ],
         names=names,
         columns={
@@ -380,7 +496,7 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         against_columns=AGAINST_MD,
         against_heading=against_heading,
         ranked=ranked(summary["models"]),
-        rank_rule=RANK_RULE,
+        rank_rule=_(RANK_RULE),
         rank_summary=rank_summary(summary),
         matrices=_matrices(summary, names),
         arena=ranked(summary["models"], "arena"),
