@@ -57,6 +57,7 @@ from lineup.report.pairs_matrix import (
     rank_summary,
     reason_text,
 )
+from lineup.report.words import column_word, table_name
 from lineup.score import ALPHA_SCALE, Verdict
 from lineup.store import MediaStore
 
@@ -271,83 +272,6 @@ def _methods(kind: str) -> list[tuple[str, str]]:
 
 Cell = tuple[str, str | None]  # a table cell's text and its tooltip
 
-# The study's tables (lineup.report.tables) by name, and their columns by key, as a report in
-# another language than English heads them; the English report shows the keys themselves
-# (the methods define each by its key), another language its words with the key as the
-# tooltip. A key missing here is shown as it is.
-TABLE_NAMES = {
-    "relevance": N_("Relevance"),
-    "speed": N_("Speed"),
-    "per_item": N_("Per item"),
-    "repeats": N_("Repeats"),
-    "voices": N_("Voices"),
-    "transcripts": N_("Transcripts"),
-}
-COLUMN_WORDS = {
-    "item_id": N_("Item id"),
-    "position": N_("Position"),
-    "text": N_("Text"),
-    "reference": N_("Reference"),
-    "repeat": N_("Repeat"),
-    "model": N_("Model"),
-    "requests": N_("Labels"),
-    "relevant": N_("Relevant"),
-    "partial": N_("Partly"),
-    "irrelevant": N_("Irrelevant"),
-    "pct_relevant": N_("% relevant"),
-    "pct_relevant_ci_low": N_("% relevant: 95% CI low"),
-    "pct_relevant_ci_high": N_("% relevant: 95% CI high"),
-    "pct_relevant_ci_method": N_("% relevant: interval method"),
-    "pct_relevant_ci_reason": N_("% relevant: why no interval"),
-    "relevance": N_("Mean score"),
-    "relevance_ci_low": N_("Mean score: 95% CI low"),
-    "relevance_ci_high": N_("Mean score: 95% CI high"),
-    "relevance_ci_method": N_("Mean score: interval method"),
-    "relevance_ci_reason": N_("Mean score: why no interval"),
-    "answers": N_("Answers"),
-    "ok": N_("Complete"),
-    "errors": N_("Failed"),
-    "labeled_answers": N_("Labeled answers"),
-    "items_repeated": N_("Items repeated"),
-    "identical_repeats": N_("Identical repeats"),
-    "identical_share": N_("Identical share"),
-    "mean_repeat_rougeL": N_("Mean ROUGE-L between repeats"),
-    "mean_length_spread": N_("Length spread (chars)"),
-    "mean_time_spread": N_("Time spread (s)"),
-    "output_tokens": N_("Tokens"),
-    "time_s": N_("Time (s)"),
-    "tokens_per_time_s": N_("Tokens / s"),
-    "median_ttft_s": N_("Median TTFT (s)"),
-    "median_total_s": N_("Median total (s)"),
-    "median_tokens_per_s": N_("Median decode tok/s"),
-    "mean_chars": N_("Mean length (chars)"),
-    "chars_per_s": N_("Chars / s"),
-    "clips": N_("Clips"),
-    "scored": N_("Scored"),
-    "mean_wer": N_("Mean WER"),
-    "mean_wer_ci_low": N_("Mean WER: 95% CI low"),
-    "mean_wer_ci_high": N_("Mean WER: 95% CI high"),
-    "mean_wer_ci_method": N_("Mean WER: interval method"),
-    "mean_wer_ci_reason": N_("Mean WER: why no interval"),
-    "wer_std": N_("WER std. dev."),
-    "corpus_wer": N_("Corpus WER"),
-    "cer": N_("CER"),
-    "cer_ci_low": N_("CER: 95% CI low"),
-    "cer_ci_high": N_("CER: 95% CI high"),
-    "cer_ci_method": N_("CER: interval method"),
-    "cer_ci_reason": N_("CER: why no interval"),
-    "gen_s_per_sentence": N_("Generation s / sentence"),
-    "stt_s_per_sentence": N_("Transcription s / sentence"),
-    "rtf": N_("RTF"),
-    "peak_mem_mb": N_("Peak memory (MB)"),
-}
-
-
-def _table_name(name: str) -> str:
-    if current_language() == "en" or name not in TABLE_NAMES:
-        return name.replace("_", " ").capitalize()
-    return _(TABLE_NAMES[name])
-
 
 def _frame_rows(frame: pd.DataFrame, names: dict[str, str]) -> tuple[list[Cell], list[list[Cell]]]:
     """A study table's headers and rows as cells; a model's spec, in a cell or as a column's
@@ -364,9 +288,8 @@ def _frame_rows(frame: pd.DataFrame, names: dict[str, str]) -> tuple[list[Cell],
         return number(value), None
 
     def header(key: str) -> Cell:
-        if key in names or current_language() == "en" or key not in COLUMN_WORDS:
-            return cell(key)
-        return _(COLUMN_WORDS[key]), key
+        word = None if key in names else column_word(key)
+        return cell(key) if word is None else (word, key)
 
     return [header(str(c)) for c in frame.columns], [
         [cell(v) for v in row] for row in frame.itertuples(index=False)
@@ -483,7 +406,7 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         study=study,
         params=sorted(study.params.items()),
         tables=[
-            (_table_name(name), *_frame_rows(frame, names))
+            (table_name(name), *_frame_rows(frame, names))
             for name, frame in result.tables.tables().items()
         ],
         names=names,

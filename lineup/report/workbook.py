@@ -67,12 +67,14 @@ header row is bold and frozen; columns are sized to fit their header and first r
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from lineup.core import _, current_language
 from lineup.report.export import (
     GENERATION_COLUMNS,
     LABEL_COLUMNS,
@@ -92,6 +94,7 @@ from lineup.report.tables import (
     StudyTables,
     _with_interval,
 )
+from lineup.report.words import column_word, sheet_name
 from lineup.score import ALPHA_SCALE, SCORE_KEYS, StudyJudge, Verdict
 from lineup.store import Store
 
@@ -471,7 +474,19 @@ def workbook_sheets(result: StudyResult) -> list[Sheet]:
     ]
 
 
+def _in_language(sheet: Sheet) -> Sheet:
+    """A sheet named and headed in the current language (lineup.report.words; as it is in
+    English): a column's words, or its key where it has none. The cells are unchanged."""
+    if current_language() == "en":
+        return sheet
+    columns = [
+        _("Label") if sheet.name == "Labels" and key == "relevance" else column_word(key) or key
+        for key in sheet.columns
+    ]
+    return dataclasses.replace(sheet, name=sheet_name(sheet.name), columns=columns)
+
+
 def write_workbook(result: StudyResult, out: Path) -> Path:
     """Write the study's report workbook at `out` (lineup.report.export's write_sheets:
-    written whole beside it, then moved over it)."""
-    return write_sheets(workbook_sheets(result), out)
+    written whole beside it, then moved over it), named and headed in the current language."""
+    return write_sheets([_in_language(sheet) for sheet in workbook_sheets(result)], out)

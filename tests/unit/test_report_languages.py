@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -165,7 +166,7 @@ def test_russian_numbers_have_a_decimal_comma_and_english_ones_are_unchanged() -
     }
     assert cell_text(pair, "m:a") == "+0.25 [+0.05, +0.50]: better (97% of resamples)"
     with using_language("ru"):
-        assert cell_text(pair, "m:b") == "−0,25 [−0,50, −0,05]: хуже (97\xa0% повторных выборок)"
+        assert cell_text(pair, "m:b") == "−0,25 [−0,50, −0,05]: хуже (в 97\xa0% повторных выборок)"
 
 
 def test_the_reasons_translated_are_the_ones_lineup_measure_fills_in() -> None:
@@ -198,3 +199,34 @@ def test_russian_rank_summaries_take_the_plural_of_their_count() -> None:
         assert rank_summary({"models": [{"bt_rank": r} for r in (1, 2)]}).startswith(
             "2 разных места:"
         )
+
+
+def test_the_russian_workbook_names_its_sheets_and_columns_and_keeps_formulas_as_text(
+    store: Store, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from lineup.report.workbook import SHEETS, write_workbook
+    from tests.unit.test_report_workbook import FORMULA_ANSWER, FORMULA_REASONS, build
+
+    built = build(store)
+    with using_language("ru"):
+        path = write_workbook(load_study_result(store, built.study_id), tmp_path / "r.xlsx")
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == [
+        "Сводка", "Метрики", "По элементам", "Пары", "Судья", "Метки", "Согласие", "Генерации",
+    ]  # fmt: skip
+    assert len(workbook.sheetnames) == len(SHEETS)
+    summary = [cell.value for cell in workbook["Сводка"][1]]
+    assert summary[:3] == ["Модель", "Метки", "Завершено"]
+    assert "% релевантных: 95% ДИ, низ" in summary
+    metrics = [cell.value for cell in workbook["Метрики"][1]]
+    assert "ROUGE-1 F1: 95% ДИ, низ" in metrics  # an interval named from its figure's words
+    judge = workbook["Судья"]
+    header = [cell.value for cell in judge[1]]
+    reasons = [row[header.index("Обоснование")] for row in judge.iter_rows(min_row=2)]
+    assert any(c.value == FORMULA_REASONS and c.data_type == "s" for c in reasons)
+    generations = workbook["Генерации"]
+    header = [cell.value for cell in generations[1]]
+    texts = [row[header.index("output_text")] for row in generations.iter_rows(min_row=2)]
+    assert any(c.value == FORMULA_ANSWER and c.data_type == "s" for c in texts)
