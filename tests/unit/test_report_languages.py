@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lineup.app.facade import Lineup
 from lineup.core import PSEUDO, using_language
 from lineup.core.settings import load_settings
 from lineup.report import load_study_result
@@ -26,7 +27,13 @@ from lineup.report.pairs_matrix import (
 )
 from lineup.store.database import Store
 from lineup.store.media import MediaStore
-from tests.builders import ORDERED, build_ladder_study, build_pairs_study, build_report_study
+from tests.builders import (
+    ORDERED,
+    build_ladder_study,
+    build_pairs_study,
+    build_report_study,
+    make_set,
+)
 
 # Words that read the same in both languages: figures' and methods' names, units, codes.
 SAME_IN_BOTH = {
@@ -230,3 +237,24 @@ def test_the_russian_workbook_names_its_sheets_and_columns_and_keeps_formulas_as
     header = [cell.value for cell in generations[1]]
     texts = [row[header.index("output_text")] for row in generations.iter_rows(min_row=2)]
     assert any(c.value == FORMULA_ANSWER and c.data_type == "s" for c in texts)
+
+
+def test_the_pseudo_locale_comparison_reports_have_no_unwrapped_english(app: Lineup) -> None:
+    from lineup.report.comparison_report import comparison_html, comparison_markdown
+    from tests.unit.test_study_compare import IRR, R, study
+
+    set_id = make_set(app.store, "x", "vlm", [(f"Question {n}?", None) for n in range(6)])
+    # The candidate loses on items 0-2: regressions, a decided difference or none.
+    baseline = study(app.store, set_id, {(n, 0): ("a", [R]) for n in range(6)})
+    candidate = study(app.store, set_id, {(n, 0): ("a", [IRR] if n < 3 else [R]) for n in range(6)})
+    document = app.studies.compare(baseline, candidate)
+    data = ["Question", "a", "x", "study compare --json"]
+    with using_language(PSEUDO):
+        page, markdown = comparison_html(document), comparison_markdown(document)
+    parser = _Text()
+    parser.feed(page)
+    assert _unwrapped("\x00".join(parser.parts), data) == []
+    assert _unwrapped(markdown.replace("\\", ""), data) == []
+    with using_language("ru"):
+        page = comparison_html(document)
+    assert '<html lang="ru">' in page and "Парные разницы" in page and "Методы" in page
