@@ -7,12 +7,14 @@ are the templates lineup.measure fills in."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from lineup.app.facade import Lineup
+from lineup.catalog import short_names
 from lineup.core import PSEUDO, using_language
 from lineup.core.settings import load_settings
 from lineup.report import load_study_result
@@ -32,6 +34,7 @@ from tests.builders import (
     build_ladder_study,
     build_pairs_study,
     build_report_study,
+    build_tts_study,
     make_set,
 )
 
@@ -88,6 +91,8 @@ def _data(store: Store, study_id: int) -> list[str]:
     result = load_study_result(store, study_id)
     texts = [
         *result.study.models,
+        *(judge.spec for judge in result.judges),
+        *(judge.protocol for judge in result.judges),
         result.summary["set"],
         "ana",
         "bo",
@@ -97,6 +102,7 @@ def _data(store: Store, study_id: int) -> list[str]:
         *(reference.text for reference in result.references.values()),
         *(t for a in result.answers for t in (a.text, a.error, a.transcript) if t),
     ]
+    texts += list(short_names([t for t in texts if ":" in t]).values())  # as a report names them
     return sorted(set(texts), key=len, reverse=True)
 
 
@@ -117,8 +123,22 @@ def _unwrapped(text: str, data: list[str]) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("build", [build_report_study, build_ladder_study])
-def test_the_pseudo_locale_html_report_has_no_unwrapped_english(store: Store, build) -> None:
+def _judged_study(store: Store) -> int:
+    from tests.unit.test_report_workbook import build
+
+    return build(store).study_id
+
+
+def _voice_study(store: Store) -> int:
+    return build_tts_study(store).study_id
+
+
+@pytest.mark.parametrize(
+    "build", [build_report_study, build_ladder_study, _judged_study, _voice_study]
+)
+def test_the_pseudo_locale_html_report_has_no_unwrapped_english(
+    store: Store, build: Callable[[Store], int]
+) -> None:
     study_id = build(store)
     media = MediaStore(load_settings().home / "media")
     result = load_study_result(store, study_id)
@@ -149,12 +169,17 @@ def test_the_pseudo_locale_reports_of_ranked_pairs_have_no_unwrapped_english(
     assert _unwrapped(markdown.replace("\\", ""), data) == []
 
 
-def test_the_pseudo_locale_markdown_report_has_no_unwrapped_english(store: Store) -> None:
-    for study_id in (build_report_study(store), build_ladder_study(store)):
-        result = load_study_result(store, study_id)
-        with using_language(PSEUDO):
-            markdown = markdown_report(result)
-        assert _unwrapped(markdown.replace("\\", ""), _data(store, study_id)) == []
+@pytest.mark.parametrize(
+    "build", [build_report_study, build_ladder_study, _judged_study, _voice_study]
+)
+def test_the_pseudo_locale_markdown_report_has_no_unwrapped_english(
+    store: Store, build: Callable[[Store], int]
+) -> None:
+    study_id = build(store)
+    result = load_study_result(store, study_id)
+    with using_language(PSEUDO):
+        markdown = markdown_report(result)
+    assert _unwrapped(markdown.replace("\\", ""), _data(store, study_id)) == []
 
 
 def test_russian_numbers_have_a_decimal_comma_and_english_ones_are_unchanged() -> None:
