@@ -74,7 +74,7 @@ from typing import Any
 
 import pandas as pd
 
-from lineup.core import _, current_language
+from lineup.core import N_, _, current_language
 from lineup.report.export import (
     GENERATION_COLUMNS,
     LABEL_COLUMNS,
@@ -173,49 +173,51 @@ LABEL_SHEET_COLUMNS = [
     "id",
 ]
 AGREEMENT_COLUMNS = ["figure", "between", "and", "value", "n", "meaning"]
-FIRST_POSITION_MEANING = (
+FIRST_POSITION_MEANING = N_(
     "The share of the decided pairwise verdicts won by the answer shown first (n: the decided "
     "verdicts; ties left out). 0.5: the order does not sway the judge."
 )
-FLIP_MEANING = (
+FLIP_MEANING = N_(
     "The share of answers judged in both orders whose winner changes when the order is swapped "
     "(n: those answers)."
 )
-DISPUTED_MEANING = (
+DISPUTED_MEANING = N_(
     "Answers the judge flipped, or whose score (below 4 irrelevant, 8 and up relevant) is two "
     "steps from a person's label: the label queue's Disputed filter walks them."
 )
 
-ALPHA_MEANING = (
+ALPHA_MEANING = N_(
     "Krippendorff's alpha, ordinal (irrelevant < partial < relevant), over the answers two or "
     "more annotators labeled (n): 1 = they always agree, 0 = what chance gives, below 0 = "
     "worse than chance."
 )
-ALPHA_MISSING = (
+ALPHA_MISSING = N_(
     "Needs two annotators on the same answers, and at least two different labels among them."
 )
-KAPPA_MEANING = (
+KAPPA_MEANING = N_(
     "Cohen's kappa with linear weights over the answers both labeled (n): 1 = the same labels, "
     "0 = chance; relevant against irrelevant weighs twice a one-step disagreement."
 )
-RAW_MEANING = (
+RAW_MEANING = N_(
     "Raw agreement: the share of the pairs of labels on one answer that are the same relevance "
     "(n answers with two or more labels). The base alpha and kappa correct for chance: when "
     "nearly every label is the same, they can be 0 while this is near 1."
 )
-RAW_MISSING = "Needs two annotators on the same answers."
-KAPPA_MISSING = "They share no answer, or each gave one and the same label throughout."
-NO_PAIR = "Needs two annotators: no two annotators labeled the same answer yet."
-SPEARMAN_MEANING = (
+RAW_MISSING = N_("Needs two annotators on the same answers.")
+KAPPA_MISSING = N_("They share no answer, or each gave one and the same label throughout.")
+NO_PAIR = N_("Needs two annotators: no two annotators labeled the same answer yet.")
+SPEARMAN_MEANING = N_(
     "Spearman's rank correlation of the judge's scores (1-10) with the people's labels on the "
     "same answers (n label pairs): 1 = the same order."
 )
-JUDGE_KAPPA_MEANING = (
+JUDGE_KAPPA_MEANING = N_(
     "Cohen's kappa (linear weights) between the people's labels and the judge's scores read "
     "as labels: below 4 irrelevant, 4-7 partial, 8 and up relevant."
 )
-JUDGE_MISSING = "Undefined: no label beside a judge's score, or one side is the same throughout."
-NO_JUDGE = "No judge ran on this study: python -m lineup study score ID --judge SPEC."
+JUDGE_MISSING = N_(
+    "Undefined: no label beside a judge's score, or one side is the same throughout."
+)
+NO_JUDGE = N_("No judge ran on this study: python -m lineup study score ID --judge SPEC.")
 
 
 def _merged(left: pd.DataFrame, right: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -474,16 +476,60 @@ def workbook_sheets(result: StudyResult) -> list[Sheet]:
     ]
 
 
+# The Agreement sheet's figures and its other words, marked: said in the workbook's language.
+AGREEMENT_WORDS = (
+    N_("Krippendorff's alpha"),
+    N_("Raw agreement"),
+    N_("Cohen's kappa"),
+    N_("Judge vs people"),
+    N_("Spearman (judge vs people)"),
+    N_("Cohen's kappa (judge vs people)"),
+    N_("Spearman (judge vs people, one model)"),
+    N_("Cohen's kappa (judge vs people, one model)"),
+    N_("First-position win rate (judge)"),
+    N_("Flip rate (judge)"),
+    N_("Disputed answers (judge)"),
+    N_("every annotator"),
+    N_("people"),
+)
+MEANINGS = (
+    FIRST_POSITION_MEANING, FLIP_MEANING, DISPUTED_MEANING, ALPHA_MEANING, ALPHA_MISSING,
+    KAPPA_MEANING, RAW_MEANING, RAW_MISSING, KAPPA_MISSING, NO_PAIR, SPEARMAN_MEANING,
+    JUDGE_KAPPA_MEANING, JUDGE_MISSING, NO_JUDGE,
+)  # fmt: skip
+
+
+def _agreement_word(index: int, value: Any) -> Any:
+    """An Agreement sheet's cell in the current language: its figure, the words "every
+    annotator" and "people", its meaning; an annotator's name, a model and a number as they
+    are."""
+    if not isinstance(value, str):
+        return value
+    if index == 5:
+        reading = value.removeprefix(f"{ALPHA_MEANING} Read: ")
+        if reading != value and reading.endswith(f". {ALPHA_SCALE}"):
+            word = reading.removesuffix(f". {ALPHA_SCALE}")
+            return _("{meaning} Read: {reading}. {scale}").format(
+                meaning=_(ALPHA_MEANING), reading=_(word), scale=_(ALPHA_SCALE)
+            )
+        return _(value) if value in MEANINGS else value
+    return _(value) if index in (0, 1, 2) and value in AGREEMENT_WORDS else value
+
+
 def _in_language(sheet: Sheet) -> Sheet:
     """A sheet named and headed in the current language (lineup.report.words; as it is in
-    English): a column's words, or its key where it has none. The cells are unchanged."""
+    English): a column's words, or its key where it has none. The cells are unchanged but the
+    Agreement sheet's words (`_agreement_word`)."""
     if current_language() == "en":
         return sheet
     columns = [
         _("Label") if sheet.name == "Labels" and key == "relevance" else column_word(key) or key
         for key in sheet.columns
     ]
-    return dataclasses.replace(sheet, name=sheet_name(sheet.name), columns=columns)
+    rows = sheet.rows
+    if sheet.name == "Agreement":
+        rows = [[_agreement_word(i, v) for i, v in enumerate(row)] for row in sheet.rows]
+    return dataclasses.replace(sheet, name=sheet_name(sheet.name), columns=columns, rows=rows)
 
 
 def write_workbook(result: StudyResult, out: Path) -> Path:

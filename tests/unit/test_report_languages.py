@@ -258,6 +258,12 @@ def test_the_russian_workbook_names_its_sheets_and_columns_and_keeps_formulas_as
     header = [cell.value for cell in judge[1]]
     reasons = [row[header.index("Обоснование")] for row in judge.iter_rows(min_row=2)]
     assert any(c.value == FORMULA_REASONS and c.data_type == "s" for c in reasons)
+    agreement = [[cell.value for cell in row] for row in workbook["Согласие"].iter_rows()]
+    assert agreement[0] == ["Показатель", "Между", "И", "Значение", "N", "Что означает"]
+    assert agreement[1][:2] == ["Альфа Криппендорфа", "все разметчики"]
+    assert agreement[1][5].startswith("Альфа Криппендорфа, порядковая")
+    assert "Трактовка: " in agreement[1][5]
+    assert "Каппа Коэна" in [row[0] for row in agreement]
     generations = workbook["Генерации"]
     header = [cell.value for cell in generations[1]]
     texts = [row[header.index("output_text")] for row in generations.iter_rows(min_row=2)]
