@@ -260,3 +260,26 @@ def rank_summary(summary: dict[str, Any]) -> str | None:
         "difference between those models is shown.",
         len(ranks),
     ).format(distinct=distinct, count=len(ranks))
+
+
+def pair_words(pair: dict[str, Any]) -> str:
+    """A pair of `study show --json`'s `pairs` in plain words (lineup.measure.pairs' words) in
+    the current language: its own `words` in English."""
+    if current_language() == "en":
+        return str(pair.get("words") or "")
+    a, b = pair["a"], pair["b"]
+    if pair.get("decided") and pair.get("share_a_better") is not None:
+        if pair.get("ci_low") is None:  # unanimous: the same margin on every item
+            return ngettext(
+                "{a} is better than {b} on this set: {share} of resamples (the same "
+                "margin on the {items} item)",
+                "{a} is better than {b} on this set: {share} of resamples (the same "
+                "margin on every one of the {items} items)",
+                pair["items"],
+            ).format(a=a, b=b, share=_share(pair["share_a_better"]), items=pair["items"])
+        return _("{a} is better than {b} on this set: {share} of resamples").format(
+            a=a, b=b, share=_share(pair["share_a_better"])
+        )
+    if pair.get("ci_low") is None and pair.get("reason"):
+        return _("no difference shown ({reason})").format(reason=reason_text(str(pair["reason"])))
+    return _("no difference shown")

@@ -85,6 +85,7 @@ from lineup.report.export import (
     _streamed,
     write_sheets,
 )
+from lineup.report.pairs_matrix import pair_words, reason_text
 from lineup.report.result import StudyResult
 from lineup.report.summary import RANKING_KEYS
 from lineup.report.tables import (
@@ -516,6 +517,19 @@ def _agreement_word(index: int, value: Any) -> Any:
     return _(value) if index in (0, 1, 2) and value in AGREEMENT_WORDS else value
 
 
+def _pair_in_language(columns: Sequence[str], row: Sequence[Any]) -> list[Any]:
+    """A Pairs sheet's row with its figure, method, reason and words in the current
+    language (lineup.report.pairs_matrix); the models and numbers as they are."""
+    pair = dict(zip(columns, row, strict=True))
+    said = {
+        "figure": column_word(str(pair["figure"])) or pair["figure"],
+        "ci_method": reason_text(pair["ci_method"]) if pair.get("ci_method") else None,
+        "reason": reason_text(pair["reason"]) if pair.get("reason") else None,
+        "words": pair_words(pair),
+    }
+    return [said.get(key, value) for key, value in pair.items()]
+
+
 def _in_language(sheet: Sheet) -> Sheet:
     """A sheet named and headed in the current language (lineup.report.words; as it is in
     English): a column's words, or its key where it has none. The cells are unchanged but the
@@ -529,6 +543,8 @@ def _in_language(sheet: Sheet) -> Sheet:
     rows = sheet.rows
     if sheet.name == "Agreement":
         rows = [[_agreement_word(i, v) for i, v in enumerate(row)] for row in sheet.rows]
+    elif sheet.name == "Pairs":
+        rows = [_pair_in_language(sheet.columns, row) for row in sheet.rows]
     return dataclasses.replace(sheet, name=sheet_name(sheet.name), columns=columns, rows=rows)
 
 

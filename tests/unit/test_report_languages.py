@@ -264,6 +264,9 @@ def test_the_russian_workbook_names_its_sheets_and_columns_and_keeps_formulas_as
     assert agreement[1][5].startswith("Альфа Криппендорфа, порядковая")
     assert "Трактовка: " in agreement[1][5]
     assert "Каппа Коэна" in [row[0] for row in agreement]
+    pairs = [[cell.value for cell in row] for row in workbook["Пары"].iter_rows()]
+    said = [dict(zip(pairs[0], row, strict=True)) for row in pairs[1:]]
+    assert said and all(row["Словами"] and row["Словами"].isascii() is False for row in said)
     generations = workbook["Генерации"]
     header = [cell.value for cell in generations[1]]
     texts = [row[header.index("output_text")] for row in generations.iter_rows(min_row=2)]
