@@ -545,6 +545,18 @@ def _in_language(sheet: Sheet) -> Sheet:
         rows = [[_agreement_word(i, v) for i, v in enumerate(row)] for row in sheet.rows]
     elif sheet.name == "Pairs":
         rows = [_pair_in_language(sheet.columns, row) for row in sheet.rows]
+    elif sheet.name in ("Summary", "Metrics"):  # why a figure has no interval or rating
+        said = [
+            key.endswith(("_ci_method", "_ci_reason")) or key == "bt_reason"
+            for key in sheet.columns
+        ]
+        rows = [
+            [
+                reason_text(v) if s and isinstance(v, str) else v
+                for s, v in zip(said, row, strict=True)
+            ]
+            for row in sheet.rows
+        ]
     return dataclasses.replace(sheet, name=sheet_name(sheet.name), columns=columns, rows=rows)
 
 

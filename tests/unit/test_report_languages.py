@@ -252,6 +252,9 @@ def test_the_russian_workbook_names_its_sheets_and_columns_and_keeps_formulas_as
     summary = [cell.value for cell in workbook["Сводка"][1]]
     assert summary[:3] == ["Модель", "Метки", "Завершено"]
     assert "% релевантных: 95% ДИ, низ" in summary
+    methods = [row[summary.index("% релевантных: метод интервала")].value for row in
+               workbook["Сводка"].iter_rows(min_row=2)]  # fmt: skip
+    assert set(methods) <= {"бутстреп по элементам", None} and methods
     metrics = [cell.value for cell in workbook["Метрики"][1]]
     assert "ROUGE-1 F1: 95% ДИ, низ" in metrics  # an interval named from its figure's words
     judge = workbook["Судья"]
