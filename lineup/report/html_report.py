@@ -28,7 +28,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from lineup.catalog import short_names
-from lineup.core import N_, OK, _, current_language, state_word
+from lineup.core import N_, OK, _, current_language, moment, state_word
 from lineup.report.answers import Answer
 from lineup.report.markdown_report import (
     AGAINST_MD,
@@ -437,7 +437,7 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         charts=_charts(summary, names),
         items=items,
         methods=_methods(summary["kind"]),
-        made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        made_at=f"{moment(datetime.now(UTC))} UTC",  # 2026-12-07 18:50 UTC in English
         lang="ru" if current_language() == "ru" else "en",
         gettext=_,
         state_word=state_word,
