@@ -11,33 +11,74 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from lineup.core import escape_markdown
+from lineup.core import N_, _, current_language, escape_markdown, ngettext
 from lineup.report import comparison
 from lineup.report.markdown_report import number, percent
+from lineup.report.pairs_matrix import reason_text
 
 REPORT_ROWS = 50  # regressions and improvements shown per list in a report
+
+
+# The figures compared (lineup.report.comparison), as a report in another language than
+# English names them (English: the figure's key, as `study compare --json` has it).
+FIGURE_WORDS = {
+    "relevance": N_("Relevance score"),
+    "rouge1_f1": N_("ROUGE-1 F1"),
+    "rougeL_f1": N_("ROUGE-L F1"),
+    "chrf": N_("chrF"),
+    "judge": N_("Judge figure"),
+    "wer": N_("WER"),
+}
+# The methods in another language than English: a summary of lineup.report.comparison's
+# definitions (English quotes them).
+METHODS_SUMMARY = N_(
+    "Two studies of the same kind compared over their shared items (over two sets: the same "
+    "question and image, or the same sentence), model by model. For each figure (relevance "
+    "score, ROUGE, chrF, the judge's figure, WER) the paired difference is the candidate "
+    "minus the baseline over the items both have a score on, with its 95% item-bootstrap "
+    "interval (1,000 resamples of the items, seed 0; none below 5 items) and the share of "
+    "resamples in which the candidate is better; a difference is shown when the interval "
+    "excludes 0. A regression is an item on which the candidate scores worse than the "
+    "baseline (for WER: higher), the worst first; an improvement the other way."
+)
+
+
+# How the items were matched (lineup.report.comparison's `matched_by`), marked to be said.
+MATCHED_BY = (N_("item id (the same set)"), N_("content (question and image, or sentence)"))
+
+
+def _figure(key: str) -> str:
+    if current_language() == "en" or key not in FIGURE_WORDS:
+        return key
+    return _(FIGURE_WORDS[key])
 
 
 def comparison_reading(row: dict[str, Any]) -> str:
     """A paired difference of the comparison (`differences`) in words."""
     if row["ci_low"] is None:
-        return f"no interval: {row['reason']}"
+        return _("no interval: {reason}").format(reason=reason_text(str(row["reason"])))
     if not row["decided"]:
-        return "no difference shown"
+        return _("no difference shown")
     better = (row["diff"] > 0) != (row["figure"] in comparison.LOWER_IS_BETTER)
     share = row["share_candidate_better"]
     if better:
-        return f"the candidate is better on this set: {percent(share)} of resamples"
-    return f"the candidate is worse on this set: {percent(1 - share)} of resamples"
+        return _("the candidate is better on this set: {share} of resamples").format(
+            share=percent(share)
+        )
+    return _("the candidate is worse on this set: {share} of resamples").format(
+        share=percent(1 - share)
+    )
 
 
 def _difference_cells(row: dict[str, Any]) -> list[str]:
     interval = (
-        "–" if row["ci_low"] is None else f"{number(row['ci_low'])} to {number(row['ci_high'])}"
+        "–"
+        if row["ci_low"] is None
+        else _("{low} to {high}").format(low=number(row["ci_low"]), high=number(row["ci_high"]))
     )
     return [
         row["model"],
-        row["figure"],
+        _figure(row["figure"]),
         number(row["baseline"]),
         number(row["candidate"]),
         number(row["diff"]),
@@ -49,26 +90,34 @@ def _difference_cells(row: dict[str, Any]) -> list[str]:
 
 
 DIFFERENCE_HEAD = [
-    "model",
-    "figure",
-    "baseline",
-    "candidate",
-    "candidate - baseline",
-    "95% interval",
-    "resamples better",
-    "items",
-    "reading",
+    N_("model"),
+    N_("figure"),
+    N_("baseline"),
+    N_("candidate"),
+    N_("candidate - baseline"),
+    N_("95% interval"),
+    N_("resamples better"),
+    N_("items"),
+    N_("reading"),
 ]
-ITEM_HEAD = ["model", "figure", "item", "question", "baseline", "candidate", "change"]
+ITEM_HEAD = [
+    N_("model"),
+    N_("figure"),
+    N_("item"),
+    N_("question"),
+    N_("baseline"),
+    N_("candidate"),
+    N_("change"),
+]
 
 
 def _item_cells(row: dict[str, Any]) -> list[str]:
     item = str(row["item"])
     if row["baseline_item"] != row["item"]:
-        item += f" (baseline {row['baseline_item']})"
+        item = _("{item} (baseline {baseline})").format(item=item, baseline=row["baseline_item"])
     return [
         row["model"],
-        row["figure"],
+        _figure(row["figure"]),
         item,
         row["question"],
         number(row["baseline"]),
@@ -80,33 +129,75 @@ def _item_cells(row: dict[str, Any]) -> list[str]:
 def _lead(document: dict[str, Any]) -> list[str]:
     base, cand, items = document["baseline"], document["candidate"], document["items"]
     lines = [
-        f"Baseline: study {base['study_id']}, set {base['set']}, models "
-        f"{', '.join(base['models'])}.",
-        f"Candidate: study {cand['study_id']}, set {cand['set']}, models "
-        f"{', '.join(cand['models'])}.",
-        f"{items['shared']} shared items, matched by {items['matched_by']}; "
-        f"{items['baseline_only']} in the baseline only, {items['candidate_only']} in the "
-        "candidate only.",
+        _("Baseline: study {study}, set {set}, models {models}.").format(
+            study=base["study_id"], set=base["set"], models=", ".join(base["models"])
+        ),
+        _("Candidate: study {study}, set {set}, models {models}.").format(
+            study=cand["study_id"], set=cand["set"], models=", ".join(cand["models"])
+        ),
+        ngettext(
+            "{shared} shared item, matched by {matched_by}; {baseline_only} in the baseline "
+            "only, {candidate_only} in the candidate only.",
+            "{shared} shared items, matched by {matched_by}; {baseline_only} in the baseline "
+            "only, {candidate_only} in the candidate only.",
+            items["shared"],
+        ).format(
+            shared=items["shared"],
+            matched_by=_(items["matched_by"])
+            if items["matched_by"] in MATCHED_BY
+            else items["matched_by"],
+            baseline_only=items["baseline_only"],
+            candidate_only=items["candidate_only"],
+        ),
     ]
     for model in document["models"]:
         if model["model"] != model["baseline_model"]:
-            lines.append(f"Compared: {model['baseline_model']} (baseline) with {model['model']}.")
+            lines.append(
+                _("Compared: {baseline} (baseline) with {candidate}.").format(
+                    baseline=model["baseline_model"], candidate=model["model"]
+                )
+            )
         lines.append(
-            f"Median decode tokens/s of {model['model']}: baseline "
-            f"{number(model['baseline_median_tokens_per_s'])}, candidate "
-            f"{number(model['candidate_median_tokens_per_s'])}."
+            _(
+                "Median decode tokens/s of {model}: baseline {baseline}, candidate {candidate}."
+            ).format(
+                model=model["model"],
+                baseline=number(model["baseline_median_tokens_per_s"]),
+                candidate=number(model["candidate_median_tokens_per_s"]),
+            )
         )
     judge = document["judge"]
     if judge:
-        lines.append(f"Judge in both studies: {judge['spec']} ({judge['protocol']}).")
+        lines.append(
+            _("Judge in both studies: {judge} ({protocol}).").format(
+                judge=judge["spec"], protocol=judge["protocol"]
+            )
+        )
     return lines
 
 
 def _title(document: dict[str, Any]) -> str:
-    return (
-        f"Study {document['candidate']['study_id']} against baseline study "
-        f"{document['baseline']['study_id']}"
+    return _("Study {candidate} against baseline study {baseline}").format(
+        candidate=document["candidate"]["study_id"], baseline=document["baseline"]["study_id"]
     )
+
+
+# The lists of per-item changes, as headed (each with its count).
+LIST_HEADINGS = {
+    "regressions": N_("Regressions ({count})"),
+    "improvements": N_("Improvements ({count})"),
+}
+
+
+def _methods() -> str:
+    if current_language() == "en":
+        return (comparison.__doc__ or "").strip()
+    return _(METHODS_SUMMARY)
+
+
+def _more(count: int, command: str) -> str:
+    """How many entries of a list the report leaves to `command`."""
+    return _("{count} more in {command}.").format(count=count, command=command)
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
@@ -114,7 +205,7 @@ def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
         return escape_markdown(text).replace("|", "\\|").replace("\n", " ")
 
     return [
-        "| " + " | ".join(head) + " |",
+        "| " + " | ".join(_(h) for h in head) + " |",
         "|" + "---|" * len(head),
         *("| " + " | ".join(cell(c) for c in row) + " |" for row in rows),
     ]
@@ -124,18 +215,18 @@ def comparison_markdown(document: dict[str, Any]) -> str:
     """The comparison as Markdown."""
     lines = [f"# {escape_markdown(_title(document))}", ""]
     lines += [f"- {escape_markdown(line)}" for line in _lead(document)]
-    lines += ["", "## Paired differences", ""]
+    lines += ["", "## " + _("Paired differences"), ""]
     lines += _md_table(DIFFERENCE_HEAD, [_difference_cells(r) for r in document["differences"]])
     for name in ("regressions", "improvements"):
         rows = document[name]
-        lines += ["", f"## {name.capitalize()} ({len(rows)})", ""]
+        lines += ["", "## " + _(LIST_HEADINGS[name]).format(count=len(rows)), ""]
         if rows:
             lines += _md_table(ITEM_HEAD, [_item_cells(r) for r in rows[:REPORT_ROWS]])
             if len(rows) > REPORT_ROWS:
-                lines += ["", f"{len(rows) - REPORT_ROWS} more in `study compare --json`."]
+                lines += ["", _more(len(rows) - REPORT_ROWS, "`study compare --json`")]
         else:
-            lines.append("None.")
-    lines += ["", "## Methods", "", "```", (comparison.__doc__ or "").strip(), "```", ""]
+            lines.append(_("None."))
+    lines += ["", "## " + _("Methods"), "", "```", _methods(), "```", ""]
     return "\n".join(lines)
 
 
@@ -152,7 +243,7 @@ pre{white-space:pre-wrap;background:#f7f7f7;padding:1rem;font-size:.85rem}
 
 def _html_table(head: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     out = ["<table><thead><tr>"]
-    out += [f"<th>{html.escape(h)}</th>" for h in head]
+    out += [f"<th>{html.escape(_(h))}</th>" for h in head]
     out.append("</tr></thead><tbody>")
     for row in rows:
         out.append("<tr>")
@@ -170,11 +261,11 @@ def comparison_html(document: dict[str, Any]) -> str:
     title = html.escape(_title(document))
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{"ru" if current_language() == "ru" else "en"}"><head><meta charset="utf-8">',
         f"<title>{title}</title><style>{STYLE}</style></head><body>",
         f"<h1>{title}</h1><ul>",
         *(f"<li>{html.escape(line)}</li>" for line in _lead(document)),
-        "</ul><h2>Paired differences</h2>",
+        f"</ul><h2>{html.escape(_('Paired differences'))}</h2>",
         _html_table(
             DIFFERENCE_HEAD,
             [_difference_cells(r) for r in document["differences"]],
@@ -183,18 +274,20 @@ def comparison_html(document: dict[str, Any]) -> str:
     ]
     for name in ("regressions", "improvements"):
         rows = document[name]
-        parts.append(f"<h2>{name.capitalize()} ({len(rows)})</h2>")
+        heading = _(LIST_HEADINGS[name]).format(count=len(rows))
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
         if rows:
             parts.append(
                 _html_table(ITEM_HEAD, [_item_cells(r) for r in rows[:REPORT_ROWS]], {4, 5, 6})
             )
             if len(rows) > REPORT_ROWS:
-                parts.append(f"<p>{len(rows) - REPORT_ROWS} more in study compare --json.</p>")
+                more = _more(len(rows) - REPORT_ROWS, "study compare --json")
+                parts.append(f"<p>{html.escape(more)}</p>")
         else:
-            parts.append("<p>None.</p>")
+            parts.append(f"<p>{html.escape(_('None.'))}</p>")
     parts += [
-        "<h2>Methods</h2>",
-        f"<pre>{html.escape((comparison.__doc__ or '').strip())}</pre>",
+        f"<h2>{html.escape(_('Methods'))}</h2>",
+        f"<pre>{html.escape(_methods())}</pre>",
         "</body></html>",
     ]
     return "\n".join(parts)

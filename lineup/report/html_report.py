@@ -28,7 +28,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from lineup.catalog import short_names
-from lineup.core import OK, _, current_language, state_word
+from lineup.core import N_, OK, _, current_language, moment, state_word
 from lineup.report.answers import Answer
 from lineup.report.markdown_report import (
     AGAINST_MD,
@@ -48,13 +48,16 @@ from lineup.report.markdown_report import (
     reliability_rows,
     setup_lines,
 )
+from lineup.report.methods import methods_section
 from lineup.report.pairs_matrix import (
     MATRIX_FIGURES,
     RANK_RULE,
     pair_matrix,
     pair_sentences,
     rank_summary,
+    reason_text,
 )
+from lineup.report.words import column_word, table_name
 from lineup.run import card_facts, machine_line
 from lineup.score import ALPHA_SCALE, Verdict
 from lineup.store import MediaStore
@@ -96,14 +99,25 @@ def _judge_verdicts(result: StudyResult) -> dict[int, list[str]]:
 
 
 def _verdict_text(verdict: Verdict) -> str:
+    """A verdict as the report says it; the judge's reasons and error are its own text."""
     if verdict.score is None:
-        return f"no score ({verdict.error})"
+        return _("no score ({error})").format(error=verdict.error)
+    score = _decimal(f"{verdict.score:g}")
     if verdict.reference_score is None:
-        return f"{verdict.score:g}/10 — {verdict.reasons}"
-    return (
-        f"{verdict.score:g}/10 against the reference model's {verdict.reference_score:g}/10 "
-        f"(figure {verdict.figure:.2f}) — {verdict.reasons}"
+        return _("{score}/10 — {reasons}").format(score=score, reasons=verdict.reasons)
+    return _(
+        "{score}/10 against the reference model's {reference}/10 (figure {figure}) — {reasons}"
+    ).format(
+        score=score,
+        reference=_decimal(f"{verdict.reference_score:g}"),
+        figure=_decimal(f"{verdict.figure:.2f}"),
+        reasons=verdict.reasons,
     )
+
+
+def _decimal(text: str) -> str:
+    """A number written in English (`text`) with the current language's decimal mark."""
+    return text if current_language() == "en" else text.replace(".", ",")
 
 
 def _data_uri(data: bytes, mime: str) -> str:
@@ -165,14 +179,14 @@ def _charts(summary: dict[str, Any], names: dict[str, str]) -> list[str]:
                 x=[m["pct_relevant"] for m in models],
                 y=[names[m["model"]] for m in models],
                 hovertext=[m["model"] for m in models],
-                hovertemplate="%{hovertext}: %{x:.0f}% relevant<extra></extra>",
+                hovertemplate=_("%{hovertext}: %{x:.0f}% relevant") + "<extra></extra>",
                 orientation="h",
                 error_x=_interval_bars(models, "pct_relevant"),
             )
         )
         bars.update_layout(
-            title="% relevant (error bars: 95% item-bootstrap interval; none below 5 items)",
-            xaxis={"range": [0, 100], "title": "% relevant"},
+            title=_("% relevant (error bars: 95% item-bootstrap interval; none below 5 items)"),
+            xaxis={"range": [0, 100], "title": _("% relevant")},
             yaxis=names_axis,
             height=120 + 40 * len(models),
             margin={"l": 10, "r": 10, "t": 50, "b": 40},
@@ -185,18 +199,21 @@ def _charts(summary: dict[str, Any], names: dict[str, str]) -> list[str]:
                 x=[m["bt_rating"] for m in by_labels],
                 y=[names[m["model"]] for m in by_labels],
                 hovertext=[m["model"] for m in by_labels],
-                hovertemplate="%{hovertext}: rating %{x:.0f}<extra></extra>",
+                hovertemplate=_("%{hovertext}: rating %{x:.0f}") + "<extra></extra>",
                 mode="markers",
                 error_x=_interval_bars(by_labels, "bt_rating", "bt_ci"),
             )
         )
         ratings.update_layout(
-            title="Bradley-Terry rating (95% bootstrap interval)",
+            title=_("Bradley-Terry rating (95% bootstrap interval)"),
             height=120 + 40 * len(by_labels),
             yaxis=names_axis,
             margin={"l": 10, "r": 10, "t": 50, "b": 40},
         )
         figures.append(ratings)
+    if current_language() != "en":  # the axes' numbers with a decimal comma, a space grouping
+        for figure in figures:
+            figure.update_layout(separators=",\xa0")
     return [
         figure.to_html(
             full_html=False,
@@ -216,7 +233,7 @@ def _matrices(summary: dict[str, Any], names: dict[str, str]) -> list[dict[str, 
         if rows:
             matrices.append(
                 {
-                    "heading": heading,
+                    "heading": _(heading),
                     "rows": list(zip(models, rows, strict=True)),
                     "models": models,
                     "sentences": pair_sentences(summary, figure, lambda m: names.get(m, m)),
@@ -238,18 +255,20 @@ def _methods(kind: str) -> list[tuple[str, str]]:
         if kind == "tts"
         else [("Overlap with the reference (ROUGE, chrF)", FIGURES["Overlap"])]
     )
-    return [
-        ("Tables", study_tables.__doc__ or ""),
-        *figures,
-        ("Reference answers", SCORES["Reference answers"]),
-        ("Automatic scores", SCORES["Automatic scores"]),
-        ("The LLM judge", SCORES["The LLM judge"]),
-        ("The judge's reliability", SCORES["The judge's reliability"]),
-        ("Which differences are real; ranks", FIGURES["Pairs"]),
-        ("Ranking", FIGURES["Ranking"]),
-        ("Pairwise votes", STUDIES["Pairwise votes"]),
-        ("Agreement", SCORES["Agreement"]),
-    ]
+    return methods_section(
+        [
+            ("Tables", study_tables.__doc__ or ""),
+            *figures,
+            ("Reference answers", SCORES["Reference answers"]),
+            ("Automatic scores", SCORES["Automatic scores"]),
+            ("The LLM judge", SCORES["The LLM judge"]),
+            ("The judge's reliability", SCORES["The judge's reliability"]),
+            ("Which differences are real; ranks", FIGURES["Pairs"]),
+            ("Ranking", FIGURES["Ranking"]),
+            ("Pairwise votes", STUDIES["Pairwise votes"]),
+            ("Agreement", SCORES["Agreement"]),
+        ]
+    )
 
 
 Cell = tuple[str, str | None]  # a table cell's text and its tooltip
@@ -258,14 +277,22 @@ Cell = tuple[str, str | None]  # a table cell's text and its tooltip
 def _frame_rows(frame: pd.DataFrame, names: dict[str, str]) -> tuple[list[Cell], list[list[Cell]]]:
     """A study table's headers and rows as cells; a model's spec, in a cell or as a column's
     heading (the per-item grid has one column per model), shows its short name with the spec
-    as the tooltip."""
+    as the tooltip; in another language than English a column's key shows its words
+    (COLUMN_WORDS) with the key as the tooltip, and a reason lineup.measure gave is said in
+    that language."""
 
     def cell(value: Any) -> Cell:
         if isinstance(value, str) and value in names:
             return names[value], value
+        if isinstance(value, str):
+            return reason_text(value), None
         return number(value), None
 
-    return [cell(str(c)) for c in frame.columns], [
+    def header(key: str) -> Cell:
+        word = None if key in names else column_word(key)
+        return cell(key) if word is None else (word, key)
+
+    return [header(str(c)) for c in frame.columns], [
         [cell(v) for v in row] for row in frame.itertuples(index=False)
     ]
 
@@ -288,11 +315,22 @@ def _answer(
         # One clip per voice and sentence: the first repeat's.
         "clip": _clip(media, answer.audio_hash) if answer.repeat == 0 else None,
         "labels": ", ".join(
-            f"{k} {n}" for k, n in sorted(result.label_counts.get(answer.id, {}).items())
+            f"{_label_word(k)} {n}"
+            for k, n in sorted(result.label_counts.get(answer.id, {}).items())
         ),
         "overlap": _overlap(result, answer, reference),
         "judge": verdicts.get(answer.id),
     }
+
+
+_LABEL_WORDS = {"relevant": N_("relevant"), "partial": N_("partly"), "irrelevant": N_("irrelevant")}
+
+
+def _label_word(code: str) -> str:
+    """A label as the report says it: its code in English (as it always was), else its word."""
+    if current_language() == "en" or code not in _LABEL_WORDS:
+        return code
+    return _(_LABEL_WORDS[code])
 
 
 def _items(
@@ -369,7 +407,8 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         study=study,
         params=sorted(study.params.items()),
         tables=[
-            (name, *_frame_rows(frame, names)) for name, frame in result.tables.tables().items()
+            (table_name(name), *_frame_rows(frame, names))
+            for name, frame in result.tables.tables().items()
         ],
         names=names,
         columns={
@@ -381,7 +420,7 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         against_columns=AGAINST_MD,
         against_heading=against_heading,
         ranked=ranked(summary["models"]),
-        rank_rule=RANK_RULE,
+        rank_rule=_(RANK_RULE),
         rank_summary=rank_summary(summary),
         matrices=_matrices(summary, names),
         arena=ranked(summary["models"], "arena"),
@@ -401,7 +440,7 @@ def render_html(result: StudyResult, media: MediaStore) -> str:
         charts=_charts(summary, names),
         items=items,
         methods=_methods(summary["kind"]),
-        made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        made_at=f"{moment(datetime.now(UTC))} UTC",  # 2026-12-07 18:50 UTC in English
         lang="ru" if current_language() == "ru" else "en",
         gettext=_,
         state_word=state_word,

@@ -11,7 +11,8 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lineup.core import N_, _, escape_markdown, state_word
+from lineup.core import N_, _, current_language, escape_markdown, state_word
+from lineup.core import percent as locale_percent
 from lineup.measure import contention_note
 from lineup.report.pairs_matrix import (
     MATRIX_FIGURES,
@@ -33,13 +34,22 @@ def number(value: Any) -> str:
         return "–"
     if isinstance(value, float):
         # Three significant digits, but never in e-notation: 999.99 is "1,000", not "1e+03".
-        return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+        text = f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+        if current_language() != "en":  # 1 000 and 0,25 (a non-breaking space groups)
+            text = text.replace(",", "\xa0").replace(".", ",")
+        return text
     return str(value)
 
 
 def percent(share: float | None) -> str:
-    """A share from 0 to 1 as a whole percentage; – for none."""
-    return "–" if share is None else f"{100 * share:.0f}%"
+    """A share from 0 to 1 as a whole percentage in the current language; – for none."""
+    return "–" if share is None else locale_percent(share)
+
+
+def _state(code: str) -> str:
+    """A study's state as the report says it: the code itself in English (as it always was),
+    else the state's word."""
+    return code if current_language() == "en" else state_word(code)
 
 
 def _reading(reading: str | None) -> str:
@@ -54,7 +64,7 @@ def _markdown_cell(value: Any) -> str:
 def _markdown_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
     """A GitHub-flavoured Markdown table of `rows`: (key, heading) per column."""
     lines = [
-        "| " + " | ".join(heading for _, heading in columns) + " |",
+        "| " + " | ".join(_(heading) for _key, heading in columns) + " |",
         "|" + "---|" * len(columns),
     ]
     for row in rows:
@@ -76,7 +86,7 @@ RELEVANCE_MD = [
     ("relevance_ci_low", "95% CI low"),
     ("relevance_ci_high", "95% CI high"),
 ]
-WARM_NOTE = (
+WARM_NOTE = N_(
     "Speed figures are over the warm answers; the cold ones (that included a model load) are "
     "counted apart. Energy is the whole device's over each answer's time; n/a where the "
     "machine has no readable counter."
@@ -112,10 +122,10 @@ AGAINST_MD = [
 def against_heading(against: dict[str, Any], name: Callable[[str], str]) -> str:
     """The heading of the agreement with the study's first model."""
     rate = number(against["chosen_median_tokens_per_s"])
-    return (
-        f"Agreement with the first model, {name(against['model'])} ({rate} median decode "
-        "tok/s): the same answer to the same item and repeat, and ROUGE-L to its answer"
-    )
+    return _(
+        "Agreement with the first model, {model} ({rate} median decode tok/s): the same "
+        "answer to the same item and repeat, and ROUGE-L to its answer"
+    ).format(model=name(against["model"]), rate=rate)
 
 
 SCORES_MD = [
@@ -240,9 +250,9 @@ def provenance_markdown(summary: dict[str, Any]) -> list[str]:
     """What ran where: the machine, then each model's card (lineup.run.provenance), escaped:
     a server's words are hostile text."""
     parts = [
-        "## What ran where",
+        "## " + _("What ran where"),
         "",
-        escape_markdown(f"Machine: {machine_line(summary['machine'])}."),
+        escape_markdown(_("Machine: {machine}.").format(machine=machine_line(summary["machine"]))),
         "",
     ]
     for model in summary["models"]:
@@ -258,14 +268,21 @@ def markdown_report(result: StudyResult) -> str:
     summary = result.summary
     models = summary["models"]
     parts = [
-        f"# Study {summary['study_id']}: {escape_markdown(summary['set'])}",
+        "# "
+        + _("Study {id}: {set}").format(
+            id=summary["study_id"], set=escape_markdown(summary["set"])
+        ),
         "",
-        f"{summary['kind'].upper()} study, {summary['status']}, {summary['done']} of "
-        f"{summary['total']} answers.",
+        _("{kind} study, {status}, {done} of {total} answers.").format(
+            kind=summary["kind"].upper(),
+            status=_state(summary["status"]),
+            done=summary["done"],
+            total=summary["total"],
+        ),
         "",
         *(line for text in setup_lines(summary, escape_markdown) for line in (text, "")),
         *provenance_markdown(summary),
-        "## Relevance",
+        "## " + _("Relevance"),
         "",
         _markdown_table(models, RELEVANCE_MD),
         "",
@@ -275,10 +292,10 @@ def markdown_report(result: StudyResult) -> str:
     )
     badge = [] if uneven is None else [uneven, ""]
     if summary["kind"] == "tts":
-        parts += ["## Voices", "", _markdown_table(models, VOICES_MD), "", *badge]
+        parts += ["## " + _("Voices"), "", _markdown_table(models, VOICES_MD), "", *badge]
     else:
-        parts += ["## Speed", "", WARM_NOTE, "", _markdown_table(models, SPEED_MD), "", *badge]
-        parts += ["## Automatic scores", "", _markdown_table(models, SCORES_MD), ""]
+        parts += ["## " + _("Speed"), "", _(WARM_NOTE), "", _markdown_table(models, SPEED_MD), ""]
+        parts += [*badge, "## " + _("Automatic scores"), "", _markdown_table(models, SCORES_MD), ""]
         against = result.against_first
         if against is not None:
             parts += [
@@ -291,10 +308,10 @@ def markdown_report(result: StudyResult) -> str:
     if by_labels:
         said = rank_summary(summary)
         parts += [
-            "## Ranking (from the labels: pairwise differences and Bradley-Terry ratings)",
+            "## " + _("Ranking (from the labels: pairwise differences and Bradley-Terry ratings)"),
             "",
             *([said, ""] if said else []),
-            RANK_RULE,
+            _(RANK_RULE),
             "",
             _markdown_table(by_labels, RANKING_MD),
             "",
@@ -303,8 +320,11 @@ def markdown_report(result: StudyResult) -> str:
     arena = ranked(models, "arena")
     if arena:
         parts += [
-            "## Ranking from pairwise votes (Bradley-Terry; a rank from the paired differences "
-            "of the ratings, shared where none is shown)",
+            "## "
+            + _(
+                "Ranking from pairwise votes (Bradley-Terry; a rank from the paired "
+                "differences of the ratings, shared where none is shown)"
+            ),
             "",
             _markdown_table(arena, ARENA_MD),
             "",
@@ -312,8 +332,11 @@ def markdown_report(result: StudyResult) -> str:
     judges = judge_rows(result)
     if judges:
         parts += [
-            "## LLM judges (figure: score / 10 against the reference answer; pairwise: candidate "
-            "/ reference model, scores summed over both orders)",
+            "## "
+            + _(
+                "LLM judges (figure: score / 10 against the reference answer; pairwise: "
+                "candidate / reference model, scores summed over both orders)"
+            ),
             "",
             _markdown_table(judges, JUDGES_MD),
             "",
@@ -321,29 +344,43 @@ def markdown_report(result: StudyResult) -> str:
     reliability = reliability_rows(summary)
     if reliability:
         parts += [
-            "## The judge's reliability",
+            "## " + _("The judge's reliability"),
             "",
-            RELIABILITY_WORDS,
+            _(RELIABILITY_WORDS),
             "",
             _markdown_table(reliability, RELIABILITY_MD),
             "",
         ]
     agreement = summary["agreement"]
+    reading = agreement.get("alpha_reading")
     parts += [
-        "## Agreement",
+        "## " + _("Agreement"),
         "",
-        f"Krippendorff's alpha (ordinal): {number(agreement['alpha'])}"
-        f"{_reading(agreement.get('alpha_reading'))} over {agreement['n_items']} answers "
-        "labeled by two or more annotators; raw agreement (identical labels): "
-        f"{percent(agreement.get('raw_agreement'))}. {ALPHA_SCALE}",
+        _(
+            "Krippendorff's alpha (ordinal): {alpha}{reading} over {count} answers labeled by "
+            "two or more annotators; raw agreement (identical labels): {raw}."
+        ).format(
+            alpha=number(agreement["alpha"]),
+            reading=_reading(_(reading) if reading else None),
+            count=agreement["n_items"],
+            raw=percent(agreement.get("raw_agreement")),
+        )
+        + " "
+        + _(ALPHA_SCALE),
         "",
     ]
     judge = agreement.get("judge")
     if judge:
         parts += [
-            f"The judge {escape_markdown(judge['judge'])} against the people ({judge['n']} "
-            "labels): Spearman "
-            f"{number(judge['spearman'])}, kappa {number(judge['kappa'])}. Per model:",
+            _(
+                "The judge {judge} against the people ({count} labels): Spearman {spearman}, "
+                "kappa {kappa}. Per model:"
+            ).format(
+                judge=escape_markdown(judge["judge"]),
+                count=judge["n"],
+                spearman=number(judge["spearman"]),
+                kappa=number(judge["kappa"]),
+            ),
             "",
             _markdown_table(judge.get("models") or [], JUDGE_BY_MODEL_MD),
             "",
@@ -388,12 +425,18 @@ def reliability_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(
             judged
             | {
-                "first_position": f"{percent(judged['first_position_win_rate'])} "
-                f"({judged['first_wins']} of {decided})"
+                "first_position": _("{share} ({count} of {total})").format(
+                    share=percent(judged["first_position_win_rate"]),
+                    count=judged["first_wins"],
+                    total=decided,
+                )
                 if pairwise
                 else None,
-                "flips_text": f"{percent(judged['flip_rate'])} ({judged['flips']} of "
-                f"{judged['pairs']})"
+                "flips_text": _("{share} ({count} of {total})").format(
+                    share=percent(judged["flip_rate"]),
+                    count=judged["flips"],
+                    total=judged["pairs"],
+                )
                 if pairwise
                 else None,
             }
@@ -411,14 +454,16 @@ def pairs_markdown(summary: dict[str, Any]) -> list[str]:
             continue
         if not parts:
             parts += [
-                "## Which differences are real",
+                "## " + _("Which differences are real"),
                 "",
-                "Row against column: the row's figure minus the column's over the items both "
-                "have, its 95% item-bootstrap interval, and the share of resamples in which the "
-                "better one is better; shown better when the interval excludes 0.",
+                _(
+                    "Row against column: the row's figure minus the column's over the items "
+                    "both have, its 95% item-bootstrap interval, and the share of resamples in "
+                    "which the better one is better; shown better when the interval excludes 0."
+                ),
                 "",
             ]
-        parts += [f"### {heading}", ""]
+        parts += [f"### {_(heading)}", ""]
         lines = ["| | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
         lines += [
             f"| **{label}** | " + " | ".join(cells) + " |"

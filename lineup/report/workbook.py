@@ -70,12 +70,14 @@ header row is bold and frozen; columns are sized to fit their header and first r
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from lineup.core import N_, _, current_language
 from lineup.report.export import (
     GENERATION_COLUMNS,
     LABEL_COLUMNS,
@@ -87,6 +89,7 @@ from lineup.report.export import (
     provenance_sheet,
     write_sheets,
 )
+from lineup.report.pairs_matrix import pair_words, reason_text
 from lineup.report.result import StudyResult
 from lineup.report.summary import RANKING_KEYS
 from lineup.report.tables import (
@@ -96,6 +99,7 @@ from lineup.report.tables import (
     StudyTables,
     _with_interval,
 )
+from lineup.report.words import column_word, sheet_name
 from lineup.score import ALPHA_SCALE, SCORE_KEYS, StudyJudge, Verdict
 from lineup.store import Store
 
@@ -175,49 +179,51 @@ LABEL_SHEET_COLUMNS = [
     "id",
 ]
 AGREEMENT_COLUMNS = ["figure", "between", "and", "value", "n", "meaning"]
-FIRST_POSITION_MEANING = (
+FIRST_POSITION_MEANING = N_(
     "The share of the decided pairwise verdicts won by the answer shown first (n: the decided "
     "verdicts; ties left out). 0.5: the order does not sway the judge."
 )
-FLIP_MEANING = (
+FLIP_MEANING = N_(
     "The share of answers judged in both orders whose winner changes when the order is swapped "
     "(n: those answers)."
 )
-DISPUTED_MEANING = (
+DISPUTED_MEANING = N_(
     "Answers the judge flipped, or whose score (below 4 irrelevant, 8 and up relevant) is two "
     "steps from a person's label: the label queue's Disputed filter walks them."
 )
 
-ALPHA_MEANING = (
+ALPHA_MEANING = N_(
     "Krippendorff's alpha, ordinal (irrelevant < partial < relevant), over the answers two or "
     "more annotators labeled (n): 1 = they always agree, 0 = what chance gives, below 0 = "
     "worse than chance."
 )
-ALPHA_MISSING = (
+ALPHA_MISSING = N_(
     "Needs two annotators on the same answers, and at least two different labels among them."
 )
-KAPPA_MEANING = (
+KAPPA_MEANING = N_(
     "Cohen's kappa with linear weights over the answers both labeled (n): 1 = the same labels, "
     "0 = chance; relevant against irrelevant weighs twice a one-step disagreement."
 )
-RAW_MEANING = (
+RAW_MEANING = N_(
     "Raw agreement: the share of the pairs of labels on one answer that are the same relevance "
     "(n answers with two or more labels). The base alpha and kappa correct for chance: when "
     "nearly every label is the same, they can be 0 while this is near 1."
 )
-RAW_MISSING = "Needs two annotators on the same answers."
-KAPPA_MISSING = "They share no answer, or each gave one and the same label throughout."
-NO_PAIR = "Needs two annotators: no two annotators labeled the same answer yet."
-SPEARMAN_MEANING = (
+RAW_MISSING = N_("Needs two annotators on the same answers.")
+KAPPA_MISSING = N_("They share no answer, or each gave one and the same label throughout.")
+NO_PAIR = N_("Needs two annotators: no two annotators labeled the same answer yet.")
+SPEARMAN_MEANING = N_(
     "Spearman's rank correlation of the judge's scores (1-10) with the people's labels on the "
     "same answers (n label pairs): 1 = the same order."
 )
-JUDGE_KAPPA_MEANING = (
+JUDGE_KAPPA_MEANING = N_(
     "Cohen's kappa (linear weights) between the people's labels and the judge's scores read "
     "as labels: below 4 irrelevant, 4-7 partial, 8 and up relevant."
 )
-JUDGE_MISSING = "Undefined: no label beside a judge's score, or one side is the same throughout."
-NO_JUDGE = "No judge ran on this study: python -m lineup study score ID --judge SPEC."
+JUDGE_MISSING = N_(
+    "Undefined: no label beside a judge's score, or one side is the same throughout."
+)
+NO_JUDGE = N_("No judge ran on this study: python -m lineup study score ID --judge SPEC.")
 
 
 def _merged(left: pd.DataFrame, right: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -477,7 +483,90 @@ def workbook_sheets(result: StudyResult) -> list[Sheet]:
     ]
 
 
+# The Agreement sheet's figures and its other words, marked: said in the workbook's language.
+AGREEMENT_WORDS = (
+    N_("Krippendorff's alpha"),
+    N_("Raw agreement"),
+    N_("Cohen's kappa"),
+    N_("Judge vs people"),
+    N_("Spearman (judge vs people)"),
+    N_("Cohen's kappa (judge vs people)"),
+    N_("Spearman (judge vs people, one model)"),
+    N_("Cohen's kappa (judge vs people, one model)"),
+    N_("First-position win rate (judge)"),
+    N_("Flip rate (judge)"),
+    N_("Disputed answers (judge)"),
+    N_("every annotator"),
+    N_("people"),
+)
+MEANINGS = (
+    FIRST_POSITION_MEANING, FLIP_MEANING, DISPUTED_MEANING, ALPHA_MEANING, ALPHA_MISSING,
+    KAPPA_MEANING, RAW_MEANING, RAW_MISSING, KAPPA_MISSING, NO_PAIR, SPEARMAN_MEANING,
+    JUDGE_KAPPA_MEANING, JUDGE_MISSING, NO_JUDGE,
+)  # fmt: skip
+
+
+def _agreement_word(index: int, value: Any) -> Any:
+    """An Agreement sheet's cell in the current language: its figure, the words "every
+    annotator" and "people", its meaning; an annotator's name, a model and a number as they
+    are."""
+    if not isinstance(value, str):
+        return value
+    if index == 5:
+        reading = value.removeprefix(f"{ALPHA_MEANING} Read: ")
+        if reading != value and reading.endswith(f". {ALPHA_SCALE}"):
+            word = reading.removesuffix(f". {ALPHA_SCALE}")
+            return _("{meaning} Read: {reading}. {scale}").format(
+                meaning=_(ALPHA_MEANING), reading=_(word), scale=_(ALPHA_SCALE)
+            )
+        return _(value) if value in MEANINGS else value
+    return _(value) if index in (0, 1, 2) and value in AGREEMENT_WORDS else value
+
+
+def _pair_in_language(columns: Sequence[str], row: Sequence[Any]) -> list[Any]:
+    """A Pairs sheet's row with its figure, method, reason and words in the current
+    language (lineup.report.pairs_matrix); the models and numbers as they are."""
+    pair = dict(zip(columns, row, strict=True))
+    said = {
+        "figure": column_word(str(pair["figure"])) or pair["figure"],
+        "ci_method": reason_text(pair["ci_method"]) if pair.get("ci_method") else None,
+        "reason": reason_text(pair["reason"]) if pair.get("reason") else None,
+        "words": pair_words(pair),
+    }
+    return [said.get(key, value) for key, value in pair.items()]
+
+
+def _in_language(sheet: Sheet) -> Sheet:
+    """A sheet named and headed in the current language (lineup.report.words; as it is in
+    English): a column's words, or its key where it has none. The cells are unchanged but the
+    Agreement sheet's words (`_agreement_word`)."""
+    if current_language() == "en":
+        return sheet
+    columns = [
+        _("Label") if sheet.name == "Labels" and key == "relevance" else column_word(key) or key
+        for key in sheet.columns
+    ]
+    rows = sheet.rows
+    if sheet.name == "Agreement":
+        rows = [[_agreement_word(i, v) for i, v in enumerate(row)] for row in sheet.rows]
+    elif sheet.name == "Pairs":
+        rows = [_pair_in_language(sheet.columns, row) for row in sheet.rows]
+    elif sheet.name in ("Summary", "Metrics"):  # why a figure has no interval or rating
+        said = [
+            key.endswith(("_ci_method", "_ci_reason")) or key == "bt_reason"
+            for key in sheet.columns
+        ]
+        rows = [
+            [
+                reason_text(v) if s and isinstance(v, str) else v
+                for s, v in zip(said, row, strict=True)
+            ]
+            for row in sheet.rows
+        ]
+    return dataclasses.replace(sheet, name=sheet_name(sheet.name), columns=columns, rows=rows)
+
+
 def write_workbook(result: StudyResult, out: Path) -> Path:
     """Write the study's report workbook at `out` (lineup.report.export's write_sheets:
-    written whole beside it, then moved over it)."""
-    return write_sheets(workbook_sheets(result), out)
+    written whole beside it, then moved over it), named and headed in the current language."""
+    return write_sheets([_in_language(sheet) for sheet in workbook_sheets(result)], out)

@@ -31,7 +31,7 @@ from typing import Any
 
 from backends.probe import PROBE_BUDGET_S, package_version, plain
 from lineup.catalog import ResolvedModel
-from lineup.core import redacted_values
+from lineup.core import N_, _, redacted_values
 from lineup.store import Store
 
 # How long the book waits for one model's `describe()` beyond its own budget.
@@ -146,19 +146,22 @@ def machine_snapshot() -> dict[str, Any]:
 def machine_line(machine: Mapping[str, Any] | None) -> str:
     """One line for a person: "AMD EPYC 7B13, 2 cores, 7.8 GiB, Linux 6.1, no GPU"."""
     if not machine:
-        return "machine not recorded"
+        return _("machine not recorded")
     gpus = machine.get("gpus") or []
     gpu_text = (
         ", ".join(
-            f"{g.get('name')} ({g.get('memory_gb')} GiB, driver {g.get('driver')})" for g in gpus
+            _("{name} ({memory} GiB, driver {driver})").format(
+                name=g.get("name"), memory=g.get("memory_gb"), driver=g.get("driver")
+            )
+            for g in gpus
         )
         if gpus
-        else "no GPU"
+        else _("no GPU")
     )
     os_name = str(machine.get("os") or "").split(" (")[0]
     parts = [
-        str(machine.get("cpu") or "unknown CPU"),
-        f"{machine.get('cores')} cores",
+        str(machine.get("cpu") or _("unknown CPU")),
+        _("{cores} cores").format(cores=machine.get("cores")),
         f"{machine.get('memory_gb')} GiB",
         os_name,
         f"Python {machine.get('python')}",
@@ -291,30 +294,30 @@ class ProvenanceBook:
 
 # (field, label) in the order a card shows them; bytes are shown in GB (10**9).
 _CARD_FIELDS = (
-    ("host", "Host"),
-    ("server", "Server"),
-    ("server_version", "Version"),
-    ("build", "Build"),
-    ("engine_version", "Engine version"),
-    ("family", "Family"),
-    ("parameter_size", "Parameters"),
-    ("parameters", "Parameters"),
-    ("quantization", "Quantization"),
-    ("format", "Format"),
+    ("host", N_("Host")),
+    ("server", N_("Server")),
+    ("server_version", N_("Version")),
+    ("build", N_("Build")),
+    ("engine_version", N_("Engine version")),
+    ("family", N_("Family")),
+    ("parameter_size", N_("Parameters")),
+    ("parameters", N_("Parameters")),
+    ("quantization", N_("Quantization")),
+    ("format", N_("Format")),
     ("dtype", "dtype"),
-    ("device", "Device"),
-    ("model_path", "Model file"),
-    ("voice", "Voice"),
-    ("context", "Context"),
-    ("context_length", "Context"),
-    ("max_model_len", "Max model length"),
-    ("context_train", "Trained context"),
-    ("digest", "Digest"),
-    ("vram_bytes", "In VRAM"),
-    ("size_bytes", "Loaded size"),
-    ("processor", "Processor"),
+    ("device", N_("Device")),
+    ("model_path", N_("Model file")),
+    ("voice", N_("Voice")),
+    ("context", N_("Context")),
+    ("context_length", N_("Context")),
+    ("max_model_len", N_("Max model length")),
+    ("context_train", N_("Trained context")),
+    ("digest", N_("Digest")),
+    ("vram_bytes", N_("In VRAM")),
+    ("size_bytes", N_("Loaded size")),
+    ("processor", N_("Processor")),
     ("torch_version", "torch"),
-    ("languages", "Languages"),
+    ("languages", N_("Languages")),
 )
 
 
@@ -322,8 +325,10 @@ def card_facts(card: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """What a model's card says, as (label, text) pairs in a fixed order, the engine first;
     then what is not known, with why ("Not known": "vram_bytes: /api/ps: no answer ...")."""
     if not card:
-        return [("Not known", "the model was not asked yet, or was stored before Lineup asked")]
-    facts = [("Engine", str(card.get("engine") or "?"))]
+        return [
+            (_("Not known"), _("the model was not asked yet, or was stored before Lineup asked"))
+        ]
+    facts = [(_("Engine"), str(card.get("engine") or "?"))]
     for field, label in _CARD_FIELDS:
         value = card.get(field)
         if value is None or value == "":
@@ -336,11 +341,11 @@ def card_facts(card: Mapping[str, Any] | None) -> list[tuple[str, str]]:
             text = str(value)[:19]
         else:
             text = str(value)
-        facts.append((label, text))
+        facts.append((_(label), text))
     reasons = card.get("reasons") or {}
     if reasons:
         facts.append(
-            ("Not known", "; ".join(f"{field}: {why}" for field, why in sorted(reasons.items())))
+            (_("Not known"), "; ".join(f"{field}: {why}" for field, why in sorted(reasons.items())))
         )
     return facts
 

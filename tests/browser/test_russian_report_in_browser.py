@@ -5,6 +5,7 @@ docs/screenshots/ru/."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,12 @@ from tests.builders import build_report_study
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "ru"
+# build_report_study's own text, never translated.
+OWN_TEXT = ("What does it say?", "Which button?", "Payment declined.", "Retry.", "Cancel.")
+# Words English prose cannot do without: none may be left in the Russian report's text.
+ENGLISH_WORDS = re.compile(
+    r"\b(the|of|and|with|from|is|are|no|not|to|by|per|than|shown|better|rank|items?)\b", re.I
+)
 SECTIONS = {
     "setup": "Модели и параметры",
     "relevance": "Релевантность",
@@ -66,6 +73,21 @@ def test_the_russian_report_opens_offline_whole(
                 for section, heading in SECTIONS.items():
                     assert page.locator(f"#{section}").inner_text() == heading
                 assert page.evaluate("document.documentElement.scrollWidth") <= width
+                # The methods, the charts and the study's tables are Russian too; what is
+                # English is the study's own text (models, items, answers) and figures' names.
+                assert page.locator("#methods ~ h3").first.inner_text() == "Таблицы"
+                assert (
+                    page.locator("pre.methods")
+                    .first.inner_text()
+                    .startswith("В показатели входят только завершённые")
+                )
+                assert (page.locator(".gtitle").first.text_content() or "").startswith(
+                    "% релевантных"
+                )
+                shown = page.evaluate("document.body.innerText")
+                for own in OWN_TEXT:
+                    shown = shown.replace(own, " ")
+                assert ENGLISH_WORDS.findall(shown) == []
                 page.screenshot(path=str(SHOTS / f"report-{width}.png"))
                 context.close()
         finally:
