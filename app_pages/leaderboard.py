@@ -186,7 +186,7 @@ VLM_TABLES: list[tuple[str | None, dict[str, Any]]] = [
             ),
         },
     ),
-    ("Speed · medians over warm complete answers (cold ones: leaderboard --json)", VLM_SPEED),
+    ("Speed · medians over warm complete answers (the cold ones apart, below)", VLM_SPEED),
 ]
 TTS_TABLES: list[tuple[str | None, dict[str, Any]]] = [
     (None, TTS_WER),
@@ -199,7 +199,7 @@ TTS_TABLES: list[tuple[str | None, dict[str, Any]]] = [
             ),
         },
     ),
-    ("Speed · medians over warm clips (cold ones: leaderboard --json)", TTS_SPEED),
+    ("Speed · medians over warm clips (the cold ones apart, below)", TTS_SPEED),
 ]
 
 
@@ -241,6 +241,8 @@ def tables(
             placeholder=EMPTY_CELL,
             width=sum(c["width"] for c in config.values()) + 2,  # + the grid's border
         )
+        if title and title.startswith("Speed"):
+            st.caption(cold_line(rows, name_key, names))
     with st.expander("Full specs and failures by state"):
         st.markdown(
             "\n".join(
@@ -250,6 +252,24 @@ def tables(
             )
         )
     return names
+
+
+def cold_line(rows: list[dict[str, Any]], name_key: str, names: dict[str, str]) -> str:
+    """The answers kept out of the speed medians because they included a model load
+    (lineup.measure.timing.cold_start): how many per model, and their own median."""
+    cold = [r for r in rows if r.get("cold_answers")]
+    if not cold:
+        return "Cold answers (that included a model load): none among these."
+    said = []
+    for row in cold:
+        if "cold_median_ttft_s" in row and row.get("cold_median_ttft_s") is not None:
+            median = f", median TTFT {row['cold_median_ttft_s']:.2f} s"
+        elif row.get("cold_median_rtf") is not None:
+            median = f", median RTF {row['cold_median_rtf']:.2f}"
+        else:
+            median = ""
+        said.append(f"{escape_markdown(names[row[name_key]])} {row['cold_answers']}{median}")
+    return "Cold answers, kept out of the medians above: " + "; ".join(said) + "."
 
 
 def provenance_section(app: Lineup, rows: list[dict[str, Any]], name_key: str) -> None:

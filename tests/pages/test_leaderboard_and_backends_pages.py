@@ -377,3 +377,29 @@ def test_backends_page_lists_the_endpoints_past_comparisons_used(
         # A spec's own backtick: a longer fence keeps the text whole and drawn as code.
         "``openai:x`![b](http://127.0.0.1:5/p.png)`@http://127.0.0.1:7/v1``"
     )
+
+
+def test_the_speed_table_says_which_answers_were_cold_and_their_own_median(
+    lineup_home: Path,
+) -> None:
+    store = Store(load_settings().database_url)
+    # llava: warm TTFT 0.4 and 0.6, cold 9.0 and 7.0 (median 8.00 by hand); qwen: all warm.
+    for spec, ttft, cold in [
+        ("ollama:llava:7b", 0.4, False),
+        ("ollama:llava:7b", 0.6, None),
+        ("ollama:llava:7b", 9.0, True),
+        ("ollama:llava:7b", 7.0, True),
+        ("ollama:qwen:2b", 0.3, False),
+    ]:
+        generation = store.add_generation(store.create_run("vlm", "q"), spec)
+        store.finish_generation(
+            generation, "ok", output_text="x", ttft_s=ttft, total_s=ttft + 1.0, cold=cold
+        )
+    at = AppTest.from_file(str(PAGES / "leaderboard.py"), default_timeout=60).run()
+    assert not at.exception
+    [line] = [c.value for c in at.caption if c.value.startswith("Cold answers")]
+    assert unescaped(line) == (
+        "Cold answers, kept out of the medians above: llava:7b 2, median TTFT 8.00 s."
+    )
+    speed = at.dataframe[0].value.set_index("model")
+    assert speed.loc["ollama:llava:7b", "median_ttft_s"] == pytest.approx(0.5)  # 0.4 and 0.6
