@@ -53,7 +53,7 @@ WIDTH_PX = {
     "Tag": 160,
     "Labels by": 160,
     "Status": 240,
-    "Measured alone": 150,
+    "Measured alone": 190,
 }
 ALONE_HELP = (
     "Only answers that ran with no other request of Lineup's in flight on their host (this "

@@ -414,7 +414,7 @@ def stored_vlm_run(home: Path) -> tuple[int, Sample]:
         MODELS,
         image_hash=image_hash,
         system_prompt="Answer in one line.",
-        params={"temperature": 0.3, "max_tokens": 64, "timeout_s": 45.0},
+        params={"temperature": 0.3, "max_tokens": 64, "timeout_s": 45.0, "timing": "parallel"},
         seed=7,
     )
     for generation_id in generation_ids:
