@@ -154,6 +154,11 @@ SPEED_COLUMNS: dict[str, Any] = {
     "chars_per_s": number_column(
         "Chars/s", "Characters of the answers over their total seconds.", "%.0f", 64
     ),
+}
+# What the speed figures were measured under: beside them, in a table of their own (the speed
+# table and these together are wider than the page).
+CONDITION_COLUMNS: dict[str, Any] = {
+    "name": name_column("Model"),
     **CONTENTION_SHOWN,
     "cold_answers": number_column(
         "Cold",
@@ -270,6 +275,11 @@ def contention_badge(tables: StudyTables, names: dict[str, str]) -> None:
 def speed_table(tables: StudyTables, names: dict[str, str]) -> None:
     contention_badge(tables, names)
     model_table(tables.speed, names, SPEED_COLUMNS)
+    st.caption(
+        "Measured under: other requests in flight on the host, cold answers (kept out of the "
+        "figures above) and energy."
+    )
+    model_table(tables.speed, names, CONDITION_COLUMNS)
 
 
 def repeats_table(tables: StudyTables, names: dict[str, str]) -> None:

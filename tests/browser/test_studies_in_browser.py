@@ -122,9 +122,9 @@ def test_a_finished_study_shows_its_tables_and_charts_within_the_window(
     page.get_by_text("All studies (1)").click()
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
     tables = within_width(page, '[data-testid="stDataFrame"]')
-    # The list of studies, relevance, speed, scores, text checks, ranking, kappa, repeats,
-    # agreement with a chosen model.
-    assert len(tables) == 9
+    # The list of studies, relevance, speed, what the speed was measured under, scores, text
+    # checks, ranking, kappa, repeats, agreement with a chosen model.
+    assert len(tables) == 10
     within_width(page, '[data-testid="stPlotlyChart"]')
     within_width(page, '[data-testid="stProgress"]')
     # Every column of each table is in view: nothing to scroll sideways.

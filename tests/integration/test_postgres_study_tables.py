@@ -51,4 +51,4 @@ def test_study_tables_and_exports_on_postgresql(postgres_url: str, tmp_path: Pat
     header = [cell.value for cell in labels[1]]
     first = dict(zip(header, next(labels.iter_rows(min_row=2, values_only=True)), strict=True))
     assert first["created_at"].tzinfo is None
-    assert len(write_csv(store, voices.study_id, tmp_path / "csv")) == 6
+    assert len(write_csv(store, voices.study_id, tmp_path / "csv")) == 7  # with provenance.csv
