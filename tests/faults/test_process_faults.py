@@ -31,6 +31,10 @@ def slow_ollama() -> Iterator[OllamaFixture]:
         yield fixture
 
 
+def _sigint_as_from_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_cli(fixture: OllamaFixture) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
@@ -47,6 +51,9 @@ def _start_cli(fixture: OllamaFixture) -> subprocess.Popen[str]:
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # As from a terminal: a test run started in the background (`make test &`) ignores
+        # SIGINT, its children inherit that, and Python then never installs its Ctrl-C handler.
+        preexec_fn=_sigint_as_from_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
