@@ -107,9 +107,7 @@ def test_sigterm_and_ctrl_c_finish_the_rows_interrupted_without_a_traceback(
     try:
         _wait_for_partial_text(store)
         child.send_signal(how)
-        # About 3 s here alone; the bound is wide because a loaded machine (a full test run
-        # beside other work) once took over 20 s to start the interpreter's exit.
-        _, stderr = child.communicate(timeout=60)
+        _, stderr = child.communicate(timeout=20)
     finally:
         if child.poll() is None:
             child.kill()
