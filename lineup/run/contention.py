@@ -48,7 +48,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 T = TypeVar("T")
 
 
-def _is_this_machine(hostname: str) -> bool:
+def is_this_machine(hostname: str) -> bool:
+    """Whether a host name (no port, no brackets) is this machine: a loopback or unspecified
+    address, `localhost`, or this machine's own name."""
     if hostname in ("localhost", "localhost.localdomain", socket.gethostname().lower()):
         return True
     try:
@@ -63,7 +65,7 @@ def host_of(endpoint: str) -> str:
     if endpoint.startswith(IN_PROCESS) or "://" not in endpoint:
         return THIS_MACHINE
     hostname = (urlsplit(endpoint).hostname or "").lower()
-    if not hostname or _is_this_machine(hostname):
+    if not hostname or is_this_machine(hostname):
         return THIS_MACHINE
     return hostname
 

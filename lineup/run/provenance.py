@@ -32,6 +32,7 @@ from typing import Any
 from backends.probe import PROBE_BUDGET_S, package_version, plain
 from lineup.catalog import ResolvedModel
 from lineup.core import N_, _, redacted_values
+from lineup.run.contention import is_this_machine
 from lineup.store import Store
 
 # How long the book waits for one model's `describe()` beyond its own budget.
@@ -427,16 +428,14 @@ def differences(columns: Sequence[ColumnConditions]) -> list[str]:
     return said
 
 
-_THIS_MACHINE = {"in process", "localhost", "127.0.0.1", "[::1]", "0.0.0.0"}
-
-
 def machine_of(host: str) -> str:
     """The machine a card's host names: its name without the port; loopback servers and
     in-process engines are all "this machine" (two servers on one host are one machine)."""
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
     if name.startswith("[") and "]" in name:
         name = name[: name.index("]") + 1]
-    return "this machine" if name in _THIS_MACHINE or name.startswith("127.") else name
+    local = name == "in process" or is_this_machine(name.strip("[]").lower())
+    return "this machine" if local else name
 
 
 def _names(models: Sequence[str]) -> str:
