@@ -133,6 +133,7 @@ def stored_vlm_run(app: Lineup) -> tuple[int, list[str]]:
     """A stored comparison whose columns differ in every way the page words (hosts, cold and
     warm, contention, quantizations) and a timed-out one; the cards' and machine's words."""
     machine = {"cpu": "Test CPU 9000", "cores": 2, "memory_gb": 7.8, "os": "Linux", "gpus": []}
+    machine["python"] = "3.11.7"
     specs = ["ollama:llava:q4", "ollama:llava:q8", "ollama:qwen:2b"]
     run_id, [q4, q8, late] = app.store.create_run_with_generations(
         "vlm", "What is shown?", specs, machine=machine
@@ -164,7 +165,7 @@ def stored_vlm_run(app: Lineup) -> tuple[int, list[str]]:
         details = {"engine": "ollama", "family": "llama", **card, "reasons": reasons}
         app.store.save_provenance(model, model, details, run_ids=[run_id])
     data = ["Test CPU 9000", "Linux", "Python", "gpu1", "Q4_K_M", "Q8_0", "llama", "rapl"]
-    data += ["vram_bytes", "/api/ps: no answer", "What is shown?"]
+    data += ["localhost", "vram_bytes", "/api/ps: no answer", "What is shown?"]
     return run_id, [*specs, *(app.catalog.model_label(spec).title for spec in specs), *data]
 
 
