@@ -31,7 +31,7 @@ from typing import Any
 
 from backends.probe import PROBE_BUDGET_S, package_version, plain
 from lineup.catalog import ResolvedModel
-from lineup.core import N_, _, ngettext, redacted_values
+from lineup.core import N_, _, grouped, ngettext, number, redacted_values
 from lineup.store import Store
 
 # How long the book waits for one model's `describe()` beyond its own budget.
@@ -334,9 +334,9 @@ def card_facts(card: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         if value is None or value == "":
             continue
         if field.endswith("_bytes") and isinstance(value, int | float):
-            text = f"{value / 1e9:.2f} GB"
+            text = _("{size} GB").format(size=number(value / 1e9, 2))
         elif field == "parameters" and isinstance(value, int | float):
-            text = f"{value:,.0f}"
+            text = grouped(value)
         elif field == "digest":
             text = str(value)[:19]
         else:

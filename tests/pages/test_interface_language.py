@@ -16,7 +16,12 @@ from tests.pages.pseudo import shown_strings, untranslated
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 # Words that are the same in both languages (names of things, abbreviations).
 TERMS = ["VLM", "Lineup", "Ollama", "ollama", "CLI", "UTC"]
-TRANSLATED_PAGES = ["app_pages/sets.py", "app_pages/endpoints.py"]
+TRANSLATED_PAGES = [
+    "app_pages/sets.py",
+    "app_pages/endpoints.py",
+    "app_pages/compare_vlms.py",
+    "app_pages/compare_voices.py",
+]
 
 
 def open_page(page: str, **query: str) -> AppTest:
@@ -200,13 +205,15 @@ def test_the_compare_voices_page_shows_nothing_outside_the_catalog(pseudo: Path)
             clip = app.store.add_generation(
                 run_id, voice, position=position, sample_index=sample, seed=sample
             )
-            wer = 0.0 if voice == "espeak:en-us" else 0.5 + sample / 4
+            errors = 0 if voice == "espeak:en-us" else 6 - sample  # of the sentence's 7 words
             app.store.finish_generation(
                 clip,
                 "ok",
                 transcript=heard[voice],
-                wer=wer,
-                cer=wer / 2,
+                wer=errors / 7,
+                word_errors=errors,
+                reference_words=7,
+                cer=errors / 14,
                 gen_s=0.4,
                 audio_s=2.0,
                 rtf=0.2,
