@@ -30,8 +30,10 @@ from components.runs import (
 from components.stats import timing_choice
 from lineup.app import (
     INPUT_ERRORS,
+    N_,
     MediaError,
     Run,
+    _,
     escape_markdown,
     list_samples,
     sample_with_digest,
@@ -40,7 +42,9 @@ from lineup.app import (
 SCROLL_KEY = "scroll-to-results"
 
 SAMPLE, UPLOAD, RUN_IMAGE = "Sample", "Upload", "Run"  # where the image comes from
-SOURCE_NAMES = {RUN_IMAGE: "The run's image"}
+SOURCE_NAMES = {SAMPLE: N_("Sample"), UPLOAD: N_("Upload"), RUN_IMAGE: N_("The run's image")}
+# A sample's kind, as its picker shows it.
+SAMPLE_KINDS = {"screenshot": N_("screenshot"), "photo": N_("photo")}
 
 
 def within(value: float | None, low: float, high: float, default: float) -> float:
@@ -81,13 +85,21 @@ if run is not None:
     shown_run: Run = run
     form_shows("compare", [run.id], lambda: fill_form(shown_run))
 blind = st.sidebar.toggle(
-    "Blind mode",
+    _("Blind mode"),
     key="blind",
-    help="Hide model names and shuffle the columns until you have labeled them all.",
+    help=_("Hide model names and shuffle the columns until you have labeled them all."),
 )
 recent_runs_sidebar(app, "vlm", "run")
 
-st.title("Compare VLMs")
+st.title(_("Compare VLMs"))
+# Translated here, in the script run: a format_func may be called outside it.
+source_names = {source: _(name) for source, name in SOURCE_NAMES.items()}
+sample_names = {
+    sample.path: _("{title} ({kind})").format(
+        title=sample.title, kind=_(SAMPLE_KINDS.get(sample.kind, sample.kind))
+    )
+    for sample in samples
+}
 
 left, right = st.columns([2, 3], gap="large")
 with left:
@@ -95,9 +107,9 @@ with left:
     if st.session_state.get("image_source") not in sources:
         st.session_state["image_source"] = SAMPLE
     source = st.radio(
-        "Image",
+        _("Image"),
         sources,
-        format_func=lambda name: SOURCE_NAMES.get(name, name),
+        format_func=lambda name: source_names.get(name, name),
         horizontal=True,
         key="image_source",
     )
@@ -107,14 +119,14 @@ with left:
         stored = app.media_path(run.image_hash)
         if stored is None:
             st.error(
-                "The run's image is missing from the media store: upload it again.",
+                _("The run's image is missing from the media store: upload it again."),
                 icon=":material/broken_image:",
             )
         else:
             image_bytes = stored.read_bytes()
     elif source == UPLOAD:
         upload = st.file_uploader(
-            "Image (PNG, JPEG, WebP, GIF)",
+            _("Image (PNG, JPEG, WebP, GIF)"),
             type=["png", "jpg", "jpeg", "webp", "gif"],
             key="upload",
         )
@@ -122,10 +134,13 @@ with left:
             image_bytes = upload.getvalue()
     else:
         if not samples:
-            st.info("No sample images yet: run `make run` (it writes them) or upload an image.")
+            st.info(_("No sample images yet: run `make run` (it writes them) or upload an image."))
         else:
             sample = st.selectbox(
-                "Sample", samples, format_func=lambda s: f"{s.title} ({s.kind})", key="sample"
+                _("Sample"),
+                samples,
+                format_func=lambda s: sample_names.get(s.path, s.title),
+                key="sample",
             )
             image_bytes = sample.path.read_bytes()
             sample_questions = list(sample.questions)
@@ -147,31 +162,31 @@ with left:
 
 with right:
     if sample_questions:
-        picked = st.pills("Sample questions", sample_questions, key="sample_question", wrap=True)
+        picked = st.pills(_("Sample questions"), sample_questions, key="sample_question", wrap=True)
         if picked and st.session_state.get("question_from_pill") != picked:
             st.session_state["question"] = picked
             st.session_state["question_from_pill"] = picked
     question = st.text_area(
-        "Question",
+        _("Question"),
         key="question",
-        placeholder="Type a question about the image, e.g. “What does the error say?”",
+        placeholder=_("Type a question about the image, e.g. “What does the error say?”"),
     )
-    with st.expander("System prompt and parameters"):
-        system = st.text_area("System prompt", key="system")
+    with st.expander(_("System prompt and parameters")):
+        system = st.text_area(_("System prompt"), key="system")
         # Two by two: four in a row cut their labels mid-word in a narrow window.
         c1, c2 = st.columns(2)
         c3, c4 = st.columns(2)
-        temperature = c1.number_input("Temperature", 0.0, 2.0, 0.0, 0.1, key="temperature")
-        max_tokens = c2.number_input("Max tokens", 1, 32768, 512, key="max_tokens")
-        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+        temperature = c1.number_input(_("Temperature"), 0.0, 2.0, 0.0, 0.1, key="temperature")
+        max_tokens = c2.number_input(_("Max tokens"), 1, 32768, 512, key="max_tokens")
+        seed = c3.number_input(_("Seed"), 0, 2**31 - 1, 0, key="seed")
         timeout_s = c4.number_input(
-            "Timeout (s)", 1.0, 3600.0, float(app.settings.model_timeout_s), key="timeout"
+            _("Timeout (s)"), 1.0, 3600.0, float(app.settings.model_timeout_s), key="timeout"
         )
     models = model_picker(app, "vlm", default=["ocr:eng+rus"])
     timing = timing_choice("timing")
     request = start_and_stop(
         app,
-        label="Compare",
+        label=_("Compare"),
         form="compare",
         query_key="run",
         running=running,
@@ -187,13 +202,13 @@ with right:
             blind,
             timing,
         ),
-        wait_help="Wait for the run in progress, or stop it.",
-        stop_help="Stop every model of this run now; the text streamed so far is kept.",
+        wait_help=_("Wait for the run in progress, or stop it."),
+        stop_help=_("Stop every model of this run now; the text streamed so far is kept."),
     )
 
 if request is not None:
     if image is None and image_bytes is not None:
-        st.warning("Fix the image first (see the message beside it).")
+        st.warning(_("Fix the image first (see the message beside it)."))
     else:
         try:
             comparison = app.compare.vlm(
@@ -224,15 +239,17 @@ if run is not None:
     st.divider()
     head, image_col = st.columns([4, 1])
     title = head.container(horizontal=True, vertical_alignment="center")
-    title.markdown(f"**Run {run.id}** · {escape_markdown(run.input_text)}")
+    title.markdown(
+        _("**Run {run}** · {question}").format(run=run.id, question=escape_markdown(run.input_text))
+    )
     again = start_button(
-        "Run again",
+        _("Run again"),
         "again-vlm",
         running=running,
         where=title,
         icon=":material/replay:",
         primary=False,
-        help="A new run with this run's image, question, models and parameters.",
+        help=_("A new run with this run's image, question, models and parameters."),
     )
     if again is not None:
         try:
@@ -246,7 +263,7 @@ if run is not None:
     if run.image_hash:
         stored = app.media_path(run.image_hash)
         if stored is None:
-            image_col.caption("image missing from the media store")
+            image_col.caption(_("image missing from the media store"))
         else:
             with Image.open(stored) as thumb:
                 ratio = thumb.width / thumb.height

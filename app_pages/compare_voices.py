@@ -29,18 +29,23 @@ from components.stats import contention_badge, render_state, timing_choice
 from lineup.app import (
     DEFAULT_STT,
     INPUT_ERRORS,
+    N_,
     OK,
     RUNNING,
     Generation,
     Label,
     Run,
+    _,
     escape_markdown,
+    ngettext,
+    number,
+    percent,
     sentence_sets,
     split_sentences,
     word_alignment,
 )
 
-CLIP_FIGURES_HELP = (
+CLIP_FIGURES_HELP = N_(
     "**WER / CER**: word and character error rate of what the speech-to-text model heard, "
     "against the sentence.  \n"
     "**gen**: seconds to synthesize.  \n"
@@ -49,13 +54,15 @@ CLIP_FIGURES_HELP = (
     "**peak**: extra memory the synthesis needed (in-process engines only)."
 )
 # What a voice shows while it speaks, and why no more.
-SPEAKING_HELP = (
+SPEAKING_HELP = N_(
     "A voice clip comes whole when it is made: there is no stream, so no TTFT, rate or stalled "
     "sign as for a model's answer. The time since the run started is above; each clip's "
     "generation time and real-time factor come with it when it is done."
 )
 CLIP_POLL_S = 0.25  # a clip's row is written when it finishes; the page reads the store
 SCROLL_KEY = "scroll-to-clips"
+TYPE, SAMPLE_SET = "Type", "Sample set"  # where the sentences come from
+SOURCE_NAMES = {TYPE: N_("Type"), SAMPLE_SET: N_("Sample set")}
 
 
 def fill_form(run_ids: list[int]) -> None:
@@ -67,9 +74,9 @@ def fill_form(run_ids: list[int]) -> None:
     state = st.session_state
     sample_set = next((s for s in sentence_sets() if s.sentences == inputs.texts), None)
     if sample_set is not None:
-        state["text_source"], state["sentence_set"] = "Sample set", sample_set
+        state["text_source"], state["sentence_set"] = SAMPLE_SET, sample_set
     else:
-        state["text_source"], state["sentences"] = "Type", "\n".join(inputs.texts)
+        state["text_source"], state["sentences"] = TYPE, "\n".join(inputs.texts)
     state["models-tts"] = list(inputs.models)
     state["samples"] = min(max(inputs.samples, 1), 20)
     state["tts_seed"] = 0 if inputs.seed is None else min(max(inputs.seed, 0), 2**31 - 100)
@@ -84,41 +91,53 @@ runs = app.compare.runs(page_runs("runs"), kind="tts")
 running = app.compare.in_progress([run.id for run in runs])
 shown_ids = [run.id for run in runs]
 form_shows("speak", shown_ids, lambda: fill_form(shown_ids))
-st.title("Compare voices")
+st.title(_("Compare voices"))
+# Translated here, in the script run: a format_func may be called outside it.
+source_names = {source: _(name) for source, name in SOURCE_NAMES.items()}
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    source = st.radio("Text", ["Type", "Sample set"], horizontal=True, key="text_source")
-    if source == "Type":
+    source = st.radio(
+        _("Text"),
+        [TYPE, SAMPLE_SET],
+        format_func=lambda name: source_names.get(name, name),
+        horizontal=True,
+        key="text_source",
+    )
+    if source == TYPE:
         typed = st.text_area(
-            "Sentences, one per line",
+            _("Sentences, one per line"),
             key="sentences",
-            placeholder="Type a sentence per line, e.g. “Your payment of 50 dollars was "
-            "declined by the bank.”",
+            placeholder=_(
+                "Type a sentence per line, e.g. “Your payment of 50 dollars was declined by "
+                "the bank.”"
+            ),
         )
         sentences = split_sentences(typed)
     else:
         sets = sentence_sets()
-        chosen = st.selectbox("Sample set", sets, format_func=lambda s: s.title, key="sentence_set")
+        chosen = st.selectbox(
+            _("Sample set"), sets, format_func=lambda s: s.title, key="sentence_set"
+        )
         sentences = list(chosen.sentences)
         st.caption("\n\n".join(sentences))
 with right:
     voices = model_picker(
-        app, "tts", default=["piper:en_US-joe-medium", "espeak:en-us"], label="Voices"
+        app, "tts", default=["piper:en_US-joe-medium", "espeak:en-us"], label=_("Voices")
     )
     c1, c2 = st.columns(2)
     samples = int(
         c1.number_input(
-            "Samples per voice",
+            _("Samples per voice"),
             1,
             20,
             1,
             key="samples",
-            help="Clips per voice, each with its own seed.",
+            help=_("Clips per voice, each with its own seed."),
         )
     )
-    seed = int(c2.number_input("First seed", 0, 2**31 - 100, 0, key="tts_seed"))
-    stt = st.text_input("Speech-to-text for WER", DEFAULT_STT, key="stt")
+    seed = int(c2.number_input(_("First seed"), 0, 2**31 - 100, 0, key="tts_seed"))
+    stt = st.text_input(_("Speech-to-text for WER"), DEFAULT_STT, key="stt")
     timing = timing_choice("tts_timing")
     timeout_s = float(app.settings.model_timeout_s)
 
@@ -128,13 +147,13 @@ stt_model = stt.strip() or None
 warnings = app.compare.language_warnings(sentences, voices, stt_model)
 request = start_and_stop(
     app,
-    label="Speak anyway" if warnings else "Speak",
+    label=_("Speak anyway") if warnings else _("Speak"),
     form="speak",
     query_key="runs",
     running=running,
     inputs=(tuple(sentences), tuple(voices), samples, seed, stt_model, timeout_s, timing),
-    wait_help="Wait for the clips in progress, or stop them.",
-    stop_help="Stop every voice now; the clips already made are kept.",
+    wait_help=_("Wait for the clips in progress, or stop them."),
+    stop_help=_("Stop every voice now; the clips already made are kept."),
 )
 # Below the button: a warning that comes or goes as voices are added must not move it.
 for warning in warnings:
@@ -181,9 +200,13 @@ def marked_transcript(reference: str, transcript: str) -> str:
 def clip_card(run: Run, generation: Generation, labels: dict[int, Label] | None) -> None:
     """One clip: its audio, what Whisper heard, its figures and (once the run is over) its
     label bar."""
-    st.markdown(f"**sample {generation.sample_index + 1}** · seed {generation.seed}")
+    st.markdown(
+        _("**sample {number}** · seed {seed}").format(
+            number=generation.sample_index + 1, seed=generation.seed
+        )
+    )
     if generation.status == RUNNING:
-        st.caption(":material/progress_activity: speaking…")
+        st.caption(":material/progress_activity: " + _("speaking…"))
         return
     if generation.status != OK:
         render_state(generation.status, generation.error)
@@ -191,21 +214,36 @@ def clip_card(run: Run, generation: Generation, labels: dict[int, Label] | None)
     if generation.audio_hash:
         audio = app.media_path(generation.audio_hash)
         if audio is None:
-            st.caption("audio missing from the media store")
+            st.caption(_("audio missing from the media store"))
         else:
             st.audio(str(audio))
     if generation.transcript is not None:
-        st.markdown(marked_transcript(run.input_text, generation.transcript) or "*(nothing heard)*")
+        heard = marked_transcript(run.input_text, generation.transcript)
+        st.markdown(heard or "*" + _("(nothing heard)") + "*")
     figures = [
-        f"WER {generation.wer:.0%}" if generation.wer is not None else None,
-        f"CER {generation.cer:.0%}" if generation.cer is not None else None,
-        f"gen {generation.gen_s:.2f} s" if generation.gen_s is not None else None,
-        f"audio {generation.audio_s:.2f} s" if generation.audio_s is not None else None,
-        f"RTF {generation.rtf:.2f}" if generation.rtf is not None else None,
-        f"{generation.sample_rate_hz} Hz" if generation.sample_rate_hz else None,
-        f"peak +{generation.peak_mem_mb:.0f} MB" if generation.peak_mem_mb is not None else None,
+        _("WER {rate}").format(rate=percent(generation.wer))
+        if generation.wer is not None
+        else None,
+        _("CER {rate}").format(rate=percent(generation.cer))
+        if generation.cer is not None
+        else None,
+        _("gen {seconds} s").format(seconds=number(generation.gen_s, 2))
+        if generation.gen_s is not None
+        else None,
+        _("audio {seconds} s").format(seconds=number(generation.audio_s, 2))
+        if generation.audio_s is not None
+        else None,
+        _("RTF {ratio}").format(ratio=number(generation.rtf, 2))
+        if generation.rtf is not None
+        else None,
+        _("{rate} Hz").format(rate=generation.sample_rate_hz)
+        if generation.sample_rate_hz
+        else None,
+        _("peak +{megabytes} MB").format(megabytes=number(generation.peak_mem_mb))
+        if generation.peak_mem_mb is not None
+        else None,
     ]
-    st.caption(" · ".join(f for f in figures if f), help=CLIP_FIGURES_HELP)
+    st.caption(" · ".join(f for f in figures if f), help=_(CLIP_FIGURES_HELP))
     if labels is not None:
         label_bar(
             app,
@@ -222,14 +260,20 @@ def voice_column(
     """A voice's status line, its WER over its clips, and each clip."""
     done = sum(clip.status != RUNNING for clip in clips)
     if done < len(clips):
-        st.caption(
-            f":material/progress_activity: speaking… {done} of {len(clips)} done",
-            help=SPEAKING_HELP,
-        )
+        speaking = _("speaking… {done} of {total} done").format(done=done, total=len(clips))
+        st.caption(f":material/progress_activity: {speaking}", help=_(SPEAKING_HELP))
     if figures["wer_std"] is not None:
+        # English says "clips" whatever the count, as it always did; Russian agrees the noun.
         st.caption(
-            f"WER mean {figures['mean_wer']:.0%} ± {figures['wer_std']:.0%} (sd) "
-            f"over {figures['scored']} clips"
+            ngettext(
+                "WER mean {mean} ± {sd} (sd) over {count} clips",
+                "WER mean {mean} ± {sd} (sd) over {count} clips",
+                figures["scored"],
+            ).format(
+                mean=percent(figures["mean_wer"]),
+                sd=percent(figures["wer_std"]),
+                count=figures["scored"],
+            )
         )
     for clip in clips:
         with st.container(border=True):
@@ -264,7 +308,11 @@ def voice_results(shown: list[Run], *, live: bool) -> None:
         if index:
             st.divider()
         if len(shown) > 1:  # one run's title is in the row above, beside Run again
-            st.markdown(f"**Run {run.id}** · {escape_markdown(run.input_text)}")
+            st.markdown(
+                _("**Run {run}** · {question}").format(
+                    run=run.id, question=escape_markdown(run.input_text)
+                )
+            )
         voices_of_run = by_voice(run)
         figures = app.compare.voice_figures(run)
         if not live:
@@ -296,19 +344,28 @@ if runs:
     st.divider()
     head = st.container(horizontal=True, vertical_alignment="center")
     head.markdown(
-        f"**Run {runs[0].id}** · {escape_markdown(runs[0].input_text)}"
+        _("**Run {run}** · {question}").format(
+            run=runs[0].id, question=escape_markdown(runs[0].input_text)
+        )
         if len(runs) == 1
-        else f"**Runs {', '.join(str(i) for i in shown_ids)}** · {len(runs)} sentences"
+        # Two runs or more: English says "sentences", Russian agrees the noun with the count.
+        else ngettext(
+            "**Runs {runs}** · {count} sentences",
+            "**Runs {runs}** · {count} sentences",
+            len(runs),
+        ).format(runs=", ".join(str(i) for i in shown_ids), count=len(runs))
     )
     again = start_button(
-        "Run again",
+        _("Run again"),
         "again-tts",
         running=running,
         where=head,
         icon=":material/replay:",
         primary=False,
-        help="New clips of these sentences, with the same voices, samples, seed and "
-        "speech-to-text model.",
+        help=_(
+            "New clips of these sentences, with the same voices, samples, seed and "
+            "speech-to-text model."
+        ),
     )
     if again is not None:
         try:

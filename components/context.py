@@ -15,6 +15,7 @@ from lineup.app import (
     Settings,
     _,
     load_settings,
+    ngettext,
     read_keys_from,
 )
 
@@ -130,9 +131,15 @@ def recent_runs_sidebar(app: Lineup, kind: RunKind, query_key: str) -> None:
     runs = app.compare.latest(kind, limit=30)
     if not runs:
         return
+    # The question last: the box cuts what does not fit. English says "answers" whatever the
+    # count, as it always did; Russian agrees the noun. Translated here, in the script run:
+    # format_func may be called outside it.
     labels = {
-        # The question last: the box cuts what does not fit.
-        str(run.id): f"#{run.id} · {len(run.generations)} answers · {run.input_text[:60]}"
+        str(run.id): ngettext(
+            "#{run} · {count} answers · {question}",
+            "#{run} · {count} answers · {question}",
+            len(run.generations),
+        ).format(run=run.id, count=len(run.generations), question=run.input_text[:60])
         for run in runs
     }
     options = ["", *labels]
@@ -142,7 +149,7 @@ def recent_runs_sidebar(app: Lineup, kind: RunKind, query_key: str) -> None:
     if current in labels:
         labels[current] += SHOWN_MARK
     st.sidebar.selectbox(
-        "Open a recent run",
+        _("Open a recent run"),
         options,
         format_func=lambda key: labels.get(key, "—"),
         key=picker_key,

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from lineup.app import Lineup, Run, card_facts, escape_markdown, machine_line
+from lineup.app import Lineup, Run, _, card_facts, escape_markdown, machine_line
 
 ASKING_POLL_S = 0.5
 
@@ -19,19 +19,22 @@ ASKING_POLL_S = 0.5
 def model_card(card: Mapping[str, Any] | None, *, asking: bool = False) -> None:
     """One model's card, folded: its engine and host in the title, every fact inside."""
     if card is None and asking:
-        st.caption(":material/hourglass_top: asking the server about this model…")
+        st.caption(":material/hourglass_top: " + _("asking the server about this model…"))
         return
     facts = card_facts(card)
     engine = (card or {}).get("engine")
     host = (card or {}).get("host")
-    title = " · ".join(str(part) for part in (engine, host) if part) or "not recorded"
-    with st.expander(f"What ran where: {escape_markdown(title)}", icon=":material/dns:"):
+    title = " · ".join(str(part) for part in (engine, host) if part) or _("not recorded")
+    with st.expander(
+        _("What ran where: {title}").format(title=escape_markdown(title)), icon=":material/dns:"
+    ):
         for label, text in facts:
             st.caption(f"**{escape_markdown(label)}:** {escape_markdown(text)}")
 
 
 def machine_caption(machine: Mapping[str, Any] | None) -> None:
-    st.caption(f":material/computer: Ran on {escape_markdown(machine_line(machine))}")
+    ran_on = _("Ran on {machine}").format(machine=escape_markdown(machine_line(machine)))
+    st.caption(f":material/computer: {ran_on}")
 
 
 def differences_note(sentences: Sequence[str]) -> None:
@@ -44,7 +47,7 @@ def study_provenance(
 ) -> None:
     """A study's machine and each model's card, folded under one expander per model."""
     cards = app.studies.provenance(study_id)
-    st.markdown("**What ran where**")
+    st.markdown("**" + _("What ran where") + "**")
     machine_caption(app.studies.machine(study_id))
     for column, model in zip(st.columns(len(models)), models, strict=True):
         with column:

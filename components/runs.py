@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -18,7 +18,6 @@ from components.context import page_runs, show_started
 from components.label_bar import label_bar
 from components.provenance import comparison_provenance
 from components.stats import (
-    STATE_LINES,
     FigureValues,
     contention_badge,
     render_answer,
@@ -26,6 +25,7 @@ from components.stats import (
     render_live,
     render_state,
     saved_progress,
+    state_line,
 )
 from lineup.app import (
     OK,
@@ -38,7 +38,10 @@ from lineup.app import (
     LiveFigures,
     ModelLabel,
     Run,
+    _,
     escape_markdown,
+    ngettext,
+    number,
 )
 
 REDRAW_INTERVAL_S = 0.05  # at most about 20 redraws a second per column
@@ -146,7 +149,7 @@ def arrange(
     shuffled = [views[i] for i in blind_order(run.id, len(views))]
     columns = []
     for index, view in enumerate(shuffled):
-        letter = f"Model {chr(ord('A') + index)}"
+        letter = _("Model {letter}").format(letter=chr(ord("A") + index))
         if hidden:
             columns.append((view, Title(letter)))
         else:
@@ -164,23 +167,23 @@ def draw_column(view: ColumnView) -> None:
     if view.status == RUNNING:
         # The status and the live figures are one element: a redraw sends no more of them.
         render_live(
-            ":material/hourglass_top: waiting for the first token…"
+            ":material/hourglass_top: " + _("waiting for the first token…")
             if not view.text
-            else STATE_LINES[RUNNING],
+            else state_line(RUNNING),
             view.live,
             view.saved,
         )
     else:
-        st.caption(STATE_LINES.get(view.status, view.status))
+        st.caption(state_line(view.status))
     if view.reasoning:
-        with st.expander("Reasoning", icon=":material/psychology:"):
+        with st.expander(_("Reasoning"), icon=":material/psychology:"):
             st.text(view.reasoning)
     if view.status == RUNNING:
         render_answer(view.text, streaming=True)
     elif view.status == OK:
         render_answer(view.text)
         if not view.text:
-            st.markdown("*(empty answer)*")
+            st.markdown("*" + _("(empty answer)") + "*")
     else:
         render_state(view.status, view.error)
         render_answer(view.text, partial=True)
@@ -188,14 +191,31 @@ def draw_column(view: ColumnView) -> None:
         render_figures(view.figures)
 
 
-def progress_line(finished: int, total: int, noun: str, started_at: datetime | None) -> str:
+def progress_line(
+    finished: int, total: int, what: Literal["models", "clips"], started_at: datetime | None
+) -> str:
+    """The line above a run in progress: how many of its models (or clips) have finished,
+    and the seconds since it started."""
+    # English says "models" and "clips" whatever the count, as it always did; Russian agrees
+    # the noun with the total.
+    if what == "clips":
+        line = ngettext(
+            "**Running:** {finished} of {total} clips finished",
+            "**Running:** {finished} of {total} clips finished",
+            total,
+        )
+    else:
+        line = ngettext(
+            "**Running:** {finished} of {total} models finished",
+            "**Running:** {finished} of {total} models finished",
+            total,
+        )
     elapsed = ""
     if started_at is not None:
         started = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
-        elapsed = f" · {(datetime.now(UTC) - started).total_seconds():.0f} s"
-    return (
-        f":material/progress_activity: **Running:** {finished} of {total} {noun} finished{elapsed}"
-    )
+        seconds = number((datetime.now(UTC) - started).total_seconds())
+        elapsed = " · " + _("{value} s").format(value=seconds)
+    return f":material/progress_activity: {line.format(finished=finished, total=total)}{elapsed}"
 
 
 def follow(still_running: Callable[[], bool], draw: Callable[[], None], interval_s: float) -> None:
@@ -247,7 +267,7 @@ def vlm_results(
         st.markdown(progress_line(finished, len(views), "models", run.created_at))
     elif hidden:
         st.info(
-            "Blind mode: names appear once you have labeled every answer.",
+            _("Blind mode: names appear once you have labeled every answer."),
             icon=":material/visibility_off:",
         )
     columns = arrange(run, views, hidden, app.catalog.model_label)
@@ -266,7 +286,7 @@ def vlm_results(
             if not live and view.status == OK:
                 label_bar(app, view.generation_id, annotator, labels.get(view.generation_id))
     if not live and not hidden:  # a card names its model: none while names are hidden
-        comparison_provenance(app, run, [view.model for view, _ in columns])
+        comparison_provenance(app, run, [column[0].model for column in columns])
 
 
 def stop_runs(app: Lineup, query_key: str) -> None:
@@ -274,7 +294,7 @@ def stop_runs(app: Lineup, query_key: str) -> None:
     run_ids = page_runs(query_key)
     stopped = [app.compare.cancel(run_id) for run_id in run_ids]
     if run_ids and not any(stopped):
-        st.session_state[STOP_NOTE_KEY] = (
+        st.session_state[STOP_NOTE_KEY] = _(
             "This run is not running in this app's process (the command line or another "
             "server started it), so it can only be stopped there."
         )
@@ -423,7 +443,7 @@ def start_and_stop(
         help=wait_help if running else None,
     )
     buttons.button(
-        "Stop",
+        _("Stop"),
         icon=":material/stop:",
         key="stop",
         disabled=not running,

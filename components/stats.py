@@ -11,18 +11,25 @@ from typing import Any, Protocol
 import streamlit as st
 
 from lineup.app import (
+    ENGLISH,
+    N_,
     TIMING_MODES,
     Generation,
     LiveFigures,
+    _,
     answer_html,
     contention_note,
+    current_language,
     escape_markdown,
+    grouped,
     live_line,
+    ngettext,
+    number,
     stall_line,
     text_html,
 )
 
-FIGURES_HELP = (
+FIGURES_HELP = N_(
     "**TTFT**: time to first token, from sending the request to the first chunk of answer "
     "text (reasoning does not count).  \n"
     "**total**: from sending the request to the last chunk.  \n"
@@ -96,29 +103,43 @@ class FigureValues:
 def _seconds(value: float | None) -> str:
     if value is None:
         return "–"
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+    if value < 1:
+        return _("{value} ms").format(value=number(value * 1000))
+    return _("{value} s").format(value=number(value, 2))
 
 
 def _rate(value: float | None, source: str | None = None) -> str:
     if value is None:
         return "–"
-    return f"{value:.1f}" + (" (server)" if source == "server" else "")
+    rate = number(value, 1)
+    return _("{rate} (server)").format(rate=rate) if source == "server" else rate
+
+
+def _significant(value: float) -> str:
+    """Three significant digits ("1.23e+04" for a large value), with the language's decimal
+    sign."""
+    text = f"{value:.3g}"
+    return text if current_language() == ENGLISH else text.replace(".", ",")
 
 
 def stats_line(figures: Figures) -> str:
+    tokens = figures.output_tokens
     parts = [
-        f"TTFT {_seconds(figures.ttft_s)}",
-        f"total {_seconds(figures.total_s)}",
-        f"{figures.output_tokens if figures.output_tokens is not None else '–'} tokens",
-        f"{_rate(figures.tokens_per_s, figures.tokens_per_s_source)} tok/s",
-        f"{_rate(figures.chars_per_s)} chars/s",
+        _("TTFT {time}").format(time=_seconds(figures.ttft_s)),
+        _("total {time}").format(time=_seconds(figures.total_s)),
+        # English says "tokens" whatever the count, as it always did; Russian agrees the noun.
+        ngettext("{count} tokens", "{count} tokens", tokens or 0).format(
+            count=tokens if tokens is not None else "–"
+        ),
+        _("{rate} tok/s").format(rate=_rate(figures.tokens_per_s, figures.tokens_per_s_source)),
+        _("{rate} chars/s").format(rate=_rate(figures.chars_per_s)),
     ]
     if figures.load_s:
-        parts.append(f"load {_seconds(figures.load_s)}")
+        parts.append(_("load {time}").format(time=_seconds(figures.load_s)))
     return " · ".join(parts)
 
 
-TIMING_HELP = (
+TIMING_HELP = N_(
     "**parallel**: every model at once (fastest; models on one machine slow each other "
     "down).  \n**fair**: the models of one host (this machine, or one server's machine) one "
     "after another, in an order that rotates per item and repeat, so each is measured alone "
@@ -126,9 +147,24 @@ TIMING_HELP = (
 )
 
 
+# The timing modes as shown (the options stay the codes the run stores).
+TIMING_WORDS = {"parallel": N_("parallel"), "fair": N_("fair")}
+
+
 def timing_choice(key: str) -> str:
     """The form's timing mode (lineup.run.contention)."""
-    return str(st.radio("Timing", TIMING_MODES, horizontal=True, key=key, help=TIMING_HELP))
+    # Translated here, in the script run: format_func may be called outside it.
+    words = {mode: _(TIMING_WORDS.get(mode, mode)) for mode in TIMING_MODES}
+    return str(
+        st.radio(
+            _("Timing"),
+            TIMING_MODES,
+            format_func=lambda mode: words.get(mode, mode),
+            horizontal=True,
+            key=key,
+            help=_(TIMING_HELP),
+        )
+    )
 
 
 def contention_badge(by_model: list[tuple[str, int | None, int | None]]) -> None:
@@ -142,22 +178,24 @@ def contention_badge(by_model: list[tuple[str, int | None, int | None]]) -> None
 
 def hardware_line(figures: FigureValues) -> str:
     """Cold or not, the energy and the GPU memory of an answer; "n/a" where not measured."""
-    parts = ["cold (model load)"] if figures.cold else []
+    parts = [_("cold (model load)")] if figures.cold else []
     parts.append(
-        "energy n/a"
+        _("energy n/a")
         if figures.energy_j is None
-        else f"energy {figures.energy_j:.3g} J ({figures.energy_source}, whole device)"
+        else _("energy {joules} J ({source}, whole device)").format(
+            joules=_significant(figures.energy_j), source=figures.energy_source
+        )
     )
     if figures.gpu_mem_mb is not None:
-        parts.append(f"GPU memory {figures.gpu_mem_mb:.0f} MiB")
+        parts.append(_("GPU memory {mib} MiB").format(mib=number(figures.gpu_mem_mb)))
     return " · ".join(parts)
 
 
 def render_figures(figures: FigureValues) -> None:
-    st.caption(f"{stats_line(figures)} · {hardware_line(figures)}", help=FIGURES_HELP)
+    st.caption(f"{stats_line(figures)} · {hardware_line(figures)}", help=_(FIGURES_HELP))
 
 
-LIVE_HELP = (
+LIVE_HELP = N_(
     "While the answer streams, refreshed several times a second; the final figures replace "
     "these when it ends.  \n"
     "**elapsed**: since the request was sent.  \n"
@@ -169,7 +207,7 @@ LIVE_HELP = (
     "**stalled**: nothing arrived for longer than the stall time (LINEUP_STALL_S, 5 s unless "
     "set); it clears when chunks resume. A slow model keeps a low rate; a stuck one stalls."
 )
-SAVED_HELP = (
+SAVED_HELP = N_(
     "This answer runs in another Lineup process (the command line, another server): only what "
     "that process saves is known here, its text about twice a second. The time counts from when "
     "its row was made (getting the model ready included); rates and TTFT are shown there and "
@@ -184,9 +222,9 @@ def render_live(status: str, live: LiveFigures | None, saved: str | None) -> Non
     if live is not None:
         stall = stall_line(live)
         badge = f":orange-badge[:material/pause_circle: {stall}] " if stall else ""
-        st.caption(f"{status}  \n{badge}:material/speed: {live_line(live)}", help=LIVE_HELP)
+        st.caption(f"{status}  \n{badge}:material/speed: {live_line(live)}", help=_(LIVE_HELP))
     elif saved is not None:
-        st.caption(f"{status}  \n:material/speed: {saved}", help=SAVED_HELP)
+        st.caption(f"{status}  \n:material/speed: {saved}", help=_(SAVED_HELP))
     else:
         st.caption(status)
 
@@ -198,22 +236,37 @@ def saved_progress(generation: Generation, now: datetime | None = None) -> str:
     started = generation.started_at
     if started is not None and started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
-    chars = len(generation.output_text or "")
-    parts = [f"{chars:,} chars so far"]
-    if started is not None:
-        parts.insert(0, f"{max((now - started).total_seconds(), 0.0):.0f} s since it started")
-    return " · ".join(parts) + " (as saved by the process that runs it)"
+    count = len(generation.output_text or "")
+    # English says "chars" whatever the count, as it always did; Russian agrees the noun.
+    chars = ngettext("{count} chars so far", "{count} chars so far", count).format(
+        count=grouped(count)
+    )
+    if started is None:
+        return _("{chars} (as saved by the process that runs it)").format(chars=chars)
+    seconds = number(max((now - started).total_seconds(), 0.0))
+    return _(
+        "{seconds} s since it started · {chars} (as saved by the process that runs it)"
+    ).format(seconds=seconds, chars=chars)
 
 
-# What the status line of a column says in each state.
+# What the status line of a column says in each state: its icon and its words.
 STATE_LINES = {
-    "running": ":material/progress_activity: streaming…",
-    "ok": ":material/check_circle: done",
-    "error": ":material/error: failed",
-    "timeout": ":material/timer_off: timed out",
-    "cancelled": ":material/stop_circle: stopped",
-    "interrupted": ":material/power_off: interrupted",
+    "running": (":material/progress_activity:", N_("streaming…")),
+    "ok": (":material/check_circle:", N_("done")),
+    "error": (":material/error:", N_("failed")),
+    "timeout": (":material/timer_off:", N_("timed out")),
+    "cancelled": (":material/stop_circle:", N_("stopped")),
+    "interrupted": (":material/power_off:", N_("interrupted")),
 }
+
+
+def state_line(status: str) -> str:
+    """A column's status line in state `status` (the code itself for a state it does not
+    know)."""
+    if status not in STATE_LINES:
+        return status
+    icon, words = STATE_LINES[status]
+    return f"{icon} {_(words)}"
 
 
 def render_state(status: str, error: str | None) -> None:
@@ -223,13 +276,13 @@ def render_state(status: str, error: str | None) -> None:
     # (lineup.core.markup.escape_markdown).
     message = escape_markdown(error, keep_code=True) if error else None
     if status == "error":
-        st.error(message or "Failed.", icon=":material/error:")
+        st.error(message or _("Failed."), icon=":material/error:")
     elif status == "timeout":
-        st.warning(message or "Timed out.", icon=":material/timer_off:")
+        st.warning(message or _("Timed out."), icon=":material/timer_off:")
     elif status == "cancelled":
-        st.info(message or "Stopped.", icon=":material/stop_circle:")
+        st.info(message or _("Stopped."), icon=":material/stop_circle:")
     elif status == "interrupted":
-        st.warning(message or "Interrupted: its process stopped.", icon=":material/power_off:")
+        st.warning(message or _("Interrupted: its process stopped."), icon=":material/power_off:")
 
 
 # How shown text is laid out: it stays inside its column (a long word breaks, code and
@@ -267,5 +320,5 @@ def render_answer(text: str | None, *, partial: bool = False, streaming: bool = 
     it is still coming, as it is, with a cursor at its end."""
     if text:
         if partial:
-            st.caption("Partial answer, as received before it ended:")
+            st.caption(_("Partial answer, as received before it ended:"))
         show_text(text + " ▌" if streaming else text, live=streaming)

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from backends.spec import SpecError, parse_spec, redact_url
-from lineup.core import code_span, escape_markdown
+from lineup.core import _, code_span, escape_markdown
 
 # Engines whose endpoint or model name says what they are; for the others (ocr:eng+rus,
 # espeak:en-us) the model part alone is a bare language or voice code, so the kind stays.
@@ -130,12 +130,15 @@ def model_label(name: str, spec: str | None = None, *, named: bool = False) -> M
         parsed = parse_spec(spec_text)
     except SpecError:  # an old row's spec that today's parser refuses (credentials in its URL)
         head, at, url = spec_text.partition("@")
-        shown = f"Spec: {code_span(head + at + (redact_url(url) if url else ''))}"
+        shown = _("Spec: {spec}").format(
+            spec=code_span(head + at + (redact_url(url) if url else ""))
+        )
         return ModelLabel(name if named else head, shown)
-    # The tooltip is Markdown: names and specs in it are shown as the text they are.
-    details = [f"Spec: {code_span(spec_text)}"]
+    # The tooltip is Markdown: names and specs in it are shown as the text they are; in the
+    # current language.
+    details = [_("Spec: {spec}").format(spec=code_span(spec_text))]
     if named:
-        details.insert(0, f"**{escape_markdown(name)}** in backends.toml")
+        details.insert(0, _("**{name}** in backends.toml").format(name=escape_markdown(name)))
     if parsed.base_url:
-        details.append(f"Endpoint: {code_span(parsed.base_url)}")
+        details.append(_("Endpoint: {url}").format(url=code_span(parsed.base_url)))
     return ModelLabel(name if named else short_name(name), "  \n".join(details))

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-CONTENTION_BADGE = "⚠ uneven contention"
+from lineup.core import N_, _, ngettext
+
+CONTENTION_BADGE = N_("⚠ uneven contention")
 # (model, smallest, largest concurrent_max over the answers its figures count)
 ModelContention = tuple[str, int | None, int | None]
 
@@ -25,14 +27,24 @@ def in_flight_words(smallest: int | None, largest: int | None) -> str:
     """How one model's answers ran, e.g. `alone`, `with 1 other request in flight`,
     `alone to 2 other requests in flight`, or `not counted`."""
     if smallest is None or largest is None:
-        return "not counted"
+        return _("not counted")
     if largest == 0:
-        return "alone"
-    others = "other request" if largest == 1 else "other requests"
+        return _("alone")
     if smallest == largest:
-        return f"with {largest} {others} in flight"
-    low = "alone" if smallest == 0 else str(smallest)
-    return f"{low} to {largest} {others} in flight"
+        return ngettext(
+            "with {count} other request in flight", "with {count} other requests in flight", largest
+        ).format(count=largest)
+    if smallest == 0:
+        return ngettext(
+            "alone to {count} other request in flight",
+            "alone to {count} other requests in flight",
+            largest,
+        ).format(count=largest)
+    return ngettext(
+        "{low} to {count} other request in flight",
+        "{low} to {count} other requests in flight",
+        largest,
+    ).format(low=smallest, count=largest)
 
 
 def contention_differs(ranges: Iterable[tuple[int | None, int | None]]) -> bool:
@@ -45,9 +57,12 @@ def contention_note(by_model: Sequence[ModelContention]) -> str | None:
     """The badge's sentence for a table's models; None when all their answers agree."""
     if not contention_differs((low, high) for _, low, high in by_model):
         return None
-    parts = [f"{model} {in_flight_words(low, high)}" for model, low, high in by_model]
-    return (
-        f"{CONTENTION_BADGE}: these speed figures were measured under different contention "
-        f"(other requests Lineup had in flight on the same host): {'; '.join(parts)}. "
-        "Fair timing measures each model alone on its host."
-    )
+    parts = [
+        _("{model} {how}").format(model=model, how=in_flight_words(low, high))
+        for model, low, high in by_model
+    ]
+    return _(
+        "{badge}: these speed figures were measured under different contention (other requests "
+        "Lineup had in flight on the same host): {models}. Fair timing measures each model alone "
+        "on its host."
+    ).format(badge=_(CONTENTION_BADGE), models="; ".join(parts))

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from backends.base import TTSBackend
+from lineup.core import N_, _
 
 # The script each language a voice may declare is written in (ISO 639-1). A voice whose
 # languages are all missing here is treated as unknown: no warning.
@@ -48,6 +49,21 @@ SCRIPT_LANGUAGE = {
     "Thai": "th",
 }
 _JAPANESE_KANA = ("HIRAGANA", "KATAKANA")
+# The scripts' names as a warning says them (another script keeps its Unicode name).
+SCRIPT_NAMES = {
+    "Latin": N_("Latin"),
+    "Cyrillic": N_("Cyrillic"),
+    "Greek": N_("Greek"),
+    "Hebrew": N_("Hebrew"),
+    "Arabic": N_("Arabic"),
+    "Devanagari": N_("Devanagari"),
+    "Georgian": N_("Georgian"),
+    "Armenian": N_("Armenian"),
+    "Thai": N_("Thai"),
+    "Han": N_("Han"),
+    "Japanese": N_("Japanese"),
+    "Hangul": N_("Hangul"),
+}
 
 
 def _script(char: str) -> str | None:
@@ -91,15 +107,30 @@ def language_warning(
     text_script = dominant_script(text)
     if not voice_scripts or text_script is None or text_script in voice_scripts:
         return None
-    label = name or str(voice.spec)
-    spoken = ", ".join(sorted(languages))
-    likely = SCRIPT_LANGUAGE.get(text_script)
-    hint = f" (probably {likely})" if likely else ""
-    return (
-        f"The text is written in {text_script} script{hint}, but {label} speaks {spoken}. "
-        "Its audio and WER will say little; choose a voice for the text's language"
-        + (" (for example espeak:ru)." if likely == "ru" else ".")
-    )
+    values = {
+        "script": _(SCRIPT_NAMES.get(text_script, text_script)),
+        "voice": name or str(voice.spec),
+        "languages": ", ".join(sorted(languages)),
+        "language": SCRIPT_LANGUAGE.get(text_script),
+    }
+    if values["language"] is None:
+        message = _(
+            "The text is written in {script} script, but {voice} speaks {languages}. Its audio "
+            "and WER will say little; choose a voice for the text's language."
+        )
+    elif values["language"] == "ru":
+        message = _(
+            "The text is written in {script} script (probably {language}), but {voice} speaks "
+            "{languages}. Its audio and WER will say little; choose a voice for the text's "
+            "language (for example espeak:ru)."
+        )
+    else:
+        message = _(
+            "The text is written in {script} script (probably {language}), but {voice} speaks "
+            "{languages}. Its audio and WER will say little; choose a voice for the text's "
+            "language."
+        )
+    return message.format(**values)
 
 
 # Scripts written without spaces between words: a text in them is compared character by

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from lineup.core import DEFAULT_STALL_S
+from lineup.core import DEFAULT_STALL_S, _, ngettext, number
 
 DEFAULT_WINDOW_S = 3.0
 
@@ -105,21 +105,30 @@ def live_figures(
 
 
 def _seconds(value_s: float) -> str:
-    return f"{value_s * 1000:.0f} ms" if value_s < 1 else f"{value_s:.1f} s"
+    if value_s < 1:
+        return _("{value} ms").format(value=number(value_s * 1000))
+    return _("{value} s").format(value=number(value_s, 1))
 
 
 def live_line(figures: LiveFigures) -> str:
     """The live figures in one line of plain text, as the page and the command line show them:
     elapsed, TTFT, chunks (or tokens) so far and the current rate ("now": over the last
-    window); the stall is `stall_line`."""
-    unit = figures.unit[:-1] if figures.count == 1 else figures.unit
-    rate = "–" if figures.rate_per_s is None else f"{figures.rate_per_s:.1f}"
+    window); the stall is `stall_line`. In the current language (lineup.core.i18n)."""
+    rate = "–" if figures.rate_per_s is None else number(figures.rate_per_s, 1)
+    if figures.unit == "tokens":
+        count = ngettext("{count} token", "{count} tokens", figures.count)
+        now = _("now {rate} tokens/s")
+    else:
+        count = ngettext("{count} chunk", "{count} chunks", figures.count)
+        now = _("now {rate} chunks/s")
     return " · ".join(
         [
-            f"{figures.elapsed_s:.1f} s",
-            f"TTFT {'–' if figures.ttft_s is None else _seconds(figures.ttft_s)}",
-            f"{figures.count} {unit}",
-            f"now {rate} {figures.unit}/s",
+            _("{value} s").format(value=number(figures.elapsed_s, 1)),
+            _("TTFT {time}").format(
+                time="–" if figures.ttft_s is None else _seconds(figures.ttft_s)
+            ),
+            count.format(count=figures.count),
+            now.format(rate=rate),
         ]
     )
 
@@ -128,4 +137,4 @@ def stall_line(figures: LiveFigures) -> str | None:
     """'stalled: nothing for 6.1 s' while the answer is stalled, else None."""
     if not figures.stalled:
         return None
-    return f"stalled: nothing for {figures.quiet_s:.1f} s"
+    return _("stalled: nothing for {seconds} s").format(seconds=number(figures.quiet_s, 1))

@@ -31,7 +31,7 @@ from typing import Any
 
 from backends.probe import PROBE_BUDGET_S, package_version, plain
 from lineup.catalog import ResolvedModel
-from lineup.core import N_, _, redacted_values
+from lineup.core import N_, _, grouped, ngettext, number, redacted_values
 from lineup.run.contention import is_this_machine
 from lineup.store import Store
 
@@ -163,7 +163,7 @@ def machine_line(machine: Mapping[str, Any] | None) -> str:
     parts = [
         str(machine.get("cpu") or _("unknown CPU")),
         _("{cores} cores").format(cores=machine.get("cores")),
-        f"{machine.get('memory_gb')} GiB",
+        _("{memory} GiB").format(memory=machine.get("memory_gb")),
         os_name,
         f"Python {machine.get('python')}",
     ]
@@ -335,9 +335,9 @@ def card_facts(card: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         if value is None or value == "":
             continue
         if field.endswith("_bytes") and isinstance(value, int | float):
-            text = f"{value / 1e9:.2f} GB"
+            text = _("{size} GB").format(size=number(value / 1e9, 2))
         elif field == "parameters" and isinstance(value, int | float):
-            text = f"{value:,.0f}"
+            text = grouped(value)
         elif field == "digest":
             text = str(value)[:19]
         else:
@@ -375,7 +375,8 @@ def differences(columns: Sequence[ColumnConditions]) -> list[str]:
     """The sentences a comparison says when its columns' figures were measured under conditions
     that differ in a way that matters: different hosts, one cold and another warm, one under
     contention and another alone, or the same family at different quantisations. Empty when
-    nothing known differs (an unknown is never a difference)."""
+    nothing known differs (an unknown is never a difference). In the current language
+    (lineup.core.i18n)."""
     said: list[str] = []
     hosts: dict[str, list[str]] = {}
     for column in columns:
@@ -383,29 +384,46 @@ def differences(columns: Sequence[ColumnConditions]) -> list[str]:
         if host:
             hosts.setdefault(machine_of(str(host)), []).append(column.model)
     if len(hosts) > 1:
-        where = "; ".join(f"{_names(models)} on {host}" for host, models in hosts.items())
+        where = "; ".join(
+            _("{models} on {host}").format(
+                models=_names(models), host=_(THIS_MACHINE) if host == THIS_MACHINE else host
+            )
+            for host, models in hosts.items()
+        )
         said.append(
-            f"These columns ran on different hosts ({where}): their speeds compare machines "
-            "as much as models."
+            _(
+                "These columns ran on different hosts ({where}): their speeds compare machines "
+                "as much as models."
+            ).format(where=where)
         )
     cold = [c.model for c in columns if c.cold is True]
     warm = [c.model for c in columns if c.cold is False]
     if cold and warm:
         said.append(
-            f"{_names(cold)} {'was' if len(cold) == 1 else 'were'} cold (the answer included "
-            f"loading the model) and {_names(warm)} warm: compare their speeds with care."
+            ngettext(
+                "{cold} was cold (the answer included loading the model) and {warm} warm: "
+                "compare their speeds with care.",
+                "{cold} were cold (the answer included loading the model) and {warm} warm: "
+                "compare their speeds with care.",
+                len(cold),
+            ).format(cold=_names(cold), warm=_names(warm))
         )
     busy = [c for c in columns if c.concurrent_max is not None and c.concurrent_max > 0]
     alone = [c.model for c in columns if c.concurrent_max == 0]
     if busy and alone:
         shared = ", ".join(
-            f"{c.model} with up to {c.concurrent_max} other request"
-            f"{'' if c.concurrent_max == 1 else 's'}"
+            ngettext(
+                "{model} with up to {count} other request",
+                "{model} with up to {count} other requests",
+                c.concurrent_max,
+            ).format(model=c.model, count=c.concurrent_max)
             for c in busy
+            if c.concurrent_max is not None
         )
         said.append(
-            f"Measured under different contention: {shared} in flight on its host, "
-            f"{_names(alone)} alone."
+            _(
+                "Measured under different contention: {busy} in flight on its host, {alone} alone."
+            ).format(busy=shared, alone=_names(alone))
         )
     families: dict[str, dict[str, list[str]]] = {}
     for column in columns:
@@ -418,14 +436,21 @@ def differences(columns: Sequence[ColumnConditions]) -> list[str]:
     for family, by_quantization in families.items():
         if len(by_quantization) > 1:
             which = ", ".join(
-                f"{_names(models)} at {quantization}"
+                _("{models} at {quantization}").format(
+                    models=_names(models), quantization=quantization
+                )
                 for quantization, models in by_quantization.items()
             )
             said.append(
-                f"The same family ({family}) at different quantizations: {which}; quality and "
-                "speed differences may come from the quantization."
+                _(
+                    "The same family ({family}) at different quantizations: {which}; quality "
+                    "and speed differences may come from the quantization."
+                ).format(family=family, which=which)
             )
     return said
+
+
+THIS_MACHINE = N_("this machine")  # every local host, as `machine_of` names it
 
 
 def machine_of(host: str) -> str:
@@ -435,10 +460,11 @@ def machine_of(host: str) -> str:
     if name.startswith("[") and "]" in name:
         name = name[: name.index("]") + 1]
     local = name == "in process" or is_this_machine(name.strip("[]").lower())
-    return "this machine" if local else name
+    return THIS_MACHINE if local else name
 
 
 def _names(models: Sequence[str]) -> str:
+    """`a`, `a and b`, `a, b and c`, in the current language."""
     if len(models) == 1:
         return models[0]
-    return ", ".join(models[:-1]) + " and " + models[-1]
+    return _("{first} and {last}").format(first=", ".join(models[:-1]), last=models[-1])

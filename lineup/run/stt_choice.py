@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineup.catalog import ResolvedModel
+from lineup.core import _, ngettext
 from lineup.measure import guess_language, primary_language
 
 AUTO_STT = "auto"
@@ -67,17 +68,32 @@ def refusal(stt_name: str, backend: Any, language: str, *, auto: bool) -> str | 
     heard = backend.languages()
     if heard is None or language in heard:
         return None
-    spoken = ", ".join(sorted(heard)) if len(heard) <= 5 else f"{len(heard)} languages"
-    advice = (
-        "No bundled model hears it: name one that does."
-        if auto
-        else f"Use `auto` (the default: {MULTILINGUAL_STT} for languages other than English) "
-        f"or a model that hears {language}."
+    # English says "languages" whatever the count, as it always did (there are more than 5).
+    spoken = (
+        ", ".join(sorted(heard))
+        if len(heard) <= 5
+        else ngettext("{count} languages", "{count} languages", len(heard)).format(count=len(heard))
     )
-    return (
-        f"{stt_name} cannot hear {language!r} (it hears {spoken}), so its transcript of this "
-        f"sentence would be no measure of the voice: no WER is stored. {advice}"
-    )
+    values = {
+        "stt": stt_name,
+        "quoted": repr(language),
+        "language": language,
+        "spoken": spoken,
+        "multilingual": MULTILINGUAL_STT,
+    }
+    # In the current language: English in a runner's thread, where it becomes a clip's stored
+    # error; the page's or the command line's where a run is refused before it starts.
+    if auto:
+        return _(
+            "{stt} cannot hear {quoted} (it hears {spoken}), so its transcript of this sentence "
+            "would be no measure of the voice: no WER is stored. No bundled model hears it: "
+            "name one that does."
+        ).format(**values)
+    return _(
+        "{stt} cannot hear {quoted} (it hears {spoken}), so its transcript of this sentence "
+        "would be no measure of the voice: no WER is stored. Use `auto` (the default: "
+        "{multilingual} for languages other than English) or a model that hears {language}."
+    ).format(**values)
 
 
 def first_refusal(

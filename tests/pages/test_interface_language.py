@@ -16,7 +16,12 @@ from tests.pages.pseudo import shown_strings, untranslated
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 # Words that are the same in both languages (names of things, abbreviations).
 TERMS = ["VLM", "Lineup", "Ollama", "ollama", "CLI", "UTC"]
-TRANSLATED_PAGES = ["app_pages/sets.py", "app_pages/endpoints.py"]
+TRANSLATED_PAGES = [
+    "app_pages/sets.py",
+    "app_pages/endpoints.py",
+    "app_pages/compare_vlms.py",
+    "app_pages/compare_voices.py",
+]
 
 
 def open_page(page: str, **query: str) -> AppTest:
@@ -127,3 +132,110 @@ def test_the_label_queue_shows_nothing_outside_the_catalog(pseudo: Path, mode: s
     titles = [app.catalog.model_label(spec).title for spec in MODELS]
     tags = ["screenshot"]  # the set's tags (people's text)
     assert untranslated(at, [*TERMS, *MODELS, *titles, *tags, set_name, "ana"]) == []
+
+
+def stored_vlm_run(app: Lineup) -> tuple[int, list[str]]:
+    """A stored comparison whose columns differ in every way the page words (hosts, cold and
+    warm, contention, quantizations) and a timed-out one; the cards' and machine's words."""
+    machine = {"cpu": "Test CPU 9000", "cores": 2, "memory_gb": 7.8, "os": "Linux", "gpus": []}
+    machine["python"] = "3.11.7"
+    specs = ["ollama:llava:q4", "ollama:llava:q8", "ollama:qwen:2b"]
+    run_id, [q4, q8, late] = app.store.create_run_with_generations(
+        "vlm", "What is shown?", specs, machine=machine
+    )
+    figures = {"ttft_s": 0.1, "total_s": 1.5, "output_tokens": 12, "chars_per_s": 40.0}
+    app.store.finish_generation(
+        q4, "ok", output_text="A cat.", cold=True, load_s=2.5, concurrent_max=0, **figures
+    )
+    app.store.finish_generation(
+        q8,
+        "ok",
+        output_text="A cat.",
+        cold=False,
+        concurrent_max=2,
+        tokens_per_s=9.5,
+        tokens_per_s_source="server",
+        energy_j=12.5,
+        energy_source="rapl",
+        gpu_mem_mb=512.0,
+        **figures,
+    )
+    app.store.finish_generation(late, "timeout", output_text="A c")
+    cards = {
+        "ollama:llava:q4": {"host": "gpu1:11434", "quantization": "Q4_K_M", "vram_bytes": None},
+        "ollama:llava:q8": {"host": "localhost:11434", "quantization": "Q8_0", "vram_bytes": 8e9},
+    }
+    for model, card in cards.items():
+        reasons = {"vram_bytes": "/api/ps: no answer"} if card["vram_bytes"] is None else {}
+        details = {"engine": "ollama", "family": "llama", **card, "reasons": reasons}
+        app.store.save_provenance(model, model, details, run_ids=[run_id])
+    data = ["Test CPU 9000", "Linux", "Python", "gpu1", "Q4_K_M", "Q8_0", "llama", "rapl"]
+    data += ["localhost", "vram_bytes", "/api/ps: no answer", "What is shown?"]
+    return run_id, [*specs, *(app.catalog.model_label(spec).title for spec in specs), *data]
+
+
+def test_the_compare_vlms_page_with_a_run_shows_nothing_outside_the_catalog(pseudo: Path) -> None:
+    app = Lineup.open()
+    run_id, data = stored_vlm_run(app)
+    at = open_page("app_pages/compare_vlms.py", lang="pseudo", annotator="ana", run=str(run_id))
+    assert not at.exception
+    assert at.title[0].value == "⟦Compare VLMs⟧"
+    warnings = [w.value for w in at.warning]
+    assert any("⟦⚠ uneven contention⟧" in w for w in warnings)  # the badge
+    assert len(warnings) >= 4  # the badge, hosts, cold and warm, contention, quantizations
+    assert [e for e in at.expander if e.label.startswith("⟦What ran where")]
+    assert untranslated(at, [*TERMS, *data, "ana"]) == []
+    # Blind: letters for names.
+    blind_id, _ids = app.store.create_run_with_generations(
+        "vlm", "What is shown?", ["ollama:llava:q4"], blind=True
+    )
+    at = open_page("app_pages/compare_vlms.py", lang="pseudo", annotator="ana", run=str(blind_id))
+    assert not at.exception
+    assert untranslated(at, [*TERMS, *data, "ana"]) == []
+
+
+def test_the_compare_voices_page_shows_nothing_outside_the_catalog(pseudo: Path) -> None:
+    app = Lineup.open()
+    sentence = "Please restart the app and try again."
+    voices = ["espeak:en-us", "espeak:en-us+f3"]
+    run_id = app.store.create_run("tts", sentence)
+    heard = {"espeak:en-us": "please restart the app and try again", "espeak:en-us+f3": "please"}
+    for position, voice in enumerate(voices):
+        for sample in range(2):
+            clip = app.store.add_generation(
+                run_id, voice, position=position, sample_index=sample, seed=sample
+            )
+            errors = 0 if voice == "espeak:en-us" else 6 - sample  # of the sentence's 7 words
+            app.store.finish_generation(
+                clip,
+                "ok",
+                transcript=heard[voice],
+                wer=errors / 7,
+                word_errors=errors,
+                reference_words=7,
+                cer=errors / 14,
+                gen_s=0.4,
+                audio_s=2.0,
+                rtf=0.2,
+                sample_rate_hz=22050,
+                peak_mem_mb=3.0,
+                concurrent_max=position,
+            )
+    at = open_page("app_pages/compare_voices.py", lang="pseudo", annotator="ana", runs=str(run_id))
+    assert not at.exception
+    assert at.title[0].value == "⟦Compare voices⟧"
+    assert any("⟦⚠ uneven contention⟧" in w.value for w in at.warning)
+    words = [*TERMS, *voices, sentence, "please", "ana", "WER", "CER", "RTF"]
+    assert untranslated(at, words) == []
+
+    # The form's warnings: a Russian sentence to an English voice, scored by an English-only
+    # speech-to-text model.
+    at = open_page("app_pages/compare_voices.py", lang="pseudo")
+    at.text_area(key="sentences").set_value("Оплата не прошла.")
+    at.multiselect(key="models-tts").set_value(["espeak:en-us"])
+    at.text_input(key="stt").set_value("faster-whisper:tiny.en")
+    at.run()
+    assert not at.exception
+    assert len(at.warning) == 2
+    stt = ["faster-whisper:tiny.en", "faster-whisper:base", "auto", "'ru'", "ru", "en"]
+    assert untranslated(at, [*TERMS, *voices, *stt, "Оплата не прошла."]) == []

@@ -11,6 +11,8 @@ import pytest
 
 from lineup.cli.main import main
 from lineup.core import InputError, check_question, check_seed, set_language, using_language
+from lineup.measure import LiveFigures, contention_note, in_flight_words, live_line, stall_line
+from lineup.run import ColumnConditions, differences
 from lineup.sets import SetError, read_set_bytes
 from tests.builders import png_bytes
 
@@ -211,3 +213,54 @@ def test_an_empty_leaderboard_is_said_in_russian(
     assert (
         run(capsys, "leaderboard", "--kind", "vlm")[1].strip() == "No vlm generations stored yet."
     )
+
+
+def test_the_live_line_the_contention_words_and_the_differences_in_russian() -> None:
+    def live(count: int, rate: float | None, ttft_s: float | None) -> LiveFigures:
+        return LiveFigures(
+            elapsed_s=3.25,
+            ttft_s=ttft_s,
+            count=count,
+            unit="chunks",
+            rate_per_s=rate,
+            window_s=3.0,
+            stalled=True,
+            quiet_s=6.14,
+        )
+
+    one, many = live(1, None, 0.45), live(22, 12.5, 1.5)
+    columns = [
+        ColumnConditions("a", {"host": "gpu1:11434"}, cold=True, concurrent_max=0),
+        ColumnConditions("b", {"host": "localhost:8080"}, cold=False, concurrent_max=2),
+    ]
+    with using_language("en"):
+        assert live_line(one) == "3.2 s · TTFT 450 ms · 1 chunk · now – chunks/s"
+        assert live_line(many) == "3.2 s · TTFT 1.5 s · 22 chunks · now 12.5 chunks/s"
+        assert stall_line(one) == "stalled: nothing for 6.1 s"
+        assert differences(columns) == [
+            "These columns ran on different hosts (a on gpu1; b on this machine): their speeds "
+            "compare machines as much as models.",
+            "a was cold (the answer included loading the model) and b warm: compare their "
+            "speeds with care.",
+            "Measured under different contention: b with up to 2 other requests in flight on "
+            "its host, a alone.",
+        ]
+    with using_language("ru"):
+        # Written by hand: a decimal comma, and the noun agreed with 1, 22 and 5.
+        assert live_line(one) == "3,2 с · TTFT 450 мс · 1 фрагмент · сейчас – фрагм./с"
+        assert live_line(many) == "3,2 с · TTFT 1,5 с · 22 фрагмента · сейчас 12,5 фрагм./с"
+        assert stall_line(one) == "завис: ничего нет уже 6,1 с"
+        assert in_flight_words(1, 1) == "одновременно с 1 другим запросом"
+        assert in_flight_words(5, 5) == "одновременно с 5 другими запросами"
+        assert in_flight_words(0, 21) == "от 0 до 21 другого запроса одновременно"
+        note = contention_note([("a", 0, 0), ("b", 2, 2)])
+        assert note is not None and note.startswith("⚠ неравная нагрузка: ")
+        assert "a — в одиночку; b — одновременно с 2 другими запросами." in note
+        assert differences(columns) == [
+            "Эти столбцы работали на разных хостах (a — gpu1; b — эта машина): их скорости "
+            "сравнивают машины не меньше, чем модели.",
+            "У a ответ был холодным (в него вошла загрузка модели), а у b — тёплым: "
+            "сравнивайте их скорость осторожно.",
+            "Измерено при разной нагрузке: b — вместе с не более чем 2 другими запросами на "
+            "том же хосте, a — в одиночку.",
+        ]
