@@ -87,8 +87,7 @@ def _no_sets(app: Lineup) -> None:
         ).format(sets=shipped)
         if shipped
         else _(
-            "No question set yet. Import one with a click on the Sets page (or your own set "
-            "there)."
+            "No question set yet. Import one with a click on the Sets page (or your own set there)."
         ),
         icon=":material/library_add:",
     )
@@ -146,9 +145,7 @@ def _vlm_parameters() -> tuple[str, float, int]:
     with st.expander(_("System prompt, temperature, max tokens")):
         system = st.text_area(_("System prompt"), key="study-system")
         p1, p2 = st.columns(2)
-        temperature = p1.number_input(
-            _("Temperature"), 0.0, 2.0, 0.0, 0.1, key="study-temperature"
-        )
+        temperature = p1.number_input(_("Temperature"), 0.0, 2.0, 0.0, 0.1, key="study-temperature")
         max_tokens = int(p2.number_input(_("Max tokens"), 1, 32768, 512, key="study-max-tokens"))
     return system, temperature, max_tokens
 
@@ -246,9 +243,7 @@ def pick_study(app: Lineup, studies: list[StudyInfo]) -> StudyInfo | None:
     if wanted is not None and wanted not in known:
         linked = app.studies.get(wanted)  # older than the list goes back
         if linked is None:
-            st.warning(
-                _("There is no study {id}.").format(id=wanted), icon=":material/search_off:"
-            )
+            st.warning(_("There is no study {id}.").format(id=wanted), icon=":material/search_off:")
         else:
             known = {linked.id: linked, **known}
     if not known:
@@ -414,9 +409,7 @@ study = pick_study(app, studies)
 with st.expander(_("New study"), icon=":material/add:", expanded=not studies):
     new_study_form(app, app.sets.stored())
 if studies:
-    with st.expander(
-        _("All studies ({count})").format(count=len(studies)), icon=":material/list:"
-    ):
+    with st.expander(_("All studies ({count})").format(count=len(studies)), icon=":material/list:"):
         studies_table(studies)
 compared = compare_address(st.query_params.get(COMPARE_KEY))
 if compared is not None:
