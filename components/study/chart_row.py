@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.charts import wer_chart
-from components.study.common import records, words
+from components.study.common import records
 from components.study.figures import SPEED_AXES, relevance_chart, speed_chart
 from lineup.app import StudyTables, _
 
@@ -35,7 +35,7 @@ def charts(tables: StudyTables, names: dict[str, str]) -> None:
     kind = tables.study.kind
     relevance = records(tables.relevance)
     voices = kind == "tts"
-    share = words(kind)["relevant"].lower()
+    share = "correct" if voices else "relevant"  # relevance_chart's key for its words
     left, right = st.columns(2, gap="medium")
     with left:
         st.markdown("**" + (_("% correct") if voices else _("% relevant")) + "**")

@@ -47,6 +47,17 @@ def _labeled(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if r["requests"] and r["pct_relevant"] is not None]
 
 
+# The relevance chart's words, per label word ("correct" for voices).
+RELEVANCE_TITLES = {
+    "relevant": N_("% relevant (error bar: 95% item-bootstrap interval; none below 5 items)"),
+    "correct": N_("% correct (error bar: 95% item-bootstrap interval; none below 5 items)"),
+}
+RELEVANCE_HOVERS = {
+    "relevant": N_("{name}: {share}% relevant, {interval}"),
+    "correct": N_("{name}: {share}% correct, {interval}"),
+}
+
+
 def relevance_chart(
     rows: Sequence[dict[str, Any]], names: dict[str, str], what: str = "relevant"
 ) -> go.Figure:
@@ -73,7 +84,10 @@ def relevance_chart(
                 marker={"color": ESTIMATE_COLOUR},
                 error_x=interval_arms(pct, low, high),
                 customdata=interval,
-                hovertemplate=f"%{{y}}: %{{x:.0f}}% {what}, %{{customdata}}<extra></extra>",
+                hovertemplate=_(RELEVANCE_HOVERS.get(what, RELEVANCE_HOVERS["relevant"])).format(
+                    name="%{y}", share="%{x:.0f}", interval="%{customdata}"
+                )
+                + "<extra></extra>",
             ),
             go.Scatter(
                 y=y,
@@ -88,9 +102,7 @@ def relevance_chart(
     )
     figure.update_layout(
         xaxis={
-            "title": _(
-                "% {what} (error bar: 95% item-bootstrap interval; none below 5 items)"
-            ).format(what=what),
+            "title": _(RELEVANCE_TITLES.get(what, RELEVANCE_TITLES["relevant"])),
             "range": [0, 130],
             "tickvals": [0, 20, 40, 60, 80, 100],
         },
