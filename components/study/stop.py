@@ -5,6 +5,7 @@ queue without them (the queue is blind). Both draw `study show --json`'s `stop_l
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import streamlit as st
@@ -21,6 +22,43 @@ HOW = N_(
     "shown 4 times in 5. Only the leader's pairs count: how the others order does not "
     "change which model is best."
 )
+
+
+# Why there is no chance or estimate, as lineup.measure.stopping words it (its templates,
+# copied and marked here so the page says them in its language; English is left as it is).
+_REASONS = (
+    (re.compile(r"^no item is labeled for both yet$"), N_("no item is labeled for both yet")),
+    (
+        re.compile(r"^(?P<n>\d+) items labeled for both: an estimate needs (?P<minimum>\d+)$"),
+        N_("{n} items labeled for both: an estimate needs {minimum}"),
+    ),
+    (
+        re.compile(
+            r"^every one of the (?P<n>\d+) items gives the same difference: no spread to go on$"
+        ),
+        N_("every one of the {n} items gives the same difference: no spread to go on"),
+    ),
+    (
+        re.compile(r"^no difference so far \(0\): no number of items decides an effect of 0$"),
+        N_("no difference so far (0): no number of items decides an effect of 0"),
+    ),
+    (re.compile(r"^only one model has labeled items$"), N_("only one model has labeled items")),
+    (
+        re.compile(r"^the leader has (?P<n>\d+) labeled items: fewer than (?P<minimum>\d+)$"),
+        N_("the leader has {n} labeled items: fewer than {minimum}"),
+    ),
+)
+
+
+def _reason(text: str | None) -> str:
+    """A reason of lineup.measure.stopping in the page's language (as it is when unknown)."""
+    if text is None:
+        return ""
+    for pattern, template in _REASONS:
+        found = pattern.match(text)
+        if found:
+            return _(template).format(**found.groupdict())
+    return text
 
 
 def _percent(share: float | None) -> str:
@@ -66,7 +104,7 @@ def _pair_line(pair: dict[str, Any], names: dict[str, str]) -> str:
     name = escape_markdown(names.get(pair["b"], pair["b"]))
     if pair["diff"] is None:
         return "- " + _("**{name}**: {reason}.").format(
-            name=name, reason=pair["items_needed_reason"]
+            name=name, reason=_reason(pair["items_needed_reason"])
         )
     head = "- " + _pair_head(name, pair["diff"], pair["items"] or 0)
     if pair["ci_low"] is not None and pair["ci_high"] is not None:
@@ -74,7 +112,9 @@ def _pair_line(pair: dict[str, Any], names: dict[str, str]) -> str:
             low=_signed(pair["ci_low"]), high=_signed(pair["ci_high"])
         )
     if pair["items_needed"] is None:
-        return head + _("; no estimate: {reason}.").format(reason=pair["items_needed_reason"])
+        return head + _("; no estimate: {reason}.").format(
+            reason=_reason(pair["items_needed_reason"])
+        )
     more = _more(pair["items_needed"])
     if not pair["beyond_set"]:
         return head + _("; about {more} would decide it.").format(more=more)
@@ -109,7 +149,9 @@ def stop_labeling_block(stop: dict[str, Any], names: dict[str, str], kind: str) 
             share=_percent(stop["p_leader_best"])
         )
         if stop["p_leader_best"] is not None
-        else _("no chance of being best yet ({reason})").format(reason=stop["p_leader_best_reason"])
+        else _("no chance of being best yet ({reason})").format(
+            reason=_reason(stop["p_leader_best_reason"])
+        )
     )
     if stop["can_stop"]:
         st.success(

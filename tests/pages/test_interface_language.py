@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lineup.app import short_names
 from lineup.app.facade import Lineup
 from tests.builders import MODELS, make_study
 from tests.pages.pseudo import shown_strings, untranslated
@@ -17,6 +18,10 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 # Words that are the same in both languages (names of things, abbreviations).
 TERMS = ["VLM", "Lineup", "Ollama", "ollama", "CLI", "UTC"]
 TRANSLATED_PAGES = ["app_pages/sets.py", "app_pages/endpoints.py"]
+# Texts the Studies and Leaderboard pages show from components shared with the Compare pages
+# (components.stats, components.runs, components.models, components.provenance), which that
+# slice translates: left out of these pages' checks until it lands.
+OTHER_SLICES: set[str] = set()
 
 
 def open_page(page: str, **query: str) -> AppTest:
@@ -127,3 +132,57 @@ def test_the_label_queue_shows_nothing_outside_the_catalog(pseudo: Path, mode: s
     titles = [app.catalog.model_label(spec).title for spec in MODELS]
     tags = ["screenshot"]  # the set's tags (people's text)
     assert untranslated(at, [*TERMS, *MODELS, *titles, *tags, set_name, "ana"]) == []
+
+
+def _labeled_study(app: Lineup, kind: str = "vlm") -> tuple[int, list[str]]:
+    """A finished study of three items by MODELS (or two voices), most answers labeled by two
+    annotators; returns its id and the page's data words (set name, specs, short names,
+    annotators), which are never translated."""
+    models = MODELS if kind == "vlm" else ["espeak:en-us", "espeak:en-gb"]
+    study_id, ids = make_study(
+        app.store, app.media, models=models, items=5, kind=kind, name=f"{kind} pseudo set"
+    )
+    for (item, model, _repeat), generation_id in sorted(ids.items()):
+        first = "relevant" if (item + models.index(model)) % 2 else "partial"
+        app.labels.add(generation_id, first, annotator="ana")
+        app.labels.add(generation_id, "relevant" if item % 3 else "irrelevant", annotator="bo")
+    names = list(short_names(models).values())
+    titles = [app.catalog.model_label(spec).title for spec in models]
+    return study_id, [f"{kind} pseudo set", *models, *names, *titles, "ana", "bo", "screenshot"]
+
+
+@pytest.mark.parametrize("kind", ["vlm", "tts"])
+def test_the_studies_page_shows_nothing_outside_the_catalog(pseudo: Path, kind: str) -> None:
+    app = Lineup.open()
+    study_id, data = _labeled_study(app, kind)
+    at = open_page("app_pages/studies.py", lang="pseudo", study=str(study_id))
+    assert not at.exception
+    assert at.title[0].value == "⟦Studies⟧"
+    assert at.dataframe  # the study's tables are drawn, their headers read below
+    left = [text for text in untranslated(at, TERMS + data) if text not in OTHER_SLICES]
+    assert left == []
+
+
+def test_two_studies_compared_show_nothing_outside_the_catalog(pseudo: Path) -> None:
+    app = Lineup.open()
+    baseline, data = _labeled_study(app)
+    candidate, _data = _labeled_study(app)
+    at = open_page("app_pages/studies.py", lang="pseudo", compare=f"{baseline},{candidate}")
+    assert not at.exception
+    assert any("⟦Paired differences⟧" in h.value for h in at.subheader)
+    left = [text for text in untranslated(at, TERMS + data) if text not in OTHER_SLICES]
+    assert left == []
+
+
+def test_the_leaderboard_shows_nothing_outside_the_catalog(pseudo: Path) -> None:
+    app = Lineup.open()
+    study_id, data = _labeled_study(app)
+    _voices, voice_data = _labeled_study(app, "tts")
+    at = open_page("app_pages/leaderboard.py", lang="pseudo", study=str(study_id))
+    assert not at.exception
+    assert at.title[0].value == "⟦Leaderboard⟧"
+    assert [tab.label for tab in at.tabs] == ["⟦VLMs⟧", "⟦Voices⟧", "⟦All rows⟧"]
+    left = [
+        text for text in untranslated(at, TERMS + data + voice_data) if text not in OTHER_SLICES
+    ]
+    assert left == []
