@@ -202,3 +202,15 @@ def test_the_leaderboard_shows_nothing_outside_the_catalog(pseudo: Path) -> None
         if not text.startswith(OTHER_SLICES)
     ]
     assert left == []
+
+
+def test_the_studies_and_leaderboard_pages_in_russian(lineup_home: Path) -> None:
+    app = Lineup.open()
+    study_id, _data = _labeled_study(app)
+    at = open_page("app_pages/studies.py", lang="ru", study=str(study_id))
+    assert not at.exception
+    assert at.title[0].value == "Исследования"
+    assert "Рейтинг и согласие" in [h.value for h in at.subheader]
+    board = open_page("app_pages/leaderboard.py", lang="ru", study=str(study_id))
+    assert not board.exception
+    assert [tab.label for tab in board.tabs] == ["VLM", "Голоса", "Все строки"]
