@@ -43,8 +43,11 @@ from lineup.app import (
     Lineup,
     SetSummary,
     StudyInfo,
+    _,
     escape_markdown,
+    ngettext,
     short_names,
+    state_word,
 )
 
 QUERY_KEY = "study"  # ?study=ID: the study the page shows
@@ -78,39 +81,48 @@ def _no_sets(app: Lineup) -> None:
     """Where the form would be while there is no set: the way to the Sets page."""
     shipped = ", ".join(f"**{s.name}**" for s in app.sets.shipped())
     st.info(
-        "No question set yet. "
-        + (f"Lineup ships with {shipped}: " if shipped else "")
-        + "import one with a click on the Sets page (or your own set there).",
+        _(
+            "No question set yet. Lineup ships with {sets}: import one with a click on the "
+            "Sets page (or your own set there)."
+        ).format(sets=shipped)
+        if shipped
+        else _(
+            "No question set yet. Import one with a click on the Sets page (or your own set there)."
+        ),
         icon=":material/library_add:",
     )
-    st.page_link("app_pages/sets.py", label="Sets: import a set", icon=":material/library_books:")
+    st.page_link(
+        "app_pages/sets.py", label=_("Sets: import a set"), icon=":material/library_books:"
+    )
 
 
 def _run_parameters(app: Lineup, voices: bool) -> tuple[int, int | None, float, bool]:
     """Repeats, seed, timeout and blind, in a row."""
     c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
     repeats = c1.number_input(
-        "Samples per sentence" if voices else "Repeats",
+        _("Samples per sentence") if voices else _("Repeats"),
         1,
         MAX_REPEATS,
         1,
         key="study-repeats",
-        help="How many times each item is asked of each model; repeat k has seed + k.",
+        help=_("How many times each item is asked of each model; repeat k has seed + k."),
     )
     seed = c2.number_input(
-        "Seed",
+        _("Seed"),
         0,
         2**31 - 1 - MAX_REPEATS,
         None,
         key="study-seed",
-        placeholder="random",
-        help="The first repeat's seed; empty: a random one (stored with the study).",
+        placeholder=_("random"),
+        help=_("The first repeat's seed; empty: a random one (stored with the study)."),
     )
     timeout_s = c3.number_input(
-        "Timeout (s)", 1.0, 3600.0, float(app.settings.model_timeout_s), key="study-timeout"
+        _("Timeout (s)"), 1.0, 3600.0, float(app.settings.model_timeout_s), key="study-timeout"
     )
     blind = c4.toggle(
-        "Blind", key="study-blind", help="Label its answers without seeing the model names."
+        _("Blind"),
+        key="study-blind",
+        help=_("Label its answers without seeing the model names."),
     )
     return repeats, seed, timeout_s, blind
 
@@ -119,10 +131,10 @@ def _voice_parameters() -> str | None:
     """The speech-to-text model that scores a voice study's clips; None: no scoring."""
     return (
         st.text_input(
-            "Speech-to-text for WER",
+            _("Speech-to-text for WER"),
             DEFAULT_STT,
             key="study-stt",
-            help="Transcribes each clip to score it; empty: no scoring.",
+            help=_("Transcribes each clip to score it; empty: no scoring."),
         ).strip()
         or None
     )
@@ -130,11 +142,11 @@ def _voice_parameters() -> str | None:
 
 def _vlm_parameters() -> tuple[str, float, int]:
     """A VLM study's system prompt, temperature and max tokens, folded away."""
-    with st.expander("System prompt, temperature, max tokens"):
-        system = st.text_area("System prompt", key="study-system")
+    with st.expander(_("System prompt, temperature, max tokens")):
+        system = st.text_area(_("System prompt"), key="study-system")
         p1, p2 = st.columns(2)
-        temperature = p1.number_input("Temperature", 0.0, 2.0, 0.0, 0.1, key="study-temperature")
-        max_tokens = int(p2.number_input("Max tokens", 1, 32768, 512, key="study-max-tokens"))
+        temperature = p1.number_input(_("Temperature"), 0.0, 2.0, 0.0, 0.1, key="study-temperature")
+        max_tokens = int(p2.number_input(_("Max tokens"), 1, 32768, 512, key="study-max-tokens"))
     return system, temperature, max_tokens
 
 
@@ -144,28 +156,37 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
     if not sets:
         _no_sets(app)
         return
+    # Translated here: format_func may be called outside the script run (i18n's docstring).
+    set_labels = {
+        s.name: (
+            ngettext("{name} · voices · {count} item", "{name} · voices · {count} items", s.items)
+            if s.kind == "tts"
+            else ngettext("{name} · VLM · {count} item", "{name} · VLM · {count} items", s.items)
+        ).format(name=s.name, count=s.items)
+        for s in sets
+    }
     chosen = st.selectbox(
-        "Question set",
+        _("Question set"),
         sets,
-        format_func=lambda s: (
-            f"{s.name} · {'voices' if s.kind == 'tts' else 'VLM'} · {s.items} items"
-        ),
+        format_func=lambda s: set_labels.get(s.name, s.name),
         key="study-set",
     )
     voices = chosen.kind == "tts"
     if voices:
         models = model_picker(
-            app, "tts", default=["piper:en_US-joe-medium", "espeak:en-us"], label="Voices"
+            app, "tts", default=["piper:en_US-joe-medium", "espeak:en-us"], label=_("Voices")
         )
     else:
         models = model_picker(app, "vlm", default=["ocr:eng+rus"])
     repeats, seed, timeout_s, blind = _run_parameters(app, voices)
     timing = timing_choice("study-timing")
     warmup = st.checkbox(
-        "Warm-up request per model",
+        _("Warm-up request per model"),
         key="study-warmup",
-        help="Each model first answers one request that is stored apart and never labeled or "
-        "counted, so a model load stays out of the study's figures.",
+        help=_(
+            "Each model first answers one request that is stored apart and never labeled or "
+            "counted, so a model load stays out of the study's figures."
+        ),
     )
     system, temperature, max_tokens, stt = None, None, None, None
     if voices:
@@ -176,14 +197,16 @@ def new_study_form(app: Lineup, sets: list[SetSummary]) -> None:
     inputs += (temperature, max_tokens, stt, timing, warmup)
     repeat_of = running_start(app, inputs)
     request = start_button(
-        "Start",
+        _("Start"),
         "study-start",
         running=repeat_of is not None,
         inputs=inputs,
         help=None
         if repeat_of is None
-        else f"Study {repeat_of} runs these inputs now: change the set, models or parameters "
-        "to start another.",
+        else _(
+            "Study {id} runs these inputs now: change the set, models or parameters to start "
+            "another."
+        ).format(id=repeat_of),
     )
     if request is None:
         return
@@ -220,27 +243,50 @@ def pick_study(app: Lineup, studies: list[StudyInfo]) -> StudyInfo | None:
     if wanted is not None and wanted not in known:
         linked = app.studies.get(wanted)  # older than the list goes back
         if linked is None:
-            st.warning(f"There is no study {wanted}.", icon=":material/search_off:")
+            st.warning(_("There is no study {id}.").format(id=wanted), icon=":material/search_off:")
         else:
             known = {linked.id: linked, **known}
     if not known:
         return None
     st.session_state[PICK_KEY] = wanted if wanted in known else None
+    labels = {i: _study_label(info, i == wanted) for i, info in known.items()}
     chosen = st.selectbox(
-        "Study",
+        _("Study"),
         list(known),
         width=640,
         index=None,
-        format_func=lambda i: (
-            f"#{i} · {known[i].set_name} · {len(known[i].models)} "
-            f"{'voices' if known[i].kind == 'tts' else 'models'} × {known[i].repeats} · "
-            f"{known[i].status}{SHOWN_MARK if i == wanted else ''}"
-        ),
+        format_func=lambda i: labels.get(i, str(i)),
         key=PICK_KEY,
         on_change=_open_picked,
-        placeholder="Choose a study",
+        placeholder=_("Choose a study"),
     )
     return known.get(chosen) if chosen is not None else None
+
+
+def _study_label(info: StudyInfo, shown: bool) -> str:
+    """A study as the picker names it, in the page's language."""
+    count = len(info.models)
+    template = (
+        ngettext(
+            "#{id} · {set} · {count} voice × {repeats} · {status}",
+            "#{id} · {set} · {count} voices × {repeats} · {status}",
+            count,
+        )
+        if info.kind == "tts"
+        else ngettext(
+            "#{id} · {set} · {count} model × {repeats} · {status}",
+            "#{id} · {set} · {count} models × {repeats} · {status}",
+            count,
+        )
+    )
+    label = template.format(
+        id=info.id,
+        set=info.set_name,
+        count=count,
+        repeats=info.repeats,
+        status=state_word(info.status),
+    )
+    return label + (SHOWN_MARK if shown else "")
 
 
 def annotator_filter(app: Lineup, study: StudyInfo) -> str | None:
@@ -249,20 +295,25 @@ def annotator_filter(app: Lineup, study: StudyInfo) -> str | None:
     if st.session_state.get(ANNOTATOR_FILTER_KEY) not in names:
         st.session_state[ANNOTATOR_FILTER_KEY] = None
     return st.selectbox(
-        "Labels of",
+        _("Labels of"),
         names,
         index=None,
         key=ANNOTATOR_FILTER_KEY,
-        placeholder="every annotator",
-        help="Count one annotator's labels only (their latest on each answer).",
+        placeholder=_("every annotator"),
+        help=_("Count one annotator's labels only (their latest on each answer)."),
         disabled=not names,
     )
 
 
 def show_comparison(app: Lineup, baseline: int, candidate: int) -> None:
     """Two studies compared (`?compare=BASELINE,CANDIDATE`), with its report to download."""
-    st.subheader(f"Study {candidate} against baseline study {baseline}", anchor=False)
-    if st.button("Close the comparison", icon=":material/close:", key="compare-close"):
+    st.subheader(
+        _("Study {candidate} against baseline study {baseline}").format(
+            candidate=candidate, baseline=baseline
+        ),
+        anchor=False,
+    )
+    if st.button(_("Close the comparison"), icon=":material/close:", key="compare-close"):
         del st.query_params[COMPARE_KEY]
         st.rerun()
     try:
@@ -271,11 +322,11 @@ def show_comparison(app: Lineup, baseline: int, candidate: int) -> None:
         st.error(str(exc), icon=":material/error:")
         return
     comparison_view(document)
-    st.subheader("Download", anchor=False)
+    st.subheader(_("Download"), anchor=False)
     html_col, md_col = st.columns(2)
     for column, fmt, mime in ((html_col, "html", "text/html"), (md_col, "md", "text/markdown")):
         column.download_button(
-            f"Comparison report ({fmt.upper()})",
+            _("Comparison report ({format})").format(format=fmt.upper()),
             app.studies.comparison_file(document, fmt),
             file_name=f"compare-{baseline}-{candidate}.{fmt}",
             mime=mime,
@@ -287,7 +338,10 @@ def show_comparison(app: Lineup, baseline: int, candidate: int) -> None:
 def show_study(
     app: Lineup, study: StudyInfo, annotator: str, studies: list[StudyInfo] | None = None
 ) -> None:
-    st.subheader(f"Study {study.id} · {escape_markdown(study.set_name)}", anchor=False)
+    st.subheader(
+        _("Study {id} · {set}").format(id=study.id, set=escape_markdown(study.set_name)),
+        anchor=False,
+    )
     st.caption(study_caption(study))
     if study.reference_for is not None:
         scoring_panel(app, study)  # says whose reference model this study runs
@@ -299,7 +353,7 @@ def show_study(
     compare_control(study, studies or [study])
 
     head, pick = st.columns([3, 1], vertical_alignment="bottom")
-    head.subheader("Relevance", anchor=False)
+    head.subheader(_("Relevance"), anchor=False)
     with pick:
         who = annotator_filter(app, study)
     # One read of the study's results for every section below (lineup.report.result).
@@ -310,52 +364,52 @@ def show_study(
     stop_labeling_block(summary["stop_labeling"], names, study.kind)
     charts(tables, names)
     if study.kind == "tts":
-        st.subheader("Voices", anchor=False)
+        st.subheader(_("Voices"), anchor=False)
         voices_table(tables, names)
     else:
-        st.subheader("Speed", anchor=False)
+        st.subheader(_("Speed"), anchor=False)
         speed_table(tables, names)
     if study.kind != "tts":
-        st.subheader("Scores", anchor=False)
+        st.subheader(_("Scores"), anchor=False)
         if study.reference_for is None:
             with st.expander(
-                "Score this study: a reference model and an LLM judge",
+                _("Score this study: a reference model and an LLM judge"),
                 icon=":material/grading:",
                 expanded=app.scores.judging(study.id) is not None,
             ):
                 scoring_panel(app, study)
         scores_section(summary, names)
         reliability_section(summary)
-    st.subheader("Ranking and agreement", anchor=False)
+    st.subheader(_("Ranking and agreement"), anchor=False)
     ranking_and_agreement(summary, names)
-    st.subheader("Per item", anchor=False)
+    st.subheader(_("Per item"), anchor=False)
     per_item_section(app, tables, names)
     if study.kind == "tts":
-        st.subheader("Transcripts", anchor=False)
+        st.subheader(_("Transcripts"), anchor=False)
         transcripts_table(tables, names)
     else:
-        st.subheader("Repeats", anchor=False)
+        st.subheader(_("Repeats"), anchor=False)
         if study.repeats > 1:
             repeats_table(tables, names)
         else:
-            st.caption("One answer per item and model: nothing to compare between repeats.")
+            st.caption(_("One answer per item and model: nothing to compare between repeats."))
         if len(study.models) > 1:
-            st.subheader("Agreement with a chosen model", anchor=False)
+            st.subheader(_("Agreement with a chosen model"), anchor=False)
             against_section(app, study, names)
-    st.subheader("Download", anchor=False)
+    st.subheader(_("Download"), anchor=False)
     downloads(app, study.id)
 
 
 app = get_lineup()
 annotator = annotator_sidebar()
 app.studies.reap()  # a study whose process died shows as paused, ready to resume
-st.title("Studies")
+st.title(_("Studies"))
 studies = app.studies.latest()
 study = pick_study(app, studies)
-with st.expander("New study", icon=":material/add:", expanded=not studies):
+with st.expander(_("New study"), icon=":material/add:", expanded=not studies):
     new_study_form(app, app.sets.stored())
 if studies:
-    with st.expander(f"All studies ({len(studies)})", icon=":material/list:"):
+    with st.expander(_("All studies ({count})").format(count=len(studies)), icon=":material/list:"):
         studies_table(studies)
 compared = compare_address(st.query_params.get(COMPARE_KEY))
 if compared is not None:

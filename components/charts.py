@@ -7,7 +7,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from lineup.app import FAILURE_KEYS
+from lineup.app import FAILURE_KEYS, _, ngettext, state_word
 
 # Light fill for an interval, strong colour for its point estimate (Streamlit's default blue).
 INTERVAL_COLOUR = "rgba(28, 131, 225, 0.25)"
@@ -24,7 +24,9 @@ def interval_text(low: float | None, high: float | None) -> str | None:
 
 def failures_text(row: dict[str, Any]) -> str | None:
     """The failed generations by state, e.g. "error: 2, timeout: 1"; None when there are none."""
-    parts = [f"{state}: {row[key]}" for state, key in FAILURE_KEYS.items() if row.get(key)]
+    parts = [
+        f"{state_word(state)}: {row[key]}" for state, key in FAILURE_KEYS.items() if row.get(key)
+    ]
     return ", ".join(parts) or None
 
 
@@ -45,10 +47,12 @@ def pct_relevant_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.
                 base=low,
                 orientation="h",
                 marker={"color": INTERVAL_COLOUR},
-                name="95% Wilson interval",
+                name=_("95% Wilson interval"),
                 customdata=list(zip(low, high, strict=True)),
-                hovertemplate="%{y}: 95% interval %{customdata[0]:.0f}–%{customdata[1]:.0f}%"
-                "<extra></extra>",
+                hovertemplate=_("{name}: 95% interval {low}–{high}%").format(
+                    name="%{y}", low="%{customdata[0]:.0f}", high="%{customdata[1]:.0f}"
+                )
+                + "<extra></extra>",
             ),
             go.Scatter(
                 y=y,
@@ -59,15 +63,19 @@ def pct_relevant_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.
                     "size": 24,
                     "line": {"width": 4, "color": ESTIMATE_COLOUR},
                 },
-                name="% relevant",
-                hovertemplate="%{y}: %{x:.0f}% relevant<extra></extra>",
+                name=_("% relevant"),
+                hovertemplate=_("{name}: {share}% relevant").format(name="%{y}", share="%{x:.0f}")
+                + "<extra></extra>",
             ),
             go.Scatter(
                 y=y,
                 x=high,
                 mode="text",
                 text=[
-                    f" {p:.0f}% ({r['labels']} label{'' if r['labels'] == 1 else 's'})"
+                    " "
+                    + ngettext(
+                        "{share}% ({count} label)", "{share}% ({count} labels)", r["labels"]
+                    ).format(share=f"{p:.0f}", count=r["labels"])
                     for p, r in zip(pct, labeled, strict=True)
                 ],
                 textposition="middle right",
@@ -79,7 +87,7 @@ def pct_relevant_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.
     )
     figure.update_layout(
         xaxis={
-            "title": "% relevant (bar: 95% Wilson interval)",
+            "title": _("% relevant (bar: 95% Wilson interval)"),
             # Room right of 100% for the figure and its labels ("100% (56 labels)").
             "range": [0, 140],
             "tickvals": [0, 20, 40, 60, 80, 100],
@@ -112,8 +120,9 @@ def wer_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.Figure:
                     "array": sd_pct,
                     "arrayminus": [min(s, m) for s, m in zip(sd_pct, mean_pct, strict=True)],
                 },
-                name="mean WER",
-                hovertemplate="%{y}: mean WER %{x:.1f}%<extra></extra>",
+                name=_("mean WER"),
+                hovertemplate=_("{name}: mean WER {wer}%").format(name="%{y}", wer="%{x:.1f}")
+                + "<extra></extra>",
             ),
             go.Scatter(
                 y=y,
@@ -131,7 +140,7 @@ def wer_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.Figure:
     )
     top = max([m + s for m, s in zip(mean_pct, sd_pct, strict=True)], default=0)
     figure.update_layout(
-        xaxis={"title": "mean WER, % (± 1 sd)", "range": [0, max(top * 1.3, 10)]},
+        xaxis={"title": _("mean WER, % (± 1 sd)"), "range": [0, max(top * 1.3, 10)]},
         yaxis={"autorange": "reversed", "automargin": True},
         showlegend=False,
         margin={"t": 10, "b": 10},

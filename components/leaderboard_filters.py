@@ -13,30 +13,33 @@ import streamlit as st
 from lineup.app import (
     FAILED,
     INPUT_ERRORS,
+    N_,
     QUERY_KEYS,
     FilterChoices,
     LeaderboardFilter,
     Lineup,
+    _,
     day_range,
 )
 
 ADDRESS_KEY = "leaderboard-filter-address"  # the filters the bar last showed, as a query
 ROUND_KEY = "leaderboard-filter-round"  # bumped when the address changes from outside
-ALL = "All"
+ALL = N_("All")
+# Marked; the pickers are given them said (a format_func never calls `_()`).
 STATUS_WORDS = {
-    "ok": "ok: complete answers",
-    FAILED: "failed: every failure",
-    "error": "error",
-    "timeout": "timeout",
-    "cancelled": "cancelled (Stop pressed)",
-    "interrupted": "interrupted (process died)",
-    "running": "running",
+    "ok": N_("ok: complete answers"),
+    FAILED: N_("failed: every failure"),
+    "error": N_("error"),
+    "timeout": N_("timeout"),
+    "cancelled": N_("cancelled (Stop pressed)"),
+    "interrupted": N_("interrupted (process died)"),
+    "running": N_("running"),
 }
-STATUS_HELP = (
+STATUS_HELP = N_(
     "Count only the generations in this state. The figures (labels, medians, WER) are over "
     "complete (ok) answers as always, so with another state a row holds only its counts."
 )
-FILTERS_HELP = (
+FILTERS_HELP = N_(
     "Narrow both tables to a study, a set, a tag of its items, a range of days, one "
     "annotator's labels, one state, or the answers measured alone. Turning this off clears "
     "the filters."
@@ -55,13 +58,13 @@ WIDTH_PX = {
     "Status": 240,
     "Measured alone": 190,
 }
-ALONE_HELP = (
+ALONE_HELP = N_(
     "Only answers that ran with no other request of Lineup's in flight on their host (this "
     "machine, or the server's machine): speed figures measured alone. Answers stored before "
     "Lineup counted this are left out too."
 )
-FROM_HELP = "Only generations started on this day (UTC) or later."
-TO_HELP = "Only generations started on this day (UTC) or earlier."
+FROM_HELP = N_("Only generations started on this day (UTC) or later.")
+TO_HELP = N_("Only generations started on this day (UTC) or earlier.")
 
 
 def address_filter() -> tuple[LeaderboardFilter, list[str]]:
@@ -76,13 +79,15 @@ def address_filter() -> tuple[LeaderboardFilter, list[str]]:
         try:
             LeaderboardFilter.from_query({key: value})
         except INPUT_ERRORS as exc:
-            problems.append(f"The address's `{key}` is left out: {exc}")
+            problems.append(
+                _("The address's `{key}` is left out: {problem}").format(key=key, problem=exc)
+            )
         else:
             good[key] = value
     try:
         return LeaderboardFilter.from_query(good), problems
     except INPUT_ERRORS as exc:  # each value reads, but together they do not: the dates
-        problems.append(f"The address's dates are left out: {exc}")
+        problems.append(_("The address's dates are left out: {problem}").format(problem=exc))
         good.pop("since", None)
         good.pop("until", None)
         return LeaderboardFilter.from_query(good), problems
@@ -100,7 +105,11 @@ def _known(f: LeaderboardFilter, choices: FilterChoices) -> tuple[LeaderboardFil
     problems = []
     for key, values in known.items():
         if key in query and query[key] not in values:
-            problems.append(f"There is no {key} {query[key]!r} here: that filter is left out.")
+            problems.append(
+                _("There is no {key} {value} here: that filter is left out.").format(
+                    key=key, value=repr(query[key])
+                )
+            )
             del query[key]
     return LeaderboardFilter.from_query(query), problems
 
@@ -114,10 +123,10 @@ def _shown_days(f: LeaderboardFilter) -> tuple[date | None, date | None]:
 
 
 def _select(where: Any, label: str, options: list[Any], value: Any, key: str, **kw: Any) -> Any:
-    """A selectbox whose first option is "All" (no filter)."""
+    """A selectbox whose first option is "All" (no filter); `label` is marked (N_), said here."""
     choices = [None, *options]
     return where.selectbox(
-        label,
+        _(label),
         choices,
         index=choices.index(value) if value in choices else 0,
         key=key,
@@ -139,25 +148,26 @@ def _scope(
     """The study and set pickers, first in the bar."""
     studies = {s.id: s for s in choices.studies}
     sets = {s.name: s for s in choices.sets}
+    every = _(ALL)
     study_id = _select(
         bar,
-        "Study",
+        N_("Study"),
         list(studies),
         shown.study_id,
         f"lb-study-{round_}",
         format_func=lambda s: (
-            ALL if s is None else f"#{s} · {studies[s].set_name} ({studies[s].kind.upper()})"
+            every if s is None else f"#{s} · {studies[s].set_name} ({studies[s].kind.upper()})"
         ),
-        help="Only the answers of this study (every one of its runs, in any state).",
+        help=_("Only the answers of this study (every one of its runs, in any state)."),
     )
     set_name = _select(
         bar,
-        "Set",
+        N_("Set"),
         list(sets),
         shown.set_name,
         f"lb-set-{round_}",
-        format_func=lambda s: ALL if s is None else f"{s} ({sets[s].kind.upper()})",
-        help="Only the answers to this set's items, in every study of it.",
+        format_func=lambda s: every if s is None else f"{s} ({sets[s].kind.upper()})",
+        help=_("Only the answers to this set's items, in every study of it."),
     )
     return study_id, set_name
 
@@ -166,19 +176,19 @@ def _days(bar: Any, shown: LeaderboardFilter, round_: int) -> tuple[date | None,
     """The first and last day pickers, after the study and set."""
     first_day, last_day = _shown_days(shown)
     first = bar.date_input(
-        "From (UTC)",
+        _("From (UTC)"),
         value=first_day,
         key=f"lb-from-{round_}",
         format="YYYY-MM-DD",
-        help=FROM_HELP,
+        help=_(FROM_HELP),
         width=WIDTH_PX["From (UTC)"],
     )
     last = bar.date_input(
-        "To (UTC)",
+        _("To (UTC)"),
         value=last_day,
         key=f"lb-to-{round_}",
         format="YYYY-MM-DD",
-        help=TO_HELP,
+        help=_(TO_HELP),
         width=WIDTH_PX["To (UTC)"],
     )
     return first, last
@@ -188,32 +198,34 @@ def _tag_annotator_status(
     bar: Any, choices: FilterChoices, shown: LeaderboardFilter, round_: int
 ) -> tuple[str | None, str | None, str | None]:
     """The tag, annotator and status pickers, last in the bar."""
+    every = _(ALL)
+    status_words = {state: _(words) for state, words in STATUS_WORDS.items()}
     tag = _select(
         bar,
-        "Tag",
+        N_("Tag"),
         list(choices.tags),
         shown.tag,
         f"lb-tag-{round_}",
-        format_func=lambda t: ALL if t is None else t,
-        help="Only the answers to set items with this tag (only study answers have tags).",
+        format_func=lambda t: every if t is None else t,
+        help=_("Only the answers to set items with this tag (only study answers have tags)."),
     )
     annotator = _select(
         bar,
-        "Labels by",
+        N_("Labels by"),
         list(choices.annotators),
         shown.annotator,
         f"lb-annotator-{round_}",
-        format_func=lambda a: ALL if a is None else a,
-        help="Count only this annotator's labels (their latest on each answer).",
+        format_func=lambda a: every if a is None else a,
+        help=_("Count only this annotator's labels (their latest on each answer)."),
     )
     status = _select(
         bar,
-        "Status",
+        N_("Status"),
         list(choices.statuses),
         shown.status,
         f"lb-status-{round_}",
-        format_func=lambda s: ALL if s is None else STATUS_WORDS.get(s, s),
-        help=STATUS_HELP,
+        format_func=lambda s: every if s is None else status_words.get(s, s),
+        help=_(STATUS_HELP),
     )
     return tag, annotator, status
 
@@ -222,7 +234,7 @@ def _valid_range(first: date | None, last: date | None) -> tuple[datetime | None
     """The moments the chosen days cover; none while the last day is before the first."""
     if first is not None and last is not None and last < first:
         st.warning(
-            "The last day is before the first: the dates are left out until they are swapped.",
+            _("The last day is before the first: the dates are left out until they are swapped."),
             icon=":material/event_busy:",
         )
         first = last = None
@@ -252,7 +264,7 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
     if st.session_state.get(ADDRESS_KEY) != shown.as_query():
         st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
     round_ = st.session_state[ROUND_KEY]
-    if not st.toggle("Filters", value=in_address, key=f"lb-on-{round_}", help=FILTERS_HELP):
+    if not st.toggle(_("Filters"), value=in_address, key=f"lb-on-{round_}", help=_(FILTERS_HELP)):
         _clear()
         st.session_state[ADDRESS_KEY] = {}
         return LeaderboardFilter()
@@ -266,10 +278,10 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
     first, last = _days(bar, shown, round_)
     tag, annotator, status = _tag_annotator_status(bar, choices, shown, round_)
     alone = bar.toggle(
-        "Measured alone",
+        _("Measured alone"),
         value=bool(shown.alone),
         key=f"lb-alone-{round_}",
-        help=ALONE_HELP,
+        help=_(ALONE_HELP),
         width=WIDTH_PX["Measured alone"],
     )
     since, until = _valid_range(first, last)
@@ -288,7 +300,9 @@ def filter_bar(app: Lineup) -> LeaderboardFilter:
     st.session_state[ADDRESS_KEY] = query
     if not chosen.is_empty:
         st.caption(
-            f"Filtered: {chosen.describe()}. Only the generations and labels that match "
-            "count; the raw rows under All rows are every row."
+            _(
+                "Filtered: {filters}. Only the generations and labels that match count; the "
+                "raw rows under All rows are every row."
+            ).format(filters=chosen.describe())
         )
     return chosen

@@ -6,6 +6,7 @@ a module of the package."""
 
 from components.study.against import against_section
 from components.study.chart_row import charts
+from components.study.common import said_columns
 from components.study.comparison import (
     COMPARE_KEY,
     compare_address,
@@ -32,6 +33,7 @@ from components.study.tables import (
 )
 
 __all__ = [
+    "said_columns",
     "against_section",
     "COMPARE_KEY",
     "compare_address",

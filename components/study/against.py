@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from components.study.common import EMPTY_CELL, TABLE_PX, model_table, name_column, number_column
-from lineup.app import INPUT_ERRORS, Lineup, StudyInfo, escape_markdown
+from lineup.app import INPUT_ERRORS, N_, Lineup, StudyInfo, _, escape_markdown, number
 
 
 def _interval(low: float | None, high: float | None) -> str:
@@ -18,13 +18,13 @@ def against_section(app: Lineup, study: StudyInfo, names: dict[str, str]) -> Non
     """Choose a model of the study; each other model's identical share and ROUGE-L to its
     answers on the same item and repeat, with intervals, beside its median decode rate."""
     chosen = st.selectbox(
-        "Against",
+        _("Against"),
         list(study.models),
         index=0,
         key=f"study-against-{study.id}",
         format_func=lambda m: names.get(m, m),
         width=420,
-        help="Usually the full-precision model: how often each other model gives its answer.",
+        help=_("Usually the full-precision model: how often each other model gives its answer."),
     )
     try:
         against = app.studies.agreement_with(study.id, chosen)
@@ -32,11 +32,21 @@ def against_section(app: Lineup, study: StudyInfo, names: dict[str, str]) -> Non
         st.error(str(exc), icon=":material/error:")
         return
     rate = against["chosen_median_tokens_per_s"]
+    name = escape_markdown(names.get(chosen, chosen))
     st.caption(
-        f"Each answer beside {escape_markdown(names.get(chosen, chosen))}'s answer to the same "
-        "item and repeat; the mean over items with a 95% item-bootstrap interval."
-        + (f" {escape_markdown(names.get(chosen, chosen))}: {rate:.1f} tokens/s." if rate else "")
-        + " No judge: Lineup's pairwise judge compares answers with the reference model only."
+        (
+            _(
+                "Each answer beside {name}'s answer to the same item and repeat; the mean over "
+                "items with a 95% item-bootstrap interval. {name}: {rate} tokens/s. No judge: "
+                "Lineup's pairwise judge compares answers with the reference model only."
+            )
+            if rate
+            else _(
+                "Each answer beside {name}'s answer to the same item and repeat; the mean over "
+                "items with a 95% item-bootstrap interval. No judge: Lineup's pairwise judge "
+                "compares answers with the reference model only."
+            )
+        ).format(name=name, rate=number(rate, 1) if rate else "")
     )
     rows = [
         {
@@ -52,25 +62,30 @@ def against_section(app: Lineup, study: StudyInfo, names: dict[str, str]) -> Non
         pd.DataFrame(rows),
         names,
         {
-            "name": name_column("Model"),
+            "name": name_column(N_("Model")),
             "identical_share": number_column(
-                "Identical",
-                "The share of its answers that are the chosen model's answer, character for "
-                "character (the mean over items).",
+                N_("Identical"),
+                N_(
+                    "The share of its answers that are the chosen model's answer, character for "
+                    "character (the mean over items)."
+                ),
                 "percent",
                 90,
             ),
-            "identical_ci": st.column_config.TextColumn("95% CI", width=100),
+            "identical_ci": st.column_config.TextColumn(N_("95% CI"), width=100),
             "rougeL_to_chosen": number_column(
-                "ROUGE-L to it",
-                "ROUGE-L F1 between the two answers, the mean over items.",
+                N_("ROUGE-L to it"),
+                N_("ROUGE-L F1 between the two answers, the mean over items."),
                 "%.3f",
                 100,
             ),
-            "rouge_ci": st.column_config.TextColumn("95% CI", width=100),
-            "pairs": number_column("Pairs", "Answer pairs compared.", "%d", 60),
+            "rouge_ci": st.column_config.TextColumn(N_("95% CI"), width=100),
+            "pairs": number_column(N_("Pairs"), N_("Answer pairs compared."), "%d", 60),
             "median_tokens_per_s": number_column(
-                "Median tok/s", "Its median decode rate over its complete answers.", "%.1f", 100
+                N_("Median tok/s"),
+                N_("Its median decode rate over its complete answers."),
+                "%.1f",
+                100,
             ),
         },
         width=TABLE_PX,

@@ -9,9 +9,9 @@ from typing import Any
 import streamlit as st
 
 from components.charts import wer_chart
-from components.study.common import records, words
+from components.study.common import records
 from components.study.figures import SPEED_AXES, relevance_chart, speed_chart
-from lineup.app import StudyTables
+from lineup.app import StudyTables, _
 
 
 def _wer_rows(voices: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -34,38 +34,40 @@ def charts(tables: StudyTables, names: dict[str, str]) -> None:
     or the mean WER per voice (voice studies)."""
     kind = tables.study.kind
     relevance = records(tables.relevance)
-    share = words(kind)["relevant"].lower()
+    voices = kind == "tts"
+    share = "correct" if voices else "relevant"  # relevance_chart's key for its words
     left, right = st.columns(2, gap="medium")
     with left:
-        st.markdown(f"**% {share}**")
+        st.markdown("**" + (_("% correct") if voices else _("% relevant")) + "**")
         if any(r["requests"] for r in relevance):
             st.plotly_chart(relevance_chart(relevance, names, share), key="study-relevance-chart")
         else:
-            st.caption("No chart yet: no answer has a label. Label them in the label queue.")
+            st.caption(_("No chart yet: no answer has a label. Label them in the label queue."))
     with right:
         if kind == "tts":
-            st.markdown("**Mean WER**")
+            st.markdown("**" + _("Mean WER") + "**")
             scored = _wer_rows(records(tables.voices))
             if scored:
                 st.plotly_chart(wer_chart(scored, names), key="study-wer-chart")
             else:
-                st.caption("No chart yet: no clip has a transcript.")
+                st.caption(_("No chart yet: no clip has a transcript."))
             return
-        st.markdown(f"**Speed and % {share}**")
+        st.markdown("**" + _("Speed and % relevant") + "**")
+        axis_words = {"tokens_per_time_s": _("tokens / time"), "median_tokens_per_s": _("median")}
         speed_key = st.segmented_control(
-            "Speed",
+            _("Speed"),
             list(SPEED_AXES),
-            format_func=lambda key: "tokens / time" if key == "tokens_per_time_s" else "median",
+            format_func=lambda key: axis_words.get(key, key),
             default="tokens_per_time_s",
             required=True,
             key="study-speed-axis",
             label_visibility="collapsed",
-            help="Speed across: output tokens over total time, or the median decode speed.",
+            help=_("Speed across: output tokens over total time, or the median decode speed."),
         )
         figure = speed_chart(
             relevance, records(tables.speed), names, speed_key or "tokens_per_time_s"
         )
         if figure is None:
-            st.caption("No chart yet: no model has both labels and a speed.")
+            st.caption(_("No chart yet: no model has both labels and a speed."))
         else:
             st.plotly_chart(figure, key="study-speed-chart")

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components.label_bar import CHOICES, VOICE_WORDS
+from lineup.app import N_, _
 
 EMPTY_CELL = "–"
 NAME_PX = 190  # the model column; every table fits a 1400 px window beside the sidebar
@@ -20,25 +21,43 @@ VLM_WORDS = {value: text for value, text, _icon in CHOICES}
 
 
 def words(kind: str) -> dict[str, str]:
-    """The names of the three labels in a study of this kind."""
-    return VOICE_WORDS if kind == "tts" else VLM_WORDS
-
-
-def count_text(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    """The names of the three labels in a study of this kind, in the page's language."""
+    return {value: _(text) for value, text in (VOICE_WORDS if kind == "tts" else VLM_WORDS).items()}
 
 
 def number_column(label: str, definition: str, fmt: str, width: int) -> Any:
+    """A number column; its label and definition are marked (`N_`) or already said, and
+    `said_columns` says them when the table is drawn."""
     return st.column_config.NumberColumn(label, help=definition, format=fmt, width=width)
 
 
 def name_column(label: str) -> Any:
     return st.column_config.TextColumn(
         label,
-        help="A short name; the full specs are under the study's title (Models and parameters).",
+        help=N_(
+            "A short name; the full specs are under the study's title (Models and parameters)."
+        ),
         width=NAME_PX,
         pinned=True,
     )
+
+
+def said_columns(columns: dict[str, Any]) -> dict[str, Any]:
+    """A table's column configs with their labels and definitions in the page's language: the
+    tables' columns are constants made at import (in English, marked with `N_`), said here
+    when drawn. A text already said comes back as it is (the catalog has no such message)."""
+    return {
+        key: (
+            {
+                **config,
+                "label": _(config["label"]) if config.get("label") else config.get("label"),
+                "help": _(config["help"]) if config.get("help") else config.get("help"),
+            }
+            if isinstance(config, dict)
+            else config
+        )
+        for key, config in columns.items()
+    }
 
 
 def model_table(
@@ -52,7 +71,7 @@ def model_table(
         shown,
         hide_index=True,
         column_order=list(columns),
-        column_config=columns,
+        column_config=said_columns(columns),
         placeholder=EMPTY_CELL,
         width=width,
     )

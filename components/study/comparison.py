@@ -10,8 +10,18 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components.study.common import EMPTY_CELL, NAME_PX, TABLE_PX, number_column
-from lineup.app import StudyInfo, comparison_reading, escape_markdown, short_names
+from components.study.common import EMPTY_CELL, NAME_PX, TABLE_PX, number_column, said_columns
+from lineup.app import (
+    N_,
+    StudyInfo,
+    _,
+    comparison_reading,
+    escape_markdown,
+    ngettext,
+    percent,
+    short_names,
+    state_word,
+)
 
 COMPARE_KEY = "compare"  # ?compare=BASELINE,CANDIDATE
 PICK_KEY = "study-compare-pick"
@@ -36,30 +46,43 @@ def compare_control(study: StudyInfo, studies: Sequence[StudyInfo]) -> None:
     candidate (those of the same set first)."""
     others = [s for s in studies if s.kind == study.kind and s.id != study.id]
     others.sort(key=lambda s: (s.set_id != study.set_id, -s.id))
+    # Said here: a format_func may be called outside the script run.
+    labels = {
+        s.id: ngettext(
+            "#{id} · {set} · {count} models × {repeats} · {status}",
+            "#{id} · {set} · {count} models × {repeats} · {status}",
+            len(s.models),
+        ).format(
+            id=s.id,
+            set=s.set_name,
+            count=len(s.models),
+            repeats=s.repeats,
+            status=state_word(s.status),
+        )
+        for s in others
+    }
     st.selectbox(
-        "Compare with...",
+        _("Compare with..."),
         [s.id for s in others],
         index=None,
         key=PICK_KEY,
         width=640,
-        placeholder="a baseline study: this one is the candidate"
+        placeholder=_("a baseline study: this one is the candidate")
         if others
-        else "no other study of this kind yet",
+        else _("no other study of this kind yet"),
         disabled=not others,
-        format_func=lambda i: next(
-            f"#{s.id} · {s.set_name} · {len(s.models)} models × {s.repeats} · {s.status}"
-            for s in others
-            if s.id == i
-        ),
+        format_func=lambda i: labels.get(i, str(i)),
         on_change=_open_comparison,
         args=(study.id,),
-        help="Paired differences per model over the items both studies hold, and the items "
-        "that got worse or better (`study compare BASELINE CANDIDATE` on the command line).",
+        help=_(
+            "Paired differences per model over the items both studies hold, and the items "
+            "that got worse or better (`study compare BASELINE CANDIDATE` on the command line)."
+        ),
     )
 
 
 def _percent(share: float | None) -> str:
-    return EMPTY_CELL if share is None else f"{100 * share:.0f}%"
+    return EMPTY_CELL if share is None else percent(share)
 
 
 def _signed(value: float) -> str:
@@ -69,30 +92,38 @@ def _signed(value: float) -> str:
 def _interval(row: dict[str, Any]) -> str:
     if row["ci_low"] is None:
         return EMPTY_CELL
-    return f"{_signed(row['ci_low'])} to {_signed(row['ci_high'])}"
+    return _("{low} to {high}").format(low=_signed(row["ci_low"]), high=_signed(row["ci_high"]))
 
 
 def _lead(document: dict[str, Any]) -> str:
     base, cand, items = document["baseline"], document["candidate"], document["items"]
-    text = (
-        f"Baseline study **#{base['study_id']}** ({escape_markdown(base['set'])}) against "
-        f"candidate study **#{cand['study_id']}** ({escape_markdown(cand['set'])}): "
-        f"{items['shared']} shared items, matched by {items['matched_by']}"
+    text = _(
+        "Baseline study **#{baseline}** ({baseline_set}) against candidate study "
+        "**#{candidate}** ({candidate_set}): {shared} shared items, matched by {matched_by}"
+    ).format(
+        baseline=base["study_id"],
+        baseline_set=escape_markdown(base["set"]),
+        candidate=cand["study_id"],
+        candidate_set=escape_markdown(cand["set"]),
+        shared=items["shared"],
+        matched_by=items["matched_by"],
     )
     if items["baseline_only"] or items["candidate_only"]:
-        text += (
-            f"; {items['baseline_only']} in the baseline only and {items['candidate_only']} in "
-            "the candidate only, left out"
-        )
+        text += _(
+            "; {baseline_only} in the baseline only and {candidate_only} in the candidate "
+            "only, left out"
+        ).format(baseline_only=items["baseline_only"], candidate_only=items["candidate_only"])
     judge = document["judge"]
     if judge:
-        text += f". Judge in both: {escape_markdown(judge['spec'])} ({judge['protocol']})"
+        text += _(". Judge in both: {judge} ({protocol})").format(
+            judge=escape_markdown(judge["spec"]), protocol=judge["protocol"]
+        )
     return text + "."
 
 
 FIGURE_NAMES = {
-    "relevance": "Relevance",
-    "judge": "Judge",
+    "relevance": N_("Relevance"),
+    "judge": N_("Judge"),
     "rouge1_f1": "ROUGE-1",
     "rougeL_f1": "ROUGE-L",
     "chrf": "chrF",
@@ -108,15 +139,18 @@ def comparison_view(document: dict[str, Any]) -> None:
     for model in document["models"]:
         if model["baseline_model"] != model["model"]:
             st.caption(
-                f"{escape_markdown(names[model['baseline_model']])} (baseline) compared with "
-                f"{escape_markdown(names[model['model']])} (candidate)."
+                _("{baseline} (baseline) compared with {candidate} (candidate).").format(
+                    baseline=escape_markdown(names[model["baseline_model"]]),
+                    candidate=escape_markdown(names[model["model"]]),
+                )
             )
-    st.subheader("Paired differences", anchor=False)
+    figure_names = {key: _(words) for key, words in FIGURE_NAMES.items()}
+    st.subheader(_("Paired differences"), anchor=False)
     differences = pd.DataFrame(
         [
             {
                 "name": names[row["model"]],
-                "figure": FIGURE_NAMES.get(row["figure"], row["figure"]),
+                "figure": figure_names.get(row["figure"], row["figure"]),
                 "baseline": row["baseline"],
                 "candidate": row["candidate"],
                 "diff": row["diff"],
@@ -143,54 +177,79 @@ def comparison_view(document: dict[str, Any]) -> None:
         differences,
         hide_index=True,
         placeholder=EMPTY_CELL,
-        column_config={
-            "name": st.column_config.TextColumn("Model", width=NAME_PX, pinned=True),
-            "figure": st.column_config.TextColumn("Figure", width=76),
-            "baseline": number_column(
-                "Baseline", "The baseline's figure over the items both have.", "%.3g", 70
-            ),
-            "candidate": number_column(
-                "Candidate", "The candidate's figure over the same items.", "%.3g", 76
-            ),
-            "diff": number_column("Difference", "Candidate − baseline.", "%+.3g", 80),
-            "ci": st.column_config.TextColumn(
-                "95% interval",
-                help="Of the difference: the shared items resampled 1,000 times (seed 0), "
-                "each with all its answers, repeats and labels. None below 5 items.",
-                width=120,
-            ),
-            "better": st.column_config.TextColumn(
-                "Better in",
-                help="The share of resamples in which the candidate is better (lower for "
-                "WER), ties half.",
-                width=70,
-            ),
-            "items": number_column("Items", "Items both studies have a score on.", "%d", 50),
-            "reading": st.column_config.TextColumn("Reading", width="large"),
-        },
+        column_config=said_columns(
+            {
+                "name": st.column_config.TextColumn(N_("Model"), width=NAME_PX, pinned=True),
+                "figure": st.column_config.TextColumn(N_("Figure"), width=76),
+                "baseline": number_column(
+                    N_("Baseline"),
+                    N_("The baseline's figure over the items both have."),
+                    "%.3g",
+                    70,
+                ),
+                "candidate": number_column(
+                    N_("Candidate"), N_("The candidate's figure over the same items."), "%.3g", 76
+                ),
+                "diff": number_column(N_("Difference"), N_("Candidate − baseline."), "%+.3g", 80),
+                "ci": st.column_config.TextColumn(
+                    N_("95% interval"),
+                    help=N_(
+                        "Of the difference: the shared items resampled 1,000 times (seed 0), "
+                        "each with all its answers, repeats and labels. None below 5 items."
+                    ),
+                    width=120,
+                ),
+                "better": st.column_config.TextColumn(
+                    N_("Better in"),
+                    help=N_(
+                        "The share of resamples in which the candidate is better (lower for "
+                        "WER), ties half."
+                    ),
+                    width=70,
+                ),
+                "items": number_column(
+                    N_("Items"), N_("Items both studies have a score on."), "%d", 50
+                ),
+                "reading": st.column_config.TextColumn(N_("Reading"), width="large"),
+            }
+        ),
         width="stretch",
     )
     if not document["differences"]:
-        st.caption("No figure in both studies yet: label the answers, or score them.")
-    for name, title, what in (
-        ("regressions", "Regressions", "worse"),
-        ("improvements", "Improvements", "better"),
-    ):
+        st.caption(_("No figure in both studies yet: label the answers, or score them."))
+    sections = (
+        (
+            "regressions",
+            _("Regressions ({count})"),
+            _("No item score is worse in the candidate."),
+            _(
+                "Items whose score is worse in the candidate (by more than rounding), the "
+                "largest change first; one item has no interval of its own."
+            ),
+        ),
+        (
+            "improvements",
+            _("Improvements ({count})"),
+            _("No item score is better in the candidate."),
+            _(
+                "Items whose score is better in the candidate (by more than rounding), the "
+                "largest change first; one item has no interval of its own."
+            ),
+        ),
+    )
+    for name, title, none, about in sections:
         rows = document[name]
-        st.subheader(f"{title} ({len(rows)})", anchor=False)
+        st.subheader(title.format(count=len(rows)), anchor=False)
         if not rows:
-            st.caption(f"No item score is {what} in the candidate.")
+            st.caption(none)
             continue
-        st.caption(
-            f"Items whose score is {what} in the candidate (by more than rounding), the "
-            "largest change first; one item has no interval of its own."
-        )
+        st.caption(about)
         st.dataframe(
             pd.DataFrame(
                 [
                     {
                         "name": names[row["model"]],
-                        "figure": FIGURE_NAMES.get(row["figure"], row["figure"]),
+                        "figure": figure_names.get(row["figure"], row["figure"]),
                         "item": row["item"],
                         "question": row["question"],
                         "baseline": row["baseline"],
@@ -201,14 +260,22 @@ def comparison_view(document: dict[str, Any]) -> None:
                 ]
             ),
             hide_index=True,
-            column_config={
-                "name": st.column_config.TextColumn("Model", width=NAME_PX, pinned=True),
-                "figure": st.column_config.TextColumn("Figure", width=76),
-                "item": number_column("Item", "The item's id in the candidate's set.", "%d", 50),
-                "question": st.column_config.TextColumn("Question", width=300),
-                "baseline": number_column("Baseline", "The baseline's item score.", "%.3g", 70),
-                "candidate": number_column("Candidate", "The candidate's item score.", "%.3g", 76),
-                "change": number_column("Change", "Candidate − baseline.", "%+.3g", 70),
-            },
+            column_config=said_columns(
+                {
+                    "name": st.column_config.TextColumn(N_("Model"), width=NAME_PX, pinned=True),
+                    "figure": st.column_config.TextColumn(N_("Figure"), width=76),
+                    "item": number_column(
+                        N_("Item"), N_("The item's id in the candidate's set."), "%d", 50
+                    ),
+                    "question": st.column_config.TextColumn(N_("Question"), width=300),
+                    "baseline": number_column(
+                        N_("Baseline"), N_("The baseline's item score."), "%.3g", 70
+                    ),
+                    "candidate": number_column(
+                        N_("Candidate"), N_("The candidate's item score."), "%.3g", 76
+                    ),
+                    "change": number_column(N_("Change"), N_("Candidate − baseline."), "%+.3g", 70),
+                }
+            ),
             width=TABLE_PX,
         )

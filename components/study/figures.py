@@ -11,6 +11,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from components.charts import ESTIMATE_COLOUR
+from lineup.app import N_, _
 
 # Score of an item's labels (relevant 1, partial 0.5, irrelevant 0): red, amber, green.
 SCORE_COLOURS = [[0.0, "#d62728"], [0.5, "#f2b705"], [1.0, "#2ca02c"]]
@@ -46,6 +47,17 @@ def _labeled(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if r["requests"] and r["pct_relevant"] is not None]
 
 
+# The relevance chart's words, per label word ("correct" for voices).
+RELEVANCE_TITLES = {
+    "relevant": N_("% relevant (error bar: 95% item-bootstrap interval; none below 5 items)"),
+    "correct": N_("% correct (error bar: 95% item-bootstrap interval; none below 5 items)"),
+}
+RELEVANCE_HOVERS = {
+    "relevant": N_("{name}: {share}% relevant, {interval}"),
+    "correct": N_("{name}: {share}% correct, {interval}"),
+}
+
+
 def relevance_chart(
     rows: Sequence[dict[str, Any]], names: dict[str, str], what: str = "relevant"
 ) -> go.Figure:
@@ -58,7 +70,9 @@ def relevance_chart(
     low = [_maybe(r["pct_relevant_ci_low"]) for r in labeled]
     high = [_maybe(r["pct_relevant_ci_high"]) for r in labeled]
     interval = [
-        "no interval" if lo is None or hi is None else f"95% interval {lo:.0f}–{hi:.0f}%"
+        _("no interval")
+        if lo is None or hi is None
+        else _("95% interval {low}–{high}%").format(low=f"{lo:.0f}", high=f"{hi:.0f}")
         for lo, hi in zip(low, high, strict=True)
     ]
     figure = go.Figure(
@@ -70,7 +84,10 @@ def relevance_chart(
                 marker={"color": ESTIMATE_COLOUR},
                 error_x=interval_arms(pct, low, high),
                 customdata=interval,
-                hovertemplate=f"%{{y}}: %{{x:.0f}}% {what}, %{{customdata}}<extra></extra>",
+                hovertemplate=_(RELEVANCE_HOVERS.get(what, RELEVANCE_HOVERS["relevant"])).format(
+                    name="%{y}", share="%{x:.0f}", interval="%{customdata}"
+                )
+                + "<extra></extra>",
             ),
             go.Scatter(
                 y=y,
@@ -85,7 +102,7 @@ def relevance_chart(
     )
     figure.update_layout(
         xaxis={
-            "title": f"% {what} (error bar: 95% item-bootstrap interval; none below 5 items)",
+            "title": _(RELEVANCE_TITLES.get(what, RELEVANCE_TITLES["relevant"])),
             "range": [0, 130],
             "tickvals": [0, 20, 40, 60, 80, 100],
         },
@@ -97,9 +114,9 @@ def relevance_chart(
     return figure
 
 
-SPEED_AXES = {
-    "tokens_per_time_s": "output tokens / total time (tok/s)",
-    "median_tokens_per_s": "median decode speed (tok/s)",
+SPEED_AXES = {  # marked, said through `_()` where drawn
+    "tokens_per_time_s": N_("output tokens / total time (tok/s)"),
+    "median_tokens_per_s": N_("median decode speed (tok/s)"),
 }
 
 
@@ -136,15 +153,17 @@ def speed_chart(
                     ),
                     "thickness": 1.5,
                 },
-                hovertemplate=f"{names[r['model']]}: %{{x:.1f}} tok/s, %{{y:.0f}}% relevant"
-                "<extra></extra>",
+                hovertemplate=_("{name}: {speed} tok/s, {share}% relevant").format(
+                    name=names[r["model"]], speed="%{x:.1f}", share="%{y:.0f}"
+                )
+                + "<extra></extra>",
             )
             for index, (r, speed) in enumerate(zip(points, x, strict=True))
         ]
     )
     figure.update_layout(
-        xaxis={"title": SPEED_AXES[speed_key], "range": [0, max(x) * 1.15]},
-        yaxis={"title": "% relevant (95% interval)", "range": [-5, 105]},
+        xaxis={"title": _(SPEED_AXES[speed_key]), "range": [0, max(x) * 1.15]},
+        yaxis={"title": _("% relevant (95% interval)"), "range": [-5, 105]},
         legend={"orientation": "h", "y": -0.3, "x": 0},
         margin={"t": 10, "b": 10, "l": 10, "r": 10},
         height=380 + 22 * (len(points) // 3),
@@ -183,7 +202,7 @@ def item_heatmap(per_item: pd.DataFrame, models: Sequence[str], names: dict[str,
             xgap=2,
             ygap=2,
             hoverongaps=False,
-            colorbar={"title": {"text": "score"}, "tickvals": [0, 0.5, 1], "thickness": 12},
+            colorbar={"title": {"text": _("score")}, "tickvals": [0, 0.5, 1], "thickness": 12},
             hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
         )
     )
@@ -212,13 +231,18 @@ def rating_chart(rows: Sequence[dict[str, Any]], names: dict[str, str]) -> go.Fi
             marker={"color": ESTIMATE_COLOUR, "size": 10},
             error_x=interval_arms(rating, low, high),
             customdata=list(zip(low, high, strict=True)),
-            hovertemplate="%{y}: %{x:.0f}, 95% interval %{customdata[0]:.0f}–%{customdata[1]:.0f}"
-            "<extra></extra>",
+            hovertemplate=_("{name}: {rating}, 95% interval {low}–{high}").format(
+                name="%{y}",
+                rating="%{x:.0f}",
+                low="%{customdata[0]:.0f}",
+                high="%{customdata[1]:.0f}",
+            )
+            + "<extra></extra>",
         )
     )
     figure.add_vline(x=1000, line_dash="dot", line_color="#999")
     figure.update_layout(
-        xaxis={"title": "Bradley-Terry rating (error bar: 95% interval)"},
+        xaxis={"title": _("Bradley-Terry rating (error bar: 95% interval)")},
         yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
         showlegend=False,
         margin={"t": 10, "b": 10, "l": 10, "r": 10},

@@ -12,7 +12,7 @@ from typing import Literal
 
 import streamlit as st
 
-from lineup.app import Lineup, current_language
+from lineup.app import Lineup, _, current_language
 
 
 def csv_zip(app: Lineup, study_id: int) -> bytes:
@@ -46,39 +46,43 @@ def downloads(app: Lineup, study_id: int) -> None:
     row = st.container(horizontal=True)
     buttons = [
         (
-            "CSV (zip)",
+            _("CSV (zip)"),
             partial(csv_zip, app, study_id),
             ("csv", f"lineup-study-{study_id}-csv.zip"),
             "application/zip",
             ":material/download:",
-            "A CSV per table, plus every answer and every label of the study.",
+            _("A CSV per table, plus every answer and every label of the study."),
         ),
         (
-            "Report (HTML)",
+            _("Report (HTML)"),
             partial(report_bytes, app, study_id, "html", current_language()),
             ("report-html", f"lineup-study-{study_id}-report.html"),
             "text/html",
             ":material/summarize:",
-            "One file that opens anywhere with no network: the tables, scores, ranking, "
-            "agreement, every item with its answers, and how each figure is defined.",
+            _(
+                "One file that opens anywhere with no network: the tables, scores, ranking, "
+                "agreement, every item with its answers, and how each figure is defined."
+            ),
         ),
         (
-            "Report (XLSX)",
+            _("Report (XLSX)"),
             partial(report_bytes, app, study_id, "xlsx", current_language()),
             ("report-xlsx", f"lineup-study-{study_id}-report.xlsx"),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             ":material/summarize:",
-            "The study as one workbook: summary, automatic metrics, answers per item, the "
-            "judge's verdicts with its reasons, labels, agreement and every raw answer, a sheet "
-            "each.",
+            _(
+                "The study as one workbook: summary, automatic metrics, answers per item, the "
+                "judge's verdicts with its reasons, labels, agreement and every raw answer, a "
+                "sheet each."
+            ),
         ),
         (
-            "Report (Markdown)",
+            _("Report (Markdown)"),
             partial(report_bytes, app, study_id, "md", current_language()),
             ("report-md", f"lineup-study-{study_id}-report.md"),
             "text/markdown",
             ":material/download:",
-            "The tables in Markdown, for a ticket or a wiki page.",
+            _("The tables in Markdown, for a ticket or a wiki page."),
         ),
     ]
     for label, make, (key, file_name), mime, icon, help_text in buttons:

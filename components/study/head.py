@@ -6,37 +6,52 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from components.study.common import count_text
-from lineup.app import StudyInfo, code_span, escape_markdown, hide_credentials
+from lineup.app import StudyInfo, _, code_span, escape_markdown, hide_credentials, moment, ngettext
 
 
 def study_caption(info: StudyInfo) -> str:
     """One line of what the study asked: models, repeats and parameters."""
     params = info.params
     voices = info.kind == "tts"
-    parts = [
-        f"{'Voice' if voices else 'VLM'} set **{escape_markdown(info.set_name)}**",
-        f"{len(info.models)} {'voices' if voices else 'models'} × "
-        + count_text(info.repeats, "sample" if voices else "repeat"),
-    ]
+    name = escape_markdown(info.set_name)
+    count, repeats = len(info.models), info.repeats
+    if voices:
+        parts = [
+            _("Voice set **{name}**").format(name=name),
+            ngettext(
+                "{count} voices × {repeats} sample",
+                "{count} voices × {repeats} samples",
+                repeats,
+            ).format(count=count, repeats=repeats),
+        ]
+    else:
+        parts = [
+            _("VLM set **{name}**").format(name=name),
+            ngettext(
+                "{count} models × {repeats} repeat",
+                "{count} models × {repeats} repeats",
+                repeats,
+            ).format(count=count, repeats=repeats),
+        ]
     if info.kind == "tts":
-        parts.append(f"STT {params.get('stt') or 'none'}")
+        stt = params.get("stt")
+        parts.append(_("STT {model}").format(model=stt) if stt else _("STT none"))
     else:
         if params.get("temperature") is not None:
-            parts.append(f"temperature {params['temperature']}")
+            parts.append(_("temperature {value}").format(value=params["temperature"]))
         if params.get("max_tokens") is not None:
-            parts.append(f"max tokens {params['max_tokens']}")
+            parts.append(_("max tokens {value}").format(value=params["max_tokens"]))
         if params.get("system"):
-            parts.append("with a system prompt")
+            parts.append(_("with a system prompt"))
     if info.seed is not None:
-        parts.append(f"seed {info.seed}")
+        parts.append(_("seed {value}").format(value=info.seed))
     if params.get("timeout_s") is not None:
-        parts.append(f"timeout {params['timeout_s']:g} s")
+        parts.append(_("timeout {seconds} s").format(seconds=f"{params['timeout_s']:g}"))
     if params.get("timing") == "fair":
-        parts.append("fair timing")
+        parts.append(_("fair timing"))
     if info.blind:
-        parts.append("blind")
-    parts.append(f"created {info.created_at:%Y-%m-%d %H:%M} UTC")
+        parts.append(_("blind"))
+    parts.append(_("created {moment} UTC").format(moment=moment(info.created_at)))
     return " · ".join(parts)
 
 
@@ -45,8 +60,8 @@ def study_details(
 ) -> None:
     """The full spec of each model (the tables show short names) and the system prompt; a
     name from backends.toml with the full spec its answers were made with (`specs`)."""
-    noun = "Voices" if info.kind == "tts" else "Models"
-    with st.expander(f"{noun} and parameters", icon=":material/tune:"):
+    title = _("Voices and parameters") if info.kind == "tts" else _("Models and parameters")
+    with st.expander(title, icon=":material/tune:"):
         st.markdown(
             "\n".join(
                 f"- **{escape_markdown(names[m])}**: {code_span(hide_credentials(m))}"
@@ -56,7 +71,7 @@ def study_details(
         )
         system = info.params.get("system")
         if system:
-            st.caption("System prompt")
+            st.caption(_("System prompt"))
             st.code(system, language=None, wrap_lines=True)
 
 

@@ -19,8 +19,10 @@ from lineup.app import (
     Run,
     StudyInfo,
     StudyTables,
+    _,
     code_span,
     escape_markdown,
+    percent,
 )
 
 HEATMAP_ITEMS = 40  # items per page of the per-item grid
@@ -34,7 +36,7 @@ def per_item_section(app: Lineup, tables: StudyTables, names: dict[str, str]) ->
     per_item = tables.per_item
     models = [c for c in per_item.columns if c not in ("item_id", "position", "text", "reference")]
     if per_item.empty or not models:
-        st.caption("The set has no items.")
+        st.caption(_("The set has no items."))
         return
     pages = -(-len(per_item) // HEATMAP_ITEMS)
     grid_area = st.container()  # above the page numbers, which choose what it shows
@@ -43,13 +45,20 @@ def per_item_section(app: Lineup, tables: StudyTables, names: dict[str, str]) ->
     with grid_area:
         if pages > 1:
             first = (page - 1) * HEATMAP_ITEMS
-            st.caption(f"Items {first + 1}–{first + len(shown)} of {len(per_item)}")
+            st.caption(
+                _("Items {first}–{last} of {count}").format(
+                    first=first + 1, last=first + len(shown), count=len(per_item)
+                )
+            )
         if shown[models].notna().to_numpy().any():
             st.plotly_chart(item_heatmap(shown, models, names), key="study-item-heatmap")
         else:
             st.caption(
-                "No grid yet: none of these items has a labeled answer. Each cell will be the "
-                "score of a model's answers to an item: relevant 1, partial ½, irrelevant 0."
+                _(
+                    "No grid yet: none of these items has a labeled answer. Each cell will be "
+                    "the score of a model's answers to an item: relevant 1, partial ½, "
+                    "irrelevant 0."
+                )
             )
     item_answers(app, tables, shown, names, models)
 
@@ -71,27 +80,30 @@ def item_answers(
     if st.session_state.get(key) not in items:
         st.session_state.pop(key, None)
     item_id = st.selectbox(
-        "Answers to item",
+        _("Answers to item"),
         list(items),
         format_func=lambda i: item_label(items[i][0], items[i][1]),
         key=key,
-        help="Every model's answers to this item, side by side, with their labels.",
+        help=_("Every model's answers to this item, side by side, with their labels."),
     )
     if item_id is None:
         return
     ids = [tables.per_item_ids.get((item_id, model), ()) for model in models]
     first = next((g for group in ids for g in group), None)
     run = app.compare.run_of(first) if first is not None else None
-    _, text, reference = items[item_id]
+    _position, text, reference = items[item_id]
     _item_head(app, run, text, reference, tables.study.kind)
     _reference_answer(app, tables.study, item_id)
     if tables.study.blind:
         st.caption(
-            ":material/visibility: A blind study: the label queue hides the names while you "
-            "label; this page shows them."
+            ":material/visibility: "
+            + _(
+                "A blind study: the label queue hides the names while you label; this page "
+                "shows them."
+            )
         )
     if run is None:
-        st.caption("No answer to this item yet.")
+        st.caption(_("No answer to this item yet."))
         return
     by_id = {g.id: g for g in run.generations}
     with_answers = [(m, group) for m, group in zip(models, ids, strict=True) if group]
@@ -118,8 +130,11 @@ def _reference_answer(app: Lineup, study: StudyInfo, item_id: int) -> None:
         return
     with st.container(border=True):
         st.caption(
-            f":material/star: Reference model {code_span(reference.models[0])}: shown "
-            "apart, never ranked; the item's reference where the set has none."
+            ":material/star: "
+            + _(
+                "Reference model {model}: shown apart, never ranked; the item's reference where "
+                "the set has none."
+            ).format(model=code_span(reference.models[0]))
         )
         render_answer(answer)
 
@@ -132,17 +147,20 @@ def _item_head(app: Lineup, run: Run | None, text: str, reference: str | None, k
     else:
         right = st.container()
     with right:
-        st.caption("Sentence" if kind == "tts" else "Question")
+        st.caption(_("Sentence") if kind == "tts" else _("Question"))
         show_text(text)
         if reference:
-            st.caption("Reference answer")
+            st.caption(_("Reference answer"))
             show_text(reference)
 
 
 def _answer(app: Lineup, generation: Generation, study: StudyInfo) -> None:
     if study.repeats > 1:
+        number = (generation.repeat or 0) + 1
         st.caption(
-            f"{'Sample' if study.kind == 'tts' else 'Repeat'} {(generation.repeat or 0) + 1}"
+            _("Sample {number}").format(number=number)
+            if study.kind == "tts"
+            else _("Repeat {number}").format(number=number)
         )
     if study.kind == "tts":
         clip = app.media_path(generation.audio_hash) if generation.audio_hash else None
@@ -151,8 +169,12 @@ def _answer(app: Lineup, generation: Generation, study: StudyInfo) -> None:
         if generation.status != OK:
             st.caption(escape_markdown(generation.error or generation.status, keep_code=True))
         elif generation.transcript is not None:
-            wer = f" (WER {100 * generation.wer:.0f}%)" if generation.wer is not None else ""
-            st.caption(f"Heard{wer}: {escape_markdown(generation.transcript)}")
+            heard = escape_markdown(generation.transcript)
+            st.caption(
+                _("Heard (WER {wer}): {text}").format(wer=percent(generation.wer), text=heard)
+                if generation.wer is not None
+                else _("Heard: {text}").format(text=heard)
+            )
     else:
         draw_column(ColumnView.of_generation(generation))
     said = words(study.kind)
@@ -161,8 +183,10 @@ def _answer(app: Lineup, generation: Generation, study: StudyInfo) -> None:
     )
     if labels:
         st.caption(
-            "Labels: "
-            + ", ".join(
-                f"{escape_markdown(lab.annotator)} {said[lab.relevance].lower()}" for lab in labels
+            _("Labels: {labels}").format(
+                labels=", ".join(
+                    f"{escape_markdown(lab.annotator)} {said[lab.relevance].lower()}"
+                    for lab in labels
+                )
             )
         )

@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components.study.common import EMPTY_CELL, number_column
-from lineup.app import StudyInfo
+from components.study.common import EMPTY_CELL, number_column, said_columns
+from lineup.app import N_, StudyInfo, _, state_word
 
 
 def studies_frame(studies: Sequence[StudyInfo]) -> pd.DataFrame:
@@ -19,10 +19,10 @@ def studies_frame(studies: Sequence[StudyInfo]) -> pd.DataFrame:
             {
                 "id": s.id,
                 "set": s.set_name,
-                "kind": "Voices" if s.kind == "tts" else "VLM",
+                "kind": _("Voices") if s.kind == "tts" else "VLM",
                 "models": len(s.models),
                 "repeats": s.repeats,
-                "status": s.status,
+                "status": state_word(s.status),
                 "created": _naive(s.created_at),
                 "finished": _naive(s.finished_at),
             }
@@ -37,14 +37,16 @@ def _naive(moment: datetime | None) -> datetime | None:
 
 
 STUDY_LIST_COLUMNS: dict[str, Any] = {
-    "id": number_column("Study", "The study's id (its page: ?study=ID).", "%d", 60),
-    "set": st.column_config.TextColumn("Set", width=220),
-    "kind": st.column_config.TextColumn("Kind", width=70),
-    "models": number_column("Models", "Models or voices.", "%d", 70),
-    "repeats": number_column("Repeats", "Repeats (samples for voices) per item.", "%d", 70),
-    "status": st.column_config.TextColumn("Status", width=90),
-    "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm", width=140),
-    "finished": st.column_config.DatetimeColumn("Finished", format="YYYY-MM-DD HH:mm", width=140),
+    "id": number_column(N_("Study"), N_("The study's id (its page: ?study=ID)."), "%d", 60),
+    "set": st.column_config.TextColumn(N_("Set"), width=220),
+    "kind": st.column_config.TextColumn(N_("Kind"), width=70),
+    "models": number_column(N_("Models"), N_("Models or voices."), "%d", 70),
+    "repeats": number_column(N_("Repeats"), N_("Repeats (samples for voices) per item."), "%d", 70),
+    "status": st.column_config.TextColumn(N_("Status"), width=90),
+    "created": st.column_config.DatetimeColumn(N_("Created"), format="YYYY-MM-DD HH:mm", width=140),
+    "finished": st.column_config.DatetimeColumn(
+        N_("Finished"), format="YYYY-MM-DD HH:mm", width=140
+    ),
 }
 
 
@@ -53,6 +55,6 @@ def studies_table(studies: Sequence[StudyInfo]) -> None:
         studies_frame(studies),
         hide_index=True,
         column_order=list(STUDY_LIST_COLUMNS),
-        column_config=STUDY_LIST_COLUMNS,
+        column_config=said_columns(STUDY_LIST_COLUMNS),
         placeholder=EMPTY_CELL,
     )

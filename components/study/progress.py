@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.study.common import count_text
 from lineup.app import (
+    N_,
     STUDY_CANCELLED,
     STUDY_DONE,
     STUDY_PAUSED,
@@ -14,17 +14,26 @@ from lineup.app import (
     Lineup,
     ModelProgress,
     StudyProgress,
+    _,
+    ngettext,
     short_names,
 )
 
 PROGRESS_POLL_S = 1.0  # the progress of a running study is read from the store this often
-STATUS_LINES = {
-    STUDY_RUNNING: ":material/progress_activity: **Running**",
-    STUDY_PAUSED: ":material/pause_circle: **Paused**",
-    STUDY_CANCELLED: ":material/cancel: **Cancelled**",
-    STUDY_DONE: ":material/check_circle: **Done**",
+STATUS_LINES = {  # the words marked, said through `_()` where drawn
+    STUDY_RUNNING: (":material/progress_activity:", N_("Running")),
+    STUDY_PAUSED: (":material/pause_circle:", N_("Paused")),
+    STUDY_CANCELLED: (":material/cancel:", N_("Cancelled")),
+    STUDY_DONE: (":material/check_circle:", N_("Done")),
 }
-REQUEST_LINES = {"pause": "pausing: the answers under way finish first", "cancel": "cancelling"}
+REQUEST_LINES = {
+    "pause": N_("pausing: the answers under way finish first"),
+    "cancel": N_("cancelling"),
+}
+
+
+def _errors(n: int) -> str:
+    return ngettext("{count} error", "{count} errors", n).format(count=n)
 
 
 def seconds_text(seconds: float | None) -> str:
@@ -33,39 +42,43 @@ def seconds_text(seconds: float | None) -> str:
         return "–"
     whole = int(round(seconds))
     if whole < 60:
-        return f"{whole} s"
+        return _("{seconds} s").format(seconds=whole)
     minutes, secs = divmod(whole, 60)
     if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
+        return _("{minutes} min {seconds} s").format(minutes=minutes, seconds=f"{secs:02d}")
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return _("{hours} h {minutes} min").format(hours=hours, minutes=f"{minutes:02d}")
 
 
 def progress_text(progress: StudyProgress, requested: str | None) -> str:
     """The study's line above its bar: state, answers done, errors, time spent and left."""
-    line = STATUS_LINES.get(progress.status, progress.status)
+    if progress.status in STATUS_LINES:
+        icon, word = STATUS_LINES[progress.status]
+        line = f"{icon} **{_(word)}**"
+    else:
+        line = progress.status
     if progress.status == STUDY_RUNNING and requested in REQUEST_LINES:
-        line += f" ({REQUEST_LINES[requested]})"
-    line += f" · {progress.done} of {progress.total} answers"
+        line += f" ({_(REQUEST_LINES[requested])})"
+    line += " · " + _("{done} of {total} answers").format(done=progress.done, total=progress.total)
     if progress.errors:
-        line += f" · {count_text(progress.errors, 'error')}"
-    line += f" · {seconds_text(progress.elapsed_s)} elapsed"
+        line += f" · {_errors(progress.errors)}"
+    line += " · " + _("{duration} elapsed").format(duration=seconds_text(progress.elapsed_s))
     if progress.status == STUDY_RUNNING and progress.eta_s is not None:
-        line += f" · about {seconds_text(progress.eta_s)} left"
+        line += " · " + _("about {duration} left").format(duration=seconds_text(progress.eta_s))
     return line
 
 
 def model_progress_text(name: str, model: ModelProgress, running: bool) -> str:
     parts = [f"**{name}**", f"{model.done}/{model.total}"]
     if model.errors:
-        parts.append(f":red[{count_text(model.errors, 'error')}]")
+        parts.append(f":red[{_errors(model.errors)}]")
     if model.running:
-        parts.append(f"{model.running} running")
+        parts.append(_("{count} running").format(count=model.running))
     if running and model.done < model.total:
         if model.eta_s is not None:
-            parts.append(f"about {seconds_text(model.eta_s)} left")
+            parts.append(_("about {duration} left").format(duration=seconds_text(model.eta_s)))
         elif not model.running and not model.done:
-            parts.append("waiting to start")
+            parts.append(_("waiting to start"))
     return " · ".join(parts)
 
 

@@ -12,21 +12,24 @@ import streamlit as st
 from components.study.common import (
     EMPTY_CELL,
     NAME_PX,
-    count_text,
     model_table,
     name_column,
     number_column,
     records,
+    said_columns,
 )
 from components.study.figures import rating_chart
 from components.study.scores import NO_FIGURE, figure_interval, shared_rank
 from lineup.app import (
     ALPHA_SCALE,
     MATRIX_FIGURES,
+    N_,
     RANK_RULE,
+    _,
     code_span,
     escape_markdown,
     hide_credentials,
+    ngettext,
     pair_matrix,
     pair_sentences,
     rank_note,
@@ -62,8 +65,7 @@ def _ranked_rows(summary: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-RANK_HELP = f"{RANK_RULE} A shared rank is marked (tie)."
-ARENA_RANK_HELP = (
+ARENA_RANK_HELP = N_(
     "The same rule on the arena ratings: 1 + the models whose rating minus this one's has a 95% "
     "bootstrap interval above 0, or above a model rated at least as high. A shared rank is "
     "marked (tie)."
@@ -83,49 +85,63 @@ def _name_px(names: dict[str, str]) -> int:
 
 def ranking_columns(with_arena: bool, name_px: int = NAME_PX) -> dict[str, Any]:
     columns: dict[str, Any] = {
-        "bt_rank_text": st.column_config.TextColumn("Rank", help=RANK_HELP, width=70),
+        "bt_rank_text": st.column_config.TextColumn(
+            N_("Rank"),
+            help=_("{rule} A shared rank is marked (tie).").format(rule=_(RANK_RULE)),
+            width=70,
+        ),
         "name": st.column_config.TextColumn(
-            "Model", help=name_column("Model")["help"], width=name_px, pinned=True
+            N_("Model"), help=name_column(N_("Model"))["help"], width=name_px, pinned=True
         ),
         "rank_relevance": number_column(
-            "Score",
-            "Relevance score: the mean over the model's items of its item score (relevant 1, "
-            "partly 0.5, irrelevant 0). The ranks follow it.",
+            N_("Score"),
+            N_(
+                "Relevance score: the mean over the model's items of its item score (relevant 1, "
+                "partly 0.5, irrelevant 0). The ranks follow it."
+            ),
             "%.2f",
             60,
         ),
         "bt_rating": number_column(
-            "Rating",
-            "Bradley-Terry rating from the labels: on each item two models both labeled, the "
-            "higher item score wins. Elo-like scale: the mean of the rated models is 1000, "
-            "+400 is 10:1 odds. None from fewer than 5 items, nor for a model that won or lost "
-            "every comparison (the fit would make its number up).",
+            N_("Rating"),
+            N_(
+                "Bradley-Terry rating from the labels: on each item two models both labeled, the "
+                "higher item score wins. Elo-like scale: the mean of the rated models is 1000, "
+                "+400 is 10:1 odds. None from fewer than 5 items, nor for a model that won or lost "
+                "every comparison (the fit would make its number up)."
+            ),
             "%.0f",
             70,
         ),
         "bt_ci": st.column_config.TextColumn(
-            "95% CI",
-            help="95% bootstrap interval of the rating: the items resampled 1,000 times. None "
-            "where every resample gives the same rating: that is no certainty.",
+            N_("95% CI"),
+            help=N_(
+                "95% bootstrap interval of the rating: the items resampled 1,000 times. None "
+                "where every resample gives the same rating: that is no certainty."
+            ),
             width=96,
         ),
     }
     if with_arena:
         columns |= {
             "arena_rank_text": st.column_config.TextColumn(
-                "Arena rank", help=ARENA_RANK_HELP, width=90
+                N_("Arena rank"), help=ARENA_RANK_HELP, width=90
             ),
             "arena_rating": number_column(
-                "Arena rating",
-                "Bradley-Terry rating from the annotators' votes between two answers to the "
-                "same item (the label queue's arena mode), same scale.",
+                N_("Arena rating"),
+                N_(
+                    "Bradley-Terry rating from the annotators' votes between two answers to the "
+                    "same item (the label queue's arena mode), same scale."
+                ),
                 "%.0f",
                 96,
             ),
             "arena_ci": st.column_config.TextColumn(
-                "Arena 95% CI", help="95% bootstrap interval of the arena rating.", width=104
+                N_("Arena 95% CI"),
+                help=N_("95% bootstrap interval of the arena rating."),
+                width=104,
             ),
-            "arena_votes": number_column("Votes", "Pairwise votes counted.", "%d", 60),
+            "arena_votes": number_column(N_("Votes"), N_("Pairwise votes counted."), "%d", 60),
         }
     return columns
 
@@ -137,7 +153,7 @@ def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
     chart_key = f"study-rating-chart-{summary['study_id']}"
     frame = _ranked_rows(summary)
     if frame.empty:
-        st.caption("No model in this study.")
+        st.caption(_("No model in this study."))
         return
     with_arena = any(m.get("arena_rank") is not None for m in summary["models"])
     labeled = any(
@@ -147,15 +163,19 @@ def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
     if all(m.get("bt_rank") is None for m in summary["models"]) and not with_arena:
         if labeled:
             st.caption(
-                "No rank yet: a rank, a rating and an interval need at least 5 items labeled "
-                "for two models. Label more answers in the label queue."
+                _(
+                    "No rank yet: a rank, a rating and an interval need at least 5 items "
+                    "labeled for two models. Label more answers in the label queue."
+                )
             )
             model_table(frame, names, ranking_columns(False, _name_px(names)), width="content")
             _notes(frame, names)
         else:
             st.caption(
-                "No ranking yet: it needs labels on the same items for at least two models. "
-                "Label the answers in the label queue."
+                _(
+                    "No ranking yet: it needs labels on the same items for at least two models. "
+                    "Label the answers in the label queue."
+                )
             )
         return
     rated = [m for m in summary["models"] if m.get("bt_rating") is not None]
@@ -164,7 +184,13 @@ def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
     model_table(frame, names, ranking_columns(with_arena, _name_px(names)), width="content")
     _notes(frame, names)
     said = rank_summary(summary)
-    st.caption(f"From every annotator's labels. {said + ' ' if said else ''}{RANK_RULE}")
+    st.caption(
+        (
+            _("From every annotator's labels. {summary} {rule}")
+            if said
+            else _("From every annotator's labels. {rule}")
+        ).format(summary=said, rule=_(RANK_RULE))
+    )
     if rated:
         st.plotly_chart(rating_chart(records(frame), names), key=chart_key)
 
@@ -187,26 +213,32 @@ def pairs_matrix(summary: dict[str, Any], names: dict[str, str]) -> None:
     the column's: the difference, its 95% interval, better or worse and in what share of the
     resamples, or "no difference shown"), then one sentence per pair."""
     first = True
-    for figure, (heading, _) in MATRIX_FIGURES.items():
+    for figure, (marked, _unit) in MATRIX_FIGURES.items():
+        heading = _(marked)
         labels, rows = pair_matrix(summary, figure, lambda m: names.get(m, m))
         if not rows:
             continue
         holder = st.container() if first else st.expander(heading)
         if first:
-            holder.markdown(f"**Which differences are real: {heading}**")
+            holder.markdown(
+                "**" + _("Which differences are real: {figure}").format(figure=heading) + "**"
+            )
         first = False
         # A static table: every cell wraps whole, nothing is cut (a data grid would cut).
         holder.table(pd.DataFrame(rows, index=labels, columns=labels))
         words = pair_sentences(summary, figure, lambda m: escape_markdown(names.get(m, m)))
         holder.markdown("\n".join(f"- {line}" for line in words))
         holder.caption(
-            "Row against column: the row's figure minus the column's over the items both have, "
-            "its 95% item-bootstrap interval (the items resampled 1,000 times, each with all its "
-            "answers and labels), and the share of resamples in which the better one is better. "
-            "Shown better: the interval excludes 0. No interval from fewer than 5 shared items."
+            _(
+                "Row against column: the row's figure minus the column's over the items both "
+                "have, its 95% item-bootstrap interval (the items resampled 1,000 times, each "
+                "with all its answers and labels), and the share of resamples in which the "
+                "better one is better. Shown better: the interval excludes 0. No interval from "
+                "fewer than 5 shared items."
+            )
         )
     if first:
-        st.caption("No pair of models yet: the differences need labels on the same items.")
+        st.caption(_("No pair of models yet: the differences need labels on the same items."))
 
 
 def _kappa_frame(pairs: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -214,23 +246,27 @@ def _kappa_frame(pairs: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 KAPPA_COLUMNS: dict[str, Any] = {
-    "a": st.column_config.TextColumn("Annotator", width=120),
-    "b": st.column_config.TextColumn("and", width=120),
+    "a": st.column_config.TextColumn(N_("Annotator"), width=120),
+    "b": st.column_config.TextColumn(N_("and"), width=120),
     "kappa": number_column(
-        "Kappa",
-        "Cohen's kappa with linear weights: 1 = the same labels, 0 = chance. Relevant against "
-        "irrelevant weighs twice a one-step disagreement.",
+        N_("Kappa"),
+        N_(
+            "Cohen's kappa with linear weights: 1 = the same labels, 0 = chance. Relevant against "
+            "irrelevant weighs twice a one-step disagreement."
+        ),
         "%.2f",
         70,
     ),
     "raw_agreement": st.column_config.NumberColumn(
-        "Raw",
-        help="Raw agreement: the share of the answers both labeled on which they gave the same "
-        "label. Kappa corrects it for chance; read them together.",
+        N_("Raw"),
+        help=N_(
+            "Raw agreement: the share of the answers both labeled on which they gave the same "
+            "label. Kappa corrects it for chance; read them together."
+        ),
         format="percent",
         width=70,
     ),
-    "n_shared": number_column("Shared answers", "Answers both labeled.", "%d", 110),
+    "n_shared": number_column(N_("Shared answers"), N_("Answers both labeled."), "%d", 110),
 }
 
 
@@ -239,21 +275,23 @@ def _figure(value: float | None) -> str:
 
 
 JUDGE_BY_MODEL_COLUMNS: dict[str, Any] = {
-    "name": name_column("Model"),
+    "name": name_column(N_("Model")),
     "spearman": number_column(
-        "Spearman",
-        "Rank correlation of the judge's scores with the labels on this model's answers.",
+        N_("Spearman"),
+        N_("Rank correlation of the judge's scores with the labels on this model's answers."),
         "%.2f",
         80,
     ),
     "kappa": number_column(
-        "Kappa",
-        "Cohen's kappa (linear) between the labels on this model's answers and the judge's "
-        "scores read as labels.",
+        N_("Kappa"),
+        N_(
+            "Cohen's kappa (linear) between the labels on this model's answers and the judge's "
+            "scores read as labels."
+        ),
         "%.2f",
         70,
     ),
-    "n": number_column("Label pairs", "Labels beside a judge's score.", "%d", 90),
+    "n": number_column(N_("Label pairs"), N_("Labels beside a judge's score."), "%d", 90),
 }
 
 
@@ -267,90 +305,115 @@ def agreement_block(summary: dict[str, Any], names: dict[str, str] | None = None
     raw = agreement.get("raw_agreement")
     alpha_column, raw_column = st.columns(2, width=420)
     alpha_column.metric(
-        "Krippendorff's alpha",
+        _("Krippendorff's alpha"),
         _figure(alpha),
-        help="Ordinal (irrelevant < partial < relevant) over the answers two or more "
-        "annotators labeled: 1 = they always agree, 0 = what chance gives. " + ALPHA_SCALE,
+        help=_(
+            "Ordinal (irrelevant < partial < relevant) over the answers two or more annotators "
+            "labeled: 1 = they always agree, 0 = what chance gives. {scale}"
+        ).format(scale=_(ALPHA_SCALE)),
     )
     raw_column.metric(
-        "Raw agreement",
+        _("Raw agreement"),
         NO_FIGURE if raw is None else f"{100 * raw:.0f}%",
-        help="The share of the pairs of labels on one answer that are the same relevance. "
-        "Alpha and kappa correct it for chance: when nearly every label is the same, they can "
-        "be 0 while this is near 100%.",
+        help=_(
+            "The share of the pairs of labels on one answer that are the same relevance. Alpha "
+            "and kappa correct it for chance: when nearly every label is the same, they can be "
+            "0 while this is near 100%."
+        ),
     )
     if alpha is not None:
+        reading = agreement.get("alpha_reading")
         st.caption(
-            f"Over {count_text(n_items, 'answer')} labeled by two or more annotators: "
-            f"{agreement.get('alpha_reading')} by Krippendorff's reading (0.8 and above "
-            "reliable, 0.667 to 0.8 tentative)."
+            ngettext(
+                "Over {count} answer labeled by two or more annotators: {reading} by "
+                "Krippendorff's reading (0.8 and above reliable, 0.667 to 0.8 tentative).",
+                "Over {count} answers labeled by two or more annotators: {reading} by "
+                "Krippendorff's reading (0.8 and above reliable, 0.667 to 0.8 tentative).",
+                n_items,
+            ).format(count=n_items, reading=_(reading) if reading else reading)
         )
     elif n_items:
         st.caption(
-            f"Undefined over {count_text(n_items, 'answer')}: every label there is the same, so "
-            "no disagreement was possible."
+            ngettext(
+                "Undefined over {count} answer: every label there is the same, so no "
+                "disagreement was possible.",
+                "Undefined over {count} answers: every label there is the same, so no "
+                "disagreement was possible.",
+                n_items,
+            ).format(count=n_items)
         )
     else:
-        st.caption("Needs two annotators on the same answers.")
+        st.caption(_("Needs two annotators on the same answers."))
     pairs = agreement.get("kappa_pairs") or []
-    st.markdown("**Cohen's kappa per pair of annotators**")
+    st.markdown("**" + _("Cohen's kappa per pair of annotators") + "**")
     if pairs:
         st.dataframe(
             _kappa_frame(pairs),
             hide_index=True,
             column_order=list(KAPPA_COLUMNS),
-            column_config=KAPPA_COLUMNS,
+            column_config=said_columns(KAPPA_COLUMNS),
             placeholder=EMPTY_CELL,
             width="content",
         )
-        st.caption("– : they share no answer, or each gave one label throughout.")
+        st.caption(_("– : they share no answer, or each gave one label throughout."))
     else:
-        st.caption("Needs two annotators: one has labeled these answers, or none yet.")
+        st.caption(_("Needs two annotators: one has labeled these answers, or none yet."))
     judge = agreement.get("judge")
-    st.markdown("**The judge against the people**")
+    st.markdown("**" + _("The judge against the people") + "**")
     if summary.get("kind") == "tts":
-        st.caption("Voice studies have no judge: the WER scores the clips.")
+        st.caption(_("Voice studies have no judge: the WER scores the clips."))
     elif judge is None:
         st.caption(
-            "No judge has scored this study. Once one has, this compares its scores with the "
-            "labels on the same answers."
+            _(
+                "No judge has scored this study. Once one has, this compares its scores with "
+                "the labels on the same answers."
+            )
         )
     else:
         row = st.container(horizontal=True)
         row.metric(
-            "Spearman",
+            _("Spearman"),
             _figure(judge.get("spearman")),
-            help="Rank correlation of the judge's scores (1–10) with the labels on the same "
-            "answers: 1 = the same order.",
+            help=_(
+                "Rank correlation of the judge's scores (1–10) with the labels on the same "
+                "answers: 1 = the same order."
+            ),
             width="content",
         )
         row.metric(
-            "Kappa",
+            _("Kappa"),
             _figure(judge.get("kappa")),
-            help="Cohen's kappa (linear) between the labels and the judge's scores read as "
-            "labels: below 4 irrelevant, 4–7 partial, 8 and up relevant.",
+            help=_(
+                "Cohen's kappa (linear) between the labels and the judge's scores read as "
+                "labels: below 4 irrelevant, 4–7 partial, 8 and up relevant."
+            ),
             width="content",
         )
-        row.metric("Label pairs", judge.get("n") or 0, width="content")
+        row.metric(_("Label pairs"), judge.get("n") or 0, width="content")
         st.caption(
-            f"Judge {code_span(hide_credentials(judge['judge']))} "
-            f"({judge.get('protocol', 'reference')}): "
-            "each counted label beside its score of the same answer. – : no such pair yet, or "
-            "one side is the same throughout."
+            _(
+                "Judge {judge} ({protocol}): each counted label beside its score of the same "
+                "answer. – : no such pair yet, or one side is the same throughout."
+            ).format(
+                judge=code_span(hide_credentials(judge["judge"])),
+                protocol=judge.get("protocol", "reference"),
+            )
         )
         by_model = judge.get("models") or []
         if names is not None and by_model:
             model_table(pd.DataFrame(by_model), names, JUDGE_BY_MODEL_COLUMNS, width="content")
             st.caption(
-                "The same per model, over the labels on its answers: a judge can follow the "
-                "people on one model and not on another."
+                _(
+                    "The same per model, over the labels on its answers: a judge can follow the "
+                    "people on one model and not on another."
+                )
             )
 
 
 def ranking_and_agreement(summary: dict[str, Any], names: dict[str, str]) -> None:
     """A study's ranking and agreement, as the Studies page and the leaderboard show them."""
-    st.markdown("**Ranking**")
+    st.markdown("**" + _("Ranking") + "**")
     ranking_table(summary, names)
     pairs_matrix(summary, names)
-    st.markdown("**Agreement**")
+    st.markdown("**" + _("Agreement") + "**")
     agreement_block(summary, names)

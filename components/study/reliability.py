@@ -10,20 +10,20 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components.study.common import EMPTY_CELL, count_text
+from components.study.common import EMPTY_CELL, said_columns
 from components.study.scores import NO_FIGURE
-from lineup.app import code_span, hide_credentials
+from lineup.app import N_, _, code_span, hide_credentials, ngettext, percent
 
-FIRST_HELP = (
+FIRST_HELP = N_(
     "Of the verdicts that are not a tie, the share won by the answer shown first. Every answer "
     "is judged twice, shown first and shown second, so a judge the order does not sway gives "
     "exactly 50%; 100% always prefers the first answer. Ties are counted apart."
 )
-FLIP_HELP = (
+FLIP_HELP = N_(
     "The share of answers judged in both orders whose winner (the answer, the reference "
     "model's, or a tie) changes when the order is swapped."
 )
-DISPUTED_HELP = (
+DISPUTED_HELP = N_(
     "Answers the judge flipped (pairwise), or whose score is two steps from a person's label: "
     "the person said relevant and the judge scored below 4, or irrelevant and it scored 8 or "
     "more."
@@ -31,7 +31,7 @@ DISPUTED_HELP = (
 
 
 def _percent(share: float | None) -> str:
-    return NO_FIGURE if share is None else f"{100 * share:.0f}%"
+    return NO_FIGURE if share is None else percent(share)
 
 
 def _hundred(share: float | None) -> float | None:
@@ -55,17 +55,19 @@ def _judges_frame(entries: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 JUDGES_COLUMNS: dict[str, Any] = {
-    "judge": st.column_config.TextColumn("Judge", width=220),
-    "protocol": st.column_config.TextColumn("Protocol", width=80),
+    "judge": st.column_config.TextColumn(N_("Judge"), width=220),
+    "protocol": st.column_config.TextColumn(N_("Protocol"), width=80),
     "first": st.column_config.NumberColumn(
-        "First-position wins", help=FIRST_HELP, format="%.0f%%", width=130
+        N_("First-position wins"), help=FIRST_HELP, format="%.0f%%", width=130
     ),
-    "flip": st.column_config.NumberColumn("Flip rate", help=FLIP_HELP, format="%.0f%%", width=80),
+    "flip": st.column_config.NumberColumn(
+        N_("Flip rate"), help=FLIP_HELP, format="%.0f%%", width=80
+    ),
     "pairs": st.column_config.NumberColumn(
-        "Both orders", help="Answers scored in both orders.", format="%d", width=90
+        N_("Both orders"), help=N_("Answers scored in both orders."), format="%d", width=90
     ),
     "disputed": st.column_config.NumberColumn(
-        "Disputed", help=DISPUTED_HELP, format="%d", width=80
+        N_("Disputed"), help=DISPUTED_HELP, format="%d", width=80
     ),
 }
 
@@ -76,53 +78,73 @@ def reliability_section(summary: dict[str, Any]) -> None:
     if not entries:
         return
     latest = entries[0]
-    st.markdown("**The judge's reliability**")
+    st.markdown("**" + _("The judge's reliability") + "**")
     row = st.container(horizontal=True)
     pairwise = latest.get("pairs") is not None
     if pairwise:
         row.metric(
-            "First-position win rate",
+            _("First-position win rate"),
             _percent(latest.get("first_position_win_rate")),
-            help=FIRST_HELP,
+            help=_(FIRST_HELP),
             width="content",
         )
-        row.metric("Flip rate", _percent(latest.get("flip_rate")), help=FLIP_HELP, width="content")
-    row.metric("Disputed answers", latest.get("disputed") or 0, help=DISPUTED_HELP, width="content")
+        row.metric(
+            _("Flip rate"), _percent(latest.get("flip_rate")), help=_(FLIP_HELP), width="content"
+        )
+    row.metric(
+        _("Disputed answers"), latest.get("disputed") or 0, help=_(DISPUTED_HELP), width="content"
+    )
     judge = code_span(hide_credentials(latest["judge"]))
     if pairwise:
         decided = (latest.get("first_wins") or 0) + (latest.get("second_wins") or 0)
+        pairs, ties = latest.get("pairs") or 0, latest.get("ties") or 0
         st.caption(
-            f"{judge}, pairwise: of {count_text(decided, 'decided verdict')} on "
-            f"{count_text(latest.get('pairs') or 0, 'answer')} judged in both orders, "
-            f"{latest.get('first_wins') or 0} went to the answer shown first and "
-            f"{latest.get('second_wins') or 0} to the one shown second "
-            f"({count_text(latest.get('ties') or 0, 'tie')} apart); "
-            f"{latest.get('flips') or 0} changed winner with the order. A judge the order "
-            "does not sway gives 50% and no flips; its figure sums both orders, so a pure "
-            "position bias cancels out."
+            _(
+                "{judge}, pairwise: of {verdicts} on {answers} judged in both orders, {first} "
+                "went to the answer shown first and {second} to the one shown second ({ties} "
+                "apart); {flips} changed winner with the order. A judge the order does not "
+                "sway gives 50% and no flips; its figure sums both orders, so a pure position "
+                "bias cancels out."
+            ).format(
+                judge=judge,
+                verdicts=ngettext(
+                    "{count} decided verdict", "{count} decided verdicts", decided
+                ).format(count=decided),
+                answers=ngettext("{count} answer", "{count} answers", pairs).format(count=pairs),
+                first=latest.get("first_wins") or 0,
+                second=latest.get("second_wins") or 0,
+                ties=ngettext("{count} tie", "{count} ties", ties).format(count=ties),
+                flips=latest.get("flips") or 0,
+            )
         )
     else:
         st.caption(
-            f"{judge}, reference protocol: each answer is judged once, so there is no order to "
-            "swap; disputes are its scores two steps from a person's label."
+            _(
+                "{judge}, reference protocol: each answer is judged once, so there is no order "
+                "to swap; disputes are its scores two steps from a person's label."
+            ).format(judge=judge)
         )
     if latest.get("disputed"):
         st.page_link(
             "app_pages/label_queue.py",
-            label=f"Walk the {count_text(latest['disputed'], 'disputed answer')} in the label "
-            "queue",
+            label=ngettext(
+                "Walk the {count} disputed answer in the label queue",
+                "Walk the {count} disputed answers in the label queue",
+                latest["disputed"],
+            ).format(count=latest["disputed"]),
             icon=":material/rule:",
             query_params={"study": str(summary["study_id"]), "disputed": "1"},
-            help=f"{latest.get('flipped') or 0} flipped, {latest.get('disagreed') or 0} against "
-            "a person's label.",
+            help=_("{flipped} flipped, {disagreed} against a person's label.").format(
+                flipped=latest.get("flipped") or 0, disagreed=latest.get("disagreed") or 0
+            ),
         )
     if len(entries) > 1:
         st.dataframe(
             _judges_frame(entries),
             hide_index=True,
             column_order=list(JUDGES_COLUMNS),
-            column_config=JUDGES_COLUMNS,
+            column_config=said_columns(JUDGES_COLUMNS),
             placeholder=EMPTY_CELL,
             width="content",
         )
-        st.caption("Every judge that ran on this study, the latest first.")
+        st.caption(_("Every judge that ran on this study, the latest first."))

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from components.study.common import model_table, name_column, number_column
-from lineup.app import code_span, hide_credentials
+from lineup.app import N_, _, code_span, hide_credentials
 
 SCORE_PX, SCORE_CI_PX = 66, 88
 NO_FIGURE = "–"
@@ -35,9 +35,9 @@ def interval_cell(row: dict[str, Any], name: str, fmt: str = ".2f") -> str | Non
         return shown
     reason = row.get(f"{name}_ci_reason") or ""
     if reason.startswith("fewer than"):
-        return f"none: {reason.split('(')[-1].split(')')[0]} items"
+        return _("none: {count} items").format(count=reason.split("(")[-1].split(")")[0])
     if "same value" in reason:
-        return "none: items agree"
+        return _("none: items agree")
     return None
 
 
@@ -45,68 +45,78 @@ def shared_rank(rank: int | None, ranks: Sequence[int | None]) -> str | None:
     """A rank as shown: "1", or "1 (tie)" when another model shares it."""
     if rank is None:
         return None
-    return f"{rank} (tie)" if sum(r == rank for r in ranks) > 1 else str(rank)
+    return _("{rank} (tie)").format(rank=rank) if sum(r == rank for r in ranks) > 1 else str(rank)
 
 
 def _ci_column(what: str) -> Any:
     return st.column_config.TextColumn(
-        "95% CI",
-        help=f"95% item-bootstrap interval of the mean {what}: the items resampled 1,000 times "
-        "with all their answers (repeats of one item are not independent). None below 5 items "
-        "with a score, nor when every item gives the same value.",
+        _("95% CI"),
+        help=_(
+            "95% item-bootstrap interval of the mean {figure}: the items resampled 1,000 times "
+            "with all their answers (repeats of one item are not independent). None below 5 "
+            "items with a score, nor when every item gives the same value."
+        ).format(figure=what),
         width=SCORE_CI_PX,
     )
 
 
 def _judge_help(judge: dict[str, Any] | None) -> str:
     if judge is None:
-        return "The LLM judge's mean figure: no judge has scored this study yet."
+        return _("The LLM judge's mean figure: no judge has scored this study yet.")
     if judge.get("protocol") == "pairwise":
-        return (
-            f"The mean over answers of {code_span(judge['spec'])}'s scores of the answer, "
-            "summed over both orders, over its scores of the reference model's answer, summed "
-            "the same way: 1 = as good as the reference, above 1 = better. A judge swayed only "
-            "by the order gives 1."
-        )
-    return (
-        f"The mean of {code_span(judge['spec'])}'s score (1–10) / 10 of each answer against "
-        "the item's "
-        "reference answer: 1 = says what the reference says."
-    )
+        return _(
+            "The mean over answers of {judge}'s scores of the answer, summed over both orders, "
+            "over its scores of the reference model's answer, summed the same way: 1 = as good "
+            "as the reference, above 1 = better. A judge swayed only by the order gives 1."
+        ).format(judge=code_span(judge["spec"]))
+    return _(
+        "The mean of {judge}'s score (1–10) / 10 of each answer against the item's reference "
+        "answer: 1 = says what the reference says."
+    ).format(judge=code_span(judge["spec"]))
 
 
 def score_columns(judge: dict[str, Any] | None) -> dict[str, Any]:
-    overlap = "1 = the answer is the reference, 0 = no overlap; mean over the answers to items "
     return {
-        "name": name_column("Model"),
+        "name": name_column(N_("Model")),
         "rouge1_f1": number_column(
-            "ROUGE-1",
-            f"F1 of the words shared with the reference answer. {overlap}with a reference.",
+            N_("ROUGE-1"),
+            N_(
+                "F1 of the words shared with the reference answer. 1 = the answer is the "
+                "reference, 0 = no overlap; mean over the answers to items with a reference."
+            ),
             "%.2f",
             SCORE_PX,
         ),
         "rouge1_ci": _ci_column("ROUGE-1"),
         "rougeL_f1": number_column(
-            "ROUGE-L",
-            f"F1 of the longest common word sequence with the reference. {overlap}with one.",
+            N_("ROUGE-L"),
+            N_(
+                "F1 of the longest common word sequence with the reference. 1 = the answer is "
+                "the reference, 0 = no overlap; mean over the answers to items with one."
+            ),
             "%.2f",
             SCORE_PX,
         ),
         "rougeL_ci": _ci_column("ROUGE-L"),
         "chrf": number_column(
-            "chrF",
-            f"Character n-gram F-score (sacrebleu chrF / 100). {overlap}with one.",
+            N_("chrF"),
+            N_(
+                "Character n-gram F-score (sacrebleu chrF / 100). 1 = the answer is the "
+                "reference, 0 = no overlap; mean over the answers to items with one."
+            ),
             "%.2f",
             SCORE_PX,
         ),
         "chrf_ci": _ci_column("chrF"),
-        "judge_score": number_column("Judge", _judge_help(judge), "%.2f", SCORE_PX),
-        "judge_ci": _ci_column("judge figure"),
-        "judged": number_column("Judged", "Answers the judge scored.", "%d", 58),
+        "judge_score": number_column(N_("Judge"), _judge_help(judge), "%.2f", SCORE_PX),
+        "judge_ci": _ci_column(_("judge figure")),
+        "judged": number_column(N_("Judged"), N_("Answers the judge scored."), "%d", 58),
         "judge_failures": number_column(
-            "Failures",
-            "Answers the judge failed on (no score in its reply, or the request failed): left "
-            "out of the mean, never counted as 0.",
+            N_("Failures"),
+            N_(
+                "Answers the judge failed on (no score in its reply, or the request failed): left "
+                "out of the mean, never counted as 0."
+            ),
             "%d",
             62,
         ),
@@ -114,35 +124,41 @@ def score_columns(judge: dict[str, Any] | None) -> dict[str, Any]:
 
 
 CHECK_COLUMNS: dict[str, Any] = {
-    "name": name_column("Model"),
+    "name": name_column(N_("Model")),
     "with_reference": number_column(
-        "With reference",
-        "Complete answers whose item has a reference answer (the set's, else the reference "
-        "model's): the ones ROUGE and chrF score.",
+        N_("With reference"),
+        N_(
+            "Complete answers whose item has a reference answer (the set's, else the reference "
+            "model's): the ones ROUGE and chrF score."
+        ),
         "%d",
         104,
     ),
     "wrong_language_text": st.column_config.TextColumn(
-        "Wrong language",
-        help="Answers in another language than their item's, of those checked (the item has a "
-        "language and the answer is long enough to tell).",
+        N_("Wrong language"),
+        help=N_(
+            "Answers in another language than their item's, of those checked (the item has a "
+            "language and the answer is long enough to tell)."
+        ),
         width=110,
     ),
     "latin_share_pct": number_column(
-        "Latin share",
-        "Mean share of Latin letters in the answers to items in a non-Latin script (e.g. "
-        "Russian); – without such items.",
+        N_("Latin share"),
+        N_(
+            "Mean share of Latin letters in the answers to items in a non-Latin script (e.g. "
+            "Russian); – without such items."
+        ),
         "%.0f%%",
         84,
     ),
     "other_script_chars": number_column(
-        "Other-script chars",
-        "Letters in neither the item's script nor Latin, summed over the answers.",
+        N_("Other-script chars"),
+        N_("Letters in neither the item's script nor Latin, summed over the answers."),
         "%d",
         124,
     ),
-    "empty": number_column("Empty", "Complete answers with no text.", "%d", 56),
-    "refusals": number_column("Refusals", "Answers that refuse to answer.", "%d", 70),
+    "empty": number_column(N_("Empty"), N_("Complete answers with no text."), "%d", 56),
+    "refusals": number_column(N_("Refusals"), N_("Answers that refuse to answer."), "%d", 70),
 }
 
 
@@ -160,7 +176,11 @@ def scores_frame(summary: dict[str, Any]) -> pd.DataFrame:
                 "chrf_ci": interval_cell(model, "chrf"),
                 "judge_ci": interval_cell(model, "judge_score"),
                 "wrong_language_text": (
-                    f"{model.get('wrong_language') or 0} of {checked}" if checked else None
+                    _("{count} of {checked}").format(
+                        count=model.get("wrong_language") or 0, checked=checked
+                    )
+                    if checked
+                    else None
                 ),
                 "latin_share_pct": None if latin is None else 100 * latin,
             }
@@ -173,7 +193,7 @@ def scores_section(summary: dict[str, Any], names: dict[str, str]) -> None:
     the judge's figure, each with its 95% interval, then the language and text checks."""
     frame = scores_frame(summary)
     if frame.empty:
-        st.caption("No model in this study.")
+        st.caption(_("No model in this study."))
         return
     judge = summary.get("judge")
     # Whether items have references is read from the items, not from the complete answers: a
@@ -181,30 +201,41 @@ def scores_section(summary: dict[str, Any], names: dict[str, str]) -> None:
     referenced = summary.get("items_with_reference") or 0
     if not referenced:
         st.caption(
-            "No ROUGE or chrF yet: no item has a reference answer. Add references to the set, "
-            "or name a reference model whose answers stand in for them."
+            _(
+                "No ROUGE or chrF yet: no item has a reference answer. Add references to the "
+                "set, or name a reference model whose answers stand in for them."
+            )
         )
     elif not any(m.get("with_reference") for m in summary["models"]):
         st.caption(
-            f"No ROUGE or chrF yet: {referenced} of {summary['items']} items have a reference "
-            "answer; their answers are scored once they are complete."
+            _(
+                "No ROUGE or chrF yet: {count} of {items} items have a reference answer; their "
+                "answers are scored once they are complete."
+            ).format(count=referenced, items=summary["items"])
         )
     model_table(frame, names, score_columns(judge))
     if judge is None:
         st.caption(
-            "Judge: no judge has scored this study yet; its figures appear here once one has."
+            _("Judge: no judge has scored this study yet; its figures appear here once one has.")
         )
     else:
         st.caption(
-            f"Judge: {code_span(hide_credentials(judge['spec']))}, protocol "
-            f"{judge['protocol']}, its latest verdicts. Hover a header for what a figure means."
+            _(
+                "Judge: {judge}, protocol {protocol}, its latest verdicts. Hover a header for "
+                "what a figure means."
+            ).format(judge=code_span(hide_credentials(judge["spec"])), protocol=judge["protocol"])
         )
     reference = summary.get("reference")
     if reference:
         st.caption(
-            f"Reference model: {code_span(hide_credentials(reference['model']))} · "
-            f"{reference.get('ok', 0)} complete answers, {reference.get('errors', 0)} failed; "
-            "shown apart, never ranked."
+            _(
+                "Reference model: {model} · {ok} complete answers, {errors} failed; shown "
+                "apart, never ranked."
+            ).format(
+                model=code_span(hide_credentials(reference["model"])),
+                ok=reference.get("ok", 0),
+                errors=reference.get("errors", 0),
+            )
         )
-    st.markdown("**Language and text checks**")
+    st.markdown("**" + _("Language and text checks") + "**")
     model_table(frame, names, CHECK_COLUMNS)

@@ -21,6 +21,7 @@ from lineup.app import (
     JUDGE_TIMEOUT_S,
     MAX_TIMEOUT_S,
     MAX_TOKENS,
+    N_,
     SIMPLER_TEMPLATE_HINT,
     STUDY_DONE,
     STUDY_RUNNING,
@@ -28,17 +29,20 @@ from lineup.app import (
     JudgeRun,
     Lineup,
     StudyInfo,
+    _,
     code_span,
+    error_text,
     escape_markdown,
     hide_credentials,
+    state_word,
 )
 
 POLL_S = 1.0
 MIN_TIMEOUT_S = 1.0
 REPLY_BOX_PX, REPLY_BOX_CHARS = 150, 300
-PROTOCOLS = {
-    "reference": "Against the reference answer (score / 10)",
-    "pairwise": "Beside the reference model's answer, both orders (candidate / reference)",
+PROTOCOLS = {  # marked; the radio is given them said
+    "reference": N_("Against the reference answer (score / 10)"),
+    "pairwise": N_("Beside the reference model's answer, both orders (candidate / reference)"),
 }
 
 
@@ -47,8 +51,10 @@ def scoring_panel(app: Lineup, study: StudyInfo) -> None:
     whose it is."""
     if study.reference_for is not None:
         st.info(
-            f"This study runs the reference model of study {study.reference_for}: its answers "
-            "are that study's references, shown apart and never ranked.",
+            _(
+                "This study runs the reference model of study {id}: its answers are that "
+                "study's references, shown apart and never ranked."
+            ).format(id=study.reference_for),
             icon=":material/info:",
         )
         return
@@ -63,24 +69,28 @@ def scoring_panel(app: Lineup, study: StudyInfo) -> None:
 
 
 def reference_part(app: Lineup, study: StudyInfo, reference: StudyInfo | None) -> None:
-    st.markdown("**Reference model**")
+    st.markdown("**" + _("Reference model") + "**")
     if reference is None:
         st.caption(
-            "A model run once per item beside the study, shown apart and never ranked. Items "
-            "without a reference answer in the set take its answer; the pairwise judge "
-            "compares every answer with it."
+            _(
+                "A model run once per item beside the study, shown apart and never ranked. "
+                "Items without a reference answer in the set take its answer; the pairwise "
+                "judge compares every answer with it."
+            )
         )
         row = st.columns([4, 1], vertical_alignment="bottom")
         chosen = row[0].selectbox(
-            "Reference model",
+            _("Reference model"),
             model_options(app, "vlm"),
             index=None,
             key=f"reference-model-{study.id}",
             accept_new_options=True,
-            placeholder="Pick, or type a spec such as openai:gpt-4o@https://api.openai.com/v1",
+            placeholder=_("Pick, or type a spec such as {spec}").format(
+                spec="openai:gpt-4o@https://api.openai.com/v1"
+            ),
         )
         row[1].button(
-            "Run it",
+            _("Run it"),
             icon=":material/play_arrow:",
             key=f"reference-run-{study.id}",
             disabled=not chosen,
@@ -100,7 +110,7 @@ def _start_reference(app: Lineup, study_id: int, model: str | None) -> None:
     try:
         app.scores.start_reference(study_id, model)
     except INPUT_ERRORS as exc:
-        st.session_state[f"reference-error-{study_id}"] = str(exc)
+        st.session_state[f"reference-error-{study_id}"] = error_text(exc)
     else:
         st.session_state.pop(f"reference-error-{study_id}", None)
 
@@ -112,9 +122,15 @@ def _reference_progress(app: Lineup, reference: StudyInfo) -> None:
 
     def draw() -> None:
         progress = app.studies.progress(reference.id)
-        text = (
-            f"{code_span(reference.models[0])} · study {reference.id} · {progress.status} · "
-            f"{progress.done} of {progress.total} answers · {progress.errors} failed"
+        text = _(
+            "{model} · study {id} · {status} · {done} of {total} answers · {errors} failed"
+        ).format(
+            model=code_span(reference.models[0]),
+            id=reference.id,
+            status=state_word(progress.status),
+            done=progress.done,
+            total=progress.total,
+            errors=progress.errors,
         )
         st.progress(progress.done / progress.total if progress.total else 1.0, text=text)
         if progress.status != reference.status:
@@ -124,7 +140,7 @@ def _reference_progress(app: Lineup, reference: StudyInfo) -> None:
     st.fragment(draw, run_every=POLL_S if running else None)()
     if reference.status not in (STUDY_RUNNING, STUDY_DONE):
         st.button(
-            "Resume the reference model",
+            _("Resume the reference model"),
             icon=":material/play_arrow:",
             key=f"reference-resume-{study_id}",
             on_click=_start_reference,
@@ -136,7 +152,7 @@ def _reference_progress(app: Lineup, reference: StudyInfo) -> None:
 
 
 def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
-    st.markdown("**LLM judge**")
+    st.markdown("**" + _("LLM judge") + "**")
     # The study's judges come first, the running or else the latest chosen: a reload (a new
     # session) or an endpoint that no longer lists the judge still shows the one at work.
     job = app.scores.judging(study.id)
@@ -149,36 +165,43 @@ def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
     )
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     judge = left.selectbox(
-        "Judge",
+        _("Judge"),
         options,
         index=None if last is None else options.index(last.spec),
         key=f"judge-model-{study.id}",
         format_func=hide_credentials,  # an old row's spec may hold them
         accept_new_options=True,
-        placeholder="Pick, or type a chat model's spec such as ollama:qwen2.5:14b",
-        help="Any chat model. It sees the item's image only if its server says it can see. "
-        "Model names never reach it.",
+        placeholder=_("Pick, or type a chat model's spec such as {spec}").format(
+            spec="ollama:qwen2.5:14b"
+        ),
+        help=_(
+            "Any chat model. It sees the item's image only if its server says it can see. "
+            "Model names never reach it."
+        ),
     )
+    protocol_words = {key: _(words) for key, words in PROTOCOLS.items()}
     protocol: str = right.radio(
-        "Protocol",
+        _("Protocol"),
         list(PROTOCOLS.keys()),
         index=0 if last is None else list(PROTOCOLS).index(last.protocol),
-        format_func=lambda p: PROTOCOLS[p],
+        format_func=lambda p: protocol_words.get(p, p),
         key=f"judge-protocol-{study.id}",
     )
     limits = st.columns([1, 1, 2], vertical_alignment="bottom")
     limits[0].number_input(
-        "Max tokens",
+        _("Max tokens"),
         min_value=1,
         max_value=MAX_TOKENS,
         value=JUDGE_MAX_TOKENS if last is None else int(last.max_tokens),
         step=64,
         key=f"judge-max-tokens-{study.id}",
-        help="The judge's output token limit per answer: a judge that repeats itself stops "
-        "here. A verdict needs a few sentences; a reasoning model needs more.",
+        help=_(
+            "The judge's output token limit per answer: a judge that repeats itself stops "
+            "here. A verdict needs a few sentences; a reasoning model needs more."
+        ),
     )
     limits[1].number_input(
-        "Timeout (s)",
+        _("Timeout (s)"),
         min_value=MIN_TIMEOUT_S,
         max_value=MAX_TIMEOUT_S,
         # The CLI takes any positive timeout; the panel's field starts at MIN_TIMEOUT_S.
@@ -186,22 +209,26 @@ def judge_part(app: Lineup, study: StudyInfo, *, has_reference: bool) -> None:
         step=10.0,
         format="%g",
         key=f"judge-timeout-{study.id}",
-        help="Seconds the judge may take per answer; its request is stopped then, the answer "
-        "counted as failed and asked again next time.",
+        help=_(
+            "Seconds the judge may take per answer; its request is stopped then, the answer "
+            "counted as failed and asked again next time."
+        ),
     )
     if protocol == "pairwise" and not has_reference:
-        st.caption("The pairwise protocol needs a reference model: run one above first.")
+        st.caption(_("The pairwise protocol needs a reference model: run one above first."))
     template_editor(app, study.id, protocol)
     st.button(
-        "Score",
+        _("Score"),
         type="primary",
         icon=":material/grading:",
         key=f"judge-start-{study.id}",
         disabled=not judge or running or (protocol == "pairwise" and not has_reference),
         on_click=_start_judging,
         args=(app, study.id, judge, protocol),
-        help="Saves the template, then asks the judge about every answer it has not scored "
-        "with this template; the verdicts stored so far are kept.",
+        help=_(
+            "Saves the template, then asks the judge about every answer it has not scored "
+            "with this template; the verdicts stored so far are kept."
+        ),
     )
     error = st.session_state.get(f"judge-error-{study.id}")
     if error:
@@ -219,31 +246,33 @@ def template_editor(app: Lineup, study_id: int, protocol: str) -> None:
     key = _template_key(study_id, protocol)
     if key not in st.session_state:
         st.session_state[key] = app.scores.template(study_id, protocol)
-    with st.expander("The judge's prompt", icon=":material/edit_note:"):
+    with st.expander(_("The judge's prompt"), icon=":material/edit_note:"):
         placeholders = (
             "{question}, {reference}, {answer}"
             if protocol == "reference"
             else "{question}, {answer_1}, {answer_2}"
         )
         st.caption(
-            f"Filled in for every answer: {placeholders}. The reply must give "
-            + (
-                '{"score": 1-10, "reasons": "..."}.'
+            _(
+                "Filled in for every answer: {placeholders}. The reply must give {reply}. An "
+                "edited template asks every answer again."
+            ).format(
+                placeholders=placeholders,
+                reply='{"score": 1-10, "reasons": "..."}'
                 if protocol == "reference"
-                else '{"score_1": 1-10, "score_2": 1-10, "reasons": "..."}.'
+                else '{"score_1": 1-10, "score_2": 1-10, "reasons": "..."}',
             )
-            + " An edited template asks every answer again."
         )
-        st.text_area("Template", key=key, height=320, label_visibility="collapsed")
+        st.text_area(_("Template"), key=key, height=320, label_visibility="collapsed")
         row = st.container(horizontal=True)
         row.button(
-            "Save template",
+            _("Save template"),
             key=f"{key}-save",
             on_click=_save_clicked,
             args=(app, study_id, protocol),
         )
         row.button(
-            "Back to the default",
+            _("Back to the default"),
             key=f"{key}-reset",
             on_click=_reset_template,
             args=(app, study_id, protocol),
@@ -256,7 +285,7 @@ def _save_template(app: Lineup, study_id: int, protocol: str) -> bool:
             study_id, protocol, st.session_state[_template_key(study_id, protocol)]
         )
     except INPUT_ERRORS as exc:
-        st.session_state[f"judge-error-{study_id}"] = str(exc)
+        st.session_state[f"judge-error-{study_id}"] = error_text(exc)
         return False
     st.session_state.pop(f"judge-error-{study_id}", None)
     return True
@@ -287,7 +316,7 @@ def _start_judging(app: Lineup, study_id: int, judge: str | None, protocol: str)
             timeout_s=float(st.session_state[f"judge-timeout-{study_id}"]),
         )
     except INPUT_ERRORS as exc:
-        st.session_state[f"judge-error-{study_id}"] = str(exc)
+        st.session_state[f"judge-error-{study_id}"] = error_text(exc)
     else:
         st.session_state.pop(f"judge-error-{study_id}", None)
 
@@ -301,19 +330,21 @@ def judge_progress(job: JudgeJob) -> None:
         state = job.progress()
         if state.running != drawn_running:
             st.rerun()
-        label = f"Judge `{state.judge}` ({state.protocol})"
+        label = _("Judge `{judge}` ({protocol})").format(judge=state.judge, protocol=state.protocol)
         if state.running:
             total = state.total or 0
             st.progress(
                 state.done / total if total else 0.0,
-                text=f"{label}: {state.done} of {total or '?'} requests",
+                text=_("{judge}: {done} of {total} requests").format(
+                    judge=label, done=state.done, total=total or "?"
+                ),
             )
             st.button(
-                "Stop the judge",
+                _("Stop the judge"),
                 icon=":material/stop:",
                 key=f"judge-stop-{state.study_id}",
                 on_click=job.stop,
-                help="The request in flight is stopped; Score again asks it and the rest.",
+                help=_("The request in flight is stopped; Score again asks it and the rest."),
             )
         elif state.error:
             # The judge's server may be quoted: shown as the text it is.
@@ -328,21 +359,31 @@ def judge_progress(job: JudgeJob) -> None:
 def judge_outcome(label: str, run: JudgeRun, *, stopped: bool) -> None:
     """How the judge's run ended: a failure when most of its verdicts have no score (red, with
     the first replies, as text), some failures in amber, else green."""
-    counts = f"{run.asked} asked, {run.cached} already judged, {run.failed} failed" + (
-        f", {run.skipped} answers without a reference" if run.skipped else ""
-    )
+    counts = (
+        _(
+            "{asked} asked, {cached} already judged, {failed} failed, {skipped} answers without "
+            "a reference"
+        )
+        if run.skipped
+        else _("{asked} asked, {cached} already judged, {failed} failed")
+    ).format(asked=run.asked, cached=run.cached, failed=run.failed, skipped=run.skipped)
     verdicts = run.scored + run.unscored
     if run.mostly_failed:
         st.error(
-            f"{label} failed: {run.unscored} of {verdicts} verdicts have no score ({counts}). "
-            "The first replies:",
+            _(
+                "{judge} failed: {unscored} of {verdicts} verdicts have no score ({counts}). "
+                "The first replies:"
+            ).format(judge=label, unscored=run.unscored, verdicts=verdicts, counts=counts),
             icon=":material/error:",
         )
         failed_replies(run)
-        st.caption(SIMPLER_TEMPLATE_HINT)
+        st.caption(_(SIMPLER_TEMPLATE_HINT))
         return
-    how = "stopped" if stopped else "done"
-    text = f"{label} {how}: {counts}; {run.scored} of {verdicts} verdicts scored."
+    text = (
+        _("{judge} stopped: {counts}; {scored} of {verdicts} verdicts scored.")
+        if stopped
+        else _("{judge} done: {counts}; {scored} of {verdicts} verdicts scored.")
+    ).format(judge=label, counts=counts, scored=run.scored, verdicts=verdicts)
     if run.unscored:
         st.warning(text, icon=":material/warning:")
         failed_replies(run)
@@ -357,10 +398,14 @@ def failed_replies(run: JudgeRun) -> None:
     text (model output is never rendered as Markdown)."""
     for shown in run.failed_replies:
         with st.container(border=True):
-            st.caption(f"Answer {shown.generation_id} · {shown.status}")
+            st.caption(
+                _("Answer {id} · {status}").format(
+                    id=shown.generation_id, status=state_word(shown.status)
+                )
+            )
             if shown.error:
                 st.text(shown.error)
-            reply = shown.reply or "(no reply text)"
+            reply = shown.reply or _("(no reply text)")
             # A judge that repeats itself fills its limit: a few lines, the rest scrolled.
             height: int | Literal["content"] = (
                 REPLY_BOX_PX if len(reply) > REPLY_BOX_CHARS else "content"

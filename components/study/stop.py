@@ -4,14 +4,16 @@ queue without them (the queue is blind). Both draw `study show --json`'s `stop_l
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 import streamlit as st
 
-from components.study.common import count_text, words
-from lineup.app import MIN_ITEMS, _, escape_markdown, ngettext, percent
+from components.study.common import words
+from lineup.app import MIN_ITEMS, N_, _, escape_markdown, ngettext, number, percent
 
-HOW = (
+HOW = N_(
     "How, from everyone's labels: a model's score is the mean over the items of its answers' "
     "labels ({r} 1, {p} ½, {i} 0). The items are resampled 1,000 times with all their "
     "answers and labels; a difference is shown when its 95% interval excludes 0. The "
@@ -22,25 +24,78 @@ HOW = (
 )
 
 
+# Why there is no chance or estimate, as lineup.measure.stopping words it (its templates,
+# copied and marked here so the page says them in its language; English is left as it is).
+_REASONS = (
+    (re.compile(r"^no item is labeled for both yet$"), N_("no item is labeled for both yet")),
+    (
+        re.compile(r"^(?P<n>\d+) items labeled for both: an estimate needs (?P<minimum>\d+)$"),
+        N_("{n} items labeled for both: an estimate needs {minimum}"),
+    ),
+    (
+        re.compile(
+            r"^every one of the (?P<n>\d+) items gives the same difference: no spread to go on$"
+        ),
+        N_("every one of the {n} items gives the same difference: no spread to go on"),
+    ),
+    (
+        re.compile(r"^no difference so far \(0\): no number of items decides an effect of 0$"),
+        N_("no difference so far (0): no number of items decides an effect of 0"),
+    ),
+    (re.compile(r"^only one model has labeled items$"), N_("only one model has labeled items")),
+    (
+        re.compile(r"^the leader has (?P<n>\d+) labeled items: fewer than (?P<minimum>\d+)$"),
+        N_("the leader has {n} labeled items: fewer than {minimum}"),
+    ),
+)
+
+
+def _reason(text: str | None) -> str:
+    """A reason of lineup.measure.stopping in the page's language (as it is when unknown)."""
+    if text is None:
+        return ""
+    for pattern, template in _REASONS:
+        found = pattern.match(text)
+        if found:
+            return _(template).format(**found.groupdict())
+    return text
+
+
 def _percent(share: float | None) -> str:
-    if share is None:
-        return "–"
-    shown = f"{100 * share:.0f}%"
-    # 99.6% is not certainty: never round a share short of 1 up to 100%.
-    return "over 99%" if shown == "100%" and share < 1 else shown
-
-
-def _items(n: int | None) -> str:
-    return "–" if n is None else count_text(n, "item")
+    # 99.6% is not certainty: never round a share short of 1 up to 100% (_share).
+    return "–" if share is None else _share(share)
 
 
 def _more(n: int) -> str:
-    return f"{n} more item{'' if n == 1 else 's'}"
+    return ngettext("{count} more item", "{count} more items", n).format(count=n)
 
 
 def _signed(value: float) -> str:
     """A difference with its sign, the minus a real one."""
-    return f"{value:+.2f}".replace("-", "\u2212")
+    return ("\u2212" if math.copysign(1.0, value) < 0 else "+") + number(abs(value), 2)
+
+
+def _pair_head(name: str, diff: float, items: int) -> str:
+    """How far the other model is from the leader over the items both have."""
+    if diff > 0:
+        template = ngettext(
+            "**{name}** scores {gap} lower over the {count} item both have",
+            "**{name}** scores {gap} lower over the {count} items both have",
+            items,
+        )
+    elif diff < 0:
+        template = ngettext(
+            "**{name}** scores {gap} higher over the {count} item both have",
+            "**{name}** scores {gap} higher over the {count} items both have",
+            items,
+        )
+    else:
+        template = ngettext(
+            "**{name}** scores the same over the {count} item both have",
+            "**{name}** scores the same over the {count} items both have",
+            items,
+        )
+    return template.format(name=name, gap=number(abs(diff), 2), count=items)
 
 
 def _pair_line(pair: dict[str, Any], names: dict[str, str]) -> str:
@@ -48,72 +103,86 @@ def _pair_line(pair: dict[str, Any], names: dict[str, str]) -> str:
     labeled, the interval of that difference, and what would decide it."""
     name = escape_markdown(names.get(pair["b"], pair["b"]))
     if pair["diff"] is None:
-        return f"- **{name}**: {pair['items_needed_reason']}."
-    gap = abs(pair["diff"])
-    side = "lower" if pair["diff"] > 0 else "higher" if pair["diff"] < 0 else "the same"
-    head = f"- **{name}** scores {gap:.2f} {side} over the {_items(pair['items'])} both have"
-    if side == "the same":
-        head = f"- **{name}** scores the same over the {_items(pair['items'])} both have"
+        return "- " + _("**{name}**: {reason}.").format(
+            name=name, reason=_reason(pair["items_needed_reason"])
+        )
+    head = "- " + _pair_head(name, pair["diff"], pair["items"] or 0)
     if pair["ci_low"] is not None and pair["ci_high"] is not None:
-        head += (
-            f" (95% interval of the difference {_signed(pair['ci_low'])} to "
-            f"{_signed(pair['ci_high'])}, which holds 0)"
+        head += _(" (95% interval of the difference {low} to {high}, which holds 0)").format(
+            low=_signed(pair["ci_low"]), high=_signed(pair["ci_high"])
         )
     if pair["items_needed"] is None:
-        return f"{head}; no estimate: {pair['items_needed_reason']}."
-    tail = f"; about {_more(pair['items_needed'])} would decide it"
-    if pair["beyond_set"]:
-        left = pair["items_left"]
-        tail += (
-            ", but every item of the set is labeled for both"
-            if left == 0
-            else f", more than the {count_text(left, 'item')} the set has left"
+        return head + _("; no estimate: {reason}.").format(
+            reason=_reason(pair["items_needed_reason"])
         )
-    return head + tail + "."
+    more = _more(pair["items_needed"])
+    if not pair["beyond_set"]:
+        return head + _("; about {more} would decide it.").format(more=more)
+    left = pair["items_left"]
+    if left == 0:
+        return head + _(
+            "; about {more} would decide it, but every item of the set is labeled for both."
+        ).format(more=more)
+    return head + ngettext(
+        "; about {more} would decide it, more than the {count} item the set has left.",
+        "; about {more} would decide it, more than the {count} items the set has left.",
+        left,
+    ).format(more=more, count=left)
 
 
 def stop_labeling_block(stop: dict[str, Any], names: dict[str, str], kind: str) -> None:
     """The Studies page's block, beside the relevance table: whether labeling more would
     change the answer to "which model is best", and what would."""
     said = words(kind)
-    how = HOW.format(r=said["relevant"], p=said["partial"], i=said["irrelevant"])
+    how = _(HOW).format(r=said["relevant"], p=said["partial"], i=said["irrelevant"])
     state = stop["state"]
     if state == "one model":
-        st.caption("Can I stop labeling? One model: there is no comparison to decide.")
+        st.caption(_("Can I stop labeling? One model: there is no comparison to decide."))
         return
     if state == "no labels":
-        st.caption("Can I stop labeling? Not yet: no answer is labeled.")
+        st.caption(_("Can I stop labeling? Not yet: no answer is labeled."))
         return
     leader = escape_markdown(names.get(stop["leader"], stop["leader"]))
-    best = _percent(stop["p_leader_best"])
+    score = number(stop["leader_value"], 2)
     chance = (
-        f"the best in {best} of the resamples of the items"
+        _("the best in {share} of the resamples of the items").format(
+            share=_percent(stop["p_leader_best"])
+        )
         if stop["p_leader_best"] is not None
-        else f"no chance of being best yet ({stop['p_leader_best_reason']})"
+        else _("no chance of being best yet ({reason})").format(
+            reason=_reason(stop["p_leader_best_reason"])
+        )
     )
     if stop["can_stop"]:
         st.success(
-            f"**Can I stop labeling? Yes.** {leader} (score {stop['leader_value']:.2f}) is "
-            f"shown better than every other model on this set: {chance}.",
+            _(
+                "**Can I stop labeling? Yes.** {leader} (score {score}) is shown better than "
+                "every other model on this set: {chance}."
+            ).format(leader=leader, score=score, chance=chance),
             icon=":material/task_alt:",
         )
         st.caption(how)
         return
     pairs = stop["undecided_pairs"]
     text = (
-        f"**Can I stop labeling? Not yet.** {leader} leads (score "
-        f"{stop['leader_value']:.2f}), {chance}, but is not yet told apart from "
-        f"{count_text(len(pairs), 'model')}:\n"
+        ngettext(
+            "**Can I stop labeling? Not yet.** {leader} leads (score {score}), {chance}, but is "
+            "not yet told apart from {count} model:",
+            "**Can I stop labeling? Not yet.** {leader} leads (score {score}), {chance}, but is "
+            "not yet told apart from {count} models:",
+            len(pairs),
+        ).format(leader=leader, score=score, chance=chance, count=len(pairs))
+        + "\n"
         + "\n".join(_pair_line(pair, names) for pair in pairs)
     )
     if stop["items_needed"] is not None:
-        text += (
-            f"\n\nAbout **{_more(stop['items_needed'])}**, labeled for every model, "
-            "would decide them if the differences stay as they are."
-        )
+        text += "\n\n" + _(
+            "About **{more}**, labeled for every model, would decide them if the differences "
+            "stay as they are."
+        ).format(more=_more(stop["items_needed"]))
         if stop["beyond_set"]:
-            text += (
-                " The set has not that many left: at these differences it is too small to "
+            text += " " + _(
+                "The set has not that many left: at these differences it is too small to "
                 "tell, and the models may be about as good."
             )
     st.info(text, icon=":material/pending:")

@@ -47,6 +47,7 @@ from lineup.core import (
     TIMEOUT,
     InputError,
     _,
+    state_word,
 )
 
 FAILED = "failed"  # every final state but `ok`
@@ -214,24 +215,24 @@ class LeaderboardFilter:
 
     def describe(self) -> str:
         """The filters set, in words, e.g. `study #3, tag "billing", started from 2026-11-01`."""
-        parts = []
+        parts = []  # each a phrase standing alone, in the current language
         if self.study_id is not None:
-            parts.append(f"study #{self.study_id}")
+            parts.append(_("study #{id}").format(id=self.study_id))
         if self.set_name is not None:
-            parts.append(f'set "{self.set_name}"')
+            parts.append(_('set "{name}"').format(name=self.set_name))
         if self.tag is not None:
-            parts.append(f'tag "{self.tag}"')
+            parts.append(_('tag "{tag}"').format(tag=self.tag))
         if self.since is not None:
-            parts.append(f"started from {_moment_text(self.since)}")
+            parts.append(_("started from {moment}").format(moment=_moment_text(self.since)))
         if self.until is not None:
-            parts.append(f"started before {_moment_text(self.until)}")
+            parts.append(_("started before {moment}").format(moment=_moment_text(self.until)))
         if self.annotator is not None:
-            parts.append(f"labels by {self.annotator}")
+            parts.append(_("labels by {annotator}").format(annotator=self.annotator))
         if self.status is not None:
-            parts.append(f"status {self.status}")
+            parts.append(_("status {status}").format(status=state_word(self.status)))
         if self.alone:
-            parts.append("measured alone")
-        return ", ".join(parts) if parts else "no filter"
+            parts.append(_("measured alone"))
+        return ", ".join(parts) if parts else _("no filter")
 
 
 def day_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:

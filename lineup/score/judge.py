@@ -71,7 +71,7 @@ from backends.base import BackendError, CancelToken, EndpointBackend, ImageInput
 from backends.registry import backend_class
 from backends.spec import ModelSpec
 from lineup.catalog import ResolvedModel
-from lineup.core import REDACTED_COUNT, redacted
+from lineup.core import N_, REDACTED_COUNT, redacted
 from lineup.score.judge_ask import (
     StoredVerdict,
     Task,
@@ -108,7 +108,7 @@ from lineup.study import StudyInfo, study_answers
 MOSTLY_FAILED_SHARE = 0.5
 FAILED_REPLIES_SHOWN = 3
 REPLY_SHOWN_CHARS = 600
-SIMPLER_TEMPLATE_HINT = (
+SIMPLER_TEMPLATE_HINT = N_(  # marked: said through `_()` where shown
     'A small model may need a simpler template: ask for one line "Score: N" (N from 1 to 10) '
     "and nothing else, or choose a larger judge."
 )

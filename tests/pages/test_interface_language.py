@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lineup.app import short_names
 from lineup.app.facade import Lineup
 from tests.builders import MODELS, make_study
 from tests.pages.pseudo import shown_strings, untranslated
@@ -239,3 +240,66 @@ def test_the_compare_voices_page_shows_nothing_outside_the_catalog(pseudo: Path)
     assert len(at.warning) == 2
     stt = ["faster-whisper:tiny.en", "faster-whisper:base", "auto", "'ru'", "ru", "en"]
     assert untranslated(at, [*TERMS, *voices, *stt, "Оплата не прошла."]) == []
+
+
+def _labeled_study(
+    app: Lineup, kind: str = "vlm", name: str = "pseudo set"
+) -> tuple[int, list[str]]:
+    """A finished study of three items by MODELS (or two voices), most answers labeled by two
+    annotators; returns its id and the page's data words (set name, specs, short names,
+    annotators), which are never translated."""
+    models = MODELS if kind == "vlm" else ["espeak:en-us", "espeak:en-gb"]
+    study_id, ids = make_study(
+        app.store, app.media, models=models, items=5, kind=kind, name=f"{kind} {name}"
+    )
+    for (item, model, _repeat), generation_id in sorted(ids.items()):
+        first = "relevant" if (item + models.index(model)) % 2 else "partial"
+        app.labels.add(generation_id, first, annotator="ana")
+        app.labels.add(generation_id, "relevant" if item % 3 else "irrelevant", annotator="bo")
+    names = list(short_names(models).values())
+    titles = [app.catalog.model_label(spec).title for spec in models]
+    return study_id, [f"{kind} {name}", *models, *names, *titles, "ana", "bo", "screenshot"]
+
+
+@pytest.mark.parametrize("kind", ["vlm", "tts"])
+def test_the_studies_page_shows_nothing_outside_the_catalog(pseudo: Path, kind: str) -> None:
+    app = Lineup.open()
+    study_id, data = _labeled_study(app, kind)
+    at = open_page("app_pages/studies.py", lang="pseudo", study=str(study_id))
+    assert not at.exception
+    assert at.title[0].value == "⟦Studies⟧"
+    assert at.dataframe  # the study's tables are drawn, their headers read below
+    assert untranslated(at, TERMS + data) == []
+
+
+def test_two_studies_compared_show_nothing_outside_the_catalog(pseudo: Path) -> None:
+    app = Lineup.open()
+    baseline, data = _labeled_study(app)
+    candidate, more = _labeled_study(app, name="candidate set")
+    at = open_page("app_pages/studies.py", lang="pseudo", compare=f"{baseline},{candidate}")
+    assert not at.exception
+    assert any("⟦Paired differences⟧" in h.value for h in at.subheader)
+    assert untranslated(at, TERMS + data + more) == []
+
+
+def test_the_leaderboard_shows_nothing_outside_the_catalog(pseudo: Path) -> None:
+    app = Lineup.open()
+    study_id, data = _labeled_study(app)
+    _voices, voice_data = _labeled_study(app, "tts")
+    at = open_page("app_pages/leaderboard.py", lang="pseudo", study=str(study_id))
+    assert not at.exception
+    assert at.title[0].value == "⟦Leaderboard⟧"
+    assert [tab.label for tab in at.tabs] == ["⟦VLMs⟧", "⟦Voices⟧", "⟦All rows⟧"]
+    assert untranslated(at, TERMS + data + voice_data) == []
+
+
+def test_the_studies_and_leaderboard_pages_in_russian(lineup_home: Path) -> None:
+    app = Lineup.open()
+    study_id, _data = _labeled_study(app)
+    at = open_page("app_pages/studies.py", lang="ru", study=str(study_id))
+    assert not at.exception
+    assert at.title[0].value == "Исследования"
+    assert "Рейтинг и согласие" in [h.value for h in at.subheader]
+    board = open_page("app_pages/leaderboard.py", lang="ru", study=str(study_id))
+    assert not board.exception
+    assert [tab.label for tab in board.tabs] == ["VLM", "Голоса", "Все строки"]
