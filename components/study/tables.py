@@ -189,7 +189,7 @@ SPEED_COLUMNS: dict[str, Any] = {
 # What the speed figures were measured under: beside them, in a table of their own (the speed
 # table and these together are wider than the page).
 CONDITION_COLUMNS: dict[str, Any] = {
-    "name": name_column("Model"),
+    "name": name_column(N_("Model")),
     **CONTENTION_SHOWN,
     "cold_answers": number_column(
         N_("Cold"),
@@ -338,8 +338,10 @@ def speed_table(tables: StudyTables, names: dict[str, str]) -> None:
     contention_badge(tables, names)
     model_table(tables.speed, names, SPEED_COLUMNS)
     st.caption(
-        "Measured under: other requests in flight on the host, cold answers (kept out of the "
-        "figures above) and energy."
+        _(
+            "Measured under: other requests in flight on the host, cold answers (kept out of the "
+            "figures above) and energy."
+        )
     )
     model_table(tables.speed, names, CONDITION_COLUMNS)
 
