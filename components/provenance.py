@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from lineup.app import Lineup, Run, _, card_facts, escape_markdown, machine_line
+from lineup.app import Lineup, Run, _, card_facts, escape_markdown, host_words, machine_line
 
 ASKING_POLL_S = 0.5
 
@@ -24,6 +24,7 @@ def model_card(card: Mapping[str, Any] | None, *, asking: bool = False) -> None:
     facts = card_facts(card)
     engine = (card or {}).get("engine")
     host = (card or {}).get("host")
+    host = host_words(host) if host else None
     title = " · ".join(str(part) for part in (engine, host) if part) or _("not recorded")
     with st.expander(
         _("What ran where: {title}").format(title=escape_markdown(title)), icon=":material/dns:"

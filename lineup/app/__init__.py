@@ -108,6 +108,7 @@ from lineup.run import (
     JobView,
     card_facts,
     card_line,
+    host_words,
     machine_line,
 )
 from lineup.score import (
@@ -196,6 +197,7 @@ __all__ = [
     "MATRIX_FIGURES",
     "RANK_RULE",
     "card_facts",
+    "host_words",
     "card_line",
     "machine_line",
     "pair_matrix",

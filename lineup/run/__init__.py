@@ -23,6 +23,7 @@ from lineup.run.provenance import (
     card_facts,
     card_line,
     differences,
+    host_words,
     machine_line,
     machine_snapshot,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "TTSComparison",
     "active_run",
     "card_facts",
+    "host_words",
     "card_line",
     "describe_error",
     "differences",

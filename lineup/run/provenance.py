@@ -322,6 +322,16 @@ _CARD_FIELDS = (
 )
 
 
+IN_PROCESS = "in process"  # backends.probe's host of an in-process engine's card
+_IN_PROCESS_SAID = N_("in process")
+
+
+def host_words(host: object) -> str:
+    """A card's host as a person reads it: an in-process engine's said in the language, any
+    server's host as it is."""
+    return _(_IN_PROCESS_SAID) if host == IN_PROCESS else str(host)
+
+
 def card_facts(card: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """What a model's card says, as (label, text) pairs in a fixed order, the engine first;
     then what is not known, with why ("Not known": "vram_bytes: /api/ps: no answer ...")."""
@@ -340,6 +350,8 @@ def card_facts(card: Mapping[str, Any] | None) -> list[tuple[str, str]]:
             text = grouped(value)
         elif field == "digest":
             text = str(value)[:19]
+        elif field == "host":
+            text = host_words(value)
         else:
             text = str(value)
         facts.append((_(label), text))
@@ -459,7 +471,7 @@ def machine_of(host: str) -> str:
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
     if name.startswith("[") and "]" in name:
         name = name[: name.index("]") + 1]
-    local = name == "in process" or is_this_machine(name.strip("[]").lower())
+    local = name == IN_PROCESS or is_this_machine(name.strip("[]").lower())
     return THIS_MACHINE if local else name
 
 

@@ -12,7 +12,7 @@ import pytest
 from lineup.cli.main import main
 from lineup.core import InputError, check_question, check_seed, set_language, using_language
 from lineup.measure import LiveFigures, contention_note, in_flight_words, live_line, stall_line
-from lineup.run import ColumnConditions, differences
+from lineup.run import ColumnConditions, card_facts, differences, host_words
 from lineup.sets import SetError, read_set_bytes
 from tests.builders import png_bytes
 
@@ -264,3 +264,15 @@ def test_the_live_line_the_contention_words_and_the_differences_in_russian() -> 
             "Измерено при разной нагрузке: b — вместе с не более чем 2 другими запросами на "
             "том же хосте, a — в одиночку.",
         ]
+
+
+def test_an_in_process_engine_s_host_is_said_and_a_server_s_host_kept() -> None:
+    in_process = {"engine": "ocr", "host": "in process", "engine_version": "5.3.0"}
+    server = {"engine": "ollama", "host": "gpu1:11434"}
+    with using_language("en"):
+        assert ("Host", "in process") in card_facts(in_process)
+        assert host_words("in process") == "in process"
+    with using_language("ru"):
+        assert ("Хост", "в процессе Lineup") in card_facts(in_process)
+        assert ("Хост", "gpu1:11434") in card_facts(server)  # a server's host as it is
+        assert host_words("gpu1:11434") == "gpu1:11434"
