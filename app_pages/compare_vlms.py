@@ -13,6 +13,7 @@ from components.context import (
     page_runs,
     recent_runs_sidebar,
 )
+from components.layout import whole_pill_labels
 from components.models import model_picker
 from components.runs import (
     REDRAW_INTERVAL_S,
@@ -162,6 +163,7 @@ with left:
 
 with right:
     if sample_questions:
+        whole_pill_labels("sample_question")
         picked = st.pills(_("Sample questions"), sample_questions, key="sample_question", wrap=True)
         if picked and st.session_state.get("question_from_pill") != picked:
             st.session_state["question"] = picked
