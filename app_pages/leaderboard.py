@@ -20,6 +20,7 @@ from components.exports import csv_download, streamed_csv_download
 from components.leaderboard_filters import filter_bar
 from components.stats import contention_badge
 from components.study import ranking_and_agreement, said_columns
+from components.tables import dataframe
 from lineup.app import (
     N_,
     ExportTable,
@@ -270,7 +271,7 @@ def tables(
             contention_badge(
                 [(names[r[name_key]], r["concurrent_min"], r["concurrent_max"]) for r in rows]
             )
-        st.dataframe(
+        dataframe(
             frame,
             hide_index=True,
             column_order=list(config),

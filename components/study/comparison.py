@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from components.study.common import EMPTY_CELL, NAME_PX, TABLE_PX, number_column, said_columns
+from components.tables import dataframe
 from lineup.app import (
     N_,
     StudyInfo,
@@ -173,7 +174,7 @@ def comparison_view(document: dict[str, Any]) -> None:
             "reading",
         ],
     )
-    st.dataframe(
+    dataframe(
         differences,
         hide_index=True,
         placeholder=EMPTY_CELL,
@@ -244,7 +245,7 @@ def comparison_view(document: dict[str, Any]) -> None:
             st.caption(none)
             continue
         st.caption(about)
-        st.dataframe(
+        dataframe(
             pd.DataFrame(
                 [
                     {

@@ -20,6 +20,7 @@ from components.study.common import (
 )
 from components.study.figures import rating_chart
 from components.study.scores import NO_FIGURE, figure_interval, shared_rank
+from components.tables import dataframe
 from lineup.app import (
     ALPHA_SCALE,
     MATRIX_FIGURES,
@@ -347,7 +348,7 @@ def agreement_block(summary: dict[str, Any], names: dict[str, str] | None = None
     pairs = agreement.get("kappa_pairs") or []
     st.markdown("**" + _("Cohen's kappa per pair of annotators") + "**")
     if pairs:
-        st.dataframe(
+        dataframe(
             _kappa_frame(pairs),
             hide_index=True,
             column_order=list(KAPPA_COLUMNS),

@@ -18,6 +18,7 @@ from components.study.common import (
     number_column,
     words,
 )
+from components.tables import dataframe
 from lineup.app import N_, StudyTables, _, escape_markdown, hide_credentials
 
 
@@ -387,7 +388,7 @@ def transcripts_table(tables: StudyTables, names: dict[str, str]) -> None:
             help=_("What the STT model heard of {voice}.").format(voice=hide_credentials(voice)),
             width=voice_px,
         )
-    st.dataframe(
+    dataframe(
         shown,
         hide_index=True,
         column_order=list(columns),

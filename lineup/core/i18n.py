@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from babel import Locale
@@ -212,6 +213,18 @@ def percent(fraction: float, decimals: int = 0) -> str:
     if decimals:
         pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
     return format_percent(fraction, format=pattern, locale=locale)
+
+
+def percentage(value: float, decimals: int = 0) -> str:
+    """A value already in percent: 12.5 is "12.5%" in English, "12,5 %" in Russian (the
+    locale's percent pattern, the value not scaled again)."""
+    if _language.get() == ENGLISH:
+        return f"{value:.{decimals}f}%"
+    locale = Locale.parse(_babel_locale())
+    pattern = locale.percent_formats[None].pattern
+    if decimals:
+        pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
+    return format_percent(Decimal(str(value)).scaleb(-2), format=pattern, locale=locale)
 
 
 def day(value: date) -> str:
