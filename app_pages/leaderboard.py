@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from components.charts import (
+    chart,
     failures_text,
     interval_text,
     pct_relevant_chart,
@@ -399,7 +400,7 @@ with vlm_tab:
         st.caption(_(VLM_ORDER))
         names = tables(rows, "model", VLM_TABLES)
         if any(r["labels"] for r in rows):
-            st.plotly_chart(pct_relevant_chart(rows, names), key="vlm-chart")
+            chart(pct_relevant_chart(rows, names), key="vlm-chart")
         else:
             st.caption(
                 _("No chart yet: no complete answer has a label. Label answers on a Compare page.")
@@ -423,7 +424,7 @@ with tts_tab:
         st.caption(_(TTS_ORDER))
         names = tables(rows, "voice", TTS_TABLES)
         if any(r["mean_wer"] is not None for r in rows):
-            st.plotly_chart(wer_chart(rows, names), key="tts-chart")
+            chart(wer_chart(rows, names), key="tts-chart")
         else:
             st.caption(_("No chart yet: no clip has been transcribed, so there is no WER."))
         provenance_section(app, rows, "voice")

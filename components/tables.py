@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+from pandas.api.types import is_float_dtype
 import streamlit as st
 
-from lineup.app import ENGLISH, current_language, number, percent, percentage
+from lineup.app import ENGLISH, current_language, number, percent, percentage, significant
 
 # A printf format of one number: an optional sign flag, precision, d/f/g, and an optional "%%".
 _PRINTF = re.compile(r"%(?P<plus>\+?)(?:\.(?P<digits>\d+))?(?P<kind>[dfg])(?P<percent>%%)?")
@@ -58,6 +59,13 @@ def in_language(
                 said[key] = {**config, "type_config": {**kind, "format": None}}
     if not writers:
         return frame, said
+    for key in frame.columns:
+        # The grid shows a Styler's text in every number column without a format of its own:
+        # a float column the config leaves alone is written as the grid would (up to four
+        # decimals), not as pandas' six.
+        kind = (said.get(key) or {}).get("type_config") or {}
+        if key not in writers and not kind.get("format") and is_float_dtype(frame[key]):
+            writers[key] = _plain
     if frame.size > int(pd.options.styler.render.max_elements):
         return frame, columns  # too big for a Styler: the numbers as in English
     styled = frame.style.format(writers, na_rep=placeholder or "")
@@ -77,9 +85,7 @@ def cell_writer(fmt: str) -> Callable[[Any], str] | None:
         int(match["digits"]) if match["digits"] is not None else (6 if match["kind"] != "d" else 0)
     )
     if match["kind"] == "g":
-        # Significant digits: Python's own "g", with the locale's decimal sign.
-        sign = "+" if plus else ""
-        return lambda value: format(float(value), f"{sign}.{digits}g").replace(".", ",")
+        return lambda value: significant(float(value), digits, sign=plus)
     if match["kind"] == "d":
         digits = 0
     write = percentage if match["percent"] else number
@@ -91,7 +97,12 @@ def cell_writer(fmt: str) -> Callable[[Any], str] | None:
     return written
 
 
+def _plain(value: Any) -> str:
+    """A number with no format: up to four decimals, their trailing zeros dropped."""
+    return _trim(number(float(value), 4))
+
+
 def _trim(text: str) -> str:
-    """A percentage's zero decimals dropped, "83,30 %" → "83,3 %", "100,00 %" → "100 %" (the
-    Russian decimal comma)."""
+    """Zero decimals dropped: "83,30 %" → "83,3 %", "100,00 %" → "100 %", "27,0000" → "27"
+    (the Russian decimal comma)."""
     return re.sub(r",?0+(?=\D*$)", "", text) if "," in text else text

@@ -21,6 +21,7 @@ from lineup.app import (
     ngettext,
     percent,
     short_names,
+    significant,
     state_word,
 )
 
@@ -87,7 +88,7 @@ def _percent(share: float | None) -> str:
 
 
 def _signed(value: float) -> str:
-    return "0" if value == 0 else f"{value:+.3g}"
+    return "0" if value == 0 else significant(value, sign=True)
 
 
 def _interval(row: dict[str, Any]) -> str:

@@ -21,7 +21,9 @@ from lineup.core.i18n import (
     percent,
     percentage,
     said,
+    separators,
     set_language,
+    significant,
     state_word,
     using_language,
 )
@@ -97,6 +99,8 @@ __all__ = [
     "set_language",
     "state_word",
     "said",
+    "separators",
+    "significant",
     "error_text",
     "grouped",
     "using_language",
