@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from pandas.api.types import is_float_dtype
 import streamlit as st
+from pandas.api.types import is_float_dtype
 
 from lineup.app import ENGLISH, current_language, number, percent, percentage, significant
 
