@@ -51,7 +51,7 @@ def in_language(
             continue
         fmt = kind.get("format")
         if kind.get("type") == "datetime" and fmt in _DATES:
-            said[key] = {**config, "type_config": {**kind, "format": _DATES[fmt]}}
+            said[key] = {**config, "type_config": {**kind, "format": date_format(fmt)}}
         elif kind.get("type") == "number" and fmt and key in frame.columns:
             writer = cell_writer(fmt)
             if writer is not None:
@@ -70,6 +70,12 @@ def in_language(
         return frame, columns  # too big for a Styler: the numbers as in English
     styled = frame.style.format(writers, na_rep=placeholder or "")
     return styled, said
+
+
+def date_format(fmt: str) -> str:
+    """A date's momentJS format (a date column's, a date picker's) in the current language:
+    "YYYY-MM-DD" stays in English, is "DD.MM.YYYY" in Russian."""
+    return fmt if current_language() == ENGLISH else _DATES.get(fmt, fmt)
 
 
 def cell_writer(fmt: str) -> Callable[[Any], str] | None:

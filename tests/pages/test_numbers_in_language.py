@@ -127,6 +127,8 @@ def test_the_leaderboard_in_russian(lineup_home: Path) -> None:
     assert row["pct_relevant"] == f"70{NBSP}%"
     assert formats(board)["pct_relevant"] is None
     assert all(spec["layout"]["separators"] == f",{NBSP}" for spec in charts(at))
+    assert [d.proto.format for d in at.date_input] == ["DD.MM.YYYY", "DD.MM.YYYY"]
     english = open_page("app_pages/leaderboard.py", study=str(study_id))
+    assert [d.proto.format for d in english.date_input] == ["YYYY-MM-DD", "YYYY-MM-DD"]
     assert all(shown_cells(t) == [] for t in english.dataframe)
     assert all("separators" not in spec["layout"] for spec in charts(english))
