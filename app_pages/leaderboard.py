@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from components.charts import (
+    chart,
     failures_text,
     interval_text,
     pct_relevant_chart,
@@ -20,6 +21,7 @@ from components.exports import csv_download, streamed_csv_download
 from components.leaderboard_filters import filter_bar
 from components.stats import contention_badge
 from components.study import ranking_and_agreement, said_columns
+from components.tables import dataframe
 from lineup.app import (
     N_,
     ExportTable,
@@ -270,7 +272,7 @@ def tables(
             contention_badge(
                 [(names[r[name_key]], r["concurrent_min"], r["concurrent_max"]) for r in rows]
             )
-        st.dataframe(
+        dataframe(
             frame,
             hide_index=True,
             column_order=list(config),
@@ -398,7 +400,7 @@ with vlm_tab:
         st.caption(_(VLM_ORDER))
         names = tables(rows, "model", VLM_TABLES)
         if any(r["labels"] for r in rows):
-            st.plotly_chart(pct_relevant_chart(rows, names), key="vlm-chart")
+            chart(pct_relevant_chart(rows, names), key="vlm-chart")
         else:
             st.caption(
                 _("No chart yet: no complete answer has a label. Label answers on a Compare page.")
@@ -422,7 +424,7 @@ with tts_tab:
         st.caption(_(TTS_ORDER))
         names = tables(rows, "voice", TTS_TABLES)
         if any(r["mean_wer"] is not None for r in rows):
-            st.plotly_chart(wer_chart(rows, names), key="tts-chart")
+            chart(wer_chart(rows, names), key="tts-chart")
         else:
             st.caption(_("No chart yet: no clip has been transcribed, so there is no WER."))
         provenance_section(app, rows, "voice")

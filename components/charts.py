@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import plotly.graph_objects as go
+import streamlit as st
 
-from lineup.app import FAILURE_KEYS, _, ngettext, state_word
+from lineup.app import FAILURE_KEYS, _, ngettext, number, percentage, separators, state_word
 
 # Light fill for an interval, strong colour for its point estimate (Streamlit's default blue).
 INTERVAL_COLOUR = "rgba(28, 131, 225, 0.25)"
@@ -19,7 +20,17 @@ def interval_text(low: float | None, high: float | None) -> str | None:
     NaN, as a frame holds a missing value)."""
     if low is None or high is None or low != low or high != high:
         return None
-    return f"{low:.0f}–{high:.0f}%"
+    return f"{number(low)}–{percentage(high)}"
+
+
+def chart(figure: go.Figure, key: str) -> None:
+    """Draw a chart with its numbers in the page's language: Plotly writes axis ticks, hover
+    templates' numbers and text templates with `layout.separators` (a decimal comma and
+    spaced thousands in Russian); an English chart is left as it was."""
+    shown = separators()
+    if shown is not None:
+        figure.update_layout(separators=shown)
+    st.plotly_chart(figure, key=key)
 
 
 def failures_text(row: dict[str, Any]) -> str | None:
@@ -75,7 +86,7 @@ def pct_relevant_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.
                     " "
                     + ngettext(
                         "{share}% ({count} label)", "{share}% ({count} labels)", r["labels"]
-                    ).format(share=f"{p:.0f}", count=r["labels"])
+                    ).format(share=number(p), count=r["labels"])
                     for p, r in zip(pct, labeled, strict=True)
                 ],
                 textposition="middle right",
@@ -129,7 +140,8 @@ def wer_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.Figure:
                 x=[m + s for m, s in zip(mean_pct, sd_pct, strict=True)],
                 mode="text",
                 text=[
-                    f" {m:.0f}% (n={r['scored']})" for m, r in zip(mean_pct, scored, strict=True)
+                    f" {percentage(m)} (n={r['scored']})"
+                    for m, r in zip(mean_pct, scored, strict=True)
                 ],
                 textposition="middle right",
                 showlegend=False,

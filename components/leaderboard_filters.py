@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.tables import date_format
 from lineup.app import (
     FAILED,
     INPUT_ERRORS,
@@ -179,7 +180,7 @@ def _days(bar: Any, shown: LeaderboardFilter, round_: int) -> tuple[date | None,
         _("From (UTC)"),
         value=first_day,
         key=f"lb-from-{round_}",
-        format="YYYY-MM-DD",
+        format=date_format("YYYY-MM-DD"),
         help=_(FROM_HELP),
         width=WIDTH_PX["From (UTC)"],
     )
@@ -187,7 +188,7 @@ def _days(bar: Any, shown: LeaderboardFilter, round_: int) -> tuple[date | None,
         _("To (UTC)"),
         value=last_day,
         key=f"lb-to-{round_}",
-        format="YYYY-MM-DD",
+        format=date_format("YYYY-MM-DD"),
         help=_(TO_HELP),
         width=WIDTH_PX["To (UTC)"],
     )

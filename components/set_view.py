@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from components.tables import dataframe
 from lineup.app import (
     Lineup,
     SetError,
@@ -109,7 +110,7 @@ def sets_table(sets: Sequence[SetSummary]) -> None:
         ],
         columns=list(columns),
     )
-    st.dataframe(frame, hide_index=True, column_config=columns, placeholder="–")
+    dataframe(frame, hide_index=True, column_config=columns, placeholder="–")
 
 
 def set_contents(
@@ -215,7 +216,7 @@ def items_table(app: Lineup, kind: str, items: Sequence[SetItemRow]) -> None:
     }
     if not vlm:
         del columns["image"], columns["reference"]
-    st.dataframe(
+    dataframe(
         frame,
         hide_index=True,
         column_order=list(columns),

@@ -11,7 +11,6 @@ from typing import Any, Protocol
 import streamlit as st
 
 from lineup.app import (
-    ENGLISH,
     N_,
     TIMING_MODES,
     Generation,
@@ -19,12 +18,12 @@ from lineup.app import (
     _,
     answer_html,
     contention_note,
-    current_language,
     escape_markdown,
     grouped,
     live_line,
     ngettext,
     number,
+    significant,
     stall_line,
     text_html,
 )
@@ -118,8 +117,7 @@ def _rate(value: float | None, source: str | None = None) -> str:
 def _significant(value: float) -> str:
     """Three significant digits ("1.23e+04" for a large value), with the language's decimal
     sign."""
-    text = f"{value:.3g}"
-    return text if current_language() == ENGLISH else text.replace(".", ",")
+    return significant(value)
 
 
 def stats_line(figures: Figures) -> str:

@@ -11,7 +11,7 @@ from lineup.app import INPUT_ERRORS, N_, Lineup, StudyInfo, _, escape_markdown, 
 
 
 def _interval(low: float | None, high: float | None) -> str:
-    return EMPTY_CELL if low is None or high is None else f"{low:.2f}–{high:.2f}"
+    return EMPTY_CELL if low is None or high is None else f"{number(low, 2)}–{number(high, 2)}"
 
 
 def against_section(app: Lineup, study: StudyInfo, names: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.charts import wer_chart
+from components.charts import chart, wer_chart
 from components.study.common import records
 from components.study.figures import SPEED_AXES, relevance_chart, speed_chart
 from lineup.app import StudyTables, _
@@ -40,7 +40,7 @@ def charts(tables: StudyTables, names: dict[str, str]) -> None:
     with left:
         st.markdown("**" + (_("% correct") if voices else _("% relevant")) + "**")
         if any(r["requests"] for r in relevance):
-            st.plotly_chart(relevance_chart(relevance, names, share), key="study-relevance-chart")
+            chart(relevance_chart(relevance, names, share), key="study-relevance-chart")
         else:
             st.caption(_("No chart yet: no answer has a label. Label them in the label queue."))
     with right:
@@ -48,7 +48,7 @@ def charts(tables: StudyTables, names: dict[str, str]) -> None:
             st.markdown("**" + _("Mean WER") + "**")
             scored = _wer_rows(records(tables.voices))
             if scored:
-                st.plotly_chart(wer_chart(scored, names), key="study-wer-chart")
+                chart(wer_chart(scored, names), key="study-wer-chart")
             else:
                 st.caption(_("No chart yet: no clip has a transcript."))
             return
@@ -70,4 +70,4 @@ def charts(tables: StudyTables, names: dict[str, str]) -> None:
         if figure is None:
             st.caption(_("No chart yet: no model has both labels and a speed."))
         else:
-            st.plotly_chart(figure, key="study-speed-chart")
+            chart(figure, key="study-speed-chart")

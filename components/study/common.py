@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components.label_bar import CHOICES, VOICE_WORDS
+from components.tables import dataframe
 from lineup.app import N_, _
 
 EMPTY_CELL = "–"
@@ -67,7 +68,7 @@ def model_table(
     width: int | Literal["stretch", "content"] = "stretch",
 ) -> None:
     shown = frame.assign(name=[names[m] for m in frame["model"]])
-    st.dataframe(
+    dataframe(
         shown,
         hide_index=True,
         column_order=list(columns),

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from components.study.common import EMPTY_CELL, NAME_PX, TABLE_PX, number_column, said_columns
+from components.tables import dataframe
 from lineup.app import (
     N_,
     StudyInfo,
@@ -20,6 +21,7 @@ from lineup.app import (
     ngettext,
     percent,
     short_names,
+    significant,
     state_word,
 )
 
@@ -86,7 +88,7 @@ def _percent(share: float | None) -> str:
 
 
 def _signed(value: float) -> str:
-    return "0" if value == 0 else f"{value:+.3g}"
+    return "0" if value == 0 else significant(value, sign=True)
 
 
 def _interval(row: dict[str, Any]) -> str:
@@ -173,7 +175,7 @@ def comparison_view(document: dict[str, Any]) -> None:
             "reading",
         ],
     )
-    st.dataframe(
+    dataframe(
         differences,
         hide_index=True,
         placeholder=EMPTY_CELL,
@@ -244,7 +246,7 @@ def comparison_view(document: dict[str, Any]) -> None:
             st.caption(none)
             continue
         st.caption(about)
-        st.dataframe(
+        dataframe(
             pd.DataFrame(
                 [
                     {

@@ -11,7 +11,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from components.charts import ESTIMATE_COLOUR
-from lineup.app import N_, _
+from lineup.app import N_, _, number, percentage
 
 # Score of an item's labels (relevant 1, partial 0.5, irrelevant 0): red, amber, green.
 SCORE_COLOURS = [[0.0, "#d62728"], [0.5, "#f2b705"], [1.0, "#2ca02c"]]
@@ -72,7 +72,7 @@ def relevance_chart(
     interval = [
         _("no interval")
         if lo is None or hi is None
-        else _("95% interval {low}–{high}%").format(low=f"{lo:.0f}", high=f"{hi:.0f}")
+        else _("95% interval {low}–{high}%").format(low=number(lo), high=number(hi))
         for lo, hi in zip(low, high, strict=True)
     ]
     figure = go.Figure(
@@ -93,7 +93,10 @@ def relevance_chart(
                 y=y,
                 x=[p if hi is None else hi for p, hi in zip(pct, high, strict=True)],
                 mode="text",
-                text=[f"  {p:.0f}% (n={r['requests']})" for p, r in zip(pct, labeled, strict=True)],
+                text=[
+                    f"  {percentage(p)} (n={r['requests']})"
+                    for p, r in zip(pct, labeled, strict=True)
+                ],
                 textposition="middle right",
                 hoverinfo="skip",
                 cliponaxis=False,

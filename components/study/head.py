@@ -6,7 +6,24 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from lineup.app import StudyInfo, _, code_span, escape_markdown, hide_credentials, moment, ngettext
+from lineup.app import (
+    ENGLISH,
+    StudyInfo,
+    _,
+    code_span,
+    current_language,
+    escape_markdown,
+    hide_credentials,
+    moment,
+    ngettext,
+    significant,
+)
+
+
+def _decimal(value: object) -> str:
+    """A stored parameter as it was given (0.7, 1), with the locale's decimal sign."""
+    text = str(value)
+    return text if current_language() == ENGLISH else text.replace(".", ",")
 
 
 def study_caption(info: StudyInfo) -> str:
@@ -38,7 +55,7 @@ def study_caption(info: StudyInfo) -> str:
         parts.append(_("STT {model}").format(model=stt) if stt else _("STT none"))
     else:
         if params.get("temperature") is not None:
-            parts.append(_("temperature {value}").format(value=params["temperature"]))
+            parts.append(_("temperature {value}").format(value=_decimal(params["temperature"])))
         if params.get("max_tokens") is not None:
             parts.append(_("max tokens {value}").format(value=params["max_tokens"]))
         if params.get("system"):
@@ -46,7 +63,7 @@ def study_caption(info: StudyInfo) -> str:
     if info.seed is not None:
         parts.append(_("seed {value}").format(value=info.seed))
     if params.get("timeout_s") is not None:
-        parts.append(_("timeout {seconds} s").format(seconds=f"{params['timeout_s']:g}"))
+        parts.append(_("timeout {seconds} s").format(seconds=significant(params["timeout_s"], 6)))
     if params.get("timing") == "fair":
         parts.append(_("fair timing"))
     if info.blind:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from components.charts import chart
 from components.runs import ColumnView, draw_column
 from components.stats import render_answer, show_text
 from components.study.common import words
@@ -51,7 +52,7 @@ def per_item_section(app: Lineup, tables: StudyTables, names: dict[str, str]) ->
                 )
             )
         if shown[models].notna().to_numpy().any():
-            st.plotly_chart(item_heatmap(shown, models, names), key="study-item-heatmap")
+            chart(item_heatmap(shown, models, names), key="study-item-heatmap")
         else:
             st.caption(
                 _(

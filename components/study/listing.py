@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from components.study.common import EMPTY_CELL, number_column, said_columns
+from components.tables import dataframe
 from lineup.app import N_, StudyInfo, _, state_word
 
 
@@ -51,7 +52,7 @@ STUDY_LIST_COLUMNS: dict[str, Any] = {
 
 
 def studies_table(studies: Sequence[StudyInfo]) -> None:
-    st.dataframe(
+    dataframe(
         studies_frame(studies),
         hide_index=True,
         column_order=list(STUDY_LIST_COLUMNS),

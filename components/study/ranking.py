@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components.charts import chart
 from components.study.common import (
     EMPTY_CELL,
     NAME_PX,
@@ -20,6 +21,7 @@ from components.study.common import (
 )
 from components.study.figures import rating_chart
 from components.study.scores import NO_FIGURE, figure_interval, shared_rank
+from components.tables import dataframe
 from lineup.app import (
     ALPHA_SCALE,
     MATRIX_FIGURES,
@@ -30,8 +32,10 @@ from lineup.app import (
     escape_markdown,
     hide_credentials,
     ngettext,
+    number,
     pair_matrix,
     pair_sentences,
+    percent,
     rank_note,
     rank_summary,
 )
@@ -47,9 +51,9 @@ def _ranked_rows(summary: dict[str, Any]) -> pd.DataFrame:
         {
             **m,
             "bt_rank_text": shared_rank(m.get("bt_rank"), bt_ranks),
-            "bt_ci": figure_interval(m.get("bt_ci_low"), m.get("bt_ci_high"), ".0f"),
+            "bt_ci": figure_interval(m.get("bt_ci_low"), m.get("bt_ci_high"), 0),
             "arena_rank_text": shared_rank(m.get("arena_rank"), arena_ranks),
-            "arena_ci": figure_interval(m.get("arena_ci_low"), m.get("arena_ci_high"), ".0f"),
+            "arena_ci": figure_interval(m.get("arena_ci_low"), m.get("arena_ci_high"), 0),
             "rank_note": rank_note(m),
         }
         for m in models
@@ -192,7 +196,7 @@ def ranking_table(summary: dict[str, Any], names: dict[str, str]) -> None:
         ).format(summary=said, rule=_(RANK_RULE))
     )
     if rated:
-        st.plotly_chart(rating_chart(records(frame), names), key=chart_key)
+        chart(rating_chart(records(frame), names), key=chart_key)
 
 
 def _notes(frame: pd.DataFrame, names: dict[str, str]) -> None:
@@ -271,7 +275,7 @@ KAPPA_COLUMNS: dict[str, Any] = {
 
 
 def _figure(value: float | None) -> str:
-    return NO_FIGURE if value is None else f"{value:.2f}"
+    return NO_FIGURE if value is None else number(value, 2)
 
 
 JUDGE_BY_MODEL_COLUMNS: dict[str, Any] = {
@@ -314,7 +318,7 @@ def agreement_block(summary: dict[str, Any], names: dict[str, str] | None = None
     )
     raw_column.metric(
         _("Raw agreement"),
-        NO_FIGURE if raw is None else f"{100 * raw:.0f}%",
+        NO_FIGURE if raw is None else percent(raw),
         help=_(
             "The share of the pairs of labels on one answer that are the same relevance. Alpha "
             "and kappa correct it for chance: when nearly every label is the same, they can be "
@@ -347,7 +351,7 @@ def agreement_block(summary: dict[str, Any], names: dict[str, str] | None = None
     pairs = agreement.get("kappa_pairs") or []
     st.markdown("**" + _("Cohen's kappa per pair of annotators") + "**")
     if pairs:
-        st.dataframe(
+        dataframe(
             _kappa_frame(pairs),
             hide_index=True,
             column_order=list(KAPPA_COLUMNS),

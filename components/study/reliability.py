@@ -12,6 +12,7 @@ import streamlit as st
 
 from components.study.common import EMPTY_CELL, said_columns
 from components.study.scores import NO_FIGURE
+from components.tables import dataframe
 from lineup.app import N_, _, code_span, hide_credentials, ngettext, percent
 
 FIRST_HELP = N_(
@@ -139,7 +140,7 @@ def reliability_section(summary: dict[str, Any]) -> None:
             ),
         )
     if len(entries) > 1:
-        st.dataframe(
+        dataframe(
             _judges_frame(entries),
             hide_index=True,
             column_order=list(JUDGES_COLUMNS),

@@ -10,27 +10,27 @@ import pandas as pd
 import streamlit as st
 
 from components.study.common import model_table, name_column, number_column
-from lineup.app import N_, _, code_span, hide_credentials
+from lineup.app import N_, _, code_span, hide_credentials, number
 
 SCORE_PX, SCORE_CI_PX = 66, 88
 NO_FIGURE = "–"
 
 
-def figure_interval(low: float | None, high: float | None, fmt: str = ".2f") -> str | None:
+def figure_interval(low: float | None, high: float | None, decimals: int = 2) -> str | None:
     """An interval as one cell, e.g. "0.31–0.55", or "−124 – 714" when an end is negative (a
     minus sign beside the dash would read as a range); None when there is none."""
     if low is None or high is None:
         return None
     if low < 0 or high < 0:
-        return f"{low:{fmt}} – {high:{fmt}}".replace("-", "−")
-    return f"{low:{fmt}}–{high:{fmt}}"
+        return f"{number(low, decimals)} – {number(high, decimals)}".replace("-", "−")
+    return f"{number(low, decimals)}–{number(high, decimals)}"
 
 
-def interval_cell(row: dict[str, Any], name: str, fmt: str = ".2f") -> str | None:
+def interval_cell(row: dict[str, Any], name: str, decimals: int = 2) -> str | None:
     """A figure's interval as one cell (figure_interval), or, when it has a value but no
     interval, why not in a few words: "none: 3 items" below the floor of 5 items, "none: items
     agree" when every item gives the same value (a zero width is not certainty)."""
-    shown = figure_interval(row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high"), fmt)
+    shown = figure_interval(row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high"), decimals)
     if shown is not None or row.get(name) is None:
         return shown
     reason = row.get(f"{name}_ci_reason") or ""

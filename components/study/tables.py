@@ -18,7 +18,8 @@ from components.study.common import (
     number_column,
     words,
 )
-from lineup.app import N_, StudyTables, _, escape_markdown, hide_credentials
+from components.tables import dataframe
+from lineup.app import N_, StudyTables, _, escape_markdown, hide_credentials, number, percentage
 
 
 def relevance_columns(kind: str) -> dict[str, Any]:
@@ -98,17 +99,18 @@ def relevance_columns(kind: str) -> dict[str, Any]:
     }
 
 
-def _interval(low: Any, high: Any, scale: float = 1.0, fmt: str = ".2f", unit: str = "") -> Any:
+def _interval(low: Any, high: Any, scale: float = 1.0, decimals: int = 2, unit: str = "") -> Any:
     """An interval as one cell, e.g. "0.31–0.55"; None when there is none (None or NaN, as
     a frame holds a missing value)."""
     if low is None or high is None or low != low or high != high:
         return None
-    return f"{scale * low:{fmt}}–{scale * high:{fmt}}{unit}"
+    end = percentage if unit == "%" else number
+    return f"{number(scale * low, decimals)}–{end(scale * high, decimals)}"
 
 
-def _intervals(frame: Any, name: str, scale: float = 1.0, fmt: str = ".2f", unit: str = "") -> Any:
+def _intervals(frame: Any, name: str, scale: float = 1.0, decimals: int = 2, unit: str = "") -> Any:
     return [
-        _interval(low, high, scale, fmt, unit)
+        _interval(low, high, scale, decimals, unit)
         for low, high in zip(frame[f"{name}_ci_low"], frame[f"{name}_ci_high"], strict=True)
     ]
 
@@ -358,8 +360,8 @@ def voices_table(tables: StudyTables, names: dict[str, str]) -> None:
     frame = voices.assign(
         **percent,
         wer_sd_pct=100 * voices["wer_std"].astype(float),
-        mean_wer_ci_text=_intervals(voices, "mean_wer", 100, ".1f", "%"),
-        cer_ci_text=_intervals(voices, "cer", 100, ".1f", "%"),
+        mean_wer_ci_text=_intervals(voices, "mean_wer", 100, 1, "%"),
+        cer_ci_text=_intervals(voices, "cer", 100, 1, "%"),
     )
     contention_badge(tables, names)
     model_table(frame, names, VOICE_COLUMNS)
@@ -387,7 +389,7 @@ def transcripts_table(tables: StudyTables, names: dict[str, str]) -> None:
             help=_("What the STT model heard of {voice}.").format(voice=hide_credentials(voice)),
             width=voice_px,
         )
-    st.dataframe(
+    dataframe(
         shown,
         hide_index=True,
         column_order=list(columns),

@@ -28,13 +28,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date as _babel_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol, get_group_symbol
 
 DOMAIN = "lineup"
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
@@ -212,6 +213,36 @@ def percent(fraction: float, decimals: int = 0) -> str:
     if decimals:
         pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
     return format_percent(fraction, format=pattern, locale=locale)
+
+
+def percentage(value: float, decimals: int = 0) -> str:
+    """A value already in percent: 12.5 is "12.5%" in English, "12,5 %" in Russian (the
+    locale's percent pattern, the value not scaled again)."""
+    if _language.get() == ENGLISH:
+        return f"{value:.{decimals}f}%"
+    locale = Locale.parse(_babel_locale())
+    pattern = locale.percent_formats[None].pattern
+    if decimals:
+        pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
+    return format_percent(Decimal(str(value)).scaleb(-2), format=pattern, locale=locale)
+
+
+def significant(value: float, digits: int = 3, sign: bool = False) -> str:
+    """`value` to `digits` significant digits, as Python's "g" writes it ("0.0123", "1.23e+04",
+    "+0.5" with `sign`), with the locale's decimal sign: "0,0123" in Russian."""
+    text = format(value, f"{'+' if sign else ''}.{digits}g")
+    if _language.get() == ENGLISH:
+        return text
+    return text.replace(".", get_decimal_symbol(_babel_locale()))
+
+
+def separators() -> str | None:
+    """The locale's decimal sign and thousands separator, as Plotly's `layout.separators` takes
+    them (",\u00a0" in Russian); None in English, where a chart keeps Plotly's own ".,"."""
+    if _language.get() == ENGLISH:
+        return None
+    locale = _babel_locale()
+    return get_decimal_symbol(locale) + get_group_symbol(locale)
 
 
 def day(value: date) -> str:
