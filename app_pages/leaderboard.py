@@ -272,13 +272,14 @@ def tables(
             contention_badge(
                 [(names[r[name_key]], r["concurrent_min"], r["concurrent_max"]) for r in rows]
             )
+        columns = said_columns(config)  # a longer header in another language widens its column
         dataframe(
             frame,
             hide_index=True,
-            column_order=list(config),
-            column_config=said_columns(config),
+            column_order=list(columns),
+            column_config=columns,
             placeholder=EMPTY_CELL,
-            width=sum(c["width"] for c in config.values()) + 2,  # + the grid's border
+            width=sum(c["width"] for c in columns.values()) + 2,  # + the grid's border
         )
         if speed:
             st.caption(cold_line(rows, name_key, names))

@@ -3,6 +3,7 @@ models are lineup.catalog.names')."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import plotly.graph_objects as go
@@ -23,13 +24,38 @@ def interval_text(low: float | None, high: float | None) -> str | None:
     return f"{number(low)}–{percentage(high)}"
 
 
-def chart(figure: go.Figure, key: str) -> None:
+# The longest line of an axis title that a chart half the page wide (narrow), or the page's
+# width, shows whole at 1000 px; Plotly never wraps a title itself, it cuts it at both ends.
+TITLE_LINE_CHARS = 80
+NARROW_TITLE_LINE_CHARS = 40
+TITLE_LINE_PX = 18
+
+
+def wrap_axis_titles(figure: go.Figure, line_chars: int) -> None:
+    """Break each axis title longer than `line_chars` between words over lines (Plotly's
+    `<br>`), let the axis make room for them and grow the chart by their height."""
+    added = 0
+    for axis in (figure.layout.xaxis, figure.layout.yaxis):
+        title = axis.title.text
+        if not title or len(title) <= line_chars or "<br>" in title:
+            continue
+        lines = textwrap.wrap(title, line_chars, break_long_words=False)
+        axis.title.text = "<br>".join(lines)
+        axis.automargin = True
+        added += TITLE_LINE_PX * (len(lines) - 1)
+    if added and figure.layout.height:
+        figure.layout.height += added
+
+
+def chart(figure: go.Figure, key: str, *, narrow: bool = False) -> None:
     """Draw a chart with its numbers in the page's language: Plotly writes axis ticks, hover
     templates' numbers and text templates with `layout.separators` (a decimal comma and
-    spaced thousands in Russian); an English chart is left as it was."""
+    spaced thousands in Russian); an English chart keeps Plotly's. Long axis titles (a Russian
+    one is longer) are wrapped to the chart's width, `narrow` for a chart in half the page."""
     shown = separators()
     if shown is not None:
         figure.update_layout(separators=shown)
+    wrap_axis_titles(figure, NARROW_TITLE_LINE_CHARS if narrow else TITLE_LINE_CHARS)
     st.plotly_chart(figure, key=key)
 
 
@@ -104,9 +130,10 @@ def pct_relevant_chart(rows: list[dict[str, Any]], names: dict[str, str]) -> go.
             "tickvals": [0, 20, 40, 60, 80, 100],
         },
         yaxis={"autorange": "reversed", "automargin": True},
-        legend={"orientation": "h", "y": -0.25},
-        margin={"t": 10, "b": 10},
-        height=120 + 40 * len(labeled),
+        # Above the bars: below them it lay over the axis title once the words grew longer.
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
+        margin={"t": 30, "b": 10},
+        height=140 + 40 * len(labeled),
     )
     return figure
 

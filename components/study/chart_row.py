@@ -40,7 +40,9 @@ def charts(tables: StudyTables, names: dict[str, str]) -> None:
     with left:
         st.markdown("**" + (_("% correct") if voices else _("% relevant")) + "**")
         if any(r["requests"] for r in relevance):
-            chart(relevance_chart(relevance, names, share), key="study-relevance-chart")
+            chart(
+                relevance_chart(relevance, names, share), key="study-relevance-chart", narrow=True
+            )
         else:
             st.caption(_("No chart yet: no answer has a label. Label them in the label queue."))
     with right:
@@ -48,7 +50,7 @@ def charts(tables: StudyTables, names: dict[str, str]) -> None:
             st.markdown("**" + _("Mean WER") + "**")
             scored = _wer_rows(records(tables.voices))
             if scored:
-                chart(wer_chart(scored, names), key="study-wer-chart")
+                chart(wer_chart(scored, names), key="study-wer-chart", narrow=True)
             else:
                 st.caption(_("No chart yet: no clip has a transcript."))
             return
@@ -70,4 +72,4 @@ def charts(tables: StudyTables, names: dict[str, str]) -> None:
         if figure is None:
             st.caption(_("No chart yet: no model has both labels and a speed."))
         else:
-            chart(figure, key="study-speed-chart")
+            chart(figure, key="study-speed-chart", narrow=True)

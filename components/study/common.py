@@ -43,20 +43,36 @@ def name_column(label: str) -> Any:
     )
 
 
+# A column header's width in the grid: the canvas cuts a header wider than its column, and
+# the widths below were chosen for the English words; a longer translation widens its column
+# by this estimate of the header font (Source Sans at 14 px, Cyrillic the widest).
+HEADER_CHAR_PX = 7.4
+HEADER_PADDING_PX = 26
+
+
+def header_width(label: str) -> int:
+    """The width in pixels a grid column needs to show `label` whole."""
+    return round(HEADER_CHAR_PX * len(label) + HEADER_PADDING_PX)
+
+
+def _said_column(config: dict[str, Any]) -> dict[str, Any]:
+    english = config.get("label")
+    label = _(english) if english else english
+    help_text = _(config["help"]) if config.get("help") else config.get("help")
+    said = {**config, "label": label, "help": help_text}
+    width = config.get("width")
+    if label and label != english and isinstance(width, int):
+        said["width"] = max(width, header_width(label))
+    return said
+
+
 def said_columns(columns: dict[str, Any]) -> dict[str, Any]:
     """A table's column configs with their labels and definitions in the page's language: the
     tables' columns are constants made at import (in English, marked with `N_`), said here
-    when drawn. A text already said comes back as it is (the catalog has no such message)."""
+    when drawn. A text already said comes back as it is (the catalog has no such message). A
+    column whose translated header is longer than its width allows is widened to show it."""
     return {
-        key: (
-            {
-                **config,
-                "label": _(config["label"]) if config.get("label") else config.get("label"),
-                "help": _(config["help"]) if config.get("help") else config.get("help"),
-            }
-            if isinstance(config, dict)
-            else config
-        )
+        key: _said_column(config) if isinstance(config, dict) else config
         for key, config in columns.items()
     }
 
