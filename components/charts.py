@@ -25,9 +25,10 @@ def interval_text(low: float | None, high: float | None) -> str | None:
 
 
 # The longest line of an axis title that a chart half the page wide (narrow), or the page's
-# width, shows whole at 1000 px; Plotly never wraps a title itself, it cuts it at both ends.
+# width, shows whole at 1000 px (looked at on the Studies page's charts in Russian); Plotly
+# never wraps a title itself, it cuts it at both ends.
 TITLE_LINE_CHARS = 80
-NARROW_TITLE_LINE_CHARS = 40
+NARROW_TITLE_LINE_CHARS = 28
 TITLE_LINE_PX = 18
 
 

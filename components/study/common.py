@@ -10,7 +10,7 @@ import streamlit as st
 
 from components.label_bar import CHOICES, VOICE_WORDS
 from components.tables import dataframe
-from lineup.app import N_, _
+from lineup.app import ENGLISH, N_, _, current_language
 
 EMPTY_CELL = "–"
 NAME_PX = 190  # the model column; every table fits a 1400 px window beside the sidebar
@@ -44,8 +44,9 @@ def name_column(label: str) -> Any:
 
 
 # A column header's width in the grid: the canvas cuts a header wider than its column, and
-# the widths below were chosen for the English words; a longer translation widens its column
-# by this estimate of the header font (Source Sans at 14 px, Cyrillic the widest).
+# the widths below were chosen for the English words. In another language a longer header
+# widens its column by this estimate of the header font (Source Sans at 14 px, Cyrillic the
+# widest).
 HEADER_CHAR_PX = 7.4
 HEADER_PADDING_PX = 26
 
@@ -61,7 +62,7 @@ def _said_column(config: dict[str, Any]) -> dict[str, Any]:
     help_text = _(config["help"]) if config.get("help") else config.get("help")
     said = {**config, "label": label, "help": help_text}
     width = config.get("width")
-    if label and label != english and isinstance(width, int):
+    if label and current_language() != ENGLISH and isinstance(width, int):
         said["width"] = max(width, header_width(label))
     return said
 

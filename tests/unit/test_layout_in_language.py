@@ -29,6 +29,9 @@ def test_a_longer_translated_header_widens_its_column_and_english_keeps_its_widt
         assert said["pct"]["width"] == 122
         assert said["ok"]["width"] == 200  # wide enough already
         assert said["name"]["width"] is None  # Streamlit sizes it
+        # A header said before the table is drawn (the Studies page's "% relevant") too.
+        ready = said_columns({"pct": st.column_config.NumberColumn("% релевантных", width=70)})
+        assert ready["pct"]["width"] == 122
 
 
 def test_a_long_axis_title_is_wrapped_between_words_and_the_chart_grows() -> None:
@@ -37,7 +40,7 @@ def test_a_long_axis_title_is_wrapped_between_words_and_the_chart_grows() -> Non
         "меньше чем 5 элементах)"
     )
     figure = go.Figure(layout={"xaxis": {"title": title}, "height": 182})
-    wrap_axis_titles(figure, 40)
+    wrap_axis_titles(figure, 40)  # the lines at 40 characters; the Studies page uses 28
     lines = figure.layout.xaxis.title.text.split("<br>")
     assert lines == [
         "% релевантных (планка: 95-процентный",
