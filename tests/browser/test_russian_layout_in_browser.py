@@ -76,6 +76,13 @@ def look(page: Any, address: str, ready: str) -> None:
     else:
         page.get_by_text(ready, exact=False).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)  # the last reruns and fonts
+    # The ready text can come before the rest of the page: wait until no element is still a
+    # skeleton (drawn before its data) and the script is not running.
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"]')"
+        " && !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')",
+        timeout=60_000,
+    )
     # Tables draw on a canvas once their data is in: wait for every one shown (their headers
     # are looked at on the screenshots; a canvas has no DOM to measure). A table in a folded
     # expander is not drawn.
