@@ -51,19 +51,25 @@ def energy_line(result: dict[str, Any]) -> str:
     return f"{said}; GPU memory {'n/a' if memory is None else f'{memory:.0f} MiB'}"
 
 
-def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    def cell(value: Any) -> str:
-        value = clean_number(value)
-        if value is None:
-            return "-"
-        if isinstance(value, float):
-            # Three significant digits, never e-notation (999.99 is "1000", not "1e+03").
-            return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
-        return str(value)
+def cell_text(value: Any) -> str:
+    """A text table's cell: "-" for none, a float to three significant digits."""
+    value = clean_number(value)
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        # Three significant digits, never e-notation (999.99 is "1000", not "1e+03").
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
 
-    cells = [[cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+
+def table(rows: list[dict[str, Any]], columns: list[str], headers: list[str] | None = None) -> str:
+    """A text table of `columns` (the keys of `rows`), headed by the keys or by `headers`; a
+    cell that is already a string is shown as it is."""
+    heads = columns if headers is None else headers
+    cells = [[cell_text(row.get(c)) for c in columns] for row in rows]
+    # Lineup's scripts (Latin, Cyrillic) are one column wide a character, so len() aligns.
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(heads)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(lines)
 
