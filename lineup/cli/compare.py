@@ -15,6 +15,7 @@ from lineup.app import (
     MediaError,
     _,
     card_line,
+    grouped,
     machine_line,
     ngettext,
     state_word,
@@ -26,16 +27,23 @@ from lineup.cli.progress import follow_comparison
 
 def register(commands: Commands) -> None:
     """The `vlm` command."""
-    vlm = commands.add_parser("vlm", help="ask several vision-language models at once")
-    vlm.add_argument("--image", help="PNG, JPEG, WebP or GIF")
-    vlm.add_argument("--question", required=True, help=f"at most {MAX_QUESTION_CHARS:,} characters")
-    vlm.add_argument("--model", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
-    vlm.add_argument("--system", help=f"at most {MAX_SYSTEM_PROMPT_CHARS:,} characters")
-    vlm.add_argument("--temperature", type=TEMPERATURE, help="0 or more")
-    vlm.add_argument("--max-tokens", type=MAX_TOKENS, help="1 or more")
-    vlm.add_argument("--seed", type=SEED, help=f"0 to {MAX_SEED}")
+    vlm = commands.add_parser("vlm", help=_("ask several vision-language models at once"))
+    vlm.add_argument("--image", help=_("PNG, JPEG, WebP or GIF"))
     vlm.add_argument(
-        "--timeout", type=TIMEOUT_S, help="seconds per model (default LINEUP_MODEL_TIMEOUT_S)"
+        "--question",
+        required=True,
+        help=_("at most {count} characters").format(count=grouped(MAX_QUESTION_CHARS)),
+    )
+    vlm.add_argument("--model", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
+    vlm.add_argument(
+        "--system",
+        help=_("at most {count} characters").format(count=grouped(MAX_SYSTEM_PROMPT_CHARS)),
+    )
+    vlm.add_argument("--temperature", type=TEMPERATURE, help=_("0 or more"))
+    vlm.add_argument("--max-tokens", type=MAX_TOKENS, help=_("1 or more"))
+    vlm.add_argument("--seed", type=SEED, help=_("0 to {maximum}").format(maximum=MAX_SEED))
+    vlm.add_argument(
+        "--timeout", type=TIMEOUT_S, help=_("seconds per model (default LINEUP_MODEL_TIMEOUT_S)")
     )
     add_timing(vlm)
     vlm.add_argument("--json", action="store_true")

@@ -21,39 +21,47 @@ from lineup.cli.output import EXIT_OK, emit, err, table
 
 def register(commands: Commands) -> None:
     """The `leaderboard` command and its filters."""
-    board = commands.add_parser("leaderboard", help="aggregated figures per model")
+    board = commands.add_parser("leaderboard", help=_("aggregated figures per model"))
     board.add_argument("--kind", choices=["vlm", "tts"], default="vlm")
     board.add_argument(
-        "--study", type=STUDY_ID, metavar="ID", help="only the answers of this study"
+        "--study", type=STUDY_ID, metavar=_("ID"), help=_("only the answers of this study")
     )
     board.add_argument(
-        "--set", metavar="NAME", help="only the answers to this set's items (every study of it)"
+        "--set",
+        metavar=_("NAME"),
+        help=_("only the answers to this set's items (every study of it)"),
     )
-    board.add_argument("--tag", metavar="T", help="only the answers to set items with this tag")
+    board.add_argument("--tag", metavar="T", help=_("only the answers to set items with this tag"))
     board.add_argument(
         "--since",
         type=MOMENT,
         metavar="YYYY-MM-DD",
-        help="only generations started on or after this day (UTC)",
+        help=_("only generations started on or after this day (UTC)"),
     )
     board.add_argument(
         "--until",
         type=MOMENT,
         metavar="YYYY-MM-DD",
-        help="only generations started before this day (UTC; the day itself excluded)",
+        help=_("only generations started before this day (UTC; the day itself excluded)"),
     )
-    board.add_argument("--annotator", metavar="NAME", help="count only this annotator's labels")
+    board.add_argument(
+        "--annotator", metavar=_("NAME"), help=_("count only this annotator's labels")
+    )
     board.add_argument(
         "--status",
         choices=STATUS_CHOICES,
-        help=f"only generations in this state ({FAILED}: every final state but ok); the "
-        "figures stay over ok answers",
+        help=_(
+            "only generations in this state ({failed}: every final state but ok); the "
+            "figures stay over ok answers"
+        ).format(failed=FAILED),
     )
     board.add_argument(
         "--alone",
         action="store_true",
-        help="only answers measured alone: no other request of Lineup's in flight on their "
-        "host (concurrent_max 0)",
+        help=_(
+            "only answers measured alone: no other request of Lineup's in flight on their "
+            "host (concurrent_max 0)"
+        ),
     )
     board.add_argument("--json", action="store_true")
     board.set_defaults(func=cmd_leaderboard)

@@ -17,23 +17,23 @@ SHOWN_ROWS = 10  # regressions and improvements printed per list (--json has the
 def register(study: Commands) -> None:
     compare = study.add_parser(
         "compare",
-        help="two studies of the same items: paired differences, regressions, improvements",
+        help=_("two studies of the same items: paired differences, regressions, improvements"),
     )
-    compare.add_argument("baseline", type=int, help="the baseline study's id")
-    compare.add_argument("candidate", type=int, help="the candidate study's id")
+    compare.add_argument("baseline", type=int, help=_("the baseline study's id"))
+    compare.add_argument("candidate", type=int, help=_("the candidate study's id"))
     compare.add_argument(
         "--match",
         action="append",
         metavar="BASELINE_MODEL=CANDIDATE_MODEL",
-        help="compare these two models (repeatable); default: the models in both studies",
+        help=_("compare these two models (repeatable); default: the models in both studies"),
     )
     compare.add_argument("--json", action="store_true")
     compare.add_argument(
         "--format",
         choices=COMPARISON_FORMATS,
-        help="write a report instead (html: one self-contained file; md: Markdown)",
+        help=_("write a report instead (html: one self-contained file; md: Markdown)"),
     )
-    compare.add_argument("--out", help="with --format: a file, or a folder to write it in")
+    compare.add_argument("--out", help=_("with --format: a file, or a folder to write it in"))
     compare.set_defaults(func=cmd_study_compare)
 
 

@@ -38,36 +38,38 @@ from lineup.cli.output import EXIT_OK, cell_text, emit, table
 
 def register(study: Commands) -> None:
     """The `study show`, `study export` and `study report` commands."""
-    study_show = study.add_parser("show", help="a study's progress and tables")
+    study_show = study.add_parser("show", help=_("a study's progress and tables"))
     study_show.add_argument("study_id", type=int)
     study_show.add_argument(
         "--against",
-        metavar="SPEC",
-        help="also each other model's agreement with this model of the study (identical "
-        "answers, ROUGE-L to its answer) next to its speed",
+        metavar=_("SPEC"),
+        help=_(
+            "also each other model's agreement with this model of the study (identical "
+            "answers, ROUGE-L to its answer) next to its speed"
+        ),
     )
     study_show.add_argument("--json", action="store_true")
     study_show.set_defaults(func=cmd_study_show)
     study_export = study.add_parser(
         "export",
-        help="a study's tables and raw rows: CSV files in a folder, or the report workbook",
+        help=_("a study's tables and raw rows: CSV files in a folder, or the report workbook"),
     )
     study_export.add_argument("study_id", type=int)
     study_export.add_argument("--format", choices=["csv", "xlsx"], required=True)
     study_export.add_argument(
-        "--out", required=True, help="csv: a folder (made if missing); xlsx: a file"
+        "--out", required=True, help=_("csv: a folder (made if missing); xlsx: a file")
     )
     study_export.set_defaults(func=cmd_study_export)
     study_report = study.add_parser(
-        "report", help="a report: one self-contained HTML file, an XLSX workbook, or Markdown"
+        "report", help=_("a report: one self-contained HTML file, an XLSX workbook, or Markdown")
     )
     study_report.add_argument("study_id", type=int)
     study_report.add_argument("--format", choices=REPORT_FORMATS, required=True)
-    study_report.add_argument("--out", required=True, help="a file, or a folder to write it in")
+    study_report.add_argument("--out", required=True, help=_("a file, or a folder to write it in"))
     study_report.add_argument(
         "--lang",
         choices=LANGUAGES,
-        help="the report's language (default: LINEUP_LANG, else LANG, else English)",
+        help=_("the report's language (default: LINEUP_LANG, else LANG, else English)"),
     )
     study_report.set_defaults(func=cmd_study_report)
 
