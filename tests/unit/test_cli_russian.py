@@ -1,0 +1,338 @@
+"""The CLI in Russian (LINEUP_LANG=ru): the live progress lines, `study show`, `--help` and
+argparse's own words, the machine line's memory; English byte for byte what it was."""
+
+from __future__ import annotations
+
+import io
+import queue
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from lineup.cli.arguments import argparse_message
+from lineup.cli.main import main
+from lineup.cli.progress import follow_comparison
+from lineup.core import set_language, using_language
+from lineup.measure import LiveFigures, live_line
+from lineup.run import GenerationResult, JobView, machine_line
+from lineup.store import Store
+from tests.builders import build_report_study
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards() -> object:
+    yield
+    set_language("en")  # main() sets this thread's language
+
+
+# The progress lines --------------------------------------------------------------------------
+
+STALLED = LiveFigures(
+    elapsed_s=7.4,
+    ttft_s=0.8,
+    count=3,
+    unit="tokens",
+    rate_per_s=None,
+    window_s=2.0,
+    stalled=True,
+    quiet_s=6.1,
+)
+FLOWING = LiveFigures(
+    elapsed_s=2.6,
+    ttft_s=0.4,
+    count=21,
+    unit="tokens",
+    rate_per_s=12.5,
+    window_s=2.0,
+    stalled=False,
+    quiet_s=0.1,
+)
+
+
+class _Comparison:
+    """What follow_comparison reads of a comparison: a model done, three running (one not yet
+    sending, one stalled, one streaming), then a model failed with a hostile error."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[SimpleNamespace] = queue.Queue()  # what it reads of an event
+        self.events.put(SimpleNamespace(result=_result(7, "m:a", "ok", None)))
+        self.events.put(SimpleNamespace(result=_result(9, "m:e", "error", "boom\x1b[2J")))
+        self.done = False
+
+    def snapshot(self) -> list[JobView]:
+        self.done = True  # one drawing, then the failure and the end
+        return [
+            JobView(1, "m:b", "running", "", "", None),
+            JobView(2, "m:c", "running", "", "", None, live=STALLED),
+            JobView(3, "m:d", "running", "", "", None, live=FLOWING),
+            JobView(7, "m:a", "ok", "", "", None),
+        ]
+
+    def wait(self) -> None:
+        pass
+
+
+def _result(generation_id: int, model: str, status: Any, error: str | None) -> GenerationResult:
+    return GenerationResult(generation_id, model, status, "", "", error, None)
+
+
+def _progress(language: str) -> str:
+    out = io.StringIO()  # not a terminal: a line per running model, as into a pipe
+    with using_language(language):
+        follow_comparison(_Comparison(), out=out, interval_s=0.0)  # type: ignore[arg-type]
+        figures = live_line(STALLED), live_line(FLOWING)
+    return out.getvalue().replace(figures[0], "<stalled figures>").replace(figures[1], "<figures>")
+
+
+def test_the_live_progress_lines_speak_russian_around_the_figures() -> None:
+    assert _progress("ru") == (
+        "  готово m:a (генерация 7)\n"
+        "  m:b: готовится\n"
+        "  m:c: ЗАВИС 6,1 с · <stalled figures>\n"
+        "  m:d: <figures>\n"
+        "  сбой   m:e (генерация 9): boom\\x1b[2J\n"
+    )
+    with using_language("ru"):  # the figures themselves are lineup.measure's, in Russian too
+        assert live_line(FLOWING).startswith("2,6 с · ")
+
+
+def test_the_live_progress_lines_in_english_are_as_they_were() -> None:
+    assert _progress("en") == (
+        "  done   m:a (generation 7)\n"
+        "  m:b: getting ready\n"
+        "  m:c: STALLED 6.1 s · <stalled figures>\n"
+        "  m:d: <figures>\n"
+        "  failed m:e (generation 9): boom\\x1b[2J\n"
+    )
+
+
+# study show ----------------------------------------------------------------------------------
+
+
+def _show(study_id: int, language: str, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> str:
+    monkeypatch.setenv("LINEUP_LANG", language)
+    assert main(["study", "show", str(study_id)]) == 0
+    return str(capsys.readouterr().out)
+
+
+def _columns_line_up(block: str) -> None:
+    """Each cell of a text table starts where its header starts (Cyrillic headers included)."""
+    header, *rows = block.splitlines()
+    starts = [m.start() for m in re.finditer(r"(?:(?<=  )|^)\S", header)]
+    assert len(starts) > 2, header
+    for row in rows:
+        for start in starts[1:]:
+            assert row[start - 2 : start] == "  " and row[start] != " ", (header, row)
+
+
+def test_study_show_in_russian(
+    lineup_home: Path,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    study_id = build_report_study(store)
+    english = _show(study_id, "en", monkeypatch, capsys)
+    russian = _show(study_id, "ru", monkeypatch, capsys)
+    lines = russian.splitlines()
+    assert lines[0] == (
+        f"исследование {study_id}: набор 'shots' (vlm), идёт, ответов 4 из 4, "
+        "замер времени: параллельно"
+    )
+    blocks = russian.split("\n\n")
+    relevance = next(b for b in blocks if b.startswith("релевантность ("))
+    table = relevance.split("\n", 1)[1]
+    assert table.splitlines()[0].split() == [
+        "Модель",
+        "Ответы",
+        "Завершено",
+        "Сбои",
+        "Метки",
+        "Релевантен",
+        "Частично",
+        "Нерелевантен",
+        "%",
+        "релевантных",
+        "Средняя",
+        "оценка",
+    ]
+    # m:bad: four labels, partial twice and irrelevant twice (the table's own counts): a mean
+    # score of (0.5 + 0.5 + 0 + 0) / 4 = 0.25, written the Russian way.
+    assert table.splitlines()[2].split() == [
+        "m:bad",
+        "2",
+        "2",
+        "0",
+        "4",
+        "0",
+        "2",
+        "2",
+        "0",
+        "0,25",
+    ]
+    for block in blocks:
+        if block.startswith(("релевантность (", "скорость (", "оценки (", "рейтинг (")):
+            _columns_line_up(block.split("\n", 1)[1].split("\n  ")[0])
+    assert "согласие: альфа Криппендорфа 0,806 (надёжно) по 4 ответам" in russian
+    assert "простое согласие 50\xa0% (одинаковые метки)" in russian
+    assert (
+        "  не решено: m:good - m:bad = 0,75 [-, -] по 2 элементам; элементов, размеченных у "
+        "обеих: 2, а для оценки нужно 5"
+    ) in lines
+    assert "что и где работало: машина не записана" in lines
+    # No line of English prose is left: a line both outputs share is blank.
+    assert set(lines) & set(english.splitlines()) == {""}
+    # English as it was: the keys head the tables, a decimal point.
+    assert english.splitlines()[0] == (
+        f"study {study_id}: set 'shots' (vlm), running, 4 of 4 answers, parallel timing"
+    )
+    assert "model   requests  ok  errors  labeled  relevant" in english and "0.25" in english
+    assert "agreement: Krippendorff's alpha 0.806 (reliable) over 4 answers" in english
+
+
+# --help and argparse's words -----------------------------------------------------------------
+
+# What a help line may share with the English one: flags, metavars, choices, model specs, names.
+_NAMES = re.compile(
+    r"-{1,2}[\w-]+|\b[A-Z][A-Z_]+\b|\{[^}]*\}|\[[^\]]*\]|python -m lineup|KIND:MODEL\S*|[\w.]+\.\w+"
+)
+
+
+def _help(monkeypatch: pytest.MonkeyPatch, capsys: Any, language: str, *command: str) -> str:
+    monkeypatch.setenv("LINEUP_LANG", language)
+    with pytest.raises(SystemExit) as ended:
+        main([*command, "--help"])
+    assert ended.value.code == 0
+    return str(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("command", [(), ("study", "run"), ("leaderboard",)])
+def test_help_is_russian_with_no_english_help_line_left(
+    lineup_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: tuple[str, ...],
+) -> None:
+    english = _help(monkeypatch, capsys, "en", *command)
+    russian = _help(monkeypatch, capsys, "ru", *command)
+    assert re.search("[а-яё]{4}", russian)
+    assert russian.startswith("использование: python -m lineup")
+    assert "параметры:" in russian and "показать эту справку и выйти" in russian
+    for word in ("usage:", "options:", "positional arguments:", "show this help message"):
+        assert word not in russian
+    for line in set(russian.splitlines()) & set(english.splitlines()):
+        words = _NAMES.sub(" ", line)
+        assert not re.search("[a-z]{3}", words), f"English help left: {line!r}"
+
+
+def test_the_top_help_names_each_command_in_russian(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    russian = _help(monkeypatch, capsys, "ru")
+    assert "    study               набор вопросов для нескольких моделей" in russian
+    assert "`python -m lineup`: тот же движок, что и в приложении, для скриптов и CI." in russian
+
+
+def _bad(monkeypatch: pytest.MonkeyPatch, capsys: Any, language: str, *argv: str) -> str:
+    monkeypatch.setenv("LINEUP_LANG", language)
+    with pytest.raises(SystemExit) as ended:
+        main(list(argv))
+    assert ended.value.code == 2
+    err = str(capsys.readouterr().err)
+    return err.strip().splitlines()[-1]
+
+
+def test_a_bad_command_line_exits_2_with_argparse_s_words_in_russian(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = "python -m lineup study run"
+    cases = [
+        (
+            ["study", "run", "--set", "s", "--timing", "x"],
+            f"{run}: ошибка: аргумент --timing: недопустимый вариант: 'x' (выберите из "
+            "'parallel', 'fair')",
+            f"{run}: error: argument --timing: invalid choice: 'x' (choose from 'parallel', "
+            "'fair')",
+        ),
+        (
+            ["study", "run"],
+            f"{run}: ошибка: нужны аргументы: --set",
+            f"{run}: error: the following arguments are required: --set",
+        ),
+        (
+            ["study", "run", "--set", "s", "--seed", "x"],
+            f"{run}: ошибка: аргумент --seed: 'x' — не целое число от 0 до 2147483647.",
+            f"{run}: error: argument --seed: 'x' is not a whole number from 0 to 2147483647.",
+        ),
+        (
+            ["study", "run", "--set"],
+            f"{run}: ошибка: аргумент --set: ожидался один аргумент",
+            f"{run}: error: argument --set: expected one argument",
+        ),
+        (
+            ["sets", "list", "extra"],
+            "python -m lineup: ошибка: нераспознанные аргументы: extra",
+            "python -m lineup: error: unrecognized arguments: extra",
+        ),
+        (
+            ["sets", "import", "p", "--shipped", "s"],
+            "python -m lineup sets import: ошибка: аргумент --shipped: нельзя вместе с "
+            "аргументом path",
+            "python -m lineup sets import: error: argument --shipped: not allowed with "
+            "argument path",
+        ),
+    ]
+    for argv, russian, english in cases:
+        assert _bad(monkeypatch, capsys, "ru", *argv) == russian
+        assert _bad(monkeypatch, capsys, "en", *argv) == english
+
+
+def test_argparse_messages_are_unchanged_in_english_and_unknown_ones_pass_through() -> None:
+    messages = [
+        "the following arguments are required: --set, study_id",
+        "unrecognized arguments: a b",
+        "one of the arguments path --shipped is required",
+        "ambiguous option: --s could match --set, --seed",
+        "argument --kind: invalid choice: 'x' (choose from 'vlm', 'tts')",
+        "argument --seed: invalid int value: 'x'",
+        "argument --set: expected one argument",
+        "argument --json: ignored explicit argument 'x'",
+        "something argparse may say one day",
+    ]
+    for message in messages:
+        assert argparse_message(message) == message
+    with using_language("ru"):
+        assert argparse_message(messages[-1]) == messages[-1]
+        assert argparse_message(messages[3]) == (
+            "неоднозначный параметр: --s подходит к --set, --seed"
+        )
+        assert argparse_message(messages[5]) == ("аргумент --seed: недопустимое значение int: 'x'")
+
+
+# The machine line ----------------------------------------------------------------------------
+
+MACHINE = {
+    "cpu": "AMD EPYC 7B13",
+    "cores": 2,
+    "memory_gb": 23.5,
+    "os": "Linux 6.1.0 (x86_64)",
+    "python": "3.11.7",
+    "gpus": [{"name": "NVIDIA L4", "memory_gb": 22.5, "driver": "550.54"}],
+}
+
+
+def test_the_machine_line_writes_memory_with_the_language_s_decimal() -> None:
+    assert machine_line(MACHINE) == (
+        "AMD EPYC 7B13, 2 cores, 23.5 GiB, Linux 6.1.0, Python 3.11.7, "
+        "NVIDIA L4 (22.5 GiB, driver 550.54)"
+    )
+    with using_language("ru"):
+        assert machine_line(MACHINE) == (
+            "AMD EPYC 7B13, ядер: 2, 23,5 ГиБ, Linux 6.1.0, Python 3.11.7, "
+            "NVIDIA L4 (22,5 ГиБ, драйвер 550.54)"
+        )
+        # A machine stored with whole gigabytes is shown as it was stored.
+        assert "ядер: 2, 16 ГиБ, Linux" in machine_line({**MACHINE, "memory_gb": 16, "gpus": []})
