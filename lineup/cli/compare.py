@@ -21,7 +21,16 @@ from lineup.app import (
     state_word,
 )
 from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands, add_timing
-from lineup.cli.output import EXIT_OK, BadInput, emit, energy_line, err, hardware_fields, table
+from lineup.cli.output import (
+    EXIT_OK,
+    BadInput,
+    emit,
+    energy_line,
+    err,
+    hardware_fields,
+    table,
+    terminal_safe,
+)
 from lineup.cli.progress import follow_comparison
 
 
@@ -109,7 +118,9 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
                 else:
                     err(
                         _("  failed {model} (generation {generation_id}): {error}").format(
-                            model=r.model, generation_id=r.generation_id, error=r.error
+                            model=r.model,
+                            generation_id=r.generation_id,
+                            error=terminal_safe(r.error or ""),
                         )
                     )
     else:
@@ -137,9 +148,9 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
             }
         )
         return EXIT_OK
-    print(f"machine: {machine_line(machine)}")
+    print(_("machine: {machine}").format(machine=machine_line(machine)))
     for sentence in said:
-        print(f"note: {sentence}")
+        print(_("note: {sentence}").format(sentence=sentence))
     print()
     for result in results:
         print(
@@ -169,6 +180,6 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
                 )
             )
             print(energy_line(result))
-        print(f"provenance: {card_line(result['provenance'])}")
+        print(_("provenance: {card}").format(card=card_line(result["provenance"])))
         print()
     return EXIT_OK

@@ -8,6 +8,7 @@ from typing import Any
 
 from lineup.app import (
     FAILED,
+    N_,
     STATUS_CHOICES,
     TTS_COLUMNS,
     LeaderboardFilter,
@@ -118,9 +119,11 @@ VLM_TEXT_COLUMNS = [
 ]
 TTS_TEXT_COLUMNS = [c for c in TTS_COLUMNS if c != "n"]
 ORDER_NOTE = {
-    "vlm": "best first by the lower end of the 95% interval of pct_relevant (ci_95), not by "
-    "pct_relevant itself: few labels give a wide interval",
-    "tts": "best first by mean_wer",
+    "vlm": N_(
+        "rows: best first by the lower end of the 95% interval of pct_relevant (ci_95), not by "
+        "pct_relevant itself: few labels give a wide interval"
+    ),
+    "tts": N_("rows: best first by mean_wer"),
 }
 
 
@@ -153,9 +156,9 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     if not board_filter.is_empty:
-        err(f"filtered: {board_filter.describe()}")
+        err(_("filtered: {filters}").format(filters=board_filter.describe()))
     if rows:
-        err(f"rows: {ORDER_NOTE[args.kind]}")
+        err(_(ORDER_NOTE[args.kind]))
         note = contention_note(
             [
                 (row.get("model") or row["voice"], row["concurrent_min"], row["concurrent_max"])

@@ -137,7 +137,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
             }
         )
         return EXIT_OK
-    print(f"machine: {machine_line(machine)}")
+    print(_("machine: {machine}").format(machine=machine_line(machine)))
     for voice in dict.fromkeys(r["voice"] for r in results):
         print(f"{voice}: {card_line(comparison.provenance_of(voice))}")
     print()

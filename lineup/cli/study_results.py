@@ -9,7 +9,6 @@ from typing import Any
 
 from lineup.app import (
     ARENA_KEYS,
-    ENGLISH,
     LANGUAGES,
     N_,
     RANK_RULE,
@@ -22,7 +21,6 @@ from lineup.app import (
     card_line,
     column_word,
     contention_note,
-    current_language,
     machine_line,
     ngettext,
     pair_sentences,
@@ -33,7 +31,7 @@ from lineup.app import (
     state_word,
 )
 from lineup.cli.arguments import Commands
-from lineup.cli.output import EXIT_OK, cell_text, emit, table
+from lineup.cli.output import EXIT_OK, decimal_text, emit, said_table
 
 
 def register(study: Commands) -> None:
@@ -190,19 +188,9 @@ def cmd_study_show(app: Lineup, args: argparse.Namespace) -> int:
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A table of `study show`: headed by the keys in English (as it always was), by the
-    report's words for them in another language (lineup.report.words), with its decimal
-    mark; `--json` keeps the keys and the values."""
-    if current_language() == ENGLISH:
-        return table(rows, columns)
-    said = [
-        {
-            key: _decimal(cell_text(row.get(key))) if _is_figure(row.get(key)) else row.get(key)
-            for key in columns
-        }
-        for row in rows
-    ]
-    return table(said, columns, [_column(key) for key in columns])
+    """A table of `study show`, headed in another language than English by the report's words
+    for its keys (lineup.report.words)."""
+    return said_table(rows, columns, _column)
 
 
 # The columns of `study show` whose words are not the report's: in the summary, "requests"
@@ -222,10 +210,6 @@ def _column(key: str) -> str:
     if key in SHOW_WORDS:
         return _(SHOW_WORDS[key])
     return column_word(key) or key
-
-
-def _is_figure(value: Any) -> bool:
-    return isinstance(value, float)
 
 
 def _print_agreement(agreement: dict[str, Any]) -> None:
@@ -439,12 +423,7 @@ def judge_reliability_lines(summary: dict[str, Any]) -> list[str]:
 
 def _shown(value: Any) -> str:
     """A figure to three significant digits, with the language's decimal mark."""
-    return "-" if value is None else _decimal(f"{value:.3g}")
-
-
-def _decimal(text: str) -> str:
-    """A number written in English with the current language's decimal mark ("0,25")."""
-    return text if current_language() == ENGLISH else text.replace(".", ",")
+    return "-" if value is None else decimal_text(f"{value:.3g}")
 
 
 def _percent(share: float | None) -> str:

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from lineup.app import Lineup
 from lineup.cli.arguments import argparse_message
 from lineup.cli.main import main
+from lineup.cli.output import energy_line
 from lineup.cli.progress import follow_comparison
 from lineup.core import set_language, using_language
 from lineup.measure import LiveFigures, live_line
@@ -336,3 +338,45 @@ def test_the_machine_line_writes_memory_with_the_language_s_decimal() -> None:
         )
         # A machine stored with whole gigabytes is shown as it was stored.
         assert "ядер: 2, 16 ГиБ, Linux" in machine_line({**MACHINE, "memory_gb": 16, "gpus": []})
+
+
+# study compare and the lines under an answer ------------------------------------------------
+
+
+def test_study_compare_in_russian(
+    app: Lineup, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.unit.test_study_compare import IRR, R, six_items, study
+
+    set_id = six_items(app)
+    baseline = study(app.store, set_id, {(n, 0): ("a", [R]) for n in range(6)})
+    candidate = study(app.store, set_id, {(n, 0): ("a", [R if n else IRR]) for n in range(6)})
+    monkeypatch.setenv("LINEUP_LANG", "ru")
+    assert main(["study", "compare", str(baseline), str(candidate)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        f"базовое исследование {baseline} (набор 'six') -> исследование-кандидат {candidate} "
+        "(набор 'six'): 6 общих элементов, сопоставлены по id элемента (тот же набор)"
+    )
+    header = next(line for line in lines if line.startswith("Модель  Показатель  Базовое"))
+    _columns_line_up("\n".join(lines[lines.index(header) : lines.index(header) + 5]))
+    # relevance: 1 in the baseline, 5 of 6 items relevant in the candidate: 5/6 = 0.833.
+    relevance = lines[lines.index(header) + 1].split()
+    assert relevance[:4] == ["m:x", "relevance", "1", "0,833"]
+    assert relevance[-2:] == ["не", "показана"]
+    assert "ухудшения: у кандидата хуже оценка 1 элемента, сначала самые большие" in lines
+    assert "улучшения: у кандидата лучше оценки 0 элементов, сначала самые большие" in lines
+
+
+def test_the_energy_line_in_both_languages() -> None:
+    measured = {"energy_j": 12.5, "energy_source": "gpu", "gpu_mem_mb": 512.4}
+    unmeasured = {"energy_j": None, "gpu_mem_mb": None}
+    assert energy_line(measured) == (
+        "energy 12.5 J (whole gpu device(s) over the answer); GPU memory 512 MiB"
+    )
+    assert energy_line(unmeasured) == "energy n/a; GPU memory n/a"
+    with using_language("ru"):
+        assert energy_line(measured) == (
+            "энергия 12,5 Дж (всё устройство gpu за время ответа); память GPU 512 МиБ"
+        )
+        assert energy_line(unmeasured) == "энергия н/д; память GPU н/д"
