@@ -210,7 +210,7 @@ def _explain_failures(run: JudgeRun) -> None:
         )
         reply = shown.reply if shown.reply and shown.reply.strip() else _("(no reply text)")
         err(_("  reply: {reply}").format(reply=terminal_safe(reply).replace("\n", "\n         ")))
-    err(f"\n{SIMPLER_TEMPLATE_HINT}")
+    err("\n" + _(SIMPLER_TEMPLATE_HINT))
 
 
 def _judge(app: Lineup, args: argparse.Namespace, judge: ResolvedModel) -> JudgeRun:
@@ -218,8 +218,8 @@ def _judge(app: Lineup, args: argparse.Namespace, judge: ResolvedModel) -> Judge
     from tqdm import tqdm
 
     with tqdm(
-        desc=f"judge {args.judge}",
-        unit="request",
+        desc=_("judge {judge}").format(judge=args.judge),
+        unit=_("request"),
         file=sys.stderr,
         dynamic_ncols=True,
         disable=None,
