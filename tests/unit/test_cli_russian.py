@@ -16,7 +16,7 @@ from lineup.app import Lineup
 from lineup.cli.arguments import argparse_message
 from lineup.cli.main import main
 from lineup.cli.output import energy_line
-from lineup.cli.progress import follow_comparison
+from lineup.cli.progress import follow, follow_comparison
 from lineup.core import set_language, using_language
 from lineup.measure import LiveFigures, live_line
 from lineup.run import GenerationResult, JobView, machine_line
@@ -108,6 +108,29 @@ def test_the_live_progress_lines_in_english_are_as_they_were() -> None:
         "  m:c: STALLED 6.1 s · <stalled figures>\n"
         "  m:d: <figures>\n"
         "  failed m:e (generation 9): boom\\x1b[2J\n"
+    )
+
+
+def _study_progress_lines(language: str, capsys: Any) -> str:
+    """What `study run` prints on stderr at its end, into a pipe (no bar there)."""
+    models = [
+        SimpleNamespace(model="m:a", done=6, total=6, errors=0),
+        SimpleNamespace(model="m:b", done=5, total=6, errors=1),
+    ]
+    state = SimpleNamespace(total=12, done=11, models=models)
+    app = SimpleNamespace(studies=SimpleNamespace(progress=lambda study_id: state))
+    run = SimpleNamespace(study_id=3, done=True)
+    with using_language(language):
+        follow(app, run)  # type: ignore[arg-type]
+    return str(capsys.readouterr().err)
+
+
+def test_a_study_s_progress_lines_in_russian(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _study_progress_lines("ru", capsys) == (
+        "  m:a: готово 6/6, с ошибкой 0\n  m:b: готово 5/6, с ошибкой 1\n"
+    )
+    assert _study_progress_lines("en", capsys) == (
+        "  m:a: 6/6 done, 0 failed\n  m:b: 5/6 done, 1 failed\n"
     )
 
 
