@@ -4,8 +4,11 @@ argparse's own words, the machine line's memory; English byte for byte what it w
 from __future__ import annotations
 
 import io
+import os
 import queue
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,6 +24,7 @@ from lineup.core import set_language, using_language
 from lineup.measure import LiveFigures, live_line
 from lineup.run import GenerationResult, JobView, machine_line
 from lineup.store import Store
+from testbed.ollama_server import FakeModel, OllamaFixture
 from tests.builders import build_report_study
 
 
@@ -403,3 +407,34 @@ def test_the_energy_line_in_both_languages() -> None:
             "энергия 12,5 Дж (всё устройство gpu за время ответа); память GPU 512 МиБ"
         )
         assert energy_line(unmeasured) == "энергия н/д; память GPU н/д"
+
+
+@pytest.mark.integration  # python -m lineup in a subprocess
+@pytest.mark.timeout(300)  # a command of a few seconds, with imports, on a loaded machine
+def test_vlm_s_live_lines_into_a_pipe_speak_russian_end_to_end(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tests/unit/test_cli.py's live-figures test, in Russian: two words, a 3.5 s pause (stalled
+    after 0.5 s of it, so a line written every 2 s into the pipe falls in the stall), two more."""
+    pausing = FakeModel("pausing:1b", ["One", "two", "three", "four."], gaps_s=[0.1, 3.5, 0.1])
+    monkeypatch.setenv("LINEUP_STALL_S", "0.5")
+    monkeypatch.setenv("LINEUP_LANG", "ru")
+    with OllamaFixture([pausing]) as server:
+        spec = f"ollama:pausing:1b@{server.base_url}"
+        shown = subprocess.run(
+            [sys.executable, "-m", "lineup", "vlm", "--question", "Count.", "--model", spec],
+            cwd=Path(__file__).resolve().parents[2],
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert shown.returncode == 0, shown.stderr
+    live = [line for line in shown.stderr.splitlines() if line.startswith(f"  {spec}: ")]
+    in_pause = [line for line in live if line.startswith(f"  {spec}: ЗАВИС ")]
+    assert any(" · 2 фрагмента · " in line for line in in_pause), shown.stderr
+    assert re.search(r" ЗАВИС \d+,\d с · \d+,\d с · TTFT ", in_pause[0]), in_pause[0]
+    assert shown.stderr.splitlines()[-1].startswith(f"  готово {spec} (генерация ")
+    for english in ("STALLED", "getting ready", "done ", "chunks"):
+        assert english not in shown.stderr
+    assert "машина: " in shown.stdout and "One two three four." in shown.stdout
