@@ -25,7 +25,7 @@ from lineup.measure import LiveFigures, live_line
 from lineup.run import GenerationResult, JobView, machine_line
 from lineup.store import Store
 from testbed.ollama_server import FakeModel, OllamaFixture
-from tests.builders import build_report_study
+from tests.builders import FULL, INT8, build_ladder_study, build_report_study
 
 
 @pytest.fixture(autouse=True)
@@ -438,3 +438,20 @@ def test_vlm_s_live_lines_into_a_pipe_speak_russian_end_to_end(
     for english in ("STALLED", "getting ready", "done ", "chunks"):
         assert english not in shown.stderr
     assert "машина: " in shown.stdout and "One two three four." in shown.stdout
+
+
+def test_study_show_against_in_russian(
+    lineup_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study_id = build_ladder_study(Lineup.open().store)
+    monkeypatch.setenv("LINEUP_LANG", "ru")
+    assert main(["study", "show", str(study_id), "--against", FULL]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    said = next(line for line in lines if line.startswith(f"согласие с {FULL} "))
+    header = lines[lines.index(said) + 1]
+    assert header.split("  ")[:2] == ["Модель", "Пары"] and "ROUGE-L к ней" in header
+    _columns_line_up("\n".join(lines[lines.index(said) + 1 : lines.index(said) + 4]))
+    # m:int8: 10 pairs, an identical share of 0.9 and ROUGE-L 67/70 = 0.957, worked by hand
+    # in tests/unit/test_agreement_with.py; here written with the decimal comma.
+    int8 = next(line for line in lines[lines.index(said) :] if line.startswith(INT8))
+    assert int8.split()[1:4] == ["10", "0,9", "0,957"]
