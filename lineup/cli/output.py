@@ -75,7 +75,7 @@ def table(rows: list[dict[str, Any]], columns: list[str], headers: list[str] | N
     cell that is already a string is shown as it is."""
     heads = columns if headers is None else headers
     cells = [[cell_text(row.get(c)) for c in columns] for row in rows]
-    # Lineup's scripts (Latin, Cyrillic) are one column wide a character, so len() aligns.
+    # Latin and Cyrillic letters take one terminal column each, so len() aligns the columns.
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(heads)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
