@@ -5,13 +5,21 @@ queue without them (the queue is blind). Both draw `study show --json`'s `stop_l
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import streamlit as st
 
 from components.study.common import words
-from lineup.app import MIN_ITEMS, N_, _, escape_markdown, ngettext, number, percent
+from lineup.app import (
+    MIN_ITEMS,
+    N_,
+    _,
+    escape_markdown,
+    ngettext,
+    number,
+    percent,
+    reason_text,
+)
 
 HOW = N_(
     "How, from everyone's labels: a model's score is the mean over the items of its answers' "
@@ -24,41 +32,9 @@ HOW = N_(
 )
 
 
-# Why there is no chance or estimate, as lineup.measure.stopping words it (its templates,
-# copied and marked here so the page says them in its language; English is left as it is).
-_REASONS = (
-    (re.compile(r"^no item is labeled for both yet$"), N_("no item is labeled for both yet")),
-    (
-        re.compile(r"^(?P<n>\d+) items labeled for both: an estimate needs (?P<minimum>\d+)$"),
-        N_("{n} items labeled for both: an estimate needs {minimum}"),
-    ),
-    (
-        re.compile(
-            r"^every one of the (?P<n>\d+) items gives the same difference: no spread to go on$"
-        ),
-        N_("every one of the {n} items gives the same difference: no spread to go on"),
-    ),
-    (
-        re.compile(r"^no difference so far \(0\): no number of items decides an effect of 0$"),
-        N_("no difference so far (0): no number of items decides an effect of 0"),
-    ),
-    (re.compile(r"^only one model has labeled items$"), N_("only one model has labeled items")),
-    (
-        re.compile(r"^the leader has (?P<n>\d+) labeled items: fewer than (?P<minimum>\d+)$"),
-        N_("the leader has {n} labeled items: fewer than {minimum}"),
-    ),
-)
-
-
 def _reason(text: str | None) -> str:
     """A reason of lineup.measure.stopping in the page's language (as it is when unknown)."""
-    if text is None:
-        return ""
-    for pattern, template in _REASONS:
-        found = pattern.match(text)
-        if found:
-            return _(template).format(**found.groupdict())
-    return text
+    return "" if text is None else reason_text(text)
 
 
 def _percent(share: float | None) -> str:

@@ -95,11 +95,13 @@ from lineup.report import (
     SUMMARY_KEYS,
     StudyResult,
     StudyTables,
+    column_word,
     comparison_reading,
     pair_matrix,
     pair_sentences,
     rank_note,
     rank_summary,
+    reason_text,
 )
 from lineup.run import (
     DEFAULT_STT,
@@ -210,6 +212,8 @@ __all__ = [
     "pair_sentences",
     "rank_note",
     "rank_summary",
+    "reason_text",
+    "column_word",
     "ArenaAnswer",
     "ArenaPair",
     "ArenaQueue",

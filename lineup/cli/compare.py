@@ -15,27 +15,44 @@ from lineup.app import (
     MediaError,
     _,
     card_line,
+    grouped,
     machine_line,
     ngettext,
     state_word,
 )
 from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands, add_timing
-from lineup.cli.output import EXIT_OK, BadInput, emit, energy_line, err, hardware_fields, table
+from lineup.cli.output import (
+    EXIT_OK,
+    BadInput,
+    emit,
+    energy_line,
+    err,
+    hardware_fields,
+    table,
+    terminal_safe,
+)
 from lineup.cli.progress import follow_comparison
 
 
 def register(commands: Commands) -> None:
     """The `vlm` command."""
-    vlm = commands.add_parser("vlm", help="ask several vision-language models at once")
-    vlm.add_argument("--image", help="PNG, JPEG, WebP or GIF")
-    vlm.add_argument("--question", required=True, help=f"at most {MAX_QUESTION_CHARS:,} characters")
-    vlm.add_argument("--model", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
-    vlm.add_argument("--system", help=f"at most {MAX_SYSTEM_PROMPT_CHARS:,} characters")
-    vlm.add_argument("--temperature", type=TEMPERATURE, help="0 or more")
-    vlm.add_argument("--max-tokens", type=MAX_TOKENS, help="1 or more")
-    vlm.add_argument("--seed", type=SEED, help=f"0 to {MAX_SEED}")
+    vlm = commands.add_parser("vlm", help=_("ask several vision-language models at once"))
+    vlm.add_argument("--image", help=_("PNG, JPEG, WebP or GIF"))
     vlm.add_argument(
-        "--timeout", type=TIMEOUT_S, help="seconds per model (default LINEUP_MODEL_TIMEOUT_S)"
+        "--question",
+        required=True,
+        help=_("at most {count} characters").format(count=grouped(MAX_QUESTION_CHARS)),
+    )
+    vlm.add_argument("--model", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
+    vlm.add_argument(
+        "--system",
+        help=_("at most {count} characters").format(count=grouped(MAX_SYSTEM_PROMPT_CHARS)),
+    )
+    vlm.add_argument("--temperature", type=TEMPERATURE, help=_("0 or more"))
+    vlm.add_argument("--max-tokens", type=MAX_TOKENS, help=_("1 or more"))
+    vlm.add_argument("--seed", type=SEED, help=_("0 to {maximum}").format(maximum=MAX_SEED))
+    vlm.add_argument(
+        "--timeout", type=TIMEOUT_S, help=_("seconds per model (default LINEUP_MODEL_TIMEOUT_S)")
     )
     add_timing(vlm)
     vlm.add_argument("--json", action="store_true")
@@ -101,7 +118,9 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
                 else:
                     err(
                         _("  failed {model} (generation {generation_id}): {error}").format(
-                            model=r.model, generation_id=r.generation_id, error=r.error
+                            model=r.model,
+                            generation_id=r.generation_id,
+                            error=terminal_safe(r.error or ""),
                         )
                     )
     else:
@@ -129,9 +148,9 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
             }
         )
         return EXIT_OK
-    print(f"machine: {machine_line(machine)}")
+    print(_("machine: {machine}").format(machine=machine_line(machine)))
     for sentence in said:
-        print(f"note: {sentence}")
+        print(_("note: {sentence}").format(sentence=sentence))
     print()
     for result in results:
         print(
@@ -161,6 +180,6 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
                 )
             )
             print(energy_line(result))
-        print(f"provenance: {card_line(result['provenance'])}")
+        print(_("provenance: {card}").format(card=card_line(result["provenance"])))
         print()
     return EXIT_OK

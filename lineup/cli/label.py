@@ -11,7 +11,7 @@ from lineup.cli.output import EXIT_OK, emit
 
 def register(commands: Commands) -> None:
     """The `label` command."""
-    label = commands.add_parser("label", help="mark a generation's relevance")
+    label = commands.add_parser("label", help=_("mark a generation's relevance"))
     label.add_argument("generation_id", type=int)
     label.add_argument("--relevance", required=True, choices=RELEVANCE)
     label.add_argument("--annotator", default="cli")

@@ -8,6 +8,7 @@ from typing import Any
 
 from lineup.app import (
     FAILED,
+    N_,
     STATUS_CHOICES,
     TTS_COLUMNS,
     LeaderboardFilter,
@@ -21,39 +22,47 @@ from lineup.cli.output import EXIT_OK, emit, err, table
 
 def register(commands: Commands) -> None:
     """The `leaderboard` command and its filters."""
-    board = commands.add_parser("leaderboard", help="aggregated figures per model")
+    board = commands.add_parser("leaderboard", help=_("aggregated figures per model"))
     board.add_argument("--kind", choices=["vlm", "tts"], default="vlm")
     board.add_argument(
-        "--study", type=STUDY_ID, metavar="ID", help="only the answers of this study"
+        "--study", type=STUDY_ID, metavar=_("ID"), help=_("only the answers of this study")
     )
     board.add_argument(
-        "--set", metavar="NAME", help="only the answers to this set's items (every study of it)"
+        "--set",
+        metavar=_("NAME"),
+        help=_("only the answers to this set's items (every study of it)"),
     )
-    board.add_argument("--tag", metavar="T", help="only the answers to set items with this tag")
+    board.add_argument("--tag", metavar="T", help=_("only the answers to set items with this tag"))
     board.add_argument(
         "--since",
         type=MOMENT,
         metavar="YYYY-MM-DD",
-        help="only generations started on or after this day (UTC)",
+        help=_("only generations started on or after this day (UTC)"),
     )
     board.add_argument(
         "--until",
         type=MOMENT,
         metavar="YYYY-MM-DD",
-        help="only generations started before this day (UTC; the day itself excluded)",
+        help=_("only generations started before this day (UTC; the day itself excluded)"),
     )
-    board.add_argument("--annotator", metavar="NAME", help="count only this annotator's labels")
+    board.add_argument(
+        "--annotator", metavar=_("NAME"), help=_("count only this annotator's labels")
+    )
     board.add_argument(
         "--status",
         choices=STATUS_CHOICES,
-        help=f"only generations in this state ({FAILED}: every final state but ok); the "
-        "figures stay over ok answers",
+        help=_(
+            "only generations in this state ({failed}: every final state but ok); the "
+            "figures stay over ok answers"
+        ).format(failed=FAILED),
     )
     board.add_argument(
         "--alone",
         action="store_true",
-        help="only answers measured alone: no other request of Lineup's in flight on their "
-        "host (concurrent_max 0)",
+        help=_(
+            "only answers measured alone: no other request of Lineup's in flight on their "
+            "host (concurrent_max 0)"
+        ),
     )
     board.add_argument("--json", action="store_true")
     board.set_defaults(func=cmd_leaderboard)
@@ -110,9 +119,11 @@ VLM_TEXT_COLUMNS = [
 ]
 TTS_TEXT_COLUMNS = [c for c in TTS_COLUMNS if c != "n"]
 ORDER_NOTE = {
-    "vlm": "best first by the lower end of the 95% interval of pct_relevant (ci_95), not by "
-    "pct_relevant itself: few labels give a wide interval",
-    "tts": "best first by mean_wer",
+    "vlm": N_(
+        "rows: best first by the lower end of the 95% interval of pct_relevant (ci_95), not by "
+        "pct_relevant itself: few labels give a wide interval"
+    ),
+    "tts": N_("rows: best first by mean_wer"),
 }
 
 
@@ -145,9 +156,9 @@ def cmd_leaderboard(app: Lineup, args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     if not board_filter.is_empty:
-        err(f"filtered: {board_filter.describe()}")
+        err(_("filtered: {filters}").format(filters=board_filter.describe()))
     if rows:
-        err(f"rows: {ORDER_NOTE[args.kind]}")
+        err(_(ORDER_NOTE[args.kind]))
         note = contention_note(
             [
                 (row.get("model") or row["voice"], row["concurrent_min"], row["concurrent_max"])

@@ -22,6 +22,7 @@ from lineup.app import (
     set_language,
 )
 from lineup.cli import compare, label, leaderboard, models, sets, speak, study
+from lineup.cli.arguments import Parser
 from lineup.cli.output import EXIT_BAD_INPUT, EXIT_BUG, EXIT_READER_GONE, BadInput, err
 
 DEBUG_ENV = "LINEUP_DEBUG"
@@ -35,7 +36,11 @@ GROUPS = (models, compare, speak, label, leaderboard, sets, study)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lineup", description=__doc__.splitlines()[0])
+    """The command line's parser, in the current language (build it after `set_language`)."""
+    parser = Parser(
+        prog="python -m lineup",
+        description=_("`python -m lineup`: the same engine as the app, for scripts and CI."),
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for group in GROUPS:
         group.register(commands)

@@ -12,7 +12,7 @@ from lineup.cli.output import EXIT_OK, emit
 
 def register(commands: Commands) -> None:
     """The `backends` command."""
-    backends = commands.add_parser("backends", help="endpoints, their health and models")
+    backends = commands.add_parser("backends", help=_("endpoints, their health and models"))
     backends.add_argument("--json", action="store_true")
     backends.set_defaults(func=cmd_backends)
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from lineup.app import clean_number
+from lineup.app import ENGLISH, _, clean_number, current_language
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -41,31 +42,62 @@ def hardware_fields(hardware: dict[str, Any]) -> dict[str, Any]:
 
 def energy_line(result: dict[str, Any]) -> str:
     """One line of an answer's energy and GPU memory, "n/a" where there is no counter."""
-    energy = result.get("energy_j")
-    said = (
-        f"energy {energy:.3g} J (whole {result['energy_source']} device(s) over the answer)"
-        if energy is not None
-        else "energy n/a"
-    )
-    memory = result.get("gpu_mem_mb")
-    return f"{said}; GPU memory {'n/a' if memory is None else f'{memory:.0f} MiB'}"
+    energy, memory = result.get("energy_j"), result.get("gpu_mem_mb")
+    if energy is None:
+        said = _("energy n/a")
+    else:
+        said = _("energy {energy} J (whole {source} device(s) over the answer)").format(
+            energy=decimal_text(f"{energy:.3g}"), source=result["energy_source"]
+        )
+    if memory is None:
+        return _("{energy}; GPU memory n/a").format(energy=said)
+    return _("{energy}; GPU memory {memory} MiB").format(energy=said, memory=f"{memory:.0f}")
 
 
-def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    def cell(value: Any) -> str:
-        value = clean_number(value)
-        if value is None:
-            return "-"
-        if isinstance(value, float):
-            # Three significant digits, never e-notation (999.99 is "1000", not "1e+03").
-            return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
-        return str(value)
+def decimal_text(text: str) -> str:
+    """A number written in English ("0.25") with the current language's decimal mark."""
+    return text if current_language() == ENGLISH else text.replace(".", ",")
 
-    cells = [[cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+
+def cell_text(value: Any) -> str:
+    """A text table's cell: "-" for none, a float to three significant digits."""
+    value = clean_number(value)
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        # Three significant digits, never e-notation (999.99 is "1000", not "1e+03").
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def table(rows: list[dict[str, Any]], columns: list[str], headers: list[str] | None = None) -> str:
+    """A text table of `columns` (the keys of `rows`), headed by the keys or by `headers`; a
+    cell that is already a string is shown as it is."""
+    heads = columns if headers is None else headers
+    cells = [[cell_text(row.get(c)) for c in columns] for row in rows]
+    # Latin and Cyrillic letters take one terminal column each, so len() aligns the columns.
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(heads)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(lines)
+
+
+def said_table(rows: list[dict[str, Any]], columns: list[str], header: Callable[[str], str]) -> str:
+    """A table for a person (`study show`, `study compare`): in English headed by its keys,
+    as it always was; in another language by `header(key)`, its figures with the language's
+    decimal mark. `--json` keeps the keys and the values."""
+    if current_language() == ENGLISH:
+        return table(rows, columns)
+    said = [
+        {
+            key: decimal_text(cell_text(row.get(key)))
+            if isinstance(row.get(key), float)
+            else row.get(key)
+            for key in columns
+        }
+        for row in rows
+    ]
+    return table(said, columns, [header(key) for key in columns])
 
 
 def terminal_safe(text: str) -> str:

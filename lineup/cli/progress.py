@@ -17,7 +17,9 @@ from lineup.app import (
     Lineup,
     StudyProgress,
     StudyRun,
+    _,
     live_line,
+    number,
 )
 from lineup.cli.output import err, terminal_safe
 
@@ -30,9 +32,14 @@ ERASE_LINE, LINE_UP = "\x1b[2K", "\x1b[1F"
 def live_status(view: JobView) -> str:
     """One running model's line: its live figures and, when it has stalled, that first."""
     if view.live is None:
-        return f"  {view.model}: getting ready"
-    stall = f"STALLED {view.live.quiet_s:.1f} s · " if view.live.stalled else ""
-    return f"  {view.model}: {stall}{live_line(view.live)}"
+        return "  " + _("{model}: getting ready").format(model=view.model)
+    if view.live.stalled:
+        line = _("{model}: STALLED {seconds} s · {figures}").format(
+            model=view.model, seconds=number(view.live.quiet_s, 1), figures=live_line(view.live)
+        )
+    else:
+        line = f"{view.model}: {live_line(view.live)}"
+    return "  " + line
 
 
 def follow_comparison(
@@ -67,10 +74,16 @@ def follow_comparison(
             if terminal:
                 erase()
             if result.status == OK:
-                out.write(f"  done   {result.model} (generation {result.generation_id})\n")
+                line = _("  done   {model} (generation {generation_id})").format(
+                    model=result.model, generation_id=result.generation_id
+                )
             else:
-                error = terminal_safe(result.error or "")
-                out.write(f"  failed {result.model} (generation {result.generation_id}): {error}\n")
+                line = _("  failed {model} (generation {generation_id}): {error}").format(
+                    model=result.model,
+                    generation_id=result.generation_id,
+                    error=terminal_safe(result.error or ""),
+                )
+            out.write(line + "\n")
             out.flush()
         if comparison.done and comparison.events.empty():
             break
@@ -101,8 +114,8 @@ def follow(app: Lineup, run: StudyRun) -> StudyProgress:
     with tqdm(
         total=state.total,
         initial=state.done,
-        desc=f"study {run.study_id}",
-        unit="answer",
+        desc=_("study {study_id}").format(study_id=run.study_id),
+        unit=_("answer"),
         file=sys.stderr,
         dynamic_ncols=True,
         disable=None,  # no bar when stderr is not a terminal; the lines below still come
@@ -114,9 +127,19 @@ def follow(app: Lineup, run: StudyRun) -> StudyProgress:
             bar.update(state.done - shown)
             shown = state.done
             bar.set_postfix_str(
-                "  ".join(f"{m.model} {m.done}/{m.total} err {m.errors}" for m in state.models)
+                "  ".join(
+                    _("{model} {done}/{total} err {errors}").format(
+                        model=m.model, done=m.done, total=m.total, errors=m.errors
+                    )
+                    for m in state.models
+                )
             )
     state = app.studies.progress(run.study_id)
     for model in state.models:
-        err(f"  {model.model}: {model.done}/{model.total} done, {model.errors} failed")
+        err(
+            "  "
+            + _("{model}: {done}/{total} done, {errors} failed").format(
+                model=model.model, done=model.done, total=model.total, errors=model.errors
+            )
+        )
     return state

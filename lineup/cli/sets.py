@@ -12,28 +12,33 @@ from lineup.cli.output import EXIT_OK, emit, table
 
 def register(commands: Commands) -> None:
     """The `sets` commands: import and list."""
-    sets = commands.add_parser("sets", help="question sets for studies").add_subparsers(
+    sets = commands.add_parser("sets", help=_("question sets for studies")).add_subparsers(
         dest="sets_command", required=True
     )
     set_import = sets.add_parser(
         "import",
-        help="store a set from a folder (questions.csv, questions.jsonl, sentences.csv or "
-        "sentences.txt), a .zip of one, or a set file; or one of the sets that ship with Lineup",
+        help=_(
+            "store a set from a folder (questions.csv, questions.jsonl, sentences.csv or "
+            "sentences.txt), a .zip of one, or a set file; or one of the sets that ship with Lineup"
+        ),
     )
     source = set_import.add_mutually_exclusive_group(required=True)
-    source.add_argument("path", nargs="?", help="a set folder, a .zip of one, or a set file")
+    source.add_argument("path", nargs="?", help=_("a set folder, a .zip of one, or a set file"))
     source.add_argument(
         "--shipped",
-        metavar="NAME",
-        help=f"a set that ships with Lineup ({', '.join(shipped_set_names()) or 'none found'}); "
-        "one stored already is not stored again",
+        metavar=_("NAME"),
+        help=_(
+            "a set that ships with Lineup ({names}); one stored already is not stored again"
+        ).format(names=", ".join(shipped_set_names()) or _("none found")),
     )
     set_import.add_argument(
-        "--name", help="default: the folder's, zip's or file's name (the shipped set's name)"
+        "--name",
+        metavar=_("NAME"),
+        help=_("default: the folder's, zip's or file's name (the shipped set's name)"),
     )
     set_import.add_argument("--json", action="store_true")
     set_import.set_defaults(func=cmd_sets_import)
-    set_list = sets.add_parser("list", help="the stored sets")
+    set_list = sets.add_parser("list", help=_("the stored sets"))
     set_list.add_argument("--json", action="store_true")
     set_list.set_defaults(func=cmd_sets_list)
 

@@ -12,6 +12,7 @@ from lineup.app import (
     Lineup,
     _,
     card_line,
+    grouped,
     machine_line,
     ngettext,
     state_word,
@@ -22,26 +23,34 @@ from lineup.cli.output import EXIT_OK, emit, energy_line, err, table
 
 def register(commands: Commands) -> None:
     """The `tts` command."""
-    tts = commands.add_parser("tts", help="speak sentences with several voices, score each clip")
+    tts = commands.add_parser("tts", help=_("speak sentences with several voices, score each clip"))
     tts.add_argument(
         "--text",
         action="append",
         required=True,
-        help=f"repeat for several sentences, each at most {MAX_SENTENCE_CHARS:,} characters",
+        help=_("repeat for several sentences, each at most {count} characters").format(
+            count=grouped(MAX_SENTENCE_CHARS)
+        ),
     )
     tts.add_argument("--voice", action="append", required=True, help="KIND:MODEL[#PRESET][@URL]")
-    tts.add_argument("--samples", type=SAMPLES, default=1, help="clips per voice and sentence")
+    tts.add_argument("--samples", type=SAMPLES, default=1, help=_("clips per voice and sentence"))
     tts.add_argument(
         "--stt",
         default=DEFAULT_STT,
-        help="speech-to-text for WER: `auto` (tiny.en for English, base for other languages), "
-        "a model, or `none`",
+        help=_(
+            "speech-to-text for WER: `auto` (tiny.en for English, base for other languages), "
+            "a model, or `none`"
+        ),
     )
     tts.add_argument(
-        "--seed", type=SEED, help=f"seed of the first sample (sample k: seed + k), 0 to {MAX_SEED}"
+        "--seed",
+        type=SEED,
+        help=_("seed of the first sample (sample k: seed + k), 0 to {maximum}").format(
+            maximum=MAX_SEED
+        ),
     )
     tts.add_argument(
-        "--timeout", type=TIMEOUT_S, help="seconds per clip (default LINEUP_MODEL_TIMEOUT_S)"
+        "--timeout", type=TIMEOUT_S, help=_("seconds per clip (default LINEUP_MODEL_TIMEOUT_S)")
     )
     add_timing(tts)
     tts.add_argument("--json", action="store_true")
@@ -128,7 +137,7 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
             }
         )
         return EXIT_OK
-    print(f"machine: {machine_line(machine)}")
+    print(_("machine: {machine}").format(machine=machine_line(machine)))
     for voice in dict.fromkeys(r["voice"] for r in results):
         print(f"{voice}: {card_line(comparison.provenance_of(voice))}")
     print()

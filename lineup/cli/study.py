@@ -13,6 +13,7 @@ from lineup.app import (
     Lineup,
     StudyRun,
     _,
+    grouped,
     ngettext,
     state_word,
 )
@@ -33,46 +34,51 @@ from lineup.cli.progress import follow
 def register(commands: Commands) -> None:
     """The `study` commands, in the order of their help."""
     study = commands.add_parser(
-        "study", help="a question set against several models"
+        "study", help=_("a question set against several models")
     ).add_subparsers(dest="study_command", required=True)
     study_run = study.add_parser(
-        "run", help="run a set against models (VLM set) or voices (voice set), K times each"
+        "run", help=_("run a set against models (VLM set) or voices (voice set), K times each")
     )
-    study_run.add_argument("--set", required=True, help="a stored set's name (sets list)")
+    study_run.add_argument("--set", required=True, help=_("a stored set's name (sets list)"))
     study_run.add_argument("--model", action="append", help="KIND:MODEL[#PRESET][@URL]")
     study_run.add_argument("--voice", action="append", help="KIND:MODEL[#PRESET][@URL]")
-    study_run.add_argument("--repeats", type=SAMPLES, help="answers per item and model (1)")
-    study_run.add_argument("--samples", type=SAMPLES, help="clips per sentence and voice (1)")
-    study_run.add_argument("--system", help=f"at most {MAX_SYSTEM_PROMPT_CHARS:,} characters")
-    study_run.add_argument("--temperature", type=TEMPERATURE, help="0 or more")
-    study_run.add_argument("--max-tokens", type=MAX_TOKENS, help="1 or more")
+    study_run.add_argument("--repeats", type=SAMPLES, help=_("answers per item and model (1)"))
+    study_run.add_argument("--samples", type=SAMPLES, help=_("clips per sentence and voice (1)"))
     study_run.add_argument(
-        "--seed", type=SEED, help="seed of the first repeat (repeat k: seed + k); default random"
+        "--system",
+        help=_("at most {count} characters").format(count=grouped(MAX_SYSTEM_PROMPT_CHARS)),
+    )
+    study_run.add_argument("--temperature", type=TEMPERATURE, help=_("0 or more"))
+    study_run.add_argument("--max-tokens", type=MAX_TOKENS, help=_("1 or more"))
+    study_run.add_argument(
+        "--seed", type=SEED, help=_("seed of the first repeat (repeat k: seed + k); default random")
     )
     study_run.add_argument(
-        "--timeout", type=TIMEOUT_S, help="seconds per answer (default LINEUP_MODEL_TIMEOUT_S)"
+        "--timeout", type=TIMEOUT_S, help=_("seconds per answer (default LINEUP_MODEL_TIMEOUT_S)")
     )
     study_run.add_argument(
         "--stt",
         default=DEFAULT_STT,
-        help="voices: speech-to-text for WER: `auto` (tiny.en for English, base for other "
-        "languages), a model, or `none`",
+        help=_(
+            "voices: speech-to-text for WER: `auto` (tiny.en for English, base for other "
+            "languages), a model, or `none`"
+        ),
     )
     study_run.add_argument(
-        "--blind", action="store_true", help="hide model names from labelers until they label"
+        "--blind", action="store_true", help=_("hide model names from labelers until they label")
     )
     add_timing(study_run)
     study_run.add_argument(
         "--warmup",
         action="store_true",
-        help="each model first answers one warm-up request (stored apart, never counted)",
+        help=_("each model first answers one warm-up request (stored apart, never counted)"),
     )
     study_run.add_argument("--json", action="store_true")
     study_run.set_defaults(func=cmd_study_run)
     for name, func, what in [
-        ("resume", cmd_study_resume, "run what a paused or killed study still lacks"),
-        ("pause", cmd_study_pause, "pause a study wherever it runs (resume continues it)"),
-        ("cancel", cmd_study_cancel, "stop a study for good"),
+        ("resume", cmd_study_resume, _("run what a paused or killed study still lacks")),
+        ("pause", cmd_study_pause, _("pause a study wherever it runs (resume continues it)")),
+        ("cancel", cmd_study_cancel, _("stop a study for good")),
     ]:
         command = study.add_parser(name, help=what)
         command.add_argument("study_id", type=int)
@@ -81,7 +87,7 @@ def register(commands: Commands) -> None:
     study_results.register(study)
     study_score.register(study)
     study_compare.register(study)
-    study_list = study.add_parser("list", help="the studies, newest first")
+    study_list = study.add_parser("list", help=_("the studies, newest first"))
     study_list.add_argument("--json", action="store_true")
     study_list.set_defaults(func=cmd_study_list)
 

@@ -7,9 +7,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lineup.app import COMPARISON_FORMATS, Lineup, _, short_names
+from lineup.app import COMPARISON_FORMATS, N_, Lineup, _, ngettext, percent, short_names
 from lineup.cli.arguments import Commands
-from lineup.cli.output import EXIT_OK, BadInput, emit, table, terminal_safe
+from lineup.cli.output import EXIT_OK, BadInput, emit, said_table, terminal_safe
 
 SHOWN_ROWS = 10  # regressions and improvements printed per list (--json has them all)
 
@@ -17,23 +17,23 @@ SHOWN_ROWS = 10  # regressions and improvements printed per list (--json has the
 def register(study: Commands) -> None:
     compare = study.add_parser(
         "compare",
-        help="two studies of the same items: paired differences, regressions, improvements",
+        help=_("two studies of the same items: paired differences, regressions, improvements"),
     )
-    compare.add_argument("baseline", type=int, help="the baseline study's id")
-    compare.add_argument("candidate", type=int, help="the candidate study's id")
+    compare.add_argument("baseline", type=int, help=_("the baseline study's id"))
+    compare.add_argument("candidate", type=int, help=_("the candidate study's id"))
     compare.add_argument(
         "--match",
         action="append",
         metavar="BASELINE_MODEL=CANDIDATE_MODEL",
-        help="compare these two models (repeatable); default: the models in both studies",
+        help=_("compare these two models (repeatable); default: the models in both studies"),
     )
     compare.add_argument("--json", action="store_true")
     compare.add_argument(
         "--format",
         choices=COMPARISON_FORMATS,
-        help="write a report instead (html: one self-contained file; md: Markdown)",
+        help=_("write a report instead (html: one self-contained file; md: Markdown)"),
     )
-    compare.add_argument("--out", help="with --format: a file, or a folder to write it in")
+    compare.add_argument("--out", help=_("with --format: a file, or a folder to write it in"))
     compare.set_defaults(func=cmd_study_compare)
 
 
@@ -68,13 +68,35 @@ DIFFERENCES_SHOWN = [
 ITEMS_SHOWN = ["model", "figure", "item", "baseline", "candidate", "change", "question"]
 
 
+# The columns' words in another language than English (English shows the keys).
+COLUMN_WORDS = {
+    "model": N_("Model"),
+    "figure": N_("Figure"),
+    "baseline": N_("Baseline"),
+    "candidate": N_("Candidate"),
+    "diff": N_("Difference"),
+    "ci_low": N_("95% CI low"),
+    "ci_high": N_("95% CI high"),
+    "better": N_("Candidate better"),
+    "items": N_("Items"),
+    "verdict": N_("Verdict"),
+    "item": N_("Item"),
+    "change": N_("Change"),
+    "question": N_("Question"),
+}
+
+
+def _column(key: str) -> str:
+    return _(COLUMN_WORDS[key]) if key in COLUMN_WORDS else key
+
+
 def _verdict(row: dict[str, Any]) -> str:
     if row["ci_low"] is None:
-        return "no interval"
+        return _("no interval")
     if not row["decided"]:
-        return "no difference shown"
+        return _("no difference shown")
     better = (row["diff"] > 0) != (row["figure"] == "wer")
-    return "candidate better" if better else "candidate worse"
+    return _("candidate better") if better else _("candidate worse")
 
 
 def _items_table(rows: list[dict[str, Any]], names: dict[str, str]) -> str:
@@ -83,7 +105,18 @@ def _items_table(rows: list[dict[str, Any]], names: dict[str, str]) -> str:
         for row in rows[:SHOWN_ROWS]
     ]
     more = len(rows) - len(shown)
-    return table(shown, ITEMS_SHOWN) + (f"\n... and {more} more (--json lists all)" if more else "")
+    said = said_table(shown, ITEMS_SHOWN, _column)
+    if not more:
+        return said
+    return (
+        said
+        + "\n"
+        + ngettext(
+            "... and {count} more (--json lists all)",
+            "... and {count} more (--json lists all)",
+            more,
+        ).format(count=more)
+    )
 
 
 def cmd_study_compare(app: Lineup, args: argparse.Namespace) -> int:
@@ -103,30 +136,60 @@ def cmd_study_compare(app: Lineup, args: argparse.Namespace) -> int:
         emit(document)
         return EXIT_OK
     base, cand, items = document["baseline"], document["candidate"], document["items"]
-    print(
-        f"baseline study {base['study_id']} (set {base['set']!r}) -> candidate study "
-        f"{cand['study_id']} (set {cand['set']!r}): {items['shared']} shared items, matched by "
-        f"{items['matched_by']}"
-        + (
-            f"; {items['baseline_only']} in the baseline only, {items['candidate_only']} in "
-            "the candidate only"
-            if items["baseline_only"] or items["candidate_only"]
-            else ""
+    if items["baseline_only"] or items["candidate_only"]:
+        studies = ngettext(
+            "baseline study {baseline} (set {baseline_set}) -> candidate study {candidate} (set "
+            "{candidate_set}): {shared} shared items, matched by {matched_by}; {baseline_only} "
+            "in the baseline only, {candidate_only} in the candidate only",
+            "baseline study {baseline} (set {baseline_set}) -> candidate study {candidate} (set "
+            "{candidate_set}): {shared} shared items, matched by {matched_by}; {baseline_only} "
+            "in the baseline only, {candidate_only} in the candidate only",
+            items["shared"],
         )
+    else:
+        studies = ngettext(
+            "baseline study {baseline} (set {baseline_set}) -> candidate study {candidate} (set "
+            "{candidate_set}): {shared} shared items, matched by {matched_by}",
+            "baseline study {baseline} (set {baseline_set}) -> candidate study {candidate} (set "
+            "{candidate_set}): {shared} shared items, matched by {matched_by}",
+            items["shared"],
+        )
+    studies = studies.format(
+        baseline=base["study_id"],
+        baseline_set=repr(base["set"]),
+        candidate=cand["study_id"],
+        candidate_set=repr(cand["set"]),
+        shared=items["shared"],
+        matched_by=_(items["matched_by"]),  # marked in lineup.report's MATCHED_BY
+        baseline_only=items["baseline_only"],
+        candidate_only=items["candidate_only"],
     )
+    print(studies)
     names = short_names([m["model"] for m in document["models"]])
     for model in document["models"]:
         shown = names[model["model"]]
         if shown != model["model"]:
             print(f"  {shown}: {model['model']}")
         if model["model"] != model["baseline_model"]:
-            print(f"  {shown} compared with the baseline's {model['baseline_model']}")
+            print(
+                "  "
+                + _("{model} compared with the baseline's {baseline_model}").format(
+                    model=shown, baseline_model=model["baseline_model"]
+                )
+            )
     judge = document["judge"]
     if judge:
-        print(f"judge: {judge['spec']} ({judge['protocol']}), in both studies")
+        print(
+            _("judge: {judge} ({protocol}), in both studies").format(
+                judge=judge["spec"], protocol=judge["protocol"]
+            )
+        )
     print(
-        "\npaired differences, candidate - baseline over the shared items (95% item-bootstrap "
-        "interval; better: share of resamples where the candidate is better)"
+        "\n"
+        + _(
+            "paired differences, candidate - baseline over the shared items (95% item-bootstrap "
+            "interval; better: share of resamples where the candidate is better)"
+        )
     )
     rows = [
         {
@@ -134,16 +197,31 @@ def cmd_study_compare(app: Lineup, args: argparse.Namespace) -> int:
             "model": names[row["model"]],
             "better": None
             if row["share_candidate_better"] is None
-            else f"{100 * row['share_candidate_better']:.0f}%",
+            else percent(row["share_candidate_better"]),
             "verdict": _verdict(row),
         }
         for row in document["differences"]
     ]
-    print(table(rows, DIFFERENCES_SHOWN) if rows else "(no figure in both studies yet)")
+    print(
+        said_table(rows, DIFFERENCES_SHOWN, _column)
+        if rows
+        else _("(no figure in both studies yet)")
+    )
     for name in ("regressions", "improvements"):
-        what = "worse" if name == "regressions" else "better"
         found = document[name]
-        print(f"\n{name}: {len(found)} item scores {what} in the candidate, the largest first")
+        if name == "regressions":
+            said = ngettext(
+                "regressions: {count} item scores worse in the candidate, the largest first",
+                "regressions: {count} item scores worse in the candidate, the largest first",
+                len(found),
+            )
+        else:
+            said = ngettext(
+                "improvements: {count} item scores better in the candidate, the largest first",
+                "improvements: {count} item scores better in the candidate, the largest first",
+                len(found),
+            )
+        print("\n" + said.format(count=len(found)))
         if found:
             print(_items_table(found, names))
     return EXIT_OK

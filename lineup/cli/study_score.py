@@ -27,40 +27,53 @@ def register(study: Commands) -> None:
     """The `study score` command."""
     study_score = study.add_parser(
         "score",
-        help="run a reference model beside the study, and/or have an LLM judge score its answers",
+        help=_(
+            "run a reference model beside the study, and/or have an LLM judge score its answers"
+        ),
     )
     study_score.add_argument("study_id", type=STUDY_ID)
     study_score.add_argument(
         "--reference-model",
-        metavar="SPEC",
-        help="a model run once per item as the study's reference column (never ranked); items "
-        "without a reference answer in the set take its answer",
+        metavar=_("SPEC"),
+        help=_(
+            "a model run once per item as the study's reference column (never ranked); items "
+            "without a reference answer in the set take its answer"
+        ),
     )
-    study_score.add_argument("--judge", metavar="SPEC", help="KIND:MODEL[@URL]")
+    study_score.add_argument("--judge", metavar=_("SPEC"), help="KIND:MODEL[@URL]")
     study_score.add_argument(
         "--judge-protocol",
         choices=["reference", "pairwise"],
         default="reference",
-        help="reference: score each answer 1-10 against its item's reference answer; "
-        "pairwise: score it beside the reference model's answer, in both orders",
+        help=_(
+            "reference: score each answer 1-10 against its item's reference answer; "
+            "pairwise: score it beside the reference model's answer, in both orders"
+        ),
     )
     study_score.add_argument(
         "--template-file",
-        metavar="PATH",
-        help="the judge's prompt, kept with the study: {question}, {reference} and {answer} "
-        "(reference), or {question}, {answer_1} and {answer_2} (pairwise); see lineup.score.judge",
+        metavar=_("PATH"),
+        help=_(
+            "the judge's prompt, kept with the study: {question}, {reference} and {answer} "
+            "(reference), or {question}, {answer_1} and {answer_2} (pairwise); see "
+            "lineup.score.judge"
+        ),
     )
     study_score.add_argument(
         "--judge-max-tokens",
         type=MAX_TOKENS,
         metavar="N",
-        help=f"the judge's output token limit per request (default {JUDGE_MAX_TOKENS})",
+        help=_("the judge's output token limit per request (default {default})").format(
+            default=JUDGE_MAX_TOKENS
+        ),
     )
     study_score.add_argument(
         "--judge-timeout",
         type=TIMEOUT_S,
         metavar="S",
-        help=f"seconds the judge may take per request (default {JUDGE_TIMEOUT_S:g})",
+        help=_("seconds the judge may take per request (default {default})").format(
+            default=f"{JUDGE_TIMEOUT_S:g}"
+        ),
     )
     study_score.add_argument("--json", action="store_true")
     study_score.set_defaults(func=cmd_study_score)
@@ -197,7 +210,7 @@ def _explain_failures(run: JudgeRun) -> None:
         )
         reply = shown.reply if shown.reply and shown.reply.strip() else _("(no reply text)")
         err(_("  reply: {reply}").format(reply=terminal_safe(reply).replace("\n", "\n         ")))
-    err(f"\n{SIMPLER_TEMPLATE_HINT}")
+    err("\n" + _(SIMPLER_TEMPLATE_HINT))
 
 
 def _judge(app: Lineup, args: argparse.Namespace, judge: ResolvedModel) -> JudgeRun:
@@ -205,8 +218,8 @@ def _judge(app: Lineup, args: argparse.Namespace, judge: ResolvedModel) -> Judge
     from tqdm import tqdm
 
     with tqdm(
-        desc=f"judge {args.judge}",
-        unit="request",
+        desc=_("judge {judge}").format(judge=args.judge),
+        unit=_("request"),
         file=sys.stderr,
         dynamic_ncols=True,
         disable=None,

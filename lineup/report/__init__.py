@@ -21,6 +21,7 @@ from lineup.report.pairs_matrix import (
     pair_sentences,
     rank_note,
     rank_summary,
+    reason_text,
 )
 from lineup.report.result import (
     StudyResult,
@@ -30,6 +31,7 @@ from lineup.report.result import (
 )
 from lineup.report.summary import ARENA_KEYS, RANKING_KEYS, SUMMARY_KEYS, stop_labeling_summary
 from lineup.report.tables import StudyTables
+from lineup.report.words import column_word
 
 __all__ = [
     "AGAINST_KEYS",
@@ -47,6 +49,8 @@ __all__ = [
     "pair_sentences",
     "rank_note",
     "rank_summary",
+    "reason_text",
+    "column_word",
     "RANKING_KEYS",
     "REPORT_FORMATS",
     "SUMMARY_KEYS",

@@ -65,15 +65,27 @@ SHORT_REASONS = (
     N_("won every comparison ({n} battles)"),
     N_("lost every comparison ({n} battles)"),
 )
+# Why "can I stop labeling" has no chance or estimate, as lineup.measure.stopping words it
+# (its templates, marked here so the Studies page and `study show` say them in their language).
+STOP_REASONS = (
+    N_("no item is labeled for both yet"),
+    N_("{n} items labeled for both: an estimate needs {minimum}"),
+    N_("every one of the {n} items gives the same difference: no spread to go on"),
+    N_("no difference so far (0): no number of items decides an effect of 0"),
+    N_("only one model has labeled items"),
+    N_("the leader has {n} labeled items: fewer than {minimum}"),
+)
 # Reasons lineup.report.tables gives whole, and the interval's method, as a table shows them.
 WORDS = {"no label": N_("no label"), "item-bootstrap": N_("item bootstrap")}
-_REASON_PATTERNS = [
-    (
-        re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>\\d+)", re.escape(template)) + "$"),
-        template,
-    )
-    for template in REASONS
-]
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """What a reason filled in from `template` looks like: its placeholders whole numbers."""
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>\\d+)", re.escape(template)) + "$")
+
+
+_REASON_PATTERNS = [(_pattern(template), template) for template in REASONS]
+_STOP_PATTERNS = [(_pattern(template), template) for template in STOP_REASONS]
 
 
 def reason_text(reason: str, short: bool = False) -> str:
@@ -88,6 +100,11 @@ def reason_text(reason: str, short: bool = False) -> str:
         if found:
             said = SHORT_REASONS[index] if short else template
             return _(said).format(**found.groupdict())
+    for pattern, template in _STOP_PATTERNS:
+        found = pattern.match(reason)
+        if found:
+            said = _(template).format(**found.groupdict())
+            return said.split(":")[0] if short else said
     return reason.split(":")[0] if short else reason
 
 

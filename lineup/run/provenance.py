@@ -31,7 +31,16 @@ from typing import Any
 
 from backends.probe import PROBE_BUDGET_S, package_version, plain
 from lineup.catalog import ResolvedModel
-from lineup.core import N_, _, grouped, ngettext, number, redacted_values
+from lineup.core import (
+    ENGLISH,
+    N_,
+    _,
+    current_language,
+    grouped,
+    ngettext,
+    number,
+    redacted_values,
+)
 from lineup.run.contention import is_this_machine
 from lineup.store import Store
 
@@ -152,7 +161,7 @@ def machine_line(machine: Mapping[str, Any] | None) -> str:
     gpu_text = (
         ", ".join(
             _("{name} ({memory} GiB, driver {driver})").format(
-                name=g.get("name"), memory=g.get("memory_gb"), driver=g.get("driver")
+                name=g.get("name"), memory=_gib(g.get("memory_gb")), driver=g.get("driver")
             )
             for g in gpus
         )
@@ -163,13 +172,23 @@ def machine_line(machine: Mapping[str, Any] | None) -> str:
     parts = [
         str(machine.get("cpu") or _("unknown CPU")),
         _("{cores} cores").format(cores=machine.get("cores")),
-        _("{memory} GiB").format(memory=machine.get("memory_gb")),
+        _("{memory} GiB").format(memory=_gib(machine.get("memory_gb"))),
         os_name,
         f"Python {machine.get('python')}",
     ]
     if machine.get("torch"):
         parts.append(f"torch {machine.get('torch')} ({machine.get('torch_device')})")
     return ", ".join(part for part in [*parts, gpu_text] if part)
+
+
+def _gib(value: Any) -> str:
+    """A memory size in GiB as recorded (a float to one decimal), with the language's decimal
+    separator: "23.5" in English (as recorded, as it always was), "23,5" in Russian."""
+    if current_language() == ENGLISH or isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, int | float):
+        return str(value)  # not recorded, or recorded as something else: as it is
+    return number(value, 0 if isinstance(value, int) else 1)
 
 
 # The models -----------------------------------------------------------------------------------

@@ -119,9 +119,13 @@ def test_argument_and_command_errors_exit_2_in_russian(
     with pytest.raises(SystemExit) as exited:  # argparse's usage error
         main(["study", "run", "--set", "x", "--model", "a", "--seed", "abc"])
     assert exited.value.code == 2
-    # argparse's own words ("usage:", "error: argument --seed:") stay English.
-    assert capsys.readouterr().err.endswith(
-        "error: argument --seed: 'abc' — не целое число от 0 до 2147483647.\n"
+    # argparse's own words ("usage:", "error: argument --seed:") in Russian too
+    # (lineup.cli.arguments.Parser).
+    said = capsys.readouterr().err
+    assert said.startswith("использование: python -m lineup study run")
+    assert said.endswith(
+        "python -m lineup study run: ошибка: аргумент --seed: 'abc' — не целое число от 0 до "
+        "2147483647.\n"
     )
 
 
