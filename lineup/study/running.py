@@ -47,13 +47,13 @@ from typing import Any
 
 from backends.base import VLMRequest
 from lineup.catalog import Lane, ResolvedModel
-from lineup.core import FINAL_STATUSES, OK, RUNNING, ValidatedImage, redact
+from lineup.core import FINAL_STATUSES, OK, RUNNING, ValidatedImage, redact, redacted_values
 from lineup.run import (
     FAIR,
     PARALLEL,
     ProvenanceBook,
     STTChoice,
-    describe_error,
+    failure_message,
     fair_order,
     host_of,
     machine_snapshot,
@@ -537,7 +537,17 @@ class StudyRun:
                     timing=FAIR if self.timing == FAIR else PARALLEL,
                 )
         except BaseException as exc:  # noqa: BLE001 - this answer alone fails
-            write_final(self.store, generation_id, "error", {"error": describe_error(exc)})
+            # Stored as a comparison stores it: English, its template beside, keys redacted.
+            message = failure_message(exc)
+            write_final(
+                self.store,
+                generation_id,
+                "error",
+                {
+                    "error": redact(message.english, self.secrets),
+                    "error_said": redacted_values(message.stored(), self.secrets)[0],
+                },
+            )
             return
         with self._lock:
             self._under_way.add(comparison)
