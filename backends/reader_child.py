@@ -155,10 +155,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve(Connection(int(args[-1])))
 
 
-if __name__ == "__main__":
-    main()
-
-
 def failure(exc: BaseException) -> tuple[str, str, str | None, dict[str, object] | None]:
     """An error as the parent rebuilds it: its class's name, its English message, and the
     template and values a BackendError keeps (values as plain text or numbers, so they pickle
@@ -171,3 +167,7 @@ def failure(exc: BaseException) -> tuple[str, str, str | None, dict[str, object]
         for name, value in values.items()
     }
     return type(exc).__name__, str(exc), template, plain
+
+
+if __name__ == "__main__":
+    main()
