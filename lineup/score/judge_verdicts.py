@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
-from lineup.core import OK, InputError
+from lineup.core import OK, InputError, _
 from lineup.measure import (
     ITEM_RESAMPLES,
     ItemBootstrap,
@@ -173,7 +173,7 @@ def latest_verdicts(
             for (gid, _), row in latest.items()
         }
     verdicts: dict[int, Verdict] = {}
-    for gid in {gid for gid, _ in latest}:
+    for gid in {gid for gid, _round in latest}:
         first, second = latest.get((gid, 1)), latest.get((gid, 2))
         if first is None or second is None:
             continue
@@ -214,7 +214,7 @@ def judge_figures(
     no scored answer."""
     info = study_info(store, study_id)
     if info is None:
-        raise InputError(f"There is no study {study_id}.")
+        raise InputError(_("There is no study {id}.").format(id=study_id))
     return verdict_figures(info.models, latest_verdicts(store, study_id, judge_spec, protocol))
 
 

@@ -47,7 +47,15 @@ from typing import Any
 
 from backends.base import VLMRequest
 from lineup.catalog import Lane, ResolvedModel
-from lineup.core import FINAL_STATUSES, OK, RUNNING, ValidatedImage, redact, redacted_values
+from lineup.core import (
+    FINAL_STATUSES,
+    OK,
+    RUNNING,
+    ValidatedImage,
+    _,
+    redact,
+    redacted_values,
+)
 from lineup.run import (
     FAIR,
     PARALLEL,
@@ -157,7 +165,7 @@ def progress(
     host still needs, the sum of their own."""
     info = study_info(store, study_id)
     if info is None:
-        raise ValueError(f"There is no study {study_id}.")
+        raise ValueError(_("There is no study {study_id}.").format(study_id=study_id))
     counts = answer_counts(store, study_id)
     seconds = answer_seconds(store, study_id)
     per_model = item_count(store, study_id) * info.repeats
