@@ -241,6 +241,8 @@ def said(
     catalog does not hold it, or the values do not fill it (a stored row is not trusted)."""
     if template is None or _language.get() == ENGLISH:
         return english
+    if template == english:
+        return _(template)  # a constant message: its braces, if any, are its own text
     try:
         return _(template).format(**(values or {}))
     except (KeyError, IndexError, ValueError, AttributeError):

@@ -101,7 +101,7 @@ def _judge_verdicts(result: StudyResult) -> dict[int, list[str]]:
 def _verdict_text(verdict: Verdict) -> str:
     """A verdict as the report says it; the judge's reasons and error are its own text."""
     if verdict.score is None:
-        return _("no score ({error})").format(error=verdict.error)
+        return _("no score ({error})").format(error=said_stored(verdict.error, verdict.error_said))
     score = _decimal(f"{verdict.score:g}")
     if verdict.reference_score is None:
         return _("{score}/10 — {reasons}").format(score=score, reasons=verdict.reasons)

@@ -126,6 +126,9 @@ class Verdict:
     # Pairwise, scored: (candidate's score, reference's score) with the candidate shown first
     # (position 1), then with the reference shown first (position 2).
     orders: tuple[tuple[float, float], tuple[float, float]] | None = None
+    # The error's template and values (judge_scores.error_said): said in a page's or a
+    # report's language; None for an old row.
+    error_said: dict[str, Any] | None = None
 
 
 def latest_verdicts(
@@ -146,6 +149,7 @@ def latest_verdicts(
                 JudgeScore.reference_score,
                 JudgeScore.reasons,
                 JudgeScore.error,
+                JudgeScore.error_said,
             )
             .join(Generation, JudgeScore.generation_id == Generation.id)
             .where(
@@ -169,6 +173,7 @@ def latest_verdicts(
                 row.error,
                 figure=None if row.score is None else row.score / SCORE_MAX,
                 item=row.item_id,
+                error_said=row.error_said,
             )
             for (gid, _), row in latest.items()
         }
@@ -180,7 +185,13 @@ def latest_verdicts(
         failed = next((r for r in (first, second) if r.status != JUDGE_SCORED), None)
         if failed is not None:
             verdicts[gid] = Verdict(
-                failed.model_spec, failed.status, None, None, failed.error, item=failed.item_id
+                failed.model_spec,
+                failed.status,
+                None,
+                None,
+                failed.error,
+                item=failed.item_id,
+                error_said=failed.error_said,
             )
             continue
         mine = [float(first.score), float(second.score)]

@@ -19,6 +19,7 @@ from backends.base import BackendError, Chunk, VLMBackend, VLMRequest
 from lineup.cli.main import main
 from lineup.core import Message, said_stored, set_language, using_language
 from lineup.run.vlm import start_vlm_comparison
+from lineup.score.judge_prompt import JudgeReplyError, parse_reply
 from lineup.store import Store
 from lineup.store.engine import alembic_config
 from testbed.ollama_server import FakeModel, OllamaFixture
@@ -277,3 +278,20 @@ def test_migration_0016_adds_error_said_and_old_rows_keep_their_english(tmp_path
         assert "error_said" not in {
             c["name"] for c in inspect(connection).get_columns("generations")
         }
+
+
+def test_a_judges_unreadable_score_is_said_in_russian_with_the_expected_form() -> None:
+    """The verdict's error (judge_scores.error_said) holds the 'no score' sentence as a nested
+    message whose braces are its own text (a JSON example), said whole in Russian."""
+    with pytest.raises(JudgeReplyError) as raised:
+        parse_reply('{"score": true, "reasons": "fine"}')
+    message = raised.value.message
+    assert str(raised.value) == message.english
+    assert message.english.startswith("The judge's score True is not a number. The judge's")
+    stored = json.loads(json.dumps(message.stored()))
+    with using_language("ru"):
+        assert said_stored(message.english, stored) == (
+            "Оценка судьи True — не число. В ответе судьи нет оценки: ожидался объект JSON "
+            '{"score": 1-10, "reasons": "..."} или строка "Score: N". Измените шаблон, чтобы '
+            "просить оценку яснее, или выберите другого судью."
+        )
