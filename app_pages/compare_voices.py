@@ -40,6 +40,7 @@ from lineup.app import (
     ngettext,
     number,
     percent,
+    said_stored,
     sentence_sets,
     split_sentences,
     word_alignment,
@@ -209,7 +210,7 @@ def clip_card(run: Run, generation: Generation, labels: dict[int, Label] | None)
         st.caption(":material/progress_activity: " + _("speaking…"))
         return
     if generation.status != OK:
-        render_state(generation.status, generation.error)
+        render_state(generation.status, said_stored(generation.error, generation.error_said))
         return
     if generation.audio_hash:
         audio = app.media_path(generation.audio_hash)

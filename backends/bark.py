@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import Field
 
 from backends import compute, hub
-from backends.base import Audio, BackendError, BackendUnavailable, Options, TTSBackend
+from backends.base import N_, Audio, BackendError, BackendUnavailable, Options, TTSBackend
 from backends.probe import torch_model_card
 from backends.spec import ModelSpec
 
@@ -34,8 +34,8 @@ def _torch_and_transformers() -> tuple[Any, Any]:
         import torch
         import transformers
     except ImportError as exc:
-        raise BackendUnavailable(
-            "Bark needs `pip install torch transformers` (both are in requirements.txt)."
+        raise BackendUnavailable.of(
+            N_("Bark needs `pip install torch transformers` (both are in requirements.txt).")
         ) from exc
     return torch, transformers
 
@@ -111,10 +111,25 @@ class BarkBackend(TTSBackend):
         known = self.voice_presets()
         if preset not in known:
             listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
-            raise BackendError(
-                f"{self.spec.model} has no voice preset {preset!r}. "
-                + (f"Its presets: {listed}; " if known else "It ships no voice presets; ")
-                + f"use `#{NO_PRESET}` (or no #) for none."
+            if not known:
+                raise BackendError.of(
+                    N_(
+                        "{model} has no voice preset {preset}. It ships no voice presets; use "
+                        "`#{none}` (or no #) for none."
+                    ),
+                    model=self.spec.model,
+                    preset=repr(preset),
+                    none=NO_PRESET,
+                )
+            raise BackendError.of(
+                N_(
+                    "{model} has no voice preset {preset}. Its presets: {presets}; use "
+                    "`#{none}` (or no #) for none."
+                ),
+                model=self.spec.model,
+                preset=repr(preset),
+                presets=listed,
+                none=NO_PRESET,
             )
         return preset
 
@@ -136,7 +151,11 @@ class BarkBackend(TTSBackend):
             try:
                 waveform = self.model.generate(**kwargs)
             except Exception as exc:  # noqa: BLE001 - torch raises many types
-                raise BackendError(f"Bark failed to generate: {type(exc).__name__}: {exc}") from exc
+                raise BackendError.of(
+                    N_("Bark failed to generate: {kind}: {reason}"),
+                    kind=type(exc).__name__,
+                    reason=str(exc),
+                ) from exc
         samples = waveform[0].detach().to("cpu").float().numpy().reshape(-1).astype(np.float32)
         return Audio(
             samples,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from backends.base import (
+    N_,
     Audio,
     BackendError,
     BackendTimeout,
@@ -56,9 +57,13 @@ class EspeakVoice:
 def _binary() -> str:
     path = shutil.which(BINARY)
     if path is None:
-        raise BackendUnavailable(
-            f"{BINARY} is not installed. Install the Debian package {DEBIAN_PACKAGE} "
-            f"(`apt-get install {DEBIAN_PACKAGE}`; `make run` does it as root)."
+        raise BackendUnavailable.of(
+            N_(
+                "{binary} is not installed. Install the Debian package {package} "
+                "(`apt-get install {package}`; `make run` does it as root)."
+            ),
+            binary=BINARY,
+            package=DEBIAN_PACKAGE,
         )
     return path
 
@@ -102,20 +107,27 @@ class EspeakBackend(TTSBackend):
         self.binary = _binary()
         self.language, self.variant = _split(spec.model)
         if not re.fullmatch(r"[A-Za-z0-9_-]+", self.language):
-            raise BackendError(
-                f"{spec.model!r} is not an espeak-ng voice; write e.g. `espeak:en-us`."
+            raise BackendError.of(
+                N_("{model} is not an espeak-ng voice; write e.g. `espeak:en-us`."),
+                model=repr(spec.model),
             )
         known = {v.language for v in installed_voices()}
         if self.language not in known:
-            raise BackendUnavailable(
-                f"espeak-ng has no voice {self.language!r}. See `espeak-ng --voices` for the "
-                "installed ones (for example en-us, en-gb, ru)."
+            raise BackendUnavailable.of(
+                N_(
+                    "espeak-ng has no voice {voice}. See `espeak-ng --voices` for the "
+                    "installed ones (for example en-us, en-gb, ru)."
+                ),
+                voice=repr(self.language),
             )
         if self.variant is not None and self.variant not in installed_variants():
             # espeak-ng itself silently ignores an unknown variant; say so instead.
-            raise BackendUnavailable(
-                f"espeak-ng has no variant {self.variant!r}. See `espeak-ng --voices=variant` "
-                "(for example f3, m3, klatt4)."
+            raise BackendUnavailable.of(
+                N_(
+                    "espeak-ng has no variant {variant}. See `espeak-ng --voices=variant` "
+                    "(for example f3, m3, klatt4)."
+                ),
+                variant=repr(self.variant),
             )
 
     def describe(self) -> dict[str, Any]:
@@ -159,13 +171,20 @@ class EspeakBackend(TTSBackend):
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise BackendTimeout(
-                f"espeak-ng took longer than {self.options.timeout_s:g} s (option timeout_s)."
+            raise BackendTimeout.of(
+                N_("espeak-ng took longer than {seconds} s (option timeout_s)."),
+                seconds=f"{self.options.timeout_s:g}",
             ) from exc
         if done.returncode != 0 or not done.stdout:
             message = done.stderr.decode("utf-8", errors="replace").strip()
-            raise BackendError(
-                f"espeak-ng failed (exit {done.returncode}): {message or 'no audio'}"
+            if not message:
+                raise BackendError.of(
+                    N_("espeak-ng failed (exit {code}): no audio"), code=done.returncode
+                )
+            raise BackendError.of(
+                N_("espeak-ng failed (exit {code}): {message}"),
+                code=done.returncode,
+                message=message,
             )
         audio = from_wav_bytes(done.stdout, source="espeak-ng")
         audio.metadata.update(

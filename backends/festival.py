@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from backends.base import (
+    N_,
     Audio,
     BackendError,
     BackendTimeout,
@@ -42,9 +43,12 @@ class FestivalOptions(Options):
 def _binary() -> str:
     path = shutil.which(BINARY)
     if path is None:
-        raise BackendUnavailable(
-            f"Festival is not installed. Install the Debian packages {DEBIAN_PACKAGE} and a "
-            "voice (festvox-ru for Russian) with `apt-get install festival festvox-ru`."
+        raise BackendUnavailable.of(
+            N_(
+                "Festival is not installed. Install the Debian packages {package} and a "
+                "voice (festvox-ru for Russian) with `apt-get install festival festvox-ru`."
+            ),
+            package=DEBIAN_PACKAGE,
         )
     return path
 
@@ -84,21 +88,35 @@ class FestivalBackend(TTSBackend):
         self.voice = spec.model.strip()
         # The name goes into a Scheme expression: letters, digits and underscores only.
         if not re.fullmatch(r"[A-Za-z0-9_]+", self.voice):
-            raise BackendError(
-                f"{spec.model!r} is not a Festival voice; write e.g. `festival:msu_ru_nsh_clunits`."
+            raise BackendError.of(
+                N_("{model} is not a Festival voice; write e.g. `festival:msu_ru_nsh_clunits`."),
+                model=repr(spec.model),
             )
         if self.voice not in installed_voices():
-            raise BackendUnavailable(
-                f"Festival has no voice {self.voice!r}. Installed: "
-                f"{', '.join(installed_voices()) or 'none'} (festvox-ru adds "
-                "msu_ru_nsh_clunits)."
+            if not installed_voices():
+                raise BackendUnavailable.of(
+                    N_(
+                        "Festival has no voice {voice}. Installed: none (festvox-ru adds "
+                        "msu_ru_nsh_clunits)."
+                    ),
+                    voice=repr(self.voice),
+                )
+            raise BackendUnavailable.of(
+                N_(
+                    "Festival has no voice {voice}. Installed: {voices} (festvox-ru adds "
+                    "msu_ru_nsh_clunits)."
+                ),
+                voice=repr(self.voice),
+                voices=", ".join(installed_voices()),
             )
 
     def synthesize(self, text: str, preset: str | None = None, *, seed: int | None = None) -> Audio:
         """Speak `text`; Festival is deterministic, so `seed` changes nothing. A text the voice
         cannot read (festvox-ru has no letter-to-sound rule for `%`) is an error, not silence."""
         if (preset or "default").strip() not in PRESETS:
-            raise BackendError(f"Festival voices have no preset {preset!r}; leave it out.")
+            raise BackendError.of(
+                N_("Festival voices have no preset {preset}; leave it out."), preset=repr(preset)
+            )
         with tempfile.TemporaryDirectory(prefix="lineup-festival-") as folder:
             source, wav = Path(folder) / "text.txt", Path(folder) / "speech.wav"
             source.write_text(text, encoding="utf-8")
@@ -115,17 +133,32 @@ class FestivalBackend(TTSBackend):
                     args, capture_output=True, timeout=self.options.timeout_s, check=False
                 )
             except subprocess.TimeoutExpired as exc:
-                raise BackendTimeout(
-                    f"Festival took longer than {self.options.timeout_s:g} s (option timeout_s)."
+                raise BackendTimeout.of(
+                    N_("Festival took longer than {seconds} s (option timeout_s)."),
+                    seconds=f"{self.options.timeout_s:g}",
                 ) from exc
             data = wav.read_bytes() if wav.is_file() else b""
         if done.returncode != 0 or not data:
             said = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
-            why = said[-1] if said else "no audio"
-            raise BackendError(
-                f"Festival ({self.voice}) made no audio for this text (exit {done.returncode}): "
-                f"{why}. Its voice may have no rule for a character in it (festvox-ru cannot "
-                "read `%`: write the word)."
+            if not said:
+                raise BackendError.of(
+                    N_(
+                        "Festival ({voice}) made no audio for this text (exit {code}): no audio. "
+                        "Its voice may have no rule for a character in it (festvox-ru cannot "
+                        "read `%`: write the word)."
+                    ),
+                    voice=self.voice,
+                    code=done.returncode,
+                )
+            raise BackendError.of(
+                N_(
+                    "Festival ({voice}) made no audio for this text (exit {code}): {why}. Its "
+                    "voice may have no rule for a character in it (festvox-ru cannot read `%`: "
+                    "write the word)."
+                ),
+                voice=self.voice,
+                code=done.returncode,
+                why=said[-1],
             )
         audio = from_wav_bytes(data, source="Festival")
         audio.metadata.update({"voice": self.voice, "preset": "default"})

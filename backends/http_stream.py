@@ -174,7 +174,7 @@ class _GuardedNetworkBackend:
     def connect_tcp(self, *args: Any, **kwargs: Any) -> _GuardedStream:
         guard: RequestGuard | None = getattr(_bound, "guard", None)
         if guard is not None and guard.aborted:
-            raise BackendError("The request was stopped before it connected.")
+            raise BackendError.of(N_("The request was stopped before it connected."))
         if guard is not None:
             guard.going_out()  # a new connection's setup is the network's time, in TTFT
         return _GuardedStream(self._inner.connect_tcp(*args, **kwargs))
@@ -387,10 +387,15 @@ def decode_line(line: bytes, where: str) -> str:
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BackendError(
-            f"{where} sent bytes that are not UTF-8 text ({exc.reason} at byte {exc.start}: "
-            f"{line[max(0, exc.start - 20) : exc.start + 20]!r}). The server (or a proxy in "
-            "between) garbles its answers; check its log."
+        raise BackendError.of(
+            N_(
+                "{where} sent bytes that are not UTF-8 text ({reason} at byte {position}: "
+                "{data}). The server (or a proxy in between) garbles its answers; check its log."
+            ),
+            where=where,
+            reason=exc.reason,
+            position=exc.start,
+            data=repr(line[max(0, exc.start - 20) : exc.start + 20]),
         ) from None
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from backends.base import BackendUnavailable
+from backends.base import N_, BackendUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -86,28 +86,46 @@ def resolve(
     path = Path(model).expanduser()
     if path.is_dir():
         if not (path / marker).is_file():
-            raise BackendUnavailable(
-                f"{path} has no {marker}, so it is not a {engine} model folder. {folder_hint}"
+            raise BackendUnavailable.of(
+                N_("{path} has no {marker}, so it is not a {engine} model folder. {hint}"),
+                path=str(path),
+                marker=marker,
+                engine=engine,
+                hint=folder_hint,
             )
         return ModelSource(str(path), True, "local folder", str(path))
     if looks_like_path(model):
-        raise BackendUnavailable(
-            f"No {engine} model folder at {path}: it is not on disk, and a path cannot come "
-            f"from the hub. Give a local folder that holds the model's {marker} and weights."
+        raise BackendUnavailable.of(
+            N_(
+                "No {engine} model folder at {path}: it is not on disk, and a path cannot come "
+                "from the hub. Give a local folder that holds the model's {marker} and weights."
+            ),
+            engine=engine,
+            path=str(path),
+            marker=marker,
         )
     repo = repo_id or model
     if in_hub_cache(repo, marker):
         return ModelSource(model, True, "hub cache", repo)
     if not allow_download:
-        raise BackendUnavailable(
-            f"{model} is not on disk (not in the hub cache) and downloads are off; give a local "
-            f"folder, or set the option {download_switch} to download it."
+        raise BackendUnavailable.of(
+            N_(
+                "{model} is not on disk (not in the hub cache) and downloads are off; give a "
+                "local folder, or set the option {switch} to download it."
+            ),
+            model=model,
+            switch=download_switch,
         )
     if not hub_reachable():
-        raise BackendUnavailable(
-            f"{model} is not on disk and the hub is unreachable; give a local folder that holds "
-            f"the model ({marker} and weights), or download it on a machine with hub access "
-            f"(`hf download {repo} --local-dir FOLDER`) and copy the folder here."
+        raise BackendUnavailable.of(
+            N_(
+                "{model} is not on disk and the hub is unreachable; give a local folder that "
+                "holds the model ({marker} and weights), or download it on a machine with hub "
+                "access (`hf download {repo} --local-dir FOLDER`) and copy the folder here."
+            ),
+            model=model,
+            marker=marker,
+            repo=repo,
         )
     log.warning(
         "%s is not on disk: downloading it from the Hugging Face hub (this happens once; later "
@@ -120,23 +138,41 @@ def resolve(
 def load_failed(exc: BaseException, source: ModelSource, model: str) -> BackendUnavailable:
     """What an OSError from `from_pretrained` means, given where the model came from."""
     if source.place == "local folder":
-        return BackendUnavailable(
-            f"The model folder {model} is incomplete: copy the whole folder (config, weights, "
-            f"tokenizer and processor files), as save_pretrained() writes it. ({exc})"
+        return BackendUnavailable.of(
+            N_(
+                "The model folder {model} is incomplete: copy the whole folder (config, "
+                "weights, tokenizer and processor files), as save_pretrained() writes it. "
+                "({reason})"
+            ),
+            model=model,
+            reason=str(exc),
         )
     if _repo_missing(exc):
-        return BackendUnavailable(
-            f"The Hugging Face hub has no model {model!r} (or it is gated). Check the id, or give "
-            "a local folder."
+        return BackendUnavailable.of(
+            N_(
+                "The Hugging Face hub has no model {model} (or it is gated). Check the id, or "
+                "give a local folder."
+            ),
+            model=repr(model),
         )
     if source.place == "hub cache":
-        return BackendUnavailable(
-            f"{model} is in the hub cache but not whole there ({exc}). Download it again "
-            f"(`hf download {source.repo_id}`) or give a local folder."
+        return BackendUnavailable.of(
+            N_(
+                "{model} is in the hub cache but not whole there ({reason}). Download it again "
+                "(`hf download {repo}`) or give a local folder."
+            ),
+            model=model,
+            reason=str(exc),
+            repo=source.repo_id,
         )
-    return BackendUnavailable(
-        f"{model} is not on disk and could not be downloaded ({exc}). Download it where the hub "
-        f"is reachable (`hf download {source.repo_id} --local-dir FOLDER`) and give the folder."
+    return BackendUnavailable.of(
+        N_(
+            "{model} is not on disk and could not be downloaded ({reason}). Download it where "
+            "the hub is reachable (`hf download {repo} --local-dir FOLDER`) and give the folder."
+        ),
+        model=model,
+        reason=str(exc),
+        repo=source.repo_id,
     )
 
 

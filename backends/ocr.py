@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from backends.base import (
+    N_,
     BackendError,
     BackendUnavailable,
     Chunk,
@@ -36,7 +37,7 @@ def _pytesseract() -> Any:
     try:
         import pytesseract
     except ImportError as exc:
-        raise BackendUnavailable("The OCR backend needs `pip install pytesseract`.") from exc
+        raise BackendUnavailable.of(N_("The OCR backend needs `pip install pytesseract`.")) from exc
     return pytesseract
 
 
@@ -48,13 +49,16 @@ class OCRBackend(VLMBackend):
         self.options = options or OCROptions()
         self.languages = spec.model.strip() or "eng"
         if not re.fullmatch(r"[A-Za-z_]+(\+[A-Za-z_]+)*", self.languages):
-            raise BackendError(
-                f"{self.languages!r} is not a Tesseract language list; write e.g. `ocr:eng+rus`."
+            raise BackendError.of(
+                N_("{languages} is not a Tesseract language list; write e.g. `ocr:eng+rus`."),
+                languages=repr(self.languages),
             )
 
     def stream(self, request: VLMRequest) -> Iterator[Chunk]:
         if request.image is None:
-            raise BackendError("The OCR baseline reads images: add an image to the question.")
+            raise BackendError.of(
+                N_("The OCR baseline reads images: add an image to the question.")
+            )
         pytesseract = _pytesseract()
         image = request.image.rgb()  # full resolution: small text needs every pixel
 
@@ -70,20 +74,27 @@ class OCRBackend(VLMBackend):
         try:
             text, version = _at_lower_priority(read)
         except pytesseract.TesseractNotFoundError as exc:
-            raise BackendUnavailable(
-                "Tesseract is not installed. Install the Debian packages tesseract-ocr, "
-                "tesseract-ocr-eng and tesseract-ocr-rus (`make run` does it as root)."
+            raise BackendUnavailable.of(
+                N_(
+                    "Tesseract is not installed. Install the Debian packages tesseract-ocr, "
+                    "tesseract-ocr-eng and tesseract-ocr-rus (`make run` does it as root)."
+                )
             ) from exc
         except pytesseract.TesseractError as exc:
             missing = [lang for lang in self.languages.split("+") if lang in str(exc)]
             if "Failed loading language" in str(exc) and missing:
                 packages = " ".join(LANGUAGE_PACKAGES.get(m, f"tesseract-ocr-{m}") for m in missing)
-                raise BackendUnavailable(
-                    f"Tesseract has no {'+'.join(missing)} data. Install {packages}."
+                raise BackendUnavailable.of(
+                    N_("Tesseract has no {languages} data. Install {packages}."),
+                    languages="+".join(missing),
+                    packages=packages,
                 ) from exc
-            raise BackendError(f"Tesseract failed: {exc}") from exc
+            raise BackendError.of(N_("Tesseract failed: {reason}"), reason=str(exc)) from exc
         except RuntimeError as exc:  # pytesseract's timeout
-            raise BackendError(f"Tesseract took longer than {self.options.timeout_s:g} s.") from exc
+            raise BackendError.of(
+                N_("Tesseract took longer than {seconds} s."),
+                seconds=f"{self.options.timeout_s:g}",
+            ) from exc
         answer = _tidy(text)
         yield Chunk(text=answer)
         yield Chunk(

@@ -229,7 +229,9 @@ class OllamaBackend(VLMBackend, EndpointBackend):
         return f"Ollama at {self.base_url}"
 
     def _stopped(self) -> BackendError:
-        return BackendError(f"The request to {self._where} was stopped (timeout or Stop).")
+        return BackendError.of(
+            N_("The request to {where} was stopped (timeout or Stop)."), where=self._where
+        )
 
     def _status_error(self, response: httpx.Response) -> BackendError:
         status = response.status_code
@@ -244,33 +246,59 @@ class OllamaBackend(VLMBackend, EndpointBackend):
             error = parsed.get("error") if isinstance(parsed, dict) else None
             message = shorten(str(error) if error else head)
         if status == 404 and "not found" in message and self.spec.model in message:
-            return BackendError(
-                f"{self._where} has no model {self.spec.model!r}. "
-                f"Pull it with `ollama pull {self.spec.model}`."
+            return BackendError.of(
+                N_("{where} has no model {quoted}. Pull it with `ollama pull {model}`."),
+                where=self._where,
+                quoted=repr(self.spec.model),
+                model=self.spec.model,
             )
         if status == 404:
-            return BackendError(
-                f"{self._where} answered HTTP 404 ({message}): is this an Ollama server? "
-                "Check the spec's @URL (Ollama listens on port 11434)."
+            return BackendError.of(
+                N_(
+                    "{where} answered HTTP 404 ({message}): is this an Ollama server? Check the "
+                    "spec's @URL (Ollama listens on port 11434)."
+                ),
+                where=self._where,
+                message=message,
             )
         if status in (401, 403):
-            return BackendError(
-                f"{self._where} refused the request (HTTP {status}: {message}). Set "
-                f"{self.options.api_key_env} (or name another variable with `api_key_env` for "
-                "this endpoint in backends.toml) if the server needs a key, or check the proxy "
-                "in front of it."
+            return BackendError.of(
+                N_(
+                    "{where} refused the request (HTTP {status}: {message}). Set {variable} (or "
+                    "name another variable with `api_key_env` for this endpoint in "
+                    "backends.toml) if the server needs a key, or check the proxy in front of it."
+                ),
+                where=self._where,
+                status=status,
+                message=message,
+                variable=self.options.api_key_env,
             )
         if status in (429, 503):
-            return BackendError(
-                f"{self._where} answered {status}: {message}. It is busy: try again later, or "
-                "lower the concurrency for this endpoint (OLLAMA_NUM_PARALLEL on the server)."
+            return BackendError.of(
+                N_(
+                    "{where} answered {status}: {message}. It is busy: try again later, or lower "
+                    "the concurrency for this endpoint (OLLAMA_NUM_PARALLEL on the server)."
+                ),
+                where=self._where,
+                status=status,
+                message=message,
             )
         if status >= 500:
-            return BackendError(
-                f"{self._where} answered {status}: {message}. Check the server's log (a "
-                "crashed model or a full GPU memory show there)."
+            return BackendError.of(
+                N_(
+                    "{where} answered {status}: {message}. Check the server's log (a crashed "
+                    "model or a full GPU memory show there)."
+                ),
+                where=self._where,
+                status=status,
+                message=message,
             )
-        return BackendError(f"{self._where} answered {status}: {message}")
+        return BackendError.of(
+            N_("{where} answered {status}: {message}"),
+            where=self._where,
+            status=status,
+            message=message,
+        )
 
     def _read_records(self, response: httpx.Response, progress: _Progress) -> Iterator[Chunk]:
         import ollama
@@ -278,10 +306,14 @@ class OllamaBackend(VLMBackend, EndpointBackend):
 
         where = self._where
         if is_html(response):
-            raise BackendIncomplete(
-                f"{where} answered HTTP 200 with an HTML page, not a stream of answers "
-                f"({describe_page(read_head(response))!r}). Check the spec's @URL: it must be "
-                "the Ollama server (port 11434), not a web page, proxy or login page."
+            raise BackendIncomplete.of(
+                N_(
+                    "{where} answered HTTP 200 with an HTML page, not a stream of answers "
+                    "({page}). Check the spec's @URL: it must be the Ollama server (port 11434), "
+                    "not a web page, proxy or login page."
+                ),
+                where=where,
+                page=repr(describe_page(read_head(response))),
             )
         unterminated = bytearray()
         for raw_line in split_lines(response.iter_bytes(), unterminated):
@@ -292,25 +324,39 @@ class OllamaBackend(VLMBackend, EndpointBackend):
                 record = json.loads(line)
             except ValueError as exc:
                 if not progress.records and line.lstrip().startswith("<"):
-                    raise BackendIncomplete(
-                        f"{where} answered with a page, not a stream of answers "
-                        f"({describe_page(line)!r}). Check the spec's @URL."
+                    raise BackendIncomplete.of(
+                        N_(
+                            "{where} answered with a page, not a stream of answers ({page}). "
+                            "Check the spec's @URL."
+                        ),
+                        where=where,
+                        page=repr(describe_page(line)),
                     ) from None
-                raise BackendError(
-                    f"{where} sent malformed JSON in its stream ({exc}): {shorten(line, 120)!r}. "
-                    "The server (or a proxy in between) garbles its answers; check its log."
+                raise BackendError.of(
+                    N_(
+                        "{where} sent malformed JSON in its stream ({reason}): {data}. The "
+                        "server (or a proxy in between) garbles its answers; check its log."
+                    ),
+                    where=where,
+                    reason=str(exc),
+                    data=repr(shorten(line, 120)),
                 ) from None
             if isinstance(record, dict) and record.get("error"):
-                raise BackendError(
-                    f"{where} reported an error mid-answer: {shorten(str(record['error']))}. "
-                    "Check the server's log."
+                raise BackendError.of(
+                    N_("{where} reported an error mid-answer: {error}. Check the server's log."),
+                    where=where,
+                    error=shorten(str(record["error"])),
                 )
             try:
                 parsed = ollama.ChatResponse.model_validate(record)
             except ValidationError:
-                raise BackendError(
-                    f"{where} sent a record that is not an Ollama chat answer: "
-                    f"{shorten(line, 120)!r}. Check that the spec's @URL is an Ollama server."
+                raise BackendError.of(
+                    N_(
+                        "{where} sent a record that is not an Ollama chat answer: {data}. Check "
+                        "that the spec's @URL is an Ollama server."
+                    ),
+                    where=where,
+                    data=repr(shorten(line, 120)),
                 ) from None
             progress.records += 1
             message = parsed.message
@@ -322,13 +368,29 @@ class OllamaBackend(VLMBackend, EndpointBackend):
             if chunk.text or chunk.reasoning:
                 yield chunk
         if not progress.records and not unterminated:
-            raise BackendIncomplete(
-                f"{where} sent an empty stream: HTTP 200 and no records. Check the server's log."
+            raise BackendIncomplete.of(
+                N_(
+                    "{where} sent an empty stream: HTTP 200 and no records. Check the server's log."
+                ),
+                where=where,
             )
-        cut = " in the middle of a record" if unterminated else ""
-        raise BackendIncomplete(
-            f"The stream from {where} ended{cut} after {progress.records} record(s) without its "
-            "final `done: true` record: the answer may be cut off. Check the server's log."
+        if unterminated:
+            raise BackendIncomplete.of(
+                N_(
+                    "The stream from {where} ended in the middle of a record after {records} "
+                    "record(s) without its final `done: true` record: the answer may be cut "
+                    "off. Check the server's log."
+                ),
+                where=where,
+                records=progress.records,
+            )
+        raise BackendIncomplete.of(
+            N_(
+                "The stream from {where} ended after {records} record(s) without its final "
+                "`done: true` record: the answer may be cut off. Check the server's log."
+            ),
+            where=where,
+            records=progress.records,
         )
 
     def _usage(self, response: Any) -> Usage:
@@ -426,7 +488,9 @@ class OllamaBackend(VLMBackend, EndpointBackend):
         except (httpx.ConnectError, ConnectionError) as exc:
             raise _unavailable(base_url) from exc
         except ollama.ResponseError as exc:
-            raise BackendError(f"Ollama at {base_url} answered: {exc.error}") from exc
+            raise BackendError.of(
+                N_("Ollama at {url} answered: {error}"), url=base_url, error=str(exc.error)
+            ) from exc
 
     @classmethod
     def health(cls, base_url: str, *, api_key_env: str | None = None) -> Health:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import httpx2  # the HTTP library the openai client is built on (a fork of httpx)
 
 from backends.base import (
+    N_,
     BackendError,
     BackendIncomplete,
     BackendUnavailable,
@@ -53,9 +54,12 @@ class OpenAIChatOptions(Options):
 
 
 def _unavailable(base_url: str) -> BackendUnavailable:
-    return BackendUnavailable(
-        f"Nothing answers at {base_url}. Start the server (for example `vllm serve MODEL` or "
-        "`llama-server -m MODEL.gguf --port 8000`) or fix the spec's @URL."
+    return BackendUnavailable.of(
+        N_(
+            "Nothing answers at {url}. Start the server (for example `vllm serve MODEL` or "
+            "`llama-server -m MODEL.gguf --port 8000`) or fix the spec's @URL."
+        ),
+        url=base_url,
     )
 
 
@@ -164,7 +168,9 @@ class OpenAIChatBackend(VLMBackend, EndpointBackend):
             guard.release()
 
     def _stopped(self) -> BackendError:
-        return BackendError(f"The request to {self.base_url} was stopped (timeout or Stop).")
+        return BackendError.of(
+            N_("The request to {where} was stopped (timeout or Stop)."), where=self.base_url
+        )
 
     def _transport_error(
         self, exc: BaseException, progress: _Progress, guard: RequestGuard
@@ -182,11 +188,15 @@ class OpenAIChatBackend(VLMBackend, EndpointBackend):
         """An HTML page or a single JSON document is not the event stream that was asked for."""
         content_type = response.headers.get("content-type", "").lower()
         if is_html(response):
-            raise BackendIncomplete(
-                f"{self.base_url} answered HTTP {response.status_code} with an HTML page, not "
-                f"an event stream ({describe_page(read_head(response))!r}). Check the URL: it "
-                "must be the model server's API (usually ending in /v1), not a web page, proxy "
-                "or login page."
+            raise BackendIncomplete.of(
+                N_(
+                    "{where} answered HTTP {status} with an HTML page, not an event stream "
+                    "({page}). Check the URL: it must be the model server's API (usually ending "
+                    "in /v1), not a web page, proxy or login page."
+                ),
+                where=self.base_url,
+                status=response.status_code,
+                page=repr(describe_page(read_head(response))),
             )
         if content_type.startswith("application/json"):
             head = read_head(response, 64 * 1024)
@@ -195,12 +205,18 @@ class OpenAIChatBackend(VLMBackend, EndpointBackend):
             except ValueError:
                 body = None
             if isinstance(body, dict) and body.get("error"):
-                raise BackendError(
-                    f"{self.base_url} reported an error: {error_text(body['error'])}"
+                raise BackendError.of(
+                    N_("{where} reported an error: {error}"),
+                    where=self.base_url,
+                    error=error_text(body["error"]),
                 )
-            raise BackendIncomplete(
-                f"{self.base_url} answered with one JSON document, not an event stream: it "
-                f"ignored stream=true ({shorten(head, 200)!r}). Use a server that streams."
+            raise BackendIncomplete.of(
+                N_(
+                    "{where} answered with one JSON document, not an event stream: it ignored "
+                    "stream=true ({data}). Use a server that streams."
+                ),
+                where=self.base_url,
+                data=repr(shorten(head, 200)),
             )
 
     def _read_events(self, response: httpx2.Response, progress: _Progress) -> Iterator[Chunk]:
@@ -260,19 +276,37 @@ class OpenAIChatBackend(VLMBackend, EndpointBackend):
     def _incomplete(self, events: int, stray: str, mid_event: bool) -> BackendIncomplete:
         where = self.base_url
         if not events and stray:
-            return BackendIncomplete(
-                f"{where} answered HTTP 200 with a body that is not an event stream "
-                f"({shorten(stray, 200)!r}). Check that the URL is an OpenAI-compatible API."
+            return BackendIncomplete.of(
+                N_(
+                    "{where} answered HTTP 200 with a body that is not an event stream ({data}). "
+                    "Check that the URL is an OpenAI-compatible API."
+                ),
+                where=where,
+                data=repr(shorten(stray, 200)),
             )
         if not events and not mid_event:
-            return BackendIncomplete(
-                f"{where} sent an empty stream: HTTP 200 and no events. Check the server's log."
+            return BackendIncomplete.of(
+                N_("{where} sent an empty stream: HTTP 200 and no events. Check the server's log."),
+                where=where,
             )
-        cut = " in the middle of an event" if mid_event else ""
-        return BackendIncomplete(
-            f"The stream from {where} ended{cut} after {events} chunk(s) without its end marker "
-            "(`data: [DONE]` or a finish_reason): the answer may be cut off. Check the "
-            "server's log."
+        if mid_event:
+            return BackendIncomplete.of(
+                N_(
+                    "The stream from {where} ended in the middle of an event after {events} "
+                    "chunk(s) without its end marker (`data: [DONE]` or a finish_reason): the "
+                    "answer may be cut off. Check the server's log."
+                ),
+                where=where,
+                events=events,
+            )
+        return BackendIncomplete.of(
+            N_(
+                "The stream from {where} ended after {events} chunk(s) without its end marker "
+                "(`data: [DONE]` or a finish_reason): the answer may be cut off. Check the "
+                "server's log."
+            ),
+            where=where,
+            events=events,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -379,19 +413,29 @@ def _parse_event(data: str, event_name: str, where: str) -> dict[str, Any]:
     try:
         event = json.loads(data)
     except ValueError as exc:
-        raise BackendError(
-            f"{where} sent malformed JSON in its stream ({exc}): {shorten(data, 120)!r}. The "
-            "server (or a proxy in between) garbles its answers; check its log."
+        raise BackendError.of(
+            N_(
+                "{where} sent malformed JSON in its stream ({reason}): {data}. The "
+                "server (or a proxy in between) garbles its answers; check its log."
+            ),
+            where=where,
+            reason=str(exc),
+            data=repr(shorten(data, 120)),
         ) from None
     if not isinstance(event, dict):
-        raise BackendError(
-            f"{where} sent an event that is not a chat.completion.chunk object: "
-            f"{shorten(data, 120)!r}. Check that the URL is an OpenAI-compatible API."
+        raise BackendError.of(
+            N_(
+                "{where} sent an event that is not a chat.completion.chunk object: {data}. "
+                "Check that the URL is an OpenAI-compatible API."
+            ),
+            where=where,
+            data=repr(shorten(data, 120)),
         )
     if event.get("error") or event_name == "error":
-        raise BackendError(
-            f"{where} reported an error mid-answer: {error_text(event.get('error') or event)}. "
-            "Check the server's log."
+        raise BackendError.of(
+            N_("{where} reported an error mid-answer: {error}. Check the server's log."),
+            where=where,
+            error=error_text(event.get("error") or event),
         )
     return event
 

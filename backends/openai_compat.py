@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx2  # the HTTP library the openai client is built on (a fork of httpx)
 
 from backends import keys
-from backends.base import BackendError, BackendUnavailable
+from backends.base import N_, BackendError, BackendUnavailable
 from backends.http_stream import (
     GuardedHTTP2Transport,
     describe_page,
@@ -121,10 +121,14 @@ class OpenAIServer:
         if self.has_key():
             return {}
         if is_openai_api(self.base_url):
-            raise BackendError(
-                f"The OpenAI API at {self.base_url} needs an API key, and none is set. Set "
-                f"{self.api_key_env} in the environment or in the app's Streamlit secrets (or "
-                "name another variable with `api_key_env` for this endpoint in backends.toml)."
+            raise BackendError.of(
+                N_(
+                    "The OpenAI API at {url} needs an API key, and none is set. Set {variable} "
+                    "in the environment or in the app's Streamlit secrets (or name another "
+                    "variable with `api_key_env` for this endpoint in backends.toml)."
+                ),
+                url=self.base_url,
+                variable=self.api_key_env,
             )
         return {"extra_headers": {"Authorization": openai.Omit()}}
 
@@ -179,41 +183,80 @@ class OpenAIServer:
         )
 
     def status_error(
-        self, exc: Any, *, model: str | None = None, subject: str = ""
+        self, exc: Any, *, model: str | None = None, voiced: tuple[str, str] | None = None
     ) -> BackendError:
-        """What an HTTP error answer means, with what to do. `subject` adds what was asked
-        (" for model 'm', voice 'v'") to the plain form of the message."""
+        """What an HTTP error answer means, with what to do. `voiced` (a speech request's
+        model and voice) adds what was asked to the plain form of the message."""
         import openai
 
         status = exc.status_code
         message = status_message(exc)
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             if not self.has_key():
-                return BackendError(
-                    f"{self.base_url} needs an API key (HTTP {status}: {message}), and none is "
-                    f"set. Set {self.api_key_env} (or name another variable with `api_key_env` "
-                    "for this endpoint in backends.toml)."
+                return BackendError.of(
+                    N_(
+                        "{where} needs an API key (HTTP {status}: {message}), and none is set. "
+                        "Set {variable} (or name another variable with `api_key_env` for this "
+                        "endpoint in backends.toml)."
+                    ),
+                    where=self.base_url,
+                    status=status,
+                    message=message,
+                    variable=self.api_key_env,
                 )
-            return BackendError(
-                f"{self.base_url} refused the API key (HTTP {status}: {message}). Set "
-                f"{self.api_key_env} (or `api_key_env` in backends.toml) to a valid key."
+            return BackendError.of(
+                N_(
+                    "{where} refused the API key (HTTP {status}: {message}). Set {variable} (or "
+                    "`api_key_env` in backends.toml) to a valid key."
+                ),
+                where=self.base_url,
+                status=status,
+                message=message,
+                variable=self.api_key_env,
             )
         if isinstance(exc, openai.NotFoundError) and model is not None:
-            return BackendError(
-                f"{self.base_url} has no model {model!r} (HTTP 404: {message}). See the "
-                "Backends page for the models it serves, and check that the URL ends in /v1."
+            return BackendError.of(
+                N_(
+                    "{where} has no model {model} (HTTP 404: {message}). See the Backends page "
+                    "for the models it serves, and check that the URL ends in /v1."
+                ),
+                where=self.base_url,
+                model=repr(model),
+                message=message,
             )
         if isinstance(exc, openai.RateLimitError):
-            return BackendError(
-                f"{self.base_url} answered 429: {message}. It is rate limited or busy: try "
-                "again later, or lower the concurrency for this endpoint."
+            return BackendError.of(
+                N_(
+                    "{where} answered 429: {message}. It is rate limited or busy: try again "
+                    "later, or lower the concurrency for this endpoint."
+                ),
+                where=self.base_url,
+                message=message,
+            )
+        values: dict[str, object] = {"where": self.base_url, "status": status, "message": message}
+        if voiced is not None:
+            values.update(model=repr(voiced[0]), voice=repr(voiced[1]))
+            if status >= 500:
+                return BackendError.of(
+                    N_(
+                        "{where} answered {status} for model {model}, voice {voice}: {message}. "
+                        "Check the server's log (a crashed model or a full GPU memory show there)."
+                    ),
+                    **values,
+                )
+            return BackendError.of(
+                N_("{where} answered {status} for model {model}, voice {voice}: {message}"),
+                **values,
             )
         if status >= 500:
-            return BackendError(
-                f"{self.base_url} answered {status}{subject}: {message}. Check the server's log "
-                "(a crashed model or a full GPU memory show there)."
+            return BackendError.of(
+                N_(
+                    "{where} answered {status}: {message}. Check the server's log (a crashed "
+                    "model or a full GPU memory show there)."
+                ),
+                **values,
             )
-        return BackendError(f"{self.base_url} answered {status}{subject}: {message}")
+        return BackendError.of(N_("{where} answered {status}: {message}"), **values)
 
 
 def error_text(error: Any) -> str:

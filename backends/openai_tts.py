@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import httpx2  # the openai client's HTTP library: its injected clients
 
 from backends.base import (
+    N_,
     Audio,
     BackendUnavailable,
     DiscoveredModel,
@@ -33,9 +34,12 @@ class OpenAITTSOptions(Options):
 
 
 def _unavailable(base_url: str) -> BackendUnavailable:
-    return BackendUnavailable(
-        f"No speech server answers at {base_url}. Start one (for example Kokoro-FastAPI on "
-        "port 8880) or fix the spec's @URL."
+    return BackendUnavailable.of(
+        N_(
+            "No speech server answers at {url}. Start one (for example Kokoro-FastAPI on port "
+            "8880) or fix the spec's @URL."
+        ),
+        url=base_url,
     )
 
 
@@ -88,9 +92,7 @@ class OpenAITTSBackend(TTSBackend, EndpointBackend):
             # said by the one mapping the chat backend uses.
             raise self._server.connection_error(exc.__cause__ or exc) from exc
         except openai.APIStatusError as exc:
-            raise self._server.status_error(
-                exc, subject=f" for model {self.spec.model!r}, voice {voice!r}"
-            ) from exc
+            raise self._server.status_error(exc, voiced=(self.spec.model, voice)) from exc
         audio = from_wav_bytes(data, source=f"{self.base_url}/audio/speech")
         audio.metadata.update({"model": self.spec.model, "voice": voice})
         return audio

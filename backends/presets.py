@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from backends.base import BackendError
+from backends.base import N_, BackendError
 
 Bounds = Mapping[str, tuple[float, float]]
 
@@ -31,35 +31,66 @@ def parse_preset(
     if text in named:
         return dict(named[text])
     if "=" not in text:
-        raise BackendError(
-            f"{engine} has no preset {text!r}. Use one of {', '.join(sorted(named))}, or "
-            f"`key=value` pairs such as `{example}` (keys: {', '.join(bounds)})."
+        raise BackendError.of(
+            N_(
+                "{engine} has no preset {preset}. Use one of {names}, or `key=value` pairs "
+                "such as `{example}` (keys: {keys})."
+            ),
+            engine=engine,
+            preset=repr(text),
+            names=", ".join(sorted(named)),
+            example=example,
+            keys=", ".join(bounds),
         )
     values: dict[str, float] = {}
     for part in text.split(","):
         key, sep, raw = (piece.strip() for piece in part.partition("="))
         if not sep or not key or not raw:
-            raise BackendError(
-                f"{engine} preset {text!r}: {part.strip()!r} is not `key=value`. "
-                f"Write for example `{example}`."
+            raise BackendError.of(
+                N_(
+                    "{engine} preset {preset}: {part} is not `key=value`. Write for example "
+                    "`{example}`."
+                ),
+                engine=engine,
+                preset=repr(text),
+                part=repr(part.strip()),
+                example=example,
             )
         if key not in bounds:
-            raise BackendError(
-                f"{engine} preset {text!r}: unknown parameter {key!r}. "
-                f"Known parameters: {', '.join(bounds)}."
+            raise BackendError.of(
+                N_("{engine} preset {preset}: unknown parameter {key}. Known parameters: {keys}."),
+                engine=engine,
+                preset=repr(text),
+                key=repr(key),
+                keys=", ".join(bounds),
             )
         if key in values:
-            raise BackendError(f"{engine} preset {text!r}: {key} is given twice.")
+            raise BackendError.of(
+                N_("{engine} preset {preset}: {key} is given twice."),
+                engine=engine,
+                preset=repr(text),
+                key=key,
+            )
         try:
             value = float(raw)
         except ValueError:
-            raise BackendError(
-                f"{engine} preset {text!r}: {key}={raw!r} is not a number."
+            raise BackendError.of(
+                N_("{engine} preset {preset}: {key}={value} is not a number."),
+                engine=engine,
+                preset=repr(text),
+                key=key,
+                value=repr(raw),
             ) from None
         low, high = bounds[key]
         if not math.isfinite(value) or not low <= value <= high:
-            raise BackendError(
-                f"{engine} preset {text!r}: {key}={raw} is outside {low:g}..{high:g}."
+            raise BackendError.of(
+                N_("{engine} preset {preset}: {key}={value} is outside {low}..{high}."),
+                engine=engine,
+                preset=repr(text),
+                key=key,
+                value=raw,
+                low=f"{low:g}",
+                high=f"{high:g}",
             )
         values[key] = value
     return values

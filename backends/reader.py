@@ -31,7 +31,7 @@ The messages, pickled over one socket pair:
     parent -> child: ("warm", rid), ("prepare", rid, recipe, keys, request), ("go", rid),
         ("cancel", rid)
     child -> parent, in batches: ("ready", rid), ("started", rid, at), ("chunk", rid, at, chunk),
-        ("end", rid), ("failed", rid, error class name, message)
+        ("end", rid), ("failed", rid, error class name, message, template, values)
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from typing import Any, Protocol
 
 from backends import keys
 from backends.base import (
+    N_,
     BackendError,
     BackendIncomplete,
     BackendTimeout,
@@ -282,18 +283,30 @@ class RemoteStream:
     def _error(self, message: tuple[Any, ...]) -> BackendError:
         kind = message[0]
         if kind == "failed":
-            name, text = message[2], message[3]
+            name, text, template, values = message[2:6]
             cls = _ERRORS.get(name)
-            return cls(text) if cls is not None else BackendError(f"{name}: {text}")
+            if cls is None:
+                return BackendError(f"{name}: {text}")
+            error = cls(text)
+            error.template, error.values = template, values  # said in any language
+            return error
         if kind == "stopped":
-            return BackendError(f"The request to {self.spec} was stopped (timeout or Stop).")
-        got = (
-            f"the answer is cut off after {self._chunks} chunk(s); the text received until "
-            "then is kept"
-            if self._chunks
-            else "no answer came"
+            return BackendError.of(
+                N_("The request to {spec} was stopped (timeout or Stop)."), spec=str(self.spec)
+            )
+        if self._chunks:
+            return BackendError.of(
+                N_(
+                    "{why}: the answer is cut off after {chunks} chunk(s); the text received "
+                    "until then is kept. Run it again: a new reader process starts."
+                ),
+                why=message[2],
+                chunks=self._chunks,
+            )
+        return BackendError.of(
+            N_("{why}: no answer came. Run it again: a new reader process starts."),
+            why=message[2],
         )
-        return BackendError(f"{message[2]}: {got}. Run it again: a new reader process starts.")
 
 
 class _Child:

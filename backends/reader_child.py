@@ -59,7 +59,7 @@ def serve(conn: Connection) -> None:
         try:
             backend = _backend(recipe)
         except Exception as exc:  # noqa: BLE001 - reported to the parent as the answer's error
-            outbox.put(("failed", rid, type(exc).__name__, str(exc)))
+            outbox.put(("failed", rid, *failure(exc)))
             _forget(rid)
             return
         outbox.put(("ready", rid))
@@ -79,7 +79,7 @@ def serve(conn: Connection) -> None:
                 outbox.put(("chunk", rid, time.perf_counter(), chunk))
             outbox.put(("end", rid))
         except Exception as exc:  # noqa: BLE001 - every failure is the parent's to report
-            outbox.put(("failed", rid, type(exc).__name__, str(exc)))
+            outbox.put(("failed", rid, *failure(exc)))
         finally:
             _forget(rid)
 
@@ -153,6 +153,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv if argv is None else argv
     _warm()
     serve(Connection(int(args[-1])))
+
+
+def failure(exc: BaseException) -> tuple[str, str, str | None, dict[str, object] | None]:
+    """An error as the parent rebuilds it: its class's name, its English message, and the
+    template and values a BackendError keeps (values as plain text or numbers, so they pickle
+    and are stored as they are)."""
+    template, values = getattr(exc, "template", None), getattr(exc, "values", None)
+    if not isinstance(template, str) or not isinstance(values, dict):
+        return type(exc).__name__, str(exc), None, None
+    plain: dict[str, object] = {
+        str(name): value if isinstance(value, str | int | float | bool | None) else str(value)
+        for name, value in values.items()
+    }
+    return type(exc).__name__, str(exc), template, plain
 
 
 if __name__ == "__main__":

@@ -151,7 +151,9 @@ def create_backend(
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
-        raise BackendError(f"Bad options for {spec}: {problems}.") from exc
+        raise BackendError.of(
+            N_("Bad options for {spec}: {problems}."), spec=str(spec), problems=problems
+        ) from exc
     if kwargs:
         return cls(spec, parsed, **kwargs)
     key = _cache_key(cls, spec, parsed.model_dump())

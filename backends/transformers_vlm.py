@@ -13,6 +13,7 @@ from pydantic import Field
 
 from backends import compute, hub
 from backends.base import (
+    N_,
     BackendError,
     BackendUnavailable,
     Chunk,
@@ -49,9 +50,11 @@ def _import_torch_transformers() -> tuple[Any, Any]:
         import torch
         import transformers
     except ImportError as exc:
-        raise BackendUnavailable(
-            "The transformers backend needs torch and transformers: "
-            "`pip install torch==2.13.0 transformers==5.23.0` (see requirements.txt)."
+        raise BackendUnavailable.of(
+            N_(
+                "The transformers backend needs torch and transformers: "
+                "`pip install torch==2.13.0 transformers==5.23.0` (see requirements.txt)."
+            )
         ) from exc
     return torch, transformers
 
@@ -97,16 +100,23 @@ class TransformersVLMBackend(VLMBackend):
         except OSError as exc:
             raise hub.load_failed(exc, found, self.spec.model) from exc
         except ValueError as exc:
-            raise BackendError(
-                f"transformers cannot read the config of {self.spec.model}: {exc} (a model with "
-                "its own code needs the option trust_remote_code=true, if you trust that code)."
+            raise BackendError.of(
+                N_(
+                    "transformers cannot read the config of {model}: {reason} (a model with its "
+                    "own code needs the option trust_remote_code=true, if you trust that code)."
+                ),
+                model=self.spec.model,
+                reason=str(exc),
             ) from exc
         self.config = config
         self.task: Task = self._task(config)
         if self.options.device.startswith("cuda") and not torch.cuda.is_available():
-            raise BackendUnavailable(
-                f"device={self.options.device} was asked for, but torch sees no CUDA device here. "
-                "Use device=cpu."
+            raise BackendUnavailable.of(
+                N_(
+                    "device={device} was asked for, but torch sees no CUDA device here. Use "
+                    "device=cpu."
+                ),
+                device=self.options.device,
             )
         try:
             # The PIL image processors: torchvision does not import beside the CPU torch build.
@@ -114,10 +124,13 @@ class TransformersVLMBackend(VLMBackend):
                 source, backend="pil", **common
             )
             if self.task == "chat" and not getattr(self.processor, "chat_template", None):
-                raise BackendError(
-                    f"{self.spec.model} has no chat template (chat_template.jinja or "
-                    "processor_config.json), so a question cannot be put to it. Use the "
-                    "model's instruct or chat version."
+                raise BackendError.of(
+                    N_(
+                        "{model} has no chat template (chat_template.jinja or "
+                        "processor_config.json), so a question cannot be put to it. Use the "
+                        "model's instruct or chat version."
+                    ),
+                    model=self.spec.model,
                 )
             model = self._model_class().from_pretrained(
                 source, config=config, dtype=self._dtype(), **common
@@ -125,7 +138,11 @@ class TransformersVLMBackend(VLMBackend):
         except OSError as exc:
             raise hub.load_failed(exc, found, self.spec.model) from exc
         except (ValueError, KeyError, RuntimeError) as exc:
-            raise BackendError(f"transformers could not load {self.spec.model}: {exc}") from exc
+            raise BackendError.of(
+                N_("transformers could not load {model}: {reason}"),
+                model=self.spec.model,
+                reason=str(exc),
+            ) from exc
         self.model = model.to(self.options.device).eval()
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self.metadata: dict[str, Any] = {
@@ -159,10 +176,14 @@ class TransformersVLMBackend(VLMBackend):
         auto_map = getattr(config, "auto_map", None) or {}
         if self.options.trust_remote_code and "AutoModelForImageTextToText" in auto_map:
             return "chat"
-        raise BackendUnavailable(
-            f"{self.spec.model} is a {config.model_type!r} model, not a vision-language model "
-            "that transformers' AutoModelForImageTextToText knows. Use a chat VLM (SmolVLM, "
-            "Qwen2-VL, Gemma 3, LLaVA, ...), BLIP or GIT."
+        raise BackendUnavailable.of(
+            N_(
+                "{model} is a {model_type} model, not a vision-language model that "
+                "transformers' AutoModelForImageTextToText knows. Use a chat VLM (SmolVLM, "
+                "Qwen2-VL, Gemma 3, LLaVA, ...), BLIP or GIT."
+            ),
+            model=self.spec.model,
+            model_type=repr(config.model_type),
         )
 
     def _model_class(self) -> Any:
@@ -248,18 +269,21 @@ class TransformersVLMBackend(VLMBackend):
                 return_tensors="pt",
             )
         except Exception as exc:
-            raise BackendError(
-                f"{self.spec.model}'s processor could not prepare the question: "
-                f"{type(exc).__name__}: {exc}"
+            raise BackendError.of(
+                N_("{model}'s processor could not prepare the question: {kind}: {reason}"),
+                model=self.spec.model,
+                kind=type(exc).__name__,
+                reason=str(exc),
             ) from exc
         return self._to_model(inputs)
 
     def _answer_whole(self, request: VLMRequest) -> Iterator[Chunk]:
         """BLIP VQA and captioners: transformers 5 dropped their pipelines, so call generate()."""
         if request.image is None:
-            raise BackendError(
-                f"{self.spec.model} ({self.metadata['model_class']}) answers about an image: "
-                "add an image to the question."
+            raise BackendError.of(
+                N_("{model} ({model_class}) answers about an image: add an image to the question."),
+                model=self.spec.model,
+                model_class=self.metadata["model_class"],
             )
         image = self._image(request)
         try:
@@ -268,8 +292,10 @@ class TransformersVLMBackend(VLMBackend):
             else:
                 inputs = self.processor(images=image, return_tensors="pt")
         except Exception as exc:
-            raise BackendError(
-                f"{self.spec.model}'s processor could not prepare the image: {exc}"
+            raise BackendError.of(
+                N_("{model}'s processor could not prepare the image: {reason}"),
+                model=self.spec.model,
+                reason=str(exc),
             ) from exc
         inputs = self._to_model(inputs)
         try:
@@ -330,8 +356,11 @@ class TransformersVLMBackend(VLMBackend):
     def _generation_failed(self, exc: BaseException) -> BackendError:
         if isinstance(exc, BackendError):
             return exc
-        error = BackendError(
-            f"{self.spec.model} failed while generating: {type(exc).__name__}: {exc}"
+        error = BackendError.of(
+            N_("{model} failed while generating: {kind}: {reason}"),
+            model=self.spec.model,
+            kind=type(exc).__name__,
+            reason=str(exc),
         )
         error.__cause__ = exc
         return error

@@ -7,7 +7,7 @@ import struct
 
 import numpy as np
 
-from backends.base import Audio, BackendError
+from backends.base import N_, Audio, BackendError
 
 _PCM = 1
 _FLOAT = 3
@@ -46,7 +46,11 @@ def from_wav_bytes(data: bytes, *, source: str = "The engine") -> Audio:
     """
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         start = data[:40].decode("latin-1", errors="replace")
-        raise BackendError(f"{source} did not return WAV audio (it starts with {start!r}).")
+        raise BackendError.of(
+            N_("{source} did not return WAV audio (it starts with {start})."),
+            source=source,
+            start=repr(start),
+        )
     position = 12
     fmt: tuple[int, int, int, int] | None = None
     while position + 8 <= len(data):
@@ -59,18 +63,28 @@ def from_wav_bytes(data: bytes, *, source: str = "The engine") -> Audio:
             fmt = (tag, channels, rate, bits)
         elif chunk_id == b"data":
             if fmt is None:
-                raise BackendError(f"{source} returned a WAV whose data comes before its format.")
+                raise BackendError.of(
+                    N_("{source} returned a WAV whose data comes before its format."),
+                    source=source,
+                )
             body = data[body_start : min(len(data), body_start + size)]
             return Audio(_decode(body, *fmt, source=source), fmt[2])
         position = body_start + size + (size & 1)
-    raise BackendError(f"{source} returned a WAV file with no audio data chunk.")
+    raise BackendError.of(
+        N_("{source} returned a WAV file with no audio data chunk."), source=source
+    )
 
 
 def _decode(
     body: bytes, tag: int, channels: int, rate: int, bits: int, *, source: str
 ) -> np.ndarray:
     if channels < 1 or rate < 1:
-        raise BackendError(f"{source} returned a WAV with {channels} channels at {rate} Hz.")
+        raise BackendError.of(
+            N_("{source} returned a WAV with {channels} channels at {rate} Hz."),
+            source=source,
+            channels=channels,
+            rate=rate,
+        )
     width = bits // 8
     frame = width * channels
     body = body[: len(body) - len(body) % frame] if frame else b""
@@ -88,9 +102,14 @@ def _decode(
     elif tag == _FLOAT and bits in (32, 64):
         samples = np.frombuffer(body, dtype="<f4" if bits == 32 else "<f8").astype(np.float32)
     else:
-        raise BackendError(
-            f"{source} returned WAV audio in a format Lineup does not read "
-            f"(format tag {tag}, {bits} bits). Ask it for 16-bit PCM."
+        raise BackendError.of(
+            N_(
+                "{source} returned WAV audio in a format Lineup does not read "
+                "(format tag {tag}, {bits} bits). Ask it for 16-bit PCM."
+            ),
+            source=source,
+            tag=tag,
+            bits=bits,
         )
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1)

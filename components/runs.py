@@ -42,6 +42,7 @@ from lineup.app import (
     escape_markdown,
     ngettext,
     number,
+    said_stored,
 )
 
 REDRAW_INTERVAL_S = 0.05  # at most about 20 redraws a second per column
@@ -79,7 +80,7 @@ class ColumnView:
             job.status,
             job.text,
             job.reasoning,
-            result.error if result is not None else None,
+            said_stored(result.error, result.error_said) if result is not None else None,
             FigureValues.of(result.timings, result.hardware)
             if result is not None and result.status == OK and result.timings is not None
             else None,
@@ -96,7 +97,7 @@ class ColumnView:
             generation.status,
             generation.output_text or "",
             generation.reasoning_text or "",
-            generation.error,
+            said_stored(generation.error, generation.error_said),
             FigureValues.of(
                 generation,
                 {

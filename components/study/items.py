@@ -24,6 +24,7 @@ from lineup.app import (
     code_span,
     escape_markdown,
     percent,
+    said_stored,
 )
 
 HEATMAP_ITEMS = 40  # items per page of the per-item grid
@@ -168,7 +169,8 @@ def _answer(app: Lineup, generation: Generation, study: StudyInfo) -> None:
         if clip is not None:
             st.audio(str(clip))
         if generation.status != OK:
-            st.caption(escape_markdown(generation.error or generation.status, keep_code=True))
+            error = said_stored(generation.error, generation.error_said)
+            st.caption(escape_markdown(error or generation.status, keep_code=True))
         elif generation.transcript is not None:
             heard = escape_markdown(generation.transcript)
             st.caption(

@@ -34,6 +34,7 @@ from lineup.app import (
     error_text,
     escape_markdown,
     hide_credentials,
+    said_stored,
     state_word,
 )
 
@@ -404,7 +405,7 @@ def failed_replies(run: JudgeRun) -> None:
                 )
             )
             if shown.error:
-                st.text(shown.error)
+                st.text(said_stored(shown.error, shown.error_said))
             reply = shown.reply or _("(no reply text)")
             # A judge that repeats itself fills its limit: a few lines, the rest scrolled.
             height: int | Literal["content"] = (

@@ -27,9 +27,11 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date as _babel_date
@@ -265,11 +267,89 @@ def said(
     english: str, template: str | None = None, values: Mapping[str, object] | None = None
 ) -> str:
     """A message made elsewhere (a backend's error or health, which keep their English template
-    and its values beside the English text) in the current language: the template translated
-    and filled, or the English text when it has no template or the catalog does not hold it."""
+    and its values beside the English text; an answer's stored error) in the current language:
+    the template translated and filled, or the English text when it has no template, the
+    catalog does not hold it, or the values do not fill it (a stored row is not trusted)."""
     if template is None or _language.get() == ENGLISH:
         return english
-    return _(template).format(**(values or {}))
+    if template == english:
+        return _(template)  # a constant message: its braces, if any, are its own text
+    try:
+        return _(template).format(**(values or {}))
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return english
+
+
+def said_stored(english: str | None, stored: Mapping[str, Any] | None) -> str | None:
+    """A stored error (`generations.error` and `error_said`, Message.stored()) in the current
+    language; a row stored without a template (an old one) shows its English text."""
+    if english is None or not stored:
+        return english
+    values = stored.get("values")
+    if not isinstance(values, Mapping):
+        return said(english, stored.get("template"))
+    # A value that is itself a stored message (an STT's error inside a clip's) is said too.
+    values = {
+        name: said_stored(value.get("english"), value) or ""
+        if isinstance(value, Mapping)
+        else value
+        for name, value in values.items()
+    }
+    return said(english, stored.get("template"), values)
+
+
+# The value types a stored message keeps as they are (JSON's); any other is kept as its text.
+_PLAIN = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message in English with the template and values it was made from, so it is stored in
+    English (what `--json` and exports give) and said later in any language (`said_stored`).
+
+    `Message.of(N_("... {name} ..."), name=...)` for Lineup's own stored messages;
+    `Message.of_error(exc)` keeps a BackendError's template and values (backends.base);
+    `Message(text)` is a text with no template (an error made elsewhere), said as it is.
+    Templates have no format specs: a number is formatted into its value's text, so a value
+    stored as JSON fills the template as the original did."""
+
+    english: str
+    template: str | None = None
+    values: Mapping[str, object] | None = None
+
+    @classmethod
+    def of(cls, template: str, **values: object) -> Message:
+        return cls(template.format(**values), template, values)
+
+    @classmethod
+    def of_error(cls, error: BaseException, english: str | None = None) -> Message:
+        """The error's message (`english`, else its text) with the template it keeps, if any."""
+        template = getattr(error, "template", None)
+        values = getattr(error, "values", None)
+        text = str(error) if english is None else english
+        if not isinstance(template, str) or not isinstance(values, Mapping):
+            return cls(text)
+        return cls(text, template, values)
+
+    def stored(self) -> dict[str, Any] | None:
+        """{"template": ..., "values": {...}} as a JSON column holds it; None without one."""
+        if self.template is None:
+            return None
+        return {"template": self.template, "values": _stored_values(self.values)}
+
+    def __str__(self) -> str:
+        return self.english
+
+
+def _stored_values(values: Mapping[str, object] | None) -> dict[str, Any]:
+    stored: dict[str, Any] = {}
+    for name, value in (values or {}).items():
+        if isinstance(value, Message):
+            # Said in its own language where shown; its English text when it has no template.
+            stored[str(name)] = {"english": value.english, **(value.stored() or {})}
+        else:
+            stored[str(name)] = value if isinstance(value, _PLAIN) else str(value)
+    return stored
 
 
 def error_text(error: BaseException) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import func
 
@@ -33,6 +33,9 @@ class Answer(NamedTuple):
     energy_j: float | None = None  # the whole device's (lineup.measure.energy)
     energy_source: str | None = None
     gpu_mem_mb: float | None = None
+    # The error's template and values (generations.error_said): the report says it in its
+    # language; None for an old row or an error stored without one.
+    error_said: dict[str, Any] | None = None
 
 
 def read_answers(store: Store, study_id: int) -> tuple[Answer, ...]:
@@ -59,6 +62,7 @@ def read_answers(store: Store, study_id: int) -> tuple[Answer, ...]:
         Generation.energy_j,
         Generation.energy_source,
         Generation.gpu_mem_mb,
+        Generation.error_said,
     ).order_by(Generation.item_id, Generation.position, Generation.repeat)
     with store.session() as session:
         return tuple(
@@ -83,6 +87,7 @@ def read_answers(store: Store, study_id: int) -> tuple[Answer, ...]:
                 energy_j=row[17],
                 energy_source=row[18],
                 gpu_mem_mb=row[19],
+                error_said=row[20],
             )
             for row in session.execute(query)
         )

@@ -28,7 +28,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from lineup.catalog import short_names
-from lineup.core import N_, OK, _, current_language, moment, state_word
+from lineup.core import N_, OK, _, current_language, moment, said_stored, state_word
 from lineup.report.answers import Answer
 from lineup.report.markdown_report import (
     AGAINST_MD,
@@ -101,7 +101,7 @@ def _judge_verdicts(result: StudyResult) -> dict[int, list[str]]:
 def _verdict_text(verdict: Verdict) -> str:
     """A verdict as the report says it; the judge's reasons and error are its own text."""
     if verdict.score is None:
-        return _("no score ({error})").format(error=verdict.error)
+        return _("no score ({error})").format(error=said_stored(verdict.error, verdict.error_said))
     score = _decimal(f"{verdict.score:g}")
     if verdict.reference_score is None:
         return _("{score}/10 — {reasons}").format(score=score, reasons=verdict.reasons)
@@ -309,7 +309,7 @@ def _answer(
         "repeat": answer.repeat + 1,
         "status": answer.status,
         "text": answer.text,
-        "error": answer.error,
+        "error": said_stored(answer.error, answer.error_said),
         "transcript": answer.transcript,
         "wer": number(answer.wer),
         # One clip per voice and sentence: the first repeat's.

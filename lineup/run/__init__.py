@@ -16,7 +16,7 @@ from lineup.run.contention import (
 )
 from lineup.run.inputs import RunInputs, inputs_of
 from lineup.run.liveness import active_run, track
-from lineup.run.outcome import describe_error, write_final
+from lineup.run.outcome import describe_error, failure_message, write_final
 from lineup.run.provenance import (
     ColumnConditions,
     ProvenanceBook,
@@ -86,6 +86,7 @@ __all__ = [
     "host_words",
     "card_line",
     "describe_error",
+    "failure_message",
     "differences",
     "inputs_of",
     "language_warnings",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from backends import compute
 from backends.base import Backend
-from lineup.core import ERROR, OK, REDACTED_COUNT, Status, redacted_values
+from lineup.core import ERROR, OK, REDACTED_COUNT, Message, Status, redacted_values
 from lineup.run.contention import InFlight
 from lineup.run.outcome import write_final
 
@@ -59,9 +59,14 @@ class ClipResult:
     # lineup.run.contention: None when its synthesis never started.
     concurrent_max: int | None = None
     concurrent_endpoint_max: int | None = None
+    # The error's template and values, as stored in generations.error_said (Message.stored).
+    error_said: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The clip for machines: its error is the English text alone."""
+        document = asdict(self)
+        del document["error_said"]
+        return document
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,7 @@ class Clip:
     def progress(self) -> tuple[str | None, str | None]:
         return None, None  # a clip has no text to save while it runs; only its heartbeat
 
-    def finish(self, status: Status, error: str | None = None) -> bool:
+    def finish(self, status: Status, error: str | Message | None = None) -> bool:
         """Write the row and the event once; False when the clip had already finished.
 
         Never raises: a row the store refuses is recorded as an error with its cause.
@@ -169,9 +174,13 @@ class Clip:
             audio_path = fields.pop("audio_path", None)
             secrets = self.comparison.secrets
             # A voice can say a configured key, and the STT write it down (lineup.core.redaction).
-            (error, transcript), hidden = redacted_values(
-                [error, fields.get("transcript")], secrets
+            message = Message(error) if isinstance(error, str) else error
+            english = message.english if message is not None else None
+            (stored_error, transcript), hidden = redacted_values(
+                [english, fields.get("transcript")], secrets
             )
+            # The values are the error's own words again: redacted alike, not counted twice.
+            error_said = redacted_values(message.stored(), secrets)[0] if message else None
             if transcript is not None:
                 fields["transcript"] = transcript
             if hidden:
@@ -180,10 +189,15 @@ class Clip:
                 self.comparison.store,
                 self.generation_id,
                 status,
-                {**fields, "error": error, "backend_metadata": metadata},
+                {
+                    **fields,
+                    "error": stored_error,
+                    "error_said": error_said,
+                    "backend_metadata": metadata,
+                },
             )
             if failure is not None:
-                status, error = ERROR, failure
+                status, stored_error, error_said = ERROR, failure, None
             try:
                 self.result = ClipResult(
                     generation_id=self.generation_id,
@@ -194,7 +208,8 @@ class Clip:
                     sample=self.sample,
                     seed=self.seed,
                     status=status,
-                    error=error,
+                    error=stored_error,
+                    error_said=error_said,
                     audio_path=audio_path,
                     metadata=metadata,
                     **fields,

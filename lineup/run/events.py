@@ -9,11 +9,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from lineup.core import TIMEOUT, Status
+from lineup.core import TIMEOUT, Message, Status
 
 
 class _Timed(Protocol):
-    def finish(self, status: Status, error: str | None) -> bool: ...
+    def finish(self, status: Status, error: str | Message | None) -> bool: ...
 
 
 class _Finishing(Protocol):
@@ -87,12 +87,12 @@ class Watchdog:
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._deadlines: dict[_Timed, tuple[float, str]] = {}
+        self._deadlines: dict[_Timed, tuple[float, str | Message]] = {}
         self._stopped = False
         self._thread = threading.Thread(target=self._watch, name="lineup-watchdog", daemon=True)
         self._thread.start()
 
-    def set(self, job: _Timed, timeout_s: float, message: str) -> None:
+    def set(self, job: _Timed, timeout_s: float, message: str | Message) -> None:
         with self._changed:
             self._deadlines[job] = (time.monotonic() + timeout_s, message)
             self._changed.notify()

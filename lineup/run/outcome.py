@@ -5,20 +5,32 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import Any, Literal
 
 from backends.base import BackendError
-from lineup.core import ERROR
+from lineup.core import ERROR, N_, Message
 from lineup.store import Store
 
 # Pauses before each try of a final write; after the last, the failure itself is recorded.
 FINAL_WRITE_PAUSES_S = (0.0, 0.5)
 
 
-def timeout_message(timeout_s: float, what: str = "model") -> str:
-    return (
-        f"Timed out after {timeout_s:g} s (the per-model timeout). Raise it if this {what} "
-        "needs longer; the text streamed until then is kept."
+def timeout_message(timeout_s: float, what: Literal["model", "voice"] = "model") -> Message:
+    seconds = f"{timeout_s:g}"
+    if what == "voice":
+        return Message.of(
+            N_(
+                "Timed out after {seconds} s (the per-model timeout). Raise it if this voice "
+                "needs longer; the text streamed until then is kept."
+            ),
+            seconds=seconds,
+        )
+    return Message.of(
+        N_(
+            "Timed out after {seconds} s (the per-model timeout). Raise it if this model "
+            "needs longer; the text streamed until then is kept."
+        ),
+        seconds=seconds,
     )
 
 
@@ -27,6 +39,16 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, BackendError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def failure_message(exc: BaseException) -> Message:
+    """`describe_error(exc)` with the template a BackendError keeps (stored beside it)."""
+    return Message.of_error(exc, describe_error(exc))
+
+
+def interrupted_message(why: str) -> Message:
+    """An answer's error when its process stopped (`why` as lineup.run.liveness says it)."""
+    return Message.of(N_("Interrupted: {why}. The text streamed until then is kept."), why=why)
 
 
 def write_final(

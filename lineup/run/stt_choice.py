@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineup.catalog import ResolvedModel
-from lineup.core import _, ngettext
+from lineup.core import N_, Message, ngettext, said
 from lineup.measure import guess_language, primary_language
 
 AUTO_STT = "auto"
@@ -62,9 +62,10 @@ class STTChoice:
         return self.english if language == "en" else self.multilingual
 
 
-def refusal(stt_name: str, backend: Any, language: str, *, auto: bool) -> str | None:
+def refusal(stt_name: str, backend: Any, language: str, *, auto: bool) -> Message | None:
     """Why `backend` (an STT backend named `stt_name`) may not score a sentence in `language`,
-    or None when it hears it (or does not say what it hears)."""
+    or None when it hears it (or does not say what it hears). Stored as a clip's error (in
+    English, with its template), or said at once (`said_message`)."""
     heard = backend.languages()
     if heard is None or language in heard:
         return None
@@ -81,19 +82,23 @@ def refusal(stt_name: str, backend: Any, language: str, *, auto: bool) -> str | 
         "spoken": spoken,
         "multilingual": MULTILINGUAL_STT,
     }
-    # In the current language: English in a runner's thread, where it becomes a clip's stored
-    # error; the page's or the command line's where a run is refused before it starts.
     if auto:
-        return _(
+        return Message.of(
+            N_(
+                "{stt} cannot hear {quoted} (it hears {spoken}), so its transcript of this "
+                "sentence would be no measure of the voice: no WER is stored. No bundled model "
+                "hears it: name one that does."
+            ),
+            **values,
+        )
+    return Message.of(
+        N_(
             "{stt} cannot hear {quoted} (it hears {spoken}), so its transcript of this sentence "
-            "would be no measure of the voice: no WER is stored. No bundled model hears it: "
-            "name one that does."
-        ).format(**values)
-    return _(
-        "{stt} cannot hear {quoted} (it hears {spoken}), so its transcript of this sentence "
-        "would be no measure of the voice: no WER is stored. Use `auto` (the default: "
-        "{multilingual} for languages other than English) or a model that hears {language}."
-    ).format(**values)
+            "would be no measure of the voice: no WER is stored. Use `auto` (the default: "
+            "{multilingual} for languages other than English) or a model that hears {language}."
+        ),
+        **values,
+    )
 
 
 def first_refusal(
@@ -117,5 +122,6 @@ def first_refusal(
             continue
         why = refusal(model.name, backend, language, auto=choice.named is None)
         if why is not None:
-            return why
+            # Said in the current language: the page's or the command line's.
+            return said(why.english, why.template, why.values)
     return None

@@ -56,7 +56,18 @@ from typing import Any
 from backends.base import Audio, STTBackend, TTSBackend
 from backends.wav import to_wav_bytes
 from lineup.catalog import ResolvedModel
-from lineup.core import CANCELLED, ERROR, INTERRUPTED, OK, TIMEOUT, InputError, _, redact
+from lineup.core import (
+    CANCELLED,
+    ERROR,
+    INTERRUPTED,
+    N_,
+    OK,
+    TIMEOUT,
+    InputError,
+    Message,
+    _,
+    redact,
+)
 from lineup.measure import language_warning, score
 from lineup.run import liveness
 from lineup.run.clips import Clip, ClipResult, RssPeak, TTSEvent, computing, jsonable
@@ -73,7 +84,7 @@ from lineup.run.contention import (
 )
 from lineup.run.events import EventRun
 from lineup.run.meters import meters
-from lineup.run.outcome import describe_error, timeout_message
+from lineup.run.outcome import failure_message, timeout_message
 from lineup.run.provenance import ProvenanceBook, machine_snapshot
 from lineup.run.stt_choice import STTChoice, first_refusal, refusal, sentence_language
 from lineup.store import MediaStore, Store
@@ -137,11 +148,11 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         """Stop: every clip not finished yet becomes `cancelled` (a synthesis already under
         way in process runs to its end, but its result is not kept)."""
         for clip in self.clips:
-            clip.finish(CANCELLED, "Stopped before this clip was made.")
+            clip.finish(CANCELLED, Message.of(N_("Stopped before this clip was made.")))
 
     def interrupt(self, why: str) -> None:
         for clip in self.clips:
-            clip.finish(INTERRUPTED, f"Interrupted: {why}.")
+            clip.finish(INTERRUPTED, Message.of(N_("Interrupted: {why}."), why=why))
 
     def start(self, factory: BackendFactory) -> None:
         liveness.track(self)
@@ -225,7 +236,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
                     # May load an in-process model (once per process); not in any clip's gen_s.
                     backend = backends[voice.name] = factory(voice)
                 except BaseException as exc:  # noqa: BLE001 - this voice alone fails
-                    message = describe_error(exc)
+                    message = failure_message(exc)
                     self._built[voice.name] = (
                         voice,
                         None,
@@ -246,7 +257,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
                 if turn is None or turn.take(clip.finished):
                     self._run_clip(factory, backend, voice, clip)
             except BaseException as exc:  # noqa: BLE001 - any failure belongs to this clip
-                clip.finish(ERROR, describe_error(exc))
+                clip.finish(ERROR, failure_message(exc))
             finally:
                 timer.cancel()
                 if turn is not None:
@@ -258,8 +269,13 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         for skipped in later:
             skipped.finish(
                 ERROR,
-                f"Skipped: sample {clip.sample + 1} of this voice timed out and its "
-                "engine is still busy.",
+                Message.of(
+                    N_(
+                        "Skipped: sample {sample} of this voice timed out and its engine is "
+                        "still busy."
+                    ),
+                    sample=clip.sample + 1,
+                ),
             )
 
     def _run_clip(
@@ -304,7 +320,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
             backend_metadata=jsonable(audio.metadata),
         )
         if audio_s <= 0:
-            clip.finish(ERROR, "The voice returned no audio for this text.")
+            clip.finish(ERROR, Message.of(N_("The voice returned no audio for this text.")))
             return
         self.events.put(TTSEvent(clip.generation_id, "audio", audio_hash=audio_hash))
         if self.stt is None:
@@ -328,7 +344,14 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
                 finally:
                     transcribing_beside.leave()
         except BaseException as exc:  # noqa: BLE001 - the audio is kept; the score is missing
-            clip.finish(ERROR, f"Transcription with {model.name} failed: {describe_error(exc)}")
+            clip.finish(
+                ERROR,
+                Message.of(
+                    N_("Transcription with {stt} failed: {error}"),
+                    stt=model.name,
+                    error=failure_message(exc),
+                ),
+            )
             return
         result = score(clip.text, transcript.text, clip.language or language)
         clip.update(

@@ -37,10 +37,12 @@ from lineup.core import (
     DEFAULT_STALL_S,
     ERROR,
     INTERRUPTED,
+    N_,
     OK,
     REDACTED_COUNT,
     RUNNING,
     TIMEOUT,
+    Message,
     Status,
     redact,
     redact_stream,
@@ -62,7 +64,13 @@ from lineup.run.contention import (
 )
 from lineup.run.events import EventRun, Watchdog
 from lineup.run.meters import AnswerMeter, meters
-from lineup.run.outcome import describe_error, timeout_message, write_final
+from lineup.run.outcome import (
+    describe_error,
+    failure_message,
+    interrupted_message,
+    timeout_message,
+    write_final,
+)
 from lineup.run.provenance import ProvenanceBook, machine_snapshot
 from lineup.store import Store, storable
 
@@ -76,17 +84,23 @@ def built(model: ResolvedModel) -> VLMBackend:
     return model.backend()
 
 
-NO_END_MARKER = (
-    "The answer is cut off: the stream ended without its end marker, so the server stopped "
-    "or the connection broke. The text received until then is kept. Check the server's log "
-    "and run it again."
+NO_END_MARKER = Message.of(
+    N_(
+        "The answer is cut off: the stream ended without its end marker, so the server stopped "
+        "or the connection broke. The text received until then is kept. Check the server's log "
+        "and run it again."
+    )
 )
-EMPTY_ANSWER = "The model returned an empty answer."
-REASONING_ONLY = (
-    "The model reasoned but gave no answer (it may have run out of tokens while thinking): "
-    "raise Max tokens, or turn thinking off for it."
+EMPTY_ANSWER = Message.of(N_("The model returned an empty answer."))
+REASONING_ONLY = Message.of(
+    N_(
+        "The model reasoned but gave no answer (it may have run out of tokens while thinking): "
+        "raise Max tokens, or turn thinking off for it."
+    )
 )
-CANCELLED_MESSAGE = "Stopped before it finished; the text streamed until then is kept."
+CANCELLED_MESSAGE = Message.of(
+    N_("Stopped before it finished; the text streamed until then is kept.")
+)
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,8 @@ class GenerationResult:
     concurrent_endpoint_max: int | None = None
     # energy_j, energy_source, gpu_mem_mb as stored (lineup.run.meters); None: n/a.
     hardware: dict[str, Any] = field(default_factory=dict)
+    # The error's template and values, as stored in generations.error_said (Message.stored).
+    error_said: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -205,7 +221,7 @@ class _Job:
             live,
         )
 
-    def arm_timer(self, timeout_s: float, message: str) -> None:
+    def arm_timer(self, timeout_s: float, message: Message) -> None:
         """(Re)start this job's timeout: it ends the job as `timeout` with `message`."""
         if not self.finished.is_set():
             self.comparison.watchdog.set(self, timeout_s, message)
@@ -237,7 +253,8 @@ class _Job:
                 )
             self.cancel_token.cancel()  # a request the reader process holds is dropped there
             self.finish(
-                TIMEOUT if isinstance(prepared, BackendTimeout) else ERROR, describe_error(prepared)
+                TIMEOUT if isinstance(prepared, BackendTimeout) else ERROR,
+                failure_message(prepared),
             )
             return
         if not self._wait_for_turn():
@@ -270,7 +287,7 @@ class _Job:
                     close()
         except BaseException as exc:  # noqa: BLE001 - any failure belongs to this model alone
             status: Status = TIMEOUT if isinstance(exc, BackendTimeout) else ERROR
-            self.finish(status, describe_error(exc))
+            self.finish(status, failure_message(exc))
             return
         if self.finished.is_set():
             return
@@ -304,7 +321,9 @@ class _Job:
                 RunnerEvent(self.generation_id, "chunk", chunk.text, chunk.reasoning)
             )
 
-    def finish(self, status: Status, error: str | None, usage: Usage | None = None) -> bool:
+    def finish(
+        self, status: Status, error: str | Message | None, usage: Usage | None = None
+    ) -> bool:
         """End this generation in `status`, once: write the row, tell the caller.
 
         False when it had already finished. A timeout, Stop or shutdown also stops the
@@ -316,7 +335,7 @@ class _Job:
             if self.in_flight is not None:
                 self.in_flight.leave()  # before `finished`: the next fair job must not see it
             try:
-                result = self._record(status, error, usage)
+                result = self._record(status, _message(error), usage)
             except Exception as exc:  # noqa: BLE001 - a bug here must not leave the job open
                 message = f"Lineup failed to record this answer: {type(exc).__name__}: {exc}"
                 text, reasoning = (
@@ -340,11 +359,16 @@ class _Job:
             self.cancel_token.cancel()
         return True
 
-    def _record(self, status: Status, error: str | None, usage: Usage | None) -> GenerationResult:
+    def _record(
+        self, status: Status, message: Message | None, usage: Usage | None
+    ) -> GenerationResult:
         text, text_repairs = storable(self.text)
         reasoning, reasoning_repairs = storable(self.reasoning)
         secrets = self.comparison.secrets
-        (text, reasoning, error), hidden = redacted_values([text, reasoning, error], secrets)
+        english = message.english if message is not None else None
+        (text, reasoning, error), hidden = redacted_values([text, reasoning, english], secrets)
+        # The values are the error's own words again: redacted alike, not counted twice.
+        error_said = redacted_values(message.stored(), secrets)[0] if message else None
         metadata, hidden_in_metadata = redacted_values(usage.metadata if usage else {}, secrets)
         if text_repairs or reasoning_repairs:
             # The answer held characters no database stores (lone surrogates, NUL).
@@ -369,6 +393,7 @@ class _Job:
             output_text=text or None,
             reasoning_text=reasoning or None,
             error=error,
+            error_said=error_said,
             backend_metadata=metadata,
             **hardware,
         )
@@ -376,7 +401,7 @@ class _Job:
         fields.update(contention)
         failure = write_final(self.comparison.store, self.generation_id, status, fields)
         if failure is not None:
-            status, error, timings = ERROR, failure, None
+            status, error, error_said, timings = ERROR, failure, None, None
         return GenerationResult(
             self.generation_id,
             self.model.name,
@@ -387,6 +412,7 @@ class _Job:
             timings,
             metadata,
             hardware=hardware,
+            error_said=error_said,
             **contention,
         )
 
@@ -437,9 +463,12 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         liveness.track(self)
         self.watchdog = Watchdog()
         self._ready = threading.Barrier(len(self.jobs))
-        not_ready = (
-            f"Not ready after {self.timeout_s:g} s (the per-model timeout): building the "
-            "backend or loading the model took too long. Raise the timeout, or check the server."
+        not_ready = Message.of(
+            N_(
+                "Not ready after {seconds} s (the per-model timeout): building the backend or "
+                "loading the model took too long. Raise the timeout, or check the server."
+            ),
+            seconds=f"{self.timeout_s:g}",
         )
         for job in self.jobs:
             liveness.keep_alive(self.store, job)
@@ -516,7 +545,7 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
     def interrupt(self, why: str) -> None:
         """The process is stopping: every unfinished model becomes `interrupted`."""
         for job in self.jobs:
-            job.finish(INTERRUPTED, f"Interrupted: {why}. The text streamed until then is kept.")
+            job.finish(INTERRUPTED, interrupted_message(why))
 
 
 def start_vlm_comparison(
@@ -582,3 +611,8 @@ def start_one(
     comparison.jobs.append(_Job(comparison, generation_id, model))
     comparison.start(factory, request)
     return comparison
+
+
+def _message(error: str | Message | None) -> Message | None:
+    """A finish's error as a Message (a text made without a template is said as it is)."""
+    return Message(error) if isinstance(error, str) else error

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lineup.core import InputError
+from lineup.core import InputError, _
 from lineup.measure import (
     ITEM_RESAMPLES,
     ItemBootstrap,
@@ -169,7 +169,9 @@ def study_scores(store: Store, study_id: int) -> dict[str, dict[str, Any]]:
     """Per model of the study (in its order), the SCORE_KEYS; empty for a voice study."""
     info = study_info(store, study_id)
     if info is None:
-        raise InputError(f"There is no study {study_id}: give the id of a stored study.")
+        raise InputError(
+            _("There is no study {id}: give the id of a stored study.").format(id=study_id)
+        )
     if info.kind == "tts":
         return {}
     judge = latest_judge(store, study_id)

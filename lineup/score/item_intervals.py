@@ -18,7 +18,7 @@ figure, are over the same resampled items.
 
 from __future__ import annotations
 
-from lineup.core import InputError
+from lineup.core import InputError, _
 from lineup.measure import ITEM_RESAMPLES, RELEVANCE_SCORE, ItemBootstrap, bootstrap_by_item
 from lineup.store import Generation, Label, Store
 from lineup.study import counted_labels, study_info
@@ -38,7 +38,9 @@ def study_label_bootstraps(
     its models in the study's order; one query. InputError when there is no such study."""
     info = study_info(store, study_id)
     if info is None:
-        raise InputError(f"There is no study {study_id}: give the id of a stored study.")
+        raise InputError(
+            _("There is no study {id}: give the id of a stored study.").format(id=study_id)
+        )
     with store.session() as session:
         rows = session.execute(
             counted_labels(

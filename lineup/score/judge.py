@@ -71,7 +71,7 @@ from backends.base import BackendError, CancelToken, EndpointBackend, ImageInput
 from backends.registry import backend_class
 from backends.spec import ModelSpec
 from lineup.catalog import ResolvedModel
-from lineup.core import N_, REDACTED_COUNT, redacted
+from lineup.core import N_, REDACTED_COUNT, Message, redacted
 from lineup.score.judge_ask import (
     StoredVerdict,
     Task,
@@ -148,6 +148,9 @@ class FailedReply:
     status: str  # unparsed or failed
     error: str | None
     reply: str | None
+    # The error's template and values (judge_scores.error_said); not in as_dict: JSON keeps
+    # the English text.
+    error_said: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -430,8 +433,13 @@ class _Asking:
                 stop=self.stop,
             )
         except BaseException:
+            interrupted = Message.of(N_("Interrupted before the judge replied."))
             finish_verdict(
-                self.store, claimed, JUDGE_FAILED, error="Interrupted before the judge replied."
+                self.store,
+                claimed,
+                JUDGE_FAILED,
+                error=interrupted.english,
+                error_said=interrupted.stored(),
             )
             raise
         tally.failed += status != JUDGE_SCORED
@@ -469,6 +477,7 @@ def _failed_replies(store: Store, verdict_ids: Sequence[int]) -> tuple[FailedRep
                     JudgeScore.generation_id,
                     JudgeScore.status,
                     JudgeScore.error,
+                    JudgeScore.error_said,
                     func.substr(JudgeScore.reply, 1, REPLY_SHOWN_CHARS + 1).label("reply"),
                 ).where(JudgeScore.id.in_(verdict_ids))
             )
@@ -479,6 +488,7 @@ def _failed_replies(store: Store, verdict_ids: Sequence[int]) -> tuple[FailedRep
             row.status,
             row.error,
             None if row.reply is None else _clipped(row.reply),
+            row.error_said,
         )
         for row in (rows[verdict_id] for verdict_id in verdict_ids if verdict_id in rows)
     )

@@ -14,8 +14,8 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backends.base import CancelToken, ImageInput, Usage, VLMBackend, VLMRequest
-from lineup.core import REDACTED_COUNT, redacted_values
-from lineup.run import IN_FLIGHT, describe_error
+from lineup.core import N_, REDACTED_COUNT, Message, redacted_values
+from lineup.run import IN_FLIGHT, failure_message
 from lineup.score.judge_prompt import (
     JUDGE_TEMPERATURE,
     JudgeReplyError,
@@ -35,11 +35,13 @@ from lineup.store import (
     utcnow,
 )
 
-NO_END_MARKER = (
-    "The judge's reply is cut off: its stream ended without the end marker. Check the judge's "
-    "server and score again; this answer is asked again."
+NO_END_MARKER = Message.of(
+    N_(
+        "The judge's reply is cut off: its stream ended without the end marker. Check the "
+        "judge's server and score again; this answer is asked again."
+    )
 )
-EMPTY_REPLY = "The judge returned an empty reply."
+EMPTY_REPLY = Message.of(N_("The judge returned an empty reply."))
 # A server's word for an answer it ended at the output token limit (OpenAI's finish_reason,
 # Ollama's done_reason).
 CUT_AT_LIMIT = "length"
@@ -171,6 +173,7 @@ def _ask_again(store: Store, existing: StoredVerdict, asking: dict[str, Any]) ->
                 reference_score=None,
                 reasons=None,
                 error=None,
+                error_said=None,
                 finished_at=None,
                 **asking,
             )
@@ -195,15 +198,24 @@ def ask_and_store(
     """Ask the judge once and store its verdict; the verdict's status. A configured key in
     the reply or the error is [redacted], and counted in the stored request's
     REDACTED_COUNT with those of the prompt."""
-    reply, error, cut = _ask(backend, task.prompt, image, max_tokens, timeout_s, stop)
-    (reply, error), hidden = redacted_values([storable(reply)[0], error], secrets)
+    reply, failure, cut = _ask(backend, task.prompt, image, max_tokens, timeout_s, stop)
+    english = failure.english if failure is not None else None
+    (reply, error), hidden = redacted_values([storable(reply)[0], english], secrets)
     reply = reply or ""
     recorded: dict[str, Any] = {}
     if hidden:
         recorded["request"] = {**request, REDACTED_COUNT: request.get(REDACTED_COUNT, 0) + hidden}
-    if error is not None:
+    if failure is not None:
+        # The values are the error's own words again: redacted alike, not counted twice.
+        said = redacted_values(failure.stored(), secrets)[0]
         finish_verdict(
-            store, verdict_id, JUDGE_FAILED, reply=reply or None, error=error, **recorded
+            store,
+            verdict_id,
+            JUDGE_FAILED,
+            reply=reply or None,
+            error=error,
+            error_said=said,
+            **recorded,
         )
         return JUDGE_FAILED
     try:
@@ -214,8 +226,28 @@ def ask_and_store(
             first, second, reasons = parse_pair_reply(reply)
             score, theirs = (first, second) if task.position == 1 else (second, first)
     except JudgeReplyError as exc:
-        why = f"{cut_message(max_tokens)} {exc}" if cut else str(exc)
-        finish_verdict(store, verdict_id, JUDGE_UNPARSED, reply=reply, error=why, **recorded)
+        why = (
+            Message.of(
+                N_(
+                    "The judge's reply was cut at its limit of {max_tokens} tokens before it "
+                    "gave a score: raise the limit (--judge-max-tokens, or the scoring panel) or "
+                    "ask for a shorter reply. {problem}"
+                ),
+                max_tokens=max_tokens,
+                problem=exc.message,
+            )
+            if cut
+            else exc.message
+        )
+        finish_verdict(
+            store,
+            verdict_id,
+            JUDGE_UNPARSED,
+            reply=reply,
+            error=why.english,
+            error_said=why.stored(),
+            **recorded,
+        )
         return JUDGE_UNPARSED
     finish_verdict(
         store,
@@ -230,22 +262,20 @@ def ask_and_store(
     return JUDGE_SCORED
 
 
-STOPPED = "Stopped before the judge replied; scoring again asks it again."
+STOPPED_MESSAGE = Message.of(N_("Stopped before the judge replied; scoring again asks it again."))
+STOPPED = STOPPED_MESSAGE.english
 
 
-def cut_message(max_tokens: int) -> str:
-    return (
-        f"The judge's reply was cut at its limit of {max_tokens} tokens before it gave a score: "
-        "raise the limit (--judge-max-tokens, or the scoring panel) or ask for a shorter reply."
-    )
-
-
-def judge_timeout_message(timeout_s: float, max_tokens: int) -> str:
-    return (
-        f"Timed out after {timeout_s:g} s (the judge's timeout) before the judge's reply ended. "
-        f"Raise the timeout (--judge-timeout, or the scoring panel) if this judge needs longer; "
-        f"if it writes on without end, lower its token limit ({max_tokens}). The text it sent "
-        "until then is kept; this answer is asked again."
+def judge_timeout_message(timeout_s: float, max_tokens: int) -> Message:
+    return Message.of(
+        N_(
+            "Timed out after {seconds} s (the judge's timeout) before the judge's reply ended. "
+            "Raise the timeout (--judge-timeout, or the scoring panel) if this judge needs "
+            "longer; if it writes on without end, lower its token limit ({max_tokens}). The "
+            "text it sent until then is kept; this answer is asked again."
+        ),
+        seconds=f"{timeout_s:g}",
+        max_tokens=max_tokens,
     )
 
 
@@ -256,7 +286,7 @@ def _ask(
     max_tokens: int,
     timeout_s: float,
     stop: CancelToken | None = None,
-) -> tuple[str, str | None, bool]:
+) -> tuple[str, Message | None, bool]:
     """The judge's reply text, None or why it failed, and whether the server cut it at
     `max_tokens`. The request is stopped (its connection closed) when `timeout_s` passes or
     `stop` is cancelled."""
@@ -295,7 +325,7 @@ def _ask(
     except Exception as exc:  # noqa: BLE001 - the judge's failure is this verdict's alone
         if cancel.cancelled:
             return "".join(parts), _why_cancelled(timeout_s, max_tokens, stop), False
-        return "".join(parts), describe_error(exc), False
+        return "".join(parts), failure_message(exc), False
     finally:
         timer.cancel()
         in_flight.leave()
@@ -307,13 +337,23 @@ def _ask(
     cut = CUT_AT_LIMIT in (usage.metadata.get("finish_reason"), usage.metadata.get("done_reason"))
     if not text.strip():
         # A reasoning model can spend the whole limit thinking, leaving no answer text.
-        return text, f"{EMPTY_REPLY} {cut_message(max_tokens)}" if cut else EMPTY_REPLY, cut
+        if not cut:
+            return text, EMPTY_REPLY, cut
+        empty_and_cut = Message.of(
+            N_(
+                "The judge returned an empty reply. The judge's reply was cut at its limit of "
+                "{max_tokens} tokens before it gave a score: raise the limit "
+                "(--judge-max-tokens, or the scoring panel) or ask for a shorter reply."
+            ),
+            max_tokens=max_tokens,
+        )
+        return text, empty_and_cut, cut
     return text, None, cut
 
 
-def _why_cancelled(timeout_s: float, max_tokens: int, stop: CancelToken | None) -> str:
+def _why_cancelled(timeout_s: float, max_tokens: int, stop: CancelToken | None) -> Message:
     if stop is not None and stop.cancelled:
-        return STOPPED
+        return STOPPED_MESSAGE
     return judge_timeout_message(timeout_s, max_tokens)
 
 

@@ -10,7 +10,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from lineup.core import InputError, _, check_max_tokens, check_timeout_s, grouped
+from lineup.core import (
+    N_,
+    InputError,
+    Message,
+    _,
+    check_max_tokens,
+    check_timeout_s,
+    grouped,
+)
 
 PROTOCOL_REFERENCE = "reference"
 PROTOCOL_PAIRWISE = "pairwise"
@@ -72,11 +80,13 @@ Reply with one JSON object and nothing else:
 
 DEFAULT_TEMPLATES = {PROTOCOL_REFERENCE: DEFAULT_TEMPLATE, PROTOCOL_PAIRWISE: PAIRWISE_TEMPLATE}
 
-NO_SCORE = (
+# Stored as a verdict's error (with Message: said in a page's language). Their braces are
+# literal text, so they are Messages without values (never .format()ed).
+NO_SCORE = N_(
     'The judge\'s reply has no score: expected a JSON object {"score": 1-10, "reasons": "..."} '
     'or a line "Score: N". Edit the template to ask for one more plainly, or choose another judge.'
 )
-NO_PAIR_SCORES = (
+NO_PAIR_SCORES = N_(
     'The judge\'s reply does not score both answers: expected a JSON object {"score_1": 1-10, '
     '"score_2": 1-10, "reasons": "..."} or lines "Score 1: N" and "Score 2: N". Edit the '
     "template to ask for them more plainly, or choose another judge."
@@ -97,7 +107,12 @@ _REASONS_LINE = re.compile(r"^[\s*#>_-]*reasons?[\s*_]*[:=][\s*_]*", re.I | re.M
 
 
 class JudgeReplyError(ValueError):
-    """The judge's reply holds no score on the scale; the message says what was wrong."""
+    """The judge's reply holds no score on the scale; the message says what was wrong
+    (`message`: its English text with its template, stored as the verdict's error)."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.english)
+        self.message = message
 
 
 # The template ---------------------------------------------------------------------------------
@@ -175,7 +190,7 @@ def parse_reply(text: str) -> tuple[float, str]:
         return score, reasons.strip()
     lines = list(_SCORE_LINE.finditer(text))
     if not lines:
-        raise JudgeReplyError(NO_SCORE)
+        raise JudgeReplyError(Message(NO_SCORE, NO_SCORE, {}))
     last = lines[-1]
     score = _score_value(last[1].replace(",", "."))
     reasons_at = _REASONS_LINE.search(text)
@@ -205,7 +220,7 @@ def parse_pair_reply(text: str) -> tuple[float, float, str]:
     for match in _PAIR_SCORE_LINE.finditer(text):
         scores[match[1]] = match[2]
     if set(scores) != {"1", "2"}:
-        raise JudgeReplyError(NO_PAIR_SCORES)
+        raise JudgeReplyError(Message(NO_PAIR_SCORES, NO_PAIR_SCORES, {}))
     first = _score_value(scores["1"].replace(",", "."), NO_PAIR_SCORES)
     second = _score_value(scores["2"].replace(",", "."), NO_PAIR_SCORES)
     reasons_at = _REASONS_LINE.search(text)
@@ -228,13 +243,26 @@ def _json_verdict(text: str, keys: Sequence[str] = ("score",)) -> dict[str, Any]
 
 def _score_value(value: Any, expected: str = NO_SCORE) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise JudgeReplyError(f"The judge's score {value!r} is not a number. {expected}")
+        raise JudgeReplyError(
+            Message.of(
+                N_("The judge's score {value} is not a number. {expected}"),
+                value=repr(value),
+                expected=Message(expected, expected, {}),
+            )
+        )
     try:
         score = float(value.strip().removesuffix("/10") if isinstance(value, str) else value)
     except ValueError:
-        raise JudgeReplyError(f"The judge's score {value!r} is not a number.") from None
+        raise JudgeReplyError(
+            Message.of(N_("The judge's score {value} is not a number."), value=repr(value))
+        ) from None
     if not math.isfinite(score) or not SCORE_MIN <= score <= SCORE_MAX:
         raise JudgeReplyError(
-            f"The judge's score {value} is outside the scale {SCORE_MIN:g}-{SCORE_MAX:g}."
+            Message.of(
+                N_("The judge's score {value} is outside the scale {low}-{high}."),
+                value=str(value),
+                low=f"{SCORE_MIN:g}",
+                high=f"{SCORE_MAX:g}",
+            )
         )
     return score

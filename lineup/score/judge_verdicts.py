@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
-from lineup.core import OK, InputError
+from lineup.core import OK, InputError, _
 from lineup.measure import (
     ITEM_RESAMPLES,
     ItemBootstrap,
@@ -126,6 +126,9 @@ class Verdict:
     # Pairwise, scored: (candidate's score, reference's score) with the candidate shown first
     # (position 1), then with the reference shown first (position 2).
     orders: tuple[tuple[float, float], tuple[float, float]] | None = None
+    # The error's template and values (judge_scores.error_said): said in a page's or a
+    # report's language; None for an old row.
+    error_said: dict[str, Any] | None = None
 
 
 def latest_verdicts(
@@ -146,6 +149,7 @@ def latest_verdicts(
                 JudgeScore.reference_score,
                 JudgeScore.reasons,
                 JudgeScore.error,
+                JudgeScore.error_said,
             )
             .join(Generation, JudgeScore.generation_id == Generation.id)
             .where(
@@ -169,18 +173,25 @@ def latest_verdicts(
                 row.error,
                 figure=None if row.score is None else row.score / SCORE_MAX,
                 item=row.item_id,
+                error_said=row.error_said,
             )
             for (gid, _), row in latest.items()
         }
     verdicts: dict[int, Verdict] = {}
-    for gid in {gid for gid, _ in latest}:
+    for gid in {gid for gid, _round in latest}:
         first, second = latest.get((gid, 1)), latest.get((gid, 2))
         if first is None or second is None:
             continue
         failed = next((r for r in (first, second) if r.status != JUDGE_SCORED), None)
         if failed is not None:
             verdicts[gid] = Verdict(
-                failed.model_spec, failed.status, None, None, failed.error, item=failed.item_id
+                failed.model_spec,
+                failed.status,
+                None,
+                None,
+                failed.error,
+                item=failed.item_id,
+                error_said=failed.error_said,
             )
             continue
         mine = [float(first.score), float(second.score)]
@@ -214,7 +225,7 @@ def judge_figures(
     no scored answer."""
     info = study_info(store, study_id)
     if info is None:
-        raise InputError(f"There is no study {study_id}.")
+        raise InputError(_("There is no study {id}.").format(id=study_id))
     return verdict_figures(info.models, latest_verdicts(store, study_id, judge_spec, protocol))
 
 

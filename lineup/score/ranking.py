@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func
 
-from lineup.core import InputError
+from lineup.core import InputError, _
 from lineup.measure import (
     BOOTSTRAP_RESAMPLES,
     Rating,
@@ -22,7 +22,9 @@ def _study_cells(store: Store, study_id: int) -> dict[int, dict[str, list[dict[s
     of the study's `ok` answers. InputError when there is no such study."""
     info = study_info(store, study_id)
     if info is None:
-        raise InputError(f"There is no study {study_id}: give the id of a stored study.")
+        raise InputError(
+            _("There is no study {id}: give the id of a stored study.").format(id=study_id)
+        )
     counts: dict[int, dict[str, dict[int, dict[str, int]]]] = {}
     with store.session() as session:
         for item_id, model, gid, relevance, n in session.execute(

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lineup.core import FINAL_STATUSES, OK, InputError
+from lineup.core import FINAL_STATUSES, OK, InputError, _
 from lineup.store import Generation, SetItemRow, Store
 from lineup.study import StudyInfo, reference_study, study_answers, study_info
 
@@ -50,7 +50,7 @@ def scored_study(store: Store, study_id: int) -> StudyInfo:
     itself a reference model's; InputError otherwise."""
     info = study_info(store, study_id)
     if info is None:
-        raise InputError(f"There is no study {study_id}.")
+        raise InputError(_("There is no study {id}.").format(id=study_id))
     if info.kind != "vlm":
         raise InputError(
             f"Study {study_id} is a voice study; references and judges score model answers."

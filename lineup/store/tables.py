@@ -271,6 +271,9 @@ class Generation(Base):
     reasoning_text: Mapped[str | None] = mapped_column(Text)
     audio_hash: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    # The error's English template and values ({"template": ..., "values": {...}}), redacted
+    # as `error` is, so a page says it in its language (lineup.core.Message); None: English only.
+    error_said: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Timings, measured by the runner (see docs/design.md, "Timing").
@@ -487,6 +490,8 @@ class JudgeScore(Base):
     score: Mapped[float | None] = mapped_column(Float)  # 1-10; NULL unless `scored`
     reasons: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)  # the parse failure or the request error
+    # Its English template and values, as generations.error_said: said in a page's language.
+    error_said: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     owner_host: Mapped[str | None] = mapped_column(String(HOST_MAX_CHARS))
     owner_pid: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

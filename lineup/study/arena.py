@@ -330,13 +330,16 @@ def vote(
     _study(store, study_id)
     if verdict not in VOTES:
         raise InputError(
-            f"A vote is one of {', '.join(VOTES)} (A better, B better, a tie, both bad), not "
-            f"{verdict!r}."
+            _(
+                "A vote is one of {votes} (A better, B better, a tie, both bad), not {verdict}."
+            ).format(votes=", ".join(VOTES), verdict=repr(verdict))
         )
     annotator = check_annotator(annotator)
     if generation_a == generation_b:
         raise InputError(
-            f"A vote compares two different answers; both sides are generation {generation_a}."
+            _(
+                "A vote compares two different answers; both sides are generation {generation}."
+            ).format(generation=generation_a)
         )
     with store.session() as session:
         found = {
@@ -353,26 +356,38 @@ def vote(
         }
         for gid in (generation_a, generation_b):
             if gid not in found:
-                raise InputError(f"There is no generation {gid}.")
-            study, _, _, status = found[gid]
+                raise InputError(
+                    _("There is no generation {generation_id}.").format(generation_id=gid)
+                )
+            study, _item, _model, status = found[gid]
             if study != study_id:
-                raise InputError(f"Generation {gid} is not an answer of study {study_id}.")
+                raise InputError(
+                    _("Generation {generation} is not an answer of study {study}.").format(
+                        generation=gid, study=study_id
+                    )
+                )
             if status != OK:
                 raise InputError(
-                    f"Generation {gid} is `{status}`, not a complete answer: only complete "
-                    "(`ok`) answers can be voted on."
+                    _(
+                        "Generation {generation} is `{status}`, not a complete answer: only "
+                        "complete (`ok`) answers can be voted on."
+                    ).format(generation=gid, status=status)
                 )
-        _, item_a, model_a, _ = found[generation_a]
-        _, item_b, model_b, _ = found[generation_b]
+        _study_a, item_a, model_a, _status_a = found[generation_a]
+        _study_b, item_b, model_b, _status_b = found[generation_b]
         if item_a != item_b or item_a is None:
             raise InputError(
-                f"Generations {generation_a} and {generation_b} answer different items: a "
-                "vote compares two answers to the same item."
+                _(
+                    "Generations {a} and {b} answer different items: a vote compares two "
+                    "answers to the same item."
+                ).format(a=generation_a, b=generation_b)
             )
         if model_a == model_b:
             raise InputError(
-                f"Generations {generation_a} and {generation_b} are answers of the same "
-                "model: a vote compares two models."
+                _(
+                    "Generations {a} and {b} are answers of the same model: a vote compares two "
+                    "models."
+                ).format(a=generation_a, b=generation_b)
             )
         row = PairwiseVote(
             study_id=study_id,

@@ -249,7 +249,7 @@ def load_plan(store: Store, study_id: int) -> StudyPlan:
     """The study, its items with their runs, and the state of each answer it holds."""
     info = study_info(store, study_id)
     if info is None:
-        raise ValueError(f"There is no study {study_id}.")
+        raise ValueError(_("There is no study {study_id}.").format(study_id=study_id))
     with store.session() as session:
         items = [
             StudyItem(
@@ -342,7 +342,7 @@ def take_ownership(store: Store, study_id: int) -> StudyInfo:
     host, pid = this_owner()
     info = study_info(store, study_id)
     if info is None:
-        raise ValueError(f"There is no study {study_id}.")
+        raise ValueError(_("There is no study {study_id}.").format(study_id=study_id))
     if info.status == STUDY_CANCELLED:
         raise ValueError(
             _("Study {study_id} was cancelled; start a new study instead.").format(
@@ -403,7 +403,7 @@ def request(store: Store, study_id: int, what: str) -> StudyInfo:
         raise ValueError(f"A study can be asked to {PAUSE} or {CANCEL}, not {what!r}.")
     info = study_info(store, study_id)
     if info is None:
-        raise ValueError(f"There is no study {study_id}.")
+        raise ValueError(_("There is no study {study_id}.").format(study_id=study_id))
     if info.status in (STUDY_DONE, STUDY_CANCELLED):
         return info
     live = info.status == STUDY_RUNNING and (

@@ -47,13 +47,21 @@ from typing import Any
 
 from backends.base import VLMRequest
 from lineup.catalog import Lane, ResolvedModel
-from lineup.core import FINAL_STATUSES, OK, RUNNING, ValidatedImage, redact
+from lineup.core import (
+    FINAL_STATUSES,
+    OK,
+    RUNNING,
+    ValidatedImage,
+    _,
+    redact,
+    redacted_values,
+)
 from lineup.run import (
     FAIR,
     PARALLEL,
     ProvenanceBook,
     STTChoice,
-    describe_error,
+    failure_message,
     fair_order,
     host_of,
     machine_snapshot,
@@ -157,7 +165,7 @@ def progress(
     host still needs, the sum of their own."""
     info = study_info(store, study_id)
     if info is None:
-        raise ValueError(f"There is no study {study_id}.")
+        raise ValueError(_("There is no study {study_id}.").format(study_id=study_id))
     counts = answer_counts(store, study_id)
     seconds = answer_seconds(store, study_id)
     per_model = item_count(store, study_id) * info.repeats
@@ -537,7 +545,17 @@ class StudyRun:
                     timing=FAIR if self.timing == FAIR else PARALLEL,
                 )
         except BaseException as exc:  # noqa: BLE001 - this answer alone fails
-            write_final(self.store, generation_id, "error", {"error": describe_error(exc)})
+            # Stored as a comparison stores it: English, its template beside, keys redacted.
+            message = failure_message(exc)
+            write_final(
+                self.store,
+                generation_id,
+                "error",
+                {
+                    "error": redact(message.english, self.secrets),
+                    "error_said": redacted_values(message.stored(), self.secrets)[0],
+                },
+            )
             return
         with self._lock:
             self._under_way.add(comparison)

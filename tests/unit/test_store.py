@@ -17,7 +17,7 @@ def test_migrations_create_exactly_the_models_schema(store: Store) -> None:
         context = MigrationContext.configure(connection)
         assert compare_metadata(context, Base.metadata) == []
         assert (
-            connection.execute(text("select version_num from alembic_version")).scalar() == "0015"
+            connection.execute(text("select version_num from alembic_version")).scalar() == "0016"
         )
 
 

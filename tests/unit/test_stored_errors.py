@@ -1,0 +1,297 @@
+"""A backend's error and the runner's own messages keep their English template and values
+(backends.base.BackendError.of, lineup.core.Message), stored beside the English text in
+generations.error_said (migration 0016) and said in the interface's language where shown;
+the English text, --json and exports stay English."""
+
+from __future__ import annotations
+
+import ast
+import json
+import string
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+
+from backends.base import BackendError, Chunk, VLMBackend, VLMRequest
+from lineup.cli.main import main
+from lineup.core import Message, said_stored, set_language, using_language
+from lineup.run.vlm import start_vlm_comparison
+from lineup.score.judge_prompt import JudgeReplyError, parse_reply
+from lineup.store import Store
+from lineup.store.engine import alembic_config
+from testbed.ollama_server import FakeModel, OllamaFixture
+from tests.builders import by_name, resolved, resolved_all
+
+BACKENDS = Path(__file__).resolve().parents[2] / "backends"
+ERRORS = {"BackendError", "BackendUnavailable", "BackendTimeout", "BackendIncomplete"}
+# The one error made without a template: the reader process's failure of a class it does not
+# know (an exception that is no BackendError), rebuilt as "{its class}: {its message}".
+UNMARKED = {("reader.py", "BackendError(f'{name}: {text}')")}  # as ast.unparse writes it
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards() -> Iterator[None]:
+    yield
+    set_language("en")  # main() sets this thread's language
+
+
+def _marked_templates(function: ast.AST) -> dict[str, set[str]]:
+    """Each name assigned in `function` only from N_("...") calls, with those templates."""
+    found: dict[str, set[str]] = {}
+    refused: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                template = _n_template(node.value)
+                if template is None:
+                    refused.add(target.id)
+                else:
+                    found.setdefault(target.id, set()).add(template)
+    return {name: templates for name, templates in found.items() if name not in refused}
+
+
+def _n_template(node: ast.AST) -> str | None:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "N_"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_backend_error_is_a_marked_whole_sentence_with_its_values() -> None:
+    """Every BackendError a backend makes is `X.of(N_("..."), name=value, ...)` (or a name
+    assigned only from N_ calls): its template is in the catalog, it has no format specs (a
+    stored value fills it as the original did), and the values fill its placeholders."""
+    problems: list[str] = []
+    for path in sorted(BACKENDS.glob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            where = f"{path.name}:{node.lineno}"
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in ERRORS:
+                if (path.name, ast.unparse(node)) not in UNMARKED:
+                    problems.append(f"{where}: {func.id}(...) without .of(N_(...))")
+                continue
+            if not (
+                isinstance(func, ast.Attribute)
+                and func.attr == "of"
+                and isinstance(func.value, ast.Name)
+                and func.value.id in ERRORS
+            ):
+                continue
+            if not node.args:
+                problems.append(f"{where}: .of() without a template")
+                continue
+            templates: set[str] = set()
+            first = node.args[0]
+            if _n_template(first) is not None:
+                templates = {_n_template(first) or ""}
+            elif isinstance(first, ast.Name):
+                owner = next(
+                    f
+                    for f in functions
+                    if f.lineno <= node.lineno <= (f.end_lineno or f.lineno)
+                    and any(n is node for n in ast.walk(f))
+                )
+                templates = _marked_templates(owner).get(first.id, set())
+            if not templates:
+                problems.append(f'{where}: the template is not N_("...")')
+                continue
+            names = {k.arg for k in node.keywords if k.arg is not None}
+            spread = any(k.arg is None for k in node.keywords)  # **values: checked by use
+            for template in templates:
+                if any(spec for _, _, spec, _ in string.Formatter().parse(template) if spec):
+                    problems.append(f"{where}: a format spec in {template!r}")
+                if not spread and not _placeholders(template) <= names:
+                    problems.append(f"{where}: values {sorted(names)} for {template!r}")
+    assert problems == []
+
+
+class Refusing(VLMBackend):
+    """A backend that fails as openai_compat does when a server refuses the key, the server's
+    own words echoing the key."""
+
+    def __init__(self, echoed: str) -> None:
+        self.echoed = echoed
+
+    def stream(self, request: VLMRequest) -> Iterator[Chunk]:
+        yield Chunk()
+        raise BackendError.of(
+            "{where} refused the API key (HTTP {status}: {message}). Set {variable} (or "
+            "`api_key_env` in backends.toml) to a valid key.",
+            where="http://gpu:8000/v1",
+            status=401,
+            message=f"Incorrect API key provided: {self.echoed}",
+            variable="OPENAI_API_KEY",
+        )
+
+
+def test_a_failed_answer_stores_its_template_and_values_with_keys_redacted(
+    store: Store,
+) -> None:
+    secret = "sk-live-0123456789abcdef"
+    comparison = start_vlm_comparison(
+        store,
+        resolved_all(["fake:refusing"]),
+        VLMRequest("What is it?"),
+        by_name(lambda name: Refusing(secret)),
+        timeout_s=10,
+        secrets=[secret],
+    )
+    [result] = comparison.wait()
+    [row] = store.get_run(comparison.run_id).generations
+    english = (
+        "http://gpu:8000/v1 refused the API key (HTTP 401: Incorrect API key provided: "
+        "[redacted]). Set OPENAI_API_KEY (or `api_key_env` in backends.toml) to a valid key."
+    )
+    assert row.status == "error" and row.error == english == result.error
+    assert row.error_said == result.error_said
+    assert row.error_said is not None
+    assert secret not in json.dumps(row.error_said)
+    assert row.error_said["values"] == {
+        "where": "http://gpu:8000/v1",
+        "status": 401,
+        "message": "Incorrect API key provided: [redacted]",
+        "variable": "OPENAI_API_KEY",
+    }
+    with using_language("ru"):
+        russian = said_stored(row.error, row.error_said)
+    assert russian == (
+        "http://gpu:8000/v1 отверг ключ API (HTTP 401: Incorrect API key provided: "
+        "[redacted]). Задайте в OPENAI_API_KEY (или в `api_key_env` в backends.toml) "
+        "действующий ключ."
+    )
+    assert said_stored(row.error, row.error_said) == english  # English is the stored text
+
+
+def test_the_runners_own_messages_and_an_error_inside_one_are_said_in_russian() -> None:
+    """A clip's 'transcription failed' holds the STT's own error: both are said."""
+    inner = Message.of_error(
+        BackendError.of(
+            "Whisper failed to transcribe the clip: {reason}", reason="CUDA out of memory"
+        )
+    )
+    outer = Message.of(
+        "Transcription with {stt} failed: {error}", stt="faster-whisper:base", error=inner
+    )
+    assert outer.english == (
+        "Transcription with faster-whisper:base failed: Whisper failed to transcribe the "
+        "clip: CUDA out of memory"
+    )
+    stored = json.loads(json.dumps(outer.stored()))  # as the JSON column gives it back
+    with using_language("ru"):
+        assert said_stored(outer.english, stored) == (
+            "Распознавание с faster-whisper:base не удалось: Whisper не смог распознать "
+            "клип: CUDA out of memory"
+        )
+        # An old row (no template) and a row whose values do not fill its template: English.
+        assert said_stored("Old English text.", None) == "Old English text."
+        broken = {"template": "Tesseract failed: {reason}", "values": {}}
+        assert said_stored("Tesseract failed: x", broken) == "Tesseract failed: x"
+
+
+@pytest.fixture()
+def ollama(lineup_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OllamaFixture]:
+    with OllamaFixture([FakeModel("llava:7b", ["Two", "cats."])]) as fixture:
+        monkeypatch.setenv("OLLAMA_HOST", fixture.base_url)
+        yield fixture
+
+
+def test_an_http_models_error_keeps_its_template_through_the_reader_process(
+    ollama: OllamaFixture, store: Store
+) -> None:
+    """Ollama's 404 for a model it does not have, read in the reader process: the template
+    and values cross the process boundary and are stored."""
+    comparison = start_vlm_comparison(
+        store, [resolved("ollama:missing:latest")], VLMRequest("What is it?"), timeout_s=20
+    )
+    comparison.wait()
+    [row] = store.get_run(comparison.run_id).generations
+    where = f"Ollama at {ollama.base_url}"
+    assert row.error == (
+        f"{where} has no model 'missing:latest'. Pull it with `ollama pull missing:latest`."
+    )
+    assert row.error_said == {
+        "template": "{where} has no model {quoted}. Pull it with `ollama pull {model}`.",
+        "values": {"where": where, "quoted": "'missing:latest'", "model": "missing:latest"},
+    }
+    with using_language("ru"):
+        assert said_stored(row.error, row.error_said) == (
+            f"У {where} нет модели 'missing:latest'. Скачайте её: `ollama pull missing:latest`."
+        )
+
+
+def test_json_output_keeps_the_english_error_in_russian(
+    ollama: OllamaFixture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LINEUP_LANG", "ru")
+    args = ["vlm", "--question", "What is it?", "--model", "ollama:missing:latest", "--json"]
+    main(args)
+    document = json.loads(capsys.readouterr().out)
+    [answer] = document["results"] if "results" in document else document
+    assert answer["error"].endswith("Pull it with `ollama pull missing:latest`.")
+    assert "error_said" not in answer
+
+
+def test_migration_0016_adds_error_said_and_old_rows_keep_their_english(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0015")
+        connection.execute(
+            text(
+                "INSERT INTO runs (id, kind, input_text, params, blind, created_at) VALUES "
+                "(1, 'vlm', 'q', '{}', 0, '2026-12-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO generations (id, run_id, kind, position, model_spec, resolved_spec, "
+                "sample_index, status, error, started_at, backend_metadata) VALUES (1, 1, "
+                "'vlm', 0, 'm:a', 'm:a', 0, 'error', 'The model returned an empty answer.', "
+                "'2026-12-01', '{}')"
+            )
+        )
+    store = Store(url)  # migrates to head
+    [row] = store.get_run(1).generations
+    assert row.error_said is None
+    with using_language("ru"):
+        assert said_stored(row.error, row.error_said) == "The model returned an empty answer."
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0015")
+        assert "error_said" not in {
+            c["name"] for c in inspect(connection).get_columns("generations")
+        }
+
+
+def test_a_judges_unreadable_score_is_said_in_russian_with_the_expected_form() -> None:
+    """The verdict's error (judge_scores.error_said) holds the 'no score' sentence as a nested
+    message whose braces are its own text (a JSON example), said whole in Russian."""
+    with pytest.raises(JudgeReplyError) as raised:
+        parse_reply('{"score": true, "reasons": "fine"}')
+    message = raised.value.message
+    assert str(raised.value) == message.english
+    assert message.english.startswith("The judge's score True is not a number. The judge's")
+    stored = json.loads(json.dumps(message.stored()))
+    with using_language("ru"):
+        assert said_stored(message.english, stored) == (
+            "Оценка судьи True — не число. В ответе судьи нет оценки: ожидался объект JSON "
+            '{"score": 1-10, "reasons": "..."} или строка "Score: N". Измените шаблон, чтобы '
+            "просить оценку яснее, или выберите другого судью."
+        )
