@@ -18,6 +18,7 @@ from lineup.app import (
     grouped,
     machine_line,
     ngettext,
+    said_stored,
     state_word,
 )
 from lineup.cli.arguments import MAX_TOKENS, SEED, TEMPERATURE, TIMEOUT_S, Commands, add_timing
@@ -120,7 +121,7 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
                         _("  failed {model} (generation {generation_id}): {error}").format(
                             model=r.model,
                             generation_id=r.generation_id,
-                            error=terminal_safe(r.error or ""),
+                            error=terminal_safe(said_stored(r.error, r.error_said) or ""),
                         )
                     )
     else:
@@ -163,7 +164,8 @@ def cmd_vlm(app: Lineup, args: argparse.Namespace) -> int:
         if result["status"] == "ok":
             print(result["text"])
         else:
-            print(_("error: {message}").format(message=result["error"]))
+            error = said_stored(result["error"], by_id[result["generation_id"]].error_said)
+            print(_("error: {message}").format(message=error))
         if result["status"] == "ok":
             print(
                 table(

@@ -20,6 +20,7 @@ from lineup.app import (
     _,
     live_line,
     number,
+    said_stored,
 )
 from lineup.cli.output import err, terminal_safe
 
@@ -81,7 +82,7 @@ def follow_comparison(
                 line = _("  failed {model} (generation {generation_id}): {error}").format(
                     model=result.model,
                     generation_id=result.generation_id,
-                    error=terminal_safe(result.error or ""),
+                    error=terminal_safe(said_stored(result.error, result.error_said) or ""),
                 )
             out.write(line + "\n")
             out.flush()

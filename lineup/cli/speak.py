@@ -15,6 +15,7 @@ from lineup.app import (
     grouped,
     machine_line,
     ngettext,
+    said_stored,
     state_word,
 )
 from lineup.cli.arguments import SAMPLES, SEED, TIMEOUT_S, Commands, add_timing
@@ -115,10 +116,14 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
                 line = _("  failed {voice} sample {sample} (generation {generation_id}): {error}")
             err(
                 line.format(
-                    voice=r.voice, sample=r.sample + 1, generation_id=r.generation_id, error=r.error
+                    voice=r.voice,
+                    sample=r.sample + 1,
+                    generation_id=r.generation_id,
+                    error=said_stored(r.error, r.error_said),
                 )
             )
     comparison.settle()  # each voice asked about itself, after the clips (bounded)
+    said_errors = {r.generation_id: r.error_said for r in comparison.results()}
     results = [
         {name: getattr(r, name) for name in TTS_RESULT_FIELDS}
         | {"provenance": comparison.provenance_of(r.voice)}
@@ -161,7 +166,8 @@ def cmd_tts(app: Lineup, args: argparse.Namespace) -> int:
             )
             print(energy_line(result))
         else:
-            print(_("error: {message}").format(message=result["error"]))
+            error = said_stored(result["error"], said_errors.get(result["generation_id"]))
+            print(_("error: {message}").format(message=error))
         print(_("audio: {path}").format(path=result["audio_path"] or "-"))
         print()
     summary = app.compare.clip_summary(comparison.results())

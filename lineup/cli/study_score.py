@@ -16,6 +16,7 @@ from lineup.app import (
     Lineup,
     ResolvedModel,
     _,
+    said_stored,
     state_word,
 )
 from lineup.cli.arguments import MAX_TOKENS, STUDY_ID, TIMEOUT_S, Commands
@@ -201,7 +202,7 @@ def _judged_line(study_id: int, run: JudgeRun) -> str:
 def _explain_failures(run: JudgeRun) -> None:
     """The first replies without a score, and what to try (on stderr)."""
     for shown in run.failed_replies:
-        error = terminal_safe(shown.error or "-")
+        error = terminal_safe(said_stored(shown.error, shown.error_said) or "-")
         err(
             "\n"
             + _("answer {generation_id} ({status}): {error}").format(

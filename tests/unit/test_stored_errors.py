@@ -249,6 +249,20 @@ def test_json_output_keeps_the_english_error_in_russian(
     assert "error_said" not in answer
 
 
+def test_the_clis_human_lines_say_a_stored_error_in_russian(
+    ollama: OllamaFixture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The progress line (stderr) and the answer's own line (stdout) of `vlm` without --json,
+    in Russian: the error said from its template, the same model name and command kept."""
+    monkeypatch.setenv("LINEUP_LANG", "ru")
+    main(["vlm", "--question", "What is it?", "--model", "ollama:missing:latest"])
+    out, err = capsys.readouterr()
+    said = "нет модели 'missing:latest'. Скачайте её: `ollama pull missing:latest`."
+    assert said in err
+    assert f"ошибка: У Ollama at {ollama.base_url} {said}" in out
+    assert "Pull it with" not in out + err
+
+
 def test_migration_0016_adds_error_said_and_old_rows_keep_their_english(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
