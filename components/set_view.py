@@ -205,7 +205,7 @@ def items_table(app: Lineup, kind: str, items: Sequence[SetItemRow]) -> None:
         columns=["number", "image", "text", "reference", "language", "tags"],
     )
     columns: dict[str, Any] = {
-        "number": st.column_config.NumberColumn("#", format="%d", width=44),
+        "number": st.column_config.NumberColumn("#", format="plain", width=44),
         "image": st.column_config.ImageColumn(_("Image"), help=_("Hover to enlarge."), width=90),
         "text": st.column_config.TextColumn(_("Question") if vlm else _("Sentence"), width="large"),
         "reference": st.column_config.TextColumn(

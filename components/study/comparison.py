@@ -267,7 +267,7 @@ def comparison_view(document: dict[str, Any]) -> None:
                     "name": st.column_config.TextColumn(N_("Model"), width=NAME_PX, pinned=True),
                     "figure": st.column_config.TextColumn(N_("Figure"), width=76),
                     "item": number_column(
-                        N_("Item"), N_("The item's id in the candidate's set."), "%d", 50
+                        N_("Item"), N_("The item's id in the candidate's set."), "plain", 50
                     ),
                     "question": st.column_config.TextColumn(N_("Question"), width=300),
                     "baseline": number_column(

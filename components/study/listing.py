@@ -38,7 +38,7 @@ def _naive(moment: datetime | None) -> datetime | None:
 
 
 STUDY_LIST_COLUMNS: dict[str, Any] = {
-    "id": number_column(N_("Study"), N_("The study's id (its page: ?study=ID)."), "%d", 60),
+    "id": number_column(N_("Study"), N_("The study's id (its page: ?study=ID)."), "plain", 60),
     "set": st.column_config.TextColumn(N_("Set"), width=220),
     "kind": st.column_config.TextColumn(N_("Kind"), width=70),
     "models": number_column(N_("Models"), N_("Models or voices."), "%d", 70),

@@ -112,3 +112,24 @@ def test_percentage_significant_and_separators() -> None:
         assert percentage(1234.0) == f"1{NBSP}234{NBSP}%"
         assert significant(0.012345) == "0,0123"
         assert separators() == f",{NBSP}"
+
+
+def test_an_id_column_is_plain_and_never_grouped() -> None:
+    """Ids and item numbers are names, not quantities: their columns say "plain", which the
+    Russian writer leaves to the grid (1234, never "1 234"), while a count is grouped."""
+    from components.study.listing import STUDY_LIST_COLUMNS
+
+    assert STUDY_LIST_COLUMNS["id"]["type_config"]["format"] == "plain"
+    frame = pd.DataFrame({"id": [1234], "count": [1234]})
+    config = {
+        "id": st.column_config.NumberColumn("Study", format="plain"),
+        "count": st.column_config.NumberColumn("Count", format="%d"),
+    }
+    with using_language("ru"):
+        assert cell_writer("plain") is None
+        shown, said = in_language(frame, config)
+        html = shown.to_html()
+    assert said is not None
+    assert said["id"]["type_config"]["format"] == "plain"  # the grid writes 1234
+    assert said["count"]["type_config"]["format"] is None
+    assert f">1{NBSP}234<" in html  # the count's cell
