@@ -62,7 +62,8 @@ messages: $(VENV)/.installed
 		--sort-output --project Lineup --copyright-holder "Lineup" -o $(LOCALE_DIR)/lineup.pot .
 	$(VENV)/bin/pybabel update -i $(LOCALE_DIR)/lineup.pot -d $(LOCALE_DIR) -D lineup \
 		--ignore-obsolete
-	$(MAKE) --always-make $(MO_FILES)
+	touch $(PO_FILES)  # compiled again, and only they: --always-make would reinstall the venv
+	$(MAKE) $(MO_FILES)
 
 # Compiled the way the app compiles a catalog at start (lineup.core.i18n.compile_catalog), not
 # by `pybabel compile`: its check reads "95% item-bootstrap" as a %-format and refuses it, and

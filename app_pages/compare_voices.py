@@ -96,7 +96,9 @@ st.title(_("Compare voices"))
 # Translated here, in the script run: a format_func may be called outside it.
 source_names = {source: _(name) for source, name in SOURCE_NAMES.items()}
 
-left, right = st.columns([3, 2], gap="large")
+# Halves: at 1000 px a narrower right column cut the voices' chips, the samples' label and a
+# ten-digit seed (longer still in Russian).
+left, right = st.columns(2, gap="large")
 with left:
     source = st.radio(
         _("Text"),
@@ -126,9 +128,8 @@ with right:
     voices = model_picker(
         app, "tts", default=["piper:en_US-joe-medium", "espeak:en-us"], label=_("Voices")
     )
-    c1, c2 = st.columns(2)
     samples = int(
-        c1.number_input(
+        st.number_input(
             _("Samples per voice"),
             1,
             20,
@@ -137,7 +138,7 @@ with right:
             help=_("Clips per voice, each with its own seed."),
         )
     )
-    seed = int(c2.number_input(_("First seed"), 0, 2**31 - 100, 0, key="tts_seed"))
+    seed = int(st.number_input(_("First seed"), 0, 2**31 - 100, 0, key="tts_seed"))
     stt = st.text_input(_("Speech-to-text for WER"), DEFAULT_STT, key="stt")
     timing = timing_choice("tts_timing")
     timeout_s = float(app.settings.model_timeout_s)

@@ -49,7 +49,14 @@ def model_options(app: Lineup, modality: Modality, *, text_only: bool = False) -
 # the chips fill their last row, the field takes a row of its own only while focused, so the
 # box shrank by a row (32 px) as the start button below it was pressed, and the click landed
 # on nothing. The field keeps its focused width.
-_STEADY_BOX = "<style>.st-key-{key} input {{ min-width: 48px !important; }}</style>"
+# A chip is as wide as the box allows and cut its spec with an ellipsis beyond ("piper:en_US-
+# joe-m…" at 1000 px): its spec wraps instead, broken anywhere, as a spec has few spaces.
+_STEADY_BOX = (
+    "<style>.st-key-{key} input {{ min-width: 48px !important; }} "
+    ".st-key-{key} [data-tag] {{ height: auto !important; }} "
+    ".st-key-{key} [data-tag] span {{ white-space: normal !important; "
+    "overflow-wrap: anywhere; text-overflow: clip !important; }}</style>"
+)
 
 
 def model_picker(

@@ -37,7 +37,9 @@ CUT_OFF = """
 () => {
   const cut = [];
   const one_line = 'button, [data-baseweb="tab"], [data-testid="stSidebarNavLink"]';
-  const pieces = one_line + ', h1, h2, h3, h4, label, [data-testid="stExpander"] summary';
+  // A multiselect's chips (the models and voices picked) too.
+  const pieces = one_line + ', h1, h2, h3, h4, label, [data-testid="stExpander"] summary, '
+    + '[data-testid="stMultiSelectTagsContainer"] [data-tag]';
   for (const element of document.querySelectorAll(pieces)) {
     const box = element.getBoundingClientRect();
     if (!box.width || !box.height || !element.innerText.trim()) continue;  // hidden
