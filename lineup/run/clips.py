@@ -197,7 +197,7 @@ class Clip:
                 },
             )
             if failure is not None:
-                status, stored_error, error_said = ERROR, failure, None
+                status, stored_error, error_said = ERROR, failure.english, failure.stored()
             try:
                 self.result = ClipResult(
                     generation_id=self.generation_id,

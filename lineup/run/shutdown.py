@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
+from lineup.core import N_, Message
 from lineup.run import liveness
 
 EXIT_INTERRUPTED = 130  # as a shell reports a command ended by SIGINT
@@ -26,7 +27,7 @@ def run_stoppable(main: Callable[[], int]) -> int:
         return main()
     except KeyboardInterrupt as exc:
         # SIGTERM's handler names its signal; Python's own SIGINT handler says nothing.
-        why = f"the command was stopped ({str(exc) or 'Ctrl-C'})"
+        why = Message.of(N_("the command was stopped ({signal})"), signal=str(exc) or "Ctrl-C")
         runs = liveness.interrupt_all(why)
         print(
             f"Stopped: {runs} run(s) in progress were marked interrupted; the text streamed "

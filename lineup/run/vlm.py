@@ -401,7 +401,7 @@ class _Job:
         fields.update(contention)
         failure = write_final(self.comparison.store, self.generation_id, status, fields)
         if failure is not None:
-            status, error, error_said, timings = ERROR, failure, None, None
+            status, error, error_said, timings = ERROR, failure.english, failure.stored(), None
         return GenerationResult(
             self.generation_id,
             self.model.name,
@@ -542,7 +542,7 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         for job in self.jobs:
             job.finish(CANCELLED, CANCELLED_MESSAGE)
 
-    def interrupt(self, why: str) -> None:
+    def interrupt(self, why: Message) -> None:
         """The process is stopping: every unfinished model becomes `interrupted`."""
         for job in self.jobs:
             job.finish(INTERRUPTED, interrupted_message(why))
