@@ -41,6 +41,8 @@ ERRORS = {"BackendError", "BackendUnavailable", "BackendTimeout", "BackendIncomp
 # The one error made without a template: the reader process's failure of a class it does not
 # know (an exception that is no BackendError), rebuilt as "{its class}: {its message}".
 UNMARKED = {("reader.py", "BackendError(f'{name}: {text}')")}  # as ast.unparse writes it
+# A phrase made from a parameter (hub.resolve's folder_hint): every caller must pass N_("...").
+PHRASE_PARAMETERS = {("hub.py", "folder_hint")}
 
 
 @pytest.fixture(autouse=True)
@@ -85,8 +87,11 @@ def _placeholders(template: str) -> set[str]:
 def test_every_backend_error_is_a_marked_whole_sentence_with_its_values() -> None:
     """Every BackendError a backend makes is `X.of(N_("..."), name=value, ...)` (or a name
     assigned only from N_ calls): its template is in the catalog, it has no format specs (a
-    stored value fills it as the original did), and the values fill its placeholders."""
+    stored value fills it as the original did), and the values fill its placeholders. So is
+    every Phrase (a message that is a value of another), or its template is a parameter each
+    caller gives as N_("...")."""
     problems: list[str] = []
+    phrase_keywords = {name for _, name in PHRASE_PARAMETERS}
     for path in sorted(BACKENDS.glob("*.py")):
         tree = ast.parse(path.read_text("utf-8"))
         functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
@@ -99,11 +104,21 @@ def test_every_backend_error_is_a_marked_whole_sentence_with_its_values() -> Non
                 if (path.name, ast.unparse(node)) not in UNMARKED:
                     problems.append(f"{where}: {func.id}(...) without .of(N_(...))")
                 continue
+            for keyword in node.keywords:
+                if keyword.arg in phrase_keywords and _n_template(keyword.value) is None:
+                    problems.append(f'{where}: {keyword.arg} is not N_("...")')
             if not (
                 isinstance(func, ast.Attribute)
                 and func.attr == "of"
                 and isinstance(func.value, ast.Name)
-                and func.value.id in ERRORS
+                and func.value.id in ERRORS | {"Phrase"}
+            ):
+                continue
+            first = node.args[0] if node.args else None
+            if (
+                func.value.id == "Phrase"
+                and isinstance(first, ast.Name)
+                and (path.name, first.id) in PHRASE_PARAMETERS
             ):
                 continue
             if not node.args:
