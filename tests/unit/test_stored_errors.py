@@ -534,3 +534,27 @@ def test_a_judge_job_that_fails_says_so_in_russian() -> None:
         assert said_stored(state.error, state.error_said) == (
             "Судья остановился из-за ошибки: RuntimeError: the judge's client broke"
         )
+
+
+def test_an_answer_lineup_failed_to_record_says_so_in_russian(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug while recording an answer ends it as an error the page says in its language."""
+
+    def broken(self: object, *args: object) -> object:
+        raise KeyError("usage")
+
+    monkeypatch.setattr("lineup.run.vlm._Job._record", broken)
+    comparison = start_vlm_comparison(
+        store,
+        resolved_all(["fake:refusing"]),
+        VLMRequest("What is it?"),
+        by_name(lambda name: Refusing("sk-0")),
+        timeout_s=10,
+    )
+    [result] = comparison.wait()
+    assert result.error == "Lineup failed to record this answer: KeyError: 'usage'"
+    with using_language("ru"):
+        assert said_stored(result.error, result.error_said) == (
+            "Lineup не смог записать этот ответ: KeyError: 'usage'"
+        )
