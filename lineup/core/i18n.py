@@ -379,9 +379,9 @@ class Message:
 def _stored_values(values: Mapping[str, object] | None) -> dict[str, Any]:
     stored: dict[str, Any] = {}
     for name, value in (values or {}).items():
-        template, nested = getattr(value, "template", None), getattr(value, "values", None)
-        if not isinstance(value, Message) and isinstance(template, str):
-            if isinstance(nested, Mapping):  # a backend's Phrase: kept as a Message
+        if not isinstance(value, (Message, *_PLAIN)):
+            template, nested = getattr(value, "template", None), getattr(value, "values", None)
+            if isinstance(template, str) and isinstance(nested, Mapping):  # a backend's Phrase
                 value = Message(str(value), template, nested)
         if isinstance(value, Message):
             # Said in its own language where shown; its English text when it has no template.

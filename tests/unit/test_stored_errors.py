@@ -386,9 +386,12 @@ class Streaming(VLMBackend):
             time.sleep(0.01)
 
 
-def test_an_answer_interrupted_by_a_stopped_command_says_why_in_russian(store: Store) -> None:
-    """SIGTERM while an answer streams: the row is `interrupted`, and its reason ("the command
-    was stopped (SIGTERM)") is said in Russian with the sentence around it."""
+def test_an_answer_interrupted_by_a_stopped_command_says_why_in_russian(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGTERM while an answer streams in a command run in Russian: the row is `interrupted`,
+    stored in English, and its reason ("the command was stopped (SIGTERM)") is said in Russian
+    with the sentence around it; the command's own line on stderr is Russian."""
     backend = Streaming()
     started: list[int] = []
 
@@ -402,9 +405,14 @@ def test_an_answer_interrupted_by_a_stopped_command_says_why_in_russian(store: S
         )
         started.append(comparison.run_id)
         assert backend.sent.wait(20)
+        set_language("ru")  # as main() sets it from LINEUP_LANG
         raise KeyboardInterrupt("SIGTERM")  # as run_stoppable's SIGTERM handler raises it
 
     assert run_stoppable(command) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err == (
+        "Остановлено: 1 незавершённый запуск помечен как прерванный; текст, полученный до "
+        "этого момента, сохранён.\n"
+    )
     [row] = store.get_run(started[0]).generations
     assert row.status == "interrupted"
     assert row.error == (
