@@ -70,8 +70,10 @@ class BarkBackend(TTSBackend):
         found = hub.resolve(
             spec.model,
             engine="Bark",
-            folder_hint="Give the folder a Bark model was saved to with save_pretrained() or "
-            "downloaded to with `hf download suno/bark-small --local-dir FOLDER`.",
+            folder_hint=N_(
+                "Give the folder a Bark model was saved to with save_pretrained() or "
+                "downloaded to with `hf download suno/bark-small --local-dir FOLDER`."
+            ),
             allow_download=self.options.allow_download,
             download_switch="allow_download=true",
         )

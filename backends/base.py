@@ -41,6 +41,27 @@ class BackendError(Exception):
         return error
 
 
+@dataclass(frozen=True)
+class Phrase:
+    """A message that is a value of another (Ollama's "Ollama at {url}" in its errors, the
+    reader process's "why"): its template and values, so the message around it is said whole
+    in another language; `str()` (and a plain format) gives its English text."""
+
+    template: str
+    values: dict[str, object]
+
+    @classmethod
+    def of(cls, template: str, **values: object) -> Phrase:
+        return cls(template, values)
+
+    @property
+    def english(self) -> str:
+        return self.template.format(**self.values)
+
+    def __str__(self) -> str:
+        return self.english
+
+
 class BackendUnavailable(BackendError):
     """The engine, server or package a backend needs is not there."""
 

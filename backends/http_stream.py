@@ -32,6 +32,7 @@ from backends.base import (
     BackendTimeout,
     BackendUnavailable,
     CancelToken,
+    Phrase,
 )
 
 _bound = threading.local()
@@ -246,7 +247,7 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
 def transport_error(
     exc: BaseException,
     *,
-    where: str,
+    where: str | Phrase,
     base_url: str,
     connect_timeout_s: float,
     timeout_s: float,
@@ -325,7 +326,7 @@ def transport_error(
     return _cut_off(where, chunks_received, exc)
 
 
-def _cut_off(where: str, chunks_received: int, exc: BaseException) -> BackendError:
+def _cut_off(where: str | Phrase, chunks_received: int, exc: BaseException) -> BackendError:
     return BackendIncomplete.of(
         N_(
             "The connection to {where} broke off mid-answer, after {chunks} chunk(s) "
@@ -382,7 +383,7 @@ def split_lines(pieces: Iterator[bytes], unterminated: bytearray) -> Iterator[by
         unterminated += pending
 
 
-def decode_line(line: bytes, where: str) -> str:
+def decode_line(line: bytes, where: str | Phrase) -> str:
     """A line of a JSON stream as text; JSON is UTF-8, so other bytes are the server's fault."""
     try:
         return line.decode("utf-8")

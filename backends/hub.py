@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from backends.base import N_, BackendUnavailable
+from backends.base import N_, BackendUnavailable, Phrase
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +78,10 @@ def resolve(
 
     `engine` names the engine in messages; `marker` is the file every model folder of this
     engine holds (checked in a folder, and looked for in the hub cache); `folder_hint` says how
-    such a folder is made; `repo_id` is the hub repository when it differs from `model`
-    (Whisper's size names). With `allow_download` false a model that is not on disk is an
-    error that names `download_switch`, the option that allows the download.
+    such a folder is made (a sentence marked N_, said in the language with the message);
+    `repo_id` is the hub repository when it differs from `model` (Whisper's size names).
+    With `allow_download` false a model that is not on disk is an error that names
+    `download_switch`, the option that allows the download.
     """
     model = model.strip()
     path = Path(model).expanduser()
@@ -91,7 +92,7 @@ def resolve(
                 path=str(path),
                 marker=marker,
                 engine=engine,
-                hint=folder_hint,
+                hint=Phrase.of(folder_hint) if folder_hint else "",
             )
         return ModelSource(str(path), True, "local folder", str(path))
     if looks_like_path(model):

@@ -22,6 +22,7 @@ from backends.base import (
     EndpointBackend,
     Health,
     Options,
+    Phrase,
     ReaderRecipe,
     Usage,
     VLMBackend,
@@ -225,8 +226,8 @@ class OllamaBackend(VLMBackend, EndpointBackend):
             guard.release()
 
     @property
-    def _where(self) -> str:
-        return f"Ollama at {self.base_url}"
+    def _where(self) -> Phrase:
+        return Phrase.of(N_("Ollama at {url}"), url=self.base_url)
 
     def _stopped(self) -> BackendError:
         return BackendError.of(

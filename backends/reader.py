@@ -60,6 +60,7 @@ from backends.base import (
     BackendTimeout,
     BackendUnavailable,
     Chunk,
+    Phrase,
     ReaderRecipe,
     VLMBackend,
     VLMRequest,
@@ -406,22 +407,50 @@ class _Child:
         for stream in streams:
             stream.deliver(("lost", stream.rid, reason))
 
-    def _lost_reason(self) -> str:
+    def _lost_reason(self) -> Phrase:
+        """Why the child is gone, as a whole sentence (a value of the errors of its requests)."""
         code = self.process.poll()
+        pid = self.process.pid
         if code is not None and code < 0:
             try:
-                how = f"was killed by {signal.Signals(-code).name}"
+                how = Phrase.of(
+                    N_(
+                        "Lineup's reader process (pid {pid}), which reads the answers of HTTP "
+                        "models, was killed by {signal}"
+                    ),
+                    pid=pid,
+                    signal=signal.Signals(-code).name,
+                )
             except ValueError:
-                how = f"was killed by signal {-code}"
+                how = Phrase.of(
+                    N_(
+                        "Lineup's reader process (pid {pid}), which reads the answers of HTTP "
+                        "models, was killed by signal {number}"
+                    ),
+                    pid=pid,
+                    number=-code,
+                )
         elif code is not None:
-            how = f"ended with exit status {code}"
+            how = Phrase.of(
+                N_(
+                    "Lineup's reader process (pid {pid}), which reads the answers of HTTP "
+                    "models, ended with exit status {code}"
+                ),
+                pid=pid,
+                code=code,
+            )
         else:
-            how = "stopped answering"
-        detail = f" ({self.trouble})" if self.trouble else ""
-        return (
-            f"Lineup's reader process (pid {self.process.pid}), which reads the answers of "
-            f"HTTP models, {how}{detail}"
-        )
+            how = Phrase.of(
+                N_(
+                    "Lineup's reader process (pid {pid}), which reads the answers of HTTP "
+                    "models, stopped answering"
+                ),
+                pid=pid,
+            )
+        if self.trouble is None:
+            return how
+        # What garbled its messages, as Python said it (not translated).
+        return Phrase.of(N_("{how} ({trouble})"), how=how, trouble=self.trouble)
 
 
 _shared = Reader()

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from backends.base import CancelToken, ReaderRecipe, VLMBackend
+from backends.base import CancelToken, Phrase, ReaderRecipe, VLMBackend
 
 # The most messages sent to the parent at once.
 _MAX_BATCH = 512
@@ -157,16 +157,20 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def failure(exc: BaseException) -> tuple[str, str, str | None, dict[str, object] | None]:
     """An error as the parent rebuilds it: its class's name, its English message, and the
-    template and values a BackendError keeps (values as plain text or numbers, so they pickle
-    and are stored as they are)."""
+    template and values a BackendError keeps (values as plain text or numbers, or a Phrase of
+    them, so they pickle and are stored as they are)."""
     template, values = getattr(exc, "template", None), getattr(exc, "values", None)
     if not isinstance(template, str) or not isinstance(values, dict):
         return type(exc).__name__, str(exc), None, None
-    plain: dict[str, object] = {
-        str(name): value if isinstance(value, str | int | float | bool | None) else str(value)
-        for name, value in values.items()
-    }
+    plain = {str(name): _plain(value) for name, value in values.items()}
     return type(exc).__name__, str(exc), template, plain
+
+
+def _plain(value: object) -> object:
+    """A value as plain text or a number; a Phrase kept, with plain values, to be said whole."""
+    if isinstance(value, Phrase):
+        return Phrase(value.template, {str(k): _plain(v) for k, v in value.values.items()})
+    return value if isinstance(value, str | int | float | bool | None) else str(value)
 
 
 if __name__ == "__main__":

@@ -85,8 +85,10 @@ class TransformersVLMBackend(VLMBackend):
         found = hub.resolve(
             self.spec.model,
             engine="transformers",
-            folder_hint="Give the folder a model was saved to with save_pretrained() or "
-            "downloaded to with `hf download`.",
+            folder_hint=N_(
+                "Give the folder a model was saved to with save_pretrained() or downloaded to "
+                "with `hf download`."
+            ),
             allow_download=self.options.local_files_only is not True,
             download_switch="local_files_only=false",
         )

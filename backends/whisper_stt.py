@@ -197,8 +197,9 @@ def resolve_model(model: str) -> hub.ModelSource:
         model,
         engine="Whisper (CTranslate2)",
         marker="model.bin",
-        folder_hint="Convert one with `ct2-transformers-converter` or use a size name such as "
-        "`small`.",
+        folder_hint=N_(
+            "Convert one with `ct2-transformers-converter` or use a size name such as `small`."
+        ),
         repo_id=_hub_repo(model),
     )
 

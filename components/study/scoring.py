@@ -349,7 +349,9 @@ def judge_progress(job: JudgeJob) -> None:
             )
         elif state.error:
             # The judge's server may be quoted: shown as the text it is.
-            message = escape_markdown(state.error, keep_code=True)
+            message = escape_markdown(
+                said_stored(state.error, state.error_said) or "", keep_code=True
+            )
             st.error(f"{label}: {message}", icon=":material/error:")
         elif state.run is not None:
             judge_outcome(label, state.run, stopped=state.stopped)

@@ -264,20 +264,42 @@ def moment(value: datetime) -> str:
 
 
 def said(
-    english: str, template: str | None = None, values: Mapping[str, object] | None = None
+    english: str,
+    template: str | None = None,
+    values: Mapping[str, object] | None = None,
+    plural: str | None = None,
 ) -> str:
     """A message made elsewhere (a backend's error or health, which keep their English template
     and its values beside the English text; an answer's stored error) in the current language:
     the template translated and filled, or the English text when it has no template, the
-    catalog does not hold it, or the values do not fill it (a stored row is not trusted)."""
+    catalog does not hold it, or the values do not fill it (a stored row is not trusted).
+
+    A value that is itself a message (a Message, a backend's Phrase) is said too; `plural` is
+    the plural template of a message counted by its value `count` (Message.ngettext)."""
     if template is None or _language.get() == ENGLISH:
         return english
-    if template == english:
+    if template == english and plural is None:
         return _(template)  # a constant message: its braces, if any, are its own text
+    filled = {name: _said_value(value) for name, value in (values or {}).items()}
     try:
-        return _(template).format(**(values or {}))
+        if plural is not None:
+            count = filled.get("count")
+            if not isinstance(count, int) or isinstance(count, bool):
+                return english
+            return ngettext(template, plural, count).format(**filled)
+        return _(template).format(**filled)
     except (KeyError, IndexError, ValueError, AttributeError):
         return english
+
+
+def _said_value(value: object) -> object:
+    """A value of a message, a message itself (Message, backends.base.Phrase) said."""
+    if isinstance(value, Message):
+        return said(value.english, value.template, value.values, value.plural)
+    template, values = getattr(value, "template", None), getattr(value, "values", None)
+    if isinstance(template, str) and isinstance(values, Mapping):  # a backend's Phrase
+        return said(str(value), template, values)
+    return value
 
 
 def said_stored(english: str | None, stored: Mapping[str, Any] | None) -> str | None:
@@ -285,9 +307,11 @@ def said_stored(english: str | None, stored: Mapping[str, Any] | None) -> str | 
     language; a row stored without a template (an old one) shows its English text."""
     if english is None or not stored:
         return english
+    plural = stored.get("plural")
+    plural = plural if isinstance(plural, str) else None
     values = stored.get("values")
     if not isinstance(values, Mapping):
-        return said(english, stored.get("template"))
+        return said(english, stored.get("template"), None, plural)
     # A value that is itself a stored message (an STT's error inside a clip's) is said too.
     values = {
         name: said_stored(value.get("english"), value) or ""
@@ -295,7 +319,7 @@ def said_stored(english: str | None, stored: Mapping[str, Any] | None) -> str | 
         else value
         for name, value in values.items()
     }
-    return said(english, stored.get("template"), values)
+    return said(english, stored.get("template"), values, plural)
 
 
 # The value types a stored message keeps as they are (JSON's); any other is kept as its text.
@@ -308,18 +332,27 @@ class Message:
     English (what `--json` and exports give) and said later in any language (`said_stored`).
 
     `Message.of(N_("... {name} ..."), name=...)` for Lineup's own stored messages;
+    `Message.ngettext(singular, plural, count, ...)` for one counted by its value `count`;
     `Message.of_error(exc)` keeps a BackendError's template and values (backends.base);
     `Message(text)` is a text with no template (an error made elsewhere), said as it is.
     Templates have no format specs: a number is formatted into its value's text, so a value
-    stored as JSON fills the template as the original did."""
+    stored as JSON fills the template as the original did. A value may be a message itself
+    (a Message, or a backend's Phrase): it is stored with its own template and said with it."""
 
     english: str
     template: str | None = None
     values: Mapping[str, object] | None = None
+    plural: str | None = None
 
     @classmethod
     def of(cls, template: str, **values: object) -> Message:
         return cls(template.format(**values), template, values)
+
+    @classmethod
+    def ngettext(cls, singular: str, plural: str, count: int, **values: object) -> Message:
+        """The form for `count` (the value `count`), said in the language's form for it."""
+        english = (singular if count == 1 else plural).format(count=count, **values)
+        return cls(english, singular, {"count": count, **values}, plural)
 
     @classmethod
     def of_error(cls, error: BaseException, english: str | None = None) -> Message:
@@ -332,10 +365,12 @@ class Message:
         return cls(text, template, values)
 
     def stored(self) -> dict[str, Any] | None:
-        """{"template": ..., "values": {...}} as a JSON column holds it; None without one."""
+        """{"template": ..., "values": {...}} as a JSON column holds it (and "plural" for a
+        counted one); None without one."""
         if self.template is None:
             return None
-        return {"template": self.template, "values": _stored_values(self.values)}
+        stored = {"template": self.template, "values": _stored_values(self.values)}
+        return stored if self.plural is None else stored | {"plural": self.plural}
 
     def __str__(self) -> str:
         return self.english
@@ -344,6 +379,10 @@ class Message:
 def _stored_values(values: Mapping[str, object] | None) -> dict[str, Any]:
     stored: dict[str, Any] = {}
     for name, value in (values or {}).items():
+        if not isinstance(value, (Message, *_PLAIN)):
+            template, nested = getattr(value, "template", None), getattr(value, "values", None)
+            if isinstance(template, str) and isinstance(nested, Mapping):  # a backend's Phrase
+                value = Message(str(value), template, nested)
         if isinstance(value, Message):
             # Said in its own language where shown; its English text when it has no template.
             stored[str(name)] = {"english": value.english, **(value.stored() or {})}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from backends import compute
 from backends.base import Backend
-from lineup.core import ERROR, OK, REDACTED_COUNT, Message, Status, redacted_values
+from lineup.core import ERROR, N_, OK, REDACTED_COUNT, Message, Status, redacted_values
 from lineup.run.contention import InFlight
 from lineup.run.outcome import write_final
 
@@ -197,7 +197,7 @@ class Clip:
                 },
             )
             if failure is not None:
-                status, stored_error, error_said = ERROR, failure, None
+                status, stored_error, error_said = ERROR, failure.english, failure.stored()
             try:
                 self.result = ClipResult(
                     generation_id=self.generation_id,
@@ -215,6 +215,10 @@ class Clip:
                     **fields,
                 )
             except Exception as exc:  # noqa: BLE001 - a bug here must not leave the clip open
+                failed = Message.of(
+                    N_("Lineup failed to record this clip: {error}"),
+                    error=f"{type(exc).__name__}: {exc}",
+                )
                 self.result = ClipResult(
                     self.generation_id,
                     self.run_id,
@@ -224,7 +228,8 @@ class Clip:
                     self.sample,
                     self.seed,
                     ERROR,
-                    f"Lineup failed to record this clip: {type(exc).__name__}: {exc}",
+                    failed.english,
+                    error_said=failed.stored(),
                 )
             # The event goes out before the clip counts as finished: a reader that finds every
             # clip finished and the queue empty has had every event (EventRun.iter_events).

@@ -16,6 +16,7 @@ import time
 import weakref
 from typing import Any, Protocol
 
+from lineup.core import N_, Message
 from lineup.store import Store
 
 SAVE_INTERVAL_S = 0.5
@@ -115,7 +116,7 @@ class Cancellable(Protocol):
 
     def cancel(self) -> None: ...
 
-    def interrupt(self, why: str) -> None: ...
+    def interrupt(self, why: Message) -> None: ...
 
 
 _active: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -130,7 +131,7 @@ def track(run: Cancellable) -> None:
 @atexit.register
 def _at_exit() -> None:
     # Worker threads are daemons and die with the interpreter: say so in their rows.
-    interrupt_all("the Lineup process exited")
+    interrupt_all(Message.of(N_("the Lineup process exited")))
 
 
 def active_run(run_id: int) -> Any | None:
@@ -140,8 +141,9 @@ def active_run(run_id: int) -> Any | None:
     return next((r for r in runs if run_id in r.run_ids and not r.done), None)
 
 
-def interrupt_all(why: str) -> int:
-    """Finish every unfinished generation of this process as `interrupted`; how many runs."""
+def interrupt_all(why: Message) -> int:
+    """Finish every unfinished generation of this process as `interrupted` (`why` a phrase, said
+    within its message in the language of the page that shows it); how many runs."""
     with _active_lock:
         runs = [r for r in _active if not r.done]
     for run in runs:

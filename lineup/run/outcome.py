@@ -46,14 +46,14 @@ def failure_message(exc: BaseException) -> Message:
     return Message.of_error(exc, describe_error(exc))
 
 
-def interrupted_message(why: str) -> Message:
+def interrupted_message(why: Message) -> Message:
     """An answer's error when its process stopped (`why` as lineup.run.liveness says it)."""
     return Message.of(N_("Interrupted: {why}. The text streamed until then is kept."), why=why)
 
 
 def write_final(
     store: Store, generation_id: int, status: str, fields: dict[str, Any]
-) -> str | None:
+) -> Message | None:
     """Write a generation's final row, retrying; None when stored, else what went wrong.
 
     When every try fails, the failure itself is recorded as the row's error (without the
@@ -67,12 +67,18 @@ def write_final(
             return None
         except Exception as exc:  # noqa: BLE001 - any store failure is retried, then recorded
             failure = exc
-    message = (
-        f"Lineup could not store this {status} result: {type(failure).__name__}: {failure}. "
-        "Check that the database is writable and not locked by another program."
+    message = Message.of(
+        N_(
+            "Lineup could not store this {status} result: {error}. Check that the database is "
+            "writable and not locked by another program."
+        ),
+        status=Message.of(status),  # a state's code, said as state_word says it
+        error=f"{type(failure).__name__}: {failure}",
     )
     try:
-        store.finish_generation(generation_id, ERROR, error=message)
+        store.finish_generation(
+            generation_id, ERROR, error=message.english, error_said=message.stored()
+        )
     except Exception as exc:  # noqa: BLE001 - nothing more can be done than say so
         print(
             f"lineup: generation {generation_id} could not be stored ({exc}); its result is "

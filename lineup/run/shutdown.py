@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
+from lineup.core import N_, Message, ngettext
 from lineup.run import liveness
 
 EXIT_INTERRUPTED = 130  # as a shell reports a command ended by SIGINT
@@ -26,12 +27,15 @@ def run_stoppable(main: Callable[[], int]) -> int:
         return main()
     except KeyboardInterrupt as exc:
         # SIGTERM's handler names its signal; Python's own SIGINT handler says nothing.
-        why = f"the command was stopped ({str(exc) or 'Ctrl-C'})"
+        why = Message.of(N_("the command was stopped ({signal})"), signal=str(exc) or "Ctrl-C")
         runs = liveness.interrupt_all(why)
-        print(
-            f"Stopped: {runs} run(s) in progress were marked interrupted; the text streamed "
+        # In the command's language (main set it in this thread); English as it always was.
+        stopped = ngettext(
+            "Stopped: {runs} run(s) in progress were marked interrupted; the text streamed "
             "until then is kept.",
-            file=sys.stderr,
-            flush=True,
+            "Stopped: {runs} run(s) in progress were marked interrupted; the text streamed "
+            "until then is kept.",
+            runs,
         )
+        print(stopped.format(runs=runs), file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineup.catalog import ResolvedModel
-from lineup.core import N_, Message, ngettext, said
+from lineup.core import N_, Message, said
 from lineup.measure import guess_language, primary_language
 
 AUTO_STT = "auto"
@@ -73,7 +73,7 @@ def refusal(stt_name: str, backend: Any, language: str, *, auto: bool) -> Messag
     spoken = (
         ", ".join(sorted(heard))
         if len(heard) <= 5
-        else ngettext("{count} languages", "{count} languages", len(heard)).format(count=len(heard))
+        else Message.ngettext("{count} languages", "{count} languages", len(heard))
     )
     values = {
         "stt": stt_name,
@@ -123,5 +123,5 @@ def first_refusal(
         why = refusal(model.name, backend, language, auto=choice.named is None)
         if why is not None:
             # Said in the current language: the page's or the command line's.
-            return said(why.english, why.template, why.values)
+            return said(why.english, why.template, why.values, why.plural)
     return None

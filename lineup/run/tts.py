@@ -150,7 +150,7 @@ class TTSComparison(EventRun[TTSEvent, ClipResult]):
         for clip in self.clips:
             clip.finish(CANCELLED, Message.of(N_("Stopped before this clip was made.")))
 
-    def interrupt(self, why: str) -> None:
+    def interrupt(self, why: Message) -> None:
         for clip in self.clips:
             clip.finish(INTERRUPTED, Message.of(N_("Interrupted: {why}."), why=why))
 

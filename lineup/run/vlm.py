@@ -337,12 +337,22 @@ class _Job:
             try:
                 result = self._record(status, _message(error), usage)
             except Exception as exc:  # noqa: BLE001 - a bug here must not leave the job open
-                message = f"Lineup failed to record this answer: {type(exc).__name__}: {exc}"
+                failed = Message.of(
+                    N_("Lineup failed to record this answer: {error}"),
+                    error=f"{type(exc).__name__}: {exc}",
+                )
                 text, reasoning = (
                     redact(t, self.comparison.secrets) or "" for t in (self.text, self.reasoning)
                 )
                 result = GenerationResult(
-                    self.generation_id, self.model.name, ERROR, text, reasoning, message, None
+                    self.generation_id,
+                    self.model.name,
+                    ERROR,
+                    text,
+                    reasoning,
+                    failed.english,
+                    None,
+                    error_said=failed.stored(),
                 )
             self.result = result
             # The event goes out before the job counts as finished: a reader that finds every
@@ -401,7 +411,7 @@ class _Job:
         fields.update(contention)
         failure = write_final(self.comparison.store, self.generation_id, status, fields)
         if failure is not None:
-            status, error, error_said, timings = ERROR, failure, None, None
+            status, error, error_said, timings = ERROR, failure.english, failure.stored(), None
         return GenerationResult(
             self.generation_id,
             self.model.name,
@@ -542,7 +552,7 @@ class Comparison(EventRun[RunnerEvent, GenerationResult]):
         for job in self.jobs:
             job.finish(CANCELLED, CANCELLED_MESSAGE)
 
-    def interrupt(self, why: str) -> None:
+    def interrupt(self, why: Message) -> None:
         """The process is stopping: every unfinished model becomes `interrupted`."""
         for job in self.jobs:
             job.finish(INTERRUPTED, interrupted_message(why))

@@ -12,9 +12,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from backends.base import CancelToken
-from lineup.core import InputError
+from lineup.core import N_, InputError, Message
 from lineup.score.judge import JudgeRun
 from lineup.score.judge_prompt import JUDGE_MAX_TOKENS, JUDGE_TIMEOUT_S
 from lineup.score.judge_verdicts import JudgeSetting
@@ -33,6 +34,8 @@ class JudgeProgress:
     stopped: bool
     run: JudgeRun | None  # when it ended by itself or was stopped
     error: str | None  # when it ended on an error
+    # The error's template and values (Message.stored), said in the page's language.
+    error_said: dict[str, Any] | None = None
 
 
 Work = Callable[[Callable[[int, int], None], CancelToken], JudgeRun]
@@ -64,7 +67,7 @@ class JudgeJob:
         self._done = 0
         self._total: int | None = None
         self._run: JudgeRun | None = None
-        self._error: str | None = None
+        self._error: Message | None = None
         self._thread = threading.Thread(
             target=self._main, name=f"judge-study-{study_id}", daemon=True
         )
@@ -93,7 +96,8 @@ class JudgeJob:
                 self._thread.is_alive(),
                 self._stop.cancelled,
                 self._run,
-                self._error,
+                self._error.english if self._error is not None else None,
+                self._error.stored() if self._error is not None else None,
             )
 
     def _advance(self, done: int, total: int) -> None:
@@ -104,10 +108,14 @@ class JudgeJob:
         try:
             run = self._work(self._advance, self._stop)
         except InputError as exc:
-            error: str | None = str(exc)
+            # Said in this thread's language (English): the caller's checks came first.
+            error: Message | None = Message(str(exc))
             run = None
         except Exception as exc:  # noqa: BLE001 - the job reports it; the app keeps running
-            error = f"The judge stopped on an error: {type(exc).__name__}: {exc}"
+            error = Message.of(
+                N_("The judge stopped on an error: {error}"),
+                error=f"{type(exc).__name__}: {exc}",
+            )
             run = None
         else:
             error = None

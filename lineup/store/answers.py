@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import selectinload
 
-from lineup.core import INTERRUPTED, RUNNING
+from lineup.core import INTERRUPTED, N_, RUNNING, Message
 from lineup.store.engine import Sessions
 from lineup.store.guards import StoreError, check_word_counts, storable
 from lineup.store.owners import HEARTBEAT_STALE_S, owner_gone, running_row
@@ -174,12 +174,19 @@ class RunsAndAnswers(Sessions):
                     Generation.started_at,
                 ).where(Generation.status == RUNNING)
             ).all()
-        gone: dict[int, str] = {}
+        gone: dict[int, Message] = {}
         for gid, owner_host, owner_pid, heartbeat_at, started_at in running:
             why = owner_gone(owner_host, owner_pid, started_at, heartbeat_at, stale_s=stale_s)
             if why is not None:
                 gone[gid] = why
         for gid, why in gone.items():
+            message = Message.of(
+                N_(
+                    "Interrupted: {why} before it finished. The text streamed until then is "
+                    "kept. Run it again to get a complete answer."
+                ),
+                why=why,
+            )
             with self.session() as session:
                 session.execute(
                     update(Generation)
@@ -188,8 +195,8 @@ class RunsAndAnswers(Sessions):
                         status=INTERRUPTED,
                         finished_at=now,
                         heartbeat_at=None,
-                        error=f"Interrupted: {why} before it finished. The text streamed "
-                        "until then is kept. Run it again to get a complete answer.",
+                        error=message.english,
+                        error_said=message.stored(),
                     )
                 )
         return list(gone)

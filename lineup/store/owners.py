@@ -8,7 +8,7 @@ import socket
 from datetime import datetime, timedelta
 from typing import Any
 
-from lineup.core import RUNNING
+from lineup.core import N_, RUNNING, Message
 from lineup.store.tables import Generation, utcnow
 
 # A running row on another host whose heartbeat is older than this has lost its owner.
@@ -27,8 +27,9 @@ def owner_gone(
     heartbeat_at: datetime | None,
     *,
     stale_s: float = HEARTBEAT_STALE_S,
-) -> str | None:
-    """Why the owner of a running row is gone, or None while it lives.
+) -> Message | None:
+    """Why the owner of a running row is gone (a phrase, said within an interrupted row's
+    message), or None while it lives.
 
     On this host an owner is gone at once when its process no longer exists (or its pid now
     belongs to a process younger than `since`, when the row was taken). Elsewhere, when its
@@ -39,11 +40,16 @@ def owner_gone(
     if owner_host == this_owner()[0] and owner_pid is not None:
         if _process_alive(psutil, owner_pid, since):
             return None
-        return f"the Lineup process that ran it (pid {owner_pid}) is gone"
+        return Message.of(N_("the Lineup process that ran it (pid {pid}) is gone"), pid=owner_pid)
     last = _aware(heartbeat_at or since)
     if last is None or utcnow() - last > timedelta(seconds=stale_s):
-        where = f"on {owner_host}" if owner_host else "of an earlier Lineup"
-        return f"the Lineup process {where} stopped sending its heartbeat"
+        if owner_host:
+            return Message.of(
+                N_("the Lineup process on {host} stopped sending its heartbeat"), host=owner_host
+            )
+        return Message.of(
+            N_("the Lineup process of an earlier Lineup stopped sending its heartbeat")
+        )
     return None
 
 

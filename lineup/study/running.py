@@ -51,6 +51,7 @@ from lineup.core import (
     FINAL_STATUSES,
     OK,
     RUNNING,
+    Message,
     ValidatedImage,
     _,
     redact,
@@ -326,7 +327,7 @@ class StudyRun:
             for comparison in self._in_flight():
                 comparison.cancel()
 
-    def interrupt(self, why: str) -> None:
+    def interrupt(self, why: Message) -> None:
         """The process is stopping: the answers under way become `interrupted`, and the study
         `paused`, to be resumed."""
         if self._stop("interrupt"):

@@ -492,14 +492,15 @@ def test_ctrl_c_gives_a_readable_reason(monkeypatch: pytest.MonkeyPatch) -> None
     from lineup.run import liveness
     from lineup.run.shutdown import run_stoppable
 
-    reasons: list[str] = []
+    reasons: list[object] = []
     monkeypatch.setattr(liveness, "interrupt_all", lambda why: reasons.append(why) or 0)
 
     def pressed_ctrl_c() -> int:
         raise KeyboardInterrupt  # what Python's own SIGINT handler raises: no message
 
     assert run_stoppable(pressed_ctrl_c) == 130
-    assert reasons == ["the command was stopped (Ctrl-C)"]
+    # A phrase with its template (said in the page's language where the row is shown).
+    assert [str(why) for why in reasons] == ["the command was stopped (Ctrl-C)"]
 
 
 @pytest.mark.integration  # python -m lineup in a subprocess

@@ -8,17 +8,28 @@ from __future__ import annotations
 import ast
 import json
 import string
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import OperationalError
 
-from backends.base import BackendError, Chunk, VLMBackend, VLMRequest
+from backends import reader
+from backends.base import BackendError, BackendUnavailable, Chunk, VLMBackend, VLMRequest
+from backends.whisper_stt import resolve_model
 from lineup.cli.main import main
-from lineup.core import Message, said_stored, set_language, using_language
+from lineup.core import Message, error_text, said_stored, set_language, using_language
+from lineup.run.outcome import write_final
+from lineup.run.shutdown import EXIT_INTERRUPTED, run_stoppable
+from lineup.run.stt_choice import refusal
 from lineup.run.vlm import start_vlm_comparison
+from lineup.score.judge_jobs import JudgeJob
 from lineup.score.judge_prompt import JudgeReplyError, parse_reply
 from lineup.store import Store
 from lineup.store.engine import alembic_config
@@ -30,6 +41,8 @@ ERRORS = {"BackendError", "BackendUnavailable", "BackendTimeout", "BackendIncomp
 # The one error made without a template: the reader process's failure of a class it does not
 # know (an exception that is no BackendError), rebuilt as "{its class}: {its message}".
 UNMARKED = {("reader.py", "BackendError(f'{name}: {text}')")}  # as ast.unparse writes it
+# A phrase made from a parameter (hub.resolve's folder_hint): every caller must pass N_("...").
+PHRASE_PARAMETERS = {("hub.py", "folder_hint")}
 
 
 @pytest.fixture(autouse=True)
@@ -74,8 +87,11 @@ def _placeholders(template: str) -> set[str]:
 def test_every_backend_error_is_a_marked_whole_sentence_with_its_values() -> None:
     """Every BackendError a backend makes is `X.of(N_("..."), name=value, ...)` (or a name
     assigned only from N_ calls): its template is in the catalog, it has no format specs (a
-    stored value fills it as the original did), and the values fill its placeholders."""
+    stored value fills it as the original did), and the values fill its placeholders. So is
+    every Phrase (a message that is a value of another), or its template is a parameter each
+    caller gives as N_("...")."""
     problems: list[str] = []
+    phrase_keywords = {name for _, name in PHRASE_PARAMETERS}
     for path in sorted(BACKENDS.glob("*.py")):
         tree = ast.parse(path.read_text("utf-8"))
         functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
@@ -88,11 +104,21 @@ def test_every_backend_error_is_a_marked_whole_sentence_with_its_values() -> Non
                 if (path.name, ast.unparse(node)) not in UNMARKED:
                     problems.append(f"{where}: {func.id}(...) without .of(N_(...))")
                 continue
+            for keyword in node.keywords:
+                if keyword.arg in phrase_keywords and _n_template(keyword.value) is None:
+                    problems.append(f'{where}: {keyword.arg} is not N_("...")')
             if not (
                 isinstance(func, ast.Attribute)
                 and func.attr == "of"
                 and isinstance(func.value, ast.Name)
-                and func.value.id in ERRORS
+                and func.value.id in ERRORS | {"Phrase"}
+            ):
+                continue
+            first = node.args[0] if node.args else None
+            if (
+                func.value.id == "Phrase"
+                and isinstance(first, ast.Name)
+                and (path.name, first.id) in PHRASE_PARAMETERS
             ):
                 continue
             if not node.args:
@@ -223,17 +249,24 @@ def test_an_http_models_error_keeps_its_template_through_the_reader_process(
     )
     comparison.wait()
     [row] = store.get_run(comparison.run_id).generations
-    where = f"Ollama at {ollama.base_url}"
+    url = ollama.base_url
+    where = f"Ollama at {url}"
     assert row.error == (
         f"{where} has no model 'missing:latest'. Pull it with `ollama pull missing:latest`."
     )
     assert row.error_said == {
         "template": "{where} has no model {quoted}. Pull it with `ollama pull {model}`.",
-        "values": {"where": where, "quoted": "'missing:latest'", "model": "missing:latest"},
+        "values": {
+            # "Ollama at {url}" is a phrase of its own, said with the sentence around it.
+            "where": {"english": where, "template": "Ollama at {url}", "values": {"url": url}},
+            "quoted": "'missing:latest'",
+            "model": "missing:latest",
+        },
     }
     with using_language("ru"):
         assert said_stored(row.error, row.error_said) == (
-            f"У {where} нет модели 'missing:latest'. Скачайте её: `ollama pull missing:latest`."
+            f"У Ollama по адресу {url} нет модели 'missing:latest'. Скачайте её: "
+            "`ollama pull missing:latest`."
         )
 
 
@@ -259,8 +292,8 @@ def test_the_clis_human_lines_say_a_stored_error_in_russian(
     out, err = capsys.readouterr()
     said = "нет модели 'missing:latest'. Скачайте её: `ollama pull missing:latest`."
     assert said in err
-    assert f"ошибка: У Ollama at {ollama.base_url} {said}" in out
-    assert "Pull it with" not in out + err
+    assert f"ошибка: У Ollama по адресу {ollama.base_url} {said}" in out
+    assert "Pull it with" not in out + err and "Ollama at" not in out + err
 
 
 def test_migration_0016_adds_error_said_and_old_rows_keep_their_english(tmp_path: Path) -> None:
@@ -308,4 +341,228 @@ def test_a_judges_unreadable_score_is_said_in_russian_with_the_expected_form() -
             "Оценка судьи True — не число. В ответе судьи нет оценки: ожидался объект JSON "
             '{"score": 1-10, "reasons": "..."} или строка "Score: N". Измените шаблон, чтобы '
             "просить оценку яснее, или выберите другого судью."
+        )
+
+
+def test_a_lost_reader_process_is_said_wholly_in_russian(
+    ollama: OllamaFixture, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader process's "why" (its pid and how it ended) is a sentence of its own inside
+    the answer's error: both are said in Russian."""
+    broken = reader.Reader([sys.executable, "-c", "import sys; sys.exit(3)"])
+    monkeypatch.setattr(reader, "_shared", broken)
+    comparison = start_vlm_comparison(
+        store, [resolved("ollama:llava:7b")], VLMRequest("What is it?"), timeout_s=20
+    )
+    comparison.wait()
+    [row] = store.get_run(comparison.run_id).generations
+    assert row.error_said is not None
+    why = row.error_said["values"]["why"]
+    pid = why["values"]["pid"]
+    assert why["template"].endswith("ended with exit status {code}")
+    assert row.error == (
+        f"Lineup's reader process (pid {pid}), which reads the answers of HTTP models, ended "
+        "with exit status 3: no answer came. Run it again: a new reader process starts."
+    )
+    with using_language("ru"):
+        assert said_stored(row.error, row.error_said) == (
+            f"Процесс чтения Lineup (pid {pid}), который читает ответы HTTP-моделей, "
+            "завершился с кодом выхода 3: ответ не пришёл. Запустите ещё раз: запустится "
+            "новый процесс чтения."
+        )
+
+
+class Streaming(VLMBackend):
+    """Sends one piece, then nothing until it is stopped (a model still answering)."""
+
+    def __init__(self) -> None:
+        self.sent = threading.Event()
+
+    def stream(self, request: VLMRequest) -> Iterator[Chunk]:
+        yield Chunk(text="Two ")
+        self.sent.set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (request.cancel and request.cancel.cancelled):
+            time.sleep(0.01)
+
+
+def test_an_answer_interrupted_by_a_stopped_command_says_why_in_russian(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGTERM while an answer streams in a command run in Russian: the row is `interrupted`,
+    stored in English, and its reason ("the command was stopped (SIGTERM)") is said in Russian
+    with the sentence around it; the command's own line on stderr is Russian."""
+    backend = Streaming()
+    started: list[int] = []
+
+    def command() -> int:
+        comparison = start_vlm_comparison(
+            store,
+            resolved_all(["fake:streaming"]),
+            VLMRequest("What is it?"),
+            by_name(lambda name: backend),
+            timeout_s=30,
+        )
+        started.append(comparison.run_id)
+        assert backend.sent.wait(20)
+        set_language("ru")  # as main() sets it from LINEUP_LANG
+        raise KeyboardInterrupt("SIGTERM")  # as run_stoppable's SIGTERM handler raises it
+
+    assert run_stoppable(command) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err == (
+        "Остановлено: 1 незавершённый запуск помечен как прерванный; текст, полученный до "
+        "этого момента, сохранён.\n"
+    )
+    [row] = store.get_run(started[0]).generations
+    assert row.status == "interrupted"
+    assert row.error == (
+        "Interrupted: the command was stopped (SIGTERM). The text streamed until then is kept."
+    )
+    stored = json.loads(json.dumps(row.error_said))
+    with using_language("ru"):
+        assert said_stored(row.error, stored) == (
+            "Прервано: команда остановлена (SIGTERM). Текст, полученный до этого момента, сохранён."
+        )
+
+
+def test_an_answer_whose_process_is_gone_is_reaped_with_its_reason_in_russian(
+    store: Store,
+) -> None:
+    """A `running` row whose owner process no longer exists is reaped as interrupted; the
+    reason (the pid that ran it) is a phrase said with its sentence."""
+    _, [generation_id] = store.create_run_with_generations("vlm", "q", ["fake:x"])
+    with store.session() as session:  # as if a process that is gone had taken it
+        session.execute(text("UPDATE generations SET owner_pid = 999999999"))
+    assert store.reap_orphans() == [generation_id]
+    row = store.get_generation(generation_id)
+    assert row is not None and row.error == (
+        "Interrupted: the Lineup process that ran it (pid 999999999) is gone before it "
+        "finished. The text streamed until then is kept. Run it again to get a complete answer."
+    )
+    with using_language("ru"):
+        assert said_stored(row.error, row.error_said) == (
+            "Прервано: процесс Lineup, который его выполнял (pid 999999999), завершился, "
+            "прежде чем ответ был готов. Текст, полученный до этого момента, сохранён. "
+            "Запустите ещё раз, чтобы получить полный ответ."
+        )
+
+
+def test_the_hubs_folder_hint_is_said_in_russian(tmp_path: Path) -> None:
+    """A folder without Whisper's model.bin: the hint how to make one is said with the rest."""
+    with pytest.raises(BackendUnavailable) as raised:
+        resolve_model(str(tmp_path))
+    english = (
+        f"{tmp_path} has no model.bin, so it is not a Whisper (CTranslate2) model folder. "
+        "Convert one with `ct2-transformers-converter` or use a size name such as `small`."
+    )
+    assert str(raised.value) == english
+    stored = json.loads(json.dumps(Message.of_error(raised.value).stored()))
+    with using_language("ru"):
+        assert (
+            error_text(raised.value)
+            == said_stored(english, stored)
+            == (
+                f"В {tmp_path} нет model.bin, значит, это не папка модели Whisper (CTranslate2). "
+                "Сделайте такую папку с помощью `ct2-transformers-converter` или укажите "
+                "название размера, например `small`."
+            )
+        )
+
+
+class Hearing:
+    """An STT backend that hears the given number of languages (none of them Basque)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def languages(self) -> set[str]:
+        return {f"l{n}" for n in range(self.count)}
+
+
+@pytest.mark.parametrize(
+    ("count", "russian"), [(21, "21 язык"), (22, "22 языка"), (99, "99 языков")]
+)
+def test_the_stt_refusal_counts_its_languages_in_russian(count: int, russian: str) -> None:
+    """Stored in English from a runner's thread, said in Russian with the noun agreeing."""
+    refused = refusal("whisper:small", Hearing(count), "eu", auto=False)
+    assert refused is not None
+    assert refused.english.startswith(
+        f"whisper:small cannot hear 'eu' (it hears {count} languages), so its transcript"
+    )
+    stored = json.loads(json.dumps(refused.stored()))
+    with using_language("ru"):
+        assert said_stored(refused.english, stored) == (
+            f"whisper:small не понимает язык 'eu' (понимает: {russian}), поэтому его "
+            "расшифровка этого предложения ничего не скажет о голосе: WER не сохраняется. "
+            "Выберите `auto` (по умолчанию: faster-whisper:base для всех языков, кроме "
+            "английского) или модель, которая понимает eu."
+        )
+
+
+def test_a_result_that_could_not_be_stored_says_so_in_russian(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every write of the final row fails: the failure is the row's error, with the state
+    that could not be stored said as a state word."""
+    run_id, [generation_id] = store.create_run_with_generations("vlm", "q", ["fake:x"])
+    real = Store.finish_generation
+    tries: list[str] = []
+
+    def locked(self: Store, generation_id: int, status: str, **fields: object) -> bool:
+        tries.append(status)
+        if status == "ok":
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        return real(self, generation_id, status, **fields)
+
+    monkeypatch.setattr(Store, "finish_generation", locked)
+    monkeypatch.setattr("lineup.run.outcome.FINAL_WRITE_PAUSES_S", (0.0,))
+    failure = write_final(store, generation_id, "ok", {"output_text": "Two cats."})
+    assert failure is not None and tries == ["ok", "error"]
+    stored = store.get_generation(generation_id)
+    assert stored is not None and stored.status == "error" and stored.error == failure.english
+    assert stored.error.startswith("Lineup could not store this ok result: OperationalError: ")
+    with using_language("ru"):
+        said = said_stored(stored.error, stored.error_said) or ""
+    assert said.startswith("Lineup не смог сохранить этот результат (готово): OperationalError: ")
+    assert said.endswith(
+        "Проверьте, что база данных доступна для записи и не заблокирована другой программой."
+    )
+
+
+def test_a_judge_job_that_fails_says_so_in_russian() -> None:
+    """The scoring panel's judge job ended on an unexpected error: its sentence is said."""
+
+    def broken(advance: object, stop: object) -> Any:
+        raise RuntimeError("the judge's client broke")
+
+    job = JudgeJob("memory", 1, "fake:judge", "pointwise", broken).start()
+    state = job.wait(20)
+    assert state.error == "The judge stopped on an error: RuntimeError: the judge's client broke"
+    with using_language("ru"):
+        assert said_stored(state.error, state.error_said) == (
+            "Судья остановился из-за ошибки: RuntimeError: the judge's client broke"
+        )
+
+
+def test_an_answer_lineup_failed_to_record_says_so_in_russian(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug while recording an answer ends it as an error the page says in its language."""
+
+    def broken(self: object, *args: object) -> object:
+        raise KeyError("usage")
+
+    monkeypatch.setattr("lineup.run.vlm._Job._record", broken)
+    comparison = start_vlm_comparison(
+        store,
+        resolved_all(["fake:refusing"]),
+        VLMRequest("What is it?"),
+        by_name(lambda name: Refusing("sk-0")),
+        timeout_s=10,
+    )
+    [result] = comparison.wait()
+    assert result.error == "Lineup failed to record this answer: KeyError: 'usage'"
+    with using_language("ru"):
+        assert said_stored(result.error, result.error_said) == (
+            "Lineup не смог записать этот ответ: KeyError: 'usage'"
         )
