@@ -400,6 +400,20 @@ def decode_line(line: bytes, where: str | Phrase) -> str:
         ) from None
 
 
+def malformed_json(where: str | Phrase, exc: ValueError, data: str) -> BackendError:
+    """The error for a record of a JSON stream that does not parse (Ollama's lines, an
+    OpenAI-compatible server's events): the parser's reason and the record's beginning."""
+    return BackendError.of(
+        N_(
+            "{where} sent malformed JSON in its stream ({reason}): {data}. The "
+            "server (or a proxy in between) garbles its answers; check its log."
+        ),
+        where=where,
+        reason=str(exc),
+        data=repr(shorten(data, 120)),
+    )
+
+
 def read_head(response: httpx.Response | httpx2.Response, limit: int = 4096) -> str:
     """The first `limit` bytes of a body as text, for an error message; never the whole body."""
     data = bytearray()

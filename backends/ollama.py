@@ -35,6 +35,7 @@ from backends.http_stream import (
     decode_line,
     describe_page,
     is_html,
+    malformed_json,
     read_head,
     shorten,
     split_lines,
@@ -333,15 +334,7 @@ class OllamaBackend(VLMBackend, EndpointBackend):
                         where=where,
                         page=repr(describe_page(line)),
                     ) from None
-                raise BackendError.of(
-                    N_(
-                        "{where} sent malformed JSON in its stream ({reason}): {data}. The "
-                        "server (or a proxy in between) garbles its answers; check its log."
-                    ),
-                    where=where,
-                    reason=str(exc),
-                    data=repr(shorten(line, 120)),
-                ) from None
+                raise malformed_json(where, exc, line) from None
             if isinstance(record, dict) and record.get("error"):
                 raise BackendError.of(
                     N_("{where} reported an error mid-answer: {error}. Check the server's log."),

@@ -32,6 +32,7 @@ from backends.http_stream import (
     decode_line,
     describe_page,
     is_html,
+    malformed_json,
     read_head,
     shorten,
     split_lines,
@@ -413,15 +414,7 @@ def _parse_event(data: str, event_name: str, where: str) -> dict[str, Any]:
     try:
         event = json.loads(data)
     except ValueError as exc:
-        raise BackendError.of(
-            N_(
-                "{where} sent malformed JSON in its stream ({reason}): {data}. The "
-                "server (or a proxy in between) garbles its answers; check its log."
-            ),
-            where=where,
-            reason=str(exc),
-            data=repr(shorten(data, 120)),
-        ) from None
+        raise malformed_json(where, exc, data) from None
     if not isinstance(event, dict):
         raise BackendError.of(
             N_(
