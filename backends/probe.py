@@ -135,6 +135,7 @@ class Prober:
         return data, None
 
 
+IN_PROCESS = "in process"  # the host of an in-process engine's card
 IN_PROCESS_FIELDS = ("dtype", "device", "parameters", "engine_version", "torch_version")
 
 
@@ -151,7 +152,7 @@ def package_version(name: str) -> str | None:
 def torch_model_card(engine: str, package: str, model: Any) -> dict[str, Any]:
     """A torch model in this process: its dtype, device and parameter count, with the
     versions of its engine (`package`) and torch."""
-    card = Card(engine, ("host", *IN_PROCESS_FIELDS), host="in process")
+    card = Card(engine, ("host", *IN_PROCESS_FIELDS), host=IN_PROCESS)
     card.set("dtype", str(model.dtype).removeprefix("torch."))
     card.set("device", str(model.device))
     card.set("parameters", sum(parameter.numel() for parameter in model.parameters()))
@@ -162,7 +163,7 @@ def torch_model_card(engine: str, package: str, model: Any) -> dict[str, Any]:
 
 def engine_card(engine: str, package: str | None, **known: Any) -> dict[str, Any]:
     """An engine in this process or a local program: what is knowable, its version."""
-    card = Card(engine, ("host", "engine_version", *known), host="in process")
+    card = Card(engine, ("host", "engine_version", *known), host=IN_PROCESS)
     for name, value in known.items():
         card.set(name, value)
     if package is not None:

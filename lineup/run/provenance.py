@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backends.probe import PROBE_BUDGET_S, package_version, plain
+from backends.probe import IN_PROCESS, PROBE_BUDGET_S, package_version, plain
 from lineup.catalog import ResolvedModel
 from lineup.core import (
     ENGLISH,
@@ -41,7 +41,7 @@ from lineup.core import (
     number,
     redacted_values,
 )
-from lineup.run.contention import is_this_machine
+from lineup.run.contention import THIS_MACHINE, is_this_machine
 from lineup.store import Store
 
 # How long the book waits for one model's `describe()` beyond its own budget.
@@ -341,7 +341,6 @@ _CARD_FIELDS = (
 )
 
 
-IN_PROCESS = "in process"  # backends.probe's host of an in-process engine's card
 _IN_PROCESS_SAID = N_("in process")
 
 
@@ -417,7 +416,7 @@ def differences(columns: Sequence[ColumnConditions]) -> list[str]:
     if len(hosts) > 1:
         where = "; ".join(
             _("{models} on {host}").format(
-                models=_names(models), host=_(THIS_MACHINE) if host == THIS_MACHINE else host
+                models=_names(models), host=_(_THIS_MACHINE_SAID) if host == THIS_MACHINE else host
             )
             for host, models in hosts.items()
         )
@@ -481,7 +480,7 @@ def differences(columns: Sequence[ColumnConditions]) -> list[str]:
     return said
 
 
-THIS_MACHINE = N_("this machine")  # every local host, as `machine_of` names it
+_THIS_MACHINE_SAID = N_("this machine")  # contention.THIS_MACHINE, said
 
 
 def machine_of(host: str) -> str:
